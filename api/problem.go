@@ -1,0 +1,63 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Problem is an RFC 9457 problem details object with Primum's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	Codespace string `json:"codespace,omitempty"`
+	ABCICode  uint32 `json:"abci_code,omitempty"`
+	Hash      string `json:"hash,omitempty"`
+	Height    int64  `json:"height,omitempty"`
+}
+
+// Errors only the HTTP edge produces.
+var (
+	errBadRequest   = ledger.NewError("api", 1, "bad_request", http.StatusBadRequest, "bad request")
+	errDuplicateTx  = ledger.NewError("api", 2, "duplicate_tx", http.StatusConflict, "this exact transaction was already submitted")
+	errMempoolFull  = ledger.NewError("api", 3, "mempool_full", http.StatusServiceUnavailable, "the node is busy; retry shortly")
+	errTimeout      = ledger.NewError("api", 4, "commit_timeout", http.StatusAccepted, "accepted but not committed before the timeout; poll /api/v1/txs/{hash}")
+	errBodyTooLarge = ledger.NewError("api", 5, "body_too_large", http.StatusRequestEntityTooLarge, "request body too large")
+	errNoRoute      = ledger.NewError("api", 6, "no_such_route", http.StatusNotFound, "no such API route")
+	errUnavailable  = ledger.NewError("api", 7, "unavailable", http.StatusServiceUnavailable, "the node cannot answer right now")
+)
+
+func problemOf(err error) Problem {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = errBodyTooLarge
+	}
+	e := ledger.AsError(err)
+	detail := err.Error()
+	if e == ledger.ErrInternal {
+		detail = "internal error; see the node's log"
+	}
+	return Problem{Type: "https://primum.dev/problems/" + e.Name, Title: e.Msg, Status: e.HTTPStatus,
+		Detail: detail, Code: e.Name, Codespace: e.Codespace, ABCICode: e.Code}
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeError(w http.ResponseWriter, err error) { writeProblem(w, problemOf(err)) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

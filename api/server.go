@@ -1,0 +1,456 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/mempool"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/web"
+)
+
+// Backend is what the API serves from.
+type Backend struct {
+	App      *app.App
+	Comet    *local.Local
+	Node     *cmtnode.Node
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+}
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 256 << 10
+
+type server struct {
+	Backend
+	log *slog.Logger
+}
+
+// New returns the HTTP handler of a node.
+func New(b Backend) http.Handler {
+	s := &server{Backend: b, log: b.Logger.With("module", "api")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("POST /api/v1/txs", s.submitTx)
+	mux.HandleFunc("GET /api/v1/txs/{hash}", s.getTx)
+	mux.HandleFunc("GET /api/v1/tx-types", s.txTypes)
+	mux.HandleFunc("GET /api/v1/errors", s.errorCodes)
+	mux.HandleFunc("GET /api/v1/keys/{key}", s.getKey)
+	mux.HandleFunc("GET /api/v1/identities", s.listIdentities)
+	mux.HandleFunc("GET /api/v1/identities/{id}", s.getIdentity)
+	mux.HandleFunc("GET /api/v1/identities/{id}/members", s.identityMembers)
+	mux.HandleFunc("GET /api/v1/proposals", s.listProposals)
+	mux.HandleFunc("GET /api/v1/proposals/{id}", s.getProposal)
+	mux.HandleFunc("GET /api/v1/proof", s.proof)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNoRoute.Wrapf("%s %s", r.Method, r.URL.Path))
+	})
+	pages := web.Handler()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeProblem(w, Problem{Type: "https://primum.dev/problems/method_not_allowed", Title: "method not allowed",
+				Status: http.StatusMethodNotAllowed, Code: "method_not_allowed"})
+			return
+		}
+		pages.ServeHTTP(w, r)
+	})
+	return limitBody(mux)
+}
+
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Comet.Status(r.Context())
+	if err != nil {
+		writeError(w, errUnavailable.Wrapf("%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
+}
+
+// Status is the answer of GET /api/v1/status.
+type Status struct {
+	ChainID    string      `json:"chain_id"`
+	NodeID     string      `json:"node_id"`
+	Moniker    string      `json:"moniker"`
+	Height     int64       `json:"height"`
+	AppHash    string      `json:"app_hash"`
+	BlockTime  time.Time   `json:"block_time"`
+	CatchingUp bool        `json:"catching_up"`
+	RPC        string      `json:"cometbft_rpc"`
+	Validators []Validator `json:"validators"`
+}
+
+// Validator is one member of the current validator set.
+type Validator struct {
+	Address string `json:"address"`
+	PubKey  string `json:"pub_key"`
+	Power   int64  `json:"power"`
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Comet.Status(r.Context())
+	if err != nil {
+		writeError(w, errUnavailable.Wrapf("%v", err))
+		return
+	}
+	out := Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
+		Height: st.SyncInfo.LatestBlockHeight, AppHash: st.SyncInfo.LatestAppHash.String(),
+		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.Node.Config().RPC.ListenAddress,
+		Validators: []Validator{}}
+	if vals, err := s.Comet.Validators(r.Context(), nil, nil, nil); err == nil {
+		for _, v := range vals.Validators {
+			out.Validators = append(out.Validators, Validator{Address: v.Address.String(), PubKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.VotingPower})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// SubmitRequest is the body of POST /api/v1/txs.
+type SubmitRequest struct {
+	Tx string `json:"tx"` // base64 of the signed envelope
+}
+
+// SubmitResponse answers a submission: accepted into the mempool (202), or
+// committed (200) when ?wait=true.
+type SubmitResponse struct {
+	Hash      string `json:"hash"`
+	Committed bool   `json:"committed"`
+	Height    int64  `json:"height,omitempty"`
+	Index     int    `json:"index,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Signer    string `json:"signer,omitempty"`
+}
+
+func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
+	var req SubmitRequest
+	if err := decodeJSON(r.Body, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Tx)
+	if err != nil || len(raw) == 0 {
+		writeError(w, errBadRequest.Wrapf("tx must be the base64 of a signed transaction"))
+		return
+	}
+	wait := r.URL.Query().Get("wait") == "true"
+	timeout := 30 * time.Second
+	if t := r.URL.Query().Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 || d > 2*time.Minute {
+			writeError(w, errBadRequest.Wrapf("timeout must be a duration up to 2m, e.g. 10s"))
+			return
+		}
+		timeout = d
+	}
+	hash := hex.EncodeToString(app.Hash(raw))
+	var done <-chan app.TxResult
+	if wait {
+		ch, cancel := s.App.WaitFor(hash)
+		defer cancel()
+		done = ch
+	}
+	res, err := s.Comet.BroadcastTxSync(r.Context(), raw)
+	var invalid mempool.ErrInvalidTx
+	if errors.As(err, &invalid) {
+		s.answerRejected(w, invalid.Codespace, invalid.Code, invalid.Log, hash)
+		return
+	}
+	switch {
+	case errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool):
+		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
+			s.answerCommitted(w, *prior)
+			return
+		}
+		if !wait {
+			writeError(w, errDuplicateTx)
+			return
+		}
+	case err != nil && strings.Contains(err.Error(), "mempool is full"):
+		writeError(w, errMempoolFull)
+		return
+	case err != nil:
+		writeError(w, errUnavailable.Wrapf("%v", err))
+		return
+	case res.Code != 0:
+		s.answerRejected(w, res.Codespace, res.Code, res.Log, hash)
+		return
+	}
+	if !wait {
+		writeJSON(w, http.StatusAccepted, SubmitResponse{Hash: hash})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	select {
+	case result := <-done:
+		s.answerCommitted(w, result)
+	case <-ctx.Done():
+		p := problemOf(errTimeout)
+		p.Hash = hash
+		writeProblem(w, p)
+	}
+}
+
+// answerRejected reports a CheckTx rejection with the ledger's stable code.
+func (s *server) answerRejected(w http.ResponseWriter, codespace string, code uint32, log, hash string) {
+	e, ok := ledger.Lookup(codespace, code)
+	if !ok {
+		e = ledger.ErrInternal
+	}
+	p := problemOf(e)
+	p.Detail, p.Hash = log, hash
+	writeProblem(w, p)
+}
+
+func (s *server) answerCommitted(w http.ResponseWriter, r app.TxResult) {
+	if r.Code != 0 {
+		e, ok := ledger.Lookup(r.Codespace, r.Code)
+		if !ok {
+			e = ledger.ErrInternal
+		}
+		p := problemOf(e)
+		p.Detail, p.Hash, p.Height = r.Log, r.Hash, r.Height
+		writeProblem(w, p)
+		return
+	}
+	writeJSON(w, http.StatusOK, SubmitResponse{Hash: r.Hash, Committed: true, Height: r.Height, Index: r.Index, Type: r.Type, Signer: r.Signer})
+}
+
+func (s *server) getTx(w http.ResponseWriter, r *http.Request) {
+	hash := strings.ToLower(r.PathValue("hash"))
+	if b, err := hex.DecodeString(hash); err != nil || len(b) != 32 {
+		writeError(w, errBadRequest.Wrapf("hash must be 64 hex characters"))
+		return
+	}
+	res, err := s.App.TxResultByHash(hash)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// TxType documents one transaction type and who may send it.
+type TxType struct {
+	Type    string          `json:"type"`
+	Allow   []string        `json:"allow"`
+	Doc     string          `json:"doc"`
+	Example json.RawMessage `json:"example,omitempty"`
+}
+
+func (s *server) txTypes(w http.ResponseWriter, r *http.Request) {
+	out := []TxType{}
+	for _, rt := range app.Routes() {
+		t := TxType{Type: rt.Type, Allow: rt.Allow, Doc: rt.Doc}
+		if json.Valid([]byte(rt.Example)) {
+			t.Example = json.RawMessage(rt.Example)
+		}
+		out = append(out, t)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) errorCodes(w http.ResponseWriter, r *http.Request) {
+	type code struct {
+		Code      string `json:"code"`
+		Codespace string `json:"codespace"`
+		ABCICode  uint32 `json:"abci_code"`
+		Status    int    `json:"http_status"`
+		Title     string `json:"title"`
+	}
+	out := []code{}
+	for _, e := range ledger.Registered() {
+		out = append(out, code{e.Name, e.Codespace, e.Code, e.HTTPStatus, e.Msg})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// KeyInfo tells a client who a key signs for and which nonce to use next.
+type KeyInfo struct {
+	Address  string             `json:"address"`
+	Nonce    uint64             `json:"nonce"`
+	Retired  bool               `json:"retired,omitempty"`
+	Identity *identity.Identity `json:"identity,omitempty"`
+	Standing string             `json:"standing"` // "ok" or the error code that stops it signing
+	ChainID  string             `json:"chain_id"`
+}
+
+func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
+	key, err := identity.ParseKey(r.PathValue("key"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	st := s.App.Store().Committed()
+	info := KeyInfo{Address: ledger.Address(key), Standing: "ok", ChainID: s.App.ChainID()}
+	signer, err := identity.Resolve(st, key, s.App.LastBlockTime())
+	switch {
+	case errors.Is(err, ledger.ErrRetiredKey):
+		info.Retired, info.Standing = true, ledger.ErrRetiredKey.Name
+		writeJSON(w, http.StatusOK, info)
+		return
+	case err != nil:
+		info.Standing = ledger.AsError(err).Name
+	}
+	id := signer.ID
+	if id == "" {
+		id = info.Address
+	}
+	if info.Nonce, err = identity.Nonce(st, id); err != nil {
+		writeError(w, err)
+		return
+	}
+	if signer.Kind != ledger.KindUnregistered {
+		info.Identity, _ = identity.Get(st, id)
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (s *server) listIdentities(w http.ResponseWriter, r *http.Request) {
+	kind := ledger.Kind(r.URL.Query().Get("kind"))
+	switch kind {
+	case "", ledger.KindOrganisation, ledger.KindPractitioner, ledger.KindPatient, ledger.KindDevice:
+	default:
+		writeError(w, errBadRequest.Wrapf("kind must be organisation, practitioner, patient or device"))
+		return
+	}
+	limit := 1000
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, errBadRequest.Wrapf("limit must be 1-10000"))
+			return
+		}
+		limit = n
+	}
+	list, err := identity.List(s.App.Store().Committed(), kind, limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []*identity.Identity{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *server) getIdentity(w http.ResponseWriter, r *http.Request) {
+	ident, err := identity.Get(s.App.Store().Committed(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ident)
+}
+
+func (s *server) identityMembers(w http.ResponseWriter, r *http.Request) {
+	st := s.App.Store().Committed()
+	if _, err := identity.Get(st, r.PathValue("id")); err != nil {
+		writeError(w, err)
+		return
+	}
+	list, err := identity.MembersOf(st, r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *server) listProposals(w http.ResponseWriter, r *http.Request) {
+	list, err := governance.List(s.App.Store().Committed(), s.App.LastBlockTime())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []*governance.Proposal{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *server) getProposal(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, errBadRequest.Wrapf("proposal id must be a number"))
+		return
+	}
+	p, err := governance.Get(s.App.Store().Committed(), id, s.App.LastBlockTime())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// ProofResponse carries a committed value with its ICS23 proof.
+type ProofResponse struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"` // base64; empty when absent
+	Exists bool   `json:"exists"`
+	Height int64  `json:"height"`
+	Proof  string `json:"proof"` // base64 of the ICS23 CommitmentProof
+	// AppHash is the root the proof verifies against; it appears in the
+	// header of block Height+1.
+	AppHash string `json:"app_hash"`
+}
+
+func (s *server) proof(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("key")
+	if key == "" || len(key) > 512 {
+		writeError(w, errBadRequest.Wrapf("key (the state key, as text) is required"))
+		return
+	}
+	value, proof, height, root, err := s.App.Store().Proof([]byte(key))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	pb, err := proof.Marshal()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
+		Height: height, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)})
+}
+
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBodyTooLarge
+		}
+		return errBadRequest.Wrapf("malformed JSON: %v", err)
+	}
+	return nil
+}

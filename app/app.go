@@ -1,0 +1,438 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store"
+)
+
+var _ abci.Application = (*App)(nil)
+
+// State keys owned by the app itself.
+var (
+	keyChainID = []byte("meta/chain_id")
+	// keyBlockTime is in the side index, outside the app hash: only CheckTx
+	// and the API read it, and an app hash that changed every block would
+	// make CometBFT produce blocks without pause.
+	keyBlockTime = []byte("meta/time")
+)
+
+// TxResult is how a transaction ended, kept in the side index and given to
+// clients that wait for commit.
+type TxResult struct {
+	Hash      string `json:"hash"`
+	Height    int64  `json:"height"`
+	Index     int    `json:"index"`
+	Code      uint32 `json:"code"`
+	Codespace string `json:"codespace,omitempty"`
+	Error     string `json:"error,omitempty"` // stable code name, e.g. "bad_nonce"
+	Log       string `json:"log,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Signer    string `json:"signer,omitempty"`
+}
+
+// App is the Primum state machine.
+type App struct {
+	abci.BaseApplication
+
+	store  *store.Store
+	log    *slog.Logger
+	routes map[string]ledger.Route
+	order  []string
+
+	// mu guards everything below; CometBFT may call the mempool and
+	// consensus connections concurrently.
+	mu         sync.Mutex
+	chainID    string
+	lastTime   time.Time
+	checkNonce map[string]uint64 // pending next nonces of mempool txs
+	block      []TxResult        // results of the block being executed
+	verified   *sigCache
+
+	waitMu  sync.Mutex
+	waiters map[string][]chan TxResult
+
+	metrics *metrics
+}
+
+// New opens the application over a state store.
+func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App, error) {
+	a := &App{
+		store:      st,
+		log:        logger.With("module", "app"),
+		routes:     map[string]ledger.Route{},
+		checkNonce: map[string]uint64{},
+		verified:   newSigCache(200_000),
+		waiters:    map[string][]chan TxResult{},
+		metrics:    newMetrics(reg),
+	}
+	for _, r := range Routes() {
+		a.routes[r.Type] = r
+		a.order = append(a.order, r.Type)
+	}
+	committed := st.Committed()
+	if b, err := committed.Get(keyChainID); err != nil {
+		return nil, err
+	} else {
+		a.chainID = string(b)
+	}
+	if b, err := st.SideGet(keyBlockTime); err != nil {
+		return nil, err
+	} else if b != nil {
+		_ = a.lastTime.UnmarshalBinary(b)
+	}
+	return a, nil
+}
+
+// Routes lists every transaction type of every module, in a fixed order.
+func Routes() []ledger.Route {
+	rs := identity.Routes()
+	rs = append(rs, governance.New().Routes()...)
+	return rs
+}
+
+// Store is the state store (for read-only use by the API).
+func (a *App) Store() *store.Store { return a.store }
+
+// ChainID is the chain this app runs (empty before InitChain).
+func (a *App) ChainID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.chainID
+}
+
+// LastBlockTime is the time of the last committed block.
+func (a *App) LastBlockTime() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastTime
+}
+
+// Info tells CometBFT where the app is, so it replays any missing blocks.
+func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
+	res := &abci.InfoResponse{Data: "primum", Version: "1", AppVersion: 1, LastBlockHeight: a.store.Version()}
+	if res.LastBlockHeight > 0 {
+		res.LastBlockAppHash = a.store.Hash()
+	}
+	return res, nil
+}
+
+// InitChain admits the founding members and checks them against the
+// genesis validators.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	w := a.store.Staged()
+	want := map[string]int64{}
+	for _, m := range g.Members {
+		key, _ := identity.ParseKey(m.Key)
+		var vk []byte
+		if m.ValidatorKey != "" {
+			vk, _ = identity.ParseKey(m.ValidatorKey)
+		}
+		if _, err := identity.AddOrganisation(w, m.Name, m.OrgType, key, vk, m.Power, req.InitialHeight); err != nil {
+			return nil, fmt.Errorf("genesis member %q: %w", m.Name, err)
+		}
+		if m.Power > 0 {
+			want[m.ValidatorKey] = m.Power
+		}
+	}
+	for _, v := range req.Validators {
+		if want[hex.EncodeToString(v.PubKeyBytes)] != v.Power {
+			return nil, fmt.Errorf("genesis validator %X (power %d) is not a founding member with that power", v.PubKeyBytes, v.Power)
+		}
+		delete(want, hex.EncodeToString(v.PubKeyBytes))
+	}
+	if len(want) != 0 {
+		return nil, fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
+	}
+	w.Set(keyChainID, []byte(req.ChainId))
+	a.mu.Lock()
+	a.chainID = req.ChainId
+	a.mu.Unlock()
+	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil
+}
+
+// CheckTx rejects cheaply what cannot succeed: size, decoding, chain,
+// signature, signer standing and permission, nonce.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tx, signer, err := a.admit(req.Tx, a.store.Committed(), a.lastTime, true)
+	if err == nil {
+		next, nerr := a.nextNonce(a.store.Committed(), signer.ID)
+		switch {
+		case nerr != nil:
+			err = nerr
+		case tx.Nonce != next:
+			err = ledger.ErrBadNonce.Wrapf("got %d, expected %d", tx.Nonce, next)
+		default:
+			a.checkNonce[signer.ID] = next + 1
+		}
+	}
+	if err != nil {
+		e := ledger.AsError(err)
+		a.metrics.checkRejected.WithLabelValues(e.Name).Inc()
+		return &abci.CheckTxResponse{Code: e.Code, Codespace: e.Codespace, Log: err.Error(), Info: e.Name}, nil
+	}
+	return &abci.CheckTxResponse{Code: abci.CodeTypeOK}, nil
+}
+
+func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
+	if n, ok := a.checkNonce[id]; ok {
+		return n, nil
+	}
+	return identity.Nonce(r, id)
+}
+
+// admit decodes and authenticates a transaction and authorises its signer.
+func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (*Tx, ledger.Signer, error) {
+	tx, err := Decode(raw)
+	if err != nil {
+		return nil, ledger.Signer{}, err
+	}
+	if tx.ChainID != a.chainID {
+		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, a.chainID)
+	}
+	hash := Hash(raw)
+	if !a.verified.has(hash) {
+		if !tx.Verify() {
+			return nil, ledger.Signer{}, ledger.ErrBadSignature
+		}
+		if remember {
+			a.verified.add(hash)
+		}
+	}
+	route, ok := a.routes[tx.Type]
+	if !ok {
+		return nil, ledger.Signer{}, ledger.ErrUnknownType.Wrapf("%q", tx.Type)
+	}
+	signer, err := identity.Resolve(r, tx.Signer, now)
+	if err != nil {
+		return nil, signer, err
+	}
+	if !route.Allows(signer) {
+		if signer.Kind == ledger.KindUnregistered {
+			return nil, signer, ledger.ErrUnknownSigner
+		}
+		who := string(signer.Kind)
+		if signer.OrgType != "" {
+			who += ":" + signer.OrgType
+		}
+		return nil, signer, ledger.ErrUnauthorized.Wrapf("%s may not send %s (allowed: %v)", who, tx.Type, route.Allow)
+	}
+	return tx, signer, nil
+}
+
+// FinalizeBlock executes the block's transactions in order.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	start := time.Now() // metrics only; never reaches state
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.store.Staged()
+	var updates []ledger.ValidatorUpdate
+	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	a.block = a.block[:0]
+	for i, raw := range req.Txs {
+		r, result := a.deliver(raw, req, w, &updates)
+		r.Index = i
+		res.TxResults[i] = result
+		a.block = append(a.block, r)
+		a.metrics.txs.WithLabelValues(r.Type, outcome(r.Code)).Inc()
+	}
+	for _, u := range updates {
+		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.ValidatorUpdate{Power: u.Power, PubKeyType: "ed25519", PubKeyBytes: u.PubKey})
+	}
+	sort.SliceStable(res.ValidatorUpdates, func(i, j int) bool {
+		return string(res.ValidatorUpdates[i].PubKeyBytes) < string(res.ValidatorUpdates[j].PubKeyBytes)
+	})
+	res.AppHash = a.store.WorkingHash()
+	a.lastTime = req.Time.UTC()
+	a.metrics.blockSeconds.Observe(time.Since(start).Seconds())
+	a.metrics.blockTxs.Observe(float64(len(req.Txs)))
+	return res, nil
+}
+
+func outcome(code uint32) string {
+	if code == 0 {
+		return "ok"
+	}
+	return "rejected"
+}
+
+// deliver executes one transaction. A rejected transaction changes nothing
+// but its signer's nonce (once the signature and nonce have been checked),
+// so it cannot be replayed.
+func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate) (TxResult, *abci.ExecTxResult) {
+	hash := Hash(raw)
+	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
+	fail := func(err error) (TxResult, *abci.ExecTxResult) {
+		e := ledger.AsError(err)
+		if e == ledger.ErrInternal {
+			a.log.Error("transaction failed internally", "hash", r.Hash, "err", err)
+		}
+		r.Code, r.Codespace, r.Error, r.Log = e.Code, e.Codespace, e.Name, err.Error()
+		return r, &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: r.Log, Info: e.Name}
+	}
+	tx, signer, err := a.admit(raw, w, req.Time, false)
+	a.verified.remove(hash)
+	if tx != nil {
+		r.Type = tx.Type
+	}
+	if err != nil {
+		return fail(err)
+	}
+	r.Signer = signer.ID
+	next, err := identity.Nonce(w, signer.ID)
+	if err != nil {
+		return fail(err)
+	}
+	if tx.Nonce != next {
+		return fail(ledger.ErrBadNonce.Wrapf("got %d, expected %d", tx.Nonce, next))
+	}
+	identity.SetNonce(w, signer.ID, next+1)
+	overlay := ledger.NewOverlay(w)
+	var staged []ledger.ValidatorUpdate
+	ctx := &ledger.Context{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
+		Signer: signer, State: overlay, ValidatorUpdates: &staged}
+	if err := a.routes[tx.Type].Handle(ctx, tx.Body); err != nil {
+		return fail(err)
+	}
+	overlay.Flush(w)
+	*updates = append(*updates, staged...)
+	events := []abci.Event{{Type: "primum.tx", Attributes: []abci.EventAttribute{
+		{Key: "type", Value: tx.Type, Index: true}, {Key: "signer", Value: signer.ID, Index: true}}}}
+	for _, ev := range ctx.Events {
+		e := abci.Event{Type: ev.Type}
+		for _, kv := range ev.Attrs {
+			e.Attributes = append(e.Attributes, abci.EventAttribute{Key: kv[0], Value: kv[1], Index: true})
+		}
+		events = append(events, e)
+	}
+	return r, &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+// Commit makes the block durable, records its results and wakes waiters.
+func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	a.mu.Lock()
+	b := a.store.SideBatch()
+	for _, r := range a.block {
+		v, _ := json.Marshal(r)
+		if err := b.Set(a.store.SideKey(txResultKey(r.Hash)), v, nil); err != nil {
+			panic(fmt.Sprintf("cannot stage transaction results: %v", err))
+		}
+	}
+	bt, _ := a.lastTime.MarshalBinary()
+	if err := b.Set(a.store.SideKey(keyBlockTime), bt, nil); err != nil {
+		panic(fmt.Sprintf("cannot stage block time: %v", err))
+	}
+	if err := b.Commit(nil); err != nil {
+		panic(fmt.Sprintf("cannot write transaction results: %v", err))
+	}
+	_, height, err := a.store.Commit()
+	if err != nil {
+		// Continuing would fork this node from the others.
+		panic(fmt.Sprintf("cannot commit state at height %d: %v", height, err))
+	}
+	results := a.block
+	a.block = nil
+	clear(a.checkNonce)
+	a.mu.Unlock()
+	a.metrics.height.Set(float64(height))
+	a.notify(results)
+	return &abci.CommitResponse{}, nil
+}
+
+func txResultKey(hash string) []byte { return []byte("r/" + hash) }
+
+// TxResultByHash reads a committed transaction's result.
+func (a *App) TxResultByHash(hash string) (*TxResult, error) {
+	b, err := a.store.SideGet(txResultKey(hash))
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
+	}
+	var r TxResult
+	return &r, json.Unmarshal(b, &r)
+}
+
+// WaitFor returns a channel that receives the transaction's result when its
+// block commits, and a cancel function.
+func (a *App) WaitFor(hash string) (<-chan TxResult, func()) {
+	ch := make(chan TxResult, 1)
+	a.waitMu.Lock()
+	a.waiters[hash] = append(a.waiters[hash], ch)
+	a.waitMu.Unlock()
+	return ch, func() {
+		a.waitMu.Lock()
+		defer a.waitMu.Unlock()
+		list := a.waiters[hash]
+		for i, c := range list {
+			if c == ch {
+				a.waiters[hash] = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(a.waiters[hash]) == 0 {
+			delete(a.waiters, hash)
+		}
+	}
+}
+
+func (a *App) notify(results []TxResult) {
+	a.waitMu.Lock()
+	defer a.waitMu.Unlock()
+	if len(a.waiters) == 0 {
+		return
+	}
+	for _, r := range results {
+		for _, ch := range a.waiters[r.Hash] {
+			ch <- r
+		}
+		delete(a.waiters, r.Hash)
+	}
+}
+
+// Query answers "/store" with the committed value of a key (data) and an
+// ICS23 proof against the app hash, for light clients (SPEC F14).
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	switch req.Path {
+	case "/store", "/store/key":
+		value, proof, version, _, err := a.store.Proof(req.Data)
+		if err != nil {
+			e := ledger.AsError(err)
+			return &abci.QueryResponse{Code: e.Code, Codespace: e.Codespace, Log: err.Error()}, nil
+		}
+		res := &abci.QueryResponse{Key: req.Data, Value: value, Height: version}
+		if req.Prove && proof != nil {
+			pb, err := proof.Marshal()
+			if err != nil {
+				return nil, err
+			}
+			res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: "ics23:iavl", Key: req.Data, Data: pb}}}
+		}
+		return res, nil
+	default:
+		e := ledger.ErrNotFound
+		return &abci.QueryResponse{Code: e.Code, Codespace: e.Codespace, Log: "unknown query path " + strconv.Quote(req.Path)}, nil
+	}
+}

@@ -1,0 +1,30 @@
+package app
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	txs           *prometheus.CounterVec
+	checkRejected *prometheus.CounterVec
+	height        prometheus.Gauge
+	blockSeconds  prometheus.Histogram
+	blockTxs      prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "primum", Name: "txs_total",
+			Help: "Transactions executed in blocks, by type and outcome."}, []string{"type", "outcome"}),
+		checkRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "primum", Name: "checktx_rejected_total",
+			Help: "Transactions refused by CheckTx, by error code."}, []string{"code"}),
+		height: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "primum", Name: "block_height",
+			Help: "Height of the last committed block."}),
+		blockSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "primum", Name: "finalize_block_seconds",
+			Help: "Time to execute a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "primum", Name: "block_txs",
+			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs)
+	}
+	return m
+}

@@ -1,0 +1,227 @@
+// Package client builds, signs, submits and queries Primum transactions over
+// a node's REST API. The CLI, the benchmark and the tests use it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+)
+
+// Client talks to one node.
+type Client struct {
+	base string
+	http *http.Client
+
+	mu      sync.Mutex
+	chainID string
+}
+
+// New returns a client of the node at baseURL (e.g. http://127.0.0.1:8080).
+func New(baseURL string) *Client {
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 3 * time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}}
+}
+
+// BaseURL is the node's address.
+func (c *Client) BaseURL() string { return c.base }
+
+// Problem is an error answered by the node (RFC 9457), with its stable code.
+type Problem api.Problem
+
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return fmt.Sprintf("%s: %s", p.Code, p.Detail)
+	}
+	return fmt.Sprintf("%s: %s", p.Code, p.Title)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the node at %s: %w", c.base, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode >= 300 || strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+		p := &Problem{Status: res.StatusCode}
+		if json.Unmarshal(b, p) != nil || p.Code == "" {
+			return fmt.Errorf("%s %s: HTTP %d: %s", method, path, res.StatusCode, strings.TrimSpace(string(b)))
+		}
+		return p
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// Status reads the chain status.
+func (c *Client) Status(ctx context.Context) (*api.Status, error) {
+	var s api.Status
+	return &s, c.do(ctx, "GET", "/api/v1/status", nil, &s)
+}
+
+// ChainID is the node's chain, read once.
+func (c *Client) ChainID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.chainID != "" {
+		return c.chainID, nil
+	}
+	s, err := c.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.chainID = s.ChainID
+	return c.chainID, nil
+}
+
+// Key tells who a public key signs for and its next nonce.
+func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*api.KeyInfo, error) {
+	var k api.KeyInfo
+	return &k, c.do(ctx, "GET", "/api/v1/keys/"+hex.EncodeToString(pub), nil, &k)
+}
+
+// Build signs a transaction with an explicit nonce.
+func Build(chainID string, key ed25519.PrivateKey, nonce uint64, typ string, body any) ([]byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	tx := &app.Tx{ChainID: chainID, Nonce: nonce, Type: typ, Body: b}
+	tx.Sign(key)
+	return tx.Encode(), nil
+}
+
+// Submit sends signed bytes; with wait it returns once the transaction is
+// committed (a rejection in the block is returned as a *Problem).
+func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*api.SubmitResponse, error) {
+	path := "/api/v1/txs"
+	if wait {
+		path += "?wait=true"
+	}
+	var r api.SubmitResponse
+	return &r, c.do(ctx, "POST", path, api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+}
+
+// Send builds, signs and submits a transaction, reading the nonce from the node.
+func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, body any, wait bool) (*api.SubmitResponse, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := Build(chainID, key, info.Nonce, typ, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.Submit(ctx, raw, wait)
+}
+
+// Tx reads a committed transaction's result.
+func (c *Client) Tx(ctx context.Context, hash string) (*app.TxResult, error) {
+	var r app.TxResult
+	return &r, c.do(ctx, "GET", "/api/v1/txs/"+url.PathEscape(hash), nil, &r)
+}
+
+// Identity reads one identity.
+func (c *Client) Identity(ctx context.Context, id string) (*identity.Identity, error) {
+	var i identity.Identity
+	return &i, c.do(ctx, "GET", "/api/v1/identities/"+url.PathEscape(id), nil, &i)
+}
+
+// Identities lists identities of a kind ("" for all).
+func (c *Client) Identities(ctx context.Context, kind string) ([]*identity.Identity, error) {
+	var out []*identity.Identity
+	return out, c.do(ctx, "GET", "/api/v1/identities?kind="+url.QueryEscape(kind), nil, &out)
+}
+
+// Proposals lists governance proposals.
+func (c *Client) Proposals(ctx context.Context) ([]*governance.Proposal, error) {
+	var out []*governance.Proposal
+	return out, c.do(ctx, "GET", "/api/v1/proposals", nil, &out)
+}
+
+// Proposal reads one proposal.
+func (c *Client) Proposal(ctx context.Context, id uint64) (*governance.Proposal, error) {
+	var p governance.Proposal
+	return &p, c.do(ctx, "GET", fmt.Sprintf("/api/v1/proposals/%d", id), nil, &p)
+}
+
+// Get reads any API path into out (for routes without a typed method).
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, "GET", path, nil, out)
+}
+
+// RotateKey replaces key with newKey for the identity key signs for.
+func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, wait bool) (*api.SubmitResponse, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	if info.Identity == nil {
+		return nil, fmt.Errorf("this key is not registered (standing: %s)", info.Standing)
+	}
+	pub := newKey.Public().(ed25519.PublicKey)
+	proof := ed25519.Sign(newKey, identity.RotationProofBytes(chainID, info.Identity.ID, pub))
+	return c.Send(ctx, key, identity.TypeRotateKey, identity.RotateKey{NewKey: hex.EncodeToString(pub), Proof: hex.EncodeToString(proof)}, wait)
+}
+
+// WaitHeight waits until the node has committed height h.
+func (c *Client) WaitHeight(ctx context.Context, h int64) error {
+	for {
+		s, err := c.Status(ctx)
+		if err == nil && s.Height >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("height %d not reached (at %d): %w", h, s.Height, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

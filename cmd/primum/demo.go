@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
+)
+
+// DemoMember is one entry of demo-members.json (outside contract).
+type DemoMember struct {
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	OrgType   string `json:"org_type,omitempty"`
+	Address   string `json:"address"`
+	PublicKey string `json:"public_key"`
+	KeyFile   string `json:"key_file"`
+	// Organisation is the credentialing organisation of a practitioner.
+	Organisation string `json:"organisation,omitempty"`
+	Profession   string `json:"profession,omitempty"`
+	Specialty    string `json:"specialty,omitempty"`
+	Licence      string `json:"licence,omitempty"`
+}
+
+// DemoFile is demo-members.json.
+type DemoFile struct {
+	ChainID string       `json:"chain_id"`
+	API     string       `json:"api"`
+	RPC     string       `json:"cometbft_rpc"`
+	Note    string       `json:"note"`
+	Members []DemoMember `json:"members"`
+}
+
+type demoOrg struct{ name, orgType string }
+
+var demoOrgs = []demoOrg{
+	{"St Luke's Hospital", "hospital"}, // the validator
+	{"Riverside General Hospital", "hospital"},
+	{"Central Pharmacy", "pharmacy"},
+	{"Acme Pharma", "manufacturer"},
+	{"MedLogistics", "distributor"},
+	{"CareShield Insurance", "insurer"},
+	{"National Medicines Agency", "regulator"},
+}
+
+type demoPractitioner struct{ name, org, licence, profession, specialty string }
+
+var demoPractitioners = []demoPractitioner{
+	{"Dr Amara Okafor", "St Luke's Hospital", "MD-100231", "doctor", "cardiology"},
+	{"Nurse Jonas Berg", "St Luke's Hospital", "RN-554120", "nurse", "intensive care"},
+	{"Dr Lena Fischer", "Riverside General Hospital", "MD-208877", "doctor", "oncology"},
+	{"Pharmacist Ravi Patel", "Central Pharmacy", "PH-31337", "pharmacist", "community pharmacy"},
+}
+
+const demoChainID = "primum-demo"
+
+func newDemoCmd(g *globals) *cobra.Command {
+	var apiAddr string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a one-validator consortium with demo members",
+		Long: `Runs a one-validator Primum consortium in --home with demo members: two hospitals, a
+pharmacy, a manufacturer, a distributor, an insurer, a regulator, credentialed
+practitioners and three pseudonymous patients. It serves the REST API and web interface
+on 127.0.0.1:8080 and CometBFT's RPC on 127.0.0.1:26657, and writes
+HOME/demo-members.json so scripts can act as any member. Running it again resumes the
+same chain. Ctrl-C stops it cleanly.`,
+		Example: `  primum demo
+  primum demo --home /tmp/primum-demo
+  primum query identities --kind practitioner --home /tmp/primum-demo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), g, apiAddr)
+		},
+	}
+	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:8080)")
+	return cmd
+}
+
+func demoKeyDir(home string) keyring.Dir { return keyring.Dir(filepath.Join(home, "demo", "keys")) }
+
+// demoKey returns the named demo key, creating it (unencrypted: demo only).
+func demoKey(home, name string) (ed25519.PrivateKey, string, error) {
+	dir := demoKeyDir(home)
+	file := slug(name)
+	path, _ := dir.Path(file)
+	f, err := dir.Get(file)
+	if errors.Is(err, keyring.ErrNotFound) {
+		f, err = dir.Add(file, "", true)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := f.Open("")
+	return key, path, err
+}
+
+func slug(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			out = append(out, r)
+		case r >= 'A' && r <= 'Z':
+			out = append(out, r+('a'-'A'))
+		case len(out) > 0 && out[len(out)-1] != '-':
+			out = append(out, '-')
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == '-' {
+		out = out[:len(out)-1]
+	}
+	return string(out)
+}
+
+func runDemo(ctx context.Context, g *globals, apiAddr string) error {
+	home := g.home
+	if !node.Initialized(home) {
+		if err := initDemoHome(home); err != nil {
+			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
+		}
+		fmt.Printf("Created a new demo consortium in %s\n", home)
+	} else {
+		fmt.Printf("Resuming the demo consortium in %s\n", home)
+	}
+	n, err := node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	c := client.New(n.APIURL())
+	setupCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	file, err := populateDemo(setupCtx, home, c)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot create demo members: %w", err)
+	}
+	file.API, file.RPC = n.APIURL(), n.RPCAddr()
+	if err := writeDemoFile(home, file); err != nil {
+		return err
+	}
+	fmt.Printf(`
+Primum demo is running (chain %s).
+  Web interface   %s/
+  REST API        %s/api/v1  (OpenAPI: %s/api/v1/openapi.json)
+  CometBFT RPC    %s
+  Metrics         %s/metrics
+  Demo members    %s
+  Data            %s
+
+Try:  primum query identities --home %s
+Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
+`, file.ChainID, n.APIURL(), n.APIURL(), n.APIURL(), n.RPCAddr(), n.APIURL(),
+		filepath.Join(home, "demo-members.json"), home, home)
+	<-ctx.Done()
+	fmt.Println("\nStopping…")
+	return nil
+}
+
+// initDemoHome writes a single-validator home whose genesis admits the demo
+// organisations, the first one holding the validator.
+func initDemoHome(home string) error {
+	valKey, _, err := node.InitHome(home, node.InitOptions{Moniker: "demo", Ports: node.DefaultPorts})
+	if err != nil {
+		return err
+	}
+	gen := &app.Genesis{}
+	for i, o := range demoOrgs {
+		key, _, err := demoKey(home, o.name)
+		if err != nil {
+			return err
+		}
+		m := governance.NewMember{Name: o.name, OrgType: o.orgType, Key: hex.EncodeToString(key.Public().(ed25519.PublicKey))}
+		if i == 0 {
+			m.ValidatorKey, m.Power = hex.EncodeToString(valKey), 10
+		}
+		gen.Members = append(gen.Members, m)
+	}
+	return node.WriteGenesis(home, demoChainID, gen, time.Now())
+}
+
+// populateDemo credentials the demo practitioners and registers the demo
+// patients, skipping any already on the ledger.
+func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile, error) {
+	// The founding members exist once the first block is committed.
+	if err := c.WaitHeight(ctx, 1); err != nil {
+		return nil, err
+	}
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	file := &DemoFile{ChainID: chainID, Note: "Demo keys are stored UNENCRYPTED under demo/keys: for trying Primum only."}
+	orgKeys := map[string]ed25519.PrivateKey{}
+	orgIDs := map[string]string{}
+	for _, o := range demoOrgs {
+		key, path, err := demoKey(home, o.name)
+		if err != nil {
+			return nil, err
+		}
+		pub := key.Public().(ed25519.PublicKey)
+		orgKeys[o.name], orgIDs[o.name] = key, ledger.Address(pub)
+		file.Members = append(file.Members, DemoMember{Name: o.name, Kind: "organisation", OrgType: o.orgType,
+			Address: ledger.Address(pub), PublicKey: hex.EncodeToString(pub), KeyFile: path})
+	}
+	validUntil := time.Now().AddDate(3, 0, 0).UTC().Truncate(24 * time.Hour).Format(time.RFC3339)
+	for _, p := range demoPractitioners {
+		key, path, err := demoKey(home, p.name)
+		if err != nil {
+			return nil, err
+		}
+		pub := key.Public().(ed25519.PublicKey)
+		if err := ensureRegistered(ctx, c, pub, func() error {
+			_, err := c.Send(ctx, orgKeys[p.org], identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+				Key: hex.EncodeToString(pub), Licence: p.licence, Profession: p.profession, Specialty: p.specialty, ValidUntil: validUntil}, true)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("practitioner %s: %w", p.name, err)
+		}
+		file.Members = append(file.Members, DemoMember{Name: p.name, Kind: "practitioner", Address: ledger.Address(pub),
+			PublicKey: hex.EncodeToString(pub), KeyFile: path, Organisation: orgIDs[p.org], Profession: p.profession,
+			Specialty: p.specialty, Licence: p.licence})
+	}
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("Patient %d", i)
+		key, path, err := demoKey(home, name)
+		if err != nil {
+			return nil, err
+		}
+		pub := key.Public().(ed25519.PublicKey)
+		if err := ensureRegistered(ctx, c, pub, func() error {
+			_, err := c.Send(ctx, key, identity.TypeRegisterPatient, struct{}{}, true)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		file.Members = append(file.Members, DemoMember{Name: name, Kind: "patient", Address: ledger.Address(pub),
+			PublicKey: hex.EncodeToString(pub), KeyFile: path})
+	}
+	return file, nil
+}
+
+func ensureRegistered(ctx context.Context, c *client.Client, pub ed25519.PublicKey, register func() error) error {
+	info, err := c.Key(ctx, pub)
+	if err != nil {
+		return err
+	}
+	if info.Identity != nil {
+		return nil
+	}
+	return register()
+}
+
+func writeDemoFile(home string, f *DemoFile) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(home, "demo-members.json"), append(b, '\n'), 0o600)
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/node"
+)
+
+func newInitCmd(g *globals) *cobra.Command {
+	var (
+		chainID, moniker, orgName, orgType, genesisFile string
+		power                                           int64
+		ports                                           = node.DefaultPorts
+		peers                                           string
+		unencrypted                                     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a node home: keys, CometBFT configuration and genesis",
+		Long: `Creates a node home in --home: a validator key, a p2p key, CometBFT's config.toml and
+Primum's config/primum.json, and the organisation's operator key (keys/operator.json,
+encrypted with a passphrase from PRIMUM_PASSPHRASE or the terminal, unless --unencrypted).
+
+Without --genesis it founds a new one-member consortium with this organisation as its
+validator. With --genesis it joins an existing consortium (the organisation must then be
+admitted by a governance vote; see 'primum tx propose-add-member').`,
+		Example: `  primum init --org-name "St Luke's Hospital" --org-type hospital --chain-id my-consortium
+  primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if node.Initialized(g.home) {
+				return fmt.Errorf("%s already holds a node; choose another --home", g.home)
+			}
+			pass := ""
+			if !unencrypted {
+				var err error
+				if pass, err = readPassphrase("Passphrase for the operator key: ", true); err != nil {
+					return err
+				}
+			}
+			valKey, nodeID, err := node.InitHome(g.home, node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers})
+			if err != nil {
+				return err
+			}
+			op, err := g.keys().Add("operator", pass, unencrypted)
+			if err != nil && !errors.Is(err, keyring.ErrExists) {
+				return err
+			}
+			if op == nil {
+				if op, err = g.keys().Get("operator"); err != nil {
+					return err
+				}
+			}
+			s, _ := node.LoadSettings(g.home)
+			s.OperatorKey = filepath.Join("keys", "operator.json")
+			if err := node.SaveSettings(g.home, s); err != nil {
+				return err
+			}
+			if genesisFile != "" {
+				b, err := os.ReadFile(genesisFile)
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(g.home, "config", "genesis.json"), b, 0o644); err != nil {
+					return err
+				}
+			} else {
+				gen := &app.Genesis{Members: []governance.NewMember{{Name: orgName, OrgType: orgType, Key: op.PublicKey,
+					ValidatorKey: hex.EncodeToString(valKey), Power: power}}}
+				if err := node.WriteGenesis(g.home, chainID, gen, time.Now()); err != nil {
+					return err
+				}
+			}
+			out := map[string]any{"home": g.home, "node_id": nodeID, "validator_key": hex.EncodeToString(valKey),
+				"operator_address": op.Address, "operator_key": op.PublicKey, "operator_key_encrypted": op.Encrypted}
+			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+				fmt.Fprintf(w, "Initialised %s\n  node id        %s\n  validator key  %s\n  operator       %s (key %s)\n",
+					g.home, nodeID, hex.EncodeToString(valKey), op.Address, ed25519Hint(op))
+				if !op.Encrypted {
+					fmt.Fprintln(w, "  WARNING: the operator key is stored UNENCRYPTED in keys/operator.json")
+				}
+				fmt.Fprintln(w, "Start it with: primum node --home", g.home)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&chainID, "chain-id", "primum-1", "chain id of a new consortium")
+	f.StringVar(&moniker, "moniker", "primum-node", "node name shown to peers")
+	f.StringVar(&orgName, "org-name", "", "your organisation's name")
+	f.StringVar(&orgType, "org-type", "hospital", "hospital, clinic, lab, pharmacy, manufacturer, distributor, insurer, regulator or research")
+	f.Int64Var(&power, "power", 10, "validator power of the founding member")
+	f.StringVar(&genesisFile, "genesis", "", "join an existing consortium with this genesis.json")
+	f.StringVar(&peers, "peers", "", "persistent peers, id@host:port,…")
+	f.IntVar(&ports.P2P, "p2p-port", ports.P2P, "CometBFT p2p port")
+	f.IntVar(&ports.RPC, "rpc-port", ports.RPC, "CometBFT RPC port")
+	f.IntVar(&ports.API, "api-port", ports.API, "REST API port")
+	f.BoolVar(&unencrypted, "unencrypted", false, "store the operator key without a passphrase (test networks only)")
+	cmd.MarkFlagsMutuallyExclusive("genesis", "chain-id")
+	_ = cmd.MarkFlagRequired("org-name")
+	return cmd
+}
+
+func ed25519Hint(f *keyring.File) string {
+	if len(f.PublicKey) == 2*ed25519.PublicKeySize {
+		return f.PublicKey[:16] + "…"
+	}
+	return f.PublicKey
+}

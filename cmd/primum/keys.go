@@ -1,0 +1,171 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/keyring"
+)
+
+func newKeysCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Manage signing keys (HOME/keys), encrypted at rest",
+		Long: `Signing keys live in HOME/keys, one file each, encrypted with a passphrase (Argon2id +
+AES-256-GCM). The passphrase comes from PRIMUM_PASSPHRASE or the terminal. --unencrypted
+stores a key in clear, and every command that shows it says so.`,
+	}
+	var unencrypted bool
+	add := &cobra.Command{
+		Use:     "add NAME",
+		Short:   "Create a new key",
+		Example: "  primum keys add alice\n  PRIMUM_PASSPHRASE=… primum keys add clinic-bot",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pass := ""
+			if !unencrypted {
+				var err error
+				if pass, err = readPassphrase("New passphrase: ", true); err != nil {
+					return err
+				}
+			}
+			f, err := g.keys().Add(args[0], pass, unencrypted)
+			if err != nil {
+				return err
+			}
+			return g.printKey(cmd.OutOrStdout(), f)
+		},
+	}
+	add.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without a passphrase (NOT for production)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			files, err := g.keys().List()
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name      string `json:"name"`
+				Address   string `json:"address"`
+				PublicKey string `json:"public_key"`
+				Encrypted bool   `json:"encrypted"`
+			}
+			rows := []row{}
+			for _, f := range files {
+				rows = append(rows, row{f.Name, f.Address, f.PublicKey, f.Encrypted})
+			}
+			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
+				if len(rows) == 0 {
+					fmt.Fprintln(w, "No keys in", string(g.keys()))
+				}
+				for _, r := range rows {
+					enc := "encrypted"
+					if !r.Encrypted {
+						enc = "UNENCRYPTED"
+					}
+					fmt.Fprintf(w, "%-20s %s  %s\n", r.Name, r.Address, enc)
+				}
+			})
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a key's address and public key",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := g.keys().Get(args[0])
+			if err != nil {
+				return err
+			}
+			return g.printKey(cmd.OutOrStdout(), f)
+		},
+	}
+	export := &cobra.Command{
+		Use:   "export NAME",
+		Short: "Print a key file (as stored: encrypted keys stay encrypted)",
+		Example: `  primum keys export alice > alice.json
+  primum keys import alice-copy alice.json --home /other/home`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := g.keys().Get(args[0])
+			if err != nil {
+				return err
+			}
+			if !f.Encrypted {
+				fmt.Fprintln(os.Stderr, "WARNING: this key is UNENCRYPTED; the output contains the private key")
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(f)
+		},
+	}
+	var importUnencrypted bool
+	imp := &cobra.Command{
+		Use:   "import NAME FILE",
+		Short: "Import a key file (from 'keys export') or a hex Ed25519 seed in a file",
+		Long: `Imports a key: FILE is a key file written by 'primum keys export', or a file holding a
+32-byte Ed25519 seed in hex. The key is stored encrypted with a new passphrase unless
+--unencrypted.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[1])
+			if err != nil {
+				return err
+			}
+			var key ed25519.PrivateKey
+			var kf keyring.File
+			if json.Unmarshal(b, &kf) == nil && kf.PublicKey != "" {
+				pass := ""
+				if kf.Encrypted {
+					if pass, err = readPassphrase("Passphrase of the imported key: ", false); err != nil {
+						return err
+					}
+				}
+				if key, err = kf.Open(pass); err != nil {
+					return err
+				}
+			} else {
+				seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+				if err != nil || len(seed) != ed25519.SeedSize {
+					return fmt.Errorf("%s is neither a key file nor a 64-character hex seed", args[1])
+				}
+				key = ed25519.NewKeyFromSeed(seed)
+			}
+			pass := ""
+			if !importUnencrypted {
+				if pass, err = readPassphrase("New passphrase: ", true); err != nil {
+					return err
+				}
+			}
+			f, err := g.keys().Import(args[0], key, pass, importUnencrypted)
+			if err != nil {
+				return err
+			}
+			return g.printKey(cmd.OutOrStdout(), f)
+		},
+	}
+	imp.Flags().BoolVar(&importUnencrypted, "unencrypted", false, "store the key without a passphrase (NOT for production)")
+	cmd.AddCommand(add, list, show, export, imp)
+	return cmd
+}
+
+func (g *globals) printKey(w io.Writer, f *keyring.File) error {
+	v := map[string]any{"name": f.Name, "address": f.Address, "public_key": f.PublicKey, "encrypted": f.Encrypted}
+	return g.print(w, v, func(w io.Writer) {
+		fmt.Fprintf(w, "name        %s\naddress     %s\npublic key  %s\n", f.Name, f.Address, f.PublicKey)
+		if f.Encrypted {
+			fmt.Fprintln(w, "stored      encrypted (argon2id + AES-256-GCM)")
+		} else {
+			fmt.Fprintln(w, "stored      UNENCRYPTED: anyone who can read the key file can sign with it")
+		}
+	})
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+)
+
+func newQueryCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "query",
+		Short: "Read the ledger through a node's REST API",
+		Long:  "Reads committed state from --node (default: this home's API). --output json prints the API's JSON.",
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Chain status and validators",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := g.client().Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), s, func(w io.Writer) {
+				fmt.Fprintf(w, "chain       %s\nheight      %d\nblock time  %s\napp hash    %s\nnode        %s (%s)\ncatching up %v\nvalidators  %d\n",
+					s.ChainID, s.Height, s.BlockTime.Format("2006-01-02 15:04:05 MST"), s.AppHash, s.Moniker, s.NodeID, s.CatchingUp, len(s.Validators))
+			})
+		},
+	}
+	var kind string
+	idents := &cobra.Command{
+		Use:     "identities",
+		Short:   "List identities",
+		Example: "  primum query identities --kind practitioner",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			list, err := g.client().Identities(cmd.Context(), kind)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { identityTable(w, list) })
+		},
+	}
+	idents.Flags().StringVar(&kind, "kind", "", "organisation, practitioner, patient or device")
+	ident := &cobra.Command{
+		Use:   "identity ID",
+		Short: "Show one identity",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			i, err := g.client().Identity(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), i, nil)
+		},
+	}
+	members := &cobra.Command{
+		Use:   "members ORG_ID",
+		Short: "Practitioners and devices registered by an organisation",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var list []*identity.Identity
+			if err := g.client().Get(cmd.Context(), "/api/v1/identities/"+args[0]+"/members", &list); err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { identityTable(w, list) })
+		},
+	}
+	key := &cobra.Command{
+		Use:   "key PUBLIC_KEY_HEX",
+		Short: "Who a key signs for, its standing and its next nonce",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pub, err := identity.ParseKey(args[0])
+			if err != nil {
+				return err
+			}
+			info, err := g.client().Key(cmd.Context(), ed25519.PublicKey(pub))
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), info, nil)
+		},
+	}
+	proposals := &cobra.Command{
+		Use:   "proposals",
+		Short: "Governance proposals, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			list, err := g.client().Proposals(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { proposalTable(w, list) })
+		},
+	}
+	proposal := &cobra.Command{
+		Use:   "proposal ID",
+		Short: "Show one proposal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("proposal id must be a number")
+			}
+			p, err := g.client().Proposal(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), p, nil)
+		},
+	}
+	tx := &cobra.Command{
+		Use:   "tx HASH",
+		Short: "Result of a committed transaction",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := g.client().Tx(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), r, nil)
+		},
+	}
+	types := &cobra.Command{
+		Use:   "tx-types",
+		Short: "Transaction types and who may send each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var list []api.TxType
+			if err := g.client().Get(cmd.Context(), "/api/v1/tx-types", &list); err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "TYPE\tALLOWED\tWHAT")
+				for _, t := range list {
+					fmt.Fprintf(tw, "%s\t%v\t%s\n", t.Type, t.Allow, t.Doc)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	cmd.AddCommand(status, idents, ident, members, key, proposals, proposal, tx, types)
+	return cmd
+}
+
+func identityTable(w io.Writer, list []*identity.Identity) {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tDETAIL")
+	for _, i := range list {
+		detail := ""
+		switch i.Kind {
+		case "organisation":
+			detail = fmt.Sprintf("%s (%s, power %d)", i.Name, i.OrgType, i.Power)
+		case "practitioner":
+			detail = fmt.Sprintf("%s %s %s, until %s, org %s", i.Profession, i.Specialty, i.Licence, i.ValidUntil, i.OrgID)
+		case "device":
+			detail = fmt.Sprintf("%s, owner %s", i.DeviceType, i.OrgID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.ID, i.Kind, i.Status, detail)
+	}
+	tw.Flush()
+}
+
+func proposalTable(w io.Writer, list []*governance.Proposal) {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACTION\tSUBJECT\tYES\tNO\tELECTORS\tSTATUS")
+	for _, p := range list {
+		subject := p.OrgID
+		if p.Member != nil {
+			subject = p.Member.Name
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", p.ID, p.Action, subject, len(p.Yes), len(p.No), p.Electors, p.Status)
+	}
+	tw.Flush()
+}

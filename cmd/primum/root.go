@@ -1,0 +1,149 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/node"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	home     string
+	output   string
+	nodeURL  string
+	logLevel string
+}
+
+func defaultHome() string {
+	if h := os.Getenv("PRIMUM_HOME"); h != "" {
+		return h
+	}
+	dir, err := os.UserHomeDir()
+	if err != nil {
+		return ".primum"
+	}
+	return filepath.Join(dir, ".primum")
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "primum",
+		Short: "Primum: a permissioned ledger for healthcare",
+		Long: `Primum keeps one Byzantine-fault-tolerant ledger (CometBFT) of identities, consent,
+access, medicine custody and governance for a consortium of healthcare institutions.
+
+Start with "primum demo" to run a one-validator consortium with demo members.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.home, "home", defaultHome(), "node home folder (env PRIMUM_HOME)")
+	f.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&g.nodeURL, "node", "", "REST API of the node to talk to (default: this home's API address)")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if g.output != "text" && g.output != "json" {
+			return fmt.Errorf("--output must be text or json, not %q", g.output)
+		}
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		return nil
+	}
+	root.AddCommand(newDemoCmd(g), newInitCmd(g), newNodeCmd(g), newKeysCmd(g), newTxCmd(g), newQueryCmd(g), newTestnetCmd(g))
+	return root
+}
+
+// client returns a client of --node, or of this home's API.
+func (g *globals) client() *client.Client {
+	if g.nodeURL != "" {
+		return client.New(g.nodeURL)
+	}
+	s, err := node.LoadSettings(g.home)
+	if err != nil {
+		return client.New("http://127.0.0.1:8080")
+	}
+	return client.New("http://" + s.APIAddr)
+}
+
+func (g *globals) keys() keyring.Dir { return keyring.Dir(filepath.Join(g.home, "keys")) }
+
+// signingKey resolves --from: a key name in this home's keyring, or a path
+// to a key file (such as a demo member's).
+func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
+	if from == "" {
+		return nil, fmt.Errorf("--from is required: a key name (see 'primum keys list') or a key file path")
+	}
+	var f *keyring.File
+	var err error
+	if strings.ContainsRune(from, os.PathSeparator) || strings.HasSuffix(from, ".json") {
+		f, err = keyring.ReadFile(from)
+	} else {
+		f, err = g.keys().Get(from)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pass := ""
+	if f.Encrypted {
+		if pass, err = readPassphrase("Passphrase for key "+f.Name+": ", false); err != nil {
+			return nil, err
+		}
+	}
+	return f.Open(pass)
+}
+
+// readPassphrase takes PRIMUM_PASSPHRASE, or asks on the terminal.
+func readPassphrase(prompt string, confirm bool) (string, error) {
+	if p, ok := os.LookupEnv("PRIMUM_PASSPHRASE"); ok {
+		return p, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", fmt.Errorf("no terminal to ask for a passphrase: set PRIMUM_PASSPHRASE")
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if confirm {
+		fmt.Fprint(os.Stderr, "Repeat passphrase: ")
+		b2, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(b) != string(b2) {
+			return "", fmt.Errorf("passphrases do not match")
+		}
+	}
+	return string(b), nil
+}
+
+// print writes v as JSON (--output json) or with text(w) otherwise.
+func (g *globals) print(w io.Writer, v any, text func(io.Writer)) error {
+	if g.output == "json" || text == nil {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(w)
+	return nil
+}

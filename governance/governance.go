@@ -1,0 +1,360 @@
+package governance
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Transaction types.
+const (
+	TypePropose = "governance.propose"
+	TypeVote    = "governance.vote"
+)
+
+// Actions a proposal may take.
+const (
+	ActionAddMember    = "add_member"
+	ActionRemoveMember = "remove_member"
+)
+
+// Proposal statuses.
+const (
+	StatusOpen     = "open"
+	StatusPassed   = "passed"
+	StatusRejected = "rejected"
+	StatusExpired  = "expired"
+	StatusFailed   = "failed"
+)
+
+// VotingPeriod is how long a proposal stays open, in block time.
+const VotingPeriod = 14 * 24 * time.Hour
+
+// MaxPower bounds a member's validator power.
+const MaxPower = 1_000_000
+
+// Errors of codespace "governance". Codes are stable.
+var (
+	ErrBadAction     = ledger.NewError("governance", 1, "bad_action", 400, "action must be add_member or remove_member")
+	ErrNoProposal    = ledger.NewError("governance", 2, "unknown_proposal", 404, "no such proposal")
+	ErrClosed        = ledger.NewError("governance", 3, "proposal_closed", 409, "proposal is no longer open")
+	ErrAlreadyVoted  = ledger.NewError("governance", 4, "already_voted", 409, "this member has already voted on the proposal")
+	ErrBadVote       = ledger.NewError("governance", 5, "bad_vote", 400, "vote must be yes or no")
+	ErrNotMember     = ledger.NewError("governance", 6, "not_a_member", 404, "the organisation to remove is not an active member")
+	ErrBadPower      = ledger.NewError("governance", 7, "bad_power", 400, "power must be between 0 and 1000000, and needs a validator key when above 0")
+	ErrLastValidator = ledger.NewError("governance", 8, "last_validator", 409, "removing this member would leave no validator")
+	ErrBadMember     = ledger.NewError("governance", 9, "bad_member", 400, "the proposed member is invalid")
+)
+
+// NewMember describes an organisation proposed for admission.
+type NewMember struct {
+	Name         string `json:"name"`
+	OrgType      string `json:"org_type"`
+	Key          string `json:"key"`
+	ValidatorKey string `json:"validator_key,omitempty"`
+	Power        int64  `json:"power,omitempty"`
+}
+
+// Propose is the body of governance.propose.
+type Propose struct {
+	Action string     `json:"action"`
+	Member *NewMember `json:"member,omitempty"` // add_member
+	OrgID  string     `json:"org_id,omitempty"` // remove_member
+	Reason string     `json:"reason,omitempty"`
+}
+
+// Vote is the body of governance.vote.
+type Vote struct {
+	ProposalID uint64 `json:"proposal_id"`
+	Vote       string `json:"vote"`
+}
+
+// Proposal is a membership change put to the members.
+type Proposal struct {
+	ID        uint64     `json:"id"`
+	Action    string     `json:"action"`
+	Member    *NewMember `json:"member,omitempty"`
+	OrgID     string     `json:"org_id,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Proposer  string     `json:"proposer"`
+	Height    int64      `json:"height"`
+	Deadline  string     `json:"deadline"` // RFC 3339
+	Status    string     `json:"status"`
+	Yes       []string   `json:"yes"`
+	No        []string   `json:"no"`
+	Electors  int        `json:"electors"` // active members when last counted
+	DecidedAt int64      `json:"decided_at,omitempty"`
+	// Result is the id of an admitted member.
+	Result string `json:"result,omitempty"`
+}
+
+var (
+	prefixProposal = []byte("gov/p/")
+	keyNextID      = []byte("gov/next")
+)
+
+func proposalKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte{}, prefixProposal...), id)
+}
+
+// Module is the governance state machine.
+type Module struct{ Members Members }
+
+// New returns the module over the identity package.
+func New() *Module { return &Module{Members: IdentityMembers{}} }
+
+// Routes are the transactions of this module.
+func (m *Module) Routes() []ledger.Route {
+	return []ledger.Route{
+		{Type: TypePropose, Allow: []string{"organisation"}, Handle: m.propose,
+			Doc:     "A member proposes admitting or removing a member organisation (and its validator power).",
+			Example: `{"action":"add_member","member":{"name":"St Olav Hospital","org_type":"hospital","key":"<hex>","validator_key":"<hex>","power":10},"reason":"regional expansion"}`},
+		{Type: TypeVote, Allow: []string{"organisation"}, Handle: m.vote,
+			Doc: "A member votes yes or no on an open proposal.", Example: `{"proposal_id":1,"vote":"yes"}`},
+	}
+}
+
+// Get reads a proposal; an open proposal past its deadline reads as expired.
+func Get(r ledger.Reader, id uint64, now time.Time) (*Proposal, error) {
+	var p Proposal
+	found, err := ledger.GetJSON(r, proposalKey(id), &p)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNoProposal.Wrapf("%d", id)
+	}
+	p.expire(now)
+	return &p, nil
+}
+
+func (p *Proposal) expire(now time.Time) {
+	if p.Status != StatusOpen {
+		return
+	}
+	if d, err := time.Parse(time.RFC3339, p.Deadline); err == nil && !now.Before(d) {
+		p.Status = StatusExpired
+	}
+}
+
+// List returns all proposals, newest first.
+func List(r ledger.Reader, now time.Time) ([]*Proposal, error) {
+	var out []*Proposal
+	var derr error
+	err := r.Iterate(prefixProposal, func(_, v []byte) bool {
+		var p Proposal
+		if derr = jsonUnmarshal(v, &p); derr != nil {
+			return false
+		}
+		p.expire(now)
+		out = append(out, &p)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+func (m *Module) propose(ctx *ledger.Context, body []byte) error {
+	var msg Propose
+	if err := ledger.DecodeBody(body, &msg); err != nil {
+		return err
+	}
+	if len(msg.Reason) > 500 {
+		return ledger.ErrInvalidBody.Wrapf("reason is longer than 500")
+	}
+	switch msg.Action {
+	case ActionAddMember:
+		if msg.Member == nil || msg.OrgID != "" {
+			return ErrBadMember.Wrapf("add_member needs member and no org_id")
+		}
+		if err := m.checkNewMember(ctx, msg.Member); err != nil {
+			return err
+		}
+	case ActionRemoveMember:
+		if msg.Member != nil {
+			return ErrBadMember.Wrapf("remove_member takes org_id, not member")
+		}
+		org, err := m.Members.Get(ctx.State, msg.OrgID)
+		if err != nil || org.Kind != ledger.KindOrganisation || org.Status != identity.StatusActive {
+			return ErrNotMember.Wrapf("%q", msg.OrgID)
+		}
+	default:
+		return ErrBadAction.Wrapf("%q", msg.Action)
+	}
+	id := uint64(1)
+	if b, err := ctx.State.Get(keyNextID); err != nil {
+		return err
+	} else if len(b) == 8 {
+		id = binary.BigEndian.Uint64(b)
+	}
+	ctx.State.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1))
+	p := &Proposal{ID: id, Action: msg.Action, Member: msg.Member, OrgID: msg.OrgID, Reason: msg.Reason,
+		Proposer: ctx.Signer.ID, Height: ctx.Height, Deadline: ctx.Time.Add(VotingPeriod).UTC().Format(time.RFC3339),
+		Status: StatusOpen, Yes: []string{}, No: []string{}}
+	ctx.Emit("governance.proposed", [2]string{"proposal_id", strconv.FormatUint(id, 10)}, [2]string{"action", p.Action})
+	// The proposer votes yes.
+	return m.count(ctx, p, ctx.Signer.ID, "yes")
+}
+
+func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
+	if nm.Name == "" || len(nm.Name) > 200 {
+		return ErrBadMember.Wrapf("name must be 1-200 characters")
+	}
+	if !contains(identity.OrgTypes, nm.OrgType) {
+		return identity.ErrBadOrgType.Wrapf("%q", nm.OrgType)
+	}
+	if _, err := identity.ParseKey(nm.Key); err != nil {
+		return err
+	}
+	if nm.Power < 0 || nm.Power > MaxPower || (nm.Power > 0 && nm.ValidatorKey == "") {
+		return ErrBadPower
+	}
+	if nm.ValidatorKey != "" {
+		if _, err := identity.ParseKey(nm.ValidatorKey); err != nil {
+			return ErrBadMember.Wrapf("validator_key: %v", err)
+		}
+	}
+	return nil
+}
+
+func (m *Module) vote(ctx *ledger.Context, body []byte) error {
+	var msg Vote
+	if err := ledger.DecodeBody(body, &msg); err != nil {
+		return err
+	}
+	if msg.Vote != "yes" && msg.Vote != "no" {
+		return ErrBadVote.Wrapf("%q", msg.Vote)
+	}
+	p, err := Get(ctx.State, msg.ProposalID, ctx.Time)
+	if err != nil {
+		return err
+	}
+	if p.Status != StatusOpen {
+		return ErrClosed.Wrapf("proposal %d is %s", p.ID, p.Status)
+	}
+	if contains(p.Yes, ctx.Signer.ID) || contains(p.No, ctx.Signer.ID) {
+		return ErrAlreadyVoted
+	}
+	return m.count(ctx, p, ctx.Signer.ID, msg.Vote)
+}
+
+// count adds a vote and decides the proposal when the outcome is certain:
+// passed when yes votes exceed 2/3 of the active members, rejected when they
+// no longer can.
+func (m *Module) count(ctx *ledger.Context, p *Proposal, voter, vote string) error {
+	if vote == "yes" {
+		p.Yes = append(p.Yes, voter)
+	} else {
+		p.No = append(p.No, voter)
+	}
+	members, err := m.Members.ActiveMembers(ctx.State)
+	if err != nil {
+		return err
+	}
+	active := make(map[string]bool, len(members))
+	for _, o := range members {
+		active[o.ID] = true
+	}
+	yes, no := 0, 0
+	for _, v := range p.Yes {
+		if active[v] {
+			yes++
+		}
+	}
+	for _, v := range p.No {
+		if active[v] {
+			no++
+		}
+	}
+	n := len(members)
+	p.Electors = n
+	switch {
+	case 3*yes > 2*n:
+		p.Status, p.DecidedAt = StatusPassed, ctx.Height
+		if err := m.execute(ctx, p); err != nil {
+			// The vote stands; the change could not be made (e.g. the key
+			// was taken meanwhile). Record why instead of blocking the vote.
+			p.Status, p.Result = StatusFailed, ledger.AsError(err).Name+": "+err.Error()
+		}
+	case 3*(n-no) <= 2*n:
+		p.Status, p.DecidedAt = StatusRejected, ctx.Height
+	}
+	ledger.SetJSON(ctx.State, proposalKey(p.ID), p)
+	ctx.Emit("governance.voted", [2]string{"proposal_id", strconv.FormatUint(p.ID, 10)},
+		[2]string{"vote", vote}, [2]string{"status", p.Status})
+	return nil
+}
+
+func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
+	switch p.Action {
+	case ActionAddMember:
+		key, _ := identity.ParseKey(p.Member.Key)
+		var vk []byte
+		if p.Member.ValidatorKey != "" {
+			vk, _ = identity.ParseKey(p.Member.ValidatorKey)
+		}
+		org, err := m.Members.AddOrganisation(ctx.State, p.Member.Name, p.Member.OrgType, key, vk, p.Member.Power, ctx.Height)
+		if err != nil {
+			return err
+		}
+		p.Result = org.ID
+		if p.Member.Power > 0 {
+			*ctx.ValidatorUpdates = append(*ctx.ValidatorUpdates, ledger.ValidatorUpdate{PubKey: vk, Power: p.Member.Power})
+		}
+	case ActionRemoveMember:
+		org, err := m.Members.Get(ctx.State, p.OrgID)
+		if err != nil || org.Status != identity.StatusActive {
+			return ErrNotMember.Wrapf("%q", p.OrgID)
+		}
+		if org.Power > 0 {
+			if err := m.checkNotLastValidator(ctx, org.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := m.Members.RemoveOrganisation(ctx.State, p.OrgID); err != nil {
+			return err
+		}
+		if org.Power > 0 && org.ValidatorKey != "" {
+			vk, _ := hex.DecodeString(org.ValidatorKey)
+			*ctx.ValidatorUpdates = append(*ctx.ValidatorUpdates, ledger.ValidatorUpdate{PubKey: vk, Power: 0})
+		}
+	default:
+		return fmt.Errorf("unknown action %q", p.Action)
+	}
+	return nil
+}
+
+func (m *Module) checkNotLastValidator(ctx *ledger.Context, leaving string) error {
+	members, err := m.Members.ActiveMembers(ctx.State)
+	if err != nil {
+		return err
+	}
+	for _, o := range members {
+		if o.ID != leaving && o.Power > 0 {
+			return nil
+		}
+	}
+	return ErrLastValidator
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,299 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"time"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Organisation types (SPEC F2).
+var OrgTypes = []string{"hospital", "clinic", "lab", "pharmacy", "manufacturer", "distributor", "insurer", "regulator", "research"}
+
+// Professions a practitioner may be credentialed for.
+var Professions = []string{"doctor", "nurse", "pharmacist", "midwife", "dentist", "physiotherapist", "psychologist", "lab_technician", "paramedic", "other"}
+
+// Statuses.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusRevoked   = "revoked"
+	StatusRemoved   = "removed" // an organisation voted out of the consortium
+)
+
+// Identity is one actor on the ledger. Fields not relevant to the kind are empty.
+type Identity struct {
+	ID     string      `json:"id"`
+	Kind   ledger.Kind `json:"kind"`
+	Key    string      `json:"key"` // current Ed25519 public key, hex
+	Status string      `json:"status"`
+	// Height at which it was registered.
+	Since int64 `json:"since"`
+
+	// Organisations.
+	Name         string `json:"name,omitempty"`
+	OrgType      string `json:"org_type,omitempty"`
+	ValidatorKey string `json:"validator_key,omitempty"`
+	Power        int64  `json:"power,omitempty"`
+
+	// Practitioners and devices: the credentialing or owning identity.
+	OrgID      string `json:"org_id,omitempty"`
+	Licence    string `json:"licence,omitempty"`
+	Profession string `json:"profession,omitempty"`
+	Specialty  string `json:"specialty,omitempty"`
+	ValidUntil string `json:"valid_until,omitempty"` // RFC 3339, UTC
+	StatusNote string `json:"status_note,omitempty"`
+
+	// Devices.
+	DeviceType string `json:"device_type,omitempty"`
+}
+
+// KeyEntry maps a key address to the identity it signs for.
+type KeyEntry struct {
+	ID      string `json:"id"`
+	Retired bool   `json:"retired,omitempty"`
+}
+
+// Get reads an identity.
+func Get(r ledger.Reader, id string) (*Identity, error) {
+	var ident Identity
+	found, err := ledger.GetJSON(r, identityKey(id), &ident)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ledger.ErrNotFound.Wrapf("no identity %q", id)
+	}
+	return &ident, nil
+}
+
+// List returns identities of a kind (all kinds when kind is empty), in id order.
+func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
+	var out []*Identity
+	var ierr error
+	prefix := kindPrefix(string(kind))
+	if kind == "" {
+		prefix = prefixIdentity
+	}
+	err := r.Iterate(prefix, func(k, v []byte) bool {
+		id := string(k[len(prefix):])
+		if kind != "" {
+			var ident *Identity
+			ident, ierr = Get(r, id)
+			if ierr != nil {
+				return false
+			}
+			out = append(out, ident)
+		} else {
+			var ident Identity
+			if ierr = jsonUnmarshal(v, &ident); ierr != nil {
+				return false
+			}
+			out = append(out, &ident)
+		}
+		return limit <= 0 || len(out) < limit
+	})
+	if err == nil {
+		err = ierr
+	}
+	return out, err
+}
+
+// MembersOf lists the practitioners and devices registered by an identity.
+func MembersOf(r ledger.Reader, orgID string) ([]*Identity, error) {
+	var ids []string
+	p := memberPrefix(orgID)
+	if err := r.Iterate(p, func(k, _ []byte) bool { ids = append(ids, string(k[len(p):])); return true }); err != nil {
+		return nil, err
+	}
+	out := make([]*Identity, 0, len(ids))
+	for _, id := range ids {
+		ident, err := Get(r, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ident)
+	}
+	return out, nil
+}
+
+// Nonce is the next nonce the identity (or unregistered key address) must use.
+func Nonce(r ledger.Reader, id string) (uint64, error) {
+	b, err := r.Get(nonceKey(id))
+	if err != nil || len(b) != 8 {
+		return 0, err
+	}
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]), nil
+}
+
+// SetNonce records the next nonce.
+func SetNonce(w ledger.Writer, id string, n uint64) { w.Set(nonceKey(id), encodeUint(n)) }
+
+// Resolve finds the signer behind key and checks it is in good standing at
+// block time now. An unknown key resolves to KindUnregistered with its
+// address as id.
+func Resolve(r ledger.Reader, key ed25519.PublicKey, now time.Time) (ledger.Signer, error) {
+	addr := ledger.Address(key)
+	var entry KeyEntry
+	found, err := ledger.GetJSON(r, keyKey(addr), &entry)
+	if err != nil {
+		return ledger.Signer{}, err
+	}
+	if !found {
+		return ledger.Signer{ID: addr, Kind: ledger.KindUnregistered, Key: key}, nil
+	}
+	if entry.Retired {
+		return ledger.Signer{}, ledger.ErrRetiredKey
+	}
+	ident, err := Get(r, entry.ID)
+	if err != nil {
+		return ledger.Signer{}, err
+	}
+	s := ledger.Signer{ID: ident.ID, Kind: ident.Kind, OrgType: ident.OrgType, OrgID: ident.OrgID, Key: key}
+	if err := standing(r, ident, now); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// standing says whether an identity may act at time now.
+func standing(r ledger.Reader, ident *Identity, now time.Time) error {
+	switch ident.Status {
+	case StatusSuspended:
+		return ledger.ErrSuspended
+	case StatusRevoked:
+		return ledger.ErrRevoked
+	case StatusRemoved:
+		return ledger.ErrInactiveOrg
+	}
+	if ident.Kind == ledger.KindPractitioner {
+		until, err := time.Parse(time.RFC3339, ident.ValidUntil)
+		if err != nil || !now.Before(until) {
+			return ledger.ErrExpired
+		}
+	}
+	if ident.OrgID != "" {
+		owner, err := Get(r, ident.OrgID)
+		if err != nil {
+			return err
+		}
+		if owner.Status == StatusRemoved {
+			return ledger.ErrInactiveOrg
+		}
+	}
+	return nil
+}
+
+// InGoodStanding reports whether id may act at time now (e.g. a grantee).
+func InGoodStanding(r ledger.Reader, id string, now time.Time) (*Identity, error) {
+	ident, err := Get(r, id)
+	if err != nil {
+		return nil, err
+	}
+	return ident, standing(r, ident, now)
+}
+
+// put writes an identity and its indexes.
+func put(w ledger.Writer, ident *Identity) {
+	ledger.SetJSON(w, identityKey(ident.ID), ident)
+	w.Set(kindKey(string(ident.Kind), ident.ID), []byte{})
+	if ident.OrgID != "" {
+		w.Set(memberKey(ident.OrgID, ident.ID), []byte{})
+	}
+}
+
+// create registers a new identity for key, refusing a key already known.
+func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
+	addr := ledger.Address(key)
+	if b, err := w.Get(keyKey(addr)); err != nil {
+		return err
+	} else if b != nil {
+		return ErrKeyInUse
+	}
+	ident.ID = addr
+	ident.Key = hex.EncodeToString(key)
+	if ident.Status == "" {
+		ident.Status = StatusActive
+	}
+	put(w, ident)
+	ledger.SetJSON(w, keyKey(addr), KeyEntry{ID: addr})
+	return nil
+}
+
+// AddOrganisation admits an organisation (genesis or a passed proposal).
+func AddOrganisation(w ledger.Writer, name, orgType string, key, validatorKey ed25519.PublicKey, power int64, height int64) (*Identity, error) {
+	if !contains(OrgTypes, orgType) {
+		return nil, ErrBadOrgType.Wrapf("%q", orgType)
+	}
+	if name == "" || len(name) > 200 {
+		return nil, ErrMissingField.Wrapf("organisation name must be 1-200 characters")
+	}
+	ident := &Identity{Kind: ledger.KindOrganisation, Name: name, OrgType: orgType, Power: power, Since: height}
+	if len(validatorKey) > 0 {
+		ident.ValidatorKey = hex.EncodeToString(validatorKey)
+	}
+	if err := create(w, ident, key); err != nil {
+		return nil, err
+	}
+	return ident, nil
+}
+
+// RemoveOrganisation marks an organisation removed; its practitioners and
+// devices stop being able to act. It returns the validator key and power to zero.
+func RemoveOrganisation(w ledger.Writer, id string) (*Identity, error) {
+	ident, err := Get(w, id)
+	if err != nil {
+		return nil, err
+	}
+	if ident.Kind != ledger.KindOrganisation {
+		return nil, ledger.ErrNotFound.Wrapf("%q is not an organisation", id)
+	}
+	ident.Status = StatusRemoved
+	put(w, ident)
+	return ident, nil
+}
+
+// ActiveMembers lists the organisations currently in the consortium.
+func ActiveMembers(r ledger.Reader) ([]*Identity, error) {
+	orgs, err := List(r, ledger.KindOrganisation, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := orgs[:0]
+	for _, o := range orgs {
+		if o.Status == StatusActive {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseKey decodes a hex Ed25519 public key.
+func ParseKey(s string) (ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, ErrBadKey.Wrapf("got %d characters", len(s))
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+func mustLen(field, v string, max int) error {
+	if v == "" {
+		return ErrMissingField.Wrapf("%s is required", field)
+	}
+	if len(v) > max {
+		return ErrTooLong.Wrapf("%s is longer than %d", field, max)
+	}
+	return nil
+}

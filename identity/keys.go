@@ -1,0 +1,31 @@
+package identity
+
+import "encoding/binary"
+
+// State keys owned by this module. Their layout is part of the app hash:
+// never change one without a migration.
+var (
+	prefixIdentity = []byte("id/")    // id/<id> -> Identity
+	prefixKey      = []byte("key/")   // key/<address> -> KeyEntry
+	prefixNonce    = []byte("nonce/") // nonce/<id> -> uint64 big-endian
+	prefixKind     = []byte("kind/")  // kind/<kind>/<id> -> ""
+	prefixMembers  = []byte("org/")   // org/<org id>/<member id> -> "" (practitioners and devices of an organisation)
+)
+
+func identityKey(id string) []byte { return append(append([]byte{}, prefixIdentity...), id...) }
+func keyKey(addr string) []byte    { return append(append([]byte{}, prefixKey...), addr...) }
+func nonceKey(id string) []byte    { return append(append([]byte{}, prefixNonce...), id...) }
+func kindKey(kind, id string) []byte {
+	return append(append(append(append([]byte{}, prefixKind...), kind...), '/'), id...)
+}
+func kindPrefix(kind string) []byte {
+	return append(append(append([]byte{}, prefixKind...), kind...), '/')
+}
+func memberKey(org, id string) []byte {
+	return append(append(append(append([]byte{}, prefixMembers...), org...), '/'), id...)
+}
+func memberPrefix(org string) []byte {
+	return append(append(append([]byte{}, prefixMembers...), org...), '/')
+}
+
+func encodeUint(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }

@@ -1,0 +1,256 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"time"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Transaction types of this module.
+const (
+	TypeRegisterPatient      = "identity.register_patient"
+	TypeRegisterPractitioner = "identity.register_practitioner"
+	TypeSetPractitioner      = "identity.set_practitioner_status"
+	TypeRenewCredential      = "identity.renew_credential"
+	TypeRegisterDevice       = "identity.register_device"
+	TypeRotateKey            = "identity.rotate_key"
+)
+
+// careOrgs may credential practitioners.
+var careOrgs = []string{"organisation:hospital", "organisation:clinic", "organisation:lab", "organisation:pharmacy", "organisation:research"}
+
+// Routes are the transactions of this module.
+func Routes() []ledger.Route {
+	return []ledger.Route{
+		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient,
+			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
+		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner,
+			Doc:     "A care organisation credentials a practitioner's key.",
+			Example: `{"key":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
+		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus,
+			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner.",
+			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
+		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential,
+			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
+		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: registerDevice,
+			Doc: "An organisation or a patient registers a device key.", Example: `{"key":"<hex>","device_type":"ventilator"}`},
+		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: rotateKey,
+			Doc:     "Any identity replaces its signing key; the old key is retired for good.",
+			Example: `{"new_key":"<hex>","proof":"<hex signature by the new key over RotationProofBytes>"}`},
+	}
+}
+
+// RegisterPractitioner is the body of identity.register_practitioner.
+type RegisterPractitioner struct {
+	Key        string `json:"key"`
+	Licence    string `json:"licence"`
+	Profession string `json:"profession"`
+	Specialty  string `json:"specialty,omitempty"`
+	ValidUntil string `json:"valid_until"`
+}
+
+// SetPractitionerStatus is the body of identity.set_practitioner_status.
+type SetPractitionerStatus struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Note   string `json:"note,omitempty"`
+}
+
+// RenewCredential is the body of identity.renew_credential.
+type RenewCredential struct {
+	ID         string `json:"id"`
+	ValidUntil string `json:"valid_until"`
+	Specialty  string `json:"specialty,omitempty"`
+}
+
+// RegisterDevice is the body of identity.register_device.
+type RegisterDevice struct {
+	Key        string `json:"key"`
+	DeviceType string `json:"device_type"`
+}
+
+// RotateKey is the body of identity.rotate_key.
+type RotateKey struct {
+	NewKey string `json:"new_key"`
+	Proof  string `json:"proof"`
+}
+
+// RotationProofBytes is what the new key signs to prove possession, bound
+// to the chain and the identity so a proof cannot be replayed elsewhere.
+// This byte format must never change.
+func RotationProofBytes(chainID, id string, newKey ed25519.PublicKey) []byte {
+	b := []byte("primum/rotate-key/v1\x00" + chainID + "\x00" + id + "\x00")
+	return append(b, newKey...)
+}
+
+func registerPatient(ctx *ledger.Context, body []byte) error {
+	var empty struct{}
+	if err := ledger.DecodeBody(body, &empty); err != nil {
+		return err
+	}
+	ident := &Identity{Kind: ledger.KindPatient, Since: ctx.Height}
+	if err := create(ctx.State, ident, ctx.Signer.Key); err != nil {
+		return err
+	}
+	ctx.Emit("identity.registered", [2]string{"id", ident.ID}, [2]string{"kind", "patient"})
+	return nil
+}
+
+func parseValidUntil(s string, now time.Time) (string, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || !t.After(now) {
+		return "", ErrBadValidity.Wrapf("%q", s)
+	}
+	return t.UTC().Format(time.RFC3339), nil
+}
+
+func registerPractitioner(ctx *ledger.Context, body []byte) error {
+	var m RegisterPractitioner
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	key, err := ParseKey(m.Key)
+	if err != nil {
+		return err
+	}
+	if err := mustLen("licence", m.Licence, 64); err != nil {
+		return err
+	}
+	if !contains(Professions, m.Profession) {
+		return ErrBadProfession.Wrapf("%q (one of %v)", m.Profession, Professions)
+	}
+	if len(m.Specialty) > 100 {
+		return ErrTooLong.Wrapf("specialty is longer than 100")
+	}
+	until, err := parseValidUntil(m.ValidUntil, ctx.Time)
+	if err != nil {
+		return err
+	}
+	ident := &Identity{Kind: ledger.KindPractitioner, OrgID: ctx.Signer.ID, Licence: m.Licence,
+		Profession: m.Profession, Specialty: m.Specialty, ValidUntil: until, Since: ctx.Height}
+	if err := create(ctx.State, ident, key); err != nil {
+		return err
+	}
+	ctx.Emit("identity.registered", [2]string{"id", ident.ID}, [2]string{"kind", "practitioner"}, [2]string{"org", ctx.Signer.ID})
+	return nil
+}
+
+// ownPractitioner loads a practitioner the signer may manage.
+func ownPractitioner(ctx *ledger.Context, id string) (*Identity, error) {
+	p, err := Get(ctx.State, id)
+	if err != nil || p.Kind != ledger.KindPractitioner {
+		return nil, ErrNotPractitioner.Wrapf("%q", id)
+	}
+	if p.OrgID != ctx.Signer.ID && ctx.Signer.OrgType != "regulator" {
+		return nil, ErrNotYourPractitioner
+	}
+	if p.Status == StatusRevoked {
+		return nil, ErrRevokedFinal
+	}
+	return p, nil
+}
+
+func setPractitionerStatus(ctx *ledger.Context, body []byte) error {
+	var m SetPractitionerStatus
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	if m.Status != StatusActive && m.Status != StatusSuspended && m.Status != StatusRevoked {
+		return ErrBadStatus.Wrapf("%q", m.Status)
+	}
+	if len(m.Note) > 200 {
+		return ErrTooLong.Wrapf("note is longer than 200")
+	}
+	p, err := ownPractitioner(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	p.Status, p.StatusNote = m.Status, m.Note
+	put(ctx.State, p)
+	ctx.Emit("identity.status", [2]string{"id", p.ID}, [2]string{"status", p.Status})
+	return nil
+}
+
+func renewCredential(ctx *ledger.Context, body []byte) error {
+	var m RenewCredential
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	p, err := ownPractitioner(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	until, err := parseValidUntil(m.ValidUntil, ctx.Time)
+	if err != nil {
+		return err
+	}
+	if len(m.Specialty) > 100 {
+		return ErrTooLong.Wrapf("specialty is longer than 100")
+	}
+	p.ValidUntil = until
+	if m.Specialty != "" {
+		p.Specialty = m.Specialty
+	}
+	put(ctx.State, p)
+	ctx.Emit("identity.renewed", [2]string{"id", p.ID})
+	return nil
+}
+
+var deviceType = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+func registerDevice(ctx *ledger.Context, body []byte) error {
+	var m RegisterDevice
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	key, err := ParseKey(m.Key)
+	if err != nil {
+		return err
+	}
+	if !deviceType.MatchString(m.DeviceType) {
+		return ErrBadDeviceType
+	}
+	ident := &Identity{Kind: ledger.KindDevice, OrgID: ctx.Signer.ID, DeviceType: m.DeviceType, Since: ctx.Height}
+	if err := create(ctx.State, ident, key); err != nil {
+		return err
+	}
+	ctx.Emit("identity.registered", [2]string{"id", ident.ID}, [2]string{"kind", "device"}, [2]string{"owner", ctx.Signer.ID})
+	return nil
+}
+
+func rotateKey(ctx *ledger.Context, body []byte) error {
+	var m RotateKey
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	key, err := ParseKey(m.NewKey)
+	if err != nil {
+		return err
+	}
+	proof, err := hex.DecodeString(m.Proof)
+	if err != nil || !ed25519.Verify(key, RotationProofBytes(ctx.ChainID, ctx.Signer.ID, key), proof) {
+		return ErrBadProof
+	}
+	addr := ledger.Address(key)
+	if b, err := ctx.State.Get(keyKey(addr)); err != nil {
+		return err
+	} else if b != nil {
+		return ErrKeyInUse
+	}
+	ident, err := Get(ctx.State, ctx.Signer.ID)
+	if err != nil {
+		return err
+	}
+	ledger.SetJSON(ctx.State, keyKey(ledger.Address(ctx.Signer.Key)), KeyEntry{ID: ident.ID, Retired: true})
+	ledger.SetJSON(ctx.State, keyKey(addr), KeyEntry{ID: ident.ID})
+	ident.Key = hex.EncodeToString(key)
+	put(ctx.State, ident)
+	ctx.Emit("identity.key_rotated", [2]string{"id", ident.ID})
+	return nil
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

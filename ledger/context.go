@@ -1,0 +1,68 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Kind is the kind of an identity.
+type Kind string
+
+const (
+	KindOrganisation Kind = "organisation"
+	KindPractitioner Kind = "practitioner"
+	KindPatient      Kind = "patient"
+	KindDevice       Kind = "device"
+	// KindUnregistered is a key the ledger does not know yet (a patient
+	// registering themselves).
+	KindUnregistered Kind = "unregistered"
+)
+
+// Signer is the resolved identity behind a transaction's key.
+type Signer struct {
+	ID      string
+	Kind    Kind
+	OrgType string // organisations only
+	OrgID   string // practitioners: the credentialing organisation; devices: the owner
+	Key     ed25519.PublicKey
+}
+
+// Event is an indexed attribute set emitted by a transaction.
+type Event struct {
+	Type  string
+	Attrs [][2]string
+}
+
+// Context is everything a transaction handler may use: the block, the
+// state and the signer. Nothing else.
+type Context struct {
+	ChainID string
+	Height  int64
+	Time    time.Time // block time: the only clock a handler may read
+	TxHash  []byte
+	Signer  Signer
+	State   Writer
+	Events  []Event
+	// ValidatorUpdates collects power changes for FinalizeBlock.
+	ValidatorUpdates *[]ValidatorUpdate
+}
+
+// Emit records an event.
+func (c *Context) Emit(typ string, attrs ...[2]string) {
+	c.Events = append(c.Events, Event{Type: typ, Attrs: attrs})
+}
+
+// ValidatorUpdate changes a validator's voting power (0 removes it).
+type ValidatorUpdate struct {
+	PubKey ed25519.PublicKey
+	Power  int64
+}
+
+// Address is the identifier of a key: hex of the first 20 bytes of its
+// SHA-256, as CometBFT derives validator addresses.
+func Address(pub ed25519.PublicKey) string {
+	s := sha256.Sum256(pub)
+	return hex.EncodeToString(s[:20])
+}

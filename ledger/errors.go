@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Error is a rejection with a stable machine code. Codespace and Code become
+// the ABCI result code; Name is the stable code shown at the HTTP edge
+// (problem+json "code") and in the CLI. Messages never carry personal
+// health data.
+type Error struct {
+	Codespace string
+	Code      uint32
+	Name      string
+	Msg       string
+	// HTTPStatus is the status the REST API answers with.
+	HTTPStatus int
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Wrapf returns an error that carries e's code with more detail.
+func (e *Error) Wrapf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{e}, args...)...)
+}
+
+// NewError declares a module error. Codes are part of the outside contract:
+// never renumber one.
+func NewError(codespace string, code uint32, name string, status int, msg string) *Error {
+	e := &Error{Codespace: codespace, Code: code, Name: name, Msg: msg, HTTPStatus: status}
+	k := errorKey{codespace, code}
+	if _, dup := registry[k]; dup {
+		panic(fmt.Sprintf("ledger: error code %s/%d declared twice", codespace, code))
+	}
+	registry[k] = e
+	return e
+}
+
+type errorKey struct {
+	codespace string
+	code      uint32
+}
+
+// registry is written only by package initialisation (NewError at package
+// level), so reads need no lock.
+var registry = map[errorKey]*Error{}
+
+// Lookup finds a declared error by its ABCI codespace and code.
+func Lookup(codespace string, code uint32) (*Error, bool) {
+	e, ok := registry[errorKey{codespace, code}]
+	return e, ok
+}
+
+// Registered lists every declared error (for documentation).
+func Registered() []*Error {
+	out := make([]*Error, 0, len(registry))
+	for _, e := range registry {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Codespace != out[j].Codespace {
+			return out[i].Codespace < out[j].Codespace
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
+}
+
+// AsError finds the coded error inside err; anything else is an internal error.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrInternal
+}
+
+// Errors shared by every module. Codespace "primum".
+var (
+	ErrInternal      = NewError("primum", 1, "internal", 500, "internal error")
+	ErrMalformed     = NewError("primum", 2, "malformed_tx", 400, "malformed transaction")
+	ErrTooLarge      = NewError("primum", 3, "tx_too_large", 413, "transaction too large")
+	ErrBadSignature  = NewError("primum", 4, "bad_signature", 401, "signature does not verify")
+	ErrWrongChain    = NewError("primum", 5, "wrong_chain", 400, "transaction is for another chain")
+	ErrBadNonce      = NewError("primum", 6, "bad_nonce", 409, "nonce does not match the account (replayed or out of order)")
+	ErrUnknownType   = NewError("primum", 7, "unknown_tx_type", 400, "unknown transaction type")
+	ErrUnknownSigner = NewError("primum", 8, "unknown_signer", 401, "signer is not registered")
+	ErrUnauthorized  = NewError("primum", 9, "unauthorized", 403, "signer may not send this transaction type")
+	ErrSuspended     = NewError("primum", 10, "signer_suspended", 403, "signer's credential is suspended")
+	ErrRevoked       = NewError("primum", 11, "signer_revoked", 403, "signer's credential is revoked")
+	ErrExpired       = NewError("primum", 12, "signer_expired", 403, "signer's credential has expired")
+	ErrInvalidBody   = NewError("primum", 13, "invalid_body", 400, "invalid transaction body")
+	ErrNotFound      = NewError("primum", 14, "not_found", 404, "not found")
+	ErrBadVersion    = NewError("primum", 15, "bad_version", 400, "unsupported transaction version")
+	ErrRetiredKey    = NewError("primum", 16, "retired_key", 401, "signer key was rotated out")
+	ErrInactiveOrg   = NewError("primum", 17, "organisation_inactive", 403, "signer's organisation is no longer a member")
+)

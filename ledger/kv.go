@@ -1,0 +1,125 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+)
+
+// Reader reads committed or staged state.
+type Reader interface {
+	// Get returns nil when the key is absent.
+	Get(key []byte) ([]byte, error)
+	// Iterate calls fn for each key with the prefix, in key order, until fn returns false.
+	Iterate(prefix []byte, fn func(key, value []byte) bool) error
+}
+
+// Writer is state a transaction may change.
+type Writer interface {
+	Reader
+	Set(key, value []byte)
+	Delete(key []byte)
+}
+
+// Overlay stages one transaction's writes over a Reader, so a rejected
+// transaction changes nothing: the caller flushes it only on success.
+type Overlay struct {
+	base   Reader
+	writes map[string][]byte // nil value: deleted
+}
+
+// NewOverlay stages writes over base.
+func NewOverlay(base Reader) *Overlay {
+	return &Overlay{base: base, writes: make(map[string][]byte)}
+}
+
+func (o *Overlay) Get(key []byte) ([]byte, error) {
+	if v, ok := o.writes[string(key)]; ok {
+		return v, nil
+	}
+	return o.base.Get(key)
+}
+
+func (o *Overlay) Set(key, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	o.writes[string(key)] = value
+}
+
+func (o *Overlay) Delete(key []byte) { o.writes[string(key)] = nil }
+
+// Iterate merges staged writes into the base's order.
+func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
+	staged := make([]string, 0)
+	for k := range o.writes {
+		if bytes.HasPrefix([]byte(k), prefix) {
+			staged = append(staged, k)
+		}
+	}
+	sort.Strings(staged)
+	type kv struct{ k, v []byte }
+	var base []kv
+	if err := o.base.Iterate(prefix, func(k, v []byte) bool {
+		if _, ok := o.writes[string(k)]; !ok {
+			base = append(base, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	i, j := 0, 0
+	for i < len(base) || j < len(staged) {
+		var k, v []byte
+		if j >= len(staged) || (i < len(base) && string(base[i].k) < staged[j]) {
+			k, v = base[i].k, base[i].v
+			i++
+		} else {
+			k, v = []byte(staged[j]), o.writes[staged[j]]
+			j++
+			if v == nil {
+				continue
+			}
+		}
+		if !fn(k, v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Flush applies the staged writes to w in key order (the order matters to
+// the Merkle tree's shape, so it must not depend on map iteration).
+func (o *Overlay) Flush(w Writer) {
+	keys := make([]string, 0, len(o.writes))
+	for k := range o.writes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := o.writes[k]; v == nil {
+			w.Delete([]byte(k))
+		} else {
+			w.Set([]byte(k), v)
+		}
+	}
+}
+
+// GetJSON reads a JSON value; found is false when the key is absent.
+func GetJSON(r Reader, key []byte, v any) (found bool, err error) {
+	b, err := r.Get(key)
+	if err != nil || b == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+// SetJSON writes a JSON value. State types have no maps and no floats, so
+// encoding/json's output is deterministic.
+func SetJSON(w Writer, key []byte, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("ledger: cannot encode state value: " + err.Error())
+	}
+	w.Set(key, b)
+}

@@ -1,0 +1,51 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Handler executes one transaction body. It returns a coded error to reject
+// the transaction; its writes are then discarded.
+type Handler func(ctx *Context, body []byte) error
+
+// Route declares a transaction type, who may send it, and its handler. The
+// permission check happens once, in the app, from Allow: a handler only adds
+// checks that depend on the body (e.g. "your own practitioner").
+type Route struct {
+	Type string
+	// Allow lists roles: "organisation" (any type), "organisation:<type>",
+	// "practitioner", "patient", "device", "unregistered".
+	Allow []string
+	Doc   string
+	// Example is an example body, for documentation.
+	Example string
+	Handle  Handler
+}
+
+// Allows reports whether the signer holds one of the route's roles.
+func (r Route) Allows(s Signer) bool {
+	for _, role := range r.Allow {
+		switch {
+		case role == string(s.Kind):
+			return true
+		case s.Kind == KindOrganisation && role == "organisation:"+s.OrgType:
+			return true
+		}
+	}
+	return false
+}
+
+// DecodeBody decodes a JSON body strictly: unknown fields and trailing data
+// are errors, so a typo is reported instead of silently ignored.
+func DecodeBody(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return ErrInvalidBody.Wrapf("%v", err)
+	}
+	if dec.More() {
+		return ErrInvalidBody.Wrapf("trailing data after the body")
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtcrypto "github.com/cometbft/cometbft/crypto"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
+
+	"github.com/primum-health/primum/app"
+)
+
+// Ports a node listens on.
+type Ports struct {
+	P2P int
+	RPC int
+	API int
+}
+
+// DefaultPorts are the outside contract's defaults.
+var DefaultPorts = Ports{P2P: 26656, RPC: 26657, API: 8080}
+
+// Settings are Primum's own node settings, in config/primum.json.
+type Settings struct {
+	APIAddr string `json:"api_addr"`
+	// OperatorKey is the organisation key file this node's operator signs with.
+	OperatorKey string `json:"operator_key,omitempty"`
+}
+
+// Paths inside a home.
+const (
+	settingsFile = "config/primum.json"
+	stateDir     = "data/primum"
+)
+
+// CometConfig returns CometBFT's configuration for a home: defaults tuned
+// for Primum, then config/config.toml if present.
+func CometConfig(home string) (*cmtcfg.Config, error) {
+	cfg := cmtcfg.DefaultConfig()
+	tune(cfg)
+	path := filepath.Join(home, "config", "config.toml")
+	if _, err := os.Stat(path); err == nil {
+		v := viper.New()
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		if err := v.Unmarshal(cfg); err != nil {
+			return nil, fmt.Errorf("cannot parse %s: %w", path, err)
+		}
+	}
+	cfg.SetRoot(home)
+	if err := cfg.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("invalid %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// tune sets the defaults Primum runs with (chosen by measurement, see
+// docs/performance.md).
+func tune(cfg *cmtcfg.Config) {
+	cfg.Consensus.TimeoutCommit = 500 * time.Millisecond
+	cfg.Consensus.TimeoutPropose = 2 * time.Second
+	cfg.Consensus.CreateEmptyBlocks = true
+	cfg.Consensus.CreateEmptyBlocksInterval = 5 * time.Second
+	cfg.Mempool.Size = 20000
+	cfg.Mempool.MaxTxBytes = app.MaxTxBytes
+	cfg.TxIndex.Indexer = "kv"
+	cfg.Instrumentation.Prometheus = true
+	cfg.Instrumentation.PrometheusListenAddr = "" // served on the API's /metrics instead
+	cfg.P2P.AllowDuplicateIP = true
+	cfg.P2P.AddrBookStrict = false
+	cfg.LogLevel = "error"
+}
+
+// LoadSettings reads config/primum.json.
+func LoadSettings(home string) (Settings, error) {
+	s := Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", DefaultPorts.API)}
+	b, err := os.ReadFile(filepath.Join(home, settingsFile))
+	if os.IsNotExist(err) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("cannot parse %s: %w", settingsFile, err)
+	}
+	return s, nil
+}
+
+// Initialized reports whether home holds a node.
+func Initialized(home string) bool {
+	_, err := os.Stat(filepath.Join(home, "config", "genesis.json"))
+	return err == nil
+}
+
+// InitOptions describe a new node home.
+type InitOptions struct {
+	Moniker string
+	Ports   Ports
+	Peers   string // persistent peers, "id@host:port,…"
+}
+
+// InitHome writes a node's CometBFT configuration and keys (validator and
+// p2p) into home without a genesis. It returns the validator public key and
+// the p2p node id. Existing keys are kept.
+func InitHome(home string, o InitOptions) (ed25519.PublicKey, p2p.ID, error) {
+	cfg := cmtcfg.DefaultConfig()
+	tune(cfg)
+	cfg.SetRoot(home)
+	cfg.Moniker = o.Moniker
+	cfg.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.Ports.P2P)
+	cfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.Ports.RPC)
+	cfg.P2P.PersistentPeers = o.Peers
+	for _, d := range []string{"config", "data", "keys"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			return nil, "", err
+		}
+	}
+	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	pv, err := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(), func() (cmtcrypto.PrivKey, error) {
+		return cmted25519.GenPrivKey(), nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot create validator key: %w", err)
+	}
+	nk, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot create node key: %w", err)
+	}
+	s := Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", o.Ports.API)}
+	if err := writeJSON(filepath.Join(home, settingsFile), s); err != nil {
+		return nil, "", err
+	}
+	pub, _ := pv.GetPubKey()
+	return ed25519.PublicKey(pub.Bytes()), nk.ID(), nil
+}
+
+// SaveSettings writes config/primum.json.
+func SaveSettings(home string, s Settings) error {
+	return writeJSON(filepath.Join(home, settingsFile), s)
+}
+
+// WriteGenesis writes the genesis document: the founding members, those with
+// power being the validators.
+func WriteGenesis(home, chainID string, g *app.Genesis, genesisTime time.Time) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	doc := &types.GenesisDoc{ChainID: chainID, GenesisTime: genesisTime.UTC(), InitialHeight: 1,
+		ConsensusParams: types.DefaultConsensusParams()}
+	doc.ConsensusParams.Block.MaxBytes = 4 << 20
+	for _, m := range g.Members {
+		if m.Power == 0 {
+			continue
+		}
+		vk, err := hexKey(m.ValidatorKey)
+		if err != nil {
+			return err
+		}
+		pk := cmted25519.PubKey(vk)
+		doc.Validators = append(doc.Validators, types.GenesisValidator{Address: pk.Address(), PubKey: pk, Power: m.Power, Name: m.Name})
+	}
+	state, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	doc.AppState = state
+	if err := doc.ValidateAndComplete(); err != nil {
+		return fmt.Errorf("invalid genesis: %w", err)
+	}
+	return doc.SaveAs(filepath.Join(home, "config", "genesis.json"))
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+func hexKey(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("validator key %q is not a 32-byte hex Ed25519 key", s)
+	}
+	return b, nil
+}

@@ -1,0 +1,163 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/store"
+)
+
+// Options for starting a node.
+type Options struct {
+	Home   string
+	Logger *slog.Logger
+	// APIAddr overrides config/primum.json.
+	APIAddr string
+	// CometMetrics registers CometBFT's metrics in Prometheus' default
+	// registry; only one node per process may do so.
+	CometMetrics bool
+}
+
+// Node is a running node.
+type Node struct {
+	App     *app.App
+	Comet   *cmtnode.Node
+	store   *store.Store
+	api     *http.Server
+	apiAddr string
+	log     *slog.Logger
+	once    sync.Once
+}
+
+// Start opens the state, starts CometBFT with the app in-process (CometBFT
+// replays any blocks the app has not committed), and serves the API.
+func Start(ctx context.Context, o Options) (*Node, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cfg, err := CometConfig(o.Home)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Instrumentation.Prometheus = o.CometMetrics
+	settings, err := LoadSettings(o.Home)
+	if err != nil {
+		return nil, err
+	}
+	if o.APIAddr != "" {
+		settings.APIAddr = o.APIAddr
+	}
+	st, err := store.Open(filepath.Join(o.Home, stateDir))
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	a, err := app.New(st, o.Logger, reg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("cannot load node key: %w", err)
+	}
+	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	cn, err := cmtnode.NewNode(ctx, cfg, pv, nodeKey,
+		proxy.NewLocalClientCreator(a),
+		cmtnode.DefaultGenesisDocProviderFunc(cfg),
+		cmtcfg.DefaultDBProvider,
+		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
+		cometLogger{o.Logger.With("module", "cometbft"), cfg.LogLevel})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("cannot create CometBFT node: %w", err)
+	}
+	if err := cn.Start(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("cannot start CometBFT: %w", err)
+	}
+	n := &Node{App: a, Comet: cn, store: st, log: o.Logger.With("module", "node")}
+	gatherers := prometheus.Gatherers{reg}
+	if o.CometMetrics {
+		gatherers = append(gatherers, prometheus.DefaultGatherer)
+	}
+	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger})
+	ln, err := net.Listen("tcp", settings.APIAddr)
+	if err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("cannot serve the API on %s: %w", settings.APIAddr, err)
+	}
+	n.apiAddr = ln.Addr().String()
+	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	go func() {
+		if err := n.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("API server stopped", "err", err)
+		}
+	}()
+	return n, nil
+}
+
+// APIURL is the base URL of the REST API.
+func (n *Node) APIURL() string { return "http://" + n.apiAddr }
+
+// RPCAddr is CometBFT's RPC listen address.
+func (n *Node) RPCAddr() string { return n.Comet.Config().RPC.ListenAddress }
+
+// Stop shuts the API and CometBFT down and closes the state.
+func (n *Node) Stop() {
+	n.once.Do(func() {
+		if n.api != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = n.api.Shutdown(ctx)
+			cancel()
+		}
+		if n.Comet.IsRunning() {
+			if err := n.Comet.Stop(); err != nil {
+				n.log.Error("stopping CometBFT", "err", err)
+			}
+			n.Comet.Wait()
+		}
+		if err := n.store.Close(); err != nil {
+			n.log.Error("closing state", "err", err)
+		}
+	})
+}
+
+// cometLogger sends CometBFT's logs to slog, at the configured level.
+type cometLogger struct {
+	l     *slog.Logger
+	level string
+}
+
+func (c cometLogger) Debug(msg string, kv ...any) {
+	if c.level == "debug" {
+		c.l.Debug(msg, kv...)
+	}
+}
+func (c cometLogger) Info(msg string, kv ...any) {
+	if c.level == "debug" || c.level == "info" {
+		c.l.Info(msg, kv...)
+	}
+}
+func (c cometLogger) Error(msg string, kv ...any)  { c.l.Error(msg, kv...) }
+func (c cometLogger) With(kv ...any) cmtlog.Logger { return cometLogger{c.l.With(kv...), c.level} }

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cosmos/iavl"
+	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Store is the application state: a versioned IAVL tree in Pebble. One
+// version per block; Commit makes the staged block durable.
+type Store struct {
+	db   *pebble.DB
+	tree *iavl.MutableTree
+	side *prefixDB
+
+	mu        sync.RWMutex
+	committed *iavl.ImmutableTree
+}
+
+// Open opens (or creates) the state in dir.
+func Open(dir string) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
+	}
+	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, 100_000, false, iavl.NewNopLogger(),
+		iavl.AsyncPruningOption(false))
+	if _, err := tree.Load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot load state tree: %w", err)
+	}
+	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")}}
+	if err := s.refreshCommitted(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) refreshCommitted() error {
+	v := s.tree.Version()
+	var imm *iavl.ImmutableTree
+	var err error
+	if v == 0 {
+		imm, err = s.tree.GetImmutable(0)
+		if err != nil {
+			imm = nil
+		}
+	} else {
+		imm, err = s.tree.GetImmutable(v)
+		if err != nil {
+			return fmt.Errorf("cannot read state version %d: %w", v, err)
+		}
+	}
+	s.mu.Lock()
+	s.committed = imm
+	s.mu.Unlock()
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Version is the last committed height.
+func (s *Store) Version() int64 { return s.tree.Version() }
+
+// Hash is the last committed app hash.
+func (s *Store) Hash() []byte { return s.tree.Hash() }
+
+// WorkingHash is the app hash of the committed state plus staged writes.
+func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
+
+// Staged is the writer of the block being executed.
+func (s *Store) Staged() ledger.Writer { return staged{s.tree} }
+
+// Commit persists the staged block as the next version, synced.
+func (s *Store) Commit() ([]byte, int64, error) {
+	hash, v, err := s.tree.SaveVersion()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.refreshCommitted(); err != nil {
+		return nil, 0, err
+	}
+	return hash, v, nil
+}
+
+// Rollback drops staged writes (a block that was executed but not committed,
+// e.g. after a restart replays it).
+func (s *Store) Rollback() { s.tree.Rollback() }
+
+// Committed returns a reader of the last committed state, safe to use
+// concurrently with block execution.
+func (s *Store) Committed() ledger.Reader {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return committedReader{s.committed}
+}
+
+// Proof returns the committed value of key with an ICS23 proof of membership
+// (or of absence) against the app hash of the returned version.
+func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
+	s.mu.RLock()
+	imm := s.committed
+	s.mu.RUnlock()
+	if imm == nil {
+		return nil, nil, 0, nil, ledger.ErrNotFound.Wrapf("no committed state yet")
+	}
+	value, err = imm.Get(key)
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	proof, err = imm.GetProof(key)
+	return value, proof, imm.Version(), imm.Hash(), err
+}
+
+// SideGet reads the side index (outside the app hash).
+func (s *Store) SideGet(key []byte) ([]byte, error) { return s.side.Get(key) }
+
+// SideBatch is a batch of side-index writes; it becomes durable with the
+// next synced tree commit (same Pebble write-ahead log).
+func (s *Store) SideBatch() *pebble.Batch { return s.db.NewBatch() }
+
+// SideKey prefixes a side-index key for use in a SideBatch.
+func (s *Store) SideKey(k []byte) []byte { return s.side.key(k) }
+
+// Metrics exposes Pebble's disk usage in bytes.
+func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
+
+type staged struct{ t *iavl.MutableTree }
+
+func (w staged) Get(key []byte) ([]byte, error) { return w.t.Get(key) }
+func (w staged) Set(key, value []byte) {
+	if _, err := w.t.Set(key, value); err != nil {
+		panic(fmt.Sprintf("store: cannot stage write: %v", err))
+	}
+}
+func (w staged) Delete(key []byte) {
+	if _, _, err := w.t.Remove(key); err != nil {
+		panic(fmt.Sprintf("store: cannot stage delete: %v", err))
+	}
+}
+func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	it, err := w.t.Iterator(prefix, prefixEndOrNil(prefix), true)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+type committedReader struct{ t *iavl.ImmutableTree }
+
+func (r committedReader) Get(key []byte) ([]byte, error) {
+	if r.t == nil {
+		return nil, nil
+	}
+	return r.t.Get(key)
+}
+
+func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	if r.t == nil {
+		return nil
+	}
+	it, err := r.t.Iterator(prefix, prefixEndOrNil(prefix), true)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !bytes.HasPrefix(it.Key(), prefix) {
+			break
+		}
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+func prefixEndOrNil(prefix []byte) []byte {
+	if len(prefix) == 0 {
+		return nil
+	}
+	return prefixEnd(prefix)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
