@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -21,6 +22,7 @@ type Store struct {
 
 	mu        sync.RWMutex
 	committed *iavl.ImmutableTree
+	closeOnce sync.Once
 }
 
 // Open opens (or creates) the state in dir.
@@ -64,8 +66,14 @@ func (s *Store) refreshCommitted() error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database; closing twice is harmless.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = errors.Join(s.tree.Close(), s.db.Close())
+	})
+	return err
+}
 
 // Version is the last committed height.
 func (s *Store) Version() int64 { return s.tree.Version() }
