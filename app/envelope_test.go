@@ -3,7 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/hex"
-		"testing"
+	"testing"
 
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
