@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// primumBinary builds the command once per test run.
+func primumBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "primum-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "primum")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is one node process.
+type proc struct {
+	home string
+	api  string
+	rpc  string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+}
+
+func (p *proc) start(t *testing.T, bin string) {
+	t.Helper()
+	p.log = &syncBuffer{}
+	p.cmd = exec.Command(bin, "node", "--home", p.home, "--log-level", "error")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *proc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+		p.cmd = nil
+	}
+}
+
+// startConsortium writes an n-validator testnet with the real command and
+// starts every node as its own OS process.
+func startConsortium(t *testing.T, n int) ([]*proc, string) {
+	t.Helper()
+	bin := primumBinary(t)
+	dir := t.TempDir()
+	out, err := exec.Command(bin, "testnet", "--validators", fmt.Sprint(n), "--output", dir, "--free-ports", "--chain-id", "primum-consortium-test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("testnet: %v\n%s", err, out)
+	}
+	procs := make([]*proc, n)
+	for i := range procs {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		s, err := node.LoadSettings(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := node.CometConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[i] = &proc{home: home, api: "http://" + s.APIAddr, rpc: strings.Replace(cfg.RPC.ListenAddress, "tcp://", "http://", 1)}
+		procs[i].start(t, bin)
+	}
+	t.Cleanup(func() {
+		for i, p := range procs {
+			p.kill()
+			if t.Failed() {
+				t.Logf("node%d log:\n%s", i, p.log.String())
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, p := range procs {
+		if err := client.New(p.api).WaitHeight(ctx, 1); err != nil {
+			t.Fatalf("%s did not start: %v", p.home, err)
+		}
+	}
+	return procs, dir
+}
+
+func operatorKey(t *testing.T, home string) ed25519.PrivateKey {
+	t.Helper()
+	f, err := keyring.ReadFile(filepath.Join(home, "keys", "operator.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := f.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// blockAppHash reads the app hash in the header of block h from CometBFT's own RPC.
+func blockAppHash(ctx context.Context, rpc string, h int64) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", rpc, h), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var body struct {
+		Result struct {
+			Block struct {
+				Header struct {
+					AppHash string `json:"app_hash"`
+				} `json:"header"`
+			} `json:"block"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	if body.Result.Block.Header.AppHash == "" {
+		return "", fmt.Errorf("no block %d at %s", h, rpc)
+	}
+	return body.Result.Block.Header.AppHash, nil
+}
+
+// waitIdentity polls a node until it knows id.
+func waitIdentity(ctx context.Context, c *client.Client, id string) error {
+	for {
+		_, err := c.Identity(ctx, id)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never saw %s: %w", c.BaseURL(), id, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func newPatient(t *testing.T) ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestConsortiumFourProcesses: four validators from 'primum testnet' as
+// separate processes; a transaction sent to any node is committed and readable
+// on all; one validator killed with SIGKILL, the chain keeps committing;
+// restarted, it catches up to the same app hash.
+func TestConsortiumFourProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process consortium test (-short)")
+	}
+	procs, _ := startConsortium(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// One transaction through each node, readable on all four.
+	var ids []string
+	for i, p := range procs {
+		pat := newPatient(t)
+		if _, err := client.New(p.api).Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+			t.Fatalf("register via node%d: %v", i, err)
+		}
+		ids = append(ids, ledger.Address(pat.Public().(ed25519.PublicKey)))
+	}
+	org := operatorKey(t, procs[1].home)
+	doc := newPatient(t)
+	if _, err := client.New(procs[2].api).Send(ctx, org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+		Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: "MD-42", Profession: "doctor",
+		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, ledger.Address(doc.Public().(ed25519.PublicKey)))
+	for _, p := range procs {
+		for _, id := range ids {
+			if err := waitIdentity(ctx, client.New(p.api), id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// SIGKILL node3: 30 of 40 power remains (> 2/3), so the chain goes on.
+	procs[3].kill()
+	c0 := client.New(procs[0].api)
+	var during []string
+	for i := 0; i < 5; i++ {
+		pat := newPatient(t)
+		if _, err := c0.Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+			t.Fatalf("commit with one validator down: %v", err)
+		}
+		during = append(during, ledger.Address(pat.Public().(ed25519.PublicKey)))
+	}
+
+	// Restart it: it catches up on its own and agrees on every app hash.
+	procs[3].start(t, primumBinary(t))
+	s0, err := c0.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3 := client.New(procs[3].api)
+	if err := c3.WaitHeight(ctx, s0.Height); err != nil {
+		t.Fatalf("restarted node did not catch up: %v", err)
+	}
+	for _, id := range during {
+		if err := waitIdentity(ctx, c3, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for h := int64(1); h <= s0.Height; h++ {
+		want, err := blockAppHash(ctx, procs[0].rpc, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range procs[1:] {
+			got, err := blockAppHash(ctx, p.rpc, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("height %d: node%d app hash %s, node0 %s", h, i+1, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/client"
+)
+
+// runDemoProcess starts 'primum demo' (on the outside contract's fixed
+// ports: this is the one test that uses them) and waits for its members file.
+func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *syncBuffer, DemoFile) {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(primumBinary(t), "demo", "--home", home, "--log-level", "error")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(out.String(), "Press Ctrl-C") {
+			var f DemoFile
+			b, err := os.ReadFile(filepath.Join(home, "demo-members.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &f); err != nil {
+				t.Fatal(err)
+			}
+			return cmd, out, f
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("demo did not come up:\n%s", out.String())
+	return nil, nil, DemoFile{}
+}
+
+func stopDemo(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo did not exit cleanly on Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop within 30s of Ctrl-C")
+	}
+}
+
+func TestDemoRunsStopsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("demo process test (-short)")
+	}
+	home := t.TempDir()
+	cmd, out, f := runDemoProcess(t, home)
+	counts := map[string]int{}
+	for _, m := range f.Members {
+		counts[m.Kind]++
+		if _, err := os.Stat(m.KeyFile); err != nil {
+			t.Fatalf("%s: key file: %v", m.Name, err)
+		}
+	}
+	if counts["organisation"] != 7 || counts["practitioner"] < 3 || counts["patient"] != 3 {
+		t.Fatalf("demo members: %v", counts)
+	}
+	for _, want := range []string{"http://127.0.0.1:8080", "26657", "demo-members.json"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// Act as a demo member through the CLI with its key file.
+	var patient DemoMember
+	for _, m := range f.Members {
+		if m.Kind == "patient" {
+			patient = m
+			break
+		}
+	}
+	cli := exec.Command(primumBinary(t), "tx", "register-device", "--from", patient.KeyFile, "--key",
+		strings.Repeat("ab", 32), "--type", "glucose-monitor", "--node", f.API, "--output", "json")
+	b, err := cli.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), `"committed": true`) {
+		t.Fatalf("tx as a demo patient: %v\n%s", err, b)
+	}
+	c := client.New(f.API)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	before, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopDemo(t, cmd)
+
+	// Again: the same chain resumes, members are not duplicated.
+	cmd, out, f2 := runDemoProcess(t, home)
+	if !strings.Contains(out.String(), "Resuming") {
+		t.Fatalf("second run did not resume:\n%s", out)
+	}
+	after, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ChainID != before.ChainID || after.Height < before.Height {
+		t.Fatalf("chain did not resume: before %+v after %+v", before, after)
+	}
+	all, err := c.Identities(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(f2.Members)+1 { // the members plus the device
+		t.Fatalf("%d identities for %d demo members + 1 device", len(all), len(f2.Members))
+	}
+	stopDemo(t, cmd)
+}

@@ -1,0 +1,83 @@
+package keyring
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestEncryptedAtRest(t *testing.T) {
+	d := Dir(t.TempDir())
+	f, err := d.Add("alice", "correct horse", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, _ := d.Path("alice")
+	raw, _ := os.ReadFile(path)
+	key, err := f.Open("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), hex.EncodeToString(key.Seed())) || f.PrivateKey != "" {
+		t.Fatal("the private key is in the file in clear")
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v", st.Mode().Perm())
+	}
+	cases := []struct {
+		name string
+		pass string
+		want error
+	}{
+		{"right passphrase", "correct horse", nil},
+		{"wrong passphrase", "wrong", ErrWrongPassphrase},
+		{"empty passphrase", "", ErrWrongPassphrase},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, _ := d.Get("alice")
+			k, err := g.Open(c.pass)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if err == nil && !k.Equal(key) {
+				t.Fatal("different key")
+			}
+		})
+	}
+}
+
+func TestKeyringRules(t *testing.T) {
+	d := Dir(t.TempDir())
+	if _, err := d.Add("bob", "", false); !errors.Is(err, ErrNoPassphrase) {
+		t.Fatalf("no passphrase: %v", err)
+	}
+	f, err := d.Add("bob", "", true)
+	if err != nil || f.Encrypted || !strings.Contains(f.Warning, "UNENCRYPTED") {
+		t.Fatalf("unencrypted key must say so: %+v %v", f, err)
+	}
+	if _, err := d.Add("bob", "x", false); !errors.Is(err, ErrExists) {
+		t.Fatalf("overwrite: %v", err)
+	}
+	for _, bad := range []string{"", "../etc", "a/b", strings.Repeat("x", 65)} {
+		if _, err := d.Add(bad, "", true); !errors.Is(err, ErrBadName) {
+			t.Fatalf("name %q: %v", bad, err)
+		}
+	}
+	key, _ := f.Open("")
+	if _, err := d.Import("bob2", key, "pw", false); err != nil {
+		t.Fatal(err)
+	}
+	list, err := d.List()
+	if err != nil || len(list) != 2 || list[0].Name != "bob" || list[1].Address != f.Address {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	tampered, _ := d.Get("bob2")
+	tampered.PublicKey = hex.EncodeToString(make([]byte, ed25519.PublicKeySize))
+	if _, err := tampered.Open("pw"); err == nil {
+		t.Fatal("a key file whose public key was swapped opened")
+	}
+}

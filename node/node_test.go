@@ -1,0 +1,200 @@
+package node_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startSingle starts a real one-validator node (CometBFT in-process) in a
+// temporary home, with org as its founding member.
+func startSingle(t *testing.T, org ed25519.PrivateKey) (*node.Node, *client.Client) {
+	t.Helper()
+	home := t.TempDir()
+	ports := node.Ports{P2P: freePort(t), RPC: freePort(t), API: freePort(t)}
+	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: ports})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := &app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
+		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
+	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	c := client.New(n.APIURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return n, c
+}
+
+func newKey(t *testing.T) ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestNodeEndToEnd(t *testing.T) {
+	org := newKey(t)
+	n, c := startSingle(t, org)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	doc, patient := newKey(t), newKey(t)
+	res, err := c.Send(ctx, org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+		Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: "MD-1", Profession: "doctor",
+		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Committed || res.Height < 1 {
+		t.Fatalf("not committed: %+v", res)
+	}
+	if _, err := c.Send(ctx, patient, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Identity(ctx, ledger.Address(doc.Public().(ed25519.PublicKey)))
+	if err != nil || got.Kind != ledger.KindPractitioner || got.Licence != "MD-1" {
+		t.Fatalf("practitioner: %+v %v", got, err)
+	}
+	tx, err := c.Tx(ctx, res.Hash)
+	if err != nil || tx.Height != res.Height || tx.Code != 0 {
+		t.Fatalf("tx lookup: %+v %v", tx, err)
+	}
+
+	// Rejections carry the stable code, from CheckTx and from a replay.
+	var p *client.Problem
+	_, err = c.Send(ctx, patient, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{}, true)
+	if !errors.As(err, &p) || p.Code != "unauthorized" || p.Status != 403 {
+		t.Fatalf("unauthorised: %v", err)
+	}
+	chainID, _ := c.ChainID(ctx)
+	stale, _ := client.Build(chainID, patient, 0, identity.TypeRegisterDevice, identity.RegisterDevice{Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), DeviceType: "ecg"})
+	if _, err := c.Submit(ctx, stale, true); !errors.As(err, &p) || p.Code != "bad_nonce" {
+		t.Fatalf("replayed nonce: %v", err)
+	}
+	wrong, _ := client.Build("other-chain", org, 1, identity.TypeRegisterPatient, struct{}{})
+	if _, err := c.Submit(ctx, wrong, false); !errors.As(err, &p) || p.Code != "wrong_chain" {
+		t.Fatalf("wrong chain: %v", err)
+	}
+
+	// The HTTP edge: problem+json, OpenAPI, health, metrics, the web page.
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		contentType, has   string
+	}{
+		{"GET", "/healthz", "", 200, "application/json", `"status": "ok"`},
+		{"GET", "/api/v1/openapi.json", "", 200, "application/json", `"openapi": "3.0.3"`},
+		{"GET", "/metrics", "", 200, "text/plain", "primum_txs_total"},
+		{"GET", "/", "", 200, "text/html", "<title>Primum node</title>"},
+		{"GET", "/api/v1/identities/nope", "", 404, "application/problem+json", `"code":"not_found"`},
+		{"GET", "/api/v1/nothing-here", "", 404, "application/problem+json", `"code":"no_such_route"`},
+		{"POST", "/api/v1/txs", `{"tx":`, 400, "application/problem+json", `"code":"bad_request"`},
+		{"POST", "/api/v1/txs", `{"tx":"!!"}`, 400, "application/problem+json", `"code":"bad_request"`},
+		{"POST", "/api/v1/txs", `{"tx":"` + strings.Repeat("A", 300<<10) + `"}`, 413, "application/problem+json", `"code":"body_too_large"`},
+		{"GET", "/api/v1/identities?kind=alien", "", 400, "application/problem+json", `"code":"bad_request"`},
+		{"GET", "/api/v1/proof?key=id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), "", 200, "application/json", `"exists": true`},
+		{"GET", "/../../etc/passwd", "", 404, "", ""},
+	} {
+		req, _ := http.NewRequest(tc.method, n.APIURL()+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.contentType) || !strings.Contains(string(b), tc.has) {
+			t.Errorf("%s %s: %d %s %.200s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+	var spec map[string]any
+	if err := c.Get(ctx, "/api/v1/openapi.json", &spec); err != nil {
+		t.Fatal(err)
+	}
+	paths := spec["paths"].(map[string]any)
+	for _, p := range []string{"/api/v1/txs", "/api/v1/status", "/api/v1/identities/{id}", "/api/v1/proposals"} {
+		if _, ok := paths[p]; !ok {
+			t.Errorf("OpenAPI document lacks %s", p)
+		}
+	}
+	var st json.RawMessage
+	if err := c.Get(ctx, "/api/v1/status", &st); err != nil || !strings.Contains(string(st), "primum-node-test") {
+		t.Fatalf("status: %s %v", st, err)
+	}
+}
+
+// TestGovernanceChangesCometBFTValidators: a passed add_member proposal
+// reaches CometBFT's validator set through FinalizeBlock's validator updates.
+func TestGovernanceChangesCometBFTValidators(t *testing.T) {
+	org := newKey(t)
+	_, c := startSingle(t, org)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	newOrg, newVal := newKey(t), newKey(t)
+	// One member: its own yes is more than 2/3. Power 1 keeps the running
+	// validator above 2/3 of the new total, so the chain goes on.
+	res, err := c.Send(ctx, org, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
+		Member: &governance.NewMember{Name: "St Olav", OrgType: "hospital", Key: hex.EncodeToString(newOrg.Public().(ed25519.PublicKey)),
+			ValidatorKey: hex.EncodeToString(newVal.Public().(ed25519.PublicKey)), Power: 1}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Proposal(ctx, 1)
+	if err != nil || p.Status != governance.StatusPassed {
+		t.Fatalf("proposal: %+v %v", p, err)
+	}
+	// Updates returned at height H take effect at H+2.
+	if err := c.WaitHeight(ctx, res.Height+2); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range st.Validators {
+		if v.PubKey == hex.EncodeToString(newVal.Public().(ed25519.PublicKey)) && v.Power == 1 {
+			found = true
+		}
+	}
+	if len(st.Validators) != 2 || !found {
+		t.Fatalf("validators after the vote: %+v", st.Validators)
+	}
+}
