@@ -45,9 +45,10 @@ stores a key in clear, and every command that shows it says so.`,
 	}
 	add.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without a passphrase (NOT for production)")
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List keys",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List keys",
+		Example: "  primum keys list\n  primum keys list -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			files, err := g.keys().List()
 			if err != nil {
@@ -78,9 +79,10 @@ stores a key in clear, and every command that shows it says so.`,
 		},
 	}
 	show := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a key's address and public key",
-		Args:  cobra.ExactArgs(1),
+		Use:     "show NAME",
+		Short:   "Show a key's address and public key",
+		Example: "  primum keys show operator\n  primum keys show operator -o json | jq -r .public_key",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := g.keys().Get(args[0])
 			if err != nil {
@@ -115,7 +117,8 @@ stores a key in clear, and every command that shows it says so.`,
 		Long: `Imports a key: FILE is a key file written by 'primum keys export', or a file holding a
 32-byte Ed25519 seed in hex. The key is stored encrypted with a new passphrase unless
 --unencrypted.`,
-		Args: cobra.ExactArgs(2),
+		Example: "  primum keys import alice alice.json\n  PRIMUM_PASSPHRASE=… primum keys import hsm-backup seed.hex",
+		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[1])
 			if err != nil {

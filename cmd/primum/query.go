@@ -21,9 +21,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Long:  "Reads committed state from --node (default: this home's API). --output json prints the API's JSON.",
 	}
 	status := &cobra.Command{
-		Use:   "status",
-		Short: "Chain status and validators",
-		Args:  cobra.NoArgs,
+		Use:     "status",
+		Example: "  primum query status\n  primum query status --node http://10.0.0.5:8080 -o json",
+		Short:   "Chain status and validators",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := g.client().Status(cmd.Context())
 			if err != nil {
@@ -51,9 +52,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 	}
 	idents.Flags().StringVar(&kind, "kind", "", "organisation, practitioner, patient or device")
 	ident := &cobra.Command{
-		Use:   "identity ID",
-		Short: "Show one identity",
-		Args:  cobra.ExactArgs(1),
+		Use:     "identity ID",
+		Example: "  primum query identity 4efe3970e39af1a17a278c15f7c2156dd0530348",
+		Short:   "Show one identity",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			i, err := g.client().Identity(cmd.Context(), args[0])
 			if err != nil {
@@ -63,9 +65,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	members := &cobra.Command{
-		Use:   "members ORG_ID",
-		Short: "Practitioners and devices registered by an organisation",
-		Args:  cobra.ExactArgs(1),
+		Use:     "members ORG_ID",
+		Example: "  primum query members 4efe3970e39af1a17a278c15f7c2156dd0530348",
+		Short:   "Practitioners and devices registered by an organisation",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var list []*identity.Identity
 			if err := g.client().Get(cmd.Context(), "/api/v1/identities/"+args[0]+"/members", &list); err != nil {
@@ -75,9 +78,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	key := &cobra.Command{
-		Use:   "key PUBLIC_KEY_HEX",
-		Short: "Who a key signs for, its standing and its next nonce",
-		Args:  cobra.ExactArgs(1),
+		Use:     "key PUBLIC_KEY_HEX",
+		Example: "  primum query key $(primum keys show me -o json | jq -r .public_key)",
+		Short:   "Who a key signs for, its standing and its next nonce",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pub, err := identity.ParseKey(args[0])
 			if err != nil {
@@ -91,9 +95,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	proposals := &cobra.Command{
-		Use:   "proposals",
-		Short: "Governance proposals, newest first",
-		Args:  cobra.NoArgs,
+		Use:     "proposals",
+		Example: "  primum query proposals",
+		Short:   "Governance proposals, newest first",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			list, err := g.client().Proposals(cmd.Context())
 			if err != nil {
@@ -103,9 +108,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	proposal := &cobra.Command{
-		Use:   "proposal ID",
-		Short: "Show one proposal",
-		Args:  cobra.ExactArgs(1),
+		Use:     "proposal ID",
+		Example: "  primum query proposal 1 -o json",
+		Short:   "Show one proposal",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 64)
 			if err != nil {
@@ -119,9 +125,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	tx := &cobra.Command{
-		Use:   "tx HASH",
-		Short: "Result of a committed transaction",
-		Args:  cobra.ExactArgs(1),
+		Use:     "tx HASH",
+		Example: "  primum query tx d7504e9f5fbfb3042ac903aafb60e51715ac1d54c4d025c07364b8887e8836b0",
+		Short:   "Result of a committed transaction",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := g.client().Tx(cmd.Context(), args[0])
 			if err != nil {
@@ -131,9 +138,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	types := &cobra.Command{
-		Use:   "tx-types",
-		Short: "Transaction types and who may send each",
-		Args:  cobra.NoArgs,
+		Use:     "tx-types",
+		Example: "  primum query tx-types\n  primum query tx-types -o json | jq '.[].type'",
+		Short:   "Transaction types and who may send each",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var list []api.TxType
 			if err := g.client().Get(cmd.Context(), "/api/v1/tx-types", &list); err != nil {
