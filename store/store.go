@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cosmos/iavl"
 	ics23 "github.com/cosmos/ics23/go"
 
@@ -27,7 +28,7 @@ type Store struct {
 
 // Open opens (or creates) the state in dir.
 func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	db, err := pebble.Open(dir, pebbleOptions())
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
@@ -140,6 +141,33 @@ func (s *Store) SideKey(k []byte) []byte { return s.side.key(k) }
 
 // Metrics exposes Pebble's disk usage in bytes.
 func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
+
+// pebbleOptions: bloom filters because most lookups of a registration are
+// for keys that do not exist yet (without them each miss reads sstable
+// blocks on every level), and a bounded block cache.
+func pebbleOptions() *pebble.Options {
+	o := &pebble.Options{
+		Logger:                      quietLogger{},
+		Cache:                       pebble.NewCache(256 << 20),
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		MaxConcurrentCompactions:    func() int { return 2 },
+	}
+	o.Levels = make([]pebble.LevelOptions, 7)
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		o.Levels[i].FilterType = pebble.TableFilter
+		o.Levels[i].BlockSize = 32 << 10
+		if i > 0 {
+			o.Levels[i].TargetFileSize = o.Levels[i-1].TargetFileSize * 2
+		} else {
+			o.Levels[i].TargetFileSize = 8 << 20
+		}
+	}
+	return o.EnsureDefaults()
+}
 
 type staged struct{ t *iavl.MutableTree }
 

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/primum-health/primum/identity"
+)
+
+func BenchmarkDecodeVerify(b *testing.B) {
+	tx := &Tx{ChainID: testChain, Nonce: 1, Type: identity.TypeRegisterPatient, Body: []byte(`{}`)}
+	tx.Sign(testKey("bench"))
+	raw := tx.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := Decode(raw)
+		if err != nil || !t.Verify() {
+			b.Fatal("bad")
+		}
+	}
+}
+
+// BenchmarkFinalizeBlock executes and commits blocks of patient
+// registrations (the most common identity transaction), signatures already
+// verified by CheckTx as in a running node.
+func BenchmarkFinalizeBlock(b *testing.B) {
+	for _, size := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("txs=%d", size), func(b *testing.B) {
+			h := newHarness(b)
+			h.block()
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				txs := make([][]byte, size)
+				for i := range txs {
+					txs[i] = h.tx(testKey(fmt.Sprintf("p%d", n)), identity.TypeRegisterPatient, struct{}{})
+					n++
+					h.check(txs[i])
+				}
+				b.StartTimer()
+				res := h.block(txs...)
+				if res.TxResults[0].Code != 0 {
+					b.Fatal(res.TxResults[0].Log)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "µs/tx")
+		})
+	}
+}
