@@ -1,24 +1,14 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
-	"strings"
-	"time"
 
-	"github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/app"
-	"github.com/primum-health/primum/governance"
-	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
 )
-
-var testnetOrgTypes = []string{"hospital", "hospital", "pharmacy", "regulator", "manufacturer", "distributor", "insurer", "clinic", "lab", "research"}
 
 func newTestnetCmd(g *globals) *cobra.Command {
 	var (
@@ -49,61 +39,13 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 			if outDir == "" {
 				return fmt.Errorf("--output DIR is required")
 			}
-			type nodeInfo struct {
-				home  string
-				ports node.Ports
-				val   []byte
-				id    p2p.ID
-				op    *keyring.File
+			ports, err := testnetPorts(n, startPort, freePorts)
+			if err != nil {
+				return err
 			}
-			nodes := make([]nodeInfo, n)
-			var err error
-			for i := range nodes {
-				nodes[i].home = filepath.Join(outDir, fmt.Sprintf("node%d", i))
-				if node.Initialized(nodes[i].home) {
-					return fmt.Errorf("%s already holds a node", nodes[i].home)
-				}
-				if freePorts {
-					if nodes[i].ports, err = pickFreePorts(); err != nil {
-						return err
-					}
-				} else {
-					b := startPort + 10*i
-					nodes[i].ports = node.Ports{P2P: b, RPC: b + 1, API: b + 2}
-				}
-			}
-			for i := range nodes {
-				if nodes[i].val, nodes[i].id, err = node.InitHome(nodes[i].home, node.InitOptions{Moniker: fmt.Sprintf("node%d", i), Ports: nodes[i].ports}); err != nil {
-					return err
-				}
-				if nodes[i].op, err = keyring.Dir(filepath.Join(nodes[i].home, "keys")).Add("operator", "", true); err != nil {
-					return err
-				}
-			}
-			gen := &app.Genesis{}
-			for i, nd := range nodes {
-				gen.Members = append(gen.Members, governance.NewMember{Name: fmt.Sprintf("Member %d (%s)", i, testnetOrgTypes[i%len(testnetOrgTypes)]),
-					OrgType: testnetOrgTypes[i%len(testnetOrgTypes)], Key: nd.op.PublicKey, ValidatorKey: hex.EncodeToString(nd.val), Power: 10})
-			}
-			genesisTime := time.Now()
-			for i, nd := range nodes {
-				var peers []string
-				for j, p := range nodes {
-					if j != i {
-						peers = append(peers, fmt.Sprintf("%s@127.0.0.1:%d", p.id, p.ports.P2P))
-					}
-				}
-				if _, _, err := node.InitHome(nd.home, node.InitOptions{Moniker: fmt.Sprintf("node%d", i), Ports: nd.ports, Peers: strings.Join(peers, ",")}); err != nil {
-					return err
-				}
-				s, _ := node.LoadSettings(nd.home)
-				s.OperatorKey = filepath.Join("keys", "operator.json")
-				if err := node.SaveSettings(nd.home, s); err != nil {
-					return err
-				}
-				if err := node.WriteGenesis(nd.home, chainID, gen, genesisTime); err != nil {
-					return err
-				}
+			nodes, err := node.WriteTestnet(outDir, chainID, ports)
+			if err != nil {
+				return err
 			}
 			type out struct {
 				Home     string `json:"home"`
@@ -115,9 +57,9 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 			}
 			var list []out
 			for _, nd := range nodes {
-				list = append(list, out{nd.home, string(nd.id), fmt.Sprintf("http://127.0.0.1:%d", nd.ports.API),
-					fmt.Sprintf("tcp://127.0.0.1:%d", nd.ports.RPC), fmt.Sprintf("127.0.0.1:%d", nd.ports.P2P),
-					filepath.Join(nd.home, "keys", "operator.json")})
+				list = append(list, out{nd.Home, string(nd.NodeID), fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API),
+					fmt.Sprintf("tcp://127.0.0.1:%d", nd.Ports.RPC), fmt.Sprintf("127.0.0.1:%d", nd.Ports.P2P),
+					filepath.Join(nd.Home, "keys", "operator.json")})
 			}
 			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				fmt.Fprintf(w, "Wrote %d node homes for chain %s (operator keys UNENCRYPTED: testing only):\n", n, chainID)
@@ -137,22 +79,14 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 	return cmd
 }
 
-// pickFreePorts asks the kernel for three free loopback ports.
-func pickFreePorts() (node.Ports, error) {
-	var ports [3]int
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return node.Ports{}, err
-		}
-		lns = append(lns, l)
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+func testnetPorts(n, start int, free bool) ([]node.Ports, error) {
+	if free {
+		return node.FreePorts(n)
 	}
-	return node.Ports{P2P: ports[0], RPC: ports[1], API: ports[2]}, nil
+	ports := make([]node.Ports, n)
+	for i := range ports {
+		b := start + 10*i
+		ports[i] = node.Ports{P2P: b, RPC: b + 1, API: b + 2}
+	}
+	return ports, nil
 }

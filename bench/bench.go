@@ -1,0 +1,307 @@
+// Package bench drives a running local network with signed transactions
+// and measures it: committed transactions per second after warm-up,
+// submit-to-commit latency, CPU, resident memory and disk per transaction.
+// It only ever targets loopback addresses of networks it started, and is
+// bounded in transaction count and time.
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config bounds a run.
+type Config struct {
+	Warmup   time.Duration
+	Duration time.Duration
+	Clients  int // concurrent submitters of the unordered pool
+}
+
+// Stream is a sequence of transactions. An ordered stream (one signer's
+// nonces) is submitted by one client, in order, to one node.
+type Stream struct {
+	Txs     [][]byte
+	Ordered bool
+}
+
+// Target is a network under load.
+type Target struct {
+	Name string
+	// Submit sends one transaction to endpoint i (modulo the node count).
+	Submit func(ctx context.Context, endpoint int, raw []byte) error
+	// Endpoints is the number of nodes that accept submissions.
+	Endpoints int
+	// RPC is CometBFT's RPC of one node, used to follow blocks.
+	RPC string
+	// PIDs are the node processes, sampled for CPU and memory.
+	PIDs []int
+	// DataDirs are measured for bytes on disk.
+	DataDirs []string
+}
+
+// Point is one second of a run.
+type Point struct {
+	Second       int     `json:"second"`
+	Committed    int     `json:"committed"`
+	LatencyP50Ms float64 `json:"latency_p50_ms"`
+	LatencyP99Ms float64 `json:"latency_p99_ms"`
+}
+
+// Result is what a run measured.
+type Result struct {
+	Target         string  `json:"target"`
+	Submitted      int64   `json:"submitted"`
+	SubmitErrors   int64   `json:"submit_errors"`
+	FirstError     string  `json:"first_error,omitempty"`
+	Committed      int     `json:"committed"`
+	CommittedTPS   float64 `json:"committed_tps"`
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP95Ms   float64 `json:"latency_p95_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	CPUPercent     float64 `json:"cpu_percent"` // all node processes, 100 = one core
+	RSSMB          float64 `json:"rss_mb"`      // peak resident memory of the largest node
+	DiskBytesPerTx float64 `json:"disk_bytes_per_tx"`
+	Blocks         int     `json:"blocks"`
+	Series         []Point `json:"series"`
+}
+
+type committedTx struct {
+	at      time.Time
+	latency time.Duration
+}
+
+// Run loads the target with the streams for cfg.Warmup+cfg.Duration and
+// measures the window after warm-up.
+func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, error) {
+	res := &Result{Target: t.Name}
+	diskBefore := diskUsage(t.DataDirs)
+	startHeight, err := latestHeight(ctx, t.RPC)
+	if err != nil {
+		return nil, err
+	}
+	var submitted sync.Map // [32]byte -> time.Time
+	start := time.Now()
+	measureFrom := start.Add(cfg.Warmup)
+	end := measureFrom.Add(cfg.Duration)
+	loadCtx, stopLoad := context.WithDeadline(ctx, end)
+	defer stopLoad()
+
+	// Follow blocks.
+	var (
+		mu     sync.Mutex
+		seen   []committedTx
+		blocks int
+	)
+	followCtx, stopFollow := context.WithCancel(ctx)
+	followDone := make(chan error, 1)
+	go func() {
+		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs [][]byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			blocks++
+			for _, tx := range txs {
+				h := sha256.Sum256(tx)
+				if v, ok := submitted.Load(h); ok {
+					seen = append(seen, committedTx{at: at, latency: at.Sub(v.(time.Time))})
+				}
+			}
+		})
+	}()
+
+	// Sample processes.
+	sampler := newSampler(t.PIDs)
+	sampleCtx, stopSample := context.WithCancel(ctx)
+	go sampler.run(sampleCtx, measureFrom)
+
+	// Submit.
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	submit := func(endpoint int, raw []byte) {
+		h := sha256.Sum256(raw)
+		submitted.Store(h, time.Now())
+		atomic.AddInt64(&res.Submitted, 1)
+		if err := t.Submit(loadCtx, endpoint, raw); err != nil && loadCtx.Err() == nil {
+			atomic.AddInt64(&res.SubmitErrors, 1)
+			submitted.Delete(h)
+			errOnce.Do(func() { res.FirstError = err.Error() })
+		}
+	}
+	pool := make(chan []byte, 1024)
+	var ordered int
+	for _, s := range streams {
+		if !s.Ordered {
+			continue
+		}
+		wg.Add(1)
+		endpoint := ordered % max(1, t.Endpoints)
+		ordered++
+		go func(s Stream) {
+			defer wg.Done()
+			for _, tx := range s.Txs {
+				if loadCtx.Err() != nil {
+					return
+				}
+				submit(endpoint, tx)
+			}
+		}(s)
+	}
+	go func() {
+		defer close(pool)
+		for _, s := range streams {
+			if s.Ordered {
+				continue
+			}
+			for _, tx := range s.Txs {
+				select {
+				case pool <- tx:
+				case <-loadCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; i < cfg.Clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for tx := range pool {
+				if loadCtx.Err() != nil {
+					return
+				}
+				submit(i%max(1, t.Endpoints), tx)
+			}
+		}(i)
+	}
+	wg.Wait()
+	stopLoad()
+	measuredEnd := time.Now()
+	if measuredEnd.After(end) {
+		measuredEnd = end
+	}
+	// Let the last submitted transactions commit.
+	time.Sleep(3 * time.Second)
+	stopFollow()
+	stopSample()
+	if err := <-followDone; err != nil && ctx.Err() == nil {
+		return nil, err
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	res.Blocks = blocks
+	var lat []time.Duration
+	perSecond := map[int][]time.Duration{}
+	for _, c := range seen {
+		res.Committed++
+		sec := int(c.at.Sub(start).Seconds())
+		perSecond[sec] = append(perSecond[sec], c.latency)
+		if !c.at.Before(measureFrom) && !c.at.After(measuredEnd) {
+			lat = append(lat, c.latency)
+		}
+	}
+	window := measuredEnd.Sub(measureFrom).Seconds()
+	if window > 0 {
+		res.CommittedTPS = float64(len(lat)) / window
+	}
+	res.LatencyP50Ms, res.LatencyP95Ms, res.LatencyP99Ms = pct(lat, 50), pct(lat, 95), pct(lat, 99)
+	secs := make([]int, 0, len(perSecond))
+	for s := range perSecond {
+		secs = append(secs, s)
+	}
+	sort.Ints(secs)
+	for _, s := range secs {
+		res.Series = append(res.Series, Point{Second: s, Committed: len(perSecond[s]), LatencyP50Ms: pct(perSecond[s], 50), LatencyP99Ms: pct(perSecond[s], 99)})
+	}
+	res.CPUPercent, res.RSSMB = sampler.result()
+	if res.Committed > 0 {
+		res.DiskBytesPerTx = float64(diskUsage(t.DataDirs)-diskBefore) / float64(res.Committed)
+	}
+	return res, nil
+}
+
+func pct(d []time.Duration, p int) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return float64(s[i].Microseconds()) / 1000
+}
+
+var rpcClient = &http.Client{Timeout: 30 * time.Second}
+
+func rpcGet(ctx context.Context, rpc, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", rpc+path, nil)
+	if err != nil {
+		return err
+	}
+	res, err := rpcClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(out)
+}
+
+func latestHeight(ctx context.Context, rpc string) (int64, error) {
+	var st struct {
+		Result struct {
+			SyncInfo struct {
+				LatestBlockHeight string `json:"latest_block_height"`
+			} `json:"sync_info"`
+		} `json:"result"`
+	}
+	if err := rpcGet(ctx, rpc, "/status", &st); err != nil {
+		return 0, fmt.Errorf("cannot read status from %s: %w", rpc, err)
+	}
+	var h int64
+	_, err := fmt.Sscan(st.Result.SyncInfo.LatestBlockHeight, &h)
+	return h, err
+}
+
+// follow reads every block from height h on, as it is committed.
+func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs [][]byte)) error {
+	for ctx.Err() == nil {
+		var b struct {
+			Result *struct {
+				Block struct {
+					Data struct {
+						Txs []string `json:"txs"`
+					} `json:"data"`
+				} `json:"block"`
+			} `json:"result"`
+		}
+		err := rpcGet(ctx, rpc, "/block?height="+url.QueryEscape(fmt.Sprint(h)), &b)
+		if err != nil || b.Result == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		}
+		at := time.Now()
+		txs := make([][]byte, 0, len(b.Result.Block.Data.Txs))
+		for _, s := range b.Result.Block.Data.Txs {
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err == nil {
+				txs = append(txs, raw)
+			}
+		}
+		fn(at, txs)
+		h++
+	}
+	return nil
+}

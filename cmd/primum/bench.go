@@ -1,0 +1,447 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/bench"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/node"
+)
+
+// BenchReport is the JSON of 'primum bench --json' (field names are part of
+// the outside contract).
+type BenchReport struct {
+	Validators     int            `json:"validators"`
+	DurationS      float64        `json:"duration_s"`
+	WarmupS        float64        `json:"warmup_s"`
+	Clients        int            `json:"clients"`
+	CommittedTPS   float64        `json:"committed_tps"`
+	KVStoreTPS     float64        `json:"kvstore_tps"`
+	Ratio          float64        `json:"ratio"`
+	LatencyP50Ms   float64        `json:"latency_p50_ms"`
+	LatencyP95Ms   float64        `json:"latency_p95_ms"`
+	LatencyP99Ms   float64        `json:"latency_p99_ms"`
+	RSSMB          float64        `json:"rss_mb"`
+	CPUPercent     float64        `json:"cpu_percent"`
+	DiskBytesPerTx float64        `json:"disk_bytes_per_tx"`
+	Mix            map[string]int `json:"mix"`
+	Machine        string         `json:"machine"`
+	Primum         *bench.Result  `json:"primum"`
+	KVStore        *bench.Result  `json:"kvstore,omitempty"`
+}
+
+func newBenchCmd(g *globals) *cobra.Command {
+	var (
+		validators int
+		duration   time.Duration
+		warmup     time.Duration
+		clients    int
+		asJSON     bool
+		chart      string
+		skipKV     bool
+		maxTxs     int
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure committed throughput and latency against CometBFT's kvstore ceiling",
+		Long: `Starts a local network itself (--validators 1 by default; N validators as N processes),
+submits signed transactions of a realistic mix (patient self-registrations, practitioner
+credentialing and device registrations by the member organisations) from concurrent
+clients through the REST API, and measures committed transactions per second after a
+warm-up, submit-to-commit latency (p50/p95/p99), CPU, resident memory and bytes on disk
+per committed transaction. Then, in the same run, it measures CometBFT's own kvstore
+example application on the same configuration, driven by the same load generator with
+transactions of the same size, and prints both and their ratio.
+
+Load goes only to the loopback networks it starts, and is bounded by --max-txs and time.`,
+		Example: `  primum bench
+  primum bench --validators 4 --duration 30s --json
+  primum bench --chart bench.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if validators < 1 || validators > 16 {
+				return fmt.Errorf("--validators must be 1-16")
+			}
+			if duration <= 0 || warmup < 0 || clients < 1 || maxTxs < 1000 {
+				return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
+			}
+			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients}
+			progress := func(format string, args ...any) {
+				fmt.Fprintf(os.Stderr, format+"\n", args...)
+			}
+			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients,
+				Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
+			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
+			var err error
+			var avgSize int
+			rep.Primum, rep.Mix, avgSize, err = benchPrimum(cmd.Context(), cfg, validators, budget, progress)
+			if err != nil {
+				return err
+			}
+			if !skipKV {
+				if rep.KVStore, err = benchKVStore(cmd.Context(), cfg, validators, budget, avgSize, progress); err != nil {
+					return err
+				}
+				rep.KVStoreTPS = rep.KVStore.CommittedTPS
+				if rep.KVStoreTPS > 0 {
+					rep.Ratio = rep.Primum.CommittedTPS / rep.KVStoreTPS
+				}
+			}
+			p := rep.Primum
+			rep.CommittedTPS, rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms = p.CommittedTPS, p.LatencyP50Ms, p.LatencyP95Ms, p.LatencyP99Ms
+			rep.RSSMB, rep.CPUPercent, rep.DiskBytesPerTx = p.RSSMB, p.CPUPercent, p.DiskBytesPerTx
+			if chart != "" {
+				f, err := os.Create(chart)
+				if err != nil {
+					return err
+				}
+				results := []*bench.Result{rep.Primum}
+				if rep.KVStore != nil {
+					results = append(results, rep.KVStore)
+				}
+				if err := bench.WriteSVG(f, results...); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printBench(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&validators, "validators", 1, "validators, each its own process")
+	f.DurationVar(&duration, "duration", 20*time.Second, "measured time after warm-up")
+	f.DurationVar(&warmup, "warmup", 5*time.Second, "warm-up before measuring")
+	f.IntVar(&clients, "clients", 64, "concurrent submitting clients")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&chart, "chart", "", "write throughput and latency over time to this SVG file")
+	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
+	f.IntVar(&maxTxs, "max-txs", 400000, "upper bound on transactions generated per target")
+	return cmd
+}
+
+func printBench(w io.Writer, r *BenchReport) {
+	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients (%s)\n\n", r.Validators,
+		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, r.Machine)
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tcommitted tx/s\tp50 ms\tp95 ms\tp99 ms\tCPU %\tRSS MB\tdisk B/tx\tsubmit errors\t")
+	for _, res := range []*bench.Result{r.Primum, r.KVStore} {
+		if res == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", res.Target, res.CommittedTPS, res.LatencyP50Ms,
+			res.LatencyP95Ms, res.LatencyP99Ms, res.CPUPercent, res.RSSMB, res.DiskBytesPerTx, res.SubmitErrors)
+	}
+	tw.Flush()
+	if r.KVStore != nil {
+		fmt.Fprintf(w, "\nratio primum/kvstore: %.2f\n", r.Ratio)
+	}
+	fmt.Fprintf(w, "mix: %v\n", r.Mix)
+	if r.Primum.FirstError != "" {
+		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)
+	}
+}
+
+// network is a set of node processes started by the benchmark.
+type network struct {
+	dir   string
+	procs []*exec.Cmd
+	nodes []node.TestnetNode
+}
+
+func startNetwork(ctx context.Context, sub string, n int) (*network, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "primum-bench-")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := node.FreePorts(n)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := node.WriteTestnet(dir, "primum-bench", ports)
+	if err != nil {
+		return nil, err
+	}
+	net := &network{dir: dir, nodes: nodes}
+	for _, nd := range nodes {
+		c := exec.Command(exe, sub, "--home", nd.Home, "--log-level", "error")
+		c.Stderr = os.Stderr
+		if err := c.Start(); err != nil {
+			net.stop()
+			return nil, err
+		}
+		net.procs = append(net.procs, c)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, nd := range nodes {
+		if err := waitRPC(wctx, rpcURL(nd)); err != nil {
+			net.stop()
+			return nil, fmt.Errorf("node %s did not start: %w", nd.Home, err)
+		}
+	}
+	return net, nil
+}
+
+func rpcURL(nd node.TestnetNode) string { return fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.RPC) }
+func apiURL(nd node.TestnetNode) string { return fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API) }
+
+func waitRPC(ctx context.Context, rpc string) error {
+	for {
+		var st struct {
+			Result struct {
+				SyncInfo struct {
+					LatestBlockHeight string `json:"latest_block_height"`
+				} `json:"sync_info"`
+			} `json:"result"`
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", rpc+"/status", nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			_ = json.NewDecoder(res.Body).Decode(&st)
+			res.Body.Close()
+			if h := st.Result.SyncInfo.LatestBlockHeight; h != "" && h != "0" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (n *network) pids() []int {
+	var out []int
+	for _, p := range n.procs {
+		out = append(out, p.Process.Pid)
+	}
+	return out
+}
+
+func (n *network) dataDirs() []string {
+	var out []string
+	for _, nd := range n.nodes {
+		out = append(out, filepath.Join(nd.Home, "data"))
+	}
+	return out
+}
+
+func (n *network) stop() {
+	for _, p := range n.procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range n.procs {
+		done := make(chan struct{})
+		go func() { _ = p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = p.Process.Kill()
+		}
+	}
+	os.RemoveAll(n.dir)
+}
+
+var benchHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}}
+
+// benchKey derives the i-th load key quickly and reproducibly.
+func benchKey(run string, i int) ed25519.PrivateKey {
+	seed := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("primum bench "+run), uint64(i)))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, progress func(string, ...any)) (*bench.Result, map[string]int, int, error) {
+	progress("starting %d Primum validator(s)…", validators)
+	net, err := startNetwork(ctx, "node", validators)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer net.stop()
+	chainID := "primum-bench"
+	mix := map[string]int{}
+	// Ordered streams: each member organisation credentials practitioners
+	// (care organisations) and registers devices, in nonce order.
+	perOrg := budget / 20 / len(net.nodes)
+	var streams []bench.Stream
+	total, size := 0, 0
+	for oi, nd := range net.nodes {
+		key, err := nd.Operator.Open("")
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		s := bench.Stream{Ordered: true}
+		care := nd.Operator.Name != "" && (oi%10 < 3 || oi%10 >= 7) // hospital, hospital, pharmacy, clinic, lab, research
+		for i := 0; i < perOrg; i++ {
+			other := hex.EncodeToString(benchKey(fmt.Sprintf("org%d", oi), i).Public().(ed25519.PublicKey))
+			var raw []byte
+			if care && i%2 == 0 {
+				raw, err = client.Build(chainID, key, uint64(i), identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
+					Licence: fmt.Sprintf("MD-%d-%d", oi, i), Profession: "doctor", Specialty: "general practice", ValidUntil: "2099-01-01T00:00:00Z"})
+				mix[identity.TypeRegisterPractitioner]++
+			} else {
+				raw, err = client.Build(chainID, key, uint64(i), identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
+				mix[identity.TypeRegisterDevice]++
+			}
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			s.Txs = append(s.Txs, raw)
+			total, size = total+1, size+len(raw)
+		}
+		streams = append(streams, s)
+	}
+	// The unordered pool: patients registering themselves.
+	nPatients := budget - total
+	progress("signing %d transactions…", nPatients+total)
+	patients := make([][]byte, nPatients)
+	var wg sync.WaitGroup
+	workers := runtime.NumCPU()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < nPatients; i += workers {
+				patients[i], _ = client.Build(chainID, benchKey("patient", i), 0, identity.TypeRegisterPatient, struct{}{})
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, p := range patients {
+		size += len(p)
+	}
+	mix[identity.TypeRegisterPatient] = nPatients
+	streams = append(streams, bench.Stream{Txs: patients})
+	apis := make([]string, len(net.nodes))
+	for i, nd := range net.nodes {
+		apis[i] = apiURL(nd)
+	}
+	target := bench.Target{
+		Name: "primum", Endpoints: len(apis), RPC: rpcURL(net.nodes[0]), PIDs: net.pids(), DataDirs: net.dataDirs(),
+		Submit: func(ctx context.Context, i int, raw []byte) error {
+			body, _ := json.Marshal(api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)})
+			return post(ctx, apis[i%len(apis)]+"/api/v1/txs", body, http.StatusAccepted)
+		},
+	}
+	progress("loading Primum for %s + %s…", cfg.Warmup, cfg.Duration)
+	res, err := bench.Run(ctx, cfg, target, streams)
+	return res, mix, size / max(1, total+nPatients), err
+}
+
+func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, size int, progress func(string, ...any)) (*bench.Result, error) {
+	progress("starting %d kvstore validator(s)…", validators)
+	net, err := startNetwork(ctx, "kvstore-node", validators)
+	if err != nil {
+		return nil, err
+	}
+	defer net.stop()
+	txs := make([][]byte, budget)
+	for i := range txs {
+		k := fmt.Sprintf("bench-%08d=", i)
+		txs[i] = append([]byte(k), bytes.Repeat([]byte{'v'}, max(1, size-len(k)))...)
+	}
+	rpcs := make([]string, len(net.nodes))
+	for i, nd := range net.nodes {
+		rpcs[i] = rpcURL(nd)
+	}
+	target := bench.Target{
+		Name: "kvstore", Endpoints: len(rpcs), RPC: rpcs[0], PIDs: net.pids(), DataDirs: net.dataDirs(),
+		Submit: func(ctx context.Context, i int, raw []byte) error {
+			body := []byte(`{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_sync","params":{"tx":"` + base64.StdEncoding.EncodeToString(raw) + `"}}`)
+			return post(ctx, rpcs[i%len(rpcs)], body, http.StatusOK)
+		},
+	}
+	progress("loading kvstore for %s + %s…", cfg.Warmup, cfg.Duration)
+	return bench.Run(ctx, cfg, target, []bench.Stream{{Txs: txs}})
+}
+
+func post(ctx context.Context, url string, body []byte, want int) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := benchHTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode != want || bytes.Contains(b, []byte(`"error"`)) || (want == http.StatusOK && bytes.Contains(b, []byte(`"code":`)) && !bytes.Contains(b, []byte(`"code":0`))) {
+		return fmt.Errorf("HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if i := strings.IndexByte(line, ':'); i >= 0 {
+				return strings.TrimSpace(line[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func newKVStoreNodeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "kvstore-node",
+		Short:   "Run CometBFT's kvstore example application on a node home (the benchmark's ceiling)",
+		Example: "  primum kvstore-node --home /tmp/primum-bench-1/node0",
+		Hidden:  true,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := node.StartKVStore(cmd.Context(), g.home, slog.Default())
+			if err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			if err := n.Stop(); err != nil {
+				return err
+			}
+			n.Wait()
+			return nil
+		},
+	}
+}
