@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -55,14 +56,18 @@ type App struct {
 	routes map[string]ledger.Route
 	order  []string
 
-	// mu guards everything below; CometBFT may call the mempool and
-	// consensus connections concurrently.
-	mu         sync.Mutex
-	chainID    string
-	lastTime   time.Time
+	// CometBFT serialises the consensus connection (InitChain,
+	// FinalizeBlock, Commit) and locks the mempool during Commit, but runs
+	// CheckTx concurrently with block execution and with other CheckTx
+	// calls (see node.Start): each piece of shared state has its own guard.
+	blockMu  sync.Mutex // consensus connection: block, store writes
+	block    []TxResult // results of the block being executed
+	chainID  atomic.Pointer[string]
+	lastTime atomic.Int64 // unix nanoseconds of the last block
+	verified *sigCache
+
+	checkMu    sync.Mutex
 	checkNonce map[string]uint64 // pending next nonces of mempool txs
-	block      []TxResult        // results of the block being executed
-	verified   *sigCache
 
 	waitMu  sync.Mutex
 	waiters map[string][]chan TxResult
@@ -85,16 +90,18 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		a.routes[r.Type] = r
 		a.order = append(a.order, r.Type)
 	}
-	committed := st.Committed()
-	if b, err := committed.Get(keyChainID); err != nil {
+	b, err := st.Committed().Get(keyChainID)
+	if err != nil {
 		return nil, err
-	} else {
-		a.chainID = string(b)
 	}
+	a.setChainID(string(b))
 	if b, err := st.SideGet(keyBlockTime); err != nil {
 		return nil, err
 	} else if b != nil {
-		_ = a.lastTime.UnmarshalBinary(b)
+		var t time.Time
+		if err := t.UnmarshalBinary(b); err == nil {
+			a.lastTime.Store(t.UnixNano())
+		}
 	}
 	return a, nil
 }
@@ -110,18 +117,12 @@ func Routes() []ledger.Route {
 func (a *App) Store() *store.Store { return a.store }
 
 // ChainID is the chain this app runs (empty before InitChain).
-func (a *App) ChainID() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.chainID
-}
+func (a *App) ChainID() string { return *a.chainID.Load() }
+
+func (a *App) setChainID(id string) { a.chainID.Store(&id) }
 
 // LastBlockTime is the time of the last committed block.
-func (a *App) LastBlockTime() time.Time {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.lastTime
-}
+func (a *App) LastBlockTime() time.Time { return time.Unix(0, a.lastTime.Load()).UTC() }
 
 // Info tells CometBFT where the app is, so it replays any missing blocks.
 func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
@@ -164,20 +165,18 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		return nil, fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
 	}
 	w.Set(keyChainID, []byte(req.ChainId))
-	a.mu.Lock()
-	a.chainID = req.ChainId
-	a.mu.Unlock()
+	a.setChainID(req.ChainId)
 	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil
 }
 
 // CheckTx rejects cheaply what cannot succeed: size, decoding, chain,
 // signature, signer standing and permission, nonce.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	tx, signer, err := a.admit(req.Tx, a.store.Committed(), a.lastTime, true)
+	committed := a.store.Committed()
+	tx, signer, err := a.admit(req.Tx, committed, a.LastBlockTime(), true)
 	if err == nil {
-		next, nerr := a.nextNonce(a.store.Committed(), signer.ID)
+		a.checkMu.Lock()
+		next, nerr := a.nextNonce(committed, signer.ID)
 		switch {
 		case nerr != nil:
 			err = nerr
@@ -186,6 +185,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		default:
 			a.checkNonce[signer.ID] = next + 1
 		}
+		a.checkMu.Unlock()
 	}
 	if err != nil {
 		e := ledger.AsError(err)
@@ -208,8 +208,8 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 	if err != nil {
 		return nil, ledger.Signer{}, err
 	}
-	if tx.ChainID != a.chainID {
-		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, a.chainID)
+	if chainID := a.ChainID(); tx.ChainID != chainID {
+		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, chainID)
 	}
 	hash := Hash(raw)
 	if !a.verified.has(hash) {
@@ -244,8 +244,8 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 // FinalizeBlock executes the block's transactions in order.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
 	start := time.Now() // metrics only; never reaches state
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.blockMu.Lock()
+	defer a.blockMu.Unlock()
 	w := a.store.Staged()
 	var updates []ledger.ValidatorUpdate
 	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
@@ -264,7 +264,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return string(res.ValidatorUpdates[i].PubKeyBytes) < string(res.ValidatorUpdates[j].PubKeyBytes)
 	})
 	res.AppHash = a.store.WorkingHash()
-	a.lastTime = req.Time.UTC()
+	a.lastTime.Store(req.Time.UnixNano())
 	a.metrics.blockSeconds.Observe(time.Since(start).Seconds())
 	a.metrics.blockTxs.Observe(float64(len(req.Txs)))
 	return res, nil
@@ -310,7 +310,7 @@ func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Write
 	identity.SetNonce(w, signer.ID, next+1)
 	overlay := ledger.NewOverlay(w)
 	var staged []ledger.ValidatorUpdate
-	ctx := &ledger.Context{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
+	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
 		Signer: signer, State: overlay, ValidatorUpdates: &staged}
 	if err := a.routes[tx.Type].Handle(ctx, tx.Body); err != nil {
 		return fail(err)
@@ -331,7 +331,7 @@ func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Write
 
 // Commit makes the block durable, records its results and wakes waiters.
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
-	a.mu.Lock()
+	a.blockMu.Lock()
 	b := a.store.SideBatch()
 	for _, r := range a.block {
 		v, _ := json.Marshal(r)
@@ -339,7 +339,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 			panic(fmt.Sprintf("cannot stage transaction results: %v", err))
 		}
 	}
-	bt, _ := a.lastTime.MarshalBinary()
+	bt, _ := a.LastBlockTime().MarshalBinary()
 	if err := b.Set(a.store.SideKey(keyBlockTime), bt, nil); err != nil {
 		panic(fmt.Sprintf("cannot stage block time: %v", err))
 	}
@@ -353,8 +353,12 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	results := a.block
 	a.block = nil
+	a.blockMu.Unlock()
+	// The mempool is locked during Commit; CometBFT rechecks what remains
+	// against the new state, rebuilding the pending nonces in order.
+	a.checkMu.Lock()
 	clear(a.checkNonce)
-	a.mu.Unlock()
+	a.checkMu.Unlock()
 	a.metrics.height.Set(float64(height))
 	a.notify(results)
 	return &abci.CommitResponse{}, nil

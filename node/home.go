@@ -69,7 +69,7 @@ func CometConfig(home string) (*cmtcfg.Config, error) {
 // tune sets the defaults Primum runs with (chosen by measurement, see
 // docs/performance.md).
 func tune(cfg *cmtcfg.Config) {
-	cfg.Consensus.TimeoutCommit = 500 * time.Millisecond
+	cfg.Consensus.TimeoutCommit = 200 * time.Millisecond
 	cfg.Consensus.TimeoutPropose = 2 * time.Second
 	cfg.Consensus.CreateEmptyBlocks = true
 	cfg.Consensus.CreateEmptyBlocksInterval = 5 * time.Second

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,7 +83,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	}
 	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
 	cn, err := cmtnode.NewNode(ctx, cfg, pv, nodeKey,
-		proxy.NewLocalClientCreator(a),
+		// Consensus calls are serialised by CometBFT; CheckTx and Query run
+		// concurrently with them (the app guards its own state), so
+		// signature checks of new transactions overlap block execution.
+		proxy.NewConsensusSyncLocalClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(cfg),
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
@@ -159,5 +163,16 @@ func (c cometLogger) Info(msg string, kv ...any) {
 		c.l.Info(msg, kv...)
 	}
 }
-func (c cometLogger) Error(msg string, kv ...any)  { c.l.Error(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) {
+	// CometBFT reports its own listeners closing at shutdown as errors.
+	for _, v := range kv {
+		if err, ok := v.(error); ok && strings.Contains(err.Error(), "use of closed network connection") {
+			return
+		}
+	}
+	if msg == "Stopped accept routine, as transport is closed" {
+		return
+	}
+	c.l.Error(msg, kv...)
+}
 func (c cometLogger) With(kv ...any) cmtlog.Logger { return cometLogger{c.l.With(kv...), c.level} }

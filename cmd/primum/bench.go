@@ -64,6 +64,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		chart      string
 		skipKV     bool
 		maxTxs     int
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -98,7 +99,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
 			var err error
 			var avgSize int
-			rep.Primum, rep.Mix, avgSize, err = benchPrimum(cmd.Context(), cfg, validators, budget, progress)
+			rep.Primum, rep.Mix, avgSize, err = benchPrimum(cmd.Context(), cfg, validators, budget, cpuProfile, progress)
 			if err != nil {
 				return err
 			}
@@ -149,6 +150,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.StringVar(&chart, "chart", "", "write throughput and latency over time to this SVG file")
 	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
 	f.IntVar(&maxTxs, "max-txs", 400000, "upper bound on transactions generated per target")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
 	return cmd
 }
 
@@ -181,7 +183,7 @@ type network struct {
 	nodes []node.TestnetNode
 }
 
-func startNetwork(ctx context.Context, sub string, n int) (*network, error) {
+func startNetwork(ctx context.Context, sub string, n int, pprofAddr string) (*network, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -199,8 +201,12 @@ func startNetwork(ctx context.Context, sub string, n int) (*network, error) {
 		return nil, err
 	}
 	net := &network{dir: dir, nodes: nodes}
-	for _, nd := range nodes {
-		c := exec.Command(exe, sub, "--home", nd.Home, "--log-level", "error")
+	for i, nd := range nodes {
+		args := []string{sub, "--home", nd.Home, "--log-level", "error"}
+		if i == 0 && pprofAddr != "" {
+			args = append(args, "--pprof-addr", pprofAddr)
+		}
+		c := exec.Command(exe, args...)
 		c.Stderr = os.Stderr
 		if err := c.Start(); err != nil {
 			net.stop()
@@ -287,9 +293,17 @@ func benchKey(run string, i int) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, progress func(string, ...any)) (*bench.Result, map[string]int, int, error) {
+func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, cpuProfile string, progress func(string, ...any)) (*bench.Result, map[string]int, int, error) {
 	progress("starting %d Primum validator(s)…", validators)
-	net, err := startNetwork(ctx, "node", validators)
+	var pprofAddr string
+	if cpuProfile != "" {
+		p, err := node.FreePorts(1)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", p[0].API)
+	}
+	net, err := startNetwork(ctx, "node", validators, pprofAddr)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -360,13 +374,25 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		},
 	}
 	progress("loading Primum for %s + %s…", cfg.Warmup, cfg.Duration)
+	profileDone := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() {
+			time.Sleep(cfg.Warmup)
+			profileDone <- fetchProfile(ctx, "http://"+pprofAddr, cfg.Duration, cpuProfile)
+		}()
+	} else {
+		profileDone <- nil
+	}
 	res, err := bench.Run(ctx, cfg, target, streams)
+	if perr := <-profileDone; perr != nil && err == nil {
+		err = fmt.Errorf("cpu profile: %w", perr)
+	}
 	return res, mix, size / max(1, total+nPatients), err
 }
 
 func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, size int, progress func(string, ...any)) (*bench.Result, error) {
 	progress("starting %d kvstore validator(s)…", validators)
-	net, err := startNetwork(ctx, "kvstore-node", validators)
+	net, err := startNetwork(ctx, "kvstore-node", validators, "")
 	if err != nil {
 		return nil, err
 	}
@@ -444,4 +470,25 @@ func newKVStoreNodeCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func fetchProfile(ctx context.Context, base string, d time.Duration, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	res, err := (&http.Client{Timeout: d + 30*time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

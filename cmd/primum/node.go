@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +13,7 @@ import (
 )
 
 func newNodeCmd(g *globals) *cobra.Command {
-	var apiAddr string
+	var apiAddr, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a node from an initialised home",
@@ -24,6 +27,11 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 			if !node.Initialized(g.home) {
 				return fmt.Errorf("%s holds no node: run 'primum init' (or 'primum testnet') first", g.home)
 			}
+			if pprofAddr != "" {
+				if err := servePprof(pprofAddr); err != nil {
+					return err
+				}
+			}
 			n, err := node.Start(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
 			if err != nil {
 				return err
@@ -36,5 +44,25 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default from config/primum.json)")
+	cmd.Flags().StringVar(&pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
 	return cmd
+}
+
+// servePprof serves /debug/pprof on a loopback address only.
+func servePprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !(host == "127.0.0.1" || host == "localhost" || host == "::1") {
+		return fmt.Errorf("--pprof-addr must be a loopback address, e.g. 127.0.0.1:6060")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }
