@@ -32,6 +32,10 @@ var (
 	errUnavailable  = ledger.NewError("api", 7, "unavailable", http.StatusServiceUnavailable, "the node cannot answer right now")
 )
 
+func newAPIError(code uint32, name string, status int, msg string) *ledger.Error {
+	return ledger.NewError("api", code, name, status, msg)
+}
+
 func problemOf(err error) Problem {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

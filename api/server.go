@@ -33,6 +33,10 @@ type Backend struct {
 	Node     *cmtnode.Node
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// RatePerKey bounds submissions per signing key per second (0: no
+	// limit); RateBurst is the bucket size.
+	RatePerKey float64
+	RateBurst  int
 }
 
 // MaxBodyBytes bounds every request body.
@@ -40,12 +44,13 @@ const MaxBodyBytes = 256 << 10
 
 type server struct {
 	Backend
-	log *slog.Logger
+	log     *slog.Logger
+	limiter *keyLimiter
 }
 
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
-	s := &server{Backend: b, log: b.Logger.With("module", "api")}
+	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -158,6 +163,12 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 	if err != nil || len(raw) == 0 {
 		writeError(w, errBadRequest.Wrapf("tx must be the base64 of a signed transaction"))
 		return
+	}
+	if tx, err := app.Decode(raw); err == nil {
+		if ok, delay := s.limiter.allow(string(tx.Signer)); !ok {
+			writeRateLimited(w, delay)
+			return
+		}
 	}
 	wait := r.URL.Query().Get("wait") == "true"
 	timeout := 30 * time.Second

@@ -35,6 +35,16 @@ type Settings struct {
 	APIAddr string `json:"api_addr"`
 	// OperatorKey is the organisation key file this node's operator signs with.
 	OperatorKey string `json:"operator_key,omitempty"`
+	// RatePerKey bounds transactions per second the API accepts from one
+	// signing key (429 beyond it); 0 turns the limit off. RateBurst is how
+	// many may arrive at once.
+	RatePerKey float64 `json:"rate_per_key"`
+	RateBurst  int     `json:"rate_burst"`
+}
+
+// DefaultSettings are a new node's settings.
+func DefaultSettings(apiPort int) Settings {
+	return Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", apiPort), RatePerKey: 500, RateBurst: 1000}
 }
 
 // Paths inside a home.
@@ -85,7 +95,7 @@ func tune(cfg *cmtcfg.Config) {
 
 // LoadSettings reads config/primum.json.
 func LoadSettings(home string) (Settings, error) {
-	s := Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", DefaultPorts.API)}
+	s := DefaultSettings(DefaultPorts.API)
 	b, err := os.ReadFile(filepath.Join(home, settingsFile))
 	if os.IsNotExist(err) {
 		return s, nil
@@ -139,7 +149,7 @@ func InitHome(home string, o InitOptions) (ed25519.PublicKey, p2p.ID, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot create node key: %w", err)
 	}
-	s := Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", o.Ports.API)}
+	s := DefaultSettings(o.Ports.API)
 	if err := writeJSON(filepath.Join(home, settingsFile), s); err != nil {
 		return nil, "", err
 	}

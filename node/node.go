@@ -104,7 +104,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if o.CometMetrics {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
 	}
-	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger})
+	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger,
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst})
 	ln, err := net.Listen("tcp", settings.APIAddr)
 	if err != nil {
 		n.Stop()

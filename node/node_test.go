@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -35,7 +36,7 @@ func freePort(t *testing.T) int {
 
 // startSingle starts a real one-validator node (CometBFT in-process) in a
 // temporary home, with org as its founding member.
-func startSingle(t *testing.T, org ed25519.PrivateKey) (*node.Node, *client.Client) {
+func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Settings)) (*node.Node, *client.Client) {
 	t.Helper()
 	home := t.TempDir()
 	ports := node.Ports{P2P: freePort(t), RPC: freePort(t), API: freePort(t)}
@@ -47,6 +48,18 @@ func startSingle(t *testing.T, org ed25519.PrivateKey) (*node.Node, *client.Clie
 		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
 	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if len(tweak) > 0 {
+		s, err := node.LoadSettings(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range tweak {
+			f(&s)
+		}
+		if err := node.SaveSettings(home, s); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -196,5 +209,68 @@ func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	}
 	if len(st.Validators) != 2 || !found {
 		t.Fatalf("validators after the vote: %+v", st.Validators)
+	}
+}
+
+// TestAPIAbuse: a flood from one key gets 429 with Retry-After while other
+// keys go on; a client that never finishes its headers is cut off.
+func TestAPIAbuse(t *testing.T) {
+	org := newKey(t)
+	n, c := startSingle(t, org, func(s *node.Settings) { s.RatePerKey, s.RateBurst = 5, 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flooder := newKey(t)
+	limited := 0
+	for i := 0; i < 30; i++ {
+		raw, _ := client.Build(chainID, flooder, uint64(i), identity.TypeRegisterPatient, struct{}{})
+		_, err := c.Submit(ctx, raw, false)
+		var p *client.Problem
+		if errors.As(err, &p) && p.Code == "rate_limited" {
+			if p.Status != http.StatusTooManyRequests {
+				t.Fatalf("rate limit status %d", p.Status)
+			}
+			limited++
+		}
+	}
+	if limited < 20 {
+		t.Fatalf("only %d of 30 rapid submissions from one key were limited", limited)
+	}
+	if _, err := c.Send(ctx, newKey(t), identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatalf("another key was limited too: %v", err)
+	}
+	raw, _ := client.Build(chainID, flooder, 99, identity.TypeRegisterPatient, struct{}{})
+	body, _ := json.Marshal(map[string]string{"tx": base64.StdEncoding.EncodeToString(raw)})
+	resp, err := http.Post(n.APIURL()+"/api/v1/txs", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+
+	// Slow client: headers never completed.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.APIURL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	start := time.Now()
+	buf := make([]byte, 512)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			break
+		}
+	}
+	if waited := time.Since(start); waited > 12*time.Second {
+		t.Fatalf("a client that never finished its headers was kept %s", waited)
 	}
 }
