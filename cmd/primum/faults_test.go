@@ -1,0 +1,502 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
+)
+
+// linkProxy forwards one directed p2p link (node from -> node to) so a test
+// can cut it: a Go TCP proxy per peer link.
+type linkProxy struct {
+	from, to int
+	ln       net.Listener
+	target   string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+}
+
+func (p *linkProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c] = struct{}{}
+		p.mu.Unlock()
+		go p.pipe(c)
+	}
+}
+
+func (p *linkProxy) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.cut {
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	p.conns[up] = struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+func (p *linkProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+	}
+}
+
+// cluster is a consortium under fault injection.
+type cluster struct {
+	t       *testing.T
+	procs   []*proc
+	proxies []*linkProxy
+	bin     string
+	rng     *rand.Rand
+
+	mu        sync.Mutex
+	committed map[string]bool // tx hashes a client saw committed
+}
+
+// startCluster writes a testnet with 'primum testnet', routes every p2p link
+// through a proxy (PEX off, so nodes only dial the proxies), and starts the
+// nodes as processes.
+func startCluster(t *testing.T, n int, seed uint64) *cluster {
+	t.Helper()
+	bin := primumBinary(t)
+	dir := t.TempDir()
+	if out, err := exec.Command(bin, "testnet", "--validators", strconv.Itoa(n), "--output", dir, "--free-ports", "--chain-id", "primum-faults").CombinedOutput(); err != nil {
+		t.Fatalf("testnet: %v\n%s", err, out)
+	}
+	c := &cluster{t: t, bin: bin, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), committed: map[string]bool{}}
+	cfgs := make([]*cmtcfg.Config, n)
+	ids := make([]string, n)
+	for i := 0; i < n; i++ {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		cfg, err := node.CometConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs[i] = cfg
+		b, err := os.ReadFile(cfg.NodeKeyFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = nodeIDFromKeyFile(t, b)
+	}
+	for i := 0; i < n; i++ {
+		var peers []string
+		for j := 0; j < n; j++ {
+			if i == j {
+				continue
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &linkProxy{from: i, to: j, ln: ln, target: strings.TrimPrefix(cfgs[j].P2P.ListenAddress, "tcp://"), conns: map[net.Conn]struct{}{}}
+			go p.serve()
+			c.proxies = append(c.proxies, p)
+			peers = append(peers, fmt.Sprintf("%s@%s", ids[j], ln.Addr()))
+		}
+		cfgs[i].P2P.PersistentPeers = strings.Join(peers, ",")
+		cfgs[i].P2P.PexReactor = false
+		cfgs[i].P2P.PersistentPeersMaxDialPeriod = 2 * time.Second
+		cmtcfg.WriteConfigFile(filepath.Join(cfgs[i].RootDir, "config", "config.toml"), cfgs[i])
+		s, _ := node.LoadSettings(cfgs[i].RootDir)
+		c.procs = append(c.procs, &proc{home: cfgs[i].RootDir, api: "http://" + s.APIAddr,
+			rpc: strings.Replace(cfgs[i].RPC.ListenAddress, "tcp://", "http://", 1)})
+	}
+	for _, p := range c.procs {
+		p.start(t, bin)
+	}
+	t.Cleanup(func() {
+		for i, p := range c.procs {
+			if p.cmd != nil {
+				_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			}
+			p.kill()
+			if t.Failed() {
+				t.Logf("node%d log:\n%s", i, tail(p.log.String(), 3000))
+			}
+		}
+		for _, p := range c.proxies {
+			p.ln.Close()
+			p.setCut(true)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, p := range c.procs {
+		if err := client.New(p.api).WaitHeight(ctx, 2); err != nil {
+			t.Fatalf("%s did not start: %v", p.home, err)
+		}
+	}
+	return c
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func nodeIDFromKeyFile(t *testing.T, b []byte) string {
+	t.Helper()
+	var nk struct {
+		PrivKey struct {
+			Value []byte `json:"value"`
+		} `json:"priv_key"`
+	}
+	if err := json.Unmarshal(b, &nk); err != nil || len(nk.PrivKey.Value) != ed25519.PrivateKeySize {
+		t.Fatalf("cannot read node key: %v", err)
+	}
+	pub := ed25519.PrivateKey(nk.PrivKey.Value).Public().(ed25519.PublicKey)
+	// CometBFT's node id: hex of the address of the p2p public key.
+	return ledger.Address(pub)
+}
+
+// workload submits patient registrations through random live nodes until
+// stopped, remembering every transaction a client saw committed.
+func (c *cluster) workload(ctx context.Context, clients int) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		seed := c.rng.Uint64()
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, 7))
+			for ctx.Err() == nil {
+				p := c.procs[rng.IntN(len(c.procs))]
+				_, key, _ := ed25519.GenerateKey(nil)
+				cl := client.New(p.api)
+				tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				res, err := cl.Send(tctx, key, identity.TypeRegisterPatient, struct{}{}, true)
+				cancel()
+				if err == nil && res.Committed {
+					c.mu.Lock()
+					c.committed[res.Hash] = true
+					c.mu.Unlock()
+				} else {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	return &wg
+}
+
+func (c *cluster) height(i int) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := client.New(c.procs[i].api).Status(ctx)
+	if err != nil {
+		return -1
+	}
+	return s.Height
+}
+
+func (c *cluster) maxHeight() int64 {
+	var h int64
+	for i := range c.procs {
+		h = max(h, c.height(i))
+	}
+	return h
+}
+
+// waitProgress waits until the chain passes its current height by n blocks.
+func (c *cluster) waitProgress(n int64, timeout time.Duration) error {
+	target := c.maxHeight() + n
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if c.maxHeight() >= target {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("chain did not reach height %d within %s (at %d)", target, timeout, c.maxHeight())
+}
+
+func (c *cluster) partition(k int, cut bool) {
+	for _, p := range c.proxies {
+		if p.from == k || p.to == k {
+			p.setCut(cut)
+		}
+	}
+}
+
+type blockID struct{ hash, appHash string }
+
+func (c *cluster) block(i int, h int64) (blockID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", c.procs[i].rpc, h), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return blockID{}, err
+	}
+	defer res.Body.Close()
+	var b struct {
+		Result *struct {
+			BlockID struct {
+				Hash string `json:"hash"`
+			} `json:"block_id"`
+			Block struct {
+				Header struct {
+					AppHash string `json:"app_hash"`
+				} `json:"header"`
+			} `json:"block"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&b); err != nil || b.Result == nil {
+		return blockID{}, fmt.Errorf("node%d has no block %d", i, h)
+	}
+	return blockID{b.Result.BlockID.Hash, b.Result.Block.Header.AppHash}, nil
+}
+
+// verify heals nothing: it checks that every node caught up, that all agree
+// on every block and app hash (no fork), and that every transaction a client
+// saw committed is on every node. It returns the number of heights checked.
+func (c *cluster) verify() (int64, int) {
+	c.t.Helper()
+	target := c.maxHeight()
+	deadline := time.Now().Add(90 * time.Second)
+	for i := range c.procs {
+		for c.height(i) < target {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("node%d did not catch up to %d (at %d)", i, target, c.height(i))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for h := int64(1); h <= target; h++ {
+		want, err := c.block(0, h)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		for i := 1; i < len(c.procs); i++ {
+			got, err := c.block(i, h)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			if got != want {
+				c.t.Fatalf("FORK at height %d: node0 %+v, node%d %+v", h, want, i, got)
+			}
+		}
+	}
+	c.mu.Lock()
+	hashes := make([]string, 0, len(c.committed))
+	for h := range c.committed {
+		hashes = append(hashes, h)
+	}
+	c.mu.Unlock()
+	sort.Strings(hashes)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i, p := range c.procs {
+		cl := client.New(p.api)
+		for _, h := range hashes {
+			if r, err := cl.Tx(ctx, h); err != nil || r.Code != 0 {
+				c.t.Fatalf("LOST: transaction %s, committed for a client, is not on node%d: %v", h, i, err)
+			}
+		}
+	}
+	return target, len(hashes)
+}
+
+// faultRecord is one line of docs/reliability.md.
+type faultRecord struct {
+	Fault   string
+	Times   int
+	Outcome string
+	Heights int64
+	Txs     int
+}
+
+func faultSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("PRIMUM_FAULT_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("PRIMUM_FAULT_SEED: %v", err)
+		}
+		seed = v
+	}
+	t.Logf("fault seed %d (replay with PRIMUM_FAULT_SEED=%d)", seed, seed)
+	return seed
+}
+
+// runFaults runs every fault class against a four-validator consortium
+// under load, `rounds` times each, and checks after each class.
+func runFaults(t *testing.T, rounds int) []faultRecord {
+	c := startCluster(t, 4, faultSeed(t))
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	wg := c.workload(ctx, 12)
+	defer wg.Wait()
+	defer stop()
+	var records []faultRecord
+	record := func(name string, times int) {
+		h, n := c.verify()
+		records = append(records, faultRecord{Fault: name, Times: times, Outcome: "0 transactions lost, 0 forks, all nodes caught up", Heights: h, Txs: n})
+		t.Logf("%s ×%d: ok at height %d, %d committed transactions checked on every node", name, times, h, n)
+	}
+	progress := func(what string) {
+		if err := c.waitProgress(2, 60*time.Second); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	for r := 0; r < rounds; r++ {
+		k := c.rng.IntN(4)
+		c.procs[k].kill()
+		progress("kill -9: the other three must go on")
+		c.procs[k].start(t, c.bin)
+		progress("after restart")
+	}
+	record("kill -9 of one validator, then restart", rounds)
+
+	for r := 0; r < rounds; r++ {
+		k := c.rng.IntN(4)
+		_ = c.procs[k].cmd.Process.Signal(syscall.SIGSTOP)
+		progress("SIGSTOP: the other three must go on")
+		_ = c.procs[k].cmd.Process.Signal(syscall.SIGCONT)
+		progress("after SIGCONT")
+	}
+	record("pause (SIGSTOP/SIGCONT) of one validator", rounds)
+
+	for k := range c.procs {
+		_ = c.procs[k].cmd.Process.Signal(syscall.SIGTERM)
+		_ = c.procs[k].cmd.Wait()
+		c.procs[k].cmd = nil
+		c.procs[k].start(t, c.bin)
+		progress("rolling restart")
+	}
+	record("rolling restart of every node", 1)
+
+	for r := 0; r < rounds; r++ {
+		k := c.rng.IntN(4)
+		c.partition(k, true)
+		progress("partition: the majority must go on")
+		c.partition(k, false)
+		progress("after healing")
+	}
+	record("network partition of one node from the others", rounds)
+
+	// More than 1/3 of the power down: the chain must stop, then resume.
+	for r := 0; r < rounds; r++ {
+		a := c.rng.IntN(4)
+		b := (a + 1 + c.rng.IntN(3)) % 4
+		_ = c.procs[a].cmd.Process.Signal(syscall.SIGSTOP)
+		_ = c.procs[b].cmd.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(1500 * time.Millisecond)
+		before := c.maxHeight()
+		time.Sleep(3 * time.Second)
+		if after := c.maxHeight(); after > before+1 {
+			t.Fatalf("with half the power stopped the chain advanced from %d to %d", before, after)
+		}
+		_ = c.procs[a].cmd.Process.Signal(syscall.SIGCONT)
+		_ = c.procs[b].cmd.Process.Signal(syscall.SIGCONT)
+		progress("after quorum returned")
+	}
+	record("more than 1/3 of power stopped (chain halts, then resumes)", rounds)
+
+	for r := 0; r < 3*rounds; r++ {
+		k := c.rng.IntN(4)
+		time.Sleep(time.Duration(c.rng.IntN(700)) * time.Millisecond) // anywhere in a block's life
+		c.procs[k].kill()
+		c.procs[k].start(t, c.bin)
+		progress("kill -9 while committing under load")
+	}
+	record("kill -9 at random moments under load, restarted at once", 3*rounds)
+	stop()
+	return records
+}
+
+// TestFaults is the short configuration CI runs.
+func TestFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection (-short)")
+	}
+	records := runFaults(t, 1)
+	writeReliabilityReport(t, records, "short (CI)")
+}
+
+// TestSoakFaults is the long run by hand:
+//
+//	PRIMUM_SOAK_ROUNDS=20 go test ./cmd/primum -run SoakFaults -timeout 2h -v
+func TestSoakFaults(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PRIMUM_SOAK_ROUNDS"))
+	if n <= 0 {
+		t.Skip("set PRIMUM_SOAK_ROUNDS to run the soak")
+	}
+	records := runFaults(t, n)
+	writeReliabilityReport(t, records, fmt.Sprintf("soak, %d rounds", n))
+}
+
+// writeReliabilityReport writes the table to PRIMUM_RELIABILITY_REPORT when set.
+func writeReliabilityReport(t *testing.T, records []faultRecord, run string) {
+	path := os.Getenv("PRIMUM_RELIABILITY_REPORT")
+	if path == "" {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| fault (%s, 4 validators, 12 clients) | times | outcome | heights compared | committed txs checked on every node |\n| --- | --- | --- | --- | --- |\n", run)
+	for _, r := range records {
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %d |\n", r.Fault, r.Times, r.Outcome, r.Heights, r.Txs)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
