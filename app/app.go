@@ -20,6 +20,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/supply"
 )
 
 var _ abci.Application = (*App)(nil)
@@ -110,6 +111,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 func Routes() []ledger.Route {
 	rs := identity.Routes()
 	rs = append(rs, governance.New().Routes()...)
+	rs = append(rs, supply.Routes()...)
 	return rs
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
 )
 
 func TestLifecycleAndRestart(t *testing.T) {
@@ -171,6 +172,19 @@ func TestPermissionTable(t *testing.T) {
 		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, ok, ok, unknown},
 		governance.TypePropose:            {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 		governance.TypeVote:               {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, unauth, unauth, unknown},
+		supply.TypeCommission:             {unauth, unauth, unauth, unauth, unauth, unauth, unauth, unknown},
+		supply.TypeShip:                   {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeReceive:                {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypePack:                   {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, unauth, unauth, unknown},
+		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, unauth, unauth, unknown},
+		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, unauth, unauth, unknown},
+		supply.TypeReleaseQuarantine:      {unauth, unauth, ok, unauth, unauth, unauth, unauth, unknown},
+		supply.TypeRegisterAsset:          {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeAssetEvent:             {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 	}
 	if len(table) != len(Routes()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))

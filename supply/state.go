@@ -1,0 +1,223 @@
+package supply
+
+import (
+	"encoding/binary"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/ledger"
+)
+
+// State keys of this module (part of the app hash).
+var (
+	prefixProduct = []byte("sup/prod/")   // sup/prod/<gtin> -> Product
+	prefixObject  = []byte("sup/obj/")    // sup/obj/<key> -> Object
+	prefixChild   = []byte("sup/child/")  // sup/child/<parent>/<child> -> ""
+	prefixRecall  = []byte("sup/recall/") // sup/recall/<gtin>/<lot> -> Recall
+	prefixTrail   = []byte("sup/trail/")  // sup/trail/<key>/<seq> -> Step
+	prefixEventID = []byte("sup/eid/")    // sup/eid/<event id> -> "" (EPCIS idempotency)
+)
+
+func k(prefix []byte, parts ...string) []byte {
+	b := append([]byte{}, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// Object statuses.
+const (
+	StatusActive     = "active"
+	StatusInTransit  = "in_transit"
+	StatusDispensed  = "dispensed"
+	StatusDestroyed  = "destroyed"
+	StatusStolen     = "stolen"
+	StatusDamaged    = "damaged"
+	StatusExpiredOut = "expired_destroyed"
+	StatusSample     = "sample"
+)
+
+// DecommissionReasons map a reason to the final status.
+var DecommissionReasons = map[string]string{
+	"destroyed": StatusDestroyed, "stolen": StatusStolen, "damaged": StatusDamaged,
+	"expired": StatusExpiredOut, "sample": StatusSample,
+}
+
+// Product is a registered trade item.
+type Product struct {
+	GTIN         string `json:"gtin"`
+	Name         string `json:"name"`
+	Form         string `json:"form"`
+	Strength     string `json:"strength"`
+	Manufacturer string `json:"manufacturer"`
+	Height       int64  `json:"height"`
+}
+
+// Object is a pack, a logistic unit or a returnable asset.
+type Object struct {
+	Key         string   `json:"key"`
+	Kind        gs1.Kind `json:"kind"`
+	GTIN        string   `json:"gtin,omitempty"`
+	Serial      string   `json:"serial,omitempty"`
+	Lot         string   `json:"lot,omitempty"`
+	Expiry      string   `json:"expiry,omitempty"` // YYYY-MM-DD
+	Custodian   string   `json:"custodian"`
+	Status      string   `json:"status"`
+	ShipTo      string   `json:"ship_to,omitempty"`
+	Parent      string   `json:"parent,omitempty"`
+	Quarantined bool     `json:"quarantined,omitempty"`
+	Suspect     string   `json:"suspect_reason,omitempty"`
+	// Dispensing: who and when (never to whom).
+	DispensedBy string `json:"dispensed_by,omitempty"`
+	DispensedAt string `json:"dispensed_at,omitempty"`
+	// Returnable assets.
+	AssetType     string `json:"asset_type,omitempty"`
+	AssetState    string `json:"asset_state,omitempty"` // filled, in_use, empty
+	InspectionDue string `json:"inspection_due,omitempty"`
+	Cycles        int64  `json:"cycles,omitempty"`
+	Steps         uint64 `json:"steps"`
+	Commissioned  int64  `json:"commissioned_height"`
+}
+
+// Step is one entry of an object's chain of custody.
+type Step struct {
+	Seq     uint64 `json:"seq"`
+	Action  string `json:"action"` // commission, ship, receive, pack, unpack, dispense, decommission, recall, …
+	By      string `json:"by"`
+	To      string `json:"to,omitempty"`
+	Parent  string `json:"parent,omitempty"`
+	Time    string `json:"time"`
+	Height  int64  `json:"height"`
+	EventID string `json:"event_id,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Recall of a lot.
+type Recall struct {
+	GTIN   string `json:"gtin"`
+	Lot    string `json:"lot"`
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	Time   string `json:"time"`
+	Height int64  `json:"height"`
+}
+
+// GetObject reads an object by canonical key.
+func GetObject(r ledger.Reader, key string) (*Object, error) {
+	var o Object
+	found, err := ledger.GetJSON(r, k(prefixObject, key), &o)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrUnknownObject.Wrapf("%s", key)
+	}
+	return &o, nil
+}
+
+// GetProduct reads a product.
+func GetProduct(r ledger.Reader, gtin string) (*Product, error) {
+	var p Product
+	found, err := ledger.GetJSON(r, k(prefixProduct, gtin), &p)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrUnknownProduct.Wrapf("%s", gtin)
+	}
+	return &p, nil
+}
+
+// GetRecall reads the recall of a lot, if any.
+func GetRecall(r ledger.Reader, gtin, lot string) (*Recall, error) {
+	var rc Recall
+	found, err := ledger.GetJSON(r, k(prefixRecall, gtin, lot), &rc)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &rc, nil
+}
+
+// Recalls lists every recall.
+func Recalls(r ledger.Reader) ([]Recall, error) {
+	var out []Recall
+	var derr error
+	err := r.Iterate(prefixRecall, func(_, v []byte) bool {
+		var rc Recall
+		if derr = jsonUnmarshal(v, &rc); derr != nil {
+			return false
+		}
+		out = append(out, rc)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Suspects lists quarantined or reported objects.
+func Suspects(r ledger.Reader, limit int) ([]Object, error) {
+	var out []Object
+	var derr error
+	err := r.Iterate(prefixObject, func(_, v []byte) bool {
+		if !strings.Contains(string(v), `"suspect_reason"`) {
+			return true
+		}
+		var o Object
+		if derr = jsonUnmarshal(v, &o); derr != nil {
+			return false
+		}
+		out = append(out, o)
+		return len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Trail returns an object's chain of custody, oldest first.
+func Trail(r ledger.Reader, key string) ([]Step, error) {
+	var out []Step
+	var derr error
+	p := append(k(prefixTrail, key), '/')
+	err := r.Iterate(p, func(_, v []byte) bool {
+		var s Step
+		if derr = jsonUnmarshal(v, &s); derr != nil {
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Children lists the objects packed in a container.
+func Children(r ledger.Reader, parent string) ([]string, error) {
+	var out []string
+	p := append(k(prefixChild, parent), '/')
+	err := r.Iterate(p, func(key, _ []byte) bool { out = append(out, string(key[len(p):])); return true })
+	return out, err
+}
+
+func putObject(w ledger.Writer, o *Object) { ledger.SetJSON(w, k(prefixObject, o.Key), o) }
+
+// addStep appends to the chain of custody.
+func addStep(ctx *ledger.Context, o *Object, s Step) {
+	s.Seq = o.Steps
+	o.Steps++
+	s.By = ctx.Signer.ID
+	s.Time = ctx.Time.Format(time.RFC3339)
+	s.Height = ctx.Height
+	key := binary.BigEndian.AppendUint64(append(k(prefixTrail, o.Key), '/'), s.Seq)
+	ledger.SetJSON(ctx.State, key, s)
+}

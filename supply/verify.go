@@ -1,0 +1,98 @@
+package supply
+
+import (
+	"errors"
+	"time"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Verdicts a pharmacist sees.
+const (
+	VerdictDispensable    = "genuine_dispensable"
+	VerdictUnknown        = "unknown_serial"
+	VerdictRecalled       = "recalled"
+	VerdictExpired        = "expired"
+	VerdictDispensed      = "already_dispensed"
+	VerdictWrongHands     = "wrong_hands"
+	VerdictDecommissioned = "decommissioned"
+	VerdictQuarantined    = "quarantined"
+	VerdictInTransit      = "in_transit"
+	VerdictBadCode        = "bad_code"
+)
+
+// Verdict is the answer to a scan: one verdict, why, and the chain of custody.
+type Verdict struct {
+	Verdict     string   `json:"verdict"`
+	Dispensable bool     `json:"dispensable"`
+	Message     string   `json:"message"`
+	Key         string   `json:"key,omitempty"`
+	DigitalLink string   `json:"digital_link,omitempty"`
+	GTIN        string   `json:"gtin,omitempty"`
+	Serial      string   `json:"serial,omitempty"`
+	Lot         string   `json:"lot,omitempty"`
+	Expiry      string   `json:"expiry,omitempty"`
+	Product     *Product `json:"product,omitempty"`
+	Custodian   string   `json:"custodian,omitempty"`
+	Status      string   `json:"status,omitempty"`
+	DispensedBy string   `json:"dispensed_by,omitempty"`
+	DispensedAt string   `json:"dispensed_at,omitempty"`
+	Recall      *Recall  `json:"recall,omitempty"`
+	Suspect     string   `json:"suspect_reason,omitempty"`
+	Trail       []Step   `json:"trail,omitempty"`
+	// ScannedLot differs from Lot when the printed lot does not match the
+	// commissioned one: a sign of a counterfeit.
+	ScannedLotMismatch bool `json:"scanned_lot_mismatch,omitempty"`
+}
+
+// Verify answers a scan of code by the organisation scanner (empty: an
+// anonymous check, custody not compared) at time now. It reads committed
+// state only.
+func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, error) {
+	key, c, err := KeyOf(code)
+	if err != nil {
+		return &Verdict{Verdict: VerdictBadCode, Message: err.Error()}, nil
+	}
+	v := &Verdict{Key: key, DigitalLink: c.DigitalLink(), GTIN: c.GTIN, Serial: c.Serial}
+	o, err := GetObject(r, key)
+	if errors.Is(err, ErrUnknownObject) {
+		v.Verdict, v.Message = VerdictUnknown, "no pack with this serial was ever commissioned: do not dispense, report it"
+		return v, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.Lot, v.Expiry, v.Custodian, v.Status, v.Suspect = o.Lot, o.Expiry, o.Custodian, o.Status, o.Suspect
+	v.DispensedBy, v.DispensedAt = o.DispensedBy, o.DispensedAt
+	v.ScannedLotMismatch = c.Lot != "" && o.Lot != "" && c.Lot != o.Lot
+	if o.GTIN != "" {
+		v.Product, _ = GetProduct(r, o.GTIN)
+		if v.Recall, err = GetRecall(r, o.GTIN, o.Lot); err != nil {
+			return nil, err
+		}
+	}
+	if v.Trail, err = Trail(r, key); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Status == StatusDispensed:
+		v.Verdict, v.Message = VerdictDispensed, "this pack was already dispensed by "+o.DispensedBy+" at "+o.DispensedAt+": a second scan suggests a clone"
+	case o.Status != StatusActive && o.Status != StatusInTransit:
+		v.Verdict, v.Message = VerdictDecommissioned, "this pack was taken out of the supply chain ("+o.Status+")"
+	case v.Recall != nil:
+		v.Verdict, v.Message = VerdictRecalled, "lot "+o.Lot+" is recalled: "+v.Recall.Reason
+	case o.Quarantined:
+		v.Verdict, v.Message = VerdictQuarantined, "quarantined as suspect: "+o.Suspect
+	case dispensable(r, o, now) != nil && o.Kind == "sgtin":
+		v.Verdict, v.Message = VerdictExpired, "expired on "+o.Expiry
+	case v.ScannedLotMismatch:
+		v.Verdict, v.Message = VerdictUnknown, "the printed lot "+c.Lot+" does not match the commissioned lot: do not dispense, report it"
+	case o.Status == StatusInTransit:
+		v.Verdict, v.Message = VerdictInTransit, "in transit to "+o.ShipTo+": it must be received before it is dispensed"
+	case scanner != "" && o.Custodian != scanner:
+		v.Verdict, v.Message = VerdictWrongHands, "the ledger says this pack is held by "+o.Custodian+", not by the scanning organisation"
+	default:
+		v.Verdict, v.Dispensable, v.Message = VerdictDispensable, true, "genuine and dispensable"
+	}
+	return v, nil
+}
