@@ -67,6 +67,12 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/proposals", s.listProposals)
 	mux.HandleFunc("GET /api/v1/proposals/{id}", s.getProposal)
 	mux.HandleFunc("GET /api/v1/proof", s.proof)
+	mux.HandleFunc("GET /api/v1/verify", s.verify)
+	mux.HandleFunc("GET /api/v1/dscsa/verify", s.dscsaVerify)
+	mux.HandleFunc("GET /api/v1/supply/objects/{code}", s.supplyObject)
+	mux.HandleFunc("GET /api/v1/supply/products/{gtin}", s.supplyProduct)
+	mux.HandleFunc("GET /api/v1/supply/recalls", s.supplyRecalls)
+	mux.HandleFunc("GET /api/v1/supply/suspects", s.supplySuspects)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNoRoute.Wrapf("%s %s", r.Method, r.URL.Path))
 	})
