@@ -185,6 +185,8 @@ func TestPermissionTable(t *testing.T) {
 		supply.TypeReleaseQuarantine:      {unauth, unauth, ok, unauth, unauth, unauth, unauth, unknown},
 		supply.TypeRegisterAsset:          {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 		supply.TypeAssetEvent:             {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeRegisterLocation:       {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		supply.TypeCapture:                {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 	}
 	if len(table) != len(Routes()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))

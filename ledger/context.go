@@ -45,6 +45,9 @@ type Context struct {
 	Signer  Signer
 	State   Writer
 	Events  []Event
+	// EventTime is when an outside record (an EPCIS event) says the step
+	// happened, if it says so; handlers keep it beside the block time.
+	EventTime string
 	// ValidatorUpdates collects power changes for FinalizeBlock.
 	ValidatorUpdates *[]ValidatorUpdate
 }

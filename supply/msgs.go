@@ -61,6 +61,10 @@ func Routes() []ledger.Route {
 			Doc: "The regulator releases a quarantined pack.", Example: `{"code":"(01)09506000134352(21)S1"}`},
 		{Type: TypeRegisterAsset, Allow: anyOrg, Handle: registerAsset,
 			Doc: "An organisation registers a returnable asset (GRAI), e.g. an oxygen cylinder.", Example: `{"code":"(8003)00614141123452400","asset_type":"oxygen-cylinder-10l","inspection_due":"2027-06-01"}`},
+		{Type: TypeRegisterLocation, Allow: anyOrg, Handle: registerLocation,
+			Doc: "A member declares a GLN (site or party) so EPCIS documents naming it reach it.", Example: `{"gln":"0614141000005"}`},
+		{Type: TypeCapture, Allow: anyOrg, Handle: capture,
+			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
 		{Type: TypeAssetEvent, Allow: anyOrg, Handle: assetEvent,
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
 	}
@@ -260,6 +264,12 @@ func commission(ctx *ledger.Context, body []byte) error {
 		addStep(ctx, o, Step{Action: "commission", EventID: m.EventID})
 		putObject(ctx.State, o)
 	}
+	keys := make([]string, len(m.Serials))
+	for i, s := range m.Serials {
+		keys[i] = "sgtin:" + m.GTIN + "." + s
+	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "ADD", BizStep: "commissioning", Disposition: "active",
+		Keys: keys, Lot: m.Lot, Expiry: m.Expiry})
 	ctx.Emit("supply.commissioned", [2]string{"gtin", m.GTIN}, [2]string{"lot", m.Lot})
 	return nil
 }
@@ -325,21 +335,27 @@ func ship(ctx *ledger.Context, body []byte) error {
 	if err := checkCount(len(m.Codes)); err != nil {
 		return err
 	}
-	to, err := identity.InGoodStanding(ctx.State, m.To, ctx.Time)
-	if err != nil || to.Kind != ledger.KindOrganisation {
-		return ErrUnknownOrg.Wrapf("%q", short(m.To))
-	}
-	if m.To == actor(ctx) {
-		return ErrBadField.Wrapf("cannot ship to yourself")
+	// An EPCIS shipment may not name its receiver; then any member's
+	// receipt matches it.
+	if m.To != "" {
+		to, err := identity.InGoodStanding(ctx.State, m.To, ctx.Time)
+		if err != nil || to.Kind != ledger.KindOrganisation {
+			return ErrUnknownOrg.Wrapf("%q", short(m.To))
+		}
+		if m.To == actor(ctx) {
+			return ErrBadField.Wrapf("cannot ship to yourself")
+		}
 	}
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
+	var keys []string
 	for _, code := range m.Codes {
 		o, err := movable(ctx, code, false)
 		if err != nil {
 			return err
 		}
+		keys = append(keys, o.Key)
 		all, err := withContents(ctx.State, o)
 		if err != nil {
 			return err
@@ -350,6 +366,7 @@ func ship(ctx *ledger.Context, body []byte) error {
 			putObject(ctx.State, x)
 		}
 	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", Disposition: "in_transit", Keys: keys, To: m.To})
 	ctx.Emit("supply.shipped", [2]string{"to", m.To})
 	return nil
 }
@@ -365,6 +382,7 @@ func receive(ctx *ledger.Context, body []byte) error {
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
+	var keys []string
 	for _, code := range m.Codes {
 		key, _, err := KeyOf(code)
 		if err != nil {
@@ -374,13 +392,14 @@ func receive(ctx *ledger.Context, body []byte) error {
 		if err != nil {
 			return err
 		}
+		keys = append(keys, key)
 		switch {
 		case o.Status != StatusInTransit:
 			if o.Status != StatusActive {
 				return ErrDecommissioned.Wrapf("%s is %s", o.Key, o.Status)
 			}
 			return ErrNotShipped.Wrapf("%s", o.Key)
-		case o.ShipTo != actor(ctx):
+		case o.ShipTo != "" && o.ShipTo != actor(ctx):
 			return ErrNotReceiver.Wrapf("%s", o.Key)
 		case o.Parent != "":
 			return ErrInContainer.Wrapf("%s is in %s: receive the container", o.Key, o.Parent)
@@ -395,6 +414,7 @@ func receive(ctx *ledger.Context, body []byte) error {
 			putObject(ctx.State, x)
 		}
 	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "receiving", Disposition: "in_progress", Keys: keys})
 	ctx.Emit("supply.received", [2]string{"by", actor(ctx)})
 	return nil
 }
@@ -424,11 +444,13 @@ func pack(ctx *ledger.Context, body []byte) error {
 	} else if err := canMove(ctx, parent, true); err != nil {
 		return err
 	}
+	var keys []string
 	for _, code := range m.Children {
 		o, err := movable(ctx, code, false)
 		if err != nil {
 			return err
 		}
+		keys = append(keys, o.Key)
 		if o.Key == parent.Key {
 			return ErrBadField.Wrapf("a container cannot contain itself")
 		}
@@ -438,6 +460,7 @@ func pack(ctx *ledger.Context, body []byte) error {
 		ctx.State.Set(k(prefixChild, parent.Key, o.Key), []byte{})
 	}
 	putObject(ctx.State, parent)
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "ADD", BizStep: "packing", Disposition: "in_progress", Keys: keys, Parent: parent.Key})
 	ctx.Emit("supply.packed", [2]string{"parent", parent.Key})
 	return nil
 }
@@ -490,6 +513,7 @@ func unpack(ctx *ledger.Context, body []byte) error {
 		putObject(ctx.State, o)
 		ctx.State.Delete(k(prefixChild, pkey, key))
 	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "DELETE", BizStep: "unpacking", Disposition: "in_progress", Keys: keys, Parent: pkey})
 	ctx.Emit("supply.unpacked", [2]string{"parent", pkey})
 	return nil
 }
@@ -531,6 +555,7 @@ func dispense(ctx *ledger.Context, body []byte) error {
 	o.Status, o.DispensedBy, o.DispensedAt = StatusDispensed, actor(ctx), ctx.Time.Format(time.RFC3339)
 	addStep(ctx, o, Step{Action: "dispense", EventID: m.EventID})
 	putObject(ctx.State, o)
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "dispensing", Disposition: "dispensed", Keys: []string{o.Key}})
 	ctx.Emit("supply.dispensed", [2]string{"key", o.Key})
 	return nil
 }
@@ -550,11 +575,13 @@ func decommission(ctx *ledger.Context, body []byte) error {
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
+	var keys []string
 	for _, code := range m.Codes {
 		o, err := movable(ctx, code, true)
 		if err != nil {
 			return err
 		}
+		keys = append(keys, o.Key)
 		all, err := withContents(ctx.State, o)
 		if err != nil {
 			return err
@@ -565,6 +592,7 @@ func decommission(ctx *ledger.Context, body []byte) error {
 			putObject(ctx.State, x)
 		}
 	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "DELETE", BizStep: "decommissioning", Disposition: m.Reason, Keys: keys})
 	return nil
 }
 
@@ -663,6 +691,7 @@ func registerAsset(ctx *ledger.Context, body []byte) error {
 		AssetState: "empty", InspectionDue: m.InspectionDue, Commissioned: ctx.Height}
 	addStep(ctx, o, Step{Action: "register_asset"})
 	putObject(ctx.State, o)
+	recordEvent(ctx, Event{Type: "ObjectEvent", Action: "ADD", BizStep: "commissioning", Disposition: "active", Keys: []string{key}})
 	return nil
 }
 
@@ -699,6 +728,11 @@ func assetEvent(ctx *ledger.Context, body []byte) error {
 	}
 	addStep(ctx, o, Step{Action: "asset_" + m.Action, EventID: m.EventID})
 	putObject(ctx.State, o)
+	step := "https://primum.dev/bizstep/" + m.Action
+	if m.Action == "inspect" {
+		step = "inspecting"
+	}
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: step, Keys: []string{o.Key}})
 	return nil
 }
 

@@ -1,0 +1,306 @@
+package supply
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/ledger"
+)
+
+var (
+	prefixEvent    = []byte("sup/ev/") // sup/ev/<seq uint64> -> Event
+	keyNextEvent   = []byte("sup/evnext")
+	prefixLocation = []byte("sup/gln/") // sup/gln/<gln13> -> organisation id
+)
+
+// Event is what the ledger keeps of every supply-chain step, in the shape
+// of an EPCIS 2.0 event so the query interface can answer from it.
+type Event struct {
+	Seq         uint64   `json:"seq"`
+	EventID     string   `json:"event_id,omitempty"`
+	Type        string   `json:"type"`   // ObjectEvent, AggregationEvent
+	Action      string   `json:"action"` // ADD, OBSERVE, DELETE
+	BizStep     string   `json:"biz_step"`
+	Disposition string   `json:"disposition,omitempty"`
+	EventTime   string   `json:"event_time"`
+	RecordTime  string   `json:"record_time"`
+	Keys        []string `json:"keys,omitempty"`
+	Parent      string   `json:"parent,omitempty"`
+	By          string   `json:"by"`
+	To          string   `json:"to,omitempty"`
+	Lot         string   `json:"lot,omitempty"`
+	Expiry      string   `json:"expiry,omitempty"`
+}
+
+// recordEvent appends an event; eventTime defaults to the block time.
+func recordEvent(ctx *ledger.Context, e Event) {
+	seq := uint64(0)
+	if b, _ := ctx.State.Get(keyNextEvent); len(b) == 8 {
+		seq = binary.BigEndian.Uint64(b)
+	}
+	ctx.State.Set(keyNextEvent, binary.BigEndian.AppendUint64(nil, seq+1))
+	e.Seq = seq
+	e.By = actor(ctx)
+	e.RecordTime = ctx.Time.Format(time.RFC3339)
+	if e.EventTime == "" {
+		e.EventTime = ctx.EventTime
+	}
+	if e.EventTime == "" {
+		e.EventTime = e.RecordTime
+	}
+	ledger.SetJSON(ctx.State, binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), seq), e)
+}
+
+// EventFilter selects events (EPCIS SimpleEventQuery parameters).
+type EventFilter struct {
+	Types    []string // eventType
+	BizSteps []string // EQ_bizStep (bare CBV names)
+	Actions  []string // EQ_action
+	Keys     []string // MATCH_epc, canonical keys
+	From, To time.Time
+	After    uint64 // page token: events with Seq ≥ After
+	Limit    int
+}
+
+// Events returns matching events in ledger order and the page token of the next page (0: none).
+func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
+	var out []Event
+	var next uint64
+	var derr error
+	start := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), f.After)
+	err := r.Iterate(prefixEvent, func(k, v []byte) bool {
+		if string(k) < string(start) {
+			return true
+		}
+		var e Event
+		if derr = json.Unmarshal(v, &e); derr != nil {
+			return false
+		}
+		if !f.match(&e) {
+			return true
+		}
+		if len(out) == f.Limit {
+			next = e.Seq
+			return false
+		}
+		out = append(out, e)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, next, err
+}
+
+func (f EventFilter) match(e *Event) bool {
+	in := func(list []string, v string) bool {
+		if len(list) == 0 {
+			return true
+		}
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	if !in(f.Types, e.Type) || !in(f.BizSteps, e.BizStep) || !in(f.Actions, e.Action) {
+		return false
+	}
+	if len(f.Keys) > 0 {
+		hit := false
+		for _, k := range f.Keys {
+			if k == e.Parent {
+				hit = true
+			}
+			for _, ek := range e.Keys {
+				if ek == k {
+					hit = true
+				}
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, e.EventTime); err == nil {
+		if !f.From.IsZero() && t.Before(f.From) {
+			return false
+		}
+		if !f.To.IsZero() && !t.Before(f.To) {
+			return false
+		}
+	}
+	return true
+}
+
+// URI renders a canonical key as the identifier an EPCIS event carries: a
+// GS1 Digital Link URI.
+func URI(key string) string {
+	kind, rest, _ := strings.Cut(key, ":")
+	c := &gs1.Code{}
+	switch gs1.Kind(kind) {
+	case gs1.KindSGTIN:
+		c.GTIN, c.Serial, _ = strings.Cut(rest, ".")
+	case gs1.KindSSCC:
+		c.SSCC = rest
+	case gs1.KindGRAI:
+		c.GRAI, c.GRAISerial, _ = strings.Cut(rest, ".")
+	case gs1.KindLGTIN:
+		c.GTIN, c.Lot, _ = strings.Cut(rest, ".")
+	default:
+		return key
+	}
+	return c.DigitalLink()
+}
+
+// OrgOfLocation maps a party or location GLN to the member that registered it.
+func OrgOfLocation(r ledger.Reader, gln string) (string, error) {
+	b, err := r.Get(k(prefixLocation, gln))
+	if err != nil {
+		return "", err
+	}
+	if b == nil {
+		return "", ErrUnknownOrg.Wrapf("no member registered the GLN %s", gln)
+	}
+	return string(b), nil
+}
+
+// RegisterLocation is the body of supply.register_location: a member
+// declares a GLN (a site or itself as a party) so EPCIS documents that name
+// it are understood.
+type RegisterLocation struct {
+	GLN string `json:"gln"`
+}
+
+// TypeRegisterLocation declares a member's GLN.
+const TypeRegisterLocation = "supply.register_location"
+
+func registerLocation(ctx *ledger.Context, body []byte) error {
+	var m RegisterLocation
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	c, err := gs1.Parse("(414)" + m.GLN)
+	if err != nil {
+		return ErrBadCode.Wrapf("gln: %v", err)
+	}
+	key := k(prefixLocation, c.GLN)
+	if b, err := ctx.State.Get(key); err != nil {
+		return err
+	} else if b != nil && string(b) != ctx.Signer.ID {
+		return ErrBadField.Wrapf("GLN %s belongs to another member", c.GLN)
+	}
+	ctx.State.Set(key, []byte(ctx.Signer.ID))
+	return nil
+}
+
+// CaptureEvent is one EPCIS event, already understood: the API turns an
+// EPCIS document into these, and supply.capture applies them all or none.
+type CaptureEvent struct {
+	EventID     string   `json:"event_id,omitempty"`
+	EventTime   string   `json:"event_time,omitempty"`
+	Step        string   `json:"step"` // commission, ship, receive, pack, unpack, dispense, decommission
+	Codes       []string `json:"codes,omitempty"`
+	Parent      string   `json:"parent,omitempty"`
+	To          string   `json:"to,omitempty"`
+	Lot         string   `json:"lot,omitempty"`
+	Expiry      string   `json:"expiry,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	Disposition string   `json:"disposition,omitempty"`
+}
+
+// Capture is the body of supply.capture.
+type Capture struct {
+	Events []CaptureEvent `json:"events"`
+}
+
+// TypeCapture applies a batch of EPCIS events atomically.
+const TypeCapture = "supply.capture"
+
+// MaxCaptureEvents bounds one capture transaction.
+const MaxCaptureEvents = 200
+
+func capture(ctx *ledger.Context, body []byte) error {
+	var m Capture
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	if len(m.Events) == 0 || len(m.Events) > MaxCaptureEvents {
+		return ErrTooMany.Wrapf("%d events (1-%d per transaction)", len(m.Events), MaxCaptureEvents)
+	}
+	for i, e := range m.Events {
+		if err := applyEvent(ctx, e); err != nil {
+			return fmt.Errorf("event %d (%s): %w", i, short(e.EventID), err)
+		}
+	}
+	return nil
+}
+
+func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
+	var (
+		typ     string
+		sub     any
+		handler ledger.Handler
+	)
+	switch e.Step {
+	case "commission":
+		if len(e.Codes) == 0 {
+			return ErrBadField.Wrapf("no epcList")
+		}
+		var gtin string
+		serials := make([]string, 0, len(e.Codes))
+		for _, code := range e.Codes {
+			_, c, err := KeyOf(code)
+			if err != nil {
+				return err
+			}
+			if c.Serial == "" || (gtin != "" && c.GTIN != gtin) {
+				return ErrBadField.Wrapf("commissioning takes SGTINs of one GTIN")
+			}
+			gtin = c.GTIN
+			serials = append(serials, c.Serial)
+		}
+		typ, handler, sub = TypeCommission, commission, Commission{GTIN: gtin, Lot: e.Lot, Expiry: e.Expiry, Serials: serials, EventID: e.EventID}
+	case "ship":
+		typ, handler, sub = TypeShip, ship, Ship{Codes: e.Codes, To: e.To, EventID: e.EventID}
+	case "receive":
+		typ, handler, sub = TypeReceive, receive, Receive{Codes: e.Codes, EventID: e.EventID}
+	case "pack":
+		typ, handler, sub = TypePack, pack, Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}
+	case "unpack":
+		typ, handler, sub = TypeUnpack, unpack, Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}
+	case "dispense":
+		if len(e.Codes) != 1 {
+			return ErrBadField.Wrapf("a dispensing event names exactly one pack")
+		}
+		typ, handler, sub = TypeDispense, dispense, Dispense{Code: e.Codes[0], EventID: e.EventID}
+	case "decommission":
+		typ, handler, sub = TypeDecommission, decommission, Decommission{Codes: e.Codes, Reason: e.Reason, EventID: e.EventID}
+	default:
+		return ErrBadField.Wrapf("unknown step %q", short(e.Step))
+	}
+	if !allowed(typ, ctx.Signer) {
+		return ledger.ErrUnauthorized.Wrapf("%s may not %s", ctx.Signer.Kind, e.Step)
+	}
+	b, err := json.Marshal(sub)
+	if err != nil {
+		return err
+	}
+	ctx.EventTime = e.EventTime
+	defer func() { ctx.EventTime = "" }()
+	return handler(ctx, b)
+}
+
+func allowed(typ string, s ledger.Signer) bool {
+	for _, r := range Routes() {
+		if r.Type == typ {
+			return r.Allows(s)
+		}
+	}
+	return false
+}
