@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +38,9 @@ type Backend struct {
 	// limit); RateBurst is the bucket size.
 	RatePerKey float64
 	RateBurst  int
+	// Signers are the member keys this node signs EPCIS captures with,
+	// by API token.
+	Signers map[string]ed25519.PrivateKey
 }
 
 // MaxBodyBytes bounds every request body.
@@ -44,13 +48,15 @@ const MaxBodyBytes = 256 << 10
 
 type server struct {
 	Backend
-	log     *slog.Logger
-	limiter *keyLimiter
+	log      *slog.Logger
+	limiter  *keyLimiter
+	captures *captureJobs
 }
 
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
-	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst))}
+	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
+		captures: &captureJobs{jobs: map[string]*CaptureJob{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -73,6 +79,13 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/supply/products/{gtin}", s.supplyProduct)
 	mux.HandleFunc("GET /api/v1/supply/recalls", s.supplyRecalls)
 	mux.HandleFunc("GET /api/v1/supply/suspects", s.supplySuspects)
+	mux.HandleFunc("POST /epcis/capture", s.epcisCapture)
+	mux.HandleFunc("GET /epcis/capture/{id}", s.epcisCaptureStatus)
+	mux.HandleFunc("GET /epcis/events", s.epcisEvents)
+	mux.HandleFunc("GET /epcis/events/all", s.epcisEvents)
+	mux.HandleFunc("GET /epcis/eventTypes/{eventType}/events", s.epcisEvents)
+	mux.HandleFunc("GET /epcis/bizSteps/{bizStep}/events", s.epcisEvents)
+	mux.HandleFunc("GET /epcis/epcs/{epc}/events", s.epcisEvents)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNoRoute.Wrapf("%s %s", r.Method, r.URL.Path))
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	"github.com/primum-health/primum/ledger"
@@ -153,4 +154,15 @@ func (r *reader) field(max int) []byte {
 		return nil
 	}
 	return r.fixed(int(n))
+}
+
+// Build signs a transaction whose body is v encoded as JSON.
+func Build(chainID string, key ed25519.PrivateKey, nonce uint64, typ string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	tx := &Tx{ChainID: chainID, Nonce: nonce, Type: typ, Body: b}
+	tx.Sign(key)
+	return tx.Encode(), nil
 }

@@ -118,13 +118,7 @@ func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*api.KeyInfo, 
 
 // Build signs a transaction with an explicit nonce.
 func Build(chainID string, key ed25519.PrivateKey, nonce uint64, typ string, body any) ([]byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	tx := &app.Tx{ChainID: chainID, Nonce: nonce, Type: typ, Body: b}
-	tx.Sign(key)
-	return tx.Encode(), nil
+	return app.Build(chainID, key, nonce, typ, body)
 }
 
 // Submit sends signed bytes; with wait it returns once the transaction is

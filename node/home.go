@@ -40,6 +40,10 @@ type Settings struct {
 	// many may arrive at once.
 	RatePerKey float64 `json:"rate_per_key"`
 	RateBurst  int     `json:"rate_burst"`
+	// APITokens name the member keys the node signs EPCIS captures with:
+	// token -> key file (relative to the home). Encrypted key files are
+	// opened with PRIMUM_PASSPHRASE at start.
+	APITokens map[string]string `json:"api_tokens,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

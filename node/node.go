@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/store"
 )
 
@@ -104,8 +107,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if o.CometMetrics {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
 	}
+	signers, err := loadSigners(o.Home, settings.APITokens)
+	if err != nil {
+		n.Stop()
+		return nil, err
+	}
 	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger,
-		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst})
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers})
 	ln, err := net.Listen("tcp", settings.APIAddr)
 	if err != nil {
 		n.Stop()
@@ -177,3 +185,26 @@ func (c cometLogger) Error(msg string, kv ...any) {
 	c.l.Error(msg, kv...)
 }
 func (c cometLogger) With(kv ...any) cmtlog.Logger { return cometLogger{c.l.With(kv...), c.level} }
+
+// loadSigners opens the key files named by api_tokens.
+func loadSigners(home string, tokens map[string]string) (map[string]ed25519.PrivateKey, error) {
+	out := make(map[string]ed25519.PrivateKey, len(tokens))
+	for tok, path := range tokens {
+		if len(tok) < 16 {
+			return nil, fmt.Errorf("api_tokens: a token must have at least 16 characters")
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(home, path)
+		}
+		f, err := keyring.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("api_tokens: %w", err)
+		}
+		key, err := f.Open(os.Getenv("PRIMUM_PASSPHRASE"))
+		if err != nil {
+			return nil, fmt.Errorf("api_tokens: key %s: %w", f.Name, err)
+		}
+		out[tok] = key
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -21,6 +22,7 @@ type TestnetNode struct {
 	Ports    Ports
 	NodeID   p2p.ID
 	Operator *keyring.File // UNENCRYPTED operator key, keys/operator.json
+	APIToken string        // signs EPCIS captures as the operator
 }
 
 var testnetOrgTypes = []string{"hospital", "hospital", "pharmacy", "regulator", "manufacturer", "distributor", "insurer", "clinic", "lab", "research"}
@@ -64,6 +66,8 @@ func WriteTestnet(dir, chainID string, ports []Ports) ([]TestnetNode, error) {
 		}
 		s, _ := LoadSettings(nd.Home)
 		s.OperatorKey = filepath.Join("keys", "operator.json")
+		nodes[i].APIToken = NewToken()
+		s.APITokens = map[string]string{nodes[i].APIToken: s.OperatorKey}
 		if err := SaveSettings(nd.Home, s); err != nil {
 			return nil, err
 		}
@@ -102,4 +106,13 @@ func FreePorts(n int) ([]Ports, error) {
 		}
 	}
 	return out, nil
+}
+
+// NewToken returns a random API token.
+func NewToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
 }

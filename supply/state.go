@@ -40,12 +40,13 @@ const (
 	StatusDamaged    = "damaged"
 	StatusExpiredOut = "expired_destroyed"
 	StatusSample     = "sample"
+	StatusInactive   = "decommissioned"
 )
 
 // DecommissionReasons map a reason to the final status.
 var DecommissionReasons = map[string]string{
 	"destroyed": StatusDestroyed, "stolen": StatusStolen, "damaged": StatusDamaged,
-	"expired": StatusExpiredOut, "sample": StatusSample,
+	"expired": StatusExpiredOut, "sample": StatusSample, "decommissioned": StatusInactive,
 }
 
 // Product is a registered trade item.

@@ -31,6 +31,9 @@ type DemoMember struct {
 	Address   string `json:"address"`
 	PublicKey string `json:"public_key"`
 	KeyFile   string `json:"key_file"`
+	// APIToken lets a script capture EPCIS documents as this organisation
+	// (Authorization: Bearer <token> on /epcis/capture).
+	APIToken string `json:"api_token,omitempty"`
 	// Organisation is the credentialing organisation of a practitioner.
 	Organisation string `json:"organisation,omitempty"`
 	Profession   string `json:"profession,omitempty"`
@@ -181,16 +184,25 @@ func initDemoHome(home string) error {
 		return err
 	}
 	gen := &app.Genesis{}
+	settings, err := node.LoadSettings(home)
+	if err != nil {
+		return err
+	}
+	settings.APITokens = map[string]string{}
 	for i, o := range demoOrgs {
-		key, _, err := demoKey(home, o.name)
+		key, path, err := demoKey(home, o.name)
 		if err != nil {
 			return err
 		}
+		settings.APITokens[node.NewToken()] = path
 		m := governance.NewMember{Name: o.name, OrgType: o.orgType, Key: hex.EncodeToString(key.Public().(ed25519.PublicKey))}
 		if i == 0 {
 			m.ValidatorKey, m.Power = hex.EncodeToString(valKey), 10
 		}
 		gen.Members = append(gen.Members, m)
+	}
+	if err := node.SaveSettings(home, settings); err != nil {
+		return err
 	}
 	return node.WriteGenesis(home, demoChainID, gen, time.Now())
 }
@@ -207,6 +219,14 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 		return nil, err
 	}
 	file := &DemoFile{ChainID: chainID, Note: "Demo keys are stored UNENCRYPTED under demo/keys: for trying Primum only."}
+	settings, err := node.LoadSettings(home)
+	if err != nil {
+		return nil, err
+	}
+	tokenOf := map[string]string{}
+	for tok, path := range settings.APITokens {
+		tokenOf[path] = tok
+	}
 	orgKeys := map[string]ed25519.PrivateKey{}
 	orgIDs := map[string]string{}
 	for _, o := range demoOrgs {
@@ -217,7 +237,7 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 		pub := key.Public().(ed25519.PublicKey)
 		orgKeys[o.name], orgIDs[o.name] = key, ledger.Address(pub)
 		file.Members = append(file.Members, DemoMember{Name: o.name, Kind: "organisation", OrgType: o.orgType,
-			Address: ledger.Address(pub), PublicKey: hex.EncodeToString(pub), KeyFile: path})
+			Address: ledger.Address(pub), PublicKey: hex.EncodeToString(pub), KeyFile: path, APIToken: tokenOf[path]})
 	}
 	validUntil := time.Now().AddDate(3, 0, 0).UTC().Truncate(24 * time.Hour).Format(time.RFC3339)
 	for _, p := range demoPractitioners {

@@ -1,0 +1,302 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/supply"
+)
+
+type member struct {
+	key   ed25519.PrivateKey
+	id    string
+	token string
+}
+
+// startSupplyNode runs a one-validator node whose founding members are a
+// manufacturer, a distributor and a pharmacy, each with an API token.
+func startSupplyNode(t *testing.T) (*node.Node, *client.Client, map[string]*member) {
+	t.Helper()
+	home := t.TempDir()
+	ports := node.Ports{P2P: freePort(t), RPC: freePort(t), API: freePort(t)}
+	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "supply", Ports: ports})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]*member{}
+	gen := &app.Genesis{}
+	settings, _ := node.LoadSettings(home)
+	settings.APITokens = map[string]string{}
+	for i, typ := range []string{"manufacturer", "distributor", "pharmacy"} {
+		key := newKey(t)
+		f, err := keyring.Dir(filepath.Join(home, "keys")).Import(typ, key, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &member{key: key, id: f.Address, token: node.NewToken()}
+		members[typ] = m
+		settings.APITokens[m.token] = filepath.Join("keys", typ+".json")
+		nm := governance.NewMember{Name: typ, OrgType: typ, Key: f.PublicKey}
+		if i == 0 {
+			nm.ValidatorKey, nm.Power = hex.EncodeToString(val), 10
+		}
+		gen.Members = append(gen.Members, nm)
+	}
+	if err := node.SaveSettings(home, settings); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.WriteGenesis(home, "primum-supply-test", gen, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	c := client.New(n.APIURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return n, c, members
+}
+
+// capture posts an EPCIS document and waits for its job to finish.
+func capture(t *testing.T, base, token, behaviour string, doc []byte) api.CaptureJob {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/epcis/capture", bytes.NewReader(doc))
+	req.Header.Set("Content-Type", "application/ld+json")
+	req.Header.Set("GS1-EPCIS-Version", "2.0.0")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if behaviour != "" {
+		req.Header.Set("GS1-Capture-Error-Behaviour", behaviour)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		return api.CaptureJob{CaptureID: "", Errors: []api.CaptureError{{Code: fmt.Sprint(res.StatusCode), Detail: string(body)}}}
+	}
+	if res.Header.Get("GS1-EPCIS-Capture-Limit") == "" {
+		t.Fatal("capture answer lacks GS1-EPCIS-Capture-Limit")
+	}
+	loc := res.Header.Get("Location")
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var job api.CaptureJob
+		r, err := http.Get(base + loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.NewDecoder(r.Body).Decode(&job)
+		r.Body.Close()
+		if !job.Running {
+			return job
+		}
+	}
+	t.Fatalf("capture job %s never finished", loc)
+	return api.CaptureJob{}
+}
+
+func epcisDoc(events ...string) []byte {
+	return []byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument",
+"schemaVersion":"2.0","creationDate":"2026-11-22T10:00:00Z","epcisBody":{"eventList":[` + strings.Join(events, ",") + `]}}`)
+}
+
+const (
+	testGTIN = "09506000134352"
+	sgtin1   = "https://id.gs1.org/01/09506000134352/21/P1"
+	sgtin2   = "https://id.gs1.org/01/09506000134352/21/P2"
+	ssccURN  = "urn:epc:id:sscc:0614141.1234567890"
+)
+
+func TestEPCISCaptureQueryAndVerify(t *testing.T) {
+	n, c, m := startSupplyNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Send(ctx, m["manufacturer"].key, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}, true); err != nil {
+		t.Fatal(err)
+	}
+	base := n.APIURL()
+	maker := epcisDoc(
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0001","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","disposition":"active","epcList":["`+sgtin1+`","`+sgtin2+`"],"ilmd":{"cbvmda:lotNumber":"L7","cbvmda:itemExpirationDate":"2029-01-31"}}`,
+		`{"type":"AggregationEvent","eventID":"urn:uuid:0002","eventTime":"2026-11-01T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"packing","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0003","eventTime":"2026-11-02T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"urn:epcglobal:cbv:bizstep:shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["distributor"].id+`"}]}`,
+	)
+	if job := capture(t, base, "", "", maker); len(job.Errors) == 0 || !strings.HasPrefix(job.Errors[0].Code, "401") {
+		t.Fatalf("capture without a token: %+v", job)
+	}
+	if job := capture(t, base, m["manufacturer"].token, "", maker); !job.Success || job.Accepted != 3 {
+		t.Fatalf("manufacturer capture: %+v", job)
+	}
+	// Idempotent: the same document again changes nothing and says why.
+	if job := capture(t, base, m["manufacturer"].token, "rollback", maker); job.Success || job.Errors[0].Code != "duplicate_event" {
+		t.Fatalf("replayed capture: %+v", job)
+	}
+	dist := epcisDoc(
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}]}`,
+	)
+	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
+	if job := capture(t, base, m["pharmacy"].token, "rollback", dist); job.Success || job.Errors[0].Code != "not_receiver" || job.Errors[0].EventIndex != 0 {
+		t.Fatalf("wrong receiver: %+v", job)
+	}
+	if job := capture(t, base, m["distributor"].token, "", dist); !job.Success {
+		t.Fatalf("distributor capture: %+v", job)
+	}
+	pharm := epcisDoc(
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0006","eventTime":"2026-11-05T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
+		`{"type":"AggregationEvent","eventID":"urn:uuid:0007","eventTime":"2026-11-05T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"DELETE","bizStep":"unpacking","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0008","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"]}`,
+		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"]}`,
+	)
+	job := capture(t, base, m["pharmacy"].token, "proceed", pharm)
+	if job.Success || job.Accepted != 3 || len(job.Errors) != 1 || job.Errors[0].EventIndex != 3 || job.Errors[0].Code != "epcis_not_held" {
+		t.Fatalf("proceed capture: %+v", job)
+	}
+
+	// The pharmacist scans.
+	verdict := func(code, as string) *supply.Verdict {
+		var v supply.Verdict
+		q := url.Values{"code": {code}, "as": {as}}
+		if err := c.Get(ctx, "/api/v1/verify?"+q.Encode(), &v); err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	if v := verdict("(01)09506000134352(17)290131(10)L7(21)P2", m["pharmacy"].id); v.Verdict != supply.VerdictDispensable || len(v.Trail) != 7 {
+		t.Fatalf("P2: %s %s, %d steps", v.Verdict, v.Message, len(v.Trail))
+	}
+	if v := verdict("urn:epc:id:sgtin:9506000.013435.P1", m["pharmacy"].id); v.Verdict != supply.VerdictDispensed || v.DispensedBy != m["pharmacy"].id {
+		t.Fatalf("P1: %+v", v)
+	}
+	if v := verdict(sgtin2, m["distributor"].id); v.Verdict != supply.VerdictWrongHands {
+		t.Fatalf("P2 as distributor: %s", v.Verdict)
+	}
+	var vrs api.DSCSAResponse
+	if err := c.Get(ctx, "/api/v1/dscsa/verify?gtin="+testGTIN+"&serialNumber=P2&lotNumber=L7&expirationDate=290131", &vrs); err != nil || !vrs.Verified || vrs.Recalled {
+		t.Fatalf("DSCSA: %+v %v", vrs, err)
+	}
+	if err := c.Get(ctx, "/api/v1/dscsa/verify?gtin="+testGTIN+"&serialNumber=P2&lotNumber=WRONG", &vrs); err != nil || vrs.Verified || vrs.VerificationFailureReason != "No_match_GTIN_Serial_Lot" {
+		t.Fatalf("DSCSA lot mismatch: %+v %v", vrs, err)
+	}
+	// A recall shows in the next verification.
+	if _, err := c.Send(ctx, m["manufacturer"].key, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "L7", Reason: "sterility"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if v := verdict(sgtin2, m["pharmacy"].id); v.Verdict != supply.VerdictRecalled {
+		t.Fatalf("after recall: %s", v.Verdict)
+	}
+
+	// Query: by EPC, by per-resource path, paged.
+	query := func(path string) (map[string]any, http.Header) {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var doc map[string]any
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&doc) != nil {
+			t.Fatalf("%s: HTTP %d", path, res.StatusCode)
+		}
+		return doc, res.Header
+	}
+	events := func(doc map[string]any) []any {
+		return doc["epcisBody"].(map[string]any)["queryResults"].(map[string]any)["resultsBody"].(map[string]any)["eventList"].([]any)
+	}
+	doc, _ := query("/epcis/events?MATCH_epc=" + url.QueryEscape(sgtin1))
+	if doc["type"] != "EPCISQueryDocument" || len(events(doc)) != 4 { // commission, pack, unpack, dispense (shipments name the case)
+		t.Fatalf("MATCH_epc: %d events", len(events(doc)))
+	}
+	doc, _ = query("/epcis/bizSteps/shipping/events")
+	if len(events(doc)) != 2 {
+		t.Fatalf("shipping events: %d", len(events(doc)))
+	}
+	doc, hdr := query("/epcis/events?eventType=AggregationEvent&perPage=1")
+	if len(events(doc)) != 1 || !strings.Contains(hdr.Get("Link"), "nextPageToken=") {
+		t.Fatalf("paging: %d events, Link %q", len(events(doc)), hdr.Get("Link"))
+	}
+	link := strings.TrimSuffix(strings.TrimPrefix(strings.Split(hdr.Get("Link"), ";")[0], "<"), ">")
+	doc, hdr = query(link)
+	if len(events(doc)) != 1 || hdr.Get("Link") != "" {
+		t.Fatalf("second page: %d events, Link %q", len(events(doc)), hdr.Get("Link"))
+	}
+}
+
+// TestEPCISConformanceExamples: every example document of the GS1 EPCIS
+// repository is accepted or refused event by event with a clear reason,
+// never an internal error.
+func TestEPCISConformanceExamples(t *testing.T) {
+	n, _, m := startSupplyNode(t)
+	root := "../../shared/conformance/epcis/JSON"
+	var files []string
+	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && (strings.HasSuffix(p, ".jsonld") || strings.HasSuffix(p, ".json")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 10 {
+		t.Fatalf("found only %d example documents under %s", len(files), root)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(b, &head)
+		job := capture(t, n.APIURL(), m["distributor"].token, "proceed", b)
+		name, _ := filepath.Rel(root, f)
+		if head.Type != "EPCISDocument" {
+			if job.CaptureID != "" {
+				t.Errorf("%s: a %s was taken as a capture", name, head.Type)
+			}
+			continue
+		}
+		if job.CaptureID == "" {
+			t.Errorf("%s: refused outright: %+v", name, job.Errors)
+			continue
+		}
+		for _, e := range job.Errors {
+			if e.Code == "internal" || e.Detail == "" {
+				t.Errorf("%s event %d: unclear refusal %+v", name, e.EventIndex, e)
+			}
+		}
+		t.Logf("%s: %d events, %d accepted, refusals: %v", name, job.Events, job.Accepted, codes(job.Errors))
+	}
+}
+
+func codes(errs []api.CaptureError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Code)
+	}
+	return out
+}
