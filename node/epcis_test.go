@@ -37,7 +37,7 @@ type member struct {
 func startSupplyNode(t *testing.T) (*node.Node, *client.Client, map[string]*member) {
 	t.Helper()
 	home := t.TempDir()
-	ports := node.Ports{P2P: freePort(t), RPC: freePort(t), API: freePort(t)}
+	ports := freePorts(t)
 	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "supply", Ports: ports})
 	if err != nil {
 		t.Fatal(err)

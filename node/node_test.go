@@ -24,14 +24,14 @@ import (
 	"github.com/primum-health/primum/node"
 )
 
-func freePort(t *testing.T) int {
+// freePorts picks three distinct free loopback ports.
+func freePorts(t *testing.T) node.Ports {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := node.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p[0]
 }
 
 // startSingle starts a real one-validator node (CometBFT in-process) in a
@@ -39,7 +39,7 @@ func freePort(t *testing.T) int {
 func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Settings)) (*node.Node, *client.Client) {
 	t.Helper()
 	home := t.TempDir()
-	ports := node.Ports{P2P: freePort(t), RPC: freePort(t), API: freePort(t)}
+	ports := freePorts(t)
 	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: ports})
 	if err != nil {
 		t.Fatal(err)
