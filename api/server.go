@@ -144,8 +144,11 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnavailable.Wrapf("%v", err))
 		return
 	}
+	// Height and app hash are those of the state this API reads, which the
+	// app commits just after CometBFT stores the block.
+	height, hash := s.App.Store().CommittedVersion()
 	out := Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
-		Height: st.SyncInfo.LatestBlockHeight, AppHash: st.SyncInfo.LatestAppHash.String(),
+		Height: height, AppHash: strings.ToUpper(hex.EncodeToString(hash)),
 		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.Node.Config().RPC.ListenAddress,
 		Validators: []Validator{}}
 	if vals, err := s.Comet.Validators(r.Context(), nil, nil, nil); err == nil {

@@ -35,6 +35,10 @@ type member struct {
 // startSupplyNode runs a one-validator node whose founding members are a
 // manufacturer, a distributor and a pharmacy, each with an API token.
 func startSupplyNode(t *testing.T) (*node.Node, *client.Client, map[string]*member) {
+	return startSupplyNodeB(t)
+}
+
+func startSupplyNodeB(t testing.TB) (*node.Node, *client.Client, map[string]*member) {
 	t.Helper()
 	home := t.TempDir()
 	ports := freePorts(t)

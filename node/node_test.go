@@ -25,7 +25,7 @@ import (
 )
 
 // freePorts picks three distinct free loopback ports.
-func freePorts(t *testing.T) node.Ports {
+func freePorts(t testing.TB) node.Ports {
 	t.Helper()
 	p, err := node.FreePorts(1)
 	if err != nil {
@@ -75,7 +75,7 @@ func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Setti
 	return n, c
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -104,6 +104,16 @@ func (s *Store) Commit() ([]byte, int64, error) {
 // e.g. after a restart replays it).
 func (s *Store) Rollback() { s.tree.Rollback() }
 
+// CommittedVersion is the height and app hash of the state readers see.
+func (s *Store) CommittedVersion() (int64, []byte) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.committed == nil {
+		return 0, nil
+	}
+	return s.committed.Version(), s.committed.Hash()
+}
+
 // Committed returns a reader of the last committed state, safe to use
 // concurrently with block execution.
 func (s *Store) Committed() ledger.Reader {
