@@ -29,8 +29,12 @@ var testnetOrgTypes = []string{"hospital", "hospital", "pharmacy", "regulator", 
 
 // WriteTestnet writes dir/node0 … dir/node{n-1}: one genesis with n founding
 // members, each with a validator of power 10, every node a persistent peer
-// of the others. ports gives each node's ports.
-func WriteTestnet(dir, chainID string, ports []Ports) ([]TestnetNode, error) {
+// of the others. ports gives each node's ports; orgTypes, if given, the
+// organisation type of each member in turn.
+func WriteTestnet(dir, chainID string, ports []Ports, orgTypes ...string) ([]TestnetNode, error) {
+	if len(orgTypes) == 0 {
+		orgTypes = testnetOrgTypes
+	}
 	nodes := make([]TestnetNode, len(ports))
 	vals := make([][]byte, len(ports))
 	for i := range nodes {
@@ -49,7 +53,7 @@ func WriteTestnet(dir, chainID string, ports []Ports) ([]TestnetNode, error) {
 	}
 	gen := &app.Genesis{}
 	for i, nd := range nodes {
-		t := testnetOrgTypes[i%len(testnetOrgTypes)]
+		t := orgTypes[i%len(orgTypes)]
 		gen.Members = append(gen.Members, governance.NewMember{Name: fmt.Sprintf("Member %d (%s)", i, t), OrgType: t,
 			Key: nd.Operator.PublicKey, ValidatorKey: hex.EncodeToString(vals[i]), Power: 10})
 	}

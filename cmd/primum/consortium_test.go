@@ -80,11 +80,12 @@ func (p *proc) kill() {
 
 // startConsortium writes an n-validator testnet with the real command and
 // starts every node as its own OS process.
-func startConsortium(t *testing.T, n int) ([]*proc, string) {
+func startConsortium(t *testing.T, n int, extra ...string) ([]*proc, string) {
 	t.Helper()
 	bin := primumBinary(t)
 	dir := t.TempDir()
-	out, err := exec.Command(bin, "testnet", "--validators", fmt.Sprint(n), "--output", dir, "--free-ports", "--chain-id", "primum-consortium-test").CombinedOutput()
+	args := append([]string{"testnet", "--validators", fmt.Sprint(n), "--output", dir, "--free-ports", "--chain-id", "primum-consortium-test"}, extra...)
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("testnet: %v\n%s", err, out)
 	}

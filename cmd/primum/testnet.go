@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 )
 
@@ -17,6 +19,7 @@ func newTestnetCmd(g *globals) *cobra.Command {
 		chainID   string
 		startPort int
 		freePorts bool
+		orgTypes  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "testnet",
@@ -43,7 +46,12 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 			if err != nil {
 				return err
 			}
-			nodes, err := node.WriteTestnet(outDir, chainID, ports)
+			for _, t := range orgTypes {
+				if !slices.Contains(identity.OrgTypes, t) {
+					return fmt.Errorf("--org-types: %q is not one of %v", t, identity.OrgTypes)
+				}
+			}
+			nodes, err := node.WriteTestnet(outDir, chainID, ports, orgTypes...)
 			if err != nil {
 				return err
 			}
@@ -54,12 +62,13 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 				RPC      string `json:"rpc"`
 				P2P      string `json:"p2p"`
 				Operator string `json:"operator_key_file"`
+				Token    string `json:"api_token"`
 			}
 			var list []out
 			for _, nd := range nodes {
 				list = append(list, out{nd.Home, string(nd.NodeID), fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API),
 					fmt.Sprintf("tcp://127.0.0.1:%d", nd.Ports.RPC), fmt.Sprintf("127.0.0.1:%d", nd.Ports.P2P),
-					filepath.Join(nd.Home, "keys", "operator.json")})
+					filepath.Join(nd.Home, "keys", "operator.json"), nd.APIToken})
 			}
 			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				fmt.Fprintf(w, "Wrote %d node homes for chain %s (operator keys UNENCRYPTED: testing only):\n", n, chainID)
@@ -76,6 +85,7 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 	f.StringVar(&chainID, "chain-id", "primum-testnet", "chain id")
 	f.IntVar(&startPort, "starting-port", 26600, "first port; node I uses START+10*I … START+10*I+2")
 	f.BoolVar(&freePorts, "free-ports", false, "pick free loopback ports now instead of --starting-port")
+	f.StringSliceVar(&orgTypes, "org-types", nil, "organisation type of node0, node1, … in turn (default hospital,hospital,pharmacy,regulator,manufacturer,…)")
 	return cmd
 }
 
