@@ -228,57 +228,104 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 		s.captures.update(id, func(j *CaptureJob) { j.Accepted = len(raw) })
 		return
 	}
+	// proceed: one transaction per event, all sent in order before waiting,
+	// so a whole batch fits in a few blocks.
+	type pending struct {
+		index int
+		done  <-chan app.TxResult
+		stop  func()
+	}
+	var sent []pending
+	nonce, err := s.signerNonce(key)
+	if err != nil {
+		for i := range raw {
+			fail(i, err)
+		}
+		return
+	}
 	for i := range raw {
 		if err, bad := refusals[i]; bad {
 			fail(i, err)
 			continue
 		}
-		if _, err := s.submitCapture(key, events[i]); err != nil {
+		done, stop, err := s.broadcastCapture(key, nonce, events[i])
+		if err != nil {
 			fail(i, err)
 			continue
 		}
-		s.captures.update(id, func(j *CaptureJob) { j.Accepted++ })
+		nonce++
+		sent = append(sent, pending{i, done, stop})
 	}
+	timeout := time.After(2 * time.Minute)
+	for _, p := range sent {
+		select {
+		case r := <-p.done:
+			if r.Code != 0 {
+				fail(p.index, codedError(r.Codespace, r.Code, r.Log))
+			} else {
+				s.captures.update(id, func(j *CaptureJob) { j.Accepted++ })
+			}
+		case <-timeout:
+			fail(p.index, errTimeout)
+		}
+		p.stop()
+	}
+}
+
+func (s *server) signerNonce(key ed25519.PrivateKey) (uint64, error) {
+	committed := s.App.Store().Committed()
+	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	if err != nil {
+		return 0, err
+	}
+	return identity.Nonce(committed, signer.ID)
+}
+
+// broadcastCapture signs one supply.capture transaction with nonce and puts
+// it in the mempool; the channel receives its result when its block commits.
+func (s *server) broadcastCapture(key ed25519.PrivateKey, nonce uint64, events []supply.CaptureEvent) (<-chan app.TxResult, func(), error) {
+	raw, err := app.Build(s.App.ChainID(), key, nonce, supply.TypeCapture, supply.Capture{Events: events})
+	if err != nil {
+		return nil, nil, err
+	}
+	done, stop := s.App.WaitFor(hex.EncodeToString(app.Hash(raw)))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := s.Comet.BroadcastTxSync(ctx, raw)
+	var invalid mempool.ErrInvalidTx
+	switch {
+	case errors.As(err, &invalid):
+		err = codedError(invalid.Codespace, invalid.Code, invalid.Log)
+	case err != nil:
+		err = errUnavailable.Wrapf("%v", err)
+	case res.Code != 0:
+		err = codedError(res.Codespace, res.Code, res.Log)
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return done, stop, nil
 }
 
 // submitCapture signs one supply.capture transaction and waits for its block.
 func (s *server) submitCapture(key ed25519.PrivateKey, events []supply.CaptureEvent) (*app.TxResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pub := key.Public().(ed25519.PublicKey)
-	signer, err := identity.Resolve(s.App.Store().Committed(), pub, s.App.LastBlockTime())
+	nonce, err := s.signerNonce(key)
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := identity.Nonce(s.App.Store().Committed(), signer.ID)
+	done, stop, err := s.broadcastCapture(key, nonce, events)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := app.Build(s.App.ChainID(), key, nonce, supply.TypeCapture, supply.Capture{Events: events})
-	if err != nil {
-		return nil, err
-	}
-	hash := hex.EncodeToString(app.Hash(raw))
-	done, stop := s.App.WaitFor(hash)
 	defer stop()
-	res, err := s.Comet.BroadcastTxSync(ctx, raw)
-	var invalid mempool.ErrInvalidTx
-	if errors.As(err, &invalid) {
-		return nil, codedError(invalid.Codespace, invalid.Code, invalid.Log)
-	}
-	if err != nil {
-		return nil, errUnavailable.Wrapf("%v", err)
-	}
-	if res.Code != 0 {
-		return nil, codedError(res.Codespace, res.Code, res.Log)
-	}
 	select {
 	case r := <-done:
 		if r.Code != 0 {
 			return &r, codedError(r.Codespace, r.Code, r.Log)
 		}
 		return &r, nil
-	case <-ctx.Done():
+	case <-time.After(2 * time.Minute):
 		return nil, errTimeout
 	}
 }

@@ -138,6 +138,6 @@ GS1 element strings, Digital Link URIs or EPC URNs. For EPCIS documents use the 
 			return send(cmd, supply.TypeReportSuspect, supply.ReportSuspect{Code: args[0], Reason: strings.Join(args[1:], " ")})
 		},
 	}
-	cmd.AddCommand(regProduct, commission, ship, receive, pack, unpack, dispense, decommission, recall, suspect)
+	cmd.AddCommand(regProduct, commission, ship, receive, pack, unpack, dispense, decommission, recall, suspect, newSupplyImportCmd(g))
 	return cmd
 }
