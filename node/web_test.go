@@ -1,0 +1,125 @@
+package node_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// chromium finds the browser; a missing browser fails the test (CI installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("PRIMUM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is required for the web tests: install it (apt-get install chromium) or set PRIMUM_CHROMIUM")
+	return ""
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// The protocol bindings lag the browser: unknown new enum values are
+	// logged, not fatal; keep them with the test log.
+	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// TestPharmacyAndRegulatorPages drives the pages in a real Chromium: a
+// pharmacist pastes scanned codes and sees verdicts and the custody trail;
+// the regulator page lists the recall and the suspect pack.
+func TestPharmacyAndRegulatorPages(t *testing.T) {
+	n, c, m := startSupplyNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	maker, ph := m["manufacturer"], m["pharmacy"]
+	for _, s := range []struct {
+		key  *member
+		typ  string
+		body any
+	}{
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "GOOD", Expiry: "2030-01-31", Serials: []string{"W1", "W2"}}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "BAD", Expiry: "2030-01-31", Serials: []string{"W3"}}},
+		{maker, supply.TypeShip, supply.Ship{Codes: []string{"(01)09506000134352(21)W1", "(01)09506000134352(21)W2", "(01)09506000134352(21)W3"}, To: ph.id}},
+		{ph, supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)W1", "(01)09506000134352(21)W2", "(01)09506000134352(21)W3"}}},
+		{ph, supply.TypeDispense, supply.Dispense{Code: "(01)09506000134352(21)W2"}},
+		{maker, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "BAD", Reason: "label misprint"}},
+		{ph, supply.TypeReportSuspect, supply.ReportSuspect{Code: "(01)09506000134352(21)W1", Reason: "torn seal"}},
+	} {
+		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
+			t.Fatalf("%s: %v", s.typ, err)
+		}
+	}
+	b := browser(t)
+	scan := func(code string) (verdict, message string, rows int) {
+		t.Helper()
+		var found bool
+		err := chromedp.Run(b,
+			chromedp.Navigate(n.APIURL()+"/verify.html?as="+ph.id),
+			chromedp.WaitVisible("#code"),
+			chromedp.Poll(`document.querySelectorAll("#as option").length > 3 && document.getElementById("as").value !== ""`, nil),
+			chromedp.SendKeys("#code", code),
+			chromedp.Click("#verify-button"),
+			chromedp.WaitVisible("#result"),
+			chromedp.Poll(`document.getElementById("verdict").dataset.verdict !== undefined`, nil),
+			chromedp.AttributeValue("#verdict", "data-verdict", &verdict, &found),
+			chromedp.Text("#message", &message),
+			chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &rows),
+		)
+		if err != nil {
+			t.Fatalf("scan %q: %v", code, err)
+		}
+		return
+	}
+	cases := []struct {
+		code, want string
+		rows       int
+	}{
+		{"(01)09506000134352(21)W2", supply.VerdictDispensed, 4},
+		{"https://id.gs1.org/01/09506000134352/21/W3", supply.VerdictRecalled, 3},
+		{"(01)09506000134352(21)W1", supply.VerdictQuarantined, 4},
+		{"(01)09506000134352(21)NOPE", supply.VerdictUnknown, 0},
+	}
+	for _, cs := range cases {
+		v, msg, rows := scan(cs.code)
+		if v != cs.want || msg == "" || rows != cs.rows {
+			t.Errorf("%s: page shows %q (%q) with %d trail rows, want %s with %d", cs.code, v, msg, rows, cs.want, cs.rows)
+		}
+	}
+	var recalls, suspects string
+	err := chromedp.Run(b,
+		chromedp.Navigate(n.APIURL()+"/regulator.html"),
+		chromedp.Poll(`document.querySelectorAll("#recalls tbody tr").length > 0 && document.querySelectorAll("#suspects tbody tr").length > 0`, nil),
+		chromedp.Text("#recalls", &recalls),
+		chromedp.Text("#suspects", &suspects),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(recalls, "label misprint") || !strings.Contains(recalls, "Amoxicillin") || !strings.Contains(recalls, "manufacturer") {
+		t.Errorf("regulator recalls: %q", recalls)
+	}
+	if !strings.Contains(suspects, "torn seal") || !strings.Contains(suspects, "yes") {
+		t.Errorf("regulator suspects: %q", suspects)
+	}
+}
