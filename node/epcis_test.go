@@ -217,16 +217,19 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	}
 
 	// Query: by EPC, by per-resource path, paged.
+	schema := epcisSchema(t)
 	query := func(path string) (map[string]any, http.Header) {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
 		var doc map[string]any
-		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&doc) != nil {
+		if res.StatusCode != 200 || json.Unmarshal(raw, &doc) != nil {
 			t.Fatalf("%s: HTTP %d", path, res.StatusCode)
 		}
+		validEPCIS(t, schema, path, raw) // everything Primum emits is valid EPCIS 2.0
 		return doc, res.Header
 	}
 	events := func(doc map[string]any) []any {
