@@ -79,6 +79,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/supply/products/{gtin}", s.supplyProduct)
 	mux.HandleFunc("GET /api/v1/supply/recalls", s.supplyRecalls)
 	mux.HandleFunc("GET /api/v1/supply/suspects", s.supplySuspects)
+	mux.HandleFunc("GET /api/v1/supply/assets", s.supplyAssets)
 	mux.HandleFunc("POST /epcis/capture", s.epcisCapture)
 	mux.HandleFunc("GET /epcis/capture/{id}", s.epcisCaptureStatus)
 	mux.HandleFunc("GET /epcis/events", s.epcisEvents)

@@ -140,3 +140,23 @@ func (s *server) supplySuspects(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, list)
 }
+
+// supplyAssets: GET /api/v1/supply/assets[?due_before=YYYY-MM-DD].
+func (s *server) supplyAssets(w http.ResponseWriter, r *http.Request) {
+	due := r.URL.Query().Get("due_before")
+	if due != "" {
+		if _, err := time.Parse(time.DateOnly, due); err != nil {
+			writeError(w, errBadRequest.Wrapf("due_before must be YYYY-MM-DD"))
+			return
+		}
+	}
+	list, err := supply.Assets(s.App.Store().Committed(), due)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []supply.Object{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}

@@ -222,3 +222,25 @@ func addStep(ctx *ledger.Context, o *Object, s Step) {
 	key := binary.BigEndian.AppendUint64(append(k(prefixTrail, o.Key), '/'), s.Seq)
 	ledger.SetJSON(ctx.State, key, s)
 }
+
+// Assets lists returnable assets (GRAI): where each is and when it is due
+// for inspection; with dueBefore (YYYY-MM-DD) only those due before it.
+func Assets(r ledger.Reader, dueBefore string) ([]Object, error) {
+	var out []Object
+	var derr error
+	p := k(prefixObject, string(gs1.KindGRAI)+":")
+	err := r.Iterate(p, func(_, v []byte) bool {
+		var o Object
+		if derr = jsonUnmarshal(v, &o); derr != nil {
+			return false
+		}
+		if dueBefore == "" || (o.InspectionDue != "" && o.InspectionDue < dueBefore) {
+			out = append(out, o)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}

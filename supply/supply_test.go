@@ -238,6 +238,12 @@ func TestReturnableAssets(t *testing.T) {
 			t.Fatalf("%s %s: got %v, want %v", step.org, step.typ, err, step.want)
 		}
 	}
+	if due, err := supply.Assets(w.st.Committed(), "2027-12-31"); err != nil || len(due) != 1 {
+		t.Fatalf("assets due before 2027-12-31: %v %v", due, err)
+	}
+	if due, _ := supply.Assets(w.st.Committed(), "2027-01-01"); len(due) != 0 {
+		t.Fatalf("assets due before 2027-01-01: %v", due)
+	}
 	key, _, _ := supply.KeyOf(cyl)
 	o, err := supply.GetObject(w.st.Committed(), key)
 	if err != nil || o.Custodian != w.id("dist") || o.AssetState != "empty" || o.Cycles != 1 || o.InspectionDue != "2027-09-01" {

@@ -21,6 +21,7 @@ import (
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/supply"
 )
 
 // DemoMember is one entry of demo-members.json (outside contract).
@@ -257,6 +258,9 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 			PublicKey: hex.EncodeToString(pub), KeyFile: path, Organisation: orgIDs[p.org], Profession: p.profession,
 			Specialty: p.specialty, Licence: p.licence})
 	}
+	if err := populateDemoSupply(ctx, c, orgKeys, orgIDs); err != nil {
+		return nil, fmt.Errorf("supply chain: %w", err)
+	}
 	for i := 1; i <= 3; i++ {
 		name := fmt.Sprintf("Patient %d", i)
 		key, path, err := demoKey(home, name)
@@ -293,4 +297,44 @@ func writeDemoFile(home string, f *DemoFile) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(home, "demo-members.json"), append(b, '\n'), 0o600)
+}
+
+// Demo medicine: a product, a case of packs shipped to Central Pharmacy
+// through the distributor, one pack dispensed, a recalled lot, and an
+// oxygen cylinder. Skipped when the product already exists.
+const demoGTIN = "09506000134352"
+
+func populateDemoSupply(ctx context.Context, c *client.Client, keys map[string]ed25519.PrivateKey, ids map[string]string) error {
+	var p supply.Product
+	if err := c.Get(ctx, "/api/v1/supply/products/"+demoGTIN, &p); err == nil {
+		return nil
+	}
+	maker, dist, pharm, reg := keys["Acme Pharma"], keys["MedLogistics"], keys["Central Pharmacy"], keys["National Medicines Agency"]
+	pack := func(serial string) string { return "(01)" + demoGTIN + "(21)" + serial }
+	const sscc = "(00)106141412345678908"
+	steps := []struct {
+		key  ed25519.PrivateKey
+		typ  string
+		body any
+	}{
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: demoGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026A", Expiry: "2028-06-30", Serials: []string{"DEMO001", "DEMO002", "DEMO003", "DEMO004"}}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026B", Expiry: "2028-09-30", Serials: []string{"DEMO101"}}},
+		{maker, supply.TypePack, supply.Pack{Parent: sscc, Children: []string{pack("DEMO001"), pack("DEMO002"), pack("DEMO003"), pack("DEMO004")}}},
+		{maker, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["MedLogistics"]}},
+		{dist, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}},
+		{dist, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["Central Pharmacy"]}},
+		{pharm, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}},
+		{pharm, supply.TypeUnpack, supply.Pack{Parent: sscc}},
+		{pharm, supply.TypeDispense, supply.Dispense{Code: pack("DEMO001")}},
+		{reg, supply.TypeRecall, supply.RecallLot{GTIN: demoGTIN, Lot: "AMX2026B", Reason: "out-of-specification dissolution results"}},
+		{dist, supply.TypeRegisterAsset, supply.RegisterAsset{Code: "(8003)00614141123452400", AssetType: "oxygen-cylinder-10l", InspectionDue: "2027-03-01"}},
+		{dist, supply.TypeAssetEvent, supply.AssetEvent{Code: "(8003)00614141123452400", Action: "fill"}},
+	}
+	for i, st := range steps {
+		if _, err := c.Send(ctx, st.key, st.typ, st.body, true); err != nil {
+			return fmt.Errorf("step %d (%s): %w", i, st.typ, err)
+		}
+	}
+	return nil
 }
