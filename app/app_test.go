@@ -110,6 +110,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"empty", []byte{}, ledger.ErrMalformed},
 		{"truncated", good[:len(good)-10], ledger.ErrMalformed},
 		{"trailing bytes", append(append([]byte{}, good...), 0), ledger.ErrMalformed},
+		{"non-canonical varint (malleated copy of a signed tx)", malleate(signed(hospitalKey, nil)), ledger.ErrMalformed},
 		{"oversized", huge, ledger.ErrTooLarge},
 		{"unknown version", badVersion, ledger.ErrBadVersion},
 		{"bad signature", badSig, ledger.ErrBadSignature},
@@ -372,4 +373,11 @@ func TestPatientRegistrationHoldsNothingIdentifying(t *testing.T) {
 	h.mustOK(h.tx(p, identity.TypeRegisterPatient, struct{}{}))
 	r := h.block(h.tx(p, identity.TypeRegisterPatient, struct{}{})).TxResults[0]
 	wantCode(t, r.Code, r.Codespace, r.Log, ledger.ErrUnauthorized)
+}
+
+// malleate re-encodes a transaction's chain-id length as a two-byte varint:
+// same fields, same signature, different bytes.
+func malleate(raw []byte) []byte {
+	out := []byte{raw[0], raw[1] | 0x80, 0x00}
+	return append(out, raw[2:]...)
 }

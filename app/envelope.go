@@ -131,6 +131,13 @@ func (r *reader) uvarint() uint64 {
 		r.fail("varint")
 		return 0
 	}
+	// Only the shortest encoding is accepted: otherwise one signed
+	// transaction would have many byte forms, hashes and ids (the signature
+	// covers the re-encoded fields).
+	if n != len(binary.AppendUvarint(nil, v)) {
+		r.err = fmt.Errorf("non-canonical varint")
+		return 0
+	}
 	r.b = r.b[n:]
 	return v
 }
