@@ -310,6 +310,16 @@ func (c *cluster) block(i int, h int64) (blockID, error) {
 // saw committed is on every node. It returns the number of heights checked.
 func (c *cluster) verify() (int64, int) {
 	c.t.Helper()
+	// Snapshot what clients saw committed before choosing the target height:
+	// each of those transactions is at or below the height some node had
+	// committed by then, so at or below target. (The workload goes on.)
+	c.mu.Lock()
+	hashes := make([]string, 0, len(c.committed))
+	for h := range c.committed {
+		hashes = append(hashes, h)
+	}
+	c.mu.Unlock()
+	sort.Strings(hashes)
 	target := c.maxHeight()
 	deadline := time.Now().Add(90 * time.Second)
 	for i := range c.procs {
@@ -335,20 +345,20 @@ func (c *cluster) verify() (int64, int) {
 			}
 		}
 	}
-	c.mu.Lock()
-	hashes := make([]string, 0, len(c.committed))
-	for h := range c.committed {
-		hashes = append(hashes, h)
-	}
-	c.mu.Unlock()
-	sort.Strings(hashes)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i, p := range c.procs {
 		cl := client.New(p.api)
 		for _, h := range hashes {
 			if r, err := cl.Tx(ctx, h); err != nil || r.Code != 0 {
-				c.t.Fatalf("LOST: transaction %s, committed for a client, is not on node%d: %v", h, i, err)
+				where := "unknown elsewhere"
+				for j, q := range c.procs {
+					if r2, err2 := client.New(q.api).Tx(ctx, h); err2 == nil {
+						where = fmt.Sprintf("node%d has it at height %d (code %d)", j, r2.Height, r2.Code)
+						break
+					}
+				}
+				c.t.Fatalf("LOST: transaction %s, committed for a client, is not on node%d (at height %d): %v; %s", h, i, c.height(i), err, where)
 			}
 		}
 	}
