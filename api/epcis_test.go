@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -18,7 +19,7 @@ func (emptyState) Iterate([]byte, func(k, v []byte) bool) error { return nil }
 // FuzzTranslateEvent: the EPCIS event decoder never panics; what it accepts
 // names a known step, and every identifier in it parses.
 func FuzzTranslateEvent(f *testing.F) {
-	files, _ := filepath.Glob("../../shared/conformance/epcis/JSON/*.jsonld")
+	files, _ := filepath.Glob(filepath.Join(conformance.Dir(f, "epcis/JSON"), "*.jsonld"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -8,13 +8,15 @@ import (
 
 	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/primum-health/primum/internal/conformance"
 )
 
 // epcisSchema compiles the GS1 EPCIS 2.0 JSON schemas from the conformance
 // folder (each file registered under its own $id), with formats asserted.
 func epcisSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	root := "../../shared/conformance/epcis/JSON-Schema"
+	root := conformance.Dir(t, "epcis/JSON-Schema")
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	// The GS1 schemas use ECMAScript look-ahead, which Go's RE2 lacks.
@@ -76,7 +78,7 @@ func validEPCIS(t *testing.T, s *jsonschema.Schema, name string, doc []byte) {
 func TestEPCISSchemaAcceptsExamples(t *testing.T) {
 	s := epcisSchema(t)
 	for _, f := range []string{"Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.3-AggregationEvent.jsonld", "EPCISQueryDocument.jsonld"} {
-		b, err := os.ReadFile(filepath.Join("../../shared/conformance/epcis/JSON", f))
+		b, err := os.ReadFile(filepath.Join(conformance.Dir(t, "epcis/JSON"), f))
 		if err != nil {
 			t.Fatal(err)
 		}

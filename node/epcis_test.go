@@ -21,6 +21,7 @@ import (
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/supply"
@@ -259,7 +260,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 // never an internal error.
 func TestEPCISConformanceExamples(t *testing.T) {
 	n, _, m := startSupplyNode(t)
-	root := "../../shared/conformance/epcis/JSON"
+	root := conformance.Dir(t, "epcis/JSON")
 	var files []string
 	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() && (strings.HasSuffix(p, ".jsonld") || strings.HasSuffix(p, ".json")) {
