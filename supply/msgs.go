@@ -349,26 +349,39 @@ func ship(ctx *ledger.Context, body []byte) error {
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
-	var keys []string
-	for _, code := range m.Codes {
-		o, err := movable(ctx, code, false)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, o.Key)
-		all, err := withContents(ctx.State, o)
-		if err != nil {
-			return err
-		}
-		for _, x := range all {
-			x.Status, x.ShipTo = StatusInTransit, m.To
-			addStep(ctx, x, Step{Action: "ship", To: m.To, EventID: m.EventID})
-			putObject(ctx.State, x)
-		}
+	keys, err := moveAll(ctx, m.Codes, false, Step{Action: "ship", To: m.To, EventID: m.EventID}, func(x *Object) {
+		x.Status, x.ShipTo = StatusInTransit, m.To
+	})
+	if err != nil {
+		return err
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", Disposition: "in_transit", Keys: keys, To: m.To})
 	ctx.Emit("supply.shipped", [2]string{"to", m.To})
 	return nil
+}
+
+// moveAll applies change to each named object the actor may move and to
+// everything packed in it, recording one custody step each. It returns the
+// keys of the named objects.
+func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step Step, change func(*Object)) ([]string, error) {
+	var keys []string
+	for _, code := range codes {
+		o, err := movable(ctx, code, allowInContainer)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, o.Key)
+		all, err := withContents(ctx.State, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range all {
+			change(x)
+			addStep(ctx, x, step)
+			putObject(ctx.State, x)
+		}
+	}
+	return keys, nil
 }
 
 func receive(ctx *ledger.Context, body []byte) error {
@@ -575,22 +588,11 @@ func decommission(ctx *ledger.Context, body []byte) error {
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
-	var keys []string
-	for _, code := range m.Codes {
-		o, err := movable(ctx, code, true)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, o.Key)
-		all, err := withContents(ctx.State, o)
-		if err != nil {
-			return err
-		}
-		for _, x := range all {
-			x.Status = status
-			addStep(ctx, x, Step{Action: "decommission", Note: m.Reason, EventID: m.EventID})
-			putObject(ctx.State, x)
-		}
+	keys, err := moveAll(ctx, m.Codes, true, Step{Action: "decommission", Note: m.Reason, EventID: m.EventID}, func(x *Object) {
+		x.Status = status
+	})
+	if err != nil {
+		return err
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "DELETE", BizStep: "decommissioning", Disposition: m.Reason, Keys: keys})
 	return nil

@@ -19,17 +19,7 @@ GS1 element strings, Digital Link URIs or EPC URNs. For EPCIS documents use the 
 	tf := &txFlags{}
 	cmd.PersistentFlags().StringVar(&tf.from, "from", "", "signing key: a name in HOME/keys or a key file path")
 	cmd.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	send := func(cmd *cobra.Command, typ string, body any) error {
-		key, err := g.signingKey(tf.from)
-		if err != nil {
-			return err
-		}
-		res, err := g.client().Send(cmd.Context(), key, typ, body, tf.wait)
-		if err != nil {
-			return err
-		}
-		return printSubmit(g, cmd.OutOrStdout(), res)
-	}
+	send := func(cmd *cobra.Command, typ string, body any) error { return g.send(cmd, tf, typ, body) }
 	var prod supply.RegisterProduct
 	regProduct := &cobra.Command{
 		Use:     "register-product",

@@ -32,17 +32,7 @@ stable error code and exits non-zero.`,
 	cmd.PersistentFlags().StringVar(&tf.from, "from", "", "signing key: a name in HOME/keys or a key file path")
 	cmd.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 
-	send := func(cmd *cobra.Command, typ string, body any) error {
-		key, err := g.signingKey(tf.from)
-		if err != nil {
-			return err
-		}
-		res, err := g.client().Send(cmd.Context(), key, typ, body, tf.wait)
-		if err != nil {
-			return err
-		}
-		return printSubmit(g, cmd.OutOrStdout(), res)
-	}
+	send := func(cmd *cobra.Command, typ string, body any) error { return g.send(cmd, tf, typ, body) }
 
 	regPatient := &cobra.Command{
 		Use:     "register-patient",
@@ -185,6 +175,19 @@ stable error code and exits non-zero.`,
 	}
 	cmd.AddCommand(regPatient, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
 	return cmd
+}
+
+// send signs a transaction with --from and submits it, printing the outcome.
+func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) error {
+	key, err := g.signingKey(tf.from)
+	if err != nil {
+		return err
+	}
+	res, err := g.client().Send(cmd.Context(), key, typ, body, tf.wait)
+	if err != nil {
+		return err
+	}
+	return printSubmit(g, cmd.OutOrStdout(), res)
 }
 
 func printSubmit(g *globals, w io.Writer, res *api.SubmitResponse) error {
