@@ -33,7 +33,9 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
 	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, nodeCacheSize, true, iavl.NewNopLogger(),
-		iavl.AsyncPruningOption(false))
+		iavl.AsyncPruningOption(false),
+		// A committed version must survive a power cut, not only a crash.
+		iavl.SyncOption(true))
 	if _, err := tree.Load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot load state tree: %w", err)
