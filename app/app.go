@@ -226,6 +226,12 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 	if !ok {
 		return nil, ledger.Signer{}, ledger.ErrUnknownType.Wrapf("%q", tx.Type)
 	}
+	if remember && route.Body != nil {
+		// CheckTx only: FinalizeBlock decodes again in the handler.
+		if err := ledger.DecodeBody(tx.Body, route.Body()); err != nil {
+			return nil, ledger.Signer{}, err
+		}
+	}
 	signer, err := identity.Resolve(r, tx.Signer, now)
 	if err != nil {
 		return nil, signer, err

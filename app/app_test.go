@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -380,4 +381,39 @@ func TestPatientRegistrationHoldsNothingIdentifying(t *testing.T) {
 func malleate(raw []byte) []byte {
 	out := []byte{raw[0], raw[1] | 0x80, 0x00}
 	return append(out, raw[2:]...)
+}
+
+// TestCheckTxRefusesMalformedBodies: every route declares its body type, and
+// CheckTx refuses a body that does not decode into it, so whatever a client
+// put in an unknown field never reaches a block.
+func TestCheckTxRefusesMalformedBodies(t *testing.T) {
+	for _, r := range Routes() {
+		if r.Body == nil {
+			t.Errorf("route %s declares no body type", r.Type)
+		}
+	}
+	h := newHarness(t)
+	h.block()
+	cases := []struct {
+		name string
+		key  ed25519.PrivateKey
+		typ  string
+		body string
+	}{
+		{"unknown field", testKey("p"), identity.TypeRegisterPatient, `{"name":"SENTINEL-Jane-Doe"}`},
+		{"wrong type", hospitalKey, governance.TypeVote, `{"proposal_id":"one","vote":"yes"}`},
+		{"not JSON", hospitalKey, supply.TypeShip, `ship it`},
+		{"trailing data", hospitalKey, supply.TypeRecall, `{"gtin":"x"} {}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tx := &Tx{ChainID: testChain, Nonce: h.nonces[pubHex(c.key)], Type: c.typ, Body: []byte(c.body)}
+			tx.Sign(c.key)
+			res := h.check(tx.Encode())
+			wantCode(t, res.Code, res.Codespace, res.Log, ledger.ErrInvalidBody)
+			if strings.Contains(res.Log, "SENTINEL") {
+				t.Fatal("the refusal echoes the body's content")
+			}
+		})
+	}
 }

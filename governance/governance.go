@@ -112,10 +112,10 @@ func New() *Module { return &Module{Members: IdentityMembers{}} }
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypePropose, Allow: []string{"organisation"}, Handle: m.propose,
+		{Type: TypePropose, Allow: []string{"organisation"}, Handle: m.propose, Body: ledger.BodyOf[Propose](),
 			Doc:     "A member proposes admitting or removing a member organisation (and its validator power).",
 			Example: `{"action":"add_member","member":{"name":"St Olav Hospital","org_type":"hospital","key":"<hex>","validator_key":"<hex>","power":10},"reason":"regional expansion"}`},
-		{Type: TypeVote, Allow: []string{"organisation"}, Handle: m.vote,
+		{Type: TypeVote, Allow: []string{"organisation"}, Handle: m.vote, Body: ledger.BodyOf[Vote](),
 			Doc: "A member votes yes or no on an open proposal.", Example: `{"proposal_id":1,"vote":"yes"}`},
 	}
 }

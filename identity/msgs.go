@@ -26,19 +26,19 @@ var careOrgs = []string{"organisation:hospital", "organisation:clinic", "organis
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient,
+		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient, Body: ledger.BodyOf[struct{}](),
 			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
-		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner,
+		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner, Body: ledger.BodyOf[RegisterPractitioner](),
 			Doc:     "A care organisation credentials a practitioner's key.",
 			Example: `{"key":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
-		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus,
+		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus, Body: ledger.BodyOf[SetPractitionerStatus](),
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
-		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential,
+		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential, Body: ledger.BodyOf[RenewCredential](),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
-		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: registerDevice,
+		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: registerDevice, Body: ledger.BodyOf[RegisterDevice](),
 			Doc: "An organisation or a patient registers a device key.", Example: `{"key":"<hex>","device_type":"ventilator"}`},
-		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: rotateKey,
+		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: rotateKey, Body: ledger.BodyOf[RotateKey](),
 			Doc:     "Any identity replaces its signing key; the old key is retired for good.",
 			Example: `{"new_key":"<hex>","proof":"<hex signature by the new key over RotationProofBytes>"}`},
 	}

@@ -21,7 +21,14 @@ type Route struct {
 	// Example is an example body, for documentation.
 	Example string
 	Handle  Handler
+	// Body returns a new value of the body's type. CheckTx decodes every body
+	// into it strictly, so a malformed body (and whatever a client put in an
+	// unknown field) is refused before it can reach a block.
+	Body func() any
 }
+
+// BodyOf declares a route's body type.
+func BodyOf[T any]() func() any { return func() any { return new(T) } }
 
 // Allows reports whether the signer holds one of the route's roles.
 func (r Route) Allows(s Signer) bool {
