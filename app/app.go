@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 	"github.com/prometheus/client_golang/prometheus"
@@ -351,7 +352,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := b.Set(a.store.SideKey(keyBlockTime), bt, nil); err != nil {
 		panic(fmt.Sprintf("cannot stage block time: %v", err))
 	}
-	if err := b.Commit(nil); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
 		panic(fmt.Sprintf("cannot write transaction results: %v", err))
 	}
 	_, height, err := a.store.Commit()

@@ -33,9 +33,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
 	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, nodeCacheSize, true, iavl.NewNopLogger(),
-		iavl.AsyncPruningOption(false),
-		// A committed version must survive a power cut, not only a crash.
-		iavl.SyncOption(true))
+		iavl.AsyncPruningOption(false))
 	if _, err := tree.Load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot load state tree: %w", err)
@@ -90,11 +88,17 @@ func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 // Staged is the writer of the block being executed.
 func (s *Store) Staged() ledger.Writer { return staged{s.tree} }
 
-// Commit persists the staged block as the next version, synced.
+// Commit persists the staged block as the next version, synced: the tree
+// and any side batch written before it share Pebble's write-ahead log, and
+// one sync of the log at the end makes all of them durable, in order (a
+// power cut before it loses a suffix, never a middle).
 func (s *Store) Commit() ([]byte, int64, error) {
 	hash, v, err := s.tree.SaveVersion()
 	if err != nil {
 		return nil, 0, err
+	}
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return nil, 0, fmt.Errorf("cannot sync state at version %d: %w", v, err)
 	}
 	if err := s.refreshCommitted(); err != nil {
 		return nil, 0, err
@@ -144,8 +148,8 @@ func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, v
 // SideGet reads the side index (outside the app hash).
 func (s *Store) SideGet(key []byte) ([]byte, error) { return s.side.Get(key) }
 
-// SideBatch is a batch of side-index writes; it becomes durable with the
-// next synced tree commit (same Pebble write-ahead log).
+// SideBatch is a batch of side-index writes; commit it without sync: it
+// becomes durable with the next tree Commit (same write-ahead log).
 func (s *Store) SideBatch() *pebble.Batch { return s.db.NewBatch() }
 
 // SideKey prefixes a side-index key for use in a SideBatch.
