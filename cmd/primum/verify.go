@@ -32,7 +32,15 @@ and dispensable.`,
 			if err := g.client().Get(cmd.Context(), "/api/v1/verify?"+q.Encode(), &v); err != nil {
 				return err
 			}
-			if err := g.print(cmd.OutOrStdout(), v, func(w io.Writer) { printVerdict(w, &v) }); err != nil {
+			names := map[string]string{}
+			if g.output == "text" {
+				if orgs, err := g.client().Identities(cmd.Context(), "organisation"); err == nil {
+					for _, o := range orgs {
+						names[o.ID] = o.Name
+					}
+				}
+			}
+			if err := g.print(cmd.OutOrStdout(), v, func(w io.Writer) { printVerdict(w, &v, names) }); err != nil {
 				return err
 			}
 			if !v.Dispensable {
@@ -45,7 +53,13 @@ and dispensable.`,
 	return cmd
 }
 
-func printVerdict(w io.Writer, v *supply.Verdict) {
+func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
+	who := func(id string) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		return id
+	}
 	mark := "✗"
 	if v.Dispensable {
 		mark = "✓"
@@ -58,13 +72,13 @@ func printVerdict(w io.Writer, v *supply.Verdict) {
 		fmt.Fprintf(w, "  serial   %s  lot %s  expiry %s\n", v.Serial, v.Lot, v.Expiry)
 	}
 	if v.Custodian != "" {
-		fmt.Fprintf(w, "  held by  %s (%s)\n", v.Custodian, v.Status)
+		fmt.Fprintf(w, "  held by  %s (%s)\n", who(v.Custodian), v.Status)
 	}
 	for _, s := range v.Trail {
 		to := ""
 		if s.To != "" {
-			to = " → " + s.To
+			to = " → " + who(s.To)
 		}
-		fmt.Fprintf(w, "  %s  %-14s by %s%s\n", s.Time, s.Action, s.By, to)
+		fmt.Fprintf(w, "  %s  %-14s by %s%s\n", s.Time, s.Action, who(s.By), to)
 	}
 }
