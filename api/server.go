@@ -103,9 +103,17 @@ func New(b Backend) http.Handler {
 	return limitBody(mux)
 }
 
+// MaxCaptureBytes bounds an EPCIS capture document (up to the capture
+// limit of events, which can carry sensor data).
+const MaxCaptureBytes = 4 << 20
+
 func limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		limit := int64(MaxBodyBytes)
+		if r.URL.Path == "/epcis/capture" {
+			limit = MaxCaptureBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h.ServeHTTP(w, r)
 	})
 }
