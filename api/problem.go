@@ -65,3 +65,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
 }
+
+// writeList answers a list read: the error as a problem, or the list as a
+// JSON array (never null, even when empty).
+func writeList[T any](w http.ResponseWriter, list []T, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []T{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}

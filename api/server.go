@@ -393,14 +393,7 @@ func (s *server) listIdentities(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	list, err := identity.List(s.App.Store().Committed(), kind, limit)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []*identity.Identity{}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, list, err)
 }
 
 func (s *server) getIdentity(w http.ResponseWriter, r *http.Request) {
@@ -428,14 +421,7 @@ func (s *server) identityMembers(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) listProposals(w http.ResponseWriter, r *http.Request) {
 	list, err := governance.List(s.App.Store().Committed(), s.App.LastBlockTime())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []*governance.Proposal{}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, list, err)
 }
 
 func (s *server) getProposal(w http.ResponseWriter, r *http.Request) {

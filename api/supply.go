@@ -119,26 +119,12 @@ func (s *server) supplyProduct(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) supplyRecalls(w http.ResponseWriter, r *http.Request) {
 	list, err := supply.Recalls(s.App.Store().Committed())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []supply.Recall{}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, list, err)
 }
 
 func (s *server) supplySuspects(w http.ResponseWriter, r *http.Request) {
 	list, err := supply.Suspects(s.App.Store().Committed(), 1000)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []supply.Object{}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, list, err)
 }
 
 // supplyAssets: GET /api/v1/supply/assets[?due_before=YYYY-MM-DD].
@@ -151,12 +137,5 @@ func (s *server) supplyAssets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	list, err := supply.Assets(s.App.Store().Committed(), due)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []supply.Object{}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, list, err)
 }

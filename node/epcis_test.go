@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -72,17 +71,7 @@ func startSupplyNodeB(t testing.TB) (*node.Node, *client.Client, map[string]*mem
 	if err := node.WriteGenesis(home, "primum-supply-test", gen, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	c := client.New(n.APIURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	n, c := startHome(t, home)
 	return n, c, members
 }
 

@@ -61,6 +61,13 @@ func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Setti
 			t.Fatal(err)
 		}
 	}
+	return startHome(t, home)
+}
+
+// startHome starts the node in home and waits for its first block, whose
+// commit admits the founding members.
+func startHome(t testing.TB, home string) (*node.Node, *client.Client) {
+	t.Helper()
 	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
