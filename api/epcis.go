@@ -214,8 +214,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 			}
 			all = append(all, events[i]...)
 		}
-		res, err := s.submitCapture(key, all)
-		if err != nil {
+		if _, err := s.submitCapture(key, all); err != nil {
 			i := 0
 			var n int
 			if _, scanErr := fmt.Sscanf(err.Error(), "event %d", &n); scanErr == nil && n < len(index) {
@@ -224,7 +223,6 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 			fail(i, err)
 			return
 		}
-		_ = res
 		s.captures.update(id, func(j *CaptureJob) { j.Accepted = len(raw) })
 		return
 	}

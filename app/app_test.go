@@ -356,8 +356,6 @@ func TestBodyValidation(t *testing.T) {
 			if c.typ == identity.TypeRegisterPatient {
 				signer = testKey("patient " + c.name)
 			}
-			before := h.store.Committed()
-			_ = before
 			r := h.block(h.tx(signer, c.typ, c.body)).TxResults[0]
 			wantCode(t, r.Code, r.Codespace, r.Log, c.want)
 		})
