@@ -1,6 +1,7 @@
 // Package conformance finds the published test material of the standards
-// Primum implements (GS1 EPCIS, HL7 FHIR), kept beside the repository in
-// ../shared/conformance, for the tests that check against it.
+// Primum implements, for the tests that check against it: the GS1 EPCIS 2.0
+// examples and schemas are kept in the repository (testdata/conformance,
+// with GS1's licence), so a clean checkout tests on its own.
 package conformance
 
 import (
@@ -10,9 +11,10 @@ import (
 )
 
 // Dir returns the absolute path of sub (e.g. "epcis/JSON") inside the
-// conformance folder: $PRIMUM_CONFORMANCE, or shared/conformance found by
-// walking up from the working directory. A test that needs it fails when it
-// is missing: the material is part of the project's checkout.
+// conformance folder: $PRIMUM_CONFORMANCE, else the first of
+// testdata/conformance (in the repository) or shared/conformance (beside
+// it) found walking up from the working directory. A test that needs it
+// fails when it is missing.
 func Dir(tb testing.TB, sub string) string {
 	tb.Helper()
 	if root := os.Getenv("PRIMUM_CONFORMANCE"); root != "" {
@@ -23,13 +25,15 @@ func Dir(tb testing.TB, sub string) string {
 		tb.Fatal(err)
 	}
 	for {
-		p := filepath.Join(dir, "shared", "conformance", sub)
-		if _, err := os.Stat(p); err == nil {
-			return p
+		for _, base := range []string{filepath.Join(dir, "testdata", "conformance"), filepath.Join(dir, "shared", "conformance")} {
+			p := filepath.Join(base, sub)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatalf("conformance material %q not found: expected ../shared/conformance beside the checkout, or set PRIMUM_CONFORMANCE", sub)
+			tb.Fatalf("conformance material %q not found: expected testdata/conformance in the repository, or set PRIMUM_CONFORMANCE", sub)
 		}
 		dir = parent
 	}
