@@ -163,7 +163,7 @@ func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
 // blocks on every level), and a bounded block cache.
 func pebbleOptions() *pebble.Options {
 	o := &pebble.Options{
-		Logger:                      quietLogger{},
+		Logger:                      QuietLogger{},
 		Cache:                       pebble.NewCache(256 << 20),
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
@@ -248,11 +248,13 @@ func prefixEndOrNil(prefix []byte) []byte {
 	return prefixEnd(prefix)
 }
 
-type quietLogger struct{}
+// QuietLogger keeps Pebble's informational chatter out of the node's log; a fatal
+// error still panics.
+type QuietLogger struct{}
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
+func (QuietLogger) Infof(string, ...any)  {}
+func (QuietLogger) Errorf(string, ...any) {}
+func (QuietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
 

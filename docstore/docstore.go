@@ -1,0 +1,417 @@
+// Package docstore is a custodian node's off-chain store of health records.
+//
+// Each record is encrypted with its own data key (AES-256-GCM); data keys are
+// wrapped by the node's key-encryption key (KEK), which lives only in memory
+// and in a keyring file sealed under the node's unseal key. Destroying a
+// record's data key erases the record for good (crypto-shredding): the
+// ciphertext cannot be decrypted anywhere, and the salt that keys the
+// record's on-ledger commitment is destroyed with it, so the commitment no
+// longer links to anything.
+//
+// This package never writes a record, a data key or the KEK in clear, and
+// never logs record content.
+package docstore
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/primum-health/primum/store"
+)
+
+// Errors.
+var (
+	ErrNotFound = errors.New("docstore: no such record")
+	ErrErased   = errors.New("docstore: record erased")
+	ErrCorrupt  = errors.New("docstore: record does not decrypt (tampered or wrong key)")
+	ErrExists   = errors.New("docstore: record id already used")
+)
+
+// Keys inside the store. The layout is part of the on-disk format.
+var (
+	prefixData    = []byte("d/") // d/<id> -> nonce | AES-GCM(DEK, content)
+	prefixKey     = []byte("k/") // k/<id> -> term(4) | nonce | AES-GCM(KEK[term], DEK | salt)
+	prefixMeta    = []byte("m/") // m/<id> -> Meta JSON (no health data)
+	prefixPatient = []byte("p/") // p/<patient>/<id> -> ""
+	prefixErased  = []byte("e/") // e/<id> -> erased-at (RFC 3339)
+)
+
+func key(prefix []byte, parts ...string) []byte {
+	k := append([]byte{}, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, '/')
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// Meta describes a stored record. It holds nothing that is not also on the
+// ledger (pseudonym, category, custodian) plus the FHIR resource type.
+type Meta struct {
+	ID           string `json:"id"`
+	Patient      string `json:"patient"`
+	Custodian    string `json:"custodian"`
+	Category     string `json:"category"`
+	ResourceType string `json:"resource_type"`
+	Stored       string `json:"stored"`
+}
+
+// Record is a decrypted record with the salt of its commitment.
+type Record struct {
+	Meta
+	Content []byte
+	Salt    []byte
+}
+
+// Store is an open record store.
+type Store struct {
+	db   *pebble.DB
+	ring *keyring
+	mu   sync.RWMutex // guards ring
+}
+
+// Open opens (creating if needed) the store in dir. unsealKey (32 bytes)
+// opens the KEK keyring file in dir; a new store gets a fresh KEK.
+func Open(dir string, unsealKey []byte) (*Store, error) {
+	if len(unsealKey) != 32 {
+		return nil, errors.New("docstore: unseal key must be 32 bytes")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create record store %q: %w", dir, err)
+	}
+	ring, err := openKeyring(filepath.Join(dir, keyringFile), unsealKey)
+	if err != nil {
+		return nil, err
+	}
+	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Logger: store.QuietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open record store %q: %w", dir, err)
+	}
+	return &Store{db: db, ring: ring}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Commitment is the on-ledger commitment of a record: HMAC-SHA256 keyed by
+// the record's salt. Without the salt it reveals nothing, even about
+// guessable content. This byte format must never change.
+func Commitment(salt, content []byte) []byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte("primum/record/v1\x00"))
+	m.Write(content)
+	return m.Sum(nil)
+}
+
+func seal(k, plaintext, ad []byte) []byte {
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		panic(err) // keys are always 32 bytes
+	}
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err)
+	}
+	return gcm.Seal(nonce, nonce, plaintext, ad)
+}
+
+func open(k, sealed, ad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	gcm, _ := cipher.NewGCM(block)
+	if len(sealed) < gcm.NonceSize() {
+		return nil, ErrCorrupt
+	}
+	out, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], ad)
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	return out, nil
+}
+
+// The record's id is additional data everywhere, so a ciphertext or a
+// wrapped key cannot be moved to another record.
+func dataAD(id string) []byte { return []byte("primum/record-data/v1\x00" + id) }
+func keyAD(id string) []byte  { return []byte("primum/record-key/v1\x00" + id) }
+
+// wrap encrypts a record's DEK and salt under the active KEK term.
+func (s *Store) wrap(id string, dek, salt []byte) []byte {
+	s.mu.RLock()
+	term, kek := s.ring.active()
+	s.mu.RUnlock()
+	out := binary.BigEndian.AppendUint32(nil, term)
+	return append(out, seal(kek, append(append([]byte{}, dek...), salt...), keyAD(id))...)
+}
+
+func (s *Store) unwrap(id string, wrapped []byte) (dek, salt []byte, err error) {
+	if len(wrapped) < 4 {
+		return nil, nil, ErrCorrupt
+	}
+	s.mu.RLock()
+	kek, ok := s.ring.term(binary.BigEndian.Uint32(wrapped))
+	s.mu.RUnlock()
+	if !ok {
+		return nil, nil, ErrCorrupt
+	}
+	plain, err := open(kek, wrapped[4:], keyAD(id))
+	if err != nil || len(plain) != 64 {
+		return nil, nil, ErrCorrupt
+	}
+	return plain[:32], plain[32:], nil
+}
+
+// Put encrypts and stores a new record under a fresh data key and salt, and
+// returns its commitment.
+func (s *Store) Put(m Meta, content []byte) (commitment []byte, err error) {
+	if m.ID == "" || m.Patient == "" {
+		return nil, errors.New("docstore: record id and patient are required")
+	}
+	if v, closer, err := s.db.Get(key(prefixMeta, m.ID)); err == nil {
+		_ = v
+		closer.Close()
+		return nil, ErrExists
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, err
+	}
+	dek, salt := make([]byte, 32), make([]byte, 32)
+	if _, err := rand.Read(dek); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	if m.Stored == "" {
+		m.Stored = time.Now().UTC().Format(time.RFC3339)
+	}
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	b := s.db.NewBatch()
+	_ = b.Set(key(prefixData, m.ID), seal(dek, content, dataAD(m.ID)), nil)
+	_ = b.Set(key(prefixKey, m.ID), s.wrap(m.ID, dek, salt), nil)
+	_ = b.Set(key(prefixMeta, m.ID), meta, nil)
+	_ = b.Set(key(prefixPatient, m.Patient, m.ID), nil, nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return nil, fmt.Errorf("cannot store record: %w", err)
+	}
+	return Commitment(salt, content), nil
+}
+
+func (s *Store) get(k []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// Meta reads a record's description (also for erased records).
+func (s *Store) Meta(id string) (*Meta, error) {
+	b, err := s.get(key(prefixMeta, id))
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, ErrNotFound
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, ErrCorrupt
+	}
+	return &m, nil
+}
+
+// Get decrypts a record. Callers release records only after a committed
+// access entry allows it (see the api package's release path).
+func (s *Store) Get(id string) (*Record, error) {
+	m, err := s.Meta(id)
+	if err != nil {
+		return nil, err
+	}
+	if e, err := s.get(key(prefixErased, id)); err != nil {
+		return nil, err
+	} else if e != nil {
+		return nil, ErrErased
+	}
+	wrapped, err := s.get(key(prefixKey, id))
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.get(key(prefixData, id))
+	if err != nil {
+		return nil, err
+	}
+	if wrapped == nil || data == nil {
+		return nil, ErrErased
+	}
+	dek, salt, err := s.unwrap(id, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	content, err := open(dek, data, dataAD(id))
+	if err != nil {
+		return nil, err
+	}
+	return &Record{Meta: *m, Content: content, Salt: salt}, nil
+}
+
+// Records lists the records of a patient held here, erased ones included.
+func (s *Store) Records(patient string) ([]Meta, error) {
+	prefix := key(prefixPatient, patient, "")
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []Meta
+	for it.First(); it.Valid(); it.Next() {
+		m, err := s.Meta(string(it.Key()[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
+	}
+	return out, it.Error()
+}
+
+// Erased reports whether a record's keys have been destroyed.
+func (s *Store) Erased(id string) (bool, error) {
+	b, err := s.get(key(prefixErased, id))
+	return b != nil, err
+}
+
+// ErasePatient destroys the data keys, salts and ciphertexts of every record
+// of a patient, compacts those key ranges, and then rotates the KEK: a copy
+// of an erased wrapped key that lingers anywhere (a write-ahead log, an old
+// file, a backup) names a KEK term that no longer exists. It is idempotent
+// and returns how many records it erased now.
+func (s *Store) ErasePatient(patient string, at time.Time) (int, error) {
+	metas, err := s.Records(patient)
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	var ids []string
+	for _, m := range metas {
+		if done, err := s.Erased(m.ID); err != nil {
+			return 0, err
+		} else if done {
+			continue
+		}
+		_ = b.Delete(key(prefixKey, m.ID), nil)
+		_ = b.Delete(key(prefixData, m.ID), nil)
+		_ = b.Set(key(prefixErased, m.ID), []byte(at.UTC().Format(time.RFC3339)), nil)
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("cannot erase records: %w", err)
+	}
+	if err := s.db.Flush(); err != nil {
+		return len(ids), err
+	}
+	for _, id := range ids {
+		for _, p := range [][]byte{prefixKey, prefixData} {
+			k := key(p, id)
+			if err := s.db.Compact(k, append(k, 0), false); err != nil {
+				return len(ids), err
+			}
+		}
+	}
+	if _, err := s.Rotate(); err != nil {
+		return len(ids), fmt.Errorf("cannot rotate the KEK after erasure: %w", err)
+	}
+	return len(ids), nil
+}
+
+// Rotate replaces the KEK: it adds a new term, rewraps every data key under
+// it (the records themselves are not re-encrypted) and then forgets the
+// old terms. It returns the new term.
+func (s *Store) Rotate() (uint32, error) {
+	s.mu.Lock()
+	newRing, err := s.ring.rotated()
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	// Rewrap under the new term: read with the old ring, write with the new.
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixKey, UpperBound: upper(prefixKey)})
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	term, kek := newRing.active()
+	for it.First(); it.Valid(); it.Next() {
+		id := string(it.Key()[len(prefixKey):])
+		dek, salt, err := s.unwrap(id, it.Value())
+		if err != nil {
+			it.Close()
+			return 0, fmt.Errorf("cannot rewrap record key: %w", err)
+		}
+		w := binary.BigEndian.AppendUint32(nil, term)
+		_ = b.Set(append([]byte{}, it.Key()...), append(w, seal(kek, append(dek, salt...), keyAD(id))...), nil)
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	// Keep both terms on disk until the rewrapped keys are durable, then
+	// drop the old one.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := newRing.save(); err != nil {
+		return 0, err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, err
+	}
+	s.ring = newRing.only(term)
+	if err := s.ring.save(); err != nil {
+		return 0, err
+	}
+	return term, nil
+}
+
+// Term is the active KEK term.
+func (s *Store) Term() uint32 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, _ := s.ring.active()
+	return t
+}
+
+func upper(prefix []byte) []byte {
+	u := bytes.Clone(prefix)
+	for i := len(u) - 1; i >= 0; i-- {
+		if u[i] < 0xff {
+			u[i]++
+			return u[:i+1]
+		}
+	}
+	return nil
+}
