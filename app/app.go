@@ -17,9 +17,11 @@ import (
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
 )
@@ -113,6 +115,9 @@ func Routes() []ledger.Route {
 	rs := identity.Routes()
 	rs = append(rs, governance.New().Routes()...)
 	rs = append(rs, supply.Routes()...)
+	recs := records.New()
+	rs = append(rs, consent.New(recs).Routes()...)
+	rs = append(rs, recs.Routes()...)
 	return rs
 }
 

@@ -11,9 +11,11 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -189,6 +191,13 @@ func TestPermissionTable(t *testing.T) {
 		supply.TypeAssetEvent:             {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 		supply.TypeRegisterLocation:       {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
 		supply.TypeCapture:                {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
+		consent.TypeGrant:                 {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
+		consent.TypeRevoke:                {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
+		records.TypeRegister:              {ok, ok, unauth, ok, unauth, unauth, unauth, unknown},
+		records.TypeAccess:                {ok, ok, unauth, ok, unauth, unauth, unauth, unknown},
+		records.TypeErase:                 {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
+		records.TypeShareCase:             {unauth, unauth, unauth, unauth, ok, unauth, unauth, unknown},
+		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, unauth, unauth, unknown},
 	}
 	if len(table) != len(Routes()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))

@@ -1,0 +1,266 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
+)
+
+// recordsWorld is a chain with a patient, two practitioners (one at each
+// hospital) and records held by St Luke's.
+type recordsWorld struct {
+	*harness
+	patient, other, doctor, remote ed25519.PrivateKey
+	nonce                          int
+}
+
+func newRecordsWorld(t *testing.T) *recordsWorld {
+	h := newHarness(t)
+	w := &recordsWorld{harness: h, patient: testKey("patient-a"), other: testKey("patient-b"),
+		doctor: testKey("dr-stlukes"), remote: testKey("dr-riverside")}
+	h.mustOK(h.tx(w.patient, identity.TypeRegisterPatient, struct{}{}), h.tx(w.other, identity.TypeRegisterPatient, struct{}{}),
+		h.registerPractitioner(hospitalKey, w.doctor), h.registerPractitioner(hospital2Key, w.remote))
+	h.mustOK(h.tx(hospitalKey, records.TypeRegister, records.Register{Endpoint: "http://127.0.0.1:8080", Records: []records.NewRecord{
+		{ID: "obs-1", Patient: id(w.patient), Category: "observation", Commitment: commitment("obs-1")},
+		{ID: "cond-1", Patient: id(w.patient), Category: "condition", Commitment: commitment("cond-1")},
+		{ID: "obs-9", Patient: id(w.other), Category: "observation", Commitment: commitment("obs-9")},
+	}}))
+	return w
+}
+
+func commitment(s string) string {
+	c := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(c[:])
+}
+
+// request is a signed access request of key for record.
+func (w *recordsWorld) request(key ed25519.PrivateKey, record, purpose, emergency string) records.AccessLog {
+	w.nonce++
+	req := records.AccessRequest{ChainID: testChain, Requester: id(key), Record: record, Purpose: purpose, EmergencyReason: emergency,
+		KeyDigest: commitment("hpke-key"), Nonce: fmt.Sprintf("%032x", w.nonce), NotAfter: w.now.Add(5 * time.Minute).Format(time.RFC3339)}
+	return records.AccessLog{Request: req, Signature: req.Sign(key)}
+}
+
+// access logs a request at the custodian and returns the entry.
+func (w *recordsWorld) access(custodian ed25519.PrivateKey, l records.AccessLog) (*records.Access, error) {
+	res := w.block(w.tx(custodian, records.TypeAccess, l))
+	if r := res.TxResults[0]; r.Code != 0 {
+		e, _ := ledger.Lookup(r.Codespace, r.Code)
+		return nil, e
+	}
+	trail, err := records.Trail(w.store.Committed(), 0)
+	if err != nil {
+		return nil, err
+	}
+	return trail[len(trail)-1], nil
+}
+
+func (w *recordsWorld) grant(g consent.Grant) string {
+	w.mustOK(w.tx(w.patient, consent.TypeGrant, g))
+	cs, _ := consent.OfPatient(w.store.Committed(), id(w.patient))
+	for _, c := range cs {
+		if c.Height == w.height {
+			return c.ID
+		}
+	}
+	w.t.Fatal("consent not found")
+	return ""
+}
+
+func TestAccessDecisions(t *testing.T) {
+	w := newRecordsWorld(t)
+	expires := w.now.AddDate(0, 1, 0).Format(time.RFC3339)
+	treatment := w.grant(consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{Categories: []string{"observation"}}, Purpose: "treatment", Expires: expires})
+	orgWide := w.grant(consent.Grant{Grantee: id(hospital2Key), Scope: consent.Scope{Records: []string{"cond-1"}}, Purpose: "payment", Expires: expires})
+
+	tests := []struct {
+		name      string
+		requester ed25519.PrivateKey
+		record    string
+		purpose   string
+		emergency string
+		outcome   string
+		refusal   string
+		consent   string
+	}{
+		{"consented category", w.remote, "obs-1", "treatment", "", records.Granted, "", treatment},
+		{"category outside the scope", w.remote, "cond-1", "treatment", "", records.Refused, "no_consent", ""},
+		{"other purpose", w.remote, "obs-1", "research", "", records.Refused, "no_consent", ""},
+		{"consent to the practitioner's organisation", w.remote, "cond-1", "payment", "", records.Granted, "", orgWide},
+		{"another patient's record", w.remote, "obs-9", "treatment", "", records.Refused, "no_consent", ""},
+		{"no consent at all", w.doctor, "obs-1", "treatment", "", records.Refused, "no_consent", ""},
+		{"emergency by a practitioner", w.doctor, "cond-1", "emergency", "patient_unconscious", records.Granted, "", ""},
+		{"emergency by an organisation", hospital2Key, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_practitioner", ""},
+		{"the patient's own record", w.patient, "obs-1", "patient", "", records.Granted, "", ""},
+		{"a patient reading another's", w.other, "obs-1", "patient", "", records.Refused, "not_own_record", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := w.access(hospitalKey, w.request(tt.requester, tt.record, tt.purpose, tt.emergency))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Outcome != tt.outcome || a.Refusal != tt.refusal || a.Consent != tt.consent || a.Emergency != (tt.emergency != "") {
+				t.Fatalf("got %+v", a)
+			}
+		})
+	}
+
+	// Revocation: refused from the next block on.
+	w.mustOK(w.tx(w.patient, consent.TypeRevoke, consent.Revoke{ID: treatment}))
+	if a, _ := w.access(hospitalKey, w.request(w.remote, "obs-1", "treatment", "")); a.Outcome != records.Refused {
+		t.Fatalf("after revocation: %+v", a)
+	}
+	// Suspension: the entry records the refusal with the credential's state.
+	w.mustOK(w.tx(hospital2Key, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: id(w.remote), Status: "suspended"}))
+	if a, _ := w.access(hospitalKey, w.request(w.remote, "cond-1", "payment", "")); a.Outcome != records.Refused || a.Refusal != "signer_suspended" {
+		t.Fatalf("suspended practitioner: %+v", a)
+	}
+	// Every decision is in the patient's trail, emergency flagged.
+	trail, _ := records.TrailOf(w.store.Committed(), id(w.patient))
+	emergencies := 0
+	for _, a := range trail {
+		if a.Emergency {
+			emergencies++
+		}
+	}
+	if len(trail) != 11 || emergencies != 2 {
+		t.Fatalf("trail has %d entries, %d emergencies", len(trail), emergencies)
+	}
+}
+
+// moduleState is everything the consent and records modules hold.
+func (w *recordsWorld) moduleState() string {
+	var b strings.Builder
+	for _, p := range []string{"con", "rec", "acc", "case/", "era/", "ep/"} {
+		_ = w.store.Committed().Iterate([]byte(p), func(k, v []byte) bool {
+			b.Write(k)
+			b.Write(v)
+			return true
+		})
+	}
+	return b.String()
+}
+
+func TestConsentExpires(t *testing.T) {
+	w := newRecordsWorld(t)
+	w.grant(consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: w.now.Add(3 * time.Second).Format(time.RFC3339)})
+	if a, _ := w.access(hospitalKey, w.request(w.remote, "obs-1", "treatment", "")); a.Outcome != records.Granted {
+		t.Fatalf("before expiry: %+v", a)
+	}
+	w.block()
+	w.block()
+	if a, _ := w.access(hospitalKey, w.request(w.remote, "obs-1", "treatment", "")); a.Outcome != records.Refused {
+		t.Fatalf("after expiry: %+v", a)
+	}
+}
+
+func TestRecordsBadInputChangesNothing(t *testing.T) {
+	w := newRecordsWorld(t)
+	good := w.request(w.remote, "obs-1", "treatment", "")
+	if _, err := w.access(hospitalKey, good); err != nil {
+		t.Fatal(err)
+	}
+	tampered := w.request(w.remote, "obs-1", "treatment", "")
+	tampered.Request.Record = "cond-1"
+	expired := w.request(w.remote, "obs-1", "treatment", "")
+	expired.Request.NotAfter = w.now.Add(-time.Second).Format(time.RFC3339)
+	expired.Signature = expired.Request.Sign(w.remote)
+	tooLong := w.request(w.remote, "obs-1", "treatment", "")
+	tooLong.Request.NotAfter = w.now.Add(time.Hour).Format(time.RFC3339)
+	tooLong.Signature = tooLong.Request.Sign(w.remote)
+	stranger := w.request(testKey("stranger"), "obs-1", "treatment", "")
+	badReason := w.request(w.doctor, "obs-1", "emergency", "he said so")
+	unknownRec := w.request(w.remote, "nope", "treatment", "")
+	rec := func(id, patient, cat, c string) records.Register {
+		return records.Register{Records: []records.NewRecord{{ID: id, Patient: patient, Category: cat, Commitment: c}}}
+	}
+	tests := []struct {
+		name string
+		key  ed25519.PrivateKey
+		typ  string
+		body any
+		want *ledger.Error
+	}{
+		{"replayed access request", hospitalKey, records.TypeAccess, good, records.ErrReplayed},
+		{"tampered request", hospitalKey, records.TypeAccess, tampered, records.ErrBadRequestSig},
+		{"expired request", hospitalKey, records.TypeAccess, expired, records.ErrRequestExpired},
+		{"request valid for too long", hospitalKey, records.TypeAccess, tooLong, records.ErrRequestExpired},
+		{"unknown requester", hospitalKey, records.TypeAccess, stranger, records.ErrUnknownReq},
+		{"free-text emergency reason", hospitalKey, records.TypeAccess, badReason, records.ErrBadEmergency},
+		{"unknown record", hospitalKey, records.TypeAccess, unknownRec, records.ErrUnknownRecord},
+		{"not the custodian", hospital2Key, records.TypeAccess, w.request(w.remote, "obs-1", "treatment", ""), records.ErrNotCustodian},
+		{"unknown patient", hospitalKey, records.TypeRegister, rec("x-1", id(testKey("nobody")), "observation", commitment("x")), records.ErrUnknownPatient},
+		{"record id taken", hospitalKey, records.TypeRegister, rec("obs-1", id(w.patient), "observation", commitment("x")), records.ErrRecordExists},
+		{"bad commitment", hospitalKey, records.TypeRegister, rec("x-2", id(w.patient), "observation", "abc"), records.ErrBadCommitment},
+		{"bad category", hospitalKey, records.TypeRegister, rec("x-3", id(w.patient), "gossip", commitment("x")), records.ErrBadCategory},
+		{"bad record id", hospitalKey, records.TypeRegister, rec("../etc", id(w.patient), "observation", commitment("x")), records.ErrBadRecordID},
+		{"consent for an unknown grantee", w.patient, consent.TypeGrant, consent.Grant{Grantee: "feed", Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: "2030-01-01T00:00:00Z"}, consent.ErrBadGrantee},
+		{"consent in the past", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: "2020-01-01T00:00:00Z"}, consent.ErrBadExpiry},
+		{"consent with two scopes", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true, Categories: []string{"condition"}}, Purpose: "treatment", Expires: "2030-01-01T00:00:00Z"}, consent.ErrBadScope},
+		{"consent naming another's record", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{Records: []string{"obs-9"}}, Purpose: "treatment", Expires: "2030-01-01T00:00:00Z"}, consent.ErrUnknownRecord},
+		{"consent with a bad purpose", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "marketing", Expires: "2030-01-01T00:00:00Z"}, consent.ErrBadPurpose},
+		{"share without consent", w.doctor, records.TypeShareCase, records.ShareCase{Specialist: id(w.remote), Patient: id(w.patient), Records: []string{"obs-1"}}, records.ErrNotShareable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := w.moduleState()
+			res := w.block(w.tx(tt.key, tt.typ, tt.body))
+			r := res.TxResults[0]
+			wantCode(t, r.Code, r.Codespace, r.Log, tt.want)
+			// A rejected transaction uses its nonce and nothing else.
+			if after := w.moduleState(); before != after {
+				t.Fatal("a rejected transaction changed the state")
+			}
+		})
+	}
+}
+
+func TestSecondOpinionAndErasure(t *testing.T) {
+	w := newRecordsWorld(t)
+	w.grant(consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "second_opinion", Expires: w.now.AddDate(0, 1, 0).Format(time.RFC3339)})
+	w.mustOK(w.tx(w.doctor, records.TypeShareCase, records.ShareCase{Specialist: id(w.remote), Patient: id(w.patient), Records: []string{"obs-1", "cond-1"}}))
+	cases, _ := records.Cases(w.store.Committed(), 0)
+	if len(cases) != 1 {
+		t.Fatalf("%d cases", len(cases))
+	}
+	c := cases[0]
+	// The opinion is a record held by the specialist's organisation.
+	w.mustOK(w.tx(hospital2Key, records.TypeRegister, records.Register{Records: []records.NewRecord{
+		{ID: "opinion-1", Patient: id(w.patient), Category: "opinion", Commitment: commitment("opinion")}}}))
+	res := w.block(w.tx(w.doctor, records.TypeOpinion, records.Opinion{Case: c.ID, Record: "opinion-1"}))
+	wantCode(t, res.TxResults[0].Code, res.TxResults[0].Codespace, res.TxResults[0].Log, records.ErrNotSpecialist)
+	w.mustOK(w.tx(w.remote, records.TypeOpinion, records.Opinion{Case: c.ID, Record: "opinion-1"}))
+	if c, _ = records.GetCase(w.store.Committed(), c.ID); c.Opinion != "opinion-1" || c.OpinionCommit != commitment("opinion") {
+		t.Fatalf("opinion not anchored: %+v", c)
+	}
+
+	w.mustOK(w.tx(w.patient, records.TypeErase, records.Erase{}))
+	e, _ := records.GetErasure(w.store.Committed(), id(w.patient))
+	if e == nil || e.Records != 3 || len(e.Custodians) != 2 {
+		t.Fatalf("erasure: %+v", e)
+	}
+	if a, _ := w.access(hospitalKey, w.request(w.patient, "obs-1", "patient", "")); a.Outcome != records.Refused || a.Refusal != "record_erased" {
+		t.Fatalf("after erasure: %+v", a)
+	}
+	res = w.block(w.tx(w.patient, records.TypeErase, records.Erase{}))
+	wantCode(t, res.TxResults[0].Code, res.TxResults[0].Codespace, res.TxResults[0].Log, records.ErrNothingToErase)
+}
+
+func TestAccessRequestGolden(t *testing.T) {
+	req := records.AccessRequest{ChainID: "c", Requester: "r", Record: "obs-1", Purpose: "treatment", KeyDigest: "kd", Nonce: "n", NotAfter: "2026-01-01T00:00:00Z"}
+	// This byte format is what requesters sign: it must never change.
+	const want = "primum/access-request/v1\x00" + `{"chain_id":"c","requester":"r","record":"obs-1","purpose":"treatment","key_digest":"kd","nonce":"n","not_after":"2026-01-01T00:00:00Z"}`
+	if got := string(req.SignBytes()); got != want {
+		t.Fatalf("sign bytes changed:\n%q", got)
+	}
+}

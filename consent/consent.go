@@ -1,0 +1,290 @@
+// Package consent owns patients' consents on the ledger (SPEC F3): a patient
+// grants an organisation or a practitioner access to a scope of their
+// records for a purpose until an expiry, and revokes it. Accept answers the
+// one question other modules ask: does an active consent cover this access?
+//
+// A consent names pseudonyms, categories and record ids only: it never holds
+// personal health data.
+package consent
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Transaction types.
+const (
+	TypeGrant  = "consent.grant"
+	TypeRevoke = "consent.revoke"
+)
+
+// Purposes a consent (and an access request) may name.
+var Purposes = []string{"treatment", "payment", "research", "emergency", "second_opinion"}
+
+// Statuses.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+)
+
+// Errors of codespace "consent". Codes are stable.
+var (
+	ErrBadPurpose    = ledger.NewError("consent", 1, "bad_purpose", 400, "purpose must be one of treatment, payment, research, emergency, second_opinion")
+	ErrBadGrantee    = ledger.NewError("consent", 2, "bad_grantee", 400, "grantee must be a registered organisation or practitioner in good standing")
+	ErrBadExpiry     = ledger.NewError("consent", 3, "bad_expiry", 400, "expires must be an RFC 3339 time after the block time")
+	ErrBadScope      = ledger.NewError("consent", 4, "bad_scope", 400, "scope must be all records, a list of known categories, or a list of this patient's records")
+	ErrNotYours      = ledger.NewError("consent", 5, "not_your_consent", 403, "only the patient who granted a consent may revoke it")
+	ErrAlreadyEnded  = ledger.NewError("consent", 6, "consent_not_active", 409, "this consent is already revoked")
+	ErrUnknownRecord = ledger.NewError("consent", 7, "unknown_record", 404, "no record with this id belongs to this patient")
+)
+
+// Scope is what a consent covers: all records, or the records of some
+// categories, or some records by id.
+type Scope struct {
+	All        bool     `json:"all,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	Records    []string `json:"records,omitempty"`
+}
+
+// Consent is one grant.
+type Consent struct {
+	ID          string `json:"id"`
+	Patient     string `json:"patient"`
+	Grantee     string `json:"grantee"`
+	GranteeKind string `json:"grantee_kind"`
+	Scope       Scope  `json:"scope"`
+	Purpose     string `json:"purpose"`
+	Expires     string `json:"expires"` // RFC 3339, UTC
+	Status      string `json:"status"`
+	Granted     string `json:"granted"` // block time, RFC 3339
+	Height      int64  `json:"height"`
+	Revoked     string `json:"revoked,omitempty"`
+	RevokedAt   int64  `json:"revoked_height,omitempty"`
+}
+
+// Grant is the body of consent.grant.
+type Grant struct {
+	Grantee string `json:"grantee"`
+	Scope   Scope  `json:"scope"`
+	Purpose string `json:"purpose"`
+	Expires string `json:"expires"`
+}
+
+// Revoke is the body of consent.revoke.
+type Revoke struct {
+	ID string `json:"id"`
+}
+
+// RecordRef is what Accept needs to know about a record.
+type RecordRef struct {
+	ID       string
+	Patient  string
+	Category string
+}
+
+// Records is the narrow view of the records module this package needs: the
+// categories a scope may name, and whether a record belongs to a patient.
+type Records interface {
+	Categories() []string
+	Belongs(r ledger.Reader, recordID, patient string) (bool, error)
+}
+
+// Module is the consent module, wired to the records it may name.
+type Module struct{ records Records }
+
+// New returns the module.
+func New(records Records) *Module { return &Module{records: records} }
+
+var (
+	prefixConsent = []byte("con/")  // con/<id> -> Consent
+	prefixPatient = []byte("conp/") // conp/<patient>/<id> -> ""
+)
+
+func consentKey(id string) []byte { return append(append([]byte{}, prefixConsent...), id...) }
+func patientKey(patient, id string) []byte {
+	return append(append(append(append([]byte{}, prefixPatient...), patient...), '/'), id...)
+}
+func patientPrefix(patient string) []byte {
+	return append(append(append([]byte{}, prefixPatient...), patient...), '/')
+}
+
+// Routes are the transactions of this module.
+func (m *Module) Routes() []ledger.Route {
+	return []ledger.Route{
+		{Type: TypeGrant, Allow: []string{"patient"}, Handle: m.grant, Body: ledger.BodyOf[Grant](),
+			Doc:     "A patient grants an organisation or practitioner access to some of their records for a purpose, until an expiry.",
+			Example: `{"grantee":"<practitioner or organisation id>","scope":{"categories":["observation","condition"]},"purpose":"treatment","expires":"2027-06-30T00:00:00Z"}`},
+		{Type: TypeRevoke, Allow: []string{"patient"}, Handle: revoke, Body: ledger.BodyOf[Revoke](),
+			Doc: "A patient revokes one of their consents; it stops covering any access from the next block.", Example: `{"id":"<consent id>"}`},
+	}
+}
+
+func (m *Module) grant(ctx *ledger.Context, body []byte) error {
+	var g Grant
+	if err := ledger.DecodeBody(body, &g); err != nil {
+		return err
+	}
+	if !slices.Contains(Purposes, g.Purpose) {
+		return ErrBadPurpose.Wrapf("%q", g.Purpose)
+	}
+	grantee, err := identity.InGoodStanding(ctx.State, g.Grantee, ctx.Time)
+	if err != nil || (grantee.Kind != ledger.KindOrganisation && grantee.Kind != ledger.KindPractitioner) {
+		return ErrBadGrantee.Wrapf("%q", g.Grantee)
+	}
+	expires, err := time.Parse(time.RFC3339, g.Expires)
+	if err != nil || !expires.After(ctx.Time) {
+		return ErrBadExpiry.Wrapf("%q", g.Expires)
+	}
+	if err := m.checkScope(ctx, g.Scope); err != nil {
+		return err
+	}
+	c := Consent{ID: hex.EncodeToString(ctx.TxHash[:16]), Patient: ctx.Signer.ID, Grantee: grantee.ID, GranteeKind: string(grantee.Kind),
+		Scope: g.Scope, Purpose: g.Purpose, Expires: expires.UTC().Format(time.RFC3339), Status: StatusActive,
+		Granted: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	ledger.SetJSON(ctx.State, consentKey(c.ID), c)
+	ctx.State.Set(patientKey(c.Patient, c.ID), []byte{})
+	ctx.Emit("consent.granted", [2]string{"id", c.ID}, [2]string{"patient", c.Patient}, [2]string{"grantee", c.Grantee}, [2]string{"purpose", c.Purpose})
+	return nil
+}
+
+func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
+	n := 0
+	if s.All {
+		n++
+	}
+	if len(s.Categories) > 0 {
+		n++
+	}
+	if len(s.Records) > 0 {
+		n++
+	}
+	if n != 1 {
+		return ErrBadScope.Wrapf("give exactly one of all, categories or records")
+	}
+	if len(s.Categories) > 20 || len(s.Records) > 100 {
+		return ErrBadScope.Wrapf("at most 20 categories or 100 records")
+	}
+	for _, c := range s.Categories {
+		if !slices.Contains(m.records.Categories(), c) {
+			return ErrBadScope.Wrapf("unknown category %q", c)
+		}
+	}
+	for _, id := range s.Records {
+		ok, err := m.records.Belongs(ctx.State, id, ctx.Signer.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrUnknownRecord.Wrapf("%q", id)
+		}
+	}
+	return nil
+}
+
+func revoke(ctx *ledger.Context, body []byte) error {
+	var r Revoke
+	if err := ledger.DecodeBody(body, &r); err != nil {
+		return err
+	}
+	c, err := Get(ctx.State, r.ID)
+	if err != nil {
+		return err
+	}
+	if c.Patient != ctx.Signer.ID {
+		return ErrNotYours
+	}
+	if c.Status != StatusActive {
+		return ErrAlreadyEnded
+	}
+	c.Status, c.Revoked, c.RevokedAt = StatusRevoked, ctx.Time.UTC().Format(time.RFC3339), ctx.Height
+	ledger.SetJSON(ctx.State, consentKey(c.ID), c)
+	ctx.Emit("consent.revoked", [2]string{"id", c.ID}, [2]string{"patient", c.Patient})
+	return nil
+}
+
+// Get reads a consent.
+func Get(r ledger.Reader, id string) (*Consent, error) {
+	var c Consent
+	found, err := ledger.GetJSON(r, consentKey(id), &c)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ledger.ErrNotFound.Wrapf("no consent %q", id)
+	}
+	return &c, nil
+}
+
+// OfPatient lists a patient's consents, oldest id first.
+func OfPatient(r ledger.Reader, patient string) ([]*Consent, error) {
+	var ids []string
+	p := patientPrefix(patient)
+	if err := r.Iterate(p, func(k, _ []byte) bool { ids = append(ids, string(k[len(p):])); return true }); err != nil {
+		return nil, err
+	}
+	out := make([]*Consent, 0, len(ids))
+	for _, id := range ids {
+		c, err := Get(r, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// List lists every consent (for the regulator and FHIR search), up to limit.
+func List(r ledger.Reader, limit int) ([]*Consent, error) {
+	var out []*Consent
+	var derr error
+	err := r.Iterate(prefixConsent, func(_, v []byte) bool {
+		var c Consent
+		if derr = json.Unmarshal(v, &c); derr != nil {
+			return false
+		}
+		out = append(out, &c)
+		return limit <= 0 || len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Active reports whether a consent is in force at time now.
+func (c *Consent) Active(now time.Time) bool {
+	if c.Status != StatusActive {
+		return false
+	}
+	exp, err := time.Parse(time.RFC3339, c.Expires)
+	return err == nil && now.Before(exp)
+}
+
+// Covers reports whether the consent's scope includes a record.
+func (s Scope) Covers(rec RecordRef) bool {
+	return s.All || slices.Contains(s.Categories, rec.Category) || slices.Contains(s.Records, rec.ID)
+}
+
+// Accept finds an active consent of the record's patient that lets the
+// requester (directly, or through the organisation that credentials them)
+// access the record for the purpose at time now.
+func Accept(r ledger.Reader, requester ledger.Signer, rec RecordRef, purpose string, now time.Time) (*Consent, error) {
+	all, err := OfPatient(r, rec.Patient)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.Purpose != purpose || !c.Active(now) || !c.Scope.Covers(rec) {
+			continue
+		}
+		if c.Grantee == requester.ID || (requester.OrgID != "" && c.Grantee == requester.OrgID && requester.Kind == ledger.KindPractitioner) {
+			return c, nil
+		}
+	}
+	return nil, nil
+}

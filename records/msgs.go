@@ -1,0 +1,353 @@
+package records
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Register is the body of records.register.
+type Register struct {
+	// Endpoint is where the custodian's node answers record requests; it
+	// is kept per organisation (the latest one wins).
+	Endpoint string      `json:"endpoint,omitempty"`
+	Records  []NewRecord `json:"records"`
+}
+
+// NewRecord indexes one stored record.
+type NewRecord struct {
+	ID         string `json:"id"`
+	Patient    string `json:"patient"`
+	Category   string `json:"category"`
+	Commitment string `json:"commitment"`
+}
+
+// MaxPerRegister bounds one registration (a FHIR Bundle import is one).
+const MaxPerRegister = 500
+
+// AccessRequest is what a requester signs to ask a custodian for a record.
+// Its JSON encoding, prefixed by RequestDomain, is the signed byte format:
+// it must never change (golden test).
+type AccessRequest struct {
+	ChainID         string `json:"chain_id"`
+	Requester       string `json:"requester"`
+	Record          string `json:"record"`
+	Purpose         string `json:"purpose"`
+	EmergencyReason string `json:"emergency_reason,omitempty"`
+	// KeyDigest is the SHA-256 (hex) of the requester's one-time HPKE
+	// public key: the record is released encrypted to that key only.
+	KeyDigest string `json:"key_digest"`
+	Nonce     string `json:"nonce"`     // 32 hex characters, fresh per request
+	NotAfter  string `json:"not_after"` // RFC 3339; at most MaxRequestLife after the block time
+}
+
+// RequestDomain separates access-request signatures from every other
+// signature a key makes.
+const RequestDomain = "primum/access-request/v1\x00"
+
+// MaxRequestLife bounds how long a signed request stays usable.
+const MaxRequestLife = 10 * time.Minute
+
+// SignBytes are the bytes a requester signs.
+func (r AccessRequest) SignBytes() []byte {
+	b, _ := json.Marshal(r) // a struct of strings: cannot fail, field order fixed
+	return append([]byte(RequestDomain), b...)
+}
+
+// Sign signs the request.
+func (r AccessRequest) Sign(key ed25519.PrivateKey) string {
+	return hex.EncodeToString(ed25519.Sign(key, r.SignBytes()))
+}
+
+// AccessLog is the body of records.access.
+type AccessLog struct {
+	Request   AccessRequest `json:"request"`
+	Signature string        `json:"signature"`
+}
+
+// Erase is the body of records.erase (empty: a patient erases their own).
+type Erase struct{}
+
+// ShareCase is the body of records.share_case.
+type ShareCase struct {
+	Specialist string   `json:"specialist"`
+	Patient    string   `json:"patient"`
+	Records    []string `json:"records"`
+}
+
+// Opinion is the body of records.case_opinion.
+type Opinion struct {
+	Case   string `json:"case"`
+	Record string `json:"record"`
+}
+
+func register(ctx *ledger.Context, body []byte) error {
+	var m Register
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	if len(m.Records) == 0 || len(m.Records) > MaxPerRegister {
+		return ErrTooMany.Wrapf("1 to %d records per registration", MaxPerRegister)
+	}
+	if m.Endpoint != "" {
+		u, err := url.Parse(m.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(m.Endpoint) > 200 {
+			return ErrBadEndpoint.Wrapf("%q", m.Endpoint)
+		}
+		ctx.State.Set(k(prefixEndpoint, ctx.Signer.ID), []byte(m.Endpoint))
+	}
+	now := ctx.Time.UTC().Format(time.RFC3339)
+	for _, n := range m.Records {
+		if !recordID.MatchString(n.ID) {
+			return ErrBadRecordID.Wrapf("%q", n.ID)
+		}
+		if c, err := hex.DecodeString(n.Commitment); err != nil || len(c) != 32 {
+			return ErrBadCommitment.Wrapf("record %s", n.ID)
+		}
+		if !slices.Contains(categories, n.Category) {
+			return ErrBadCategory.Wrapf("%q", n.Category)
+		}
+		if p, err := identity.Get(ctx.State, n.Patient); err != nil || p.Kind != ledger.KindPatient {
+			return ErrUnknownPatient.Wrapf("%q", n.Patient)
+		}
+		if b, err := ctx.State.Get(k(prefixRecord, n.ID)); err != nil {
+			return err
+		} else if b != nil {
+			return ErrRecordExists.Wrapf("%q", n.ID)
+		}
+		ledger.SetJSON(ctx.State, k(prefixRecord, n.ID), Record{ID: n.ID, Patient: n.Patient, Custodian: ctx.Signer.ID,
+			Category: n.Category, Commitment: n.Commitment, Registered: now, Height: ctx.Height, Status: StatusStored})
+		ctx.State.Set(k(prefixByPatient, n.Patient, n.ID), []byte{})
+	}
+	ctx.Emit("records.registered", [2]string{"custodian", ctx.Signer.ID}, [2]string{"count", strconv.Itoa(len(m.Records))})
+	return nil
+}
+
+// CheckRequest validates a request's form (no state needed).
+func CheckRequest(r AccessRequest) error {
+	switch {
+	case !slices.Contains(purposes, r.Purpose):
+		return ErrBadPurpose.Wrapf("%q", r.Purpose)
+	case r.EmergencyReason != "" && (r.Purpose != "emergency" || !slices.Contains(EmergencyReasons, r.EmergencyReason)):
+		return ErrBadEmergency
+	case !recordID.MatchString(r.Record):
+		return ErrBadRecordID.Wrapf("%q", r.Record)
+	}
+	if d, err := hex.DecodeString(r.KeyDigest); err != nil || len(d) != 32 {
+		return ledger.ErrInvalidBody.Wrapf("key_digest must be 64 hex characters")
+	}
+	if n, err := hex.DecodeString(r.Nonce); err != nil || len(n) != 16 {
+		return ledger.ErrInvalidBody.Wrapf("nonce must be 32 hex characters")
+	}
+	if _, err := time.Parse(time.RFC3339, r.NotAfter); err != nil {
+		return ErrRequestExpired.Wrapf("not_after %q is not an RFC 3339 time", r.NotAfter)
+	}
+	return nil
+}
+
+// Authenticate checks a request's signature against the requester's
+// current key and its freshness at time now; it returns the requester.
+func Authenticate(r ledger.Reader, chainID string, req AccessRequest, sig string, now time.Time) (*identity.Identity, error) {
+	if err := CheckRequest(req); err != nil {
+		return nil, err
+	}
+	if req.ChainID != chainID {
+		return nil, ledger.ErrWrongChain.Wrapf("request is for %q", req.ChainID)
+	}
+	requester, err := identity.Get(r, req.Requester)
+	if err != nil {
+		return nil, ErrUnknownReq.Wrapf("%q", req.Requester)
+	}
+	pub, err := identity.ParseKey(requester.Key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := hex.DecodeString(sig)
+	if err != nil || !ed25519.Verify(pub, req.SignBytes(), s) {
+		return nil, ErrBadRequestSig
+	}
+	notAfter, _ := time.Parse(time.RFC3339, req.NotAfter)
+	if !notAfter.After(now) || notAfter.Sub(now) > MaxRequestLife {
+		return nil, ErrRequestExpired.Wrapf("not_after %s, now %s", req.NotAfter, now.UTC().Format(time.RFC3339))
+	}
+	if b, err := r.Get(k(prefixNonce, requester.ID, req.Nonce)); err != nil {
+		return nil, err
+	} else if b != nil {
+		return nil, ErrReplayed
+	}
+	return requester, nil
+}
+
+func access(ctx *ledger.Context, body []byte) error {
+	var m AccessLog
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	requester, err := Authenticate(ctx.State, ctx.ChainID, m.Request, m.Signature, ctx.Time)
+	if err != nil {
+		return err
+	}
+	rec, err := Get(ctx.State, m.Request.Record)
+	if err != nil {
+		return ErrUnknownRecord.Wrapf("%q", m.Request.Record)
+	}
+	if rec.Custodian != ctx.Signer.ID {
+		return ErrNotCustodian
+	}
+	ctx.State.Set(k(prefixNonce, requester.ID, m.Request.Nonce), []byte{})
+	a := Access{ID: txID(ctx), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339), Requester: requester.ID,
+		RequesterKind: string(requester.Kind), RequesterOrg: requester.OrgID, Patient: rec.Patient, Record: rec.ID,
+		Custodian: rec.Custodian, Category: rec.Category, Purpose: m.Request.Purpose, KeyDigest: m.Request.KeyDigest,
+		EmergencyReason: m.Request.EmergencyReason, Emergency: m.Request.EmergencyReason != ""}
+	a.Outcome, a.Refusal, a.Consent = decide(ctx, requester, rec, m.Request)
+	ledger.SetJSON(ctx.State, k(prefixAccess, a.ID), a)
+	ctx.State.Set(k(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID), []byte{})
+	ctx.State.Set(k(prefixAccAll, heightPart(a.Height), a.ID), []byte{})
+	attrs := [][2]string{{"id", a.ID}, {"patient", a.Patient}, {"requester", a.Requester}, {"outcome", a.Outcome}}
+	if a.Emergency {
+		// Flagged to the patient and the regulator: both subscribe to this.
+		attrs = append(attrs, [2]string{"emergency", "true"})
+	}
+	ctx.Emit("records.access", attrs...)
+	return nil
+}
+
+// decide is the access rule: who may read which record for what.
+func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req AccessRequest) (outcome, refusal, consentID string) {
+	if rec.Status == StatusErased {
+		return Refused, ErrRecordErased.Name, ""
+	}
+	if _, err := identity.InGoodStanding(ctx.State, requester.ID, ctx.Time); err != nil {
+		return Refused, ledger.AsError(err).Name, ""
+	}
+	switch requester.Kind {
+	case ledger.KindPatient:
+		if requester.ID == rec.Patient && req.Purpose == "patient" {
+			return Granted, "", ""
+		}
+		return Refused, "not_own_record", ""
+	case ledger.KindPractitioner, ledger.KindOrganisation:
+	default:
+		return Refused, ledger.ErrUnauthorized.Name, ""
+	}
+	if req.Purpose == "patient" {
+		return Refused, ErrBadPurpose.Name, ""
+	}
+	signer := ledger.Signer{ID: requester.ID, Kind: requester.Kind, OrgID: requester.OrgID}
+	c, err := consent.Accept(ctx.State, signer, consent.RecordRef{ID: rec.ID, Patient: rec.Patient, Category: rec.Category}, req.Purpose, ctx.Time)
+	if err != nil {
+		panic(err) // a storage failure: continuing would fork the node
+	}
+	if c != nil {
+		return Granted, "", c.ID
+	}
+	if req.EmergencyReason != "" {
+		if requester.Kind == ledger.KindPractitioner {
+			return Granted, "", ""
+		}
+		return Refused, "emergency_needs_practitioner", ""
+	}
+	return Refused, "no_consent", ""
+}
+
+func erase(ctx *ledger.Context, body []byte) error {
+	var m Erase
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	recs, err := OfPatient(ctx.State, ctx.Signer.ID)
+	if err != nil {
+		return err
+	}
+	e := Erasure{Patient: ctx.Signer.ID, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339), Custodians: []string{}}
+	for _, r := range recs {
+		if r.Status == StatusErased {
+			continue
+		}
+		r.Status, r.ErasedAt = StatusErased, ctx.Height
+		ledger.SetJSON(ctx.State, k(prefixRecord, r.ID), r)
+		e.Records++
+		if !slices.Contains(e.Custodians, r.Custodian) {
+			e.Custodians = append(e.Custodians, r.Custodian)
+		}
+	}
+	if e.Records == 0 {
+		return ErrNothingToErase
+	}
+	slices.Sort(e.Custodians)
+	ledger.SetJSON(ctx.State, k(prefixErasure, e.Patient), e)
+	ctx.Emit("records.erased", [2]string{"patient", e.Patient}, [2]string{"records", strconv.Itoa(e.Records)})
+	return nil
+}
+
+func shareCase(ctx *ledger.Context, body []byte) error {
+	var m ShareCase
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	if len(m.Records) == 0 || len(m.Records) > 100 {
+		return ErrTooMany.Wrapf("1 to 100 records per case")
+	}
+	spec, err := identity.InGoodStanding(ctx.State, m.Specialist, ctx.Time)
+	if err != nil || spec.Kind != ledger.KindPractitioner {
+		return ErrBadSpecialist.Wrapf("%q", m.Specialist)
+	}
+	c := Case{ID: txID(ctx), Patient: m.Patient, Requester: ctx.Signer.ID, Specialist: spec.ID, Records: m.Records,
+		Shared: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	signer := ledger.Signer{ID: spec.ID, Kind: spec.Kind, OrgID: spec.OrgID}
+	for _, id := range m.Records {
+		rec, err := Get(ctx.State, id)
+		if err != nil || rec.Patient != m.Patient {
+			return ErrUnknownRecord.Wrapf("%q is not a record of this patient", id)
+		}
+		if rec.Status == StatusErased {
+			return ErrRecordErased.Wrapf("%q", id)
+		}
+		con, err := consent.Accept(ctx.State, signer, consent.RecordRef{ID: rec.ID, Patient: rec.Patient, Category: rec.Category}, "second_opinion", ctx.Time)
+		if err != nil {
+			return err
+		}
+		if con == nil {
+			return ErrNotShareable.Wrapf("record %s", id)
+		}
+		if !slices.Contains(c.Consents, con.ID) {
+			c.Consents = append(c.Consents, con.ID)
+		}
+	}
+	ledger.SetJSON(ctx.State, k(prefixCase, c.ID), c)
+	ctx.Emit("records.case_shared", [2]string{"id", c.ID}, [2]string{"specialist", c.Specialist})
+	return nil
+}
+
+func caseOpinion(ctx *ledger.Context, body []byte) error {
+	var m Opinion
+	if err := ledger.DecodeBody(body, &m); err != nil {
+		return err
+	}
+	c, err := GetCase(ctx.State, m.Case)
+	if err != nil {
+		return ErrUnknownCase.Wrapf("%q", m.Case)
+	}
+	if c.Specialist != ctx.Signer.ID {
+		return ErrNotSpecialist
+	}
+	if c.Opinion != "" {
+		return ErrOpinionExists
+	}
+	rec, err := Get(ctx.State, m.Record)
+	if err != nil || rec.Patient != c.Patient || rec.Custodian != ctx.Signer.OrgID || rec.Status != StatusStored {
+		return ErrBadOpinion.Wrapf("%q", m.Record)
+	}
+	c.Opinion, c.OpinionCommit, c.OpinionHeight = rec.ID, rec.Commitment, ctx.Height
+	ledger.SetJSON(ctx.State, k(prefixCase, c.ID), c)
+	ctx.Emit("records.case_opinion", [2]string{"id", c.ID})
+	return nil
+}

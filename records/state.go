@@ -1,0 +1,220 @@
+package records
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// State keys owned by this module. Their layout is part of the app hash.
+var (
+	prefixRecord    = []byte("rec/")  // rec/<id> -> Record
+	prefixByPatient = []byte("recp/") // recp/<patient>/<id> -> ""
+	prefixEndpoint  = []byte("ep/")   // ep/<org> -> endpoint URL
+	prefixAccess    = []byte("acc/")  // acc/<id> -> Access
+	prefixAccByPat  = []byte("accp/") // accp/<patient>/<height:020>/<id> -> ""
+	prefixAccAll    = []byte("acct/") // acct/<height:020>/<id> -> ""
+	prefixNonce     = []byte("accn/") // accn/<requester>/<nonce> -> "" (replay guard)
+	prefixCase      = []byte("case/") // case/<id> -> Case
+	prefixErasure   = []byte("era/")  // era/<patient> -> Erasure
+)
+
+func k(prefix []byte, parts ...string) []byte {
+	out := append([]byte{}, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, '/')
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+func heightPart(h int64) string { return fmt.Sprintf("%020d", h) }
+
+// Record statuses.
+const (
+	StatusStored = "stored"
+	StatusErased = "erased"
+)
+
+// Record is a record's entry in the index.
+type Record struct {
+	ID         string `json:"id"`
+	Patient    string `json:"patient"`
+	Custodian  string `json:"custodian"`
+	Category   string `json:"category"`
+	Commitment string `json:"commitment"`
+	Registered string `json:"registered"` // block time, RFC 3339
+	Height     int64  `json:"height"`
+	Status     string `json:"status"`
+	ErasedAt   int64  `json:"erased_height,omitempty"`
+}
+
+// Outcomes of an access.
+const (
+	Granted = "granted"
+	Refused = "refused"
+)
+
+// Access is one entry of the access log.
+type Access struct {
+	ID              string `json:"id"`
+	Height          int64  `json:"height"`
+	Time            string `json:"time"`
+	Requester       string `json:"requester"`
+	RequesterKind   string `json:"requester_kind"`
+	RequesterOrg    string `json:"requester_org,omitempty"`
+	Patient         string `json:"patient"`
+	Record          string `json:"record"`
+	Custodian       string `json:"custodian"`
+	Category        string `json:"category"`
+	Purpose         string `json:"purpose"`
+	Outcome         string `json:"outcome"`
+	Refusal         string `json:"refusal,omitempty"` // stable code of the reason
+	Consent         string `json:"consent,omitempty"`
+	Emergency       bool   `json:"emergency,omitempty"`
+	EmergencyReason string `json:"emergency_reason,omitempty"`
+	// KeyDigest binds a grant to the requester's one-time encryption key:
+	// the custodian releases the record only to that key.
+	KeyDigest string `json:"key_digest"`
+}
+
+// Case is a second-opinion case.
+type Case struct {
+	ID            string   `json:"id"`
+	Patient       string   `json:"patient"`
+	Requester     string   `json:"requester"`
+	Specialist    string   `json:"specialist"`
+	Records       []string `json:"records"`
+	Consents      []string `json:"consents"`
+	Shared        string   `json:"shared"`
+	Height        int64    `json:"height"`
+	Opinion       string   `json:"opinion,omitempty"` // record id
+	OpinionCommit string   `json:"opinion_commitment,omitempty"`
+	OpinionHeight int64    `json:"opinion_height,omitempty"`
+}
+
+// Erasure records a patient's erasure request.
+type Erasure struct {
+	Patient    string   `json:"patient"`
+	Height     int64    `json:"height"`
+	Time       string   `json:"time"`
+	Records    int      `json:"records"`
+	Custodians []string `json:"custodians"`
+}
+
+func getJSON[T any](r ledger.Reader, key []byte, what, id string) (*T, error) {
+	var v T
+	found, err := ledger.GetJSON(r, key, &v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ledger.ErrNotFound.Wrapf("no %s %q", what, id)
+	}
+	return &v, nil
+}
+
+// Get reads a record's index entry.
+func Get(r ledger.Reader, id string) (*Record, error) { return getJSON[Record](r, k(prefixRecord, id), "record", id) }
+
+// GetAccess reads an access entry.
+func GetAccess(r ledger.Reader, id string) (*Access, error) {
+	return getJSON[Access](r, k(prefixAccess, id), "access entry", id)
+}
+
+// GetCase reads a case.
+func GetCase(r ledger.Reader, id string) (*Case, error) { return getJSON[Case](r, k(prefixCase, id), "case", id) }
+
+// GetErasure reads a patient's erasure, if any (nil when none).
+func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
+	e, err := getJSON[Erasure](r, k(prefixErasure, patient), "erasure", patient)
+	if err != nil && ledger.AsError(err) == ledger.ErrNotFound {
+		return nil, nil
+	}
+	return e, err
+}
+
+// Endpoint is where an organisation's record service answers ("" if it
+// never said).
+func Endpoint(r ledger.Reader, org string) (string, error) {
+	b, err := r.Get(k(prefixEndpoint, org))
+	return string(b), err
+}
+
+// OfPatient lists a patient's records at every custodian.
+func OfPatient(r ledger.Reader, patient string) ([]*Record, error) {
+	return collect(r, k(prefixByPatient, patient, ""), Get)
+}
+
+// TrailOf lists the access entries about a patient's records, oldest first.
+func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
+	return collect(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
+}
+
+// Trail lists every access entry, oldest first, up to limit (0: all).
+func Trail(r ledger.Reader, limit int) ([]*Access, error) {
+	var out []*Access
+	var gerr error
+	err := r.Iterate(prefixAccAll, func(key, _ []byte) bool {
+		var a *Access
+		a, gerr = lastPart(GetAccess)(r, string(key[len(prefixAccAll):]))
+		if gerr != nil {
+			return false
+		}
+		out = append(out, a)
+		return limit <= 0 || len(out) < limit
+	})
+	if err == nil {
+		err = gerr
+	}
+	return out, err
+}
+
+// lastPart adapts a getter to index keys ending in "/<id>".
+func lastPart[T any](get func(ledger.Reader, string) (*T, error)) func(ledger.Reader, string) (*T, error) {
+	return func(r ledger.Reader, rest string) (*T, error) {
+		for i := len(rest) - 1; i >= 0; i-- {
+			if rest[i] == '/' {
+				return get(r, rest[i+1:])
+			}
+		}
+		return get(r, rest)
+	}
+}
+
+func collect[T any](r ledger.Reader, prefix []byte, get func(ledger.Reader, string) (*T, error)) ([]*T, error) {
+	var keys []string
+	if err := r.Iterate(prefix, func(key, _ []byte) bool { keys = append(keys, string(key[len(prefix):])); return true }); err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(keys))
+	for _, id := range keys {
+		v, err := get(r, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Cases lists every case, up to limit (0: all).
+func Cases(r ledger.Reader, limit int) ([]*Case, error) {
+	var out []*Case
+	var derr error
+	err := r.Iterate(prefixCase, func(_, v []byte) bool {
+		var c Case
+		if derr = json.Unmarshal(v, &c); derr != nil {
+			return false
+		}
+		out = append(out, &c)
+		return limit <= 0 || len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
