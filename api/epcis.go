@@ -14,11 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cometbft/cometbft/mempool"
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/gs1"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
@@ -82,15 +80,6 @@ func (j *captureJobs) update(id string, f func(*CaptureJob)) {
 	f(j.jobs[id])
 }
 
-func (s *server) captureSigner(r *http.Request) (ed25519.PrivateKey, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return nil, false
-	}
-	key, ok := s.Signers[tok]
-	return key, ok
-}
-
 func epcisHeaders(w http.ResponseWriter) {
 	w.Header().Set("GS1-EPCIS-Version", "2.0.0")
 	w.Header().Set("GS1-CBV-Version", "2.0.0")
@@ -114,7 +103,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	key, ok := s.captureSigner(r)
+	key, ok := s.bearerKey(r)
 	if !ok {
 		writeError(w, errEPCISAuth)
 		return
@@ -234,24 +223,16 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 		stop  func()
 	}
 	var sent []pending
-	nonce, err := s.signerNonce(key)
-	if err != nil {
-		for i := range raw {
-			fail(i, err)
-		}
-		return
-	}
 	for i := range raw {
 		if err, bad := refusals[i]; bad {
 			fail(i, err)
 			continue
 		}
-		done, stop, err := s.broadcastCapture(key, nonce, events[i])
+		done, stop, err := s.broadcast(context.Background(), key, supply.TypeCapture, supply.Capture{Events: events[i]})
 		if err != nil {
 			fail(i, err)
 			continue
 		}
-		nonce++
 		sent = append(sent, pending{i, done, stop})
 	}
 	timeout := time.After(2 * time.Minute)
@@ -270,80 +251,9 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 	}
 }
 
-func (s *server) signerNonce(key ed25519.PrivateKey) (uint64, error) {
-	committed := s.App.Store().Committed()
-	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
-	if err != nil {
-		return 0, err
-	}
-	return identity.Nonce(committed, signer.ID)
-}
-
-// broadcastCapture signs one supply.capture transaction with nonce and puts
-// it in the mempool; the channel receives its result when its block commits.
-func (s *server) broadcastCapture(key ed25519.PrivateKey, nonce uint64, events []supply.CaptureEvent) (<-chan app.TxResult, func(), error) {
-	raw, err := app.Build(s.App.ChainID(), key, nonce, supply.TypeCapture, supply.Capture{Events: events})
-	if err != nil {
-		return nil, nil, err
-	}
-	done, stop := s.App.WaitFor(hex.EncodeToString(app.Hash(raw)))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := s.Comet.BroadcastTxSync(ctx, raw)
-	var invalid mempool.ErrInvalidTx
-	switch {
-	case errors.As(err, &invalid):
-		err = codedError(invalid.Codespace, invalid.Code, invalid.Log)
-	case err != nil:
-		err = errUnavailable.Wrapf("%v", err)
-	case res.Code != 0:
-		err = codedError(res.Codespace, res.Code, res.Log)
-	}
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return done, stop, nil
-}
-
 // submitCapture signs one supply.capture transaction and waits for its block.
 func (s *server) submitCapture(key ed25519.PrivateKey, events []supply.CaptureEvent) (*app.TxResult, error) {
-	nonce, err := s.signerNonce(key)
-	if err != nil {
-		return nil, err
-	}
-	done, stop, err := s.broadcastCapture(key, nonce, events)
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-	select {
-	case r := <-done:
-		if r.Code != 0 {
-			return &r, codedError(r.Codespace, r.Code, r.Log)
-		}
-		return &r, nil
-	case <-time.After(2 * time.Minute):
-		return nil, errTimeout
-	}
-}
-
-// ledgerRejection is a rejection reported by the ledger: its log, and the
-// stable code it carries.
-type ledgerRejection struct {
-	code *ledger.Error
-	log  string
-}
-
-func (r *ledgerRejection) Error() string { return r.log }
-func (r *ledgerRejection) Unwrap() error { return r.code }
-
-func codedError(codespace string, code uint32, log string) error {
-	e, ok := ledger.Lookup(codespace, code)
-	if !ok {
-		e = ledger.ErrInternal
-	}
-	return &ledgerRejection{code: e, log: log}
+	return s.sendAs(context.Background(), key, supply.TypeCapture, supply.Capture{Events: events})
 }
 
 // epcisCaptureStatus: GET /epcis/capture/{captureID}.

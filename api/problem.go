@@ -19,6 +19,10 @@ type Problem struct {
 	ABCICode  uint32 `json:"abci_code,omitempty"`
 	Hash      string `json:"hash,omitempty"`
 	Height    int64  `json:"height,omitempty"`
+	// Refusal is the ledger's reason code for a refused record access, and
+	// Access the id of the access entry that records it.
+	Refusal string `json:"refusal,omitempty"`
+	Access  string `json:"access,omitempty"`
 }
 
 // Errors only the HTTP edge produces.

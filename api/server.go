@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -41,6 +42,11 @@ type Backend struct {
 	// Signers are the member keys this node signs EPCIS captures with,
 	// by API token.
 	Signers map[string]ed25519.PrivateKey
+	// Docs is this node's encrypted record store (nil: it holds no records).
+	Docs *docstore.Store
+	// PublicURL is where other members reach this node's API; custodians
+	// publish it on the ledger with the records they index.
+	PublicURL string
 }
 
 // MaxBodyBytes bounds every request body.
@@ -51,12 +57,15 @@ type server struct {
 	log      *slog.Logger
 	limiter  *keyLimiter
 	captures *captureJobs
+	locks    keyLocks
+	// httpClient fetches records from other custodians' nodes.
+	httpClient *http.Client
 }
 
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
-		captures: &captureJobs{jobs: map[string]*CaptureJob{}}}
+		captures: &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -87,6 +96,27 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /epcis/eventTypes/{eventType}/events", s.epcisEvents)
 	mux.HandleFunc("GET /epcis/bizSteps/{bizStep}/events", s.epcisEvents)
 	mux.HandleFunc("GET /epcis/epcs/{epc}/events", s.epcisEvents)
+	mux.HandleFunc("POST /api/v1/records/{id}/fetch", s.fetchRecord)
+	mux.HandleFunc("POST /api/v1/records/{id}/read", s.readRecord)
+	mux.HandleFunc("GET /api/v1/records/{id}", s.getRecord)
+	mux.HandleFunc("GET /api/v1/patients/{id}/records", s.patientRecords)
+	mux.HandleFunc("GET /api/v1/patients/{id}/consents", s.patientConsents)
+	mux.HandleFunc("GET /api/v1/patients/{id}/access", s.patientAccess)
+	mux.HandleFunc("GET /api/v1/patients/{id}/export", s.exportPatient)
+	mux.HandleFunc("GET /api/v1/consents/{id}", s.getConsent)
+	mux.HandleFunc("GET /api/v1/access", s.accessLog)
+	mux.HandleFunc("GET /api/v1/cases", s.listCases)
+	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
+	mux.HandleFunc("POST /api/v1/act", s.act)
+	mux.HandleFunc("GET /api/v1/me", s.me)
+	mux.HandleFunc("GET /fhir/metadata", s.fhirMetadata)
+	mux.HandleFunc("POST /fhir", s.fhirCreate)
+	mux.HandleFunc("POST /fhir/{type}", s.fhirCreate)
+	mux.HandleFunc("GET /fhir/{type}", s.fhirSearch)
+	mux.HandleFunc("GET /fhir/{type}/{id}", s.fhirRead)
+	mux.HandleFunc("/fhir/", func(w http.ResponseWriter, r *http.Request) {
+		fhirError(w, errNoRoute.Wrapf("%s %s", r.Method, r.URL.Path))
+	})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNoRoute.Wrapf("%s %s", r.Method, r.URL.Path))
 	})
@@ -110,8 +140,11 @@ const MaxCaptureBytes = 4 << 20
 func limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(MaxBodyBytes)
-		if r.URL.Path == "/epcis/capture" {
+		switch {
+		case r.URL.Path == "/epcis/capture":
 			limit = MaxCaptureBytes
+		case r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/"):
+			limit = MaxFHIRBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h.ServeHTTP(w, r)

@@ -49,6 +49,9 @@ type TxResult struct {
 	Log       string `json:"log,omitempty"`
 	Type      string `json:"type,omitempty"`
 	Signer    string `json:"signer,omitempty"`
+	// Events are what the transaction emitted (in memory only, for
+	// OnCommit subscribers).
+	Events []ledger.Event `json:"-"`
 }
 
 // App is the Primum state machine.
@@ -77,6 +80,25 @@ type App struct {
 	waiters map[string][]chan TxResult
 
 	metrics *metrics
+
+	hookMu sync.Mutex
+	hooks  []func([]TxResult)
+}
+
+// OnCommit calls fn with each block's results once the block is durable.
+// fn runs on the consensus path: it must hand slow work to a goroutine.
+func (a *App) OnCommit(fn func([]TxResult)) {
+	a.hookMu.Lock()
+	a.hooks = append(a.hooks, fn)
+	a.hookMu.Unlock()
+}
+
+// NextNonce is the nonce the next transaction of id must carry, counting
+// those already waiting in this node's mempool.
+func (a *App) NextNonce(id string) (uint64, error) {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	return a.nextNonce(a.store.Committed(), id)
 }
 
 // New opens the application over a state store.
@@ -331,6 +353,7 @@ func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Write
 	}
 	overlay.Flush(w)
 	*updates = append(*updates, staged...)
+	r.Events = ctx.Events
 	events := []abci.Event{{Type: "primum.tx", Attributes: []abci.EventAttribute{
 		{Key: "type", Value: tx.Type, Index: true}, {Key: "signer", Value: signer.ID, Index: true}}}}
 	for _, ev := range ctx.Events {
@@ -375,6 +398,12 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.checkMu.Unlock()
 	a.metrics.height.Set(float64(height))
 	a.notify(results)
+	a.hookMu.Lock()
+	hooks := a.hooks
+	a.hookMu.Unlock()
+	for _, fn := range hooks {
+		fn(results)
+	}
 	return &abci.CommitResponse{}, nil
 }
 

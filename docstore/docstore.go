@@ -298,6 +298,19 @@ func (s *Store) Records(patient string) ([]Meta, error) {
 	return out, it.Error()
 }
 
+// Discard removes a record that never made it onto the ledger.
+func (s *Store) Discard(id string) error {
+	m, err := s.Meta(id)
+	if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	for _, k := range [][]byte{key(prefixData, id), key(prefixKey, id), key(prefixMeta, id), key(prefixPatient, m.Patient, id)} {
+		_ = b.Delete(k, nil)
+	}
+	return b.Commit(pebble.Sync)
+}
+
 // Erased reports whether a record's keys have been destroyed.
 func (s *Store) Erased(id string) (bool, error) {
 	b, err := s.get(key(prefixErased, id))

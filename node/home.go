@@ -44,6 +44,10 @@ type Settings struct {
 	// token -> key file (relative to the home). Encrypted key files are
 	// opened with PRIMUM_PASSPHRASE at start.
 	APITokens map[string]string `json:"api_tokens,omitempty"`
+	// PublicURL is where other members reach this node's API (default:
+	// http://<api_addr>); custodians publish it on the ledger so that
+	// requesters know where to ask for records.
+	PublicURL string `json:"public_url,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/store"
 )
@@ -42,9 +43,12 @@ type Options struct {
 
 // Node is a running node.
 type Node struct {
-	App     *app.App
-	Comet   *cmtnode.Node
-	store   *store.Store
+	App   *app.App
+	Comet *cmtnode.Node
+	store *store.Store
+	// Docs is the node's encrypted record store.
+	Docs    *docstore.Store
+	records *recordStore
 	api     *http.Server
 	apiAddr string
 	log     *slog.Logger
@@ -112,14 +116,23 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		n.Stop()
 		return nil, err
 	}
-	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger,
-		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers})
+	if n.records, err = openRecords(o.Home, a, o.Logger.With("module", "records")); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	n.Docs = n.records.Store
 	ln, err := net.Listen("tcp", settings.APIAddr)
 	if err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("cannot serve the API on %s: %w", settings.APIAddr, err)
 	}
 	n.apiAddr = ln.Addr().String()
+	publicURL := settings.PublicURL
+	if publicURL == "" {
+		publicURL = n.APIURL()
+	}
+	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger,
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {
@@ -149,6 +162,11 @@ func (n *Node) Stop() {
 				n.log.Error("stopping CometBFT", "err", err)
 			}
 			n.Comet.Wait()
+		}
+		if n.records != nil {
+			if err := n.records.close(); err != nil {
+				n.log.Error("closing the record store", "err", err)
+			}
 		}
 		if err := n.store.Close(); err != nil {
 			n.log.Error("closing state", "err", err)

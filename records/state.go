@@ -137,6 +137,13 @@ func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
 	return e, err
 }
 
+// Erasures lists every erasure request on the ledger.
+func Erasures(r ledger.Reader) ([]*Erasure, error) {
+	return collect(r, prefixErasure, func(r ledger.Reader, patient string) (*Erasure, error) {
+		return getJSON[Erasure](r, k(prefixErasure, patient), "erasure", patient)
+	})
+}
+
 // Endpoint is where an organisation's record service answers ("" if it
 // never said).
 func Endpoint(r ledger.Reader, org string) (string, error) {

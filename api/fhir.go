@@ -1,0 +1,381 @@
+package api
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/fhir"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
+)
+
+// The FHIR R4 facade (base /fhir). Errors are OperationOutcome resources.
+
+const fhirJSON = "application/fhir+json"
+
+// MaxFHIRBytes bounds a resource or Bundle a custodian posts.
+const MaxFHIRBytes = 4 << 20
+
+func writeFHIR(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", fhirJSON)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// fhirError answers with an OperationOutcome carrying the stable code.
+func fhirError(w http.ResponseWriter, err error) {
+	p := problemOf(err)
+	issue := map[int]string{400: "invalid", 401: "security", 403: "forbidden", 404: "not-found", 409: "conflict", 410: "deleted",
+		413: "too-costly", 429: "throttled"}[p.Status]
+	if issue == "" {
+		issue = "exception"
+	}
+	oo := fhir.OperationOutcome("error", issue, p.Code+": "+p.Detail)
+	writeFHIR(w, p.Status, oo)
+}
+
+var errFHIRInvalid = newAPIError(40, "fhir_invalid", http.StatusBadRequest, "not a valid FHIR R4 resource")
+
+func (s *server) fhirBase(r *http.Request) string {
+	if s.PublicURL != "" {
+		return strings.TrimRight(s.PublicURL, "/") + "/fhir"
+	}
+	return "http://" + r.Host + "/fhir"
+}
+
+func (s *server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
+	writeFHIR(w, http.StatusOK, fhir.CapabilityStatement(s.fhirBase(r), "1", "2026-11-22", creatableTypes))
+}
+
+// creatableTypes are the resource types the CapabilityStatement lists as
+// creatable; any R4 type is stored, these are the ones EHRs send most.
+var creatableTypes = []string{"AllergyIntolerance", "CarePlan", "Claim", "ClinicalImpression", "Condition", "DiagnosticReport",
+	"DocumentReference", "Encounter", "Goal", "Immunization", "MedicationRequest", "MedicationStatement", "Observation",
+	"Patient", "Procedure"}
+
+// fhirCreate: POST /fhir/{type} — one resource — or POST /fhir — a Bundle,
+// each entry one record. The custodian is the token's organisation; the
+// patient pseudonym is ?patient=.
+func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.bearerKey(r)
+	if !ok {
+		fhirError(w, errTokenRequired)
+		return
+	}
+	if s.Docs == nil {
+		fhirError(w, errNoRecordStore)
+		return
+	}
+	patient := r.URL.Query().Get("patient")
+	if p, err := identity.Get(s.App.Store().Committed(), patient); err != nil || p.Kind != ledger.KindPatient {
+		fhirError(w, records.ErrUnknownPatient.Wrapf("?patient= must name a registered patient pseudonym"))
+		return
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	var resources []*fhir.Resource
+	typ := r.PathValue("type")
+	if typ == "" {
+		_, resources, err = fhir.ParseBundle(b)
+	} else {
+		var res *fhir.Resource
+		if res, err = fhir.ParseResource(b); err == nil && res.Type != typ {
+			err = fhir.ErrTypeMismatch
+		}
+		resources = []*fhir.Resource{res}
+	}
+	if err != nil {
+		fhirError(w, errFHIRInvalid.Wrapf("%v", err))
+		return
+	}
+	recs, err := s.ingest(r.Context(), key, patient, resources)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	committed := s.App.Store().Committed()
+	endpoint, _ := records.Endpoint(committed, recs[0].Custodian)
+	if typ != "" {
+		w.Header().Set("Location", s.fhirBase(r)+"/DocumentReference/"+recs[0].ID)
+		writeFHIR(w, http.StatusCreated, fhir.DocumentReference(recs[0], endpoint))
+		return
+	}
+	entries := make([]any, 0, len(recs))
+	for _, rec := range recs {
+		entries = append(entries, fhir.Object{"resource": fhir.DocumentReference(rec, endpoint),
+			"response": fhir.Object{"status": "201 Created", "location": "DocumentReference/" + rec.ID}})
+	}
+	writeFHIR(w, http.StatusOK, fhir.Object{"resourceType": "Bundle", "type": "batch-response", "entry": entries})
+}
+
+// ingest stores resources encrypted and indexes them on the ledger in one
+// transaction; if the ledger refuses, the stored copies are discarded.
+func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]*records.Record, error) {
+	committed := s.App.Store().Committed()
+	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	if err != nil {
+		return nil, err
+	}
+	reg := records.Register{Endpoint: s.PublicURL}
+	var stored []string
+	discard := func() {
+		for _, id := range stored {
+			if err := s.Docs.Discard(id); err != nil {
+				s.log.Error("cannot discard an unindexed record", "record", id, "err", err)
+			}
+		}
+	}
+	for _, res := range resources {
+		id := newRecordID(res.Type)
+		c, err := s.Docs.Put(docstore.Meta{ID: id, Patient: patient, Custodian: custodian.ID, Category: records.CategoryOf(res.Type),
+			ResourceType: res.Type}, res.Raw)
+		if err != nil {
+			discard()
+			return nil, err
+		}
+		stored = append(stored, id)
+		reg.Records = append(reg.Records, records.NewRecord{ID: id, Patient: patient, Category: records.CategoryOf(res.Type), Commitment: hex.EncodeToString(c)})
+	}
+	if _, err := s.sendAs(ctx, key, records.TypeRegister, reg); err != nil {
+		discard()
+		return nil, err
+	}
+	committed = s.App.Store().Committed()
+	out := make([]*records.Record, 0, len(stored))
+	for _, id := range stored {
+		rec, err := records.Get(committed, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// fhirRead: GET /fhir/{type}/{id}.
+func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
+	committed := s.App.Store().Committed()
+	id := r.PathValue("id")
+	var out fhir.Object
+	var err error
+	switch r.PathValue("type") {
+	case "Consent":
+		var c *consent.Consent
+		if c, err = consent.Get(committed, id); err == nil {
+			out = fhir.Consent(c, s.App.LastBlockTime())
+		}
+	case "AuditEvent":
+		var a *records.Access
+		if a, err = records.GetAccess(committed, id); err == nil {
+			out = fhir.AuditEvent(a)
+		}
+	case "DocumentReference":
+		var rec *records.Record
+		if rec, err = records.Get(committed, id); err == nil {
+			endpoint, _ := records.Endpoint(committed, rec.Custodian)
+			out = fhir.DocumentReference(rec, endpoint)
+		}
+	case "Patient":
+		var p *identity.Identity
+		if p, err = identity.Get(committed, id); err == nil && p.Kind != ledger.KindPatient {
+			err = ledger.ErrNotFound.Wrapf("no patient %q", id)
+		}
+		out = fhir.Patient(id)
+	default:
+		err = errNoRoute.Wrapf("this facade reads %v", fhir.Searchable)
+	}
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	writeFHIR(w, http.StatusOK, out)
+}
+
+// fhirSearch: GET /fhir/{type}?patient=&date=&_count=.
+func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	typ := r.PathValue("type")
+	if !slices.Contains(fhir.Searchable, typ) {
+		fhirError(w, errNoRoute.Wrapf("this facade searches %v", fhir.Searchable))
+		return
+	}
+	var dates []fhir.DateFilter
+	for _, v := range q["date"] {
+		f, err := fhir.ParseDate(v)
+		if err != nil {
+			fhirError(w, errBadRequest.Wrapf("%v", err))
+			return
+		}
+		dates = append(dates, f)
+	}
+	count := 100
+	if v := q.Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			fhirError(w, errBadRequest.Wrapf("_count must be 0-1000"))
+			return
+		}
+		count = n
+	}
+	for k := range q {
+		if !slices.Contains([]string{"patient", "subject", "date", "_count", "_id", "outcome", "_format"}, k) {
+			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q (see /fhir/metadata)", k))
+			return
+		}
+	}
+	patient := strings.TrimPrefix(q.Get("patient"), "Patient/")
+	if patient == "" {
+		patient = strings.TrimPrefix(q.Get("subject"), "Patient/")
+	}
+	matchDate := func(instant string) bool {
+		for _, f := range dates {
+			if !f.Match(instant) {
+				return false
+			}
+		}
+		return true
+	}
+	committed := s.App.Store().Committed()
+	now := s.App.LastBlockTime()
+	var out []fhir.Object
+	var err error
+	switch typ {
+	case "Consent":
+		var list []*consent.Consent
+		if patient != "" {
+			list, err = consent.OfPatient(committed, patient)
+		} else {
+			list, err = consent.List(committed, 0)
+		}
+		for _, c := range list {
+			if matchDate(c.Granted) {
+				out = append(out, fhir.Consent(c, now))
+			}
+		}
+	case "AuditEvent":
+		var list []*records.Access
+		if patient != "" {
+			list, err = records.TrailOf(committed, patient)
+		} else {
+			list, err = records.Trail(committed, 0)
+		}
+		for _, a := range list {
+			ae := fhir.AuditEvent(a)
+			if matchDate(a.Time) && (q.Get("outcome") == "" || q.Get("outcome") == ae["outcome"]) {
+				out = append(out, ae)
+			}
+		}
+	case "DocumentReference":
+		if patient == "" {
+			fhirError(w, errBadRequest.Wrapf("DocumentReference search needs patient="))
+			return
+		}
+		var list []*records.Record
+		list, err = records.OfPatient(committed, patient)
+		for _, rec := range list {
+			if matchDate(rec.Registered) {
+				endpoint, _ := records.Endpoint(committed, rec.Custodian)
+				out = append(out, fhir.DocumentReference(rec, endpoint))
+			}
+		}
+	case "Patient":
+		id := q.Get("_id")
+		if id == "" {
+			fhirError(w, errBadRequest.Wrapf("Patient search needs _id= (patients are pseudonymous; there is nothing else to search by)"))
+			return
+		}
+		if p, gerr := identity.Get(committed, id); gerr == nil && p.Kind == ledger.KindPatient {
+			out = append(out, fhir.Patient(id))
+		}
+	}
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	if len(out) > count {
+		out = out[:count]
+	}
+	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], s.fhirBase(r), out))
+}
+
+// exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: one
+// FHIR Bundle with every record the patient can still decrypt (each read
+// through its custodian, so each read is on the ledger), their consents
+// and their access trail.
+func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.bearerKey(r)
+	if !ok {
+		fhirError(w, errTokenRequired)
+		return
+	}
+	committed := s.App.Store().Committed()
+	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	patient := r.PathValue("id")
+	if signer.Kind != ledger.KindPatient || signer.ID != patient {
+		fhirError(w, errNotYourPatient)
+		return
+	}
+	resources := []fhir.Object{fhir.Patient(patient)}
+	recs, err := records.OfPatient(committed, patient)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	for _, rec := range recs {
+		endpoint, _ := records.Endpoint(committed, rec.Custodian)
+		resources = append(resources, fhir.DocumentReference(rec, endpoint))
+		if rec.Status == records.StatusErased {
+			continue
+		}
+		ans, err := s.readAs(r.Context(), key, rec.ID, ReadRequest{Purpose: "patient"})
+		if err != nil {
+			resources = append(resources, fhir.OperationOutcome("warning", "incomplete",
+				"record "+rec.ID+" could not be read from its custodian: "+problemOf(err).Code))
+			continue
+		}
+		var res fhir.Object
+		if json.Unmarshal(ans.Record, &res) == nil {
+			resources = append(resources, res)
+		}
+	}
+	consents, err := consent.OfPatient(committed, patient)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	now := s.App.LastBlockTime()
+	for _, c := range consents {
+		resources = append(resources, fhir.Consent(c, now))
+	}
+	// The trail is read after the records, so it includes this export's reads.
+	trail, err := records.TrailOf(s.App.Store().Committed(), patient)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	for _, a := range trail {
+		resources = append(resources, fhir.AuditEvent(a))
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="primum-export.json"`)
+	writeFHIR(w, http.StatusOK, fhir.Collection("export-"+patient[:12], time.Now().UTC().Format(time.RFC3339), resources))
+}

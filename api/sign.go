@@ -1,0 +1,131 @@
+package api
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cometbft/cometbft/mempool"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// This file is how the node signs for the member keys it holds (api_tokens):
+// EPCIS capture, record custody and the portals' actions.
+
+// bearerKey is the member key named by the request's bearer token.
+func (s *server) bearerKey(r *http.Request) (ed25519.PrivateKey, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return nil, false
+	}
+	key, ok := s.Signers[tok]
+	return key, ok
+}
+
+// keyHolder returns the key this node holds for an identity, if any.
+func (s *server) keyHolder(id string) (ed25519.PrivateKey, bool) {
+	committed := s.App.Store().Committed()
+	for _, key := range s.Signers {
+		if signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime()); err == nil && signer.ID == id {
+			return key, true
+		}
+	}
+	return nil, false
+}
+
+// keyLocks serialise signing per key, so each transaction gets the next
+// nonce after those already in the mempool.
+type keyLocks struct{ m sync.Map }
+
+func (k *keyLocks) of(key ed25519.PrivateKey) *sync.Mutex {
+	mu, _ := k.m.LoadOrStore(string(key.Public().(ed25519.PublicKey)), &sync.Mutex{})
+	return mu.(*sync.Mutex)
+}
+
+// broadcast signs one transaction with key and the signer's next nonce and
+// puts it in the mempool; the channel receives its result when its block
+// commits.
+func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (<-chan app.TxResult, func(), error) {
+	mu := s.locks.of(key)
+	mu.Lock()
+	defer mu.Unlock()
+	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	if err != nil {
+		return nil, nil, err
+	}
+	nonce, err := s.App.NextNonce(signer.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := app.Build(s.App.ChainID(), key, nonce, typ, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, stop := s.App.WaitFor(hex.EncodeToString(app.Hash(raw)))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := s.Comet.BroadcastTxSync(ctx, raw)
+	var invalid mempool.ErrInvalidTx
+	switch {
+	case errors.As(err, &invalid):
+		err = codedError(invalid.Codespace, invalid.Code, invalid.Log)
+	case err != nil && strings.Contains(err.Error(), "mempool is full"):
+		err = errMempoolFull
+	case err != nil:
+		err = errUnavailable.Wrapf("%v", err)
+	case res.Code != 0:
+		err = codedError(res.Codespace, res.Code, res.Log)
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return done, stop, nil
+}
+
+// sendAs signs one transaction with key and waits for its block; a
+// rejection in the block is returned as its coded error.
+func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*app.TxResult, error) {
+	done, stop, err := s.broadcast(ctx, key, typ, body)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	select {
+	case r := <-done:
+		if r.Code != 0 {
+			return &r, codedError(r.Codespace, r.Code, r.Log)
+		}
+		return &r, nil
+	case <-time.After(2 * time.Minute):
+		return nil, errTimeout
+	case <-ctx.Done():
+		return nil, errTimeout
+	}
+}
+
+// ledgerRejection is a rejection reported by the ledger: its log, and the
+// stable code it carries.
+type ledgerRejection struct {
+	code *ledger.Error
+	log  string
+}
+
+func (r *ledgerRejection) Error() string { return r.log }
+func (r *ledgerRejection) Unwrap() error { return r.code }
+
+func codedError(codespace string, code uint32, log string) error {
+	e, ok := ledger.Lookup(codespace, code)
+	if !ok {
+		e = ledger.ErrInternal
+	}
+	return &ledgerRejection{code: e, log: log}
+}

@@ -1,0 +1,140 @@
+package fhir
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/internal/conformance"
+	"github.com/primum-health/primum/records"
+)
+
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// The validator itself: the published R4 examples pass it, and the
+// mistakes it exists to catch are caught.
+func TestValidatorAgainstPublishedExamples(t *testing.T) {
+	v := conformance.LoadFHIR(t)
+	files, _ := filepath.Glob(filepath.Join(conformance.Dir(t, "fhir-r4/examples"), "*.json"))
+	if len(files) < 20 {
+		t.Fatalf("only %d examples", len(files))
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if problems := v.Validate(b); len(problems) > 0 {
+			t.Errorf("%s: %v", filepath.Base(f), problems)
+		}
+	}
+	broken := []struct{ name, doc, want string }{
+		{"missing status", `{"resourceType":"Consent","scope":{},"category":[{}]}`, "required element status"},
+		{"bad status code", `{"resourceType":"Consent","status":"on","scope":{},"category":[{}]}`, "required value set"},
+		{"array where max is 1", `{"resourceType":"Consent","status":"active","scope":[{}],"category":[{}]}`, "must not be an array"},
+		{"single where max is *", `{"resourceType":"Consent","status":"active","scope":{},"category":{}}`, "must be an array"},
+		{"unknown element", `{"resourceType":"Consent","status":"active","scope":{},"category":[{}],"colour":"red"}`, "unknown element"},
+		{"bad instant", `{"resourceType":"AuditEvent","type":{},"recorded":"yesterday","agent":[{"requestor":true}],"source":{"observer":{}}}`, "not a valid instant"},
+	}
+	for _, b := range broken {
+		problems := strings.Join(v.Validate([]byte(b.doc)), "; ")
+		if !strings.Contains(problems, b.want) {
+			t.Errorf("%s: got %q, want a problem containing %q", b.name, problems, b.want)
+		}
+	}
+}
+
+func TestRenderedResourcesConform(t *testing.T) {
+	v := conformance.LoadFHIR(t)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	c := &consent.Consent{ID: "c1", Patient: "p1", Grantee: "d1", GranteeKind: "practitioner", Purpose: "treatment",
+		Scope: consent.Scope{Categories: []string{"observation"}, Records: []string{"obs-1"}}, Expires: "2027-01-01T00:00:00Z",
+		Status: consent.StatusRevoked, Granted: "2026-11-01T00:00:00Z", Revoked: "2026-11-02T00:00:00Z"}
+	granted := &records.Access{ID: "a1", Time: "2026-11-22T09:00:00Z", Requester: "d1", RequesterKind: "practitioner", Patient: "p1",
+		Record: "obs-1", Custodian: "h1", Purpose: "emergency", Outcome: records.Granted, Emergency: true, EmergencyReason: "life_threatening"}
+	refused := &records.Access{ID: "a2", Time: "2026-11-22T09:00:00Z", Requester: "o1", RequesterKind: "organisation", Patient: "p1",
+		Record: "obs-1", Custodian: "h1", Purpose: "payment", Outcome: records.Refused, Refusal: "no_consent"}
+	rec := &records.Record{ID: "obs-1", Patient: "p1", Custodian: "h1", Category: "observation", Commitment: strings.Repeat("ab", 32),
+		Registered: "2026-11-22T08:00:00Z", Status: records.StatusErased}
+	all := []Object{Consent(c, now), AuditEvent(granted), AuditEvent(refused), DocumentReference(rec, "http://127.0.0.1:8080"),
+		DocumentReference(rec, ""), Patient("p1"), CapabilityStatement("http://x/fhir", "1", "2026-11-22", []string{"Observation"})}
+	all = append(all, SearchSet("http://x/fhir/Consent?patient=p1", "http://x/fhir", all[:3]), Collection("e1", "2026-11-22T10:00:00Z", all[:4]))
+	for _, r := range all {
+		if problems := v.Validate(mustJSON(t, r)); len(problems) > 0 {
+			t.Errorf("%s: %v", r["resourceType"], problems)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	synthea, err := os.ReadFile(filepath.Join(conformance.Dir(t, "fhir-r4"), "synthea.bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, entries, err := ParseBundle(synthea)
+	if err != nil || typ != "collection" || len(entries) != 27 {
+		t.Fatalf("synthea bundle: %s, %d entries, %v", typ, len(entries), err)
+	}
+	tests := []struct {
+		name string
+		doc  string
+		want error
+	}{
+		{"resource", `{"resourceType":"Observation","id":"o-1","status":"final"}`, nil},
+		{"array", `[{"resourceType":"Observation"}]`, ErrNotJSON},
+		{"truncated", `{"resourceType":"Observation"`, ErrNotJSON},
+		{"no type", `{"id":"x"}`, ErrResourceType},
+		{"unknown type", `{"resourceType":"Gossip"}`, ErrResourceType},
+		{"bad id", `{"resourceType":"Observation","id":"../../etc/passwd"}`, ErrBadID},
+		{"duplicate key", `{"resourceType":"Observation","status":"final","status":"amended"}`, ErrNotJSON},
+		{"bundle without entries", `{"resourceType":"Bundle","type":"collection","entry":[]}`, ErrBundle},
+		{"bundle of an unknown type", `{"resourceType":"Bundle","type":"pile","entry":[{"resource":{"resourceType":"Patient"}}]}`, ErrBundle},
+		{"bundle entry without resource", `{"resourceType":"Bundle","type":"batch","entry":[{"fullUrl":"x"}]}`, ErrBundle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if strings.Contains(tt.doc, `"Bundle"`) {
+				_, _, err = ParseBundle([]byte(tt.doc))
+			} else {
+				_, err = ParseResource([]byte(tt.doc))
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "passwd") {
+				t.Fatal("an error quotes the input")
+			}
+		})
+	}
+}
+
+// FuzzParse: FHIR input from custodians never panics the parser, and what
+// it accepts is a JSON object of a known type.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(conformance.Dir(f, "fhir-r4/examples"), "*.json"))
+	for _, p := range files[:10] {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	b, _ := os.ReadFile(filepath.Join(conformance.Dir(f, "fhir-r4"), "synthea.bundle.json"))
+	f.Add(b)
+	f.Add([]byte(`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Patient","id":"p"}}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if r, err := ParseResource(doc); err == nil && (r.Type == "" || !json.Valid(r.Raw)) {
+			t.Fatalf("accepted %q as %q", doc, r.Type)
+		}
+		if _, entries, err := ParseBundle(doc); err == nil && len(entries) == 0 {
+			t.Fatal("accepted a Bundle without entries")
+		}
+	})
+}

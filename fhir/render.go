@@ -1,0 +1,246 @@
+package fhir
+
+import (
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/records"
+)
+
+// Object is a FHIR JSON object.
+type Object = map[string]any
+
+// Systems Primum defines.
+const (
+	CategorySystem   = "https://primum.dev/fhir/CodeSystem/record-category"
+	RefusalSystem    = "https://primum.dev/fhir/CodeSystem/access-refusal"
+	CommitmentExt    = "https://primum.dev/fhir/StructureDefinition/record-commitment"
+	EmergencyExt     = "https://primum.dev/fhir/StructureDefinition/emergency-reason"
+	actReason        = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	pseudonymousTag  = "https://primum.dev/fhir/CodeSystem/tags"
+	participationSys = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+)
+
+// purposeCodes map Primum purposes to HL7 v3 ActReason codes.
+var purposeCodes = map[string][2]string{
+	"treatment":      {"TREAT", "treatment"},
+	"payment":        {"HPAYMT", "healthcare payment"},
+	"research":       {"HRESCH", "healthcare research"},
+	"emergency":      {"ETREAT", "emergency treatment"},
+	"second_opinion": {"TREAT", "treatment"},
+	"patient":        {"PATRQT", "patient requested"},
+}
+
+func purpose(p string) Object {
+	c := purposeCodes[p]
+	return Object{"system": actReason, "code": c[0], "display": c[1]}
+}
+
+// Ref is a FHIR reference to a ledger identity.
+func Ref(kind, id string) Object {
+	switch kind {
+	case "practitioner":
+		return Object{"reference": "Practitioner/" + id}
+	case "organisation":
+		return Object{"reference": "Organization/" + id}
+	case "patient":
+		return Object{"reference": "Patient/" + id}
+	}
+	return Object{"reference": "Device/" + id}
+}
+
+// Consent renders a consent. An expired or revoked consent is inactive.
+func Consent(c *consent.Consent, now time.Time) Object {
+	status := "inactive"
+	if c.Active(now) {
+		status = "active"
+	}
+	provision := Object{
+		"type":    "permit",
+		"period":  Object{"start": c.Granted, "end": c.Expires},
+		"actor":   []any{Object{"role": Object{"coding": []any{Object{"system": participationSys, "code": "IRCP", "display": "information recipient"}}}, "reference": Ref(c.GranteeKind, c.Grantee)}},
+		"purpose": []any{purpose(c.Purpose)},
+	}
+	if len(c.Scope.Categories) > 0 {
+		var codes []any
+		for _, cat := range c.Scope.Categories {
+			codes = append(codes, Object{"system": CategorySystem, "code": cat})
+		}
+		provision["securityLabel"] = codes
+	}
+	if len(c.Scope.Records) > 0 {
+		var data []any
+		for _, id := range c.Scope.Records {
+			data = append(data, Object{"meaning": "instance", "reference": Object{"reference": "DocumentReference/" + id}})
+		}
+		provision["data"] = data
+	}
+	out := Object{
+		"resourceType": "Consent",
+		"id":           c.ID,
+		"status":       status,
+		"scope":        Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy", "display": "Privacy Consent"}}},
+		"category":     []any{Object{"coding": []any{Object{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}}}},
+		"patient":      Ref("patient", c.Patient),
+		"dateTime":     c.Granted,
+		"performer":    []any{Ref("patient", c.Patient)},
+		"policyRule":   Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN", "display": "opt-in"}}},
+		"provision":    provision,
+	}
+	if c.Revoked != "" {
+		out["meta"] = Object{"lastUpdated": c.Revoked}
+	}
+	return out
+}
+
+// AuditEvent renders an access entry: outcome 0 (success) when granted, 4
+// (minor failure: refused) otherwise; break-glass access carries the BTG
+// purpose beside the stated one.
+func AuditEvent(a *records.Access) Object {
+	outcome, desc := "0", "access granted"
+	if a.Outcome != records.Granted {
+		outcome, desc = "4", "access refused: "+a.Refusal
+	}
+	purposes := []any{Object{"coding": []any{purpose(a.Purpose)}}}
+	if a.Emergency {
+		purposes = append(purposes, Object{"coding": []any{Object{"system": actReason, "code": "BTG", "display": "break the glass"}}})
+		desc += " (emergency: " + a.EmergencyReason + ")"
+	}
+	out := Object{
+		"resourceType":   "AuditEvent",
+		"id":             a.ID,
+		"type":           Object{"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"},
+		"subtype":        []any{Object{"system": "http://hl7.org/fhir/restful-interaction", "code": "read", "display": "read"}},
+		"action":         "R",
+		"recorded":       a.Time,
+		"outcome":        outcome,
+		"outcomeDesc":    desc,
+		"purposeOfEvent": purposes,
+		"agent": []any{
+			Object{"who": Ref(a.RequesterKind, a.Requester), "requestor": true},
+			Object{"who": Ref("organisation", a.Custodian), "requestor": false},
+		},
+		"source": Object{"site": "primum", "observer": Ref("organisation", a.Custodian)},
+		"entity": []any{
+			Object{"what": Object{"reference": "DocumentReference/" + a.Record},
+				"type": Object{"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"}},
+			Object{"what": Ref("patient", a.Patient),
+				"type": Object{"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"}},
+		},
+	}
+	if a.Emergency {
+		out["extension"] = []any{Object{"url": EmergencyExt, "valueCode": a.EmergencyReason}}
+	}
+	return out
+}
+
+// DocumentReference renders a record's index entry: where it is held, its
+// category and its commitment; never its content. endpoint is the
+// custodian's node, if known.
+func DocumentReference(r *records.Record, endpoint string) Object {
+	status, desc := "current", "held encrypted by its custodian"
+	if r.Status == records.StatusErased {
+		status, desc = "superseded", "erased at the patient's request"
+	}
+	attachment := Object{"contentType": "application/fhir+json", "title": "record " + r.ID}
+	if endpoint != "" {
+		attachment["url"] = endpoint + "/api/v1/records/" + r.ID + "/fetch"
+	}
+	category := Object{"coding": []any{Object{"system": CategorySystem, "code": r.Category}}}
+	return Object{
+		"resourceType": "DocumentReference",
+		"id":           r.ID,
+		"extension":    []any{Object{"url": CommitmentExt, "valueString": "hmac-sha256:" + r.Commitment}},
+		"status":       status,
+		"description":  desc,
+		"type":         category,
+		"category":     []any{category},
+		"subject":      Ref("patient", r.Patient),
+		"date":         r.Registered,
+		"custodian":    Ref("organisation", r.Custodian),
+		"content":      []any{Object{"attachment": attachment}},
+	}
+}
+
+// Patient renders a pseudonymous patient: an id and nothing that
+// identifies a person.
+func Patient(id string) Object {
+	return Object{
+		"resourceType": "Patient",
+		"id":           id,
+		"meta":         Object{"tag": []any{Object{"system": pseudonymousTag, "code": "pseudonymous", "display": "pseudonymous: the ledger holds no identifying data"}}},
+		"active":       true,
+	}
+}
+
+// OperationOutcome is a FHIR error. code is an R4 issue-type code.
+func OperationOutcome(severity, code, diagnostics string) Object {
+	return Object{"resourceType": "OperationOutcome", "issue": []any{Object{"severity": severity, "code": code, "diagnostics": diagnostics}}}
+}
+
+// SearchSet wraps resources in a searchset Bundle.
+func SearchSet(self, base string, resources []Object) Object {
+	entries := make([]any, 0, len(resources))
+	for _, r := range resources {
+		entries = append(entries, Object{"fullUrl": base + "/" + r["resourceType"].(string) + "/" + r["id"].(string),
+			"resource": r, "search": Object{"mode": "match"}})
+	}
+	return Object{"resourceType": "Bundle", "type": "searchset", "total": len(resources),
+		"link": []any{Object{"relation": "self", "url": self}}, "entry": entries}
+}
+
+// Collection wraps resources in a collection Bundle (a patient's export).
+func Collection(id, timestamp string, resources []Object) Object {
+	entries := make([]any, 0, len(resources))
+	for _, r := range resources {
+		e := Object{"resource": r}
+		if rid, ok := r["id"].(string); ok {
+			e["fullUrl"] = "urn:primum:" + r["resourceType"].(string) + ":" + rid
+		}
+		entries = append(entries, e)
+	}
+	return Object{"resourceType": "Bundle", "id": id, "type": "collection", "timestamp": timestamp, "entry": entries}
+}
+
+// Searchable is what the facade serves.
+var Searchable = []string{"Consent", "AuditEvent", "DocumentReference", "Patient"}
+
+// CapabilityStatement says what the facade does, and only that.
+func CapabilityStatement(base, software, date string, creatable []string) Object {
+	search := func(typ string, params ...[2]string) Object {
+		var sp []any
+		for _, p := range params {
+			sp = append(sp, Object{"name": p[0], "type": p[1]})
+		}
+		return Object{"type": typ, "interaction": []any{Object{"code": "read"}, Object{"code": "search-type"}}, "searchParam": sp}
+	}
+	resources := []any{
+		search("Consent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}),
+		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}),
+		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}),
+		search("Patient", [2]string{"_id", "token"}),
+	}
+	for _, t := range creatable {
+		resources = append(resources, Object{"type": t, "interaction": []any{Object{"code": "create"}},
+			"documentation": "Stored encrypted by this node as the custodian; the ledger gets a DocumentReference. Needs ?patient=<pseudonym> and a member bearer token."})
+	}
+	return Object{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         date,
+		"publisher":    "Primum",
+		"kind":         "instance",
+		"software":     Object{"name": "Primum", "version": software},
+		"implementation": Object{"description": "Primum node FHIR R4 facade over the consortium ledger and this node's encrypted record store",
+			"url": base},
+		"fhirVersion": "4.0.1",
+		"format":      []any{"json", "application/fhir+json"},
+		"rest": []any{Object{
+			"mode":          "server",
+			"documentation": "Consents, access audit and the record index are read from the ledger. A Bundle POSTed to the base is imported entry by entry, each entry becoming one record (batch semantics).",
+			"security":      Object{"description": "Writes need 'Authorization: Bearer <member token>' naming a key this node holds."},
+			"resource":      resources,
+			"interaction":   []any{Object{"code": "batch"}},
+		}},
+	}
+}

@@ -1,0 +1,112 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/records"
+)
+
+// FetchBody is the body of POST /api/v1/records/{id}/fetch on the
+// custodian's node.
+type FetchBody struct {
+	Request   records.AccessRequest `json:"request"`
+	Signature string                `json:"signature"`
+	PublicKey []byte                `json:"public_key"` // base64 in JSON
+}
+
+// FetchAnswer is the custodian's answer to a granted request.
+type FetchAnswer struct {
+	Access records.Access `json:"access"`
+	Suite  string         `json:"suite"`
+	Sealed []byte         `json:"sealed"` // base64 in JSON
+}
+
+// Refusal is a custodian's refusal: a problem+json answer. Access names the
+// ledger entry of a refused access, when there is one.
+type Refusal struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Detail  string `json:"detail"`
+	Refusal string `json:"refusal,omitempty"`
+	Access  string `json:"access,omitempty"`
+}
+
+func (r *Refusal) Error() string {
+	if r.Refusal != "" {
+		return fmt.Sprintf("%s (%s): %s", r.Code, r.Refusal, r.Detail)
+	}
+	return fmt.Sprintf("%s: %s", r.Code, r.Detail)
+}
+
+// Ask is what a requester asks for.
+type Ask struct {
+	ChainID         string
+	Requester       string
+	Record          string
+	Purpose         string
+	EmergencyReason string
+}
+
+// Fetch asks a custodian's node (endpoint: its API base URL) for a record
+// with a request signed by key, opens the sealed answer with a one-time key
+// and checks it against commitment, which the caller read from a ledger it
+// trusts. It returns the record and the access entry that released it.
+func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.PrivateKey, ask Ask, commitment string, now time.Time) (*Payload, *records.Access, error) {
+	one, err := NewKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	nonce := make([]byte, 16)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, nil, err
+	}
+	req := records.AccessRequest{ChainID: ask.ChainID, Requester: ask.Requester, Record: ask.Record, Purpose: ask.Purpose,
+		EmergencyReason: ask.EmergencyReason, KeyDigest: Digest(one.Public()), Nonce: hex.EncodeToString(nonce),
+		NotAfter: now.Add(5 * time.Minute).UTC().Format(time.RFC3339)}
+	body, _ := json.Marshal(FetchBody{Request: req, Signature: req.Sign(key), PublicKey: one.Public()})
+	u := strings.TrimRight(endpoint, "/") + "/api/v1/records/" + url.PathEscape(ask.Record) + "/fetch"
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(hr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot reach the custodian at %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		r := &Refusal{Status: resp.StatusCode}
+		if json.Unmarshal(b, r) != nil || r.Code == "" {
+			r.Code, r.Detail = "custodian_error", fmt.Sprintf("HTTP %d from the custodian", resp.StatusCode)
+		}
+		return nil, nil, r
+	}
+	var ans FetchAnswer
+	if err := json.Unmarshal(b, &ans); err != nil {
+		return nil, nil, fmt.Errorf("custodian answered something that is not a release: %w", err)
+	}
+	p, err := one.Open(ask.Record, ans.Access.ID, ans.Sealed)
+	if err != nil {
+		return nil, &ans.Access, err
+	}
+	if err := p.Verify(commitment); err != nil {
+		return nil, &ans.Access, err
+	}
+	return p, &ans.Access, nil
+}
