@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/ledger"

@@ -118,7 +118,9 @@ func getJSON[T any](r ledger.Reader, key []byte, what, id string) (*T, error) {
 }
 
 // Get reads a record's index entry.
-func Get(r ledger.Reader, id string) (*Record, error) { return getJSON[Record](r, k(prefixRecord, id), "record", id) }
+func Get(r ledger.Reader, id string) (*Record, error) {
+	return getJSON[Record](r, k(prefixRecord, id), "record", id)
+}
 
 // GetAccess reads an access entry.
 func GetAccess(r ledger.Reader, id string) (*Access, error) {
@@ -126,7 +128,9 @@ func GetAccess(r ledger.Reader, id string) (*Access, error) {
 }
 
 // GetCase reads a case.
-func GetCase(r ledger.Reader, id string) (*Case, error) { return getJSON[Case](r, k(prefixCase, id), "case", id) }
+func GetCase(r ledger.Reader, id string) (*Case, error) {
+	return getJSON[Case](r, k(prefixCase, id), "case", id)
+}
 
 // GetErasure reads a patient's erasure, if any (nil when none).
 func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
