@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/consent"
@@ -356,5 +357,5 @@ func (s *server) listCases(w http.ResponseWriter, r *http.Request) {
 func newRecordID(resourceType string) string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
-	return records.CategoryOf(resourceType) + "-" + hex.EncodeToString(b)
+	return strings.ReplaceAll(records.CategoryOf(resourceType), "_", "-") + "-" + hex.EncodeToString(b)
 }

@@ -39,10 +39,18 @@ func startSupplyNode(t *testing.T) (*node.Node, *client.Client, map[string]*memb
 }
 
 func startSupplyNodeB(t testing.TB) (*node.Node, *client.Client, map[string]*member) {
+	return startMembers(t, [][2]string{{"manufacturer", "manufacturer"}, {"distributor", "distributor"}, {"pharmacy", "pharmacy"}})
+}
+
+// startMembers runs a one-validator node whose founding members are orgs
+// (name, type; the first holds the validator). The node holds an API token
+// for each of them and for a key of each of people, whom the test
+// registers itself.
+func startMembers(t testing.TB, orgs [][2]string, people ...string) (*node.Node, *client.Client, map[string]*member) {
 	t.Helper()
 	home := t.TempDir()
 	ports := freePorts(t)
-	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "supply", Ports: ports})
+	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "members", Ports: ports})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,25 +58,32 @@ func startSupplyNodeB(t testing.TB) (*node.Node, *client.Client, map[string]*mem
 	gen := &app.Genesis{}
 	settings, _ := node.LoadSettings(home)
 	settings.APITokens = map[string]string{}
-	for i, typ := range []string{"manufacturer", "distributor", "pharmacy"} {
+	add := func(name string) *member {
 		key := newKey(t)
-		f, err := keyring.Dir(filepath.Join(home, "keys")).Import(typ, key, "", true)
+		f, err := keyring.Dir(filepath.Join(home, "keys")).Import(name, key, "", true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := &member{key: key, id: f.Address, token: node.NewToken()}
-		members[typ] = m
-		settings.APITokens[m.token] = filepath.Join("keys", typ+".json")
-		nm := governance.NewMember{Name: typ, OrgType: typ, Key: f.PublicKey}
+		members[name] = m
+		settings.APITokens[m.token] = filepath.Join("keys", name+".json")
+		return m
+	}
+	for i, o := range orgs {
+		m := add(o[0])
+		nm := governance.NewMember{Name: o[0], OrgType: o[1], Key: hex.EncodeToString(m.key.Public().(ed25519.PublicKey))}
 		if i == 0 {
 			nm.ValidatorKey, nm.Power = hex.EncodeToString(val), 10
 		}
 		gen.Members = append(gen.Members, nm)
 	}
+	for _, p := range people {
+		add(p)
+	}
 	if err := node.SaveSettings(home, settings); err != nil {
 		t.Fatal(err)
 	}
-	if err := node.WriteGenesis(home, "primum-supply-test", gen, time.Now()); err != nil {
+	if err := node.WriteGenesis(home, "primum-members-test", gen, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	n, c := startHome(t, home)

@@ -1,0 +1,343 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/conformance"
+	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/release"
+)
+
+// call makes one API request and returns the status and body.
+func call(t testing.TB, method, url, token string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// mustCall fails unless the request answers want.
+func mustCall(t testing.TB, want int, method, url, token string, body any) []byte {
+	t.Helper()
+	status, out := call(t, method, url, token, body)
+	if status != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, url, status, want, out)
+	}
+	return out
+}
+
+// recordsNode is a node holding keys for two hospitals, a regulator, a
+// patient and a practitioner at each hospital, all registered.
+func recordsNode(t *testing.T) (base string, m map[string]*member, docs *docstore.Store, home string) {
+	n, c, m := startMembers(t, [][2]string{{"stlukes", "hospital"}, {"riverside", "hospital"}, {"agency", "regulator"}},
+		"patient", "drlocal", "drremote")
+	ctx := context.Background()
+	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	for _, p := range [][2]string{{"drlocal", "stlukes"}, {"drremote", "riverside"}} {
+		if _, err := c.Send(ctx, m[p[1]].key, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+			Key: pubHexOf(m[p[0]].key), Licence: "MD-" + p[0], Profession: "doctor", ValidUntil: until}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n.APIURL(), m, n.Docs, filepath.Dir(n.Comet.Config().DBDir())
+}
+
+func syntheaBundle(t testing.TB) []byte {
+	b, err := os.ReadFile(filepath.Join(conformance.Dir(t, "fhir-r4"), "synthea.bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sentinel is health data no ledger, log or file may ever show in clear.
+const sentinel = "SENTINEL-PHI-Qx81vTz"
+
+func sentinelObservation() []byte {
+	return []byte(`{"resourceType":"Observation","status":"final","code":{"text":"blood glucose"},"valueString":"` + sentinel + `"}`)
+}
+
+func TestRecordsEndToEnd(t *testing.T) {
+	base, m, docs, _ := recordsNode(t)
+	patient := m["patient"].id
+	hospital := m["stlukes"].token
+
+	// Import: the whole Synthea bundle, and one resource.
+	out := mustCall(t, 200, "POST", base+"/fhir?patient="+patient, hospital, syntheaBundle(t))
+	var batch struct {
+		Type  string
+		Entry []struct {
+			Resource struct{ ID string }
+		}
+	}
+	if err := json.Unmarshal(out, &batch); err != nil || batch.Type != "batch-response" || len(batch.Entry) != 27 {
+		t.Fatalf("bundle import: %s", out)
+	}
+	out = mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, hospital, sentinelObservation())
+	var docRef struct{ ID string }
+	_ = json.Unmarshal(out, &docRef)
+	obs := docRef.ID
+	var index []records.Record
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/records", "", nil), &index)
+	if len(index) != 28 {
+		t.Fatalf("%d records indexed", len(index))
+	}
+
+	read := func(token, record, purpose, reason string) (int, []byte) {
+		return call(t, "POST", base+"/api/v1/records/"+record+"/read", token, api_ReadRequest{Purpose: purpose, EmergencyReason: reason})
+	}
+	// No consent: refused, and the refusal is on the ledger.
+	status, body := read(m["drremote"].token, obs, "treatment", "")
+	if status != 403 || !strings.Contains(string(body), `"refusal": "no_consent"`) && !strings.Contains(string(body), `"refusal":"no_consent"`) {
+		t.Fatalf("without consent: %d %s", status, body)
+	}
+	// Grant, read, revoke, refused.
+	grant := consent.Grant{Grantee: m["drremote"].id, Scope: consent.Scope{Categories: []string{"observation"}}, Purpose: "treatment",
+		Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": grant})
+	status, body = read(m["drremote"].token, obs, "treatment", "")
+	if status != 200 || !strings.Contains(string(body), sentinel) || !strings.Contains(string(body), `"verified": true`) {
+		t.Fatalf("with consent: %d %s", status, body)
+	}
+	var cons []consent.Consent
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", "", nil), &cons)
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeRevoke, "body": consent.Revoke{ID: cons[0].ID}})
+	if status, body = read(m["drremote"].token, obs, "treatment", ""); status != 403 {
+		t.Fatalf("after revocation: %d %s", status, body)
+	}
+	// Emergency: granted, flagged to the regulator.
+	if status, body = read(m["drlocal"].token, obs, "emergency", "patient_unconscious"); status != 200 {
+		t.Fatalf("emergency: %d %s", status, body)
+	}
+	var flagged []records.Access
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/access?emergency=true", "", nil), &flagged)
+	if len(flagged) != 1 || flagged[0].Requester != m["drlocal"].id || flagged[0].Patient != patient {
+		t.Fatalf("emergency entries: %+v", flagged)
+	}
+	// The patient's trail: refused, granted, refused, emergency.
+	var trail []records.Access
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", "", nil), &trail)
+	var outcomes []string
+	for _, a := range trail {
+		outcomes = append(outcomes, fmt.Sprintf("%s/%v", a.Outcome, a.Emergency))
+	}
+	if got := strings.Join(outcomes, " "); got != "refused/false granted/false refused/false granted/true" {
+		t.Fatalf("trail: %s", got)
+	}
+
+	// FHIR facade: everything it serves conforms to the R4 definitions.
+	v := conformance.LoadFHIR(t)
+	for _, path := range []string{"/fhir/metadata", "/fhir/Consent?patient=" + patient, "/fhir/Consent/" + cons[0].ID,
+		"/fhir/AuditEvent?patient=" + patient + "&date=ge2020-01-01", "/fhir/AuditEvent/" + trail[0].ID,
+		"/fhir/DocumentReference?patient=" + patient, "/fhir/DocumentReference/" + obs, "/fhir/Patient/" + patient,
+		"/fhir/Patient?_id=" + patient} {
+		out := mustCall(t, 200, "GET", base+path, "", nil)
+		if problems := v.Validate(out); len(problems) > 0 {
+			t.Errorf("%s: %v", path, problems)
+		}
+	}
+	for _, bad := range []struct {
+		path   string
+		status int
+	}{{"/fhir/Observation?patient=" + patient, 404}, {"/fhir/AuditEvent?date=yesterday", 400}, {"/fhir/Consent/nope", 404},
+		{"/fhir/AuditEvent?colour=red", 400}} {
+		out := mustCall(t, bad.status, "GET", base+bad.path, "", nil)
+		if problems := v.Validate(out); !strings.Contains(string(out), "OperationOutcome") || len(problems) > 0 && !strings.Contains(problems[0], "OperationOutcome") {
+			t.Errorf("%s: %s", bad.path, out)
+		}
+	}
+	// Date search narrows.
+	var none struct{ Total int }
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/AuditEvent?patient="+patient+"&date=lt2020", "", nil), &none)
+	if none.Total != 0 {
+		t.Fatalf("date=lt2020 found %d", none.Total)
+	}
+
+	// Export: every record, consent and access, in one Bundle.
+	out = mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/export", m["patient"].token, nil)
+	var export struct {
+		Type  string
+		Entry []struct {
+			Resource struct{ ResourceType string }
+		}
+	}
+	_ = json.Unmarshal(out, &export)
+	kinds := map[string]int{}
+	for _, e := range export.Entry {
+		kinds[e.Resource.ResourceType]++
+	}
+	if export.Type != "collection" || kinds["DocumentReference"] != 28 || kinds["Observation"] != 4 || kinds["Condition"] != 8 ||
+		kinds["Consent"] != 1 || kinds["AuditEvent"] < 4+28 || kinds["OperationOutcome"] != 0 {
+		t.Fatalf("export: %v", kinds)
+	}
+	mustCall(t, 403, "GET", base+"/api/v1/patients/"+patient+"/export", m["drremote"].token, nil)
+
+	// Erasure: keys destroyed at the custodian; reads fail everywhere.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": records.TypeErase})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := docs.Get(obs); errors.Is(err, docstore.ErrErased) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("record still readable after erasure: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status, body = read(m["drlocal"].token, obs, "emergency", "life_threatening"); status != 403 || !strings.Contains(string(body), "record_erased") {
+		t.Fatalf("after erasure: %d %s", status, body)
+	}
+}
+
+// api_ReadRequest mirrors api.ReadRequest (kept here so the test reads as
+// a client would).
+type api_ReadRequest struct {
+	Purpose         string `json:"purpose"`
+	EmergencyReason string `json:"emergency_reason,omitempty"`
+}
+
+func TestRecordBadInput(t *testing.T) {
+	base, m, _, _ := recordsNode(t)
+	patient, hospital := m["patient"].id, m["stlukes"].token
+	out := mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, hospital, sentinelObservation())
+	var docRef struct{ ID string }
+	_ = json.Unmarshal(out, &docRef)
+	tests := []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		code                      string
+	}{
+		{"invalid FHIR", "POST", "/fhir/Observation?patient=" + patient, hospital, []byte(`{"resourceType":"Observation",`), 400, "fhir_invalid"},
+		{"type differs from the URL", "POST", "/fhir/Condition?patient=" + patient, hospital, sentinelObservation(), 400, "fhir_invalid"},
+		{"unknown patient", "POST", "/fhir/Observation?patient=feedface", hospital, sentinelObservation(), 404, "unknown_patient"},
+		{"no token", "POST", "/fhir/Observation?patient=" + patient, "", sentinelObservation(), 401, "token_required"},
+		{"a patient cannot be a custodian", "POST", "/fhir/Observation?patient=" + patient, m["patient"].token, sentinelObservation(), 403, "unauthorized"},
+		{"unknown record", "POST", "/api/v1/records/nope/read", m["drremote"].token, api_ReadRequest{Purpose: "treatment"}, 404, "unknown_record"},
+		{"bad purpose", "POST", "/api/v1/records/" + docRef.ID + "/read", m["drremote"].token, api_ReadRequest{Purpose: "curiosity"}, 400, "bad_purpose"},
+		{"free-text emergency reason", "POST", "/api/v1/records/" + docRef.ID + "/read", m["drremote"].token, api_ReadRequest{Purpose: "emergency", EmergencyReason: "x"}, 400, "bad_emergency_reason"},
+		{"expired consent", "POST", "/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{Grantee: m["drremote"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: "2020-01-01T00:00:00Z"}}, 400, "bad_expiry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := call(t, tt.method, base+tt.path, tt.token, tt.body)
+			if status != tt.status || !strings.Contains(string(out), tt.code) {
+				t.Fatalf("got %d %s, want %d %s", status, out, tt.status, tt.code)
+			}
+			if strings.Contains(string(out), sentinel) {
+				t.Fatal("an error shows health data")
+			}
+		})
+	}
+
+	// A suspended practitioner is refused, on the ledger.
+	grant := consent.Grant{Grantee: m["drremote"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": grant})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["riverside"].token, map[string]any{"type": identity.TypeSetPractitioner,
+		"body": identity.SetPractitionerStatus{ID: m["drremote"].id, Status: "suspended"}})
+	status, out := call(t, "POST", base+"/api/v1/records/"+docRef.ID+"/read", m["drremote"].token, api_ReadRequest{Purpose: "treatment"})
+	if status != 403 || !strings.Contains(string(out), "signer_suspended") {
+		t.Fatalf("suspended practitioner: %d %s", status, out)
+	}
+
+	// A replayed request is refused and not logged twice.
+	ask := release.Ask{ChainID: "primum-members-test", Requester: m["patient"].id, Record: docRef.ID, Purpose: "patient"}
+	var commitment struct{ Commitment string }
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/records/"+docRef.ID, "", nil), &commitment)
+	one, _ := release.NewKey()
+	req := records.AccessRequest{ChainID: ask.ChainID, Requester: ask.Requester, Record: ask.Record, Purpose: ask.Purpose,
+		KeyDigest: release.Digest(one.Public()), Nonce: strings.Repeat("ab", 16), NotAfter: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}
+	fb := release.FetchBody{Request: req, Signature: req.Sign(m["patient"].key), PublicKey: one.Public()}
+	mustCall(t, 200, "POST", base+"/api/v1/records/"+docRef.ID+"/fetch", "", fb)
+	if status, out := call(t, "POST", base+"/api/v1/records/"+docRef.ID+"/fetch", "", fb); status != 409 || !strings.Contains(string(out), "replayed_request") {
+		t.Fatalf("replay: %d %s", status, out)
+	}
+	// Another key than the one the request names gets nothing.
+	other, _ := release.NewKey()
+	req.Nonce = strings.Repeat("cd", 16)
+	fb = release.FetchBody{Request: req, Signature: req.Sign(m["patient"].key), PublicKey: other.Public()}
+	if status, out := call(t, "POST", base+"/api/v1/records/"+docRef.ID+"/fetch", "", fb); status != 400 || !strings.Contains(string(out), "key_digest_mismatch") {
+		t.Fatalf("substituted key: %d %s", status, out)
+	}
+}
+
+// A custodian that hands out an altered record is caught by the reader's
+// commitment check.
+func TestTamperedRecordIsDetected(t *testing.T) {
+	base, m, _, _ := recordsNode(t)
+	patient := m["patient"].id
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var fb release.FetchBody
+		_ = json.NewDecoder(r.Body).Decode(&fb)
+		sealed, _ := release.Seal(fb.PublicKey, release.Payload{Record: fb.Request.Record, Access: "a1",
+			Content: []byte(`{"resourceType":"Observation","status":"amended"}`), Salt: make([]byte, 32)})
+		_ = json.NewEncoder(w).Encode(release.FetchAnswer{Access: records.Access{ID: "a1"}, Sealed: sealed})
+	}))
+	defer fake.Close()
+	// Riverside indexes a record and names the fake as its endpoint.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["riverside"].token, map[string]any{"type": records.TypeRegister,
+		"body": records.Register{Endpoint: fake.URL, Records: []records.NewRecord{{ID: "obs-x", Patient: patient, Category: "observation", Commitment: strings.Repeat("00", 32)}}}})
+	status, out := call(t, "POST", base+"/api/v1/records/obs-x/read", m["patient"].token, api_ReadRequest{Purpose: "patient"})
+	if status != 502 || !strings.Contains(string(out), "commitment_mismatch") {
+		t.Fatalf("tampered record: %d %s", status, out)
+	}
+}
+
+// scanFor lists the files under dir that contain needle.
+func scanFor(t testing.TB, dir, needle string) []string {
+	t.Helper()
+	var hits []string
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(needle)) {
+			hits = append(hits, path)
+		}
+		return nil
+	})
+	return hits
+}
+
+func pubHexOf(k ed25519.PrivateKey) string { return hex.EncodeToString(k.Public().(ed25519.PublicKey)) }
