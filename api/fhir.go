@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -335,47 +336,31 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, errNotYourPatient)
 		return
 	}
-	resources := []fhir.Object{fhir.Patient(patient)}
 	recs, err := records.OfPatient(committed, patient)
 	if err != nil {
 		fhirError(w, err)
 		return
-	}
-	for _, rec := range recs {
-		endpoint, _ := records.Endpoint(committed, rec.Custodian)
-		resources = append(resources, fhir.DocumentReference(rec, endpoint))
-		if rec.Status == records.StatusErased {
-			continue
-		}
-		ans, err := s.readAs(r.Context(), key, rec.ID, ReadRequest{Purpose: "patient"})
-		if err != nil {
-			resources = append(resources, fhir.OperationOutcome("warning", "incomplete",
-				"record "+rec.ID+" could not be read from its custodian: "+problemOf(err).Code))
-			continue
-		}
-		var res fhir.Object
-		if json.Unmarshal(ans.Record, &res) == nil {
-			resources = append(resources, res)
-		}
 	}
 	consents, err := consent.OfPatient(committed, patient)
 	if err != nil {
 		fhirError(w, err)
 		return
 	}
-	now := s.App.LastBlockTime()
-	for _, c := range consents {
-		resources = append(resources, fhir.Consent(c, now))
-	}
-	// The trail is read after the records, so it includes this export's reads.
-	trail, err := records.TrailOf(s.App.Store().Committed(), patient)
+	bundle, err := fhir.Export(fhir.ExportSource{Patient: patient, Records: recs, Consents: consents, Now: time.Now(),
+		Endpoint: func(org string) string { e, _ := records.Endpoint(committed, org); return e },
+		Read: func(rec *records.Record) ([]byte, error) {
+			ans, err := s.readAs(r.Context(), key, rec.ID, ReadRequest{Purpose: "patient"})
+			if err != nil {
+				return nil, errors.New(problemOf(err).Code)
+			}
+			return ans.Record, nil
+		},
+		Trail: func() ([]*records.Access, error) { return records.TrailOf(s.App.Store().Committed(), patient) },
+	})
 	if err != nil {
 		fhirError(w, err)
 		return
 	}
-	for _, a := range trail {
-		resources = append(resources, fhir.AuditEvent(a))
-	}
 	w.Header().Set("Content-Disposition", `attachment; filename="primum-export.json"`)
-	writeFHIR(w, http.StatusOK, fhir.Collection("export-"+patient[:12], time.Now().UTC().Format(time.RFC3339), resources))
+	writeFHIR(w, http.StatusOK, bundle)
 }

@@ -266,6 +266,21 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ident)
 }
 
+// orgEndpoint: GET /api/v1/identities/{id}/endpoint, where a custodian's
+// node answers record requests.
+func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
+	e, err := records.Endpoint(s.App.Store().Committed(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if e == "" {
+		writeError(w, errNoEndpoint)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"endpoint": e})
+}
+
 func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
 	rec, err := records.Get(s.App.Store().Committed(), r.PathValue("id"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/primum-health/primum/consent"
@@ -243,4 +244,57 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 			"interaction":   []any{Object{"code": "batch"}},
 		}},
 	}
+}
+
+// ExportSource is what a patient's export is assembled from.
+type ExportSource struct {
+	Patient  string
+	Records  []*records.Record
+	Endpoint func(org string) string
+	// Read fetches a record's content through its custodian (each read is
+	// an access entry on the ledger).
+	Read     func(*records.Record) ([]byte, error)
+	Consents []*consent.Consent
+	// Trail is read last, so that it includes the export's own reads.
+	Trail func() ([]*records.Access, error)
+	Now   time.Time
+}
+
+// Export assembles a patient's GDPR export (Art. 15 and 20) as one
+// collection Bundle: the pseudonymous Patient, each record's
+// DocumentReference and the record itself where it can still be read (an
+// OperationOutcome says which could not), the consents and the access trail.
+func Export(src ExportSource) (Object, error) {
+	resources := []Object{Patient(src.Patient)}
+	for _, rec := range src.Records {
+		resources = append(resources, DocumentReference(rec, src.Endpoint(rec.Custodian)))
+		if rec.Status == records.StatusErased {
+			continue
+		}
+		content, err := src.Read(rec)
+		var res Object
+		if err == nil {
+			err = json.Unmarshal(content, &res)
+		}
+		if err != nil {
+			resources = append(resources, OperationOutcome("warning", "incomplete", "record "+rec.ID+" could not be read from its custodian: "+err.Error()))
+			continue
+		}
+		resources = append(resources, res)
+	}
+	for _, c := range src.Consents {
+		resources = append(resources, Consent(c, src.Now))
+	}
+	trail, err := src.Trail()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range trail {
+		resources = append(resources, AuditEvent(a))
+	}
+	id := src.Patient
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return Collection("export-"+id, src.Now.UTC().Format(time.RFC3339), resources), nil
 }

@@ -53,17 +53,22 @@ func primumBinary(t *testing.T) string {
 
 // proc is one node process.
 type proc struct {
-	home string
-	api  string
-	rpc  string
-	cmd  *exec.Cmd
-	log  *syncBuffer
+	home  string
+	level string // node log level; "error" when empty
+	api   string
+	rpc   string
+	cmd   *exec.Cmd
+	log   *syncBuffer
 }
 
 func (p *proc) start(t *testing.T, bin string) {
 	t.Helper()
 	p.log = &syncBuffer{}
-	p.cmd = exec.Command(bin, "node", "--home", p.home, "--log-level", "error")
+	level := p.level
+	if level == "" {
+		level = "error"
+	}
+	p.cmd = exec.Command(bin, "node", "--home", p.home, "--log-level", level)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,6 +86,12 @@ func (p *proc) kill() {
 // startConsortium writes an n-validator testnet with the real command and
 // starts every node as its own OS process.
 func startConsortium(t *testing.T, n int, extra ...string) ([]*proc, string) {
+	t.Helper()
+	return startConsortiumLogging(t, n, "error", extra...)
+}
+
+// startConsortiumLogging is startConsortium with the nodes logging at level.
+func startConsortiumLogging(t *testing.T, n int, level string, extra ...string) ([]*proc, string) {
 	t.Helper()
 	bin := primumBinary(t)
 	dir := t.TempDir()
@@ -100,7 +111,7 @@ func startConsortium(t *testing.T, n int, extra ...string) ([]*proc, string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		procs[i] = &proc{home: home, api: "http://" + s.APIAddr, rpc: strings.Replace(cfg.RPC.ListenAddress, "tcp://", "http://", 1)}
+		procs[i] = &proc{home: home, level: level, api: "http://" + s.APIAddr, rpc: strings.Replace(cfg.RPC.ListenAddress, "tcp://", "http://", 1)}
 		procs[i].start(t, bin)
 	}
 	t.Cleanup(func() {

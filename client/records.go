@@ -1,0 +1,165 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/fhir"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/release"
+)
+
+// Record reads a record's index entry from the ledger.
+func (c *Client) Record(ctx context.Context, id string) (*records.Record, error) {
+	var r records.Record
+	return &r, c.do(ctx, "GET", "/api/v1/records/"+url.PathEscape(id), nil, &r)
+}
+
+// Records lists a patient's records at every custodian.
+func (c *Client) Records(ctx context.Context, patient string) ([]*records.Record, error) {
+	var out []*records.Record
+	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/records", nil, &out)
+}
+
+// Consents lists a patient's consents.
+func (c *Client) Consents(ctx context.Context, patient string) ([]*consent.Consent, error) {
+	var out []*consent.Consent
+	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/consents", nil, &out)
+}
+
+// Trail lists the access entries about a patient's records.
+func (c *Client) Trail(ctx context.Context, patient string) ([]*records.Access, error) {
+	var out []*records.Access
+	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/access", nil, &out)
+}
+
+// Endpoint is where an organisation's node answers record requests, as it
+// published on the ledger.
+func (c *Client) Endpoint(ctx context.Context, org string) (string, error) {
+	var e struct {
+		Endpoint string `json:"endpoint"`
+	}
+	if err := c.do(ctx, "GET", "/api/v1/identities/"+url.PathEscape(org)+"/endpoint", nil, &e); err != nil {
+		return "", err
+	}
+	return e.Endpoint, nil
+}
+
+// Fetched is a record read from its custodian and checked against the
+// ledger.
+type Fetched struct {
+	Record  *records.Record
+	Access  *records.Access
+	Content []byte
+}
+
+// FetchRecord asks the record's custodian for it, signing the request with
+// key, and checks what arrives against the commitment this client's node
+// holds. The custodian logs the access on the ledger before it answers.
+func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, purpose, emergencyReason string) (*Fetched, error) {
+	rec, err := c.Record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	if info.Identity == nil {
+		return nil, fmt.Errorf("this key (%s) is not registered on the ledger", ledger.Address(key.Public().(ed25519.PublicKey)))
+	}
+	endpoint, err := c.Endpoint(ctx, rec.Custodian)
+	if err != nil {
+		return nil, err
+	}
+	p, access, err := release.Fetch(ctx, c.http, endpoint, key, release.Ask{ChainID: info.ChainID, Requester: info.Identity.ID,
+		Record: id, Purpose: purpose, EmergencyReason: emergencyReason}, rec.Commitment, time.Now())
+	if err != nil {
+		return &Fetched{Record: rec, Access: access}, err
+	}
+	return &Fetched{Record: rec, Access: access, Content: p.Content}, nil
+}
+
+// Export assembles a patient's GDPR export, reading each record from its
+// custodian with the patient's own key.
+func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Object, error) {
+	patient := ledger.Address(key.Public().(ed25519.PublicKey))
+	if info, err := c.Key(ctx, key.Public().(ed25519.PublicKey)); err == nil && info.Identity != nil {
+		patient = info.Identity.ID
+	}
+	recs, err := c.Records(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	consents, err := c.Consents(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	endpoints := map[string]string{}
+	return fhir.Export(fhir.ExportSource{Patient: patient, Records: recs, Consents: consents, Now: time.Now(),
+		Endpoint: func(org string) string {
+			if _, ok := endpoints[org]; !ok {
+				endpoints[org], _ = c.Endpoint(ctx, org)
+			}
+			return endpoints[org]
+		},
+		Read: func(rec *records.Record) ([]byte, error) {
+			f, err := c.FetchRecord(ctx, key, rec.ID, "patient", "")
+			if err != nil {
+				return nil, err
+			}
+			return f.Content, nil
+		},
+		Trail: func() ([]*records.Access, error) { return c.Trail(ctx, patient) },
+	})
+}
+
+// ImportFHIR posts a FHIR resource (resourceType names it) or a Bundle to
+// the node as the custodian named by token, for patient.
+func (c *Client) ImportFHIR(ctx context.Context, token, patient string, doc []byte) (fhir.Object, error) {
+	r, err := fhir.ParseResource(doc)
+	if err != nil {
+		return nil, err
+	}
+	path := "/fhir/" + r.Type
+	if r.Type == "Bundle" {
+		path = "/fhir"
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.base+path+"?patient="+url.QueryEscape(patient), bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the node at %s: %w", c.base, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	var out fhir.Object
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("HTTP %d: %s", res.StatusCode, b)
+	}
+	if res.StatusCode >= 300 {
+		if issues, ok := out["issue"].([]any); ok && len(issues) > 0 {
+			if i, ok := issues[0].(map[string]any); ok {
+				return nil, fmt.Errorf("HTTP %d: %v", res.StatusCode, i["diagnostics"])
+			}
+		}
+		return nil, fmt.Errorf("HTTP %d: %s", res.StatusCode, b)
+	}
+	return out, nil
+}

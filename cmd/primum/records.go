@@ -1,0 +1,331 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
+)
+
+// patientOf is the patient id of --from, or the PATIENT argument.
+func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
+	if len(args) > 0 {
+		return args[0], nil
+	}
+	if from == "" {
+		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
+	}
+	key, err := g.signingKey(from)
+	if err != nil {
+		return "", err
+	}
+	info, err := g.client().Key(cmd.Context(), key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return "", err
+	}
+	if info.Identity == nil {
+		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
+	}
+	return info.Identity.ID, nil
+}
+
+func newRecordsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "records",
+		Short: "Health records: import, list, fetch from a custodian, access trail, export, erasure",
+		Long: `Records stay encrypted at their custodian's node; the ledger holds a salted commitment,
+the custodian, the patient pseudonym and a category. Fetching a record sends a request signed
+with --from to the custodian's node, which logs the access on the ledger before it answers;
+the record arrives sealed to a one-time key (HPKE, ML-KEM-768 + X25519) and is checked
+against the commitment held by --node.`,
+	}
+	tf := &txFlags{}
+
+	var token, patient string
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Store a FHIR R4 resource or Bundle at this node as the custodian named by --token",
+		Example: `  primum records import synthea.bundle.json --patient 1f0c… --token $(jq -r '.members[0].api_token' ~/.primum/demo-members.json)
+  primum records import observation.json --patient 1f0c… --token …   # one resource`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if token == "" {
+				token = os.Getenv("PRIMUM_TOKEN")
+			}
+			if token == "" || patient == "" {
+				return fmt.Errorf("--token (or PRIMUM_TOKEN) and --patient are required")
+			}
+			doc, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			out, err := g.client().ImportFHIR(cmd.Context(), token, patient, doc)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+				n := 1
+				if e, ok := out["entry"].([]any); ok {
+					n = len(e)
+				}
+				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger\n", n)
+			})
+		},
+	}
+	imp.Flags().StringVar(&token, "token", "", "API token of the custodian organisation (env PRIMUM_TOKEN)")
+	imp.Flags().StringVar(&patient, "patient", "", "the patient's pseudonym (ledger id)")
+
+	list := &cobra.Command{
+		Use:     "list [PATIENT]",
+		Short:   "List a patient's records at every institution (PATIENT, or the patient of --from)",
+		Example: "  primum records list 1f0c…\n  primum records list --from ~/.primum/demo/keys/patient-1.json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.patientOf(cmd, args, tf.from)
+			if err != nil {
+				return err
+			}
+			recs, err := g.client().Records(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), recs, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tREGISTERED\tSTATUS")
+				for _, r := range recs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.Registered, r.Status)
+				}
+				tw.Flush()
+			})
+		},
+	}
+
+	var purpose, emergency, out string
+	fetch := &cobra.Command{
+		Use:   "fetch RECORD",
+		Short: "Fetch a record from its custodian with a request signed by --from",
+		Example: `  primum records fetch observation-3f… --from dr-lena-fischer.json --purpose treatment
+  primum records fetch observation-3f… --from dr-amara-okafor.json --purpose emergency --emergency patient_unconscious`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key, err := g.signingKey(tf.from)
+			if err != nil {
+				return err
+			}
+			f, err := g.client().FetchRecord(cmd.Context(), key, args[0], purpose, emergency)
+			if err != nil {
+				if f != nil && f.Access != nil {
+					return fmt.Errorf("%w (access entry %s)", err, f.Access.ID)
+				}
+				return err
+			}
+			if out != "" {
+				if err := os.WriteFile(out, f.Content, 0o600); err != nil {
+					return err
+				}
+			}
+			return g.print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, f.Record.Custodian, f.Access.ID, f.Access.Purpose)
+				if out == "" {
+					fmt.Fprintln(w, string(f.Content))
+				}
+			})
+		},
+	}
+	fetch.Flags().StringVar(&purpose, "purpose", "treatment", "treatment, payment, research, emergency, second_opinion, or patient (your own record)")
+	fetch.Flags().StringVar(&emergency, "emergency", "", "break-glass reason: "+strings.Join(records.EmergencyReasons, ", ")+" (with --purpose emergency)")
+	fetch.Flags().StringVar(&out, "out", "", "write the record to this file instead of printing it")
+
+	trail := &cobra.Command{
+		Use:     "trail [PATIENT]",
+		Short:   "Who accessed a patient's records: when, which, why, granted or refused, emergency or not",
+		Example: "  primum records trail --from patient-1.json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.patientOf(cmd, args, tf.from)
+			if err != nil {
+				return err
+			}
+			list, err := g.client().Trail(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list) })
+		},
+	}
+
+	export := &cobra.Command{
+		Use:     "export",
+		Short:   "Export everything about you (the patient of --from) as one FHIR Bundle (GDPR Art. 15/20)",
+		Example: "  primum records export --from patient-1.json --out my-health-data.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, err := g.signingKey(tf.from)
+			if err != nil {
+				return err
+			}
+			bundle, err := g.client().Export(cmd.Context(), key)
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(bundle, "", "  ")
+			if out != "" {
+				if err := os.WriteFile(out, append(b, '\n'), 0o600); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d entries)\n", out, len(bundle["entry"].([]any)))
+				return nil
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			return err
+		},
+	}
+	export.Flags().StringVar(&out, "out", "", "write the Bundle to this file")
+
+	erase := &cobra.Command{
+		Use:     "erase",
+		Short:   "Erase all your records (GDPR Art. 17): every custodian destroys their keys",
+		Example: "  primum records erase --from patient-1.json",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return g.send(cmd, tf, records.TypeErase, records.Erase{}) },
+	}
+
+	var share records.ShareCase
+	shareCmd := &cobra.Command{
+		Use:     "share RECORD...",
+		Short:   "Share a case (records) with a specialist for a second opinion, as the patient's consent permits",
+		Example: "  primum records share observation-3f… condition-9a… --from dr-amara-okafor.json --patient 1f0c… --specialist 7d2e…",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			share.Records = args
+			return g.send(cmd, tf, records.TypeShareCase, share)
+		},
+	}
+	shareCmd.Flags().StringVar(&share.Patient, "patient", "", "the patient's pseudonym")
+	shareCmd.Flags().StringVar(&share.Specialist, "specialist", "", "the specialist's practitioner id")
+
+	opinion := &cobra.Command{
+		Use:     "opinion CASE RECORD",
+		Short:   "Anchor your opinion (a record your organisation holds) to a case shared with you",
+		Example: "  primum records opinion 5b1c… opinion-77… --from dr-lena-fischer.json",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.send(cmd, tf, records.TypeOpinion, records.Opinion{Case: args[0], Record: args[1]})
+		},
+	}
+	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, shareCmd, opinion} {
+		c.Flags().StringVar(&tf.from, "from", "", "your key: a name in HOME/keys or a key file path")
+	}
+	erase.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	shareCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	opinion.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	cmd.AddCommand(imp, list, fetch, trail, export, erase, shareCmd, opinion)
+	return cmd
+}
+
+func accessTable(w io.Writer, list []*records.Access) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tWHO\tRECORD\tPURPOSE\tOUTCOME\tEMERGENCY")
+	for _, a := range list {
+		outcome := a.Outcome
+		if a.Refusal != "" {
+			outcome += " (" + a.Refusal + ")"
+		}
+		em := ""
+		if a.Emergency {
+			em = "EMERGENCY: " + a.EmergencyReason
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", a.Time, a.RequesterKind, a.Requester, a.Record, a.Purpose, outcome, em)
+	}
+	tw.Flush()
+}
+
+func newConsentCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "consent",
+		Short: "Grant, revoke and list a patient's consents",
+	}
+	tf := &txFlags{}
+	var grant consent.Grant
+	var categories, recordIDs []string
+	var all bool
+	var validFor time.Duration
+	grantCmd := &cobra.Command{
+		Use:   "grant GRANTEE",
+		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",
+		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 720h
+  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 168h`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			grant.Grantee = args[0]
+			grant.Scope = consent.Scope{All: all, Categories: categories, Records: recordIDs}
+			if grant.Expires == "" {
+				grant.Expires = time.Now().Add(validFor).UTC().Format(time.RFC3339)
+			}
+			return g.send(cmd, tf, consent.TypeGrant, grant)
+		},
+	}
+	grantCmd.Flags().BoolVar(&all, "all", false, "all records")
+	grantCmd.Flags().StringSliceVar(&categories, "categories", nil, "record categories: "+strings.Join(records.Categories(), ", "))
+	grantCmd.Flags().StringSliceVar(&recordIDs, "records", nil, "specific record ids")
+	grantCmd.Flags().StringVar(&grant.Purpose, "purpose", "treatment", strings.Join(consent.Purposes, ", "))
+	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
+	grantCmd.Flags().DurationVar(&validFor, "valid-for", 30*24*time.Hour, "how long the consent lasts")
+
+	revoke := &cobra.Command{
+		Use:     "revoke CONSENT_ID",
+		Short:   "Revoke a consent: it stops covering any access from the next block",
+		Example: "  primum consent revoke 4c0f… --from patient-1.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.send(cmd, tf, consent.TypeRevoke, consent.Revoke{ID: args[0]})
+		},
+	}
+	list := &cobra.Command{
+		Use:     "list [PATIENT]",
+		Short:   "List a patient's consents",
+		Example: "  primum consent list --from patient-1.json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.patientOf(cmd, args, tf.from)
+			if err != nil {
+				return err
+			}
+			cs, err := g.client().Consents(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CONSENT\tGRANTEE\tPURPOSE\tSCOPE\tEXPIRES\tSTATUS")
+				for _, c := range cs {
+					scope := "all"
+					if len(c.Scope.Categories) > 0 {
+						scope = strings.Join(c.Scope.Categories, ",")
+					} else if len(c.Scope.Records) > 0 {
+						scope = fmt.Sprintf("%d record(s)", len(c.Scope.Records))
+					}
+					fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", c.ID, c.GranteeKind, c.Grantee, c.Purpose, scope, c.Expires, c.Status)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{grantCmd, revoke, list} {
+		c.Flags().StringVar(&tf.from, "from", "", "the patient's key: a name in HOME/keys or a key file path")
+	}
+	grantCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	cmd.AddCommand(grantCmd, revoke, list)
+	return cmd
+}
