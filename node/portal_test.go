@@ -1,0 +1,113 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestPortalGrantReadRevoke drives the patient portal and the practitioner
+// view in a real Chromium: the patient grants a practitioner access, the
+// practitioner reads the record, the patient revokes, the practitioner is
+// refused; an emergency read is highlighted in the patient's trail and on
+// the regulator's page.
+func TestPortalGrantReadRevoke(t *testing.T) {
+	base, m, _, _ := recordsNode(t)
+	patient := m["patient"].id
+	out := mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["stlukes"].token, sentinelObservation())
+	var docRef struct{ ID string }
+	_ = json.Unmarshal(out, &docRef)
+
+	b := browser(t)
+	if err := chromedp.Run(b); err != nil { // start the browser; the tabs share it
+		t.Fatal(err)
+	}
+	patientTab, cancelP := chromedp.NewContext(b)
+	defer cancelP()
+	doctorTab, cancelD := chromedp.NewContext(b)
+	defer cancelD()
+	signIn := func(tab context.Context, page, token string) {
+		t.Helper()
+		if err := chromedp.Run(tab,
+			chromedp.Navigate(base+page),
+			chromedp.WaitVisible("#token"),
+			chromedp.SendKeys("#token", token),
+			chromedp.Click("#signin-button"),
+			chromedp.WaitVisible("#signed-in"),
+		); err != nil {
+			t.Fatalf("sign in on %s: %v", page, err)
+		}
+	}
+	readAs := func(purpose, reason string) (outcome, refusal, record string) {
+		t.Helper()
+		if err := chromedp.Run(doctorTab,
+			chromedp.Evaluate(`document.getElementById("result").removeAttribute("data-outcome")`, nil),
+			chromedp.SetValue("#purpose", purpose),
+			chromedp.SetValue("#reason", reason),
+			chromedp.Click("button.read"),
+			chromedp.Poll(`document.getElementById("result").dataset.outcome !== undefined`, nil),
+			chromedp.Evaluate(`document.getElementById("result").dataset.outcome`, &outcome),
+			chromedp.Evaluate(`document.getElementById("result").dataset.refusal || ""`, &refusal),
+			chromedp.Text("#record", &record),
+		); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return
+	}
+
+	signIn(patientTab, "/patient.html", m["patient"].token)
+	if err := chromedp.Run(patientTab,
+		chromedp.Poll(`document.querySelectorAll("#records tbody tr").length === 1 && document.querySelectorAll("#grantee option").length >= 2`, nil),
+		chromedp.SetValue("#grantee", m["drremote"].id),
+		chromedp.SetValue("#purpose", "treatment"),
+		chromedp.SetValue("#scope", "observation"),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 1`, nil),
+	); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+
+	signIn(doctorTab, "/practitioner.html?patient="+patient, m["drremote"].token)
+	if err := chromedp.Run(doctorTab, chromedp.Poll(`document.querySelectorAll("#records button.read").length === 1`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) {
+		t.Fatalf("read with consent: %s %q", outcome, record)
+	}
+
+	if err := chromedp.Run(patientTab,
+		chromedp.Click("#consents button.revoke"),
+		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 0`, nil),
+	); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if outcome, refusal, record := readAs("treatment", ""); outcome != "refused" || refusal != "no_consent" || strings.Contains(record, sentinel) {
+		t.Fatalf("read after revocation: %s %s %q", outcome, refusal, record)
+	}
+	if outcome, _, _ := readAs("emergency", "life_threatening"); outcome != "granted" {
+		t.Fatalf("emergency read: %s", outcome)
+	}
+
+	var emergencyRows, trailRows, regulatorRows int
+	if err := chromedp.Run(patientTab,
+		chromedp.Reload(),
+		chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length === 3`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr.emergency").length`, &emergencyRows),
+		chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &trailRows),
+	); err != nil {
+		t.Fatalf("trail: %v", err)
+	}
+	if emergencyRows != 1 || trailRows != 3 {
+		t.Fatalf("trail shows %d rows, %d highlighted as emergency", trailRows, emergencyRows)
+	}
+	if err := chromedp.Run(doctorTab,
+		chromedp.Navigate(base+"/regulator.html"),
+		chromedp.Poll(`document.querySelectorAll("#emergencies tbody tr").length > 0`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("#emergencies tbody tr").length`, &regulatorRows),
+	); err != nil || regulatorRows != 1 {
+		t.Fatalf("regulator's emergency list: %d rows, %v", regulatorRows, err)
+	}
+}

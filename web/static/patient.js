@@ -1,0 +1,81 @@
+"use strict";
+let me = null;
+
+async function refresh() {
+  const who = await names();
+  const records = await get(`/api/v1/patients/${me.id}/records`);
+  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered), { text: r.status, cls: "status-" + r.status }]));
+  const consents = await get(`/api/v1/patients/${me.id}/consents`);
+  fill("#consents", consents.map(c => {
+    const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
+    const active = c.status === "active" && new Date(c.expires) > new Date();
+    return [who[c.grantee] || c.grantee, c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
+      active ? button("Revoke", () => revoke(c.id), "revoke") : ""];
+  }));
+  const trail = await get(`/api/v1/patients/${me.id}/access`);
+  trail.reverse();
+  fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
+    { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
+    a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
+}
+
+async function revoke(id) {
+  const msg = document.getElementById("consent-message");
+  try {
+    await act("consent.revoke", { id });
+    msg.textContent = "Consent revoked: it no longer covers any access.";
+  } catch (e) { msg.textContent = "Could not revoke: " + e.message; }
+  await refresh();
+}
+
+async function ready(who) {
+  me = who;
+  const select = document.getElementById("grantee");
+  const n = await names();
+  for (const i of await get("/api/v1/identities")) {
+    if (i.kind !== "practitioner" && i.kind !== "organisation") continue;
+    const o = document.createElement("option");
+    o.value = i.id;
+    o.textContent = i.kind === "practitioner" ? `${i.profession} ${i.licence} (${i.specialty || ""}) at ${n[i.org_id] || i.org_id}` : i.name;
+    select.appendChild(o);
+  }
+  const scope = document.getElementById("scope");
+  const cats = [...new Set((await get(`/api/v1/patients/${me.id}/records`)).map(r => r.category))].sort();
+  for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
+  document.getElementById("grant").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const msg = document.getElementById("consent-message");
+    const s = scope.value === "all" ? { all: true } : { categories: [scope.value] };
+    const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
+    try {
+      await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires });
+      msg.textContent = "Consent granted.";
+    } catch (e) { msg.textContent = "Could not grant: " + e.message + (e.problem.detail ? " — " + e.problem.detail : ""); }
+    await refresh();
+  });
+  document.getElementById("export").addEventListener("click", async () => {
+    const msg = document.getElementById("rights-message");
+    msg.textContent = "Collecting your records from every institution…";
+    try {
+      const bundle = await get(`/api/v1/patients/${me.id}/export`);
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([JSON.stringify(bundle, null, 2)], { type: "application/fhir+json" }));
+      a.download = "my-health-records.json";
+      a.click();
+      msg.textContent = `Export ready: ${bundle.entry.length} entries.`;
+    } catch (e) { msg.textContent = "Export failed: " + e.message; }
+    await refresh();
+  });
+  document.getElementById("erase").addEventListener("click", async () => {
+    if (!confirm("Erase all your records at every institution? This cannot be undone.")) return;
+    const msg = document.getElementById("rights-message");
+    try {
+      await act("records.erase", {});
+      msg.textContent = "Erasure recorded: every institution destroys the keys of your records.";
+    } catch (e) { msg.textContent = "Erasure failed: " + e.message; }
+    await refresh();
+  });
+  await refresh();
+  setInterval(refresh, 5000);
+}
+signIn(ready);

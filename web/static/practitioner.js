@@ -1,0 +1,38 @@
+"use strict";
+async function read(id) {
+  const result = document.getElementById("result");
+  const title = document.getElementById("result-title"), detail = document.getElementById("result-detail"), pre = document.getElementById("record");
+  result.hidden = false;
+  title.textContent = "Reading " + id + "…";
+  detail.textContent = ""; pre.textContent = "";
+  const body = { purpose: document.getElementById("purpose").value };
+  const reason = document.getElementById("reason").value;
+  if (reason) body.emergency_reason = reason;
+  try {
+    const ans = await post(`/api/v1/records/${id}/read`, body);
+    result.className = "card verdict-ok";
+    result.dataset.outcome = "granted";
+    title.textContent = "Record " + id;
+    detail.textContent = `Verified against its commitment on the ledger. Access entry ${ans.access.id}` + (ans.access.emergency ? " (EMERGENCY access: the patient and the regulator are notified)" : "") + ".";
+    pre.textContent = JSON.stringify(ans.record, null, 2);
+  } catch (e) {
+    result.className = "card verdict-stop";
+    result.dataset.outcome = "refused";
+    title.textContent = "Access refused";
+    detail.textContent = (e.problem.refusal || e.problem.code || e.message) + (e.problem.access ? ` — recorded on the ledger as access entry ${e.problem.access}` : "") + (e.problem.detail ? ` (${e.problem.detail})` : "");
+    result.dataset.refusal = e.problem.refusal || e.problem.code || "";
+  }
+}
+async function lookup(ev) {
+  if (ev) ev.preventDefault();
+  const who = await names();
+  const patient = document.getElementById("patient").value.trim();
+  const records = await get(`/api/v1/patients/${patient}/records`);
+  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, r.status,
+    r.status === "stored" ? button("Read", () => read(r.id), "read") : ""]));
+}
+signIn(async () => {
+  document.getElementById("lookup").addEventListener("submit", lookup);
+  const p = new URLSearchParams(location.search).get("patient");
+  if (p) { document.getElementById("patient").value = p; await lookup(); }
+});
