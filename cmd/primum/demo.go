@@ -74,6 +74,8 @@ var demoPractitioners = []demoPractitioner{
 
 const demoChainID = "primum-demo"
 
+const demoPatients = 3
+
 func newDemoCmd(g *globals) *cobra.Command {
 	var apiAddr string
 	cmd := &cobra.Command{
@@ -202,6 +204,22 @@ func initDemoHome(home string) error {
 		}
 		gen.Members = append(gen.Members, m)
 	}
+	// The portals sign for practitioners and patients with the keys the
+	// demo node holds for them.
+	people := []string{}
+	for _, p := range demoPractitioners {
+		people = append(people, p.name)
+	}
+	for i := 1; i <= demoPatients; i++ {
+		people = append(people, fmt.Sprintf("Patient %d", i))
+	}
+	for _, name := range people {
+		_, path, err := demoKey(home, name)
+		if err != nil {
+			return err
+		}
+		settings.APITokens[node.NewToken()] = path
+	}
 	if err := node.SaveSettings(home, settings); err != nil {
 		return err
 	}
@@ -256,12 +274,13 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 		}
 		file.Members = append(file.Members, DemoMember{Name: p.name, Kind: "practitioner", Address: ledger.Address(pub),
 			PublicKey: hex.EncodeToString(pub), KeyFile: path, Organisation: orgIDs[p.org], Profession: p.profession,
-			Specialty: p.specialty, Licence: p.licence})
+			Specialty: p.specialty, Licence: p.licence, APIToken: tokenOf[path]})
 	}
 	if err := populateDemoSupply(ctx, c, orgKeys, orgIDs); err != nil {
 		return nil, fmt.Errorf("supply chain: %w", err)
 	}
-	for i := 1; i <= 3; i++ {
+	var patientIDs []string
+	for i := 1; i <= demoPatients; i++ {
 		name := fmt.Sprintf("Patient %d", i)
 		key, path, err := demoKey(home, name)
 		if err != nil {
@@ -275,7 +294,11 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		file.Members = append(file.Members, DemoMember{Name: name, Kind: "patient", Address: ledger.Address(pub),
-			PublicKey: hex.EncodeToString(pub), KeyFile: path})
+			PublicKey: hex.EncodeToString(pub), KeyFile: path, APIToken: tokenOf[path]})
+		patientIDs = append(patientIDs, ledger.Address(pub))
+	}
+	if err := populateDemoRecords(ctx, home, c, file, patientIDs[0]); err != nil {
+		return nil, fmt.Errorf("health records: %w", err)
 	}
 	return file, nil
 }

@@ -107,6 +107,29 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	c := client.New(f.API)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Health records: Patient 1 has records at both hospitals; Dr Lena
+	// Fischer may read the observations, not the prescription.
+	byName := map[string]DemoMember{}
+	for _, m := range f.Members {
+		byName[m.Name] = m
+		if m.APIToken == "" {
+			t.Fatalf("%s has no API token for the portals", m.Name)
+		}
+	}
+	recs, err := c.Records(ctx, byName["Patient 1"].Address)
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("Patient 1's records: %d, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		want := "granted"
+		if r.Category == "medication" {
+			want = "no_consent"
+		}
+		b, _ := exec.Command(primumBinary(t), "records", "fetch", r.ID, "--from", byName["Dr Lena Fischer"].KeyFile, "--node", f.API).CombinedOutput()
+		if got := strings.Contains(string(b), "matches its commitment"); got != (want == "granted") || !got && !strings.Contains(string(b), want) {
+			t.Fatalf("Dr Lena Fischer reading %s (%s): %s", r.ID, r.Category, b)
+		}
+	}
 	before, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/consent"
+)
+
+// Demo health records: synthetic, invented for the demo. Patient 1 has
+// records at both hospitals and has consented to Dr Lena Fischer (Riverside)
+// reading their observations and conditions for treatment.
+var demoRecords = []struct{ org, doc string }{
+	{"St Luke's Hospital", `{"resourceType":"Condition","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006","display":"Diabetes mellitus type 2"}]},"onsetDateTime":"2019-04-02"}`},
+	{"St Luke's Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"effectiveDateTime":"2026-10-14T09:30:00Z","valueQuantity":{"value":7.4,"unit":"%","system":"http://unitsofmeasure.org","code":"%"}}`},
+	{"St Luke's Hospital", `{"resourceType":"MedicationRequest","status":"active","intent":"order","medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"860975","display":"metformin 500 MG Extended Release Oral Tablet"}]},"authoredOn":"2026-10-14"}`},
+	{"Riverside General Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},"effectiveDateTime":"2026-11-02T15:10:00Z","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":142,"unit":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":91,"unit":"mm[Hg]"}}]}`},
+}
+
+// populateDemoRecords stores the demo records at their hospitals (through
+// this node, which holds both hospitals' keys) and the demo consent, unless
+// the patient already has records.
+func populateDemoRecords(ctx context.Context, home string, c *client.Client, file *DemoFile, patient string) error {
+	existing, err := c.Records(ctx, patient)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	member := func(name string) DemoMember {
+		for _, m := range file.Members {
+			if m.Name == name {
+				return m
+			}
+		}
+		return DemoMember{}
+	}
+	for _, r := range demoRecords {
+		if _, err := c.ImportFHIR(ctx, member(r.org).APIToken, patient, []byte(r.doc)); err != nil {
+			return fmt.Errorf("importing a record at %s: %w", r.org, err)
+		}
+	}
+	key, _, err := demoKey(home, "Patient 1")
+	if err != nil {
+		return err
+	}
+	_, err = c.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: member("Dr Lena Fischer").Address,
+		Scope: consent.Scope{Categories: []string{"observation", "condition"}}, Purpose: "treatment",
+		Expires: time.Now().AddDate(0, 3, 0).UTC().Format(time.RFC3339)}, true)
+	return err
+}
