@@ -143,3 +143,20 @@ func sweepErasures(a *app.App, docs *docstore.Store, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// RotateKEK replaces the record store's key-encryption key of a stopped
+// node: every record's data key is rewrapped under a new KEK, the records
+// themselves are not re-encrypted, and the old KEK is forgotten. It returns
+// the new KEK term and how many records the store holds.
+func RotateKEK(home string) (term uint32, err error) {
+	key, err := unsealKey(home)
+	if err != nil {
+		return 0, err
+	}
+	docs, err := docstore.Open(filepath.Join(home, docstoreDir), key)
+	if err != nil {
+		return 0, fmt.Errorf("cannot open the record store (is the node still running?): %w", err)
+	}
+	defer docs.Close()
+	return docs.Rotate()
+}

@@ -136,6 +136,11 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	stopDemo(t, cmd)
 
+	// The operator rotates the record store's KEK while the node is down.
+	if b, err := exec.Command(primumBinary(t), "records", "rotate-kek", "--home", home).CombinedOutput(); err != nil || !strings.Contains(string(b), "now term 2") {
+		t.Fatalf("rotate-kek: %v\n%s", err, b)
+	}
+
 	// Again: the same chain resumes, members are not duplicated.
 	cmd, out, f2 := runDemoProcess(t, home)
 	if !strings.Contains(out.String(), "Resuming") {
@@ -154,6 +159,21 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	if len(all) != len(f2.Members)+1 { // the members plus the device
 		t.Fatalf("%d identities for %d demo members + 1 device", len(all), len(f2.Members))
+	}
+	// Records stored before the KEK rotation still read, and are not
+	// imported twice.
+	recs, err = c.Records(ctx, byName["Patient 1"].Address)
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("Patient 1's records after resuming: %d, %v", len(recs), err)
+	}
+	condition := ""
+	for _, r := range recs {
+		if r.Category == "condition" {
+			condition = r.ID
+		}
+	}
+	if b, err := exec.Command(primumBinary(t), "records", "fetch", condition, "--from", byName["Dr Lena Fischer"].KeyFile, "--node", f.API).CombinedOutput(); err != nil {
+		t.Fatalf("reading after the KEK rotation: %v\n%s", err, b)
 	}
 	stopDemo(t, cmd)
 }

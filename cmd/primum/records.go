@@ -14,6 +14,7 @@ import (
 
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
 
@@ -223,13 +224,31 @@ against the commitment held by --node.`,
 			return g.send(cmd, tf, records.TypeOpinion, records.Opinion{Case: args[0], Record: args[1]})
 		},
 	}
+	rotate := &cobra.Command{
+		Use:   "rotate-kek",
+		Short: "Replace this node's record-store key-encryption key (node stopped); records are not re-encrypted",
+		Long: `Rewraps every record's data key under a new key-encryption key (KEK) and forgets the old
+one. The records themselves are not re-encrypted. Run it with the node stopped; the unseal key
+is opened with PRIMUM_PASSPHRASE like the node does.`,
+		Example: "  primum records rotate-kek --home /var/lib/primum",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			term, err := node.RotateKEK(g.home)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), map[string]any{"kek_term": term}, func(w io.Writer) {
+				fmt.Fprintf(w, "record store KEK rotated: now term %d; every data key rewrapped, the old KEK destroyed\n", term)
+			})
+		},
+	}
 	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, shareCmd, opinion} {
 		c.Flags().StringVar(&tf.from, "from", "", "your key: a name in HOME/keys or a key file path")
 	}
 	erase.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	shareCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	opinion.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	cmd.AddCommand(imp, list, fetch, trail, export, erase, shareCmd, opinion)
+	cmd.AddCommand(imp, list, fetch, trail, export, erase, shareCmd, opinion, rotate)
 	return cmd
 }
 
