@@ -1,0 +1,45 @@
+package api
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPICoversEveryRoute keeps the OpenAPI document true: every route
+// the server registers (method and path) is described in it.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	src, err := os.ReadFile("server.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	routes := regexp.MustCompile(`mux\.Handle(?:Func)?\("(GET|POST|PUT|DELETE) ([^"]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(routes) < 40 {
+		t.Fatalf("found only %d routes in server.go", len(routes))
+	}
+	for _, r := range routes {
+		method, path := strings.ToLower(r[1]), r[2]
+		if path == "/epcis/events/all" || strings.HasPrefix(path, "/epcis/") && strings.Contains(path, "}/events") {
+			path = "/epcis/events" // the GS1 per-resource paths are described with the query they answer
+			if _, ok := doc.Paths[r[2]]; ok {
+				path = r[2]
+			}
+		}
+		ops, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("%s %s is not in api/openapi.json", r[1], r[2])
+			continue
+		}
+		if _, ok := ops[method]; !ok {
+			t.Errorf("%s %s: the OpenAPI document lacks the %s operation", r[1], r[2], r[1])
+		}
+	}
+}
