@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,5 +42,32 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		if _, ok := ops[method]; !ok {
 			t.Errorf("%s %s: the OpenAPI document lacks the %s operation", r[1], r[2], r[1])
 		}
+	}
+}
+
+// TestRecordStoreHasOneWayOut: the record store is read in exactly one
+// place, release, which requires the committed access entry granting the
+// request. A new route that reads the store elsewhere fails here.
+func TestRecordStoreHasOneWayOut(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	reads := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, _ := os.ReadFile(f)
+		for _, fn := range strings.Split(string(src), "\nfunc ")[1:] {
+			n := strings.Count(fn, ".Docs.Get(")
+			if n == 0 {
+				continue
+			}
+			reads += n
+			if !strings.HasPrefix(fn, "(s *server) release(") {
+				t.Errorf("%s: func %s reads the record store outside release", f, strings.SplitN(fn, "(", 3)[1])
+			}
+		}
+	}
+	if reads != 1 {
+		t.Fatalf("the record store is read %d times in the api package, want once (in release)", reads)
 	}
 }

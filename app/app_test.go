@@ -154,50 +154,51 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestPermissionTable(t *testing.T) {
 	h := newHarness(t)
 	h.block()
-	doc, patient, device := testKey("doc"), testKey("patient"), testKey("device")
-	h.mustOK(h.registerPractitioner(hospitalKey, doc), h.tx(patient, identity.TypeRegisterPatient, struct{}{}),
+	doc, suspended, patient, device := testKey("doc"), testKey("suspended-doc"), testKey("patient"), testKey("device")
+	h.mustOK(h.registerPractitioner(hospitalKey, doc), h.registerPractitioner(hospitalKey, suspended), h.tx(patient, identity.TypeRegisterPatient, struct{}{}),
 		h.tx(hospitalKey, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(device), DeviceType: "ventilator"}))
+	h.mustOK(h.tx(hospitalKey, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: id(suspended), Status: "suspended"}))
 	signers := []struct {
 		name string
 		key  ed25519.PrivateKey
 	}{
 		{"hospital", hospitalKey}, {"pharmacy", pharmacyKey}, {"regulator", regulatorKey}, {"insurer", insurerKey},
-		{"practitioner", doc}, {"patient", patient}, {"device", device}, {"unregistered", testKey("stranger")},
+		{"practitioner", doc}, {"suspended practitioner", suspended}, {"patient", patient}, {"device", device}, {"unregistered", testKey("stranger")},
 	}
 	ok := (*ledger.Error)(nil)
-	unauth, unknown := ledger.ErrUnauthorized, ledger.ErrUnknownSigner
-	table := map[string][8]*ledger.Error{
-		//                                   hospital pharmacy regulator insurer practitioner patient device unregistered
-		identity.TypeRegisterPatient:      {unauth, unauth, unauth, unauth, unauth, unauth, unauth, ok},
-		identity.TypeRegisterPractitioner: {ok, ok, unauth, unauth, unauth, unauth, unauth, unknown},
-		identity.TypeSetPractitioner:      {ok, ok, ok, unauth, unauth, unauth, unauth, unknown},
-		identity.TypeRenewCredential:      {ok, ok, unauth, unauth, unauth, unauth, unauth, unknown},
-		identity.TypeRegisterDevice:       {ok, ok, ok, ok, unauth, ok, unauth, unknown},
-		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, ok, ok, unknown},
-		governance.TypePropose:            {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		governance.TypeVote:               {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, unauth, unauth, unknown},
-		supply.TypeCommission:             {unauth, unauth, unauth, unauth, unauth, unauth, unauth, unknown},
-		supply.TypeShip:                   {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeReceive:                {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypePack:                   {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, unauth, unauth, unknown},
-		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, unauth, unauth, unknown},
-		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, unauth, unauth, unknown},
-		supply.TypeReleaseQuarantine:      {unauth, unauth, ok, unauth, unauth, unauth, unauth, unknown},
-		supply.TypeRegisterAsset:          {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeAssetEvent:             {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeRegisterLocation:       {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		supply.TypeCapture:                {ok, ok, ok, ok, unauth, unauth, unauth, unknown},
-		consent.TypeGrant:                 {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
-		consent.TypeRevoke:                {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
-		records.TypeRegister:              {ok, ok, unauth, ok, unauth, unauth, unauth, unknown},
-		records.TypeAccess:                {ok, ok, unauth, ok, unauth, unauth, unauth, unknown},
-		records.TypeErase:                 {unauth, unauth, unauth, unauth, unauth, ok, unauth, unknown},
-		records.TypeShareCase:             {unauth, unauth, unauth, unauth, ok, unauth, unauth, unknown},
-		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, unauth, unauth, unknown},
+	unauth, unknown, susp := ledger.ErrUnauthorized, ledger.ErrUnknownSigner, ledger.ErrSuspended
+	table := map[string][9]*ledger.Error{
+		//                                   hospital pharmacy regulator insurer practitioner suspended-practitioner patient device unregistered
+		identity.TypeRegisterPatient:      {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, ok},
+		identity.TypeRegisterPractitioner: {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		identity.TypeSetPractitioner:      {ok, ok, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		identity.TypeRenewCredential:      {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		identity.TypeRegisterDevice:       {ok, ok, ok, ok, unauth, susp, ok, unauth, unknown},
+		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, susp, ok, ok, unknown},
+		governance.TypePropose:            {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		governance.TypeVote:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		supply.TypeCommission:             {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		supply.TypeShip:                   {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeReceive:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypePack:                   {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},
+		supply.TypeReleaseQuarantine:      {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		supply.TypeRegisterAsset:          {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeAssetEvent:             {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeRegisterLocation:       {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		supply.TypeCapture:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		consent.TypeGrant:                 {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
+		consent.TypeRevoke:                {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
+		records.TypeRegister:              {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		records.TypeAccess:                {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		records.TypeErase:                 {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
+		records.TypeShareCase:             {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
 	}
 	if len(table) != len(Routes()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))
