@@ -46,3 +46,22 @@ func check(tb testing.TB, p string) string {
 	}
 	return p
 }
+
+// RepoRoot is the repository's root folder (the one holding go.mod).
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
