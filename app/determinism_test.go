@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/records"
 )
 
 // workload builds a sequence of blocks mixing valid and invalid transactions
@@ -20,19 +23,22 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	gen := newHarness(t) // only used to sign with tracked nonces
 	orgs := []ed25519.PrivateKey{hospitalKey, hospital2Key, pharmacyKey, regulatorKey, insurerKey}
-	var docs []ed25519.PrivateKey
+	var docs, patients []ed25519.PrivateKey
+	var recs []string
 	var out [][][]byte
 	for b := 0; b < blocks; b++ {
 		var txs [][]byte
 		for i := 0; i < 1+rng.IntN(20); i++ {
 			org := orgs[rng.IntN(2)]
-			switch rng.IntN(6) {
+			switch rng.IntN(10) {
 			case 0, 1:
 				doc := testKey(fmt.Sprintf("doc-%d-%d", b, i))
 				docs = append(docs, doc)
 				txs = append(txs, gen.registerPractitioner(org, doc))
 			case 2:
-				txs = append(txs, gen.tx(testKey(fmt.Sprintf("patient-%d-%d", b, i)), identity.TypeRegisterPatient, struct{}{}))
+				p := testKey(fmt.Sprintf("patient-%d-%d", b, i))
+				patients = append(patients, p)
+				txs = append(txs, gen.tx(p, identity.TypeRegisterPatient, struct{}{}))
 			case 3:
 				if len(docs) > 0 {
 					status := []string{"active", "suspended", "revoked"}[rng.IntN(3)]
@@ -43,6 +49,30 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 					Member: &governance.NewMember{Name: fmt.Sprintf("Clinic %d-%d", b, i), OrgType: "clinic", Key: pubHex(testKey(fmt.Sprintf("clinic-%d-%d", b, i)))}}))
 			case 5:
 				txs = append(txs, gen.tx(orgs[rng.IntN(len(orgs))], governance.TypeVote, governance.Vote{ProposalID: uint64(1 + rng.IntN(5)), Vote: []string{"yes", "no"}[rng.IntN(2)]}))
+			case 6: // records indexed by a hospital
+				if len(patients) > 0 {
+					rec := fmt.Sprintf("obs-%d-%d", b, i)
+					recs = append(recs, rec)
+					txs = append(txs, gen.tx(org, records.TypeRegister, records.Register{Records: []records.NewRecord{{ID: rec,
+						Patient: id(patients[rng.IntN(len(patients))]), Category: []string{"observation", "condition"}[rng.IntN(2)], Commitment: commitment(rec)}}}))
+				}
+			case 7: // consents, some of which fail (unknown grantee, wrong patient)
+				if len(patients) > 0 && len(docs) > 0 {
+					txs = append(txs, gen.tx(patients[rng.IntN(len(patients))], consent.TypeGrant, consent.Grant{Grantee: id(docs[rng.IntN(len(docs))]),
+						Scope: consent.Scope{Categories: []string{"observation"}}, Purpose: []string{"treatment", "research"}[rng.IntN(2)],
+						Expires: gen.now.Add(time.Duration(b+rng.IntN(30)) * time.Second).Format(time.RFC3339)}))
+				}
+			case 8, 9: // access requests, granted or refused, at either hospital
+				if len(recs) > 0 && len(docs) > 0 {
+					doc := docs[rng.IntN(len(docs))]
+					req := records.AccessRequest{ChainID: testChain, Requester: id(doc), Record: recs[rng.IntN(len(recs))], Purpose: "treatment",
+						KeyDigest: commitment("k"), Nonce: fmt.Sprintf("%032x", rng.Uint64()),
+						NotAfter: gen.now.Add(time.Duration(b+1)*time.Second + 5*time.Minute).Format(time.RFC3339)}
+					if rng.IntN(5) == 0 {
+						req.Purpose, req.EmergencyReason = "emergency", "life_threatening"
+					}
+					txs = append(txs, gen.tx(org, records.TypeAccess, records.AccessLog{Request: req, Signature: req.Sign(doc)}))
+				}
 			}
 		}
 		if rng.IntN(4) == 0 { // a replayed transaction
@@ -80,8 +110,16 @@ func TestDeterminism(t *testing.T) {
 			c.height, c.now = h, now
 		}
 	}
-	if outcomes[0] < 100 || len(outcomes) < 3 {
+	if outcomes[0] < 100 || len(outcomes) < 5 {
 		t.Fatalf("workload too uniform to prove anything: %v", outcomes)
+	}
+	trail, _ := records.Trail(a.store.Committed(), 0)
+	decided := map[string]int{}
+	for _, e := range trail {
+		decided[e.Outcome]++
+	}
+	if decided[records.Granted] == 0 || decided[records.Refused] == 0 {
+		t.Fatalf("the workload's access requests were all %v", decided)
 	}
 	info, _ := a.app.Info(context.Background(), &abci.InfoRequest{})
 	if info.LastBlockHeight != int64(len(blocks)) {
