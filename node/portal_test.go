@@ -63,7 +63,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		chromedp.Poll(`document.querySelectorAll("#records tbody tr").length === 1 && document.querySelectorAll("#grantee option").length >= 2`, nil),
 		chromedp.SetValue("#grantee", m["drremote"].id),
 		chromedp.SetValue("#purpose", "treatment"),
-		chromedp.SetValue("#scope", "observation"),
+		chromedp.SetValue("#scope", "record:"+docRef.ID), // one record only
 		chromedp.Click("#grant-button"),
 		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 1`, nil),
 	); err != nil {

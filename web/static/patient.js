@@ -40,12 +40,19 @@ async function ready(who) {
     select.appendChild(o);
   }
   const scope = document.getElementById("scope");
-  const cats = [...new Set((await get(`/api/v1/patients/${me.id}/records`)).map(r => r.category))].sort();
+  const mine = await get(`/api/v1/patients/${me.id}/records`);
+  const cats = [...new Set(mine.map(r => r.category))].sort();
   for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
+  for (const r of mine.filter(r => r.status === "stored")) {
+    const o = document.createElement("option");
+    o.value = "record:" + r.id;
+    o.textContent = `only record ${r.id} (${r.category}, ${n[r.custodian] || r.custodian})`;
+    scope.appendChild(o);
+  }
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
-    const s = scope.value === "all" ? { all: true } : { categories: [scope.value] };
+    const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] } : { categories: [scope.value] };
     const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
     try {
       await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires });
