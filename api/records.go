@@ -70,6 +70,12 @@ func (s *server) fetchRecord(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// Each request becomes a ledger transaction: one requester cannot
+	// flood the custodian's key with them.
+	if ok, delay := s.limiter.allow("fetch/" + body.Request.Requester); !ok {
+		writeRateLimited(w, delay)
+		return
+	}
 	res, err := s.sendAs(r.Context(), key, records.TypeAccess, records.AccessLog{Request: body.Request, Signature: body.Signature})
 	if err != nil {
 		writeError(w, err)
