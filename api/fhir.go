@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -125,20 +126,20 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 	writeFHIR(w, http.StatusOK, fhir.Object{"resourceType": "Bundle", "type": "batch-response", "entry": entries})
 }
 
-// ingest stores resources encrypted and indexes them on the ledger in one
-// transaction; if the ledger refuses, the stored copies are discarded.
+// ingest stores resources encrypted and indexes them on the ledger, in
+// transactions of up to records.MaxPerRegister records; stored copies whose
+// index the ledger refused are discarded.
 func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]*records.Record, error) {
 	committed := s.App.Store().Committed()
 	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
 	if err != nil {
 		return nil, err
 	}
-	reg := records.Register{Endpoint: s.PublicURL}
-	var stored []string
-	discard := func() {
-		for _, id := range stored {
-			if err := s.Docs.Discard(id); err != nil {
-				s.log.Error("cannot discard an unindexed record", "record", id, "err", err)
+	var stored []records.NewRecord
+	discard := func(recs []records.NewRecord) {
+		for _, r := range recs {
+			if err := s.Docs.Discard(r.ID); err != nil {
+				s.log.Error("cannot discard an unindexed record", "record", r.ID, "err", err)
 			}
 		}
 	}
@@ -147,20 +148,25 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 		c, err := s.Docs.Put(docstore.Meta{ID: id, Patient: patient, Custodian: custodian.ID, Category: records.CategoryOf(res.Type),
 			ResourceType: res.Type}, res.Raw)
 		if err != nil {
-			discard()
+			discard(stored)
 			return nil, err
 		}
-		stored = append(stored, id)
-		reg.Records = append(reg.Records, records.NewRecord{ID: id, Patient: patient, Category: records.CategoryOf(res.Type), Commitment: hex.EncodeToString(c)})
+		stored = append(stored, records.NewRecord{ID: id, Patient: patient, Category: records.CategoryOf(res.Type), Commitment: hex.EncodeToString(c)})
 	}
-	if _, err := s.sendAs(ctx, key, records.TypeRegister, reg); err != nil {
-		discard()
-		return nil, err
+	for start := 0; start < len(stored); start += records.MaxPerRegister {
+		chunk := stored[start:min(len(stored), start+records.MaxPerRegister)]
+		if _, err := s.sendAs(ctx, key, records.TypeRegister, records.Register{Endpoint: s.PublicURL, Records: chunk}); err != nil {
+			discard(stored[start:])
+			if start > 0 {
+				return nil, fmt.Errorf("%w (the first %d records were stored and indexed)", err, start)
+			}
+			return nil, err
+		}
 	}
 	committed = s.App.Store().Committed()
 	out := make([]*records.Record, 0, len(stored))
-	for _, id := range stored {
-		rec, err := records.Get(committed, id)
+	for _, n := range stored {
+		rec, err := records.Get(committed, n.ID)
 		if err != nil {
 			return nil, err
 		}

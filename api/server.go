@@ -271,6 +271,9 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 	case err != nil && strings.Contains(err.Error(), "mempool is full"):
 		writeError(w, errMempoolFull)
 		return
+	case err != nil && strings.Contains(err.Error(), "Tx too large"):
+		writeError(w, ledger.ErrTooLarge.Wrapf("%v", err))
+		return
 	case err != nil:
 		writeError(w, errUnavailable.Wrapf("%v", err))
 		return

@@ -79,6 +79,8 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 		err = codedError(invalid.Codespace, invalid.Code, invalid.Log)
 	case err != nil && strings.Contains(err.Error(), "mempool is full"):
 		err = errMempoolFull
+	case err != nil && strings.Contains(err.Error(), "Tx too large"):
+		err = ledger.ErrTooLarge.Wrapf("%v", err)
 	case err != nil:
 		err = errUnavailable.Wrapf("%v", err)
 	case res.Code != 0:

@@ -90,7 +90,7 @@ func noDuplicateKeys(b []byte) error {
 var BundleTypes = []string{"collection", "batch", "transaction", "document", "searchset"}
 
 // MaxBundleEntries bounds one import.
-const MaxBundleEntries = 500
+const MaxBundleEntries = 1000
 
 // ParseBundle checks a Bundle and returns its entries' resources.
 func ParseBundle(b []byte) (bundleType string, entries []*Resource, err error) {

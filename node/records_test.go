@@ -341,3 +341,20 @@ func scanFor(t testing.TB, dir, needle string) []string {
 }
 
 func pubHexOf(k ed25519.PrivateKey) string { return hex.EncodeToString(k.Public().(ed25519.PublicKey)) }
+
+// TestLargeBundleImport: a Bundle larger than one registration transaction
+// holds is indexed in several.
+func TestLargeBundleImport(t *testing.T) {
+	base, m, _, _ := recordsNode(t)
+	var entries []string
+	for i := 0; i < 2*records.MaxPerRegister+10; i++ {
+		entries = append(entries, fmt.Sprintf(`{"resource":{"resourceType":"Observation","id":"o%d","status":"final","code":{"text":"step count"},"valueInteger":%d}}`, i, i))
+	}
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[` + strings.Join(entries, ",") + `]}`
+	mustCall(t, 200, "POST", base+"/fhir?patient="+m["patient"].id, m["stlukes"].token, []byte(bundle))
+	var index []records.Record
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+m["patient"].id+"/records", "", nil), &index)
+	if len(index) != len(entries) {
+		t.Fatalf("%d of %d records indexed", len(index), len(entries))
+	}
+}

@@ -30,8 +30,9 @@ type NewRecord struct {
 	Commitment string `json:"commitment"`
 }
 
-// MaxPerRegister bounds one registration (a FHIR Bundle import is one).
-const MaxPerRegister = 500
+// MaxPerRegister bounds one registration, so that it fits in a transaction
+// (64 KiB) even with the longest ids; larger imports take several.
+const MaxPerRegister = 250
 
 // AccessRequest is what a requester signs to ask a custodian for a record.
 // Its JSON encoding, prefixed by RequestDomain, is the signed byte format:

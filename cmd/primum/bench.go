@@ -28,8 +28,10 @@ import (
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/records"
 )
 
 // BenchReport is the JSON of 'primum bench --json' (field names are part of
@@ -71,8 +73,9 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Short: "Measure committed throughput and latency against CometBFT's kvstore ceiling",
 		Long: `Starts a local network itself (--validators 1 by default; N validators as N processes),
 submits signed transactions of a realistic mix (patient self-registrations, practitioner
-credentialing and device registrations by the member organisations) from concurrent
-clients through the REST API, and measures committed transactions per second after a
+credentialing and device registrations by the member organisations, patients' consent
+grants, and a hospital's access entries for practitioners' record requests, each carrying
+the practitioner's signed request) from concurrent clients through the REST API, and measures committed transactions per second after a
 warm-up, submit-to-commit latency (p50/p95/p99), CPU, resident memory and bytes on disk
 per committed transaction. Then, in the same run, it measures CometBFT's own kvstore
 example application on the same configuration, driven by the same load generator with
@@ -310,8 +313,20 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	defer net.stop()
 	chainID := "primum-bench"
 	mix := map[string]int{}
+	// Health records: the first member (a hospital) holds a record for
+	// each of a set of patients; in the run, patients grant consents and
+	// the hospital logs practitioners' access requests.
+	hospital, err := net.nodes[0].Operator.Open("")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rw, err := prepareRecords(ctx, client.New(apiURL(net.nodes[0])), chainID, hospital, max(100, budget/20), progress)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("records set-up: %w", err)
+	}
 	// Ordered streams: each member organisation credentials practitioners
-	// (care organisations) and registers devices, in nonce order.
+	// (care organisations) and registers devices, in nonce order; the
+	// hospital also logs the access entries.
 	perOrg := budget / 20 / len(net.nodes)
 	var streams []bench.Stream
 	total, size := 0, 0
@@ -321,28 +336,51 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 			return nil, nil, 0, err
 		}
 		s := bench.Stream{Ordered: true}
+		nonce := uint64(0)
+		if oi == 0 {
+			nonce = rw.firstNonce
+		}
 		care := nd.Operator.Name != "" && (oi%10 < 3 || oi%10 >= 7) // hospital, hospital, pharmacy, clinic, lab, research
-		for i := 0; i < perOrg; i++ {
+		for i := 0; i < perOrg || (oi == 0 && i < len(rw.access)); i++ {
+			if oi == 0 && i < len(rw.access) {
+				raw, err := client.Build(chainID, key, nonce, records.TypeAccess, rw.access[i])
+				if err != nil {
+					return nil, nil, 0, err
+				}
+				nonce++
+				mix[records.TypeAccess]++
+				s.Txs = append(s.Txs, raw)
+				total, size = total+1, size+len(raw)
+			}
+			if i >= perOrg {
+				continue
+			}
 			other := hex.EncodeToString(benchKey(fmt.Sprintf("org%d", oi), i).Public().(ed25519.PublicKey))
 			var raw []byte
 			if care && i%2 == 0 {
-				raw, err = client.Build(chainID, key, uint64(i), identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
+				raw, err = client.Build(chainID, key, nonce, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
 					Licence: fmt.Sprintf("MD-%d-%d", oi, i), Profession: "doctor", Specialty: "general practice", ValidUntil: "2099-01-01T00:00:00Z"})
 				mix[identity.TypeRegisterPractitioner]++
 			} else {
-				raw, err = client.Build(chainID, key, uint64(i), identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
+				raw, err = client.Build(chainID, key, nonce, identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
 				mix[identity.TypeRegisterDevice]++
 			}
 			if err != nil {
 				return nil, nil, 0, err
 			}
+			nonce++
 			s.Txs = append(s.Txs, raw)
 			total, size = total+1, size+len(raw)
 		}
 		streams = append(streams, s)
 	}
+	streams = append(streams, bench.Stream{Txs: rw.grants})
+	mix[consent.TypeGrant] = len(rw.grants)
+	for _, g := range rw.grants {
+		total, size = total+1, size+len(g)
+	}
 	// The unordered pool: patients registering themselves.
-	nPatients := budget - total
+	nPatients := max(0, budget-total)
 	progress("signing %d transactions…", nPatients+total)
 	patients := make([][]byte, nPatients)
 	var wg sync.WaitGroup
