@@ -9,7 +9,6 @@ package consent
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -222,38 +221,12 @@ func Get(r ledger.Reader, id string) (*Consent, error) {
 
 // OfPatient lists a patient's consents, oldest id first.
 func OfPatient(r ledger.Reader, patient string) ([]*Consent, error) {
-	var ids []string
-	p := patientPrefix(patient)
-	if err := r.Iterate(p, func(k, _ []byte) bool { ids = append(ids, string(k[len(p):])); return true }); err != nil {
-		return nil, err
-	}
-	out := make([]*Consent, 0, len(ids))
-	for _, id := range ids {
-		c, err := Get(r, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return ledger.Indexed(r, patientPrefix(patient), Get)
 }
 
 // List lists every consent (for the regulator and FHIR search), up to limit.
 func List(r ledger.Reader, limit int) ([]*Consent, error) {
-	var out []*Consent
-	var derr error
-	err := r.Iterate(prefixConsent, func(_, v []byte) bool {
-		var c Consent
-		if derr = json.Unmarshal(v, &c); derr != nil {
-			return false
-		}
-		out = append(out, &c)
-		return limit <= 0 || len(out) < limit
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+	return ledger.ScanJSON[Consent](r, prefixConsent, limit)
 }
 
 // Active reports whether a consent is in force at time now.

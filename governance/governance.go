@@ -145,19 +145,9 @@ func (p *Proposal) expire(now time.Time) {
 
 // List returns all proposals, newest first.
 func List(r ledger.Reader, now time.Time) ([]*Proposal, error) {
-	var out []*Proposal
-	var derr error
-	err := r.Iterate(prefixProposal, func(_, v []byte) bool {
-		var p Proposal
-		if derr = jsonUnmarshal(v, &p); derr != nil {
-			return false
-		}
+	out, err := ledger.ScanJSON[Proposal](r, prefixProposal, 0)
+	for _, p := range out {
 		p.expire(now)
-		out = append(out, &p)
-		return true
-	})
-	if err == nil {
-		err = derr
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]

@@ -102,20 +102,7 @@ func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
 
 // MembersOf lists the practitioners and devices registered by an identity.
 func MembersOf(r ledger.Reader, orgID string) ([]*Identity, error) {
-	var ids []string
-	p := memberPrefix(orgID)
-	if err := r.Iterate(p, func(k, _ []byte) bool { ids = append(ids, string(k[len(p):])); return true }); err != nil {
-		return nil, err
-	}
-	out := make([]*Identity, 0, len(ids))
-	for _, id := range ids {
-		ident, err := Get(r, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ident)
-	}
-	return out, nil
+	return ledger.Indexed(r, memberPrefix(orgID), Get)
 }
 
 // Nonce is the next nonce the identity (or unregistered key address) must use.

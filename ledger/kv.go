@@ -123,3 +123,40 @@ func SetJSON(w Writer, key []byte, v any) {
 	}
 	w.Set(key, b)
 }
+
+// ScanJSON decodes every value under prefix, in key order, up to limit
+// values (0: all).
+func ScanJSON[T any](r Reader, prefix []byte, limit int) ([]*T, error) {
+	var out []*T
+	var derr error
+	err := r.Iterate(prefix, func(_, v []byte) bool {
+		x := new(T)
+		if derr = json.Unmarshal(v, x); derr != nil {
+			return false
+		}
+		out = append(out, x)
+		return limit <= 0 || len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Indexed loads, with get, the item named by the rest of each key under an
+// index prefix, in key order.
+func Indexed[T any](r Reader, prefix []byte, get func(Reader, string) (*T, error)) ([]*T, error) {
+	var keys []string
+	if err := r.Iterate(prefix, func(key, _ []byte) bool { keys = append(keys, string(key[len(prefix):])); return true }); err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(keys))
+	for _, k := range keys {
+		v, err := get(r, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

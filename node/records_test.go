@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -322,22 +321,6 @@ func TestTamperedRecordIsDetected(t *testing.T) {
 	if status != 502 || !strings.Contains(string(out), "commitment_mismatch") {
 		t.Fatalf("tampered record: %d %s", status, out)
 	}
-}
-
-// scanFor lists the files under dir that contain needle.
-func scanFor(t testing.TB, dir, needle string) []string {
-	t.Helper()
-	var hits []string
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(needle)) {
-			hits = append(hits, path)
-		}
-		return nil
-	})
-	return hits
 }
 
 func pubHexOf(k ed25519.PrivateKey) string { return hex.EncodeToString(k.Public().(ed25519.PublicKey)) }

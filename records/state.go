@@ -1,7 +1,6 @@
 package records
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/primum-health/primum/ledger"
@@ -143,7 +142,7 @@ func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
 
 // Erasures lists every erasure request on the ledger.
 func Erasures(r ledger.Reader) ([]*Erasure, error) {
-	return collect(r, prefixErasure, func(r ledger.Reader, patient string) (*Erasure, error) {
+	return ledger.Indexed(r, prefixErasure, func(r ledger.Reader, patient string) (*Erasure, error) {
 		return getJSON[Erasure](r, k(prefixErasure, patient), "erasure", patient)
 	})
 }
@@ -157,12 +156,12 @@ func Endpoint(r ledger.Reader, org string) (string, error) {
 
 // OfPatient lists a patient's records at every custodian.
 func OfPatient(r ledger.Reader, patient string) ([]*Record, error) {
-	return collect(r, k(prefixByPatient, patient, ""), Get)
+	return ledger.Indexed(r, k(prefixByPatient, patient, ""), Get)
 }
 
 // TrailOf lists the access entries about a patient's records, oldest first.
 func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
-	return collect(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
+	return ledger.Indexed(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
 }
 
 // Trail lists every access entry, oldest first, up to limit (0: all).
@@ -196,36 +195,7 @@ func lastPart[T any](get func(ledger.Reader, string) (*T, error)) func(ledger.Re
 	}
 }
 
-func collect[T any](r ledger.Reader, prefix []byte, get func(ledger.Reader, string) (*T, error)) ([]*T, error) {
-	var keys []string
-	if err := r.Iterate(prefix, func(key, _ []byte) bool { keys = append(keys, string(key[len(prefix):])); return true }); err != nil {
-		return nil, err
-	}
-	out := make([]*T, 0, len(keys))
-	for _, id := range keys {
-		v, err := get(r, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 // Cases lists every case, up to limit (0: all).
 func Cases(r ledger.Reader, limit int) ([]*Case, error) {
-	var out []*Case
-	var derr error
-	err := r.Iterate(prefixCase, func(_, v []byte) bool {
-		var c Case
-		if derr = json.Unmarshal(v, &c); derr != nil {
-			return false
-		}
-		out = append(out, &c)
-		return limit <= 0 || len(out) < limit
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+	return ledger.ScanJSON[Case](r, prefixCase, limit)
 }
