@@ -66,7 +66,7 @@ func (t *Tx) Encode() []byte { return append(t.unsigned(), t.Sig...) }
 
 // Verify checks the signature.
 func (t *Tx) Verify() bool {
-	return len(t.Signer) == ed25519.PublicKeySize && ed25519.Verify(t.Signer, t.SignBytes(), t.Sig)
+	return ledger.VerifySignature(t.Signer, t.SignBytes(), t.Sig)
 }
 
 // Hash is the transaction's id: SHA-256 of its bytes, as CometBFT names it.

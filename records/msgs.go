@@ -172,7 +172,7 @@ func Authenticate(r ledger.Reader, chainID string, req AccessRequest, sig string
 		return nil, err
 	}
 	s, err := hex.DecodeString(sig)
-	if err != nil || !ed25519.Verify(pub, req.SignBytes(), s) {
+	if err != nil || !ledger.VerifySignature(pub, req.SignBytes(), s) {
 		return nil, ErrBadRequestSig
 	}
 	notAfter, _ := time.Parse(time.RFC3339, req.NotAfter)
