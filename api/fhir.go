@@ -240,8 +240,17 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		count = n
 	}
+	offset := 0
+	if v := q.Get("_offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fhirError(w, errBadRequest.Wrapf("_offset must be a non-negative number"))
+			return
+		}
+		offset = n
+	}
 	for k := range q {
-		if !slices.Contains([]string{"patient", "subject", "date", "_count", "_id", "outcome", "_format"}, k) {
+		if !slices.Contains([]string{"patient", "subject", "date", "_count", "_offset", "_id", "outcome", "_format"}, k) {
 			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q (see /fhir/metadata)", k))
 			return
 		}
@@ -315,10 +324,16 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	if len(out) > count {
-		out = out[:count]
+	total := len(out)
+	page := out[min(offset, total):min(offset+count, total)]
+	next := ""
+	if offset+count < total {
+		nq := r.URL.Query()
+		nq.Set("_offset", strconv.Itoa(offset+count))
+		nq.Set("_count", strconv.Itoa(count))
+		next = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
-	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], s.fhirBase(r), out))
+	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, total))
 }
 
 // exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: one

@@ -179,15 +179,19 @@ func OperationOutcome(severity, code, diagnostics string) Object {
 	return Object{"resourceType": "OperationOutcome", "issue": []any{Object{"severity": severity, "code": code, "diagnostics": diagnostics}}}
 }
 
-// SearchSet wraps resources in a searchset Bundle.
-func SearchSet(self, base string, resources []Object) Object {
-	entries := make([]any, 0, len(resources))
-	for _, r := range resources {
+// SearchSet wraps one page of matches in a searchset Bundle: total is the
+// number of all matches, next the URL of the following page ("" if none).
+func SearchSet(self, next, base string, page []Object, total int) Object {
+	entries := make([]any, 0, len(page))
+	for _, r := range page {
 		entries = append(entries, Object{"fullUrl": base + "/" + r["resourceType"].(string) + "/" + r["id"].(string),
 			"resource": r, "search": Object{"mode": "match"}})
 	}
-	return Object{"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-		"link": []any{Object{"relation": "self", "url": self}}, "entry": entries}
+	links := []any{Object{"relation": "self", "url": self}}
+	if next != "" {
+		links = append(links, Object{"relation": "next", "url": next})
+	}
+	return Object{"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
 }
 
 // Collection wraps resources in a collection Bundle (a patient's export).
@@ -216,9 +220,9 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 		return Object{"type": typ, "interaction": []any{Object{"code": "read"}, Object{"code": "search-type"}}, "searchParam": sp}
 	}
 	resources := []any{
-		search("Consent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}),
-		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}),
-		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}),
+		search("Consent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
+		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
+		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
 		search("Patient", [2]string{"_id", "token"}),
 	}
 	for _, t := range creatable {

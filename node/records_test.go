@@ -187,6 +187,26 @@ func TestRecordsEndToEnd(t *testing.T) {
 			t.Errorf("%s: %s", bad.path, out)
 		}
 	}
+	// Paging: total counts every match; next links the following page.
+	var page struct {
+		Total int
+		Link  []struct{ Relation, URL string }
+		Entry []any
+	}
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/DocumentReference?patient="+patient+"&_count=10", "", nil), &page)
+	if page.Total != 28 || len(page.Entry) != 10 || len(page.Link) != 2 || page.Link[1].Relation != "next" {
+		t.Fatalf("first page: total %d, %d entries, links %+v", page.Total, len(page.Entry), page.Link)
+	}
+	seen := len(page.Entry)
+	for len(page.Link) == 2 {
+		next := page.Link[1].URL
+		page.Link, page.Entry = nil, nil
+		_ = json.Unmarshal(mustCall(t, 200, "GET", next, "", nil), &page)
+		seen += len(page.Entry)
+	}
+	if seen != 28 {
+		t.Fatalf("paging saw %d of 28", seen)
+	}
 	// Date search narrows.
 	var none struct{ Total int }
 	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/AuditEvent?patient="+patient+"&date=lt2020", "", nil), &none)

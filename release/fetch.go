@@ -43,10 +43,14 @@ type Refusal struct {
 }
 
 func (r *Refusal) Error() string {
+	msg := fmt.Sprintf("%s: %s", r.Code, r.Detail)
 	if r.Refusal != "" {
-		return fmt.Sprintf("%s (%s): %s", r.Code, r.Refusal, r.Detail)
+		msg = fmt.Sprintf("%s (%s): %s", r.Code, r.Refusal, r.Detail)
 	}
-	return fmt.Sprintf("%s: %s", r.Code, r.Detail)
+	if r.Access != "" {
+		msg += "; access entry " + r.Access
+	}
+	return msg
 }
 
 // Ask is what a requester asks for.
