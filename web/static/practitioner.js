@@ -3,8 +3,9 @@ async function read(id) {
   const result = document.getElementById("result");
   const title = document.getElementById("result-title"), detail = document.getElementById("result-detail"), pre = document.getElementById("record");
   result.hidden = false;
+  result.scrollIntoView({ block: "nearest" });
   title.textContent = "Reading " + id + "…";
-  detail.textContent = ""; pre.textContent = "";
+  detail.textContent = ""; pre.textContent = ""; pre.hidden = true;
   const body = { purpose: document.getElementById("purpose").value };
   const reason = document.getElementById("reason").value;
   if (reason) body.emergency_reason = reason;
@@ -15,6 +16,7 @@ async function read(id) {
     title.textContent = "Record " + id;
     detail.textContent = `Verified against its commitment on the ledger. Access entry ${ans.access.id}` + (ans.access.emergency ? " (EMERGENCY access: the patient and the regulator are notified)" : "") + ".";
     pre.textContent = JSON.stringify(ans.record, null, 2);
+    pre.hidden = false;
   } catch (e) {
     result.className = "card verdict-stop";
     result.dataset.outcome = "refused";
@@ -22,6 +24,7 @@ async function read(id) {
     detail.textContent = (e.problem.refusal || e.problem.code || e.message) + (e.problem.access ? ` — recorded on the ledger as access entry ${e.problem.access}` : "") + (e.problem.detail ? ` (${e.problem.detail})` : "");
     result.dataset.refusal = e.problem.refusal || e.problem.code || "";
   }
+  result.scrollIntoView({ block: "nearest" });
 }
 async function lookup(ev) {
   if (ev) ev.preventDefault();
