@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/consent"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/records"
 )
 
@@ -99,46 +98,5 @@ func TestEveryPathThatReturnsARecordLogsFirst(t *testing.T) {
 	}
 	if shown == 0 || tried < 500 {
 		t.Fatalf("tried %d requests, %d showed the record: the walk did not reach the record routes", tried, shown)
-	}
-}
-
-// TestRecordRouteAuthorisationTable: the identity-bound routes against every
-// kind of caller.
-func TestRecordRouteAuthorisationTable(t *testing.T) {
-	base, m, _, _ := recordsNode(t)
-	patient := m["patient"].id
-	out := mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["stlukes"].token, sentinelObservation())
-	var docRef struct{ ID string }
-	_ = json.Unmarshal(out, &docRef)
-	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
-		Grantee: m["drremote"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}})
-	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": identity.TypeSetPractitioner,
-		"body": identity.SetPractitionerStatus{ID: m["drlocal"].id, Status: "suspended"}})
-	callers := []struct{ name, token string }{{"anonymous", ""}, {"hospital", m["stlukes"].token}, {"regulator", m["agency"].token},
-		{"consented practitioner", m["drremote"].token}, {"suspended practitioner", m["drlocal"].token}, {"patient", m["patient"].token},
-		{"forged token", strings.Repeat("ab", 24)}}
-	obs := string(sentinelObservation())
-	routes := []struct {
-		method, path string
-		body         any
-		want         [7]int // per caller, in the order above
-	}{
-		{"POST", "/fhir/Observation?patient=" + patient, []byte(obs), [7]int{401, 201, 403, 403, 403, 403, 401}},
-		{"POST", "/api/v1/records/" + docRef.ID + "/read", api_ReadRequest{Purpose: "treatment"}, [7]int{401, 403, 403, 200, 403, 403, 401}},
-		{"POST", "/api/v1/records/" + docRef.ID + "/read", api_ReadRequest{Purpose: "patient"}, [7]int{401, 403, 403, 403, 403, 200, 401}},
-		{"GET", "/api/v1/patients/" + patient + "/export", nil, [7]int{401, 403, 403, 403, 403, 200, 401}},
-		{"POST", "/api/v1/act", map[string]any{"type": records.TypeErase}, [7]int{401, 403, 403, 403, 403, 200, 401}},
-		{"GET", "/api/v1/me", nil, [7]int{401, 200, 200, 200, 403, 200, 401}},
-		{"GET", "/api/v1/records/" + docRef.ID, nil, [7]int{200, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/api/v1/patients/" + patient + "/access", nil, [7]int{200, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/api/v1/access?emergency=true", nil, [7]int{200, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/fhir/AuditEvent?patient=" + patient, nil, [7]int{200, 200, 200, 200, 200, 200, 200}},
-	}
-	for _, r := range routes {
-		for i, c := range callers {
-			if status, out := call(t, r.method, base+r.path, c.token, r.body); status != r.want[i] {
-				t.Errorf("%s %s as %s: %d, want %d: %.200s", r.method, r.path, c.name, status, r.want[i], out)
-			}
-		}
 	}
 }

@@ -1,69 +1,153 @@
 package node_test
 
 import (
-	"net/http"
+	"context"
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/records"
 )
 
 // TestRouteAuthorisationTable: every API route against every kind of
-// caller, with the answer expected. Reads are public consortium data (no
-// personal health data exists in them); writes are either signed
-// transactions (their own table: app.TestPermissionTable) or EPCIS captures,
-// which need a member's API token. When identity-bound routes arrive, they
-// get their column here.
+// caller, with the answer expected, in one table. Reads of ledger data are
+// public to the consortium (pseudonyms, never health data); transactions
+// are authorised on the ledger (their own table: app.TestPermissionTable);
+// the routes that act for an identity need the bearer token of a key the
+// node holds. A route of the OpenAPI document missing from the table fails
+// the test.
 func TestRouteAuthorisationTable(t *testing.T) {
-	n, _, m := startSupplyNode(t)
-	callers := []struct{ name, token string }{
-		{"anonymous", ""}, {"manufacturer", m["manufacturer"].token}, {"pharmacy", m["pharmacy"].token}, {"forged token", strings.Repeat("ab", 24)},
-	}
-	doc := string(epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`))
-	routes := []struct {
-		method, path, body string
-		want               [4]int // per caller, in the order above
+	n, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}, {"manufacturer", "manufacturer"}, {"pharmacy", "pharmacy"},
+		{"regulator", "regulator"}}, "practitioner", "suspended", "patient", "device")
+	ctx := context.Background()
+	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	for _, step := range []struct {
+		by   string
+		typ  string
+		body any
 	}{
-		{"GET", "/healthz", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/metrics", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/verify.html", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/openapi.json", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/status", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/tx-types", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/errors", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/identities", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/identities/" + m["pharmacy"].id, "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/identities/" + m["pharmacy"].id + "/members", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/keys/" + strings.Repeat("00", 32), "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/proposals", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/proposals/1", "", [4]int{404, 404, 404, 404}},
-		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), "", [4]int{404, 404, 404, 404}},
-		{"GET", "/api/v1/proof?key=meta/chain_id", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/verify?code=(01)09506000134352(21)X", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/supply/recalls", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/supply/suspects", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/supply/assets", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/api/v1/supply/products/09506000134352", "", [4]int{404, 404, 404, 404}},
-		{"GET", "/api/v1/supply/objects/sgtin:09506000134352.X", "", [4]int{404, 404, 404, 404}},
-		{"GET", "/epcis/events", "", [4]int{200, 200, 200, 200}},
-		{"GET", "/epcis/capture/nope", "", [4]int{404, 404, 404, 404}},
-		{"POST", "/api/v1/txs", `{"tx":"AQ=="}`, [4]int{400, 400, 400, 400}},
-		{"POST", "/epcis/capture", doc, [4]int{401, 202, 202, 401}},
-		{"DELETE", "/", "", [4]int{405, 405, 405, 405}},
+		{"patient", identity.TypeRegisterPatient, struct{}{}},
+		{"hospital", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHexOf(m["practitioner"].key), Licence: "MD-1", Profession: "doctor", ValidUntil: until}},
+		{"hospital", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHexOf(m["suspended"].key), Licence: "MD-2", Profession: "doctor", ValidUntil: until}},
+		{"hospital", identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHexOf(m["device"].key), DeviceType: "glucose-monitor"}},
+		{"hospital", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: m["suspended"].id, Status: "suspended"}},
+	} {
+		if _, err := c.Send(ctx, m[step.by].key, step.typ, step.body, true); err != nil {
+			t.Fatalf("%s: %v", step.typ, err)
+		}
+	}
+	base := n.APIURL()
+	patient := m["patient"].id
+	var docRef struct{ ID string }
+	_ = json.Unmarshal(mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["hospital"].token, sentinelObservation()), &docRef)
+	record := docRef.ID
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
+		Grantee: m["practitioner"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: until}})
+	var cons []consent.Consent
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", "", nil), &cons)
+
+	callers := []struct{ name, token string }{{"anonymous", ""}, {"hospital", m["hospital"].token}, {"manufacturer", m["manufacturer"].token},
+		{"pharmacy", m["pharmacy"].token}, {"regulator", m["regulator"].token}, {"practitioner", m["practitioner"].token},
+		{"suspended practitioner", m["suspended"].token}, {"patient", m["patient"].token}, {"device", m["device"].token},
+		{"forged token", strings.Repeat("ab", 24)}}
+	doc := string(epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`))
+	all := func(code int) [10]int { return [10]int{code, code, code, code, code, code, code, code, code, code} }
+	// tokenOnly: 401 without a valid token; the others as given for the
+	// eight token holders (hospital … device).
+	tokenOnly := func(holders ...int) [10]int {
+		out := [10]int{401}
+		copy(out[1:9], holders)
+		out[9] = 401
+		return out
+	}
+	routes := []struct {
+		method, path string
+		body         any
+		want         [10]int // anonymous, hospital, manufacturer, pharmacy, regulator, practitioner, suspended, patient, device, forged
+	}{
+		{"GET", "/healthz", nil, all(200)},
+		{"GET", "/metrics", nil, all(200)},
+		{"GET", "/", nil, all(200)},
+		{"GET", "/verify.html", nil, all(200)},
+		{"GET", "/patient.html", nil, all(200)},
+		{"GET", "/api/v1/openapi.json", nil, all(200)},
+		{"GET", "/api/v1/status", nil, all(200)},
+		{"GET", "/api/v1/tx-types", nil, all(200)},
+		{"GET", "/api/v1/errors", nil, all(200)},
+		{"GET", "/api/v1/identities", nil, all(200)},
+		{"GET", "/api/v1/identities/" + m["pharmacy"].id, nil, all(200)},
+		{"GET", "/api/v1/identities/" + m["hospital"].id + "/members", nil, all(200)},
+		{"GET", "/api/v1/identities/" + m["hospital"].id + "/endpoint", nil, all(200)},
+		{"GET", "/api/v1/keys/" + strings.Repeat("00", 32), nil, all(200)},
+		{"GET", "/api/v1/proposals", nil, all(200)},
+		{"GET", "/api/v1/proposals/1", nil, all(404)},
+		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), nil, all(404)},
+		{"GET", "/api/v1/proof?key=meta/chain_id", nil, all(200)},
+		{"GET", "/api/v1/verify?code=(01)09506000134352(21)X", nil, all(200)},
+		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},
+		{"GET", "/api/v1/supply/recalls", nil, all(200)},
+		{"GET", "/api/v1/supply/suspects", nil, all(200)},
+		{"GET", "/api/v1/supply/assets", nil, all(200)},
+		{"GET", "/api/v1/supply/products/09506000134352", nil, all(404)},
+		{"GET", "/api/v1/supply/objects/sgtin:09506000134352.X", nil, all(404)},
+		{"GET", "/epcis/events", nil, all(200)},
+		{"GET", "/epcis/eventTypes/ObjectEvent/events", nil, all(200)},
+		{"GET", "/epcis/bizSteps/shipping/events", nil, all(200)},
+		{"GET", "/epcis/epcs/urn:epc:id:sgtin:0614141.812345.6789/events", nil, all(200)},
+		{"GET", "/epcis/capture/nope", nil, all(404)},
+		{"POST", "/api/v1/txs", []byte(`{"tx":"AQ=="}`), all(400)},
+		// Capture jobs are accepted for any member key the node holds; the
+		// ledger then refuses events whose signer may not record them.
+		{"POST", "/epcis/capture", []byte(doc), tokenOnly(202, 202, 202, 202, 202, 202, 202, 202)},
+		{"GET", "/api/v1/records/" + record, nil, all(200)},
+		{"GET", "/api/v1/patients/" + patient + "/records", nil, all(200)},
+		{"GET", "/api/v1/patients/" + patient + "/consents", nil, all(200)},
+		{"GET", "/api/v1/patients/" + patient + "/access", nil, all(200)},
+		{"GET", "/api/v1/consents/" + cons[0].ID, nil, all(200)},
+		{"GET", "/api/v1/access?emergency=true", nil, all(200)},
+		{"GET", "/api/v1/cases", nil, all(200)},
+		{"GET", "/api/v1/cases/nope", nil, all(404)},
+		{"GET", "/fhir/metadata", nil, all(200)},
+		{"GET", "/fhir/AuditEvent?patient=" + patient, nil, all(200)},
+		{"GET", "/fhir/DocumentReference/" + record, nil, all(200)},
+		{"GET", "/api/v1/me", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200)},
+		{"POST", "/fhir/Observation?patient=" + patient, sentinelObservation(), tokenOnly(201, 403, 201, 403, 403, 403, 403, 403)},
+		{"POST", "/fhir?patient=" + patient, []byte(`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Observation","status":"final"}}]}`),
+			tokenOnly(200, 403, 200, 403, 403, 403, 403, 403)},
+		{"POST", "/api/v1/records/" + record + "/read", api_ReadRequest{Purpose: "treatment"}, tokenOnly(403, 403, 403, 403, 200, 403, 403, 403)},
+		{"POST", "/api/v1/records/" + record + "/fetch", []byte(`{}`), all(400)},
+		{"GET", "/api/v1/patients/" + patient + "/export", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+		{"POST", "/api/v1/act", map[string]any{"type": identity.TypeRotateKey, "body": map[string]string{"new_key": "", "proof": ""}},
+			tokenOnly(400, 400, 400, 400, 400, 403, 400, 400)},
+		{"POST", "/api/v1/act", map[string]any{"type": records.TypeErase}, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+		{"DELETE", "/", nil, all(405)},
 	}
 	for _, r := range routes {
 		for i, c := range callers {
-			req, _ := http.NewRequest(r.method, n.APIURL()+r.path, strings.NewReader(r.body))
-			if c.token != "" {
-				req.Header.Set("Authorization", "Bearer "+c.token)
+			if status, out := call(t, r.method, base+r.path, c.token, r.body); status != r.want[i] {
+				t.Errorf("%s %s as %s: %d, want %d: %.160s", r.method, r.path, c.name, status, r.want[i], out)
 			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
+		}
+	}
+
+	// Every route the OpenAPI document describes has a row.
+	var spec struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/openapi.json", "", nil), &spec)
+	for path, ops := range spec.Paths {
+		pattern := regexp.MustCompile(`^` + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(path), `[^?]+`) + `(\?.*)?$`)
+		for method := range ops {
+			found := false
+			for _, r := range routes {
+				found = found || (strings.EqualFold(r.method, method) && pattern.MatchString(r.path))
 			}
-			res.Body.Close()
-			if res.StatusCode != r.want[i] {
-				t.Errorf("%s %s as %s: %d, want %d", r.method, r.path, c.name, res.StatusCode, r.want[i])
+			if !found {
+				t.Errorf("%s %s has no row in the authorisation table", strings.ToUpper(method), path)
 			}
 		}
 	}
