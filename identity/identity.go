@@ -73,12 +73,12 @@ func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
 	var out []*Identity
 	var ierr error
 	prefix := kindPrefix(string(kind))
-	if kind == "" {
-		prefix = prefixIdentity
+	if kind == "" || kind == ledger.KindPatient {
+		prefix = prefixIdentity // patients have no kind index
 	}
 	err := r.Iterate(prefix, func(k, v []byte) bool {
 		id := string(k[len(prefix):])
-		if kind != "" {
+		if kind != "" && kind != ledger.KindPatient {
 			var ident *Identity
 			ident, ierr = Get(r, id)
 			if ierr != nil {
@@ -90,7 +90,9 @@ func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
 			if ierr = jsonUnmarshal(v, &ident); ierr != nil {
 				return false
 			}
-			out = append(out, &ident)
+			if kind == "" || ident.Kind == kind {
+				out = append(out, &ident)
+			}
 		}
 		return limit <= 0 || len(out) < limit
 	})
@@ -121,28 +123,63 @@ func SetNonce(w ledger.Writer, id string, n uint64) { w.Set(nonceKey(id), encode
 // Resolve finds the signer behind key and checks it is in good standing at
 // block time now. An unknown key resolves to KindUnregistered with its
 // address as id.
+//
+// An identity's id is the address of its first key, and that key has no
+// key/ entry of its own (one tree write less per registration): the common
+// case is one read. Rotated-in keys have a key/ entry naming their
+// identity; rotated-out keys one marked retired.
 func Resolve(r ledger.Reader, key ed25519.PublicKey, now time.Time) (ledger.Signer, error) {
 	addr := ledger.Address(key)
-	var entry KeyEntry
-	found, err := ledger.GetJSON(r, keyKey(addr), &entry)
+	ident, err := identityOfKey(r, addr, key)
 	if err != nil {
 		return ledger.Signer{}, err
 	}
-	if !found {
+	if ident == nil {
 		return ledger.Signer{ID: addr, Kind: ledger.KindUnregistered, Key: key}, nil
-	}
-	if entry.Retired {
-		return ledger.Signer{}, ledger.ErrRetiredKey
-	}
-	ident, err := Get(r, entry.ID)
-	if err != nil {
-		return ledger.Signer{}, err
 	}
 	s := ledger.Signer{ID: ident.ID, Kind: ident.Kind, OrgType: ident.OrgType, OrgID: ident.OrgID, Key: key}
 	if err := standing(r, ident, now); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// identityOfKey finds the identity a key signs for (nil: none), or
+// ErrRetiredKey.
+func identityOfKey(r ledger.Reader, addr string, key ed25519.PublicKey) (*Identity, error) {
+	var own Identity
+	found, err := ledger.GetJSON(r, identityKey(addr), &own)
+	if err != nil {
+		return nil, err
+	}
+	if found && own.Key == hex.EncodeToString(key) {
+		return &own, nil
+	}
+	var entry KeyEntry
+	hasEntry, err := ledger.GetJSON(r, keyKey(addr), &entry)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case hasEntry && entry.Retired, found && !hasEntry:
+		// An identity's first key, rotated out (its retired entry is
+		// written at rotation; without one, refuse all the same).
+		return nil, ledger.ErrRetiredKey
+	case hasEntry:
+		return Get(r, entry.ID)
+	}
+	return nil, nil
+}
+
+// keyInUse reports whether a key already signs, or signed, for an identity.
+func keyInUse(r ledger.Reader, addr string) (bool, error) {
+	for _, k := range [][]byte{identityKey(addr), keyKey(addr)} {
+		b, err := r.Get(k)
+		if err != nil || b != nil {
+			return b != nil, err
+		}
+	}
+	return false, nil
 }
 
 // standing says whether an identity may act at time now.
@@ -183,9 +220,16 @@ func InGoodStanding(r ledger.Reader, id string, now time.Time) (*Identity, error
 }
 
 // put writes an identity and its indexes.
-func put(w ledger.Writer, ident *Identity) {
-	ledger.SetJSON(w, identityKey(ident.ID), ident)
-	w.Set(kindKey(string(ident.Kind), ident.ID), []byte{})
+func put(w ledger.Writer, ident *Identity) { ledger.SetJSON(w, identityKey(ident.ID), ident) }
+
+// index writes a new identity's index entries: by kind (not for patients:
+// they are most identities and nobody lists them; List scans for them),
+// and under the credentialing or owning identity. Every tree write costs a
+// path of new nodes, so indexes are written once, not on every update.
+func index(w ledger.Writer, ident *Identity) {
+	if ident.Kind != ledger.KindPatient {
+		w.Set(kindKey(string(ident.Kind), ident.ID), []byte{})
+	}
 	if ident.OrgID != "" {
 		w.Set(memberKey(ident.OrgID, ident.ID), []byte{})
 	}
@@ -194,9 +238,9 @@ func put(w ledger.Writer, ident *Identity) {
 // create registers a new identity for key, refusing a key already known.
 func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
 	addr := ledger.Address(key)
-	if b, err := w.Get(keyKey(addr)); err != nil {
+	if used, err := keyInUse(w, addr); err != nil {
 		return err
-	} else if b != nil {
+	} else if used {
 		return ErrKeyInUse
 	}
 	ident.ID = addr
@@ -205,7 +249,7 @@ func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
 		ident.Status = StatusActive
 	}
 	put(w, ident)
-	ledger.SetJSON(w, keyKey(addr), KeyEntry{ID: addr})
+	index(w, ident)
 	return nil
 }
 

@@ -6,9 +6,9 @@ import "encoding/binary"
 // never change one without a migration.
 var (
 	prefixIdentity = []byte("id/")    // id/<id> -> Identity
-	prefixKey      = []byte("key/")   // key/<address> -> KeyEntry
+	prefixKey      = []byte("key/")   // key/<address> -> KeyEntry (rotated keys only: a first key's address is its identity's id)
 	prefixNonce    = []byte("nonce/") // nonce/<id> -> uint64 big-endian
-	prefixKind     = []byte("kind/")  // kind/<kind>/<id> -> ""
+	prefixKind     = []byte("kind/")  // kind/<kind>/<id> -> "" (all kinds but patients)
 	prefixMembers  = []byte("org/")   // org/<org id>/<member id> -> "" (practitioners and devices of an organisation)
 )
 

@@ -236,9 +236,9 @@ func rotateKey(ctx *ledger.Context, body []byte) error {
 		return ErrBadProof
 	}
 	addr := ledger.Address(key)
-	if b, err := ctx.State.Get(keyKey(addr)); err != nil {
+	if used, err := keyInUse(ctx.State, addr); err != nil {
 		return err
-	} else if b != nil {
+	} else if used {
 		return ErrKeyInUse
 	}
 	ident, err := Get(ctx.State, ctx.Signer.ID)
