@@ -124,3 +124,9 @@ func diskUsage(dirs []string) int64 {
 	}
 	return total
 }
+
+// RSSMB is a process's resident memory in MB (0 if unknown).
+func RSSMB(pid int) float64 { return rssMB(pid) }
+
+// DiskUsage is the bytes used under dirs.
+func DiskUsage(dirs []string) int64 { return diskUsage(dirs) }

@@ -26,13 +26,31 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-// Open opens (or creates) the state in dir.
-func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, pebbleOptions())
+// Options size the store's memory. The zero value means the defaults.
+type Options struct {
+	// NodeCache is how many tree nodes stay in memory (default 1,000,000,
+	// roughly 300-400 MB once full).
+	NodeCache int
+	// BlockCacheMB is Pebble's block cache (default 256).
+	BlockCacheMB int
+}
+
+// Open opens (or creates) the state in dir with the default sizes.
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens (or creates) the state in dir.
+func OpenWith(dir string, o Options) (*Store, error) {
+	if o.NodeCache <= 0 {
+		o.NodeCache = nodeCacheSize
+	}
+	if o.BlockCacheMB <= 0 {
+		o.BlockCacheMB = 256
+	}
+	db, err := pebble.Open(dir, pebbleOptions(int64(o.BlockCacheMB)<<20))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
-	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, nodeCacheSize, true, iavl.NewNopLogger(),
+	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, o.NodeCache, true, iavl.NewNopLogger(),
 		iavl.AsyncPruningOption(false))
 	if _, err := tree.Load(); err != nil {
 		db.Close()
@@ -161,10 +179,10 @@ func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
 // pebbleOptions: bloom filters because most lookups of a registration are
 // for keys that do not exist yet (without them each miss reads sstable
 // blocks on every level), and a bounded block cache.
-func pebbleOptions() *pebble.Options {
+func pebbleOptions(blockCache int64) *pebble.Options {
 	o := &pebble.Options{
 		Logger:                      QuietLogger{},
-		Cache:                       pebble.NewCache(256 << 20),
+		Cache:                       pebble.NewCache(blockCache),
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,

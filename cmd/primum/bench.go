@@ -67,6 +67,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		skipKV     bool
 		maxTxs     int
 		cpuProfile string
+		grow       int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -84,7 +85,8 @@ transactions of the same size, and prints both and their ratio.
 Load goes only to the loopback networks it starts, and is bounded by --max-txs and time.`,
 		Example: `  primum bench
   primum bench --validators 4 --duration 30s --json
-  primum bench --chart bench.svg`,
+  primum bench --chart bench.svg
+  primum bench --grow 1000000          # memory as the state grows to a million packs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if validators < 1 || validators > 16 {
@@ -96,6 +98,9 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients}
 			progress := func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, format+"\n", args...)
+			}
+			if grow > 0 {
+				return benchGrowth(cmd.Context(), cmd.OutOrStdout(), grow, asJSON, progress)
 			}
 			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients,
 				Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
@@ -154,6 +159,9 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
 	f.IntVar(&maxTxs, "max-txs", 400000, "upper bound on transactions generated per target")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
+	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 1,000,000)")
+	f.IntVar(&benchCaches.blockMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
+	f.IntVar(&grow, "grow", 0, "instead: commission this many packs on one validator and report its resident memory as the state grows (e.g. 1000000)")
 	return cmd
 }
 
@@ -186,7 +194,11 @@ type network struct {
 	nodes []node.TestnetNode
 }
 
-func startNetwork(ctx context.Context, sub string, n int, pprofAddr string) (*network, error) {
+// benchCaches, when set, size the Primum nodes' state caches (--node-cache,
+// --block-cache-mb).
+var benchCaches struct{ nodes, blockMB int }
+
+func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgTypes ...string) (*network, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -199,11 +211,23 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string) (*ne
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := node.WriteTestnet(dir, "primum-bench", ports)
+	nodes, err := node.WriteTestnet(dir, "primum-bench", ports, orgTypes...)
 	if err != nil {
 		return nil, err
 	}
 	net := &network{dir: dir, nodes: nodes}
+	if benchCaches.nodes > 0 || benchCaches.blockMB > 0 {
+		for _, nd := range nodes {
+			st, err := node.LoadSettings(nd.Home)
+			if err != nil {
+				return nil, err
+			}
+			st.StateNodeCache, st.StateBlockCacheMB = benchCaches.nodes, benchCaches.blockMB
+			if err := node.SaveSettings(nd.Home, st); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for i, nd := range nodes {
 		args := []string{sub, "--home", nd.Home, "--log-level", "error"}
 		if i == 0 && pprofAddr != "" {
