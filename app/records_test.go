@@ -102,6 +102,7 @@ func TestAccessDecisions(t *testing.T) {
 		{"emergency by an organisation", hospital2Key, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_practitioner", ""},
 		{"the patient's own record", w.patient, "obs-1", "patient", "", records.Granted, "", ""},
 		{"a patient reading another's", w.other, "obs-1", "patient", "", records.Refused, "not_own_record", ""},
+		{"a patient's own record for another purpose", w.patient, "obs-1", "treatment", "", records.Refused, "bad_purpose", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +134,7 @@ func TestAccessDecisions(t *testing.T) {
 			emergencies++
 		}
 	}
-	if len(trail) != 11 || emergencies != 2 {
+	if len(trail) != 12 || emergencies != 2 {
 		t.Fatalf("trail has %d entries, %d emergencies", len(trail), emergencies)
 	}
 }

@@ -231,10 +231,13 @@ func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req 
 	}
 	switch requester.Kind {
 	case ledger.KindPatient:
-		if requester.ID == rec.Patient && req.Purpose == "patient" {
-			return Granted, "", ""
+		switch {
+		case requester.ID != rec.Patient:
+			return Refused, "not_own_record", ""
+		case req.Purpose != "patient":
+			return Refused, ErrBadPurpose.Name, "" // a patient reads their own records with purpose "patient"
 		}
-		return Refused, "not_own_record", ""
+		return Granted, "", ""
 	case ledger.KindPractitioner, ledger.KindOrganisation:
 	default:
 		return Refused, ledger.ErrUnauthorized.Name, ""
