@@ -182,8 +182,7 @@ func (s *server) readAs(ctx context.Context, key ed25519.PrivateKey, id string, 
 		return nil, errNoEndpoint
 	}
 	ask := release.Ask{ChainID: s.App.ChainID(), Requester: signer.ID, Record: id, Purpose: req.Purpose, EmergencyReason: req.EmergencyReason}
-	if err := records.CheckRequest(records.AccessRequest{Record: id, Purpose: req.Purpose, EmergencyReason: req.EmergencyReason,
-		KeyDigest: release.Digest(nil), Nonce: "00000000000000000000000000000000", NotAfter: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+	if err := records.CheckAsk(id, req.Purpose, req.EmergencyReason); err != nil {
 		return nil, err
 	}
 	p, entry, err := release.Fetch(ctx, s.httpClient, endpoint, key, ask, rec.Commitment, time.Now())

@@ -132,15 +132,24 @@ func register(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
+// CheckAsk validates what a requester asks for: a record id, a purpose and,
+// for break-glass access, a reason code.
+func CheckAsk(record, purpose, emergencyReason string) error {
+	switch {
+	case !slices.Contains(purposes, purpose):
+		return ErrBadPurpose.Wrapf("%q", purpose)
+	case emergencyReason != "" && (purpose != "emergency" || !slices.Contains(EmergencyReasons, emergencyReason)):
+		return ErrBadEmergency
+	case !recordID.MatchString(record):
+		return ErrBadRecordID.Wrapf("%q", record)
+	}
+	return nil
+}
+
 // CheckRequest validates a request's form (no state needed).
 func CheckRequest(r AccessRequest) error {
-	switch {
-	case !slices.Contains(purposes, r.Purpose):
-		return ErrBadPurpose.Wrapf("%q", r.Purpose)
-	case r.EmergencyReason != "" && (r.Purpose != "emergency" || !slices.Contains(EmergencyReasons, r.EmergencyReason)):
-		return ErrBadEmergency
-	case !recordID.MatchString(r.Record):
-		return ErrBadRecordID.Wrapf("%q", r.Record)
+	if err := CheckAsk(r.Record, r.Purpose, r.EmergencyReason); err != nil {
+		return err
 	}
 	if d, err := hex.DecodeString(r.KeyDigest); err != nil || len(d) != 32 {
 		return ledger.ErrInvalidBody.Wrapf("key_digest must be 64 hex characters")
