@@ -3,7 +3,6 @@ package governance
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -347,4 +346,3 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
