@@ -345,4 +345,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
