@@ -46,6 +46,10 @@ type Target struct {
 	PIDs []int
 	// DataDirs are measured for bytes on disk.
 	DataDirs []string
+	// Busy reports a refusal worth retrying (a full mempool, a rate limit).
+	// An ordered stream retries those: skipping one would leave a nonce gap
+	// that sinks the rest of the stream.
+	Busy func(error) bool
 }
 
 // Point is one second of a run.
@@ -125,14 +129,27 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	// Submit.
 	var wg sync.WaitGroup
 	var errOnce sync.Once
-	submit := func(endpoint int, raw []byte) {
+	submit := func(endpoint int, raw []byte, retryBusy bool) {
 		h := sha256.Sum256(raw)
-		submitted.Store(h, time.Now())
+		submitted.Store(h, time.Now()) // latency counts from the first attempt
 		atomic.AddInt64(&res.Submitted, 1)
-		if err := t.Submit(loadCtx, endpoint, raw); err != nil && loadCtx.Err() == nil {
+		for {
+			err := t.Submit(loadCtx, endpoint, raw)
+			if err == nil || loadCtx.Err() != nil {
+				return
+			}
+			if retryBusy && t.Busy != nil && t.Busy(err) {
+				select {
+				case <-loadCtx.Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+					continue
+				}
+			}
 			atomic.AddInt64(&res.SubmitErrors, 1)
 			submitted.Delete(h)
 			errOnce.Do(func() { res.FirstError = err.Error() })
+			return
 		}
 	}
 	pool := make(chan []byte, 1024)
@@ -150,7 +167,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(endpoint, tx)
+				submit(endpoint, tx, true)
 			}
 		}(s)
 	}
@@ -177,7 +194,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(i%max(1, t.Endpoints), tx)
+				submit(i%max(1, t.Endpoints), tx, false)
 			}
 		}(i)
 	}

@@ -434,6 +434,9 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 			body, _ := json.Marshal(api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)})
 			return post(ctx, apis[i%len(apis)]+"/api/v1/txs", body, http.StatusAccepted)
 		},
+		Busy: func(err error) bool {
+			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429")
+		},
 	}
 	progress("loading Primum for %s + %s…", cfg.Warmup, cfg.Duration)
 	profileDone := make(chan error, 1)
