@@ -203,7 +203,11 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 // signature, signer standing and permission, nonce.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	committed := a.store.Committed()
-	tx, signer, err := a.admit(req.Tx, committed, a.LastBlockTime(), true)
+	// A recheck (after a block, for what is still in the mempool) repeats
+	// only what the block can have changed: the signer's standing, the
+	// permission and the nonce. The signature and the body's shape were
+	// checked when the transaction arrived and cannot have changed.
+	tx, signer, err := a.admit(req.Tx, committed, a.LastBlockTime(), req.Type != abci.CHECK_TX_TYPE_RECHECK)
 	if err == nil {
 		a.checkMu.Lock()
 		next, nerr := a.nextNonce(committed, signer.ID)

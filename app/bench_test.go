@@ -1,8 +1,11 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/primum-health/primum/identity"
 )
@@ -46,5 +49,28 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "µs/tx")
 		})
+	}
+}
+
+// BenchmarkRecheck is CometBFT's recheck of a transaction still in the
+// mempool after a block: every node does it for its whole mempool.
+func BenchmarkRecheck(b *testing.B) {
+	h := newHarness(b)
+	h.block()
+	org := hospitalKey
+	raw := h.tx(org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(testKey("doc")), Licence: "MD-1",
+		Profession: "doctor", Specialty: "cardiology", ValidUntil: "2099-01-01T00:00:00Z"})
+	if res := h.check(raw); res.Code != 0 {
+		b.Fatal(res.Log)
+	}
+	req := &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.app.checkMu.Lock()
+		clear(h.app.checkNonce) // as after a commit
+		h.app.checkMu.Unlock()
+		if res, _ := h.app.CheckTx(context.Background(), req); res.Code != 0 {
+			b.Fatal(res.Log)
+		}
 	}
 }
