@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/primum-health/primum/consent"
@@ -250,13 +251,16 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 	}
 }
 
+// exportReaders bounds the concurrent reads of one export.
+const exportReaders = 8
+
 // ExportSource is what a patient's export is assembled from.
 type ExportSource struct {
 	Patient  string
 	Records  []*records.Record
-	Endpoint func(org string) string
+	Endpoint func(org string) string // called from one goroutine
 	// Read fetches a record's content through its custodian (each read is
-	// an access entry on the ledger).
+	// an access entry on the ledger). It is called concurrently.
 	Read     func(*records.Record) ([]byte, error)
 	Consents []*consent.Consent
 	// Trail is read last, so that it includes the export's own reads.
@@ -269,16 +273,34 @@ type ExportSource struct {
 // DocumentReference and the record itself where it can still be read (an
 // OperationOutcome says which could not), the consents and the access trail.
 func Export(src ExportSource) (Object, error) {
+	// Reads go to the custodians concurrently (a few at a time), so that
+	// their access entries share blocks; the Bundle keeps the index order.
+	contents := make([][]byte, len(src.Records))
+	errs := make([]error, len(src.Records))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, exportReaders)
+	for i, rec := range src.Records {
+		if rec.Status == records.StatusErased {
+			continue
+		}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			contents[i], errs[i] = src.Read(rec)
+		}()
+	}
+	wg.Wait()
 	resources := []Object{Patient(src.Patient)}
-	for _, rec := range src.Records {
+	for i, rec := range src.Records {
 		resources = append(resources, DocumentReference(rec, src.Endpoint(rec.Custodian)))
 		if rec.Status == records.StatusErased {
 			continue
 		}
-		content, err := src.Read(rec)
 		var res Object
+		err := errs[i]
 		if err == nil {
-			err = json.Unmarshal(content, &res)
+			err = json.Unmarshal(contents[i], &res)
 		}
 		if err != nil {
 			resources = append(resources, OperationOutcome("warning", "incomplete", "record "+rec.ID+" could not be read from its custodian: "+err.Error()))
