@@ -70,6 +70,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeItem answers a read of one item: the error as a problem, or the
+// item as JSON.
+func writeItem(w http.ResponseWriter, item any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, item)
+}
+
 // writeList answers a list read: the error as a problem, or the list as a
 // JSON array (never null, even when empty).
 func writeList[T any](w http.ResponseWriter, list []T, err error) {

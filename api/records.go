@@ -288,11 +288,7 @@ func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
 	rec, err := records.Get(s.App.Store().Committed(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	writeItem(w, rec, err)
 }
 
 func (s *server) patientRecords(w http.ResponseWriter, r *http.Request) {
@@ -312,11 +308,7 @@ func (s *server) patientAccess(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getConsent(w http.ResponseWriter, r *http.Request) {
 	c, err := consent.Get(s.App.Store().Committed(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	writeItem(w, c, err)
 }
 
 // accessLog: GET /api/v1/access[?emergency=true&outcome=refused&limit=N],
@@ -351,11 +343,7 @@ func (s *server) accessLog(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getCase(w http.ResponseWriter, r *http.Request) {
 	c, err := records.GetCase(s.App.Store().Committed(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	writeItem(w, c, err)
 }
 
 func (s *server) listCases(w http.ResponseWriter, r *http.Request) {

@@ -435,11 +435,7 @@ func (s *server) listIdentities(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getIdentity(w http.ResponseWriter, r *http.Request) {
 	ident, err := identity.Get(s.App.Store().Committed(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ident)
+	writeItem(w, ident, err)
 }
 
 func (s *server) identityMembers(w http.ResponseWriter, r *http.Request) {

@@ -110,11 +110,7 @@ func (s *server) supplyObject(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) supplyProduct(w http.ResponseWriter, r *http.Request) {
 	p, err := supply.GetProduct(s.App.Store().Committed(), r.PathValue("gtin"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	writeItem(w, p, err)
 }
 
 func (s *server) supplyRecalls(w http.ResponseWriter, r *http.Request) {
