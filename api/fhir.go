@@ -289,7 +289,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		if patient != "" {
 			list, err = records.TrailOf(committed, patient)
 		} else {
-			list, err = records.Trail(committed, 0)
+			list, err = records.Trail(committed)
 		}
 		for _, a := range list {
 			ae := fhir.AuditEvent(a)

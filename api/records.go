@@ -324,7 +324,7 @@ func (s *server) accessLog(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	all, err := records.Trail(s.App.Store().Committed(), 0)
+	all, err := records.Trail(s.App.Store().Committed())
 	if err != nil {
 		writeError(w, err)
 		return

@@ -113,7 +113,7 @@ func TestDeterminism(t *testing.T) {
 	if outcomes[0] < 100 || len(outcomes) < 5 {
 		t.Fatalf("workload too uniform to prove anything: %v", outcomes)
 	}
-	trail, _ := records.Trail(a.store.Committed(), 0)
+	trail, _ := records.Trail(a.store.Committed())
 	decided := map[string]int{}
 	for _, e := range trail {
 		decided[e.Outcome]++

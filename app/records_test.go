@@ -57,7 +57,7 @@ func (w *recordsWorld) access(custodian ed25519.PrivateKey, l records.AccessLog)
 		e, _ := ledger.Lookup(r.Codespace, r.Code)
 		return nil, e
 	}
-	trail, err := records.Trail(w.store.Committed(), 0)
+	trail, err := records.Trail(w.store.Committed())
 	if err != nil {
 		return nil, err
 	}

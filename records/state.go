@@ -164,23 +164,9 @@ func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
 	return ledger.Indexed(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
 }
 
-// Trail lists every access entry, oldest first, up to limit (0: all).
-func Trail(r ledger.Reader, limit int) ([]*Access, error) {
-	var out []*Access
-	var gerr error
-	err := r.Iterate(prefixAccAll, func(key, _ []byte) bool {
-		var a *Access
-		a, gerr = lastPart(GetAccess)(r, string(key[len(prefixAccAll):]))
-		if gerr != nil {
-			return false
-		}
-		out = append(out, a)
-		return limit <= 0 || len(out) < limit
-	})
-	if err == nil {
-		err = gerr
-	}
-	return out, err
+// Trail lists every access entry, oldest first.
+func Trail(r ledger.Reader) ([]*Access, error) {
+	return ledger.Indexed(r, prefixAccAll, lastPart(GetAccess))
 }
 
 // lastPart adapts a getter to index keys ending in "/<id>".
