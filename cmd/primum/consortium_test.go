@@ -145,6 +145,20 @@ func operatorKey(t *testing.T, home string) ed25519.PrivateKey {
 	return k
 }
 
+// operatorToken is the API token a testnet node holds for its operator key.
+func operatorToken(t *testing.T, home string) string {
+	t.Helper()
+	settings, err := node.LoadSettings(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tok := range settings.APITokens {
+		return tok
+	}
+	t.Fatalf("%s has no API token", home)
+	return ""
+}
+
 // blockAppHash reads the app hash in the header of block h from CometBFT's own RPC.
 func blockAppHash(ctx context.Context, rpc string, h int64) (string, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", rpc, h), nil)

@@ -22,7 +22,6 @@ import (
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
 
@@ -77,14 +76,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	}
 
 	// St Luke's imports the patient's record from its EHR into its own node.
-	settings, err := node.LoadSettings(procs[0].home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var token string
-	for tok := range settings.APITokens {
-		token = tok
-	}
+	token := operatorToken(t, procs[0].home)
 	synthea, err := os.ReadFile(filepath.Join(conformance.Dir(t, "fhir-r4"), "synthea.bundle.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -30,14 +29,7 @@ func TestSupplyImport(t *testing.T) {
 	if _, err := client.New(procs[0].api).Send(ctx, maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: "09506000134352", Name: "Paracetamol"}, true); err != nil {
 		t.Fatal(err)
 	}
-	settings, err := node.LoadSettings(procs[0].home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var token string
-	for tok := range settings.APITokens {
-		token = tok
-	}
+	token := operatorToken(t, procs[0].home)
 	const good, bad = 1500, 7
 	var events []string
 	for i := 0; i < good; i++ {
