@@ -11,9 +11,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/fhir"
-	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/release"
 )
@@ -74,15 +74,21 @@ func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, pu
 	if err != nil {
 		return nil, err
 	}
-	if info.Identity == nil {
-		return nil, fmt.Errorf("this key (%s) is not registered on the ledger", ledger.Address(key.Public().(ed25519.PublicKey)))
-	}
 	endpoint, err := c.Endpoint(ctx, rec.Custodian)
 	if err != nil {
 		return nil, err
 	}
+	return c.fetch(ctx, key, info, rec, endpoint, purpose, emergencyReason)
+}
+
+// fetch is FetchRecord once the requester, the record and the custodian's
+// endpoint are known.
+func (c *Client) fetch(ctx context.Context, key ed25519.PrivateKey, info *api.KeyInfo, rec *records.Record, endpoint, purpose, emergencyReason string) (*Fetched, error) {
+	if info.Identity == nil {
+		return nil, fmt.Errorf("this key (%s) is not registered on the ledger", info.Address)
+	}
 	p, access, err := release.Fetch(ctx, c.http, endpoint, key, release.Ask{ChainID: info.ChainID, Requester: info.Identity.ID,
-		Record: id, Purpose: purpose, EmergencyReason: emergencyReason}, rec.Commitment, time.Now())
+		Record: rec.ID, Purpose: purpose, EmergencyReason: emergencyReason}, rec.Commitment, time.Now())
 	if err != nil {
 		return &Fetched{Record: rec, Access: access}, err
 	}
@@ -92,8 +98,12 @@ func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, pu
 // Export assembles a patient's GDPR export, reading each record from its
 // custodian with the patient's own key.
 func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Object, error) {
-	patient := ledger.Address(key.Public().(ed25519.PublicKey))
-	if info, err := c.Key(ctx, key.Public().(ed25519.PublicKey)); err == nil && info.Identity != nil {
+	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	patient := info.Address
+	if info.Identity != nil {
 		patient = info.Identity.ID
 	}
 	recs, err := c.Records(ctx, patient)
@@ -104,16 +114,17 @@ func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Objec
 	if err != nil {
 		return nil, err
 	}
+	// Each custodian's endpoint once, before the concurrent reads.
 	endpoints := map[string]string{}
+	for _, rec := range recs {
+		if _, ok := endpoints[rec.Custodian]; !ok {
+			endpoints[rec.Custodian], _ = c.Endpoint(ctx, rec.Custodian)
+		}
+	}
 	return fhir.Export(fhir.ExportSource{Patient: patient, Records: recs, Consents: consents, Now: time.Now(),
-		Endpoint: func(org string) string {
-			if _, ok := endpoints[org]; !ok {
-				endpoints[org], _ = c.Endpoint(ctx, org)
-			}
-			return endpoints[org]
-		},
+		Endpoint: func(org string) string { return endpoints[org] },
 		Read: func(rec *records.Record) ([]byte, error) {
-			f, err := c.FetchRecord(ctx, key, rec.ID, "patient", "")
+			f, err := c.fetch(ctx, key, info, rec, endpoints[rec.Custodian], "patient", "")
 			if err != nil {
 				return nil, err
 			}
