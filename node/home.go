@@ -99,7 +99,7 @@ func tune(cfg *cmtcfg.Config) {
 	cfg.Consensus.CreateEmptyBlocksInterval = 5 * time.Second
 	cfg.Mempool.Size = 20000
 	cfg.Mempool.MaxTxBytes = app.MaxTxBytes
-	cfg.TxIndex.Indexer = "kv"
+	cfg.TxIndex.Indexer = "null"
 	cfg.Instrumentation.Prometheus = true
 	cfg.Instrumentation.PrometheusListenAddr = "" // served on the API's /metrics instead
 	cfg.P2P.AllowDuplicateIP = true
