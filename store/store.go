@@ -24,6 +24,11 @@ type Store struct {
 	mu        sync.RWMutex
 	committed *iavl.ImmutableTree
 	closeOnce sync.Once
+
+	flat *flatCache
+	// block holds the writes staged since the last Commit (nil: deleted),
+	// for the flat cache and for reads of the block being executed.
+	block map[string][]byte
 }
 
 // Options size the store's memory. The zero value means the defaults.
@@ -33,6 +38,9 @@ type Options struct {
 	NodeCache int
 	// BlockCacheMB is Pebble's block cache (default 256).
 	BlockCacheMB int
+	// FlatCache is how many keys' latest values stay in memory for reads
+	// (default 262,144).
+	FlatCache int
 }
 
 // Open opens (or creates) the state in dir with the default sizes.
@@ -46,6 +54,9 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	if o.BlockCacheMB <= 0 {
 		o.BlockCacheMB = 256
 	}
+	if o.FlatCache <= 0 {
+		o.FlatCache = flatCacheSize
+	}
 	db, err := pebble.Open(dir, pebbleOptions(int64(o.BlockCacheMB)<<20))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
@@ -56,7 +67,8 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot load state tree: %w", err)
 	}
-	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")}}
+	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")},
+		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}}
 	if err := s.refreshCommitted(); err != nil {
 		db.Close()
 		return nil, err
@@ -104,7 +116,7 @@ func (s *Store) Hash() []byte { return s.tree.Hash() }
 func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 
 // Staged is the writer of the block being executed.
-func (s *Store) Staged() ledger.Writer { return staged{s.tree} }
+func (s *Store) Staged() ledger.Writer { return staged{s} }
 
 // Commit persists the staged block as the next version, synced: the tree
 // and any side batch written before it share Pebble's write-ahead log, and
@@ -118,6 +130,8 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return nil, 0, fmt.Errorf("cannot sync state at version %d: %w", v, err)
 	}
+	s.flat.commit(s.block, v)
+	clear(s.block)
 	if err := s.refreshCommitted(); err != nil {
 		return nil, 0, err
 	}
@@ -126,7 +140,10 @@ func (s *Store) Commit() ([]byte, int64, error) {
 
 // Rollback drops staged writes (a block that was executed but not committed,
 // e.g. after a restart replays it).
-func (s *Store) Rollback() { s.tree.Rollback() }
+func (s *Store) Rollback() {
+	s.tree.Rollback()
+	clear(s.block)
+}
 
 // CommittedVersion is the height and app hash of the state readers see.
 func (s *Store) CommittedVersion() (int64, []byte) {
@@ -143,7 +160,7 @@ func (s *Store) CommittedVersion() (int64, []byte) {
 func (s *Store) Committed() ledger.Reader {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return committedReader{s.committed}
+	return committedReader{s.committed, s.flat}
 }
 
 // Proof returns the committed value of key with an ICS23 proof of membership
@@ -203,21 +220,38 @@ func pebbleOptions(blockCache int64) *pebble.Options {
 	return o.EnsureDefaults()
 }
 
-type staged struct{ t *iavl.MutableTree }
+// staged writes the block being executed. Block execution is serial: one
+// staged writer at a time, never concurrently with Commit or Rollback.
+type staged struct{ s *Store }
 
-func (w staged) Get(key []byte) ([]byte, error) { return w.t.Get(key) }
+// Get reads the block's own writes first; any other key still has its
+// committed value.
+func (w staged) Get(key []byte) ([]byte, error) {
+	if v, ok := w.s.block[string(key)]; ok {
+		return v, nil
+	}
+	w.s.mu.RLock()
+	r := committedReader{w.s.committed, w.s.flat}
+	w.s.mu.RUnlock()
+	return r.Get(key)
+}
+
 func (w staged) Set(key, value []byte) {
-	if _, err := w.t.Set(key, value); err != nil {
+	if _, err := w.s.tree.Set(key, value); err != nil {
 		panic(fmt.Sprintf("store: cannot stage write: %v", err))
 	}
+	w.s.block[string(key)] = value
 }
+
 func (w staged) Delete(key []byte) {
-	if _, _, err := w.t.Remove(key); err != nil {
+	if _, _, err := w.s.tree.Remove(key); err != nil {
 		panic(fmt.Sprintf("store: cannot stage delete: %v", err))
 	}
+	w.s.block[string(key)] = nil
 }
+
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
-	it, err := w.t.Iterator(prefix, prefixEndOrNil(prefix), true)
+	it, err := w.s.tree.Iterator(prefix, prefixEndOrNil(prefix), true)
 	if err != nil {
 		return err
 	}
@@ -230,13 +264,25 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 	return it.Error()
 }
 
-type committedReader struct{ t *iavl.ImmutableTree }
+type committedReader struct {
+	t    *iavl.ImmutableTree
+	flat *flatCache
+}
 
 func (r committedReader) Get(key []byte) ([]byte, error) {
 	if r.t == nil {
 		return nil, nil
 	}
-	return r.t.Get(key)
+	v := r.t.Version()
+	if value, ok := r.flat.get(key, v); ok {
+		return value, nil
+	}
+	value, err := r.t.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	r.flat.remember(key, value, v)
+	return value, nil
 }
 
 func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
@@ -281,3 +327,7 @@ func (QuietLogger) Fatalf(format string, args ...any) {
 // block execution under load at 100,000 (see docs/performance.md); about
 // 300 bytes a node, so this bounds the cache near 300 MB.
 const nodeCacheSize = 1_000_000
+
+// flatCacheSize is how many keys the flat read cache holds (two generations
+// of half each); with Primum's values of a few hundred bytes, under 100 MB.
+const flatCacheSize = 1 << 18

@@ -65,6 +65,118 @@ func TestCommitReopenAndProve(t *testing.T) {
 	}
 }
 
+// TestReadsSeeTheirVersion: the flat read cache never shows a reader a value
+// from a version newer than its own, staged reads see the block's writes, and
+// a rollback or an eviction loses nothing.
+func TestReadsSeeTheirVersion(t *testing.T) {
+	for _, capacity := range []int{2, 1 << 10} {
+		t.Run(fmt.Sprintf("cache=%d", capacity), func(t *testing.T) {
+			s, err := OpenWith(t.TempDir(), Options{FlatCache: capacity})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			get := func(r interface{ Get([]byte) ([]byte, error) }, k string) string {
+				t.Helper()
+				v, err := r.Get([]byte(k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v == nil {
+					return "<absent>"
+				}
+				return string(v)
+			}
+			w := s.Staged()
+			w.Set([]byte("a"), []byte("a1"))
+			w.Set([]byte("b"), []byte("b1"))
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			v1 := s.Committed()
+			for _, k := range []string{"a", "b", "c"} { // fill the cache at version 1
+				get(v1, k)
+			}
+			w = s.Staged()
+			w.Set([]byte("a"), []byte("a2"))
+			w.Delete([]byte("b"))
+			w.Set([]byte("c"), []byte("c2"))
+			steps := []struct {
+				name string
+				r    interface{ Get([]byte) ([]byte, error) }
+				key  string
+				want string
+			}{
+				{"staged sees its write", w, "a", "a2"},
+				{"staged sees its delete", w, "b", "<absent>"},
+				{"staged sees its new key", w, "c", "c2"},
+				{"committed does not see staged", s.Committed(), "a", "a1"},
+			}
+			for _, st := range steps {
+				if got := get(st.r, st.key); got != st.want {
+					t.Fatalf("%s: %s = %s, want %s", st.name, st.key, got, st.want)
+				}
+			}
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			v2 := s.Committed()
+			for _, st := range []struct {
+				r    interface{ Get([]byte) ([]byte, error) }
+				key  string
+				want string
+			}{
+				{v1, "a", "a1"}, {v1, "b", "b1"}, {v1, "c", "<absent>"},
+				{v2, "a", "a2"}, {v2, "b", "<absent>"}, {v2, "c", "c2"},
+				{v1, "a", "a1"}, {v1, "c", "<absent>"}, // after v2 filled the cache
+			} {
+				if got := get(st.r, st.key); got != st.want {
+					t.Fatalf("version %d: %s = %s, want %s", st.r.(committedReader).t.Version(), st.key, got, st.want)
+				}
+			}
+			s.Staged().Set([]byte("a"), []byte("lost"))
+			s.Rollback()
+			if got := get(s.Staged(), "a"); got != "a2" {
+				t.Fatalf("after rollback staged a = %s", got)
+			}
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := get(s.Committed(), "a"); got != "a2" {
+				t.Fatalf("rolled-back write committed: a = %s", got)
+			}
+		})
+	}
+}
+
+// BenchmarkCommittedGet measures a read of the committed state (CheckTx's
+// signer and nonce lookups) over 100,000 keys.
+func BenchmarkCommittedGet(b *testing.B) {
+	s := mustOpen(b, b.TempDir())
+	const n = 100_000
+	key := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte("k/"), i*2654435761) }
+	w := s.Staged()
+	for i := uint64(0); i < n; i++ {
+		w.Set(key(i), bytes.Repeat([]byte{7}, 100))
+	}
+	if _, _, err := s.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([][]byte, 4096)
+	for i := range keys {
+		keys[i] = key(uint64(i) * 17 % n)
+	}
+	r := s.Committed()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if v, err := r.Get(keys[i%len(keys)]); err != nil || v == nil {
+			b.Fatal(v, err)
+		}
+		i++
+	}
+}
+
 // BenchmarkCommit measures the Merkle tree's cost per write: blocks of
 // writes to fresh keys over a growing state.
 func BenchmarkCommit(b *testing.B) {
