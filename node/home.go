@@ -49,7 +49,7 @@ type Settings struct {
 	// requesters know where to ask for records.
 	PublicURL string `json:"public_url,omitempty"`
 	// StateNodeCache and StateBlockCacheMB size the state store's memory
-	// (0: the defaults, 1,000,000 tree nodes and 256 MB). Smaller caches
+	// (0: the defaults, 200,000 tree nodes and 256 MB). Smaller caches
 	// bound a small member's node tighter at some cost in speed; see
 	// docs/performance.md.
 	StateNodeCache    int `json:"state_node_cache,omitempty"`

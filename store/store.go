@@ -33,8 +33,8 @@ type Store struct {
 
 // Options size the store's memory. The zero value means the defaults.
 type Options struct {
-	// NodeCache is how many tree nodes stay in memory (default 1,000,000,
-	// roughly 300-400 MB once full).
+	// NodeCache is how many tree nodes stay in memory (default 200,000,
+	// roughly 60-80 MB once full).
 	NodeCache int
 	// BlockCacheMB is Pebble's block cache (default 256).
 	BlockCacheMB int
@@ -322,11 +322,11 @@ func (QuietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
 
-// nodeCacheSize is how many IAVL nodes stay in memory. Inner nodes on the
-// path of every write are read from Pebble when they miss, which dominated
-// block execution under load at 100,000 (see docs/performance.md); about
-// 300 bytes a node, so this bounds the cache near 300 MB.
-const nodeCacheSize = 1_000_000
+// nodeCacheSize is how many IAVL nodes stay in memory, for the paths of
+// writes (reads mostly hit the flat cache). About 300 bytes a node, so near
+// 60 MB; 1,000,000 was no faster once reads stopped walking the tree, and
+// every garbage collection scans the cache (docs/performance.md).
+const nodeCacheSize = 200_000
 
 // flatCacheSize is how many keys the flat read cache holds (two generations
 // of half each); with Primum's values of a few hundred bytes, under 100 MB.

@@ -159,7 +159,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
 	f.IntVar(&maxTxs, "max-txs", 400000, "upper bound on transactions generated per target")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
-	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 1,000,000)")
+	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 200,000)")
 	f.IntVar(&benchCaches.blockMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
 	f.IntVar(&grow, "grow", 0, "instead: commission this many packs on one validator and report its resident memory as the state grows (e.g. 1000000)")
 	return cmd

@@ -145,6 +145,7 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 	} else {
 		fmt.Printf("Resuming the demo consortium in %s\n", home)
 	}
+	tuneGC()
 	n, err := node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
 	if err != nil {
 		return err
