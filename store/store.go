@@ -26,6 +26,9 @@ type Store struct {
 	closeOnce sync.Once
 
 	flat *flatCache
+	// flatMu orders reads of the flat index against its update at Commit.
+	flatMu      sync.RWMutex
+	flatVersion int64
 	// block holds the writes staged since the last Commit (nil: deleted),
 	// for the flat cache and for reads of the block being executed.
 	block map[string][]byte
@@ -70,6 +73,10 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")},
 		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}}
 	if err := s.refreshCommitted(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.openFlat(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -127,6 +134,9 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := s.writeFlat(s.block, v); err != nil {
+		return nil, 0, fmt.Errorf("cannot write the flat index at version %d: %w", v, err)
+	}
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return nil, 0, fmt.Errorf("cannot sync state at version %d: %w", v, err)
 	}
@@ -160,7 +170,7 @@ func (s *Store) CommittedVersion() (int64, []byte) {
 func (s *Store) Committed() ledger.Reader {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return committedReader{s.committed, s.flat}
+	return committedReader{s.committed, s}
 }
 
 // Proof returns the committed value of key with an ICS23 proof of membership
@@ -231,7 +241,7 @@ func (w staged) Get(key []byte) ([]byte, error) {
 		return v, nil
 	}
 	w.s.mu.RLock()
-	r := committedReader{w.s.committed, w.s.flat}
+	r := committedReader{w.s.committed, w.s}
 	w.s.mu.RUnlock()
 	return r.Get(key)
 }
@@ -265,23 +275,30 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 }
 
 type committedReader struct {
-	t    *iavl.ImmutableTree
-	flat *flatCache
+	t *iavl.ImmutableTree
+	s *Store
 }
 
+// Get reads the memory cache, then the flat index, and walks the tree only
+// for a version older than the newest.
 func (r committedReader) Get(key []byte) ([]byte, error) {
 	if r.t == nil {
 		return nil, nil
 	}
 	v := r.t.Version()
-	if value, ok := r.flat.get(key, v); ok {
+	if value, ok := r.s.flat.get(key, v); ok {
 		return value, nil
 	}
-	value, err := r.t.Get(key)
+	value, ok, err := r.s.flatGet(key, v)
 	if err != nil {
 		return nil, err
 	}
-	r.flat.remember(key, value, v)
+	if !ok {
+		if value, err = r.t.Get(key); err != nil {
+			return nil, err
+		}
+	}
+	r.s.flat.remember(key, value, v)
 	return value, nil
 }
 
