@@ -75,7 +75,10 @@ type Result struct {
 	RSSMB          float64 `json:"rss_mb"`      // peak resident memory of the largest node
 	DiskBytesPerTx float64 `json:"disk_bytes_per_tx"`
 	Blocks         int     `json:"blocks"`
-	Series         []Point `json:"series"`
+	// SlowRounds counts blocks that needed more than one consensus round
+	// (a proposal that did not reach the others in time, or failed votes).
+	SlowRounds int     `json:"slow_rounds"`
+	Series     []Point `json:"series"`
 }
 
 type committedTx struct {
@@ -101,17 +104,21 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 
 	// Follow blocks.
 	var (
-		mu     sync.Mutex
-		seen   []committedTx
-		blocks int
+		mu         sync.Mutex
+		seen       []committedTx
+		blocks     int
+		slowRounds int
 	)
 	followCtx, stopFollow := context.WithCancel(ctx)
 	followDone := make(chan error, 1)
 	go func() {
-		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs [][]byte) {
+		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs [][]byte, lastRound int) {
 			mu.Lock()
 			defer mu.Unlock()
 			blocks++
+			if lastRound > 0 {
+				slowRounds++
+			}
 			for _, tx := range txs {
 				h := sha256.Sum256(tx)
 				if v, ok := submitted.Load(h); ok {
@@ -129,7 +136,10 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	// Submit.
 	var wg sync.WaitGroup
 	var errOnce sync.Once
-	submit := func(endpoint int, raw []byte, retryBusy bool) {
+	// Clients honour back-pressure: an answer that means "busy" (the
+	// target's Busy) is retried after 20 ms, the latency counting from the
+	// first attempt.
+	submit := func(endpoint int, raw []byte) {
 		h := sha256.Sum256(raw)
 		submitted.Store(h, time.Now()) // latency counts from the first attempt
 		atomic.AddInt64(&res.Submitted, 1)
@@ -138,7 +148,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 			if err == nil || loadCtx.Err() != nil {
 				return
 			}
-			if retryBusy && t.Busy != nil && t.Busy(err) {
+			if t.Busy != nil && t.Busy(err) {
 				select {
 				case <-loadCtx.Done():
 					return
@@ -167,7 +177,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(endpoint, tx, true)
+				submit(endpoint, tx)
 			}
 		}(s)
 	}
@@ -194,7 +204,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(i%max(1, t.Endpoints), tx, false)
+				submit(i%max(1, t.Endpoints), tx)
 			}
 		}(i)
 	}
@@ -214,7 +224,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 
 	mu.Lock()
 	defer mu.Unlock()
-	res.Blocks = blocks
+	res.Blocks, res.SlowRounds = blocks, slowRounds
 	var lat []time.Duration
 	perSecond := map[int][]time.Duration{}
 	for _, c := range seen {
@@ -289,8 +299,9 @@ func latestHeight(ctx context.Context, rpc string) (int64, error) {
 	return h, err
 }
 
-// follow reads every block from height h on, as it is committed.
-func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs [][]byte)) error {
+// follow reads every block from height h on, as it is committed, with the
+// round in which the block before it was committed.
+func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs [][]byte, lastRound int)) error {
 	for ctx.Err() == nil {
 		var b struct {
 			Result *struct {
@@ -298,6 +309,9 @@ func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs 
 					Data struct {
 						Txs []string `json:"txs"`
 					} `json:"data"`
+					LastCommit struct {
+						Round int `json:"round"`
+					} `json:"last_commit"`
 				} `json:"block"`
 			} `json:"result"`
 		}
@@ -317,7 +331,7 @@ func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs 
 				txs = append(txs, raw)
 			}
 		}
-		fn(at, txs)
+		fn(at, txs, b.Result.Block.LastCommit.Round)
 		h++
 	}
 	return nil

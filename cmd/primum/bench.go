@@ -181,6 +181,11 @@ func printBench(w io.Writer, r *BenchReport) {
 	if r.KVStore != nil {
 		fmt.Fprintf(w, "\nratio primum/kvstore: %.2f\n", r.Ratio)
 	}
+	for _, res := range []*bench.Result{r.Primum, r.KVStore} {
+		if res != nil {
+			fmt.Fprintf(w, "%s: %d blocks, %d needed more than one round\n", res.Target, res.Blocks, res.SlowRounds)
+		}
+	}
 	fmt.Fprintf(w, "mix: %v\n", r.Mix)
 	if r.Primum.FirstError != "" {
 		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)

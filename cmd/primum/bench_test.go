@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchRuns runs `primum bench` briefly end to end: a real validator
+// process under the signed mix, then the kvstore ceiling, reported as JSON
+// and drawn as an SVG chart.
+func TestBenchRuns(t *testing.T) {
+	chart := filepath.Join(t.TempDir(), "bench.svg")
+	cmd := exec.Command(primumBinary(t), "bench", "--duration", "2s", "--warmup", "0s", "--clients", "4",
+		"--max-txs", "6000", "--json", "--chart", chart)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	var r BenchReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("bench --json printed no report: %v\n%s", err, out)
+	}
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"committed_tps > 0", r.CommittedTPS > 0},
+		{"kvstore_tps > 0", r.KVStoreTPS > 0},
+		{"ratio is primum/kvstore", r.Ratio > 0 && r.Ratio == r.CommittedTPS/r.KVStoreTPS},
+		{"latency p50 <= p95 <= p99", r.LatencyP50Ms > 0 && r.LatencyP50Ms <= r.LatencyP95Ms && r.LatencyP95Ms <= r.LatencyP99Ms},
+		{"cpu, memory and disk measured", r.CPUPercent > 0 && r.RSSMB > 0 && r.DiskBytesPerTx > 0},
+		{"blocks followed", r.Primum != nil && r.Primum.Blocks > 0 && r.KVStore != nil && r.KVStore.Blocks > 0},
+		{"mix has registrations, consents and access entries",
+			r.Mix["identity.register_patient"] > 0 && r.Mix["consent.grant"] > 0 && r.Mix["records.access"] > 0},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: %s", c.name, out)
+		}
+	}
+	svg, err := os.ReadFile(chart)
+	if err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Errorf("chart not written: %v", err)
+	}
+}
