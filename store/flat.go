@@ -21,8 +21,9 @@ import (
 // keys are cached too (most lookups of a registration are for keys that do
 // not exist yet).
 //
-// It is bounded by two generations of at most half the capacity each: when
-// the current one fills, the previous one is dropped. Hot keys are read back
+// It is bounded by two generations of at most half the capacity each, and
+// of at most flatGenerationBytes of keys and values each: when the current
+// one fills, the previous one is dropped. Hot keys are read back
 // from the tree once per generation. The cache never changes what a read
 // returns, only its cost, so it has no bearing on determinism.
 type flatCache struct {
@@ -30,7 +31,12 @@ type flatCache struct {
 	half     int
 	version  int64 // newest committed version the cache has seen
 	cur, old map[string]flatEntry
+	curBytes int
 }
+
+// flatGenerationBytes bounds each generation's keys and values (so the
+// cache stays under about 128 MB however large the values).
+const flatGenerationBytes = 64 << 20
 
 type flatEntry struct {
 	value []byte // nil: absent
@@ -77,10 +83,11 @@ func (c *flatCache) commit(writes map[string][]byte, v int64) {
 }
 
 func (c *flatCache) put(k string, e flatEntry) {
-	if _, ok := c.cur[k]; !ok && len(c.cur) >= c.half {
-		c.old, c.cur = c.cur, make(map[string]flatEntry, c.half)
+	if _, ok := c.cur[k]; !ok && (len(c.cur) >= c.half || c.curBytes >= flatGenerationBytes) {
+		c.old, c.cur, c.curBytes = c.cur, make(map[string]flatEntry, c.half), 0
 	}
 	c.cur[k] = e
+	c.curBytes += len(k) + len(e.value)
 }
 
 // The flat index is the same idea on disk: every key's latest committed
