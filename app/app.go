@@ -347,12 +347,20 @@ func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Write
 	if tx.Nonce != next {
 		return fail(ledger.ErrBadNonce.Wrapf("got %d, expected %d", tx.Nonce, next))
 	}
-	identity.SetNonce(w, signer.ID, next+1)
+	// The nonce is spent whether the handler succeeds or not. On success it
+	// is written after the handler, into the overlay: a registration's new
+	// identity record then carries it (one tree write, not two).
 	overlay := ledger.NewOverlay(w)
 	var staged []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
 		Signer: signer, State: overlay, ValidatorUpdates: &staged}
 	if err := a.routes[tx.Type].Handle(ctx, tx.Body); err != nil {
+		if nerr := identity.SetNonce(w, signer.ID, next+1); nerr != nil {
+			return fail(nerr)
+		}
+		return fail(err)
+	}
+	if err := identity.SetNonce(overlay, signer.ID, next+1); err != nil {
 		return fail(err)
 	}
 	overlay.Flush(w)

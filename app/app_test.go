@@ -425,3 +425,51 @@ func TestCheckTxRefusesMalformedBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestNonceLivesInTheIdentity: a signer's nonce is kept in its identity
+// record (a registration writes one key), is spent by a transaction its
+// handler rejects, and an address that spent nonces before it had an
+// identity carries them into the identity created for its key.
+func TestNonceLivesInTheIdentity(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	patient, doc := testKey("nonce patient"), testKey("nonce doc")
+	nonceKey := func(k ed25519.PrivateKey) []byte { return []byte("nonce/" + id(k)) }
+	steps := []struct {
+		name     string
+		tx       []byte
+		wantCode bool // rejected by its handler
+		key      ed25519.PrivateKey
+		nonce    uint64 // key's next nonce after the step
+		keyLeft  bool   // a nonce/ key remains for key's address
+	}{
+		{"self-registration carries nonce 1 in the record", h.tx(patient, identity.TypeRegisterPatient, struct{}{}), false, patient, 1, false},
+		{"a rejected transaction spends the signer's nonce", h.tx(hospitalKey, identity.TypeSetPractitioner,
+			identity.SetPractitionerStatus{ID: id(testKey("nobody")), Status: "active"}), true, hospitalKey, 1, false},
+		{"an address without identity spends under its nonce key", h.tx(doc, identity.TypeRegisterPatient, map[string]int{"unexpected": 1}), true, doc, 1, true},
+		{"its identity carries that nonce on", h.registerPractitioner(hospitalKey, doc), false, doc, 1, false},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			r := h.block(s.tx).TxResults[0]
+			if (r.Code != 0) != s.wantCode {
+				t.Fatalf("code %d (%s), want rejected=%v", r.Code, r.Log, s.wantCode)
+			}
+			got, err := identity.Nonce(h.store.Committed(), id(s.key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != s.nonce {
+				t.Fatalf("nonce %d, want %d", got, s.nonce)
+			}
+			if v, _ := h.store.Committed().Get(nonceKey(s.key)); (v != nil) != s.keyLeft {
+				t.Fatalf("nonce key present=%v, want %v", v != nil, s.keyLeft)
+			}
+		})
+	}
+	// The doctor's first transaction as a practitioner must use nonce 1:
+	// nonce 0 was spent before the identity existed.
+	if ident := h.identity(doc); ident.Nonce != 1 {
+		t.Fatalf("practitioner record nonce %d, want 1", ident.Nonce)
+	}
+}

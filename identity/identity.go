@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/hex"
 	"time"
 
@@ -30,6 +31,10 @@ type Identity struct {
 	Status string      `json:"status"`
 	// Height at which it was registered.
 	Since int64 `json:"since"`
+	// Nonce is the next nonce its transactions must carry. It lives in the
+	// record (not under a key of its own) so that a registration writes one
+	// tree key, not two, and the signer's lookup reads both at once.
+	Nonce uint64 `json:"nonce,omitempty"`
 
 	// Organisations.
 	Name         string `json:"name,omitempty"`
@@ -107,18 +112,45 @@ func MembersOf(r ledger.Reader, orgID string) ([]*Identity, error) {
 	return ledger.Indexed(r, memberPrefix(orgID), Get)
 }
 
-// Nonce is the next nonce the identity (or unregistered key address) must use.
+// Nonce is the next nonce the identity (or unregistered key address) must
+// use: the identity record's, or for an address with no identity (whose
+// transactions were all rejected so far) its own nonce key.
 func Nonce(r ledger.Reader, id string) (uint64, error) {
-	b, err := r.Get(nonceKey(id))
-	if err != nil || len(b) != 8 {
-		return 0, err
+	var ident Identity
+	found, err := ledger.GetJSON(r, identityKey(id), &ident)
+	if err != nil || found {
+		return ident.Nonce, err
 	}
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]), nil
+	n, _, err := addressNonce(r, id)
+	return n, err
 }
 
-// SetNonce records the next nonce.
-func SetNonce(w ledger.Writer, id string, n uint64) { w.Set(nonceKey(id), encodeUint(n)) }
+// addressNonce reads the nonce key of an address without an identity.
+func addressNonce(r ledger.Reader, addr string) (n uint64, found bool, err error) {
+	b, err := r.Get(nonceKey(addr))
+	if err != nil || len(b) != 8 {
+		return 0, false, err
+	}
+	return binary.BigEndian.Uint64(b), true, nil
+}
+
+// SetNonce records the next nonce: in the identity record if there is one
+// (a registration writes it into the record it creates), else under the
+// address's nonce key.
+func SetNonce(w ledger.Writer, id string, n uint64) error {
+	var ident Identity
+	found, err := ledger.GetJSON(w, identityKey(id), &ident)
+	if err != nil {
+		return err
+	}
+	if !found {
+		w.Set(nonceKey(id), encodeUint(n))
+		return nil
+	}
+	ident.Nonce = n
+	ledger.SetJSON(w, identityKey(id), &ident)
+	return nil
+}
 
 // Resolve finds the signer behind key and checks it is in good standing at
 // block time now. An unknown key resolves to KindUnregistered with its
@@ -247,6 +279,14 @@ func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
 	ident.Key = hex.EncodeToString(key)
 	if ident.Status == "" {
 		ident.Status = StatusActive
+	}
+	// A key that signed rejected transactions before it had an identity
+	// spent nonces under its address: the identity carries them on.
+	if n, found, err := addressNonce(w, addr); err != nil {
+		return err
+	} else if found {
+		ident.Nonce = n
+		w.Delete(nonceKey(addr))
 	}
 	put(w, ident)
 	index(w, ident)
