@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -471,5 +472,21 @@ func TestNonceLivesInTheIdentity(t *testing.T) {
 	// nonce 0 was spent before the identity existed.
 	if ident := h.identity(doc); ident.Nonce != 1 {
 		t.Fatalf("practitioner record nonce %d, want 1", ident.Nonce)
+	}
+	// An identity from before nonces moved into records (state written by an
+	// older Primum) keeps its nonce key's value, so its old transactions
+	// cannot be replayed; its next transaction moves the nonce into the record.
+	h.store.Staged().Set(nonceKey(hospital2Key), binary.BigEndian.AppendUint64(nil, 7))
+	h.block()
+	if n, err := identity.Nonce(h.store.Committed(), id(hospital2Key)); err != nil || n != 7 {
+		t.Fatalf("old-style nonce %d, %v; want 7", n, err)
+	}
+	stale := h.tx(hospital2Key, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(testKey("old dev")), DeviceType: "monitor"})
+	h.nonces[pubHex(hospital2Key)] = 7
+	h.mustOK(h.registerPractitioner(hospital2Key, testKey("old doc")))
+	r := h.block(stale).TxResults[0]
+	wantCode(t, r.Code, r.Codespace, r.Log, ledger.ErrBadNonce)
+	if ident := h.identity(hospital2Key); ident.Nonce != 8 {
+		t.Fatalf("record nonce %d after one transaction from 7, want 8", ident.Nonce)
 	}
 }

@@ -113,13 +113,18 @@ func MembersOf(r ledger.Reader, orgID string) ([]*Identity, error) {
 }
 
 // Nonce is the next nonce the identity (or unregistered key address) must
-// use: the identity record's, or for an address with no identity (whose
-// transactions were all rejected so far) its own nonce key.
+// use: the identity record's once it has one; before that the nonce key of
+// its address (an address with no identity whose transactions were all
+// rejected, or an identity from before nonces moved into records, whose
+// next transaction moves it there).
 func Nonce(r ledger.Reader, id string) (uint64, error) {
 	var ident Identity
 	found, err := ledger.GetJSON(r, identityKey(id), &ident)
-	if err != nil || found {
-		return ident.Nonce, err
+	if err != nil {
+		return 0, err
+	}
+	if found && ident.Nonce > 0 {
+		return ident.Nonce, nil
 	}
 	n, _, err := addressNonce(r, id)
 	return n, err
