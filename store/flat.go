@@ -23,8 +23,8 @@ import (
 //
 // It is bounded by two generations of at most half the capacity each, and
 // of at most flatGenerationBytes of keys and values each: when the current
-// one fills, the previous one is dropped. Hot keys are read back
-// from the tree once per generation. The cache never changes what a read
+// one fills, the previous one is dropped. Hot keys are read back from the
+// flat index below once per generation. The cache never changes what a read
 // returns, only its cost, so it has no bearing on determinism.
 type flatCache struct {
 	mu       sync.RWMutex

@@ -125,10 +125,11 @@ func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 // Staged is the writer of the block being executed.
 func (s *Store) Staged() ledger.Writer { return staged{s} }
 
-// Commit persists the staged block as the next version, synced: the tree
-// and any side batch written before it share Pebble's write-ahead log, and
-// one sync of the log at the end makes all of them durable, in order (a
-// power cut before it loses a suffix, never a middle).
+// Commit persists the staged block as the next version, synced: any side
+// batch written before it, the tree and then the flat index share Pebble's
+// write-ahead log, and one sync of the log at the end makes all of them
+// durable, in order (a power cut before it loses a suffix, never a middle;
+// a flat index left behind the tree is rebuilt at Open).
 func (s *Store) Commit() ([]byte, int64, error) {
 	hash, v, err := s.tree.SaveVersion()
 	if err != nil {
