@@ -23,7 +23,7 @@ type recordsWorld struct {
 	nonce                          int
 }
 
-func newRecordsWorld(t *testing.T) *recordsWorld {
+func newRecordsWorld(t testing.TB) *recordsWorld {
 	h := newHarness(t)
 	w := &recordsWorld{harness: h, patient: testKey("patient-a"), other: testKey("patient-b"),
 		doctor: testKey("dr-stlukes"), remote: testKey("dr-riverside")}

@@ -59,14 +59,22 @@ func newWorld(t testing.TB) *world {
 
 func (w *world) id(org string) string { return w.orgs[org].ID }
 
-// do executes one transaction body as org and commits it.
+// do executes one transaction body as org and commits it as a block.
 func (w *world) do(org, typ string, body any) error {
+	w.t.Helper()
+	w.height++
+	err := w.run(org, typ, body)
+	w.commit()
+	return err
+}
+
+// run executes one transaction body as org in the current block.
+func (w *world) run(org, typ string, body any) error {
 	w.t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.height++
 	overlay := ledger.NewOverlay(w.st.Staged())
 	var vu []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: "t", Height: w.height, Time: w.now, Signer: w.orgs[org], State: overlay, ValidatorUpdates: &vu}
@@ -78,10 +86,15 @@ func (w *world) do(org, typ string, body any) error {
 	if err == nil {
 		overlay.Flush(w.st.Staged())
 	}
-	if _, _, cerr := w.st.Commit(); cerr != nil {
-		w.t.Fatal(cerr)
-	}
 	return err
+}
+
+// commit ends the current block.
+func (w *world) commit() {
+	w.t.Helper()
+	if _, _, err := w.st.Commit(); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) verify(code, scanner string) *supply.Verdict {

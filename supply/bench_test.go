@@ -1,0 +1,92 @@
+package supply_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// BenchmarkSupplyTx executes the supply module's most common transactions
+// on a real store, a block at a time as the app would, over a state that
+// grows with each round: a manufacturer commissioning lots of 100 packs (10
+// to a block), and a pharmacy dispensing packs it received one by one (100
+// to a block).
+func BenchmarkSupplyTx(b *testing.B) {
+	const size = 100
+	serials := func(round int) []string {
+		out := make([]string, size)
+		for i := range out {
+			out[i] = fmt.Sprintf("R%dS%d", round, i)
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		txs     int                       // per block
+		prepare func(w *world, round int) // untimed
+		block   func(w *world, round int) error
+	}{
+		{"commission/serials=100", 10, nil, func(w *world, round int) error {
+			for i := 0; i < 10; i++ {
+				lot := fmt.Sprintf("L%d-%d", round, i)
+				if err := w.run("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31",
+					Serials: serials(round*size + i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"dispense", size, func(w *world, round int) {
+			lot := fmt.Sprintf("D%d", round)
+			codes := make([]string, size)
+			for i, s := range serials(round) {
+				codes[i] = fmt.Sprintf("(01)%s(21)%s", gtin, s)
+			}
+			for _, step := range []struct {
+				org, typ string
+				body     any
+			}{
+				{"maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31", Serials: serials(round)}},
+				{"maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.id("pharmacy")}},
+				{"pharmacy", supply.TypeReceive, supply.Receive{Codes: codes}},
+			} {
+				if err := w.do(step.org, step.typ, step.body); err != nil {
+					w.t.Fatal(err)
+				}
+			}
+		}, func(w *world, round int) error {
+			for _, s := range serials(round) {
+				if err := w.run("pharmacy", supply.TypeDispense, supply.Dispense{Code: fmt.Sprintf("(01)%s(21)%s", gtin, s)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			w := newWorld(b)
+			if err := w.do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin"}); err != nil {
+				b.Fatal(err)
+			}
+			round := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if c.prepare != nil {
+					b.StopTimer()
+					c.prepare(w, round)
+					b.StartTimer()
+				}
+				w.height++
+				if err := c.block(w, round); err != nil {
+					b.Fatal(err)
+				}
+				w.st.WorkingHash()
+				w.commit()
+				round++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.txs)/1000, "µs/tx")
+		})
+	}
+}
