@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble"
@@ -32,6 +33,11 @@ type Store struct {
 	// block holds the writes staged since the last Commit (nil: deleted),
 	// for the flat cache and for reads of the block being executed.
 	block map[string][]byte
+	// pending are the keys of block not yet applied to the tree: writes
+	// reach the tree once per key, in key order, when the block's hash is
+	// taken or it is iterated (an organisation's identity record, which
+	// holds its nonce, is written once per block, not once per transaction).
+	pending map[string]struct{}
 }
 
 // Options size the store's memory. The zero value means the defaults.
@@ -71,7 +77,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot load state tree: %w", err)
 	}
 	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")},
-		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}}
+		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}, pending: map[string]struct{}{}}
 	if err := s.refreshCommitted(); err != nil {
 		db.Close()
 		return nil, err
@@ -120,7 +126,33 @@ func (s *Store) Version() int64 { return s.tree.Version() }
 func (s *Store) Hash() []byte { return s.tree.Hash() }
 
 // WorkingHash is the app hash of the committed state plus staged writes.
-func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
+func (s *Store) WorkingHash() []byte {
+	s.applyPending()
+	return s.tree.WorkingHash()
+}
+
+// applyPending writes the block's pending keys to the tree in key order, so
+// every node builds the same tree from the same block.
+func (s *Store) applyPending() {
+	if len(s.pending) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(s.pending))
+	for k := range s.pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if v := s.block[k]; v != nil {
+			if _, err := s.tree.Set([]byte(k), v); err != nil {
+				panic(fmt.Sprintf("store: cannot stage write: %v", err))
+			}
+		} else if _, _, err := s.tree.Remove([]byte(k)); err != nil {
+			panic(fmt.Sprintf("store: cannot stage delete: %v", err))
+		}
+	}
+	clear(s.pending)
+}
 
 // Staged is the writer of the block being executed.
 func (s *Store) Staged() ledger.Writer { return staged{s} }
@@ -131,6 +163,7 @@ func (s *Store) Staged() ledger.Writer { return staged{s} }
 // durable, in order (a power cut before it loses a suffix, never a middle;
 // a flat index left behind the tree is rebuilt at Open).
 func (s *Store) Commit() ([]byte, int64, error) {
+	s.applyPending()
 	hash, v, err := s.tree.SaveVersion()
 	if err != nil {
 		return nil, 0, err
@@ -154,6 +187,7 @@ func (s *Store) Commit() ([]byte, int64, error) {
 func (s *Store) Rollback() {
 	s.tree.Rollback()
 	clear(s.block)
+	clear(s.pending)
 }
 
 // CommittedVersion is the height and app hash of the state readers see.
@@ -248,20 +282,20 @@ func (w staged) Get(key []byte) ([]byte, error) {
 }
 
 func (w staged) Set(key, value []byte) {
-	if _, err := w.s.tree.Set(key, value); err != nil {
-		panic(fmt.Sprintf("store: cannot stage write: %v", err))
+	if value == nil {
+		value = []byte{} // nil in block means deleted
 	}
 	w.s.block[string(key)] = value
+	w.s.pending[string(key)] = struct{}{}
 }
 
 func (w staged) Delete(key []byte) {
-	if _, _, err := w.s.tree.Remove(key); err != nil {
-		panic(fmt.Sprintf("store: cannot stage delete: %v", err))
-	}
 	w.s.block[string(key)] = nil
+	w.s.pending[string(key)] = struct{}{}
 }
 
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	w.s.applyPending()
 	it, err := w.s.tree.Iterator(prefix, prefixEndOrNil(prefix), true)
 	if err != nil {
 		return err

@@ -157,6 +157,52 @@ func TestReadsSeeTheirVersion(t *testing.T) {
 	}
 }
 
+// TestBlockWritesReachTheTreeOnce: a block's writes are applied to the tree
+// once per key, in key order, when its hash is taken, so the order of writes
+// within a block and rewrites of a key do not change the app hash; iteration
+// during the block sees them.
+func TestBlockWritesReachTheTreeOnce(t *testing.T) {
+	type op struct{ key, value string } // value "": delete
+	cases := []struct {
+		name string
+		ops  []op
+	}{
+		{"in order", []op{{"a", "1"}, {"b", "2"}, {"c", "3"}}},
+		{"reversed", []op{{"c", "3"}, {"b", "2"}, {"a", "1"}}},
+		{"rewritten and deleted on the way", []op{{"b", "x"}, {"a", "1"}, {"d", "4"}, {"c", "3"}, {"b", "2"}, {"d", ""}}},
+	}
+	var want []byte
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustOpen(t, t.TempDir())
+			w := s.Staged()
+			for _, o := range c.ops {
+				if o.value == "" {
+					w.Delete([]byte(o.key))
+				} else {
+					w.Set([]byte(o.key), []byte(o.value))
+				}
+			}
+			var seen []string
+			if err := w.Iterate(nil, func(k, v []byte) bool { seen = append(seen, string(k)+"="+string(v)); return true }); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(seen) != "[a=1 b=2 c=3]" {
+				t.Fatalf("iteration during the block: %v", seen)
+			}
+			hash := s.WorkingHash()
+			if want == nil {
+				want = hash
+			} else if !bytes.Equal(hash, want) {
+				t.Fatalf("app hash %X, want %X", hash, want)
+			}
+			if got, _, err := s.Commit(); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("commit hash %X, %v", got, err)
+			}
+		})
+	}
+}
+
 // TestFlatIndexRebuilt: a flat index left behind the tree (a crash between
 // the two writes) or missing (a store from before it) is rebuilt from the
 // tree at Open, so reads answer the tree's values.
