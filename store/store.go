@@ -202,7 +202,9 @@ func (s *Store) CommittedVersion() (int64, []byte) {
 
 // Committed returns a reader of the last committed state, safe to use
 // concurrently with block execution.
-func (s *Store) Committed() ledger.Reader {
+func (s *Store) Committed() ledger.Reader { return s.reader() }
+
+func (s *Store) reader() committedReader {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return committedReader{s.committed, s}
@@ -275,10 +277,7 @@ func (w staged) Get(key []byte) ([]byte, error) {
 	if v, ok := w.s.block[string(key)]; ok {
 		return v, nil
 	}
-	w.s.mu.RLock()
-	r := committedReader{w.s.committed, w.s}
-	w.s.mu.RUnlock()
-	return r.Get(key)
+	return w.s.reader().Get(key)
 }
 
 func (w staged) Set(key, value []byte) {
