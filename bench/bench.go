@@ -50,6 +50,8 @@ type Target struct {
 	// An ordered stream retries those: skipping one would leave a nonce gap
 	// that sinks the rest of the stream.
 	Busy func(error) bool
+	// Classify names a transaction's type for the committed mix (nil: none).
+	Classify func(raw []byte) string
 }
 
 // Point is one second of a run.
@@ -62,19 +64,25 @@ type Point struct {
 
 // Result is what a run measured.
 type Result struct {
-	Target         string  `json:"target"`
-	Submitted      int64   `json:"submitted"`
-	SubmitErrors   int64   `json:"submit_errors"`
-	FirstError     string  `json:"first_error,omitempty"`
-	Committed      int     `json:"committed"`
-	CommittedTPS   float64 `json:"committed_tps"`
-	LatencyP50Ms   float64 `json:"latency_p50_ms"`
-	LatencyP95Ms   float64 `json:"latency_p95_ms"`
-	LatencyP99Ms   float64 `json:"latency_p99_ms"`
-	CPUPercent     float64 `json:"cpu_percent"` // all node processes, 100 = one core
-	RSSMB          float64 `json:"rss_mb"`      // peak resident memory of the largest node
-	DiskBytesPerTx float64 `json:"disk_bytes_per_tx"`
-	Blocks         int     `json:"blocks"`
+	Target       string `json:"target"`
+	Submitted    int64  `json:"submitted"`
+	SubmitErrors int64  `json:"submit_errors"`
+	FirstError   string `json:"first_error,omitempty"`
+	Committed    int    `json:"committed"`
+	// Failed counts transactions a block included but the application
+	// refused (a non-zero result code); they are not counted as committed.
+	Failed       int    `json:"failed"`
+	FirstFailure string `json:"first_failure,omitempty"`
+	// Mix counts the committed transactions of the measured window by type.
+	Mix            map[string]int `json:"mix,omitempty"`
+	CommittedTPS   float64        `json:"committed_tps"`
+	LatencyP50Ms   float64        `json:"latency_p50_ms"`
+	LatencyP95Ms   float64        `json:"latency_p95_ms"`
+	LatencyP99Ms   float64        `json:"latency_p99_ms"`
+	CPUPercent     float64        `json:"cpu_percent"` // all node processes, 100 = one core
+	RSSMB          float64        `json:"rss_mb"`      // peak resident memory of the largest node
+	DiskBytesPerTx float64        `json:"disk_bytes_per_tx"`
+	Blocks         int            `json:"blocks"`
 	// SlowRounds counts blocks that needed more than one consensus round
 	// (a proposal that did not reach the others in time, or failed votes).
 	SlowRounds int     `json:"slow_rounds"`
@@ -84,6 +92,7 @@ type Result struct {
 type committedTx struct {
 	at      time.Time
 	latency time.Duration
+	kind    string
 }
 
 // Run loads the target with the streams for cfg.Warmup+cfg.Duration and
@@ -112,7 +121,7 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	followCtx, stopFollow := context.WithCancel(ctx)
 	followDone := make(chan error, 1)
 	go func() {
-		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs [][]byte, lastRound int) {
+		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs []blockTx, lastRound int) {
 			mu.Lock()
 			defer mu.Unlock()
 			blocks++
@@ -120,10 +129,22 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 				slowRounds++
 			}
 			for _, tx := range txs {
-				h := sha256.Sum256(tx)
-				if v, ok := submitted.Load(h); ok {
-					seen = append(seen, committedTx{at: at, latency: at.Sub(v.(time.Time))})
+				h := sha256.Sum256(tx.raw)
+				v, ok := submitted.Load(h)
+				if !ok {
+					continue
 				}
+				if tx.code != 0 {
+					if res.Failed++; res.FirstFailure == "" {
+						res.FirstFailure = tx.log
+					}
+					continue
+				}
+				c := committedTx{at: at, latency: at.Sub(v.(time.Time))}
+				if t.Classify != nil {
+					c.kind = t.Classify(tx.raw)
+				}
+				seen = append(seen, c)
 			}
 		})
 	}()
@@ -233,6 +254,12 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 		perSecond[sec] = append(perSecond[sec], c.latency)
 		if !c.at.Before(measureFrom) && !c.at.After(measuredEnd) {
 			lat = append(lat, c.latency)
+			if c.kind != "" {
+				if res.Mix == nil {
+					res.Mix = map[string]int{}
+				}
+				res.Mix[c.kind]++
+			}
 		}
 	}
 	window := measuredEnd.Sub(measureFrom).Seconds()
@@ -299,9 +326,23 @@ func latestHeight(ctx context.Context, rpc string) (int64, error) {
 	return h, err
 }
 
-// follow reads every block from height h on, as it is committed, with the
-// round in which the block before it was committed.
-func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs [][]byte, lastRound int)) error {
+// blockTx is a transaction of a committed block with its result.
+type blockTx struct {
+	raw  []byte
+	code uint32
+	log  string
+}
+
+// follow reads every block from height h on, as it is committed, with its
+// transactions' results and the round in which the block before it was
+// committed.
+func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs []blockTx, lastRound int)) error {
+	wait := func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	for ctx.Err() == nil {
 		var b struct {
 			Result *struct {
@@ -315,21 +356,36 @@ func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs 
 				} `json:"block"`
 			} `json:"result"`
 		}
-		err := rpcGet(ctx, rpc, "/block?height="+url.QueryEscape(fmt.Sprint(h)), &b)
-		if err != nil || b.Result == nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
-			}
+		height := url.QueryEscape(fmt.Sprint(h))
+		if err := rpcGet(ctx, rpc, "/block?height="+height, &b); err != nil || b.Result == nil {
+			wait()
 			continue
 		}
 		at := time.Now()
-		txs := make([][]byte, 0, len(b.Result.Block.Data.Txs))
+		txs := make([]blockTx, 0, len(b.Result.Block.Data.Txs))
 		for _, s := range b.Result.Block.Data.Txs {
-			raw, err := base64.StdEncoding.DecodeString(s)
-			if err == nil {
-				txs = append(txs, raw)
+			raw, _ := base64.StdEncoding.DecodeString(s) // one entry per result, even if unreadable
+			txs = append(txs, blockTx{raw: raw})
+		}
+		// The results are stored once the block is executed, a moment
+		// after the block itself.
+		for len(txs) > 0 && ctx.Err() == nil {
+			var r struct {
+				Result *struct {
+					TxsResults []struct {
+						Code uint32 `json:"code"`
+						Log  string `json:"log"`
+					} `json:"txs_results"`
+				} `json:"result"`
 			}
+			if err := rpcGet(ctx, rpc, "/block_results?height="+height, &r); err != nil || r.Result == nil || len(r.Result.TxsResults) != len(txs) {
+				wait()
+				continue
+			}
+			for i, tr := range r.Result.TxsResults {
+				txs[i].code, txs[i].log = tr.Code, tr.Log
+			}
+			break
 		}
 		fn(at, txs, b.Result.Block.LastCommit.Round)
 		h++

@@ -26,9 +26,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
@@ -50,7 +50,7 @@ type BenchReport struct {
 	RSSMB          float64        `json:"rss_mb"`
 	CPUPercent     float64        `json:"cpu_percent"`
 	DiskBytesPerTx float64        `json:"disk_bytes_per_tx"`
-	Mix            map[string]int `json:"mix"`
+	Mix            map[string]int `json:"mix"` // committed transactions of the measured window, by type
 	Machine        string         `json:"machine"`
 	Primum         *bench.Result  `json:"primum"`
 	KVStore        *bench.Result  `json:"kvstore,omitempty"`
@@ -75,10 +75,12 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Long: `Starts a local network itself (--validators 1 by default; N validators as N processes),
 submits signed transactions of a realistic mix (patient self-registrations, practitioner
 credentialing and device registrations by the member organisations, patients' consent
-grants, and a hospital's access entries for practitioners' record requests, each carrying
-the practitioner's signed request) from concurrent clients through the REST API, and measures committed transactions per second after a
-warm-up, submit-to-commit latency (p50/p95/p99), CPU, resident memory and bytes on disk
-per committed transaction. Then, in the same run, it measures CometBFT's own kvstore
+grants, a hospital's access entries for practitioners' record requests, each carrying the
+practitioner's signed request, and EPCIS supply-chain events: a manufacturer commissioning
+and shipping packs, natively and as EPCIS captures, the hospital receiving them and its
+pharmacists dispensing them) from concurrent clients through the REST API, and measures
+committed transactions per second after a warm-up, submit-to-commit latency
+(p50/p95/p99), CPU, resident memory and bytes on disk per committed transaction. Then, in the same run, it measures CometBFT's own kvstore
 example application on the same configuration, driven by the same load generator with
 transactions of the same size, and prints both and their ratio.
 
@@ -107,10 +109,11 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
 			var err error
 			var avgSize int
-			rep.Primum, rep.Mix, avgSize, err = benchPrimum(cmd.Context(), cfg, validators, budget, cpuProfile, progress)
+			rep.Primum, avgSize, err = benchPrimum(cmd.Context(), cfg, validators, budget, cpuProfile, progress)
 			if err != nil {
 				return err
 			}
+			rep.Mix = rep.Primum.Mix
 			if !skipKV {
 				if rep.KVStore, err = benchKVStore(cmd.Context(), cfg, validators, budget, avgSize, progress); err != nil {
 					return err
@@ -186,9 +189,12 @@ func printBench(w io.Writer, r *BenchReport) {
 			fmt.Fprintf(w, "%s: %d blocks, %d needed more than one round\n", res.Target, res.Blocks, res.SlowRounds)
 		}
 	}
-	fmt.Fprintf(w, "mix: %v\n", r.Mix)
+	fmt.Fprintf(w, "committed mix: %v\n", r.Mix)
 	if r.Primum.FirstError != "" {
 		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)
+	}
+	if r.Primum.Failed > 0 {
+		fmt.Fprintf(w, "%d transactions refused in a block; the first: %s\n", r.Primum.Failed, r.Primum.FirstFailure)
 	}
 }
 
@@ -325,90 +331,117 @@ func benchKey(run string, i int) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, cpuProfile string, progress func(string, ...any)) (*bench.Result, map[string]int, int, error) {
+func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, cpuProfile string, progress func(string, ...any)) (*bench.Result, int, error) {
 	progress("starting %d Primum validator(s)…", validators)
 	var pprofAddr string
 	if cpuProfile != "" {
 		p, err := node.FreePorts(1)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, 0, err
 		}
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", p[0].API)
 	}
 	net, err := startNetwork(ctx, "node", validators, pprofAddr)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, err
 	}
 	defer net.stop()
 	chainID := "primum-bench"
-	mix := map[string]int{}
-	// Health records: the first member (a hospital) holds a record for
-	// each of a set of patients; in the run, patients grant consents and
-	// the hospital logs practitioners' access requests.
-	hospital, err := net.nodes[0].Operator.Open("")
-	if err != nil {
-		return nil, nil, 0, err
+	members := make([]ed25519.PrivateKey, len(net.nodes))
+	for i, nd := range net.nodes {
+		if members[i], err = nd.Operator.Open(""); err != nil {
+			return nil, 0, err
+		}
 	}
-	rw, err := prepareRecords(ctx, client.New(apiURL(net.nodes[0])), chainID, hospital, max(100, budget/20), progress)
+	c := client.New(apiURL(net.nodes[0]))
+	// The supply chain: a manufacturer commissions and ships packs; the
+	// first member (a hospital) receives packs and its pharmacists dispense
+	// them.
+	sw, err := prepareSupply(ctx, c, chainID, members, max(10, budget/160), progress)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("records set-up: %w", err)
+		return nil, 0, fmt.Errorf("supply set-up: %w", err)
+	}
+	// Health records: the hospital holds a record for each of a set of
+	// patients; in the run, patients grant consents and the hospital logs
+	// practitioners' access requests.
+	rw, err := prepareRecords(ctx, c, chainID, members[0], max(100, budget/10), progress)
+	if err != nil {
+		return nil, 0, fmt.Errorf("records set-up: %w", err)
 	}
 	// Ordered streams: each member organisation credentials practitioners
 	// (care organisations) and registers devices, in nonce order; the
-	// hospital also logs the access entries.
+	// hospital also logs the access entries and receives packs (a receipt
+	// after every fourth access entry); the manufacturer and each
+	// pharmacist have a stream of their own.
 	perOrg := budget / 20 / len(net.nodes)
 	var streams []bench.Stream
 	total, size := 0, 0
+	add := func(s *bench.Stream, raw []byte) {
+		s.Txs = append(s.Txs, raw)
+		total, size = total+1, size+len(raw)
+	}
 	for oi, nd := range net.nodes {
-		key, err := nd.Operator.Open("")
-		if err != nil {
-			return nil, nil, 0, err
-		}
+		key := members[oi]
 		s := bench.Stream{Ordered: true}
 		nonce := uint64(0)
 		if oi == 0 {
 			nonce = rw.firstNonce
+		} else if info, err := c.Key(ctx, key.Public().(ed25519.PublicKey)); err != nil {
+			return nil, 0, err
+		} else {
+			nonce = info.Nonce // members may have voted in the set-up
+		}
+		sign := func(typ string, body any) error {
+			raw, err := client.Build(chainID, key, nonce, typ, body)
+			if err != nil {
+				return err
+			}
+			nonce++
+			add(&s, raw)
+			return nil
 		}
 		care := nd.Operator.Name != "" && (oi%10 < 3 || oi%10 >= 7) // hospital, hospital, pharmacy, clinic, lab, research
-		for i := 0; i < perOrg || (oi == 0 && i < len(rw.access)); i++ {
+		for i, ops := 0, 0; i < perOrg || (oi == 0 && (i < len(rw.access) || ops < len(sw.receipts))); i++ {
 			if oi == 0 && i < len(rw.access) {
-				raw, err := client.Build(chainID, key, nonce, records.TypeAccess, rw.access[i])
-				if err != nil {
-					return nil, nil, 0, err
+				if err := sign(records.TypeAccess, rw.access[i]); err != nil {
+					return nil, 0, err
 				}
-				nonce++
-				mix[records.TypeAccess]++
-				s.Txs = append(s.Txs, raw)
-				total, size = total+1, size+len(raw)
+			}
+			if oi == 0 && ops < len(sw.receipts) && (i%4 == 3 || i >= len(rw.access)) {
+				if err := sign(sw.receipts[ops].typ, sw.receipts[ops].body); err != nil {
+					return nil, 0, err
+				}
+				ops++
 			}
 			if i >= perOrg {
 				continue
 			}
 			other := hex.EncodeToString(benchKey(fmt.Sprintf("org%d", oi), i).Public().(ed25519.PublicKey))
-			var raw []byte
+			var err error
 			if care && i%2 == 0 {
-				raw, err = client.Build(chainID, key, nonce, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
+				err = sign(identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
 					Licence: fmt.Sprintf("MD-%d-%d", oi, i), Profession: "doctor", Specialty: "general practice", ValidUntil: "2099-01-01T00:00:00Z"})
-				mix[identity.TypeRegisterPractitioner]++
 			} else {
-				raw, err = client.Build(chainID, key, nonce, identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
-				mix[identity.TypeRegisterDevice]++
+				err = sign(identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
 			}
 			if err != nil {
-				return nil, nil, 0, err
+				return nil, 0, err
 			}
-			nonce++
-			s.Txs = append(s.Txs, raw)
-			total, size = total+1, size+len(raw)
 		}
 		streams = append(streams, s)
 	}
-	streams = append(streams, bench.Stream{Txs: rw.grants})
-	mix[consent.TypeGrant] = len(rw.grants)
+	for _, txs := range append([][][]byte{sw.maker}, sw.pharmacists...) {
+		s := bench.Stream{Ordered: true}
+		for _, raw := range txs {
+			add(&s, raw)
+		}
+		streams = append(streams, s)
+	}
 	for _, g := range rw.grants {
 		total, size = total+1, size+len(g)
 	}
-	// The unordered pool: patients registering themselves.
+	// The unordered pool: patients registering themselves, with the
+	// consent grants spread evenly among them.
 	nPatients := max(0, budget-total)
 	progress("signing %d transactions…", nPatients+total)
 	patients := make([][]byte, nPatients)
@@ -424,11 +457,18 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		}(w)
 	}
 	wg.Wait()
-	for _, p := range patients {
-		size += len(p)
+	pool := bench.Stream{Txs: make([][]byte, 0, nPatients+len(rw.grants))}
+	for i, g := 0, 0; i < nPatients || g < len(rw.grants); {
+		if g < len(rw.grants) && (i >= nPatients || g*(nPatients+len(rw.grants)) <= len(rw.grants)*(i+g)) {
+			pool.Txs = append(pool.Txs, rw.grants[g])
+			g++
+			continue
+		}
+		size += len(patients[i])
+		pool.Txs = append(pool.Txs, patients[i])
+		i++
 	}
-	mix[identity.TypeRegisterPatient] = nPatients
-	streams = append(streams, bench.Stream{Txs: patients})
+	streams = append(streams, pool)
 	apis := make([]string, len(net.nodes))
 	for i, nd := range net.nodes {
 		apis[i] = apiURL(nd)
@@ -441,6 +481,12 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		},
 		Busy: func(err error) bool {
 			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429")
+		},
+		Classify: func(raw []byte) string {
+			if tx, err := app.Decode(raw); err == nil {
+				return tx.Type
+			}
+			return "unreadable"
 		},
 	}
 	progress("loading Primum for %s + %s…", cfg.Warmup, cfg.Duration)
@@ -457,7 +503,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	if perr := <-profileDone; perr != nil && err == nil {
 		err = fmt.Errorf("cpu profile: %w", perr)
 	}
-	return res, mix, size / max(1, total+nPatients), err
+	return res, size / max(1, total+nPatients), err
 }
 
 func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, size int, progress func(string, ...any)) (*bench.Result, error) {

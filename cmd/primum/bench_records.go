@@ -31,7 +31,11 @@ const benchPractitioners = 16
 func prepareRecords(ctx context.Context, c *client.Client, chainID string, custodian ed25519.PrivateKey, patients int, progress func(string, ...any)) (*recordsWorkload, error) {
 	progress("setting up %d patients with a record each, %d practitioners…", patients, benchPractitioners)
 	var last []byte
-	nonce := uint64(0)
+	info, err := c.Key(ctx, custodian.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	nonce := info.Nonce
 	submit := func(raw []byte, err error) error {
 		if err != nil {
 			return err

@@ -37,6 +37,9 @@ func TestBenchRuns(t *testing.T) {
 		{"blocks followed", r.Primum != nil && r.Primum.Blocks > 0 && r.KVStore != nil && r.KVStore.Blocks > 0},
 		{"mix has registrations, consents and access entries",
 			r.Mix["identity.register_patient"] > 0 && r.Mix["consent.grant"] > 0 && r.Mix["records.access"] > 0},
+		{"mix has EPCIS supply-chain events",
+			r.Mix["supply.dispense"] > 0 && r.Mix["supply.commission"]+r.Mix["supply.capture"] > 0},
+		{"no transaction refused in a block", r.Primum != nil && r.Primum.Failed == 0},
 	}
 	for _, c := range checks {
 		if !c.ok {

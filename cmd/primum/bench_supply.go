@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/supply"
+)
+
+// supplyWorkload is the medicine supply-chain part of the benchmark's mix,
+// every transaction of which records an EPCIS event: a manufacturer
+// commissions packs and ships them to the hospital, half of the time as
+// native transactions and half as one EPCIS capture of both events; the
+// hospital receives packs that were shipped to it before the run; and the
+// hospital's pharmacists, each in their own stream, dispense packs already
+// in its stock one by one. Its set-up (the manufacturer's admission by vote,
+// its product, the pharmacists' credentials, the stock and the packs on
+// their way) is committed before the measured run and is not counted.
+type supplyWorkload struct {
+	maker       [][]byte   // the manufacturer's ordered stream, signed
+	pharmacists [][][]byte // one ordered stream of dispensing per pharmacist
+	// receipts are the hospital's share, signed in its stream interleaved
+	// with its access entries, from whatever nonce it has reached.
+	receipts []supplyOp
+}
+
+type supplyOp struct {
+	typ  string
+	body any
+}
+
+const (
+	benchGTIN        = "09506000134352"
+	benchUnit        = 10   // packs per commissioning, shipment and receipt in the run
+	benchSetupTx     = 1000 // packs per set-up transaction (supply.MaxCodes)
+	benchLotPacks    = 1000 // packs per lot in the run
+	benchPharmacists = 8
+)
+
+func benchPack(prefix string, i int) string { return fmt.Sprintf("%s%08d", prefix, i) }
+
+func benchCode(serial string) string { return "(01)" + benchGTIN + "(21)" + serial }
+
+// prepareSupply admits a manufacturer by the members' vote, registers its
+// product, credentials the first member's (the hospital's) pharmacists,
+// stocks the hospital with the packs they will dispense, and ships it the
+// packs it will receive in the run: units of benchUnit packs for each
+// stream.
+func prepareSupply(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey, units int, progress func(string, ...any)) (*supplyWorkload, error) {
+	progress("admitting a manufacturer, stocking the hospital with %d packs, %d pharmacists…", 2*units*benchUnit, benchPharmacists)
+	maker := benchKey("manufacturer", 0)
+	makerPub := maker.Public().(ed25519.PublicKey)
+	if _, err := c.Send(ctx, members[0], governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
+		Member: &governance.NewMember{Name: "Bench Pharma", OrgType: "manufacturer", Key: hex.EncodeToString(makerPub)},
+		Reason: "benchmark supply chain"}, true); err != nil {
+		return nil, fmt.Errorf("proposing the manufacturer: %w", err)
+	}
+	// The proposer voted yes; the others vote until the proposal passes.
+	for _, m := range members[1:] {
+		info, err := c.Key(ctx, makerPub)
+		if err != nil {
+			return nil, err
+		}
+		if info.Identity != nil {
+			break
+		}
+		props, err := c.Proposals(ctx)
+		if err != nil || len(props) == 0 {
+			return nil, fmt.Errorf("the manufacturer's proposal is missing: %v", err)
+		}
+		if _, err := c.Send(ctx, m, governance.TypeVote, governance.Vote{ProposalID: props[len(props)-1].ID, Vote: "yes"}, true); err != nil {
+			return nil, fmt.Errorf("voting for the manufacturer: %w", err)
+		}
+	}
+	hospital := members[0]
+	info, err := c.Key(ctx, hospital.Public().(ed25519.PublicKey))
+	if err != nil || info.Identity == nil {
+		return nil, fmt.Errorf("the hospital's identity: %v", err)
+	}
+	to := info.Identity.ID
+	if _, err := c.Send(ctx, maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: benchGTIN, Name: "Amoxicillin 500 mg",
+		Form: "capsule", Strength: "500 mg"}, true); err != nil {
+		return nil, fmt.Errorf("registering the product: %w", err)
+	}
+	nonces := map[string]uint64{string(maker): 1, string(hospital): info.Nonce}
+	var last []byte
+	send := func(key ed25519.PrivateKey, typ string, body any) error {
+		raw, err := client.Build(chainID, key, nonces[string(key)], typ, body)
+		if err != nil {
+			return err
+		}
+		nonces[string(key)]++
+		last = raw
+		return submitRetrying(ctx, c, raw)
+	}
+	pharmacists := make([]ed25519.PrivateKey, benchPharmacists)
+	for i := range pharmacists {
+		pharmacists[i] = benchKey("pharmacist", i)
+		if err := send(hospital, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+			Key: hex.EncodeToString(pharmacists[i].Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("PH-%d", i),
+			Profession: "pharmacist", ValidUntil: "2099-01-01T00:00:00Z"}); err != nil {
+			return nil, err
+		}
+	}
+	// Stock (S…, received now) and packs on their way (T…, received in the run).
+	packs := units * benchUnit
+	for _, prefix := range []string{"S", "T"} {
+		for start := 0; start < packs; start += benchSetupTx {
+			var serials, codes []string
+			for i := start; i < min(packs, start+benchSetupTx); i++ {
+				serials = append(serials, benchPack(prefix, i))
+				codes = append(codes, benchCode(benchPack(prefix, i)))
+			}
+			if err := send(maker, supply.TypeCommission, supply.Commission{GTIN: benchGTIN, Lot: fmt.Sprintf("%s%d", prefix, start/benchSetupTx),
+				Expiry: "2030-12-31", Serials: serials}); err != nil {
+				return nil, err
+			}
+			if err := send(maker, supply.TypeShip, supply.Ship{Codes: codes, To: to}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The stock is received once it has arrived.
+	if err := waitCommitted(ctx, c, last); err != nil {
+		return nil, err
+	}
+	for start := 0; start < packs; start += benchSetupTx {
+		var codes []string
+		for i := start; i < min(packs, start+benchSetupTx); i++ {
+			codes = append(codes, benchCode(benchPack("S", i)))
+		}
+		if err := send(hospital, supply.TypeReceive, supply.Receive{Codes: codes}); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitCommitted(ctx, c, last); err != nil {
+		return nil, err
+	}
+
+	w := &supplyWorkload{pharmacists: make([][][]byte, benchPharmacists)}
+	nonce := nonces[string(maker)]
+	for u := 0; u < units; u++ {
+		// The manufacturer: a new unit of packs, shipped to the hospital.
+		lot, codes := fmt.Sprintf("M%d", u*benchUnit/benchLotPacks), make([]string, benchUnit)
+		serials := make([]string, benchUnit)
+		for i := range serials {
+			serials[i] = benchPack("M", u*benchUnit+i)
+			codes[i] = benchCode(serials[i])
+		}
+		var txs []supplyOp
+		if u%2 == 0 {
+			txs = []supplyOp{
+				{supply.TypeCommission, supply.Commission{GTIN: benchGTIN, Lot: lot, Expiry: "2030-12-31", Serials: serials}},
+				{supply.TypeShip, supply.Ship{Codes: codes, To: to}},
+			}
+		} else {
+			txs = []supplyOp{{supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{
+				{EventID: fmt.Sprintf("urn:uuid:bench-c-%d", u), Step: "commission", Codes: codes, Lot: lot, Expiry: "2030-12-31"},
+				{EventID: fmt.Sprintf("urn:uuid:bench-s-%d", u), Step: "ship", Codes: codes, To: to},
+			}}}}
+		}
+		for _, tx := range txs {
+			raw, err := client.Build(chainID, maker, nonce, tx.typ, tx.body)
+			if err != nil {
+				return nil, err
+			}
+			nonce++
+			w.maker = append(w.maker, raw)
+		}
+		// The hospital receives a unit of the packs on their way.
+		codes = make([]string, benchUnit)
+		for i := range codes {
+			codes[i] = benchCode(benchPack("T", u*benchUnit+i))
+		}
+		w.receipts = append(w.receipts, supplyOp{supply.TypeReceive, supply.Receive{Codes: codes}})
+	}
+	// The pharmacists dispense the stock, each their share.
+	for i := 0; i < packs; i++ {
+		p := i % benchPharmacists
+		raw, err := client.Build(chainID, pharmacists[p], uint64(len(w.pharmacists[p])), supply.TypeDispense,
+			supply.Dispense{Code: benchCode(benchPack("S", i))})
+		if err != nil {
+			return nil, err
+		}
+		w.pharmacists[p] = append(w.pharmacists[p], raw)
+	}
+	return w, nil
+}
