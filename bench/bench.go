@@ -93,6 +93,9 @@ type committedTx struct {
 	at      time.Time
 	latency time.Duration
 	kind    string
+	height  int64
+	index   int // in the block
+	failed  bool
 }
 
 // Run loads the target with the streams for cfg.Warmup+cfg.Duration and
@@ -121,28 +124,21 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	followCtx, stopFollow := context.WithCancel(ctx)
 	followDone := make(chan error, 1)
 	go func() {
-		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, txs []blockTx, lastRound int) {
+		followDone <- follow(followCtx, t.RPC, startHeight+1, func(at time.Time, height int64, txs [][]byte, lastRound int) {
 			mu.Lock()
 			defer mu.Unlock()
 			blocks++
 			if lastRound > 0 {
 				slowRounds++
 			}
-			for _, tx := range txs {
-				h := sha256.Sum256(tx.raw)
-				v, ok := submitted.Load(h)
+			for i, tx := range txs {
+				v, ok := submitted.Load(sha256.Sum256(tx))
 				if !ok {
 					continue
 				}
-				if tx.code != 0 {
-					if res.Failed++; res.FirstFailure == "" {
-						res.FirstFailure = tx.log
-					}
-					continue
-				}
-				c := committedTx{at: at, latency: at.Sub(v.(time.Time))}
+				c := committedTx{at: at, latency: at.Sub(v.(time.Time)), height: height, index: i}
 				if t.Classify != nil {
-					c.kind = t.Classify(tx.raw)
+					c.kind = t.Classify(tx)
 				}
 				seen = append(seen, c)
 			}
@@ -242,6 +238,12 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	if err := <-followDone; err != nil && ctx.Err() == nil {
 		return nil, err
 	}
+	// Only now, with the load stopped, read which transactions the
+	// application refused: rendering a block's results is costly for the
+	// node and would weigh on the run.
+	if err := markFailed(ctx, t.RPC, seen, res); err != nil {
+		return nil, err
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -249,6 +251,9 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	var lat []time.Duration
 	perSecond := map[int][]time.Duration{}
 	for _, c := range seen {
+		if c.failed {
+			continue
+		}
 		res.Committed++
 		sec := int(c.at.Sub(start).Seconds())
 		perSecond[sec] = append(perSecond[sec], c.latency)
@@ -326,23 +331,51 @@ func latestHeight(ctx context.Context, rpc string) (int64, error) {
 	return h, err
 }
 
-// blockTx is a transaction of a committed block with its result.
-type blockTx struct {
-	raw  []byte
-	code uint32
-	log  string
-}
-
-// follow reads every block from height h on, as it is committed, with its
-// transactions' results and the round in which the block before it was
-// committed.
-func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs []blockTx, lastRound int)) error {
-	wait := func() {
-		select {
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
+// markFailed reads the results of the blocks that hold seen transactions
+// and marks those the application refused.
+func markFailed(ctx context.Context, rpc string, seen []committedTx, res *Result) error {
+	byHeight := map[int64][]int{}
+	var heights []int64
+	for i, c := range seen {
+		if _, ok := byHeight[c.height]; !ok {
+			heights = append(heights, c.height)
+		}
+		byHeight[c.height] = append(byHeight[c.height], i)
+	}
+	for _, h := range heights {
+		var r struct {
+			Result *struct {
+				TxsResults []struct {
+					Code uint32 `json:"code"`
+					Log  string `json:"log"`
+				} `json:"txs_results"`
+			} `json:"result"`
+		}
+		if err := rpcGet(ctx, rpc, "/block_results?height="+url.QueryEscape(fmt.Sprint(h)), &r); err != nil {
+			return fmt.Errorf("cannot read the results of block %d: %w", h, err)
+		}
+		if r.Result == nil {
+			return fmt.Errorf("no results for block %d", h)
+		}
+		for _, i := range byHeight[h] {
+			c := &seen[i]
+			if c.index >= len(r.Result.TxsResults) {
+				return fmt.Errorf("block %d has %d results, fewer than its transactions", h, len(r.Result.TxsResults))
+			}
+			if tr := r.Result.TxsResults[c.index]; tr.Code != 0 {
+				c.failed = true
+				if res.Failed++; res.FirstFailure == "" {
+					res.FirstFailure = tr.Log
+				}
+			}
 		}
 	}
+	return nil
+}
+
+// follow reads every block from height h on, as it is committed, with the
+// round in which the block before it was committed.
+func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, height int64, txs [][]byte, lastRound int)) error {
 	for ctx.Err() == nil {
 		var b struct {
 			Result *struct {
@@ -356,38 +389,20 @@ func follow(ctx context.Context, rpc string, h int64, fn func(at time.Time, txs 
 				} `json:"block"`
 			} `json:"result"`
 		}
-		height := url.QueryEscape(fmt.Sprint(h))
-		if err := rpcGet(ctx, rpc, "/block?height="+height, &b); err != nil || b.Result == nil {
-			wait()
+		err := rpcGet(ctx, rpc, "/block?height="+url.QueryEscape(fmt.Sprint(h)), &b)
+		if err != nil || b.Result == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
 			continue
 		}
 		at := time.Now()
-		txs := make([]blockTx, 0, len(b.Result.Block.Data.Txs))
-		for _, s := range b.Result.Block.Data.Txs {
-			raw, _ := base64.StdEncoding.DecodeString(s) // one entry per result, even if unreadable
-			txs = append(txs, blockTx{raw: raw})
+		txs := make([][]byte, len(b.Result.Block.Data.Txs))
+		for i, s := range b.Result.Block.Data.Txs {
+			txs[i], _ = base64.StdEncoding.DecodeString(s) // keeps its index in the block even if unreadable
 		}
-		// The results are stored once the block is executed, a moment
-		// after the block itself.
-		for len(txs) > 0 && ctx.Err() == nil {
-			var r struct {
-				Result *struct {
-					TxsResults []struct {
-						Code uint32 `json:"code"`
-						Log  string `json:"log"`
-					} `json:"txs_results"`
-				} `json:"result"`
-			}
-			if err := rpcGet(ctx, rpc, "/block_results?height="+height, &r); err != nil || r.Result == nil || len(r.Result.TxsResults) != len(txs) {
-				wait()
-				continue
-			}
-			for i, tr := range r.Result.TxsResults {
-				txs[i].code, txs[i].log = tr.Code, tr.Log
-			}
-			break
-		}
-		fn(at, txs, b.Result.Block.LastCommit.Round)
+		fn(at, h, txs, b.Result.Block.LastCommit.Round)
 		h++
 	}
 	return nil

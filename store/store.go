@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cosmos/iavl"
 	ics23 "github.com/cosmos/ics23/go"
+	"github.com/google/btree"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -35,9 +37,14 @@ type Store struct {
 	block map[string][]byte
 	// pending are the keys of block not yet applied to the tree: writes
 	// reach the tree once per key, in key order, when the block's hash is
-	// taken or it is iterated (an organisation's identity record, which
+	// taken (an organisation's identity record, which
 	// holds its nonce, is written once per block, not once per transaction).
 	pending map[string]struct{}
+	// blockKeys orders the keys of block, so that iterating the block being
+	// executed merges its writes into the committed state's order instead
+	// of applying them to the tree first (which, between transactions,
+	// would apply a block's writes piecemeal and cost a tree walk each).
+	blockKeys *btree.BTreeG[string]
 }
 
 // Options size the store's memory. The zero value means the defaults.
@@ -77,7 +84,8 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot load state tree: %w", err)
 	}
 	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")},
-		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}, pending: map[string]struct{}{}}
+		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}, pending: map[string]struct{}{},
+		blockKeys: btree.NewOrderedG[string](32)}
 	if err := s.refreshCommitted(); err != nil {
 		db.Close()
 		return nil, err
@@ -176,6 +184,7 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	}
 	s.flat.commit(s.block, v)
 	clear(s.block)
+	s.blockKeys.Clear(true)
 	if err := s.refreshCommitted(); err != nil {
 		return nil, 0, err
 	}
@@ -188,6 +197,7 @@ func (s *Store) Rollback() {
 	s.tree.Rollback()
 	clear(s.block)
 	clear(s.pending)
+	s.blockKeys.Clear(true)
 }
 
 // CommittedVersion is the height and app hash of the state readers see.
@@ -284,28 +294,60 @@ func (w staged) Set(key, value []byte) {
 	if value == nil {
 		value = []byte{} // nil in block means deleted
 	}
-	w.s.block[string(key)] = value
-	w.s.pending[string(key)] = struct{}{}
+	w.stage(string(key), value)
 }
 
-func (w staged) Delete(key []byte) {
-	w.s.block[string(key)] = nil
-	w.s.pending[string(key)] = struct{}{}
+func (w staged) Delete(key []byte) { w.stage(string(key), nil) }
+
+func (w staged) stage(k string, value []byte) {
+	if _, ok := w.s.block[k]; !ok {
+		w.s.blockKeys.ReplaceOrInsert(k)
+	}
+	w.s.block[k] = value
+	w.s.pending[k] = struct{}{}
 }
 
+// Iterate merges the block's own writes with the prefix into the committed
+// state's order.
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
-	w.s.applyPending()
-	it, err := w.s.tree.Iterator(prefix, prefixEndOrNil(prefix), true)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		if !fn(it.Key(), it.Value()) {
-			break
+	var own []string
+	w.s.blockKeys.AscendGreaterOrEqual(string(prefix), func(k string) bool {
+		if !strings.HasPrefix(k, string(prefix)) {
+			return false
 		}
+		own = append(own, k)
+		return true
+	})
+	block, j, stopped := w.s.block, 0, false
+	// emit passes the block's value of own[j] on, unless the block deleted it.
+	emit := func() bool {
+		k := own[j]
+		j++
+		if v := block[k]; v != nil && !fn([]byte(k), v) {
+			stopped = true
+			return false
+		}
+		return true
 	}
-	return it.Error()
+	err := w.s.reader().Iterate(prefix, func(k, v []byte) bool {
+		for j < len(own) && own[j] < string(k) {
+			if !emit() {
+				return false
+			}
+		}
+		if j < len(own) && own[j] == string(k) {
+			return emit()
+		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	for err == nil && !stopped && j < len(own) {
+		emit()
+	}
+	return err
 }
 
 type committedReader struct {

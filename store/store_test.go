@@ -203,6 +203,73 @@ func TestBlockWritesReachTheTreeOnce(t *testing.T) {
 	}
 }
 
+// TestBlockIterationMergesCommittedState: iterating the block being
+// executed merges its writes (new keys, rewrites, deletions) into the
+// committed state's order, and answers what the same iteration answers once
+// the block is committed.
+func TestBlockIterationMergesCommittedState(t *testing.T) {
+	committed := []string{"a/1", "a/3", "a/5", "b/1", "c"}
+	type op struct{ key, value string } // value "": delete
+	cases := []struct {
+		name   string
+		ops    []op
+		prefix string
+		limit  int // stop after this many keys (0: all)
+		want   string
+	}{
+		{"no writes", nil, "a/", 0, "[a/1=c a/3=c a/5=c]"},
+		{"new keys between, before and after", []op{{"a/0", "n"}, {"a/4", "n"}, {"a/6", "n"}}, "a/", 0, "[a/0=n a/1=c a/3=c a/4=n a/5=c a/6=n]"},
+		{"rewritten", []op{{"a/3", "x"}}, "a/", 0, "[a/1=c a/3=x a/5=c]"},
+		{"deleted, committed and new", []op{{"a/1", ""}, {"a/2", "n"}, {"a/2", ""}}, "a/", 0, "[a/3=c a/5=c]"},
+		{"other prefixes untouched", []op{{"a", "n"}, {"a0", "n"}, {"b/0", "n"}}, "a/", 0, "[a/1=c a/3=c a/5=c]"},
+		{"only new keys", []op{{"d/2", "n"}, {"d/1", "n"}}, "d/", 0, "[d/1=n d/2=n]"},
+		{"everything", []op{{"b/1", ""}, {"bb", "n"}}, "", 0, "[a/1=c a/3=c a/5=c bb=n c=c]"},
+		{"stopped among new keys", []op{{"a/0", "n"}, {"a/2", "n"}}, "a/", 2, "[a/0=n a/1=c]"},
+		{"stopped after the committed keys", []op{{"a/6", "n"}, {"a/7", "n"}}, "a/", 4, "[a/1=c a/3=c a/5=c a/6=n]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustOpen(t, t.TempDir())
+			for _, k := range committed {
+				s.Staged().Set([]byte(k), []byte("c"))
+			}
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			w := s.Staged()
+			for _, o := range c.ops {
+				if o.value == "" {
+					w.Delete([]byte(o.key))
+				} else {
+					w.Set([]byte(o.key), []byte(o.value))
+				}
+			}
+			list := func(r interface {
+				Iterate([]byte, func(k, v []byte) bool) error
+			}, limit int) string {
+				var seen []string
+				if err := r.Iterate([]byte(c.prefix), func(k, v []byte) bool {
+					seen = append(seen, string(k)+"="+string(v))
+					return limit == 0 || len(seen) < limit
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return fmt.Sprint(seen)
+			}
+			if got := list(w, c.limit); got != c.want {
+				t.Fatalf("during the block: %s, want %s", got, c.want)
+			}
+			during := list(w, 0)
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if after := list(s.Committed(), 0); after != during {
+				t.Fatalf("committed: %s, during the block: %s", after, during)
+			}
+		})
+	}
+}
+
 // TestFlatIndexRebuilt: a flat index left behind the tree (a crash between
 // the two writes) or missing (a store from before it) is rebuilt from the
 // tree at Open, so reads answer the tree's values.

@@ -10,8 +10,8 @@ import (
 // BenchmarkSupplyTx executes the supply module's most common transactions
 // on a real store, a block at a time as the app would, over a state that
 // grows with each round: a manufacturer commissioning lots of 100 packs (10
-// to a block), and a pharmacy dispensing packs it received one by one (100
-// to a block).
+// to a block), shipping packs in tens (10 shipments to a block), and a
+// pharmacy dispensing packs it received one by one (100 to a block).
 func BenchmarkSupplyTx(b *testing.B) {
 	const size = 100
 	serials := func(round int) []string {
@@ -32,6 +32,23 @@ func BenchmarkSupplyTx(b *testing.B) {
 				lot := fmt.Sprintf("L%d-%d", round, i)
 				if err := w.run("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31",
 					Serials: serials(round*size + i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"ship/codes=10", 10, func(w *world, round int) {
+			if err := w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: fmt.Sprintf("S%d", round),
+				Expiry: "2030-12-31", Serials: serials(round)}); err != nil {
+				w.t.Fatal(err)
+			}
+		}, func(w *world, round int) error {
+			for i := 0; i < size; i += 10 {
+				codes := make([]string, 10)
+				for j, s := range serials(round)[i : i+10] {
+					codes[j] = fmt.Sprintf("(01)%s(21)%s", gtin, s)
+				}
+				if err := w.run("maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.id("pharmacy")}); err != nil {
 					return err
 				}
 			}
