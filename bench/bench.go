@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Config bounds a run.
@@ -24,6 +26,10 @@ type Config struct {
 	Warmup   time.Duration
 	Duration time.Duration
 	Clients  int // concurrent submitters of the unordered pool
+	// Rate, if positive, bounds the load offered, in transactions per
+	// second over all clients: latency then measures the network below
+	// saturation instead of the length of its queue.
+	Rate float64
 }
 
 // Stream is a sequence of transactions. An ordered stream (one signer's
@@ -156,7 +162,14 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	// Clients honour back-pressure: an answer that means "busy" (the
 	// target's Busy) is retried after 20 ms, the latency counting from the
 	// first attempt.
+	var limiter *rate.Limiter
+	if cfg.Rate > 0 {
+		limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate/100)))
+	}
 	submit := func(endpoint int, raw []byte) {
+		if limiter != nil && limiter.Wait(loadCtx) != nil {
+			return
+		}
 		h := sha256.Sum256(raw)
 		submitted.Store(h, time.Now()) // latency counts from the first attempt
 		atomic.AddInt64(&res.Submitted, 1)
@@ -350,12 +363,31 @@ func markFailed(ctx context.Context, rpc string, seen []committedTx, res *Result
 					Log  string `json:"log"`
 				} `json:"txs_results"`
 			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+				Data    string `json:"data"`
+			} `json:"error"`
 		}
-		if err := rpcGet(ctx, rpc, "/block_results?height="+url.QueryEscape(fmt.Sprint(h)), &r); err != nil {
-			return fmt.Errorf("cannot read the results of block %d: %w", h, err)
-		}
-		if r.Result == nil {
-			return fmt.Errorf("no results for block %d", h)
+		// A node behind the others may have the block but not yet its
+		// results: wait for it to execute the block.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			r.Result, r.Error = nil, nil
+			err := rpcGet(ctx, rpc, "/block_results?height="+url.QueryEscape(fmt.Sprint(h)), &r)
+			if err == nil && r.Result != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				if err == nil && r.Error != nil {
+					err = fmt.Errorf("%s %s", r.Error.Message, r.Error.Data)
+				}
+				return fmt.Errorf("cannot read the results of block %d: %v", h, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		for _, i := range byHeight[h] {
 			c := &seen[i]

@@ -41,6 +41,7 @@ type BenchReport struct {
 	DurationS      float64        `json:"duration_s"`
 	WarmupS        float64        `json:"warmup_s"`
 	Clients        int            `json:"clients"`
+	Rate           float64        `json:"rate,omitempty"` // offered tx/s (--rate; absent: unbounded)
 	CommittedTPS   float64        `json:"committed_tps"`
 	KVStoreTPS     float64        `json:"kvstore_tps"`
 	Ratio          float64        `json:"ratio"`
@@ -62,6 +63,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		duration   time.Duration
 		warmup     time.Duration
 		clients    int
+		offered    float64
 		asJSON     bool
 		chart      string
 		skipKV     bool
@@ -97,14 +99,17 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			if duration <= 0 || warmup < 0 || clients < 1 || maxTxs < 1000 {
 				return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
 			}
-			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients}
+			if offered < 0 {
+				return fmt.Errorf("--rate must not be negative")
+			}
+			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients, Rate: offered}
 			progress := func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, format+"\n", args...)
 			}
 			if grow > 0 {
 				return benchGrowth(cmd.Context(), cmd.OutOrStdout(), grow, asJSON, progress)
 			}
-			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients,
+			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients, Rate: offered,
 				Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
 			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
 			var err error
@@ -157,6 +162,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.DurationVar(&duration, "duration", 20*time.Second, "measured time after warm-up")
 	f.DurationVar(&warmup, "warmup", 5*time.Second, "warm-up before measuring")
 	f.IntVar(&clients, "clients", 64, "concurrent submitting clients")
+	f.Float64Var(&offered, "rate", 0, "offer at most this many transactions per second in all (0: as many as the network accepts); latency below saturation")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&chart, "chart", "", "write throughput and latency over time to this SVG file")
 	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
@@ -169,8 +175,12 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 }
 
 func printBench(w io.Writer, r *BenchReport) {
-	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients (%s)\n\n", r.Validators,
-		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, r.Machine)
+	offered := "as fast as accepted"
+	if r.Rate > 0 {
+		offered = fmt.Sprintf("offering %.0f tx/s", r.Rate)
+	}
+	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients %s (%s)\n\n", r.Validators,
+		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, offered, r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tcommitted tx/s\tp50 ms\tp95 ms\tp99 ms\tCPU %\tRSS MB\tdisk B/tx\tsubmit errors\t")
 	for _, res := range []*bench.Result{r.Primum, r.KVStore} {
@@ -244,9 +254,19 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		if i == 0 && pprofAddr != "" {
 			args = append(args, "--pprof-addr", pprofAddr)
 		}
+		// A node's errors go to its log beside its home (CometBFT reports
+		// its peers' departures as errors when the network stops); the log
+		// is shown if the node does not start.
+		logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("node%d.log", i)))
+		if err != nil {
+			net.stop()
+			return nil, err
+		}
 		c := exec.Command(exe, args...)
-		c.Stderr = os.Stderr
-		if err := c.Start(); err != nil {
+		c.Stderr = logFile
+		err = c.Start()
+		logFile.Close()
+		if err != nil {
 			net.stop()
 			return nil, err
 		}
@@ -254,10 +274,11 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	for _, nd := range nodes {
+	for i, nd := range nodes {
 		if err := waitRPC(wctx, rpcURL(nd)); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d.log", i)))
 			net.stop()
-			return nil, fmt.Errorf("node %s did not start: %w", nd.Home, err)
+			return nil, fmt.Errorf("node %s did not start: %w\n%s", nd.Home, err, log[max(0, len(log)-4096):])
 		}
 	}
 	return net, nil

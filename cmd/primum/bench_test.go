@@ -10,12 +10,12 @@ import (
 )
 
 // TestBenchRuns runs `primum bench` briefly end to end: a real validator
-// process under the signed mix, then the kvstore ceiling, reported as JSON
-// and drawn as an SVG chart.
+// process under the signed mix at a bounded offered rate, then the kvstore
+// ceiling, reported as JSON and drawn as an SVG chart.
 func TestBenchRuns(t *testing.T) {
 	chart := filepath.Join(t.TempDir(), "bench.svg")
 	cmd := exec.Command(primumBinary(t), "bench", "--duration", "2s", "--warmup", "0s", "--clients", "4",
-		"--max-txs", "6000", "--json", "--chart", chart)
+		"--max-txs", "6000", "--rate", "1500", "--json", "--chart", chart)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -40,6 +40,7 @@ func TestBenchRuns(t *testing.T) {
 		{"mix has EPCIS supply-chain events",
 			r.Mix["supply.dispense"] > 0 && r.Mix["supply.commission"]+r.Mix["supply.capture"] > 0},
 		{"no transaction refused in a block", r.Primum != nil && r.Primum.Failed == 0},
+		{"offered load bounded by --rate", r.Rate == 1500 && r.Primum != nil && r.Primum.Submitted > 0 && r.Primum.Submitted <= 2*1500+15},
 	}
 	for _, c := range checks {
 		if !c.ok {
