@@ -37,8 +37,8 @@ type Store struct {
 	block map[string][]byte
 	// pending are the keys of block not yet applied to the tree: writes
 	// reach the tree once per key, in key order, when the block's hash is
-	// taken (an organisation's identity record, which
-	// holds its nonce, is written once per block, not once per transaction).
+	// taken (an organisation's identity record, which holds its nonce, is
+	// written once per block, not once per transaction).
 	pending map[string]struct{}
 	// blockKeys orders the keys of block, so that iterating the block being
 	// executed merges its writes into the committed state's order instead
