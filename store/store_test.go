@@ -332,9 +332,10 @@ func TestFlatIndexRebuilt(t *testing.T) {
 // past it (the flat index on disk, before it the tree).
 func BenchmarkCommittedGet(b *testing.B) {
 	for _, c := range []struct {
-		name  string
-		cache int
-	}{{"cached", 0}, {"uncached", 2}} {
+		name   string
+		cache  int
+		absent bool
+	}{{"cached", 0, false}, {"uncached", 2, false}, {"absent", 2, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			s, err := OpenWith(b.TempDir(), Options{FlatCache: c.cache})
 			if err != nil {
@@ -353,12 +354,15 @@ func BenchmarkCommittedGet(b *testing.B) {
 			keys := make([][]byte, 4096)
 			for i := range keys {
 				keys[i] = key(uint64(i) * 17 % n)
+				if c.absent {
+					keys[i] = key(n + uint64(i))
+				}
 			}
 			r := s.Committed()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if v, err := r.Get(keys[i%len(keys)]); err != nil || v == nil {
+				if v, err := r.Get(keys[i%len(keys)]); err != nil || (v == nil) != c.absent {
 					b.Fatal(v, err)
 				}
 				i++
