@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -199,13 +200,37 @@ func printBench(w io.Writer, r *BenchReport) {
 			fmt.Fprintf(w, "%s: %d blocks, %d needed more than one round\n", res.Target, res.Blocks, res.SlowRounds)
 		}
 	}
-	fmt.Fprintf(w, "committed mix: %v\n", r.Mix)
+	fmt.Fprintf(w, "committed mix (measured window): %s\n", mixShares(r.Mix))
 	if r.Primum.FirstError != "" {
 		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)
 	}
 	if r.Primum.Failed > 0 {
 		fmt.Fprintf(w, "%d transactions refused in a block; the first: %s\n", r.Primum.Failed, r.Primum.FirstFailure)
 	}
+}
+
+// mixShares renders a committed mix as each type's share, largest first.
+func mixShares(mix map[string]int) string {
+	total := 0
+	types := make([]string, 0, len(mix))
+	for t, n := range mix {
+		total += n
+		types = append(types, t)
+	}
+	if total == 0 {
+		return "none"
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if mix[types[i]] != mix[types[j]] {
+			return mix[types[i]] > mix[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %.1f %% (%d)", t, 100*float64(mix[t])/float64(total), mix[t])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // network is a set of node processes started by the benchmark.
