@@ -17,6 +17,22 @@ func (s *Store) flatGetOK(key []byte) (bool, error) {
 	return ok, err
 }
 
+// stagedOp is a write of a test block; value "" deletes.
+type stagedOp struct{ key, value string }
+
+func applyOps(w interface {
+	Set(k, v []byte)
+	Delete(k []byte)
+}, ops []stagedOp) {
+	for _, o := range ops {
+		if o.value == "" {
+			w.Delete([]byte(o.key))
+		} else {
+			w.Set([]byte(o.key), []byte(o.value))
+		}
+	}
+}
+
 func mustOpen(tb testing.TB, dir string) *Store {
 	tb.Helper()
 	s, err := Open(dir)
@@ -162,27 +178,20 @@ func TestReadsSeeTheirVersion(t *testing.T) {
 // within a block and rewrites of a key do not change the app hash; iteration
 // during the block sees them.
 func TestBlockWritesReachTheTreeOnce(t *testing.T) {
-	type op struct{ key, value string } // value "": delete
 	cases := []struct {
 		name string
-		ops  []op
+		ops  []stagedOp
 	}{
-		{"in order", []op{{"a", "1"}, {"b", "2"}, {"c", "3"}}},
-		{"reversed", []op{{"c", "3"}, {"b", "2"}, {"a", "1"}}},
-		{"rewritten and deleted on the way", []op{{"b", "x"}, {"a", "1"}, {"d", "4"}, {"c", "3"}, {"b", "2"}, {"d", ""}}},
+		{"in order", []stagedOp{{"a", "1"}, {"b", "2"}, {"c", "3"}}},
+		{"reversed", []stagedOp{{"c", "3"}, {"b", "2"}, {"a", "1"}}},
+		{"rewritten and deleted on the way", []stagedOp{{"b", "x"}, {"a", "1"}, {"d", "4"}, {"c", "3"}, {"b", "2"}, {"d", ""}}},
 	}
 	var want []byte
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustOpen(t, t.TempDir())
 			w := s.Staged()
-			for _, o := range c.ops {
-				if o.value == "" {
-					w.Delete([]byte(o.key))
-				} else {
-					w.Set([]byte(o.key), []byte(o.value))
-				}
-			}
+			applyOps(w, c.ops)
 			var seen []string
 			if err := w.Iterate(nil, func(k, v []byte) bool { seen = append(seen, string(k)+"="+string(v)); return true }); err != nil {
 				t.Fatal(err)
@@ -209,23 +218,22 @@ func TestBlockWritesReachTheTreeOnce(t *testing.T) {
 // the block is committed.
 func TestBlockIterationMergesCommittedState(t *testing.T) {
 	committed := []string{"a/1", "a/3", "a/5", "b/1", "c"}
-	type op struct{ key, value string } // value "": delete
 	cases := []struct {
 		name   string
-		ops    []op
+		ops    []stagedOp
 		prefix string
 		limit  int // stop after this many keys (0: all)
 		want   string
 	}{
 		{"no writes", nil, "a/", 0, "[a/1=c a/3=c a/5=c]"},
-		{"new keys between, before and after", []op{{"a/0", "n"}, {"a/4", "n"}, {"a/6", "n"}}, "a/", 0, "[a/0=n a/1=c a/3=c a/4=n a/5=c a/6=n]"},
-		{"rewritten", []op{{"a/3", "x"}}, "a/", 0, "[a/1=c a/3=x a/5=c]"},
-		{"deleted, committed and new", []op{{"a/1", ""}, {"a/2", "n"}, {"a/2", ""}}, "a/", 0, "[a/3=c a/5=c]"},
-		{"other prefixes untouched", []op{{"a", "n"}, {"a0", "n"}, {"b/0", "n"}}, "a/", 0, "[a/1=c a/3=c a/5=c]"},
-		{"only new keys", []op{{"d/2", "n"}, {"d/1", "n"}}, "d/", 0, "[d/1=n d/2=n]"},
-		{"everything", []op{{"b/1", ""}, {"bb", "n"}}, "", 0, "[a/1=c a/3=c a/5=c bb=n c=c]"},
-		{"stopped among new keys", []op{{"a/0", "n"}, {"a/2", "n"}}, "a/", 2, "[a/0=n a/1=c]"},
-		{"stopped after the committed keys", []op{{"a/6", "n"}, {"a/7", "n"}}, "a/", 4, "[a/1=c a/3=c a/5=c a/6=n]"},
+		{"new keys between, before and after", []stagedOp{{"a/0", "n"}, {"a/4", "n"}, {"a/6", "n"}}, "a/", 0, "[a/0=n a/1=c a/3=c a/4=n a/5=c a/6=n]"},
+		{"rewritten", []stagedOp{{"a/3", "x"}}, "a/", 0, "[a/1=c a/3=x a/5=c]"},
+		{"deleted, committed and new", []stagedOp{{"a/1", ""}, {"a/2", "n"}, {"a/2", ""}}, "a/", 0, "[a/3=c a/5=c]"},
+		{"other prefixes untouched", []stagedOp{{"a", "n"}, {"a0", "n"}, {"b/0", "n"}}, "a/", 0, "[a/1=c a/3=c a/5=c]"},
+		{"only new keys", []stagedOp{{"d/2", "n"}, {"d/1", "n"}}, "d/", 0, "[d/1=n d/2=n]"},
+		{"everything", []stagedOp{{"b/1", ""}, {"bb", "n"}}, "", 0, "[a/1=c a/3=c a/5=c bb=n c=c]"},
+		{"stopped among new keys", []stagedOp{{"a/0", "n"}, {"a/2", "n"}}, "a/", 2, "[a/0=n a/1=c]"},
+		{"stopped after the committed keys", []stagedOp{{"a/6", "n"}, {"a/7", "n"}}, "a/", 4, "[a/1=c a/3=c a/5=c a/6=n]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -237,13 +245,7 @@ func TestBlockIterationMergesCommittedState(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := s.Staged()
-			for _, o := range c.ops {
-				if o.value == "" {
-					w.Delete([]byte(o.key))
-				} else {
-					w.Set([]byte(o.key), []byte(o.value))
-				}
-			}
+			applyOps(w, c.ops)
 			list := func(r interface {
 				Iterate([]byte, func(k, v []byte) bool) error
 			}, limit int) string {
