@@ -9,6 +9,8 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/primum-health/primum/ledger"
 )
 
 // flatGetOK reports whether key is answered by the flat index at the newest version.
@@ -20,10 +22,7 @@ func (s *Store) flatGetOK(key []byte) (bool, error) {
 // stagedOp is a write of a test block; value "" deletes.
 type stagedOp struct{ key, value string }
 
-func applyOps(w interface {
-	Set(k, v []byte)
-	Delete(k []byte)
-}, ops []stagedOp) {
+func applyOps(w ledger.Writer, ops []stagedOp) {
 	for _, o := range ops {
 		if o.value == "" {
 			w.Delete([]byte(o.key))
@@ -246,9 +245,7 @@ func TestBlockIterationMergesCommittedState(t *testing.T) {
 			}
 			w := s.Staged()
 			applyOps(w, c.ops)
-			list := func(r interface {
-				Iterate([]byte, func(k, v []byte) bool) error
-			}, limit int) string {
+			list := func(r ledger.Reader, limit int) string {
 				var seen []string
 				if err := r.Iterate([]byte(c.prefix), func(k, v []byte) bool {
 					seen = append(seen, string(k)+"="+string(v))
