@@ -83,9 +83,10 @@ practitioner's signed request, and EPCIS supply-chain events: a manufacturer com
 and shipping packs, natively and as EPCIS captures, the hospital receiving them and its
 pharmacists dispensing them) from concurrent clients through the REST API, and measures
 committed transactions per second after a warm-up, submit-to-commit latency
-(p50/p95/p99), CPU, resident memory and bytes on disk per committed transaction. Then, in the same run, it measures CometBFT's own kvstore
-example application on the same configuration, driven by the same load generator with
-transactions of the same size, and prints both and their ratio.
+(p50/p95/p99), CPU, resident memory and bytes on disk per committed transaction. Then, in
+the same run, it measures CometBFT's own kvstore example application on the same
+configuration, driven by the same load generator with transactions of the same size, and
+prints both and their ratio.
 
 Load goes only to the loopback networks it starts, and is bounded by --max-txs and time.`,
 		Example: `  primum bench
@@ -282,7 +283,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		// A node's errors go to its log beside its home (CometBFT reports
 		// its peers' departures as errors when the network stops); the log
 		// is shown if the node does not start.
-		logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("node%d.log", i)))
+		logFile, err := os.Create(nodeLog(dir, i))
 		if err != nil {
 			net.stop()
 			return nil, err
@@ -301,13 +302,16 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 	defer cancel()
 	for i, nd := range nodes {
 		if err := waitRPC(wctx, rpcURL(nd)); err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d.log", i)))
+			log, _ := os.ReadFile(nodeLog(dir, i))
 			net.stop()
 			return nil, fmt.Errorf("node %s did not start: %w\n%s", nd.Home, err, log[max(0, len(log)-4096):])
 		}
 	}
 	return net, nil
 }
+
+// nodeLog is where the i-th node of a network in dir writes its errors.
+func nodeLog(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("node%d.log", i)) }
 
 func rpcURL(nd node.TestnetNode) string { return fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.RPC) }
 func apiURL(nd node.TestnetNode) string { return fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API) }
@@ -429,14 +433,12 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	for oi, nd := range net.nodes {
 		key := members[oi]
 		s := bench.Stream{Ordered: true}
-		nonce := uint64(0)
-		if oi == 0 {
-			nonce = rw.firstNonce
-		} else if info, err := c.Key(ctx, key.Public().(ed25519.PublicKey)); err != nil {
+		// The set-up is committed: each member's next nonce is on the ledger.
+		info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+		if err != nil {
 			return nil, 0, err
-		} else {
-			nonce = info.Nonce // members may have voted in the set-up
 		}
+		nonce := info.Nonce
 		sign := func(typ string, body any) error {
 			raw, err := client.Build(chainID, key, nonce, typ, body)
 			if err != nil {

@@ -21,9 +21,7 @@ import (
 // before the measured run and is not counted.
 type recordsWorkload struct {
 	grants [][]byte            // one per patient: unordered
-	access []records.AccessLog // signed by the custodian in its ordered stream, from firstNonce
-	// firstNonce is the custodian's next nonce once the set-up is committed.
-	firstNonce uint64
+	access []records.AccessLog // signed by the custodian in its ordered stream
 }
 
 const benchPractitioners = 16
@@ -79,7 +77,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 	if err := waitCommitted(ctx, c, last); err != nil {
 		return nil, err
 	}
-	w := &recordsWorkload{firstNonce: nonce}
+	w := &recordsWorkload{}
 	notAfter := time.Now().Add(records.MaxRequestLife - time.Minute).UTC().Format(time.RFC3339)
 	for i := 0; i < patients; i++ {
 		doc := docs[i%len(docs)]

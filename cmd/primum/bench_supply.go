@@ -88,13 +88,20 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		return nil, fmt.Errorf("registering the product: %w", err)
 	}
 	nonces := map[string]uint64{string(maker): 1, string(hospital): info.Nonce}
+	// sign signs a key's next transaction; send also submits it.
+	sign := func(key ed25519.PrivateKey, typ string, body any) ([]byte, error) {
+		raw, err := client.Build(chainID, key, nonces[string(key)], typ, body)
+		if err == nil {
+			nonces[string(key)]++
+		}
+		return raw, err
+	}
 	var last []byte
 	send := func(key ed25519.PrivateKey, typ string, body any) error {
-		raw, err := client.Build(chainID, key, nonces[string(key)], typ, body)
+		raw, err := sign(key, typ, body)
 		if err != nil {
 			return err
 		}
-		nonces[string(key)]++
 		last = raw
 		return submitRetrying(ctx, c, raw)
 	}
@@ -143,7 +150,6 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	}
 
 	w := &supplyWorkload{pharmacists: make([][][]byte, benchPharmacists)}
-	nonce := nonces[string(maker)]
 	for u := 0; u < units; u++ {
 		// The manufacturer: a new unit of packs, shipped to the hospital.
 		lot, codes := fmt.Sprintf("M%d", u*benchUnit/benchLotPacks), make([]string, benchUnit)
@@ -165,11 +171,10 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 			}}}}
 		}
 		for _, tx := range txs {
-			raw, err := client.Build(chainID, maker, nonce, tx.typ, tx.body)
+			raw, err := sign(maker, tx.typ, tx.body)
 			if err != nil {
 				return nil, err
 			}
-			nonce++
 			w.maker = append(w.maker, raw)
 		}
 		// The hospital receives a unit of the packs on their way.
@@ -182,8 +187,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	// The pharmacists dispense the stock, each their share.
 	for i := 0; i < packs; i++ {
 		p := i % benchPharmacists
-		raw, err := client.Build(chainID, pharmacists[p], uint64(len(w.pharmacists[p])), supply.TypeDispense,
-			supply.Dispense{Code: benchCode(benchPack("S", i))})
+		raw, err := sign(pharmacists[p], supply.TypeDispense, supply.Dispense{Code: benchCode(benchPack("S", i))})
 		if err != nil {
 			return nil, err
 		}
