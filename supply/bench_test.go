@@ -43,9 +43,10 @@ func BenchmarkSupplyTx(b *testing.B) {
 				w.t.Fatal(err)
 			}
 		}, func(w *world, round int) error {
+			all := serials(round)
 			for i := 0; i < size; i += 10 {
 				codes := make([]string, 10)
-				for j, s := range serials(round)[i : i+10] {
+				for j, s := range all[i : i+10] {
 					codes[j] = fmt.Sprintf("(01)%s(21)%s", gtin, s)
 				}
 				if err := w.run("maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.id("pharmacy")}); err != nil {
