@@ -58,34 +58,44 @@ func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error 
 		}
 	}
 	sort.Strings(staged)
-	type kv struct{ k, v []byte }
-	var base []kv
-	if err := o.base.Iterate(prefix, func(k, v []byte) bool {
-		if _, ok := o.writes[string(k)]; !ok {
-			base = append(base, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+	return MergeIterate(o.base, prefix, staged, func(k string) []byte { return o.writes[k] }, fn)
+}
+
+// MergeIterate iterates base under prefix with a writer's own keys merged
+// in: own are the written keys with the prefix, in order; value gives each
+// one's value, nil if it was deleted. An own key hides the base's value of
+// the same key. It stops when fn returns false.
+func MergeIterate(base Reader, prefix []byte, own []string, value func(k string) []byte, fn func(key, value []byte) bool) error {
+	j, stopped := 0, false
+	// emit passes own[j] on, unless it was deleted.
+	emit := func() bool {
+		k := own[j]
+		j++
+		if v := value(k); v != nil && !fn([]byte(k), v) {
+			stopped = true
+			return false
 		}
 		return true
-	}); err != nil {
-		return err
 	}
-	i, j := 0, 0
-	for i < len(base) || j < len(staged) {
-		var k, v []byte
-		if j >= len(staged) || (i < len(base) && string(base[i].k) < staged[j]) {
-			k, v = base[i].k, base[i].v
-			i++
-		} else {
-			k, v = []byte(staged[j]), o.writes[staged[j]]
-			j++
-			if v == nil {
-				continue
+	err := base.Iterate(prefix, func(k, v []byte) bool {
+		for j < len(own) && own[j] < string(k) {
+			if !emit() {
+				return false
 			}
 		}
-		if !fn(k, v) {
-			return nil
+		if j < len(own) && own[j] == string(k) {
+			return emit()
 		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	for err == nil && !stopped && j < len(own) {
+		emit()
 	}
-	return nil
+	return err
 }
 
 // Flush applies the staged writes to w in key order (the order matters to

@@ -318,36 +318,8 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 		own = append(own, k)
 		return true
 	})
-	block, j, stopped := w.s.block, 0, false
-	// emit passes the block's value of own[j] on, unless the block deleted it.
-	emit := func() bool {
-		k := own[j]
-		j++
-		if v := block[k]; v != nil && !fn([]byte(k), v) {
-			stopped = true
-			return false
-		}
-		return true
-	}
-	err := w.s.reader().Iterate(prefix, func(k, v []byte) bool {
-		for j < len(own) && own[j] < string(k) {
-			if !emit() {
-				return false
-			}
-		}
-		if j < len(own) && own[j] == string(k) {
-			return emit()
-		}
-		if !fn(k, v) {
-			stopped = true
-			return false
-		}
-		return true
-	})
-	for err == nil && !stopped && j < len(own) {
-		emit()
-	}
-	return err
+	block := w.s.block
+	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
 }
 
 type committedReader struct {
