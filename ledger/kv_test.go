@@ -1,9 +1,9 @@
 package ledger_test
 
 import (
-	"fmt"
 	"testing"
 
+	"github.com/primum-health/primum/internal/statetest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
 )
@@ -13,21 +13,20 @@ import (
 // in key order, over a real store with committed and block-staged keys, and
 // answers what the same iteration answers once the overlay is flushed.
 func TestOverlayIterateMergesItsWrites(t *testing.T) {
-	type op struct{ key, value string } // value "": delete
 	cases := []struct {
 		name   string
-		ops    []op
+		ops    []statetest.Op
 		prefix string
 		limit  int // stop after this many keys (0: all)
 		want   string
 	}{
 		{"no writes", nil, "a/", 0, "[a/1=c a/2=b a/3=c]"},
-		{"new keys around", []op{{"a/0", "o"}, {"a/25", "o"}, {"a/9", "o"}}, "a/", 0, "[a/0=o a/1=c a/2=b a/25=o a/3=c a/9=o]"},
-		{"rewrites of committed and block keys", []op{{"a/1", "o"}, {"a/2", "o"}}, "a/", 0, "[a/1=o a/2=o a/3=c]"},
-		{"deletions", []op{{"a/1", ""}, {"a/2", ""}, {"a/4", "o"}, {"a/4", ""}}, "a/", 0, "[a/3=c]"},
-		{"other prefixes untouched", []op{{"a", "o"}, {"b/1", "o"}}, "a/", 0, "[a/1=c a/2=b a/3=c]"},
-		{"stopped among own keys", []op{{"a/0", "o"}}, "a/", 1, "[a/0=o]"},
-		{"stopped among the base's", []op{{"a/9", "o"}}, "a/", 2, "[a/1=c a/2=b]"},
+		{"new keys around", []statetest.Op{{"a/0", "o"}, {"a/25", "o"}, {"a/9", "o"}}, "a/", 0, "[a/0=o a/1=c a/2=b a/25=o a/3=c a/9=o]"},
+		{"rewrites of committed and block keys", []statetest.Op{{"a/1", "o"}, {"a/2", "o"}}, "a/", 0, "[a/1=o a/2=o a/3=c]"},
+		{"deletions", []statetest.Op{{"a/1", ""}, {"a/2", ""}, {"a/4", "o"}, {"a/4", ""}}, "a/", 0, "[a/3=c]"},
+		{"other prefixes untouched", []statetest.Op{{"a", "o"}, {"b/1", "o"}}, "a/", 0, "[a/1=c a/2=b a/3=c]"},
+		{"stopped among own keys", []statetest.Op{{"a/0", "o"}}, "a/", 1, "[a/0=o]"},
+		{"stopped among the base's", []statetest.Op{{"a/9", "o"}}, "a/", 2, "[a/1=c a/2=b]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,29 +42,13 @@ func TestOverlayIterateMergesItsWrites(t *testing.T) {
 			}
 			s.Staged().Set([]byte("a/2"), []byte("b")) // staged by an earlier transaction of the block
 			o := ledger.NewOverlay(s.Staged())
-			for _, w := range c.ops {
-				if w.value == "" {
-					o.Delete([]byte(w.key))
-				} else {
-					o.Set([]byte(w.key), []byte(w.value))
-				}
-			}
-			list := func(r ledger.Reader, limit int) string {
-				var seen []string
-				if err := r.Iterate([]byte(c.prefix), func(k, v []byte) bool {
-					seen = append(seen, string(k)+"="+string(v))
-					return limit == 0 || len(seen) < limit
-				}); err != nil {
-					t.Fatal(err)
-				}
-				return fmt.Sprint(seen)
-			}
-			if got := list(o, c.limit); got != c.want {
+			statetest.Apply(o, c.ops)
+			if got := statetest.List(t, o, c.prefix, c.limit); got != c.want {
 				t.Fatalf("overlay: %s, want %s", got, c.want)
 			}
-			merged := list(o, 0)
+			merged := statetest.List(t, o, c.prefix, 0)
 			o.Flush(s.Staged())
-			if flushed := list(s.Staged(), 0); flushed != merged {
+			if flushed := statetest.List(t, s.Staged(), c.prefix, 0); flushed != merged {
 				t.Fatalf("after flush: %s, overlay: %s", flushed, merged)
 			}
 		})

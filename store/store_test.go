@@ -10,26 +10,13 @@ import (
 	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/internal/statetest"
 )
 
 // flatGetOK reports whether key is answered by the flat index at the newest version.
 func (s *Store) flatGetOK(key []byte) (bool, error) {
 	_, ok, err := s.flatGet(key, s.Version())
 	return ok, err
-}
-
-// stagedOp is a write of a test block; value "" deletes.
-type stagedOp struct{ key, value string }
-
-func applyOps(w ledger.Writer, ops []stagedOp) {
-	for _, o := range ops {
-		if o.value == "" {
-			w.Delete([]byte(o.key))
-		} else {
-			w.Set([]byte(o.key), []byte(o.value))
-		}
-	}
 }
 
 func mustOpen(tb testing.TB, dir string) *Store {
@@ -179,23 +166,19 @@ func TestReadsSeeTheirVersion(t *testing.T) {
 func TestBlockWritesReachTheTreeOnce(t *testing.T) {
 	cases := []struct {
 		name string
-		ops  []stagedOp
+		ops  []statetest.Op
 	}{
-		{"in order", []stagedOp{{"a", "1"}, {"b", "2"}, {"c", "3"}}},
-		{"reversed", []stagedOp{{"c", "3"}, {"b", "2"}, {"a", "1"}}},
-		{"rewritten and deleted on the way", []stagedOp{{"b", "x"}, {"a", "1"}, {"d", "4"}, {"c", "3"}, {"b", "2"}, {"d", ""}}},
+		{"in order", []statetest.Op{{"a", "1"}, {"b", "2"}, {"c", "3"}}},
+		{"reversed", []statetest.Op{{"c", "3"}, {"b", "2"}, {"a", "1"}}},
+		{"rewritten and deleted on the way", []statetest.Op{{"b", "x"}, {"a", "1"}, {"d", "4"}, {"c", "3"}, {"b", "2"}, {"d", ""}}},
 	}
 	var want []byte
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustOpen(t, t.TempDir())
 			w := s.Staged()
-			applyOps(w, c.ops)
-			var seen []string
-			if err := w.Iterate(nil, func(k, v []byte) bool { seen = append(seen, string(k)+"="+string(v)); return true }); err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(seen) != "[a=1 b=2 c=3]" {
+			statetest.Apply(w, c.ops)
+			if seen := statetest.List(t, w, "", 0); seen != "[a=1 b=2 c=3]" {
 				t.Fatalf("iteration during the block: %v", seen)
 			}
 			hash := s.WorkingHash()
@@ -219,20 +202,20 @@ func TestBlockIterationMergesCommittedState(t *testing.T) {
 	committed := []string{"a/1", "a/3", "a/5", "b/1", "c"}
 	cases := []struct {
 		name   string
-		ops    []stagedOp
+		ops    []statetest.Op
 		prefix string
 		limit  int // stop after this many keys (0: all)
 		want   string
 	}{
 		{"no writes", nil, "a/", 0, "[a/1=c a/3=c a/5=c]"},
-		{"new keys between, before and after", []stagedOp{{"a/0", "n"}, {"a/4", "n"}, {"a/6", "n"}}, "a/", 0, "[a/0=n a/1=c a/3=c a/4=n a/5=c a/6=n]"},
-		{"rewritten", []stagedOp{{"a/3", "x"}}, "a/", 0, "[a/1=c a/3=x a/5=c]"},
-		{"deleted, committed and new", []stagedOp{{"a/1", ""}, {"a/2", "n"}, {"a/2", ""}}, "a/", 0, "[a/3=c a/5=c]"},
-		{"other prefixes untouched", []stagedOp{{"a", "n"}, {"a0", "n"}, {"b/0", "n"}}, "a/", 0, "[a/1=c a/3=c a/5=c]"},
-		{"only new keys", []stagedOp{{"d/2", "n"}, {"d/1", "n"}}, "d/", 0, "[d/1=n d/2=n]"},
-		{"everything", []stagedOp{{"b/1", ""}, {"bb", "n"}}, "", 0, "[a/1=c a/3=c a/5=c bb=n c=c]"},
-		{"stopped among new keys", []stagedOp{{"a/0", "n"}, {"a/2", "n"}}, "a/", 2, "[a/0=n a/1=c]"},
-		{"stopped after the committed keys", []stagedOp{{"a/6", "n"}, {"a/7", "n"}}, "a/", 4, "[a/1=c a/3=c a/5=c a/6=n]"},
+		{"new keys between, before and after", []statetest.Op{{"a/0", "n"}, {"a/4", "n"}, {"a/6", "n"}}, "a/", 0, "[a/0=n a/1=c a/3=c a/4=n a/5=c a/6=n]"},
+		{"rewritten", []statetest.Op{{"a/3", "x"}}, "a/", 0, "[a/1=c a/3=x a/5=c]"},
+		{"deleted, committed and new", []statetest.Op{{"a/1", ""}, {"a/2", "n"}, {"a/2", ""}}, "a/", 0, "[a/3=c a/5=c]"},
+		{"other prefixes untouched", []statetest.Op{{"a", "n"}, {"a0", "n"}, {"b/0", "n"}}, "a/", 0, "[a/1=c a/3=c a/5=c]"},
+		{"only new keys", []statetest.Op{{"d/2", "n"}, {"d/1", "n"}}, "d/", 0, "[d/1=n d/2=n]"},
+		{"everything", []statetest.Op{{"b/1", ""}, {"bb", "n"}}, "", 0, "[a/1=c a/3=c a/5=c bb=n c=c]"},
+		{"stopped among new keys", []statetest.Op{{"a/0", "n"}, {"a/2", "n"}}, "a/", 2, "[a/0=n a/1=c]"},
+		{"stopped after the committed keys", []statetest.Op{{"a/6", "n"}, {"a/7", "n"}}, "a/", 4, "[a/1=c a/3=c a/5=c a/6=n]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -244,25 +227,15 @@ func TestBlockIterationMergesCommittedState(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := s.Staged()
-			applyOps(w, c.ops)
-			list := func(r ledger.Reader, limit int) string {
-				var seen []string
-				if err := r.Iterate([]byte(c.prefix), func(k, v []byte) bool {
-					seen = append(seen, string(k)+"="+string(v))
-					return limit == 0 || len(seen) < limit
-				}); err != nil {
-					t.Fatal(err)
-				}
-				return fmt.Sprint(seen)
-			}
-			if got := list(w, c.limit); got != c.want {
+			statetest.Apply(w, c.ops)
+			if got := statetest.List(t, w, c.prefix, c.limit); got != c.want {
 				t.Fatalf("during the block: %s, want %s", got, c.want)
 			}
-			during := list(w, 0)
+			during := statetest.List(t, w, c.prefix, 0)
 			if _, _, err := s.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			if after := list(s.Committed(), 0); after != during {
+			if after := statetest.List(t, s.Committed(), c.prefix, 0); after != during {
 				t.Fatalf("committed: %s, during the block: %s", after, during)
 			}
 		})

@@ -1,0 +1,37 @@
+// Package statetest holds helpers for tests of state readers and writers.
+package statetest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Op is a write of a test: {key, value}; value "" deletes the key.
+type Op [2]string
+
+// Apply makes the writes, in order.
+func Apply(w ledger.Writer, ops []Op) {
+	for _, o := range ops {
+		if key, value := o[0], o[1]; value == "" {
+			w.Delete([]byte(key))
+		} else {
+			w.Set([]byte(key), []byte(value))
+		}
+	}
+}
+
+// List iterates r under prefix, stopping after limit keys (0: all), and
+// renders what it saw as "[k=v k=v …]".
+func List(tb testing.TB, r ledger.Reader, prefix string, limit int) string {
+	tb.Helper()
+	var seen []string
+	if err := r.Iterate([]byte(prefix), func(k, v []byte) bool {
+		seen = append(seen, string(k)+"="+string(v))
+		return limit == 0 || len(seen) < limit
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return fmt.Sprint(seen)
+}
