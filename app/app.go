@@ -72,6 +72,7 @@ type App struct {
 	chainID  atomic.Pointer[string]
 	lastTime atomic.Int64 // unix nanoseconds of the last block
 	verified *sigCache
+	sigs     *sigBatcher // CheckTx's signature checks, batched
 
 	checkMu    sync.Mutex
 	checkNonce map[string]uint64 // pending next nonces of mempool txs
@@ -109,6 +110,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		routes:     map[string]ledger.Route{},
 		checkNonce: map[string]uint64{},
 		verified:   newSigCache(200_000),
+		sigs:       newSigBatcher(),
 		waiters:    map[string][]chan TxResult{},
 		metrics:    newMetrics(reg),
 	}
@@ -247,7 +249,16 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 	}
 	hash := Hash(raw)
 	if !a.verified.has(hash) {
-		if !tx.Verify() {
+		// CheckTx calls run concurrently and their checks are batched;
+		// block execution has checked its misses in one batch already
+		// (FinalizeBlock), so what is left here is refused.
+		var valid bool
+		if remember {
+			valid = a.sigs.verify(ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
+		} else {
+			valid = tx.Verify()
+		}
+		if !valid {
 			return nil, ledger.Signer{}, ledger.ErrBadSignature
 		}
 		if remember {
@@ -290,6 +301,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	var updates []ledger.ValidatorUpdate
 	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	a.block = a.block[:0]
+	a.verifyUnseen(req.Txs)
 	for i, raw := range req.Txs {
 		r, result := a.deliver(raw, req, w, &updates)
 		r.Index = i
@@ -308,6 +320,32 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.metrics.blockSeconds.Observe(time.Since(start).Seconds())
 	a.metrics.blockTxs.Observe(float64(len(req.Txs)))
 	return res, nil
+}
+
+// verifyUnseen checks, in batches on every core, the signatures of a
+// block's transactions this node's CheckTx did not see (all of them when a
+// node catches up or replays blocks), and remembers the valid ones for
+// deliver. An invalid one is checked again alone by deliver and refused.
+func (a *App) verifyUnseen(txs [][]byte) {
+	var items []ledger.Signed
+	var hashes [][]byte
+	for _, raw := range txs {
+		hash := Hash(raw)
+		if a.verified.has(hash) {
+			continue
+		}
+		tx, err := Decode(raw)
+		if err != nil {
+			continue
+		}
+		items = append(items, ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
+		hashes = append(hashes, hash)
+	}
+	for i, ok := range verifyAll(items) {
+		if ok {
+			a.verified.add(hashes[i])
+		}
+	}
 }
 
 func outcome(code uint32) string {

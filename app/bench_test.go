@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,53 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "µs/tx")
 		})
 	}
+}
+
+// BenchmarkCheckTx admits new patients' registrations from many concurrent
+// callers, as CometBFT's RPC does under load: decoding, the signature
+// check and the signer's lookups.
+func BenchmarkCheckTx(b *testing.B) {
+	h := newHarness(b)
+	h.block()
+	txs := make([][]byte, b.N)
+	for i := range txs {
+		txs[i] = h.tx(testKey(fmt.Sprintf("c%d", i)), identity.TypeRegisterPatient, struct{}{})
+	}
+	var next atomic.Int64
+	b.SetParallelism(32) // 32 callers per core
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res := h.check(txs[next.Add(1)-1]); res.Code != 0 {
+				b.Error(res.Log)
+			}
+		}
+	})
+}
+
+// BenchmarkReplayBlock executes and commits blocks of patient registrations
+// this node never admitted (catching up, or replaying after a restart):
+// every signature is checked during the block.
+func BenchmarkReplayBlock(b *testing.B) {
+	const size = 1000
+	h := newHarness(b)
+	h.block()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		txs := make([][]byte, size)
+		for i := range txs {
+			txs[i] = h.tx(testKey(fmt.Sprintf("r%d", n)), identity.TypeRegisterPatient, struct{}{})
+			n++
+		}
+		b.StartTimer()
+		if res := h.block(txs...); res.TxResults[0].Code != 0 {
+			b.Fatal(res.TxResults[0].Log)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "µs/tx")
 }
 
 // BenchmarkRecheck is CometBFT's recheck of a transaction still in the
