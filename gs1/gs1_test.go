@@ -131,3 +131,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse reads a pack's code as a scanner sends it, the first step
+// of every dispensing and verification.
+func BenchmarkParse(b *testing.B) {
+	const scanned = "]d201095060001343521726123110AB12\x1d21XYZ0001"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(scanned); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

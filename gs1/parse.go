@@ -8,13 +8,18 @@ import (
 
 const gs = "\x1d"
 
+// typedGS replaces the ways a GS separator is typed by the character
+// itself. Built once: a Replacer builds a lookup trie, and parsing a pack's
+// code is on the path of every dispensing.
+var typedGS = strings.NewReplacer("<GS>", gs, "{GS}", gs, "<gs>", gs, "\\x1d", gs, "\\u001d", gs)
+
 // ParseElementString reads "(01)09506000134352(17)261231(10)AB12(21)XYZ",
 // or the same without parentheses as a DataMatrix carries it: a leading
 // symbology identifier (]d2, ]C1, ]Q3) or FNC1 is skipped, and variable-
 // length fields end at a GS character (ASCII 29, also written "<GS>" or
 // "{GS}" when typed).
 func ParseElementString(s string) (*Code, error) {
-	s = strings.NewReplacer("<GS>", gs, "{GS}", gs, "<gs>", gs, "\\x1d", gs, "\\u001d", gs).Replace(strings.TrimSpace(s))
+	s = typedGS.Replace(strings.TrimSpace(s))
 	for _, sym := range []string{"]d2", "]C1", "]Q3", "]e0"} {
 		s = strings.TrimPrefix(s, sym)
 	}
