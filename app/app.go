@@ -249,9 +249,10 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 	}
 	hash := Hash(raw)
 	if !a.verified.has(hash) {
-		// CheckTx calls run concurrently and their checks are batched;
-		// block execution has checked its misses in one batch already
-		// (FinalizeBlock), so what is left here is refused.
+		// New CheckTx calls run concurrently and share batches. In a
+		// block, FinalizeBlock has batch-checked what CheckTx had not:
+		// a miss here is a signature the batch found invalid (or one the
+		// bounded cache forgot), checked alone.
 		var valid bool
 		if remember {
 			valid = a.sigs.verify(ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
