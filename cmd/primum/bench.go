@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -358,6 +359,23 @@ func (n *network) dataDirs() []string {
 }
 
 func (n *network) stop() {
+	n.shutdown()
+	os.RemoveAll(n.dir)
+}
+
+// finish stops the network. After a failure (not an interruption) it keeps
+// the network's folder, whose node logs tell what went wrong, and says
+// where.
+func (n *network) finish(err *error) {
+	if *err == nil || errors.Is(*err, context.Canceled) {
+		n.stop()
+		return
+	}
+	n.shutdown()
+	*err = fmt.Errorf("%w (the network's folder is kept, each node's log in it: %s)", *err, n.dir)
+}
+
+func (n *network) shutdown() {
 	for _, p := range n.procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
 	}
@@ -370,7 +388,6 @@ func (n *network) stop() {
 			_ = p.Process.Kill()
 		}
 	}
-	os.RemoveAll(n.dir)
 }
 
 var benchHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}}
@@ -381,7 +398,7 @@ func benchKey(run string, i int) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, cpuProfile string, progress func(string, ...any)) (*bench.Result, int, error) {
+func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, cpuProfile string, progress func(string, ...any)) (_ *bench.Result, _ int, err error) {
 	progress("starting %d Primum validator(s)…", validators)
 	var pprofAddr string
 	if cpuProfile != "" {
@@ -395,7 +412,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	if err != nil {
 		return nil, 0, err
 	}
-	defer net.stop()
+	defer net.finish(&err)
 	chainID := "primum-bench"
 	members := make([]ed25519.PrivateKey, len(net.nodes))
 	for i, nd := range net.nodes {
@@ -554,13 +571,13 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	return res, size / max(1, total+nPatients), err
 }
 
-func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, size int, progress func(string, ...any)) (*bench.Result, error) {
+func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, size int, progress func(string, ...any)) (_ *bench.Result, err error) {
 	progress("starting %d kvstore validator(s)…", validators)
 	net, err := startNetwork(ctx, "kvstore-node", validators, "")
 	if err != nil {
 		return nil, err
 	}
-	defer net.stop()
+	defer net.finish(&err)
 	txs := make([][]byte, budget)
 	for i := range txs {
 		k := fmt.Sprintf("bench-%08d=", i)

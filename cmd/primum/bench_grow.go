@@ -37,13 +37,13 @@ const growBatch = 1000 // serials per commissioning transaction
 // one-validator network of a manufacturer, waiting for each tenth to
 // commit, and samples the node's resident memory: a state that grows must
 // not grow memory with it.
-func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress func(string, ...any)) error {
+func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress func(string, ...any)) (err error) {
 	progress("starting a one-validator network (a manufacturer)…")
 	net, err := startNetwork(ctx, "node", 1, "", "manufacturer")
 	if err != nil {
 		return err
 	}
-	defer net.stop()
+	defer net.finish(&err)
 	key, err := net.nodes[0].Operator.Open("")
 	if err != nil {
 		return err

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,5 +69,40 @@ func TestMixShares(t *testing.T) {
 		if got := mixShares(c.mix); got != c.want {
 			t.Errorf("mixShares(%v) = %q, want %q", c.mix, got, c.want)
 		}
+	}
+}
+
+// TestNetworkFinishKeepsFolderOfFailedRun: a run that failed leaves its
+// network's folder (the nodes' logs) and names it; a run that succeeded or
+// was interrupted leaves nothing.
+func TestNetworkFinishKeepsFolderOfFailedRun(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		keep bool
+	}{
+		{"success", nil, false},
+		{"failure", errors.New("set-up transaction not committed"), true},
+		{"interrupted", fmt.Errorf("load: %w", context.Canceled), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "net")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.err
+			(&network{dir: dir}).finish(&err)
+			_, statErr := os.Stat(dir)
+			if kept := statErr == nil; kept != tt.keep {
+				t.Fatalf("folder kept %v, want %v", kept, tt.keep)
+			}
+			if tt.keep && (!errors.Is(err, tt.err) || !strings.Contains(err.Error(), dir)) {
+				t.Fatalf("error %q should wrap the failure and name %s", err, dir)
+			}
+			if !tt.keep && err != tt.err {
+				t.Fatalf("error changed to %v", err)
+			}
+		})
 	}
 }
