@@ -232,7 +232,7 @@ func rotateKey(ctx *ledger.Context, body []byte) error {
 		return err
 	}
 	proof, err := hex.DecodeString(m.Proof)
-	if err != nil || !ed25519.Verify(key, RotationProofBytes(ctx.ChainID, ctx.Signer.ID, key), proof) {
+	if err != nil || !ledger.VerifySignature(key, RotationProofBytes(ctx.ChainID, ctx.Signer.ID, key), proof) {
 		return ErrBadProof
 	}
 	addr := ledger.Address(key)
