@@ -209,7 +209,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// only what the block can have changed: the signer's standing, the
 	// permission and the nonce. The signature and the body's shape were
 	// checked when the transaction arrived and cannot have changed.
-	tx, signer, err := a.admit(req.Tx, committed, a.LastBlockTime(), req.Type != abci.CHECK_TX_TYPE_RECHECK)
+	tx, signer, err := a.admit(req.Tx, Hash(req.Tx), committed, a.LastBlockTime(), req.Type != abci.CHECK_TX_TYPE_RECHECK)
 	if err == nil {
 		a.checkMu.Lock()
 		next, nerr := a.nextNonce(committed, signer.ID)
@@ -238,8 +238,9 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 	return identity.Nonce(r, id)
 }
 
-// admit decodes and authenticates a transaction and authorises its signer.
-func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (*Tx, ledger.Signer, error) {
+// admit decodes and authenticates a transaction (hash is Hash(raw)) and
+// authorises its signer.
+func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember bool) (*Tx, ledger.Signer, error) {
 	tx, err := Decode(raw)
 	if err != nil {
 		return nil, ledger.Signer{}, err
@@ -247,7 +248,6 @@ func (a *App) admit(raw []byte, r ledger.Reader, now time.Time, remember bool) (
 	if chainID := a.ChainID(); tx.ChainID != chainID {
 		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, chainID)
 	}
-	hash := Hash(raw)
 	if !a.verified.has(hash) {
 		// New CheckTx calls run concurrently and share batches. In a
 		// block, FinalizeBlock has batch-checked what CheckTx had not:
@@ -302,9 +302,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	var updates []ledger.ValidatorUpdate
 	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	a.block = a.block[:0]
-	a.verifyUnseen(req.Txs)
+	hashes := make([][]byte, len(req.Txs))
 	for i, raw := range req.Txs {
-		r, result := a.deliver(raw, req, w, &updates)
+		hashes[i] = Hash(raw)
+	}
+	a.verifyUnseen(req.Txs, hashes)
+	for i, raw := range req.Txs {
+		r, result := a.deliver(raw, hashes[i], req, w, &updates)
 		r.Index = i
 		res.TxResults[i] = result
 		a.block = append(a.block, r)
@@ -327,12 +331,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 // block's transactions this node's CheckTx did not see (all of them when a
 // node catches up or replays blocks), and remembers the valid ones for
 // deliver. An invalid one is checked again alone by deliver and refused.
-func (a *App) verifyUnseen(txs [][]byte) {
+func (a *App) verifyUnseen(txs, hashes [][]byte) {
 	var items []ledger.Signed
-	var hashes [][]byte
-	for _, raw := range txs {
-		hash := Hash(raw)
-		if a.verified.has(hash) {
+	var unseen [][]byte // the hashes of items' transactions
+	for i, raw := range txs {
+		if a.verified.has(hashes[i]) {
 			continue
 		}
 		tx, err := Decode(raw)
@@ -340,11 +343,11 @@ func (a *App) verifyUnseen(txs [][]byte) {
 			continue
 		}
 		items = append(items, ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
-		hashes = append(hashes, hash)
+		unseen = append(unseen, hashes[i])
 	}
 	for i, ok := range verifyAll(items) {
 		if ok {
-			a.verified.add(hashes[i])
+			a.verified.add(unseen[i])
 		}
 	}
 }
@@ -359,8 +362,7 @@ func outcome(code uint32) string {
 // deliver executes one transaction. A rejected transaction changes nothing
 // but its signer's nonce (once the signature and nonce have been checked),
 // so it cannot be replayed.
-func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate) (TxResult, *abci.ExecTxResult) {
-	hash := Hash(raw)
+func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate) (TxResult, *abci.ExecTxResult) {
 	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
 	fail := func(err error) (TxResult, *abci.ExecTxResult) {
 		e := ledger.AsError(err)
@@ -370,7 +372,7 @@ func (a *App) deliver(raw []byte, req *abci.FinalizeBlockRequest, w ledger.Write
 		r.Code, r.Codespace, r.Error, r.Log = e.Code, e.Codespace, e.Name, err.Error()
 		return r, &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: r.Log, Info: e.Name}
 	}
-	tx, signer, err := a.admit(raw, w, req.Time, false)
+	tx, signer, err := a.admit(raw, hash, w, req.Time, false)
 	a.verified.remove(hash)
 	if tx != nil {
 		r.Type = tx.Type

@@ -213,7 +213,8 @@ func TestPermissionTable(t *testing.T) {
 			t.Run(route.Type+"/"+s.name, func(t *testing.T) {
 				raw := (&Tx{ChainID: testChain, Type: route.Type, Body: []byte(`{}`)})
 				raw.Sign(s.key)
-				_, _, err := h.app.admit(raw.Encode(), h.store.Committed(), h.now, false)
+				enc := raw.Encode()
+				_, _, err := h.app.admit(enc, Hash(enc), h.store.Committed(), h.now, false)
 				if want[i] == nil {
 					if err != nil {
 						t.Fatalf("want allowed, got %v", err)
