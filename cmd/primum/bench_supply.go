@@ -46,6 +46,15 @@ func benchPack(prefix string, i int) string { return fmt.Sprintf("%s%08d", prefi
 
 func benchCode(serial string) string { return "(01)" + benchGTIN + "(21)" + serial }
 
+// benchPacks are the serials of n packs numbered from on, and their codes.
+func benchPacks(prefix string, from, n int) (serials, codes []string) {
+	for i := from; i < from+n; i++ {
+		serials = append(serials, benchPack(prefix, i))
+		codes = append(codes, benchCode(serials[len(serials)-1]))
+	}
+	return serials, codes
+}
+
 // prepareSupply admits a manufacturer by the members' vote, registers its
 // product, credentials the first member's (the hospital's) pharmacists,
 // stocks the hospital with the packs they will dispense, and ships it the
@@ -118,11 +127,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	packs := units * benchUnit
 	for _, prefix := range []string{"S", "T"} {
 		for start := 0; start < packs; start += benchSetupTx {
-			var serials, codes []string
-			for i := start; i < min(packs, start+benchSetupTx); i++ {
-				serials = append(serials, benchPack(prefix, i))
-				codes = append(codes, benchCode(benchPack(prefix, i)))
-			}
+			serials, codes := benchPacks(prefix, start, min(packs-start, benchSetupTx))
 			if err := send(maker, supply.TypeCommission, supply.Commission{GTIN: benchGTIN, Lot: fmt.Sprintf("%s%d", prefix, start/benchSetupTx),
 				Expiry: "2030-12-31", Serials: serials}); err != nil {
 				return nil, err
@@ -137,10 +142,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		return nil, err
 	}
 	for start := 0; start < packs; start += benchSetupTx {
-		var codes []string
-		for i := start; i < min(packs, start+benchSetupTx); i++ {
-			codes = append(codes, benchCode(benchPack("S", i)))
-		}
+		_, codes := benchPacks("S", start, min(packs-start, benchSetupTx))
 		if err := send(hospital, supply.TypeReceive, supply.Receive{Codes: codes}); err != nil {
 			return nil, err
 		}
@@ -152,12 +154,8 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	w := &supplyWorkload{pharmacists: make([][][]byte, benchPharmacists)}
 	for u := 0; u < units; u++ {
 		// The manufacturer: a new unit of packs, shipped to the hospital.
-		lot, codes := fmt.Sprintf("M%d", u*benchUnit/benchLotPacks), make([]string, benchUnit)
-		serials := make([]string, benchUnit)
-		for i := range serials {
-			serials[i] = benchPack("M", u*benchUnit+i)
-			codes[i] = benchCode(serials[i])
-		}
+		lot := fmt.Sprintf("M%d", u*benchUnit/benchLotPacks)
+		serials, codes := benchPacks("M", u*benchUnit, benchUnit)
 		var txs []supplyOp
 		if u%2 == 0 {
 			txs = []supplyOp{
@@ -178,11 +176,8 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 			w.maker = append(w.maker, raw)
 		}
 		// The hospital receives a unit of the packs on their way.
-		codes = make([]string, benchUnit)
-		for i := range codes {
-			codes[i] = benchCode(benchPack("T", u*benchUnit+i))
-		}
-		w.receipts = append(w.receipts, supplyOp{supply.TypeReceive, supply.Receive{Codes: codes}})
+		_, received := benchPacks("T", u*benchUnit, benchUnit)
+		w.receipts = append(w.receipts, supplyOp{supply.TypeReceive, supply.Receive{Codes: received}})
 	}
 	// The pharmacists dispense the stock, each their share.
 	for i := 0; i < packs; i++ {
