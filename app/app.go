@@ -75,7 +75,8 @@ type App struct {
 	sigs     *sigBatcher // CheckTx's signature checks, batched
 
 	checkMu    sync.Mutex
-	checkNonce map[string]uint64 // pending next nonces of mempool txs
+	checkNonce map[string]signerNonces // mempool's nonce sequence of each signer (proposal.go)
+	parked     map[string]struct{}     // hashes of transactions parked ahead of their sequence
 
 	waitMu  sync.Mutex
 	waiters map[string][]chan TxResult
@@ -108,7 +109,8 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		store:      st,
 		log:        logger.With("module", "app"),
 		routes:     map[string]ledger.Route{},
-		checkNonce: map[string]uint64{},
+		checkNonce: map[string]signerNonces{},
+		parked:     map[string]struct{}{},
 		verified:   newSigCache(200_000),
 		sigs:       newSigBatcher(),
 		waiters:    map[string][]chan TxResult{},
@@ -209,18 +211,12 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// only what the block can have changed: the signer's standing, the
 	// permission and the nonce. The signature and the body's shape were
 	// checked when the transaction arrived and cannot have changed.
-	tx, signer, err := a.admit(req.Tx, Hash(req.Tx), committed, a.LastBlockTime(), req.Type != abci.CHECK_TX_TYPE_RECHECK)
+	recheck := req.Type == abci.CHECK_TX_TYPE_RECHECK
+	hash := Hash(req.Tx)
+	tx, signer, err := a.admit(req.Tx, hash, committed, a.LastBlockTime(), !recheck)
 	if err == nil {
 		a.checkMu.Lock()
-		next, nerr := a.nextNonce(committed, signer.ID)
-		switch {
-		case nerr != nil:
-			err = nerr
-		case tx.Nonce != next:
-			err = ledger.ErrBadNonce.Wrapf("got %d, expected %d", tx.Nonce, next)
-		default:
-			a.checkNonce[signer.ID] = next + 1
-		}
+		err = a.takeNonce(committed, signer.ID, tx.Nonce, hash, recheck)
 		a.checkMu.Unlock()
 	}
 	if err != nil {
@@ -232,8 +228,8 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 }
 
 func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
-	if n, ok := a.checkNonce[id]; ok {
-		return n, nil
+	if p, ok := a.checkNonce[id]; ok {
+		return p.next, nil
 	}
 	return identity.Nonce(r, id)
 }
@@ -448,6 +444,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	// against the new state, rebuilding the pending nonces in order.
 	a.checkMu.Lock()
 	clear(a.checkNonce)
+	clear(a.parked)
 	a.checkMu.Unlock()
 	a.metrics.height.Set(float64(height))
 	a.notify(results)

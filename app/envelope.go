@@ -101,6 +101,19 @@ func Decode(raw []byte) (*Tx, error) {
 	return t, nil
 }
 
+// signerNonce reads only a transaction's signer and nonce (ok false if
+// they do not parse; the rest is not checked).
+func signerNonce(raw []byte) (signer [ed25519.PublicKeySize]byte, nonce uint64, ok bool) {
+	r := reader{b: raw}
+	if r.byte() != EnvelopeVersion {
+		return signer, 0, false
+	}
+	r.field(maxShortField)
+	copy(signer[:], r.fixed(ed25519.PublicKeySize))
+	nonce = r.uvarint()
+	return signer, nonce, r.err == nil
+}
+
 type reader struct {
 	b   []byte
 	err error

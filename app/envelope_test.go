@@ -49,12 +49,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{1})
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		signer, nonce, ok := signerNonce(raw)
 		tx, err := Decode(raw)
 		if err != nil {
 			return
 		}
 		if !bytes.Equal(tx.Encode(), raw) {
 			t.Fatalf("decode/encode not canonical")
+		}
+		if !ok || !bytes.Equal(signer[:], tx.Signer) || nonce != tx.Nonce {
+			t.Fatalf("signerNonce disagrees with Decode: %x %d %v", signer, nonce, ok)
 		}
 	})
 }

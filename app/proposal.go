@@ -1,0 +1,159 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"slices"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// A signer's transactions must execute in nonce order, but in a network
+// they can reach a mempool out of it: CheckTx runs concurrently, so two of
+// a signer's transactions gossiped by two peers at once can both pass the
+// nonce check in order and still be appended to the mempool in the other
+// order (CometBFT appends after CheckTx returns). Two things keep such a
+// pair: the proposer orders each signer's transactions by nonce in its
+// proposal, and the recheck after a block parks a transaction a little
+// ahead of its signer's sequence instead of dropping it.
+
+// parkWindow is how far ahead of a signer's next nonce the recheck keeps a
+// transaction. New transactions are never parked: a submission with the
+// wrong nonce is refused at once, as its sender expects.
+const parkWindow = 64
+
+// signerNonces is what this node's mempool holds of one signer's nonces.
+type signerNonces struct {
+	next  uint64            // the next nonce in sequence
+	ahead map[uint64]string // parked at recheck: nonce -> transaction hash
+}
+
+// takeNonce admits nonce n of identity id into the mempool's sequence
+// (hash names the transaction). The caller holds checkMu.
+func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, recheck bool) error {
+	p, ok := a.checkNonce[id]
+	if !ok {
+		next, err := identity.Nonce(r, id)
+		if err != nil {
+			return err
+		}
+		p = signerNonces{next: next}
+	}
+	switch {
+	case n == p.next:
+		p.next++
+		for h, ok := p.ahead[p.next]; ok; h, ok = p.ahead[p.next] {
+			delete(p.ahead, p.next)
+			delete(a.parked, h)
+			p.next++
+		}
+	case recheck && n > p.next && n-p.next <= parkWindow && p.ahead[n] == "":
+		if p.ahead == nil {
+			p.ahead = map[uint64]string{}
+		}
+		p.ahead[n] = string(hash)
+		a.parked[string(hash)] = struct{}{}
+	default:
+		return ledger.ErrBadNonce.Wrapf("got %d, expected %d", n, p.next)
+	}
+	a.checkNonce[id] = p
+	return nil
+}
+
+// PrepareProposal proposes the mempool's transactions in its order, except
+// that each signer's transactions take the places its transactions hold in
+// nonce order, and a signer's transactions after a gap in its sequence wait
+// for a later block (they would fail in this one and be lost).
+func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+	txs := make([][]byte, 0, len(req.Txs))
+	var size int64
+	for _, raw := range req.Txs {
+		if size += int64(len(raw)); size > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, raw)
+	}
+	a.checkMu.Lock()
+	parked := len(a.parked) > 0
+	a.checkMu.Unlock()
+	return &abci.PrepareProposalResponse{Txs: a.inNonceOrder(txs, parked)}, nil
+}
+
+// inNonceOrder orders each signer's transactions by nonce within the places
+// they hold and leaves out those after a gap, and, if any transaction is
+// parked, a signer's first transaction that is (its predecessor is not in
+// the mempool). Transactions that do not decode stay where they are:
+// FinalizeBlock refuses them.
+func (a *App) inNonceOrder(txs [][]byte, parked bool) [][]byte {
+	type entry struct {
+		signer [ed25519.PublicKeySize]byte
+		nonce  uint64
+		ok     bool
+	}
+	entries := make([]entry, len(txs))
+	count := make(map[[ed25519.PublicKeySize]byte]int, len(txs))
+	repeated := false
+	for i, raw := range txs {
+		e := &entries[i]
+		if e.signer, e.nonce, e.ok = signerNonce(raw); !e.ok {
+			continue
+		}
+		count[e.signer]++
+		repeated = repeated || count[e.signer] > 1
+	}
+	if !repeated && !parked {
+		return txs
+	}
+	out := slices.Clone(txs)
+	drop := make([]bool, len(txs))
+	done := make(map[[ed25519.PublicKeySize]byte]bool, len(count))
+	for i, e := range entries {
+		if !e.ok || done[e.signer] || (count[e.signer] == 1 && !parked) {
+			continue
+		}
+		done[e.signer] = true
+		// The places of this signer's transactions, from the first on.
+		places := []int{i}
+		for j := i + 1; j < len(txs) && len(places) < count[e.signer]; j++ {
+			if entries[j].ok && entries[j].signer == e.signer {
+				places = append(places, j)
+			}
+		}
+		order := slices.Clone(places)
+		slices.SortStableFunc(order, func(x, y int) int {
+			switch {
+			case entries[x].nonce < entries[y].nonce:
+				return -1
+			case entries[x].nonce > entries[y].nonce:
+				return 1
+			}
+			return 0
+		})
+		gap := parked && a.isParked(txs[order[0]])
+		for k, p := range places {
+			from := order[k]
+			if k > 0 && entries[from].nonce != entries[order[k-1]].nonce+1 {
+				gap = true
+			}
+			out[p] = txs[from]
+			drop[p] = gap
+		}
+	}
+	kept := out[:0]
+	for i, raw := range out {
+		if !drop[i] {
+			kept = append(kept, raw)
+		}
+	}
+	return kept
+}
+
+func (a *App) isParked(raw []byte) bool {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	_, ok := a.parked[string(Hash(raw))]
+	return ok
+}

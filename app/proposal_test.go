@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// nonceTx signs a patient registration of key with the given nonce (the
+// body does not matter to ordering).
+func (h *harness) nonceTx(key ed25519.PrivateKey, nonce uint64) []byte {
+	h.t.Helper()
+	raw, err := Build(testChain, key, nonce, identity.TypeRegisterPatient, struct{}{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return raw
+}
+
+// deviceTx signs an organisation's device registration with the given nonce.
+func (h *harness) deviceTx(org ed25519.PrivateKey, nonce uint64) []byte {
+	h.t.Helper()
+	raw, err := Build(testChain, org, nonce, identity.TypeRegisterDevice,
+		identity.RegisterDevice{Key: pubHex(testKey(fmt.Sprint("device-", nonce))), DeviceType: "infusion-pump"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return raw
+}
+
+func TestProposalOrdersEachSignersTransactionsByNonce(t *testing.T) {
+	const a, b, c = "order-a", "order-b", "order-c"
+	type tx struct {
+		key   string // testKey's name
+		nonce uint64
+	}
+	tests := []struct {
+		name string
+		in   []tx
+		want []tx
+	}{
+		{"in order stays", []tx{{a, 0}, {b, 0}, {a, 1}}, []tx{{a, 0}, {b, 0}, {a, 1}}},
+		{"swapped pair", []tx{{a, 1}, {a, 0}}, []tx{{a, 0}, {a, 1}}},
+		{"swap keeps the others' places", []tx{{a, 2}, {b, 0}, {a, 0}, {c, 0}, {a, 1}}, []tx{{a, 0}, {b, 0}, {a, 1}, {c, 0}, {a, 2}}},
+		{"after a gap waits", []tx{{a, 0}, {b, 0}, {a, 2}, {a, 3}}, []tx{{a, 0}, {b, 0}}},
+		{"duplicate nonce waits", []tx{{a, 0}, {a, 1}, {a, 1}}, []tx{{a, 0}, {a, 1}}},
+		{"gap at the end of a swap", []tx{{a, 3}, {a, 0}, {a, 1}}, []tx{{a, 0}, {a, 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			raw := map[tx][]byte{}
+			var in [][]byte
+			for _, x := range tt.in {
+				if raw[x] == nil {
+					raw[x] = h.nonceTx(testKey(x.key), x.nonce)
+				} else {
+					// A second transaction with the same nonce: other bytes.
+					r, _ := Build(testChain, testKey(x.key), x.nonce, identity.TypeRegisterPatient, map[string]string{})
+					in = append(in, r)
+					continue
+				}
+				in = append(in, raw[x])
+			}
+			res, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: in, MaxTxBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Txs) != len(tt.want) {
+				t.Fatalf("proposal has %d transactions, want %d", len(res.Txs), len(tt.want))
+			}
+			for i, w := range tt.want {
+				if string(res.Txs[i]) != string(raw[w]) {
+					got, _ := Decode(res.Txs[i])
+					t.Fatalf("place %d holds nonce %d of %s, want nonce %d of %s", i, got.Nonce,
+						ledger.Address(got.Signer)[:8], w.nonce, id(testKey(w.key))[:8])
+				}
+			}
+		})
+	}
+}
+
+func TestProposalKeepsTheMempoolsSizeLimit(t *testing.T) {
+	h := newHarness(t)
+	k := testKey("size")
+	first, second := h.nonceTx(k, 0), h.nonceTx(k, 1)
+	res, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: [][]byte{first, second},
+		MaxTxBytes: int64(len(first) + len(second) - 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Txs) != 1 || string(res.Txs[0]) != string(first) {
+		t.Fatalf("proposal of %d transactions, want only the first", len(res.Txs))
+	}
+}
+
+// A signer's transactions that reached the mempool out of order (two peers
+// gossiping them at once) survive the recheck after a block and execute
+// in nonce order in the next one.
+func TestTransactionsOutOfOrderInTheMempoolAllCommit(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	org := hospitalKey
+	var txs [][]byte
+	for i := range 4 {
+		txs = append(txs, h.registerPractitioner(org, testKey("ooo-doc-"+string(rune('a'+i)))))
+	}
+	for _, raw := range txs {
+		if res := h.check(raw); res.Code != 0 {
+			t.Fatalf("check: %s", res.Log)
+		}
+	}
+	// A submission out of sequence is still refused at once.
+	if res := h.check(h.deviceTx(org, 9)); res.Code != ledger.ErrBadNonce.Code {
+		t.Fatalf("a new transaction ahead of its sequence: code %d (%s), want bad nonce", res.Code, res.Log)
+	}
+	// An empty block commits; the mempool holds the four with the middle
+	// two swapped, and the recheck goes through them in that order.
+	h.block()
+	mempool := [][]byte{txs[0], txs[2], txs[1], txs[3]}
+	for _, raw := range mempool {
+		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
+		if err != nil || res.Code != 0 {
+			t.Fatalf("recheck refused a transaction that arrived out of order: %v %s", err, res.GetLog())
+		}
+	}
+	if next, _ := h.app.NextNonce(id(org)); next != h.nonces[pubHex(org)] {
+		t.Fatalf("next nonce after the recheck %d, want %d", next, h.nonces[pubHex(org)])
+	}
+	prop, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: mempool, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustOK(prop.Txs...)
+	for i := range 4 {
+		h.identity(testKey("ooo-doc-" + string(rune('a'+i))))
+	}
+}
+
+// A transaction parked at recheck whose predecessor is not in the mempool
+// is not proposed (it would fail and be dropped); it goes in once the
+// predecessor arrives.
+func TestParkedTransactionWaitsForItsPredecessor(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	org := hospitalKey
+	first := h.registerPractitioner(org, testKey("park-1"))
+	second := h.registerPractitioner(org, testKey("park-2"))
+	recheck := func(raw []byte) *abci.CheckTxResponse {
+		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := recheck(second); res.Code != 0 {
+		t.Fatalf("recheck of a transaction one ahead: %s", res.Log)
+	}
+	prop, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: [][]byte{second}, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prop.Txs) != 0 {
+		t.Fatalf("a parked transaction without its predecessor was proposed")
+	}
+	if res := h.check(first); res.Code != 0 {
+		t.Fatalf("the predecessor: %s", res.Log)
+	}
+	prop, err = h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: [][]byte{second, first}, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustOK(prop.Txs...)
+	if len(prop.Txs) != 2 {
+		t.Fatalf("proposal of %d, want both", len(prop.Txs))
+	}
+	// Far ahead is refused even at recheck.
+	h.block()
+	if res := recheck(h.deviceTx(org, h.nonces[pubHex(org)]+parkWindow+1)); res.Code != ledger.ErrBadNonce.Code {
+		t.Fatalf("recheck far ahead: code %d, want bad nonce", res.Code)
+	}
+}
