@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
@@ -173,6 +174,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
 	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 200,000)")
 	f.IntVar(&benchCaches.blockMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
+	f.DurationVar(&benchBlockInterval, "block-interval", 0, "CometBFT's timeout_commit on every node of both targets (0: Primum's default, 200ms); longer makes fewer, larger blocks")
 	f.IntVar(&grow, "grow", 0, "instead: commission this many packs on one validator and report its resident memory as the state grows (e.g. 1000000)")
 	return cmd
 }
@@ -246,6 +248,10 @@ type network struct {
 // --block-cache-mb).
 var benchCaches struct{ nodes, blockMB int }
 
+// benchBlockInterval, when set, is every node's timeout_commit, for Primum's
+// and the kvstore's networks alike (--block-interval).
+var benchBlockInterval time.Duration
+
 func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgTypes ...string) (*network, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -274,6 +280,16 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			if err := node.SaveSettings(nd.Home, st); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if benchBlockInterval > 0 {
+		for _, nd := range nodes {
+			cfg, err := node.CometConfig(nd.Home)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Consensus.TimeoutCommit = benchBlockInterval
+			cmtcfg.WriteConfigFile(filepath.Join(nd.Home, "config", "config.toml"), cfg)
 		}
 	}
 	for i, nd := range nodes {
