@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"slices"
@@ -107,33 +108,27 @@ func (a *App) inNonceOrder(txs [][]byte, parked bool) [][]byte {
 	if !repeated && !parked {
 		return txs
 	}
-	out := slices.Clone(txs)
-	drop := make([]bool, len(txs))
-	done := make(map[[ed25519.PublicKeySize]byte]bool, len(count))
+	// The places each signer's transactions hold, in one pass (a signer
+	// with one transaction needs no reordering unless it may be parked).
+	places := make(map[[ed25519.PublicKeySize]byte][]int)
+	var signers [][ed25519.PublicKeySize]byte // in order of first place
 	for i, e := range entries {
-		if !e.ok || done[e.signer] || (count[e.signer] == 1 && !parked) {
+		if !e.ok || (count[e.signer] == 1 && !parked) {
 			continue
 		}
-		done[e.signer] = true
-		// The places of this signer's transactions, from the first on.
-		places := []int{i}
-		for j := i + 1; j < len(txs) && len(places) < count[e.signer]; j++ {
-			if entries[j].ok && entries[j].signer == e.signer {
-				places = append(places, j)
-			}
+		if _, seen := places[e.signer]; !seen {
+			signers = append(signers, e.signer)
 		}
-		order := slices.Clone(places)
-		slices.SortStableFunc(order, func(x, y int) int {
-			switch {
-			case entries[x].nonce < entries[y].nonce:
-				return -1
-			case entries[x].nonce > entries[y].nonce:
-				return 1
-			}
-			return 0
-		})
+		places[e.signer] = append(places[e.signer], i)
+	}
+	out := slices.Clone(txs)
+	drop := make([]bool, len(txs))
+	for _, signer := range signers {
+		at := places[signer]
+		order := slices.Clone(at)
+		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(entries[x].nonce, entries[y].nonce) })
 		gap := parked && a.isParked(txs[order[0]])
-		for k, p := range places {
+		for k, p := range at {
 			from := order[k]
 			if k > 0 && entries[from].nonce != entries[order[k-1]].nonce+1 {
 				gap = true
