@@ -402,7 +402,9 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = info.Address
 	}
-	if info.Nonce, err = identity.Nonce(st, id); err != nil {
+	// The next nonce counts this node's mempool: a client can send several
+	// transactions in a row without waiting for each to commit.
+	if info.Nonce, err = s.App.NextNonce(id); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -469,7 +469,16 @@ func (a *App) TxResultByHash(hash string) (*TxResult, error) {
 		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
 	}
 	var r TxResult
-	return &r, json.Unmarshal(b, &r)
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	// Commit writes a block's results just before its state: until the
+	// state is readers', neither is (a client that sees its transaction
+	// committed then reads the state it made, e.g. its next nonce).
+	if v, _ := a.store.CommittedVersion(); r.Height > v {
+		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
+	}
+	return &r, nil
 }
 
 // WaitFor returns a channel that receives the transaction's result when its

@@ -6,6 +6,9 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -489,5 +492,29 @@ func TestNonceLivesInTheIdentity(t *testing.T) {
 	wantCode(t, r.Code, r.Codespace, r.Log, ledger.ErrBadNonce)
 	if ident := h.identity(hospital2Key); ident.Nonce != 8 {
 		t.Fatalf("record nonce %d after one transaction from 7, want 8", ident.Nonce)
+	}
+}
+
+// A block's results are written just before its state is committed; until
+// the state is visible, so are they (a client that sees its transaction
+// committed then reads its next nonce from the state it made).
+func TestResultsAreNotServedAheadOfTheState(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	v, _ := h.store.CommittedVersion()
+	for _, height := range []int64{v, v + 1} {
+		r := TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
+		b := h.store.SideBatch()
+		raw, _ := json.Marshal(r)
+		if err := b.Set(h.store.SideKey(txResultKey(r.Hash)), raw, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Commit(nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := h.app.TxResultByHash(r.Hash)
+		if ahead := height > v; ahead != errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("result at height %d, committed %d: %v", height, v, err)
+		}
 	}
 }

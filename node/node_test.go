@@ -109,6 +109,14 @@ func TestNodeEndToEnd(t *testing.T) {
 	if _, err := c.Send(ctx, patient, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
 		t.Fatal(err)
 	}
+	// Several in a row without waiting: the key's next nonce counts those
+	// still in the mempool.
+	for i := range 3 {
+		if _, err := c.Send(ctx, org, identity.TypeRegisterDevice, identity.RegisterDevice{
+			Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), DeviceType: "ecg"}, i == 2); err != nil {
+			t.Fatalf("device %d sent without waiting for the one before: %v", i, err)
+		}
+	}
 	got, err := c.Identity(ctx, ledger.Address(doc.Public().(ed25519.PublicKey)))
 	if err != nil || got.Kind != ledger.KindPractitioner || got.Licence != "MD-1" {
 		t.Fatalf("practitioner: %+v %v", got, err)
