@@ -90,10 +90,14 @@ func CometConfig(home string) (*cmtcfg.Config, error) {
 	return cfg, nil
 }
 
+// DefaultBlockInterval is Primum's timeout_commit: how long after a block
+// the next one starts (docs/performance.md weighs it against throughput).
+const DefaultBlockInterval = 200 * time.Millisecond
+
 // tune sets the defaults Primum runs with (chosen by measurement, see
 // docs/performance.md).
 func tune(cfg *cmtcfg.Config) {
-	cfg.Consensus.TimeoutCommit = 200 * time.Millisecond
+	cfg.Consensus.TimeoutCommit = DefaultBlockInterval
 	cfg.Consensus.TimeoutPropose = 2 * time.Second
 	cfg.Consensus.CreateEmptyBlocks = true
 	cfg.Consensus.CreateEmptyBlocksInterval = 5 * time.Second

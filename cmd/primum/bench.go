@@ -44,7 +44,8 @@ type BenchReport struct {
 	DurationS      float64        `json:"duration_s"`
 	WarmupS        float64        `json:"warmup_s"`
 	Clients        int            `json:"clients"`
-	Rate           float64        `json:"rate,omitempty"` // offered tx/s (--rate; absent: unbounded)
+	Rate           float64        `json:"rate,omitempty"`    // offered tx/s (--rate; absent: unbounded)
+	BlockInterval  float64        `json:"block_interval_ms"` // every node's timeout_commit (--block-interval)
 	CommittedTPS   float64        `json:"committed_tps"`
 	KVStoreTPS     float64        `json:"kvstore_tps"`
 	Ratio          float64        `json:"ratio"`
@@ -106,6 +107,9 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			if offered < 0 {
 				return fmt.Errorf("--rate must not be negative")
 			}
+			if benchBlockInterval <= 0 || benchBlockInterval > time.Minute {
+				return fmt.Errorf("--block-interval must be positive and at most 1m, e.g. 700ms")
+			}
 			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients, Rate: offered}
 			progress := func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, format+"\n", args...)
@@ -114,7 +118,8 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 				return benchGrowth(cmd.Context(), cmd.OutOrStdout(), grow, asJSON, progress)
 			}
 			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients, Rate: offered,
-				Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
+				BlockInterval: float64(benchBlockInterval) / float64(time.Millisecond),
+				Machine:       fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
 			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
 			var err error
 			var avgSize int
@@ -174,7 +179,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
 	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 200,000)")
 	f.IntVar(&benchCaches.blockMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
-	f.DurationVar(&benchBlockInterval, "block-interval", 0, "CometBFT's timeout_commit on every node of both targets (0: Primum's default, 200ms); longer makes fewer, larger blocks")
+	f.DurationVar(&benchBlockInterval, "block-interval", node.DefaultBlockInterval, "CometBFT's timeout_commit on every node of both targets; longer makes fewer, larger blocks")
 	f.IntVar(&grow, "grow", 0, "instead: commission this many packs on one validator and report its resident memory as the state grows (e.g. 1000000)")
 	return cmd
 }
@@ -184,8 +189,9 @@ func printBench(w io.Writer, r *BenchReport) {
 	if r.Rate > 0 {
 		offered = fmt.Sprintf("offering %.0f tx/s", r.Rate)
 	}
-	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients %s (%s)\n\n", r.Validators,
-		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, offered, r.Machine)
+	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients %s, block interval %s (%s)\n\n", r.Validators,
+		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, offered,
+		time.Duration(r.BlockInterval*float64(time.Millisecond)), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tcommitted tx/s\tp50 ms\tp95 ms\tp99 ms\tCPU %\tRSS MB\tdisk B/tx\tsubmit errors\t")
 	for _, res := range []*bench.Result{r.Primum, r.KVStore} {
@@ -248,8 +254,9 @@ type network struct {
 // --block-cache-mb).
 var benchCaches struct{ nodes, blockMB int }
 
-// benchBlockInterval, when set, is every node's timeout_commit, for Primum's
-// and the kvstore's networks alike (--block-interval).
+// benchBlockInterval, when set and not the default, is every node's
+// timeout_commit, for Primum's and the kvstore's networks alike
+// (--block-interval).
 var benchBlockInterval time.Duration
 
 func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgTypes ...string) (*network, error) {
@@ -282,7 +289,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			}
 		}
 	}
-	if benchBlockInterval > 0 {
+	if benchBlockInterval > 0 && benchBlockInterval != node.DefaultBlockInterval {
 		for _, nd := range nodes {
 			cfg, err := node.CometConfig(nd.Home)
 			if err != nil {
