@@ -2,10 +2,13 @@ package node
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,8 +85,9 @@ func WriteTestnet(dir, chainID string, ports []Ports, orgTypes ...string) ([]Tes
 	return nodes, nil
 }
 
-// FreePorts asks the kernel for distinct free loopback ports for n nodes
-// (all listeners stay open until every port is chosen, so none repeats).
+// FreePorts picks distinct free loopback ports for n nodes, at random below
+// the kernel's ephemeral range (all listeners stay open until every port is
+// chosen, so none repeats).
 func FreePorts(n int) ([]Ports, error) {
 	var lns []net.Listener
 	defer func() {
@@ -91,7 +95,20 @@ func FreePorts(n int) ([]Ports, error) {
 			l.Close()
 		}
 	}()
+	low := ephemeralLow()
 	next := func() (int, error) {
+		// Below the ephemeral range, so that no outgoing connection's
+		// source port takes one while its node is down (a restart) or
+		// not yet listening.
+		for range 200 {
+			var b [2]byte
+			rand.Read(b[:])
+			port := portFloor + int(binary.BigEndian.Uint16(b[:]))%(low-portFloor)
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				lns = append(lns, l)
+				return port, nil
+			}
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, err
@@ -110,6 +127,23 @@ func FreePorts(n int) ([]Ports, error) {
 		}
 	}
 	return out, nil
+}
+
+// portFloor is the lowest port FreePorts picks.
+const portFloor = 10000
+
+// ephemeralLow is the start of the kernel's ephemeral port range (the
+// source ports of outgoing connections): FreePorts picks below it.
+func ephemeralLow() int {
+	low := 32768 // Linux's default, and below every other system's
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > portFloor+1000 {
+				low = n
+			}
+		}
+	}
+	return low
 }
 
 // NewToken returns a random API token.
