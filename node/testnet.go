@@ -2,9 +2,9 @@ package node
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,26 +95,25 @@ func FreePorts(n int) ([]Ports, error) {
 			l.Close()
 		}
 	}()
+	listen := func(addr string) (int, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		lns = append(lns, l)
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
 	low := ephemeralLow()
 	next := func() (int, error) {
 		// Below the ephemeral range, so that no outgoing connection's
 		// source port takes one while its node is down (a restart) or
 		// not yet listening.
 		for range 200 {
-			var b [2]byte
-			rand.Read(b[:])
-			port := portFloor + int(binary.BigEndian.Uint16(b[:]))%(low-portFloor)
-			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				lns = append(lns, l)
+			if port, err := listen(fmt.Sprintf("127.0.0.1:%d", portFloor+mrand.IntN(low-portFloor))); err == nil {
 				return port, nil
 			}
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		lns = append(lns, l)
-		return l.Addr().(*net.TCPAddr).Port, nil
+		return listen("127.0.0.1:0")
 	}
 	out := make([]Ports, n)
 	for i := range out {
