@@ -251,7 +251,7 @@ func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember b
 		// bounded cache forgot), checked alone.
 		var valid bool
 		if remember {
-			valid = a.sigs.verify(ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
+			valid = a.sigs.verify(tx.Signed())
 		} else {
 			valid = tx.Verify()
 		}
@@ -338,7 +338,7 @@ func (a *App) verifyUnseen(txs, hashes [][]byte) {
 		if err != nil {
 			continue
 		}
-		items = append(items, ledger.Signed{Pub: tx.Signer, Msg: tx.SignBytes(), Sig: tx.Sig})
+		items = append(items, tx.Signed())
 		unseen = append(unseen, hashes[i])
 	}
 	for i, ok := range verifyAll(items) {

@@ -64,6 +64,11 @@ func (t *Tx) Sign(key ed25519.PrivateKey) {
 // Encode returns the wire bytes.
 func (t *Tx) Encode() []byte { return append(t.unsigned(), t.Sig...) }
 
+// Signed is what the signature covers, for a check alone or in a batch.
+func (t *Tx) Signed() ledger.Signed {
+	return ledger.Signed{Pub: t.Signer, Msg: t.SignBytes(), Sig: t.Sig}
+}
+
 // Verify checks the signature.
 func (t *Tx) Verify() bool {
 	return ledger.VerifySignature(t.Signer, t.SignBytes(), t.Sig)
