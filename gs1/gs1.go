@@ -114,12 +114,16 @@ func parseYYMMDD(s string, refYear int) (time.Time, error) {
 	return time.Date(year, time.Month(mm), dd, 0, 0, 0, 0, time.UTC), nil
 }
 
-// DigitalLink renders the code as a GS1 Digital Link URI on id.gs1.org.
+// DigitalLink renders the code as a GS1 Digital Link URI on id.gs1.org. A
+// URI names one primary identifier; when a scan carries several (a GTIN and
+// an SSCC on one label) it names the one Key picks, so the object keeps its
+// identity through the link.
 func (c *Code) DigitalLink() string {
 	var b strings.Builder
 	b.WriteString("https://id.gs1.org")
+	_, kind, _ := c.Key()
 	switch {
-	case c.GTIN != "":
+	case c.GTIN != "" && (kind == KindSGTIN || kind == KindLGTIN || kind == ""):
 		b.WriteString("/01/" + c.GTIN)
 		if c.Lot != "" {
 			b.WriteString("/10/" + url.PathEscape(c.Lot))
