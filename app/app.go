@@ -87,7 +87,9 @@ type App struct {
 	hooks  []func([]TxResult)
 }
 
-// OnCommit calls fn with each block's results once the block is durable.
+// OnCommit calls fn with each block's results once the block is committed
+// (final, and what readers see; its state may still be reaching the disk,
+// and a crash before it replays the block, calling fn again).
 // fn runs on the consensus path: it must hand slow work to a goroutine.
 func (a *App) OnCommit(fn func([]TxResult)) {
 	a.hookMu.Lock()
@@ -415,7 +417,8 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	return r, &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
 }
 
-// Commit makes the block durable, records its results and wakes waiters.
+// Commit records the block's results, makes its state the committed one
+// (the store writes it to disk in the background) and wakes waiters.
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
 	a.blockMu.Lock()
 	b := a.store.SideBatch()

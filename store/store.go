@@ -26,7 +26,14 @@ type Store struct {
 
 	mu        sync.RWMutex
 	committed *iavl.ImmutableTree
+	// saving is the version Commit is writing in the background, read
+	// through its writes until committed catches up; saveErr is what the
+	// last such write failed with.
+	saving    *saving
+	saveErr   error
 	closeOnce sync.Once
+	// beforeSave, if set (tests), runs before each background write.
+	beforeSave func()
 
 	flat *flatCache
 	// flatMu orders reads of the flat index against its update at Commit.
@@ -45,6 +52,16 @@ type Store struct {
 	// of applying them to the tree first (which, between transactions,
 	// would apply a block's writes piecemeal and cost a tree walk each).
 	blockKeys *btree.BTreeG[string]
+}
+
+// saving is a committed version whose tree is still being written to disk:
+// readers see it as its block's writes over the version before.
+type saving struct {
+	version int64
+	hash    []byte
+	writes  map[string][]byte // nil value: deleted
+	keys    []string          // writes' keys, in order
+	done    chan struct{}
 }
 
 // Options size the store's memory. The zero value means the defaults.
@@ -118,20 +135,41 @@ func (s *Store) refreshCommitted() error {
 	return nil
 }
 
-// Close closes the database; closing twice is harmless.
+// Close closes the database, once the last commit is on disk; closing twice
+// is harmless.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		err = errors.Join(s.tree.Close(), s.db.Close())
+		err = errors.Join(s.waitSaved(), s.tree.Close(), s.db.Close())
 	})
 	return err
 }
 
-// Version is the last committed height.
-func (s *Store) Version() int64 { return s.tree.Version() }
+// waitSaved waits for the background write of the last commit, if any, and
+// returns its error.
+func (s *Store) waitSaved() error {
+	s.mu.RLock()
+	sv := s.saving
+	s.mu.RUnlock()
+	if sv != nil {
+		<-sv.done
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.saveErr
+}
 
-// Hash is the last committed app hash.
-func (s *Store) Hash() []byte { return s.tree.Hash() }
+// Version is the last height on disk (what a restart resumes from).
+func (s *Store) Version() int64 {
+	s.waitSaved()
+	return s.tree.Version()
+}
+
+// Hash is the app hash of Version.
+func (s *Store) Hash() []byte {
+	s.waitSaved()
+	return s.tree.Hash()
+}
 
 // WorkingHash is the app hash of the committed state plus staged writes.
 func (s *Store) WorkingHash() []byte {
@@ -142,6 +180,10 @@ func (s *Store) WorkingHash() []byte {
 // applyPending writes the block's pending keys to the tree in key order, so
 // every node builds the same tree from the same block.
 func (s *Store) applyPending() {
+	// The tree is the background write's until it ends.
+	if err := s.waitSaved(); err != nil {
+		panic(fmt.Sprintf("store: %v", err))
+	}
 	if len(s.pending) == 0 {
 		return
 	}
@@ -165,35 +207,80 @@ func (s *Store) applyPending() {
 // Staged is the writer of the block being executed.
 func (s *Store) Staged() ledger.Writer { return staged{s} }
 
-// Commit persists the staged block as the next version, synced: any side
-// batch written before it, the tree and then the flat index share Pebble's
-// write-ahead log, and one sync of the log at the end makes all of them
-// durable, in order (a power cut before it loses a suffix, never a middle;
-// a flat index left behind the tree is rebuilt at Open).
+// Commit makes the staged block the next version. Readers see it at once;
+// its tree is written to disk in the background, while the next block
+// executes (its transactions read and stage writes without the tree), and
+// the next use of the tree waits for the write: at most the last committed
+// version is not yet on disk.
+//
+// The write is synced: any side batch written before Commit, the tree and
+// then the flat index share Pebble's write-ahead log, and one sync of the log
+// at the end makes all of them durable, in order (a power cut before it
+// loses a suffix, never a middle; a flat index left behind the tree is
+// rebuilt at Open). After a crash, Version says which height is on disk and
+// CometBFT replays the blocks after it.
 func (s *Store) Commit() ([]byte, int64, error) {
-	s.applyPending()
-	hash, v, err := s.tree.SaveVersion()
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := s.writeFlat(s.block, v); err != nil {
-		return nil, 0, fmt.Errorf("cannot write the flat index at version %d: %w", v, err)
-	}
-	if err := s.db.LogData(nil, pebble.Sync); err != nil {
-		return nil, 0, fmt.Errorf("cannot sync state at version %d: %w", v, err)
-	}
-	s.flat.commit(s.block, v)
-	clear(s.block)
+	s.applyPending() // and waits for the previous write
+	sv := &saving{version: s.tree.WorkingVersion(), hash: s.tree.WorkingHash(), writes: s.block,
+		keys: make([]string, 0, len(s.block)), done: make(chan struct{})}
+	s.blockKeys.Ascend(func(k string) bool {
+		sv.keys = append(sv.keys, k)
+		return true
+	})
+	s.block = make(map[string][]byte, len(sv.writes))
 	s.blockKeys.Clear(true)
-	if err := s.refreshCommitted(); err != nil {
-		return nil, 0, err
+	s.flat.commit(sv.writes, sv.version)
+	s.mu.Lock()
+	s.saving = sv
+	s.mu.Unlock()
+	go s.save(sv)
+	return sv.hash, sv.version, nil
+}
+
+// save writes a committed version to disk, then lets readers read it from
+// the tree.
+func (s *Store) save(sv *saving) {
+	defer close(sv.done)
+	if s.beforeSave != nil {
+		s.beforeSave()
 	}
-	return hash, v, nil
+	err := func() error {
+		hash, v, err := s.tree.SaveVersion()
+		if err != nil {
+			return fmt.Errorf("cannot write state version %d: %w", sv.version, err)
+		}
+		if v != sv.version || !bytes.Equal(hash, sv.hash) {
+			return fmt.Errorf("state version %d was written as version %d with app hash %X instead of %X", sv.version, v, hash, sv.hash)
+		}
+		if err := s.writeFlat(sv.writes, v); err != nil {
+			return fmt.Errorf("cannot write the flat index at version %d: %w", v, err)
+		}
+		if err := s.db.LogData(nil, pebble.Sync); err != nil {
+			return fmt.Errorf("cannot sync state at version %d: %w", v, err)
+		}
+		return nil
+	}()
+	var imm *iavl.ImmutableTree
+	if err == nil {
+		if imm, err = s.tree.GetImmutable(sv.version); err != nil {
+			err = fmt.Errorf("cannot read state version %d: %w", sv.version, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		// Readers keep reading the version through its writes; the next
+		// use of the tree reports the error.
+		s.saveErr = err
+		return
+	}
+	s.committed, s.saving = imm, nil
 }
 
 // Rollback drops staged writes (a block that was executed but not committed,
 // e.g. after a restart replays it).
 func (s *Store) Rollback() {
+	s.waitSaved()
 	s.tree.Rollback()
 	clear(s.block)
 	clear(s.pending)
@@ -204,6 +291,9 @@ func (s *Store) Rollback() {
 func (s *Store) CommittedVersion() (int64, []byte) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.saving != nil {
+		return s.saving.version, s.saving.hash
+	}
 	if s.committed == nil {
 		return 0, nil
 	}
@@ -217,12 +307,15 @@ func (s *Store) Committed() ledger.Reader { return s.reader() }
 func (s *Store) reader() committedReader {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return committedReader{s.committed, s}
+	return committedReader{t: s.committed, s: s, over: s.saving}
 }
 
 // Proof returns the committed value of key with an ICS23 proof of membership
 // (or of absence) against the app hash of the returned version.
 func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
+	if err := s.waitSaved(); err != nil {
+		return nil, nil, 0, nil, err
+	}
 	s.mu.RLock()
 	imm := s.committed
 	s.mu.RUnlock()
@@ -322,22 +415,35 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
 }
 
+// committedReader reads a committed version: the tree t, or, while the
+// version's tree is being written, the block's writes over over t.
 type committedReader struct {
-	t *iavl.ImmutableTree
-	s *Store
+	t    *iavl.ImmutableTree
+	s    *Store
+	over *saving
 }
 
 // Get reads the memory cache, then the flat index, and walks the tree only
 // for a version older than the newest.
 func (r committedReader) Get(key []byte) ([]byte, error) {
+	if r.over != nil {
+		if value, ok := r.over.writes[string(key)]; ok {
+			return value, nil
+		}
+	}
 	if r.t == nil {
 		return nil, nil
 	}
-	v := r.t.Version()
+	// v is the version read; the key has the same value in base, the
+	// tree's, unless the block being written changed it (answered above).
+	v, base := r.t.Version(), r.t.Version()
+	if r.over != nil {
+		v = r.over.version
+	}
 	if value, ok := r.s.flat.get(key, v); ok {
 		return value, nil
 	}
-	value, ok, err := r.s.flatGet(key, v)
+	value, ok, err := r.s.flatGet(key, base)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +457,17 @@ func (r committedReader) Get(key []byte) ([]byte, error) {
 }
 
 func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	if r.over != nil {
+		keys := r.over.keys
+		from, _ := slices.BinarySearch(keys, string(prefix))
+		to := from
+		for to < len(keys) && strings.HasPrefix(keys[to], string(prefix)) {
+			to++
+		}
+		writes := r.over.writes
+		return ledger.MergeIterate(committedReader{t: r.t, s: r.s}, prefix, keys[from:to],
+			func(k string) []byte { return writes[k] }, fn)
+	}
 	if r.t == nil {
 		return nil
 	}

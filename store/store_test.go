@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/cockroachdb/pebble"
@@ -17,6 +18,25 @@ import (
 func (s *Store) flatGetOK(key []byte) (bool, error) {
 	_, ok, err := s.flatGet(key, s.Version())
 	return ok, err
+}
+
+// holdSaves keeps s's background writes from starting until release is
+// called (and waits for the held one to end); a test that fails first
+// releases them as it ends.
+func holdSaves(tb testing.TB, s *Store) (release func()) {
+	s.waitSaved() // the hook is read by the next write to start
+	ch := make(chan struct{})
+	s.beforeSave = func() { <-ch }
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(ch)
+			s.waitSaved()
+			s.beforeSave = nil
+		})
+	}
+	tb.Cleanup(release)
+	return release
 }
 
 func mustOpen(tb testing.TB, dir string) *Store {
@@ -127,10 +147,32 @@ func TestReadsSeeTheirVersion(t *testing.T) {
 					t.Fatalf("%s: %s = %s, want %s", st.name, st.key, got, st.want)
 				}
 			}
-			if _, _, err := s.Commit(); err != nil {
+			release := holdSaves(t, s)
+			hash, _, err := s.Commit()
+			if err != nil {
 				t.Fatal(err)
 			}
 			v2 := s.Committed()
+			// While version 2's tree is being written, readers see it.
+			if v, h := s.CommittedVersion(); v != 2 || !bytes.Equal(h, hash) {
+				t.Fatalf("being written: committed version %d %X, want 2 %X", v, h, hash)
+			}
+			for _, st := range []struct {
+				r    interface{ Get([]byte) ([]byte, error) }
+				key  string
+				want string
+			}{
+				{v2, "a", "a2"}, {v2, "b", "<absent>"}, {v2, "c", "c2"}, {s.Staged(), "b", "<absent>"},
+				{v1, "a", "a1"}, {v1, "b", "b1"}, {v1, "c", "<absent>"},
+			} {
+				if got := get(st.r, st.key); got != st.want {
+					t.Fatalf("being written: %s = %s, want %s", st.key, got, st.want)
+				}
+			}
+			release()
+			if _, _, _, root, err := s.Proof([]byte("a")); err != nil || !bytes.Equal(root, hash) {
+				t.Fatalf("proof against %X (%v), want %X", root, err, hash)
+			}
 			for _, st := range []struct {
 				r    interface{ Get([]byte) ([]byte, error) }
 				key  string
@@ -232,9 +274,19 @@ func TestBlockIterationMergesCommittedState(t *testing.T) {
 				t.Fatalf("during the block: %s, want %s", got, c.want)
 			}
 			during := statetest.List(t, w, c.prefix, 0)
+			// Readers see the version while its tree is being written,
+			// and from the tree once it is.
+			release := holdSaves(t, s)
 			if _, _, err := s.Commit(); err != nil {
 				t.Fatal(err)
 			}
+			if got := statetest.List(t, s.Committed(), c.prefix, c.limit); got != c.want {
+				t.Fatalf("committed, being written: %s, want %s", got, c.want)
+			}
+			if got := statetest.List(t, s.Committed(), c.prefix, 0); got != during {
+				t.Fatalf("committed, being written: %s, during the block: %s", got, during)
+			}
+			release()
 			if after := statetest.List(t, s.Committed(), c.prefix, 0); after != during {
 				t.Fatalf("committed: %s, during the block: %s", after, during)
 			}
