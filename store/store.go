@@ -36,6 +36,8 @@ type Store struct {
 	beforeSave func()
 
 	flat *flatCache
+	// present answers lookups of keys the state has never held.
+	present *presentKeys
 	// flatMu orders reads of the flat index against its update at Commit.
 	flatMu      sync.RWMutex
 	flatVersion int64
@@ -111,6 +113,12 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	var size int64
+	if s.committed != nil {
+		size = s.committed.Size()
+	}
+	s.present = newPresentKeys(uint(size), presentMinKeys)
+	go s.present.load(db)
 	return s, nil
 }
 
@@ -140,7 +148,9 @@ func (s *Store) refreshCommitted() error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		err = errors.Join(s.waitSaved(), s.tree.Close(), s.db.Close())
+		err = s.waitSaved()
+		s.present.close()
+		err = errors.Join(err, s.tree.Close(), s.db.Close())
 	})
 	return err
 }
@@ -230,6 +240,13 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	s.block = make(map[string][]byte, len(sv.writes))
 	s.blockKeys.Clear(true)
 	s.flat.commit(sv.writes, sv.version)
+	written := make([][]byte, 0, len(sv.keys))
+	for _, k := range sv.keys {
+		if sv.writes[k] != nil {
+			written = append(written, []byte(k))
+		}
+	}
+	s.present.add(written) // before readers can see them
 	s.mu.Lock()
 	s.saving = sv
 	s.mu.Unlock()
@@ -442,6 +459,9 @@ func (r committedReader) Get(key []byte) ([]byte, error) {
 	}
 	if value, ok := r.s.flat.get(key, v); ok {
 		return value, nil
+	}
+	if r.s.present.absent(key) {
+		return nil, nil
 	}
 	value, ok, err := r.s.flatGet(key, base)
 	if err != nil {
