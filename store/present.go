@@ -77,14 +77,17 @@ func (p *presentKeys) absent(key []byte) bool {
 	return true
 }
 
-// load adds the keys of the flat index, then answers. Run once, in its own
-// goroutine; close ends it early.
-func (p *presentKeys) load(db *pebble.DB) {
+// flatKeys iterates the flat index as it is now: the keys present.
+func flatKeys(db *pebble.DB) (*pebble.Iterator, error) {
+	return db.NewIter(&pebble.IterOptions{LowerBound: flatPrefix, UpperBound: prefixEnd(flatPrefix)})
+}
+
+// load adds the keys it iterates (flatKeys, taken when the store opened, so
+// that a key a later commit deletes is still there for readers of the
+// version before), then answers. Run once, in its own goroutine; close ends
+// it early.
+func (p *presentKeys) load(it *pebble.Iterator) {
 	defer close(p.done)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: flatPrefix, UpperBound: prefixEnd(flatPrefix)})
-	if err != nil {
-		return // never ready: every lookup goes to Pebble, as without it
-	}
 	defer it.Close()
 	batch := make([][]byte, 0, 4096)
 	for valid := it.First(); ; valid = it.Next() {

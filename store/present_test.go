@@ -37,7 +37,11 @@ func TestPresentKeysNeverHideAKey(t *testing.T) {
 	if s.present.absent([]byte("never")) {
 		t.Fatal("answered before the keys on disk were loaded")
 	}
-	go s.present.load(s.db)
+	it, err := flatKeys(s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.present.load(it)
 	<-s.present.done
 	for i := range 5000 {
 		s.Staged().Set(key("new", i), []byte("v"))

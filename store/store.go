@@ -118,7 +118,12 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		size = s.committed.Size()
 	}
 	s.present = newPresentKeys(uint(size), presentMinKeys)
-	go s.present.load(db)
+	it, err := flatKeys(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.present.load(it)
 	return s, nil
 }
 
