@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -245,9 +246,41 @@ func mixShares(mix map[string]int) string {
 
 // network is a set of node processes started by the benchmark.
 type network struct {
-	dir   string
-	procs []*exec.Cmd
-	nodes []node.TestnetNode
+	dir    string
+	procs  []*exec.Cmd
+	exited []chan struct{} // closed when procs[i] has exited
+	nodes  []node.TestnetNode
+	// ctx ends, with a *nodeExited cause, if a node exits before the
+	// network is stopped: a run on it stops at once instead of waiting out
+	// its load against a dead node.
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	stopping atomic.Bool
+}
+
+// nodeExited says which node of a network exited while the run needed it.
+type nodeExited struct {
+	node  int
+	state string
+}
+
+func (e *nodeExited) Error() string {
+	return fmt.Sprintf("node %d exited during the run (%s)", e.node, e.state)
+}
+
+// watch waits for the i-th process to exit and, unless the network is
+// being stopped, ends the network's context.
+func (n *network) watch(i int) {
+	err := n.procs[i].Wait()
+	close(n.exited[i])
+	if n.stopping.Load() {
+		return
+	}
+	state := "exit status 0"
+	if err != nil {
+		state = err.Error()
+	}
+	n.cancel(&nodeExited{node: i, state: state})
 }
 
 // benchCaches, when set, size the Primum nodes' state caches (--node-cache,
@@ -277,6 +310,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		return nil, err
 	}
 	net := &network{dir: dir, nodes: nodes}
+	net.ctx, net.cancel = context.WithCancelCause(ctx)
 	if benchCaches.nodes > 0 || benchCaches.blockMB > 0 {
 		for _, nd := range nodes {
 			st, err := node.LoadSettings(nd.Home)
@@ -321,6 +355,8 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			return nil, err
 		}
 		net.procs = append(net.procs, c)
+		net.exited = append(net.exited, make(chan struct{}))
+		go net.watch(i)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -390,6 +426,12 @@ func (n *network) stop() {
 // the network's folder, whose node logs tell what went wrong, and says
 // where.
 func (n *network) finish(err *error) {
+	// A node that died fails the run, whatever it measured after; what
+	// failed after it is its consequence.
+	var lost *nodeExited
+	if n.ctx != nil && errors.As(context.Cause(n.ctx), &lost) {
+		*err = lost
+	}
 	if *err == nil || errors.Is(*err, context.Canceled) {
 		n.stop()
 		return
@@ -399,17 +441,20 @@ func (n *network) finish(err *error) {
 }
 
 func (n *network) shutdown() {
+	n.stopping.Store(true)
 	for _, p := range n.procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
 	}
-	for _, p := range n.procs {
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
+	for i, p := range n.procs {
 		select {
-		case <-done:
+		case <-n.exited[i]:
 		case <-time.After(20 * time.Second):
 			_ = p.Process.Kill()
+			<-n.exited[i]
 		}
+	}
+	if n.cancel != nil {
+		n.cancel(context.Canceled)
 	}
 }
 
@@ -436,6 +481,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		return nil, 0, err
 	}
 	defer net.finish(&err)
+	ctx = net.ctx
 	chainID := "primum-bench"
 	members := make([]ed25519.PrivateKey, len(net.nodes))
 	for i, nd := range net.nodes {
@@ -601,6 +647,7 @@ func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, siz
 		return nil, err
 	}
 	defer net.finish(&err)
+	ctx = net.ctx
 	txs := make([][]byte, budget)
 	for i := range txs {
 		k := fmt.Sprintf("bench-%08d=", i)

@@ -44,6 +44,7 @@ func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress 
 		return err
 	}
 	defer net.finish(&err)
+	ctx = net.ctx
 	key, err := net.nodes[0].Operator.Open("")
 	if err != nil {
 		return err

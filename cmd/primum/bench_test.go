@@ -8,8 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestBenchRuns runs `primum bench` briefly end to end: a real validator
@@ -105,4 +108,65 @@ func TestNetworkFinishKeepsFolderOfFailedRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBenchStopsWhenANodeDies: a node that exits during a run ends the run
+// at once with an error naming it (its folder kept), instead of the bench
+// loading a dead network until its time is up.
+func TestBenchStopsWhenANodeDies(t *testing.T) {
+	cmd := exec.Command(primumBinary(t), "bench", "--duration", "90s", "--warmup", "0s", "--clients", "4",
+		"--max-txs", "20000", "--rate", "300", "--skip-kvstore")
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(stderr.String(), "loading Primum"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not start loading:\n%s", stderr.String())
+		}
+	}
+	child := childProcess(t, cmd.Process.Pid, "node")
+	start := time.Now()
+	if err := syscall.Kill(child, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	took := time.Since(start)
+	out := stderr.String()
+	if err == nil || !strings.Contains(out, "node 0 exited during the run") || !strings.Contains(out, "signal: killed") {
+		t.Fatalf("bench ended with %v:\n%s", err, out)
+	}
+	if took > 30*time.Second {
+		t.Fatalf("bench took %s to stop after its node died", took)
+	}
+	if i := strings.Index(out, "/primum-bench-"); i >= 0 {
+		dir := out[strings.LastIndex(out[:i], " ")+1:]
+		dir = strings.TrimRight(dir[:strings.IndexAny(dir, ")\n")], ")")
+		os.RemoveAll(dir)
+	}
+}
+
+// childProcess finds the child of parent whose command line has word as
+// its second argument (Linux /proc).
+func childProcess(t *testing.T, parent int, word string) int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil || !strings.Contains(string(status), fmt.Sprintf("\nPPid:\t%d\n", parent)) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if args := strings.Split(string(cmdline), "\x00"); len(args) > 1 && args[1] == word {
+			return pid
+		}
+	}
+	t.Fatalf("no child %q of process %d", word, parent)
+	return 0
 }
