@@ -268,11 +268,11 @@ func (e *nodeExited) Error() string {
 	return fmt.Sprintf("node %d exited during the run (%s)", e.node, e.state)
 }
 
-// watch waits for the i-th process to exit and, unless the network is
-// being stopped, ends the network's context.
-func (n *network) watch(i int) {
-	err := n.procs[i].Wait()
-	close(n.exited[i])
+// watch waits for the i-th process, c, to exit, closes exited and, unless
+// the network is being stopped, ends the network's context.
+func (n *network) watch(i int, c *exec.Cmd, exited chan struct{}) {
+	err := c.Wait()
+	close(exited)
 	if n.stopping.Load() {
 		return
 	}
@@ -354,9 +354,9 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			net.stop()
 			return nil, err
 		}
-		net.procs = append(net.procs, c)
-		net.exited = append(net.exited, make(chan struct{}))
-		go net.watch(i)
+		exited := make(chan struct{})
+		net.procs, net.exited = append(net.procs, c), append(net.exited, exited)
+		go net.watch(i, c, exited)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
