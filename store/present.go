@@ -48,7 +48,7 @@ func newPresentKeys(expected, minKeys uint) *presentKeys {
 }
 
 // add records keys as present.
-func (p *presentKeys) add(keys [][]byte) {
+func (p *presentKeys) add(keys []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, k := range keys {
@@ -57,7 +57,7 @@ func (p *presentKeys) add(keys [][]byte) {
 			p.filters = append(p.filters, bloom.NewWithEstimates(p.capacity, presentFP))
 			p.added = 0
 		}
-		p.filters[len(p.filters)-1].Add(k)
+		p.filters[len(p.filters)-1].AddString(k)
 		p.added++
 	}
 }
@@ -89,7 +89,7 @@ func flatKeys(db *pebble.DB) (*pebble.Iterator, error) {
 func (p *presentKeys) load(it *pebble.Iterator) {
 	defer close(p.done)
 	defer it.Close()
-	batch := make([][]byte, 0, 4096)
+	batch := make([]string, 0, 4096)
 	for valid := it.First(); ; valid = it.Next() {
 		if !valid || len(batch) == cap(batch) {
 			p.add(batch)
@@ -103,7 +103,7 @@ func (p *presentKeys) load(it *pebble.Iterator) {
 			return
 		default:
 		}
-		batch = append(batch, append([]byte(nil), it.Key()[len(flatPrefix):]...))
+		batch = append(batch, string(it.Key()[len(flatPrefix):]))
 	}
 	if it.Error() == nil {
 		p.ready.Store(true)

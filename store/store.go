@@ -238,19 +238,17 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	s.applyPending() // and waits for the previous write
 	sv := &saving{version: s.tree.WorkingVersion(), hash: s.tree.WorkingHash(), writes: s.block,
 		keys: make([]string, 0, len(s.block)), done: make(chan struct{})}
+	written := make([]string, 0, len(s.block)) // not deleted
 	s.blockKeys.Ascend(func(k string) bool {
 		sv.keys = append(sv.keys, k)
+		if s.block[k] != nil {
+			written = append(written, k)
+		}
 		return true
 	})
 	s.block = make(map[string][]byte, len(sv.writes))
 	s.blockKeys.Clear(true)
 	s.flat.commit(sv.writes, sv.version)
-	written := make([][]byte, 0, len(sv.keys))
-	for _, k := range sv.keys {
-		if sv.writes[k] != nil {
-			written = append(written, []byte(k))
-		}
-	}
 	s.present.add(written) // before readers can see them
 	s.mu.Lock()
 	s.saving = sv
