@@ -310,7 +310,6 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		return nil, err
 	}
 	net := &network{dir: dir, nodes: nodes}
-	net.ctx, net.cancel = context.WithCancelCause(ctx)
 	if benchCaches.nodes > 0 || benchCaches.blockMB > 0 {
 		for _, nd := range nodes {
 			st, err := node.LoadSettings(nd.Home)
@@ -333,6 +332,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			cmtcfg.WriteConfigFile(filepath.Join(nd.Home, "config", "config.toml"), cfg)
 		}
 	}
+	net.ctx, net.cancel = context.WithCancelCause(ctx) // ended by net.shutdown
 	for i, nd := range nodes {
 		args := []string{sub, "--home", nd.Home, "--log-level", "error"}
 		if i == 0 && pprofAddr != "" {
