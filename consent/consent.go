@@ -7,6 +7,10 @@
 // personal health data.
 package consent
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers consent.go
+
 import (
 	"encoding/hex"
 	"slices"
@@ -51,6 +55,8 @@ type Scope struct {
 }
 
 // Consent is one grant.
+//
+//easyjson:json
 type Consent struct {
 	ID          string `json:"id"`
 	Patient     string `json:"patient"`

@@ -1,5 +1,9 @@
 package governance
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers governance.go
+
 import (
 	"encoding/binary"
 	"encoding/hex"
@@ -75,6 +79,8 @@ type Vote struct {
 }
 
 // Proposal is a membership change put to the members.
+//
+//easyjson:json
 type Proposal struct {
 	ID        uint64     `json:"id"`
 	Action    string     `json:"action"`

@@ -1,5 +1,9 @@
 package identity
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers identity.go
+
 import (
 	"crypto/ed25519"
 	"encoding/binary"
@@ -24,6 +28,8 @@ const (
 )
 
 // Identity is one actor on the ledger. Fields not relevant to the kind are empty.
+//
+//easyjson:json
 type Identity struct {
 	ID     string      `json:"id"`
 	Kind   ledger.Kind `json:"kind"`
@@ -55,6 +61,8 @@ type Identity struct {
 }
 
 // KeyEntry maps a key address to the identity it signs for.
+//
+//easyjson:json
 type KeyEntry struct {
 	ID      string `json:"id"`
 	Retired bool   `json:"retired,omitempty"`
@@ -92,7 +100,7 @@ func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
 			out = append(out, ident)
 		} else {
 			var ident Identity
-			if ierr = jsonUnmarshal(v, &ident); ierr != nil {
+			if ierr = ledger.DecodeState(v, &ident); ierr != nil {
 				return false
 			}
 			if kind == "" || ident.Kind == kind {

@@ -3,7 +3,6 @@ package identity
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"regexp"
 	"time"
 
@@ -252,5 +251,3 @@ func rotateKey(ctx *ledger.Context, body []byte) error {
 	ctx.Emit("identity.key_rotated", [2]string{"id", ident.ID})
 	return nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

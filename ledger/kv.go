@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+
+	"github.com/mailru/easyjson"
 )
 
 // Reader reads committed or staged state.
@@ -121,7 +123,21 @@ func GetJSON(r Reader, key []byte, v any) (found bool, err error) {
 	if err != nil || b == nil {
 		return false, err
 	}
-	return true, json.Unmarshal(b, v)
+	return true, DecodeState(b, v)
+}
+
+// DecodeState decodes a state value. The state types read on the hot path
+// carry generated, reflection-free decoders (easyjson), four times faster
+// than encoding/json's; other types fall back to encoding/json. Values are
+// written by SetJSON with encoding/json, byte for byte as before: easyjson's
+// encoder escapes \b and \f differently, and the bytes are part of the app
+// hash. The decoders agree with encoding/json on every value SetJSON writes
+// (app's TestStateDecodersAgree).
+func DecodeState(b []byte, v any) error {
+	if u, ok := v.(easyjson.Unmarshaler); ok {
+		return easyjson.Unmarshal(b, u)
+	}
+	return json.Unmarshal(b, v)
 }
 
 // SetJSON writes a JSON value. State types have no maps and no floats, so
@@ -141,7 +157,7 @@ func ScanJSON[T any](r Reader, prefix []byte, limit int) ([]*T, error) {
 	var derr error
 	err := r.Iterate(prefix, func(_, v []byte) bool {
 		x := new(T)
-		if derr = json.Unmarshal(v, x); derr != nil {
+		if derr = DecodeState(v, x); derr != nil {
 			return false
 		}
 		out = append(out, x)

@@ -1,5 +1,9 @@
 package records
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers state.go
+
 import (
 	"fmt"
 
@@ -39,6 +43,8 @@ const (
 )
 
 // Record is a record's entry in the index.
+//
+//easyjson:json
 type Record struct {
 	ID         string `json:"id"`
 	Patient    string `json:"patient"`
@@ -58,6 +64,8 @@ const (
 )
 
 // Access is one entry of the access log.
+//
+//easyjson:json
 type Access struct {
 	ID              string `json:"id"`
 	Height          int64  `json:"height"`
@@ -81,6 +89,8 @@ type Access struct {
 }
 
 // Case is a second-opinion case.
+//
+//easyjson:json
 type Case struct {
 	ID            string   `json:"id"`
 	Patient       string   `json:"patient"`
@@ -96,6 +106,8 @@ type Case struct {
 }
 
 // Erasure records a patient's erasure request.
+//
+//easyjson:json
 type Erasure struct {
 	Patient    string   `json:"patient"`
 	Height     int64    `json:"height"`

@@ -1,5 +1,9 @@
 package supply
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers events.go
+
 import (
 	"encoding/binary"
 	"encoding/json"
@@ -19,6 +23,8 @@ var (
 
 // Event is what the ledger keeps of every supply-chain step, in the shape
 // of an EPCIS 2.0 event so the query interface can answer from it.
+//
+//easyjson:json
 type Event struct {
 	Seq         uint64   `json:"seq"`
 	EventID     string   `json:"event_id,omitempty"`
@@ -77,7 +83,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 			return true
 		}
 		var e Event
-		if derr = json.Unmarshal(v, &e); derr != nil {
+		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
 		if !f.match(&e) {

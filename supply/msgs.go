@@ -1,7 +1,6 @@
 package supply
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/primum-health/primum/gs1"
@@ -737,5 +736,3 @@ func assetEvent(ctx *ledger.Context, body []byte) error {
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: step, Keys: []string{o.Key}})
 	return nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

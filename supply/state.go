@@ -1,5 +1,9 @@
 package supply
 
+// Reflection-free decoders of the state types marked easyjson:json (see
+// ledger.DecodeState); run go generate ./... after changing one.
+//go:generate go tool easyjson -no_std_marshalers state.go
+
 import (
 	"encoding/binary"
 	"strings"
@@ -50,6 +54,8 @@ var DecommissionReasons = map[string]string{
 }
 
 // Product is a registered trade item.
+//
+//easyjson:json
 type Product struct {
 	GTIN         string `json:"gtin"`
 	Name         string `json:"name"`
@@ -60,6 +66,8 @@ type Product struct {
 }
 
 // Object is a pack, a logistic unit or a returnable asset.
+//
+//easyjson:json
 type Object struct {
 	Key         string   `json:"key"`
 	Kind        gs1.Kind `json:"kind"`
@@ -86,6 +94,8 @@ type Object struct {
 }
 
 // Step is one entry of an object's chain of custody.
+//
+//easyjson:json
 type Step struct {
 	Seq     uint64 `json:"seq"`
 	Action  string `json:"action"` // commission, ship, receive, pack, unpack, dispense, decommission, recall, …
@@ -99,6 +109,8 @@ type Step struct {
 }
 
 // Recall of a lot.
+//
+//easyjson:json
 type Recall struct {
 	GTIN   string `json:"gtin"`
 	Lot    string `json:"lot"`
@@ -150,7 +162,7 @@ func Recalls(r ledger.Reader) ([]Recall, error) {
 	var derr error
 	err := r.Iterate(prefixRecall, func(_, v []byte) bool {
 		var rc Recall
-		if derr = jsonUnmarshal(v, &rc); derr != nil {
+		if derr = ledger.DecodeState(v, &rc); derr != nil {
 			return false
 		}
 		out = append(out, rc)
@@ -171,7 +183,7 @@ func Suspects(r ledger.Reader, limit int) ([]Object, error) {
 			return true
 		}
 		var o Object
-		if derr = jsonUnmarshal(v, &o); derr != nil {
+		if derr = ledger.DecodeState(v, &o); derr != nil {
 			return false
 		}
 		out = append(out, o)
@@ -190,7 +202,7 @@ func Trail(r ledger.Reader, key string) ([]Step, error) {
 	p := append(k(prefixTrail, key), '/')
 	err := r.Iterate(p, func(_, v []byte) bool {
 		var s Step
-		if derr = jsonUnmarshal(v, &s); derr != nil {
+		if derr = ledger.DecodeState(v, &s); derr != nil {
 			return false
 		}
 		out = append(out, s)
@@ -231,7 +243,7 @@ func Assets(r ledger.Reader, dueBefore string) ([]Object, error) {
 	p := k(prefixObject, string(gs1.KindGRAI)+":")
 	err := r.Iterate(p, func(_, v []byte) bool {
 		var o Object
-		if derr = jsonUnmarshal(v, &o); derr != nil {
+		if derr = ledger.DecodeState(v, &o); derr != nil {
 			return false
 		}
 		if dueBefore == "" || (o.InspectionDue != "" && o.InspectionDue < dueBefore) {
