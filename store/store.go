@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
-	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cosmos/iavl"
 	ics23 "github.com/cosmos/ics23/go"
 	"github.com/google/btree"
@@ -363,9 +362,17 @@ func (s *Store) SideKey(k []byte) []byte { return s.side.key(k) }
 // Metrics exposes Pebble's disk usage in bytes.
 func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
 
-// pebbleOptions: bloom filters because most lookups of a registration are
-// for keys that do not exist yet (without them each miss reads sstable
-// blocks on every level), and a bounded block cache.
+// pebbleOptions: a bounded block cache; 4 KiB blocks and no bloom filters.
+// Nearly every read here is a point read of one small value (a tree node,
+// a flat-index entry) that is not in memory once the state outgrows the
+// caches: with 32 KiB blocks each such read decompressed and checksummed
+// 32 KiB, and the table filters, read and checked on every lookup, never
+// spare a tree-node read (nodes are only looked up when they exist) while
+// lookups of absent keys are answered in memory by presentKeys (once it has
+// loaded, in the background after Open; until then they read every level).
+// Tables written with the old settings stay readable.
+// BenchmarkCommitLargeState: 332 µs per write with 32 KiB blocks and
+// filters, 204 with 4 KiB blocks and filters, 119 with neither.
 func pebbleOptions(blockCache int64) *pebble.Options {
 	o := &pebble.Options{
 		Logger:                      QuietLogger{},
@@ -378,9 +385,7 @@ func pebbleOptions(blockCache int64) *pebble.Options {
 	}
 	o.Levels = make([]pebble.LevelOptions, 7)
 	for i := range o.Levels {
-		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		o.Levels[i].FilterType = pebble.TableFilter
-		o.Levels[i].BlockSize = 32 << 10
+		o.Levels[i].BlockSize = 4 << 10
 		if i > 0 {
 			o.Levels[i].TargetFileSize = o.Levels[i-1].TargetFileSize * 2
 		} else {
