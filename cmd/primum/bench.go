@@ -292,7 +292,7 @@ var benchCaches struct{ nodes, blockMB int }
 // (--block-interval).
 var benchBlockInterval time.Duration
 
-func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgTypes ...string) (*network, error) {
+func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgTypes ...string) (_ *network, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -301,6 +301,11 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil { // a node that did not start has its log in err
+			os.RemoveAll(dir)
+		}
+	}()
 	ports, err := node.FreePorts(n)
 	if err != nil {
 		return nil, err
