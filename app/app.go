@@ -77,6 +77,9 @@ type App struct {
 	checkMu    sync.Mutex
 	checkNonce map[string]signerNonces // mempool's nonce sequence of each signer (proposal.go)
 	parked     map[string]struct{}     // hashes of transactions parked ahead of their sequence
+	// parkedSince is the height at which each parked transaction was first
+	// parked; kept across blocks (parked is rebuilt by each recheck).
+	parkedSince map[string]int64
 
 	waitMu  sync.Mutex
 	waiters map[string][]chan TxResult
@@ -108,15 +111,16 @@ func (a *App) NextNonce(id string) (uint64, error) {
 // New opens the application over a state store.
 func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App, error) {
 	a := &App{
-		store:      st,
-		log:        logger.With("module", "app"),
-		routes:     map[string]ledger.Route{},
-		checkNonce: map[string]signerNonces{},
-		parked:     map[string]struct{}{},
-		verified:   newSigCache(200_000),
-		sigs:       newSigBatcher(),
-		waiters:    map[string][]chan TxResult{},
-		metrics:    newMetrics(reg),
+		store:       st,
+		log:         logger.With("module", "app"),
+		routes:      map[string]ledger.Route{},
+		checkNonce:  map[string]signerNonces{},
+		parked:      map[string]struct{}{},
+		parkedSince: map[string]int64{},
+		verified:    newSigCache(200_000),
+		sigs:        newSigBatcher(),
+		waiters:     map[string][]chan TxResult{},
+		metrics:     newMetrics(reg),
 	}
 	for _, r := range Routes() {
 		a.routes[r.Type] = r
@@ -448,6 +452,13 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.checkMu.Lock()
 	clear(a.checkNonce)
 	clear(a.parked)
+	for h, since := range a.parkedSince {
+		// Still parked, it would have been refused by now: it left the
+		// mempool in some other way (a block took it).
+		if height-since > parkBlocks {
+			delete(a.parkedSince, h)
+		}
+	}
 	a.checkMu.Unlock()
 	a.metrics.height.Set(float64(height))
 	a.notify(results)

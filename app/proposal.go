@@ -26,6 +26,13 @@ import (
 // wrong nonce is refused at once, as its sender expects.
 const parkWindow = 64
 
+// parkBlocks is how many blocks a parked transaction waits for its
+// predecessor. Then the recheck refuses it and CometBFT drops it from the
+// mempool: the predecessor is lost (refused in a block, or it never reached
+// this node), and without a limit the transaction would stay, rechecked
+// after every block, until the signer happened to fill the gap.
+const parkBlocks = 100
+
 // signerNonces is what this node's mempool holds of one signer's nonces.
 type signerNonces struct {
 	next  uint64            // the next nonce in sequence
@@ -45,13 +52,23 @@ func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, reche
 	}
 	switch {
 	case n == p.next:
+		delete(a.parkedSince, string(hash))
 		p.next++
 		for h, ok := p.ahead[p.next]; ok; h, ok = p.ahead[p.next] {
 			delete(p.ahead, p.next)
 			delete(a.parked, h)
+			delete(a.parkedSince, h)
 			p.next++
 		}
 	case recheck && n > p.next && n-p.next <= parkWindow && p.ahead[n] == "":
+		height, _ := a.store.CommittedVersion()
+		since, ok := a.parkedSince[string(hash)]
+		if !ok {
+			a.parkedSince[string(hash)] = height
+		} else if height-since >= parkBlocks {
+			delete(a.parkedSince, string(hash))
+			return ledger.ErrBadNonce.Wrapf("got %d, expected %d: the transactions before it did not arrive in %d blocks", n, p.next, height-since)
+		}
 		if p.ahead == nil {
 			p.ahead = map[uint64]string{}
 		}

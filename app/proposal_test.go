@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -184,5 +185,36 @@ func TestParkedTransactionWaitsForItsPredecessor(t *testing.T) {
 	h.block()
 	if res := recheck(h.deviceTx(org, h.nonces[pubHex(org)]+parkWindow+1)); res.Code != ledger.ErrBadNonce.Code {
 		t.Fatalf("recheck far ahead: code %d, want bad nonce", res.Code)
+	}
+}
+
+// A parked transaction whose predecessor never arrives is refused at the
+// recheck parkBlocks blocks after it was parked (and CometBFT drops it),
+// not kept in the mempool for good.
+func TestParkedTransactionExpires(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	org := hospitalKey
+	h.registerPractitioner(org, testKey("lost-1")) // never reaches the mempool
+	second := h.registerPractitioner(org, testKey("lost-2"))
+	recheck := func() *abci.CheckTxResponse {
+		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: second, Type: abci.CHECK_TX_TYPE_RECHECK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i := range parkBlocks {
+		if res := recheck(); res.Code != 0 {
+			t.Fatalf("refused at the recheck after %d blocks: %s", i, res.Log)
+		}
+		h.block()
+	}
+	res := recheck()
+	if res.Code != ledger.ErrBadNonce.Code || !strings.Contains(res.Log, "did not arrive") {
+		t.Fatalf("after %d blocks: code %d %q, want bad nonce", parkBlocks, res.Code, res.Log)
+	}
+	if len(h.app.parkedSince) != 0 {
+		t.Fatalf("%d parked transactions still remembered", len(h.app.parkedSince))
 	}
 }
