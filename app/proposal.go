@@ -52,7 +52,9 @@ func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, reche
 	}
 	switch {
 	case n == p.next:
-		delete(a.parkedSince, string(hash))
+		if len(a.parkedSince) > 0 { // almost always empty: spare the hot path
+			delete(a.parkedSince, string(hash))
+		}
 		p.next++
 		for h, ok := p.ahead[p.next]; ok; h, ok = p.ahead[p.next] {
 			delete(p.ahead, p.next)
