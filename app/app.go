@@ -76,6 +76,7 @@ type App struct {
 
 	checkMu    sync.Mutex
 	checkNonce map[string]signerNonces // mempool's nonce sequence of each signer (proposal.go)
+	prevNonce  map[string]signerNonces // checkNonce as it was before the last Commit (NextNonce)
 	parked     map[string]struct{}     // hashes of transactions parked ahead of their sequence
 	// parkedSince is the height at which each parked transaction was first
 	// parked; kept across blocks (parked is rebuilt by each recheck).
@@ -102,10 +103,24 @@ func (a *App) OnCommit(fn func([]TxResult)) {
 
 // NextNonce is the nonce the next transaction of id must carry, counting
 // those already waiting in this node's mempool.
+//
+// Commit forgets the mempool's sequences and the recheck that follows
+// rebuilds them, one remaining transaction at a time, outside any lock a
+// caller here could take: in between, the sequence of a signer with
+// transactions still waiting would read as its committed nonce, and a
+// transaction signed with it would be refused (bad_nonce). So until the
+// next Commit the answer is at least the sequence from before the block:
+// the block took transactions from the front of each sequence, the rest
+// wait. (Only if the recheck refuses one of a signer's transactions is the
+// answer too high, until the next block.)
 func (a *App) NextNonce(id string) (uint64, error) {
 	a.checkMu.Lock()
 	defer a.checkMu.Unlock()
-	return a.nextNonce(a.store.Committed(), id)
+	n, err := a.nextNonce(a.store.Committed(), id)
+	if p, ok := a.prevNonce[id]; ok && err == nil && p.next > n {
+		n = p.next
+	}
+	return n, err
 }
 
 // New opens the application over a state store.
@@ -450,7 +465,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	// The mempool is locked during Commit; CometBFT rechecks what remains
 	// against the new state, rebuilding the pending nonces in order.
 	a.checkMu.Lock()
-	clear(a.checkNonce)
+	a.prevNonce, a.checkNonce = a.checkNonce, make(map[string]signerNonces, len(a.checkNonce))
 	clear(a.parked)
 	for h, since := range a.parkedSince {
 		// Still parked, it would have been refused by now: it left the

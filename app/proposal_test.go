@@ -218,3 +218,46 @@ func TestParkedTransactionExpires(t *testing.T) {
 		t.Fatalf("%d parked transactions still remembered", len(h.app.parkedSince))
 	}
 }
+
+// Between Commit and the end of the recheck that follows it, NextNonce
+// still counts the signer's transactions waiting in the mempool: the API
+// signs with it, and the committed nonce would be refused (the flaky
+// bad_nonce of TestSupplyImport under load).
+func TestNextNonceCountsTheMempoolUntilTheRecheck(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	org := hospitalKey
+	id := ledger.Address(org.Public().(ed25519.PublicKey))
+	var txs [][]byte
+	for range 5 {
+		raw := h.registerPractitioner(org, testKey(fmt.Sprint("wait-", len(txs))))
+		if res := h.check(raw); res.Code != 0 {
+			t.Fatalf("CheckTx: %s", res.Log)
+		}
+		txs = append(txs, raw)
+	}
+	first, err := h.app.NextNonce(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustOK(txs[:2]...) // the block takes two; three wait, not yet rechecked
+	for _, c := range []struct {
+		name  string
+		check func()
+	}{
+		{"before the recheck", func() {}},
+		{"half-way through it", func() {
+			h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: txs[2], Type: abci.CHECK_TX_TYPE_RECHECK})
+		}},
+		{"after it", func() {
+			for _, raw := range txs[3:] {
+				h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
+			}
+		}},
+	} {
+		c.check()
+		if n, err := h.app.NextNonce(id); err != nil || n != first {
+			t.Fatalf("%s: next nonce %d (%v), want %d", c.name, n, err, first)
+		}
+	}
+}
