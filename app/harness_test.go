@@ -141,6 +141,16 @@ func (h *harness) check(raw []byte) *abci.CheckTxResponse {
 	return res
 }
 
+// recheck runs CheckTx as CometBFT's recheck after a block.
+func (h *harness) recheck(raw []byte) *abci.CheckTxResponse {
+	h.t.Helper()
+	res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
 func (h *harness) identity(key ed25519.PrivateKey) *identity.Identity {
 	h.t.Helper()
 	ident, err := identity.Get(h.store.Committed(), id(key))

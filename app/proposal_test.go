@@ -126,9 +126,8 @@ func TestTransactionsOutOfOrderInTheMempoolAllCommit(t *testing.T) {
 	h.block()
 	mempool := [][]byte{txs[0], txs[2], txs[1], txs[3]}
 	for _, raw := range mempool {
-		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
-		if err != nil || res.Code != 0 {
-			t.Fatalf("recheck refused a transaction that arrived out of order: %v %s", err, res.GetLog())
+		if res := h.recheck(raw); res.Code != 0 {
+			t.Fatalf("recheck refused a transaction that arrived out of order: %s", res.Log)
 		}
 	}
 	if next, _ := h.app.NextNonce(id(org)); next != h.nonces[pubHex(org)] {
@@ -153,14 +152,7 @@ func TestParkedTransactionWaitsForItsPredecessor(t *testing.T) {
 	org := hospitalKey
 	first := h.registerPractitioner(org, testKey("park-1"))
 	second := h.registerPractitioner(org, testKey("park-2"))
-	recheck := func(raw []byte) *abci.CheckTxResponse {
-		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	if res := recheck(second); res.Code != 0 {
+	if res := h.recheck(second); res.Code != 0 {
 		t.Fatalf("recheck of a transaction one ahead: %s", res.Log)
 	}
 	prop, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: [][]byte{second}, MaxTxBytes: 1 << 20})
@@ -183,7 +175,7 @@ func TestParkedTransactionWaitsForItsPredecessor(t *testing.T) {
 	}
 	// Far ahead is refused even at recheck.
 	h.block()
-	if res := recheck(h.deviceTx(org, h.nonces[pubHex(org)]+parkWindow+1)); res.Code != ledger.ErrBadNonce.Code {
+	if res := h.recheck(h.deviceTx(org, h.nonces[pubHex(org)]+parkWindow+1)); res.Code != ledger.ErrBadNonce.Code {
 		t.Fatalf("recheck far ahead: code %d, want bad nonce", res.Code)
 	}
 }
@@ -197,20 +189,13 @@ func TestParkedTransactionExpires(t *testing.T) {
 	org := hospitalKey
 	h.registerPractitioner(org, testKey("lost-1")) // never reaches the mempool
 	second := h.registerPractitioner(org, testKey("lost-2"))
-	recheck := func() *abci.CheckTxResponse {
-		res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: second, Type: abci.CHECK_TX_TYPE_RECHECK})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
 	for i := range parkBlocks {
-		if res := recheck(); res.Code != 0 {
+		if res := h.recheck(second); res.Code != 0 {
 			t.Fatalf("refused at the recheck after %d blocks: %s", i, res.Log)
 		}
 		h.block()
 	}
-	res := recheck()
+	res := h.recheck(second)
 	if res.Code != ledger.ErrBadNonce.Code || !strings.Contains(res.Log, "did not arrive") {
 		t.Fatalf("after %d blocks: code %d %q, want bad nonce", parkBlocks, res.Code, res.Log)
 	}
@@ -227,7 +212,6 @@ func TestNextNonceCountsTheMempoolUntilTheRecheck(t *testing.T) {
 	h := newHarness(t)
 	h.block()
 	org := hospitalKey
-	id := ledger.Address(org.Public().(ed25519.PublicKey))
 	var txs [][]byte
 	for range 5 {
 		raw := h.registerPractitioner(org, testKey(fmt.Sprint("wait-", len(txs))))
@@ -236,27 +220,25 @@ func TestNextNonceCountsTheMempoolUntilTheRecheck(t *testing.T) {
 		}
 		txs = append(txs, raw)
 	}
-	first, err := h.app.NextNonce(id)
+	first, err := h.app.NextNonce(id(org))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.mustOK(txs[:2]...) // the block takes two; three wait, not yet rechecked
 	for _, c := range []struct {
-		name  string
-		check func()
+		name      string
+		rechecked [][]byte
 	}{
-		{"before the recheck", func() {}},
-		{"half-way through it", func() {
-			h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: txs[2], Type: abci.CHECK_TX_TYPE_RECHECK})
-		}},
-		{"after it", func() {
-			for _, raw := range txs[3:] {
-				h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
-			}
-		}},
+		{"before the recheck", nil},
+		{"half-way through it", txs[2:3]},
+		{"after it", txs[3:]},
 	} {
-		c.check()
-		if n, err := h.app.NextNonce(id); err != nil || n != first {
+		for _, raw := range c.rechecked {
+			if res := h.recheck(raw); res.Code != 0 {
+				t.Fatalf("%s: recheck refused a waiting transaction: %s", c.name, res.Log)
+			}
+		}
+		if n, err := h.app.NextNonce(id(org)); err != nil || n != first {
 			t.Fatalf("%s: next nonce %d (%v), want %d", c.name, n, err, first)
 		}
 	}
