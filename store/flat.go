@@ -92,7 +92,7 @@ func (c *flatCache) put(k string, e flatEntry) {
 
 // The flat index is the same idea on disk: every key's latest committed
 // value under prefix "f", beside the tree, so that a read the cache misses is
-// one Pebble lookup (a bloom filter answers most lookups of absent keys)
+// one Pebble lookup (presentKeys answers most lookups of absent keys)
 // instead of a walk down the tree. It is written after the tree at each
 // Commit, with a marker of its version; if a crash leaves the marker behind
 // the tree (or a store from before the index is opened), Open rebuilds it

@@ -12,8 +12,8 @@ import (
 // since the store was opened, so that looking up a key that does not exist
 // yet — a new patient's identity and nonce, at CheckTx and again in the
 // block — costs a few hashes instead of a Pebble lookup through the
-// memtables and every level's bloom filter (~6 % of a node's CPU under the
-// bench's mix, docs/performance.md).
+// memtables and every level (~6 % of a node's CPU under the bench's mix,
+// docs/performance.md).
 //
 // It holds every key of the flat index as the store opened, loaded in the
 // background (until then it answers nothing), and every key a commit

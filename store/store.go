@@ -461,7 +461,8 @@ func (r committedReader) Get(key []byte) ([]byte, error) {
 	}
 	// v is the version read; the key has the same value in base, the
 	// tree's, unless the block being written changed it (answered above).
-	v, base := r.t.Version(), r.t.Version()
+	base := r.t.Version()
+	v := base
 	if r.over != nil {
 		v = r.over.version
 	}

@@ -302,7 +302,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		return nil, err
 	}
 	defer func() {
-		if err != nil { // a node that did not start has its log in err
+		if err != nil { // after shutting down what started; a node's log is in err
 			os.RemoveAll(dir)
 		}
 	}()
@@ -348,7 +348,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		// is shown if the node does not start.
 		logFile, err := os.Create(nodeLog(dir, i))
 		if err != nil {
-			net.stop()
+			net.shutdown()
 			return nil, err
 		}
 		c := exec.Command(exe, args...)
@@ -356,7 +356,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		err = c.Start()
 		logFile.Close()
 		if err != nil {
-			net.stop()
+			net.shutdown()
 			return nil, err
 		}
 		exited := make(chan struct{})
@@ -368,7 +368,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 	for i, nd := range nodes {
 		if err := waitRPC(wctx, rpcURL(nd)); err != nil {
 			log, _ := os.ReadFile(nodeLog(dir, i))
-			net.stop()
+			net.shutdown()
 			return nil, fmt.Errorf("node %s did not start: %w\n%s", nd.Home, err, log[max(0, len(log)-4096):])
 		}
 	}
