@@ -14,6 +14,7 @@ import (
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/statetest"
 	"github.com/primum-health/primum/records"
 )
 
@@ -121,6 +122,7 @@ func TestDeterminism(t *testing.T) {
 	if decided[records.Granted] == 0 || decided[records.Refused] == 0 {
 		t.Fatalf("the workload's access requests were all %v", decided)
 	}
+	statetest.NoEmptyValues(t, a.store.Committed())
 	info, _ := a.app.Info(context.Background(), &abci.InfoRequest{})
 	if info.LastBlockHeight != int64(len(blocks)) {
 		t.Fatalf("height %d", info.LastBlockHeight)

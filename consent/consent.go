@@ -152,7 +152,7 @@ func (m *Module) grant(ctx *ledger.Context, body []byte) error {
 		Scope: g.Scope, Purpose: g.Purpose, Expires: expires.UTC().Format(time.RFC3339), Status: StatusActive,
 		Granted: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
 	ledger.SetJSON(ctx.State, consentKey(c.ID), c)
-	ctx.State.Set(patientKey(c.Patient, c.ID), []byte{})
+	ledger.SetPresent(ctx.State, patientKey(c.Patient, c.ID))
 	ctx.Emit("consent.granted", [2]string{"id", c.ID}, [2]string{"patient", c.Patient}, [2]string{"grantee", c.Grantee}, [2]string{"purpose", c.Purpose})
 	return nil
 }

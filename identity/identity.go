@@ -273,10 +273,10 @@ func put(w ledger.Writer, ident *Identity) { ledger.SetJSON(w, identityKey(ident
 // path of new nodes, so indexes are written once, not on every update.
 func index(w ledger.Writer, ident *Identity) {
 	if ident.Kind != ledger.KindPatient {
-		w.Set(kindKey(string(ident.Kind), ident.ID), []byte{})
+		ledger.SetPresent(w, kindKey(string(ident.Kind), ident.ID))
 	}
 	if ident.OrgID != "" {
-		w.Set(memberKey(ident.OrgID, ident.ID), []byte{})
+		ledger.SetPresent(w, memberKey(ident.OrgID, ident.ID))
 	}
 }
 

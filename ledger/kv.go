@@ -19,9 +19,16 @@ type Reader interface {
 // Writer is state a transaction may change.
 type Writer interface {
 	Reader
+	// Set writes a value; it should not be empty (SetPresent).
 	Set(key, value []byte)
 	Delete(key []byte)
 }
+
+// SetPresent writes a key whose presence is the information (an index
+// entry, a nonce seen): its value is one byte, never empty, because an
+// ICS23 proof cannot carry an empty value — such a key could be proven
+// neither present nor, as a neighbour, another key's absence.
+func SetPresent(w Writer, key []byte) { w.Set(key, []byte{1}) }
 
 // Overlay stages one transaction's writes over a Reader, so a rejected
 // transaction changes nothing: the caller flushes it only on success.

@@ -126,7 +126,7 @@ func register(ctx *ledger.Context, body []byte) error {
 		}
 		ledger.SetJSON(ctx.State, k(prefixRecord, n.ID), Record{ID: n.ID, Patient: n.Patient, Custodian: ctx.Signer.ID,
 			Category: n.Category, Commitment: n.Commitment, Registered: now, Height: ctx.Height, Status: StatusStored})
-		ctx.State.Set(k(prefixByPatient, n.Patient, n.ID), []byte{})
+		ledger.SetPresent(ctx.State, k(prefixByPatient, n.Patient, n.ID))
 	}
 	ctx.Emit("records.registered", [2]string{"custodian", ctx.Signer.ID}, [2]string{"count", strconv.Itoa(len(m.Records))})
 	return nil
@@ -212,15 +212,15 @@ func access(ctx *ledger.Context, body []byte) error {
 	if rec.Custodian != ctx.Signer.ID {
 		return ErrNotCustodian
 	}
-	ctx.State.Set(k(prefixNonce, requester.ID, m.Request.Nonce), []byte{})
+	ledger.SetPresent(ctx.State, k(prefixNonce, requester.ID, m.Request.Nonce))
 	a := Access{ID: txID(ctx), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339), Requester: requester.ID,
 		RequesterKind: string(requester.Kind), RequesterOrg: requester.OrgID, Patient: rec.Patient, Record: rec.ID,
 		Custodian: rec.Custodian, Category: rec.Category, Purpose: m.Request.Purpose, KeyDigest: m.Request.KeyDigest,
 		EmergencyReason: m.Request.EmergencyReason, Emergency: m.Request.EmergencyReason != ""}
 	a.Outcome, a.Refusal, a.Consent = decide(ctx, requester, rec, m.Request)
 	ledger.SetJSON(ctx.State, k(prefixAccess, a.ID), a)
-	ctx.State.Set(k(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID), []byte{})
-	ctx.State.Set(k(prefixAccAll, heightPart(a.Height), a.ID), []byte{})
+	ledger.SetPresent(ctx.State, k(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
+	ledger.SetPresent(ctx.State, k(prefixAccAll, heightPart(a.Height), a.ID))
 	attrs := [][2]string{{"id", a.ID}, {"patient", a.Patient}, {"requester", a.Requester}, {"outcome", a.Outcome}}
 	if a.Emergency {
 		// Flagged to the patient and the regulator: both subscribe to this.

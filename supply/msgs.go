@@ -184,7 +184,7 @@ func claimEvent(ctx *ledger.Context, id string) error {
 	} else if b != nil {
 		return ErrDuplicateEvent.Wrapf("%s", short(id))
 	}
-	ctx.State.Set(key, []byte{})
+	ledger.SetPresent(ctx.State, key)
 	return nil
 }
 
@@ -469,7 +469,7 @@ func pack(ctx *ledger.Context, body []byte) error {
 		o.Parent = parent.Key
 		addStep(ctx, o, Step{Action: "pack", Parent: parent.Key, EventID: m.EventID})
 		putObject(ctx.State, o)
-		ctx.State.Set(k(prefixChild, parent.Key, o.Key), []byte{})
+		ledger.SetPresent(ctx.State, k(prefixChild, parent.Key, o.Key))
 	}
 	putObject(ctx.State, parent)
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "ADD", BizStep: "packing", Disposition: "in_progress", Keys: keys, Parent: parent.Key})

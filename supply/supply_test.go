@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/statetest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
@@ -36,7 +37,12 @@ func newWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if !t.Failed() {
+			statetest.NoEmptyValues(t, st.Committed())
+		}
+		st.Close()
+	})
 	w := &world{t: t, st: st, now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), orgs: map[string]ledger.Signer{}, routes: map[string]ledger.Route{}}
 	for _, r := range supply.Routes() {
 		w.routes[r.Type] = r

@@ -35,3 +35,21 @@ func List(tb testing.TB, r ledger.Reader, prefix string, limit int) string {
 	}
 	return fmt.Sprint(seen)
 }
+
+// NoEmptyValues fails tb if any key of r holds an empty value (one that no
+// ICS23 proof can carry: ledger.SetPresent).
+func NoEmptyValues(tb testing.TB, r ledger.Reader) {
+	tb.Helper()
+	var empty []string
+	if err := r.Iterate(nil, func(k, v []byte) bool {
+		if len(v) == 0 {
+			empty = append(empty, string(k))
+		}
+		return len(empty) < 5
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	if len(empty) > 0 {
+		tb.Fatalf("keys with empty values, which no proof can carry (write them with ledger.SetPresent): %q", empty)
+	}
+}
