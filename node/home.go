@@ -48,11 +48,9 @@ type Settings struct {
 	// http://<api_addr>); custodians publish it on the ledger so that
 	// requesters know where to ask for records.
 	PublicURL string `json:"public_url,omitempty"`
-	// StateNodeCache and StateBlockCacheMB size the state store's memory
-	// (0: the defaults, 200,000 tree nodes and 256 MB). Smaller caches
-	// bound a small member's node tighter at some cost in speed; see
-	// docs/performance.md.
-	StateNodeCache    int `json:"state_node_cache,omitempty"`
+	// StateBlockCacheMB sizes the state store's block cache (0: the
+	// default, 256 MB). A smaller cache bounds a small member's node
+	// tighter at some cost in speed; see docs/performance.md.
 	StateBlockCacheMB int `json:"state_block_cache_mb,omitempty"`
 }
 

@@ -73,7 +73,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if o.APIAddr != "" {
 		settings.APIAddr = o.APIAddr
 	}
-	st, err := store.OpenWith(filepath.Join(o.Home, stateDir), store.Options{NodeCache: settings.StateNodeCache, BlockCacheMB: settings.StateBlockCacheMB})
+	st, err := store.OpenWith(filepath.Join(o.Home, stateDir), store.Options{BlockCacheMB: settings.StateBlockCacheMB})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
@@ -170,6 +173,31 @@ func TestNodeEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.contentType) || !strings.Contains(string(b), tc.has) {
 			t.Errorf("%s %s: %d %s %.200s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+	// Proofs verify with the stock ICS23 SmtSpec against the app hash:
+	// the practitioner's identity is present, an unknown id absent.
+	for _, pc := range []struct {
+		key    string
+		exists bool
+	}{{"id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), true}, {"id/0000000000000000000000000000000000000000", false}} {
+		var pr api.ProofResponse
+		if err := c.Get(ctx, "/api/v1/proof?key="+pc.key, &pr); err != nil || pr.Exists != pc.exists {
+			t.Fatalf("proof of %s: %+v %v", pc.key, pr, err)
+		}
+		raw, _ := base64.StdEncoding.DecodeString(pr.Proof)
+		value, _ := base64.StdEncoding.DecodeString(pr.Value)
+		root, _ := hex.DecodeString(pr.AppHash)
+		var proof ics23.CommitmentProof
+		if err := proof.Unmarshal(raw); err != nil {
+			t.Fatal(err)
+		}
+		ok := ics23.VerifyNonMembership(ics23.SmtSpec, root, &proof, []byte(pc.key))
+		if pc.exists {
+			ok = ics23.VerifyMembership(ics23.SmtSpec, root, &proof, []byte(pc.key), value)
+		}
+		if !ok {
+			t.Errorf("proof of %s (exists %v) does not verify against app hash %s", pc.key, pc.exists, pr.AppHash)
 		}
 	}
 	var spec map[string]any

@@ -1,23 +1,21 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/cockroachdb/pebble"
 )
 
 // flatCache keeps recently read or written values of the committed state by
-// key, so that a read is one map lookup instead of a walk down the tree's
-// twenty-odd levels through IAVL's node cache (a fifth of a node's CPU under
-// load, mostly in CheckTx looking up signers and nonces).
+// key, so that a read is one map lookup instead of a Pebble lookup (most
+// reads are CheckTx's lookups of signers and nonces).
 //
 // Each entry records the version from which its value holds; a reader of an
-// older version ignores it and reads its own tree. Entries only ever become
-// newer: Commit writes the block's keys at the new version, and a value read
-// from the tree is kept only if it was read at the newest version. Absent
+// older version ignores it and reads the flat index. Entries only ever
+// become newer: Commit writes the block's keys at the new version, and a
+// value read from the flat index is kept only if it was read at the newest
+// version. Absent
 // keys are cached too (most lookups of a registration are for keys that do
 // not exist yet).
 //
@@ -90,126 +88,26 @@ func (c *flatCache) put(k string, e flatEntry) {
 	c.curBytes += len(k) + len(e.value)
 }
 
-// The flat index is the same idea on disk: every key's latest committed
-// value under prefix "f", beside the tree, so that a read the cache misses is
-// one Pebble lookup (presentKeys answers most lookups of absent keys)
-// instead of a walk down the tree. It is written after the tree at each
-// Commit, with a marker of its version; if a crash leaves the marker behind
-// the tree (or a store from before the index is opened), Open rebuilds it
-// from the tree.
-
-var (
-	flatPrefix = []byte("f")
-	flatMarker = []byte("m/flat-version")
-)
+// The flat index holds every key's newest committed value under prefix "f":
+// the state itself, beside the hash index that commits to it
+// (commitment.go). A read the cache misses is one Pebble lookup
+// (presentKeys answers most lookups of absent keys).
+var flatPrefix = []byte("f")
 
 func flatKey(k []byte) []byte {
 	out := make([]byte, 0, len(flatPrefix)+len(k))
 	return append(append(out, flatPrefix...), k...)
 }
 
-// flatGet reads key from the flat index if the index is at version v.
-func (s *Store) flatGet(key []byte, v int64) (value []byte, ok bool, err error) {
-	s.flatMu.RLock()
-	defer s.flatMu.RUnlock()
-	if s.flatVersion != v {
-		return nil, false, nil
-	}
+// flatGet reads key from the flat index: the newest version on disk.
+func (s *Store) flatGet(key []byte) ([]byte, error) {
 	val, closer, err := s.db.Get(flatKey(key))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, true, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	value = append(make([]byte, 0, len(val)), val...) // never nil: present
-	return value, true, closer.Close()
-}
-
-// writeFlat records the block's writes as version v of the flat index.
-func (s *Store) writeFlat(writes map[string][]byte, v int64) error {
-	b := s.db.NewBatch()
-	for k, val := range writes {
-		var err error
-		if val == nil {
-			err = b.Delete(flatKey([]byte(k)), nil)
-		} else {
-			err = b.Set(flatKey([]byte(k)), val, nil)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if err := b.Set(flatMarker, binary.BigEndian.AppendUint64(nil, uint64(v)), nil); err != nil {
-		return err
-	}
-	s.flatMu.Lock()
-	defer s.flatMu.Unlock()
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	s.flatVersion = v
-	return nil
-}
-
-// openFlat checks the flat index against the tree and rebuilds it if it is
-// missing or behind.
-func (s *Store) openFlat() error {
-	v := s.tree.Version()
-	val, closer, err := s.db.Get(flatMarker)
-	switch {
-	case err == nil:
-		at := int64(-1)
-		if len(val) == 8 {
-			at = int64(binary.BigEndian.Uint64(val))
-		}
-		closer.Close()
-		if at == v {
-			s.flatVersion = v
-			return nil
-		}
-	case !errors.Is(err, pebble.ErrNotFound):
-		return err
-	case v == 0:
-		return s.writeFlat(nil, 0)
-	}
-	return s.rebuildFlat(v)
-}
-
-func (s *Store) rebuildFlat(v int64) error {
-	b := s.db.NewBatch()
-	if err := b.DeleteRange(flatPrefix, prefixEnd(flatPrefix), nil); err != nil {
-		return err
-	}
-	if err := b.Delete(flatMarker, nil); err != nil {
-		return err
-	}
-	if v > 0 {
-		imm, err := s.tree.GetImmutable(v)
-		if err != nil {
-			return fmt.Errorf("cannot read state version %d: %w", v, err)
-		}
-		var werr error
-		if _, err := imm.Iterate(func(k, val []byte) bool {
-			if werr = b.Set(flatKey(k), val, nil); werr != nil {
-				return true
-			}
-			if b.Len() > 32<<20 {
-				if werr = b.Commit(pebble.NoSync); werr != nil {
-					return true
-				}
-				b = s.db.NewBatch()
-			}
-			return false
-		}); err != nil {
-			return fmt.Errorf("cannot rebuild the flat index: %w", err)
-		}
-		if werr != nil {
-			return fmt.Errorf("cannot rebuild the flat index: %w", werr)
-		}
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	return s.writeFlat(nil, v)
+	value := append(make([]byte, 0, len(val)), val...) // never nil: present
+	return value, closer.Close()
 }

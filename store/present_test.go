@@ -33,7 +33,7 @@ func TestPresentKeysNeverHideAKey(t *testing.T) {
 	s = mustOpen(t, dir)
 	// A small first filter, so that writes after opening fill it.
 	s.present.close()
-	s.present = newPresentKeys(uint(s.committed.Size()), 1000)
+	s.present = newPresentKeys(uint(s.count), 1000)
 	if s.present.absent([]byte("never")) {
 		t.Fatal("answered before the keys on disk were loaded")
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,67 +10,80 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
-	"github.com/cosmos/iavl"
 	ics23 "github.com/cosmos/ics23/go"
 	"github.com/google/btree"
 
 	"github.com/primum-health/primum/ledger"
 )
 
-// Store is the application state: a versioned IAVL tree in Pebble. One
-// version per block; Commit makes the staged block durable.
+// Store is the application state: the newest value of every key in Pebble
+// (the flat index), under a Merkle commitment (commitment.go). One version
+// per block; Commit makes the staged block durable.
 type Store struct {
 	db   *pebble.DB
-	tree *iavl.MutableTree
 	side *prefixDB
 
-	mu        sync.RWMutex
-	committed *iavl.ImmutableTree
+	mu sync.RWMutex
+	// version, hash and count (of keys) describe the version on disk.
+	version int64
+	hash    []byte
+	count   uint64
 	// saving is the version Commit is writing in the background, read
-	// through its writes until committed catches up; saveErr is what the
-	// last such write failed with.
+	// through its writes until it is on disk; saveErr is what the last such
+	// write failed with.
 	saving    *saving
 	saveErr   error
 	closeOnce sync.Once
 	// beforeSave, if set (tests), runs before each background write.
 	beforeSave func()
 
+	// proofMu keeps proofs from reading the hash index and cur while a
+	// background write changes them.
+	proofMu sync.Mutex
+	// cur is the top of the tree of the version on disk; work that of the
+	// block being executed. They differ only in the nodes of changed.
+	cur, work *levels
+
 	flat *flatCache
 	// present answers lookups of keys the state has never held.
 	present *presentKeys
-	// flatMu orders reads of the flat index against its update at Commit.
-	flatMu      sync.RWMutex
-	flatVersion int64
-	// block holds the writes staged since the last Commit (nil: deleted),
-	// for the flat cache and for reads of the block being executed.
+
+	// The block being executed (the consensus thread's alone).
+	//
+	// block holds the writes staged since the last Commit (nil: deleted).
 	block map[string][]byte
-	// pending are the keys of block not yet applied to the tree: writes
-	// reach the tree once per key, in key order, when the block's hash is
-	// taken (an organisation's identity record, which holds its nonce, is
-	// written once per block, not once per transaction).
+	// pending are the keys of block staged since its hash was last taken.
 	pending map[string]struct{}
 	// blockKeys orders the keys of block, so that iterating the block being
-	// executed merges its writes into the committed state's order instead
-	// of applying them to the tree first (which, between transactions,
-	// would apply a block's writes piecemeal and cost a tree walk each).
+	// executed merges its writes into the committed state's order.
 	blockKeys *btree.BTreeG[string]
+	// hashes are the key and leaf hashes of block's keys, taken with the
+	// block's hash; buckets groups block's keys by bucket.
+	hashes  map[string]*keyHashes
+	buckets map[uint32][]string
+	// changed are the nodes of work the block changed, newCount the key
+	// count with its writes; set with the block's hash.
+	changed  [bucketBits + 1][]uint32
+	newCount uint64
 }
 
-// saving is a committed version whose tree is still being written to disk:
+type keyHashes struct{ hk, leaf [hashLen]byte }
+
+// saving is a committed version whose writes are still going to disk:
 // readers see it as its block's writes over the version before.
 type saving struct {
 	version int64
 	hash    []byte
+	count   uint64
 	writes  map[string][]byte // nil value: deleted
 	keys    []string          // writes' keys, in order
+	hashes  map[string]*keyHashes
+	changed [bucketBits + 1][]uint32
 	done    chan struct{}
 }
 
 // Options size the store's memory. The zero value means the defaults.
 type Options struct {
-	// NodeCache is how many tree nodes stay in memory (default 200,000,
-	// roughly 60-80 MB once full).
-	NodeCache int
 	// BlockCacheMB is Pebble's block cache (default 256).
 	BlockCacheMB int
 	// FlatCache is how many keys' latest values stay in memory for reads
@@ -77,14 +91,15 @@ type Options struct {
 	FlatCache int
 }
 
+// ErrOldFormat is returned by Open for a state written by a Primum from
+// before the current state format (an IAVL tree).
+var ErrOldFormat = errors.New("the state was written by an earlier Primum, in a format this one does not read (an IAVL tree)")
+
 // Open opens (or creates) the state in dir with the default sizes.
 func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
 
 // OpenWith opens (or creates) the state in dir.
 func OpenWith(dir string, o Options) (*Store, error) {
-	if o.NodeCache <= 0 {
-		o.NodeCache = nodeCacheSize
-	}
 	if o.BlockCacheMB <= 0 {
 		o.BlockCacheMB = 256
 	}
@@ -95,28 +110,15 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
-	tree := iavl.NewMutableTree(&prefixDB{db: db, prefix: []byte("t")}, o.NodeCache, true, iavl.NewNopLogger(),
-		iavl.AsyncPruningOption(false))
-	if _, err := tree.Load(); err != nil {
+	s := &Store{db: db, side: &prefixDB{db: db, prefix: []byte("x")}, cur: newLevels(),
+		block: map[string][]byte{}, pending: map[string]struct{}{}, blockKeys: btree.NewOrderedG[string](32),
+		hashes: map[string]*keyHashes{}, buckets: map[uint32][]string{}}
+	if err := s.load(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot load state tree: %w", err)
+		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
-	s := &Store{db: db, tree: tree, side: &prefixDB{db: db, prefix: []byte("x")},
-		flat: newFlatCache(o.FlatCache, tree.Version()), block: map[string][]byte{}, pending: map[string]struct{}{},
-		blockKeys: btree.NewOrderedG[string](32)}
-	if err := s.refreshCommitted(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := s.openFlat(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	var size int64
-	if s.committed != nil {
-		size = s.committed.Size()
-	}
-	s.present = newPresentKeys(uint(size), presentMinKeys)
+	s.flat = newFlatCache(o.FlatCache, s.version)
+	s.present = newPresentKeys(uint(s.count), presentMinKeys)
 	it, err := flatKeys(db)
 	if err != nil {
 		db.Close()
@@ -126,24 +128,64 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) refreshCommitted() error {
-	v := s.tree.Version()
-	var imm *iavl.ImmutableTree
-	var err error
-	if v == 0 {
-		imm, err = s.tree.GetImmutable(0)
+// load reads the version on disk and rebuilds the top of its tree from the
+// buckets' roots, checking it against the app hash recorded with them.
+func (s *Store) load() error {
+	val, closer, err := s.db.Get(stateMarker)
+	if errors.Is(err, pebble.ErrNotFound) {
+		// A new state, unless it holds the nodes of an IAVL tree ("t").
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte("t"), UpperBound: []byte("u")})
 		if err != nil {
-			imm = nil
+			return err
 		}
-	} else {
-		imm, err = s.tree.GetImmutable(v)
-		if err != nil {
-			return fmt.Errorf("cannot read state version %d: %w", v, err)
+		old := it.First()
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return err
 		}
+		if old {
+			return ErrOldFormat
+		}
+		s.cur.rehashAll()
+		s.hash = s.cur.root()
+		s.work = s.cur.clone()
+		return nil
 	}
-	s.mu.Lock()
-	s.committed = imm
-	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	rec := bytes.Clone(val)
+	closer.Close()
+	if len(rec) != 16+hashLen {
+		return fmt.Errorf("the state record is damaged (%d bytes)", len(rec))
+	}
+	s.version = int64(binary.BigEndian.Uint64(rec))
+	s.count = binary.BigEndian.Uint64(rec[8:])
+	s.hash = rec[16:]
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: bucketPrefix, UpperBound: prefixEnd(bucketPrefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(bucketPrefix)+4 || len(v) != hashLen {
+			it.Close()
+			return fmt.Errorf("the state's bucket entry %X is damaged", k)
+		}
+		b := binary.BigEndian.Uint32(k[len(bucketPrefix):])
+		if b >= bucketCount {
+			it.Close()
+			return fmt.Errorf("the state's bucket entry %X is damaged", k)
+		}
+		copy(s.cur.node(bucketBits, b), v)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return err
+	}
+	s.cur.rehashAll()
+	if root := s.cur.root(); !bytes.Equal(root, s.hash) {
+		return fmt.Errorf("the state is damaged: its buckets hash to %X, not to the app hash %X recorded for version %d", root, s.hash, s.version)
+	}
+	s.work = s.cur.clone()
 	return nil
 }
 
@@ -154,7 +196,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		err = s.waitSaved()
 		s.present.close()
-		err = errors.Join(err, s.tree.Close(), s.db.Close())
+		err = errors.Join(err, s.db.Close())
 	})
 	return err
 }
@@ -176,67 +218,115 @@ func (s *Store) waitSaved() error {
 // Version is the last height on disk (what a restart resumes from).
 func (s *Store) Version() int64 {
 	s.waitSaved()
-	return s.tree.Version()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
 }
 
 // Hash is the app hash of Version.
 func (s *Store) Hash() []byte {
 	s.waitSaved()
-	return s.tree.Hash()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return bytes.Clone(s.hash)
 }
 
 // WorkingHash is the app hash of the committed state plus staged writes.
 func (s *Store) WorkingHash() []byte {
-	s.applyPending()
-	return s.tree.WorkingHash()
+	s.hashBlock()
+	return s.work.root()
 }
 
-// applyPending writes the block's pending keys to the tree in key order, so
-// every node builds the same tree from the same block.
-func (s *Store) applyPending() {
-	// The tree is the background write's until it ends.
+// hashBlock brings the top of the tree (work) up to the block's writes:
+// each bucket the block wrote to is rebuilt from its keys on disk and the
+// block's, then the levels above the buckets.
+func (s *Store) hashBlock() {
+	// The hash index is the background write's until it ends.
 	if err := s.waitSaved(); err != nil {
 		panic(fmt.Sprintf("store: %v", err))
 	}
 	if len(s.pending) == 0 {
 		return
 	}
-	keys := make([]string, 0, len(s.pending))
 	for k := range s.pending {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if v := s.block[k]; v != nil {
-			if _, err := s.tree.Set([]byte(k), v); err != nil {
-				panic(fmt.Sprintf("store: cannot stage write: %v", err))
-			}
-		} else if _, _, err := s.tree.Remove([]byte(k)); err != nil {
-			panic(fmt.Sprintf("store: cannot stage delete: %v", err))
+		if _, ok := s.hashes[k]; !ok {
+			h := &keyHashes{hk: keyHash([]byte(k))}
+			s.hashes[k] = h
+			b := bucketOf(h.hk[:])
+			s.buckets[b] = append(s.buckets[b], k)
 		}
 	}
 	clear(s.pending)
+	buckets := make([]uint32, 0, len(s.buckets))
+	for b := range s.buckets {
+		buckets = append(buckets, b)
+	}
+	slices.Sort(buckets)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: hashPrefix, UpperBound: prefixEnd(hashPrefix)})
+	if err != nil {
+		panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
+	}
+	defer it.Close()
+	count := int64(s.count)
+	var entries []leafEntry
+	for _, b := range buckets {
+		entries = entries[:0]
+		lo, hi := bucketBounds(b)
+		// A bucket empty on disk has no entries to read.
+		empty := bytes.Equal(s.cur.node(bucketBits, b), emptyHash[:])
+		for ok := !empty && it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
+			var e leafEntry
+			copy(e.hk[:], it.Key()[len(hashPrefix):])
+			copy(e.leaf[:], it.Value())
+			entries = append(entries, e)
+		}
+		if err := it.Error(); err != nil {
+			panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
+		}
+		for _, k := range s.buckets[b] {
+			h := s.hashes[k]
+			var added, removed bool
+			if v := s.block[k]; v != nil {
+				h.leaf = leafHash(h.hk[:], v)
+				entries, added = setEntry(entries, leafEntry{hk: h.hk, leaf: h.leaf})
+			} else {
+				entries, removed = deleteEntry(entries, h.hk)
+			}
+			switch {
+			case added:
+				count++
+			case removed:
+				count--
+			}
+		}
+		root := bucketRoot(entryLeaves(entries))
+		copy(s.work.node(bucketBits, b), root[:])
+	}
+	s.newCount = uint64(count)
+	s.changed = s.work.rehash(buckets)
 }
 
 // Staged is the writer of the block being executed.
 func (s *Store) Staged() ledger.Writer { return staged{s} }
 
 // Commit makes the staged block the next version. Readers see it at once;
-// its tree is written to disk in the background, while the next block
-// executes (its transactions read and stage writes without the tree), and
-// the next use of the tree waits for the write: at most the last committed
+// its writes go to disk in the background, while the next block executes
+// (its transactions read and stage writes without the hash index), and the
+// next hash of a block waits for the write: at most the last committed
 // version is not yet on disk.
 //
-// The write is synced: any side batch written before Commit, the tree and
-// then the flat index share Pebble's write-ahead log, and one sync of the log
-// at the end makes all of them durable, in order (a power cut before it
-// loses a suffix, never a middle; a flat index left behind the tree is
-// rebuilt at Open). After a crash, Version says which height is on disk and
-// CometBFT replays the blocks after it.
+// The write is one synced Pebble batch (the flat index, the hash index, the
+// changed buckets' roots and the state record), after any side batch
+// written before Commit: they share Pebble's write-ahead log, so a power cut
+// loses a suffix of them, never a middle. After a crash, Version says which
+// height is on disk and CometBFT replays the blocks after it.
 func (s *Store) Commit() ([]byte, int64, error) {
-	s.applyPending() // and waits for the previous write
-	sv := &saving{version: s.tree.WorkingVersion(), hash: s.tree.WorkingHash(), writes: s.block,
-		keys: make([]string, 0, len(s.block)), done: make(chan struct{})}
+	hash := s.WorkingHash() // and waits for the previous write
+	sv := &saving{version: s.version + 1, hash: hash, count: s.newCount, writes: s.block,
+		keys: make([]string, 0, len(s.block)), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
+	if len(s.block) == 0 {
+		sv.count = s.count
+	}
 	written := make([]string, 0, len(s.block)) // not deleted
 	s.blockKeys.Ascend(func(k string) bool {
 		sv.keys = append(sv.keys, k)
@@ -247,6 +337,9 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	})
 	s.block = make(map[string][]byte, len(sv.writes))
 	s.blockKeys.Clear(true)
+	s.hashes = make(map[string]*keyHashes, len(sv.hashes))
+	clear(s.buckets)
+	s.changed = [bucketBits + 1][]uint32{}
 	s.flat.commit(sv.writes, sv.version)
 	s.present.add(written) // before readers can see them
 	s.mu.Lock()
@@ -256,53 +349,73 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	return sv.hash, sv.version, nil
 }
 
-// save writes a committed version to disk, then lets readers read it from
-// the tree.
+// save writes a committed version to disk, then lets readers read it there.
 func (s *Store) save(sv *saving) {
 	defer close(sv.done)
 	if s.beforeSave != nil {
 		s.beforeSave()
 	}
-	err := func() error {
-		hash, v, err := s.tree.SaveVersion()
-		if err != nil {
-			return fmt.Errorf("cannot write state version %d: %w", sv.version, err)
-		}
-		if v != sv.version || !bytes.Equal(hash, sv.hash) {
-			return fmt.Errorf("state version %d was written as version %d with app hash %X instead of %X", sv.version, v, hash, sv.hash)
-		}
-		if err := s.writeFlat(sv.writes, v); err != nil {
-			return fmt.Errorf("cannot write the flat index at version %d: %w", v, err)
-		}
-		if err := s.db.LogData(nil, pebble.Sync); err != nil {
-			return fmt.Errorf("cannot sync state at version %d: %w", v, err)
-		}
-		return nil
-	}()
-	var imm *iavl.ImmutableTree
-	if err == nil {
-		if imm, err = s.tree.GetImmutable(sv.version); err != nil {
-			err = fmt.Errorf("cannot read state version %d: %w", sv.version, err)
-		}
-	}
+	err := s.write(sv)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		// Readers keep reading the version through its writes; the next
-		// use of the tree reports the error.
-		s.saveErr = err
+		// use of the store reports the error.
+		s.saveErr = fmt.Errorf("cannot write state version %d: %w", sv.version, err)
 		return
 	}
-	s.committed, s.saving = imm, nil
+	s.version, s.hash, s.count, s.saving = sv.version, sv.hash, sv.count, nil
+}
+
+func (s *Store) write(sv *saving) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range sv.keys {
+		v, h := sv.writes[k], sv.hashes[k]
+		var err error
+		if v == nil {
+			err = errors.Join(b.Delete(flatKey([]byte(k)), nil), b.Delete(hashIndexKey(h.hk[:]), nil))
+		} else {
+			entry := append(append(make([]byte, 0, hashLen+len(k)), h.leaf[:]...), k...)
+			err = errors.Join(b.Set(flatKey([]byte(k)), v, nil), b.Set(hashIndexKey(h.hk[:]), entry, nil))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, bk := range sv.changed[bucketBits] {
+		var err error
+		if root := s.work.node(bucketBits, bk); bytes.Equal(root, emptyHash[:]) {
+			err = b.Delete(bucketKey(bk), nil)
+		} else {
+			err = b.Set(bucketKey(bk), root, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := b.Set(stateMarker, stateRecord(sv.version, sv.count, sv.hash), nil); err != nil {
+		return err
+	}
+	s.proofMu.Lock()
+	defer s.proofMu.Unlock()
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	s.cur.copyNodes(s.work, &sv.changed)
+	return nil
 }
 
 // Rollback drops staged writes (a block that was executed but not committed,
 // e.g. after a restart replays it).
 func (s *Store) Rollback() {
 	s.waitSaved()
-	s.tree.Rollback()
+	s.work.copyNodes(s.cur, &s.changed)
+	s.changed = [bucketBits + 1][]uint32{}
 	clear(s.block)
 	clear(s.pending)
+	clear(s.hashes)
+	clear(s.buckets)
 	s.blockKeys.Clear(true)
 }
 
@@ -313,10 +426,10 @@ func (s *Store) CommittedVersion() (int64, []byte) {
 	if s.saving != nil {
 		return s.saving.version, s.saving.hash
 	}
-	if s.committed == nil {
+	if s.version == 0 {
 		return 0, nil
 	}
-	return s.committed.Version(), s.committed.Hash()
+	return s.version, s.hash
 }
 
 // Committed returns a reader of the last committed state, safe to use
@@ -326,27 +439,103 @@ func (s *Store) Committed() ledger.Reader { return s.reader() }
 func (s *Store) reader() committedReader {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return committedReader{t: s.committed, s: s, over: s.saving}
+	return committedReader{s: s, version: s.version, over: s.saving}
 }
 
-// Proof returns the committed value of key with an ICS23 proof of membership
-// (or of absence) against the app hash of the returned version.
+// Proof returns the committed value of key with an ICS23 proof (ProofSpec)
+// of membership, or of absence, against the app hash of the returned
+// version.
 func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
 	if err := s.waitSaved(); err != nil {
 		return nil, nil, 0, nil, err
 	}
+	s.proofMu.Lock()
+	defer s.proofMu.Unlock()
 	s.mu.RLock()
-	imm := s.committed
+	version, root, count := s.version, bytes.Clone(s.hash), s.count
 	s.mu.RUnlock()
-	if imm == nil {
+	if version == 0 || count == 0 {
 		return nil, nil, 0, nil, ledger.ErrNotFound.Wrapf("no committed state yet")
 	}
-	value, err = imm.Get(key)
+	hk := keyHash(key)
+	if ex, err := s.existence(hk); err != nil || ex != nil {
+		if err != nil {
+			return nil, nil, 0, nil, err
+		}
+		return ex.Value, &ics23.CommitmentProof{Proof: &ics23.CommitmentProof_Exist{Exist: ex}}, version, root, nil
+	}
+	non := &ics23.NonExistenceProof{Key: key}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: hashPrefix, UpperBound: prefixEnd(hashPrefix)})
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
-	proof, err = imm.GetProof(key)
-	return value, proof, imm.Version(), imm.Hash(), err
+	defer it.Close()
+	var left, right []byte
+	if it.SeekLT(hashIndexKey(hk[:])) {
+		left = bytes.Clone(it.Key()[len(hashPrefix):])
+	}
+	if it.SeekGE(hashIndexKey(hk[:])) {
+		right = bytes.Clone(it.Key()[len(hashPrefix):])
+	}
+	if err := it.Error(); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	for _, n := range []struct {
+		hk  []byte
+		set **ics23.ExistenceProof
+	}{{left, &non.Left}, {right, &non.Right}} {
+		if n.hk == nil {
+			continue
+		}
+		if *n.set, err = s.existence([hashLen]byte(n.hk)); err != nil {
+			return nil, nil, 0, nil, err
+		}
+		if *n.set == nil {
+			return nil, nil, 0, nil, fmt.Errorf("the state's hash index lost key hash %X", n.hk)
+		}
+	}
+	return nil, &ics23.CommitmentProof{Proof: &ics23.CommitmentProof_Nonexist{Nonexist: non}}, version, root, nil
+}
+
+// existence proves the key with hash hk as it is on disk, or returns nil
+// if there is none. The caller holds proofMu.
+func (s *Store) existence(hk [hashLen]byte) (*ics23.ExistenceProof, error) {
+	b := bucketOf(hk[:])
+	lo, hi := bucketBounds(b)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	var entries []leafEntry
+	at := -1
+	for it.First(); it.Valid(); it.Next() {
+		var e leafEntry
+		copy(e.hk[:], it.Key()[len(hashPrefix):])
+		copy(e.leaf[:], it.Value())
+		e.key = bytes.Clone(it.Value()[hashLen:])
+		if e.hk == hk {
+			at = len(entries)
+		}
+		entries = append(entries, e)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, err
+	}
+	if at < 0 {
+		return nil, nil
+	}
+	value, err := s.flatGet(entries[at].key)
+	if err != nil {
+		return nil, err
+	}
+	if value == nil {
+		return nil, fmt.Errorf("the state's flat index lost a key its hash index holds")
+	}
+	path := bucketPath(nil, entryLeaves(entries), at)
+	path = s.cur.upperPath(path, b)
+	return &ics23.ExistenceProof{Key: entries[at].key, Value: value, Path: path,
+		Leaf: &ics23.LeafOp{Hash: ics23.HashOp_SHA256, PrehashKey: ics23.HashOp_SHA256,
+			PrehashValue: ics23.HashOp_SHA256, Length: ics23.LengthOp_NO_PREFIX, Prefix: []byte{0}}}, nil
 }
 
 // SideGet reads the side index (outside the app hash).
@@ -440,46 +629,45 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
 }
 
-// committedReader reads a committed version: the tree t, or, while the
-// version's tree is being written, the block's writes over over t.
+// committedReader reads a committed version: the one on disk (version),
+// or, while a version's writes are going to disk, its block's writes (over)
+// over the one before. Only the newest version is kept on disk: a reader
+// that outlives the write of the version after its own may read values of
+// that newer version. Block execution and CheckTx never do (a block's reads
+// end before its Commit, and CometBFT holds CheckTx during Commit); an API
+// request that does reads a newer committed state.
 type committedReader struct {
-	t    *iavl.ImmutableTree
-	s    *Store
-	over *saving
+	s       *Store
+	version int64
+	over    *saving
 }
 
-// Get reads the memory cache, then the flat index, and walks the tree only
-// for a version older than the newest.
+// at is the version the reader reads.
+func (r committedReader) at() int64 {
+	if r.over != nil {
+		return r.over.version
+	}
+	return r.version
+}
+
+// Get reads the block being written, then the memory cache, then the flat
+// index.
 func (r committedReader) Get(key []byte) ([]byte, error) {
 	if r.over != nil {
 		if value, ok := r.over.writes[string(key)]; ok {
 			return value, nil
 		}
 	}
-	if r.t == nil {
-		return nil, nil
-	}
-	// v is the version read; the key has the same value in base, the
-	// tree's, unless the block being written changed it (answered above).
-	base := r.t.Version()
-	v := base
-	if r.over != nil {
-		v = r.over.version
-	}
+	v := r.at()
 	if value, ok := r.s.flat.get(key, v); ok {
 		return value, nil
 	}
 	if r.s.present.absent(key) {
 		return nil, nil
 	}
-	value, ok, err := r.s.flatGet(key, base)
+	value, err := r.s.flatGet(key)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		if value, err = r.t.Get(key); err != nil {
-			return nil, err
-		}
 	}
 	r.s.flat.remember(key, value, v)
 	return value, nil
@@ -494,33 +682,21 @@ func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error
 			to++
 		}
 		writes := r.over.writes
-		return ledger.MergeIterate(committedReader{t: r.t, s: r.s}, prefix, keys[from:to],
+		return ledger.MergeIterate(committedReader{s: r.s, version: r.version}, prefix, keys[from:to],
 			func(k string) []byte { return writes[k] }, fn)
 	}
-	if r.t == nil {
-		return nil
-	}
-	it, err := r.t.Iterator(prefix, prefixEndOrNil(prefix), true)
+	lo := flatKey(prefix)
+	it, err := r.s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		if !bytes.HasPrefix(it.Key(), prefix) {
-			break
-		}
-		if !fn(it.Key(), it.Value()) {
+	for it.First(); it.Valid(); it.Next() {
+		if !fn(bytes.Clone(it.Key()[len(flatPrefix):]), bytes.Clone(it.Value())) {
 			break
 		}
 	}
 	return it.Error()
-}
-
-func prefixEndOrNil(prefix []byte) []byte {
-	if len(prefix) == 0 {
-		return nil
-	}
-	return prefixEnd(prefix)
 }
 
 // QuietLogger keeps Pebble's informational chatter out of the node's log; a fatal
@@ -532,12 +708,6 @@ func (QuietLogger) Errorf(string, ...any) {}
 func (QuietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
-
-// nodeCacheSize is how many IAVL nodes stay in memory, for the paths of
-// writes (reads mostly hit the flat cache). About 300 bytes a node, so near
-// 60 MB; 1,000,000 was no faster once reads stopped walking the tree, and
-// every garbage collection scans the cache (docs/performance.md).
-const nodeCacheSize = 200_000
 
 // flatCacheSize is how many keys the flat read cache holds (two generations
 // of half each); with Primum's values of a few hundred bytes, under 100 MB.

@@ -178,8 +178,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.BoolVar(&skipKV, "skip-kvstore", false, "do not measure the kvstore ceiling")
 	f.IntVar(&maxTxs, "max-txs", 400000, "upper bound on transactions generated per target")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of Primum's first node during the measured window to this file")
-	f.IntVar(&benchCaches.nodes, "node-cache", 0, "state tree nodes kept in memory by each Primum node (0: the default, 200,000)")
-	f.IntVar(&benchCaches.blockMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
+	f.IntVar(&benchBlockCacheMB, "block-cache-mb", 0, "Pebble block cache of each Primum node in MB (0: the default, 256)")
 	f.DurationVar(&benchBlockInterval, "block-interval", node.DefaultBlockInterval, "CometBFT's timeout_commit on every node of both targets; longer makes fewer, larger blocks")
 	f.IntVar(&grow, "grow", 0, "instead: commission this many packs on one validator and report its resident memory as the state grows (e.g. 1000000)")
 	return cmd
@@ -283,9 +282,9 @@ func (n *network) watch(i int, c *exec.Cmd, exited chan struct{}) {
 	n.cancel(&nodeExited{node: i, state: state})
 }
 
-// benchCaches, when set, size the Primum nodes' state caches (--node-cache,
-// --block-cache-mb).
-var benchCaches struct{ nodes, blockMB int }
+// benchBlockCacheMB, when set, sizes the Primum nodes' state block cache
+// (--block-cache-mb).
+var benchBlockCacheMB int
 
 // benchBlockInterval, when set and not the default, is every node's
 // timeout_commit, for Primum's and the kvstore's networks alike
@@ -315,13 +314,13 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		return nil, err
 	}
 	net := &network{dir: dir, nodes: nodes}
-	if benchCaches.nodes > 0 || benchCaches.blockMB > 0 {
+	if benchBlockCacheMB > 0 {
 		for _, nd := range nodes {
 			st, err := node.LoadSettings(nd.Home)
 			if err != nil {
 				return nil, err
 			}
-			st.StateNodeCache, st.StateBlockCacheMB = benchCaches.nodes, benchCaches.blockMB
+			st.StateBlockCacheMB = benchBlockCacheMB
 			if err := node.SaveSettings(nd.Home, st); err != nil {
 				return nil, err
 			}
