@@ -74,6 +74,11 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		settings.APIAddr = o.APIAddr
 	}
 	st, err := store.OpenWith(filepath.Join(o.Home, stateDir), store.Options{BlockCacheMB: settings.StateBlockCacheMB})
+	if errors.Is(err, store.ErrOldFormat) {
+		// Its blocks cannot be replayed into the new format either: their
+		// headers carry the old app hashes.
+		return nil, fmt.Errorf("%w.\nThis node's ledger cannot be carried over: set up a new home (primum init, or for the demo remove %s or pass another --home)", err, o.Home)
+	}
 	if err != nil {
 		return nil, err
 	}

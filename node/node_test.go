@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/primum-health/primum/api"
@@ -213,6 +215,39 @@ func TestNodeEndToEnd(t *testing.T) {
 	var st json.RawMessage
 	if err := c.Get(ctx, "/api/v1/status", &st); err != nil || !strings.Contains(string(st), "primum-node-test") {
 		t.Fatalf("status: %s %v", st, err)
+	}
+}
+
+// TestOldStateFormatRefused: a home whose state an earlier Primum wrote as
+// an IAVL tree is refused at start with what to do, not replayed into a
+// state whose app hashes the chain's headers would contradict.
+func TestOldStateFormatRefused(t *testing.T) {
+	home := t.TempDir()
+	org := newKey(t)
+	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: freePorts(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := &app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
+		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
+	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(filepath.Join(home, "data", "primum"), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An IAVL node of version 1, as the earlier format kept them.
+	if err := errors.Join(db.Set([]byte("ts\x00\x00\x00\x01"), []byte("node"), pebble.Sync), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil {
+		n.Stop()
+		t.Fatal("started on an IAVL state")
+	}
+	if !strings.Contains(err.Error(), "earlier Primum") || !strings.Contains(err.Error(), "set up a new home") {
+		t.Fatalf("error does not say what happened and what to do: %v", err)
 	}
 }
 
