@@ -25,8 +25,9 @@ import (
 //
 // The root depends only on the set of keys and values, not on the order they
 // were written in, and a write costs one bucket's leaves (a handful, read
-// together) and bucketBits hashes shared by the block's writes, instead of a
-// path of tree nodes loaded, cloned and written anew per write.
+// together) and at most bucketBits hashes, shared by the block's writes (the
+// IAVL tree this replaced loaded, cloned and wrote anew a path of ~20 nodes
+// per write, and kept every version's).
 const (
 	bucketBits  = 18
 	bucketCount = 1 << bucketBits

@@ -60,7 +60,7 @@ func (c *flatCache) get(key []byte, v int64) ([]byte, bool) {
 	return e.value, true
 }
 
-// remember keeps a value read from the tree at version v, unless a newer
+// remember keeps a value read from the flat index at version v, unless a newer
 // version has been committed since (the value may have changed in it).
 func (c *flatCache) remember(key, value []byte, v int64) {
 	c.mu.Lock()

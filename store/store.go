@@ -542,7 +542,7 @@ func (s *Store) existence(hk [hashLen]byte) (*ics23.ExistenceProof, error) {
 func (s *Store) SideGet(key []byte) ([]byte, error) { return s.side.Get(key) }
 
 // SideBatch is a batch of side-index writes; commit it without sync: it
-// becomes durable with the next tree Commit (same write-ahead log).
+// becomes durable with the next Commit (same write-ahead log).
 func (s *Store) SideBatch() *pebble.Batch { return s.db.NewBatch() }
 
 // SideKey prefixes a side-index key for use in a SideBatch.
@@ -552,16 +552,15 @@ func (s *Store) SideKey(k []byte) []byte { return s.side.key(k) }
 func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
 
 // pebbleOptions: a bounded block cache; 4 KiB blocks and no bloom filters.
-// Nearly every read here is a point read of one small value (a tree node,
-// a flat-index entry) that is not in memory once the state outgrows the
-// caches: with 32 KiB blocks each such read decompressed and checksummed
-// 32 KiB, and the table filters, read and checked on every lookup, never
-// spare a tree-node read (nodes are only looked up when they exist) while
-// lookups of absent keys are answered in memory by presentKeys (once it has
-// loaded, in the background after Open; until then they read every level).
-// Tables written with the old settings stay readable.
-// BenchmarkCommitLargeState: 332 µs per write with 32 KiB blocks and
-// filters, 204 with 4 KiB blocks and filters, 119 with neither.
+// Nearly every read here is of a few hundred bytes — a point read of a flat-
+// index value, or the seek to a bucket's handful of adjacent hash-index
+// entries — that is not in memory once the state outgrows the caches: with
+// 32 KiB blocks each such read decompressed and checksummed 32 KiB. Table
+// filters never help a seek, and lookups of absent keys are answered in
+// memory by presentKeys (once it has loaded, in the background after Open;
+// until then they read every level). Measured with the IAVL tree this store
+// had before (BenchmarkCommitLargeState: 332 µs per write with 32 KiB blocks
+// and filters, 204 with 4 KiB blocks and filters, 119 with neither).
 func pebbleOptions(blockCache int64) *pebble.Options {
 	o := &pebble.Options{
 		Logger:                      QuietLogger{},
