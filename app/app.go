@@ -407,7 +407,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	}
 	// The nonce is spent whether the handler succeeds or not. On success it
 	// is written after the handler, into the overlay: a registration's new
-	// identity record then carries it (one tree write, not two).
+	// identity record then carries it (one state write, not two).
 	overlay := ledger.NewOverlay(w)
 	var staged []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,

@@ -170,7 +170,7 @@ func SetNonce(w ledger.Writer, id string, n uint64) error {
 // address as id.
 //
 // An identity's id is the address of its first key, and that key has no
-// key/ entry of its own (one tree write less per registration): the common
+// key/ entry of its own (one state write less per registration): the common
 // case is one read. Rotated-in keys have a key/ entry naming their
 // identity; rotated-out keys one marked retired.
 func Resolve(r ledger.Reader, key ed25519.PublicKey, now time.Time) (ledger.Signer, error) {
@@ -269,8 +269,9 @@ func put(w ledger.Writer, ident *Identity) { ledger.SetJSON(w, identityKey(ident
 
 // index writes a new identity's index entries: by kind (not for patients:
 // they are most identities and nobody lists them; List scans for them),
-// and under the credentialing or owning identity. Every tree write costs a
-// path of new nodes, so indexes are written once, not on every update.
+// and under the credentialing or owning identity. Every state write costs a
+// leaf and its bucket's rehash in the commitment, so indexes are written
+// once, not on every update.
 func index(w ledger.Writer, ident *Identity) {
 	if ident.Kind != ledger.KindPatient {
 		ledger.SetPresent(w, kindKey(string(ident.Kind), ident.ID))

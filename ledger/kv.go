@@ -107,8 +107,9 @@ func MergeIterate(base Reader, prefix []byte, own []string, value func(k string)
 	return err
 }
 
-// Flush applies the staged writes to w in key order (the order matters to
-// the Merkle tree's shape, so it must not depend on map iteration).
+// Flush applies the staged writes to w in key order (the app hash does not
+// depend on the order, but nothing a transaction does may depend on map
+// iteration).
 func (o *Overlay) Flush(w Writer) {
 	keys := make([]string, 0, len(o.writes))
 	for k := range o.writes {
