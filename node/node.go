@@ -77,7 +77,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if errors.Is(err, store.ErrOldFormat) {
 		// Its blocks cannot be replayed into the new format either: their
 		// headers carry the old app hashes.
-		return nil, fmt.Errorf("%w.\nThis node's ledger cannot be carried over: set up a new home (primum init, or for the demo remove %s or pass another --home)", err, o.Home)
+		return nil, fmt.Errorf("%w.\nThis node's ledger cannot be carried over: set up a new home (primum init), or move %s aside", err, o.Home)
 	}
 	if err != nil {
 		return nil, err

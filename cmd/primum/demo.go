@@ -21,6 +21,7 @@ import (
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -99,6 +100,13 @@ same chain. Ctrl-C stops it cleanly.`,
 	return cmd
 }
 
+// isDemoHome reports whether home was set up by primum demo (it holds the
+// demo members' keys), not a member's real node.
+func isDemoHome(home string) bool {
+	_, err := os.Stat(string(demoKeyDir(home)))
+	return err == nil
+}
+
 func demoKeyDir(home string) keyring.Dir { return keyring.Dir(filepath.Join(home, "demo", "keys")) }
 
 // demoKey returns the named demo key, creating it (unencrypted: demo only).
@@ -147,6 +155,19 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 	}
 	tuneGC()
 	n, err := node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+	if errors.Is(err, store.ErrOldFormat) && isDemoHome(home) {
+		// A demo an earlier Primum made, in a state format this one cannot
+		// read or replay: keep it aside and start a new one.
+		aside := fmt.Sprintf("%s.old-%s", home, time.Now().UTC().Format("20060102-150405"))
+		if err := os.Rename(home, aside); err != nil {
+			return fmt.Errorf("the demo in %s was made by an earlier Primum whose state this one cannot read, and it could not be moved aside: %w", home, err)
+		}
+		if err := initDemoHome(home); err != nil {
+			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
+		}
+		fmt.Printf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
+		n, err = node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble"
 
 	"github.com/primum-health/primum/client"
 )
@@ -174,6 +177,33 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	if b, err := exec.Command(primumBinary(t), "records", "fetch", condition, "--from", byName["Dr Lena Fischer"].KeyFile, "--node", f.API).CombinedOutput(); err != nil {
 		t.Fatalf("reading after the KEK rotation: %v\n%s", err, b)
+	}
+	stopDemo(t, cmd)
+
+	// A demo whose state an earlier Primum wrote (an IAVL tree) is kept
+	// aside and a new demo starts in its place.
+	db, err := pebble.Open(filepath.Join(home, "data", "primum"), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(db.Delete([]byte("m/state"), pebble.Sync), db.Set([]byte("ts\x00\x00\x00\x01"), []byte("node"), pebble.Sync), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out, f3 := runDemoProcess(t, home)
+	if !strings.Contains(out.String(), "made by an earlier Primum") || !strings.Contains(out.String(), "created a new demo consortium") {
+		t.Fatalf("an old-format demo was not replaced:\n%s", out)
+	}
+	aside, _ := filepath.Glob(home + ".old-*")
+	if len(aside) != 1 {
+		t.Fatalf("old demo kept aside as %v", aside)
+	}
+	t.Cleanup(func() { os.RemoveAll(aside[0]) })
+	if _, err := os.Stat(filepath.Join(aside[0], "demo-members.json")); err != nil {
+		t.Fatalf("the old demo was not kept: %v", err)
+	}
+	// A new ledger: the device registered on the old one is not there.
+	if all, err := c.Identities(ctx, ""); err != nil || len(all) != len(f3.Members) {
+		t.Fatalf("%d identities for %d demo members on the new ledger (%v)", len(all), len(f3.Members), err)
 	}
 	stopDemo(t, cmd)
 }
