@@ -145,13 +145,12 @@ func slug(s string) string {
 
 func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 	home := g.home
+	started := fmt.Sprintf("Resuming the demo consortium in %s\n", home)
 	if !node.Initialized(home) {
 		if err := initDemoHome(home); err != nil {
 			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
 		}
-		fmt.Printf("Created a new demo consortium in %s\n", home)
-	} else {
-		fmt.Printf("Resuming the demo consortium in %s\n", home)
+		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
 	}
 	tuneGC()
 	n, err := node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
@@ -165,13 +164,14 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 		if err := initDemoHome(home); err != nil {
 			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
 		}
-		fmt.Printf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
+		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
 		n, err = node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
 	}
 	if err != nil {
 		return err
 	}
 	defer n.Stop()
+	fmt.Print(started)
 	c := client.New(n.APIURL())
 	setupCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	file, err := populateDemo(setupCtx, home, c)
