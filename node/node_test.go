@@ -43,17 +43,7 @@ func freePorts(t testing.TB) node.Ports {
 // temporary home, with org as its founding member.
 func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Settings)) (*node.Node, *client.Client) {
 	t.Helper()
-	home := t.TempDir()
-	ports := freePorts(t)
-	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: ports})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := &app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
-		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
-	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	home := initSingle(t, org)
 	if len(tweak) > 0 {
 		s, err := node.LoadSettings(home)
 		if err != nil {
@@ -67,6 +57,23 @@ func startSingle(t *testing.T, org ed25519.PrivateKey, tweak ...func(*node.Setti
 		}
 	}
 	return startHome(t, home)
+}
+
+// initSingle sets up the home of a one-validator consortium whose only
+// member is org.
+func initSingle(t *testing.T, org ed25519.PrivateKey) (home string) {
+	t.Helper()
+	home = t.TempDir()
+	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: freePorts(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := &app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
+		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
+	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return home
 }
 
 // startHome starts the node in home and waits for its first block, whose
@@ -222,17 +229,7 @@ func TestNodeEndToEnd(t *testing.T) {
 // an IAVL tree is refused at start with what to do, not replayed into a
 // state whose app hashes the chain's headers would contradict.
 func TestOldStateFormatRefused(t *testing.T) {
-	home := t.TempDir()
-	org := newKey(t)
-	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "test", Ports: freePorts(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := &app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
-		Key: hex.EncodeToString(org.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(val), Power: 10}}}
-	if err := node.WriteGenesis(home, "primum-node-test", gen, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	home := initSingle(t, newKey(t))
 	db, err := pebble.Open(filepath.Join(home, "data", "primum"), &pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
