@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"slices"
 
+	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
 )
 
@@ -220,6 +221,14 @@ func bucketBounds(b uint32) (lo, hi []byte) {
 type leafEntry struct {
 	hk, leaf [hashLen]byte
 	key      []byte
+}
+
+// hashEntry reads the hash-index entry it is at (without the key).
+func hashEntry(it *pebble.Iterator) leafEntry {
+	var e leafEntry
+	copy(e.hk[:], it.Key()[len(hashPrefix):])
+	copy(e.leaf[:], it.Value())
+	return e
 }
 
 func compareEntries(a, b leafEntry) int { return bytes.Compare(a.hk[:], b.hk[:]) }

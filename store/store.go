@@ -61,10 +61,11 @@ type Store struct {
 	// block's hash; buckets groups block's keys by bucket.
 	hashes  map[string]*keyHashes
 	buckets map[uint32][]string
-	// changed are the nodes of work the block changed, newCount the key
-	// count with its writes; set with the block's hash.
-	changed  [bucketBits + 1][]uint32
-	newCount uint64
+	// changed are the nodes of work the block changed, added how many keys
+	// its writes add to the state (less those they delete); set with the
+	// block's hash.
+	changed [bucketBits + 1][]uint32
+	added   int64
 }
 
 type keyHashes struct{ hk, leaf [hashLen]byte }
@@ -117,6 +118,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
+	s.work = s.cur.clone()
 	s.flat = newFlatCache(o.FlatCache, s.version)
 	s.present = newPresentKeys(uint(s.count), presentMinKeys)
 	it, err := flatKeys(db)
@@ -147,7 +149,6 @@ func (s *Store) load() error {
 		}
 		s.cur.rehashAll()
 		s.hash = s.cur.root()
-		s.work = s.cur.clone()
 		return nil
 	}
 	if err != nil {
@@ -185,7 +186,6 @@ func (s *Store) load() error {
 	if root := s.cur.root(); !bytes.Equal(root, s.hash) {
 		return fmt.Errorf("the state is damaged: its buckets hash to %X, not to the app hash %X recorded for version %d", root, s.hash, s.version)
 	}
-	s.work = s.cur.clone()
 	return nil
 }
 
@@ -267,7 +267,7 @@ func (s *Store) hashBlock() {
 		panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
 	}
 	defer it.Close()
-	count := int64(s.count)
+	var added int64
 	var entries []leafEntry
 	for _, b := range buckets {
 		entries = entries[:0]
@@ -275,34 +275,31 @@ func (s *Store) hashBlock() {
 		// A bucket empty on disk has no entries to read.
 		empty := bytes.Equal(s.cur.node(bucketBits, b), emptyHash[:])
 		for ok := !empty && it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
-			var e leafEntry
-			copy(e.hk[:], it.Key()[len(hashPrefix):])
-			copy(e.leaf[:], it.Value())
-			entries = append(entries, e)
+			entries = append(entries, hashEntry(it))
 		}
 		if err := it.Error(); err != nil {
 			panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
 		}
 		for _, k := range s.buckets[b] {
 			h := s.hashes[k]
-			var added, removed bool
+			var isNew, removed bool
 			if v := s.block[k]; v != nil {
 				h.leaf = leafHash(h.hk[:], v)
-				entries, added = setEntry(entries, leafEntry{hk: h.hk, leaf: h.leaf})
+				entries, isNew = setEntry(entries, leafEntry{hk: h.hk, leaf: h.leaf})
 			} else {
 				entries, removed = deleteEntry(entries, h.hk)
 			}
 			switch {
-			case added:
-				count++
+			case isNew:
+				added++
 			case removed:
-				count--
+				added--
 			}
 		}
 		root := bucketRoot(entryLeaves(entries))
 		copy(s.work.node(bucketBits, b), root[:])
 	}
-	s.newCount = uint64(count)
+	s.added = added
 	s.changed = s.work.rehash(buckets)
 }
 
@@ -322,11 +319,8 @@ func (s *Store) Staged() ledger.Writer { return staged{s} }
 // height is on disk and CometBFT replays the blocks after it.
 func (s *Store) Commit() ([]byte, int64, error) {
 	hash := s.WorkingHash() // and waits for the previous write
-	sv := &saving{version: s.version + 1, hash: hash, count: s.newCount, writes: s.block,
+	sv := &saving{version: s.version + 1, hash: hash, count: uint64(int64(s.count) + s.added), writes: s.block,
 		keys: make([]string, 0, len(s.block)), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
-	if len(s.block) == 0 {
-		sv.count = s.count
-	}
 	written := make([]string, 0, len(s.block)) // not deleted
 	s.blockKeys.Ascend(func(k string) bool {
 		sv.keys = append(sv.keys, k)
@@ -339,7 +333,7 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	s.blockKeys.Clear(true)
 	s.hashes = make(map[string]*keyHashes, len(sv.hashes))
 	clear(s.buckets)
-	s.changed = [bucketBits + 1][]uint32{}
+	s.changed, s.added = [bucketBits + 1][]uint32{}, 0
 	s.flat.commit(sv.writes, sv.version)
 	s.present.add(written) // before readers can see them
 	s.mu.Lock()
@@ -411,7 +405,7 @@ func (s *Store) write(sv *saving) error {
 func (s *Store) Rollback() {
 	s.waitSaved()
 	s.work.copyNodes(s.cur, &s.changed)
-	s.changed = [bucketBits + 1][]uint32{}
+	s.changed, s.added = [bucketBits + 1][]uint32{}, 0
 	clear(s.block)
 	clear(s.pending)
 	clear(s.hashes)
@@ -509,9 +503,7 @@ func (s *Store) existence(hk [hashLen]byte) (*ics23.ExistenceProof, error) {
 	var entries []leafEntry
 	at := -1
 	for it.First(); it.Valid(); it.Next() {
-		var e leafEntry
-		copy(e.hk[:], it.Key()[len(hashPrefix):])
-		copy(e.leaf[:], it.Value())
+		e := hashEntry(it)
 		e.key = bytes.Clone(it.Value()[hashLen:])
 		if e.hk == hk {
 			at = len(entries)
