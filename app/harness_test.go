@@ -134,17 +134,18 @@ func (h *harness) mustOK(txs ...[]byte) *abci.FinalizeBlockResponse {
 // check runs CheckTx.
 func (h *harness) check(raw []byte) *abci.CheckTxResponse {
 	h.t.Helper()
-	res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return res
+	return h.checkAs(raw, abci.CHECK_TX_TYPE_CHECK)
 }
 
 // recheck runs CheckTx as CometBFT's recheck after a block.
 func (h *harness) recheck(raw []byte) *abci.CheckTxResponse {
 	h.t.Helper()
-	res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_RECHECK})
+	return h.checkAs(raw, abci.CHECK_TX_TYPE_RECHECK)
+}
+
+func (h *harness) checkAs(raw []byte, typ abci.CheckTxType) *abci.CheckTxResponse {
+	h.t.Helper()
+	res, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: typ})
 	if err != nil {
 		h.t.Fatal(err)
 	}
