@@ -72,6 +72,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("POST /api/v1/txs", s.submitTx)
+	mux.HandleFunc("POST /api/v1/txs/batch", s.submitBatch)
 	mux.HandleFunc("GET /api/v1/txs/{hash}", s.getTx)
 	mux.HandleFunc("GET /api/v1/tx-types", s.txTypes)
 	mux.HandleFunc("GET /api/v1/errors", s.errorCodes)
@@ -144,6 +145,8 @@ func limitBody(h http.Handler) http.Handler {
 		switch {
 		case r.URL.Path == "/epcis/capture":
 			limit = MaxCaptureBytes
+		case r.URL.Path == "/api/v1/txs/batch":
+			limit = MaxBatchBytes
 		case r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/"):
 			limit = MaxFHIRBytes
 		}
@@ -252,36 +255,18 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		done = ch
 	}
-	res, err := s.Comet.BroadcastTxSync(r.Context(), raw)
-	var invalid mempool.ErrInvalidTx
-	if errors.As(err, &invalid) {
-		s.answerRejected(w, invalid.Codespace, invalid.Code, invalid.Log, hash)
-		return
-	}
+	o := s.offer(r.Context(), raw, hash)
 	switch {
-	case errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool):
-		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
-			s.answerCommitted(w, *prior)
-			return
-		}
-		if !wait {
-			writeError(w, errDuplicateTx)
-			return
-		}
-	case err != nil && strings.Contains(err.Error(), "mempool is full"):
-		writeError(w, errMempoolFull)
+	case o.problem != nil:
+		writeProblem(w, *o.problem)
 		return
-	case err != nil && strings.Contains(err.Error(), "Tx too large"):
-		writeError(w, ledger.ErrTooLarge.Wrapf("%v", err))
+	case o.prior != nil:
+		s.answerCommitted(w, *o.prior)
 		return
-	case err != nil:
-		writeError(w, errUnavailable.Wrapf("%v", err))
+	case o.pending && !wait:
+		writeError(w, errDuplicateTx)
 		return
-	case res.Code != 0:
-		s.answerRejected(w, res.Codespace, res.Code, res.Log, hash)
-		return
-	}
-	if !wait {
+	case !wait:
 		writeJSON(w, http.StatusAccepted, SubmitResponse{Hash: hash})
 		return
 	}
@@ -297,29 +282,185 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// answerRejected reports a CheckTx rejection with the ledger's stable code.
-func (s *server) answerRejected(w http.ResponseWriter, codespace string, code uint32, log, hash string) {
+// offered is what became of a transaction handed to the mempool: accepted
+// (all fields zero), refused (problem), committed before (prior), or
+// already waiting in the mempool (pending).
+type offered struct {
+	problem *Problem
+	prior   *app.TxResult
+	pending bool
+}
+
+// offer hands one signed transaction (hash is its hex hash) to the mempool,
+// through CheckTx.
+func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
+	res, err := s.Comet.BroadcastTxSync(ctx, raw)
+	var invalid mempool.ErrInvalidTx
+	if errors.As(err, &invalid) {
+		p := rejected(invalid.Codespace, invalid.Code, invalid.Log, hash)
+		return offered{problem: &p}
+	}
+	var refusal error
+	switch {
+	case errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool):
+		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
+			return offered{prior: prior}
+		}
+		return offered{pending: true}
+	case err != nil && strings.Contains(err.Error(), "mempool is full"):
+		refusal = errMempoolFull
+	case err != nil && strings.Contains(err.Error(), "Tx too large"):
+		refusal = ledger.ErrTooLarge.Wrapf("%v", err)
+	case err != nil:
+		refusal = errUnavailable.Wrapf("%v", err)
+	case res.Code != 0:
+		p := rejected(res.Codespace, res.Code, res.Log, hash)
+		return offered{problem: &p}
+	default:
+		return offered{}
+	}
+	p := problemOf(refusal)
+	p.Hash = hash
+	return offered{problem: &p}
+}
+
+var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
+	"not offered: an earlier transaction of the same signer in this batch was refused")
+
+// BatchRequest is the body of POST /api/v1/txs/batch.
+type BatchRequest struct {
+	Txs []string `json:"txs"` // base64 of signed envelopes, offered in this order
+}
+
+// BatchItem answers one transaction of a batch: accepted into the mempool
+// (202), committed before (200, with its height), or refused (the
+// problem's status, and the problem).
+type BatchItem struct {
+	Status int `json:"status"`
+	SubmitResponse
+	Problem *Problem `json:"problem,omitempty"`
+}
+
+// BatchResponse answers POST /api/v1/txs/batch, one item per transaction in
+// the request's order.
+type BatchResponse struct {
+	Accepted int         `json:"accepted"` // items now in the mempool
+	Refused  int         `json:"refused"`
+	Results  []BatchItem `json:"results"`
+}
+
+// MaxBatchTxs bounds the transactions of one batch; MaxBatchBytes its body.
+const (
+	MaxBatchTxs   = 1000
+	MaxBatchBytes = 4 << 20
+)
+
+// submitBatch offers many transactions in one request, for integration
+// engines and bulk loads: each is answered on its own, in order, as POST
+// /api/v1/txs would answer it (without waiting for the commit), except
+// that a signer's transactions after one of its own was refused are not
+// offered (not_offered): their nonces would follow a gap. Their
+// signatures are checked together first, in batches on every core, which
+// costs about a third of checking them one by one.
+func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
+	var req BatchRequest
+	if err := decodeJSON(r.Body, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.Txs) == 0 || len(req.Txs) > MaxBatchTxs {
+		writeError(w, errBadRequest.Wrapf("txs must hold 1 to %d transactions, not %d", MaxBatchTxs, len(req.Txs)))
+		return
+	}
+	raws := make([][]byte, len(req.Txs))
+	for i, b64 := range req.Txs {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) == 0 {
+			writeError(w, errBadRequest.Wrapf("txs[%d] must be the base64 of a signed transaction", i))
+			return
+		}
+		raws[i] = raw
+	}
+	s.App.Preverify(raws)
+	out := BatchResponse{Results: make([]BatchItem, len(raws))}
+	// A signer's transactions after one of its own was refused are not
+	// offered: their nonces would follow a gap.
+	refused := map[string]string{} // signer -> the refused transaction's hash
+	for i, raw := range raws {
+		hash := hex.EncodeToString(app.Hash(raw))
+		item := &out.Results[i]
+		item.Hash = hash
+		refuse := func(p Problem) {
+			p.Hash = hash
+			item.Status, item.Problem = p.Status, &p
+			out.Refused++
+		}
+		var signer string
+		if tx, err := app.Decode(raw); err == nil {
+			signer = string(tx.Signer)
+			if earlier, ok := refused[signer]; ok {
+				refuse(problemOf(errNotOffered.Wrapf("resubmit it after %s", earlier)))
+				continue
+			}
+			if ok, delay := s.limiter.allow(signer); !ok {
+				refuse(problemOf(errRateLimited.Wrapf("retry after %s", delay.Round(time.Millisecond))))
+				refused[signer] = hash
+				continue
+			}
+		}
+		o := s.offer(r.Context(), raw, hash)
+		switch {
+		case o.problem != nil:
+			refuse(*o.problem)
+			if signer != "" {
+				refused[signer] = hash
+			}
+		case o.prior != nil && o.prior.Code != 0:
+			refuse(committedProblem(*o.prior))
+		case o.prior != nil:
+			item.Status, item.SubmitResponse = http.StatusOK, committedResponse(*o.prior)
+		case o.pending:
+			refuse(problemOf(errDuplicateTx))
+		default:
+			item.Status = http.StatusAccepted
+			out.Accepted++
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rejected is a CheckTx rejection as a problem with the ledger's stable code.
+func rejected(codespace string, code uint32, log, hash string) Problem {
 	e, ok := ledger.Lookup(codespace, code)
 	if !ok {
 		e = ledger.ErrInternal
 	}
 	p := problemOf(e)
 	p.Detail, p.Hash = log, hash
-	writeProblem(w, p)
+	return p
+}
+
+// committedProblem is a transaction the block refused, as a problem.
+func committedProblem(r app.TxResult) Problem {
+	e, ok := ledger.Lookup(r.Codespace, r.Code)
+	if !ok {
+		e = ledger.ErrInternal
+	}
+	p := problemOf(e)
+	p.Detail, p.Hash, p.Height = r.Log, r.Hash, r.Height
+	return p
+}
+
+func committedResponse(r app.TxResult) SubmitResponse {
+	return SubmitResponse{Hash: r.Hash, Committed: true, Height: r.Height, Index: r.Index, Type: r.Type, Signer: r.Signer}
 }
 
 func (s *server) answerCommitted(w http.ResponseWriter, r app.TxResult) {
 	if r.Code != 0 {
-		e, ok := ledger.Lookup(r.Codespace, r.Code)
-		if !ok {
-			e = ledger.ErrInternal
-		}
-		p := problemOf(e)
-		p.Detail, p.Hash, p.Height = r.Log, r.Hash, r.Height
-		writeProblem(w, p)
+		writeProblem(w, committedProblem(r))
 		return
 	}
-	writeJSON(w, http.StatusOK, SubmitResponse{Hash: r.Hash, Committed: true, Height: r.Height, Index: r.Index, Type: r.Type, Signer: r.Signer})
+	writeJSON(w, http.StatusOK, committedResponse(r))
 }
 
 func (s *server) getTx(w http.ResponseWriter, r *http.Request) {

@@ -344,6 +344,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	return res, nil
 }
 
+// Preverify checks the signatures of transactions about to be offered to
+// CheckTx together, in batches on every core, and remembers the valid ones,
+// so CheckTx does not check them again one by one. An invalid one is
+// checked again by CheckTx and refused there.
+func (a *App) Preverify(txs [][]byte) {
+	hashes := make([][]byte, len(txs))
+	for i, raw := range txs {
+		hashes[i] = Hash(raw)
+	}
+	a.verifyUnseen(txs, hashes)
+}
+
 // verifyUnseen checks, in batches on every core, the signatures of a
 // block's transactions this node's CheckTx did not see (all of them when a
 // node catches up or replays blocks), and remembers the valid ones for

@@ -83,3 +83,26 @@ func TestBlockOfUnseenTransactions(t *testing.T) {
 		}
 	}
 }
+
+// TestPreverifiedBatch: signatures checked together before CheckTx (a batch
+// submitted through the API) are not checked again, and a forged one among
+// them is still refused by CheckTx.
+func TestPreverifiedBatch(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	txs, forged := registrations(h, 100)
+	h.app.Preverify(txs)
+	for i, raw := range txs {
+		if got := h.app.verified.has(Hash(raw)); got == forged[i] {
+			t.Fatalf("transaction %d (forged %v): remembered as verified %v", i, forged[i], got)
+		}
+		res := h.check(raw)
+		want := abci.CodeTypeOK
+		if forged[i] {
+			want = ledger.ErrBadSignature.Code
+		}
+		if res.Code != want {
+			t.Errorf("transaction %d (forged %v): code %d, want %d", i, forged[i], res.Code, want)
+		}
+	}
+}

@@ -132,6 +132,19 @@ func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*api.Submit
 	return &r, c.do(ctx, "POST", path, api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
 }
 
+// SubmitBatch sends many signed transactions in one request (at most
+// api.MaxBatchTxs). Each is answered on its own, in order: accepted (202),
+// committed before (200) or refused (its problem); an error means the
+// request as a whole was refused.
+func (c *Client) SubmitBatch(ctx context.Context, raws [][]byte) (*api.BatchResponse, error) {
+	req := api.BatchRequest{Txs: make([]string, len(raws))}
+	for i, raw := range raws {
+		req.Txs[i] = base64.StdEncoding.EncodeToString(raw)
+	}
+	var r api.BatchResponse
+	return &r, c.do(ctx, "POST", "/api/v1/txs/batch", req, &r)
+}
+
 // Send builds, signs and submits a transaction, reading the nonce from the node.
 func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, body any, wait bool) (*api.SubmitResponse, error) {
 	chainID, err := c.ChainID(ctx)

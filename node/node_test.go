@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -347,5 +348,109 @@ func TestAPIAbuse(t *testing.T) {
 	}
 	if waited := time.Since(start); waited > 12*time.Second {
 		t.Fatalf("a client that never finished its headers was kept %s", waited)
+	}
+}
+
+// TestSubmitBatch: a batch is answered item by item, in order. Accepted
+// transactions commit (a signer's consecutive nonces in order); a bad
+// signature, another chain's transaction and a second copy are refused on
+// their own without stopping the rest; one committed before answers with
+// its height. A malformed, empty or oversized batch is refused whole.
+func TestSubmitBatch(t *testing.T) {
+	org := newKey(t)
+	n, c := startSingle(t, org)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := client.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	committed, err := c.Submit(ctx, before, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Key(ctx, org.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doctor := func(i uint64) []byte {
+		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+			Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("MD-%d", i), Profession: "doctor",
+			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
+		return raw
+	}
+	patient, _ := client.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	forger := newKey(t)
+	forged, _ := client.Build(chainID, forger, 0, identity.TypeRegisterPatient, struct{}{})
+	forged[len(forged)-1] ^= 1
+	forgersNext, _ := client.Build(chainID, forger, 1, identity.TypeRegisterPatient, struct{}{})
+	elsewhere, _ := client.Build("other-chain", newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	first, second := doctor(0), doctor(1)
+	items := []struct {
+		raw    []byte
+		status int
+		code   string
+	}{
+		{first, 202, ""},
+		{patient, 202, ""},
+		{forged, 401, "bad_signature"},
+		{second, 202, ""},
+		{elsewhere, 400, "wrong_chain"},
+		{patient, 409, "duplicate_tx"},
+		{forgersNext, 424, "not_offered"}, // its nonce would follow a gap
+		{before, 200, ""},
+	}
+	raws := make([][]byte, len(items))
+	for i, it := range items {
+		raws[i] = it.raw
+	}
+	res, err := c.SubmitBatch(ctx, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != len(items) || res.Accepted != 3 || res.Refused != 4 {
+		t.Fatalf("batch answered %d results, %d accepted, %d refused: %+v", len(res.Results), res.Accepted, res.Refused, res)
+	}
+	for i, it := range items {
+		got := res.Results[i]
+		code := ""
+		if got.Problem != nil {
+			code = got.Problem.Code
+		}
+		if got.Status != it.status || code != it.code || got.Hash != hex.EncodeToString(app.Hash(it.raw)) {
+			t.Errorf("item %d: status %d code %q hash %s, want %d %q", i, got.Status, code, got.Hash, it.status, it.code)
+		}
+	}
+	if got := res.Results[7]; !got.Committed || got.Height != committed.Height {
+		t.Errorf("the transaction committed before: %+v, want height %d", got, committed.Height)
+	}
+	for _, raw := range [][]byte{first, patient, second} {
+		hash := hex.EncodeToString(app.Hash(raw))
+		var tx *app.TxResult
+		for tx, err = c.Tx(ctx, hash); err != nil && ctx.Err() == nil; tx, err = c.Tx(ctx, hash) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || tx.Code != 0 {
+			t.Fatalf("accepted %s did not commit: %+v %v", hash, tx, err)
+		}
+	}
+
+	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, api.MaxBatchTxs+1), ",") + `]}`
+	for _, tc := range []struct{ name, body, has string }{
+		{"not JSON", `{"txs":`, "malformed JSON"},
+		{"not base64", `{"txs":["` + base64.StdEncoding.EncodeToString(patient) + `","!!"]}`, "txs[1]"},
+		{"empty", `{"txs":[]}`, "1 to"},
+		{"too many", tooMany, "1 to"},
+	} {
+		resp, err := http.Post(n.APIURL()+"/api/v1/txs/batch", "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":"bad_request"`) || !strings.Contains(string(b), tc.has) {
+			t.Errorf("%s: %d %.300s", tc.name, resp.StatusCode, b)
+		}
 	}
 }
