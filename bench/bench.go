@@ -30,6 +30,9 @@ type Config struct {
 	// second over all clients: latency then measures the network below
 	// saturation instead of the length of its queue.
 	Rate float64
+	// Batch, if above 1, sends up to this many transactions in one request
+	// (a signer's ordered stream: consecutive ones).
+	Batch int
 }
 
 // Stream is a sequence of transactions. An ordered stream (one signer's
@@ -42,8 +45,9 @@ type Stream struct {
 // Target is a network under load.
 type Target struct {
 	Name string
-	// Submit sends one transaction to endpoint i (modulo the node count).
-	Submit func(ctx context.Context, endpoint int, raw []byte) error
+	// Submit sends transactions to endpoint i (modulo the node count) in
+	// one request and answers for each: nil (accepted) or its refusal.
+	Submit func(ctx context.Context, endpoint int, txs [][]byte) []error
 	// Endpoints is the number of nodes that accept submissions.
 	Endpoints int
 	// RPC is CometBFT's RPC of one node, used to follow blocks.
@@ -166,32 +170,46 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 	if cfg.Rate > 0 {
 		limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate/100)))
 	}
-	submit := func(endpoint int, raw []byte) {
-		if limiter != nil && limiter.Wait(loadCtx) != nil {
-			return
+	submit := func(endpoint int, txs [][]byte) {
+		if limiter != nil {
+			for range txs {
+				if limiter.Wait(loadCtx) != nil {
+					return
+				}
+			}
 		}
-		h := sha256.Sum256(raw)
-		submitted.Store(h, time.Now()) // latency counts from the first attempt
-		atomic.AddInt64(&res.Submitted, 1)
-		for {
-			err := t.Submit(loadCtx, endpoint, raw)
-			if err == nil || loadCtx.Err() != nil {
+		now := time.Now() // latency counts from the first attempt
+		for _, raw := range txs {
+			submitted.Store(sha256.Sum256(raw), now)
+		}
+		atomic.AddInt64(&res.Submitted, int64(len(txs)))
+		for len(txs) > 0 {
+			errs := t.Submit(loadCtx, endpoint, txs)
+			if loadCtx.Err() != nil {
 				return
 			}
-			if t.Busy != nil && t.Busy(err) {
+			retry := txs[:0:0]
+			for i, err := range errs {
+				switch {
+				case err == nil:
+				case t.Busy != nil && t.Busy(err):
+					retry = append(retry, txs[i])
+				default:
+					atomic.AddInt64(&res.SubmitErrors, 1)
+					submitted.Delete(sha256.Sum256(txs[i]))
+					errOnce.Do(func() { res.FirstError = err.Error() })
+				}
+			}
+			if txs = retry; len(txs) > 0 {
 				select {
 				case <-loadCtx.Done():
 					return
 				case <-time.After(20 * time.Millisecond):
-					continue
 				}
 			}
-			atomic.AddInt64(&res.SubmitErrors, 1)
-			submitted.Delete(h)
-			errOnce.Do(func() { res.FirstError = err.Error() })
-			return
 		}
 	}
+	batch := max(1, cfg.Batch)
 	pool := make(chan []byte, 1024)
 	var ordered int
 	for _, s := range streams {
@@ -203,11 +221,11 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 		ordered++
 		go func(s Stream) {
 			defer wg.Done()
-			for _, tx := range s.Txs {
+			for from := 0; from < len(s.Txs); from += batch {
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(endpoint, tx)
+				submit(endpoint, s.Txs[from:min(from+batch, len(s.Txs))])
 			}
 		}(s)
 	}
@@ -230,11 +248,26 @@ func Run(ctx context.Context, cfg Config, t Target, streams []Stream) (*Result, 
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			txs := make([][]byte, 0, batch)
 			for tx := range pool {
+				// A batch: this transaction and those already waiting.
+				txs = append(txs[:0], tx)
+			gather:
+				for len(txs) < batch {
+					select {
+					case more, ok := <-pool:
+						if !ok {
+							break gather
+						}
+						txs = append(txs, more)
+					default:
+						break gather
+					}
+				}
 				if loadCtx.Err() != nil {
 					return
 				}
-				submit(i%max(1, t.Endpoints), tx)
+				submit(i%max(1, t.Endpoints), txs)
 			}
 		}(i)
 	}

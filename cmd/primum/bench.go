@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,7 @@ type BenchReport struct {
 	DurationS      float64        `json:"duration_s"`
 	WarmupS        float64        `json:"warmup_s"`
 	Clients        int            `json:"clients"`
+	Batch          int            `json:"batch"`             // transactions per request (--batch)
 	Rate           float64        `json:"rate,omitempty"`    // offered tx/s (--rate; absent: unbounded)
 	BlockInterval  float64        `json:"block_interval_ms"` // every node's timeout_commit (--block-interval)
 	CommittedTPS   float64        `json:"committed_tps"`
@@ -75,6 +77,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		maxTxs     int
 		cpuProfile string
 		grow       int
+		batch      int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -105,20 +108,23 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			if duration <= 0 || warmup < 0 || clients < 1 || maxTxs < 1000 {
 				return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
 			}
+			if batch < 1 || batch > api.MaxBatchTxs {
+				return fmt.Errorf("--batch must be 1-%d", api.MaxBatchTxs)
+			}
 			if offered < 0 {
 				return fmt.Errorf("--rate must not be negative")
 			}
 			if benchBlockInterval <= 0 || benchBlockInterval > time.Minute {
 				return fmt.Errorf("--block-interval must be positive and at most 1m, e.g. 700ms")
 			}
-			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients, Rate: offered}
+			cfg := bench.Config{Warmup: warmup, Duration: duration, Clients: clients, Rate: offered, Batch: batch}
 			progress := func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, format+"\n", args...)
 			}
 			if grow > 0 {
 				return benchGrowth(cmd.Context(), cmd.OutOrStdout(), grow, asJSON, progress)
 			}
-			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients, Rate: offered,
+			rep := &BenchReport{Validators: validators, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(), Clients: clients, Batch: batch, Rate: offered,
 				BlockInterval: float64(benchBlockInterval) / float64(time.Millisecond),
 				Machine:       fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
 			budget := min(maxTxs, int(15000*(warmup+duration).Seconds()))
@@ -172,6 +178,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 	f.DurationVar(&duration, "duration", 20*time.Second, "measured time after warm-up")
 	f.DurationVar(&warmup, "warmup", 5*time.Second, "warm-up before measuring")
 	f.IntVar(&clients, "clients", 64, "concurrent submitting clients")
+	f.IntVar(&batch, "batch", 1, "transactions per request, both targets (Primum's POST /api/v1/txs/batch, a JSON-RPC batch for kvstore)")
 	f.Float64Var(&offered, "rate", 0, "offer at most this many transactions per second in all (0: as many as the network accepts); latency below saturation")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&chart, "chart", "", "write throughput and latency over time to this SVG file")
@@ -189,8 +196,12 @@ func printBench(w io.Writer, r *BenchReport) {
 	if r.Rate > 0 {
 		offered = fmt.Sprintf("offering %.0f tx/s", r.Rate)
 	}
-	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients %s, block interval %s (%s)\n\n", r.Validators,
-		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, offered,
+	perRequest := "one transaction a request"
+	if r.Batch > 1 {
+		perRequest = fmt.Sprintf("up to %d transactions a request", r.Batch)
+	}
+	fmt.Fprintf(w, "primum bench: %d validator(s), %s measured after %s warm-up, %d clients %s, %s, block interval %s (%s)\n\n", r.Validators,
+		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Clients, offered, perRequest,
 		time.Duration(r.BlockInterval*float64(time.Millisecond)), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tcommitted tx/s\tp50 ms\tp95 ms\tp99 ms\tCPU %\tRSS MB\tdisk B/tx\tsubmit errors\t")
@@ -326,15 +337,18 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 			}
 		}
 	}
-	if benchBlockInterval > 0 && benchBlockInterval != node.DefaultBlockInterval {
-		for _, nd := range nodes {
-			cfg, err := node.CometConfig(nd.Home)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Consensus.TimeoutCommit = benchBlockInterval
-			cmtcfg.WriteConfigFile(filepath.Join(nd.Home, "config", "config.toml"), cfg)
+	for _, nd := range nodes {
+		cfg, err := node.CometConfig(nd.Home)
+		if err != nil {
+			return nil, err
 		}
+		if benchBlockInterval > 0 {
+			cfg.Consensus.TimeoutCommit = benchBlockInterval
+		}
+		// The kvstore's clients send --batch transactions as one JSON-RPC
+		// batch (CometBFT's default allows 10).
+		cfg.RPC.MaxRequestBatchSize = api.MaxBatchTxs
+		cmtcfg.WriteConfigFile(filepath.Join(nd.Home, "config", "config.toml"), cfg)
 	}
 	net.ctx, net.cancel = context.WithCancelCause(ctx) // ended by net.shutdown
 	for i, nd := range nodes {
@@ -613,12 +627,13 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 	}
 	target := bench.Target{
 		Name: "primum", Endpoints: len(apis), RPC: rpcURL(net.nodes[0]), PIDs: net.pids(), DataDirs: net.dataDirs(),
-		Submit: func(ctx context.Context, i int, raw []byte) error {
-			body, _ := json.Marshal(api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)})
-			return post(ctx, apis[i%len(apis)]+"/api/v1/txs", body, http.StatusAccepted)
+		Submit: func(ctx context.Context, i int, txs [][]byte) []error {
+			return submitPrimum(ctx, apis[i%len(apis)], txs)
 		},
+		// Busy: a full mempool, a rate limit, or (in a batch) a signer's
+		// transaction not offered after one of these.
 		Busy: func(err error) bool {
-			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429")
+			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429") || strings.Contains(err.Error(), "HTTP 424")
 		},
 		Classify: func(raw []byte) string {
 			if tx, err := app.Decode(raw); err == nil {
@@ -663,31 +678,129 @@ func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, siz
 	}
 	target := bench.Target{
 		Name: "kvstore", Endpoints: len(rpcs), RPC: rpcs[0], PIDs: net.pids(), DataDirs: net.dataDirs(),
-		Submit: func(ctx context.Context, i int, raw []byte) error {
-			body := []byte(`{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_sync","params":{"tx":"` + base64.StdEncoding.EncodeToString(raw) + `"}}`)
-			return post(ctx, rpcs[i%len(rpcs)], body, http.StatusOK)
+		Submit: func(ctx context.Context, i int, txs [][]byte) []error {
+			return submitKVStore(ctx, rpcs[i%len(rpcs)], txs)
 		},
+		Busy: func(err error) bool { return strings.Contains(err.Error(), "mempool is full") },
 	}
 	progress("loading kvstore for %s + %s…", cfg.Warmup, cfg.Duration)
 	return bench.Run(ctx, cfg, target, []bench.Stream{{Txs: txs}})
 }
 
-func post(ctx context.Context, url string, body []byte, want int) error {
+// submitPrimum sends one transaction to POST /api/v1/txs, several to
+// POST /api/v1/txs/batch.
+func submitPrimum(ctx context.Context, base string, txs [][]byte) []error {
+	if len(txs) == 1 {
+		body, _ := json.Marshal(api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(txs[0])})
+		_, err := post(ctx, base+"/api/v1/txs", body, http.StatusAccepted)
+		return []error{err}
+	}
+	req := api.BatchRequest{Txs: make([]string, len(txs))}
+	for i, raw := range txs {
+		req.Txs[i] = base64.StdEncoding.EncodeToString(raw)
+	}
+	body, _ := json.Marshal(req)
+	b, err := post(ctx, base+"/api/v1/txs/batch", body, http.StatusOK)
+	var res api.BatchResponse
+	if err == nil {
+		if err = json.Unmarshal(b, &res); err == nil && len(res.Results) != len(txs) {
+			err = fmt.Errorf("batch of %d answered with %d results", len(txs), len(res.Results))
+		}
+	}
+	errs := make([]error, len(txs))
+	for i := range errs {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case res.Results[i].Problem != nil:
+			p := res.Results[i].Problem
+			errs[i] = fmt.Errorf("HTTP %d: %s: %s", p.Status, p.Code, p.Detail)
+		}
+	}
+	return errs
+}
+
+// submitKVStore sends transactions to CometBFT's broadcast_tx_sync, several
+// as one JSON-RPC batch.
+func submitKVStore(ctx context.Context, rpc string, txs [][]byte) []error {
+	calls := make([]string, len(txs))
+	for i, raw := range txs {
+		calls[i] = `{"jsonrpc":"2.0","id":` + strconv.Itoa(i) + `,"method":"broadcast_tx_sync","params":{"tx":"` + base64.StdEncoding.EncodeToString(raw) + `"}}`
+	}
+	body := calls[0]
+	if len(calls) > 1 {
+		body = "[" + strings.Join(calls, ",") + "]"
+	}
+	b, err := post(ctx, rpc, []byte(body), http.StatusOK)
+	var answers []rpcAnswer
+	if err == nil && len(txs) == 1 {
+		answers = make([]rpcAnswer, 1)
+		err = json.Unmarshal(b, &answers[0])
+	} else if err == nil {
+		if err = json.Unmarshal(b, &answers); err != nil {
+			err = fmt.Errorf("%w: %.300s", err, b) // a JSON-RPC error for the whole batch
+		}
+	}
+	errs := make([]error, len(txs))
+	answered := make([]bool, len(txs))
+	for _, a := range answers {
+		if a.ID < 0 || a.ID >= len(txs) {
+			continue
+		}
+		answered[a.ID] = true
+		switch {
+		case a.Error != nil:
+			errs[a.ID] = fmt.Errorf("%s: %s", a.Error.Message, a.Error.Data)
+		case a.Result == nil:
+			errs[a.ID] = fmt.Errorf("no result")
+		case a.Result.Code != 0:
+			errs[a.ID] = fmt.Errorf("code %d: %s", a.Result.Code, a.Result.Log)
+		}
+	}
+	for i := range errs {
+		if err != nil {
+			errs[i] = err
+		} else if !answered[i] {
+			errs[i] = fmt.Errorf("not answered by the JSON-RPC server")
+		}
+	}
+	return errs
+}
+
+// rpcAnswer is CometBFT's JSON-RPC answer to broadcast_tx_sync.
+type rpcAnswer struct {
+	ID     int `json:"id"`
+	Result *struct {
+		Code uint32 `json:"code"`
+		Log  string `json:"log"`
+	} `json:"result"`
+	Error *struct {
+		Message string `json:"message"`
+		Data    string `json:"data"`
+	} `json:"error"`
+}
+
+// post sends body and answers the response's body, or an error when its
+// status is not want.
+func post(ctx context.Context, url string, body []byte, want int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := benchHTTP.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	if res.StatusCode != want || bytes.Contains(b, []byte(`"error"`)) || (want == http.StatusOK && bytes.Contains(b, []byte(`"code":`)) && !bytes.Contains(b, []byte(`"code":0`))) {
-		return fmt.Errorf("HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(b)))
+	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if res.StatusCode != want {
+		return nil, fmt.Errorf("HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return b, nil
 }
 
 func cpuModel() string {

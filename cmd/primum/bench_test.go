@@ -17,11 +17,22 @@ import (
 
 // TestBenchRuns runs `primum bench` briefly end to end: a real validator
 // process under the signed mix at a bounded offered rate, then the kvstore
-// ceiling, reported as JSON and drawn as an SVG chart.
+// ceiling, reported as JSON and drawn as an SVG chart; one transaction a
+// request, and in batches (Primum's batch endpoint, JSON-RPC batches for
+// the kvstore).
 func TestBenchRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		batch int
+	}{{"one transaction a request", 1}, {"batches", 8}} {
+		t.Run(tc.name, func(t *testing.T) { benchRuns(t, tc.batch) })
+	}
+}
+
+func benchRuns(t *testing.T, batch int) {
 	chart := filepath.Join(t.TempDir(), "bench.svg")
 	cmd := exec.Command(primumBinary(t), "bench", "--duration", "2s", "--warmup", "0s", "--clients", "4",
-		"--max-txs", "6000", "--rate", "1500", "--json", "--chart", chart)
+		"--max-txs", "6000", "--rate", "1500", "--batch", strconv.Itoa(batch), "--json", "--chart", chart)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -46,6 +57,8 @@ func TestBenchRuns(t *testing.T) {
 		{"mix has EPCIS supply-chain events",
 			r.Mix["supply.dispense"] > 0 && r.Mix["supply.commission"]+r.Mix["supply.capture"] > 0},
 		{"no transaction refused in a block", r.Primum != nil && r.Primum.Failed == 0},
+		{"batch reported", r.Batch == batch},
+		{"no submission refused", r.Primum != nil && r.Primum.SubmitErrors == 0 && r.KVStore != nil && r.KVStore.SubmitErrors == 0},
 		{"offered load bounded by --rate", r.Rate == 1500 && r.Primum != nil && r.Primum.Submitted > 0 && r.Primum.Submitted <= 2*1500+15},
 	}
 	for _, c := range checks {
