@@ -45,7 +45,7 @@ func TestCommitmentMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	state := map[string]string{}
 	key := func(i int) string { return fmt.Sprintf("k/%d", i) }
-	const space = 3000
+	const space = 20000
 	if got, want := s.WorkingHash(), referenceRoot(state); !bytes.Equal(got, want) {
 		t.Fatalf("empty state: %X, want %X", got, want)
 	}
@@ -64,8 +64,11 @@ func TestCommitmentMatchesReference(t *testing.T) {
 		}
 		w := s.Staged()
 		writes := 1 + rng.IntN(600)
-		if block == 1 {
+		switch block {
+		case 1:
 			writes = 1 // a state of one key
+		case 2, 9:
+			writes = 6000 // buckets enough to be rebuilt in parts, one per core
 		}
 		for range writes {
 			k := key(rng.IntN(space))

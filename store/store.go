@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -262,12 +263,38 @@ func (s *Store) hashBlock() {
 		buckets = append(buckets, b)
 	}
 	slices.Sort(buckets)
+	// The buckets are independent: rebuilt in parts, one per core, when
+	// there are enough to share (a block of thousands of transactions
+	// changes tens of thousands). Each part writes only its own buckets.
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(buckets)/minBucketsPerPart))
+	per := (len(buckets) + parts - 1) / parts
+	addedBy := make([]int64, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		part := buckets[min(i*per, len(buckets)):min((i+1)*per, len(buckets))]
+		wg.Go(func() { addedBy[i] = s.rebuildBuckets(part) })
+	}
+	wg.Wait()
+	var added int64
+	for _, a := range addedBy {
+		added += a
+	}
+	s.added = added
+	s.changed = s.work.rehash(buckets)
+}
+
+// minBucketsPerPart is the fewest changed buckets worth a core of their own.
+const minBucketsPerPart = 512
+
+// rebuildBuckets recomputes the roots of the given buckets (in ascending
+// order) from their entries in the hash index and the block's writes, and
+// returns how many keys the block adds to them.
+func (s *Store) rebuildBuckets(buckets []uint32) (added int64) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: hashPrefix, UpperBound: prefixEnd(hashPrefix)})
 	if err != nil {
 		panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
 	}
 	defer it.Close()
-	var added int64
 	var entries []leafEntry
 	for _, b := range buckets {
 		entries = entries[:0]
@@ -299,8 +326,7 @@ func (s *Store) hashBlock() {
 		root := bucketRoot(entryLeaves(entries))
 		copy(s.work.node(bucketBits, b), root[:])
 	}
-	s.added = added
-	s.changed = s.work.rehash(buckets)
+	return added
 }
 
 // Staged is the writer of the block being executed.
