@@ -19,7 +19,6 @@ import (
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
-	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -98,7 +97,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		// Consensus calls are serialised by CometBFT; CheckTx and Query run
 		// concurrently with them (the app guards its own state), so
 		// signature checks of new transactions overlap block execution.
-		proxy.NewConsensusSyncLocalClientCreator(a),
+		// CheckTx calls are pipelined (mempool.go).
+		newClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(cfg),
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
