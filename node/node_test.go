@@ -318,6 +318,33 @@ func TestAPIAbuse(t *testing.T) {
 	if _, err := c.Send(ctx, newKey(t), identity.TypeRegisterPatient, struct{}{}, true); err != nil {
 		t.Fatalf("another key was limited too: %v", err)
 	}
+	// In a batch: the key's burst is offered, the next is limited, and
+	// the key's transactions after it are not offered.
+	burst := newKey(t)
+	var raws [][]byte
+	for i := range 8 {
+		raw, _ := client.Build(chainID, burst, uint64(i), identity.TypeRegisterPatient, struct{}{})
+		raws = append(raws, raw)
+	}
+	batch, err := c.SubmitBatch(ctx, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range batch.Results {
+		want, code := http.StatusAccepted, ""
+		switch {
+		case i == 5:
+			want, code = http.StatusTooManyRequests, "rate_limited"
+		case i > 5:
+			want, code = http.StatusFailedDependency, "not_offered"
+		}
+		if got := ""; r.Status != want || (r.Problem != nil && r.Problem.Code != code) || (r.Problem == nil) != (code == "") {
+			if r.Problem != nil {
+				got = r.Problem.Code
+			}
+			t.Errorf("batch item %d: %d %s, want %d %s", i, r.Status, got, want, code)
+		}
+	}
 	raw, _ := client.Build(chainID, flooder, 99, identity.TypeRegisterPatient, struct{}{})
 	body, _ := json.Marshal(map[string]string{"tx": base64.StdEncoding.EncodeToString(raw)})
 	resp, err := http.Post(n.APIURL()+"/api/v1/txs", "application/json", strings.NewReader(string(body)))
