@@ -41,15 +41,15 @@ func newMempoolClient(inner abcicli.Client, checker txChecker, lanes int) *mempo
 }
 
 // mempoolClient answers the mempool's CheckTx calls asynchronously, as a
-// socket client would, so the calls that arrive together are checked
-// together: the signatures of new transactions in one batch on every core
-// (a peer's gossip arrives one transaction at a time, each otherwise
-// checked alone at three times the cost), and the rest of the checks
-// on every core too, a signer's transactions in one lane in their order (a
-// recheck after a block otherwise runs one transaction at a time while the
-// mempool is locked). Answers are given in the order of the calls, as
-// CometBFT's mempool requires; Flush, which the mempool calls before each
-// Commit, waits for every answer.
+// socket client would, so the calls that queue while a round is checked
+// are checked together in the next: the signatures of new transactions in
+// one batch on every core, and the rest of the checks on every core too, a
+// signer's transactions in one lane in their order (a recheck after a
+// block otherwise runs one transaction at a time while the mempool is
+// locked). Answers are given in the order of the calls, as CometBFT's
+// mempool requires; Flush, which the mempool calls before each Commit,
+// waits for every answer. (Gossip at a few thousand transactions a second
+// mostly arrives between rounds, one at a time: it rarely shares a batch.)
 type mempoolClient struct {
 	abcicli.Client // the app, unsynchronised, for every other call
 	app            txChecker
