@@ -20,18 +20,36 @@ import (
 type clientCreator struct {
 	proxy.ClientCreator
 	app *app.App
+
+	mu       sync.Mutex
+	mempools []*mempoolClient // the node flushes them before closing the state
 }
 
-func newClientCreator(a *app.App) proxy.ClientCreator {
-	return clientCreator{ClientCreator: proxy.NewConsensusSyncLocalClientCreator(a), app: a}
+func newClientCreator(a *app.App) *clientCreator {
+	return &clientCreator{ClientCreator: proxy.NewConsensusSyncLocalClientCreator(a), app: a}
 }
 
-func (c clientCreator) NewABCIMempoolClient() (abcicli.Client, error) {
+func (c *clientCreator) NewABCIMempoolClient() (abcicli.Client, error) {
 	inner, err := c.ClientCreator.NewABCIMempoolClient()
 	if err != nil {
 		return nil, err
 	}
-	return newMempoolClient(inner, c.app, runtime.GOMAXPROCS(0)), nil
+	m := newMempoolClient(inner, c.app, runtime.GOMAXPROCS(0))
+	c.mu.Lock()
+	c.mempools = append(c.mempools, m)
+	c.mu.Unlock()
+	return m, nil
+}
+
+// flush waits until every CheckTx call queued by the mempool is answered
+// (a stopping node, before it closes the state the checks read).
+func (c *clientCreator) flush() {
+	c.mu.Lock()
+	mempools := c.mempools
+	c.mu.Unlock()
+	for _, m := range mempools {
+		_ = m.Flush(context.Background())
+	}
 }
 
 func newMempoolClient(inner abcicli.Client, checker txChecker, lanes int) *mempoolClient {

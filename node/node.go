@@ -45,6 +45,7 @@ type Node struct {
 	App   *app.App
 	Comet *cmtnode.Node
 	store *store.Store
+	abci  *clientCreator // the app's connections to CometBFT
 	// Docs is the node's encrypted record store.
 	Docs    *docstore.Store
 	records *recordStore
@@ -93,12 +94,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, fmt.Errorf("cannot load node key: %w", err)
 	}
 	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	creator := newClientCreator(a)
 	cn, err := cmtnode.NewNode(ctx, cfg, pv, nodeKey,
 		// Consensus calls are serialised by CometBFT; CheckTx and Query run
 		// concurrently with them (the app guards its own state), so
 		// signature checks of new transactions overlap block execution.
 		// CheckTx calls are pipelined (mempool.go).
-		newClientCreator(a),
+		creator,
 		cmtnode.DefaultGenesisDocProviderFunc(cfg),
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
@@ -111,7 +113,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("cannot start CometBFT: %w", err)
 	}
-	n := &Node{App: a, Comet: cn, store: st, log: o.Logger.With("module", "node")}
+	n := &Node{App: a, Comet: cn, store: st, abci: creator, log: o.Logger.With("module", "node")}
 	gatherers := prometheus.Gatherers{reg}
 	if o.CometMetrics {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
@@ -168,6 +170,7 @@ func (n *Node) Stop() {
 			}
 			n.Comet.Wait()
 		}
+		n.abci.flush() // CheckTx calls still queued read the state
 		if n.records != nil {
 			if err := n.records.close(); err != nil {
 				n.log.Error("closing the record store", "err", err)
