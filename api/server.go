@@ -295,33 +295,18 @@ type offered struct {
 // through CheckTx.
 func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 	res, err := s.Comet.BroadcastTxSync(ctx, raw)
-	var invalid mempool.ErrInvalidTx
-	if errors.As(err, &invalid) {
-		p := rejected(invalid.Codespace, invalid.Code, invalid.Log, hash)
-		return offered{problem: &p}
-	}
-	var refusal error
-	switch {
-	case errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool):
+	if errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool) {
 		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
 			return offered{prior: prior}
 		}
 		return offered{pending: true}
-	case err != nil && strings.Contains(err.Error(), "mempool is full"):
-		refusal = errMempoolFull
-	case err != nil && strings.Contains(err.Error(), "Tx too large"):
-		refusal = ledger.ErrTooLarge.Wrapf("%v", err)
-	case err != nil:
-		refusal = errUnavailable.Wrapf("%v", err)
-	case res.Code != 0:
-		p := rejected(res.Codespace, res.Code, res.Log, hash)
-		return offered{problem: &p}
-	default:
-		return offered{}
 	}
-	p := problemOf(refusal)
-	p.Hash = hash
-	return offered{problem: &p}
+	if err := mempoolError(res, err); err != nil {
+		p := rejectionProblem(err)
+		p.Hash = hash
+		return offered{problem: &p}
+	}
+	return offered{}
 }
 
 var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
@@ -429,25 +414,22 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// rejected is a CheckTx rejection as a problem with the ledger's stable code.
-func rejected(codespace string, code uint32, log, hash string) Problem {
-	e, ok := ledger.Lookup(codespace, code)
-	if !ok {
-		e = ledger.ErrInternal
+// rejectionProblem is problemOf, except that a rejection by the ledger
+// keeps its log as the detail, even under an unknown code.
+func rejectionProblem(err error) Problem {
+	var r *ledgerRejection
+	if !errors.As(err, &r) {
+		return problemOf(err)
 	}
-	p := problemOf(e)
-	p.Detail, p.Hash = log, hash
+	p := problemOf(r.code)
+	p.Detail = r.log
 	return p
 }
 
 // committedProblem is a transaction the block refused, as a problem.
 func committedProblem(r app.TxResult) Problem {
-	e, ok := ledger.Lookup(r.Codespace, r.Code)
-	if !ok {
-		e = ledger.ErrInternal
-	}
-	p := problemOf(e)
-	p.Detail, p.Hash, p.Height = r.Log, r.Hash, r.Height
+	p := rejectionProblem(codedError(r.Codespace, r.Code, r.Log))
+	p.Hash, p.Height = r.Hash, r.Height
 	return p
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/mempool"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/identity"
@@ -72,21 +73,7 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	done, stop := s.App.WaitFor(hex.EncodeToString(app.Hash(raw)))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, err := s.Comet.BroadcastTxSync(ctx, raw)
-	var invalid mempool.ErrInvalidTx
-	switch {
-	case errors.As(err, &invalid):
-		err = codedError(invalid.Codespace, invalid.Code, invalid.Log)
-	case err != nil && strings.Contains(err.Error(), "mempool is full"):
-		err = errMempoolFull
-	case err != nil && strings.Contains(err.Error(), "Tx too large"):
-		err = ledger.ErrTooLarge.Wrapf("%v", err)
-	case err != nil:
-		err = errUnavailable.Wrapf("%v", err)
-	case res.Code != 0:
-		err = codedError(res.Codespace, res.Code, res.Log)
-	}
-	if err != nil {
+	if err := mempoolError(s.Comet.BroadcastTxSync(ctx, raw)); err != nil {
 		stop()
 		return nil, nil, err
 	}
@@ -123,6 +110,26 @@ type ledgerRejection struct {
 
 func (r *ledgerRejection) Error() string { return r.log }
 func (r *ledgerRejection) Unwrap() error { return r.code }
+
+// mempoolError is the mempool's answer to a transaction as an error (nil:
+// accepted): CheckTx's rejection with the ledger's stable code, a full
+// mempool, a transaction too large, or a node that cannot take it.
+func mempoolError(res *coretypes.ResultBroadcastTx, err error) error {
+	var invalid mempool.ErrInvalidTx
+	switch {
+	case errors.As(err, &invalid):
+		return codedError(invalid.Codespace, invalid.Code, invalid.Log)
+	case err != nil && strings.Contains(err.Error(), "mempool is full"):
+		return errMempoolFull
+	case err != nil && strings.Contains(err.Error(), "Tx too large"):
+		return ledger.ErrTooLarge.Wrapf("%v", err)
+	case err != nil:
+		return errUnavailable.Wrapf("%v", err)
+	case res.Code != 0:
+		return codedError(res.Codespace, res.Code, res.Log)
+	}
+	return nil
+}
 
 func codedError(codespace string, code uint32, log string) error {
 	e, ok := ledger.Lookup(codespace, code)
