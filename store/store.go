@@ -169,16 +169,11 @@ func (s *Store) load() error {
 	}
 	for it.First(); it.Valid(); it.Next() {
 		k, v := it.Key(), it.Value()
-		if len(k) != len(bucketPrefix)+4 || len(v) != hashLen {
+		if len(k) != len(bucketPrefix)+4 || len(v) != hashLen || binary.BigEndian.Uint32(k[len(bucketPrefix):]) >= bucketCount {
 			it.Close()
 			return fmt.Errorf("the state's bucket entry %X is damaged", k)
 		}
-		b := binary.BigEndian.Uint32(k[len(bucketPrefix):])
-		if b >= bucketCount {
-			it.Close()
-			return fmt.Errorf("the state's bucket entry %X is damaged", k)
-		}
-		copy(s.cur.node(bucketBits, b), v)
+		copy(s.cur.node(bucketBits, binary.BigEndian.Uint32(k[len(bucketPrefix):])), v)
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return err
