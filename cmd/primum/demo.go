@@ -153,7 +153,8 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
 	}
 	tuneGC()
-	n, err := node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+	opts := node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()}
+	n, err := node.Start(ctx, opts)
 	if errors.Is(err, store.ErrOldFormat) && isDemoHome(home) {
 		// A demo an earlier Primum made, in a state format this one cannot
 		// read or replay: keep it aside and start a new one.
@@ -165,7 +166,7 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
 		}
 		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
-		n, err = node.Start(ctx, node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+		n, err = node.Start(ctx, opts)
 	}
 	if err != nil {
 		return err
