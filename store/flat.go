@@ -12,12 +12,12 @@ import (
 // reads are CheckTx's lookups of signers and nonces).
 //
 // Each entry records the version from which its value holds; a reader of an
-// older version ignores it and reads the flat index. Entries only ever
-// become newer: Commit writes the block's keys at the new version, and a
-// value read from the flat index is kept only if it was read at the newest
-// version. Absent
-// keys are cached too (most lookups of a registration are for keys that do
-// not exist yet).
+// older version ignores it and reads the flat index (which holds only the
+// newest version: committedReader). Entries only ever become newer: Commit
+// writes the block's keys at the new version, and a value read from the flat
+// index is kept only if it was read at the newest version. Absent keys are
+// cached too (most lookups of a registration are for keys that do not exist
+// yet).
 //
 // It is bounded by two generations of at most half the capacity each, and
 // of at most flatGenerationBytes of keys and values each: when the current
