@@ -62,11 +62,21 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 
 func writeError(w http.ResponseWriter, err error) { writeProblem(w, problemOf(err)) }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with v as JSON, indented for people reading it.
+func writeJSON(w http.ResponseWriter, status int, v any) { encodeJSON(w, status, v, "  ") }
+
+// writeCompactJSON answers with v as JSON without indentation, for large
+// answers that programs read (a batch's results): indenting them cost more
+// than encoding them.
+func writeCompactJSON(w http.ResponseWriter, status int, v any) { encodeJSON(w, status, v, "") }
+
+func encodeJSON(w http.ResponseWriter, status int, v any, indent string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
 	_ = enc.Encode(v)
 }
 

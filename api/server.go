@@ -17,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/mempool"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/mailru/easyjson"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -205,11 +206,6 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// SubmitRequest is the body of POST /api/v1/txs.
-type SubmitRequest struct {
-	Tx string `json:"tx"` // base64 of the signed envelope
-}
-
 // SubmitResponse answers a submission: accepted into the mempool (202), or
 // committed (200) when ?wait=true.
 type SubmitResponse struct {
@@ -312,11 +308,6 @@ func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
 	"not offered: an earlier transaction of the same signer in this batch was refused")
 
-// BatchRequest is the body of POST /api/v1/txs/batch.
-type BatchRequest struct {
-	Txs []string `json:"txs"` // base64 of signed envelopes, offered in this order
-}
-
 // BatchItem answers one transaction of a batch: accepted into the mempool
 // (202), committed before (200, with its height), or refused (the
 // problem's status, and the problem).
@@ -411,7 +402,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 			out.Accepted++
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeCompactJSON(w, http.StatusOK, out)
 }
 
 // rejectionProblem is problemOf, except that a rejection by the ledger
@@ -629,6 +620,9 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 }
 
 func decodeJSON(r io.Reader, v any) error {
+	if u, ok := v.(easyjson.Unmarshaler); ok {
+		return decodeGenerated(r, u)
+	}
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// TestDecodeBodies holds the submission bodies' generated decoders to what
+// encoding/json accepted before them: the same values, unknown fields and
+// malformed or oversized bodies refused with problems that never repeat the
+// body's text.
+func TestDecodeBodies(t *testing.T) {
+	const secret = "SENTINEL"
+	cases := []struct {
+		name string
+		body string
+		into any
+		want any
+		err  *ledger.Error
+	}{
+		{"submission", `{"tx":"AAEC"}`, &SubmitRequest{}, &SubmitRequest{Tx: "AAEC"}, nil},
+		{"submission with spaces and escapes", " {\n \"tx\" : \"A\\u0041\" } \n", &SubmitRequest{}, &SubmitRequest{Tx: "AA"}, nil},
+		{"batch", `{"txs":["AAEC","BBEC"]}`, &BatchRequest{}, &BatchRequest{Txs: []string{"AAEC", "BBEC"}}, nil},
+		{"empty batch", `{"txs":[]}`, &BatchRequest{}, &BatchRequest{Txs: []string{}}, nil},
+		{"null batch", `{"txs":null}`, &BatchRequest{}, &BatchRequest{}, nil},
+		{"empty object", `{}`, &BatchRequest{}, &BatchRequest{}, nil},
+		{"unknown field", `{"tx":"AAEC","extra":1}`, &SubmitRequest{}, nil, errBadRequest},
+		{"unknown field in a batch", `{"tx":["` + secret + `"]}`, &BatchRequest{}, nil, errBadRequest},
+		{"truncated", `{"txs":["` + secret, &BatchRequest{}, nil, errBadRequest},
+		{"not an object", `"` + secret + `"`, &SubmitRequest{}, nil, errBadRequest},
+		{"wrong type", `{"tx":12}`, &SubmitRequest{}, nil, errBadRequest},
+		{"trailing data", `{"tx":"AAEC"} ` + secret, &SubmitRequest{}, nil, errBadRequest},
+		{"empty body", ``, &SubmitRequest{}, nil, errBadRequest},
+		{"too large", `{"txs":["` + strings.Repeat("A", 200) + `"]}`, &BatchRequest{}, nil, errBodyTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader(c.body)), 100)
+			err := decodeJSON(body, c.into)
+			if c.err == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(c.into, c.want) {
+					t.Fatalf("decoded %+v, want %+v", c.into, c.want)
+				}
+				return
+			}
+			if !errors.Is(err, c.err) {
+				t.Fatalf("got %v, want %s", err, c.err.Name)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("the problem repeats the body: %v", err)
+			}
+		})
+	}
+}
+
+// FuzzDecodeBodies feeds the submission bodies' decoders anything: they
+// must not panic, must answer bad_request (or body_too_large) when they
+// refuse, and what encoding/json accepts too must decode as it does.
+func FuzzDecodeBodies(f *testing.F) {
+	for _, s := range []string{`{"tx":"AAEC"}`, `{"txs":["AAEC","BBEC"]}`, `{"txs":[]}`, `{"txs":null}`, `{}`,
+		`{"tx":"A\u0041"}`, `{"tx":12}`, `{"txs":["a"`, `{"tx":"a"} x`, `[]`, ``, `{"tx":"\xff"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, into := range []any{&SubmitRequest{}, &BatchRequest{}} {
+			r := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(bytes.NewReader(body)), MaxBatchBytes)
+			err := decodeJSON(r, into)
+			if err != nil {
+				if !errors.Is(err, errBadRequest) && !errors.Is(err, errBodyTooLarge) {
+					t.Fatalf("refused with %v", err)
+				}
+				continue
+			}
+			// easyjson also takes raw control characters in strings, which
+			// encoding/json refuses; no base64 transaction holds one.
+			std := reflect.New(reflect.TypeOf(into).Elem()).Interface()
+			if json.Unmarshal(body, std) == nil && utf8.Valid(body) && !reflect.DeepEqual(into, std) {
+				t.Fatalf("%q decodes to %+v, encoding/json to %+v", body, into, std)
+			}
+		}
+	})
+}
