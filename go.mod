@@ -10,7 +10,6 @@ require (
 	github.com/cometbft/cometbft/api v1.0.0
 	github.com/cosmos/ics23/go v0.10.0
 	github.com/dlclark/regexp2 v1.11.5
-	github.com/google/btree v1.1.3
 	github.com/mailru/easyjson v0.9.2
 	github.com/oasisprotocol/curve25519-voi v0.0.0-20220708102147-0a8a51822cae
 	github.com/prometheus/client_golang v1.20.5
@@ -53,6 +52,7 @@ require (
 	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
+	github.com/google/btree v1.1.3 // indirect
 	github.com/google/flatbuffers v24.12.23+incompatible // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/orderedcode v0.0.1 // indirect

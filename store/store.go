@@ -12,7 +12,6 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
-	"github.com/google/btree"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -53,11 +52,13 @@ type Store struct {
 	//
 	// block holds the writes staged since the last Commit (nil: deleted).
 	block map[string][]byte
-	// pending are the keys of block staged since its hash was last taken.
-	pending map[string]struct{}
-	// blockKeys orders the keys of block, so that iterating the block being
-	// executed merges its writes into the committed state's order.
-	blockKeys *btree.BTreeG[string]
+	// keys are block's keys, so that iterating the block being executed
+	// merges its writes into the committed state's order; fresh are the
+	// keys new to block since its hash was last taken, and dirty says
+	// whether anything was staged since.
+	keys  blockKeys
+	fresh []string
+	dirty bool
 	// hashes are the key and leaf hashes of block's keys, taken with the
 	// block's hash; buckets groups block's keys by bucket.
 	hashes  map[string]*keyHashes
@@ -113,7 +114,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
 	s := &Store{db: db, side: &prefixDB{db: db, prefix: []byte("x")}, cur: newLevels(),
-		block: map[string][]byte{}, pending: map[string]struct{}{}, blockKeys: btree.NewOrderedG[string](32),
+		block:  map[string][]byte{},
 		hashes: map[string]*keyHashes{}, buckets: map[uint32][]string{}}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -241,18 +242,16 @@ func (s *Store) hashBlock() {
 	if err := s.waitSaved(); err != nil {
 		panic(fmt.Sprintf("store: %v", err))
 	}
-	if len(s.pending) == 0 {
+	if !s.dirty {
 		return
 	}
-	for k := range s.pending {
-		if _, ok := s.hashes[k]; !ok {
-			h := &keyHashes{hk: keyHash([]byte(k))}
-			s.hashes[k] = h
-			b := bucketOf(h.hk[:])
-			s.buckets[b] = append(s.buckets[b], k)
-		}
+	for _, k := range s.fresh {
+		h := &keyHashes{hk: keyHash([]byte(k))}
+		s.hashes[k] = h
+		b := bucketOf(h.hk[:])
+		s.buckets[b] = append(s.buckets[b], k)
 	}
-	clear(s.pending)
+	s.fresh, s.dirty = s.fresh[:0], false
 	buckets := make([]uint32, 0, len(s.buckets))
 	for b := range s.buckets {
 		buckets = append(buckets, b)
@@ -341,17 +340,14 @@ func (s *Store) Staged() ledger.Writer { return staged{s} }
 func (s *Store) Commit() ([]byte, int64, error) {
 	hash := s.WorkingHash() // and waits for the previous write
 	sv := &saving{version: s.version + 1, hash: hash, count: uint64(int64(s.count) + s.added), writes: s.block,
-		keys: make([]string, 0, len(s.block)), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
-	written := make([]string, 0, len(s.block)) // not deleted
-	s.blockKeys.Ascend(func(k string) bool {
-		sv.keys = append(sv.keys, k)
+		keys: s.keys.take(), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
+	written := make([]string, 0, len(sv.keys)) // not deleted
+	for _, k := range sv.keys {
 		if s.block[k] != nil {
 			written = append(written, k)
 		}
-		return true
-	})
+	}
 	s.block = make(map[string][]byte, len(sv.writes))
-	s.blockKeys.Clear(true)
 	s.hashes = make(map[string]*keyHashes, len(sv.hashes))
 	clear(s.buckets)
 	s.changed, s.added = [bucketBits + 1][]uint32{}, 0
@@ -428,10 +424,10 @@ func (s *Store) Rollback() {
 	s.work.copyNodes(s.cur, &s.changed)
 	s.changed, s.added = [bucketBits + 1][]uint32{}, 0
 	clear(s.block)
-	clear(s.pending)
+	s.keys.reset()
+	s.fresh, s.dirty = s.fresh[:0], false
 	clear(s.hashes)
 	clear(s.buckets)
-	s.blockKeys.Clear(true)
 }
 
 // CommittedVersion is the height and app hash of the state readers see.
@@ -620,23 +616,17 @@ func (w staged) Delete(key []byte) { w.stage(string(key), nil) }
 
 func (w staged) stage(k string, value []byte) {
 	if _, ok := w.s.block[k]; !ok {
-		w.s.blockKeys.ReplaceOrInsert(k)
+		w.s.keys.add(k)
+		w.s.fresh = append(w.s.fresh, k)
 	}
 	w.s.block[k] = value
-	w.s.pending[k] = struct{}{}
+	w.s.dirty = true
 }
 
 // Iterate merges the block's own writes with the prefix into the committed
 // state's order.
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
-	var own []string
-	w.s.blockKeys.AscendGreaterOrEqual(string(prefix), func(k string) bool {
-		if !strings.HasPrefix(k, string(prefix)) {
-			return false
-		}
-		own = append(own, k)
-		return true
-	})
+	own := w.s.keys.withPrefix(string(prefix))
 	block := w.s.block
 	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
 }
