@@ -324,6 +324,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		hashes[i] = Hash(raw)
 	}
 	a.verifyUnseen(req.Txs, hashes)
+	stopPrefetch := a.prefetch(req.Txs)
 	for i, raw := range req.Txs {
 		r, result := a.deliver(raw, hashes[i], req, w, &updates)
 		r.Index = i
@@ -331,6 +332,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.block = append(a.block, r)
 		a.metrics.txs.WithLabelValues(r.Type, outcome(r.Code)).Inc()
 	}
+	stopPrefetch()
 	for _, u := range updates {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.ValidatorUpdate{Power: u.Power, PubKeyType: "ed25519", PubKeyBytes: u.PubKey})
 	}

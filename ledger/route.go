@@ -25,6 +25,11 @@ type Route struct {
 	// into it strictly, so a malformed body (and whatever a client put in an
 	// unknown field) is refused before it can reach a block.
 	Body func() any
+	// Reads, if set, names state keys the handler will read, from the body
+	// alone, that are likely on disk rather than in memory (a pack's
+	// record): a block's execution reads them ahead on another core. A
+	// hint: a missing or wrong key costs only time.
+	Reads func(body []byte) [][]byte
 }
 
 // BodyOf declares a route's body type.

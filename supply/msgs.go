@@ -1,6 +1,7 @@
 package supply
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/primum-health/primum/gs1"
@@ -33,6 +34,35 @@ var (
 	anyOrg     = []string{"organisation"}
 )
 
+// objectReads names the objects a body's codes refer to (Route.Reads).
+func objectReads[T any](codes func(*T) []string) func(body []byte) [][]byte {
+	return func(body []byte) [][]byte {
+		var m T
+		if json.Unmarshal(body, &m) != nil {
+			return nil
+		}
+		var keys [][]byte
+		for _, code := range codes(&m) {
+			if key, _, err := KeyOf(code); err == nil {
+				keys = append(keys, k(prefixObject, key))
+			}
+		}
+		return keys
+	}
+}
+
+// captureCodes are the codes a capture's events name.
+func captureCodes(m *Capture) []string {
+	var codes []string
+	for _, e := range m.Events {
+		codes = append(codes, e.Codes...)
+		if e.Parent != "" {
+			codes = append(codes, e.Parent)
+		}
+	}
+	return codes
+}
+
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
@@ -40,17 +70,17 @@ func Routes() []ledger.Route {
 			Doc: "A manufacturer registers a product by GTIN.", Example: `{"gtin":"09506000134352","name":"Amoxicillin","form":"capsule","strength":"500 mg"}`},
 		{Type: TypeCommission, Allow: []string{"organisation:manufacturer"}, Handle: commission, Body: ledger.BodyOf[Commission](),
 			Doc: "The product's manufacturer commissions serialised packs of one lot.", Example: `{"gtin":"09506000134352","lot":"L1","expiry":"2028-06-30","serials":["S1","S2"]}`},
-		{Type: TypeShip, Allow: anyOrg, Handle: ship, Body: ledger.BodyOf[Ship](),
+		{Type: TypeShip, Allow: anyOrg, Handle: ship, Body: ledger.BodyOf[Ship](), Reads: objectReads(func(m *Ship) []string { return m.Codes }),
 			Doc: "The custodian ships packs or containers (with their contents) to another member.", Example: `{"codes":["(01)09506000134352(21)S1"],"to":"<org id>"}`},
-		{Type: TypeReceive, Allow: anyOrg, Handle: receive, Body: ledger.BodyOf[Receive](),
+		{Type: TypeReceive, Allow: anyOrg, Handle: receive, Body: ledger.BodyOf[Receive](), Reads: objectReads(func(m *Receive) []string { return m.Codes }),
 			Doc: "The receiver named by a shipment takes custody.", Example: `{"codes":["(01)09506000134352(21)S1"]}`},
 		{Type: TypePack, Allow: anyOrg, Handle: pack, Body: ledger.BodyOf[Pack](),
 			Doc: "The custodian packs objects into a case or pallet (SSCC), created if new.", Example: `{"parent":"(00)106141412345678908","children":["(01)09506000134352(21)S1"]}`},
 		{Type: TypeUnpack, Allow: anyOrg, Handle: unpack, Body: ledger.BodyOf[Pack](),
 			Doc: "The custodian unpacks a container (all children when none are named).", Example: `{"parent":"(00)106141412345678908"}`},
-		{Type: TypeDispense, Allow: dispensers, Handle: dispense, Body: ledger.BodyOf[Dispense](),
+		{Type: TypeDispense, Allow: dispensers, Handle: dispense, Body: ledger.BodyOf[Dispense](), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
 			Doc: "A pharmacy, hospital or their pharmacist dispenses a pack, once. Nothing about the patient is recorded.", Example: `{"code":"(01)09506000134352(21)S1"}`},
-		{Type: TypeDecommission, Allow: anyOrg, Handle: decommission, Body: ledger.BodyOf[Decommission](),
+		{Type: TypeDecommission, Allow: anyOrg, Handle: decommission, Body: ledger.BodyOf[Decommission](), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
 			Doc: "The custodian takes objects out of the supply chain for good.", Example: `{"codes":["(01)09506000134352(21)S1"],"reason":"destroyed"}`},
 		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: recall, Body: ledger.BodyOf[RecallLot](),
 			Doc: "The manufacturer or the regulator recalls a lot, at once for every later verification.", Example: `{"gtin":"09506000134352","lot":"L1","reason":"contamination"}`},
@@ -62,7 +92,7 @@ func Routes() []ledger.Route {
 			Doc: "An organisation registers a returnable asset (GRAI), e.g. an oxygen cylinder.", Example: `{"code":"(8003)00614141123452400","asset_type":"oxygen-cylinder-10l","inspection_due":"2027-06-01"}`},
 		{Type: TypeRegisterLocation, Allow: anyOrg, Handle: registerLocation, Body: ledger.BodyOf[RegisterLocation](),
 			Doc: "A member declares a GLN (site or party) so EPCIS documents naming it reach it.", Example: `{"gln":"0614141000005"}`},
-		{Type: TypeCapture, Allow: anyOrg, Handle: capture, Body: ledger.BodyOf[Capture](),
+		{Type: TypeCapture, Allow: anyOrg, Handle: capture, Body: ledger.BodyOf[Capture](), Reads: objectReads(captureCodes),
 			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
 		{Type: TypeAssetEvent, Allow: anyOrg, Handle: assetEvent, Body: ledger.BodyOf[AssetEvent](),
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
