@@ -290,13 +290,19 @@ func (s *Store) rebuildBuckets(buckets []uint32) (added int64) {
 	}
 	defer it.Close()
 	var entries []leafEntry
+	var after []byte
 	for _, b := range buckets {
 		entries = entries[:0]
 		lo, hi := bucketBounds(b)
 		// A bucket empty on disk has no entries to read.
 		empty := bytes.Equal(s.cur.node(bucketBits, b), emptyHash[:])
-		for ok := !empty && it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
+		// Each step is a seek just past the entry read: Pebble then moves
+		// each level's iterator forward from where it is (TrySeekUsingNext)
+		// for this seek and for the next bucket's, where after a Next it
+		// would search every level afresh.
+		for ok := !empty && it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.SeekGE(after) {
 			entries = append(entries, hashEntry(it))
+			after = append(append(after[:0], it.Key()...), 0)
 		}
 		if err := it.Error(); err != nil {
 			panic(fmt.Sprintf("store: cannot read the hash index: %v", err))
