@@ -445,7 +445,14 @@ func (n *network) stop() {
 // where.
 func (n *network) finish(err *error) {
 	// A node that died fails the run, whatever it measured after; what
-	// failed after it is its consequence.
+	// failed after it is its consequence. The run can fail first (its
+	// connections refused) and the node's exit be noticed a moment later.
+	if n.ctx != nil && *err != nil && !errors.Is(*err, context.Canceled) {
+		select {
+		case <-n.ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
 	var lost *nodeExited
 	if n.ctx != nil && errors.As(context.Cause(n.ctx), &lost) {
 		*err = lost
