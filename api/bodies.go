@@ -9,7 +9,6 @@ package api
 import (
 	"errors"
 	"io"
-	"net/http"
 
 	"github.com/mailru/easyjson"
 	"github.com/mailru/easyjson/jlexer"
@@ -35,8 +34,7 @@ type BatchRequest struct {
 func decodeGenerated(r io.Reader, v easyjson.Unmarshaler) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if tooLarge(err) {
 			return errBodyTooLarge
 		}
 		return errBadRequest.Wrapf("cannot read the body: %v", err)

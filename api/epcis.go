@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -117,8 +116,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	var doc EPCISDocument
 	if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if tooLarge(err) {
 			writeError(w, errBodyTooLarge)
 			return
 		}

@@ -40,9 +40,15 @@ func newAPIError(code uint32, name string, status int, msg string) *ledger.Error
 	return ledger.NewError("api", code, name, status, msg)
 }
 
-func problemOf(err error) Problem {
+// tooLarge reports whether err is a request body over its limit
+// (http.MaxBytesReader's error, however wrapped).
+func tooLarge(err error) bool {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	return errors.As(err, &mbe)
+}
+
+func problemOf(err error) Problem {
+	if tooLarge(err) {
 		err = errBodyTooLarge
 	}
 	e := ledger.AsError(err)

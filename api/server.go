@@ -626,8 +626,7 @@ func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if tooLarge(err) {
 			return errBodyTooLarge
 		}
 		return errBadRequest.Wrapf("malformed JSON: %v", err)
