@@ -1,8 +1,6 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -19,24 +17,9 @@ func BenchmarkHashLargeState(b *testing.B) {
 }
 
 func benchmarkHashLargeState(b *testing.B, per int) {
-	s, err := OpenWith(b.TempDir(), Options{BlockCacheMB: 64, FlatCache: 20_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	key := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte("k/"), i*2654435761) }
-	val := bytes.Repeat([]byte{7}, 100)
-	n := uint64(0)
-	for n < 1_000_000 {
-		w := s.Staged()
-		for range 20_000 {
-			w.Set(key(n), val)
-			n++
-		}
-		if _, _, err := s.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	const initial = 1_000_000
+	s := openLargeState(b, 64, initial, 20_000)
+	key, val, n := largeStateKey, largeStateValue, uint64(initial)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for b.Loop() {
 		b.StopTimer()

@@ -364,6 +364,35 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
+// openLargeState opens a store with small caches (a flat cache of 20,000
+// keys and a block cache of cacheMB) holding keys largeStateKey(0) to
+// largeStateKey(keys-1), committed in blocks of per.
+func openLargeState(b *testing.B, cacheMB, keys, per int) *Store {
+	s, err := OpenWith(b.TempDir(), Options{BlockCacheMB: cacheMB, FlatCache: 20_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	for n := 0; n < keys; {
+		w := s.Staged()
+		for range per {
+			w.Set(largeStateKey(uint64(n)), largeStateValue)
+			n++
+		}
+		if _, _, err := s.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// largeStateKey is the i-th key of a large state, spread over the key space.
+func largeStateKey(i uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("k/"), i*2654435761)
+}
+
+var largeStateValue = bytes.Repeat([]byte{7}, 100)
+
 // BenchmarkCommitLargeState measures a write's cost when most of the state
 // is not in memory, as on a node whose state outgrew its caches: 400,000
 // keys, a flat cache of 20,000 and a 32 MB block cache; blocks of
@@ -378,25 +407,9 @@ func BenchmarkCommitLargeState(b *testing.B) {
 }
 
 func benchmarkCommitLargeState(b *testing.B, per int) {
-	s, err := OpenWith(b.TempDir(), Options{BlockCacheMB: 32, FlatCache: 20_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	key := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte("k/"), i*2654435761) }
-	val := bytes.Repeat([]byte{7}, 100)
 	const initial = 400_000
-	n := uint64(0)
-	for n < initial {
-		w := s.Staged()
-		for range 10_000 {
-			w.Set(key(n), val)
-			n++
-		}
-		if _, _, err := s.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s := openLargeState(b, 32, initial, 10_000)
+	key, val, n := largeStateKey, largeStateValue, uint64(initial)
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ReportAllocs()
 	for b.Loop() { // the set-up above is not timed
