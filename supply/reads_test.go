@@ -39,16 +39,12 @@ func TestReadsNameWhatHandlersRead(t *testing.T) {
 		{"capture", "pharmacy", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "dispense", Codes: []string{pack3}}}}, 1},
 		{"unparsable codes are not hinted", "pharmacy", supply.TypeDispense, supply.Dispense{Code: "not a code"}, 0},
 	}
-	routes := map[string]ledger.Route{}
-	for _, r := range supply.Routes() {
-		routes[r.Type] = r
-	}
 	for _, s := range steps {
 		b, err := json.Marshal(s.body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		route := routes[s.typ]
+		route := w.routes[s.typ]
 		if route.Reads == nil {
 			t.Fatalf("%s: %s has no read-ahead hint", s.name, s.typ)
 		}
@@ -57,18 +53,15 @@ func TestReadsNameWhatHandlersRead(t *testing.T) {
 			t.Fatalf("%s: %d keys hinted, want %d", s.name, len(hinted), s.hints)
 		}
 		r := &reads{Writer: w.st.Staged(), got: map[string]bool{}}
-		var vu []ledger.ValidatorUpdate
-		ctx := &ledger.Context{ChainID: "t", Height: w.height + 1, Time: w.now, Signer: w.orgs[s.org], State: ledger.NewOverlay(r), ValidatorUpdates: &vu}
-		if err := route.Handle(ctx, b); err != nil && s.hints > 0 {
+		w.height++
+		if err := w.runOn(r, s.org, s.typ, s.body); err != nil && s.hints > 0 {
 			t.Fatalf("%s: %v", s.name, err)
 		}
+		w.commit()
 		for _, k := range hinted {
 			if !r.got[string(k)] {
 				t.Errorf("%s: hinted %q, which the handler did not read", s.name, k)
 			}
 		}
-		ctx.State.(*ledger.Overlay).Flush(w.st.Staged())
-		w.commit()
-		w.height++
 	}
 }

@@ -77,11 +77,17 @@ func (w *world) do(org, typ string, body any) error {
 // run executes one transaction body as org in the current block.
 func (w *world) run(org, typ string, body any) error {
 	w.t.Helper()
+	return w.runOn(w.st.Staged(), org, typ, body)
+}
+
+// runOn is run over state, a writer of the current block.
+func (w *world) runOn(state ledger.Writer, org, typ string, body any) error {
+	w.t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	overlay := ledger.NewOverlay(w.st.Staged())
+	overlay := ledger.NewOverlay(state)
 	var vu []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: "t", Height: w.height, Time: w.now, Signer: w.orgs[org], State: overlay, ValidatorUpdates: &vu}
 	route := w.routes[typ]
@@ -90,7 +96,7 @@ func (w *world) run(org, typ string, body any) error {
 	}
 	err = route.Handle(ctx, b)
 	if err == nil {
-		overlay.Flush(w.st.Staged())
+		overlay.Flush(state)
 	}
 	return err
 }
