@@ -2,8 +2,11 @@ package ledger
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"math/big"
 	"testing"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // order is the order L of the Ed25519 base point.
@@ -156,6 +159,9 @@ func FuzzVerifySignature(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
 		got := VerifySignature(pub, msg, sig)
+		if plain := len(pub) == ed25519.PublicKeySize && voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, zip215); got != plain {
+			t.Fatalf("with the key from the cache %v, from its bytes %v: pub %x msg %x sig %x", got, plain, pub, msg, sig)
+		}
 		if len(pub) == ed25519.PublicKeySize && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, msg, sig) && !got {
 			t.Fatalf("crypto/ed25519 accepts pub %x msg %x sig %x, VerifySignature refuses", pub, msg, sig)
 		}
@@ -164,4 +170,103 @@ func FuzzVerifySignature(f *testing.F) {
 			t.Fatalf("batch %v disagrees with single check %v on pub %x msg %x sig %x", batch, got, pub, msg, sig)
 		}
 	})
+}
+
+// TestExpandedKeysKeepAnswers: a key taken from the cache of expanded keys
+// gives every answer the key's own bytes give, the first time it is seen
+// and after, in a batch and alone.
+func TestExpandedKeysKeepAnswers(t *testing.T) {
+	for i := 0; i < 8; i++ {
+		for _, c := range sigCases(i) {
+			plain := len(c.pub) == ed25519.PublicKeySize && len(c.sig) == ed25519.SignatureSize &&
+				voi.VerifyWithOptions(voi.PublicKey(c.pub), c.msg, c.sig, zip215)
+			if plain != c.valid {
+				t.Fatalf("key %d, %s: the uncached check says %v, the case %v", i, c.name, plain, c.valid)
+			}
+			for _, when := range []string{"first", "again"} {
+				if got := VerifySignature(c.pub, c.msg, c.sig); got != plain {
+					t.Errorf("key %d, %s, %s: %v, without the cache %v", i, c.name, when, got, plain)
+				}
+				batch := make([]Signed, minBatch)
+				for j := range batch {
+					batch[j] = Signed{Pub: c.pub, Msg: c.msg, Sig: c.sig}
+				}
+				for j, got := range VerifyBatch(batch) {
+					if got != plain {
+						t.Errorf("key %d, %s, %s: batch entry %d %v, without the cache %v", i, c.name, when, j, got, plain)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestKeyCacheBounded: the cache holds at most two generations, and a key in
+// use is kept while others come and go.
+func TestKeyCacheBounded(t *testing.T) {
+	c := newKeyCache(4)
+	key := func(i int) []byte {
+		return ed25519.NewKeyFromSeed(append(make([]byte, 31), byte(i))).Public().(ed25519.PublicKey)
+	}
+	kept := c.get(key(0))
+	for i := 1; i <= 100; i++ {
+		if c.get(key(i)) == nil {
+			t.Fatalf("key %d not expanded", i)
+		}
+		if got := c.get(key(0)); got != kept {
+			t.Fatalf("after %d other keys the key in use was expanded again", i)
+		}
+		if n := len(c.cur) + len(c.prev); n > 2*c.size {
+			t.Fatalf("%d keys held, at most %d wanted", n, 2*c.size)
+		}
+	}
+	for y := byte(2); y < 100; y++ { // some small y are on no point
+		notPoint := make([]byte, ed25519.PublicKeySize)
+		notPoint[0] = y
+		if _, err := voi.NewExpandedPublicKey(notPoint); err == nil {
+			continue
+		}
+		if c.get(notPoint) != nil {
+			t.Fatalf("y = %d is on no point, yet the cache expanded it", y)
+		}
+		return
+	}
+	t.Fatal("no small y off the curve found")
+}
+
+// BenchmarkVerifyBatch checks batches of signatures by keys seen before
+// (an organisation's, a practitioner's: their expanded form is cached) and
+// by keys never seen (new patients registering), per signature.
+func BenchmarkVerifyBatch(b *testing.B) {
+	pool := func(keys, n int) []Signed {
+		out := make([]Signed, n)
+		for i := range out {
+			k := ed25519.NewKeyFromSeed(append(make([]byte, 28), byte(i%keys>>16), byte(i%keys>>8), byte(i%keys), 1))
+			msg := append([]byte("a transaction's sign bytes, about as long as a small one's ......."), byte(i), byte(i>>8))
+			out[i] = Signed{Pub: k.Public().(ed25519.PublicKey), Msg: msg, Sig: ed25519.Sign(k, msg)}
+		}
+		return out
+	}
+	seen := pool(64, 64)
+	fresh := pool(20_000, 20_000) // more than the cache holds: every key is new to it
+	for _, keys := range []struct {
+		name  string
+		items []Signed
+	}{{"seen", seen}, {"new", fresh}} {
+		for _, size := range []int{1, 16, 64} {
+			b.Run(fmt.Sprintf("keys=%s/size=%d", keys.name, size), func(b *testing.B) {
+				at := 0
+				for b.Loop() {
+					if at+size > len(keys.items) {
+						at = 0
+					}
+					if ok := VerifyBatch(keys.items[at : at+size]); !ok[0] {
+						b.Fatal("refused")
+					}
+					at += size
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "µs/sig")
+			})
+		}
+	}
 }
