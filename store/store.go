@@ -385,18 +385,51 @@ func (s *Store) save(sv *saving) {
 }
 
 func (s *Store) write(sv *saving) error {
-	b := s.db.NewBatch()
+	b := s.db.NewBatchWithSize(batchSize(sv))
 	defer b.Close()
+	if err := s.fill(b, sv); err != nil {
+		return err
+	}
+	s.proofMu.Lock()
+	defer s.proofMu.Unlock()
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	s.cur.copyNodes(s.work, &sv.changed)
+	return nil
+}
+
+// fill puts a version's writes in b: each key's value in the flat index and
+// its entry in the hash index, the changed buckets' roots and the version's
+// record.
+func (s *Store) fill(b *pebble.Batch, sv *saving) error {
 	for _, k := range sv.keys {
 		v, h := sv.writes[k], sv.hashes[k]
-		var err error
+		// Keys and entries are built in the batch itself, not in buffers
+		// of their own that the batch would copy.
 		if v == nil {
-			err = errors.Join(b.Delete(flatKey([]byte(k)), nil), b.Delete(hashIndexKey(h.hk[:]), nil))
-		} else {
-			entry := append(append(make([]byte, 0, hashLen+len(k)), h.leaf[:]...), k...)
-			err = errors.Join(b.Set(flatKey([]byte(k)), v, nil), b.Set(hashIndexKey(h.hk[:]), entry, nil))
+			op := b.DeleteDeferred(len(flatPrefix) + len(k))
+			copy(op.Key[copy(op.Key, flatPrefix):], k)
+			if err := op.Finish(); err != nil {
+				return err
+			}
+			op = b.DeleteDeferred(len(hashPrefix) + hashLen)
+			copy(op.Key[copy(op.Key, hashPrefix):], h.hk[:])
+			if err := op.Finish(); err != nil {
+				return err
+			}
+			continue
 		}
-		if err != nil {
+		op := b.SetDeferred(len(flatPrefix)+len(k), len(v))
+		copy(op.Key[copy(op.Key, flatPrefix):], k)
+		copy(op.Value, v)
+		if err := op.Finish(); err != nil {
+			return err
+		}
+		op = b.SetDeferred(len(hashPrefix)+hashLen, hashLen+len(k))
+		copy(op.Key[copy(op.Key, hashPrefix):], h.hk[:])
+		copy(op.Value[copy(op.Value, h.leaf[:]):], k)
+		if err := op.Finish(); err != nil {
 			return err
 		}
 	}
@@ -411,16 +444,20 @@ func (s *Store) write(sv *saving) error {
 			return err
 		}
 	}
-	if err := b.Set(stateMarker, stateRecord(sv.version, sv.count, sv.hash), nil); err != nil {
-		return err
+	return b.Set(stateMarker, stateRecord(sv.version, sv.count, sv.hash), nil)
+}
+
+// batchSize is about what write puts in its batch, so that the batch is
+// allocated once rather than doubled again and again (a block's batch is
+// megabytes).
+func batchSize(sv *saving) int {
+	const perRecord = 1 + 2*binary.MaxVarintLen32 // kind, key and value lengths
+	n := 12                                       // the batch header
+	for _, k := range sv.keys {
+		n += 2*perRecord + len(flatPrefix) + len(hashPrefix) + hashLen + 2*len(k) + hashLen + len(sv.writes[k])
 	}
-	s.proofMu.Lock()
-	defer s.proofMu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
-		return err
-	}
-	s.cur.copyNodes(s.work, &sv.changed)
-	return nil
+	n += len(sv.changed[bucketBits]) * (perRecord + len(bucketPrefix) + 4 + hashLen)
+	return n + perRecord + len(stateMarker) + 64
 }
 
 // Rollback drops staged writes (a block that was executed but not committed,

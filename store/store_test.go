@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -226,6 +227,48 @@ func TestAppHashIgnoresWriteOrder(t *testing.T) {
 			}
 			if got, _, err := s.Commit(); err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("commit hash %X, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestBatchSizeCoversTheBatch: the size a version's batch is allocated with
+// holds all that goes in it (else the batch grows by doubling, copying
+// megabytes) without wasting much.
+func TestBatchSizeCoversTheBatch(t *testing.T) {
+	cases := []struct {
+		name string
+		ops  []statetest.Op
+	}{
+		{"one key", []statetest.Op{{"a", "1"}}},
+		{"long values", []statetest.Op{{"patient/1", strings.Repeat("v", 300)}, {"patient/2", strings.Repeat("w", 5000)}}},
+		{"deletions", []statetest.Op{{"a", "1"}, {"b", "2"}, {"a", ""}, {"c", ""}}},
+		{"many short", func() (ops []statetest.Op) {
+			for i := range 2000 {
+				ops = append(ops, statetest.Op{fmt.Sprintf("nonce/%d", i), fmt.Sprint(i)})
+			}
+			return ops
+		}()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustOpen(t, t.TempDir())
+			statetest.Apply(s.Staged(), []statetest.Op{{"a", "0"}, {"c", "0"}}) // something to delete
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			holdSaves(t, s)
+			statetest.Apply(s.Staged(), c.ops)
+			if _, _, err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			b := s.db.NewBatch()
+			defer b.Close()
+			if err := s.fill(b, s.saving); err != nil {
+				t.Fatal(err)
+			}
+			if est := batchSize(s.saving); b.Len() > est || est > 2*b.Len() {
+				t.Fatalf("batch of %d bytes allocated as %d", b.Len(), est)
 			}
 		})
 	}
