@@ -405,31 +405,13 @@ func (s *Store) write(sv *saving) error {
 func (s *Store) fill(b *pebble.Batch, sv *saving) error {
 	for _, k := range sv.keys {
 		v, h := sv.writes[k], sv.hashes[k]
-		// Keys and entries are built in the batch itself, not in buffers
-		// of their own that the batch would copy.
+		var err error
 		if v == nil {
-			op := b.DeleteDeferred(len(flatPrefix) + len(k))
-			copy(op.Key[copy(op.Key, flatPrefix):], k)
-			if err := op.Finish(); err != nil {
-				return err
-			}
-			op = b.DeleteDeferred(len(hashPrefix) + hashLen)
-			copy(op.Key[copy(op.Key, hashPrefix):], h.hk[:])
-			if err := op.Finish(); err != nil {
-				return err
-			}
-			continue
+			err = errors.Join(batchDelete(b, flatPrefix, k), batchDelete(b, hashPrefix, h.hk[:]))
+		} else {
+			err = errors.Join(batchSet(b, flatPrefix, k, v, ""), batchSet(b, hashPrefix, h.hk[:], h.leaf[:], k))
 		}
-		op := b.SetDeferred(len(flatPrefix)+len(k), len(v))
-		copy(op.Key[copy(op.Key, flatPrefix):], k)
-		copy(op.Value, v)
-		if err := op.Finish(); err != nil {
-			return err
-		}
-		op = b.SetDeferred(len(hashPrefix)+hashLen, hashLen+len(k))
-		copy(op.Key[copy(op.Key, hashPrefix):], h.hk[:])
-		copy(op.Value[copy(op.Value, h.leaf[:]):], k)
-		if err := op.Finish(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -445,6 +427,22 @@ func (s *Store) fill(b *pebble.Batch, sv *saving) error {
 		}
 	}
 	return b.Set(stateMarker, stateRecord(sv.version, sv.count, sv.hash), nil)
+}
+
+// batchSet sets prefix‖key to value‖suffix in b, writing them into the
+// batch itself rather than into buffers of their own that it would copy.
+func batchSet[K string | []byte](b *pebble.Batch, prefix []byte, key K, value []byte, suffix string) error {
+	op := b.SetDeferred(len(prefix)+len(key), len(value)+len(suffix))
+	copy(op.Key[copy(op.Key, prefix):], key)
+	copy(op.Value[copy(op.Value, value):], suffix)
+	return op.Finish()
+}
+
+// batchDelete deletes prefix‖key in b, as batchSet writes.
+func batchDelete[K string | []byte](b *pebble.Batch, prefix []byte, key K) error {
+	op := b.DeleteDeferred(len(prefix) + len(key))
+	copy(op.Key[copy(op.Key, prefix):], key)
+	return op.Finish()
 }
 
 // batchSize is about what write puts in its batch, so that the batch is
