@@ -176,6 +176,9 @@ func FuzzVerifySignature(f *testing.F) {
 // gives every answer the key's own bytes give, the first time it is seen
 // and after, in a batch and alone.
 func TestExpandedKeysKeepAnswers(t *testing.T) {
+	shared := expandedKeys
+	expandedKeys = newKeyCache(4096) // every key unseen at first (the package's tests run one at a time)
+	t.Cleanup(func() { expandedKeys = shared })
 	for i := 0; i < 8; i++ {
 		for _, c := range sigCases(i) {
 			plain := len(c.pub) == ed25519.PublicKeySize && len(c.sig) == ed25519.SignatureSize &&
