@@ -298,6 +298,14 @@ func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 		return offered{pending: true}
 	}
 	if err := mempoolError(res, err); err != nil {
+		// The same bytes on the ledger already, which the mempool's
+		// cache has forgotten (it forgets failed ones at once): refused
+		// for their nonce, spent by themselves. Say what became of them.
+		if errors.Is(err, ledger.ErrBadNonce) {
+			if prior, perr := s.App.TxResultByHash(hash); perr == nil {
+				return offered{prior: prior}
+			}
+		}
 		p := rejectionProblem(err)
 		p.Hash = hash
 		return offered{problem: &p}
@@ -310,7 +318,8 @@ var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
 
 // BatchItem answers one transaction of a batch: accepted into the mempool
 // (202), committed before (200, with its height), or refused (the
-// problem's status, and the problem).
+// problem's status, and the problem). One committed before that failed is
+// both: committed, with its height, and refused with its failure.
 type BatchItem struct {
 	Status int `json:"status"`
 	SubmitResponse
@@ -392,6 +401,9 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 				refused[signer] = hash
 			}
 		case o.prior != nil && o.prior.Code != 0:
+			// On the ledger, failed: committed (with its height and
+			// index), and refused with the failure.
+			item.SubmitResponse = committedResponse(*o.prior)
 			refuse(committedProblem(*o.prior))
 		case o.prior != nil:
 			item.Status, item.SubmitResponse = http.StatusOK, committedResponse(*o.prior)

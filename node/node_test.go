@@ -463,6 +463,45 @@ func TestSubmitBatch(t *testing.T) {
 		}
 	}
 
+	// A transaction committed before that failed: committed, with its
+	// height and index, and refused with its failure. CheckTx does not run
+	// handlers, so a second registration of the same practitioner's key is
+	// admitted, and fails in its block.
+	info, err = c.Key(ctx, org.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	practitioner := hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey))
+	register := func(i uint64) []byte {
+		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+			Key: practitioner, Licence: fmt.Sprintf("MD-twice-%d", i), Profession: "doctor",
+			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
+		return raw
+	}
+	once, twice := register(0), register(1)
+	if res, err = c.SubmitBatch(ctx, [][]byte{once, twice}); err != nil || res.Accepted != 2 {
+		t.Fatalf("two registrations of one key: %+v %v", res, err)
+	}
+	var failed *app.TxResult
+	for failed, err = c.Tx(ctx, hex.EncodeToString(app.Hash(twice))); err != nil && ctx.Err() == nil; failed, err = c.Tx(ctx, hex.EncodeToString(app.Hash(twice))) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || failed.Code == 0 {
+		t.Fatalf("the second registration of one key: %+v %v, want it failed", failed, err)
+	}
+	res, err = c.SubmitBatch(ctx, [][]byte{twice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Results[0]; res.Refused != 1 || !got.Committed || got.Height != failed.Height || got.Index != failed.Index ||
+		got.Problem == nil || got.Problem.Code != failed.Error || got.Problem.Height != failed.Height {
+		t.Errorf("a failed transaction submitted again: %+v (problem %+v), want committed at %d/%d and refused with %s", got, got.Problem, failed.Height, failed.Index, failed.Error)
+	}
+	var p *client.Problem // alone, the same: its failure, where it was committed
+	if _, err := c.Submit(ctx, twice, false); !errors.As(err, &p) || p.Code != failed.Error || p.Height != failed.Height {
+		t.Errorf("a failed transaction submitted again alone: %v, want %s at height %d", err, failed.Error, failed.Height)
+	}
+
 	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, api.MaxBatchTxs+1), ",") + `]}`
 	for _, tc := range []struct{ name, body, has string }{
 		{"not JSON", `{"txs":`, "malformed JSON"},
