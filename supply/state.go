@@ -157,21 +157,8 @@ func GetRecall(r ledger.Reader, gtin, lot string) (*Recall, error) {
 }
 
 // Recalls lists every recall.
-func Recalls(r ledger.Reader) ([]Recall, error) {
-	var out []Recall
-	var derr error
-	err := r.Iterate(prefixRecall, func(_, v []byte) bool {
-		var rc Recall
-		if derr = ledger.DecodeState(v, &rc); derr != nil {
-			return false
-		}
-		out = append(out, rc)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+func Recalls(r ledger.Reader) ([]*Recall, error) {
+	return ledger.ScanJSON[Recall](r, prefixRecall, 0)
 }
 
 // Suspects lists quarantined or reported objects.
@@ -196,22 +183,8 @@ func Suspects(r ledger.Reader, limit int) ([]Object, error) {
 }
 
 // Trail returns an object's chain of custody, oldest first.
-func Trail(r ledger.Reader, key string) ([]Step, error) {
-	var out []Step
-	var derr error
-	p := append(k(prefixTrail, key), '/')
-	err := r.Iterate(p, func(_, v []byte) bool {
-		var s Step
-		if derr = ledger.DecodeState(v, &s); derr != nil {
-			return false
-		}
-		out = append(out, s)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+func Trail(r ledger.Reader, key string) ([]*Step, error) {
+	return ledger.ScanJSON[Step](r, append(k(prefixTrail, key), '/'), 0)
 }
 
 // Children lists the objects packed in a container.

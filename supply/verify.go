@@ -39,7 +39,7 @@ type Verdict struct {
 	DispensedAt string   `json:"dispensed_at,omitempty"`
 	Recall      *Recall  `json:"recall,omitempty"`
 	Suspect     string   `json:"suspect_reason,omitempty"`
-	Trail       []Step   `json:"trail,omitempty"`
+	Trail       []*Step  `json:"trail,omitempty"`
 	// ScannedLot differs from Lot when the printed lot does not match the
 	// commissioned one: a sign of a counterfeit.
 	ScannedLotMismatch bool `json:"scanned_lot_mismatch,omitempty"`
