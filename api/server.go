@@ -291,22 +291,24 @@ type offered struct {
 // through CheckTx.
 func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 	res, err := s.Comet.BroadcastTxSync(ctx, raw)
-	if errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool) {
+	seen := errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool)
+	var refusal error
+	if !seen {
+		refusal = mempoolError(res, err)
+	}
+	// The same bytes may be on the ledger already: seen by the mempool, or
+	// refused for their nonce, spent by themselves (the mempool's cache
+	// forgets a failed transaction at once). Say what became of them.
+	if seen || errors.Is(refusal, ledger.ErrBadNonce) {
 		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
 			return offered{prior: prior}
 		}
-		return offered{pending: true}
 	}
-	if err := mempoolError(res, err); err != nil {
-		// The same bytes on the ledger already, which the mempool's
-		// cache has forgotten (it forgets failed ones at once): refused
-		// for their nonce, spent by themselves. Say what became of them.
-		if errors.Is(err, ledger.ErrBadNonce) {
-			if prior, perr := s.App.TxResultByHash(hash); perr == nil {
-				return offered{prior: prior}
-			}
-		}
-		p := rejectionProblem(err)
+	switch {
+	case seen:
+		return offered{pending: true}
+	case refusal != nil:
+		p := rejectionProblem(refusal)
 		p.Hash = hash
 		return offered{problem: &p}
 	}
