@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -147,7 +150,7 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 	home := g.home
 	started := fmt.Sprintf("Resuming the demo consortium in %s\n", home)
 	if !node.Initialized(home) {
-		if err := initDemoHome(home); err != nil {
+		if err := initDemoHome(home, node.DefaultPorts); err != nil {
 			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
 		}
 		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
@@ -162,7 +165,7 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 		if err := os.Rename(home, aside); err != nil {
 			return fmt.Errorf("the demo in %s was made by an earlier Primum whose state this one cannot read, and it could not be moved aside: %w", home, err)
 		}
-		if err := initDemoHome(home); err != nil {
+		if err := initDemoHome(home, node.DefaultPorts); err != nil {
 			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
 		}
 		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
@@ -203,9 +206,10 @@ Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
 }
 
 // initDemoHome writes a single-validator home whose genesis admits the demo
-// organisations, the first one holding the validator.
-func initDemoHome(home string) error {
-	valKey, _, err := node.InitHome(home, node.InitOptions{Moniker: "demo", Ports: node.DefaultPorts})
+// organisations, the first one holding the validator. The demo listens on
+// the outside contract's default ports; tests pass free ones.
+func initDemoHome(home string, ports node.Ports) error {
+	valKey, _, err := node.InitHome(home, node.InitOptions{Moniker: "demo", Ports: ports})
 	if err != nil {
 		return err
 	}
@@ -347,40 +351,94 @@ func writeDemoFile(home string, f *DemoFile) error {
 
 // Demo medicine: a product, a case of packs shipped to Central Pharmacy
 // through the distributor, one pack dispensed, a recalled lot, and an
-// oxygen cylinder. Skipped when the product already exists.
+// oxygen cylinder. Each step says how to see on the ledger that it was
+// committed, so a demo interrupted half-way resumes after its last committed
+// step instead of leaving the chain half made.
 const demoGTIN = "09506000134352"
 
 func populateDemoSupply(ctx context.Context, c *client.Client, keys map[string]ed25519.PrivateKey, ids map[string]string) error {
-	var p supply.Product
-	if err := c.Get(ctx, "/api/v1/supply/products/"+demoGTIN, &p); err == nil {
-		return nil
-	}
 	maker, dist, pharm, reg := keys["Acme Pharma"], keys["MedLogistics"], keys["Central Pharmacy"], keys["National Medicines Agency"]
 	pack := func(serial string) string { return "(01)" + demoGTIN + "(21)" + serial }
-	const sscc = "(00)106141412345678908"
+	const sscc, cylinder = "(00)106141412345678908", "(8003)00614141123452400"
+	// did reports whether the object's trail holds action at least times times.
+	did := func(code, action string, times int) func() (bool, error) {
+		return func() (bool, error) {
+			var o struct {
+				Trail []supply.Step `json:"trail"`
+			}
+			if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), &o); err != nil {
+				return false, absent(err)
+			}
+			n := 0
+			for _, st := range o.Trail {
+				if st.Action == action {
+					n++
+				}
+			}
+			return n >= times, nil
+		}
+	}
+	productExists := func() (bool, error) {
+		var p supply.Product
+		if err := c.Get(ctx, "/api/v1/supply/products/"+demoGTIN, &p); err != nil {
+			return false, absent(err)
+		}
+		return true, nil
+	}
+	recalled := func() (bool, error) {
+		var list []supply.Recall
+		if err := c.Get(ctx, "/api/v1/supply/recalls", &list); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(list, func(r supply.Recall) bool { return r.GTIN == demoGTIN && r.Lot == "AMX2026B" }), nil
+	}
 	steps := []struct {
 		key  ed25519.PrivateKey
 		typ  string
 		body any
+		done func() (bool, error)
 	}{
-		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: demoGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
-		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026A", Expiry: "2028-06-30", Serials: []string{"DEMO001", "DEMO002", "DEMO003", "DEMO004"}}},
-		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026B", Expiry: "2028-09-30", Serials: []string{"DEMO101"}}},
-		{maker, supply.TypePack, supply.Pack{Parent: sscc, Children: []string{pack("DEMO001"), pack("DEMO002"), pack("DEMO003"), pack("DEMO004")}}},
-		{maker, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["MedLogistics"]}},
-		{dist, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}},
-		{dist, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["Central Pharmacy"]}},
-		{pharm, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}},
-		{pharm, supply.TypeUnpack, supply.Pack{Parent: sscc}},
-		{pharm, supply.TypeDispense, supply.Dispense{Code: pack("DEMO001")}},
-		{reg, supply.TypeRecall, supply.RecallLot{GTIN: demoGTIN, Lot: "AMX2026B", Reason: "out-of-specification dissolution results"}},
-		{dist, supply.TypeRegisterAsset, supply.RegisterAsset{Code: "(8003)00614141123452400", AssetType: "oxygen-cylinder-10l", InspectionDue: "2027-03-01"}},
-		{dist, supply.TypeAssetEvent, supply.AssetEvent{Code: "(8003)00614141123452400", Action: "fill"}},
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: demoGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}, productExists},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026A", Expiry: "2028-06-30", Serials: []string{"DEMO001", "DEMO002", "DEMO003", "DEMO004"}}, did(pack("DEMO001"), "commission", 1)},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026B", Expiry: "2028-09-30", Serials: []string{"DEMO101"}}, did(pack("DEMO101"), "commission", 1)},
+		{maker, supply.TypePack, supply.Pack{Parent: sscc, Children: []string{pack("DEMO001"), pack("DEMO002"), pack("DEMO003"), pack("DEMO004")}}, did(pack("DEMO001"), "pack", 1)},
+		{maker, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["MedLogistics"]}, did(pack("DEMO101"), "ship", 1)},
+		{dist, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}, did(pack("DEMO101"), "receive", 1)},
+		{dist, supply.TypeShip, supply.Ship{Codes: []string{sscc, pack("DEMO101")}, To: ids["Central Pharmacy"]}, did(pack("DEMO101"), "ship", 2)},
+		{pharm, supply.TypeReceive, supply.Receive{Codes: []string{sscc, pack("DEMO101")}}, did(pack("DEMO101"), "receive", 2)},
+		{pharm, supply.TypeUnpack, supply.Pack{Parent: sscc}, did(pack("DEMO001"), "unpack", 1)},
+		{pharm, supply.TypeDispense, supply.Dispense{Code: pack("DEMO001")}, did(pack("DEMO001"), "dispense", 1)},
+		{reg, supply.TypeRecall, supply.RecallLot{GTIN: demoGTIN, Lot: "AMX2026B", Reason: "out-of-specification dissolution results"}, recalled},
+		{dist, supply.TypeRegisterAsset, supply.RegisterAsset{Code: cylinder, AssetType: "oxygen-cylinder-10l", InspectionDue: "2027-03-01"}, did(cylinder, "register_asset", 1)},
+		{dist, supply.TypeAssetEvent, supply.AssetEvent{Code: cylinder, Action: "fill"}, did(cylinder, "asset_fill", 1)},
 	}
-	for i, st := range steps {
+	// The steps were sent one at a time, each waiting for its commit: the
+	// last one on the ledger marks where to go on.
+	next := 0
+	for i := len(steps) - 1; i >= 0; i-- {
+		done, err := steps[i].done()
+		if err != nil {
+			return fmt.Errorf("step %d (%s): %w", i, steps[i].typ, err)
+		}
+		if done {
+			next = i + 1
+			break
+		}
+	}
+	for i, st := range steps[next:] {
 		if _, err := c.Send(ctx, st.key, st.typ, st.body, true); err != nil {
-			return fmt.Errorf("step %d (%s): %w", i, st.typ, err)
+			return fmt.Errorf("step %d (%s): %w", next+i, st.typ, err)
 		}
 	}
 	return nil
+}
+
+// absent turns the node's "not found" answer into no error: the thing is
+// simply not on the ledger yet.
+func absent(err error) error {
+	var p *client.Problem
+	if errors.As(err, &p) && p.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }

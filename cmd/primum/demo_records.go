@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/records"
 )
 
 // Demo health records: synthetic, invented for the demo. Patient 1 has
@@ -20,13 +23,12 @@ var demoRecords = []struct{ org, doc string }{
 }
 
 // populateDemoRecords stores the demo records at their hospitals (through
-// this node, which holds both hospitals' keys) and the demo consent, unless
-// the patient already has records.
+// this node, which holds both hospitals' keys) and the demo consent. A
+// record already on the ledger (same hospital and category) or a consent
+// already given to the doctor, in force or not, is not made again, so an
+// interrupted demo resumes where it stopped and a consent revoked during
+// the tour stays revoked.
 func populateDemoRecords(ctx context.Context, home string, c *client.Client, file *DemoFile, patient string) error {
-	existing, err := c.Records(ctx, patient)
-	if err != nil || len(existing) > 0 {
-		return err
-	}
 	member := func(name string) DemoMember {
 		for _, m := range file.Members {
 			if m.Name == name {
@@ -35,16 +37,44 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 		}
 		return DemoMember{}
 	}
+	existing, err := c.Records(ctx, patient)
+	if err != nil {
+		return err
+	}
+	type place struct{ custodian, category string }
+	have := map[place]int{}
+	for _, r := range existing {
+		have[place{r.Custodian, r.Category}]++
+	}
 	for _, r := range demoRecords {
+		var doc struct {
+			ResourceType string `json:"resourceType"`
+		}
+		if err := json.Unmarshal([]byte(r.doc), &doc); err != nil {
+			return err
+		}
+		at := place{member(r.org).Address, records.CategoryOf(doc.ResourceType)}
+		if have[at] > 0 {
+			have[at]--
+			continue
+		}
 		if _, err := c.ImportFHIR(ctx, member(r.org).APIToken, patient, []byte(r.doc)); err != nil {
 			return fmt.Errorf("importing a record at %s: %w", r.org, err)
 		}
+	}
+	doctor := member("Dr Lena Fischer").Address
+	consents, err := c.Consents(ctx, patient)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(consents, func(g *consent.Consent) bool { return g.Grantee == doctor }) {
+		return nil
 	}
 	key, _, err := demoKey(home, "Patient 1")
 	if err != nil {
 		return err
 	}
-	_, err = c.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: member("Dr Lena Fischer").Address,
+	_, err = c.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: doctor,
 		Scope: consent.Scope{Categories: []string{"observation", "condition"}}, Purpose: "treatment",
 		Expires: time.Now().AddDate(0, 3, 0).UTC().Format(time.RFC3339)}, true)
 	return err

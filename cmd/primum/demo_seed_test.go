@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/supply"
+)
+
+// startDemoNode starts a demo home's node in-process on free ports.
+func startDemoNode(t *testing.T) (home string, n *node.Node) {
+	t.Helper()
+	home = t.TempDir()
+	ports, err := node.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initDemoHome(home, ports[0]); err != nil {
+		t.Fatal(err)
+	}
+	n, err = node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return home, n
+}
+
+// interrupter stands between the demo's seeding and the node, and stops
+// the seeding at its k-th write (1-based) as Ctrl-C would: before sending
+// it, or once it is sent but before the seeding hears back.
+type interrupter struct {
+	next   http.Handler
+	k      int
+	sent   bool
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	writes int
+}
+
+func (i *interrupter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		i.next.ServeHTTP(w, r)
+		return
+	}
+	i.mu.Lock()
+	i.writes++
+	n := i.writes
+	i.mu.Unlock()
+	switch {
+	case n < i.k:
+		i.next.ServeHTTP(w, r)
+	case n == i.k && i.sent:
+		// The write reaches the node whatever the seeding does next.
+		i.next.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())))
+		i.cancel()
+		http.Error(w, "interrupted", http.StatusServiceUnavailable)
+	default:
+		i.cancel()
+		http.Error(w, "interrupted", http.StatusServiceUnavailable)
+	}
+}
+
+// demoShape summarises what the seeding made: the demo objects' custody
+// trails, the recalls, the members and Patient 1's records and consents.
+func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile) string {
+	t.Helper()
+	var b strings.Builder
+	for _, code := range []string{"(01)" + demoGTIN + "(21)DEMO001", "(01)" + demoGTIN + "(21)DEMO101", "(00)106141412345678908", "(8003)00614141123452400"} {
+		var o struct {
+			Object supply.Object `json:"object"`
+			Trail  []supply.Step `json:"trail"`
+		}
+		if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), &o); err != nil {
+			t.Fatalf("%s: %v", code, err)
+		}
+		fmt.Fprintf(&b, "%s %s:", code, o.Object.Status)
+		for _, s := range o.Trail {
+			b.WriteString(" " + s.Action)
+		}
+		b.WriteString("\n")
+	}
+	var recalls []supply.Recall
+	if err := c.Get(ctx, "/api/v1/supply/recalls", &recalls); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recalls {
+		fmt.Fprintf(&b, "recall %s %s\n", r.GTIN, r.Lot)
+	}
+	ids, err := c.Identities(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "%d identities\n", len(ids))
+	name := map[string]string{}
+	var patient string
+	for _, m := range f.Members {
+		name[m.Address] = m.Name
+		if m.Name == "Patient 1" {
+			patient = m.Address
+		}
+	}
+	recs, err := c.Records(ctx, patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range recs {
+		lines = append(lines, "record at "+name[r.Custodian]+": "+r.Category)
+	}
+	consents, err := c.Consents(ctx, patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range consents {
+		lines = append(lines, "consent to "+name[g.Grantee]+" for "+strings.Join(g.Scope.Categories, ","))
+	}
+	slices.Sort(lines)
+	b.WriteString(strings.Join(lines, "\n"))
+	return b.String()
+}
+
+// An interrupted demo (Ctrl-C while it seeds its members) seeds the rest
+// when run again, and ends as an uninterrupted one does: nothing left half
+// made, nothing made twice.
+func TestDemoSeedingResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts demo nodes (-short)")
+	}
+	// The seeding's writes, in order: the practitioners, the supply
+	// chain's 13 steps, the patients, the records and the consent.
+	practitioners, supplySteps := len(demoPractitioners), 13
+	firstSupply := practitioners + 1
+	firstPatient := firstSupply + supplySteps
+	firstRecord := firstPatient + demoPatients
+	consentWrite := firstRecord + len(demoRecords)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel) // after the parallel subtests
+	refHome, ref := startDemoNode(t)
+	refClient := client.New(ref.APIURL())
+	counter := &interrupter{next: httputil.NewSingleHostReverseProxy(mustURL(t, ref.APIURL())), k: 1 << 30, cancel: func() {}}
+	proxy := httptest.NewServer(counter)
+	t.Cleanup(proxy.Close)
+	f, err := populateDemo(ctx, refHome, client.New(proxy.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counter.writes != consentWrite {
+		t.Fatalf("the seeding wrote %d times, the test counts on %d", counter.writes, consentWrite)
+	}
+	want := demoShape(t, ctx, refClient, f)
+	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer"} {
+		if !strings.Contains(want, s) {
+			t.Fatalf("an uninterrupted demo lacks %q:\n%s", s, want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		k    int
+		sent bool
+	}{
+		{"first practitioner, unsent", 1, false},
+		{"product registration, sent", firstSupply, true},
+		{"second commission, unsent", firstSupply + 2, false},
+		{"first receipt, sent", firstSupply + 5, true},
+		{"dispense, sent", firstSupply + 9, true},
+		{"asset fill, sent", firstSupply + 12, true},
+		{"second patient, sent", firstPatient + 1, true},
+		{"second record, unsent", firstRecord + 1, false},
+		{"last record, sent", firstRecord + len(demoRecords) - 1, true},
+		{"consent, sent", consentWrite, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			home, n := startDemoNode(t)
+			c := client.New(n.APIURL())
+			first, stop := context.WithCancel(ctx)
+			defer stop()
+			cut := httptest.NewServer(&interrupter{next: httputil.NewSingleHostReverseProxy(mustURL(t, n.APIURL())), k: tc.k, sent: tc.sent, cancel: stop})
+			defer cut.Close()
+			if _, err := populateDemo(first, home, client.New(cut.URL)); err == nil {
+				t.Fatal("the interrupted seeding reported success")
+			}
+			// As when the node stops: whatever was sent is committed or
+			// gone before the demo runs again.
+			for n.Comet.Mempool().Size() > 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
+			f, err := populateDemo(ctx, home, c)
+			if err != nil {
+				t.Fatalf("resuming: %v", err)
+			}
+			if got := demoShape(t, ctx, c, f); got != want {
+				t.Fatalf("resumed demo:\n%s\nuninterrupted:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
