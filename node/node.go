@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble"
+	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
@@ -102,7 +104,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		// CheckTx calls are pipelined (mempool.go).
 		creator,
 		cmtnode.DefaultGenesisDocProviderFunc(cfg),
-		cmtcfg.DefaultDBProvider,
+		cometDBs,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
 		cometLogger{o.Logger.With("module", "cometbft"), cfg.LogLevel})
 	if err != nil {
@@ -180,6 +182,16 @@ func (n *Node) Stop() {
 			n.log.Error("closing state", "err", err)
 		}
 	})
+}
+
+// cometDBs opens CometBFT's databases. Pebble ones log as the state's
+// store does: errors to the node's log, not the informational lines (each
+// start's replay of their logs) that the default Pebble logger prints.
+func cometDBs(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	if dbm.BackendType(ctx.Config.DBBackend) != dbm.PebbleDBBackend {
+		return cmtcfg.DefaultDBProvider(ctx)
+	}
+	return dbm.NewPebbleDBWithOpts(ctx.ID, ctx.Config.DBDir(), &pebble.Options{Logger: store.QuietLogger{}})
 }
 
 // cometLogger sends CometBFT's logs to slog, at the configured level.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -742,12 +743,16 @@ func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error
 	return it.Error()
 }
 
-// QuietLogger keeps Pebble's informational chatter out of the node's log; a fatal
-// error still panics.
+// QuietLogger keeps Pebble's informational chatter (its jobs, the replay of
+// its log at start) out of the node's log; its errors (a failed background
+// compaction, a file it could not remove) go to the log, and a fatal error
+// still panics.
 type QuietLogger struct{}
 
-func (QuietLogger) Infof(string, ...any)  {}
-func (QuietLogger) Errorf(string, ...any) {}
+func (QuietLogger) Infof(string, ...any) {}
+func (QuietLogger) Errorf(format string, args ...any) {
+	slog.Error("storage engine", "error", fmt.Sprintf(format, args...))
+}
 func (QuietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
