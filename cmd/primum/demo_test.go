@@ -107,6 +107,12 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"committed": true`) {
 		t.Fatalf("tx as a demo patient: %v\n%s", err, b)
 	}
+	// An answer proven against the validators' signed header, from the
+	// home's genesis (SPEC F14).
+	b, err = exec.Command(primumBinary(t), "query", "proof", "id/"+patient.Address, "--home", home).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), `"kind":"patient"`) || !strings.Contains(string(b), "signed by 1 of 1 validators") {
+		t.Fatalf("query proof: %v\n%s", err, b)
+	}
 	c := client.New(f.API)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -2,16 +2,23 @@ package main
 
 import (
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
+	"unicode/utf8"
 
+	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/node"
 )
 
 func newQueryCmd(g *globals) *cobra.Command {
@@ -157,7 +164,84 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(status, idents, ident, members, key, proposals, proposal, tx, types)
+	cmd.AddCommand(status, idents, ident, members, key, proposals, proposal, tx, types, newProofCmd(g))
+	return cmd
+}
+
+// newProofCmd: primum query proof KEY, a state entry checked against a
+// header the validators signed (SPEC F14).
+func newProofCmd(g *globals) *cobra.Command {
+	var rpc, genesis, trustHash string
+	var trustHeight int64
+	var witnesses []string
+	cmd := &cobra.Command{
+		Use:   "proof KEY",
+		Short: "Read a state entry and prove it against the validators' signed header",
+		Long: `Reads a state entry (or its absence) with its Merkle proof from --node, then checks
+the proof against the app hash in the next block's header, and that header with
+CometBFT's light client against the validators' signatures, starting from a trust
+root the node does not supply: the consortium's genesis (--genesis, default this
+home's), or a header you trust (--trust-height and --trust-hash). Headers come from
+the node's CometBFT RPC (--rpc); --witness adds other members' RPCs to cross-check.
+A node that changes, hides or invents an entry is refused with "not proven".
+State keys: id/<address>, sup/obj/sgtin:<GTIN>.<serial>, sup/recall/<GTIN>/<lot>,
+meta/chain_id, … (docs/architecture.md, "Proofs").`,
+		Example: `  primum query proof meta/chain_id
+  primum query proof id/4efe3970e39af1a17a278c15f7c2156dd0530348 -o json
+  primum query proof meta/chain_id --node http://10.0.0.5:8080 --rpc tcp://10.0.0.5:26657 \
+      --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := client.TrustRoot{Height: trustHeight, Witnesses: witnesses}
+			if trustHash != "" {
+				h, err := hex.DecodeString(trustHash)
+				if err != nil || len(h) != 32 || trustHeight < 1 {
+					return fmt.Errorf("--trust-hash must be a header's 64 hex digits, with its --trust-height")
+				}
+				root.Hash = h
+			} else {
+				if genesis == "" {
+					genesis = filepath.Join(g.home, "config", "genesis.json")
+				}
+				doc, err := types.GenesisDocFromFile(genesis)
+				if err != nil {
+					return fmt.Errorf("a trust root is needed: the consortium's genesis (--genesis) or a trusted header (--trust-height, --trust-hash): %w", err)
+				}
+				root.Genesis = doc
+			}
+			if rpc == "" {
+				rpc = "tcp://127.0.0.1:26657"
+				if cfg, err := node.CometConfig(g.home); err == nil && node.Initialized(g.home) {
+					rpc = cfg.RPC.ListenAddress
+				}
+			}
+			p, err := client.NewProver(cmd.Context(), g.client(), rpc, root)
+			if err != nil {
+				return err
+			}
+			v, err := p.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), v, func(w io.Writer) {
+				value := "(absent: proven not in the state)"
+				if v.Exists {
+					value = string(v.Value)
+					if !utf8.Valid(v.Value) {
+						value = "base64:" + base64.StdEncoding.EncodeToString(v.Value)
+					}
+				}
+				fmt.Fprintf(w, "key        %s\nvalue      %s\nstate      after block %d\nproven by  header %d, signed by %d of %d validators (app hash %s)\n",
+					v.Key, value, v.Height, v.Header, v.Signers, v.Of, v.AppHash)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&rpc, "rpc", "", "the node's CometBFT RPC, for headers (default: this home's, or tcp://127.0.0.1:26657)")
+	f.StringVar(&genesis, "genesis", "", "the consortium's genesis document, the trust root (default: this home's config/genesis.json)")
+	f.Int64Var(&trustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
+	f.StringVar(&trustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
+	f.StringSliceVar(&witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
 	return cmd
 }
 

@@ -1,0 +1,199 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	"github.com/cometbft/cometbft/light"
+	"github.com/cometbft/cometbft/light/provider"
+	lighthttp "github.com/cometbft/cometbft/light/provider/http"
+	lightdb "github.com/cometbft/cometbft/light/store/db"
+	"github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/store"
+)
+
+// DefaultTrustingPeriod is how old the header a Prover starts from may be.
+// CometBFT's light client refuses to build on an older one: validators that
+// have since left could have signed a different history. A consortium's
+// validators are known members, so a year is Primum's default; past it, start
+// from a recent header obtained out of band (TrustRoot.Height and Hash).
+const DefaultTrustingPeriod = 365 * 24 * time.Hour
+
+// TrustRoot is what a Prover trusts without asking the node: the
+// consortium's genesis (its first header must be signed by more than two
+// thirds of the genesis validators), or a header given by height and hash.
+type TrustRoot struct {
+	Genesis *types.GenesisDoc
+	Height  int64
+	Hash    []byte
+	// Period: how old that header may be (DefaultTrustingPeriod if zero).
+	Period time.Duration
+	// Witnesses are other nodes' CometBFT RPC addresses the light client
+	// cross-checks headers with; with none, the node's own RPC serves as its
+	// only witness, and only the validators' signatures protect the answer.
+	Witnesses []string
+}
+
+// Prover reads state entries from a node and checks each against a header
+// signed by the validators (CometBFT's light client, following validator
+// set changes from the trust root): SPEC F14, a pharmacy's scanner need not
+// trust the node it asks.
+type Prover struct {
+	c       *Client
+	chainID string
+	lc      *light.Client
+}
+
+// Proven is a state entry, or its absence, proven against the app hash of a
+// header the validators signed.
+type Proven struct {
+	Key    string `json:"key"`
+	Value  []byte `json:"value"` // nil: proven absent
+	Exists bool   `json:"exists"`
+	// Height is the state's version: after block Height.
+	Height int64 `json:"height"`
+	// Header is the signed header holding the app hash the proof checks
+	// against (Height+1), and Signers how many validators signed it.
+	Header  int64  `json:"header_height"`
+	AppHash string `json:"app_hash"`
+	Signers int    `json:"signers"`
+	Of      int    `json:"validators"`
+}
+
+// ErrNotProven is returned when the node's answer does not match what the
+// validators signed.
+var ErrNotProven = errors.New("the node's answer does not match the state the validators signed")
+
+// NewProver starts a light client against the node's CometBFT RPC (rpc,
+// e.g. tcp://127.0.0.1:26657) from root.
+func NewProver(ctx context.Context, c *Client, rpc string, root TrustRoot) (*Prover, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if root.Genesis != nil && root.Genesis.ChainID != chainID {
+		return nil, fmt.Errorf("the node serves chain %q, the genesis given is of %q", chainID, root.Genesis.ChainID)
+	}
+	primary, err := lighthttp.New(chainID, rpc)
+	if err != nil {
+		return nil, fmt.Errorf("CometBFT RPC %s: %w", rpc, err)
+	}
+	var witnesses []provider.Provider
+	for _, w := range root.Witnesses {
+		p, err := lighthttp.New(chainID, w)
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", w, err)
+		}
+		witnesses = append(witnesses, p)
+	}
+	if len(witnesses) == 0 {
+		witnesses = []provider.Provider{primary}
+	}
+	period := root.Period
+	if period == 0 {
+		period = DefaultTrustingPeriod
+	}
+	height, hash := root.Height, root.Hash
+	if hash == nil {
+		if root.Genesis == nil {
+			return nil, errors.New("a trust root is needed: the consortium's genesis, or a trusted header's height and hash")
+		}
+		if height, hash, err = firstHeader(ctx, primary, root.Genesis); err != nil {
+			return nil, err
+		}
+	}
+	lc, err := light.NewClient(ctx, chainID, light.TrustOptions{Period: period, Height: height, Hash: hash},
+		primary, witnesses, lightdb.New(dbm.NewMemDB(), "primum"))
+	if err != nil {
+		return nil, fmt.Errorf("light client: %w", err)
+	}
+	return &Prover{c: c, chainID: chainID, lc: lc}, nil
+}
+
+// firstHeader checks the chain's first header against the genesis
+// validators and returns its height and hash.
+func firstHeader(ctx context.Context, p provider.Provider, g *types.GenesisDoc) (int64, []byte, error) {
+	if err := g.ValidateAndComplete(); err != nil {
+		return 0, nil, fmt.Errorf("genesis: %w", err)
+	}
+	h := g.InitialHeight
+	lb, err := p.LightBlock(ctx, h)
+	if err != nil {
+		return 0, nil, fmt.Errorf("the chain's first header: %w", err)
+	}
+	if err := lb.ValidateBasic(g.ChainID); err != nil {
+		return 0, nil, fmt.Errorf("the chain's first header: %w", err)
+	}
+	if !bytes.Equal(lb.ValidatorsHash, g.ValidatorHash()) {
+		return 0, nil, fmt.Errorf("%w: the first header's validators are not the genesis validators", ErrNotProven)
+	}
+	if err := lb.ValidatorSet.VerifyCommitLight(g.ChainID, lb.Commit.BlockID, h, lb.Commit); err != nil {
+		return 0, nil, fmt.Errorf("%w: the first header: %v", ErrNotProven, err)
+	}
+	return h, lb.Hash(), nil
+}
+
+// Get reads key's committed value (or its absence) and proves it: the
+// proof must lead to the app hash in the next block's header, and the light
+// client must find that header signed by the validators. It waits for that
+// block when the entry is of the newest state.
+func (p *Prover) Get(ctx context.Context, key string) (*Proven, error) {
+	var r api.ProofResponse
+	if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
+		return nil, err
+	}
+	value, err1 := base64.StdEncoding.DecodeString(r.Value)
+	raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
+	var proof ics23.CommitmentProof
+	if err := errors.Join(err1, err2, proof.Unmarshal(raw)); err != nil {
+		return nil, fmt.Errorf("%w: a malformed proof: %v", ErrNotProven, err)
+	}
+	if r.Key != key || r.Height < 1 {
+		return nil, fmt.Errorf("%w: the proof is of %q at height %d", ErrNotProven, r.Key, r.Height)
+	}
+	if !r.Exists {
+		value = nil
+	}
+	// First against the app hash the node claims (a proof that does not
+	// lead there is refused at once), then that app hash against the one the
+	// validators signed in the next block's header.
+	claimed, err := hex.DecodeString(r.AppHash)
+	if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
+		return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
+	}
+	if err := p.c.WaitHeight(ctx, r.Height+1); err != nil {
+		return nil, err
+	}
+	lb, err := p.lc.VerifyLightBlockAtHeight(ctx, r.Height+1, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: header %d: %v", ErrNotProven, r.Height+1, err)
+	}
+	if !bytes.Equal(lb.AppHash, claimed) {
+		return nil, fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %X", ErrNotProven, r.Height, []byte(lb.AppHash), claimed)
+	}
+	signers := 0
+	for _, s := range lb.Commit.Signatures {
+		if s.BlockIDFlag == types.BlockIDFlagCommit {
+			signers++
+		}
+	}
+	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, Header: lb.Height,
+		AppHash: r.AppHash, Signers: signers, Of: lb.ValidatorSet.Size()}, nil
+}
+
+func verifyProof(proof *ics23.CommitmentProof, root []byte, key string, value []byte, exists bool) bool {
+	if exists {
+		return ics23.VerifyMembership(store.ProofSpec, root, proof, []byte(key), value)
+	}
+	return ics23.VerifyNonMembership(store.ProofSpec, root, proof, []byte(key))
+}

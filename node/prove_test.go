@@ -1,0 +1,167 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store"
+)
+
+// lyingNode serves the node's API, changing its proofs with tamper.
+func lyingNode(t *testing.T, apiURL string, tamper func(*api.ProofResponse)) *client.Client {
+	t.Helper()
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(res *http.Response) error {
+		if res.Request.URL.Path != "/api/v1/proof" || res.StatusCode != http.StatusOK {
+			return nil
+		}
+		var pr api.ProofResponse
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &pr); err != nil {
+			return err
+		}
+		tamper(&pr)
+		if b, err = json.Marshal(pr); err != nil {
+			return err
+		}
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		res.ContentLength = int64(len(b))
+		res.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return client.New(srv.URL)
+}
+
+// forged is a proof of a value the chain never held, from a state of its
+// own: consistent in itself, with an app hash no validator signed.
+func forged(t *testing.T, key string, height int64) api.ProofResponse {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for range height { // at the height the node answers for
+		st.Staged().Set([]byte(key), []byte(`{"kind":"organisation"}`))
+		if _, _, err := st.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	value, proof, height, root, err := st.Proof([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := proof.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: true, Height: height,
+		Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)}
+}
+
+// SPEC F14: an answer is checked against a header the validators signed,
+// from the consortium's genesis, without trusting the node: what the node
+// holds is proven, present or absent, and a node that changes a value, hides
+// one or answers for another key is caught, as is a chain that is not the
+// one the genesis describes.
+func TestProvenAnswers(t *testing.T) {
+	org := newKey(t)
+	n, c := startSingle(t, org)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	patient := newKey(t)
+	if _, err := c.Send(ctx, patient, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	present := "id/" + ledger.Address(patient.Public().(ed25519.PublicKey))
+	want, err := n.App.Store().Committed().Get([]byte(present))
+	if err != nil || want == nil {
+		t.Fatalf("the patient's identity is not in the state: %v", err)
+	}
+	absent := "id/0000000000000000000000000000000000000000"
+	rpc := n.RPCAddr()
+	genesis := n.Comet.GenesisDoc()
+
+	p, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key    string
+		exists bool
+		value  []byte
+	}{{present, true, want}, {absent, false, nil}, {"meta/chain_id", true, []byte("primum-node-test")}} {
+		got, err := p.Get(ctx, tc.key)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.key, err)
+		}
+		if got.Exists != tc.exists || !bytes.Equal(got.Value, tc.value) || got.Header != got.Height+1 || got.Signers != 1 || got.Of != 1 {
+			t.Fatalf("%s: %+v", tc.key, got)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		key    string
+		tamper func(*api.ProofResponse)
+		says   string
+	}{
+		{"a changed value", present, func(pr *api.ProofResponse) {
+			pr.Value = base64.StdEncoding.EncodeToString([]byte(`{"id":"x","kind":"organisation"}`))
+		}, "does not lead to the app hash"},
+		{"a present key said absent", present, func(pr *api.ProofResponse) { pr.Exists, pr.Value = false, "" }, "does not lead to the app hash"},
+		{"an absent key said present", absent, func(pr *api.ProofResponse) {
+			pr.Exists, pr.Value = true, base64.StdEncoding.EncodeToString([]byte(`{}`))
+		}, "does not lead to the app hash"},
+		{"another key's proof", present, func(pr *api.ProofResponse) { pr.Key = "meta/chain_id" }, "the proof is of"},
+		{"a forged state", present, func(pr *api.ProofResponse) { *pr = forged(t, present, pr.Height) }, "in the header the validators signed"},
+		{"a garbled proof", present, func(pr *api.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			liar := lyingNode(t, n.APIURL(), tc.tamper)
+			p, err := client.NewProver(ctx, liar, rpc, client.TrustRoot{Genesis: genesis})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := p.Get(ctx, tc.key); !errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("the lie was not caught: %+v, %v", got, err)
+			}
+		})
+	}
+
+	// A genesis whose validator is not the one that signs this chain.
+	other := *genesis
+	other.Validators = []types.GenesisValidator{{PubKey: cmted25519.GenPrivKey().PubKey(), Power: 10, Name: "impostor"}}
+	if _, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: &other}); !errors.Is(err, client.ErrNotProven) {
+		t.Fatalf("a chain not of the genesis given: %v", err)
+	}
+}
