@@ -253,7 +253,7 @@ func TestOldStateFormatRefused(t *testing.T) {
 // reaches CometBFT's validator set through FinalizeBlock's validator updates.
 func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	org := newKey(t)
-	_, c := startSingle(t, org)
+	n, c := startSingle(t, org)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	newOrg, newVal := newKey(t), newKey(t)
@@ -285,6 +285,16 @@ func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	}
 	if len(st.Validators) != 2 || !found {
 		t.Fatalf("validators after the vote: %+v", st.Validators)
+	}
+	// A light client that trusts only the genesis (one validator) follows
+	// the change: the new member is proven by a header of the new set.
+	prover, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: n.Comet.GenesisDoc()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := prover.Get(ctx, "id/"+ledger.Address(newOrg.Public().(ed25519.PublicKey)))
+	if err != nil || !got.Exists || got.Of != 2 || got.Signers != 1 {
+		t.Fatalf("the new member proven from the genesis: %+v %v", got, err)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/types"
+
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
@@ -286,5 +288,19 @@ func TestConsortiumFourProcesses(t *testing.T) {
 				t.Fatalf("height %d: node%d app hash %s, node0 %s", h, i+1, got, want)
 			}
 		}
+	}
+
+	// An answer of node0's proven from the genesis, its headers cross-checked
+	// with node3's: signed by at least three of the four validators.
+	genesis, err := types.GenesisDocFromFile(filepath.Join(procs[0].home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prover, err := client.NewProver(ctx, c0, procs[0].rpc, client.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].rpc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := prover.Get(ctx, "id/"+during[0]); err != nil || !got.Exists || got.Of != 4 || got.Signers < 3 {
+		t.Fatalf("proven answer: %+v %v", got, err)
 	}
 }
