@@ -20,6 +20,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/supply"
 )
 
 // DefaultTrustingPeriod is how old the header a Prover starts from may be.
@@ -148,48 +149,146 @@ func firstHeader(ctx context.Context, p provider.Provider, g *types.GenesisDoc) 
 // client must find that header signed by the validators. It waits for that
 // block when the entry is of the newest state.
 func (p *Prover) Get(ctx context.Context, key string) (*Proven, error) {
-	var r api.ProofResponse
-	if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
-		return nil, err
-	}
-	value, err1 := base64.StdEncoding.DecodeString(r.Value)
-	raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
-	var proof ics23.CommitmentProof
-	if err := errors.Join(err1, err2, proof.Unmarshal(raw)); err != nil {
-		return nil, fmt.Errorf("%w: a malformed proof: %v", ErrNotProven, err)
-	}
-	if r.Key != key || r.Height < 1 {
-		return nil, fmt.Errorf("%w: the proof is of %q at height %d", ErrNotProven, r.Key, r.Height)
-	}
-	if !r.Exists {
-		value = nil
-	}
-	// First against the app hash the node claims (a proof that does not
-	// lead there is refused at once), then that app hash against the one the
-	// validators signed in the next block's header.
-	claimed, err := hex.DecodeString(r.AppHash)
-	if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
-		return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
-	}
-	if err := p.c.WaitHeight(ctx, r.Height+1); err != nil {
-		return nil, err
-	}
-	lb, err := p.lc.VerifyLightBlockAtHeight(ctx, r.Height+1, time.Now())
+	got, err := p.GetAll(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header %d: %v", ErrNotProven, r.Height+1, err)
+		return nil, err
 	}
-	if !bytes.Equal(lb.AppHash, claimed) {
-		return nil, fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %X", ErrNotProven, r.Height, []byte(lb.AppHash), claimed)
-	}
-	signers := 0
-	for _, s := range lb.Commit.Signatures {
-		if s.BlockIDFlag == types.BlockIDFlagCommit {
-			signers++
+	return got[0], nil
+}
+
+// GetAll proves several entries of one state (the node's newest, read
+// again if it moved on between them), waiting for one header.
+func (p *Prover) GetAll(ctx context.Context, keys ...string) ([]*Proven, error) {
+	var got []*Proven
+	for range 3 {
+		var err error
+		if got, err = p.fetch(ctx, keys); err != nil {
+			return nil, err
+		}
+		if got[0].Height == got[len(got)-1].Height {
+			break
 		}
 	}
-	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, Header: lb.Height,
-		AppHash: r.AppHash, Signers: signers, Of: lb.ValidatorSet.Size()}, nil
+	return got, p.confirm(ctx, got)
 }
+
+// fetch reads keys' entries with their proofs and checks each proof against
+// the app hash the node gives with it: a proof that does not lead there is
+// refused at once. Nothing is proven until confirm.
+func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
+	got := make([]*Proven, len(keys))
+	for i, key := range keys {
+		var r api.ProofResponse
+		if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
+			return nil, err
+		}
+		value, err1 := base64.StdEncoding.DecodeString(r.Value)
+		raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
+		var proof ics23.CommitmentProof
+		if err := errors.Join(err1, err2, proof.Unmarshal(raw)); err != nil {
+			return nil, fmt.Errorf("%w: a malformed proof: %v", ErrNotProven, err)
+		}
+		if r.Key != key || r.Height < 1 {
+			return nil, fmt.Errorf("%w: the proof is of %q at height %d", ErrNotProven, r.Key, r.Height)
+		}
+		if !r.Exists {
+			value = nil
+		}
+		claimed, err := hex.DecodeString(r.AppHash)
+		if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
+			return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
+		}
+		got[i] = &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}
+	}
+	return got, nil
+}
+
+// confirm checks the app hash of each fetched entry's state against the
+// header of the next block, verified by the light client.
+func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
+	headers := map[int64]*types.LightBlock{}
+	for _, g := range got {
+		lb, ok := headers[g.Height+1]
+		if !ok {
+			if err := p.c.WaitHeight(ctx, g.Height+1); err != nil {
+				return err
+			}
+			var err error
+			if lb, err = p.lc.VerifyLightBlockAtHeight(ctx, g.Height+1, time.Now()); err != nil {
+				return fmt.Errorf("%w: header %d: %v", ErrNotProven, g.Height+1, err)
+			}
+			headers[g.Height+1] = lb
+		}
+		if claimed, _ := hex.DecodeString(g.AppHash); !bytes.Equal(lb.AppHash, claimed) {
+			return fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %s", ErrNotProven, g.Height, []byte(lb.AppHash), g.AppHash)
+		}
+		g.Header, g.Of = lb.Height, lb.ValidatorSet.Size()
+		for _, s := range lb.Commit.Signatures {
+			if s.BlockIDFlag == types.BlockIDFlagCommit {
+				g.Signers++
+			}
+		}
+	}
+	return nil
+}
+
+// Verify answers a pack's scan as the node's verify endpoint does, but
+// computes the verdict itself from state entries proven against one signed
+// header: the pack, its product and its lot's recall (present or proven
+// absent). The custody trail is a range of entries, which is not proven:
+// the verdict's Trail is empty; ask the node for it.
+func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time) (*supply.Verdict, []*Proven, error) {
+	var got []*Proven
+	values := map[string][]byte{}
+	for range 5 { // the verdict reads the pack, then its product and recall
+		r := &provenReader{values: values}
+		v, err := supply.Verify(r, code, scanner, now)
+		if len(r.missing) == 0 {
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := p.confirm(ctx, got); err != nil {
+				return nil, nil, err
+			}
+			return v, got, nil
+		}
+		more, err := p.fetch(ctx, r.missing)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(got) > 0 && more[0].Height != got[0].Height {
+			// The node moved on: start again from its newest state.
+			clear(values)
+			got = nil
+			continue
+		}
+		for _, m := range more {
+			values[m.Key] = m.Value
+		}
+		got = append(got, more...)
+	}
+	return nil, nil, errors.New("the node's state moved on too often to prove a verdict: try again")
+}
+
+// provenReader serves a verdict the values fetched so far, and notes the
+// keys it still needs.
+type provenReader struct {
+	values  map[string][]byte
+	missing []string
+}
+
+var errNotYet = errors.New("not fetched yet")
+
+func (r *provenReader) Get(key []byte) ([]byte, error) {
+	if v, ok := r.values[string(key)]; ok {
+		return v, nil
+	}
+	r.missing = append(r.missing, string(key))
+	return nil, errNotYet
+}
+
+// Iterate serves no entries: ranges are not proven.
+func (r *provenReader) Iterate([]byte, func(k, v []byte) bool) error { return nil }
 
 func verifyProof(proof *ics23.CommitmentProof, root []byte, key string, value []byte, exists bool) bool {
 	if exists {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
@@ -171,9 +172,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 // newProofCmd: primum query proof KEY, a state entry checked against a
 // header the validators signed (SPEC F14).
 func newProofCmd(g *globals) *cobra.Command {
-	var rpc, genesis, trustHash string
-	var trustHeight int64
-	var witnesses []string
+	var tf trustFlags
 	cmd := &cobra.Command{
 		Use:   "proof KEY",
 		Short: "Read a state entry and prove it against the validators' signed header",
@@ -192,30 +191,7 @@ meta/chain_id, … (docs/architecture.md, "Proofs").`,
       --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root := client.TrustRoot{Height: trustHeight, Witnesses: witnesses}
-			if trustHash != "" {
-				h, err := hex.DecodeString(trustHash)
-				if err != nil || len(h) != 32 || trustHeight < 1 {
-					return fmt.Errorf("--trust-hash must be a header's 64 hex digits, with its --trust-height")
-				}
-				root.Hash = h
-			} else {
-				if genesis == "" {
-					genesis = filepath.Join(g.home, "config", "genesis.json")
-				}
-				doc, err := types.GenesisDocFromFile(genesis)
-				if err != nil {
-					return fmt.Errorf("a trust root is needed: the consortium's genesis (--genesis) or a trusted header (--trust-height, --trust-hash): %w", err)
-				}
-				root.Genesis = doc
-			}
-			if rpc == "" {
-				rpc = "tcp://127.0.0.1:26657"
-				if cfg, err := node.CometConfig(g.home); err == nil && node.Initialized(g.home) {
-					rpc = cfg.RPC.ListenAddress
-				}
-			}
-			p, err := client.NewProver(cmd.Context(), g.client(), rpc, root)
+			p, err := tf.prover(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
@@ -231,20 +207,64 @@ meta/chain_id, … (docs/architecture.md, "Proofs").`,
 						value = "base64:" + base64.StdEncoding.EncodeToString(v.Value)
 					}
 				}
-				fmt.Fprintf(w, "key        %s\nvalue      %s\nstate      after block %d\nproven by  header %d, signed by %d of %d validators (app hash %s)\n",
-					v.Key, value, v.Height, v.Header, v.Signers, v.Of, v.AppHash)
+				fmt.Fprintf(w, "key        %s\nvalue      %s\nstate      after block %d\n", v.Key, value, v.Height)
+				printProvenBy(w, v)
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&rpc, "rpc", "", "the node's CometBFT RPC, for headers (default: this home's, or tcp://127.0.0.1:26657)")
-	f.StringVar(&genesis, "genesis", "", "the consortium's genesis document, the trust root (default: this home's config/genesis.json)")
-	f.Int64Var(&trustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
-	f.StringVar(&trustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
-	f.StringSliceVar(&witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
+	tf.add(cmd)
 	return cmd
 }
 
+func printProvenBy(w io.Writer, v *client.Proven) {
+	fmt.Fprintf(w, "proven by  header %d, signed by %d of %d validators (app hash %s)\n", v.Header, v.Signers, v.Of, v.AppHash)
+}
+
+// trustFlags say where a command's light client gets headers and what it
+// trusts without asking the node.
+type trustFlags struct {
+	rpc, genesis, trustHash string
+	trustHeight             int64
+	witnesses               []string
+}
+
+func (tf *trustFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&tf.rpc, "rpc", "", "the node's CometBFT RPC, for headers (default: this home's, or tcp://127.0.0.1:26657)")
+	f.StringVar(&tf.genesis, "genesis", "", "the consortium's genesis document, the trust root (default: this home's config/genesis.json)")
+	f.Int64Var(&tf.trustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
+	f.StringVar(&tf.trustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
+	f.StringSliceVar(&tf.witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
+}
+
+func (tf *trustFlags) prover(ctx context.Context, g *globals) (*client.Prover, error) {
+	root := client.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses}
+	if tf.trustHash != "" {
+		h, err := hex.DecodeString(tf.trustHash)
+		if err != nil || len(h) != 32 || tf.trustHeight < 1 {
+			return nil, fmt.Errorf("--trust-hash must be a header's 64 hex digits, with its --trust-height")
+		}
+		root.Hash = h
+	} else {
+		genesis := tf.genesis
+		if genesis == "" {
+			genesis = filepath.Join(g.home, "config", "genesis.json")
+		}
+		doc, err := types.GenesisDocFromFile(genesis)
+		if err != nil {
+			return nil, fmt.Errorf("a trust root is needed: the consortium's genesis (--genesis) or a trusted header (--trust-height, --trust-hash): %w", err)
+		}
+		root.Genesis = doc
+	}
+	rpc := tf.rpc
+	if rpc == "" {
+		rpc = "tcp://127.0.0.1:26657"
+		if cfg, err := node.CometConfig(g.home); err == nil && node.Initialized(g.home) {
+			rpc = cfg.RPC.ListenAddress
+		}
+	}
+	return client.NewProver(ctx, g.client(), rpc, root)
+}
 func identityTable(w io.Writer, list []*identity.Identity) {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tDETAIL")

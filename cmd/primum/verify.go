@@ -4,14 +4,18 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/supply"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	var as string
+	var prove bool
+	var tf trustFlags
 	cmd := &cobra.Command{
 		Use:   "verify CODE",
 		Short: "Verify a scanned medicine pack: one verdict and its chain of custody",
@@ -19,9 +23,15 @@ func newVerifyCmd(g *globals) *cobra.Command {
 DataMatrix (a GS1 element string, with or without parentheses and FNC1/GS separators), a GS1
 Digital Link URI, or an EPC URN. --as names the scanning organisation so a pack held by
 someone else is reported as in the wrong hands. Exit status 0 only when the pack is genuine
-and dispensable.`,
+and dispensable.
+
+--prove does not trust the node: the verdict is computed here from the pack's, its
+product's and its lot's recall entries, each proven against a header the validators
+signed (see "primum query proof" for the trust root), and must be the node's verdict.
+The custody trail is shown as the node gives it, unproven.`,
 		Example: `  primum verify '(01)09506000134352(17)271231(10)L1(21)S1' --as 8b22ff84…
-  primum verify https://id.gs1.org/01/09506000134352/21/S1 -o json`,
+  primum verify https://id.gs1.org/01/09506000134352/21/S1 -o json
+  primum verify '(01)09506000134352(21)S1' --prove --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var v supply.Verdict
@@ -32,6 +42,22 @@ and dispensable.`,
 			if err := g.client().Get(cmd.Context(), "/api/v1/verify?"+q.Encode(), &v); err != nil {
 				return err
 			}
+			var proofs []*client.Proven
+			if prove {
+				p, err := tf.prover(cmd.Context(), g)
+				if err != nil {
+					return err
+				}
+				pv, got, err := p.Verify(cmd.Context(), args[0], as, time.Now().UTC())
+				if err != nil {
+					return err
+				}
+				if pv.Verdict != v.Verdict {
+					return fmt.Errorf("%w: the node says %s, the state the validators signed says %s", client.ErrNotProven, v.Verdict, pv.Verdict)
+				}
+				pv.Trail, proofs = v.Trail, got
+				v = *pv
+			}
 			names := map[string]string{}
 			if g.output == "text" {
 				if orgs, err := g.client().Identities(cmd.Context(), "organisation"); err == nil {
@@ -40,7 +66,26 @@ and dispensable.`,
 					}
 				}
 			}
-			if err := g.print(cmd.OutOrStdout(), v, func(w io.Writer) { printVerdict(w, &v, names) }); err != nil {
+			var out any = v
+			if prove {
+				out = struct {
+					supply.Verdict
+					Proofs []*client.Proven `json:"proofs"`
+				}{v, proofs}
+			}
+			if err := g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+				printVerdict(w, &v, names)
+				for _, p := range proofs {
+					state := "absent"
+					if p.Exists {
+						state = "present"
+					}
+					fmt.Fprintf(w, "  proven   %s (%s), state after block %d: header %d signed by %d of %d validators\n", p.Key, state, p.Height, p.Header, p.Signers, p.Of)
+				}
+				if prove {
+					fmt.Fprintln(w, "  (the custody trail above is the node's, not proven)")
+				}
+			}); err != nil {
 				return err
 			}
 			if !v.Dispensable {
@@ -50,6 +95,8 @@ and dispensable.`,
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "id of the scanning organisation")
+	cmd.Flags().BoolVar(&prove, "prove", false, "compute the verdict here from entries proven against the validators' signed header")
+	tf.add(cmd)
 	return cmd
 }
 
