@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -50,9 +51,8 @@ type TrustRoot struct {
 // set changes from the trust root): SPEC F14, a pharmacy's scanner need not
 // trust the node it asks.
 type Prover struct {
-	c       *Client
-	chainID string
-	lc      *light.Client
+	c  *Client
+	lc *light.Client
 }
 
 // Proven is a state entry, or its absence, proven against the app hash of a
@@ -118,7 +118,7 @@ func NewProver(ctx context.Context, c *Client, rpc string, root TrustRoot) (*Pro
 	if err != nil {
 		return nil, fmt.Errorf("light client: %w", err)
 	}
-	return &Prover{c: c, chainID: chainID, lc: lc}, nil
+	return &Prover{c: c, lc: lc}, nil
 }
 
 // firstHeader checks the chain's first header against the genesis
@@ -182,25 +182,34 @@ func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
 		if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
 			return nil, err
 		}
-		value, err1 := base64.StdEncoding.DecodeString(r.Value)
-		raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
-		var proof ics23.CommitmentProof
-		if err := errors.Join(err1, err2, proof.Unmarshal(raw)); err != nil {
-			return nil, fmt.Errorf("%w: a malformed proof: %v", ErrNotProven, err)
+		var err error
+		if got[i], err = checkAnswer(key, &r); err != nil {
+			return nil, err
 		}
-		if r.Key != key || r.Height < 1 {
-			return nil, fmt.Errorf("%w: the proof is of %q at height %d", ErrNotProven, r.Key, r.Height)
-		}
-		if !r.Exists {
-			value = nil
-		}
-		claimed, err := hex.DecodeString(r.AppHash)
-		if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
-			return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
-		}
-		got[i] = &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}
 	}
 	return got, nil
+}
+
+// checkAnswer checks the node's answer for key against the app hash given
+// with it.
+func checkAnswer(key string, r *api.ProofResponse) (*Proven, error) {
+	value, err1 := base64.StdEncoding.DecodeString(r.Value)
+	raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
+	var proof ics23.CommitmentProof
+	if err := errors.Join(err1, err2, proof.Unmarshal(raw)); err != nil {
+		return nil, fmt.Errorf("%w: a malformed proof: %v", ErrNotProven, err)
+	}
+	if r.Key != key || r.Height < 1 {
+		return nil, fmt.Errorf("%w: the proof is of %q at height %d", ErrNotProven, r.Key, r.Height)
+	}
+	if !r.Exists {
+		value = nil
+	}
+	claimed, err := hex.DecodeString(r.AppHash)
+	if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
+		return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
+	}
+	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}, nil
 }
 
 // confirm checks the app hash of each fetched entry's state against the
@@ -256,7 +265,11 @@ func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(got) > 0 && more[0].Height != got[0].Height {
+		first := more[0].Height
+		if len(got) > 0 {
+			first = got[0].Height
+		}
+		if slices.ContainsFunc(more, func(m *Proven) bool { return m.Height != first }) {
 			// The node moved on: start again from its newest state.
 			clear(values)
 			got = nil

@@ -1,0 +1,57 @@
+package client
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"testing"
+
+	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/store"
+)
+
+// FuzzCheckAnswer: whatever a node answers for a key, an answer that checks
+// against the real app hash says exactly what the state holds (present with
+// its value, or absent), and nothing panics.
+func FuzzCheckAnswer(f *testing.F) {
+	st, err := store.Open(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	for _, k := range []string{"a/1", "a/2", "b/1", "c/7"} {
+		st.Staged().Set([]byte(k), []byte("value of "+k))
+	}
+	if _, _, err := st.Commit(); err != nil {
+		f.Fatal(err)
+	}
+	truth := map[string][]byte{}
+	var root []byte
+	for _, k := range []string{"a/1", "a/2", "b/1", "c/7", "a/9", "z"} {
+		value, proof, _, r, err := st.Proof([]byte(k))
+		if err != nil {
+			f.Fatal(err)
+		}
+		pb, err := proof.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		truth[k], root = value, r
+		f.Add(k, pb, value, value != nil)
+		f.Add(k, pb, []byte("forged"), true)
+		f.Add(k, pb, []byte(nil), false)
+	}
+	rootHex := hex.EncodeToString(root)
+	f.Fuzz(func(t *testing.T, key string, proof, value []byte, exists bool) {
+		r := &api.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: exists, Height: 1,
+			Proof: base64.StdEncoding.EncodeToString(proof), AppHash: rootHex}
+		got, err := checkAnswer(key, r)
+		if err != nil {
+			return
+		}
+		want := truth[key] // nil for every key but the four the state holds
+		if got.Exists != (want != nil) || !bytes.Equal(got.Value, want) {
+			t.Fatalf("accepted for %q: exists %v value %q; the state holds %q", key, got.Exists, got.Value, want)
+		}
+	})
+}
