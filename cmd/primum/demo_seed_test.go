@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +32,16 @@ func startDemoNode(t *testing.T) (home string, n *node.Node) {
 		t.Fatal(err)
 	}
 	if err := initDemoHome(home, ports[0]); err != nil {
+		t.Fatal(err)
+	}
+	// An empty block every second rather than every five: proofs of the
+	// newest state wait for the next block's header.
+	cfg := filepath.Join(home, "config", "config.toml")
+	b, err := os.ReadFile(cfg)
+	if err == nil {
+		err = os.WriteFile(cfg, bytes.Replace(b, []byte(`create_empty_blocks_interval = "5s"`), []byte(`create_empty_blocks_interval = "1s"`), 1), 0o600)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	n, err = node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
