@@ -116,7 +116,14 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 		fmt.Fprintf(w, "  product  %s %s %s (GTIN %s)\n", v.Product.Name, v.Product.Strength, v.Product.Form, v.GTIN)
 	}
 	if v.Serial != "" {
-		fmt.Fprintf(w, "  serial   %s  lot %s  expiry %s\n", v.Serial, v.Lot, v.Expiry)
+		line := "  serial   " + v.Serial
+		if v.Lot != "" {
+			line += "  lot " + v.Lot
+		}
+		if v.Expiry != "" {
+			line += "  expiry " + v.Expiry
+		}
+		fmt.Fprintln(w, line)
 	}
 	if v.Custodian != "" {
 		fmt.Fprintf(w, "  held by  %s (%s)\n", who(v.Custodian), v.Status)

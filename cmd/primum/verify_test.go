@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// A verdict prints only what is known: an unknown serial has no lot or
+// expiry to show.
+func TestPrintVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    supply.Verdict
+		want []string
+		not  []string
+	}{
+		{"unknown serial", supply.Verdict{Verdict: supply.VerdictUnknown, Message: "never commissioned", Serial: "NOSUCH"},
+			[]string{"✗ unknown_serial — never commissioned\n", "  serial   NOSUCH\n"}, []string{"lot", "expiry", "held by"}},
+		{"dispensable", supply.Verdict{Verdict: supply.VerdictDispensable, Dispensable: true, Message: "genuine and dispensable",
+			Serial: "S1", Lot: "L1", Expiry: "2028-06-30", Custodian: "abc", Status: "active"},
+			[]string{"✓ genuine_dispensable", "  serial   S1  lot L1  expiry 2028-06-30\n", "  held by  Central Pharmacy (active)\n"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			printVerdict(&b, &tc.v, map[string]string{"abc": "Central Pharmacy"})
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("has %q:\n%s", n, b.String())
+				}
+			}
+		})
+	}
+}
