@@ -51,8 +51,9 @@ type TrustRoot struct {
 // set changes from the trust root): SPEC F14, a pharmacy's scanner need not
 // trust the node it asks.
 type Prover struct {
-	c  *Client
-	lc *light.Client
+	c      *Client
+	lc     *light.Client
+	period time.Duration
 }
 
 // Proven is a state entry, or its absence, proven against the app hash of a
@@ -118,7 +119,7 @@ func NewProver(ctx context.Context, c *Client, rpc string, root TrustRoot) (*Pro
 	if err != nil {
 		return nil, fmt.Errorf("light client: %w", err)
 	}
-	return &Prover{c: c, lc: lc}, nil
+	return &Prover{c: c, lc: lc, period: period}, nil
 }
 
 // firstHeader checks the chain's first header against the genesis
@@ -224,6 +225,10 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 			}
 			var err error
 			if lb, err = p.lc.VerifyLightBlockAtHeight(ctx, g.Height+1, time.Now()); err != nil {
+				if expired := (light.ErrOldHeaderExpired{}); errors.As(err, &expired) {
+					return fmt.Errorf("the trust root expired on %s (a trusted header may be %s old): start from a recent header you trust (its height and hash)",
+						expired.At.UTC().Format(time.DateOnly), p.period)
+				}
 				return fmt.Errorf("%w: header %d: %v", ErrNotProven, g.Height+1, err)
 			}
 			headers[g.Height+1] = lb

@@ -158,6 +158,16 @@ func TestProvenAnswers(t *testing.T) {
 		})
 	}
 
+	// A trust root older than the trusting period: not a lie, but nothing
+	// can be proven from it; the error says what to do.
+	stale, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis, Period: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale.Get(ctx, present); err == nil || errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), "start from a recent header") {
+		t.Fatalf("an expired trust root: %v", err)
+	}
+
 	// A genesis whose validator is not the one that signs this chain.
 	other := *genesis
 	other.Validators = []types.GenesisValidator{{PubKey: cmted25519.GenPrivKey().PubKey(), Power: 10, Name: "impostor"}}
