@@ -22,14 +22,14 @@ import (
 
 // rewriting serves the node's API with the JSON answers of one path
 // rewritten by change.
-func rewriting(t *testing.T, apiURL, path string, change func(map[string]any)) string {
+func rewriting(t *testing.T, apiURL, path string, change func(any)) string {
 	t.Helper()
 	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, apiURL))
 	proxy.ModifyResponse = func(res *http.Response) error {
 		if res.Request.URL.Path != path || res.StatusCode != http.StatusOK {
 			return nil
 		}
-		var m map[string]any
+		var m any
 		b, err := io.ReadAll(res.Body)
 		if err != nil {
 			return err
@@ -101,7 +101,8 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// A node that hides the recall of DEMO101's lot.
-	hiding := rewriting(t, n.APIURL(), "/api/v1/proof", func(m map[string]any) {
+	hiding := rewriting(t, n.APIURL(), "/api/v1/proof", func(v any) {
+		m := v.(map[string]any)
 		if strings.HasPrefix(m["key"].(string), "sup/recall/") {
 			m["exists"], m["value"] = false, ""
 		}
@@ -124,11 +125,34 @@ func TestProvenVerdicts(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "genuine_dispensable") || !strings.Contains(string(b), "proven   sup/recall/"+demoGTIN+"/AMX2026A (absent)") {
 		t.Fatalf("verify --prove: %v\n%s", err, b)
 	}
-	saysFine := rewriting(t, n.APIURL(), "/api/v1/verify", func(m map[string]any) {
+	saysFine := rewriting(t, n.APIURL(), "/api/v1/verify", func(v any) {
+		m := v.(map[string]any)
 		m["verdict"], m["dispensable"], m["message"] = supply.VerdictDispensable, true, "genuine and dispensable"
 	})
 	b, err = exec.Command(bin, args(saysFine, pack("DEMO101"))...).CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "the node says genuine_dispensable, the state the validators signed says recalled") {
 		t.Fatalf("a node's false verdict was not caught: %v\n%s", err, b)
+	}
+
+	// Patient 1's consent, proven; a node that lists it as revoked is caught.
+	var patient string
+	for _, m := range f.Members {
+		if m.Name == "Patient 1" {
+			patient = m.Address
+		}
+	}
+	consents := func(node string) ([]byte, error) {
+		return exec.Command(bin, "consent", "list", patient, "--prove", "--node", node, "--rpc", n.RPCAddr(),
+			"--genesis", filepath.Join(home, "config", "genesis.json")).CombinedOutput()
+	}
+	b, err = consents(n.APIURL())
+	if err != nil || !strings.Contains(string(b), "observation,condition") || !strings.Contains(string(b), "proven by  header") {
+		t.Fatalf("consent list --prove: %v\n%s", err, b)
+	}
+	revoked := rewriting(t, n.APIURL(), "/api/v1/patients/"+patient+"/consents", func(v any) {
+		v.([]any)[0].(map[string]any)["status"] = "revoked"
+	})
+	if b, err = consents(revoked); err == nil || !strings.Contains(string(b), "not match the state") {
+		t.Fatalf("a node listing a consent falsely was not caught: %v\n%s", err, b)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
@@ -310,10 +313,16 @@ func newConsentCmd(g *globals) *cobra.Command {
 			return g.send(cmd, tf, consent.TypeRevoke, consent.Revoke{ID: args[0]})
 		},
 	}
+	var prove bool
+	var trust trustFlags
 	list := &cobra.Command{
-		Use:     "list [PATIENT]",
-		Short:   "List a patient's consents",
-		Example: "  primum consent list --from patient-1.json",
+		Use:   "list [PATIENT]",
+		Short: "List a patient's consents",
+		Long: `Lists a patient's consents. --prove checks each listed consent, its scope, expiry and
+status, against a header the validators signed (see "primum query proof" for the trust
+root) and fails if the node's copy differs; the list itself is the node's (a consent it
+leaves out is not detected).`,
+		Example: "  primum consent list --from patient-1.json\n  primum consent list --from patient-1.json --prove",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.patientOf(cmd, args, tf.from)
@@ -324,7 +333,18 @@ func newConsentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var proven []*client.Proven
+			if prove && len(cs) > 0 {
+				if proven, err = proveConsents(cmd.Context(), g, &trust, cs); err != nil {
+					return err
+				}
+			}
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
+				defer func() {
+					if len(proven) > 0 {
+						printProvenBy(w, proven[0])
+					}
+				}()
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "CONSENT\tGRANTEE\tPURPOSE\tSCOPE\tEXPIRES\tSTATUS")
 				for _, c := range cs {
@@ -343,8 +363,39 @@ func newConsentCmd(g *globals) *cobra.Command {
 	for _, c := range []*cobra.Command{grantCmd, revoke, list} {
 		c.Flags().StringVar(&tf.from, "from", "", "the patient's key: a name in HOME/keys or a key file path")
 	}
+	list.Flags().BoolVar(&prove, "prove", false, "check each consent against the validators' signed header")
+	trust.add(list)
 	grantCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	cmd.AddCommand(grantCmd, revoke, list)
 	return cmd
+}
+
+// proveConsents proves each listed consent's entry at one header, and that
+// the node listed it as the state holds it.
+func proveConsents(ctx context.Context, g *globals, trust *trustFlags, cs []*consent.Consent) ([]*client.Proven, error) {
+	p, err := trust.prover(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(cs))
+	for i, c := range cs {
+		keys[i] = "con/" + c.ID
+	}
+	got, err := p.GetAll(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cs {
+		var held consent.Consent
+		if !got[i].Exists || json.Unmarshal(got[i].Value, &held) != nil {
+			return nil, fmt.Errorf("%w: consent %s is listed but not in the state", client.ErrNotProven, c.ID)
+		}
+		listed, _ := json.Marshal(c)
+		proven, _ := json.Marshal(&held)
+		if !bytes.Equal(listed, proven) {
+			return nil, fmt.Errorf("%w: the node lists consent %s as %s, the state holds %s", client.ErrNotProven, c.ID, listed, proven)
+		}
+	}
+	return got, nil
 }
