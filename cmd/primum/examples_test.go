@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/client"
+)
+
+// The README tour's EPCIS files work on the demo chain as it shows them:
+// examples/events.jsonld captured by Acme Pharma commissions its three
+// packs, and a document from examples/gen-epcis imports in full.
+func TestTourExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo node (-short)")
+	}
+	t.Parallel()
+	home, n := startDemoNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := client.New(n.APIURL())
+	f, err := populateDemo(ctx, home, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	for _, m := range f.Members {
+		if m.Name == "Acme Pharma" {
+			token = m.APIToken
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "examples", "events.jsonld"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", n.APIURL()+"/epcis/capture", bytes.NewReader(doc))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("GS1-EPCIS-Version", "2.0.0")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("capture of examples/events.jsonld: %s", res.Status)
+	}
+	for _, serial := range []string{"DEMO201", "DEMO202", "DEMO203"} {
+		code := "(01)" + demoGTIN + "(21)" + serial
+		for {
+			if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), nil); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				t.Fatalf("%s was not commissioned: %v", serial, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	big := filepath.Join(t.TempDir(), "big-epcis.jsonld")
+	gen := exec.Command("go", "run", "./examples/gen-epcis", "-n", "450")
+	gen.Dir = filepath.Join("..", "..")
+	out, err := gen.Output()
+	if err != nil {
+		t.Fatalf("gen-epcis: %v", err)
+	}
+	if err := os.WriteFile(big, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command(primumBinary(t), "supply", "import", big, "--token", token, "--node", n.APIURL(),
+		"--report", filepath.Join(t.TempDir(), "report.jsonl")).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "450 events: 450 accepted, 0 already recorded, 0 refused") {
+		t.Fatalf("import of gen-epcis's document: %v\n%s", err, b)
+	}
+}
