@@ -29,14 +29,7 @@ var demoRecords = []struct{ org, doc string }{
 // interrupted demo resumes where it stopped and a consent revoked during
 // the tour stays revoked.
 func populateDemoRecords(ctx context.Context, home string, c *client.Client, file *DemoFile, patient string) error {
-	member := func(name string) DemoMember {
-		for _, m := range file.Members {
-			if m.Name == name {
-				return m
-			}
-		}
-		return DemoMember{}
-	}
+	member := file.member
 	existing, err := c.Records(ctx, patient)
 	if err != nil {
 		return err
@@ -78,4 +71,14 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 		Scope: consent.Scope{Categories: []string{"observation", "condition"}}, Purpose: "treatment",
 		Expires: time.Now().AddDate(0, 3, 0).UTC().Format(time.RFC3339)}, true)
 	return err
+}
+
+// member is the demo member of that name (zero if there is none).
+func (f *DemoFile) member(name string) DemoMember {
+	for _, m := range f.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return DemoMember{}
 }

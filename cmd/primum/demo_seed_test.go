@@ -52,6 +52,19 @@ func startDemoNode(t *testing.T) (home string, n *node.Node) {
 	return home, n
 }
 
+// seededDemo starts a demo node in-process and seeds its members, as the
+// first 'primum demo' does.
+func seededDemo(t *testing.T, ctx context.Context) (home string, n *node.Node, c *client.Client, f *DemoFile) {
+	t.Helper()
+	home, n = startDemoNode(t)
+	c = client.New(n.APIURL())
+	f, err := populateDemo(ctx, home, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return home, n, c, f
+}
+
 // interrupter stands between the demo's seeding and the node, and stops
 // the seeding at its k-th write (1-based) as Ctrl-C would: before sending
 // it, or once it is sent but before the seeding hears back.

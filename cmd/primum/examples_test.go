@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/primum-health/primum/client"
 )
 
 // The README tour's EPCIS files work on the demo chain as it shows them:
@@ -23,20 +21,10 @@ func TestTourExamples(t *testing.T) {
 		t.Skip("starts a demo node (-short)")
 	}
 	t.Parallel()
-	home, n := startDemoNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := client.New(n.APIURL())
-	f, err := populateDemo(ctx, home, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var token string
-	for _, m := range f.Members {
-		if m.Name == "Acme Pharma" {
-			token = m.APIToken
-		}
-	}
+	_, n, c, f := seededDemo(t, ctx)
+	token := f.member("Acme Pharma").APIToken
 	doc, err := os.ReadFile(filepath.Join("..", "..", "examples", "events.jsonld"))
 	if err != nil {
 		t.Fatal(err)

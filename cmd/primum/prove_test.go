@@ -60,20 +60,10 @@ func TestProvenVerdicts(t *testing.T) {
 		t.Skip("starts a demo node (-short)")
 	}
 	t.Parallel() // free ports; mostly waiting for blocks
-	home, n := startDemoNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := client.New(n.APIURL())
-	f, err := populateDemo(ctx, home, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pharmacy string
-	for _, m := range f.Members {
-		if m.Name == "Central Pharmacy" {
-			pharmacy = m.Address
-		}
-	}
+	home, n, c, f := seededDemo(t, ctx)
+	pharmacy := f.member("Central Pharmacy").Address
 	genesis := n.Comet.GenesisDoc()
 	p, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: genesis})
 	if err != nil {
@@ -135,12 +125,7 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// Patient 1's consent, proven; a node that lists it as revoked is caught.
-	var patient string
-	for _, m := range f.Members {
-		if m.Name == "Patient 1" {
-			patient = m.Address
-		}
-	}
+	patient := f.member("Patient 1").Address
 	consents := func(node string) ([]byte, error) {
 		return exec.Command(bin, "consent", "list", patient, "--prove", "--node", node, "--rpc", n.RPCAddr(),
 			"--genesis", filepath.Join(home, "config", "genesis.json")).CombinedOutput()
