@@ -160,6 +160,9 @@ func (p *Prover) Get(ctx context.Context, key string) (*Proven, error) {
 // GetAll proves several entries of one state (the node's newest, read
 // again if it moved on between them), waiting for one header.
 func (p *Prover) GetAll(ctx context.Context, keys ...string) ([]*Proven, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	var got []*Proven
 	for range 3 {
 		var err error

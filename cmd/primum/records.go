@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -335,7 +336,15 @@ leaves out is not detected).`,
 			}
 			var proven []*client.Proven
 			if prove && len(cs) > 0 {
-				if proven, err = proveConsents(cmd.Context(), g, &trust, cs); err != nil {
+				proven, err = proveConsents(cmd.Context(), g, &trust, cs)
+				if errors.Is(err, client.ErrNotProven) {
+					// A consent may have changed in a block between the
+					// listing and the proofs: list again, once.
+					if cs, err = g.client().Consents(cmd.Context(), p); err == nil {
+						proven, err = proveConsents(cmd.Context(), g, &trust, cs)
+					}
+				}
+				if err != nil {
 					return err
 				}
 			}
