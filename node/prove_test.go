@@ -6,14 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,42 +17,14 @@ import (
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
 )
 
 // lyingNode serves the node's API, changing its proofs with tamper.
-func lyingNode(t *testing.T, apiURL string, tamper func(*api.ProofResponse)) *client.Client {
-	t.Helper()
-	u, err := url.Parse(apiURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.ModifyResponse = func(res *http.Response) error {
-		if res.Request.URL.Path != "/api/v1/proof" || res.StatusCode != http.StatusOK {
-			return nil
-		}
-		var pr api.ProofResponse
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &pr); err != nil {
-			return err
-		}
-		tamper(&pr)
-		if b, err = json.Marshal(pr); err != nil {
-			return err
-		}
-		res.Body = io.NopCloser(bytes.NewReader(b))
-		res.ContentLength = int64(len(b))
-		res.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return client.New(srv.URL)
+func lyingNode(t *testing.T, apiURL string, change func(*api.ProofResponse)) *client.Client {
+	return client.New(tamper.JSON(t, apiURL, "/api/v1/proof", change))
 }
 
 // forged is a proof of a value the chain never held, from a state of its

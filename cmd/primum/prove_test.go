@@ -1,55 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/supply"
 )
-
-// rewriting serves the node's API with the JSON answers of one path
-// rewritten by change.
-func rewriting(t *testing.T, apiURL, path string, change func(any)) string {
-	t.Helper()
-	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, apiURL))
-	proxy.ModifyResponse = func(res *http.Response) error {
-		if res.Request.URL.Path != path || res.StatusCode != http.StatusOK {
-			return nil
-		}
-		var m any
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return err
-		}
-		change(m)
-		if b, err = json.Marshal(m); err != nil {
-			return err
-		}
-		res.Body = io.NopCloser(bytes.NewReader(b))
-		res.ContentLength = int64(len(b))
-		res.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
 
 // SPEC F14 at the pharmacy: a verdict computed by the scanner from entries
 // proven against the validators' signed header, not taken from the node; a
@@ -91,10 +56,9 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// A node that hides the recall of DEMO101's lot.
-	hiding := rewriting(t, n.APIURL(), "/api/v1/proof", func(v any) {
-		m := v.(map[string]any)
-		if strings.HasPrefix(m["key"].(string), "sup/recall/") {
-			m["exists"], m["value"] = false, ""
+	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) {
+		if strings.HasPrefix(pr.Key, "sup/recall/") {
+			pr.Exists, pr.Value = false, ""
 		}
 	})
 	liar, err := client.NewProver(ctx, client.New(hiding), n.RPCAddr(), client.TrustRoot{Genesis: genesis})
@@ -115,9 +79,8 @@ func TestProvenVerdicts(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "genuine_dispensable") || !strings.Contains(string(b), "proven   sup/recall/"+demoGTIN+"/AMX2026A (absent)") {
 		t.Fatalf("verify --prove: %v\n%s", err, b)
 	}
-	saysFine := rewriting(t, n.APIURL(), "/api/v1/verify", func(v any) {
-		m := v.(map[string]any)
-		m["verdict"], m["dispensable"], m["message"] = supply.VerdictDispensable, true, "genuine and dispensable"
+	saysFine := tamper.JSON(t, n.APIURL(), "/api/v1/verify", func(v *supply.Verdict) {
+		v.Verdict, v.Dispensable, v.Message = supply.VerdictDispensable, true, "genuine and dispensable"
 	})
 	b, err = exec.Command(bin, args(saysFine, pack("DEMO101"))...).CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "the node says genuine_dispensable, the state the validators signed says recalled") {
@@ -134,8 +97,8 @@ func TestProvenVerdicts(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "observation,condition") || !strings.Contains(string(b), "proven by  header") {
 		t.Fatalf("consent list --prove: %v\n%s", err, b)
 	}
-	revoked := rewriting(t, n.APIURL(), "/api/v1/patients/"+patient+"/consents", func(v any) {
-		v.([]any)[0].(map[string]any)["status"] = "revoked"
+	revoked := tamper.JSON(t, n.APIURL(), "/api/v1/patients/"+patient+"/consents", func(cs *[]consent.Consent) {
+		(*cs)[0].Status = consent.StatusRevoked
 	})
 	if b, err = consents(revoked); err == nil || !strings.Contains(string(b), "not match the state") {
 		t.Fatalf("a node listing a consent falsely was not caught: %v\n%s", err, b)
