@@ -169,7 +169,7 @@ func (p *Prover) GetAll(ctx context.Context, keys ...string) ([]*Proven, error) 
 		if got, err = p.fetch(ctx, keys); err != nil {
 			return nil, err
 		}
-		if got[0].Height == got[len(got)-1].Height {
+		if oneState(got[0].Height, got) {
 			break
 		}
 	}
@@ -277,7 +277,7 @@ func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time
 		if len(got) > 0 {
 			first = got[0].Height
 		}
-		if slices.ContainsFunc(more, func(m *Proven) bool { return m.Height != first }) {
+		if !oneState(first, more) {
 			// The node moved on: start again from its newest state.
 			clear(values)
 			got = nil
@@ -289,6 +289,11 @@ func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time
 		got = append(got, more...)
 	}
 	return nil, nil, errors.New("the node's state moved on too often to prove a verdict: try again")
+}
+
+// oneState reports whether every entry was read at height.
+func oneState(height int64, got []*Proven) bool {
+	return !slices.ContainsFunc(got, func(g *Proven) bool { return g.Height != height })
 }
 
 // provenReader serves a verdict the values fetched so far, and notes the
