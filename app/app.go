@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -455,9 +454,10 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
 	a.blockMu.Lock()
 	b := a.store.SideBatch()
-	for _, r := range a.block {
-		v, _ := json.Marshal(r)
-		if err := b.Set(a.store.SideKey(txResultKey(r.Hash)), v, nil); err != nil {
+	var v []byte
+	for i := range a.block {
+		v = appendResult(v[:0], &a.block[i])
+		if err := b.Set(a.store.SideKey(resultKey(a.block[i].Hash)), v, nil); err != nil {
 			panic(fmt.Sprintf("cannot stage transaction results: %v", err))
 		}
 	}
@@ -500,19 +500,25 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	return &abci.CommitResponse{}, nil
 }
 
-func txResultKey(hash string) []byte { return []byte("r/" + hash) }
-
-// TxResultByHash reads a committed transaction's result.
+// TxResultByHash reads a committed transaction's result (hash in lower-case
+// hex).
 func (a *App) TxResultByHash(hash string) (*TxResult, error) {
-	b, err := a.store.SideGet(txResultKey(hash))
+	key := resultKey(hash)
+	if key == nil {
+		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
+	}
+	b, err := a.store.SideGet(key)
+	if err == nil && b == nil {
+		b, err = a.store.SideGet(legacyResultKey(hash))
+	}
 	if err != nil {
 		return nil, err
 	}
 	if b == nil {
 		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
 	}
-	var r TxResult
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, err := decodeResult(hash, b)
+	if err != nil {
 		return nil, err
 	}
 	// Commit writes a block's results just before its state: until the
@@ -521,7 +527,7 @@ func (a *App) TxResultByHash(hash string) (*TxResult, error) {
 	if v, _ := a.store.CommittedVersion(); r.Height > v {
 		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
 	}
-	return &r, nil
+	return r, nil
 }
 
 // WaitFor returns a channel that receives the transaction's result when its

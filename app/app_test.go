@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -505,8 +504,7 @@ func TestResultsAreNotServedAheadOfTheState(t *testing.T) {
 	for _, height := range []int64{v, v + 1} {
 		r := TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
 		b := h.store.SideBatch()
-		raw, _ := json.Marshal(r)
-		if err := b.Set(h.store.SideKey(txResultKey(r.Hash)), raw, nil); err != nil {
+		if err := b.Set(h.store.SideKey(resultKey(r.Hash)), appendResult(nil, &r), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.Commit(nil); err != nil {
