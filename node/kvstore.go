@@ -22,7 +22,8 @@ func StartKVStore(ctx context.Context, home string, logger *slog.Logger) (*cmtno
 	if err != nil {
 		return nil, err
 	}
-	cfg.Instrumentation.Prometheus = false
+	// CometBFT's metrics stay on as Primum's nodes run them (recorded, served
+	// by no one here): the ceiling is the same engine doing the same work.
 	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("cannot load node key: %w", err)
