@@ -437,7 +437,7 @@ func TestCheckTxRefusesMalformedBodies(t *testing.T) {
 func TestNonceLivesInTheIdentity(t *testing.T) {
 	h := newHarness(t)
 	h.block()
-	patient, doc := testKey("nonce patient"), testKey("nonce doc")
+	patient, doc, late := testKey("nonce patient"), testKey("nonce doc"), testKey("late patient")
 	nonceKey := func(k ed25519.PrivateKey) []byte { return []byte("nonce/" + id(k)) }
 	steps := []struct {
 		name     string
@@ -452,6 +452,8 @@ func TestNonceLivesInTheIdentity(t *testing.T) {
 			identity.SetPractitionerStatus{ID: id(testKey("nobody")), Status: "active"}), true, hospitalKey, 1, false},
 		{"an address without identity spends under its nonce key", h.tx(doc, identity.TypeRegisterPatient, map[string]int{"unexpected": 1}), true, doc, 1, true},
 		{"its identity carries that nonce on", h.registerPractitioner(hospitalKey, doc), false, doc, 1, false},
+		{"a patient's key spends a nonce before registering", h.tx(late, identity.TypeRegisterPatient, map[string]int{"unexpected": 1}), true, late, 1, true},
+		{"its self-registration spends the next one, in the record", h.tx(late, identity.TypeRegisterPatient, struct{}{}), false, late, 2, false},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
