@@ -255,11 +255,25 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 // absent). The custody trail is a range of entries, which is not proven:
 // the verdict's Trail is empty; ask the node for it.
 func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time) (*supply.Verdict, []*Proven, error) {
+	vs, got, err := p.VerifyAt(ctx, code, scanner, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return vs[0], got, nil
+}
+
+// VerifyAt is Verify at each of the times at (at least one), over the same
+// proven entries: which entries a verdict reads does not depend on the time,
+// only whether the pack has expired does.
+func (p *Prover) VerifyAt(ctx context.Context, code, scanner string, at ...time.Time) ([]*supply.Verdict, []*Proven, error) {
+	if len(at) == 0 {
+		return nil, nil, errors.New("no time to verify at")
+	}
 	var got []*Proven
 	values := map[string][]byte{}
 	for range 5 { // the verdict reads the pack, then its product and recall
 		r := &provenReader{values: values}
-		v, err := supply.Verify(r, code, scanner, now)
+		v, err := supply.Verify(r, code, scanner, at[0])
 		if len(r.missing) == 0 {
 			if err != nil {
 				return nil, nil, err
@@ -267,7 +281,14 @@ func (p *Prover) Verify(ctx context.Context, code, scanner string, now time.Time
 			if err := p.confirm(ctx, got); err != nil {
 				return nil, nil, err
 			}
-			return v, got, nil
+			vs := []*supply.Verdict{v}
+			for _, t := range at[1:] {
+				if v, err = supply.Verify(r, code, scanner, t); err != nil || len(r.missing) != 0 {
+					return nil, nil, fmt.Errorf("the verdict at %s reads other entries than at %s", t, at[0])
+				}
+				vs = append(vs, v)
+			}
+			return vs, got, nil
 		}
 		more, err := p.fetch(ctx, r.missing)
 		if err != nil {

@@ -55,6 +55,26 @@ func TestProvenVerdicts(t *testing.T) {
 		}
 	}
 
+	// The same proven entries answer at several times: a pack is
+	// dispensable to the last minute of its expiry day, expired from the
+	// next (UTC).
+	v, _, err := p.Verify(ctx, pack("DEMO002"), pharmacy, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiry, err := time.Parse(time.DateOnly, v.Expiry)
+	if err != nil {
+		t.Fatalf("DEMO002's expiry %q: %v", v.Expiry, err)
+	}
+	end := expiry.AddDate(0, 0, 1)
+	vs, proofs, err := p.VerifyAt(ctx, pack("DEMO002"), pharmacy, end.Add(-time.Minute), end, time.Now())
+	if err != nil || len(vs) != 3 || len(proofs) != 3 {
+		t.Fatalf("VerifyAt: %+v, %d proofs, %v", vs, len(proofs), err)
+	}
+	if vs[0].Verdict != supply.VerdictDispensable || vs[1].Verdict != supply.VerdictExpired || vs[2].Verdict != supply.VerdictDispensable {
+		t.Fatalf("DEMO002 (expiry %s) before, at and after the end of its expiry day: %s, %s, %s", v.Expiry, vs[0].Verdict, vs[1].Verdict, vs[2].Verdict)
+	}
+
 	// A node that hides the recall of DEMO101's lot.
 	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) {
 		if strings.HasPrefix(pr.Key, "sup/recall/") {
