@@ -62,7 +62,10 @@ type Proven struct {
 	Key    string `json:"key"`
 	Value  []byte `json:"value"` // nil: proven absent
 	Exists bool   `json:"exists"`
-	// Height is the state's version: after block Height.
+	// Height is the state's version: after block Height. It is what the
+	// header proves: one block older than the node's newest state when
+	// that block changed nothing (its own header already carries the app
+	// hash, so the answer need not wait for the next block).
 	Height int64 `json:"height"`
 	// Header is the signed header holding the app hash the proof checks
 	// against (Height+1), and Signers how many validators signed it.
@@ -216,28 +219,52 @@ func checkAnswer(key string, r *api.ProofResponse) (*Proven, error) {
 	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}, nil
 }
 
-// confirm checks the app hash of each fetched entry's state against the
-// header of the next block, verified by the light client.
+// confirm checks the app hash of each fetched entry's state against a header
+// verified by the light client: the header of the block after the state's,
+// which carries its app hash — or, sooner, the header of the state's own
+// block when that carries the same app hash (the block changed nothing, as
+// the newest block of an idle chain: waiting for the next one would take
+// up to the empty-block interval).
 func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 	headers := map[int64]*types.LightBlock{}
+	header := func(height int64) (*types.LightBlock, error) {
+		if lb, ok := headers[height]; ok {
+			return lb, nil
+		}
+		if err := p.c.WaitHeight(ctx, height); err != nil {
+			return nil, err
+		}
+		lb, err := p.lc.VerifyLightBlockAtHeight(ctx, height, time.Now())
+		if expired := (light.ErrOldHeaderExpired{}); errors.As(err, &expired) {
+			return nil, fmt.Errorf("the trust root expired on %s (a trusted header may be %s old): start from a recent header you trust (its height and hash)",
+				expired.At.UTC().Format(time.DateOnly), p.period)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: header %d: %v", ErrNotProven, height, err)
+		}
+		headers[height] = lb
+		return lb, nil
+	}
 	for _, g := range got {
-		lb, ok := headers[g.Height+1]
-		if !ok {
-			if err := p.c.WaitHeight(ctx, g.Height+1); err != nil {
+		claimed, _ := hex.DecodeString(g.AppHash)
+		var lb *types.LightBlock
+		if g.Height >= 1 {
+			if own, err := header(g.Height); err == nil && bytes.Equal(own.AppHash, claimed) {
+				// What the header proves is the state after the block
+				// before (the same, as the node says).
+				lb, g.Height = own, g.Height-1
+			} else if err != nil && !errors.Is(err, ErrNotProven) {
 				return err
 			}
-			var err error
-			if lb, err = p.lc.VerifyLightBlockAtHeight(ctx, g.Height+1, time.Now()); err != nil {
-				if expired := (light.ErrOldHeaderExpired{}); errors.As(err, &expired) {
-					return fmt.Errorf("the trust root expired on %s (a trusted header may be %s old): start from a recent header you trust (its height and hash)",
-						expired.At.UTC().Format(time.DateOnly), p.period)
-				}
-				return fmt.Errorf("%w: header %d: %v", ErrNotProven, g.Height+1, err)
-			}
-			headers[g.Height+1] = lb
 		}
-		if claimed, _ := hex.DecodeString(g.AppHash); !bytes.Equal(lb.AppHash, claimed) {
-			return fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %s", ErrNotProven, g.Height, []byte(lb.AppHash), g.AppHash)
+		if lb == nil {
+			var err error
+			if lb, err = header(g.Height + 1); err != nil {
+				return err
+			}
+			if !bytes.Equal(lb.AppHash, claimed) {
+				return fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %s", ErrNotProven, g.Height, []byte(lb.AppHash), g.AppHash)
+			}
 		}
 		g.Header, g.Of = lb.Height, lb.ValidatorSet.Size()
 		for _, s := range lb.Commit.Signatures {

@@ -34,8 +34,8 @@ func startDemoNode(t *testing.T) (home string, n *node.Node) {
 	if err := initDemoHome(home, ports[0]); err != nil {
 		t.Fatal(err)
 	}
-	// An empty block every second rather than every five: proofs of the
-	// newest state wait for the next block's header.
+	// An empty block every second rather than every five: a proof of a
+	// state a block just changed waits for the next block's header.
 	cfg := filepath.Join(home, "config", "config.toml")
 	b, err := os.ReadFile(cfg)
 	if err == nil {

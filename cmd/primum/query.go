@@ -177,7 +177,8 @@ func newProofCmd(g *globals) *cobra.Command {
 		Use:   "proof KEY",
 		Short: "Read a state entry and prove it against the validators' signed header",
 		Long: `Reads a state entry (or its absence) with its Merkle proof from --node, then checks
-the proof against the app hash in the next block's header, and that header with
+the proof against the app hash in a signed header (the next block's, or at once the
+newest block's when that block changed nothing), and that header with
 CometBFT's light client against the validators' signatures, starting from a trust
 root the node does not supply: the consortium's genesis (--genesis, default this
 home's), or a header you trust (--trust-height and --trust-hash). Headers come from
