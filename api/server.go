@@ -26,6 +26,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/web"
 )
 
@@ -619,18 +620,27 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("key (the state key, as text) is required"))
 		return
 	}
-	value, proof, height, root, err := s.App.Store().Proof([]byte(key))
+	p, err := ProveKey(s.App.Store(), key)
 	if err != nil {
 		writeError(w, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// ProveKey reads key's committed value (or its absence) from st with its
+// proof, as GET /api/v1/proof answers it.
+func ProveKey(st *store.Store, key string) (*ProofResponse, error) {
+	value, proof, height, root, err := st.Proof([]byte(key))
+	if err != nil {
+		return nil, err
 	}
 	pb, err := proof.Marshal()
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
-		Height: height, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)})
+	return &ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
+		Height: height, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)}, nil
 }
 
 func decodeJSON(r io.Reader, v any) error {

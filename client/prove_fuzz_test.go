@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"testing"
 
 	"github.com/primum-health/primum/api"
@@ -25,22 +24,21 @@ func FuzzCheckAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	truth := map[string][]byte{}
-	var root []byte
+	var rootHex string
 	for _, k := range []string{"a/1", "a/2", "b/1", "c/7", "a/9", "z"} {
-		value, proof, _, r, err := st.Proof([]byte(k))
+		honest, err := api.ProveKey(st, k)
 		if err != nil {
 			f.Fatal(err)
 		}
-		pb, err := proof.Marshal()
-		if err != nil {
-			f.Fatal(err)
-		}
-		truth[k], root = value, r
-		honest := &api.ProofResponse{Key: k, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
-			Height: 1, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(r)}
 		if _, err := checkAnswer(k, honest); err != nil { // else the property below would hold vacuously
 			f.Fatalf("the store's own proof of %s: %v", k, err)
 		}
+		pb, _ := base64.StdEncoding.DecodeString(honest.Proof)
+		var value []byte // the store's answer, not checkAnswer's: nil when absent
+		if honest.Exists {
+			value, _ = base64.StdEncoding.DecodeString(honest.Value)
+		}
+		truth[k], rootHex = value, honest.AppHash
 		f.Add(k, pb, value, value != nil)
 		f.Add(k, pb, []byte("forged"), true)
 		f.Add(k, pb, []byte(nil), false)
@@ -48,7 +46,6 @@ func FuzzCheckAnswer(f *testing.F) {
 	if err := st.Close(); err != nil {
 		f.Fatal(err)
 	}
-	rootHex := hex.EncodeToString(root)
 	f.Fuzz(func(t *testing.T, key string, proof, value []byte, exists bool) {
 		r := &api.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: exists, Height: 1,
 			Proof: base64.StdEncoding.EncodeToString(proof), AppHash: rootHex}

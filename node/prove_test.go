@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -42,16 +41,11 @@ func forged(t *testing.T, key string, height int64) api.ProofResponse {
 			t.Fatal(err)
 		}
 	}
-	value, proof, height, root, err := st.Proof([]byte(key))
+	p, err := api.ProveKey(st, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := proof.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return api.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: true, Height: height,
-		Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)}
+	return *p
 }
 
 // SPEC F14: an answer is checked against a header the validators signed,
