@@ -336,12 +336,16 @@ leaves out is not detected).`,
 			}
 			var proven []*client.Proven
 			if prove && len(cs) > 0 {
-				proven, err = proveConsents(cmd.Context(), g, &trust, cs)
+				prover, err := trust.prover(cmd.Context(), g)
+				if err != nil {
+					return err
+				}
+				proven, err = proveConsents(cmd.Context(), prover, cs)
 				if errors.Is(err, client.ErrNotProven) {
 					// A consent may have changed in a block between the
 					// listing and the proofs: list again, once.
 					if cs, err = g.client().Consents(cmd.Context(), p); err == nil {
-						proven, err = proveConsents(cmd.Context(), g, &trust, cs)
+						proven, err = proveConsents(cmd.Context(), prover, cs)
 					}
 				}
 				if err != nil {
@@ -382,11 +386,7 @@ leaves out is not detected).`,
 
 // proveConsents proves each listed consent's entry at one header, and that
 // the node listed it as the state holds it.
-func proveConsents(ctx context.Context, g *globals, trust *trustFlags, cs []*consent.Consent) ([]*client.Proven, error) {
-	p, err := trust.prover(ctx, g)
-	if err != nil {
-		return nil, err
-	}
+func proveConsents(ctx context.Context, p *client.Prover, cs []*consent.Consent) ([]*client.Proven, error) {
 	keys := make([]string, len(cs))
 	for i, c := range cs {
 		keys[i] = "con/" + c.ID
