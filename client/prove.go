@@ -149,9 +149,9 @@ func firstHeader(ctx context.Context, p provider.Provider, g *types.GenesisDoc) 
 }
 
 // Get reads key's committed value (or its absence) and proves it: the
-// proof must lead to the app hash in the next block's header, and the light
-// client must find that header signed by the validators. It waits for that
-// block when the entry is of the newest state.
+// proof must lead to the app hash in a header the light client finds signed
+// by the validators (see confirm). It waits for the next block when the
+// newest block changed the state.
 func (p *Prover) Get(ctx context.Context, key string) (*Proven, error) {
 	got, err := p.GetAll(ctx, key)
 	if err != nil {

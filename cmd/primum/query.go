@@ -266,6 +266,7 @@ func (tf *trustFlags) prover(ctx context.Context, g *globals) (*client.Prover, e
 	}
 	return client.NewProver(ctx, g.client(), rpc, root)
 }
+
 func identityTable(w io.Writer, list []*identity.Identity) {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tDETAIL")
