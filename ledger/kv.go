@@ -1,9 +1,7 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/json"
-	"sort"
 
 	"github.com/mailru/easyjson"
 )
@@ -32,9 +30,13 @@ func SetPresent(w Writer, key []byte) { w.Set(key, []byte{1}) }
 
 // Overlay stages one transaction's writes over a Reader, so a rejected
 // transaction changes nothing: the caller flushes it only on success.
+// Its writes are kept in key order as far as reads need (OrderedKeys): a
+// listing of a prefix costs what it returns, not every staged write, so a
+// transaction that lists many containers' contents stays linear.
 type Overlay struct {
 	base   Reader
 	writes map[string][]byte // nil value: deleted
+	keys   OrderedKeys       // writes' keys
 }
 
 // NewOverlay stages writes over base.
@@ -53,21 +55,21 @@ func (o *Overlay) Set(key, value []byte) {
 	if value == nil {
 		value = []byte{}
 	}
-	o.writes[string(key)] = value
+	o.stage(string(key), value)
 }
 
-func (o *Overlay) Delete(key []byte) { o.writes[string(key)] = nil }
+func (o *Overlay) Delete(key []byte) { o.stage(string(key), nil) }
+
+func (o *Overlay) stage(k string, value []byte) {
+	if _, ok := o.writes[k]; !ok {
+		o.keys.Add(k)
+	}
+	o.writes[k] = value
+}
 
 // Iterate merges staged writes into the base's order.
 func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
-	staged := make([]string, 0)
-	for k := range o.writes {
-		if bytes.HasPrefix([]byte(k), prefix) {
-			staged = append(staged, k)
-		}
-	}
-	sort.Strings(staged)
-	return MergeIterate(o.base, prefix, staged, func(k string) []byte { return o.writes[k] }, fn)
+	return MergeIterate(o.base, prefix, o.keys.WithPrefix(string(prefix)), func(k string) []byte { return o.writes[k] }, fn)
 }
 
 // MergeIterate iterates base under prefix with a writer's own keys merged
@@ -111,12 +113,7 @@ func MergeIterate(base Reader, prefix []byte, own []string, value func(k string)
 // depend on the order, but nothing a transaction does may depend on map
 // iteration).
 func (o *Overlay) Flush(w Writer) {
-	keys := make([]string, 0, len(o.writes))
-	for k := range o.writes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range o.keys.Ordered() {
 		if v := o.writes[k]; v == nil {
 			w.Delete([]byte(k))
 		} else {

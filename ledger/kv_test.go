@@ -1,6 +1,10 @@
 package ledger_test
 
 import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/internal/statetest"
@@ -52,5 +56,47 @@ func TestOverlayIterateMergesItsWrites(t *testing.T) {
 				t.Fatalf("after flush: %s, overlay: %s", flushed, merged)
 			}
 		})
+	}
+}
+
+// TestOverlayListingsBetweenWrites: listings interleaved with thousands of
+// writes (past the point where the staged keys' ordered tail joins the main
+// run) answer what a fresh sort of the written keys answers.
+func TestOverlayListingsBetweenWrites(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	o := ledger.NewOverlay(s.Staged())
+	want := map[string]bool{}
+	rng := rand.New(rand.NewSource(1))
+	for i := range 5000 {
+		k := fmt.Sprintf("c/%d/%d", rng.Intn(7), rng.Intn(2000))
+		if rng.Intn(5) == 0 {
+			o.Delete([]byte(k))
+			delete(want, k)
+		} else {
+			o.Set([]byte(k), []byte{1})
+			want[k] = true
+		}
+		if i%97 != 0 {
+			continue
+		}
+		prefix := fmt.Sprintf("c/%d/", rng.Intn(7))
+		var exp []string
+		for k := range want {
+			if strings.HasPrefix(k, prefix) {
+				exp = append(exp, k)
+			}
+		}
+		slices.Sort(exp)
+		var got []string
+		if err := o.Iterate([]byte(prefix), func(k, _ []byte) bool { got = append(got, string(k)); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, exp) {
+			t.Fatalf("after %d writes, %s: %d keys, want %d", i+1, prefix, len(got), len(exp))
+		}
 	}
 }

@@ -57,7 +57,7 @@ type Store struct {
 	// merges its writes into the committed state's order; fresh are the
 	// keys new to block since its hash was last taken, and dirty says
 	// whether anything was staged since.
-	keys  blockKeys
+	keys  ledger.OrderedKeys
 	fresh []string
 	dirty bool
 	// hashes are the key and leaf hashes of block's keys, taken with the
@@ -347,7 +347,7 @@ func (s *Store) Staged() ledger.Writer { return staged{s} }
 func (s *Store) Commit() ([]byte, int64, error) {
 	hash := s.WorkingHash() // and waits for the previous write
 	sv := &saving{version: s.version + 1, hash: hash, count: uint64(int64(s.count) + s.added), writes: s.block,
-		keys: s.keys.take(), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
+		keys: s.keys.Take(), hashes: s.hashes, changed: s.changed, done: make(chan struct{})}
 	written := make([]string, 0, len(sv.keys)) // not deleted
 	for _, k := range sv.keys {
 		if s.block[k] != nil {
@@ -466,7 +466,7 @@ func (s *Store) Rollback() {
 	s.work.copyNodes(s.cur, &s.changed)
 	s.changed, s.added = [bucketBits + 1][]uint32{}, 0
 	clear(s.block)
-	s.keys.reset()
+	s.keys.Reset()
 	s.fresh, s.dirty = s.fresh[:0], false
 	clear(s.hashes)
 	clear(s.buckets)
@@ -658,7 +658,7 @@ func (w staged) Delete(key []byte) { w.stage(string(key), nil) }
 
 func (w staged) stage(k string, value []byte) {
 	if _, ok := w.s.block[k]; !ok {
-		w.s.keys.add(k)
+		w.s.keys.Add(k)
 		w.s.fresh = append(w.s.fresh, k)
 	}
 	w.s.block[k] = value
@@ -668,7 +668,7 @@ func (w staged) stage(k string, value []byte) {
 // Iterate merges the block's own writes with the prefix into the committed
 // state's order.
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
-	own := w.s.keys.withPrefix(string(prefix))
+	own := w.s.keys.WithPrefix(string(prefix))
 	block := w.s.block
 	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
 }

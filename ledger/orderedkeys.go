@@ -1,18 +1,18 @@
-package store
+package ledger
 
 import (
 	"slices"
 	"strings"
 )
 
-// blockKeys are the keys a block has staged, kept in key order only as far
+// OrderedKeys are the keys a block has staged, kept in key order only as far
 // as reads in order need: a busy block stages tens of thousands of keys, and
 // a transaction listing a prefix (a shipped case's contents) needs the
 // block's keys with that prefix in order. Keys are appended as they come,
 // into a tail that a read in order sorts and that joins the ordered main
 // run once it holds maxTail keys, so a read costs about the tail's length,
 // not the block's.
-type blockKeys struct {
+type OrderedKeys struct {
 	main   []string // in order
 	tail   []string // tail[:sorted] in order, then in staging order
 	sorted int
@@ -21,10 +21,10 @@ type blockKeys struct {
 // maxTail is the most keys the tail holds before it joins main.
 const maxTail = 1024
 
-func (b *blockKeys) add(k string) { b.tail = append(b.tail, k) }
+func (b *OrderedKeys) Add(k string) { b.tail = append(b.tail, k) }
 
 // settle puts the tail in order, and into main once it is long.
-func (b *blockKeys) settle() {
+func (b *OrderedKeys) settle() {
 	if b.sorted < len(b.tail) {
 		slices.Sort(b.tail[b.sorted:])
 		mergeRuns(b.tail, b.sorted)
@@ -36,7 +36,7 @@ func (b *blockKeys) settle() {
 }
 
 // join moves the ordered tail into main.
-func (b *blockKeys) join() {
+func (b *OrderedKeys) join() {
 	n := len(b.main)
 	b.main = append(b.main, b.tail...)
 	mergeRuns(b.main, n)
@@ -65,7 +65,7 @@ func mergeRuns(keys []string, n int) {
 
 // withPrefix returns the keys with the prefix, in order, in a slice of its
 // own (the caller may stage keys while it reads them).
-func (b *blockKeys) withPrefix(prefix string) []string {
+func (b *OrderedKeys) WithPrefix(prefix string) []string {
 	b.settle()
 	m, t := prefixRange(b.main, prefix), prefixRange(b.tail, prefix)
 	out := append(append(make([]string, 0, len(m)+len(t)), m...), t...)
@@ -83,7 +83,7 @@ func prefixRange(keys []string, prefix string) []string {
 }
 
 // ordered returns all the keys in order (b's until it changes).
-func (b *blockKeys) ordered() []string {
+func (b *OrderedKeys) Ordered() []string {
 	b.settle()
 	if len(b.tail) > 0 {
 		b.join()
@@ -93,14 +93,14 @@ func (b *blockKeys) ordered() []string {
 
 // take returns the keys in order and leaves b empty (the slice is the
 // caller's).
-func (b *blockKeys) take() []string {
-	keys := b.ordered()
-	*b = blockKeys{main: make([]string, 0, len(keys))}
+func (b *OrderedKeys) Take() []string {
+	keys := b.Ordered()
+	*b = OrderedKeys{main: make([]string, 0, len(keys))}
 	return keys
 }
 
 // reset empties b, keeping its memory.
-func (b *blockKeys) reset() {
+func (b *OrderedKeys) Reset() {
 	clear(b.main)
 	clear(b.tail)
 	b.main, b.tail, b.sorted = b.main[:0], b.tail[:0], 0
