@@ -29,6 +29,14 @@ var (
 	ErrBadDate      = errors.New("invalid date")
 	ErrNotAnID      = errors.New("not a GS1 identifier this parser knows (element string, Digital Link URI or EPC URN)")
 	ErrNoPrimaryKey = errors.New("the code has no primary key (GTIN with serial, SSCC, GRAI or GLN)")
+	// ErrSeveralKeys: one element string names one object. A code that
+	// carries two primary keys — an SSCC with a GTIN and serial appended,
+	// a GRAI with a GTIN — would let whoever chose the code decide which
+	// object it names.
+	ErrSeveralKeys = errors.New("the code carries more than one primary key (GTIN, SSCC, GRAI, GLN): scan one object at a time")
+	// ErrRepeatedAI: the same application identifier twice with different
+	// values, as when two scans land in one field.
+	ErrRepeatedAI = errors.New("an application identifier appears twice with different values (two scans in one field?)")
 )
 
 // Kind of object a key names.
@@ -61,6 +69,15 @@ type Code struct {
 // "sscc:<sscc18>", "grai:<grai14>.<serial>", "sgln:<gln13>.<ext>" or
 // "lgtin:<gtin14>.<lot>".
 func (c *Code) Key() (string, Kind, error) {
+	keys := 0
+	for _, v := range []string{c.GTIN, c.SSCC, c.GRAI, c.GLN} {
+		if v != "" {
+			keys++
+		}
+	}
+	if keys > 1 {
+		return "", "", ErrSeveralKeys
+	}
 	switch {
 	case c.GTIN != "" && c.Serial != "":
 		return "sgtin:" + c.GTIN + "." + c.Serial, KindSGTIN, nil
@@ -220,6 +237,9 @@ func (c *Code) setAI(ai, v string) error {
 	if spec.check && (!allDigits(v[:spec.checkLen]) || !validCheck(v[:spec.checkLen])) {
 		return fmt.Errorf("%w: AI (%s) %s", ErrCheckDigit, ai, v[:spec.checkLen])
 	}
+	if prev := c.value(ai); prev != "" && prev != v {
+		return fmt.Errorf("%w: AI (%s)", ErrRepeatedAI, ai)
+	}
 	switch ai {
 	case "01":
 		c.GTIN = v
@@ -242,6 +262,32 @@ func (c *Code) setAI(ai, v string) error {
 		c.GLNExt = v
 	}
 	return nil
+}
+
+// value is what the code already holds for ai ("" if nothing).
+func (c *Code) value(ai string) string {
+	switch ai {
+	case "01":
+		return c.GTIN
+	case "21":
+		return c.Serial
+	case "10":
+		return c.Lot
+	case "17":
+		return c.Expiry
+	case "00":
+		return c.SSCC
+	case "8003":
+		if c.GRAI == "" {
+			return ""
+		}
+		return c.GRAI + c.GRAISerial
+	case "414":
+		return c.GLN
+	case "254":
+		return c.GLNExt
+	}
+	return ""
 }
 
 type aiSpec struct {
