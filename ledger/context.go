@@ -50,6 +50,11 @@ type Context struct {
 	EventTime string
 	// ValidatorUpdates collects power changes for FinalizeBlock.
 	ValidatorUpdates *[]ValidatorUpdate
+	// Work counts what the transaction has done so far (for the supply
+	// module, objects whose custody it changed) across every handler one
+	// transaction runs (a capture runs one per event), so that a module can
+	// hold a whole transaction to a fixed limit.
+	Work int64
 }
 
 // Emit records an event.

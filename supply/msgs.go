@@ -2,6 +2,7 @@ package supply
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/primum-health/primum/gs1"
@@ -26,8 +27,23 @@ const (
 	TypeAssetEvent        = "supply.asset_event"
 )
 
-// MaxCodes bounds identifiers per transaction.
-const MaxCodes = 1000
+// Limits that keep every transaction's work bounded by the transaction, not
+// by what the state has grown into (docs/architecture.md).
+const (
+	// MaxCodes bounds identifiers per transaction.
+	MaxCodes = 1000
+	// MaxDepth bounds nesting: pallet → case → pack is 3.
+	MaxDepth = 8
+	// MaxContents bounds what one container holds, at any depth.
+	MaxContents = 20_000
+	// MaxMoved bounds the objects one transaction moves (each gets a
+	// custody step), containers' contents included.
+	MaxMoved = 20_000
+)
+
+// holders are the organisation types that may take custody of medicines
+// from a shipment that names no receiver.
+var holders = []string{"manufacturer", "distributor", "pharmacy", "hospital", "clinic"}
 
 var (
 	dispensers = []string{"organisation:pharmacy", "organisation:hospital", "organisation:clinic", "practitioner"}
@@ -179,6 +195,18 @@ func KeyOf(code string) (string, *gs1.Code, error) {
 	key, _, err := c.Key()
 	if err != nil {
 		return "", nil, ErrBadCode.Wrapf("%q: %v", short(code), err)
+	}
+	return key, c, nil
+}
+
+// keyOfKind parses a code that must name an object of one kind.
+func keyOfKind(code string, kind gs1.Kind, wrong *ledger.Error) (string, *gs1.Code, error) {
+	key, c, err := KeyOf(code)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, kd, _ := c.Key(); kd != kind {
+		return "", nil, wrong.Wrapf("%s is not a %s", key, kind)
 	}
 	return key, c, nil
 }
@@ -335,23 +363,61 @@ func canMove(ctx *ledger.Context, o *Object, allowInContainer bool) error {
 	return nil
 }
 
-// withContents returns o and everything packed in it, depth first.
-func withContents(r ledger.Reader, o *Object) ([]*Object, error) {
-	out := []*Object{o}
-	children, err := Children(r, o.Key)
-	if err != nil {
-		return nil, err
+// withContents returns o and everything packed in it, and charges the
+// transaction's work for them. It knows the size before it walks (a
+// container's Contents) and refuses past MaxMoved; it walks iteratively and
+// refuses an object met twice, so no state, however it was made, can make
+// it loop or overflow the stack.
+func withContents(ctx *ledger.Context, o *Object) ([]*Object, error) {
+	if ctx.Work+1+o.Contents > MaxMoved {
+		return nil, ErrMovesTooMany.Wrapf("%s holds %d objects; this transaction has moved %d", o.Key, o.Contents, ctx.Work)
 	}
-	for _, c := range children {
-		co, err := GetObject(r, c)
+	out := []*Object{o}
+	seen := map[string]bool{o.Key: true}
+	for i := 0; i < len(out); i++ {
+		if out[i].Kind != gs1.KindSSCC {
+			continue
+		}
+		children, err := Children(ctx.State, out[i].Key)
 		if err != nil {
 			return nil, err
 		}
-		sub, err := withContents(r, co)
+		for _, c := range children {
+			if seen[c] {
+				return nil, ErrCycle.Wrapf("%s is inside itself", c)
+			}
+			seen[c] = true
+			if ctx.Work+int64(len(out))+1 > MaxMoved {
+				return nil, ErrMovesTooMany.Wrapf("%s", o.Key)
+			}
+			co, err := GetObject(ctx.State, c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, co)
+		}
+	}
+	ctx.Work += int64(len(out))
+	return out, nil
+}
+
+// ancestors returns the containers o is in, innermost first. Nesting is
+// bounded by MaxDepth, so the walk is too.
+func ancestors(r ledger.Reader, o *Object) ([]*Object, error) {
+	var out []*Object
+	for at := o; at.Parent != ""; {
+		if len(out) >= MaxDepth {
+			return nil, ErrTooDeep.Wrapf("%s", o.Key)
+		}
+		p, err := GetObject(r, at.Parent)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sub...)
+		if p.Key == o.Key {
+			return nil, ErrCycle.Wrapf("%s is inside itself", o.Key)
+		}
+		out = append(out, p)
+		at = p
 	}
 	return out, nil
 }
@@ -400,7 +466,7 @@ func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step St
 			return nil, err
 		}
 		keys = append(keys, o.Key)
-		all, err := withContents(ctx.State, o)
+		all, err := withContents(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -443,22 +509,47 @@ func receive(ctx *ledger.Context, body []byte) error {
 			return ErrNotShipped.Wrapf("%s", o.Key)
 		case o.ShipTo != "" && o.ShipTo != actor(ctx):
 			return ErrNotReceiver.Wrapf("%s", o.Key)
+		case o.ShipTo == "" && !mayHold(ctx):
+			return ErrOpenReceipt.Wrapf("%s", o.Key)
 		case o.Parent != "":
 			return ErrInContainer.Wrapf("%s is in %s: receive the container", o.Key, o.Parent)
 		}
-		all, err := withContents(ctx.State, o)
+		step := Step{Action: "receive", EventID: m.EventID}
+		if o.ShipTo == "" {
+			step.Note = "open shipment: no receiver was named"
+		}
+		all, err := withContents(ctx, o)
 		if err != nil {
 			return err
 		}
 		for _, x := range all {
 			x.Status, x.ShipTo, x.Custodian = StatusActive, "", actor(ctx)
-			addStep(ctx, x, Step{Action: "receive", EventID: m.EventID})
+			addStep(ctx, x, step)
 			putObject(ctx.State, x)
 		}
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "receiving", Disposition: "in_progress", Keys: keys})
 	ctx.Emit("supply.received", [2]string{"by", actor(ctx)})
 	return nil
+}
+
+// mayHold says whether the actor's organisation may take custody of
+// medicines from a shipment that names no receiver.
+func mayHold(ctx *ledger.Context) bool {
+	t := ctx.Signer.OrgType
+	if ctx.Signer.Kind == ledger.KindPractitioner {
+		org, err := identity.Get(ctx.State, ctx.Signer.OrgID)
+		if err != nil {
+			return false
+		}
+		t = org.OrgType
+	}
+	for _, h := range holders {
+		if t == h {
+			return true
+		}
+	}
+	return false
 }
 
 func pack(ctx *ledger.Context, body []byte) error {
@@ -469,24 +560,30 @@ func pack(ctx *ledger.Context, body []byte) error {
 	if err := checkCount(len(m.Children)); err != nil {
 		return err
 	}
-	pkey, pc, err := KeyOf(m.Parent)
+	pkey, _, err := keyOfKind(m.Parent, gs1.KindSSCC, ErrNotContainer)
 	if err != nil {
 		return err
-	}
-	if pc.SSCC == "" {
-		return ErrNotContainer.Wrapf("%s", pkey)
 	}
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
 	parent, err := GetObject(ctx.State, pkey)
-	if err != nil {
+	if errors.Is(err, ErrUnknownObject) {
 		parent = &Object{Key: pkey, Kind: gs1.KindSSCC, Custodian: actor(ctx), Status: StatusActive, Commissioned: ctx.Height}
 		addStep(ctx, parent, Step{Action: "create", EventID: m.EventID})
+	} else if err != nil {
+		return err
 	} else if err := canMove(ctx, parent, true); err != nil {
 		return err
 	}
+	// The containers the parent is in: a child among them would close a
+	// cycle, and their depth bounds how deep the child's contents may go.
+	above, err := ancestors(ctx.State, parent)
+	if err != nil {
+		return err
+	}
 	var keys []string
+	var added int64
 	for _, code := range m.Children {
 		o, err := movable(ctx, code, false)
 		if err != nil {
@@ -494,14 +591,39 @@ func pack(ctx *ledger.Context, body []byte) error {
 		}
 		keys = append(keys, o.Key)
 		if o.Key == parent.Key {
-			return ErrBadField.Wrapf("a container cannot contain itself")
+			return ErrCycle.Wrapf("a container cannot contain itself")
 		}
+		for _, a := range above {
+			if a.Key == o.Key {
+				return ErrCycle.Wrapf("%s holds %s", o.Key, parent.Key)
+			}
+		}
+		// Levels from the outermost container down to the child's deepest
+		// content: the parent's ancestors, the parent, the child and what
+		// lies below it.
+		if depth := int64(len(above)) + 2 + o.Levels; depth > MaxDepth {
+			return ErrTooDeep.Wrapf("packing %s into %s would nest %d levels", o.Key, parent.Key, depth)
+		}
+		parent.Levels = max(parent.Levels, o.Levels+1)
+		added += 1 + o.Contents
 		o.Parent = parent.Key
 		addStep(ctx, o, Step{Action: "pack", Parent: parent.Key, EventID: m.EventID})
 		putObject(ctx.State, o)
 		ledger.SetPresent(ctx.State, k(prefixChild, parent.Key, o.Key))
 	}
-	putObject(ctx.State, parent)
+	// Every container from the parent up holds the new contents.
+	level := parent.Levels
+	for _, c := range append([]*Object{parent}, above...) {
+		if c != parent {
+			level++
+			c.Levels = max(c.Levels, level)
+		}
+		c.Contents += added
+		if c.Contents > MaxContents {
+			return ErrContainerFull.Wrapf("%s would hold %d objects", c.Key, c.Contents)
+		}
+		putObject(ctx.State, c)
+	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "ADD", BizStep: "packing", Disposition: "in_progress", Keys: keys, Parent: parent.Key})
 	ctx.Emit("supply.packed", [2]string{"parent", parent.Key})
 	return nil
@@ -515,7 +637,7 @@ func unpack(ctx *ledger.Context, body []byte) error {
 	if len(m.Children) > MaxCodes {
 		return ErrTooMany
 	}
-	pkey, _, err := KeyOf(m.Parent)
+	pkey, _, err := keyOfKind(m.Parent, gs1.KindSSCC, ErrNotContainer)
 	if err != nil {
 		return err
 	}
@@ -531,6 +653,7 @@ func unpack(ctx *ledger.Context, body []byte) error {
 	}
 	var keys []string
 	if len(m.Children) == 0 {
+		// Bounded: a container holds at most MaxContents objects.
 		if keys, err = Children(ctx.State, pkey); err != nil {
 			return err
 		}
@@ -542,6 +665,7 @@ func unpack(ctx *ledger.Context, body []byte) error {
 		}
 		keys = append(keys, key)
 	}
+	var removed int64
 	for _, key := range keys {
 		o, err := GetObject(ctx.State, key)
 		if err != nil {
@@ -550,10 +674,22 @@ func unpack(ctx *ledger.Context, body []byte) error {
 		if o.Parent != pkey {
 			return ErrNotChild.Wrapf("%s", key)
 		}
+		removed += 1 + o.Contents
 		o.Parent = ""
 		addStep(ctx, o, Step{Action: "unpack", Parent: pkey, EventID: m.EventID})
 		putObject(ctx.State, o)
 		ctx.State.Delete(k(prefixChild, pkey, key))
+	}
+	above, err := ancestors(ctx.State, parent)
+	if err != nil {
+		return err
+	}
+	for _, c := range append([]*Object{parent}, above...) {
+		c.Contents = max(0, c.Contents-removed)
+		if c.Contents == 0 {
+			c.Levels = 0
+		}
+		putObject(ctx.State, c)
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "DELETE", BizStep: "unpacking", Disposition: "in_progress", Keys: keys, Parent: pkey})
 	ctx.Emit("supply.unpacked", [2]string{"parent", pkey})
@@ -698,12 +834,9 @@ func registerAsset(ctx *ledger.Context, body []byte) error {
 	if err := ledger.DecodeBody(body, &m); err != nil {
 		return err
 	}
-	key, c, err := KeyOf(m.Code)
+	key, _, err := keyOfKind(m.Code, gs1.KindGRAI, ErrNotAsset)
 	if err != nil {
 		return err
-	}
-	if c.GRAI == "" {
-		return ErrNotAsset
 	}
 	if m.AssetType == "" || len(m.AssetType) > 64 {
 		return ErrBadField.Wrapf("asset_type is required (≤64)")

@@ -23,15 +23,45 @@ var (
 	prefixEventID = []byte("sup/eid/")    // sup/eid/<event id> -> "" (EPCIS idempotency)
 )
 
+// k builds a state key from parts joined by '/'. A part is escaped ('%' as
+// "%25", '/' as "%2F": GS1 serials and EPCIS event ids may hold both), so a
+// part never reaches into the next: without it a container "…DEMO002/evil"
+// would list its contents, or write its trail, under the pack DEMO002's.
+// Keys of parts without either character are unchanged.
 func k(prefix []byte, parts ...string) []byte {
 	b := append([]byte{}, prefix...)
 	for i, p := range parts {
 		if i > 0 {
 			b = append(b, '/')
 		}
-		b = append(b, p...)
+		b = appendEscaped(b, p)
 	}
 	return b
+}
+
+func appendEscaped(b []byte, p string) []byte {
+	if !strings.ContainsAny(p, "%/") {
+		return append(b, p...)
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '%':
+			b = append(b, "%25"...)
+		case '/':
+			b = append(b, "%2F"...)
+		default:
+			b = append(b, p[i])
+		}
+	}
+	return b
+}
+
+// unescape is appendEscaped's inverse, for a part read back from a key.
+func unescape(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	return strings.NewReplacer("%2F", "/", "%25", "%").Replace(p)
 }
 
 // Object statuses.
@@ -91,6 +121,13 @@ type Object struct {
 	Cycles        int64  `json:"cycles,omitempty"`
 	Steps         uint64 `json:"steps"`
 	Commissioned  int64  `json:"commissioned_height"`
+	// Containers (SSCC): how many objects are inside, at any depth, and how
+	// many levels of containment lie below (1: packs only). Both are kept
+	// on every pack and unpack, so a move knows its size before it walks,
+	// and a pack knows how deep it would nest. Levels is an upper bound: an
+	// unpack lowers it only when the container is emptied.
+	Contents int64 `json:"contents,omitempty"`
+	Levels   int64 `json:"levels,omitempty"`
 }
 
 // Step is one entry of an object's chain of custody.
@@ -191,7 +228,7 @@ func Trail(r ledger.Reader, key string) ([]*Step, error) {
 func Children(r ledger.Reader, parent string) ([]string, error) {
 	var out []string
 	p := append(k(prefixChild, parent), '/')
-	err := r.Iterate(p, func(key, _ []byte) bool { out = append(out, string(key[len(p):])); return true })
+	err := r.Iterate(p, func(key, _ []byte) bool { out = append(out, unescape(string(key[len(p):]))); return true })
 	return out, err
 }
 

@@ -503,6 +503,18 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply3(in *jlexer.Lexer, 
 			} else {
 				out.Commissioned = int64(in.Int64())
 			}
+		case "contents":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Contents = int64(in.Int64())
+			}
+		case "levels":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Levels = int64(in.Int64())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -616,6 +628,16 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumSupply3(out *jwriter.Write
 		const prefix string = ",\"commissioned_height\":"
 		out.RawString(prefix)
 		out.Int64(int64(in.Commissioned))
+	}
+	if in.Contents != 0 {
+		const prefix string = ",\"contents\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Contents))
+	}
+	if in.Levels != 0 {
+		const prefix string = ",\"levels\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Levels))
 	}
 	out.RawByte('}')
 }

@@ -49,7 +49,7 @@ func newWorld(t testing.TB) *world {
 	}
 	for _, o := range []struct{ name, typ string }{
 		{"maker", "manufacturer"}, {"maker2", "manufacturer"}, {"dist", "distributor"},
-		{"pharmacy", "pharmacy"}, {"pharmacy2", "pharmacy"}, {"regulator", "regulator"},
+		{"pharmacy", "pharmacy"}, {"pharmacy2", "pharmacy"}, {"regulator", "regulator"}, {"insurer", "insurer"},
 	} {
 		ident, err := identity.AddOrganisation(st.Staged(), o.name, o.typ, key(o.name), nil, 0, 0)
 		if err != nil {

@@ -2,8 +2,10 @@ package supply
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -19,6 +21,10 @@ const (
 	VerdictQuarantined    = "quarantined"
 	VerdictInTransit      = "in_transit"
 	VerdictBadCode        = "bad_code"
+	// A case or pallet, or a returnable asset: genuine or not, never
+	// dispensed as such.
+	VerdictLogisticUnit = "logistic_unit"
+	VerdictAsset        = "returnable_asset"
 )
 
 // Verdict is the answer to a scan: one verdict, why, and the chain of custody.
@@ -79,6 +85,15 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Message = VerdictDispensed, "this pack was already dispensed by "+o.DispensedBy+" at "+o.DispensedAt+": a second scan suggests a clone"
 	case o.Status != StatusActive && o.Status != StatusInTransit:
 		v.Verdict, v.Message = VerdictDecommissioned, "this pack was taken out of the supply chain ("+o.Status+")"
+	case o.Kind == gs1.KindSSCC:
+		v.Verdict, v.Message = VerdictLogisticUnit, fmt.Sprintf("a case or pallet holding %d objects, %s: scan the packs inside to dispense", o.Contents, whereIs(o))
+	case o.Kind == gs1.KindGRAI:
+		v.Verdict, v.Message = VerdictAsset, fmt.Sprintf("a returnable asset (%s, %s), %s", o.AssetType, o.AssetState, whereIs(o))
+		if o.InspectionDue != "" {
+			v.Message += ", next inspection due " + o.InspectionDue
+		}
+	case o.Kind != gs1.KindSGTIN:
+		v.Verdict, v.Message = VerdictBadCode, "this identifier does not name a pack"
 	case v.Recall != nil:
 		v.Verdict, v.Message = VerdictRecalled, "lot "+o.Lot+" is recalled: "+v.Recall.Reason
 	case o.Quarantined:
@@ -95,4 +110,12 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Dispensable, v.Message = VerdictDispensable, true, "genuine and dispensable"
 	}
 	return v, nil
+}
+
+// whereIs says who holds an object, or where it is going.
+func whereIs(o *Object) string {
+	if o.Status == StatusInTransit {
+		return "in transit to " + o.ShipTo
+	}
+	return "held by " + o.Custodian
 }
