@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
@@ -396,6 +398,12 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
 	fail := func(err error) (TxResult, *abci.ExecTxResult) {
 		e := ledger.AsError(err)
+		if !errors.As(err, new(*ledger.Error)) {
+			// Not a rejection this transaction earned on every node (a
+			// storage or programming failure): committing it as one could
+			// fork this node. Stop, as CometBFT's own rule asks.
+			panic(fmt.Sprintf("block %d, transaction %s: %v", req.Height, r.Hash, err))
+		}
 		if e == ledger.ErrInternal {
 			a.log.Error("transaction failed internally", "hash", r.Hash, "err", err)
 		}
@@ -425,7 +433,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	var staged []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
 		Signer: signer, State: overlay, ValidatorUpdates: &staged}
-	if err := a.routes[tx.Type].Handle(ctx, tx.Body); err != nil {
+	if err := a.handle(a.routes[tx.Type].Handle, ctx, tx.Body); err != nil {
 		if nerr := identity.SetNonce(w, signer.ID, next+1); nerr != nil {
 			return fail(nerr)
 		}
@@ -447,6 +455,23 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 		events = append(events, e)
 	}
 	return r, &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+// handle runs a handler. A handler that panics — a bug, the same on every
+// node for the same block and state — rejects its transaction as internal
+// instead of halting the consortium; a storage failure still stops the
+// node (ledger.StorageError).
+func (a *App) handle(h ledger.Handler, ctx *ledger.Context, body []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(*ledger.StorageError); ok {
+				panic(p)
+			}
+			a.log.Error("transaction handler panicked", "hash", hex.EncodeToString(ctx.TxHash), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = ledger.ErrInternal.Wrapf("the transaction could not be executed")
+		}
+	}()
+	return h(ctx, body)
 }
 
 // Commit records the block's results, makes its state the committed one

@@ -26,6 +26,18 @@ func (e *Error) Wrapf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{e}, args...)...)
 }
 
+// StorageError is a failure of the node's own storage while a block is
+// executed. It is never the transaction's fault, so it must never become a
+// rejection: that rejection would be committed on this node only, and its
+// state would differ from every other's. Block execution panics with it
+// (CometBFT stops the node, and replays the block once the disk is
+// mended); the state store's block writer raises it itself, so no handler
+// can swallow it.
+type StorageError struct{ Err error }
+
+func (e *StorageError) Error() string { return "storage failure: " + e.Err.Error() }
+func (e *StorageError) Unwrap() error { return e.Err }
+
 // NewError declares a module error. Codes are part of the outside contract:
 // never renumber one.
 func NewError(codespace string, code uint32, name string, status int, msg string) *Error {

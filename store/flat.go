@@ -101,6 +101,11 @@ func flatKey(k []byte) []byte {
 
 // flatGet reads key from the flat index: the newest version on disk.
 func (s *Store) flatGet(key []byte) ([]byte, error) {
+	if s.readFault != nil {
+		if err := s.readFault(key); err != nil {
+			return nil, err
+		}
+	}
 	val, closer, err := s.db.Get(flatKey(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil

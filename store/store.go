@@ -37,6 +37,7 @@ type Store struct {
 	closeOnce sync.Once
 	// beforeSave, if set (tests), runs before each background write.
 	beforeSave func()
+	readFault  func(key []byte) error // Options.ReadFault
 
 	// proofMu keeps proofs from reading the hash index and cur while a
 	// background write changes them.
@@ -93,6 +94,9 @@ type Options struct {
 	// FlatCache is how many keys' latest values stay in memory for reads
 	// (default 262,144).
 	FlatCache int
+	// ReadFault, if set (tests), is asked before each read of a value from
+	// Pebble: an error it returns is the read's, as from a failing disk.
+	ReadFault func(key []byte) error
 }
 
 // ErrOldFormat is returned by Open for a state written by a Primum from
@@ -114,7 +118,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state store %q: %w", dir, err)
 	}
-	s := &Store{db: db, side: &prefixDB{db: db, prefix: []byte("x")}, cur: newLevels(),
+	s := &Store{db: db, side: &prefixDB{db: db, prefix: []byte("x")}, cur: newLevels(), readFault: o.ReadFault,
 		block:  map[string][]byte{},
 		hashes: map[string]*keyHashes{}, buckets: map[uint32][]string{}}
 	if err := s.load(); err != nil {
@@ -639,12 +643,18 @@ func pebbleOptions(blockCache int64) *pebble.Options {
 type staged struct{ s *Store }
 
 // Get reads the block's own writes first; any other key still has its
-// committed value.
+// committed value. A read the disk fails panics with a
+// *ledger.StorageError (see there): the block cannot be executed as the
+// other nodes execute it.
 func (w staged) Get(key []byte) ([]byte, error) {
 	if v, ok := w.s.block[string(key)]; ok {
 		return v, nil
 	}
-	return w.s.reader().Get(key)
+	v, err := w.s.reader().Get(key)
+	if err != nil {
+		panic(&ledger.StorageError{Err: fmt.Errorf("cannot read %q: %w", key, err)})
+	}
+	return v, nil
 }
 
 func (w staged) Set(key, value []byte) {
@@ -670,7 +680,10 @@ func (w staged) stage(k string, value []byte) {
 func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 	own := w.s.keys.WithPrefix(string(prefix))
 	block := w.s.block
-	return ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn)
+	if err := ledger.MergeIterate(w.s.reader(), prefix, own, func(k string) []byte { return block[k] }, fn); err != nil {
+		panic(&ledger.StorageError{Err: fmt.Errorf("cannot list %q: %w", prefix, err)})
+	}
+	return nil
 }
 
 // committedReader reads a committed version: the one on disk (version),

@@ -33,6 +33,5 @@ var (
 	ErrTooDeep         = ledger.NewError("supply", 27, "nesting_too_deep", 409, "containers may nest at most 8 levels deep, packs included (pallet, case, pack is 3)")
 	ErrContainerFull   = ledger.NewError("supply", 28, "container_full", 409, "a container may hold at most 20,000 objects at any depth")
 	ErrMovesTooMany    = ledger.NewError("supply", 29, "moves_too_many", 400, "one transaction may move at most 20,000 objects, containers' contents included: split it")
-	ErrWrongKind       = ledger.NewError("supply", 30, "wrong_kind", 400, "the identifier names another kind of object than this step takes")
 	ErrOpenReceipt     = ledger.NewError("supply", 31, "open_receipt_refused", 403, "the shipment names no receiver: only an organisation that may hold medicines (manufacturer, distributor, pharmacy, hospital, clinic) may receive it")
 )

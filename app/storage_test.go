@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store"
+)
+
+// TestStorageErrorStopsTheNode: a read the disk fails inside FinalizeBlock
+// (Pebble's answer, through store.Options.ReadFault) panics with a
+// ledger.StorageError instead of committing a rejection on
+// this node alone; once the disk is mended the same block executes as a
+// node with a sound disk executes it.
+func TestStorageErrorStopsTheNode(t *testing.T) {
+	dir := t.TempDir()
+	broken := new(atomic.Bool)
+	open := func(initChain bool) *harness {
+		t.Helper()
+		// Tiny caches: a read of a key not staged in the block goes to disk.
+		st, err := store.OpenWith(dir, store.Options{FlatCache: 2, ReadFault: func([]byte) error {
+			if broken.Load() {
+				return syscall.EIO
+			}
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		a, err := New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, app: a, store: st, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), nonces: map[string]uint64{}}
+		if initChain {
+			gen, _ := json.Marshal(testGenesis())
+			if _, err := a.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, InitialHeight: 1, AppStateBytes: gen,
+				Validators: []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: validatorKey.Public().(ed25519.PublicKey)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return h
+	}
+	h := open(true)
+	sound := newHarness(t)
+	for _, x := range []*harness{h, sound} {
+		x.mustOK(x.tx(testKey("patient-1"), identity.TypeRegisterPatient, struct{}{}))
+	}
+	// Restart, so nothing the next block reads is in memory.
+	h.store.Close()
+	height, now := h.height, h.now
+	h = open(false)
+	h.height, h.now, h.nonces = height, now, sound.nonces
+	tx := sound.tx(testKey("patient-1"), identity.TypeRegisterPatient, struct{}{}) // already registered: a rejection on a sound disk
+	want := sound.block(tx)
+
+	broken.Store(true)
+	func() {
+		defer func() {
+			p := recover()
+			var se *ledger.StorageError
+			if err, ok := p.(error); !ok || !errors.As(err, &se) {
+				t.Fatalf("FinalizeBlock over a failing disk: panic %v, want a storage error", p)
+			}
+		}()
+		h.height++
+		h.now = h.now.Add(time.Second)
+		res, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: h.height, Time: h.now, Txs: [][]byte{tx}})
+		t.Fatalf("FinalizeBlock over a failing disk returned: %v %v", res.TxResults, err)
+	}()
+	broken.Store(false)
+
+	// CometBFT would stop here; the restarted node replays the block.
+	h.store.Close()
+	h = open(false)
+	h.height, h.now = height, now
+	got := h.block(tx)
+	if string(got.AppHash) != string(want.AppHash) || got.TxResults[0].Code != want.TxResults[0].Code {
+		t.Fatalf("after the disk is mended: code %d hash %X, a sound node: code %d hash %X",
+			got.TxResults[0].Code, got.AppHash, want.TxResults[0].Code, want.AppHash)
+	}
+}
