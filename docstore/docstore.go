@@ -2,11 +2,13 @@
 //
 // Each record is encrypted with its own data key (AES-256-GCM); data keys are
 // wrapped by the node's key-encryption key (KEK), which lives only in memory
-// and in a keyring file sealed under the node's unseal key. Destroying a
-// record's data key erases the record for good (crypto-shredding): the
-// ciphertext cannot be decrypted anywhere, and the salt that keys the
-// record's on-ledger commitment is destroyed with it, so the commitment no
-// longer links to anything.
+// and in a keyring file sealed under the node's unseal key, which an
+// [Unsealer] keeps outside the store's folder. Destroying a record's data key
+// erases the record for good (crypto-shredding): the ciphertext cannot be
+// decrypted anywhere, and the salt that keys the record's on-ledger
+// commitment is destroyed with it, so the commitment no longer links to
+// anything. Every erasure also rotates the KEK and the unseal key, so that a
+// copy of the store taken before it does not open with the keys that remain.
 //
 // This package never writes a record, a data key or the KEK in clear, and
 // never logs record content.
@@ -81,29 +83,65 @@ type Record struct {
 
 // Store is an open record store.
 type Store struct {
-	db   *pebble.DB
+	db     *pebble.DB
+	unseal Unsealer
+
+	// mu guards ring. Put holds it for reading from wrapping a key until
+	// the key is committed, and Get from reading a wrapped key until it is
+	// unwrapped: a rotation that changes the active term or drops old terms
+	// (holding it for writing) therefore never races a write or a read.
+	mu   sync.RWMutex
 	ring *keyring
-	mu   sync.RWMutex // guards ring
+
+	// keyMu is held while a wrapped key is deleted (erasure, discard) or
+	// rewritten (rotation), so a rotation never brings back the key of a
+	// record erased while it ran.
+	keyMu sync.Mutex
+
+	// rotateMu lets one rotation run at a time.
+	rotateMu sync.Mutex
 }
 
-// Open opens (creating if needed) the store in dir. unsealKey (32 bytes)
-// opens the KEK keyring file in dir; a new store gets a fresh KEK.
-func Open(dir string, unsealKey []byte) (*Store, error) {
-	if len(unsealKey) != 32 {
-		return nil, errors.New("docstore: unseal key must be 32 bytes")
+// Open opens (creating if needed) the store in dir, whose KEK keyring is
+// sealed under the unseal key u keeps. A new store gets a fresh KEK. A KEK
+// rotation that a crash interrupted is finished before Open returns.
+func Open(dir string, u Unsealer) (*Store, error) {
+	current, next, err := u.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the unseal key of record store %q: %w", dir, err)
+	}
+	if len(current) != 32 || (next != nil && len(next) != 32) {
+		return nil, errors.New("docstore: unseal keys must be 32 bytes")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create record store %q: %w", dir, err)
 	}
-	ring, err := openKeyring(filepath.Join(dir, keyringFile), unsealKey)
+	ring, usedNext, err := openKeyring(filepath.Join(dir, keyringFile), current, next)
 	if err != nil {
 		return nil, err
+	}
+	if usedNext {
+		// A rotation resealed the keyring under the next key and stopped
+		// before making that key current.
+		if err := u.Commit(); err != nil {
+			return nil, fmt.Errorf("cannot finish replacing the unseal key of record store %q: %w", dir, err)
+		}
 	}
 	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Logger: store.QuietLogger{}})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open record store %q: %w", dir, err)
 	}
-	return &Store{db: db, ring: ring}, nil
+	s := &Store{db: db, ring: ring, unseal: u}
+	if len(ring.Terms) > 1 {
+		s.rotateMu.Lock()
+		_, err := s.finishRotation()
+		s.rotateMu.Unlock()
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("cannot finish the interrupted KEK rotation of record store %q: %w", dir, err)
+		}
+	}
+	return s, nil
 }
 
 // Close closes the store.
@@ -153,22 +191,26 @@ func open(k, sealed, ad []byte) ([]byte, error) {
 func dataAD(id string) []byte { return []byte("primum/record-data/v1\x00" + id) }
 func keyAD(id string) []byte  { return []byte("primum/record-key/v1\x00" + id) }
 
-// wrap encrypts a record's DEK and salt under the active KEK term.
-func (s *Store) wrap(id string, dek, salt []byte) []byte {
-	s.mu.RLock()
-	term, kek := s.ring.active()
-	s.mu.RUnlock()
+// wrap encrypts a record's DEK and salt under a KEK term. Callers hold mu.
+func wrap(term uint32, kek []byte, id string, dek, salt []byte) []byte {
 	out := binary.BigEndian.AppendUint32(nil, term)
 	return append(out, seal(kek, append(append([]byte{}, dek...), salt...), keyAD(id))...)
 }
 
+// termOf is the KEK term a wrapped key names (0, no term, if it is too short).
+func termOf(wrapped []byte) uint32 {
+	if len(wrapped) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(wrapped)
+}
+
+// unwrap opens a wrapped key. Callers hold mu.
 func (s *Store) unwrap(id string, wrapped []byte) (dek, salt []byte, err error) {
 	if len(wrapped) < 4 {
 		return nil, nil, ErrCorrupt
 	}
-	s.mu.RLock()
-	kek, ok := s.ring.term(binary.BigEndian.Uint32(wrapped))
-	s.mu.RUnlock()
+	kek, ok := s.ring.term(termOf(wrapped))
 	if !ok {
 		return nil, nil, ErrCorrupt
 	}
@@ -208,9 +250,15 @@ func (s *Store) Put(m Meta, content []byte) (commitment []byte, err error) {
 	}
 	b := s.db.NewBatch()
 	_ = b.Set(key(prefixData, m.ID), seal(dek, content, dataAD(m.ID)), nil)
-	_ = b.Set(key(prefixKey, m.ID), s.wrap(m.ID, dek, salt), nil)
 	_ = b.Set(key(prefixMeta, m.ID), meta, nil)
 	_ = b.Set(key(prefixPatient, m.Patient, m.ID), nil, nil)
+	// The key is wrapped and committed under one read lock: once a rotation
+	// has switched the active term, no key wrapped under the old term can
+	// still be on its way to the store.
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	term, kek := s.ring.active()
+	_ = b.Set(key(prefixKey, m.ID), wrap(term, kek, m.ID, dek, salt), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, fmt.Errorf("cannot store record: %w", err)
 	}
@@ -257,7 +305,7 @@ func (s *Store) Get(id string) (*Record, error) {
 	} else if e != nil {
 		return nil, ErrErased
 	}
-	wrapped, err := s.get(key(prefixKey, id))
+	dek, salt, err := s.dataKey(id)
 	if err != nil {
 		return nil, err
 	}
@@ -265,18 +313,29 @@ func (s *Store) Get(id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if wrapped == nil || data == nil {
+	if data == nil {
 		return nil, ErrErased
-	}
-	dek, salt, err := s.unwrap(id, wrapped)
-	if err != nil {
-		return nil, err
 	}
 	content, err := open(dek, data, dataAD(id))
 	if err != nil {
 		return nil, err
 	}
 	return &Record{Meta: *m, Content: content, Salt: salt}, nil
+}
+
+// dataKey reads and unwraps a record's data key and salt under one read
+// lock, so a rotation cannot drop the term between the two.
+func (s *Store) dataKey(id string) (dek, salt []byte, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	wrapped, err := s.get(key(prefixKey, id))
+	if err != nil {
+		return nil, nil, err
+	}
+	if wrapped == nil {
+		return nil, nil, ErrErased
+	}
+	return s.unwrap(id, wrapped)
 }
 
 // Records lists the records of a patient held here, erased ones included.
@@ -308,6 +367,8 @@ func (s *Store) Discard(id string) error {
 	for _, k := range [][]byte{key(prefixData, id), key(prefixKey, id), key(prefixMeta, id), key(prefixPatient, m.Patient, id)} {
 		_ = b.Delete(k, nil)
 	}
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
 	return b.Commit(pebble.Sync)
 }
 
@@ -318,10 +379,11 @@ func (s *Store) Erased(id string) (bool, error) {
 }
 
 // ErasePatient destroys the data keys, salts and ciphertexts of every record
-// of a patient, compacts those key ranges, and then rotates the KEK: a copy
-// of an erased wrapped key that lingers anywhere (a write-ahead log, an old
-// file, a backup) names a KEK term that no longer exists. It is idempotent
-// and returns how many records it erased now.
+// of a patient, compacts those key ranges, and then rotates the KEK and the
+// unseal key: a copy of an erased wrapped key that lingers anywhere (a
+// write-ahead log, an old file, a backup) names a KEK term that no longer
+// exists, and a copied keyring does not open with the unseal key that
+// remains. It is idempotent and returns how many records it erased now.
 func (s *Store) ErasePatient(patient string, at time.Time) (int, error) {
 	metas, err := s.Records(patient)
 	if err != nil {
@@ -343,7 +405,10 @@ func (s *Store) ErasePatient(patient string, at time.Time) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	s.keyMu.Lock()
+	err = b.Commit(pebble.Sync)
+	s.keyMu.Unlock()
+	if err != nil {
 		return 0, fmt.Errorf("cannot erase records: %w", err)
 	}
 	if err := s.db.Flush(); err != nil {
@@ -363,51 +428,165 @@ func (s *Store) ErasePatient(patient string, at time.Time) (int, error) {
 	return len(ids), nil
 }
 
-// Rotate replaces the KEK: it adds a new term, rewraps every data key under
-// it (the records themselves are not re-encrypted) and then forgets the
-// old terms. It returns the new term.
+// Rotate replaces the KEK and the unseal key. It runs while records are
+// written and read:
+//
+//  1. a new term becomes active and the keyring (old terms kept) is saved;
+//     from then on every new data key is wrapped under the new term;
+//  2. every data key still under an old term is rewrapped under the new one,
+//     pass after pass until a pass finds none (the records themselves are
+//     not re-encrypted);
+//  3. the keyring, now holding the new term only, is resealed under a fresh
+//     unseal key, and the old unseal key is destroyed.
+//
+// The keyring on disk holds the old terms until step 3, so a crash at any
+// point loses nothing, and Open finishes what the crash interrupted. It
+// returns the new term.
 func (s *Store) Rotate() (uint32, error) {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
 	s.mu.Lock()
-	newRing, err := s.ring.rotated()
+	ring := s.ring.rotated()
+	err := ring.save()
+	if err == nil {
+		s.ring = ring
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	// Rewrap under the new term: read with the old ring, write with the new.
+	if err := rotationStep("term-added"); err != nil {
+		return 0, err
+	}
+	return s.finishRotation()
+}
+
+// rotationStep is where a test stops a rotation as a crash would (nil
+// outside tests).
+var rotationStep = func(string) error { return nil }
+
+// finishRotation carries out steps 2 and 3 of Rotate. Callers hold rotateMu.
+func (s *Store) finishRotation() (uint32, error) {
+	// A pass that starts after the new term became active sees every key
+	// wrapped under an old one, since Put wraps and commits under mu: one
+	// pass suffices, and a second one proves it before anything is dropped.
+	for pass := 0; ; pass++ {
+		n, err := s.rewrapPass()
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			break
+		}
+		if pass == 2 {
+			return 0, errors.New("docstore: data keys under an old KEK term keep appearing; the old term is kept")
+		}
+	}
+	if err := rotationStep("rewrapped"); err != nil {
+		return 0, err
+	}
+	next, err := s.unseal.Prepare()
+	if err != nil {
+		return 0, fmt.Errorf("cannot make a new unseal key: %w", err)
+	}
+	if len(next) != 32 {
+		return 0, errors.New("docstore: unseal keys must be 32 bytes")
+	}
+	if err := rotationStep("unseal-prepared"); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	ring := s.ring.only(next)
+	err = ring.save()
+	if err == nil {
+		s.ring = ring
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if err := rotationStep("resealed"); err != nil {
+		return 0, err
+	}
+	if err := s.unseal.Commit(); err != nil {
+		return 0, fmt.Errorf("cannot replace the unseal key: %w", err)
+	}
+	return s.Term(), nil
+}
+
+// rewrapChunk is how many keys one rewrap batch holds.
+const rewrapChunk = 256
+
+// rewrapPass rewraps every data key found under a retiring term and
+// returns how many it rewrapped.
+func (s *Store) rewrapPass() (int, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixKey, UpperBound: upper(prefixKey)})
 	if err != nil {
 		return 0, err
 	}
-	b := s.db.NewBatch()
-	term, kek := newRing.active()
-	for it.First(); it.Valid(); it.Next() {
-		id := string(it.Key()[len(prefixKey):])
-		dek, salt, err := s.unwrap(id, it.Value())
-		if err != nil {
-			it.Close()
-			return 0, fmt.Errorf("cannot rewrap record key: %w", err)
+	defer it.Close()
+	s.mu.RLock()
+	ring := s.ring
+	s.mu.RUnlock()
+	var ids []string
+	done := 0
+	for it.First(); ; it.Next() {
+		valid := it.Valid()
+		if valid && ring.retiring(termOf(it.Value())) {
+			ids = append(ids, string(it.Key()[len(prefixKey):]))
 		}
-		w := binary.BigEndian.AppendUint32(nil, term)
-		_ = b.Set(append([]byte{}, it.Key()...), append(w, seal(kek, append(dek, salt...), keyAD(id))...), nil)
+		if len(ids) == rewrapChunk || (!valid && len(ids) > 0) {
+			n, err := s.rewrap(ids)
+			if err != nil {
+				return done, err
+			}
+			done += n
+			ids = ids[:0]
+			if err := rotationStep("rewrapped-chunk"); err != nil {
+				return done, err
+			}
+		}
+		if !valid {
+			break
+		}
 	}
-	if err := it.Close(); err != nil {
-		return 0, err
+	return done, it.Error()
+}
+
+// rewrap rewraps the given records' data keys under the active term. Each
+// key is read again under keyMu: one erased or discarded since the pass saw
+// it stays deleted.
+func (s *Store) rewrap(ids []string) (int, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	term, kek := s.ring.active()
+	b := s.db.NewBatch()
+	n := 0
+	for _, id := range ids {
+		k := key(prefixKey, id)
+		wrapped, err := s.get(k)
+		if err != nil {
+			return 0, err
+		}
+		if wrapped == nil || !s.ring.retiring(termOf(wrapped)) {
+			continue
+		}
+		dek, salt, err := s.unwrap(id, wrapped)
+		if err != nil {
+			return 0, fmt.Errorf("cannot rewrap the data key of record %q: %w", id, err)
+		}
+		_ = b.Set(k, wrap(term, kek, id, dek, salt), nil)
+		n++
 	}
-	// Keep both terms on disk until the rewrapped keys are durable, then
-	// drop the old one.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := newRing.save(); err != nil {
-		return 0, err
+	if n == 0 {
+		return 0, nil
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cannot store rewrapped data keys: %w", err)
 	}
-	s.ring = newRing.only(term)
-	if err := s.ring.save(); err != nil {
-		return 0, err
-	}
-	return term, nil
+	return n, nil
 }
 
 // Term is the active KEK term.

@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-func mustOpen(tb testing.TB, dir string, unseal []byte) *Store {
+func mustOpen(tb testing.TB, dir string, u Unsealer) *Store {
 	tb.Helper()
-	s, err := Open(dir, unseal)
+	s, err := Open(dir, u)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func scan(t *testing.T, dir string, needle []byte) []string {
 
 func TestStoreRoundTripAndAtRest(t *testing.T) {
 	dir := t.TempDir()
-	unseal := bytes.Repeat([]byte{7}, 32)
+	unseal := mustUnsealer(t, t.TempDir())
 	s := mustOpen(t, dir, unseal)
 	c, err := s.Put(Meta{ID: "r1", Patient: "p1", Custodian: "h1", Category: "observation", ResourceType: "Observation"}, sentinel)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestStoreRoundTripAndAtRest(t *testing.T) {
 		t.Fatalf("KEK (term %d) in clear in %v", term, hits)
 	}
 	// The wrong unseal key does not open the keyring.
-	if _, err := Open(dir, bytes.Repeat([]byte{8}, 32)); !errors.Is(err, ErrSealed) {
+	if _, err := Open(dir, mustUnsealer(t, t.TempDir())); !errors.Is(err, ErrSealed) {
 		t.Fatalf("wrong unseal key: %v", err)
 	}
 	s = mustOpen(t, dir, unseal)
@@ -81,7 +81,7 @@ func TestStoreRoundTripAndAtRest(t *testing.T) {
 }
 
 func TestTamperedCiphertextIsDetected(t *testing.T) {
-	s := mustOpen(t, t.TempDir(), bytes.Repeat([]byte{1}, 32))
+	s := mustOpen(t, t.TempDir(), mustUnsealer(t, t.TempDir()))
 	defer s.Close()
 	for _, id := range []string{"a", "b"} {
 		if _, err := s.Put(Meta{ID: id, Patient: "p"}, sentinel); err != nil {
@@ -118,7 +118,7 @@ func TestTamperedCiphertextIsDetected(t *testing.T) {
 
 func TestEraseShredsKeys(t *testing.T) {
 	dir := t.TempDir()
-	s := mustOpen(t, dir, bytes.Repeat([]byte{2}, 32))
+	s := mustOpen(t, dir, mustUnsealer(t, t.TempDir()))
 	for _, r := range []struct{ id, patient string }{{"r1", "p1"}, {"r2", "p1"}, {"r3", "p2"}} {
 		if _, err := s.Put(Meta{ID: r.id, Patient: r.patient}, sentinel); err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func TestEraseShredsKeys(t *testing.T) {
 
 func TestRotateKEKKeepsRecords(t *testing.T) {
 	dir := t.TempDir()
-	unseal := bytes.Repeat([]byte{3}, 32)
+	unseal := mustUnsealer(t, t.TempDir())
 	s := mustOpen(t, dir, unseal)
 	if _, err := s.Put(Meta{ID: "r1", Patient: "p"}, sentinel); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 )
 
 const keyringFile = "kek.sealed"
@@ -15,9 +15,29 @@ const keyringFile = "kek.sealed"
 // ErrSealed means the keyring file does not open with the unseal key given.
 var ErrSealed = errors.New("docstore: the KEK keyring does not open with this node's unseal key")
 
+// Unsealer keeps the unseal key, the key that seals the KEK keyring, outside
+// the record store's folder, and replaces it at every KEK rotation. A copy of
+// the folder taken before a rotation therefore holds a keyring that the keys
+// existing after it do not open.
+//
+// A replacement is made in two steps so that a crash between them loses
+// nothing: Prepare keeps the new key durably beside the current one before
+// the keyring is resealed under it, and Commit makes it current (destroying
+// the old one) only after the resealed keyring is durable.
+type Unsealer interface {
+	// Keys returns the unseal key in use and the replacement made by a
+	// Prepare that no Commit followed (nil when there is none).
+	Keys() (current, next []byte, err error)
+	// Prepare makes a fresh replacement key, keeps it durably, and returns it.
+	Prepare() ([]byte, error)
+	// Commit makes the prepared key the one in use and destroys the old one.
+	Commit() error
+}
+
 // keyring holds the KEK terms in memory. On disk it exists only sealed:
 // AES-256-GCM under the unseal key, with the file's purpose as additional
-// data.
+// data. Active is the term new data keys are wrapped under; any other term
+// belongs to a rotation that has not finished yet.
 type keyring struct {
 	path   string
 	unseal []byte
@@ -38,31 +58,40 @@ type sealedFile struct {
 	Sealed []byte `json:"sealed"`
 }
 
-func openKeyring(path string, unseal []byte) (*keyring, error) {
+// openKeyring opens the keyring at path with the current unseal key or, when
+// a rotation stopped after resealing the keyring but before committing its
+// new unseal key, with the next one (usedNext then says so). A missing file
+// is a new store: it gets a fresh KEK sealed under the current key.
+func openKeyring(path string, current, next []byte) (k *keyring, usedNext bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		k := &keyring{path: path, unseal: unseal, Active: 1, Terms: []kekTerm{{Term: 1, Key: newKey()}}}
-		return k, k.save()
+		k := &keyring{path: path, unseal: current, Active: 1, Terms: []kekTerm{{Term: 1, Key: newKey()}}}
+		return k, false, k.save()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the KEK keyring: %w", err)
+		return nil, false, fmt.Errorf("cannot read the KEK keyring %q: %w", path, err)
 	}
 	var f sealedFile
 	if err := json.Unmarshal(b, &f); err != nil || f.Format != "primum-kek-v1" {
-		return nil, fmt.Errorf("cannot read the KEK keyring %q: not a sealed keyring", path)
+		return nil, false, fmt.Errorf("cannot read the KEK keyring %q: not a sealed keyring", path)
 	}
+	unseal := current
 	plain, err := open(unseal, f.Sealed, ringAD)
-	if err != nil {
-		return nil, ErrSealed
+	if err != nil && len(next) == 32 {
+		unseal, usedNext = next, true
+		plain, err = open(unseal, f.Sealed, ringAD)
 	}
-	k := &keyring{path: path, unseal: unseal}
+	if err != nil {
+		return nil, false, ErrSealed
+	}
+	k = &keyring{path: path, unseal: unseal}
 	if err := json.Unmarshal(plain, k); err != nil {
-		return nil, ErrSealed
+		return nil, false, ErrSealed
 	}
 	if _, ok := k.term(k.Active); !ok {
-		return nil, ErrSealed
+		return nil, false, ErrSealed
 	}
-	return k, nil
+	return k, usedNext, nil
 }
 
 func newKey() []byte {
@@ -87,22 +116,31 @@ func (k *keyring) term(t uint32) ([]byte, bool) {
 	return nil, false
 }
 
-// rotated is a copy with a new active term.
-func (k *keyring) rotated() (*keyring, error) {
-	n := &keyring{path: k.path, unseal: k.unseal, Terms: append([]kekTerm{}, k.Terms...)}
-	sort.Slice(n.Terms, func(i, j int) bool { return n.Terms[i].Term < n.Terms[j].Term })
+// retiring reports whether t is a term of this keyring that new keys are no
+// longer wrapped under.
+func (k *keyring) retiring(t uint32) bool {
+	_, ok := k.term(t)
+	return ok && t != k.Active
+}
+
+// rotated is a copy with a new active term; the old terms stay until every
+// key wrapped under them has been rewrapped.
+func (k *keyring) rotated() *keyring {
+	n := &keyring{path: k.path, unseal: k.unseal, Terms: slices.Clone(k.Terms)}
+	slices.SortFunc(n.Terms, func(a, b kekTerm) int { return int(int64(a.Term) - int64(b.Term)) })
 	n.Active = n.Terms[len(n.Terms)-1].Term + 1
 	n.Terms = append(n.Terms, kekTerm{Term: n.Active, Key: newKey()})
-	return n, nil
+	return n
 }
 
-// only is a copy holding just one term.
-func (k *keyring) only(t uint32) *keyring {
-	key, _ := k.term(t)
-	return &keyring{path: k.path, unseal: k.unseal, Active: t, Terms: []kekTerm{{Term: t, Key: key}}}
+// only is a copy holding just the active term, sealed under unseal.
+func (k *keyring) only(unseal []byte) *keyring {
+	t, key := k.active()
+	return &keyring{path: k.path, unseal: unseal, Active: t, Terms: []kekTerm{{Term: t, Key: key}}}
 }
 
-// save writes the sealed keyring atomically.
+// save writes the sealed keyring atomically and durably: when save returns,
+// a crash leaves either this keyring or the previous one, never neither.
 func (k *keyring) save() error {
 	plain, err := json.Marshal(k)
 	if err != nil {
@@ -112,9 +150,20 @@ func (k *keyring) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(k.path), ".kek-*")
+	if err := writeFileDurably(k.path, b); err != nil {
+		return fmt.Errorf("cannot write the KEK keyring %q: %w", k.path, err)
+	}
+	return nil
+}
+
+// writeFileDurably replaces path with b: a temporary file, synced, renamed
+// over path, and the folder synced so that the rename itself survives a
+// power cut.
+func writeFileDurably(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
-		return fmt.Errorf("cannot write the KEK keyring: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(b); err != nil {
@@ -128,5 +177,17 @@ func (k *keyring) save() error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), k.path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

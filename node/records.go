@@ -5,6 +5,7 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,40 +20,122 @@ import (
 	"github.com/primum-health/primum/records"
 )
 
-// Paths of the record store and its unseal key inside a home.
+// Paths of the record store and its unseal key inside a home. The unseal
+// key is kept out of the store's folder (see unsealFiles).
 const (
-	docstoreDir = "data/records"
-	unsealFile  = "config/record-store-unseal.json"
+	docstoreDir    = "data/records"
+	unsealFile     = "config/record-store-unseal.json"
+	unsealNextFile = "config/record-store-unseal.next.json"
 )
 
-// unsealKey opens (creating on first start) the key that seals the record
-// store's KEK keyring. It is kept like a member key: encrypted with
-// PRIMUM_PASSPHRASE, or plainly marked UNENCRYPTED when there is none (the
-// demo and testnet homes).
-func unsealKey(home string) ([]byte, error) {
-	path := filepath.Join(home, unsealFile)
-	passphrase := os.Getenv("PRIMUM_PASSPHRASE")
-	f, err := keyring.ReadFile(path)
+// unsealFiles keeps the record store's unseal key outside the store's
+// folder, like a member key: encrypted with PRIMUM_PASSPHRASE, or plainly
+// marked UNENCRYPTED when there is none (the demo and testnet homes). Every
+// KEK rotation (each erasure, and rotate-kek) replaces it: the replacement is
+// written beside it (unsealNextFile) and renamed over it once the keyring is
+// resealed, so a copy of the store taken before the rotation does not open
+// with the key that remains.
+type unsealFiles struct {
+	home, passphrase string
+}
+
+func newUnsealFiles(home string) unsealFiles {
+	return unsealFiles{home: home, passphrase: os.Getenv("PRIMUM_PASSPHRASE")}
+}
+
+var _ docstore.Unsealer = unsealFiles{}
+
+func (u unsealFiles) Keys() (current, next []byte, err error) {
+	path := filepath.Join(u.home, unsealFile)
+	current, err = u.read(path)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, keyring.ErrNotFound) {
-		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
-		if gerr != nil {
-			return nil, gerr
-		}
-		if f, err = keyring.Seal("record-store-unseal", priv, passphrase, passphrase == ""); err != nil {
-			return nil, err
-		}
-		if err = keyring.WriteFile(path, f); err != nil {
-			return nil, fmt.Errorf("cannot write the record store's unseal key: %w", err)
-		}
+		current, err = u.write(path) // first start
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the record store's unseal key: %w", err)
+		return nil, nil, err
 	}
-	priv, err := f.Open(passphrase)
+	next, err = u.read(filepath.Join(u.home, unsealNextFile))
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, keyring.ErrNotFound) {
+		return current, nil, nil
+	}
+	return current, next, err
+}
+
+func (u unsealFiles) Prepare() ([]byte, error) {
+	return u.write(filepath.Join(u.home, unsealNextFile))
+}
+
+func (u unsealFiles) Commit() error {
+	dir := filepath.Join(u.home, filepath.Dir(unsealFile))
+	if err := os.Rename(filepath.Join(u.home, unsealNextFile), filepath.Join(u.home, unsealFile)); err != nil {
+		return fmt.Errorf("cannot replace the record store's unseal key: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// read opens an unseal key file.
+func (u unsealFiles) read(path string) ([]byte, error) {
+	f, err := keyring.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the record store's unseal key %s (PRIMUM_PASSPHRASE): %w", path, err)
+		return nil, err
+	}
+	priv, err := f.Open(u.passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the record store's unseal key %q (PRIMUM_PASSPHRASE): %w", path, err)
 	}
 	return hkdf.Key(sha256.New, priv.Seed(), nil, "primum/record-store-unseal/v1", 32)
+}
+
+// write makes a new unseal key file at path, replacing any there, durably:
+// the keyring is sealed under it only after this returns.
+func (u unsealFiles) write(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	f, err := keyring.Seal("record-store-unseal", priv, u.passphrase, u.passphrase == "")
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".unseal-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the record store's unseal key %q: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(append(b, '\n'))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the record store's unseal key %q: %w", path, err)
+	}
+	return hkdf.Key(sha256.New, priv.Seed(), nil, "primum/record-store-unseal/v1", 32)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // recordStore is the node's record store and the worker that carries out
@@ -73,11 +156,7 @@ func (r *recordStore) close() error {
 // openRecords opens the node's record store and keeps it in step with
 // erasures on the ledger.
 func openRecords(home string, a *app.App, log *slog.Logger) (*recordStore, error) {
-	key, err := unsealKey(home)
-	if err != nil {
-		return nil, err
-	}
-	docs, err := docstore.Open(filepath.Join(home, docstoreDir), key)
+	docs, err := docstore.Open(filepath.Join(home, docstoreDir), newUnsealFiles(home))
 	if err != nil {
 		return nil, err
 	}
@@ -146,14 +225,10 @@ func sweepErasures(a *app.App, docs *docstore.Store, log *slog.Logger) error {
 
 // RotateKEK replaces the record store's key-encryption key of a stopped
 // node: every record's data key is rewrapped under a new KEK, the records
-// themselves are not re-encrypted, and the old KEK is forgotten. It returns
-// the new KEK term and how many records the store holds.
+// themselves are not re-encrypted, and the old KEK and the old unseal key
+// are forgotten. It returns the new KEK term.
 func RotateKEK(home string) (term uint32, err error) {
-	key, err := unsealKey(home)
-	if err != nil {
-		return 0, err
-	}
-	docs, err := docstore.Open(filepath.Join(home, docstoreDir), key)
+	docs, err := docstore.Open(filepath.Join(home, docstoreDir), newUnsealFiles(home))
 	if err != nil {
 		return 0, fmt.Errorf("cannot open the record store (is the node still running?): %w", err)
 	}
