@@ -334,17 +334,65 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.metrics.txs.WithLabelValues(r.Type, outcome(r.Code)).Inc()
 	}
 	stopPrefetch()
-	for _, u := range updates {
-		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.ValidatorUpdate{Power: u.Power, PubKeyType: "ed25519", PubKeyBytes: u.PubKey})
-	}
-	sort.SliceStable(res.ValidatorUpdates, func(i, j int) bool {
-		return string(res.ValidatorUpdates[i].PubKeyBytes) < string(res.ValidatorUpdates[j].PubKeyBytes)
-	})
+	res.ValidatorUpdates = a.validatorUpdates(a.store.Committed(), updates)
 	res.AppHash = a.store.WorkingHash()
 	a.lastTime.Store(req.Time.UnixNano())
 	a.metrics.blockSeconds.Observe(time.Since(start).Seconds())
 	a.metrics.blockTxs.Observe(float64(len(req.Txs)))
 	return res, nil
+}
+
+// validatorUpdates turns a block's power changes into CometBFT's: for each
+// key the block changed, its power at the end of the block where that
+// differs from the set the block found (before: the last committed state),
+// in key order. CometBFT halts for good on a block that names a key twice,
+// removes a key that is not a validator, or leaves no validator (the block
+// replays on every restart). Governance refuses a change that would leave
+// no validator; should a block still come to that, its removals are held
+// back rather than handed to CometBFT.
+func (a *App) validatorUpdates(before ledger.Reader, updates []ledger.ValidatorUpdate) []abci.ValidatorUpdate {
+	if len(updates) == 0 {
+		return nil
+	}
+	members, err := identity.ActiveMembers(before)
+	if err != nil {
+		panic(&ledger.StorageError{Err: err})
+	}
+	power := map[string]int64{}
+	for _, m := range members {
+		if vk, err := hex.DecodeString(m.ValidatorKey); err == nil && m.Power > 0 {
+			power[string(vk)] = m.Power
+		}
+	}
+	last := map[string]int64{}
+	for _, u := range updates {
+		last[string(u.PubKey)] = u.Power
+	}
+	left := len(power)
+	out := make([]abci.ValidatorUpdate, 0, len(last))
+	for key, p := range last {
+		switch was := power[key]; {
+		case was == p:
+			continue
+		case was == 0:
+			left++
+		case p == 0:
+			left--
+		}
+		out = append(out, abci.ValidatorUpdate{Power: p, PubKeyType: "ed25519", PubKeyBytes: []byte(key)})
+	}
+	sort.Slice(out, func(i, j int) bool { return string(out[i].PubKeyBytes) < string(out[j].PubKeyBytes) })
+	if left > 0 {
+		return out
+	}
+	a.log.Error("a block would leave no validator: its validator removals are held back", "updates", len(out))
+	kept := out[:0]
+	for _, u := range out {
+		if u.Power > 0 {
+			kept = append(kept, u)
+		}
+	}
+	return kept
 }
 
 // Preverify checks the signatures of transactions about to be offered to

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -92,4 +93,56 @@ func TestStorageErrorStopsTheNode(t *testing.T) {
 		t.Fatalf("after the disk is mended: code %d hash %X, a sound node: code %d hash %X",
 			got.TxResults[0].Code, got.AppHash, want.TxResults[0].Code, want.AppHash)
 	}
+}
+
+// TestValidatorUpdatesMerged: a block's power changes reach CometBFT once
+// per key, the last change winning, in key order; and a block that would
+// leave no validator keeps its removals back.
+func TestValidatorUpdatesMerged(t *testing.T) {
+	h := newHarness(t)
+	h.mustOK() // the genesis committed: one validator, validatorKey
+	v0 := []byte(validatorKey.Public().(ed25519.PublicKey))
+	k2, k1 := []byte(testKey("v1").Public().(ed25519.PublicKey)), []byte(testKey("v2").Public().(ed25519.PublicKey))
+	empty, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	cases := []struct {
+		name    string
+		state   ledger.Reader
+		updates []ledger.ValidatorUpdate
+		want    string
+	}{
+		{"nothing", h.store.Committed(), nil, "[]"},
+		{"added then removed in one block: nothing for CometBFT", h.store.Committed(), []ledger.ValidatorUpdate{{PubKey: k2, Power: 5}, {PubKey: k1, Power: 3}, {PubKey: k2, Power: 0}}, fmt.Sprintf("[%X:3]", k1)},
+		{"a key twice, last wins", h.store.Committed(), []ledger.ValidatorUpdate{{PubKey: k1, Power: 0}, {PubKey: k1, Power: 7}}, fmt.Sprintf("[%X:7]", k1)},
+		{"a validator's power unchanged", h.store.Committed(), []ledger.ValidatorUpdate{{PubKey: v0, Power: 0}, {PubKey: v0, Power: 10}}, "[]"},
+		{"the last validator replaced", h.store.Committed(), []ledger.ValidatorUpdate{{PubKey: v0, Power: 0}, {PubKey: k1, Power: 10}}, fmt.Sprintf("%v", sortedUpdates(v0, 0, k1, 10))},
+		{"the last validator removed: held back", h.store.Committed(), []ledger.ValidatorUpdate{{PubKey: v0, Power: 0}, {PubKey: k2, Power: 0}}, "[]"},
+		{"the removal of a key that is no validator", empty.Committed(), []ledger.ValidatorUpdate{{PubKey: k1, Power: 0}}, "[]"},
+	}
+	if string(k1) > string(k2) {
+		t.Fatal("test keys out of order; pick others")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, u := range h.app.validatorUpdates(c.state, c.updates) {
+				got = append(got, fmt.Sprintf("%X:%d", u.PubKeyBytes, u.Power))
+			}
+			if s := fmt.Sprint(got); s != c.want && !(len(got) == 0 && c.want == "[]") {
+				t.Fatalf("got %s, want %s", s, c.want)
+			}
+		})
+	}
+}
+
+// sortedUpdates formats two updates in key order, as validatorUpdates gives them.
+func sortedUpdates(ka []byte, pa int64, kb []byte, pb int64) []string {
+	a, b := fmt.Sprintf("%X:%d", ka, pa), fmt.Sprintf("%X:%d", kb, pb)
+	if string(ka) > string(kb) {
+		a, b = b, a
+	}
+	return []string{a, b}
 }
