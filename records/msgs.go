@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -99,9 +98,8 @@ func register(ctx *ledger.Context, body []byte) error {
 		return ErrTooMany.Wrapf("1 to %d records per registration", MaxPerRegister)
 	}
 	if m.Endpoint != "" {
-		u, err := url.Parse(m.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(m.Endpoint) > 200 {
-			return ErrBadEndpoint.Wrapf("%q", m.Endpoint)
+		if err := CheckEndpoint(m.Endpoint); err != nil {
+			return err
 		}
 		ctx.State.Set(k(prefixEndpoint, ctx.Signer.ID), []byte(m.Endpoint))
 	}

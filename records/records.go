@@ -81,7 +81,7 @@ var (
 	ErrBadEmergency    = ledger.NewError("records", 12, "bad_emergency_reason", 400, "emergency access needs purpose emergency and a reason code: patient_unconscious, life_threatening, patient_incapacitated or urgent_other")
 	ErrUnknownReq      = ledger.NewError("records", 13, "unknown_requester", 401, "the requester is not registered")
 	ErrTooMany         = ledger.NewError("records", 14, "too_many", 400, "too many items in one transaction")
-	ErrBadEndpoint     = ledger.NewError("records", 15, "bad_endpoint", 400, "endpoint must be an http(s) URL of at most 200 characters")
+	ErrBadEndpoint     = ledger.NewError("records", 15, "bad_endpoint", 400, "endpoint must be the https:// base URL of the custodian's node (http:// only on a loopback host), at most 200 characters, with no user name, password, query or fragment")
 	ErrNotShareable    = ledger.NewError("records", 16, "no_consent_to_share", 403, "the patient has not consented to sharing these records with this specialist for a second opinion")
 	ErrNotSpecialist   = ledger.NewError("records", 17, "not_the_specialist", 403, "only the case's specialist may anchor an opinion")
 	ErrOpinionExists   = ledger.NewError("records", 18, "opinion_exists", 409, "this case already has an opinion")

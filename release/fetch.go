@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/primum-health/primum/records"
@@ -66,7 +65,16 @@ type Ask struct {
 // with a request signed by key, opens the sealed answer with a one-time key
 // and checks it against commitment, which the caller read from a ledger it
 // trusts. It returns the record and the access entry that released it.
+//
+// The endpoint is checked again here (records.CheckEndpoint), since one
+// published before that check existed may still be on the ledger, and a
+// redirect is never followed: the request goes to the address the custodian
+// published, or nowhere.
 func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.PrivateKey, ask Ask, commitment string, now time.Time) (*Payload, *records.Access, error) {
+	u, err := FetchURL(endpoint, ask.Record)
+	if err != nil {
+		return nil, nil, err
+	}
 	one, err := NewKey()
 	if err != nil {
 		return nil, nil, err
@@ -79,13 +87,14 @@ func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.Pr
 		EmergencyReason: ask.EmergencyReason, KeyDigest: Digest(one.Public()), Nonce: hex.EncodeToString(nonce),
 		NotAfter: now.Add(5 * time.Minute).UTC().Format(time.RFC3339)}
 	body, _ := json.Marshal(FetchBody{Request: req, Signature: req.Sign(key), PublicKey: one.Public()})
-	u := strings.TrimRight(endpoint, "/") + "/api/v1/records/" + url.PathEscape(ask.Record) + "/fetch"
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, err
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(hr)
+	noRedirects := *hc
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirects.Do(hr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot reach the custodian at %s: %w", endpoint, err)
 	}
@@ -93,6 +102,11 @@ func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.Pr
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
 		return nil, nil, err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Where it pointed is not repeated: it may be an internal address.
+		return nil, nil, &Refusal{Status: resp.StatusCode, Code: "custodian_redirect",
+			Detail: fmt.Sprintf("the custodian's node answered HTTP %d, a redirect; record requests are sent only to the endpoint it published on the ledger, so it must publish the address that answers (public_url)", resp.StatusCode)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		r := &Refusal{Status: resp.StatusCode}
@@ -113,4 +127,22 @@ func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.Pr
 		return nil, &ans.Access, err
 	}
 	return p, &ans.Access, nil
+}
+
+// FetchURL is where a record is fetched from a custodian's endpoint: the
+// endpoint's path, then api/v1/records/<id>/fetch with the id escaped as one
+// path segment.
+func FetchURL(endpoint, record string) (string, error) {
+	if err := records.CheckEndpoint(endpoint); err != nil {
+		return "", &Refusal{Status: http.StatusBadGateway, Code: "bad_custodian_endpoint",
+			Detail: "the endpoint the custodian published is unusable: " + err.Error()}
+	}
+	if record == "" || record == "." || record == ".." { // a path segment of its own, not a step
+		return "", records.ErrBadRecordID.Wrapf("%q", record)
+	}
+	base, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err // CheckEndpoint parsed it already
+	}
+	return base.JoinPath("api", "v1", "records", url.PathEscape(record), "fetch").String(), nil
 }
