@@ -8,6 +8,8 @@ type metrics struct {
 	height        prometheus.Gauge
 	blockSeconds  prometheus.Histogram
 	blockTxs      prometheus.Histogram
+	// proposalsRejected counts proposals this node refused to vote for.
+	proposalsRejected prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,9 +24,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to execute a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "primum", Name: "block_txs",
 			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
+		proposalsRejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "primum", Name: "proposals_rejected_total",
+			Help: "Proposals refused by ProcessProposal (a faulty or byzantine proposer)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs)
+		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs, m.proposalsRejected)
 	}
 	return m
 }

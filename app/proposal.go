@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
 	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -99,7 +101,99 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 	a.checkMu.Lock()
 	parked := len(a.parked) > 0
 	a.checkMu.Unlock()
-	return &abci.PrepareProposalResponse{Txs: a.inNonceOrder(txs, parked)}, nil
+	txs = a.inNonceOrder(txs, parked)
+	// Leave out what ProcessProposal would refuse, so that every honest
+	// validator accepts what an honest proposer proposes.
+	kept := txs[:0]
+	for i, err := range a.screen(txs) {
+		if err == nil {
+			kept = append(kept, txs[i])
+		}
+	}
+	return &abci.PrepareProposalResponse{Txs: kept}, nil
+}
+
+// ProcessProposal accepts a proposal only if an honest proposer could have
+// made it: every transaction decodes, is for this chain and is signed by
+// its signer, and each signer's transactions follow its nonce sequence from
+// the committed state without a gap or a swap. A byzantine proposer that
+// reorders a signer's transactions, or slips in one it forged, would
+// otherwise have honest transactions refused in the block (bad_nonce) and
+// dropped from every mempool; rejected, its round passes to the next
+// proposer. (CometBFT itself checks the block's size against the consensus
+// parameters before it asks.)
+func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	for i, err := range a.screen(req.Txs) {
+		if err != nil {
+			a.metrics.proposalsRejected.Inc()
+			a.log.Warn("proposal rejected: the proposer may be faulty or byzantine", "height", req.Height,
+				"proposer", hex.EncodeToString(req.ProposerAddress), "tx", i, "reason", err)
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+	}
+	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// screen says, for each transaction of a proposal in order, why an honest
+// proposer would not propose it there (nil: it would). Signatures are
+// checked in batches on every core, except those this node has already
+// checked; the valid ones are remembered for FinalizeBlock.
+func (a *App) screen(txs [][]byte) []error {
+	errs := make([]error, len(txs))
+	decoded := make([]*Tx, len(txs))
+	hashes := make([][]byte, len(txs))
+	var unseen []ledger.Signed
+	var at []int
+	chainID := a.ChainID()
+	for i, raw := range txs {
+		tx, err := Decode(raw)
+		if err == nil && tx.ChainID != chainID {
+			err = ledger.ErrWrongChain.Wrapf("transaction is for %q", tx.ChainID)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		decoded[i], hashes[i] = tx, Hash(raw)
+		if !a.verified.has(hashes[i]) {
+			unseen = append(unseen, tx.Signed())
+			at = append(at, i)
+		}
+	}
+	for j, ok := range verifyAll(unseen) {
+		if ok {
+			a.verified.add(hashes[at[j]])
+		} else {
+			errs[at[j]] = ledger.ErrBadSignature
+		}
+	}
+	committed := a.store.Committed()
+	now := a.LastBlockTime()
+	next := map[string]uint64{} // signing key -> the nonce its next transaction must carry
+	for i, tx := range decoded {
+		if tx == nil || errs[i] != nil {
+			continue
+		}
+		want, ok := next[string(tx.Signer)]
+		if !ok {
+			signer, err := identity.Resolve(committed, tx.Signer, now)
+			if err != nil && !errors.As(err, new(*ledger.Error)) {
+				panic(&ledger.StorageError{Err: err})
+			}
+			want = tx.Nonce // a retired key: refused in the block whatever its nonce
+			if signer.ID != "" {
+				if want, err = identity.Nonce(committed, signer.ID); err != nil {
+					panic(&ledger.StorageError{Err: err})
+				}
+			}
+		}
+		if tx.Nonce != want {
+			errs[i] = ledger.ErrBadNonce.Wrapf("got %d, the signer's sequence is at %d", tx.Nonce, want)
+			continue
+		}
+		next[string(tx.Signer)] = want + 1
+	}
+	return errs
 }
 
 // inNonceOrder orders each signer's transactions by nonce within the places

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func (h *harness) nonceTx(key ed25519.PrivateKey, nonce uint64) []byte {
 func (h *harness) deviceTx(org ed25519.PrivateKey, nonce uint64) []byte {
 	h.t.Helper()
 	raw, err := Build(testChain, org, nonce, identity.TypeRegisterDevice,
-		identity.RegisterDevice{Key: pubHex(testKey(fmt.Sprint("device-", nonce))), DeviceType: "infusion-pump"})
+		device(org, testKey(fmt.Sprint("device-", nonce)), "infusion-pump"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -241,5 +242,81 @@ func TestNextNonceCountsTheMempoolUntilTheRecheck(t *testing.T) {
 		if n, err := h.app.NextNonce(id(org)); err != nil || n != first {
 			t.Fatalf("%s: next nonce %d (%v), want %d", c.name, n, err, first)
 		}
+	}
+}
+
+// TestProcessProposalRefusesWhatNoHonestProposerMakes: a proposal that
+// swaps or skips a signer's nonces, repeats a spent one, or carries a
+// transaction badly signed, for another chain or not decodable is refused;
+// an honest one is accepted.
+func TestProcessProposalRefusesWhatNoHonestProposerMakes(t *testing.T) {
+	h := newHarness(t)
+	spent := testKey("spent")
+	h.mustOK(h.nonceTx(spent, 0))
+	a, b := testKey("pp-a"), testKey("pp-b")
+	forged := h.nonceTx(b, 0)
+	forged[len(forged)-1] ^= 1
+	other, _ := Build("another-chain", a, 0, identity.TypeRegisterPatient, struct{}{})
+	cases := []struct {
+		name string
+		txs  [][]byte
+		ok   bool
+	}{
+		{"empty", nil, true},
+		{"in order", [][]byte{h.nonceTx(a, 0), h.nonceTx(b, 0), h.nonceTx(a, 1), h.nonceTx(spent, 1)}, true},
+		{"swapped", [][]byte{h.nonceTx(a, 1), h.nonceTx(a, 0)}, false},
+		{"a gap", [][]byte{h.nonceTx(a, 0), h.nonceTx(a, 2)}, false},
+		{"starts ahead of the signer", [][]byte{h.nonceTx(a, 1)}, false},
+		{"a spent nonce", [][]byte{h.nonceTx(spent, 0)}, false},
+		{"badly signed", [][]byte{h.nonceTx(a, 0), forged}, false},
+		{"for another chain", [][]byte{other}, false},
+		{"not a transaction", [][]byte{[]byte("garbage")}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := h.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Height: h.height + 1, Txs: c.txs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Status == abci.PROCESS_PROPOSAL_STATUS_ACCEPT; got != c.ok {
+				t.Fatalf("accepted: %v, want %v", got, c.ok)
+			}
+		})
+	}
+}
+
+// TestHonestProposalsAreAccepted: whatever a mempool holds — signers'
+// streams in any order, gaps, repeats, forgeries, garbage — what
+// PrepareProposal makes of it ProcessProposal accepts, and it keeps every
+// signer's run that starts at its sequence.
+func TestHonestProposalsAreAccepted(t *testing.T) {
+	h := newHarness(t)
+	rng := rand.New(rand.NewPCG(3, 3))
+	kept := 0
+	for round := range 30 {
+		var txs [][]byte
+		for range 40 {
+			key := testKey(fmt.Sprint("hp-", rng.IntN(6)))
+			raw := h.nonceTx(key, uint64(rng.IntN(4)))
+			switch rng.IntN(12) {
+			case 0:
+				raw[len(raw)-1] ^= 1
+			case 1:
+				raw = []byte("garbage")
+			}
+			txs = append(txs, raw)
+		}
+		prep, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: txs, MaxTxBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := h.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Txs: prep.Txs})
+		if err != nil || res.Status != abci.PROCESS_PROPOSAL_STATUS_ACCEPT {
+			t.Fatalf("round %d: an honest proposal of %d transactions refused: %v", round, len(prep.Txs), err)
+		}
+		kept += len(prep.Txs)
+	}
+	if kept < 100 {
+		t.Fatalf("proposals kept only %d transactions in all", kept)
 	}
 }
