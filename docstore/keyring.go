@@ -150,16 +150,17 @@ func (k *keyring) save() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileDurably(k.path, b); err != nil {
+	if err := WriteFileDurably(k.path, b); err != nil {
 		return fmt.Errorf("cannot write the KEK keyring %q: %w", k.path, err)
 	}
 	return nil
 }
 
-// writeFileDurably replaces path with b: a temporary file, synced, renamed
-// over path, and the folder synced so that the rename itself survives a
-// power cut.
-func writeFileDurably(path string, b []byte) error {
+// WriteFileDurably replaces path with b (owner-only): a temporary file,
+// synced, renamed over path, and the folder synced so that the rename itself
+// survives a power cut. A crash leaves the old file or the new one, never
+// neither: the keyring and the unseal key files depend on it.
+func WriteFileDurably(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
@@ -180,10 +181,11 @@ func writeFileDurably(path string, b []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a rename in dir durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

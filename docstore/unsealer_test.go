@@ -16,7 +16,7 @@ func mustUnsealer(tb testing.TB, dir string) dirUnsealer {
 	tb.Helper()
 	u := dirUnsealer(dir)
 	if _, err := os.Stat(u.path("current")); errors.Is(err, os.ErrNotExist) {
-		if err := writeFileDurably(u.path("current"), newKey()); err != nil {
+		if err := WriteFileDurably(u.path("current"), newKey()); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -38,14 +38,14 @@ func (u dirUnsealer) Keys() (current, next []byte, err error) {
 
 func (u dirUnsealer) Prepare() ([]byte, error) {
 	k := newKey()
-	return k, writeFileDurably(u.path("next"), k)
+	return k, WriteFileDurably(u.path("next"), k)
 }
 
 func (u dirUnsealer) Commit() error {
 	if err := os.Rename(u.path("next"), u.path("current")); err != nil {
 		return err
 	}
-	return syncDir(string(u))
+	return SyncDir(string(u))
 }
 
 // copyDir copies a closed store (or any folder) file by file, as a backup

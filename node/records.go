@@ -70,7 +70,7 @@ func (u unsealFiles) Commit() error {
 	if err := os.Rename(filepath.Join(u.home, unsealNextFile), filepath.Join(u.home, unsealFile)); err != nil {
 		return fmt.Errorf("cannot replace the record store's unseal key: %w", err)
 	}
-	return syncDir(dir)
+	return docstore.SyncDir(dir)
 }
 
 // read opens an unseal key file.
@@ -101,41 +101,13 @@ func (u unsealFiles) write(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(dir, ".unseal-*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot write the record store's unseal key %q: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := docstore.WriteFileDurably(path, append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("cannot write the record store's unseal key %q: %w", path, err)
 	}
 	return hkdf.Key(sha256.New, priv.Seed(), nil, "primum/record-store-unseal/v1", 32)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // recordStore is the node's record store and the worker that carries out
