@@ -19,6 +19,11 @@ import (
 // encoding/json accepted before them: the same values, unknown fields and
 // malformed or oversized bodies refused with problems that never repeat the
 // body's text.
+// plainBody is a body without a generated decoder (encoding/json's path).
+type plainBody struct {
+	A int `json:"a"`
+}
+
 func TestDecodeBodies(t *testing.T) {
 	const secret = "SENTINEL"
 	cases := []struct {
@@ -41,6 +46,9 @@ func TestDecodeBodies(t *testing.T) {
 		{"wrong type", `{"tx":12}`, &SubmitRequest{}, nil, errBadRequest},
 		{"trailing data", `{"tx":"AAEC"} ` + secret, &SubmitRequest{}, nil, errBadRequest},
 		{"empty body", ``, &SubmitRequest{}, nil, errBadRequest},
+		{"plain decoder", `{"a":1} `, &plainBody{}, &plainBody{A: 1}, nil},
+		{"plain decoder, trailing data", `{"a":1} ` + secret, &plainBody{}, nil, errBadRequest},
+		{"plain decoder, a second value", `{"a":1}{"a":2}`, &plainBody{}, nil, errBadRequest},
 		{"too large", `{"txs":["` + strings.Repeat("A", 200) + `"]}`, &BatchRequest{}, nil, errBodyTooLarge},
 	}
 	for _, c := range cases {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
@@ -31,6 +33,22 @@ var (
 	errNoCaptureJob     = newAPIError(24, "epcis_no_such_capture", http.StatusNotFound, "no capture job with this id on this node")
 	errBadQueryParam    = newAPIError(25, "epcis_query_parameter", http.StatusBadRequest, "invalid query parameter")
 	errCaptureBehaviour = newAPIError(26, "epcis_capture_behaviour", http.StatusBadRequest, "GS1-Capture-Error-Behaviour must be rollback or proceed")
+	errCaptureForbidden = newAPIError(28, "epcis_capture_forbidden", http.StatusForbidden, "this token's identity may not capture: only a member organisation in good standing captures EPCIS events")
+	errCaptureBusy      = newAPIError(29, "epcis_capture_busy", http.StatusServiceUnavailable, "this node holds as many capture jobs as it keeps; retry when some have finished")
+)
+
+// Bounds of the capture endpoint: what one capture may carry and what the
+// node keeps of finished jobs (in memory, for their status).
+const (
+	// maxEPCISField bounds an event's identifiers and names (an event id is
+	// a URI of a few hundred bytes at most).
+	maxEPCISField = 256
+	// captureJobTTL is how long a finished job's status is kept.
+	captureJobTTL = time.Hour
+	// maxCaptureJobs is how many jobs the node keeps at once.
+	maxCaptureJobs = 1000
+	// maxJobDetail bounds each error's detail in a job's status.
+	maxJobDetail = 300
 )
 
 // CaptureJob is the status of one capture (EPCIS 2.0 REST binding).
@@ -72,6 +90,36 @@ func (j *captureJobs) get(id string) (CaptureJob, bool) {
 	return c, true
 }
 
+// add keeps a new job, first forgetting finished jobs older than
+// captureJobTTL and, past maxCaptureJobs, the oldest finished ones; it
+// refuses the job when every kept job is still running.
+func (j *captureJobs) add(job *CaptureJob, now time.Time) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var finished []*CaptureJob
+	for id, old := range j.jobs {
+		if old.Running {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, old.FinishedAt); err == nil && now.Sub(t) > captureJobTTL {
+			delete(j.jobs, id)
+			continue
+		}
+		finished = append(finished, old)
+	}
+	if len(j.jobs) >= maxCaptureJobs {
+		slices.SortFunc(finished, func(a, b *CaptureJob) int { return strings.Compare(a.FinishedAt, b.FinishedAt) })
+		for _, old := range finished[:min(len(finished), len(j.jobs)-maxCaptureJobs+1)] {
+			delete(j.jobs, old.CaptureID)
+		}
+	}
+	if len(j.jobs) >= maxCaptureJobs {
+		return false
+	}
+	j.jobs[job.CaptureID] = job
+	return true
+}
+
 func (j *captureJobs) update(id string, f func(*CaptureJob)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -106,6 +154,14 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errEPCISAuth)
 		return
 	}
+	if signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime()); err != nil || signer.Kind != ledger.KindOrganisation {
+		writeError(w, errCaptureForbidden)
+		return
+	}
+	if ok, wait := s.captureLimiter.allow(string(key.Public().(ed25519.PublicKey))); !ok {
+		writeRateLimited(w, wait)
+		return
+	}
 	behaviour := strings.ToLower(r.Header.Get("GS1-Capture-Error-Behaviour"))
 	if behaviour == "" {
 		behaviour = "rollback"
@@ -115,12 +171,17 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var doc EPCISDocument
-	if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&doc); err != nil {
 		if tooLarge(err) {
 			writeError(w, errBodyTooLarge)
 			return
 		}
 		writeError(w, errEPCISDocument.Wrapf("%v", err))
+		return
+	}
+	if err := nothingAfter(dec); err != nil {
+		writeError(w, err)
 		return
 	}
 	if doc.Type != "EPCISDocument" {
@@ -140,16 +201,10 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(idb)
 	job := &CaptureJob{CaptureID: hex.EncodeToString(idb), CreatedAt: time.Now().UTC().Format(time.RFC3339Nano), Running: true,
 		CaptureErrorBehaviour: behaviour, Events: len(events), Errors: []CaptureError{}}
-	s.captures.mu.Lock()
-	if len(s.captures.jobs) > 10_000 {
-		for id, j := range s.captures.jobs {
-			if !j.Running {
-				delete(s.captures.jobs, id)
-			}
-		}
+	if !s.captures.add(job, time.Now()) {
+		writeError(w, errCaptureBusy)
+		return
 	}
-	s.captures.jobs[job.CaptureID] = job
-	s.captures.mu.Unlock()
 	translated := make([][]supply.CaptureEvent, len(events))
 	refusals := map[int]error{}
 	committed := s.App.Store().Committed()
@@ -177,8 +232,16 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 	defer s.captures.run.Unlock()
 	fail := func(i int, err error) {
 		e := ledger.AsError(err)
+		detail := err.Error()
+		if len(detail) > maxJobDetail {
+			detail = detail[:maxJobDetail] + "…"
+		}
+		eventID := eventIDOf(raw[i])
+		if len(eventID) > maxEPCISField {
+			eventID = ""
+		}
 		s.captures.update(id, func(j *CaptureJob) {
-			j.Errors = append(j.Errors, CaptureError{EventIndex: i, EventID: eventIDOf(raw[i]), Code: e.Name, Detail: err.Error()})
+			j.Errors = append(j.Errors, CaptureError{EventIndex: i, EventID: eventID, Code: e.Name, Detail: detail})
 		})
 	}
 	finish := func() {
@@ -294,6 +357,31 @@ type epcisEvent struct {
 	ILMD map[string]json.RawMessage `json:"ilmd"`
 }
 
+// checkLengths refuses an event whose identifiers or names are longer than
+// any real one (maxEPCISField), naming the field, never echoing its value.
+func (e *epcisEvent) checkLengths() error {
+	fields := map[string]string{"type": e.Type, "eventID": e.EventID, "eventTime": e.EventTime, "action": e.Action,
+		"bizStep": e.BizStep, "disposition": e.Disposition, "parentID": e.ParentID}
+	for _, name := range []string{"type", "eventID", "eventTime", "action", "bizStep", "disposition", "parentID"} {
+		if len(fields[name]) > maxEPCISField {
+			return errEPCISDocument.Wrapf("%s is longer than %d bytes", name, maxEPCISField)
+		}
+	}
+	for _, list := range [][]string{e.EPCList, e.ChildEPCs} {
+		for _, epc := range list {
+			if len(epc) > maxEPCISField {
+				return errEPCISDocument.Wrapf("an EPC is longer than %d bytes", maxEPCISField)
+			}
+		}
+	}
+	for _, d := range e.DestinationList {
+		if len(d.Type) > maxEPCISField || len(d.Destination) > maxEPCISField {
+			return errEPCISDocument.Wrapf("a destination is longer than %d bytes", maxEPCISField)
+		}
+	}
+	return nil
+}
+
 // cbvName reduces a CBV value to its bare name: "shipping" from
 // "urn:epcglobal:cbv:bizstep:shipping" or "https://ref.gs1.org/cbv/BizStep-shipping".
 func cbvName(v string) string {
@@ -311,6 +399,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	var e epcisEvent
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return nil, errEPCISDocument.Wrapf("event: %v", err)
+	}
+	if err := e.checkLengths(); err != nil {
+		return nil, err
 	}
 	if e.EventTime == "" {
 		return nil, errEPCISDocument.Wrapf("eventTime is required")

@@ -22,6 +22,13 @@ type keyLimiter struct {
 
 const maxTrackedKeys = 100_000
 
+// EPCIS captures per token: a capture is up to 200 events and holds a job,
+// so a token sends at most this many a second after a burst.
+const (
+	capturesPerSecond = 2
+	captureBurst      = 20
+)
+
 func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
 	if perSecond <= 0 {
 		return nil

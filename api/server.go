@@ -56,10 +56,12 @@ const MaxBodyBytes = 256 << 10
 
 type server struct {
 	Backend
-	log      *slog.Logger
-	limiter  *keyLimiter
-	captures *captureJobs
-	locks    keyLocks
+	log     *slog.Logger
+	limiter *keyLimiter
+	// captureLimiter bounds EPCIS captures per token's key.
+	captureLimiter *keyLimiter
+	captures       *captureJobs
+	locks          keyLocks
 	// httpClient fetches records from other custodians' nodes.
 	httpClient *http.Client
 }
@@ -67,7 +69,8 @@ type server struct {
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
-		captures: &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
+		captureLimiter: newKeyLimiter(capturesPerSecond, captureBurst),
+		captures:       &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -655,5 +658,18 @@ func decodeJSON(r io.Reader, v any) error {
 		}
 		return errBadRequest.Wrapf("malformed JSON: %v", err)
 	}
-	return nil
+	return nothingAfter(dec)
+}
+
+// nothingAfter refuses a body with anything but white space after its JSON
+// value (as easyjson's Consumed does for the generated decoders).
+func nothingAfter(dec *json.Decoder) error {
+	var extra json.RawMessage
+	switch err := dec.Decode(&extra); {
+	case err == io.EOF:
+		return nil
+	case tooLarge(err):
+		return errBodyTooLarge
+	}
+	return errBadRequest.Wrapf("malformed JSON: data after the JSON value")
 }
