@@ -169,6 +169,11 @@ func wantCode(t testing.TB, code uint32, codespace, log string, want *ledger.Err
 	}
 }
 
+// device is the body registering key as a device of owner.
+func device(owner, key ed25519.PrivateKey, deviceType string) identity.RegisterDevice {
+	return identity.RegisterDevice{Key: pubHex(key), DeviceType: deviceType}
+}
+
 // registerPractitioner credentials key at org, valid for a year of block time.
 func (h *harness) registerPractitioner(org, key ed25519.PrivateKey) []byte {
 	return h.tx(org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(key), Licence: "MD-" + id(key)[:6],

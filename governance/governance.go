@@ -7,7 +7,7 @@ package governance
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"strconv"
 	"time"
 
@@ -181,6 +181,9 @@ func (m *Module) propose(ctx *ledger.Context, body []byte) error {
 			return ErrBadMember.Wrapf("remove_member takes org_id, not member")
 		}
 		org, err := m.Members.Get(ctx.State, msg.OrgID)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
 		if err != nil || org.Kind != ledger.KindOrganisation || org.Status != identity.StatusActive {
 			return ErrNotMember.Wrapf("%q", msg.OrgID)
 		}
@@ -279,8 +282,14 @@ func (m *Module) count(ctx *ledger.Context, p *Proposal, voter, vote string) err
 		p.Status, p.DecidedAt = StatusPassed, ctx.Height
 		if err := m.execute(ctx, p); err != nil {
 			// The vote stands; the change could not be made (e.g. the key
-			// was taken meanwhile). Record why instead of blocking the vote.
-			p.Status, p.Result = StatusFailed, ledger.AsError(err).Name+": "+err.Error()
+			// was taken meanwhile). Record why instead of blocking the vote
+			// — but only a rejection: a storage error is no decision, and
+			// recording it would commit one node's disk fault as state.
+			var rejection *ledger.Error
+			if !errors.As(err, &rejection) {
+				return err
+			}
+			p.Status, p.Result = StatusFailed, rejection.Name+": "+err.Error()
 		}
 	case 3*(n-no) <= 2*n:
 		p.Status, p.DecidedAt = StatusRejected, ctx.Height
@@ -309,6 +318,9 @@ func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
 		}
 	case ActionRemoveMember:
 		org, err := m.Members.Get(ctx.State, p.OrgID)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
 		if err != nil || org.Status != identity.StatusActive {
 			return ErrNotMember.Wrapf("%q", p.OrgID)
 		}
@@ -325,7 +337,7 @@ func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
 			*ctx.ValidatorUpdates = append(*ctx.ValidatorUpdates, ledger.ValidatorUpdate{PubKey: vk, Power: 0})
 		}
 	default:
-		return fmt.Errorf("unknown action %q", p.Action)
+		return ErrBadAction.Wrapf("%q", p.Action)
 	}
 	return nil
 }
