@@ -194,7 +194,11 @@ func (s *server) readAs(ctx context.Context, key ed25519.PrivateKey, id string, 
 
 func (s *server) writeReadError(w http.ResponseWriter, err error) {
 	var refusal *release.Refusal
+	var unreachable *release.Unreachable
 	switch {
+	case errors.As(err, &unreachable):
+		s.log.Warn("custodian unreachable", "detail", unreachable.Detail())
+		writeError(w, errCustodian.Wrapf("%s", unreachable.Error()))
 	case errors.As(err, &refusal):
 		p := Problem{Type: "https://primum.dev/problems/" + refusal.Code, Title: "the custodian refused", Status: refusal.Status,
 			Detail: refusal.Detail, Code: refusal.Code, Refusal: refusal.Refusal, Access: refusal.Access}
@@ -244,6 +248,9 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 		p := problemOf(err)
 		if res != nil {
 			p.Hash, p.Height = res.Hash, res.Height
+			if errors.Is(err, errTimeout) {
+				w.Header().Set("Location", "/api/v1/txs/"+res.Hash)
+			}
 		}
 		writeProblem(w, p)
 		return
@@ -274,6 +281,10 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 // orgEndpoint: GET /api/v1/identities/{id}/endpoint, where a custodian's
 // node answers record requests.
 func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
+	if _, err := identity.Get(s.App.Store().Committed(), r.PathValue("id")); err != nil {
+		writeError(w, err)
+		return
+	}
 	e, err := records.Endpoint(s.App.Store().Committed(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, err)

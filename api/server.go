@@ -372,7 +372,28 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		raws[i] = raw
 	}
-	s.App.Preverify(raws)
+	// The rate limit comes first: a signer over its limit costs no
+	// signature check. limited[i] is why transaction i is not offered.
+	limited := make([]error, len(raws))
+	signers := make([]string, len(raws))
+	over := map[string]bool{}
+	var checked [][]byte
+	for i, raw := range raws {
+		if tx, err := app.Decode(raw); err == nil {
+			signers[i] = string(tx.Signer)
+			if over[signers[i]] {
+				limited[i] = errRateLimited.Wrapf("an earlier transaction of this signer in the batch was over its limit")
+				continue
+			}
+			if ok, delay := s.limiter.allow(signers[i]); !ok {
+				limited[i] = errRateLimited.Wrapf("retry after %s", delay.Round(time.Millisecond))
+				over[signers[i]] = true
+				continue
+			}
+		}
+		checked = append(checked, raw)
+	}
+	s.App.Preverify(checked)
 	out := BatchResponse{Results: make([]BatchItem, len(raws))}
 	// A signer's transactions after one of its own was refused are not
 	// offered: their nonces would follow a gap.
@@ -386,15 +407,14 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 			item.Status, item.Problem = p.Status, &p
 			out.Refused++
 		}
-		var signer string
-		if tx, err := app.Decode(raw); err == nil {
-			signer = string(tx.Signer)
+		signer := signers[i]
+		if signer != "" {
 			if earlier, ok := refused[signer]; ok {
 				refuse(problemOf(errNotOffered.Wrapf("resubmit it after %s", earlier)))
 				continue
 			}
-			if ok, delay := s.limiter.allow(signer); !ok {
-				refuse(problemOf(errRateLimited.Wrapf("retry after %s", delay.Round(time.Millisecond))))
+			if limited[i] != nil {
+				refuse(problemOf(limited[i]))
 				refused[signer] = hash
 				continue
 			}

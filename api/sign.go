@@ -54,36 +54,45 @@ func (k *keyLocks) of(key ed25519.PrivateKey) *sync.Mutex {
 // broadcast signs one transaction with key and the signer's next nonce and
 // puts it in the mempool; the channel receives its result when its block
 // commits.
-func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (<-chan app.TxResult, func(), error) {
+func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (hash string, done <-chan app.TxResult, stop func(), err error) {
 	mu := s.locks.of(key)
 	mu.Lock()
 	defer mu.Unlock()
 	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
 	if err != nil {
-		return nil, nil, err
+		return "", nil, nil, err
 	}
 	nonce, err := s.App.NextNonce(signer.ID)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, nil, err
 	}
 	raw, err := app.Build(s.App.ChainID(), key, nonce, typ, body)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, nil, err
 	}
-	done, stop := s.App.WaitFor(hex.EncodeToString(app.Hash(raw)))
+	hash = hex.EncodeToString(app.Hash(raw))
+	done, stop = s.App.WaitFor(hash)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := mempoolError(s.Comet.BroadcastTxSync(ctx, raw)); err != nil {
 		stop()
-		return nil, nil, err
+		return "", nil, nil, err
 	}
-	return done, stop, nil
+	return hash, done, stop, nil
 }
 
-// sendAs signs one transaction with key and waits for its block; a
-// rejection in the block is returned as its coded error.
+// commitWait is how long a request waits for its transaction's block: well
+// inside the HTTP server's 60 s write timeout, so a stalled chain answers
+// 202 commit_timeout with the hash to poll, not a dropped connection.
+const commitWait = 40 * time.Second
+
+// sendAs signs one transaction with key and waits up to commitWait for its
+// block; a rejection in the block is returned as its coded error. Past the
+// wait it returns errTimeout with the transaction's hash.
 func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*app.TxResult, error) {
-	done, stop, err := s.broadcast(ctx, key, typ, body)
+	ctx, cancel := context.WithTimeout(ctx, commitWait)
+	defer cancel()
+	hash, done, stop, err := s.broadcast(ctx, key, typ, body)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +103,8 @@ func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string,
 			return &r, codedError(r.Codespace, r.Code, r.Log)
 		}
 		return &r, nil
-	case <-time.After(2 * time.Minute):
-		return nil, errTimeout
 	case <-ctx.Done():
-		return nil, errTimeout
+		return &app.TxResult{Hash: hash}, errTimeout
 	}
 }
 

@@ -25,20 +25,19 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"regulator", "regulator"}}, "practitioner", "suspended", "patient", "device")
 	ctx := context.Background()
 	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
-	for _, step := range []struct {
-		by   string
-		typ  string
-		body any
-	}{
-		{"patient", identity.TypeRegisterPatient, struct{}{}},
-		{"hospital", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHexOf(m["practitioner"].key), Licence: "MD-1", Profession: "doctor", ValidUntil: until}},
-		{"hospital", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHexOf(m["suspended"].key), Licence: "MD-2", Profession: "doctor", ValidUntil: until}},
-		{"hospital", identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHexOf(m["device"].key), DeviceType: "glucose-monitor"}},
-		{"hospital", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: m["suspended"].id, Status: "suspended"}},
-	} {
-		if _, err := c.Send(ctx, m[step.by].key, step.typ, step.body, true); err != nil {
-			t.Fatalf("%s: %v", step.typ, err)
+	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{"practitioner", "suspended"} {
+		if _, err := c.RegisterPractitioner(ctx, m["hospital"].key, m[doc].key, identity.RegisterPractitioner{Licence: "MD-" + doc, Profession: "doctor", ValidUntil: until}, true); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if _, err := c.RegisterDevice(ctx, m["hospital"].key, m["device"].key, "glucose-monitor", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, m["hospital"].key, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: m["suspended"].id, Status: "suspended"}, true); err != nil {
+		t.Fatal(err)
 	}
 	base := n.APIURL()
 	patient := m["patient"].id
@@ -82,6 +81,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/identities/" + m["pharmacy"].id, nil, all(200)},
 		{"GET", "/api/v1/identities/" + m["hospital"].id + "/members", nil, all(200)},
 		{"GET", "/api/v1/identities/" + m["hospital"].id + "/endpoint", nil, all(200)},
+		{"GET", "/api/v1/identities/" + strings.Repeat("ab", 20) + "/endpoint", nil, all(404)},
 		{"GET", "/api/v1/keys/" + strings.Repeat("00", 32), nil, all(200)},
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},

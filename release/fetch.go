@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -96,7 +100,7 @@ func Fetch(ctx context.Context, hc *http.Client, endpoint string, key ed25519.Pr
 	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noRedirects.Do(hr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot reach the custodian at %s: %w", endpoint, err)
+		return nil, nil, &Unreachable{Endpoint: endpoint, Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
@@ -145,4 +149,43 @@ func FetchURL(endpoint, record string) (string, error) {
 		return "", err // CheckEndpoint parsed it already
 	}
 	return base.JoinPath("api", "v1", "records", url.PathEscape(record), "fetch").String(), nil
+}
+
+// Unreachable is a custodian's node that could not be reached. Its Error
+// says what kind of failure it was, never where: the endpoint and the
+// addresses it resolved to may be a hospital's internal ones, and the
+// answer goes to whoever asked. The node's log keeps the whole of it
+// (Detail).
+type Unreachable struct {
+	Endpoint string
+	Err      error
+}
+
+func (u *Unreachable) Unwrap() error { return u.Err }
+
+// Detail is the whole failure, for the node's own log.
+func (u *Unreachable) Detail() string { return fmt.Sprintf("%s: %v", u.Endpoint, u.Err) }
+
+func (u *Unreachable) Error() string {
+	var dns *net.DNSError
+	var opErr *net.OpError
+	var tlsErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.Is(u.Err, context.DeadlineExceeded) || isTimeout(u.Err):
+		return "cannot reach the custodian's node: it did not answer in time"
+	case errors.As(u.Err, &dns):
+		return "cannot reach the custodian's node: its published name does not resolve"
+	case errors.As(u.Err, &tlsErr) || errors.As(u.Err, &unknownCA) || errors.As(u.Err, &hostname):
+		return "cannot reach the custodian's node: its TLS certificate was not accepted"
+	case errors.As(u.Err, &opErr) && opErr.Op == "dial":
+		return "cannot reach the custodian's node: it refused the connection or is down"
+	}
+	return "cannot reach the custodian's node: the connection failed"
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }

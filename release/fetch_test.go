@@ -100,3 +100,37 @@ func TestFetchRefusesBadEndpoint(t *testing.T) {
 		t.Fatal("the bad endpoint was contacted")
 	}
 }
+
+// TestUnreachableSaysWhatNotWhere: a custodian's node that cannot be
+// reached is reported by the kind of failure, never by its address (which
+// may be a hospital's internal one); the node's log keeps the address.
+func TestUnreachableSaysWhatNotWhere(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	addr := down.URL
+	down.Close() // nothing listens there now
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(2 * time.Second) }))
+	defer slow.Close()
+	for _, c := range []struct {
+		name, endpoint, want string
+		timeout          time.Duration
+	}{
+		{"refused", addr, "refused the connection", 5 * time.Second},
+		{"too slow", slow.URL, "did not answer in time", 200 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			key, ask := testAsk()
+			_, _, err := Fetch(context.Background(), &http.Client{Timeout: c.timeout}, c.endpoint, key, ask, strings.Repeat("0", 64), time.Now())
+			var u *Unreachable
+			if !errors.As(err, &u) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an Unreachable that says %q", err, c.want)
+			}
+			host := strings.TrimPrefix(c.endpoint, "http://")
+			if strings.Contains(err.Error(), host) || strings.Contains(err.Error(), "127.0.0.1") {
+				t.Fatalf("the error names the address: %v", err)
+			}
+			if !strings.Contains(u.Detail(), host) {
+				t.Fatalf("the log detail lost the address: %s", u.Detail())
+			}
+		})
+	}
+}
