@@ -20,15 +20,17 @@ import (
 type recordsWorld struct {
 	*harness
 	patient, other, doctor, remote ed25519.PrivateKey
+	pharmacist                     ed25519.PrivateKey
 	nonce                          int
 }
 
 func newRecordsWorld(t testing.TB) *recordsWorld {
 	h := newHarness(t)
 	w := &recordsWorld{harness: h, patient: testKey("patient-a"), other: testKey("patient-b"),
-		doctor: testKey("dr-stlukes"), remote: testKey("dr-riverside")}
+		doctor: testKey("dr-stlukes"), remote: testKey("dr-riverside"), pharmacist: testKey("ph-central")}
 	h.mustOK(h.tx(w.patient, identity.TypeRegisterPatient, struct{}{}), h.tx(w.other, identity.TypeRegisterPatient, struct{}{}),
-		h.registerPractitioner(hospitalKey, w.doctor), h.registerPractitioner(hospital2Key, w.remote))
+		h.registerPractitioner(hospitalKey, w.doctor), h.registerPractitioner(hospital2Key, w.remote),
+		h.registerPractitioner(pharmacyKey, w.pharmacist))
 	h.mustOK(h.tx(hospitalKey, records.TypeRegister, records.Register{Endpoint: "http://127.0.0.1:8080", Records: []records.NewRecord{
 		{ID: "obs-1", Patient: id(w.patient), Category: "observation", Commitment: commitment("obs-1")},
 		{ID: "cond-1", Patient: id(w.patient), Category: "condition", Commitment: commitment("cond-1")},
@@ -100,6 +102,7 @@ func TestAccessDecisions(t *testing.T) {
 		{"no consent at all", w.doctor, "obs-1", "treatment", "", records.Refused, "no_consent", ""},
 		{"emergency by a practitioner", w.doctor, "cond-1", "emergency", "patient_unconscious", records.Granted, "", ""},
 		{"emergency by an organisation", hospital2Key, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_practitioner", ""},
+		{"emergency by a practitioner of an organisation that does not treat", w.pharmacist, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_care_provider", ""},
 		{"the patient's own record", w.patient, "obs-1", "patient", "", records.Granted, "", ""},
 		{"a patient reading another's", w.other, "obs-1", "patient", "", records.Refused, "not_own_record", ""},
 		{"a patient's own record for another purpose", w.patient, "obs-1", "treatment", "", records.Refused, "bad_purpose", ""},
@@ -134,7 +137,7 @@ func TestAccessDecisions(t *testing.T) {
 			emergencies++
 		}
 	}
-	if len(trail) != 12 || emergencies != 2 {
+	if len(trail) != 13 || emergencies != 3 {
 		t.Fatalf("trail has %d entries, %d emergencies", len(trail), emergencies)
 	}
 }

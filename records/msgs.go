@@ -228,6 +228,10 @@ func access(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
+// EmergencyOrgTypes are the organisations whose practitioners may break the
+// glass: those that treat patients.
+var EmergencyOrgTypes = []string{"hospital", "clinic"}
+
 // decide is the access rule: who may read which record for what.
 func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req AccessRequest) (outcome, refusal, consentID string) {
 	if rec.Status == StatusErased {
@@ -261,10 +265,15 @@ func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req 
 		return Granted, "", c.ID
 	}
 	if req.EmergencyReason != "" {
-		if requester.Kind == ledger.KindPractitioner {
-			return Granted, "", ""
+		if requester.Kind != ledger.KindPractitioner {
+			return Refused, "emergency_needs_practitioner", ""
 		}
-		return Refused, "emergency_needs_practitioner", ""
+		// Break-glass is for those who treat patients: a practitioner of a
+		// research institute, an insurer or a lab has no emergency to meet.
+		if org, err := identity.Get(ctx.State, requester.OrgID); err != nil || !slices.Contains(EmergencyOrgTypes, org.OrgType) {
+			return Refused, "emergency_needs_care_provider", ""
+		}
+		return Granted, "", ""
 	}
 	return Refused, "no_consent", ""
 }
