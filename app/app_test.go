@@ -29,11 +29,11 @@ func TestLifecycleAndRestart(t *testing.T) {
 	if got := h.identity(hospitalKey); got.Name != "St Luke's" || got.Power != 10 || got.Status != identity.StatusActive {
 		t.Fatalf("founding member: %+v", got)
 	}
-	doc, patient, device := testKey("doc"), testKey("patient"), testKey("device")
+	doc, patient, dev := testKey("doc"), testKey("patient"), testKey("device")
 	h.mustOK(
 		h.registerPractitioner(hospitalKey, doc),
 		h.tx(patient, identity.TypeRegisterPatient, struct{}{}),
-		h.tx(patient, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(device), DeviceType: "glucose-monitor"}),
+		h.tx(patient, identity.TypeRegisterDevice, device(patient, dev, "glucose-monitor")),
 	)
 	if p := h.identity(doc); p.OrgID != id(hospitalKey) || p.Profession != "doctor" {
 		t.Fatalf("practitioner: %+v", p)
@@ -41,7 +41,7 @@ func TestLifecycleAndRestart(t *testing.T) {
 	if p := h.identity(patient); p.Kind != ledger.KindPatient || p.Name != "" || p.Licence != "" {
 		t.Fatalf("patient must hold nothing but a key: %+v", p)
 	}
-	if d := h.identity(device); d.OrgID != id(patient) || d.DeviceType != "glucose-monitor" {
+	if d := h.identity(dev); d.OrgID != id(patient) || d.DeviceType != "glucose-monitor" {
 		t.Fatalf("device: %+v", d)
 	}
 	info, _ := h.app.Info(context.Background(), &abci.InfoRequest{})
@@ -78,6 +78,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	doc, suspended, expiring, revoked, patient := testKey("doc"), testKey("suspended"), testKey("expiring"), testKey("revoked"), testKey("patient")
 	oldKey, newKey := testKey("old"), testKey("new")
 	shortLived := h.tx(hospitalKey, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(expiring),
+		Proof:   identity.ProvePossession(expiring, testChain, identity.ProofPractitioner, id(hospitalKey)),
 		Licence: "X-1", Profession: "nurse", ValidUntil: h.now.Add(10 * time.Second).Format(time.RFC3339)})
 	h.mustOK(shortLived, h.registerPractitioner(hospitalKey, doc), h.registerPractitioner(hospitalKey, suspended),
 		h.registerPractitioner(hospitalKey, revoked), h.tx(patient, identity.TypeRegisterPatient, struct{}{}),
@@ -89,7 +90,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for i := 0; i < 12; i++ { // let the short credential expire
 		h.block()
 	}
-	good := h.tx(hospitalKey, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(testKey("dev")), DeviceType: "ecg"})
+	good := h.tx(hospitalKey, identity.TypeRegisterDevice, device(hospitalKey, testKey("dev"), "ecg"))
 	h.mustOK(good)
 
 	signed := func(key ed25519.PrivateKey, mutate func(*Tx)) []byte {
@@ -157,16 +158,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestPermissionTable(t *testing.T) {
 	h := newHarness(t)
 	h.block()
-	doc, suspended, patient, device := testKey("doc"), testKey("suspended-doc"), testKey("patient"), testKey("device")
+	doc, suspended, patient, dev := testKey("doc"), testKey("suspended-doc"), testKey("patient"), testKey("device")
 	h.mustOK(h.registerPractitioner(hospitalKey, doc), h.registerPractitioner(hospitalKey, suspended), h.tx(patient, identity.TypeRegisterPatient, struct{}{}),
-		h.tx(hospitalKey, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(device), DeviceType: "ventilator"}))
+		h.tx(hospitalKey, identity.TypeRegisterDevice, device(hospitalKey, dev, "ventilator")))
 	h.mustOK(h.tx(hospitalKey, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: id(suspended), Status: "suspended"}))
 	signers := []struct {
 		name string
 		key  ed25519.PrivateKey
 	}{
 		{"hospital", hospitalKey}, {"pharmacy", pharmacyKey}, {"regulator", regulatorKey}, {"insurer", insurerKey},
-		{"practitioner", doc}, {"suspended practitioner", suspended}, {"patient", patient}, {"device", device}, {"unregistered", testKey("stranger")},
+		{"practitioner", doc}, {"suspended practitioner", suspended}, {"patient", patient}, {"device", dev}, {"unregistered", testKey("stranger")},
 	}
 	ok := (*ledger.Error)(nil)
 	unauth, unknown, susp := ledger.ErrUnauthorized, ledger.ErrUnknownSigner, ledger.ErrSuspended
@@ -236,7 +237,7 @@ func TestGovernanceChangesValidators(t *testing.T) {
 	h.block()
 	newOrg, newVal := testKey("new-org"), testKey("new-validator")
 	propose := h.tx(hospitalKey, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
-		Member: &governance.NewMember{Name: "St Olav", OrgType: "hospital", Key: pubHex(newOrg), ValidatorKey: pubHex(newVal), Power: 5}})
+		Member: newMember("St Olav", "hospital", newOrg, newVal, 5)})
 	h.mustOK(propose)
 	vote := func(k ed25519.PrivateKey, id uint64, v string) []byte {
 		return h.tx(k, governance.TypeVote, governance.Vote{ProposalID: id, Vote: v})
@@ -277,7 +278,7 @@ func TestGovernanceChangesValidators(t *testing.T) {
 		t.Fatal("a member without power produced a validator update")
 	}
 	// Its practitioners can no longer act.
-	rej := h.check(h.tx(doc, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(testKey("d")), DeviceType: "ecg"}))
+	rej := h.check(h.tx(doc, identity.TypeRegisterDevice, device(doc, testKey("d"), "ecg")))
 	wantCode(t, rej.Code, rej.Codespace, rej.Log, ledger.ErrInactiveOrg)
 
 	h.mustOK(h.tx(pharmacyKey, governance.TypePropose, governance.Propose{Action: governance.ActionRemoveMember, OrgID: id(insurerKey)}))
@@ -351,7 +352,8 @@ func TestBodyValidation(t *testing.T) {
 	}{
 		{"unknown field", identity.TypeRegisterPatient, map[string]string{"name": "Jane Doe"}, ledger.ErrInvalidBody},
 		{"bad key", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: "abc", Licence: "L", Profession: "doctor", ValidUntil: future}, identity.ErrBadKey},
-		{"key in use", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(taken), Licence: "L", Profession: "doctor", ValidUntil: future}, identity.ErrKeyInUse},
+		{"key in use", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(taken), Licence: "L", Profession: "doctor", ValidUntil: future,
+			Proof: identity.ProvePossession(taken, testChain, identity.ProofPractitioner, id(hospitalKey))}, identity.ErrKeyInUse},
 		{"no licence", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(testKey("a")), Profession: "doctor", ValidUntil: future}, identity.ErrMissingField},
 		{"bad profession", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(testKey("a")), Licence: "L", Profession: "wizard", ValidUntil: future}, identity.ErrBadProfession},
 		{"validity in the past", identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(testKey("a")), Licence: "L", Profession: "doctor", ValidUntil: "2020-01-01T00:00:00Z"}, identity.ErrBadValidity},
@@ -486,7 +488,7 @@ func TestNonceLivesInTheIdentity(t *testing.T) {
 	if n, err := identity.Nonce(h.store.Committed(), id(hospital2Key)); err != nil || n != 7 {
 		t.Fatalf("old-style nonce %d, %v; want 7", n, err)
 	}
-	stale := h.tx(hospital2Key, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(testKey("old dev")), DeviceType: "monitor"})
+	stale := h.tx(hospital2Key, identity.TypeRegisterDevice, device(hospital2Key, testKey("old dev"), "monitor"))
 	h.nonces[pubHex(hospital2Key)] = 7
 	h.mustOK(h.registerPractitioner(hospital2Key, testKey("old doc")))
 	r := h.block(stale).TxResults[0]

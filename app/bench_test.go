@@ -122,8 +122,7 @@ func BenchmarkRecheck(b *testing.B) {
 	h := newHarness(b)
 	h.block()
 	org := hospitalKey
-	raw := h.tx(org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(testKey("doc")), Licence: "MD-1",
-		Profession: "doctor", Specialty: "cardiology", ValidUntil: "2099-01-01T00:00:00Z"})
+	raw := h.registerPractitioner(org, testKey("doc"))
 	if res := h.check(raw); res.Code != 0 {
 		b.Fatal(res.Log)
 	}

@@ -21,11 +21,12 @@ func (g *Genesis) Validate() error {
 	}
 	validators := 0
 	seen := map[string]bool{}
+	seenValidator := map[string]bool{}
 	for i, m := range g.Members {
 		if m.Name == "" {
 			return fmt.Errorf("genesis: members[%d].name is empty", i)
 		}
-		if _, err := identity.ParseKey(m.Key); err != nil {
+		if _, err := identity.ParseNewKey(m.Key); err != nil {
 			return fmt.Errorf("genesis: members[%d].key: %v", i, err)
 		}
 		if seen[m.Key] {
@@ -34,6 +35,15 @@ func (g *Genesis) Validate() error {
 		seen[m.Key] = true
 		if m.Power < 0 || m.Power > governance.MaxPower || (m.Power > 0 && m.ValidatorKey == "") {
 			return fmt.Errorf("genesis: members[%d].power must be 0..%d and needs validator_key", i, governance.MaxPower)
+		}
+		if m.ValidatorKey != "" {
+			if _, err := identity.ParseNewKey(m.ValidatorKey); err != nil {
+				return fmt.Errorf("genesis: members[%d].validator_key: %v", i, err)
+			}
+			if seenValidator[m.ValidatorKey] {
+				return fmt.Errorf("genesis: members[%d].validator_key is used twice", i)
+			}
+			seenValidator[m.ValidatorKey] = true
 		}
 		if m.Power > 0 {
 			validators++

@@ -169,13 +169,24 @@ func wantCode(t testing.TB, code uint32, codespace, log string, want *ledger.Err
 	}
 }
 
-// device is the body registering key as a device of owner.
-func device(owner, key ed25519.PrivateKey, deviceType string) identity.RegisterDevice {
-	return identity.RegisterDevice{Key: pubHex(key), DeviceType: deviceType}
-}
-
 // registerPractitioner credentials key at org, valid for a year of block time.
 func (h *harness) registerPractitioner(org, key ed25519.PrivateKey) []byte {
 	return h.tx(org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(key), Licence: "MD-" + id(key)[:6],
+		Proof:      identity.ProvePossession(key, testChain, identity.ProofPractitioner, id(org)),
 		Profession: "doctor", Specialty: "cardiology", ValidUntil: h.now.AddDate(1, 0, 0).Format(time.RFC3339)})
+}
+
+// device is the body registering key as a device of owner, with the device
+// key's proof of possession.
+func device(owner, key ed25519.PrivateKey, deviceType string) identity.RegisterDevice {
+	return identity.RegisterDevice{Key: pubHex(key), DeviceType: deviceType,
+		Proof: identity.ProvePossession(key, testChain, identity.ProofDevice, id(owner))}
+}
+
+// newMember is an organisation to propose, with its keys' proofs of
+// possession; validator may be nil (a member without power).
+func newMember(name, orgType string, key, validator ed25519.PrivateKey, power int64) *governance.NewMember {
+	m := governance.ProvedMember(testChain, name, orgType, key, validator)
+	m.Power = power
+	return m
 }

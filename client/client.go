@@ -199,20 +199,58 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 
 // RotateKey replaces key with newKey for the identity key signs for.
 func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, wait bool) (*api.SubmitResponse, error) {
-	chainID, err := c.ChainID(ctx)
+	chainID, id, err := c.registrant(ctx, key)
 	if err != nil {
 		return nil, err
+	}
+	pub := newKey.Public().(ed25519.PublicKey)
+	proof := ed25519.Sign(newKey, identity.RotationProofBytes(chainID, id, pub))
+	return c.Send(ctx, key, identity.TypeRotateKey, identity.RotateKey{NewKey: hex.EncodeToString(pub), Proof: hex.EncodeToString(proof)}, wait)
+}
+
+// RegisterPractitioner credentials practitioner's key at the organisation
+// org signs for: m's Key and Proof are filled in from practitioner, whose
+// holder's proof of possession the registration needs. Where the
+// practitioner's private key is elsewhere, its holder makes the proof
+// (identity.ProvePossession, or 'primum keys prove-possession') and the
+// body is sent as it is with Send.
+func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed25519.PrivateKey, m identity.RegisterPractitioner, wait bool) (*api.SubmitResponse, error) {
+	chainID, orgID, err := c.registrant(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	m.Key = hex.EncodeToString(practitioner.Public().(ed25519.PublicKey))
+	m.Proof = identity.ProvePossession(practitioner, chainID, identity.ProofPractitioner, orgID)
+	return c.Send(ctx, org, identity.TypeRegisterPractitioner, m, wait)
+}
+
+// RegisterDevice registers device's key as a device of the organisation or
+// patient owner signs for, with the device key's proof of possession.
+func (c *Client) RegisterDevice(ctx context.Context, owner, device ed25519.PrivateKey, deviceType string, wait bool) (*api.SubmitResponse, error) {
+	chainID, ownerID, err := c.registrant(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	return c.Send(ctx, owner, identity.TypeRegisterDevice, identity.RegisterDevice{DeviceType: deviceType,
+		Key:   hex.EncodeToString(device.Public().(ed25519.PublicKey)),
+		Proof: identity.ProvePossession(device, chainID, identity.ProofDevice, ownerID)}, wait)
+}
+
+// registrant is the chain id and the id of the identity key signs for: what
+// a proof of possession of a key it registers names. The id is looked up,
+// as a rotated key's identity keeps the id of its first key.
+func (c *Client) registrant(ctx context.Context, key ed25519.PrivateKey) (chainID, id string, err error) {
+	if chainID, err = c.ChainID(ctx); err != nil {
+		return "", "", err
 	}
 	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if info.Identity == nil {
-		return nil, fmt.Errorf("this key is not registered (standing: %s)", info.Standing)
+		return "", "", fmt.Errorf("this key is not registered (standing: %s)", info.Standing)
 	}
-	pub := newKey.Public().(ed25519.PublicKey)
-	proof := ed25519.Sign(newKey, identity.RotationProofBytes(chainID, info.Identity.ID, pub))
-	return c.Send(ctx, key, identity.TypeRotateKey, identity.RotateKey{NewKey: hex.EncodeToString(pub), Proof: hex.EncodeToString(proof)}, wait)
+	return chainID, info.Identity.ID, nil
 }
 
 // WaitHeight waits until the node has committed height h.

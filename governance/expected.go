@@ -12,6 +12,7 @@ import (
 type Members interface {
 	ActiveMembers(r ledger.Reader) ([]*identity.Identity, error)
 	Get(r ledger.Reader, id string) (*identity.Identity, error)
+	CheckOrganisation(r ledger.Reader, name, orgType string, key, validatorKey ed25519.PublicKey) error
 	AddOrganisation(w ledger.Writer, name, orgType string, key, validatorKey ed25519.PublicKey, power int64, height int64) (*identity.Identity, error)
 	RemoveOrganisation(w ledger.Writer, id string) (*identity.Identity, error)
 }
@@ -24,6 +25,9 @@ func (IdentityMembers) ActiveMembers(r ledger.Reader) ([]*identity.Identity, err
 }
 func (IdentityMembers) Get(r ledger.Reader, id string) (*identity.Identity, error) {
 	return identity.Get(r, id)
+}
+func (IdentityMembers) CheckOrganisation(r ledger.Reader, name, orgType string, key, vk ed25519.PublicKey) error {
+	return identity.CheckOrganisation(r, name, orgType, key, vk)
 }
 func (IdentityMembers) AddOrganisation(w ledger.Writer, name, orgType string, key, vk ed25519.PublicKey, power, height int64) (*identity.Identity, error) {
 	return identity.AddOrganisation(w, name, orgType, key, vk, power, height)

@@ -5,6 +5,7 @@ package governance
 //go:generate go tool easyjson -no_std_marshalers governance.go
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -62,6 +63,29 @@ type NewMember struct {
 	Key          string `json:"key"`
 	ValidatorKey string `json:"validator_key,omitempty"`
 	Power        int64  `json:"power,omitempty"`
+	// Proofs of possession (identity.PossessionProofBytes, hex) a proposal
+	// needs, so nobody can propose, or squat, a key they do not hold: the
+	// operator key's over kind member and the organisation's name, the
+	// validator key's over kind validator and the organisation's id. The
+	// founding members of genesis carry none.
+	KeyProof          string `json:"key_proof,omitempty"`
+	ValidatorKeyProof string `json:"validator_key_proof,omitempty"`
+}
+
+// ProvedMember is an organisation to propose, with its keys' proofs of
+// possession signed by key and validator (nil: a member without a
+// validator): what the joining organisation, which alone holds both
+// private keys, hands to the member who proposes it. The proposer sets
+// Power.
+func ProvedMember(chainID, name, orgType string, key, validator ed25519.PrivateKey) *NewMember {
+	pub := key.Public().(ed25519.PublicKey)
+	m := &NewMember{Name: name, OrgType: orgType, Key: hex.EncodeToString(pub),
+		KeyProof: identity.ProvePossession(key, chainID, identity.ProofMember, name)}
+	if validator != nil {
+		m.ValidatorKey = hex.EncodeToString(validator.Public().(ed25519.PublicKey))
+		m.ValidatorKeyProof = identity.ProvePossession(validator, chainID, identity.ProofValidator, ledger.Address(pub))
+	}
+	return m
 }
 
 // Propose is the body of governance.propose.
@@ -205,6 +229,10 @@ func (m *Module) propose(ctx *ledger.Context, body []byte) error {
 	return m.count(ctx, p, ctx.Signer.ID, "yes")
 }
 
+// checkNewMember checks a proposed member as far as it can be before the
+// vote: its fields, that its keys' holders agreed (proofs of possession)
+// and that the organisation could be admitted now (keys not weak, not in
+// use; validator key no other member's). Execution checks the state again.
 func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	if nm.Name == "" || len(nm.Name) > 200 {
 		return ErrBadMember.Wrapf("name must be 1-200 characters")
@@ -212,16 +240,29 @@ func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	if !contains(identity.OrgTypes, nm.OrgType) {
 		return identity.ErrBadOrgType.Wrapf("%q", nm.OrgType)
 	}
-	if _, err := identity.ParseKey(nm.Key); err != nil {
+	key, err := identity.ParseKey(nm.Key)
+	if err != nil {
 		return err
 	}
 	if nm.Power < 0 || nm.Power > MaxPower || (nm.Power > 0 && nm.ValidatorKey == "") {
 		return ErrBadPower
 	}
+	var vk ed25519.PublicKey
 	if nm.ValidatorKey != "" {
-		if _, err := identity.ParseKey(nm.ValidatorKey); err != nil {
+		if vk, err = identity.ParseKey(nm.ValidatorKey); err != nil {
 			return ErrBadMember.Wrapf("validator_key: %v", err)
 		}
+	} else if nm.ValidatorKeyProof != "" {
+		return ErrBadMember.Wrapf("validator_key_proof without validator_key")
+	}
+	if err := m.Members.CheckOrganisation(ctx.State, nm.Name, nm.OrgType, key, vk); err != nil {
+		return err
+	}
+	if err := identity.CheckPossession(ctx.ChainID, identity.ProofMember, nm.Name, key, nm.KeyProof); err != nil {
+		return err
+	}
+	if vk != nil {
+		return identity.CheckPossession(ctx.ChainID, identity.ProofValidator, ledger.Address(key), vk, nm.ValidatorKeyProof)
 	}
 	return nil
 }
@@ -325,7 +366,7 @@ func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
 			return ErrNotMember.Wrapf("%q", p.OrgID)
 		}
 		if org.Power > 0 {
-			if err := m.checkNotLastValidator(ctx, org.ID); err != nil {
+			if err := m.checkNotLastValidator(ctx, org); err != nil {
 				return err
 			}
 		}
@@ -342,13 +383,18 @@ func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
 	return nil
 }
 
-func (m *Module) checkNotLastValidator(ctx *ledger.Context, leaving string) error {
+// checkNotLastValidator refuses a removal that would leave CometBFT an
+// empty validator set, which halts the chain for good. It counts validator
+// keys, not members: the removal sets the leaving member's key to power 0,
+// so another member holding the same key (admitted before keys had to be
+// unique) leaves with it and does not count.
+func (m *Module) checkNotLastValidator(ctx *ledger.Context, leaving *identity.Identity) error {
 	members, err := m.Members.ActiveMembers(ctx.State)
 	if err != nil {
 		return err
 	}
 	for _, o := range members {
-		if o.ID != leaving && o.Power > 0 {
+		if o.ID != leaving.ID && o.Power > 0 && o.ValidatorKey != "" && o.ValidatorKey != leaving.ValidatorKey {
 			return nil
 		}
 	}

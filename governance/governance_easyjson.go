@@ -323,6 +323,18 @@ func easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance1(in *jlexer.Lex
 			} else {
 				out.Power = int64(in.Int64())
 			}
+		case "key_proof":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.KeyProof = string(in.String())
+			}
+		case "validator_key_proof":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.ValidatorKeyProof = string(in.String())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -361,6 +373,16 @@ func easyjson15b37ee8EncodeGithubComPrimumHealthPrimumGovernance1(out *jwriter.W
 		const prefix string = ",\"power\":"
 		out.RawString(prefix)
 		out.Int64(int64(in.Power))
+	}
+	if in.KeyProof != "" {
+		const prefix string = ",\"key_proof\":"
+		out.RawString(prefix)
+		out.String(string(in.KeyProof))
+	}
+	if in.ValidatorKeyProof != "" {
+		const prefix string = ",\"validator_key_proof\":"
+		out.RawString(prefix)
+		out.String(string(in.ValidatorKeyProof))
 	}
 	out.RawByte('}')
 }

@@ -18,4 +18,8 @@ var (
 	ErrAlreadyRegistered   = ledger.NewError("identity", 12, "already_registered", 409, "identity already registered")
 	ErrBadDeviceType       = ledger.NewError("identity", 13, "bad_device_type", 400, "device_type must be 1-64 characters of a-z, 0-9, _ or -")
 	ErrTooLong             = ledger.NewError("identity", 14, "field_too_long", 400, "a field is longer than allowed")
+	ErrWeakKey             = ledger.NewError("identity", 15, "weak_key", 400, "key is a small-order or non-canonical Ed25519 point, which anyone could sign for; use a freshly generated key (primum keys add)")
+	ErrNoKeyProof          = ledger.NewError("identity", 16, "missing_key_proof", 400, "a new key needs a proof of possession signed by its holder (primum keys prove-possession)")
+	ErrBadKeyProof         = ledger.NewError("identity", 17, "bad_key_proof", 400, "the proof of possession does not verify for this chain, registration and key")
+	ErrValidatorKeyInUse   = ledger.NewError("identity", 18, "validator_key_in_use", 409, "this validator key already belongs to a member organisation")
 )

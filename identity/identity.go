@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/primum-health/primum/ledger"
@@ -281,8 +282,13 @@ func index(w ledger.Writer, ident *Identity) {
 	}
 }
 
-// create registers a new identity for key, refusing a key already known.
+// create registers a new identity for key, refusing a weak key or one
+// already known. Every identity is created here, a self-registered
+// patient's included, so no weak key enters state as a signer.
 func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
+	if err := CheckNewKey(key); err != nil {
+		return err
+	}
 	addr := ledger.Address(key)
 	if used, err := keyInUse(w, addr); err != nil {
 		return err
@@ -307,13 +313,66 @@ func create(w ledger.Writer, ident *Identity, key ed25519.PublicKey) error {
 	return nil
 }
 
-// AddOrganisation admits an organisation (genesis or a passed proposal).
-func AddOrganisation(w ledger.Writer, name, orgType string, key, validatorKey ed25519.PublicKey, power int64, height int64) (*Identity, error) {
+// CheckOrganisation says whether an organisation could be admitted now:
+// its type and name, its key (not weak, not in use) and its validator key
+// (not weak, and no other organisation's, removed ones included: a
+// validator key names one member for the chain's whole life, so one block
+// can never carry two changes of one key's power from two members).
+// Governance calls it when a member is proposed; AddOrganisation again
+// when one is admitted, as the state may have changed during the vote.
+func CheckOrganisation(r ledger.Reader, name, orgType string, key, validatorKey ed25519.PublicKey) error {
 	if !contains(OrgTypes, orgType) {
-		return nil, ErrBadOrgType.Wrapf("%q", orgType)
+		return ErrBadOrgType.Wrapf("%q", orgType)
 	}
 	if name == "" || len(name) > 200 {
-		return nil, ErrMissingField.Wrapf("organisation name must be 1-200 characters")
+		return ErrMissingField.Wrapf("organisation name must be 1-200 characters")
+	}
+	if err := CheckNewKey(key); err != nil {
+		return err
+	}
+	if used, err := keyInUse(r, ledger.Address(key)); err != nil {
+		return err
+	} else if used {
+		return ErrKeyInUse
+	}
+	if len(validatorKey) == 0 {
+		return nil
+	}
+	if err := CheckNewKey(validatorKey); err != nil {
+		return fmt.Errorf("validator key: %w", err)
+	}
+	holder, err := ValidatorKeyHolder(r, validatorKey)
+	if err != nil {
+		return err
+	}
+	if holder != nil {
+		return ErrValidatorKeyInUse.Wrapf("held by %s (%s)", holder.ID, holder.Name)
+	}
+	return nil
+}
+
+// ValidatorKeyHolder finds the organisation, active or removed, whose
+// validator key is vk (nil: none). Organisations are admitted by vote, so
+// they are few and a scan is cheap; an index would need a migration of
+// every chain's state.
+func ValidatorKeyHolder(r ledger.Reader, vk ed25519.PublicKey) (*Identity, error) {
+	orgs, err := List(r, ledger.KindOrganisation, 0)
+	if err != nil {
+		return nil, err
+	}
+	want := hex.EncodeToString(vk)
+	for _, o := range orgs {
+		if o.ValidatorKey == want {
+			return o, nil
+		}
+	}
+	return nil, nil
+}
+
+// AddOrganisation admits an organisation (genesis or a passed proposal).
+func AddOrganisation(w ledger.Writer, name, orgType string, key, validatorKey ed25519.PublicKey, power int64, height int64) (*Identity, error) {
+	if err := CheckOrganisation(w, name, orgType, key, validatorKey); err != nil {
+		return nil, err
 	}
 	ident := &Identity{Kind: ledger.KindOrganisation, Name: name, OrgType: orgType, Power: power, Since: height}
 	if len(validatorKey) > 0 {

@@ -28,15 +28,16 @@ func Routes() []ledger.Route {
 		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient, Body: ledger.BodyOf[struct{}](),
 			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
 		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner, Body: ledger.BodyOf[RegisterPractitioner](),
-			Doc:     "A care organisation credentials a practitioner's key.",
-			Example: `{"key":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
+			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation).",
+			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
 		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus, Body: ledger.BodyOf[SetPractitionerStatus](),
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
 		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential, Body: ledger.BodyOf[RenewCredential](),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
 		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: registerDevice, Body: ledger.BodyOf[RegisterDevice](),
-			Doc: "An organisation or a patient registers a device key.", Example: `{"key":"<hex>","device_type":"ventilator"}`},
+			Doc:     "An organisation or a patient registers a device key; proof is the device key's signature over PossessionProofBytes (kind device, registrant the owner).",
+			Example: `{"key":"<hex>","proof":"<hex>","device_type":"ventilator"}`},
 		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: rotateKey, Body: ledger.BodyOf[RotateKey](),
 			Doc:     "Any identity replaces its signing key; the old key is retired for good.",
 			Example: `{"new_key":"<hex>","proof":"<hex signature by the new key over RotationProofBytes>"}`},
@@ -46,6 +47,7 @@ func Routes() []ledger.Route {
 // RegisterPractitioner is the body of identity.register_practitioner.
 type RegisterPractitioner struct {
 	Key        string `json:"key"`
+	Proof      string `json:"proof"` // hex signature by Key over PossessionProofBytes
 	Licence    string `json:"licence"`
 	Profession string `json:"profession"`
 	Specialty  string `json:"specialty,omitempty"`
@@ -69,6 +71,7 @@ type RenewCredential struct {
 // RegisterDevice is the body of identity.register_device.
 type RegisterDevice struct {
 	Key        string `json:"key"`
+	Proof      string `json:"proof"` // hex signature by Key over PossessionProofBytes
 	DeviceType string `json:"device_type"`
 }
 
@@ -84,6 +87,46 @@ type RotateKey struct {
 func RotationProofBytes(chainID, id string, newKey ed25519.PublicKey) []byte {
 	b := []byte("primum/rotate-key/v1\x00" + chainID + "\x00" + id + "\x00")
 	return append(b, newKey...)
+}
+
+// Registrations a proof of possession names (PossessionProofBytes).
+const (
+	ProofPractitioner = "practitioner" // registrant: the credentialing organisation's id
+	ProofDevice       = "device"       // registrant: the owning organisation's or patient's id
+	ProofMember       = "member"       // registrant: the proposed organisation's name
+	ProofValidator    = "validator"    // registrant: the proposed organisation's id (its key's address)
+)
+
+// PossessionProofBytes is what a new key's holder signs to agree to one
+// registration of that key: on chain chainID, as kind (ProofPractitioner,
+// …), by or for registrant. Without it anyone could register someone
+// else's public key — squat a proposed member's key as their own device
+// during the vote, say. Naming the chain, the registration and the key
+// keeps a proof from being replayed for another of any of them. The domain
+// differs from a transaction's and a rotation's, so no signature is valid
+// as two of them. This byte format must never change.
+func PossessionProofBytes(chainID, kind, registrant string, key ed25519.PublicKey) []byte {
+	b := []byte("primum/key-possession/v1\x00" + chainID + "\x00" + kind + "\x00" + registrant + "\x00")
+	return append(b, key...)
+}
+
+// ProvePossession is the proof, in hex as registrations carry it, that the
+// holder of key agrees to be registered as kind by or for registrant.
+func ProvePossession(key ed25519.PrivateKey, chainID, kind, registrant string) string {
+	pub := key.Public().(ed25519.PublicKey)
+	return hex.EncodeToString(ed25519.Sign(key, PossessionProofBytes(chainID, kind, registrant, pub)))
+}
+
+// CheckPossession verifies a registration's proof of possession of key.
+func CheckPossession(chainID, kind, registrant string, key ed25519.PublicKey, proof string) error {
+	if proof == "" {
+		return ErrNoKeyProof.Wrapf("%s key %x", kind, key)
+	}
+	sig, err := hex.DecodeString(proof)
+	if err != nil || !ledger.VerifySignature(key, PossessionProofBytes(chainID, kind, registrant, key), sig) {
+		return ErrBadKeyProof.Wrapf("%s key %x, chain %q, registrant %q", kind, key, chainID, registrant)
+	}
+	return nil
 }
 
 func registerPatient(ctx *ledger.Context, body []byte) error {
@@ -112,7 +155,7 @@ func registerPractitioner(ctx *ledger.Context, body []byte) error {
 	if err := ledger.DecodeBody(body, &m); err != nil {
 		return err
 	}
-	key, err := ParseKey(m.Key)
+	key, err := ParseNewKey(m.Key)
 	if err != nil {
 		return err
 	}
@@ -127,6 +170,9 @@ func registerPractitioner(ctx *ledger.Context, body []byte) error {
 	}
 	until, err := parseValidUntil(m.ValidUntil, ctx.Time)
 	if err != nil {
+		return err
+	}
+	if err := CheckPossession(ctx.ChainID, ProofPractitioner, ctx.Signer.ID, key, m.Proof); err != nil {
 		return err
 	}
 	ident := &Identity{Kind: ledger.KindPractitioner, OrgID: ctx.Signer.ID, Licence: m.Licence,
@@ -206,12 +252,15 @@ func registerDevice(ctx *ledger.Context, body []byte) error {
 	if err := ledger.DecodeBody(body, &m); err != nil {
 		return err
 	}
-	key, err := ParseKey(m.Key)
+	key, err := ParseNewKey(m.Key)
 	if err != nil {
 		return err
 	}
 	if !deviceType.MatchString(m.DeviceType) {
 		return ErrBadDeviceType
+	}
+	if err := CheckPossession(ctx.ChainID, ProofDevice, ctx.Signer.ID, key, m.Proof); err != nil {
+		return err
 	}
 	ident := &Identity{Kind: ledger.KindDevice, OrgID: ctx.Signer.ID, DeviceType: m.DeviceType, Since: ctx.Height}
 	if err := create(ctx.State, ident, key); err != nil {
@@ -226,7 +275,7 @@ func rotateKey(ctx *ledger.Context, body []byte) error {
 	if err := ledger.DecodeBody(body, &m); err != nil {
 		return err
 	}
-	key, err := ParseKey(m.NewKey)
+	key, err := ParseNewKey(m.NewKey)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtcrypto "github.com/cometbft/cometbft/crypto"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
@@ -171,6 +172,32 @@ func InitHome(home string, o InitOptions) (ed25519.PublicKey, p2p.ID, error) {
 	}
 	pub, _ := pv.GetPubKey()
 	return ed25519.PublicKey(pub.Bytes()), nk.ID(), nil
+}
+
+// ValidatorPrivateKey reads the home's CometBFT validator key
+// (config/priv_validator_key.json): its holder signs the proof of
+// possession a proposal to admit it as a member's validator needs.
+// CometBFT's own loader exits the process on a bad file; this answers an
+// error.
+func ValidatorPrivateKey(home string) (ed25519.PrivateKey, error) {
+	cfg, err := CometConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.PrivValidatorKeyFile()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the validator key: %w", err)
+	}
+	var k privval.FilePVKey
+	if err := cmtjson.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("cannot decode the validator key %s: %w", path, err)
+	}
+	priv, ok := k.PrivKey.(cmted25519.PrivKey)
+	if !ok || len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("the validator key %s is not an Ed25519 key", path)
+	}
+	return ed25519.PrivateKey(priv), nil
 }
 
 // SaveSettings writes config/primum.json.

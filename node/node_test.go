@@ -110,8 +110,7 @@ func TestNodeEndToEnd(t *testing.T) {
 	defer cancel()
 
 	doc, patient := newKey(t), newKey(t)
-	res, err := c.Send(ctx, org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-		Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: "MD-1", Profession: "doctor",
+	res, err := c.RegisterPractitioner(ctx, org, doc, identity.RegisterPractitioner{Licence: "MD-1", Profession: "doctor",
 		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true)
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +124,7 @@ func TestNodeEndToEnd(t *testing.T) {
 	// Several in a row without waiting: the key's next nonce counts those
 	// still in the mempool.
 	for i := range 3 {
-		if _, err := c.Send(ctx, org, identity.TypeRegisterDevice, identity.RegisterDevice{
-			Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), DeviceType: "ecg"}, i == 2); err != nil {
+		if _, err := c.RegisterDevice(ctx, org, newKey(t), "ecg", i == 2); err != nil {
 			t.Fatalf("device %d sent without waiting for the one before: %v", i, err)
 		}
 	}
@@ -257,11 +255,15 @@ func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	newOrg, newVal := newKey(t), newKey(t)
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// One member: its own yes is more than 2/3. Power 1 keeps the running
 	// validator above 2/3 of the new total, so the chain goes on.
-	res, err := c.Send(ctx, org, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
-		Member: &governance.NewMember{Name: "St Olav", OrgType: "hospital", Key: hex.EncodeToString(newOrg.Public().(ed25519.PublicKey)),
-			ValidatorKey: hex.EncodeToString(newVal.Public().(ed25519.PublicKey)), Power: 1}}, true)
+	member := governance.ProvedMember(chainID, "St Olav", "hospital", newOrg, newVal)
+	member.Power = 1
+	res, err := c.Send(ctx, org, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: member}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,8 +414,10 @@ func TestSubmitBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	doctor := func(i uint64) []byte {
+		doc := newKey(t)
 		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-			Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("MD-%d", i), Profession: "doctor",
+			Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("MD-%d", i), Profession: "doctor",
+			Proof:      identity.ProvePossession(doc, chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
 		return raw
 	}
@@ -481,10 +485,12 @@ func TestSubmitBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	practitioner := hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey))
+	practitionerKey := newKey(t)
+	practitioner := hex.EncodeToString(practitionerKey.Public().(ed25519.PublicKey))
 	register := func(i uint64) []byte {
 		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: practitioner, Licence: fmt.Sprintf("MD-twice-%d", i), Profession: "doctor",
+			Proof:      identity.ProvePossession(practitionerKey, chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
 		return raw
 	}

@@ -75,8 +75,8 @@ func recordsNode(t *testing.T) (base string, m map[string]*member, docs *docstor
 	}
 	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
 	for _, p := range [][2]string{{"drlocal", "stlukes"}, {"drremote", "riverside"}} {
-		if _, err := c.Send(ctx, m[p[1]].key, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-			Key: pubHexOf(m[p[0]].key), Licence: "MD-" + p[0], Profession: "doctor", ValidUntil: until}, true); err != nil {
+		if _, err := c.RegisterPractitioner(ctx, m[p[1]].key, m[p[0]].key, identity.RegisterPractitioner{
+			Licence: "MD-" + p[0], Profession: "doctor", ValidUntil: until}, true); err != nil {
 			t.Fatal(err)
 		}
 	}

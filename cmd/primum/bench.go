@@ -546,8 +546,8 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		s := bench.Stream{Ordered: true}
 		// The set-up is committed: each member's next nonce is on the ledger.
 		info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
-		if err != nil {
-			return nil, 0, err
+		if err != nil || info.Identity == nil {
+			return nil, 0, fmt.Errorf("member %d's identity: %v", oi, err)
 		}
 		nonce := info.Nonce
 		sign := func(typ string, body any) error {
@@ -575,13 +575,16 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 			if i >= perOrg {
 				continue
 			}
-			other := hex.EncodeToString(benchKey(fmt.Sprintf("org%d", oi), i).Public().(ed25519.PublicKey))
+			otherKey := benchKey(fmt.Sprintf("org%d", oi), i)
+			other := hex.EncodeToString(otherKey.Public().(ed25519.PublicKey))
 			var err error
 			if care && i%2 == 0 {
 				err = sign(identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: other,
+					Proof:   identity.ProvePossession(otherKey, chainID, identity.ProofPractitioner, info.Identity.ID),
 					Licence: fmt.Sprintf("MD-%d-%d", oi, i), Profession: "doctor", Specialty: "general practice", ValidUntil: "2099-01-01T00:00:00Z"})
 			} else {
-				err = sign(identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump"})
+				err = sign(identity.TypeRegisterDevice, identity.RegisterDevice{Key: other, DeviceType: "infusion-pump",
+					Proof: identity.ProvePossession(otherKey, chainID, identity.ProofDevice, info.Identity.ID)})
 			}
 			if err != nil {
 				return nil, 0, err

@@ -30,8 +30,8 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 	progress("setting up %d patients with a record each, %d practitioners…", patients, benchPractitioners)
 	var last []byte
 	info, err := c.Key(ctx, custodian.Public().(ed25519.PublicKey))
-	if err != nil {
-		return nil, err
+	if err != nil || info.Identity == nil {
+		return nil, fmt.Errorf("the custodian's identity: %v", err)
 	}
 	nonce := info.Nonce
 	submit := func(raw []byte, err error) error {
@@ -47,6 +47,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 		docs[i] = benchKey("practitioner", i)
 		if err := submit(client.Build(chainID, custodian, nonce, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: hex.EncodeToString(docs[i].Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("BENCH-%d", i), Profession: "doctor",
+			Proof:      identity.ProvePossession(docs[i], chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: "2099-01-01T00:00:00Z"})); err != nil {
 			return nil, err
 		}

@@ -65,7 +65,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	maker := benchKey("manufacturer", 0)
 	makerPub := maker.Public().(ed25519.PublicKey)
 	if _, err := c.Send(ctx, members[0], governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
-		Member: &governance.NewMember{Name: "Bench Pharma", OrgType: "manufacturer", Key: hex.EncodeToString(makerPub)},
+		Member: governance.ProvedMember(chainID, "Bench Pharma", "manufacturer", maker, nil),
 		Reason: "benchmark supply chain"}, true); err != nil {
 		return nil, fmt.Errorf("proposing the manufacturer: %w", err)
 	}
@@ -119,6 +119,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		pharmacists[i] = benchKey("pharmacist", i)
 		if err := send(hospital, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: hex.EncodeToString(pharmacists[i].Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("PH-%d", i),
+			Proof:      identity.ProvePossession(pharmacists[i], chainID, identity.ProofPractitioner, to),
 			Profession: "pharmacist", ValidUntil: "2099-01-01T00:00:00Z"}); err != nil {
 			return nil, err
 		}

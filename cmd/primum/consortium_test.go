@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -233,9 +232,8 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	}
 	org := operatorKey(t, procs[1].home)
 	doc := newPatient(t)
-	if _, err := client.New(procs[2].api).Send(ctx, org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-		Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: "MD-42", Profession: "doctor",
-		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+	if _, err := client.New(procs[2].api).RegisterPractitioner(ctx, org, doc, identity.RegisterPractitioner{
+		Licence: "MD-42", Profession: "doctor", ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
 		t.Fatal(err)
 	}
 	ids = append(ids, ledger.Address(doc.Public().(ed25519.PublicKey)))

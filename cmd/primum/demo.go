@@ -293,8 +293,8 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 		}
 		pub := key.Public().(ed25519.PublicKey)
 		if err := ensureRegistered(ctx, c, pub, func() error {
-			_, err := c.Send(ctx, orgKeys[p.org], identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-				Key: hex.EncodeToString(pub), Licence: p.licence, Profession: p.profession, Specialty: p.specialty, ValidUntil: validUntil}, true)
+			_, err := c.RegisterPractitioner(ctx, orgKeys[p.org], key, identity.RegisterPractitioner{
+				Licence: p.licence, Profession: p.profession, Specialty: p.specialty, ValidUntil: validUntil}, true)
 			return err
 		}); err != nil {
 			return nil, fmt.Errorf("practitioner %s: %w", p.name, err)

@@ -101,11 +101,50 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 			break
 		}
 	}
-	cli := exec.Command(primumBinary(t), "tx", "register-device", "--from", patient.KeyFile, "--key",
-		strings.Repeat("ab", 32), "--type", "glucose-monitor", "--node", f.API, "--output", "json")
+	// A new key is registered with its holder's proof of possession: signed
+	// here from its key file, or by its holder elsewhere and passed along.
+	bin, keysHome := primumBinary(t), t.TempDir()
+	for _, name := range []string{"glucose-1", "glucose-2"} {
+		if b, err := exec.Command(bin, "keys", "add", name, "--unencrypted", "--home", keysHome).CombinedOutput(); err != nil {
+			t.Fatalf("keys add: %v\n%s", err, b)
+		}
+	}
+	cli := exec.Command(bin, "tx", "register-device", "--from", patient.KeyFile, "--key-file", filepath.Join(keysHome, "keys", "glucose-1.json"),
+		"--type", "glucose-monitor", "--node", f.API, "--output", "json")
 	b, err := cli.CombinedOutput()
 	if err != nil || !strings.Contains(string(b), `"committed": true`) {
 		t.Fatalf("tx as a demo patient: %v\n%s", err, b)
+	}
+	b, err = exec.Command(bin, "keys", "prove-possession", "glucose-2", "--as", "device", "--for", patient.Address,
+		"--home", keysHome, "--node", f.API, "--output", "json").CombinedOutput()
+	var pop struct{ Key, Proof string }
+	if err != nil || json.Unmarshal(b, &pop) != nil || pop.Proof == "" {
+		t.Fatalf("keys prove-possession: %v\n%s", err, b)
+	}
+	b, err = exec.Command(bin, "tx", "register-device", "--from", patient.KeyFile, "--key", pop.Key, "--type", "glucose-monitor",
+		"--node", f.API).CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "--key needs --proof") {
+		t.Fatalf("a key without its proof was sent: %v\n%s", err, b)
+	}
+	b, err = exec.Command(bin, "tx", "register-device", "--from", patient.KeyFile, "--key", pop.Key, "--proof", pop.Proof,
+		"--type", "glucose-monitor", "--node", f.API).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "committed at height") {
+		t.Fatalf("register-device --key --proof: %v\n%s", err, b)
+	}
+	// A joining organisation's init writes its membership request (keys and
+	// proofs, the validator's from its own priv_validator_key.json); a
+	// member proposes it as it is.
+	joinHome := t.TempDir()
+	b, err = exec.Command(bin, "init", "--home", joinHome, "--genesis", filepath.Join(home, "config", "genesis.json"),
+		"--org-name", "St Olav Hospital", "--org-type", "hospital", "--unencrypted", "--p2p-port", "36656", "--rpc-port", "36657",
+		"--api-port", "18080").CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "membership-request.json") {
+		t.Fatalf("init --genesis: %v\n%s", err, b)
+	}
+	b, err = exec.Command(bin, "tx", "propose-add-member", "--request", filepath.Join(joinHome, "membership-request.json"), "--power", "0",
+		"--from", f.member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "committed at height") {
+		t.Fatalf("propose-add-member --request: %v\n%s", err, b)
 	}
 	// An answer proven against the validators' signed header, from the
 	// home's genesis (SPEC F14).
@@ -166,8 +205,8 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != len(f2.Members)+1 { // the members plus the device
-		t.Fatalf("%d identities for %d demo members + 1 device", len(all), len(f2.Members))
+	if len(all) != len(f2.Members)+2 { // the members plus the two devices
+		t.Fatalf("%d identities for %d demo members + 2 devices", len(all), len(f2.Members))
 	}
 	// Records stored before the KEK rotation still read, and are not
 	// imported twice.

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +35,11 @@ Primum's config/primum.json, and the organisation's operator key (keys/operator.
 encrypted with a passphrase from PRIMUM_PASSPHRASE or the terminal, unless --unencrypted).
 
 Without --genesis it founds a new one-member consortium with this organisation as its
-validator. With --genesis it joins an existing consortium (the organisation must then be
-admitted by a governance vote; see 'primum tx propose-add-member').`,
+validator. With --genesis it joins an existing consortium: the organisation must then be
+admitted by a governance vote, and init writes HOME/membership-request.json for it — the
+operator and validator keys with their proofs of possession, which only this home can
+sign. Send that file to a member, who proposes it with
+'primum tx propose-add-member --request membership-request.json'.`,
 		Example: `  primum init --org-name "St Luke's Hospital" --org-type hospital --chain-id my-consortium
   primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital`,
 		Args: cobra.NoArgs,
@@ -68,6 +72,7 @@ admitted by a governance vote; see 'primum tx propose-add-member').`,
 			if err := node.SaveSettings(g.home, s); err != nil {
 				return err
 			}
+			var request, requestErr string
 			if genesisFile != "" {
 				b, err := os.ReadFile(genesisFile)
 				if err != nil {
@@ -75,6 +80,11 @@ admitted by a governance vote; see 'primum tx propose-add-member').`,
 				}
 				if err := os.WriteFile(filepath.Join(g.home, "config", "genesis.json"), b, 0o644); err != nil {
 					return err
+				}
+				// The node is set up whatever happens here: a request that
+				// cannot be written is reported, not fatal.
+				if request, err = writeMembershipRequest(g.home, b, op, pass, orgName, orgType, power); err != nil {
+					requestErr = err.Error()
 				}
 			} else {
 				gen := &app.Genesis{Members: []governance.NewMember{{Name: orgName, OrgType: orgType, Key: op.PublicKey,
@@ -85,11 +95,23 @@ admitted by a governance vote; see 'primum tx propose-add-member').`,
 			}
 			out := map[string]any{"home": g.home, "node_id": nodeID, "validator_key": hex.EncodeToString(valKey),
 				"operator_address": op.Address, "operator_key": op.PublicKey, "operator_key_encrypted": op.Encrypted}
+			if request != "" {
+				out["membership_request"] = request
+			}
+			if requestErr != "" {
+				out["membership_request_error"] = requestErr
+			}
 			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				fmt.Fprintf(w, "Initialised %s\n  node id        %s\n  validator key  %s\n  operator       %s (key %s)\n",
 					g.home, nodeID, hex.EncodeToString(valKey), op.Address, ed25519Hint(op))
 				if !op.Encrypted {
 					fmt.Fprintln(w, "  WARNING: the operator key is stored UNENCRYPTED in keys/operator.json")
+				}
+				if request != "" {
+					fmt.Fprintf(w, "Membership request written to %s: send it to a member, who proposes it with\n  primum tx propose-add-member --request membership-request.json --from operator\n", request)
+				}
+				if requestErr != "" {
+					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", requestErr)
 				}
 				fmt.Fprintln(w, "Start it with: primum node --home", g.home)
 			})
@@ -110,6 +132,55 @@ admitted by a governance vote; see 'primum tx propose-add-member').`,
 	cmd.MarkFlagsMutuallyExclusive("genesis", "chain-id")
 	_ = cmd.MarkFlagRequired("org-name")
 	return cmd
+}
+
+// membershipRequest is what a joining organisation hands to the member who
+// proposes it: the proposal's member, with the proofs of possession of its
+// operator and validator keys that only the joining home can sign, and the
+// chain they are for. The proposer may change the power.
+type membershipRequest struct {
+	ChainID string `json:"chain_id"`
+	governance.NewMember
+}
+
+// writeMembershipRequest writes HOME/membership-request.json for a home
+// that joins the consortium of genesis.
+func writeMembershipRequest(home string, genesis []byte, op *keyring.File, pass, name, orgType string, power int64) (string, error) {
+	var doc struct {
+		ChainID string `json:"chain_id"`
+	}
+	if err := json.Unmarshal(genesis, &doc); err != nil || doc.ChainID == "" {
+		return "", fmt.Errorf("the genesis has no chain_id")
+	}
+	key, err := op.Open(pass)
+	if err != nil {
+		return "", fmt.Errorf("cannot open the operator key: %w", err)
+	}
+	validator, err := node.ValidatorPrivateKey(home)
+	if err != nil {
+		return "", err
+	}
+	req := membershipRequest{ChainID: doc.ChainID, NewMember: *governance.ProvedMember(doc.ChainID, name, orgType, key, validator)}
+	req.Power = power
+	b, err := json.MarshalIndent(req, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(home, "membership-request.json")
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// readMembershipRequest reads a joining organisation's request.
+func readMembershipRequest(path string) (*membershipRequest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var req membershipRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return nil, fmt.Errorf("cannot read the membership request %s: %w", path, err)
+	}
+	return &req, nil
 }
 
 func ed25519Hint(f *keyring.File) string {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/node"
 )
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -157,7 +159,78 @@ stores a key in clear, and every command that shows it says so.`,
 		},
 	}
 	imp.Flags().BoolVar(&importUnencrypted, "unencrypted", false, "store the key without a passphrase (NOT for production)")
-	cmd.AddCommand(add, list, show, export, imp)
+	cmd.AddCommand(add, list, show, export, imp, newProvePossessionCmd(g))
+	return cmd
+}
+
+// newProvePossessionCmd is 'keys prove-possession': the key holder's side
+// of a registration. A new practitioner's, device's or member's key enters
+// the ledger only with its holder's signature over the chain, the
+// registration and the key (identity.PossessionProofBytes); this prints it
+// for whoever sends the registration.
+func newProvePossessionCmd(g *globals) *cobra.Command {
+	var kind, registrant, chainID string
+	cmd := &cobra.Command{
+		Use:   "prove-possession [KEY]",
+		Short: "Sign the proof that you hold a key, for someone to register it",
+		Long: `Prints the proof of possession of KEY (a name in HOME/keys or a key file) that a
+registration of that key needs, so that nobody can register a key without its holder's
+agreement. --as names the registration and --for who makes it:
+
+  --as practitioner --for ORG_ID     the organisation credentialing you
+  --as device       --for OWNER_ID   the organisation or patient registering the device
+  --as member       --for "NAME"     your organisation's name, exactly as proposed
+  --as validator    --for ORG_ID     your organisation's id (the address of its operator
+                                     key); signed with this home's CometBFT validator key
+                                     (config/priv_validator_key.json): give no KEY
+
+The proof is bound to the chain (--chain-id, by default asked of --node): it is no use
+for another chain, registration or key. Send the key and the proof to the registrant.`,
+		Example: `  primum keys prove-possession dr-okafor --as practitioner --for 4b2c…
+  primum keys prove-possession operator --as member --for "St Olav Hospital" --chain-id primum-1
+  primum keys prove-possession --as validator --for 9e1d… --home /srv/primum`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var key ed25519.PrivateKey
+			var err error
+			switch {
+			case kind == identity.ProofValidator && len(args) == 0:
+				key, err = node.ValidatorPrivateKey(g.home)
+			case kind == identity.ProofValidator:
+				return fmt.Errorf("--as validator signs with this home's validator key: give no KEY (choose the home with --home)")
+			case len(args) == 0:
+				return fmt.Errorf("KEY is required: the key to prove, a name in HOME/keys or a key file")
+			default:
+				key, err = g.signingKey(args[0])
+			}
+			if err != nil {
+				return err
+			}
+			switch kind {
+			case identity.ProofPractitioner, identity.ProofDevice, identity.ProofMember, identity.ProofValidator:
+			default:
+				return fmt.Errorf("--as must be practitioner, device, member or validator")
+			}
+			if registrant == "" {
+				return fmt.Errorf("--for is required: who registers the key (see --help)")
+			}
+			if chainID == "" {
+				if chainID, err = g.client().ChainID(cmd.Context()); err != nil {
+					return fmt.Errorf("no --chain-id, and the node does not answer: %w", err)
+				}
+			}
+			pub := hex.EncodeToString(key.Public().(ed25519.PublicKey))
+			proof := identity.ProvePossession(key, chainID, kind, registrant)
+			out := map[string]string{"chain_id": chainID, "as": kind, "for": registrant, "key": pub, "proof": proof}
+			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+				fmt.Fprintf(w, "key    %s\nproof  %s\n", pub, proof)
+				fmt.Fprintf(w, "(a proof of possession for a %s registration by %q on chain %s: send both to the registrant)\n", kind, registrant, chainID)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&kind, "as", "", "practitioner, device, member or validator")
+	cmd.Flags().StringVar(&registrant, "for", "", "who registers the key: an organisation's or patient's id, or for --as member the organisation's name")
+	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain (default: asked of --node)")
 	return cmd
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -66,8 +65,8 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 		org ed25519.PrivateKey
 		dr  ed25519.PrivateKey
 	}{{c1, riverside, drRemote}, {c0, stlukes, drLocal}} {
-		if _, err := p.c.Send(ctx, p.org, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
-			Key: hex.EncodeToString(p.dr.Public().(ed25519.PublicKey)), Licence: "MD-" + addr(p.dr)[:6], Profession: "doctor", ValidUntil: until}, true); err != nil {
+		if _, err := p.c.RegisterPractitioner(ctx, p.org, p.dr, identity.RegisterPractitioner{
+			Licence: "MD-" + addr(p.dr)[:6], Profession: "doctor", ValidUntil: until}, true); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,14 +44,41 @@ stable error code and exits non-zero.`,
 	}
 
 	var rp identity.RegisterPractitioner
+	var newKeyFile string
 	regPrac := &cobra.Command{
-		Use:     "register-practitioner",
-		Short:   "Credential a practitioner's key (care organisations)",
-		Example: `  primum tx register-practitioner --from operator --key 3f5a… --licence MD-1234 --profession doctor --specialty cardiology --valid-until 2028-01-01T00:00:00Z`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return send(cmd, identity.TypeRegisterPractitioner, rp) },
+		Use:   "register-practitioner",
+		Short: "Credential a practitioner's key (care organisations)",
+		Long: `Credentials a practitioner's key. The practitioner must agree: the registration carries
+their key's proof of possession. Either pass their key with --key-file (a name in
+HOME/keys or a key file: the proof is signed here), or, when the key is on their own
+machine, --key and --proof, which they print with
+  primum keys prove-possession THEIR_KEY --as practitioner --for YOUR_ORGANISATION_ID`,
+		Example: `  primum tx register-practitioner --from operator --key-file dr-new --licence MD-1234 --profession doctor --specialty cardiology --valid-until 2028-01-01T00:00:00Z
+  primum tx register-practitioner --from operator --key 3f5a… --proof 9b0e… --licence MD-1234 --profession doctor --valid-until 2028-01-01T00:00:00Z`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if newKeyFile == "" {
+				if err := needProof(rp.Key, rp.Proof, "practitioner"); err != nil {
+					return err
+				}
+				return send(cmd, identity.TypeRegisterPractitioner, rp)
+			}
+			key, practitioner, err := g.signingKeys(tf.from, newKeyFile)
+			if err != nil {
+				return err
+			}
+			res, err := g.client().RegisterPractitioner(cmd.Context(), key, practitioner, rp, tf.wait)
+			if err != nil {
+				return err
+			}
+			return printSubmit(g, cmd.OutOrStdout(), res)
+		},
 	}
-	regPrac.Flags().StringVar(&rp.Key, "key", "", "the practitioner's Ed25519 public key (hex)")
+	regPrac.Flags().StringVar(&newKeyFile, "key-file", "", "the practitioner's key (name or key file), to sign its proof of possession")
+	regPrac.Flags().StringVar(&rp.Key, "key", "", "the practitioner's Ed25519 public key (hex), with --proof")
+	regPrac.Flags().StringVar(&rp.Proof, "proof", "", "the practitioner's proof of possession (hex, from 'primum keys prove-possession')")
+	regPrac.MarkFlagsMutuallyExclusive("key-file", "key")
+	regPrac.MarkFlagsMutuallyExclusive("key-file", "proof")
 	regPrac.Flags().StringVar(&rp.Licence, "licence", "", "licence number")
 	regPrac.Flags().StringVar(&rp.Profession, "profession", "", "doctor, nurse, pharmacist, midwife, dentist, …")
 	regPrac.Flags().StringVar(&rp.Specialty, "specialty", "", "specialty")
@@ -83,14 +111,40 @@ stable error code and exits non-zero.`,
 	renewCmd.Flags().StringVar(&renew.Specialty, "specialty", "", "new specialty (optional)")
 
 	var dev identity.RegisterDevice
+	var deviceKeyFile string
 	devCmd := &cobra.Command{
-		Use:     "register-device",
-		Short:   "Register a device key (organisations and patients)",
-		Example: `  primum tx register-device --key 77ab… --type ventilator --from operator`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return send(cmd, identity.TypeRegisterDevice, dev) },
+		Use:   "register-device",
+		Short: "Register a device key (organisations and patients)",
+		Long: `Registers a device's key, with the device key's proof of possession: pass the device's
+key with --key-file (the proof is signed here), or --key and --proof printed on the device
+with
+  primum keys prove-possession DEVICE_KEY --as device --for YOUR_ID`,
+		Example: `  primum keys add ventilator-7 && primum tx register-device --key-file ventilator-7 --type ventilator --from operator
+  primum tx register-device --key 77ab… --proof 51c2… --type ventilator --from operator`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if deviceKeyFile == "" {
+				if err := needProof(dev.Key, dev.Proof, "device"); err != nil {
+					return err
+				}
+				return send(cmd, identity.TypeRegisterDevice, dev)
+			}
+			key, device, err := g.signingKeys(tf.from, deviceKeyFile)
+			if err != nil {
+				return err
+			}
+			res, err := g.client().RegisterDevice(cmd.Context(), key, device, dev.DeviceType, tf.wait)
+			if err != nil {
+				return err
+			}
+			return printSubmit(g, cmd.OutOrStdout(), res)
+		},
 	}
-	devCmd.Flags().StringVar(&dev.Key, "key", "", "the device's Ed25519 public key (hex)")
+	devCmd.Flags().StringVar(&deviceKeyFile, "key-file", "", "the device's key (name or key file), to sign its proof of possession")
+	devCmd.Flags().StringVar(&dev.Key, "key", "", "the device's Ed25519 public key (hex), with --proof")
+	devCmd.Flags().StringVar(&dev.Proof, "proof", "", "the device key's proof of possession (hex, from 'primum keys prove-possession')")
+	devCmd.MarkFlagsMutuallyExclusive("key-file", "key")
+	devCmd.MarkFlagsMutuallyExclusive("key-file", "proof")
 	devCmd.Flags().StringVar(&dev.DeviceType, "type", "", "device type, e.g. ventilator, glucose-monitor")
 
 	var newKeyName string
@@ -118,23 +172,73 @@ stable error code and exits non-zero.`,
 	rotate.Flags().StringVar(&newKeyName, "new", "", "the new key (name or key file)")
 
 	var nm governance.NewMember
-	var reason string
+	var reason, requestFile, memberKeyFile string
 	proposeAdd := &cobra.Command{
 		Use:   "propose-add-member",
 		Short: "Propose admitting an organisation (and its validator power)",
-		Example: `  primum tx propose-add-member --name "St Olav Hospital" --org-type hospital --key 5e… \
-      --validator-key 8a… --power 10 --reason "regional expansion" --from operator`,
+		Long: `Proposes admitting an organisation. Its keys' holders must agree: the proposal carries a
+proof of possession of its operator key and of its validator key. A joining organisation's
+'primum init --genesis …' writes them all to HOME/membership-request.json: pass that file
+with --request (and --power to change the power it asks for). Otherwise give the keys and
+their proofs (from 'primum keys prove-possession', --as member and --as validator), or,
+for a member without a validator whose key is here, --key-file.`,
+		Example: `  primum tx propose-add-member --request membership-request.json --reason "regional expansion" --from operator
+  primum tx propose-add-member --name "St Olav Hospital" --org-type hospital --key 5e… --key-proof 07c1… \
+      --validator-key 8a… --validator-key-proof d93f… --power 10 --from operator
+  primum tx propose-add-member --name "Fjord Clinic" --org-type clinic --key-file fjord --from operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: &nm, Reason: reason})
+			member := nm
+			chainID, err := g.client().ChainID(cmd.Context())
+			if err != nil {
+				return err
+			}
+			switch {
+			case requestFile != "":
+				req, err := readMembershipRequest(requestFile)
+				if err != nil {
+					return err
+				}
+				if req.ChainID != chainID {
+					return fmt.Errorf("%s is for chain %q, the node is on %q", requestFile, req.ChainID, chainID)
+				}
+				member = req.NewMember
+				if cmd.Flags().Changed("power") {
+					member.Power = nm.Power
+				}
+			case memberKeyFile != "":
+				key, err := g.signingKey(memberKeyFile)
+				if err != nil {
+					return fmt.Errorf("--key-file: %w", err)
+				}
+				proved := governance.ProvedMember(chainID, nm.Name, nm.OrgType, key, nil)
+				member.Key, member.KeyProof = proved.Key, proved.KeyProof
+			default:
+				if err := needProof(nm.Key, nm.KeyProof, "member"); err != nil {
+					return err
+				}
+			}
+			if member.ValidatorKey != "" && member.ValidatorKeyProof == "" {
+				return fmt.Errorf("--validator-key needs --validator-key-proof: the joining organisation prints it with\n  primum keys prove-possession --as validator --for ORG_ID --home ITS_HOME\n(ORG_ID is the address of its operator key)")
+			}
+			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: &member, Reason: reason})
 		},
 	}
+	proposeAdd.Flags().StringVar(&requestFile, "request", "", "a joining organisation's membership-request.json (from 'primum init --genesis')")
 	proposeAdd.Flags().StringVar(&nm.Name, "name", "", "organisation name")
 	proposeAdd.Flags().StringVar(&nm.OrgType, "org-type", "", "organisation type")
-	proposeAdd.Flags().StringVar(&nm.Key, "key", "", "organisation's operator public key (hex)")
-	proposeAdd.Flags().StringVar(&nm.ValidatorKey, "validator-key", "", "validator public key (hex; see 'primum init' output)")
+	proposeAdd.Flags().StringVar(&memberKeyFile, "key-file", "", "the organisation's operator key (name or key file), to sign its proof of possession")
+	proposeAdd.Flags().StringVar(&nm.Key, "key", "", "organisation's operator public key (hex), with --key-proof")
+	proposeAdd.Flags().StringVar(&nm.KeyProof, "key-proof", "", "the operator key's proof of possession (hex)")
+	proposeAdd.Flags().StringVar(&nm.ValidatorKey, "validator-key", "", "validator public key (hex; see 'primum init' output), with --validator-key-proof")
+	proposeAdd.Flags().StringVar(&nm.ValidatorKeyProof, "validator-key-proof", "", "the validator key's proof of possession (hex)")
 	proposeAdd.Flags().Int64Var(&nm.Power, "power", 0, "validator power (0: member without a validator)")
 	proposeAdd.Flags().StringVar(&reason, "reason", "", "why")
+	for _, f := range []string{"name", "org-type", "key-file", "key", "key-proof", "validator-key", "validator-key-proof"} {
+		proposeAdd.MarkFlagsMutuallyExclusive("request", f)
+	}
+	proposeAdd.MarkFlagsMutuallyExclusive("key-file", "key")
+	proposeAdd.MarkFlagsMutuallyExclusive("key-file", "key-proof")
 
 	proposeRemove := &cobra.Command{
 		Use:     "propose-remove-member ORG_ID",
@@ -175,6 +279,33 @@ stable error code and exits non-zero.`,
 	}
 	cmd.AddCommand(regPatient, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
 	return cmd
+}
+
+// needProof refuses, before anything is sent, a new key given without the
+// proof of possession its registration needs, saying how to get one.
+func needProof(key, proof, kind string) error {
+	if key == "" || proof != "" {
+		return nil // no key: the ledger's own answer (bad_key) says what is missing
+	}
+	flag, registrant := "--proof", "YOUR_ID"
+	if kind == identity.ProofMember {
+		flag, registrant = "--key-proof", `"THE ORGANISATION'S NAME"`
+	}
+	return fmt.Errorf("--key needs %s, the key holder's proof of possession: they print it with\n  primum keys prove-possession THEIR_KEY --as %s --for %s\nor pass the key itself with --key-file", flag, kind, registrant)
+}
+
+// signingKeys opens the --from key and a second key (a new practitioner's or
+// device's), each a name in HOME/keys or a key file.
+func (g *globals) signingKeys(from, other string) (ed25519.PrivateKey, ed25519.PrivateKey, error) {
+	key, err := g.signingKey(from)
+	if err != nil {
+		return nil, nil, err
+	}
+	otherKey, err := g.signingKey(other)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--key-file: %w", err)
+	}
+	return key, otherKey, nil
 }
 
 // send signs a transaction with --from and submits it, printing the outcome.
