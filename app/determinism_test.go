@@ -148,7 +148,7 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 // deliberately. Changes outside the state (results, caches, the API) leave
 // it as it is.
 func TestAppHashPinned(t *testing.T) {
-	const want = "C4A4F289EA4F6D12F401D8B35C13E7145F0729B06AABA45CD0229439E277E379"
+	const want = "DF177BC430FA22C3FFCAE3E0BC5D57964F2CE37DD7F42153F7902D5BBF6080E2"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

@@ -280,3 +280,85 @@ func TestLastValidatorGuardCountsKeys(t *testing.T) {
 		t.Fatalf("validator updates: %+v", res.ValidatorUpdates)
 	}
 }
+
+// TestSuspensionPrecedence: a suspension is lifted (or taken over) only by
+// whoever imposed it or by a regulator; state and events say who did what.
+func TestSuspensionPrecedence(t *testing.T) {
+	type step struct {
+		by     ed25519.PrivateKey
+		status string
+		want   *ledger.Error
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"the organisation cannot lift the regulator's suspension", []step{
+			{regulatorKey, "suspended", nil},
+			{hospitalKey, "active", identity.ErrSuspendedByOther},
+			{hospitalKey, "suspended", identity.ErrSuspendedByOther}, // nor take it over
+			{regulatorKey, "active", nil},
+		}},
+		{"the organisation lifts its own suspension", []step{
+			{hospitalKey, "suspended", nil},
+			{hospitalKey, "active", nil},
+		}},
+		{"the regulator may lift the organisation's suspension", []step{
+			{hospitalKey, "suspended", nil},
+			{regulatorKey, "active", nil},
+		}},
+		{"the regulator takes a suspension over", []step{
+			{hospitalKey, "suspended", nil},
+			{regulatorKey, "suspended", nil},
+			{hospitalKey, "active", identity.ErrSuspendedByOther},
+		}},
+		{"another organisation may not", []step{
+			{hospitalKey, "suspended", nil},
+			{hospital2Key, "active", identity.ErrNotYourPractitioner},
+		}},
+		{"revoking lifts nothing and stays open to the organisation", []step{
+			{regulatorKey, "suspended", nil},
+			{hospitalKey, "revoked", nil},
+			{regulatorKey, "active", identity.ErrRevokedFinal},
+		}},
+	}
+	h := newHarness(t)
+	h.block()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			doc := testKey("suspension " + c.name)
+			h.mustOK(h.registerPractitioner(hospitalKey, doc))
+			status, by := identity.StatusActive, ""
+			for i, s := range c.steps {
+				r := h.block(h.tx(s.by, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: id(doc), Status: s.status})).TxResults[0]
+				if s.want != nil {
+					wantCode(t, r.Code, r.Codespace, r.Log, s.want)
+				} else if r.Code != 0 {
+					t.Fatalf("step %d rejected: %s (%s)", i, r.Log, r.Info)
+				} else {
+					status, by = s.status, id(s.by)
+					if got := eventAttr(r.Events, "identity.status", "by"); got != by {
+						t.Fatalf("step %d: event names %q as the author, want %q", i, got, by)
+					}
+				}
+				if p := h.identity(doc); p.Status != status || p.StatusBy != by {
+					t.Fatalf("after step %d: status %s by %q, want %s by %q", i, p.Status, p.StatusBy, status, by)
+				}
+			}
+		})
+	}
+}
+
+func eventAttr(events []abci.Event, typ, key string) string {
+	for _, e := range events {
+		if e.Type != typ {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == key {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}

@@ -22,4 +22,5 @@ var (
 	ErrNoKeyProof          = ledger.NewError("identity", 16, "missing_key_proof", 400, "a new key needs a proof of possession signed by its holder (primum keys prove-possession)")
 	ErrBadKeyProof         = ledger.NewError("identity", 17, "bad_key_proof", 400, "the proof of possession does not verify for this chain, registration and key")
 	ErrValidatorKeyInUse   = ledger.NewError("identity", 18, "validator_key_in_use", 409, "this validator key already belongs to a member organisation")
+	ErrSuspendedByOther    = ledger.NewError("identity", 19, "suspended_by_other", 403, "only whoever suspended this practitioner, or a regulator, may lift or change the suspension")
 )

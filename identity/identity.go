@@ -56,6 +56,9 @@ type Identity struct {
 	Specialty  string `json:"specialty,omitempty"`
 	ValidUntil string `json:"valid_until,omitempty"` // RFC 3339, UTC
 	StatusNote string `json:"status_note,omitempty"`
+	// StatusBy is who set the current status (practitioners; empty until
+	// a first change): a suspension is lifted only by them or a regulator.
+	StatusBy string `json:"status_by,omitempty"`
 
 	// Devices.
 	DeviceType string `json:"device_type,omitempty"`

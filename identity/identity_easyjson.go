@@ -190,6 +190,12 @@ func easyjsonE1fac2e2DecodeGithubComPrimumHealthPrimumIdentity1(in *jlexer.Lexer
 			} else {
 				out.StatusNote = string(in.String())
 			}
+		case "status_by":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.StatusBy = string(in.String())
+			}
 		case "device_type":
 			if in.IsNull() {
 				in.Skip()
@@ -289,6 +295,11 @@ func easyjsonE1fac2e2EncodeGithubComPrimumHealthPrimumIdentity1(out *jwriter.Wri
 		const prefix string = ",\"status_note\":"
 		out.RawString(prefix)
 		out.String(string(in.StatusNote))
+	}
+	if in.StatusBy != "" {
+		const prefix string = ",\"status_by\":"
+		out.RawString(prefix)
+		out.String(string(in.StatusBy))
 	}
 	if in.DeviceType != "" {
 		const prefix string = ",\"device_type\":"

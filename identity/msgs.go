@@ -3,6 +3,7 @@ package identity
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"time"
 
@@ -31,7 +32,7 @@ func Routes() []ledger.Route {
 			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation).",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
 		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus, Body: ledger.BodyOf[SetPractitionerStatus](),
-			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner.",
+			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted only by whoever imposed it or by a regulator.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
 		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential, Body: ledger.BodyOf[RenewCredential](),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
@@ -187,6 +188,9 @@ func registerPractitioner(ctx *ledger.Context, body []byte) error {
 // ownPractitioner loads a practitioner the signer may manage.
 func ownPractitioner(ctx *ledger.Context, id string) (*Identity, error) {
 	p, err := Get(ctx.State, id)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err // a storage error is not a rejection
+	}
 	if err != nil || p.Kind != ledger.KindPractitioner {
 		return nil, ErrNotPractitioner.Wrapf("%q", id)
 	}
@@ -214,10 +218,30 @@ func setPractitionerStatus(ctx *ledger.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	p.Status, p.StatusNote = m.Status, m.Note
+	if err := mayChangeSuspension(ctx.Signer, p, m.Status); err != nil {
+		return err
+	}
+	p.Status, p.StatusNote, p.StatusBy = m.Status, m.Note, ctx.Signer.ID
 	put(ctx.State, p)
-	ctx.Emit("identity.status", [2]string{"id", p.ID}, [2]string{"status", p.Status})
+	ctx.Emit("identity.status", [2]string{"id", p.ID}, [2]string{"status", p.Status}, [2]string{"by", ctx.Signer.ID})
 	return nil
+}
+
+// mayChangeSuspension keeps a suspension in the hands of whoever imposed
+// it: only they or a regulator (the higher authority) may lift it or take
+// it over, so an organisation cannot reinstate a practitioner the
+// regulator suspended. Revoking stays open to the credentialing
+// organisation: it ends the credential for good and lifts nothing. A
+// suspension from before StatusBy was recorded has no known author and
+// keeps the old rule (the credentialing organisation or a regulator).
+func mayChangeSuspension(signer ledger.Signer, p *Identity, to string) error {
+	if p.Status != StatusSuspended || p.StatusBy == "" || to == StatusRevoked {
+		return nil
+	}
+	if signer.ID == p.StatusBy || signer.OrgType == "regulator" {
+		return nil
+	}
+	return ErrSuspendedByOther.Wrapf("suspended by %s", p.StatusBy)
 }
 
 func renewCredential(ctx *ledger.Context, body []byte) error {
