@@ -288,7 +288,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 			fail(i, err)
 			continue
 		}
-		done, stop, err := s.broadcast(context.Background(), key, supply.TypeCapture, supply.Capture{Events: events[i]})
+		_, done, stop, err := s.broadcast(context.Background(), key, supply.TypeCapture, supply.Capture{Events: events[i]})
 		if err != nil {
 			fail(i, err)
 			continue
