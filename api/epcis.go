@@ -158,10 +158,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCaptureForbidden)
 		return
 	}
-	if ok, wait := s.captureLimiter.allow(string(key.Public().(ed25519.PublicKey))); !ok {
-		writeRateLimited(w, wait)
-		return
-	}
+
 	behaviour := strings.ToLower(r.Header.Get("GS1-Capture-Error-Behaviour"))
 	if behaviour == "" {
 		behaviour = "rollback"
@@ -195,6 +192,12 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(events) > supply.MaxCaptureEvents {
 		writeError(w, errCaptureLimit.Wrapf("%d events, limit %d", len(events), supply.MaxCaptureEvents))
+		return
+	}
+	// A capture counts against its token's key as one transaction per
+	// event, the rate a node accepts from one key.
+	if ok, wait := s.limiter.allowN(string(key.Public().(ed25519.PublicKey)), len(events)); !ok {
+		writeRateLimited(w, wait)
 		return
 	}
 	idb := make([]byte, 12)

@@ -270,32 +270,54 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	committed := s.App.Store().Committed()
 	now := s.App.LastBlockTime()
 	var out []fhir.Object
+	// A search over every patient stops once it has the page and one more
+	// (to know there is a next page): its cost follows _offset + _count,
+	// not the ledger's size.
+	wanted := offset + count + 1
+	truncated := false
+	// enough says whether a scan over every patient may stop.
+	enough := func() bool {
+		truncated = truncated || (patient == "" && len(out) >= wanted)
+		return truncated
+	}
 	var err error
 	switch typ {
 	case "Consent":
-		var list []*consent.Consent
-		if patient != "" {
-			list, err = consent.OfPatient(committed, patient)
-		} else {
-			list, err = consent.List(committed, 0)
-		}
-		for _, c := range list {
+		keep := func(c *consent.Consent) bool {
 			if matchDate(c.Granted) {
 				out = append(out, fhir.Consent(c, now))
 			}
+			return !enough()
+		}
+		if patient != "" {
+			var list []*consent.Consent
+			list, err = consent.OfPatient(committed, patient)
+			for _, c := range list {
+				if !keep(c) {
+					break
+				}
+			}
+		} else {
+			err = consent.Each(committed, keep)
 		}
 	case "AuditEvent":
-		var list []*records.Access
-		if patient != "" {
-			list, err = records.TrailOf(committed, patient)
-		} else {
-			list, err = records.Trail(committed)
-		}
-		for _, a := range list {
+		keep := func(a *records.Access) bool {
 			ae := fhir.AuditEvent(a)
 			if matchDate(a.Time) && (q.Get("outcome") == "" || q.Get("outcome") == ae["outcome"]) {
 				out = append(out, ae)
 			}
+			return !enough()
+		}
+		if patient != "" {
+			var list []*records.Access
+			list, err = records.TrailOf(committed, patient)
+			for _, a := range list {
+				if !keep(a) {
+					break
+				}
+			}
+		} else {
+			err = records.EachAccess(committed, keep)
 		}
 	case "DocumentReference":
 		if patient == "" {
@@ -327,13 +349,17 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	total := len(out)
 	page := out[min(offset, total):min(offset+count, total)]
 	next := ""
+	counted := total
+	if truncated {
+		counted = -1 // the search stopped at the page: the total is not known
+	}
 	if offset+count < total {
 		nq := r.URL.Query()
 		nq.Set("_offset", strconv.Itoa(offset+count))
 		nq.Set("_count", strconv.Itoa(count))
 		next = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
-	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, total))
+	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, counted))
 }
 
 // exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: one

@@ -22,13 +22,6 @@ type keyLimiter struct {
 
 const maxTrackedKeys = 100_000
 
-// EPCIS captures per token: a capture is up to 200 events and holds a job,
-// so a token sends at most this many a second after a burst.
-const (
-	capturesPerSecond = 2
-	captureBurst      = 20
-)
-
 func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
 	if perSecond <= 0 {
 		return nil
@@ -37,7 +30,11 @@ func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
 }
 
 // allow reports whether key may submit now, and otherwise how long to wait.
-func (k *keyLimiter) allow(key string) (bool, time.Duration) {
+func (k *keyLimiter) allow(key string) (bool, time.Duration) { return k.allowN(key, 1) }
+
+// allowN is allow for n transactions at once (an EPCIS capture of n
+// events); more than the burst is never allowed.
+func (k *keyLimiter) allowN(key string, n int) (bool, time.Duration) {
 	if k == nil {
 		return true, 0
 	}
@@ -51,7 +48,10 @@ func (k *keyLimiter) allow(key string) (bool, time.Duration) {
 		k.keys[key] = l
 	}
 	k.mu.Unlock()
-	r := l.Reserve()
+	r := l.ReserveN(time.Now(), n)
+	if !r.OK() {
+		return false, time.Duration(float64(n) / float64(k.rate) * float64(time.Second))
+	}
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
 		return false, d

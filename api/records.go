@@ -335,19 +335,32 @@ func (s *server) accessLog(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	all, err := records.Trail(s.App.Store().Committed())
+	if v := q.Get("outcome"); v != "" && v != records.Granted && v != records.Refused {
+		writeError(w, errBadRequest.Wrapf("outcome must be %s or %s", records.Granted, records.Refused))
+		return
+	}
+	before := q.Get("before")
+	if len(before) > 128 {
+		writeError(w, errBadRequest.Wrapf("before must be a page token from a Link header"))
+		return
+	}
+	// Newest first: an auditor looks at what just happened. A page reads
+	// what it returns (and at most records.MaxTrailScan entries), wherever
+	// it starts.
+	out, next, err := records.TrailPage(s.App.Store().Committed(), before, limit, func(a *records.Access) bool {
+		return (q.Get("emergency") != "true" || a.Emergency) && (q.Get("outcome") == "" || q.Get("outcome") == a.Outcome)
+	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	out := []*records.Access{}
-	// Newest first: an auditor looks at what just happened.
-	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
-		a := all[i]
-		if (q.Get("emergency") == "true" && !a.Emergency) || (q.Get("outcome") != "" && q.Get("outcome") != a.Outcome) {
-			continue
-		}
-		out = append(out, a)
+	if out == nil {
+		out = []*records.Access{}
+	}
+	if next != "" {
+		nq := r.URL.Query()
+		nq.Set("before", next)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+nq.Encode()+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

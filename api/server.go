@@ -56,12 +56,10 @@ const MaxBodyBytes = 256 << 10
 
 type server struct {
 	Backend
-	log     *slog.Logger
-	limiter *keyLimiter
-	// captureLimiter bounds EPCIS captures per token's key.
-	captureLimiter *keyLimiter
-	captures       *captureJobs
-	locks          keyLocks
+	log      *slog.Logger
+	limiter  *keyLimiter
+	captures *captureJobs
+	locks    keyLocks
 	// httpClient fetches records from other custodians' nodes.
 	httpClient *http.Client
 }
@@ -69,8 +67,7 @@ type server struct {
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
-		captureLimiter: newKeyLimiter(capturesPerSecond, captureBurst),
-		captures:       &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
+		captures: &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))

@@ -268,3 +268,52 @@ func TestAccessRequestGolden(t *testing.T) {
 		t.Fatalf("sign bytes changed:\n%q", got)
 	}
 }
+
+// TestTrailPages: the global trail pages newest first from a token, each
+// page reading what it returns; walked to the end the pages are the whole
+// trail, and a filter keeps only what it accepts.
+func TestTrailPages(t *testing.T) {
+	w := newRecordsWorld(t)
+	for i := range 7 {
+		emergency := ""
+		if i%3 == 0 {
+			emergency = "patient_unconscious"
+		}
+		purpose := "treatment"
+		if emergency != "" {
+			purpose = "emergency"
+		}
+		if _, err := w.access(hospitalKey, w.request(w.doctor, "obs-1", purpose, emergency)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := records.Trail(w.store.Committed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	for before, pages := "", 0; ; pages++ {
+		page, next, err := records.TrailPage(w.store.Committed(), before, 3, func(*records.Access) bool { return true })
+		if err != nil || pages > 5 {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		for _, a := range page {
+			walked = append(walked, a.ID)
+		}
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	var want []string
+	for i := len(all) - 1; i >= 0; i-- {
+		want = append(want, all[i].ID)
+	}
+	if fmt.Sprint(walked) != fmt.Sprint(want) {
+		t.Fatalf("pages walked %v, want the trail newest first %v", walked, want)
+	}
+	emergencies, _, _ := records.TrailPage(w.store.Committed(), "", 10, func(a *records.Access) bool { return a.Emergency })
+	if len(emergencies) != 3 {
+		t.Fatalf("%d emergencies", len(emergencies))
+	}
+}

@@ -230,6 +230,23 @@ func OfPatient(r ledger.Reader, patient string) ([]*Consent, error) {
 	return ledger.Indexed(r, patientPrefix(patient), Get)
 }
 
+// Each calls fn with every consent in id order until fn returns false: a
+// search that stops early reads no further.
+func Each(r ledger.Reader, fn func(*Consent) bool) error {
+	var derr error
+	err := r.Iterate(prefixConsent, func(_, v []byte) bool {
+		var c Consent
+		if derr = ledger.DecodeState(v, &c); derr != nil {
+			return false
+		}
+		return fn(&c)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
 // List lists every consent (for the regulator and FHIR search), up to limit.
 func List(r ledger.Reader, limit int) ([]*Consent, error) {
 	return ledger.ScanJSON[Consent](r, prefixConsent, limit)

@@ -181,7 +181,9 @@ func OperationOutcome(severity, code, diagnostics string) Object {
 }
 
 // SearchSet wraps one page of matches in a searchset Bundle: total is the
-// number of all matches, next the URL of the following page ("" if none).
+// number of all matches (negative: not counted, and Bundle.total, which
+// FHIR makes optional, is left out), next the URL of the following page
+// ("" if none).
 func SearchSet(self, next, base string, page []Object, total int) Object {
 	entries := make([]any, 0, len(page))
 	for _, r := range page {
@@ -192,7 +194,11 @@ func SearchSet(self, next, base string, page []Object, total int) Object {
 	if next != "" {
 		links = append(links, Object{"relation": "next", "url": next})
 	}
-	return Object{"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
+	b := Object{"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
+	if total < 0 {
+		delete(b, "total")
+	}
+	return b
 }
 
 // Collection wraps resources in a collection Bundle (a patient's export).

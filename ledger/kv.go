@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 
 	"github.com/mailru/easyjson"
 )
@@ -69,7 +71,46 @@ func (o *Overlay) stage(k string, value []byte) {
 
 // Iterate merges staged writes into the base's order.
 func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
-	return MergeIterate(o.base, prefix, o.keys.WithPrefix(string(prefix)), func(k string) []byte { return o.writes[k] }, fn)
+	return o.Scan(prefix, nil, false, fn)
+}
+
+// Scan is Iterate from start, in either direction (Seeker).
+func (o *Overlay) Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) bool) error {
+	return MergeScan(o.base, prefix, start, reverse, o.keys.WithPrefix(string(prefix)), func(k string) []byte { return o.writes[k] }, fn)
+}
+
+// Seeker is a Reader that can start a listing at a key, in either
+// direction, without reading the keys before it: what a paged query needs
+// so that its cost follows the page, not the position of the page.
+type Seeker interface {
+	// Scan calls fn for each key with the prefix from start (inclusive;
+	// nil: from the first, or with reverse the last), ascending or with
+	// reverse descending, until fn returns false.
+	Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) bool) error
+}
+
+// Scan lists r's keys with the prefix from start, as Seeker.Scan does. A
+// Reader that is not a Seeker is iterated from its first key (and, in
+// reverse, held in memory): only the state store's readers serve queries.
+func Scan(r Reader, prefix, start []byte, reverse bool, fn func(key, value []byte) bool) error {
+	if sk, ok := r.(Seeker); ok {
+		return sk.Scan(prefix, start, reverse, fn)
+	}
+	if !reverse {
+		return r.Iterate(prefix, func(k, v []byte) bool {
+			return (start != nil && bytes.Compare(k, start) < 0) || fn(k, v)
+		})
+	}
+	var keys, values [][]byte
+	err := r.Iterate(prefix, func(k, v []byte) bool {
+		if start == nil || bytes.Compare(k, start) <= 0 {
+			keys, values = append(keys, k), append(values, v)
+		}
+		return true
+	})
+	for i := len(keys) - 1; err == nil && i >= 0 && fn(keys[i], values[i]); i-- {
+	}
+	return err
 }
 
 // MergeIterate iterates base under prefix with a writer's own keys merged
@@ -77,10 +118,35 @@ func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error 
 // one's value, nil if it was deleted. An own key hides the base's value of
 // the same key. It stops when fn returns false.
 func MergeIterate(base Reader, prefix []byte, own []string, value func(k string) []byte, fn func(key, value []byte) bool) error {
+	return MergeScan(base, prefix, nil, false, own, value, fn)
+}
+
+// MergeScan is MergeIterate from start, in either direction (Seeker.Scan).
+// own stays in ascending order whatever the direction.
+func MergeScan(base Reader, prefix, start []byte, reverse bool, own []string, value func(k string) []byte, fn func(key, value []byte) bool) error {
+	if start != nil {
+		i, found := slices.BinarySearch(own, string(start))
+		if reverse {
+			if found {
+				i++
+			}
+			own = own[:i]
+		} else {
+			own = own[i:]
+		}
+	}
+	// at(j) is the j-th own key in the direction of the scan; ahead(a, b)
+	// says a comes before b in it.
+	at := func(j int) string { return own[j] }
+	ahead := func(a, b string) bool { return a < b }
+	if reverse {
+		at = func(j int) string { return own[len(own)-1-j] }
+		ahead = func(a, b string) bool { return a > b }
+	}
 	j, stopped := 0, false
-	// emit passes own[j] on, unless it was deleted.
+	// emit passes the next own key on, unless it was deleted.
 	emit := func() bool {
-		k := own[j]
+		k := at(j)
 		j++
 		if v := value(k); v != nil && !fn([]byte(k), v) {
 			stopped = true
@@ -88,13 +154,13 @@ func MergeIterate(base Reader, prefix []byte, own []string, value func(k string)
 		}
 		return true
 	}
-	err := base.Iterate(prefix, func(k, v []byte) bool {
-		for j < len(own) && own[j] < string(k) {
+	err := Scan(base, prefix, start, reverse, func(k, v []byte) bool {
+		for j < len(own) && ahead(at(j), string(k)) {
 			if !emit() {
 				return false
 			}
 		}
-		if j < len(own) && own[j] == string(k) {
+		if j < len(own) && at(j) == string(k) {
 			return emit()
 		}
 		if !fn(k, v) {

@@ -103,7 +103,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"POST", "/api/v1/txs/batch", []byte(`{"txs":["AQ=="]}`), all(200)}, // answered per transaction: this one malformed
 		// Capture jobs are accepted for any member key the node holds; the
 		// ledger then refuses events whose signer may not record them.
-		{"POST", "/epcis/capture", []byte(doc), tokenOnly(202, 202, 202, 202, 202, 202, 202, 202)},
+		{"POST", "/epcis/capture", []byte(doc), tokenOnly(202, 202, 202, 202, 403, 403, 403, 403)},
 		{"GET", "/api/v1/records/" + record, nil, all(200)},
 		{"GET", "/api/v1/patients/" + patient + "/records", nil, all(200)},
 		{"GET", "/api/v1/patients/" + patient + "/consents", nil, all(200)},

@@ -181,6 +181,59 @@ func Trail(r ledger.Reader) ([]*Access, error) {
 	return ledger.Indexed(r, prefixAccAll, lastPart(GetAccess))
 }
 
+// MaxTrailScan bounds the entries one page of the trail examines, so a
+// filter few entries match answers a short page and where to go on, and a
+// request's cost is bounded whatever the ledger holds.
+const MaxTrailScan = 10_000
+
+// TrailPage lists access entries newest first, from the page token before
+// ("": the newest), keeping those keep accepts, up to limit. next is the
+// token of the following page ("": none).
+func TrailPage(r ledger.Reader, before string, limit int, keep func(*Access) bool) (page []*Access, next string, err error) {
+	var start []byte
+	if before != "" {
+		start = append(append([]byte{}, prefixAccAll...), before...)
+	}
+	scanned := 0
+	var gerr error
+	err = ledger.Scan(r, prefixAccAll, start, true, func(key, _ []byte) bool {
+		rest := string(key[len(prefixAccAll):])
+		if scanned++; scanned > MaxTrailScan || len(page) == limit {
+			next = rest
+			return false
+		}
+		var a *Access
+		if a, gerr = lastPart(GetAccess)(r, rest); gerr != nil {
+			return false
+		}
+		if keep(a) {
+			page = append(page, a)
+		}
+		return true
+	})
+	if err == nil {
+		err = gerr
+	}
+	return page, next, err
+}
+
+// EachAccess calls fn with every access entry, oldest first, until fn
+// returns false: a search that stops early reads no further.
+func EachAccess(r ledger.Reader, fn func(*Access) bool) error {
+	var gerr error
+	err := r.Iterate(prefixAccAll, func(key, _ []byte) bool {
+		var a *Access
+		if a, gerr = lastPart(GetAccess)(r, string(key[len(prefixAccAll):])); gerr != nil {
+			return false
+		}
+		return fn(a)
+	})
+	if err == nil {
+		err = gerr
+	}
+	return err
+}
+
 // lastPart adapts a getter to index keys ending in "/<id>".
 func lastPart[T any](get func(ledger.Reader, string) (*T, error)) func(ledger.Reader, string) (*T, error) {
 	return func(r ledger.Reader, rest string) (*T, error) {

@@ -686,6 +686,16 @@ func (w staged) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
 	return nil
 }
 
+// Scan is Iterate from start, in either direction (ledger.Seeker).
+func (w staged) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) bool) error {
+	own := w.s.keys.WithPrefix(string(prefix))
+	block := w.s.block
+	if err := ledger.MergeScan(w.s.reader(), prefix, start, reverse, own, func(k string) []byte { return block[k] }, fn); err != nil {
+		panic(&ledger.StorageError{Err: fmt.Errorf("cannot list %q: %w", prefix, err)})
+	}
+	return nil
+}
+
 // committedReader reads a committed version: the one on disk (version),
 // or, while a version's writes are going to disk, its block's writes (over)
 // over the one before. Only the newest version is kept on disk: a reader
@@ -731,6 +741,12 @@ func (r committedReader) Get(key []byte) ([]byte, error) {
 }
 
 func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	return r.Scan(prefix, nil, false, fn)
+}
+
+// Scan lists the keys with the prefix from start (ledger.Seeker): Pebble
+// seeks to it, so a page costs what it returns wherever it starts.
+func (r committedReader) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) bool) error {
 	if r.over != nil {
 		keys := r.over.keys
 		from, _ := slices.BinarySearch(keys, string(prefix))
@@ -739,7 +755,7 @@ func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error
 			to++
 		}
 		writes := r.over.writes
-		return ledger.MergeIterate(committedReader{s: r.s, version: r.version}, prefix, keys[from:to],
+		return ledger.MergeScan(committedReader{s: r.s, version: r.version}, prefix, start, reverse, keys[from:to],
 			func(k string) []byte { return writes[k] }, fn)
 	}
 	lo := flatKey(prefix)
@@ -748,12 +764,30 @@ func (r committedReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error
 		return err
 	}
 	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
+	var valid bool
+	switch {
+	case start == nil && !reverse:
+		valid = it.First()
+	case start == nil:
+		valid = it.Last()
+	case !reverse:
+		valid = it.SeekGE(flatKey(start))
+	default:
+		valid = it.SeekLT(append(flatKey(start), 0))
+	}
+	for ; valid; valid = step(it, reverse) {
 		if !fn(bytes.Clone(it.Key()[len(flatPrefix):]), bytes.Clone(it.Value())) {
 			break
 		}
 	}
 	return it.Error()
+}
+
+func step(it *pebble.Iterator, reverse bool) bool {
+	if reverse {
+		return it.Prev()
+	}
+	return it.Next()
 }
 
 // QuietLogger keeps Pebble's informational chatter (its jobs, the replay of

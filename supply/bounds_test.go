@@ -202,3 +202,36 @@ func TestIdentifierIntegrity(t *testing.T) {
 		t.Fatalf("children: %q %v", children, err)
 	}
 }
+
+// TestSuspectsIndex: the suspect listing reads an index of reported
+// objects, not every object: a report adds to it, the regulator's release
+// takes out, and the limit holds.
+func TestSuspectsIndex(t *testing.T) {
+	w := setup(t)
+	commissionMany(t, w, "Q", 50)
+	for _, p := range []string{pack1, pack2, "(01)" + gtin + "(21)Q7"} {
+		must(t, w.do("pharmacy", supply.TypeReportSuspect, supply.ReportSuspect{Code: p, Reason: "seal broken"}))
+	}
+	list := func(limit int) []string {
+		t.Helper()
+		objs, err := supply.Suspects(w.st.Committed(), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, o := range objs {
+			keys = append(keys, o.Key)
+		}
+		return keys
+	}
+	if got := list(10); len(got) != 3 {
+		t.Fatalf("suspects: %v", got)
+	}
+	if got := list(2); len(got) != 2 {
+		t.Fatalf("limit 2: %v", got)
+	}
+	must(t, w.do("regulator", supply.TypeReleaseQuarantine, supply.Release{Code: pack1}))
+	if got := list(10); len(got) != 2 || got[0] == "sgtin:"+gtin+".S1" {
+		t.Fatalf("after release: %v", got)
+	}
+}

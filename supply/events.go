@@ -72,18 +72,26 @@ type EventFilter struct {
 	Limit    int
 }
 
-// Events returns matching events in ledger order and the page token of the next page (0: none).
+// MaxEventScan bounds the events one query examines: a filter that few
+// events match returns a short page and the token to go on from, so a
+// request's cost is bounded whatever the ledger holds.
+const MaxEventScan = 10_000
+
+// Events returns matching events in ledger order and the page token of the
+// next page (0: none). It seeks to the page's first event.
 func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 	var out []Event
 	var next uint64
 	var derr error
+	scanned := 0
 	start := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), f.After)
-	err := r.Iterate(prefixEvent, func(k, v []byte) bool {
-		if string(k) < string(start) {
-			return true
-		}
+	err := ledger.Scan(r, prefixEvent, start, false, func(k, v []byte) bool {
 		var e Event
 		if derr = ledger.DecodeState(v, &e); derr != nil {
+			return false
+		}
+		if scanned++; scanned > MaxEventScan {
+			next = e.Seq
 			return false
 		}
 		if !f.match(&e) {

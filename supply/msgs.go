@@ -804,6 +804,7 @@ func reportSuspect(ctx *ledger.Context, body []byte) error {
 	if o.Custodian == actor(ctx) || ctx.Signer.OrgType == "regulator" {
 		o.Quarantined = true
 	}
+	ledger.SetPresent(ctx.State, k(prefixSuspect, o.Key))
 	addStep(ctx, o, Step{Action: "report_suspect", Note: m.Reason})
 	putObject(ctx.State, o)
 	ctx.Emit("supply.suspect", [2]string{"key", key})
@@ -824,6 +825,7 @@ func releaseQuarantine(ctx *ledger.Context, body []byte) error {
 		return err
 	}
 	o.Quarantined, o.Suspect = false, ""
+	ctx.State.Delete(k(prefixSuspect, o.Key))
 	addStep(ctx, o, Step{Action: "release_quarantine"})
 	putObject(ctx.State, o)
 	return nil

@@ -21,6 +21,7 @@ var (
 	prefixRecall  = []byte("sup/recall/") // sup/recall/<gtin>/<lot> -> Recall
 	prefixTrail   = []byte("sup/trail/")  // sup/trail/<key>/<seq> -> Step
 	prefixEventID = []byte("sup/eid/")    // sup/eid/<event id> -> "" (EPCIS idempotency)
+	prefixSuspect = []byte("sup/sus/")    // sup/sus/<key> -> "" (objects reported suspect)
 )
 
 // k builds a state key from parts joined by '/'. A part is escaped ('%' as
@@ -198,23 +199,21 @@ func Recalls(r ledger.Reader) ([]*Recall, error) {
 	return ledger.ScanJSON[Recall](r, prefixRecall, 0)
 }
 
-// Suspects lists quarantined or reported objects.
+// Suspects lists objects reported suspect (quarantined or not), up to
+// limit, from their index: a listing reads what it returns.
 func Suspects(r ledger.Reader, limit int) ([]Object, error) {
 	var out []Object
-	var derr error
-	err := r.Iterate(prefixObject, func(_, v []byte) bool {
-		if !strings.Contains(string(v), `"suspect_reason"`) {
-			return true
-		}
-		var o Object
-		if derr = ledger.DecodeState(v, &o); derr != nil {
+	var gerr error
+	err := r.Iterate(prefixSuspect, func(key, _ []byte) bool {
+		var o *Object
+		if o, gerr = GetObject(r, unescape(string(key[len(prefixSuspect):]))); gerr != nil {
 			return false
 		}
-		out = append(out, o)
+		out = append(out, *o)
 		return len(out) < limit
 	})
 	if err == nil {
-		err = derr
+		err = gerr
 	}
 	return out, err
 }
