@@ -148,7 +148,7 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 // deliberately. Changes outside the state (results, caches, the API) leave
 // it as it is.
 func TestAppHashPinned(t *testing.T) {
-	const want = "DF177BC430FA22C3FFCAE3E0BC5D57964F2CE37DD7F42153F7902D5BBF6080E2"
+	const want = "379FA0380944483BE4CAEABD3DF0B65F5CD11FAC4A940D2C66C17901A182DD91"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

@@ -317,3 +317,39 @@ func TestTrailPages(t *testing.T) {
 		t.Fatalf("%d emergencies", len(emergencies))
 	}
 }
+
+// TestConsentsPerGranteeBounded: a patient holds at most
+// consent.MaxLivePerGrantee consents in force for one grantee, so deciding
+// an access reads a bounded number; a revoked or expired consent frees its
+// place, and access still follows the consents in force.
+func TestConsentsPerGranteeBounded(t *testing.T) {
+	w := newRecordsWorld(t)
+	soon := w.now.Add(3 * time.Second).Format(time.RFC3339)
+	later := w.now.AddDate(0, 1, 0).Format(time.RFC3339)
+	grant := func(expires string) []byte {
+		return w.tx(w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{Categories: []string{"condition"}},
+			Purpose: "research", Expires: expires})
+	}
+	// Two that expire in a few blocks, the rest for a month.
+	txs := [][]byte{grant(soon), grant(soon)}
+	for range consent.MaxLivePerGrantee - 2 {
+		txs = append(txs, grant(later))
+	}
+	w.mustOK(txs...)
+	res := w.block(grant(later))
+	if e, _ := ledger.Lookup(res.TxResults[0].Codespace, res.TxResults[0].Code); e != consent.ErrTooMany {
+		t.Fatalf("consent %d: %v", consent.MaxLivePerGrantee+1, res.TxResults[0].Log)
+	}
+	// The organisation is another grantee.
+	w.mustOK(w.tx(w.patient, consent.TypeGrant, consent.Grant{Grantee: id(hospital2Key), Scope: consent.Scope{All: true}, Purpose: "payment", Expires: later}))
+	for range 3 {
+		w.block() // the two short ones expire
+	}
+	w.mustOK(grant(later), grant(later))
+	if a, err := w.access(hospitalKey, w.request(w.remote, "cond-1", "research", "")); err != nil || a.Outcome != records.Granted {
+		t.Fatalf("research access: %+v %v", a, err)
+	}
+	if a, err := w.access(hospitalKey, w.request(w.remote, "obs-1", "payment", "")); err != nil || a.Outcome != records.Granted {
+		t.Fatalf("access through the organisation's consent: %+v %v", a, err)
+	}
+}

@@ -44,7 +44,12 @@ var (
 	ErrNotYours      = ledger.NewError("consent", 5, "not_your_consent", 403, "only the patient who granted a consent may revoke it")
 	ErrAlreadyEnded  = ledger.NewError("consent", 6, "consent_not_active", 409, "this consent is already revoked")
 	ErrUnknownRecord = ledger.NewError("consent", 7, "unknown_record", 404, "no record with this id belongs to this patient")
+	ErrTooMany       = ledger.NewError("consent", 8, "too_many_consents", 409, "a patient may hold at most 32 consents in force for one grantee: revoke one first")
 )
+
+// MaxLivePerGrantee bounds the consents a patient holds in force for one
+// grantee, so that deciding an access reads a bounded number of them.
+const MaxLivePerGrantee = 32
 
 // Scope is what a consent covers: all records, or the records of some
 // categories, or some records by id.
@@ -108,7 +113,15 @@ func New(records Records) *Module { return &Module{records: records} }
 var (
 	prefixConsent = []byte("con/")  // con/<id> -> Consent
 	prefixPatient = []byte("conp/") // conp/<patient>/<id> -> ""
+	// prefixPair indexes the consents not yet known to have ended by patient
+	// and grantee: an access is decided from the requester's and its
+	// organisation's entries alone (at most MaxLivePerGrantee each).
+	prefixPair = []byte("cong/") // cong/<patient>/<grantee>/<id> -> ""
 )
+
+func pairPrefix(patient, grantee string) []byte {
+	return []byte(string(prefixPair) + patient + "/" + grantee + "/")
+}
 
 func consentKey(id string) []byte { return append(append([]byte{}, prefixConsent...), id...) }
 func patientKey(patient, id string) []byte {
@@ -151,9 +164,41 @@ func (m *Module) grant(ctx *ledger.Context, body []byte) error {
 	c := Consent{ID: hex.EncodeToString(ctx.TxHash[:16]), Patient: ctx.Signer.ID, Grantee: grantee.ID, GranteeKind: string(grantee.Kind),
 		Scope: g.Scope, Purpose: g.Purpose, Expires: expires.UTC().Format(time.RFC3339), Status: StatusActive,
 		Granted: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	if err := prunePair(ctx, c.Patient, c.Grantee); err != nil {
+		return err
+	}
 	ledger.SetJSON(ctx.State, consentKey(c.ID), c)
 	ledger.SetPresent(ctx.State, patientKey(c.Patient, c.ID))
+	ledger.SetPresent(ctx.State, append(pairPrefix(c.Patient, c.Grantee), c.ID...))
 	ctx.Emit("consent.granted", [2]string{"id", c.ID}, [2]string{"patient", c.Patient}, [2]string{"grantee", c.Grantee}, [2]string{"purpose", c.Purpose})
+	return nil
+}
+
+// prunePair drops the ended consents from a patient's index for a grantee
+// and refuses a new one when MaxLivePerGrantee are in force. The index
+// never holds more than MaxLivePerGrantee entries: only a grant adds one,
+// after this.
+func prunePair(ctx *ledger.Context, patient, grantee string) error {
+	prefix := pairPrefix(patient, grantee)
+	var ids []string
+	if err := ctx.State.Iterate(prefix, func(k, _ []byte) bool { ids = append(ids, string(k[len(prefix):])); return true }); err != nil {
+		return err
+	}
+	live := 0
+	for _, id := range ids {
+		c, err := Get(ctx.State, id)
+		if err != nil {
+			return err
+		}
+		if c.Active(ctx.Time) {
+			live++
+		} else {
+			ctx.State.Delete(append(pairPrefix(patient, grantee), id...))
+		}
+	}
+	if live >= MaxLivePerGrantee {
+		return ErrTooMany.Wrapf("%d in force for this grantee", live)
+	}
 	return nil
 }
 
@@ -208,6 +253,7 @@ func revoke(ctx *ledger.Context, body []byte) error {
 	}
 	c.Status, c.Revoked, c.RevokedAt = StatusRevoked, ctx.Time.UTC().Format(time.RFC3339), ctx.Height
 	ledger.SetJSON(ctx.State, consentKey(c.ID), c)
+	ctx.State.Delete(append(pairPrefix(c.Patient, c.Grantee), c.ID...))
 	ctx.Emit("consent.revoked", [2]string{"id", c.ID}, [2]string{"patient", c.Patient})
 	return nil
 }
@@ -268,18 +314,28 @@ func (s Scope) Covers(rec RecordRef) bool {
 
 // Accept finds an active consent of the record's patient that lets the
 // requester (directly, or through the organisation that credentials them)
-// access the record for the purpose at time now.
+// access the record for the purpose at time now. It reads the patient's
+// consents for those two grantees only: at most 2 × MaxLivePerGrantee,
+// however many consents the patient holds.
 func Accept(r ledger.Reader, requester ledger.Signer, rec RecordRef, purpose string, now time.Time) (*Consent, error) {
-	all, err := OfPatient(r, rec.Patient)
-	if err != nil {
-		return nil, err
+	grantees := []string{requester.ID}
+	if requester.OrgID != "" && requester.Kind == ledger.KindPractitioner {
+		grantees = append(grantees, requester.OrgID)
 	}
-	for _, c := range all {
-		if c.Purpose != purpose || !c.Active(now) || !c.Scope.Covers(rec) {
-			continue
+	for _, grantee := range grantees {
+		prefix := pairPrefix(rec.Patient, grantee)
+		var ids []string
+		if err := r.Iterate(prefix, func(k, _ []byte) bool { ids = append(ids, string(k[len(prefix):])); return true }); err != nil {
+			return nil, err
 		}
-		if c.Grantee == requester.ID || (requester.OrgID != "" && c.Grantee == requester.OrgID && requester.Kind == ledger.KindPractitioner) {
-			return c, nil
+		for _, id := range ids {
+			c, err := Get(r, id)
+			if err != nil {
+				return nil, err
+			}
+			if c.Purpose == purpose && c.Active(now) && c.Scope.Covers(rec) {
+				return c, nil
+			}
 		}
 	}
 	return nil, nil
