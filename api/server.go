@@ -49,6 +49,10 @@ type Backend struct {
 	// PublicURL is where other members reach this node's API; custodians
 	// publish it on the ledger with the records they index.
 	PublicURL string
+	// CommitWait is how long a request that signs for its caller waits for
+	// the block (0: 40 s); past it the answer is 202 commit_timeout with
+	// the hash to poll. It must stay inside the server's write timeout.
+	CommitWait time.Duration
 }
 
 // MaxBodyBytes bounds every request body.

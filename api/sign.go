@@ -81,16 +81,21 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	return hash, done, stop, nil
 }
 
-// commitWait is how long a request waits for its transaction's block: well
-// inside the HTTP server's 60 s write timeout, so a stalled chain answers
-// 202 commit_timeout with the hash to poll, not a dropped connection.
+// commitWait is how long a request waits for its transaction's block by
+// default: well inside the HTTP server's 60 s write timeout, so a stalled
+// chain answers 202 commit_timeout with the hash to poll, not a dropped
+// connection.
 const commitWait = 40 * time.Second
 
 // sendAs signs one transaction with key and waits up to commitWait for its
 // block; a rejection in the block is returned as its coded error. Past the
 // wait it returns errTimeout with the transaction's hash.
 func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*app.TxResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, commitWait)
+	wait := s.CommitWait
+	if wait <= 0 {
+		wait = commitWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	hash, done, stop, err := s.broadcast(ctx, key, typ, body)
 	if err != nil {

@@ -48,6 +48,12 @@ func startSupplyNodeB(t testing.TB) (*node.Node, *client.Client, map[string]*mem
 // registers itself.
 func startMembers(t testing.TB, orgs [][2]string, people ...string) (*node.Node, *client.Client, map[string]*member) {
 	t.Helper()
+	return startMembersWith(t, nil, orgs, people...)
+}
+
+// startMembersWith is startMembers with the node's settings changed by tweak.
+func startMembersWith(t testing.TB, tweak func(*node.Settings), orgs [][2]string, people ...string) (*node.Node, *client.Client, map[string]*member) {
+	t.Helper()
 	home := t.TempDir()
 	ports := freePorts(t)
 	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "members", Ports: ports})
@@ -79,6 +85,9 @@ func startMembers(t testing.TB, orgs [][2]string, people ...string) (*node.Node,
 	}
 	for _, p := range people {
 		add(p)
+	}
+	if tweak != nil {
+		tweak(&settings)
 	}
 	if err := node.SaveSettings(home, settings); err != nil {
 		t.Fatal(err)

@@ -53,6 +53,10 @@ type Settings struct {
 	// default, 256 MB). A smaller cache bounds a small member's node
 	// tighter at some cost in speed; see docs/performance.md.
 	StateBlockCacheMB int `json:"state_block_cache_mb,omitempty"`
+	// CommitWaitMS is how long a request the node signs for its caller
+	// (/api/v1/act, record reads) waits for the block, in milliseconds (0:
+	// 40,000; at most 50,000, inside the API's 60 s write timeout).
+	CommitWaitMS int `json:"commit_wait_ms,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

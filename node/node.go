@@ -141,7 +141,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		publicURL = n.APIURL()
 	}
 	handler := api.New(api.Backend{App: a, Comet: local.New(cn), Node: cn, Gatherer: gatherers, Logger: o.Logger,
-		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL})
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL,
+		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -535,4 +536,43 @@ func TestSubmitBatch(t *testing.T) {
 			t.Errorf("%s: %d %.300s", tc.name, resp.StatusCode, b)
 		}
 	}
+}
+
+// TestActAnswersBeforeTheWriteTimeout: a request the node signs for its
+// caller waits for the block at most commit_wait_ms, then answers 202
+// commit_timeout with the hash and where to poll, never a dropped
+// connection; the transaction still commits.
+func TestActAnswersBeforeTheWriteTimeout(t *testing.T) {
+	n, c, m := startMembersWith(t, func(s *node.Settings) { s.CommitWaitMS = 1 }, [][2]string{{"hospital", "hospital"}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{"type": identity.TypeRegisterDevice, "body": map[string]any{}})
+	req, _ := http.NewRequestWithContext(ctx, "POST", n.APIURL()+"/api/v1/act", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+m["hospital"].token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct{ Code, Hash string }
+	_ = json.NewDecoder(resp.Body).Decode(&p)
+	if resp.StatusCode == http.StatusAccepted {
+		if p.Code != "commit_timeout" || p.Hash == "" || resp.Header.Get("Location") != "/api/v1/txs/"+p.Hash {
+			t.Fatalf("202 without what to poll: %+v, Location %q", p, resp.Header.Get("Location"))
+		}
+		// The transaction is refused in its block (an empty device), but it
+		// is committed: polling finds it.
+		for {
+			var r struct{ Committed bool }
+			if err := c.Get(ctx, "/api/v1/txs/"+p.Hash, &r); err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal("the transaction never committed")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	t.Fatalf("status %d (%+v), want 202 commit_timeout", resp.StatusCode, p)
 }
