@@ -69,7 +69,13 @@ func newHarness(t testing.TB) *harness {
 
 func openHarness(t testing.TB, dir string, initChain bool) *harness {
 	t.Helper()
-	st, err := store.Open(dir)
+	return openHarnessWith(t, dir, initChain, store.Options{})
+}
+
+// openHarnessWith is openHarness over a store opened with opts.
+func openHarnessWith(t testing.TB, dir string, initChain bool, opts store.Options) *harness {
+	t.Helper()
+	st, err := store.OpenWith(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

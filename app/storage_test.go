@@ -3,11 +3,8 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -28,33 +25,14 @@ import (
 func TestStorageErrorStopsTheNode(t *testing.T) {
 	dir := t.TempDir()
 	broken := new(atomic.Bool)
-	open := func(initChain bool) *harness {
-		t.Helper()
-		// Tiny caches: a read of a key not staged in the block goes to disk.
-		st, err := store.OpenWith(dir, store.Options{FlatCache: 2, ReadFault: func([]byte) error {
-			if broken.Load() {
-				return syscall.EIO
-			}
-			return nil
-		}})
-		if err != nil {
-			t.Fatal(err)
+	// Tiny caches: a read of a key not staged in the block goes to disk.
+	opts := store.Options{FlatCache: 2, ReadFault: func([]byte) error {
+		if broken.Load() {
+			return syscall.EIO
 		}
-		t.Cleanup(func() { st.Close() })
-		a, err := New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := &harness{t: t, app: a, store: st, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), nonces: map[string]uint64{}}
-		if initChain {
-			gen, _ := json.Marshal(testGenesis())
-			if _, err := a.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, InitialHeight: 1, AppStateBytes: gen,
-				Validators: []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: validatorKey.Public().(ed25519.PublicKey)}}}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return h
-	}
+		return nil
+	}}
+	open := func(initChain bool) *harness { return openHarnessWith(t, dir, initChain, opts) }
 	h := open(true)
 	sound := newHarness(t)
 	for _, x := range []*harness{h, sound} {
