@@ -203,6 +203,7 @@ func TestPermissionTable(t *testing.T) {
 		records.TypeErase:                 {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
 		records.TypeShareCase:             {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		records.TypeSetRetention:          {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 	}
 	if len(table) != len(Routes()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))

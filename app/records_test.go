@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +147,7 @@ func TestAccessDecisions(t *testing.T) {
 // moduleState is everything the consent and records modules hold.
 func (w *recordsWorld) moduleState() string {
 	var b strings.Builder
-	for _, p := range []string{"con", "rec", "acc", "case/", "era/", "ep/"} {
+	for _, p := range []string{"con", "rec", "acc", "case/", "era/", "ep/", "ret"} {
 		_ = w.store.Committed().Iterate([]byte(p), func(k, v []byte) bool {
 			b.Write(k)
 			b.Write(v)
@@ -214,6 +216,15 @@ func TestRecordsBadInputChangesNothing(t *testing.T) {
 		{"consent naming another's record", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{Records: []string{"obs-9"}}, Purpose: "treatment", Expires: "2030-01-01T00:00:00Z"}, consent.ErrUnknownRecord},
 		{"consent with a bad purpose", w.patient, consent.TypeGrant, consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "marketing", Expires: "2030-01-01T00:00:00Z"}, consent.ErrBadPurpose},
 		{"share without consent", w.doctor, records.TypeShareCase, records.ShareCase{Specialist: id(w.remote), Patient: id(w.patient), Records: []string{"obs-1"}}, records.ErrNotShareable},
+		{"hold of an unknown category", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "gossip", Basis: "legal_obligation", Years: 10}), records.ErrBadCategory},
+		{"hold without a basis", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "medication", Years: 10}), records.ErrBadRetention},
+		{"hold on an unknown basis", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "medication", Basis: "we_like_data", Years: 10}), records.ErrBadRetention},
+		{"hold of no years", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "medication", Basis: "legal_obligation"}), records.ErrBadRetention},
+		{"hold for too long", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "medication", Basis: "legal_obligation", Years: 101}), records.ErrBadRetention},
+		{"two holds of one category", hospitalKey, records.TypeSetRetention, hold(records.Hold{Category: "medication", Basis: "legal_obligation", Years: 10},
+			records.Hold{Category: "medication", Basis: "legal_claims", Years: 3}), records.ErrBadRetention},
+		{"more holds than categories", hospitalKey, records.TypeSetRetention, hold(slices.Repeat([]records.Hold{{Category: "medication", Basis: "legal_obligation", Years: 10}}, 17)...), records.ErrBadRetention},
+		{"fractional years", hospitalKey, records.TypeSetRetention, json.RawMessage(`{"holds":[{"category":"medication","basis":"legal_obligation","years":1.5}]}`), ledger.ErrInvalidBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +239,8 @@ func TestRecordsBadInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+func hold(holds ...records.Hold) records.SetRetention { return records.SetRetention{Holds: holds} }
 
 func TestSecondOpinionAndErasure(t *testing.T) {
 	w := newRecordsWorld(t)

@@ -22,7 +22,7 @@ import (
 var stateTypes = []any{
 	identity.Identity{}, identity.KeyEntry{},
 	consent.Consent{},
-	records.Record{}, records.Access{}, records.Case{}, records.Erasure{},
+	records.Record{}, records.Access{}, records.Case{}, records.Erasure{}, records.Retention{},
 	governance.Proposal{},
 	supply.Product{}, supply.Object{}, supply.Step{}, supply.Recall{}, supply.Event{},
 }

@@ -16,7 +16,7 @@ func TestErasureAndBackups(t *testing.T) {
 	dir, unsealDir := t.TempDir(), t.TempDir()
 	unseal := mustUnsealer(t, unsealDir)
 	s := mustOpen(t, dir, unseal)
-	putRecords(t, s, "erased", "p1", 3)
+	erased := putRecords(t, s, "erased", "p1", 3)
 	putRecords(t, s, "kept", "p2", 3)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -26,7 +26,7 @@ func TestErasureAndBackups(t *testing.T) {
 	copyDir(t, unsealDir, filepath.Join(bak, "unseal"))
 
 	s = mustOpen(t, dir, unseal)
-	if n, err := s.ErasePatient("p1", time.Unix(0, 0)); err != nil || n != 3 {
+	if n, err := s.Erase(erased, time.Unix(0, 0)); err != nil || n != 3 {
 		t.Fatalf("erased %d: %v", n, err)
 	}
 	if err := s.Close(); err != nil {
@@ -76,7 +76,7 @@ func TestErasureAndBackups(t *testing.T) {
 		// Restored and started, a node erases again what the ledger says
 		// was erased (node.sweepErasures), and the copied unseal key is
 		// replaced with it.
-		if _, err := old.ErasePatient("p1", time.Unix(0, 0)); err != nil {
+		if _, err := old.Erase(erased, time.Unix(0, 0)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := old.Get("erased-0"); !errors.Is(err, ErrErased) {

@@ -378,35 +378,43 @@ func (s *Store) Erased(id string) (bool, error) {
 	return b != nil, err
 }
 
-// ErasePatient destroys the data keys, salts and ciphertexts of every record
-// of a patient, compacts those key ranges, and then rotates the KEK and the
-// unseal key: a copy of an erased wrapped key that lingers anywhere (a
-// write-ahead log, an old file, a backup) names a KEK term that no longer
-// exists, and a copied keyring does not open with the unseal key that
-// remains. It is idempotent and returns how many records it erased now.
-func (s *Store) ErasePatient(patient string, at time.Time) (int, error) {
-	metas, err := s.Records(patient)
-	if err != nil {
-		return 0, err
-	}
+// Erase destroys the data keys, salts and ciphertexts of the given records
+// (those the store holds and has not erased yet: the ledger names what is
+// erased, the store erases exactly that), compacts those key ranges, and
+// then rotates the KEK and the unseal key: a copy of an erased wrapped key
+// that lingers anywhere (a write-ahead log, an old file, a backup) names a
+// KEK term that no longer exists, and a copied keyring does not open with
+// the unseal key that remains. It is idempotent and returns how many
+// records it erased now.
+func (s *Store) Erase(records []string, at time.Time) (int, error) {
 	b := s.db.NewBatch()
 	var ids []string
-	for _, m := range metas {
-		if done, err := s.Erased(m.ID); err != nil {
+	seen := make(map[string]bool, len(records))
+	for _, id := range records {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if _, err := s.Meta(id); errors.Is(err, ErrNotFound) {
+			continue // not held here
+		} else if err != nil {
+			return 0, err
+		}
+		if done, err := s.Erased(id); err != nil {
 			return 0, err
 		} else if done {
 			continue
 		}
-		_ = b.Delete(key(prefixKey, m.ID), nil)
-		_ = b.Delete(key(prefixData, m.ID), nil)
-		_ = b.Set(key(prefixErased, m.ID), []byte(at.UTC().Format(time.RFC3339)), nil)
-		ids = append(ids, m.ID)
+		_ = b.Delete(key(prefixKey, id), nil)
+		_ = b.Delete(key(prefixData, id), nil)
+		_ = b.Set(key(prefixErased, id), []byte(at.UTC().Format(time.RFC3339)), nil)
+		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
 		return 0, nil
 	}
 	s.keyMu.Lock()
-	err = b.Commit(pebble.Sync)
+	err := b.Commit(pebble.Sync)
 	s.keyMu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("cannot erase records: %w", err)

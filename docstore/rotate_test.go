@@ -103,7 +103,7 @@ func TestRotateUnderConcurrentIngest(t *testing.T) {
 	// pass has already seen them) and ingest has gone on under the new term.
 	stopAt(t, "rewrapped-chunk", func() error {
 		from := count.Load()
-		go func() { _, err := s.ErasePatient("e", time.Unix(0, 0)); eraseErr <- err }()
+		go func() { _, err := s.Erase(erased, time.Unix(0, 0)); eraseErr <- err }()
 		deadline := time.Now().Add(10 * time.Second)
 		for count.Load() < from+20 || !allErased(s, erased) {
 			if time.Now().After(deadline) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/primum-health/primum/app"
@@ -114,51 +115,90 @@ func (u unsealFiles) write(path string) ([]byte, error) {
 // erasures as their blocks commit.
 type recordStore struct {
 	*docstore.Store
-	erasures chan string
+	// patients are those whose erasure a committed block advanced; ticks
+	// say a block committed, so retention holds may have ended.
+	patients chan string
+	ticks    chan struct{}
+	stop     chan struct{}
 	done     chan struct{}
 }
 
 // close stops the worker (after consensus has stopped) and the store.
 func (r *recordStore) close() error {
-	close(r.erasures)
+	close(r.stop)
 	<-r.done
 	return r.Store.Close()
 }
 
-// openRecords opens the node's record store and keeps it in step with
-// erasures on the ledger.
+// openRecords opens the node's record store and keeps it in step with the
+// ledger: it destroys exactly the records the ledger marks erased, as
+// their blocks commit (erasures) or as the block time passes the end of a
+// retention hold.
 func openRecords(home string, a *app.App, log *slog.Logger) (*recordStore, error) {
 	docs, err := docstore.Open(filepath.Join(home, docstoreDir), newUnsealFiles(home))
 	if err != nil {
 		return nil, err
 	}
-	rs := &recordStore{Store: docs, erasures: make(chan string, 1024), done: make(chan struct{})}
-	erasures := rs.erasures
+	rs := &recordStore{Store: docs, patients: make(chan string, 1024), ticks: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	a.OnCommit(func(results []app.TxResult) {
 		for _, r := range results {
 			for _, ev := range r.Events {
-				if ev.Type == "records.erased" {
+				if ev.Type == "records.erased" && attr(ev, "records") != "0" {
 					select {
-					case erasures <- attr(ev, "patient"):
+					case rs.patients <- attr(ev, "patient"):
 					default: // the sweep at the next start catches up
 						log.Error("erasure queue full; the next start will finish it")
 					}
 				}
 			}
 		}
-	})
-	go func() {
-		defer close(rs.done)
-		for patient := range erasures {
-			erasePatient(docs, patient, log)
+		select {
+		case rs.ticks <- struct{}{}:
+		default: // a sweep is already due
 		}
-	}()
+	})
 	// Erasures committed while the node was down, or before it crashed
-	// mid-way, are finished now.
-	if err := sweepErasures(a, docs, log); err != nil {
-		rs.close()
+	// mid-way, and holds that ended meanwhile, are finished now.
+	swept, err := sweepErasures(a, docs, log)
+	if err != nil {
+		docs.Close()
 		return nil, err
 	}
+	go func() {
+		defer close(rs.done)
+		for {
+			select {
+			case <-rs.stop:
+				return
+			case p := <-rs.patients:
+				// One erasure (one KEK rotation) for every patient queued.
+				batch := []string{p}
+				for more := true; more; {
+					select {
+					case p := <-rs.patients:
+						batch = append(batch, p)
+					default:
+						more = false
+					}
+				}
+				eraseRecords(a, docs, log, batch, nil)
+			case <-rs.ticks:
+				now := a.LastBlockTime()
+				if !now.After(swept) {
+					continue
+				}
+				ended, err := records.EndedHolds(a.Store().Committed(), swept, now)
+				if err != nil {
+					log.Error("cannot list ended retention holds", "err", err)
+					continue
+				}
+				if eraseRecords(a, docs, log, nil, ended) {
+					swept = now
+				}
+			}
+		}
+	}()
 	return rs, nil
 }
 
@@ -171,28 +211,70 @@ func attr(ev ledger.Event, key string) string {
 	return ""
 }
 
-func erasePatient(docs *docstore.Store, patient string, log *slog.Logger) {
-	n, err := docs.ErasePatient(patient, time.Now())
+// eraseRecords erases, of the records held here (the given patients' and
+// the given ids), exactly those the ledger marks erased at its last block
+// time: never a record retained under a hold. It reports whether it
+// finished.
+func eraseRecords(a *app.App, docs *docstore.Store, log *slog.Logger, patients, ids []string) bool {
+	committed, now := a.Store().Committed(), a.LastBlockTime()
+	candidates := slices.Clone(ids)
+	for _, p := range patients {
+		metas, err := docs.Records(p)
+		if err != nil {
+			log.Error("cannot list a patient's records", "patient", p, "err", err)
+			return false
+		}
+		for _, m := range metas {
+			candidates = append(candidates, m.ID)
+		}
+	}
+	var erased []string
+	for _, id := range candidates {
+		on, err := records.IsErased(committed, id, now)
+		if err != nil {
+			log.Error("cannot read a record's status", "record", id, "err", err)
+			return false
+		}
+		if on {
+			erased = append(erased, id)
+		}
+	}
+	n, err := docs.Erase(erased, time.Now())
 	if err != nil {
-		log.Error("cannot erase a patient's records", "patient", patient, "err", err)
-		return
+		log.Error("cannot erase records", "records", len(erased), "err", err)
+		return false
 	}
 	if n > 0 {
-		log.Info("erased records at the patient's request (keys destroyed)", "patient", patient, "records", n)
+		log.Info("erased records as the ledger says (keys destroyed)", "records", n, "patients", len(patients))
 	}
+	return true
 }
 
-// sweepErasures erases every record held here whose patient asked for
-// erasure on the ledger.
-func sweepErasures(a *app.App, docs *docstore.Store, log *slog.Logger) error {
-	erasures, err := records.Erasures(a.Store().Committed())
+// sweepErasures erases every record held here that the ledger marks erased
+// at its last block time: those of every patient who asked for erasure, and
+// those whose retention hold has ended. It returns the block time up to
+// which ended holds are done.
+func sweepErasures(a *app.App, docs *docstore.Store, log *slog.Logger) (time.Time, error) {
+	committed, now := a.Store().Committed(), a.LastBlockTime()
+	erasures, err := records.Erasures(committed)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	for _, e := range erasures {
-		erasePatient(docs, e.Patient, log)
+	patients := make([]string, len(erasures))
+	for i, e := range erasures {
+		patients[i] = e.Patient
 	}
-	return nil
+	ended, err := records.EndedHolds(committed, time.Time{}, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !eraseRecords(a, docs, log, patients, ended) {
+		// Logged; the next block's sweep tries the holds again, the next
+		// start everything. Nothing erased on the ledger is released
+		// meanwhile: the ledger refuses every access to it.
+		return time.Time{}, nil
+	}
+	return now, nil
 }
 
 // RotateKEK replaces the record store's key-encryption key of a stopped

@@ -73,7 +73,8 @@ type AccessLog struct {
 	Signature string        `json:"signature"`
 }
 
-// Erase is the body of records.erase (empty: a patient erases their own).
+// Erase is the body of records.erase (empty: a patient erases their own;
+// see erasure.go).
 type Erase struct{}
 
 // ShareCase is the body of records.share_case.
@@ -234,8 +235,15 @@ var EmergencyOrgTypes = []string{"hospital", "clinic"}
 
 // decide is the access rule: who may read which record for what.
 func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req AccessRequest) (outcome, refusal, consentID string) {
-	if rec.Status == StatusErased {
+	switch rec.StatusAt(ctx.Time) {
+	case StatusErased:
 		return Refused, ErrRecordErased.Name, ""
+	case StatusRetained:
+		// Kept only for the custodian's legal duty: the patient may still
+		// read their own record (Art. 15); nobody else may.
+		if requester.ID != rec.Patient {
+			return Refused, ErrRecordRetained.Name, ""
+		}
 	}
 	if _, err := identity.InGoodStanding(ctx.State, requester.ID, ctx.Time); err != nil {
 		return Refused, ledger.AsError(err).Name, ""
@@ -278,36 +286,6 @@ func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req 
 	return Refused, "no_consent", ""
 }
 
-func erase(ctx *ledger.Context, body []byte) error {
-	var m Erase
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
-	recs, err := OfPatient(ctx.State, ctx.Signer.ID)
-	if err != nil {
-		return err
-	}
-	e := Erasure{Patient: ctx.Signer.ID, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339), Custodians: []string{}}
-	for _, r := range recs {
-		if r.Status == StatusErased {
-			continue
-		}
-		r.Status, r.ErasedAt = StatusErased, ctx.Height
-		ledger.SetJSON(ctx.State, k(prefixRecord, r.ID), r)
-		e.Records++
-		if !slices.Contains(e.Custodians, r.Custodian) {
-			e.Custodians = append(e.Custodians, r.Custodian)
-		}
-	}
-	if e.Records == 0 {
-		return ErrNothingToErase
-	}
-	slices.Sort(e.Custodians)
-	ledger.SetJSON(ctx.State, k(prefixErasure, e.Patient), e)
-	ctx.Emit("records.erased", [2]string{"patient", e.Patient}, [2]string{"records", strconv.Itoa(e.Records)})
-	return nil
-}
-
 func shareCase(ctx *ledger.Context, body []byte) error {
 	var m ShareCase
 	if err := ledger.DecodeBody(body, &m); err != nil {
@@ -328,8 +306,11 @@ func shareCase(ctx *ledger.Context, body []byte) error {
 		if err != nil || rec.Patient != m.Patient {
 			return ErrUnknownRecord.Wrapf("%q is not a record of this patient", id)
 		}
-		if rec.Status == StatusErased {
+		switch rec.StatusAt(ctx.Time) {
+		case StatusErased:
 			return ErrRecordErased.Wrapf("%q", id)
+		case StatusRetained:
+			return ErrRecordRetained.Wrapf("%q", id)
 		}
 		con, err := consent.Accept(ctx.State, signer, consent.RecordRef{ID: rec.ID, Patient: rec.Patient, Category: rec.Category}, "second_opinion", ctx.Time)
 		if err != nil {

@@ -1,8 +1,8 @@
 // Package records owns the ledger's side of off-chain health records (SPEC
 // F4, F5, F12): the record index (a salted commitment, the custodian, the
 // patient pseudonym, a category and the time — never the record), the access
-// log of every granted and refused access, erasure requests, and second-
-// opinion cases.
+// log of every granted and refused access, erasure requests and the
+// custodians' retention duties, and second-opinion cases.
 //
 // The access decision is made here, on the ledger, from the requester's
 // signed request, so every node can check it and the custodian cannot
@@ -25,6 +25,8 @@ const (
 	TypeErase     = "records.erase"
 	TypeShareCase = "records.share_case"
 	TypeOpinion   = "records.case_opinion"
+	// TypeSetRetention sets a custodian's retention policy (erasure.go).
+	TypeSetRetention = "records.set_retention"
 )
 
 // Categories a record may have. A consent's scope names them.
@@ -91,6 +93,8 @@ var (
 	ErrUnknownCase     = ledger.NewError("records", 22, "unknown_case", 404, "no case with this id")
 	ErrBadSpecialist   = ledger.NewError("records", 23, "bad_specialist", 400, "specialist must be a practitioner in good standing")
 	ErrCommitmentCheck = ledger.NewError("records", 24, "commitment_mismatch", 502, "the record returned does not match its commitment on the ledger: it was altered")
+	ErrRecordRetained  = ledger.NewError("records", 25, "record_retained", 403, "the patient asked for erasure; the custodian keeps the record only under a retention duty (GDPR Art. 17(3)), and only the patient may read it")
+	ErrBadRetention    = ledger.NewError("records", 26, "bad_retention", 400, "a retention hold names a record category once, a basis (legal_obligation, public_health, archiving_research or legal_claims: GDPR Art. 17(3)(b)-(e)) and 1 to 100 whole years")
 )
 
 var recordID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
@@ -129,7 +133,10 @@ func (m *Module) Routes() []ledger.Route {
 			Doc:     "A custodian logs a requester's signed access request; the ledger decides granted or refused (consent, credential, emergency) and keeps the entry.",
 			Example: `{"request":{"chain_id":"primum-demo","requester":"<id>","record":"obs-1","purpose":"treatment","key_digest":"<64 hex>","nonce":"<32 hex>","not_after":"2026-11-23T10:05:00Z"},"signature":"<hex>"}`},
 		{Type: TypeErase, Allow: []string{"patient"}, Handle: erase, Body: ledger.BodyOf[Erase](),
-			Doc: "A patient requests erasure (GDPR Art. 17): every custodian destroys the keys of the patient's records when it executes this.", Example: `{}`},
+			Doc: "A patient requests erasure (GDPR Art. 17): up to 500 of their records per transaction become erased (every custodian destroys their keys) or, where the custodian's retention policy holds the category, retained until the hold ends; send it again until the erasure is complete.", Example: `{}`},
+		{Type: TypeSetRetention, Allow: custodians, Handle: setRetention, Body: ledger.BodyOf[SetRetention](),
+			Doc:     "A custodian sets its retention policy (GDPR Art. 17(3)): per record category, a basis and how many years after registration it must keep a record its patient asked to erase. It replaces the policy before; no holds removes it.",
+			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
 		{Type: TypeShareCase, Allow: []string{"practitioner"}, Handle: shareCase, Body: ledger.BodyOf[ShareCase](),
 			Doc:     "A practitioner shares a case (records) with a specialist for a second opinion, as the patient's consent permits.",
 			Example: `{"specialist":"<practitioner id>","patient":"<patient id>","records":["obs-1","cond-2"]}`},

@@ -6,6 +6,9 @@ package records
 
 import (
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -13,7 +16,10 @@ import (
 // State keys owned by this module. Their layout is part of the app hash.
 var (
 	prefixRecord    = []byte("rec/")  // rec/<id> -> Record
-	prefixByPatient = []byte("recp/") // recp/<patient>/<id> -> ""
+	prefixByPatient = []byte("recp/") // recp/<patient>/<id> -> "" (records not yet reached by an erasure)
+	prefixErasedBy  = []byte("recx/") // recx/<patient>/<id> -> "" (records an erasure reached: erased or retained)
+	prefixHoldEnd   = []byte("reth/") // reth/<retained until, RFC 3339>/<id> -> "" (retained records, by the end of their hold)
+	prefixRetention = []byte("ret/")  // ret/<custodian> -> Retention
 	prefixEndpoint  = []byte("ep/")   // ep/<org> -> endpoint URL
 	prefixAccess    = []byte("acc/")  // acc/<id> -> Access
 	prefixAccByPat  = []byte("accp/") // accp/<patient>/<height:020>/<id> -> ""
@@ -40,6 +46,10 @@ func heightPart(h int64) string { return fmt.Sprintf("%020d", h) }
 const (
 	StatusStored = "stored"
 	StatusErased = "erased"
+	// StatusRetained is a record the patient asked to erase that its
+	// custodian keeps under a retention duty (GDPR Art. 17(3)) until
+	// RetainedUntil; from then on it counts as erased (Record.StatusAt).
+	StatusRetained = "retained"
 )
 
 // Record is a record's entry in the index.
@@ -55,7 +65,36 @@ type Record struct {
 	Height     int64  `json:"height"`
 	Status     string `json:"status"`
 	ErasedAt   int64  `json:"erased_height,omitempty"`
+	// A retained record: the end of the hold (block time, RFC 3339) and
+	// its basis (a RetentionBases code).
+	RetainedUntil  string `json:"retained_until,omitempty"`
+	RetentionBasis string `json:"retention_basis,omitempty"`
 }
+
+// StatusAt is the record's status at block time t: a retained record whose
+// hold has ended counts as erased. It reads nothing but the record, so every
+// node decides it alike from the block time.
+func (r *Record) StatusAt(t time.Time) string {
+	if r.Status == StatusRetained && stamp(t) >= r.RetainedUntil {
+		return StatusErased
+	}
+	return r.Status
+}
+
+// AsOf is the record as it stands at block time t (see StatusAt), for
+// answers; the state keeps it as it was written.
+func (r *Record) AsOf(t time.Time) *Record {
+	if s := r.StatusAt(t); s != r.Status {
+		c := *r
+		c.Status = s
+		return &c
+	}
+	return r
+}
+
+// stamp is a block time as the state writes it: RFC 3339 in UTC, whole
+// seconds, so that two stamps compare as strings in time order.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Outcomes of an access.
 const (
@@ -105,15 +144,43 @@ type Case struct {
 	OpinionHeight int64    `json:"opinion_height,omitempty"`
 }
 
-// Erasure records a patient's erasure request.
+// Erasure records a patient's erasure request and how far it has come:
+// each records.erase reaches at most MaxErasePerTx records.
 //
 //easyjson:json
 type Erasure struct {
-	Patient    string   `json:"patient"`
-	Height     int64    `json:"height"`
-	Time       string   `json:"time"`
+	Patient string `json:"patient"`
+	// Height and Time are the request: the transaction that started it.
+	Height int64  `json:"height"`
+	Time   string `json:"time"`
+	// Records is how many records it erased at once; Retained how many it
+	// left to their custodians' retention holds.
 	Records    int      `json:"records"`
-	Custodians []string `json:"custodians"`
+	Retained   int      `json:"retained,omitempty"`
+	Custodians []string `json:"custodians"` // of the records it reached, sorted
+	// Complete says every record of the patient has been reached; until
+	// then the patient (or their portal) sends records.erase again.
+	Complete       bool  `json:"complete"`
+	CompleteHeight int64 `json:"complete_height,omitempty"`
+}
+
+// Retention is a custodian's retention policy: for some categories, how
+// long after registration it must keep a record although its patient asked
+// for erasure, and on which basis.
+//
+//easyjson:json
+type Retention struct {
+	Custodian string `json:"custodian"`
+	Holds     []Hold `json:"holds"` // one per category, sorted by category
+	Height    int64  `json:"height"`
+	Time      string `json:"time"`
+}
+
+// Hold is one category's retention duty.
+type Hold struct {
+	Category string `json:"category"`
+	Basis    string `json:"basis"` // a RetentionBases code
+	Years    int    `json:"years"` // after the record's registration
 }
 
 func getJSON[T any](r ledger.Reader, key []byte, what, id string) (*T, error) {
@@ -166,9 +233,29 @@ func Endpoint(r ledger.Reader, org string) (string, error) {
 	return string(b), err
 }
 
-// OfPatient lists a patient's records at every custodian.
+// OfPatient lists a patient's records at every custodian, those an erasure
+// has reached included, by id.
 func OfPatient(r ledger.Reader, patient string) ([]*Record, error) {
-	return ledger.Indexed(r, k(prefixByPatient, patient, ""), Get)
+	live, err := ledger.Indexed(r, k(prefixByPatient, patient, ""), Get)
+	if err != nil {
+		return nil, err
+	}
+	reached, err := ledger.Indexed(r, k(prefixErasedBy, patient, ""), Get)
+	if err != nil {
+		return nil, err
+	}
+	out := append(live, reached...)
+	slices.SortFunc(out, func(a, b *Record) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// GetRetention reads a custodian's retention policy (nil when it has none).
+func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
+	p, err := getJSON[Retention](r, k(prefixRetention, custodian), "retention policy", custodian)
+	if err != nil && ledger.AsError(err) == ledger.ErrNotFound {
+		return nil, nil
+	}
+	return p, err
 }
 
 // TrailOf lists the access entries about a patient's records, oldest first.

@@ -17,7 +17,182 @@ var (
 	_ easyjson.Marshaler
 )
 
-func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(in *jlexer.Lexer, out *Record) {
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(in *jlexer.Lexer, out *Retention) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "custodian":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Custodian = string(in.String())
+			}
+		case "holds":
+			if in.IsNull() {
+				in.Skip()
+				out.Holds = nil
+			} else {
+				in.Delim('[')
+				if out.Holds == nil {
+					if !in.IsDelim(']') {
+						out.Holds = make([]Hold, 0, 1)
+					} else {
+						out.Holds = []Hold{}
+					}
+				} else {
+					out.Holds = (out.Holds)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v1 Hold
+					easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in, &v1)
+					out.Holds = append(out.Holds, v1)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "height":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Height = int64(in.Int64())
+			}
+		case "time":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Time = string(in.String())
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords(out *jwriter.Writer, in Retention) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"custodian\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Custodian))
+	}
+	{
+		const prefix string = ",\"holds\":"
+		out.RawString(prefix)
+		if in.Holds == nil && (out.Flags&jwriter.NilSliceAsEmpty) == 0 {
+			out.RawString("null")
+		} else {
+			out.RawByte('[')
+			for v2, v3 := range in.Holds {
+				if v2 > 0 {
+					out.RawByte(',')
+				}
+				easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(out, v3)
+			}
+			out.RawByte(']')
+		}
+	}
+	{
+		const prefix string = ",\"height\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Height))
+	}
+	{
+		const prefix string = ",\"time\":"
+		out.RawString(prefix)
+		out.String(string(in.Time))
+	}
+	out.RawByte('}')
+}
+
+// MarshalEasyJSON supports easyjson.Marshaler interface
+func (v Retention) MarshalEasyJSON(w *jwriter.Writer) {
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords(w, v)
+}
+
+// UnmarshalEasyJSON supports easyjson.Unmarshaler interface
+func (v *Retention) UnmarshalEasyJSON(l *jlexer.Lexer) {
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(l, v)
+}
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in *jlexer.Lexer, out *Hold) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "category":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Category = string(in.String())
+			}
+		case "basis":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Basis = string(in.String())
+			}
+		case "years":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Years = int(in.Int())
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(out *jwriter.Writer, in Hold) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"category\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Category))
+	}
+	{
+		const prefix string = ",\"basis\":"
+		out.RawString(prefix)
+		out.String(string(in.Basis))
+	}
+	{
+		const prefix string = ",\"years\":"
+		out.RawString(prefix)
+		out.Int(int(in.Years))
+	}
+	out.RawByte('}')
+}
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(in *jlexer.Lexer, out *Record) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -85,6 +260,18 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(in *jlexer.Lexer, 
 			} else {
 				out.ErasedAt = int64(in.Int64())
 			}
+		case "retained_until":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.RetainedUntil = string(in.String())
+			}
+		case "retention_basis":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.RetentionBasis = string(in.String())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -95,7 +282,7 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(in *jlexer.Lexer, 
 		in.Consumed()
 	}
 }
-func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords(out *jwriter.Writer, in Record) {
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(out *jwriter.Writer, in Record) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -144,19 +331,29 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords(out *jwriter.Write
 		out.RawString(prefix)
 		out.Int64(int64(in.ErasedAt))
 	}
+	if in.RetainedUntil != "" {
+		const prefix string = ",\"retained_until\":"
+		out.RawString(prefix)
+		out.String(string(in.RetainedUntil))
+	}
+	if in.RetentionBasis != "" {
+		const prefix string = ",\"retention_basis\":"
+		out.RawString(prefix)
+		out.String(string(in.RetentionBasis))
+	}
 	out.RawByte('}')
 }
 
 // MarshalEasyJSON supports easyjson.Marshaler interface
 func (v Record) MarshalEasyJSON(w *jwriter.Writer) {
-	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords(w, v)
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(w, v)
 }
 
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Record) UnmarshalEasyJSON(l *jlexer.Lexer) {
-	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords(l, v)
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(l, v)
 }
-func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in *jlexer.Lexer, out *Erasure) {
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords3(in *jlexer.Lexer, out *Erasure) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -194,6 +391,12 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in *jlexer.Lexer,
 			} else {
 				out.Records = int(in.Int())
 			}
+		case "retained":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Retained = int(in.Int())
+			}
 		case "custodians":
 			if in.IsNull() {
 				in.Skip()
@@ -210,16 +413,28 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in *jlexer.Lexer,
 					out.Custodians = (out.Custodians)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v1 string
+					var v4 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v1 = string(in.String())
+						v4 = string(in.String())
 					}
-					out.Custodians = append(out.Custodians, v1)
+					out.Custodians = append(out.Custodians, v4)
 					in.WantComma()
 				}
 				in.Delim(']')
+			}
+		case "complete":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Complete = bool(in.Bool())
+			}
+		case "complete_height":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.CompleteHeight = int64(in.Int64())
 			}
 		default:
 			in.SkipRecursive()
@@ -231,7 +446,7 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(in *jlexer.Lexer,
 		in.Consumed()
 	}
 }
-func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(out *jwriter.Writer, in Erasure) {
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords3(out *jwriter.Writer, in Erasure) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -255,6 +470,11 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(out *jwriter.Writ
 		out.RawString(prefix)
 		out.Int(int(in.Records))
 	}
+	if in.Retained != 0 {
+		const prefix string = ",\"retained\":"
+		out.RawString(prefix)
+		out.Int(int(in.Retained))
+	}
 	{
 		const prefix string = ",\"custodians\":"
 		out.RawString(prefix)
@@ -262,28 +482,38 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(out *jwriter.Writ
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v2, v3 := range in.Custodians {
-				if v2 > 0 {
+			for v5, v6 := range in.Custodians {
+				if v5 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v3))
+				out.String(string(v6))
 			}
 			out.RawByte(']')
 		}
+	}
+	{
+		const prefix string = ",\"complete\":"
+		out.RawString(prefix)
+		out.Bool(bool(in.Complete))
+	}
+	if in.CompleteHeight != 0 {
+		const prefix string = ",\"complete_height\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.CompleteHeight))
 	}
 	out.RawByte('}')
 }
 
 // MarshalEasyJSON supports easyjson.Marshaler interface
 func (v Erasure) MarshalEasyJSON(w *jwriter.Writer) {
-	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords1(w, v)
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords3(w, v)
 }
 
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Erasure) UnmarshalEasyJSON(l *jlexer.Lexer) {
-	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords1(l, v)
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords3(l, v)
 }
-func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(in *jlexer.Lexer, out *Case) {
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords4(in *jlexer.Lexer, out *Case) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -337,13 +567,13 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(in *jlexer.Lexer,
 					out.Records = (out.Records)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v4 string
+					var v7 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v4 = string(in.String())
+						v7 = string(in.String())
 					}
-					out.Records = append(out.Records, v4)
+					out.Records = append(out.Records, v7)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -364,13 +594,13 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(in *jlexer.Lexer,
 					out.Consents = (out.Consents)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v5 string
+					var v8 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v5 = string(in.String())
+						v8 = string(in.String())
 					}
-					out.Consents = append(out.Consents, v5)
+					out.Consents = append(out.Consents, v8)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -415,7 +645,7 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(in *jlexer.Lexer,
 		in.Consumed()
 	}
 }
-func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(out *jwriter.Writer, in Case) {
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords4(out *jwriter.Writer, in Case) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -446,11 +676,11 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(out *jwriter.Writ
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v6, v7 := range in.Records {
-				if v6 > 0 {
+			for v9, v10 := range in.Records {
+				if v9 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v7))
+				out.String(string(v10))
 			}
 			out.RawByte(']')
 		}
@@ -462,11 +692,11 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(out *jwriter.Writ
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v8, v9 := range in.Consents {
-				if v8 > 0 {
+			for v11, v12 := range in.Consents {
+				if v11 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v9))
+				out.String(string(v12))
 			}
 			out.RawByte(']')
 		}
@@ -501,14 +731,14 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(out *jwriter.Writ
 
 // MarshalEasyJSON supports easyjson.Marshaler interface
 func (v Case) MarshalEasyJSON(w *jwriter.Writer) {
-	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords2(w, v)
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords4(w, v)
 }
 
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Case) UnmarshalEasyJSON(l *jlexer.Lexer) {
-	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords2(l, v)
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords4(l, v)
 }
-func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords3(in *jlexer.Lexer, out *Access) {
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords5(in *jlexer.Lexer, out *Access) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -634,7 +864,7 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords3(in *jlexer.Lexer,
 		in.Consumed()
 	}
 }
-func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords3(out *jwriter.Writer, in Access) {
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords5(out *jwriter.Writer, in Access) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -728,10 +958,10 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords3(out *jwriter.Writ
 
 // MarshalEasyJSON supports easyjson.Marshaler interface
 func (v Access) MarshalEasyJSON(w *jwriter.Writer) {
-	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords3(w, v)
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords5(w, v)
 }
 
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Access) UnmarshalEasyJSON(l *jlexer.Lexer) {
-	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords3(l, v)
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords5(l, v)
 }
