@@ -196,7 +196,7 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		var rec *records.Record
 		if rec, err = records.Get(committed, id); err == nil {
 			endpoint, _ := records.Endpoint(committed, rec.Custodian)
-			out = fhir.DocumentReference(rec, endpoint)
+			out = fhir.DocumentReference(rec.AsOf(s.App.LastBlockTime()), endpoint)
 		}
 	case "Patient":
 		var p *identity.Identity
@@ -325,7 +325,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var list []*records.Record
-		list, err = records.OfPatient(committed, patient)
+		list, err = s.recordsOf(committed, patient)
 		for _, rec := range list {
 			if matchDate(rec.Registered) {
 				endpoint, _ := records.Endpoint(committed, rec.Custodian)
@@ -383,7 +383,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, errNotYourPatient)
 		return
 	}
-	recs, err := records.OfPatient(committed, patient)
+	recs, err := s.recordsOf(committed, patient)
 	if err != nil {
 		fhirError(w, err)
 		return

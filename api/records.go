@@ -299,12 +299,51 @@ func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
 	rec, err := records.Get(s.App.Store().Committed(), r.PathValue("id"))
+	if err == nil {
+		rec = rec.AsOf(s.App.LastBlockTime())
+	}
 	writeItem(w, rec, err)
 }
 
 func (s *server) patientRecords(w http.ResponseWriter, r *http.Request) {
-	list, err := records.OfPatient(s.App.Store().Committed(), r.PathValue("id"))
+	list, err := s.recordsOf(s.App.Store().Committed(), r.PathValue("id"))
 	writeList(w, list, err)
+}
+
+// recordsOf lists a patient's records as they stand at the last block: a
+// retained record whose hold has ended is shown erased.
+func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.Record, error) {
+	list, err := records.OfPatient(committed, patient)
+	now := s.App.LastBlockTime()
+	for i, rec := range list {
+		list[i] = rec.AsOf(now)
+	}
+	return list, err
+}
+
+// patientErasure: GET /api/v1/patients/{id}/erasure, for the patient's own
+// token only: whether they asked for erasure and how far it has come, how
+// many records are erased, and which each custodian still keeps under a
+// retention duty, on which basis and until when.
+func (s *server) patientErasure(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.bearerKey(r)
+	if !ok {
+		writeError(w, errTokenRequired)
+		return
+	}
+	committed, now := s.App.Store().Committed(), s.App.LastBlockTime()
+	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), now)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	patient := r.PathValue("id")
+	if signer.Kind != ledger.KindPatient || signer.ID != patient {
+		writeError(w, errNotYourPatient)
+		return
+	}
+	st, err := records.StatusOf(committed, patient, now)
+	writeItem(w, st, err)
 }
 
 func (s *server) patientConsents(w http.ResponseWriter, r *http.Request) {

@@ -111,6 +111,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/patients/{id}/consents", s.patientConsents)
 	mux.HandleFunc("GET /api/v1/patients/{id}/access", s.patientAccess)
 	mux.HandleFunc("GET /api/v1/patients/{id}/export", s.exportPatient)
+	mux.HandleFunc("GET /api/v1/patients/{id}/erasure", s.patientErasure)
 	mux.HandleFunc("GET /api/v1/consents/{id}", s.getConsent)
 	mux.HandleFunc("GET /api/v1/access", s.accessLog)
 	mux.HandleFunc("GET /api/v1/cases", s.listCases)

@@ -141,8 +141,11 @@ func AuditEvent(a *records.Access) Object {
 // custodian's node, if known.
 func DocumentReference(r *records.Record, endpoint string) Object {
 	status, desc := "current", "held encrypted by its custodian"
-	if r.Status == records.StatusErased {
+	switch r.Status {
+	case records.StatusErased:
 		status, desc = "superseded", "erased at the patient's request"
+	case records.StatusRetained:
+		desc = "erasure requested; kept by its custodian under a retention duty (GDPR Art. 17(3), " + r.RetentionBasis + ") until " + r.RetainedUntil
 	}
 	attachment := Object{"contentType": "application/fhir+json", "title": "record " + r.ID}
 	if endpoint != "" {

@@ -247,6 +247,14 @@ func TestRecordsEndToEnd(t *testing.T) {
 	if status, body = read(m["drlocal"].token, obs, "emergency", "life_threatening"); status != 403 || !strings.Contains(string(body), "record_erased") {
 		t.Fatalf("after erasure: %d %s", status, body)
 	}
+	// The patient sees the erasure's status: complete, every record erased
+	// (no custodian here has a retention policy).
+	var st records.ErasureStatus
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/erasure", m["patient"].token, nil), &st)
+	if st.State != records.ErasureComplete || st.Erased != 28 || len(st.Retained) != 0 || st.Remaining != 0 || st.Request == nil || !st.Request.Complete {
+		t.Fatalf("erasure status: %+v", st)
+	}
+	mustCall(t, 403, "GET", base+"/api/v1/patients/"+patient+"/erasure", m["drlocal"].token, nil)
 }
 
 // api_ReadRequest mirrors api.ReadRequest (kept here so the test reads as

@@ -122,6 +122,10 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"POST", "/api/v1/records/" + record + "/read", api_ReadRequest{Purpose: "treatment"}, tokenOnly(403, 403, 403, 403, 200, 403, 403, 403)},
 		{"POST", "/api/v1/records/" + record + "/fetch", []byte(`{}`), all(400)},
 		{"GET", "/api/v1/patients/" + patient + "/export", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+		// Personal: whether and when the patient asked for erasure, and which
+		// records which custodian keeps on which legal basis. The patient's
+		// own token only, like the export.
+		{"GET", "/api/v1/patients/" + patient + "/erasure", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
 		{"POST", "/api/v1/act", map[string]any{"type": identity.TypeRotateKey, "body": map[string]string{"new_key": "", "proof": ""}},
 			tokenOnly(400, 400, 400, 400, 400, 403, 400, 400)},
 		{"POST", "/api/v1/act", map[string]any{"type": records.TypeErase}, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
