@@ -174,3 +174,63 @@ func (c *Client) ImportFHIR(ctx context.Context, token, patient string, doc []by
 	}
 	return out, nil
 }
+
+// Erasure is where a patient's erasure stands after Erase: their records at
+// every custodian (erased; retained, with until when and on which basis;
+// or stored, when registered since) and the records.erase transactions sent.
+type Erasure struct {
+	Records []*records.Record `json:"records"`
+	Txs     []string          `json:"txs"`
+}
+
+// Count is how many of the records have status s.
+func (e *Erasure) Count(s string) int {
+	n := 0
+	for _, r := range e.Records {
+		if r.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Erase erases the records of key's patient (GDPR Art. 17). One
+// records.erase reaches at most records.MaxErasePerTx records, so it sends
+// one and waits for it until none of the patient's records is left
+// unreached; progress, if not nil, is told after each how many are left. A
+// patient with nothing to erase gets the ledger's nothing_to_erase.
+func (c *Client) Erase(ctx context.Context, key ed25519.PrivateKey, progress func(left int)) (*Erasure, error) {
+	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	if info.Identity == nil {
+		return nil, fmt.Errorf("this key (%s) is not registered on the ledger", info.Address)
+	}
+	out := &Erasure{}
+	if out.Records, err = c.Records(ctx, info.Identity.ID); err != nil {
+		return nil, err
+	}
+	// Records registered meanwhile may add a step or two; a custodian that
+	// keeps registering cannot keep this loop going.
+	for limit := out.Count(records.StatusStored)/records.MaxErasePerTx + 3; ; limit-- {
+		res, err := c.Send(ctx, key, records.TypeErase, records.Erase{}, true)
+		if err != nil {
+			return out, err
+		}
+		out.Txs = append(out.Txs, res.Hash)
+		if out.Records, err = c.Records(ctx, info.Identity.ID); err != nil {
+			return out, err
+		}
+		left := out.Count(records.StatusStored)
+		if progress != nil {
+			progress(left)
+		}
+		if left == 0 {
+			return out, nil
+		}
+		if limit == 1 {
+			return out, fmt.Errorf("%d records are still not reached: records are being registered for this patient meanwhile; erase again", left)
+		}
+	}
+}

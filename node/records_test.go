@@ -369,3 +369,37 @@ func TestLargeBundleImport(t *testing.T) {
 		t.Fatalf("%d of %d records indexed", len(index), len(entries))
 	}
 }
+
+// TestRecordsEraseManyThroughTheClient: the Go client erases a patient with
+// more records than one transaction reaches by sending records.erase until
+// the erasure is complete; the patient's status says so.
+func TestRecordsEraseManyThroughTheClient(t *testing.T) {
+	_, c, m := startMembers(t, [][2]string{{"stlukes", "hospital"}}, "patient")
+	ctx := context.Background()
+	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	const total = 2*records.MaxErasePerTx + 100
+	for start := 0; start < total; start += records.MaxPerRegister {
+		var reg records.Register
+		for i := start; i < min(total, start+records.MaxPerRegister); i++ {
+			id := fmt.Sprintf("obs-%04d", i)
+			reg.Records = append(reg.Records, records.NewRecord{ID: id, Patient: m["patient"].id, Category: "observation",
+				Commitment: hex.EncodeToString(make([]byte, 32))})
+		}
+		if _, err := c.Send(ctx, m["stlukes"].key, records.TypeRegister, reg, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left []int
+	e, err := c.Erase(ctx, m["patient"].key, func(n int) { left = append(left, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Txs) != 3 || fmt.Sprint(left) != "[600 100 0]" || e.Count(records.StatusErased) != total {
+		t.Fatalf("%d transactions, left after each %v, %d of %d erased", len(e.Txs), left, e.Count(records.StatusErased), total)
+	}
+	if _, err := c.Erase(ctx, m["patient"].key, nil); err == nil || !strings.Contains(err.Error(), "nothing_to_erase") {
+		t.Fatalf("erasing again: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,7 +48,7 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 func newRecordsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "records",
-		Short: "Health records: import, list, fetch from a custodian, access trail, export, erasure",
+		Short: "Health records: import, list, fetch from a custodian, access trail, export, erasure, retention",
 		Long: `Records stay encrypted at their custodian's node; the ledger holds a salted commitment,
 the custodian, the patient pseudonym and a category. Fetching a record sends a request signed
 with --from to the custodian's node, which logs the access on the ledger before it answers;
@@ -108,7 +109,11 @@ against the commitment held by --node.`,
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tREGISTERED\tSTATUS")
 				for _, r := range recs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.Registered, r.Status)
+					status := r.Status
+					if r.Status == records.StatusRetained {
+						status += " until " + r.RetainedUntil + " (" + r.RetentionBasis + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.Registered, status)
 				}
 				tw.Flush()
 			})
@@ -198,12 +203,77 @@ against the commitment held by --node.`,
 	export.Flags().StringVar(&out, "out", "", "write the Bundle to this file")
 
 	erase := &cobra.Command{
-		Use:     "erase",
-		Short:   "Erase all your records (GDPR Art. 17): every custodian destroys their keys",
+		Use:   "erase",
+		Short: "Erase all your records (GDPR Art. 17): every custodian destroys their keys, or keeps what the law makes it keep",
+		Long: `Asks for the erasure of every record of the patient of --from, at every custodian. One
+transaction reaches at most 500 records: this sends one after another, each waiting for its
+block, until every record is reached. A record is erased at once (its custodian destroys its
+keys), unless its custodian's retention policy holds its category (GDPR Art. 17(3)): then it
+is kept until the hold ends, only you may read it meanwhile, and it is erased when the hold
+ends. The answer lists what each custodian keeps, why and until when.`,
 		Example: "  primum records erase --from patient-1.json",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return g.send(cmd, tf, records.TypeErase, records.Erase{}) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, err := g.signingKey(tf.from)
+			if err != nil {
+				return err
+			}
+			e, err := g.client().Erase(cmd.Context(), key, func(left int) {
+				if left > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
+				fmt.Fprintf(w, "erasure complete in %d transaction(s): %d record(s) erased, keys destroyed by their custodians\n",
+					len(e.Txs), e.Count(records.StatusErased))
+				if n := e.Count(records.StatusRetained); n > 0 {
+					fmt.Fprintf(w, "%d record(s) kept under a retention duty (GDPR Art. 17(3)); only you may read them, and they are erased when the hold ends:\n", n)
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tKEPT UNTIL\tBASIS")
+					for _, r := range e.Records {
+						if r.Status == records.StatusRetained {
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.RetainedUntil, r.RetentionBasis)
+						}
+					}
+					tw.Flush()
+				}
+			})
+		},
 	}
+
+	var holds []string
+	retention := &cobra.Command{
+		Use:   "retention",
+		Short: "Set your organisation's retention policy: which record categories it must keep after an erasure request, why, how long",
+		Long: `Sets the retention policy of the custodian organisation of --from (GDPR Art. 17(3)): each
+--hold CATEGORY:BASIS:YEARS keeps a record of that category, although its patient asked for
+erasure, for YEARS whole years after the record was registered. BASIS is one of
+` + strings.Join(records.RetentionBases, ", ") + ` (Art. 17(3)(b) to (e)).
+The policy replaces the one before; without --hold the organisation has none, and an
+erasure erases everything at once. It applies to records an erasure reaches from then on.`,
+		Example: `  primum records retention --from st-lukes-hospital --hold medication:legal_obligation:10 --hold financial:legal_claims:6
+  primum records retention --from st-lukes-hospital    # no holds: erase everything at once`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var body records.SetRetention
+			for _, h := range holds {
+				parts := strings.Split(h, ":")
+				if len(parts) != 3 {
+					return fmt.Errorf("--hold %q: want CATEGORY:BASIS:YEARS", h)
+				}
+				years, err := strconv.Atoi(parts[2])
+				if err != nil {
+					return fmt.Errorf("--hold %q: years must be a whole number", h)
+				}
+				body.Holds = append(body.Holds, records.Hold{Category: parts[0], Basis: parts[1], Years: years})
+			}
+			return g.send(cmd, tf, records.TypeSetRetention, body)
+		},
+	}
+	retention.Flags().StringArrayVar(&holds, "hold", nil, "CATEGORY:BASIS:YEARS, repeatable")
 
 	var share records.ShareCase
 	shareCmd := &cobra.Command{
@@ -246,13 +316,13 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, shareCmd, opinion} {
+	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, retention, shareCmd, opinion} {
 		c.Flags().StringVar(&tf.from, "from", "", "your key: a name in HOME/keys or a key file path")
 	}
-	erase.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	retention.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	shareCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	opinion.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	cmd.AddCommand(imp, list, fetch, trail, export, erase, shareCmd, opinion, rotate)
+	cmd.AddCommand(imp, list, fetch, trail, export, erase, retention, shareCmd, opinion, rotate)
 	return cmd
 }
 
