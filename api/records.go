@@ -297,6 +297,22 @@ func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"endpoint": e})
 }
 
+// orgRetention: GET /api/v1/identities/{id}/retention, which record
+// categories an organisation keeps after an erasure request, why and how
+// long (no holds: it erases everything at once).
+func (s *server) orgRetention(w http.ResponseWriter, r *http.Request) {
+	committed, id := s.App.Store().Committed(), r.PathValue("id")
+	if _, err := identity.Get(committed, id); err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := records.GetRetention(committed, id)
+	if err == nil && p == nil {
+		p = &records.Retention{Custodian: id, Holds: []records.Hold{}}
+	}
+	writeItem(w, p, err)
+}
+
 func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
 	rec, err := records.Get(s.App.Store().Committed(), r.PathValue("id"))
 	if err == nil {

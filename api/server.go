@@ -107,6 +107,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("POST /api/v1/records/{id}/read", s.readRecord)
 	mux.HandleFunc("GET /api/v1/records/{id}", s.getRecord)
 	mux.HandleFunc("GET /api/v1/identities/{id}/endpoint", s.orgEndpoint)
+	mux.HandleFunc("GET /api/v1/identities/{id}/retention", s.orgRetention)
 	mux.HandleFunc("GET /api/v1/patients/{id}/records", s.patientRecords)
 	mux.HandleFunc("GET /api/v1/patients/{id}/consents", s.patientConsents)
 	mux.HandleFunc("GET /api/v1/patients/{id}/access", s.patientAccess)

@@ -54,6 +54,12 @@ func (c *Client) Endpoint(ctx context.Context, org string) (string, error) {
 	return e.Endpoint, nil
 }
 
+// Retention reads an organisation's retention policy (no holds: none).
+func (c *Client) Retention(ctx context.Context, org string) (*records.Retention, error) {
+	var p records.Retention
+	return &p, c.do(ctx, "GET", "/api/v1/identities/"+url.PathEscape(org)+"/retention", nil, &p)
+}
+
 // Fetched is a record read from its custodian and checked against the
 // ledger.
 type Fetched struct {

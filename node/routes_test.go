@@ -82,6 +82,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/identities/" + m["hospital"].id + "/members", nil, all(200)},
 		{"GET", "/api/v1/identities/" + m["hospital"].id + "/endpoint", nil, all(200)},
 		{"GET", "/api/v1/identities/" + strings.Repeat("ab", 20) + "/endpoint", nil, all(404)},
+		{"GET", "/api/v1/identities/" + m["hospital"].id + "/retention", nil, all(200)},
+		{"GET", "/api/v1/identities/" + strings.Repeat("ab", 20) + "/retention", nil, all(404)},
 		{"GET", "/api/v1/keys/" + strings.Repeat("00", 32), nil, all(200)},
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},
