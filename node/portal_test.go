@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/primum-health/primum/records"
 )
 
 // TestPortalGrantReadRevoke drives the patient portal and the practitioner
@@ -109,5 +111,31 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		chromedp.Evaluate(`document.querySelectorAll("#emergencies tbody tr").length`, &regulatorRows),
 	); err != nil || regulatorRows != 1 {
 		t.Fatalf("regulator's emergency list: %d rows, %v", regulatorRows, err)
+	}
+
+	// Erasure from the portal: St Luke's keeps observations under a legal
+	// duty, Riverside has no policy. The page shows the erasure complete,
+	// Riverside's record erased and St Luke's kept, why and until when.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": records.TypeSetRetention,
+		"body": records.SetRetention{Holds: []records.Hold{{Category: "observation", Basis: "legal_obligation", Years: 10}}}})
+	mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["riverside"].token, sentinelObservation())
+	var retained, index string
+	if err := chromedp.Run(patientTab,
+		chromedp.Reload(),
+		chromedp.Poll(`document.querySelectorAll("#records tbody tr").length === 2 && document.getElementById("erasure").dataset.state === "none"`, nil),
+		chromedp.Evaluate(`window.confirm = () => true`, nil),
+		chromedp.Click("#erase"),
+		chromedp.Poll(`document.getElementById("erasure").dataset.state === "complete" && document.querySelectorAll("#retained tbody tr").length === 1`, nil),
+		chromedp.Text("#retained", &retained),
+		chromedp.Poll(`document.querySelectorAll("#records td.status-erased").length === 1`, nil),
+		chromedp.Text("#records", &index),
+	); err != nil {
+		var msg, st, html string
+		_ = chromedp.Run(patientTab, chromedp.Text("#rights-message", &msg), chromedp.Evaluate(`document.getElementById("erasure").dataset.state`, &st),
+			chromedp.Evaluate(`document.getElementById("erasure").outerHTML + document.getElementById("records").outerHTML`, &html))
+		t.Fatalf("erasure: %v; page says %q, state %q\n%s", err, msg, st, html)
+	}
+	if !strings.Contains(retained, docRef.ID) || !strings.Contains(retained, "legal obligation") || !strings.Contains(index, "retained until") {
+		t.Fatalf("the page shows retained %q, records %q", retained, index)
 	}
 }

@@ -1,10 +1,20 @@
 "use strict";
 let me = null;
 
+// The grounds GDPR Art. 17(3) gives an institution to keep a record.
+const bases = {
+  legal_obligation: "a legal obligation (GDPR Art. 17(3)(b))",
+  public_health: "public health (Art. 17(3)(c))",
+  archiving_research: "archiving or research (Art. 17(3)(d))",
+  legal_claims: "legal claims (Art. 17(3)(e))",
+};
+
 async function refresh() {
   const who = await names();
   const records = await get(`/api/v1/patients/${me.id}/records`);
-  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered), { text: r.status, cls: "status-" + r.status }]));
+  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered),
+    { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
+  await showErasure(who);
   const consents = await get(`/api/v1/patients/${me.id}/consents`);
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
@@ -17,6 +27,44 @@ async function refresh() {
   fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
+}
+
+// showErasure shows where the patient's erasure stands and what each
+// institution still keeps, why and until when.
+async function showErasure(who) {
+  const st = await get(`/api/v1/patients/${me.id}/erasure`);
+  document.getElementById("erasure").dataset.state = st.state;
+  const summary = document.getElementById("erasure-summary");
+  if (st.state === "none") {
+    summary.textContent = "You have not asked for erasure.";
+  } else {
+    const asked = "You asked for erasure on " + when(st.request.time) + ": ";
+    summary.textContent = st.state === "in_progress"
+      ? asked + `in progress, ${st.erased} record(s) erased, ${st.remaining} not reached yet.`
+      : asked + `complete. ${st.erased} record(s) erased, ${st.retained.length} kept under a legal duty.` +
+        (st.remaining ? ` ${st.remaining} record(s) registered since.` : "");
+  }
+  document.getElementById("retained").hidden = st.retained.length === 0;
+  fill("#retained", st.retained.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian,
+    when(r.retained_until), bases[r.retention_basis] || r.retention_basis]));
+  return st;
+}
+
+// erase sends records.erase until every record has been reached: one
+// transaction reaches at most 500.
+async function erase(msg) {
+  let st = await get(`/api/v1/patients/${me.id}/erasure`);
+  for (let steps = Math.ceil(st.remaining / 500) + 2; steps > 0; steps--) {
+    await act("records.erase", {});
+    st = await get(`/api/v1/patients/${me.id}/erasure`);
+    if (st.remaining === 0) {
+      msg.textContent = "Erasure complete: every institution has destroyed the keys of your records" +
+        (st.retained.length ? `, except ${st.retained.length} it must keep by law (below).` : ".");
+      return;
+    }
+    msg.textContent = `Erasing… ${st.erased} record(s) erased, ${st.remaining} to go.`;
+  }
+  msg.textContent = "Records are still being added; press Erase again.";
 }
 
 async function revoke(id) {
@@ -77,8 +125,7 @@ async function ready(who) {
     if (!confirm("Erase all your records at every institution? This cannot be undone.")) return;
     const msg = document.getElementById("rights-message");
     try {
-      await act("records.erase", {});
-      msg.textContent = "Erasure recorded: every institution destroys the keys of your records.";
+      await erase(msg);
     } catch (e) { msg.textContent = "Erasure failed: " + e.message; }
     await refresh();
   });
