@@ -14,13 +14,17 @@ import (
 
 // Demo health records: synthetic, invented for the demo. Patient 1 has
 // records at both hospitals and has consented to Dr Lena Fischer (Riverside)
-// reading their observations and conditions for treatment.
+// reading their observations and conditions for treatment. St Luke's keeps
+// medication records ten years after an erasure request.
 var demoRecords = []struct{ org, doc string }{
 	{"St Luke's Hospital", `{"resourceType":"Condition","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006","display":"Diabetes mellitus type 2"}]},"onsetDateTime":"2019-04-02"}`},
 	{"St Luke's Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"effectiveDateTime":"2026-10-14T09:30:00Z","valueQuantity":{"value":7.4,"unit":"%","system":"http://unitsofmeasure.org","code":"%"}}`},
 	{"St Luke's Hospital", `{"resourceType":"MedicationRequest","status":"active","intent":"order","medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"860975","display":"metformin 500 MG Extended Release Oral Tablet"}]},"authoredOn":"2026-10-14"}`},
 	{"Riverside General Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},"effectiveDateTime":"2026-11-02T15:10:00Z","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":142,"unit":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":91,"unit":"mm[Hg]"}}]}`},
 }
+
+// demoRetention is St Luke's retention policy in the demo.
+var demoRetention = []records.Hold{{Category: "medication", Basis: "legal_obligation", Years: 10}}
 
 // populateDemoRecords stores the demo records at their hospitals (through
 // this node, which holds both hospitals' keys) and the demo consent. A
@@ -33,6 +37,24 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 	existing, err := c.Records(ctx, patient)
 	if err != nil {
 		return err
+	}
+	// St Luke's must keep medication records ten years (a legal
+	// obligation), so an erasure in the demo leaves one record retained
+	// beside the erased ones. Set before the first record, and only then:
+	// a policy changed during the tour stays as it was left.
+	stLukes := member("St Luke's Hospital").Address
+	policy, err := c.Retention(ctx, stLukes)
+	if err != nil {
+		return err
+	}
+	if len(policy.Holds) == 0 && len(existing) == 0 {
+		key, _, err := demoKey(home, "St Luke's Hospital")
+		if err != nil {
+			return err
+		}
+		if _, err := c.Send(ctx, key, records.TypeSetRetention, records.SetRetention{Holds: demoRetention}, true); err != nil {
+			return fmt.Errorf("St Luke's retention policy: %w", err)
+		}
 	}
 	type place struct{ custodian, category string }
 	have := map[place]int{}

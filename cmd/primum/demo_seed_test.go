@@ -155,6 +155,18 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 	for _, g := range consents {
 		lines = append(lines, "consent to "+name[g.Grantee]+" for "+strings.Join(g.Scope.Categories, ","))
 	}
+	for _, m := range f.Members {
+		if m.Kind != "organisation" {
+			continue
+		}
+		p, err := c.Retention(ctx, m.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range p.Holds {
+			lines = append(lines, fmt.Sprintf("%s keeps %s %d years (%s)", m.Name, h.Category, h.Years, h.Basis))
+		}
+	}
 	slices.Sort(lines)
 	b.WriteString(strings.Join(lines, "\n"))
 	return b.String()
@@ -168,11 +180,13 @@ func TestDemoSeedingResumes(t *testing.T) {
 		t.Skip("starts demo nodes (-short)")
 	}
 	// The seeding's writes, in order: the practitioners, the supply
-	// chain's 13 steps, the patients, the records and the consent.
+	// chain's 13 steps, the patients, St Luke's retention policy, the
+	// records and the consent.
 	practitioners, supplySteps := len(demoPractitioners), 13
 	firstSupply := practitioners + 1
 	firstPatient := firstSupply + supplySteps
-	firstRecord := firstPatient + demoPatients
+	retentionWrite := firstPatient + demoPatients
+	firstRecord := retentionWrite + 1
 	consentWrite := firstRecord + len(demoRecords)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -190,7 +204,8 @@ func TestDemoSeedingResumes(t *testing.T) {
 		t.Fatalf("the seeding wrote %d times, the test counts on %d", counter.writes, consentWrite)
 	}
 	want := demoShape(t, ctx, refClient, f)
-	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer"} {
+	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer",
+		"St Luke's Hospital keeps medication 10 years (legal_obligation)"} {
 		if !strings.Contains(want, s) {
 			t.Fatalf("an uninterrupted demo lacks %q:\n%s", s, want)
 		}
@@ -208,6 +223,7 @@ func TestDemoSeedingResumes(t *testing.T) {
 		{"dispense, sent", firstSupply + 9, true},
 		{"asset fill, sent", firstSupply + 12, true},
 		{"second patient, sent", firstPatient + 1, true},
+		{"retention policy, sent", retentionWrite, true},
 		{"second record, unsent", firstRecord + 1, false},
 		{"last record, sent", firstRecord + len(demoRecords) - 1, true},
 		{"consent, sent", consentWrite, true},
