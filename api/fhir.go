@@ -367,22 +367,12 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 // through its custodian, so each read is on the ledger), their consents
 // and their access trail.
 func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		fhirError(w, errTokenRequired)
-		return
-	}
-	committed := s.App.Store().Committed()
-	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	key, err := s.ownPatient(r)
 	if err != nil {
 		fhirError(w, err)
 		return
 	}
-	patient := r.PathValue("id")
-	if signer.Kind != ledger.KindPatient || signer.ID != patient {
-		fhirError(w, errNotYourPatient)
-		return
-	}
+	committed, patient := s.App.Store().Committed(), r.PathValue("id")
 	recs, err := s.recordsOf(committed, patient)
 	if err != nil {
 		fhirError(w, err)

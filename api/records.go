@@ -342,24 +342,30 @@ func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.
 // many records are erased, and which each custodian still keeps under a
 // retention duty, on which basis and until when.
 func (s *server) patientErasure(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		writeError(w, errTokenRequired)
-		return
-	}
-	committed, now := s.App.Store().Committed(), s.App.LastBlockTime()
-	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), now)
-	if err != nil {
+	if _, err := s.ownPatient(r); err != nil {
 		writeError(w, err)
 		return
 	}
-	patient := r.PathValue("id")
-	if signer.Kind != ledger.KindPatient || signer.ID != patient {
-		writeError(w, errNotYourPatient)
-		return
-	}
-	st, err := records.StatusOf(committed, patient, now)
+	st, err := records.StatusOf(s.App.Store().Committed(), r.PathValue("id"), s.App.LastBlockTime())
 	writeItem(w, st, err)
+}
+
+// ownPatient is the key of the bearer token's holder, who must be the
+// patient the path names ({id}): the routes only a patient may read about
+// themself.
+func (s *server) ownPatient(r *http.Request) (ed25519.PrivateKey, error) {
+	key, ok := s.bearerKey(r)
+	if !ok {
+		return nil, errTokenRequired
+	}
+	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	if err != nil {
+		return nil, err
+	}
+	if signer.Kind != ledger.KindPatient || signer.ID != r.PathValue("id") {
+		return nil, errNotYourPatient
+	}
+	return key, nil
 }
 
 func (s *server) patientConsents(w http.ResponseWriter, r *http.Request) {
