@@ -33,7 +33,8 @@ func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
 func (k *keyLimiter) allow(key string) (bool, time.Duration) { return k.allowN(key, 1) }
 
 // allowN is allow for n transactions at once (an EPCIS capture of n
-// events); more than the burst is never allowed.
+// events). n is counted as at most the burst, so that a node configured
+// with a small burst still takes a large capture, at the rate.
 func (k *keyLimiter) allowN(key string, n int) (bool, time.Duration) {
 	if k == nil {
 		return true, 0
@@ -48,10 +49,7 @@ func (k *keyLimiter) allowN(key string, n int) (bool, time.Duration) {
 		k.keys[key] = l
 	}
 	k.mu.Unlock()
-	r := l.ReserveN(time.Now(), n)
-	if !r.OK() {
-		return false, time.Duration(float64(n) / float64(k.rate) * float64(time.Second))
-	}
+	r := l.ReserveN(time.Now(), min(n, k.burst))
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
 		return false, d

@@ -326,8 +326,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	a.verifyUnseen(req.Txs, hashes)
 	stopPrefetch := a.prefetch(req.Txs)
+	var work int64 // what the block's transactions have done (ledger.Context.BlockWork)
 	for i, raw := range req.Txs {
-		r, result := a.deliver(raw, hashes[i], req, w, &updates)
+		r, result := a.deliver(raw, hashes[i], req, w, &updates, &work)
 		r.Index = i
 		res.TxResults[i] = result
 		a.block = append(a.block, r)
@@ -442,7 +443,7 @@ func outcome(code uint32) string {
 // deliver executes one transaction. A rejected transaction changes nothing
 // but its signer's nonce (once the signature and nonce have been checked),
 // so it cannot be replayed.
-func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate) (TxResult, *abci.ExecTxResult) {
+func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate, work *int64) (TxResult, *abci.ExecTxResult) {
 	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
 	fail := func(err error) (TxResult, *abci.ExecTxResult) {
 		e := ledger.AsError(err)
@@ -480,8 +481,10 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	overlay := ledger.NewOverlay(w)
 	var staged []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
-		Signer: signer, State: overlay, ValidatorUpdates: &staged}
-	if err := a.handle(a.routes[tx.Type].Handle, ctx, tx.Body); err != nil {
+		Signer: signer, State: overlay, ValidatorUpdates: &staged, BlockWork: work}
+	err = a.handle(a.routes[tx.Type].Handle, ctx, tx.Body)
+	*work += ctx.Work
+	if err != nil {
 		if nerr := identity.SetNonce(w, signer.ID, next+1); nerr != nil {
 			return fail(nerr)
 		}

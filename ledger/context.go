@@ -55,6 +55,10 @@ type Context struct {
 	// transaction runs (a capture runs one per event), so that a module can
 	// hold a whole transaction to a fixed limit.
 	Work int64
+	// BlockWork, if set, is the Work of the block's earlier transactions
+	// (refused ones included: they cost as much), so that a module can hold
+	// a whole block to a fixed limit too.
+	BlockWork *int64
 }
 
 // Emit records an event.

@@ -146,8 +146,101 @@ func TestMovesAreBounded(t *testing.T) {
 	if !errors.Is(err, supply.ErrContainerFull) {
 		t.Fatalf("packing past %d: %v", supply.MaxContents, err)
 	}
-	if o := object(t, w, big); o.Contents > supply.MaxContents {
+	// Filled to the brim, one pack at a time past the last whole batch.
+	held := object(t, w, big).Contents
+	for _, p := range more[len(more)-int(supply.MaxContents-held):] {
+		must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{p}}))
+		if held++; held == supply.MaxContents {
+			break
+		}
+	}
+	if err := w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{more[0]}}); !errors.Is(err, supply.ErrContainerFull) && !errors.Is(err, supply.ErrInContainer) {
+		t.Fatalf("one past full: %v", err)
+	}
+	if o := object(t, w, big); o.Contents != supply.MaxContents {
 		t.Fatalf("the pallet holds %d", o.Contents)
+	}
+	// Unpacking and packing write a custody step a child, and count:
+	// unpacking the pallet (its case and 17,999 packs), then the case
+	// (2,000), then packing two of them again is 20,002 steps, more than
+	// one transaction may write.
+	before = w.st.Hash()
+	err = w.do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "unpack", Parent: big}, {Step: "unpack", Parent: box},
+		{Step: "pack", Parent: box, Codes: packs[:2]}}})
+	if !errors.Is(err, supply.ErrMovesTooMany) || string(before) != string(w.st.Hash()) {
+		t.Fatalf("20,002 steps in one capture: %v", err)
+	}
+	// A full container still moves: it and its contents are MaxMoved.
+	must(t, w.do("maker", supply.TypeShip, supply.Ship{Codes: []string{big}, To: w.id("dist")}))
+	must(t, w.do("dist", supply.TypeReceive, supply.Receive{Codes: []string{big}}))
+}
+
+// TestBlockMovesAreBounded: one block writes at most MaxBlockMoved custody
+// steps through transactions larger than MaxCodes; past it such a
+// transaction is refused (block_busy) and changes nothing, while small
+// ones go on, and the next block takes it.
+func TestBlockMovesAreBounded(t *testing.T) {
+	w := setup(t)
+	box := sscc(30)
+	packs := commissionMany(t, w, "W", 19_000)
+	for i := 0; i < len(packs); i += supply.MaxCodes {
+		must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i:min(len(packs), i+supply.MaxCodes)]}))
+	}
+	// Ship the box out and back, as an open shipment the maker receives
+	// itself: each pair is 38,002 steps, in one block.
+	w.height++
+	pairs := 0
+	for {
+		err := w.run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "ship", Codes: []string{box}}}})
+		if err == nil {
+			err = w.run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}})
+		}
+		if err != nil {
+			if !errors.Is(err, supply.ErrBlockBusy) {
+				t.Fatal(err)
+			}
+			break
+		}
+		pairs++
+	}
+	if w.work > supply.MaxBlockMoved || pairs != 2 {
+		t.Fatalf("%d pairs, %d steps in one block", pairs, w.work)
+	}
+	// A small transaction still goes into this block.
+	must(t, w.run("maker", supply.TypeShip, supply.Ship{Codes: []string{pack3}, To: w.id("dist")}))
+	w.commit()
+	must(t, w.do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}}))
+}
+
+// TestDecommissionedLeavesItsContainer: a pack reported stolen inside a
+// case is taken out of it, so the case's journey no longer carries it and
+// nothing can bring it back; the case's counts follow.
+func TestDecommissionedLeavesItsContainer(t *testing.T) {
+	w := setup(t)
+	outer, inner := sscc(40), sscc(41)
+	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: inner, Children: []string{pack1, pack2}}))
+	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: outer, Children: []string{inner}}))
+	must(t, w.do("maker", supply.TypeDecommission, supply.Decommission{Codes: []string{pack1}, Reason: "stolen"}))
+	if o := object(t, w, outer); o.Contents != 2 || o.Levels != 2 {
+		t.Fatalf("outer after the theft: %d objects over %d levels", o.Contents, o.Levels)
+	}
+	must(t, w.do("maker", supply.TypeShip, supply.Ship{Codes: []string{outer}, To: w.id("pharmacy")}))
+	must(t, w.do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{outer}}))
+	must(t, w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: outer}))
+	must(t, w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}))
+	if o := object(t, w, pack1); o.Status != supply.StatusStolen || o.Parent != "" || o.Custodian != w.id("maker") {
+		t.Fatalf("the stolen pack: %+v", o)
+	}
+	if err := w.do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}); !errors.Is(err, supply.ErrNotCustodian) && !errors.Is(err, supply.ErrDecommissioned) {
+		t.Fatalf("dispensing the stolen pack: %v", err)
+	}
+	must(t, w.do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack2}))
+	if err := w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}); !errors.Is(err, supply.ErrBadField) {
+		t.Fatalf("unpacking an empty case: %v", err)
+	}
+	// Levels shrink with what is unpacked: outer is empty and flat again.
+	if o := object(t, w, outer); o.Contents != 0 || o.Levels != 0 {
+		t.Fatalf("outer emptied: %d objects over %d levels", o.Contents, o.Levels)
 	}
 }
 

@@ -32,6 +32,7 @@ var (
 	ErrCycle           = ledger.NewError("supply", 26, "aggregation_cycle", 409, "the container is already inside what you are packing into it")
 	ErrTooDeep         = ledger.NewError("supply", 27, "nesting_too_deep", 409, "containers may nest at most 8 levels deep, packs included (pallet, case, pack is 3)")
 	ErrContainerFull   = ledger.NewError("supply", 28, "container_full", 409, "a container may hold at most 20,000 objects at any depth")
-	ErrMovesTooMany    = ledger.NewError("supply", 29, "moves_too_many", 400, "one transaction may move at most 20,000 objects, containers' contents included: split it")
+	ErrMovesTooMany    = ledger.NewError("supply", 29, "moves_too_many", 400, "one transaction may write at most 20,001 custody steps (a full container with its contents), packing and unpacking included: split it")
+	ErrBlockBusy       = ledger.NewError("supply", 32, "block_busy", 503, "this block has already moved as many objects as one block may (100,000): send the transaction again, it goes into a later block")
 	ErrOpenReceipt     = ledger.NewError("supply", 31, "open_receipt_refused", 403, "the shipment names no receiver: only an organisation that may hold medicines (manufacturer, distributor, pharmacy, hospital, clinic) may receive it")
 )

@@ -36,10 +36,33 @@ const (
 	MaxDepth = 8
 	// MaxContents bounds what one container holds, at any depth.
 	MaxContents = 20_000
-	// MaxMoved bounds the objects one transaction moves (each gets a
-	// custody step), containers' contents included.
-	MaxMoved = 20_000
+	// MaxMoved bounds the custody steps one transaction writes (objects
+	// moved, containers' contents included, packed or unpacked): a full
+	// container with its contents.
+	MaxMoved = MaxContents + 1
+	// MaxBlockMoved bounds the custody steps one block's transactions
+	// write together. A transaction that writes no more than MaxCodes is
+	// never held to it: its work is bounded by its size, as any other's.
+	MaxBlockMoved = 100_000
 )
+
+// charge counts n more custody steps of the transaction against MaxMoved
+// and, once it writes more than MaxCodes, against what the block may still
+// write (MaxBlockMoved).
+func charge(ctx *ledger.Context, n int64, what string) error {
+	if ctx.Work+n > MaxMoved {
+		return ErrMovesTooMany.Wrapf("%s: %d more on top of %d", what, n, ctx.Work)
+	}
+	if ctx.Work+n > MaxCodes && ctx.BlockWork != nil && *ctx.BlockWork+ctx.Work+n > MaxBlockMoved {
+		return ErrBlockBusy.Wrapf("%s", what)
+	}
+	ctx.Work += n
+	return nil
+}
+
+// live says whether an object still moves with its container: a dispensed
+// or decommissioned one does not (and is no longer inside one).
+func live(o *Object) bool { return o.Status == StatusActive || o.Status == StatusInTransit }
 
 // holders are the organisation types that may take custody of medicines
 // from a shipment that names no receiver.
@@ -369,8 +392,8 @@ func canMove(ctx *ledger.Context, o *Object, allowInContainer bool) error {
 // refuses an object met twice, so no state, however it was made, can make
 // it loop or overflow the stack.
 func withContents(ctx *ledger.Context, o *Object) ([]*Object, error) {
-	if ctx.Work+1+o.Contents > MaxMoved {
-		return nil, ErrMovesTooMany.Wrapf("%s holds %d objects; this transaction has moved %d", o.Key, o.Contents, ctx.Work)
+	if err := charge(ctx, 1+o.Contents, o.Key); err != nil {
+		return nil, err
 	}
 	out := []*Object{o}
 	seen := map[string]bool{o.Key: true}
@@ -387,7 +410,7 @@ func withContents(ctx *ledger.Context, o *Object) ([]*Object, error) {
 				return nil, ErrCycle.Wrapf("%s is inside itself", c)
 			}
 			seen[c] = true
-			if ctx.Work+int64(len(out))+1 > MaxMoved {
+			if int64(len(out)) > o.Contents { // more inside than the container says
 				return nil, ErrMovesTooMany.Wrapf("%s", o.Key)
 			}
 			co, err := GetObject(ctx.State, c)
@@ -397,8 +420,61 @@ func withContents(ctx *ledger.Context, o *Object) ([]*Object, error) {
 			out = append(out, co)
 		}
 	}
-	ctx.Work += int64(len(out))
 	return out, nil
+}
+
+// detach takes o out of the container it is in: the containers above it
+// hold its contents no more. The caller writes o.
+func detach(ctx *ledger.Context, o *Object) error {
+	above, err := ancestors(ctx.State, o)
+	if err != nil {
+		return err
+	}
+	ctx.State.Delete(k(prefixChild, o.Parent, o.Key))
+	o.Parent = ""
+	return shrink(ctx, above, 1+o.Contents)
+}
+
+// shrink takes removed objects out of the counts of containers, innermost
+// first, and recomputes how many levels lie below each. Nesting is at most
+// MaxDepth deep and each container's listing is bounded by MaxContents.
+func shrink(ctx *ledger.Context, containers []*Object, removed int64) error {
+	for _, c := range containers {
+		c.Contents = max(0, c.Contents-removed)
+		levels, err := levelsOf(ctx.State, c)
+		if err != nil {
+			return err
+		}
+		c.Levels = levels
+		putObject(ctx.State, c)
+	}
+	return nil
+}
+
+// levelsOf is how many levels of containment lie below container c, from
+// its children as state holds them (the containers among them written
+// first).
+func levelsOf(r ledger.Reader, c *Object) (int64, error) {
+	if c.Contents == 0 {
+		return 0, nil
+	}
+	p := k(prefixChild, c.Key, string(gs1.KindSSCC)+":")
+	var inner []string
+	if err := r.Iterate(p, func(key, _ []byte) bool {
+		inner = append(inner, unescape(string(key[len(p)-len(gs1.KindSSCC)-1:])))
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	levels := int64(1)
+	for _, key := range inner {
+		o, err := GetObject(r, key)
+		if err != nil {
+			return 0, err
+		}
+		levels = max(levels, o.Levels+1)
+	}
+	return levels, nil
 }
 
 // ancestors returns the containers o is in, innermost first. Nesting is
@@ -471,6 +547,9 @@ func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step St
 			return nil, err
 		}
 		for _, x := range all {
+			if x != o && !live(x) {
+				continue
+			}
 			change(x)
 			addStep(ctx, x, step)
 			putObject(ctx.State, x)
@@ -523,6 +602,9 @@ func receive(ctx *ledger.Context, body []byte) error {
 			return err
 		}
 		for _, x := range all {
+			if x != o && !live(x) {
+				continue
+			}
 			x.Status, x.ShipTo, x.Custodian = StatusActive, "", actor(ctx)
 			addStep(ctx, x, step)
 			putObject(ctx.State, x)
@@ -580,6 +662,9 @@ func pack(ctx *ledger.Context, body []byte) error {
 	// cycle, and their depth bounds how deep the child's contents may go.
 	above, err := ancestors(ctx.State, parent)
 	if err != nil {
+		return err
+	}
+	if err := charge(ctx, int64(len(m.Children)), "pack"); err != nil {
 		return err
 	}
 	var keys []string
@@ -665,6 +750,12 @@ func unpack(ctx *ledger.Context, body []byte) error {
 		}
 		keys = append(keys, key)
 	}
+	if len(keys) == 0 {
+		return ErrBadField.Wrapf("%s is empty: nothing to unpack", pkey)
+	}
+	if err := charge(ctx, int64(len(keys)), "unpack"); err != nil {
+		return err
+	}
 	var removed int64
 	for _, key := range keys {
 		o, err := GetObject(ctx.State, key)
@@ -684,12 +775,8 @@ func unpack(ctx *ledger.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range append([]*Object{parent}, above...) {
-		c.Contents = max(0, c.Contents-removed)
-		if c.Contents == 0 {
-			c.Levels = 0
-		}
-		putObject(ctx.State, c)
+	if err := shrink(ctx, append([]*Object{parent}, above...), removed); err != nil {
+		return err
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "AggregationEvent", Action: "DELETE", BizStep: "unpacking", Disposition: "in_progress", Keys: keys, Parent: pkey})
 	ctx.Emit("supply.unpacked", [2]string{"parent", pkey})
@@ -753,11 +840,34 @@ func decommission(ctx *ledger.Context, body []byte) error {
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
-	keys, err := moveAll(ctx, m.Codes, true, Step{Action: "decommission", Note: m.Reason, EventID: m.EventID}, func(x *Object) {
-		x.Status = status
-	})
-	if err != nil {
-		return err
+	var keys []string
+	for _, code := range m.Codes {
+		o, err := movable(ctx, code, true)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, o.Key)
+		all, err := withContents(ctx, o)
+		if err != nil {
+			return err
+		}
+		step := Step{Action: "decommission", Note: m.Reason, EventID: m.EventID}
+		// Out of the supply chain, out of its container: a stolen or
+		// destroyed pack must not travel on with the case it was in.
+		if o.Parent != "" {
+			step.Parent = o.Parent
+			if err := detach(ctx, o); err != nil {
+				return err
+			}
+		}
+		for _, x := range all {
+			if x != o && !live(x) {
+				continue
+			}
+			x.Status = status
+			addStep(ctx, x, step)
+			putObject(ctx.State, x)
+		}
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "DELETE", BizStep: "decommissioning", Disposition: m.Reason, Keys: keys})
 	return nil

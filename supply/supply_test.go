@@ -24,6 +24,7 @@ type world struct {
 	now    time.Time
 	orgs   map[string]ledger.Signer
 	routes map[string]ledger.Route
+	work   int64 // what the current block's transactions did (ledger.Context.BlockWork)
 }
 
 func key(name string) ed25519.PublicKey {
@@ -89,12 +90,13 @@ func (w *world) runOn(state ledger.Writer, org, typ string, body any) error {
 	}
 	overlay := ledger.NewOverlay(state)
 	var vu []ledger.ValidatorUpdate
-	ctx := &ledger.Context{ChainID: "t", Height: w.height, Time: w.now, Signer: w.orgs[org], State: overlay, ValidatorUpdates: &vu}
+	ctx := &ledger.Context{ChainID: "t", Height: w.height, Time: w.now, Signer: w.orgs[org], State: overlay, ValidatorUpdates: &vu, BlockWork: &w.work}
 	route := w.routes[typ]
 	if !route.Allows(ctx.Signer) {
 		return ledger.ErrUnauthorized
 	}
 	err = route.Handle(ctx, b)
+	w.work += ctx.Work
 	if err == nil {
 		overlay.Flush(state)
 	}
@@ -104,6 +106,7 @@ func (w *world) runOn(state ledger.Writer, org, typ string, body any) error {
 // commit ends the current block.
 func (w *world) commit() {
 	w.t.Helper()
+	w.work = 0
 	if _, _, err := w.st.Commit(); err != nil {
 		w.t.Fatal(err)
 	}
