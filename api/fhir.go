@@ -243,8 +243,8 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	offset := 0
 	if v := q.Get("_offset"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			fhirError(w, errBadRequest.Wrapf("_offset must be a non-negative number"))
+		if err != nil || n < 0 || n > maxFHIROffset {
+			fhirError(w, errBadRequest.Wrapf("_offset must be 0-%d: narrow the search with patient= or date= to go further", maxFHIROffset))
 			return
 		}
 		offset = n
@@ -274,10 +274,17 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	// (to know there is a next page): its cost follows _offset + _count,
 	// not the ledger's size.
 	wanted := offset + count + 1
-	truncated := false
-	// enough says whether a scan over every patient may stop.
+	truncated, capped := false, false
+	examined := 0
+	// enough says whether a scan over every patient may stop: it has the
+	// page and one more, or it has examined as many entries as a search may.
 	enough := func() bool {
-		truncated = truncated || (patient == "" && len(out) >= wanted)
+		if patient != "" {
+			return false
+		}
+		examined++
+		capped = capped || examined >= wanted+ledger.MaxPageScan
+		truncated = truncated || capped || len(out) >= wanted
 		return truncated
 	}
 	var err error
@@ -359,8 +366,18 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		nq.Set("_count", strconv.Itoa(count))
 		next = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
-	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, counted))
+	bundle := fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, counted)
+	if capped {
+		// Said in the bundle, as FHIR does: the search stopped before the end.
+		bundle["entry"] = append(bundle["entry"].([]any), fhir.Object{"search": fhir.Object{"mode": "outcome"},
+			"resource": fhir.OperationOutcome("warning", "too-costly", fmt.Sprintf("the search examined %d entries and stopped before the end of the ledger: narrow it with patient= or date=", examined))})
+	}
+	writeFHIR(w, http.StatusOK, bundle)
 }
+
+// maxFHIROffset bounds _offset: a page far into a search over every patient
+// would read everything before it.
+const maxFHIROffset = 10_000
 
 // exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: one
 // FHIR Bundle with every record the patient can still decrypt (each read

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -107,4 +108,32 @@ func writeList[T any](w http.ResponseWriter, list []T, err error) {
 		list = []T{}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// pageParams reads a listing's limit (1 to max, default def) and its page
+// token after (from a previous answer's Link header).
+func pageParams(r *http.Request, def, max int) (limit int, after string, err error) {
+	q := r.URL.Query()
+	limit = def
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > max {
+			return 0, "", errBadRequest.Wrapf("limit must be 1-%d", max)
+		}
+	}
+	after = q.Get("after")
+	if len(after) > 256 {
+		return 0, "", errBadRequest.Wrapf("after must be a page token from a Link header")
+	}
+	return limit, after, nil
+}
+
+// writePage answers one page of a listing, with a Link rel="next" header
+// naming the following page when there is one.
+func writePage[T any](w http.ResponseWriter, r *http.Request, page []*T, next string, err error) {
+	if err == nil && next != "" {
+		q := r.URL.Query()
+		q.Set("after", next)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
+	}
+	writeList(w, page, err)
 }

@@ -432,19 +432,16 @@ func (s *server) getCase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listCases(w http.ResponseWriter, r *http.Request) {
-	all, err := records.Cases(s.App.Store().Committed(), 0)
+	limit, after, err := pageParams(r, 1000, 10000)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	who := r.URL.Query().Get("practitioner")
-	out := []*records.Case{}
-	for _, c := range all {
-		if who == "" || c.Specialist == who || c.Requester == who {
-			out = append(out, c)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	page, next, err := records.CasesPage(s.App.Store().Committed(), after, limit, func(c *records.Case) bool {
+		return who == "" || c.Specialist == who || c.Requester == who
+	})
+	writePage(w, r, page, next, err)
 }
 
 func newRecordID(resourceType string) string {

@@ -132,6 +132,11 @@ func (s *server) supplyAssets(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := supply.Assets(s.App.Store().Committed(), due)
-	writeList(w, list, err)
+	limit, after, err := pageParams(r, 1000, 10000)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	page, next, err := supply.AssetsPage(s.App.Store().Committed(), due, after, limit)
+	writePage(w, r, page, next, err)
 }

@@ -240,6 +240,42 @@ func ScanJSON[T any](r Reader, prefix []byte, limit int) ([]*T, error) {
 	return out, err
 }
 
+// MaxPageScan bounds the entries one page of a listing examines: a filter
+// few entries match answers a short page and where to go on from.
+const MaxPageScan = 10_000
+
+// ScanPage decodes the values under prefix from the page token after (the
+// rest of a key after the prefix; "": from the first), keeping those keep
+// accepts, up to limit, examining at most MaxPageScan. next is the token of
+// the following page ("": none). Its cost follows the page, wherever the
+// page starts.
+func ScanPage[T any](r Reader, prefix []byte, after string, limit int, keep func(*T) bool) (page []*T, next string, err error) {
+	var start []byte
+	if after != "" {
+		start = append(append([]byte{}, prefix...), after...)
+	}
+	scanned := 0
+	var derr error
+	err = Scan(r, prefix, start, false, func(k, v []byte) bool {
+		if scanned++; scanned > MaxPageScan || len(page) == limit {
+			next = string(k[len(prefix):])
+			return false
+		}
+		x := new(T)
+		if derr = DecodeState(v, x); derr != nil {
+			return false
+		}
+		if keep == nil || keep(x) {
+			page = append(page, x)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return page, next, err
+}
+
 // Indexed loads, with get, the item named by the rest of each key under an
 // index prefix, in key order.
 func Indexed[T any](r Reader, prefix []byte, get func(Reader, string) (*T, error)) ([]*T, error) {

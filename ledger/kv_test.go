@@ -169,3 +169,39 @@ func (n noSeek) Get(k []byte) ([]byte, error) { return n.r.Get(k) }
 func (n noSeek) Iterate(p []byte, fn func(k, v []byte) bool) error {
 	return n.r.Iterate(p, fn)
 }
+
+// TestScanPage: pages of a filtered listing, walked by their tokens, are
+// the whole filtered listing in order.
+func TestScanPage(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 23 {
+		ledger.SetJSON(s.Staged(), fmt.Appendf(nil, "p/%03d", i), i)
+	}
+	s.Staged().Set([]byte("q/1"), []byte("1"))
+	if _, _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	even := func(n *int) bool { return *n%2 == 0 }
+	var got []int
+	after, pages := "", 0
+	for ; pages < 10; pages++ {
+		page, next, err := ledger.ScanPage(s.Committed(), []byte("p/"), after, 4, even)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range page {
+			got = append(got, *n)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if fmt.Sprint(got) != "[0 2 4 6 8 10 12 14 16 18 20 22]" || pages != 2 {
+		t.Fatalf("walked %v in %d pages", got, pages+1)
+	}
+}

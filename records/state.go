@@ -333,7 +333,8 @@ func lastPart[T any](get func(ledger.Reader, string) (*T, error)) func(ledger.Re
 	}
 }
 
-// Cases lists every case, up to limit (0: all).
-func Cases(r ledger.Reader, limit int) ([]*Case, error) {
-	return ledger.ScanJSON[Case](r, prefixCase, limit)
+// CasesPage lists cases in id order from the page token after, keeping
+// those keep accepts (ledger.ScanPage).
+func CasesPage(r ledger.Reader, after string, limit int, keep func(*Case) bool) ([]*Case, string, error) {
+	return ledger.ScanPage(r, prefixCase, after, limit, keep)
 }

@@ -244,24 +244,11 @@ func addStep(ctx *ledger.Context, o *Object, s Step) {
 	ledger.SetJSON(ctx.State, key, s)
 }
 
-// Assets lists returnable assets (GRAI): where each is and when it is due
-// for inspection; with dueBefore (YYYY-MM-DD) only those due before it.
-func Assets(r ledger.Reader, dueBefore string) ([]Object, error) {
-	var out []Object
-	var derr error
-	p := k(prefixObject, string(gs1.KindGRAI)+":")
-	err := r.Iterate(p, func(_, v []byte) bool {
-		var o Object
-		if derr = ledger.DecodeState(v, &o); derr != nil {
-			return false
-		}
-		if dueBefore == "" || (o.InspectionDue != "" && o.InspectionDue < dueBefore) {
-			out = append(out, o)
-		}
-		return true
+// AssetsPage lists returnable assets (GRAI) in key order from the page
+// token after: where each is and when it is due for inspection; with
+// dueBefore (YYYY-MM-DD) only those due before it (ledger.ScanPage).
+func AssetsPage(r ledger.Reader, dueBefore, after string, limit int) ([]*Object, string, error) {
+	return ledger.ScanPage(r, k(prefixObject, string(gs1.KindGRAI)+":"), after, limit, func(o *Object) bool {
+		return dueBefore == "" || (o.InspectionDue != "" && o.InspectionDue < dueBefore)
 	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
 }

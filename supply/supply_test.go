@@ -266,10 +266,10 @@ func TestReturnableAssets(t *testing.T) {
 			t.Fatalf("%s %s: got %v, want %v", step.org, step.typ, err, step.want)
 		}
 	}
-	if due, err := supply.Assets(w.st.Committed(), "2027-12-31"); err != nil || len(due) != 1 {
-		t.Fatalf("assets due before 2027-12-31: %v %v", due, err)
+	if due, next, err := supply.AssetsPage(w.st.Committed(), "2027-12-31", "", 10); err != nil || len(due) != 1 || next != "" {
+		t.Fatalf("assets due before 2027-12-31: %v %q %v", due, next, err)
 	}
-	if due, _ := supply.Assets(w.st.Committed(), "2027-01-01"); len(due) != 0 {
+	if due, _, _ := supply.AssetsPage(w.st.Committed(), "2027-01-01", "", 10); len(due) != 0 {
 		t.Fatalf("assets due before 2027-01-01: %v", due)
 	}
 	key, _, _ := supply.KeyOf(cyl)
