@@ -246,7 +246,7 @@ func TestSecondOpinionAndErasure(t *testing.T) {
 	w := newRecordsWorld(t)
 	w.grant(consent.Grant{Grantee: id(w.remote), Scope: consent.Scope{All: true}, Purpose: "second_opinion", Expires: w.now.AddDate(0, 1, 0).Format(time.RFC3339)})
 	w.mustOK(w.tx(w.doctor, records.TypeShareCase, records.ShareCase{Specialist: id(w.remote), Patient: id(w.patient), Records: []string{"obs-1", "cond-1"}}))
-	cases, _ := records.Cases(w.store.Committed(), 0)
+	cases, _, _ := records.CasesPage(w.store.Committed(), "", 10, nil)
 	if len(cases) != 1 {
 		t.Fatalf("%d cases", len(cases))
 	}
