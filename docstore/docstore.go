@@ -8,7 +8,9 @@
 // decrypted anywhere, and the salt that keys the record's on-ledger
 // commitment is destroyed with it, so the commitment no longer links to
 // anything. Every erasure also rotates the KEK and the unseal key, so that a
-// copy of the store taken before it does not open with the keys that remain.
+// copy of the store taken before it does not open with the keys that remain;
+// the rotation is recorded as owed with the erasure itself, and one that a
+// crash or an error stops is finished at the next Open or Erase.
 //
 // This package never writes a record, a data key or the KEK in clear, and
 // never logs record content.
@@ -50,6 +52,11 @@ var (
 	prefixMeta    = []byte("m/") // m/<id> -> Meta JSON (no health data)
 	prefixPatient = []byte("p/") // p/<patient>/<id> -> ""
 	prefixErased  = []byte("e/") // e/<id> -> erased-at (RFC 3339)
+
+	// keyRotationOwed -> term(4): the active KEK term when an erasure was
+	// last committed, written in the erasure's own batch. It stays until a
+	// rotation to a later term has finished (the new unseal key committed).
+	keyRotationOwed = []byte("r/rotation-owed")
 )
 
 func key(prefix []byte, parts ...string) []byte {
@@ -104,7 +111,8 @@ type Store struct {
 
 // Open opens (creating if needed) the store in dir, whose KEK keyring is
 // sealed under the unseal key u keeps. A new store gets a fresh KEK. A KEK
-// rotation that a crash interrupted is finished before Open returns.
+// rotation that a crash interrupted, and one an erasure committed before a
+// crash still owes, are finished before Open returns.
 func Open(dir string, u Unsealer) (*Store, error) {
 	current, next, err := u.Keys()
 	if err != nil {
@@ -132,14 +140,12 @@ func Open(dir string, u Unsealer) (*Store, error) {
 		return nil, fmt.Errorf("cannot open record store %q: %w", dir, err)
 	}
 	s := &Store{db: db, ring: ring, unseal: u}
-	if len(ring.Terms) > 1 {
-		s.rotateMu.Lock()
-		_, err := s.finishRotation()
-		s.rotateMu.Unlock()
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("cannot finish the interrupted KEK rotation of record store %q: %w", dir, err)
-		}
+	s.rotateMu.Lock()
+	err = s.settleRotation()
+	s.rotateMu.Unlock()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot finish the interrupted or owed KEK rotation of record store %q: %w", dir, err)
 	}
 	return s, nil
 }
@@ -386,6 +392,13 @@ func (s *Store) Erased(id string) (bool, error) {
 // KEK term that no longer exists, and a copied keyring does not open with
 // the unseal key that remains. It is idempotent and returns how many
 // records it erased now.
+//
+// The rotation is owed from the moment the deletions are committed: the
+// same batch records it (keyRotationOwed), and it is cleared only once a
+// rotation to a later term has committed its new unseal key. A rotation
+// that a crash or an error stopped is therefore finished by the next Open
+// or, in the running process, by the next Erase, even one that finds
+// nothing left to erase.
 func (s *Store) Erase(records []string, at time.Time) (int, error) {
 	b := s.db.NewBatch()
 	var ids []string
@@ -411,29 +424,140 @@ func (s *Store) Erase(records []string, at time.Time) (int, error) {
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
+		if err := s.rotateOwed(); err != nil {
+			return 0, fmt.Errorf("cannot finish the KEK rotation an erasure owes: %w", err)
+		}
 		return 0, nil
 	}
-	s.keyMu.Lock()
-	err := b.Commit(pebble.Sync)
-	s.keyMu.Unlock()
-	if err != nil {
+	if err := s.commitErasure(b); err != nil {
 		return 0, fmt.Errorf("cannot erase records: %w", err)
 	}
-	if err := s.db.Flush(); err != nil {
+	if err := rotationStep("erasure-committed"); err != nil {
 		return len(ids), err
+	}
+	// A failed compaction does not hold the rotation back: the rotation is
+	// what makes a lingering copy of an erased key useless.
+	compacted := s.compact(ids)
+	if err := s.rotateOwed(); err != nil {
+		return len(ids), errors.Join(compacted, fmt.Errorf("cannot rotate the KEK after erasure: %w", err))
+	}
+	return len(ids), compacted
+}
+
+// commitErasure commits an erasure's deletions together with the rotation
+// they owe. keyMu keeps a rotation from rewriting an erased key; mu keeps
+// the active term from changing until the commit, so a rotation to a later
+// term began after it and never sees an erased key.
+func (s *Store) commitErasure(b *pebble.Batch) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	term, _ := s.ring.active()
+	_ = b.Set(keyRotationOwed, binary.BigEndian.AppendUint32(nil, term), nil)
+	return b.Commit(pebble.Sync)
+}
+
+// compact flushes the erased records' deletions and compacts their key
+// ranges, so the store's files drop the erased keys and ciphertexts.
+func (s *Store) compact(ids []string) error {
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("cannot flush erased records: %w", err)
 	}
 	for _, id := range ids {
 		for _, p := range [][]byte{prefixKey, prefixData} {
 			k := key(p, id)
 			if err := s.db.Compact(k, append(k, 0), false); err != nil {
-				return len(ids), err
+				return fmt.Errorf("cannot compact erased records: %w", err)
 			}
 		}
 	}
-	if _, err := s.Rotate(); err != nil {
-		return len(ids), fmt.Errorf("cannot rotate the KEK after erasure: %w", err)
+	return nil
+}
+
+// rotateOwed finishes the rotation an erasure owes, if any (and any other
+// interrupted one).
+func (s *Store) rotateOwed() error {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
+	return s.settleRotation()
+}
+
+// settleRotation brings the keyring to rest: it finishes a rotation that
+// stopped (a crash, or an error in this process), and rotates once more
+// if an erasure owes a rotation past the active term. Callers hold
+// rotateMu.
+func (s *Store) settleRotation() error {
+	if err := s.commitResealed(); err != nil {
+		return err
 	}
-	return len(ids), nil
+	owed, isOwed, err := s.owedTerm()
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	term, terms := s.ring.Active, len(s.ring.Terms)
+	s.mu.RUnlock()
+	switch {
+	case isOwed && term <= owed:
+		// The erasure was committed under the active term: only a term
+		// added after it helps, whatever state the keyring is in.
+		_, err = s.rotate()
+	case terms > 1:
+		_, err = s.finishRotation()
+	case isOwed:
+		// A rotation past the erasure finished; only its marker was left.
+		err = s.clearOwed(term)
+	}
+	return err
+}
+
+// owedTerm reads the rotation an erasure owes: a rotation to a term later
+// than owed.
+func (s *Store) owedTerm() (owed uint32, isOwed bool, err error) {
+	b, err := s.get(keyRotationOwed)
+	if err != nil || b == nil {
+		return 0, false, err
+	}
+	if len(b) != 4 {
+		return 0, false, fmt.Errorf("docstore: the owed KEK rotation is recorded as %d bytes, want 4", len(b))
+	}
+	return binary.BigEndian.Uint32(b), true, nil
+}
+
+// clearOwed clears the owed rotation once a rotation to term has committed
+// its unseal key, unless an erasure committed meanwhile owes a later one.
+func (s *Store) clearOwed(term uint32) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	owed, isOwed, err := s.owedTerm()
+	if err != nil || !isOwed || owed >= term {
+		return err
+	}
+	if err := s.db.Delete(keyRotationOwed, pebble.Sync); err != nil {
+		return fmt.Errorf("cannot record the KEK rotation as done: %w", err)
+	}
+	return nil
+}
+
+// commitResealed makes current the unseal key a rotation resealed the
+// keyring under when that rotation failed to commit it. Preparing another
+// key first would replace the only key that opens the keyring on disk.
+func (s *Store) commitResealed() error {
+	current, next, err := s.unseal.Keys()
+	if err != nil {
+		return fmt.Errorf("cannot read the unseal key: %w", err)
+	}
+	s.mu.RLock()
+	sealedUnder := s.ring.unseal
+	s.mu.RUnlock()
+	if next == nil || !bytes.Equal(sealedUnder, next) || bytes.Equal(sealedUnder, current) {
+		return nil
+	}
+	if err := s.unseal.Commit(); err != nil {
+		return fmt.Errorf("cannot replace the unseal key: %w", err)
+	}
+	return nil
 }
 
 // Rotate replaces the KEK and the unseal key. It runs while records are
@@ -453,6 +577,14 @@ func (s *Store) Erase(records []string, at time.Time) (int, error) {
 func (s *Store) Rotate() (uint32, error) {
 	s.rotateMu.Lock()
 	defer s.rotateMu.Unlock()
+	if err := s.commitResealed(); err != nil {
+		return 0, err
+	}
+	return s.rotate()
+}
+
+// rotate carries out Rotate. Callers hold rotateMu.
+func (s *Store) rotate() (uint32, error) {
 	s.mu.Lock()
 	ring := s.ring.rotated()
 	err := ring.save()
@@ -473,7 +605,9 @@ func (s *Store) Rotate() (uint32, error) {
 // outside tests).
 var rotationStep = func(string) error { return nil }
 
-// finishRotation carries out steps 2 and 3 of Rotate. Callers hold rotateMu.
+// finishRotation carries out steps 2 and 3 of Rotate, and clears the
+// rotation an erasure owed if this one is later than it. Callers hold
+// rotateMu.
 func (s *Store) finishRotation() (uint32, error) {
 	// A pass that starts after the new term became active sees every key
 	// wrapped under an old one, since Put wraps and commits under mu: one
@@ -519,7 +653,11 @@ func (s *Store) finishRotation() (uint32, error) {
 	if err := s.unseal.Commit(); err != nil {
 		return 0, fmt.Errorf("cannot replace the unseal key: %w", err)
 	}
-	return s.Term(), nil
+	if err := rotationStep("unseal-committed"); err != nil {
+		return 0, err
+	}
+	term := s.Term()
+	return term, s.clearOwed(term)
 }
 
 // rewrapChunk is how many keys one rewrap batch holds.

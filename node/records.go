@@ -193,6 +193,8 @@ func openRecords(home string, a *app.App, log *slog.Logger) (*recordStore, error
 					log.Error("cannot list ended retention holds", "err", err)
 					continue
 				}
+				// With no hold ended this erases nothing, but it still
+				// finishes a KEK rotation an earlier erasure owes.
 				if eraseRecords(a, docs, log, nil, ended) {
 					swept = now
 				}
