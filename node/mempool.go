@@ -25,8 +25,10 @@ type clientCreator struct {
 	mempools []*mempoolClient // the node flushes them before closing the state
 }
 
-func newClientCreator(a *app.App) *clientCreator {
-	return &clientCreator{ClientCreator: proxy.NewConsensusSyncLocalClientCreator(a), app: a}
+// newClientCreator serves consensus from consensus (the app itself, but for
+// a test build's byzantine proposer) and the mempool from a.
+func newClientCreator(a *app.App, consensus abci.Application) *clientCreator {
+	return &clientCreator{ClientCreator: proxy.NewConsensusSyncLocalClientCreator(consensus), app: a}
 }
 
 func (c *clientCreator) NewABCIMempoolClient() (abcicli.Client, error) {

@@ -96,7 +96,12 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, fmt.Errorf("cannot load node key: %w", err)
 	}
 	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
-	creator := newClientCreator(a)
+	consensus, err := consensusApp(a)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	creator := newClientCreator(a, consensus)
 	cn, err := cmtnode.NewNode(ctx, cfg, pv, nodeKey,
 		// Consensus calls are serialised by CometBFT; CheckTx and Query run
 		// concurrently with them (the app guards its own state), so

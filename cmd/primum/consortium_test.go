@@ -25,31 +25,44 @@ import (
 	"github.com/primum-health/primum/node"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// build is one variant of the command, built once per test run.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var builds sync.Map // name -> *build
 
 // primumBinary builds the command once per test run.
 func primumBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	return buildPrimum(t, "primum")
+}
+
+// buildPrimum builds the command once per test run with extra go build
+// flags (a test variant: -tags byzantine, a clock-skew overlay); name tells
+// the variants apart.
+func buildPrimum(t *testing.T, name string, flags ...string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(name, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "primum-bin")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "primum")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		b.path = filepath.Join(dir, name)
+		args := append(append([]string{"build", "-o", b.path}, flags...), ".")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // proc is one node process.
@@ -58,6 +71,7 @@ type proc struct {
 	level string // node log level; "error" when empty
 	api   string
 	rpc   string
+	env   []string // added to the test's environment
 	cmd   *exec.Cmd
 	log   *syncBuffer
 }
@@ -71,6 +85,9 @@ func (p *proc) start(t *testing.T, bin string) {
 	}
 	p.cmd = exec.Command(bin, "node", "--home", p.home, "--log-level", level)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if len(p.env) > 0 {
+		p.cmd.Env = append(os.Environ(), p.env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
