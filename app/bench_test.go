@@ -157,6 +157,10 @@ func BenchmarkModuleTx(b *testing.B) {
 		{"records.access", func(w *recordsWorld, _ string) []byte {
 			return w.tx(hospitalKey, records.TypeAccess, w.request(w.remote, "obs-1", "treatment", ""))
 		}},
+		{"identity.register_practitioner", func(w *recordsWorld, _ string) []byte {
+			w.nonce++
+			return w.registerPractitioner(hospitalKey, testKey(fmt.Sprintf("bench-doc-%d", w.nonce)))
+		}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -167,7 +167,7 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 // deliberately. Changes outside the state (results, caches, the API) leave
 // it as it is.
 func TestAppHashPinned(t *testing.T) {
-	const want = "1549BCBEDA66172B0BF2706FF39FB53D3F0703DE217FBC54DCFB3F65A123D6A9"
+	const want = "2F359891D55C6823A2884A3CC05F219A8DE72AEB4963A0FB19A22DBCE303BA79"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -316,8 +317,14 @@ func TestSuspensionPrecedence(t *testing.T) {
 			{hospitalKey, "suspended", nil},
 			{hospital2Key, "active", identity.ErrNotYourPractitioner},
 		}},
-		{"revoking lifts nothing and stays open to the organisation", []step{
+		{"the organisation cannot revoke over the regulator's suspension", []step{
 			{regulatorKey, "suspended", nil},
+			{hospitalKey, "revoked", identity.ErrSuspendedByOther}, // it would erase the suspension, and free the licence
+			{regulatorKey, "revoked", nil},
+			{regulatorKey, "active", identity.ErrRevokedFinal},
+		}},
+		{"the organisation revokes over its own suspension", []step{
+			{hospitalKey, "suspended", nil},
 			{hospitalKey, "revoked", nil},
 			{regulatorKey, "active", identity.ErrRevokedFinal},
 		}},
@@ -361,4 +368,115 @@ func eventAttr(events []abci.Event, typ, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestLicenceHolds: a suspension is of a licence, not of a key, so it
+// cannot be escaped by registering the licence again under a fresh key —
+// the hole replayed first: the regulator suspends GMC-7001234's
+// practitioner, the hospital registers GMC-7001234 again with a new key
+// and its holder's proof, and it used to be active at once.
+func TestLicenceHolds(t *testing.T) {
+	type step struct {
+		by      ed25519.PrivateKey
+		doc     int    // the practitioner (a key of this case)
+		licence string // registers doc with it; otherwise …
+		status  string // … sets doc's status
+		want    *ledger.Error
+		after   map[int]string // practitioners' statuses after the step
+	}
+	const lic = "GMC-7001234"
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"re-registration after the regulator's suspension", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: regulatorKey, doc: 1, status: "suspended"},
+			{by: hospitalKey, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+			{by: hospitalKey, doc: 2, licence: "gmc 7001234", want: identity.ErrLicenceSuspended}, // written otherwise
+			{by: hospital2Key, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+			{by: regulatorKey, doc: 1, status: "active"},
+			{by: hospitalKey, doc: 2, licence: lic, after: map[int]string{1: "active", 2: "active"}},
+		}},
+		{"the organisation cannot revoke its way out", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: regulatorKey, doc: 1, status: "suspended"},
+			{by: hospitalKey, doc: 1, status: "revoked", want: identity.ErrSuspendedByOther},
+			{by: hospitalKey, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+		}},
+		{"a regulator's revocation ends the licence", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: regulatorKey, doc: 1, status: "revoked"},
+			{by: hospitalKey, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+			{by: hospital2Key, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+		}},
+		{"an organisation's suspension holds for others, not for itself", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: hospitalKey, doc: 1, status: "suspended"},
+			{by: hospital2Key, doc: 2, licence: lic, want: identity.ErrLicenceSuspended},
+			{by: hospitalKey, doc: 2, licence: lic}, // it could lift its suspension anyway
+			{by: hospitalKey, doc: 1, status: "active"},
+			{by: hospital2Key, doc: 3, licence: lic},
+		}},
+		{"an organisation's revocation frees the licence", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: hospitalKey, doc: 1, status: "revoked"},
+			{by: hospital2Key, doc: 2, licence: lic},
+		}},
+		{"a regulator's suspension reaches every identity with the licence", []step{
+			{by: hospitalKey, doc: 1, licence: lic},
+			{by: hospital2Key, doc: 2, licence: "gmc7001234"},
+			{by: hospital2Key, doc: 3, licence: "GMC-7001235"}, // another licence
+			{by: hospital2Key, doc: 2, status: "suspended"},
+			{by: regulatorKey, doc: 1, status: "suspended", after: map[int]string{1: "suspended", 2: "suspended", 3: "active"}},
+			{by: hospital2Key, doc: 2, status: "active", want: identity.ErrSuspendedByOther}, // taken over by the regulator
+			{by: regulatorKey, doc: 1, status: "active", after: map[int]string{1: "active", 2: "active", 3: "active"}},
+			{by: regulatorKey, doc: 2, status: "revoked", after: map[int]string{1: "revoked", 2: "revoked", 3: "active"}},
+		}},
+		{"licences are printable ASCII", []step{
+			{by: hospitalKey, doc: 1, licence: "GМС-7001234", want: identity.ErrBadLicence}, // Cyrillic М and С
+			{by: hospitalKey, doc: 1, licence: "--", want: identity.ErrBadLicence},
+		}},
+	}
+	run := func(t *testing.T, steps []step) {
+		h := newHarness(t)
+		h.block()
+		doc := func(i int) ed25519.PrivateKey { return testKey(fmt.Sprintf("licence %s %d", t.Name(), i)) }
+		for i, s := range steps {
+			var tx []byte
+			if s.licence != "" {
+				tx = h.tx(s.by, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{Key: pubHex(doc(s.doc)), Licence: s.licence,
+					Proof: identity.ProvePossession(doc(s.doc), testChain, identity.ProofPractitioner, id(s.by)), Profession: "doctor",
+					ValidUntil: h.now.AddDate(1, 0, 0).Format(time.RFC3339)})
+			} else {
+				tx = h.tx(s.by, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: id(doc(s.doc)), Status: s.status})
+			}
+			r := h.block(tx).TxResults[0]
+			if s.want != nil {
+				wantCode(t, r.Code, r.Codespace, r.Log, s.want)
+			} else if r.Code != 0 {
+				t.Fatalf("step %d rejected: %s (%s)", i, r.Log, r.Info)
+			}
+			for d, want := range s.after {
+				if p := h.identity(doc(d)); p.Status != want {
+					t.Fatalf("after step %d: practitioner %d is %s (by %s), want %s", i, d, p.Status, p.StatusBy, want)
+				}
+			}
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { run(t, c.steps) })
+	}
+	t.Run("at most 16 identities per licence", func(t *testing.T) {
+		var steps []step
+		for i := 1; i <= identity.MaxPerLicence; i++ {
+			steps = append(steps, step{by: []ed25519.PrivateKey{hospitalKey, hospital2Key}[i%2], doc: i, licence: lic})
+		}
+		steps = append(steps,
+			step{by: hospitalKey, doc: 100, licence: "gmc-7001234", want: identity.ErrLicenceFull},
+			step{by: hospitalKey, doc: 2, status: "revoked"}, // frees an entry
+			step{by: hospitalKey, doc: 100, licence: lic},
+			step{by: hospital2Key, doc: 101, licence: lic, want: identity.ErrLicenceFull})
+		run(t, steps)
+	})
 }

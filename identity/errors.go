@@ -23,4 +23,7 @@ var (
 	ErrBadKeyProof         = ledger.NewError("identity", 17, "bad_key_proof", 400, "the proof of possession does not verify for this chain, registration and key")
 	ErrValidatorKeyInUse   = ledger.NewError("identity", 18, "validator_key_in_use", 409, "this validator key already belongs to a member organisation")
 	ErrSuspendedByOther    = ledger.NewError("identity", 19, "suspended_by_other", 403, "only whoever suspended this practitioner, or a regulator, may lift or change the suspension")
+	ErrLicenceSuspended    = ledger.NewError("identity", 20, "licence_suspended", 403, "a practitioner holding this licence is suspended, or was revoked by a regulator: it cannot be registered again until whoever suspended it (or a regulator) lifts the suspension, and never after a regulator's revocation")
+	ErrLicenceFull         = ledger.NewError("identity", 21, "licence_limit", 409, "a licence may be held by at most 16 practitioner identities: revoke one that is no longer used")
+	ErrBadLicence          = ledger.NewError("identity", 22, "bad_licence", 400, "licence must be printable ASCII (letters, digits, spaces, punctuation) with at least one letter or digit")
 )

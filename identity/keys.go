@@ -10,6 +10,7 @@ var (
 	prefixNonce    = []byte("nonce/") // nonce/<id> -> uint64 big-endian
 	prefixKind     = []byte("kind/")  // kind/<kind>/<id> -> "" (all kinds but patients)
 	prefixMembers  = []byte("org/")   // org/<org id>/<member id> -> "" (practitioners and devices of an organisation)
+	prefixLicence  = []byte("lic/")   // lic/<LicenceKey>/<practitioner id> -> "" (≤ MaxPerLicence; see licence.go)
 )
 
 func identityKey(id string) []byte { return append(append([]byte{}, prefixIdentity...), id...) }
@@ -26,6 +27,13 @@ func memberKey(org, id string) []byte {
 }
 func memberPrefix(org string) []byte {
 	return append(append(append([]byte{}, prefixMembers...), org...), '/')
+}
+
+func licenceKey(lk, id string) []byte {
+	return append(append(append(append([]byte{}, prefixLicence...), lk...), '/'), id...)
+}
+func licencePrefix(lk string) []byte {
+	return append(append(append([]byte{}, prefixLicence...), lk...), '/')
 }
 
 func encodeUint(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }

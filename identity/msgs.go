@@ -29,10 +29,10 @@ func Routes() []ledger.Route {
 		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient, Body: ledger.BodyOf[struct{}](),
 			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
 		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner, Body: ledger.BodyOf[RegisterPractitioner](),
-			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation).",
+			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while an identity holding the licence is suspended by someone else or was revoked by a regulator.",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
 		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus, Body: ledger.BodyOf[SetPractitionerStatus](),
-			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted only by whoever imposed it or by a regulator.",
+			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted, taken over or revoked over only by whoever imposed it or by a regulator; a regulator's change applies to every identity holding the licence.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
 		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential, Body: ledger.BodyOf[RenewCredential](),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
@@ -160,7 +160,7 @@ func registerPractitioner(ctx *ledger.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := mustLen("licence", m.Licence, 64); err != nil {
+	if err := checkLicence(m.Licence); err != nil {
 		return err
 	}
 	if !contains(Professions, m.Profession) {
@@ -174,6 +174,9 @@ func registerPractitioner(ctx *ledger.Context, body []byte) error {
 		return err
 	}
 	if err := CheckPossession(ctx.ChainID, ProofPractitioner, ctx.Signer.ID, key, m.Proof); err != nil {
+		return err
+	}
+	if err := admitLicence(ctx.State, ctx.Signer.ID, m.Licence, ledger.Address(key)); err != nil {
 		return err
 	}
 	ident := &Identity{Kind: ledger.KindPractitioner, OrgID: ctx.Signer.ID, Licence: m.Licence,
@@ -218,24 +221,36 @@ func setPractitionerStatus(ctx *ledger.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := mayChangeSuspension(ctx.Signer, p, m.Status); err != nil {
+	if err := mayChangeSuspension(ctx.Signer, p); err != nil {
 		return err
 	}
 	p.Status, p.StatusNote, p.StatusBy = m.Status, m.Note, ctx.Signer.ID
 	put(ctx.State, p)
 	ctx.Emit("identity.status", [2]string{"id", p.ID}, [2]string{"status", p.Status}, [2]string{"by", ctx.Signer.ID})
+	// A regulator's change is about the licence: it reaches every identity
+	// holding it (licence.go).
+	others, err := licenceStatusChanged(ctx.State, ctx.Signer, p)
+	if err != nil {
+		return err
+	}
+	for _, q := range others {
+		ctx.Emit("identity.status", [2]string{"id", q.ID}, [2]string{"status", q.Status}, [2]string{"by", ctx.Signer.ID},
+			[2]string{"licence_of", p.ID})
+	}
 	return nil
 }
 
 // mayChangeSuspension keeps a suspension in the hands of whoever imposed
-// it: only they or a regulator (the higher authority) may lift it or take
-// it over, so an organisation cannot reinstate a practitioner the
-// regulator suspended. Revoking stays open to the credentialing
-// organisation: it ends the credential for good and lifts nothing. A
-// suspension from before StatusBy was recorded has no known author and
-// keeps the old rule (the credentialing organisation or a regulator).
-func mayChangeSuspension(signer ledger.Signer, p *Identity, to string) error {
-	if p.Status != StatusSuspended || p.StatusBy == "" || to == StatusRevoked {
+// it: only they or a regulator (the higher authority) may lift it, take it
+// over or revoke over it, so an organisation cannot reinstate a
+// practitioner the regulator suspended. Nor may it revoke one: revoking
+// would replace the record of the regulator's suspension with the
+// organisation's own revocation, which holds nothing, and the licence
+// could be registered again (licence.go). A suspension from before
+// StatusBy was recorded has no known author and keeps the old rule (the
+// credentialing organisation or a regulator).
+func mayChangeSuspension(signer ledger.Signer, p *Identity) error {
+	if p.Status != StatusSuspended || p.StatusBy == "" {
 		return nil
 	}
 	if signer.ID == p.StatusBy || signer.OrgType == "regulator" {

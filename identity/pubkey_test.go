@@ -112,3 +112,30 @@ func TestPossessionProofBytesGolden(t *testing.T) {
 		t.Fatalf("PossessionProofBytes changed:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestLicenceKey freezes how licences are compared and indexed (part of the
+// state layout), and which licences are refused.
+func TestLicenceKey(t *testing.T) {
+	cases := []struct {
+		licence, key string
+		want         *ledger.Error
+	}{
+		{"GMC-7001234", "GMC7001234", nil},
+		{"gmc 7001234", "GMC7001234", nil},
+		{" GMC/7001234.", "GMC7001234", nil},
+		{"MD-0", "MD0", nil},
+		{"GМС-7001234", "G7001234", ErrBadLicence}, // Cyrillic М and С: would pass for another licence
+		{"GMC\t7001234", "GMC7001234", ErrBadLicence},
+		{"---", "", ErrBadLicence},
+		{"", "", ErrMissingField},
+		{string(make([]byte, 65)), "", ErrTooLong},
+	}
+	for _, c := range cases {
+		if got := LicenceKey(c.licence); got != c.key {
+			t.Errorf("LicenceKey(%q) = %q, want %q", c.licence, got, c.key)
+		}
+		if err := checkLicence(c.licence); (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("checkLicence(%q) = %v, want %v", c.licence, err, c.want)
+		}
+	}
+}

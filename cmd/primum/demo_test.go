@@ -146,6 +146,25 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "committed at height") {
 		t.Fatalf("propose-add-member --request: %v\n%s", err, b)
 	}
+	// The README tour: while the regulator suspends Dr Amara Okafor, St
+	// Luke's cannot register her licence again under a fresh key.
+	if b, err := exec.Command(bin, "keys", "add", "dr-amara-2", "--unencrypted", "--home", keysHome).CombinedOutput(); err != nil {
+		t.Fatalf("keys add: %v\n%s", err, b)
+	}
+	amara, regulator := f.member("Dr Amara Okafor").Address, f.member("National Medicines Agency").KeyFile
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tx", "practitioner-status", amara, "suspended", "--note", "fitness to practise", "--from", regulator}, "committed at height"},
+		{[]string{"tx", "register-practitioner", "--from", f.member("St Luke's Hospital").KeyFile, "--key-file", filepath.Join(keysHome, "keys", "dr-amara-2.json"),
+			"--licence", "MD-100231", "--profession", "doctor", "--valid-until", "2030-01-01T00:00:00Z"}, "[licence_suspended]"},
+		{[]string{"tx", "practitioner-status", amara, "active", "--from", regulator}, "committed at height"},
+	} {
+		if b, _ := exec.Command(bin, append(step.args, "--node", f.API)...).CombinedOutput(); !strings.Contains(string(b), step.want) {
+			t.Fatalf("%s: want %q\n%s", strings.Join(step.args[:2], " "), step.want, b)
+		}
+	}
 	// An answer proven against the validators' signed header, from the
 	// home's genesis (SPEC F14).
 	b, err = exec.Command(primumBinary(t), "query", "proof", "id/"+patient.Address, "--home", home).CombinedOutput()

@@ -1,0 +1,158 @@
+package identity
+
+import (
+	"errors"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// A regulator suspends a practitioner's licence, not a key: a suspension
+// that a new key under the same licence escaped would stop nobody. So
+// practitioners are indexed by licence (lic/<LicenceKey>/<id>), and
+//
+//   - a registration is refused while an identity holding the licence is
+//     suspended by anyone but the registering organisation, or was revoked
+//     by a regulator (licence_suspended);
+//   - a regulator's status change applies to every identity holding the
+//     licence (setPractitionerStatus);
+//   - a licence is held by at most MaxPerLicence identities (licence_limit),
+//     which bounds the work of both.
+//
+// The index holds what may still matter: an organisation's own revocation
+// ends its credential and holds nothing, so it frees the entry, while a
+// regulator's revocation stays indexed for good.
+
+// MaxPerLicence bounds the practitioner identities one licence may have
+// (several organisations, a key replaced by a new registration): it bounds
+// what a registration and a regulator's status change read and write.
+const MaxPerLicence = 16
+
+// LicenceKey is the form under which a licence is indexed and compared: its
+// ASCII letters upper-cased and its digits, with spaces and punctuation
+// dropped, so that "GMC-7001234", "gmc 7001234" and "GMC7001234" are one
+// licence (checkLicence refuses a licence for which it is empty). The form
+// is part of the state layout: it must never change without a migration.
+func LicenceKey(licence string) string {
+	b := make([]byte, 0, len(licence))
+	for i := 0; i < len(licence); i++ {
+		switch c := licence[i]; {
+		case c >= 'a' && c <= 'z':
+			b = append(b, c-'a'+'A')
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// checkLicence validates a licence as written: 1-64 characters of printable
+// ASCII, at least one a letter or digit. ASCII only, so that a look-alike
+// letter from another script cannot make a licence the index treats as
+// another one.
+func checkLicence(licence string) error {
+	if err := mustLen("licence", licence, 64); err != nil {
+		return err
+	}
+	for i := 0; i < len(licence); i++ {
+		if c := licence[i]; c < 0x20 || c > 0x7e {
+			return ErrBadLicence.Wrapf("%q has a character outside printable ASCII", licence)
+		}
+	}
+	if LicenceKey(licence) == "" {
+		return ErrBadLicence.Wrapf("%q has no letter or digit", licence)
+	}
+	return nil
+}
+
+// licenceHolders reads the identities indexed under a licence key, in id
+// order: at most MaxPerLicence, as every write of the index keeps to it.
+func licenceHolders(r ledger.Reader, lk string) ([]*Identity, error) {
+	return ledger.Indexed(r, licencePrefix(lk), Get)
+}
+
+// licenceHold says why p keeps org from registering p's licence again, or
+// nil. Only p's credentialing organisation and regulators may set p's
+// status (ownPractitioner), so an author other than the organisation is a
+// regulator.
+func licenceHold(p *Identity, org, licence string) error {
+	switch {
+	case p.Status == StatusSuspended && p.StatusBy == org,
+		p.Status == StatusSuspended && p.StatusBy == "" && p.OrgID == org:
+		return nil // org may lift this suspension itself (one from before status_by: the old rule)
+	case p.Status == StatusSuspended && (p.StatusBy == p.OrgID || p.StatusBy == ""):
+		return ErrLicenceSuspended.Wrapf("licence %q: practitioner %s is suspended by its credentialing organisation %s; only it or a regulator can lift the suspension",
+			licence, p.ID, p.OrgID)
+	case p.Status == StatusSuspended:
+		return ErrLicenceSuspended.Wrapf("licence %q: the regulator %s suspended practitioner %s; only the regulator can lift it", licence, p.StatusBy, p.ID)
+	case p.Status == StatusRevoked && p.StatusBy != "" && p.StatusBy != p.OrgID:
+		return ErrLicenceSuspended.Wrapf("licence %q: the regulator %s revoked practitioner %s; the licence cannot be registered again", licence, p.StatusBy, p.ID)
+	}
+	return nil
+}
+
+// admitLicence decides whether org may register the practitioner id under
+// licence and, if so, indexes it. Entries that hold nothing any more — an
+// identity revoked by its organisation, or of an organisation voted out of
+// the consortium — do not count and are dropped, so a licence filled by an
+// organisation that was then removed is freed again.
+func admitLicence(w ledger.Writer, org, licence, id string) error {
+	lk := LicenceKey(licence)
+	holders, err := licenceHolders(w, lk)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, p := range holders {
+		if err := licenceHold(p, org, licence); err != nil {
+			return err
+		}
+		owner, err := Get(w, p.OrgID)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
+		if p.Status == StatusRevoked || err != nil || owner.Status == StatusRemoved {
+			stale = append(stale, p.ID)
+		}
+	}
+	if len(holders)-len(stale) >= MaxPerLicence {
+		return ErrLicenceFull.Wrapf("licence %q already has %d practitioner identities", licence, len(holders)-len(stale))
+	}
+	for _, s := range stale {
+		w.Delete(licenceKey(lk, s))
+	}
+	ledger.SetPresent(w, licenceKey(lk, id))
+	return nil
+}
+
+// licenceStatusChanged follows a change of p's status by signer: an
+// organisation's revocation frees p's entry in the index, and a regulator's
+// change applies to every other identity holding the licence — a
+// suspension or revocation to all that are not revoked, a reinstatement to
+// those this regulator suspended. It returns the identities it changed, in
+// id order, for their events.
+func licenceStatusChanged(w ledger.Writer, signer ledger.Signer, p *Identity) ([]*Identity, error) {
+	lk := LicenceKey(p.Licence)
+	if signer.OrgType != "regulator" {
+		if p.Status == StatusRevoked {
+			w.Delete(licenceKey(lk, p.ID))
+		}
+		return nil, nil
+	}
+	holders, err := licenceHolders(w, lk)
+	if err != nil {
+		return nil, err
+	}
+	var changed []*Identity
+	for _, q := range holders {
+		if q.ID == p.ID || q.Status == StatusRevoked {
+			continue
+		}
+		if p.Status == StatusActive && (q.Status != StatusSuspended || q.StatusBy != signer.ID) {
+			continue
+		}
+		q.Status, q.StatusNote, q.StatusBy = p.Status, p.StatusNote, signer.ID
+		put(w, q)
+		changed = append(changed, q)
+	}
+	return changed, nil
+}
