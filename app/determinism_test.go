@@ -167,7 +167,7 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 // deliberately. Changes outside the state (results, caches, the API) leave
 // it as it is.
 func TestAppHashPinned(t *testing.T) {
-	const want = "2F359891D55C6823A2884A3CC05F219A8DE72AEB4963A0FB19A22DBCE303BA79"
+	const want = "CC3F2E22AB575A66B071E28C7FCE7E5A6A023D1F0D98C5AA2207F08251CF689A"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

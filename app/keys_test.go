@@ -121,7 +121,7 @@ func TestProofOfPossession(t *testing.T) {
 		{identity.ProofDevice, id(hospitalKey), dev, func(p string) []byte {
 			return h.tx(hospitalKey, identity.TypeRegisterDevice, identity.RegisterDevice{Key: pubHex(dev), Proof: p, DeviceType: "ecg"})
 		}},
-		{identity.ProofMember, "Fjord Clinic", org, func(p string) []byte {
+		{identity.ProofMember, identity.MemberRegistrant("Fjord Clinic", "clinic", nil), org, func(p string) []byte {
 			m := newMember("Fjord Clinic", "clinic", org, nil, 0)
 			m.KeyProof = p
 			return propose(m)
@@ -196,6 +196,69 @@ func TestProposedMemberKeyCannotBeSquatted(t *testing.T) {
 	}
 	if p, _ := governance.Get(h.store.Committed(), 1, h.now); p.Status != governance.StatusPassed || p.Result != id(olav) {
 		t.Fatalf("proposal: %+v", p)
+	}
+}
+
+// TestMemberProofBindsProposal: the operator key's proof agrees to one
+// admission — a name, a type and a validator key — so no member can copy a
+// joining organisation's key and proof into a proposal of its own making.
+// Replayed: another member copied a clinic's name, key and key proof into a
+// proposal with type regulator, a validator key of its own (with its own
+// proof) and power 1,000,000. The power alone is the proposer's to choose.
+func TestMemberProofBindsProposal(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	fjord, fjordVal, attackerVal := testKey("bind-fjord"), testKey("bind-fjord-validator"), testKey("bind-attacker-validator")
+	clinic := newMember("Fjord Clinic", "clinic", fjord, nil, 0)          // what Fjord asked for: no validator
+	validating := newMember("Fjord Clinic", "clinic", fjord, fjordVal, 5) // … or, asked for instead, its own validator
+	ownValidator := func(m *governance.NewMember) {
+		m.ValidatorKey = pubHex(attackerVal)
+		m.ValidatorKeyProof = identity.ProvePossession(attackerVal, testChain, identity.ProofValidator, id(fjord))
+	}
+	cases := []struct {
+		name   string
+		from   *governance.NewMember
+		change func(*governance.NewMember)
+		want   *ledger.Error
+	}{
+		{"made a regulator with the proposer's validator and power 1,000,000", clinic, func(m *governance.NewMember) {
+			m.OrgType, m.Power = "regulator", governance.MaxPower
+			ownValidator(m)
+		}, identity.ErrBadKeyProof},
+		{"made a regulator", clinic, func(m *governance.NewMember) { m.OrgType = "regulator" }, identity.ErrBadKeyProof},
+		{"renamed", clinic, func(m *governance.NewMember) { m.Name = "Fjord Regional Hospital" }, identity.ErrBadKeyProof},
+		{"given the proposer's validator", clinic, func(m *governance.NewMember) { ownValidator(m); m.Power = 1 }, identity.ErrBadKeyProof},
+		{"its validator replaced by the proposer's", validating, ownValidator, identity.ErrBadKeyProof},
+		{"its validator dropped", validating, func(m *governance.NewMember) { m.ValidatorKey, m.ValidatorKeyProof, m.Power = "", "", 0 }, identity.ErrBadKeyProof},
+		{"with a proof naming only its name (before proofs bound the proposal)", clinic, func(m *governance.NewMember) {
+			m.KeyProof = identity.ProvePossession(fjord, testChain, identity.ProofMember, "Fjord Clinic")
+		}, identity.ErrBadKeyProof},
+		{"with another power: not signed, the proposer's choice", validating, func(m *governance.NewMember) { m.Power = 50 }, nil},
+		{"as asked", clinic, func(*governance.NewMember) {}, nil},
+		{"as asked, with its validator", validating, func(*governance.NewMember) {}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := *c.from
+			c.change(&m)
+			if err := m.CheckProofs(testChain); (err == nil) != (c.want == nil) {
+				t.Fatalf("CheckProofs, as the CLI checks before sending: %v", err)
+			}
+			r := h.block(h.tx(hospital2Key, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: &m})).TxResults[0]
+			if c.want == nil {
+				if r.Code != 0 {
+					t.Fatalf("rejected: %s (%s)", r.Log, r.Info)
+				}
+				return
+			}
+			wantCode(t, r.Code, r.Codespace, r.Log, c.want)
+		})
+	}
+	ps, _ := governance.List(h.store.Committed(), h.now)
+	for _, p := range ps {
+		if p.Member.OrgType != "clinic" || (p.Member.ValidatorKey != "" && p.Member.ValidatorKey != pubHex(fjordVal)) {
+			t.Fatalf("a proposal Fjord did not agree to was recorded: %+v", p.Member)
+		}
 	}
 }
 

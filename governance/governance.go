@@ -64,10 +64,12 @@ type NewMember struct {
 	ValidatorKey string `json:"validator_key,omitempty"`
 	Power        int64  `json:"power,omitempty"`
 	// Proofs of possession (identity.PossessionProofBytes, hex) a proposal
-	// needs, so nobody can propose, or squat, a key they do not hold: the
-	// operator key's over kind member and the organisation's name, the
-	// validator key's over kind validator and the organisation's id. The
-	// founding members of genesis carry none.
+	// needs, so nobody can propose, or squat, a key they do not hold, nor
+	// propose an organisation as anything it did not agree to: the operator
+	// key's over kind member and identity.MemberRegistrant (name, org type
+	// and validator key; not the power, which is the proposer's to choose),
+	// the validator key's over kind validator and the organisation's id.
+	// The founding members of genesis carry none.
 	KeyProof          string `json:"key_proof,omitempty"`
 	ValidatorKeyProof string `json:"validator_key_proof,omitempty"`
 }
@@ -75,17 +77,53 @@ type NewMember struct {
 // ProvedMember is an organisation to propose, with its keys' proofs of
 // possession signed by key and validator (nil: a member without a
 // validator): what the joining organisation, which alone holds both
-// private keys, hands to the member who proposes it. The proposer sets
-// Power.
+// private keys, hands to the member who proposes it. The proofs bind the
+// name, the type and the validator key; the proposer sets Power.
 func ProvedMember(chainID, name, orgType string, key, validator ed25519.PrivateKey) *NewMember {
 	pub := key.Public().(ed25519.PublicKey)
-	m := &NewMember{Name: name, OrgType: orgType, Key: hex.EncodeToString(pub),
-		KeyProof: identity.ProvePossession(key, chainID, identity.ProofMember, name)}
+	m := &NewMember{Name: name, OrgType: orgType, Key: hex.EncodeToString(pub)}
+	var vk ed25519.PublicKey
 	if validator != nil {
-		m.ValidatorKey = hex.EncodeToString(validator.Public().(ed25519.PublicKey))
+		vk = validator.Public().(ed25519.PublicKey)
+		m.ValidatorKey = hex.EncodeToString(vk)
 		m.ValidatorKeyProof = identity.ProvePossession(validator, chainID, identity.ProofValidator, ledger.Address(pub))
 	}
+	m.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(name, orgType, vk))
 	return m
+}
+
+// CheckProofs verifies nm's proofs of possession for a proposal on chain
+// chainID, as the ledger will: a proposer can check a membership request
+// before sending it. Keys that do not parse are left to the ledger to
+// refuse.
+func (nm *NewMember) CheckProofs(chainID string) error {
+	key, err := identity.ParseKey(nm.Key)
+	if err != nil {
+		return nil
+	}
+	var vk ed25519.PublicKey
+	if nm.ValidatorKey != "" {
+		if vk, err = identity.ParseKey(nm.ValidatorKey); err != nil {
+			return nil
+		}
+	}
+	return nm.checkProofs(chainID, key, vk)
+}
+
+func (nm *NewMember) checkProofs(chainID string, key, vk ed25519.PublicKey) error {
+	err := identity.CheckPossession(chainID, identity.ProofMember, identity.MemberRegistrant(nm.Name, nm.OrgType, vk), key, nm.KeyProof)
+	if errors.Is(err, identity.ErrBadKeyProof) {
+		validator := "no validator key"
+		if vk != nil {
+			validator = "validator key " + hex.EncodeToString(vk)
+		}
+		return identity.ErrBadKeyProof.Wrapf("operator key %x: the proof must be its holder's agreement, on chain %q, to be admitted as %q (org_type %s) with %s "+
+			"(primum keys prove-possession --as member; the power is the proposer's choice and is not signed)", key, chainID, nm.Name, nm.OrgType, validator)
+	}
+	if err != nil || vk == nil {
+		return err
+	}
+	return identity.CheckPossession(chainID, identity.ProofValidator, ledger.Address(key), vk, nm.ValidatorKeyProof)
 }
 
 // Propose is the body of governance.propose.
@@ -230,9 +268,10 @@ func (m *Module) propose(ctx *ledger.Context, body []byte) error {
 }
 
 // checkNewMember checks a proposed member as far as it can be before the
-// vote: its fields, that its keys' holders agreed (proofs of possession)
-// and that the organisation could be admitted now (keys not weak, not in
-// use; validator key no other member's). Execution checks the state again.
+// vote: its fields, that its keys' holders agreed to this admission (proofs
+// of possession) and that the organisation could be admitted now (keys not
+// weak, not in use; validator key no other member's). Execution checks the
+// state again.
 func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	if nm.Name == "" || len(nm.Name) > 200 {
 		return ErrBadMember.Wrapf("name must be 1-200 characters")
@@ -258,13 +297,7 @@ func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	if err := m.Members.CheckOrganisation(ctx.State, nm.Name, nm.OrgType, key, vk); err != nil {
 		return err
 	}
-	if err := identity.CheckPossession(ctx.ChainID, identity.ProofMember, nm.Name, key, nm.KeyProof); err != nil {
-		return err
-	}
-	if vk != nil {
-		return identity.CheckPossession(ctx.ChainID, identity.ProofValidator, ledger.Address(key), vk, nm.ValidatorKeyProof)
-	}
-	return nil
+	return nm.checkProofs(ctx.ChainID, key, vk)
 }
 
 func (m *Module) vote(ctx *ledger.Context, body []byte) error {

@@ -94,7 +94,7 @@ func RotationProofBytes(chainID, id string, newKey ed25519.PublicKey) []byte {
 const (
 	ProofPractitioner = "practitioner" // registrant: the credentialing organisation's id
 	ProofDevice       = "device"       // registrant: the owning organisation's or patient's id
-	ProofMember       = "member"       // registrant: the proposed organisation's name
+	ProofMember       = "member"       // registrant: MemberRegistrant(the proposed organisation's name, type, validator key)
 	ProofValidator    = "validator"    // registrant: the proposed organisation's id (its key's address)
 )
 
@@ -109,6 +109,20 @@ const (
 func PossessionProofBytes(chainID, kind, registrant string, key ed25519.PublicKey) []byte {
 	b := []byte("primum/key-possession/v1\x00" + chainID + "\x00" + kind + "\x00" + registrant + "\x00")
 	return append(b, key...)
+}
+
+// MemberRegistrant is what a proposed member's operator key proves
+// possession for: admission under name, as orgType, with validatorKey (nil:
+// a member without a validator). Binding all three is what the joining
+// organisation agreed to, so nobody can copy its key and proof into a
+// proposal with another type (a clinic made a regulator) or with a
+// validator key of their own; the validator key's proof in turn names the
+// operator key's address. The power is left out: the proposer chooses it
+// and the members vote on it. The form is
+// orgType 0x00 hex(validatorKey) 0x00 name — the name last, so that it is
+// unambiguous whatever the name holds. This byte format must never change.
+func MemberRegistrant(name, orgType string, validatorKey ed25519.PublicKey) string {
+	return orgType + "\x00" + hex.EncodeToString(validatorKey) + "\x00" + name
 }
 
 // ProvePossession is the proof, in hex as registrations carry it, that the

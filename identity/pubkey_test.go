@@ -113,6 +113,42 @@ func TestPossessionProofBytesGolden(t *testing.T) {
 	}
 }
 
+// TestMemberProofBytesGolden freezes what a proposed member's operator key
+// signs: the registrant binds the type, the validator key and the name
+// (MemberRegistrant), which joining organisations sign outside the node.
+func TestMemberProofBytesGolden(t *testing.T) {
+	key, vk := make(ed25519.PublicKey, 32), make(ed25519.PublicKey, 32)
+	for i := range key {
+		key[i], vk[i] = byte(i), byte(0xa0+i%16)
+	}
+	cases := []struct {
+		name      string
+		validator ed25519.PublicKey
+		want      string
+	}{
+		{"with a validator", vk, "7072696d756d2f6b65792d706f7373657373696f6e2f763100" + // primum/key-possession/v1 NUL
+			"7072696d756d2d3100" + // primum-1 NUL
+			"6d656d62657200" + // member NUL
+			"636c696e696300" + // clinic NUL
+			"6130613161326133613461356136613761386139616161626163616461656166" + // validator key, hex …
+			"6130613161326133613461356136613761386139616161626163616461656166" + // … in lower case
+			"00" + "466a6f726400" + // NUL Fjord NUL
+			"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"},
+		{"without", nil, "7072696d756d2f6b65792d706f7373657373696f6e2f763100" +
+			"7072696d756d2d3100" + "6d656d62657200" +
+			"636c696e696300" + // clinic NUL
+			"00" + // no validator key NUL
+			"466a6f726400" + // Fjord NUL
+			"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"},
+	}
+	for _, c := range cases {
+		got := hex.EncodeToString(PossessionProofBytes("primum-1", ProofMember, MemberRegistrant("Fjord", "clinic", c.validator), key))
+		if got != c.want {
+			t.Fatalf("%s: the member proof's bytes changed:\n got %s\nwant %s", c.name, got, c.want)
+		}
+	}
+}
+
 // TestLicenceKey freezes how licences are compared and indexed (part of the
 // state layout), and which licences are refused.
 func TestLicenceKey(t *testing.T) {

@@ -146,6 +146,24 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "committed at height") {
 		t.Fatalf("propose-add-member --request: %v\n%s", err, b)
 	}
+	// A member's proof made elsewhere agrees to one admission: proposed as
+	// another type it is refused before anything is sent; as agreed, sent.
+	if b, err := exec.Command(bin, "keys", "add", "fjord", "--unencrypted", "--home", keysHome).CombinedOutput(); err != nil {
+		t.Fatalf("keys add: %v\n%s", err, b)
+	}
+	b, err = exec.Command(bin, "keys", "prove-possession", "fjord", "--as", "member", "--for", "Fjord Clinic", "--org-type", "clinic",
+		"--home", keysHome, "--node", f.API, "--output", "json").CombinedOutput()
+	var memberPop struct{ Key, Proof string }
+	if err != nil || json.Unmarshal(b, &memberPop) != nil || memberPop.Proof == "" {
+		t.Fatalf("keys prove-possession --as member: %v\n%s", err, b)
+	}
+	for _, c := range []struct{ orgType, want string }{{"regulator", "[bad_key_proof]"}, {"clinic", "committed at height"}} {
+		b, err = exec.Command(bin, "tx", "propose-add-member", "--name", "Fjord Clinic", "--org-type", c.orgType, "--key", memberPop.Key,
+			"--key-proof", memberPop.Proof, "--from", f.member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
+		if !strings.Contains(string(b), c.want) {
+			t.Fatalf("propose-add-member as a %s: %v\n%s", c.orgType, err, b)
+		}
+	}
 	// The README tour: while the regulator suspends Dr Amara Okafor, St
 	// Luke's cannot register her licence again under a fresh key.
 	if b, err := exec.Command(bin, "keys", "add", "dr-amara-2", "--unencrypted", "--home", keysHome).CombinedOutput(); err != nil {

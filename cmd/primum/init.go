@@ -137,7 +137,9 @@ sign. Send that file to a member, who proposes it with
 // membershipRequest is what a joining organisation hands to the member who
 // proposes it: the proposal's member, with the proofs of possession of its
 // operator and validator keys that only the joining home can sign, and the
-// chain they are for. The proposer may change the power.
+// chain they are for. The operator key's proof agrees to the name, the type
+// and the validator key, so the proposer can change none of them; it may
+// change the power, which is not signed.
 type membershipRequest struct {
 	ChainID string `json:"chain_id"`
 	governance.NewMember

@@ -169,7 +169,7 @@ stores a key in clear, and every command that shows it says so.`,
 // registration and the key (identity.PossessionProofBytes); this prints it
 // for whoever sends the registration.
 func newProvePossessionCmd(g *globals) *cobra.Command {
-	var kind, registrant, chainID string
+	var kind, registrant, chainID, orgType, validatorKey string
 	cmd := &cobra.Command{
 		Use:   "prove-possession [KEY]",
 		Short: "Sign the proof that you hold a key, for someone to register it",
@@ -179,15 +179,24 @@ agreement. --as names the registration and --for who makes it:
 
   --as practitioner --for ORG_ID     the organisation credentialing you
   --as device       --for OWNER_ID   the organisation or patient registering the device
-  --as member       --for "NAME"     your organisation's name, exactly as proposed
+  --as member       --for "NAME"     your organisation's name, exactly as proposed, with
+                    --org-type TYPE  its type and
+                    --validator-key HEX  its validator key ('primum init' prints it; leave
+                                     it out for a member without a validator): the proof
+                                     agrees to admission as exactly that, and a proposal
+                                     with another name, type or validator key is refused.
+                                     The power is the proposer's choice and is not signed.
   --as validator    --for ORG_ID     your organisation's id (the address of its operator
                                      key); signed with this home's CometBFT validator key
                                      (config/priv_validator_key.json): give no KEY
 
 The proof is bound to the chain (--chain-id, by default asked of --node): it is no use
-for another chain, registration or key. Send the key and the proof to the registrant.`,
+for another chain, registration or key. Send the key and the proof to the registrant.
+A joining node's 'primum init --genesis' makes both of a member's proofs itself, in
+HOME/membership-request.json.`,
 		Example: `  primum keys prove-possession dr-okafor --as practitioner --for 4b2c…
-  primum keys prove-possession operator --as member --for "St Olav Hospital" --chain-id primum-1
+  primum keys prove-possession operator --as member --for "St Olav Hospital" --org-type hospital \
+      --validator-key 8a… --chain-id primum-1
   primum keys prove-possession --as validator --for 9e1d… --home /srv/primum`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -214,22 +223,47 @@ for another chain, registration or key. Send the key and the proof to the regist
 			if registrant == "" {
 				return fmt.Errorf("--for is required: who registers the key (see --help)")
 			}
+			agreed := registrant // what the proof names
+			var vk ed25519.PublicKey
+			switch {
+			case kind == identity.ProofMember && orgType == "":
+				return fmt.Errorf("--as member needs --org-type: the proof agrees to admission as that type of organisation")
+			case kind == identity.ProofMember:
+				if validatorKey != "" {
+					if vk, err = identity.ParseKey(validatorKey); err != nil {
+						return fmt.Errorf("--validator-key: %w", err)
+					}
+				}
+				agreed = identity.MemberRegistrant(registrant, orgType, vk)
+			case orgType != "" || validatorKey != "":
+				return fmt.Errorf("--org-type and --validator-key are for --as member only")
+			}
 			if chainID == "" {
 				if chainID, err = g.client().ChainID(cmd.Context()); err != nil {
 					return fmt.Errorf("no --chain-id, and the node does not answer: %w", err)
 				}
 			}
 			pub := hex.EncodeToString(key.Public().(ed25519.PublicKey))
-			proof := identity.ProvePossession(key, chainID, kind, registrant)
+			proof := identity.ProvePossession(key, chainID, kind, agreed)
 			out := map[string]string{"chain_id": chainID, "as": kind, "for": registrant, "key": pub, "proof": proof}
+			what := fmt.Sprintf("a %s registration by %q", kind, registrant)
+			if kind == identity.ProofMember {
+				out["org_type"], out["validator_key"] = orgType, hex.EncodeToString(vk)
+				what = fmt.Sprintf("admission as member %q (%s) with no validator key", registrant, orgType)
+				if vk != nil {
+					what = fmt.Sprintf("admission as member %q (%s) with validator key %x", registrant, orgType, []byte(vk))
+				}
+			}
 			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				fmt.Fprintf(w, "key    %s\nproof  %s\n", pub, proof)
-				fmt.Fprintf(w, "(a proof of possession for a %s registration by %q on chain %s: send both to the registrant)\n", kind, registrant, chainID)
+				fmt.Fprintf(w, "(a proof of possession for %s on chain %s: send both to the registrant)\n", what, chainID)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&kind, "as", "", "practitioner, device, member or validator")
 	cmd.Flags().StringVar(&registrant, "for", "", "who registers the key: an organisation's or patient's id, or for --as member the organisation's name")
+	cmd.Flags().StringVar(&orgType, "org-type", "", "--as member: the organisation's type, as proposed")
+	cmd.Flags().StringVar(&validatorKey, "validator-key", "", "--as member: the organisation's validator public key (hex), as proposed; none for a member without a validator")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain (default: asked of --node)")
 	return cmd
 }

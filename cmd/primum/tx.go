@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
 )
 
 // txFlags are shared by every tx subcommand.
@@ -177,11 +179,13 @@ with
 		Use:   "propose-add-member",
 		Short: "Propose admitting an organisation (and its validator power)",
 		Long: `Proposes admitting an organisation. Its keys' holders must agree: the proposal carries a
-proof of possession of its operator key and of its validator key. A joining organisation's
-'primum init --genesis …' writes them all to HOME/membership-request.json: pass that file
-with --request (and --power to change the power it asks for). Otherwise give the keys and
-their proofs (from 'primum keys prove-possession', --as member and --as validator), or,
-for a member without a validator whose key is here, --key-file.`,
+proof of possession of its operator key, which agrees to exactly this name, type and
+validator key, and of its validator key. A joining organisation's 'primum init --genesis …'
+writes them all to HOME/membership-request.json: pass that file with --request (and
+--power to change the power it asks for: the power is yours to propose, not signed).
+Otherwise give the keys and their proofs (from 'primum keys prove-possession', --as member
+and --as validator), or, when the operator key is here, --key-file to sign its proof.
+The proofs are checked before anything is sent.`,
 		Example: `  primum tx propose-add-member --request membership-request.json --reason "regional expansion" --from operator
   primum tx propose-add-member --name "St Olav Hospital" --org-type hospital --key 5e… --key-proof 07c1… \
       --validator-key 8a… --validator-key-proof d93f… --power 10 --from operator
@@ -211,8 +215,14 @@ for a member without a validator whose key is here, --key-file.`,
 				if err != nil {
 					return fmt.Errorf("--key-file: %w", err)
 				}
-				proved := governance.ProvedMember(chainID, nm.Name, nm.OrgType, key, nil)
-				member.Key, member.KeyProof = proved.Key, proved.KeyProof
+				var vk ed25519.PublicKey
+				if nm.ValidatorKey != "" {
+					if vk, err = identity.ParseKey(nm.ValidatorKey); err != nil {
+						return fmt.Errorf("--validator-key: %w", err)
+					}
+				}
+				member.Key = hex.EncodeToString(key.Public().(ed25519.PublicKey))
+				member.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(nm.Name, nm.OrgType, vk))
 			default:
 				if err := needProof(nm.Key, nm.KeyProof, "member"); err != nil {
 					return err
@@ -220,6 +230,9 @@ for a member without a validator whose key is here, --key-file.`,
 			}
 			if member.ValidatorKey != "" && member.ValidatorKeyProof == "" {
 				return fmt.Errorf("--validator-key needs --validator-key-proof: the joining organisation prints it with\n  primum keys prove-possession --as validator --for ORG_ID --home ITS_HOME\n(ORG_ID is the address of its operator key)")
+			}
+			if err := member.CheckProofs(chainID); err != nil {
+				return fmt.Errorf("[%s] %w\nThe joining organisation agrees to exactly this member by making its proofs again:\n  primum keys prove-possession operator --as member --for NAME --org-type TYPE [--validator-key HEX]\n  primum keys prove-possession --as validator --for ORG_ID   (only with a validator key)", ledger.AsError(err).Name, err)
 			}
 			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: &member, Reason: reason})
 		},
@@ -289,7 +302,7 @@ func needProof(key, proof, kind string) error {
 	}
 	flag, registrant := "--proof", "YOUR_ID"
 	if kind == identity.ProofMember {
-		flag, registrant = "--key-proof", `"THE ORGANISATION'S NAME"`
+		flag, registrant = "--key-proof", `"THE ORGANISATION'S NAME" --org-type TYPE [--validator-key HEX]`
 	}
 	return fmt.Errorf("--key needs %s, the key holder's proof of possession: they print it with\n  primum keys prove-possession THEIR_KEY --as %s --for %s\nor pass the key itself with --key-file", flag, kind, registrant)
 }
