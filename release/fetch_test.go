@@ -112,7 +112,7 @@ func TestUnreachableSaysWhatNotWhere(t *testing.T) {
 	defer slow.Close()
 	for _, c := range []struct {
 		name, endpoint, want string
-		timeout          time.Duration
+		timeout              time.Duration
 	}{
 		{"refused", addr, "refused the connection", 5 * time.Second},
 		{"too slow", slow.URL, "did not answer in time", 200 * time.Millisecond},
