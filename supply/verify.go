@@ -85,10 +85,12 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Message = VerdictDispensed, "this pack was already dispensed by "+o.DispensedBy+" at "+o.DispensedAt+": a second scan suggests a clone"
 	case o.Status != StatusActive && o.Status != StatusInTransit:
 		v.Verdict, v.Message = VerdictDecommissioned, "this pack was taken out of the supply chain ("+o.Status+")"
+	case o.Kind == gs1.KindSSCC && o.Contents == 0:
+		v.Verdict, v.Message = VerdictLogisticUnit, fmt.Sprintf("an empty case or pallet (%s), %s", o.Key, whereIs(o))
 	case o.Kind == gs1.KindSSCC:
-		v.Verdict, v.Message = VerdictLogisticUnit, fmt.Sprintf("a case or pallet holding %d objects, %s: scan the packs inside to dispense", o.Contents, whereIs(o))
+		v.Verdict, v.Message = VerdictLogisticUnit, fmt.Sprintf("a case or pallet (%s) holding %d objects, %s: scan the packs inside to dispense", o.Key, o.Contents, whereIs(o))
 	case o.Kind == gs1.KindGRAI:
-		v.Verdict, v.Message = VerdictAsset, fmt.Sprintf("a returnable asset (%s, %s), %s", o.AssetType, o.AssetState, whereIs(o))
+		v.Verdict, v.Message = VerdictAsset, fmt.Sprintf("a returnable asset (%s: %s, %s), %s", o.Key, o.AssetType, o.AssetState, whereIs(o))
 		if o.InspectionDue != "" {
 			v.Message += ", next inspection due " + o.InspectionDue
 		}

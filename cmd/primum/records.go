@@ -227,8 +227,12 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
-				fmt.Fprintf(w, "erasure complete in %d transaction(s): %d record(s) erased, keys destroyed by their custodians\n",
-					len(e.Txs), e.Count(records.StatusErased))
+				if len(e.Txs) == 0 {
+					fmt.Fprintf(w, "your erasure was already complete: %d record(s) erased, keys destroyed by their custodians\n", e.Count(records.StatusErased))
+				} else {
+					fmt.Fprintf(w, "erasure complete in %d transaction(s): %d record(s) erased, keys destroyed by their custodians\n",
+						len(e.Txs), e.Count(records.StatusErased))
+				}
 				if n := e.Count(records.StatusRetained); n > 0 {
 					fmt.Fprintf(w, "%d record(s) kept under a retention duty (GDPR Art. 17(3)); only you may read them, and they are erased when the hold ends:\n", n)
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

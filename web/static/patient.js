@@ -54,6 +54,11 @@ async function showErasure(who) {
 // transaction reaches at most 500.
 async function erase(msg) {
   let st = await get(`/api/v1/patients/${me.id}/erasure`);
+  if (st.state === "complete" && st.remaining === 0) {
+    msg.textContent = "Your erasure is already complete: nothing is left to erase" +
+      (st.retained.length ? `, except ${st.retained.length} record(s) kept by law (below).` : ".");
+    return;
+  }
   for (let steps = Math.ceil(st.remaining / 500) + 2; steps > 0; steps--) {
     await act("records.erase", {});
     st = await get(`/api/v1/patients/${me.id}/erasure`);
