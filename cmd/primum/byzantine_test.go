@@ -131,7 +131,7 @@ func (c *cluster) sequences(n int) *seqLoad {
 func (l *seqLoad) node(rng *rand.Rand) (i int, done func()) {
 	for {
 		i = rng.IntN(len(l.c.procs))
-		l.busy[i].Add(1) // before the check: keep, whose swap waits for it
+		l.busy[i].Add(1) // before the check, so a keepAway that comes after it waits for this run
 		if int64(i) != l.avoid.Load() {
 			return i, func() { l.busy[i].Add(-1) }
 		}

@@ -245,19 +245,22 @@ func (c *cluster) checkVoteTimes(k int, d time.Duration) {
 	c.t.Helper()
 	addr := c.validatorAddress(k)
 	from := c.maxHeight() + 1
-	deadline := time.Now().Add(30 * time.Second)
+	// Long enough for the node to come back from a stall of its p2p
+	// connections (clockSkewRounds).
+	deadline := time.Now().Add(3 * time.Minute)
+	other := (k + 1) % len(c.procs) // blocks are read from a node whose clock is right
 	for h := from; ; h++ {
 		var prevTime time.Time
 		var sigs []commitSig
 		var err error
 		for {
-			if prevTime, _, err = c.header(0, h-1); err == nil {
-				if _, sigs, err = c.header(0, h); err == nil {
+			if prevTime, _, err = c.header(other, h-1); err == nil {
+				if _, sigs, err = c.header(other, h); err == nil {
 					break
 				}
 			}
 			if time.Now().After(deadline) {
-				c.t.Fatalf("no block at %d with node%d's precommit in 30 s: %v", h, k, err)
+				c.t.Fatalf("no block at %d with node%d's precommit in 3 minutes (%v); %s", h, k, err, c.consensusStates())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -280,4 +283,32 @@ func (c *cluster) checkVoteTimes(k int, d time.Duration) {
 			return
 		}
 	}
+}
+
+// consensusStates says where each node's consensus is (height/round/step),
+// for a failure message.
+func (c *cluster) consensusStates() string {
+	var b strings.Builder
+	for i, p := range c.procs {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.rpc+"/consensus_state", nil)
+		var s struct {
+			Result struct {
+				RoundState struct {
+					HRS       string    `json:"height/round/step"`
+					StartTime time.Time `json:"start_time"`
+				} `json:"round_state"`
+			} `json:"result"`
+		}
+		state := "no answer"
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			if json.NewDecoder(res.Body).Decode(&s) == nil {
+				state = fmt.Sprintf("at %s, round started %s", s.Result.RoundState.HRS, s.Result.RoundState.StartTime.Format(time.RFC3339))
+			}
+			res.Body.Close()
+		}
+		cancel()
+		fmt.Fprintf(&b, "node%d: %s; ", i, state)
+	}
+	return fmt.Sprintf("%sthe test's clock: %s", b.String(), time.Now().UTC().Format(time.RFC3339))
 }

@@ -479,18 +479,29 @@ func runFaults(t *testing.T, rounds int) []faultRecord {
 }
 
 // clockSkewRounds steps one validator's clock minutes ahead, then minutes
-// behind (backwards, on the running node), then right again, as Jepsen's
-// Tendermint analysis did; a random validator each round. BFT time takes a
-// block's time from the median of the precommits, so the chain's clock must
-// stay with the honest three (checkVoteTimes). It says what it saw.
+// behind (backwards, on the running node), then right again, each round, as
+// Jepsen's Tendermint analysis did. BFT time takes a block's time from the
+// median of the precommits, so the chain's clock must stay with the honest
+// three (checkVoteTimes).
+//
+// A step backwards also stalls the skewed node for a while, minutes later:
+// CometBFT's p2p rate limiter (internal/flowrate) measures time on the wall
+// clock, and once about 500 KB have passed on a connection after the step it
+// waits for the clock to reach where it had been, until the peer drops the
+// connection for a missed pong and it reconnects. So one validator is
+// skewed for the whole class (never two at once: that would stop the
+// chain), each step waits for it to be caught up, and the class reports how
+// long each node was ever behind. It says what it saw.
 func (c *cluster) clockSkewRounds(rounds int) string {
 	c.onSkewableClocks(true)
+	k := c.rng.IntN(4)
+	lag := c.watchLag()
 	var maxSkew time.Duration
 	for r := 0; r < rounds; r++ {
-		k := c.rng.IntN(4)
 		ahead := time.Duration(2+c.rng.IntN(9)) * time.Minute
 		behind := -time.Duration(2+c.rng.IntN(9)) * time.Minute
 		for _, d := range []time.Duration{ahead, behind} {
+			c.waitCaughtUp(k, 4*time.Minute)
 			c.skew(k, d)
 			if err := c.waitProgress(2, 60*time.Second); err != nil {
 				c.t.Fatalf("node%d's clock %s off: %v", k, d, err)
@@ -503,8 +514,75 @@ func (c *cluster) clockSkewRounds(rounds int) string {
 			c.t.Fatalf("node%d's clock right again: %v", k, err)
 		}
 	}
+	c.waitCaughtUp(k, 4*time.Minute)
+	behind := lag.end()
 	c.onSkewableClocks(false)
-	return fmt.Sprintf("skews of up to %s, each seen in the node's own answers and in its precommits; every block time within seconds of the true time", maxSkew)
+	others := time.Duration(0)
+	for i, d := range behind {
+		if i != k {
+			others = max(others, d)
+		}
+	}
+	return fmt.Sprintf("steps of up to %s, each seen in the node's own answers and in its precommits; every block time within seconds of the true time; "+
+		"the skewed node was at most %s behind the chain at a stretch (its p2p rate limiter after a backward step), the other three at most %s",
+		maxSkew, behind[k].Round(time.Second), others.Round(time.Second))
+}
+
+// lagWatch keeps, for each node, the longest time it spent 3 or more
+// blocks behind the highest node, sampled every second.
+type lagWatch struct {
+	stop    chan struct{}
+	done    chan struct{}
+	longest []time.Duration
+}
+
+func (c *cluster) watchLag() *lagWatch {
+	w := &lagWatch{stop: make(chan struct{}), done: make(chan struct{}), longest: make([]time.Duration, len(c.procs))}
+	go func() {
+		defer close(w.done)
+		since := make([]time.Time, len(c.procs))
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(time.Second):
+			}
+			heights := make([]int64, len(c.procs))
+			top := int64(0)
+			for i := range c.procs {
+				heights[i] = c.height(i)
+				top = max(top, heights[i])
+			}
+			now := time.Now()
+			for i, h := range heights {
+				switch {
+				case h >= top-2:
+					since[i] = time.Time{}
+				case since[i].IsZero():
+					since[i] = now
+				default:
+					w.longest[i] = max(w.longest[i], now.Sub(since[i]))
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *lagWatch) end() []time.Duration {
+	close(w.stop)
+	<-w.done
+	return w.longest
+}
+
+// waitCaughtUp waits until node k is within a block of the highest node.
+func (c *cluster) waitCaughtUp(k int, timeout time.Duration) {
+	c.t.Helper()
+	for deadline := time.Now().Add(timeout); c.height(k) < c.maxHeight()-1; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("node%d did not catch up in %s: %s", k, timeout, c.consensusStates())
+		}
+	}
 }
 
 // byzantineRounds makes a random validator a byzantine proposer each round
