@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,6 +245,20 @@ func (im *importer) capture(doc []byte) (*api.CaptureJob, error) {
 		res.Body.Close()
 		if res.StatusCode == http.StatusServiceUnavailable && attempt < 10 {
 			time.Sleep(time.Second)
+			continue
+		}
+		// The node counts a capture as one transaction per event against
+		// the token's key: wait as it asks, and send the same document again.
+		if res.StatusCode == http.StatusTooManyRequests && attempt < 100 {
+			wait := time.Second
+			if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && n > 0 {
+				wait = time.Duration(n) * time.Second
+			}
+			select {
+			case <-im.ctx.Done():
+				return nil, fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
+			case <-time.After(wait):
+			}
 			continue
 		}
 		if res.StatusCode != http.StatusAccepted {
