@@ -300,9 +300,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 			var list []*consent.Consent
 			list, err = consent.OfPatient(committed, patient)
 			for _, c := range list {
-				if !keep(c) {
-					break
-				}
+				keep(c) // a patient's list is read whole: keep never stops it
 			}
 		} else {
 			err = consent.Each(committed, keep)
@@ -319,9 +317,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 			var list []*records.Access
 			list, err = records.TrailOf(committed, patient)
 			for _, a := range list {
-				if !keep(a) {
-					break
-				}
+				keep(a)
 			}
 		} else {
 			err = records.EachAccess(committed, keep)

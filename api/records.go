@@ -406,7 +406,7 @@ func (s *server) accessLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Newest first: an auditor looks at what just happened. A page reads
-	// what it returns (and at most records.MaxTrailScan entries), wherever
+	// what it returns (and at most ledger.MaxPageScan entries), wherever
 	// it starts.
 	out, next, err := records.TrailPage(s.App.Store().Committed(), before, limit, func(a *records.Access) bool {
 		return (q.Get("emergency") != "true" || a.Emergency) && (q.Get("outcome") == "" || q.Get("outcome") == a.Outcome)

@@ -268,14 +268,10 @@ func Trail(r ledger.Reader) ([]*Access, error) {
 	return ledger.Indexed(r, prefixAccAll, lastPart(GetAccess))
 }
 
-// MaxTrailScan bounds the entries one page of the trail examines, so a
-// filter few entries match answers a short page and where to go on, and a
-// request's cost is bounded whatever the ledger holds.
-const MaxTrailScan = 10_000
-
 // TrailPage lists access entries newest first, from the page token before
-// ("": the newest), keeping those keep accepts, up to limit. next is the
-// token of the following page ("": none).
+// ("": the newest), keeping those keep accepts, up to limit, examining at
+// most ledger.MaxPageScan entries. next is the token of the following page
+// ("": none).
 func TrailPage(r ledger.Reader, before string, limit int, keep func(*Access) bool) (page []*Access, next string, err error) {
 	var start []byte
 	if before != "" {
@@ -285,7 +281,7 @@ func TrailPage(r ledger.Reader, before string, limit int, keep func(*Access) boo
 	var gerr error
 	err = ledger.Scan(r, prefixAccAll, start, true, func(key, _ []byte) bool {
 		rest := string(key[len(prefixAccAll):])
-		if scanned++; scanned > MaxTrailScan || len(page) == limit {
+		if scanned++; scanned > ledger.MaxPageScan || len(page) == limit {
 			next = rest
 			return false
 		}

@@ -72,13 +72,10 @@ type EventFilter struct {
 	Limit    int
 }
 
-// MaxEventScan bounds the events one query examines: a filter that few
-// events match returns a short page and the token to go on from, so a
-// request's cost is bounded whatever the ledger holds.
-const MaxEventScan = 10_000
-
 // Events returns matching events in ledger order and the page token of the
-// next page (0: none). It seeks to the page's first event.
+// next page (0: none). It seeks to the page's first event and examines at
+// most ledger.MaxPageScan events: a filter few events match returns a short
+// page and the token to go on from.
 func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 	var out []Event
 	var next uint64
@@ -90,7 +87,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
-		if scanned++; scanned > MaxEventScan {
+		if scanned++; scanned > ledger.MaxPageScan {
 			next = e.Seq
 			return false
 		}
