@@ -179,21 +179,16 @@ func (m *Module) grant(ctx *ledger.Context, body []byte) error {
 // never holds more than MaxLivePerGrantee entries: only a grant adds one,
 // after this.
 func prunePair(ctx *ledger.Context, patient, grantee string) error {
-	prefix := pairPrefix(patient, grantee)
-	var ids []string
-	if err := ctx.State.Iterate(prefix, func(k, _ []byte) bool { ids = append(ids, string(k[len(prefix):])); return true }); err != nil {
+	consents, err := ledger.Indexed(ctx.State, pairPrefix(patient, grantee), Get)
+	if err != nil {
 		return err
 	}
 	live := 0
-	for _, id := range ids {
-		c, err := Get(ctx.State, id)
-		if err != nil {
-			return err
-		}
+	for _, c := range consents {
 		if c.Active(ctx.Time) {
 			live++
 		} else {
-			ctx.State.Delete(append(pairPrefix(patient, grantee), id...))
+			ctx.State.Delete(append(pairPrefix(patient, grantee), c.ID...))
 		}
 	}
 	if live >= MaxLivePerGrantee {
@@ -323,16 +318,11 @@ func Accept(r ledger.Reader, requester ledger.Signer, rec RecordRef, purpose str
 		grantees = append(grantees, requester.OrgID)
 	}
 	for _, grantee := range grantees {
-		prefix := pairPrefix(rec.Patient, grantee)
-		var ids []string
-		if err := r.Iterate(prefix, func(k, _ []byte) bool { ids = append(ids, string(k[len(prefix):])); return true }); err != nil {
+		consents, err := ledger.Indexed(r, pairPrefix(rec.Patient, grantee), Get)
+		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			c, err := Get(r, id)
-			if err != nil {
-				return nil, err
-			}
+		for _, c := range consents {
 			if c.Purpose == purpose && c.Active(now) && c.Scope.Covers(rec) {
 				return c, nil
 			}
