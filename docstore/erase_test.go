@@ -1,11 +1,9 @@
 package docstore
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,24 +102,8 @@ func TestErasureRotatesAfterKill(t *testing.T) {
 		return
 	}
 	f := newErasureFixture(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestErasureRotatesAfterKill$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DOCSTORE_ERASE_STORE="+f.dir, "DOCSTORE_ERASE_UNSEAL="+f.unsealDir,
+	killChildAt(t, "TestErasureRotatesAfterKill", "erasure committed", "DOCSTORE_ERASE_STORE="+f.dir, "DOCSTORE_ERASE_UNSEAL="+f.unsealDir,
 		"DOCSTORE_ERASE_IDS="+strings.Join(f.erased, ","))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() && !strings.Contains(sc.Text(), "erasure committed") {
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
 
 	// The kill left the erasure committed and the keyring untouched.
 	current, next, _ := f.unseal.Keys()

@@ -223,23 +223,7 @@ func TestRotationSurvivesKill(t *testing.T) {
 	}
 	oldUnseal, _, _ := unseal.Keys()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRotationSurvivesKill$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DOCSTORE_KILL_STORE="+dir, "DOCSTORE_KILL_UNSEAL="+unsealDir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() && !strings.Contains(sc.Text(), "half-way") {
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	killChildAt(t, "TestRotationSurvivesKill", "half-way", "DOCSTORE_KILL_STORE="+dir, "DOCSTORE_KILL_UNSEAL="+unsealDir)
 
 	// The crash left a rotation on disk: two terms, some keys rewrapped.
 	current, next, _ := unseal.Keys()
@@ -270,4 +254,27 @@ func rotateUntilKilled(dir, unsealDir string) {
 	}
 	_, _ = s.Rotate()
 	os.Exit(3) // not reached: the parent kills this process first
+}
+
+// killChildAt runs the test named test again in a child process with env
+// added, and kills it with SIGKILL once it prints a line containing marker.
+func killChildAt(t *testing.T, test, marker string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), marker) {
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
 }
