@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -28,7 +27,7 @@ type Problem struct {
 
 // Errors only the HTTP edge produces.
 var (
-	errBadRequest   = ledger.NewError("api", 1, "bad_request", http.StatusBadRequest, "bad request")
+	errBadRequest   = ledger.ErrBadRequest
 	errDuplicateTx  = ledger.NewError("api", 2, "duplicate_tx", http.StatusConflict, "this exact transaction was already submitted")
 	errMempoolFull  = ledger.NewError("api", 3, "mempool_full", http.StatusServiceUnavailable, "the node is busy; retry shortly")
 	errTimeout      = ledger.NewError("api", 4, "commit_timeout", http.StatusAccepted, "accepted but not committed before the timeout; poll /api/v1/txs/{hash}")
@@ -85,55 +84,4 @@ func encodeJSON(w http.ResponseWriter, status int, v any, indent string) {
 		enc.SetIndent("", indent)
 	}
 	_ = enc.Encode(v)
-}
-
-// writeItem answers a read of one item: the error as a problem, or the
-// item as JSON.
-func writeItem(w http.ResponseWriter, item any, err error) {
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, item)
-}
-
-// writeList answers a list read: the error as a problem, or the list as a
-// JSON array (never null, even when empty).
-func writeList[T any](w http.ResponseWriter, list []T, err error) {
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if list == nil {
-		list = []T{}
-	}
-	writeJSON(w, http.StatusOK, list)
-}
-
-// pageParams reads a listing's limit (1 to max, default def) and its page
-// token after (from a previous answer's Link header).
-func pageParams(r *http.Request, def, max int) (limit int, after string, err error) {
-	q := r.URL.Query()
-	limit = def
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > max {
-			return 0, "", errBadRequest.Wrapf("limit must be 1-%d", max)
-		}
-	}
-	after = q.Get("after")
-	if len(after) > 256 {
-		return 0, "", errBadRequest.Wrapf("after must be a page token from a Link header")
-	}
-	return limit, after, nil
-}
-
-// writePage answers one page of a listing, with a Link rel="next" header
-// naming the following page when there is one.
-func writePage[T any](w http.ResponseWriter, r *http.Request, page []*T, next string, err error) {
-	if err == nil && next != "" {
-		q := r.URL.Query()
-		q.Set("after", next)
-		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
-	}
-	writeList(w, page, err)
 }

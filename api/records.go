@@ -8,11 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -27,7 +25,7 @@ var (
 	errKeyDigest      = newAPIError(32, "key_digest_mismatch", http.StatusBadRequest, "public_key does not match the request's key_digest")
 	errAccessRefused  = newAPIError(33, "access_refused", http.StatusForbidden, "access refused; the refusal is on the ledger")
 	errRecordCorrupt  = newAPIError(34, "record_corrupt", http.StatusInternalServerError, "the custodian's copy of the record does not decrypt: it was altered or damaged")
-	errNoEndpoint     = newAPIError(35, "no_custodian_endpoint", http.StatusBadGateway, "the custodian has not published where its node answers")
+	errNoEndpoint     = records.ErrNoEndpoint
 	errCustodian      = newAPIError(36, "custodian_unreachable", http.StatusBadGateway, "the custodian's node could not be reached or answered wrongly")
 	errNotYourPatient = newAPIError(37, "not_this_patient", http.StatusForbidden, "a patient may act only on their own records")
 	errNoRecordStore  = newAPIError(38, "no_record_store", http.StatusServiceUnavailable, "this node has no record store")
@@ -278,54 +276,6 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ident)
 }
 
-// orgEndpoint: GET /api/v1/identities/{id}/endpoint, where a custodian's
-// node answers record requests.
-func (s *server) orgEndpoint(w http.ResponseWriter, r *http.Request) {
-	if _, err := identity.Get(s.App.Store().Committed(), r.PathValue("id")); err != nil {
-		writeError(w, err)
-		return
-	}
-	e, err := records.Endpoint(s.App.Store().Committed(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if e == "" {
-		writeError(w, errNoEndpoint)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"endpoint": e})
-}
-
-// orgRetention: GET /api/v1/identities/{id}/retention, which record
-// categories an organisation keeps after an erasure request, why and how
-// long (no holds: it erases everything at once).
-func (s *server) orgRetention(w http.ResponseWriter, r *http.Request) {
-	committed, id := s.App.Store().Committed(), r.PathValue("id")
-	if _, err := identity.Get(committed, id); err != nil {
-		writeError(w, err)
-		return
-	}
-	p, err := records.GetRetention(committed, id)
-	if err == nil && p == nil {
-		p = &records.Retention{Custodian: id, Holds: []records.Hold{}}
-	}
-	writeItem(w, p, err)
-}
-
-func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
-	rec, err := records.Get(s.App.Store().Committed(), r.PathValue("id"))
-	if err == nil {
-		rec = rec.AsOf(s.App.LastBlockTime())
-	}
-	writeItem(w, rec, err)
-}
-
-func (s *server) patientRecords(w http.ResponseWriter, r *http.Request) {
-	list, err := s.recordsOf(s.App.Store().Committed(), r.PathValue("id"))
-	writeList(w, list, err)
-}
-
 // recordsOf lists a patient's records as they stand at the last block: a
 // retained record whose hold has ended is shown erased.
 func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.Record, error) {
@@ -335,19 +285,6 @@ func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.
 		list[i] = rec.AsOf(now)
 	}
 	return list, err
-}
-
-// patientErasure: GET /api/v1/patients/{id}/erasure, for the patient's own
-// token only: whether they asked for erasure and how far it has come, how
-// many records are erased, and which each custodian still keeps under a
-// retention duty, on which basis and until when.
-func (s *server) patientErasure(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.ownPatient(r); err != nil {
-		writeError(w, err)
-		return
-	}
-	st, err := records.StatusOf(s.App.Store().Committed(), r.PathValue("id"), s.App.LastBlockTime())
-	writeItem(w, st, err)
 }
 
 // ownPatient is the key of the bearer token's holder, who must be the
@@ -366,82 +303,6 @@ func (s *server) ownPatient(r *http.Request) (ed25519.PrivateKey, error) {
 		return nil, errNotYourPatient
 	}
 	return key, nil
-}
-
-func (s *server) patientConsents(w http.ResponseWriter, r *http.Request) {
-	list, err := consent.OfPatient(s.App.Store().Committed(), r.PathValue("id"))
-	writeList(w, list, err)
-}
-
-func (s *server) patientAccess(w http.ResponseWriter, r *http.Request) {
-	list, err := records.TrailOf(s.App.Store().Committed(), r.PathValue("id"))
-	writeList(w, list, err)
-}
-
-func (s *server) getConsent(w http.ResponseWriter, r *http.Request) {
-	c, err := consent.Get(s.App.Store().Committed(), r.PathValue("id"))
-	writeItem(w, c, err)
-}
-
-// accessLog: GET /api/v1/access[?emergency=true&outcome=refused&limit=N],
-// the regulator's audit of every access.
-func (s *server) accessLog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := 1000
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, errBadRequest.Wrapf("limit must be 1-10000"))
-			return
-		}
-		limit = n
-	}
-	if v := q.Get("outcome"); v != "" && v != records.Granted && v != records.Refused {
-		writeError(w, errBadRequest.Wrapf("outcome must be %s or %s", records.Granted, records.Refused))
-		return
-	}
-	before := q.Get("before")
-	if len(before) > 128 {
-		writeError(w, errBadRequest.Wrapf("before must be a page token from a Link header"))
-		return
-	}
-	// Newest first: an auditor looks at what just happened. A page reads
-	// what it returns (and at most ledger.MaxPageScan entries), wherever
-	// it starts.
-	out, next, err := records.TrailPage(s.App.Store().Committed(), before, limit, func(a *records.Access) bool {
-		return (q.Get("emergency") != "true" || a.Emergency) && (q.Get("outcome") == "" || q.Get("outcome") == a.Outcome)
-	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if out == nil {
-		out = []*records.Access{}
-	}
-	if next != "" {
-		nq := r.URL.Query()
-		nq.Set("before", next)
-		w.Header().Set("Link", "<"+r.URL.Path+"?"+nq.Encode()+`>; rel="next"`)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *server) getCase(w http.ResponseWriter, r *http.Request) {
-	c, err := records.GetCase(s.App.Store().Committed(), r.PathValue("id"))
-	writeItem(w, c, err)
-}
-
-func (s *server) listCases(w http.ResponseWriter, r *http.Request) {
-	limit, after, err := pageParams(r, 1000, 10000)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	who := r.URL.Query().Get("practitioner")
-	page, next, err := records.CasesPage(s.App.Store().Committed(), after, limit, func(c *records.Case) bool {
-		return who == "" || c.Specialist == who || c.Requester == who
-	})
-	writePage(w, r, page, next, err)
 }
 
 func newRecordID(resourceType string) string {

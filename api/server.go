@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +22,9 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
-	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/web"
 )
@@ -83,19 +82,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /api/v1/tx-types", s.txTypes)
 	mux.HandleFunc("GET /api/v1/errors", s.errorCodes)
 	mux.HandleFunc("GET /api/v1/keys/{key}", s.getKey)
-	mux.HandleFunc("GET /api/v1/identities", s.listIdentities)
-	mux.HandleFunc("GET /api/v1/identities/{id}", s.getIdentity)
-	mux.HandleFunc("GET /api/v1/identities/{id}/members", s.identityMembers)
-	mux.HandleFunc("GET /api/v1/proposals", s.listProposals)
-	mux.HandleFunc("GET /api/v1/proposals/{id}", s.getProposal)
 	mux.HandleFunc("GET /api/v1/proof", s.proof)
-	mux.HandleFunc("GET /api/v1/verify", s.verify)
-	mux.HandleFunc("GET /api/v1/dscsa/verify", s.dscsaVerify)
-	mux.HandleFunc("GET /api/v1/supply/objects/{code}", s.supplyObject)
-	mux.HandleFunc("GET /api/v1/supply/products/{gtin}", s.supplyProduct)
-	mux.HandleFunc("GET /api/v1/supply/recalls", s.supplyRecalls)
-	mux.HandleFunc("GET /api/v1/supply/suspects", s.supplySuspects)
-	mux.HandleFunc("GET /api/v1/supply/assets", s.supplyAssets)
 	mux.HandleFunc("POST /epcis/capture", s.epcisCapture)
 	mux.HandleFunc("GET /epcis/capture/{id}", s.epcisCaptureStatus)
 	mux.HandleFunc("GET /epcis/events", s.epcisEvents)
@@ -105,18 +92,15 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /epcis/epcs/{epc}/events", s.epcisEvents)
 	mux.HandleFunc("POST /api/v1/records/{id}/fetch", s.fetchRecord)
 	mux.HandleFunc("POST /api/v1/records/{id}/read", s.readRecord)
-	mux.HandleFunc("GET /api/v1/records/{id}", s.getRecord)
-	mux.HandleFunc("GET /api/v1/identities/{id}/endpoint", s.orgEndpoint)
-	mux.HandleFunc("GET /api/v1/identities/{id}/retention", s.orgRetention)
-	mux.HandleFunc("GET /api/v1/patients/{id}/records", s.patientRecords)
-	mux.HandleFunc("GET /api/v1/patients/{id}/consents", s.patientConsents)
-	mux.HandleFunc("GET /api/v1/patients/{id}/access", s.patientAccess)
 	mux.HandleFunc("GET /api/v1/patients/{id}/export", s.exportPatient)
-	mux.HandleFunc("GET /api/v1/patients/{id}/erasure", s.patientErasure)
-	mux.HandleFunc("GET /api/v1/consents/{id}", s.getConsent)
-	mux.HandleFunc("GET /api/v1/access", s.accessLog)
-	mux.HandleFunc("GET /api/v1/cases", s.listCases)
-	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
+	// Every module's queries, as declared (package modules).
+	for _, q := range modules.Queries() {
+		method := q.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		mux.HandleFunc(method+" "+q.Path, s.query(q))
+	}
 	mux.HandleFunc("POST /api/v1/act", s.act)
 	mux.HandleFunc("GET /api/v1/me", s.me)
 	mux.HandleFunc("GET /fhir/metadata", s.fhirMetadata)
@@ -501,7 +485,7 @@ type TxType struct {
 
 func (s *server) txTypes(w http.ResponseWriter, r *http.Request) {
 	out := []TxType{}
-	for _, rt := range app.Routes() {
+	for _, rt := range modules.Txs() {
 		t := TxType{Type: rt.Type, Allow: rt.Allow, Doc: rt.Doc}
 		if json.Valid([]byte(rt.Example)) {
 			t.Example = json.RawMessage(rt.Example)
@@ -567,65 +551,6 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 		info.Identity, _ = identity.Get(st, id)
 	}
 	writeJSON(w, http.StatusOK, info)
-}
-
-func (s *server) listIdentities(w http.ResponseWriter, r *http.Request) {
-	kind := ledger.Kind(r.URL.Query().Get("kind"))
-	switch kind {
-	case "", ledger.KindOrganisation, ledger.KindPractitioner, ledger.KindPatient, ledger.KindDevice:
-	default:
-		writeError(w, errBadRequest.Wrapf("kind must be organisation, practitioner, patient or device"))
-		return
-	}
-	limit := 1000
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, errBadRequest.Wrapf("limit must be 1-10000"))
-			return
-		}
-		limit = n
-	}
-	list, err := identity.List(s.App.Store().Committed(), kind, limit)
-	writeList(w, list, err)
-}
-
-func (s *server) getIdentity(w http.ResponseWriter, r *http.Request) {
-	ident, err := identity.Get(s.App.Store().Committed(), r.PathValue("id"))
-	writeItem(w, ident, err)
-}
-
-func (s *server) identityMembers(w http.ResponseWriter, r *http.Request) {
-	st := s.App.Store().Committed()
-	if _, err := identity.Get(st, r.PathValue("id")); err != nil {
-		writeError(w, err)
-		return
-	}
-	list, err := identity.MembersOf(st, r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, list)
-}
-
-func (s *server) listProposals(w http.ResponseWriter, r *http.Request) {
-	list, err := governance.List(s.App.Store().Committed(), s.App.LastBlockTime())
-	writeList(w, list, err)
-}
-
-func (s *server) getProposal(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, errBadRequest.Wrapf("proposal id must be a number"))
-		return
-	}
-	p, err := governance.Get(s.App.Store().Committed(), id, s.App.LastBlockTime())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
 }
 
 // ProofResponse carries a committed value with its ICS23 proof.

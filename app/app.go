@@ -18,13 +18,10 @@ import (
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/primum-health/primum/consent"
-	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/store"
-	"github.com/primum-health/primum/supply"
 )
 
 var _ abci.Application = (*App)(nil)
@@ -72,8 +69,8 @@ type App struct {
 	block    []TxResult // results of the block being executed
 	chainID  atomic.Pointer[string]
 	lastTime atomic.Int64 // unix nanoseconds of the last block
-	verified *sigCache
-	sigs     *sigBatcher // CheckTx's signature checks, batched
+	known    *txCache     // what CheckTx learnt of each transaction (txcache.go)
+	sigs     *sigBatcher  // CheckTx's signature checks, batched
 
 	checkMu    sync.Mutex
 	checkNonce map[string]signerNonces // mempool's nonce sequence of each signer (proposal.go)
@@ -133,12 +130,12 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		checkNonce:  map[string]signerNonces{},
 		parked:      map[string]struct{}{},
 		parkedSince: map[string]int64{},
-		verified:    newSigCache(200_000),
+		known:       newTxCache(50_000),
 		sigs:        newSigBatcher(),
 		waiters:     map[string][]chan TxResult{},
 		metrics:     newMetrics(reg),
 	}
-	for _, r := range Routes() {
+	for _, r := range modules.Txs() {
 		a.routes[r.Type] = r
 		a.order = append(a.order, r.Type)
 	}
@@ -156,17 +153,6 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		}
 	}
 	return a, nil
-}
-
-// Routes lists every transaction type of every module, in a fixed order.
-func Routes() []ledger.Route {
-	rs := identity.Routes()
-	rs = append(rs, governance.New().Routes()...)
-	rs = append(rs, supply.Routes()...)
-	recs := records.New()
-	rs = append(rs, consent.New(recs).Routes()...)
-	rs = append(rs, recs.Routes()...)
-	return rs
 }
 
 // Store is the state store (for read-only use by the API).
@@ -235,8 +221,10 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// checked when the transaction arrived and cannot have changed.
 	recheck := req.Type == abci.CHECK_TX_TYPE_RECHECK
 	hash := Hash(req.Tx)
-	tx, signer, err := a.admit(req.Tx, hash, committed, a.LastBlockTime(), !recheck)
+	k, signer, err := a.admit(req.Tx, hash, a.known.get(hash), committed, a.LastBlockTime(), !recheck)
 	if err == nil {
+		a.known.put(hash, k)
+		tx := k.tx
 		a.checkMu.Lock()
 		err = a.takeNonce(committed, signer.ID, tx.Nonce, hash, recheck)
 		a.checkMu.Unlock()
@@ -257,22 +245,31 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 }
 
 // admit decodes and authenticates a transaction (hash is Hash(raw)) and
-// authorises its signer.
-func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember bool) (*Tx, ledger.Signer, error) {
-	tx, err := Decode(raw)
-	if err != nil {
-		return nil, ledger.Signer{}, err
+// authorises its signer. k is what this node already knows of it (nil:
+// nothing); the answer is what it knows after. A transaction arriving in
+// the mempool has its signature checked in a batch with others arriving at
+// the same time, and its body decoded for its handler (refused if it does
+// not decode); in a block a signature not yet known to verify is checked
+// alone, and the body is decoded by deliver, after the nonce.
+func (a *App) admit(raw, hash []byte, k *known, r ledger.Reader, now time.Time, arriving bool) (*known, ledger.Signer, error) {
+	if k == nil {
+		tx, err := Decode(raw)
+		if err != nil {
+			return nil, ledger.Signer{}, err
+		}
+		k = &known{tx: tx}
 	}
+	tx := k.tx
 	if chainID := a.ChainID(); tx.ChainID != chainID {
 		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, chainID)
 	}
-	if !a.verified.has(hash) {
+	if !k.sigOK {
 		// New CheckTx calls run concurrently and share batches. In a
 		// block, FinalizeBlock has batch-checked what CheckTx had not:
 		// a miss here is a signature the batch found invalid (or one the
 		// bounded cache forgot), checked alone.
 		var valid bool
-		if remember {
+		if arriving {
 			valid = a.sigs.verify(tx.Signed())
 		} else {
 			valid = tx.Verify()
@@ -280,19 +277,18 @@ func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember b
 		if !valid {
 			return nil, ledger.Signer{}, ledger.ErrBadSignature
 		}
-		if remember {
-			a.verified.add(hash)
-		}
+		k = &known{tx: tx, sigOK: true, body: k.body}
 	}
 	route, ok := a.routes[tx.Type]
 	if !ok {
 		return nil, ledger.Signer{}, ledger.ErrUnknownType.Wrapf("%q", tx.Type)
 	}
-	if remember && route.Body != nil {
-		// CheckTx only: FinalizeBlock decodes again in the handler.
-		if err := ledger.DecodeBody(tx.Body, route.Body()); err != nil {
+	if arriving && k.body == nil {
+		body, err := route.Handle.Decode(tx.Body)
+		if err != nil {
 			return nil, ledger.Signer{}, err
 		}
+		k = &known{tx: tx, sigOK: true, body: body}
 	}
 	signer, err := identity.Resolve(r, tx.Signer, now)
 	if err != nil {
@@ -308,7 +304,7 @@ func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember b
 		}
 		return nil, signer, ledger.ErrUnauthorized.Wrapf("%s may not send %s (allowed: %v)", who, tx.Type, route.Allow)
 	}
-	return tx, signer, nil
+	return k, signer, nil
 }
 
 // FinalizeBlock executes the block's transactions in order.
@@ -325,7 +321,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		hashes[i] = Hash(raw)
 	}
 	a.verifyUnseen(req.Txs, hashes)
-	stopPrefetch := a.prefetch(req.Txs)
+	stopPrefetch := a.prefetch(req.Txs, hashes)
 	var work int64 // what the block's transactions have done (ledger.Context.BlockWork)
 	for i, raw := range req.Txs {
 		r, result := a.deliver(raw, hashes[i], req, w, &updates, &work)
@@ -415,20 +411,27 @@ func (a *App) Preverify(txs [][]byte) {
 func (a *App) verifyUnseen(txs, hashes [][]byte) {
 	var items []ledger.Signed
 	var unseen [][]byte // the hashes of items' transactions
+	var decoded []*Tx
 	for i, raw := range txs {
-		if a.verified.has(hashes[i]) {
+		k := a.known.get(hashes[i])
+		if k != nil && k.sigOK {
 			continue
 		}
-		tx, err := Decode(raw)
-		if err != nil {
+		var tx *Tx
+		if k != nil {
+			tx = k.tx
+		} else if d, err := Decode(raw); err == nil {
+			tx = d
+		} else {
 			continue
 		}
 		items = append(items, tx.Signed())
 		unseen = append(unseen, hashes[i])
+		decoded = append(decoded, tx)
 	}
 	for i, ok := range verifyAll(items) {
 		if ok {
-			a.verified.add(unseen[i])
+			a.known.markVerified(unseen[i], decoded[i])
 		}
 	}
 }
@@ -459,14 +462,21 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 		r.Code, r.Codespace, r.Error, r.Log = e.Code, e.Codespace, e.Name, err.Error()
 		return r, &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: r.Log, Info: e.Name}
 	}
-	tx, signer, err := a.admit(raw, hash, w, req.Time, false)
-	a.verified.remove(hash)
-	if tx != nil {
-		r.Type = tx.Type
+	k := a.known.take(hash)
+	if k != nil {
+		r.Type = k.tx.Type
 	}
+	k, signer, err := a.admit(raw, hash, k, w, req.Time, false)
 	if err != nil {
+		if r.Type == "" {
+			if tx, derr := Decode(raw); derr == nil {
+				r.Type = tx.Type
+			}
+		}
 		return fail(err)
 	}
+	tx := k.tx
+	r.Type = tx.Type
 	r.Signer = signer.ID
 	next, err := identity.Nonce(w, signer.ID)
 	if err != nil {
@@ -482,7 +492,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	var staged []ledger.ValidatorUpdate
 	ctx := &ledger.Context{ChainID: a.ChainID(), Height: req.Height, Time: req.Time.UTC(), TxHash: hash,
 		Signer: signer, State: overlay, ValidatorUpdates: &staged, BlockWork: work}
-	err = a.handle(a.routes[tx.Type].Handle, ctx, tx.Body)
+	err = a.handle(a.routes[tx.Type].Handle, ctx, tx.Body, k.body)
 	*work += ctx.Work
 	if err != nil {
 		if nerr := identity.SetNonce(w, signer.ID, next+1); nerr != nil {
@@ -512,7 +522,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 // node for the same block and state — rejects its transaction as internal
 // instead of halting the consortium; a storage failure still stops the
 // node (ledger.StorageError).
-func (a *App) handle(h ledger.Handler, ctx *ledger.Context, body []byte) (err error) {
+func (a *App) handle(h ledger.Handler, ctx *ledger.Context, raw []byte, body any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if _, ok := p.(*ledger.StorageError); ok {
@@ -522,7 +532,12 @@ func (a *App) handle(h ledger.Handler, ctx *ledger.Context, body []byte) (err er
 			err = ledger.ErrInternal.Wrapf("the transaction could not be executed")
 		}
 	}()
-	return h(ctx, body)
+	if body == nil { // not seen by this node's CheckTx (or forgotten)
+		if body, err = h.Decode(raw); err != nil {
+			return err
+		}
+	}
+	return h.Exec(ctx, body)
 }
 
 // Commit records the block's results, makes its state the committed one

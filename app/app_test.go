@@ -18,6 +18,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
 )
@@ -205,10 +206,10 @@ func TestPermissionTable(t *testing.T) {
 		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		records.TypeSetRetention:          {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 	}
-	if len(table) != len(Routes()) {
-		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(Routes()))
+	if len(table) != len(modules.Txs()) {
+		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(modules.Txs()))
 	}
-	for _, route := range Routes() {
+	for _, route := range modules.Txs() {
 		want, found := table[route.Type]
 		if !found {
 			t.Fatalf("transaction type %s missing from the permission table", route.Type)
@@ -218,7 +219,7 @@ func TestPermissionTable(t *testing.T) {
 				raw := (&Tx{ChainID: testChain, Type: route.Type, Body: []byte(`{}`)})
 				raw.Sign(s.key)
 				enc := raw.Encode()
-				_, _, err := h.app.admit(enc, Hash(enc), h.store.Committed(), h.now, false)
+				_, _, err := h.app.admit(enc, Hash(enc), nil, h.store.Committed(), h.now, false)
 				if want[i] == nil {
 					if err != nil {
 						t.Fatalf("want allowed, got %v", err)
@@ -402,8 +403,8 @@ func malleate(raw []byte) []byte {
 // CheckTx refuses a body that does not decode into it, so whatever a client
 // put in an unknown field never reaches a block.
 func TestCheckTxRefusesMalformedBodies(t *testing.T) {
-	for _, r := range Routes() {
-		if r.Body == nil {
+	for _, r := range modules.Txs() {
+		if !r.Handle.Defined() {
 			t.Errorf("route %s declares no body type", r.Type)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
 )
 
 // The envelope's bytes must never change: blocks already on disk hold them.
@@ -66,7 +67,7 @@ func FuzzDecode(f *testing.F) {
 // FuzzBodies runs every handler on arbitrary bodies from an organisation:
 // handlers never panic, and a rejected body changes nothing.
 func FuzzBodies(f *testing.F) {
-	for _, r := range Routes() {
+	for _, r := range modules.Txs() {
 		f.Add(r.Type, []byte(r.Example))
 	}
 	f.Add(governance.TypePropose, []byte(`{"action":"add_member","member":{"name":"X","org_type":"clinic","key":"`+pubHex(testKey("k"))+`"}}`))

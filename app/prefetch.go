@@ -12,24 +12,39 @@ import (
 // cache. It only warms the cache, which never changes what a read returns:
 // execution does not depend on it. stop ends it and waits; it must be
 // called before the block is committed.
-func (a *App) prefetch(txs [][]byte) (stop func()) {
+func (a *App) prefetch(txs, hashes [][]byte) (stop func()) {
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	r := a.store.Committed()
 	wg.Go(func() {
-		for _, raw := range txs {
+		for i, raw := range txs {
 			if done.Load() {
 				return
 			}
-			tx, err := Decode(raw)
-			if err != nil {
+			// The body CheckTx decoded, read on this core while the
+			// block's execution may read it on another (handlers never
+			// modify their bodies); a transaction this node's mempool did
+			// not see is decoded here, off the execution's path.
+			var tx *Tx
+			var body any
+			if k := a.known.get(hashes[i]); k != nil {
+				tx, body = k.tx, k.body
+			} else if d, err := Decode(raw); err == nil {
+				tx = d
+			} else {
 				continue
 			}
 			route, ok := a.routes[tx.Type]
 			if !ok || route.Reads == nil {
 				continue
 			}
-			for _, key := range route.Reads(tx.Body) {
+			if body == nil {
+				var err error
+				if body, err = route.Handle.Decode(tx.Body); err != nil {
+					continue
+				}
+			}
+			for _, key := range route.Reads(body) {
 				_, _ = r.Get(key)
 			}
 		}

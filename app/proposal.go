@@ -146,7 +146,15 @@ func (a *App) screen(txs [][]byte) []error {
 	var at []int
 	chainID := a.ChainID()
 	for i, raw := range txs {
-		tx, err := Decode(raw)
+		hashes[i] = Hash(raw)
+		k := a.known.get(hashes[i])
+		var tx *Tx
+		var err error
+		if k != nil {
+			tx = k.tx
+		} else {
+			tx, err = Decode(raw)
+		}
 		if err == nil && tx.ChainID != chainID {
 			err = ledger.ErrWrongChain.Wrapf("transaction is for %q", tx.ChainID)
 		}
@@ -154,15 +162,15 @@ func (a *App) screen(txs [][]byte) []error {
 			errs[i] = err
 			continue
 		}
-		decoded[i], hashes[i] = tx, Hash(raw)
-		if !a.verified.has(hashes[i]) {
+		decoded[i] = tx
+		if k == nil || !k.sigOK {
 			unseen = append(unseen, tx.Signed())
 			at = append(at, i)
 		}
 	}
 	for j, ok := range verifyAll(unseen) {
 		if ok {
-			a.verified.add(hashes[at[j]])
+			a.known.markVerified(hashes[at[j]], decoded[at[j]])
 		} else {
 			errs[at[j]] = ledger.ErrBadSignature
 		}

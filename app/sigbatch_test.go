@@ -93,7 +93,7 @@ func TestPreverifiedBatch(t *testing.T) {
 	txs, forged := registrations(h, 100)
 	h.app.Preverify(txs)
 	for i, raw := range txs {
-		if got := h.app.verified.has(Hash(raw)); got == forged[i] {
+		if got := h.app.known.verified(Hash(raw)); got == forged[i] {
 			t.Fatalf("transaction %d (forged %v): remembered as verified %v", i, forged[i], got)
 		}
 		res := h.check(raw)

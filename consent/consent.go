@@ -131,22 +131,24 @@ func patientPrefix(patient string) []byte {
 	return append(append(append([]byte{}, prefixPatient...), patient...), '/')
 }
 
+// Declare declares the consent module (see ledger.Module).
+func (m *Module) Declare() ledger.Module {
+	return ledger.Module{Name: "consent", Doc: "Patients' consents: who may read which of their records, for what purpose, until when.",
+		Txs: m.Routes(), Queries: queries()}
+}
+
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeGrant, Allow: []string{"patient"}, Handle: m.grant, Body: ledger.BodyOf[Grant](),
+		{Type: TypeGrant, Allow: []string{"patient"}, Handle: ledger.Handle(m.grant),
 			Doc:     "A patient grants an organisation or practitioner access to some of their records for a purpose, until an expiry.",
 			Example: `{"grantee":"<practitioner or organisation id>","scope":{"categories":["observation","condition"]},"purpose":"treatment","expires":"2027-06-30T00:00:00Z"}`},
-		{Type: TypeRevoke, Allow: []string{"patient"}, Handle: revoke, Body: ledger.BodyOf[Revoke](),
+		{Type: TypeRevoke, Allow: []string{"patient"}, Handle: ledger.Handle(revoke),
 			Doc: "A patient revokes one of their consents; it stops covering any access from the next block.", Example: `{"id":"<consent id>"}`},
 	}
 }
 
-func (m *Module) grant(ctx *ledger.Context, body []byte) error {
-	var g Grant
-	if err := ledger.DecodeBody(body, &g); err != nil {
-		return err
-	}
+func (m *Module) grant(ctx *ledger.Context, g *Grant) error {
 	if !slices.Contains(Purposes, g.Purpose) {
 		return ErrBadPurpose.Wrapf("%q", g.Purpose)
 	}
@@ -231,11 +233,7 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
 	return nil
 }
 
-func revoke(ctx *ledger.Context, body []byte) error {
-	var r Revoke
-	if err := ledger.DecodeBody(body, &r); err != nil {
-		return err
-	}
+func revoke(ctx *ledger.Context, r *Revoke) error {
 	c, err := Get(ctx.State, r.ID)
 	if err != nil {
 		return err

@@ -176,13 +176,19 @@ type Module struct{ Members Members }
 // New returns the module over the identity package.
 func New() *Module { return &Module{Members: IdentityMembers{}} }
 
+// Declare declares the governance module (see ledger.Module).
+func (m *Module) Declare() ledger.Module {
+	return ledger.Module{Name: "governance", Doc: "The members' votes on who joins, who leaves and who validates.",
+		Txs: m.Routes(), Queries: queries()}
+}
+
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypePropose, Allow: []string{"organisation"}, Handle: m.propose, Body: ledger.BodyOf[Propose](),
+		{Type: TypePropose, Allow: []string{"organisation"}, Handle: ledger.Handle(m.propose),
 			Doc:     "A member proposes admitting or removing a member organisation (and its validator power).",
 			Example: `{"action":"add_member","member":{"name":"St Olav Hospital","org_type":"hospital","key":"<hex>","validator_key":"<hex>","power":10},"reason":"regional expansion"}`},
-		{Type: TypeVote, Allow: []string{"organisation"}, Handle: m.vote, Body: ledger.BodyOf[Vote](),
+		{Type: TypeVote, Allow: []string{"organisation"}, Handle: ledger.Handle(m.vote),
 			Doc: "A member votes yes or no on an open proposal.", Example: `{"proposal_id":1,"vote":"yes"}`},
 	}
 }
@@ -222,11 +228,7 @@ func List(r ledger.Reader, now time.Time) ([]*Proposal, error) {
 	return out, err
 }
 
-func (m *Module) propose(ctx *ledger.Context, body []byte) error {
-	var msg Propose
-	if err := ledger.DecodeBody(body, &msg); err != nil {
-		return err
-	}
+func (m *Module) propose(ctx *ledger.Context, msg *Propose) error {
 	if len(msg.Reason) > 500 {
 		return ledger.ErrInvalidBody.Wrapf("reason is longer than 500")
 	}
@@ -300,11 +302,7 @@ func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	return nm.checkProofs(ctx.ChainID, key, vk)
 }
 
-func (m *Module) vote(ctx *ledger.Context, body []byte) error {
-	var msg Vote
-	if err := ledger.DecodeBody(body, &msg); err != nil {
-		return err
-	}
+func (m *Module) vote(ctx *ledger.Context, msg *Vote) error {
 	if msg.Vote != "yes" && msg.Vote != "no" {
 		return ErrBadVote.Wrapf("%q", msg.Vote)
 	}

@@ -65,7 +65,7 @@ func TestExecutionErrors(t *testing.T) {
 			// The only member proposes: its own vote passes the proposal at once.
 			body := []byte(`{"action":"add_member","member":{"name":"Newcomer","org_type":"clinic","key":"` +
 				hex.EncodeToString(newcomer.Public().(ed25519.PublicKey)) + `","key_proof":"` + identity.ProvePossession(newcomer, chain, identity.ProofMember, identity.MemberRegistrant("Newcomer", "clinic", nil)) + `"}}`)
-			err = m.propose(ctx, body)
+			err = ledger.Handle(m.propose).Run(ctx, body)
 			if !errors.Is(err, c.wantReturn) {
 				t.Fatalf("propose returned %v, want %v", err, c.wantReturn)
 			}

@@ -23,23 +23,29 @@ const (
 // careOrgs may credential practitioners.
 var careOrgs = []string{"organisation:hospital", "organisation:clinic", "organisation:lab", "organisation:pharmacy", "organisation:research"}
 
+// Declare declares the identity module (see ledger.Module).
+func Declare() ledger.Module {
+	return ledger.Module{Name: "identity", Doc: "Who is who: organisations, practitioners, patients' pseudonyms, devices and their keys.",
+		Txs: Routes(), Queries: queries()}
+}
+
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: registerPatient, Body: ledger.BodyOf[struct{}](),
+		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: ledger.Handle(registerPatient),
 			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
-		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: registerPractitioner, Body: ledger.BodyOf[RegisterPractitioner](),
+		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner),
 			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while an identity holding the licence is suspended by someone else or was revoked by a regulator.",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
-		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: setPractitionerStatus, Body: ledger.BodyOf[SetPractitionerStatus](),
+		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: ledger.Handle(setPractitionerStatus),
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted, taken over or revoked over only by whoever imposed it or by a regulator; a regulator's change applies to every identity holding the licence.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
-		{Type: TypeRenewCredential, Allow: careOrgs, Handle: renewCredential, Body: ledger.BodyOf[RenewCredential](),
+		{Type: TypeRenewCredential, Allow: careOrgs, Handle: ledger.Handle(renewCredential),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
-		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: registerDevice, Body: ledger.BodyOf[RegisterDevice](),
+		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: ledger.Handle(registerDevice),
 			Doc:     "An organisation or a patient registers a device key; proof is the device key's signature over PossessionProofBytes (kind device, registrant the owner).",
 			Example: `{"key":"<hex>","proof":"<hex>","device_type":"ventilator"}`},
-		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: rotateKey, Body: ledger.BodyOf[RotateKey](),
+		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: ledger.Handle(rotateKey),
 			Doc:     "Any identity replaces its signing key; the old key is retired for good.",
 			Example: `{"new_key":"<hex>","proof":"<hex signature by the new key over RotationProofBytes>"}`},
 	}
@@ -144,11 +150,7 @@ func CheckPossession(chainID, kind, registrant string, key ed25519.PublicKey, pr
 	return nil
 }
 
-func registerPatient(ctx *ledger.Context, body []byte) error {
-	var empty struct{}
-	if err := ledger.DecodeBody(body, &empty); err != nil {
-		return err
-	}
+func registerPatient(ctx *ledger.Context, empty *struct{}) error {
 	ident := &Identity{Kind: ledger.KindPatient, Since: ctx.Height}
 	if err := create(ctx.State, ident, ctx.Signer.Key); err != nil {
 		return err
@@ -165,11 +167,7 @@ func parseValidUntil(s string, now time.Time) (string, error) {
 	return t.UTC().Format(time.RFC3339), nil
 }
 
-func registerPractitioner(ctx *ledger.Context, body []byte) error {
-	var m RegisterPractitioner
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func registerPractitioner(ctx *ledger.Context, m *RegisterPractitioner) error {
 	key, err := ParseNewKey(m.Key)
 	if err != nil {
 		return err
@@ -220,11 +218,7 @@ func ownPractitioner(ctx *ledger.Context, id string) (*Identity, error) {
 	return p, nil
 }
 
-func setPractitionerStatus(ctx *ledger.Context, body []byte) error {
-	var m SetPractitionerStatus
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func setPractitionerStatus(ctx *ledger.Context, m *SetPractitionerStatus) error {
 	if m.Status != StatusActive && m.Status != StatusSuspended && m.Status != StatusRevoked {
 		return ErrBadStatus.Wrapf("%q", m.Status)
 	}
@@ -273,11 +267,7 @@ func mayChangeSuspension(signer ledger.Signer, p *Identity) error {
 	return ErrSuspendedByOther.Wrapf("suspended by %s", p.StatusBy)
 }
 
-func renewCredential(ctx *ledger.Context, body []byte) error {
-	var m RenewCredential
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func renewCredential(ctx *ledger.Context, m *RenewCredential) error {
 	p, err := ownPractitioner(ctx, m.ID)
 	if err != nil {
 		return err
@@ -300,11 +290,7 @@ func renewCredential(ctx *ledger.Context, body []byte) error {
 
 var deviceType = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
-func registerDevice(ctx *ledger.Context, body []byte) error {
-	var m RegisterDevice
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func registerDevice(ctx *ledger.Context, m *RegisterDevice) error {
 	key, err := ParseNewKey(m.Key)
 	if err != nil {
 		return err
@@ -323,11 +309,7 @@ func registerDevice(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func rotateKey(ctx *ledger.Context, body []byte) error {
-	var m RotateKey
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func rotateKey(ctx *ledger.Context, m *RotateKey) error {
 	key, err := ParseNewKey(m.NewKey)
 	if err != nil {
 		return err

@@ -89,6 +89,11 @@ func AsError(err error) *Error {
 	return ErrInternal
 }
 
+// ErrBadRequest refuses a query or request the caller must correct (a
+// parameter out of range, a malformed id). It is the API's first error
+// (codespace "api"), declared here so that module queries can answer it.
+var ErrBadRequest = NewError("api", 1, "bad_request", 400, "bad request")
+
 // Errors shared by every module. Codespace "primum".
 var (
 	ErrInternal      = NewError("primum", 1, "internal", 500, "internal error")

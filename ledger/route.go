@@ -6,10 +6,6 @@ import (
 	"reflect"
 )
 
-// Handler executes one transaction body. It returns a coded error to reject
-// the transaction; its writes are then discarded.
-type Handler func(ctx *Context, body []byte) error
-
 // Route declares a transaction type, who may send it, and its handler. The
 // permission check happens once, in the app, from Allow: a handler only adds
 // checks that depend on the body (e.g. "your own practitioner").
@@ -21,20 +17,17 @@ type Route struct {
 	Doc   string
 	// Example is an example body, for documentation.
 	Example string
-	Handle  Handler
-	// Body returns a new value of the body's type. CheckTx decodes every body
-	// into it strictly, so a malformed body (and whatever a client put in an
+	// Handle runs the decoded body (see Handle): CheckTx decodes every
+	// body strictly, so a malformed body (and whatever a client put in an
 	// unknown field) is refused before it can reach a block.
-	Body func() any
+	Handle Handler
 	// Reads, if set, names state keys the handler will read, from the body
 	// alone, that are likely on disk rather than in memory (a pack's
 	// record): a block's execution reads them ahead on another core. A
-	// hint: a missing or wrong key costs only time.
-	Reads func(body []byte) [][]byte
+	// hint: a missing or wrong key costs only time. Declare it with
+	// ReadsOf.
+	Reads func(body any) [][]byte
 }
-
-// BodyOf declares a route's body type.
-func BodyOf[T any]() func() any { return func() any { return new(T) } }
 
 // Allows reports whether the signer holds one of the route's roles.
 func (r Route) Allows(s Signer) bool {

@@ -215,7 +215,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	if v := verdict(sgtin2, m["distributor"].id); v.Verdict != supply.VerdictWrongHands {
 		t.Fatalf("P2 as distributor: %s", v.Verdict)
 	}
-	var vrs api.DSCSAResponse
+	var vrs supply.DSCSAResponse
 	if err := c.Get(ctx, "/api/v1/dscsa/verify?gtin="+testGTIN+"&serialNumber=P2&lotNumber=L7&expirationDate=290131", &vrs); err != nil || !vrs.Verified || vrs.Recalled {
 		t.Fatalf("DSCSA: %+v %v", vrs, err)
 	}

@@ -75,7 +75,7 @@ func TestRegisterRefusesBadEndpoint(t *testing.T) {
 	defer st.Close()
 	body, _ := json.Marshal(Register{Endpoint: "https://records.stlukes.example/api?next=", Records: []NewRecord{{ID: "obs-1"}}})
 	ctx := &ledger.Context{Height: 1, Time: time.Unix(0, 0), Signer: ledger.Signer{ID: "org-1", Kind: ledger.KindOrganisation, OrgType: "hospital"}, State: st.Staged()}
-	if err := register(ctx, body); !errors.Is(err, ErrBadEndpoint) {
+	if err := ledger.Handle(register).Run(ctx, body); !errors.Is(err, ErrBadEndpoint) {
 		t.Fatalf("got %v, want bad_endpoint", err)
 	}
 	if e, err := Endpoint(st.Staged(), "org-1"); err != nil || e != "" {

@@ -64,11 +64,7 @@ func CheckHolds(holds []Hold) ([]Hold, error) {
 	return out, nil
 }
 
-func setRetention(ctx *ledger.Context, body []byte) error {
-	var m SetRetention
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func setRetention(ctx *ledger.Context, m *SetRetention) error {
 	holds, err := CheckHolds(m.Holds)
 	if err != nil {
 		return err
@@ -122,11 +118,7 @@ func firstLive(r ledger.Reader, patient string, n int) (ids []string, more bool,
 	return ids, more, err
 }
 
-func erase(ctx *ledger.Context, body []byte) error {
-	var m Erase
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func erase(ctx *ledger.Context, m *Erase) error {
 	patient := ctx.Signer.ID
 	ids, more, err := firstLive(ctx.State, patient, MaxErasePerTx)
 	if err != nil {

@@ -90,11 +90,7 @@ type Opinion struct {
 	Record string `json:"record"`
 }
 
-func register(ctx *ledger.Context, body []byte) error {
-	var m Register
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func register(ctx *ledger.Context, m *Register) error {
 	if len(m.Records) == 0 || len(m.Records) > MaxPerRegister {
 		return ErrTooMany.Wrapf("1 to %d records per registration", MaxPerRegister)
 	}
@@ -195,11 +191,7 @@ func Authenticate(r ledger.Reader, chainID string, req AccessRequest, sig string
 	return requester, nil
 }
 
-func access(ctx *ledger.Context, body []byte) error {
-	var m AccessLog
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func access(ctx *ledger.Context, m *AccessLog) error {
 	requester, err := Authenticate(ctx.State, ctx.ChainID, m.Request, m.Signature, ctx.Time)
 	if err != nil {
 		return err
@@ -286,11 +278,7 @@ func decide(ctx *ledger.Context, requester *identity.Identity, rec *Record, req 
 	return Refused, "no_consent", ""
 }
 
-func shareCase(ctx *ledger.Context, body []byte) error {
-	var m ShareCase
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func shareCase(ctx *ledger.Context, m *ShareCase) error {
 	if len(m.Records) == 0 || len(m.Records) > 100 {
 		return ErrTooMany.Wrapf("1 to 100 records per case")
 	}
@@ -328,11 +316,7 @@ func shareCase(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func caseOpinion(ctx *ledger.Context, body []byte) error {
-	var m Opinion
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func caseOpinion(ctx *ledger.Context, m *Opinion) error {
 	c, err := GetCase(ctx.State, m.Case)
 	if err != nil {
 		return ErrUnknownCase.Wrapf("%q", m.Case)

@@ -123,24 +123,30 @@ func (*Module) Belongs(r ledger.Reader, id, patient string) (bool, error) {
 // custodians are the organisations that hold records.
 var custodians = []string{"organisation:hospital", "organisation:clinic", "organisation:lab", "organisation:pharmacy", "organisation:research", "organisation:insurer"}
 
+// Declare declares the records module (see ledger.Module).
+func (m *Module) Declare() ledger.Module {
+	return ledger.Module{Name: "records", Doc: "The index of patients' records kept off-chain by their custodians, the access trail, erasure and second opinions.",
+		Txs: m.Routes(), Queries: queries()}
+}
+
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegister, Allow: custodians, Handle: register, Body: ledger.BodyOf[Register](),
+		{Type: TypeRegister, Allow: custodians, Handle: ledger.Handle(register),
 			Doc:     "A custodian indexes records it stores off-chain: id, patient pseudonym, category and salted commitment (never the record).",
 			Example: `{"endpoint":"https://records.stlukes.example","records":[{"id":"obs-1","patient":"<patient id>","category":"observation","commitment":"<64 hex>"}]}`},
-		{Type: TypeAccess, Allow: custodians, Handle: access, Body: ledger.BodyOf[AccessLog](),
+		{Type: TypeAccess, Allow: custodians, Handle: ledger.Handle(access),
 			Doc:     "A custodian logs a requester's signed access request; the ledger decides granted or refused (consent, credential, emergency) and keeps the entry.",
 			Example: `{"request":{"chain_id":"primum-demo","requester":"<id>","record":"obs-1","purpose":"treatment","key_digest":"<64 hex>","nonce":"<32 hex>","not_after":"2026-11-23T10:05:00Z"},"signature":"<hex>"}`},
-		{Type: TypeErase, Allow: []string{"patient"}, Handle: erase, Body: ledger.BodyOf[Erase](),
+		{Type: TypeErase, Allow: []string{"patient"}, Handle: ledger.Handle(erase),
 			Doc: "A patient requests erasure (GDPR Art. 17): up to 500 of their records per transaction become erased (every custodian destroys their keys) or, where the custodian's retention policy holds the category, retained until the hold ends; send it again until the erasure is complete.", Example: `{}`},
-		{Type: TypeSetRetention, Allow: custodians, Handle: setRetention, Body: ledger.BodyOf[SetRetention](),
+		{Type: TypeSetRetention, Allow: custodians, Handle: ledger.Handle(setRetention),
 			Doc:     "A custodian sets its retention policy (GDPR Art. 17(3)): per record category, a basis and how many years after registration it must keep a record its patient asked to erase. It replaces the policy before; no holds removes it.",
 			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
-		{Type: TypeShareCase, Allow: []string{"practitioner"}, Handle: shareCase, Body: ledger.BodyOf[ShareCase](),
+		{Type: TypeShareCase, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),
 			Doc:     "A practitioner shares a case (records) with a specialist for a second opinion, as the patient's consent permits.",
 			Example: `{"specialist":"<practitioner id>","patient":"<patient id>","records":["obs-1","cond-2"]}`},
-		{Type: TypeOpinion, Allow: []string{"practitioner"}, Handle: caseOpinion, Body: ledger.BodyOf[Opinion](),
+		{Type: TypeOpinion, Allow: []string{"practitioner"}, Handle: ledger.Handle(caseOpinion),
 			Doc: "The specialist anchors their signed opinion (a record held by their organisation) to the case.", Example: `{"case":"<case id>","record":"opinion-1"}`},
 	}
 }

@@ -6,7 +6,6 @@ package supply
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -191,11 +190,7 @@ type RegisterLocation struct {
 // TypeRegisterLocation declares a member's GLN.
 const TypeRegisterLocation = "supply.register_location"
 
-func registerLocation(ctx *ledger.Context, body []byte) error {
-	var m RegisterLocation
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func registerLocation(ctx *ledger.Context, m *RegisterLocation) error {
 	c, err := gs1.Parse("(414)" + m.GLN)
 	if err != nil {
 		return ErrBadCode.Wrapf("gln: %v", err)
@@ -236,11 +231,7 @@ const TypeCapture = "supply.capture"
 // MaxCaptureEvents bounds one capture transaction.
 const MaxCaptureEvents = 200
 
-func capture(ctx *ledger.Context, body []byte) error {
-	var m Capture
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func capture(ctx *ledger.Context, m *Capture) error {
 	if len(m.Events) == 0 || len(m.Events) > MaxCaptureEvents {
 		return ErrTooMany.Wrapf("%d events (1-%d per transaction)", len(m.Events), MaxCaptureEvents)
 	}
@@ -253,10 +244,11 @@ func capture(ctx *ledger.Context, body []byte) error {
 }
 
 func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
+	// Each step runs the handler of its own transaction type on a body
+	// built from the event (no JSON in between).
 	var (
-		typ     string
-		sub     any
-		handler ledger.Handler
+		typ string
+		run func() error
 	)
 	switch e.Step {
 	case "commission":
@@ -276,35 +268,35 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 			gtin = c.GTIN
 			serials = append(serials, c.Serial)
 		}
-		typ, handler, sub = TypeCommission, commission, Commission{GTIN: gtin, Lot: e.Lot, Expiry: e.Expiry, Serials: serials, EventID: e.EventID}
+		typ, run = TypeCommission, func() error {
+			return commission(ctx, &Commission{GTIN: gtin, Lot: e.Lot, Expiry: e.Expiry, Serials: serials, EventID: e.EventID})
+		}
 	case "ship":
-		typ, handler, sub = TypeShip, ship, Ship{Codes: e.Codes, To: e.To, EventID: e.EventID}
+		typ, run = TypeShip, func() error { return ship(ctx, &Ship{Codes: e.Codes, To: e.To, EventID: e.EventID}) }
 	case "receive":
-		typ, handler, sub = TypeReceive, receive, Receive{Codes: e.Codes, EventID: e.EventID}
+		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, EventID: e.EventID}) }
 	case "pack":
-		typ, handler, sub = TypePack, pack, Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}
+		typ, run = TypePack, func() error { return pack(ctx, &Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}) }
 	case "unpack":
-		typ, handler, sub = TypeUnpack, unpack, Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}
+		typ, run = TypeUnpack, func() error { return unpack(ctx, &Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}) }
 	case "dispense":
 		if len(e.Codes) != 1 {
 			return ErrBadField.Wrapf("a dispensing event names exactly one pack")
 		}
-		typ, handler, sub = TypeDispense, dispense, Dispense{Code: e.Codes[0], EventID: e.EventID}
+		typ, run = TypeDispense, func() error { return dispense(ctx, &Dispense{Code: e.Codes[0], EventID: e.EventID}) }
 	case "decommission":
-		typ, handler, sub = TypeDecommission, decommission, Decommission{Codes: e.Codes, Reason: e.Reason, EventID: e.EventID}
+		typ, run = TypeDecommission, func() error {
+			return decommission(ctx, &Decommission{Codes: e.Codes, Reason: e.Reason, EventID: e.EventID})
+		}
 	default:
 		return ErrBadField.Wrapf("unknown step %q", short(e.Step))
 	}
 	if !allowed(typ, ctx.Signer) {
 		return ledger.ErrUnauthorized.Wrapf("%s may not %s", ctx.Signer.Kind, e.Step)
 	}
-	b, err := json.Marshal(sub)
-	if err != nil {
-		return err
-	}
 	ctx.EventTime = e.EventTime
 	defer func() { ctx.EventTime = "" }()
-	return handler(ctx, b)
+	return run()
 }
 
 func allowed(typ string, s ledger.Signer) bool {

@@ -1,7 +1,6 @@
 package supply
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -74,20 +73,16 @@ var (
 )
 
 // objectReads names the objects a body's codes refer to (Route.Reads).
-func objectReads[T any](codes func(*T) []string) func(body []byte) [][]byte {
-	return func(body []byte) [][]byte {
-		var m T
-		if json.Unmarshal(body, &m) != nil {
-			return nil
-		}
+func objectReads[T any](codes func(*T) []string) func(body any) [][]byte {
+	return ledger.ReadsOf(func(m *T) [][]byte {
 		var keys [][]byte
-		for _, code := range codes(&m) {
+		for _, code := range codes(m) {
 			if key, _, err := KeyOf(code); err == nil {
 				keys = append(keys, k(prefixObject, key))
 			}
 		}
 		return keys
-	}
+	})
 }
 
 // captureCodes are the codes a capture's events name.
@@ -102,38 +97,44 @@ func captureCodes(m *Capture) []string {
 	return codes
 }
 
+// Declare declares the supply module (see ledger.Module).
+func Declare() ledger.Module {
+	return ledger.Module{Name: "supply", Doc: "Medicines from manufacturer to patient: products, serialised packs, custody, recalls, suspects and returnable assets.",
+		Txs: Routes(), Queries: queries()}
+}
+
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegisterProduct, Allow: []string{"organisation:manufacturer"}, Handle: registerProduct, Body: ledger.BodyOf[RegisterProduct](),
+		{Type: TypeRegisterProduct, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(registerProduct),
 			Doc: "A manufacturer registers a product by GTIN.", Example: `{"gtin":"09506000134352","name":"Amoxicillin","form":"capsule","strength":"500 mg"}`},
-		{Type: TypeCommission, Allow: []string{"organisation:manufacturer"}, Handle: commission, Body: ledger.BodyOf[Commission](),
+		{Type: TypeCommission, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(commission),
 			Doc: "The product's manufacturer commissions serialised packs of one lot.", Example: `{"gtin":"09506000134352","lot":"L1","expiry":"2028-06-30","serials":["S1","S2"]}`},
-		{Type: TypeShip, Allow: anyOrg, Handle: ship, Body: ledger.BodyOf[Ship](), Reads: objectReads(func(m *Ship) []string { return m.Codes }),
+		{Type: TypeShip, Allow: anyOrg, Handle: ledger.Handle(ship), Reads: objectReads(func(m *Ship) []string { return m.Codes }),
 			Doc: "The custodian ships packs or containers (with their contents) to another member.", Example: `{"codes":["(01)09506000134352(21)S1"],"to":"<org id>"}`},
-		{Type: TypeReceive, Allow: anyOrg, Handle: receive, Body: ledger.BodyOf[Receive](), Reads: objectReads(func(m *Receive) []string { return m.Codes }),
+		{Type: TypeReceive, Allow: anyOrg, Handle: ledger.Handle(receive), Reads: objectReads(func(m *Receive) []string { return m.Codes }),
 			Doc: "The receiver named by a shipment takes custody.", Example: `{"codes":["(01)09506000134352(21)S1"]}`},
-		{Type: TypePack, Allow: anyOrg, Handle: pack, Body: ledger.BodyOf[Pack](),
+		{Type: TypePack, Allow: anyOrg, Handle: ledger.Handle(pack),
 			Doc: "The custodian packs objects into a case or pallet (SSCC), created if new.", Example: `{"parent":"(00)106141412345678908","children":["(01)09506000134352(21)S1"]}`},
-		{Type: TypeUnpack, Allow: anyOrg, Handle: unpack, Body: ledger.BodyOf[Pack](),
+		{Type: TypeUnpack, Allow: anyOrg, Handle: ledger.Handle(unpack),
 			Doc: "The custodian unpacks a container (all children when none are named).", Example: `{"parent":"(00)106141412345678908"}`},
-		{Type: TypeDispense, Allow: dispensers, Handle: dispense, Body: ledger.BodyOf[Dispense](), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
+		{Type: TypeDispense, Allow: dispensers, Handle: ledger.Handle(dispense), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
 			Doc: "A pharmacy, hospital or their pharmacist dispenses a pack, once. Nothing about the patient is recorded.", Example: `{"code":"(01)09506000134352(21)S1"}`},
-		{Type: TypeDecommission, Allow: anyOrg, Handle: decommission, Body: ledger.BodyOf[Decommission](), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
+		{Type: TypeDecommission, Allow: anyOrg, Handle: ledger.Handle(decommission), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
 			Doc: "The custodian takes objects out of the supply chain for good.", Example: `{"codes":["(01)09506000134352(21)S1"],"reason":"destroyed"}`},
-		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: recall, Body: ledger.BodyOf[RecallLot](),
+		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: ledger.Handle(recall),
 			Doc: "The manufacturer or the regulator recalls a lot, at once for every later verification.", Example: `{"gtin":"09506000134352","lot":"L1","reason":"contamination"}`},
-		{Type: TypeReportSuspect, Allow: append([]string{"organisation"}, "practitioner"), Handle: reportSuspect, Body: ledger.BodyOf[ReportSuspect](),
+		{Type: TypeReportSuspect, Allow: append([]string{"organisation"}, "practitioner"), Handle: ledger.Handle(reportSuspect),
 			Doc: "Anyone in the chain reports a suspect pack; the custodian's or the regulator's report also quarantines it.", Example: `{"code":"(01)09506000134352(21)S1","reason":"damaged seal"}`},
-		{Type: TypeReleaseQuarantine, Allow: []string{"organisation:regulator"}, Handle: releaseQuarantine, Body: ledger.BodyOf[Release](),
+		{Type: TypeReleaseQuarantine, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(releaseQuarantine),
 			Doc: "The regulator releases a quarantined pack.", Example: `{"code":"(01)09506000134352(21)S1"}`},
-		{Type: TypeRegisterAsset, Allow: anyOrg, Handle: registerAsset, Body: ledger.BodyOf[RegisterAsset](),
+		{Type: TypeRegisterAsset, Allow: anyOrg, Handle: ledger.Handle(registerAsset),
 			Doc: "An organisation registers a returnable asset (GRAI), e.g. an oxygen cylinder.", Example: `{"code":"(8003)00614141123452400","asset_type":"oxygen-cylinder-10l","inspection_due":"2027-06-01"}`},
-		{Type: TypeRegisterLocation, Allow: anyOrg, Handle: registerLocation, Body: ledger.BodyOf[RegisterLocation](),
+		{Type: TypeRegisterLocation, Allow: anyOrg, Handle: ledger.Handle(registerLocation),
 			Doc: "A member declares a GLN (site or party) so EPCIS documents naming it reach it.", Example: `{"gln":"0614141000005"}`},
-		{Type: TypeCapture, Allow: anyOrg, Handle: capture, Body: ledger.BodyOf[Capture](), Reads: objectReads(captureCodes),
+		{Type: TypeCapture, Allow: anyOrg, Handle: ledger.Handle(capture), Reads: objectReads(captureCodes),
 			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
-		{Type: TypeAssetEvent, Allow: anyOrg, Handle: assetEvent, Body: ledger.BodyOf[AssetEvent](),
+		{Type: TypeAssetEvent, Allow: anyOrg, Handle: ledger.Handle(assetEvent),
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
 	}
 }
@@ -283,11 +284,7 @@ func parseDate(s string) (time.Time, error) {
 	return t, nil
 }
 
-func registerProduct(ctx *ledger.Context, body []byte) error {
-	var m RegisterProduct
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func registerProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	c, err := gs1.Parse("(01)" + m.GTIN)
 	if err != nil || len(m.GTIN) != 14 {
 		return ErrBadCode.Wrapf("gtin must be 14 digits with a valid check digit")
@@ -304,11 +301,7 @@ func registerProduct(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func commission(ctx *ledger.Context, body []byte) error {
-	var m Commission
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func commission(ctx *ledger.Context, m *Commission) error {
 	p, err := GetProduct(ctx.State, m.GTIN)
 	if err != nil {
 		return err
@@ -498,11 +491,7 @@ func ancestors(r ledger.Reader, o *Object) ([]*Object, error) {
 	return out, nil
 }
 
-func ship(ctx *ledger.Context, body []byte) error {
-	var m Ship
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func ship(ctx *ledger.Context, m *Ship) error {
 	if err := checkCount(len(m.Codes)); err != nil {
 		return err
 	}
@@ -558,11 +547,7 @@ func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step St
 	return keys, nil
 }
 
-func receive(ctx *ledger.Context, body []byte) error {
-	var m Receive
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func receive(ctx *ledger.Context, m *Receive) error {
 	if err := checkCount(len(m.Codes)); err != nil {
 		return err
 	}
@@ -634,11 +619,7 @@ func mayHold(ctx *ledger.Context) bool {
 	return false
 }
 
-func pack(ctx *ledger.Context, body []byte) error {
-	var m Pack
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func pack(ctx *ledger.Context, m *Pack) error {
 	if err := checkCount(len(m.Children)); err != nil {
 		return err
 	}
@@ -714,11 +695,7 @@ func pack(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func unpack(ctx *ledger.Context, body []byte) error {
-	var m Pack
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func unpack(ctx *ledger.Context, m *Pack) error {
 	if len(m.Children) > MaxCodes {
 		return ErrTooMany
 	}
@@ -802,11 +779,7 @@ func dispensable(r ledger.Reader, o *Object, now time.Time) error {
 	return nil
 }
 
-func dispense(ctx *ledger.Context, body []byte) error {
-	var m Dispense
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func dispense(ctx *ledger.Context, m *Dispense) error {
 	o, err := movable(ctx, m.Code, false)
 	if err != nil {
 		return err
@@ -825,11 +798,7 @@ func dispense(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func decommission(ctx *ledger.Context, body []byte) error {
-	var m Decommission
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func decommission(ctx *ledger.Context, m *Decommission) error {
 	status, ok := DecommissionReasons[m.Reason]
 	if !ok {
 		return ErrBadReason.Wrapf("%q (destroyed, stolen, damaged, expired or sample)", short(m.Reason))
@@ -873,11 +842,7 @@ func decommission(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func recall(ctx *ledger.Context, body []byte) error {
-	var m RecallLot
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func recall(ctx *ledger.Context, m *RecallLot) error {
 	p, err := GetProduct(ctx.State, m.GTIN)
 	if err != nil {
 		return err
@@ -894,11 +859,7 @@ func recall(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func reportSuspect(ctx *ledger.Context, body []byte) error {
-	var m ReportSuspect
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func reportSuspect(ctx *ledger.Context, m *ReportSuspect) error {
 	if m.Reason == "" || len(m.Reason) > 300 {
 		return ErrBadField.Wrapf("reason is required (≤300)")
 	}
@@ -921,11 +882,7 @@ func reportSuspect(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func releaseQuarantine(ctx *ledger.Context, body []byte) error {
-	var m Release
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func releaseQuarantine(ctx *ledger.Context, m *Release) error {
 	key, _, err := KeyOf(m.Code)
 	if err != nil {
 		return err
@@ -941,11 +898,7 @@ func releaseQuarantine(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func registerAsset(ctx *ledger.Context, body []byte) error {
-	var m RegisterAsset
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func registerAsset(ctx *ledger.Context, m *RegisterAsset) error {
 	key, _, err := keyOfKind(m.Code, gs1.KindGRAI, ErrNotAsset)
 	if err != nil {
 		return err
@@ -971,11 +924,7 @@ func registerAsset(ctx *ledger.Context, body []byte) error {
 	return nil
 }
 
-func assetEvent(ctx *ledger.Context, body []byte) error {
-	var m AssetEvent
-	if err := ledger.DecodeBody(body, &m); err != nil {
-		return err
-	}
+func assetEvent(ctx *ledger.Context, m *AssetEvent) error {
 	o, err := movable(ctx, m.Code, true)
 	if err != nil {
 		return err

@@ -95,7 +95,7 @@ func (w *world) runOn(state ledger.Writer, org, typ string, body any) error {
 	if !route.Allows(ctx.Signer) {
 		return ledger.ErrUnauthorized
 	}
-	err = route.Handle(ctx, b)
+	err = route.Handle.Run(ctx, b)
 	w.work += ctx.Work
 	if err == nil {
 		overlay.Flush(state)

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"crypto/ed25519"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// query serves a module's query (ledger.Query): who may call it is checked
+// here, once, from its declaration; the handler reads one committed view
+// and answers a value, which is written as JSON (a list never as null; a
+// page with a Link header to the next).
+func (s *server) query(q ledger.Query) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := &ledger.Request{State: s.App.Store().Committed(), Path: r.PathValue, Query: r.URL.Query(),
+			Now: time.Now(), BlockTime: s.App.LastBlockTime()}
+		caller, err := s.authorise(r, req, q.Read)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		req.Caller = caller
+		out, err := q.Handle(req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if p, ok := out.(ledger.Page); ok {
+			if p.Next != "" {
+				param := p.NextParam
+				if param == "" {
+					param = "after"
+				}
+				nq := r.URL.Query()
+				nq.Set(param, p.Next)
+				w.Header().Set("Link", "<"+r.URL.Path+"?"+nq.Encode()+`>; rel="next"`)
+			}
+			out = p.Items
+		}
+		if v := reflect.ValueOf(out); v.Kind() == reflect.Slice && v.IsNil() {
+			out = []struct{}{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// authorise checks a query's caller against what the query declares. An
+// access rule this edge does not know refuses everyone.
+func (s *server) authorise(r *http.Request, req *ledger.Request, read ledger.Access) (ledger.Signer, error) {
+	if read == ledger.Public {
+		return ledger.Signer{}, nil
+	}
+	key, ok := s.bearerKey(r)
+	if !ok {
+		return ledger.Signer{}, errTokenRequired
+	}
+	caller, err := identity.Resolve(req.State, key.Public().(ed25519.PublicKey), req.BlockTime)
+	if err != nil {
+		return ledger.Signer{}, err
+	}
+	switch read {
+	case ledger.Members:
+		return caller, nil
+	case ledger.PatientSelf:
+		if caller.Kind != ledger.KindPatient || caller.ID != r.PathValue("id") {
+			return ledger.Signer{}, errNotYourPatient
+		}
+		return caller, nil
+	}
+	return ledger.Signer{}, errNoRoute.Wrapf("this route declares an access rule (%q) the API does not enforce", read)
+}

@@ -1,0 +1,193 @@
+package ledger
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Module declares one capability of the ledger once: its transactions, its
+// queries and its genesis. The app routes transactions from it, the API
+// mounts its queries and documents them (OpenAPI), the CLI gets its
+// commands, and the permission, route, codec and determinism tests iterate
+// it: a module without rows fails them. The list of modules is in one file
+// (package modules).
+type Module struct {
+	// Name is the module's name and the codespace of its errors
+	// (NewError's first argument).
+	Name string
+	// Doc says in a sentence what the module is for (CLI help, API docs).
+	Doc string
+	// Txs are the module's transaction types.
+	Txs []Route
+	// Queries are the module's reads of committed state.
+	Queries []Query
+	// Genesis is the module's part of the genesis document (nil: none).
+	Genesis *Genesis
+}
+
+// Genesis is a module's part of the genesis document: what a new chain
+// starts with. Export(Init(g)) must give g back (each module has a
+// round-trip test).
+type Genesis struct {
+	// Default is what a new chain starts with when the document says
+	// nothing for the module.
+	Default func() any
+	// Validate checks a decoded genesis before any state is written.
+	Validate func(g any) error
+	// Init writes the genesis into the state.
+	Init func(w Writer, g any) error
+	// Export reads the state back into a genesis.
+	Export func(r Reader) (any, error)
+}
+
+// Handler runs a transaction type's body, decoded. Make one with Handle.
+type Handler struct {
+	newBody func() any
+	exec    func(ctx *Context, body any) error
+}
+
+// Handle declares a typed handler: the app decodes the body into a T once
+// (strictly: unknown fields and trailing data are refused), before the
+// transaction reaches a block, and hands the same value to fn when the
+// block executes it. fn must not modify the body: the node may read it on
+// another core at the same time (to read ahead what it will need).
+func Handle[T any](fn func(ctx *Context, body *T) error) Handler {
+	return Handler{
+		newBody: func() any { return new(T) },
+		exec:    func(ctx *Context, body any) error { return fn(ctx, body.(*T)) },
+	}
+}
+
+// Decode decodes a body for this handler (strictly, see DecodeBody).
+func (h Handler) Decode(body []byte) (any, error) {
+	v := h.newBody()
+	if err := DecodeBody(body, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Exec runs the handler on a body Decode returned.
+func (h Handler) Exec(ctx *Context, body any) error { return h.exec(ctx, body) }
+
+// Run decodes a body and runs the handler on it (for tests and tools:
+// the app decodes once, ahead, and calls Exec).
+func (h Handler) Run(ctx *Context, body []byte) error {
+	v, err := h.Decode(body)
+	if err != nil {
+		return err
+	}
+	return h.Exec(ctx, v)
+}
+
+// Body returns a new zero value of the body's type (for documentation and
+// codec tests).
+func (h Handler) Body() any { return h.newBody() }
+
+// Defined reports whether the handler was declared.
+func (h Handler) Defined() bool { return h.exec != nil }
+
+// ReadsOf declares a route's read-ahead hint over its typed body.
+func ReadsOf[T any](fn func(body *T) [][]byte) func(body any) [][]byte {
+	return func(body any) [][]byte { return fn(body.(*T)) }
+}
+
+// Access says who may call a query. The API enforces it before the
+// handler runs, in one place.
+type Access string
+
+const (
+	// Public: anyone who reaches the node, without a token.
+	Public Access = "public"
+	// Members: a caller with the token of an identity this node holds
+	// (an organisation, a practitioner, a patient or a device).
+	Members Access = "members"
+	// PatientSelf: the patient the path names ({id}), with their own
+	// token, and no one else.
+	PatientSelf Access = "patient_self"
+)
+
+// Query is a read of committed state: an HTTP route of the API, a command
+// of the CLI. Its handler sees a read-only view and the request's
+// parameters, never net/http.
+type Query struct {
+	// Method is GET unless set.
+	Method string
+	// Path is the route, with {name} path parameters, e.g.
+	// "/api/v1/supply/products/{gtin}".
+	Path string
+	// Name is the CLI verb under the module's noun, e.g. "product".
+	Name string
+	// Doc is a sentence for the API document and the CLI help.
+	Doc string
+	// Read says who may call it.
+	Read Access
+	// Params documents the query-string parameters it reads.
+	Params []Param
+	// Answer is a zero value of what it answers with (for the API
+	// document's schema): a struct, a slice, or a Page of a slice.
+	Answer any
+	// Handle answers the query. A coded error (NewError) becomes a
+	// problem with its status; a Page adds a Link header to the next page.
+	Handle func(q *Request) (any, error)
+}
+
+// Param is a documented query-string parameter.
+type Param struct {
+	Name     string
+	Doc      string
+	Required bool
+}
+
+// Request is what a query handler may use.
+type Request struct {
+	// State is the committed state, read-only, one view for the request.
+	State Reader
+	// Path returns a path parameter ({name} in the route).
+	Path func(name string) string
+	// Query are the query-string parameters.
+	Query url.Values
+	// Now is the wall clock (queries may read it; transactions never do).
+	Now time.Time
+	// BlockTime is the time of the last committed block.
+	BlockTime time.Time
+	// Caller is the identity whose token came with the request (zero
+	// when there is none).
+	Caller Signer
+}
+
+// Limit reads the query's limit parameter: 1 to max, def when absent.
+func (q *Request) Limit(def, max int) (int, error) {
+	v := q.Query.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, ErrBadRequest.Wrapf("limit must be 1-%d", max)
+	}
+	return n, nil
+}
+
+// Paging reads a listing's limit (see Limit) and its page token, the
+// after parameter (from a previous answer's Link header).
+func (q *Request) Paging(def, max int) (limit int, after string, err error) {
+	if limit, err = q.Limit(def, max); err != nil {
+		return 0, "", err
+	}
+	after = q.Query.Get("after")
+	if len(after) > 256 {
+		return 0, "", ErrBadRequest.Wrapf("after must be a page token from a Link header")
+	}
+	return limit, after, nil
+}
+
+// Page is one page of a listing: its items (a slice) and, if there are
+// more, the token of the next page, which the API hands back as the
+// query parameter NextParam ("after" unless set) in a Link header.
+type Page struct {
+	Items     any
+	Next      string
+	NextParam string
+}

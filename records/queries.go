@@ -1,0 +1,117 @@
+package records
+
+import (
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// ErrNoEndpoint: the custodian has not said where its node answers. Its
+// codespace is the API's, where it was first declared (codes are stable).
+var ErrNoEndpoint = ledger.NewError("api", 35, "no_custodian_endpoint", 502, "the custodian has not published where its node answers")
+
+// queries are the records module's reads of the ledger (never of a record
+// itself: that is the custodian's release, an API route of its node).
+func queries() []ledger.Query {
+	return []ledger.Query{
+		{Path: "/api/v1/records/{id}", Name: "show", Read: ledger.Public, Answer: &Record{},
+			Doc: "A record's index entry: patient pseudonym, custodian, category, commitment; never its content.",
+			Handle: func(q *ledger.Request) (any, error) {
+				rec, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				return rec.AsOf(q.BlockTime), nil
+			}},
+		{Path: "/api/v1/patients/{id}/records", Name: "of-patient", Read: ledger.Public, Answer: []*Record{},
+			Doc: "The index entries of a patient's records.",
+			Handle: func(q *ledger.Request) (any, error) {
+				list, err := OfPatient(q.State, q.Path("id"))
+				for i, rec := range list {
+					list[i] = rec.AsOf(q.BlockTime)
+				}
+				return list, err
+			}},
+		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.Public, Answer: []*Access{},
+			Doc: "The access trail of a patient's records, oldest first: every access, granted or refused.",
+			Handle: func(q *ledger.Request) (any, error) {
+				return TrailOf(q.State, q.Path("id"))
+			}},
+		{Path: "/api/v1/patients/{id}/erasure", Name: "erasure", Read: ledger.PatientSelf, Answer: &ErasureStatus{},
+			Doc: "The patient's erasure status (GDPR Art. 17), for the patient's own token only: whether and when they asked, whether the erasure is complete (each records.erase reaches at most 500 records), how many records are erased, and which each custodian still keeps under a retention duty (Art. 17(3)), on which basis and until when.",
+			Handle: func(q *ledger.Request) (any, error) {
+				return StatusOf(q.State, q.Path("id"), q.BlockTime)
+			}},
+		{Path: "/api/v1/access", Name: "access", Read: ledger.Public, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
+			Doc: "Access entries of every patient, newest first, a page at a time (the regulator's audit; a page examines at most 10,000 entries).",
+			Params: []ledger.Param{{Name: "emergency", Doc: "true: emergency (break-glass) accesses only"}, {Name: "outcome", Doc: "granted or refused"},
+				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "before", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, err := q.Limit(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				emergency, outcome := q.Query.Get("emergency") == "true", q.Query.Get("outcome")
+				if outcome != "" && outcome != Granted && outcome != Refused {
+					return nil, ledger.ErrBadRequest.Wrapf("outcome must be %s or %s", Granted, Refused)
+				}
+				before := q.Query.Get("before")
+				if len(before) > 128 {
+					return nil, ledger.ErrBadRequest.Wrapf("before must be a page token from a Link header")
+				}
+				// Newest first: an auditor looks at what just happened. A
+				// page reads what it returns (and at most
+				// ledger.MaxPageScan entries), wherever it starts.
+				page, next, err := TrailPage(q.State, before, limit, func(a *Access) bool {
+					return (!emergency || a.Emergency) && (outcome == "" || outcome == a.Outcome)
+				})
+				return ledger.Page{Items: page, Next: next, NextParam: "before"}, err
+			}},
+		{Path: "/api/v1/cases", Name: "cases", Read: ledger.Public, Answer: ledger.Page{Items: []*Case{}},
+			Doc:    "Second-opinion cases, optionally those of one practitioner (as requester or specialist).",
+			Params: []ledger.Param{{Name: "practitioner", Doc: "cases shared by or with this practitioner"}, {Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				who := q.Query.Get("practitioner")
+				page, next, err := CasesPage(q.State, after, limit, func(c *Case) bool {
+					return who == "" || c.Specialist == who || c.Requester == who
+				})
+				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/cases/{id}", Name: "case", Read: ledger.Public, Answer: &Case{},
+			Doc: "One second-opinion case.",
+			Handle: func(q *ledger.Request) (any, error) {
+				return GetCase(q.State, q.Path("id"))
+			}},
+		{Path: "/api/v1/identities/{id}/endpoint", Name: "endpoint", Read: ledger.Public, Answer: map[string]string{},
+			Doc: "Where a custodian's node answers record requests.",
+			Handle: func(q *ledger.Request) (any, error) {
+				if _, err := identity.Get(q.State, q.Path("id")); err != nil {
+					return nil, err
+				}
+				e, err := Endpoint(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				if e == "" {
+					return nil, ErrNoEndpoint
+				}
+				return map[string]string{"endpoint": e}, nil
+			}},
+		{Path: "/api/v1/identities/{id}/retention", Name: "retention", Read: ledger.Public, Answer: &Retention{},
+			Doc: "An organisation's retention policy (GDPR Art. 17(3)): which record categories it keeps after an erasure request, on which basis, for how many years after registration; no holds: it erases everything at once.",
+			Handle: func(q *ledger.Request) (any, error) {
+				id := q.Path("id")
+				if _, err := identity.Get(q.State, id); err != nil {
+					return nil, err
+				}
+				p, err := GetRetention(q.State, id)
+				if err == nil && p == nil {
+					p = &Retention{Custodian: id, Holds: []Hold{}}
+				}
+				return p, err
+			}},
+	}
+}
