@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/epcis"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -172,10 +173,7 @@ func (im *importer) seekEvents(dec *json.Decoder) error {
 // withEventID gives an event without an eventID one derived from its bytes,
 // so a re-run is idempotent.
 func withEventID(ev json.RawMessage) json.RawMessage {
-	var probe struct {
-		EventID string `json:"eventID"`
-	}
-	if json.Unmarshal(ev, &probe) == nil && probe.EventID != "" {
+	if id, err := epcis.EventID(ev); err == nil && id != "" {
 		return ev
 	}
 	var compact bytes.Buffer
@@ -207,7 +205,8 @@ func (im *importer) send(chunk []json.RawMessage) error {
 		failed[e.EventIndex] = e
 	}
 	for i, ev := range chunk {
-		r := importResult{Index: im.total + i, EventID: eventIDOf(ev), Status: "accepted"}
+		id, _ := epcis.EventID(ev)
+		r := importResult{Index: im.total + i, EventID: id, Status: "accepted"}
 		if e, bad := failed[i]; bad {
 			r.Code, r.Detail = e.Code, e.Detail
 			r.Status = "refused"
@@ -221,14 +220,6 @@ func (im *importer) send(chunk []json.RawMessage) error {
 	im.total += len(chunk)
 	im.progress(false)
 	return nil
-}
-
-func eventIDOf(ev json.RawMessage) string {
-	var p struct {
-		EventID string `json:"eventID"`
-	}
-	_ = json.Unmarshal(ev, &p)
-	return p.EventID
 }
 
 func (im *importer) capture(doc []byte) (*api.CaptureJob, error) {

@@ -1,0 +1,142 @@
+// Package epcis is Primum's EPCIS 2.0 edge without the HTTP: the document a
+// capture carries, the bounds and checks of its events, the translation of
+// one event into the supply custody steps it means, and the shaping of
+// queries and of the EPCISQueryDocument that answers them. The REST binding
+// (handlers, capture jobs, tokens, rate limits) is package api's.
+//
+// Refusals keep the codes they were published with, in codespace "api":
+// a code is part of the outside contract and never changes.
+package epcis
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Refusals of a document, an event or a query (HTTP statuses as package api
+// answers them).
+var (
+	ErrDocument   = ledger.NewError("api", 22, "epcis_bad_document", 400, "not a valid EPCISDocument")
+	ErrQueryParam = ledger.NewError("api", 25, "epcis_query_parameter", 400, "invalid query parameter")
+	ErrNotHeld    = ledger.NewError("api", 27, "epcis_not_held", 422, "Primum does not hold this kind of event")
+)
+
+// MaxField bounds an event's identifiers and names (an event id is a URI of
+// a few hundred bytes at most).
+const MaxField = 256
+
+// EPCISDocument is the envelope of a capture. (Its name is in the text of
+// a refusal of a malformed document, so it keeps it.)
+type EPCISDocument struct {
+	Context       json.RawMessage `json:"@context"`
+	Type          string          `json:"type"`
+	SchemaVersion string          `json:"schemaVersion"`
+	CreationDate  string          `json:"creationDate"`
+	EPCISBody     struct {
+		EventList []json.RawMessage `json:"eventList"`
+	} `json:"epcisBody"`
+}
+
+// DecodeDocument reads one EPCISDocument from dec. A refusal is ErrDocument
+// wrapping the decoder's error, so a caller still finds what the reader
+// underneath said (a body over its limit, say).
+func DecodeDocument(dec *json.Decoder) (*EPCISDocument, error) {
+	var doc EPCISDocument
+	if err := dec.Decode(&doc); err != nil {
+		return nil, ErrDocument.Wrapf("%w", wireError(err))
+	}
+	return &doc, nil
+}
+
+// Events returns the document's events, refusing a document that is not an
+// EPCISDocument or carries none.
+func (d *EPCISDocument) Events() ([]json.RawMessage, error) {
+	if d.Type != "EPCISDocument" {
+		return nil, ErrDocument.Wrapf("type must be EPCISDocument, got %q", d.Type)
+	}
+	if len(d.EPCISBody.EventList) == 0 {
+		return nil, ErrDocument.Wrapf("epcisBody.eventList is empty")
+	}
+	return d.EPCISBody.EventList, nil
+}
+
+// EventID is the rule by which an event's id is read from its bytes: its
+// eventID member, "" if it has none; err is the decoder's complaint, if any
+// (an id may be read from an event that is otherwise malformed).
+func EventID(raw json.RawMessage) (string, error) {
+	var e struct {
+		EventID string `json:"eventID"`
+	}
+	err := json.Unmarshal(raw, &e)
+	return e.EventID, err
+}
+
+// epcisEvent is one event as Primum reads it. (Its name is in the text of
+// a refusal of a malformed event, so it keeps it.)
+type epcisEvent struct {
+	Type            string            `json:"type"`
+	EventID         string            `json:"eventID"`
+	EventTime       string            `json:"eventTime"`
+	Action          string            `json:"action"`
+	BizStep         string            `json:"bizStep"`
+	Disposition     string            `json:"disposition"`
+	EPCList         []string          `json:"epcList"`
+	ParentID        string            `json:"parentID"`
+	ChildEPCs       []string          `json:"childEPCs"`
+	QuantityList    []json.RawMessage `json:"quantityList"`
+	ChildQuantities []json.RawMessage `json:"childQuantityList"`
+	DestinationList []struct {
+		Type        string `json:"type"`
+		Destination string `json:"destination"`
+	} `json:"destinationList"`
+	ILMD map[string]json.RawMessage `json:"ilmd"`
+}
+
+// checkLengths refuses an event whose identifiers or names are longer than
+// any real one (MaxField), naming the field, never echoing its value.
+func (e *epcisEvent) checkLengths() error {
+	fields := map[string]string{"type": e.Type, "eventID": e.EventID, "eventTime": e.EventTime, "action": e.Action,
+		"bizStep": e.BizStep, "disposition": e.Disposition, "parentID": e.ParentID}
+	for _, name := range []string{"type", "eventID", "eventTime", "action", "bizStep", "disposition", "parentID"} {
+		if len(fields[name]) > MaxField {
+			return ErrDocument.Wrapf("%s is longer than %d bytes", name, MaxField)
+		}
+	}
+	for _, list := range [][]string{e.EPCList, e.ChildEPCs} {
+		for _, epc := range list {
+			if len(epc) > MaxField {
+				return ErrDocument.Wrapf("an EPC is longer than %d bytes", MaxField)
+			}
+		}
+	}
+	for _, d := range e.DestinationList {
+		if len(d.Type) > MaxField || len(d.Destination) > MaxField {
+			return ErrDocument.Wrapf("a destination is longer than %d bytes", MaxField)
+		}
+	}
+	return nil
+}
+
+// wireError keeps a JSON type error's text as it was when this code lived
+// in package api: a document or event that is not a JSON object is refused
+// with "... into Go value of type api.EPCISDocument" (or api.epcisEvent),
+// and that text is on the wire, in a problem's or a capture job's detail.
+func wireError(err error) error {
+	te, ok := err.(*json.UnmarshalTypeError)
+	if !ok || te.Struct != "" || te.Field != "" ||
+		(te.Type != reflect.TypeFor[EPCISDocument]() && te.Type != reflect.TypeFor[epcisEvent]()) {
+		return err
+	}
+	return typeError{te}
+}
+
+type typeError struct{ err *json.UnmarshalTypeError }
+
+func (e typeError) Error() string {
+	return strings.Replace(e.err.Error(), " of type epcis.", " of type api.", 1)
+}
+
+func (e typeError) Unwrap() error { return e.err }

@@ -1,0 +1,161 @@
+package epcis
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
+)
+
+// cbvName reduces a CBV value to its bare name: "shipping" from
+// "urn:epcglobal:cbv:bizstep:shipping" or "https://ref.gs1.org/cbv/BizStep-shipping".
+func cbvName(v string) string {
+	if i := strings.LastIndexAny(v, ":-"); i >= 0 && (strings.HasPrefix(v, "urn:epcglobal:cbv:") || strings.HasPrefix(v, "https://ref.gs1.org/cbv/")) {
+		return v[i+1:]
+	}
+	return v
+}
+
+// TranslateEvent turns one EPCIS event into the custody steps it means, or
+// says why Primum does not hold it.
+func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent, error) {
+	var e epcisEvent
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, ErrDocument.Wrapf("event: %v", wireError(err))
+	}
+	if err := e.checkLengths(); err != nil {
+		return nil, err
+	}
+	if e.EventTime == "" {
+		return nil, ErrDocument.Wrapf("eventTime is required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, e.EventTime)
+	if err != nil {
+		return nil, ErrDocument.Wrapf("eventTime %q: %v", e.EventTime, err)
+	}
+	base := supply.CaptureEvent{EventID: e.EventID, EventTime: t.UTC().Format(time.RFC3339), Disposition: cbvName(e.Disposition)}
+	step := cbvName(e.BizStep)
+	switch e.Type {
+	case "ObjectEvent":
+		if len(e.EPCList) == 0 {
+			if len(e.QuantityList) > 0 {
+				return nil, ErrNotHeld.Wrapf("class-level (quantityList) events: Primum tracks serialised objects")
+			}
+			return nil, ErrNotHeld.Wrapf("an ObjectEvent that names no object (no epcList): nothing in Primum's custody changes")
+		}
+		base.Codes = e.EPCList
+		switch {
+		case e.Action == "ADD" && (step == "commissioning" || step == ""):
+			base.Step = "commission"
+			base.Lot = ilmdString(e.ILMD, "lotNumber")
+			base.Expiry = ilmdString(e.ILMD, "itemExpirationDate")
+			if base.Lot == "" || base.Expiry == "" {
+				return nil, ErrNotHeld.Wrapf("commissioning without ilmd lotNumber and itemExpirationDate: Primum commissions medicine packs with lot and expiry")
+			}
+		case step == "shipping":
+			base.Step = "ship"
+			to, err := destination(r, e.DestinationList)
+			if err != nil {
+				return nil, err
+			}
+			base.To = to
+		case step == "receiving":
+			base.Step = "receive"
+		case step == "dispensing":
+			out := make([]supply.CaptureEvent, len(e.EPCList))
+			for i, code := range e.EPCList {
+				out[i] = base
+				out[i].Step, out[i].Codes = "dispense", []string{code}
+				if base.EventID != "" && len(e.EPCList) > 1 {
+					out[i].EventID = base.EventID + "#" + strconv.Itoa(i)
+				}
+			}
+			return out, nil
+		case e.Action == "DELETE" || step == "decommissioning" || step == "destroying":
+			base.Step = "decommission"
+			switch d := cbvName(e.Disposition); d {
+			case "destroyed", "stolen", "damaged", "expired":
+				base.Reason = d
+			default:
+				base.Reason = "decommissioned"
+				if step == "destroying" {
+					base.Reason = "destroyed"
+				}
+			}
+		default:
+			return nil, ErrNotHeld.Wrapf("ObjectEvent %s with bizStep %q changes no custody Primum holds", e.Action, step)
+		}
+	case "AggregationEvent":
+		if e.ParentID == "" || len(e.ChildEPCs) == 0 {
+			if len(e.ChildQuantities) > 0 {
+				return nil, ErrNotHeld.Wrapf("class-level (childQuantityList) aggregation: Primum tracks serialised objects")
+			}
+			return nil, ErrDocument.Wrapf("AggregationEvent needs parentID and childEPCs")
+		}
+		base.Parent, base.Codes = e.ParentID, e.ChildEPCs
+		switch e.Action {
+		case "ADD":
+			base.Step = "pack"
+		case "DELETE":
+			base.Step = "unpack"
+		default:
+			return nil, ErrNotHeld.Wrapf("AggregationEvent OBSERVE changes no custody")
+		}
+	case "TransformationEvent", "AssociationEvent", "TransactionEvent":
+		return nil, ErrNotHeld.Wrapf("%s: Primum records custody of packs, cases and returnable assets only", e.Type)
+	default:
+		return nil, ErrDocument.Wrapf("unknown event type %q", e.Type)
+	}
+	return []supply.CaptureEvent{base}, nil
+}
+
+func ilmdString(ilmd map[string]json.RawMessage, name string) string {
+	for k, v := range ilmd {
+		if k == name || strings.HasSuffix(k, ":"+name) {
+			var s string
+			if json.Unmarshal(v, &s) == nil {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// destination finds the receiving member: a party named
+// urn:primum:org:<id>, or a party/location GLN a member registered.
+func destination(r ledger.Reader, list []struct {
+	Type        string `json:"type"`
+	Destination string `json:"destination"`
+}) (string, error) {
+	for _, d := range list {
+		if t := cbvName(d.Type); t != "owning_party" && t != "possessing_party" && t != "location" {
+			continue
+		}
+		if id, ok := strings.CutPrefix(d.Destination, "urn:primum:org:"); ok {
+			return id, nil
+		}
+		gln := ""
+		if c, err := gs1.Parse(strings.Replace(d.Destination, "urn:epc:id:pgln:", "urn:epc:id:sgln:", 1) + pglnSuffix(d.Destination)); err == nil {
+			gln = c.GLN
+		}
+		if gln == "" {
+			continue
+		}
+		if org, err := supply.OrgOfLocation(r, gln); err == nil {
+			return org, nil
+		}
+	}
+	return "", nil
+}
+
+// pglnSuffix gives a party GLN URN the empty extension an SGLN URN has.
+func pglnSuffix(urn string) string {
+	if strings.HasPrefix(urn, "urn:epc:id:pgln:") {
+		return ".0"
+	}
+	return ""
+}
