@@ -22,7 +22,7 @@ func queries() []ledger.Query {
 				}
 				return rec.AsOf(q.BlockTime), nil
 			}},
-		{Path: "/api/v1/patients/{id}/records", Name: "of-patient", Read: ledger.Public, Answer: []*Record{},
+		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.Public, Answer: []*Record{},
 			Doc: "The index entries of a patient's records.",
 			Handle: func(q *ledger.Request) (any, error) {
 				list, err := OfPatient(q.State, q.Path("id"))
@@ -41,7 +41,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return StatusOf(q.State, q.Path("id"), q.BlockTime)
 			}},
-		{Path: "/api/v1/access", Name: "access", Read: ledger.Public, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
+		{Path: "/api/v1/access", Name: "audit", Read: ledger.Public, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
 			Doc: "Access entries of every patient, newest first, a page at a time (the regulator's audit; a page examines at most 10,000 entries).",
 			Params: []ledger.Param{{Name: "emergency", Doc: "true: emergency (break-glass) accesses only"}, {Name: "outcome", Doc: "granted or refused"},
 				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "before", Doc: "page token from a Link header"}},

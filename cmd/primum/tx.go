@@ -22,7 +22,7 @@ type txFlags struct {
 	wait bool
 }
 
-func newTxCmd(g *globals) *cobra.Command {
+func newTxCmd(g *globals) (*cobra.Command, *txFlags) {
 	cmd := &cobra.Command{
 		Use:   "tx",
 		Short: "Sign and submit transactions",
@@ -291,7 +291,33 @@ The proofs are checked before anything is sent.`,
 		},
 	}
 	cmd.AddCommand(regPatient, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
-	return cmd
+	return cmd, tf
+}
+
+// newNounCmds are identity and governance, noun first, with the verbs
+// written by hand for them (moved from 'primum tx', which keeps the old
+// spellings for one release); addModuleCommands adds the rest.
+func newNounCmds(g *globals) []*cobra.Command {
+	tx, tf := newTxCmd(g)
+	nouns := map[string]*cobra.Command{
+		"identity":   {Use: "identity", Short: "Who is who: register patients, practitioners and devices, change a credential's status, rotate keys"},
+		"governance": {Use: "governance", Short: "The members' votes on who joins, who leaves and who validates"},
+	}
+	for _, n := range nouns {
+		n.PersistentFlags().StringVar(&tf.from, "from", "", "signing key: a name in HOME/keys or a key file path")
+		n.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
+	}
+	for _, c := range tx.Commands() {
+		switch c.Name() {
+		case "register-patient", "register-practitioner", "practitioner-status", "renew-credential", "register-device", "rotate-key":
+			tx.RemoveCommand(c)
+			nouns["identity"].AddCommand(c)
+		case "propose-add-member", "propose-remove-member", "vote":
+			tx.RemoveCommand(c)
+			nouns["governance"].AddCommand(c)
+		}
+	}
+	return []*cobra.Command{nouns["identity"], nouns["governance"]}
 }
 
 // needProof refuses, before anything is sent, a new key given without the
