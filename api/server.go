@@ -23,6 +23,7 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -235,7 +236,7 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("tx must be the base64 of a signed transaction"))
 		return
 	}
-	if tx, err := app.Decode(raw); err == nil {
+	if tx, err := envelope.Decode(raw); err == nil {
 		if ok, delay := s.limiter.allow(string(tx.Signer)); !ok {
 			writeRateLimited(w, delay)
 			return
@@ -251,7 +252,7 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = d
 	}
-	hash := hex.EncodeToString(app.Hash(raw))
+	hash := hex.EncodeToString(envelope.Hash(raw))
 	var done <-chan app.TxResult
 	if wait {
 		ch, cancel := s.App.WaitFor(hash)
@@ -382,7 +383,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	over := map[string]bool{}
 	var checked [][]byte
 	for i, raw := range raws {
-		if tx, err := app.Decode(raw); err == nil {
+		if tx, err := envelope.Decode(raw); err == nil {
 			signers[i] = string(tx.Signer)
 			if over[signers[i]] {
 				limited[i] = errRateLimited.Wrapf("an earlier transaction of this signer in the batch was over its limit")
@@ -402,7 +403,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	// offered: their nonces would follow a gap.
 	refused := map[string]string{} // signer -> the refused transaction's hash
 	for i, raw := range raws {
-		hash := hex.EncodeToString(app.Hash(raw))
+		hash := hex.EncodeToString(envelope.Hash(raw))
 		item := &out.Results[i]
 		item.Hash = hash
 		refuse := func(p Problem) {

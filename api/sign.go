@@ -14,6 +14,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -66,11 +67,11 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	if err != nil {
 		return "", nil, nil, err
 	}
-	raw, err := app.Build(s.App.ChainID(), key, nonce, typ, body)
+	raw, err := envelope.Build(s.App.ChainID(), key, nonce, typ, body)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	hash = hex.EncodeToString(app.Hash(raw))
+	hash = hex.EncodeToString(envelope.Hash(raw))
 	done, stop = s.App.WaitFor(hash)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

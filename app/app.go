@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -234,7 +235,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// permission and the nonce. The signature and the body's shape were
 	// checked when the transaction arrived and cannot have changed.
 	recheck := req.Type == abci.CHECK_TX_TYPE_RECHECK
-	hash := Hash(req.Tx)
+	hash := envelope.Hash(req.Tx)
 	tx, signer, err := a.admit(req.Tx, hash, committed, a.LastBlockTime(), !recheck)
 	if err == nil {
 		a.checkMu.Lock()
@@ -256,10 +257,10 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 	return identity.Nonce(r, id)
 }
 
-// admit decodes and authenticates a transaction (hash is Hash(raw)) and
+// admit decodes and authenticates a transaction (hash is envelope.Hash(raw)) and
 // authorises its signer.
-func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember bool) (*Tx, ledger.Signer, error) {
-	tx, err := Decode(raw)
+func (a *App) admit(raw, hash []byte, r ledger.Reader, now time.Time, remember bool) (*envelope.Tx, ledger.Signer, error) {
+	tx, err := envelope.Decode(raw)
 	if err != nil {
 		return nil, ledger.Signer{}, err
 	}
@@ -322,7 +323,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.block = a.block[:0]
 	hashes := make([][]byte, len(req.Txs))
 	for i, raw := range req.Txs {
-		hashes[i] = Hash(raw)
+		hashes[i] = envelope.Hash(raw)
 	}
 	a.verifyUnseen(req.Txs, hashes)
 	stopPrefetch := a.prefetch(req.Txs)
@@ -403,7 +404,7 @@ func (a *App) validatorUpdates(before ledger.Reader, updates []ledger.ValidatorU
 func (a *App) Preverify(txs [][]byte) {
 	hashes := make([][]byte, len(txs))
 	for i, raw := range txs {
-		hashes[i] = Hash(raw)
+		hashes[i] = envelope.Hash(raw)
 	}
 	a.verifyUnseen(txs, hashes)
 }
@@ -419,7 +420,7 @@ func (a *App) verifyUnseen(txs, hashes [][]byte) {
 		if a.verified.has(hashes[i]) {
 			continue
 		}
-		tx, err := Decode(raw)
+		tx, err := envelope.Decode(raw)
 		if err != nil {
 			continue
 		}

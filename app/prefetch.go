@@ -3,6 +3,8 @@ package app
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/primum-health/primum/envelope"
 )
 
 // prefetch reads ahead, on another core, what a block's transactions will
@@ -21,7 +23,7 @@ func (a *App) prefetch(txs [][]byte) (stop func()) {
 			if done.Load() {
 				return
 			}
-			tx, err := Decode(raw)
+			tx, err := envelope.Decode(raw)
 			if err != nil {
 				continue
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -59,7 +60,7 @@ func TestResultsOfBothFormats(t *testing.T) {
 	if res.TxResults[0].Code != 0 {
 		t.Fatal(res.TxResults[0].Log)
 	}
-	current := hex.EncodeToString(Hash(tx))
+	current := hex.EncodeToString(envelope.Hash(tx))
 	for _, c := range []struct {
 		hash string
 		want func(*TxResult) bool

@@ -19,6 +19,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 )
@@ -116,11 +117,6 @@ func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*api.KeyInfo, 
 	return &k, c.do(ctx, "GET", "/api/v1/keys/"+hex.EncodeToString(pub), nil, &k)
 }
 
-// Build signs a transaction with an explicit nonce.
-func Build(chainID string, key ed25519.PrivateKey, nonce uint64, typ string, body any) ([]byte, error) {
-	return app.Build(chainID, key, nonce, typ, body)
-}
-
 // Submit sends signed bytes; with wait it returns once the transaction is
 // committed (a rejection in the block is returned as a *Problem).
 func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*api.SubmitResponse, error) {
@@ -155,7 +151,7 @@ func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, b
 	if err != nil {
 		return nil, err
 	}
-	raw, err := Build(chainID, key, info.Nonce, typ, body)
+	raw, err := envelope.Build(chainID, key, info.Nonce, typ, body)
 	if err != nil {
 		return nil, err
 	}

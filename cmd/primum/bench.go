@@ -31,9 +31,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
@@ -551,7 +551,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		}
 		nonce := info.Nonce
 		sign := func(typ string, body any) error {
-			raw, err := client.Build(chainID, key, nonce, typ, body)
+			raw, err := envelope.Build(chainID, key, nonce, typ, body)
 			if err != nil {
 				return err
 			}
@@ -614,7 +614,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < nPatients; i += workers {
-				patients[i], _ = client.Build(chainID, benchKey("patient", i), 0, identity.TypeRegisterPatient, struct{}{})
+				patients[i], _ = envelope.Build(chainID, benchKey("patient", i), 0, identity.TypeRegisterPatient, struct{}{})
 			}
 		}(w)
 	}
@@ -646,7 +646,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429") || strings.Contains(err.Error(), "HTTP 424")
 		},
 		Classify: func(raw []byte) string {
-			if tx, err := app.Decode(raw); err == nil {
+			if tx, err := envelope.Decode(raw); err == nil {
 				return tx.Type
 			}
 			return "unreadable"
