@@ -26,6 +26,7 @@ import (
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 var _ abci.Application = (*App)(nil)
@@ -38,23 +39,6 @@ var (
 	// make CometBFT produce blocks without pause.
 	keyBlockTime = []byte("meta/time")
 )
-
-// TxResult is how a transaction ended, kept in the side index and given to
-// clients that wait for commit.
-type TxResult struct {
-	Hash      string `json:"hash"`
-	Height    int64  `json:"height"`
-	Index     int    `json:"index"`
-	Code      uint32 `json:"code"`
-	Codespace string `json:"codespace,omitempty"`
-	Error     string `json:"error,omitempty"` // stable code name, e.g. "bad_nonce"
-	Log       string `json:"log,omitempty"`
-	Type      string `json:"type,omitempty"`
-	Signer    string `json:"signer,omitempty"`
-	// Events are what the transaction emitted (in memory only, for
-	// OnCommit subscribers).
-	Events []ledger.Event `json:"-"`
-}
 
 // App is the Primum state machine.
 type App struct {
@@ -69,8 +53,8 @@ type App struct {
 	// FinalizeBlock, Commit) and locks the mempool during Commit, but runs
 	// CheckTx concurrently with block execution and with other CheckTx
 	// calls (see node.Start): each piece of shared state has its own guard.
-	blockMu  sync.Mutex // consensus connection: block, store writes
-	block    []TxResult // results of the block being executed
+	blockMu  sync.Mutex      // consensus connection: block, store writes
+	block    []wire.TxResult // results of the block being executed
 	chainID  atomic.Pointer[string]
 	lastTime atomic.Int64 // unix nanoseconds of the last block
 	verified *sigCache
@@ -85,19 +69,19 @@ type App struct {
 	parkedSince map[string]int64
 
 	waitMu  sync.Mutex
-	waiters map[string][]chan TxResult
+	waiters map[string][]chan wire.TxResult
 
 	metrics *metrics
 
 	hookMu sync.Mutex
-	hooks  []func([]TxResult)
+	hooks  []func([]wire.TxResult)
 }
 
 // OnCommit calls fn with each block's results once the block is committed
 // (final, and what readers see; its state may still be reaching the disk,
 // and a crash before it replays the block, calling fn again).
 // fn runs on the consensus path: it must hand slow work to a goroutine.
-func (a *App) OnCommit(fn func([]TxResult)) {
+func (a *App) OnCommit(fn func([]wire.TxResult)) {
 	a.hookMu.Lock()
 	a.hooks = append(a.hooks, fn)
 	a.hookMu.Unlock()
@@ -136,7 +120,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		parkedSince: map[string]int64{},
 		verified:    newSigCache(200_000),
 		sigs:        newSigBatcher(),
-		waiters:     map[string][]chan TxResult{},
+		waiters:     map[string][]chan wire.TxResult{},
 		metrics:     newMetrics(reg),
 	}
 	for _, r := range Routes() {
@@ -444,9 +428,9 @@ func outcome(code uint32) string {
 // deliver executes one transaction. A rejected transaction changes nothing
 // but its signer's nonce (once the signature and nonce have been checked),
 // so it cannot be replayed.
-func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate, work *int64) (TxResult, *abci.ExecTxResult) {
-	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
-	fail := func(err error) (TxResult, *abci.ExecTxResult) {
+func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate, work *int64) (wire.TxResult, *abci.ExecTxResult) {
+	r := wire.TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
+	fail := func(err error) (wire.TxResult, *abci.ExecTxResult) {
 		e := ledger.AsError(err)
 		if !errors.As(err, new(*ledger.Error)) {
 			// Not a rejection this transaction earned on every node (a
@@ -579,7 +563,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 
 // TxResultByHash reads a committed transaction's result (hash in lower-case
 // hex).
-func (a *App) TxResultByHash(hash string) (*TxResult, error) {
+func (a *App) TxResultByHash(hash string) (*wire.TxResult, error) {
 	key := resultKey(hash)
 	if key == nil {
 		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
@@ -609,8 +593,8 @@ func (a *App) TxResultByHash(hash string) (*TxResult, error) {
 
 // WaitFor returns a channel that receives the transaction's result when its
 // block commits, and a cancel function.
-func (a *App) WaitFor(hash string) (<-chan TxResult, func()) {
-	ch := make(chan TxResult, 1)
+func (a *App) WaitFor(hash string) (<-chan wire.TxResult, func()) {
+	ch := make(chan wire.TxResult, 1)
 	a.waitMu.Lock()
 	a.waiters[hash] = append(a.waiters[hash], ch)
 	a.waitMu.Unlock()
@@ -630,7 +614,7 @@ func (a *App) WaitFor(hash string) (<-chan TxResult, func()) {
 	}
 }
 
-func (a *App) notify(results []TxResult) {
+func (a *App) notify(results []wire.TxResult) {
 	a.waitMu.Lock()
 	defer a.waitMu.Unlock()
 	if len(a.waiters) == 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 func TestLifecycleAndRestart(t *testing.T) {
@@ -508,7 +509,7 @@ func TestResultsAreNotServedAheadOfTheState(t *testing.T) {
 	h.block()
 	v, _ := h.store.CommittedVersion()
 	for _, height := range []int64{v, v + 1} {
-		r := TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
+		r := wire.TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
 		b := h.store.SideBatch()
 		if err := b.Set(h.store.SideKey(resultKey(r.Hash)), appendResult(nil, &r), nil); err != nil {
 			t.Fatal(err)

@@ -19,9 +19,9 @@ import (
 	"github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // DefaultTrustingPeriod is how old the header a Prover starts from may be.
@@ -185,7 +185,7 @@ func (p *Prover) GetAll(ctx context.Context, keys ...string) ([]*Proven, error) 
 func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
 	got := make([]*Proven, len(keys))
 	for i, key := range keys {
-		var r api.ProofResponse
+		var r wire.ProofResponse
 		if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
 			return nil, err
 		}
@@ -199,7 +199,7 @@ func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
 
 // checkAnswer checks the node's answer for key against the app hash given
 // with it.
-func checkAnswer(key string, r *api.ProofResponse) (*Proven, error) {
+func checkAnswer(key string, r *wire.ProofResponse) (*Proven, error) {
 	value, err1 := base64.StdEncoding.DecodeString(r.Value)
 	raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
 	var proof ics23.CommitmentProof

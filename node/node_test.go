@@ -22,7 +22,6 @@ import (
 	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/envelope"
@@ -30,6 +29,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/wire"
 )
 
 // freePorts picks three distinct free loopback ports.
@@ -191,7 +191,7 @@ func TestNodeEndToEnd(t *testing.T) {
 		key    string
 		exists bool
 	}{{"id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), true}, {"id/0000000000000000000000000000000000000000", false}} {
-		var pr api.ProofResponse
+		var pr wire.ProofResponse
 		if err := c.Get(ctx, "/api/v1/proof?key="+pc.key, &pr); err != nil || pr.Exists != pc.exists {
 			t.Fatalf("proof of %s: %+v %v", pc.key, pr, err)
 		}
@@ -470,7 +470,7 @@ func TestSubmitBatch(t *testing.T) {
 	}
 	for _, raw := range [][]byte{first, patient, second} {
 		hash := hex.EncodeToString(envelope.Hash(raw))
-		var tx *app.TxResult
+		var tx *wire.TxResult
 		for tx, err = c.Tx(ctx, hash); err != nil && ctx.Err() == nil; tx, err = c.Tx(ctx, hash) {
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -500,7 +500,7 @@ func TestSubmitBatch(t *testing.T) {
 	if res, err = c.SubmitBatch(ctx, [][]byte{once, twice}); err != nil || res.Accepted != 2 {
 		t.Fatalf("two registrations of one key: %+v %v", res, err)
 	}
-	var failed *app.TxResult
+	var failed *wire.TxResult
 	for failed, err = c.Tx(ctx, hex.EncodeToString(envelope.Hash(twice))); err != nil && ctx.Err() == nil; failed, err = c.Tx(ctx, hex.EncodeToString(envelope.Hash(twice))) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -520,7 +520,7 @@ func TestSubmitBatch(t *testing.T) {
 		t.Errorf("a failed transaction submitted again alone: %v, want %s at height %d", err, failed.Error, failed.Height)
 	}
 
-	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, api.MaxBatchTxs+1), ",") + `]}`
+	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, wire.MaxBatchTxs+1), ",") + `]}`
 	for _, tc := range []struct{ name, body, has string }{
 		{"not JSON", `{"txs":`, "malformed JSON"},
 		{"not base64", `{"txs":["` + base64.StdEncoding.EncodeToString(patient) + `","!!"]}`, "txs[1]"},

@@ -20,16 +20,17 @@ import (
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/wire"
 )
 
 // lyingNode serves the node's API, changing its proofs with tamper.
-func lyingNode(t *testing.T, apiURL string, change func(*api.ProofResponse)) *client.Client {
+func lyingNode(t *testing.T, apiURL string, change func(*wire.ProofResponse)) *client.Client {
 	return client.New(tamper.JSON(t, apiURL, "/api/v1/proof", change))
 }
 
 // forged is a proof of a value the chain never held, from a state of its
 // own: consistent in itself, with an app hash no validator signed.
-func forged(t *testing.T, key string, height int64) api.ProofResponse {
+func forged(t *testing.T, key string, height int64) wire.ProofResponse {
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestProvenAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var served atomic.Int64
-	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) { served.Store(pr.Height) })
+	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) { served.Store(pr.Height) })
 	pw, err := client.NewProver(ctx, client.New(watched), rpc, client.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
@@ -108,19 +109,19 @@ func TestProvenAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		key    string
-		tamper func(*api.ProofResponse)
+		tamper func(*wire.ProofResponse)
 		says   string
 	}{
-		{"a changed value", present, func(pr *api.ProofResponse) {
+		{"a changed value", present, func(pr *wire.ProofResponse) {
 			pr.Value = base64.StdEncoding.EncodeToString([]byte(`{"id":"x","kind":"organisation"}`))
 		}, "does not lead to the app hash"},
-		{"a present key said absent", present, func(pr *api.ProofResponse) { pr.Exists, pr.Value = false, "" }, "does not lead to the app hash"},
-		{"an absent key said present", absent, func(pr *api.ProofResponse) {
+		{"a present key said absent", present, func(pr *wire.ProofResponse) { pr.Exists, pr.Value = false, "" }, "does not lead to the app hash"},
+		{"an absent key said present", absent, func(pr *wire.ProofResponse) {
 			pr.Exists, pr.Value = true, base64.StdEncoding.EncodeToString([]byte(`{}`))
 		}, "does not lead to the app hash"},
-		{"another key's proof", present, func(pr *api.ProofResponse) { pr.Key = "meta/chain_id" }, "the proof is of"},
-		{"a forged state", present, func(pr *api.ProofResponse) { *pr = forged(t, present, pr.Height) }, "in the header the validators signed"},
-		{"a garbled proof", present, func(pr *api.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
+		{"another key's proof", present, func(pr *wire.ProofResponse) { pr.Key = "meta/chain_id" }, "the proof is of"},
+		{"a forged state", present, func(pr *wire.ProofResponse) { *pr = forged(t, present, pr.Height) }, "in the header the validators signed"},
+		{"a garbled proof", present, func(pr *wire.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			liar := lyingNode(t, n.APIURL(), tc.tamper)

@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 // byzantineBinary is the command built with -tags byzantine: with
@@ -251,7 +251,7 @@ func (l *seqLoad) check(t *testing.T) int {
 	var failures []string
 	deadline := time.Now().Add(90 * time.Second) // for the last ones to reach a block
 	for _, tx := range l.accepted {
-		var r *app.TxResult
+		var r *wire.TxResult
 		for {
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			got, err := cl.Tx(qctx, tx.hash)

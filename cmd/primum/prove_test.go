@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // SPEC F14 at the pharmacy: a verdict computed by the scanner from entries
@@ -76,7 +76,7 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// A node that hides the recall of DEMO101's lot.
-	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) {
+	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) {
 		if strings.HasPrefix(pr.Key, "sup/recall/") {
 			pr.Exists, pr.Value = false, ""
 		}
