@@ -19,7 +19,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/store/stateproof"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
 )
@@ -213,7 +213,7 @@ func checkAnswer(key string, r *wire.ProofResponse) (*Proven, error) {
 		value = nil
 	}
 	claimed, err := hex.DecodeString(r.AppHash)
-	if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
+	if err != nil || !stateproof.Verify(&proof, claimed, []byte(key), value, r.Exists) {
 		return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
 	}
 	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}, nil
@@ -363,10 +363,3 @@ func (r *provenReader) Get(key []byte) ([]byte, error) {
 
 // Iterate serves no entries: ranges are not proven.
 func (r *provenReader) Iterate([]byte, func(k, v []byte) bool) error { return nil }
-
-func verifyProof(proof *ics23.CommitmentProof, root []byte, key string, value []byte, exists bool) bool {
-	if exists {
-		return ics23.VerifyMembership(store.ProofSpec, root, proof, []byte(key), value)
-	}
-	return ics23.VerifyNonMembership(store.ProofSpec, root, proof, []byte(key))
-}
