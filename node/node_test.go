@@ -24,6 +24,7 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -292,7 +293,7 @@ func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	}
 	// A light client that trusts only the genesis (one validator) follows
 	// the change: the new member is proven by a header of the new set.
-	prover, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: n.Comet.GenesisDoc()})
+	prover, err := prove.New(ctx, c, n.RPCAddr(), prove.TrustRoot{Genesis: n.Comet.GenesisDoc()})
 	if err != nil {
 		t.Fatal(err)
 	}

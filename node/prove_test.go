@@ -16,6 +16,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/ledger"
@@ -73,7 +74,7 @@ func TestProvenAnswers(t *testing.T) {
 	rpc := n.RPCAddr()
 	genesis := n.Comet.GenesisDoc()
 
-	p, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis})
+	p, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestProvenAnswers(t *testing.T) {
 	}
 	var served atomic.Int64
 	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) { served.Store(pr.Height) })
-	pw, err := client.NewProver(ctx, client.New(watched), rpc, client.TrustRoot{Genesis: genesis})
+	pw, err := prove.New(ctx, client.New(watched), rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +126,11 @@ func TestProvenAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			liar := lyingNode(t, n.APIURL(), tc.tamper)
-			p, err := client.NewProver(ctx, liar, rpc, client.TrustRoot{Genesis: genesis})
+			p, err := prove.New(ctx, liar, rpc, prove.TrustRoot{Genesis: genesis})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, err := p.Get(ctx, tc.key); !errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), tc.says) {
+			if got, err := p.Get(ctx, tc.key); !errors.Is(err, prove.ErrNotProven) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("the lie was not caught: %+v, %v", got, err)
 			}
 		})
@@ -137,18 +138,18 @@ func TestProvenAnswers(t *testing.T) {
 
 	// A trust root older than the trusting period: not a lie, but nothing
 	// can be proven from it; the error says what to do.
-	stale, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis, Period: time.Nanosecond})
+	stale, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: genesis, Period: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stale.Get(ctx, present); err == nil || errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), "start from a recent header") {
+	if _, err := stale.Get(ctx, present); err == nil || errors.Is(err, prove.ErrNotProven) || !strings.Contains(err.Error(), "start from a recent header") {
 		t.Fatalf("an expired trust root: %v", err)
 	}
 
 	// A genesis whose validator is not the one that signs this chain.
 	other := *genesis
 	other.Validators = []types.GenesisValidator{{PubKey: cmted25519.GenPrivKey().PubKey(), Power: 10, Name: "impostor"}}
-	if _, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: &other}); !errors.Is(err, client.ErrNotProven) {
+	if _, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: &other}); !errors.Is(err, prove.ErrNotProven) {
 		t.Fatalf("a chain not of the genesis given: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/supply"
@@ -30,7 +31,7 @@ func TestProvenVerdicts(t *testing.T) {
 	home, n, c, f := seededDemo(t, ctx)
 	pharmacy := f.member("Central Pharmacy").Address
 	genesis := n.Comet.GenesisDoc()
-	p, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: genesis})
+	p, err := prove.New(ctx, c, n.RPCAddr(), prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +82,11 @@ func TestProvenVerdicts(t *testing.T) {
 			pr.Exists, pr.Value = false, ""
 		}
 	})
-	liar, err := client.NewProver(ctx, client.New(hiding), n.RPCAddr(), client.TrustRoot{Genesis: genesis})
+	liar, err := prove.New(ctx, client.New(hiding), n.RPCAddr(), prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _, err := liar.Verify(ctx, pack("DEMO101"), pharmacy, time.Now()); !errors.Is(err, client.ErrNotProven) {
+	if v, _, err := liar.Verify(ctx, pack("DEMO101"), pharmacy, time.Now()); !errors.Is(err, prove.ErrNotProven) {
 		t.Fatalf("a hidden recall was not caught: %+v, %v", v, err)
 	}
 

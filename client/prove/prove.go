@@ -1,4 +1,14 @@
-package client
+// Package prove reads state entries from a node and checks each, or its
+// absence, against a header the validators signed, so that a pharmacy's
+// scanner need not trust the node it asks (SPEC F14). It follows the
+// validator set from a trust root with CometBFT's light client.
+//
+// It is apart from package client because CometBFT's light client links
+// CometBFT's RPC, p2p and config packages and, through them, its databases
+// (cometbft-db, with Pebble and LevelDB): a program that only submits and
+// reads through the client need not link them. It never imports the node
+// (app, api, store).
+package prove
 
 import (
 	"bytes"
@@ -19,6 +29,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/store/stateproof"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
@@ -51,7 +62,7 @@ type TrustRoot struct {
 // set changes from the trust root): SPEC F14, a pharmacy's scanner need not
 // trust the node it asks.
 type Prover struct {
-	c      *Client
+	c      *client.Client
 	lc     *light.Client
 	period time.Duration
 }
@@ -79,9 +90,9 @@ type Proven struct {
 // validators signed.
 var ErrNotProven = errors.New("the node's answer does not match the state the validators signed")
 
-// NewProver starts a light client against the node's CometBFT RPC (rpc,
-// e.g. tcp://127.0.0.1:26657) from root.
-func NewProver(ctx context.Context, c *Client, rpc string, root TrustRoot) (*Prover, error) {
+// New starts a light client against the node's CometBFT RPC (rpc, e.g.
+// tcp://127.0.0.1:26657) from root, to prove what c's node answers.
+func New(ctx context.Context, c *client.Client, rpc string, root TrustRoot) (*Prover, error) {
 	chainID, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
