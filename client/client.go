@@ -1,5 +1,11 @@
 // Package client builds, signs, submits and queries Primum transactions over
 // a node's REST API. The CLI, the benchmark and the tests use it.
+//
+// It is a library: it links the envelope, the wire types and the capability
+// packages, never the node, its stores, CometBFT or Pebble
+// (TestClientLinksNoServer). Checking answers against headers the
+// validators signed is package client/prove, which links CometBFT's light
+// client.
 package client
 
 import (
