@@ -1,11 +1,5 @@
 package api
 
-// Generated, reflection-free decoders of the submission bodies (easyjson):
-// a batch of a thousand transactions is a megabyte of base64 text, which
-// encoding/json scans byte by byte twice. Run go generate ./... after
-// changing one.
-//go:generate go tool easyjson -no_std_marshalers -disallow_unknown_fields bodies.go
-
 import (
 	"errors"
 	"io"
@@ -14,23 +8,10 @@ import (
 	"github.com/mailru/easyjson/jlexer"
 )
 
-// SubmitRequest is the body of POST /api/v1/txs.
-//
-//easyjson:json
-type SubmitRequest struct {
-	Tx string `json:"tx"` // base64 of the signed envelope
-}
-
-// BatchRequest is the body of POST /api/v1/txs/batch.
-//
-//easyjson:json
-type BatchRequest struct {
-	Txs []string `json:"txs"` // base64 of signed envelopes, offered in this order
-}
-
-// decodeGenerated decodes a body with its generated decoder. Its problems
-// name what is wrong and where (and an unknown field's name, as
-// encoding/json's do), never the body's text.
+// decodeGenerated decodes a body with its generated decoder (the
+// submission bodies of package wire, see wire/bodies.go). Its problems name
+// what is wrong and where (and an unknown field's name, as encoding/json's
+// do), never the body's text.
 func decodeGenerated(r io.Reader, v easyjson.Unmarshaler) error {
 	b, err := io.ReadAll(r)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 // TestDecodeBodies holds the submission bodies' generated decoders to what
@@ -33,23 +34,23 @@ func TestDecodeBodies(t *testing.T) {
 		want any
 		err  *ledger.Error
 	}{
-		{"submission", `{"tx":"AAEC"}`, &SubmitRequest{}, &SubmitRequest{Tx: "AAEC"}, nil},
-		{"submission with spaces and escapes", " {\n \"tx\" : \"A\\u0041\" } \n", &SubmitRequest{}, &SubmitRequest{Tx: "AA"}, nil},
-		{"batch", `{"txs":["AAEC","BBEC"]}`, &BatchRequest{}, &BatchRequest{Txs: []string{"AAEC", "BBEC"}}, nil},
-		{"empty batch", `{"txs":[]}`, &BatchRequest{}, &BatchRequest{Txs: []string{}}, nil},
-		{"null batch", `{"txs":null}`, &BatchRequest{}, &BatchRequest{}, nil},
-		{"empty object", `{}`, &BatchRequest{}, &BatchRequest{}, nil},
-		{"unknown field", `{"tx":"AAEC","extra":1}`, &SubmitRequest{}, nil, errBadRequest},
-		{"unknown field in a batch", `{"tx":["` + secret + `"]}`, &BatchRequest{}, nil, errBadRequest},
-		{"truncated", `{"txs":["` + secret, &BatchRequest{}, nil, errBadRequest},
-		{"not an object", `"` + secret + `"`, &SubmitRequest{}, nil, errBadRequest},
-		{"wrong type", `{"tx":12}`, &SubmitRequest{}, nil, errBadRequest},
-		{"trailing data", `{"tx":"AAEC"} ` + secret, &SubmitRequest{}, nil, errBadRequest},
-		{"empty body", ``, &SubmitRequest{}, nil, errBadRequest},
+		{"submission", `{"tx":"AAEC"}`, &wire.SubmitRequest{}, &wire.SubmitRequest{Tx: "AAEC"}, nil},
+		{"submission with spaces and escapes", " {\n \"tx\" : \"A\\u0041\" } \n", &wire.SubmitRequest{}, &wire.SubmitRequest{Tx: "AA"}, nil},
+		{"batch", `{"txs":["AAEC","BBEC"]}`, &wire.BatchRequest{}, &wire.BatchRequest{Txs: []string{"AAEC", "BBEC"}}, nil},
+		{"empty batch", `{"txs":[]}`, &wire.BatchRequest{}, &wire.BatchRequest{Txs: []string{}}, nil},
+		{"null batch", `{"txs":null}`, &wire.BatchRequest{}, &wire.BatchRequest{}, nil},
+		{"empty object", `{}`, &wire.BatchRequest{}, &wire.BatchRequest{}, nil},
+		{"unknown field", `{"tx":"AAEC","extra":1}`, &wire.SubmitRequest{}, nil, errBadRequest},
+		{"unknown field in a batch", `{"tx":["` + secret + `"]}`, &wire.BatchRequest{}, nil, errBadRequest},
+		{"truncated", `{"txs":["` + secret, &wire.BatchRequest{}, nil, errBadRequest},
+		{"not an object", `"` + secret + `"`, &wire.SubmitRequest{}, nil, errBadRequest},
+		{"wrong type", `{"tx":12}`, &wire.SubmitRequest{}, nil, errBadRequest},
+		{"trailing data", `{"tx":"AAEC"} ` + secret, &wire.SubmitRequest{}, nil, errBadRequest},
+		{"empty body", ``, &wire.SubmitRequest{}, nil, errBadRequest},
 		{"plain decoder", `{"a":1} `, &plainBody{}, &plainBody{A: 1}, nil},
 		{"plain decoder, trailing data", `{"a":1} ` + secret, &plainBody{}, nil, errBadRequest},
 		{"plain decoder, a second value", `{"a":1}{"a":2}`, &plainBody{}, nil, errBadRequest},
-		{"too large", `{"txs":["` + strings.Repeat("A", 200) + `"]}`, &BatchRequest{}, nil, errBodyTooLarge},
+		{"too large", `{"txs":["` + strings.Repeat("A", 200) + `"]}`, &wire.BatchRequest{}, nil, errBodyTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,8 +84,8 @@ func FuzzDecodeBodies(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, into := range []any{&SubmitRequest{}, &BatchRequest{}} {
-			r := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(bytes.NewReader(body)), MaxBatchBytes)
+		for _, into := range []any{&wire.SubmitRequest{}, &wire.BatchRequest{}} {
+			r := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(bytes.NewReader(body)), wire.MaxBatchBytes)
 			err := decodeJSON(r, into)
 			if err != nil {
 				if !errors.Is(err, errBadRequest) && !errors.Is(err, errBodyTooLarge) {

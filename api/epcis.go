@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/epcis"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // The EPCIS 2.0 REST binding (base /epcis): capture of EPCISDocuments as
@@ -267,7 +267,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 	// so a whole batch fits in a few blocks.
 	type pending struct {
 		index int
-		done  <-chan app.TxResult
+		done  <-chan wire.TxResult
 		stop  func()
 	}
 	var sent []pending
@@ -300,7 +300,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 }
 
 // submitCapture signs one supply.capture transaction and waits for its block.
-func (s *server) submitCapture(key ed25519.PrivateKey, events []supply.CaptureEvent) (*app.TxResult, error) {
+func (s *server) submitCapture(key ed25519.PrivateKey, events []supply.CaptureEvent) (*wire.TxResult, error) {
 	return s.sendAs(context.Background(), key, supply.TypeCapture, supply.Capture{Events: events})
 }
 

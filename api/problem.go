@@ -6,24 +6,8 @@ import (
 	"net/http"
 
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
-
-// Problem is an RFC 9457 problem details object with Primum's stable code.
-type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	Code      string `json:"code"`
-	Codespace string `json:"codespace,omitempty"`
-	ABCICode  uint32 `json:"abci_code,omitempty"`
-	Hash      string `json:"hash,omitempty"`
-	Height    int64  `json:"height,omitempty"`
-	// Refusal is the ledger's reason code for a refused record access, and
-	// Access the id of the access entry that records it.
-	Refusal string `json:"refusal,omitempty"`
-	Access  string `json:"access,omitempty"`
-}
 
 // Errors only the HTTP edge produces.
 var (
@@ -47,7 +31,7 @@ func tooLarge(err error) bool {
 	return errors.As(err, &mbe)
 }
 
-func problemOf(err error) Problem {
+func problemOf(err error) wire.Problem {
 	if tooLarge(err) {
 		err = errBodyTooLarge
 	}
@@ -56,11 +40,11 @@ func problemOf(err error) Problem {
 	if e == ledger.ErrInternal {
 		detail = "internal error; see the node's log"
 	}
-	return Problem{Type: "https://primum.dev/problems/" + e.Name, Title: e.Msg, Status: e.HTTPStatus,
+	return wire.Problem{Type: "https://primum.dev/problems/" + e.Name, Title: e.Msg, Status: e.HTTPStatus,
 		Detail: detail, Code: e.Name, Codespace: e.Codespace, ABCICode: e.Code}
 }
 
-func writeProblem(w http.ResponseWriter, p Problem) {
+func writeProblem(w http.ResponseWriter, p wire.Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

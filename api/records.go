@@ -16,6 +16,7 @@ import (
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/release"
+	"github.com/primum-health/primum/wire"
 )
 
 // Errors of the record routes.
@@ -198,7 +199,7 @@ func (s *server) writeReadError(w http.ResponseWriter, err error) {
 		s.log.Warn("custodian unreachable", "detail", unreachable.Detail())
 		writeError(w, errCustodian.Wrapf("%s", unreachable.Error()))
 	case errors.As(err, &refusal):
-		p := Problem{Type: "https://primum.dev/problems/" + refusal.Code, Title: "the custodian refused", Status: refusal.Status,
+		p := wire.Problem{Type: "https://primum.dev/problems/" + refusal.Code, Title: "the custodian refused", Status: refusal.Status,
 			Detail: refusal.Detail, Code: refusal.Code, Refusal: refusal.Refusal, Access: refusal.Access}
 		if p.Status < 400 {
 			p.Status = http.StatusBadGateway
@@ -253,7 +254,7 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	writeJSON(w, http.StatusOK, SubmitResponse{Hash: res.Hash, Committed: true, Height: res.Height, Index: res.Index, Type: res.Type, Signer: res.Signer})
+	writeJSON(w, http.StatusOK, wire.SubmitResponse{Hash: res.Hash, Committed: true, Height: res.Height, Index: res.Index, Type: res.Type, Signer: res.Signer})
 }
 
 // me: GET /api/v1/me, who the bearer token acts as.

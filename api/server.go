@@ -22,11 +22,13 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/web"
+	"github.com/primum-health/primum/wire"
 )
 
 // Backend is what the API serves from.
@@ -118,7 +120,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeProblem(w, Problem{Type: "https://primum.dev/problems/method_not_allowed", Title: "method not allowed",
+			writeProblem(w, wire.Problem{Type: "https://primum.dev/problems/method_not_allowed", Title: "method not allowed",
 				Status: http.StatusMethodNotAllowed, Code: "method_not_allowed"})
 			return
 		}
@@ -138,7 +140,7 @@ func limitBody(h http.Handler) http.Handler {
 		case r.URL.Path == "/epcis/capture":
 			limit = MaxCaptureBytes
 		case r.URL.Path == "/api/v1/txs/batch":
-			limit = MaxBatchBytes
+			limit = wire.MaxBatchBytes
 		case r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/"):
 			limit = MaxFHIRBytes
 		}
@@ -156,26 +158,6 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
 }
 
-// Status is the answer of GET /api/v1/status.
-type Status struct {
-	ChainID    string      `json:"chain_id"`
-	NodeID     string      `json:"node_id"`
-	Moniker    string      `json:"moniker"`
-	Height     int64       `json:"height"`
-	AppHash    string      `json:"app_hash"`
-	BlockTime  time.Time   `json:"block_time"`
-	CatchingUp bool        `json:"catching_up"`
-	RPC        string      `json:"cometbft_rpc"`
-	Validators []Validator `json:"validators"`
-}
-
-// Validator is one member of the current validator set.
-type Validator struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Power   int64  `json:"power"`
-}
-
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	st, err := s.Comet.Status(r.Context())
 	if err != nil {
@@ -185,31 +167,20 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	// Height and app hash are those of the state this API reads, which the
 	// app commits just after CometBFT stores the block.
 	height, hash := s.App.Store().CommittedVersion()
-	out := Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
+	out := wire.Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
 		Height: height, AppHash: strings.ToUpper(hex.EncodeToString(hash)),
 		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.Node.Config().RPC.ListenAddress,
-		Validators: []Validator{}}
+		Validators: []wire.Validator{}}
 	if vals, err := s.Comet.Validators(r.Context(), nil, nil, nil); err == nil {
 		for _, v := range vals.Validators {
-			out.Validators = append(out.Validators, Validator{Address: v.Address.String(), PubKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.VotingPower})
+			out.Validators = append(out.Validators, wire.Validator{Address: v.Address.String(), PubKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.VotingPower})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// SubmitResponse answers a submission: accepted into the mempool (202), or
-// committed (200) when ?wait=true.
-type SubmitResponse struct {
-	Hash      string `json:"hash"`
-	Committed bool   `json:"committed"`
-	Height    int64  `json:"height,omitempty"`
-	Index     int    `json:"index,omitempty"`
-	Type      string `json:"type,omitempty"`
-	Signer    string `json:"signer,omitempty"`
-}
-
 func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
-	var req SubmitRequest
+	var req wire.SubmitRequest
 	if err := decodeJSON(r.Body, &req); err != nil {
 		writeError(w, err)
 		return
@@ -219,7 +190,7 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("tx must be the base64 of a signed transaction"))
 		return
 	}
-	if tx, err := app.Decode(raw); err == nil {
+	if tx, err := envelope.Decode(raw); err == nil {
 		if ok, delay := s.limiter.allow(string(tx.Signer)); !ok {
 			writeRateLimited(w, delay)
 			return
@@ -235,8 +206,8 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = d
 	}
-	hash := hex.EncodeToString(app.Hash(raw))
-	var done <-chan app.TxResult
+	hash := hex.EncodeToString(envelope.Hash(raw))
+	var done <-chan wire.TxResult
 	if wait {
 		ch, cancel := s.App.WaitFor(hash)
 		defer cancel()
@@ -254,7 +225,7 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errDuplicateTx)
 		return
 	case !wait:
-		writeJSON(w, http.StatusAccepted, SubmitResponse{Hash: hash})
+		writeJSON(w, http.StatusAccepted, wire.SubmitResponse{Hash: hash})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
@@ -273,8 +244,8 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 // (all fields zero), refused (problem), committed before (prior), or
 // already waiting in the mempool (pending).
 type offered struct {
-	problem *Problem
-	prior   *app.TxResult
+	problem *wire.Problem
+	prior   *wire.TxResult
 	pending bool
 }
 
@@ -309,30 +280,6 @@ func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
 	"not offered: an earlier transaction of the same signer in this batch was refused")
 
-// BatchItem answers one transaction of a batch: accepted into the mempool
-// (202), committed before (200, with its height), or refused (the
-// problem's status, and the problem). One committed before that failed is
-// both: committed, with its height, and refused with its failure.
-type BatchItem struct {
-	Status int `json:"status"`
-	SubmitResponse
-	Problem *Problem `json:"problem,omitempty"`
-}
-
-// BatchResponse answers POST /api/v1/txs/batch, one item per transaction in
-// the request's order.
-type BatchResponse struct {
-	Accepted int         `json:"accepted"` // items now in the mempool
-	Refused  int         `json:"refused"`
-	Results  []BatchItem `json:"results"`
-}
-
-// MaxBatchTxs bounds the transactions of one batch; MaxBatchBytes its body.
-const (
-	MaxBatchTxs   = 1000
-	MaxBatchBytes = 4 << 20
-)
-
 // submitBatch offers many transactions in one request, for integration
 // engines and bulk loads: each is answered on its own, in order, as POST
 // /api/v1/txs would answer it (without waiting for the commit), except
@@ -341,13 +288,13 @@ const (
 // signatures are checked together first, in batches on every core, which
 // costs about a third of checking them one by one.
 func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
-	var req BatchRequest
+	var req wire.BatchRequest
 	if err := decodeJSON(r.Body, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	if len(req.Txs) == 0 || len(req.Txs) > MaxBatchTxs {
-		writeError(w, errBadRequest.Wrapf("txs must hold 1 to %d transactions, not %d", MaxBatchTxs, len(req.Txs)))
+	if len(req.Txs) == 0 || len(req.Txs) > wire.MaxBatchTxs {
+		writeError(w, errBadRequest.Wrapf("txs must hold 1 to %d transactions, not %d", wire.MaxBatchTxs, len(req.Txs)))
 		return
 	}
 	raws := make([][]byte, len(req.Txs))
@@ -366,7 +313,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	over := map[string]bool{}
 	var checked [][]byte
 	for i, raw := range raws {
-		if tx, err := app.Decode(raw); err == nil {
+		if tx, err := envelope.Decode(raw); err == nil {
 			signers[i] = string(tx.Signer)
 			if over[signers[i]] {
 				limited[i] = errRateLimited.Wrapf("an earlier transaction of this signer in the batch was over its limit")
@@ -381,15 +328,15 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		checked = append(checked, raw)
 	}
 	s.App.Preverify(checked)
-	out := BatchResponse{Results: make([]BatchItem, len(raws))}
+	out := wire.BatchResponse{Results: make([]wire.BatchItem, len(raws))}
 	// A signer's transactions after one of its own was refused are not
 	// offered: their nonces would follow a gap.
 	refused := map[string]string{} // signer -> the refused transaction's hash
 	for i, raw := range raws {
-		hash := hex.EncodeToString(app.Hash(raw))
+		hash := hex.EncodeToString(envelope.Hash(raw))
 		item := &out.Results[i]
 		item.Hash = hash
-		refuse := func(p Problem) {
+		refuse := func(p wire.Problem) {
 			p.Hash = hash
 			item.Status, item.Problem = p.Status, &p
 			out.Refused++
@@ -432,7 +379,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 
 // rejectionProblem is problemOf, except that a rejection by the ledger
 // keeps its log as the detail, even under an unknown code.
-func rejectionProblem(err error) Problem {
+func rejectionProblem(err error) wire.Problem {
 	var r *ledgerRejection
 	if !errors.As(err, &r) {
 		return problemOf(err)
@@ -443,17 +390,17 @@ func rejectionProblem(err error) Problem {
 }
 
 // committedProblem is a transaction the block refused, as a problem.
-func committedProblem(r app.TxResult) Problem {
+func committedProblem(r wire.TxResult) wire.Problem {
 	p := rejectionProblem(codedError(r.Codespace, r.Code, r.Log))
 	p.Hash, p.Height = r.Hash, r.Height
 	return p
 }
 
-func committedResponse(r app.TxResult) SubmitResponse {
-	return SubmitResponse{Hash: r.Hash, Committed: true, Height: r.Height, Index: r.Index, Type: r.Type, Signer: r.Signer}
+func committedResponse(r wire.TxResult) wire.SubmitResponse {
+	return wire.SubmitResponse{Hash: r.Hash, Committed: true, Height: r.Height, Index: r.Index, Type: r.Type, Signer: r.Signer}
 }
 
-func (s *server) answerCommitted(w http.ResponseWriter, r app.TxResult) {
+func (s *server) answerCommitted(w http.ResponseWriter, r wire.TxResult) {
 	if r.Code != 0 {
 		writeProblem(w, committedProblem(r))
 		return
@@ -510,16 +457,6 @@ func (s *server) errorCodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// KeyInfo tells a client who a key signs for and which nonce to use next.
-type KeyInfo struct {
-	Address  string             `json:"address"`
-	Nonce    uint64             `json:"nonce"`
-	Retired  bool               `json:"retired,omitempty"`
-	Identity *identity.Identity `json:"identity,omitempty"`
-	Standing string             `json:"standing"` // "ok" or the error code that stops it signing
-	ChainID  string             `json:"chain_id"`
-}
-
 func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	key, err := identity.ParseKey(r.PathValue("key"))
 	if err != nil {
@@ -527,7 +464,7 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := s.App.Store().Committed()
-	info := KeyInfo{Address: ledger.Address(key), Standing: "ok", ChainID: s.App.ChainID()}
+	info := wire.KeyInfo{Address: ledger.Address(key), Standing: "ok", ChainID: s.App.ChainID()}
 	signer, err := identity.Resolve(st, key, s.App.LastBlockTime())
 	switch {
 	case errors.Is(err, ledger.ErrRetiredKey):
@@ -553,18 +490,6 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
-// ProofResponse carries a committed value with its ICS23 proof.
-type ProofResponse struct {
-	Key    string `json:"key"`
-	Value  string `json:"value,omitempty"` // base64; empty when absent
-	Exists bool   `json:"exists"`
-	Height int64  `json:"height"`
-	Proof  string `json:"proof"` // base64 of the ICS23 CommitmentProof
-	// AppHash is the root the proof verifies against; it appears in the
-	// header of block Height+1.
-	AppHash string `json:"app_hash"`
-}
-
 func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("key")
 	if key == "" || len(key) > 512 {
@@ -581,7 +506,7 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 
 // ProveKey reads key's committed value (or its absence) from st with its
 // proof, as GET /api/v1/proof answers it.
-func ProveKey(st *store.Store, key string) (*ProofResponse, error) {
+func ProveKey(st *store.Store, key string) (*wire.ProofResponse, error) {
 	value, proof, height, root, err := st.Proof([]byte(key))
 	if err != nil {
 		return nil, err
@@ -590,7 +515,7 @@ func ProveKey(st *store.Store, key string) (*ProofResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
+	return &wire.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
 		Height: height, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)}, nil
 }
 

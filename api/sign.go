@@ -13,9 +13,10 @@ import (
 	"github.com/cometbft/cometbft/mempool"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 // This file is how the node signs for the member keys it holds (api_tokens):
@@ -54,7 +55,7 @@ func (k *keyLocks) of(key ed25519.PrivateKey) *sync.Mutex {
 // broadcast signs one transaction with key and the signer's next nonce and
 // puts it in the mempool; the channel receives its result when its block
 // commits.
-func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (hash string, done <-chan app.TxResult, stop func(), err error) {
+func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (hash string, done <-chan wire.TxResult, stop func(), err error) {
 	mu := s.locks.of(key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -66,11 +67,11 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	if err != nil {
 		return "", nil, nil, err
 	}
-	raw, err := app.Build(s.App.ChainID(), key, nonce, typ, body)
+	raw, err := envelope.Build(s.App.ChainID(), key, nonce, typ, body)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	hash = hex.EncodeToString(app.Hash(raw))
+	hash = hex.EncodeToString(envelope.Hash(raw))
 	done, stop = s.App.WaitFor(hash)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -90,7 +91,7 @@ const commitWait = 40 * time.Second
 // sendAs signs one transaction with key and waits up to commitWait for its
 // block; a rejection in the block is returned as its coded error. Past the
 // wait it returns errTimeout with the transaction's hash.
-func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*app.TxResult, error) {
+func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*wire.TxResult, error) {
 	wait := s.CommitWait
 	if wait <= 0 {
 		wait = commitWait
@@ -109,7 +110,7 @@ func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string,
 		}
 		return &r, nil
 	case <-ctx.Done():
-		return &app.TxResult{Hash: hash}, errTimeout
+		return &wire.TxResult{Hash: hash}, errTimeout
 	}
 }
 

@@ -18,10 +18,12 @@ import (
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/wire"
 )
 
 var _ abci.Application = (*App)(nil)
@@ -34,23 +36,6 @@ var (
 	// make CometBFT produce blocks without pause.
 	keyBlockTime = []byte("meta/time")
 )
-
-// TxResult is how a transaction ended, kept in the side index and given to
-// clients that wait for commit.
-type TxResult struct {
-	Hash      string `json:"hash"`
-	Height    int64  `json:"height"`
-	Index     int    `json:"index"`
-	Code      uint32 `json:"code"`
-	Codespace string `json:"codespace,omitempty"`
-	Error     string `json:"error,omitempty"` // stable code name, e.g. "bad_nonce"
-	Log       string `json:"log,omitempty"`
-	Type      string `json:"type,omitempty"`
-	Signer    string `json:"signer,omitempty"`
-	// Events are what the transaction emitted (in memory only, for
-	// OnCommit subscribers).
-	Events []ledger.Event `json:"-"`
-}
 
 // App is the Primum state machine.
 type App struct {
@@ -65,8 +50,8 @@ type App struct {
 	// FinalizeBlock, Commit) and locks the mempool during Commit, but runs
 	// CheckTx concurrently with block execution and with other CheckTx
 	// calls (see node.Start): each piece of shared state has its own guard.
-	blockMu  sync.Mutex // consensus connection: block, store writes
-	block    []TxResult // results of the block being executed
+	blockMu  sync.Mutex      // consensus connection: block, store writes
+	block    []wire.TxResult // results of the block being executed
 	chainID  atomic.Pointer[string]
 	lastTime atomic.Int64 // unix nanoseconds of the last block
 	known    *txCache     // what CheckTx learnt of each transaction (txcache.go)
@@ -81,19 +66,19 @@ type App struct {
 	parkedSince map[string]int64
 
 	waitMu  sync.Mutex
-	waiters map[string][]chan TxResult
+	waiters map[string][]chan wire.TxResult
 
 	metrics *metrics
 
 	hookMu sync.Mutex
-	hooks  []func([]TxResult)
+	hooks  []func([]wire.TxResult)
 }
 
 // OnCommit calls fn with each block's results once the block is committed
 // (final, and what readers see; its state may still be reaching the disk,
 // and a crash before it replays the block, calling fn again).
 // fn runs on the consensus path: it must hand slow work to a goroutine.
-func (a *App) OnCommit(fn func([]TxResult)) {
+func (a *App) OnCommit(fn func([]wire.TxResult)) {
 	a.hookMu.Lock()
 	a.hooks = append(a.hooks, fn)
 	a.hookMu.Unlock()
@@ -132,7 +117,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		parkedSince: map[string]int64{},
 		known:       newTxCache(50_000),
 		sigs:        newSigBatcher(),
-		waiters:     map[string][]chan TxResult{},
+		waiters:     map[string][]chan wire.TxResult{},
 		metrics:     newMetrics(reg),
 	}
 	for _, r := range modules.Txs() {
@@ -220,7 +205,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// permission and the nonce. The signature and the body's shape were
 	// checked when the transaction arrived and cannot have changed.
 	recheck := req.Type == abci.CHECK_TX_TYPE_RECHECK
-	hash := Hash(req.Tx)
+	hash := envelope.Hash(req.Tx)
 	k, signer, err := a.admit(req.Tx, hash, a.known.get(hash), committed, a.LastBlockTime(), !recheck)
 	if err == nil {
 		a.known.put(hash, k)
@@ -244,7 +229,7 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 	return identity.Nonce(r, id)
 }
 
-// admit decodes and authenticates a transaction (hash is Hash(raw)) and
+// admit decodes and authenticates a transaction (hash is envelope.Hash(raw)) and
 // authorises its signer. k is what this node already knows of it (nil:
 // nothing); the answer is what it knows after. A transaction arriving in
 // the mempool has its signature checked in a batch with others arriving at
@@ -253,7 +238,7 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 // alone, and the body is decoded by deliver, after the nonce.
 func (a *App) admit(raw, hash []byte, k *known, r ledger.Reader, now time.Time, arriving bool) (*known, ledger.Signer, error) {
 	if k == nil {
-		tx, err := Decode(raw)
+		tx, err := envelope.Decode(raw)
 		if err != nil {
 			return nil, ledger.Signer{}, err
 		}
@@ -318,7 +303,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.block = a.block[:0]
 	hashes := make([][]byte, len(req.Txs))
 	for i, raw := range req.Txs {
-		hashes[i] = Hash(raw)
+		hashes[i] = envelope.Hash(raw)
 	}
 	a.verifyUnseen(req.Txs, hashes)
 	stopPrefetch := a.prefetch(req.Txs, hashes)
@@ -399,7 +384,7 @@ func (a *App) validatorUpdates(before ledger.Reader, updates []ledger.ValidatorU
 func (a *App) Preverify(txs [][]byte) {
 	hashes := make([][]byte, len(txs))
 	for i, raw := range txs {
-		hashes[i] = Hash(raw)
+		hashes[i] = envelope.Hash(raw)
 	}
 	a.verifyUnseen(txs, hashes)
 }
@@ -411,16 +396,16 @@ func (a *App) Preverify(txs [][]byte) {
 func (a *App) verifyUnseen(txs, hashes [][]byte) {
 	var items []ledger.Signed
 	var unseen [][]byte // the hashes of items' transactions
-	var decoded []*Tx
+	var decoded []*envelope.Tx
 	for i, raw := range txs {
 		k := a.known.get(hashes[i])
 		if k != nil && k.sigOK {
 			continue
 		}
-		var tx *Tx
+		var tx *envelope.Tx
 		if k != nil {
 			tx = k.tx
-		} else if d, err := Decode(raw); err == nil {
+		} else if d, err := envelope.Decode(raw); err == nil {
 			tx = d
 		} else {
 			continue
@@ -446,9 +431,9 @@ func outcome(code uint32) string {
 // deliver executes one transaction. A rejected transaction changes nothing
 // but its signer's nonce (once the signature and nonce have been checked),
 // so it cannot be replayed.
-func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate, work *int64) (TxResult, *abci.ExecTxResult) {
-	r := TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
-	fail := func(err error) (TxResult, *abci.ExecTxResult) {
+func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger.Writer, updates *[]ledger.ValidatorUpdate, work *int64) (wire.TxResult, *abci.ExecTxResult) {
+	r := wire.TxResult{Hash: hex.EncodeToString(hash), Height: req.Height}
+	fail := func(err error) (wire.TxResult, *abci.ExecTxResult) {
 		e := ledger.AsError(err)
 		if !errors.As(err, new(*ledger.Error)) {
 			// Not a rejection this transaction earned on every node (a
@@ -469,7 +454,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 	k, signer, err := a.admit(raw, hash, k, w, req.Time, false)
 	if err != nil {
 		if r.Type == "" {
-			if tx, derr := Decode(raw); derr == nil {
+			if tx, derr := envelope.Decode(raw); derr == nil {
 				r.Type = tx.Type
 			}
 		}
@@ -593,7 +578,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 
 // TxResultByHash reads a committed transaction's result (hash in lower-case
 // hex).
-func (a *App) TxResultByHash(hash string) (*TxResult, error) {
+func (a *App) TxResultByHash(hash string) (*wire.TxResult, error) {
 	key := resultKey(hash)
 	if key == nil {
 		return nil, ledger.ErrNotFound.Wrapf("no committed transaction %s", hash)
@@ -623,8 +608,8 @@ func (a *App) TxResultByHash(hash string) (*TxResult, error) {
 
 // WaitFor returns a channel that receives the transaction's result when its
 // block commits, and a cancel function.
-func (a *App) WaitFor(hash string) (<-chan TxResult, func()) {
-	ch := make(chan TxResult, 1)
+func (a *App) WaitFor(hash string) (<-chan wire.TxResult, func()) {
+	ch := make(chan wire.TxResult, 1)
 	a.waitMu.Lock()
 	a.waiters[hash] = append(a.waiters[hash], ch)
 	a.waitMu.Unlock()
@@ -644,7 +629,7 @@ func (a *App) WaitFor(hash string) (<-chan TxResult, func()) {
 	}
 }
 
-func (a *App) notify(results []TxResult) {
+func (a *App) notify(results []wire.TxResult) {
 	a.waitMu.Lock()
 	defer a.waitMu.Unlock()
 	if len(a.waiters) == 0 {

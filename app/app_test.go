@@ -15,12 +15,14 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 func TestLifecycleAndRestart(t *testing.T) {
@@ -94,8 +96,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	good := h.tx(hospitalKey, identity.TypeRegisterDevice, device(hospitalKey, testKey("dev"), "ecg"))
 	h.mustOK(good)
 
-	signed := func(key ed25519.PrivateKey, mutate func(*Tx)) []byte {
-		tx := &Tx{ChainID: testChain, Nonce: h.nonces[pubHex(key)], Type: identity.TypeRegisterDevice,
+	signed := func(key ed25519.PrivateKey, mutate func(*envelope.Tx)) []byte {
+		tx := &envelope.Tx{ChainID: testChain, Nonce: h.nonces[pubHex(key)], Type: identity.TypeRegisterDevice,
 			Body: []byte(`{"key":"` + pubHex(testKey("x")) + `","device_type":"ecg"}`)}
 		if mutate != nil {
 			mutate(tx)
@@ -105,7 +107,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	badSig := signed(hospitalKey, nil)
 	badSig[len(badSig)-1] ^= 1
-	huge := signed(hospitalKey, func(tx *Tx) { tx.Body = bytes.Repeat([]byte{' '}, MaxTxBytes) })
+	huge := signed(hospitalKey, func(tx *envelope.Tx) { tx.Body = bytes.Repeat([]byte{' '}, envelope.MaxBytes) })
 	badVersion := signed(hospitalKey, nil)
 	badVersion[0] = 9
 
@@ -123,15 +125,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown version", badVersion, ledger.ErrBadVersion},
 		{"bad signature", badSig, ledger.ErrBadSignature},
 		{"replay", good, ledger.ErrBadNonce},
-		{"future nonce", signed(hospitalKey, func(tx *Tx) { tx.Nonce += 5 }), ledger.ErrBadNonce},
-		{"wrong chain", signed(hospitalKey, func(tx *Tx) { tx.ChainID = "other-chain" }), ledger.ErrWrongChain},
-		{"unknown type", signed(hospitalKey, func(tx *Tx) { tx.Type = "identity.become_admin" }), ledger.ErrUnknownType},
+		{"future nonce", signed(hospitalKey, func(tx *envelope.Tx) { tx.Nonce += 5 }), ledger.ErrBadNonce},
+		{"wrong chain", signed(hospitalKey, func(tx *envelope.Tx) { tx.ChainID = "other-chain" }), ledger.ErrWrongChain},
+		{"unknown type", signed(hospitalKey, func(tx *envelope.Tx) { tx.Type = "identity.become_admin" }), ledger.ErrUnknownType},
 		{"unknown signer", signed(testKey("stranger"), nil), ledger.ErrUnknownSigner},
 		{"suspended signer", signed(suspended, nil), ledger.ErrSuspended},
 		{"expired signer", signed(expiring, nil), ledger.ErrExpired},
 		{"revoked signer", signed(revoked, nil), ledger.ErrRevoked},
 		{"retired key", signed(oldKey, nil), ledger.ErrRetiredKey},
-		{"unauthorised type", signed(patient, func(tx *Tx) {
+		{"unauthorised type", signed(patient, func(tx *envelope.Tx) {
 			tx.Type, tx.Body = governance.TypeVote, []byte(`{"proposal_id":1,"vote":"yes"}`)
 		}), ledger.ErrUnauthorized},
 	}
@@ -216,10 +218,10 @@ func TestPermissionTable(t *testing.T) {
 		}
 		for i, s := range signers {
 			t.Run(route.Type+"/"+s.name, func(t *testing.T) {
-				raw := (&Tx{ChainID: testChain, Type: route.Type, Body: []byte(`{}`)})
+				raw := (&envelope.Tx{ChainID: testChain, Type: route.Type, Body: []byte(`{}`)})
 				raw.Sign(s.key)
 				enc := raw.Encode()
-				_, _, err := h.app.admit(enc, Hash(enc), nil, h.store.Committed(), h.now, false)
+				_, _, err := h.app.admit(enc, envelope.Hash(enc), nil, h.store.Committed(), h.now, false)
 				if want[i] == nil {
 					if err != nil {
 						t.Fatalf("want allowed, got %v", err)
@@ -423,7 +425,7 @@ func TestCheckTxRefusesMalformedBodies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tx := &Tx{ChainID: testChain, Nonce: h.nonces[pubHex(c.key)], Type: c.typ, Body: []byte(c.body)}
+			tx := &envelope.Tx{ChainID: testChain, Nonce: h.nonces[pubHex(c.key)], Type: c.typ, Body: []byte(c.body)}
 			tx.Sign(c.key)
 			res := h.check(tx.Encode())
 			wantCode(t, res.Code, res.Codespace, res.Log, ledger.ErrInvalidBody)
@@ -508,7 +510,7 @@ func TestResultsAreNotServedAheadOfTheState(t *testing.T) {
 	h.block()
 	v, _ := h.store.CommittedVersion()
 	for _, height := range []int64{v, v + 1} {
-		r := TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
+		r := wire.TxResult{Hash: fmt.Sprintf("%064x", height), Height: height}
 		b := h.store.SideBatch()
 		if err := b.Set(h.store.SideKey(resultKey(r.Hash)), appendResult(nil, &r), nil); err != nil {
 			t.Fatal(err)

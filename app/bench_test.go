@@ -10,17 +10,18 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/records"
 )
 
 func BenchmarkDecodeVerify(b *testing.B) {
-	tx := &Tx{ChainID: testChain, Nonce: 1, Type: identity.TypeRegisterPatient, Body: []byte(`{}`)}
+	tx := &envelope.Tx{ChainID: testChain, Nonce: 1, Type: identity.TypeRegisterPatient, Body: []byte(`{}`)}
 	tx.Sign(testKey("bench"))
 	raw := tx.Encode()
 	b.ReportAllocs()
 	for b.Loop() {
-		t, err := Decode(raw)
+		t, err := envelope.Decode(raw)
 		if err != nil || !t.Verify() {
 			b.Fatal("bad")
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/primum-health/primum/envelope"
 )
 
 // This file is compiled only with -tags byzantine: cmd/primum's consortium
@@ -91,7 +93,7 @@ func misbehave(mode string, txs [][]byte) ([][]byte, bool) {
 	case MisbehaveReorder:
 		first := map[[ed25519.PublicKeySize]byte]int{}
 		for i, raw := range txs {
-			signer, _, ok := signerNonce(raw)
+			signer, _, ok := envelope.SignerNonce(raw)
 			if !ok {
 				continue
 			}
@@ -104,7 +106,7 @@ func misbehave(mode string, txs [][]byte) ([][]byte, bool) {
 		}
 	case MisbehaveForge:
 		for i, raw := range txs {
-			if _, err := Decode(raw); err != nil {
+			if _, err := envelope.Decode(raw); err != nil {
 				continue
 			}
 			forged := slices.Clone(raw)

@@ -13,6 +13,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -104,7 +105,7 @@ func (h *harness) tx(key ed25519.PrivateKey, typ string, body any) []byte {
 		h.t.Fatal(err)
 	}
 	who := pubHex(key)
-	t := &Tx{ChainID: testChain, Nonce: h.nonces[who], Type: typ, Body: b}
+	t := &envelope.Tx{ChainID: testChain, Nonce: h.nonces[who], Type: typ, Body: b}
 	h.nonces[who]++
 	t.Sign(key)
 	return t.Encode()

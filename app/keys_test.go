@@ -11,6 +11,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -31,7 +32,7 @@ func TestGhostKeyCannotEnterState(t *testing.T) {
 	h := newHarness(t)
 	h.block()
 	sig, _ := hex.DecodeString(ghostSig)
-	ghostTx := &Tx{ChainID: testChain, Signer: ghostKey, Type: identity.TypeRegisterPatient, Body: []byte(`{}`), Sig: sig}
+	ghostTx := &envelope.Tx{ChainID: testChain, Signer: ghostKey, Type: identity.TypeRegisterPatient, Body: []byte(`{}`), Sig: sig}
 	if !ghostTx.Verify() {
 		t.Fatal("the ghost signature no longer verifies: this test no longer shows why weak keys are refused")
 	}

@@ -3,6 +3,8 @@ package app
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/primum-health/primum/envelope"
 )
 
 // prefetch reads ahead, on another core, what a block's transactions will
@@ -25,11 +27,11 @@ func (a *App) prefetch(txs, hashes [][]byte) (stop func()) {
 			// block's execution may read it on another (handlers never
 			// modify their bodies); a transaction this node's mempool did
 			// not see is decoded here, off the execution's path.
-			var tx *Tx
+			var tx *envelope.Tx
 			var body any
 			if k := a.known.get(hashes[i]); k != nil {
 				tx, body = k.tx, k.body
-			} else if d, err := Decode(raw); err == nil {
+			} else if d, err := envelope.Decode(raw); err == nil {
 				tx = d
 			} else {
 				continue

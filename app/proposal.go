@@ -10,6 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -140,20 +141,20 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 // checked; the valid ones are remembered for FinalizeBlock.
 func (a *App) screen(txs [][]byte) []error {
 	errs := make([]error, len(txs))
-	decoded := make([]*Tx, len(txs))
+	decoded := make([]*envelope.Tx, len(txs))
 	hashes := make([][]byte, len(txs))
 	var unseen []ledger.Signed
 	var at []int
 	chainID := a.ChainID()
 	for i, raw := range txs {
-		hashes[i] = Hash(raw)
+		hashes[i] = envelope.Hash(raw)
 		k := a.known.get(hashes[i])
-		var tx *Tx
+		var tx *envelope.Tx
 		var err error
 		if k != nil {
 			tx = k.tx
 		} else {
-			tx, err = Decode(raw)
+			tx, err = envelope.Decode(raw)
 		}
 		if err == nil && tx.ChainID != chainID {
 			err = ledger.ErrWrongChain.Wrapf("transaction is for %q", tx.ChainID)
@@ -220,7 +221,7 @@ func (a *App) inNonceOrder(txs [][]byte, parked bool) [][]byte {
 	repeated := false
 	for i, raw := range txs {
 		e := &entries[i]
-		if e.signer, e.nonce, e.ok = signerNonce(raw); !e.ok {
+		if e.signer, e.nonce, e.ok = envelope.SignerNonce(raw); !e.ok {
 			continue
 		}
 		count[e.signer]++
@@ -270,6 +271,6 @@ func (a *App) inNonceOrder(txs [][]byte, parked bool) [][]byte {
 func (a *App) isParked(raw []byte) bool {
 	a.checkMu.Lock()
 	defer a.checkMu.Unlock()
-	_, ok := a.parked[string(Hash(raw))]
+	_, ok := a.parked[string(envelope.Hash(raw))]
 	return ok
 }

@@ -10,6 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -18,7 +19,7 @@ import (
 // body does not matter to ordering).
 func (h *harness) nonceTx(key ed25519.PrivateKey, nonce uint64) []byte {
 	h.t.Helper()
-	raw, err := Build(testChain, key, nonce, identity.TypeRegisterPatient, struct{}{})
+	raw, err := envelope.Build(testChain, key, nonce, identity.TypeRegisterPatient, struct{}{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func (h *harness) nonceTx(key ed25519.PrivateKey, nonce uint64) []byte {
 // deviceTx signs an organisation's device registration with the given nonce.
 func (h *harness) deviceTx(org ed25519.PrivateKey, nonce uint64) []byte {
 	h.t.Helper()
-	raw, err := Build(testChain, org, nonce, identity.TypeRegisterDevice,
+	raw, err := envelope.Build(testChain, org, nonce, identity.TypeRegisterDevice,
 		device(org, testKey(fmt.Sprint("device-", nonce)), "infusion-pump"))
 	if err != nil {
 		h.t.Fatal(err)
@@ -64,7 +65,7 @@ func TestProposalOrdersEachSignersTransactionsByNonce(t *testing.T) {
 					raw[x] = h.nonceTx(testKey(x.key), x.nonce)
 				} else {
 					// A second transaction with the same nonce: other bytes.
-					r, _ := Build(testChain, testKey(x.key), x.nonce, identity.TypeRegisterPatient, map[string]string{})
+					r, _ := envelope.Build(testChain, testKey(x.key), x.nonce, identity.TypeRegisterPatient, map[string]string{})
 					in = append(in, r)
 					continue
 				}
@@ -79,7 +80,7 @@ func TestProposalOrdersEachSignersTransactionsByNonce(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				if string(res.Txs[i]) != string(raw[w]) {
-					got, _ := Decode(res.Txs[i])
+					got, _ := envelope.Decode(res.Txs[i])
 					t.Fatalf("place %d holds nonce %d of %s, want nonce %d of %s", i, got.Nonce,
 						ledger.Address(got.Signer)[:8], w.nonce, id(testKey(w.key))[:8])
 				}
@@ -256,7 +257,7 @@ func TestProcessProposalRefusesWhatNoHonestProposerMakes(t *testing.T) {
 	a, b := testKey("pp-a"), testKey("pp-b")
 	forged := h.nonceTx(b, 0)
 	forged[len(forged)-1] ^= 1
-	other, _ := Build("another-chain", a, 0, identity.TypeRegisterPatient, struct{}{})
+	other, _ := envelope.Build("another-chain", a, 0, identity.TypeRegisterPatient, struct{}{})
 	cases := []struct {
 		name string
 		txs  [][]byte

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/primum-health/primum/internal/canonical"
+	"github.com/primum-health/primum/wire"
 )
 
 // A transaction's result is kept in the side index (outside the app hash)
@@ -39,7 +42,7 @@ func legacyResultKey(hash string) []byte { return []byte("r/" + hash) }
 
 // appendResult appends r in the binary format (without its hash, which is
 // the key's).
-func appendResult(b []byte, r *TxResult) []byte {
+func appendResult(b []byte, r *wire.TxResult) []byte {
 	b = append(b, resultFormat)
 	b = binary.AppendUvarint(b, uint64(r.Height))
 	b = binary.AppendUvarint(b, uint64(r.Index))
@@ -55,9 +58,9 @@ var errBadResult = errors.New("unreadable transaction result")
 
 // decodeResult reads a result stored under hash: binary, or JSON as
 // written before.
-func decodeResult(hash string, b []byte) (*TxResult, error) {
+func decodeResult(hash string, b []byte) (*wire.TxResult, error) {
 	if len(b) > 0 && b[0] == '{' {
-		var r TxResult
+		var r wire.TxResult
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadResult, err)
 		}
@@ -66,17 +69,17 @@ func decodeResult(hash string, b []byte) (*TxResult, error) {
 	if len(b) == 0 || b[0] != resultFormat {
 		return nil, fmt.Errorf("%w: format %x", errBadResult, b[:min(len(b), 1)])
 	}
-	rd := reader{b: b[1:]}
-	height, index, code := rd.uvarint(), rd.uvarint(), rd.uvarint()
-	r := &TxResult{Hash: hash, Height: int64(height), Index: int(index), Code: uint32(code)}
+	rd := canonical.Reader{B: b[1:]}
+	height, index, code := rd.Uvarint(), rd.Uvarint(), rd.Uvarint()
+	r := &wire.TxResult{Hash: hash, Height: int64(height), Index: int(index), Code: uint32(code)}
 	for _, s := range [...]*string{&r.Type, &r.Signer, &r.Codespace, &r.Error, &r.Log} {
-		*s = string(rd.field(1 << 24))
+		*s = string(rd.Field(1 << 24))
 	}
-	if rd.err == nil && (len(rd.b) != 0 || height > 1<<62 || index > 1<<31 || code > 1<<32-1) {
-		rd.err = errors.New("out of range or trailing bytes")
+	if rd.Err == nil && (len(rd.B) != 0 || height > 1<<62 || index > 1<<31 || code > 1<<32-1) {
+		rd.Err = errors.New("out of range or trailing bytes")
 	}
-	if rd.err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadResult, rd.err)
+	if rd.Err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadResult, rd.Err)
 	}
 	return r, nil
 }

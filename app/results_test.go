@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 func TestResultFormat(t *testing.T) {
 	hash := strings.Repeat("ab", 32)
-	for _, r := range []TxResult{
+	for _, r := range []wire.TxResult{
 		{Hash: hash, Height: 1},
 		{Hash: hash, Height: 123456, Index: 9999, Type: identity.TypeRegisterPatient, Signer: "pat1qqqq"},
 		{Hash: hash, Height: 1 << 40, Index: 1 << 20, Code: 7, Codespace: "identity", Error: "bad_nonce",
@@ -45,7 +47,7 @@ func TestResultFormat(t *testing.T) {
 func TestResultsOfBothFormats(t *testing.T) {
 	h := newHarness(t)
 	h.block()
-	legacy := TxResult{Hash: strings.Repeat("0f", 32), Height: 1, Index: 3, Type: identity.TypeRegisterPatient, Signer: "pat1legacy"}
+	legacy := wire.TxResult{Hash: strings.Repeat("0f", 32), Height: 1, Index: 3, Type: identity.TypeRegisterPatient, Signer: "pat1legacy"}
 	raw, _ := json.Marshal(legacy)
 	b := h.store.SideBatch()
 	if err := b.Set(h.store.SideKey(legacyResultKey(legacy.Hash)), raw, nil); err != nil {
@@ -59,13 +61,13 @@ func TestResultsOfBothFormats(t *testing.T) {
 	if res.TxResults[0].Code != 0 {
 		t.Fatal(res.TxResults[0].Log)
 	}
-	current := hex.EncodeToString(Hash(tx))
+	current := hex.EncodeToString(envelope.Hash(tx))
 	for _, c := range []struct {
 		hash string
-		want func(*TxResult) bool
+		want func(*wire.TxResult) bool
 	}{
-		{legacy.Hash, func(r *TxResult) bool { return reflect.DeepEqual(*r, legacy) }},
-		{current, func(r *TxResult) bool {
+		{legacy.Hash, func(r *wire.TxResult) bool { return reflect.DeepEqual(*r, legacy) }},
+		{current, func(r *wire.TxResult) bool {
 			return r.Hash == current && r.Height == h.height && r.Index == 0 && r.Type == identity.TypeRegisterPatient && r.Signer != ""
 		}},
 	} {

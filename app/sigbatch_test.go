@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -93,7 +94,7 @@ func TestPreverifiedBatch(t *testing.T) {
 	txs, forged := registrations(h, 100)
 	h.app.Preverify(txs)
 	for i, raw := range txs {
-		if got := h.app.known.verified(Hash(raw)); got == forged[i] {
+		if got := h.app.known.verified(envelope.Hash(raw)); got == forged[i] {
 			t.Fatalf("transaction %d (forged %v): remembered as verified %v", i, forged[i], got)
 		}
 		res := h.check(raw)

@@ -1,6 +1,10 @@
 package app
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/primum-health/primum/envelope"
+)
 
 // known is what this node has learnt about one transaction on its way from
 // the mempool to a block: its envelope, whether its signature verified, and
@@ -10,7 +14,7 @@ import "sync"
 // An entry is never changed once stored (put replaces it), so readers on
 // other cores may keep what get returned.
 type known struct {
-	tx    *Tx
+	tx    *envelope.Tx
 	sigOK bool
 	body  any // nil until decoded
 }
@@ -71,7 +75,7 @@ func (c *txCache) verified(hash []byte) bool {
 }
 
 // markVerified records that a transaction's signature verified.
-func (c *txCache) markVerified(hash []byte, tx *Tx) {
+func (c *txCache) markVerified(hash []byte, tx *envelope.Tx) {
 	k := c.get(hash)
 	if k != nil && k.sigOK {
 		return

@@ -1,5 +1,11 @@
 // Package client builds, signs, submits and queries Primum transactions over
 // a node's REST API. The CLI, the benchmark and the tests use it.
+//
+// It is a library: it links the envelope, the wire types and the capability
+// packages, never the node, its stores, CometBFT or Pebble
+// (TestClientLinksNoServer). Checking answers against headers the
+// validators signed is package client/prove, which links CometBFT's light
+// client.
 package client
 
 import (
@@ -17,10 +23,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/wire"
 )
 
 // Client talks to one node.
@@ -43,7 +49,7 @@ func New(baseURL string) *Client {
 func (c *Client) BaseURL() string { return c.base }
 
 // Problem is an error answered by the node (RFC 9457), with its stable code.
-type Problem api.Problem
+type Problem wire.Problem
 
 func (p *Problem) Error() string {
 	if p.Detail != "" {
@@ -94,8 +100,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // Status reads the chain status.
-func (c *Client) Status(ctx context.Context) (*api.Status, error) {
-	var s api.Status
+func (c *Client) Status(ctx context.Context) (*wire.Status, error) {
+	var s wire.Status
 	return &s, c.do(ctx, "GET", "/api/v1/status", nil, &s)
 }
 
@@ -115,42 +121,37 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 }
 
 // Key tells who a public key signs for and its next nonce.
-func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*api.KeyInfo, error) {
-	var k api.KeyInfo
+func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*wire.KeyInfo, error) {
+	var k wire.KeyInfo
 	return &k, c.do(ctx, "GET", "/api/v1/keys/"+hex.EncodeToString(pub), nil, &k)
-}
-
-// Build signs a transaction with an explicit nonce.
-func Build(chainID string, key ed25519.PrivateKey, nonce uint64, typ string, body any) ([]byte, error) {
-	return app.Build(chainID, key, nonce, typ, body)
 }
 
 // Submit sends signed bytes; with wait it returns once the transaction is
 // committed (a rejection in the block is returned as a *Problem).
-func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*api.SubmitResponse, error) {
+func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*wire.SubmitResponse, error) {
 	path := "/api/v1/txs"
 	if wait {
 		path += "?wait=true"
 	}
-	var r api.SubmitResponse
-	return &r, c.do(ctx, "POST", path, api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+	var r wire.SubmitResponse
+	return &r, c.do(ctx, "POST", path, wire.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
 }
 
 // SubmitBatch sends many signed transactions in one request (at most
-// api.MaxBatchTxs). Each is answered on its own, in order: accepted (202),
+// wire.MaxBatchTxs). Each is answered on its own, in order: accepted (202),
 // committed before (200) or refused (its problem); an error means the
 // request as a whole was refused.
-func (c *Client) SubmitBatch(ctx context.Context, raws [][]byte) (*api.BatchResponse, error) {
-	req := api.BatchRequest{Txs: make([]string, len(raws))}
+func (c *Client) SubmitBatch(ctx context.Context, raws [][]byte) (*wire.BatchResponse, error) {
+	req := wire.BatchRequest{Txs: make([]string, len(raws))}
 	for i, raw := range raws {
 		req.Txs[i] = base64.StdEncoding.EncodeToString(raw)
 	}
-	var r api.BatchResponse
+	var r wire.BatchResponse
 	return &r, c.do(ctx, "POST", "/api/v1/txs/batch", req, &r)
 }
 
 // Send builds, signs and submits a transaction, reading the nonce from the node.
-func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, body any, wait bool) (*api.SubmitResponse, error) {
+func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, body any, wait bool) (*wire.SubmitResponse, error) {
 	chainID, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -159,7 +160,7 @@ func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, b
 	if err != nil {
 		return nil, err
 	}
-	raw, err := Build(chainID, key, info.Nonce, typ, body)
+	raw, err := envelope.Build(chainID, key, info.Nonce, typ, body)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +168,8 @@ func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, b
 }
 
 // Tx reads a committed transaction's result.
-func (c *Client) Tx(ctx context.Context, hash string) (*app.TxResult, error) {
-	var r app.TxResult
+func (c *Client) Tx(ctx context.Context, hash string) (*wire.TxResult, error) {
+	var r wire.TxResult
 	return &r, c.do(ctx, "GET", "/api/v1/txs/"+url.PathEscape(hash), nil, &r)
 }
 
@@ -202,7 +203,7 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 }
 
 // RotateKey replaces key with newKey for the identity key signs for.
-func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, wait bool) (*api.SubmitResponse, error) {
+func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, wait bool) (*wire.SubmitResponse, error) {
 	chainID, id, err := c.registrant(ctx, key)
 	if err != nil {
 		return nil, err
@@ -218,7 +219,7 @@ func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, 
 // practitioner's private key is elsewhere, its holder makes the proof
 // (identity.ProvePossession, or 'primum keys prove-possession') and the
 // body is sent as it is with Send.
-func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed25519.PrivateKey, m identity.RegisterPractitioner, wait bool) (*api.SubmitResponse, error) {
+func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed25519.PrivateKey, m identity.RegisterPractitioner, wait bool) (*wire.SubmitResponse, error) {
 	chainID, orgID, err := c.registrant(ctx, org)
 	if err != nil {
 		return nil, err
@@ -230,7 +231,7 @@ func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed2
 
 // RegisterDevice registers device's key as a device of the organisation or
 // patient owner signs for, with the device key's proof of possession.
-func (c *Client) RegisterDevice(ctx context.Context, owner, device ed25519.PrivateKey, deviceType string, wait bool) (*api.SubmitResponse, error) {
+func (c *Client) RegisterDevice(ctx context.Context, owner, device ed25519.PrivateKey, deviceType string, wait bool) (*wire.SubmitResponse, error) {
 	chainID, ownerID, err := c.registrant(ctx, owner)
 	if err != nil {
 		return nil, err

@@ -11,11 +11,11 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/release"
+	"github.com/primum-health/primum/wire"
 )
 
 // Record reads a record's index entry from the ledger.
@@ -89,7 +89,7 @@ func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, pu
 
 // fetch is FetchRecord once the requester, the record and the custodian's
 // endpoint are known.
-func (c *Client) fetch(ctx context.Context, key ed25519.PrivateKey, info *api.KeyInfo, rec *records.Record, endpoint, purpose, emergencyReason string) (*Fetched, error) {
+func (c *Client) fetch(ctx context.Context, key ed25519.PrivateKey, info *wire.KeyInfo, rec *records.Record, endpoint, purpose, emergencyReason string) (*Fetched, error) {
 	if info.Identity == nil {
 		return nil, fmt.Errorf("this key (%s) is not registered on the ledger", info.Address)
 	}

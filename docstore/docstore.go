@@ -20,9 +20,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 
+	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/store"
 )
 
@@ -153,16 +152,6 @@ func Open(dir string, u Unsealer) (*Store, error) {
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Commitment is the on-ledger commitment of a record: HMAC-SHA256 keyed by
-// the record's salt. Without the salt it reveals nothing, even about
-// guessable content. This byte format must never change.
-func Commitment(salt, content []byte) []byte {
-	m := hmac.New(sha256.New, salt)
-	m.Write([]byte("primum/record/v1\x00"))
-	m.Write(content)
-	return m.Sum(nil)
-}
-
 func seal(k, plaintext, ad []byte) []byte {
 	block, err := aes.NewCipher(k)
 	if err != nil {
@@ -268,7 +257,7 @@ func (s *Store) Put(m Meta, content []byte) (commitment []byte, err error) {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, fmt.Errorf("cannot store record: %w", err)
 	}
-	return Commitment(salt, content), nil
+	return records.Commitment(salt, content), nil
 }
 
 func (s *Store) get(k []byte) ([]byte, error) {

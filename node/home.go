@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 )
 
 // Ports a node listens on.
@@ -105,7 +106,7 @@ func tune(cfg *cmtcfg.Config) {
 	cfg.Consensus.CreateEmptyBlocks = true
 	cfg.Consensus.CreateEmptyBlocksInterval = 5 * time.Second
 	cfg.Mempool.Size = 20000
-	cfg.Mempool.MaxTxBytes = app.MaxTxBytes
+	cfg.Mempool.MaxTxBytes = envelope.MaxBytes
 	cfg.TxIndex.Indexer = "null"
 	cfg.Instrumentation.Prometheus = true
 	cfg.Instrumentation.PrometheusListenAddr = "" // served on the API's /metrics instead

@@ -11,6 +11,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 
 	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -159,7 +160,7 @@ func (c *mempoolClient) check(calls []*checkCall) {
 	byLane := make([][]*checkCall, lanes)
 	for _, call := range calls {
 		lane := 0
-		if tx, err := app.Decode(call.req.Tx); err == nil {
+		if tx, err := envelope.Decode(call.req.Tx); err == nil {
 			lane = int(maphash.Bytes(c.seed, tx.Signer) % uint64(lanes))
 		}
 		byLane[lane] = append(byLane[lane], call)

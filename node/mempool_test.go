@@ -14,7 +14,7 @@ import (
 	abcicli "github.com/cometbft/cometbft/abci/client"
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/envelope"
 )
 
 // sequenceChecker stands in for the app's nonce sequencing: it accepts a
@@ -33,7 +33,7 @@ func (s *sequenceChecker) CheckTx(_ context.Context, req *abci.CheckTxRequest) (
 	}
 	defer s.running.Add(-1)
 	time.Sleep(time.Duration(rand.IntN(20)) * time.Microsecond)
-	tx, err := app.Decode(req.Tx)
+	tx, err := envelope.Decode(req.Tx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func TestMempoolClientAnswersInOrder(t *testing.T) {
 	for n := range each {
 		for s := range signers {
 			seed := sha256.Sum256(fmt.Appendf(nil, "signer %d", s))
-			raw, err := app.Build("chain", ed25519.NewKeyFromSeed(seed[:]), uint64(n), "identity.register_patient", struct{}{})
+			raw, err := envelope.Build("chain", ed25519.NewKeyFromSeed(seed[:]), uint64(n), "identity.register_patient", struct{}{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,13 +22,15 @@ import (
 	"github.com/cockroachdb/pebble"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/wire"
 )
 
 // freePorts picks three distinct free loopback ports.
@@ -145,11 +147,11 @@ func TestNodeEndToEnd(t *testing.T) {
 		t.Fatalf("unauthorised: %v", err)
 	}
 	chainID, _ := c.ChainID(ctx)
-	stale, _ := client.Build(chainID, patient, 0, identity.TypeRegisterDevice, identity.RegisterDevice{Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), DeviceType: "ecg"})
+	stale, _ := envelope.Build(chainID, patient, 0, identity.TypeRegisterDevice, identity.RegisterDevice{Key: hex.EncodeToString(newKey(t).Public().(ed25519.PublicKey)), DeviceType: "ecg"})
 	if _, err := c.Submit(ctx, stale, true); !errors.As(err, &p) || p.Code != "bad_nonce" {
 		t.Fatalf("replayed nonce: %v", err)
 	}
-	wrong, _ := client.Build("other-chain", org, 1, identity.TypeRegisterPatient, struct{}{})
+	wrong, _ := envelope.Build("other-chain", org, 1, identity.TypeRegisterPatient, struct{}{})
 	if _, err := c.Submit(ctx, wrong, false); !errors.As(err, &p) || p.Code != "wrong_chain" {
 		t.Fatalf("wrong chain: %v", err)
 	}
@@ -190,7 +192,7 @@ func TestNodeEndToEnd(t *testing.T) {
 		key    string
 		exists bool
 	}{{"id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), true}, {"id/0000000000000000000000000000000000000000", false}} {
-		var pr api.ProofResponse
+		var pr wire.ProofResponse
 		if err := c.Get(ctx, "/api/v1/proof?key="+pc.key, &pr); err != nil || pr.Exists != pc.exists {
 			t.Fatalf("proof of %s: %+v %v", pc.key, pr, err)
 		}
@@ -291,7 +293,7 @@ func TestGovernanceChangesCometBFTValidators(t *testing.T) {
 	}
 	// A light client that trusts only the genesis (one validator) follows
 	// the change: the new member is proven by a header of the new set.
-	prover, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: n.Comet.GenesisDoc()})
+	prover, err := prove.New(ctx, c, n.RPCAddr(), prove.TrustRoot{Genesis: n.Comet.GenesisDoc()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,7 @@ func TestAPIAbuse(t *testing.T) {
 	flooder := newKey(t)
 	limited := 0
 	for i := 0; i < 30; i++ {
-		raw, _ := client.Build(chainID, flooder, uint64(i), identity.TypeRegisterPatient, struct{}{})
+		raw, _ := envelope.Build(chainID, flooder, uint64(i), identity.TypeRegisterPatient, struct{}{})
 		_, err := c.Submit(ctx, raw, false)
 		var p *client.Problem
 		if errors.As(err, &p) && p.Code == "rate_limited" {
@@ -336,7 +338,7 @@ func TestAPIAbuse(t *testing.T) {
 	burst := newKey(t)
 	var raws [][]byte
 	for i := range 8 {
-		raw, _ := client.Build(chainID, burst, uint64(i), identity.TypeRegisterPatient, struct{}{})
+		raw, _ := envelope.Build(chainID, burst, uint64(i), identity.TypeRegisterPatient, struct{}{})
 		raws = append(raws, raw)
 	}
 	batch, err := c.SubmitBatch(ctx, raws)
@@ -358,7 +360,7 @@ func TestAPIAbuse(t *testing.T) {
 			t.Errorf("batch item %d: %d %s, want %d %s", i, r.Status, got, want, code)
 		}
 	}
-	raw, _ := client.Build(chainID, flooder, 99, identity.TypeRegisterPatient, struct{}{})
+	raw, _ := envelope.Build(chainID, flooder, 99, identity.TypeRegisterPatient, struct{}{})
 	body, _ := json.Marshal(map[string]string{"tx": base64.StdEncoding.EncodeToString(raw)})
 	resp, err := http.Post(n.APIURL()+"/api/v1/txs", "application/json", strings.NewReader(string(body)))
 	if err != nil {
@@ -405,7 +407,7 @@ func TestSubmitBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := client.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	before, _ := envelope.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
 	committed, err := c.Submit(ctx, before, true)
 	if err != nil {
 		t.Fatal(err)
@@ -416,18 +418,18 @@ func TestSubmitBatch(t *testing.T) {
 	}
 	doctor := func(i uint64) []byte {
 		doc := newKey(t)
-		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+		raw, _ := envelope.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: hex.EncodeToString(doc.Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("MD-%d", i), Profession: "doctor",
 			Proof:      identity.ProvePossession(doc, chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
 		return raw
 	}
-	patient, _ := client.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	patient, _ := envelope.Build(chainID, newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
 	forger := newKey(t)
-	forged, _ := client.Build(chainID, forger, 0, identity.TypeRegisterPatient, struct{}{})
+	forged, _ := envelope.Build(chainID, forger, 0, identity.TypeRegisterPatient, struct{}{})
 	forged[len(forged)-1] ^= 1
-	forgersNext, _ := client.Build(chainID, forger, 1, identity.TypeRegisterPatient, struct{}{})
-	elsewhere, _ := client.Build("other-chain", newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
+	forgersNext, _ := envelope.Build(chainID, forger, 1, identity.TypeRegisterPatient, struct{}{})
+	elsewhere, _ := envelope.Build("other-chain", newKey(t), 0, identity.TypeRegisterPatient, struct{}{})
 	first, second := doctor(0), doctor(1)
 	items := []struct {
 		raw    []byte
@@ -460,7 +462,7 @@ func TestSubmitBatch(t *testing.T) {
 		if got.Problem != nil {
 			code = got.Problem.Code
 		}
-		if got.Status != it.status || code != it.code || got.Hash != hex.EncodeToString(app.Hash(it.raw)) {
+		if got.Status != it.status || code != it.code || got.Hash != hex.EncodeToString(envelope.Hash(it.raw)) {
 			t.Errorf("item %d: status %d code %q hash %s, want %d %q", i, got.Status, code, got.Hash, it.status, it.code)
 		}
 	}
@@ -468,8 +470,8 @@ func TestSubmitBatch(t *testing.T) {
 		t.Errorf("the transaction committed before: %+v, want height %d", got, committed.Height)
 	}
 	for _, raw := range [][]byte{first, patient, second} {
-		hash := hex.EncodeToString(app.Hash(raw))
-		var tx *app.TxResult
+		hash := hex.EncodeToString(envelope.Hash(raw))
+		var tx *wire.TxResult
 		for tx, err = c.Tx(ctx, hash); err != nil && ctx.Err() == nil; tx, err = c.Tx(ctx, hash) {
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -489,7 +491,7 @@ func TestSubmitBatch(t *testing.T) {
 	practitionerKey := newKey(t)
 	practitioner := hex.EncodeToString(practitionerKey.Public().(ed25519.PublicKey))
 	register := func(i uint64) []byte {
-		raw, _ := client.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+		raw, _ := envelope.Build(chainID, org, info.Nonce+i, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: practitioner, Licence: fmt.Sprintf("MD-twice-%d", i), Profession: "doctor",
 			Proof:      identity.ProvePossession(practitionerKey, chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)})
@@ -499,8 +501,8 @@ func TestSubmitBatch(t *testing.T) {
 	if res, err = c.SubmitBatch(ctx, [][]byte{once, twice}); err != nil || res.Accepted != 2 {
 		t.Fatalf("two registrations of one key: %+v %v", res, err)
 	}
-	var failed *app.TxResult
-	for failed, err = c.Tx(ctx, hex.EncodeToString(app.Hash(twice))); err != nil && ctx.Err() == nil; failed, err = c.Tx(ctx, hex.EncodeToString(app.Hash(twice))) {
+	var failed *wire.TxResult
+	for failed, err = c.Tx(ctx, hex.EncodeToString(envelope.Hash(twice))); err != nil && ctx.Err() == nil; failed, err = c.Tx(ctx, hex.EncodeToString(envelope.Hash(twice))) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil || failed.Code == 0 {
@@ -519,7 +521,7 @@ func TestSubmitBatch(t *testing.T) {
 		t.Errorf("a failed transaction submitted again alone: %v, want %s at height %d", err, failed.Error, failed.Height)
 	}
 
-	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, api.MaxBatchTxs+1), ",") + `]}`
+	tooMany := `{"txs":[` + strings.TrimSuffix(strings.Repeat(`"AA==",`, wire.MaxBatchTxs+1), ",") + `]}`
 	for _, tc := range []struct{ name, body, has string }{
 		{"not JSON", `{"txs":`, "malformed JSON"},
 		{"not base64", `{"txs":["` + base64.StdEncoding.EncodeToString(patient) + `","!!"]}`, "txs[1]"},

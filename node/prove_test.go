@@ -16,20 +16,22 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/wire"
 )
 
 // lyingNode serves the node's API, changing its proofs with tamper.
-func lyingNode(t *testing.T, apiURL string, change func(*api.ProofResponse)) *client.Client {
+func lyingNode(t *testing.T, apiURL string, change func(*wire.ProofResponse)) *client.Client {
 	return client.New(tamper.JSON(t, apiURL, "/api/v1/proof", change))
 }
 
 // forged is a proof of a value the chain never held, from a state of its
 // own: consistent in itself, with an app hash no validator signed.
-func forged(t *testing.T, key string, height int64) api.ProofResponse {
+func forged(t *testing.T, key string, height int64) wire.ProofResponse {
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +74,7 @@ func TestProvenAnswers(t *testing.T) {
 	rpc := n.RPCAddr()
 	genesis := n.Comet.GenesisDoc()
 
-	p, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis})
+	p, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +98,8 @@ func TestProvenAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var served atomic.Int64
-	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) { served.Store(pr.Height) })
-	pw, err := client.NewProver(ctx, client.New(watched), rpc, client.TrustRoot{Genesis: genesis})
+	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) { served.Store(pr.Height) })
+	pw, err := prove.New(ctx, client.New(watched), rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,27 +110,27 @@ func TestProvenAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		key    string
-		tamper func(*api.ProofResponse)
+		tamper func(*wire.ProofResponse)
 		says   string
 	}{
-		{"a changed value", present, func(pr *api.ProofResponse) {
+		{"a changed value", present, func(pr *wire.ProofResponse) {
 			pr.Value = base64.StdEncoding.EncodeToString([]byte(`{"id":"x","kind":"organisation"}`))
 		}, "does not lead to the app hash"},
-		{"a present key said absent", present, func(pr *api.ProofResponse) { pr.Exists, pr.Value = false, "" }, "does not lead to the app hash"},
-		{"an absent key said present", absent, func(pr *api.ProofResponse) {
+		{"a present key said absent", present, func(pr *wire.ProofResponse) { pr.Exists, pr.Value = false, "" }, "does not lead to the app hash"},
+		{"an absent key said present", absent, func(pr *wire.ProofResponse) {
 			pr.Exists, pr.Value = true, base64.StdEncoding.EncodeToString([]byte(`{}`))
 		}, "does not lead to the app hash"},
-		{"another key's proof", present, func(pr *api.ProofResponse) { pr.Key = "meta/chain_id" }, "the proof is of"},
-		{"a forged state", present, func(pr *api.ProofResponse) { *pr = forged(t, present, pr.Height) }, "in the header the validators signed"},
-		{"a garbled proof", present, func(pr *api.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
+		{"another key's proof", present, func(pr *wire.ProofResponse) { pr.Key = "meta/chain_id" }, "the proof is of"},
+		{"a forged state", present, func(pr *wire.ProofResponse) { *pr = forged(t, present, pr.Height) }, "in the header the validators signed"},
+		{"a garbled proof", present, func(pr *wire.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			liar := lyingNode(t, n.APIURL(), tc.tamper)
-			p, err := client.NewProver(ctx, liar, rpc, client.TrustRoot{Genesis: genesis})
+			p, err := prove.New(ctx, liar, rpc, prove.TrustRoot{Genesis: genesis})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, err := p.Get(ctx, tc.key); !errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), tc.says) {
+			if got, err := p.Get(ctx, tc.key); !errors.Is(err, prove.ErrNotProven) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("the lie was not caught: %+v, %v", got, err)
 			}
 		})
@@ -136,18 +138,18 @@ func TestProvenAnswers(t *testing.T) {
 
 	// A trust root older than the trusting period: not a lie, but nothing
 	// can be proven from it; the error says what to do.
-	stale, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: genesis, Period: time.Nanosecond})
+	stale, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: genesis, Period: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stale.Get(ctx, present); err == nil || errors.Is(err, client.ErrNotProven) || !strings.Contains(err.Error(), "start from a recent header") {
+	if _, err := stale.Get(ctx, present); err == nil || errors.Is(err, prove.ErrNotProven) || !strings.Contains(err.Error(), "start from a recent header") {
 		t.Fatalf("an expired trust root: %v", err)
 	}
 
 	// A genesis whose validator is not the one that signs this chain.
 	other := *genesis
 	other.Validators = []types.GenesisValidator{{PubKey: cmted25519.GenPrivKey().PubKey(), Power: 10, Name: "impostor"}}
-	if _, err := client.NewProver(ctx, c, rpc, client.TrustRoot{Genesis: &other}); !errors.Is(err, client.ErrNotProven) {
+	if _, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: &other}); !errors.Is(err, prove.ErrNotProven) {
 		t.Fatalf("a chain not of the genesis given: %v", err)
 	}
 }

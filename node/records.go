@@ -19,6 +19,7 @@ import (
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/wire"
 )
 
 // Paths of the record store and its unseal key inside a home. The unseal
@@ -141,7 +142,7 @@ func openRecords(home string, a *app.App, log *slog.Logger) (*recordStore, error
 	}
 	rs := &recordStore{Store: docs, patients: make(chan string, 1024), ticks: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	a.OnCommit(func(results []app.TxResult) {
+	a.OnCommit(func(results []wire.TxResult) {
 		for _, r := range results {
 			for _, ev := range r.Events {
 				if ev.Type == "records.erased" && attr(ev, "records") != "0" {

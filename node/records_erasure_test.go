@@ -17,6 +17,7 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -65,7 +66,7 @@ func newChain(t *testing.T, home string, founders ...ed25519.PrivateKey) *chain 
 func (c *chain) tx(key ed25519.PrivateKey, typ string, body any) []byte {
 	c.t.Helper()
 	who := string(key.Public().(ed25519.PublicKey))
-	raw, err := app.Build("primum-erasure", key, c.nonces[who], typ, body)
+	raw, err := envelope.Build("primum-erasure", key, c.nonces[who], typ, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}

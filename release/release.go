@@ -7,6 +7,10 @@
 // The requester checks what arrives against the commitment on the ledger,
 // read from a node it trusts, so a custodian cannot hand out an altered
 // record unnoticed.
+//
+// Both sides use this package: a custodian's node seals, and a requester (a
+// node on a user's behalf, or the Go client) fetches and opens. It must
+// never import the node's stores (docstore, store): the client links it.
 package release
 
 import (
@@ -18,7 +22,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/records"
 )
 
 // Suite names the HPKE suite in answers.
@@ -106,7 +110,7 @@ func (p *Payload) Verify(commitment string) error {
 	if err != nil {
 		return fmt.Errorf("%w: the ledger's commitment is not hex", ErrMismatch)
 	}
-	if !hmac.Equal(docstore.Commitment(p.Salt, p.Content), want) {
+	if !hmac.Equal(records.Commitment(p.Salt, p.Content), want) {
 		return ErrMismatch
 	}
 	return nil

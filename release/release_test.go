@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/records"
 )
 
 func TestSealOpenVerify(t *testing.T) {
@@ -15,7 +15,7 @@ func TestSealOpenVerify(t *testing.T) {
 	}
 	other, _ := NewKey()
 	content, salt := []byte(`{"resourceType":"Observation"}`), []byte("0123456789abcdef0123456789abcdef")
-	commitment := hex.EncodeToString(docstore.Commitment(salt, content))
+	commitment := hex.EncodeToString(records.Commitment(salt, content))
 	sealed, err := Seal(k.Public(), Payload{Record: "obs-1", Access: "a1", Content: content, Salt: salt})
 	if err != nil {
 		t.Fatal(err)

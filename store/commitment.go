@@ -12,12 +12,12 @@ import (
 
 // The app hash is the root of a binary Merkle tree over every key of the
 // state, its leaves ordered by the SHA-256 of their keys: the layout of a
-// sparse Merkle tree, verified by ICS23's SmtSpec (ProofSpec), cut at a fixed
-// depth. The top bucketBits levels are complete and kept in memory (two
-// copies of 16 MB: the committed version and the block being executed); below
-// them each bucket — the keys whose hashes share their first bucketBits bits
-// — is a small balanced tree over its leaves, rebuilt from Pebble when a
-// block writes to it.
+// sparse Merkle tree, verified by ICS23's SmtSpec (package stateproof), cut
+// at a fixed depth. The top bucketBits levels are complete and kept in memory
+// (two copies of 16 MB: the committed version and the block being executed);
+// below them each bucket — the keys whose hashes share their first
+// bucketBits bits — is a small balanced tree over its leaves, rebuilt from
+// Pebble when a block writes to it.
 //
 //	leaf   = SHA-256(0x00 ‖ SHA-256(key) ‖ SHA-256(value))
 //	inner  = SHA-256(0x01 ‖ left ‖ right), and 32 zero bytes when both are empty
@@ -34,9 +34,6 @@ const (
 	bucketCount = 1 << bucketBits
 	hashLen     = sha256.Size
 )
-
-// ProofSpec is the ICS23 specification the state's proofs verify against.
-var ProofSpec = ics23.SmtSpec
 
 var emptyHash [hashLen]byte
 

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble"
-	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/primum-health/primum/store/stateproof"
 )
 
 // referenceRoot computes the app hash of a state from scratch, as
@@ -108,15 +109,15 @@ func TestCommitmentMatchesReference(t *testing.T) {
 			}
 			want, present := state[k]
 			if present {
-				if string(value) != want || !ics23.VerifyMembership(ProofSpec, root, proof, []byte(k), value) {
+				if string(value) != want || !stateproof.Verify(proof, root, []byte(k), value, true) {
 					t.Fatalf("block %d: membership of %s = %q does not verify", block, k, value)
 				}
-				if ics23.VerifyMembership(ProofSpec, root, proof, []byte(k), []byte("forged")) {
+				if stateproof.Verify(proof, root, []byte(k), []byte("forged"), true) {
 					t.Fatalf("block %d: a forged value of %s verifies", block, k)
 				}
 				continue
 			}
-			if value != nil || !ics23.VerifyNonMembership(ProofSpec, root, proof, []byte(k)) {
+			if value != nil || !stateproof.Verify(proof, root, []byte(k), nil, false) {
 				t.Fatalf("block %d: absence of %s does not verify (value %q)", block, k, value)
 			}
 		}
@@ -126,7 +127,7 @@ func TestCommitmentMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ics23.VerifyNonMembership(ProofSpec, root, proof, []byte(k)) {
+			if stateproof.Verify(proof, root, []byte(k), nil, false) {
 				t.Fatalf("block %d: present key %s proven absent", block, k)
 			}
 			break
@@ -168,7 +169,7 @@ func TestProofsAtTheEdges(t *testing.T) {
 		if non == nil || (non.Left == nil) == (non.Right == nil) {
 			t.Fatalf("%s: want a proof with one neighbour, got %v", k, proof)
 		}
-		if !ics23.VerifyNonMembership(ProofSpec, root, proof, []byte(k)) {
+		if !stateproof.Verify(proof, root, []byte(k), nil, false) {
 			t.Fatalf("%s: absence does not verify", k)
 		}
 	}

@@ -499,9 +499,9 @@ func (s *Store) reader() committedReader {
 	return committedReader{s: s, version: s.version, over: s.saving}
 }
 
-// Proof returns the committed value of key with an ICS23 proof (ProofSpec)
-// of membership, or of absence, against the app hash of the returned
-// version.
+// Proof returns the committed value of key with an ICS23 proof of
+// membership, or of absence, against the app hash of the returned version
+// (stateproof.Verify checks it).
 func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
 	if err := s.waitSaved(); err != nil {
 		return nil, nil, 0, nil, err

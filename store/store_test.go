@@ -9,9 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	ics23 "github.com/cosmos/ics23/go"
-
 	"github.com/primum-health/primum/internal/statetest"
+	"github.com/primum-health/primum/store/stateproof"
 )
 
 // holdSaves keeps s's background writes from starting until release is
@@ -65,14 +64,14 @@ func TestCommitReopenAndProve(t *testing.T) {
 	if err != nil || string(value) != "two" || version != 1 || !bytes.Equal(root, hash) {
 		t.Fatalf("proof: %q %d %v", value, version, err)
 	}
-	if !ics23.VerifyMembership(ProofSpec, root, proof, []byte("a/2"), []byte("two")) {
+	if !stateproof.Verify(proof, root, []byte("a/2"), []byte("two"), true) {
 		t.Fatal("membership proof does not verify against the app hash")
 	}
-	if ics23.VerifyMembership(ProofSpec, root, proof, []byte("a/2"), []byte("forged")) {
+	if stateproof.Verify(proof, root, []byte("a/2"), []byte("forged"), true) {
 		t.Fatal("proof verifies a forged value")
 	}
 	_, absent, _, _, err := s.Proof([]byte("a/3"))
-	if err != nil || !ics23.VerifyNonMembership(ProofSpec, root, absent, []byte("a/3")) {
+	if err != nil || !stateproof.Verify(absent, root, []byte("a/3"), nil, false) {
 		t.Fatalf("non-membership proof: %v", err)
 	}
 	s.Close()

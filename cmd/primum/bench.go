@@ -30,13 +30,13 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/wire"
 )
 
 // BenchReport is the JSON of 'primum bench --json' (field names are part of
@@ -108,8 +108,8 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 			if duration <= 0 || warmup < 0 || clients < 1 || maxTxs < 1000 {
 				return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
 			}
-			if batch < 1 || batch > api.MaxBatchTxs {
-				return fmt.Errorf("--batch must be 1-%d", api.MaxBatchTxs)
+			if batch < 1 || batch > wire.MaxBatchTxs {
+				return fmt.Errorf("--batch must be 1-%d", wire.MaxBatchTxs)
 			}
 			if offered < 0 {
 				return fmt.Errorf("--rate must not be negative")
@@ -347,7 +347,7 @@ func startNetwork(ctx context.Context, sub string, n int, pprofAddr string, orgT
 		}
 		// The kvstore's clients send --batch transactions as one JSON-RPC
 		// batch (CometBFT's default allows 10).
-		cfg.RPC.MaxRequestBatchSize = api.MaxBatchTxs
+		cfg.RPC.MaxRequestBatchSize = wire.MaxBatchTxs
 		cmtcfg.WriteConfigFile(filepath.Join(nd.Home, "config", "config.toml"), cfg)
 	}
 	net.ctx, net.cancel = context.WithCancelCause(ctx) // ended by net.shutdown
@@ -551,7 +551,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		}
 		nonce := info.Nonce
 		sign := func(typ string, body any) error {
-			raw, err := client.Build(chainID, key, nonce, typ, body)
+			raw, err := envelope.Build(chainID, key, nonce, typ, body)
 			if err != nil {
 				return err
 			}
@@ -614,7 +614,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < nPatients; i += workers {
-				patients[i], _ = client.Build(chainID, benchKey("patient", i), 0, identity.TypeRegisterPatient, struct{}{})
+				patients[i], _ = envelope.Build(chainID, benchKey("patient", i), 0, identity.TypeRegisterPatient, struct{}{})
 			}
 		}(w)
 	}
@@ -646,7 +646,7 @@ func benchPrimum(ctx context.Context, cfg bench.Config, validators, budget int, 
 			return strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "HTTP 429") || strings.Contains(err.Error(), "HTTP 424")
 		},
 		Classify: func(raw []byte) string {
-			if tx, err := app.Decode(raw); err == nil {
+			if tx, err := envelope.Decode(raw); err == nil {
 				return tx.Type
 			}
 			return "unreadable"
@@ -701,17 +701,17 @@ func benchKVStore(ctx context.Context, cfg bench.Config, validators, budget, siz
 // POST /api/v1/txs/batch.
 func submitPrimum(ctx context.Context, base string, txs [][]byte) []error {
 	if len(txs) == 1 {
-		body, _ := json.Marshal(api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(txs[0])})
+		body, _ := json.Marshal(wire.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(txs[0])})
 		_, err := post(ctx, base+"/api/v1/txs", body, http.StatusAccepted)
 		return []error{err}
 	}
-	req := api.BatchRequest{Txs: make([]string, len(txs))}
+	req := wire.BatchRequest{Txs: make([]string, len(txs))}
 	for i, raw := range txs {
 		req.Txs[i] = base64.StdEncoding.EncodeToString(raw)
 	}
 	body, _ := json.Marshal(req)
 	b, err := post(ctx, base+"/api/v1/txs/batch", body, http.StatusOK)
-	var res api.BatchResponse
+	var res wire.BatchResponse
 	if err == nil {
 		if err = json.Unmarshal(b, &res); err == nil && len(res.Results) != len(txs) {
 			err = fmt.Errorf("batch of %d answered with %d results", len(txs), len(res.Results))

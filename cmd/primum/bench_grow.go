@@ -11,6 +11,7 @@ import (
 
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -65,7 +66,7 @@ func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress 
 			for i := range serials {
 				serials[i] = fmt.Sprintf("G%09d", done+i)
 			}
-			raw, err := client.Build("primum-bench", key, nonce, supply.TypeCommission, supply.Commission{GTIN: gtin,
+			raw, err := envelope.Build("primum-bench", key, nonce, supply.TypeCommission, supply.Commission{GTIN: gtin,
 				Lot: fmt.Sprintf("L%d", done/step), Expiry: "2030-12-31", Serials: serials})
 			if err != nil {
 				return err

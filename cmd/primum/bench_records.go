@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
@@ -45,7 +45,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 	docs := make([]ed25519.PrivateKey, benchPractitioners)
 	for i := range docs {
 		docs[i] = benchKey("practitioner", i)
-		if err := submit(client.Build(chainID, custodian, nonce, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
+		if err := submit(envelope.Build(chainID, custodian, nonce, identity.TypeRegisterPractitioner, identity.RegisterPractitioner{
 			Key: hex.EncodeToString(docs[i].Public().(ed25519.PublicKey)), Licence: fmt.Sprintf("BENCH-%d", i), Profession: "doctor",
 			Proof:      identity.ProvePossession(docs[i], chainID, identity.ProofPractitioner, info.Identity.ID),
 			ValidUntil: "2099-01-01T00:00:00Z"})); err != nil {
@@ -56,7 +56,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 	pkeys := make([]ed25519.PrivateKey, patients)
 	for i := range pkeys {
 		pkeys[i] = benchKey("records-patient", i)
-		if err := submit(client.Build(chainID, pkeys[i], 0, identity.TypeRegisterPatient, struct{}{})); err != nil {
+		if err := submit(envelope.Build(chainID, pkeys[i], 0, identity.TypeRegisterPatient, struct{}{})); err != nil {
 			return nil, err
 		}
 	}
@@ -70,7 +70,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 			reg.Records = append(reg.Records, records.NewRecord{ID: fmt.Sprintf("bench-%d", i), Patient: benchAddr(pkeys[i]),
 				Category: "observation", Commitment: hex.EncodeToString(benchKey("commitment", i).Seed())})
 		}
-		if err := submit(client.Build(chainID, custodian, nonce, records.TypeRegister, reg)); err != nil {
+		if err := submit(envelope.Build(chainID, custodian, nonce, records.TypeRegister, reg)); err != nil {
 			return nil, err
 		}
 		nonce++
@@ -82,7 +82,7 @@ func prepareRecords(ctx context.Context, c *client.Client, chainID string, custo
 	notAfter := time.Now().Add(records.MaxRequestLife - time.Minute).UTC().Format(time.RFC3339)
 	for i := 0; i < patients; i++ {
 		doc := docs[i%len(docs)]
-		raw, err := client.Build(chainID, pkeys[i], 1, consent.TypeGrant, consent.Grant{Grantee: benchAddr(doc),
+		raw, err := envelope.Build(chainID, pkeys[i], 1, consent.TypeGrant, consent.Grant{Grantee: benchAddr(doc),
 			Scope: consent.Scope{Categories: []string{"observation"}}, Purpose: "treatment", Expires: "2099-01-01T00:00:00Z"})
 		if err != nil {
 			return nil, err
@@ -99,7 +99,7 @@ func benchAddr(k ed25519.PrivateKey) string { return ledger.Address(k.Public().(
 
 // waitCommitted waits until a submitted transaction is in a block.
 func waitCommitted(ctx context.Context, c *client.Client, raw []byte) error {
-	hash := hex.EncodeToString(app.Hash(raw))
+	hash := hex.EncodeToString(envelope.Hash(raw))
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if r, err := c.Tx(ctx, hash); err == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/supply"
@@ -99,7 +100,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 	nonces := map[string]uint64{string(maker): 1, string(hospital): info.Nonce}
 	// sign signs a key's next transaction; send also submits it.
 	sign := func(key ed25519.PrivateKey, typ string, body any) ([]byte, error) {
-		raw, err := client.Build(chainID, key, nonces[string(key)], typ, body)
+		raw, err := envelope.Build(chainID, key, nonces[string(key)], typ, body)
 		if err == nil {
 			nonces[string(key)]++
 		}

@@ -19,10 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 // byzantineBinary is the command built with -tags byzantine: with
@@ -176,7 +177,7 @@ func (l *seqLoad) run(signer int, rng *rand.Rand) {
 				typ, body = identity.TypeRegisterDevice, identity.RegisterDevice{DeviceType: "glucose-meter",
 					Key: hex.EncodeToString(devPub), Proof: identity.ProvePossession(dev, l.chainID, identity.ProofDevice, id)}
 			}
-			raw, err := client.Build(l.chainID, key, next, typ, body)
+			raw, err := envelope.Build(l.chainID, key, next, typ, body)
 			if err != nil {
 				panic(err)
 			}
@@ -185,7 +186,7 @@ func (l *seqLoad) run(signer int, rng *rand.Rand) {
 			cancel()
 			var problem *client.Problem
 			if err != nil && !errors.As(err, &problem) { // the answer was lost
-				tx.hash = hex.EncodeToString(app.Hash(raw))
+				tx.hash = hex.EncodeToString(envelope.Hash(raw))
 				l.mu.Lock()
 				l.unsure = append(l.unsure, tx)
 				l.mu.Unlock()
@@ -250,7 +251,7 @@ func (l *seqLoad) check(t *testing.T) int {
 	var failures []string
 	deadline := time.Now().Add(90 * time.Second) // for the last ones to reach a block
 	for _, tx := range l.accepted {
-		var r *app.TxResult
+		var r *wire.TxResult
 		for {
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			got, err := cl.Tx(qctx, tx.hash)

@@ -19,6 +19,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
@@ -311,7 +312,7 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prover, err := client.NewProver(ctx, c0, procs[0].rpc, client.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].rpc}})
+	prover, err := prove.New(ctx, c0, procs[0].rpc, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].rpc}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // SPEC F14 at the pharmacy: a verdict computed by the scanner from entries
@@ -30,7 +31,7 @@ func TestProvenVerdicts(t *testing.T) {
 	home, n, c, f := seededDemo(t, ctx)
 	pharmacy := f.member("Central Pharmacy").Address
 	genesis := n.Comet.GenesisDoc()
-	p, err := client.NewProver(ctx, c, n.RPCAddr(), client.TrustRoot{Genesis: genesis})
+	p, err := prove.New(ctx, c, n.RPCAddr(), prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,16 +77,16 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// A node that hides the recall of DEMO101's lot.
-	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *api.ProofResponse) {
+	hiding := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) {
 		if strings.HasPrefix(pr.Key, "sup/recall/") {
 			pr.Exists, pr.Value = false, ""
 		}
 	})
-	liar, err := client.NewProver(ctx, client.New(hiding), n.RPCAddr(), client.TrustRoot{Genesis: genesis})
+	liar, err := prove.New(ctx, client.New(hiding), n.RPCAddr(), prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _, err := liar.Verify(ctx, pack("DEMO101"), pharmacy, time.Now()); !errors.Is(err, client.ErrNotProven) {
+	if v, _, err := liar.Verify(ctx, pack("DEMO101"), pharmacy, time.Now()); !errors.Is(err, prove.ErrNotProven) {
 		t.Fatalf("a hidden recall was not caught: %+v, %v", v, err)
 	}
 

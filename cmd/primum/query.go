@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
@@ -217,7 +217,7 @@ meta/chain_id, … (docs/architecture.md, "Proofs").`,
 	return cmd
 }
 
-func printProvenBy(w io.Writer, v *client.Proven) {
+func printProvenBy(w io.Writer, v *prove.Proven) {
 	fmt.Fprintf(w, "proven by  header %d, signed by %d of %d validators (app hash %s)\n", v.Header, v.Signers, v.Of, v.AppHash)
 }
 
@@ -238,8 +238,8 @@ func (tf *trustFlags) add(cmd *cobra.Command) {
 	f.StringSliceVar(&tf.witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
 }
 
-func (tf *trustFlags) prover(ctx context.Context, g *globals) (*client.Prover, error) {
-	root := client.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses}
+func (tf *trustFlags) prover(ctx context.Context, g *globals) (*prove.Prover, error) {
+	root := prove.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses}
 	if tf.trustHash != "" {
 		h, err := hex.DecodeString(tf.trustHash)
 		if err != nil || len(h) != 32 || tf.trustHeight < 1 {
@@ -264,7 +264,7 @@ func (tf *trustFlags) prover(ctx context.Context, g *globals) (*client.Prover, e
 			rpc = cfg.RPC.ListenAddress
 		}
 	}
-	return client.NewProver(ctx, g.client(), rpc, root)
+	return prove.New(ctx, g.client(), rpc, root)
 }
 
 func identityTable(w io.Writer, list []*identity.Identity) {

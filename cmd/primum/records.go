@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
@@ -388,7 +388,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 			return g.send(cmd, tf, consent.TypeRevoke, consent.Revoke{ID: args[0]})
 		},
 	}
-	var prove bool
+	var withProofs bool
 	var trust trustFlags
 	list := &cobra.Command{
 		Use:   "list [PATIENT]",
@@ -408,14 +408,14 @@ leaves out is not detected).`,
 			if err != nil {
 				return err
 			}
-			var proven []*client.Proven
-			if prove && len(cs) > 0 {
+			var proven []*prove.Proven
+			if withProofs && len(cs) > 0 {
 				prover, err := trust.prover(cmd.Context(), g)
 				if err != nil {
 					return err
 				}
 				proven, err = proveConsents(cmd.Context(), prover, cs)
-				if errors.Is(err, client.ErrNotProven) {
+				if errors.Is(err, prove.ErrNotProven) {
 					// A consent may have changed in a block between the
 					// listing and the proofs: list again, once.
 					if cs, err = g.client().Consents(cmd.Context(), p); err == nil {
@@ -450,7 +450,7 @@ leaves out is not detected).`,
 	for _, c := range []*cobra.Command{grantCmd, revoke, list} {
 		c.Flags().StringVar(&tf.from, "from", "", "the patient's key: a name in HOME/keys or a key file path")
 	}
-	list.Flags().BoolVar(&prove, "prove", false, "check each consent against the validators' signed header")
+	list.Flags().BoolVar(&withProofs, "prove", false, "check each consent against the validators' signed header")
 	trust.add(list)
 	grantCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
@@ -460,7 +460,7 @@ leaves out is not detected).`,
 
 // proveConsents proves each listed consent's entry at one header, and that
 // the node listed it as the state holds it.
-func proveConsents(ctx context.Context, p *client.Prover, cs []*consent.Consent) ([]*client.Proven, error) {
+func proveConsents(ctx context.Context, p *prove.Prover, cs []*consent.Consent) ([]*prove.Proven, error) {
 	keys := make([]string, len(cs))
 	for i, c := range cs {
 		keys[i] = "con/" + c.ID
@@ -472,12 +472,12 @@ func proveConsents(ctx context.Context, p *client.Prover, cs []*consent.Consent)
 	for i, c := range cs {
 		var held consent.Consent
 		if !got[i].Exists || json.Unmarshal(got[i].Value, &held) != nil {
-			return nil, fmt.Errorf("%w: consent %s is listed but not in the state", client.ErrNotProven, c.ID)
+			return nil, fmt.Errorf("%w: consent %s is listed but not in the state", prove.ErrNotProven, c.ID)
 		}
 		listed, _ := json.Marshal(c)
 		proven, _ := json.Marshal(&held)
 		if !bytes.Equal(listed, proven) {
-			return nil, fmt.Errorf("%w: the node lists consent %s as %s, the state holds %s", client.ErrNotProven, c.ID, listed, proven)
+			return nil, fmt.Errorf("%w: the node lists consent %s as %s, the state holds %s", prove.ErrNotProven, c.ID, listed, proven)
 		}
 	}
 	return got, nil

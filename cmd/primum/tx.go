@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/wire"
 )
 
 // txFlags are shared by every tx subcommand.
@@ -360,7 +360,7 @@ func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) er
 	return printSubmit(g, cmd.OutOrStdout(), res)
 }
 
-func printSubmit(g *globals, w io.Writer, res *api.SubmitResponse) error {
+func printSubmit(g *globals, w io.Writer, res *wire.SubmitResponse) error {
 	return g.print(w, res, func(w io.Writer) {
 		if res.Committed {
 			fmt.Fprintf(w, "committed at height %d  tx %s\n", res.Height, res.Hash)

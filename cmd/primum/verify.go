@@ -8,13 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/supply"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	var as string
-	var prove bool
+	var withProofs bool
 	var tf trustFlags
 	cmd := &cobra.Command{
 		Use:   "verify CODE",
@@ -42,8 +42,8 @@ The custody trail is shown as the node gives it, unproven.`,
 			if err := g.client().Get(cmd.Context(), "/api/v1/verify?"+q.Encode(), &v); err != nil {
 				return err
 			}
-			var proofs []*client.Proven
-			if prove {
+			var proofs []*prove.Proven
+			if withProofs {
 				p, err := tf.prover(cmd.Context(), g)
 				if err != nil {
 					return err
@@ -73,10 +73,10 @@ The custody trail is shown as the node gives it, unproven.`,
 				}
 			}
 			var out any = v
-			if prove {
+			if withProofs {
 				out = struct {
 					supply.Verdict
-					Proofs []*client.Proven `json:"proofs"`
+					Proofs []*prove.Proven `json:"proofs"`
 				}{v, proofs}
 			}
 			if err := g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
@@ -88,7 +88,7 @@ The custody trail is shown as the node gives it, unproven.`,
 					}
 					fmt.Fprintf(w, "  proven   %s (%s), state after block %d: header %d signed by %d of %d validators\n", p.Key, state, p.Height, p.Header, p.Signers, p.Of)
 				}
-				if prove {
+				if withProofs {
 					fmt.Fprintln(w, "  (the custody trail above is the node's, not proven)")
 				}
 			}); err != nil {
@@ -101,7 +101,7 @@ The custody trail is shown as the node gives it, unproven.`,
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "id of the scanning organisation")
-	cmd.Flags().BoolVar(&prove, "prove", false, "compute the verdict here from entries proven against the validators' signed header")
+	cmd.Flags().BoolVar(&withProofs, "prove", false, "compute the verdict here from entries proven against the validators' signed header")
 	tf.add(cmd)
 	return cmd
 }
@@ -161,5 +161,5 @@ func compareVerdicts(node string, at []*supply.Verdict) (note string, err error)
 			return fmt.Sprintf("the node answered %s: its clock and this one are either side of the pack's expiry (%s); the verdict shown is at this clock", node, at[0].Expiry), nil
 		}
 	}
-	return "", fmt.Errorf("%w: the node says %s, the state the validators signed says %s", client.ErrNotProven, node, at[0].Verdict)
+	return "", fmt.Errorf("%w: the node says %s, the state the validators signed says %s", prove.ErrNotProven, node, at[0].Verdict)
 }

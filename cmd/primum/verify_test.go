@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -66,7 +66,7 @@ func TestCompareVerdicts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			note, err := compareVerdicts(tc.node, tc.at)
-			if (note != "") != tc.note || errors.Is(err, client.ErrNotProven) != tc.lied || (err != nil) != tc.lied {
+			if (note != "") != tc.note || errors.Is(err, prove.ErrNotProven) != tc.lied || (err != nil) != tc.lied {
 				t.Fatalf("note %q, err %v", note, err)
 			}
 			if tc.note && !strings.Contains(note, "2026-11-30") {

@@ -1,4 +1,4 @@
-package client
+package prove
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/wire"
 )
 
 // FuzzCheckAnswer: whatever a node answers for a key, an answer that checks
@@ -47,7 +48,7 @@ func FuzzCheckAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, key string, proof, value []byte, exists bool) {
-		r := &api.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: exists, Height: 1,
+		r := &wire.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: exists, Height: 1,
 			Proof: base64.StdEncoding.EncodeToString(proof), AppHash: rootHex}
 		got, err := checkAnswer(key, r)
 		if err != nil {

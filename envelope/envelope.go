@@ -1,12 +1,17 @@
-package app
+// Package envelope is Primum's signed transaction: its frozen byte format,
+// the bytes its signer signs, its id, and how it is built and decoded. The
+// node checks transactions with it and the Go client builds them with it, so
+// it depends on nothing of the server (no app, store or CometBFT): only the
+// ledger's errors and its signature check.
+package envelope
 
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 
+	"github.com/primum-health/primum/internal/canonical"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -22,10 +27,10 @@ import (
 //	body     uvarint length, bytes (JSON)
 //	sig      64 bytes, Ed25519 over signDomain || all bytes above
 const (
-	EnvelopeVersion = 1
-	MaxTxBytes      = 64 << 10
-	maxShortField   = 64
-	signDomain      = "primum/tx/v1\x00"
+	Version       = 1
+	MaxBytes      = 64 << 10 // the largest envelope, body and all
+	maxShortField = 64
+	signDomain    = "primum/tx/v1\x00"
 )
 
 // Tx is a signed transaction.
@@ -41,7 +46,7 @@ type Tx struct {
 // unsigned encodes every field but the signature.
 func (t *Tx) unsigned() []byte {
 	b := make([]byte, 0, 1+len(t.ChainID)+32+len(t.Type)+len(t.Body)+32)
-	b = append(b, EnvelopeVersion)
+	b = append(b, Version)
 	b = binary.AppendUvarint(b, uint64(len(t.ChainID)))
 	b = append(b, t.ChainID...)
 	b = append(b, t.Signer...)
@@ -82,103 +87,42 @@ func Hash(raw []byte) []byte {
 
 // Decode parses wire bytes. It never panics on any input.
 func Decode(raw []byte) (*Tx, error) {
-	if len(raw) > MaxTxBytes {
-		return nil, ledger.ErrTooLarge.Wrapf("%d bytes, limit %d", len(raw), MaxTxBytes)
+	if len(raw) > MaxBytes {
+		return nil, ledger.ErrTooLarge.Wrapf("%d bytes, limit %d", len(raw), MaxBytes)
 	}
-	r := reader{b: raw}
-	v := r.byte()
-	if r.err == nil && v != EnvelopeVersion {
+	r := canonical.Reader{B: raw}
+	v := r.Byte()
+	if r.Err == nil && v != Version {
 		return nil, ledger.ErrBadVersion.Wrapf("version %d", v)
 	}
 	t := &Tx{}
-	t.ChainID = string(r.field(maxShortField))
-	t.Signer = ed25519.PublicKey(r.fixed(ed25519.PublicKeySize))
-	t.Nonce = r.uvarint()
-	t.Type = string(r.field(maxShortField))
-	t.Body = r.field(MaxTxBytes)
-	t.Sig = r.fixed(ed25519.SignatureSize)
-	if r.err != nil {
-		return nil, ledger.ErrMalformed.Wrapf("%v", r.err)
+	t.ChainID = string(r.Field(maxShortField))
+	t.Signer = ed25519.PublicKey(r.Fixed(ed25519.PublicKeySize))
+	t.Nonce = r.Uvarint()
+	t.Type = string(r.Field(maxShortField))
+	t.Body = r.Field(MaxBytes)
+	t.Sig = r.Fixed(ed25519.SignatureSize)
+	if r.Err != nil {
+		return nil, ledger.ErrMalformed.Wrapf("%v", r.Err)
 	}
-	if len(r.b) != 0 {
-		return nil, ledger.ErrMalformed.Wrapf("%d trailing bytes", len(r.b))
+	if len(r.B) != 0 {
+		return nil, ledger.ErrMalformed.Wrapf("%d trailing bytes", len(r.B))
 	}
 	return t, nil
 }
 
-// signerNonce reads only a transaction's signer and nonce (ok false if
-// they do not parse; the rest is not checked).
-func signerNonce(raw []byte) (signer [ed25519.PublicKeySize]byte, nonce uint64, ok bool) {
-	r := reader{b: raw}
-	if r.byte() != EnvelopeVersion {
+// SignerNonce reads only a transaction's signer and nonce (ok false if they
+// do not parse; the rest is not checked), for a mempool that orders many
+// transactions without decoding them whole.
+func SignerNonce(raw []byte) (signer [ed25519.PublicKeySize]byte, nonce uint64, ok bool) {
+	r := canonical.Reader{B: raw}
+	if r.Byte() != Version {
 		return signer, 0, false
 	}
-	r.field(maxShortField)
-	copy(signer[:], r.fixed(ed25519.PublicKeySize))
-	nonce = r.uvarint()
-	return signer, nonce, r.err == nil
-}
-
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("truncated or invalid %s", what)
-	}
-}
-
-func (r *reader) byte() byte {
-	if r.err != nil || len(r.b) < 1 {
-		r.fail("version")
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("varint")
-		return 0
-	}
-	// Only the shortest encoding is accepted: otherwise one signed
-	// transaction would have many byte forms, hashes and ids (the signature
-	// covers the re-encoded fields).
-	if n != len(binary.AppendUvarint(nil, v)) {
-		r.err = fmt.Errorf("non-canonical varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) fixed(n int) []byte {
-	if r.err != nil || len(r.b) < n {
-		r.fail(fmt.Sprintf("%d-byte field", n))
-		return nil
-	}
-	out := r.b[:n:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) field(max int) []byte {
-	n := r.uvarint()
-	if r.err == nil && n > uint64(max) {
-		r.err = fmt.Errorf("field of %d bytes exceeds %d", n, max)
-	}
-	if r.err != nil {
-		return nil
-	}
-	return r.fixed(int(n))
+	r.Field(maxShortField)
+	copy(signer[:], r.Fixed(ed25519.PublicKeySize))
+	nonce = r.Uvarint()
+	return signer, nonce, r.Err == nil
 }
 
 // Build signs a transaction whose body is v encoded as JSON.

@@ -1,4 +1,14 @@
-package client
+// Package prove reads state entries from a node and checks each, or its
+// absence, against a header the validators signed, so that a pharmacy's
+// scanner need not trust the node it asks (SPEC F14). It follows the
+// validator set from a trust root with CometBFT's light client.
+//
+// It is apart from package client because CometBFT's light client links
+// CometBFT's RPC, p2p and config packages and, through them, its databases
+// (cometbft-db, with Pebble and LevelDB): a program that only submits and
+// reads through the client need not link them. It never imports the node
+// (app, api, store).
+package prove
 
 import (
 	"bytes"
@@ -19,9 +29,10 @@ import (
 	"github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
 
-	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/store"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/store/stateproof"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // DefaultTrustingPeriod is how old the header a Prover starts from may be.
@@ -51,7 +62,7 @@ type TrustRoot struct {
 // set changes from the trust root): SPEC F14, a pharmacy's scanner need not
 // trust the node it asks.
 type Prover struct {
-	c      *Client
+	c      *client.Client
 	lc     *light.Client
 	period time.Duration
 }
@@ -79,9 +90,9 @@ type Proven struct {
 // validators signed.
 var ErrNotProven = errors.New("the node's answer does not match the state the validators signed")
 
-// NewProver starts a light client against the node's CometBFT RPC (rpc,
-// e.g. tcp://127.0.0.1:26657) from root.
-func NewProver(ctx context.Context, c *Client, rpc string, root TrustRoot) (*Prover, error) {
+// New starts a light client against the node's CometBFT RPC (rpc, e.g.
+// tcp://127.0.0.1:26657) from root, to prove what c's node answers.
+func New(ctx context.Context, c *client.Client, rpc string, root TrustRoot) (*Prover, error) {
 	chainID, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -185,7 +196,7 @@ func (p *Prover) GetAll(ctx context.Context, keys ...string) ([]*Proven, error) 
 func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
 	got := make([]*Proven, len(keys))
 	for i, key := range keys {
-		var r api.ProofResponse
+		var r wire.ProofResponse
 		if err := p.c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape(key), &r); err != nil {
 			return nil, err
 		}
@@ -199,7 +210,7 @@ func (p *Prover) fetch(ctx context.Context, keys []string) ([]*Proven, error) {
 
 // checkAnswer checks the node's answer for key against the app hash given
 // with it.
-func checkAnswer(key string, r *api.ProofResponse) (*Proven, error) {
+func checkAnswer(key string, r *wire.ProofResponse) (*Proven, error) {
 	value, err1 := base64.StdEncoding.DecodeString(r.Value)
 	raw, err2 := base64.StdEncoding.DecodeString(r.Proof)
 	var proof ics23.CommitmentProof
@@ -213,7 +224,7 @@ func checkAnswer(key string, r *api.ProofResponse) (*Proven, error) {
 		value = nil
 	}
 	claimed, err := hex.DecodeString(r.AppHash)
-	if err != nil || !verifyProof(&proof, claimed, key, value, r.Exists) {
+	if err != nil || !stateproof.Verify(&proof, claimed, []byte(key), value, r.Exists) {
 		return nil, fmt.Errorf("%w: the proof of %q does not lead to the app hash given with it", ErrNotProven, key)
 	}
 	return &Proven{Key: key, Value: value, Exists: r.Exists, Height: r.Height, AppHash: r.AppHash}, nil
@@ -363,10 +374,3 @@ func (r *provenReader) Get(key []byte) ([]byte, error) {
 
 // Iterate serves no entries: ranges are not proven.
 func (r *provenReader) Iterate([]byte, func(k, v []byte) bool) error { return nil }
-
-func verifyProof(proof *ics23.CommitmentProof, root []byte, key string, value []byte, exists bool) bool {
-	if exists {
-		return ics23.VerifyMembership(store.ProofSpec, root, proof, []byte(key), value)
-	}
-	return ics23.VerifyNonMembership(store.ProofSpec, root, proof, []byte(key))
-}
