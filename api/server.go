@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/mempool"
-	cmtnode "github.com/cometbft/cometbft/node"
-	"github.com/cometbft/cometbft/rpc/client/local"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/mailru/easyjson"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,12 +31,26 @@ import (
 	"github.com/primum-health/primum/wire"
 )
 
+// Chain is what the API needs of the consensus engine (CometBFT's local
+// client has these methods).
+type Chain interface {
+	Status(context.Context) (*coretypes.ResultStatus, error)
+	Validators(ctx context.Context, height *int64, page, perPage *int) (*coretypes.ResultValidators, error)
+	BroadcastTxSync(context.Context, cmttypes.Tx) (*coretypes.ResultBroadcastTx, error)
+}
+
 // Backend is what the API serves from.
 type Backend struct {
-	App      *app.App
-	Comet    *local.Local
-	Node     *cmtnode.Node
-	Gatherer prometheus.Gatherer
+	App   *app.App
+	Chain Chain
+	// RPCAddress is where CometBFT's own RPC listens (for the status).
+	RPCAddress string
+	// CatchingUp reports whether the node is still catching up with the
+	// chain (nil: never). Its state is then behind the chain's: the
+	// nonces it would give and check are stale, so it takes no
+	// transactions.
+	CatchingUp func() bool
+	Gatherer   prometheus.Gatherer
 	Logger   *slog.Logger
 	// RatePerKey bounds submissions per signing key per second (0: no
 	// limit); RateBurst is the bucket size.
@@ -150,7 +164,7 @@ func limitBody(h http.Handler) http.Handler {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Comet.Status(r.Context())
+	st, err := s.Chain.Status(r.Context())
 	if err != nil {
 		writeError(w, errUnavailable.Wrapf("%v", err))
 		return
@@ -159,7 +173,7 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Comet.Status(r.Context())
+	st, err := s.Chain.Status(r.Context())
 	if err != nil {
 		writeError(w, errUnavailable.Wrapf("%v", err))
 		return
@@ -169,9 +183,9 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	height, hash := s.App.Store().CommittedVersion()
 	out := wire.Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
 		Height: height, AppHash: strings.ToUpper(hex.EncodeToString(hash)),
-		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.Node.Config().RPC.ListenAddress,
+		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.RPCAddress,
 		Validators: []wire.Validator{}}
-	if vals, err := s.Comet.Validators(r.Context(), nil, nil, nil); err == nil {
+	if vals, err := s.Chain.Validators(r.Context(), nil, nil, nil); err == nil {
 		for _, v := range vals.Validators {
 			out.Validators = append(out.Validators, wire.Validator{Address: v.Address.String(), PubKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.VotingPower})
 		}
@@ -252,7 +266,12 @@ type offered struct {
 // offer hands one signed transaction (hash is its hex hash) to the mempool,
 // through CheckTx.
 func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
-	res, err := s.Comet.BroadcastTxSync(ctx, raw)
+	if s.catchingUp() {
+		p := problemOf(errCatchingUp)
+		p.Hash = hash
+		return offered{problem: &p}
+	}
+	res, err := s.Chain.BroadcastTxSync(ctx, raw)
 	seen := errors.Is(err, mempool.ErrTxInCache) || errors.Is(err, mempool.ErrTxInMempool)
 	var refusal error
 	if !seen {
@@ -276,6 +295,15 @@ func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 	}
 	return offered{}
 }
+
+// errCatchingUp refuses a transaction while this node catches up with the
+// chain: its state is behind, so a transaction it accepted could carry a
+// nonce the chain has already spent and be dropped later without an
+// answer (issue 22: seen 3 s after a restart).
+var errCatchingUp = newAPIError(42, "catching_up", http.StatusServiceUnavailable,
+	"this node is catching up with the chain and takes no transactions until it has; retry in a few seconds, or send to another member's node")
+
+func (s *server) catchingUp() bool { return s.CatchingUp != nil && s.CatchingUp() }
 
 var errNotOffered = newAPIError(41, "not_offered", http.StatusFailedDependency,
 	"not offered: an earlier transaction of the same signer in this batch was refused")
@@ -461,6 +489,11 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	key, err := identity.ParseKey(r.PathValue("key"))
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if s.catchingUp() {
+		// The next nonce would be the state's, behind the chain's.
+		writeError(w, errCatchingUp)
 		return
 	}
 	st := s.App.Store().Committed()

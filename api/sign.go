@@ -56,6 +56,9 @@ func (k *keyLocks) of(key ed25519.PrivateKey) *sync.Mutex {
 // puts it in the mempool; the channel receives its result when its block
 // commits.
 func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (hash string, done <-chan wire.TxResult, stop func(), err error) {
+	if s.catchingUp() {
+		return "", nil, nil, errCatchingUp
+	}
 	mu := s.locks.of(key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -75,7 +78,7 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	done, stop = s.App.WaitFor(hash)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := mempoolError(s.Comet.BroadcastTxSync(ctx, raw)); err != nil {
+	if err := mempoolError(s.Chain.BroadcastTxSync(ctx, raw)); err != nil {
 		stop()
 		return "", nil, nil, err
 	}
