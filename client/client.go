@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +59,28 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("%s: %s", p.Code, p.Title)
 }
 
+// catchingUpWait bounds how long a request waits for a node that is
+// catching up with the chain (it answers 503 catching_up meanwhile, and
+// takes no transaction: retrying is safe).
+const catchingUpWait = time.Minute
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	deadline := time.Now().Add(catchingUpWait)
+	for {
+		err := c.once(ctx, method, path, in, out)
+		var p *Problem
+		if !errors.As(err, &p) || p.Code != "catching_up" || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
