@@ -48,52 +48,31 @@ const (
 	maxJobDetail = 300
 )
 
-// CaptureJob is the status of one capture (EPCIS 2.0 REST binding).
-type CaptureJob struct {
-	CaptureID             string         `json:"captureID"`
-	CreatedAt             string         `json:"createdAt"`
-	FinishedAt            string         `json:"finishedAt,omitempty"`
-	Running               bool           `json:"running"`
-	Success               bool           `json:"success"`
-	CaptureErrorBehaviour string         `json:"captureErrorBehaviour"`
-	Events                int            `json:"events"`
-	Accepted              int            `json:"accepted"`
-	Errors                []CaptureError `json:"errors"`
-}
-
-// CaptureError says which event failed and why.
-type CaptureError struct {
-	EventIndex int    `json:"eventIndex"`
-	EventID    string `json:"eventID,omitempty"`
-	Code       string `json:"code"`
-	Detail     string `json:"detail"`
-}
-
 type captureJobs struct {
 	mu   sync.Mutex
-	jobs map[string]*CaptureJob
+	jobs map[string]*wire.CaptureJob
 	run  sync.Mutex // one job at a time per node: nonces stay in order
 }
 
-func (j *captureJobs) get(id string) (CaptureJob, bool) {
+func (j *captureJobs) get(id string) (wire.CaptureJob, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	job, ok := j.jobs[id]
 	if !ok {
-		return CaptureJob{}, false
+		return wire.CaptureJob{}, false
 	}
 	c := *job
-	c.Errors = append([]CaptureError{}, job.Errors...)
+	c.Errors = append([]wire.CaptureError{}, job.Errors...)
 	return c, true
 }
 
 // add keeps a new job, first forgetting finished jobs older than
 // captureJobTTL and, past maxCaptureJobs, the oldest finished ones; it
 // refuses the job when every kept job is still running.
-func (j *captureJobs) add(job *CaptureJob, now time.Time) bool {
+func (j *captureJobs) add(job *wire.CaptureJob, now time.Time) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var finished []*CaptureJob
+	var finished []*wire.CaptureJob
 	for id, old := range j.jobs {
 		if old.Running {
 			continue
@@ -105,7 +84,7 @@ func (j *captureJobs) add(job *CaptureJob, now time.Time) bool {
 		finished = append(finished, old)
 	}
 	if len(j.jobs) >= maxCaptureJobs {
-		slices.SortFunc(finished, func(a, b *CaptureJob) int { return strings.Compare(a.FinishedAt, b.FinishedAt) })
+		slices.SortFunc(finished, func(a, b *wire.CaptureJob) int { return strings.Compare(a.FinishedAt, b.FinishedAt) })
 		for _, old := range finished[:min(len(finished), len(j.jobs)-maxCaptureJobs+1)] {
 			delete(j.jobs, old.CaptureID)
 		}
@@ -117,7 +96,7 @@ func (j *captureJobs) add(job *CaptureJob, now time.Time) bool {
 	return true
 }
 
-func (j *captureJobs) update(id string, f func(*CaptureJob)) {
+func (j *captureJobs) update(id string, f func(*wire.CaptureJob)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	f(j.jobs[id])
@@ -195,8 +174,8 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	idb := make([]byte, 12)
 	_, _ = rand.Read(idb)
-	job := &CaptureJob{CaptureID: hex.EncodeToString(idb), CreatedAt: time.Now().UTC().Format(time.RFC3339Nano), Running: true,
-		CaptureErrorBehaviour: behaviour, Events: len(events), Errors: []CaptureError{}}
+	job := &wire.CaptureJob{CaptureID: hex.EncodeToString(idb), CreatedAt: time.Now().UTC().Format(time.RFC3339Nano), Running: true,
+		CaptureErrorBehaviour: behaviour, Events: len(events), Errors: []wire.CaptureError{}}
 	if !s.captures.add(job, time.Now()) {
 		writeError(w, errCaptureBusy)
 		return
@@ -228,12 +207,12 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 		if len(eventID) > epcis.MaxField {
 			eventID = ""
 		}
-		s.captures.update(id, func(j *CaptureJob) {
-			j.Errors = append(j.Errors, CaptureError{EventIndex: i, EventID: eventID, Code: e.Name, Detail: detail})
+		s.captures.update(id, func(j *wire.CaptureJob) {
+			j.Errors = append(j.Errors, wire.CaptureError{EventIndex: i, EventID: eventID, Code: e.Name, Detail: detail})
 		})
 	}
 	finish := func() {
-		s.captures.update(id, func(j *CaptureJob) {
+		s.captures.update(id, func(j *wire.CaptureJob) {
 			j.Running, j.Success, j.FinishedAt = false, len(j.Errors) == 0, time.Now().UTC().Format(time.RFC3339Nano)
 		})
 	}
@@ -260,7 +239,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 			fail(i, err)
 			return
 		}
-		s.captures.update(id, func(j *CaptureJob) { j.Accepted = len(raw) })
+		s.captures.update(id, func(j *wire.CaptureJob) { j.Accepted = len(raw) })
 		return
 	}
 	// proceed: one transaction per event, all sent in order before waiting,
@@ -290,7 +269,7 @@ func (s *server) runCapture(id string, key ed25519.PrivateKey, raw []json.RawMes
 			if r.Code != 0 {
 				fail(p.index, codedError(r.Codespace, r.Code, r.Log))
 			} else {
-				s.captures.update(id, func(j *CaptureJob) { j.Accepted++ })
+				s.captures.update(id, func(j *wire.CaptureJob) { j.Accepted++ })
 			}
 		case <-timeout:
 			fail(p.index, errTimeout)

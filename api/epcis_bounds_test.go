@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/primum-health/primum/wire"
 )
 
 // TestCaptureJobsAreBounded: finished jobs are forgotten after
@@ -11,9 +13,9 @@ import (
 // and a new job is refused only while every kept job still runs.
 func TestCaptureJobsAreBounded(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	j := &captureJobs{jobs: map[string]*CaptureJob{}}
-	job := func(i int, running bool, finished time.Time) *CaptureJob {
-		c := &CaptureJob{CaptureID: fmt.Sprint("job-", i), Running: running}
+	j := &captureJobs{jobs: map[string]*wire.CaptureJob{}}
+	job := func(i int, running bool, finished time.Time) *wire.CaptureJob {
+		c := &wire.CaptureJob{CaptureID: fmt.Sprint("job-", i), Running: running}
 		if !running {
 			c.FinishedAt = finished.Format(time.RFC3339Nano)
 		}

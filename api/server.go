@@ -51,7 +51,7 @@ type Backend struct {
 	// transactions.
 	CatchingUp func() bool
 	Gatherer   prometheus.Gatherer
-	Logger   *slog.Logger
+	Logger     *slog.Logger
 	// RatePerKey bounds submissions per signing key per second (0: no
 	// limit); RateBurst is the bucket size.
 	RatePerKey float64
@@ -86,7 +86,7 @@ type server struct {
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
-		captures: &captureJobs{jobs: map[string]*CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
+		captures: &captureJobs{jobs: map[string]*wire.CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))

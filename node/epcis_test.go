@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
@@ -24,6 +23,7 @@ import (
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 type member struct {
@@ -100,7 +100,7 @@ func startMembersWith(t testing.TB, tweak func(*node.Settings), orgs [][2]string
 }
 
 // capture posts an EPCIS document and waits for its job to finish.
-func capture(t *testing.T, base, token, behaviour string, doc []byte) api.CaptureJob {
+func capture(t *testing.T, base, token, behaviour string, doc []byte) wire.CaptureJob {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/epcis/capture", bytes.NewReader(doc))
 	req.Header.Set("Content-Type", "application/ld+json")
@@ -118,14 +118,14 @@ func capture(t *testing.T, base, token, behaviour string, doc []byte) api.Captur
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusAccepted {
-		return api.CaptureJob{CaptureID: "", Errors: []api.CaptureError{{Code: fmt.Sprint(res.StatusCode), Detail: string(body)}}}
+		return wire.CaptureJob{CaptureID: "", Errors: []wire.CaptureError{{Code: fmt.Sprint(res.StatusCode), Detail: string(body)}}}
 	}
 	if res.Header.Get("GS1-EPCIS-Capture-Limit") == "" {
 		t.Fatal("capture answer lacks GS1-EPCIS-Capture-Limit")
 	}
 	loc := res.Header.Get("Location")
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		var job api.CaptureJob
+		var job wire.CaptureJob
 		r, err := http.Get(base + loc)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +137,7 @@ func capture(t *testing.T, base, token, behaviour string, doc []byte) api.Captur
 		}
 	}
 	t.Fatalf("capture job %s never finished", loc)
-	return api.CaptureJob{}
+	return wire.CaptureJob{}
 }
 
 func epcisDoc(events ...string) []byte {
@@ -314,7 +314,7 @@ func TestEPCISConformanceExamples(t *testing.T) {
 	}
 }
 
-func codes(errs []api.CaptureError) []string {
+func codes(errs []wire.CaptureError) []string {
 	var out []string
 	for _, e := range errs {
 		out = append(out, e.Code)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/primum-health/primum/bench"
 )
 
 // TestBenchRuns runs `primum bench` briefly end to end: a real validator
@@ -38,7 +38,7 @@ func benchRuns(t *testing.T, batch int) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	var r BenchReport
+	var r bench.Report
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("bench --json printed no report: %v\n%s", err, out)
 	}
@@ -69,57 +69,6 @@ func benchRuns(t *testing.T, batch int) {
 	svg, err := os.ReadFile(chart)
 	if err != nil || !strings.Contains(string(svg), "<svg") {
 		t.Errorf("chart not written: %v", err)
-	}
-}
-
-func TestMixShares(t *testing.T) {
-	cases := []struct {
-		mix  map[string]int
-		want string
-	}{
-		{nil, "none"},
-		{map[string]int{"a": 1}, "a 100.0 % (1)"},
-		{map[string]int{"b": 1, "a": 3, "c": 1}, "a 60.0 % (3), b 20.0 % (1), c 20.0 % (1)"},
-	}
-	for _, c := range cases {
-		if got := mixShares(c.mix); got != c.want {
-			t.Errorf("mixShares(%v) = %q, want %q", c.mix, got, c.want)
-		}
-	}
-}
-
-// TestNetworkFinishKeepsFolderOfFailedRun: a run that failed leaves its
-// network's folder (the nodes' logs) and names it; a run that succeeded or
-// was interrupted leaves nothing.
-func TestNetworkFinishKeepsFolderOfFailedRun(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		keep bool
-	}{
-		{"success", nil, false},
-		{"failure", errors.New("set-up transaction not committed"), true},
-		{"interrupted", fmt.Errorf("load: %w", context.Canceled), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "net")
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			err := tt.err
-			(&network{dir: dir}).finish(&err)
-			_, statErr := os.Stat(dir)
-			if kept := statErr == nil; kept != tt.keep {
-				t.Fatalf("folder kept %v, want %v", kept, tt.keep)
-			}
-			if tt.keep && (!errors.Is(err, tt.err) || !strings.Contains(err.Error(), dir)) {
-				t.Fatalf("error %q should wrap the failure and name %s", err, dir)
-			}
-			if !tt.keep && err != tt.err {
-				t.Fatalf("error changed to %v", err)
-			}
-		})
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,14 +61,13 @@ func metric(api, name string) float64 {
 // swap stops node k as an operator would (SIGTERM) and starts it again from
 // bin with env added to its environment.
 func (c *cluster) swap(k int, bin string, env ...string) {
+	c.t.Helper()
 	p := c.procs[k]
-	if p.cmd != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		_ = p.cmd.Wait()
-		p.cmd = nil
+	if err := p.Stop(stopGrace); err != nil {
+		c.t.Fatal(err)
 	}
-	p.env = env
-	p.start(c.t, bin)
+	p.Bin, p.Env = bin, env
+	c.start(k)
 }
 
 // seqTx is a transaction a node's mempool accepted from the sequence load.
@@ -108,7 +106,7 @@ func (c *cluster) sequences(n int) *seqLoad {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	chainID, err := client.New(c.procs[0].api).ChainID(ctx)
+	chainID, err := client.New(c.procs[0].API).ChainID(ctx)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -158,7 +156,7 @@ func (l *seqLoad) run(signer int, rng *rand.Rand) {
 	next := uint64(0)
 	for !l.stopped.Load() {
 		at, done := l.node(rng)
-		cl := client.New(l.c.procs[at].api)
+		cl := client.New(l.c.procs[at].API)
 		n := 1 // the patient's registration first, alone
 		if next > 0 {
 			n = 2 + rng.IntN(4)
@@ -245,7 +243,7 @@ func (l *seqLoad) stop() {
 func (l *seqLoad) check(t *testing.T) int {
 	t.Helper()
 	l.stop()
-	cl := client.New(l.c.procs[0].api)
+	cl := client.New(l.c.procs[0].API)
 	ctx := context.Background()
 	committed := make([]int, len(l.keys))
 	var failures []string
@@ -307,7 +305,7 @@ func (c *cluster) waitSynced(k int, timeout time.Duration) {
 	c.t.Helper()
 	for deadline := time.Now().Add(timeout); ; time.Sleep(200 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s, err := client.New(c.procs[k].api).Status(ctx)
+		s, err := client.New(c.procs[k].API).Status(ctx)
 		cancel()
 		if err == nil && !s.CatchingUp && s.Height >= c.maxHeight()-1 {
 			return
@@ -337,19 +335,19 @@ func (c *cluster) byzantineRound(load *seqLoad, k int, mode string, want int) (p
 	}
 	before := make([]float64, len(c.procs))
 	for i, p := range c.procs {
-		before[i] = metric(p.api, "primum_proposals_rejected_total")
+		before[i] = metric(p.API, "primum_proposals_rejected_total")
 	}
 	swap(byzantineBinary(c.t), "PRIMUM_BYZANTINE="+mode)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		proposed = strings.Count(c.procs[k].log.String(), "byzantine proposal")
+		proposed = strings.Count(c.procs[k].Log(), "byzantine proposal")
 		done := proposed >= want
 		refused = 0
 		for i, p := range c.procs {
 			if i == k {
 				continue
 			}
-			n := int(metric(p.api, "primum_proposals_rejected_total") - before[i])
+			n := int(metric(p.API, "primum_proposals_rejected_total") - before[i])
 			refused += n
 			done = done && n >= want
 		}

@@ -120,7 +120,7 @@ func writeSkewOverlay() (string, error) {
 }
 
 // skewFile is where node k's skew-capable binary reads its offset.
-func (c *cluster) skewFile(k int) string { return filepath.Join(c.procs[k].home, "clock-skew") }
+func (c *cluster) skewFile(k int) string { return filepath.Join(c.procs[k].Home, "clock-skew") }
 
 // onSkewableClocks restarts every node, one at a time, on the skew-capable
 // binary (offset 0) or, with skewable false, back on the production one.
@@ -162,7 +162,7 @@ func (c *cluster) skew(k int, d time.Duration) {
 func (c *cluster) clockOffset(k int) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.procs[k].api+"/healthz", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.procs[k].API+"/healthz", nil)
 	before := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -187,7 +187,7 @@ type commitSig struct {
 func (c *cluster) header(i int, h int64) (time.Time, []commitSig, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", c.procs[i].rpc, h), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", c.procs[i].RPC, h), nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return time.Time{}, nil, err
@@ -216,7 +216,7 @@ func (c *cluster) validatorAddress(k int) string {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.procs[k].rpc+"/status", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.procs[k].RPC+"/status", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -291,7 +291,7 @@ func (c *cluster) consensusStates() string {
 	var b strings.Builder
 	for i, p := range c.procs {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, "GET", p.rpc+"/consensus_state", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.RPC+"/consensus_state", nil)
 		var s struct {
 			Result struct {
 				RoundState struct {

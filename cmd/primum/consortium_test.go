@@ -7,12 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,19 +16,9 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/internal/localnet"
 	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/node"
 )
-
-// build is one variant of the command, built once per test run.
-type build struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-var builds sync.Map // name -> *build
 
 // primumBinary builds the command once per test run.
 func primumBinary(t *testing.T) string {
@@ -46,118 +31,72 @@ func primumBinary(t *testing.T) string {
 // the variants apart.
 func buildPrimum(t *testing.T, name string, flags ...string) string {
 	t.Helper()
-	v, _ := builds.LoadOrStore(name, &build{})
-	b := v.(*build)
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "primum-bin")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.path = filepath.Join(dir, name)
-		args := append(append([]string{"build", "-o", b.path}, flags...), ".")
-		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
-
-// proc is one node process.
-type proc struct {
-	home  string
-	level string // node log level; "error" when empty
-	api   string
-	rpc   string
-	env   []string // added to the test's environment
-	cmd   *exec.Cmd
-	log   *syncBuffer
-}
-
-func (p *proc) start(t *testing.T, bin string) {
-	t.Helper()
-	p.log = &syncBuffer{}
-	level := p.level
-	if level == "" {
-		level = "error"
-	}
-	p.cmd = exec.Command(bin, "node", "--home", p.home, "--log-level", level)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if len(p.env) > 0 {
-		p.cmd.Env = append(os.Environ(), p.env...)
-	}
-	if err := p.cmd.Start(); err != nil {
+	bin, err := localnet.Build(name, flags...)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return bin
 }
 
-func (p *proc) kill() {
-	if p.cmd != nil && p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		_ = p.cmd.Wait()
-		p.cmd = nil
-	}
-}
+// stopGrace is how long a test lets a node stop after SIGTERM before it
+// fails.
+const stopGrace = time.Minute
 
-// startConsortium writes an n-validator testnet with the real command and
-// starts every node as its own OS process.
-func startConsortium(t *testing.T, n int, extra ...string) ([]*proc, string) {
+// startLocalnet writes a network's homes with the real command in a folder
+// of the test's, starts every node as its own OS process and waits for each
+// one's first block. The nodes are killed when the test ends, their logs
+// (at most logTail bytes of each; 0: all) shown if it failed.
+func startLocalnet(t *testing.T, o localnet.Options, logTail int) *localnet.Network {
 	t.Helper()
-	return startConsortiumLogging(t, n, "error", extra...)
-}
-
-// startConsortiumLogging is startConsortium with the nodes logging at level.
-func startConsortiumLogging(t *testing.T, n int, level string, extra ...string) ([]*proc, string) {
-	t.Helper()
-	bin := primumBinary(t)
-	dir := t.TempDir()
-	args := append([]string{"testnet", "--validators", fmt.Sprint(n), "--output", dir, "--free-ports", "--chain-id", "primum-consortium-test"}, extra...)
-	out, err := exec.Command(bin, args...).CombinedOutput()
+	o.Bin, o.Dir = primumBinary(t), t.TempDir()
+	net, err := localnet.New(context.Background(), o)
 	if err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	procs := make([]*proc, n)
-	for i := range procs {
-		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		s, err := node.LoadSettings(home)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := node.CometConfig(home)
-		if err != nil {
-			t.Fatal(err)
-		}
-		procs[i] = &proc{home: home, level: level, api: "http://" + s.APIAddr, rpc: strings.Replace(cfg.RPC.ListenAddress, "tcp://", "http://", 1)}
-		procs[i].start(t, bin)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for i, p := range procs {
-			p.kill()
-			if t.Failed() {
-				t.Logf("node%d log:\n%s", i, p.log.String())
+		net.Close()
+		if t.Failed() {
+			for i, nd := range net.Nodes {
+				log := nd.Log()
+				if logTail > 0 {
+					log = log[max(0, len(log)-logTail):]
+				}
+				t.Logf("node%d log:\n%s", i, log)
 			}
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for _, p := range procs {
-		if err := client.New(p.api).WaitHeight(ctx, 1); err != nil {
-			t.Fatalf("%s did not start: %v", p.home, err)
-		}
-	}
-	return procs, dir
-}
-
-func operatorKey(t *testing.T, home string) ed25519.PrivateKey {
-	t.Helper()
-	f, err := keyring.ReadFile(filepath.Join(home, "keys", "operator.json"))
-	if err != nil {
+	if err := net.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	k, err := f.Open("")
+	return net
+}
+
+// startConsortium writes an n-validator testnet with the real command and
+// starts every node as its own OS process; orgTypes are the organisation
+// types of node0, node1, … (default: primum testnet's).
+func startConsortium(t *testing.T, n int, orgTypes ...string) ([]*localnet.Node, string) {
+	t.Helper()
+	return startConsortiumLogging(t, n, "error", orgTypes...)
+}
+
+// startConsortiumLogging is startConsortium with the nodes logging at level.
+func startConsortiumLogging(t *testing.T, n int, level string, orgTypes ...string) ([]*localnet.Node, string) {
+	t.Helper()
+	net := startLocalnet(t, localnet.Options{Validators: n, ChainID: "primum-consortium-test", OrgTypes: orgTypes, LogLevel: level}, 0)
+	return net.Nodes, net.Dir
+}
+
+// restart starts a stopped or killed node again.
+func restart(t *testing.T, nd *localnet.Node) {
+	t.Helper()
+	if err := nd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func operatorKey(t *testing.T, nd *localnet.Node) ed25519.PrivateKey {
+	t.Helper()
+	k, err := nd.OperatorKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,17 +104,12 @@ func operatorKey(t *testing.T, home string) ed25519.PrivateKey {
 }
 
 // operatorToken is the API token a testnet node holds for its operator key.
-func operatorToken(t *testing.T, home string) string {
+func operatorToken(t *testing.T, nd *localnet.Node) string {
 	t.Helper()
-	settings, err := node.LoadSettings(home)
-	if err != nil {
-		t.Fatal(err)
+	if nd.Token == "" {
+		t.Fatalf("%s has no API token", nd.Home)
 	}
-	for tok := range settings.APITokens {
-		return tok
-	}
-	t.Fatalf("%s has no API token", home)
-	return ""
+	return nd.Token
 }
 
 // blockAppHash reads the app hash in the header of block h from CometBFT's own RPC.
@@ -243,29 +177,29 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	var ids []string
 	for i, p := range procs {
 		pat := newPatient(t)
-		if _, err := client.New(p.api).Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		if _, err := client.New(p.API).Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
 			t.Fatalf("register via node%d: %v", i, err)
 		}
 		ids = append(ids, ledger.Address(pat.Public().(ed25519.PublicKey)))
 	}
-	org := operatorKey(t, procs[1].home)
+	org := operatorKey(t, procs[1])
 	doc := newPatient(t)
-	if _, err := client.New(procs[2].api).RegisterPractitioner(ctx, org, doc, identity.RegisterPractitioner{
+	if _, err := client.New(procs[2].API).RegisterPractitioner(ctx, org, doc, identity.RegisterPractitioner{
 		Licence: "MD-42", Profession: "doctor", ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
 		t.Fatal(err)
 	}
 	ids = append(ids, ledger.Address(doc.Public().(ed25519.PublicKey)))
 	for _, p := range procs {
 		for _, id := range ids {
-			if err := waitIdentity(ctx, client.New(p.api), id); err != nil {
+			if err := waitIdentity(ctx, client.New(p.API), id); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 
 	// SIGKILL node3: 30 of 40 power remains (> 2/3), so the chain goes on.
-	procs[3].kill()
-	c0 := client.New(procs[0].api)
+	procs[3].Kill()
+	c0 := client.New(procs[0].API)
 	var during []string
 	for i := 0; i < 5; i++ {
 		pat := newPatient(t)
@@ -276,12 +210,12 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	}
 
 	// Restart it: it catches up on its own and agrees on every app hash.
-	procs[3].start(t, primumBinary(t))
+	restart(t, procs[3])
 	s0, err := c0.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c3 := client.New(procs[3].api)
+	c3 := client.New(procs[3].API)
 	if err := c3.WaitHeight(ctx, s0.Height); err != nil {
 		t.Fatalf("restarted node did not catch up: %v", err)
 	}
@@ -291,12 +225,12 @@ func TestConsortiumFourProcesses(t *testing.T) {
 		}
 	}
 	for h := int64(1); h <= s0.Height; h++ {
-		want, err := blockAppHash(ctx, procs[0].rpc, h)
+		want, err := blockAppHash(ctx, procs[0].RPC, h)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, p := range procs[1:] {
-			got, err := blockAppHash(ctx, p.rpc, h)
+			got, err := blockAppHash(ctx, p.RPC, h)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -308,11 +242,11 @@ func TestConsortiumFourProcesses(t *testing.T) {
 
 	// An answer of node0's proven from the genesis, its headers cross-checked
 	// with node3's: signed by at least three of the four validators.
-	genesis, err := types.GenesisDocFromFile(filepath.Join(procs[0].home, "config", "genesis.json"))
+	genesis, err := types.GenesisDocFromFile(filepath.Join(procs[0].Home, "config", "genesis.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prover, err := prove.New(ctx, c0, procs[0].rpc, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].rpc}})
+	prover, err := prove.New(ctx, c0, procs[0].RPC, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].RPC}})
 	if err != nil {
 		t.Fatal(err)
 	}

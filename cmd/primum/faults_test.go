@@ -5,13 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,89 +16,18 @@ import (
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
-
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/internal/localnet"
 )
-
-// linkProxy forwards one directed p2p link (node from -> node to) so a test
-// can cut it: a Go TCP proxy per peer link.
-type linkProxy struct {
-	from, to int
-	ln       net.Listener
-	target   string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-}
-
-func (p *linkProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c] = struct{}{}
-		p.mu.Unlock()
-		go p.pipe(c)
-	}
-}
-
-func (p *linkProxy) pipe(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.cut {
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	}
-	p.conns[up] = struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-func (p *linkProxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			c.Close()
-		}
-	}
-}
 
 // cluster is a consortium under fault injection.
 type cluster struct {
-	t       *testing.T
-	procs   []*proc
-	proxies []*linkProxy
-	bin     string
-	rng     *rand.Rand
+	t     *testing.T
+	net   *localnet.Network
+	procs []*localnet.Node
+	bin   string
+	rng   *rand.Rand
 
 	mu        sync.Mutex
 	committed map[string]bool // tx hashes a client saw committed
@@ -113,98 +38,19 @@ type cluster struct {
 // nodes as processes.
 func startCluster(t *testing.T, n int, seed uint64) *cluster {
 	t.Helper()
-	bin := primumBinary(t)
-	dir := t.TempDir()
-	if out, err := exec.Command(bin, "testnet", "--validators", strconv.Itoa(n), "--output", dir, "--free-ports", "--chain-id", "primum-faults").CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	c := &cluster{t: t, bin: bin, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), committed: map[string]bool{}}
-	cfgs := make([]*cmtcfg.Config, n)
-	ids := make([]string, n)
-	for i := 0; i < n; i++ {
-		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		cfg, err := node.CometConfig(home)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfgs[i] = cfg
-		b, err := os.ReadFile(cfg.NodeKeyFile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = nodeIDFromKeyFile(t, b)
-	}
-	for i := 0; i < n; i++ {
-		var peers []string
-		for j := 0; j < n; j++ {
-			if i == j {
-				continue
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := &linkProxy{from: i, to: j, ln: ln, target: strings.TrimPrefix(cfgs[j].P2P.ListenAddress, "tcp://"), conns: map[net.Conn]struct{}{}}
-			go p.serve()
-			c.proxies = append(c.proxies, p)
-			peers = append(peers, fmt.Sprintf("%s@%s", ids[j], ln.Addr()))
-		}
-		cfgs[i].P2P.PersistentPeers = strings.Join(peers, ",")
-		cfgs[i].P2P.PexReactor = false
-		cfgs[i].P2P.PersistentPeersMaxDialPeriod = 2 * time.Second
-		cmtcfg.WriteConfigFile(filepath.Join(cfgs[i].RootDir, "config", "config.toml"), cfgs[i])
-		s, _ := node.LoadSettings(cfgs[i].RootDir)
-		c.procs = append(c.procs, &proc{home: cfgs[i].RootDir, api: "http://" + s.APIAddr,
-			rpc: strings.Replace(cfgs[i].RPC.ListenAddress, "tcp://", "http://", 1)})
-	}
-	for _, p := range c.procs {
-		p.start(t, bin)
-	}
-	t.Cleanup(func() {
-		for i, p := range c.procs {
-			if p.cmd != nil {
-				_ = p.cmd.Process.Signal(syscall.SIGCONT)
-			}
-			p.kill()
-			if t.Failed() {
-				t.Logf("node%d log:\n%s", i, tail(p.log.String(), 3000))
-			}
-		}
-		for _, p := range c.proxies {
-			p.ln.Close()
-			p.setCut(true)
-		}
-	})
+	net := startLocalnet(t, localnet.Options{Validators: n, ChainID: "primum-faults", Proxied: true}, 3000)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, p := range c.procs {
-		if err := client.New(p.api).WaitHeight(ctx, 2); err != nil {
-			t.Fatalf("%s did not start: %v", p.home, err)
-		}
+	if err := net.WaitHeight(ctx, 2); err != nil {
+		t.Fatalf("did not start: %v", err)
 	}
-	return c
+	return &cluster{t: t, net: net, procs: net.Nodes, bin: primumBinary(t), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), committed: map[string]bool{}}
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-func nodeIDFromKeyFile(t *testing.T, b []byte) string {
-	t.Helper()
-	var nk struct {
-		PrivKey struct {
-			Value []byte `json:"value"`
-		} `json:"priv_key"`
-	}
-	if err := json.Unmarshal(b, &nk); err != nil || len(nk.PrivKey.Value) != ed25519.PrivateKeySize {
-		t.Fatalf("cannot read node key: %v", err)
-	}
-	pub := ed25519.PrivateKey(nk.PrivKey.Value).Public().(ed25519.PublicKey)
-	// CometBFT's node id: hex of the address of the p2p public key.
-	return ledger.Address(pub)
+// start starts node k again, failing the test if it cannot.
+func (c *cluster) start(k int) {
+	c.t.Helper()
+	restart(c.t, c.procs[k])
 }
 
 // workload submits patient registrations through random live nodes until
@@ -220,7 +66,7 @@ func (c *cluster) workload(ctx context.Context, clients int) *sync.WaitGroup {
 			for ctx.Err() == nil {
 				p := c.procs[rng.IntN(len(c.procs))]
 				_, key, _ := ed25519.GenerateKey(nil)
-				cl := client.New(p.api)
+				cl := client.New(p.API)
 				tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				res, err := cl.Send(tctx, key, identity.TypeRegisterPatient, struct{}{}, true)
 				cancel()
@@ -240,7 +86,7 @@ func (c *cluster) workload(ctx context.Context, clients int) *sync.WaitGroup {
 func (c *cluster) height(i int) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s, err := client.New(c.procs[i].api).Status(ctx)
+	s, err := client.New(c.procs[i].API).Status(ctx)
 	if err != nil {
 		return -1
 	}
@@ -268,20 +114,12 @@ func (c *cluster) waitProgress(n int64, timeout time.Duration) error {
 	return fmt.Errorf("chain did not reach height %d within %s (at %d)", target, timeout, c.maxHeight())
 }
 
-func (c *cluster) partition(k int, cut bool) {
-	for _, p := range c.proxies {
-		if p.from == k || p.to == k {
-			p.setCut(cut)
-		}
-	}
-}
-
 type blockID struct{ hash, appHash string }
 
 func (c *cluster) block(i int, h int64) (blockID, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", c.procs[i].rpc, h), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/block?height=%d", c.procs[i].RPC, h), nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return blockID{}, err
@@ -348,12 +186,12 @@ func (c *cluster) verify() (int64, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i, p := range c.procs {
-		cl := client.New(p.api)
+		cl := client.New(p.API)
 		for _, h := range hashes {
 			if r, err := cl.Tx(ctx, h); err != nil || r.Code != 0 {
 				where := "unknown elsewhere"
 				for j, q := range c.procs {
-					if r2, err2 := client.New(q.api).Tx(ctx, h); err2 == nil {
+					if r2, err2 := client.New(q.API).Tx(ctx, h); err2 == nil {
 						where = fmt.Sprintf("node%d has it at height %d (code %d)", j, r2.Height, r2.Code)
 						break
 					}
@@ -411,36 +249,36 @@ func runFaults(t *testing.T, rounds int) []faultRecord {
 
 	for r := 0; r < rounds; r++ {
 		k := c.rng.IntN(4)
-		c.procs[k].kill()
+		c.procs[k].Kill()
 		progress("kill -9: the other three must go on")
-		c.procs[k].start(t, c.bin)
+		c.start(k)
 		progress("after restart")
 	}
 	record("kill -9 of one validator, then restart", rounds)
 
 	for r := 0; r < rounds; r++ {
 		k := c.rng.IntN(4)
-		_ = c.procs[k].cmd.Process.Signal(syscall.SIGSTOP)
+		c.procs[k].Signal(syscall.SIGSTOP)
 		progress("SIGSTOP: the other three must go on")
-		_ = c.procs[k].cmd.Process.Signal(syscall.SIGCONT)
+		c.procs[k].Signal(syscall.SIGCONT)
 		progress("after SIGCONT")
 	}
 	record("pause (SIGSTOP/SIGCONT) of one validator", rounds)
 
 	for k := range c.procs {
-		_ = c.procs[k].cmd.Process.Signal(syscall.SIGTERM)
-		_ = c.procs[k].cmd.Wait()
-		c.procs[k].cmd = nil
-		c.procs[k].start(t, c.bin)
+		if err := c.procs[k].Stop(stopGrace); err != nil {
+			t.Fatal(err)
+		}
+		c.start(k)
 		progress("rolling restart")
 	}
 	record("rolling restart of every node", 1)
 
 	for r := 0; r < rounds; r++ {
 		k := c.rng.IntN(4)
-		c.partition(k, true)
+		c.net.Partition(k, true)
 		progress("partition: the majority must go on")
-		c.partition(k, false)
+		c.net.Partition(k, false)
 		progress("after healing")
 	}
 	record("network partition of one node from the others", rounds)
@@ -449,16 +287,16 @@ func runFaults(t *testing.T, rounds int) []faultRecord {
 	for r := 0; r < rounds; r++ {
 		a := c.rng.IntN(4)
 		b := (a + 1 + c.rng.IntN(3)) % 4
-		_ = c.procs[a].cmd.Process.Signal(syscall.SIGSTOP)
-		_ = c.procs[b].cmd.Process.Signal(syscall.SIGSTOP)
+		c.procs[a].Signal(syscall.SIGSTOP)
+		c.procs[b].Signal(syscall.SIGSTOP)
 		time.Sleep(1500 * time.Millisecond)
 		before := c.maxHeight()
 		time.Sleep(3 * time.Second)
 		if after := c.maxHeight(); after > before+1 {
 			t.Fatalf("with half the power stopped the chain advanced from %d to %d", before, after)
 		}
-		_ = c.procs[a].cmd.Process.Signal(syscall.SIGCONT)
-		_ = c.procs[b].cmd.Process.Signal(syscall.SIGCONT)
+		c.procs[a].Signal(syscall.SIGCONT)
+		c.procs[b].Signal(syscall.SIGCONT)
 		progress("after quorum returned")
 	}
 	record("more than 1/3 of power stopped (chain halts, then resumes)", rounds)
@@ -466,8 +304,8 @@ func runFaults(t *testing.T, rounds int) []faultRecord {
 	for r := 0; r < 3*rounds; r++ {
 		k := c.rng.IntN(4)
 		time.Sleep(time.Duration(c.rng.IntN(700)) * time.Millisecond) // anywhere in a block's life
-		c.procs[k].kill()
-		c.procs[k].start(t, c.bin)
+		c.procs[k].Kill()
+		c.start(k)
 		progress("kill -9 while committing under load")
 	}
 	record("kill -9 at random moments under load, restarted at once", 3*rounds)

@@ -37,11 +37,11 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test (-short)")
 	}
-	procs, dir := startConsortiumLogging(t, 2, "debug", "--org-types", "hospital,hospital")
+	procs, dir := startConsortiumLogging(t, 2, "debug", "hospital", "hospital")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	stlukes, riverside := operatorKey(t, procs[0].home), operatorKey(t, procs[1].home)
-	c0, c1 := client.New(procs[0].api), client.New(procs[1].api)
+	stlukes, riverside := operatorKey(t, procs[0]), operatorKey(t, procs[1])
+	c0, c1 := client.New(procs[0].API), client.New(procs[1].API)
 	keyFile := func(name string, k ed25519.PrivateKey) string {
 		f, err := keyring.Seal(name, k, "", true)
 		if err != nil {
@@ -75,7 +75,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	}
 
 	// St Luke's imports the patient's record from its EHR into its own node.
-	token := operatorToken(t, procs[0].home)
+	token := operatorToken(t, procs[0])
 	synthea, err := os.ReadFile(filepath.Join(conformance.Dir(t, "fhir-r4"), "synthea.bundle.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 
 	bin := primumBinary(t)
 	cli := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, bin, append(args, "--node", procs[1].api, "--home", dir)...)
+		cmd := exec.CommandContext(ctx, bin, append(args, "--node", procs[1].API, "--home", dir)...)
 		b, err := cmd.CombinedOutput()
 		return string(b), err
 	}
@@ -163,9 +163,9 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	// The custodian (node0) destroys the keys as it commits the erasure;
 	// the patient's own read is refused from then on.
 	wantRefused("record_erased", "records", "fetch", obs, "--from", patientFile, "--purpose", "patient")
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(procs[0].log.String(), "records=28"); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(procs[0].Log(), "records=28"); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("node0 did not report destroying the 28 records' keys:\n%s", procs[0].log.String())
+			t.Fatalf("node0 did not report destroying the 28 records' keys:\n%s", procs[0].Log())
 		}
 	}
 
@@ -178,7 +178,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for h := int64(1); h <= height.Height; h++ {
-			for _, tx := range blockTxs(ctx, t, p.rpc, h) {
+			for _, tx := range blockTxs(ctx, t, p.RPC, h) {
 				for _, s := range sentinels {
 					if bytes.Contains(tx, []byte(s)) {
 						t.Errorf("node%d: block %d carries %q", i, h, s)
@@ -188,17 +188,17 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 		}
 	}
 	for i, p := range procs {
-		p.kill()
+		p.Kill()
 		for _, s := range sentinels {
-			if hits := filesContaining(t, p.home, s); len(hits) > 0 {
+			if hits := filesContaining(t, p.Home, s); len(hits) > 0 {
 				t.Errorf("node%d: %q in clear in %v", i, s, hits)
 			}
-			if strings.Contains(p.log.String(), s) {
+			if strings.Contains(p.Log(), s) {
 				t.Errorf("node%d: %q in the log", i, s)
 			}
 		}
 	}
-	if len(procs[0].log.String()) == 0 {
+	if len(procs[0].Log()) == 0 {
 		t.Fatal("node0 logged nothing at debug level: the log scan saw nothing")
 	}
 }

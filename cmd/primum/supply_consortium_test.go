@@ -19,10 +19,10 @@ func TestPackLifeAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test (-short)")
 	}
-	procs, _ := startConsortium(t, 4, "--org-types", "manufacturer,distributor,pharmacy,regulator")
+	procs, _ := startConsortium(t, 4, "manufacturer", "distributor", "pharmacy", "regulator")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	maker, dist, pharm := operatorKey(t, procs[0].home), operatorKey(t, procs[1].home), operatorKey(t, procs[2].home)
+	maker, dist, pharm := operatorKey(t, procs[0]), operatorKey(t, procs[1]), operatorKey(t, procs[2])
 	addr := func(k ed25519.PrivateKey) string { return ledger.Address(k.Public().(ed25519.PublicKey)) }
 	distID, pharmID := addr(dist), addr(pharm)
 	steps := []struct {
@@ -42,11 +42,11 @@ func TestPackLifeAcrossNodes(t *testing.T) {
 		{2, pharm, supply.TypeDispense, supply.Dispense{Code: "https://id.gs1.org/01/09506000134352/21/A1"}},
 	}
 	for i, s := range steps {
-		if _, err := client.New(procs[s.node].api).Send(ctx, s.key, s.typ, s.body, true); err != nil {
+		if _, err := client.New(procs[s.node].API).Send(ctx, s.key, s.typ, s.body, true); err != nil {
 			t.Fatalf("step %d (%s via node%d): %v", i, s.typ, s.node, err)
 		}
 	}
-	regulator := client.New(procs[3].api)
+	regulator := client.New(procs[3].API)
 	// The regulator's node may be a block behind the pharmacy's: wait for
 	// the verdict the last step should give.
 	verdict := func(code, as, want string) supply.Verdict {

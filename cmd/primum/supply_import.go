@@ -9,17 +9,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/epcis"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // importResult is one line of the import report (JSON Lines).
@@ -72,8 +71,7 @@ nothing twice: what was accepted before reports as already recorded.`,
 				defer bw.Flush()
 				out = bw
 			}
-			base := g.client().BaseURL()
-			im := &importer{ctx: cmd.Context(), base: base, token: token, report: json.NewEncoder(out), size: st.Size(), counted: &countingReader{r: f}}
+			im := &importer{ctx: cmd.Context(), c: g.client(), token: token, report: json.NewEncoder(out), size: st.Size(), counted: &countingReader{r: f}}
 			return im.run(batch)
 		},
 	}
@@ -96,7 +94,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 type importer struct {
 	ctx     context.Context
-	base    string
+	c       *client.Client
 	token   string
 	report  *json.Encoder
 	size    int64
@@ -200,7 +198,7 @@ func (im *importer) send(chunk []json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	failed := map[int]api.CaptureError{}
+	failed := map[int]wire.CaptureError{}
 	for _, e := range job.Errors {
 		failed[e.EventIndex] = e
 	}
@@ -222,61 +220,15 @@ func (im *importer) send(chunk []json.RawMessage) error {
 	return nil
 }
 
-func (im *importer) capture(doc []byte) (*api.CaptureJob, error) {
-	for attempt := 0; ; attempt++ {
-		req, _ := http.NewRequestWithContext(im.ctx, "POST", im.base+"/epcis/capture", bytes.NewReader(doc))
-		req.Header.Set("Content-Type", "application/ld+json")
-		req.Header.Set("Authorization", "Bearer "+im.token)
-		req.Header.Set("GS1-Capture-Error-Behaviour", "proceed")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("cannot reach %s: %w", im.base, err)
-		}
-		body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-		res.Body.Close()
-		if res.StatusCode == http.StatusServiceUnavailable && attempt < 10 {
-			time.Sleep(time.Second)
-			continue
-		}
-		// The node counts a capture as one transaction per event against
-		// the token's key: wait as it asks, and send the same document again.
-		if res.StatusCode == http.StatusTooManyRequests && attempt < 100 {
-			wait := time.Second
-			if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && n > 0 {
-				wait = time.Duration(n) * time.Second
-			}
-			select {
-			case <-im.ctx.Done():
-				return nil, fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
-			case <-time.After(wait):
-			}
-			continue
-		}
-		if res.StatusCode != http.StatusAccepted {
-			return nil, fmt.Errorf("capture refused (HTTP %d): %s", res.StatusCode, strings.TrimSpace(string(body)))
-		}
-		loc := res.Header.Get("Location")
-		for {
-			select {
-			case <-im.ctx.Done():
-				return nil, fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
-			case <-time.After(150 * time.Millisecond):
-			}
-			r, err := http.Get(im.base + loc)
-			if err != nil {
-				return nil, err
-			}
-			var job api.CaptureJob
-			err = json.NewDecoder(r.Body).Decode(&job)
-			r.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			if !job.Running {
-				return &job, nil
-			}
-		}
+// capture sends one batch, proceeding past the events the node refuses,
+// and waits for its job. The client waits as the node asks when the
+// token's key is over its rate (429) and sends the same document again.
+func (im *importer) capture(doc []byte) (*wire.CaptureJob, error) {
+	job, err := im.c.Capture(im.ctx, im.token, doc, client.CaptureProceed)
+	if err != nil && im.ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
 	}
+	return job, err
 }
 
 func (im *importer) progress(final bool) {

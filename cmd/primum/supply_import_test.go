@@ -22,14 +22,14 @@ func TestSupplyImport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process test (-short)")
 	}
-	procs, _ := startConsortium(t, 1, "--org-types", "manufacturer")
+	procs, _ := startConsortium(t, 1, "manufacturer")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	maker := operatorKey(t, procs[0].home)
-	if _, err := client.New(procs[0].api).Send(ctx, maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: "09506000134352", Name: "Paracetamol"}, true); err != nil {
+	maker := operatorKey(t, procs[0])
+	if _, err := client.New(procs[0].API).Send(ctx, maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: "09506000134352", Name: "Paracetamol"}, true); err != nil {
 		t.Fatal(err)
 	}
-	token := operatorToken(t, procs[0].home)
+	token := operatorToken(t, procs[0])
 	const good, bad = 1500, 7
 	var events []string
 	for i := 0; i < good; i++ {
@@ -49,7 +49,7 @@ func TestSupplyImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(report string) (map[string]int, string) {
-		out, err := exec.Command(primumBinary(t), "supply", "import", doc, "--token", token, "--node", procs[0].api, "--report", report).CombinedOutput()
+		out, err := exec.Command(primumBinary(t), "supply", "import", doc, "--token", token, "--node", procs[0].API, "--report", report).CombinedOutput()
 		if err != nil {
 			t.Fatalf("import: %v\n%s", err, out)
 		}
@@ -81,7 +81,7 @@ func TestSupplyImport(t *testing.T) {
 		t.Fatalf("second import recorded something twice: %v", second)
 	}
 	var v supply.Verdict
-	if err := client.New(procs[0].api).Get(ctx, "/api/v1/verify?code=%2801%2909506000134352%2821%29IMP1499", &v); err != nil || v.Verdict != supply.VerdictDispensable {
+	if err := client.New(procs[0].API).Get(ctx, "/api/v1/verify?code=%2801%2909506000134352%2821%29IMP1499", &v); err != nil || v.Verdict != supply.VerdictDispensable {
 		t.Fatalf("an imported pack: %+v %v", v, err)
 	}
 }

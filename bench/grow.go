@@ -1,15 +1,13 @@
-package main
+package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
-	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/supply"
@@ -34,26 +32,29 @@ type GrowthReport struct {
 
 const growBatch = 1000 // serials per commissioning transaction
 
-// benchGrowth commissions n packs (in transactions of 1,000 serials) on a
+// Grow commissions n packs (in transactions of 1,000 serials) on a
 // one-validator network of a manufacturer, waiting for each tenth to
 // commit, and samples the node's resident memory: a state that grows must
-// not grow memory with it.
-func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress func(string, ...any)) (err error) {
+// not grow memory with it. Of cfg it uses the network's settings (Exe,
+// BlockCacheMB, BlockInterval) and Progress.
+func Grow(ctx context.Context, cfg Config, n int) (_ *GrowthReport, err error) {
+	progress := cfg.progress
 	progress("starting a one-validator network (a manufacturer)…")
-	net, err := startNetwork(ctx, "node", 1, "", "manufacturer")
+	net, err := startNetwork(ctx, cfg, "node", 1, "", "manufacturer")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer net.finish(&err)
-	ctx = net.ctx
-	key, err := net.nodes[0].Operator.Open("")
+	defer net.Finish(&err)
+	ctx = net.Context()
+	nd := net.Nodes[0]
+	key, err := nd.OperatorKey()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c := client.New(apiURL(net.nodes[0]))
+	c := client.New(nd.API)
 	const gtin = "09506000134352"
 	if _, err := c.Send(ctx, key, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Growth test pack"}, true); err != nil {
-		return err
+		return nil, err
 	}
 	rep := &GrowthReport{Packs: n}
 	start := time.Now()
@@ -66,26 +67,26 @@ func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress 
 			for i := range serials {
 				serials[i] = fmt.Sprintf("G%09d", done+i)
 			}
-			raw, err := envelope.Build("primum-bench", key, nonce, supply.TypeCommission, supply.Commission{GTIN: gtin,
+			raw, err := envelope.Build(chainID, key, nonce, supply.TypeCommission, supply.Commission{GTIN: gtin,
 				Lot: fmt.Sprintf("L%d", done/step), Expiry: "2030-12-31", Serials: serials})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := submitRetrying(ctx, c, raw); err != nil {
-				return err
+				return nil, err
 			}
 			nonce++
 			last = raw
 		}
 		if err := waitCommitted(ctx, c, last); err != nil {
-			return err
+			return nil, err
 		}
 		st, err := c.Status(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p := GrowthPoint{Packs: done, Height: st.Height, ElapsedS: time.Since(start).Seconds(), RSSMB: bench.RSSMB(net.pids()[0]),
-			DiskBytes: bench.DiskUsage(net.dataDirs())}
+		p := GrowthPoint{Packs: done, Height: st.Height, ElapsedS: time.Since(start).Seconds(), RSSMB: RSSMB(nd.PID()),
+			DiskBytes: DiskUsage(net.DataDirs())}
 		rep.Points = append(rep.Points, p)
 		progress("%d packs committed, RSS %.0f MB", p.Packs, p.RSSMB)
 	}
@@ -93,15 +94,15 @@ func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress 
 	progress("idle for 30 s…")
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-time.After(30 * time.Second):
 	}
-	rep.IdleRSSMB = bench.RSSMB(net.pids()[0])
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
+	rep.IdleRSSMB = RSSMB(nd.PID())
+	return rep, nil
+}
+
+// Print writes the growth report as text.
+func (rep *GrowthReport) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKS\tHEIGHT\tSECONDS\tRSS MB\tDISK MB")
 	for _, p := range rep.Points {
@@ -109,7 +110,6 @@ func benchGrowth(ctx context.Context, w io.Writer, n int, asJSON bool, progress 
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%.0f packs/s; idle after 30 s: RSS %.0f MB\n", rep.PacksPerSec, rep.IdleRSSMB)
-	return nil
 }
 
 // submitRetrying submits a transaction, waiting while the mempool is full
