@@ -62,6 +62,9 @@ func (s *server) authorise(r *http.Request, req *ledger.Request, read ledger.Acc
 	if err != nil {
 		return ledger.Signer{}, err
 	}
+	if caller.Kind == ledger.KindUnregistered {
+		return ledger.Signer{}, errTokenRequired
+	}
 	switch read {
 	case ledger.Members:
 		return caller, nil

@@ -208,17 +208,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	hash := envelope.Hash(req.Tx)
 	k, signer, err := a.admit(req.Tx, hash, a.known.get(hash), committed, a.LastBlockTime(), !recheck)
 	if err == nil {
-		a.known.put(hash, k)
 		tx := k.tx
 		a.checkMu.Lock()
 		err = a.takeNonce(committed, signer.ID, tx.Nonce, hash, recheck)
 		a.checkMu.Unlock()
 	}
 	if err != nil {
+		// Refused: forget it (what is kept is only for the mempool's).
+		a.known.take(hash)
 		e := ledger.AsError(err)
 		a.metrics.checkRejected.WithLabelValues(e.Name).Inc()
 		return &abci.CheckTxResponse{Code: e.Code, Codespace: e.Codespace, Log: err.Error(), Info: e.Name}, nil
 	}
+	a.known.put(hash, k) // admitted into the mempool
 	return &abci.CheckTxResponse{Code: abci.CodeTypeOK}, nil
 }
 
@@ -237,12 +239,12 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 // not decode); in a block a signature not yet known to verify is checked
 // alone, and the body is decoded by deliver, after the nonce.
 func (a *App) admit(raw, hash []byte, k *known, r ledger.Reader, now time.Time, arriving bool) (*known, ledger.Signer, error) {
-	if k == nil {
+	if k == nil || k.tx == nil {
 		tx, err := envelope.Decode(raw)
 		if err != nil {
 			return nil, ledger.Signer{}, err
 		}
-		k = &known{tx: tx}
+		k = &known{tx: tx, sigOK: k != nil && k.sigOK}
 	}
 	tx := k.tx
 	if chainID := a.ChainID(); tx.ChainID != chainID {
@@ -313,7 +315,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		r.Index = i
 		res.TxResults[i] = result
 		a.block = append(a.block, r)
-		a.metrics.txs.WithLabelValues(r.Type, outcome(r.Code)).Inc()
+		typ := r.Type
+		if _, ok := a.routes[typ]; !ok {
+			typ = "unknown" // a label per made-up type would grow without end
+		}
+		a.metrics.txs.WithLabelValues(typ, outcome(r.Code)).Inc()
 	}
 	stopPrefetch()
 	res.ValidatorUpdates = a.validatorUpdates(a.store.Committed(), updates)
@@ -396,14 +402,13 @@ func (a *App) Preverify(txs [][]byte) {
 func (a *App) verifyUnseen(txs, hashes [][]byte) {
 	var items []ledger.Signed
 	var unseen [][]byte // the hashes of items' transactions
-	var decoded []*envelope.Tx
 	for i, raw := range txs {
 		k := a.known.get(hashes[i])
 		if k != nil && k.sigOK {
 			continue
 		}
 		var tx *envelope.Tx
-		if k != nil {
+		if k != nil && k.tx != nil {
 			tx = k.tx
 		} else if d, err := envelope.Decode(raw); err == nil {
 			tx = d
@@ -412,11 +417,10 @@ func (a *App) verifyUnseen(txs, hashes [][]byte) {
 		}
 		items = append(items, tx.Signed())
 		unseen = append(unseen, hashes[i])
-		decoded = append(decoded, tx)
 	}
 	for i, ok := range verifyAll(items) {
 		if ok {
-			a.known.markVerified(unseen[i], decoded[i])
+			a.known.markVerified(unseen[i])
 		}
 	}
 }
@@ -448,7 +452,7 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 		return r, &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: r.Log, Info: e.Name}
 	}
 	k := a.known.take(hash)
-	if k != nil {
+	if k != nil && k.tx != nil {
 		r.Type = k.tx.Type
 	}
 	k, signer, err := a.admit(raw, hash, k, w, req.Time, false)

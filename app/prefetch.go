@@ -29,7 +29,7 @@ func (a *App) prefetch(txs, hashes [][]byte) (stop func()) {
 			// not see is decoded here, off the execution's path.
 			var tx *envelope.Tx
 			var body any
-			if k := a.known.get(hashes[i]); k != nil {
+			if k := a.known.get(hashes[i]); k != nil && k.tx != nil {
 				tx, body = k.tx, k.body
 			} else if d, err := envelope.Decode(raw); err == nil {
 				tx = d

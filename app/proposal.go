@@ -151,7 +151,7 @@ func (a *App) screen(txs [][]byte) []error {
 		k := a.known.get(hashes[i])
 		var tx *envelope.Tx
 		var err error
-		if k != nil {
+		if k != nil && k.tx != nil {
 			tx = k.tx
 		} else {
 			tx, err = envelope.Decode(raw)
@@ -171,7 +171,7 @@ func (a *App) screen(txs [][]byte) []error {
 	}
 	for j, ok := range verifyAll(unseen) {
 		if ok {
-			a.known.markVerified(hashes[at[j]], decoded[at[j]])
+			a.known.markVerified(hashes[at[j]])
 		} else {
 			errs[at[j]] = ledger.ErrBadSignature
 		}

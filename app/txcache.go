@@ -14,7 +14,7 @@ import (
 // An entry is never changed once stored (put replaces it), so readers on
 // other cores may keep what get returned.
 type known struct {
-	tx    *envelope.Tx
+	tx    *envelope.Tx // nil: not kept (only the signature's verdict is)
 	sigOK bool
 	body  any // nil until decoded
 }
@@ -74,15 +74,18 @@ func (c *txCache) verified(hash []byte) bool {
 	return k != nil && k.sigOK
 }
 
-// markVerified records that a transaction's signature verified.
-func (c *txCache) markVerified(hash []byte, tx *envelope.Tx) {
+// markVerified records that a transaction's signature verified. Only the
+// verdict is kept for a transaction CheckTx has not admitted (a block's,
+// or a batch's before CheckTx): what anyone may send costs this cache a
+// few bytes, never the transaction.
+func (c *txCache) markVerified(hash []byte) {
 	k := c.get(hash)
 	if k != nil && k.sigOK {
 		return
 	}
-	n := &known{tx: tx, sigOK: true}
+	n := &known{sigOK: true}
 	if k != nil {
-		n.body = k.body
+		n.tx, n.body = k.tx, k.body
 	}
 	c.put(hash, n)
 }

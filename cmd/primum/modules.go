@@ -137,6 +137,9 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 				}
 			}
 			c := g.client()
+			if token == "" {
+				token = os.Getenv("PRIMUM_TOKEN")
+			}
 			if token != "" {
 				c = c.WithToken(token)
 			}
@@ -166,7 +169,7 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	}
 	cmd.Example = "  " + example + "\n  " + example + " -o json"
 	if q.Read != ledger.Public {
-		cmd.Flags().StringVar(&token, "token", os.Getenv("PRIMUM_TOKEN"), "API token of a key the node holds (env PRIMUM_TOKEN)")
+		cmd.Flags().StringVar(&token, "token", "", "API token of a key the node holds (default: env PRIMUM_TOKEN)")
 	}
 	return cmd
 }
