@@ -206,11 +206,14 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	// checked when the transaction arrived and cannot have changed.
 	recheck := req.Type == abci.CHECK_TX_TYPE_RECHECK
 	hash := envelope.Hash(req.Tx)
-	k, signer, err := a.admit(req.Tx, hash, a.known.get(hash), committed, a.LastBlockTime(), !recheck)
+	k, err := parse(a.known.get(hash), req.Tx)
+	var signer ledger.Signer
 	if err == nil {
-		tx := k.tx
+		k, signer, err = a.admit(k, committed, a.LastBlockTime(), !recheck)
+	}
+	if err == nil {
 		a.checkMu.Lock()
-		err = a.takeNonce(committed, signer.ID, tx.Nonce, hash, recheck)
+		err = a.takeNonce(committed, signer.ID, k.tx.Nonce, hash, recheck)
 		a.checkMu.Unlock()
 	}
 	if err != nil {
@@ -231,21 +234,14 @@ func (a *App) nextNonce(r ledger.Reader, id string) (uint64, error) {
 	return identity.Nonce(r, id)
 }
 
-// admit decodes and authenticates a transaction (hash is envelope.Hash(raw)) and
-// authorises its signer. k is what this node already knows of it (nil:
-// nothing); the answer is what it knows after. A transaction arriving in
+// admit authenticates a parsed transaction and authorises its signer. k is
+// what this node already knows of it; the answer is what it knows after.
+// A transaction arriving in
 // the mempool has its signature checked in a batch with others arriving at
 // the same time, and its body decoded for its handler (refused if it does
 // not decode); in a block a signature not yet known to verify is checked
 // alone, and the body is decoded by deliver, after the nonce.
-func (a *App) admit(raw, hash []byte, k *known, r ledger.Reader, now time.Time, arriving bool) (*known, ledger.Signer, error) {
-	if k == nil || k.tx == nil {
-		tx, err := envelope.Decode(raw)
-		if err != nil {
-			return nil, ledger.Signer{}, err
-		}
-		k = &known{tx: tx, sigOK: k != nil && k.sigOK}
-	}
+func (a *App) admit(k *known, r ledger.Reader, now time.Time, arriving bool) (*known, ledger.Signer, error) {
 	tx := k.tx
 	if chainID := a.ChainID(); tx.ChainID != chainID {
 		return nil, ledger.Signer{}, ledger.ErrWrongChain.Wrapf("transaction is for %q, this is %q", tx.ChainID, chainID)
@@ -407,15 +403,11 @@ func (a *App) verifyUnseen(txs, hashes [][]byte) {
 		if k != nil && k.sigOK {
 			continue
 		}
-		var tx *envelope.Tx
-		if k != nil && k.tx != nil {
-			tx = k.tx
-		} else if d, err := envelope.Decode(raw); err == nil {
-			tx = d
-		} else {
+		k, err := parse(k, raw)
+		if err != nil {
 			continue
 		}
-		items = append(items, tx.Signed())
+		items = append(items, k.tx.Signed())
 		unseen = append(unseen, hashes[i])
 	}
 	for i, ok := range verifyAll(items) {
@@ -451,21 +443,16 @@ func (a *App) deliver(raw, hash []byte, req *abci.FinalizeBlockRequest, w ledger
 		r.Code, r.Codespace, r.Error, r.Log = e.Code, e.Codespace, e.Name, err.Error()
 		return r, &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: r.Log, Info: e.Name}
 	}
-	k := a.known.take(hash)
-	if k != nil && k.tx != nil {
-		r.Type = k.tx.Type
-	}
-	k, signer, err := a.admit(raw, hash, k, w, req.Time, false)
+	k, err := parse(a.known.take(hash), raw)
 	if err != nil {
-		if r.Type == "" {
-			if tx, derr := envelope.Decode(raw); derr == nil {
-				r.Type = tx.Type
-			}
-		}
+		return fail(err)
+	}
+	r.Type = k.tx.Type
+	k, signer, err := a.admit(k, w, req.Time, false)
+	if err != nil {
 		return fail(err)
 	}
 	tx := k.tx
-	r.Type = tx.Type
 	r.Signer = signer.ID
 	next, err := identity.Nonce(w, signer.ID)
 	if err != nil {

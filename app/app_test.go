@@ -221,7 +221,11 @@ func TestPermissionTable(t *testing.T) {
 				raw := (&envelope.Tx{ChainID: testChain, Type: route.Type, Body: []byte(`{}`)})
 				raw.Sign(s.key)
 				enc := raw.Encode()
-				_, _, err := h.app.admit(enc, envelope.Hash(enc), nil, h.store.Committed(), h.now, false)
+				k, err := parse(nil, enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = h.app.admit(k, h.store.Committed(), h.now, false)
 				if want[i] == nil {
 					if err != nil {
 						t.Fatalf("want allowed, got %v", err)

@@ -3,8 +3,6 @@ package app
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/primum-health/primum/envelope"
 )
 
 // prefetch reads ahead, on another core, what a block's transactions will
@@ -27,22 +25,17 @@ func (a *App) prefetch(txs, hashes [][]byte) (stop func()) {
 			// block's execution may read it on another (handlers never
 			// modify their bodies); a transaction this node's mempool did
 			// not see is decoded here, off the execution's path.
-			var tx *envelope.Tx
-			var body any
-			if k := a.known.get(hashes[i]); k != nil && k.tx != nil {
-				tx, body = k.tx, k.body
-			} else if d, err := envelope.Decode(raw); err == nil {
-				tx = d
-			} else {
+			k, err := parse(a.known.get(hashes[i]), raw)
+			if err != nil {
 				continue
 			}
-			route, ok := a.routes[tx.Type]
+			route, ok := a.routes[k.tx.Type]
 			if !ok || route.Reads == nil {
 				continue
 			}
+			body := k.body
 			if body == nil {
-				var err error
-				if body, err = route.Handle.Decode(tx.Body); err != nil {
+				if body, err = route.Handle.Decode(k.tx.Body); err != nil {
 					continue
 				}
 			}

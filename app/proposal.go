@@ -148,23 +148,17 @@ func (a *App) screen(txs [][]byte) []error {
 	chainID := a.ChainID()
 	for i, raw := range txs {
 		hashes[i] = envelope.Hash(raw)
-		k := a.known.get(hashes[i])
-		var tx *envelope.Tx
-		var err error
-		if k != nil && k.tx != nil {
-			tx = k.tx
-		} else {
-			tx, err = envelope.Decode(raw)
-		}
-		if err == nil && tx.ChainID != chainID {
-			err = ledger.ErrWrongChain.Wrapf("transaction is for %q", tx.ChainID)
+		k, err := parse(a.known.get(hashes[i]), raw)
+		if err == nil && k.tx.ChainID != chainID {
+			err = ledger.ErrWrongChain.Wrapf("transaction is for %q", k.tx.ChainID)
 		}
 		if err != nil {
 			errs[i] = err
 			continue
 		}
+		tx := k.tx
 		decoded[i] = tx
-		if k == nil || !k.sigOK {
+		if !k.sigOK {
 			unseen = append(unseen, tx.Signed())
 			at = append(at, i)
 		}

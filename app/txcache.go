@@ -19,6 +19,22 @@ type known struct {
 	body  any // nil until decoded
 }
 
+// parse completes what is known of raw with its envelope: k's own when it
+// kept it, else decoded from raw (k may be nil: nothing known).
+func parse(k *known, raw []byte) (*known, error) {
+	if k != nil && k.tx != nil {
+		return k, nil
+	}
+	tx, err := envelope.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return &known{tx: tx}, nil
+	}
+	return &known{tx: tx, sigOK: k.sigOK, body: k.body}, nil
+}
+
 // txCache holds known transactions by hash, in two generations: when the
 // current one is full it becomes the previous one and the oldest is
 // forgotten. A miss only costs the work again; the bound is a few times
