@@ -1,12 +1,10 @@
 package api
 
 import (
-	"crypto/ed25519"
 	"net/http"
 	"reflect"
 	"time"
 
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -54,25 +52,18 @@ func (s *server) authorise(r *http.Request, req *ledger.Request, read ledger.Acc
 	if read == ledger.Public {
 		return ledger.Signer{}, nil
 	}
-	key, ok := s.bearerKey(r)
-	if !ok {
-		return ledger.Signer{}, errTokenRequired
-	}
-	caller, err := identity.Resolve(req.State, key.Public().(ed25519.PublicKey), req.BlockTime)
+	_, caller, err := s.tokenHolder(r, req.State, req.BlockTime)
 	if err != nil {
 		return ledger.Signer{}, err
 	}
-	if caller.Kind == ledger.KindUnregistered {
-		return ledger.Signer{}, errTokenRequired
-	}
 	switch read {
 	case ledger.Members:
-		return caller, nil
-	case ledger.PatientSelf:
-		if caller.Kind != ledger.KindPatient || caller.ID != r.PathValue("id") {
-			return ledger.Signer{}, errNotYourPatient
+		if caller.Kind == ledger.KindUnregistered {
+			return ledger.Signer{}, errTokenRequired
 		}
 		return caller, nil
+	case ledger.PatientSelf:
+		return caller, thePathsPatient(r, caller)
 	}
 	return ledger.Signer{}, errNoRoute.Wrapf("this route declares an access rule (%q) the API does not enforce", read)
 }

@@ -259,12 +259,7 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 
 // me: GET /api/v1/me, who the bearer token acts as.
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		writeError(w, errTokenRequired)
-		return
-	}
-	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	_, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -292,16 +287,12 @@ func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.
 // patient the path names ({id}): the routes only a patient may read about
 // themself.
 func (s *server) ownPatient(r *http.Request) (ed25519.PrivateKey, error) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		return nil, errTokenRequired
+	key, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
+	if err == nil {
+		err = thePathsPatient(r, signer)
 	}
-	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
 	if err != nil {
 		return nil, err
-	}
-	if signer.Kind != ledger.KindPatient || signer.ID != r.PathValue("id") {
-		return nil, errNotYourPatient
 	}
 	return key, nil
 }

@@ -32,6 +32,26 @@ func (s *server) bearerKey(r *http.Request) (ed25519.PrivateKey, bool) {
 	return key, ok
 }
 
+// tokenHolder is the key the request's bearer token names and the identity
+// it signs for in state (errTokenRequired without a token this node holds).
+func (s *server) tokenHolder(r *http.Request, state ledger.Reader, now time.Time) (ed25519.PrivateKey, ledger.Signer, error) {
+	key, ok := s.bearerKey(r)
+	if !ok {
+		return nil, ledger.Signer{}, errTokenRequired
+	}
+	signer, err := identity.Resolve(state, key.Public().(ed25519.PublicKey), now)
+	return key, signer, err
+}
+
+// thePathsPatient refuses a signer other than the patient the path names
+// ({id}): the routes only a patient may read about themself.
+func thePathsPatient(r *http.Request, signer ledger.Signer) error {
+	if signer.Kind != ledger.KindPatient || signer.ID != r.PathValue("id") {
+		return errNotYourPatient
+	}
+	return nil
+}
+
 // keyHolder returns the key this node holds for an identity, if any.
 func (s *server) keyHolder(id string) (ed25519.PrivateKey, bool) {
 	committed := s.App.Store().Committed()
