@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
@@ -70,12 +69,10 @@ func GenerateOpenAPI(edge []byte, modules []ledger.Module) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
-
 func (g *schemaGen) operation(module string, q ledger.Query) map[string]any {
 	params := []any{}
-	for _, m := range pathParam.FindAllStringSubmatch(q.Path, -1) {
-		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	for _, name := range q.PathParams() {
+		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 	}
 	for _, p := range q.Params {
 		param := map[string]any{"name": p.Name, "in": "query", "schema": map[string]any{"type": "string"}}

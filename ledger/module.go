@@ -3,6 +3,7 @@ package ledger
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -131,6 +132,18 @@ type Query struct {
 	// Handle answers the query. A coded error (NewError) becomes a
 	// problem with its status; a Page adds a Link header to the next page.
 	Handle func(q *Request) (any, error)
+}
+
+// PathParams lists the names of the query's {name} path parameters, in
+// order.
+func (q Query) PathParams() []string {
+	var out []string
+	for _, part := range strings.Split(q.Path, "/") {
+		if name, ok := strings.CutPrefix(part, "{"); ok && strings.HasSuffix(name, "}") {
+			out = append(out, strings.TrimSuffix(name, "}"))
+		}
+	}
+	return out
 }
 
 // Param is a documented query-string parameter.

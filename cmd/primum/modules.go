@@ -115,7 +115,7 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 // queryVerb reads one query and prints its JSON answer.
 func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	var names []string
-	for _, m := range pathParam(q.Path) {
+	for _, m := range q.PathParams() {
 		names = append(names, strings.ToUpper(m))
 	}
 	values := map[string]*string{}
@@ -127,7 +127,7 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		Args:  cobra.ExactArgs(len(names)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := q.Path
-			for i, name := range pathParam(q.Path) {
+			for i, name := range q.PathParams() {
 				path = strings.Replace(path, "{"+name+"}", url.PathEscape(args[i]), 1)
 			}
 			params := url.Values{}
@@ -172,15 +172,4 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		cmd.Flags().StringVar(&token, "token", "", "API token of a key the node holds (default: env PRIMUM_TOKEN)")
 	}
 	return cmd
-}
-
-// pathParam lists a route's {name} parameters in order.
-func pathParam(path string) []string {
-	var out []string
-	for _, part := range strings.Split(path, "/") {
-		if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
-			out = append(out, part[1:len(part)-1])
-		}
-	}
-	return out
 }
