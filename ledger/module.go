@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// Module declares one capability of the ledger once: its transactions, its
-// queries and its genesis. The app routes transactions from it, the API
-// mounts its queries and documents them (OpenAPI), the CLI gets its
-// commands, and the permission, route, codec and determinism tests iterate
-// it: a module without rows fails them. The list of modules is in one file
+// Module declares one capability of the ledger once: its transactions and
+// its queries. The app routes transactions from it, the API mounts its
+// queries and documents them (OpenAPI), the CLI gets its commands, and the
+// permission, route, body and OpenAPI tests iterate it: a module without
+// rows fails them. The list of modules is in one file
 // (package modules).
 type Module struct {
 	// Name is the module's name and the codespace of its errors
@@ -23,23 +23,6 @@ type Module struct {
 	Txs []Route
 	// Queries are the module's reads of committed state.
 	Queries []Query
-	// Genesis is the module's part of the genesis document (nil: none).
-	Genesis *Genesis
-}
-
-// Genesis is a module's part of the genesis document: what a new chain
-// starts with. Export(Init(g)) must give g back (each module has a
-// round-trip test).
-type Genesis struct {
-	// Default is what a new chain starts with when the document says
-	// nothing for the module.
-	Default func() any
-	// Validate checks a decoded genesis before any state is written.
-	Validate func(g any) error
-	// Init writes the genesis into the state.
-	Init func(w Writer, g any) error
-	// Export reads the state back into a genesis.
-	Export func(r Reader) (any, error)
 }
 
 // Handler runs a transaction type's body, decoded. Make one with Handle.

@@ -1,7 +1,7 @@
 // Package modules is the one list of Primum's capability modules. The app
 // routes transactions from it, the API mounts and documents its queries,
-// the CLI gets its commands, and the permission, route, codec and
-// determinism tests iterate it. A new module is its own package and one
+// the CLI gets its commands, and the permission, route, body and OpenAPI
+// tests iterate it. A new module is its own package and one
 // line here.
 package modules
 
