@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/bench"
+	"github.com/primum-health/primum/internal/localnet"
 )
 
 // TestBenchRuns runs `primum bench` briefly end to end: a real validator
@@ -78,7 +79,7 @@ func benchRuns(t *testing.T, batch int) {
 func TestBenchStopsWhenANodeDies(t *testing.T) {
 	cmd := exec.Command(primumBinary(t), "bench", "--duration", "90s", "--warmup", "0s", "--clients", "4",
 		"--max-txs", "20000", "--rate", "300", "--skip-kvstore")
-	stderr := &syncBuffer{}
+	stderr := &localnet.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -15,13 +15,14 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/internal/localnet"
 )
 
 // runDemoProcess starts 'primum demo' (on the outside contract's fixed
 // ports: this is the one test that uses them) and waits for its members file.
-func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *syncBuffer, DemoFile) {
+func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, DemoFile) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &localnet.Buffer{}
 	cmd := exec.Command(primumBinary(t), "demo", "--home", home, "--log-level", "error")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
