@@ -21,6 +21,7 @@ type OrderedKeys struct {
 // maxTail is the most keys the tail holds before it joins main.
 const maxTail = 1024
 
+// Add stages a key (once: the caller adds each key it has not added before).
 func (b *OrderedKeys) Add(k string) { b.tail = append(b.tail, k) }
 
 // settle puts the tail in order, and into main once it is long.
@@ -63,7 +64,7 @@ func mergeRuns(keys []string, n int) {
 	}
 }
 
-// withPrefix returns the keys with the prefix, in order, in a slice of its
+// WithPrefix returns the keys with the prefix, in order, in a slice of its
 // own (the caller may stage keys while it reads them).
 func (b *OrderedKeys) WithPrefix(prefix string) []string {
 	b.settle()
@@ -82,7 +83,7 @@ func prefixRange(keys []string, prefix string) []string {
 	return keys[from:to]
 }
 
-// ordered returns all the keys in order (b's until it changes).
+// Ordered returns all the keys in order (b's until it changes).
 func (b *OrderedKeys) Ordered() []string {
 	b.settle()
 	if len(b.tail) > 0 {
@@ -91,7 +92,7 @@ func (b *OrderedKeys) Ordered() []string {
 	return b.main
 }
 
-// take returns the keys in order and leaves b empty (the slice is the
+// Take returns the keys in order and leaves b empty (the slice is the
 // caller's).
 func (b *OrderedKeys) Take() []string {
 	keys := b.Ordered()
@@ -99,7 +100,7 @@ func (b *OrderedKeys) Take() []string {
 	return keys
 }
 
-// reset empties b, keeping its memory.
+// Reset empties b, keeping its memory.
 func (b *OrderedKeys) Reset() {
 	clear(b.main)
 	clear(b.tail)
