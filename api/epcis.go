@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/epcis"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
@@ -125,12 +125,12 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	key, ok := s.bearerKey(r)
-	if !ok {
+	key, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
+	switch {
+	case errors.Is(err, errTokenRequired):
 		writeError(w, errEPCISAuth)
 		return
-	}
-	if signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime()); err != nil || signer.Kind != ledger.KindOrganisation {
+	case err != nil || signer.Kind != ledger.KindOrganisation:
 		writeError(w, errCaptureForbidden)
 		return
 	}
