@@ -319,7 +319,7 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != 0 {
 		q.Set("nextPageToken", strconv.FormatUint(next, 10))
-		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
+		linkNext(w, r.URL.Path, q)
 	}
 	doc := epcis.QueryDocument(events, time.Now())
 	w.Header().Set("Content-Type", "application/ld+json")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/wire"
@@ -68,4 +69,10 @@ func encodeJSON(w http.ResponseWriter, status int, v any, indent string) {
 		enc.SetIndent("", indent)
 	}
 	_ = enc.Encode(v)
+}
+
+// linkNext points a listing's answer at its next page: path with the
+// query q, which carries the next page's token (RFC 8288, rel="next").
+func linkNext(w http.ResponseWriter, path string, q url.Values) {
+	w.Header().Set("Link", "<"+path+"?"+q.Encode()+`>; rel="next"`)
 }

@@ -35,7 +35,7 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 				}
 				nq := r.URL.Query()
 				nq.Set(param, p.Next)
-				w.Header().Set("Link", "<"+r.URL.Path+"?"+nq.Encode()+`>; rel="next"`)
+				linkNext(w, r.URL.Path, nq)
 			}
 			out = p.Items
 		}
