@@ -1,0 +1,90 @@
+package api
+
+import (
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store"
+)
+
+// TestQueryWrapper: what the API does around every module query, from its
+// declaration alone — a page's Link header names the next page with the
+// query's own paging parameter and keeps the caller's other parameters, a
+// nil list answers [], a coded error answers its problem, and an access
+// rule other than Public needs a token (and an unknown rule refuses all).
+func TestQueryWrapper(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.New(st, logger, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	s := &server{Backend: Backend{App: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}}
+	cases := []struct {
+		name       string
+		q          ledger.Query
+		target     string
+		token      string
+		wantStatus int
+		wantBody   string
+		wantLink   string
+	}{
+		{"page, before", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return ledger.Page{Items: []int{1, 2}, Next: "k/2", NextParam: "before"}, nil
+		}}, "/x?outcome=refused&before=k/9", "", 200, "[\n  1,\n  2\n]\n", `</x?before=k%2F2&outcome=refused>; rel="next"`},
+		{"page, after by default", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return ledger.Page{Items: []int{1}, Next: "7"}, nil
+		}}, "/x", "", 200, "[\n  1\n]\n", `</x?after=7>; rel="next"`},
+		{"last page: no link", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return ledger.Page{Items: []int(nil)}, nil
+		}}, "/x", "", 200, "[]\n", ""},
+		{"nil list", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return []string(nil), nil
+		}}, "/x", "", 200, "[]\n", ""},
+		{"coded error", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return nil, ledger.ErrBadRequest.Wrapf("limit must be 1-10")
+		}}, "/x", "", 400, `"code":"bad_request"`, ""},
+		{"members without a token", ledger.Query{Read: ledger.Members, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran without a token")
+			return nil, nil
+		}}, "/x", "", 401, `"code":"token_required"`, ""},
+		{"members, unregistered key", ledger.Query{Read: ledger.Members, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran for an unregistered key")
+			return nil, nil
+		}}, "/x", "tok", 401, `"code":"token_required"`, ""},
+		{"unknown rule", ledger.Query{Read: "friends", Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran under an unknown rule")
+			return nil, nil
+		}}, "/x", "tok", 404, `"code":"no_such_route"`, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", c.target, nil)
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			rec := httptest.NewRecorder()
+			s.query(c.q)(rec, req)
+			body := rec.Body.String()
+			if rec.Code != c.wantStatus || !strings.Contains(body, c.wantBody) {
+				t.Fatalf("HTTP %d %q, want %d with %q", rec.Code, body, c.wantStatus, c.wantBody)
+			}
+			if got := rec.Header().Get("Link"); got != c.wantLink {
+				t.Fatalf("Link %q, want %q", got, c.wantLink)
+			}
+		})
+	}
+}
