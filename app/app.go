@@ -251,6 +251,7 @@ func (a *App) admit(k *known, r ledger.Reader, now time.Time, arriving bool) (*k
 		// block, FinalizeBlock has batch-checked what CheckTx had not:
 		// a miss here is a signature the batch found invalid (or one the
 		// bounded cache forgot), checked alone.
+		a.metrics.sigChecks.Inc()
 		var valid bool
 		if arriving {
 			valid = a.sigs.verify(tx.Signed())
@@ -410,6 +411,7 @@ func (a *App) verifyUnseen(txs, hashes [][]byte) {
 		items = append(items, k.tx.Signed())
 		unseen = append(unseen, hashes[i])
 	}
+	a.metrics.sigChecks.Add(float64(len(items)))
 	for i, ok := range verifyAll(items) {
 		if ok {
 			a.known.markVerified(unseen[i])

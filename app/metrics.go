@@ -10,6 +10,9 @@ type metrics struct {
 	blockTxs      prometheus.Histogram
 	// proposalsRejected counts proposals this node refused to vote for.
 	proposalsRejected prometheus.Counter
+	// sigChecks counts the signatures this node has verified (alone or in
+	// batches): the CPU a submission costs before it is refused or kept.
+	sigChecks prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,9 +29,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 		proposalsRejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "primum", Name: "proposals_rejected_total",
 			Help: "Proposals refused by ProcessProposal (a faulty or byzantine proposer)."}),
+		sigChecks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "primum", Name: "signature_checks_total",
+			Help: "Transaction signatures verified by this node (CheckTx, a batch's pre-check, proposals, blocks)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs, m.proposalsRejected)
+		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs, m.proposalsRejected, m.sigChecks)
 	}
 	return m
 }

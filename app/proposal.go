@@ -163,6 +163,7 @@ func (a *App) screen(txs [][]byte) []error {
 			at = append(at, i)
 		}
 	}
+	a.metrics.sigChecks.Add(float64(len(unseen)))
 	for j, ok := range verifyAll(unseen) {
 		if ok {
 			a.known.markVerified(hashes[at[j]])

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -334,10 +335,13 @@ func TestAPIAbuse(t *testing.T) {
 		t.Fatalf("another key was limited too: %v", err)
 	}
 	// In a batch: the key's burst is offered, the next is limited, and
-	// the key's transactions after it are not offered.
+	// the key's transactions after it are not offered — nor is their
+	// signature checked: a key over its limit costs the node no
+	// verification, however many transactions it sends.
 	burst := newKey(t)
 	var raws [][]byte
-	for i := range 8 {
+	checksBefore := signatureChecks(t, n.APIURL())
+	for i := range 100 {
 		raw, _ := envelope.Build(chainID, burst, uint64(i), identity.TypeRegisterPatient, struct{}{})
 		raws = append(raws, raw)
 	}
@@ -359,6 +363,9 @@ func TestAPIAbuse(t *testing.T) {
 			}
 			t.Errorf("batch item %d: %d %s, want %d %s", i, r.Status, got, want, code)
 		}
+	}
+	if checked := signatureChecks(t, n.APIURL()) - checksBefore; checked > 10 {
+		t.Errorf("a batch of 100 from a key with a burst of 5 cost %d signature checks", checked)
 	}
 	raw, _ := envelope.Build(chainID, flooder, 99, identity.TypeRegisterPatient, struct{}{})
 	body, _ := json.Marshal(map[string]string{"tx": base64.StdEncoding.EncodeToString(raw)})
@@ -577,4 +584,26 @@ func TestActAnswersBeforeTheWriteTimeout(t *testing.T) {
 		}
 	}
 	t.Fatalf("status %d (%+v), want 202 commit_timeout", resp.StatusCode, p)
+}
+
+// signatureChecks reads primum_signature_checks_total from a node's metrics.
+func signatureChecks(t *testing.T, api string) int {
+	t.Helper()
+	res, err := http.Get(api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "primum_signature_checks_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatal("no primum_signature_checks_total in /metrics")
+	return 0
 }
