@@ -61,7 +61,7 @@ func TestCatchingUpTakesNoTransactions(t *testing.T) {
 	}
 	_, key, _ := ed25519.GenerateKey(nil)
 	token := "operator-token"
-	srv := httptest.NewServer(New(Backend{App: a, Chain: noChain{t}, CatchingUp: func() bool { return true },
+	srv := httptest.NewServer(New(Backend{Ledger: a, Chain: noChain{t}, CatchingUp: func() bool { return true },
 		Gatherer: prometheus.NewRegistry(), Logger: logger, Signers: map[string]ed25519.PrivateKey{token: key}}))
 	defer srv.Close()
 	raw, err := envelope.Build("primum-test", key, 0, identity.TypeRegisterPatient, struct{}{})

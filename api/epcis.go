@@ -125,7 +125,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	key, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
+	key, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	switch {
 	case errors.Is(err, errTokenRequired):
 		writeError(w, errEPCISAuth)
@@ -182,7 +182,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	translated := make([][]supply.CaptureEvent, len(events))
 	refusals := map[int]error{}
-	committed := s.App.Store().Committed()
+	committed := s.Ledger.Committed()
 	for i, raw := range events {
 		translated[i], refusals[i] = epcis.TranslateEvent(committed, raw)
 		if refusals[i] == nil {
@@ -312,7 +312,7 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	events, next, err := supply.Events(s.App.Store().Committed(), f)
+	events, next, err := supply.Events(s.Ledger.Committed(), f)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -82,7 +82,7 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	patient := r.URL.Query().Get("patient")
-	if p, err := identity.Get(s.App.Store().Committed(), patient); err != nil || p.Kind != ledger.KindPatient {
+	if p, err := identity.Get(s.Ledger.Committed(), patient); err != nil || p.Kind != ledger.KindPatient {
 		fhirError(w, records.ErrUnknownPatient.Wrapf("?patient= must name a registered patient pseudonym"))
 		return
 	}
@@ -111,7 +111,7 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	committed := s.App.Store().Committed()
+	committed := s.Ledger.Committed()
 	endpoint, _ := records.Endpoint(committed, recs[0].Custodian)
 	if typ != "" {
 		w.Header().Set("Location", s.fhirBase(r)+"/DocumentReference/"+recs[0].ID)
@@ -130,8 +130,8 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 // transactions of up to records.MaxPerRegister records; stored copies whose
 // index the ledger refused are discarded.
 func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]*records.Record, error) {
-	committed := s.App.Store().Committed()
-	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	committed := s.Ledger.Committed()
+	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime())
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 			return nil, err
 		}
 	}
-	committed = s.App.Store().Committed()
+	committed = s.Ledger.Committed()
 	out := make([]*records.Record, 0, len(stored))
 	for _, n := range stored {
 		rec, err := records.Get(committed, n.ID)
@@ -177,7 +177,7 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 
 // fhirRead: GET /fhir/{type}/{id}.
 func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
-	committed := s.App.Store().Committed()
+	committed := s.Ledger.Committed()
 	id := r.PathValue("id")
 	var out fhir.Object
 	var err error
@@ -185,7 +185,7 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	case "Consent":
 		var c *consent.Consent
 		if c, err = consent.Get(committed, id); err == nil {
-			out = fhir.Consent(c, s.App.LastBlockTime())
+			out = fhir.Consent(c, s.Ledger.LastBlockTime())
 		}
 	case "AuditEvent":
 		var a *records.Access
@@ -196,7 +196,7 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		var rec *records.Record
 		if rec, err = records.Get(committed, id); err == nil {
 			endpoint, _ := records.Endpoint(committed, rec.Custodian)
-			out = fhir.DocumentReference(rec.AsOf(s.App.LastBlockTime()), endpoint)
+			out = fhir.DocumentReference(rec.AsOf(s.Ledger.LastBlockTime()), endpoint)
 		}
 	case "Patient":
 		var p *identity.Identity
@@ -267,8 +267,8 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	committed := s.App.Store().Committed()
-	now := s.App.LastBlockTime()
+	committed := s.Ledger.Committed()
+	now := s.Ledger.LastBlockTime()
 	var out []fhir.Object
 	// A search over every patient stops once it has the page and one more
 	// (to know there is a next page): its cost follows _offset + _count,
@@ -385,7 +385,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	committed, patient := s.App.Store().Committed(), r.PathValue("id")
+	committed, patient := s.Ledger.Committed(), r.PathValue("id")
 	recs, err := s.recordsOf(committed, patient)
 	if err != nil {
 		fhirError(w, err)
@@ -405,7 +405,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 			}
 			return ans.Record, nil
 		},
-		Trail: func() ([]*records.Access, error) { return records.TrailOf(s.App.Store().Committed(), patient) },
+		Trail: func() ([]*records.Access, error) { return records.TrailOf(s.Ledger.Committed(), patient) },
 	})
 	if err != nil {
 		fhirError(w, err)

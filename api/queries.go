@@ -14,8 +14,8 @@ import (
 // page with a Link header to the next).
 func (s *server) query(q ledger.Query) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req := &ledger.Request{State: s.App.Store().Committed(), Path: r.PathValue, Query: r.URL.Query(),
-			Now: time.Now(), BlockTime: s.App.LastBlockTime()}
+		req := &ledger.Request{State: s.Ledger.Committed(), Path: r.PathValue, Query: r.URL.Query(),
+			Now: time.Now(), BlockTime: s.Ledger.LastBlockTime()}
 		caller, err := s.authorise(r, req, q.Read)
 		if err != nil {
 			writeError(w, err)

@@ -32,7 +32,7 @@ func TestQueryWrapper(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(nil)
-	s := &server{Backend: Backend{App: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}}
+	s := &server{Backend: Backend{Ledger: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}}
 	cases := []struct {
 		name       string
 		q          ledger.Query

@@ -47,7 +47,7 @@ func (s *server) fetchRecord(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("the request names another record"))
 		return
 	}
-	committed := s.App.Store().Committed()
+	committed := s.Ledger.Committed()
 	rec, err := records.Get(committed, id)
 	if err != nil {
 		writeError(w, records.ErrUnknownRecord.Wrapf("%q", id))
@@ -65,7 +65,7 @@ func (s *server) fetchRecord(w http.ResponseWriter, r *http.Request) {
 	// What cannot be attributed to a registered requester (a bad signature,
 	// a replay) is refused here as the ledger would refuse it.
 	// The block that logs it will carry about the current time.
-	if _, err := records.Authenticate(committed, s.App.ChainID(), body.Request, body.Signature, time.Now()); err != nil {
+	if _, err := records.Authenticate(committed, s.Ledger.ChainID(), body.Request, body.Signature, time.Now()); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -80,7 +80,7 @@ func (s *server) fetchRecord(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	entry, err := records.GetAccess(s.App.Store().Committed(), res.Hash[:32])
+	entry, err := records.GetAccess(s.Ledger.Committed(), res.Hash[:32])
 	if err != nil {
 		writeError(w, err)
 		return
@@ -164,8 +164,8 @@ func (s *server) readRecord(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) readAs(ctx context.Context, key ed25519.PrivateKey, id string, req ReadRequest) (*ReadAnswer, error) {
-	committed := s.App.Store().Committed()
-	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	committed := s.Ledger.Committed()
+	signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime())
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *server) readAs(ctx context.Context, key ed25519.PrivateKey, id string, 
 	if endpoint == "" {
 		return nil, errNoEndpoint
 	}
-	ask := release.Ask{ChainID: s.App.ChainID(), Requester: signer.ID, Record: id, Purpose: req.Purpose, EmergencyReason: req.EmergencyReason}
+	ask := release.Ask{ChainID: s.Ledger.ChainID(), Requester: signer.ID, Record: id, Purpose: req.Purpose, EmergencyReason: req.EmergencyReason}
 	if err := records.CheckAsk(id, req.Purpose, req.EmergencyReason); err != nil {
 		return nil, err
 	}
@@ -259,12 +259,12 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 
 // me: GET /api/v1/me, who the bearer token acts as.
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
-	_, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
+	_, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	ident, err := identity.Get(s.App.Store().Committed(), signer.ID)
+	ident, err := identity.Get(s.Ledger.Committed(), signer.ID)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -276,7 +276,7 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 // retained record whose hold has ended is shown erased.
 func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.Record, error) {
 	list, err := records.OfPatient(committed, patient)
-	now := s.App.LastBlockTime()
+	now := s.Ledger.LastBlockTime()
 	for i, rec := range list {
 		list[i] = rec.AsOf(now)
 	}
@@ -287,7 +287,7 @@ func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.
 // patient the path names ({id}): the routes only a patient may read about
 // themself.
 func (s *server) ownPatient(r *http.Request) (ed25519.PrivateKey, error) {
-	key, signer, err := s.tokenHolder(r, s.App.Store().Committed(), s.App.LastBlockTime())
+	key, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	if err == nil {
 		err = thePathsPatient(r, signer)
 	}

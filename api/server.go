@@ -16,17 +16,16 @@ import (
 	"github.com/cometbft/cometbft/mempool"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
 	"github.com/mailru/easyjson"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
-	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/web"
 	"github.com/primum-health/primum/wire"
 )
@@ -39,10 +38,37 @@ type Chain interface {
 	BroadcastTxSync(context.Context, cmttypes.Tx) (*coretypes.ResultBroadcastTx, error)
 }
 
+// Ledger is what the API needs of the application: its committed state,
+// with proofs, and the ways of following a transaction (app.App has
+// these methods).
+type Ledger interface {
+	// Committed is the committed state, read-only.
+	Committed() ledger.Reader
+	// CommittedVersion is the committed state's height and app hash.
+	CommittedVersion() (int64, []byte)
+	Prover
+	ChainID() string
+	LastBlockTime() time.Time
+	// NextNonce is the nonce id's next transaction must carry, counting
+	// those waiting in this node's mempool.
+	NextNonce(id string) (uint64, error)
+	// WaitFor receives a transaction's result when its block commits.
+	WaitFor(hash string) (<-chan wire.TxResult, func())
+	TxResultByHash(hash string) (*wire.TxResult, error)
+	// Preverify checks signatures about to be offered, together.
+	Preverify(txs [][]byte)
+}
+
+// Prover reads a committed value, or its absence, with its proof against
+// the app hash.
+type Prover interface {
+	Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error)
+}
+
 // Backend is what the API serves from.
 type Backend struct {
-	App   *app.App
-	Chain Chain
+	Ledger Ledger
+	Chain  Chain
 	// RPCAddress is where CometBFT's own RPC listens (for the status).
 	RPCAddress string
 	// CatchingUp reports whether the node is still catching up with the
@@ -180,7 +206,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	// Height and app hash are those of the state this API reads, which the
 	// app commits just after CometBFT stores the block.
-	height, hash := s.App.Store().CommittedVersion()
+	height, hash := s.Ledger.CommittedVersion()
 	out := wire.Status{ChainID: st.NodeInfo.Network, NodeID: string(st.NodeInfo.DefaultNodeID), Moniker: st.NodeInfo.Moniker,
 		Height: height, AppHash: strings.ToUpper(hex.EncodeToString(hash)),
 		BlockTime: st.SyncInfo.LatestBlockTime, CatchingUp: st.SyncInfo.CatchingUp, RPC: s.RPCAddress,
@@ -223,7 +249,7 @@ func (s *server) submitTx(w http.ResponseWriter, r *http.Request) {
 	hash := hex.EncodeToString(envelope.Hash(raw))
 	var done <-chan wire.TxResult
 	if wait {
-		ch, cancel := s.App.WaitFor(hash)
+		ch, cancel := s.Ledger.WaitFor(hash)
 		defer cancel()
 		done = ch
 	}
@@ -281,7 +307,7 @@ func (s *server) offer(ctx context.Context, raw []byte, hash string) offered {
 	// refused for their nonce, spent by themselves (the mempool's cache
 	// forgets a failed transaction at once). Say what became of them.
 	if seen || errors.Is(refusal, ledger.ErrBadNonce) {
-		if prior, perr := s.App.TxResultByHash(hash); perr == nil {
+		if prior, perr := s.Ledger.TxResultByHash(hash); perr == nil {
 			return offered{prior: prior}
 		}
 	}
@@ -355,7 +381,7 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		checked = append(checked, raw)
 	}
-	s.App.Preverify(checked)
+	s.Ledger.Preverify(checked)
 	out := wire.BatchResponse{Results: make([]wire.BatchItem, len(raws))}
 	// A signer's transactions after one of its own was refused are not
 	// offered: their nonces would follow a gap.
@@ -442,7 +468,7 @@ func (s *server) getTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("hash must be 64 hex characters"))
 		return
 	}
-	res, err := s.App.TxResultByHash(hash)
+	res, err := s.Ledger.TxResultByHash(hash)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -496,9 +522,9 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCatchingUp)
 		return
 	}
-	st := s.App.Store().Committed()
-	info := wire.KeyInfo{Address: ledger.Address(key), Standing: "ok", ChainID: s.App.ChainID()}
-	signer, err := identity.Resolve(st, key, s.App.LastBlockTime())
+	st := s.Ledger.Committed()
+	info := wire.KeyInfo{Address: ledger.Address(key), Standing: "ok", ChainID: s.Ledger.ChainID()}
+	signer, err := identity.Resolve(st, key, s.Ledger.LastBlockTime())
 	switch {
 	case errors.Is(err, ledger.ErrRetiredKey):
 		info.Retired, info.Standing = true, ledger.ErrRetiredKey.Name
@@ -513,7 +539,7 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	}
 	// The next nonce counts this node's mempool: a client can send several
 	// transactions in a row without waiting for each to commit.
-	if info.Nonce, err = s.App.NextNonce(id); err != nil {
+	if info.Nonce, err = s.Ledger.NextNonce(id); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -529,7 +555,7 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("key (the state key, as text) is required"))
 		return
 	}
-	p, err := ProveKey(s.App.Store(), key)
+	p, err := ProveKey(s.Ledger, key)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -539,7 +565,7 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 
 // ProveKey reads key's committed value (or its absence) from st with its
 // proof, as GET /api/v1/proof answers it.
-func ProveKey(st *store.Store, key string) (*wire.ProofResponse, error) {
+func ProveKey(st Prover, key string) (*wire.ProofResponse, error) {
 	value, proof, height, root, err := st.Proof([]byte(key))
 	if err != nil {
 		return nil, err

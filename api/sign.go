@@ -54,9 +54,9 @@ func thePathsPatient(r *http.Request, signer ledger.Signer) error {
 
 // keyHolder returns the key this node holds for an identity, if any.
 func (s *server) keyHolder(id string) (ed25519.PrivateKey, bool) {
-	committed := s.App.Store().Committed()
+	committed := s.Ledger.Committed()
 	for _, key := range s.Signers {
-		if signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.App.LastBlockTime()); err == nil && signer.ID == id {
+		if signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime()); err == nil && signer.ID == id {
 			return key, true
 		}
 	}
@@ -82,20 +82,20 @@ func (s *server) broadcast(ctx context.Context, key ed25519.PrivateKey, typ stri
 	mu := s.locks.of(key)
 	mu.Lock()
 	defer mu.Unlock()
-	signer, err := identity.Resolve(s.App.Store().Committed(), key.Public().(ed25519.PublicKey), s.App.LastBlockTime())
+	signer, err := identity.Resolve(s.Ledger.Committed(), key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime())
 	if err != nil {
 		return "", nil, nil, err
 	}
-	nonce, err := s.App.NextNonce(signer.ID)
+	nonce, err := s.Ledger.NextNonce(signer.ID)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	raw, err := envelope.Build(s.App.ChainID(), key, nonce, typ, body)
+	raw, err := envelope.Build(s.Ledger.ChainID(), key, nonce, typ, body)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	hash = hex.EncodeToString(envelope.Hash(raw))
-	done, stop = s.App.WaitFor(hash)
+	done, stop = s.Ledger.WaitFor(hash)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := mempoolError(s.Chain.BroadcastTxSync(ctx, raw)); err != nil {

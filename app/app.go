@@ -16,6 +16,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	ics23 "github.com/cosmos/ics23/go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/primum-health/primum/envelope"
@@ -142,6 +143,17 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 
 // Store is the state store (for read-only use by the API).
 func (a *App) Store() *store.Store { return a.store }
+
+// Committed is the committed state, read-only (the API's view).
+func (a *App) Committed() ledger.Reader { return a.store.Committed() }
+
+// CommittedVersion is the committed state's height and app hash.
+func (a *App) CommittedVersion() (int64, []byte) { return a.store.CommittedVersion() }
+
+// Proof reads a committed value, or its absence, with its ICS23 proof.
+func (a *App) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
+	return a.store.Proof(key)
+}
 
 // ChainID is the chain this app runs (empty before InitChain).
 func (a *App) ChainID() string { return *a.chainID.Load() }

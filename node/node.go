@@ -145,7 +145,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if publicURL == "" {
 		publicURL = n.APIURL()
 	}
-	handler := api.New(api.Backend{App: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
+	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Logger: o.Logger,
 		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL,
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
