@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 
@@ -36,4 +37,32 @@ func decodeGenerated(r io.Reader, v easyjson.Unmarshaler) error {
 		return errBadRequest.Wrapf("malformed JSON: %v", err)
 	}
 	return nil
+}
+
+func decodeJSON(r io.Reader, v any) error {
+	if u, ok := v.(easyjson.Unmarshaler); ok {
+		return decodeGenerated(r, u)
+	}
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if tooLarge(err) {
+			return errBodyTooLarge
+		}
+		return errBadRequest.Wrapf("malformed JSON: %v", err)
+	}
+	return nothingAfter(dec)
+}
+
+// nothingAfter refuses a body with anything but white space after its JSON
+// value (as easyjson's Consumed does for the generated decoders).
+func nothingAfter(dec *json.Decoder) error {
+	var extra json.RawMessage
+	switch err := dec.Decode(&extra); {
+	case err == io.EOF:
+		return nil
+	case tooLarge(err):
+		return errBodyTooLarge
+	}
+	return errBadRequest.Wrapf("malformed JSON: data after the JSON value")
 }
