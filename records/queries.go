@@ -100,7 +100,7 @@ func queries() []ledger.Query {
 				}
 				return map[string]string{"endpoint": e}, nil
 			}},
-		{Path: "/api/v1/identities/{id}/retention", Name: "retention", Read: ledger.Public, Answer: &Retention{},
+		{Path: "/api/v1/identities/{id}/retention", Name: "retention-policy", Read: ledger.Public, Answer: &Retention{},
 			Doc: "An organisation's retention policy (GDPR Art. 17(3)): which record categories it keeps after an erasure request, on which basis, for how many years after registration; no holds: it erases everything at once.",
 			Handle: func(q *ledger.Request) (any, error) {
 				id := q.Path("id")

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/modules"
 )
 
 // Every command an operator can run explains itself with an example.
@@ -23,4 +25,24 @@ func TestEveryCommandHasHelpAndExample(t *testing.T) {
 		}
 	}
 	walk(newRoot())
+}
+
+// TestEveryQueryHasAVerb: each module query is a verb under its module's
+// noun — the generated one, or one written by hand that says it reads that
+// route — never hidden by another verb of the same name (as `records
+// retention`, which sets the policy, once hid the read).
+func TestEveryQueryHasAVerb(t *testing.T) {
+	root := newRoot()
+	for _, m := range modules.All() {
+		noun := subcommand(root, m.Name)
+		if noun == nil {
+			t.Fatalf("no command for module %s", m.Name)
+		}
+		for _, q := range m.Queries {
+			verb := subcommand(noun, q.Name)
+			if verb == nil || verb.Annotations["query"] != q.Path {
+				t.Errorf("primum %s %s does not read %s: rename the query or the verb", m.Name, q.Name, q.Path)
+			}
+		}
+	}
 }

@@ -46,6 +46,8 @@ func addModuleCommands(g *globals, root *cobra.Command) {
 			noun.AddCommand(txVerb(g, noun, verb, r))
 		}
 		for _, q := range m.Queries {
+			// A query's name clashing with a verb written by hand would
+			// hide the query (TestEveryQueryHasAVerb).
 			if subcommand(noun, q.Name) == nil {
 				noun.AddCommand(queryVerb(g, noun.Name(), q))
 			}
@@ -121,10 +123,11 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	values := map[string]*string{}
 	var token string
 	cmd := &cobra.Command{
-		Use:   strings.TrimSpace(q.Name + " " + strings.Join(names, " ")),
-		Short: strings.TrimSuffix(q.Doc, "."),
-		Long:  fmt.Sprintf("%s\n\nReads GET %s from --node and prints its JSON answer. Who may read it: %s.", q.Doc, q.Path, q.Read),
-		Args:  cobra.ExactArgs(len(names)),
+		Use:         strings.TrimSpace(q.Name + " " + strings.Join(names, " ")),
+		Annotations: map[string]string{"query": q.Path},
+		Short:       strings.TrimSuffix(q.Doc, "."),
+		Long:        fmt.Sprintf("%s\n\nReads GET %s from --node and prints its JSON answer. Who may read it: %s.", q.Doc, q.Path, q.Read),
+		Args:        cobra.ExactArgs(len(names)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := q.Path
 			for i, name := range q.PathParams() {

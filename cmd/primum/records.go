@@ -92,10 +92,11 @@ against the commitment held by --node.`,
 	imp.Flags().StringVar(&patient, "patient", "", "the patient's pseudonym (ledger id)")
 
 	list := &cobra.Command{
-		Use:     "list [PATIENT]",
-		Short:   "List a patient's records at every institution (PATIENT, or the patient of --from)",
-		Example: "  primum records list 1f0c…\n  primum records list --from ~/.primum/demo/keys/patient-1.json",
-		Args:    cobra.MaximumNArgs(1),
+		Use:         "list [PATIENT]",
+		Annotations: map[string]string{"query": "/api/v1/patients/{id}/records"}, // the module query it reads, with its own flags
+		Short:       "List a patient's records at every institution (PATIENT, or the patient of --from)",
+		Example:     "  primum records list 1f0c…\n  primum records list --from ~/.primum/demo/keys/patient-1.json",
+		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.patientOf(cmd, args, tf.from)
 			if err != nil {
@@ -157,10 +158,11 @@ against the commitment held by --node.`,
 	fetch.Flags().StringVar(&out, "out", "", "write the record to this file instead of printing it")
 
 	trail := &cobra.Command{
-		Use:     "trail [PATIENT]",
-		Short:   "Who accessed a patient's records: when, which, why, granted or refused, emergency or not",
-		Example: "  primum records trail --from patient-1.json",
-		Args:    cobra.MaximumNArgs(1),
+		Use:         "trail [PATIENT]",
+		Annotations: map[string]string{"query": "/api/v1/patients/{id}/access"}, // the module query it reads, with its own flags
+		Short:       "Who accessed a patient's records: when, which, why, granted or refused, emergency or not",
+		Example:     "  primum records trail --from patient-1.json",
+		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := g.patientOf(cmd, args, tf.from)
 			if err != nil {
@@ -391,8 +393,9 @@ func newConsentCmd(g *globals) *cobra.Command {
 	var withProofs bool
 	var trust trustFlags
 	list := &cobra.Command{
-		Use:   "list [PATIENT]",
-		Short: "List a patient's consents",
+		Use:         "list [PATIENT]",
+		Annotations: map[string]string{"query": "/api/v1/patients/{id}/consents"}, // the module query it reads, with its own flags
+		Short:       "List a patient's consents",
 		Long: `Lists a patient's consents. --prove checks each listed consent, its scope, expiry and
 status, against a header the validators signed (see "primum query proof" for the trust
 root) and fails if the node's copy differs; the list itself is the node's (a consent it
