@@ -125,6 +125,10 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if s.catchingUp() { // before a job is started that could only fail event by event
+		writeError(w, errCatchingUp)
+		return
+	}
 	key, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	switch {
 	case errors.Is(err, errTokenRequired):

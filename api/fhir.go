@@ -72,6 +72,10 @@ var creatableTypes = []string{"AllergyIntolerance", "CarePlan", "Claim", "Clinic
 // each entry one record. The custodian is the token's organisation; the
 // patient pseudonym is ?patient=.
 func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
+	if s.catchingUp() { // before anything is stored: it could not be indexed
+		fhirError(w, errCatchingUp)
+		return
+	}
 	key, ok := s.bearerKey(r)
 	if !ok {
 		fhirError(w, errTokenRequired)
