@@ -1,7 +1,6 @@
 package supply
 
 import (
-	"net/url"
 	"strings"
 	"time"
 
@@ -131,12 +130,10 @@ func sameExpiry(yymmdd, date string) bool {
 }
 
 func objectQuery(q *ledger.Request) (any, error) {
-	code, err := url.PathUnescape(q.Path("code"))
-	if err != nil {
-		return nil, ledger.ErrBadRequest.Wrapf("bad escaping")
-	}
+	code := q.Path("code") // unescaped once, by the router
 	key := code
 	if !strings.Contains(code, ":") || strings.HasPrefix(code, "urn:") || strings.HasPrefix(code, "http") {
+		var err error
 		if key, _, err = KeyOf(code); err != nil {
 			return nil, err
 		}
