@@ -323,7 +323,7 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != 0 {
 		q.Set("nextPageToken", strconv.FormatUint(next, 10))
-		linkNext(w, r.URL.Path, q)
+		linkNext(w, r, q)
 	}
 	doc := epcis.QueryDocument(events, time.Now())
 	w.Header().Set("Content-Type", "application/ld+json")

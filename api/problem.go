@@ -71,8 +71,10 @@ func encodeJSON(w http.ResponseWriter, status int, v any, indent string) {
 	_ = enc.Encode(v)
 }
 
-// linkNext points a listing's answer at its next page: path with the
-// query q, which carries the next page's token (RFC 8288, rel="next").
-func linkNext(w http.ResponseWriter, path string, q url.Values) {
-	w.Header().Set("Link", "<"+path+"?"+q.Encode()+`>; rel="next"`)
+// linkNext points a listing's answer at its next page: the request's
+// path, as the client escaped it (an EPC or Digital Link in the path keeps
+// its escaping, and cannot end the link's brackets), with the query q,
+// which carries the next page's token (RFC 8288, rel="next").
+func linkNext(w http.ResponseWriter, r *http.Request, q url.Values) {
+	w.Header().Set("Link", "<"+r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
 }

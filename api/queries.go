@@ -35,7 +35,7 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 				}
 				nq := r.URL.Query()
 				nq.Set(param, p.Next)
-				linkNext(w, r.URL.Path, nq)
+				linkNext(w, r, nq)
 			}
 			out = p.Items
 		}

@@ -48,6 +48,9 @@ func TestQueryWrapper(t *testing.T) {
 		{"page, after by default", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return ledger.Page{Items: []int{1}, Next: "7"}, nil
 		}}, "/x", "", 200, "[\n  1\n]\n", `</x?after=7>; rel="next"`},
+		{"an escaped path stays escaped", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return ledger.Page{Items: []int{1}, Next: "7"}, nil
+		}}, "/epcs/urn:x%3E;%20rel=%22evil%22/events", "", 200, "[\n  1\n]\n", `</epcs/urn:x%3E;%20rel=%22evil%22/events?after=7>; rel="next"`},
 		{"last page: no link", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return ledger.Page{Items: []int(nil)}, nil
 		}}, "/x", "", 200, "[]\n", ""},
