@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,25 @@ func TestEveryQueryHasAVerb(t *testing.T) {
 			if verb == nil || verb.Annotations["query"] != q.Path {
 				t.Errorf("primum %s %s does not read %s: rename the query or the verb", m.Name, q.Name, q.Path)
 			}
+		}
+	}
+}
+
+// TestRetentionNeedsHoldOrClear: setting a retention policy without a hold
+// would remove it; the CLI refuses that unless --clear says so (and sends
+// nothing: no node is needed to be refused).
+func TestRetentionNeedsHoldOrClear(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"records", "retention", "--from", "org.json"}, "--clear to remove it"},
+		{[]string{"records", "retention", "--from", "org.json", "--clear", "--hold", "medication:legal_obligation:10"}, "without --hold"},
+	} {
+		root := newRoot()
+		root.SetArgs(c.args)
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
 		}
 	}
 }

@@ -251,6 +251,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 	}
 
 	var holds []string
+	var clearHolds bool
 	retention := &cobra.Command{
 		Use:   "retention",
 		Short: "Set your organisation's retention policy: which record categories it must keep after an erasure request, why, how long",
@@ -258,12 +259,21 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 --hold CATEGORY:BASIS:YEARS keeps a record of that category, although its patient asked for
 erasure, for YEARS whole years after the record was registered. BASIS is one of
 ` + strings.Join(records.RetentionBases, ", ") + ` (Art. 17(3)(b) to (e)).
-The policy replaces the one before; without --hold the organisation has none, and an
-erasure erases everything at once. It applies to records an erasure reaches from then on.`,
+The policy replaces the one before; --clear removes it (an erasure then erases everything at
+once). It applies to records an erasure reaches from then on. To read a policy:
+'primum records retention-policy ORG_ID'.`,
 		Example: `  primum records retention --from st-lukes-hospital --hold medication:legal_obligation:10 --hold financial:legal_claims:6
-  primum records retention --from st-lukes-hospital    # no holds: erase everything at once`,
+  primum records retention --from st-lukes-hospital --clear    # no holds: erase everything at once`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Without a hold this would remove the policy: say so, not by
+			// accident (the read is 'retention-policy').
+			switch {
+			case len(holds) == 0 && !clearHolds:
+				return fmt.Errorf("give the policy with --hold CATEGORY:BASIS:YEARS (repeatable), or --clear to remove it; to read it: primum records retention-policy ORG_ID")
+			case len(holds) > 0 && clearHolds:
+				return fmt.Errorf("--clear removes every hold: give it without --hold")
+			}
 			var body records.SetRetention
 			for _, h := range holds {
 				parts := strings.Split(h, ":")
@@ -280,6 +290,7 @@ erasure erases everything at once. It applies to records an erasure reaches from
 		},
 	}
 	retention.Flags().StringArrayVar(&holds, "hold", nil, "CATEGORY:BASIS:YEARS, repeatable")
+	retention.Flags().BoolVar(&clearHolds, "clear", false, "remove the policy: no holds, an erasure erases everything at once")
 
 	var share records.ShareCase
 	shareCmd := &cobra.Command{
