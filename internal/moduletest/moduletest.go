@@ -167,6 +167,22 @@ func (w *World) AddOrg(name, orgType string) string {
 	return ident.ID
 }
 
+// ValidatorKey is the validator key of a name (AddValidator).
+func ValidatorKey(name string) ed25519.PrivateKey { return Key(name + " validator") }
+
+// AddValidator admits an organisation as AddOrg does, with validator key
+// ValidatorKey(name) and voting power power.
+func (w *World) AddValidator(name, orgType string, power int64) string {
+	w.TB.Helper()
+	vk := ValidatorKey(name).Public().(ed25519.PublicKey)
+	ident, err := identity.AddOrganisation(w.St.Staged(), name, orgType, Pub(name), vk, power, w.Height)
+	if err != nil {
+		w.TB.Fatalf("admitting %s: %v", name, err)
+	}
+	w.added(name, ident.ID)
+	return ident.ID
+}
+
 // AddPatient registers name as a patient with its own
 // identity.register_patient, as a block of its own, and returns its id.
 func (w *World) AddPatient(name string) string {
