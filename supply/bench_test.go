@@ -30,7 +30,7 @@ func BenchmarkSupplyTx(b *testing.B) {
 		{"commission/serials=100", 10, nil, func(w *world, round int) error {
 			for i := 0; i < 10; i++ {
 				lot := fmt.Sprintf("L%d-%d", round, i)
-				if err := w.run("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31",
+				if err := w.Run("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31",
 					Serials: serials(round*size + i)}); err != nil {
 					return err
 				}
@@ -38,9 +38,9 @@ func BenchmarkSupplyTx(b *testing.B) {
 			return nil
 		}},
 		{"ship/codes=10", 10, func(w *world, round int) {
-			if err := w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: fmt.Sprintf("S%d", round),
+			if err := w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: fmt.Sprintf("S%d", round),
 				Expiry: "2030-12-31", Serials: serials(round)}); err != nil {
-				w.t.Fatal(err)
+				w.TB.Fatal(err)
 			}
 		}, func(w *world, round int) error {
 			all := serials(round)
@@ -49,7 +49,7 @@ func BenchmarkSupplyTx(b *testing.B) {
 				for j, s := range all[i : i+10] {
 					codes[j] = fmt.Sprintf("(01)%s(21)%s", gtin, s)
 				}
-				if err := w.run("maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.id("pharmacy")}); err != nil {
+				if err := w.Run("maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.ID("pharmacy")}); err != nil {
 					return err
 				}
 			}
@@ -66,16 +66,16 @@ func BenchmarkSupplyTx(b *testing.B) {
 				body     any
 			}{
 				{"maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: lot, Expiry: "2030-12-31", Serials: serials(round)}},
-				{"maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.id("pharmacy")}},
+				{"maker", supply.TypeShip, supply.Ship{Codes: codes, To: w.ID("pharmacy")}},
 				{"pharmacy", supply.TypeReceive, supply.Receive{Codes: codes}},
 			} {
-				if err := w.do(step.org, step.typ, step.body); err != nil {
-					w.t.Fatal(err)
+				if err := w.Do(step.org, step.typ, step.body); err != nil {
+					w.TB.Fatal(err)
 				}
 			}
 		}, func(w *world, round int) error {
 			for _, s := range serials(round) {
-				if err := w.run("pharmacy", supply.TypeDispense, supply.Dispense{Code: fmt.Sprintf("(01)%s(21)%s", gtin, s)}); err != nil {
+				if err := w.Run("pharmacy", supply.TypeDispense, supply.Dispense{Code: fmt.Sprintf("(01)%s(21)%s", gtin, s)}); err != nil {
 					return err
 				}
 			}
@@ -85,7 +85,7 @@ func BenchmarkSupplyTx(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			w := newWorld(b)
-			if err := w.do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin"}); err != nil {
+			if err := w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin"}); err != nil {
 				b.Fatal(err)
 			}
 			round := 0
@@ -96,12 +96,12 @@ func BenchmarkSupplyTx(b *testing.B) {
 					c.prepare(w, round)
 					b.StartTimer()
 				}
-				w.height++
+				w.Begin()
 				if err := c.block(w, round); err != nil {
 					b.Fatal(err)
 				}
-				w.st.WorkingHash()
-				w.commit()
+				w.St.WorkingHash()
+				w.Commit()
 				round++
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.txs)/1000, "µs/tx")
@@ -115,7 +115,7 @@ func BenchmarkSupplyTx(b *testing.B) {
 // proportional to what it returns, ten such pairs took 25 s in one block.
 func BenchmarkMoveBigCase(b *testing.B) {
 	w := newWorld(b)
-	if err := w.do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "p"}); err != nil {
+	if err := w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "p"}); err != nil {
 		b.Fatal(err)
 	}
 	var packs []string
@@ -125,13 +125,13 @@ func BenchmarkMoveBigCase(b *testing.B) {
 			serials = append(serials, fmt.Sprint("B", i))
 			packs = append(packs, fmt.Sprintf("(01)%s(21)B%d", gtin, i))
 		}
-		if err := w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L", Expiry: "2030-12-31", Serials: serials}); err != nil {
+		if err := w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L", Expiry: "2030-12-31", Serials: serials}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	box := "(00)106141412345678908"
 	for i := 0; i < len(packs); i += supply.MaxCodes {
-		if err := w.do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i : i+supply.MaxCodes]}); err != nil {
+		if err := w.Do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i : i+supply.MaxCodes]}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -141,11 +141,11 @@ func BenchmarkMoveBigCase(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if err := w.run("maker", supply.TypeCapture, supply.Capture{Events: events}); err != nil {
+		if err := w.Run("maker", supply.TypeCapture, supply.Capture{Events: events}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		w.st.Rollback()
+		w.St.Rollback()
 		b.StartTimer()
 	}
 }

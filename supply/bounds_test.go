@@ -25,7 +25,7 @@ func commissionMany(t *testing.T, w *world, prefix string, n int) []string {
 			serials = append(serials, fmt.Sprintf("%s%d", prefix, i))
 			codes = append(codes, fmt.Sprintf("(01)%s(21)%s%d", gtin, prefix, i))
 		}
-		must(t, w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2027-12-31", Serials: serials}))
+		must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2027-12-31", Serials: serials}))
 	}
 	return codes
 }
@@ -36,8 +36,8 @@ func commissionMany(t *testing.T, w *world, prefix string, n int) []string {
 func TestAggregationIsAForest(t *testing.T) {
 	w := setup(t)
 	a, b := sscc(1), sscc(2)
-	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: a, Children: []string{pack1}}))
-	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: b, Children: []string{pack2}}))
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: a, Children: []string{pack1}}))
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: b, Children: []string{pack2}}))
 	// Nest eight levels: b ← a, then c3 ← b, … (the pack is the eighth).
 	chain := []string{a, b}
 	for i := 3; i <= 7; i++ {
@@ -65,12 +65,12 @@ func TestAggregationIsAForest(t *testing.T) {
 		{"the outermost back into the innermost: a cycle", a, chain[6], supply.ErrCycle},
 	}
 	for _, s := range steps {
-		before := w.st.Hash()
-		err := w.do("maker", supply.TypePack, supply.Pack{Parent: s.parent, Children: []string{s.child}})
+		before := w.St.Hash()
+		err := w.Do("maker", supply.TypePack, supply.Pack{Parent: s.parent, Children: []string{s.child}})
 		if !errors.Is(err, s.want) {
 			t.Fatalf("%s: got %v, want %v", s.name, err, s.want)
 		}
-		if err != nil && string(before) != string(w.st.Hash()) {
+		if err != nil && string(before) != string(w.St.Hash()) {
 			t.Fatalf("%s: a refused pack changed the state", s.name)
 		}
 	}
@@ -79,7 +79,7 @@ func TestAggregationIsAForest(t *testing.T) {
 		t.Fatalf("outermost: %d objects over %d levels, want 8 over 7", outer.Contents, outer.Levels)
 	}
 	// Decommissioning the outermost walks all eight containers and two packs.
-	must(t, w.do("maker", supply.TypeDecommission, supply.Decommission{Codes: []string{chain[6]}, Reason: "destroyed"}))
+	must(t, w.Do("maker", supply.TypeDecommission, supply.Decommission{Codes: []string{chain[6]}, Reason: "destroyed"}))
 	if o := object(t, w, pack1); o.Status != supply.StatusDestroyed {
 		t.Fatalf("innermost pack: %s", o.Status)
 	}
@@ -91,7 +91,7 @@ func object(t *testing.T, w *world, code string) *supply.Object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := supply.GetObject(w.st.Committed(), key)
+	o, err := supply.GetObject(w.St.Committed(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,16 +107,16 @@ func TestMovesAreBounded(t *testing.T) {
 	packs := commissionMany(t, w, "B", 2000)
 	box := sscc(10)
 	for i := 0; i < len(packs); i += supply.MaxCodes {
-		must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i:min(len(packs), i+supply.MaxCodes)]}))
+		must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i:min(len(packs), i+supply.MaxCodes)]}))
 	}
 	// Ten ship-and-receive pairs of a 2,000-pack case: 42,000 moves.
 	var events []supply.CaptureEvent
 	for range 10 {
-		events = append(events, supply.CaptureEvent{Step: "ship", Codes: []string{box}, To: w.id("dist")},
+		events = append(events, supply.CaptureEvent{Step: "ship", Codes: []string{box}, To: w.ID("dist")},
 			supply.CaptureEvent{Step: "receive", Codes: []string{box}})
 	}
-	before := w.st.Hash()
-	if err := w.do("maker", supply.TypeCapture, supply.Capture{Events: events[:2]}); !errors.Is(err, supply.ErrNotReceiver) {
+	before := w.St.Hash()
+	if err := w.Do("maker", supply.TypeCapture, supply.Capture{Events: events[:2]}); !errors.Is(err, supply.ErrNotReceiver) {
 		t.Fatalf("the maker receiving its own shipment: %v", err)
 	}
 	// Through the distributor: a ship by the maker, then receive and ship
@@ -127,21 +127,21 @@ func TestMovesAreBounded(t *testing.T) {
 			events[i].To = ""
 		}
 	}
-	if err := w.do("maker", supply.TypeCapture, supply.Capture{Events: events}); !errors.Is(err, supply.ErrMovesTooMany) {
+	if err := w.Do("maker", supply.TypeCapture, supply.Capture{Events: events}); !errors.Is(err, supply.ErrMovesTooMany) {
 		t.Fatalf("ten pairs: %v", err)
 	}
-	if string(before) != string(w.st.Hash()) {
+	if string(before) != string(w.St.Hash()) {
 		t.Fatal("a refused capture changed the state")
 	}
-	must(t, w.do("maker", supply.TypeCapture, supply.Capture{Events: events[:4]}))
+	must(t, w.Do("maker", supply.TypeCapture, supply.Capture{Events: events[:4]}))
 
 	// A container holds at most MaxContents objects at any depth.
 	more := commissionMany(t, w, "C", supply.MaxContents-len(packs)+1)
 	big := sscc(11)
-	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{box}}))
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{box}}))
 	var err error
 	for i := 0; i < len(more) && err == nil; i += supply.MaxCodes {
-		err = w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: more[i:min(len(more), i+supply.MaxCodes)]})
+		err = w.Do("maker", supply.TypePack, supply.Pack{Parent: big, Children: more[i:min(len(more), i+supply.MaxCodes)]})
 	}
 	if !errors.Is(err, supply.ErrContainerFull) {
 		t.Fatalf("packing past %d: %v", supply.MaxContents, err)
@@ -149,12 +149,12 @@ func TestMovesAreBounded(t *testing.T) {
 	// Filled to the brim, one pack at a time past the last whole batch.
 	held := object(t, w, big).Contents
 	for _, p := range more[len(more)-int(supply.MaxContents-held):] {
-		must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{p}}))
+		must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{p}}))
 		if held++; held == supply.MaxContents {
 			break
 		}
 	}
-	if err := w.do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{more[0]}}); !errors.Is(err, supply.ErrContainerFull) && !errors.Is(err, supply.ErrInContainer) {
+	if err := w.Do("maker", supply.TypePack, supply.Pack{Parent: big, Children: []string{more[0]}}); !errors.Is(err, supply.ErrContainerFull) && !errors.Is(err, supply.ErrInContainer) {
 		t.Fatalf("one past full: %v", err)
 	}
 	if o := object(t, w, big); o.Contents != supply.MaxContents {
@@ -164,15 +164,15 @@ func TestMovesAreBounded(t *testing.T) {
 	// unpacking the pallet (its case and 17,999 packs), then the case
 	// (2,000), then packing two of them again is 20,002 steps, more than
 	// one transaction may write.
-	before = w.st.Hash()
-	err = w.do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "unpack", Parent: big}, {Step: "unpack", Parent: box},
+	before = w.St.Hash()
+	err = w.Do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "unpack", Parent: big}, {Step: "unpack", Parent: box},
 		{Step: "pack", Parent: box, Codes: packs[:2]}}})
-	if !errors.Is(err, supply.ErrMovesTooMany) || string(before) != string(w.st.Hash()) {
+	if !errors.Is(err, supply.ErrMovesTooMany) || string(before) != string(w.St.Hash()) {
 		t.Fatalf("20,002 steps in one capture: %v", err)
 	}
 	// A full container still moves: it and its contents are MaxMoved.
-	must(t, w.do("maker", supply.TypeShip, supply.Ship{Codes: []string{big}, To: w.id("dist")}))
-	must(t, w.do("dist", supply.TypeReceive, supply.Receive{Codes: []string{big}}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{big}, To: w.ID("dist")}))
+	must(t, w.Do("dist", supply.TypeReceive, supply.Receive{Codes: []string{big}}))
 }
 
 // TestBlockMovesAreBounded: one block writes at most MaxBlockMoved custody
@@ -184,16 +184,16 @@ func TestBlockMovesAreBounded(t *testing.T) {
 	box := sscc(30)
 	packs := commissionMany(t, w, "W", 19_000)
 	for i := 0; i < len(packs); i += supply.MaxCodes {
-		must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i:min(len(packs), i+supply.MaxCodes)]}))
+		must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: box, Children: packs[i:min(len(packs), i+supply.MaxCodes)]}))
 	}
 	// Ship the box out and back, as an open shipment the maker receives
 	// itself: each pair is 38,002 steps, in one block.
-	w.height++
+	w.Begin()
 	pairs := 0
 	for {
-		err := w.run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "ship", Codes: []string{box}}}})
+		err := w.Run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "ship", Codes: []string{box}}}})
 		if err == nil {
-			err = w.run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}})
+			err = w.Run("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}})
 		}
 		if err != nil {
 			if !errors.Is(err, supply.ErrBlockBusy) {
@@ -203,13 +203,13 @@ func TestBlockMovesAreBounded(t *testing.T) {
 		}
 		pairs++
 	}
-	if w.work > supply.MaxBlockMoved || pairs != 2 {
-		t.Fatalf("%d pairs, %d steps in one block", pairs, w.work)
+	if w.Work > supply.MaxBlockMoved || pairs != 2 {
+		t.Fatalf("%d pairs, %d steps in one block", pairs, w.Work)
 	}
 	// A small transaction still goes into this block.
-	must(t, w.run("maker", supply.TypeShip, supply.Ship{Codes: []string{pack3}, To: w.id("dist")}))
-	w.commit()
-	must(t, w.do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}}))
+	must(t, w.Run("maker", supply.TypeShip, supply.Ship{Codes: []string{pack3}, To: w.ID("dist")}))
+	w.Commit()
+	must(t, w.Do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", Codes: []string{box}}}}))
 }
 
 // TestDecommissionedLeavesItsContainer: a pack reported stolen inside a
@@ -218,24 +218,24 @@ func TestBlockMovesAreBounded(t *testing.T) {
 func TestDecommissionedLeavesItsContainer(t *testing.T) {
 	w := setup(t)
 	outer, inner := sscc(40), sscc(41)
-	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: inner, Children: []string{pack1, pack2}}))
-	must(t, w.do("maker", supply.TypePack, supply.Pack{Parent: outer, Children: []string{inner}}))
-	must(t, w.do("maker", supply.TypeDecommission, supply.Decommission{Codes: []string{pack1}, Reason: "stolen"}))
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: inner, Children: []string{pack1, pack2}}))
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: outer, Children: []string{inner}}))
+	must(t, w.Do("maker", supply.TypeDecommission, supply.Decommission{Codes: []string{pack1}, Reason: "stolen"}))
 	if o := object(t, w, outer); o.Contents != 2 || o.Levels != 2 {
 		t.Fatalf("outer after the theft: %d objects over %d levels", o.Contents, o.Levels)
 	}
-	must(t, w.do("maker", supply.TypeShip, supply.Ship{Codes: []string{outer}, To: w.id("pharmacy")}))
-	must(t, w.do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{outer}}))
-	must(t, w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: outer}))
-	must(t, w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}))
-	if o := object(t, w, pack1); o.Status != supply.StatusStolen || o.Parent != "" || o.Custodian != w.id("maker") {
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{outer}, To: w.ID("pharmacy")}))
+	must(t, w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{outer}}))
+	must(t, w.Do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: outer}))
+	must(t, w.Do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}))
+	if o := object(t, w, pack1); o.Status != supply.StatusStolen || o.Parent != "" || o.Custodian != w.ID("maker") {
 		t.Fatalf("the stolen pack: %+v", o)
 	}
-	if err := w.do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}); !errors.Is(err, supply.ErrNotCustodian) && !errors.Is(err, supply.ErrDecommissioned) {
+	if err := w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}); !errors.Is(err, supply.ErrNotCustodian) && !errors.Is(err, supply.ErrDecommissioned) {
 		t.Fatalf("dispensing the stolen pack: %v", err)
 	}
-	must(t, w.do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack2}))
-	if err := w.do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}); !errors.Is(err, supply.ErrBadField) {
+	must(t, w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack2}))
+	if err := w.Do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: inner}); !errors.Is(err, supply.ErrBadField) {
 		t.Fatalf("unpacking an empty case: %v", err)
 	}
 	// Levels shrink with what is unpacked: outer is empty and flat again.
@@ -250,7 +250,7 @@ func TestDecommissionedLeavesItsContainer(t *testing.T) {
 // medicines.
 func TestIdentifierIntegrity(t *testing.T) {
 	w := setup(t)
-	must(t, w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2027-12-31", Serials: []string{"S1/x", "S1%2Fy"}}))
+	must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2027-12-31", Serials: []string{"S1/x", "S1%2Fy"}}))
 	for _, s := range []struct {
 		name, org, typ string
 		body           any
@@ -264,11 +264,11 @@ func TestIdentifierIntegrity(t *testing.T) {
 		{"an insurer cannot take an open shipment", "insurer", supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)S1%2Fy"}}, supply.ErrOpenReceipt},
 		{"a pharmacy can", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)S1%2Fy"}}, nil},
 	} {
-		if err := w.do(s.org, s.typ, s.body); !errors.Is(err, s.want) {
+		if err := w.Do(s.org, s.typ, s.body); !errors.Is(err, s.want) {
 			t.Fatalf("%s: got %v, want %v", s.name, err, s.want)
 		}
 	}
-	if v := w.verify("(01)09506000134352(21)FORGED1", ""); v.Verdict != supply.VerdictUnknown {
+	if v := verify(w, "(01)09506000134352(21)FORGED1", ""); v.Verdict != supply.VerdictUnknown {
 		t.Fatalf("forged serial: %s", v.Verdict)
 	}
 	for code, steps := range map[string][]string{
@@ -276,7 +276,7 @@ func TestIdentifierIntegrity(t *testing.T) {
 		"(01)09506000134352(21)S1/x":   {"commission", "pack"},
 		"(01)09506000134352(21)S1%2Fy": {"commission", "ship", "receive"},
 	} {
-		v := w.verify(code, "")
+		v := verify(w, code, "")
 		var got []string
 		for _, s := range v.Trail {
 			got = append(got, s.Action)
@@ -285,13 +285,13 @@ func TestIdentifierIntegrity(t *testing.T) {
 			t.Fatalf("%s: trail %v, want %v", code, got, steps)
 		}
 	}
-	if v := w.verify("(01)09506000134352(21)S1%2Fy", ""); v.Trail[2].Note == "" {
+	if v := verify(w, "(01)09506000134352(21)S1%2Fy", ""); v.Trail[2].Note == "" {
 		t.Fatal("the receipt of an open shipment does not say so")
 	}
-	if v := w.verify(sscc(20), ""); v.Verdict != supply.VerdictLogisticUnit || v.Dispensable {
+	if v := verify(w, sscc(20), ""); v.Verdict != supply.VerdictLogisticUnit || v.Dispensable {
 		t.Fatalf("a case: %s %v", v.Verdict, v.Dispensable)
 	}
-	if children, err := supply.Children(w.st.Committed(), "sscc:"+sscc(20)[4:]); err != nil || len(children) != 1 || children[0] != "sgtin:09506000134352.S1/x" {
+	if children, err := supply.Children(w.St.Committed(), "sscc:"+sscc(20)[4:]); err != nil || len(children) != 1 || children[0] != "sgtin:09506000134352.S1/x" {
 		t.Fatalf("children: %q %v", children, err)
 	}
 }
@@ -303,11 +303,11 @@ func TestSuspectsIndex(t *testing.T) {
 	w := setup(t)
 	commissionMany(t, w, "Q", 50)
 	for _, p := range []string{pack1, pack2, "(01)" + gtin + "(21)Q7"} {
-		must(t, w.do("pharmacy", supply.TypeReportSuspect, supply.ReportSuspect{Code: p, Reason: "seal broken"}))
+		must(t, w.Do("pharmacy", supply.TypeReportSuspect, supply.ReportSuspect{Code: p, Reason: "seal broken"}))
 	}
 	list := func(limit int) []string {
 		t.Helper()
-		objs, err := supply.Suspects(w.st.Committed(), limit)
+		objs, err := supply.Suspects(w.St.Committed(), limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +323,7 @@ func TestSuspectsIndex(t *testing.T) {
 	if got := list(2); len(got) != 2 {
 		t.Fatalf("limit 2: %v", got)
 	}
-	must(t, w.do("regulator", supply.TypeReleaseQuarantine, supply.Release{Code: pack1}))
+	must(t, w.Do("regulator", supply.TypeReleaseQuarantine, supply.Release{Code: pack1}))
 	if got := list(10); len(got) != 2 || got[0] == "sgtin:"+gtin+".S1" {
 		t.Fatalf("after release: %v", got)
 	}

@@ -29,7 +29,7 @@ func TestHostileAggregation(t *testing.T) {
 				serials = append(serials, fmt.Sprintf("H%d", i))
 			}
 			for _, w := range []*world{a, b} {
-				must(t, w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L2", Expiry: "2030-01-01", Serials: serials}))
+				must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L2", Expiry: "2030-01-01", Serials: serials}))
 			}
 			var codes, cases []string
 			for _, s := range serials {
@@ -71,7 +71,7 @@ func TestHostileAggregation(t *testing.T) {
 				case 4:
 					to := ""
 					if rng.IntN(3) > 0 {
-						to = a.id(pick(orgs))
+						to = a.ID(pick(orgs))
 					}
 					typ, body = supply.TypeShip, supply.Ship{Codes: []string{pick(codes)}, To: to}
 				case 5:
@@ -89,11 +89,11 @@ func TestHostileAggregation(t *testing.T) {
 						{Step: "pack", Parent: pick(cases), Codes: []string{pick(cases)}},
 						{Step: "pack", Parent: pick(cases), Codes: []string{pick(cases)}}}}
 				}
-				ea, eb := a.do(org, typ, body), b.do(org, typ, body)
+				ea, eb := a.Do(org, typ, body), b.Do(org, typ, body)
 				if !errors.Is(ea, eb) && fmt.Sprint(ea) != fmt.Sprint(eb) {
 					t.Fatalf("step %d: the two stores answered %v and %v", step, ea, eb)
 				}
-				if !bytes.Equal(a.st.Hash(), b.st.Hash()) {
+				if !bytes.Equal(a.St.Hash(), b.St.Hash()) {
 					t.Fatalf("step %d: app hashes differ", step)
 				}
 				name := "ok"
@@ -117,14 +117,12 @@ func TestHostileAggregation(t *testing.T) {
 // holder is who holds code (or fallback if it does not exist yet).
 func holder(w *world, code, fallback string) string {
 	key, _, _ := supply.KeyOf(code)
-	o, err := supply.GetObject(w.st.Committed(), key)
+	o, err := supply.GetObject(w.St.Committed(), key)
 	if err != nil {
 		return fallback
 	}
-	for name, s := range w.orgs {
-		if s.ID == o.Custodian {
-			return name
-		}
+	if name := w.Name(o.Custodian); name != "" {
+		return name
 	}
 	return fallback
 }
@@ -132,14 +130,12 @@ func holder(w *world, code, fallback string) string {
 // receiver is who code is shipped to (or fallback).
 func receiver(w *world, code, fallback string) string {
 	key, _, _ := supply.KeyOf(code)
-	o, err := supply.GetObject(w.st.Committed(), key)
+	o, err := supply.GetObject(w.St.Committed(), key)
 	if err != nil || o.ShipTo == "" {
 		return fallback
 	}
-	for name, s := range w.orgs {
-		if s.ID == o.ShipTo {
-			return name
-		}
+	if name := w.Name(o.ShipTo); name != "" {
+		return name
 	}
 	return fallback
 }
@@ -149,7 +145,7 @@ func receiver(w *world, code, fallback string) string {
 // Levels match (Levels may only overstate) what its children hold.
 func checkForest(t *testing.T, w *world, codes []string) {
 	t.Helper()
-	r := w.st.Committed()
+	r := w.St.Committed()
 	var count func(key string, depth int) (n, levels int64)
 	count = func(key string, depth int) (int64, int64) {
 		if depth > supply.MaxDepth {

@@ -27,7 +27,7 @@ func TestCustodyProperty(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			w := newWorld(t)
-			must(t, w.do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "p"}))
+			must(t, w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "p"}))
 			orgs := []string{"maker", "dist", "pharmacy", "pharmacy2"}
 			m := &model{holder: map[string]string{}, shipTo: map[string]string{}, gone: map[string]bool{}}
 			var packs []string
@@ -35,7 +35,7 @@ func TestCustodyProperty(t *testing.T) {
 				packs = append(packs, fmt.Sprintf("(01)%s(21)P%d", gtin, i))
 				m.holder[packs[i]] = "maker"
 			}
-			must(t, w.do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L", Expiry: "2030-01-01", Serials: []string{"P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11"}}))
+			must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L", Expiry: "2030-01-01", Serials: []string{"P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11"}}))
 			accepted, refused := 0, 0
 			for step := 0; step < 150; step++ {
 				p := packs[rng.IntN(len(packs))]
@@ -65,7 +65,7 @@ func TestCustodyProperty(t *testing.T) {
 				switch action {
 				case 0:
 					to := orgs[rng.IntN(len(orgs))]
-					typ, body = supply.TypeShip, supply.Ship{Codes: []string{p}, To: w.id(to)}
+					typ, body = supply.TypeShip, supply.Ship{Codes: []string{p}, To: w.ID(to)}
 					allowed = free && m.holder[p] == org && to != org
 					if allowed {
 						m.shipTo[p] = to
@@ -89,7 +89,7 @@ func TestCustodyProperty(t *testing.T) {
 						m.gone[p] = true
 					}
 				}
-				err := w.do(org, typ, body)
+				err := w.Do(org, typ, body)
 				if allowed != (err == nil) {
 					t.Fatalf("step %d: %s %s of %s: ledger said %v, model says allowed=%v", step, org, typ, p, err, allowed)
 				}
@@ -105,11 +105,11 @@ func TestCustodyProperty(t *testing.T) {
 			}
 			for _, p := range packs {
 				key, _, _ := supply.KeyOf(p)
-				o, err := supply.GetObject(w.st.Committed(), key)
+				o, err := supply.GetObject(w.St.Committed(), key)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if o.Custodian != w.id(m.holder[p]) || (o.ShipTo != "") != (m.shipTo[p] != "") || (o.Status == supply.StatusActive || o.Status == supply.StatusInTransit) == m.gone[p] {
+				if o.Custodian != w.ID(m.holder[p]) || (o.ShipTo != "") != (m.shipTo[p] != "") || (o.Status == supply.StatusActive || o.Status == supply.StatusInTransit) == m.gone[p] {
 					t.Fatalf("%s: ledger %+v disagrees with the model", p, o)
 				}
 			}

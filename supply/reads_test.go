@@ -32,7 +32,7 @@ func TestReadsNameWhatHandlersRead(t *testing.T) {
 		body  any
 		hints int
 	}{
-		{"ship", "maker", supply.TypeShip, supply.Ship{Codes: []string{pack1, pack2, pack3}, To: w.id("pharmacy")}, 3},
+		{"ship", "maker", supply.TypeShip, supply.Ship{Codes: []string{pack1, pack2, pack3}, To: w.ID("pharmacy")}, 3},
 		{"receive", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack1, pack2, pack3}}, 3},
 		{"dispense", "pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}, 1},
 		{"decommission", "pharmacy", supply.TypeDecommission, supply.Decommission{Codes: []string{pack2}, Reason: "damaged"}, 1},
@@ -44,7 +44,7 @@ func TestReadsNameWhatHandlersRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		route := w.routes[s.typ]
+		route := w.Route(s.typ)
 		if route.Reads == nil {
 			t.Fatalf("%s: %s has no read-ahead hint", s.name, s.typ)
 		}
@@ -56,12 +56,12 @@ func TestReadsNameWhatHandlersRead(t *testing.T) {
 		if len(hinted) != s.hints {
 			t.Fatalf("%s: %d keys hinted, want %d", s.name, len(hinted), s.hints)
 		}
-		r := &reads{Writer: w.st.Staged(), got: map[string]bool{}}
-		w.height++
-		if err := w.runOn(r, s.org, s.typ, s.body); err != nil && s.hints > 0 {
+		r := &reads{Writer: w.St.Staged(), got: map[string]bool{}}
+		w.Begin()
+		if err := w.RunOn(r, s.org, s.typ, s.body); err != nil && s.hints > 0 {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		w.commit()
+		w.Commit()
 		for _, k := range hinted {
 			if !r.got[string(k)] {
 				t.Errorf("%s: hinted %q, which the handler did not read", s.name, k)
