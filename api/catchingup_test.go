@@ -17,10 +17,8 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/store"
 )
 
 // noChain is a consensus engine the API must not reach: a test that gets
@@ -50,16 +48,8 @@ func (c noChain) BroadcastTxSync(context.Context, cmttypes.Tx) (*coretypes.Resul
 // after its restart accepted transactions that were then neither committed
 // nor refused).
 func TestCatchingUpTakesNoTransactions(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	a := testLedger(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(st, logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, key, _ := ed25519.GenerateKey(nil)
 	token := "operator-token"
 	srv := httptest.NewServer(New(Backend{Ledger: a, Chain: noChain{t}, CatchingUp: func() bool { return true },

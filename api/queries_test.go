@@ -21,16 +21,7 @@ import (
 // nil list answers [], a coded error answers its problem, and an access
 // rule other than Public needs a token (and an unknown rule refuses all).
 func TestQueryWrapper(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(st, logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := testLedger(t)
 	_, key, _ := ed25519.GenerateKey(nil)
 	s := &server{Backend: Backend{Ledger: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}}
 	cases := []struct {
@@ -90,4 +81,20 @@ func TestQueryWrapper(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testLedger is a real app over a store in t's temporary folder, at
+// height 0 (no chain yet): what the API reads, without a consensus engine.
+func testLedger(t *testing.T) *app.App {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a, err := app.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
