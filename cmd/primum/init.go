@@ -39,7 +39,7 @@ validator. With --genesis it joins an existing consortium: the organisation must
 admitted by a governance vote, and init writes HOME/membership-request.json for it — the
 operator and validator keys with their proofs of possession, which only this home can
 sign. Send that file to a member, who proposes it with
-'primum tx propose-add-member --request membership-request.json'.`,
+'primum governance propose-add-member --request membership-request.json'.`,
 		Example: `  primum init --org-name "St Luke's Hospital" --org-type hospital --chain-id my-consortium
   primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital`,
 		Args: cobra.NoArgs,
@@ -108,7 +108,7 @@ sign. Send that file to a member, who proposes it with
 					fmt.Fprintln(w, "  WARNING: the operator key is stored UNENCRYPTED in keys/operator.json")
 				}
 				if request != "" {
-					fmt.Fprintf(w, "Membership request written to %s: send it to a member, who proposes it with\n  primum tx propose-add-member --request membership-request.json --from operator\n", request)
+					fmt.Fprintf(w, "Membership request written to %s: send it to a member, who proposes it with\n  primum governance propose-add-member --request membership-request.json --from operator\n", request)
 				}
 				if requestErr != "" {
 					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", requestErr)

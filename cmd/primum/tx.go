@@ -40,7 +40,7 @@ stable error code and exits non-zero.`,
 	regPatient := &cobra.Command{
 		Use:     "register-patient",
 		Short:   "Register yourself as a patient (pseudonymous: nothing but your key)",
-		Example: "  primum tx register-patient --from me",
+		Example: "  primum identity register-patient --from me",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return send(cmd, identity.TypeRegisterPatient, struct{}{}) },
 	}
@@ -55,8 +55,8 @@ their key's proof of possession. Either pass their key with --key-file (a name i
 HOME/keys or a key file: the proof is signed here), or, when the key is on their own
 machine, --key and --proof, which they print with
   primum keys prove-possession THEIR_KEY --as practitioner --for YOUR_ORGANISATION_ID`,
-		Example: `  primum tx register-practitioner --from operator --key-file dr-new --licence MD-1234 --profession doctor --specialty cardiology --valid-until 2028-01-01T00:00:00Z
-  primum tx register-practitioner --from operator --key 3f5a… --proof 9b0e… --licence MD-1234 --profession doctor --valid-until 2028-01-01T00:00:00Z`,
+		Example: `  primum identity register-practitioner --from operator --key-file dr-new --licence MD-1234 --profession doctor --specialty cardiology --valid-until 2028-01-01T00:00:00Z
+  primum identity register-practitioner --from operator --key 3f5a… --proof 9b0e… --licence MD-1234 --profession doctor --valid-until 2028-01-01T00:00:00Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if newKeyFile == "" {
@@ -90,7 +90,7 @@ machine, --key and --proof, which they print with
 	status := &cobra.Command{
 		Use:     "practitioner-status ID active|suspended|revoked",
 		Short:   "Suspend, reinstate or revoke a practitioner (credentialing organisation or regulator)",
-		Example: `  primum tx practitioner-status 9c1e… suspended --note "under review" --from operator`,
+		Example: `  primum identity practitioner-status 9c1e… suspended --note "under review" --from operator`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return send(cmd, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: args[0], Status: args[1], Note: note})
@@ -102,7 +102,7 @@ machine, --key and --proof, which they print with
 	renewCmd := &cobra.Command{
 		Use:     "renew-credential ID",
 		Short:   "Extend or update a practitioner's credential",
-		Example: `  primum tx renew-credential 9c1e… --valid-until 2030-01-01T00:00:00Z --from operator`,
+		Example: `  primum identity renew-credential 9c1e… --valid-until 2030-01-01T00:00:00Z --from operator`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			renew.ID = args[0]
@@ -121,8 +121,8 @@ machine, --key and --proof, which they print with
 key with --key-file (the proof is signed here), or --key and --proof printed on the device
 with
   primum keys prove-possession DEVICE_KEY --as device --for YOUR_ID`,
-		Example: `  primum keys add ventilator-7 && primum tx register-device --key-file ventilator-7 --type ventilator --from operator
-  primum tx register-device --key 77ab… --proof 51c2… --type ventilator --from operator`,
+		Example: `  primum keys add ventilator-7 && primum identity register-device --key-file ventilator-7 --type ventilator --from operator
+  primum identity register-device --key 77ab… --proof 51c2… --type ventilator --from operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if deviceKeyFile == "" {
@@ -153,7 +153,7 @@ with
 	rotate := &cobra.Command{
 		Use:     "rotate-key",
 		Short:   "Replace your signing key with another key from HOME/keys; the old key is retired",
-		Example: `  primum keys add operator-2026 && primum tx rotate-key --from operator --new operator-2026`,
+		Example: `  primum keys add operator-2026 && primum identity rotate-key --from operator --new operator-2026`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			key, err := g.signingKey(tf.from)
@@ -186,10 +186,10 @@ writes them all to HOME/membership-request.json: pass that file with --request (
 Otherwise give the keys and their proofs (from 'primum keys prove-possession', --as member
 and --as validator), or, when the operator key is here, --key-file to sign its proof.
 The proofs are checked before anything is sent.`,
-		Example: `  primum tx propose-add-member --request membership-request.json --reason "regional expansion" --from operator
-  primum tx propose-add-member --name "St Olav Hospital" --org-type hospital --key 5e… --key-proof 07c1… \
+		Example: `  primum governance propose-add-member --request membership-request.json --reason "regional expansion" --from operator
+  primum governance propose-add-member --name "St Olav Hospital" --org-type hospital --key 5e… --key-proof 07c1… \
       --validator-key 8a… --validator-key-proof d93f… --power 10 --from operator
-  primum tx propose-add-member --name "Fjord Clinic" --org-type clinic --key-file fjord --from operator`,
+  primum governance propose-add-member --name "Fjord Clinic" --org-type clinic --key-file fjord --from operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			member := nm
@@ -256,7 +256,7 @@ The proofs are checked before anything is sent.`,
 	proposeRemove := &cobra.Command{
 		Use:     "propose-remove-member ORG_ID",
 		Short:   "Propose removing a member organisation (and its validator)",
-		Example: `  primum tx propose-remove-member 4b2c… --reason "left the consortium" --from operator`,
+		Example: `  primum governance propose-remove-member 4b2c… --reason "left the consortium" --from operator`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionRemoveMember, OrgID: args[0], Reason: reason})
@@ -267,7 +267,7 @@ The proofs are checked before anything is sent.`,
 	vote := &cobra.Command{
 		Use:     "vote PROPOSAL_ID yes|no",
 		Short:   "Vote on an open proposal (member organisations)",
-		Example: "  primum tx vote 3 yes --from operator",
+		Example: "  primum governance vote 3 yes --from operator",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 64)
