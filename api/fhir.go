@@ -183,31 +183,52 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	committed := s.Ledger.Committed()
 	id := r.PathValue("id")
+	// Every resource here is about a patient: who asks is known before
+	// anything is looked up, and may see it only with standing.
+	if _, err := s.knownCaller(r, committed); err != nil {
+		fhirError(w, err)
+		return
+	}
+	sees := func(patient string, index bool, item any) error {
+		view, err := s.patientView(r, committed, patient, index)
+		if err == nil && item != nil && !view.Sees(item) {
+			err = ledger.ErrNoStanding.Wrapf("this resource is not one you may see")
+		}
+		return err
+	}
 	var out fhir.Object
 	var err error
 	switch r.PathValue("type") {
 	case "Consent":
 		var c *consent.Consent
 		if c, err = consent.Get(committed, id); err == nil {
-			out = fhir.Consent(c, s.Ledger.LastBlockTime())
+			if err = sees(c.Patient, false, c); err == nil {
+				out = fhir.Consent(c, s.Ledger.LastBlockTime())
+			}
 		}
 	case "AuditEvent":
 		var a *records.Access
 		if a, err = records.GetAccess(committed, id); err == nil {
-			out = fhir.AuditEvent(a)
+			if err = sees(a.Patient, false, a); err == nil {
+				out = fhir.AuditEvent(a)
+			}
 		}
 	case "DocumentReference":
 		var rec *records.Record
 		if rec, err = records.Get(committed, id); err == nil {
-			endpoint, _ := records.Endpoint(committed, rec.Custodian)
-			out = fhir.DocumentReference(rec.AsOf(s.Ledger.LastBlockTime()), endpoint)
+			if err = sees(rec.Patient, true, rec); err == nil {
+				endpoint, _ := records.Endpoint(committed, rec.Custodian)
+				out = fhir.DocumentReference(rec.AsOf(s.Ledger.LastBlockTime()), endpoint)
+			}
 		}
 	case "Patient":
-		var p *identity.Identity
-		if p, err = identity.Get(committed, id); err == nil && p.Kind != ledger.KindPatient {
-			err = ledger.ErrNotFound.Wrapf("no patient %q", id)
+		if err = sees(id, false, nil); err == nil {
+			var p *identity.Identity
+			if p, err = identity.Get(committed, id); err == nil && p.Kind != ledger.KindPatient {
+				err = ledger.ErrNotFound.Wrapf("no patient %q", id)
+			}
+			out = fhir.Patient(id)
 		}
-		out = fhir.Patient(id)
 	default:
 		err = errNoRoute.Wrapf("this facade reads %v", fhir.Searchable)
 	}
@@ -273,6 +294,34 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	committed := s.Ledger.Committed()
 	now := s.Ledger.LastBlockTime()
+	// Who may search: about one patient, whoever has standing with them
+	// (and sees what the view lets them); over every patient, the
+	// regulator only (the audit).
+	caller, err := s.knownCaller(r, committed)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	var view *records.View
+	switch {
+	case typ == "DocumentReference" && patient == "":
+		err = errBadRequest.Wrapf("DocumentReference search needs patient=")
+	case typ == "Patient":
+		if id := q.Get("_id"); id != "" {
+			view, err = s.patientView(r, committed, id, false)
+		}
+	case patient != "":
+		view, err = s.patientView(r, committed, patient, typ == "DocumentReference")
+	case !records.IsRegulator(caller):
+		err = errRegulatorOnly.Wrapf("a %s search over every patient is the regulator's audit: name a patient with patient=", typ)
+	}
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	// sees: a patient's item the caller may see; over every patient (the
+	// regulator) all of them.
+	sees := func(item any) bool { return view == nil || view.Sees(item) }
 	var out []fhir.Object
 	// A search over every patient stops once it has the page and one more
 	// (to know there is a next page): its cost follows _offset + _count,
@@ -291,11 +340,10 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		truncated = truncated || capped || len(out) >= wanted
 		return truncated
 	}
-	var err error
 	switch typ {
 	case "Consent":
 		keep := func(c *consent.Consent) bool {
-			if matchDate(c.Granted) {
+			if matchDate(c.Granted) && sees(c) {
 				out = append(out, fhir.Consent(c, now))
 			}
 			return !enough()
@@ -312,7 +360,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	case "AuditEvent":
 		keep := func(a *records.Access) bool {
 			ae := fhir.AuditEvent(a)
-			if matchDate(a.Time) && (q.Get("outcome") == "" || q.Get("outcome") == ae["outcome"]) {
+			if matchDate(a.Time) && (q.Get("outcome") == "" || q.Get("outcome") == ae["outcome"]) && sees(a) {
 				out = append(out, ae)
 			}
 			return !enough()
@@ -334,7 +382,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		var list []*records.Record
 		list, err = s.recordsOf(committed, patient)
 		for _, rec := range list {
-			if matchDate(rec.Registered) {
+			if matchDate(rec.Registered) && sees(rec) {
 				endpoint, _ := records.Endpoint(committed, rec.Custodian)
 				out = append(out, fhir.DocumentReference(rec, endpoint))
 			}

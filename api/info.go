@@ -126,6 +126,10 @@ func (s *server) proof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest.Wrapf("key (the state key, as text) is required"))
 		return
 	}
+	if err := s.mayProve(r, key); err != nil {
+		writeError(w, err)
+		return
+	}
 	p, err := ProveKey(s.Ledger, key)
 	if err != nil {
 		writeError(w, err)

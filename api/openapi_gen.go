@@ -100,6 +100,7 @@ func (g *schemaGen) operation(module string, q ledger.Query) map[string]any {
 		"operationId":   module + "." + q.Name,
 		"tags":          []any{module},
 		"x-primum-read": string(q.Read),
+		"description":   "Who may read it: " + q.Read.Describe() + ".",
 		"parameters":    params,
 		"responses": map[string]any{
 			"200": map[string]any{"description": description,
@@ -108,7 +109,7 @@ func (g *schemaGen) operation(module string, q ledger.Query) map[string]any {
 		},
 	}
 	if q.Read != ledger.Public {
-		op["security"] = []any{map[string]any{"bearer": []any{}}}
+		op["security"] = []any{map[string]any{"httpSignature": []any{}}, map[string]any{"bearer": []any{}}}
 		responses := op["responses"].(map[string]any)
 		responses["401"], responses["403"] = problem, problem
 	}

@@ -21,7 +21,7 @@ import (
 
 // Errors of the record routes.
 var (
-	errTokenRequired  = newAPIError(30, "token_required", http.StatusUnauthorized, "this route needs 'Authorization: Bearer <token>' naming a member key this node holds (api_tokens in config/primum.json)")
+	errTokenRequired  = newAPIError(30, "token_required", http.StatusUnauthorized, "this route needs to know who you are: sign the request with your key (RFC 9421, see docs/api.md) or send 'Authorization: Bearer <token>' naming a member key this node holds (api_tokens in config/primum.json)")
 	errNotHeldHere    = newAPIError(31, "not_held_here", http.StatusMisdirectedRequest, "this node does not hold the record; ask its custodian's endpoint (see the record's DocumentReference)")
 	errKeyDigest      = newAPIError(32, "key_digest_mismatch", http.StatusBadRequest, "public_key does not match the request's key_digest")
 	errAccessRefused  = newAPIError(33, "access_refused", http.StatusForbidden, "access refused; the refusal is on the ledger")
@@ -257,9 +257,9 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.SubmitResponse{Hash: res.Hash, Committed: true, Height: res.Height, Index: res.Index, Type: res.Type, Signer: res.Signer})
 }
 
-// me: GET /api/v1/me, who the bearer token acts as.
+// me: GET /api/v1/me, who the request's signature or bearer token is.
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
-	_, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
+	signer, err := s.knownCaller(r, s.Ledger.Committed())
 	if err != nil {
 		writeError(w, err)
 		return

@@ -68,6 +68,8 @@ type Backend struct {
 	// transactions.
 	CatchingUp func() bool
 	Gatherer   prometheus.Gatherer
+	// Registerer takes the API's own metrics (nil: not exported).
+	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// RatePerKey bounds submissions per signing key per second (0: no
 	// limit); RateBurst is the bucket size.
@@ -94,6 +96,8 @@ type server struct {
 	Backend
 	log      *slog.Logger
 	limiter  *keyLimiter
+	nonces   nonceCache
+	metrics  *apiMetrics
 	captures *captureJobs
 	locks    keyLocks
 	// httpClient fetches records from other custodians' nodes.
@@ -103,7 +107,8 @@ type server struct {
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
-		captures: &captureJobs{jobs: map[string]*wire.CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute}}
+		captures: &captureJobs{jobs: map[string]*wire.CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute},
+		metrics: newAPIMetrics(b.Registerer)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -157,7 +162,7 @@ func New(b Backend) http.Handler {
 		}
 		pages.ServeHTTP(w, r)
 	})
-	return limitBody(mux)
+	return limitBody(s.authenticate(mux))
 }
 
 // MaxCaptureBytes bounds an EPCIS capture document (up to the capture

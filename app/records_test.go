@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -104,14 +105,21 @@ func TestAccessDecisions(t *testing.T) {
 		{"no consent at all", w.doctor, "obs-1", "treatment", "", records.Refused, "no_consent", ""},
 		{"emergency by a practitioner", w.doctor, "cond-1", "emergency", "patient_unconscious", records.Granted, "", ""},
 		{"emergency by an organisation", hospital2Key, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_practitioner", ""},
-		{"emergency by a practitioner of an organisation that does not treat", w.pharmacist, "cond-1", "emergency", "life_threatening", records.Refused, "emergency_needs_care_provider", ""},
+		// No standing with the patient: refused as a transaction, not logged.
+		{"emergency by a practitioner of an organisation that does not treat", w.pharmacist, "cond-1", "emergency", "life_threatening", "", records.ErrNoStandingReq.Name, ""},
 		{"the patient's own record", w.patient, "obs-1", "patient", "", records.Granted, "", ""},
-		{"a patient reading another's", w.other, "obs-1", "patient", "", records.Refused, "not_own_record", ""},
+		{"a patient reading another's", w.other, "obs-1", "patient", "", "", records.ErrNoStandingReq.Name, ""},
 		{"a patient's own record for another purpose", w.patient, "obs-1", "treatment", "", records.Refused, "bad_purpose", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := w.access(hospitalKey, w.request(tt.requester, tt.record, tt.purpose, tt.emergency))
+			if tt.outcome == "" {
+				if !errors.Is(err, records.ErrNoStandingReq) {
+					t.Fatalf("got %+v, %v; want %s", a, err, tt.refusal)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +147,7 @@ func TestAccessDecisions(t *testing.T) {
 			emergencies++
 		}
 	}
-	if len(trail) != 13 || emergencies != 3 {
+	if len(trail) != 11 || emergencies != 2 {
 		t.Fatalf("trail has %d entries, %d emergencies", len(trail), emergencies)
 	}
 }

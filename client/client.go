@@ -34,7 +34,8 @@ import (
 type Client struct {
 	base  string
 	http  *http.Client
-	token string // sent as a bearer token, if set (WithToken)
+	token string             // sent as a bearer token, if set (WithToken)
+	key   ed25519.PrivateKey // signs every request, if set (WithKey)
 
 	mu      sync.Mutex
 	chainID string
@@ -81,15 +82,15 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 func (c *Client) once(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var raw []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		raw = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
@@ -98,6 +99,11 @@ func (c *Client) once(ctx context.Context, method, path string, in, out any) err
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.key != nil {
+		if err := SignRequest(req, raw, c.key); err != nil {
+			return err
+		}
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

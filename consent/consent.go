@@ -134,7 +134,7 @@ func patientPrefix(patient string) []byte {
 // Declare declares the consent module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {
 	return ledger.Module{Name: "consent", Doc: "Patients' consents: who may read which of their records, for what purpose, until when.",
-		Txs: m.Routes(), Queries: queries()}
+		Txs: m.Routes(), Queries: queries(), Keys: keySpaces()}
 }
 
 // Routes are the transactions of this module.
@@ -303,6 +303,18 @@ func (c *Consent) Active(now time.Time) bool {
 // Covers reports whether the consent's scope includes a record.
 func (s Scope) Covers(rec RecordRef) bool {
 	return s.All || slices.Contains(s.Categories, rec.Category) || slices.Contains(s.Records, rec.ID)
+}
+
+// Names reports whether the patient has a consent naming grantee that is
+// not yet pruned (in force, or recently lapsed: the pair index keeps at
+// most MaxLivePerGrantee). It reads one key at most.
+func Names(r ledger.Reader, patient, grantee string) (bool, error) {
+	found := false
+	err := r.Iterate(pairPrefix(patient, grantee), func(_, _ []byte) bool {
+		found = true
+		return false
+	})
+	return found, err
 }
 
 // Accept finds an active consent of the record's patient that lets the

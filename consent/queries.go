@@ -1,19 +1,65 @@
 package consent
 
-import "github.com/primum-health/primum/ledger"
+import (
+	"errors"
+	"strings"
 
-// queries are the consent module's reads.
+	"github.com/primum-health/primum/ledger"
+)
+
+// queries are the consent module's reads: a patient's own, and the
+// consents that name the caller, to those with standing (ledger.PatientAudit).
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/patients/{id}/consents", Name: "list", Read: ledger.Public, Answer: []*Consent{},
-			Doc: "A patient's consents, in force or not.",
+		{Path: "/api/v1/patients/{id}/consents", Name: "list", Read: ledger.PatientAudit, Answer: []*Consent{},
+			Doc: "A patient's consents, in force or not: all of them to the patient and the regulator, those that name the caller (or its organisation) to anyone else with standing.",
 			Handle: func(q *ledger.Request) (any, error) {
-				return OfPatient(q.State, q.Path("id"))
+				list, err := OfPatient(q.State, q.Path("id"))
+				return ledger.Visible(q, list), err
 			}},
-		{Path: "/api/v1/consents/{id}", Name: "show", Read: ledger.Public, Answer: &Consent{},
-			Doc: "One consent.",
+		{Path: "/api/v1/consents/{id}", Name: "show", Read: ledger.PatientAudit, Answer: &Consent{},
+			Doc: "One consent: to its patient, its grantee and the regulator.",
+			Subject: func(q *ledger.Request) (string, error) {
+				c, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return "", err
+				}
+				return c.Patient, nil
+			},
 			Handle: func(q *ledger.Request) (any, error) {
-				return Get(q.State, q.Path("id"))
+				c, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				if !q.Viewer.Sees(c) {
+					return nil, ledger.ErrNoStanding.Wrapf("this consent does not name you")
+				}
+				return c, nil
 			}},
+	}
+}
+
+// keySpaces say who may read the module's state through proofs: each key
+// is about the patient it names.
+func keySpaces() []ledger.KeySpace {
+	inKey := func(prefix []byte) func(ledger.Reader, string) (string, error) {
+		return func(_ ledger.Reader, key string) (string, error) {
+			patient, _, _ := strings.Cut(key[len(prefix):], "/")
+			return patient, nil
+		}
+	}
+	return []ledger.KeySpace{
+		{Prefix: string(prefixConsent), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			c, err := Get(r, key[len(prefixConsent):])
+			if errors.Is(err, ledger.ErrNotFound) {
+				return "", nil
+			}
+			if err != nil {
+				return "", err
+			}
+			return c.Patient, nil
+		}},
+		{Prefix: string(prefixPatient), Read: ledger.PatientAudit, Subject: inKey(prefixPatient)},
+		{Prefix: string(prefixPair), Read: ledger.PatientAudit, Subject: inKey(prefixPair)},
 	}
 }

@@ -179,7 +179,7 @@ func New() *Module { return &Module{Members: IdentityMembers{}} }
 // Declare declares the governance module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {
 	return ledger.Module{Name: "governance", Doc: "The members' votes on who joins, who leaves and who validates.",
-		Txs: m.Routes(), Queries: queries()}
+		Txs: m.Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "gov/", Read: ledger.Public}}}
 }
 
 // Routes are the transactions of this module.

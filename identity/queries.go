@@ -1,13 +1,20 @@
 package identity
 
-import "github.com/primum-health/primum/ledger"
+import (
+	"errors"
+	"strings"
 
-// queries are the identity module's reads. Identities are pseudonyms and
-// public keys (never names of patients): readable by the consortium.
+	"github.com/primum-health/primum/ledger"
+)
+
+// queries are the identity module's reads. Organisations, practitioners
+// and their devices are public; a patient's pseudonym, and a device a
+// patient registered, only to whoever may read about that patient
+// (Request.MayRead): a pseudonym is still personal data.
 func queries() []ledger.Query {
 	return []ledger.Query{
 		{Path: "/api/v1/identities", Name: "list", Read: ledger.Public, Answer: []*Identity{},
-			Doc:    "Registered identities, optionally of one kind.",
+			Doc:    "Registered identities, optionally of one kind: patients' pseudonyms (and their devices) only to the regulator and to each patient their own.",
 			Params: []ledger.Param{{Name: "kind", Doc: "organisation, practitioner, patient or device"}, {Name: "limit", Doc: "1-10000 (default 1000)"}},
 			Handle: func(q *ledger.Request) (any, error) {
 				kind := ledger.Kind(q.Query.Get("kind"))
@@ -20,20 +27,106 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				return List(q.State, kind, limit)
+				list, err := List(q.State, kind, limit)
+				if err != nil {
+					return nil, err
+				}
+				// Patients (and their devices) only to the regulator and
+				// to themselves: a list of pseudonyms is nobody else's to
+				// browse (one is looked up by id, with standing).
+				out := list[:0]
+				for _, ident := range list {
+					if p, err := AboutPatient(q.State, ident); err != nil {
+						return nil, err
+					} else if p == "" || p == q.Caller.ID || q.Caller.IsRegulator() {
+						out = append(out, ident)
+					}
+				}
+				return out, nil
 			}},
 		{Path: "/api/v1/identities/{id}", Name: "show", Read: ledger.Public, Answer: &Identity{},
-			Doc: "One identity: its kind, key, standing and credential.",
+			Doc: "One identity: its kind, key, standing and credential. A patient's (or a patient's device's) only to whoever may read about that patient.",
 			Handle: func(q *ledger.Request) (any, error) {
-				return Get(q.State, q.Path("id"))
+				ident, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				return ident, mayRead(q, ident)
 			}},
 		{Path: "/api/v1/identities/{id}/members", Name: "members", Read: ledger.Public, Answer: []*Identity{},
-			Doc: "The practitioners and devices an organisation has registered.",
+			Doc: "The practitioners and devices an organisation (or a patient, to whoever may read about them) has registered.",
 			Handle: func(q *ledger.Request) (any, error) {
-				if _, err := Get(q.State, q.Path("id")); err != nil {
+				ident, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				if err := mayRead(q, ident); err != nil {
 					return nil, err
 				}
 				return MembersOf(q.State, q.Path("id"))
 			}},
+	}
+}
+
+// AboutPatient names the patient an identity is about: the patient
+// themself, or the patient who registered a device; "" for anyone else.
+func AboutPatient(r ledger.Reader, ident *Identity) (string, error) {
+	switch ident.Kind {
+	case ledger.KindPatient:
+		return ident.ID, nil
+	case ledger.KindDevice:
+		owner, err := Get(r, ident.OrgID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		if owner.Kind == ledger.KindPatient {
+			return owner.ID, nil
+		}
+	}
+	return "", nil
+}
+
+func mayRead(q *ledger.Request, ident *Identity) error {
+	p, err := AboutPatient(q.State, ident)
+	if err != nil || p == "" {
+		return err
+	}
+	return q.MayRead(p)
+}
+
+// keySpaces say who may read the module's state through proofs.
+func keySpaces() []ledger.KeySpace {
+	byID := func(r ledger.Reader, id string) (string, error) {
+		ident, err := Get(r, id)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return "", nil // proving an absence says nothing about anyone
+		} else if err != nil {
+			return "", err
+		}
+		return AboutPatient(r, ident)
+	}
+	return []ledger.KeySpace{
+		{Prefix: string(prefixIdentity), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			return byID(r, key[len(prefixIdentity):])
+		}},
+		{Prefix: string(prefixNonce), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			return byID(r, key[len(prefixNonce):])
+		}},
+		{Prefix: string(prefixKey), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			var e KeyEntry
+			found, err := ledger.GetJSON(r, []byte(key), &e)
+			if err != nil || !found {
+				return "", err
+			}
+			return byID(r, e.ID)
+		}},
+		{Prefix: string(prefixKind), Read: ledger.Public},
+		{Prefix: string(prefixMembers), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			org, _, _ := strings.Cut(key[len(prefixMembers):], "/")
+			return byID(r, org)
+		}},
+		{Prefix: string(prefixLicence), Read: ledger.Public},
 	}
 }

@@ -29,6 +29,9 @@ type Signer struct {
 	Key     ed25519.PublicKey
 }
 
+// IsRegulator reports whether the signer is a regulator organisation.
+func (s Signer) IsRegulator() bool { return s.Kind == KindOrganisation && s.OrgType == "regulator" }
+
 // Event is an indexed attribute set emitted by a transaction.
 type Event struct {
 	Type  string

@@ -105,12 +105,18 @@ var (
 	ErrUnknownType   = NewError("primum", 7, "unknown_tx_type", 400, "unknown transaction type")
 	ErrUnknownSigner = NewError("primum", 8, "unknown_signer", 401, "signer is not registered")
 	ErrUnauthorized  = NewError("primum", 9, "unauthorized", 403, "signer may not send this transaction type")
-	ErrSuspended     = NewError("primum", 10, "signer_suspended", 403, "signer's credential is suspended")
-	ErrRevoked       = NewError("primum", 11, "signer_revoked", 403, "signer's credential is revoked")
-	ErrExpired       = NewError("primum", 12, "signer_expired", 403, "signer's credential has expired")
-	ErrInvalidBody   = NewError("primum", 13, "invalid_body", 400, "invalid transaction body")
-	ErrNotFound      = NewError("primum", 14, "not_found", 404, "not found")
-	ErrBadVersion    = NewError("primum", 15, "bad_version", 400, "unsupported transaction version")
-	ErrRetiredKey    = NewError("primum", 16, "retired_key", 401, "signer key was rotated out")
-	ErrInactiveOrg   = NewError("primum", 17, "organisation_inactive", 403, "signer's organisation is no longer a member")
+	// ErrNoStanding: a read about a patient by a caller with no standing
+	// with them. Said the same way whether or not the patient exists, so
+	// that a refusal tells a stranger nothing. (Codespace "api": reads are
+	// the API's.)
+	ErrNoStanding = NewError("api", 43, "no_standing", 403,
+		"you have no standing with this patient: only the patient, a practitioner or organisation a consent in force names, a custodian of their records, a practitioner in an emergency access, or (for the audit) the regulator may read this")
+	ErrSuspended   = NewError("primum", 10, "signer_suspended", 403, "signer's credential is suspended")
+	ErrRevoked     = NewError("primum", 11, "signer_revoked", 403, "signer's credential is revoked")
+	ErrExpired     = NewError("primum", 12, "signer_expired", 403, "signer's credential has expired")
+	ErrInvalidBody = NewError("primum", 13, "invalid_body", 400, "invalid transaction body")
+	ErrNotFound    = NewError("primum", 14, "not_found", 404, "not found")
+	ErrBadVersion  = NewError("primum", 15, "bad_version", 400, "unsupported transaction version")
+	ErrRetiredKey  = NewError("primum", 16, "retired_key", 401, "signer key was rotated out")
+	ErrInactiveOrg = NewError("primum", 17, "organisation_inactive", 403, "signer's organisation is no longer a member")
 )

@@ -23,6 +23,23 @@ type Module struct {
 	Txs []Route
 	// Queries are the module's reads of committed state.
 	Queries []Query
+	// Keys say who may read each of the module's state key spaces
+	// through a proof (GET /api/v1/proof): a key no module declares is
+	// proven to no one.
+	Keys []KeySpace
+}
+
+// KeySpace is a prefix of state keys and who may read the keys under it.
+type KeySpace struct {
+	Prefix string
+	// Read is the rule, as for a query: Public, Regulator, or a
+	// patient rule (PatientSelf, PatientCircle, PatientAudit), for which
+	// Subject names the patient a key is about.
+	Read Access
+	// Subject names the patient key (the whole key) is about; "" when it
+	// is about no patient (an organisation's identity, say), which makes
+	// it public. Required for patient rules.
+	Subject func(r Reader, key string) (patient string, err error)
 }
 
 // Handler runs a transaction type's body, decoded. Make one with Handle.
@@ -87,10 +104,59 @@ const (
 	// Members: a caller with the token of an identity this node holds
 	// (an organisation, a practitioner, a patient or a device).
 	Members Access = "members"
-	// PatientSelf: the patient the path names ({id}), with their own
-	// token, and no one else.
+	// PatientSelf: the patient the query is about (Query.Subject, by
+	// default the path's {id}), signing for themself, and no one else.
 	PatientSelf Access = "patient_self"
+	// PatientCircle: the patient the query is about and those with
+	// standing with them (a grantee of a consent in force, a custodian of
+	// their records, a practitioner in an emergency access: see
+	// records.View); the handler narrows the answer to what the caller
+	// may see (Request.Viewer). For the records index.
+	PatientCircle Access = "patient_circle"
+	// PatientAudit: PatientCircle and the regulator. For the trail,
+	// consents and cases: what an audit of access needs.
+	PatientAudit Access = "patient_audit"
+	// Regulator: a regulator organisation only (the global audit).
+	Regulator Access = "regulator"
 )
+
+// Describe says who the rule lets read, for people (CLI help, the API
+// document).
+func (a Access) Describe() string {
+	switch a {
+	case Public:
+		return "anyone"
+	case Members:
+		return "any registered identity, signing the request (or with a token)"
+	case PatientSelf:
+		return "the patient themself"
+	case PatientCircle:
+		return "the patient and those with standing with them (a consent in force, a custodian of their records, an emergency access), each seeing what that standing covers"
+	case PatientAudit:
+		return "the patient, those with standing with them (each seeing what that standing covers) and the regulator"
+	case Regulator:
+		return "a regulator"
+	}
+	return "no one (an access rule the API does not know)"
+}
+
+// Viewer says whether the caller may see one item of a patient's data (a
+// record's index entry, a consent, a trail entry, a case). The API sets
+// it on a request to a PatientCircle or PatientAudit query.
+type Viewer interface {
+	Sees(item any) bool
+}
+
+// Visible keeps the items of list the request's caller may see.
+func Visible[T any](q *Request, list []T) []T {
+	out := list[:0:0]
+	for _, x := range list {
+		if q.Viewer != nil && q.Viewer.Sees(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 // Query is a read of committed state: an HTTP route of the API, a command
 // of the CLI. Its handler sees a read-only view and the request's
@@ -107,6 +173,11 @@ type Query struct {
 	Doc string
 	// Read says who may call it.
 	Read Access
+	// Subject names the patient a patient rule (PatientSelf,
+	// PatientCircle, PatientAudit) is about; the path's {id} when nil. A
+	// coded error (ErrNotFound) is answered as it is, before any check of
+	// standing, and only to an authenticated caller.
+	Subject func(q *Request) (patient string, err error)
 	// Params documents the query-string parameters it reads.
 	Params []Param
 	// Answer is a zero value of what it answers with (for the API
@@ -148,9 +219,16 @@ type Request struct {
 	Now time.Time
 	// BlockTime is the time of the last committed block.
 	BlockTime time.Time
-	// Caller is the identity whose token came with the request (zero
-	// when there is none).
+	// Caller is the identity that signed the request, or whose token
+	// came with it (zero when there is none).
 	Caller Signer
+	// Viewer, on PatientCircle and PatientAudit queries, says what the
+	// caller may see of the patient's data (see Visible).
+	Viewer Viewer
+	// MayRead says whether the caller may read about a patient (standing
+	// as PatientAudit has it); handlers of public queries use it for the
+	// items that are about a patient (a patient's identity entry).
+	MayRead func(patient string) error
 }
 
 // Limit reads the query's limit parameter: 1 to max, def when absent.

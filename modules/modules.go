@@ -45,3 +45,12 @@ func Queries() []ledger.Query {
 	}
 	return out
 }
+
+// Keys lists every module's state key spaces, in order.
+func Keys() []ledger.KeySpace {
+	var out []ledger.KeySpace
+	for _, m := range All() {
+		out = append(out, m.Keys...)
+	}
+	return out
+}

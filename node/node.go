@@ -146,7 +146,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		publicURL = n.APIURL()
 	}
 	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
-		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Logger: o.Logger,
+		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
 		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL,
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,

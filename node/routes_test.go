@@ -3,29 +3,43 @@ package node_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/records"
 )
 
 // TestRouteAuthorisationTable: every API route against every kind of
-// caller, with the answer expected, in one table. Reads of ledger data are
-// public to the consortium (pseudonyms, never health data); transactions
-// are authorised on the ledger (their own table: app.TestPermissionTable);
-// the routes that act for an identity need the bearer token of a key the
-// node holds. A route of the OpenAPI document missing from the table fails
-// the test.
+// caller, with the answer expected, in one table. Supply-chain answers,
+// chain status and organisations are public; a read about a patient (their
+// pseudonym, records index, consents, trail, cases, FHIR resources, proofs
+// of their state) only to the patient and those with standing with them
+// (records.View); the global audit only to the regulator. Transactions are
+// authorised on the ledger (their own table: app.TestPermissionTable); the
+// routes that act for an identity need the bearer token of a key the node
+// holds. A route of the OpenAPI document missing from the table fails the
+// test. (Callers here use tokens; TestSignedReads shows a signature is the
+// same caller.)
 func TestRouteAuthorisationTable(t *testing.T) {
 	n, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}, {"manufacturer", "manufacturer"}, {"pharmacy", "pharmacy"},
-		{"regulator", "regulator"}}, "practitioner", "suspended", "patient", "device")
+		{"regulator", "regulator"}}, "practitioner", "suspended", "patient", "device", "stranger", "outsider")
 	ctx := context.Background()
 	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
-	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+	for _, p := range []string{"patient", "stranger"} {
+		if _, err := c.Send(ctx, m[p].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// outsider: a practitioner of another organisation, with no standing
+	// with the patient.
+	if _, err := c.RegisterPractitioner(ctx, m["pharmacy"].key, m["outsider"].key, identity.RegisterPractitioner{Licence: "PH-outsider", Profession: "pharmacist", ValidUntil: until}, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, doc := range []string{"practitioner", "suspended"} {
@@ -47,26 +61,36 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
 		Grantee: m["practitioner"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: until}})
 	var cons []consent.Consent
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", "", nil), &cons)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
 
 	callers := []struct{ name, token string }{{"anonymous", ""}, {"hospital", m["hospital"].token}, {"manufacturer", m["manufacturer"].token},
 		{"pharmacy", m["pharmacy"].token}, {"regulator", m["regulator"].token}, {"practitioner", m["practitioner"].token},
 		{"suspended practitioner", m["suspended"].token}, {"patient", m["patient"].token}, {"device", m["device"].token},
+		{"another patient", m["stranger"].token}, {"practitioner without standing", m["outsider"].token},
 		{"forged token", strings.Repeat("ab", 24)}}
 	doc := string(epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`))
-	all := func(code int) [10]int { return [10]int{code, code, code, code, code, code, code, code, code, code} }
+	all := func(code int) [12]int {
+		return [12]int{code, code, code, code, code, code, code, code, code, code, code, code}
+	}
 	// tokenOnly: 401 without a valid token; the others as given for the
-	// eight token holders (hospital … device).
-	tokenOnly := func(holders ...int) [10]int {
-		out := [10]int{401}
-		copy(out[1:9], holders)
-		out[9] = 401
+	// ten token holders (hospital … practitioner without standing).
+	tokenOnly := func(holders ...int) [12]int {
+		out := [12]int{401}
+		copy(out[1:11], holders)
+		out[11] = 401
 		return out
 	}
+	// Reads about the patient: the records index (PatientCircle: the
+	// patient, the custodian hospital, the practitioner with a consent),
+	// and the audit (PatientAudit: also the regulator). A suspended
+	// practitioner is refused as who they are (403).
+	index := tokenOnly(200, 403, 403, 403, 200, 403, 200, 403, 403, 403)
+	audit := tokenOnly(200, 403, 403, 200, 200, 403, 200, 403, 403, 403)
+	regulatorOnly := tokenOnly(403, 403, 403, 200, 403, 403, 403, 403, 403, 403)
 	routes := []struct {
 		method, path string
 		body         any
-		want         [10]int // anonymous, hospital, manufacturer, pharmacy, regulator, practitioner, suspended, patient, device, forged
+		want         [12]int // anonymous, hospital, manufacturer, pharmacy, regulator, practitioner, suspended, patient, device, another patient, practitioner without standing, forged
 	}{
 		{"GET", "/healthz", nil, all(200)},
 		{"GET", "/metrics", nil, all(200)},
@@ -88,7 +112,18 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},
 		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), nil, all(404)},
+		{"GET", "/api/v1/identities/" + patient, nil, audit},
+		{"GET", "/api/v1/identities/" + patient + "/members", nil, audit},
 		{"GET", "/api/v1/proof?key=meta/chain_id", nil, all(200)},
+		{"GET", "/api/v1/proof?key=sup/recall/09506000134352/X", nil, all(200)},
+		{"GET", "/api/v1/proof?key=id/" + m["hospital"].id, nil, all(200)},
+		{"GET", "/api/v1/proof?key=id/" + patient, nil, audit},
+		{"GET", "/api/v1/proof?key=conp/" + patient + "/" + cons[0].ID, nil, audit},
+		{"GET", "/api/v1/proof?key=con/" + cons[0].ID, nil, audit},
+		{"GET", "/api/v1/proof?key=rec/" + record, nil, index},
+		{"GET", "/api/v1/proof?key=acct/", nil, regulatorOnly},
+		{"GET", "/api/v1/proof?key=era/" + patient, nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},
+		{"GET", "/api/v1/proof?key=t/" + strings.Repeat("00", 32), nil, all(403)},
 		{"GET", "/api/v1/verify?code=(01)09506000134352(21)X", nil, all(200)},
 		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},
 		{"GET", "/api/v1/supply/recalls", nil, all(200)},
@@ -105,32 +140,41 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"POST", "/api/v1/txs/batch", []byte(`{"txs":["AQ=="]}`), all(200)}, // answered per transaction: this one malformed
 		// Capture jobs are accepted for any member key the node holds; the
 		// ledger then refuses events whose signer may not record them.
-		{"POST", "/epcis/capture", []byte(doc), tokenOnly(202, 202, 202, 202, 403, 403, 403, 403)},
-		{"GET", "/api/v1/records/" + record, nil, all(200)},
-		{"GET", "/api/v1/patients/" + patient + "/records", nil, all(200)},
-		{"GET", "/api/v1/patients/" + patient + "/consents", nil, all(200)},
-		{"GET", "/api/v1/patients/" + patient + "/access", nil, all(200)},
-		{"GET", "/api/v1/consents/" + cons[0].ID, nil, all(200)},
-		{"GET", "/api/v1/access?emergency=true", nil, all(200)},
-		{"GET", "/api/v1/cases", nil, all(200)},
-		{"GET", "/api/v1/cases/nope", nil, all(404)},
+		{"POST", "/epcis/capture", []byte(doc), tokenOnly(202, 202, 202, 202, 403, 403, 403, 403, 403, 403)},
+		{"GET", "/api/v1/records/" + record, nil, index},
+		{"GET", "/api/v1/patients/" + patient + "/records", nil, index},
+		{"GET", "/api/v1/patients/" + patient + "/consents", nil, audit},
+		{"GET", "/api/v1/patients/" + patient + "/access", nil, audit},
+		// The consent names the practitioner, not the hospital.
+		{"GET", "/api/v1/consents/" + cons[0].ID, nil, tokenOnly(403, 403, 403, 200, 200, 403, 200, 403, 403, 403)},
+		{"GET", "/api/v1/access?emergency=true", nil, regulatorOnly},
+		{"GET", "/api/v1/cases", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/cases/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/fhir/metadata", nil, all(200)},
-		{"GET", "/fhir/AuditEvent?patient=" + patient, nil, all(200)},
-		{"GET", "/fhir/DocumentReference/" + record, nil, all(200)},
-		{"GET", "/api/v1/me", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200)},
-		{"POST", "/fhir/Observation?patient=" + patient, sentinelObservation(), tokenOnly(201, 403, 201, 403, 403, 403, 403, 403)},
+		{"GET", "/fhir/AuditEvent?patient=" + patient, nil, audit},
+		{"GET", "/fhir/AuditEvent", nil, regulatorOnly},
+		{"GET", "/fhir/Consent", nil, regulatorOnly},
+		{"GET", "/fhir/Consent?patient=" + patient, nil, audit},
+		{"GET", "/fhir/DocumentReference?patient=" + patient, nil, index},
+		{"GET", "/fhir/DocumentReference/" + record, nil, index},
+		{"GET", "/fhir/Patient/" + patient, nil, audit},
+		{"GET", "/fhir/Patient?_id=" + patient, nil, audit},
+		{"GET", "/api/v1/me", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"POST", "/fhir/Observation?patient=" + patient, sentinelObservation(), tokenOnly(201, 403, 201, 403, 403, 403, 403, 403, 403, 403)},
 		{"POST", "/fhir?patient=" + patient, []byte(`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Observation","status":"final"}}]}`),
-			tokenOnly(200, 403, 200, 403, 403, 403, 403, 403)},
-		{"POST", "/api/v1/records/" + record + "/read", api_ReadRequest{Purpose: "treatment"}, tokenOnly(403, 403, 403, 403, 200, 403, 403, 403)},
+			tokenOnly(200, 403, 200, 403, 403, 403, 403, 403, 403, 403)},
+		{"POST", "/api/v1/records/" + record + "/read", api_ReadRequest{Purpose: "treatment"}, tokenOnly(403, 403, 403, 403, 200, 403, 403, 403, 403, 403)},
 		{"POST", "/api/v1/records/" + record + "/fetch", []byte(`{}`), all(400)},
-		{"GET", "/api/v1/patients/" + patient + "/export", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+		{"GET", "/api/v1/patients/" + patient + "/export", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},
 		// Personal: whether and when the patient asked for erasure, and which
 		// records which custodian keeps on which legal basis. The patient's
 		// own token only, like the export.
-		{"GET", "/api/v1/patients/" + patient + "/erasure", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+		{"GET", "/api/v1/patients/" + patient + "/erasure", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},
 		{"POST", "/api/v1/act", map[string]any{"type": identity.TypeRotateKey, "body": map[string]string{"new_key": "", "proof": ""}},
-			tokenOnly(400, 400, 400, 400, 400, 403, 400, 400)},
-		{"POST", "/api/v1/act", map[string]any{"type": records.TypeErase}, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403)},
+			tokenOnly(400, 400, 400, 400, 400, 403, 400, 400, 400, 400)},
+		// Each patient erases only their own records: the other patient's
+		// request is about theirs (they have none: 409), not this patient's.
+		{"POST", "/api/v1/act", map[string]any{"type": records.TypeErase}, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 409, 403)},
 		{"DELETE", "/", nil, all(405)},
 	}
 	for _, r := range routes {
@@ -156,6 +200,81 @@ func TestRouteAuthorisationTable(t *testing.T) {
 			if !found {
 				t.Errorf("%s %s has no row in the authorisation table", strings.ToUpper(method), path)
 			}
+		}
+	}
+
+	// Refused requests for the record left no trace in the patient's
+	// trail: only those with standing (the patient's own export, the
+	// custodian hospital and its practitioners) appear in it, never the
+	// others who asked.
+	var trail []records.Access
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", m["patient"].token, nil), &trail)
+	for _, a := range trail {
+		if a.Requester != patient && a.Requester != m["hospital"].id && a.Requester != m["practitioner"].id && a.Requester != m["suspended"].id {
+			t.Errorf("the trail shows a request by %s, who has no standing with the patient", a.Requester)
+		}
+	}
+	if len(trail) == 0 {
+		t.Error("the trail is empty: the practitioner's granted read is missing")
+	}
+}
+
+// TestSignedReads: a caller who signs requests with their own key (RFC
+// 9421) is the same caller as with a token, and the node never holds the
+// key: the patient and the practitioner their consent names read the
+// patient's records index, another patient and a practitioner without
+// standing are refused, a key the ledger does not know is anonymous, and
+// the patient's pseudonym is in no one else's identity list.
+func TestSignedReads(t *testing.T) {
+	_, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}, {"regulator", "regulator"}}, "practitioner", "patient", "stranger", "unregistered")
+	ctx := context.Background()
+	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	for _, p := range []string{"patient", "stranger"} {
+		if _, err := c.Send(ctx, m[p].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.RegisterPractitioner(ctx, m["hospital"].key, m["practitioner"].key, identity.RegisterPractitioner{Licence: "MD-1", Profession: "doctor", ValidUntil: until}, true); err != nil {
+		t.Fatal(err)
+	}
+	patient := m["patient"].id
+	if _, err := c.Send(ctx, m["patient"].key, consent.TypeGrant, consent.Grant{Grantee: m["practitioner"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: until}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who, path, code string
+	}{
+		{"patient", "/api/v1/patients/" + patient + "/consents", ""},
+		{"practitioner", "/api/v1/patients/" + patient + "/consents", ""},
+		{"regulator", "/api/v1/patients/" + patient + "/access", ""},
+		{"stranger", "/api/v1/patients/" + patient + "/consents", "no_standing"},
+		{"regulator", "/api/v1/patients/" + patient + "/records", "no_standing"},
+		{"unregistered", "/api/v1/patients/" + patient + "/consents", "token_required"},
+		{"patient", "/api/v1/me", ""},
+		{"stranger", "/api/v1/identities/" + patient, "no_standing"},
+		{"patient", "/api/v1/proof?key=id/" + patient, ""},
+		{"stranger", "/api/v1/proof?key=id/" + patient, "no_standing"},
+	} {
+		_, err := c.WithKey(m[tc.who].key).Query(ctx, tc.path, nil)
+		var p *client.Problem
+		switch {
+		case tc.code == "" && err != nil:
+			t.Errorf("%s signing GET %s: %v", tc.who, tc.path, err)
+		case tc.code != "" && (!errors.As(err, &p) || p.Code != tc.code):
+			t.Errorf("%s signing GET %s: %v, want %s", tc.who, tc.path, err, tc.code)
+		}
+	}
+	// Patients' pseudonyms are listed to the regulator and to no one else
+	// (each patient sees their own entry).
+	for who, want := range map[string]int{"regulator": 2, "hospital": 0, "practitioner": 0, "patient": 1, "unregistered": 0} {
+		var list []identity.Identity
+		raw, err := c.WithKey(m[who].key).Query(ctx, "/api/v1/identities", url.Values{"kind": {"patient"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal(raw, &list)
+		if len(list) != want {
+			t.Errorf("%s lists %d patients, want %d", who, len(list), want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -208,6 +209,12 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 		RequesterKind: string(requester.Kind), RequesterOrg: requester.OrgID, Patient: rec.Patient, Record: rec.ID,
 		Custodian: rec.Custodian, Category: rec.Category, Purpose: m.Request.Purpose, KeyDigest: m.Request.KeyDigest,
 		EmergencyReason: m.Request.EmergencyReason, Emergency: m.Request.EmergencyReason != ""}
+	// A requester with no standing with the patient writes nothing to
+	// their trail: otherwise anyone could fill a stranger's trail with
+	// refusals (a fresh patient key asking for another patient's record).
+	if !standing(ctx.State, requester, rec) {
+		return ErrNoStandingReq.Wrapf("%s has no standing with the patient of record %s", requester.ID, rec.ID)
+	}
 	a.Outcome, a.Refusal, a.Consent = decide(ctx, requester, rec, m.Request)
 	ledger.SetJSON(ctx.State, k(prefixAccess, a.ID), a)
 	ledger.SetPresent(ctx.State, k(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
@@ -219,6 +226,50 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 	}
 	ctx.Emit("records.access", attrs...)
 	return nil
+}
+
+// ErrNoStandingReq: a request for a record by someone with no standing
+// with its patient. Refused without a trail entry.
+var ErrNoStandingReq = ledger.NewError("records", 27, "requester_no_standing", 403,
+	"the requester has no standing with this record's patient (not the patient, not at the custodian, named by none of their consents, not a practitioner who may break the glass): the request is refused and not written to the patient's trail")
+
+// standing reports whether a request for rec by requester is one the
+// patient's trail should show, granted or refused: the patient's own, one
+// from the custodian or its practitioners, from an identity (or the
+// organisation of a practitioner) that one of the patient's consents
+// names, or from a practitioner of a care provider (who may break the
+// glass). Bounded: at most two single-key reads and one identity.
+func standing(r ledger.Reader, requester *identity.Identity, rec *Record) bool {
+	if requester.ID == rec.Patient {
+		return true
+	}
+	if requester.Kind != ledger.KindPractitioner && requester.Kind != ledger.KindOrganisation {
+		return false
+	}
+	org := requester.ID
+	if requester.Kind == ledger.KindPractitioner {
+		org = requester.OrgID
+	}
+	if org == rec.Custodian {
+		return true
+	}
+	for _, grantee := range []string{requester.ID, org} {
+		named, err := consent.Names(r, rec.Patient, grantee)
+		if err != nil {
+			panic(err) // a storage failure: continuing would fork the node
+		}
+		if named {
+			return true
+		}
+	}
+	if requester.Kind == ledger.KindPractitioner {
+		o, err := identity.Get(r, org)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			panic(err)
+		}
+		return err == nil && slices.Contains(EmergencyOrgTypes, o.OrgType)
+	}
+	return false
 }
 
 // EmergencyOrgTypes are the organisations whose practitioners may break the

@@ -1,6 +1,9 @@
 package records
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
@@ -13,35 +16,47 @@ var ErrNoEndpoint = ledger.NewError("api", 35, "no_custodian_endpoint", 502, "th
 // itself: that is the custodian's release, an API route of its node).
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/records/{id}", Name: "show", Read: ledger.Public, Answer: &Record{},
-			Doc: "A record's index entry: patient pseudonym, custodian, category, commitment; never its content.",
+		{Path: "/api/v1/records/{id}", Name: "show", Read: ledger.PatientCircle, Answer: &Record{},
+			Doc: "A record's index entry (patient pseudonym, custodian, category, commitment; never its content): to its patient, its custodian and whoever a consent in force or an emergency access lets read it.",
+			Subject: func(q *ledger.Request) (string, error) {
+				rec, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return "", err
+				}
+				return rec.Patient, nil
+			},
 			Handle: func(q *ledger.Request) (any, error) {
 				rec, err := Get(q.State, q.Path("id"))
 				if err != nil {
 					return nil, err
 				}
+				if !q.Viewer.Sees(rec) {
+					return nil, ledger.ErrNoStanding.Wrapf("no consent in force covers this record for you")
+				}
 				return rec.AsOf(q.BlockTime), nil
 			}},
-		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.Public, Answer: []*Record{},
-			Doc: "The index entries of a patient's records.",
+		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.PatientCircle, Answer: []*Record{},
+			Doc: "The index entries of a patient's records: all of them to the patient; to anyone else with standing, those a consent in force covers, those their organisation holds, or all of them for a day after an emergency access.",
 			Handle: func(q *ledger.Request) (any, error) {
 				list, err := OfPatient(q.State, q.Path("id"))
+				list = ledger.Visible(q, list)
 				for i, rec := range list {
 					list[i] = rec.AsOf(q.BlockTime)
 				}
 				return list, err
 			}},
-		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.Public, Answer: []*Access{},
-			Doc: "The access trail of a patient's records, oldest first: every access, granted or refused.",
+		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.PatientAudit, Answer: []*Access{},
+			Doc: "The access trail of a patient's records, oldest first, every access granted or refused: all of it to the patient and the regulator; to anyone else with standing, their own accesses and those of the records their organisation holds.",
 			Handle: func(q *ledger.Request) (any, error) {
-				return TrailOf(q.State, q.Path("id"))
+				list, err := TrailOf(q.State, q.Path("id"))
+				return ledger.Visible(q, list), err
 			}},
 		{Path: "/api/v1/patients/{id}/erasure", Name: "erasure", Read: ledger.PatientSelf, Answer: &ErasureStatus{},
 			Doc: "The patient's erasure status (GDPR Art. 17), for the patient's own token only: whether and when they asked, whether the erasure is complete (each records.erase reaches at most 500 records), how many records are erased, and which each custodian still keeps under a retention duty (Art. 17(3)), on which basis and until when.",
 			Handle: func(q *ledger.Request) (any, error) {
 				return StatusOf(q.State, q.Path("id"), q.BlockTime)
 			}},
-		{Path: "/api/v1/access", Name: "audit", Read: ledger.Public, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
+		{Path: "/api/v1/access", Name: "audit", Read: ledger.Regulator, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
 			Doc: "Access entries of every patient, newest first, a page at a time (the regulator's audit; a page examines at most 10,000 entries).",
 			Params: []ledger.Param{{Name: "emergency", Doc: "true: emergency (break-glass) accesses only"}, {Name: "outcome", Doc: "granted or refused"},
 				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "before", Doc: "page token from a Link header"}},
@@ -66,8 +81,8 @@ func queries() []ledger.Query {
 				})
 				return ledger.Page{Items: page, Next: next, NextParam: "before"}, err
 			}},
-		{Path: "/api/v1/cases", Name: "cases", Read: ledger.Public, Answer: ledger.Page{Items: []*Case{}},
-			Doc:    "Second-opinion cases, optionally those of one practitioner (as requester or specialist).",
+		{Path: "/api/v1/cases", Name: "cases", Read: ledger.Members, Answer: ledger.Page{Items: []*Case{}},
+			Doc:    "Second-opinion cases the caller is part of (as patient, requester or specialist; the regulator: all), optionally those of one practitioner.",
 			Params: []ledger.Param{{Name: "practitioner", Doc: "cases shared by or with this practitioner"}, {Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(1000, 10000)
@@ -75,15 +90,31 @@ func queries() []ledger.Query {
 					return nil, err
 				}
 				who := q.Query.Get("practitioner")
+				me, all := q.Caller.ID, IsRegulator(q.Caller)
 				page, next, err := CasesPage(q.State, after, limit, func(c *Case) bool {
-					return who == "" || c.Specialist == who || c.Requester == who
+					return (all || c.Patient == me || c.Requester == me || c.Specialist == me) &&
+						(who == "" || c.Specialist == who || c.Requester == who)
 				})
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/cases/{id}", Name: "case", Read: ledger.Public, Answer: &Case{},
-			Doc: "One second-opinion case.",
+		{Path: "/api/v1/cases/{id}", Name: "case", Read: ledger.PatientAudit, Answer: &Case{},
+			Doc: "One second-opinion case: to its patient, requester and specialist, and the regulator.",
+			Subject: func(q *ledger.Request) (string, error) {
+				c, err := GetCase(q.State, q.Path("id"))
+				if err != nil {
+					return "", err
+				}
+				return c.Patient, nil
+			},
 			Handle: func(q *ledger.Request) (any, error) {
-				return GetCase(q.State, q.Path("id"))
+				c, err := GetCase(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				if !q.Viewer.Sees(c) {
+					return nil, ledger.ErrNoStanding.Wrapf("you are not part of this case")
+				}
+				return c, nil
 			}},
 		{Path: "/api/v1/identities/{id}/endpoint", Name: "endpoint", Read: ledger.Public, Answer: map[string]string{},
 			Doc: "Where a custodian's node answers record requests.",
@@ -113,5 +144,57 @@ func queries() []ledger.Query {
 				}
 				return p, err
 			}},
+	}
+}
+
+// keySpaces say who may read the module's state through proofs.
+func keySpaces() []ledger.KeySpace {
+	inKey := func(prefix []byte) func(ledger.Reader, string) (string, error) {
+		return func(_ ledger.Reader, key string) (string, error) {
+			patient, _, _ := strings.Cut(key[len(prefix):], "/")
+			return patient, nil
+		}
+	}
+	// of names the patient of the object a key holds ("" when absent).
+	of := func(prefix []byte, patientOf func(ledger.Reader, string) (string, error)) func(ledger.Reader, string) (string, error) {
+		return func(r ledger.Reader, key string) (string, error) {
+			p, err := patientOf(r, key[len(prefix):])
+			if errors.Is(err, ledger.ErrNotFound) {
+				return "", nil
+			}
+			return p, err
+		}
+	}
+	return []ledger.KeySpace{
+		{Prefix: string(prefixRecord), Read: ledger.PatientCircle, Subject: of(prefixRecord, func(r ledger.Reader, id string) (string, error) {
+			rec, err := Get(r, id)
+			if err != nil {
+				return "", err
+			}
+			return rec.Patient, nil
+		})},
+		{Prefix: string(prefixByPatient), Read: ledger.PatientCircle, Subject: inKey(prefixByPatient)},
+		{Prefix: string(prefixErasedBy), Read: ledger.PatientCircle, Subject: inKey(prefixErasedBy)},
+		{Prefix: string(prefixHoldEnd), Read: ledger.Regulator},
+		{Prefix: string(prefixRetention), Read: ledger.Public},
+		{Prefix: string(prefixEndpoint), Read: ledger.Public},
+		{Prefix: string(prefixAccess), Read: ledger.PatientAudit, Subject: of(prefixAccess, func(r ledger.Reader, id string) (string, error) {
+			a, err := GetAccess(r, id)
+			if err != nil {
+				return "", err
+			}
+			return a.Patient, nil
+		})},
+		{Prefix: string(prefixAccByPat), Read: ledger.PatientAudit, Subject: inKey(prefixAccByPat)},
+		{Prefix: string(prefixAccAll), Read: ledger.Regulator},
+		{Prefix: string(prefixNonce), Read: ledger.Regulator},
+		{Prefix: string(prefixCase), Read: ledger.PatientAudit, Subject: of(prefixCase, func(r ledger.Reader, id string) (string, error) {
+			c, err := GetCase(r, id)
+			if err != nil {
+				return "", err
+			}
+			return c.Patient, nil
+		})},
+		{Prefix: string(prefixErasure), Read: ledger.PatientSelf, Subject: inKey(prefixErasure)},
 	}
 }

@@ -126,7 +126,7 @@ var custodians = []string{"organisation:hospital", "organisation:clinic", "organ
 // Declare declares the records module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {
 	return ledger.Module{Name: "records", Doc: "The index of patients' records kept off-chain by their custodians, the access trail, erasure and second opinions.",
-		Txs: m.Routes(), Queries: queries()}
+		Txs: m.Routes(), Queries: queries(), Keys: keySpaces()}
 }
 
 // Routes are the transactions of this module.

@@ -121,12 +121,12 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		names = append(names, strings.ToUpper(m))
 	}
 	values := map[string]*string{}
-	var token string
+	var token, from string
 	cmd := &cobra.Command{
 		Use:         strings.TrimSpace(q.Name + " " + strings.Join(names, " ")),
 		Annotations: map[string]string{"query": q.Path},
 		Short:       strings.TrimSuffix(q.Doc, "."),
-		Long:        fmt.Sprintf("%s\n\nReads GET %s from --node and prints its JSON answer. Who may read it: %s.", q.Doc, q.Path, q.Read),
+		Long:        fmt.Sprintf("%s\n\nReads GET %s from --node and prints its JSON answer. Who may read it: %s.", q.Doc, q.Path, q.Read.Describe()),
 		Args:        cobra.ExactArgs(len(names)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := q.Path
@@ -140,11 +140,18 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 				}
 			}
 			c := g.client()
-			if token == "" {
+			if token == "" && from == "" {
 				token = os.Getenv("PRIMUM_TOKEN")
 			}
 			if token != "" {
 				c = c.WithToken(token)
+			}
+			if from != "" {
+				key, err := g.signingKey(from)
+				if err != nil {
+					return err
+				}
+				c = c.WithKey(key)
 			}
 			out, err := c.Query(cmd.Context(), path, params)
 			if err != nil {
@@ -168,11 +175,13 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		}
 	}
 	if q.Read != ledger.Public {
-		example += " --token TOKEN"
+		example += " --from KEY"
 	}
 	cmd.Example = "  " + example + "\n  " + example + " -o json"
 	if q.Read != ledger.Public {
-		cmd.Flags().StringVar(&token, "token", "", "API token of a key the node holds (default: env PRIMUM_TOKEN)")
+		cmd.Flags().StringVar(&from, "from", "", "your key, which signs the request (RFC 9421): a name in HOME/keys or a key file path")
+		cmd.Flags().StringVar(&token, "token", "", "or: API token of a key the node holds (default: env PRIMUM_TOKEN)")
+		cmd.MarkFlagsMutuallyExclusive("from", "token")
 	}
 	return cmd
 }

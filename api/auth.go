@@ -1,0 +1,359 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/primum-health/primum/httpsig"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
+	"github.com/primum-health/primum/records"
+)
+
+// Who is calling. A request is signed by its caller's own key (RFC 9421
+// HTTP Message Signatures, label "primum", Ed25519, keyid = the public key
+// in hex, covering at least @method @authority @path @query, and
+// content-digest (RFC 9530) when it has a body, with created and nonce),
+// or carries the bearer token of a key this node holds (api_tokens: the
+// demo's people and integrations), or is anonymous. A request whose
+// signature does not verify is refused whatever the route: the client
+// should know.
+
+// SignatureLabel is the label of Primum's request signatures.
+const SignatureLabel = "primum"
+
+// Signature freshness: a signature is accepted from its created time up to
+// sigMaxAge later (and up to sigSkew before it, for clocks a little
+// ahead), and its nonce is remembered that long, so a captured request
+// cannot be replayed.
+const (
+	sigMaxAge = 2 * time.Minute
+	sigSkew   = 30 * time.Second
+)
+
+// requiredComponents are what every request signature covers.
+var requiredComponents = []string{"@method", "@authority", "@path", "@query"}
+
+var (
+	errSignature = newAPIError(44, "signature_invalid", http.StatusUnauthorized,
+		"the request's HTTP signature (RFC 9421) does not verify: sign @method @authority @path @query (and content-digest with a body) with label \"primum\", alg ed25519, keyid = your public key in hex, created and a fresh nonce")
+	errSignatureStale = newAPIError(45, "signature_stale", http.StatusUnauthorized,
+		"the request's HTTP signature is too old, from the future, or replayed: sign each request afresh (created within 2 minutes of the node's clock, a nonce never used before)")
+	errRegulatorOnly = newAPIError(46, "regulator_only", http.StatusForbidden, "only a regulator may read this")
+)
+
+type callerKey struct{}
+
+// authenticate verifies a request's signature, if it has one, before any
+// route runs, and remembers the verified key for caller.
+func (s *server) authenticate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Signature-Input") == "" && r.Header.Get("Signature") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		key, err := s.verifySignature(r, time.Now())
+		if err != nil {
+			s.metrics.refusedSignature()
+			writeError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, key)))
+	})
+}
+
+func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.PublicKey, error) {
+	sig, err := httpsig.Verify(r, SignatureLabel)
+	if err != nil {
+		return nil, errSignature.Wrapf("%v", err)
+	}
+	p := sig.Params
+	if p.Alg != "" && p.Alg != "ed25519" {
+		return nil, errSignature.Wrapf("alg %q: only ed25519", p.Alg)
+	}
+	if !sig.Covers(requiredComponents...) {
+		return nil, errSignature.Wrapf("the signature must cover %s", strings.Join(requiredComponents, " "))
+	}
+	pub, err := hex.DecodeString(p.KeyID)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, errSignature.Wrapf("keyid must be the Ed25519 public key in hex")
+	}
+	created := time.Unix(p.Created, 0)
+	switch {
+	case p.Created == 0 || p.Nonce == "":
+		return nil, errSignatureStale.Wrapf("the signature needs created and nonce")
+	case len(p.Nonce) > 128:
+		return nil, errSignature.Wrapf("nonce longer than 128 characters")
+	case created.After(now.Add(sigSkew)) || now.Sub(created) > sigMaxAge:
+		return nil, errSignatureStale.Wrapf("created %s, the node's clock %s", created.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case p.Expires != 0 && now.After(time.Unix(p.Expires, 0)):
+		return nil, errSignatureStale.Wrapf("expired")
+	}
+	// The body is part of what was signed: its digest must be covered and
+	// match.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if tooLarge(err) {
+			return nil, errBodyTooLarge
+		}
+		return nil, errBadRequest.Wrapf("reading the body: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) > 0 || r.Header.Get("Content-Digest") != "" {
+		if !sig.Covers("content-digest") {
+			return nil, errSignature.Wrapf("a request with a body must cover content-digest")
+		}
+		if r.Header.Get("Content-Digest") != httpsig.ContentDigest(body) {
+			return nil, errSignature.Wrapf("Content-Digest does not match the body (sha-256)")
+		}
+	}
+	if !sig.VerifyEd25519(pub) {
+		return nil, errSignature.Wrapf("the signature does not verify with keyid's key")
+	}
+	if !s.nonces.fresh(p.KeyID+"\x00"+p.Nonce, now) {
+		return nil, errSignatureStale.Wrapf("nonce already used")
+	}
+	return ed25519.PublicKey(pub), nil
+}
+
+// nonceCache remembers the nonces of accepted signatures for at least
+// sigMaxAge + sigSkew, in two generations: a nonce is fresh if neither
+// holds it. Bounded: past maxNonces in one generation, signatures are
+// refused until it rotates (a flood of signed requests from registered
+// and unregistered keys alike; the rate limits keep honest callers far
+// below it).
+type nonceCache struct {
+	mu        sync.Mutex
+	cur, prev map[string]struct{}
+	rotated   time.Time
+}
+
+const maxNonces = 1 << 20
+
+func (c *nonceCache) fresh(n string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil || now.Sub(c.rotated) > sigMaxAge+sigSkew {
+		c.prev, c.cur, c.rotated = c.cur, map[string]struct{}{}, now
+	}
+	if _, ok := c.cur[n]; ok {
+		return false
+	}
+	if _, ok := c.prev[n]; ok {
+		return false
+	}
+	if len(c.cur) >= maxNonces {
+		return false
+	}
+	c.cur[n] = struct{}{}
+	return true
+}
+
+// caller is who sent r: the identity of the key that signed it, or of the
+// key its bearer token names; anonymous (a zero Signer, nil error)
+// without either. key is the private key when the node holds it (a
+// token), for routes that sign transactions for their caller.
+func (s *server) caller(r *http.Request, state ledger.Reader, now time.Time) (signer ledger.Signer, key ed25519.PrivateKey, err error) {
+	if pub, ok := r.Context().Value(callerKey{}).(ed25519.PublicKey); ok {
+		signer, err = identity.Resolve(state, pub, now)
+		return signer, nil, err
+	}
+	if _, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok {
+		return ledger.Signer{}, nil, nil
+	}
+	key, ok := s.bearerKey(r)
+	if !ok {
+		return ledger.Signer{}, nil, errTokenRequired
+	}
+	signer, err = identity.Resolve(state, key.Public().(ed25519.PublicKey), now)
+	return signer, key, err
+}
+
+// authorise checks a query's caller against what the query declares, in
+// one place for every module. An access rule this edge does not know
+// refuses everyone.
+func (s *server) authorise(r *http.Request, q *ledger.Request, read ledger.Access, subject func(*ledger.Request) (string, error)) error {
+	switch read {
+	case ledger.Public, ledger.Members, ledger.Regulator, ledger.PatientSelf, ledger.PatientCircle, ledger.PatientAudit:
+	default:
+		return errNoRoute.Wrapf("this route declares an access rule (%q) the API does not enforce", read)
+	}
+	caller, _, err := s.caller(r, q.State, q.BlockTime)
+	if read == ledger.Public {
+		// A public answer is the same for everyone; a caller only narrows
+		// what it says about patients (MayRead).
+		if err == nil {
+			q.Caller = caller
+		}
+		q.MayRead = s.mayRead(q, err)
+		return nil
+	}
+	switch {
+	case err != nil:
+		return err
+	case caller.ID == "" || caller.Kind == ledger.KindUnregistered:
+		return errTokenRequired
+	}
+	q.Caller = caller
+	q.MayRead = s.mayRead(q, nil)
+	switch read {
+	case ledger.Members:
+		return nil
+	case ledger.Regulator:
+		if !records.IsRegulator(caller) {
+			return errRegulatorOnly
+		}
+		return nil
+	case ledger.PatientSelf, ledger.PatientCircle, ledger.PatientAudit:
+		patient := q.Path("id")
+		if subject != nil {
+			if patient, err = subject(q); err != nil {
+				return err
+			}
+		}
+		if read == ledger.PatientSelf {
+			if caller.Kind != ledger.KindPatient || caller.ID != patient {
+				return errNotYourPatient
+			}
+			return nil
+		}
+		view, err := records.ViewOf(q.State, caller, patient, q.BlockTime)
+		if err != nil {
+			return err
+		}
+		if err := view.Standing(read == ledger.PatientCircle); err != nil {
+			s.metrics.refusedRead()
+			return err
+		}
+		q.Viewer = view
+		return nil
+	}
+	return errNoRoute.Wrapf("this route declares an access rule (%q) the API does not enforce", read)
+}
+
+// mayRead is a request's check of standing with a patient, as
+// PatientAudit has it (Request.MayRead); callerErr is why the request's
+// credentials were not accepted, if they were not.
+func (s *server) mayRead(q *ledger.Request, callerErr error) func(patient string) error {
+	return func(patient string) error {
+		if callerErr != nil {
+			return callerErr
+		}
+		if q.Caller.ID == "" || q.Caller.Kind == ledger.KindUnregistered {
+			return errTokenRequired
+		}
+		view, err := records.ViewOf(q.State, q.Caller, patient, q.BlockTime)
+		if err != nil {
+			return err
+		}
+		return view.Standing(false)
+	}
+}
+
+// apiMetrics count what the API refuses before any route reads state for
+// it (primum_api_refused_total): an operator sees a flood of forged
+// signatures or of reads by strangers.
+type apiMetrics struct{ refused *prometheus.CounterVec }
+
+func newAPIMetrics(reg prometheus.Registerer) *apiMetrics {
+	m := &apiMetrics{refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "primum", Name: "api_refused_total",
+		Help: "Requests the API refused before answering: a signature that does not verify or is stale (signature), a read about a patient by a caller without standing (no_standing)."},
+		[]string{"reason"})}
+	if reg != nil {
+		reg.MustRegister(m.refused)
+	}
+	return m
+}
+
+func (m *apiMetrics) refusedSignature() { m.refused.WithLabelValues("signature").Inc() }
+func (m *apiMetrics) refusedRead()      { m.refused.WithLabelValues("no_standing").Inc() }
+
+// knownCaller is the registered identity that sent r (errTokenRequired
+// for an anonymous or unregistered caller).
+func (s *server) knownCaller(r *http.Request, state ledger.Reader) (ledger.Signer, error) {
+	caller, _, err := s.caller(r, state, s.Ledger.LastBlockTime())
+	if err == nil && (caller.ID == "" || caller.Kind == ledger.KindUnregistered) {
+		err = errTokenRequired
+	}
+	return caller, err
+}
+
+// patientView is what r's caller may see about patient, refused (401,
+// 403) as a PatientCircle (index) or PatientAudit query would be: the
+// rule of the routes that are not module queries (FHIR, proofs).
+func (s *server) patientView(r *http.Request, state ledger.Reader, patient string, index bool) (*records.View, error) {
+	caller, err := s.knownCaller(r, state)
+	if err != nil {
+		return nil, err
+	}
+	view, err := records.ViewOf(state, caller, patient, s.Ledger.LastBlockTime())
+	if err != nil {
+		return nil, err
+	}
+	if err := view.Standing(index); err != nil {
+		s.metrics.refusedRead()
+		return nil, err
+	}
+	return view, nil
+}
+
+var errNotProvable = newAPIError(47, "not_provable", http.StatusForbidden,
+	"no module declares this state key readable: proofs are given for the keys a module declares (see docs/api.md)")
+
+// keySpaces are the modules' declared state key spaces and the app's own
+// public keys (meta/: the chain id, the last block time).
+var keySpaces = append(modules.Keys(), ledger.KeySpace{Prefix: "meta/", Read: ledger.Public})
+
+// mayProve checks r's caller against the key space key is in (the longest
+// declared prefix), as a query with the same rule would be checked: a
+// proof shows the value, so it is a read like any other.
+func (s *server) mayProve(r *http.Request, key string) error {
+	var space *ledger.KeySpace
+	for i, ks := range keySpaces {
+		if strings.HasPrefix(key, ks.Prefix) && (space == nil || len(ks.Prefix) > len(space.Prefix)) {
+			space = &keySpaces[i]
+		}
+	}
+	if space == nil {
+		return errNotProvable
+	}
+	state := s.Ledger.Committed()
+	switch space.Read {
+	case ledger.Public:
+		return nil
+	case ledger.Regulator:
+		caller, err := s.knownCaller(r, state)
+		if err == nil && !records.IsRegulator(caller) {
+			err = errRegulatorOnly
+		}
+		return err
+	case ledger.PatientSelf, ledger.PatientCircle, ledger.PatientAudit:
+		patient, err := space.Subject(state, key)
+		if err != nil || patient == "" {
+			return err // "": about no patient (an organisation's identity, an absent key)
+		}
+		caller, err := s.knownCaller(r, state)
+		if err != nil {
+			return err
+		}
+		if space.Read == ledger.PatientSelf {
+			if caller.Kind != ledger.KindPatient || caller.ID != patient {
+				return errNotYourPatient
+			}
+			return nil
+		}
+		_, err = s.patientView(r, state, patient, space.Read == ledger.PatientCircle)
+		return err
+	}
+	return errNotProvable
+}

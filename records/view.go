@@ -1,0 +1,134 @@
+package records
+
+import (
+	"slices"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/ledger"
+)
+
+// EmergencyView is how long a granted emergency (break-glass) access lets
+// its practitioner see the rest of the patient's records index.
+const EmergencyView = 24 * time.Hour
+
+// View is what one caller may see about one patient: the rule behind
+// every read of personal metadata (records index, consents, access trail,
+// cases). Least privilege: the patient sees everything about themself; a
+// practitioner or organisation sees the records a consent in force covers
+// and those its organisation holds, the consents that name it and the
+// trail entries of its own accesses and of the records it holds; a
+// practitioner who was granted an emergency access in the last
+// EmergencyView sees the whole index; the regulator sees the trail, the
+// consents and the cases (the audit), not the records index.
+type View struct {
+	Patient   string
+	caller    ledger.Signer
+	self      bool
+	regulator bool
+	org       string // the caller's organisation: itself, or the one credentialing a practitioner
+	consents  []*consent.Consent
+	emergency bool
+	custodian bool // the caller's organisation holds at least one of the patient's records
+}
+
+// IsRegulator reports whether the caller is a regulator organisation.
+func IsRegulator(caller ledger.Signer) bool { return caller.IsRegulator() }
+
+// ViewOf works out what caller may see about patient at time now. It
+// reads the patient's consents, records index and trail: a query's work,
+// never a transaction's.
+func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time) (*View, error) {
+	v := &View{Patient: patient, caller: caller, regulator: IsRegulator(caller)}
+	switch caller.Kind {
+	case ledger.KindPatient:
+		v.self = caller.ID == patient
+		return v, nil
+	case ledger.KindOrganisation:
+		v.org = caller.ID
+	case ledger.KindPractitioner:
+		v.org = caller.OrgID
+	default:
+		return v, nil
+	}
+	all, err := consent.OfPatient(r, patient)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.Active(now) && (c.Grantee == caller.ID || c.Grantee == v.org) {
+			v.consents = append(v.consents, c)
+		}
+	}
+	recs, err := OfPatient(r, patient)
+	if err != nil {
+		return nil, err
+	}
+	v.custodian = slices.ContainsFunc(recs, func(rec *Record) bool { return rec.Custodian == v.org })
+	if caller.Kind == ledger.KindPractitioner {
+		trail, err := TrailOf(r, patient)
+		if err != nil {
+			return nil, err
+		}
+		since := now.Add(-EmergencyView).UTC().Format(time.RFC3339)
+		v.emergency = slices.ContainsFunc(trail, func(a *Access) bool {
+			return a.Emergency && a.Outcome == Granted && a.Requester == caller.ID && a.Time >= since
+		})
+	}
+	return v, nil
+}
+
+// Standing refuses a caller with no standing with the patient; index says
+// whether the read is of the records index (which the regulator's audit
+// does not cover) rather than of the trail, consents or cases.
+func (v *View) Standing(index bool) error {
+	if v.self || v.custodian || v.emergency || len(v.consents) > 0 || (v.regulator && !index) {
+		return nil
+	}
+	return ledger.ErrNoStanding
+}
+
+// Record reports whether the caller may see a record's index entry.
+func (v *View) Record(rec *Record) bool {
+	if v.self || v.emergency || (v.org != "" && rec.Custodian == v.org) {
+		return true
+	}
+	ref := consent.RecordRef{ID: rec.ID, Patient: rec.Patient, Category: rec.Category}
+	return slices.ContainsFunc(v.consents, func(c *consent.Consent) bool { return c.Scope.Covers(ref) })
+}
+
+// Consent reports whether the caller may see a consent: the patient and
+// the regulator all of them, others those that name them or their
+// organisation.
+func (v *View) Consent(c *consent.Consent) bool {
+	return v.self || v.regulator || c.Grantee == v.caller.ID || (v.org != "" && c.Grantee == v.org)
+}
+
+// Access reports whether the caller may see a trail entry: the patient
+// and the regulator all of them; others their own accesses and those of
+// the records their organisation holds.
+func (v *View) Access(a *Access) bool {
+	return v.self || v.regulator || a.Requester == v.caller.ID || (v.org != "" && (a.Custodian == v.org || a.RequesterOrg == v.org))
+}
+
+// Case reports whether the caller may see a second-opinion case: its
+// patient, requester and specialist, and the regulator.
+func (v *View) Case(c *Case) bool {
+	return v.self || v.regulator || c.Requester == v.caller.ID || c.Specialist == v.caller.ID
+}
+
+// Sees says whether the caller may see item: a *Record, *consent.Consent,
+// *Access or *Case (ledger.Viewer); anything else, no.
+func (v *View) Sees(item any) bool {
+	switch x := item.(type) {
+	case *Record:
+		return v.Record(x)
+	case *consent.Consent:
+		return v.Consent(x)
+	case *Access:
+		return v.Access(x)
+	case *Case:
+		return v.Case(x)
+	}
+	return false
+}
