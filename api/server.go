@@ -162,7 +162,23 @@ func New(b Backend) http.Handler {
 		}
 		pages.ServeHTTP(w, r)
 	})
-	return limitBody(s.authenticate(mux))
+	return securityHeaders(limitBody(s.authenticate(mux)))
+}
+
+// securityHeaders are sent with every answer: nothing the node serves is
+// sniffed into another type, framed by another site or leaks its address
+// in a Referer. (Pages add their Content-Security-Policy: package web.)
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		if r.TLS != nil {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // MaxCaptureBytes bounds an EPCIS capture document (up to the capture

@@ -104,6 +104,7 @@ func (c *Client) fetch(ctx context.Context, key ed25519.PrivateKey, info *wire.K
 // Export assembles a patient's GDPR export, reading each record from its
 // custodian with the patient's own key.
 func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Object, error) {
+	c = c.WithKey(key) // the patient reads their own index, consents and trail
 	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
 	if err != nil {
 		return nil, err
@@ -208,6 +209,7 @@ func (e *Erasure) Count(s string) int {
 // without a transaction; one with no records at all gets the ledger's
 // nothing_to_erase.
 func (c *Client) Erase(ctx context.Context, key ed25519.PrivateKey, progress func(left int)) (*Erasure, error) {
+	c = c.WithKey(key) // the patient's records index is theirs to read
 	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func TestOrdinaryFHIRClientReads(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/records/"+docRef.ID+"/read", m["drremote"].token, api_ReadRequest{Purpose: "treatment"})
 	mustCall(t, 403, "POST", base+"/api/v1/records/"+docRef.ID+"/read", m["drlocal"].token, api_ReadRequest{Purpose: "treatment"})
 
-	cmd := exec.Command("node", "read.mjs", base+"/fhir", patient, docRef.ID)
+	cmd := exec.Command("node", "read.mjs", base+"/fhir", patient, docRef.ID, m["patient"].token)
 	cmd.Dir = dir
 	b, err := cmd.CombinedOutput()
 	if err != nil {

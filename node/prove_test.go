@@ -74,6 +74,9 @@ func TestProvenAnswers(t *testing.T) {
 	rpc := n.RPCAddr()
 	genesis := n.Comet.GenesisDoc()
 
+	// The patient's identity is theirs to read: the prover signs its
+	// requests with the patient's key.
+	c = c.WithKey(patient)
 	p, err := prove.New(ctx, c, rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +102,7 @@ func TestProvenAnswers(t *testing.T) {
 	}
 	var served atomic.Int64
 	watched := tamper.JSON(t, n.APIURL(), "/api/v1/proof", func(pr *wire.ProofResponse) { served.Store(pr.Height) })
-	pw, err := prove.New(ctx, client.New(watched), rpc, prove.TrustRoot{Genesis: genesis})
+	pw, err := prove.New(ctx, client.New(watched).WithKey(patient), rpc, prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestProvenAnswers(t *testing.T) {
 		{"a garbled proof", present, func(pr *wire.ProofResponse) { pr.Proof = "AAAA" }, "malformed proof"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			liar := lyingNode(t, n.APIURL(), tc.tamper)
+			liar := lyingNode(t, n.APIURL(), tc.tamper).WithKey(patient)
 			p, err := prove.New(ctx, liar, rpc, prove.TrustRoot{Genesis: genesis})
 			if err != nil {
 				t.Fatal(err)

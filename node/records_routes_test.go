@@ -26,12 +26,12 @@ func TestEveryPathThatReturnsARecordLogsFirst(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
 		Grantee: m["drremote"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}})
 	var cons []consent.Consent
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", "", nil), &cons)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
 	// One access entry exists, so that its id is among the values tried.
 	mustCall(t, 200, "POST", base+"/api/v1/records/"+record+"/read", m["patient"].token, api_ReadRequest{Purpose: "patient"})
 	trail := func() []records.Access {
 		var tr []records.Access
-		_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", "", nil), &tr)
+		_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", m["patient"].token, nil), &tr)
 		return tr
 	}
 	ids := []string{record, patient, cons[0].ID, trail()[0].ID, m["stlukes"].id, m["drremote"].id}

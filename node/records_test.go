@@ -119,7 +119,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 	_ = json.Unmarshal(out, &docRef)
 	obs := docRef.ID
 	var index []records.Record
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/records", "", nil), &index)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/records", m["patient"].token, nil), &index)
 	if len(index) != 28 {
 		t.Fatalf("%d records indexed", len(index))
 	}
@@ -141,7 +141,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 		t.Fatalf("with consent: %d %s", status, body)
 	}
 	var cons []consent.Consent
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", "", nil), &cons)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeRevoke, "body": consent.Revoke{ID: cons[0].ID}})
 	if status, body = read(m["drremote"].token, obs, "treatment", ""); status != 403 {
 		t.Fatalf("after revocation: %d %s", status, body)
@@ -151,13 +151,13 @@ func TestRecordsEndToEnd(t *testing.T) {
 		t.Fatalf("emergency: %d %s", status, body)
 	}
 	var flagged []records.Access
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/access?emergency=true", "", nil), &flagged)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/access?emergency=true", m["agency"].token, nil), &flagged)
 	if len(flagged) != 1 || flagged[0].Requester != m["drlocal"].id || flagged[0].Patient != patient {
 		t.Fatalf("emergency entries: %+v", flagged)
 	}
 	// The patient's trail: refused, granted, refused, emergency.
 	var trail []records.Access
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", "", nil), &trail)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", m["patient"].token, nil), &trail)
 	var outcomes []string
 	for _, a := range trail {
 		outcomes = append(outcomes, fmt.Sprintf("%s/%v", a.Outcome, a.Emergency))
@@ -172,7 +172,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 		"/fhir/AuditEvent?patient=" + patient + "&date=ge2020-01-01", "/fhir/AuditEvent/" + trail[0].ID,
 		"/fhir/DocumentReference?patient=" + patient, "/fhir/DocumentReference/" + obs, "/fhir/Patient/" + patient,
 		"/fhir/Patient?_id=" + patient} {
-		out := mustCall(t, 200, "GET", base+path, "", nil)
+		out := mustCall(t, 200, "GET", base+path, m["patient"].token, nil)
 		if problems := v.Validate(out); len(problems) > 0 {
 			t.Errorf("%s: %v", path, problems)
 		}
@@ -182,7 +182,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 		status int
 	}{{"/fhir/Observation?patient=" + patient, 404}, {"/fhir/AuditEvent?date=yesterday", 400}, {"/fhir/Consent/nope", 404},
 		{"/fhir/AuditEvent?colour=red", 400}} {
-		out := mustCall(t, bad.status, "GET", base+bad.path, "", nil)
+		out := mustCall(t, bad.status, "GET", base+bad.path, m["patient"].token, nil)
 		if problems := v.Validate(out); !strings.Contains(string(out), "OperationOutcome") || len(problems) > 0 && !strings.Contains(problems[0], "OperationOutcome") {
 			t.Errorf("%s: %s", bad.path, out)
 		}
@@ -193,7 +193,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 		Link  []struct{ Relation, URL string }
 		Entry []any
 	}
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/DocumentReference?patient="+patient+"&_count=10", "", nil), &page)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/DocumentReference?patient="+patient+"&_count=10", m["patient"].token, nil), &page)
 	if page.Total != 28 || len(page.Entry) != 10 || len(page.Link) != 2 || page.Link[1].Relation != "next" {
 		t.Fatalf("first page: total %d, %d entries, links %+v", page.Total, len(page.Entry), page.Link)
 	}
@@ -201,7 +201,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 	for len(page.Link) == 2 {
 		next := page.Link[1].URL
 		page.Link, page.Entry = nil, nil
-		_ = json.Unmarshal(mustCall(t, 200, "GET", next, "", nil), &page)
+		_ = json.Unmarshal(mustCall(t, 200, "GET", next, m["patient"].token, nil), &page)
 		seen += len(page.Entry)
 	}
 	if seen != 28 {
@@ -209,7 +209,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 	}
 	// Date search narrows.
 	var none struct{ Total int }
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/AuditEvent?patient="+patient+"&date=lt2020", "", nil), &none)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/fhir/AuditEvent?patient="+patient+"&date=lt2020", m["patient"].token, nil), &none)
 	if none.Total != 0 {
 		t.Fatalf("date=lt2020 found %d", none.Total)
 	}
@@ -311,7 +311,7 @@ func TestRecordBadInput(t *testing.T) {
 	// A replayed request is refused and not logged twice.
 	ask := release.Ask{ChainID: "primum-members-test", Requester: m["patient"].id, Record: docRef.ID, Purpose: "patient"}
 	var commitment struct{ Commitment string }
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/records/"+docRef.ID, "", nil), &commitment)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/records/"+docRef.ID, m["patient"].token, nil), &commitment)
 	one, _ := release.NewKey()
 	req := records.AccessRequest{ChainID: ask.ChainID, Requester: ask.Requester, Record: ask.Record, Purpose: ask.Purpose,
 		KeyDigest: release.Digest(one.Public()), Nonce: strings.Repeat("ab", 16), NotAfter: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}
@@ -364,7 +364,7 @@ func TestLargeBundleImport(t *testing.T) {
 	bundle := `{"resourceType":"Bundle","type":"collection","entry":[` + strings.Join(entries, ",") + `]}`
 	mustCall(t, 200, "POST", base+"/fhir?patient="+m["patient"].id, m["stlukes"].token, []byte(bundle))
 	var index []records.Record
-	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+m["patient"].id+"/records", "", nil), &index)
+	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+m["patient"].id+"/records", m["patient"].token, nil), &index)
 	if len(index) != len(entries) {
 		t.Fatalf("%d of %d records indexed", len(index), len(entries))
 	}

@@ -51,6 +51,12 @@ type TrustRoot struct {
 	Hash    []byte
 	// Period: how old that header may be (DefaultTrustingPeriod if zero).
 	Period time.Duration
+	// MaxAge is how old the signed header an answer is proven against may
+	// be, by this machine's clock (DefaultMaxAge if zero; negative: any
+	// age). A node that stopped, or that kept a copy of its state from
+	// before a recall, still gives answers the validators signed, but
+	// only old ones: past MaxAge they are refused as stale (ErrStale).
+	MaxAge time.Duration
 	// Witnesses are other nodes' CometBFT RPC addresses the light client
 	// cross-checks headers with; with none, the node's own RPC serves as its
 	// only witness, and only the validators' signatures protect the answer.
@@ -65,7 +71,19 @@ type Prover struct {
 	c      *client.Client
 	lc     *light.Client
 	period time.Duration
+	maxAge time.Duration
 }
+
+// DefaultMaxAge is how old a proven answer's header may be by default. A
+// live chain makes a block at least every 5 s (empty blocks included), so
+// a header older than this comes from a node that has stopped following
+// the chain.
+const DefaultMaxAge = 30 * time.Second
+
+// ErrStale is returned when the newest header the node can prove its
+// answer against is older than TrustRoot.MaxAge: the answer may be out of
+// date (a recall or a dispensing since), whatever the validators signed.
+var ErrStale = errors.New("the node's answer is proven only against an old header: it may have stopped following the chain")
 
 // Proven is a state entry, or its absence, proven against the app hash of a
 // header the validators signed.
@@ -80,10 +98,13 @@ type Proven struct {
 	Height int64 `json:"height"`
 	// Header is the signed header holding the app hash the proof checks
 	// against (Height+1), and Signers how many validators signed it.
-	Header  int64  `json:"header_height"`
-	AppHash string `json:"app_hash"`
-	Signers int    `json:"signers"`
-	Of      int    `json:"validators"`
+	Header int64 `json:"header_height"`
+	// HeaderTime is that header's time: the answer is at least this
+	// fresh.
+	HeaderTime time.Time `json:"header_time"`
+	AppHash    string    `json:"app_hash"`
+	Signers    int       `json:"signers"`
+	Of         int       `json:"validators"`
 }
 
 // ErrNotProven is returned when the node's answer does not match what the
@@ -133,7 +154,11 @@ func New(ctx context.Context, c *client.Client, rpc string, root TrustRoot) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("light client: %w", err)
 	}
-	return &Prover{c: c, lc: lc, period: period}, nil
+	maxAge := root.MaxAge
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
+	}
+	return &Prover{c: c, lc: lc, period: period, maxAge: maxAge}, nil
 }
 
 // firstHeader checks the chain's first header against the genesis
@@ -277,7 +302,11 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 				return fmt.Errorf("%w: the app hash of the state after block %d is %X in the header the validators signed, not %s", ErrNotProven, g.Height, []byte(lb.AppHash), g.AppHash)
 			}
 		}
-		g.Header, g.Of = lb.Height, lb.ValidatorSet.Size()
+		if age := time.Since(lb.Time); p.maxAge > 0 && age > p.maxAge {
+			return fmt.Errorf("%w: header %d is from %s, %s ago (at most %s allowed): ask another node, or add --witness",
+				ErrStale, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(time.Second), p.maxAge)
+		}
+		g.Header, g.HeaderTime, g.Of = lb.Height, lb.Time, lb.ValidatorSet.Size()
 		for _, s := range lb.Commit.Signatures {
 			if s.BlockIDFlag == types.BlockIDFlagCommit {
 				g.Signers++

@@ -271,7 +271,7 @@ func (l *seqLoad) check(t *testing.T) int {
 		default:
 			committed[tx.signer]++
 			if tx.device != "" {
-				if _, err := cl.Identity(ctx, tx.device); err != nil {
+				if _, err := cl.WithKey(l.keys[tx.signer]).Identity(ctx, tx.device); err != nil { // a patient's device: theirs to read
 					failures = append(failures, fmt.Sprintf("signer %d nonce %d committed, but its device %s is not registered: %v", tx.signer, tx.nonce, tx.device, err))
 				}
 			}

@@ -139,9 +139,12 @@ func blockAppHash(ctx context.Context, rpc string, h int64) (string, error) {
 }
 
 // waitIdentity polls a node until it knows id.
-func waitIdentity(ctx context.Context, c *client.Client, id string) error {
+// waitIdentity waits until c's node knows key's identity, reading it as
+// that identity (a patient's is theirs to read).
+func waitIdentity(ctx context.Context, c *client.Client, key ed25519.PrivateKey) error {
+	id := ledger.Address(key.Public().(ed25519.PublicKey))
 	for {
-		_, err := c.Identity(ctx, id)
+		_, err := c.WithKey(key).Identity(ctx, id)
 		if err == nil {
 			return nil
 		}
@@ -174,13 +177,13 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	defer cancel()
 
 	// One transaction through each node, readable on all four.
-	var ids []string
+	var ids []ed25519.PrivateKey
 	for i, p := range procs {
 		pat := newPatient(t)
 		if _, err := client.New(p.API).Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
 			t.Fatalf("register via node%d: %v", i, err)
 		}
-		ids = append(ids, ledger.Address(pat.Public().(ed25519.PublicKey)))
+		ids = append(ids, pat)
 	}
 	org := operatorKey(t, procs[1])
 	doc := newPatient(t)
@@ -188,7 +191,7 @@ func TestConsortiumFourProcesses(t *testing.T) {
 		Licence: "MD-42", Profession: "doctor", ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
 		t.Fatal(err)
 	}
-	ids = append(ids, ledger.Address(doc.Public().(ed25519.PublicKey)))
+	ids = append(ids, doc)
 	for _, p := range procs {
 		for _, id := range ids {
 			if err := waitIdentity(ctx, client.New(p.API), id); err != nil {
@@ -200,13 +203,13 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	// SIGKILL node3: 30 of 40 power remains (> 2/3), so the chain goes on.
 	procs[3].Kill()
 	c0 := client.New(procs[0].API)
-	var during []string
+	var during []ed25519.PrivateKey
 	for i := 0; i < 5; i++ {
 		pat := newPatient(t)
 		if _, err := c0.Send(ctx, pat, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
 			t.Fatalf("commit with one validator down: %v", err)
 		}
-		during = append(during, ledger.Address(pat.Public().(ed25519.PublicKey)))
+		during = append(during, pat)
 	}
 
 	// Restart it: it catches up on its own and agrees on every app hash.
@@ -246,11 +249,12 @@ func TestConsortiumFourProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prover, err := prove.New(ctx, c0, procs[0].RPC, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].RPC}})
+	// (The patient's identity is theirs to read: the prover signs as them.)
+	prover, err := prove.New(ctx, c0.WithKey(during[0]), procs[0].RPC, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].RPC}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := prover.Get(ctx, "id/"+during[0]); err != nil || !got.Exists || got.Of != 4 || got.Signers < 3 {
+	if got, err := prover.Get(ctx, "id/"+ledger.Address(during[0].Public().(ed25519.PublicKey))); err != nil || !got.Exists || got.Of != 4 || got.Signers < 3 {
 		t.Fatalf("proven answer: %+v %v", got, err)
 	}
 }

@@ -34,6 +34,9 @@ var demoRetention = []records.Hold{{Category: "medication", Basis: "legal_obliga
 // the tour stays revoked.
 func populateDemoRecords(ctx context.Context, home string, c *client.Client, file *DemoFile, patient string) error {
 	member := file.member
+	// What is on the ledger about the patient is the patient's to read: the
+	// demo reads it as the patient, with their token.
+	c = c.WithToken(member("Patient 1").APIToken)
 	existing, err := c.Records(ctx, patient)
 	if err != nil {
 		return err

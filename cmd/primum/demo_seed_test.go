@@ -140,7 +140,9 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 			patient = m.Address
 		}
 	}
-	recs, err := c.Records(ctx, patient)
+	// What the ledger says about the patient is theirs to read.
+	pc := c.WithToken(f.member("Patient 1").APIToken)
+	recs, err := pc.Records(ctx, patient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 	for _, r := range recs {
 		lines = append(lines, "record at "+name[r.Custodian]+": "+r.Category)
 	}
-	consents, err := c.Consents(ctx, patient)
+	consents, err := pc.Consents(ctx, patient)
 	if err != nil {
 		t.Fatal(err)
 	}

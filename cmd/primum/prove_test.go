@@ -111,7 +111,7 @@ func TestProvenVerdicts(t *testing.T) {
 	// Patient 1's consent, proven; a node that lists it as revoked is caught.
 	patient := f.member("Patient 1").Address
 	consents := func(node string) ([]byte, error) {
-		return exec.Command(bin, "consent", "list", patient, "--prove", "--node", node, "--rpc", n.RPCAddr(),
+		return exec.Command(bin, "consent", "list", patient, "--from", f.member("Patient 1").KeyFile, "--prove", "--node", node, "--rpc", n.RPCAddr(),
 			"--genesis", filepath.Join(home, "config", "genesis.json")).CombinedOutput()
 	}
 	b, err = consents(n.APIURL())

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -173,6 +175,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 // header the validators signed (SPEC F14).
 func newProofCmd(g *globals) *cobra.Command {
 	var tf trustFlags
+	var from string
 	cmd := &cobra.Command{
 		Use:   "proof KEY",
 		Short: "Read a state entry and prove it against the validators' signed header",
@@ -185,14 +188,20 @@ home's), or a header you trust (--trust-height and --trust-hash). Headers come f
 the node's CometBFT RPC (--rpc); --witness adds other members' RPCs to cross-check.
 A node that changes, hides or invents an entry is refused with "not proven".
 State keys: id/<address>, sup/obj/sgtin:<GTIN>.<serial>, sup/recall/<GTIN>/<lot>,
-meta/chain_id, … (docs/architecture.md, "Proofs").`,
+meta/chain_id, … (docs/architecture.md, "Proofs"). Keys about a patient are proven only
+to whoever may read about them: sign with --from. A proof against a header older than
+--max-age (a stopped or cut-off node) is refused as stale.`,
 		Example: `  primum query proof meta/chain_id
-  primum query proof id/4efe3970e39af1a17a278c15f7c2156dd0530348 -o json
+  primum query proof id/4efe3970e39af1a17a278c15f7c2156dd0530348 --from patient-1.json -o json
   primum query proof meta/chain_id --node http://10.0.0.5:8080 --rpc tcp://10.0.0.5:26657 \
       --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := tf.prover(cmd.Context(), g)
+			c, err := g.readClient(from)
+			if err != nil {
+				return err
+			}
+			p, err := tf.prover(cmd.Context(), g, c)
 			if err != nil {
 				return err
 			}
@@ -214,11 +223,13 @@ meta/chain_id, … (docs/architecture.md, "Proofs").`,
 		},
 	}
 	tf.add(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "your key, which signs the requests (for keys about a patient): a name in HOME/keys or a key file path")
 	return cmd
 }
 
 func printProvenBy(w io.Writer, v *prove.Proven) {
-	fmt.Fprintf(w, "proven by  header %d, signed by %d of %d validators (app hash %s)\n", v.Header, v.Signers, v.Of, v.AppHash)
+	fmt.Fprintf(w, "proven by  header %d of %s, signed by %d of %d validators (app hash %s)\n", v.Header,
+		v.HeaderTime.UTC().Format(time.RFC3339), v.Signers, v.Of, v.AppHash)
 }
 
 // trustFlags say where a command's light client gets headers and what it
@@ -227,6 +238,7 @@ type trustFlags struct {
 	rpc, genesis, trustHash string
 	trustHeight             int64
 	witnesses               []string
+	maxAge                  time.Duration
 }
 
 func (tf *trustFlags) add(cmd *cobra.Command) {
@@ -236,10 +248,17 @@ func (tf *trustFlags) add(cmd *cobra.Command) {
 	f.Int64Var(&tf.trustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
 	f.StringVar(&tf.trustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
 	f.StringSliceVar(&tf.witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
+	f.DurationVar(&tf.maxAge, "max-age", prove.DefaultMaxAge, "refuse an answer proven only against a header older than this, by this machine's clock (a stopped or cut-off node): 0 for any age")
 }
 
-func (tf *trustFlags) prover(ctx context.Context, g *globals) (*prove.Prover, error) {
-	root := prove.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses}
+// prover proves what c's node answers (c signs the proof requests as its
+// caller: a proof of a patient's data is theirs, or a reader's with
+// standing).
+func (tf *trustFlags) prover(ctx context.Context, g *globals, c *client.Client) (*prove.Prover, error) {
+	root := prove.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses, MaxAge: tf.maxAge}
+	if tf.maxAge == 0 {
+		root.MaxAge = -1 // --max-age 0: any age
+	}
 	if tf.trustHash != "" {
 		h, err := hex.DecodeString(tf.trustHash)
 		if err != nil || len(h) != 32 || tf.trustHeight < 1 {
@@ -264,7 +283,7 @@ func (tf *trustFlags) prover(ctx context.Context, g *globals) (*prove.Prover, er
 			rpc = cfg.RPC.ListenAddress
 		}
 	}
-	return prove.New(ctx, g.client(), rpc, root)
+	return prove.New(ctx, c, rpc, root)
 }
 
 func identityTable(w io.Writer, list []*identity.Identity) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/ledger"
@@ -43,6 +44,24 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
 	}
 	return info.Identity.ID, nil
+}
+
+// readClient is a client that reads as the caller: signing each request
+// with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
+// token of a key the node holds).
+func (g *globals) readClient(from string) (*client.Client, error) {
+	c := g.client()
+	if from != "" {
+		key, err := g.signingKey(from)
+		if err != nil {
+			return nil, err
+		}
+		return c.WithKey(key), nil
+	}
+	if token := os.Getenv("PRIMUM_TOKEN"); token != "" {
+		return c.WithToken(token), nil
+	}
+	return c, nil
 }
 
 func newRecordsCmd(g *globals) *cobra.Command {
@@ -168,7 +187,11 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
-			list, err := g.client().Trail(cmd.Context(), p)
+			c, err := g.readClient(tf.from)
+			if err != nil {
+				return err
+			}
+			list, err := c.Trail(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
@@ -418,13 +441,17 @@ leaves out is not detected).`,
 			if err != nil {
 				return err
 			}
-			cs, err := g.client().Consents(cmd.Context(), p)
+			c, err := g.readClient(tf.from)
+			if err != nil {
+				return err
+			}
+			cs, err := c.Consents(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
 			var proven []*prove.Proven
 			if withProofs && len(cs) > 0 {
-				prover, err := trust.prover(cmd.Context(), g)
+				prover, err := trust.prover(cmd.Context(), g, c)
 				if err != nil {
 					return err
 				}
@@ -432,7 +459,7 @@ leaves out is not detected).`,
 				if errors.Is(err, prove.ErrNotProven) {
 					// A consent may have changed in a block between the
 					// listing and the proofs: list again, once.
-					if cs, err = g.client().Consents(cmd.Context(), p); err == nil {
+					if cs, err = c.Consents(cmd.Context(), p); err == nil {
 						proven, err = proveConsents(cmd.Context(), prover, cs)
 					}
 				}

@@ -70,7 +70,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := waitIdentity(ctx, c0, addr(patient)); err != nil {
+	if err := waitIdentity(ctx, c0, patient); err != nil {
 		t.Fatal(err)
 	}
 
@@ -113,7 +113,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	}
 	// Riverside's node sees the record index (the ledger) at once.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if recs, err := c1.Records(ctx, addr(patient)); err == nil && len(recs) == 28 {
+		if recs, err := c1.WithKey(patient).Records(ctx, addr(patient)); err == nil && len(recs) == 28 {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("node1 sees %d records (%v)", len(recs), err)

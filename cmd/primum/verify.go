@@ -44,7 +44,7 @@ The custody trail is shown as the node gives it, unproven.`,
 			}
 			var proofs []*prove.Proven
 			if withProofs {
-				p, err := tf.prover(cmd.Context(), g)
+				p, err := tf.prover(cmd.Context(), g, g.client())
 				if err != nil {
 					return err
 				}

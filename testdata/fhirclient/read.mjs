@@ -1,10 +1,12 @@
 // Reads a Primum node's FHIR facade with fhir-kit-client, as any FHIR
 // application would, and prints what it found as JSON.
-// Usage: node read.mjs BASE_URL PATIENT_ID RECORD_ID
+// Usage: node read.mjs BASE_URL PATIENT_ID RECORD_ID TOKEN
+// (TOKEN: an API token of someone who may read about the patient, sent as
+// a bearer token as SMART-on-FHIR applications do.)
 import { Client } from "fhir-kit-client";
 
-const [base, patient, record] = process.argv.slice(2);
-const client = new Client({ baseUrl: base });
+const [base, patient, record, token] = process.argv.slice(2);
+const client = new Client({ baseUrl: base, customHeaders: { Authorization: `Bearer ${token}` } });
 const out = {};
 const meta = await client.capabilityStatement();
 out.fhirVersion = meta.fhirVersion;

@@ -30,7 +30,19 @@ async function lookup(ev) {
   if (ev) ev.preventDefault();
   const who = await names();
   const patient = document.getElementById("patient").value.trim();
-  const records = await get(`/api/v1/patients/${patient}/records`);
+  const out = document.getElementById("lookup-error");
+  let records;
+  try {
+    records = await get(`/api/v1/patients/${encodeURIComponent(patient)}/records`);
+    out.textContent = "";
+  } catch (e) {
+    // The index shows only what a consent, your organisation's custody or
+    // an emergency access lets you see.
+    records = [];
+    out.textContent = e.message === "no_standing"
+      ? "You have no standing with this patient: no consent names you, your organisation holds none of their records, and you have made no emergency access. A break-glass read needs the record's id."
+      : "Cannot list the records: " + e.message;
+  }
   fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, r.status,
     r.status === "stored" ? button("Read", () => read(r.id), "read") : ""]));
 }
