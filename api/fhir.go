@@ -216,7 +216,15 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	case "DocumentReference":
 		var rec *records.Record
 		if rec, err = records.Get(committed, id); err == nil {
-			if err = sees(rec.Patient, true, rec); err == nil {
+			// By its id, as GET /api/v1/records/{id}: also to whoever may
+			// ask its custodian for it.
+			caller, _ := s.knownCaller(r, committed)
+			if ok, serr := records.SeesRecord(committed, caller, rec, s.Ledger.LastBlockTime()); serr != nil {
+				err = serr
+			} else if !ok {
+				err = ledger.ErrNoStanding.Wrapf("you may neither see nor ask for this record")
+			}
+			if err == nil {
 				endpoint, _ := records.Endpoint(committed, rec.Custodian)
 				out = fhir.DocumentReference(rec.AsOf(s.Ledger.LastBlockTime()), endpoint)
 			}

@@ -72,6 +72,7 @@ type Fetched struct {
 // key, and checks what arrives against the commitment this client's node
 // holds. The custodian logs the access on the ledger before it answers.
 func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, purpose, emergencyReason string) (*Fetched, error) {
+	c = c.WithKey(key) // the record's index entry is read as the requester
 	rec, err := c.Record(ctx, id)
 	if err != nil {
 		return nil, err

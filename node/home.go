@@ -54,6 +54,13 @@ type Settings struct {
 	// default, 256 MB). A smaller cache bounds a small member's node
 	// tighter at some cost in speed; see docs/performance.md.
 	StateBlockCacheMB int `json:"state_block_cache_mb,omitempty"`
+	// TLSCert and TLSKey, when both set, are the PEM certificate (chain)
+	// and private key the API serves HTTPS with (paths relative to the
+	// home, or absolute). Without them the API speaks plain HTTP: keep it on
+	// loopback, or behind a reverse proxy that terminates TLS
+	// (docs/operations.md).
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
 	// CommitWaitMS is how long a request the node signs for its caller
 	// (/api/v1/act, record reads) waits for the block, in milliseconds (0:
 	// 40,000; at most 50,000, inside the API's 60 s write timeout).

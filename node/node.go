@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,9 @@ type Options struct {
 	Logger *slog.Logger
 	// APIAddr overrides config/primum.json.
 	APIAddr string
+	// TLSCert and TLSKey override config/primum.json's tls_cert and
+	// tls_key.
+	TLSCert, TLSKey string
 	// CometMetrics registers CometBFT's metrics in Prometheus' default
 	// registry; only one node per process may do so.
 	CometMetrics bool
@@ -53,6 +57,7 @@ type Node struct {
 	records *recordStore
 	api     *http.Server
 	apiAddr string
+	tls     bool
 	log     *slog.Logger
 	once    sync.Once
 }
@@ -135,12 +140,20 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Docs = n.records.Store
+	tlsConfig, err := apiTLS(o.Home, settings, o)
+	if err != nil {
+		n.Stop()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", settings.APIAddr)
 	if err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("cannot serve the API on %s: %w", settings.APIAddr, err)
 	}
 	n.apiAddr = ln.Addr().String()
+	if tlsConfig != nil {
+		ln, n.tls = tls.NewListener(ln, tlsConfig), true
+	}
 	publicURL := settings.PublicURL
 	if publicURL == "" {
 		publicURL = n.APIURL()
@@ -160,7 +173,39 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 }
 
 // APIURL is the base URL of the REST API.
-func (n *Node) APIURL() string { return "http://" + n.apiAddr }
+func (n *Node) APIURL() string {
+	if n.tls {
+		return "https://" + n.apiAddr
+	}
+	return "http://" + n.apiAddr
+}
+
+// apiTLS loads the API's certificate and key, if the settings or options
+// name them (both or neither), so that a wrong path or a key that does not
+// match its certificate stops the node at start, not at the first request.
+func apiTLS(home string, s Settings, o Options) (*tls.Config, error) {
+	cert, key := s.TLSCert, s.TLSKey
+	if o.TLSCert != "" || o.TLSKey != "" {
+		cert, key = o.TLSCert, o.TLSKey
+	}
+	if cert == "" && key == "" {
+		return nil, nil
+	}
+	if cert == "" || key == "" {
+		return nil, fmt.Errorf("the API's TLS needs both a certificate and its key (tls_cert and tls_key, or --tls-cert and --tls-key)")
+	}
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(home, p)
+	}
+	pair, err := tls.LoadX509KeyPair(abs(cert), abs(key))
+	if err != nil {
+		return nil, fmt.Errorf("the API's TLS certificate and key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
 
 // RPCAddr is CometBFT's RPC listen address.
 func (n *Node) RPCAddr() string { return n.Comet.Config().RPC.ListenAddress }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -85,7 +86,14 @@ func initSingle(t *testing.T, org ed25519.PrivateKey) (home string) {
 // commit admits the founding members.
 func startHome(t testing.TB, home string) (*node.Node, *client.Client) {
 	t.Helper()
-	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The node's log goes to a file in its home, as an operator's would
+	// (tests that look for what must never be logged read it there).
+	logFile, err := os.Create(filepath.Join(home, "node.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(logFile, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

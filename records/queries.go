@@ -16,22 +16,19 @@ var ErrNoEndpoint = ledger.NewError("api", 35, "no_custodian_endpoint", 502, "th
 // itself: that is the custodian's release, an API route of its node).
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/records/{id}", Name: "show", Read: ledger.PatientCircle, Answer: &Record{},
-			Doc: "A record's index entry (patient pseudonym, custodian, category, commitment; never its content): to its patient, its custodian and whoever a consent in force or an emergency access lets read it.",
-			Subject: func(q *ledger.Request) (string, error) {
-				rec, err := Get(q.State, q.Path("id"))
-				if err != nil {
-					return "", err
-				}
-				return rec.Patient, nil
-			},
+		{Path: "/api/v1/records/{id}", Name: "show", Read: ledger.Members, Answer: &Record{},
+			Doc: "A record's index entry (patient pseudonym, custodian, category, commitment; never its content), by its id: to whoever may see it in the patient's index (the patient, its custodian, a consent in force, an emergency access) or may ask its custodian for it (a practitioner of a care provider, an identity a consent of the patient names: the request would be on the trail).",
 			Handle: func(q *ledger.Request) (any, error) {
 				rec, err := Get(q.State, q.Path("id"))
 				if err != nil {
 					return nil, err
 				}
-				if !q.Viewer.Sees(rec) {
-					return nil, ledger.ErrNoStanding.Wrapf("no consent in force covers this record for you")
+				ok, err := SeesRecord(q.State, q.Caller, rec, q.BlockTime)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					return nil, ledger.ErrNoStanding.Wrapf("you may neither see nor ask for this record")
 				}
 				return rec.AsOf(q.BlockTime), nil
 			}},

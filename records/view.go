@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -131,4 +132,21 @@ func (v *View) Sees(item any) bool {
 		return v.Case(x)
 	}
 	return false
+}
+
+// SeesRecord says whether caller may see one record's index entry, looked
+// up by its id: whoever its View shows it to, and whoever may ask its
+// custodian for it (the ledger would log their request: a practitioner of
+// a care provider, an identity a consent of the patient names). The id is
+// the pointer they were given (a referral, a letter); the patient's list
+// of records stays with the patient's circle.
+func SeesRecord(r ledger.Reader, caller ledger.Signer, rec *Record, now time.Time) (bool, error) {
+	if caller.ID == "" || caller.Kind == ledger.KindUnregistered {
+		return false, nil
+	}
+	view, err := ViewOf(r, caller, rec.Patient, now)
+	if err != nil || view.Record(rec) {
+		return err == nil, err
+	}
+	return standing(r, &identity.Identity{ID: caller.ID, Kind: caller.Kind, OrgID: caller.OrgID}, rec), nil
 }

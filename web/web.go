@@ -12,10 +12,11 @@ import (
 var static embed.FS
 
 // ContentSecurityPolicy is sent with every page: scripts, styles and
-// requests only from the node itself (no inline script, no CDN: the pages
+// requests only from the node itself (and blob: URLs the page made itself,
+// such as a key backup to save; no inline script, no CDN: the pages
 // work inside a hospital network), no framing (clickjacking), no plugins.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the pages. http.FileServer cleans paths, so nothing
 // outside the embedded folder can be reached.

@@ -263,7 +263,7 @@ func checkAnswer(key string, r *wire.ProofResponse) (*Proven, error) {
 // up to the empty-block interval).
 func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 	headers := map[int64]*types.LightBlock{}
-	header := func(height int64) (*types.LightBlock, error) {
+	header := func(ctx context.Context, height int64) (*types.LightBlock, error) {
 		if lb, ok := headers[height]; ok {
 			return lb, nil
 		}
@@ -283,9 +283,10 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 	}
 	for _, g := range got {
 		claimed, _ := hex.DecodeString(g.AppHash)
+		state := g.Height
 		var lb *types.LightBlock
 		if g.Height >= 1 {
-			if own, err := header(g.Height); err == nil && bytes.Equal(own.AppHash, claimed) {
+			if own, err := header(ctx, g.Height); err == nil && bytes.Equal(own.AppHash, claimed) {
 				// What the header proves is the state after the block
 				// before (the same, as the node says).
 				lb, g.Height = own, g.Height-1
@@ -295,7 +296,7 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 		}
 		if lb == nil {
 			var err error
-			if lb, err = header(g.Height + 1); err != nil {
+			if lb, err = header(ctx, g.Height+1); err != nil {
 				return err
 			}
 			if !bytes.Equal(lb.AppHash, claimed) {
@@ -303,8 +304,17 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 			}
 		}
 		if age := time.Since(lb.Time); p.maxAge > 0 && age > p.maxAge {
-			return fmt.Errorf("%w: header %d is from %s, %s ago (at most %s allowed): ask another node, or add --witness",
-				ErrStale, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(time.Second), p.maxAge)
+			// An idle chain's newest header can be that old; the next
+			// block's carries the same state's app hash, freshly signed:
+			// wait for it, up to MaxAge (a node that stopped never has one).
+			wait, cancel := context.WithTimeout(ctx, p.maxAge)
+			next, err := header(wait, state+1)
+			cancel()
+			if err != nil || !bytes.Equal(next.AppHash, claimed) || time.Since(next.Time) > p.maxAge {
+				return fmt.Errorf("%w: header %d is from %s, %s ago (at most %s allowed), and no newer one came: ask another node, or add --witness",
+					ErrStale, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(time.Second), p.maxAge)
+			}
+			lb, g.Height = next, state
 		}
 		g.Header, g.HeaderTime, g.Of = lb.Height, lb.Time, lb.ValidatorSet.Size()
 		for _, s := range lb.Commit.Signatures {

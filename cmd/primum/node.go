@@ -15,7 +15,7 @@ import (
 )
 
 func newNodeCmd(g *globals) *cobra.Command {
-	var apiAddr, pprofAddr string
+	var apiAddr, pprofAddr, tlsCert, tlsKey string
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a node from an initialised home",
@@ -35,7 +35,7 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 				}
 			}
 			tuneGC()
-			n, err := node.Start(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()})
+			n, err := node.Start(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()})
 			if err != nil {
 				return err
 			}
@@ -47,6 +47,8 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default from config/primum.json)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve the API over HTTPS with this PEM certificate (chain); with --tls-key (default from config/primum.json)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
 	return cmd
 }

@@ -1,11 +1,19 @@
 "use strict";
-// Helpers shared by the portal pages. A member signs in with the API token
-// the node holds for their key; the token stays in this tab's session.
+// Helpers shared by the portal pages. A member signs in with their own key,
+// held by this browser (keys.js: every request and transaction is signed
+// here, the node never sees the key), or with an API token naming a key the
+// node holds (integrations, the demo's shortcuts; the token stays in this
+// tab's session).
 const token = () => sessionStorage.getItem("primum-token") || "";
+const withKey = () => typeof myKey !== "undefined" && myKey.current && sessionStorage.getItem("primum-signed-in") === "key";
 
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Content-Type": "application/json" }, opts.headers || {});
-  if (token()) headers["Authorization"] = "Bearer " + token();
+  if (withKey()) {
+    Object.assign(headers, await myKey.signRequest(opts.method || "GET", path, opts.body ? enc.encode(opts.body) : null));
+  } else if (token()) {
+    headers["Authorization"] = "Bearer " + token();
+  }
   const r = await fetch(path, Object.assign({}, opts, { headers }));
   const text = await r.text();
   let body = null;
@@ -19,7 +27,14 @@ async function api(path, opts = {}) {
 }
 const get = path => api(path);
 const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });
-const act = (type, body) => post("/api/v1/act", { type, body });
+// act sends a transaction as the signed-in member: signed here with their
+// key, or by the node with the key their token names.
+async function act(type, body) {
+  if (!withKey()) return post("/api/v1/act", { type, body });
+  const info = await get("/api/v1/keys/" + myKey.current.pub);
+  const raw = await myKey.envelope(info.chain_id, info.nonce, type, body);
+  return post("/api/v1/txs?wait=true", { tx: b64(raw) });
+}
 
 // fill replaces a table's rows; a cell is a value, or {text, cls} or a Node.
 function fill(table, rows, rowClass) {
@@ -59,27 +74,88 @@ async function names() {
 }
 const when = t => t ? new Date(t).toLocaleString() : "";
 
-// signIn wires a sign-in form; onReady(me) runs once signed in.
+// signIn wires a sign-in form; onReady(me) runs once signed in. With
+// keys.js on the page the form offers the browser's own key (made here,
+// or imported from a key file or a backup) before a token.
 function signIn(onReady) {
   const form = document.getElementById("signin");
   const out = document.getElementById("signin-error");
+  const keyForm = document.getElementById("key-signin");
   async function start() {
     try {
       const me = await get("/api/v1/me");
-      document.getElementById("who").textContent = me.kind + " " + me.id;
+      document.getElementById("who").textContent = me.kind + " " + me.id + (withKey() ? " (your key, in this browser)" : "");
       form.hidden = true;
+      if (keyForm) keyForm.hidden = true;
       document.getElementById("signed-in").hidden = false;
       await onReady(me);
     } catch (e) {
       sessionStorage.removeItem("primum-token");
+      sessionStorage.removeItem("primum-signed-in");
       out.textContent = "Sign-in failed: " + e.message;
     }
   }
   form.addEventListener("submit", ev => {
     ev.preventDefault();
+    sessionStorage.removeItem("primum-signed-in");
     sessionStorage.setItem("primum-token", document.getElementById("token").value.trim());
     start();
   });
-  document.getElementById("signout").addEventListener("click", () => { sessionStorage.removeItem("primum-token"); location.reload(); });
-  if (token()) start();
+  document.getElementById("signout").addEventListener("click", () => {
+    sessionStorage.removeItem("primum-token");
+    sessionStorage.removeItem("primum-signed-in");
+    location.reload();
+  });
+  if (keyForm) wireKeySignIn(keyForm, start, out);
+  if (sessionStorage.getItem("primum-signed-in") === "key") {
+    myKey.load().then(k => k ? start() : sessionStorage.removeItem("primum-signed-in"));
+  } else if (token()) start();
+}
+
+// wireKeySignIn: use the key this browser holds, import a key file, or make
+// a new key (then onNew registers it, e.g. as a patient).
+function wireKeySignIn(keyForm, start, out) {
+  keyForm.addEventListener("submit", ev => ev.preventDefault()); // Enter in a field: nothing to send
+
+  const useKey = () => { sessionStorage.setItem("primum-signed-in", "key"); sessionStorage.removeItem("primum-token"); return start(); };
+  const held = document.getElementById("key-held");
+  myKey.load().then(k => {
+    held.hidden = !k;
+    if (k) document.getElementById("key-held-id").textContent = k.pub.slice(0, 16) + "…";
+  });
+  document.getElementById("key-use").addEventListener("click", ev => { ev.preventDefault(); useKey(); });
+  document.getElementById("key-forget").addEventListener("click", async ev => {
+    ev.preventDefault();
+    if (!confirm("Remove your key from this browser? Without a backup file you cannot sign in as this person again.")) return;
+    await myKey.forget();
+    held.hidden = true;
+  });
+  document.getElementById("key-file").addEventListener("change", async ev => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    try {
+      const text = await file.text();
+      const needs = JSON.parse(text).kind === "primum-key-backup";
+      await myKey.import(text, needs ? document.getElementById("key-passphrase").value : "");
+      await useKey();
+    } catch (e) { out.textContent = "Cannot use that key file: " + e.message; }
+  });
+  const create = document.getElementById("key-create");
+  if (create) create.addEventListener("click", async ev => {
+    ev.preventDefault();
+    try {
+      const backup = await myKey.create(document.getElementById("key-passphrase").value);
+      const a = document.getElementById("key-backup");
+      a.href = URL.createObjectURL(new Blob([backup], { type: "application/json" }));
+      a.download = "primum-key-backup.json";
+      a.hidden = false;
+      a.textContent = "Save your key's backup (encrypted with your passphrase): it is the only way to use this key on another device";
+      const info = await get("/api/v1/keys/" + myKey.current.pub);
+      if (!info.identity) {
+        sessionStorage.setItem("primum-signed-in", "key");
+        await act(create.dataset.registers, {});
+      }
+      await useKey();
+    } catch (e) { out.textContent = "Cannot make a key: " + e.message; }
+  });
 }

@@ -83,6 +83,10 @@ async function revoke(id) {
 
 async function ready(who) {
   me = who;
+  if (withKey()) {
+    document.getElementById("export").hidden = true;
+    document.getElementById("export-key-note").hidden = false;
+  }
   const select = document.getElementById("grantee");
   const n = await names();
   for (const i of await get("/api/v1/identities")) {

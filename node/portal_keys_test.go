@@ -1,0 +1,160 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/consent"
+)
+
+// TestPortalKeyInBrowser: a patient enrols in the portal in a real
+// Chromium. Their key is made in the page (WebCrypto Ed25519, not
+// extractable, kept in IndexedDB); the page registers them, grants a
+// practitioner a consent and revokes it, each transaction and each read
+// signed in the page. The node's home and log hold no copy of the key. On
+// a second device (another browser profile) the encrypted backup the page
+// offered signs the same patient in.
+func TestPortalKeyInBrowser(t *testing.T) {
+	base, m, _, home := recordsNode(t)
+	const passphrase = "correct horse battery"
+
+	b := browser(t)
+	var who, backup string
+	if err := chromedp.Run(b,
+		chromedp.Navigate(base+"/patient.html"),
+		chromedp.WaitVisible("#key-create"),
+		chromedp.SendKeys("#key-passphrase", passphrase),
+		chromedp.Click("#key-create"),
+		chromedp.WaitVisible("#signed-in"),
+		chromedp.Text("#who", &who),
+		chromedp.Evaluate(`fetch(document.getElementById("key-backup").href).then(r => r.text())`, &backup, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}),
+	); err != nil {
+		t.Fatalf("enrol: %v", err)
+	}
+	if !strings.HasPrefix(who, "patient ") || !strings.Contains(who, "your key, in this browser") {
+		t.Fatalf("signed in as %q", who)
+	}
+	patient := strings.Fields(who)[1]
+
+	// The backup opens with the passphrase, and its key is the patient's.
+	seed := openBackup(t, backup, passphrase)
+	key := ed25519.NewKeyFromSeed(seed)
+	c := client.New(base).WithKey(key)
+	if me, err := c.Identity(context.Background(), patient); err != nil || me.Key != hex.EncodeToString(key.Public().(ed25519.PublicKey)) {
+		t.Fatalf("the backup's key is not the patient's: %+v, %v", me, err)
+	}
+
+	// Grant and revoke, from the page.
+	if err := chromedp.Run(b,
+		chromedp.SetValue("#grantee", m["drremote"].id),
+		chromedp.SetValue("#purpose", "treatment"),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 1`, nil),
+		chromedp.Click("#consents button.revoke"),
+		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 0 && document.querySelectorAll("#consents tbody tr").length === 1`, nil),
+	); err != nil {
+		t.Fatalf("grant and revoke: %v", err)
+	}
+	cons, err := c.Consents(context.Background(), patient)
+	if err != nil || len(cons) != 1 || cons[0].Grantee != m["drremote"].id || cons[0].Status != consent.StatusRevoked {
+		t.Fatalf("the ledger's consents: %+v, %v", cons, err)
+	}
+
+	// No copy of the key anywhere in the node's home (state, blocks,
+	// record store, configuration) or its log.
+	forms := [][]byte{seed, []byte(hex.EncodeToString(seed)), []byte(base64.StdEncoding.EncodeToString(seed)), []byte(base64.RawURLEncoding.EncodeToString(seed))}
+	files := 0
+	if err := filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, f := range forms {
+			if bytes.Contains(content, f) {
+				t.Errorf("%s holds the patient's private key", path)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "node.log")); err != nil || files < 10 {
+		t.Fatalf("looked in %d files, the log: %v", files, err)
+	}
+
+	// A second device: another browser profile opens the backup.
+	backupFile := filepath.Join(t.TempDir(), "primum-key-backup.json")
+	if err := os.WriteFile(backupFile, []byte(backup), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := browser(t)
+	var again string
+	if err := chromedp.Run(other,
+		chromedp.Navigate(base+"/patient.html"),
+		chromedp.WaitVisible("#key-file"),
+		chromedp.SendKeys("#key-passphrase", passphrase),
+		chromedp.SetUploadFiles("#key-file", []string{backupFile}),
+		chromedp.WaitVisible("#signed-in"),
+		chromedp.Text("#who", &again),
+		chromedp.Poll(`document.querySelectorAll("#consents tbody tr").length === 1`, nil),
+	); err != nil {
+		t.Fatalf("second device: %v", err)
+	}
+	if strings.Fields(again)[1] != patient {
+		t.Fatalf("the backup signed in %q, not %s", again, patient)
+	}
+}
+
+// openBackup decrypts a key backup the portal made (PBKDF2-SHA256, AES-GCM).
+func openBackup(t *testing.T, text, passphrase string) []byte {
+	t.Helper()
+	var f struct {
+		Kind, KDF            string
+		Iterations           int
+		Salt, IV, Ciphertext string
+	}
+	if err := json.Unmarshal([]byte(text), &f); err != nil || f.Kind != "primum-key-backup" || f.Iterations < 600000 {
+		t.Fatalf("backup %q: %v", text, err)
+	}
+	raw := func(s string) []byte {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	k, err := pbkdf2.Key(sha256.New, passphrase, raw(f.Salt), f.Iterations, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(k)
+	gcm, _ := cipher.NewGCM(block)
+	seed, err := gcm.Open(nil, raw(f.IV), raw(f.Ciphertext), nil)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		t.Fatalf("the backup does not open with its passphrase: %v", err)
+	}
+	return seed
+}
