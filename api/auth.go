@@ -15,6 +15,7 @@ import (
 
 	"github.com/primum-health/primum/httpsig"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/records"
@@ -171,7 +172,10 @@ func (s *server) caller(r *http.Request, state ledger.Reader, now time.Time) (si
 	if _, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok {
 		return ledger.Signer{}, nil, nil
 	}
-	key, ok := s.bearerKey(r)
+	key, ok, err := s.bearerKey(r, tokens.ScopeRead)
+	if err != nil {
+		return ledger.Signer{}, nil, err
+	}
 	if !ok {
 		return ledger.Signer{}, nil, errTokenRequired
 	}

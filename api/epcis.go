@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/epcis"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
@@ -129,7 +130,7 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCatchingUp)
 		return
 	}
-	key, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
+	key, signer, err := s.tokenHolder(r, tokens.ScopeEPCISCapture, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	switch {
 	case errors.Is(err, errTokenRequired):
 		writeError(w, errEPCISAuth)

@@ -18,6 +18,7 @@ import (
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 )
@@ -76,9 +77,9 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, errCatchingUp)
 		return
 	}
-	key, ok := s.bearerKey(r)
-	if !ok {
-		fhirError(w, errTokenRequired)
+	key, err := s.heldKey(r, tokens.ScopeFHIRCreate)
+	if err != nil {
+		fhirError(w, err)
 		return
 	}
 	if s.Docs == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/release"
@@ -145,9 +146,9 @@ type ReadAnswer struct {
 // token's holder: it signs the request with their key, fetches from the
 // custodian, decrypts and checks the commitment.
 func (s *server) readRecord(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		writeError(w, errTokenRequired)
+	key, err := s.heldKey(r, tokens.ScopeRecordsRead)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	var req ReadRequest
@@ -225,9 +226,9 @@ type ActRequest struct {
 
 // act: POST /api/v1/act. For portals whose users' keys the node holds.
 func (s *server) act(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		writeError(w, errTokenRequired)
+	key, err := s.heldKey(r, tokens.ScopeAct)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	var req ActRequest
@@ -287,7 +288,7 @@ func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.
 // patient the path names ({id}): the routes only a patient may read about
 // themself.
 func (s *server) ownPatient(r *http.Request) (ed25519.PrivateKey, error) {
-	key, signer, err := s.tokenHolder(r, s.Ledger.Committed(), s.Ledger.LastBlockTime())
+	key, signer, err := s.tokenHolder(r, tokens.ScopeExport, s.Ledger.Committed(), s.Ledger.LastBlockTime())
 	if err == nil {
 		err = thePathsPatient(r, signer)
 	}

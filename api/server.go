@@ -75,9 +75,17 @@ type Backend struct {
 	// limit); RateBurst is the bucket size.
 	RatePerKey float64
 	RateBurst  int
-	// Signers are the member keys this node signs EPCIS captures with,
-	// by API token.
+	// Signers are the member keys this node signs for, by API token
+	// (api_tokens in config/primum.json: every scope, no expiry; the demo's
+	// people).
 	Signers map[string]ed25519.PrivateKey
+	// Tokens are the service tokens (scoped, expiring, revocable; only
+	// their hashes stored: primum tokens), nil: none.
+	Tokens ServiceTokens
+	// HeldKeys are the other member keys the node holds (those service
+	// tokens name), for the custodian's side of record requests (nil:
+	// none).
+	HeldKeys func() []ed25519.PrivateKey
 	// Docs is this node's encrypted record store (nil: it holds no records).
 	Docs *docstore.Store
 	// PublicURL is where other members reach this node's API; custodians

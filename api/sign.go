@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/wire"
 )
@@ -22,22 +25,63 @@ import (
 // This file is how the node signs for the member keys it holds (api_tokens):
 // EPCIS capture, record custody and the portals' actions.
 
-// bearerKey is the member key named by the request's bearer token.
-func (s *server) bearerKey(r *http.Request) (ed25519.PrivateKey, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return nil, false
+// ServiceTokens resolve a bearer secret to the member key it names and
+// what it may do (node: internal/tokens, HOME/config/tokens.json).
+type ServiceTokens interface {
+	Lookup(secret string, now time.Time) (ed25519.PrivateKey, func(scope string) bool, error)
+}
+
+var (
+	errTokenScope   = newAPIError(48, "token_scope", http.StatusForbidden, "this token does not allow this operation (its scopes: primum tokens list)")
+	errTokenExpired = newAPIError(49, "token_expired", http.StatusUnauthorized, "this token has expired or was revoked: ask the node's operator for a new one (primum tokens create)")
+)
+
+// bearerKey is the member key named by the request's bearer token, if it
+// allows scope (tokens.Scope*). ok is false without a bearer token, or with
+// one this node does not know; err says why a known token may not do this.
+func (s *server) bearerKey(r *http.Request, scope string) (key ed25519.PrivateKey, ok bool, err error) {
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found {
+		return nil, false, nil
 	}
-	key, ok := s.Signers[tok]
-	return key, ok
+	if key, ok := s.Signers[tok]; ok { // api_tokens in config/primum.json: every scope
+		return key, true, nil
+	}
+	if s.Tokens == nil {
+		return nil, false, nil
+	}
+	key, allows, err := s.Tokens.Lookup(tok, time.Now())
+	switch {
+	case errors.Is(err, tokens.ErrExpired) || errors.Is(err, tokens.ErrRevoked):
+		return nil, false, errTokenExpired.Wrapf("%v", err)
+	case err != nil:
+		return nil, false, nil
+	case !allows(scope):
+		return nil, false, errTokenScope.Wrapf("this needs the %q scope", scope)
+	}
+	return key, true, nil
+}
+
+// heldKey is bearerKey for routes that sign for their caller: the key, or
+// the error to answer (errTokenRequired without a usable token).
+func (s *server) heldKey(r *http.Request, scope string) (ed25519.PrivateKey, error) {
+	key, ok, err := s.bearerKey(r, scope)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errTokenRequired
+	}
+	return key, nil
 }
 
 // tokenHolder is the key the request's bearer token names and the identity
-// it signs for in state (errTokenRequired without a token this node holds).
-func (s *server) tokenHolder(r *http.Request, state ledger.Reader, now time.Time) (ed25519.PrivateKey, ledger.Signer, error) {
-	key, ok := s.bearerKey(r)
-	if !ok {
-		return nil, ledger.Signer{}, errTokenRequired
+// it signs for in state (errTokenRequired without a token this node holds
+// that allows scope).
+func (s *server) tokenHolder(r *http.Request, scope string, state ledger.Reader, now time.Time) (ed25519.PrivateKey, ledger.Signer, error) {
+	key, err := s.heldKey(r, scope)
+	if err != nil {
+		return nil, ledger.Signer{}, err
 	}
 	signer, err := identity.Resolve(state, key.Public().(ed25519.PublicKey), now)
 	return key, signer, err
@@ -55,7 +99,11 @@ func thePathsPatient(r *http.Request, signer ledger.Signer) error {
 // keyHolder returns the key this node holds for an identity, if any.
 func (s *server) keyHolder(id string) (ed25519.PrivateKey, bool) {
 	committed := s.Ledger.Committed()
-	for _, key := range s.Signers {
+	held := slices.Collect(maps.Values(s.Signers))
+	if s.HeldKeys != nil {
+		held = append(held, s.HeldKeys()...)
+	}
+	for _, key := range held {
 		if signer, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime()); err == nil && signer.ID == id {
 			return key, true
 		}

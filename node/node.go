@@ -28,6 +28,7 @@ import (
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/store"
 )
@@ -131,6 +132,14 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
 	}
 	signers, err := loadSigners(o.Home, settings.APITokens)
+	if err == nil && len(settings.APITokens) > 0 {
+		o.Logger.Warn("api_tokens in config/primum.json are kept in plain text and allow every operation without expiry: for integrations, use 'primum tokens create' (hashed, scoped, expiring, revocable)",
+			"tokens", len(settings.APITokens))
+	}
+	var svc *serviceTokens
+	if err == nil {
+		svc, err = openServiceTokens(o.Home)
+	}
 	if err != nil {
 		n.Stop()
 		return nil, err
@@ -160,7 +169,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	}
 	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
-		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Docs: n.Docs, PublicURL: publicURL,
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Tokens: svc, HeldKeys: svc.keys,
+		Docs: n.Docs, PublicURL: publicURL,
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
@@ -297,4 +307,74 @@ func loadSigners(home string, tokens map[string]string) (map[string]ed25519.Priv
 		out[tok] = key
 	}
 	return out, nil
+}
+
+// serviceTokens are the node's service tokens (internal/tokens), with the
+// key files they name opened once.
+type serviceTokens struct {
+	home  string
+	watch *tokens.Watcher
+	mu    sync.Mutex
+	open  map[string]ed25519.PrivateKey // key file -> key
+}
+
+func openServiceTokens(home string) (*serviceTokens, error) {
+	w, err := tokens.Watch(home)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tokens.Path(home), err)
+	}
+	return &serviceTokens{home: home, watch: w, open: map[string]ed25519.PrivateKey{}}, nil
+}
+
+// Lookup is api.ServiceTokens.
+func (s *serviceTokens) Lookup(secret string, now time.Time) (ed25519.PrivateKey, func(string) bool, error) {
+	t, err := s.watch.Lookup(secret, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.key(t.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, t.Allows, nil
+}
+
+func (s *serviceTokens) key(path string) (ed25519.PrivateKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.open[path]; ok {
+		return k, nil
+	}
+	full := path
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(s.home, full)
+	}
+	f, err := keyring.ReadFile(full)
+	if err != nil {
+		return nil, err
+	}
+	k, err := f.Open(os.Getenv("PRIMUM_PASSPHRASE"))
+	if err != nil {
+		return nil, err
+	}
+	s.open[path] = k
+	return k, nil
+}
+
+// keys are the keys of the tokens in use (for the custodian's side of
+// record requests).
+func (s *serviceTokens) keys() []ed25519.PrivateKey {
+	list, err := tokens.List(s.home)
+	if err != nil {
+		return nil
+	}
+	var out []ed25519.PrivateKey
+	for _, t := range list {
+		if t.State(time.Now()) == "active" {
+			if k, err := s.key(t.Key); err == nil {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
