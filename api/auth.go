@@ -271,7 +271,7 @@ type apiMetrics struct{ refused *prometheus.CounterVec }
 
 func newAPIMetrics(reg prometheus.Registerer) *apiMetrics {
 	m := &apiMetrics{refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "primum", Name: "api_refused_total",
-		Help: "Requests the API refused before answering: a signature that does not verify or is stale (signature), a read about a patient by a caller without standing (no_standing)."},
+		Help: "Requests the API refused before answering: a signature that does not verify or is stale (signature), a read about a patient by a caller without standing (no_standing), a request from an address over its rate (rate_limited_ip)."},
 		[]string{"reason"})}
 	if reg != nil {
 		reg.MustRegister(m.refused)
@@ -281,6 +281,7 @@ func newAPIMetrics(reg prometheus.Registerer) *apiMetrics {
 
 func (m *apiMetrics) refusedSignature() { m.refused.WithLabelValues("signature").Inc() }
 func (m *apiMetrics) refusedRead()      { m.refused.WithLabelValues("no_standing").Inc() }
+func (m *apiMetrics) refusedIP()        { m.refused.WithLabelValues("rate_limited_ip").Inc() }
 
 // knownCaller is the registered identity that sent r (errTokenRequired
 // for an anonymous or unregistered caller).

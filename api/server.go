@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -75,6 +76,14 @@ type Backend struct {
 	// limit); RateBurst is the bucket size.
 	RatePerKey float64
 	RateBurst  int
+	// RatePerIP bounds requests per client address per second, from any
+	// address but loopback (0: no limit); RateBurstIP is the bucket size.
+	RatePerIP   float64
+	RateBurstIP int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (ParseTrustedProxies); without them a proxy's callers
+	// count as the proxy.
+	TrustedProxies []netip.Prefix
 	// Signers are the member keys this node signs for, by API token
 	// (api_tokens in config/primum.json: every scope, no expiry; the demo's
 	// people).
@@ -108,6 +117,8 @@ type server struct {
 	metrics  *apiMetrics
 	captures *captureJobs
 	locks    keyLocks
+	// ipLimiter bounds requests per client address (limitPerIP).
+	ipLimiter *keyLimiter
 	// httpClient fetches records from other custodians' nodes.
 	httpClient *http.Client
 }
@@ -116,7 +127,7 @@ type server struct {
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
 		captures: &captureJobs{jobs: map[string]*wire.CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute},
-		metrics: newAPIMetrics(b.Registerer)}
+		metrics: newAPIMetrics(b.Registerer), ipLimiter: newKeyLimiter(b.RatePerIP, max(1, b.RateBurstIP))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
@@ -170,7 +181,9 @@ func New(b Backend) http.Handler {
 		}
 		pages.ServeHTTP(w, r)
 	})
-	return securityHeaders(limitBody(s.authenticate(mux)))
+	// The limit per address comes first, so that a flood costs no body read
+	// and no signature check (its answers still carry the security headers).
+	return securityHeaders(s.limitPerIP(limitBody(s.authenticate(mux))))
 }
 
 // securityHeaders are sent with every answer: nothing the node serves is
