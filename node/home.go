@@ -42,6 +42,19 @@ type Settings struct {
 	// many may arrive at once.
 	RatePerKey float64 `json:"rate_per_key"`
 	RateBurst  int     `json:"rate_burst"`
+	// RatePerIP bounds requests per second the API answers from one client
+	// address (429 rate_limited_ip beyond it; an IPv6 client counts by its
+	// /64); 0 turns the limit off. RateBurstIP is how many may arrive at
+	// once. Loopback callers (the machine's own tools, a reverse proxy on
+	// the same host) are not limited.
+	RatePerIP   float64 `json:"rate_per_ip"`
+	RateBurstIP int     `json:"rate_burst_ip"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// in front of the API: from them, the right-most address in
+	// X-Forwarded-For that is not itself a trusted proxy is the client the
+	// limit per address counts (without them, a proxy on another host
+	// counts as one client).
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// APITokens name the member keys the node signs EPCIS captures with:
 	// token -> key file (relative to the home). Encrypted key files are
 	// opened with PRIMUM_PASSPHRASE at start.
@@ -69,7 +82,8 @@ type Settings struct {
 
 // DefaultSettings are a new node's settings.
 func DefaultSettings(apiPort int) Settings {
-	return Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", apiPort), RatePerKey: 500, RateBurst: 1000}
+	return Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", apiPort), RatePerKey: 500, RateBurst: 1000,
+		RatePerIP: 200, RateBurstIP: 400}
 }
 
 // Paths inside a home.

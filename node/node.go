@@ -154,6 +154,11 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		n.Stop()
 		return nil, err
 	}
+	proxies, err := api.ParseTrustedProxies(settings.TrustedProxies)
+	if err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("cannot read trusted_proxies in %s: %w", settingsFile, err)
+	}
 	ln, err := net.Listen("tcp", settings.APIAddr)
 	if err != nil {
 		n.Stop()
@@ -169,7 +174,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	}
 	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
-		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst, Signers: signers, Tokens: svc, HeldKeys: svc.keys,
+		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst,
+		RatePerIP: settings.RatePerIP, RateBurstIP: settings.RateBurstIP, TrustedProxies: proxies, Signers: signers, Tokens: svc, HeldKeys: svc.keys,
 		Docs: n.Docs, PublicURL: publicURL,
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
