@@ -203,6 +203,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if len(want) != 0 {
 		return nil, fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
 	}
+	identity.SetPolicy(w, g.PatientRegistration)
 	w.Set(keyChainID, []byte(req.ChainId))
 	a.setChainID(req.ChainId)
 	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil
@@ -222,6 +223,11 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	var signer ledger.Signer
 	if err == nil {
 		k, signer, err = a.admit(k, committed, a.LastBlockTime(), !recheck)
+	}
+	if err == nil && k.body != nil {
+		if route := a.routes[k.tx.Type]; route.Admit != nil {
+			err = route.Admit(committed, k.body)
+		}
 	}
 	if err == nil {
 		a.checkMu.Lock()

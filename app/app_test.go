@@ -182,6 +182,7 @@ func TestPermissionTable(t *testing.T) {
 		identity.TypeRenewCredential:      {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		identity.TypeRegisterDevice:       {ok, ok, ok, ok, unauth, susp, ok, unauth, unknown},
 		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, susp, ok, ok, unknown},
+		identity.TypeIssueVouchers:        {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		governance.TypePropose:            {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		governance.TypeVote:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

@@ -12,12 +12,21 @@ import (
 // members of the consortium.
 type Genesis struct {
 	Members []governance.NewMember `json:"members"`
+	// PatientRegistration is "voucher" when a patient registers only with
+	// a voucher a member issued (identity/vouchers.go), "open" (or absent:
+	// consortia from before vouchers) when any key may.
+	PatientRegistration string `json:"patient_registration,omitempty"`
 }
 
 // Validate returns field-level errors.
 func (g *Genesis) Validate() error {
 	if len(g.Members) == 0 {
 		return fmt.Errorf("genesis: members: at least one founding member is required")
+	}
+	switch g.PatientRegistration {
+	case "", identity.PolicyOpen, identity.PolicyVoucher:
+	default:
+		return fmt.Errorf("genesis: patient_registration must be %q or %q", identity.PolicyVoucher, identity.PolicyOpen)
 	}
 	validators := 0
 	seen := map[string]bool{}

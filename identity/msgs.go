@@ -18,6 +18,7 @@ const (
 	TypeRenewCredential      = "identity.renew_credential"
 	TypeRegisterDevice       = "identity.register_device"
 	TypeRotateKey            = "identity.rotate_key"
+	// TypeIssueVouchers: see vouchers.go.
 )
 
 // careOrgs may credential practitioners.
@@ -32,8 +33,12 @@ func Declare() ledger.Module {
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: ledger.Handle(registerPatient),
-			Doc: "A patient registers their own key. Nothing identifying is stored.", Example: `{}`},
+		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: ledger.Handle(registerPatient), Admit: checkVoucher,
+			Doc:     "A patient registers their own key, with a voucher's code where the consortium asks for one (a hospital, clinic or pharmacy gives it; it is used once). Nothing identifying is stored.",
+			Example: `{"voucher":"K7QF-2MXA-9RTD-LW3C-H6PB"}`},
+		{Type: TypeIssueVouchers, Allow: voucherIssuers, Handle: ledger.Handle(issueVouchers),
+			Doc:     "A hospital, clinic or pharmacy issues one-time registration vouchers: the SHA-256 of each code (VoucherHash), at most 100; the codes go to the people, never to the ledger.",
+			Example: `{"vouchers":["<64 hex>"]}`},
 		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner),
 			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while an identity holding the licence is suspended by someone else or was revoked by a regulator.",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
@@ -150,7 +155,16 @@ func CheckPossession(chainID, kind, registrant string, key ed25519.PublicKey, pr
 	return nil
 }
 
-func registerPatient(ctx *ledger.Context, empty *struct{}) error {
+func registerPatient(ctx *ledger.Context, m *RegisterPatient) error {
+	if err := checkVoucher(ctx.State, m); err != nil {
+		if ledger.AsError(err) == ledger.ErrInternal {
+			panic(err) // a storage failure: continuing would fork the node
+		}
+		return err
+	}
+	if m.Voucher != "" {
+		useVoucher(ctx, m.Voucher)
+	}
 	ident := &Identity{Kind: ledger.KindPatient, Since: ctx.Height}
 	if err := create(ctx.State, ident, ctx.Signer.Key); err != nil {
 		return err

@@ -128,5 +128,7 @@ func keySpaces() []ledger.KeySpace {
 			return byID(r, org)
 		}},
 		{Prefix: string(prefixLicence), Read: ledger.Public},
+		{Prefix: string(prefixVoucher), Read: ledger.Public}, // a hash and its issuer: nobody's identity
+		{Prefix: string(keyPolicy), Read: ledger.Public},
 	}
 }

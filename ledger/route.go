@@ -27,6 +27,12 @@ type Route struct {
 	// hint: a missing or wrong key costs only time. Declare it with
 	// ReadsOf.
 	Reads func(body any) [][]byte
+	// Admit, if set, checks the decoded body against committed state in
+	// CheckTx too (a few reads at most), so that a transaction that cannot
+	// succeed never reaches the mempool: a registration without the
+	// voucher the consortium asks for. The handler checks again in its
+	// block, against the state it sees then.
+	Admit func(r Reader, body any) error
 }
 
 // Allows reports whether the signer holds one of the route's roles.

@@ -54,6 +54,13 @@ func startMembers(t testing.TB, orgs [][2]string, people ...string) (*node.Node,
 // startMembersWith is startMembers with the node's settings changed by tweak.
 func startMembersWith(t testing.TB, tweak func(*node.Settings), orgs [][2]string, people ...string) (*node.Node, *client.Client, map[string]*member) {
 	t.Helper()
+	return startMembersGenesis(t, tweak, nil, orgs, people...)
+}
+
+// startMembersGenesis is startMembersWith with the genesis changed by
+// tweakGenesis too.
+func startMembersGenesis(t testing.TB, tweak func(*node.Settings), tweakGenesis func(*app.Genesis), orgs [][2]string, people ...string) (*node.Node, *client.Client, map[string]*member) {
+	t.Helper()
 	home := t.TempDir()
 	ports := freePorts(t)
 	val, _, err := node.InitHome(home, node.InitOptions{Moniker: "members", Ports: ports})
@@ -88,6 +95,9 @@ func startMembersWith(t testing.TB, tweak func(*node.Settings), orgs [][2]string
 	}
 	if tweak != nil {
 		tweak(&settings)
+	}
+	if tweakGenesis != nil {
+		tweakGenesis(gen)
 	}
 	if err := node.SaveSettings(home, settings); err != nil {
 		t.Fatal(err)

@@ -20,27 +20,41 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/identity"
 )
 
 // TestPortalKeyInBrowser: a patient enrols in the portal in a real
-// Chromium. Their key is made in the page (WebCrypto Ed25519, not
-// extractable, kept in IndexedDB); the page registers them, grants a
+// Chromium, in a consortium that asks for vouchers. Their key is made in
+// the page (WebCrypto Ed25519, not extractable, kept in IndexedDB); without
+// a voucher the page keeps the key and says what is missing; with the
+// voucher St Luke's gave them, the page registers them, grants a
 // practitioner a consent and revokes it, each transaction and each read
 // signed in the page. The node's home and log hold no copy of the key. On
 // a second device (another browser profile) the encrypted backup the page
 // offered signs the same patient in.
 func TestPortalKeyInBrowser(t *testing.T) {
-	base, m, _, home := recordsNode(t)
+	base, m, _, home := recordsNodeGenesis(t, func(g *app.Genesis) { g.PatientRegistration = identity.PolicyVoucher })
 	const passphrase = "correct horse battery"
+	code, err := identity.NewVoucher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": identity.TypeIssueVouchers,
+		"body": identity.IssueVouchers{Vouchers: []string{identity.VoucherHash(code)}}})
 
 	b := browser(t)
-	var who, backup string
+	var who, backup, refusal string
 	if err := chromedp.Run(b,
 		chromedp.Navigate(base+"/patient.html"),
 		chromedp.WaitVisible("#key-create"),
 		chromedp.SendKeys("#key-passphrase", passphrase),
+		chromedp.Click("#key-create"),
+		chromedp.Poll(`document.getElementById("signin-error").textContent.includes("voucher_required")`, nil),
+		chromedp.Text("#signin-error", &refusal),
+		chromedp.SendKeys("#key-voucher", code),
 		chromedp.Click("#key-create"),
 		chromedp.WaitVisible("#signed-in"),
 		chromedp.Text("#who", &who),
@@ -50,8 +64,8 @@ func TestPortalKeyInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("enrol: %v", err)
 	}
-	if !strings.HasPrefix(who, "patient ") || !strings.Contains(who, "your key, in this browser") {
-		t.Fatalf("signed in as %q", who)
+	if !strings.HasPrefix(who, "patient ") || !strings.Contains(who, "your key, in this browser") || !strings.Contains(refusal, "needs a voucher") {
+		t.Fatalf("signed in as %q (first %q)", who, refusal)
 	}
 	patient := strings.Fields(who)[1]
 
@@ -65,6 +79,7 @@ func TestPortalKeyInBrowser(t *testing.T) {
 
 	// Grant and revoke, from the page.
 	if err := chromedp.Run(b,
+		chromedp.Poll(`document.getElementById("grantee").options.length > 0`, nil), // the form is wired
 		chromedp.SetValue("#grantee", m["drremote"].id),
 		chromedp.SetValue("#purpose", "treatment"),
 		chromedp.Click("#grant-button"),
@@ -75,6 +90,9 @@ func TestPortalKeyInBrowser(t *testing.T) {
 		t.Fatalf("grant and revoke: %v", err)
 	}
 	cons, err := c.Consents(context.Background(), patient)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err != nil || len(cons) != 1 || cons[0].Grantee != m["drremote"].id || cons[0].Status != consent.StatusRevoked {
 		t.Fatalf("the ledger's consents: %+v, %v", cons, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/identity"
@@ -67,10 +68,27 @@ func mustCall(t testing.TB, want int, method, url, token string, body any) []byt
 // recordsNode is a node holding keys for two hospitals, a regulator, a
 // patient and a practitioner at each hospital, all registered.
 func recordsNode(t *testing.T) (base string, m map[string]*member, docs *docstore.Store, home string) {
-	n, c, m := startMembers(t, [][2]string{{"stlukes", "hospital"}, {"riverside", "hospital"}, {"agency", "regulator"}},
+	return recordsNodeGenesis(t, nil)
+}
+
+// recordsNodeGenesis is recordsNode with its genesis changed by tweak; a
+// genesis that asks for vouchers has the patient register with one St
+// Luke's issued.
+func recordsNodeGenesis(t *testing.T, tweak func(*app.Genesis)) (base string, m map[string]*member, docs *docstore.Store, home string) {
+	n, c, m := startMembersGenesis(t, nil, tweak, [][2]string{{"stlukes", "hospital"}, {"riverside", "hospital"}, {"agency", "regulator"}},
 		"patient", "drlocal", "drremote")
 	ctx := context.Background()
-	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+	var reg identity.RegisterPatient
+	if g := (&app.Genesis{}); tweak != nil {
+		if tweak(g); g.PatientRegistration == identity.PolicyVoucher {
+			code, _ := identity.NewVoucher()
+			if _, err := c.Send(ctx, m["stlukes"].key, identity.TypeIssueVouchers, identity.IssueVouchers{Vouchers: []string{identity.VoucherHash(code)}}, true); err != nil {
+				t.Fatal(err)
+			}
+			reg.Voucher = code
+		}
+	}
+	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, reg, true); err != nil {
 		t.Fatal(err)
 	}
 	until := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +29,7 @@ import (
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/wire"
 )
 
 // DemoMember is one entry of demo-members.json (outside contract).
@@ -53,6 +57,9 @@ type DemoFile struct {
 	RPC     string       `json:"cometbft_rpc"`
 	Note    string       `json:"note"`
 	Members []DemoMember `json:"members"`
+	// Vouchers are unused registration vouchers St Luke's issued, for
+	// trying the portal's "Create my key and enrol" (each works once).
+	Vouchers []string `json:"vouchers"`
 }
 
 type demoOrg struct{ name, orgType string }
@@ -213,7 +220,9 @@ func initDemoHome(home string, ports node.Ports) error {
 	if err != nil {
 		return err
 	}
-	gen := &app.Genesis{}
+	// Patients register with a voucher from a member (no free Sybils):
+	// the demo's are issued by St Luke's as it starts.
+	gen := &app.Genesis{PatientRegistration: identity.PolicyVoucher}
 	settings, err := node.LoadSettings(home)
 	if err != nil {
 		return err
@@ -306,6 +315,11 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 	if err := populateDemoSupply(ctx, c, orgKeys, orgIDs); err != nil {
 		return nil, fmt.Errorf("supply chain: %w", err)
 	}
+	codes, unused, err := ensureDemoVouchers(ctx, c, orgKeys["St Luke's Hospital"])
+	if err != nil {
+		return nil, fmt.Errorf("vouchers: %w", err)
+	}
+	file.Vouchers = unused
 	var patientIDs []string
 	for i := 1; i <= demoPatients; i++ {
 		name := fmt.Sprintf("Patient %d", i)
@@ -315,7 +329,7 @@ func populateDemo(ctx context.Context, home string, c *client.Client) (*DemoFile
 		}
 		pub := key.Public().(ed25519.PublicKey)
 		if err := ensureRegistered(ctx, c, pub, func() error {
-			_, err := c.Send(ctx, key, identity.TypeRegisterPatient, struct{}{}, true)
+			_, err := c.Send(ctx, key, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: codes[i-1]}, true)
 			return err
 		}); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -339,6 +353,44 @@ func ensureRegistered(ctx context.Context, c *client.Client, pub ed25519.PublicK
 		return nil
 	}
 	return register()
+}
+
+// demoVouchers is how many vouchers St Luke's issues in the demo: one for
+// each demo patient, and spares for the tour (demo-members.json).
+const demoVouchers = demoPatients + 5
+
+// ensureDemoVouchers issues St Luke's demo vouchers not yet on the ledger
+// and returns their codes, the demo patients' first, and the spares not
+// used yet. The codes follow from St Luke's key, so an interrupted demo
+// issues the same ones again (an issued one, used or not, is never issued
+// twice).
+func ensureDemoVouchers(ctx context.Context, c *client.Client, hospital ed25519.PrivateKey) (codes, unused []string, err error) {
+	var missing []string
+	for i := range demoVouchers {
+		sum := sha256.Sum256(append(append([]byte("primum demo voucher "), hospital.Seed()...), byte(i)))
+		s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:20]
+		code := s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20]
+		codes = append(codes, code)
+		var p wire.ProofResponse
+		if err := c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape("vch/"+identity.VoucherHash(code)), &p); err != nil {
+			return nil, nil, err
+		}
+		var v identity.Voucher
+		if raw, _ := base64.StdEncoding.DecodeString(p.Value); p.Exists {
+			_ = json.Unmarshal(raw, &v)
+		} else {
+			missing = append(missing, identity.VoucherHash(code))
+		}
+		if i >= demoPatients && v.Used == 0 {
+			unused = append(unused, code)
+		}
+	}
+	if len(missing) > 0 {
+		if _, err := c.Send(ctx, hospital, identity.TypeIssueVouchers, identity.IssueVouchers{Vouchers: missing}, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	return codes, unused, nil
 }
 
 func writeDemoFile(home string, f *DemoFile) error {

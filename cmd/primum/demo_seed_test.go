@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/supply"
 )
@@ -182,11 +185,11 @@ func TestDemoSeedingResumes(t *testing.T) {
 		t.Skip("starts demo nodes (-short)")
 	}
 	// The seeding's writes, in order: the practitioners, the supply
-	// chain's 13 steps, the patients, St Luke's retention policy, the
+	// chain's 13 steps, St Luke's vouchers, the patients, St Luke's retention policy, the
 	// records and the consent.
 	practitioners, supplySteps := len(demoPractitioners), 13
 	firstSupply := practitioners + 1
-	firstPatient := firstSupply + supplySteps
+	firstPatient := firstSupply + supplySteps + 1 // after St Luke's vouchers
 	retentionWrite := firstPatient + demoPatients
 	firstRecord := retentionWrite + 1
 	consentWrite := firstRecord + len(demoRecords)
@@ -264,4 +267,42 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestDemoPatientsNeedVouchers: the demo consortium registers a patient
+// only with a voucher a member issued; demo-members.json lists St Luke's
+// spare ones, each good once; a resumed demo issues none twice and lists
+// only those still unused.
+func TestDemoPatientsNeedVouchers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo node (-short)")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	home, _, c, f := seededDemo(t, ctx)
+	if len(f.Vouchers) != demoVouchers-demoPatients {
+		t.Fatalf("%d spare vouchers listed: %v", len(f.Vouchers), f.Vouchers)
+	}
+	newcomer := func() ed25519.PrivateKey {
+		_, k, _ := ed25519.GenerateKey(nil)
+		return k
+	}
+	var p *client.Problem
+	if _, err := c.Send(ctx, newcomer(), identity.TypeRegisterPatient, struct{}{}, true); !errors.As(err, &p) || p.Code != "voucher_required" {
+		t.Fatalf("without a voucher: %v", err)
+	}
+	if _, err := c.Send(ctx, newcomer(), identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: strings.ToLower(f.Vouchers[0])}, true); err != nil {
+		t.Fatalf("with a spare voucher: %v", err)
+	}
+	if _, err := c.Send(ctx, newcomer(), identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: f.Vouchers[0]}, true); !errors.As(err, &p) || p.Code != "voucher_unknown" {
+		t.Fatalf("the same voucher again: %v", err)
+	}
+	again, err := populateDemo(ctx, home, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Vouchers) != len(f.Vouchers)-1 || slices.Contains(again.Vouchers, f.Vouchers[0]) {
+		t.Fatalf("after one was used, the demo lists %v", again.Vouchers)
+	}
 }

@@ -37,13 +37,54 @@ stable error code and exits non-zero.`,
 
 	send := func(cmd *cobra.Command, typ string, body any) error { return g.send(cmd, tf, typ, body) }
 
+	var voucher string
 	regPatient := &cobra.Command{
-		Use:     "register-patient",
-		Short:   "Register yourself as a patient (pseudonymous: nothing but your key)",
-		Example: "  primum identity register-patient --from me",
+		Use:   "register-patient",
+		Short: "Register yourself as a patient (pseudonymous: nothing but your key), with a voucher",
+		Long: `Registers your key as a patient's. Where the consortium asks for vouchers (its genesis says
+patient_registration "voucher"; the demo's does), give the code a hospital, clinic or pharmacy
+handed you: it is used once.`,
+		Example: "  primum identity register-patient --from me --voucher K7QF-2MXA-9RTD-LW3C-H6PB",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return send(cmd, identity.TypeRegisterPatient, struct{}{}) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return send(cmd, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: voucher})
+		},
 	}
+	regPatient.Flags().StringVar(&voucher, "voucher", "", "the voucher's code, as given (case, spaces and dashes do not matter)")
+
+	var count int
+	vouchers := &cobra.Command{
+		Use:   "issue-vouchers",
+		Short: "Issue one-time registration vouchers for patients (hospitals, clinics, pharmacies)",
+		Long: `Makes --count voucher codes here, puts only their SHA-256 on the ledger, and prints the codes:
+hand one to each person who registers as a patient (primum identity register-patient --voucher,
+or the patient portal). The ledger never learns whom a code was given to.`,
+		Example: "  primum identity issue-vouchers --from st-lukes --count 10",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if count < 1 || count > identity.MaxVouchersPerTx {
+				return fmt.Errorf("--count must be 1 to %d", identity.MaxVouchersPerTx)
+			}
+			codes := make([]string, count)
+			body := identity.IssueVouchers{Vouchers: make([]string, count)}
+			for i := range codes {
+				code, err := identity.NewVoucher()
+				if err != nil {
+					return err
+				}
+				codes[i], body.Vouchers[i] = code, identity.VoucherHash(code)
+			}
+			if err := send(cmd, identity.TypeIssueVouchers, body); err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), codes, func(w io.Writer) {
+				for _, c := range codes {
+					fmt.Fprintln(w, c)
+				}
+			})
+		},
+	}
+	vouchers.Flags().IntVar(&count, "count", 10, "how many (at most 100)")
 
 	var rp identity.RegisterPractitioner
 	var newKeyFile string
@@ -290,7 +331,7 @@ The proofs are checked before anything is sent.`,
 			return send(cmd, args[0], json.RawMessage(args[1]))
 		},
 	}
-	cmd.AddCommand(regPatient, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
+	cmd.AddCommand(regPatient, vouchers, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
 	return cmd, tf
 }
 
@@ -309,7 +350,7 @@ func newNounCmds(g *globals) []*cobra.Command {
 	}
 	for _, c := range tx.Commands() {
 		switch c.Name() {
-		case "register-patient", "register-practitioner", "practitioner-status", "renew-credential", "register-device", "rotate-key":
+		case "register-patient", "issue-vouchers", "register-practitioner", "practitioner-status", "renew-credential", "register-device", "rotate-key":
 			tx.RemoveCommand(c)
 			nouns["identity"].AddCommand(c)
 		case "propose-add-member", "propose-remove-member", "vote":

@@ -5,6 +5,11 @@
 // node holds (integrations, the demo's shortcuts; the token stays in this
 // tab's session).
 const token = () => sessionStorage.getItem("primum-token") || "";
+
+// Every form here is handled by the page's script: none is ever sent by
+// the browser itself (a click before the script has wired a form would
+// otherwise reload the page and lose what was typed).
+document.addEventListener("submit", ev => ev.preventDefault(), true);
 const withKey = () => typeof myKey !== "undefined" && myKey.current && sessionStorage.getItem("primum-signed-in") === "key";
 
 async function api(path, opts = {}) {
@@ -144,16 +149,34 @@ function wireKeySignIn(keyForm, start, out) {
   if (create) create.addEventListener("click", async ev => {
     ev.preventDefault();
     try {
-      const backup = await myKey.create(document.getElementById("key-passphrase").value);
-      const a = document.getElementById("key-backup");
-      a.href = URL.createObjectURL(new Blob([backup], { type: "application/json" }));
-      a.download = "primum-key-backup.json";
-      a.hidden = false;
-      a.textContent = "Save your key's backup (encrypted with your passphrase): it is the only way to use this key on another device";
-      const info = await get("/api/v1/keys/" + myKey.current.pub);
+      // A key this browser made before that is not registered yet (its
+      // voucher was missing) is registered now, not replaced.
+      let held = await myKey.load();
+      let info = held && await get("/api/v1/keys/" + held.pub);
+      if (held && info.identity &&
+          !confirm("This browser already holds a registered key. Replace it with a new one? Without that key's backup you cannot sign in as that person again.")) return;
+      if (!held || info.identity) {
+        const backup = await myKey.create(document.getElementById("key-passphrase").value);
+        const a = document.getElementById("key-backup");
+        a.href = URL.createObjectURL(new Blob([backup], { type: "application/json" }));
+        a.download = "primum-key-backup.json";
+        a.hidden = false;
+        a.textContent = "Save your key's backup (encrypted with your passphrase): it is the only way to use this key on another device";
+        info = await get("/api/v1/keys/" + myKey.current.pub);
+      }
       if (!info.identity) {
         sessionStorage.setItem("primum-signed-in", "key");
-        await act(create.dataset.registers, {});
+        const v = document.getElementById("key-voucher");
+        const body = v && v.value.trim() ? { voucher: v.value.trim() } : {};
+        try {
+          await act(create.dataset.registers, body);
+        } catch (e) {
+          sessionStorage.removeItem("primum-signed-in");
+          out.textContent = e.message === "voucher_required" || e.message === "voucher_unknown"
+            ? "Your key is made and kept in this browser, but enrolling needs a voucher from a hospital, clinic or pharmacy (" + e.message + "): enter it and press the button again."
+            : "Your key is made, but enrolling failed: " + e.message;
+          return;
+        }
       }
       await useKey();
     } catch (e) { out.textContent = "Cannot make a key: " + e.message; }
