@@ -69,6 +69,10 @@ func (s *server) authenticate(h http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
+		if key == nil { // a key the ledger does not know: no more than anonymous
+			h.ServeHTTP(w, r)
+			return
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, key)))
 	})
 }
@@ -120,6 +124,12 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 	}
 	if !sig.VerifyEd25519(pub) {
 		return nil, errSignature.Wrapf("the signature does not verify with keyid's key")
+	}
+	// A key the ledger does not know gains nothing over an anonymous
+	// caller, and its nonces are not remembered: fresh keys cannot fill
+	// the cache that honest callers' replays are checked against.
+	if signer, err := identity.Resolve(s.Ledger.Committed(), ed25519.PublicKey(pub), s.Ledger.LastBlockTime()); err == nil && signer.Kind == ledger.KindUnregistered {
+		return nil, nil
 	}
 	if !s.nonces.fresh(p.KeyID+"\x00"+p.Nonce, now) {
 		return nil, errSignatureStale.Wrapf("nonce already used")
@@ -351,14 +361,20 @@ func (s *server) mayProve(r *http.Request, key string) error {
 		if err != nil {
 			return err
 		}
-		if space.Read == ledger.PatientSelf {
-			if caller.Kind != ledger.KindPatient || caller.ID != patient {
-				return errNotYourPatient
-			}
+		// A proof shows a whole entry, where a query narrows what it shows
+		// (records.View): so a patient's entries are proven to the patient
+		// themself, and the audit's (PatientAudit) to the regulator too.
+		if caller.Kind == ledger.KindPatient && caller.ID == patient {
 			return nil
 		}
-		_, err = s.patientView(r, state, patient, space.Read == ledger.PatientCircle)
-		return err
+		if space.Read == ledger.PatientAudit && caller.IsRegulator() {
+			return nil
+		}
+		s.metrics.refusedRead()
+		if space.Read == ledger.PatientSelf {
+			return errNotYourPatient
+		}
+		return ledger.ErrNoStanding.Wrapf("a proof of a patient's entry is theirs (and, for the audit, the regulator's): ask the query instead, which shows you what your standing covers")
 	}
 	return errNotProvable
 }

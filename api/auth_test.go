@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,9 +14,13 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/httpsig"
 	"github.com/primum-health/primum/ledger"
 )
@@ -24,7 +30,10 @@ import (
 // from the future, replayed, or covers too little is refused 401 before
 // any route runs, with a code saying which.
 func TestSignedRequests(t *testing.T) {
-	a := testLedger(t)
+	_, key, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	a := memberLedger(t, key)
 	s := &server{Backend: Backend{Ledger: a, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, metrics: newAPIMetrics(prometheus.NewRegistry())}
 	// The route answers who the caller is, and the body it read.
 	h := s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,8 +45,6 @@ func TestSignedRequests(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		w.Write([]byte(caller.ID + " " + string(body)))
 	}))
-	_, key, _ := ed25519.GenerateKey(nil)
-	_, other, _ := ed25519.GenerateKey(nil)
 	me := ledger.Address(key.Public().(ed25519.PublicKey))
 
 	signed := func(method, target, body string, sign func(r *http.Request, body []byte)) *http.Request {
@@ -137,6 +144,15 @@ func TestSignedRequests(t *testing.T) {
 			return r
 		}, 401, "signature_invalid"},
 		{"no signature: anonymous", func() *http.Request { return httptest.NewRequest("GET", "/x", nil) }, 200, " "},
+		// A key the ledger does not know is no more than anonymous, and its
+		// nonces are not remembered (fresh keys cannot fill the cache).
+		{"a key the ledger does not know", func() *http.Request {
+			r := httptest.NewRequest("GET", "/x", nil)
+			if err := client.SignRequest(r, nil, stranger); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}, 200, " "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -174,4 +190,27 @@ func TestNonceCacheForgetsOnlyWhenSafe(t *testing.T) {
 	if !c.fresh("k\x00n", t0.Add(3*(sigMaxAge+sigSkew))) {
 		t.Fatal("a nonce was never forgotten")
 	}
+}
+
+// memberLedger is a real app over a temporary store whose genesis makes
+// key's holder a member organisation, committed.
+func memberLedger(t *testing.T, key ed25519.PrivateKey) *app.App {
+	t.Helper()
+	a := testLedger(t)
+	_, val, _ := ed25519.GenerateKey(nil)
+	valPub := val.Public().(ed25519.PublicKey)
+	g, _ := json.Marshal(app.Genesis{Members: []governance.NewMember{{Name: "St Luke's", OrgType: "hospital",
+		Key: hex.EncodeToString(key.Public().(ed25519.PublicKey)), ValidatorKey: hex.EncodeToString(valPub), Power: 10}}})
+	ctx := context.Background()
+	if _, err := a.InitChain(ctx, &abci.InitChainRequest{ChainId: "primum-api-test", InitialHeight: 1, AppStateBytes: g,
+		Validators: []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: valPub}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 1, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx, &abci.CommitRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

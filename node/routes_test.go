@@ -87,6 +87,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	index := tokenOnly(200, 403, 403, 403, 200, 403, 200, 403, 403, 403)
 	audit := tokenOnly(200, 403, 403, 200, 200, 403, 200, 403, 403, 403)
 	regulatorOnly := tokenOnly(403, 403, 403, 200, 403, 403, 403, 403, 403, 403)
+	proofAudit := tokenOnly(403, 403, 403, 200, 403, 403, 200, 403, 403, 403)
+	proofSelf := tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)
 	routes := []struct {
 		method, path string
 		body         any
@@ -117,12 +119,16 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/proof?key=meta/chain_id", nil, all(200)},
 		{"GET", "/api/v1/proof?key=sup/recall/09506000134352/X", nil, all(200)},
 		{"GET", "/api/v1/proof?key=id/" + m["hospital"].id, nil, all(200)},
-		{"GET", "/api/v1/proof?key=id/" + patient, nil, audit},
-		{"GET", "/api/v1/proof?key=conp/" + patient + "/" + cons[0].ID, nil, audit},
-		{"GET", "/api/v1/proof?key=con/" + cons[0].ID, nil, audit},
-		{"GET", "/api/v1/proof?key=rec/" + record, nil, index},
+		// A proof shows a whole entry: a patient's are proven to the patient,
+		// the audit's to the regulator too; others ask the queries, which
+		// narrow. An absent key's proof names its neighbours by hash only.
+		{"GET", "/api/v1/proof?key=id/" + patient, nil, proofAudit},
+		{"GET", "/api/v1/proof?key=conp/" + patient + "/" + cons[0].ID, nil, proofAudit},
+		{"GET", "/api/v1/proof?key=con/" + cons[0].ID, nil, proofAudit},
+		{"GET", "/api/v1/proof?key=rec/" + record, nil, proofSelf},
+		{"GET", "/api/v1/proof?key=rec/absent-record", nil, all(200)},
 		{"GET", "/api/v1/proof?key=acct/", nil, regulatorOnly},
-		{"GET", "/api/v1/proof?key=era/" + patient, nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},
+		{"GET", "/api/v1/proof?key=era/" + patient, nil, proofSelf},
 		{"GET", "/api/v1/proof?key=t/" + strings.Repeat("00", 32), nil, all(403)},
 		{"GET", "/api/v1/verify?code=(01)09506000134352(21)X", nil, all(200)},
 		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},

@@ -15,6 +15,7 @@ import (
 	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/store/stateproof"
 )
 
 // Store is the application state: the newest value of every key in Pebble
@@ -500,7 +501,8 @@ func (s *Store) reader() committedReader {
 }
 
 // Proof returns the committed value of key with an ICS23 proof of
-// membership, or of absence, against the app hash of the returned version
+// membership, or of absence (its neighbours redacted to hashes:
+// stateproof.RedactedSpec), against the app hash of the returned version
 // (stateproof.Verify checks it).
 func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, version int64, root []byte, err error) {
 	if err := s.waitSaved(); err != nil {
@@ -551,6 +553,9 @@ func (s *Store) Proof(key []byte) (value []byte, proof *ics23.CommitmentProof, v
 			return nil, nil, 0, nil, fmt.Errorf("the state's hash index lost key hash %X", n.hk)
 		}
 	}
+	// The neighbours' keys and values are given as hashes: in clear, a
+	// proof of any absent key would show two other entries of the state.
+	stateproof.Redact(non)
 	return nil, &ics23.CommitmentProof{Proof: &ics23.CommitmentProof_Nonexist{Nonexist: non}}, version, root, nil
 }
 

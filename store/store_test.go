@@ -74,6 +74,17 @@ func TestCommitReopenAndProve(t *testing.T) {
 	if err != nil || !stateproof.Verify(absent, root, []byte("a/3"), nil, false) {
 		t.Fatalf("non-membership proof: %v", err)
 	}
+	// The absence proof names its neighbours by hash only: proving any
+	// absent key must not hand out other entries of the state.
+	raw, _ := absent.Marshal()
+	for _, clear := range []string{"a/1", "a/2", "one", "two", "a/3"} {
+		if bytes.Contains(raw, []byte(clear)) {
+			t.Fatalf("the absence proof carries %q in clear", clear)
+		}
+	}
+	if stateproof.Verify(absent, root, []byte("a/2"), nil, false) {
+		t.Fatal("an absence proof of one key verifies the absence of a present one")
+	}
 	s.Close()
 	s2 := mustOpen(t, dir)
 	if s2.Version() != 1 || !bytes.Equal(s2.Hash(), hash) {

@@ -46,14 +46,18 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	var kind string
+	var kind, from string
 	idents := &cobra.Command{
 		Use:     "identities",
-		Short:   "List identities",
-		Example: "  primum query identities --kind practitioner",
+		Short:   "List identities (patients' pseudonyms only to the regulator, and each patient their own: --from)",
+		Example: "  primum query identities --kind practitioner\n  primum query identities --kind patient --from regulator-key.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := g.client().Identities(cmd.Context(), kind)
+			c, err := g.readClient(from)
+			if err != nil {
+				return err
+			}
+			list, err := c.Identities(cmd.Context(), kind)
 			if err != nil {
 				return err
 			}
@@ -61,19 +65,26 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	idents.Flags().StringVar(&kind, "kind", "", "organisation, practitioner, patient or device")
+	idents.Flags().StringVar(&from, "from", "", "your key, which signs the request: a name in HOME/keys or a key file path (default: env PRIMUM_TOKEN, or anonymous)")
+	var identFrom string
 	ident := &cobra.Command{
 		Use:     "identity ID",
-		Example: "  primum query identity 4efe3970e39af1a17a278c15f7c2156dd0530348",
-		Short:   "Show one identity",
+		Example: "  primum query identity 4efe3970e39af1a17a278c15f7c2156dd0530348\n  primum query identity PATIENT_ID --from patient-1.json",
+		Short:   "Show one identity (a patient's only to whoever may read about them: --from)",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			i, err := g.client().Identity(cmd.Context(), args[0])
+			c, err := g.readClient(identFrom)
+			if err != nil {
+				return err
+			}
+			i, err := c.Identity(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), i, nil)
 		},
 	}
+	ident.Flags().StringVar(&identFrom, "from", "", "your key, which signs the request: a name in HOME/keys or a key file path (default: env PRIMUM_TOKEN, or anonymous)")
 	members := &cobra.Command{
 		Use:     "members ORG_ID",
 		Example: "  primum query members 4efe3970e39af1a17a278c15f7c2156dd0530348",

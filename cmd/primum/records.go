@@ -121,7 +121,11 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
-			recs, err := g.client().Records(cmd.Context(), p)
+			c, err := g.readClient(tf.from)
+			if err != nil {
+				return err
+			}
+			recs, err := c.Records(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
