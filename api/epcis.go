@@ -135,6 +135,9 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errTokenRequired):
 		writeError(w, errEPCISAuth)
 		return
+	case errors.Is(err, errTokenScope), errors.Is(err, errTokenExpired):
+		writeError(w, err) // the token's own trouble, not the organisation's
+		return
 	case err != nil || signer.Kind != ledger.KindOrganisation:
 		writeError(w, errCaptureForbidden)
 		return

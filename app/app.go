@@ -62,6 +62,7 @@ type App struct {
 	checkNonce map[string]signerNonces // mempool's nonce sequence of each signer (proposal.go)
 	prevNonce  map[string]signerNonces // checkNonce as it was before the last Commit (NextNonce)
 	parked     map[string]struct{}     // hashes of transactions parked ahead of their sequence
+	claims     map[string]string       // resource (ledger.Route.Claim) -> the mempool transaction using it
 	// parkedSince is the height at which each parked transaction was first
 	// parked; kept across blocks (parked is rebuilt by each recheck).
 	parkedSince map[string]int64
@@ -115,6 +116,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		routes:      map[string]ledger.Route{},
 		checkNonce:  map[string]signerNonces{},
 		parked:      map[string]struct{}{},
+		claims:      map[string]string{},
 		parkedSince: map[string]int64{},
 		known:       newTxCache(50_000),
 		sigs:        newSigBatcher(),
@@ -224,14 +226,26 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	if err == nil {
 		k, signer, err = a.admit(k, committed, a.LastBlockTime(), !recheck)
 	}
+	var claim string
 	if err == nil && k.body != nil {
-		if route := a.routes[k.tx.Type]; route.Admit != nil {
+		route := a.routes[k.tx.Type]
+		if route.Admit != nil {
 			err = route.Admit(committed, k.body)
+		}
+		if err == nil && route.Claim != nil {
+			claim = route.Claim(k.body)
 		}
 	}
 	if err == nil {
 		a.checkMu.Lock()
-		err = a.takeNonce(committed, signer.ID, k.tx.Nonce, hash, recheck)
+		if h, taken := a.claims[claim]; claim != "" && taken && h != string(hash) {
+			err = ledger.ErrClaimed
+		} else {
+			err = a.takeNonce(committed, signer.ID, k.tx.Nonce, hash, recheck)
+			if err == nil && claim != "" {
+				a.claims[claim] = string(hash)
+			}
+		}
 		a.checkMu.Unlock()
 	}
 	if err != nil {
@@ -568,6 +582,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.checkMu.Lock()
 	a.prevNonce, a.checkNonce = a.checkNonce, make(map[string]signerNonces, len(a.checkNonce))
 	clear(a.parked)
+	clear(a.claims) // the recheck claims again for what stays
 	for h, since := range a.parkedSince {
 		// Still parked, it would have been refused by now: it left the
 		// mempool in some other way (a block took it).

@@ -17,7 +17,8 @@ import (
 // issued, is refused by CheckTx (it never reaches the mempool, let alone a
 // block); a hospital issues vouchers (hashes only), a code registers its
 // holder once, in any case and with or without dashes, and never again;
-// only care providers issue them.
+// only care providers issue them; a copied code cannot queue a second
+// registration in the mempool.
 func TestVouchersKeepSybilsOutOfTheMempool(t *testing.T) {
 	h := openHarness(t, t.TempDir(), false)
 	g := testGenesis()
@@ -55,6 +56,13 @@ func TestVouchersKeepSybilsOutOfTheMempool(t *testing.T) {
 	reg := h.tx(patient, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: toLower(typed)})
 	if res := h.check(reg); res.Code != 0 {
 		t.Fatalf("a registration with an issued voucher: %s", res.Log)
+	}
+	// A copy of the code from the mempool, under another key, waits in
+	// vain: one registration per voucher may wait for a block.
+	copycat := h.check(h.tx(testKey("copycat"), identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: code}))
+	wantCode(t, copycat.Code, copycat.Codespace, copycat.Log, ledger.ErrClaimed)
+	if again := h.check(reg); again.Code != 0 && again.Code != ledger.ErrBadNonce.Code {
+		t.Fatalf("the same transaction again is not refused as a second claim: %s", again.Log)
 	}
 	h.mustOK(reg)
 	if h.identity(patient) == nil {

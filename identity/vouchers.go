@@ -141,6 +141,14 @@ func checkVoucher(r ledger.Reader, body any) error {
 	return nil
 }
 
+// voucherClaim: one registration at a time in the mempool per voucher.
+func voucherClaim(body any) string {
+	if v := body.(*RegisterPatient).Voucher; v != "" {
+		return "voucher/" + VoucherHash(v)
+	}
+	return ""
+}
+
 func voucherKey(hash string) []byte { return append(append([]byte{}, prefixVoucher...), hash...) }
 
 // useVoucher marks a registration's voucher used.

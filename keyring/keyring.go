@@ -8,7 +8,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ed25519"
+	"crypto/pbkdf2"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,6 +44,14 @@ type File struct {
 	Nonce      string `json:"nonce,omitempty"`
 	Ciphertext string `json:"ciphertext,omitempty"`
 	Warning    string `json:"warning,omitempty"`
+
+	// A key made in the patient portal and saved as its backup (kind
+	// "primum-key-backup": the seed sealed with AES-256-GCM under
+	// PBKDF2-SHA256 of the passphrase; web/static/keys.js) is read as an
+	// encrypted key file with kdf "pbkdf2-sha256".
+	Kind       string `json:"kind,omitempty"`
+	Iterations int    `json:"iterations,omitempty"`
+	IV         string `json:"iv,omitempty"`
 }
 
 // Errors.
@@ -105,6 +116,11 @@ func (f *File) Open(passphrase string) (ed25519.PrivateKey, error) {
 			return nil, fmt.Errorf("key file %q: private_key is not a 32-byte hex seed", f.Name)
 		}
 		seed = b
+	} else if f.Kind == "primum-key-backup" {
+		var err error
+		if seed, err = f.openBackup(passphrase); err != nil {
+			return nil, err
+		}
 	} else {
 		if f.KDF != "argon2id" {
 			return nil, fmt.Errorf("key file %q: unknown kdf %q", f.Name, f.KDF)
@@ -169,6 +185,12 @@ func ReadFile(path string) (*File, error) {
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("cannot parse key file %s: %w", path, err)
+	}
+	if f.Kind == "primum-key-backup" { // the patient portal's
+		f.Encrypted = true
+		if f.Name == "" {
+			f.Name = strings.TrimSuffix(filepath.Base(path), ".json")
+		}
 	}
 	return &f, nil
 }
@@ -237,4 +259,31 @@ func (d Dir) List() ([]*File, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// openBackup opens a patient portal's key backup (see File.Kind).
+func (f *File) openBackup(passphrase string) ([]byte, error) {
+	salt, err1 := base64.StdEncoding.DecodeString(f.Salt)
+	iv, err2 := base64.StdEncoding.DecodeString(f.IV)
+	ct, err3 := base64.StdEncoding.DecodeString(f.Ciphertext)
+	if err := errors.Join(err1, err2, err3); err != nil || f.KDF != "pbkdf2-sha256" || f.Iterations < 100_000 || f.Iterations > 10_000_000 {
+		return nil, fmt.Errorf("key backup %q is damaged or of an unknown kind", f.Name)
+	}
+	k, err := pbkdf2.Key(sha256.New, passphrase, salt, f.Iterations, 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil || len(iv) != gcm.NonceSize() {
+		return nil, ErrWrongPassphrase
+	}
+	seed, err := gcm.Open(nil, iv, ct, nil)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, ErrWrongPassphrase
+	}
+	return seed, nil
 }

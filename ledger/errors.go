@@ -118,5 +118,6 @@ var (
 	ErrNotFound    = NewError("primum", 14, "not_found", 404, "not found")
 	ErrBadVersion  = NewError("primum", 15, "bad_version", 400, "unsupported transaction version")
 	ErrRetiredKey  = NewError("primum", 16, "retired_key", 401, "signer key was rotated out")
+	ErrClaimed     = NewError("primum", 18, "already_claimed", 409, "another transaction waiting for a block uses this already (a voucher): it was sent twice, or copied")
 	ErrInactiveOrg = NewError("primum", 17, "organisation_inactive", 403, "signer's organisation is no longer a member")
 )

@@ -33,6 +33,11 @@ type Route struct {
 	// voucher the consortium asks for. The handler checks again in its
 	// block, against the state it sees then.
 	Admit func(r Reader, body any) error
+	// Claim, if set, names a resource only one transaction waiting in the
+	// mempool may use (a voucher's hash): CheckTx refuses a second one
+	// (ErrClaimed) until the first has left the mempool, so copies cannot
+	// pile up there to fail in a block, each at a cost.
+	Claim func(body any) string
 }
 
 // Allows reports whether the signer holds one of the route's roles.

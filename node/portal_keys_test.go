@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/keyring"
 )
 
 // TestPortalKeyInBrowser: a patient enrols in the portal in a real
@@ -52,19 +54,21 @@ func TestPortalKeyInBrowser(t *testing.T) {
 		chromedp.WaitVisible("#key-create"),
 		chromedp.SendKeys("#key-passphrase", passphrase),
 		chromedp.Click("#key-create"),
-		chromedp.Poll(`document.getElementById("signin-error").textContent.includes("voucher_required")`, nil),
+		chromedp.Poll(`document.getElementById("signin-error").textContent.includes("need a voucher")`, nil),
 		chromedp.Text("#signin-error", &refusal),
 		chromedp.SendKeys("#key-voucher", code),
 		chromedp.Click("#key-create"),
 		chromedp.WaitVisible("#signed-in"),
 		chromedp.Text("#who", &who),
+		// Once signed in, the backup is still offered (outside the sign-in form).
+		chromedp.WaitVisible("#key-backup"),
 		chromedp.Evaluate(`fetch(document.getElementById("key-backup").href).then(r => r.text())`, &backup, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
 			return p.WithAwaitPromise(true)
 		}),
 	); err != nil {
 		t.Fatalf("enrol: %v", err)
 	}
-	if !strings.HasPrefix(who, "patient ") || !strings.Contains(who, "your key, in this browser") || !strings.Contains(refusal, "needs a voucher") {
+	if !strings.HasPrefix(who, "patient ") || !strings.Contains(who, "your key, in this browser") || !strings.Contains(refusal, "need a voucher") {
 		t.Fatalf("signed in as %q (first %q)", who, refusal)
 	}
 	patient := strings.Fields(who)[1]
@@ -127,6 +131,18 @@ func TestPortalKeyInBrowser(t *testing.T) {
 	backupFile := filepath.Join(t.TempDir(), "primum-key-backup.json")
 	if err := os.WriteFile(backupFile, []byte(backup), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// The command line opens the same backup (primum … --from it), so a
+	// patient enrolled in a browser can export with the CLI.
+	f, err := keyring.ReadFile(backupFile)
+	if err != nil || !f.Encrypted {
+		t.Fatalf("the CLI reads the backup: %+v, %v", f, err)
+	}
+	if _, err := f.Open("wrong passphrase"); !errors.Is(err, keyring.ErrWrongPassphrase) {
+		t.Fatalf("a wrong passphrase: %v", err)
+	}
+	if k, err := f.Open(passphrase); err != nil || !k.Equal(key) {
+		t.Fatalf("the CLI opens the backup: %v", err)
 	}
 	other := browser(t)
 	var again string

@@ -25,6 +25,9 @@ func TestServiceTokens(t *testing.T) {
 	mustCall(t, http.StatusCreated, "POST", base+"/fhir/Observation?patient="+patient, secret, sentinelObservation())
 	mustCall(t, http.StatusForbidden, "POST", base+"/api/v1/act", secret, map[string]any{"type": "records.set_retention", "body": map[string]any{"holds": []any{}}})
 	mustCall(t, http.StatusForbidden, "GET", base+"/api/v1/me", secret, nil) // no read scope: token_scope
+	if status, out := call(t, "POST", base+"/epcis/capture", secret, epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`)); status != http.StatusForbidden || !strings.Contains(string(out), "token_scope") {
+		t.Fatalf("an EPCIS capture with a FHIR-only token: %d %s", status, out)
+	}
 	mustCall(t, http.StatusUnauthorized, "POST", base+"/fhir/Observation?patient="+patient, secret+"x", sentinelObservation())
 
 	if _, err := tokens.Revoke(home, tok.ID, time.Now()); err != nil {

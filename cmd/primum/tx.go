@@ -74,9 +74,17 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 				}
 				codes[i], body.Vouchers[i] = code, identity.VoucherHash(code)
 			}
-			if err := send(cmd, identity.TypeIssueVouchers, body); err != nil {
+			key, err := g.signingKey(tf.from)
+			if err != nil {
 				return err
 			}
+			res, err := g.client().Send(cmd.Context(), key, identity.TypeIssueVouchers, body, true)
+			if err != nil {
+				return err
+			}
+			// The codes alone on stdout (one a line: V=$(primum identity
+			// issue-vouchers …) takes them); where they were issued on stderr.
+			fmt.Fprintf(cmd.ErrOrStderr(), "issued at height %d  tx %s: hand each code to one person\n", res.Height, res.Hash)
 			return g.print(cmd.OutOrStdout(), codes, func(w io.Writer) {
 				for _, c := range codes {
 					fmt.Fprintln(w, c)

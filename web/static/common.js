@@ -160,8 +160,8 @@ function wireKeySignIn(keyForm, start, out) {
         const a = document.getElementById("key-backup");
         a.href = URL.createObjectURL(new Blob([backup], { type: "application/json" }));
         a.download = "primum-key-backup.json";
-        a.hidden = false;
-        a.textContent = "Save your key's backup (encrypted with your passphrase): it is the only way to use this key on another device";
+        a.textContent = "download primum-key-backup.json";
+        document.getElementById("key-backup-note").hidden = false; // outside the sign-in form: still shown once signed in
         info = await get("/api/v1/keys/" + myKey.current.pub);
       }
       if (!info.identity) {
@@ -172,8 +172,10 @@ function wireKeySignIn(keyForm, start, out) {
           await act(create.dataset.registers, body);
         } catch (e) {
           sessionStorage.removeItem("primum-signed-in");
-          out.textContent = e.message === "voucher_required" || e.message === "voucher_unknown"
-            ? "Your key is made and kept in this browser, but enrolling needs a voucher from a hospital, clinic or pharmacy (" + e.message + "): enter it and press the button again."
+          out.textContent = e.message === "voucher_required"
+            ? "Your key is made and kept in this browser. To enrol you need a voucher from a hospital, clinic or pharmacy: enter its code and press the button again."
+            : e.message === "voucher_unknown"
+            ? "That voucher was never issued, or was used already: check the code, or ask the hospital, clinic or pharmacy that gave it for a new one. Your key is kept in this browser."
             : "Your key is made, but enrolling failed: " + e.message;
           return;
         }

@@ -102,7 +102,7 @@ const myKey = {
     } else if (f.private_key && !f.encrypted) {
       seed = unhex(f.private_key);
     } else if (f.encrypted) {
-      throw new Error("this key file is encrypted with argon2id, which browsers cannot open: use 'primum keys export' to write an unencrypted copy, or the CLI");
+      throw new Error("this key file is encrypted for the command line (argon2id), which browsers cannot open: use it with primum --from, or create a key in this page");
     } else {
       throw new Error("not a Primum key file");
     }
