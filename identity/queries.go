@@ -88,12 +88,18 @@ func AboutPatient(r ledger.Reader, ident *Identity) (string, error) {
 	return "", nil
 }
 
+// mayRead refuses a patient's (or a patient's device's) entry to whoever
+// may not read about them, as if it did not exist: a refusal that differed
+// from "not found" would tell anyone which ids are patients.
 func mayRead(q *ledger.Request, ident *Identity) error {
 	p, err := AboutPatient(q.State, ident)
 	if err != nil || p == "" {
 		return err
 	}
-	return q.MayRead(p)
+	if q.MayRead(p) != nil {
+		return ledger.ErrNotFound.Wrapf("no identity %q", ident.ID)
+	}
+	return nil
 }
 
 // keySpaces say who may read the module's state through proofs.

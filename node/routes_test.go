@@ -87,6 +87,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	index := tokenOnly(200, 403, 403, 403, 200, 403, 200, 403, 403, 403)
 	audit := tokenOnly(200, 403, 403, 200, 200, 403, 200, 403, 403, 403)
 	regulatorOnly := tokenOnly(403, 403, 403, 200, 403, 403, 403, 403, 403, 403)
+	hidden := [12]int{404, 200, 404, 404, 200, 200, 404, 200, 404, 404, 404, 404}
 	proofAudit := tokenOnly(403, 403, 403, 200, 403, 403, 200, 403, 403, 403)
 	proofSelf := tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)
 	routes := []struct {
@@ -114,8 +115,12 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},
 		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), nil, all(404)},
-		{"GET", "/api/v1/identities/" + patient, nil, audit},
-		{"GET", "/api/v1/identities/" + patient + "/members", nil, audit},
+		// A patient's identity is refused as if it did not exist: a
+		// different answer would tell which ids are patients.
+		{"GET", "/api/v1/identities/" + patient, nil, hidden},
+		{"GET", "/api/v1/identities/" + patient + "/members", nil, hidden},
+		{"GET", "/api/v1/identities/" + patient + "/endpoint", nil, all(404)},
+		{"GET", "/api/v1/identities/" + patient + "/retention", nil, all(404)},
 		{"GET", "/api/v1/proof?key=meta/chain_id", nil, all(200)},
 		{"GET", "/api/v1/proof?key=sup/recall/09506000134352/X", nil, all(200)},
 		{"GET", "/api/v1/proof?key=id/" + m["hospital"].id, nil, all(200)},
@@ -257,7 +262,7 @@ func TestSignedReads(t *testing.T) {
 		{"regulator", "/api/v1/patients/" + patient + "/records", "no_standing"},
 		{"unregistered", "/api/v1/patients/" + patient + "/consents", "token_required"},
 		{"patient", "/api/v1/me", ""},
-		{"stranger", "/api/v1/identities/" + patient, "no_standing"},
+		{"stranger", "/api/v1/identities/" + patient, "not_found"},
 		{"patient", "/api/v1/proof?key=id/" + patient, ""},
 		{"stranger", "/api/v1/proof?key=id/" + patient, "no_standing"},
 	} {

@@ -116,7 +116,7 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/identities/{id}/endpoint", Name: "endpoint", Read: ledger.Public, Answer: map[string]string{},
 			Doc: "Where a custodian's node answers record requests.",
 			Handle: func(q *ledger.Request) (any, error) {
-				if _, err := identity.Get(q.State, q.Path("id")); err != nil {
+				if err := anOrganisation(q); err != nil {
 					return nil, err
 				}
 				e, err := Endpoint(q.State, q.Path("id"))
@@ -132,7 +132,7 @@ func queries() []ledger.Query {
 			Doc: "An organisation's retention policy (GDPR Art. 17(3)): which record categories it keeps after an erasure request, on which basis, for how many years after registration; no holds: it erases everything at once.",
 			Handle: func(q *ledger.Request) (any, error) {
 				id := q.Path("id")
-				if _, err := identity.Get(q.State, id); err != nil {
+				if err := anOrganisation(q); err != nil {
 					return nil, err
 				}
 				p, err := GetRetention(q.State, id)
@@ -142,6 +142,17 @@ func queries() []ledger.Query {
 				return p, err
 			}},
 	}
+}
+
+// anOrganisation refuses, as not found, an id that is not an
+// organisation's: the routes about custodians must not tell a patient's id
+// from one that does not exist.
+func anOrganisation(q *ledger.Request) error {
+	ident, err := identity.Get(q.State, q.Path("id"))
+	if err == nil && ident.Kind != ledger.KindOrganisation {
+		err = ledger.ErrNotFound.Wrapf("no organisation %q", q.Path("id"))
+	}
+	return err
 }
 
 // keySpaces say who may read the module's state through proofs.

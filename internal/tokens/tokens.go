@@ -237,9 +237,10 @@ func (w *Watcher) Lookup(secret string, now time.Time) (*Token, error) {
 	if now.Sub(w.checked) >= time.Second {
 		w.checked = now
 		if err := w.reload(false); err != nil {
-			// Keep what was read last: a file being rewritten is not a
-			// reason to refuse every integration.
-			_ = err
+			// A file that no longer reads (a hand edit gone wrong) refuses
+			// every token until it is fixed: a revocation it holds must
+			// not be ignored.
+			w.byHash, w.mod, w.size = map[string]*Token{}, time.Time{}, 0
 		}
 	}
 	h := hash(secret)
