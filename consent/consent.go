@@ -305,6 +305,13 @@ func (s Scope) Covers(rec RecordRef) bool {
 	return s.All || slices.Contains(s.Categories, rec.Category) || slices.Contains(s.Records, rec.ID)
 }
 
+// Naming lists the patient's consents that name grantee and are not yet
+// pruned (at most MaxLivePerGrantee in force, and the lapsed ones the pair
+// index still keeps): a bounded read, whatever the patient holds.
+func Naming(r ledger.Reader, patient, grantee string) ([]*Consent, error) {
+	return ledger.Indexed(r, pairPrefix(patient, grantee), Get)
+}
+
 // Names reports whether the patient has a consent naming grantee that is
 // not yet pruned (in force, or recently lapsed: the pair index keeps at
 // most MaxLivePerGrantee). It reads one key at most.

@@ -18,7 +18,8 @@ const EmergencyView = 24 * time.Hour
 // cases). Least privilege: the patient sees everything about themself; a
 // practitioner or organisation sees the records a consent in force covers
 // and those its organisation holds, the consents that name it and the
-// trail entries of its own accesses and of the records it holds; a
+// trail entries of its own and its organisation's requests and of the
+// records its organisation holds; a
 // practitioner who was granted an emergency access in the last
 // EmergencyView sees the whole index; the regulator sees the trail, the
 // consents and the cases (the audit), not the records index.
@@ -36,9 +37,14 @@ type View struct {
 // IsRegulator reports whether the caller is a regulator organisation.
 func IsRegulator(caller ledger.Signer) bool { return caller.IsRegulator() }
 
-// ViewOf works out what caller may see about patient at time now. It
-// reads the patient's consents, records index and trail: a query's work,
-// never a transaction's.
+// ViewOf works out what caller may see about patient at time now, with a
+// bounded number of reads whatever the patient's history (it runs before
+// a stranger is refused): the consents naming the caller or its
+// organisation (the pair index: at most 2 × consent.MaxLivePerGrantee
+// live ones), at most ledger.MaxPageScan of the patient's index entries to
+// find one its organisation holds, and, for a practitioner, the trail
+// newest first back to EmergencyView ago (at most ledger.MaxPageScan
+// entries).
 func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time) (*View, error) {
 	v := &View{Patient: patient, caller: caller, regulator: IsRegulator(caller)}
 	switch caller.Kind {
@@ -52,29 +58,61 @@ func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time
 	default:
 		return v, nil
 	}
-	all, err := consent.OfPatient(r, patient)
-	if err != nil {
-		return nil, err
+	grantees := []string{caller.ID}
+	if v.org != caller.ID {
+		grantees = append(grantees, v.org)
 	}
-	for _, c := range all {
-		if c.Active(now) && (c.Grantee == caller.ID || c.Grantee == v.org) {
-			v.consents = append(v.consents, c)
-		}
-	}
-	recs, err := OfPatient(r, patient)
-	if err != nil {
-		return nil, err
-	}
-	v.custodian = slices.ContainsFunc(recs, func(rec *Record) bool { return rec.Custodian == v.org })
-	if caller.Kind == ledger.KindPractitioner {
-		trail, err := TrailOf(r, patient)
+	for _, g := range grantees {
+		named, err := consent.Naming(r, patient, g)
 		if err != nil {
 			return nil, err
 		}
+		for _, c := range named {
+			if c.Active(now) {
+				v.consents = append(v.consents, c)
+			}
+		}
+	}
+	examined := 0
+	var gerr error
+	err := r.Iterate(k(prefixByPatient, patient, ""), func(key, _ []byte) bool {
+		if examined++; examined > ledger.MaxPageScan {
+			return false
+		}
+		var rec *Record
+		if rec, gerr = lastPart(Get)(r, string(key[len(prefixByPatient):])); gerr != nil {
+			return false
+		}
+		v.custodian = rec.Custodian == v.org
+		return !v.custodian
+	})
+	if err == nil {
+		err = gerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if caller.Kind == ledger.KindPractitioner {
 		since := now.Add(-EmergencyView).UTC().Format(time.RFC3339)
-		v.emergency = slices.ContainsFunc(trail, func(a *Access) bool {
-			return a.Emergency && a.Outcome == Granted && a.Requester == caller.ID && a.Time >= since
+		examined := 0
+		prefix := k(prefixAccByPat, patient, "")
+		err := ledger.Scan(r, prefix, nil, true, func(key, _ []byte) bool {
+			if examined++; examined > ledger.MaxPageScan {
+				return false
+			}
+			var a *Access
+			if a, gerr = lastPart(GetAccess)(r, string(key[len(prefixAccByPat):])); gerr != nil || a.Time < since {
+				return false
+			}
+			v.emergency = a.Emergency && a.Outcome == Granted && a.Requester == caller.ID
+			return !v.emergency
 		})
+		if err == nil {
+			err = gerr
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }
