@@ -79,6 +79,17 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) {
 		t.Fatalf("read with consent: %s %q", outcome, record)
 	}
+	// The same record read by its id (as from a referral letter).
+	var byID string
+	if err := chromedp.Run(doctorTab,
+		chromedp.Evaluate(`document.getElementById("result").removeAttribute("data-outcome")`, nil),
+		chromedp.SendKeys("#record-id", docRef.ID),
+		chromedp.Click("#by-id-button"),
+		chromedp.Poll(`document.getElementById("result").dataset.outcome !== undefined`, nil),
+		chromedp.Evaluate(`document.getElementById("result").dataset.outcome`, &byID),
+	); err != nil || byID != "granted" {
+		t.Fatalf("read by id: %s, %v", byID, err)
+	}
 
 	if err := chromedp.Run(patientTab,
 		chromedp.Click("#consents button.revoke"),
@@ -96,13 +107,13 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	var emergencyRows, trailRows, regulatorRows int
 	if err := chromedp.Run(patientTab,
 		chromedp.Reload(),
-		chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length === 3`, nil),
+		chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length === 4`, nil), // read, read by id, refused, emergency
 		chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr.emergency").length`, &emergencyRows),
 		chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &trailRows),
 	); err != nil {
 		t.Fatalf("trail: %v", err)
 	}
-	if emergencyRows != 1 || trailRows != 3 {
+	if emergencyRows != 1 || trailRows != 4 {
 		t.Fatalf("trail shows %d rows, %d highlighted as emergency", trailRows, emergencyRows)
 	}
 	// The emergency list is the regulator's audit: the regulator signs in.

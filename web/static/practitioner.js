@@ -10,7 +10,7 @@ async function read(id) {
   const reason = document.getElementById("reason").value;
   if (reason) body.emergency_reason = reason;
   try {
-    const ans = await post(`/api/v1/records/${id}/read`, body);
+    const ans = await post(`/api/v1/records/${encodeURIComponent(id)}/read`, body);
     result.className = "card verdict-ok";
     result.dataset.outcome = "granted";
     title.textContent = "Record " + id;
@@ -40,7 +40,7 @@ async function lookup(ev) {
     // an emergency access lets you see.
     records = [];
     out.textContent = e.message === "no_standing"
-      ? "You have no standing with this patient: no consent names you, your organisation holds none of their records, and you have made no emergency access. A break-glass read needs the record's id."
+      ? "You have no standing with this patient: no consent names you, your organisation holds none of their records, and you have made no emergency access. To read in an emergency, enter the record's id below with the purpose emergency and a reason."
       : "Cannot list the records: " + e.message;
   }
   fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, r.status,
@@ -48,6 +48,12 @@ async function lookup(ev) {
 }
 signIn(async () => {
   document.getElementById("lookup").addEventListener("submit", lookup);
+  // With the purpose and reason chosen above (an emergency: break-glass).
+  document.getElementById("by-id").addEventListener("submit", ev => {
+    ev.preventDefault();
+    const id = document.getElementById("record-id").value.trim();
+    if (id) read(id);
+  });
   const p = new URLSearchParams(location.search).get("patient");
   if (p) { document.getElementById("patient").value = p; await lookup(); }
 });
