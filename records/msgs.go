@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -225,6 +226,31 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 		attrs = append(attrs, [2]string{"emergency", "true"})
 	}
 	ctx.Emit("records.access", attrs...)
+	return nil
+}
+
+// admitAccess refuses in CheckTx a request from someone with no standing
+// with the record's patient, so that it never reaches a block (where it
+// would fail, at a cost to the custodian and the chain). What else the
+// block decides it leaves to the block.
+func admitAccess(r ledger.Reader, body any) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // standing panics on a storage failure, for blocks; here it is a refusal
+			err = fmt.Errorf("reading the state: %v", p)
+		}
+	}()
+	m := body.(*AccessLog)
+	requester, gerr := identity.Get(r, m.Request.Requester)
+	if gerr != nil {
+		return nil // the block's own answer (unknown_requester)
+	}
+	rec, gerr := Get(r, m.Request.Record)
+	if gerr != nil {
+		return nil
+	}
+	if !standing(r, requester, rec) {
+		return ErrNoStandingReq.Wrapf("%s has no standing with the patient of record %s", requester.ID, rec.ID)
+	}
 	return nil
 }
 

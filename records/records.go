@@ -135,7 +135,7 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypeRegister, Allow: custodians, Handle: ledger.Handle(register),
 			Doc:     "A custodian indexes records it stores off-chain: id, patient pseudonym, category and salted commitment (never the record).",
 			Example: `{"endpoint":"https://records.stlukes.example","records":[{"id":"obs-1","patient":"<patient id>","category":"observation","commitment":"<64 hex>"}]}`},
-		{Type: TypeAccess, Allow: custodians, Handle: ledger.Handle(access),
+		{Type: TypeAccess, Allow: custodians, Handle: ledger.Handle(access), Admit: admitAccess,
 			Doc:     "A custodian logs a requester's signed access request; the ledger decides granted or refused (consent, credential, emergency) and keeps the entry.",
 			Example: `{"request":{"chain_id":"primum-demo","requester":"<id>","record":"obs-1","purpose":"treatment","key_digest":"<64 hex>","nonce":"<32 hex>","not_after":"2026-11-23T10:05:00Z"},"signature":"<hex>"}`},
 		{Type: TypeErase, Allow: []string{"patient"}, Handle: ledger.Handle(erase),
