@@ -59,6 +59,9 @@ type Settings struct {
 	// token -> key file (relative to the home). Encrypted key files are
 	// opened with PRIMUM_PASSPHRASE at start.
 	APITokens map[string]string `json:"api_tokens,omitempty"`
+	// DemoTokens says the api_tokens are the demo's shortcuts (primum
+	// demo writes them): the node does not warn about them.
+	DemoTokens bool `json:"demo_tokens,omitempty"`
 	// PublicURL is where other members reach this node's API (default:
 	// http://<api_addr>); custodians publish it on the ledger so that
 	// requesters know where to ask for records.

@@ -132,7 +132,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
 	}
 	signers, err := loadSigners(o.Home, settings.APITokens)
-	if err == nil && len(settings.APITokens) > 0 {
+	if err == nil && len(settings.APITokens) > 0 && !settings.DemoTokens {
 		o.Logger.Warn("api_tokens in config/primum.json are kept in plain text and allow every operation without expiry: for integrations, use 'primum tokens create' (hashed, scoped, expiring, revocable)",
 			"tokens", len(settings.APITokens))
 	}

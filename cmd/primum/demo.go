@@ -228,6 +228,7 @@ func initDemoHome(home string, ports node.Ports) error {
 		return err
 	}
 	settings.APITokens = map[string]string{}
+	settings.DemoTokens = true
 	for i, o := range demoOrgs {
 		key, path, err := demoKey(home, o.name)
 		if err != nil {
