@@ -186,7 +186,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	// An answer proven against the validators' signed header, from the
 	// home's genesis (SPEC F14).
-	b, err = exec.Command(primumBinary(t), "query", "proof", "id/"+patient.Address, "--home", home).CombinedOutput()
+	b, err = exec.Command(primumBinary(t), "query", "proof", "id/"+patient.Address, "--from", patient.KeyFile, "--home", home).CombinedOutput()
 	if err != nil || !strings.Contains(string(b), `"kind":"patient"`) || !strings.Contains(string(b), "signed by 1 of 1 validators") {
 		t.Fatalf("query proof: %v\n%s", err, b)
 	}
@@ -202,7 +202,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 			t.Fatalf("%s has no API token for the portals", m.Name)
 		}
 	}
-	recs, err := c.Records(ctx, byName["Patient 1"].Address)
+	recs, err := c.WithToken(byName["Patient 1"].APIToken).Records(ctx, byName["Patient 1"].Address) // the patient's to read
 	if err != nil || len(recs) != 4 {
 		t.Fatalf("Patient 1's records: %d, %v", len(recs), err)
 	}
@@ -239,7 +239,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if after.ChainID != before.ChainID || after.Height < before.Height {
 		t.Fatalf("chain did not resume: before %+v after %+v", before, after)
 	}
-	all, err := c.Identities(ctx, "")
+	all, err := c.WithToken(byName["National Medicines Agency"].APIToken).Identities(ctx, "") // patients too: the regulator
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	// Records stored before the KEK rotation still read, and are not
 	// imported twice.
-	recs, err = c.Records(ctx, byName["Patient 1"].Address)
+	recs, err = c.WithToken(byName["Patient 1"].APIToken).Records(ctx, byName["Patient 1"].Address)
 	if err != nil || len(recs) != 4 {
 		t.Fatalf("Patient 1's records after resuming: %d, %v", len(recs), err)
 	}
@@ -285,7 +285,13 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		t.Fatalf("the old demo was not kept: %v", err)
 	}
 	// A new ledger: the device registered on the old one is not there.
-	if all, err := c.Identities(ctx, ""); err != nil || len(all) != len(f3.Members) {
+	regToken := ""
+	for _, m := range f3.Members {
+		if m.Name == "National Medicines Agency" {
+			regToken = m.APIToken // the regulator sees patients too
+		}
+	}
+	if all, err := c.WithToken(regToken).Identities(ctx, ""); err != nil || len(all) != len(f3.Members) {
 		t.Fatalf("%d identities for %d demo members on the new ledger (%v)", len(all), len(f3.Members), err)
 	}
 	stopDemo(t, cmd)
