@@ -52,8 +52,23 @@ func hash(b []byte) []byte {
 
 // Verify reports whether proof shows, under the app hash root, that key
 // holds value (exists) or that key is absent (!exists; value is ignored;
-// the proof is a redacted one, see RedactedSpec).
-func Verify(proof *ics23.CommitmentProof, root, key, value []byte, exists bool) bool {
+// the proof is a redacted one, see RedactedSpec). Only the plain forms the
+// store makes are taken: ICS23's compressed and batch forms are refused
+// before the library sees them (its decompression panics on crafted
+// input: a lying node must not crash the client that checks it), and a
+// panic in the library is a refusal too.
+func Verify(proof *ics23.CommitmentProof, root, key, value []byte, exists bool) (ok bool) {
+	switch {
+	case proof == nil:
+		return false
+	case exists && proof.GetExist() == nil, !exists && proof.GetNonexist() == nil:
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
 	if exists {
 		return ics23.VerifyMembership(Spec, root, proof, key, value)
 	}
