@@ -107,6 +107,20 @@ func (s *server) limitPerIP(h http.Handler) http.Handler {
 	})
 }
 
+// chargeIP charges r's client address for n more requests (a batch's
+// transactions beyond the request itself: each costs a signature check),
+// as limitPerIP would; loopback callers are not charged.
+func (s *server) chargeIP(r *http.Request, n int) (bool, time.Duration) {
+	if s.ipLimiter == nil || n <= 0 {
+		return true, 0
+	}
+	addr, ok := clientAddr(r, s.TrustedProxies)
+	if !ok || addr.IsLoopback() {
+		return true, 0
+	}
+	return s.ipLimiter.allowN(limitKey(addr), n)
+}
+
 // limitKey is the bucket addr counts against: an IPv4 address, or an IPv6
 // address's /64, since one host or site is given a whole /64 and may take
 // any address in it.

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +17,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -278,5 +282,43 @@ func TestIPLimitBeforeSignatures(t *testing.T) {
 	}
 	if got := refused("signature"); got != burst+flood {
 		t.Fatalf("%v signatures refused, want %d", got, burst+flood)
+	}
+}
+
+// TestBatchPaysPerSignature: a batch of transactions from fresh keys passes
+// the per-signer limit (each key is new), so its client address pays for
+// every signature it would have the node check: past the address's burst
+// the batch is refused whole (429 rate_limited_ip) before any check (noChain
+// fails the test if anything reaches the mempool).
+func TestBatchPaysPerSignature(t *testing.T) {
+	const burst = 5
+	a := testLedger(t)
+	reg := prometheus.NewRegistry()
+	s := New(Backend{Ledger: a, Chain: noChain{t}, Gatherer: reg, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RatePerIP: 0.01, RateBurstIP: burst, RatePerKey: 100, RateBurst: 100})
+	var txs []string
+	for range 50 {
+		_, key, _ := ed25519.GenerateKey(nil)
+		raw, err := envelope.Build("primum-api-test", key, 0, "identity.register_patient", struct{}{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, base64.StdEncoding.EncodeToString(raw))
+	}
+	body, _ := json.Marshal(wire.BatchRequest{Txs: txs})
+	for _, c := range []struct {
+		from string
+		want int
+	}{{"203.0.113.9:4000", http.StatusTooManyRequests}} {
+		r := httptest.NewRequest("POST", "/api/v1/txs/batch", bytes.NewReader(body))
+		r.RemoteAddr = c.from
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Fatalf("a batch of 50 fresh keys from %s: HTTP %d, want %d: %.200s", c.from, w.Code, c.want, w.Body)
+		}
+		if c.want == http.StatusTooManyRequests {
+			checkRateLimitedIP(t, w)
+		}
 	}
 }

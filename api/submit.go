@@ -181,6 +181,14 @@ func (s *server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		checked = append(checked, raw)
 	}
+	// The per-signer limit keys on signers the transactions only claim: a
+	// batch from a thousand fresh keys passes it. Its client address pays
+	// for every signature it asks the node to check (up to the burst).
+	if ok, wait := s.chargeIP(r, len(checked)-1); !ok {
+		s.metrics.refusedIP()
+		writeRetryLater(w, errRateLimitedIP, wait)
+		return
+	}
 	s.Ledger.Preverify(checked)
 	out := wire.BatchResponse{Results: make([]wire.BatchItem, len(raws))}
 	// A signer's transactions after one of its own was refused are not
