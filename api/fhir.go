@@ -161,7 +161,18 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 	for start := 0; start < len(stored); start += records.MaxPerRegister {
 		chunk := stored[start:min(len(stored), start+records.MaxPerRegister)]
 		if _, err := s.sendAs(ctx, key, records.TypeRegister, records.Register{Endpoint: s.PublicURL, Records: chunk}); err != nil {
-			discard(stored[start:])
+			// Discard only what can no longer be indexed: a chunk the
+			// ledger refused, and the chunks not sent. A chunk whose fate is
+			// unknown (the wait ran out, the client left, the node could
+			// not say) may still commit: deleting its copies then would
+			// leave the ledger indexing records nobody can read.
+			var refused *ledgerRejection
+			if errors.As(err, &refused) || errors.Is(err, errMempoolFull) {
+				discard(stored[start:])
+			} else {
+				discard(stored[start+len(chunk):])
+				s.log.Warn("kept records whose index may still commit", "records", len(chunk), "err", err)
+			}
 			if start > 0 {
 				return nil, fmt.Errorf("%w (the first %d records were stored and indexed)", err, start)
 			}
