@@ -61,7 +61,9 @@ type fixedChain struct {
 	codespace string
 }
 
-func (fixedChain) Status(context.Context) (*coretypes.ResultStatus, error) { return &coretypes.ResultStatus{}, nil }
+func (fixedChain) Status(context.Context) (*coretypes.ResultStatus, error) {
+	return &coretypes.ResultStatus{}, nil
+}
 func (fixedChain) Validators(context.Context, *int64, *int, *int) (*coretypes.ResultValidators, error) {
 	return &coretypes.ResultValidators{}, nil
 }
@@ -78,5 +80,8 @@ func (u *memUnsealer) Keys() ([]byte, []byte, error) {
 	}
 	return u.cur, u.next, nil
 }
-func (u *memUnsealer) Prepare() ([]byte, error) { u.next = bytes.Repeat([]byte{8}, 32); return u.next, nil }
-func (u *memUnsealer) Commit() error            { u.cur, u.next = u.next, nil; return nil }
+func (u *memUnsealer) Prepare() ([]byte, error) {
+	u.next = bytes.Repeat([]byte{8}, 32)
+	return u.next, nil
+}
+func (u *memUnsealer) Commit() error { u.cur, u.next = u.next, nil; return nil }
