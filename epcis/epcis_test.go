@@ -11,6 +11,7 @@ import (
 
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
 )
 
 type emptyState struct{}
@@ -129,5 +130,35 @@ func TestEventID(t *testing.T) {
 		if id != c.id || (err != nil) != c.bad {
 			t.Errorf("%s: got %q, %v", c.raw, id, err)
 		}
+	}
+}
+
+// TestShippingToNoMember: a shipping event whose destination names a
+// party or location that is no member's is refused (it would otherwise be a
+// shipment anyone could receive first); one with no destination is a
+// shipment to anyone, as it says; one naming a member goes to it.
+func TestShippingToNoMember(t *testing.T) {
+	st := ledger.NewOverlay(emptyState{})
+	ev := func(dest string) json.RawMessage {
+		list := ""
+		if dest != "" {
+			list = `,"destinationList":[{"type":"owning_party","destination":"` + dest + `"}]`
+		}
+		return json.RawMessage(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"shipping","epcList":["urn:epc:id:sscc:0614141.1234567890"]` + list + `}`)
+	}
+	for _, c := range []struct {
+		name, dest, to string
+		err            error
+	}{
+		{"an unregistered GLN", "urn:epc:id:pgln:0614141.00777", "", supply.ErrUnknownDestination},
+		{"no destination", "", "", nil},
+		{"a member", "urn:primum:org:abc", "abc", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := TranslateEvent(st, ev(c.dest))
+			if !errors.Is(err, c.err) || err == nil && out[0].To != c.to {
+				t.Fatalf("%+v, %v; want to %q, %v", out, err, c.to, c.err)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package epcis
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -126,15 +127,21 @@ func ilmdString(ilmd map[string]json.RawMessage, name string) string {
 }
 
 // destination finds the receiving member: a party named
-// urn:primum:org:<id>, or a party/location GLN a member registered.
+// urn:primum:org:<id>, or a party/location GLN a member registered. A
+// destination list that names a party or location, none of them a
+// member's, is refused (supply.ErrUnknownDestination): taken as a shipment
+// to anyone, it could be received by whoever came first. No destination at
+// all is a shipment to anyone, as it says.
 func destination(r ledger.Reader, list []struct {
 	Type        string `json:"type"`
 	Destination string `json:"destination"`
 }) (string, error) {
+	named := false
 	for _, d := range list {
 		if t := cbvName(d.Type); t != "owning_party" && t != "possessing_party" && t != "location" {
 			continue
 		}
+		named = true
 		if id, ok := strings.CutPrefix(d.Destination, "urn:primum:org:"); ok {
 			return id, nil
 		}
@@ -145,9 +152,16 @@ func destination(r ledger.Reader, list []struct {
 		if gln == "" {
 			continue
 		}
-		if org, err := supply.OrgOfLocation(r, gln); err == nil {
+		org, err := supply.OrgOfLocation(r, gln)
+		switch {
+		case err == nil:
 			return org, nil
+		case !errors.Is(err, supply.ErrUnknownOrg):
+			return "", err // a storage failure: the block stops
 		}
+	}
+	if named {
+		return "", supply.ErrUnknownDestination.Wrapf("%d destination(s), none a member's", len(list))
 	}
 	return "", nil
 }
