@@ -310,6 +310,9 @@ func (p *Prover) confirm(ctx context.Context, got []*Proven) error {
 			wait, cancel := context.WithTimeout(ctx, p.maxAge)
 			next, err := header(wait, state+1)
 			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return err // not the wait running out: the header itself (not proven, a witness that disagrees)
+			}
 			if err != nil || !bytes.Equal(next.AppHash, claimed) || time.Since(next.Time) > p.maxAge {
 				return fmt.Errorf("%w: header %d is from %s, %s ago (at most %s allowed), and no newer one came: ask another node, or add --witness",
 					ErrStale, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(time.Second), p.maxAge)

@@ -250,7 +250,10 @@ func TestConsortiumFourProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// (The patient's identity is theirs to read: the prover signs as them.)
-	prover, err := prove.New(ctx, c0.WithKey(during[0]), procs[0].RPC, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].RPC}})
+	// (MaxAge: this checks provenance; a loaded machine may leave an idle
+	// chain's newest header older than the default. TestStaleNodeIsNotBelieved
+	// checks freshness.)
+	prover, err := prove.New(ctx, c0.WithKey(during[0]), procs[0].RPC, prove.TrustRoot{Genesis: genesis, Witnesses: []string{procs[3].RPC}, MaxAge: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
