@@ -93,8 +93,14 @@ func NewVoucher() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])[:20]
-	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20], nil
+	return VoucherCode(b[:]), nil
+}
+
+// VoucherCode writes the first 100 bits of b (at least 13 bytes) as a
+// voucher code: 20 base32 characters in groups of four.
+func VoucherCode(b []byte) string {
+	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:20]
+	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20]
 }
 
 // SetPolicy records the registration policy at genesis.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -369,8 +368,7 @@ func ensureDemoVouchers(ctx context.Context, c *client.Client, hospital ed25519.
 	var missing []string
 	for i := range demoVouchers {
 		sum := sha256.Sum256(append(append([]byte("primum demo voucher "), hospital.Seed()...), byte(i)))
-		s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:20]
-		code := s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20]
+		code := identity.VoucherCode(sum[:])
 		codes = append(codes, code)
 		var p wire.ProofResponse
 		if err := c.Get(ctx, "/api/v1/proof?key="+url.QueryEscape("vch/"+identity.VoucherHash(code)), &p); err != nil {
