@@ -370,16 +370,10 @@ func (s *serviceTokens) key(path string) (ed25519.PrivateKey, error) {
 // keys are the keys of the tokens in use (for the custodian's side of
 // record requests).
 func (s *serviceTokens) keys() []ed25519.PrivateKey {
-	list, err := tokens.List(s.home)
-	if err != nil {
-		return nil
-	}
 	var out []ed25519.PrivateKey
-	for _, t := range list {
-		if t.State(time.Now()) == "active" {
-			if k, err := s.key(t.Key); err == nil {
-				out = append(out, k)
-			}
+	for _, t := range s.watch.Active(time.Now()) {
+		if k, err := s.key(t.Key); err == nil {
+			out = append(out, k)
 		}
 	}
 	return out

@@ -230,19 +230,40 @@ func (w *Watcher) reload(force bool) error {
 	return nil
 }
 
+// refresh reads the file again if it changed, at most once a second. A
+// file that no longer reads (a hand edit gone wrong) refuses every token
+// until it is fixed: a revocation it holds must not be ignored. The
+// caller holds mu.
+func (w *Watcher) refresh(now time.Time) {
+	if now.Sub(w.checked) < time.Second {
+		return
+	}
+	w.checked = now
+	if err := w.reload(false); err != nil {
+		w.byHash, w.mod, w.size = map[string]*Token{}, time.Time{}, 0
+	}
+}
+
+// Active lists the tokens usable at now, from the table read last (read
+// again if the file changed).
+func (w *Watcher) Active(now time.Time) []*Token {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.refresh(now)
+	var out []*Token
+	for _, t := range w.byHash {
+		if t.State(now) == "active" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Lookup finds the token whose secret this is, usable at now.
 func (w *Watcher) Lookup(secret string, now time.Time) (*Token, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if now.Sub(w.checked) >= time.Second {
-		w.checked = now
-		if err := w.reload(false); err != nil {
-			// A file that no longer reads (a hand edit gone wrong) refuses
-			// every token until it is fixed: a revocation it holds must
-			// not be ignored.
-			w.byHash, w.mod, w.size = map[string]*Token{}, time.Time{}, 0
-		}
-	}
+	w.refresh(now)
 	h := hash(secret)
 	t, ok := w.byHash[h]
 	if !ok || subtle.ConstantTimeCompare([]byte(t.Hash), []byte(h)) != 1 {
