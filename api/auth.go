@@ -224,7 +224,7 @@ func (s *server) authorise(r *http.Request, q *ledger.Request, read ledger.Acces
 	case ledger.Members:
 		return nil
 	case ledger.Regulator:
-		if !records.IsRegulator(caller) {
+		if !caller.IsRegulator() {
 			return errRegulatorOnly
 		}
 		return nil
@@ -348,7 +348,7 @@ func (s *server) mayProve(r *http.Request, key string) error {
 		return nil
 	case ledger.Regulator:
 		caller, err := s.knownCaller(r, state)
-		if err == nil && !records.IsRegulator(caller) {
+		if err == nil && !caller.IsRegulator() {
 			err = errRegulatorOnly
 		}
 		return err

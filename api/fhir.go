@@ -332,7 +332,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	case patient != "":
 		view, err = s.patientView(r, committed, patient, typ == "DocumentReference")
-	case !records.IsRegulator(caller):
+	case !caller.IsRegulator():
 		err = errRegulatorOnly.Wrapf("a %s search over every patient is the regulator's audit: name a patient with patient=", typ)
 	}
 	if err != nil {

@@ -87,7 +87,7 @@ func queries() []ledger.Query {
 					return nil, err
 				}
 				who := q.Query.Get("practitioner")
-				me, all := q.Caller.ID, IsRegulator(q.Caller)
+				me, all := q.Caller.ID, q.Caller.IsRegulator()
 				page, next, err := CasesPage(q.State, after, limit, func(c *Case) bool {
 					return (all || c.Patient == me || c.Requester == me || c.Specialist == me) &&
 						(who == "" || c.Specialist == who || c.Requester == who)

@@ -34,9 +34,6 @@ type View struct {
 	custodian bool // the caller's organisation holds at least one of the patient's records
 }
 
-// IsRegulator reports whether the caller is a regulator organisation.
-func IsRegulator(caller ledger.Signer) bool { return caller.IsRegulator() }
-
 // ViewOf works out what caller may see about patient at time now, with a
 // bounded number of reads whatever the patient's history (it runs before
 // a stranger is refused): the consents naming the caller or its
@@ -46,7 +43,7 @@ func IsRegulator(caller ledger.Signer) bool { return caller.IsRegulator() }
 // newest first back to EmergencyView ago (at most ledger.MaxPageScan
 // entries).
 func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time) (*View, error) {
-	v := &View{Patient: patient, caller: caller, regulator: IsRegulator(caller)}
+	v := &View{Patient: patient, caller: caller, regulator: caller.IsRegulator()}
 	switch caller.Kind {
 	case ledger.KindPatient:
 		v.self = caller.ID == patient
