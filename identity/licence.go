@@ -11,12 +11,16 @@ import (
 // practitioners are indexed by licence (lic/<LicenceKey>/<id>), and
 //
 //   - a registration is refused while an identity holding the licence is
-//     suspended by anyone but the registering organisation, or was revoked
-//     by a regulator (licence_suspended);
+//     suspended by a regulator, or was revoked by one (licence_suspended);
+//     an organisation's own suspension or revocation is about its own
+//     credential and holds no other organisation back, since any member
+//     can register any licence and could otherwise block a real
+//     practitioner everywhere by registering and suspending a copy;
 //   - a regulator's status change applies to every identity holding the
 //     licence (setPractitionerStatus);
 //   - a licence is held by at most MaxPerLicence identities (licence_limit),
-//     which bounds the work of both.
+//     which bounds the work of both, and by at most MaxPerOrgLicence of one
+//     organisation, so that one organisation cannot fill a licence.
 //
 // The index holds what may still matter: an organisation's own revocation
 // ends its credential and holds nothing, so it frees the entry, while a
@@ -26,6 +30,12 @@ import (
 // (several organisations, a key replaced by a new registration): it bounds
 // what a registration and a regulator's status change read and write.
 const MaxPerLicence = 16
+
+// MaxPerOrgLicence bounds the identities one organisation holds under one
+// licence: a practitioner and a replacement key registered before the old
+// one is revoked. Filling a licence takes MaxPerLicence/MaxPerOrgLicence
+// organisations acting together, each named on the ledger.
+const MaxPerOrgLicence = 2
 
 // LicenceKey is the form under which a licence is indexed and compared: its
 // ASCII letters upper-cased and its digits, with spaces and punctuation
@@ -70,21 +80,18 @@ func licenceHolders(r ledger.Reader, lk string) ([]*Identity, error) {
 	return ledger.Indexed(r, licencePrefix(lk), Get)
 }
 
-// licenceHold says why p keeps org from registering p's licence again, or
-// nil. Only p's credentialing organisation and regulators may set p's
-// status (ownPractitioner), so an author other than the organisation is a
-// regulator.
-func licenceHold(p *Identity, org, licence string) error {
+// licenceHold says why p keeps another registration of p's licence from
+// being made, or nil: only a regulator's word holds across organisations.
+// Only p's credentialing organisation and regulators may set p's status
+// (ownPractitioner), so an author other than the organisation is a
+// regulator; a suspension from before status_by has no known author and
+// counts as the organisation's.
+func licenceHold(p *Identity, licence string) error {
+	byRegulator := p.StatusBy != "" && p.StatusBy != p.OrgID
 	switch {
-	case p.Status == StatusSuspended && p.StatusBy == org,
-		p.Status == StatusSuspended && p.StatusBy == "" && p.OrgID == org:
-		return nil // org may lift this suspension itself (one from before status_by: the old rule)
-	case p.Status == StatusSuspended && (p.StatusBy == p.OrgID || p.StatusBy == ""):
-		return ErrLicenceSuspended.Wrapf("licence %q: practitioner %s is suspended by its credentialing organisation %s; only it or a regulator can lift the suspension",
-			licence, p.ID, p.OrgID)
-	case p.Status == StatusSuspended:
+	case p.Status == StatusSuspended && byRegulator:
 		return ErrLicenceSuspended.Wrapf("licence %q: the regulator %s suspended practitioner %s; only the regulator can lift it", licence, p.StatusBy, p.ID)
-	case p.Status == StatusRevoked && p.StatusBy != "" && p.StatusBy != p.OrgID:
+	case p.Status == StatusRevoked && byRegulator:
 		return ErrLicenceSuspended.Wrapf("licence %q: the regulator %s revoked practitioner %s; the licence cannot be registered again", licence, p.StatusBy, p.ID)
 	}
 	return nil
@@ -102,8 +109,9 @@ func admitLicence(w ledger.Writer, org, licence, id string) error {
 		return err
 	}
 	var stale []string
+	own := 0
 	for _, p := range holders {
-		if err := licenceHold(p, org, licence); err != nil {
+		if err := licenceHold(p, licence); err != nil {
 			return err
 		}
 		owner, err := Get(w, p.OrgID)
@@ -112,7 +120,12 @@ func admitLicence(w ledger.Writer, org, licence, id string) error {
 		}
 		if p.Status == StatusRevoked || err != nil || owner.Status == StatusRemoved {
 			stale = append(stale, p.ID)
+		} else if p.OrgID == org {
+			own++
 		}
+	}
+	if own >= MaxPerOrgLicence {
+		return ErrLicenceFull.Wrapf("your organisation already credentials %d practitioner identities under licence %q, the most one organisation may", own, licence)
 	}
 	if len(holders)-len(stale) >= MaxPerLicence {
 		return ErrLicenceFull.Wrapf("licence %q already has %d practitioner identities", licence, len(holders)-len(stale))

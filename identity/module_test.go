@@ -156,8 +156,8 @@ func TestIdentityTransactions(t *testing.T) {
 		{"the hospital suspends its practitioner", "hosp", set, identity.SetPractitionerStatus{ID: w.ID("drA"), Status: identity.StatusSuspended, Note: "under review"},
 			nil, wantStatus(w, "drA", identity.StatusSuspended, "hosp")},
 		{"a suspended practitioner cannot act", "drA", rotate, rotation(w, "drA", "drA#2"), ledger.ErrSuspended, nil},
-		{"nor can their licence be registered elsewhere", "clinic", reg, prac("drA2", "clinic", func(b *identity.RegisterPractitioner) { b.Licence = "lic dra" }),
-			identity.ErrLicenceSuspended, nil},
+		{"an organisation's suspension holds no other organisation back", "clinic", reg, prac("drA2", "clinic", func(b *identity.RegisterPractitioner) { b.Licence = "lic dra" }),
+			nil, nil},
 		{"the regulator suspends another's practitioner", "reg", set, status("drB", identity.StatusSuspended), nil, wantStatus(w, "drB", identity.StatusSuspended, "reg")},
 		{"the hospital cannot lift the regulator's suspension", "hosp", set, status("drB", identity.StatusActive), identity.ErrSuspendedByOther, nil},
 		{"nor revoke over it", "hosp", set, status("drB", identity.StatusRevoked), identity.ErrSuspendedByOther, nil},
@@ -169,7 +169,7 @@ func TestIdentityTransactions(t *testing.T) {
 		{"even for the regulator", "reg", set, status("drA", identity.StatusActive), identity.ErrRevokedFinal, nil},
 		{"a revoked credential is not renewed", "hosp", ren, renew("drA", later, ""), identity.ErrRevokedFinal, nil},
 		{"a revoked practitioner cannot act", "drA#2", rotate, rotation(w, "drA", "drA#3"), ledger.ErrRevoked, nil},
-		{"an organisation's own revocation frees the licence", "clinic", reg, prac("drA2", "clinic", func(b *identity.RegisterPractitioner) { b.Licence = "lic dra" }), nil, nil},
+		{"an organisation's own revocation frees its entry", "clinic", reg, prac("drA3", "clinic", func(b *identity.RegisterPractitioner) { b.Licence = "lic dra" }), nil, nil},
 
 		// Renewal.
 		{"the hospital renews a credential", "hosp", ren, renew("drB", later, "cardiology"), nil, func(t *testing.T) {
@@ -276,18 +276,51 @@ func TestRegulatorActsOnTheLicence(t *testing.T) {
 	})
 }
 
-// TestLicenceLimit: a licence is held by at most MaxPerLicence identities;
-// an organisation's revocation frees a place.
+// TestLicenceLimit: one organisation holds at most MaxPerOrgLicence
+// identities under a licence and all together at most MaxPerLicence; an
+// organisation's revocation frees a place.
 func TestLicenceLimit(t *testing.T) {
 	w := setup(t)
-	for i := range identity.MaxPerLicence {
-		b := w.PractitionerBody(fmt.Sprint("dr", i), "hosp")
+	reg := func(name, org string) identity.RegisterPractitioner {
+		b := w.PractitionerBody(name, org)
 		b.Licence = "L-1"
-		w.Try(t, "hosp", identity.TypeRegisterPractitioner, b, nil)
+		return b
 	}
-	b := w.PractitionerBody("dr-last", "hosp")
-	b.Licence = "L-1"
-	w.Try(t, "hosp", identity.TypeRegisterPractitioner, b, identity.ErrLicenceFull)
-	w.Try(t, "hosp", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID("dr0"), Status: identity.StatusRevoked}, nil)
-	w.Try(t, "hosp", identity.TypeRegisterPractitioner, b, nil)
+	orgs := identity.MaxPerLicence / identity.MaxPerOrgLicence
+	for o := range orgs {
+		org := fmt.Sprint("org", o)
+		w.AddOrg(org, "clinic")
+		w.Commit()
+		for i := range identity.MaxPerOrgLicence {
+			w.Try(t, org, identity.TypeRegisterPractitioner, reg(fmt.Sprint(org, "dr", i), org), nil)
+		}
+		w.Try(t, org, identity.TypeRegisterPractitioner, reg(org+"dr-extra", org), identity.ErrLicenceFull)
+	}
+	w.Try(t, "hosp", identity.TypeRegisterPractitioner, reg("dr-last", "hosp"), identity.ErrLicenceFull)
+	w.Try(t, "org0", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID("org0dr0"), Status: identity.StatusRevoked}, nil)
+	w.Try(t, "hosp", identity.TypeRegisterPractitioner, reg("dr-last", "hosp"), nil)
+}
+
+// TestNoOrganisationBlocksALicence: an organisation that registers a real
+// practitioner's licence under a key of its own and then suspends or
+// revokes that copy blocks nobody else; only a regulator's word does.
+func TestNoOrganisationBlocksALicence(t *testing.T) {
+	w := setup(t)
+	copyOf := func(name, org string) identity.RegisterPractitioner {
+		b := w.PractitionerBody(name, org)
+		b.Licence = "GMC-7001234"
+		return b
+	}
+	status := func(name, s string) identity.SetPractitionerStatus {
+		return identity.SetPractitionerStatus{ID: w.ID(name), Status: s}
+	}
+	run(t, w, []step{
+		{"the clinic registers a copy of the licence", "clinic", identity.TypeRegisterPractitioner, copyOf("ghost", "clinic"), nil, nil},
+		{"and suspends it", "clinic", identity.TypeSetPractitioner, status("ghost", identity.StatusSuspended), nil, nil},
+		{"the hospital still credentials the real practitioner", "hosp", identity.TypeRegisterPractitioner, copyOf("real", "hosp"), nil, nil},
+		{"the clinic's revocation of its copy holds nothing either", "clinic", identity.TypeSetPractitioner, status("ghost", identity.StatusRevoked), nil, nil},
+		{"the hospital registers a replacement key", "hosp", identity.TypeRegisterPractitioner, copyOf("real2", "hosp"), nil, nil},
+		{"the regulator suspends the licence", "reg", identity.TypeSetPractitioner, status("real", identity.StatusSuspended), nil, wantStatus(w, "real2", identity.StatusSuspended, "reg")},
+		{"now nobody registers it", "clinic", identity.TypeRegisterPractitioner, copyOf("ghost2", "clinic"), identity.ErrLicenceSuspended, nil},
+	})
 }
