@@ -204,11 +204,23 @@ func GetJSON(r Reader, key []byte, v any) (found bool, err error) {
 // encoder escapes \b and \f differently, and the bytes are part of the app
 // hash. The decoders agree with encoding/json on every value SetJSON writes
 // (app's TestStateDecodersAgree).
+//
+// A value that does not decode is a bug, the same on every node (Pebble
+// checksums what it reads, so a disk fault is a read error, not a changed
+// value): it is ErrInternal, which rejects the transaction on every node
+// alike, as a handler's panic does. An uncoded error would stop every
+// validator on the same block, for good.
 func DecodeState(b []byte, v any) error {
+	var err error
 	if u, ok := v.(easyjson.Unmarshaler); ok {
-		return easyjson.Unmarshal(b, u)
+		err = easyjson.Unmarshal(b, u)
+	} else {
+		err = json.Unmarshal(b, v)
 	}
-	return json.Unmarshal(b, v)
+	if err != nil {
+		return ErrInternal.Wrapf("a state value does not decode as %T: %v", v, err)
+	}
+	return nil
 }
 
 // SetJSON writes a JSON value. State types have no maps and no floats, so

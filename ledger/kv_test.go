@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -203,5 +204,31 @@ func TestScanPage(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[0 2 4 6 8 10 12 14 16 18 20 22]" || pages != 2 {
 		t.Fatalf("walked %v in %d pages", got, pages+1)
+	}
+}
+
+// TestUndecodableStateIsCoded: a state value that does not decode is a
+// coded internal error (rejected alike on every node), never an uncoded
+// one (which block execution treats as a storage failure and stops on).
+func TestUndecodableStateIsCoded(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Staged().Set([]byte("x/1"), []byte(`{"a":`))
+	for _, read := range []func() error{
+		func() error {
+			var v struct{ A int }
+			_, err := ledger.GetJSON(s.Staged(), []byte("x/1"), &v)
+			return err
+		},
+		func() error { _, err := ledger.ScanJSON[struct{ A int }](s.Staged(), []byte("x/"), 0); return err },
+	} {
+		err := read()
+		var coded *ledger.Error
+		if !errors.As(err, &coded) || coded != ledger.ErrInternal {
+			t.Fatalf("got %v, want a coded internal error", err)
+		}
 	}
 }
