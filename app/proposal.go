@@ -142,6 +142,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 func (a *App) screen(txs [][]byte) []error {
 	errs := make([]error, len(txs))
 	decoded := make([]*envelope.Tx, len(txs))
+	bodies := make([]any, len(txs)) // decoded by this node's CheckTx, when it was
 	hashes := make([][]byte, len(txs))
 	var unseen []ledger.Signed
 	var at []int
@@ -157,7 +158,7 @@ func (a *App) screen(txs [][]byte) []error {
 			continue
 		}
 		tx := k.tx
-		decoded[i] = tx
+		decoded[i], bodies[i] = tx, k.body
 		if !k.sigOK {
 			unseen = append(unseen, tx.Signed())
 			at = append(at, i)
@@ -195,9 +196,35 @@ func (a *App) screen(txs [][]byte) []error {
 			errs[i] = ledger.ErrBadNonce.Wrapf("got %d, the signer's sequence is at %d", tx.Nonce, want)
 			continue
 		}
+		if errs[i] = a.admitBody(committed, tx, bodies[i]); errs[i] != nil {
+			continue
+		}
 		next[string(tx.Signer)] = want + 1
 	}
 	return errs
+}
+
+// admitBody applies the route's Admit check (Route.Admit) to a proposed
+// transaction, as CheckTx did when it arrived and again at each recheck,
+// against the same committed state: an honest proposer's mempool holds no
+// transaction it refuses (a registration without the voucher the
+// consortium asks for), so a proposal that carries one is not honest.
+func (a *App) admitBody(committed ledger.Reader, tx *envelope.Tx, body any) error {
+	route, ok := a.routes[tx.Type]
+	if !ok || route.Admit == nil {
+		return nil // an unknown type is refused in the block
+	}
+	if body == nil {
+		var err error
+		if body, err = route.Handle.Decode(tx.Body); err != nil {
+			return err
+		}
+	}
+	err := route.Admit(committed, body)
+	if err != nil && !errors.As(err, new(*ledger.Error)) {
+		panic(&ledger.StorageError{Err: err})
+	}
+	return err
 }
 
 // inNonceOrder orders each signer's transactions by nonce within the places

@@ -40,6 +40,18 @@ func TestVouchersKeepSybilsOutOfTheMempool(t *testing.T) {
 		wantCode(t, res.Code, res.Codespace, res.Log, want)
 	}
 
+	// Nor does it reach a block through a byzantine proposer: every
+	// validator refuses a proposal that carries it, and an honest proposer
+	// leaves it out.
+	sneaked := h.tx(testKey("sneaked in"), identity.TypeRegisterPatient, identity.RegisterPatient{})
+	pp, err := h.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Height: h.height + 1, Txs: [][]byte{sneaked}})
+	if err != nil || pp.Status != abci.PROCESS_PROPOSAL_STATUS_REJECT {
+		t.Fatalf("a proposal with a registration without a voucher: %v %v, want rejected", pp.GetStatus(), err)
+	}
+	if prep, err := h.app.PrepareProposal(context.Background(), &abci.PrepareProposalRequest{Txs: [][]byte{sneaked}, MaxTxBytes: 1 << 20}); err != nil || len(prep.Txs) != 0 {
+		t.Fatalf("an honest proposer proposed it: %d txs, %v", len(prep.GetTxs()), err)
+	}
+
 	code, err := identity.NewVoucher()
 	if err != nil {
 		t.Fatal(err)
