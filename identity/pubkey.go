@@ -8,8 +8,8 @@ import (
 )
 
 // CheckNewKey refuses a public key that must never enter state: one that is
-// not a point of the curve, a small-order point, or a non-canonical
-// encoding.
+// not a point of the curve, a small-order point, a point with a small-order
+// component (not in the prime-order subgroup), or a non-canonical encoding.
 //
 // Signatures are checked under ZIP-215 (ledger.VerifySignature), which is
 // cofactored and accepts any encoding: for a small-order key A, [8]A is the
@@ -38,6 +38,12 @@ func CheckNewKey(key ed25519.PublicKey) error {
 	}
 	if p.IsSmallOrder() {
 		return ErrWeakKey.Wrapf("small-order point: anyone can sign as it")
+	}
+	if !p.IsTorsionFree() {
+		// A + T, T of small order: its holder can make signatures that
+		// cofactored (ZIP-215) and cofactorless verifiers judge apart, and
+		// one secret answers for up to eight keys. Honest keys never are.
+		return ErrWeakKey.Wrapf("point with a small-order component")
 	}
 	return nil
 }

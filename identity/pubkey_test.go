@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/oasisprotocol/curve25519-voi/curve"
+
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -51,6 +53,9 @@ func TestCheckNewKey(t *testing.T) {
 	}
 	for _, k := range smallOrder {
 		cases = append(cases, tc{"small order: " + k.name, k.hex, ErrWeakKey})
+		if k.name != "identity (order 1)" {
+			cases = append(cases, tc{"valid plus a point of " + k.name, mixed(t, valid, k.hex), ErrWeakKey})
+		}
 	}
 	for _, k := range nonCanonical {
 		cases = append(cases, tc{"non-canonical: " + k.name, k.hex, ErrWeakKey})
@@ -174,4 +179,27 @@ func TestLicenceKey(t *testing.T) {
 			t.Errorf("checkLicence(%q) = %v, want %v", c.licence, err, c.want)
 		}
 	}
+}
+
+// mixed is the canonical encoding of key's point plus the small-order
+// point encoded as torsion (hex).
+func mixed(t *testing.T, key ed25519.PublicKey, torsion string) string {
+	t.Helper()
+	point := func(b []byte) *curve.EdwardsPoint {
+		var enc curve.CompressedEdwardsY
+		var p curve.EdwardsPoint
+		if _, err := enc.SetBytes(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.SetCompressedY(&enc); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	tb, _ := hex.DecodeString(torsion)
+	var sum curve.EdwardsPoint
+	sum.Add(point(key), point(tb))
+	var out curve.CompressedEdwardsY
+	out.SetEdwardsPoint(&sum)
+	return hex.EncodeToString(out[:])
 }
