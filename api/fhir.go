@@ -135,6 +135,10 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 // transactions of up to records.MaxPerRegister records; stored copies whose
 // index the ledger refused are discarded.
 func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]*records.Record, error) {
+	// One wait for every chunk together: a bundle of several chunks on a
+	// slow chain must still answer inside the server's write timeout.
+	ctx, cancel := context.WithTimeout(ctx, s.commitWait())
+	defer cancel()
 	committed := s.Ledger.Committed()
 	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime())
 	if err != nil {

@@ -4,17 +4,25 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/fhir"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // TestIngestKeepsWhatMayStillCommit: records a custodian stores while
@@ -52,6 +60,81 @@ func TestIngestKeepsWhatMayStillCommit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIngestWaitsOnceForAllItsBlocks: a bundle registered in several
+// transactions waits for their blocks within one commit wait in all, not
+// one wait each, so that a slow chain cannot hold a request past the
+// server's write timeout (a bundle of n chunks used to wait up to n × 40 s).
+func TestIngestWaitsOnceForAllItsBlocks(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	a := memberLedger(t, key)
+	chain := &slowChain{app: a, delay: 150 * time.Millisecond, height: 1}
+	patientKey := ed25519.NewKeyFromSeed(make([]byte, 32))
+	reg, _ := envelope.Build(a.ChainID(), patientKey, 0, identity.TypeRegisterPatient, identity.RegisterPatient{})
+	done, stop := a.WaitFor(fmt.Sprintf("%x", envelope.Hash(reg)))
+	defer stop()
+	if res, err := chain.BroadcastTxSync(context.Background(), reg); err != nil || res.Code != 0 {
+		t.Fatalf("register a patient: %v %v", res, err)
+	}
+	<-done
+	patient := ledger.Address(patientKey.Public().(ed25519.PublicKey))
+	docs, err := docstore.Open(t.TempDir(), &memUnsealer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docs.Close() })
+	var bundle []*fhir.Resource
+	for range records.MaxPerRegister + 1 { // two transactions
+		bundle = append(bundle, &fhir.Resource{Type: "Observation", Raw: []byte(`{"resourceType":"Observation","status":"final"}`)})
+	}
+	for _, c := range []struct {
+		name string
+		wait time.Duration
+		ok   bool
+	}{
+		{"both blocks within the wait", 5 * time.Second, true},
+		{"each block within the wait, not both", 250 * time.Millisecond, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			s := &server{Backend: Backend{Ledger: a, Chain: chain, Docs: docs, CommitWait: c.wait, Logger: quiet}, log: quiet}
+			_, err := s.ingest(context.Background(), key, patient, bundle)
+			if (err == nil) != c.ok {
+				t.Fatalf("ingest: %v, want success %v", err, c.ok)
+			}
+		})
+	}
+}
+
+// slowChain checks each transaction into the app's mempool and commits it
+// alone in a block after delay.
+type slowChain struct {
+	fixedChain
+	app    *app.App
+	delay  time.Duration
+	mu     sync.Mutex
+	height int64
+}
+
+func (c *slowChain) BroadcastTxSync(ctx context.Context, tx cmttypes.Tx) (*coretypes.ResultBroadcastTx, error) {
+	res, err := c.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: tx, Type: abci.CHECK_TX_TYPE_CHECK})
+	if err != nil || res.Code != 0 {
+		return &coretypes.ResultBroadcastTx{Code: res.GetCode(), Codespace: res.GetCodespace(), Log: res.GetLog()}, err
+	}
+	go func() {
+		time.Sleep(c.delay)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.height++
+		if _, err := c.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: c.height, Time: time.Now(), Txs: [][]byte{tx}}); err != nil {
+			panic(err)
+		}
+		if _, err := c.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+			panic(err)
+		}
+	}()
+	return &coretypes.ResultBroadcastTx{}, nil
 }
 
 // fixedChain takes every transaction with the same answer and never

@@ -163,11 +163,7 @@ const commitWait = 40 * time.Second
 // block; a rejection in the block is returned as its coded error. Past the
 // wait it returns errTimeout with the transaction's hash.
 func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string, body any) (*wire.TxResult, error) {
-	wait := s.CommitWait
-	if wait <= 0 {
-		wait = commitWait
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, s.commitWait())
 	defer cancel()
 	hash, done, stop, err := s.broadcast(ctx, key, typ, body)
 	if err != nil {
@@ -183,6 +179,14 @@ func (s *server) sendAs(ctx context.Context, key ed25519.PrivateKey, typ string,
 	case <-ctx.Done():
 		return &wire.TxResult{Hash: hash}, errTimeout
 	}
+}
+
+// commitWait is how long a request waits for its blocks in all.
+func (s *server) commitWait() time.Duration {
+	if s.CommitWait > 0 {
+		return s.CommitWait
+	}
+	return commitWait
 }
 
 // ledgerRejection is a rejection reported by the ledger: its log, and the
