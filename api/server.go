@@ -206,6 +206,11 @@ func securityHeaders(h http.Handler) http.Handler {
 // limit of events, which can carry sensor data).
 const MaxCaptureBytes = 4 << 20
 
+// limitBody bounds each request's body by its route: documents (EPCIS
+// capture, FHIR, transaction batches) may be larger than the rest. It
+// wraps the mux rather than each route (http.MaxBytesHandler per pattern)
+// because authentication, which runs before routing, reads a signed body
+// to check its content-digest: the limit must already hold then.
 func limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(MaxBodyBytes)
