@@ -210,7 +210,9 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if len(want) != 0 {
 		return nil, fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
 	}
-	identity.SetPolicy(w, g.PatientRegistration)
+	if err := initModules(w, g); err != nil {
+		return nil, err
+	}
 	w.Set(keyChainID, []byte(req.ChainId))
 	a.setChainID(req.ChainId)
 	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil

@@ -37,7 +37,8 @@ const (
 	StatusFailed   = "failed"
 )
 
-// VotingPeriod is how long a proposal stays open, in block time.
+// VotingPeriod is how long a proposal stays open, in block time, unless
+// the genesis sets another (GenesisState).
 const VotingPeriod = 14 * 24 * time.Hour
 
 // MaxPower bounds a member's validator power.
@@ -179,7 +180,7 @@ func New() *Module { return &Module{Members: IdentityMembers{}} }
 // Declare declares the governance module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {
 	return ledger.Module{Name: "governance", Doc: "The members' votes on who joins, who leaves and who validates.",
-		Txs: m.Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "gov/", Read: ledger.Public}}}
+		Txs: m.Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "gov/", Read: ledger.Public}}, Genesis: genesis()}
 }
 
 // Routes are the transactions of this module.
@@ -261,8 +262,12 @@ func (m *Module) propose(ctx *ledger.Context, msg *Propose) error {
 		id = binary.BigEndian.Uint64(b)
 	}
 	ctx.State.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1))
+	period, err := votingPeriod(ctx.State)
+	if err != nil {
+		return err
+	}
 	p := &Proposal{ID: id, Action: msg.Action, Member: msg.Member, OrgID: msg.OrgID, Reason: msg.Reason,
-		Proposer: ctx.Signer.ID, Height: ctx.Height, Deadline: ctx.Time.Add(VotingPeriod).UTC().Format(time.RFC3339),
+		Proposer: ctx.Signer.ID, Height: ctx.Height, Deadline: ctx.Time.Add(period).UTC().Format(time.RFC3339),
 		Status: StatusOpen, Yes: []string{}, No: []string{}}
 	ctx.Emit("governance.proposed", [2]string{"proposal_id", strconv.FormatUint(id, 10)}, [2]string{"action", p.Action})
 	// The proposer votes yes.

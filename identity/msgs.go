@@ -27,7 +27,7 @@ var careOrgs = []string{"organisation:hospital", "organisation:clinic", "organis
 // Declare declares the identity module (see ledger.Module).
 func Declare() ledger.Module {
 	return ledger.Module{Name: "identity", Doc: "Who is who: organisations, practitioners, patients' pseudonyms, devices and their keys.",
-		Txs: Routes(), Queries: queries(), Keys: keySpaces()}
+		Txs: Routes(), Queries: queries(), Keys: keySpaces(), Genesis: genesis()}
 }
 
 // Routes are the transactions of this module.

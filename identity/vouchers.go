@@ -103,13 +103,6 @@ func VoucherCode(b []byte) string {
 	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20]
 }
 
-// SetPolicy records the registration policy at genesis.
-func SetPolicy(w ledger.Writer, policy string) {
-	if policy == PolicyVoucher {
-		w.Set(keyPolicy, []byte(PolicyVoucher))
-	}
-}
-
 // Policy is the consortium's registration policy.
 func Policy(r ledger.Reader) (string, error) {
 	b, err := r.Get(keyPolicy)

@@ -27,6 +27,28 @@ type Module struct {
 	// through a proof (GET /api/v1/proof): a key no module declares is
 	// proven to no one.
 	Keys []KeySpace
+	// Genesis, if set, is the module's section of the genesis document
+	// (app_state.modules.<Name>): what a new consortium starts with beyond
+	// its founding members.
+	Genesis *Genesis
+}
+
+// Genesis is a module's section of the genesis document. Sections are
+// JSON, decoded strictly (DecodeBody: unknown fields are errors), so a
+// misspelt setting stops the chain from starting instead of being ignored.
+type Genesis struct {
+	// Default is the section a new consortium gets (primum init, the
+	// demo) when the document leaves it out.
+	Default func() any
+	// Validate checks a section without writing anything (primum init
+	// and the genesis checks run it before a chain starts).
+	Validate func(raw []byte) error
+	// Init writes a valid section into the first block's state.
+	Init func(w Writer, raw []byte) error
+	// Export reads the section back from state: Init of an Export on a
+	// fresh chain writes the same state under the module's genesis keys,
+	// and exports the same section (the app's round-trip test).
+	Export func(r Reader) (any, error)
 }
 
 // KeySpace is a prefix of state keys and who may read the keys under it.

@@ -221,7 +221,7 @@ func initDemoHome(home string, ports node.Ports) error {
 	}
 	// Patients register with a voucher from a member (no free Sybils):
 	// the demo's are issued by St Luke's as it starts.
-	gen := &app.Genesis{PatientRegistration: identity.PolicyVoucher}
+	gen := app.NewGenesis()
 	settings, err := node.LoadSettings(home)
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/governance"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
 )
@@ -88,8 +87,8 @@ sign. Send that file to a member, who proposes it with
 					requestErr = err.Error()
 				}
 			} else {
-				gen := &app.Genesis{PatientRegistration: identity.PolicyVoucher, Members: []governance.NewMember{{Name: orgName, OrgType: orgType, Key: op.PublicKey,
-					ValidatorKey: hex.EncodeToString(valKey), Power: power}}}
+				gen := app.NewGenesis(governance.NewMember{Name: orgName, OrgType: orgType, Key: op.PublicKey,
+					ValidatorKey: hex.EncodeToString(valKey), Power: power})
 				if err := node.WriteGenesis(g.home, chainID, gen, time.Now()); err != nil {
 					return err
 				}
