@@ -318,8 +318,9 @@ func commission(ctx *ledger.Context, m *Commission) error {
 	if p.Manufacturer != ctx.Signer.ID {
 		return ErrNotManufacturer
 	}
-	// A product registered before its prefix was claimed commissions no
-	// more packs but its prefix holder's.
+	// A product another member registered under a prefix before its
+	// holder claimed it commissions nothing more: its manufacturer is not
+	// the holder (and the holder is not its manufacturer).
 	if _, err := mayCreate(ctx, &gs1.Code{GTIN: p.GTIN}); err != nil {
 		return err
 	}
