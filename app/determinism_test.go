@@ -102,11 +102,12 @@ var manufacturerKey = testKey("manufacturer")
 
 // supplySteps are the supply chain's transactions of block b of the
 // workload, at fixed blocks (they take nothing from its random sequence):
-// a manufacturer voted in, a product, a lot commissioned, packed into a
+// a manufacturer voted in, its company prefix claimed, a product, a lot commissioned, packed into a
 // case, shipped, received, dispensed (twice: the second is refused), an
 // EPCIS capture, a recall, a suspect report with its quarantine, a
-// returnable asset's life, a location, a decommissioning; and some that
-// fail (an unknown pack, a pack's case shipped by whom does not hold it).
+// returnable asset's life, a location, a decommissioning, a prefix the
+// regulator reassigns; and some that fail (an unknown pack, a pack's case
+// shipped by whom does not hold it, a location under another's prefix).
 func supplySteps(gen *harness, b int) [][]byte {
 	const gtin = "09506000134352"
 	pack := func(serial string) string { return "(01)" + gtin + "(21)" + serial }
@@ -120,7 +121,8 @@ func supplySteps(gen *harness, b int) [][]byte {
 			gen.tx(pharmacyKey, governance.TypeVote, governance.Vote{ProposalID: 1, Vote: "yes"}),
 			gen.tx(regulatorKey, governance.TypeVote, governance.Vote{ProposalID: 1, Vote: "yes"})}
 	case 1:
-		return [][]byte{gen.tx(manufacturerKey, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}),
+		return [][]byte{gen.tx(manufacturerKey, supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "9506000"}),
+			gen.tx(manufacturerKey, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}),
 			gen.tx(pharmacyKey, supply.TypeRegisterLocation, supply.RegisterLocation{GLN: "0614141000005"})}
 	case 2:
 		return [][]byte{gen.tx(manufacturerKey, supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2028-06-30", Serials: []string{"S1", "S2", "S3", "S4"}}),
@@ -149,7 +151,10 @@ func supplySteps(gen *harness, b int) [][]byte {
 		return [][]byte{gen.tx(regulatorKey, supply.TypeReleaseQuarantine, supply.Release{Code: pack("T1")}),
 			gen.tx(hospitalKey, supply.TypeAssetEvent, supply.AssetEvent{Code: grai, Action: "fill"}),
 			gen.tx(hospitalKey, supply.TypeAssetEvent, supply.AssetEvent{Code: grai, Action: "inspect", InspectionDue: "2028-06-01"}),
-			gen.tx(manufacturerKey, supply.TypeDecommission, supply.Decommission{Codes: []string{pack("S4")}, Reason: "sample"})}
+			gen.tx(manufacturerKey, supply.TypeDecommission, supply.Decommission{Codes: []string{pack("S4")}, Reason: "sample"}),
+			gen.tx(hospitalKey, supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "0614141"}),
+			gen.tx(pharmacyKey, supply.TypeRegisterLocation, supply.RegisterLocation{GLN: "0614141000012"}), // under the hospital's prefix: refused
+			gen.tx(regulatorKey, supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "0614141", Org: pharmacy, Reason: "GS1 allocation"})}
 	}
 	return nil
 }
@@ -226,7 +231,7 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 // deliberately. Changes outside the state (results, caches, the API) leave
 // it as it is.
 func TestAppHashPinned(t *testing.T) {
-	const want = "47FA5A91421CFA4FAC9A9D3F45E06B070453CF23DF9414857A82E0D679E5F7AF"
+	const want = "8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

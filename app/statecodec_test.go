@@ -24,7 +24,7 @@ var stateTypes = []any{
 	consent.Consent{},
 	records.Record{}, records.Access{}, records.Case{}, records.Erasure{}, records.Retention{},
 	governance.Proposal{},
-	supply.Product{}, supply.Object{}, supply.Step{}, supply.Recall{}, supply.Event{},
+	supply.Product{}, supply.Object{}, supply.Step{}, supply.Recall{}, supply.Event{}, supply.CompanyPrefix{},
 }
 
 // TestStateDecodersAgree checks the generated decoders against

@@ -20,7 +20,8 @@ import (
 // hospital receives packs that were shipped to it before the run; and the
 // hospital's pharmacists, each in their own stream, dispense packs already
 // in its stock one by one. Its set-up (the manufacturer's admission by vote,
-// its product, the pharmacists' credentials, the stock and the packs on
+// its company prefix, held so that each commissioning checks it as a real
+// manufacturer's does, its product, the pharmacists' credentials, the stock and the packs on
 // their way) is committed before the measured run and is not counted.
 type supplyWorkload struct {
 	maker       [][]byte   // the manufacturer's ordered stream, signed
@@ -37,9 +38,10 @@ type supplyOp struct {
 
 const (
 	benchGTIN        = "09506000134352"
-	benchUnit        = 10   // packs per commissioning, shipment and receipt in the run
-	benchSetupTx     = 1000 // packs per set-up transaction (supply.MaxCodes)
-	benchLotPacks    = 1000 // packs per lot in the run
+	benchPrefix      = "9506000" // the manufacturer's GS1 company prefix, benchGTIN's
+	benchUnit        = 10        // packs per commissioning, shipment and receipt in the run
+	benchSetupTx     = 1000      // packs per set-up transaction (supply.MaxCodes)
+	benchLotPacks    = 1000      // packs per lot in the run
 	benchPharmacists = 8
 )
 
@@ -93,11 +95,14 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		return nil, fmt.Errorf("the hospital's identity: %v", err)
 	}
 	to := info.Identity.ID
+	if _, err := c.Send(ctx, maker, supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: benchPrefix}, true); err != nil {
+		return nil, fmt.Errorf("claiming the company prefix: %w", err)
+	}
 	if _, err := c.Send(ctx, maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: benchGTIN, Name: "Amoxicillin 500 mg",
 		Form: "capsule", Strength: "500 mg"}, true); err != nil {
 		return nil, fmt.Errorf("registering the product: %w", err)
 	}
-	nonces := map[string]uint64{string(maker): 1, string(hospital): info.Nonce}
+	nonces := map[string]uint64{string(maker): 2, string(hospital): info.Nonce} // the maker sent its claim and its product
 	// sign signs a key's next transaction; send also submits it.
 	sign := func(key ed25519.PrivateKey, typ string, body any) ([]byte, error) {
 		raw, err := envelope.Build(chainID, key, nonces[string(key)], typ, body)

@@ -168,7 +168,10 @@ func URI(key string) string {
 	return c.DigitalLink()
 }
 
-// OrgOfLocation maps a party or location GLN to the member that registered it.
+// OrgOfLocation maps a party or location GLN to the member that registered
+// it. A GLN another member registered before the holder of its company
+// prefix claimed the prefix maps to no one until the holder registers it:
+// a shipment to it is refused, not delivered to whoever named it first.
 func OrgOfLocation(r ledger.Reader, gln string) (string, error) {
 	b, err := r.Get(k(prefixLocation, gln))
 	if err != nil {
@@ -176,6 +179,13 @@ func OrgOfLocation(r ledger.Reader, gln string) (string, error) {
 	}
 	if b == nil {
 		return "", ErrUnknownOrg.Wrapf("no member registered the GLN %s", gln)
+	}
+	p, err := CoveringPrefix(r, &gs1.Code{GLN: gln})
+	if err != nil {
+		return "", err
+	}
+	if p != nil && p.Owner != string(b) {
+		return "", ErrUnknownOrg.Wrapf("the GLN %s is under the company prefix %s, whose holder (%s) has not registered it", gln, p.Prefix, p.Owner)
 	}
 	return string(b), nil
 }
@@ -195,13 +205,22 @@ func registerLocation(ctx *ledger.Context, m *RegisterLocation) error {
 	if err != nil {
 		return ErrBadCode.Wrapf("gln: %v", err)
 	}
-	key := k(prefixLocation, c.GLN)
-	if b, err := ctx.State.Get(key); err != nil {
+	held, err := mayCreate(ctx, c)
+	if err != nil {
 		return err
-	} else if b != nil && string(b) != ctx.Signer.ID {
+	}
+	key := k(prefixLocation, c.GLN)
+	b, err := ctx.State.Get(key)
+	if err != nil {
+		return err
+	}
+	// The holder of the GLN's company prefix takes back a GLN another
+	// member declared first; under no held prefix, the first stays.
+	if b != nil && string(b) != ctx.Signer.ID && held == nil {
 		return ErrBadField.Wrapf("GLN %s belongs to another member", c.GLN)
 	}
 	ctx.State.Set(key, []byte(ctx.Signer.ID))
+	ctx.Emit("supply.location", [2]string{"gln", c.GLN}, [2]string{"org", ctx.Signer.ID}, [2]string{"from", string(b)})
 	return nil
 }
 

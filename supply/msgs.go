@@ -136,6 +136,12 @@ func Routes() []ledger.Route {
 			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
 		{Type: TypeAssetEvent, Allow: anyOrg, Handle: ledger.Handle(assetEvent),
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
+		{Type: TypeClaimPrefix, Allow: anyOrg, Handle: ledger.Handle(claimPrefix),
+			Doc: "A member claims its GS1 company prefix (4-12 digits): from then on only it creates GTINs, SSCCs, GRAIs and GLNs under it.", Example: `{"prefix":"9506000"}`},
+		{Type: TypeAssignPrefix, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(assignPrefix),
+			Doc: "The regulator, standing for GS1, gives a company prefix to a member, taking it from whoever held it.", Example: `{"prefix":"9506000","org":"<org id>","reason":"GS1 allocation certificate 2026-114"}`},
+		{Type: TypeReleasePrefix, Allow: anyOrg, Handle: ledger.Handle(releasePrefix),
+			Doc: "The holder of a company prefix gives it up, or the regulator takes it away (with a reason).", Example: `{"prefix":"9506000"}`},
 	}
 }
 
@@ -292,6 +298,9 @@ func registerProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	if m.Name == "" || len(m.Name) > 200 || len(m.Form) > 100 || len(m.Strength) > 100 {
 		return ErrBadField.Wrapf("name is required (≤200); form and strength ≤100")
 	}
+	if _, err := mayCreate(ctx, c); err != nil {
+		return err
+	}
 	if _, err := GetProduct(ctx.State, c.GTIN); err == nil {
 		return ErrProductExists
 	}
@@ -308,6 +317,12 @@ func commission(ctx *ledger.Context, m *Commission) error {
 	}
 	if p.Manufacturer != ctx.Signer.ID {
 		return ErrNotManufacturer
+	}
+	// A product another member registered under a prefix before its
+	// holder claimed it commissions nothing more: its manufacturer is not
+	// the holder (and the holder is not its manufacturer).
+	if _, err := mayCreate(ctx, &gs1.Code{GTIN: p.GTIN}); err != nil {
+		return err
 	}
 	if err := checkCount(len(m.Serials)); err != nil {
 		return err
@@ -601,7 +616,7 @@ func pack(ctx *ledger.Context, m *Pack) error {
 	if err := checkCount(len(m.Children)); err != nil {
 		return err
 	}
-	pkey, _, err := keyOfKind(m.Parent, gs1.KindSSCC, ErrNotContainer)
+	pkey, pc, err := keyOfKind(m.Parent, gs1.KindSSCC, ErrNotContainer)
 	if err != nil {
 		return err
 	}
@@ -610,6 +625,9 @@ func pack(ctx *ledger.Context, m *Pack) error {
 	}
 	parent, err := GetObject(ctx.State, pkey)
 	if errors.Is(err, ErrUnknownObject) {
+		if _, err := mayCreate(ctx, pc); err != nil {
+			return err
+		}
 		parent = &Object{Key: pkey, Kind: gs1.KindSSCC, Custodian: actor(ctx), Status: StatusActive, Commissioned: ctx.Height}
 		addStep(ctx, parent, Step{Action: "create", EventID: m.EventID})
 	} else if err != nil {
@@ -877,7 +895,7 @@ func releaseQuarantine(ctx *ledger.Context, m *Release) error {
 }
 
 func registerAsset(ctx *ledger.Context, m *RegisterAsset) error {
-	key, _, err := keyOfKind(m.Code, gs1.KindGRAI, ErrNotAsset)
+	key, c, err := keyOfKind(m.Code, gs1.KindGRAI, ErrNotAsset)
 	if err != nil {
 		return err
 	}
@@ -888,6 +906,9 @@ func registerAsset(ctx *ledger.Context, m *RegisterAsset) error {
 		if _, err := parseDate(m.InspectionDue); err != nil {
 			return err
 		}
+	}
+	if _, err := mayCreate(ctx, c); err != nil {
+		return err
 	}
 	if b, err := ctx.State.Get(k(prefixObject, key)); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package supply
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -81,7 +82,59 @@ func queries() []ledger.Query {
 				page, next, err := AssetsPage(q.State, due, after, limit)
 				return ledger.Page{Items: page, Next: next}, err
 			}},
+		{Path: "/api/v1/supply/prefixes/{prefix}", Name: "prefix", Read: ledger.Public, Answer: &CompanyPrefix{},
+			Doc: "The member holding a GS1 company prefix, and who gave it to them.",
+			Handle: func(q *ledger.Request) (any, error) {
+				return GetCompanyPrefix(q.State, q.Path("prefix"))
+			}},
+		{Path: "/api/v1/supply/prefixes", Name: "prefixes", Read: ledger.Public, Answer: ledger.Page{Items: []*CompanyPrefix{}},
+			Doc: "GS1 company prefixes members hold: all of them in order, a member's, or the one a code falls under.",
+			Params: []ledger.Param{{Name: "org", Doc: "a member's id: its prefixes (at most 16)"},
+				{Name: "code", Doc: "a GS1 code in any form verify takes: the prefix its key falls under, if one is held"},
+				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: prefixesQuery},
 	}
+}
+
+func prefixesQuery(q *ledger.Request) (any, error) {
+	org, code := q.Query.Get("org"), q.Query.Get("code")
+	switch {
+	case org != "" && code != "":
+		return nil, ledger.ErrBadRequest.Wrapf("org or code, not both")
+	case org != "":
+		list, err := Prefixes(q.State, org)
+		return ledger.Page{Items: list}, err
+	case code != "":
+		if len(code) > 512 {
+			return nil, ledger.ErrBadRequest.Wrapf("code must be at most 512 characters")
+		}
+		// A bare GTIN or GLN names no object, but falls under a prefix.
+		c, err := gs1.Parse(code)
+		if err == nil {
+			if _, _, kerr := c.Key(); errors.Is(kerr, gs1.ErrSeveralKeys) {
+				err = kerr
+			}
+		}
+		if err == nil && c.CompanyDigits() == "" {
+			err = gs1.ErrNoPrimaryKey
+		}
+		if err != nil {
+			return nil, ErrBadCode.Wrapf("%q: %v", short(code), err)
+		}
+		list := []*CompanyPrefix{}
+		if p, err := CoveringPrefix(q.State, c); err != nil {
+			return nil, err
+		} else if p != nil {
+			list = append(list, p)
+		}
+		return ledger.Page{Items: list}, nil
+	}
+	limit, after, err := q.Paging(1000, 10000)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := PrefixesPage(q.State, after, limit)
+	return ledger.Page{Items: page, Next: next}, err
 }
 
 func verifyQuery(q *ledger.Request) (any, error) {

@@ -1,6 +1,8 @@
 package supply_test
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 
@@ -35,5 +37,53 @@ func TestObjectQueryTakesThePathAsTheRouterGaveIt(t *testing.T) {
 		if a := out.(*supply.ObjectAnswer); a.Object == nil {
 			t.Fatalf("%s: no object", code)
 		}
+	}
+}
+
+// TestPrefixQueries: the held prefixes, a member's, and the one a code
+// falls under (a bare GTIN or GLN too).
+func TestPrefixQueries(t *testing.T) {
+	w := newWorld(t)
+	must(t, w.Do("maker", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "9506000"}))
+	must(t, w.Do("dist", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "0614141"}))
+	queries := map[string]ledger.Query{}
+	for _, q := range supply.Declare().Queries {
+		queries[q.Name] = q
+	}
+	ask := func(name string, params url.Values, path string) (any, error) {
+		return queries[name].Handle(&ledger.Request{State: w.St.Committed(), Query: params, Path: func(string) string { return path }, Now: w.Now})
+	}
+	for _, c := range []struct {
+		name   string
+		params url.Values
+		want   []string
+	}{
+		{"all", url.Values{}, []string{"0614141", "9506000"}},
+		{"a member's", url.Values{"org": {w.ID("dist")}}, []string{"0614141"}},
+		{"a pack's", url.Values{"code": {pack1}}, []string{"9506000"}},
+		{"a bare GTIN's", url.Values{"code": {"(01)" + gtin}}, []string{"9506000"}},
+		{"a GLN's", url.Values{"code": {"(414)" + glnDist}}, []string{"0614141"}},
+		{"an SSCC under none", url.Values{"code": {ssccFree}}, nil},
+	} {
+		out, err := ask("prefixes", c.params, "")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []string
+		for _, p := range out.(ledger.Page).Items.([]*supply.CompanyPrefix) {
+			got = append(got, p.Prefix)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	if _, err := ask("prefixes", url.Values{"code": {"(10)L1"}}, ""); !errors.Is(err, supply.ErrBadCode) {
+		t.Errorf("a code with no key: %v", err)
+	}
+	if out, err := ask("prefix", nil, "9506000"); err != nil || out.(*supply.CompanyPrefix).Owner != w.ID("maker") {
+		t.Errorf("prefix 9506000: %v %v", out, err)
+	}
+	if _, err := ask("prefix", nil, "950600"); !errors.Is(err, supply.ErrUnknownPrefix) {
+		t.Errorf("prefix 950600: %v", err)
 	}
 }

@@ -22,6 +22,10 @@ var (
 	prefixTrail   = []byte("sup/trail/")  // sup/trail/<key>/<seq> -> Step
 	prefixEventID = []byte("sup/eid/")    // sup/eid/<event id> -> "" (EPCIS idempotency)
 	prefixSuspect = []byte("sup/sus/")    // sup/sus/<key> -> "" (objects reported suspect)
+	// GS1 company prefixes (prefix.go). "sup/gcp/" and "sup/gcpof/"
+	// differ before either's first '/', so neither lists the other.
+	prefixCompany   = []byte("sup/gcp/")   // sup/gcp/<prefix> -> CompanyPrefix
+	prefixCompanyOf = []byte("sup/gcpof/") // sup/gcpof/<org>/<prefix> -> "" (a member's prefixes)
 )
 
 // k builds a state key from parts joined by '/'. A part is escaped ('%' as
@@ -154,6 +158,21 @@ type Recall struct {
 	Lot    string `json:"lot"`
 	By     string `json:"by"`
 	Reason string `json:"reason"`
+	Time   string `json:"time"`
+	Height int64  `json:"height"`
+}
+
+// CompanyPrefix is a GS1 Company Prefix a member holds: identifiers under
+// it (GTINs, SSCCs, GRAIs, GLNs) are created by that member only.
+//
+//easyjson:json
+type CompanyPrefix struct {
+	Prefix string `json:"prefix"`
+	Owner  string `json:"owner"`
+	// By is who gave it to the owner: the owner's own claim, or the
+	// regulator's assignment (with its reason).
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
 	Time   string `json:"time"`
 	Height int64  `json:"height"`
 }

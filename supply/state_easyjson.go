@@ -651,3 +651,109 @@ func (v Object) MarshalEasyJSON(w *jwriter.Writer) {
 func (v *Object) UnmarshalEasyJSON(l *jlexer.Lexer) {
 	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply3(l, v)
 }
+func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply4(in *jlexer.Lexer, out *CompanyPrefix) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "prefix":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Prefix = string(in.String())
+			}
+		case "owner":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Owner = string(in.String())
+			}
+		case "by":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.By = string(in.String())
+			}
+		case "reason":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Reason = string(in.String())
+			}
+		case "time":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Time = string(in.String())
+			}
+		case "height":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Height = int64(in.Int64())
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumSupply4(out *jwriter.Writer, in CompanyPrefix) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"prefix\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Prefix))
+	}
+	{
+		const prefix string = ",\"owner\":"
+		out.RawString(prefix)
+		out.String(string(in.Owner))
+	}
+	{
+		const prefix string = ",\"by\":"
+		out.RawString(prefix)
+		out.String(string(in.By))
+	}
+	if in.Reason != "" {
+		const prefix string = ",\"reason\":"
+		out.RawString(prefix)
+		out.String(string(in.Reason))
+	}
+	{
+		const prefix string = ",\"time\":"
+		out.RawString(prefix)
+		out.String(string(in.Time))
+	}
+	{
+		const prefix string = ",\"height\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Height))
+	}
+	out.RawByte('}')
+}
+
+// MarshalEasyJSON supports easyjson.Marshaler interface
+func (v CompanyPrefix) MarshalEasyJSON(w *jwriter.Writer) {
+	easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumSupply4(w, v)
+}
+
+// UnmarshalEasyJSON supports easyjson.Unmarshaler interface
+func (v *CompanyPrefix) UnmarshalEasyJSON(l *jlexer.Lexer) {
+	easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply4(l, v)
+}

@@ -203,9 +203,10 @@ Primum demo is running (chain %s).
   Data            %s
 
 Try:  primum query identities --home %s
+      primum supply prefix %s --home %s   (Acme Pharma's GS1 prefix: only it registers GTINs under it)
 Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
 `, file.ChainID, n.APIURL(), n.APIURL(), n.APIURL(), n.RPCAddr(), n.APIURL(),
-		filepath.Join(home, "demo-members.json"), home, home)
+		filepath.Join(home, "demo-members.json"), home, home, demoPrefix, home)
 	<-ctx.Done()
 	fmt.Println("\nStopping…")
 	return nil
@@ -400,12 +401,16 @@ func writeDemoFile(home string, f *DemoFile) error {
 	return os.WriteFile(filepath.Join(home, "demo-members.json"), append(b, '\n'), 0o600)
 }
 
-// Demo medicine: a product, a case of packs shipped to Central Pharmacy
+// Demo medicine: the manufacturer's GS1 company prefix, a product, a case of packs shipped to Central Pharmacy
 // through the distributor, one pack dispensed, a recalled lot, and an
 // oxygen cylinder. Each step says how to see on the ledger that it was
 // committed, so a demo interrupted half-way resumes after its last committed
 // step instead of leaving the chain half made.
 const demoGTIN = "09506000134352"
+
+// demoPrefix is Acme Pharma's GS1 company prefix, which demoGTIN is under:
+// held on the ledger, no other member may register a product under it.
+const demoPrefix = "9506000"
 
 func populateDemoSupply(ctx context.Context, c *client.Client, keys map[string]ed25519.PrivateKey, ids map[string]string) error {
 	maker, dist, pharm, reg := keys["Acme Pharma"], keys["MedLogistics"], keys["Central Pharmacy"], keys["National Medicines Agency"]
@@ -429,6 +434,13 @@ func populateDemoSupply(ctx context.Context, c *client.Client, keys map[string]e
 			return n >= times, nil
 		}
 	}
+	prefixHeld := func() (bool, error) {
+		var p supply.CompanyPrefix
+		if err := c.Get(ctx, "/api/v1/supply/prefixes/"+demoPrefix, &p); err != nil {
+			return false, absent(err)
+		}
+		return true, nil
+	}
 	productExists := func() (bool, error) {
 		var p supply.Product
 		if err := c.Get(ctx, "/api/v1/supply/products/"+demoGTIN, &p); err != nil {
@@ -449,6 +461,7 @@ func populateDemoSupply(ctx context.Context, c *client.Client, keys map[string]e
 		body any
 		done func() (bool, error)
 	}{
+		{maker, supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: demoPrefix}, prefixHeld},
 		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: demoGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}, productExists},
 		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026A", Expiry: "2028-06-30", Serials: []string{"DEMO001", "DEMO002", "DEMO003", "DEMO004"}}, did(pack("DEMO001"), "commission", 1)},
 		{maker, supply.TypeCommission, supply.Commission{GTIN: demoGTIN, Lot: "AMX2026B", Expiry: "2028-09-30", Serials: []string{"DEMO101"}}, did(pack("DEMO101"), "commission", 1)},

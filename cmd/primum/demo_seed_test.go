@@ -130,15 +130,22 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 	for _, r := range recalls {
 		fmt.Fprintf(&b, "recall %s %s\n", r.GTIN, r.Lot)
 	}
+	var prefix supply.CompanyPrefix
+	if err := c.Get(ctx, "/api/v1/supply/prefixes/"+demoPrefix, &prefix); err != nil {
+		t.Fatal(err)
+	}
+	name := map[string]string{}
+	for _, m := range f.Members {
+		name[m.Address] = m.Name
+	}
+	fmt.Fprintf(&b, "prefix %s held by %s\n", prefix.Prefix, name[prefix.Owner])
 	ids, err := c.Identities(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(&b, "%d identities\n", len(ids))
-	name := map[string]string{}
 	var patient string
 	for _, m := range f.Members {
-		name[m.Address] = m.Name
 		if m.Name == "Patient 1" {
 			patient = m.Address
 		}
@@ -185,9 +192,9 @@ func TestDemoSeedingResumes(t *testing.T) {
 		t.Skip("starts demo nodes (-short)")
 	}
 	// The seeding's writes, in order: the practitioners, the supply
-	// chain's 13 steps, St Luke's vouchers, the patients, St Luke's retention policy, the
+	// chain's 14 steps (the first claims Acme's company prefix), St Luke's vouchers, the patients, St Luke's retention policy, the
 	// records and the consent.
-	practitioners, supplySteps := len(demoPractitioners), 13
+	practitioners, supplySteps := len(demoPractitioners), 14
 	firstSupply := practitioners + 1
 	firstPatient := firstSupply + supplySteps + 1 // after St Luke's vouchers
 	retentionWrite := firstPatient + demoPatients
@@ -209,7 +216,7 @@ func TestDemoSeedingResumes(t *testing.T) {
 		t.Fatalf("the seeding wrote %d times, the test counts on %d", counter.writes, consentWrite)
 	}
 	want := demoShape(t, ctx, refClient, f)
-	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer",
+	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "prefix " + demoPrefix + " held by Acme Pharma", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer",
 		"St Luke's Hospital keeps medication 10 years (legal_obligation)"} {
 		if !strings.Contains(want, s) {
 			t.Fatalf("an uninterrupted demo lacks %q:\n%s", s, want)
@@ -222,11 +229,12 @@ func TestDemoSeedingResumes(t *testing.T) {
 		sent bool
 	}{
 		{"first practitioner, unsent", 1, false},
-		{"product registration, sent", firstSupply, true},
-		{"second commission, unsent", firstSupply + 2, false},
-		{"first receipt, sent", firstSupply + 5, true},
-		{"dispense, sent", firstSupply + 9, true},
-		{"asset fill, sent", firstSupply + 12, true},
+		{"prefix claim, unsent", firstSupply, false},
+		{"product registration, sent", firstSupply + 1, true},
+		{"second commission, unsent", firstSupply + 3, false},
+		{"first receipt, sent", firstSupply + 6, true},
+		{"dispense, sent", firstSupply + 10, true},
+		{"asset fill, sent", firstSupply + 13, true},
 		{"second patient, sent", firstPatient + 1, true},
 		{"retention policy, sent", retentionWrite, true},
 		{"second record, unsent", firstRecord + 1, false},

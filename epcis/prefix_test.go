@@ -1,0 +1,43 @@
+package epcis
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/primum-health/primum/internal/moduletest"
+	"github.com/primum-health/primum/supply"
+)
+
+// TestShippingToAGLNClaimedFirst: a member that declared another's GLN
+// before the other claimed its company prefix no longer receives the
+// shipments sent to that GLN; once the prefix's holder declares it, they go
+// to the holder.
+func TestShippingToAGLNClaimedFirst(t *testing.T) {
+	w := moduletest.New(t, supply.Declare())
+	w.AddOrg("dist", "distributor")
+	w.AddOrg("squatter", "pharmacy")
+	w.Commit()
+	const gln = "0614141000005"
+	ship := json.RawMessage(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"shipping",` +
+		`"epcList":["urn:epc:id:sscc:0614141.1234567890"],"destinationList":[{"type":"location","destination":"urn:epc:id:sgln:0614141.00000.0"}]}`)
+	to := func() (string, error) {
+		out, err := TranslateEvent(w.St.Committed(), ship)
+		if err != nil {
+			return "", err
+		}
+		return out[0].To, nil
+	}
+	w.Try(t, "squatter", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: gln}, nil)
+	if got, err := to(); err != nil || got != w.ID("squatter") {
+		t.Fatalf("declared first, unclaimed: to %q, %v", got, err)
+	}
+	w.Try(t, "dist", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "0614141"}, nil)
+	if got, err := to(); !errors.Is(err, supply.ErrUnknownDestination) {
+		t.Fatalf("after the holder's claim: to %q, %v", got, err)
+	}
+	w.Try(t, "dist", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: gln}, nil)
+	if got, err := to(); err != nil || got != w.ID("dist") {
+		t.Fatalf("declared by the holder: to %q, %v", got, err)
+	}
+}
