@@ -14,6 +14,7 @@ import (
 
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/modules"
+	"github.com/primum-health/primum/supply"
 )
 
 // initWith starts a harness's chain from g and returns its first state's hash.
@@ -40,6 +41,7 @@ func TestModuleGenesisRoundTrip(t *testing.T) {
 	custom := NewGenesis(members...)
 	custom.Modules["governance"] = json.RawMessage(`{"voting_period":"48h0m0s"}`)
 	custom.Modules["identity"] = json.RawMessage(`{"patient_registration":"open"}`)
+	custom.Modules["supply"] = json.RawMessage(`{"prefixes":[{"prefix":"0614141","org":"` + id(pharmacyKey) + `"},{"prefix":"9506000","org":"` + id(hospitalKey) + `"}]}`) // in prefix order, as exported
 	cases := []struct {
 		name string
 		g    *Genesis
@@ -108,6 +110,7 @@ func TestGenesisRefusesBadSections(t *testing.T) {
 		{"an unknown policy", `{"identity":{"patient_registration":"free"}}`, "", "patient_registration"},
 		{"the policy set twice", `{"identity":{"patient_registration":"open"}}`, "voucher", "set twice"},
 		{"a legacy policy unknown", "", "free", "patient_registration"},
+		{"not a company prefix", `{"supply":{"prefixes":[{"prefix":"02123","org":"x"}]}}`, "", "supply.prefixes[0]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,4 +140,43 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 		t.Fatal(err)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// TestGenesisPrefixesAreClaims: the company prefixes of a genesis are
+// held to a claim's rules when the chain starts, and held from block 1.
+func TestGenesisPrefixesAreClaims(t *testing.T) {
+	hosp, pharm := id(hospitalKey), id(pharmacyKey)
+	cases := []struct {
+		name, prefixes, want string
+	}{
+		{"two members' prefixes", `[{"prefix":"9506000","org":"` + hosp + `"},{"prefix":"0614141","org":"` + pharm + `"}]`, ""},
+		{"an org not in the genesis", `[{"prefix":"9506000","org":"` + id(testKey("nobody")) + `"}]`, "not a founding member"},
+		{"overlapping prefixes", `[{"prefix":"9506000","org":"` + hosp + `"},{"prefix":"95060001","org":"` + pharm + `"}]`, "overlaps"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := NewGenesis(testGenesis().Members...)
+			g.Modules["supply"] = json.RawMessage(`{"prefixes":` + c.prefixes + `}`)
+			raw, _ := json.Marshal(g)
+			h := openHarness(t, t.TempDir(), false)
+			_, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, InitialHeight: 1, AppStateBytes: raw,
+				Validators: []abci.ValidatorUpdate{{Power: 10, PubKeyType: "ed25519", PubKeyBytes: validatorKey.Public().(ed25519.PublicKey)}}})
+			if c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %v, want an error with %q", err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.block()
+			p, err := supply.GetCompanyPrefix(h.store.Committed(), "9506000")
+			if err != nil || p.Owner != hosp {
+				t.Fatalf("9506000 held by %+v (%v), want the hospital", p, err)
+			}
+			r := h.block(h.tx(pharmacyKey, supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "9506000"})).TxResults[0]
+			wantCode(t, r.Code, r.Codespace, r.Log, supply.ErrPrefixOverlap)
+		})
+	}
 }

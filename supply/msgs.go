@@ -100,7 +100,7 @@ func captureCodes(m *Capture) []string {
 // Declare declares the supply module (see ledger.Module).
 func Declare() ledger.Module {
 	return ledger.Module{Name: "supply", Doc: "Medicines from manufacturer to patient: products, serialised packs, custody, recalls, suspects and returnable assets.",
-		Txs: Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "sup/", Read: ledger.Public}}}
+		Txs: Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "sup/", Read: ledger.Public}}, Genesis: genesis()}
 }
 
 // Routes are the transactions of this module.
