@@ -122,7 +122,21 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// Every reading of a code is itself a code that parses back, and
+		// there are never more than maxReadings.
+		readings, rerr := Readings(s)
+		if len(readings) > maxReadings {
+			t.Fatalf("%q: %d readings", s, len(readings))
+		}
+		for _, r := range readings {
+			if r == nil {
+				t.Fatalf("%q: a nil reading", s)
+			}
+		}
 		c, err := Parse(s)
+		if err == nil && (rerr != nil || len(readings) == 0 || *readings[0] != *c) {
+			t.Fatalf("%q: Parse reads %+v, Readings %v first (%v)", s, c, readings, rerr)
+		}
 		if err != nil {
 			return
 		}
