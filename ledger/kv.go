@@ -276,6 +276,26 @@ func ScanPage[T any](r Reader, prefix []byte, after string, limit int, keep func
 	return page, next, err
 }
 
+// KeysPage lists the names under an index prefix (the rest of each key,
+// whose presence is the information) from the page token after ("": from
+// the first), up to limit. next is the token of the following page ("":
+// none). Like ScanPage, it costs the page, wherever the page starts.
+func KeysPage(r Reader, prefix []byte, after string, limit int) (names []string, next string, err error) {
+	var start []byte
+	if after != "" {
+		start = append(append([]byte{}, prefix...), after...)
+	}
+	err = Scan(r, prefix, start, false, func(k, _ []byte) bool {
+		if len(names) == limit {
+			next = string(k[len(prefix):])
+			return false
+		}
+		names = append(names, string(k[len(prefix):]))
+		return true
+	})
+	return names, next, err
+}
+
 // Indexed loads, with get, the item named by the rest of each key under an
 // index prefix, in key order.
 func Indexed[T any](r Reader, prefix []byte, get func(Reader, string) (*T, error)) ([]*T, error) {

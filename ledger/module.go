@@ -257,9 +257,11 @@ func (q *Request) Paging(def, max int) (limit int, after string, err error) {
 	return limit, after, nil
 }
 
-// Page is one page of a listing: its items (a slice) and, if there are
-// more, the token of the next page, which the API hands back as the
-// query parameter NextParam ("after" unless set) in a Link header.
+// Page is one page of a listing: its items (a slice, or an answer that
+// holds one page of a listing, such as an object with a page of its
+// trail) and, if there are more, the token of the next page, which the API
+// hands back as the query parameter NextParam ("after" unless set) in a
+// Link header.
 type Page struct {
 	Items     any
 	Next      string
