@@ -313,3 +313,37 @@ func Indexed[T any](r Reader, prefix []byte, get func(Reader, string) (*T, error
 	}
 	return out, nil
 }
+
+// IndexedPage is Indexed a page at a time: from the page token after (the
+// rest of an index key; "": from the first, or with reverse from the
+// last), in key order or with reverse backwards, it loads with get the
+// items keep accepts (nil: all), up to limit, examining at most
+// MaxPageScan index entries. next is the token of the following page ("":
+// none). Its cost follows the page, wherever the page starts.
+func IndexedPage[T any](r Reader, prefix []byte, after string, reverse bool, limit int, get func(Reader, string) (*T, error), keep func(*T) bool) (page []*T, next string, err error) {
+	var start []byte
+	if after != "" {
+		start = append(append([]byte{}, prefix...), after...)
+	}
+	scanned := 0
+	var gerr error
+	err = Scan(r, prefix, start, reverse, func(k, _ []byte) bool {
+		rest := string(k[len(prefix):])
+		if scanned++; scanned > MaxPageScan || len(page) == limit {
+			next = rest
+			return false
+		}
+		var x *T
+		if x, gerr = get(r, rest); gerr != nil {
+			return false
+		}
+		if keep == nil || keep(x) {
+			page = append(page, x)
+		}
+		return true
+	})
+	if err == nil {
+		err = gerr
+	}
+	return page, next, err
+}

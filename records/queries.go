@@ -73,7 +73,7 @@ func queries() []ledger.Query {
 				// Newest first: an auditor looks at what just happened. A
 				// page reads what it returns (and at most
 				// ledger.MaxPageScan entries), wherever it starts.
-				page, next, err := TrailPage(q.State, before, limit, func(a *Access) bool {
+				page, next, err := AccessPage(q.State, "", before, true, limit, func(a *Access) bool {
 					return (!emergency || a.Emergency) && (outcome == "" || outcome == a.Outcome)
 				})
 				return ledger.Page{Items: page, Next: next, NextParam: "before"}, err

@@ -121,7 +121,16 @@ async function ready(who) {
     const msg = document.getElementById("rights-message");
     msg.textContent = "Collecting your records from every institution…";
     try {
-      const bundle = await get(`/api/v1/patients/${me.id}/export`);
+      // The export comes a page at a time (each page's records are read
+      // from their custodians); the pages make one Bundle to download.
+      let { items: bundle, next } = await getPage(`/api/v1/patients/${me.id}/export`);
+      while (next) {
+        msg.textContent = `Collecting your records from every institution… (${bundle.entry.length} entries so far)`;
+        const page = await getPage(next);
+        bundle.entry = bundle.entry.concat(page.items.entry || []);
+        next = page.next;
+      }
+      delete bundle.link;
       const a = document.createElement("a");
       a.href = URL.createObjectURL(new Blob([JSON.stringify(bundle, null, 2)], { type: "application/fhir+json" }));
       a.download = "my-health-records.json";
