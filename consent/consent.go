@@ -264,7 +264,8 @@ func Get(r ledger.Reader, id string) (*Consent, error) {
 	return &c, nil
 }
 
-// OfPatient lists a patient's consents, oldest id first.
+// OfPatient lists a patient's consents, oldest id first, all of them (for
+// tests and tools: queries page, OfPatientPage).
 func OfPatient(r ledger.Reader, patient string) ([]*Consent, error) {
 	return ledger.Indexed(r, patientPrefix(patient), Get)
 }

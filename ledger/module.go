@@ -151,12 +151,16 @@ type Viewer interface {
 func Visible[T any](q *Request, list []T) []T {
 	out := list[:0:0]
 	for _, x := range list {
-		if q.Viewer != nil && q.Viewer.Sees(x) {
+		if q.Sees(x) {
 			out = append(out, x)
 		}
 	}
 	return out
 }
+
+// Sees says whether the request's caller may see item (no Viewer: no).
+// A paged listing keeps what it says yes to.
+func (q *Request) Sees(item any) bool { return q.Viewer != nil && q.Viewer.Sees(item) }
 
 // Query is a read of committed state: an HTTP route of the API, a command
 // of the CLI. Its handler sees a read-only view and the request's

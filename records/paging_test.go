@@ -1,7 +1,9 @@
 package records_test
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -127,5 +129,90 @@ func TestPatientListingsPage(t *testing.T) {
 	}
 	if fmt.Sprint(kept) != "[r-25 r-26 r-27 r-28 r-29]" {
 		t.Fatalf("filtered: %v", kept)
+	}
+}
+
+// TestPatientQueriesPage: the patient's records index and trail, as the
+// API serves them, answer a page narrowed to what the caller may see, and
+// a Link token to the next; walked to the end they are what the caller saw
+// whole before, each page reading what it holds.
+func TestPatientQueriesPage(t *testing.T) {
+	w := setup(t)
+	alice := w.ID("alice")
+	var recs []records.NewRecord
+	for i := range 25 {
+		category := "observation"
+		if i%5 == 0 {
+			category = "condition"
+		}
+		recs = append(recs, newRecord(w, fmt.Sprintf("r-%02d", i), "alice", category))
+	}
+	must(t, w.Do("hosp", records.TypeRegister, register(w, "", recs...)))
+	year := w.Now.AddDate(1, 0, 0).UTC().Format("2006-01-02T15:04:05Z")
+	must(t, w.Do("alice", consent.TypeGrant, consent.Grant{Grantee: w.ID("drB"), Scope: consent.Scope{Categories: []string{"condition"}}, Purpose: "treatment", Expires: year}))
+	req := &requests{w: w}
+	for i := range 12 {
+		who := "alice"
+		if i%3 == 0 {
+			who = "drB"
+		}
+		must(t, w.Do("hosp", records.TypeAccess, req.make(who, "r-00", map[string]string{"alice": "patient", "drB": "treatment"}[who], nil)))
+	}
+	queries := map[string]ledger.Query{}
+	for _, q := range records.New().Declare().Queries {
+		queries[q.Name] = q
+	}
+	committed := w.St.Committed()
+	ids := func(out any) []string {
+		var got []string
+		switch items := out.(ledger.Page).Items.(type) {
+		case []*records.Record:
+			for _, r := range items {
+				got = append(got, r.ID)
+			}
+		case []*records.Access:
+			for _, a := range items {
+				got = append(got, a.Requester[:6]+"/"+a.Record)
+			}
+		}
+		return got
+	}
+	for _, c := range []struct {
+		query, who string
+		want       int // items seen, walked to the end
+	}{
+		{"list", "alice", 27},   // her 25 and setup's two
+		{"list", "drB", 6},      // the conditions her consent covers
+		{"trail", "alice", 12},  // every access
+		{"trail", "drB", 4},     // drB's own
+		{"list", "research", 0}, // no standing: nothing (the API refuses before)
+	} {
+		t.Run(c.query+" as "+c.who, func(t *testing.T) {
+			caller, err := w.Signer(c.who)
+			must(t, err)
+			view, err := records.ViewOf(committed, caller, alice, w.Now)
+			must(t, err)
+			var seen []string
+			for after, pages := "", 0; pages == 0 || after != ""; pages++ {
+				st := &statetest.Counting{R: committed}
+				out, err := queries[c.query].Handle(&ledger.Request{State: st, Path: func(string) string { return alice },
+					Query: url.Values{"limit": {"5"}, "after": {after}}, Viewer: view, Caller: caller, BlockTime: w.Now})
+				must(t, err)
+				page := ids(out)
+				// The patient sees every entry: a page reads its own (a
+				// narrower view examines more, at most ledger.MaxPageScan).
+				if len(page) > 5 || c.who == "alice" && st.Reads > 2*5+3 || pages > 40 {
+					t.Fatalf("page %d: %d items, %d reads", pages, len(page), st.Reads)
+				}
+				seen, after = append(seen, page...), out.(ledger.Page).Next
+			}
+			if len(seen) != c.want {
+				t.Fatalf("saw %d: %v", len(seen), seen)
+			}
+		})
+	}
+	if _, err := queries["list"].Handle(&ledger.Request{State: committed, Path: func(string) string { return alice },
+		Query: url.Values{"limit": {"10001"}}}); !errors.Is(err, ledger.ErrBadRequest) {
+		t.Fatalf("limit 10001: %v", err)
 	}
 }

@@ -311,7 +311,8 @@ func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
 	return p, err
 }
 
-// TrailOf lists the access entries about a patient's records, oldest first.
+// TrailOf lists the access entries about a patient's records, oldest
+// first, all of them (for tests and tools: queries page, AccessPage).
 func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
 	return ledger.Indexed(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
 }

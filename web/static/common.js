@@ -47,6 +47,16 @@ async function getPage(path) {
   const m = /<([^>]*)>;\s*rel="next"/.exec(r.headers.get("Link") || "");
   return { items: body, next: m ? m[1] : null };
 }
+// getAll reads every page of a paged listing, one request a page.
+async function getAll(path) {
+  let items = [];
+  for (let next = path; next;) {
+    const page = await getPage(next);
+    items = items.concat(page.items);
+    next = page.next;
+  }
+  return items;
+}
 const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });
 // act sends a transaction as the signed-in member: signed here with their
 // key, or by the node with the key their token names.

@@ -11,18 +11,18 @@ const bases = {
 
 async function refresh() {
   const who = await names();
-  const records = await get(`/api/v1/patients/${me.id}/records`);
+  const records = await getAll(`/api/v1/patients/${me.id}/records`);
   fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered),
     { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
   await showErasure(who);
-  const consents = await get(`/api/v1/patients/${me.id}/consents`);
+  const consents = await getAll(`/api/v1/patients/${me.id}/consents`);
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
     return [who[c.grantee] || c.grantee, c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
       active ? button("Revoke", () => revoke(c.id), "revoke") : ""];
   }));
-  const trail = await get(`/api/v1/patients/${me.id}/access`);
+  const trail = await getAll(`/api/v1/patients/${me.id}/access`);
   trail.reverse();
   fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
@@ -97,7 +97,7 @@ async function ready(who) {
     select.appendChild(o);
   }
   const scope = document.getElementById("scope");
-  const mine = await get(`/api/v1/patients/${me.id}/records`);
+  const mine = await getAll(`/api/v1/patients/${me.id}/records`);
   const cats = [...new Set(mine.map(r => r.category))].sort();
   for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
   for (const r of mine.filter(r => r.status === "stored")) {
