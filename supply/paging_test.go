@@ -14,14 +14,16 @@ import (
 // growTrail adds 2 × pairs steps to code's trail (packed into a case and
 // taken out again), MaxCaptureEvents a capture: what any member holding a
 // pack can do, some 200 steps a transaction.
-func growTrail(t *testing.T, w *world, code string, pairs int) {
-	t.Helper()
+func growTrail(tb testing.TB, w *world, code string, pairs int) {
+	tb.Helper()
 	var events []supply.CaptureEvent
 	for i := range pairs {
 		events = append(events, supply.CaptureEvent{Step: "pack", Parent: sscc(1), Codes: []string{code}},
 			supply.CaptureEvent{Step: "unpack", Parent: sscc(1)})
 		if len(events) == supply.MaxCaptureEvents || i == pairs-1 {
-			must(t, w.Do("maker", supply.TypeCapture, supply.Capture{Events: events}))
+			if err := w.Do("maker", supply.TypeCapture, supply.Capture{Events: events}); err != nil {
+				tb.Fatal(err)
+			}
 			events = nil
 		}
 	}
