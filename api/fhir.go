@@ -52,11 +52,15 @@ func fhirError(w http.ResponseWriter, err error) {
 
 var errFHIRInvalid = newAPIError(40, "fhir_invalid", http.StatusBadRequest, "not a valid FHIR R4 resource")
 
-func (s *server) fhirBase(r *http.Request) string {
+func (s *server) fhirBase(r *http.Request) string { return s.apiBase(r) + "/fhir" }
+
+// apiBase is where this node's API answers, for the absolute links FHIR
+// Bundles carry: its public URL, or the host the request reached.
+func (s *server) apiBase(r *http.Request) string {
 	if s.PublicURL != "" {
-		return strings.TrimRight(s.PublicURL, "/") + "/fhir"
+		return strings.TrimRight(s.PublicURL, "/")
 	}
-	return "http://" + r.Host + "/fhir"
+	return "http://" + r.Host
 }
 
 func (s *server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
@@ -263,7 +267,11 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	writeFHIR(w, http.StatusOK, out)
 }
 
-// fhirSearch: GET /fhir/{type}?patient=&date=&_count=.
+// fhirSearch: GET /fhir/{type}?patient=&date=&_count=&_after=. A search
+// answers one page: it seeks to the page token _after (from the previous
+// page's next link), keeps up to _count matches, examining at most
+// ledger.MaxPageScan entries, and links the next page from where it
+// stopped. It costs its page, not the patient's history nor the ledger's.
 func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ := r.PathValue("type")
@@ -283,23 +291,23 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	count := 100
 	if v := q.Get("_count"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1000 {
-			fhirError(w, errBadRequest.Wrapf("_count must be 0-1000"))
+		if err != nil || n < 1 || n > 1000 {
+			fhirError(w, errBadRequest.Wrapf("_count must be 1-1000 (a search reads its page only: it does not count every match)"))
 			return
 		}
 		count = n
 	}
-	offset := 0
-	if v := q.Get("_offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxFHIROffset {
-			fhirError(w, errBadRequest.Wrapf("_offset must be 0-%d: narrow the search with patient= or date= to go further", maxFHIROffset))
-			return
-		}
-		offset = n
+	after := q.Get("_after")
+	if len(after) > 256 {
+		fhirError(w, errBadRequest.Wrapf("_after must be a page token from a Bundle's next link"))
+		return
 	}
 	for k := range q {
-		if !slices.Contains([]string{"patient", "subject", "date", "_count", "_offset", "_id", "outcome", "_format"}, k) {
+		if k == "_offset" {
+			fhirError(w, errBadRequest.Wrapf("_offset is not supported: follow the Bundle's next link (its _after token)"))
+			return
+		}
+		if !slices.Contains([]string{"patient", "subject", "date", "_count", "_after", "_id", "outcome", "_format"}, k) {
 			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q (see /fhir/metadata)", k))
 			return
 		}
@@ -346,70 +354,38 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	// sees: a patient's item the caller may see; over every patient (the
 	// regulator) all of them.
 	sees := func(item any) bool { return view == nil || view.Sees(item) }
-	var out []fhir.Object
-	// A search over every patient stops once it has the page and one more
-	// (to know there is a next page): its cost follows _offset + _count,
-	// not the ledger's size.
-	wanted := offset + count + 1
-	truncated, capped := false, false
-	examined := 0
-	// enough says whether a scan over every patient may stop: it has the
-	// page and one more, or it has examined as many entries as a search may.
-	enough := func() bool {
-		if patient != "" {
-			return false
-		}
-		examined++
-		capped = capped || examined >= wanted+ledger.MaxPageScan
-		truncated = truncated || capped || len(out) >= wanted
-		return truncated
-	}
+	var page []fhir.Object
+	next := ""
 	switch typ {
 	case "Consent":
-		keep := func(c *consent.Consent) bool {
-			if matchDate(c.Granted) && sees(c) {
-				out = append(out, fhir.Consent(c, now))
-			}
-			return !enough()
-		}
+		keep := func(c *consent.Consent) bool { return matchDate(c.Granted) && sees(c) }
+		var list []*consent.Consent
 		if patient != "" {
-			var list []*consent.Consent
-			list, err = consent.OfPatient(committed, patient)
-			for _, c := range list {
-				keep(c) // a patient's list is read whole: keep never stops it
-			}
+			list, next, err = consent.OfPatientPage(committed, patient, after, count, keep)
 		} else {
-			err = consent.Each(committed, keep)
+			list, next, err = consent.Page(committed, after, count, keep)
+		}
+		for _, c := range list {
+			page = append(page, fhir.Consent(c, now))
 		}
 	case "AuditEvent":
+		outcome := q.Get("outcome")
 		keep := func(a *records.Access) bool {
-			ae := fhir.AuditEvent(a)
-			if matchDate(a.Time) && (q.Get("outcome") == "" || q.Get("outcome") == ae["outcome"]) && sees(a) {
-				out = append(out, ae)
-			}
-			return !enough()
+			return matchDate(a.Time) && (outcome == "" || outcome == fhir.AuditEvent(a)["outcome"]) && sees(a)
 		}
-		if patient != "" {
-			var list []*records.Access
-			list, err = records.TrailOf(committed, patient)
-			for _, a := range list {
-				keep(a)
-			}
-		} else {
-			err = records.EachAccess(committed, keep)
+		var list []*records.Access
+		list, next, err = records.AccessPage(committed, patient, after, false, count, keep)
+		for _, a := range list {
+			page = append(page, fhir.AuditEvent(a))
 		}
 	case "DocumentReference":
-		if patient == "" {
-			fhirError(w, errBadRequest.Wrapf("DocumentReference search needs patient="))
-			return
-		}
 		var list []*records.Record
-		list, err = s.recordsOf(committed, patient)
+		list, next, err = records.OfPatientPage(committed, patient, after, count, func(rec *records.Record) bool {
+			return matchDate(rec.Registered) && sees(rec)
+		})
 		for _, rec := range list {
-			if matchDate(rec.Registered) && sees(rec) {
-				endpoint, _ := records.Endpoint(committed, rec.Custodian)
-				out = append(out, fhir.DocumentReference(rec, endpoint))
-			}
+			endpoint, _ := records.Endpoint(committed, rec.Custodian)
+			page = append(page, fhir.DocumentReference(rec.AsOf(now), endpoint))
 		}
 	case "Patient":
 		id := q.Get("_id")
@@ -418,61 +394,117 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p, gerr := identity.Get(committed, id); gerr == nil && p.Kind == ledger.KindPatient {
-			out = append(out, fhir.Patient(id))
+			page = append(page, fhir.Patient(id))
 		}
 	}
 	if err != nil {
 		fhirError(w, err)
 		return
 	}
-	total := len(out)
-	page := out[min(offset, total):min(offset+count, total)]
-	next := ""
-	counted := total
-	if truncated {
-		counted = -1 // the search stopped at the page: the total is not known
+	// The total is known only when the first page is the whole answer:
+	// counting every match would read them all.
+	total := -1
+	nextURL := ""
+	if next == "" && after == "" {
+		total = len(page)
 	}
-	if offset+count < total {
+	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("_offset", strconv.Itoa(offset+count))
+		nq.Set("_after", next)
 		nq.Set("_count", strconv.Itoa(count))
-		next = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
+		nextURL = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
-	bundle := fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], next, s.fhirBase(r), page, counted)
-	if capped {
-		// Said in the bundle, as FHIR does: the search stopped before the end.
+	bundle := fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total)
+	if next != "" && len(page) < count {
+		// Said in the bundle, as FHIR does: the page is short because the
+		// search examined as many entries as a page may, not because it
+		// reached the end.
 		bundle["entry"] = append(bundle["entry"].([]any), fhir.Object{"search": fhir.Object{"mode": "outcome"},
-			"resource": fhir.OperationOutcome("warning", "too-costly", fmt.Sprintf("the search examined %d entries and stopped before the end of the ledger: narrow it with patient= or date=", examined))})
+			"resource": fhir.OperationOutcome("information", "too-costly", fmt.Sprintf("this page examined %d entries and found %d matches: the search goes on at the next link (or narrow it with patient= or date=)", ledger.MaxPageScan, len(page)))})
 	}
 	writeFHIR(w, http.StatusOK, bundle)
 }
 
-// maxFHIROffset bounds _offset: a page far into a search over every patient
-// would read everything before it.
-const maxFHIROffset = 10_000
+// MaxExportPage bounds the entries (records, consents, trail entries) one
+// page of a patient's export holds; DefaultExportPage is a page's size
+// when the request does not say. Each record on a page is read through its
+// custodian (an access entry on the ledger each).
+const (
+	MaxExportPage     = 1000
+	DefaultExportPage = 100
+)
 
-// exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: one
-// FHIR Bundle with every record the patient can still decrypt (each read
-// through its custodian, so each read is on the ledger), their consents
-// and their access trail.
+// exportPatient: GET /api/v1/patients/{id}/export — GDPR Art. 15/20: a
+// FHIR collection Bundle with every record the patient can still decrypt
+// (each read through its custodian, so each read is on the ledger), their
+// consents and their access trail, a page at a time: records by id, then
+// consents, then the trail (read last, so that it holds the export's own
+// reads), at most limit entries a page. A page that is not the last links
+// the next (Bundle.link "next", and a Link header); a patient with fewer
+// entries than a page gets the whole export in one Bundle, as before.
 func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	key, err := s.ownPatient(r)
 	if err != nil {
 		fhirError(w, err)
 		return
 	}
+	req := &ledger.Request{Query: r.URL.Query()}
+	limit, after, err := req.Paging(DefaultExportPage, MaxExportPage)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	// The page token names the section the page starts in (r: records,
+	// c: consents, t: the trail) and where in it.
+	section, from := byte('r'), ""
+	if after != "" {
+		if section, from = after[0], after[1:]; !strings.ContainsRune("rct", rune(section)) {
+			fhirError(w, errBadRequest.Wrapf("after must be a page token from the export's next link"))
+			return
+		}
+	}
 	committed, patient := s.Ledger.Committed(), r.PathValue("id")
-	recs, err := s.recordsOf(committed, patient)
-	if err != nil {
-		fhirError(w, err)
-		return
+	now := s.Ledger.LastBlockTime()
+	left, next := limit, ""
+	// more says where the following page starts, if this one is full.
+	more := func(sec byte, token string) { next = string(sec) + token }
+	var recs []*records.Record
+	if section == 'r' {
+		var token string
+		if recs, token, err = records.OfPatientPage(committed, patient, from, left, nil); err != nil {
+			fhirError(w, err)
+			return
+		}
+		for i, rec := range recs {
+			recs[i] = rec.AsOf(now)
+		}
+		if left -= len(recs); token != "" {
+			more('r', token)
+		} else {
+			section, from = 'c', ""
+		}
 	}
-	consents, err := consent.OfPatient(committed, patient)
-	if err != nil {
-		fhirError(w, err)
-		return
+	var consents []*consent.Consent
+	if next == "" && section == 'c' {
+		if left == 0 {
+			more('c', from)
+		} else {
+			var token string
+			if consents, token, err = consent.OfPatientPage(committed, patient, from, left, nil); err != nil {
+				fhirError(w, err)
+				return
+			}
+			switch left -= len(consents); {
+			case token != "":
+				more('c', token)
+			case left == 0:
+				more('t', "")
+			default:
+				section, from = 't', ""
+			}
+		}
 	}
-	bundle, err := fhir.Export(fhir.ExportSource{Patient: patient, Records: recs, Consents: consents, Now: time.Now(),
+	bundle, err := fhir.Export(fhir.ExportSource{Patient: patient, Continued: after != "", Records: recs, Consents: consents, Now: time.Now(),
 		Endpoint: func(org string) string { e, _ := records.Endpoint(committed, org); return e },
 		Read: func(rec *records.Record) ([]byte, error) {
 			ans, err := s.readAs(r.Context(), key, rec.ID, ReadRequest{Purpose: "patient"})
@@ -481,11 +513,28 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 			}
 			return ans.Record, nil
 		},
-		Trail: func() ([]*records.Access, error) { return records.TrailOf(s.Ledger.Committed(), patient) },
+		// Read after the records: the trail then holds this page's reads.
+		Trail: func() ([]*records.Access, error) {
+			if next != "" || section != 't' {
+				return nil, nil
+			}
+			trail, token, err := records.AccessPage(s.Ledger.Committed(), patient, from, false, left, nil)
+			if token != "" {
+				more('t', token)
+			}
+			return trail, err
+		},
 	})
 	if err != nil {
 		fhirError(w, err)
 		return
+	}
+	if next != "" {
+		nq := r.URL.Query()
+		nq.Set("after", next)
+		nq.Set("limit", strconv.Itoa(limit))
+		bundle["link"] = []any{fhir.Object{"relation": "next", "url": s.apiBase(r) + r.URL.EscapedPath() + "?" + nq.Encode()}}
+		linkNext(w, r, nq)
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="primum-export.json"`)
 	writeFHIR(w, http.StatusOK, bundle)

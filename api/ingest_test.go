@@ -70,6 +70,7 @@ func TestIngestWaitsOnceForAllItsBlocks(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	a := memberLedger(t, key)
 	chain := &slowChain{app: a, delay: 150 * time.Millisecond, height: 1}
+	t.Cleanup(chain.blocks.Wait) // before the store closes (cleanups run last first)
 	patientKey := ed25519.NewKeyFromSeed(make([]byte, 32))
 	reg, _ := envelope.Build(a.ChainID(), patientKey, 0, identity.TypeRegisterPatient, identity.RegisterPatient{})
 	done, stop := a.WaitFor(fmt.Sprintf("%x", envelope.Hash(reg)))
@@ -115,6 +116,7 @@ type slowChain struct {
 	delay  time.Duration
 	mu     sync.Mutex
 	height int64
+	blocks sync.WaitGroup
 }
 
 func (c *slowChain) BroadcastTxSync(ctx context.Context, tx cmttypes.Tx) (*coretypes.ResultBroadcastTx, error) {
@@ -122,7 +124,7 @@ func (c *slowChain) BroadcastTxSync(ctx context.Context, tx cmttypes.Tx) (*coret
 	if err != nil || res.Code != 0 {
 		return &coretypes.ResultBroadcastTx{Code: res.GetCode(), Codespace: res.GetCodespace(), Log: res.GetLog()}, err
 	}
-	go func() {
+	c.blocks.Go(func() {
 		time.Sleep(c.delay)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -133,7 +135,7 @@ func (c *slowChain) BroadcastTxSync(ctx context.Context, tx cmttypes.Tx) (*coret
 		if _, err := c.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
 			panic(err)
 		}
-	}()
+	})
 	return &coretypes.ResultBroadcastTx{}, nil
 }
 

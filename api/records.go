@@ -273,17 +273,6 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ident)
 }
 
-// recordsOf lists a patient's records as they stand at the last block: a
-// retained record whose hold has ended is shown erased.
-func (s *server) recordsOf(committed ledger.Reader, patient string) ([]*records.Record, error) {
-	list, err := records.OfPatient(committed, patient)
-	now := s.Ledger.LastBlockTime()
-	for i, rec := range list {
-		list[i] = rec.AsOf(now)
-	}
-	return list, err
-}
-
 // ownPatient is the key of the bearer token's holder, who must be the
 // patient the path names ({id}): the routes only a patient may read about
 // themself.

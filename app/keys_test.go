@@ -79,7 +79,7 @@ func TestGhostKeyCannotEnterState(t *testing.T) {
 	if _, err := identity.Get(h.store.Committed(), ledger.Address(ghostKey)); err == nil {
 		t.Fatal("the ghost key has an identity")
 	}
-	if ps, _ := governance.List(h.store.Committed(), h.now); len(ps) != 0 {
+	if ps, _, _ := governance.ListPage(h.store.Committed(), h.now, 0, 1000); len(ps) != 0 {
 		t.Fatalf("a proposal was recorded: %+v", ps[0])
 	}
 
@@ -255,7 +255,7 @@ func TestMemberProofBindsProposal(t *testing.T) {
 			wantCode(t, r.Code, r.Codespace, r.Log, c.want)
 		})
 	}
-	ps, _ := governance.List(h.store.Committed(), h.now)
+	ps, _, _ := governance.ListPage(h.store.Committed(), h.now, 0, 1000)
 	for _, p := range ps {
 		if p.Member.OrgType != "clinic" || (p.Member.ValidatorKey != "" && p.Member.ValidatorKey != pubHex(fjordVal)) {
 			t.Fatalf("a proposal Fjord did not agree to was recorded: %+v", p.Member)

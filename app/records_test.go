@@ -314,7 +314,7 @@ func TestTrailPages(t *testing.T) {
 	}
 	var walked []string
 	for before, pages := "", 0; ; pages++ {
-		page, next, err := records.TrailPage(w.store.Committed(), before, 3, func(*records.Access) bool { return true })
+		page, next, err := records.AccessPage(w.store.Committed(), "", before, true, 3, func(*records.Access) bool { return true })
 		if err != nil || pages > 5 {
 			t.Fatalf("page %d: %v", pages, err)
 		}
@@ -333,7 +333,7 @@ func TestTrailPages(t *testing.T) {
 	if fmt.Sprint(walked) != fmt.Sprint(want) {
 		t.Fatalf("pages walked %v, want the trail newest first %v", walked, want)
 	}
-	emergencies, _, _ := records.TrailPage(w.store.Committed(), "", 10, func(a *records.Access) bool { return a.Emergency })
+	emergencies, _, _ := records.AccessPage(w.store.Committed(), "", "", true, 10, func(a *records.Access) bool { return a.Emergency })
 	if len(emergencies) != 3 {
 		t.Fatalf("%d emergencies", len(emergencies))
 	}

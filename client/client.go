@@ -20,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,9 +67,15 @@ func (p *Problem) Error() string {
 const catchingUpWait = time.Minute
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doPage(ctx, method, path, in, out, nil)
+}
+
+// doPage is do that also reads, into next, the query of the page a Link
+// header names (rel="next"; nil when there is none).
+func (c *Client) doPage(ctx context.Context, method, path string, in, out any, next *url.Values) error {
 	deadline := time.Now().Add(catchingUpWait)
 	for {
-		err := c.once(ctx, method, path, in, out)
+		err := c.once(ctx, method, path, in, out, next)
 		var p *Problem
 		if !errors.As(err, &p) || p.Code != "catching_up" || time.Now().After(deadline) {
 			return err
@@ -81,7 +88,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, path string, in, out any) error {
+func (c *Client) once(ctx context.Context, method, path string, in, out any, next *url.Values) error {
 	var raw []byte
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -121,10 +128,30 @@ func (c *Client) once(ctx context.Context, method, path string, in, out any) err
 		}
 		return p
 	}
+	if next != nil {
+		*next = nextPage(res.Header)
+	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(b, out)
+}
+
+// nextPage is the query of the page a Link header names (rel="next"), nil
+// when there is none: the node answers a paged listing's following page
+// that way (the route and its other parameters stay the same).
+func nextPage(h http.Header) url.Values {
+	for _, link := range h.Values("Link") {
+		target, params, ok := strings.Cut(link, ";")
+		target = strings.TrimSpace(target)
+		if !ok || !strings.Contains(params, `rel="next"`) || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+			continue
+		}
+		if u, err := url.Parse(target[1 : len(target)-1]); err == nil {
+			return u.Query()
+		}
+	}
+	return nil
 }
 
 // Status reads the chain status.
@@ -213,10 +240,34 @@ func (c *Client) Identities(ctx context.Context, kind string) ([]*identity.Ident
 	return out, c.do(ctx, "GET", "/api/v1/identities?kind="+url.QueryEscape(kind), nil, &out)
 }
 
-// Proposals lists governance proposals.
+// Proposals lists the newest governance proposals: one page, as many as
+// the node answers by default (ProposalsPage goes further back).
 func (c *Client) Proposals(ctx context.Context) ([]*governance.Proposal, error) {
-	var out []*governance.Proposal
-	return out, c.do(ctx, "GET", "/api/v1/proposals", nil, &out)
+	list, _, err := c.ProposalsPage(ctx, 0, 0)
+	return list, err
+}
+
+// ProposalsPage lists up to limit governance proposals (0: the node's
+// default), newest first, from the proposal numbered before (0: the
+// newest). next is the id to go on from (0: there are no older ones).
+func (c *Client) ProposalsPage(ctx context.Context, before uint64, limit int) (list []*governance.Proposal, next uint64, err error) {
+	q := url.Values{}
+	if before != 0 {
+		q.Set("before", strconv.FormatUint(before, 10))
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var more url.Values
+	if err := c.doPage(ctx, "GET", "/api/v1/proposals?"+q.Encode(), nil, &list, &more); err != nil {
+		return nil, 0, err
+	}
+	if v := more.Get("before"); v != "" {
+		if next, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, 0, fmt.Errorf("the node named the next page of proposals %q: %w", v, err)
+		}
+	}
+	return list, next, nil
 }
 
 // Proposal reads one proposal.

@@ -53,9 +53,17 @@ func SignRequest(req *http.Request, body []byte, key ed25519.PrivateKey) error {
 // Query reads a route of the API (a module query, see GET
 // /api/v1/openapi.json) and returns its JSON answer as it came.
 func (c *Client) Query(ctx context.Context, path string, params url.Values) (json.RawMessage, error) {
+	out, _, err := c.QueryPage(ctx, path, params)
+	return out, err
+}
+
+// QueryPage is Query for a route that answers a page of a listing: next
+// are the parameters of the following page, from the answer's Link header
+// (nil: it was the last), to query the same path with.
+func (c *Client) QueryPage(ctx context.Context, path string, params url.Values) (out json.RawMessage, next url.Values, err error) {
 	if len(params) > 0 {
 		path += "?" + params.Encode()
 	}
-	var out json.RawMessage
-	return out, c.do(ctx, "GET", path, nil, &out)
+	err = c.doPage(ctx, "GET", path, nil, &out, &next)
+	return out, next, err
 }

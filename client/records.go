@@ -24,22 +24,39 @@ func (c *Client) Record(ctx context.Context, id string) (*records.Record, error)
 	return &r, c.do(ctx, "GET", "/api/v1/records/"+url.PathEscape(id), nil, &r)
 }
 
-// Records lists a patient's records at every custodian.
+// Records lists a patient's records at every custodian (every page).
 func (c *Client) Records(ctx context.Context, patient string) ([]*records.Record, error) {
-	var out []*records.Record
-	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/records", nil, &out)
+	return allPages[*records.Record](ctx, c, "/api/v1/patients/"+url.PathEscape(patient)+"/records")
 }
 
-// Consents lists a patient's consents.
+// Consents lists a patient's consents (every page).
 func (c *Client) Consents(ctx context.Context, patient string) ([]*consent.Consent, error) {
-	var out []*consent.Consent
-	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/consents", nil, &out)
+	return allPages[*consent.Consent](ctx, c, "/api/v1/patients/"+url.PathEscape(patient)+"/consents")
 }
 
-// Trail lists the access entries about a patient's records.
+// Trail lists the access entries about a patient's records, oldest first
+// (every page).
 func (c *Client) Trail(ctx context.Context, patient string) ([]*records.Access, error) {
-	var out []*records.Access
-	return out, c.do(ctx, "GET", "/api/v1/patients/"+url.PathEscape(patient)+"/access", nil, &out)
+	return allPages[*records.Access](ctx, c, "/api/v1/patients/"+url.PathEscape(patient)+"/access")
+}
+
+// allPages reads a paged listing at path page after page, following the
+// Link headers, and returns every item: each request costs the node one
+// page.
+func allPages[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	var out []T
+	for query := ""; ; {
+		var page []T
+		var next url.Values
+		if err := c.doPage(ctx, "GET", path+query, nil, &page, &next); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == nil {
+			return out, nil
+		}
+		query = "?" + next.Encode()
+	}
 }
 
 // Endpoint is where an organisation's node answers record requests, as it

@@ -264,26 +264,24 @@ func Get(r ledger.Reader, id string) (*Consent, error) {
 	return &c, nil
 }
 
-// OfPatient lists a patient's consents, oldest id first.
+// OfPatient lists a patient's consents, oldest id first, all of them (for
+// tests and tools: queries page, OfPatientPage).
 func OfPatient(r ledger.Reader, patient string) ([]*Consent, error) {
 	return ledger.Indexed(r, patientPrefix(patient), Get)
 }
 
-// Each calls fn with every consent in id order until fn returns false: a
-// search that stops early reads no further.
-func Each(r ledger.Reader, fn func(*Consent) bool) error {
-	var derr error
-	err := r.Iterate(prefixConsent, func(_, v []byte) bool {
-		var c Consent
-		if derr = ledger.DecodeState(v, &c); derr != nil {
-			return false
-		}
-		return fn(&c)
-	})
-	if err == nil {
-		err = derr
-	}
-	return err
+// OfPatientPage lists a patient's consents by id from the page token
+// after (a consent id; "": from the first), keeping those keep accepts
+// (nil: all), up to limit (ledger.IndexedPage): a page costs what it
+// examines, however many consents the patient has granted.
+func OfPatientPage(r ledger.Reader, patient, after string, limit int, keep func(*Consent) bool) ([]*Consent, string, error) {
+	return ledger.IndexedPage(r, patientPrefix(patient), after, false, limit, Get, keep)
+}
+
+// Page lists every patient's consents by id from the page token after,
+// keeping those keep accepts (ledger.ScanPage): the regulator's search.
+func Page(r ledger.Reader, after string, limit int, keep func(*Consent) bool) ([]*Consent, string, error) {
+	return ledger.ScanPage(r, prefixConsent, after, limit, keep)
 }
 
 // List lists every consent (for the regulator and FHIR search), up to limit.

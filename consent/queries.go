@@ -11,11 +11,16 @@ import (
 // consents that name the caller, to those with standing (ledger.PatientAudit).
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/patients/{id}/consents", Name: "list", Read: ledger.PatientAudit, Answer: []*Consent{},
-			Doc: "A patient's consents, in force or not: all of them to the patient and the regulator, those that name the caller (or its organisation) to anyone else with standing.",
+		{Path: "/api/v1/patients/{id}/consents", Name: "list", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Consent{}},
+			Doc:    "A patient's consents, in force or not, by id, a page at a time: all of them to the patient and the regulator, those that name the caller (or its organisation) to anyone else with standing.",
+			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
-				list, err := OfPatient(q.State, q.Path("id"))
-				return ledger.Visible(q, list), err
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := OfPatientPage(q.State, q.Path("id"), after, limit, func(c *Consent) bool { return q.Sees(c) })
+				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/consents/{id}", Name: "show", Read: ledger.PatientAudit, Answer: &Consent{},
 			Doc: "One consent: to its patient, its grantee and the regulator.",

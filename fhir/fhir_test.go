@@ -67,7 +67,7 @@ func TestRenderedResourcesConform(t *testing.T) {
 		Registered: "2026-11-22T08:00:00Z", Status: records.StatusErased}
 	all := []Object{Consent(c, now), AuditEvent(granted), AuditEvent(refused), DocumentReference(rec, "http://127.0.0.1:8080"),
 		DocumentReference(rec, ""), Patient("p1"), CapabilityStatement("http://x/fhir", "1", "2026-11-22", []string{"Observation"})}
-	all = append(all, SearchSet("http://x/fhir/Consent?patient=p1", "http://x/fhir/Consent?patient=p1&_offset=3", "http://x/fhir", all[:3], 10), Collection("e1", "2026-11-22T10:00:00Z", all[:4]))
+	all = append(all, SearchSet("http://x/fhir/Consent?patient=p1", "http://x/fhir/Consent?patient=p1&_after=c3", "http://x/fhir", all[:3], 10), Collection("e1", "2026-11-22T10:00:00Z", all[:4]))
 	for _, r := range all {
 		if problems := v.Validate(mustJSON(t, r)); len(problems) > 0 {
 			t.Errorf("%s: %v", r["resourceType"], problems)

@@ -230,9 +230,9 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 		return Object{"type": typ, "interaction": []any{Object{"code": "read"}, Object{"code": "search-type"}}, "searchParam": sp}
 	}
 	resources := []any{
-		search("Consent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
-		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
-		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_offset", "number"}),
+		search("Consent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
+		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
+		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
 		search("Patient", [2]string{"_id", "token"}),
 	}
 	for _, t := range creatable {
@@ -263,11 +263,13 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 // exportReaders bounds the concurrent reads of one export.
 const exportReaders = 8
 
-// ExportSource is what a patient's export is assembled from.
+// ExportSource is what a patient's export is assembled from: all of it,
+// or one page of it (a later page leaves the Patient out: Continued).
 type ExportSource struct {
-	Patient  string
-	Records  []*records.Record
-	Endpoint func(org string) string // called from one goroutine
+	Patient   string
+	Continued bool
+	Records   []*records.Record
+	Endpoint  func(org string) string // called from one goroutine
 	// Read fetches a record's content through its custodian (each read is
 	// an access entry on the ledger). It is called concurrently.
 	Read     func(*records.Record) ([]byte, error)
@@ -277,8 +279,8 @@ type ExportSource struct {
 	Now   time.Time
 }
 
-// Export assembles a patient's GDPR export (Art. 15 and 20) as one
-// collection Bundle: the pseudonymous Patient, each record's
+// Export assembles a patient's GDPR export (Art. 15 and 20), or a page of
+// it, as one collection Bundle: the pseudonymous Patient, each record's
 // DocumentReference and the record itself where it can still be read (an
 // OperationOutcome says which could not), the consents and the access trail.
 func Export(src ExportSource) (Object, error) {
@@ -300,7 +302,10 @@ func Export(src ExportSource) (Object, error) {
 		}()
 	}
 	wg.Wait()
-	resources := []Object{Patient(src.Patient)}
+	var resources []Object
+	if !src.Continued {
+		resources = append(resources, Patient(src.Patient))
+	}
 	for i, rec := range src.Records {
 		resources = append(resources, DocumentReference(rec, src.Endpoint(rec.Custodian)))
 		if rec.Status == records.StatusErased {

@@ -217,16 +217,34 @@ func (p *Proposal) expire(now time.Time) {
 	}
 }
 
-// List returns all proposals, newest first.
-func List(r ledger.Reader, now time.Time) ([]*Proposal, error) {
-	out, err := ledger.ScanJSON[Proposal](r, prefixProposal, 0)
-	for _, p := range out {
+// ListPage returns up to limit proposals, newest first, from the proposal
+// numbered before (inclusive; 0: from the newest). next is the id of the
+// proposal after the page (0: none). Proposal ids are sequential and keyed
+// big-endian, so the page seeks backwards from its first key: it costs what
+// it returns, however many proposals the consortium has voted on.
+func ListPage(r ledger.Reader, now time.Time, before uint64, limit int) (page []*Proposal, next uint64, err error) {
+	var start []byte
+	if before != 0 {
+		start = proposalKey(before)
+	}
+	var derr error
+	err = ledger.Scan(r, prefixProposal, start, true, func(key, v []byte) bool {
+		if len(page) == limit {
+			next = binary.BigEndian.Uint64(key[len(prefixProposal):])
+			return false
+		}
+		p := new(Proposal)
+		if derr = ledger.DecodeState(v, p); derr != nil {
+			return false
+		}
 		p.expire(now)
+		page = append(page, p)
+		return true
+	})
+	if err == nil {
+		err = derr
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, err
+	return page, next, err
 }
 
 func (m *Module) propose(ctx *ledger.Context, msg *Propose) error {

@@ -2,14 +2,19 @@ package governance_test
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/moduletest"
+	"github.com/primum-health/primum/internal/statetest"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -228,5 +233,60 @@ func TestAdmissionFailsWhenTheKeyIsTaken(t *testing.T) {
 	w.Try(t, "b", governance.TypeVote, governance.Vote{ProposalID: 1, Vote: "yes"}, nil)
 	if p := proposal(t, w, 1); p.Status != governance.StatusFailed || !strings.HasPrefix(p.Result, identity.ErrKeyInUse.Name+":") {
 		t.Fatalf("proposal: %+v", p)
+	}
+}
+
+// TestProposalsPageNewestFirst: the listing answers a page of proposals,
+// newest first, and the id to go on from; it reads the page, not every
+// proposal ever made.
+func TestProposalsPageNewestFirst(t *testing.T) {
+	w := moduletest.New(t, governance.New().Declare())
+	for _, name := range []string{"a", "b", "c"} {
+		w.AddValidator(name, "hospital", 10)
+	}
+	w.Commit()
+	for i := range 25 {
+		w.Try(t, "a", governance.TypePropose, add(member(fmt.Sprintf("new-%d", i), "clinic", 0)), nil)
+	}
+	var list ledger.Query
+	for _, q := range governance.New().Declare().Queries {
+		if q.Name == "list" {
+			list = q
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		params url.Values
+		want   string
+		err    error
+	}{
+		{"the newest page", nil, "ids 25-1, next 0", nil},
+		{"a short page", url.Values{"limit": {"10"}}, "ids 25-16, next 15", nil},
+		{"from a token", url.Values{"limit": {"10"}, "before": {"15"}}, "ids 15-6, next 5", nil},
+		{"the last page", url.Values{"limit": {"10"}, "before": {"5"}}, "ids 5-1, next 0", nil},
+		{"before an id not yet given", url.Values{"limit": {"3"}, "before": {"900"}}, "ids 25-23, next 22", nil},
+		{"before is an id", url.Values{"before": {"latest"}}, "", ledger.ErrBadRequest},
+		{"ids start at 1", url.Values{"before": {"0"}}, "", ledger.ErrBadRequest},
+		{"limit at most 1000", url.Values{"limit": {"1001"}}, "", ledger.ErrBadRequest},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := &statetest.Counting{R: w.St.Committed()}
+			out, err := list.Handle(&ledger.Request{State: st, Query: c.params, BlockTime: w.Now})
+			if !errors.Is(err, c.err) {
+				t.Fatalf("error %v, want %v", err, c.err)
+			}
+			if err != nil {
+				return
+			}
+			page := out.(ledger.Page)
+			ps := page.Items.([]*governance.Proposal)
+			got := fmt.Sprintf("ids %d-%d, next %s", ps[0].ID, ps[len(ps)-1].ID, cmp.Or(page.Next, "0"))
+			if got != c.want {
+				t.Fatalf("%s, want %s", got, c.want)
+			}
+			if st.Reads > len(ps)+1 {
+				t.Fatalf("%d reads for a page of %d", st.Reads, len(ps))
+			}
+		})
 	}
 }

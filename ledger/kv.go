@@ -262,19 +262,29 @@ const MaxPageScan = 10_000
 // the following page ("": none). Its cost follows the page, wherever the
 // page starts.
 func ScanPage[T any](r Reader, prefix []byte, after string, limit int, keep func(*T) bool) (page []*T, next string, err error) {
+	return scanPage(r, prefix, after, false, limit, func(_ string, v []byte) (*T, error) {
+		x := new(T)
+		return x, DecodeState(v, x)
+	}, keep)
+}
+
+// scanPage is ScanPage and IndexedPage: load makes an item of each entry
+// (the rest of its key, its value), either way from after.
+func scanPage[T any](r Reader, prefix []byte, after string, reverse bool, limit int, load func(rest string, v []byte) (*T, error), keep func(*T) bool) (page []*T, next string, err error) {
 	var start []byte
 	if after != "" {
 		start = append(append([]byte{}, prefix...), after...)
 	}
 	scanned := 0
-	var derr error
-	err = Scan(r, prefix, start, false, func(k, v []byte) bool {
+	var lerr error
+	err = Scan(r, prefix, start, reverse, func(k, v []byte) bool {
+		rest := string(k[len(prefix):])
 		if scanned++; scanned > MaxPageScan || len(page) == limit {
-			next = string(k[len(prefix):])
+			next = rest
 			return false
 		}
-		x := new(T)
-		if derr = DecodeState(v, x); derr != nil {
+		var x *T
+		if x, lerr = load(rest, v); lerr != nil {
 			return false
 		}
 		if keep == nil || keep(x) {
@@ -283,9 +293,21 @@ func ScanPage[T any](r Reader, prefix []byte, after string, limit int, keep func
 		return true
 	})
 	if err == nil {
-		err = derr
+		err = lerr
 	}
 	return page, next, err
+}
+
+// KeysPage lists the names under an index prefix (the rest of each key,
+// whose presence is the information) from the page token after ("": from
+// the first), up to limit. next is the token of the following page ("":
+// none). Like ScanPage, it costs the page, wherever the page starts.
+func KeysPage(r Reader, prefix []byte, after string, limit int) (names []string, next string, err error) {
+	page, next, err := scanPage(r, prefix, after, false, limit, func(rest string, _ []byte) (*string, error) { return &rest, nil }, nil)
+	for _, name := range page {
+		names = append(names, *name)
+	}
+	return names, next, err
 }
 
 // Indexed loads, with get, the item named by the rest of each key under an
@@ -304,4 +326,14 @@ func Indexed[T any](r Reader, prefix []byte, get func(Reader, string) (*T, error
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// IndexedPage is Indexed a page at a time: from the page token after (the
+// rest of an index key; "": from the first, or with reverse from the
+// last), in key order or with reverse backwards, it loads with get the
+// items keep accepts (nil: all), up to limit, examining at most
+// MaxPageScan index entries. next is the token of the following page ("":
+// none). Its cost follows the page, wherever the page starts.
+func IndexedPage[T any](r Reader, prefix []byte, after string, reverse bool, limit int, get func(Reader, string) (*T, error), keep func(*T) bool) (page []*T, next string, err error) {
+	return scanPage(r, prefix, after, reverse, limit, func(rest string, _ []byte) (*T, error) { return get(r, rest) }, keep)
 }

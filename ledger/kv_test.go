@@ -207,6 +207,42 @@ func TestScanPage(t *testing.T) {
 	}
 }
 
+// TestKeysPage: pages of an index, walked by their tokens, are the whole
+// index in order, and a page starts at its token however far in it is.
+func TestKeysPage(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 11 {
+		ledger.SetPresent(s.Staged(), fmt.Appendf(nil, "i/%02d", i))
+	}
+	ledger.SetPresent(s.Staged(), []byte("j/00"))
+	if _, _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	after, pages := "", 0
+	for ; pages < 10; pages++ {
+		names, next, err := ledger.KeysPage(s.Committed(), []byte("i/"), after, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, names...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if fmt.Sprint(got) != "[00 01 02 03 04 05 06 07 08 09 10]" || pages != 2 {
+		t.Fatalf("walked %v in %d pages", got, pages+1)
+	}
+	if names, next, _ := ledger.KeysPage(s.Committed(), []byte("i/"), "09", 4); fmt.Sprint(names) != "[09 10]" || next != "" {
+		t.Fatalf("from 09: %v, next %q", names, next)
+	}
+}
+
 // TestUndecodableStateIsCoded: a state value that does not decode is a
 // coded internal error (rejected alike on every node), never an uncoded
 // one (which block execution treats as a storage failure and stops on).

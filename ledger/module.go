@@ -173,12 +173,16 @@ type Viewer interface {
 func Visible[T any](q *Request, list []T) []T {
 	out := list[:0:0]
 	for _, x := range list {
-		if q.Viewer != nil && q.Viewer.Sees(x) {
+		if q.Sees(x) {
 			out = append(out, x)
 		}
 	}
 	return out
 }
+
+// Sees says whether the request's caller may see item (no Viewer: no).
+// A paged listing keeps what it says yes to.
+func (q *Request) Sees(item any) bool { return q.Viewer != nil && q.Viewer.Sees(item) }
 
 // Query is a read of committed state: an HTTP route of the API, a command
 // of the CLI. Its handler sees a read-only view and the request's
@@ -279,9 +283,11 @@ func (q *Request) Paging(def, max int) (limit int, after string, err error) {
 	return limit, after, nil
 }
 
-// Page is one page of a listing: its items (a slice) and, if there are
-// more, the token of the next page, which the API hands back as the
-// query parameter NextParam ("after" unless set) in a Link header.
+// Page is one page of a listing: its items (a slice, or an answer that
+// holds one page of a listing, such as an object with a page of its
+// trail) and, if there are more, the token of the next page, which the API
+// hands back as the query parameter NextParam ("after" unless set) in a
+// Link header.
 type Page struct {
 	Items     any
 	Next      string

@@ -145,6 +145,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/supply/prefixes", nil, all(200)},
 		{"GET", "/api/v1/supply/prefixes?code=(01)09506000134352", nil, all(200)},
 		{"GET", "/api/v1/supply/prefixes/9506000", nil, all(404)},
+		{"GET", "/api/v1/supply/objects/sgtin:09506000134352.X/children", nil, all(404)},
 		{"GET", "/epcis/events", nil, all(200)},
 		{"GET", "/epcis/eventTypes/ObjectEvent/events", nil, all(200)},
 		{"GET", "/epcis/bizSteps/shipping/events", nil, all(200)},

@@ -32,21 +32,30 @@ func queries() []ledger.Query {
 				}
 				return rec.AsOf(q.BlockTime), nil
 			}},
-		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.PatientCircle, Answer: []*Record{},
-			Doc: "The index entries of a patient's records: all of them to the patient; to anyone else with standing, those a consent in force covers, those their organisation holds, or all of them for a day after an emergency access.",
+		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.PatientCircle, Answer: ledger.Page{Items: []*Record{}},
+			Doc:    "The index entries of a patient's records, by id, a page at a time: all of them to the patient; to anyone else with standing, those a consent in force covers, those their organisation holds, or all of them for a day after an emergency access.",
+			Params: pageParams,
 			Handle: func(q *ledger.Request) (any, error) {
-				list, err := OfPatient(q.State, q.Path("id"))
-				list = ledger.Visible(q, list)
-				for i, rec := range list {
-					list[i] = rec.AsOf(q.BlockTime)
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
 				}
-				return list, err
+				page, next, err := OfPatientPage(q.State, q.Path("id"), after, limit, func(rec *Record) bool { return q.Sees(rec) })
+				for i, rec := range page {
+					page[i] = rec.AsOf(q.BlockTime)
+				}
+				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.PatientAudit, Answer: []*Access{},
-			Doc: "The access trail of a patient's records, oldest first, every access granted or refused: all of it to the patient and the regulator; to anyone else with standing, their own accesses and those of the records their organisation holds.",
+		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Access{}},
+			Doc:    "The access trail of a patient's records, oldest first, a page at a time, every access granted or refused: all of it to the patient and the regulator; to anyone else with standing, their own accesses and those of the records their organisation holds.",
+			Params: pageParams,
 			Handle: func(q *ledger.Request) (any, error) {
-				list, err := TrailOf(q.State, q.Path("id"))
-				return ledger.Visible(q, list), err
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := AccessPage(q.State, q.Path("id"), after, false, limit, func(a *Access) bool { return q.Sees(a) })
+				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/patients/{id}/erasure", Name: "erasure", Read: ledger.PatientSelf, Answer: &ErasureStatus{},
 			Doc: "The patient's erasure status (GDPR Art. 17), for the patient's own token only: whether and when they asked, whether the erasure is complete (each records.erase reaches at most 500 records), how many records are erased, and which each custodian still keeps under a retention duty (Art. 17(3)), on which basis and until when.",
@@ -73,7 +82,7 @@ func queries() []ledger.Query {
 				// Newest first: an auditor looks at what just happened. A
 				// page reads what it returns (and at most
 				// ledger.MaxPageScan entries), wherever it starts.
-				page, next, err := TrailPage(q.State, before, limit, func(a *Access) bool {
+				page, next, err := AccessPage(q.State, "", before, true, limit, func(a *Access) bool {
 					return (!emergency || a.Emergency) && (outcome == "" || outcome == a.Outcome)
 				})
 				return ledger.Page{Items: page, Next: next, NextParam: "before"}, err
@@ -143,6 +152,9 @@ func queries() []ledger.Query {
 			}},
 	}
 }
+
+// pageParams document a listing's paging parameters (ledger.Request.Paging).
+var pageParams = []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}}
 
 // anOrganisation refuses, as not found, an id that is not an
 // organisation's: the routes about custodians must not tell a patient's id

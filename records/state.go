@@ -5,7 +5,9 @@ package records
 //go:generate go tool easyjson -no_std_marshalers state.go
 
 import (
+	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -249,6 +251,57 @@ func OfPatient(r ledger.Reader, patient string) ([]*Record, error) {
 	return out, nil
 }
 
+// OfPatientPage lists a patient's records at every custodian, those an
+// erasure has reached included, by id from the page token after (a record
+// id; "": from the first), keeping those keep accepts (nil: all), up to
+// limit, examining at most ledger.MaxPageScan. next is the token of the
+// following page ("": none). It walks the patient's two indexes (records
+// not yet reached by an erasure, and reached) side by side from after:
+// a page costs what it examines, however many records the patient has.
+func OfPatientPage(r ledger.Reader, patient, after string, limit int, keep func(*Record) bool) (page []*Record, next string, err error) {
+	var errs [2]error
+	ids := func(i int, prefix []byte) iter.Seq[string] {
+		var start []byte
+		if after != "" {
+			start = append(append([]byte{}, prefix...), after...)
+		}
+		return func(yield func(string) bool) {
+			errs[i] = ledger.Scan(r, prefix, start, false, func(k, _ []byte) bool { return yield(string(k[len(prefix):])) })
+		}
+	}
+	live, stopLive := iter.Pull(ids(0, k(prefixByPatient, patient, "")))
+	reached, stopReached := iter.Pull(ids(1, k(prefixErasedBy, patient, "")))
+	a, okA := live()
+	b, okB := reached()
+	for scanned := 0; okA || okB; scanned++ {
+		var id string
+		if okB && (!okA || b < a) {
+			id = b
+			b, okB = reached()
+		} else {
+			id = a
+			a, okA = live()
+		}
+		if scanned == ledger.MaxPageScan || len(page) == limit {
+			next = id
+			break
+		}
+		var rec *Record
+		if rec, err = Get(r, id); err != nil {
+			break
+		}
+		if keep == nil || keep(rec) {
+			page = append(page, rec)
+		}
+	}
+	stopLive()
+	stopReached()
+	if err = errors.Join(err, errs[0], errs[1]); err != nil {
+		return nil, "", err
+	}
+	return page, next, nil
+}
+
 // GetRetention reads a custodian's retention policy (nil when it has none).
 func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
 	p, err := getJSON[Retention](r, k(prefixRetention, custodian), "retention policy", custodian)
@@ -258,7 +311,8 @@ func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
 	return p, err
 }
 
-// TrailOf lists the access entries about a patient's records, oldest first.
+// TrailOf lists the access entries about a patient's records, oldest
+// first, all of them (for tests and tools: queries page, AccessPage).
 func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
 	return ledger.Indexed(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
 }
@@ -268,53 +322,18 @@ func Trail(r ledger.Reader) ([]*Access, error) {
 	return ledger.Indexed(r, prefixAccAll, lastPart(GetAccess))
 }
 
-// TrailPage lists access entries newest first, from the page token before
-// ("": the newest), keeping those keep accepts, up to limit, examining at
-// most ledger.MaxPageScan entries. next is the token of the following page
-// ("": none).
-func TrailPage(r ledger.Reader, before string, limit int, keep func(*Access) bool) (page []*Access, next string, err error) {
-	var start []byte
-	if before != "" {
-		start = append(append([]byte{}, prefixAccAll...), before...)
+// AccessPage lists access entries from the page token after ("": from
+// the oldest, or with newestFirst the newest), keeping those keep accepts
+// (nil: all), up to limit, examining at most ledger.MaxPageScan entries:
+// those about one patient's records, or with patient "" every patient's.
+// next is the token of the following page ("": none). A page costs what it
+// examines, wherever it starts (ledger.IndexedPage).
+func AccessPage(r ledger.Reader, patient, after string, newestFirst bool, limit int, keep func(*Access) bool) (page []*Access, next string, err error) {
+	prefix := prefixAccAll
+	if patient != "" {
+		prefix = k(prefixAccByPat, patient, "")
 	}
-	scanned := 0
-	var gerr error
-	err = ledger.Scan(r, prefixAccAll, start, true, func(key, _ []byte) bool {
-		rest := string(key[len(prefixAccAll):])
-		if scanned++; scanned > ledger.MaxPageScan || len(page) == limit {
-			next = rest
-			return false
-		}
-		var a *Access
-		if a, gerr = lastPart(GetAccess)(r, rest); gerr != nil {
-			return false
-		}
-		if keep(a) {
-			page = append(page, a)
-		}
-		return true
-	})
-	if err == nil {
-		err = gerr
-	}
-	return page, next, err
-}
-
-// EachAccess calls fn with every access entry, oldest first, until fn
-// returns false: a search that stops early reads no further.
-func EachAccess(r ledger.Reader, fn func(*Access) bool) error {
-	var gerr error
-	err := r.Iterate(prefixAccAll, func(key, _ []byte) bool {
-		var a *Access
-		if a, gerr = lastPart(GetAccess)(r, string(key[len(prefixAccAll):])); gerr != nil {
-			return false
-		}
-		return fn(a)
-	})
-	if err == nil {
-		err = gerr
-	}
-	return err
+	return ledger.IndexedPage(r, prefix, after, newestFirst, limit, lastPart(GetAccess), keep)
 }
 
 // lastPart adapts a getter to index keys ending in "/<id>".

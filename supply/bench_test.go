@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -147,5 +148,37 @@ func BenchmarkMoveBigCase(b *testing.B) {
 		b.StopTimer()
 		w.St.Rollback()
 		b.StartTimer()
+	}
+}
+
+// BenchmarkVerifyLongTrail: a scan of a pack whose trail a member has grown
+// costs what a short trail's does (the verdict reads the latest
+// supply.VerifyTrailSteps steps); reading the whole trail, as a scan did
+// before, grows with it.
+func BenchmarkVerifyLongTrail(b *testing.B) {
+	for _, pairs := range []int{0, 1_000, 10_000} {
+		w := newWorld(b)
+		if err := w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "p"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2030-12-31", Serials: []string{"S1"}}); err != nil {
+			b.Fatal(err)
+		}
+		growTrail(b, w, pack1, pairs)
+		steps := 1 + 2*pairs
+		b.Run(fmt.Sprintf("steps=%d/verify", steps), func(b *testing.B) {
+			for b.Loop() {
+				if v, err := supply.Verify(w.St.Committed(), pack1, "", w.Now); err != nil || v.TrailSteps != uint64(steps) {
+					b.Fatal(v, err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("steps=%d/whole-trail", steps), func(b *testing.B) {
+			for b.Loop() {
+				if trail, err := ledger.ScanJSON[supply.Step](w.St.Committed(), []byte("sup/trail/sgtin:"+gtin+".S1/"), 0); err != nil || len(trail) != steps {
+					b.Fatal(len(trail), err)
+				}
+			}
+		})
 	}
 }

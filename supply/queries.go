@@ -2,6 +2,7 @@ package supply
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,12 +10,18 @@ import (
 	"github.com/primum-health/primum/ledger"
 )
 
-// ObjectAnswer is a serialised object with its custody trail and, for a
-// container, what it holds.
+// ObjectAnswer is a serialised object with a page of its custody trail
+// and, for a container, the first page of what it holds.
 type ObjectAnswer struct {
-	Object   *Object  `json:"object"`
-	Trail    []*Step  `json:"trail"`
-	Children []string `json:"children"`
+	Object *Object `json:"object"`
+	// Trail is a page of the chain of custody, oldest first, from the step
+	// the query's after names (Object.Steps counts them all).
+	Trail []*Step `json:"trail"`
+	// Children are the first objects packed directly in a container, by
+	// key; ChildrenNext, when it holds more, is the after token of the
+	// next page of GET /api/v1/supply/objects/{code}/children.
+	Children     []string `json:"children"`
+	ChildrenNext string   `json:"children_next,omitempty"`
 }
 
 // DSCSAResponse is shaped like a US DSCSA Verification Router Service
@@ -46,18 +53,44 @@ func queries() []ledger.Query {
 			Params: []ledger.Param{{Name: "gtin", Required: true}, {Name: "serialNumber", Required: true}, {Name: "lotNumber"},
 				{Name: "expirationDate", Doc: "YYMMDD"}},
 			Handle: dscsaQuery},
-		{Path: "/api/v1/supply/objects/{code}", Name: "object", Read: ledger.Public, Answer: &ObjectAnswer{},
-			Doc:    "A pack, case, pallet or asset by its code or state key, with its custody trail and contents.",
+		{Path: "/api/v1/supply/objects/{code}", Name: "object", Read: ledger.Public, Answer: ledger.Page{Items: &ObjectAnswer{}},
+			Doc: "A pack, case, pallet or asset by its code or state key, with a page of its custody trail (oldest first; the Link header continues it) and the first page of its contents.",
+			Params: []ledger.Param{{Name: "limit", Doc: "steps of the trail, and objects of the contents, to show: 1-1000 (default 100)"},
+				{Name: "after", Doc: "the step to start the trail at (a step's seq, from a Link header; default 0, the first)"}},
 			Handle: objectQuery},
+		{Path: "/api/v1/supply/objects/{code}/children", Name: "children", Read: ledger.Public, Answer: ledger.Page{Items: []string{}},
+			Doc:    "The objects packed directly in a case or pallet, by key, a page at a time.",
+			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header (or an object answer's children_next)"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				key, err := objectKey(q)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := GetObject(q.State, key); err != nil {
+					return nil, err
+				}
+				page, next, err := ChildrenPage(q.State, key, after, limit)
+				return ledger.Page{Items: page, Next: next}, err
+			}},
 		{Path: "/api/v1/supply/products/{gtin}", Name: "product", Read: ledger.Public, Answer: &Product{},
 			Doc: "A registered product.",
 			Handle: func(q *ledger.Request) (any, error) {
 				return GetProduct(q.State, q.Path("gtin"))
 			}},
-		{Path: "/api/v1/supply/recalls", Name: "recalls", Read: ledger.Public, Answer: []*Recall{},
-			Doc: "Recalled lots.",
+		{Path: "/api/v1/supply/recalls", Name: "recalls", Read: ledger.Public, Answer: ledger.Page{Items: []*Recall{}},
+			Doc:    "Recalled lots, by product and lot, a page at a time.",
+			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
-				return Recalls(q.State)
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := RecallsPage(q.State, after, limit)
+				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/supply/suspects", Name: "suspects", Read: ledger.Public, Answer: []Object{},
 			Doc: "Packs reported as suspect, quarantined or not (at most 1,000).",
@@ -182,23 +215,47 @@ func sameExpiry(yymmdd, date string) bool {
 	return len(yymmdd) == 6 && len(date) == 10 && date[2:4]+date[5:7]+date[8:10] == yymmdd
 }
 
-func objectQuery(q *ledger.Request) (any, error) {
+// objectKey is the state key of the object the path's {code} names: a
+// GS1 code, Digital Link URI or EPC URN, or the key itself.
+func objectKey(q *ledger.Request) (string, error) {
 	code := q.Path("code") // unescaped once, by the router
-	key := code
-	if !strings.Contains(code, ":") || strings.HasPrefix(code, "urn:") || strings.HasPrefix(code, "http") {
-		var err error
-		if key, _, err = KeyOf(code); err != nil {
-			return nil, err
+	if strings.Contains(code, ":") && !strings.HasPrefix(code, "urn:") && !strings.HasPrefix(code, "http") {
+		return code, nil
+	}
+	key, _, err := KeyOf(code)
+	return key, err
+}
+
+func objectQuery(q *ledger.Request) (any, error) {
+	limit, err := q.Limit(100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var from uint64
+	if v := q.Query.Get("after"); v != "" {
+		if from, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, ledger.ErrBadRequest.Wrapf("after must be a step number (a Link header's)")
 		}
+	}
+	key, err := objectKey(q)
+	if err != nil {
+		return nil, err
 	}
 	o, err := GetObject(q.State, key)
 	if err != nil {
 		return nil, err
 	}
-	trail, err := Trail(q.State, key)
+	trail, next, more, err := TrailPage(q.State, key, from, limit)
 	if err != nil {
 		return nil, err
 	}
-	children, _ := Children(q.State, key)
-	return &ObjectAnswer{Object: o, Trail: trail, Children: children}, nil
+	children, childrenNext, err := ChildrenPage(q.State, key, "", limit)
+	if err != nil {
+		return nil, err
+	}
+	page := ledger.Page{Items: &ObjectAnswer{Object: o, Trail: trail, Children: children, ChildrenNext: childrenNext}}
+	if more {
+		page.Next = strconv.FormatUint(next, 10)
+	}
+	return page, nil
 }

@@ -34,7 +34,7 @@ func TestObjectQueryTakesThePathAsTheRouterGaveIt(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", code, err)
 		}
-		if a := out.(*supply.ObjectAnswer); a.Object == nil {
+		if a := out.(ledger.Page).Items.(*supply.ObjectAnswer); a.Object == nil {
 			t.Fatalf("%s: no object", code)
 		}
 	}

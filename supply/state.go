@@ -213,9 +213,10 @@ func GetRecall(r ledger.Reader, gtin, lot string) (*Recall, error) {
 	return &rc, nil
 }
 
-// Recalls lists every recall.
-func Recalls(r ledger.Reader) ([]*Recall, error) {
-	return ledger.ScanJSON[Recall](r, prefixRecall, 0)
+// RecallsPage lists recalls by product and lot from the page token after
+// (ledger.ScanPage).
+func RecallsPage(r ledger.Reader, after string, limit int) ([]*Recall, string, error) {
+	return ledger.ScanPage[Recall](r, prefixRecall, after, limit, nil)
 }
 
 // Suspects lists objects reported suspect (quarantined or not), up to
@@ -237,12 +238,36 @@ func Suspects(r ledger.Reader, limit int) ([]Object, error) {
 	return out, err
 }
 
-// Trail returns an object's chain of custody, oldest first.
-func Trail(r ledger.Reader, key string) ([]*Step, error) {
-	return ledger.ScanJSON[Step](r, append(k(prefixTrail, key), '/'), 0)
+// TrailPage returns up to limit steps of an object's chain of custody,
+// oldest first, from the step numbered from (Step.Seq; an object has
+// Object.Steps of them, numbered from 0). next is the number of the step
+// after the page, when there is one. It seeks to its first step: a page
+// costs what it returns, however long the trail has grown (a member can
+// add steps to a pack it holds with every capture).
+func TrailPage(r ledger.Reader, key string, from uint64, limit int) (steps []*Step, next uint64, more bool, err error) {
+	prefix := append(k(prefixTrail, key), '/')
+	steps, token, err := ledger.ScanPage[Step](r, prefix, string(binary.BigEndian.AppendUint64(nil, from)), limit, nil)
+	if err != nil || len(token) != 8 {
+		return steps, 0, false, err
+	}
+	return steps, binary.BigEndian.Uint64([]byte(token)), true, nil
 }
 
-// Children lists the objects packed in a container.
+// ChildrenPage lists the objects packed directly in a container, by key,
+// from the page token after (a child's key; "": from the first), up to
+// limit. next is the token of the following page ("": none). A container
+// holds up to MaxContents objects: a page costs what it returns.
+func ChildrenPage(r ledger.Reader, parent, after string, limit int) (children []string, next string, err error) {
+	prefix := append(k(prefixChild, parent), '/')
+	names, next, err := ledger.KeysPage(r, prefix, string(appendEscaped(nil, after)), limit)
+	for _, n := range names {
+		children = append(children, unescape(n))
+	}
+	return children, unescape(next), err
+}
+
+// Children lists the objects packed in a container, all of them (for the
+// transactions that move or unpack it: at most MaxContents).
 func Children(r ledger.Reader, parent string) ([]string, error) {
 	var out []string
 	p := append(k(prefixChild, parent), '/')

@@ -45,11 +45,21 @@ type Verdict struct {
 	DispensedAt string   `json:"dispensed_at,omitempty"`
 	Recall      *Recall  `json:"recall,omitempty"`
 	Suspect     string   `json:"suspect_reason,omitempty"`
-	Trail       []*Step  `json:"trail,omitempty"`
+	// Trail is the end of the chain of custody, oldest first: its latest
+	// VerifyTrailSteps steps. TrailSteps is how many steps it has in all;
+	// the whole trail pages from GET /api/v1/supply/objects/{code}.
+	Trail      []*Step `json:"trail,omitempty"`
+	TrailSteps uint64  `json:"trail_steps,omitempty"`
 	// ScannedLot differs from Lot when the printed lot does not match the
 	// commissioned one: a sign of a counterfeit.
 	ScannedLotMismatch bool `json:"scanned_lot_mismatch,omitempty"`
 }
+
+// VerifyTrailSteps is how many of a pack's latest custody steps a verdict
+// shows. The scan is public and anonymous, and a member can add some 200
+// steps to a pack it holds with every capture: the verdict reads a fixed
+// number of them, not the whole trail.
+const VerifyTrailSteps = 50
 
 // Verify answers a scan of code by the organisation scanner (empty: an
 // anonymous check, custody not compared) at time now. It reads committed
@@ -77,7 +87,8 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 			return nil, err
 		}
 	}
-	if v.Trail, err = Trail(r, key); err != nil {
+	v.TrailSteps = o.Steps
+	if v.Trail, _, _, err = TrailPage(r, key, o.Steps-min(o.Steps, VerifyTrailSteps), VerifyTrailSteps); err != nil {
 		return nil, err
 	}
 	switch {

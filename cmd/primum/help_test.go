@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -63,6 +64,24 @@ func TestRetentionNeedsHoldOrClear(t *testing.T) {
 		root.SetArgs(c.args)
 		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}
+
+// A paged answer's next page is named by the flags that ask for it: the
+// parameters of the Link header that differ from those sent.
+func TestNextFlags(t *testing.T) {
+	for _, c := range []struct {
+		sent, next url.Values
+		want       string
+	}{
+		{url.Values{"limit": {"10"}}, nil, ""},
+		{url.Values{"limit": {"10"}}, url.Values{"limit": {"10"}, "after": {"09506000134352/R10"}}, ` --after "09506000134352/R10"`},
+		{url.Values{"limit": {"10"}, "after": {"100"}}, url.Values{"limit": {"10"}, "after": {"110"}}, ` --after "110"`},
+		{nil, url.Values{"before": {"15"}}, ` --before "15"`},
+	} {
+		if got := nextFlags(c.sent, c.next); got != c.want {
+			t.Errorf("sent %v, next %v: %q, want %q", c.sent, c.next, got, c.want)
 		}
 	}
 }

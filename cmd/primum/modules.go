@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -153,7 +154,7 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 				}
 				c = c.WithKey(key)
 			}
-			out, err := c.Query(cmd.Context(), path, params)
+			out, next, err := c.QueryPage(cmd.Context(), path, params)
 			if err != nil {
 				return err
 			}
@@ -163,6 +164,10 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 				indented.Write(out)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(indented.String()))
+			if more := nextFlags(params, next); more != "" {
+				// On stderr: what is printed above stays one JSON document.
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: for the next page, ask again with%s\n", more)
+			}
 			return nil
 		},
 	}
@@ -184,4 +189,21 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		cmd.MarkFlagsMutuallyExclusive("from", "token")
 	}
 	return cmd
+}
+
+// nextFlags are the flags that ask for the page a paged answer named next
+// (the parameters that differ from those sent), "" when it was the last.
+func nextFlags(sent, next url.Values) string {
+	var names []string
+	for name := range next {
+		if next.Get(name) != sent.Get(name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	out := ""
+	for _, name := range names {
+		out += fmt.Sprintf(" --%s %q", name, next.Get(name))
+	}
+	return out
 }

@@ -115,19 +115,27 @@ func newQueryCmd(g *globals) *cobra.Command {
 			return g.print(cmd.OutOrStdout(), info, nil)
 		},
 	}
+	var before uint64
+	var limit int
 	proposals := &cobra.Command{
 		Use:     "proposals",
-		Example: "  primum query proposals",
-		Short:   "Governance proposals, newest first",
+		Example: "  primum query proposals\n  primum query proposals --before 120 --limit 20",
+		Short:   "Governance proposals, newest first, a page at a time",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := g.client().Proposals(cmd.Context())
+			list, next, err := g.client().ProposalsPage(cmd.Context(), before, limit)
 			if err != nil {
 				return err
+			}
+			if next != 0 {
+				// On stderr: what is printed stays one JSON document.
+				defer fmt.Fprintf(cmd.ErrOrStderr(), "more: for older proposals, ask again with --before %d\n", next)
 			}
 			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { proposalTable(w, list) })
 		},
 	}
+	proposals.Flags().Uint64Var(&before, "before", 0, "start at this proposal id, going back (default: the newest)")
+	proposals.Flags().IntVar(&limit, "limit", 0, "proposals per page, 1-1000 (default: the node's, 100)")
 	proposal := &cobra.Command{
 		Use:     "proposal ID",
 		Example: "  primum query proposal 1 -o json",

@@ -61,7 +61,7 @@ The custody trail is shown as the node gives it, unproven.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
 				}
 				pv := vs[0]
-				pv.Trail, proofs = v.Trail, got
+				pv.Trail, pv.TrailSteps, proofs = v.Trail, v.TrailSteps, got
 				v = *pv
 			}
 			names := map[string]string{}
@@ -133,6 +133,9 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 	}
 	if v.Custodian != "" {
 		fmt.Fprintf(w, "  held by  %s (%s)\n", who(v.Custodian), v.Status)
+	}
+	if shown := uint64(len(v.Trail)); shown < v.TrailSteps {
+		fmt.Fprintf(w, "  trail    the latest %d of %d steps (all of them: primum supply object %s --after N)\n", shown, v.TrailSteps, v.Key)
 	}
 	for _, s := range v.Trail {
 		to := ""

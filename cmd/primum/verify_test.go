@@ -23,6 +23,11 @@ func TestPrintVerdict(t *testing.T) {
 		{"dispensable", supply.Verdict{Verdict: supply.VerdictDispensable, Dispensable: true, Message: "genuine and dispensable",
 			Serial: "S1", Lot: "L1", Expiry: "2028-06-30", Custodian: "abc", Status: "active"},
 			[]string{"✓ genuine_dispensable", "  serial   S1  lot L1  expiry 2028-06-30\n", "  held by  Central Pharmacy (active)\n"}, nil},
+		{"the end of a long trail", supply.Verdict{Verdict: supply.VerdictDispensable, Key: "sgtin:09506000134352.S1", TrailSteps: 301,
+			Trail: []*supply.Step{{Seq: 299, Action: "pack", By: "abc"}, {Seq: 300, Action: "unpack", By: "abc"}}},
+			[]string{"  trail    the latest 2 of 301 steps (all of them: primum supply object sgtin:09506000134352.S1 --after N)\n", "unpack"}, nil},
+		{"a whole trail", supply.Verdict{Verdict: supply.VerdictDispensable, TrailSteps: 1, Trail: []*supply.Step{{Action: "commission", By: "abc"}}},
+			[]string{"commission"}, []string{"the latest"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder

@@ -53,3 +53,21 @@ func NoEmptyValues(tb testing.TB, r ledger.Reader) {
 		tb.Fatalf("keys with empty values, which no proof can carry (write them with ledger.SetPresent): %q", empty)
 	}
 }
+
+// Counting is a Reader that counts the entries read through it: each Get,
+// and each key a listing passes on. It seeks as the Reader under it does
+// (ledger.Scan), so a paged read's count is what the page cost.
+type Counting struct {
+	R     ledger.Reader
+	Reads int
+}
+
+func (c *Counting) Get(key []byte) ([]byte, error) { c.Reads++; return c.R.Get(key) }
+
+func (c *Counting) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
+	return c.Scan(prefix, nil, false, fn)
+}
+
+func (c *Counting) Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) bool) error {
+	return ledger.Scan(c.R, prefix, start, reverse, func(k, v []byte) bool { c.Reads++; return fn(k, v) })
+}

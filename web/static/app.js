@@ -37,7 +37,14 @@ async function refresh() {
       row("#practitioners", [p.licence, p.profession, p.specialty, p.valid_until, {text: p.status, cls: "status-" + p.status}, names[p.org_id] || short(p.org_id)]);
     }
     clear("#proposals");
-    for (const p of await get("/api/v1/proposals")) {
+    // The newest page; older proposals page back from the Link header.
+    const r = await fetch("/api/v1/proposals");
+    if (!r.ok) throw new Error(r.statusText);
+    const older = /<([^>]*)>;\s*rel="next"/.exec(r.headers.get("Link") || "");
+    const note = document.getElementById("proposals-note");
+    note.hidden = !older;
+    note.textContent = older ? "The newest proposals; older ones, a page at a time: " + older[1] : "";
+    for (const p of await r.json()) {
       const subject = p.member ? p.member.name : (names[p.org_id] || short(p.org_id));
       row("#proposals", [p.id, p.action, subject, p.yes.length + " yes / " + p.no.length + " no of " + p.electors, {text: p.status, cls: "status-" + p.status}]);
     }

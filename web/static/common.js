@@ -31,6 +31,32 @@ async function api(path, opts = {}) {
   return body;
 }
 const get = path => api(path);
+// getPage reads one page of a paged listing: its items, and the path of
+// the next page from the Link header (null: it was the last).
+async function getPage(path) {
+  const headers = {};
+  if (withKey()) Object.assign(headers, await myKey.signRequest("GET", path, null));
+  else if (token()) headers["Authorization"] = "Bearer " + token();
+  const r = await fetch(path, { headers });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) {
+    const err = new Error((body && (body.refusal || body.code)) || r.statusText);
+    err.problem = body || {};
+    throw err;
+  }
+  const m = /<([^>]*)>;\s*rel="next"/.exec(r.headers.get("Link") || "");
+  return { items: body, next: m ? m[1] : null };
+}
+// getAll reads every page of a paged listing, one request a page.
+async function getAll(path) {
+  let items = [];
+  for (let next = path; next;) {
+    const page = await getPage(next);
+    items = items.concat(page.items);
+    next = page.next;
+  }
+  return items;
+}
 const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });
 // act sends a transaction as the signed-in member: signed here with their
 // key, or by the node with the key their token names.

@@ -11,18 +11,18 @@ const bases = {
 
 async function refresh() {
   const who = await names();
-  const records = await get(`/api/v1/patients/${me.id}/records`);
+  const records = await getAll(`/api/v1/patients/${me.id}/records`);
   fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered),
     { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
   await showErasure(who);
-  const consents = await get(`/api/v1/patients/${me.id}/consents`);
+  const consents = await getAll(`/api/v1/patients/${me.id}/consents`);
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
     return [who[c.grantee] || c.grantee, c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
       active ? button("Revoke", () => revoke(c.id), "revoke") : ""];
   }));
-  const trail = await get(`/api/v1/patients/${me.id}/access`);
+  const trail = await getAll(`/api/v1/patients/${me.id}/access`);
   trail.reverse();
   fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
@@ -97,7 +97,7 @@ async function ready(who) {
     select.appendChild(o);
   }
   const scope = document.getElementById("scope");
-  const mine = await get(`/api/v1/patients/${me.id}/records`);
+  const mine = await getAll(`/api/v1/patients/${me.id}/records`);
   const cats = [...new Set(mine.map(r => r.category))].sort();
   for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
   for (const r of mine.filter(r => r.status === "stored")) {
@@ -121,7 +121,16 @@ async function ready(who) {
     const msg = document.getElementById("rights-message");
     msg.textContent = "Collecting your records from every institution…";
     try {
-      const bundle = await get(`/api/v1/patients/${me.id}/export`);
+      // The export comes a page at a time (each page's records are read
+      // from their custodians); the pages make one Bundle to download.
+      let { items: bundle, next } = await getPage(`/api/v1/patients/${me.id}/export`);
+      while (next) {
+        msg.textContent = `Collecting your records from every institution… (${bundle.entry.length} entries so far)`;
+        const page = await getPage(next);
+        bundle.entry = bundle.entry.concat(page.items.entry || []);
+        next = page.next;
+      }
+      delete bundle.link;
       const a = document.createElement("a");
       a.href = URL.createObjectURL(new Blob([JSON.stringify(bundle, null, 2)], { type: "application/fhir+json" }));
       a.download = "my-health-records.json";

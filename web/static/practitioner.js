@@ -33,7 +33,7 @@ async function lookup(ev) {
   const out = document.getElementById("lookup-error");
   let records;
   try {
-    records = await get(`/api/v1/patients/${encodeURIComponent(patient)}/records`);
+    records = await getAll(`/api/v1/patients/${encodeURIComponent(patient)}/records`);
     out.textContent = "";
   } catch (e) {
     // The index shows only what a consent, your organisation's custody or

@@ -1,8 +1,17 @@
 "use strict";
+let recallPages = 1;
+document.getElementById("more-recalls").addEventListener("click", () => { recallPages++; refresh(); });
 async function refresh() {
   const all = await names();
   const who = id => all[id] || id;
-  const recalls = await get("/api/v1/supply/recalls");
+  // Recalls come a page at a time: as many pages as asked for ("Show more").
+  let recalls = [], next = "/api/v1/supply/recalls";
+  for (let i = 0; i < recallPages && next; i++) {
+    const page = await getPage(next);
+    recalls = recalls.concat(page.items);
+    next = page.next;
+  }
+  document.getElementById("more-recalls").hidden = !next;
   const products = {};
   for (const r of recalls) {
     if (!(r.gtin in products)) {

@@ -33,6 +33,12 @@ async function verify(ev) {
   document.getElementById("product").textContent = p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin || "");
   document.getElementById("identity").textContent = [v.serial, v.lot, v.expiry].filter(Boolean).join(" / ");
   document.getElementById("custodian").textContent = v.custodian ? who(v.custodian) + " (" + v.status + ")" : "";
+  // The verdict carries the latest steps of a long trail, and how many
+  // there are; the whole trail pages from the object's route.
+  const note = document.getElementById("trail-note");
+  const shown = (v.trail || []).length;
+  note.hidden = !(v.trail_steps > shown);
+  note.textContent = note.hidden ? "" : `The latest ${shown} of ${v.trail_steps} steps. The whole trail, a page at a time: /api/v1/supply/objects/${v.key}`;
   const body = document.querySelector("#trail tbody");
   body.replaceChildren();
   for (const s of v.trail || []) {
