@@ -2,6 +2,7 @@ package supply_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/internal/moduletest"
@@ -140,12 +141,23 @@ func TestVerdicts(t *testing.T) {
 		{"quarantined", pack3, ph, supply.VerdictQuarantined},
 		{"wrong hands", pack1, w.ID("pharmacy2"), supply.VerdictWrongHands},
 		{"garbage", "hello", ph, supply.VerdictBadCode},
+		{"two scans in one field", "(01)09506000134352(21)R1(01)09506000134352(21)S1", ph, supply.VerdictBadCode},
+		// A keyboard-wedge scanner that drops GS: the ledger settles which
+		// reading names a pack, or says to scan again — never a false
+		// counterfeit alarm.
+		{"no GS: the lot swallows the serial", "0109506000134352" + "10L121S1", ph, supply.VerdictDispensable},
+		{"no GS: the serial swallows the lot", "0109506000134352" + "21S110L1", ph, supply.VerdictDispensable},
+		{"no GS, and no reading is a pack", "0109506000134352" + "10L121NOPE", ph, supply.VerdictMissingSeparator},
+		{"no GS, and the lot names no pack's", "0109506000134352" + "10XX21S1", ph, supply.VerdictMissingSeparator},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := verify(w, c.code, c.scanner)
 			if v.Verdict != c.want || v.Dispensable != (c.want == supply.VerdictDispensable) || v.Message == "" {
 				t.Fatalf("got %s (%s), want %s", v.Verdict, v.Message, c.want)
+			}
+			if strings.HasPrefix(c.name, "no GS") != (v.Reading != "" || v.Verdict == supply.VerdictMissingSeparator) {
+				t.Fatalf("reading %q for %s", v.Reading, c.name)
 			}
 		})
 	}

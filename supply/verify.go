@@ -21,6 +21,11 @@ const (
 	VerdictQuarantined    = "quarantined"
 	VerdictInTransit      = "in_transit"
 	VerdictBadCode        = "bad_code"
+	// The scanner sent no GS separator after a variable-length field and
+	// the code reads several ways, none of them (or more than one) a
+	// commissioned pack: scan again with the scanner sending GS. Not a
+	// counterfeit alarm.
+	VerdictMissingSeparator = "missing_separator"
 	// A case or pallet, or a returnable asset: genuine or not, never
 	// dispensed as such.
 	VerdictLogisticUnit = "logistic_unit"
@@ -53,6 +58,9 @@ type Verdict struct {
 	// ScannedLot differs from Lot when the printed lot does not match the
 	// commissioned one: a sign of a counterfeit.
 	ScannedLotMismatch bool `json:"scanned_lot_mismatch,omitempty"`
+	// Reading says how a scan that reads several ways (no GS separator)
+	// was read: the one reading that names a commissioned pack.
+	Reading string `json:"reading,omitempty"`
 }
 
 // VerifyTrailSteps is how many of a pack's latest custody steps a verdict
@@ -65,11 +73,11 @@ const VerifyTrailSteps = 50
 // anonymous check, custody not compared) at time now. It reads committed
 // state only.
 func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, error) {
-	key, c, err := KeyOf(code)
-	if err != nil {
-		return &Verdict{Verdict: VerdictBadCode, Message: err.Error()}, nil
+	key, c, reading, refused, err := readScan(r, code)
+	if refused != nil || err != nil {
+		return refused, err
 	}
-	v := &Verdict{Key: key, DigitalLink: c.DigitalLink(), GTIN: c.GTIN, Serial: c.Serial}
+	v := &Verdict{Key: key, DigitalLink: c.DigitalLink(), GTIN: c.GTIN, Serial: c.Serial, Reading: reading}
 	o, err := GetObject(r, key)
 	if errors.Is(err, ErrUnknownObject) {
 		v.Verdict, v.Message = VerdictUnknown, "no pack with this serial was ever commissioned: do not dispense, report it"
@@ -123,6 +131,55 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Dispensable, v.Message = VerdictDispensable, true, "genuine and dispensable"
 	}
 	return v, nil
+}
+
+// readScan reads a scanned code to the key verification looks up. A code
+// read one way is that way. A keyboard-wedge scanner that drops the GS
+// separator sends "…10AMX2026A21DEMO004", which reads as a lot that
+// swallowed the serial or as lot and serial (gs1.Readings): the ledger
+// settles it when exactly one reading names a commissioned pack of that
+// lot (reading says which was taken); otherwise the answer is the verdict
+// missing_separator, never "unknown serial" (a false counterfeit alarm).
+// Bounded: at most 64 readings, one read each. A code verification cannot
+// read is answered by the verdict refused.
+func readScan(r ledger.Reader, code string) (key string, c *gs1.Code, reading string, refused *Verdict, err error) {
+	readings, err := gs1.Readings(code)
+	if err != nil {
+		return "", nil, "", &Verdict{Verdict: VerdictBadCode, Message: ErrBadCode.Wrapf("%q: %v", short(code), err).Error()}, nil
+	}
+	if len(readings) == 1 {
+		c = readings[0]
+		if key, _, err = c.Key(); err != nil {
+			return "", nil, "", &Verdict{Verdict: VerdictBadCode, Message: ErrBadCode.Wrapf("%q: %v", short(code), err).Error()}, nil
+		}
+		return key, c, "", nil, nil
+	}
+	var found []*gs1.Code
+	var keys []string
+	for _, rd := range readings {
+		k, kind, err := rd.Key()
+		if err != nil || kind != gs1.KindSGTIN {
+			continue
+		}
+		o, err := GetObject(r, k)
+		if errors.Is(err, ErrUnknownObject) {
+			continue
+		} else if err != nil {
+			return "", nil, "", nil, err
+		}
+		if rd.Lot == "" || rd.Lot == o.Lot {
+			found, keys = append(found, rd), append(keys, k)
+		}
+	}
+	if len(found) != 1 {
+		msg := fmt.Sprintf("%v; none of its %d readings names a commissioned pack", gs1.ErrMissingSeparator, len(readings))
+		if len(found) > 1 {
+			msg = fmt.Sprintf("%v; %d of its readings name commissioned packs", gs1.ErrMissingSeparator, len(found))
+		}
+		return "", nil, "", &Verdict{Verdict: VerdictMissingSeparator, Message: msg + ": scan it again before deciding"}, nil
+	}
+	c = found[0]
+	return keys[0], c, fmt.Sprintf("the scanner sent no GS separator: read as lot %s, serial %s, the only reading that names a commissioned pack", c.Lot, c.Serial), nil, nil
 }
 
 // whereIs says who holds an object, or where it is going.

@@ -118,6 +118,9 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 		mark = "✓"
 	}
 	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, v.Message)
+	if v.Reading != "" {
+		fmt.Fprintf(w, "  read as  %s\n", v.Reading)
+	}
 	if v.Product != nil {
 		fmt.Fprintf(w, "  product  %s %s %s (GTIN %s)\n", v.Product.Name, v.Product.Strength, v.Product.Form, v.GTIN)
 	}

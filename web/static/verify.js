@@ -25,10 +25,11 @@ async function verify(ev) {
   const v = await r.json();
   const box = document.getElementById("result");
   box.hidden = false;
-  box.className = "card verdict-" + (v.dispensable ? "ok" : "stop");
+  // A scan to repeat (the scanner dropped a separator) is no alarm.
+  box.className = "card verdict-" + (v.dispensable ? "ok" : v.verdict === "missing_separator" ? "again" : "stop");
   document.getElementById("verdict").textContent = r.ok ? (v.dispensable ? "✓ " : "✗ ") + v.verdict.replaceAll("_", " ") : "error";
   document.getElementById("verdict").dataset.verdict = v.verdict || v.code;
-  document.getElementById("message").textContent = r.ok ? v.message : v.detail;
+  document.getElementById("message").textContent = r.ok ? [v.message, v.reading].filter(Boolean).join(". ") : v.detail;
   const p = v.product;
   document.getElementById("product").textContent = p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin || "");
   document.getElementById("identity").textContent = [v.serial, v.lot, v.expiry].filter(Boolean).join(" / ");
