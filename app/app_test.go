@@ -388,7 +388,7 @@ func TestBodyValidation(t *testing.T) {
 			wantCode(t, r.Code, r.Codespace, r.Log, c.want)
 		})
 	}
-	if ids, _ := identity.List(h.store.Committed(), ledger.KindPractitioner, 0); len(ids) != 1 {
+	if ids, _, _ := identity.ListPage(h.store.Committed(), ledger.KindPractitioner, "", 100, func(*identity.Identity) bool { return true }); len(ids) != 1 {
 		t.Fatalf("rejected registrations left %d practitioners", len(ids))
 	}
 }

@@ -85,38 +85,17 @@ func Get(r ledger.Reader, id string) (*Identity, error) {
 	return &ident, nil
 }
 
-// List returns identities of a kind (all kinds when kind is empty), in id order.
-func List(r ledger.Reader, kind ledger.Kind, limit int) ([]*Identity, error) {
-	var out []*Identity
-	var ierr error
-	prefix := kindPrefix(string(kind))
+// ListPage lists identities of kind ("" for every kind) from the page
+// token after ("": from the first), keeping those visible accepts, up to
+// limit, examining at most ledger.MaxPageScan entries; next is the token of
+// the following page ("": none). Patients have no kind index (they are
+// most identities), so a patient listing walks identities and keeps
+// patients.
+func ListPage(r ledger.Reader, kind ledger.Kind, after string, limit int, visible func(*Identity) bool) (page []*Identity, next string, err error) {
 	if kind == "" || kind == ledger.KindPatient {
-		prefix = prefixIdentity // patients have no kind index
+		return ledger.ScanPage(r, prefixIdentity, after, limit, func(i *Identity) bool { return (kind == "" || i.Kind == kind) && visible(i) })
 	}
-	err := r.Iterate(prefix, func(k, v []byte) bool {
-		id := string(k[len(prefix):])
-		if kind != "" && kind != ledger.KindPatient {
-			var ident *Identity
-			ident, ierr = Get(r, id)
-			if ierr != nil {
-				return false
-			}
-			out = append(out, ident)
-		} else {
-			var ident Identity
-			if ierr = ledger.DecodeState(v, &ident); ierr != nil {
-				return false
-			}
-			if kind == "" || ident.Kind == kind {
-				out = append(out, &ident)
-			}
-		}
-		return limit <= 0 || len(out) < limit
-	})
-	if err == nil {
-		err = ierr
-	}
-	return out, err
+	return ledger.IndexedPage(r, kindPrefix(string(kind)), after, false, limit, Get, visible)
 }
 
 // MembersOf lists the practitioners and devices registered by an identity.
@@ -354,12 +333,18 @@ func CheckOrganisation(r ledger.Reader, name, orgType string, key, validatorKey 
 	return nil
 }
 
+// Organisations lists every organisation, active or removed, in id order.
+// They are admitted by vote, so they are few: the consortium's members.
+func Organisations(r ledger.Reader) ([]*Identity, error) {
+	return ledger.Indexed(r, kindPrefix(string(ledger.KindOrganisation)), Get)
+}
+
 // ValidatorKeyHolder finds the organisation, active or removed, whose
 // validator key is vk (nil: none). Organisations are admitted by vote, so
 // they are few and a scan is cheap; an index would need a migration of
 // every chain's state.
 func ValidatorKeyHolder(r ledger.Reader, vk ed25519.PublicKey) (*Identity, error) {
-	orgs, err := List(r, ledger.KindOrganisation, 0)
+	orgs, err := Organisations(r)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +389,7 @@ func RemoveOrganisation(w ledger.Writer, id string) (*Identity, error) {
 
 // ActiveMembers lists the organisations currently in the consortium.
 func ActiveMembers(r ledger.Reader) ([]*Identity, error) {
-	orgs, err := List(r, ledger.KindOrganisation, 0)
+	orgs, err := Organisations(r)
 	if err != nil {
 		return nil, err
 	}

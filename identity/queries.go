@@ -13,9 +13,10 @@ import (
 // (Request.MayRead): a pseudonym is still personal data.
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/identities", Name: "list", Read: ledger.Public, Answer: []*Identity{},
-			Doc:    "Registered identities, optionally of one kind: patients' pseudonyms (and their devices) only to the regulator and to each patient their own.",
-			Params: []ledger.Param{{Name: "kind", Doc: "organisation, practitioner, patient or device"}, {Name: "limit", Doc: "1-10000 (default 1000)"}},
+		{Path: "/api/v1/identities", Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*Identity{}},
+			Doc: "Registered identities, optionally of one kind, a page at a time (Link: rel=\"next\"): patients' pseudonyms (and their devices) only to the regulator and to each patient their own.",
+			Params: []ledger.Param{{Name: "kind", Doc: "organisation, practitioner, patient or device"}, {Name: "limit", Doc: "1-10000 (default 1000)"},
+				{Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
 				kind := ledger.Kind(q.Query.Get("kind"))
 				switch kind {
@@ -23,26 +24,32 @@ func queries() []ledger.Query {
 				default:
 					return nil, ledger.ErrBadRequest.Wrapf("kind must be organisation, practitioner, patient or device")
 				}
-				limit, err := q.Limit(1000, 10000)
-				if err != nil {
-					return nil, err
-				}
-				list, err := List(q.State, kind, limit)
+				limit, after, err := q.Paging(1000, 10000)
 				if err != nil {
 					return nil, err
 				}
 				// Patients (and their devices) only to the regulator and
 				// to themselves: a list of pseudonyms is nobody else's to
-				// browse (one is looked up by id, with standing).
-				out := list[:0]
-				for _, ident := range list {
-					if p, err := AboutPatient(q.State, ident); err != nil {
-						return nil, err
-					} else if p == "" || p == q.Caller.ID || q.Caller.IsRegulator() {
-						out = append(out, ident)
+				// browse (one is looked up by id, with standing). The
+				// filter is inside the page, so a page is full of what the
+				// caller may see, and the next one goes on from there.
+				var verr error
+				visible := func(ident *Identity) bool {
+					p, err := AboutPatient(q.State, ident)
+					if err != nil {
+						verr = err
+						return false
 					}
+					return p == "" || p == q.Caller.ID || q.Caller.IsRegulator()
 				}
-				return out, nil
+				list, next, err := ListPage(q.State, kind, after, limit, visible)
+				if err == nil {
+					err = verr
+				}
+				if err != nil {
+					return nil, err
+				}
+				return ledger.Page{Items: list, Next: next}, nil
 			}},
 		{Path: "/api/v1/identities/{id}", Name: "show", Read: ledger.Public, Answer: &Identity{},
 			Doc: "One identity: its kind, key, standing and credential. A patient's (or a patient's device's) only to whoever may read about that patient.",
