@@ -15,12 +15,13 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/localnet"
 )
 
 // runDemoProcess starts 'primum demo' (on the outside contract's fixed
 // ports: this is the one test that uses them) and waits for its members file.
-func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, DemoFile) {
+func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, demo.File) {
 	t.Helper()
 	out := &localnet.Buffer{}
 	cmd := exec.Command(primumBinary(t), "demo", "--home", home, "--log-level", "error")
@@ -37,7 +38,7 @@ func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, Dem
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.Contains(out.String(), "Press Ctrl-C") {
-			var f DemoFile
+			var f demo.File
 			b, err := os.ReadFile(filepath.Join(home, "demo-members.json"))
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +54,7 @@ func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, Dem
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("demo did not come up:\n%s", out.String())
-	return nil, nil, DemoFile{}
+	return nil, nil, demo.File{}
 }
 
 func stopDemo(t *testing.T, cmd *exec.Cmd) {
@@ -95,7 +96,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		}
 	}
 	// Act as a demo member through the CLI with its key file.
-	var patient DemoMember
+	var patient demo.Member
 	for _, m := range f.Members {
 		if m.Kind == "patient" {
 			patient = m
@@ -143,7 +144,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		t.Fatalf("init --genesis: %v\n%s", err, b)
 	}
 	b, err = exec.Command(bin, "tx", "propose-add-member", "--request", filepath.Join(joinHome, "membership-request.json"), "--power", "0",
-		"--from", f.member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
+		"--from", f.Member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
 	if err != nil || !strings.Contains(string(b), "committed at height") {
 		t.Fatalf("propose-add-member --request: %v\n%s", err, b)
 	}
@@ -160,7 +161,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	}
 	for _, c := range []struct{ orgType, want string }{{"regulator", "[bad_key_proof]"}, {"clinic", "committed at height"}} {
 		b, err = exec.Command(bin, "tx", "propose-add-member", "--name", "Fjord Clinic", "--org-type", c.orgType, "--key", memberPop.Key,
-			"--key-proof", memberPop.Proof, "--from", f.member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
+			"--key-proof", memberPop.Proof, "--from", f.Member("St Luke's Hospital").KeyFile, "--node", f.API).CombinedOutput()
 		if !strings.Contains(string(b), c.want) {
 			t.Fatalf("propose-add-member as a %s: %v\n%s", c.orgType, err, b)
 		}
@@ -170,13 +171,13 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if b, err := exec.Command(bin, "keys", "add", "dr-amara-2", "--unencrypted", "--home", keysHome).CombinedOutput(); err != nil {
 		t.Fatalf("keys add: %v\n%s", err, b)
 	}
-	amara, regulator := f.member("Dr Amara Okafor").Address, f.member("National Medicines Agency").KeyFile
+	amara, regulator := f.Member("Dr Amara Okafor").Address, f.Member("National Medicines Agency").KeyFile
 	for _, step := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"tx", "practitioner-status", amara, "suspended", "--note", "fitness to practise", "--from", regulator}, "committed at height"},
-		{[]string{"tx", "register-practitioner", "--from", f.member("St Luke's Hospital").KeyFile, "--key-file", filepath.Join(keysHome, "keys", "dr-amara-2.json"),
+		{[]string{"tx", "register-practitioner", "--from", f.Member("St Luke's Hospital").KeyFile, "--key-file", filepath.Join(keysHome, "keys", "dr-amara-2.json"),
 			"--licence", "MD-100231", "--profession", "doctor", "--valid-until", "2030-01-01T00:00:00Z"}, "[licence_suspended]"},
 		{[]string{"tx", "practitioner-status", amara, "active", "--from", regulator}, "committed at height"},
 	} {
@@ -195,7 +196,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	defer cancel()
 	// Health records: Patient 1 has records at both hospitals; Dr Lena
 	// Fischer may read the observations, not the prescription.
-	byName := map[string]DemoMember{}
+	byName := map[string]demo.Member{}
 	for _, m := range f.Members {
 		byName[m.Name] = m
 		if m.APIToken == "" {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/primum-health/primum/internal/demo"
+	"github.com/primum-health/primum/internal/demo/demotest"
 )
 
 // The README tour's EPCIS files work on the demo chain as it shows them:
@@ -23,8 +26,8 @@ func TestTourExamples(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, n, c, f := seededDemo(t, ctx)
-	token := f.member("Acme Pharma").APIToken
+	_, n, c, f := demotest.Seeded(t, ctx)
+	token := f.Member("Acme Pharma").APIToken
 	doc, err := os.ReadFile(filepath.Join("..", "..", "examples", "events.jsonld"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +44,7 @@ func TestTourExamples(t *testing.T) {
 		t.Fatalf("capture of examples/events.jsonld: %s", res.Status)
 	}
 	for _, serial := range []string{"DEMO201", "DEMO202", "DEMO203"} {
-		code := "(01)" + demoGTIN + "(21)" + serial
+		code := "(01)" + demo.GTIN + "(21)" + serial
 		for {
 			if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), nil); err == nil {
 				break

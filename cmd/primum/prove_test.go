@@ -12,6 +12,8 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/internal/demo"
+	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
@@ -28,14 +30,14 @@ func TestProvenVerdicts(t *testing.T) {
 	t.Parallel() // free ports; mostly waiting for blocks
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	home, n, c, f := seededDemo(t, ctx)
-	pharmacy := f.member("Central Pharmacy").Address
+	home, n, c, f := demotest.Seeded(t, ctx)
+	pharmacy := f.Member("Central Pharmacy").Address
 	genesis := n.Comet.GenesisDoc()
 	p, err := prove.New(ctx, c, n.RPCAddr(), prove.TrustRoot{Genesis: genesis})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pack := func(serial string) string { return "(01)" + demoGTIN + "(21)" + serial }
+	pack := func(serial string) string { return "(01)" + demo.GTIN + "(21)" + serial }
 	for _, tc := range []struct {
 		code, verdict string
 		proofs        int
@@ -97,7 +99,7 @@ func TestProvenVerdicts(t *testing.T) {
 			"--genesis", filepath.Join(home, "config", "genesis.json")}
 	}
 	b, err := exec.Command(bin, args(n.APIURL(), pack("DEMO002"))...).CombinedOutput()
-	if err != nil || !strings.Contains(string(b), "genuine_dispensable") || !strings.Contains(string(b), "proven   sup/recall/"+demoGTIN+"/AMX2026A (absent)") {
+	if err != nil || !strings.Contains(string(b), "genuine_dispensable") || !strings.Contains(string(b), "proven   sup/recall/"+demo.GTIN+"/AMX2026A (absent)") {
 		t.Fatalf("verify --prove: %v\n%s", err, b)
 	}
 	saysFine := tamper.JSON(t, n.APIURL(), "/api/v1/verify", func(v *supply.Verdict) {
@@ -109,9 +111,9 @@ func TestProvenVerdicts(t *testing.T) {
 	}
 
 	// Patient 1's consent, proven; a node that lists it as revoked is caught.
-	patient := f.member("Patient 1").Address
+	patient := f.Member("Patient 1").Address
 	consents := func(node string) ([]byte, error) {
-		return exec.Command(bin, "consent", "list", patient, "--from", f.member("Patient 1").KeyFile, "--prove", "--node", node, "--rpc", n.RPCAddr(),
+		return exec.Command(bin, "consent", "list", patient, "--from", f.Member("Patient 1").KeyFile, "--prove", "--node", node, "--rpc", n.RPCAddr(),
 			"--genesis", filepath.Join(home, "config", "genesis.json")).CombinedOutput()
 	}
 	b, err = consents(n.APIURL())

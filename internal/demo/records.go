@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -7,36 +7,36 @@ import (
 	"slices"
 	"time"
 
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/records"
 )
 
-// Demo health records: synthetic, invented for the demo. Patient 1 has
-// records at both hospitals and has consented to Dr Lena Fischer (Riverside)
-// reading their observations and conditions for treatment. St Luke's keeps
-// medication records ten years after an erasure request.
-var demoRecords = []struct{ org, doc string }{
+// recordDocs are synthetic, invented for the demo. Patient 1 has
+// records at both hospitals and has consented to Dr Lena Fischer
+// (Riverside) reading their observations and conditions for treatment. St
+// Luke's keeps medication records ten years after an erasure request.
+var recordDocs = []struct{ org, doc string }{
 	{"St Luke's Hospital", `{"resourceType":"Condition","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006","display":"Diabetes mellitus type 2"}]},"onsetDateTime":"2019-04-02"}`},
 	{"St Luke's Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"effectiveDateTime":"2026-10-14T09:30:00Z","valueQuantity":{"value":7.4,"unit":"%","system":"http://unitsofmeasure.org","code":"%"}}`},
 	{"St Luke's Hospital", `{"resourceType":"MedicationRequest","status":"active","intent":"order","medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"860975","display":"metformin 500 MG Extended Release Oral Tablet"}]},"authoredOn":"2026-10-14"}`},
 	{"Riverside General Hospital", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},"effectiveDateTime":"2026-11-02T15:10:00Z","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":142,"unit":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":91,"unit":"mm[Hg]"}}]}`},
 }
 
-// demoRetention is St Luke's retention policy in the demo.
-var demoRetention = []records.Hold{{Category: "medication", Basis: "legal_obligation", Years: 10}}
+// retention is St Luke's retention policy in the demo.
+var retention = []records.Hold{{Category: "medication", Basis: "legal_obligation", Years: 10}}
 
-// populateDemoRecords stores the demo records at their hospitals (through
-// this node, which holds both hospitals' keys) and the demo consent. A
-// record already on the ledger (same hospital and category) or a consent
-// already given to the doctor, in force or not, is not made again, so an
+// healthRecords stores the demo records at their hospitals (through this
+// node, which holds both hospitals' keys) and the demo consent. A record
+// already on the ledger (same hospital and category) or a consent already
+// given to the doctor, in force or not, is not made again, so an
 // interrupted demo resumes where it stopped and a consent revoked during
 // the tour stays revoked.
-func populateDemoRecords(ctx context.Context, home string, c *client.Client, file *DemoFile, patient string) error {
-	member := file.member
+func healthRecords(ctx context.Context, env *Env) error {
+	member := env.File.Member
+	patient := env.ID("Patient 1")
 	// What is on the ledger about the patient is the patient's to read: the
 	// demo reads it as the patient, with their token.
-	c = c.WithToken(member("Patient 1").APIToken)
+	c := env.Client.WithToken(member("Patient 1").APIToken)
 	existing, err := c.Records(ctx, patient)
 	if err != nil {
 		return err
@@ -45,17 +45,16 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 	// obligation), so an erasure in the demo leaves one record retained
 	// beside the erased ones. Set before the first record, and only then:
 	// a policy changed during the tour stays as it was left.
-	stLukes := member("St Luke's Hospital").Address
-	policy, err := c.Retention(ctx, stLukes)
+	policy, err := c.Retention(ctx, env.ID("St Luke's Hospital"))
 	if err != nil {
 		return err
 	}
 	if len(policy.Holds) == 0 && len(existing) == 0 {
-		key, _, err := demoKey(home, "St Luke's Hospital")
+		key, err := env.Key("St Luke's Hospital")
 		if err != nil {
 			return err
 		}
-		if _, err := c.Send(ctx, key, records.TypeSetRetention, records.SetRetention{Holds: demoRetention}, true); err != nil {
+		if _, err := c.Send(ctx, key, records.TypeSetRetention, records.SetRetention{Holds: retention}, true); err != nil {
 			return fmt.Errorf("St Luke's retention policy: %w", err)
 		}
 	}
@@ -64,7 +63,7 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 	for _, r := range existing {
 		have[place{r.Custodian, r.Category}]++
 	}
-	for _, r := range demoRecords {
+	for _, r := range recordDocs {
 		var doc struct {
 			ResourceType string `json:"resourceType"`
 		}
@@ -80,7 +79,7 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 			return fmt.Errorf("importing a record at %s: %w", r.org, err)
 		}
 	}
-	doctor := member("Dr Lena Fischer").Address
+	doctor := env.ID("Dr Lena Fischer")
 	consents, err := c.Consents(ctx, patient)
 	if err != nil {
 		return err
@@ -88,7 +87,7 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 	if slices.ContainsFunc(consents, func(g *consent.Consent) bool { return g.Grantee == doctor }) {
 		return nil
 	}
-	key, _, err := demoKey(home, "Patient 1")
+	key, err := env.Key("Patient 1")
 	if err != nil {
 		return err
 	}
@@ -96,14 +95,4 @@ func populateDemoRecords(ctx context.Context, home string, c *client.Client, fil
 		Scope: consent.Scope{Categories: []string{"observation", "condition"}}, Purpose: "treatment",
 		Expires: time.Now().AddDate(0, 3, 0).UTC().Format(time.RFC3339)}, true)
 	return err
-}
-
-// member is the demo member of that name (zero if there is none).
-func (f *DemoFile) member(name string) DemoMember {
-	for _, m := range f.Members {
-		if m.Name == name {
-			return m
-		}
-	}
-	return DemoMember{}
 }

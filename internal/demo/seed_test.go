@@ -1,19 +1,14 @@
-package main
+package demo_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,51 +17,10 @@ import (
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/internal/demo"
+	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/supply"
 )
-
-// startDemoNode starts a demo home's node in-process on free ports.
-func startDemoNode(t *testing.T) (home string, n *node.Node) {
-	t.Helper()
-	home = t.TempDir()
-	ports, err := node.FreePorts(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := initDemoHome(home, ports[0]); err != nil {
-		t.Fatal(err)
-	}
-	// An empty block every second rather than every five: a proof of a
-	// state a block just changed waits for the next block's header.
-	cfg := filepath.Join(home, "config", "config.toml")
-	b, err := os.ReadFile(cfg)
-	if err == nil {
-		err = os.WriteFile(cfg, bytes.Replace(b, []byte(`create_empty_blocks_interval = "5s"`), []byte(`create_empty_blocks_interval = "1s"`), 1), 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err = node.Start(context.Background(), node.Options{Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return home, n
-}
-
-// seededDemo starts a demo node in-process and seeds its members, as the
-// first 'primum demo' does.
-func seededDemo(t *testing.T, ctx context.Context) (home string, n *node.Node, c *client.Client, f *DemoFile) {
-	t.Helper()
-	home, n = startDemoNode(t)
-	c = client.New(n.APIURL())
-	f, err := populateDemo(ctx, home, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return home, n, c, f
-}
 
 // interrupter stands between the demo's seeding and the node, and stops
 // the seeding at its k-th write (1-based) as Ctrl-C would: before sending
@@ -104,12 +58,19 @@ func (i *interrupter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// count is how many writes came through so far.
+func (i *interrupter) count() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.writes
+}
+
 // demoShape summarises what the seeding made: the demo objects' custody
 // trails, the recalls, the members and Patient 1's records and consents.
-func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile) string {
+func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *demo.File) string {
 	t.Helper()
 	var b strings.Builder
-	for _, code := range []string{"(01)" + demoGTIN + "(21)DEMO001", "(01)" + demoGTIN + "(21)DEMO101", "(00)106141412345678908", "(8003)00614141123452400"} {
+	for _, code := range []string{"(01)" + demo.GTIN + "(21)DEMO001", "(01)" + demo.GTIN + "(21)DEMO101", "(00)106141412345678908", "(8003)00614141123452400"} {
 		var o struct {
 			Object supply.Object `json:"object"`
 			Trail  []supply.Step `json:"trail"`
@@ -131,7 +92,7 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 		fmt.Fprintf(&b, "recall %s %s\n", r.GTIN, r.Lot)
 	}
 	var prefix supply.CompanyPrefix
-	if err := c.Get(ctx, "/api/v1/supply/prefixes/"+demoPrefix, &prefix); err != nil {
+	if err := c.Get(ctx, "/api/v1/supply/prefixes/"+demo.Prefix, &prefix); err != nil {
 		t.Fatal(err)
 	}
 	name := map[string]string{}
@@ -151,7 +112,7 @@ func demoShape(t *testing.T, ctx context.Context, c *client.Client, f *DemoFile)
 		}
 	}
 	// What the ledger says about the patient is theirs to read.
-	pc := c.WithToken(f.member("Patient 1").APIToken)
+	pc := c.WithToken(f.Member("Patient 1").APIToken)
 	recs, err := pc.Records(ctx, patient)
 	if err != nil {
 		t.Fatal(err)
@@ -191,36 +152,59 @@ func TestDemoSeedingResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts demo nodes (-short)")
 	}
-	// The seeding's writes, in order: the practitioners, the supply
-	// chain's 14 steps (the first claims Acme's company prefix), St Luke's vouchers, the patients, St Luke's retention policy, the
-	// records and the consent.
-	practitioners, supplySteps := len(demoPractitioners), 14
-	firstSupply := practitioners + 1
-	firstPatient := firstSupply + supplySteps + 1 // after St Luke's vouchers
-	retentionWrite := firstPatient + demoPatients
-	firstRecord := retentionWrite + 1
-	consentWrite := firstRecord + len(demoRecords)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel) // after the parallel subtests
-	refHome, ref := startDemoNode(t)
+	refHome, ref := demotest.Start(t)
 	refClient := client.New(ref.APIURL())
 	counter := &interrupter{next: httputil.NewSingleHostReverseProxy(mustURL(t, ref.APIURL())), k: 1 << 30, cancel: func() {}}
 	proxy := httptest.NewServer(counter)
 	t.Cleanup(proxy.Close)
-	f, err := populateDemo(ctx, refHome, client.New(proxy.URL))
+	// The stories one by one, as demo.Seed runs them, counting the writes
+	// each makes.
+	env, err := demo.NewEnv(ctx, refHome, client.New(proxy.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counter.writes != consentWrite {
-		t.Fatalf("the seeding wrote %d times, the test counts on %d", counter.writes, consentWrite)
+	start, wrote := map[string]int{}, map[string]int{}
+	for _, s := range demo.Stories {
+		start[s.Name] = counter.count()
+		if err := s.Run(ctx, env); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		wrote[s.Name] = counter.count() - start[s.Name]
 	}
+	f := env.File
+	// The writes the cases below cut, in order: the practitioners; the
+	// supply chain's 14 steps (the first claims Acme's company prefix); St
+	// Luke's vouchers, then the patients; St Luke's retention policy, the
+	// records and the consent.
+	for story, n := range map[string]int{"practitioners": demo.Practitioners, "supply chain": 14,
+		"patients": 1 + demo.Patients, "health records": 1 + demo.Records + 1} {
+		if wrote[story] != n {
+			t.Fatalf("the %s story wrote %d times, the test counts on %d", story, wrote[story], n)
+		}
+	}
+	firstSupply := start["supply chain"] + 1
+	firstPatient := start["patients"] + 2 // after St Luke's vouchers
+	retentionWrite := start["health records"] + 1
+	firstRecord := retentionWrite + 1
+	consentWrite := firstRecord + demo.Records
 	want := demoShape(t, ctx, refClient, f)
-	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demoGTIN + " AMX2026B", "prefix " + demoPrefix + " held by Acme Pharma", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer",
+	for _, s := range []string{"DEMO001 dispensed: commission pack ship receive ship receive unpack dispense", "recall " + demo.GTIN + " AMX2026B", "prefix " + demo.Prefix + " held by Acme Pharma", "asset_fill", "record at Riverside", "consent to Dr Lena Fischer",
 		"St Luke's Hospital keeps medication 10 years (legal_obligation)"} {
 		if !strings.Contains(want, s) {
 			t.Fatalf("an uninterrupted demo lacks %q:\n%s", s, want)
 		}
+	}
+
+	// Every story resumes: run again on the demo it made, it writes
+	// nothing.
+	before := counter.count()
+	if _, err := demo.Seed(ctx, refHome, client.New(proxy.URL)); err != nil {
+		t.Fatalf("seeding again: %v", err)
+	}
+	if again := counter.count() - before; again != 0 {
+		t.Fatalf("seeding a seeded demo again wrote %d times", again)
 	}
 
 	for _, tc := range []struct {
@@ -238,18 +222,18 @@ func TestDemoSeedingResumes(t *testing.T) {
 		{"second patient, sent", firstPatient + 1, true},
 		{"retention policy, sent", retentionWrite, true},
 		{"second record, unsent", firstRecord + 1, false},
-		{"last record, sent", firstRecord + len(demoRecords) - 1, true},
+		{"last record, sent", firstRecord + demo.Records - 1, true},
 		{"consent, sent", consentWrite, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			home, n := startDemoNode(t)
+			home, n := demotest.Start(t)
 			c := client.New(n.APIURL())
 			first, stop := context.WithCancel(ctx)
 			defer stop()
 			cut := httptest.NewServer(&interrupter{next: httputil.NewSingleHostReverseProxy(mustURL(t, n.APIURL())), k: tc.k, sent: tc.sent, cancel: stop})
 			defer cut.Close()
-			if _, err := populateDemo(first, home, client.New(cut.URL)); err == nil {
+			if _, err := demo.Seed(first, home, client.New(cut.URL)); err == nil {
 				t.Fatal("the interrupted seeding reported success")
 			}
 			// As when the node stops: whatever was sent is committed or
@@ -257,7 +241,7 @@ func TestDemoSeedingResumes(t *testing.T) {
 			for n.Comet.Mempool().Size() > 0 {
 				time.Sleep(50 * time.Millisecond)
 			}
-			f, err := populateDemo(ctx, home, c)
+			f, err := demo.Seed(ctx, home, c)
 			if err != nil {
 				t.Fatalf("resuming: %v", err)
 			}
@@ -288,8 +272,8 @@ func TestDemoPatientsNeedVouchers(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	home, _, c, f := seededDemo(t, ctx)
-	if len(f.Vouchers) != demoVouchers-demoPatients {
+	home, _, c, f := demotest.Seeded(t, ctx)
+	if len(f.Vouchers) != demo.Vouchers-demo.Patients {
 		t.Fatalf("%d spare vouchers listed: %v", len(f.Vouchers), f.Vouchers)
 	}
 	newcomer := func() ed25519.PrivateKey {
@@ -306,7 +290,7 @@ func TestDemoPatientsNeedVouchers(t *testing.T) {
 	if _, err := c.Send(ctx, newcomer(), identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: f.Vouchers[0]}, true); !errors.As(err, &p) || p.Code != "voucher_unknown" {
 		t.Fatalf("the same voucher again: %v", err)
 	}
-	again, err := populateDemo(ctx, home, c)
+	again, err := demo.Seed(ctx, home, c)
 	if err != nil {
 		t.Fatal(err)
 	}
