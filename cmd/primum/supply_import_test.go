@@ -61,7 +61,7 @@ func TestSupplyImport(t *testing.T) {
 		counts := map[string]int{}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			var r importResult
+			var r client.ImportResult
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				t.Fatal(err)
 			}
