@@ -416,3 +416,41 @@ func (r *provenReader) Get(key []byte) ([]byte, error) {
 
 // Iterate serves no entries: ranges are not proven.
 func (r *provenReader) Iterate([]byte, func(k, v []byte) bool) error { return nil }
+
+// ClockSkew is how far apart a scanner's clock and a node's may be when
+// they answer differently about a pack whose expiry falls between them.
+const ClockSkew = 15 * time.Minute
+
+// CheckVerdict computes the verdict on a pack's scan from proven entries
+// (VerifyAt) at now and ClockSkew before and after it, and checks the
+// node's verdict (nodeVerdict) against them (compareVerdicts). It answers
+// the verdict at now, its proofs, and a note when the node's verdict
+// differs only by its clock.
+func (p *Prover) CheckVerdict(ctx context.Context, code, scanner, nodeVerdict string, now time.Time) (*supply.Verdict, []*Proven, string, error) {
+	vs, got, err := p.VerifyAt(ctx, code, scanner, now, now.Add(-ClockSkew), now.Add(ClockSkew))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	note, err := compareVerdicts(nodeVerdict, vs)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return vs[0], got, note, nil
+}
+
+// compareVerdicts checks the node's verdict against those computed from
+// proven entries at this clock (at[0]) and ClockSkew before and after it.
+// The verdict shown is always the one at this clock; a node whose answer
+// differs only because its clock lies on the other side of the pack's
+// expiry has not lied, and gets a note instead of ErrNotProven.
+func compareVerdicts(node string, at []*supply.Verdict) (note string, err error) {
+	if at[0].Verdict == node {
+		return "", nil
+	}
+	for _, v := range at[1:] {
+		if v.Verdict == node {
+			return fmt.Sprintf("the node answered %s: its clock and this one are either side of the pack's expiry (%s); the verdict shown is at this clock", node, at[0].Expiry), nil
+		}
+	}
+	return "", fmt.Errorf("%w: the node says %s, the state the validators signed says %s", ErrNotProven, node, at[0].Verdict)
+}

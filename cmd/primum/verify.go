@@ -48,19 +48,13 @@ The custody trail is shown as the node gives it, unproven.`,
 				if err != nil {
 					return err
 				}
-				now := time.Now().UTC()
-				vs, got, err := p.VerifyAt(cmd.Context(), args[0], as, now, now.Add(-clockSkew), now.Add(clockSkew))
-				if err != nil {
-					return err
-				}
-				note, err := compareVerdicts(v.Verdict, vs)
+				pv, got, note, err := p.CheckVerdict(cmd.Context(), args[0], as, v.Verdict, time.Now().UTC())
 				if err != nil {
 					return err
 				}
 				if note != "" {
 					fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
 				}
-				pv := vs[0]
 				pv.Trail, pv.TrailSteps, proofs = v.Trail, v.TrailSteps, got
 				v = *pv
 			}
@@ -147,25 +141,4 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 		}
 		fmt.Fprintf(w, "  %s  %-14s by %s%s\n", s.Time, s.Action, who(s.By), to)
 	}
-}
-
-// clockSkew is how far apart a scanner's clock and a node's may be when
-// they answer differently about a pack whose expiry falls between them.
-const clockSkew = 15 * time.Minute
-
-// compareVerdicts checks the node's verdict against those computed from
-// proven entries at this clock (at[0]) and clockSkew before and after it.
-// The verdict shown is always the one at this clock; a node whose answer
-// differs only because its clock lies on the other side of the pack's
-// expiry has not lied, and gets a note instead of ErrNotProven.
-func compareVerdicts(node string, at []*supply.Verdict) (note string, err error) {
-	if at[0].Verdict == node {
-		return "", nil
-	}
-	for _, v := range at[1:] {
-		if v.Verdict == node {
-			return fmt.Sprintf("the node answered %s: its clock and this one are either side of the pack's expiry (%s); the verdict shown is at this clock", node, at[0].Expiry), nil
-		}
-	}
-	return "", fmt.Errorf("%w: the node says %s, the state the validators signed says %s", prove.ErrNotProven, node, at[0].Verdict)
 }
