@@ -237,6 +237,21 @@ func (d Dir) Get(name string) (*File, error) {
 	return ReadFile(path)
 }
 
+// IsPath reports whether ref names a key file by its path (it holds a
+// path separator or ends in .json), not a key by its name in a Dir.
+func IsPath(ref string) bool {
+	return strings.ContainsRune(ref, os.PathSeparator) || strings.HasSuffix(ref, ".json")
+}
+
+// Find reads the key file ref names: a path to a key file (such as a demo
+// member's), or a key's name in d.
+func (d Dir) Find(ref string) (*File, error) {
+	if IsPath(ref) {
+		return ReadFile(ref)
+	}
+	return d.Get(ref)
+}
+
 // List reads every key file, by name.
 func (d Dir) List() ([]*File, error) {
 	entries, err := os.ReadDir(string(d))

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -93,13 +92,7 @@ func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
 	if from == "" {
 		return nil, fmt.Errorf("--from is required: a key name (see 'primum keys list') or a key file path")
 	}
-	var f *keyring.File
-	var err error
-	if strings.ContainsRune(from, os.PathSeparator) || strings.HasSuffix(from, ".json") {
-		f, err = keyring.ReadFile(from)
-	} else {
-		f, err = g.keys().Get(from)
-	}
+	f, err := g.keys().Find(from)
 	if err != nil {
 		return nil, err
 	}

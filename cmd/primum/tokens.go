@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/internal/tokens"
+	"github.com/primum-health/primum/keyring"
 )
 
 // newTokensCmd: the node's service tokens, made, listed and revoked by its
@@ -42,7 +43,7 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 				return err
 			}
 			key := args[0]
-			if !strings.ContainsRune(key, os.PathSeparator) && !strings.HasSuffix(key, ".json") {
+			if !keyring.IsPath(key) {
 				key = filepath.Join("keys", key+".json")
 			}
 			full := key
