@@ -85,6 +85,17 @@ func WriteTestnet(dir, chainID string, ports []Ports, orgTypes ...string) ([]Tes
 	return nodes, nil
 }
 
+// SpacedPorts are n nodes' ports from start on: node I uses P2P
+// start+10*I, RPC start+10*I+1 and API start+10*I+2.
+func SpacedPorts(n, start int) []Ports {
+	ports := make([]Ports, n)
+	for i := range ports {
+		b := start + 10*i
+		ports[i] = Ports{P2P: b, RPC: b + 1, API: b + 2}
+	}
+	return ports
+}
+
 // FreePorts picks distinct free loopback ports for n nodes, at random below
 // the kernel's ephemeral range (all listeners stay open until every port is
 // chosen, so none repeats).

@@ -47,7 +47,7 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 		}
 		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
 	}
-	tuneGC()
+	node.TuneGC()
 	opts := node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()}
 	n, err := node.Start(ctx, opts)
 	if errors.Is(err, store.ErrOldFormat) && demo.IsHome(home) {

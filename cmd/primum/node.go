@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -34,7 +32,7 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 					return err
 				}
 			}
-			tuneGC()
+			node.TuneGC()
 			n, err := node.Start(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()})
 			if err != nil {
 				return err
@@ -51,24 +49,6 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
 	return cmd
-}
-
-// tuneGC lets a node's heap grow to three times what is live before Go
-// collects (GOGC=200 instead of 100) unless GOGC is set: most of that heap is
-// long-lived caches (state tree nodes, flat read cache) that every collection
-// scans again, and under load the collector took about a fifth of the node's
-// CPU. A soft memory limit of 1200 MiB (unless GOMEMLIMIT is set) makes the
-// collector work harder rather than let garbage pile up when a burst of
-// writes (a million packs commissioned) churns the heap: that run peaked at
-// 2.0 GB without it and stayed near 1.3 GB with it, at the same speed
-// (docs/performance.md). Raise GOMEMLIMIT with the caches.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1200 << 20)
-	}
 }
 
 // servePprof serves /debug/pprof on a loopback address only.

@@ -42,9 +42,12 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 			if outDir == "" {
 				return fmt.Errorf("--output DIR is required")
 			}
-			ports, err := testnetPorts(n, startPort, freePorts)
-			if err != nil {
-				return err
+			ports := node.SpacedPorts(n, startPort)
+			if freePorts {
+				var err error
+				if ports, err = node.FreePorts(n); err != nil {
+					return err
+				}
 			}
 			for _, t := range orgTypes {
 				if !slices.Contains(identity.OrgTypes, t) {
@@ -87,16 +90,4 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 	f.BoolVar(&freePorts, "free-ports", false, "pick free loopback ports now instead of --starting-port")
 	f.StringSliceVar(&orgTypes, "org-types", nil, "organisation type of node0, node1, … in turn (default hospital,hospital,pharmacy,regulator,manufacturer,…)")
 	return cmd
-}
-
-func testnetPorts(n, start int, free bool) ([]node.Ports, error) {
-	if free {
-		return node.FreePorts(n)
-	}
-	ports := make([]node.Ports, n)
-	for i := range ports {
-		b := start + 10*i
-		ports[i] = node.Ports{P2P: b, RPC: b + 1, API: b + 2}
-	}
-	return ports, nil
 }
