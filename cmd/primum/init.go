@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +82,13 @@ sign. Send that file to a member, who proposes it with
 				}
 				// The node is set up whatever happens here: a request that
 				// cannot be written is reported, not fatal.
-				if request, err = writeMembershipRequest(g.home, b, op, pass, orgName, orgType, power); err != nil {
+				key, err := op.Open(pass)
+				if err != nil {
+					err = fmt.Errorf("cannot open the operator key: %w", err)
+				} else {
+					request, err = node.WriteMembershipRequest(g.home, key, orgName, orgType, power)
+				}
+				if err != nil {
 					requestErr = err.Error()
 				}
 			} else {
@@ -132,57 +137,6 @@ sign. Send that file to a member, who proposes it with
 	cmd.MarkFlagsMutuallyExclusive("genesis", "chain-id")
 	_ = cmd.MarkFlagRequired("org-name")
 	return cmd
-}
-
-// membershipRequest is what a joining organisation hands to the member who
-// proposes it: the proposal's member, with the proofs of possession of its
-// operator and validator keys that only the joining home can sign, and the
-// chain they are for. The operator key's proof agrees to the name, the type
-// and the validator key, so the proposer can change none of them; it may
-// change the power, which is not signed.
-type membershipRequest struct {
-	ChainID string `json:"chain_id"`
-	governance.NewMember
-}
-
-// writeMembershipRequest writes HOME/membership-request.json for a home
-// that joins the consortium of genesis.
-func writeMembershipRequest(home string, genesis []byte, op *keyring.File, pass, name, orgType string, power int64) (string, error) {
-	var doc struct {
-		ChainID string `json:"chain_id"`
-	}
-	if err := json.Unmarshal(genesis, &doc); err != nil || doc.ChainID == "" {
-		return "", fmt.Errorf("the genesis has no chain_id")
-	}
-	key, err := op.Open(pass)
-	if err != nil {
-		return "", fmt.Errorf("cannot open the operator key: %w", err)
-	}
-	validator, err := node.ValidatorPrivateKey(home)
-	if err != nil {
-		return "", err
-	}
-	req := membershipRequest{ChainID: doc.ChainID, NewMember: *governance.ProvedMember(doc.ChainID, name, orgType, key, validator)}
-	req.Power = power
-	b, err := json.MarshalIndent(req, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(home, "membership-request.json")
-	return path, os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// readMembershipRequest reads a joining organisation's request.
-func readMembershipRequest(path string) (*membershipRequest, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var req membershipRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		return nil, fmt.Errorf("cannot read the membership request %s: %w", path, err)
-	}
-	return &req, nil
 }
 
 func ed25519Hint(f *keyring.File) string {

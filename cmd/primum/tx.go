@@ -13,6 +13,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -248,7 +249,7 @@ The proofs are checked before anything is sent.`,
 			}
 			switch {
 			case requestFile != "":
-				req, err := readMembershipRequest(requestFile)
+				req, err := node.ReadMembershipRequest(requestFile)
 				if err != nil {
 					return err
 				}
