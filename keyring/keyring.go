@@ -237,6 +237,24 @@ func (d Dir) Get(name string) (*File, error) {
 	return ReadFile(path)
 }
 
+// ErrNotAKey is an import that is neither a key file nor a hex seed.
+var ErrNotAKey = errors.New("neither a key file nor a 64-character hex seed")
+
+// Parse reads a key to import: a key file (as 'primum keys export' prints
+// it, encrypted or not), or a 32-byte Ed25519 seed in hex, which it
+// answers as an unencrypted key file.
+func Parse(b []byte) (*File, error) {
+	var f File
+	if json.Unmarshal(b, &f) == nil && f.PublicKey != "" {
+		return &f, nil
+	}
+	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, ErrNotAKey
+	}
+	return Seal("", ed25519.NewKeyFromSeed(seed), "", true)
+}
+
 // IsPath reports whether ref names a key file by its path (it holds a
 // path separator or ends in .json), not a key by its name in a Dir.
 func IsPath(ref string) bool {

@@ -3,6 +3,7 @@ package keyring
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -79,5 +80,43 @@ func TestKeyringRules(t *testing.T) {
 	tampered.PublicKey = hex.EncodeToString(make([]byte, ed25519.PublicKeySize))
 	if _, err := tampered.Open("pw"); err == nil {
 		t.Fatal("a key file whose public key was swapped opened")
+	}
+}
+
+// An import is a key file, as exported, or a hex seed; anything else is
+// refused. IsPath tells a key file's path from a key's name.
+func TestParse(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	sealed, err := Seal("alice", key, "pass", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, _ := json.Marshal(sealed)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		pass string
+	}{
+		{"key file", exported, "pass"},
+		{"hex seed", []byte(" " + hex.EncodeToString(key.Seed()) + "\n"), ""},
+	} {
+		f, err := Parse(tc.in)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := f.Open(tc.pass)
+		if err != nil || !got.Equal(key) {
+			t.Fatalf("%s: opened %v", tc.name, err)
+		}
+	}
+	for _, bad := range []string{"", "not a key", hex.EncodeToString(key.Seed()[:31]), `{"name":"x"}`} {
+		if _, err := Parse([]byte(bad)); !errors.Is(err, ErrNotAKey) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	for ref, path := range map[string]bool{"operator": false, "demo/keys/acme.json": true, "acme.json": true, "st-lukes": false} {
+		if IsPath(ref) != path {
+			t.Errorf("IsPath(%q) = %v", ref, !path)
+		}
 	}
 }

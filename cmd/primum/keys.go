@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -126,24 +125,19 @@ stores a key in clear, and every command that shows it says so.`,
 			if err != nil {
 				return err
 			}
-			var key ed25519.PrivateKey
-			var kf keyring.File
-			if json.Unmarshal(b, &kf) == nil && kf.PublicKey != "" {
-				pass := ""
-				if kf.Encrypted {
-					if pass, err = readPassphrase("Passphrase of the imported key: ", false); err != nil {
-						return err
-					}
-				}
-				if key, err = kf.Open(pass); err != nil {
+			kf, err := keyring.Parse(b)
+			if err != nil {
+				return fmt.Errorf("%s is %w", args[1], err)
+			}
+			old := ""
+			if kf.Encrypted {
+				if old, err = readPassphrase("Passphrase of the imported key: ", false); err != nil {
 					return err
 				}
-			} else {
-				seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
-				if err != nil || len(seed) != ed25519.SeedSize {
-					return fmt.Errorf("%s is neither a key file nor a 64-character hex seed", args[1])
-				}
-				key = ed25519.NewKeyFromSeed(seed)
+			}
+			key, err := kf.Open(old)
+			if err != nil {
+				return err
 			}
 			pass := ""
 			if !importUnencrypted {
