@@ -140,19 +140,12 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 					params.Set(name, *v)
 				}
 			}
-			c := g.client()
-			if token == "" && from == "" {
-				token = os.Getenv("PRIMUM_TOKEN")
+			c, err := g.readClient(from)
+			if err != nil {
+				return err
 			}
 			if token != "" {
 				c = c.WithToken(token)
-			}
-			if from != "" {
-				key, err := g.signingKey(from)
-				if err != nil {
-					return err
-				}
-				c = c.WithKey(key)
 			}
 			out, next, err := c.QueryPage(cmd.Context(), path, params)
 			if err != nil {
