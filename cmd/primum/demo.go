@@ -53,8 +53,8 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 	if errors.Is(err, store.ErrOldFormat) && demo.IsHome(home) {
 		// A demo an earlier Primum made, in a state format this one cannot
 		// read or replay: keep it aside and start a new one.
-		aside, err := demo.Replace(home, node.DefaultPorts)
-		if err != nil {
+		var aside string
+		if aside, err = demo.Replace(home, node.DefaultPorts); err != nil {
 			return err
 		}
 		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
