@@ -10,13 +10,15 @@ import (
 )
 
 // TestShippingToAGLNClaimedFirst: a member that declared another's GLN
-// before the other claimed its company prefix no longer receives the
-// shipments sent to that GLN; once the prefix's holder declares it, they go
-// to the holder.
+// before the other held its company prefix keeps receiving the shipments
+// sent to that GLN after the other's own claim (which binds only what comes
+// after it), and no longer once the regulator assigns the prefix; once the
+// prefix's holder declares the GLN, they go to the holder.
 func TestShippingToAGLNClaimedFirst(t *testing.T) {
 	w := moduletest.New(t, supply.Declare())
 	w.AddOrg("dist", "distributor")
 	w.AddOrg("squatter", "pharmacy")
+	w.AddOrg("reg", "regulator")
 	w.Commit()
 	const gln = "0614141000005"
 	ship := json.RawMessage(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"shipping",` +
@@ -33,8 +35,12 @@ func TestShippingToAGLNClaimedFirst(t *testing.T) {
 		t.Fatalf("declared first, unclaimed: to %q, %v", got, err)
 	}
 	w.Try(t, "dist", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "0614141"}, nil)
+	if got, err := to(); err != nil || got != w.ID("squatter") {
+		t.Fatalf("after the holder's own claim: to %q, %v", got, err)
+	}
+	w.Try(t, "reg", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "0614141", Org: w.ID("dist"), Reason: "GS1 allocation confirmed"}, nil)
 	if got, err := to(); !errors.Is(err, supply.ErrUnknownDestination) {
-		t.Fatalf("after the holder's claim: to %q, %v", got, err)
+		t.Fatalf("after the regulator's assignment: to %q, %v", got, err)
 	}
 	w.Try(t, "dist", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: gln}, nil)
 	if got, err := to(); err != nil || got != w.ID("dist") {

@@ -184,7 +184,7 @@ func OrgOfLocation(r ledger.Reader, gln string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if p != nil && p.Owner != string(b) {
+	if p != nil && p.Owner != string(b) && authoritative(p) {
 		return "", ErrUnknownOrg.Wrapf("the GLN %s is under the company prefix %s, whose holder (%s) has not registered it", gln, p.Prefix, p.Owner)
 	}
 	return string(b), nil
@@ -201,6 +201,11 @@ type RegisterLocation struct {
 const TypeRegisterLocation = "supply.register_location"
 
 func registerLocation(ctx *ledger.Context, m *RegisterLocation) error {
+	// Exactly a GLN: 13 digits, nothing appended (another key appended
+	// would be read for the prefix check instead of the GLN).
+	if len(m.GLN) != 13 {
+		return ErrBadCode.Wrapf("gln must be 13 digits")
+	}
 	c, err := gs1.Parse("(414)" + m.GLN)
 	if err != nil {
 		return ErrBadCode.Wrapf("gln: %v", err)
@@ -214,9 +219,10 @@ func registerLocation(ctx *ledger.Context, m *RegisterLocation) error {
 	if err != nil {
 		return err
 	}
-	// The holder of the GLN's company prefix takes back a GLN another
-	// member declared first; under no held prefix, the first stays.
-	if b != nil && string(b) != ctx.Signer.ID && held == nil {
+	// The holder of a company prefix the regulator or the genesis gave
+	// takes back a GLN another member declared first under it; under a
+	// prefix its holder claimed itself, or none, the first stays.
+	if b != nil && string(b) != ctx.Signer.ID && !authoritative(held) {
 		return ErrBadField.Wrapf("GLN %s belongs to another member", c.GLN)
 	}
 	ctx.State.Set(key, []byte(ctx.Signer.ID))

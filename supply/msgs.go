@@ -298,15 +298,24 @@ func registerProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	if m.Name == "" || len(m.Name) > 200 || len(m.Form) > 100 || len(m.Strength) > 100 {
 		return ErrBadField.Wrapf("name is required (≤200); form and strength ≤100")
 	}
-	if _, err := mayCreate(ctx, c); err != nil {
+	held, err := mayCreate(ctx, c)
+	if err != nil {
 		return err
 	}
-	if _, err := GetProduct(ctx.State, c.GTIN); err == nil {
-		return ErrProductExists
+	from := ""
+	if old, err := GetProduct(ctx.State, c.GTIN); err == nil {
+		// The holder of a prefix the regulator or the genesis gave takes
+		// back a product another member registered under it first.
+		if old.Manufacturer == ctx.Signer.ID || !authoritative(held) {
+			return ErrProductExists
+		}
+		from = old.Manufacturer
+	} else if !errors.Is(err, ErrUnknownProduct) {
+		return err
 	}
 	ledger.SetJSON(ctx.State, k(prefixProduct, c.GTIN), Product{GTIN: c.GTIN, Name: m.Name, Form: m.Form, Strength: m.Strength,
 		Manufacturer: ctx.Signer.ID, Height: ctx.Height})
-	ctx.Emit("supply.product", [2]string{"gtin", c.GTIN})
+	ctx.Emit("supply.product", [2]string{"gtin", c.GTIN}, [2]string{"from", from})
 	return nil
 }
 
@@ -318,11 +327,14 @@ func commission(ctx *ledger.Context, m *Commission) error {
 	if p.Manufacturer != ctx.Signer.ID {
 		return ErrNotManufacturer
 	}
-	// A product another member registered under a prefix before its
-	// holder claimed it commissions nothing more: its manufacturer is not
-	// the holder (and the holder is not its manufacturer).
-	if _, err := mayCreate(ctx, &gs1.Code{GTIN: p.GTIN}); err != nil {
+	// A product another member registered under a prefix before the
+	// regulator (or the genesis) gave the prefix to its holder commissions
+	// nothing more. A holder's own claim binds only what comes after it
+	// (authoritative): the product's manufacturer goes on.
+	if held, err := CoveringPrefix(ctx.State, &gs1.Code{GTIN: p.GTIN}); err != nil {
 		return err
+	} else if held != nil && held.Owner != actor(ctx) && authoritative(held) {
+		return ErrPrefixNotYours.Wrapf("GTIN %s is under the company prefix %s, which the regulator gave to %s", p.GTIN, held.Prefix, holder(ctx.State, held.Owner))
 	}
 	if err := checkCount(len(m.Serials)); err != nil {
 		return err

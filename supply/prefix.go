@@ -101,12 +101,31 @@ func PrefixesPage(r ledger.Reader, after string, limit int) ([]*CompanyPrefix, s
 // ask (or, if the prefix is in fact theirs, to go to the regulator). It
 // returns the prefix the code falls under, if any.
 func mayCreate(ctx *ledger.Context, c *gs1.Code) (*CompanyPrefix, error) {
+	// One primary key, the one the prefix is read from: a code that also
+	// carried another would be checked against the wrong prefix.
+	keys := 0
+	for _, v := range []string{c.GTIN, c.SSCC, c.GRAI, c.GLN} {
+		if v != "" {
+			keys++
+		}
+	}
+	if keys != 1 {
+		return nil, ErrBadCode.Wrapf("%s: %v", label(c), gs1.ErrSeveralKeys)
+	}
 	p, err := CoveringPrefix(ctx.State, c)
 	if err != nil || p == nil || p.Owner == actor(ctx) {
 		return p, err
 	}
 	return nil, ErrPrefixNotYours.Wrapf("%s is under the company prefix %s, held by %s", label(c), p.Prefix, holder(ctx.State, p.Owner))
 }
+
+// authoritative says whether a prefix's hold came from the regulator or
+// the genesis, rather than from its holder's own claim. A claim of one's
+// own needs no proof, so it binds only what is created after it: what
+// another member made under the prefix before keeps working for them. Only
+// a hold the regulator (standing for GS1) or the founding members gave
+// takes back what others made first: their GLNs and their products.
+func authoritative(p *CompanyPrefix) bool { return p != nil && p.By != p.Owner }
 
 // label names a code's primary key for a person.
 func label(c *gs1.Code) string {
@@ -232,11 +251,15 @@ func assignPrefix(ctx *ledger.Context, m *AssignPrefix) error {
 		return err
 	case was != nil && was.Prefix != m.Prefix:
 		return overlapError(ctx.State, m.Prefix, was)
-	case was != nil && was.Owner == m.Org:
+	case was != nil && was.Owner == m.Org && authoritative(was):
 		return ErrPrefixOverlap.Wrapf("%s already holds %s", holder(ctx.State, m.Org), m.Prefix)
-	}
-	if err := roomFor(ctx.State, m.Org); err != nil {
-		return err
+	case was != nil && was.Owner == m.Org:
+		// The regulator confirms a holder's own claim: from now on the
+		// hold takes back what others made under it first (authoritative).
+	default:
+		if err := roomFor(ctx.State, m.Org); err != nil {
+			return err
+		}
 	}
 	from := ""
 	if was != nil {

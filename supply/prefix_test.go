@@ -74,7 +74,8 @@ func TestCompanyPrefixes(t *testing.T) {
 		{"the regulator says why", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: w.ID("maker2")}, supply.ErrBadField},
 		{"to a member", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: "nobody", Reason: "GS1 certificate"}, supply.ErrUnknownOrg},
 		{"not over an overlapping prefix", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "95060001", Org: w.ID("maker2"), Reason: "GS1 certificate"}, supply.ErrPrefixOverlap},
-		{"not to its holder", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: w.ID("maker"), Reason: "GS1 certificate"}, supply.ErrPrefixOverlap},
+		{"it confirms its holder's own claim", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: w.ID("maker"), Reason: "GS1 certificate"}, nil},
+		{"but not twice", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: w.ID("maker"), Reason: "GS1 certificate"}, supply.ErrPrefixOverlap},
 		{"the regulator reassigns it", "regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "9506000", Org: w.ID("maker2"), Reason: "GS1 certificate 2026-114"}, nil},
 		{"its former holder commissions no more", "maker", supply.TypeCommission, supply.Commission{GTIN: gtinOwn, Lot: "P2", Expiry: "2027-12-31", Serials: []string{"P2"}}, supply.ErrPrefixNotYours},
 		{"nor registers under it", "maker", supply.TypeRegisterProduct, product(withCheck("0950600000003")), supply.ErrPrefixNotYours},
@@ -136,10 +137,12 @@ func TestPrefixesPerMember(t *testing.T) {
 	w.Try(t, "pharmacy", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "1999"}, nil)
 }
 
-// TestGLNClaimedFirst: a GLN another member declared before the holder of
-// its company prefix claimed the prefix routes EPCIS shipments to no one
-// (OrgOfLocation, which the EPCIS capture asks) until the holder declares
-// it, which takes it back.
+// TestGLNClaimedFirst: a GLN another member declared first stays theirs
+// when the prefix's holder claims the prefix itself (a claim needs no
+// proof: it binds what comes after it); once the regulator assigns the
+// prefix, the GLN routes EPCIS shipments to no one (OrgOfLocation, which
+// the EPCIS capture asks) until the holder declares it, which takes it
+// back.
 func TestGLNClaimedFirst(t *testing.T) {
 	w := newWorld(t)
 	must(t, w.Do("pharmacy", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: glnDist}))
@@ -149,8 +152,13 @@ func TestGLNClaimedFirst(t *testing.T) {
 	}
 	w.Try(t, "dist", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: glnDist}, supply.ErrBadField) // first come, while no one holds the prefix
 	must(t, w.Do("dist", supply.TypeClaimPrefix, supply.ClaimPrefix{Prefix: "0614141"}))
+	if got, err := org(); err != nil || got != w.ID("pharmacy") {
+		t.Fatalf("after dist's own claim: %q %v, want it still the pharmacy's", got, err)
+	}
+	w.Try(t, "dist", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: glnDist}, supply.ErrBadField)
+	must(t, w.Do("regulator", supply.TypeAssignPrefix, supply.AssignPrefix{Prefix: "0614141", Org: w.ID("dist"), Reason: "GS1 allocation confirmed"}))
 	if got, err := org(); !errors.Is(err, supply.ErrUnknownOrg) {
-		t.Fatalf("after the claim, the GLN still routes to %q (%v)", got, err)
+		t.Fatalf("after the regulator's assignment, the GLN still routes to %q (%v)", got, err)
 	}
 	w.Try(t, "pharmacy", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: glnDist}, supply.ErrPrefixNotYours)
 	w.Try(t, "dist", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: glnDist}, nil)
