@@ -297,7 +297,11 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		count = n
 	}
-	after := q.Get("_after")
+	after, err := s.pages.open(q.Get("_after"))
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
 	if len(after) > 256 {
 		fhirError(w, errBadRequest.Wrapf("_after must be a page token from a Bundle's next link"))
 		return
@@ -410,7 +414,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("_after", next)
+		nq.Set("_after", s.pages.seal(next))
 		nq.Set("_count", strconv.Itoa(count))
 		nextURL = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
@@ -448,7 +452,16 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	req := &ledger.Request{Query: r.URL.Query()}
+	query := r.URL.Query()
+	if query.Has("after") {
+		opened, err := s.pages.open(query.Get("after"))
+		if err != nil {
+			fhirError(w, err)
+			return
+		}
+		query.Set("after", opened)
+	}
+	req := &ledger.Request{Query: query}
 	limit, after, err := req.Paging(DefaultExportPage, MaxExportPage)
 	if err != nil {
 		fhirError(w, err)
@@ -531,7 +544,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("after", next)
+		nq.Set("after", s.pages.seal(next))
 		nq.Set("limit", strconv.Itoa(limit))
 		bundle["link"] = []any{fhir.Object{"relation": "next", "url": s.apiBase(r) + r.URL.EscapedPath() + "?" + nq.Encode()}}
 		linkNext(w, r, nq)

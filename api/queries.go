@@ -14,7 +14,20 @@ import (
 // page with a Link header to the next).
 func (s *server) query(q ledger.Query) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req := &ledger.Request{State: s.Ledger.Committed(), Path: r.PathValue, Query: r.URL.Query(),
+		// Sealed page tokens are opened before the handler sees them, and
+		// the next page's is sealed (pagetoken.go).
+		query := r.URL.Query()
+		for k, vs := range query {
+			for i, v := range vs {
+				opened, err := s.pages.open(v)
+				if err != nil {
+					writeError(w, err)
+					return
+				}
+				query[k][i] = opened
+			}
+		}
+		req := &ledger.Request{State: s.Ledger.Committed(), Path: r.PathValue, Query: query,
 			Now: time.Now(), BlockTime: s.Ledger.LastBlockTime()}
 		if err := s.authorise(r, req, q.Read, q.Subject); err != nil {
 			writeError(w, err)
@@ -32,7 +45,7 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 					param = "after"
 				}
 				nq := r.URL.Query()
-				nq.Set(param, p.Next)
+				nq.Set(param, s.pages.seal(p.Next))
 				linkNext(w, r, nq)
 			}
 			out = p.Items

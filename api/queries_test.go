@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ import (
 func TestQueryWrapper(t *testing.T) {
 	a := testLedger(t)
 	_, key, _ := ed25519.GenerateKey(nil)
-	s := &server{Backend: Backend{Ledger: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}}
+	s := &server{Backend: Backend{Ledger: a, Signers: map[string]ed25519.PrivateKey{"tok": key}}, pages: newPageTokens()}
 	cases := []struct {
 		name       string
 		q          ledger.Query
@@ -42,6 +43,16 @@ func TestQueryWrapper(t *testing.T) {
 		{"an escaped path stays escaped", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return ledger.Page{Items: []int{1}, Next: "7"}, nil
 		}}, "/epcs/urn:x%3E;%20rel=%22evil%22/events", "", 200, "[\n  1\n]\n", `</epcs/urn:x%3E;%20rel=%22evil%22/events?after=7>; rel="next"`},
+		{"a sealed token is opened for the handler", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return []string{q.Query.Get("after")}, nil
+		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001")), "", 200, `"rec/hidden-0001"`, ""},
+		{"a position the caller names is taken as written", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return []string{q.Query.Get("after")}, nil
+		}}, "/x?after=42", "", 200, `"42"`, ""},
+		{"a token this server did not seal", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran with a forged token")
+			return nil, nil
+		}}, "/x?after=~AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", 400, `"code":"bad_request"`, ""},
 		{"last page: no link", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return ledger.Page{Items: []int(nil)}, nil
 		}}, "/x", "", 200, "[]\n", ""},
@@ -76,8 +87,21 @@ func TestQueryWrapper(t *testing.T) {
 			if rec.Code != c.wantStatus || !strings.Contains(body, c.wantBody) {
 				t.Fatalf("HTTP %d %q, want %d with %q", rec.Code, body, c.wantStatus, c.wantBody)
 			}
-			if got := rec.Header().Get("Link"); got != c.wantLink {
-				t.Fatalf("Link %q, want %q", got, c.wantLink)
+			// The token in the link is sealed: it reads as the handler's
+			// only through the server's key.
+			link := rec.Header().Get("Link")
+			if i := strings.Index(link, "="+sealMark); i >= 0 {
+				end := i + 1 + strings.IndexAny(link[i+1:], "&>")
+				opened, err := s.pages.open(link[i+1 : end])
+				if err != nil {
+					t.Fatalf("Link %q: %v", link, err)
+				}
+				link = link[:i+1] + url.QueryEscape(opened) + link[end:]
+			} else if link != "" {
+				t.Fatalf("Link %q: the token is not sealed", link)
+			}
+			if link != c.wantLink {
+				t.Fatalf("Link %q, want %q", link, c.wantLink)
 			}
 		})
 	}

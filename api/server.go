@@ -121,13 +121,15 @@ type server struct {
 	ipLimiter *keyLimiter
 	// httpClient fetches records from other custodians' nodes.
 	httpClient *http.Client
+	// pages seals the page tokens the API hands out.
+	pages *pageTokens
 }
 
 // New returns the HTTP handler of a node.
 func New(b Backend) http.Handler {
 	s := &server{Backend: b, log: b.Logger.With("module", "api"), limiter: newKeyLimiter(b.RatePerKey, max(1, b.RateBurst)),
 		captures: &captureJobs{jobs: map[string]*wire.CaptureJob{}}, httpClient: &http.Client{Timeout: time.Minute},
-		metrics: newAPIMetrics(b.Registerer), ipLimiter: newKeyLimiter(b.RatePerIP, max(1, b.RateBurstIP))}
+		metrics: newAPIMetrics(b.Registerer), ipLimiter: newKeyLimiter(b.RatePerIP, max(1, b.RateBurstIP)), pages: newPageTokens()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))

@@ -1,0 +1,70 @@
+package api
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// Page tokens are sealed. A listing's next-page token is where the next
+// page starts: the key of the next entry, which the caller's filter may
+// hide (another's record id, whose prefix names its category; when someone
+// else read the patient's records). So every token the API hands out is
+// encrypted under a key this server makes when it starts (AES-GCM): a
+// caller can hand it back, not read it. Tokens therefore last while the
+// node runs and work on the node that made them. A caller may still name a
+// position itself (a step number, say): a value without the seal's mark is
+// taken as written, which reveals nothing, since every entry of a page is
+// filtered whatever its start.
+type pageTokens struct{ aead cipher.AEAD }
+
+// sealMark starts a sealed token (base64url never holds it).
+const sealMark = "~"
+
+func newPageTokens() *pageTokens {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err) // crypto/rand does not fail on a supported platform
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &pageTokens{aead: aead}
+}
+
+// seal hides a next-page token ("" stays "").
+func (p *pageTokens) seal(token string) string {
+	if token == "" {
+		return ""
+	}
+	nonce := make([]byte, p.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err)
+	}
+	return sealMark + base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, []byte(token), nil))
+}
+
+// open reads back a token seal made; a value without the mark is a
+// position the caller named and is returned as it is.
+func (p *pageTokens) open(value string) (string, error) {
+	if !strings.HasPrefix(value, sealMark) {
+		return value, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(value[len(sealMark):])
+	if err == nil && len(b) >= p.aead.NonceSize() {
+		var plain []byte
+		if plain, err = p.aead.Open(nil, b[:p.aead.NonceSize()], b[p.aead.NonceSize():], nil); err == nil {
+			return string(plain), nil
+		}
+	}
+	return "", ledger.ErrBadRequest.Wrapf("a page token is good on the node that gave it, until it restarts: start the listing again")
+}
