@@ -168,14 +168,23 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 	}
 	for start := 0; start < len(stored); start += records.MaxPerRegister {
 		chunk := stored[start:min(len(stored), start+records.MaxPerRegister)]
-		if _, err := s.sendAs(ctx, key, records.TypeRegister, records.Register{Endpoint: s.PublicURL, Records: chunk}); err != nil {
+		// The wait ran out: send no more, so that what the error says was
+		// indexed is all that can be.
+		sent, err := false, ctx.Err()
+		if err != nil {
+			err = errTimeout
+		} else {
+			sent = true
+			_, err = s.sendAs(ctx, key, records.TypeRegister, records.Register{Endpoint: s.PublicURL, Records: chunk})
+		}
+		if err != nil {
 			// Discard only what can no longer be indexed: a chunk the
 			// ledger refused, and the chunks not sent. A chunk whose fate is
 			// unknown (the wait ran out, the client left, the node could
 			// not say) may still commit: deleting its copies then would
 			// leave the ledger indexing records nobody can read.
 			var refused *ledgerRejection
-			if errors.As(err, &refused) || errors.Is(err, errMempoolFull) {
+			if !sent || errors.As(err, &refused) || errors.Is(err, errMempoolFull) {
 				discard(stored[start:])
 			} else {
 				discard(stored[start+len(chunk):])

@@ -16,6 +16,12 @@ var ErrMissingSeparator = errors.New("the scanner sent no GS separator after a v
 // code that could be read more ways than this is ambiguous anyway.
 const maxReadings = 64
 
+// maxReadingLen bounds the codes Readings reads more than one way: a
+// pack's GTIN, expiry, lot and serial take at most 70 characters, and a
+// longer string is no scan of one (the public verification reads it the
+// one way ParseElementString does, in microseconds).
+const maxReadingLen = 100
+
 // Readings lists the ways an element string can be read. A code in
 // parentheses, or one whose variable-length fields each end at a GS, is
 // read one way, as ParseElementString reads it. Without separators a
@@ -33,7 +39,7 @@ func Readings(s string) ([]*Code, error) {
 	}
 	raw = strings.TrimPrefix(raw, gs)
 	if (err != nil && !errors.Is(err, ErrBadLength)) || strings.HasPrefix(raw, "(") || strings.Contains(raw, gs) ||
-		strings.HasPrefix(raw, "urn:") || strings.Contains(raw, "://") {
+		strings.HasPrefix(raw, "urn:") || strings.Contains(raw, "://") || len(raw) > maxReadingLen {
 		if err != nil {
 			return nil, err
 		}

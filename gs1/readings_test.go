@@ -64,3 +64,13 @@ func TestReadingsAreBounded(t *testing.T) {
 		t.Fatalf("%d readings", len(got))
 	}
 }
+
+// TestLongCodesReadOneWay: past maxReadingLen a code is read only as
+// ParseElementString reads it (no scan of a pack is that long), so the
+// public verification spends microseconds on it.
+func TestLongCodesReadOneWay(t *testing.T) {
+	long := "0109506000134352" + "10AMX2026A21" + strings.Repeat("9", maxReadingLen)
+	if got, err := Readings(long); err == nil && len(got) > 1 {
+		t.Fatalf("%d readings of a %d-character code", len(got), len(long))
+	}
+}

@@ -235,7 +235,15 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 // block decides it leaves to the block.
 func admitAccess(r ledger.Reader, body any) (err error) {
 	defer func() {
-		if p := recover(); p != nil { // standing panics on a storage failure, for blocks; here it is a refusal
+		if p := recover(); p != nil { // standing panics on a read failure, for blocks; here it is a refusal
+			// A coded error (a state value that does not decode) is the
+			// same on every node: it stays coded, so that ProcessProposal
+			// refuses the transaction rather than stopping as on a disk
+			// fault.
+			if e, ok := p.(error); ok && errors.As(e, new(*ledger.Error)) {
+				err = e
+				return
+			}
 			err = fmt.Errorf("reading the state: %v", p)
 		}
 	}()
