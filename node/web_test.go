@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 		}
 	}
 	b := browser(t)
-	scan := func(code string) (verdict, message string, rows int) {
+	scan := func(code string) (verdict, message string, rows int, held, focused string) {
 		t.Helper()
 		var found bool
 		err := chromedp.Run(b,
@@ -98,6 +99,8 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 			chromedp.AttributeValue("#verdict", "data-verdict", &verdict, &found),
 			chromedp.Text("#message", &message),
 			chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &rows),
+			chromedp.Text("#custodian", &held),
+			chromedp.Evaluate(`document.activeElement.id`, &focused),
 		)
 		if err != nil {
 			t.Fatalf("scan %q: %v", code, err)
@@ -107,16 +110,21 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 	cases := []struct {
 		code, want string
 		rows       int
+		held       string // how the holder's line reads
 	}{
-		{"(01)09506000134352(21)W2", supply.VerdictDispensed, 4},
-		{"https://id.gs1.org/01/09506000134352/21/W3", supply.VerdictRecalled, 3},
-		{"(01)09506000134352(21)W1", supply.VerdictQuarantined, 4},
-		{"(01)09506000134352(21)NOPE", supply.VerdictUnknown, 0},
+		{"(01)09506000134352(21)W2", supply.VerdictDispensed, 4, "(dispensed)"},
+		{"https://id.gs1.org/01/09506000134352/21/W3", supply.VerdictRecalled, 3, "(lot recalled)"},
+		{"(01)09506000134352(21)W1", supply.VerdictQuarantined, 4, "(quarantined as suspect)"},
+		{"(01)09506000134352(21)NOPE", supply.VerdictUnknown, 0, ""},
 	}
 	for _, cs := range cases {
-		v, msg, rows := scan(cs.code)
-		if v != cs.want || msg == "" || rows != cs.rows {
-			t.Errorf("%s: page shows %q (%q) with %d trail rows, want %s with %d", cs.code, v, msg, rows, cs.want, cs.rows)
+		v, msg, rows, held, focused := scan(cs.code)
+		if v != cs.want || msg == "" || rows != cs.rows || !strings.Contains(held, cs.held) {
+			t.Errorf("%s: page shows %q (%q) held %q with %d trail rows, want %s, %q with %d", cs.code, v, msg, held, rows, cs.want, cs.held, cs.rows)
+		}
+		// The next scan replaces this one: the field has the focus.
+		if focused != "code" {
+			t.Errorf("%s: focus on %q after the verdict, want the code field", cs.code, focused)
 		}
 	}
 	var recalls, suspects string
@@ -134,5 +142,85 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 	}
 	if !strings.Contains(suspects, "torn seal") || !strings.Contains(suspects, "yes") {
 		t.Errorf("regulator suspects: %q", suspects)
+	}
+}
+
+// TestPagesFitAPhone: every page, with content, fits a 390 px phone and a
+// desktop: no horizontal scroll (the page's scroll width is the viewport's).
+func TestPagesFitAPhone(t *testing.T) {
+	n, c, m := startSupplyNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	maker, ph := m["manufacturer"], m["pharmacy"]
+	for _, s := range []struct {
+		key  *member
+		typ  string
+		body any
+	}{
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "LOT-LONG-NAME-00001", Expiry: "2030-01-31", Serials: []string{"PHONE-SERIAL-0000001"}}},
+		{maker, supply.TypeShip, supply.Ship{Codes: []string{"(01)09506000134352(21)PHONE-SERIAL-0000001"}, To: ph.id}},
+		{ph, supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)PHONE-SERIAL-0000001"}}},
+		{maker, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "LOT-LONG-NAME-00001", Reason: "out-of-specification dissolution at the 12-month stability point"}},
+	} {
+		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
+			t.Fatalf("%s: %v", s.typ, err)
+		}
+	}
+	b := browser(t)
+	pages := []struct {
+		path  string
+		ready string // a script true once the page has its content
+		then  []chromedp.Action
+	}{
+		{"/", `document.querySelectorAll("table tbody tr").length > 0`, nil},
+		{"/verify.html?as=" + ph.id, `document.querySelectorAll("#as option").length > 3`, []chromedp.Action{
+			chromedp.SendKeys("#code", "(01)09506000134352(21)PHONE-SERIAL-0000001"),
+			chromedp.Click("#verify-button"),
+			chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length > 0`, nil),
+		}},
+		{"/regulator.html", `document.querySelectorAll("#recalls tbody tr").length > 0`, nil},
+		{"/patient.html", `document.readyState === "complete"`, nil},
+		{"/practitioner.html", `document.readyState === "complete"`, nil},
+	}
+	for _, size := range []struct {
+		name          string
+		width, height int64
+	}{{"phone", 390, 844}, {"desktop", 1280, 900}} {
+		for _, p := range pages {
+			t.Run(size.name+" "+p.path, func(t *testing.T) {
+				var scroll, inner int
+				actions := []chromedp.Action{
+					chromedp.EmulateViewport(size.width, size.height),
+					chromedp.Navigate(n.APIURL() + p.path),
+					chromedp.Poll(p.ready, nil),
+				}
+				actions = append(actions, p.then...)
+				var shot []byte
+				actions = append(actions,
+					chromedp.Evaluate(`document.documentElement.scrollWidth`, &scroll),
+					chromedp.Evaluate(`window.innerWidth`, &inner),
+					chromedp.FullScreenshot(&shot, 100))
+				if err := chromedp.Run(b, actions...); err != nil {
+					t.Fatal(err)
+				}
+				// Screenshots are kept where PRIMUM_ARTEFACTS says (CI's
+				// artefacts), to look at what a phone shows.
+				if dir := os.Getenv("PRIMUM_ARTEFACTS"); dir != "" {
+					name := size.name + "-" + strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(strings.SplitN(p.path, "?", 2)[0]), "-")
+					if name == size.name+"-" {
+						name += "index"
+					}
+					if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+				if scroll > inner {
+					var wide string
+					_ = chromedp.Run(b, chromedp.Evaluate(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 6).map(e => e.tagName + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`, &wide))
+					t.Errorf("scroll width %d at a viewport of %d: wider than the screen: %s", scroll, inner, wide)
+				}
+			})
+		}
 	}
 }

@@ -33,7 +33,11 @@ async function verify(ev) {
   const p = v.product;
   document.getElementById("product").textContent = p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin || "");
   document.getElementById("identity").textContent = [v.serial, v.lot, v.expiry].filter(Boolean).join(" / ");
-  document.getElementById("custodian").textContent = v.custodian ? who(v.custodian) + " (" + v.status + ")" : "";
+  // The custody state as the pharmacist reads it: a recalled or
+  // quarantined pack is not simply "active".
+  const state = v.verdict === "recalled" ? "lot recalled" : v.verdict === "quarantined" ? "quarantined as suspect"
+    : ({ active: "in stock", in_transit: "in transit", dispensed: "dispensed" }[v.status] || v.status);
+  document.getElementById("custodian").textContent = v.custodian ? who(v.custodian) + " (" + state + ")" : "";
   // The verdict carries the latest steps of a long trail, and how many
   // there are; the whole trail pages from the object's route.
   const note = document.getElementById("trail-note");
@@ -51,6 +55,11 @@ async function verify(ev) {
     }
     body.appendChild(tr);
   }
+  // Ready for the next scan: it replaces this code (a scanner types it and
+  // sends Enter).
+  const input = document.getElementById("code");
+  input.focus();
+  input.select();
 }
 document.getElementById("verify-form").addEventListener("submit", verify);
 loadOrgs();
