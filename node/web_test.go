@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -66,11 +67,7 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	maker, ph := m["manufacturer"], m["pharmacy"]
-	for _, s := range []struct {
-		key  *member
-		typ  string
-		body any
-	}{
+	sendAll(ctx, t, c, []step{
 		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
 		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "GOOD", Expiry: "2030-01-31", Serials: []string{"W1", "W2"}}},
 		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "BAD", Expiry: "2030-01-31", Serials: []string{"W3"}}},
@@ -79,11 +76,7 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 		{ph, supply.TypeDispense, supply.Dispense{Code: "(01)09506000134352(21)W2"}},
 		{maker, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "BAD", Reason: "label misprint"}},
 		{ph, supply.TypeReportSuspect, supply.ReportSuspect{Code: "(01)09506000134352(21)W1", Reason: "torn seal"}},
-	} {
-		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
-			t.Fatalf("%s: %v", s.typ, err)
-		}
-	}
+	})
 	b := browser(t)
 	scan := func(code string) (verdict, message string, rows int, held, focused string) {
 		t.Helper()
@@ -152,21 +145,13 @@ func TestPagesFitAPhone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	maker, ph := m["manufacturer"], m["pharmacy"]
-	for _, s := range []struct {
-		key  *member
-		typ  string
-		body any
-	}{
+	sendAll(ctx, t, c, []step{
 		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
 		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "LOT-LONG-NAME-00001", Expiry: "2030-01-31", Serials: []string{"PHONE-SERIAL-0000001"}}},
 		{maker, supply.TypeShip, supply.Ship{Codes: []string{"(01)09506000134352(21)PHONE-SERIAL-0000001"}, To: ph.id}},
 		{ph, supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)PHONE-SERIAL-0000001"}}},
 		{maker, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "LOT-LONG-NAME-00001", Reason: "out-of-specification dissolution at the 12-month stability point"}},
-	} {
-		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
-			t.Fatalf("%s: %v", s.typ, err)
-		}
-	}
+	})
 	b := browser(t)
 	pages := []struct {
 		path  string
@@ -221,6 +206,23 @@ func TestPagesFitAPhone(t *testing.T) {
 					t.Errorf("scroll width %d at a viewport of %d: wider than the screen: %s", scroll, inner, wide)
 				}
 			})
+		}
+	}
+}
+
+// step is one transaction a test sends as a member.
+type step struct {
+	key  *member
+	typ  string
+	body any
+}
+
+// sendAll sends each step and waits for its block, failing on a refusal.
+func sendAll(ctx context.Context, t *testing.T, c *client.Client, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
+			t.Fatalf("%s: %v", s.typ, err)
 		}
 	}
 }
