@@ -20,6 +20,12 @@ import (
 // position itself (a step number, say): a value without the seal's mark is
 // taken as written, which reveals nothing, since every entry of a page is
 // filtered whatever its start.
+//
+// A token is bound to where it was given: the path it pages and the
+// parameter that carries it (the seal's additional data). It opens only
+// there, and only the paging parameter is ever opened, so a token handed to
+// another route, another patient's listing or a parameter that echoes its
+// value (a code to verify, a prefix to look up) stays sealed.
 type pageTokens struct{ aead cipher.AEAD }
 
 // sealMark starts a sealed token (base64url never holds it).
@@ -41,8 +47,11 @@ func newPageTokens() *pageTokens {
 	return &pageTokens{aead: aead}
 }
 
-// seal hides a next-page token ("" stays "").
-func (p *pageTokens) seal(token string) string {
+// tokenScope is what a token is bound to: the path and the parameter.
+func tokenScope(path, param string) []byte { return []byte(path + "?" + param) }
+
+// seal hides a next-page token ("" stays "") for path's param.
+func (p *pageTokens) seal(token, path, param string) string {
 	if token == "" {
 		return ""
 	}
@@ -50,21 +59,21 @@ func (p *pageTokens) seal(token string) string {
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err)
 	}
-	return sealMark + base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, []byte(token), nil))
+	return sealMark + base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, []byte(token), tokenScope(path, param)))
 }
 
-// open reads back a token seal made; a value without the mark is a
-// position the caller named and is returned as it is.
-func (p *pageTokens) open(value string) (string, error) {
+// open reads back a token seal made for path's param; a value without the
+// mark is a position the caller named and is returned as it is.
+func (p *pageTokens) open(value, path, param string) (string, error) {
 	if !strings.HasPrefix(value, sealMark) {
 		return value, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(value[len(sealMark):])
 	if err == nil && len(b) >= p.aead.NonceSize() {
 		var plain []byte
-		if plain, err = p.aead.Open(nil, b[:p.aead.NonceSize()], b[p.aead.NonceSize():], nil); err == nil {
+		if plain, err = p.aead.Open(nil, b[:p.aead.NonceSize()], b[p.aead.NonceSize():], tokenScope(path, param)); err == nil {
 			return string(plain), nil
 		}
 	}
-	return "", ledger.ErrBadRequest.Wrapf("a page token is good on the node that gave it, until it restarts: start the listing again")
+	return "", ledger.ErrBadRequest.Wrapf("%s: a page token is good on the node that gave it, for the listing that gave it, until the node restarts: start the listing again", param)
 }

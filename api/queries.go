@@ -14,17 +14,19 @@ import (
 // page with a Link header to the next).
 func (s *server) query(q ledger.Query) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		// Sealed page tokens are opened before the handler sees them, and
-		// the next page's is sealed (pagetoken.go).
+		// The paging parameter's sealed token is opened before the handler
+		// sees it, and the next page's is sealed (pagetoken.go); no other
+		// parameter is opened.
+		param := pageParam(q)
 		query := r.URL.Query()
-		for k, vs := range query {
+		if vs := query[param]; len(vs) > 0 {
 			for i, v := range vs {
-				opened, err := s.pages.open(v)
+				opened, err := s.pages.open(v, r.URL.Path, param)
 				if err != nil {
 					writeError(w, err)
 					return
 				}
-				query[k][i] = opened
+				vs[i] = opened
 			}
 		}
 		req := &ledger.Request{State: s.Ledger.Committed(), Path: r.PathValue, Query: query,
@@ -40,12 +42,8 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 		}
 		if p, ok := out.(ledger.Page); ok {
 			if p.Next != "" {
-				param := p.NextParam
-				if param == "" {
-					param = "after"
-				}
 				nq := r.URL.Query()
-				nq.Set(param, s.pages.seal(p.Next))
+				nq.Set(param, s.pages.seal(p.Next, r.URL.Path, param))
 				linkNext(w, r, nq)
 			}
 			out = p.Items
@@ -55,4 +53,13 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// pageParam is the query parameter a query's pages are continued with: the
+// one its declared answer names, "after" unless it says otherwise.
+func pageParam(q ledger.Query) string {
+	if p, ok := q.Answer.(ledger.Page); ok && p.NextParam != "" {
+		return p.NextParam
+	}
+	return "after"
 }

@@ -34,8 +34,8 @@ func TestQueryWrapper(t *testing.T) {
 		wantBody   string
 		wantLink   string
 	}{
-		{"page, before", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
-			return ledger.Page{Items: []int{1, 2}, Next: "k/2", NextParam: "before"}, nil
+		{"page, before", ledger.Query{Read: ledger.Public, Answer: ledger.Page{NextParam: "before"}, Handle: func(q *ledger.Request) (any, error) {
+			return ledger.Page{Items: []int{1, 2}, Next: "k/2"}, nil
 		}}, "/x?outcome=refused&before=k/9", "", 200, "[\n  1,\n  2\n]\n", `</x?before=k%2F2&outcome=refused>; rel="next"`},
 		{"page, after by default", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return ledger.Page{Items: []int{1}, Next: "7"}, nil
@@ -45,7 +45,18 @@ func TestQueryWrapper(t *testing.T) {
 		}}, "/epcs/urn:x%3E;%20rel=%22evil%22/events", "", 200, "[\n  1\n]\n", `</epcs/urn:x%3E;%20rel=%22evil%22/events?after=7>; rel="next"`},
 		{"a sealed token is opened for the handler", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return []string{q.Query.Get("after")}, nil
-		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001")), "", 200, `"rec/hidden-0001"`, ""},
+		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 200, `"rec/hidden-0001"`, ""},
+		{"a token from another path stays shut", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran with another listing's token")
+			return nil, nil
+		}}, "/y?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 400, `"code":"bad_request"`, ""},
+		{"a token in another parameter is not opened", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return []string{q.Query.Get("code")}, nil
+		}}, "/x?code=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 200, `"~`, ""},
+		{"a token for after does not open as before", ledger.Query{Read: ledger.Public, Answer: ledger.Page{NextParam: "before"}, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran with another parameter's token")
+			return nil, nil
+		}}, "/x?before=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 400, `"code":"bad_request"`, ""},
 		{"a position the caller names is taken as written", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return []string{q.Query.Get("after")}, nil
 		}}, "/x?after=42", "", 200, `"42"`, ""},
@@ -92,7 +103,8 @@ func TestQueryWrapper(t *testing.T) {
 			link := rec.Header().Get("Link")
 			if i := strings.Index(link, "="+sealMark); i >= 0 {
 				end := i + 1 + strings.IndexAny(link[i+1:], "&>")
-				opened, err := s.pages.open(link[i+1 : end])
+				param := link[strings.LastIndexAny(link[:i], "?&")+1 : i]
+				opened, err := s.pages.open(link[i+1:end], req.URL.Path, param)
 				if err != nil {
 					t.Fatalf("Link %q: %v", link, err)
 				}

@@ -286,8 +286,9 @@ func (q *Request) Paging(def, max int) (limit int, after string, err error) {
 // Page is one page of a listing: its items (a slice, or an answer that
 // holds one page of a listing, such as an object with a page of its
 // trail) and, if there are more, the token of the next page, which the API
-// hands back as the query parameter NextParam ("after" unless set) in a
-// Link header.
+// hands back in a Link header as the query parameter NextParam ("after"
+// unless set). The NextParam that counts is the one on the query's
+// declared Answer: the API opens that parameter's token, and only that one.
 type Page struct {
 	Items     any
 	Next      string

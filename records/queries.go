@@ -85,7 +85,7 @@ func queries() []ledger.Query {
 				page, next, err := AccessPage(q.State, "", before, true, limit, func(a *Access) bool {
 					return (!emergency || a.Emergency) && (outcome == "" || outcome == a.Outcome)
 				})
-				return ledger.Page{Items: page, Next: next, NextParam: "before"}, err
+				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/cases", Name: "cases", Read: ledger.Members, Answer: ledger.Page{Items: []*Case{}},
 			Doc:    "Second-opinion cases the caller is part of (as patient, requester or specialist; the regulator: all), optionally those of one practitioner.",
