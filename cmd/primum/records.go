@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -459,15 +456,7 @@ leaves out is not detected).`,
 				if err != nil {
 					return err
 				}
-				proven, err = proveConsents(cmd.Context(), prover, cs)
-				if errors.Is(err, prove.ErrNotProven) {
-					// A consent may have changed in a block between the
-					// listing and the proofs: list again, once.
-					if cs, err = c.Consents(cmd.Context(), p); err == nil {
-						proven, err = proveConsents(cmd.Context(), prover, cs)
-					}
-				}
-				if err != nil {
+				if cs, proven, err = prover.Consents(cmd.Context(), p, cs); err != nil {
 					return err
 				}
 			}
@@ -501,29 +490,4 @@ leaves out is not detected).`,
 	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	cmd.AddCommand(grantCmd, revoke, list)
 	return cmd
-}
-
-// proveConsents proves each listed consent's entry at one header, and that
-// the node listed it as the state holds it.
-func proveConsents(ctx context.Context, p *prove.Prover, cs []*consent.Consent) ([]*prove.Proven, error) {
-	keys := make([]string, len(cs))
-	for i, c := range cs {
-		keys[i] = "con/" + c.ID
-	}
-	got, err := p.GetAll(ctx, keys...)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range cs {
-		var held consent.Consent
-		if !got[i].Exists || json.Unmarshal(got[i].Value, &held) != nil {
-			return nil, fmt.Errorf("%w: consent %s is listed but not in the state", prove.ErrNotProven, c.ID)
-		}
-		listed, _ := json.Marshal(c)
-		proven, _ := json.Marshal(&held)
-		if !bytes.Equal(listed, proven) {
-			return nil, fmt.Errorf("%w: the node lists consent %s as %s, the state holds %s", prove.ErrNotProven, c.ID, listed, proven)
-		}
-	}
-	return got, nil
 }
