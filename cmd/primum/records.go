@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,53 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
-	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
-
-// patientOf is the patient id of --from, or the PATIENT argument.
-func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
-	if len(args) > 0 {
-		return args[0], nil
-	}
-	if from == "" {
-		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
-	}
-	key, err := g.signingKey(from)
-	if err != nil {
-		return "", err
-	}
-	info, err := g.client().Key(cmd.Context(), key.Public().(ed25519.PublicKey))
-	if err != nil {
-		return "", err
-	}
-	if info.Identity == nil {
-		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
-	}
-	return info.Identity.ID, nil
-}
-
-// readClient is a client that reads as the caller: signing each request
-// with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
-// token of a key the node holds).
-func (g *globals) readClient(from string) (*client.Client, error) {
-	c := g.client()
-	if from != "" {
-		key, err := g.signingKey(from)
-		if err != nil {
-			return nil, err
-		}
-		return c.WithKey(key), nil
-	}
-	if token := os.Getenv("PRIMUM_TOKEN"); token != "" {
-		return c.WithToken(token), nil
-	}
-	return c, nil
-}
 
 func newRecordsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
