@@ -28,7 +28,7 @@ HOME/demo-members.json so scripts can act as any member. Running it again resume
 same chain. Ctrl-C stops it cleanly.`,
 		Example: `  primum demo
   primum demo --home /tmp/primum-demo
-  primum query identities --kind practitioner --home /tmp/primum-demo`,
+  primum identity list --kind practitioner --home /tmp/primum-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), g, apiAddr)
@@ -85,7 +85,7 @@ Primum demo is running (chain %s).
   Demo members    %s
   Data            %s
 
-Try:  primum query identities --home %s
+Try:  primum identity list --home %s
       primum supply prefix %s --home %s   (Acme Pharma's GS1 prefix: only it registers GTINs under it)
 Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
 `, file.ChainID, n.APIURL(), n.APIURL(), n.APIURL(), n.RPCAddr(), n.APIURL(),

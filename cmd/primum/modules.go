@@ -176,11 +176,12 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		example += " --from KEY"
 	}
 	cmd.Example = "  " + example + "\n  " + example + " -o json"
-	if q.Read != ledger.Public {
-		cmd.Flags().StringVar(&from, "from", "", "your key, which signs the request (RFC 9421): a name in HOME/keys or a key file path")
-		cmd.Flags().StringVar(&token, "token", "", "or: API token of a key the node holds (default: env PRIMUM_TOKEN)")
-		cmd.MarkFlagsMutuallyExclusive("from", "token")
-	}
+	// Public reads too: what a public answer holds can depend on who asks
+	// (a patient sees their own pseudonym in identity list), and a noun's
+	// --from for its transactions must not be taken silently and ignored.
+	cmd.Flags().StringVar(&from, "from", "", "your key, which signs the request (RFC 9421): a name in HOME/keys or a key file path")
+	cmd.Flags().StringVar(&token, "token", "", "or: API token of a key the node holds (default: env PRIMUM_TOKEN)")
+	cmd.MarkFlagsMutuallyExclusive("from", "token")
 	return cmd
 }
 

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
@@ -19,8 +19,8 @@ import (
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
-	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/node"
 )
 
@@ -46,58 +46,6 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	var kind, from string
-	idents := &cobra.Command{
-		Use:     "identities",
-		Short:   "List identities (patients' pseudonyms only to the regulator, and each patient their own: --from)",
-		Example: "  primum query identities --kind practitioner\n  primum query identities --kind patient --from regulator-key.json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.readClient(from)
-			if err != nil {
-				return err
-			}
-			list, err := c.Identities(cmd.Context(), kind)
-			if err != nil {
-				return err
-			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { identityTable(w, list) })
-		},
-	}
-	idents.Flags().StringVar(&kind, "kind", "", "organisation, practitioner, patient or device")
-	idents.Flags().StringVar(&from, "from", "", "your key, which signs the request: a name in HOME/keys or a key file path (default: env PRIMUM_TOKEN, or anonymous)")
-	var identFrom string
-	ident := &cobra.Command{
-		Use:     "identity ID",
-		Example: "  primum query identity 4efe3970e39af1a17a278c15f7c2156dd0530348\n  primum query identity PATIENT_ID --from patient-1.json",
-		Short:   "Show one identity (a patient's only to whoever may read about them: --from)",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.readClient(identFrom)
-			if err != nil {
-				return err
-			}
-			i, err := c.Identity(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return g.print(cmd.OutOrStdout(), i, nil)
-		},
-	}
-	ident.Flags().StringVar(&identFrom, "from", "", "your key, which signs the request: a name in HOME/keys or a key file path (default: env PRIMUM_TOKEN, or anonymous)")
-	members := &cobra.Command{
-		Use:     "members ORG_ID",
-		Example: "  primum query members 4efe3970e39af1a17a278c15f7c2156dd0530348",
-		Short:   "Practitioners and devices registered by an organisation",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var list []*identity.Identity
-			if err := g.client().Get(cmd.Context(), "/api/v1/identities/"+args[0]+"/members", &list); err != nil {
-				return err
-			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { identityTable(w, list) })
-		},
-	}
 	key := &cobra.Command{
 		Use:     "key PUBLIC_KEY_HEX",
 		Example: "  primum query key $(primum keys show me -o json | jq -r .public_key)",
@@ -113,44 +61,6 @@ func newQueryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), info, nil)
-		},
-	}
-	var before uint64
-	var limit int
-	proposals := &cobra.Command{
-		Use:     "proposals",
-		Example: "  primum query proposals\n  primum query proposals --before 120 --limit 20",
-		Short:   "Governance proposals, newest first, a page at a time",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, next, err := g.client().ProposalsPage(cmd.Context(), before, limit)
-			if err != nil {
-				return err
-			}
-			if next != 0 {
-				// On stderr: what is printed stays one JSON document.
-				defer fmt.Fprintf(cmd.ErrOrStderr(), "more: for older proposals, ask again with --before %d\n", next)
-			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { proposalTable(w, list) })
-		},
-	}
-	proposals.Flags().Uint64Var(&before, "before", 0, "start at this proposal id, going back (default: the newest)")
-	proposals.Flags().IntVar(&limit, "limit", 0, "proposals per page, 1-1000 (default: the node's, 100)")
-	proposal := &cobra.Command{
-		Use:     "proposal ID",
-		Example: "  primum query proposal 1 -o json",
-		Short:   "Show one proposal",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 64)
-			if err != nil {
-				return fmt.Errorf("proposal id must be a number")
-			}
-			p, err := g.client().Proposal(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return g.print(cmd.OutOrStdout(), p, nil)
 		},
 	}
 	tx := &cobra.Command{
@@ -186,8 +96,31 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(status, idents, ident, members, key, proposals, proposal, tx, types, newProofCmd(g))
+	cmd.AddCommand(status, key, tx, types, newProofCmd(g))
+	// The reads that are now module verbs keep their old spellings here
+	// for one release: the generated verb itself, under its old name.
+	for old, verb := range map[string][2]string{
+		"identities": {"identity", "list"}, "identity": {"identity", "show"}, "members": {"identity", "members"},
+		"proposals": {"governance", "list"}, "proposal": {"governance", "show"},
+	} {
+		cmd.AddCommand(queryAlias(g, old, verb[0], verb[1]))
+	}
 	return cmd
+}
+
+// queryAlias is primum MODULE QUERY under primum query, named old.
+func queryAlias(g *globals, old, module, query string) *cobra.Command {
+	for _, m := range modules.All() {
+		for _, q := range m.Queries {
+			if m.Name == module && q.Name == query {
+				verb := queryVerb(g, module, q)
+				verb.Use = old + strings.TrimPrefix(verb.Use, q.Name)
+				verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
+				return verb
+			}
+		}
+	}
+	panic("primum query " + old + ": no query " + module + " " + query)
 }
 
 // newProofCmd: primum query proof KEY, a state entry checked against a
@@ -303,35 +236,4 @@ func (tf *trustFlags) prover(ctx context.Context, g *globals, c *client.Client) 
 		}
 	}
 	return prove.New(ctx, c, rpc, root)
-}
-
-func identityTable(w io.Writer, list []*identity.Identity) {
-	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tDETAIL")
-	for _, i := range list {
-		detail := ""
-		switch i.Kind {
-		case "organisation":
-			detail = fmt.Sprintf("%s (%s, power %d)", i.Name, i.OrgType, i.Power)
-		case "practitioner":
-			detail = fmt.Sprintf("%s %s %s, until %s, org %s", i.Profession, i.Specialty, i.Licence, i.ValidUntil, i.OrgID)
-		case "device":
-			detail = fmt.Sprintf("%s, owner %s", i.DeviceType, i.OrgID)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.ID, i.Kind, i.Status, detail)
-	}
-	tw.Flush()
-}
-
-func proposalTable(w io.Writer, list []*governance.Proposal) {
-	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACTION\tSUBJECT\tYES\tNO\tELECTORS\tSTATUS")
-	for _, p := range list {
-		subject := p.OrgID
-		if p.Member != nil {
-			subject = p.Member.Name
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", p.ID, p.Action, subject, len(p.Yes), len(p.No), p.Electors, p.Status)
-	}
-	tw.Flush()
 }

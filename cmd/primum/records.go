@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,53 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
-	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
-
-// patientOf is the patient id of --from, or the PATIENT argument.
-func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
-	if len(args) > 0 {
-		return args[0], nil
-	}
-	if from == "" {
-		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
-	}
-	key, err := g.signingKey(from)
-	if err != nil {
-		return "", err
-	}
-	info, err := g.client().Key(cmd.Context(), key.Public().(ed25519.PublicKey))
-	if err != nil {
-		return "", err
-	}
-	if info.Identity == nil {
-		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
-	}
-	return info.Identity.ID, nil
-}
-
-// readClient is a client that reads as the caller: signing each request
-// with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
-// token of a key the node holds).
-func (g *globals) readClient(from string) (*client.Client, error) {
-	c := g.client()
-	if from != "" {
-		key, err := g.signingKey(from)
-		if err != nil {
-			return nil, err
-		}
-		return c.WithKey(key), nil
-	}
-	if token := os.Getenv("PRIMUM_TOKEN"); token != "" {
-		return c.WithToken(token), nil
-	}
-	return c, nil
-}
 
 func newRecordsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -459,15 +413,7 @@ leaves out is not detected).`,
 				if err != nil {
 					return err
 				}
-				proven, err = proveConsents(cmd.Context(), prover, cs)
-				if errors.Is(err, prove.ErrNotProven) {
-					// A consent may have changed in a block between the
-					// listing and the proofs: list again, once.
-					if cs, err = c.Consents(cmd.Context(), p); err == nil {
-						proven, err = proveConsents(cmd.Context(), prover, cs)
-					}
-				}
-				if err != nil {
+				if cs, proven, err = prover.Consents(cmd.Context(), p, cs); err != nil {
 					return err
 				}
 			}
@@ -501,29 +447,4 @@ leaves out is not detected).`,
 	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	cmd.AddCommand(grantCmd, revoke, list)
 	return cmd
-}
-
-// proveConsents proves each listed consent's entry at one header, and that
-// the node listed it as the state holds it.
-func proveConsents(ctx context.Context, p *prove.Prover, cs []*consent.Consent) ([]*prove.Proven, error) {
-	keys := make([]string, len(cs))
-	for i, c := range cs {
-		keys[i] = "con/" + c.ID
-	}
-	got, err := p.GetAll(ctx, keys...)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range cs {
-		var held consent.Consent
-		if !got[i].Exists || json.Unmarshal(got[i].Value, &held) != nil {
-			return nil, fmt.Errorf("%w: consent %s is listed but not in the state", prove.ErrNotProven, c.ID)
-		}
-		listed, _ := json.Marshal(c)
-		proven, _ := json.Marshal(&held)
-		if !bytes.Equal(listed, proven) {
-			return nil, fmt.Errorf("%w: the node lists consent %s as %s, the state holds %s", prove.ErrNotProven, c.ID, listed, proven)
-		}
-	}
-	return got, nil
 }

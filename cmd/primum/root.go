@@ -14,6 +14,7 @@ import (
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
 )
 
@@ -82,6 +83,46 @@ func (g *globals) client() *client.Client {
 		return client.New("http://127.0.0.1:8080")
 	}
 	return client.New("http://" + s.APIAddr)
+}
+
+// patientOf is the patient id of --from, or the PATIENT argument.
+func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
+	if len(args) > 0 {
+		return args[0], nil
+	}
+	if from == "" {
+		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
+	}
+	key, err := g.signingKey(from)
+	if err != nil {
+		return "", err
+	}
+	info, err := g.client().Key(cmd.Context(), key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return "", err
+	}
+	if info.Identity == nil {
+		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
+	}
+	return info.Identity.ID, nil
+}
+
+// readClient is a client that reads as the caller: signing each request
+// with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
+// token of a key the node holds).
+func (g *globals) readClient(from string) (*client.Client, error) {
+	c := g.client()
+	if from != "" {
+		key, err := g.signingKey(from)
+		if err != nil {
+			return nil, err
+		}
+		return c.WithKey(key), nil
+	}
+	if token := os.Getenv("PRIMUM_TOKEN"); token != "" {
+		return c.WithToken(token), nil
+	}
+	return c, nil
 }
 
 func (g *globals) keys() keyring.Dir { return keyring.Dir(filepath.Join(g.home, "keys")) }
