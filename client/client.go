@@ -243,31 +243,27 @@ func (c *Client) Identities(ctx context.Context, kind string) ([]*identity.Ident
 // Proposals lists the newest governance proposals: one page, as many as
 // the node answers by default (ProposalsPage goes further back).
 func (c *Client) Proposals(ctx context.Context) ([]*governance.Proposal, error) {
-	list, _, err := c.ProposalsPage(ctx, 0, 0)
+	list, _, err := c.ProposalsPage(ctx, "", 0)
 	return list, err
 }
 
 // ProposalsPage lists up to limit governance proposals (0: the node's
-// default), newest first, from the proposal numbered before (0: the
-// newest). next is the id to go on from (0: there are no older ones).
-func (c *Client) ProposalsPage(ctx context.Context, before uint64, limit int) (list []*governance.Proposal, next uint64, err error) {
+// default), newest first, from before: "" for the newest, or the next
+// token a page answered (the node seals it: it is not a proposal id). next
+// is "" when there are no older ones.
+func (c *Client) ProposalsPage(ctx context.Context, before string, limit int) (list []*governance.Proposal, next string, err error) {
 	q := url.Values{}
-	if before != 0 {
-		q.Set("before", strconv.FormatUint(before, 10))
+	if before != "" {
+		q.Set("before", before)
 	}
 	if limit != 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	var more url.Values
 	if err := c.doPage(ctx, "GET", "/api/v1/proposals?"+q.Encode(), nil, &list, &more); err != nil {
-		return nil, 0, err
+		return nil, "", err
 	}
-	if v := more.Get("before"); v != "" {
-		if next, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return nil, 0, fmt.Errorf("the node named the next page of proposals %q: %w", v, err)
-		}
-	}
-	return list, next, nil
+	return list, more.Get("before"), nil
 }
 
 // Proposal reads one proposal.

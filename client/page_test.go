@@ -11,14 +11,15 @@ import (
 )
 
 // TestProposalsPageFollowsTheLink: the client reads a paged listing's next
-// page from the Link header the node sends (as api.linkNext writes it),
-// and walking it gets every proposal once, newest first.
+// page from the Link header the node sends (as api.linkNext writes it,
+// with a token the client cannot read, as the node seals it), and walking
+// it gets every proposal once, newest first.
 func TestProposalsPageFollowsTheLink(t *testing.T) {
 	const proposals = 7
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		before, limit := proposals, 3
 		if v := r.URL.Query().Get("before"); v != "" {
-			before, _ = strconv.Atoi(v)
+			before, _ = strconv.Atoi(strings.TrimPrefix(v, "~sealed-"))
 		}
 		if v := r.URL.Query().Get("limit"); v != "" {
 			limit, _ = strconv.Atoi(v)
@@ -29,7 +30,7 @@ func TestProposalsPageFollowsTheLink(t *testing.T) {
 		}
 		if next := before - limit; next > 0 {
 			q := r.URL.Query()
-			q.Set("before", strconv.Itoa(next))
+			q.Set("before", "~sealed-"+strconv.Itoa(next))
 			w.Header().Set("Link", "<"+r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
 		}
 		fmt.Fprintf(w, "[%s]", strings.Join(page, ","))
@@ -37,7 +38,7 @@ func TestProposalsPageFollowsTheLink(t *testing.T) {
 	defer srv.Close()
 	c := New(srv.URL)
 	var got []uint64
-	var before uint64
+	var before string
 	for pages := 0; ; pages++ {
 		list, next, err := c.ProposalsPage(context.Background(), before, 0)
 		if err != nil {
@@ -46,7 +47,7 @@ func TestProposalsPageFollowsTheLink(t *testing.T) {
 		for _, p := range list {
 			got = append(got, p.ID)
 		}
-		if next == 0 || pages > proposals {
+		if next == "" || pages > proposals {
 			break
 		}
 		before = next
@@ -54,7 +55,7 @@ func TestProposalsPageFollowsTheLink(t *testing.T) {
 	if fmt.Sprint(got) != "[7 6 5 4 3 2 1]" {
 		t.Fatalf("walked %v", got)
 	}
-	if _, next, err := c.QueryPage(context.Background(), "/api/v1/proposals", map[string][]string{"limit": {"2"}}); err != nil || next.Get("before") != "5" || next.Get("limit") != "2" {
+	if _, next, err := c.QueryPage(context.Background(), "/api/v1/proposals", map[string][]string{"limit": {"2"}}); err != nil || next.Get("before") != "~sealed-5" || next.Get("limit") != "2" {
 		t.Fatalf("QueryPage: next %v, %v", next, err)
 	}
 }
