@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -227,6 +228,49 @@ func ValidatorPrivateKey(home string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("the validator key %s is not an Ed25519 key", path)
 	}
 	return ed25519.PrivateKey(priv), nil
+}
+
+// Listen are the addresses a node listens on, host:port; an empty one is
+// left as configured.
+type Listen struct{ API, RPC, P2P string }
+
+// SetListen writes new listen addresses into a node's home: the API's into
+// config/primum.json (where the CLI reads which node to talk to), CometBFT's
+// RPC and P2P into config/config.toml, so they hold on the next start too.
+func SetListen(home string, l Listen) error {
+	for _, a := range []string{l.API, l.RPC, l.P2P} {
+		if a == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("%q is not a host:port address (e.g. 127.0.0.1:8081)", a)
+		}
+	}
+	if l.API != "" {
+		s, err := LoadSettings(home)
+		if err != nil {
+			return err
+		}
+		s.APIAddr = l.API
+		if err := SaveSettings(home, s); err != nil {
+			return err
+		}
+	}
+	if l.RPC == "" && l.P2P == "" {
+		return nil
+	}
+	cfg, err := CometConfig(home)
+	if err != nil {
+		return err
+	}
+	if l.RPC != "" {
+		cfg.RPC.ListenAddress = "tcp://" + l.RPC
+	}
+	if l.P2P != "" {
+		cfg.P2P.ListenAddress = "tcp://" + l.P2P
+	}
+	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	return nil
 }
 
 // SaveSettings writes config/primum.json.

@@ -16,7 +16,7 @@ import (
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
-	var apiAddr string
+	var listen node.Listen
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a one-validator consortium with demo members",
@@ -24,21 +24,25 @@ func newDemoCmd(g *globals) *cobra.Command {
 pharmacy, a manufacturer, a distributor, an insurer, a regulator, credentialed
 practitioners and three pseudonymous patients. It serves the REST API and web interface
 on 127.0.0.1:8080 and CometBFT's RPC on 127.0.0.1:26657, and writes
-HOME/demo-members.json so scripts can act as any member. Running it again resumes the
-same chain. Ctrl-C stops it cleanly.`,
+HOME/demo-members.json so scripts can act as any member. --api-addr, --rpc-addr and
+--p2p-addr move it off those ports (to run beside another node) and are kept in HOME's
+configuration, so the CLI with --home and later runs find it there. Running it again
+resumes the same chain. Ctrl-C stops it cleanly.`,
 		Example: `  primum demo
-  primum demo --home /tmp/primum-demo
+  primum demo --home /tmp/primum-demo --api-addr 127.0.0.1:8081 --rpc-addr 127.0.0.1:26757 --p2p-addr 127.0.0.1:26756
   primum identity list --kind practitioner --home /tmp/primum-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, apiAddr)
+			return runDemo(cmd.Context(), g, listen)
 		},
 	}
-	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&listen.API, "api-addr", "", "REST API and web listen address, kept in HOME (default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&listen.RPC, "rpc-addr", "", "CometBFT RPC listen address, kept in HOME (default 127.0.0.1:26657)")
+	cmd.Flags().StringVar(&listen.P2P, "p2p-addr", "", "CometBFT P2P listen address, kept in HOME (default 127.0.0.1:26656)")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, apiAddr string) error {
+func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
 	home := g.home
 	started := fmt.Sprintf("Resuming the demo consortium in %s\n", home)
 	if !node.Initialized(home) {
@@ -47,14 +51,20 @@ func runDemo(ctx context.Context, g *globals, apiAddr string) error {
 		}
 		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
 	}
+	if err := node.SetListen(home, listen); err != nil {
+		return err
+	}
 	node.TuneGC()
-	opts := node.Options{Home: home, APIAddr: apiAddr, CometMetrics: true, Logger: slog.Default()}
+	opts := node.Options{Home: home, CometMetrics: true, Logger: slog.Default()}
 	n, err := node.Start(ctx, opts)
 	if errors.Is(err, store.ErrOldFormat) && demo.IsHome(home) {
 		// A demo an earlier Primum made, in a state format this one cannot
 		// read or replay: keep it aside and start a new one.
 		var aside string
 		if aside, err = demo.Replace(home, node.DefaultPorts); err != nil {
+			return err
+		}
+		if err = node.SetListen(home, listen); err != nil {
 			return err
 		}
 		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
