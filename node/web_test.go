@@ -196,6 +196,9 @@ func TestPagesFitAPhone(t *testing.T) {
 					if name == size.name+"-" {
 						name += "index"
 					}
+					if err := os.MkdirAll(dir, 0o755); err != nil {
+						t.Fatal(err)
+					}
 					if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
 						t.Error(err)
 					}
