@@ -192,3 +192,33 @@ func openBackup(t *testing.T, text, passphrase string) []byte {
 	}
 	return seed
 }
+
+// TestPortalDemoKeyFile: a demo person's key file (as primum demo writes
+// them, unencrypted) signs the patient in the moment it is chosen, with no
+// passphrase, and the portal shows their consents.
+func TestPortalDemoKeyFile(t *testing.T) {
+	base, m, _, _ := recordsNodeGenesis(t, nil)
+	f, err := keyring.Seal("patient", m["patient"].key, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "patient.json")
+	if err := keyring.WriteFile(file, f); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	var who, failed string
+	if err := chromedp.Run(b,
+		chromedp.Navigate(base+"/patient.html"),
+		chromedp.WaitVisible("#key-file"),
+		chromedp.SetUploadFiles("#key-file", []string{file}),
+		chromedp.Poll(`!document.getElementById("signed-in").hidden || document.getElementById("signin-error").textContent !== ""`, nil),
+		chromedp.Text("#signin-error", &failed),
+		chromedp.Text("#who", &who),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if failed != "" || m["patient"].id == "" || !strings.Contains(who, m["patient"].id) {
+		t.Fatalf("signed in as %q, error %q", who, failed)
+	}
+}

@@ -66,8 +66,12 @@ async function backupKey(passphrase, salt) {
 const myKey = {
   current: null, // { priv: CryptoKey, pub: hex }
 
+  // load reads the key this browser holds. A key imported or made while
+  // the read was under way wins: a file chosen as the page opens must not
+  // be undone by the page's first look at IndexedDB.
   async load() {
-    this.current = (await keyStore.get()) || null;
+    const stored = (await keyStore.get()) || null;
+    this.current = this.current || stored;
     return this.current;
   },
 
