@@ -123,7 +123,7 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/supply/prefixes", Name: "prefixes", Read: ledger.Public, Answer: ledger.Page{Items: []*CompanyPrefix{}},
 			Doc: "GS1 company prefixes members hold: all of them in order, a member's, or the one a code falls under.",
 			Params: []ledger.Param{{Name: "org", Doc: "a member's id: its prefixes (at most 16)"},
-				{Name: "code", Doc: "a GS1 code in any form verify takes: the prefix its key falls under, if one is held"},
+				{Name: "code", Doc: "a GS1 code in any form verify takes, or a GTIN's or GLN's digits alone (12-14): the prefix its key falls under, if one is held"},
 				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: prefixesQuery},
 	}
@@ -141,8 +141,11 @@ func prefixesQuery(q *ledger.Request) (any, error) {
 		if len(code) > 512 {
 			return nil, ledger.ErrBadRequest.Wrapf("code must be at most 512 characters")
 		}
-		// A bare GTIN or GLN names no object, but falls under a prefix.
-		c, err := gs1.Parse(code)
+		// A GTIN or GLN alone names no object, but falls under a prefix;
+		// so do its digits alone, as printed under a barcode: 14 or 12
+		// (GTIN-14, UPC-A) are a GTIN, 13 a GLN or a GTIN-13, whose
+		// company prefix starts at the same digit either way.
+		c, err := gs1.Parse(bareKey(code))
 		if err == nil {
 			if _, _, kerr := c.Key(); errors.Is(kerr, gs1.ErrSeveralKeys) {
 				err = kerr
@@ -168,6 +171,25 @@ func prefixesQuery(q *ledger.Request) (any, error) {
 	}
 	page, next, err := PrefixesPage(q.State, after, limit)
 	return ledger.Page{Items: page, Next: next}, err
+}
+
+// bareKey turns a key's digits alone into an element string; anything
+// else is returned as it is.
+func bareKey(code string) string {
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return code
+		}
+	}
+	switch len(code) {
+	case 12:
+		return "(01)00" + code
+	case 13:
+		return "(414)" + code
+	case 14:
+		return "(01)" + code
+	}
+	return code
 }
 
 func verifyQuery(q *ledger.Request) (any, error) {

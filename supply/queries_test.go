@@ -63,6 +63,9 @@ func TestPrefixQueries(t *testing.T) {
 		{"a pack's", url.Values{"code": {pack1}}, []string{"9506000"}},
 		{"a bare GTIN's", url.Values{"code": {"(01)" + gtin}}, []string{"9506000"}},
 		{"a GLN's", url.Values{"code": {"(414)" + glnDist}}, []string{"0614141"}},
+		{"a GTIN's digits alone", url.Values{"code": {gtin}}, []string{"9506000"}},
+		{"a GTIN-13's digits alone", url.Values{"code": {gtin[1:]}}, []string{"9506000"}},
+		{"a GLN's digits alone", url.Values{"code": {glnDist}}, []string{"0614141"}},
 		{"an SSCC under none", url.Values{"code": {ssccFree}}, nil},
 	} {
 		out, err := ask("prefixes", c.params, "")
@@ -77,8 +80,10 @@ func TestPrefixQueries(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
-	if _, err := ask("prefixes", url.Values{"code": {"(10)L1"}}, ""); !errors.Is(err, supply.ErrBadCode) {
-		t.Errorf("a code with no key: %v", err)
+	for _, bad := range []string{"(10)L1", gtin[:13] + "9", "1234567"} {
+		if _, err := ask("prefixes", url.Values{"code": {bad}}, ""); !errors.Is(err, supply.ErrBadCode) {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 	if out, err := ask("prefix", nil, "9506000"); err != nil || out.(*supply.CompanyPrefix).Owner != w.ID("maker") {
 		t.Errorf("prefix 9506000: %v %v", out, err)
