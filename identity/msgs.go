@@ -40,7 +40,7 @@ func Routes() []ledger.Route {
 			Doc:     "A hospital, clinic or pharmacy issues one-time registration vouchers: the SHA-256 of each code (VoucherHash), at most 100; the codes go to the people, never to the ledger.",
 			Example: `{"vouchers":["<64 hex>"]}`},
 		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner),
-			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while an identity holding the licence is suspended by someone else or was revoked by a regulator.",
+			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while a regulator has suspended, or ever revoked, an identity holding the licence (an organisation's own suspension binds only its own credential), and beyond 16 identities per licence or 2 per organisation (licence_limit).",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
 		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: ledger.Handle(setPractitionerStatus),
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted, taken over or revoked over only by whoever imposed it or by a regulator; a regulator's change applies to every identity holding the licence.",
