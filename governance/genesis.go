@@ -38,7 +38,7 @@ func (g *GenesisState) period() (time.Duration, error) {
 
 func decodeGenesis(raw []byte) (*GenesisState, time.Duration, error) {
 	var g GenesisState
-	if err := ledger.DecodeBody(raw, &g); err != nil {
+	if err := ledger.DecodeSection(raw, &g); err != nil {
 		return nil, 0, fmt.Errorf("governance: %v", err)
 	}
 	d, err := g.period()

@@ -15,7 +15,7 @@ type GenesisState struct {
 
 func decodeGenesis(raw []byte) (*GenesisState, error) {
 	var g GenesisState
-	if err := ledger.DecodeBody(raw, &g); err != nil {
+	if err := ledger.DecodeSection(raw, &g); err != nil {
 		return nil, fmt.Errorf("identity: %v", err)
 	}
 	if g.PatientRegistration != PolicyOpen && g.PatientRegistration != PolicyVoucher {

@@ -3,7 +3,9 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Route declares a transaction type, who may send it, and its handler. The
@@ -64,6 +66,21 @@ func DecodeBody(body []byte, v any) error {
 		}
 	}
 	return decodeStrictly(body, v)
+}
+
+// DecodeSection decodes a genesis section as strictly as DecodeBody does a
+// body (ledger.Genesis), with an error that speaks of a setting, not of a
+// transaction: a person reads it in a node that would not start.
+func DecodeSection(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the section")
+	}
+	return nil
 }
 
 func decodeStrictly(body []byte, v any) error {

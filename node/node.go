@@ -23,6 +23,7 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/primum-health/primum/api"
@@ -93,6 +94,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	a, err := app.New(st, o.Logger, reg)
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := checkGenesis(a, cfg.GenesisFile()); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -377,4 +382,25 @@ func (s *serviceTokens) keys() []ed25519.PrivateKey {
 		}
 	}
 	return out
+}
+
+// checkGenesis reads a new chain's genesis before CometBFT starts. CometBFT
+// keeps the document's hash the moment it starts, so a genesis the app
+// refused at InitChain would, once corrected, be refused again as "does not
+// match" until the operator deleted the data folder; checked here, a
+// mistake changes nothing and the corrected file starts. A chain already
+// under way is not checked again: its genesis was taken once, and a later
+// Primum's stricter reading must not stop it.
+func checkGenesis(a *app.App, path string) error {
+	if v, _ := a.CommittedVersion(); v > 0 {
+		return nil
+	}
+	doc, err := cmttypes.GenesisDocFromFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read the genesis: %w", err)
+	}
+	if _, err := app.ParseGenesis(doc.AppState); err != nil {
+		return fmt.Errorf("%s: %w (nothing was written: correct it and start again)", path, err)
+	}
+	return nil
 }

@@ -264,6 +264,46 @@ func TestOldStateFormatRefused(t *testing.T) {
 	}
 }
 
+// TestBadGenesisWritesNothing: a genesis whose module section is wrong
+// stops the node with a message about the setting (not "invalid
+// transaction body"), and once corrected the same home starts: CometBFT
+// never saw the bad document, so it does not hold its hash against the good
+// one.
+func TestBadGenesisWritesNothing(t *testing.T) {
+	home := initSingle(t, newKey(t))
+	path := filepath.Join(home, "config", "genesis.json")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(good, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["app_state"].(map[string]any)["modules"] = map[string]any{"governance": map[string]any{"voting_perod": "1h"}}
+	bad, _ := json.Marshal(doc)
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
+	if err == nil {
+		n.Stop()
+		t.Fatal("started on a misspelt setting")
+	}
+	if msg := err.Error(); !strings.Contains(msg, `modules.governance: unknown field "voting_perod"`) || strings.Contains(msg, "transaction") {
+		t.Fatalf("error: %v", err)
+	}
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err = node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
+	if err != nil {
+		t.Fatalf("the corrected genesis: %v", err)
+	}
+	n.Stop()
+}
+
 // TestGovernanceChangesCometBFTValidators: a passed add_member proposal
 // reaches CometBFT's validator set through FinalizeBlock's validator updates.
 func TestGovernanceChangesCometBFTValidators(t *testing.T) {

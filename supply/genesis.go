@@ -29,7 +29,7 @@ const maxGenesisPrefixes = 1000 * MaxPrefixes
 
 func decodeGenesis(raw []byte) (*GenesisState, error) {
 	var g GenesisState
-	if err := ledger.DecodeBody(raw, &g); err != nil {
+	if err := ledger.DecodeSection(raw, &g); err != nil {
 		return nil, fmt.Errorf("supply: %v", err)
 	}
 	if len(g.Prefixes) > maxGenesisPrefixes {
