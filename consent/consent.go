@@ -143,7 +143,7 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypeGrant, Allow: []string{"patient"}, Handle: ledger.Handle(m.grant),
 			Doc:     "A patient grants an organisation or practitioner access to some of their records for a purpose, until an expiry.",
 			Example: `{"grantee":"<practitioner or organisation id>","scope":{"categories":["observation","condition"]},"purpose":"treatment","expires":"2027-06-30T00:00:00Z"}`},
-		{Type: TypeRevoke, Allow: []string{"patient"}, Handle: ledger.Handle(revoke),
+		{Type: TypeRevoke, Args: []string{"id"}, Allow: []string{"patient"}, Handle: ledger.Handle(revoke),
 			Doc: "A patient revokes one of their consents; it stops covering any access from the next block.", Example: `{"id":"<consent id>"}`},
 	}
 }

@@ -189,7 +189,7 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypePropose, Allow: []string{"organisation"}, Handle: ledger.Handle(m.propose),
 			Doc:     "A member proposes admitting or removing a member organisation (and its validator power).",
 			Example: `{"action":"add_member","member":{"name":"St Olav Hospital","org_type":"hospital","key":"<hex>","validator_key":"<hex>","power":10},"reason":"regional expansion"}`},
-		{Type: TypeVote, Allow: []string{"organisation"}, Handle: ledger.Handle(m.vote),
+		{Type: TypeVote, Args: []string{"proposal_id", "vote"}, Allow: []string{"organisation"}, Handle: ledger.Handle(m.vote),
 			Doc: "A member votes yes or no on an open proposal.", Example: `{"proposal_id":1,"vote":"yes"}`},
 	}
 }

@@ -42,10 +42,10 @@ func Routes() []ledger.Route {
 		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner),
 			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while a regulator has suspended, or ever revoked, an identity holding the licence (an organisation's own suspension binds only its own credential), and beyond 16 identities per licence or 2 per organisation (licence_limit).",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
-		{Type: TypeSetPractitioner, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: ledger.Handle(setPractitionerStatus),
+		{Type: TypeSetPractitioner, Args: []string{"id", "status"}, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: ledger.Handle(setPractitionerStatus),
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted, taken over or revoked over only by whoever imposed it or by a regulator; a regulator's change applies to every identity holding the licence.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
-		{Type: TypeRenewCredential, Allow: careOrgs, Handle: ledger.Handle(renewCredential),
+		{Type: TypeRenewCredential, Args: []string{"id"}, Allow: careOrgs, Handle: ledger.Handle(renewCredential),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
 		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: ledger.Handle(registerDevice),
 			Doc:     "An organisation or a patient registers a device key; proof is the device key's signature over PossessionProofBytes (kind device, registrant the owner).",
@@ -62,22 +62,22 @@ type RegisterPractitioner struct {
 	Proof      string `json:"proof"` // hex signature by Key over PossessionProofBytes
 	Licence    string `json:"licence"`
 	Profession string `json:"profession"`
-	Specialty  string `json:"specialty,omitempty"`
-	ValidUntil string `json:"valid_until"`
+	Specialty  string `json:"specialty,omitempty" doc:"new specialty (optional)"`
+	ValidUntil string `json:"valid_until" doc:"new expiry, RFC 3339"`
 }
 
 // SetPractitionerStatus is the body of identity.set_practitioner_status.
 type SetPractitionerStatus struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`
-	Note   string `json:"note,omitempty"`
+	Note   string `json:"note,omitempty" doc:"reason (no patient data)"`
 }
 
 // RenewCredential is the body of identity.renew_credential.
 type RenewCredential struct {
 	ID         string `json:"id"`
-	ValidUntil string `json:"valid_until"`
-	Specialty  string `json:"specialty,omitempty"`
+	ValidUntil string `json:"valid_until" doc:"new expiry, RFC 3339"`
+	Specialty  string `json:"specialty,omitempty" doc:"new specialty (optional)"`
 }
 
 // RegisterDevice is the body of identity.register_device.

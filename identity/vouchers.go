@@ -63,7 +63,7 @@ type IssueVouchers struct {
 // RegisterPatient is the body of identity.register_patient: the voucher's
 // code, where the consortium asks for one.
 type RegisterPatient struct {
-	Voucher string `json:"voucher,omitempty"`
+	Voucher string `json:"voucher,omitempty" doc:"the voucher's code, as given (case, spaces and dashes do not matter)"`
 }
 
 // VoucherHash is what the ledger keeps of a voucher's code.

@@ -19,6 +19,11 @@ type Route struct {
 	Doc   string
 	// Example is an example body, for documentation.
 	Example string
+	// Args names the body's fields the command line takes as positional
+	// arguments, in order ("codes..." takes the rest: a list, or words
+	// joined by spaces for a text field); its other fields are flags
+	// (--event-id), each documented by the field's doc tag.
+	Args []string
 	// Handle runs the decoded body (see Handle): CheckTx decodes every
 	// body strictly, so a malformed body (and whatever a client put in an
 	// unknown field) is refused before it can reach a block.

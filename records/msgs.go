@@ -81,8 +81,8 @@ type Erase struct{}
 
 // ShareCase is the body of records.share_case.
 type ShareCase struct {
-	Specialist string   `json:"specialist"`
-	Patient    string   `json:"patient"`
+	Specialist string   `json:"specialist" doc:"the specialist's practitioner id"`
+	Patient    string   `json:"patient" doc:"the patient's pseudonym"`
 	Records    []string `json:"records"`
 }
 

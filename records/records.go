@@ -143,10 +143,10 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypeSetRetention, Allow: custodians, Handle: ledger.Handle(setRetention),
 			Doc:     "A custodian sets its retention policy (GDPR Art. 17(3)): per record category, a basis and how many years after registration it must keep a record its patient asked to erase. It replaces the policy before; no holds removes it.",
 			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
-		{Type: TypeShareCase, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),
+		{Type: TypeShareCase, Args: []string{"records..."}, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),
 			Doc:     "A practitioner shares a case (records) with a specialist for a second opinion, as the patient's consent permits.",
 			Example: `{"specialist":"<practitioner id>","patient":"<patient id>","records":["obs-1","cond-2"]}`},
-		{Type: TypeOpinion, Allow: []string{"practitioner"}, Handle: ledger.Handle(caseOpinion),
+		{Type: TypeOpinion, Args: []string{"case", "record"}, Allow: []string{"practitioner"}, Handle: ledger.Handle(caseOpinion),
 			Doc: "The specialist anchors their signed opinion (a record held by their organisation) to the case.", Example: `{"case":"<case id>","record":"opinion-1"}`},
 	}
 }

@@ -108,39 +108,39 @@ func Routes() []ledger.Route {
 	return []ledger.Route{
 		{Type: TypeRegisterProduct, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(registerProduct),
 			Doc: "A manufacturer registers a product by GTIN.", Example: `{"gtin":"09506000134352","name":"Amoxicillin","form":"capsule","strength":"500 mg"}`},
-		{Type: TypeCommission, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(commission),
+		{Type: TypeCommission, Args: []string{"serials..."}, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(commission),
 			Doc: "The product's manufacturer commissions serialised packs of one lot.", Example: `{"gtin":"09506000134352","lot":"L1","expiry":"2028-06-30","serials":["S1","S2"]}`},
-		{Type: TypeShip, Allow: anyOrg, Handle: ledger.Handle(ship), Reads: objectReads(func(m *Ship) []string { return m.Codes }),
+		{Type: TypeShip, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(ship), Reads: objectReads(func(m *Ship) []string { return m.Codes }),
 			Doc: "The custodian ships packs or containers (with their contents) to another member.", Example: `{"codes":["(01)09506000134352(21)S1"],"to":"<org id>"}`},
-		{Type: TypeReceive, Allow: anyOrg, Handle: ledger.Handle(receive), Reads: objectReads(func(m *Receive) []string { return m.Codes }),
+		{Type: TypeReceive, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(receive), Reads: objectReads(func(m *Receive) []string { return m.Codes }),
 			Doc: "The receiver named by a shipment takes custody.", Example: `{"codes":["(01)09506000134352(21)S1"]}`},
-		{Type: TypePack, Allow: anyOrg, Handle: ledger.Handle(pack),
+		{Type: TypePack, Args: []string{"children..."}, Allow: anyOrg, Handle: ledger.Handle(pack),
 			Doc: "The custodian packs objects into a case or pallet (SSCC), created if new.", Example: `{"parent":"(00)106141412345678908","children":["(01)09506000134352(21)S1"]}`},
-		{Type: TypeUnpack, Allow: anyOrg, Handle: ledger.Handle(unpack),
+		{Type: TypeUnpack, Args: []string{"parent", "children..."}, Allow: anyOrg, Handle: ledger.Handle(unpack),
 			Doc: "The custodian unpacks a container (all children when none are named).", Example: `{"parent":"(00)106141412345678908"}`},
-		{Type: TypeDispense, Allow: dispensers, Handle: ledger.Handle(dispense), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
+		{Type: TypeDispense, Args: []string{"code"}, Allow: dispensers, Handle: ledger.Handle(dispense), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
 			Doc: "A pharmacy, hospital or their pharmacist dispenses a pack, once. Nothing about the patient is recorded.", Example: `{"code":"(01)09506000134352(21)S1"}`},
-		{Type: TypeDecommission, Allow: anyOrg, Handle: ledger.Handle(decommission), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
+		{Type: TypeDecommission, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(decommission), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
 			Doc: "The custodian takes objects out of the supply chain for good.", Example: `{"codes":["(01)09506000134352(21)S1"],"reason":"destroyed"}`},
 		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: ledger.Handle(recall),
 			Doc: "The manufacturer or the regulator recalls a lot, at once for every later verification.", Example: `{"gtin":"09506000134352","lot":"L1","reason":"contamination"}`},
-		{Type: TypeReportSuspect, Allow: append([]string{"organisation"}, "practitioner"), Handle: ledger.Handle(reportSuspect),
+		{Type: TypeReportSuspect, Args: []string{"code", "reason..."}, Allow: append([]string{"organisation"}, "practitioner"), Handle: ledger.Handle(reportSuspect),
 			Doc: "Anyone in the chain reports a suspect pack; the custodian's or the regulator's report also quarantines it.", Example: `{"code":"(01)09506000134352(21)S1","reason":"damaged seal"}`},
-		{Type: TypeReleaseQuarantine, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(releaseQuarantine),
+		{Type: TypeReleaseQuarantine, Args: []string{"code"}, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(releaseQuarantine),
 			Doc: "The regulator releases a quarantined pack.", Example: `{"code":"(01)09506000134352(21)S1"}`},
-		{Type: TypeRegisterAsset, Allow: anyOrg, Handle: ledger.Handle(registerAsset),
+		{Type: TypeRegisterAsset, Args: []string{"code"}, Allow: anyOrg, Handle: ledger.Handle(registerAsset),
 			Doc: "An organisation registers a returnable asset (GRAI), e.g. an oxygen cylinder.", Example: `{"code":"(8003)00614141123452400","asset_type":"oxygen-cylinder-10l","inspection_due":"2027-06-01"}`},
-		{Type: TypeRegisterLocation, Allow: anyOrg, Handle: ledger.Handle(registerLocation),
+		{Type: TypeRegisterLocation, Args: []string{"gln"}, Allow: anyOrg, Handle: ledger.Handle(registerLocation),
 			Doc: "A member declares a GLN (site or party) so EPCIS documents naming it reach it.", Example: `{"gln":"0614141000005"}`},
 		{Type: TypeCapture, Allow: anyOrg, Handle: ledger.Handle(capture), Reads: objectReads(captureCodes),
 			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
-		{Type: TypeAssetEvent, Allow: anyOrg, Handle: ledger.Handle(assetEvent),
+		{Type: TypeAssetEvent, Args: []string{"code", "action"}, Allow: anyOrg, Handle: ledger.Handle(assetEvent),
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
-		{Type: TypeClaimPrefix, Allow: anyOrg, Handle: ledger.Handle(claimPrefix),
+		{Type: TypeClaimPrefix, Args: []string{"prefix"}, Allow: anyOrg, Handle: ledger.Handle(claimPrefix),
 			Doc: "A member claims its GS1 company prefix (4-12 digits): from then on only it creates GTINs, SSCCs, GRAIs and GLNs under it.", Example: `{"prefix":"9506000"}`},
-		{Type: TypeAssignPrefix, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(assignPrefix),
+		{Type: TypeAssignPrefix, Args: []string{"prefix"}, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(assignPrefix),
 			Doc: "The regulator, standing for GS1, gives a company prefix to a member, taking it from whoever held it.", Example: `{"prefix":"9506000","org":"<org id>","reason":"GS1 allocation certificate 2026-114"}`},
-		{Type: TypeReleasePrefix, Allow: anyOrg, Handle: ledger.Handle(releasePrefix),
+		{Type: TypeReleasePrefix, Args: []string{"prefix"}, Allow: anyOrg, Handle: ledger.Handle(releasePrefix),
 			Doc: "The holder of a company prefix gives it up, or the regulator takes it away (with a reason).", Example: `{"prefix":"9506000"}`},
 	}
 }
@@ -148,45 +148,45 @@ func Routes() []ledger.Route {
 // Bodies.
 type (
 	RegisterProduct struct {
-		GTIN     string `json:"gtin"`
-		Name     string `json:"name"`
-		Form     string `json:"form,omitempty"`
-		Strength string `json:"strength,omitempty"`
+		GTIN     string `json:"gtin" doc:"GTIN-14"`
+		Name     string `json:"name" doc:"product name"`
+		Form     string `json:"form,omitempty" doc:"dosage form"`
+		Strength string `json:"strength,omitempty" doc:"strength, e.g. 500 mg"`
 	}
 	Commission struct {
-		GTIN    string   `json:"gtin"`
-		Lot     string   `json:"lot"`
-		Expiry  string   `json:"expiry"`
+		GTIN    string   `json:"gtin" doc:"GTIN-14"`
+		Lot     string   `json:"lot" doc:"lot number"`
+		Expiry  string   `json:"expiry" doc:"expiry date YYYY-MM-DD"`
 		Serials []string `json:"serials"`
-		EventID string   `json:"event_id,omitempty"`
+		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Ship struct {
 		Codes   []string `json:"codes"`
-		To      string   `json:"to"`
-		EventID string   `json:"event_id,omitempty"`
+		To      string   `json:"to" doc:"the receiving organisation id"`
+		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Receive struct {
 		Codes   []string `json:"codes"`
-		EventID string   `json:"event_id,omitempty"`
+		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Pack struct {
-		Parent   string   `json:"parent"`
+		Parent   string   `json:"parent" doc:"the case or pallet (SSCC)"`
 		Children []string `json:"children"`
-		EventID  string   `json:"event_id,omitempty"`
+		EventID  string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Dispense struct {
 		Code    string `json:"code"`
-		EventID string `json:"event_id,omitempty"`
+		EventID string `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Decommission struct {
 		Codes   []string `json:"codes"`
-		Reason  string   `json:"reason"`
-		EventID string   `json:"event_id,omitempty"`
+		Reason  string   `json:"reason" doc:"destroyed, stolen, damaged, expired or sample"`
+		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	RecallLot struct {
-		GTIN   string `json:"gtin"`
-		Lot    string `json:"lot"`
-		Reason string `json:"reason"`
+		GTIN   string `json:"gtin" doc:"GTIN-14"`
+		Lot    string `json:"lot" doc:"lot number"`
+		Reason string `json:"reason" doc:"why, for the people who hold its packs (no patient data)"`
 	}
 	ReportSuspect struct {
 		Code   string `json:"code"`
@@ -197,14 +197,14 @@ type (
 	}
 	RegisterAsset struct {
 		Code          string `json:"code"`
-		AssetType     string `json:"asset_type"`
-		InspectionDue string `json:"inspection_due,omitempty"`
+		AssetType     string `json:"asset_type" doc:"what the asset is, e.g. oxygen_cylinder"`
+		InspectionDue string `json:"inspection_due,omitempty" doc:"next inspection date YYYY-MM-DD (optional)"`
 	}
 	AssetEvent struct {
 		Code          string `json:"code"`
 		Action        string `json:"action"` // fill, use, empty, inspect
-		InspectionDue string `json:"inspection_due,omitempty"`
-		EventID       string `json:"event_id,omitempty"`
+		InspectionDue string `json:"inspection_due,omitempty" doc:"next inspection date YYYY-MM-DD (optional)"`
+		EventID       string `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 )
 

@@ -44,14 +44,14 @@ type (
 	// from whoever held it.
 	AssignPrefix struct {
 		Prefix string `json:"prefix"`
-		Org    string `json:"org"`
-		Reason string `json:"reason"`
+		Org    string `json:"org" doc:"the member's organisation id"`
+		Reason string `json:"reason" doc:"the allocation it rests on, e.g. a GS1 certificate"`
 	}
 	// ReleasePrefix: the holder gives a prefix up, or the regulator takes
 	// it away (saying why).
 	ReleasePrefix struct {
 		Prefix string `json:"prefix"`
-		Reason string `json:"reason,omitempty"`
+		Reason string `json:"reason,omitempty" doc:"why (the regulator, taking it away)"`
 	}
 )
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,8 +21,9 @@ import (
 // primum supply, ...) and each transaction type and query it declares is a
 // verb under it, generated from the declarations (package modules). A
 // verb written by hand (with flags of its own) takes the place of the
-// generated one; handWritten maps the transaction types whose hand-written
-// verb has another name.
+// generated one. handWritten names the verbs whose name is not their
+// type's: a hand-written verb's, or an older spelling the generated verb
+// answers to as well.
 var handWritten = map[string]string{
 	"records.share_case":               "share",
 	"records.case_opinion":             "opinion",
@@ -44,13 +46,36 @@ func addModuleCommands(g *globals, root *cobra.Command) {
 			if subcommand(noun, verb) != nil || (handWritten[r.Type] != "" && subcommand(noun, handWritten[r.Type]) != nil) {
 				continue
 			}
-			noun.AddCommand(txVerb(g, noun, verb, r))
+			v := txVerb(g, noun, verb, r)
+			if old := handWritten[r.Type]; old != "" {
+				v.Aliases = append(v.Aliases, old)
+			}
+			noun.AddCommand(v)
 		}
 		for _, q := range m.Queries {
 			// A query's name clashing with a verb written by hand would
 			// hide the query (TestEveryQueryHasAVerb).
 			if subcommand(noun, q.Name) == nil {
 				noun.AddCommand(queryVerb(g, noun.Name(), q))
+			}
+		}
+	}
+}
+
+// addLegacyTx keeps 'primum tx VERB', the spelling before nouns, for the
+// generated identity and governance verbs too (for one release).
+func addLegacyTx(g *globals, tx *cobra.Command) {
+	for _, m := range modules.All() {
+		if m.Name != "identity" && m.Name != "governance" {
+			continue
+		}
+		for _, r := range m.Txs {
+			verb := verbOf(r.Type)
+			if old := handWritten[r.Type]; old != "" {
+				verb = old
+			}
+			if subcommand(tx, verb) == nil && subcommand(tx, verbOf(r.Type)) == nil {
+				tx.AddCommand(txVerb(g, tx, verb, r))
 			}
 		}
 	}
@@ -71,17 +96,50 @@ func verbOf(typ string) string {
 	return strings.ReplaceAll(verb, "_", "-")
 }
 
-// txVerb signs and submits one transaction type with a JSON body.
+// txVerb signs and submits one transaction type. Its body is built from
+// the route's positional arguments (Route.Args) and a flag per field of the
+// body that a command line can hold (text, numbers, yes/no, lists of text),
+// over --body (JSON, or @FILE) for whatever else the body holds.
 func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra.Command {
-	empty := reflect.TypeOf(r.Handle.Body()).Elem().NumField() == 0
+	fields := bodyFields(reflect.TypeOf(r.Handle.Body()).Elem())
+	byName := map[string]*bodyField{}
+	for i := range fields {
+		byName[fields[i].name] = &fields[i]
+	}
+	var positional []*bodyField
+	use, variadic := verb, false
+	for _, a := range r.Args {
+		name, rest := strings.CutSuffix(a, "...")
+		f := byName[name]
+		if f == nil {
+			panic(fmt.Sprintf("%s: Args names %q, which is not a field of its body", r.Type, name))
+		}
+		f.positional, variadic = true, rest
+		positional = append(positional, f)
+		if arg := strings.ToUpper(strings.ReplaceAll(name, "_", "-")); rest {
+			use += " [" + arg + "...]" // none or more
+		} else {
+			use += " " + arg
+		}
+	}
 	body := ""
+	need := cobra.ExactArgs(len(positional))
+	if variadic { // the last takes none or more
+		need = cobra.MinimumNArgs(len(positional) - 1)
+	}
+	args := func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 && body != "" {
+			return nil // all in --body
+		}
+		return need(cmd, args)
+	}
 	cmd := &cobra.Command{
-		Use:   verb,
+		Use:   use,
 		Short: strings.TrimSuffix(r.Doc, "."),
-		Long: fmt.Sprintf("%s\n\nSends a %s transaction, signed with --from, whose body is --body (JSON, or @FILE).\nWho may send it: %s.",
+		Long: fmt.Sprintf("%s\n\nSends a %s transaction, signed with --from. Its body is built from the arguments and flags,\nover --body (JSON, or @FILE) for whatever they do not set. Who may send it: %s.",
 			r.Doc, r.Type, strings.Join(r.Allow, ", ")),
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: args,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			raw := []byte(body)
 			if name, ok := strings.CutPrefix(body, "@"); ok {
 				b, err := os.ReadFile(name)
@@ -90,29 +148,179 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 				}
 				raw = b
 			}
-			if body == "" {
-				if !empty {
-					return fmt.Errorf("--body is required: the JSON body of %s, e.g. --body '%s'", r.Type, r.Example)
+			values := map[string]any{}
+			if len(bytes.TrimSpace(raw)) > 0 {
+				dec := json.NewDecoder(bytes.NewReader(raw))
+				dec.UseNumber()
+				if err := dec.Decode(&values); err != nil {
+					return fmt.Errorf("--body is not a JSON object: %v", err)
 				}
-				raw = []byte("{}")
 			}
-			if !json.Valid(raw) {
-				return fmt.Errorf("--body is not valid JSON")
+			for i, f := range positional {
+				var words []string
+				if i < len(args) {
+					words = args[i : i+1]
+				}
+				if i == len(positional)-1 && variadic {
+					words = args[min(i, len(args)):]
+				}
+				if len(words) == 0 {
+					continue
+				}
+				v, err := f.parse(words)
+				if err != nil {
+					return fmt.Errorf("%s: %v", strings.ToUpper(f.flag), err)
+				}
+				values[f.name] = v
+			}
+			for _, f := range fields {
+				if f.positional || !cmd.Flags().Changed(f.flag) {
+					continue
+				}
+				var words []string
+				if f.kind == reflect.Slice {
+					words, _ = cmd.Flags().GetStringArray(f.flag)
+				} else {
+					words = []string{cmd.Flags().Lookup(f.flag).Value.String()}
+				}
+				v, err := f.parse(words)
+				if err != nil {
+					return fmt.Errorf("--%s: %v", f.flag, err)
+				}
+				values[f.name] = v
 			}
 			from, _ := cmd.Flags().GetString("from")
 			wait, _ := cmd.Flags().GetBool("wait")
-			return g.send(cmd, &txFlags{from: from, wait: wait}, r.Type, json.RawMessage(bytes.TrimSpace(raw)))
+			return g.send(cmd, &txFlags{from: from, wait: wait}, r.Type, values)
 		},
 	}
-	if r.Example != "" {
-		cmd.Example = fmt.Sprintf("  primum %s %s --from KEY --body '%s'", noun.Name(), verb, r.Example)
+	cmd.Example = txExample(noun.Name(), verb, r.Example, fields, positional)
+	for _, f := range fields {
+		if f.positional {
+			continue
+		}
+		switch f.kind {
+		case reflect.Bool:
+			cmd.Flags().Bool(f.flag, false, f.doc)
+		case reflect.Slice:
+			cmd.Flags().StringArray(f.flag, nil, f.doc+" (repeatable)")
+		default:
+			cmd.Flags().String(f.flag, "", f.doc)
+		}
 	}
-	cmd.Flags().StringVar(&body, "body", "", "the transaction's body: JSON, or @FILE")
+	cmd.Flags().StringVar(&body, "body", "", "the body as JSON, or @FILE, for what the flags do not set")
 	if noun.PersistentFlags().Lookup("from") == nil {
 		cmd.Flags().String("from", "", "signing key: a name in HOME/keys or a key file path")
 		cmd.Flags().Bool("wait", true, "wait until committed")
 	}
 	return cmd
+}
+
+// txExample writes the route's example body as a command line: its
+// positional values, then a flag per field; what no flag holds stays in
+// --body.
+func txExample(noun, verb, example string, fields []bodyField, positional []*bodyField) string {
+	line := "  primum " + noun + " " + verb
+	var values map[string]any
+	if json.Unmarshal([]byte(example), &values) != nil {
+		return line + " --from KEY"
+	}
+	words := func(v any) []string {
+		var out []string
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				out = append(out, fmt.Sprint(e))
+			}
+		default:
+			out = []string{fmt.Sprint(v)}
+		}
+		for i, w := range out {
+			if w == "" || strings.ContainsAny(w, " ()<>'\"&;|$*?!#") {
+				out[i] = "'" + strings.ReplaceAll(w, "'", "'\\''") + "'"
+			}
+		}
+		return out
+	}
+	for _, f := range positional {
+		if v, ok := values[f.name]; ok {
+			line += " " + strings.Join(words(v), " ")
+			delete(values, f.name)
+		}
+	}
+	for _, f := range fields {
+		v, ok := values[f.name]
+		if !ok || f.positional {
+			continue
+		}
+		for _, w := range words(v) {
+			line += " --" + f.flag + " " + w
+		}
+		delete(values, f.name)
+	}
+	line += " --from KEY"
+	if len(values) > 0 {
+		rest, _ := json.Marshal(values)
+		line += " --body '" + string(rest) + "'"
+	}
+	return line
+}
+
+// bodyField is a field of a transaction body a command line can set.
+type bodyField struct {
+	name, flag, doc string // JSON name, flag name, help
+	kind            reflect.Kind
+	positional      bool
+}
+
+// bodyFields are a body's fields of the kinds a command line holds: text,
+// integers, yes/no and lists of text. Others (nested objects, lists of
+// them) go in --body.
+func bodyFields(t reflect.Type) []bodyField {
+	var out []bodyField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if !sf.IsExported() || name == "-" || name == "" {
+			continue
+		}
+		k := sf.Type.Kind()
+		switch {
+		case k == reflect.String, k == reflect.Bool, k >= reflect.Int && k <= reflect.Uint64:
+		case k == reflect.Slice && sf.Type.Elem().Kind() == reflect.String:
+		default:
+			continue
+		}
+		doc := sf.Tag.Get("doc")
+		if doc == "" {
+			doc = strings.ReplaceAll(name, "_", " ")
+		}
+		out = append(out, bodyField{name: name, flag: strings.ReplaceAll(name, "_", "-"), doc: doc, kind: k})
+	}
+	return out
+}
+
+// parse turns the words given for a field into its JSON value: a list
+// takes them all, text joins them with spaces, a number or yes/no is one
+// word.
+func (f *bodyField) parse(words []string) (any, error) {
+	switch {
+	case f.kind == reflect.Slice:
+		return words, nil
+	case f.kind == reflect.String:
+		return strings.Join(words, " "), nil
+	case f.kind == reflect.Bool:
+		return strconv.ParseBool(words[0])
+	case f.kind >= reflect.Uint && f.kind <= reflect.Uint64:
+		if _, err := strconv.ParseUint(words[0], 10, 64); err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", words[0])
+		}
+	default:
+		if _, err := strconv.ParseInt(words[0], 10, 64); err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", words[0])
+		}
+	}
+	return json.Number(words[0]), nil
 }
 
 // queryVerb reads one query and prints its JSON answer.

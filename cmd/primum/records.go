@@ -273,29 +273,6 @@ once). It applies to records an erasure reaches from then on. To read a policy:
 	retention.Flags().StringArrayVar(&holds, "hold", nil, "CATEGORY:BASIS:YEARS, repeatable")
 	retention.Flags().BoolVar(&clearHolds, "clear", false, "remove the policy: no holds, an erasure erases everything at once")
 
-	var share records.ShareCase
-	shareCmd := &cobra.Command{
-		Use:     "share RECORD...",
-		Short:   "Share a case (records) with a specialist for a second opinion, as the patient's consent permits",
-		Example: "  primum records share observation-3f… condition-9a… --from dr-amara-okafor.json --patient 1f0c… --specialist 7d2e…",
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			share.Records = args
-			return g.send(cmd, tf, records.TypeShareCase, share)
-		},
-	}
-	shareCmd.Flags().StringVar(&share.Patient, "patient", "", "the patient's pseudonym")
-	shareCmd.Flags().StringVar(&share.Specialist, "specialist", "", "the specialist's practitioner id")
-
-	opinion := &cobra.Command{
-		Use:     "opinion CASE RECORD",
-		Short:   "Anchor your opinion (a record your organisation holds) to a case shared with you",
-		Example: "  primum records opinion 5b1c… opinion-77… --from dr-lena-fischer.json",
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.send(cmd, tf, records.TypeOpinion, records.Opinion{Case: args[0], Record: args[1]})
-		},
-	}
 	rotate := &cobra.Command{
 		Use:   "rotate-kek",
 		Short: "Replace this node's record-store key-encryption key (node stopped); records are not re-encrypted",
@@ -314,13 +291,11 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, retention, shareCmd, opinion} {
+	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, retention} {
 		c.Flags().StringVar(&tf.from, "from", "", "your key: a name in HOME/keys or a key file path")
 	}
 	retention.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	shareCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	opinion.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	cmd.AddCommand(imp, list, fetch, trail, export, erase, retention, shareCmd, opinion, rotate)
+	cmd.AddCommand(imp, list, fetch, trail, export, erase, retention, rotate)
 	return cmd
 }
 
@@ -373,15 +348,6 @@ func newConsentCmd(g *globals) *cobra.Command {
 	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
 	grantCmd.Flags().DurationVar(&validFor, "valid-for", 30*24*time.Hour, "how long the consent lasts")
 
-	revoke := &cobra.Command{
-		Use:     "revoke CONSENT_ID",
-		Short:   "Revoke a consent: it stops covering any access from the next block",
-		Example: "  primum consent revoke 4c0f… --from patient-1.json",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.send(cmd, tf, consent.TypeRevoke, consent.Revoke{ID: args[0]})
-		},
-	}
 	var withProofs bool
 	var trust trustFlags
 	list := &cobra.Command{
@@ -438,13 +404,12 @@ leaves out is not detected).`,
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{grantCmd, revoke, list} {
+	for _, c := range []*cobra.Command{grantCmd, list} {
 		c.Flags().StringVar(&tf.from, "from", "", "the patient's key: a name in HOME/keys or a key file path")
 	}
 	list.Flags().BoolVar(&withProofs, "prove", false, "check each consent against the validators' signed header")
 	trust.add(list)
 	grantCmd.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	revoke.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	cmd.AddCommand(grantCmd, revoke, list)
+	cmd.AddCommand(grantCmd, list)
 	return cmd
 }

@@ -70,6 +70,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	root.AddCommand(newDemoCmd(g), newInitCmd(g), newNodeCmd(g), newKeysCmd(g), tx, newQueryCmd(g), newTestnetCmd(g), newBenchCmd(g), newKVStoreNodeCmd(g), newVerifyCmd(g), newSupplyCmd(g), newRecordsCmd(g), newConsentCmd(g), newTokensCmd(g))
 	root.AddCommand(newNounCmds(g)...)
 	addModuleCommands(g, root)
+	addLegacyTx(g, tx)
 	return root
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -37,21 +36,6 @@ stable error code and exits non-zero.`,
 	cmd.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 
 	send := func(cmd *cobra.Command, typ string, body any) error { return g.send(cmd, tf, typ, body) }
-
-	var voucher string
-	regPatient := &cobra.Command{
-		Use:   "register-patient",
-		Short: "Register yourself as a patient (pseudonymous: nothing but your key), with a voucher",
-		Long: `Registers your key as a patient's. Where the consortium asks for vouchers (its genesis says
-patient_registration "voucher"; the demo's does), give the code a hospital, clinic or pharmacy
-handed you: it is used once.`,
-		Example: "  primum identity register-patient --from me --voucher K7QF-2MXA-9RTD-LW3C-H6PB",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return send(cmd, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: voucher})
-		},
-	}
-	regPatient.Flags().StringVar(&voucher, "voucher", "", "the voucher's code, as given (case, spaces and dashes do not matter)")
 
 	var count int
 	vouchers := &cobra.Command{
@@ -135,32 +119,6 @@ machine, --key and --proof, which they print with
 	regPrac.Flags().StringVar(&rp.Profession, "profession", "", "doctor, nurse, pharmacist, midwife, dentist, …")
 	regPrac.Flags().StringVar(&rp.Specialty, "specialty", "", "specialty")
 	regPrac.Flags().StringVar(&rp.ValidUntil, "valid-until", "", "credential expiry, RFC 3339")
-
-	var note string
-	status := &cobra.Command{
-		Use:     "practitioner-status ID active|suspended|revoked",
-		Short:   "Suspend, reinstate or revoke a practitioner (credentialing organisation or regulator)",
-		Example: `  primum identity practitioner-status 9c1e… suspended --note "under review" --from operator`,
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: args[0], Status: args[1], Note: note})
-		},
-	}
-	status.Flags().StringVar(&note, "note", "", "reason (no patient data)")
-
-	var renew identity.RenewCredential
-	renewCmd := &cobra.Command{
-		Use:     "renew-credential ID",
-		Short:   "Extend or update a practitioner's credential",
-		Example: `  primum identity renew-credential 9c1e… --valid-until 2030-01-01T00:00:00Z --from operator`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			renew.ID = args[0]
-			return send(cmd, identity.TypeRenewCredential, renew)
-		},
-	}
-	renewCmd.Flags().StringVar(&renew.ValidUntil, "valid-until", "", "new expiry, RFC 3339")
-	renewCmd.Flags().StringVar(&renew.Specialty, "specialty", "", "new specialty (optional)")
 
 	var dev identity.RegisterDevice
 	var deviceKeyFile string
@@ -314,20 +272,6 @@ The proofs are checked before anything is sent.`,
 	}
 	proposeRemove.Flags().StringVar(&reason, "reason", "", "why")
 
-	vote := &cobra.Command{
-		Use:     "vote PROPOSAL_ID yes|no",
-		Short:   "Vote on an open proposal (member organisations)",
-		Example: "  primum governance vote 3 yes --from operator",
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 64)
-			if err != nil {
-				return fmt.Errorf("proposal id must be a number")
-			}
-			return send(cmd, governance.TypeVote, governance.Vote{ProposalID: id, Vote: args[1]})
-		},
-	}
-
 	raw := &cobra.Command{
 		Use:     "send TYPE JSON_BODY",
 		Short:   "Send any transaction type with a JSON body (see 'primum query tx-types')",
@@ -340,7 +284,7 @@ The proofs are checked before anything is sent.`,
 			return send(cmd, args[0], json.RawMessage(args[1]))
 		},
 	}
-	cmd.AddCommand(regPatient, vouchers, regPrac, status, renewCmd, devCmd, rotate, proposeAdd, proposeRemove, vote, raw)
+	cmd.AddCommand(vouchers, regPrac, devCmd, rotate, proposeAdd, proposeRemove, raw)
 	return cmd, tf
 }
 
@@ -359,10 +303,10 @@ func newNounCmds(g *globals) []*cobra.Command {
 	}
 	for _, c := range tx.Commands() {
 		switch c.Name() {
-		case "register-patient", "issue-vouchers", "register-practitioner", "practitioner-status", "renew-credential", "register-device", "rotate-key":
+		case "issue-vouchers", "register-practitioner", "register-device", "rotate-key":
 			tx.RemoveCommand(c)
 			nouns["identity"].AddCommand(c)
-		case "propose-add-member", "propose-remove-member", "vote":
+		case "propose-add-member", "propose-remove-member":
 			tx.RemoveCommand(c)
 			nouns["governance"].AddCommand(c)
 		}
