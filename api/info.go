@@ -117,6 +117,26 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	if signer.Kind != ledger.KindUnregistered {
 		info.Identity, _ = identity.Get(st, id)
 	}
+	// A patient's key, or a patient's device's, is described only to
+	// whoever may read about the patient (the holder signing the request
+	// with it, first of all); to anyone else it reads as a key the ledger
+	// does not know, as GET /identities/{id} answers 404: holding a key
+	// must not tell who is a patient, since when, or how active.
+	if info.Identity != nil {
+		patient, err := identity.AboutPatient(st, info.Identity)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if patient != "" {
+			q := &ledger.Request{State: st, BlockTime: s.Ledger.LastBlockTime()}
+			caller, _, err := s.caller(r, st, q.BlockTime)
+			q.Caller = caller
+			if s.mayRead(q, err)(patient) != nil {
+				info = wire.KeyInfo{Address: info.Address, Standing: "ok", ChainID: info.ChainID}
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, info)
 }
 

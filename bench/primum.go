@@ -198,7 +198,7 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		key := members[oi]
 		s := Stream{Ordered: true}
 		// The set-up is committed: each member's next nonce is on the ledger.
-		info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+		info, err := c.Self(ctx, key)
 		if err != nil || info.Identity == nil {
 			return nil, 0, fmt.Errorf("member %d's identity: %v", oi, err)
 		}

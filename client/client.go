@@ -181,6 +181,14 @@ func (c *Client) Key(ctx context.Context, pub ed25519.PublicKey) (*wire.KeyInfo,
 	return &k, c.do(ctx, "GET", "/api/v1/keys/"+hex.EncodeToString(pub), nil, &k)
 }
 
+// Self reads what the ledger says of key, asking as its holder: the request
+// is signed with it. A patient's key (or a patient's device's) is described
+// only to whoever may read about the patient; to anyone else it reads as
+// unknown, with no identity and nonce 0.
+func (c *Client) Self(ctx context.Context, key ed25519.PrivateKey) (*wire.KeyInfo, error) {
+	return c.WithKey(key).Key(ctx, key.Public().(ed25519.PublicKey))
+}
+
 // Submit sends signed bytes; with wait it returns once the transaction is
 // committed (a rejection in the block is returned as a *Problem).
 func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (*wire.SubmitResponse, error) {
@@ -211,7 +219,7 @@ func (c *Client) Send(ctx context.Context, key ed25519.PrivateKey, typ string, b
 	if err != nil {
 		return nil, err
 	}
-	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	info, err := c.Self(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +331,7 @@ func (c *Client) registrant(ctx context.Context, key ed25519.PrivateKey) (chainI
 	if chainID, err = c.ChainID(ctx); err != nil {
 		return "", "", err
 	}
-	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	info, err := c.Self(ctx, key)
 	if err != nil {
 		return "", "", err
 	}

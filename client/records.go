@@ -94,7 +94,7 @@ func (c *Client) FetchRecord(ctx context.Context, key ed25519.PrivateKey, id, pu
 	if err != nil {
 		return nil, err
 	}
-	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	info, err := c.Self(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (c *Client) fetch(ctx context.Context, key ed25519.PrivateKey, info *wire.K
 // custodian with the patient's own key.
 func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Object, error) {
 	c = c.WithKey(key) // the patient reads their own index, consents and trail
-	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	info, err := c.Self(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (e *Erasure) Count(s string) int {
 // nothing_to_erase.
 func (c *Client) Erase(ctx context.Context, key ed25519.PrivateKey, progress func(left int)) (*Erasure, error) {
 	c = c.WithKey(key) // the patient's records index is theirs to read
-	info, err := c.Key(ctx, key.Public().(ed25519.PublicKey))
+	info, err := c.Self(ctx, key)
 	if err != nil {
 		return nil, err
 	}

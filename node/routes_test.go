@@ -2,8 +2,11 @@ package node_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -112,6 +115,10 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/identities/" + m["hospital"].id + "/retention", nil, all(200)},
 		{"GET", "/api/v1/identities/" + strings.Repeat("ab", 20) + "/retention", nil, all(404)},
 		{"GET", "/api/v1/keys/" + strings.Repeat("00", 32), nil, all(200)},
+		// A patient's key reads as unknown to those who may not read
+		// about the patient (TestKeyInfoOnlyToThoseWhoMayRead): 200 for
+		// all, what it says differs.
+		{"GET", "/api/v1/keys/" + hex.EncodeToString(m["patient"].key.Public().(ed25519.PublicKey)), nil, all(200)},
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},
 		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), nil, all(404)},
@@ -291,5 +298,76 @@ func TestSignedReads(t *testing.T) {
 		if len(list) != want {
 			t.Errorf("%s lists %d patients, want %d", who, len(list), want)
 		}
+	}
+}
+
+// TestKeyInfoOnlyToThoseWhoMayRead: GET /keys/{key} of a patient's key
+// (or their device's) tells who the key is, its standing and its nonce
+// only to the patient (asking with the key itself, or their token) and
+// those who may read about them; to anyone else, holding the key, it reads
+// exactly as a key the ledger does not know. An organisation's or a
+// practitioner's key is public.
+func TestKeyInfoOnlyToThoseWhoMayRead(t *testing.T) {
+	n, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}, {"manufacturer", "manufacturer"}, {"regulator", "regulator"}},
+		"patient", "stranger", "watch", "doctor")
+	ctx := context.Background()
+	for _, p := range []string{"patient", "stranger"} {
+		if _, err := c.Send(ctx, m[p].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.RegisterDevice(ctx, m["patient"].key, m["watch"].key, "glucose-monitor", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterPractitioner(ctx, m["hospital"].key, m["doctor"].key, identity.RegisterPractitioner{Licence: "MD-1", Profession: "doctor",
+		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+		t.Fatal(err)
+	}
+	// Registering, a device and a grant: the patient's next nonce is 3,
+	// which must not show to others.
+	if _, err := c.Send(ctx, m["patient"].key, consent.TypeGrant, consent.Grant{Grantee: m["doctor"].id, Scope: consent.Scope{All: true},
+		Purpose: "treatment", Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+		t.Fatal(err)
+	}
+	_, unknown, _ := ed25519.GenerateKey(nil)
+	base := n.APIURL()
+	pub := func(name string) string { return hex.EncodeToString(m[name].key.Public().(ed25519.PublicKey)) }
+	ask := func(key, token string) map[string]any {
+		var out map[string]any
+		if err := json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/keys/"+key, token, nil), &out); err != nil {
+			t.Fatal(err)
+		}
+		delete(out, "address")
+		return out
+	}
+	asUnknown := ask(hex.EncodeToString(unknown.Public().(ed25519.PublicKey)), "")
+	for _, tc := range []struct {
+		name, key, token string
+		told             bool
+	}{
+		{"anyone, of a patient", pub("patient"), "", false},
+		{"another patient", pub("patient"), m["stranger"].token, false},
+		{"a manufacturer", pub("patient"), m["manufacturer"].token, false},
+		{"anyone, of a patient's device", pub("watch"), "", false},
+		{"the patient, by token", pub("patient"), m["patient"].token, true},
+		{"the practitioner with a consent", pub("patient"), m["doctor"].token, true},
+		{"the regulator", pub("patient"), m["regulator"].token, true},
+		{"the patient, of their device", pub("watch"), m["patient"].token, true},
+		{"anyone, of an organisation", pub("hospital"), "", true},
+		{"anyone, of a practitioner", pub("doctor"), "", true},
+	} {
+		got := ask(tc.key, tc.token)
+		if tc.told != (got["identity"] != nil) {
+			t.Fatalf("%s: told %v, want %v: %v", tc.name, got["identity"] != nil, tc.told, got)
+		}
+		if !tc.told && fmt.Sprint(got) != fmt.Sprint(asUnknown) {
+			t.Fatalf("%s: %v, not what an unknown key reads (%v)", tc.name, got, asUnknown)
+		}
+	}
+	// The holder, signing with the key itself (RFC 9421), as the CLI and
+	// the portal ask.
+	self, err := client.New(base).Self(ctx, m["patient"].key)
+	if err != nil || self.Identity == nil || self.Identity.ID != m["patient"].id || self.Nonce != 3 {
+		t.Fatalf("the patient asking with their key: %+v, %v", self, err)
 	}
 }

@@ -46,9 +46,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	var keyFrom string
 	key := &cobra.Command{
 		Use:     "key PUBLIC_KEY_HEX",
-		Example: "  primum query key $(primum keys show me -o json | jq -r .public_key)",
+		Example: "  primum query key $(primum keys show me -o json | jq -r .public_key) --from me",
 		Short:   "Who a key signs for, its standing and its next nonce",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,13 +57,18 @@ func newQueryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info, err := g.client().Key(cmd.Context(), ed25519.PublicKey(pub))
+			c, err := g.readClient(keyFrom)
+			if err != nil {
+				return err
+			}
+			info, err := c.Key(cmd.Context(), ed25519.PublicKey(pub))
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), info, nil)
 		},
 	}
+	key.Flags().StringVar(&keyFrom, "from", "", "ask as this key (a name in HOME/keys or a key file): a patient's key is described only to the patient and those who may read about them")
 	tx := &cobra.Command{
 		Use:     "tx HASH",
 		Example: "  primum query tx d7504e9f5fbfb3042ac903aafb60e51715ac1d54c4d025c07364b8887e8836b0",

@@ -98,7 +98,7 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 	if err != nil {
 		return "", err
 	}
-	info, err := g.client().Key(cmd.Context(), key.Public().(ed25519.PublicKey))
+	info, err := g.client().Self(cmd.Context(), key)
 	if err != nil {
 		return "", err
 	}

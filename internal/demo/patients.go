@@ -40,7 +40,7 @@ func registerPatients(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		done, err := env.registered(ctx, key.Public().(ed25519.PublicKey))
+		done, err := env.registered(ctx, key)
 		if err == nil && !done {
 			_, err = env.Client.Send(ctx, key, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: codes[i-1]}, true)
 		}

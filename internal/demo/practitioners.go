@@ -29,7 +29,7 @@ func credentialPractitioners(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		done, err := env.registered(ctx, key.Public().(ed25519.PublicKey))
+		done, err := env.registered(ctx, key)
 		if err == nil && !done {
 			var org ed25519.PrivateKey
 			if org, err = env.Key(p.org); err == nil {

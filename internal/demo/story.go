@@ -52,9 +52,10 @@ func (e *Env) Key(name string) (ed25519.PrivateKey, error) {
 // ID is the ledger id (address) of the demo member called name, or "".
 func (e *Env) ID(name string) string { return e.File.Member(name).Address }
 
-// registered reports whether pub has an identity on the ledger already.
-func (e *Env) registered(ctx context.Context, pub ed25519.PublicKey) (bool, error) {
-	info, err := e.Client.Key(ctx, pub)
+// registered reports whether key has an identity on the ledger already
+// (asked as its holder: a patient's key is described to no one else).
+func (e *Env) registered(ctx context.Context, key ed25519.PrivateKey) (bool, error) {
+	info, err := e.Client.Self(ctx, key)
 	if err != nil {
 		return false, err
 	}

@@ -14,7 +14,7 @@ const withKey = () => typeof myKey !== "undefined" && myKey.current && sessionSt
 
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Content-Type": "application/json" }, opts.headers || {});
-  if (withKey()) {
+  if (withKey() || (opts.asKey && typeof myKey !== "undefined" && myKey.current)) {
     Object.assign(headers, await myKey.signRequest(opts.method || "GET", path, opts.body ? enc.encode(opts.body) : null));
   } else if (token()) {
     headers["Authorization"] = "Bearer " + token();
@@ -31,6 +31,10 @@ async function api(path, opts = {}) {
   return body;
 }
 const get = path => api(path);
+// keyInfo reads what the ledger says of the key this browser holds, asked
+// as its holder (signed with it, signed in or not): a patient's key is
+// described to no one else.
+const keyInfo = () => api("/api/v1/keys/" + myKey.current.pub, { asKey: true });
 // getPage reads one page of a paged listing: its items, and the path of
 // the next page from the Link header (null: it was the last).
 async function getPage(path) {
@@ -62,7 +66,7 @@ const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(bo
 // key, or by the node with the key their token names.
 async function act(type, body) {
   if (!withKey()) return post("/api/v1/act", { type, body });
-  const info = await get("/api/v1/keys/" + myKey.current.pub);
+  const info = await keyInfo();
   const raw = await myKey.envelope(info.chain_id, info.nonce, type, body);
   return post("/api/v1/txs?wait=true", { tx: b64(raw) });
 }
@@ -178,7 +182,7 @@ function wireKeySignIn(keyForm, start, out) {
       // A key this browser made before that is not registered yet (its
       // voucher was missing) is registered now, not replaced.
       let held = await myKey.load();
-      let info = held && await get("/api/v1/keys/" + held.pub);
+      let info = held && await keyInfo();
       if (held && info.identity &&
           !confirm("This browser already holds a registered key. Replace it with a new one? Without that key's backup you cannot sign in as that person again.")) return;
       if (!held || info.identity) {
@@ -188,7 +192,7 @@ function wireKeySignIn(keyForm, start, out) {
         a.download = "primum-key-backup.json";
         a.textContent = "download primum-key-backup.json";
         document.getElementById("key-backup-note").hidden = false; // outside the sign-in form: still shown once signed in
-        info = await get("/api/v1/keys/" + myKey.current.pub);
+        info = await keyInfo();
       }
       if (!info.identity) {
         sessionStorage.setItem("primum-signed-in", "key");
