@@ -186,7 +186,29 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err != nil {
 		return nil, err
 	}
-	w := a.store.Staged()
+	if err := initGenesis(a.store.Staged(), g, req.Validators, req.InitialHeight); err != nil {
+		return nil, err
+	}
+	a.store.Staged().Set(keyChainID, []byte(req.ChainId))
+	a.setChainID(req.ChainId)
+	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil
+}
+
+// CheckGenesis runs a new chain's genesis as InitChain would, writing
+// nothing: a node checks it before CometBFT keeps the document, so that a
+// mistake found at InitChain does not leave a hash the corrected document
+// no longer matches.
+func (a *App) CheckGenesis(appState []byte, validators []abci.ValidatorUpdate, initialHeight int64) error {
+	g, err := ParseGenesis(appState)
+	if err != nil {
+		return err
+	}
+	return initGenesis(ledger.NewOverlay(a.store.Committed()), g, validators, initialHeight)
+}
+
+// initGenesis writes the founding members, checks the validator set
+// against them, and writes each module's section.
+func initGenesis(w ledger.Writer, g *Genesis, validators []abci.ValidatorUpdate, initialHeight int64) error {
 	want := map[string]int64{}
 	for _, m := range g.Members {
 		key, _ := identity.ParseKey(m.Key)
@@ -194,28 +216,23 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		if m.ValidatorKey != "" {
 			vk, _ = identity.ParseKey(m.ValidatorKey)
 		}
-		if _, err := identity.AddOrganisation(w, m.Name, m.OrgType, key, vk, m.Power, req.InitialHeight); err != nil {
-			return nil, fmt.Errorf("genesis member %q: %w", m.Name, err)
+		if _, err := identity.AddOrganisation(w, m.Name, m.OrgType, key, vk, m.Power, initialHeight); err != nil {
+			return fmt.Errorf("genesis member %q: %w", m.Name, err)
 		}
 		if m.Power > 0 {
 			want[m.ValidatorKey] = m.Power
 		}
 	}
-	for _, v := range req.Validators {
+	for _, v := range validators {
 		if want[hex.EncodeToString(v.PubKeyBytes)] != v.Power {
-			return nil, fmt.Errorf("genesis validator %X (power %d) is not a founding member with that power", v.PubKeyBytes, v.Power)
+			return fmt.Errorf("genesis validator %X (power %d) is not a founding member with that power", v.PubKeyBytes, v.Power)
 		}
 		delete(want, hex.EncodeToString(v.PubKeyBytes))
 	}
 	if len(want) != 0 {
-		return nil, fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
+		return fmt.Errorf("genesis: %d members with power are missing from the validator set", len(want))
 	}
-	if err := initModules(w, g); err != nil {
-		return nil, err
-	}
-	w.Set(keyChainID, []byte(req.ChainId))
-	a.setChainID(req.ChainId)
-	return &abci.InitChainResponse{AppHash: a.store.WorkingHash()}, nil
+	return initModules(w, g)
 }
 
 // CheckTx rejects cheaply what cannot succeed: size, decoding, chain,

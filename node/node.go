@@ -17,6 +17,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
@@ -384,7 +385,8 @@ func (s *serviceTokens) keys() []ed25519.PrivateKey {
 	return out
 }
 
-// checkGenesis reads a new chain's genesis before CometBFT starts. CometBFT
+// checkGenesis runs a new chain's genesis, as InitChain will, before
+// CometBFT starts (app.CheckGenesis). CometBFT
 // keeps the document's hash the moment it starts, so a genesis the app
 // refused at InitChain would, once corrected, be refused again as "does not
 // match" until the operator deleted the data folder; checked here, a
@@ -399,7 +401,11 @@ func checkGenesis(a *app.App, path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read the genesis: %w", err)
 	}
-	if _, err := app.ParseGenesis(doc.AppState); err != nil {
+	validators := make([]abci.ValidatorUpdate, len(doc.Validators))
+	for i, v := range doc.Validators {
+		validators[i] = abci.ValidatorUpdate{Power: v.Power, PubKeyType: v.PubKey.Type(), PubKeyBytes: v.PubKey.Bytes()}
+	}
+	if err := a.CheckGenesis(doc.AppState, validators, doc.InitialHeight); err != nil {
 		return fmt.Errorf("%s: %w (nothing was written: correct it and start again)", path, err)
 	}
 	return nil

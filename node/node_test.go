@@ -264,44 +264,62 @@ func TestOldStateFormatRefused(t *testing.T) {
 	}
 }
 
-// TestBadGenesisWritesNothing: a genesis whose module section is wrong
-// stops the node with a message about the setting (not "invalid
-// transaction body"), and once corrected the same home starts: CometBFT
-// never saw the bad document, so it does not hold its hash against the good
-// one.
+// TestBadGenesisWritesNothing: a genesis the app would refuse at InitChain
+// (a module setting, a member, the validator set) stops the node with a
+// message about it (not "invalid transaction body"), and once corrected
+// the same home starts: CometBFT never saw the bad document, so it does
+// not hold its hash against the good one.
 func TestBadGenesisWritesNothing(t *testing.T) {
-	home := initSingle(t, newKey(t))
-	path := filepath.Join(home, "config", "genesis.json")
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name, want string
+		spoil      func(doc map[string]any)
+	}{
+		{"a misspelt module setting", `modules.governance: unknown field "voting_perod"`, func(doc map[string]any) {
+			doc["app_state"].(map[string]any)["modules"] = map[string]any{"governance": map[string]any{"voting_perod": "1h"}}
+		}},
+		{"an unknown organisation type", `hosptial`, func(doc map[string]any) {
+			doc["app_state"].(map[string]any)["members"].([]any)[0].(map[string]any)["org_type"] = "hosptial"
+		}},
+		{"a validator's power not the member's", `not a founding member with that power`, func(doc map[string]any) {
+			doc["validators"].([]any)[0].(map[string]any)["power"] = "11"
+		}},
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(good, &doc); err != nil {
-		t.Fatal(err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			home := initSingle(t, newKey(t))
+			path := filepath.Join(home, "config", "genesis.json")
+			good, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(good, &doc); err != nil {
+				t.Fatal(err)
+			}
+			c.spoil(doc)
+			bad, _ := json.Marshal(doc)
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			n, err := node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
+			if err == nil {
+				n.Stop()
+				t.Fatal("started on a bad genesis")
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "transaction") {
+				t.Fatalf("error: %v", err)
+			}
+			if err := os.WriteFile(path, good, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n, err = node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
+			if err != nil {
+				t.Fatalf("the corrected genesis: %v", err)
+			}
+			n.Stop()
+		})
 	}
-	doc["app_state"].(map[string]any)["modules"] = map[string]any{"governance": map[string]any{"voting_perod": "1h"}}
-	bad, _ := json.Marshal(doc)
-	if err := os.WriteFile(path, bad, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
-	if err == nil {
-		n.Stop()
-		t.Fatal("started on a misspelt setting")
-	}
-	if msg := err.Error(); !strings.Contains(msg, `modules.governance: unknown field "voting_perod"`) || strings.Contains(msg, "transaction") {
-		t.Fatalf("error: %v", err)
-	}
-	if err := os.WriteFile(path, good, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n, err = node.Start(context.Background(), node.Options{Home: home, Logger: quiet})
-	if err != nil {
-		t.Fatalf("the corrected genesis: %v", err)
-	}
-	n.Stop()
 }
 
 // TestGovernanceChangesCometBFTValidators: a passed add_member proposal
