@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -239,11 +240,10 @@ type Listen struct{ API, RPC, P2P string }
 // RPC and P2P into config/config.toml, so they hold on the next start too.
 func SetListen(home string, l Listen) error {
 	for _, a := range []string{l.API, l.RPC, l.P2P} {
-		if a == "" {
-			continue
-		}
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			return fmt.Errorf("%q is not a host:port address (e.g. 127.0.0.1:8081)", a)
+		if a != "" {
+			if err := checkListenAddr(a); err != nil {
+				return err
+			}
 		}
 	}
 	if l.API != "" {
@@ -270,6 +270,29 @@ func SetListen(home string, l Listen) error {
 		cfg.P2P.ListenAddress = "tcp://" + l.P2P
 	}
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	return nil
+}
+
+// checkListenAddr accepts host:port with a port 1-65535 and a host that is
+// an IP address or a plain host name: what is kept goes into config.toml
+// as written, and a stray quote there would stop every later start.
+func checkListenAddr(a string) error {
+	bad := fmt.Errorf("%q is not a host:port listen address (e.g. 127.0.0.1:8081)", a)
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return bad
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return bad
+	}
+	if host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return bad
+		}
+	}
 	return nil
 }
 

@@ -44,6 +44,12 @@ func TestSetListen(t *testing.T) {
 		{"api only", Listen{API: "127.0.0.1:8081"}, "127.0.0.1:8081", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", false},
 		{"all three", Listen{API: "0.0.0.0:9000", RPC: "127.0.0.1:26757", P2P: "127.0.0.1:26756"}, "0.0.0.0:9000", "tcp://127.0.0.1:26757", "tcp://127.0.0.1:26756", false},
 		{"no port", Listen{API: "127.0.0.1:8081", RPC: "localhost"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"a host name and IPv6", Listen{API: "localhost:8081", RPC: "[::1]:26757"}, "localhost:8081", "tcp://[::1]:26757", "tcp://127.0.0.1:26656", false},
+		{"quotes left in", Listen{RPC: `"127.0.0.1:26757"`}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"a TOML line slipped in", Listen{RPC: "x\"\nunsafe = true #:26657"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"a port out of range", Listen{P2P: "127.0.0.1:99999"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"a named port", Listen{API: "127.0.0.1:http"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"a space", Listen{API: "a b:1"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

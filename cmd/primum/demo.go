@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +77,11 @@ func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
 	}
 	defer n.Stop()
 	fmt.Print(started)
+	if host, _, err := net.SplitHostPort(strings.TrimPrefix(n.APIURL(), "http://")); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			fmt.Printf("WARNING: the API listens on %s, beyond this machine; the demo's members act with plain-text tokens and unencrypted keys: keep it to a test network\n", host)
+		}
+	}
 	c := client.New(n.APIURL())
 	setupCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	file, err := demo.Seed(setupCtx, home, c)
