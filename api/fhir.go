@@ -306,7 +306,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		count = n
 	}
-	after, err := s.pages.open(q.Get("_after"), r.URL.Path, "_after")
+	after, err := s.pages.open(q.Get("_after"), r, "_after")
 	if err != nil {
 		fhirError(w, err)
 		return
@@ -423,7 +423,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("_after", s.pages.seal(next, r.URL.Path, "_after"))
+		nq.Set("_after", s.pages.seal(next, r, "_after"))
 		nq.Set("_count", strconv.Itoa(count))
 		nextURL = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
 	}
@@ -463,7 +463,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	}
 	query := r.URL.Query()
 	if query.Has("after") {
-		opened, err := s.pages.open(query.Get("after"), r.URL.Path, "after")
+		opened, err := s.pages.open(query.Get("after"), r, "after")
 		if err != nil {
 			fhirError(w, err)
 			return
@@ -553,7 +553,7 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("after", s.pages.seal(next, r.URL.Path, "after"))
+		nq.Set("after", s.pages.seal(next, r, "after"))
 		nq.Set("limit", strconv.Itoa(limit))
 		bundle["link"] = []any{fhir.Object{"relation": "next", "url": s.apiBase(r) + r.URL.EscapedPath() + "?" + nq.Encode()}}
 		linkNext(w, r, nq)

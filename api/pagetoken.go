@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/primum-health/primum/ledger"
@@ -21,11 +23,13 @@ import (
 // taken as written, which reveals nothing, since every entry of a page is
 // filtered whatever its start.
 //
-// A token is bound to where it was given: the path it pages and the
-// parameter that carries it (the seal's additional data). It opens only
-// there, and only the paging parameter is ever opened, so a token handed to
-// another route, another patient's listing or a parameter that echoes its
-// value (a code to verify, a prefix to look up) stays sealed.
+// A token is bound to where it was given (the seal's additional data): the
+// route, the path, the parameter that carries it and the listing's other
+// parameters (a FHIR search's patient, a filter) but the page size. It
+// opens only there, and only the paging parameter is ever opened, so a
+// token handed to another route, another patient's listing or search, or a
+// parameter that echoes its value (a code to verify, a prefix to look up)
+// stays sealed.
 type pageTokens struct{ aead cipher.AEAD }
 
 // sealMark starts a sealed token (base64url never holds it).
@@ -47,11 +51,23 @@ func newPageTokens() *pageTokens {
 	return &pageTokens{aead: aead}
 }
 
-// tokenScope is what a token is bound to: the path and the parameter.
-func tokenScope(path, param string) []byte { return []byte(path + "?" + param) }
+// tokenScope is what a token is bound to: r's route and path, the paging
+// parameter, and r's other parameters but the page size.
+func tokenScope(r *http.Request, param string) []byte {
+	rest := url.Values{}
+	for k, vs := range r.URL.Query() {
+		switch k {
+		case param, "limit", "_count":
+		default:
+			rest[k] = vs
+		}
+	}
+	return []byte(r.Pattern + "\x00" + r.URL.Path + "\x00" + param + "\x00" + rest.Encode())
+}
 
-// seal hides a next-page token ("" stays "") for path's param.
-func (p *pageTokens) seal(token, path, param string) string {
+// seal hides a next-page token ("" stays "") for the listing r asked for,
+// continued with param.
+func (p *pageTokens) seal(token string, r *http.Request, param string) string {
 	if token == "" {
 		return ""
 	}
@@ -59,19 +75,19 @@ func (p *pageTokens) seal(token, path, param string) string {
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err)
 	}
-	return sealMark + base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, []byte(token), tokenScope(path, param)))
+	return sealMark + base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, []byte(token), tokenScope(r, param)))
 }
 
-// open reads back a token seal made for path's param; a value without the
-// mark is a position the caller named and is returned as it is.
-func (p *pageTokens) open(value, path, param string) (string, error) {
+// open reads back a token seal made for this listing's param; a value
+// without the mark is a position the caller named and is returned as it is.
+func (p *pageTokens) open(value string, r *http.Request, param string) (string, error) {
 	if !strings.HasPrefix(value, sealMark) {
 		return value, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(value[len(sealMark):])
 	if err == nil && len(b) >= p.aead.NonceSize() {
 		var plain []byte
-		if plain, err = p.aead.Open(nil, b[:p.aead.NonceSize()], b[p.aead.NonceSize():], tokenScope(path, param)); err == nil {
+		if plain, err = p.aead.Open(nil, b[:p.aead.NonceSize()], b[p.aead.NonceSize():], tokenScope(r, param)); err == nil {
 			return string(plain), nil
 		}
 	}

@@ -19,9 +19,9 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 		// parameter is opened.
 		param := pageParam(q)
 		query := r.URL.Query()
-		if vs := query[param]; len(vs) > 0 {
+		if vs := query[param]; param != "" && len(vs) > 0 {
 			for i, v := range vs {
-				opened, err := s.pages.open(v, r.URL.Path, param)
+				opened, err := s.pages.open(v, r, param)
 				if err != nil {
 					writeError(w, err)
 					return
@@ -43,7 +43,7 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 		if p, ok := out.(ledger.Page); ok {
 			if p.Next != "" {
 				nq := r.URL.Query()
-				nq.Set(param, s.pages.seal(p.Next, r.URL.Path, param))
+				nq.Set(param, s.pages.seal(p.Next, r, param))
 				linkNext(w, r, nq)
 			}
 			out = p.Items
@@ -56,9 +56,15 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 }
 
 // pageParam is the query parameter a query's pages are continued with: the
-// one its declared answer names, "after" unless it says otherwise.
+// one its declared answer names, "after" unless it says otherwise; "" for
+// a query declared with another answer, which does not page (nothing is
+// opened for it).
 func pageParam(q ledger.Query) string {
-	if p, ok := q.Answer.(ledger.Page); ok && p.NextParam != "" {
+	p, ok := q.Answer.(ledger.Page)
+	switch {
+	case !ok && q.Answer != nil:
+		return ""
+	case p.NextParam != "":
 		return p.NextParam
 	}
 	return "after"

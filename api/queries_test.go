@@ -45,18 +45,28 @@ func TestQueryWrapper(t *testing.T) {
 		}}, "/epcs/urn:x%3E;%20rel=%22evil%22/events", "", 200, "[\n  1\n]\n", `</epcs/urn:x%3E;%20rel=%22evil%22/events?after=7>; rel="next"`},
 		{"a sealed token is opened for the handler", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return []string{q.Query.Get("after")}, nil
-		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 200, `"rec/hidden-0001"`, ""},
+		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x", nil), "after")), "", 200, `"rec/hidden-0001"`, ""},
 		{"a token from another path stays shut", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			t.Error("handler ran with another listing's token")
 			return nil, nil
-		}}, "/y?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 400, `"code":"bad_request"`, ""},
+		}}, "/y?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x", nil), "after")), "", 400, `"code":"bad_request"`, ""},
 		{"a token in another parameter is not opened", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return []string{q.Query.Get("code")}, nil
-		}}, "/x?code=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 200, `"~`, ""},
+		}}, "/x?code=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x", nil), "after")), "", 200, `"~`, ""},
+		{"a token from another patient's listing stays shut", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			t.Error("handler ran with another listing's token")
+			return nil, nil
+		}}, "/x?patient=B&after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x?patient=A", nil), "after")), "", 400, `"code":"bad_request"`, ""},
+		{"the page size may change", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
+			return []string{q.Query.Get("after")}, nil
+		}}, "/x?patient=A&limit=5&after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x?patient=A&limit=2", nil), "after")), "", 200, `"rec/hidden-0001"`, ""},
+		{"a query that does not page opens nothing", ledger.Query{Read: ledger.Public, Answer: &struct{}{}, Handle: func(q *ledger.Request) (any, error) {
+			return []string{q.Query.Get("after")}, nil
+		}}, "/x?after=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x", nil), "after")), "", 200, `"~`, ""},
 		{"a token for after does not open as before", ledger.Query{Read: ledger.Public, Answer: ledger.Page{NextParam: "before"}, Handle: func(q *ledger.Request) (any, error) {
 			t.Error("handler ran with another parameter's token")
 			return nil, nil
-		}}, "/x?before=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", "/x", "after")), "", 400, `"code":"bad_request"`, ""},
+		}}, "/x?before=" + url.QueryEscape(s.pages.seal("rec/hidden-0001", httptest.NewRequest("GET", "/x", nil), "after")), "", 400, `"code":"bad_request"`, ""},
 		{"a position the caller names is taken as written", ledger.Query{Read: ledger.Public, Handle: func(q *ledger.Request) (any, error) {
 			return []string{q.Query.Get("after")}, nil
 		}}, "/x?after=42", "", 200, `"42"`, ""},
@@ -104,7 +114,7 @@ func TestQueryWrapper(t *testing.T) {
 			if i := strings.Index(link, "="+sealMark); i >= 0 {
 				end := i + 1 + strings.IndexAny(link[i+1:], "&>")
 				param := link[strings.LastIndexAny(link[:i], "?&")+1 : i]
-				opened, err := s.pages.open(link[i+1:end], req.URL.Path, param)
+				opened, err := s.pages.open(link[i+1:end], req, param)
 				if err != nil {
 					t.Fatalf("Link %q: %v", link, err)
 				}
