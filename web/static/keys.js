@@ -65,13 +65,16 @@ async function backupKey(passphrase, salt) {
 
 const myKey = {
   current: null, // { priv: CryptoKey, pub: hex }
+  epoch: 0, // counts the changes made here (create, import, forget)
 
-  // load reads the key this browser holds. A key imported or made while
-  // the read was under way wins: a file chosen as the page opens must not
-  // be undone by the page's first look at IndexedDB.
+  // load reads the key this browser holds (another tab may have changed
+  // it). A change made here while the read was under way wins: a file
+  // chosen, or a key removed, as the page opens must not be undone by the
+  // page's first look at IndexedDB.
   async load() {
+    const epoch = this.epoch;
     const stored = (await keyStore.get()) || null;
-    this.current = this.current || stored;
+    if (epoch === this.epoch) this.current = stored;
     return this.current;
   },
 
@@ -87,6 +90,7 @@ const myKey = {
     const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await backupKey(passphrase, salt), seed);
     const backup = JSON.stringify({ kind: "primum-key-backup", version: 1, public_key: pub, kdf: "pbkdf2-sha256", iterations: 600000,
       salt: b64(salt), iv: b64(iv), ciphertext: b64(sealed) }, null, 2);
+    this.epoch++;
     this.current = await fromSeed(seed, pub);
     seed.fill(0);
     await keyStore.put(this.current);
@@ -111,13 +115,14 @@ const myKey = {
       throw new Error("not a Primum key file");
     }
     if (seed.length !== 32) throw new Error("not a 32-byte Ed25519 seed");
+    this.epoch++;
     this.current = await fromSeed(seed, f.public_key);
     seed.fill(0);
     await keyStore.put(this.current);
     return this.current;
   },
 
-  async forget() { this.current = null; await keyStore.remove(); },
+  async forget() { this.epoch++; this.current = null; await keyStore.remove(); },
 
   sign(bytes) { return crypto.subtle.sign({ name: "Ed25519" }, this.current.priv, bytes); },
 
