@@ -51,6 +51,8 @@ var (
 	errSignatureStale = newAPIError(45, "signature_stale", http.StatusUnauthorized,
 		"the request's HTTP signature is too old, from the future, or replayed: sign each request afresh (created within 2 minutes of the node's clock, a nonce never used before)")
 	errRegulatorOnly = newAPIError(46, "regulator_only", http.StatusForbidden, "only a regulator may read this")
+	errSignatureBusy = newAPIError(51, "signature_rate_limited", http.StatusTooManyRequests,
+		"this key signed more requests in the last few minutes than the node remembers for one key: wait a minute, or spread the work over keys")
 )
 
 type callerKey struct{}
@@ -131,43 +133,61 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 	if signer, err := identity.Resolve(s.Ledger.Committed(), ed25519.PublicKey(pub), s.Ledger.LastBlockTime()); err == nil && signer.Kind == ledger.KindUnregistered {
 		return nil, nil
 	}
-	if !s.nonces.fresh(p.KeyID+"\x00"+p.Nonce, now) {
+	switch s.nonces.fresh(p.KeyID, p.Nonce, now) {
+	case nonceUsed:
 		return nil, errSignatureStale.Wrapf("nonce already used")
+	case nonceFull:
+		return nil, errSignatureBusy
 	}
 	return ed25519.PublicKey(pub), nil
 }
 
 // nonceCache remembers the nonces of accepted signatures for at least
 // sigMaxAge + sigSkew, in two generations: a nonce is fresh if neither
-// holds it. Bounded: past maxNonces in one generation, signatures are
-// refused until it rotates (a flood of signed requests from registered
-// and unregistered keys alike; the rate limits keep honest callers far
-// below it).
+// holds it. Bounded twice: one key's signatures past maxNoncesPerKey in a
+// generation are refused (429) until it rotates, so that one key, however
+// many addresses it comes from, cannot fill the cache that everyone's
+// replays are checked against; past maxNonces in all (a flood from many
+// registered keys at once), every signature is refused until it rotates.
 type nonceCache struct {
 	mu        sync.Mutex
 	cur, prev map[string]struct{}
+	perKey    map[string]int // signatures accepted this generation, by key
 	rotated   time.Time
 }
 
-const maxNonces = 1 << 20
+const (
+	maxNonces       = 1 << 20
+	maxNoncesPerKey = 1 << 14 // ~100 signed requests a second, sustained
+)
 
-func (c *nonceCache) fresh(n string, now time.Time) bool {
+type nonceAnswer int
+
+const (
+	nonceFresh nonceAnswer = iota
+	nonceUsed
+	nonceFull
+)
+
+func (c *nonceCache) fresh(keyID, nonce string, now time.Time) nonceAnswer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur == nil || now.Sub(c.rotated) > sigMaxAge+sigSkew {
-		c.prev, c.cur, c.rotated = c.cur, map[string]struct{}{}, now
+		c.prev, c.cur, c.perKey, c.rotated = c.cur, map[string]struct{}{}, map[string]int{}, now
 	}
+	n := keyID + "\x00" + nonce
 	if _, ok := c.cur[n]; ok {
-		return false
+		return nonceUsed
 	}
 	if _, ok := c.prev[n]; ok {
-		return false
+		return nonceUsed
 	}
-	if len(c.cur) >= maxNonces {
-		return false
+	if len(c.cur) >= maxNonces || c.perKey[keyID] >= maxNoncesPerKey {
+		return nonceFull
 	}
 	c.cur[n] = struct{}{}
-	return true
+	c.perKey[keyID]++
+	return nonceFresh
 }
 
 // caller is who sent r: the identity of the key that signed it, or of the

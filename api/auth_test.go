@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,20 +176,38 @@ func TestSignedRequests(t *testing.T) {
 }
 
 // TestNonceCacheForgetsOnlyWhenSafe: a nonce is refused for at least the
-// signature's lifetime, and the cache does not grow past its bound.
+// signature's lifetime, and the cache does not grow past its bounds: one
+// key cannot take more than its share, which leaves others signing.
 func TestNonceCacheForgetsOnlyWhenSafe(t *testing.T) {
 	var c nonceCache
 	t0 := time.Now()
-	if !c.fresh("k\x00n", t0) || c.fresh("k\x00n", t0) {
+	if c.fresh("k", "n", t0) != nonceFresh || c.fresh("k", "n", t0) != nonceUsed {
 		t.Fatal("first use must be fresh, the second not")
 	}
 	// Still remembered one lifetime later (it is in the previous generation).
-	if c.fresh("k\x00n", t0.Add(sigMaxAge+sigSkew+time.Second)) {
+	if c.fresh("k", "n", t0.Add(sigMaxAge+sigSkew+time.Second)) != nonceUsed {
 		t.Fatal("a nonce was forgotten within its signature's lifetime")
 	}
 	// Forgotten after two generations: its signature has long expired.
-	if !c.fresh("k\x00n", t0.Add(3*(sigMaxAge+sigSkew))) {
+	if c.fresh("k", "n", t0.Add(3*(sigMaxAge+sigSkew))) != nonceFresh {
 		t.Fatal("a nonce was never forgotten")
+	}
+	// One key's flood: refused past its share, another key still signs,
+	// and the flood's key signs again in the next generation.
+	t1 := t0.Add(4 * (sigMaxAge + sigSkew))
+	for i := range maxNoncesPerKey {
+		if c.fresh("flood", strconv.Itoa(i), t1) != nonceFresh {
+			t.Fatalf("signature %d of one key refused within its share", i)
+		}
+	}
+	if c.fresh("flood", "one more", t1) != nonceFull {
+		t.Fatal("one key signed past its share")
+	}
+	if c.fresh("honest", "n", t1) != nonceFresh {
+		t.Fatal("another key was refused while one key flooded")
+	}
+	if c.fresh("flood", "later", t1.Add(sigMaxAge+sigSkew+time.Second)) != nonceFresh {
+		t.Fatal("the flooding key is refused for good")
 	}
 }
 
