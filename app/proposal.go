@@ -36,8 +36,17 @@ const parkWindow = 64
 // after every block, until the signer happened to fill the gap.
 const parkBlocks = 100
 
+// MaxPendingPerSigner bounds one signer's transactions in this node's
+// mempool (a tenth of it): one key, however it sends (the API's limits
+// count only what reaches the API; CometBFT's RPC and peers' gossip do
+// not pass there), cannot fill the mempool and keep everyone else's
+// transactions out. A new transaction past it is refused
+// (signer_queue_full, 429); those already in are rechecked as before.
+const MaxPendingPerSigner = 2000
+
 // signerNonces is what this node's mempool holds of one signer's nonces.
 type signerNonces struct {
+	base  uint64            // the committed nonce: next - base are waiting
 	next  uint64            // the next nonce in sequence
 	ahead map[uint64]string // parked at recheck: nonce -> transaction hash
 }
@@ -51,9 +60,11 @@ func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, reche
 		if err != nil {
 			return err
 		}
-		p = signerNonces{next: next}
+		p = signerNonces{base: next, next: next}
 	}
 	switch {
+	case n == p.next && !recheck && p.next-p.base >= MaxPendingPerSigner:
+		return ledger.ErrSignerBusy.Wrapf("%d waiting", p.next-p.base)
 	case n == p.next:
 		if len(a.parkedSince) > 0 { // almost always empty: spare the hot path
 			delete(a.parkedSince, string(hash))

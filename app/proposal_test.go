@@ -321,3 +321,38 @@ func TestHonestProposalsAreAccepted(t *testing.T) {
 		t.Fatalf("proposals kept only %d transactions in all", kept)
 	}
 }
+
+// TestOneSignerHoldsAShareOfTheMempool: a signer's new transactions past
+// MaxPendingPerSigner waiting in this node's mempool are refused
+// (signer_queue_full) whatever way they came, another signer's are not,
+// those waiting are rechecked as before, and once a block takes some the
+// signer may send again.
+func TestOneSignerHoldsAShareOfTheMempool(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	org := hospitalKey
+	var txs [][]byte
+	for i := range MaxPendingPerSigner {
+		raw := h.registerPractitioner(org, testKey(fmt.Sprint("queue-", i)))
+		if res := h.check(raw); res.Code != 0 {
+			t.Fatalf("transaction %d within the share: %s", i, res.Log)
+		}
+		txs = append(txs, raw)
+	}
+	over := h.registerPractitioner(org, testKey("queue-over"))
+	if res := h.check(over); res.Codespace != "primum" || res.Code != ledger.ErrSignerBusy.Code {
+		t.Fatalf("past the share: code %d %s", res.Code, res.Log)
+	}
+	if res := h.check(h.nonceTx(testKey("queue-other"), 0)); res.Code != 0 {
+		t.Fatalf("another signer: %s", res.Log)
+	}
+	h.mustOK(txs[:500]...)
+	for i, raw := range txs[500:] {
+		if res := h.recheck(raw); res.Code != 0 {
+			t.Fatalf("recheck of waiting transaction %d: %s", i, res.Log)
+		}
+	}
+	if res := h.check(over); res.Code != 0 {
+		t.Fatalf("after a block took 500: %s", res.Log)
+	}
+}

@@ -120,4 +120,8 @@ var (
 	ErrRetiredKey  = NewError("primum", 16, "retired_key", 401, "signer key was rotated out")
 	ErrClaimed     = NewError("primum", 18, "already_claimed", 409, "another transaction waiting for a block uses this already (a voucher): it was sent twice, or copied")
 	ErrInactiveOrg = NewError("primum", 17, "organisation_inactive", 403, "signer's organisation is no longer a member")
+	// ErrSignerBusy: one signer may hold at most a share of a node's
+	// mempool (app.MaxPendingPerSigner), whichever way its transactions
+	// arrive (the API, CometBFT's RPC, peers).
+	ErrSignerBusy = NewError("primum", 19, "signer_queue_full", 429, "this signer already has as many transactions waiting in this node's mempool as one signer may: wait for a block to take some")
 )
