@@ -78,7 +78,7 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 		{ph, supply.TypeReportSuspect, supply.ReportSuspect{Code: "(01)09506000134352(21)W1", Reason: "torn seal"}},
 	})
 	b := browser(t)
-	scan := func(code string) (verdict, message string, rows int, held, focused string) {
+	scan := func(code string) (verdict, message string, rows int, held, focused, headline string, empty []string) {
 		t.Helper()
 		var found bool
 		err := chromedp.Run(b,
@@ -94,6 +94,9 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 			chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &rows),
 			chromedp.Text("#custodian", &held),
 			chromedp.Evaluate(`document.activeElement.id`, &focused),
+			chromedp.Text("#verdict", &headline),
+			// Lines with nothing to say are hidden, headings and all.
+			chromedp.Evaluate(`[...document.querySelectorAll("#result dt")].filter(dt => !dt.hidden && dt.nextElementSibling.textContent === "").map(dt => dt.textContent)`, &empty),
 		)
 		if err != nil {
 			t.Fatalf("scan %q: %v", code, err)
@@ -104,16 +107,18 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 		code, want string
 		rows       int
 		held       string // how the holder's line reads
+		headline   string // what the page says to do
 	}{
-		{"(01)09506000134352(21)W2", supply.VerdictDispensed, 4, "(dispensed)"},
-		{"https://id.gs1.org/01/09506000134352/21/W3", supply.VerdictRecalled, 3, "(lot recalled)"},
-		{"(01)09506000134352(21)W1", supply.VerdictQuarantined, 4, "(quarantined as suspect)"},
-		{"(01)09506000134352(21)NOPE", supply.VerdictUnknown, 0, ""},
+		{"(01)09506000134352(21)W2", supply.VerdictDispensed, 4, "(dispensed)", "Already dispensed: do not dispense again"},
+		{"https://id.gs1.org/01/09506000134352/21/W3", supply.VerdictRecalled, 3, "(lot recalled)", "Recalled lot: do not dispense"},
+		{"(01)09506000134352(21)W1", supply.VerdictQuarantined, 4, "(quarantined as suspect)", "Quarantined as suspect"},
+		{"(01)09506000134352(21)NOPE", supply.VerdictUnknown, 0, "", "Unknown serial"},
+		{"(01)12345", supply.VerdictBadCode, 0, "", "scan again"},
 	}
 	for _, cs := range cases {
-		v, msg, rows, held, focused := scan(cs.code)
-		if v != cs.want || msg == "" || rows != cs.rows || !strings.Contains(held, cs.held) {
-			t.Errorf("%s: page shows %q (%q) held %q with %d trail rows, want %s, %q with %d", cs.code, v, msg, held, rows, cs.want, cs.held, cs.rows)
+		v, msg, rows, held, focused, headline, empty := scan(cs.code)
+		if v != cs.want || msg == "" || rows != cs.rows || !strings.Contains(held, cs.held) || !strings.Contains(headline, cs.headline) || len(empty) > 0 {
+			t.Errorf("%s: page shows %q %q (%q) held %q with %d trail rows, empty lines %q; want %s, %q, %q with %d", cs.code, v, headline, msg, held, rows, empty, cs.want, cs.headline, cs.held, cs.rows)
 		}
 		// The next scan replaces this one: the field has the focus.
 		if focused != "code" {

@@ -16,6 +16,30 @@ async function loadOrgs() {
   if (want) sel.value = want;
 }
 const who = id => names[id] || (id ? id.slice(0, 10) + "…" : "");
+// verdicts: each verdict's headline, and its tone.
+const verdicts = {
+  genuine_dispensable: ["✓ Genuine: dispense", "ok"],
+  unknown_serial: ["✗ Unknown serial: do not dispense, report it", "stop"],
+  recalled: ["✗ Recalled lot: do not dispense", "stop"],
+  expired: ["✗ Expired: do not dispense", "stop"],
+  already_dispensed: ["✗ Already dispensed: do not dispense again", "stop"],
+  wrong_hands: ["✗ Not held by you: check where it came from", "stop"],
+  decommissioned: ["✗ Taken out of the supply chain: do not dispense", "stop"],
+  quarantined: ["✗ Quarantined as suspect: do not dispense", "stop"],
+  in_transit: ["… On its way to you: receive it before dispensing", "again"],
+  bad_code: ["↻ Not a code this page can read: scan again", "again"],
+  missing_separator: ["↻ Scan again: the scanner dropped a separator", "again"],
+  logistic_unit: ["▣ A shipping case or pallet: not a pack to dispense", "info"],
+  returnable_asset: ["▣ A returnable asset (a cylinder, a crate): not a pack to dispense", "info"],
+};
+// show fills a line of the verdict, and hides it (its heading too) when
+// there is nothing to say.
+function show(id, text) {
+  const dd = document.getElementById(id);
+  dd.textContent = text;
+  dd.hidden = !text;
+  dd.previousElementSibling.hidden = !text;
+}
 async function verify(ev) {
   ev.preventDefault();
   const code = document.getElementById("code").value.trim();
@@ -25,19 +49,29 @@ async function verify(ev) {
   const v = await r.json();
   const box = document.getElementById("result");
   box.hidden = false;
-  // A scan to repeat (the scanner dropped a separator) is no alarm.
-  box.className = "card verdict-" + (v.dispensable ? "ok" : v.verdict === "missing_separator" ? "again" : "stop");
-  document.getElementById("verdict").textContent = r.ok ? (v.dispensable ? "✓ " : "✗ ") + v.verdict.replaceAll("_", " ") : "error";
-  document.getElementById("verdict").dataset.verdict = v.verdict || v.code;
-  document.getElementById("message").textContent = r.ok ? [v.message, v.reading].filter(Boolean).join(". ") : v.detail;
+  // The headline says what to do, in words; the tone: go (green), stop
+  // (red), look again (amber: a scan to repeat, a pack on its way), or what
+  // it is (blue: a case or an asset, which are no packs to dispense).
+  const [headline, tone] = r.ok ? (verdicts[v.verdict] || [v.verdict.replaceAll("_", " "), "stop"]) : ["Cannot verify: " + (v.title || v.code || r.status), "again"];
+  box.className = "card verdict-" + tone;
+  const h = document.getElementById("verdict");
+  h.textContent = headline;
+  h.dataset.verdict = v.verdict || v.code;
+  document.getElementById("message").textContent = r.ok ? v.message : v.detail;
+  const reading = document.getElementById("reading");
+  reading.textContent = r.ok && v.reading ? "Read as: " + v.reading : "";
+  reading.hidden = !reading.textContent;
   const p = v.product;
-  document.getElementById("product").textContent = p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin || "");
-  document.getElementById("identity").textContent = [v.serial, v.lot, v.expiry].filter(Boolean).join(" / ");
   // The custody state as the pharmacist reads it: a recalled or
   // quarantined pack is not simply "active".
   const state = v.verdict === "recalled" ? "lot recalled" : v.verdict === "quarantined" ? "quarantined as suspect"
     : ({ active: "in stock", in_transit: "in transit", dispensed: "dispensed" }[v.status] || v.status);
-  document.getElementById("custodian").textContent = v.custodian ? who(v.custodian) + " (" + state + ")" : "";
+  show("product", p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin ? "GTIN " + v.gtin : ""));
+  show("identity", [v.serial, v.lot, v.expiry].filter(Boolean).join(" / "));
+  show("custodian", v.custodian ? who(v.custodian) + " (" + state + ")" : "");
+  show("recall", v.recall ? v.recall.reason + (v.recall.by ? " (" + who(v.recall.by) + ")" : "") : "");
+  show("suspect", v.suspect_reason || "");
+  document.getElementById("trail-section").hidden = !(v.trail || []).length;
   // The verdict carries the latest steps of a long trail, and how many
   // there are; the whole trail pages from the object's route.
   const note = document.getElementById("trail-note");
