@@ -56,7 +56,7 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/supply/objects/{code}", Name: "object", Read: ledger.Public, Answer: ledger.Page{Items: &ObjectAnswer{}},
 			Doc: "A pack, case, pallet or asset by its code or state key, with a page of its custody trail (oldest first; the Link header continues it) and the first page of its contents.",
 			Params: []ledger.Param{{Name: "limit", Doc: "steps of the trail, and objects of the contents, to show: 1-1000 (default 100)"},
-				{Name: "after", Doc: "the step to start the trail at (a step's seq, from a Link header; default 0, the first)"}},
+				{Name: "after", Doc: "where the trail starts: a step number (default 0, the first), or the token a Link header gives"}},
 			Handle: objectQuery},
 		{Path: "/api/v1/supply/objects/{code}/children", Name: "children", Read: ledger.Public, Answer: ledger.Page{Items: []string{}},
 			Doc:    "The objects packed directly in a case or pallet, by key, a page at a time.",

@@ -107,9 +107,17 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 		}
 		return id
 	}
+	// The mark says what to do: dispense, stop, look again (a scan to
+	// repeat, a pack still on its way), or what it is (a case, an asset:
+	// no alarm, and no pack to dispense).
 	mark := "✗"
-	if v.Dispensable {
+	switch v.Verdict {
+	case supply.VerdictDispensable:
 		mark = "✓"
+	case supply.VerdictBadCode, supply.VerdictMissingSeparator, supply.VerdictInTransit:
+		mark = "↻"
+	case supply.VerdictLogisticUnit, supply.VerdictAsset:
+		mark = "▣"
 	}
 	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, v.Message)
 	if v.Reading != "" {
@@ -129,7 +137,21 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 		fmt.Fprintln(w, line)
 	}
 	if v.Custodian != "" {
-		fmt.Fprintf(w, "  held by  %s (%s)\n", who(v.Custodian), v.Status)
+		// A recalled or quarantined pack is not simply "active".
+		state := v.Status
+		switch v.Verdict {
+		case supply.VerdictRecalled:
+			state = "lot recalled"
+		case supply.VerdictQuarantined:
+			state = "quarantined as suspect"
+		}
+		fmt.Fprintf(w, "  held by  %s (%s)\n", who(v.Custodian), state)
+	}
+	if v.Recall != nil {
+		fmt.Fprintf(w, "  recall   %s (%s)\n", v.Recall.Reason, who(v.Recall.By))
+	}
+	if v.Suspect != "" {
+		fmt.Fprintf(w, "  suspect  %s\n", v.Suspect)
 	}
 	if shown := uint64(len(v.Trail)); shown < v.TrailSteps {
 		fmt.Fprintf(w, "  trail    the latest %d of %d steps (all of them: primum supply object %s --after N)\n", shown, v.TrailSteps, v.Key)

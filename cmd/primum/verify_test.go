@@ -24,6 +24,13 @@ func TestPrintVerdict(t *testing.T) {
 		{"the end of a long trail", supply.Verdict{Verdict: supply.VerdictDispensable, Key: "sgtin:09506000134352.S1", TrailSteps: 301,
 			Trail: []*supply.Step{{Seq: 299, Action: "pack", By: "abc"}, {Seq: 300, Action: "unpack", By: "abc"}}},
 			[]string{"  trail    the latest 2 of 301 steps (all of them: primum supply object sgtin:09506000134352.S1 --after N)\n", "unpack"}, nil},
+		{"a recalled pack held", supply.Verdict{Verdict: supply.VerdictRecalled, Message: "lot recalled", Custodian: "abc", Status: "active",
+			Recall: &supply.Recall{Reason: "sterility failure", By: "abc"}},
+			[]string{"✗ recalled", "  held by  Central Pharmacy (lot recalled)\n", "  recall   sterility failure (Central Pharmacy)\n"}, []string{"(active)"}},
+		{"a case is no alarm", supply.Verdict{Verdict: supply.VerdictLogisticUnit, Message: "a logistic unit"},
+			[]string{"▣ logistic_unit"}, []string{"✗"}},
+		{"a scan to repeat", supply.Verdict{Verdict: supply.VerdictMissingSeparator, Message: "separator missing"},
+			[]string{"↻ missing_separator"}, []string{"✗"}},
 		{"a whole trail", supply.Verdict{Verdict: supply.VerdictDispensable, TrailSteps: 1, Trail: []*supply.Step{{Action: "commission", By: "abc"}}},
 			[]string{"commission"}, []string{"the latest"}},
 	} {
