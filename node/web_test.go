@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,6 +58,79 @@ func browser(t *testing.T) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
+}
+
+// TestDispenseFromTheVerdict: a pharmacist signs in on the scanning page,
+// scans a pack their pharmacy holds, and dispenses it from the verdict; the
+// page then shows it dispensed. A pack the pharmacy does not hold, or an
+// anonymous check, offers no button.
+func TestDispenseFromTheVerdict(t *testing.T) {
+	n, c, m := startSupplyNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	maker, ph := m["manufacturer"], m["pharmacy"]
+	sendAll(ctx, t, c, []step{
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "Amoxicillin", Form: "capsule", Strength: "500 mg"}},
+		{maker, supply.TypeCommission, supply.Commission{GTIN: testGTIN, Lot: "GOOD", Expiry: "2030-01-31", Serials: []string{"D1", "D2"}}},
+		{maker, supply.TypeShip, supply.Ship{Codes: []string{"(01)09506000134352(21)D1"}, To: ph.id}},
+		{ph, supply.TypeReceive, supply.Receive{Codes: []string{"(01)09506000134352(21)D1"}}},
+	})
+	b := browser(t)
+	offered := func(code string) bool {
+		t.Helper()
+		var hidden bool
+		if err := chromedp.Run(b,
+			chromedp.Evaluate(`delete document.getElementById("verdict").dataset.verdict`, nil),
+			chromedp.SetValue("#code", code),
+			chromedp.Click("#verify-button"),
+			chromedp.Poll(`document.getElementById("verdict").dataset.verdict !== undefined && !document.getElementById("result").hidden`, nil),
+			chromedp.Evaluate(`document.getElementById("dispense-row").hidden`, &hidden),
+		); err != nil {
+			t.Fatalf("scan %s: %v", code, err)
+		}
+		return !hidden
+	}
+	if err := chromedp.Run(b, chromedp.Navigate(n.APIURL()+"/verify.html"), chromedp.WaitVisible("#code"),
+		chromedp.Poll(`document.querySelectorAll("#as option").length > 3`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if offered("(01)09506000134352(21)D1") {
+		t.Fatal("an anonymous check offers to dispense")
+	}
+	var as string
+	if err := chromedp.Run(b,
+		chromedp.Click("#dispense-signin summary"),
+		chromedp.SendKeys("#token", ph.token),
+		chromedp.Click("#signin-button"),
+		chromedp.WaitVisible("#signed-in"),
+		chromedp.Value("#as", &as),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if as != ph.id {
+		t.Fatalf("signed in as the pharmacy, the page scans as %q", as)
+	}
+	if offered("(01)09506000134352(21)D2") {
+		t.Fatal("offers to dispense a pack the pharmacy does not hold")
+	}
+	if !offered("(01)09506000134352(21)D1") {
+		t.Fatal("no dispense button on the pharmacy's genuine pack")
+	}
+	var message string
+	if err := chromedp.Run(b,
+		chromedp.Click("#dispense"),
+		chromedp.Poll(`document.getElementById("verdict").dataset.verdict === "already_dispensed"`, nil),
+		chromedp.Text("#message", &message),
+	); err != nil {
+		t.Fatalf("dispense: %v", err)
+	}
+	if !strings.Contains(message, "Dispensed by you just now") {
+		t.Fatalf("after dispensing the page says %q", message)
+	}
+	var obj supply.ObjectAnswer
+	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape("(01)09506000134352(21)D1"), &obj); err != nil || obj.Object.Status != supply.StatusDispensed {
+		t.Fatalf("on the ledger: %+v, %v", obj.Object, err)
+	}
 }
 
 // TestPharmacyAndRegulatorPages drives the pages in a real Chromium: a

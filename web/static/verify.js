@@ -1,12 +1,16 @@
 "use strict";
 // Pharmacy verification: reads GET /api/v1/verify; all text via textContent.
-const names = {};
+const orgNames = {};
+// me is who signed in to dispense (null: an anonymous check); their
+// organisation scans.
+let me = null;
+const myOrg = () => me && (me.kind === "organisation" ? me.id : me.org_id);
 async function loadOrgs() {
   const r = await fetch("/api/v1/identities?kind=organisation");
   if (!r.ok) return;
   const sel = document.getElementById("as");
   for (const o of await r.json()) {
-    names[o.id] = o.name;
+    orgNames[o.id] = o.name;
     const opt = document.createElement("option");
     opt.value = o.id;
     opt.textContent = o.name + " (" + o.org_type + ")";
@@ -15,7 +19,7 @@ async function loadOrgs() {
   const want = new URLSearchParams(location.search).get("as");
   if (want) sel.value = want;
 }
-const who = id => names[id] || (id ? id.slice(0, 10) + "…" : "");
+const who = id => orgNames[id] || (id ? id.slice(0, 10) + "…" : "");
 // verdicts: each verdict's headline, and its tone.
 const verdicts = {
   genuine_dispensable: ["✓ Genuine: dispense", "ok"],
@@ -72,6 +76,12 @@ async function verify(ev) {
   show("recall", v.recall ? v.recall.reason + (v.recall.by ? " (" + who(v.recall.by) + ")" : "") : "");
   show("suspect", v.suspect_reason || "");
   document.getElementById("trail-section").hidden = !(v.trail || []).length;
+  // Dispense from the verdict: a pack the signed-in pharmacy holds and may
+  // dispense.
+  const row = document.getElementById("dispense-row");
+  row.hidden = !(r.ok && v.dispensable && myOrg() && q.get("as") === myOrg());
+  document.getElementById("dispense").dataset.code = code;
+  document.getElementById("dispense-note").textContent = "";
   // The verdict carries the latest steps of a long trail, and how many
   // there are; the whole trail pages from the object's route.
   const note = document.getElementById("trail-note");
@@ -96,4 +106,26 @@ async function verify(ev) {
   input.select();
 }
 document.getElementById("verify-form").addEventListener("submit", verify);
-loadOrgs();
+document.getElementById("dispense").addEventListener("click", async ev => {
+  const b = ev.target, note = document.getElementById("dispense-note");
+  b.disabled = true;
+  note.textContent = "Dispensing…";
+  try {
+    await act("supply.dispense", { code: b.dataset.code });
+    // The verdict again, from the ledger: now dispensed, by this pharmacy.
+    document.getElementById("code").value = b.dataset.code;
+    await verify(new Event("submit"));
+    document.getElementById("message").textContent += " Dispensed by you just now.";
+  } catch (e) {
+    note.textContent = "Not dispensed: " + e.message;
+  } finally {
+    b.disabled = false;
+  }
+});
+loadOrgs().then(() => signIn(async who => {
+  me = who;
+  const sel = document.getElementById("as");
+  sel.value = myOrg() || "";
+  sel.disabled = true; // the scanning organisation is the one signed in
+  document.getElementById("who").textContent = (who.name || who.profession + " " + who.licence) + (myOrg() && orgNames[myOrg()] ? " at " + orgNames[myOrg()] : "");
+}));
