@@ -72,8 +72,14 @@ async function act(type, body) {
 }
 
 // fill replaces a table's rows; a cell is a value, or {text, cls} or a Node.
+// Rows the same as those shown are left alone: a refresh every few seconds
+// must not take the keyboard focus or the selection away.
 function fill(table, rows, rowClass) {
   const tbody = document.querySelector(table + " tbody");
+  const sig = JSON.stringify(rows.map((cells, i) => [rowClass ? rowClass(i) : "", cells.map(c =>
+    c instanceof Node ? "node:" + c.textContent : c && typeof c === "object" ? [c.text, c.cls] : c)]));
+  if (tbody.dataset.sig === sig) return;
+  tbody.dataset.sig = sig;
   tbody.replaceChildren();
   rows.forEach((cells, i) => {
     const tr = document.createElement("tr");

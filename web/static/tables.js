@@ -16,3 +16,34 @@ function labelCells() {
 }
 new MutationObserver(labelCells).observe(document.documentElement, { childList: true, subtree: true });
 labelCells();
+
+// A table marked data-csv gets a button that downloads it as CSV, as it is
+// shown (the regulator's exports). A cell that a spreadsheet would read as
+// a formula is written as text.
+function csvCell(text) {
+  let t = text.trim();
+  if (/^[=+\-@\t\r]/.test(t)) t = "'" + t;
+  return /[",\n]/.test(t) ? '"' + t.replaceAll('"', '""') + '"' : t;
+}
+function tableCSV(table) {
+  const rows = [[...table.querySelectorAll("thead th")].map(th => th.textContent)];
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    rows.push([...tr.children].map(td => td.querySelector("button") ? "" : td.textContent));
+  }
+  return rows.map(r => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+}
+for (const table of document.querySelectorAll("table[data-csv]")) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "csv";
+  b.textContent = "Download CSV";
+  b.setAttribute("aria-label", "Download " + table.dataset.csv + " as CSV");
+  b.addEventListener("click", () => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([tableCSV(table)], { type: "text/csv" }));
+    a.download = table.dataset.csv + "-" + new Date().toISOString().slice(0, 10) + ".csv";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+  table.after(b);
+}
