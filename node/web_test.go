@@ -2,14 +2,15 @@ package node_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/primum-health/primum/client"
@@ -172,7 +173,7 @@ func TestRegulatorDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A reason a spreadsheet would run as a formula is written as text.
-	if !strings.HasPrefix(csv, "Pack,Lot,Reason,Quarantined,Held by,\r\n") || !strings.Contains(csv, "LOTR,'=cmd|' /C calc'!A0,yes,pharmacy") {
+	if !strings.HasPrefix(csv, "Pack,Lot,Reason,Quarantined,Held by,Action\r\n") || !strings.Contains(csv, "LOTR,'=cmd|' /C calc'!A0,yes,pharmacy") {
 		t.Fatalf("suspects as CSV:\n%s", csv)
 	}
 	if auditShown {
@@ -308,6 +309,10 @@ func TestPagesFitAPhone(t *testing.T) {
 		{maker, supply.TypeRecall, supply.RecallLot{GTIN: testGTIN, Lot: "LOT-LONG-NAME-00001", Reason: "out-of-specification dissolution at the 12-month stability point"}},
 	})
 	b := browser(t)
+	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct {
 		path  string
 		ready string // a script true once the page has its content
@@ -356,6 +361,26 @@ func TestPagesFitAPhone(t *testing.T) {
 					}
 					if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
 						t.Error(err)
+					}
+				}
+				// Accessibility: axe-core (testdata/axe, pinned) in the page;
+				// a serious or critical violation fails.
+				var violations []struct {
+					ID, Impact, Help string
+					Nodes            []struct{ Target []string }
+				}
+				if err := chromedp.Run(b,
+					chromedp.Evaluate(string(axe), nil),
+					chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target.map(String)}))})))`, &violations,
+						func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+				); err != nil {
+					t.Fatalf("axe: %v", err)
+				}
+				t.Logf("axe: %d violations (moderate and minor are logged only)", len(violations))
+				for _, v := range violations {
+					t.Logf("axe %s %s: %s", v.Impact, v.ID, v.Help)
+					if v.Impact == "serious" || v.Impact == "critical" {
+						t.Errorf("accessibility (%s) %s: %s, at %v", v.Impact, v.ID, v.Help, v.Nodes)
 					}
 				}
 				if scroll > inner {
