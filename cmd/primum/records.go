@@ -325,18 +325,18 @@ func newConsentCmd(g *globals) *cobra.Command {
 	var grant consent.Grant
 	var categories, recordIDs []string
 	var all bool
-	var validFor time.Duration
+	validFor := lifeFlag(30 * day)
 	grantCmd := &cobra.Command{
 		Use:   "grant GRANTEE",
 		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",
-		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 720h
-  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 168h`,
+		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 30d
+  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 1w`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			grant.Grantee = args[0]
 			grant.Scope = consent.Scope{All: all, Categories: categories, Records: recordIDs}
 			if grant.Expires == "" {
-				grant.Expires = time.Now().Add(validFor).UTC().Format(time.RFC3339)
+				grant.Expires = time.Now().Add(time.Duration(validFor)).UTC().Format(time.RFC3339)
 			}
 			return g.send(cmd, tf, consent.TypeGrant, grant)
 		},
@@ -346,7 +346,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 	grantCmd.Flags().StringSliceVar(&recordIDs, "records", nil, "specific record ids")
 	grantCmd.Flags().StringVar(&grant.Purpose, "purpose", "treatment", strings.Join(consent.Purposes, ", "))
 	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
-	grantCmd.Flags().DurationVar(&validFor, "valid-for", 30*24*time.Hour, "how long the consent lasts")
+	grantCmd.Flags().Var(&validFor, "valid-for", "how long the consent lasts: weeks, days or a duration, e.g. 2w, 7d, 1d12h, 36h (or --expires)")
 
 	var withProofs bool
 	var trust trustFlags
