@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -65,9 +66,26 @@ func TestTourExamples(t *testing.T) {
 	if err := os.WriteFile(big, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := exec.Command(primumBinary(t), "supply", "import", big, "--token", token, "--node", n.APIURL(),
-		"--report", filepath.Join(t.TempDir(), "report.jsonl")).CombinedOutput()
-	if err != nil || !strings.Contains(string(b), "450 events: 450 accepted, 0 already recorded, 0 refused") {
-		t.Fatalf("import of gen-epcis's document: %v\n%s", err, b)
+	// With the token in PRIMUM_TOKEN, as every command reads it, and -o
+	// json: the summary is one JSON document on stdout; the progress, on
+	// stderr, is not redrawn with \r into a file.
+	imp := func(env string, args ...string) (stdout, stderr string, err error) {
+		cmd := exec.Command(primumBinary(t), append([]string{"supply", "import", big, "--node", n.APIURL()}, args...)...)
+		cmd.Env = append(os.Environ(), "PRIMUM_TOKEN=", "PRIMUM_API_TOKEN=", env)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err = cmd.Run()
+		return o.String(), e.String(), err
+	}
+	stdout, stderr, err := imp("PRIMUM_TOKEN="+token, "-o", "json", "--report", filepath.Join(t.TempDir(), "report.jsonl"))
+	var sum importSummary
+	if err != nil || json.Unmarshal([]byte(stdout), &sum) != nil || sum.Events != 450 || sum.Accepted != 450 || strings.Contains(stderr, "\r") {
+		t.Fatalf("import of gen-epcis's document: %v %+v\nstdout: %s\nstderr: %q", err, sum, stdout, stderr)
+	}
+	// Again, in text, with the token in PRIMUM_API_TOKEN (its older name):
+	// nothing is recorded twice.
+	stdout, stderr, err = imp("PRIMUM_API_TOKEN=" + token)
+	if err != nil || !strings.Contains(stdout, "450 events: 0 accepted, 450 already recorded, 0 refused") {
+		t.Fatalf("import again: %v\n%s%s", err, stdout, stderr)
 	}
 }

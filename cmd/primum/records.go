@@ -38,9 +38,7 @@ against the commitment held by --node.`,
   primum records import observation.json --patient 1f0c… --token …   # one resource`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if token == "" {
-				token = os.Getenv("PRIMUM_TOKEN")
-			}
+			token = apiToken(token)
 			if token == "" || patient == "" {
 				return fmt.Errorf("--token (or PRIMUM_TOKEN) and --patient are required")
 			}
