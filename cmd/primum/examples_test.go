@@ -56,6 +56,23 @@ func TestTourExamples(t *testing.T) {
 		}
 	}
 
+	// The tour's messages name members, not only their ids.
+	pharmacy, hospital := f.Member("Central Pharmacy"), f.Member("St Luke's Hospital")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", "https://id.gs1.org/01/" + demo.GTIN + "/21/DEMO001", "--as", pharmacy.Address},
+			"already dispensed by Central Pharmacy (" + pharmacy.Address + ")"},
+		{[]string{"records", "list", "--from", f.Member("Patient 1").KeyFile}, "St Luke's Hospital (" + hospital.Address + ")"},
+		{[]string{"consent", "list", "--from", f.Member("Patient 1").KeyFile}, " at Riverside General Hospital ("},
+	} {
+		b, _ := exec.Command(primumBinary(t), append(c.args, "--node", n.APIURL())...).CombinedOutput()
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: want %q in\n%s", strings.Join(c.args[:2], " "), c.want, b)
+		}
+	}
+
 	big := filepath.Join(t.TempDir(), "big-epcis.jsonld")
 	gen := exec.Command("go", "run", "./examples/gen-epcis", "-n", "450")
 	gen.Dir = filepath.Join("..", "..")

@@ -81,6 +81,7 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), recs, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tREGISTERED\tSTATUS")
@@ -89,7 +90,7 @@ against the commitment held by --node.`,
 					if r.Status == records.StatusRetained {
 						status += " until " + r.RetainedUntil + " (" + r.RetentionBasis + ")"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.Registered, status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.Registered, status)
 				}
 				tw.Flush()
 			})
@@ -121,7 +122,7 @@ against the commitment held by --node.`,
 				}
 			}
 			return g.print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, f.Record.Custodian, f.Access.ID, f.Access.Purpose)
+				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.names(cmd.Context()).of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
 				if out == "" {
 					fmt.Fprintln(w, string(f.Content))
 				}
@@ -151,7 +152,8 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list) })
+			names := g.names(cmd.Context())
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list, names) })
 		},
 	}
 
@@ -207,6 +209,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			if err != nil {
 				return err
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
 				if len(e.Txs) == 0 {
 					fmt.Fprintf(w, "your erasure was already complete: %d record(s) erased, keys destroyed by their custodians\n", e.Count(records.StatusErased))
@@ -220,7 +223,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 					fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tKEPT UNTIL\tBASIS")
 					for _, r := range e.Records {
 						if r.Status == records.StatusRetained {
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.RetainedUntil, r.RetentionBasis)
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.RetainedUntil, r.RetentionBasis)
 						}
 					}
 					tw.Flush()
@@ -297,7 +300,7 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 	return cmd
 }
 
-func accessTable(w io.Writer, list []*records.Access) {
+func accessTable(w io.Writer, list []*records.Access, names names) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tWHO\tRECORD\tPURPOSE\tOUTCOME\tEMERGENCY")
 	for _, a := range list {
@@ -309,7 +312,7 @@ func accessTable(w io.Writer, list []*records.Access) {
 		if a.Emergency {
 			em = "EMERGENCY: " + a.EmergencyReason
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", a.Time, a.RequesterKind, a.Requester, a.Record, a.Purpose, outcome, em)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Time, names.ofKind(a.RequesterKind, a.Requester), a.Record, a.Purpose, outcome, em)
 	}
 	tw.Flush()
 }
@@ -381,6 +384,7 @@ leaves out is not detected).`,
 					return err
 				}
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
 				defer func() {
 					if len(proven) > 0 {
@@ -396,7 +400,7 @@ leaves out is not detected).`,
 					} else if len(c.Scope.Records) > 0 {
 						scope = fmt.Sprintf("%d record(s)", len(c.Scope.Records))
 					}
-					fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", c.ID, c.GranteeKind, c.Grantee, c.Purpose, scope, c.Expires, c.Status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names.ofKind(c.GranteeKind, c.Grantee), c.Purpose, scope, c.Expires, c.Status)
 				}
 				tw.Flush()
 			})
