@@ -73,6 +73,24 @@ func TestTourExamples(t *testing.T) {
 		}
 	}
 
+	// The tour's import from an EHR, run twice: the second time nothing is
+	// recorded again (it once doubled Patient 1's records).
+	patient := f.Member("Patient 1")
+	before, err := c.WithToken(patient.APIToken).Records(ctx, patient.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stored 27 record(s)", "stored 0 record(s) encrypted; indexed on the ledger; 27 already recorded"} {
+		b, err := exec.Command(primumBinary(t), "records", "import", filepath.Join("..", "..", "testdata", "conformance", "fhir-r4", "synthea.bundle.json"),
+			"--patient", patient.Address, "--token", hospital.APIToken, "--node", n.APIURL()).CombinedOutput()
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Fatalf("records import: %v, want %q:\n%s", err, want, b)
+		}
+	}
+	if after, err := c.WithToken(patient.APIToken).Records(ctx, patient.Address); err != nil || len(after) != len(before)+27 {
+		t.Fatalf("after importing the bundle twice: %d records, had %d (%v)", len(after), len(before), err)
+	}
+
 	big := filepath.Join(t.TempDir(), "big-epcis.jsonld")
 	gen := exec.Command("go", "run", "./examples/gen-epcis", "-n", "450")
 	gen.Dir = filepath.Join("..", "..")

@@ -34,6 +34,12 @@ against the commitment held by --node.`,
 	imp := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Store a FHIR R4 resource or Bundle at this node as the custodian named by --token",
+		Long: `Stores a FHIR R4 resource, or each entry of a Bundle, encrypted at --node as the custodian
+organisation --token names (or PRIMUM_TOKEN), and indexes it on the ledger for --patient.
+A resource this custodian already holds for this patient, with the same content in any
+layout (an export run again), is reported as already recorded and not stored twice: running
+an import again is safe. -o json prints how many were stored and already recorded, with the
+node's FHIR answer.`,
 		Example: `  primum records import synthea.bundle.json --patient 1f0c… --token $(jq -r '.members[0].api_token' ~/.primum/demo-members.json)
   primum records import observation.json --patient 1f0c… --token …   # one resource`,
 		Args: cobra.ExactArgs(1),
@@ -51,11 +57,11 @@ against the commitment held by --node.`,
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
-				n := 1
-				if e, ok := out["entry"].([]any); ok {
-					n = len(e)
+				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger", out.Stored)
+				if out.AlreadyRecorded > 0 {
+					fmt.Fprintf(w, "; %d already recorded (the same content, from this custodian, for this patient): not stored again", out.AlreadyRecorded)
 				}
-				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger\n", n)
+				fmt.Fprintln(w)
 			})
 		},
 	}
