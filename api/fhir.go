@@ -122,29 +122,79 @@ func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	committed := s.Ledger.Committed()
 	endpoint, _ := records.Endpoint(committed, recs[0].Custodian)
+	// A resource recorded before answers as FHIR's conditional create does
+	// when it finds its match: 200 OK, nothing created.
+	status := func(in ingested) (int, string) {
+		if in.already {
+			return http.StatusOK, "200 OK"
+		}
+		return http.StatusCreated, "201 Created"
+	}
 	if typ != "" {
+		code, _ := status(recs[0])
 		w.Header().Set("Location", s.fhirBase(r)+"/DocumentReference/"+recs[0].ID)
-		writeFHIR(w, http.StatusCreated, fhir.DocumentReference(recs[0], endpoint))
+		writeFHIR(w, code, fhir.DocumentReference(recs[0].Record, endpoint))
 		return
 	}
 	entries := make([]any, 0, len(recs))
-	for _, rec := range recs {
-		entries = append(entries, fhir.Object{"resource": fhir.DocumentReference(rec, endpoint),
-			"response": fhir.Object{"status": "201 Created", "location": "DocumentReference/" + rec.ID}})
+	for _, in := range recs {
+		_, line := status(in)
+		response := fhir.Object{"status": line, "location": "DocumentReference/" + in.ID}
+		if in.already {
+			response["outcome"] = fhir.OperationOutcome("information", "duplicate", "already recorded: this custodian holds this resource for this patient, as "+in.ID)
+		}
+		entries = append(entries, fhir.Object{"resource": fhir.DocumentReference(in.Record, endpoint), "response": response})
 	}
 	writeFHIR(w, http.StatusOK, fhir.Object{"resourceType": "Bundle", "type": "batch-response", "entry": entries})
 }
 
+// ingested is what an import made of one resource: its record, and whether
+// it was recorded before (then nothing was stored for it).
+type ingested struct {
+	*records.Record
+	already bool
+}
+
+// held finds, for each of resources, a record custodian already holds for
+// patient with the same content (fhir.Canonical: the same resource in any
+// layout), so that an import run again records nothing twice. It answers
+// the record's id, or "", for each resource; a record answers for one
+// resource at most, so a Bundle that holds a resource twice made two
+// records and finds both again. A record counts only while its index is on
+// the ledger and it is not erased. The record store compares inside itself
+// (docstore.Matching) and answers ids only: release stays its one way out.
+func (s *server) held(committed ledger.Reader, custodian, patient string, resources []*fhir.Resource) ([]string, error) {
+	types := map[string]bool{}
+	contents := make([][]byte, len(resources))
+	for i, res := range resources {
+		types[res.Type] = true
+		contents[i] = res.Raw
+	}
+	return s.Docs.Matching(patient, contents, fhir.Canonical, func(m docstore.Meta) bool {
+		if m.Custodian != custodian || !types[m.ResourceType] {
+			return false
+		}
+		rec, err := records.Get(committed, m.ID)
+		return err == nil && rec.Status != records.StatusErased // not indexed (refused, or pending), or erased: not held
+	})
+}
+
 // ingest stores resources encrypted and indexes them on the ledger, in
 // transactions of up to records.MaxPerRegister records; stored copies whose
-// index the ledger refused are discarded.
-func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]*records.Record, error) {
+// index the ledger refused are discarded. A resource the custodian holds
+// already for the patient (held) is not stored again: it answers with the
+// record it has.
+func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient string, resources []*fhir.Resource) ([]ingested, error) {
 	// One wait for every chunk together: a bundle of several chunks on a
 	// slow chain must still answer inside the server's write timeout.
 	ctx, cancel := context.WithTimeout(ctx, s.commitWait())
 	defer cancel()
 	committed := s.Ledger.Committed()
 	custodian, err := identity.Resolve(committed, key.Public().(ed25519.PublicKey), s.Ledger.LastBlockTime())
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.held(committed, custodian.ID, patient, resources)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +206,14 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 			}
 		}
 	}
-	for _, res := range resources {
+	ids := make([]string, len(resources))
+	for i, res := range resources {
+		if before[i] != "" {
+			ids[i] = before[i]
+			continue
+		}
 		id := newRecordID(res.Type)
+		ids[i] = id
 		c, err := s.Docs.Put(docstore.Meta{ID: id, Patient: patient, Custodian: custodian.ID, Category: records.CategoryOf(res.Type),
 			ResourceType: res.Type}, res.Raw)
 		if err != nil {
@@ -197,13 +253,13 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 		}
 	}
 	committed = s.Ledger.Committed()
-	out := make([]*records.Record, 0, len(stored))
-	for _, n := range stored {
-		rec, err := records.Get(committed, n.ID)
+	out := make([]ingested, 0, len(resources))
+	for i, id := range ids {
+		rec, err := records.Get(committed, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec)
+		out = append(out, ingested{Record: rec, already: before[i] != ""})
 	}
 	return out, nil
 }

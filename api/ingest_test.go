@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,10 +86,6 @@ func TestIngestWaitsOnceForAllItsBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { docs.Close() })
-	var bundle []*fhir.Resource
-	for range records.MaxPerRegister + 1 { // two transactions
-		bundle = append(bundle, &fhir.Resource{Type: "Observation", Raw: []byte(`{"resourceType":"Observation","status":"final"}`)})
-	}
 	for _, c := range []struct {
 		name string
 		wait time.Duration
@@ -98,6 +95,12 @@ func TestIngestWaitsOnceForAllItsBlocks(t *testing.T) {
 		{"each block within the wait, not both", 250 * time.Millisecond, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// Resources of their own: the same again would be recorded
+			// already, and need no transaction at all.
+			var bundle []*fhir.Resource
+			for range records.MaxPerRegister + 1 { // two transactions
+				bundle = append(bundle, &fhir.Resource{Type: "Observation", Raw: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"` + c.name + `"}}`)})
+			}
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 			s := &server{Backend: Backend{Ledger: a, Chain: chain, Docs: docs, CommitWait: c.wait, Logger: quiet}, log: quiet}
 			_, err := s.ingest(context.Background(), key, patient, bundle)
@@ -170,3 +173,89 @@ func (u *memUnsealer) Prepare() ([]byte, error) {
 	return u.next, nil
 }
 func (u *memUnsealer) Commit() error { u.cur, u.next = u.next, nil; return nil }
+
+// TestIngestRecordsNothingTwice: a resource the custodian already holds for
+// the patient, in any layout, answers with its record and is not stored
+// again; a Bundle holding a resource twice made two records and finds both
+// again; a third copy, or the same resource for another patient, is new.
+func TestIngestRecordsNothingTwice(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	a := memberLedger(t, key)
+	chain := &slowChain{app: a, delay: 10 * time.Millisecond, height: 1}
+	t.Cleanup(chain.blocks.Wait)
+	var patients []string
+	for seed := range byte(2) {
+		patientKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed + 1}, 32))
+		reg, _ := envelope.Build(a.ChainID(), patientKey, 0, identity.TypeRegisterPatient, identity.RegisterPatient{})
+		done, stop := a.WaitFor(fmt.Sprintf("%x", envelope.Hash(reg)))
+		if res, err := chain.BroadcastTxSync(context.Background(), reg); err != nil || res.Code != 0 {
+			t.Fatalf("register a patient: %v %v", res, err)
+		}
+		<-done
+		stop()
+		patients = append(patients, ledger.Address(patientKey.Public().(ed25519.PublicKey)))
+	}
+	docs, err := docstore.Open(t.TempDir(), &memUnsealer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docs.Close() })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := &server{Backend: Backend{Ledger: a, Chain: chain, Docs: docs, CommitWait: 10 * time.Second, Logger: quiet}, log: quiet}
+	res := func(typ, raw string) *fhir.Resource {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil || r.Type != typ {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		return r
+	}
+	const obs = `{"resourceType":"Observation","id":"o-1","status":"final","valueQuantity":{"value":7.4,"unit":"%"}}`
+	glucose := res("Observation", obs)
+	pretty := res("Observation", "{\n  \"status\": \"final\",\n  \"resourceType\": \"Observation\",\n  \"valueQuantity\": {\"unit\": \"%\", \"value\": 7.4},\n  \"id\": \"o-1\"\n}")
+	amended := res("Observation", strings.Replace(obs, "final", "amended", 1))
+	condition := res("Condition", `{"resourceType":"Condition","id":"c-1","code":{"text":"diabetes"}}`)
+
+	var first []string // record ids of the first import
+	const isNew = -1
+	glucoseAgain := []int{0, 2} // either of the two glucose records of the first import
+	for _, c := range []struct {
+		name      string
+		patient   int
+		resources []*fhir.Resource
+		answers   [][]int // per resource: the records of the first import it may answer with, or isNew
+		held      int     // records the patient then has
+	}{
+		{"the first import", 0, []*fhir.Resource{glucose, condition, glucose}, [][]int{{isNew}, {isNew}, {isNew}}, 3},
+		{"the same again, in another order and layout", 0, []*fhir.Resource{condition, pretty, glucose}, [][]int{{1}, glucoseAgain, glucoseAgain}, 3},
+		{"a third copy and an amendment are new", 0, []*fhir.Resource{glucose, glucose, glucose, amended},
+			[][]int{glucoseAgain, glucoseAgain, {isNew}, {isNew}}, 5},
+		{"another patient", 1, []*fhir.Resource{glucose}, [][]int{{isNew}}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := s.ingest(context.Background(), key, patients[c.patient], c.resources)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				for _, in := range got {
+					first = append(first, in.ID)
+				}
+			}
+			seen := map[string]bool{}
+			for i, in := range got {
+				ok := false
+				for _, want := range c.answers[i] {
+					ok = ok || want == isNew && !in.already || want >= 0 && in.already && in.ID == first[want]
+				}
+				if !ok || seen[in.ID] {
+					t.Errorf("resource %d: record %s (already %v, answered before in this import %v); want one of %v", i, in.ID, in.already, seen[in.ID], c.answers[i])
+				}
+				seen[in.ID] = true
+			}
+			held, err := docs.Records(patients[c.patient])
+			if err != nil || len(held) != c.held {
+				t.Fatalf("the store holds %d records of the patient (%v), want %d", len(held), err, c.held)
+			}
+		})
+	}
+}

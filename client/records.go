@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/consent"
@@ -159,9 +160,21 @@ func (c *Client) Export(ctx context.Context, key ed25519.PrivateKey) (fhir.Objec
 	})
 }
 
+// FHIRImport is what a FHIR import did: the node's answer (the resource's
+// DocumentReference, or a batch-response Bundle with one per entry), how
+// many resources it stored and indexed now, and how many the custodian
+// held already for the patient (the same content, in any layout), which it
+// did not store again.
+type FHIRImport struct {
+	Stored          int         `json:"stored"`
+	AlreadyRecorded int         `json:"already_recorded"`
+	Response        fhir.Object `json:"response"`
+}
+
 // ImportFHIR posts a FHIR resource (resourceType names it) or a Bundle to
-// the node as the custodian named by token, for patient.
-func (c *Client) ImportFHIR(ctx context.Context, token, patient string, doc []byte) (fhir.Object, error) {
+// the node as the custodian named by token, for patient. Importing the
+// same again stores nothing twice.
+func (c *Client) ImportFHIR(ctx context.Context, token, patient string, doc []byte) (*FHIRImport, error) {
 	r, err := fhir.ParseResource(doc)
 	if err != nil {
 		return nil, err
@@ -197,7 +210,26 @@ func (c *Client) ImportFHIR(ctx context.Context, token, patient string, doc []by
 		}
 		return nil, fmt.Errorf("HTTP %d: %s", res.StatusCode, b)
 	}
-	return out, nil
+	imp := &FHIRImport{Response: out}
+	if r.Type != "Bundle" { // 201 stored, 200 held already (FHIR's conditional create)
+		if res.StatusCode == http.StatusCreated {
+			imp.Stored = 1
+		} else {
+			imp.AlreadyRecorded = 1
+		}
+		return imp, nil
+	}
+	entries, _ := out["entry"].([]any)
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		response, _ := entry["response"].(map[string]any)
+		if status, _ := response["status"].(string); strings.HasPrefix(status, "201") {
+			imp.Stored++
+		} else {
+			imp.AlreadyRecorded++
+		}
+	}
+	return imp, nil
 }
 
 // Erasure is where a patient's erasure stands after Erase: their records at

@@ -352,6 +352,54 @@ func (s *Store) Records(patient string) ([]Meta, error) {
 	return out, it.Error()
 }
 
+// Matching answers, for each of contents, a record of patient held here
+// whose content is the same once both are put in one form by form (say, a
+// FHIR resource's canonical JSON), or "": each record answers for one
+// content at most. Only records keep accepts count, and never an erased
+// one. The records are decrypted to compare them here, in memory: the
+// answer is ids only, no content leaves the store this way, and nothing of
+// the comparison is kept. A record whose content form refuses matches
+// nothing; a content form refuses is an error.
+func (s *Store) Matching(patient string, contents [][]byte, form func([]byte) ([]byte, error), keep func(Meta) bool) ([]string, error) {
+	want := make([]string, len(contents))
+	for i, c := range contents {
+		f, err := form(c)
+		if err != nil {
+			return nil, fmt.Errorf("content %d: %w", i, err)
+		}
+		want[i] = string(f)
+	}
+	metas, err := s.Records(patient)
+	if err != nil {
+		return nil, err
+	}
+	held := map[string][]string{} // form → ids
+	for _, m := range metas {
+		if !keep(m) {
+			continue
+		}
+		r, err := s.Get(m.ID)
+		if errors.Is(err, ErrErased) || errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		f, err := form(r.Content)
+		if err != nil {
+			continue
+		}
+		held[string(f)] = append(held[string(f)], m.ID)
+	}
+	out := make([]string, len(contents))
+	for i, f := range want {
+		if ids := held[f]; len(ids) > 0 {
+			out[i], held[f] = ids[0], ids[1:]
+		}
+	}
+	return out, nil
+}
+
 // Discard removes a record that never made it onto the ledger.
 func (s *Store) Discard(id string) error {
 	m, err := s.Meta(id)

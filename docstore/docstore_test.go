@@ -190,3 +190,41 @@ func TestRotateKEKKeepsRecords(t *testing.T) {
 		t.Fatalf("old KEK on disk in %v", hits)
 	}
 }
+
+// TestMatching: the store tells which records hold a content already, in
+// the form the caller gives (here: spaces do not count), each record once,
+// never an erased one nor one the caller does not keep, and answers ids
+// only.
+func TestMatching(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), mustUnsealer(t, t.TempDir()))
+	t.Cleanup(func() { s.Close() })
+	for _, r := range []struct{ id, patient, content string }{
+		{"a1", "p", "A"}, {"a2", "p", "A"}, {"b1", "p", "B"}, {"c1", "p", "C"}, {"d1", "p", "D"}, {"a3", "q", "A"},
+	} {
+		if _, err := s.Put(Meta{ID: r.id, Patient: r.patient, Custodian: "h"}, []byte(r.content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Erase([]string{"c1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	form := func(b []byte) ([]byte, error) {
+		if bytes.Contains(b, []byte("!")) {
+			return nil, errors.New("no form")
+		}
+		return bytes.ReplaceAll(b, []byte(" "), nil), nil
+	}
+	keep := func(m Meta) bool { return m.ID != "d1" }
+	got, err := s.Matching("p", [][]byte{[]byte(" A"), []byte("B "), []byte("A"), []byte("A"), []byte("C"), []byte("D"), []byte("E")}, form, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two records hold A: two of the three A's find one each.
+	if got[0] == got[2] || got[0] == "" || got[2] == "" || got[0][0] != 'a' || got[2][0] != 'a' || got[0] == "a3" || got[2] == "a3" ||
+		got[1] != "b1" || got[3] != "" || got[4] != "" || got[5] != "" || got[6] != "" {
+		t.Fatalf("matching: %q", got)
+	}
+	if _, err := s.Matching("p", [][]byte{[]byte("!")}, form, keep); err == nil {
+		t.Fatal("a content without a form matched")
+	}
+}

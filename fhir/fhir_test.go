@@ -138,3 +138,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A resource sent again in another layout is the same resource; any change
+// to what it says, a number's digits included, is another.
+func TestCanonical(t *testing.T) {
+	const obs = `{"resourceType":"Observation","id":"o-1","status":"final","valueQuantity":{"value":7.40,"unit":"%"},"note":[{"text":"é"},{"text":"b"}]}`
+	for _, c := range []struct {
+		name, doc string
+		same      bool
+	}{
+		{"the same bytes", obs, true},
+		{"pretty-printed, keys in another order", "{\n  \"status\": \"final\",\n  \"resourceType\": \"Observation\",\n  \"id\": \"o-1\",\n  \"note\": [ { \"text\": \"\\u00e9\" }, {\"text\":\"b\"} ],\n  \"valueQuantity\": { \"unit\": \"%\", \"value\": 7.40 }\n}", true},
+		{"another value", strings.Replace(obs, "final", "amended", 1), false},
+		{"a number written otherwise", strings.Replace(obs, "7.40", "7.4", 1), false},
+		{"a list in another order", strings.Replace(obs, `[{"text":"é"},{"text":"b"}]`, `[{"text":"b"},{"text":"é"}]`, 1), false},
+	} {
+		a, err := Canonical([]byte(obs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Canonical([]byte(c.doc))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if same := string(a) == string(b); same != c.same {
+			t.Errorf("%s: same %v, want %v\n%s\n%s", c.name, same, c.same, a, b)
+		}
+	}
+	if _, err := Canonical([]byte(`{"resourceType":`)); !errors.Is(err, ErrNotJSON) {
+		t.Errorf("truncated JSON: %v", err)
+	}
+}

@@ -86,6 +86,23 @@ func noDuplicateKeys(b []byte) error {
 	return nil
 }
 
+// Canonical is a resource's JSON in one form whatever its layout: object
+// keys sorted, no whitespace between tokens, strings escaped one way,
+// numbers as written. Two copies of a resource that differ only in layout
+// (an EHR's export run again, pretty-printed or not) have the same
+// canonical form, which is how a custodian tells a resource it holds
+// already. Compare it in memory only: kept beside an encrypted record, it
+// (or a digest of it) would confirm a guess of the record's content.
+func Canonical(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, ErrNotJSON
+	}
+	return json.Marshal(v)
+}
+
 // BundleTypes a custodian may send: each entry becomes one record.
 var BundleTypes = []string{"collection", "batch", "transaction", "document", "searchset"}
 

@@ -112,3 +112,46 @@ func TestTxVerbBuildsTheBody(t *testing.T) {
 		t.Fatalf("no recall of CLILOT with --body's reason: %+v", recalls)
 	}
 }
+
+// A committed proposal says its number, and the vote that decides it says
+// so; the votes before it print only their commit. The generated vote verb
+// and the spelling under 'primum tx' alike.
+func TestGovernanceSaysWhatHappened(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo node (-short)")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, n, _, f := demotest.Seeded(t, ctx)
+	keys := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		b, err := exec.Command(primumBinary(t), append(args, "--node", n.APIURL(), "--home", keys)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	run("keys", "add", "fjord", "--unencrypted")
+	out := run("governance", "propose-add-member", "--name", "Fjord Clinic", "--org-type", "clinic", "--key-file", "fjord",
+		"--from", f.Member("St Luke's Hospital").KeyFile)
+	if !strings.Contains(out, `proposal 1 (add_member "Fjord Clinic"): open`) {
+		t.Fatalf("propose: %s", out)
+	}
+	// Seven members: the proposer and four more make more than 2/3.
+	for i, tc := range []struct {
+		verb []string
+		from string
+	}{
+		{[]string{"governance", "vote"}, "Riverside General Hospital"},
+		{[]string{"tx", "vote"}, "Central Pharmacy"},
+		{[]string{"governance", "vote"}, "Acme Pharma"},
+		{[]string{"governance", "vote"}, "MedLogistics"},
+	} {
+		out := run(append(tc.verb, "1", "yes", "--from", f.Member(tc.from).KeyFile)...)
+		if decided := strings.Contains(out, `proposal 1 (add_member "Fjord Clinic"): passed, admitted as `); decided != (i == 3) {
+			t.Fatalf("vote %d by %s says passed: %v\n%s", i+1, tc.from, decided, out)
+		}
+	}
+}

@@ -34,13 +34,17 @@ against the commitment held by --node.`,
 	imp := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Store a FHIR R4 resource or Bundle at this node as the custodian named by --token",
+		Long: `Stores a FHIR R4 resource, or each entry of a Bundle, encrypted at --node as the custodian
+organisation --token names (or PRIMUM_TOKEN), and indexes it on the ledger for --patient.
+A resource this custodian already holds for this patient, with the same content in any
+layout (an export run again), is reported as already recorded and not stored twice: running
+an import again is safe. -o json prints how many were stored and already recorded, with the
+node's FHIR answer.`,
 		Example: `  primum records import synthea.bundle.json --patient 1f0c… --token $(jq -r '.members[0].api_token' ~/.primum/demo-members.json)
   primum records import observation.json --patient 1f0c… --token …   # one resource`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if token == "" {
-				token = os.Getenv("PRIMUM_TOKEN")
-			}
+			token = apiToken(token)
 			if token == "" || patient == "" {
 				return fmt.Errorf("--token (or PRIMUM_TOKEN) and --patient are required")
 			}
@@ -53,11 +57,11 @@ against the commitment held by --node.`,
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
-				n := 1
-				if e, ok := out["entry"].([]any); ok {
-					n = len(e)
+				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger", out.Stored)
+				if out.AlreadyRecorded > 0 {
+					fmt.Fprintf(w, "; %d already recorded (the same content, from this custodian, for this patient): not stored again", out.AlreadyRecorded)
 				}
-				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger\n", n)
+				fmt.Fprintln(w)
 			})
 		},
 	}
@@ -83,6 +87,7 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), recs, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tREGISTERED\tSTATUS")
@@ -91,7 +96,7 @@ against the commitment held by --node.`,
 					if r.Status == records.StatusRetained {
 						status += " until " + r.RetainedUntil + " (" + r.RetentionBasis + ")"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.Registered, status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.Registered, status)
 				}
 				tw.Flush()
 			})
@@ -123,7 +128,7 @@ against the commitment held by --node.`,
 				}
 			}
 			return g.print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, f.Record.Custodian, f.Access.ID, f.Access.Purpose)
+				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.names(cmd.Context()).of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
 				if out == "" {
 					fmt.Fprintln(w, string(f.Content))
 				}
@@ -153,7 +158,8 @@ against the commitment held by --node.`,
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list) })
+			names := g.names(cmd.Context())
+			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list, names) })
 		},
 	}
 
@@ -209,6 +215,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			if err != nil {
 				return err
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
 				if len(e.Txs) == 0 {
 					fmt.Fprintf(w, "your erasure was already complete: %d record(s) erased, keys destroyed by their custodians\n", e.Count(records.StatusErased))
@@ -222,7 +229,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 					fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tKEPT UNTIL\tBASIS")
 					for _, r := range e.Records {
 						if r.Status == records.StatusRetained {
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, r.Custodian, r.RetainedUntil, r.RetentionBasis)
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.RetainedUntil, r.RetentionBasis)
 						}
 					}
 					tw.Flush()
@@ -299,7 +306,7 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 	return cmd
 }
 
-func accessTable(w io.Writer, list []*records.Access) {
+func accessTable(w io.Writer, list []*records.Access, names names) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tWHO\tRECORD\tPURPOSE\tOUTCOME\tEMERGENCY")
 	for _, a := range list {
@@ -311,7 +318,7 @@ func accessTable(w io.Writer, list []*records.Access) {
 		if a.Emergency {
 			em = "EMERGENCY: " + a.EmergencyReason
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", a.Time, a.RequesterKind, a.Requester, a.Record, a.Purpose, outcome, em)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Time, names.ofKind(a.RequesterKind, a.Requester), a.Record, a.Purpose, outcome, em)
 	}
 	tw.Flush()
 }
@@ -325,18 +332,18 @@ func newConsentCmd(g *globals) *cobra.Command {
 	var grant consent.Grant
 	var categories, recordIDs []string
 	var all bool
-	var validFor time.Duration
+	validFor := lifeFlag(30 * day)
 	grantCmd := &cobra.Command{
 		Use:   "grant GRANTEE",
 		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",
-		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 720h
-  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 168h`,
+		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 30d
+  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 1w`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			grant.Grantee = args[0]
 			grant.Scope = consent.Scope{All: all, Categories: categories, Records: recordIDs}
 			if grant.Expires == "" {
-				grant.Expires = time.Now().Add(validFor).UTC().Format(time.RFC3339)
+				grant.Expires = time.Now().Add(time.Duration(validFor)).UTC().Format(time.RFC3339)
 			}
 			return g.send(cmd, tf, consent.TypeGrant, grant)
 		},
@@ -346,7 +353,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 	grantCmd.Flags().StringSliceVar(&recordIDs, "records", nil, "specific record ids")
 	grantCmd.Flags().StringVar(&grant.Purpose, "purpose", "treatment", strings.Join(consent.Purposes, ", "))
 	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
-	grantCmd.Flags().DurationVar(&validFor, "valid-for", 30*24*time.Hour, "how long the consent lasts")
+	grantCmd.Flags().Var(&validFor, "valid-for", "how long the consent lasts: weeks, days or a duration, e.g. 2w, 7d, 1d12h, 36h (or --expires)")
 
 	var withProofs bool
 	var trust trustFlags
@@ -383,6 +390,7 @@ leaves out is not detected).`,
 					return err
 				}
 			}
+			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
 				defer func() {
 					if len(proven) > 0 {
@@ -398,7 +406,7 @@ leaves out is not detected).`,
 					} else if len(c.Scope.Records) > 0 {
 						scope = fmt.Sprintf("%d record(s)", len(c.Scope.Records))
 					}
-					fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", c.ID, c.GranteeKind, c.Grantee, c.Purpose, scope, c.Expires, c.Status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names.ofKind(c.GranteeKind, c.Grantee), c.Purpose, scope, c.Expires, c.Status)
 				}
 				tw.Flush()
 			})

@@ -88,7 +88,7 @@ func TestRecordsAcrossTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs := out["id"].(string)
+	obs := out.Response["id"].(string)
 
 	bin := primumBinary(t)
 	cli := func(args ...string) (string, error) {

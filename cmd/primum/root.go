@@ -120,10 +120,24 @@ func (g *globals) readClient(from string) (*client.Client, error) {
 		}
 		return c.WithKey(key), nil
 	}
-	if token := os.Getenv("PRIMUM_TOKEN"); token != "" {
+	if token := apiToken(""); token != "" {
 		return c.WithToken(token), nil
 	}
 	return c, nil
+}
+
+// apiToken is a command's --token, or else PRIMUM_TOKEN, the token every
+// command reads, or else the first of older variables a command read before.
+func apiToken(flag string, older ...string) string {
+	if flag != "" {
+		return flag
+	}
+	for _, name := range append([]string{"PRIMUM_TOKEN"}, older...) {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (g *globals) keys() keyring.Dir { return keyring.Dir(filepath.Join(g.home, "keys")) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,9 @@ func TestSupplyImport(t *testing.T) {
 		return counts, string(out)
 	}
 	first, out := run(filepath.Join(dir, "first.jsonl"))
-	if first["accepted"] != good || first["refused"] != bad || !strings.Contains(out, "100%") {
+	// Not on a terminal: a summary, no progress redrawn with \r.
+	if first["accepted"] != good || first["refused"] != bad || strings.Contains(out, "\r") ||
+		!strings.Contains(out, fmt.Sprintf("%d events: %d accepted, 0 already recorded, %d refused", good+bad, good, bad)) {
 		t.Fatalf("first import: %v\n%s", first, out)
 	}
 	second, _ := run(filepath.Join(dir, "second.jsonl"))
@@ -83,5 +86,53 @@ func TestSupplyImport(t *testing.T) {
 	var v supply.Verdict
 	if err := client.New(procs[0].API).Get(ctx, "/api/v1/verify?code=%2801%2909506000134352%2821%29IMP1499", &v); err != nil || v.Verdict != supply.VerdictDispensable {
 		t.Fatalf("an imported pack: %+v %v", v, err)
+	}
+}
+
+// An import's progress is redrawn in place only on a terminal: written to a
+// log file it is a plain line every progressEvery events, never a \r.
+func TestImportProgress(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		tty   bool
+		lines int // newline-ended lines before the summary
+	}{
+		{"a log file", false, 2},
+		{"a terminal", true, 1},
+	} {
+		var w strings.Builder
+		im := &importer{report: json.NewEncoder(io.Discard), size: 100, counted: &countingReader{n: 50}, start: time.Now(),
+			counts: map[string]int{}, w: &w, tty: c.tty}
+		for range 25000 / supply.MaxCaptureEvents {
+			_ = im.done(make([]client.ImportResult, supply.MaxCaptureEvents))
+		}
+		im.finish()
+		out := w.String()
+		if strings.Contains(out, "\r") != c.tty || strings.Count(out, "\n") != c.lines {
+			t.Errorf("%s: %q", c.name, out)
+		}
+		if !c.tty && !strings.HasPrefix(out, " 50%  10000 events") {
+			t.Errorf("%s: the first line is not the progress at 10,000 events: %q", c.name, out)
+		}
+	}
+}
+
+// Both imports take PRIMUM_TOKEN, the token every command reads, when
+// --token is not given; supply import still reads PRIMUM_API_TOKEN, its
+// older name, after it.
+func TestAPIToken(t *testing.T) {
+	for _, c := range []struct {
+		name, flag, token, older, want string
+	}{
+		{"--token first", "flag", "env", "old", "flag"},
+		{"PRIMUM_TOKEN", "", "env", "old", "env"},
+		{"the older name", "", "", "old", "old"},
+		{"none", "", "", "", ""},
+	} {
+		t.Setenv("PRIMUM_TOKEN", c.token)
+		t.Setenv("PRIMUM_API_TOKEN", c.older)
+		if got := apiToken(c.flag, "PRIMUM_API_TOKEN"); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,17 +30,14 @@ People sign their own requests with their own keys instead (--from; docs/api.md)
 Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 	}
 	var scopes []string
-	var life, label string
+	life := lifeFlag(90 * day)
+	var label string
 	create := &cobra.Command{
 		Use:     "create KEY",
 		Short:   "Make a token for a key this node holds (a name in HOME/keys or a key file path)",
 		Example: "  primum tokens create st-lukes --scope fhir.create --label 'EHR import' --expires 90d",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := parseLife(life)
-			if err != nil {
-				return err
-			}
 			key := args[0]
 			if !keyring.IsPath(key) {
 				key = filepath.Join("keys", key+".json")
@@ -53,7 +49,7 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 			if _, err := os.Stat(full); err != nil {
 				return fmt.Errorf("no key file %s: the token must name a key this node holds", full)
 			}
-			secret, t, err := tokens.Create(g.home, key, scopes, d, label, time.Now())
+			secret, t, err := tokens.Create(g.home, key, scopes, time.Duration(life), label, time.Now())
 			if err != nil {
 				return err
 			}
@@ -64,7 +60,7 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 		},
 	}
 	create.Flags().StringSliceVar(&scopes, "scope", nil, "what it may do (repeatable): "+strings.Join(tokens.Scopes, ", "))
-	create.Flags().StringVar(&life, "expires", "90d", "how long it lives: e.g. 30d, 12h (at most 366d)")
+	create.Flags().Var(&life, "expires", "how long it lives: weeks, days or a duration, e.g. 2w, 30d, 12h (at most 366d)")
 	create.Flags().StringVar(&label, "label", "", "what it is for, to recognise it in the list")
 	_ = create.MarkFlagRequired("scope")
 
@@ -107,20 +103,4 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
-}
-
-// parseLife reads 30d, 12h, 90m.
-func parseLife(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 1 {
-			return 0, fmt.Errorf("--expires %q: a whole number of days (30d) or a duration (12h)", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("--expires %q: a whole number of days (30d) or a duration (12h)", s)
-	}
-	return d, nil
 }

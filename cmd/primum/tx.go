@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -351,7 +352,81 @@ func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) er
 	if err != nil {
 		return err
 	}
+	if p := g.decided(cmd.Context(), typ, body, res); p != nil {
+		return g.print(cmd.OutOrStdout(), struct {
+			*wire.SubmitResponse
+			Proposal *governance.Proposal `json:"proposal"`
+		}{res, p}, func(w io.Writer) {
+			printSubmit(g, w, res)
+			fmt.Fprintln(w, proposalLine(p))
+		})
+	}
 	return printSubmit(g, cmd.OutOrStdout(), res)
+}
+
+// decided reads what a committed governance transaction did that its
+// result does not say: the proposal a propose opened, or the proposal a
+// vote decided (passed, rejected or failed; nil while it stays open). The
+// ledger keeps no transaction's events for the API, so this reads the
+// proposals, which are public: the one the signer proposed in the block, or
+// the one voted on, decided in the block. It adds to what is printed, so a
+// read that fails adds nothing.
+func (g *globals) decided(ctx context.Context, typ string, body any, res *wire.SubmitResponse) *governance.Proposal {
+	if !res.Committed {
+		return nil
+	}
+	c := g.client()
+	switch typ {
+	case governance.TypePropose:
+		list, err := c.Proposals(ctx)
+		if err != nil {
+			return nil
+		}
+		var found *governance.Proposal
+		for _, p := range list { // newest first
+			if p.Height == res.Height && p.Proposer == res.Signer {
+				if found != nil {
+					return nil // two in one block: which is this one is not known
+				}
+				found = p
+			}
+		}
+		return found
+	case governance.TypeVote:
+		var v governance.Vote
+		if b, err := json.Marshal(body); err != nil || json.Unmarshal(b, &v) != nil {
+			return nil
+		}
+		p, err := c.Proposal(ctx, v.ProposalID)
+		if err != nil || p.Status == governance.StatusOpen || p.DecidedAt != res.Height {
+			return nil // still open, or not decided by this vote
+		}
+		return p
+	}
+	return nil
+}
+
+// proposalLine says where a proposal stands.
+func proposalLine(p *governance.Proposal) string {
+	what := p.Action
+	switch {
+	case p.Member != nil:
+		what += fmt.Sprintf(" %q", p.Member.Name)
+	case p.OrgID != "":
+		what += " " + p.OrgID
+	}
+	line := fmt.Sprintf("proposal %d (%s): %s", p.ID, what, p.Status)
+	switch p.Status {
+	case governance.StatusOpen:
+		line += fmt.Sprintf(" until %s, %d yes and %d no of %d members; it passes when more than 2/3 vote yes", p.Deadline, len(p.Yes), len(p.No), p.Electors)
+	case governance.StatusPassed:
+		if p.Action == governance.ActionAddMember && p.Result != "" {
+			line += ", admitted as " + p.Result
+		}
+	case governance.StatusFailed:
+		line += ": " + p.Result
+	}
+	return line
 }
 
 func printSubmit(g *globals, w io.Writer, res *wire.SubmitResponse) error {

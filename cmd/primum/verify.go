@@ -58,14 +58,7 @@ The custody trail is shown as the node gives it, unproven.`,
 				pv.Trail, pv.TrailSteps, proofs = v.Trail, v.TrailSteps, got
 				v = *pv
 			}
-			names := map[string]string{}
-			if g.output == "text" {
-				if orgs, err := g.client().Identities(cmd.Context(), "organisation"); err == nil {
-					for _, o := range orgs {
-						names[o.ID] = o.Name
-					}
-				}
-			}
+			names := g.names(cmd.Context())
 			var out any = v
 			if withProofs {
 				out = struct {
@@ -100,7 +93,7 @@ The custody trail is shown as the node gives it, unproven.`,
 	return cmd
 }
 
-func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
+func printVerdict(w io.Writer, v *supply.Verdict, names names) {
 	who := func(id string) string {
 		if n, ok := names[id]; ok {
 			return n
@@ -119,7 +112,7 @@ func printVerdict(w io.Writer, v *supply.Verdict, names map[string]string) {
 	case supply.VerdictLogisticUnit, supply.VerdictAsset:
 		mark = "▣"
 	}
-	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, v.Message)
+	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, names.in(v.Message))
 	if v.Reading != "" {
 		fmt.Fprintf(w, "  read as  %s\n", v.Reading)
 	}

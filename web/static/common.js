@@ -115,6 +115,19 @@ async function names() {
 }
 const when = t => t ? new Date(t).toLocaleString() : "";
 
+// signInRefusal says why a sign-in failed. The node answers a token it
+// does not know as it answers no token at all (token_required: it tells no
+// one which tokens exist), which read as if none had been typed.
+function signInRefusal(e, typedToken) {
+  if (e.message === "token_required") {
+    return typedToken ? "that token is not valid on this node: check it, or ask this node's operator for one."
+      : "enter your access token, or sign in with your key.";
+  }
+  if (e.message === "token_expired") return "that token has expired or was revoked: ask this node's operator for a new one.";
+  if (e.message === "token_scope") return "that token is an integration's: it does not allow signing in here.";
+  return e.message;
+}
+
 // signIn wires a sign-in form; onReady(me) runs once signed in. With
 // keys.js on the page the form offers the browser's own key (made here,
 // or imported from a key file or a backup) before a token.
@@ -131,9 +144,10 @@ function signIn(onReady) {
       document.getElementById("signed-in").hidden = false;
       await onReady(me);
     } catch (e) {
+      const typed = sessionStorage.getItem("primum-signed-in") !== "key" && token();
       sessionStorage.removeItem("primum-token");
       sessionStorage.removeItem("primum-signed-in");
-      out.textContent = "Sign-in failed: " + e.message;
+      out.textContent = "Sign-in failed: " + signInRefusal(e, typed);
     }
   }
   form.addEventListener("submit", ev => {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A consent's or a token's lifetime is written in weeks and days as well as
+// in Go durations (primum consent grant --valid-for 1w was refused); what
+// is not a lifetime is refused saying what is.
+func TestParseLife(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		err  string // "" when it parses
+	}{
+		{"7d", 7 * day, ""},
+		{"2w", 14 * day, ""},
+		{"1w3d", 10 * day, ""},
+		{"2d12h", 60 * time.Hour, ""},
+		{"1w1h30m", week + 90*time.Minute, ""},
+		{"36h", 36 * time.Hour, ""},
+		{"90m", 90 * time.Minute, ""},
+		{"366d", 366 * day, ""},
+		{"1d1w", 0, "want weeks or days"}, // weeks first
+		{"1.5d", 0, "want weeks or days"},
+		{"1y", 0, "want weeks or days"},
+		{"d", 0, "want weeks or days"},
+		{"", 0, "longer than zero"},
+		{"0d", 0, "longer than zero"},
+		{"-1h", 0, "longer than zero"},
+		{"1w-8d", 0, "want weeks or days"},
+		{"99999999999999w", 0, "too long"},
+		{"15250w2000000h", 0, "too long"},
+	} {
+		got, err := parseLife(c.in)
+		switch {
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("parseLife(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("parseLife(%q) = %v, %v; want an error saying %q", c.in, got, err, c.err)
+		}
+	}
+}
+
+// A lifetime is shown in the largest whole unit, as the flag reads it back.
+func TestFormatLife(t *testing.T) {
+	for _, c := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{30 * day, "30d"},
+		{14 * day, "2w"},
+		{36 * time.Hour, "36h0m0s"},
+		{90 * time.Minute, "1h30m0s"},
+	} {
+		if got := formatLife(c.in); got != c.want {
+			t.Errorf("formatLife(%v) = %q, want %q", c.in, got, c.want)
+		}
+		if back, err := parseLife(formatLife(c.in)); err != nil || back != c.in {
+			t.Errorf("%v does not read back: %v, %v", c.in, back, err)
+		}
+	}
+}

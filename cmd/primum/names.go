@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// names are what a person reads for the ids of public identities: an
+// organisation's name, a practitioner's profession, licence and
+// organisation. Patients' pseudonyms are not public, and stay ids.
+type names map[string]string
+
+// names reads the public identities for text output, in one request (the
+// first page: a thousand). With -o json, or when the read fails, there are
+// none, and ids are shown as they are.
+func (g *globals) names(ctx context.Context) names {
+	n := names{}
+	if g.output != "text" {
+		return n
+	}
+	list, err := g.client().Identities(ctx, "")
+	if err != nil {
+		return n
+	}
+	for _, i := range list {
+		if i.Kind == ledger.KindOrganisation && i.Name != "" {
+			n[i.ID] = i.Name
+		}
+	}
+	for _, i := range list { // after every organisation: a practitioner's is named
+		if i.Kind == ledger.KindPractitioner {
+			name := strings.TrimSpace(i.Profession + " " + i.Licence)
+			if org, ok := n[i.OrgID]; ok {
+				name += " at " + org
+			}
+			n[i.ID] = name
+		}
+	}
+	return n
+}
+
+// of is "Name (id)" when id's name is known, else the id.
+func (n names) of(id string) string {
+	if name, ok := n[id]; ok && name != "" {
+		return name + " (" + id + ")"
+	}
+	return id
+}
+
+// ofKind is of, or "kind id" when the name is not known (a patient).
+func (n names) ofKind(kind, id string) string {
+	if _, ok := n[id]; ok {
+		return n.of(id)
+	}
+	return strings.TrimSpace(kind + " " + id)
+}
+
+// anID is an identity id as it appears in a node's messages.
+var anID = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+
+// in is s with every id it names that has a known name written as
+// "Name (id)": a node's message ("held by 5751ac…") as a person reads it.
+func (n names) in(s string) string {
+	return anID.ReplaceAllStringFunc(s, n.of)
+}
