@@ -133,7 +133,9 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 	if signer, err := identity.Resolve(s.Ledger.Committed(), ed25519.PublicKey(pub), s.Ledger.LastBlockTime()); err == nil && signer.Kind == ledger.KindUnregistered {
 		return nil, nil
 	}
-	switch s.nonces.fresh(p.KeyID, p.Nonce, now) {
+	// Counted by the key itself, not by how keyid spells it (hex takes
+	// either case): one key must not take another share per spelling.
+	switch s.nonces.fresh(hex.EncodeToString(pub), p.Nonce, now) {
 	case nonceUsed:
 		return nil, errSignatureStale.Wrapf("nonce already used")
 	case nonceFull:

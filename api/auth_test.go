@@ -72,8 +72,21 @@ func TestSignedRequests(t *testing.T) {
 			}
 		}
 	}
+	// capitals signs like custom with the keyid spelt in capitals (hex
+	// takes either case).
+	capitals := func(components []string, created time.Time) func(*http.Request, []byte) {
+		return func(r *http.Request, body []byte) {
+			r.Header.Set("Content-Digest", httpsig.ContentDigest(body))
+			p := httpsig.Params{Created: created.Unix(), Nonce: hex.EncodeToString([]byte(created.String()))[:32],
+				KeyID: strings.ToUpper(hex.EncodeToString(key.Public().(ed25519.PublicKey))), Alg: "ed25519"}
+			if err := httpsig.Sign(r, SignatureLabel, components, p, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	now := time.Now()
 	all := []string{"@method", "@authority", "@path", "@query", "content-digest"}
+	spelt := now.Add(-3 * time.Second)
 	replayed := signed("POST", "/x?a=1", `{"n":1}`, byClient)
 	cases := []struct {
 		name     string
@@ -115,6 +128,8 @@ func TestSignedRequests(t *testing.T) {
 			r.Method = "DELETE"
 			return r
 		}, 401, "signature_invalid"},
+		{"a nonce, keyid in lower case", func() *http.Request { return signed("GET", "/x", "", custom(all, spelt, time.Time{}, key)) }, 200, me},
+		{"the same nonce, keyid in capitals: a replay", func() *http.Request { return signed("GET", "/x", "", capitals(all, spelt)) }, 401, "signature_stale"},
 		{"another key's signature", func() *http.Request {
 			return signed("GET", "/x", "", custom(all, now, time.Time{}, other))
 		}, 401, "signature_invalid"},

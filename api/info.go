@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/wire"
@@ -98,7 +101,11 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 	signer, err := identity.Resolve(st, key, s.Ledger.LastBlockTime())
 	switch {
 	case errors.Is(err, ledger.ErrRetiredKey):
-		info.Retired, info.Standing = true, ledger.ErrRetiredKey.Name
+		// Whose key it was is not said; that it is retired, only to its
+		// holder (a patient's old key would otherwise stand out).
+		if s.isHolder(r, key) {
+			info.Retired, info.Standing = true, ledger.ErrRetiredKey.Name
+		}
 		writeJSON(w, http.StatusOK, info)
 		return
 	case err != nil:
@@ -132,7 +139,7 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request) {
 			q := &ledger.Request{State: st, BlockTime: s.Ledger.LastBlockTime()}
 			caller, _, err := s.caller(r, st, q.BlockTime)
 			q.Caller = caller
-			if s.mayRead(q, err)(patient) != nil {
+			if !s.isHolder(r, key) && s.mayRead(q, err)(patient) != nil {
 				info = wire.KeyInfo{Address: info.Address, Standing: "ok", ChainID: info.ChainID}
 			}
 		}
@@ -171,4 +178,17 @@ func ProveKey(st Prover, key string) (*wire.ProofResponse, error) {
 	}
 	return &wire.ProofResponse{Key: key, Value: base64.StdEncoding.EncodeToString(value), Exists: value != nil,
 		Height: height, Proof: base64.StdEncoding.EncodeToString(pb), AppHash: hex.EncodeToString(root)}, nil
+}
+
+// isHolder reports whether r was signed with key, or carries the token of
+// the key: its holder asking about it (a patient's device too, which has no
+// standing with its patient).
+func (s *server) isHolder(r *http.Request, key []byte) bool {
+	if pub, ok := r.Context().Value(callerKey{}).(ed25519.PublicKey); ok {
+		return bytes.Equal(pub, key)
+	}
+	if k, ok, err := s.bearerKey(r, tokens.ScopeRead); err == nil && ok {
+		return bytes.Equal(k.Public().(ed25519.PublicKey), key)
+	}
+	return false
 }

@@ -265,7 +265,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		if h, taken := a.claims[claim]; claim != "" && taken && h != string(hash) {
 			err = ledger.ErrClaimed
 		} else {
-			err = a.takeNonce(committed, signer.ID, k.tx.Nonce, hash, recheck)
+			err = a.takeNonce(committed, signer.ID, k.tx.Nonce, hash, recheck, pendingCap(signer))
 			if err == nil && claim != "" {
 				a.claims[claim] = string(hash)
 			}

@@ -44,6 +44,16 @@ const parkBlocks = 100
 // (signer_queue_full, 429); those already in are rechecked as before.
 const MaxPendingPerSigner = 2000
 
+// pendingCap is how many of a signer's transactions may wait: a key the
+// ledger does not know may only register, once, so it waits with one at a
+// time (fresh keys cost nothing where registration is open).
+func pendingCap(s ledger.Signer) uint64 {
+	if s.Kind == ledger.KindUnregistered {
+		return 1
+	}
+	return MaxPendingPerSigner
+}
+
 // signerNonces is what this node's mempool holds of one signer's nonces.
 type signerNonces struct {
 	base  uint64            // the committed nonce: next - base are waiting
@@ -52,8 +62,9 @@ type signerNonces struct {
 }
 
 // takeNonce admits nonce n of identity id into the mempool's sequence
-// (hash names the transaction). The caller holds checkMu.
-func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, recheck bool) error {
+// (hash names the transaction), at most limit of them waiting (new ones;
+// the recheck keeps those in). The caller holds checkMu.
+func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, recheck bool, limit uint64) error {
 	p, ok := a.checkNonce[id]
 	if !ok {
 		next, err := identity.Nonce(r, id)
@@ -63,7 +74,7 @@ func (a *App) takeNonce(r ledger.Reader, id string, n uint64, hash []byte, reche
 		p = signerNonces{base: next, next: next}
 	}
 	switch {
-	case n == p.next && !recheck && p.next-p.base >= MaxPendingPerSigner:
+	case n == p.next && !recheck && p.next-p.base >= limit:
 		return ledger.ErrSignerBusy.Wrapf("%d waiting", p.next-p.base)
 	case n == p.next:
 		if len(a.parkedSince) > 0 { // almost always empty: spare the hot path

@@ -323,7 +323,8 @@ func TestHonestProposalsAreAccepted(t *testing.T) {
 }
 
 // TestOneSignerHoldsAShareOfTheMempool: a signer's new transactions past
-// MaxPendingPerSigner waiting in this node's mempool are refused
+// MaxPendingPerSigner (an unregistered key's past one) waiting in this
+// node's mempool are refused
 // (signer_queue_full) whatever way they came, another signer's are not,
 // those waiting are rechecked as before, and once a block takes some the
 // signer may send again.
@@ -345,6 +346,10 @@ func TestOneSignerHoldsAShareOfTheMempool(t *testing.T) {
 	}
 	if res := h.check(h.nonceTx(testKey("queue-other"), 0)); res.Code != 0 {
 		t.Fatalf("another signer: %s", res.Log)
+	}
+	// A key the ledger does not know may only register, once: one waits.
+	if res := h.check(h.nonceTx(testKey("queue-other"), 1)); res.Code != ledger.ErrSignerBusy.Code {
+		t.Fatalf("an unregistered key's second transaction: code %d %s", res.Code, res.Log)
 	}
 	h.mustOK(txs[:500]...)
 	for i, raw := range txs[500:] {

@@ -111,10 +111,14 @@ func mayRead(q *ledger.Request, ident *Identity) error {
 
 // keySpaces say who may read the module's state through proofs.
 func keySpaces() []ledger.KeySpace {
+	// An absent identity is proven as a patient's would be (to the
+	// regulator, and to nobody else, since nobody has standing with it):
+	// were absences public, a caller holding a key could tell a patient's
+	// (refused) from an unknown one (proven absent).
 	byID := func(r ledger.Reader, id string) (string, error) {
 		ident, err := Get(r, id)
 		if errors.Is(err, ledger.ErrNotFound) {
-			return "", nil // proving an absence says nothing about anyone
+			return id, nil
 		} else if err != nil {
 			return "", err
 		}
@@ -130,8 +134,11 @@ func keySpaces() []ledger.KeySpace {
 		{Prefix: string(prefixKey), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
 			var e KeyEntry
 			found, err := ledger.GetJSON(r, []byte(key), &e)
-			if err != nil || !found {
+			if err != nil {
 				return "", err
+			}
+			if !found {
+				return key[len(prefixKey):], nil // as an absent identity
 			}
 			return byID(r, e.ID)
 		}},

@@ -70,7 +70,9 @@ func TestProvenAnswers(t *testing.T) {
 	if err != nil || want == nil {
 		t.Fatalf("the patient's identity is not in the state: %v", err)
 	}
-	absent := "id/0000000000000000000000000000000000000000"
+	// An absence proven to anyone: no product has this GTIN. (An absent
+	// identity is proven only to the regulator, as a patient's is.)
+	absent := "sup/prod/00000000000000"
 	rpc := n.RPCAddr()
 	genesis := n.Comet.GenesisDoc()
 

@@ -135,6 +135,11 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		// the audit's to the regulator too; others ask the queries, which
 		// narrow. An absent key's proof names its neighbours by hash only.
 		{"GET", "/api/v1/proof?key=id/" + patient, nil, proofAudit},
+		// An absent identity is proven as a patient's: holding a key must
+		// not tell a patient's (refused) from an unknown one.
+		{"GET", "/api/v1/proof?key=id/" + strings.Repeat("0", 40), nil, regulatorOnly},
+		{"GET", "/api/v1/proof?key=key/" + strings.Repeat("0", 40), nil, regulatorOnly},
+		{"GET", "/api/v1/proof?key=nonce/" + strings.Repeat("0", 40), nil, regulatorOnly},
 		{"GET", "/api/v1/proof?key=conp/" + patient + "/" + cons[0].ID, nil, proofAudit},
 		{"GET", "/api/v1/proof?key=con/" + cons[0].ID, nil, proofAudit},
 		{"GET", "/api/v1/proof?key=rec/" + record, nil, proofSelf},
@@ -356,6 +361,7 @@ func TestKeyInfoOnlyToThoseWhoMayRead(t *testing.T) {
 		{"the practitioner with a consent", pub("patient"), m["doctor"].token, true},
 		{"the regulator", pub("patient"), m["regulator"].token, true},
 		{"the patient, of their device", pub("watch"), m["patient"].token, true},
+		{"the device, of itself", pub("watch"), m["watch"].token, true},
 		{"anyone, of an organisation", pub("hospital"), "", true},
 		{"anyone, of a practitioner", pub("doctor"), "", true},
 	} {

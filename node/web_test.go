@@ -173,7 +173,7 @@ func TestRegulatorDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A reason a spreadsheet would run as a formula is written as text.
-	if !strings.HasPrefix(csv, "Pack,Lot,Reason,Quarantined,Held by,Action\r\n") || !strings.Contains(csv, "LOTR,'=cmd|' /C calc'!A0,yes,pharmacy") {
+	if !strings.HasPrefix(csv, `"Pack","Lot","Reason","Quarantined","Held by","Action"`+"\r\n") || !strings.Contains(csv, `"LOTR","'=cmd|' /C calc'!A0","yes","pharmacy"`) {
 		t.Fatalf("suspects as CSV:\n%s", csv)
 	}
 	if auditShown {
@@ -185,6 +185,7 @@ func TestRegulatorDashboard(t *testing.T) {
 		chromedp.Click("#signin-button"),
 		chromedp.WaitVisible("#recall-form"),
 		chromedp.WaitVisible("#n-refused-7"),
+		chromedp.Evaluate(`window.confirm = () => true`, nil),
 		chromedp.SendKeys("#recall-gtin", testGTIN),
 		chromedp.SendKeys("#recall-lot", "LOTR"),
 		chromedp.SendKeys("#recall-reason", "sterility failure"),
@@ -196,7 +197,6 @@ func TestRegulatorDashboard(t *testing.T) {
 	}
 	tiles("1 1 1")
 	if err := chromedp.Run(b,
-		chromedp.Evaluate(`window.confirm = () => true`, nil),
 		chromedp.Poll(`[...document.querySelectorAll("#suspects button")].some(b => b.textContent === "Release")`, nil),
 		chromedp.Evaluate(`[...document.querySelectorAll("#suspects button")].find(b => b.textContent === "Release").click()`, nil),
 		chromedp.Poll(`document.getElementById("suspect-result").textContent.startsWith("Released")`, nil),

@@ -150,10 +150,12 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 			}
 			values := map[string]any{}
 			if len(bytes.TrimSpace(raw)) > 0 {
+				// One JSON object, nothing after it: what is sent is what
+				// was typed.
 				dec := json.NewDecoder(bytes.NewReader(raw))
 				dec.UseNumber()
-				if err := dec.Decode(&values); err != nil {
-					return fmt.Errorf("--body is not a JSON object: %v", err)
+				if err := dec.Decode(&values); err != nil || values == nil || dec.More() {
+					return fmt.Errorf("--body must be one JSON object (e.g. '%s')", r.Example)
 				}
 			}
 			for i, f := range positional {

@@ -77,6 +77,8 @@ func TestTxVerbBuildsTheBody(t *testing.T) {
 		{"all in --body", []string{"supply", "ship", "--body", `{"codes":["` + pack("CLI1") + `"],"to":"` + f.Member("Central Pharmacy").Address + `"}`, "--from", acme}, ""},
 		{"a bad number is refused here", []string{"governance", "vote", "first", "yes", "--from", acme}, `PROPOSAL-ID: "first" is not a whole number`},
 		{"a missing argument", []string{"supply", "dispense", "--from", pharmacy}, "accepts 1 arg"},
+		{"--body null", []string{"supply", "dispense", "--body", "null", "--from", pharmacy}, "--body must be one JSON object"},
+		{"--body with more after it", []string{"supply", "dispense", "--body", `{"code":"x"} {"code":"y"}`, "--from", pharmacy}, "--body must be one JSON object"},
 		{"the ledger's refusal", []string{"supply", "dispense", pack("CLI1"), "--from", pharmacy}, "not_custodian"},
 	} {
 		out, err := run(tc.args...)

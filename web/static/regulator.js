@@ -52,6 +52,7 @@ document.getElementById("recall-form").addEventListener("submit", async ev => {
   const out = document.getElementById("recall-result");
   const body = { gtin: document.getElementById("recall-gtin").value.trim(), lot: document.getElementById("recall-lot").value.trim(),
     reason: document.getElementById("recall-reason").value.trim() };
+  if (!confirm("Recall lot " + body.lot + " of " + body.gtin + "? Every scan of its packs will answer recalled; this cannot be undone.")) return;
   out.textContent = "Recalling…";
   try {
     const res = await act("supply.recall", body);

@@ -23,7 +23,9 @@ labelCells();
 function csvCell(text) {
   let t = text.trim();
   if (/^[=+\-@\t\r]/.test(t)) t = "'" + t;
-  return /[",\n]/.test(t) ? '"' + t.replaceAll('"', '""') + '"' : t;
+  // Every cell quoted: a ";" or a lone "\r" must not start a new cell or
+  // row in a spreadsheet set up otherwise.
+  return '"' + t.replaceAll('"', '""') + '"';
 }
 function tableCSV(table) {
   const rows = [[...table.querySelectorAll("thead th")].map(th => th.textContent)];

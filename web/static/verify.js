@@ -46,6 +46,9 @@ function show(id, text) {
 }
 async function verify(ev) {
   ev.preventDefault();
+  // No dispensing from a verdict that is not this scan's.
+  document.getElementById("dispense-row").hidden = true;
+  delete document.getElementById("dispense").dataset.code;
   const code = document.getElementById("code").value.trim();
   if (!code) return;
   const q = new URLSearchParams({code, as: document.getElementById("as").value});
@@ -80,7 +83,9 @@ async function verify(ev) {
   // dispense.
   const row = document.getElementById("dispense-row");
   row.hidden = !(r.ok && v.dispensable && myOrg() && q.get("as") === myOrg());
-  document.getElementById("dispense").dataset.code = code;
+  // The pack as the verdict read it (a scan missing a separator was read
+  // one way), not the raw scan.
+  document.getElementById("dispense").dataset.code = v.gtin && v.serial ? "(01)" + v.gtin + "(21)" + v.serial : code;
   document.getElementById("dispense-note").textContent = "";
   // The verdict carries the latest steps of a long trail, and how many
   // there are; the whole trail pages from the object's route.
