@@ -198,11 +198,12 @@ func TestNodeEndToEnd(t *testing.T) {
 		}
 	}
 	// Proofs verify with the stock ICS23 SmtSpec against the app hash:
-	// the practitioner's identity is present, an unknown id absent.
+	// the practitioner's identity is present, an unknown product absent
+	// (an absent identity is proven only as a patient's would be).
 	for _, pc := range []struct {
 		key    string
 		exists bool
-	}{{"id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), true}, {"id/0000000000000000000000000000000000000000", false}} {
+	}{{"id/" + ledger.Address(doc.Public().(ed25519.PublicKey)), true}, {"sup/prod/00000000000000", false}} {
 		var pr wire.ProofResponse
 		if err := c.Get(ctx, "/api/v1/proof?key="+pc.key, &pr); err != nil || pr.Exists != pc.exists {
 			t.Fatalf("proof of %s: %+v %v", pc.key, pr, err)
@@ -409,11 +410,19 @@ func TestAPIAbuse(t *testing.T) {
 	// the key's transactions after it are not offered — nor is their
 	// signature checked: a key over its limit costs the node no
 	// verification, however many transactions it sends.
+	// (A registered patient registering devices: a key the ledger does not
+	// know may have only one transaction waiting.)
 	burst := newKey(t)
+	if _, err := c.Send(ctx, burst, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // the key's burst refills
 	var raws [][]byte
 	checksBefore := signatureChecks(t, n.APIURL())
 	for i := range 100 {
-		raw, _ := envelope.Build(chainID, burst, uint64(i), identity.TypeRegisterPatient, struct{}{})
+		_, dev, _ := ed25519.GenerateKey(nil)
+		raw, _ := envelope.Build(chainID, burst, uint64(i+1), identity.TypeRegisterDevice, identity.RegisterDevice{DeviceType: "glucose-meter",
+			Key: hex.EncodeToString(dev.Public().(ed25519.PublicKey)), Proof: identity.ProvePossession(dev, chainID, identity.ProofDevice, ledger.Address(burst.Public().(ed25519.PublicKey)))})
 		raws = append(raws, raw)
 	}
 	batch, err := c.SubmitBatch(ctx, raws)
