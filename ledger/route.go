@@ -77,24 +77,29 @@ func DecodeBody(body []byte, v any) error {
 // body (ledger.Genesis), with an error that speaks of a setting, not of a
 // transaction: a person reads it in a node that would not start.
 func DecodeSection(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if trailing, err := strictJSON(raw, v); err != nil {
 		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
+	} else if trailing {
 		return fmt.Errorf("trailing data after the section")
 	}
 	return nil
 }
 
-func decodeStrictly(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
+// strictJSON decodes one JSON value into v, refusing unknown fields, and
+// says whether anything follows it.
+func strictJSON(raw []byte, v any) (trailing bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return ErrInvalidBody.Wrapf("%v", err)
+		return false, err
 	}
-	if dec.More() {
+	return dec.More(), nil
+}
+
+func decodeStrictly(body []byte, v any) error {
+	if trailing, err := strictJSON(body, v); err != nil {
+		return ErrInvalidBody.Wrapf("%v", err)
+	} else if trailing {
 		return ErrInvalidBody.Wrapf("trailing data after the body")
 	}
 	return nil
