@@ -287,7 +287,7 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 
 // RotateKey replaces key with newKey for the identity key signs for.
 func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, wait bool) (*wire.SubmitResponse, error) {
-	chainID, id, err := c.registrant(ctx, key)
+	chainID, id, err := c.Registrant(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (c *Client) RotateKey(ctx context.Context, key, newKey ed25519.PrivateKey, 
 // (identity.ProvePossession, or 'primum keys prove-possession') and the
 // body is sent as it is with Send.
 func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed25519.PrivateKey, m identity.RegisterPractitioner, wait bool) (*wire.SubmitResponse, error) {
-	chainID, orgID, err := c.registrant(ctx, org)
+	chainID, orgID, err := c.Registrant(ctx, org)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (c *Client) RegisterPractitioner(ctx context.Context, org, practitioner ed2
 // RegisterDevice registers device's key as a device of the organisation or
 // patient owner signs for, with the device key's proof of possession.
 func (c *Client) RegisterDevice(ctx context.Context, owner, device ed25519.PrivateKey, deviceType string, wait bool) (*wire.SubmitResponse, error) {
-	chainID, ownerID, err := c.registrant(ctx, owner)
+	chainID, ownerID, err := c.Registrant(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +324,75 @@ func (c *Client) RegisterDevice(ctx context.Context, owner, device ed25519.Priva
 		Proof: identity.ProvePossession(device, chainID, identity.ProofDevice, ownerID)}, wait)
 }
 
-// registrant is the chain id and the id of the identity key signs for: what
+// Decided reads what a committed governance transaction did that its
+// result does not say: the proposal a propose opened, or the proposal a
+// vote decided (passed, rejected or failed; nil while it stays open). The
+// ledger keeps no transaction's events for the API, so this reads the
+// proposals, which are public: the one the signer proposed in the block, or
+// the one voted on, decided in the block. A read that fails answers nil, as
+// for a transaction that decided nothing.
+func (c *Client) Decided(ctx context.Context, typ string, body any, res *wire.SubmitResponse) *governance.Proposal {
+	if !res.Committed {
+		return nil
+	}
+	switch typ {
+	case governance.TypePropose:
+		list, err := c.Proposals(ctx)
+		if err != nil {
+			return nil
+		}
+		var found *governance.Proposal
+		for _, p := range list { // newest first
+			if p.Height == res.Height && p.Proposer == res.Signer {
+				if found != nil {
+					return nil // two in one block: which is this one is not known
+				}
+				found = p
+			}
+		}
+		return found
+	case governance.TypeVote:
+		var v governance.Vote
+		if b, err := json.Marshal(body); err != nil || json.Unmarshal(b, &v) != nil {
+			return nil
+		}
+		p, err := c.Proposal(ctx, v.ProposalID)
+		if err != nil || p.Status == governance.StatusOpen || p.DecidedAt != res.Height {
+			return nil // still open, or not decided by this vote
+		}
+		return p
+	}
+	return nil
+}
+
+// IssueVouchers makes n one-time registration vouchers (identity.NewVoucher)
+// and issues them as the organisation key signs for: only their hashes
+// reach the ledger. The codes are for the people who register with them,
+// one each.
+func (c *Client) IssueVouchers(ctx context.Context, key ed25519.PrivateKey, n int) ([]string, *wire.SubmitResponse, error) {
+	if n < 1 || n > identity.MaxVouchersPerTx {
+		return nil, nil, fmt.Errorf("vouchers are issued 1 to %d at a time", identity.MaxVouchersPerTx)
+	}
+	codes := make([]string, n)
+	body := identity.IssueVouchers{Vouchers: make([]string, n)}
+	for i := range codes {
+		code, err := identity.NewVoucher()
+		if err != nil {
+			return nil, nil, err
+		}
+		codes[i], body.Vouchers[i] = code, identity.VoucherHash(code)
+	}
+	res, err := c.Send(ctx, key, identity.TypeIssueVouchers, body, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return codes, res, nil
+}
+
+// Registrant is the chain id and the id of the identity key signs for: what
 // a proof of possession of a key it registers names. The id is looked up,
 // as a rotated key's identity keeps the id of its first key.
-func (c *Client) registrant(ctx context.Context, key ed25519.PrivateKey) (chainID, id string, err error) {
+func (c *Client) Registrant(ctx context.Context, key ed25519.PrivateKey) (chainID, id string, err error) {
 	if chainID, err = c.ChainID(ctx); err != nil {
 		return "", "", err
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -462,4 +463,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Summary says, in a line a person reads, where a proposal stands.
+func (p *Proposal) Summary() string {
+	what := p.Action
+	switch {
+	case p.Member != nil:
+		what += fmt.Sprintf(" %q", p.Member.Name)
+	case p.OrgID != "":
+		what += " " + p.OrgID
+	}
+	line := fmt.Sprintf("proposal %d (%s): %s", p.ID, what, p.Status)
+	switch p.Status {
+	case StatusOpen:
+		line += fmt.Sprintf(" until %s, %d yes and %d no of %d members; it passes when more than 2/3 vote yes", p.Deadline, len(p.Yes), len(p.No), p.Electors)
+	case StatusPassed:
+		if p.Action == ActionAddMember && p.Result != "" {
+			line += ", admitted as " + p.Result
+		}
+	case StatusFailed:
+		line += ": " + p.Result
+	}
+	return line
 }

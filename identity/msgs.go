@@ -39,7 +39,7 @@ func Routes() []ledger.Route {
 		{Type: TypeIssueVouchers, Allow: voucherIssuers, Handle: ledger.Handle(issueVouchers),
 			Doc:     "A hospital, clinic or pharmacy issues one-time registration vouchers: the SHA-256 of each code (VoucherHash), at most 100; the codes go to the people, never to the ledger.",
 			Example: `{"vouchers":["<64 hex>"]}`},
-		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner),
+		{Type: TypeRegisterPractitioner, Allow: careOrgs, Handle: ledger.Handle(registerPractitioner), Holder: holder("key-file", ProofPractitioner),
 			Doc:     "A care organisation credentials a practitioner's key; proof is the practitioner's signature over PossessionProofBytes (kind practitioner, registrant the organisation). Refused while a regulator has suspended, or ever revoked, an identity holding the licence (an organisation's own suspension binds only its own credential), and beyond 16 identities per licence or 2 per organisation (licence_limit).",
 			Example: `{"key":"<hex>","proof":"<hex>","licence":"GMC-7001234","profession":"doctor","specialty":"cardiology","valid_until":"2028-01-01T00:00:00Z"}`},
 		{Type: TypeSetPractitioner, Args: []string{"id", "status"}, Allow: append([]string{"organisation:regulator"}, careOrgs...), Handle: ledger.Handle(setPractitionerStatus),
@@ -47,23 +47,38 @@ func Routes() []ledger.Route {
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
 		{Type: TypeRenewCredential, Args: []string{"id"}, Allow: careOrgs, Handle: ledger.Handle(renewCredential),
 			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
-		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: ledger.Handle(registerDevice),
+		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: ledger.Handle(registerDevice), Holder: holder("key-file", ProofDevice),
 			Doc:     "An organisation or a patient registers a device key; proof is the device key's signature over PossessionProofBytes (kind device, registrant the owner).",
 			Example: `{"key":"<hex>","proof":"<hex>","device_type":"ventilator"}`},
 		{Type: TypeRotateKey, Allow: []string{"organisation", "practitioner", "patient", "device"}, Handle: ledger.Handle(rotateKey),
+			Holder:  &ledger.KeyHolder{Key: "new_key", Proof: "proof", Flag: "new", Prove: proveRotation},
 			Doc:     "Any identity replaces its signing key; the old key is retired for good.",
 			Example: `{"new_key":"<hex>","proof":"<hex signature by the new key over RotationProofBytes>"}`},
 	}
 }
 
+// holder declares a registration's new key, proven for kind with the
+// signer as the registrant.
+func holder(flag, kind string) *ledger.KeyHolder {
+	return &ledger.KeyHolder{Key: "key", Proof: "proof", Flag: flag, As: kind,
+		Prove: func(k ed25519.PrivateKey, chainID, signer string) string {
+			return ProvePossession(k, chainID, kind, signer)
+		}}
+}
+
+// proveRotation is a new key's agreement to replace signer's key.
+func proveRotation(k ed25519.PrivateKey, chainID, signer string) string {
+	return hex.EncodeToString(ed25519.Sign(k, RotationProofBytes(chainID, signer, k.Public().(ed25519.PublicKey))))
+}
+
 // RegisterPractitioner is the body of identity.register_practitioner.
 type RegisterPractitioner struct {
-	Key        string `json:"key"`
-	Proof      string `json:"proof"` // hex signature by Key over PossessionProofBytes
-	Licence    string `json:"licence"`
-	Profession string `json:"profession"`
-	Specialty  string `json:"specialty,omitempty" doc:"new specialty (optional)"`
-	ValidUntil string `json:"valid_until" doc:"new expiry, RFC 3339"`
+	Key        string `json:"key" doc:"the practitioner's Ed25519 public key (hex), with --proof"`
+	Proof      string `json:"proof" doc:"the practitioner's proof of possession (hex, from 'primum keys prove-possession')"` // hex signature by Key over PossessionProofBytes
+	Licence    string `json:"licence" doc:"licence number"`
+	Profession string `json:"profession" doc:"doctor, nurse, pharmacist, midwife, dentist, …"`
+	Specialty  string `json:"specialty,omitempty" doc:"specialty (optional)"`
+	ValidUntil string `json:"valid_until" doc:"credential expiry, RFC 3339"`
 }
 
 // SetPractitionerStatus is the body of identity.set_practitioner_status.
@@ -82,15 +97,15 @@ type RenewCredential struct {
 
 // RegisterDevice is the body of identity.register_device.
 type RegisterDevice struct {
-	Key        string `json:"key"`
-	Proof      string `json:"proof"` // hex signature by Key over PossessionProofBytes
-	DeviceType string `json:"device_type"`
+	Key        string `json:"key" doc:"the device's Ed25519 public key (hex), with --proof"`
+	Proof      string `json:"proof" doc:"the device key's proof of possession (hex, from 'primum keys prove-possession')"` // hex signature by Key over PossessionProofBytes
+	DeviceType string `json:"device_type" flag:"type" doc:"device type, e.g. ventilator, glucose-monitor"`
 }
 
 // RotateKey is the body of identity.rotate_key.
 type RotateKey struct {
-	NewKey string `json:"new_key"`
-	Proof  string `json:"proof"`
+	NewKey string `json:"new_key" doc:"the new Ed25519 public key (hex), with --proof"`
+	Proof  string `json:"proof" doc:"the new key's signature over RotationProofBytes (hex)"`
 }
 
 // RotationProofBytes is what the new key signs to prove possession, bound

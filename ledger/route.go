@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -45,6 +46,25 @@ type Route struct {
 	// (ErrClaimed) until the first has left the mempool, so copies cannot
 	// pile up there to fail in a block, each at a cost.
 	Claim func(body any) string
+	// Holder, if set, says the body brings a new key whose holder must
+	// agree to it (a practitioner's, a device's, a rotation's): the command
+	// line opens that key and fills in its public key and its proof.
+	Holder *KeyHolder
+}
+
+// KeyHolder declares a body's new key and its holder's proof of it.
+type KeyHolder struct {
+	Key, Proof string // the body's JSON fields
+	// Flag is the command-line flag that opens the key: a name in
+	// HOME/keys or a key file.
+	Flag string
+	// As is the registration 'primum keys prove-possession --as' names,
+	// for a holder whose key is on another machine ("": the key must be
+	// opened here).
+	As string
+	// Prove is the holder's proof for the chain and the id of the identity
+	// that signs the transaction.
+	Prove func(holder ed25519.PrivateKey, chainID, signer string) string
 }
 
 // Allows reports whether the signer holds one of the route's roles.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -136,7 +138,7 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: strings.TrimSuffix(r.Doc, "."),
-		Long: fmt.Sprintf("%s\n\nSends a %s transaction, signed with --from. Its body is built from the arguments and flags,\nover --body (JSON, or @FILE) for whatever they do not set. Who may send it: %s.",
+		Long: fmt.Sprintf("%s\n\nSends a transaction of type %s, signed with --from. Its body is built from the arguments and flags,\nover --body (JSON, or @FILE) for whatever they do not set. Who may send it: %s.",
 			r.Doc, r.Type, strings.Join(r.Allow, ", ")),
 		Args: args,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -193,10 +195,17 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 			}
 			from, _ := cmd.Flags().GetString("from")
 			wait, _ := cmd.Flags().GetBool("wait")
-			return g.send(cmd, &txFlags{from: from, wait: wait}, r.Type, values)
+			key, err := g.signingKey(from)
+			if err != nil {
+				return err
+			}
+			if err := g.holder(cmd, r.Holder, key, values); err != nil {
+				return err
+			}
+			return g.sendAs(cmd, key, wait, r.Type, values)
 		},
 	}
-	cmd.Example = txExample(noun.Name(), verb, r.Example, fields, positional)
+	cmd.Example = txExample(noun.Name(), verb, r.Example, fields, positional, r.Holder)
 	for _, f := range fields {
 		if f.positional {
 			continue
@@ -211,6 +220,17 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 		}
 	}
 	cmd.Flags().StringVar(&body, "body", "", "the body as JSON, or @FILE, for what the flags do not set")
+	if h := r.Holder; h != nil {
+		key, proof := flagOf(h.Key), flagOf(h.Proof)
+		cmd.Flags().String(h.Flag, "", "the new key (a name in HOME/keys or a key file): its proof is signed here")
+		cmd.MarkFlagsMutuallyExclusive(h.Flag, key)
+		cmd.MarkFlagsMutuallyExclusive(h.Flag, proof)
+		cmd.Long += fmt.Sprintf("\n\nThe new key's holder agrees to it: --%s opens the key here and signs its proof", h.Flag)
+		if h.As != "" {
+			cmd.Long += fmt.Sprintf("; where the key is on\nthe holder's own machine, give --%s and --%s, which they print with\n  primum keys prove-possession THEIR_KEY --as %s --for YOUR_ID", key, proof, h.As)
+		}
+		cmd.Long += "."
+	}
 	if noun.PersistentFlags().Lookup("from") == nil {
 		cmd.Flags().String("from", "", "signing key: a name in HOME/keys or a key file path")
 		cmd.Flags().Bool("wait", true, "wait until committed")
@@ -218,14 +238,52 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 	return cmd
 }
 
+// holder fills in the new key a body brings and its holder's proof (see
+// ledger.KeyHolder), from the key --FLAG opens; a key given without its
+// proof is refused here, saying how to get one.
+func (g *globals) holder(cmd *cobra.Command, h *ledger.KeyHolder, signer ed25519.PrivateKey, values map[string]any) error {
+	if h == nil {
+		return nil
+	}
+	name, _ := cmd.Flags().GetString(h.Flag)
+	if name == "" {
+		if values[h.Key] != nil && values[h.Proof] == nil {
+			how := "give the key itself with --" + h.Flag
+			if h.As != "" {
+				how = fmt.Sprintf("they print it with\n  primum keys prove-possession THEIR_KEY --as %s --for YOUR_ID\nor %s", h.As, how)
+			}
+			return fmt.Errorf("--%s needs --%s, the key holder's proof: %s", flagOf(h.Key), flagOf(h.Proof), how)
+		}
+		return nil
+	}
+	key, err := g.signingKey(name)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", h.Flag, err)
+	}
+	chainID, id, err := g.client().Registrant(cmd.Context(), signer)
+	if err != nil {
+		return err
+	}
+	values[h.Key] = hex.EncodeToString(key.Public().(ed25519.PublicKey))
+	values[h.Proof] = h.Prove(key, chainID, id)
+	return nil
+}
+
+func flagOf(field string) string { return strings.ReplaceAll(field, "_", "-") }
+
 // txExample writes the route's example body as a command line: its
 // positional values, then a flag per field; what no flag holds stays in
 // --body.
-func txExample(noun, verb, example string, fields []bodyField, positional []*bodyField) string {
+func txExample(noun, verb, example string, fields []bodyField, positional []*bodyField, h *ledger.KeyHolder) string {
 	line := "  primum " + noun + " " + verb
 	var values map[string]any
 	if json.Unmarshal([]byte(example), &values) != nil {
 		return line + " --from KEY"
+	}
+	if h != nil { // the key opened here: its holder's proof is signed with it
+		delete(values, h.Key)
+		delete(values, h.Proof)
+		line += " --" + h.Flag + " NEW_KEY"
 	}
 	words := func(v any) []string {
 		var out []string
@@ -297,7 +355,11 @@ func bodyFields(t reflect.Type) []bodyField {
 		if doc == "" {
 			doc = strings.ReplaceAll(name, "_", " ")
 		}
-		out = append(out, bodyField{name: name, flag: strings.ReplaceAll(name, "_", "-"), doc: doc, kind: k})
+		flag := sf.Tag.Get("flag") // a shorter name than the field's
+		if flag == "" {
+			flag = flagOf(name)
+		}
+		out = append(out, bodyField{name: name, flag: flag, doc: doc, kind: k})
 	}
 	return out
 }

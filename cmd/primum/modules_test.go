@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,11 @@ func TestTxVerbBuildsTheBody(t *testing.T) {
 		return string(b), err
 	}
 	pack := func(serial string) string { return "(01)" + demo.GTIN + "(21)" + serial }
+	keys := t.TempDir()
+	if out, err := run("keys", "add", "probe-1", "--unencrypted", "--home", keys); err != nil {
+		t.Fatalf("keys add: %v\n%s", err, out)
+	}
+	probe := filepath.Join(keys, "keys", "probe-1.json")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -80,6 +86,11 @@ func TestTxVerbBuildsTheBody(t *testing.T) {
 		{"--body null", []string{"supply", "dispense", "--body", "null", "--from", pharmacy}, "--body must be one JSON object"},
 		{"--body with more after it", []string{"supply", "dispense", "--body", `{"code":"x"} {"code":"y"}`, "--from", pharmacy}, "--body must be one JSON object"},
 		{"the ledger's refusal", []string{"supply", "dispense", pack("CLI1"), "--from", pharmacy}, "not_custodian"},
+		// A new key's holder agrees to it (ledger.KeyHolder): the key is
+		// opened here and its proof signed, or the proof comes with it.
+		{"a new key opened here", []string{"identity", "register-device", "--key-file", probe, "--type", "thermometer", "--from", acme}, ""},
+		{"a new key without its proof", []string{"identity", "register-device", "--key", strings.Repeat("ab", 32), "--type", "thermometer", "--from", acme}, "--key needs --proof"},
+		{"the key file and the key", []string{"identity", "register-device", "--key-file", probe, "--key", strings.Repeat("ab", 32), "--from", acme}, "none of the others can be"},
 	} {
 		out, err := run(tc.args...)
 		if tc.fail == "" && (err != nil || !strings.Contains(out, "committed at height")) {

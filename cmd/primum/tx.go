@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -51,20 +50,11 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 			if count < 1 || count > identity.MaxVouchersPerTx {
 				return fmt.Errorf("--count must be 1 to %d", identity.MaxVouchersPerTx)
 			}
-			codes := make([]string, count)
-			body := identity.IssueVouchers{Vouchers: make([]string, count)}
-			for i := range codes {
-				code, err := identity.NewVoucher()
-				if err != nil {
-					return err
-				}
-				codes[i], body.Vouchers[i] = code, identity.VoucherHash(code)
-			}
 			key, err := g.signingKey(tf.from)
 			if err != nil {
 				return err
 			}
-			res, err := g.client().Send(cmd.Context(), key, identity.TypeIssueVouchers, body, true)
+			codes, res, err := g.client().IssueVouchers(cmd.Context(), key, count)
 			if err != nil {
 				return err
 			}
@@ -79,108 +69,6 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 		},
 	}
 	vouchers.Flags().IntVar(&count, "count", 10, "how many (at most 100)")
-
-	var rp identity.RegisterPractitioner
-	var newKeyFile string
-	regPrac := &cobra.Command{
-		Use:   "register-practitioner",
-		Short: "Credential a practitioner's key (care organisations)",
-		Long: `Credentials a practitioner's key. The practitioner must agree: the registration carries
-their key's proof of possession. Either pass their key with --key-file (a name in
-HOME/keys or a key file: the proof is signed here), or, when the key is on their own
-machine, --key and --proof, which they print with
-  primum keys prove-possession THEIR_KEY --as practitioner --for YOUR_ORGANISATION_ID`,
-		Example: `  primum identity register-practitioner --from operator --key-file dr-new --licence MD-1234 --profession doctor --specialty cardiology --valid-until 2028-01-01T00:00:00Z
-  primum identity register-practitioner --from operator --key 3f5a… --proof 9b0e… --licence MD-1234 --profession doctor --valid-until 2028-01-01T00:00:00Z`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if newKeyFile == "" {
-				if err := needProof(rp.Key, rp.Proof, "practitioner"); err != nil {
-					return err
-				}
-				return send(cmd, identity.TypeRegisterPractitioner, rp)
-			}
-			key, practitioner, err := g.signingKeys(tf.from, newKeyFile)
-			if err != nil {
-				return err
-			}
-			res, err := g.client().RegisterPractitioner(cmd.Context(), key, practitioner, rp, tf.wait)
-			if err != nil {
-				return err
-			}
-			return printSubmit(g, cmd.OutOrStdout(), res)
-		},
-	}
-	regPrac.Flags().StringVar(&newKeyFile, "key-file", "", "the practitioner's key (name or key file), to sign its proof of possession")
-	regPrac.Flags().StringVar(&rp.Key, "key", "", "the practitioner's Ed25519 public key (hex), with --proof")
-	regPrac.Flags().StringVar(&rp.Proof, "proof", "", "the practitioner's proof of possession (hex, from 'primum keys prove-possession')")
-	regPrac.MarkFlagsMutuallyExclusive("key-file", "key")
-	regPrac.MarkFlagsMutuallyExclusive("key-file", "proof")
-	regPrac.Flags().StringVar(&rp.Licence, "licence", "", "licence number")
-	regPrac.Flags().StringVar(&rp.Profession, "profession", "", "doctor, nurse, pharmacist, midwife, dentist, …")
-	regPrac.Flags().StringVar(&rp.Specialty, "specialty", "", "specialty")
-	regPrac.Flags().StringVar(&rp.ValidUntil, "valid-until", "", "credential expiry, RFC 3339")
-
-	var dev identity.RegisterDevice
-	var deviceKeyFile string
-	devCmd := &cobra.Command{
-		Use:   "register-device",
-		Short: "Register a device key (organisations and patients)",
-		Long: `Registers a device's key, with the device key's proof of possession: pass the device's
-key with --key-file (the proof is signed here), or --key and --proof printed on the device
-with
-  primum keys prove-possession DEVICE_KEY --as device --for YOUR_ID`,
-		Example: `  primum keys add ventilator-7 && primum identity register-device --key-file ventilator-7 --type ventilator --from operator
-  primum identity register-device --key 77ab… --proof 51c2… --type ventilator --from operator`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if deviceKeyFile == "" {
-				if err := needProof(dev.Key, dev.Proof, "device"); err != nil {
-					return err
-				}
-				return send(cmd, identity.TypeRegisterDevice, dev)
-			}
-			key, device, err := g.signingKeys(tf.from, deviceKeyFile)
-			if err != nil {
-				return err
-			}
-			res, err := g.client().RegisterDevice(cmd.Context(), key, device, dev.DeviceType, tf.wait)
-			if err != nil {
-				return err
-			}
-			return printSubmit(g, cmd.OutOrStdout(), res)
-		},
-	}
-	devCmd.Flags().StringVar(&deviceKeyFile, "key-file", "", "the device's key (name or key file), to sign its proof of possession")
-	devCmd.Flags().StringVar(&dev.Key, "key", "", "the device's Ed25519 public key (hex), with --proof")
-	devCmd.Flags().StringVar(&dev.Proof, "proof", "", "the device key's proof of possession (hex, from 'primum keys prove-possession')")
-	devCmd.MarkFlagsMutuallyExclusive("key-file", "key")
-	devCmd.MarkFlagsMutuallyExclusive("key-file", "proof")
-	devCmd.Flags().StringVar(&dev.DeviceType, "type", "", "device type, e.g. ventilator, glucose-monitor")
-
-	var newKeyName string
-	rotate := &cobra.Command{
-		Use:     "rotate-key",
-		Short:   "Replace your signing key with another key from HOME/keys; the old key is retired",
-		Example: `  primum keys add operator-2026 && primum identity rotate-key --from operator --new operator-2026`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := g.signingKey(tf.from)
-			if err != nil {
-				return err
-			}
-			newKey, err := g.signingKey(newKeyName)
-			if err != nil {
-				return fmt.Errorf("--new: %w", err)
-			}
-			res, err := g.client().RotateKey(cmd.Context(), key, newKey, tf.wait)
-			if err != nil {
-				return err
-			}
-			return printSubmit(g, cmd.OutOrStdout(), res)
-		},
-	}
-	rotate.Flags().StringVar(&newKeyName, "new", "", "the new key (name or key file)")
 
 	var nm governance.NewMember
 	var reason, requestFile, memberKeyFile string
@@ -233,7 +121,7 @@ The proofs are checked before anything is sent.`,
 				member.Key = hex.EncodeToString(key.Public().(ed25519.PublicKey))
 				member.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(nm.Name, nm.OrgType, vk))
 			default:
-				if err := needProof(nm.Key, nm.KeyProof, "member"); err != nil {
+				if err := needMemberProof(nm.Key, nm.KeyProof); err != nil {
 					return err
 				}
 			}
@@ -285,7 +173,7 @@ The proofs are checked before anything is sent.`,
 			return send(cmd, args[0], json.RawMessage(args[1]))
 		},
 	}
-	cmd.AddCommand(vouchers, regPrac, devCmd, rotate, proposeAdd, proposeRemove, raw)
+	cmd.AddCommand(vouchers, proposeAdd, proposeRemove, raw)
 	return cmd, tf
 }
 
@@ -304,7 +192,7 @@ func newNounCmds(g *globals) []*cobra.Command {
 	}
 	for _, c := range tx.Commands() {
 		switch c.Name() {
-		case "issue-vouchers", "register-practitioner", "register-device", "rotate-key":
+		case "issue-vouchers":
 			tx.RemoveCommand(c)
 			nouns["identity"].AddCommand(c)
 		case "propose-add-member", "propose-remove-member":
@@ -315,31 +203,14 @@ func newNounCmds(g *globals) []*cobra.Command {
 	return []*cobra.Command{nouns["identity"], nouns["governance"]}
 }
 
-// needProof refuses, before anything is sent, a new key given without the
-// proof of possession its registration needs, saying how to get one.
-func needProof(key, proof, kind string) error {
+// needMemberProof refuses, before anything is sent, a member's key given
+// without the proof of possession its admission needs, saying how to get
+// one.
+func needMemberProof(key, proof string) error {
 	if key == "" || proof != "" {
 		return nil // no key: the ledger's own answer (bad_key) says what is missing
 	}
-	flag, registrant := "--proof", "YOUR_ID"
-	if kind == identity.ProofMember {
-		flag, registrant = "--key-proof", `"THE ORGANISATION'S NAME" --org-type TYPE [--validator-key HEX]`
-	}
-	return fmt.Errorf("--key needs %s, the key holder's proof of possession: they print it with\n  primum keys prove-possession THEIR_KEY --as %s --for %s\nor pass the key itself with --key-file", flag, kind, registrant)
-}
-
-// signingKeys opens the --from key and a second key (a new practitioner's or
-// device's), each a name in HOME/keys or a key file.
-func (g *globals) signingKeys(from, other string) (ed25519.PrivateKey, ed25519.PrivateKey, error) {
-	key, err := g.signingKey(from)
-	if err != nil {
-		return nil, nil, err
-	}
-	otherKey, err := g.signingKey(other)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--key-file: %w", err)
-	}
-	return key, otherKey, nil
+	return fmt.Errorf("--key needs --key-proof, the key holder's proof of possession: they print it with\n  primum keys prove-possession THEIR_KEY --as member --for \"THE ORGANISATION'S NAME\" --org-type TYPE [--validator-key HEX]\nor pass the key itself with --key-file")
 }
 
 // send signs a transaction with --from and submits it, printing the outcome.
@@ -348,85 +219,25 @@ func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) er
 	if err != nil {
 		return err
 	}
-	res, err := g.client().Send(cmd.Context(), key, typ, body, tf.wait)
+	return g.sendAs(cmd, key, tf.wait, typ, body)
+}
+
+// sendAs signs a transaction with key and submits it, printing the outcome.
+func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, typ string, body any) error {
+	res, err := g.client().Send(cmd.Context(), key, typ, body, wait)
 	if err != nil {
 		return err
 	}
-	if p := g.decided(cmd.Context(), typ, body, res); p != nil {
+	if p := g.client().Decided(cmd.Context(), typ, body, res); p != nil {
 		return g.print(cmd.OutOrStdout(), struct {
 			*wire.SubmitResponse
 			Proposal *governance.Proposal `json:"proposal"`
 		}{res, p}, func(w io.Writer) {
 			printSubmit(g, w, res)
-			fmt.Fprintln(w, proposalLine(p))
+			fmt.Fprintln(w, p.Summary())
 		})
 	}
 	return printSubmit(g, cmd.OutOrStdout(), res)
-}
-
-// decided reads what a committed governance transaction did that its
-// result does not say: the proposal a propose opened, or the proposal a
-// vote decided (passed, rejected or failed; nil while it stays open). The
-// ledger keeps no transaction's events for the API, so this reads the
-// proposals, which are public: the one the signer proposed in the block, or
-// the one voted on, decided in the block. It adds to what is printed, so a
-// read that fails adds nothing.
-func (g *globals) decided(ctx context.Context, typ string, body any, res *wire.SubmitResponse) *governance.Proposal {
-	if !res.Committed {
-		return nil
-	}
-	c := g.client()
-	switch typ {
-	case governance.TypePropose:
-		list, err := c.Proposals(ctx)
-		if err != nil {
-			return nil
-		}
-		var found *governance.Proposal
-		for _, p := range list { // newest first
-			if p.Height == res.Height && p.Proposer == res.Signer {
-				if found != nil {
-					return nil // two in one block: which is this one is not known
-				}
-				found = p
-			}
-		}
-		return found
-	case governance.TypeVote:
-		var v governance.Vote
-		if b, err := json.Marshal(body); err != nil || json.Unmarshal(b, &v) != nil {
-			return nil
-		}
-		p, err := c.Proposal(ctx, v.ProposalID)
-		if err != nil || p.Status == governance.StatusOpen || p.DecidedAt != res.Height {
-			return nil // still open, or not decided by this vote
-		}
-		return p
-	}
-	return nil
-}
-
-// proposalLine says where a proposal stands.
-func proposalLine(p *governance.Proposal) string {
-	what := p.Action
-	switch {
-	case p.Member != nil:
-		what += fmt.Sprintf(" %q", p.Member.Name)
-	case p.OrgID != "":
-		what += " " + p.OrgID
-	}
-	line := fmt.Sprintf("proposal %d (%s): %s", p.ID, what, p.Status)
-	switch p.Status {
-	case governance.StatusOpen:
-		line += fmt.Sprintf(" until %s, %d yes and %d no of %d members; it passes when more than 2/3 vote yes", p.Deadline, len(p.Yes), len(p.No), p.Electors)
-	case governance.StatusPassed:
-		if p.Action == governance.ActionAddMember && p.Result != "" {
-			line += ", admitted as " + p.Result
-		}
-	case governance.StatusFailed:
-		line += ": " + p.Result
-	}
-	return line
 }
 
 func printSubmit(g *globals, w io.Writer, res *wire.SubmitResponse) error {
