@@ -212,6 +212,29 @@ type Query struct {
 	// Handle answers the query. A coded error (NewError) becomes a
 	// problem with its status; a Page adds a Link header to the next page.
 	Handle func(q *Request) (any, error)
+	// Columns, for an answer that is a list, are how the command line
+	// shows it as a table (its JSON stays for -o json).
+	Columns []Column
+}
+
+// Column is one column of a list answer shown as a table: Head over each
+// item's JSON field Field ("scope.categories" reads into an object; a list
+// is shown comma-separated, yes/no as yes or nothing). Who marks an
+// identity's id, shown with the name of a public identity.
+type Column struct {
+	Head, Field string
+	Who         bool
+}
+
+// Cols declares columns as pairs of head and field, a field starting with
+// "@" an identity's id: Cols("RECORD", "id", "CUSTODIAN", "@custodian").
+func Cols(pairs ...string) []Column {
+	out := make([]Column, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		field, who := strings.CutPrefix(pairs[i+1], "@")
+		out = append(out, Column{Head: pairs[i], Field: field, Who: who})
+	}
+	return out
 }
 
 // PathParams lists the names of the query's {name} path parameters, in

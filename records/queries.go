@@ -32,7 +32,7 @@ func queries() []ledger.Query {
 				}
 				return rec.AsOf(q.BlockTime), nil
 			}},
-		{Path: "/api/v1/patients/{id}/records", Name: "list", Read: ledger.PatientCircle, Answer: ledger.Page{Items: []*Record{}},
+		{Path: "/api/v1/patients/{id}/records", Columns: ledger.Cols("RECORD", "id", "CATEGORY", "category", "CUSTODIAN", "@custodian", "REGISTERED", "registered", "STATUS", "status", "KEPT UNTIL", "retained_until", "BASIS", "retention_basis"), Name: "list", Read: ledger.PatientCircle, Answer: ledger.Page{Items: []*Record{}},
 			Doc:    "The index entries of a patient's records, by id, a page at a time: all of them to the patient; to anyone else with standing, those a consent in force covers, those their organisation holds, or all of them for a day after an emergency access.",
 			Params: pageParams,
 			Handle: func(q *ledger.Request) (any, error) {
@@ -46,7 +46,7 @@ func queries() []ledger.Query {
 				}
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/patients/{id}/access", Name: "trail", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Access{}},
+		{Path: "/api/v1/patients/{id}/access", Columns: accessColumns, Name: "trail", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Access{}},
 			Doc:    "The access trail of a patient's records, oldest first, a page at a time, every access granted or refused: all of it to the patient and the regulator; to anyone else with standing, their own accesses and those of the records their organisation holds.",
 			Params: pageParams,
 			Handle: func(q *ledger.Request) (any, error) {
@@ -62,7 +62,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return StatusOf(q.State, q.Path("id"), q.BlockTime)
 			}},
-		{Path: "/api/v1/access", Name: "audit", Read: ledger.Regulator, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
+		{Path: "/api/v1/access", Columns: accessColumns, Name: "audit", Read: ledger.Regulator, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
 			Doc: "Access entries of every patient, newest first, a page at a time (the regulator's audit; a page examines at most 10,000 entries).",
 			Params: []ledger.Param{{Name: "emergency", Doc: "true: emergency (break-glass) accesses only"}, {Name: "outcome", Doc: "granted or refused"},
 				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "before", Doc: "page token from a Link header"}},
@@ -87,7 +87,7 @@ func queries() []ledger.Query {
 				})
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/cases", Name: "cases", Read: ledger.Members, Answer: ledger.Page{Items: []*Case{}},
+		{Path: "/api/v1/cases", Columns: ledger.Cols("CASE", "id", "PATIENT", "patient", "REQUESTER", "@requester", "SPECIALIST", "@specialist", "RECORDS", "records", "SHARED", "shared", "OPINION", "opinion"), Name: "cases", Read: ledger.Members, Answer: ledger.Page{Items: []*Case{}},
 			Doc:    "Second-opinion cases the caller is part of (as patient, requester or specialist; the regulator: all), optionally those of one practitioner.",
 			Params: []ledger.Param{{Name: "practitioner", Doc: "cases shared by or with this practitioner"}, {Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
@@ -218,3 +218,7 @@ func keySpaces() []ledger.KeySpace {
 		{Prefix: string(prefixErasure), Read: ledger.PatientSelf, Subject: inKey(prefixErasure)},
 	}
 }
+
+// accessColumns show the access trail, and the regulator's audit.
+var accessColumns = ledger.Cols("TIME", "time", "WHO", "@requester", "KIND", "requester_kind", "RECORD", "record", "PURPOSE", "purpose",
+	"OUTCOME", "outcome", "REFUSAL", "refusal", "EMERGENCY", "emergency_reason")

@@ -81,7 +81,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return GetProduct(q.State, q.Path("gtin"))
 			}},
-		{Path: "/api/v1/supply/recalls", Name: "recalls", Read: ledger.Public, Answer: ledger.Page{Items: []*Recall{}},
+		{Path: "/api/v1/supply/recalls", Columns: ledger.Cols("GTIN", "gtin", "LOT", "lot", "BY", "@by", "REASON", "reason", "TIME", "time"), Name: "recalls", Read: ledger.Public, Answer: ledger.Page{Items: []*Recall{}},
 			Doc:    "Recalled lots, by product and lot, a page at a time.",
 			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {
@@ -92,12 +92,12 @@ func queries() []ledger.Query {
 				page, next, err := RecallsPage(q.State, after, limit)
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/supply/suspects", Name: "suspects", Read: ledger.Public, Answer: []Object{},
+		{Path: "/api/v1/supply/suspects", Columns: objectColumns, Name: "suspects", Read: ledger.Public, Answer: []Object{},
 			Doc: "Packs reported as suspect, quarantined or not (at most 1,000).",
 			Handle: func(q *ledger.Request) (any, error) {
 				return Suspects(q.State, 1000)
 			}},
-		{Path: "/api/v1/supply/assets", Name: "assets", Read: ledger.Public, Answer: ledger.Page{Items: []*Object{}},
+		{Path: "/api/v1/supply/assets", Columns: objectColumns, Name: "assets", Read: ledger.Public, Answer: ledger.Page{Items: []*Object{}},
 			Doc: "Returnable assets (GRAI): where each is and when it is due for inspection.",
 			Params: []ledger.Param{{Name: "due_before", Doc: "YYYY-MM-DD"}, {Name: "limit", Doc: "1-10000 (default 1000)"},
 				{Name: "after", Doc: "page token from a Link header"}},
@@ -120,7 +120,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return GetCompanyPrefix(q.State, q.Path("prefix"))
 			}},
-		{Path: "/api/v1/supply/prefixes", Name: "prefixes", Read: ledger.Public, Answer: ledger.Page{Items: []*CompanyPrefix{}},
+		{Path: "/api/v1/supply/prefixes", Columns: ledger.Cols("PREFIX", "prefix", "OWNER", "@owner", "BY", "@by", "REASON", "reason", "TIME", "time"), Name: "prefixes", Read: ledger.Public, Answer: ledger.Page{Items: []*CompanyPrefix{}},
 			Doc: "GS1 company prefixes members hold: all of them in order, a member's, or the one a code falls under.",
 			Params: []ledger.Param{{Name: "org", Doc: "a member's id: its prefixes (at most 16)"},
 				{Name: "code", Doc: "a GS1 code in any form verify takes, or a GTIN's or GLN's digits alone (12-14): the prefix its key falls under, if one is held"},
@@ -281,3 +281,7 @@ func objectQuery(q *ledger.Request) (any, error) {
 	}
 	return page, nil
 }
+
+// objectColumns show packs, cases and assets.
+var objectColumns = ledger.Cols("CODE", "key", "KIND", "kind", "GTIN", "gtin", "LOT", "lot", "CUSTODIAN", "@custodian", "STATUS", "status",
+	"SUSPECT", "suspect_reason", "ASSET", "asset_type", "STATE", "asset_state")

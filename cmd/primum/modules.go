@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -395,13 +397,34 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	}
 	values := map[string]*string{}
 	var token, from string
+	// A patient's query ({id}, the patient) asked with --from alone is
+	// about the patient of --from.
+	mine := q.Subject == nil && slices.Equal(q.PathParams(), []string{"id"}) &&
+		(q.Read == ledger.PatientSelf || q.Read == ledger.PatientCircle || q.Read == ledger.PatientAudit)
+	need, use := cobra.ExactArgs(len(names)), strings.TrimSpace(q.Name+" "+strings.Join(names, " "))
+	shows := "its JSON answer"
+	if len(q.Columns) > 0 {
+		shows = "its answer as a table (-o json: as JSON)"
+	}
+	long := fmt.Sprintf("%s\n\nReads GET %s from --node and prints %s. Who may read it: %s.", q.Doc, q.Path, shows, q.Read.Describe())
+	if mine {
+		need, use = cobra.MaximumNArgs(1), q.Name+" [ID]"
+		long += "\nWithout ID: the patient of --from."
+	}
 	cmd := &cobra.Command{
-		Use:         strings.TrimSpace(q.Name + " " + strings.Join(names, " ")),
+		Use:         use,
 		Annotations: map[string]string{"query": q.Path},
 		Short:       strings.TrimSuffix(q.Doc, "."),
-		Long:        fmt.Sprintf("%s\n\nReads GET %s from --node and prints its JSON answer. Who may read it: %s.", q.Doc, q.Path, q.Read.Describe()),
-		Args:        cobra.ExactArgs(len(names)),
+		Long:        long,
+		Args:        need,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if mine && len(args) == 0 {
+				p, err := g.patientOf(cmd, args, from)
+				if err != nil {
+					return err
+				}
+				args = []string{p}
+			}
 			path := q.Path
 			for i, name := range q.PathParams() {
 				path = strings.Replace(path, "{"+name+"}", url.PathEscape(args[i]), 1)
@@ -423,12 +446,17 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var indented bytes.Buffer
-			if json.Indent(&indented, out, "", "  ") != nil {
-				indented.Reset()
-				indented.Write(out)
+			var items []map[string]any
+			if g.output == "text" && len(q.Columns) > 0 && json.Unmarshal(out, &items) == nil {
+				table(cmd.OutOrStdout(), q.Columns, items, g.names(cmd.Context()))
+			} else {
+				var indented bytes.Buffer
+				if json.Indent(&indented, out, "", "  ") != nil {
+					indented.Reset()
+					indented.Write(out)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(indented.String()))
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(indented.String()))
 			if more := nextFlags(params, next); more != "" {
 				// On stderr: what is printed above stays one JSON document.
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: for the next page, ask again with%s\n", more)
@@ -455,6 +483,80 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	cmd.Flags().StringVar(&token, "token", "", "or: API token of a key the node holds (default: env PRIMUM_TOKEN)")
 	cmd.MarkFlagsMutuallyExclusive("from", "token")
 	return cmd
+}
+
+// declaredQuery is a module's query, by the module's and the query's name.
+func declaredQuery(module, name string) ledger.Query {
+	for _, m := range modules.All() {
+		for _, q := range m.Queries {
+			if m.Name == module && q.Name == name {
+				return q
+			}
+		}
+	}
+	panic("no query " + module + " " + name)
+}
+
+// table writes a list answer's items under the query's columns.
+func table(w io.Writer, cols []ledger.Column, items []map[string]any, names names) {
+	var buf bytes.Buffer
+	defer func() { // without the padding that ends a line
+		for _, line := range strings.SplitAfter(buf.String(), "\n") {
+			io.WriteString(w, strings.TrimRight(line, " \n")+strings.Repeat("\n", strings.Count(line, "\n")))
+		}
+	}()
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	for i, c := range cols {
+		fmt.Fprint(tw, c.Head, tab(i, len(cols)))
+	}
+	for _, item := range items {
+		for i, c := range cols {
+			var v any = item
+			for _, part := range strings.Split(c.Field, ".") {
+				m, _ := v.(map[string]any)
+				v = m[part]
+			}
+			cell := cellOf(v)
+			if c.Who && cell != "" {
+				cell = names.of(cell)
+			}
+			fmt.Fprint(tw, cell, tab(i, len(cols)))
+		}
+	}
+	tw.Flush()
+}
+
+func tab(i, n int) string {
+	if i == n-1 {
+		return "\n"
+	}
+	return "\t"
+}
+
+// cellOf is a JSON value as a table shows it: a list comma-separated, yes
+// or nothing for yes/no, nothing for null.
+func cellOf(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if v {
+			return "yes"
+		}
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = cellOf(e)
+		}
+		return strings.Join(parts, ",")
+	case map[string]any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return fmt.Sprint(v)
 }
 
 // nextFlags are the flags that ask for the page a paged answer named next

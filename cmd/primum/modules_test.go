@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/primum-health/primum/internal/demo"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/supply"
 )
@@ -167,4 +170,60 @@ func TestGovernanceSaysWhatHappened(t *testing.T) {
 			t.Fatalf("vote %d by %s says passed: %v\n%s", i+1, tc.from, decided, out)
 		}
 	}
+}
+
+// Every declared column names a field of its query's answer (a typo would
+// leave a column empty for good), and a table shows what each kind of
+// value holds.
+func TestColumnsShowTheAnswer(t *testing.T) {
+	for _, m := range modules.All() {
+		for _, q := range m.Queries {
+			if len(q.Columns) == 0 {
+				continue
+			}
+			typ := reflect.TypeOf(q.Answer)
+			if p, ok := q.Answer.(ledger.Page); ok {
+				typ = reflect.TypeOf(p.Items)
+			}
+			for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+				typ = typ.Elem()
+			}
+			for _, c := range q.Columns {
+				ft := typ
+				for _, part := range strings.Split(c.Field, ".") {
+					for ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					f, ok := jsonField(ft, part)
+					if !ok {
+						t.Fatalf("%s %s: column %s reads %q, which %s does not have", m.Name, q.Name, c.Head, c.Field, ft)
+					}
+					ft = f.Type
+				}
+			}
+		}
+	}
+	var out strings.Builder
+	items := []map[string]any{{"id": "c1", "who": strings.Repeat("a", 40), "scope": map[string]any{"all": true, "categories": []any{"observation", "condition"}}, "n": float64(12345678)},
+		{"id": "c2", "who": nil, "scope": map[string]any{"all": false}, "n": float64(0)}}
+	table(&out, ledger.Cols("ID", "id", "WHO", "@who", "ALL", "scope.all", "CATEGORIES", "scope.categories", "N", "n", "NONE", "missing.deeper"), items,
+		names{strings.Repeat("a", 40): "St Luke's"})
+	want := "ID  WHO                                                   ALL  CATEGORIES             N         NONE\n" +
+		"c1  St Luke's (" + strings.Repeat("a", 40) + ")  yes  observation,condition  12345678\n" +
+		"c2                                                                                    0\n"
+	if out.String() != want {
+		t.Fatalf("table:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	if t.Kind() != reflect.Struct {
+		return reflect.StructField{}, false
+	}
+	for i := range t.NumField() {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
 }

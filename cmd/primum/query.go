@@ -20,7 +20,6 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/node"
 )
 
@@ -116,17 +115,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 
 // queryAlias is primum MODULE QUERY under primum query, named old.
 func queryAlias(g *globals, old, module, query string) *cobra.Command {
-	for _, m := range modules.All() {
-		for _, q := range m.Queries {
-			if m.Name == module && q.Name == query {
-				verb := queryVerb(g, module, q)
-				verb.Use = old + strings.TrimPrefix(verb.Use, q.Name)
-				verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
-				return verb
-			}
-		}
-	}
-	panic("primum query " + old + ": no query " + module + " " + query)
+	q := declaredQuery(module, query)
+	verb := queryVerb(g, module, q)
+	verb.Use = old + strings.TrimPrefix(verb.Use, q.Name)
+	verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
+	return verb
 }
 
 // newProofCmd: primum query proof KEY, a state entry checked against a

@@ -68,41 +68,6 @@ node's FHIR answer.`,
 	imp.Flags().StringVar(&token, "token", "", "API token of the custodian organisation (env PRIMUM_TOKEN)")
 	imp.Flags().StringVar(&patient, "patient", "", "the patient's pseudonym (ledger id)")
 
-	list := &cobra.Command{
-		Use:         "list [PATIENT]",
-		Annotations: map[string]string{"query": "/api/v1/patients/{id}/records"}, // the module query it reads, with its own flags
-		Short:       "List a patient's records at every institution (PATIENT, or the patient of --from)",
-		Example:     "  primum records list 1f0c…\n  primum records list --from ~/.primum/demo/keys/patient-1.json",
-		Args:        cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.patientOf(cmd, args, tf.from)
-			if err != nil {
-				return err
-			}
-			c, err := g.readClient(tf.from)
-			if err != nil {
-				return err
-			}
-			recs, err := c.Records(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			names := g.names(cmd.Context())
-			return g.print(cmd.OutOrStdout(), recs, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tREGISTERED\tSTATUS")
-				for _, r := range recs {
-					status := r.Status
-					if r.Status == records.StatusRetained {
-						status += " until " + r.RetainedUntil + " (" + r.RetentionBasis + ")"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.Registered, status)
-				}
-				tw.Flush()
-			})
-		},
-	}
-
 	var purpose, emergency, out string
 	fetch := &cobra.Command{
 		Use:   "fetch RECORD",
@@ -138,30 +103,6 @@ node's FHIR answer.`,
 	fetch.Flags().StringVar(&purpose, "purpose", "treatment", "treatment, payment, research, emergency, second_opinion, or patient (your own record)")
 	fetch.Flags().StringVar(&emergency, "emergency", "", "break-glass reason: "+strings.Join(records.EmergencyReasons, ", ")+" (with --purpose emergency)")
 	fetch.Flags().StringVar(&out, "out", "", "write the record to this file instead of printing it")
-
-	trail := &cobra.Command{
-		Use:         "trail [PATIENT]",
-		Annotations: map[string]string{"query": "/api/v1/patients/{id}/access"}, // the module query it reads, with its own flags
-		Short:       "Who accessed a patient's records: when, which, why, granted or refused, emergency or not",
-		Example:     "  primum records trail --from patient-1.json",
-		Args:        cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.patientOf(cmd, args, tf.from)
-			if err != nil {
-				return err
-			}
-			c, err := g.readClient(tf.from)
-			if err != nil {
-				return err
-			}
-			list, err := c.Trail(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			names := g.names(cmd.Context())
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) { accessTable(w, list, names) })
-		},
-	}
 
 	export := &cobra.Command{
 		Use:     "export",
@@ -298,29 +239,12 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{list, fetch, trail, export, erase, retention} {
+	for _, c := range []*cobra.Command{fetch, export, erase, retention} {
 		c.Flags().StringVar(&tf.from, "from", "", "your key: a name in HOME/keys or a key file path")
 	}
 	retention.Flags().BoolVar(&tf.wait, "wait", true, "wait until committed")
-	cmd.AddCommand(imp, list, fetch, trail, export, erase, retention, rotate)
+	cmd.AddCommand(imp, fetch, export, erase, retention, rotate)
 	return cmd
-}
-
-func accessTable(w io.Writer, list []*records.Access, names names) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tWHO\tRECORD\tPURPOSE\tOUTCOME\tEMERGENCY")
-	for _, a := range list {
-		outcome := a.Outcome
-		if a.Refusal != "" {
-			outcome += " (" + a.Refusal + ")"
-		}
-		em := ""
-		if a.Emergency {
-			em = "EMERGENCY: " + a.EmergencyReason
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Time, names.ofKind(a.RequesterKind, a.Requester), a.Record, a.Purpose, outcome, em)
-	}
-	tw.Flush()
 }
 
 func newConsentCmd(g *globals) *cobra.Command {
@@ -397,18 +321,10 @@ leaves out is not detected).`,
 						printProvenBy(w, proven[0])
 					}
 				}()
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CONSENT\tGRANTEE\tPURPOSE\tSCOPE\tEXPIRES\tSTATUS")
-				for _, c := range cs {
-					scope := "all"
-					if len(c.Scope.Categories) > 0 {
-						scope = strings.Join(c.Scope.Categories, ",")
-					} else if len(c.Scope.Records) > 0 {
-						scope = fmt.Sprintf("%d record(s)", len(c.Scope.Records))
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names.ofKind(c.GranteeKind, c.Grantee), c.Purpose, scope, c.Expires, c.Status)
-				}
-				tw.Flush()
+				var items []map[string]any
+				b, _ := json.Marshal(cs)
+				_ = json.Unmarshal(b, &items)
+				table(w, declaredQuery("consent", "list").Columns, items, names)
 			})
 		},
 	}
