@@ -149,8 +149,12 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 // holds it. Bounded twice: one key's signatures past maxNoncesPerKey in a
 // generation are refused (429) until it rotates, so that one key, however
 // many addresses it comes from, cannot fill the cache that everyone's
-// replays are checked against; past maxNonces in all (a flood from many
-// registered keys at once), every signature is refused until it rotates.
+// replays are checked against. Past maxNonces in all (a flood from many
+// keys at once: 64 keys at their full share), only keys that have signed
+// less than an even share of maxNonces among this generation's keys still
+// sign, into a reserve of a quarter more, so a few flooding keys shut out
+// nobody else; past the reserve every signature is refused until the
+// generation ends.
 type nonceCache struct {
 	mu        sync.Mutex
 	cur, prev map[string]struct{}
@@ -184,8 +188,14 @@ func (c *nonceCache) fresh(keyID, nonce string, now time.Time) nonceAnswer {
 	if _, ok := c.prev[n]; ok {
 		return nonceUsed
 	}
-	if len(c.cur) >= maxNonces || c.perKey[keyID] >= maxNoncesPerKey {
+	mine := c.perKey[keyID]
+	switch {
+	case mine >= maxNoncesPerKey:
 		return nonceFull
+	case len(c.cur) >= maxNonces+maxNonces/4:
+		return nonceFull
+	case len(c.cur) >= maxNonces && mine >= maxNonces/(len(c.perKey)+1):
+		return nonceFull // full: this key has had its even share
 	}
 	c.cur[n] = struct{}{}
 	c.perKey[keyID]++

@@ -226,6 +226,46 @@ func TestNonceCacheForgetsOnlyWhenSafe(t *testing.T) {
 	}
 }
 
+// TestNonceCacheFullOfAFewKeys: 64 keys each at their full share fill the
+// cache; they are refused from then on, while keys that have signed
+// little still sign (into the reserve), until the reserve too is full.
+func TestNonceCacheFullOfAFewKeys(t *testing.T) {
+	var c nonceCache
+	now := time.Now()
+	flooders := maxNonces / maxNoncesPerKey
+	for k := range flooders {
+		for i := range maxNoncesPerKey {
+			if c.fresh("flood-"+strconv.Itoa(k), strconv.Itoa(i), now) != nonceFresh {
+				t.Fatalf("key %d's signature %d refused within its share", k, i)
+			}
+		}
+	}
+	if len(c.cur) != maxNonces {
+		t.Fatalf("the cache holds %d, want it full (%d)", len(c.cur), maxNonces)
+	}
+	if c.fresh("flood-0", "one more", now) != nonceFull {
+		t.Fatal("a flooding key signed into a full cache")
+	}
+	for i := range 100 {
+		if c.fresh("honest-"+strconv.Itoa(i), "n", now) != nonceFresh || c.fresh("honest-"+strconv.Itoa(i), "m", now) != nonceFresh {
+			t.Fatalf("honest key %d refused while 64 keys filled the cache", i)
+		}
+	}
+	// The reserve is bounded too: many keys' first signatures fill it, and
+	// then nobody signs until the generation ends.
+	for i := 0; len(c.cur) < maxNonces+maxNonces/4; i++ {
+		if c.fresh("many-"+strconv.Itoa(i), "n", now) != nonceFresh {
+			t.Fatalf("key %d refused before the reserve was full (%d held)", i, len(c.cur))
+		}
+	}
+	if c.fresh("late", "n", now) != nonceFull {
+		t.Fatal("a signature past the reserve was accepted")
+	}
+	if c.fresh("late", "n", now.Add(sigMaxAge+sigSkew+time.Second)) != nonceFresh {
+		t.Fatal("still refused in the next generation")
+	}
+}
+
 // memberLedger is a real app over a temporary store whose genesis makes
 // key's holder a member organisation, committed.
 func memberLedger(t *testing.T, key ed25519.PrivateKey) *app.App {
