@@ -320,10 +320,21 @@ func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	} else if nm.ValidatorKeyProof != "" {
 		return ErrBadMember.Wrapf("validator_key_proof without validator_key")
 	}
-	if err := m.Members.CheckOrganisation(ctx.State, nm.Name, nm.OrgType, key, vk); err != nil {
+	// What the keys themselves are (weak or not), then the proofs, then
+	// the state: whether a key is in use is said only to whoever holds it,
+	// not to a member probing keys without their holders.
+	if err := identity.CheckNewKey(key); err != nil {
 		return err
 	}
-	return nm.checkProofs(ctx.ChainID, key, vk)
+	if vk != nil {
+		if err := identity.CheckNewKey(vk); err != nil {
+			return fmt.Errorf("validator key: %w", err)
+		}
+	}
+	if err := nm.checkProofs(ctx.ChainID, key, vk); err != nil {
+		return err
+	}
+	return m.Members.CheckOrganisation(ctx.State, nm.Name, nm.OrgType, key, vk)
 }
 
 func (m *Module) vote(ctx *ledger.Context, msg *Vote) error {

@@ -127,9 +127,15 @@ func TestGovernanceTransactions(t *testing.T) {
 			m.ValidatorKeyProof = member("x", "clinic", 5).ValidatorKeyProof
 		})), governance.ErrBadMember, nil},
 		{"a member's key is in use", "hosp", propose, add(member("lab", "lab", 0)), identity.ErrKeyInUse, nil},
-		{"a validator key is another member's", "hosp", propose, add(edited(member("x", "clinic", 5), func(m *governance.NewMember) {
+		{"a key in use is not said so without its holder's proof", "hosp", propose, add(edited(member("lab", "lab", 0), func(m *governance.NewMember) {
+			m.KeyProof = member("x", "clinic", 0).KeyProof
+		})), identity.ErrBadKeyProof, nil},
+		{"a validator key is another member's", "hosp", propose, add(edited(
+			governance.ProvedMember(moduletest.ChainID, "x", "clinic", moduletest.Key("x"), moduletest.ValidatorKey("lab")),
+			func(m *governance.NewMember) { m.Power = 5 })), identity.ErrValidatorKeyInUse, nil},
+		{"which is not said without its holder's proof", "hosp", propose, add(edited(member("x", "clinic", 5), func(m *governance.NewMember) {
 			m.ValidatorKey = hex.EncodeToString(moduletest.ValidatorKey("lab").Public().(ed25519.PublicKey))
-		})), identity.ErrValidatorKeyInUse, nil},
+		})), identity.ErrBadKeyProof, nil},
 		{"the operator key's proof is required", "hosp", propose, add(edited(member("x", "clinic", 0), func(m *governance.NewMember) { m.KeyProof = "" })), identity.ErrNoKeyProof, nil},
 		{"the proof binds the organisation type", "hosp", propose, add(edited(member("x", "clinic", 0), func(m *governance.NewMember) { m.OrgType = "regulator" })), identity.ErrBadKeyProof, nil},
 		{"the proof binds the name", "hosp", propose, add(edited(member("x", "clinic", 0), func(m *governance.NewMember) { m.Name = "y" })), identity.ErrBadKeyProof, nil},
