@@ -142,7 +142,17 @@ func keySpaces() []ledger.KeySpace {
 			}
 			return byID(r, e.ID)
 		}},
-		{Prefix: string(prefixKind), Read: ledger.Public},
+		// kind/<kind>/<id>: public for organisations and practitioners; a
+		// patient's device's entry (or an absent one) is the patient's, so
+		// that its presence does not tell a key holder that a key is a
+		// patient's device.
+		{Prefix: string(prefixKind), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
+			kind, id, _ := strings.Cut(key[len(prefixKind):], "/")
+			if kind == string(ledger.KindOrganisation) || kind == string(ledger.KindPractitioner) {
+				return "", nil
+			}
+			return byID(r, id)
+		}},
 		{Prefix: string(prefixMembers), Read: ledger.PatientAudit, Subject: func(r ledger.Reader, key string) (string, error) {
 			org, _, _ := strings.Cut(key[len(prefixMembers):], "/")
 			return byID(r, org)

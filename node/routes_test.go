@@ -373,6 +373,22 @@ func TestKeyInfoOnlyToThoseWhoMayRead(t *testing.T) {
 			t.Fatalf("%s: %v, not what an unknown key reads (%v)", tc.name, got, asUnknown)
 		}
 	}
+	// Nor does the kind index prove a patient's device to anyone else (an
+	// absent entry reads the same, to all but the regulator); an
+	// organisation's and a practitioner's entries are public.
+	for _, tc := range []struct {
+		name, key, token string
+		status           int
+	}{
+		{"anyone, of a patient's device", "kind/device/" + m["watch"].id, "", 401},
+		{"a manufacturer, of a patient's device", "kind/device/" + m["watch"].id, m["manufacturer"].token, 403},
+		{"anyone, of an unknown device", "kind/device/" + strings.Repeat("0", 40), "", 401},
+		{"the patient, of their device", "kind/device/" + m["watch"].id, m["patient"].token, 200},
+		{"anyone, of an organisation", "kind/organisation/" + m["hospital"].id, "", 200},
+		{"anyone, of a practitioner", "kind/practitioner/" + m["doctor"].id, "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) { mustCall(t, tc.status, "GET", base+"/api/v1/proof?key="+tc.key, tc.token, nil) })
+	}
 	// The holder, signing with the key itself (RFC 9421), as the CLI and
 	// the portal ask.
 	self, err := client.New(base).Self(ctx, m["patient"].key)
