@@ -28,6 +28,7 @@ import (
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -387,6 +388,58 @@ func (c *Client) IssueVouchers(ctx context.Context, key ed25519.PrivateKey, n in
 		return nil, nil, err
 	}
 	return codes, res, nil
+}
+
+// Pseudonym is one of a patient's identities: their own key's, or the
+// pairwise one they registered for a custodian (identity.PairwiseKey).
+type Pseudonym struct {
+	Custodian string // the organisation's id; "" for the patient's own key
+	ID        string
+	Key       ed25519.PrivateKey
+}
+
+// Pseudonyms finds the registered identities of the patient holding key:
+// the key's own, then the pairwise key of each organisation for which one
+// is registered (one signed request per organisation: the consortium's
+// members are few). Each pseudonym reads and signs for itself.
+func (c *Client) Pseudonyms(ctx context.Context, key ed25519.PrivateKey) ([]Pseudonym, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := c.Identities(ctx, "organisation")
+	if err != nil {
+		return nil, err
+	}
+	var out []Pseudonym
+	keys := []Pseudonym{{Key: key}}
+	for _, o := range orgs {
+		keys = append(keys, Pseudonym{Custodian: o.ID, Key: identity.PairwiseKey(key, chainID, o.ID)})
+	}
+	for _, p := range keys {
+		info, err := c.Self(ctx, p.Key)
+		if err != nil {
+			return nil, err
+		}
+		if info.Identity != nil && info.Identity.Kind == ledger.KindPatient {
+			p.ID = info.Identity.ID
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// RegisterPairwise registers the patient's pseudonym for custodian (with
+// its voucher, where the consortium asks for one) and returns it.
+func (c *Client) RegisterPairwise(ctx context.Context, key ed25519.PrivateKey, custodian, voucher string) (*Pseudonym, *wire.SubmitResponse, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &Pseudonym{Custodian: custodian, Key: identity.PairwiseKey(key, chainID, custodian)}
+	p.ID = ledger.Address(p.Key.Public().(ed25519.PublicKey))
+	res, err := c.Send(ctx, p.Key, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: voucher}, true)
+	return p, res, err
 }
 
 // Registrant is the chain id and the id of the identity key signs for: what

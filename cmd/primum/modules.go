@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 )
@@ -197,7 +199,7 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 			}
 			from, _ := cmd.Flags().GetString("from")
 			wait, _ := cmd.Flags().GetBool("wait")
-			key, err := g.signingKey(from)
+			key, err := g.fromKey(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -418,33 +420,48 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 		Long:        long,
 		Args:        need,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mine && len(args) == 0 {
-				p, err := g.patientOf(cmd, args, from)
-				if err != nil {
-					return err
-				}
-				args = []string{p}
-			}
-			path := q.Path
-			for i, name := range q.PathParams() {
-				path = strings.Replace(path, "{"+name+"}", url.PathEscape(args[i]), 1)
-			}
 			params := url.Values{}
 			for name, v := range values {
 				if *v != "" {
 					params.Set(name, *v)
 				}
 			}
-			c, err := g.readClient(from)
-			if err != nil {
-				return err
+			pathOf := func(args []string) string {
+				path := q.Path
+				for i, name := range q.PathParams() {
+					path = strings.Replace(path, "{"+name+"}", url.PathEscape(args[i]), 1)
+				}
+				return path
 			}
-			if token != "" {
-				c = c.WithToken(token)
-			}
-			out, next, err := c.QueryPage(cmd.Context(), path, params)
-			if err != nil {
-				return err
+			var out []byte
+			var next url.Values
+			if mine && len(args) == 0 && token == "" {
+				// Without an id: every pseudonym of the patient of --from,
+				// each read signed by its own key, a list answer merged.
+				var err error
+				if out, next, err = g.readMine(cmd, from, func(c *client.Client, id string) ([]byte, url.Values, error) {
+					return c.QueryPage(cmd.Context(), pathOf([]string{id}), params)
+				}); err != nil {
+					return err
+				}
+			} else {
+				c, err := g.readClient(cmd.Context(), from)
+				if err != nil {
+					return err
+				}
+				if token != "" {
+					c = c.WithToken(token)
+				}
+				if mine && len(args) == 0 { // the token's own patient
+					p, err := g.patientOf(cmd, args, from)
+					if err != nil {
+						return err
+					}
+					args = []string{p}
+				}
+				if out, next, err = c.QueryPage(cmd.Context(), pathOf(args), params); err != nil {
+					return err
+				}
 			}
 			var items []map[string]any
 			if g.output == "text" && len(q.Columns) > 0 && json.Unmarshal(out, &items) == nil {
@@ -483,6 +500,79 @@ func queryVerb(g *globals, noun string, q ledger.Query) *cobra.Command {
 	cmd.Flags().StringVar(&token, "token", "", "or: API token of a key the node holds (default: env PRIMUM_TOKEN)")
 	cmd.MarkFlagsMutuallyExclusive("from", "token")
 	return cmd
+}
+
+// readMine reads one patient query as each pseudonym of the patient of
+// --from (their own key's, and the pairwise ones they registered; only
+// the one --at names with --at), each signed by its own key, and merges
+// the answers when they are lists. Another answer (a status) is the first
+// pseudonym's, and the others are named on stderr.
+func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.Client, id string) ([]byte, url.Values, error)) ([]byte, url.Values, error) {
+	if from == "" {
+		return nil, nil, fmt.Errorf("give a patient's ID, or --from (the patient's key)")
+	}
+	ps, err := g.pseudonyms(cmd.Context(), from)
+	if err != nil {
+		return nil, nil, err
+	}
+	var merged []json.RawMessage
+	var first []byte
+	var next url.Values
+	for i, p := range ps {
+		out, more, err := read(g.client().WithKey(p.Key), p.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(out, &items) != nil {
+			if i > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "also: your pseudonym %s at %s (ask with --at)\n", p.ID, g.names(cmd.Context()).of(p.Custodian))
+				continue
+			}
+			first = out
+			continue
+		}
+		merged = append(merged, items...)
+		if len(more) > 0 && len(ps) > 1 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "more for your pseudonym at %s: ask with --at %s\n", g.names(cmd.Context()).of(p.Custodian), p.Custodian)
+		} else if len(more) > 0 {
+			next = more
+		}
+	}
+	if first != nil {
+		return first, nil, nil
+	}
+	if merged == nil {
+		merged = []json.RawMessage{}
+	}
+	out, err := json.Marshal(merged)
+	return out, next, err
+}
+
+// pseudonyms are the patient of from's identities: the one --at names, or
+// every registered one (client.Pseudonyms); a key the ledger does not know
+// reads as itself, and the node answers for it.
+func (g *globals) pseudonyms(ctx context.Context, from string) ([]client.Pseudonym, error) {
+	key, err := g.fromKey(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	self := []client.Pseudonym{{Key: key, ID: ledger.Address(key.Public().(ed25519.PublicKey))}}
+	if g.at != "" {
+		info, err := g.client().Self(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if info.Identity != nil { // a rotated key's identity keeps its first id
+			self[0].ID = info.Identity.ID
+		}
+		return self, nil
+	}
+	ps, err := g.client().Pseudonyms(ctx, key)
+	if err != nil || len(ps) == 0 {
+		return self, err
+	}
+	return ps, nil
 }
 
 // declaredQuery is a module's query, by the module's and the query's name.

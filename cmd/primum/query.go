@@ -56,7 +56,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.readClient(keyFrom)
+			c, err := g.readClient(cmd.Context(), keyFrom)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ to whoever may read about them: sign with --from. A proof against a header older
       --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.readClient(from)
+			c, err := g.readClient(cmd.Context(), from)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
@@ -76,7 +79,7 @@ node's FHIR answer.`,
   primum records fetch observation-3f… --from dr-amara-okafor.json --purpose emergency --emergency patient_unconscious`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := g.signingKey(tf.from)
+			key, err := g.fromKey(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
@@ -110,13 +113,23 @@ node's FHIR answer.`,
 		Example: "  primum records export --from patient-1.json --out my-health-data.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := g.signingKey(tf.from)
+			// One Bundle of every pseudonym's data (each read as itself).
+			ps, err := g.pseudonyms(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
-			bundle, err := g.client().Export(cmd.Context(), key)
-			if err != nil {
-				return err
+			var bundle fhir.Object
+			for _, p := range ps {
+				b, err := g.client().Export(cmd.Context(), p.Key)
+				if err != nil {
+					return err
+				}
+				if bundle == nil {
+					bundle = b
+					continue
+				}
+				entries, _ := b["entry"].([]any)
+				bundle["entry"] = append(bundle["entry"].([]any), entries...)
 			}
 			b, _ := json.MarshalIndent(bundle, "", "  ")
 			if out != "" {
@@ -144,17 +157,32 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 		Example: "  primum records erase --from patient-1.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := g.signingKey(tf.from)
+			// Every pseudonym's records: a pseudonym without any has
+			// nothing to erase, which is not a failure of the others'.
+			ps, err := g.pseudonyms(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
-			e, err := g.client().Erase(cmd.Context(), key, func(left int) {
-				if left > 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
+			e := &client.Erasure{Records: []*records.Record{}, Txs: []string{}}
+			var nothing error
+			for _, p := range ps {
+				one, err := g.client().Erase(cmd.Context(), p.Key, func(left int) {
+					if left > 0 {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
+					}
+				})
+				var problem *client.Problem
+				if errors.As(err, &problem) && problem.Code == records.ErrNothingToErase.Name {
+					nothing = err
+					continue
 				}
-			})
-			if err != nil {
-				return err
+				if err != nil {
+					return err
+				}
+				e.Records, e.Txs = append(e.Records, one.Records...), append(e.Txs, one.Txs...)
+			}
+			if len(e.Records) == 0 && nothing != nil {
+				return nothing
 			}
 			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
@@ -292,27 +320,51 @@ leaves out is not detected).`,
 		Example: "  primum consent list --from patient-1.json\n  primum consent list --from patient-1.json --prove",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.patientOf(cmd, args, tf.from)
-			if err != nil {
-				return err
+			// Whose: PATIENT read as --from, or every pseudonym of the
+			// patient of --from, each read (and proven) as itself.
+			type reader struct {
+				c  *client.Client
+				id string
 			}
-			c, err := g.readClient(tf.from)
-			if err != nil {
-				return err
-			}
-			cs, err := c.Consents(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			var proven []*prove.Proven
-			if withProofs && len(cs) > 0 {
-				prover, err := trust.prover(cmd.Context(), g, c)
+			var readers []reader
+			if len(args) == 1 || tf.from == "" {
+				p, err := g.patientOf(cmd, args, tf.from)
 				if err != nil {
 					return err
 				}
-				if cs, proven, err = prover.Consents(cmd.Context(), p, cs); err != nil {
+				c, err := g.readClient(cmd.Context(), tf.from)
+				if err != nil {
 					return err
 				}
+				readers = append(readers, reader{c, p})
+			} else {
+				ps, err := g.pseudonyms(cmd.Context(), tf.from)
+				if err != nil {
+					return err
+				}
+				for _, p := range ps {
+					readers = append(readers, reader{g.client().WithKey(p.Key), p.ID})
+				}
+			}
+			cs := []*consent.Consent{}
+			var proven []*prove.Proven
+			for _, r := range readers {
+				mine, err := r.c.Consents(cmd.Context(), r.id)
+				if err != nil {
+					return err
+				}
+				if withProofs && len(mine) > 0 {
+					prover, err := trust.prover(cmd.Context(), g, r.c)
+					if err != nil {
+						return err
+					}
+					var p []*prove.Proven
+					if mine, p, err = prover.Consents(cmd.Context(), r.id, mine); err != nil {
+						return err
+					}
+					proven = append(proven, p...)
+				}
+				cs = append(cs, mine...)
 			}
 			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -8,11 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
@@ -24,6 +27,7 @@ type globals struct {
 	output   string
 	nodeURL  string
 	logLevel string
+	at       string // a patient's pseudonym at this organisation (--at)
 }
 
 func defaultHome() string {
@@ -54,6 +58,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	f.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&g.nodeURL, "node", "", "REST API of the node to talk to (default: this home's API address)")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&g.at, "at", "", "a patient's --from signs as their own pseudonym at this organisation (name or id; see 'primum identity pseudonyms')")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if g.output != "text" && g.output != "json" {
 			return fmt.Errorf("--output must be text or json, not %q", g.output)
@@ -94,7 +99,7 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 	if from == "" {
 		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
 	}
-	key, err := g.signingKey(from)
+	key, err := g.fromKey(cmd.Context(), from)
 	if err != nil {
 		return "", err
 	}
@@ -111,10 +116,10 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 // readClient is a client that reads as the caller: signing each request
 // with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
 // token of a key the node holds).
-func (g *globals) readClient(from string) (*client.Client, error) {
+func (g *globals) readClient(ctx context.Context, from string) (*client.Client, error) {
 	c := g.client()
 	if from != "" {
-		key, err := g.signingKey(from)
+		key, err := g.fromKey(ctx, from)
 		if err != nil {
 			return nil, err
 		}
@@ -141,6 +146,39 @@ func apiToken(flag string, older ...string) string {
 }
 
 func (g *globals) keys() keyring.Dir { return keyring.Dir(filepath.Join(g.home, "keys")) }
+
+// fromKey opens --from's key, or with --at the patient's pseudonym at
+// that organisation (identity.PairwiseKey).
+func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey, error) {
+	key, err := g.signingKey(from)
+	if err != nil || g.at == "" {
+		return key, err
+	}
+	c := g.client()
+	org, err := g.orgID(ctx, g.at)
+	if err != nil {
+		return nil, err
+	}
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return identity.PairwiseKey(key, chainID, org), nil
+}
+
+// orgID is the id of the organisation named (or identified) by s.
+func (g *globals) orgID(ctx context.Context, s string) (string, error) {
+	orgs, err := g.client().Identities(ctx, "organisation")
+	if err != nil {
+		return "", err
+	}
+	for _, o := range orgs {
+		if o.ID == s || strings.EqualFold(o.Name, s) {
+			return o.ID, nil
+		}
+	}
+	return "", fmt.Errorf("--at %q: no organisation of that name or id (see 'primum identity list --kind organisation')", s)
+}
 
 // signingKey resolves --from: a key name in this home's keyring, or a path
 // to a key file (such as a demo member's).

@@ -50,7 +50,7 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 			if count < 1 || count > identity.MaxVouchersPerTx {
 				return fmt.Errorf("--count must be 1 to %d", identity.MaxVouchersPerTx)
 			}
-			key, err := g.signingKey(tf.from)
+			key, err := g.fromKey(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
@@ -200,7 +200,50 @@ func newNounCmds(g *globals) []*cobra.Command {
 			nouns["governance"].AddCommand(c)
 		}
 	}
+	nouns["identity"].AddCommand(newPseudonymsCmd(g, tf))
 	return []*cobra.Command{nouns["identity"], nouns["governance"]}
+}
+
+// newPseudonymsCmd lists a patient's pseudonyms: their own key's, and one
+// per institution they registered with --at (identity.PairwiseKey).
+func newPseudonymsCmd(g *globals, tf *txFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pseudonyms",
+		Short: "Your pseudonyms (a patient): your key's own, and one per institution you registered with --at",
+		Long: `A patient may hold one pseudonym per institution that keeps records about them, so that
+the members reading the ledger cannot link one institution's records to another's. Each is a
+key derived from the patient's own (--from) for that institution: register one with
+  primum identity register-patient --voucher CODE --from KEY --at INSTITUTION
+give its id to that institution (records import --patient ID), and sign as it with --at.
+Reading your records, consents and trail with --from alone, or exporting and erasing, covers
+every pseudonym listed here.`,
+		Example: "  primum identity pseudonyms --from patient-2.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ps, err := g.pseudonyms(cmd.Context(), tf.from)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				ID        string `json:"id"`
+				Custodian string `json:"custodian,omitempty"`
+			}
+			rows := make([]row, len(ps))
+			for i, p := range ps {
+				rows[i] = row{p.ID, p.Custodian}
+			}
+			names := g.names(cmd.Context())
+			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
+				for _, r := range rows {
+					at := "your own key"
+					if r.Custodian != "" {
+						at = "at " + names.of(r.Custodian)
+					}
+					fmt.Fprintf(w, "%s  %s\n", r.ID, at)
+				}
+			})
+		},
+	}
 }
 
 // needMemberProof refuses, before anything is sent, a member's key given
@@ -215,7 +258,7 @@ func needMemberProof(key, proof string) error {
 
 // send signs a transaction with --from and submits it, printing the outcome.
 func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) error {
-	key, err := g.signingKey(tf.from)
+	key, err := g.fromKey(cmd.Context(), tf.from)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ type Member struct {
 	Profession   string `json:"profession,omitempty"`
 	Specialty    string `json:"specialty,omitempty"`
 	Licence      string `json:"licence,omitempty"`
+	// Pseudonyms are a patient's pairwise pseudonyms, by institution: the
+	// ids their key derives for each (identity.PairwiseKey; sign as one
+	// with --from KEY_FILE --at INSTITUTION).
+	Pseudonyms map[string]string `json:"pseudonyms,omitempty"`
 }
 
 // File is demo-members.json (outside contract).

@@ -31,6 +31,7 @@ var Stories = []Story{
 	{"supply chain", supplyChain},
 	{"patients", registerPatients},
 	{"health records", healthRecords},
+	{"pseudonyms", pairwisePseudonyms},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home

@@ -15,7 +15,7 @@ const withKey = () => typeof myKey !== "undefined" && myKey.current && sessionSt
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Content-Type": "application/json" }, opts.headers || {});
   if (withKey() || (opts.asKey && typeof myKey !== "undefined" && myKey.current)) {
-    Object.assign(headers, await myKey.signRequest(opts.method || "GET", path, opts.body ? enc.encode(opts.body) : null));
+    Object.assign(headers, await myKey.signRequest(opts.method || "GET", path, opts.body ? enc.encode(opts.body) : null, opts.key));
   } else if (token()) {
     headers["Authorization"] = "Bearer " + token();
   }
@@ -31,15 +31,16 @@ async function api(path, opts = {}) {
   return body;
 }
 const get = path => api(path);
-// keyInfo reads what the ledger says of the key this browser holds, asked
-// as its holder (signed with it, signed in or not): a patient's key is
-// described to no one else.
-const keyInfo = () => api("/api/v1/keys/" + myKey.current.pub, { asKey: true });
+// keyInfo reads what the ledger says of the key this browser holds (or of
+// k, a pseudonym's key derived from it), asked as its holder (signed with
+// it, signed in or not): a patient's key is described to no one else.
+const keyInfo = k => api("/api/v1/keys/" + (k || myKey.current).pub, { asKey: true, key: k });
 // getPage reads one page of a paged listing: its items, and the path of
-// the next page from the Link header (null: it was the last).
-async function getPage(path) {
+// the next page from the Link header (null: it was the last). k signs
+// instead of the key itself (a pseudonym's).
+async function getPage(path, k) {
   const headers = {};
-  if (withKey()) Object.assign(headers, await myKey.signRequest("GET", path, null));
+  if (withKey()) Object.assign(headers, await myKey.signRequest("GET", path, null, k));
   else if (token()) headers["Authorization"] = "Bearer " + token();
   const r = await fetch(path, { headers });
   const body = await r.json().catch(() => null);
@@ -52,23 +53,26 @@ async function getPage(path) {
   return { items: body, next: m ? m[1] : null };
 }
 // getAll reads every page of a paged listing, one request a page.
-async function getAll(path) {
+async function getAll(path, k) {
   let items = [];
   for (let next = path; next;) {
-    const page = await getPage(next);
+    const page = await getPage(next, k);
     items = items.concat(page.items);
     next = page.next;
   }
   return items;
 }
-const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });
+// post sends a JSON body, signed as get's requests are (k: as a pseudonym,
+// so that the node is not shown which key it belongs to).
+const post = (path, body, k) => api(path, { method: "POST", body: JSON.stringify(body), key: k });
 // act sends a transaction as the signed-in member: signed here with their
-// key, or by the node with the key their token names.
-async function act(type, body) {
+// key (or k, one of their pseudonyms'), or by the node with the key their
+// token names.
+async function act(type, body, k) {
   if (!withKey()) return post("/api/v1/act", { type, body });
-  const info = await keyInfo();
-  const raw = await myKey.envelope(info.chain_id, info.nonce, type, body);
-  return post("/api/v1/txs?wait=true", { tx: b64(raw) });
+  const info = await keyInfo(k);
+  const raw = await myKey.envelope(info.chain_id, info.nonce, type, body, k);
+  return post("/api/v1/txs?wait=true", { tx: b64(raw) }, k);
 }
 
 // fill replaces a table's rows; a cell is a value, or {text, cls} or a Node.

@@ -44,7 +44,8 @@ const keyStore = {
 };
 
 // fromSeed imports a seed as a non-extractable signing key and checks it
-// against the public key it claims to be.
+// against the public key it claims to be. mac, an HMAC key of the same
+// seed (not extractable either), derives the patient's pairwise keys.
 async function fromSeed(seed, pubHex) {
   const priv = await crypto.subtle.importKey("pkcs8", concat(pkcs8Prefix, seed), { name: "Ed25519" }, false, ["sign"]);
   const pub = await crypto.subtle.importKey("raw", unhex(pubHex), { name: "Ed25519" }, true, ["verify"]);
@@ -52,7 +53,16 @@ async function fromSeed(seed, pubHex) {
   if (!await crypto.subtle.verify({ name: "Ed25519" }, pub, await crypto.subtle.sign({ name: "Ed25519" }, priv, probe), probe)) {
     throw new Error("the key file's private key does not match its public key");
   }
-  return { priv, pub: pubHex };
+  const mac = await crypto.subtle.importKey("raw", seed, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return { priv, pub: pubHex, mac };
+}
+
+// pubOf is the public key (hex) of a seed, read through an extractable
+// copy that is dropped at once.
+async function pubOf(seed) {
+  const k = await crypto.subtle.importKey("pkcs8", concat(pkcs8Prefix, seed), { name: "Ed25519" }, true, ["sign"]);
+  const x = (await crypto.subtle.exportKey("jwk", k)).x.replace(/-/g, "+").replace(/_/g, "/");
+  return hex(unb64(x));
 }
 
 // Backups: the seed sealed with AES-256-GCM under a key derived from the
@@ -122,13 +132,32 @@ const myKey = {
     return this.current;
   },
 
-  async forget() { this.epoch++; this.current = null; await keyStore.remove(); },
+  async forget() { this.epoch++; this.current = null; this.derived = {}; await keyStore.remove(); },
 
-  sign(bytes) { return crypto.subtle.sign({ name: "Ed25519" }, this.current.priv, bytes); },
+  // derive is the patient's pseudonym key for one institution (Go:
+  // identity.PairwiseKey): an Ed25519 key whose seed is the HMAC-SHA256,
+  // under the patient's own seed, of the chain and the institution's id.
+  // Members reading the ledger cannot link two institutions' pseudonyms;
+  // this browser, holding the one key, signs as each.
+  derived: {},
+  async derive(chainID, custodian) {
+    if (!this.current.mac) throw new Error("this browser kept your key before pseudonyms per institution: sign in once with your key file or backup again");
+    const id = this.current.pub + "\0" + chainID + "\0" + custodian;
+    if (!this.derived[id]) {
+      const seed = new Uint8Array(await crypto.subtle.sign("HMAC", this.current.mac, enc.encode("primum/pairwise/v1\0" + chainID + "\0" + custodian)));
+      const priv = await crypto.subtle.importKey("pkcs8", concat(pkcs8Prefix, seed), { name: "Ed25519" }, false, ["sign"]);
+      this.derived[id] = { priv, pub: await pubOf(seed), custodian };
+      seed.fill(0);
+    }
+    return this.derived[id];
+  },
+
+  sign(bytes, k) { return crypto.subtle.sign({ name: "Ed25519" }, (k || this.current).priv, bytes); },
 
   // signRequest returns the headers that sign a request (RFC 9421, label
-  // "primum"; see docs/api.md).
-  async signRequest(method, url, body) {
+  // "primum"; see docs/api.md), with k (a derived key) or the key itself.
+  async signRequest(method, url, body, k) {
+    k = k || this.current;
     const u = new URL(url, location.href);
     const lines = [`"@method": ${method.toUpperCase()}`, `"@authority": ${u.host.toLowerCase()}`, `"@path": ${u.pathname}`, `"@query": ?${u.search.slice(1)}`];
     let covered = `"@method" "@authority" "@path" "@query"`;
@@ -139,10 +168,10 @@ const myKey = {
       lines.push(`"content-digest": ${digest}`);
       covered += ` "content-digest"`;
     }
-    const params = `(${covered});created=${Math.floor(Date.now() / 1000)};keyid="${this.current.pub}";alg="ed25519";nonce="${hex(crypto.getRandomValues(new Uint8Array(16)))}"`;
+    const params = `(${covered});created=${Math.floor(Date.now() / 1000)};keyid="${k.pub}";alg="ed25519";nonce="${hex(crypto.getRandomValues(new Uint8Array(16)))}"`;
     lines.push(`"@signature-params": ${params}`);
     headers["Signature-Input"] = "primum=" + params;
-    headers["Signature"] = "primum=:" + b64(await this.sign(enc.encode(lines.join("\n")))) + ":";
+    headers["Signature"] = "primum=:" + b64(await this.sign(enc.encode(lines.join("\n")), k)) + ":";
     return headers;
   },
 
@@ -150,12 +179,13 @@ const myKey = {
   // then length-prefixed chain id, the public key, the nonce, the type and
   // the JSON body (uvarints), then the signature of "primum/tx/v1\0" and
   // all that.
-  async envelope(chainID, nonce, type, body) {
+  async envelope(chainID, nonce, type, body, k) {
+    k = k || this.current;
     const uvarint = n => { const out = []; while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); } out.push(n); return new Uint8Array(out); };
     const field = b => concat(uvarint(b.length), b);
-    const unsigned = concat(new Uint8Array([1]), field(enc.encode(chainID)), unhex(this.current.pub), uvarint(nonce),
+    const unsigned = concat(new Uint8Array([1]), field(enc.encode(chainID)), unhex(k.pub), uvarint(nonce),
       field(enc.encode(type)), field(enc.encode(JSON.stringify(body))));
-    const sig = new Uint8Array(await this.sign(concat(enc.encode("primum/tx/v1\0"), unsigned)));
+    const sig = new Uint8Array(await this.sign(concat(enc.encode("primum/tx/v1\0"), unsigned), k));
     return concat(unsigned, sig);
   },
 };

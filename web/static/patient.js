@@ -1,5 +1,32 @@
 "use strict";
 let me = null;
+// mine are the patient's pseudonyms: { id, key, custodian }, their key's
+// own first (key undefined: the signed-in key, or the token's), then one
+// per institution they enrolled at from this key (myKey.derive). Every
+// read and every transaction about a pseudonym is signed by its own key.
+let mine = [];
+// each reads a listing for every pseudonym and merges the lists.
+const each = async path => (await Promise.all(mine.map(p => getAll(path(p.id), p.key)))).flat();
+const keyOf = id => (mine.find(p => p.id === id) || {}).key;
+
+// findPseudonyms asks, for each organisation, whether the key derived for
+// it is registered: one signed request each (the members are few).
+async function findPseudonyms() {
+  const found = [{ id: me.id, key: undefined, custodian: "" }];
+  if (!withKey()) return found;
+  const chain = (await keyInfo()).chain_id;
+  for (const o of await get("/api/v1/identities?kind=organisation")) {
+    const k = await myKey.derive(chain, o.id);
+    const info = await keyInfo(k);
+    if (info.identity && info.identity.kind === "patient") found.push({ id: info.identity.id, key: k, custodian: o.id });
+  }
+  return found;
+}
+
+async function showPseudonyms() {
+  const who = await names();
+  fill("#pseudonyms", mine.map(p => [p.custodian ? who[p.custodian] || p.custodian : "where you first enrolled (your key's own number)", { text: p.id, cls: "mono" }]));
+}
 
 // The grounds GDPR Art. 17(3) gives an institution to keep a record.
 const bases = {
@@ -11,28 +38,36 @@ const bases = {
 
 async function refresh() {
   const who = await names();
-  const records = await getAll(`/api/v1/patients/${me.id}/records`);
+  await showPseudonyms();
+  const records = await each(id => `/api/v1/patients/${id}/records`);
   fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered),
     { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
   await showErasure(who);
-  const consents = await getAll(`/api/v1/patients/${me.id}/consents`);
+  const consents = await each(id => `/api/v1/patients/${id}/consents`);
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
     return [who[c.grantee] || c.grantee, c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
-      active ? button("Revoke", () => revoke(c.id), "revoke") : ""];
+      active ? button("Revoke", () => revoke(c.id, c.patient), "revoke") : ""];
   }));
-  const trail = await getAll(`/api/v1/patients/${me.id}/access`);
-  trail.reverse();
+  const trail = await each(id => `/api/v1/patients/${id}/access`);
+  trail.sort((a, b) => a.time < b.time ? 1 : a.time > b.time ? -1 : 0); // newest first
   fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
 }
 
-// showErasure shows where the patient's erasure stands and what each
-// institution still keeps, why and until when.
+// showErasure shows where the patient's erasure stands, over every
+// pseudonym, and what each institution still keeps, why and until when.
 async function showErasure(who) {
-  const st = await get(`/api/v1/patients/${me.id}/erasure`);
+  const all = await Promise.all(mine.map(p => api(`/api/v1/patients/${p.id}/erasure`, { key: p.key })));
+  const asked = all.filter(st => st.state !== "none");
+  const st = {
+    state: asked.length === 0 ? "none" : asked.some(s => s.state === "in_progress") ? "in_progress" : "complete",
+    request: asked.map(s => s.request).sort((a, b) => a.time < b.time ? -1 : 1)[0],
+    erased: all.reduce((n, s) => n + s.erased, 0), remaining: all.reduce((n, s) => n + s.remaining, 0),
+    retained: all.flatMap(s => s.retained),
+  };
   document.getElementById("erasure").dataset.state = st.state;
   const summary = document.getElementById("erasure-summary");
   if (st.state === "none") {
@@ -50,32 +85,31 @@ async function showErasure(who) {
   return st;
 }
 
-// erase sends records.erase until every record has been reached: one
-// transaction reaches at most 500.
+// erase sends records.erase, as each pseudonym with records, until every
+// record has been reached: one transaction reaches at most 500.
 async function erase(msg) {
-  let st = await get(`/api/v1/patients/${me.id}/erasure`);
-  if (st.state === "complete" && st.remaining === 0) {
-    msg.textContent = "Your erasure is already complete: nothing is left to erase" +
-      (st.retained.length ? `, except ${st.retained.length} record(s) kept by law (below).` : ".");
-    return;
-  }
-  for (let steps = Math.ceil(st.remaining / 500) + 2; steps > 0; steps--) {
-    await act("records.erase", {});
-    st = await get(`/api/v1/patients/${me.id}/erasure`);
-    if (st.remaining === 0) {
-      msg.textContent = "Erasure complete: every institution has destroyed the keys of your records" +
-        (st.retained.length ? `, except ${st.retained.length} it must keep by law (below).` : ".");
-      return;
+  let done = 0, retained = 0;
+  for (const p of mine) {
+    const status = () => api(`/api/v1/patients/${p.id}/erasure`, { key: p.key });
+    let st = await status();
+    const held = await getAll(`/api/v1/patients/${p.id}/records`, p.key);
+    for (let steps = Math.ceil(st.remaining / 500) + 2; held.length > 0 && !(st.state === "complete" && st.remaining === 0); steps--) {
+      if (steps === 0) { msg.textContent = "Records are still being added; press Erase again."; return; }
+      await act("records.erase", {}, p.key);
+      st = await status();
+      msg.textContent = `Erasing… ${done + st.erased} record(s) erased, ${st.remaining} to go.`;
     }
-    msg.textContent = `Erasing… ${st.erased} record(s) erased, ${st.remaining} to go.`;
+    done += st.erased;
+    retained += st.retained.length;
   }
-  msg.textContent = "Records are still being added; press Erase again.";
+  msg.textContent = "Erasure complete: every institution has destroyed the keys of your records" +
+    (retained ? `, except ${retained} it must keep by law (below).` : ".");
 }
 
-async function revoke(id) {
+async function revoke(id, patient) {
   const msg = document.getElementById("consent-message");
   try {
-    await act("consent.revoke", { id });
+    await act("consent.revoke", { id }, keyOf(patient));
     msg.textContent = "Consent revoked: it no longer covers any access.";
   } catch (e) { msg.textContent = "Could not revoke: " + e.message; }
   await refresh();
@@ -83,6 +117,8 @@ async function revoke(id) {
 
 async function ready(who) {
   me = who;
+  mine = await findPseudonyms();
+  if (withKey()) wireEnrolment();
   if (withKey()) {
     document.getElementById("export").hidden = true;
     document.getElementById("export-key-note").hidden = false;
@@ -97,10 +133,10 @@ async function ready(who) {
     select.appendChild(o);
   }
   const scope = document.getElementById("scope");
-  const mine = await getAll(`/api/v1/patients/${me.id}/records`);
-  const cats = [...new Set(mine.map(r => r.category))].sort();
+  const held = await each(id => `/api/v1/patients/${id}/records`);
+  const cats = [...new Set(held.map(r => r.category))].sort();
   for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
-  for (const r of mine.filter(r => r.status === "stored")) {
+  for (const r of held.filter(r => r.status === "stored")) {
     const o = document.createElement("option");
     o.value = "record:" + r.id;
     o.textContent = `only record ${r.id} (${r.category}, ${n[r.custodian] || r.custodian})`;
@@ -111,9 +147,15 @@ async function ready(who) {
     const msg = document.getElementById("consent-message");
     const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] } : { categories: [scope.value] };
     const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
+    // One record: the consent of the pseudonym it is held under. Otherwise
+    // one consent per pseudonym, so that it covers every institution.
+    const record = s.records && held.find(r => r.id === s.records[0]);
+    const from = record ? mine.filter(p => p.id === record.patient) : mine;
     try {
-      await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires });
-      msg.textContent = "Consent granted.";
+      for (const p of from) {
+        await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires }, p.key);
+      }
+      msg.textContent = from.length > 1 ? `Consent granted at each of your ${from.length} institutions.` : "Consent granted.";
     } catch (e) { msg.textContent = "Could not grant: " + e.message + (e.problem.detail ? " — " + e.problem.detail : ""); }
     await refresh();
   });
@@ -123,12 +165,15 @@ async function ready(who) {
     try {
       // The export comes a page at a time (each page's records are read
       // from their custodians); the pages make one Bundle to download.
-      let { items: bundle, next } = await getPage(`/api/v1/patients/${me.id}/export`);
-      while (next) {
-        msg.textContent = `Collecting your records from every institution… (${bundle.entry.length} entries so far)`;
-        const page = await getPage(next);
-        bundle.entry = bundle.entry.concat(page.items.entry || []);
-        next = page.next;
+      let bundle = null;
+      for (const p of mine) {
+        for (let next = `/api/v1/patients/${p.id}/export`; next;) {
+          const page = await getPage(next, p.key);
+          if (!bundle) bundle = page.items;
+          else bundle.entry = bundle.entry.concat(page.items.entry || []);
+          msg.textContent = `Collecting your records from every institution… (${bundle.entry.length} entries so far)`;
+          next = page.next;
+        }
       }
       delete bundle.link;
       const a = document.createElement("a");
@@ -150,4 +195,38 @@ async function ready(who) {
   await refresh();
   setInterval(refresh, 5000);
 }
+// wireEnrolment offers enrolling at another institution: the key derived
+// for it registers as a new patient, with that institution's voucher.
+function wireEnrolment() {
+  document.getElementById("pseudonyms-card").hidden = false;
+  const select = document.getElementById("enrol-org");
+  const msg = document.getElementById("enrol-message");
+  get("/api/v1/identities?kind=organisation").then(orgs => {
+    for (const o of orgs) {
+      if (o.status !== "active" || mine.some(p => p.custodian === o.id)) continue;
+      const opt = document.createElement("option");
+      opt.value = o.id;
+      opt.textContent = o.name;
+      select.appendChild(opt);
+    }
+  });
+  document.getElementById("enrol-at").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const voucher = document.getElementById("enrol-voucher").value.trim();
+    try {
+      const k = await myKey.derive((await keyInfo()).chain_id, select.value);
+      await act("identity.register_patient", voucher ? { voucher } : {}, k);
+      const info = await keyInfo(k);
+      mine.push({ id: info.identity.id, key: k, custodian: select.value });
+      msg.textContent = `Enrolled: your number at ${select.selectedOptions[0].textContent} is ${info.identity.id}. Give it to them.`;
+      select.selectedOptions[0].remove();
+      await showPseudonyms();
+    } catch (e) {
+      msg.textContent = e.message === "voucher_unknown" ? "That voucher was never issued, or was used already: ask the institution for a new one."
+        : e.message === "voucher_required" ? "Enter the voucher the institution gave you."
+        : e.message === "key_in_use" ? "You are enrolled there already." : "Could not enrol: " + e.message;
+    }
+  });
+}
+
 signIn(ready);

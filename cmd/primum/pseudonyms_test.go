@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/primum-health/primum/internal/demo/demotest"
+)
+
+// A patient with a pseudonym per institution (the demo's Patient 2) reads,
+// grants, enrols and erases with one key: --from alone covers every
+// pseudonym, --at one of them; a pseudonym without records does not fail
+// the erasure of the others'.
+func TestPatientPseudonymsCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo node (-short)")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, n, _, f := demotest.Seeded(t, ctx)
+	p2 := f.Member("Patient 2")
+	riverside := p2.Pseudonyms["Riverside General Hospital"]
+	run := func(args ...string) string {
+		t.Helper()
+		b, err := exec.Command(primumBinary(t), append(args, "--node", n.APIURL())...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	count := func(out, s string) int { return strings.Count(out, s) }
+	if out := run("identity", "pseudonyms", "--from", p2.KeyFile); !strings.Contains(out, p2.Address) || !strings.Contains(out, riverside) {
+		t.Fatalf("pseudonyms: %s", out)
+	}
+	if out := run("records", "list", "--from", p2.KeyFile); count(out, "stored") != 2 || !strings.Contains(out, "St Luke's") || !strings.Contains(out, "Riverside") {
+		t.Fatalf("records list --from: both hospitals' records, got:\n%s", out)
+	}
+	if out := run("records", "list", "--from", p2.KeyFile, "--at", "Riverside General Hospital"); count(out, "stored") != 1 || !strings.Contains(out, "Riverside") {
+		t.Fatalf("records list --at: Riverside's record alone, got:\n%s", out)
+	}
+	doctor := f.Member("Dr Lena Fischer").Address
+	run("consent", "grant", doctor, "--from", p2.KeyFile, "--at", "Riverside General Hospital", "--all", "--valid-for", "7d")
+	if out := run("consent", "list", "--from", p2.KeyFile); !strings.Contains(out, riverside) || count(out, "active") != 1 {
+		t.Fatalf("consent list --from: the Riverside pseudonym's consent, got:\n%s", out)
+	}
+	run("identity", "register-patient", "--voucher", f.Vouchers[1], "--from", p2.KeyFile, "--at", "Central Pharmacy")
+	if out := run("identity", "pseudonyms", "--from", p2.KeyFile); count(out, "\n") != 3 || !strings.Contains(out, "Central Pharmacy") {
+		t.Fatalf("pseudonyms after enrolling at the pharmacy:\n%s", out)
+	}
+	if out := run("records", "erase", "--from", p2.KeyFile); !strings.Contains(out, "2 record(s) erased") {
+		t.Fatalf("erase: %s", out)
+	}
+}
