@@ -28,6 +28,7 @@ func TestPairwiseKey(t *testing.T) {
 		t.Fatalf("the derivation changed: %s, pinned %s", got, pairwiseVector)
 	}
 }
+
 // pairwiseVector is the public key PairwiseKey derives from the seed 00 01 … 1f
 // for custodian 017c6718… on chain primum-demo.
 const pairwiseVector = "389fbe60d6b03bbac3e0e3022dfbb9808034696729261dacf7b5cc07db1d81f6"

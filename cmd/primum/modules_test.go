@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/internal/demo"
+	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
-	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/supply"
 )
 
