@@ -32,7 +32,9 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-func browser(t *testing.T) context.Context {
+// browser starts headless Chromium for a test; extra options (a fake
+// camera) come after the defaults.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	// Not t.TempDir: Chromium's helper processes can still be writing the
 	// profile a moment after the browser exits, which would fail the test
@@ -52,6 +54,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(profile))
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	// The protocol bindings lag the browser: unknown new enum values are
 	// logged, not fatal; keep them with the test log.

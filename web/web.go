@@ -15,7 +15,10 @@ var static embed.FS
 // requests only from the node itself (and blob: URLs the page made itself,
 // such as a key backup to save; no inline script, no CDN: the pages
 // work inside a hospital network), no framing (clickjacking), no plugins.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+// 'wasm-unsafe-eval' lets the node's own WebAssembly (the camera
+// scanner's decoder, static/vendor/zxing-wasm) compile; it allows no
+// JavaScript eval.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the pages. http.FileServer cleans paths, so nothing

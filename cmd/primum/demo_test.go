@@ -244,8 +244,16 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != len(f2.Members)+2 { // the members plus the two devices
-		t.Fatalf("%d identities for %d demo members + 2 devices", len(all), len(f2.Members))
+	pseudonyms := 0 // a patient's pseudonyms beyond their key's own
+	for _, m := range f2.Members {
+		for _, id := range m.Pseudonyms {
+			if id != m.Address {
+				pseudonyms++
+			}
+		}
+	}
+	if pseudonyms != 1 || len(all) != len(f2.Members)+2+pseudonyms { // the members, the two devices, Patient 2 at Riverside
+		t.Fatalf("%d identities for %d demo members + 2 devices + %d pseudonyms", len(all), len(f2.Members), pseudonyms)
 	}
 	// Records stored before the KEK rotation still read, and are not
 	// imported twice.
@@ -292,8 +300,9 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 			regToken = m.APIToken // the regulator sees patients too
 		}
 	}
-	if all, err := c.WithToken(regToken).Identities(ctx, ""); err != nil || len(all) != len(f3.Members) {
-		t.Fatalf("%d identities for %d demo members on the new ledger (%v)", len(all), len(f3.Members), err)
+	// (and Patient 2's pseudonym at Riverside, a patient of its own)
+	if all, err := c.WithToken(regToken).Identities(ctx, ""); err != nil || len(all) != len(f3.Members)+1 {
+		t.Fatalf("%d identities for %d demo members and a pseudonym on the new ledger (%v)", len(all), len(f3.Members), err)
 	}
 	stopDemo(t, cmd)
 }
