@@ -150,21 +150,24 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 // generation are refused (429) until it rotates, so that one key, however
 // many addresses it comes from, cannot fill the cache that everyone's
 // replays are checked against. Past maxNonces in all (a flood from many
-// keys at once: 64 keys at their full share), only keys that have signed
-// less than an even share of maxNonces among this generation's keys still
-// sign, into a reserve of a quarter more, so a few flooding keys shut out
-// nobody else; past the reserve every signature is refused until the
+// keys at once: 64 keys at their full share), a key still signs into a
+// reserve of a quarter more only while it has signed less than an even
+// share of maxNonces among this generation's keys, and at most
+// reservePerKey times: filling the reserve takes thousands of keys, not a
+// few more; past the reserve every signature is refused until the
 // generation ends.
 type nonceCache struct {
 	mu        sync.Mutex
 	cur, prev map[string]struct{}
 	perKey    map[string]int // signatures accepted this generation, by key
+	reserved  map[string]int // of which into the reserve
 	rotated   time.Time
 }
 
 const (
 	maxNonces       = 1 << 20
 	maxNoncesPerKey = 1 << 14 // ~100 signed requests a second, sustained
+	reservePerKey   = 64      // a key's signatures into the reserve, per generation
 )
 
 type nonceAnswer int
@@ -179,7 +182,7 @@ func (c *nonceCache) fresh(keyID, nonce string, now time.Time) nonceAnswer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur == nil || now.Sub(c.rotated) > sigMaxAge+sigSkew {
-		c.prev, c.cur, c.perKey, c.rotated = c.cur, map[string]struct{}{}, map[string]int{}, now
+		c.prev, c.cur, c.perKey, c.reserved, c.rotated = c.cur, map[string]struct{}{}, map[string]int{}, map[string]int{}, now
 	}
 	n := keyID + "\x00" + nonce
 	if _, ok := c.cur[n]; ok {
@@ -194,8 +197,11 @@ func (c *nonceCache) fresh(keyID, nonce string, now time.Time) nonceAnswer {
 		return nonceFull
 	case len(c.cur) >= maxNonces+maxNonces/4:
 		return nonceFull
-	case len(c.cur) >= maxNonces && mine >= maxNonces/(len(c.perKey)+1):
-		return nonceFull // full: this key has had its even share
+	case len(c.cur) >= maxNonces && (mine >= maxNonces/(len(c.perKey)+1) || c.reserved[keyID] >= reservePerKey):
+		return nonceFull // full: this key has had its even share, or its part of the reserve
+	}
+	if len(c.cur) >= maxNonces {
+		c.reserved[keyID]++
 	}
 	c.cur[n] = struct{}{}
 	c.perKey[keyID]++

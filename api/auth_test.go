@@ -251,6 +251,12 @@ func TestNonceCacheFullOfAFewKeys(t *testing.T) {
 			t.Fatalf("honest key %d refused while 64 keys filled the cache", i)
 		}
 	}
+	// A key joining the flood takes no more than its part of the reserve.
+	for i := range reservePerKey + 1 {
+		if got := c.fresh("late-flood", strconv.Itoa(i), now); (got == nonceFresh) != (i < reservePerKey) {
+			t.Fatalf("a late key's signature %d into the reserve: %v", i, got)
+		}
+	}
 	// The reserve is bounded too: many keys' first signatures fill it, and
 	// then nobody signs until the generation ends.
 	for i := 0; len(c.cur) < maxNonces+maxNonces/4; i++ {
