@@ -254,7 +254,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	if err == nil && k.body != nil {
 		route := a.routes[k.tx.Type]
 		if route.Admit != nil {
-			err = route.Admit(committed, k.body)
+			err = route.Admit(committed, signer, k.body)
 		}
 		if err == nil && route.Claim != nil {
 			claim = route.Claim(k.body)

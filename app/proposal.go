@@ -196,7 +196,8 @@ func (a *App) screen(txs [][]byte) []error {
 	}
 	committed := a.store.Committed()
 	now := a.LastBlockTime()
-	next := map[string]uint64{} // signing key -> the nonce its next transaction must carry
+	next := map[string]uint64{}           // signing key -> the nonce its next transaction must carry
+	signers := map[string]ledger.Signer{} // signing key -> who it signs for
 	for i, tx := range decoded {
 		if tx == nil || errs[i] != nil {
 			continue
@@ -207,6 +208,7 @@ func (a *App) screen(txs [][]byte) []error {
 			if err != nil && !errors.As(err, new(*ledger.Error)) {
 				panic(&ledger.StorageError{Err: err})
 			}
+			signers[string(tx.Signer)] = signer
 			want = tx.Nonce // a retired key: refused in the block whatever its nonce
 			if signer.ID != "" {
 				if want, err = identity.Nonce(committed, signer.ID); err != nil {
@@ -218,7 +220,7 @@ func (a *App) screen(txs [][]byte) []error {
 			errs[i] = ledger.ErrBadNonce.Wrapf("got %d, the signer's sequence is at %d", tx.Nonce, want)
 			continue
 		}
-		if errs[i] = a.admitBody(committed, tx, bodies[i]); errs[i] != nil {
+		if errs[i] = a.admitBody(committed, signers[string(tx.Signer)], tx, bodies[i]); errs[i] != nil {
 			continue
 		}
 		next[string(tx.Signer)] = want + 1
@@ -231,7 +233,7 @@ func (a *App) screen(txs [][]byte) []error {
 // against the same committed state: an honest proposer's mempool holds no
 // transaction it refuses (a registration without the voucher the
 // consortium asks for), so a proposal that carries one is not honest.
-func (a *App) admitBody(committed ledger.Reader, tx *envelope.Tx, body any) error {
+func (a *App) admitBody(committed ledger.Reader, signer ledger.Signer, tx *envelope.Tx, body any) error {
 	route, ok := a.routes[tx.Type]
 	if !ok || route.Admit == nil {
 		return nil // an unknown type is refused in the block
@@ -242,7 +244,7 @@ func (a *App) admitBody(committed ledger.Reader, tx *envelope.Tx, body any) erro
 			return err
 		}
 	}
-	err := route.Admit(committed, body)
+	err := route.Admit(committed, signer, body)
 	if err != nil && !errors.As(err, new(*ledger.Error)) {
 		panic(&ledger.StorageError{Err: err})
 	}

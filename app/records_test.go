@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -372,5 +374,36 @@ func TestConsentsPerGranteeBounded(t *testing.T) {
 	}
 	if a, err := w.access(hospitalKey, w.request(w.remote, "obs-1", "payment", "")); err != nil || a.Outcome != records.Granted {
 		t.Fatalf("access through the organisation's consent: %+v %v", a, err)
+	}
+}
+
+// TestConsentSignedAsAnotherNeverReachesABlock: a revocation of another
+// identity's consent, or a consent over another's record, is refused in
+// CheckTx (and a proposal carrying one is refused), so it never lands in a
+// block where members would read one patient's pseudonyms signing for each
+// other's consents and records.
+func TestConsentSignedAsAnotherNeverReachesABlock(t *testing.T) {
+	w := newRecordsWorld(t)
+	until := w.now.AddDate(0, 1, 0).Format(time.RFC3339)
+	c := w.grant(consent.Grant{Grantee: id(w.doctor), Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: until})
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want *ledger.Error
+	}{
+		{"a revoke of another's consent", w.tx(w.other, consent.TypeRevoke, consent.Revoke{ID: c}), consent.ErrNotYours},
+		{"a consent over another's record", w.tx(w.other, consent.TypeGrant, consent.Grant{Grantee: id(w.doctor),
+			Scope: consent.Scope{Records: []string{"obs-1"}}, Purpose: "treatment", Expires: until}), consent.ErrUnknownRecord},
+	} {
+		res := w.check(tc.raw)
+		wantCode(t, res.Code, res.Codespace, res.Log, tc.want)
+		pr, err := w.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Height: w.height + 1, Txs: [][]byte{tc.raw}})
+		if err != nil || pr.Status == abci.PROCESS_PROPOSAL_STATUS_ACCEPT {
+			t.Fatalf("%s: a proposal carrying it was accepted (%v)", tc.name, err)
+		}
+	}
+	// The patient's own still pass.
+	if res := w.check(w.tx(w.patient, consent.TypeRevoke, consent.Revoke{ID: c})); res.Code != 0 {
+		t.Fatalf("the patient's own revoke refused: %s", res.Log)
 	}
 }

@@ -13,6 +13,7 @@ package consent
 
 import (
 	"encoding/hex"
+	"errors"
 	"slices"
 	"time"
 
@@ -140,10 +141,10 @@ func (m *Module) Declare() ledger.Module {
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeGrant, Allow: []string{"patient"}, Handle: ledger.Handle(m.grant),
+		{Type: TypeGrant, Allow: []string{"patient"}, Handle: ledger.Handle(m.grant), Admit: m.admitGrant,
 			Doc:     "A patient grants an organisation or practitioner access to some of their records for a purpose, until an expiry.",
 			Example: `{"grantee":"<practitioner or organisation id>","scope":{"categories":["observation","condition"]},"purpose":"treatment","expires":"2027-06-30T00:00:00Z"}`},
-		{Type: TypeRevoke, Args: []string{"id"}, Allow: []string{"patient"}, Handle: ledger.Handle(revoke),
+		{Type: TypeRevoke, Args: []string{"id"}, Allow: []string{"patient"}, Handle: ledger.Handle(revoke), Admit: admitRevoke,
 			Doc: "A patient revokes one of their consents; it stops covering any access from the next block.", Example: `{"id":"<consent id>"}`},
 	}
 }
@@ -229,6 +230,42 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
 		if !ok {
 			return ErrUnknownRecord.Wrapf("%q", id)
 		}
+	}
+	return nil
+}
+
+// admitGrant refuses before the mempool a consent over records that are
+// not the signer's, and admitRevoke the revocation of another's consent
+// (at most 100 reads: the scope's records). Either would otherwise be
+// refused in a block, which every member reads: a patient signing as the
+// wrong one of their pseudonyms would show members that both are theirs.
+func (m *Module) admitGrant(r ledger.Reader, signer ledger.Signer, body any) error {
+	s := body.(*Grant).Scope
+	if len(s.Records) > 100 {
+		return nil // the block's own answer (bad_scope)
+	}
+	for _, id := range s.Records {
+		ok, err := m.records.Belongs(r, id, signer.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrUnknownRecord.Wrapf("%q is not a record of the identity that signs (a patient holding several pseudonyms signs as the one it is held under)", id)
+		}
+	}
+	return nil
+}
+
+func admitRevoke(r ledger.Reader, signer ledger.Signer, body any) error {
+	c, err := Get(r, body.(*Revoke).ID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil // the block's own answer
+	}
+	if err != nil {
+		return err
+	}
+	if c.Patient != signer.ID {
+		return ErrNotYours.Wrapf("it was granted by another identity (a patient holding several pseudonyms signs as the one that granted it)")
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func Declare() ledger.Module {
 // Routes are the transactions of this module.
 func Routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: ledger.Handle(registerPatient), Admit: checkVoucher, Claim: voucherClaim,
+		{Type: TypeRegisterPatient, Allow: []string{"unregistered"}, Handle: ledger.Handle(registerPatient), Admit: admitVoucher, Claim: voucherClaim,
 			Doc:     "A patient registers their own key, with a voucher's code where the consortium asks for one (a hospital, clinic or pharmacy gives it; it is used once). Nothing identifying is stored.",
 			Example: `{"voucher":"K7QF-2MXA-9RTD-LW3C-H6PB"}`},
 		{Type: TypeIssueVouchers, Allow: voucherIssuers, Handle: ledger.Handle(issueVouchers),

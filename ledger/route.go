@@ -38,9 +38,11 @@ type Route struct {
 	// Admit, if set, checks the decoded body against committed state in
 	// CheckTx too (a few reads at most), so that a transaction that cannot
 	// succeed never reaches the mempool: a registration without the
-	// voucher the consortium asks for. The handler checks again in its
-	// block, against the state it sees then.
-	Admit func(r Reader, body any) error
+	// voucher the consortium asks for, a patient revoking a consent that is
+	// another's. The handler checks again in its block, against the state
+	// it sees then. ProcessProposal applies it too: a proposal carrying a
+	// transaction it refuses is not an honest proposer's.
+	Admit func(r Reader, signer Signer, body any) error
 	// Claim, if set, names a resource only one transaction waiting in the
 	// mempool may use (a voucher's hash): CheckTx refuses a second one
 	// (ErrClaimed) until the first has left the mempool, so copies cannot

@@ -20,7 +20,7 @@ func TestAdmitKeepsCodedErrorsCoded(t *testing.T) {
 	w.Begin()
 	w.St.Staged().Set([]byte("id/"+w.ID("clinic")), []byte(`{"kind":`))
 	w.Commit()
-	var admit func(ledger.Reader, any) error
+	var admit func(ledger.Reader, ledger.Signer, any) error
 	for _, r := range records.New().Declare().Txs {
 		if r.Type == records.TypeAccess {
 			admit = r.Admit
@@ -28,7 +28,7 @@ func TestAdmitKeepsCodedErrorsCoded(t *testing.T) {
 	}
 	rq := &requests{w: w}
 	body := rq.make("drB", "obs-1", "treatment", nil)
-	err := admit(w.St.Committed(), &body)
+	err := admit(w.St.Committed(), ledger.Signer{}, &body)
 	var coded *ledger.Error
 	if !errors.As(err, &coded) {
 		t.Fatalf("got %v, want a coded error", err)

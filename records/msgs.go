@@ -233,7 +233,7 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 // with the record's patient, so that it never reaches a block (where it
 // would fail, at a cost to the custodian and the chain). What else the
 // block decides it leaves to the block.
-func admitAccess(r ledger.Reader, body any) (err error) {
+func admitAccess(r ledger.Reader, _ ledger.Signer, body any) (err error) {
 	defer func() {
 		if p := recover(); p != nil { // standing panics on a read failure, for blocks; here it is a refusal
 			// A coded error (a state value that does not decode) is the
