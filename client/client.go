@@ -399,22 +399,20 @@ type Pseudonym struct {
 }
 
 // Pseudonyms finds the registered identities of the patient holding key:
-// the key's own, then the pairwise key of each organisation for which one
-// is registered (one signed request per organisation: the consortium's
-// members are few). Each pseudonym reads and signs for itself.
-func (c *Client) Pseudonyms(ctx context.Context, key ed25519.PrivateKey) ([]Pseudonym, error) {
+// the key's own, then the pairwise key's for each of custodians (their
+// own list: File.Pseudonyms, or every organisation to search them all)
+// for which one is registered. Each is asked about signed by its own key,
+// one request each: the node learns the derived key of every custodian
+// asked about, registered or not, so a patient asks about their own list.
+func (c *Client) Pseudonyms(ctx context.Context, key ed25519.PrivateKey, custodians []string) ([]Pseudonym, error) {
 	chainID, err := c.ChainID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	orgs, err := c.Identities(ctx, "organisation")
 	if err != nil {
 		return nil, err
 	}
 	var out []Pseudonym
 	keys := []Pseudonym{{Key: key}}
-	for _, o := range orgs {
-		keys = append(keys, Pseudonym{Custodian: o.ID, Key: identity.PairwiseKey(key, chainID, o.ID)})
+	for _, org := range custodians {
+		keys = append(keys, Pseudonym{Custodian: org, Key: identity.PairwiseKey(key, chainID, org)})
 	}
 	for _, p := range keys {
 		info, err := c.Self(ctx, p.Key)

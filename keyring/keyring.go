@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,12 @@ type File struct {
 	Kind       string `json:"kind,omitempty"`
 	Iterations int    `json:"iterations,omitempty"`
 	IV         string `json:"iv,omitempty"`
+
+	// Pseudonyms, for a patient's key, are the organisations at which the
+	// patient holds a pseudonym derived from it (identity.PairwiseKey):
+	// the patient's own list, so that finding them asks a node about no
+	// other organisation (which would show it the keys for those too).
+	Pseudonyms []string `json:"pseudonyms,omitempty"`
 }
 
 // Errors.
@@ -259,6 +266,38 @@ func Parse(b []byte) (*File, error) {
 // path separator or ends in .json), not a key by its name in a Dir.
 func IsPath(ref string) bool {
 	return strings.ContainsRune(ref, os.PathSeparator) || strings.HasSuffix(ref, ".json")
+}
+
+// AddPseudonyms records in the key file ref names (as Find) that the
+// patient holds a pseudonym at each of orgs (File.Pseudonyms), replacing
+// the file whole (a new file renamed over the old: never half written).
+func (d Dir) AddPseudonyms(ref string, orgs ...string) error {
+	path := ref
+	if !IsPath(ref) {
+		var err error
+		if path, err = d.Path(ref); err != nil {
+			return err
+		}
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		return err
+	}
+	n := len(f.Pseudonyms)
+	for _, org := range orgs {
+		if !slices.Contains(f.Pseudonyms, org) {
+			f.Pseudonyms = append(f.Pseudonyms, org)
+		}
+	}
+	if len(f.Pseudonyms) == n {
+		return nil
+	}
+	tmp := path + ".new"
+	os.Remove(tmp)
+	if err := WriteFile(tmp, f); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Find reads the key file ref names: a path to a key file (such as a demo

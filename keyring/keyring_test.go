@@ -120,3 +120,28 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// A patient's key file remembers where they hold pseudonyms, once each,
+// and still opens with its passphrase afterwards.
+func TestAddPseudonyms(t *testing.T) {
+	d := Dir(t.TempDir())
+	f, err := d.Add("p", "a passphrase", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, orgs := range [][]string{{"org-a"}, {"org-b", "org-a"}, {"org-b"}} {
+		if err := d.AddPseudonyms("p", orgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := d.Get("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Pseudonyms, ",") != "org-a,org-b" || got.PublicKey != f.PublicKey {
+		t.Fatalf("key file after: %+v", got)
+	}
+	if _, err := got.Open("a passphrase"); err != nil {
+		t.Fatalf("the key no longer opens: %v", err)
+	}
+}

@@ -62,7 +62,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return StatusOf(q.State, q.Path("id"), q.BlockTime)
 			}},
-		{Path: "/api/v1/access", Columns: accessColumns, Name: "audit", Read: ledger.Regulator, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
+		{Path: "/api/v1/access", Columns: auditColumns, Name: "audit", Read: ledger.Regulator, Answer: ledger.Page{Items: []*Access{}, NextParam: "before"},
 			Doc: "Access entries of every patient, newest first, a page at a time (the regulator's audit; a page examines at most 10,000 entries).",
 			Params: []ledger.Param{{Name: "emergency", Doc: "true: emergency (break-glass) accesses only"}, {Name: "outcome", Doc: "granted or refused"},
 				{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "before", Doc: "page token from a Link header"}},
@@ -219,6 +219,9 @@ func keySpaces() []ledger.KeySpace {
 	}
 }
 
-// accessColumns show the access trail, and the regulator's audit.
+// auditColumns show the regulator's audit: the trail's, and whose.
+var auditColumns = append(ledger.Cols("PATIENT", "patient", "CUSTODIAN", "@custodian"), accessColumns...)
+
+// accessColumns show a patient's access trail.
 var accessColumns = ledger.Cols("TIME", "time", "WHO", "@requester", "KIND", "requester_kind", "RECORD", "record", "PURPOSE", "purpose",
 	"OUTCOME", "outcome", "REFUSAL", "refusal", "EMERGENCY", "emergency_reason")

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/ledger"
@@ -122,6 +123,16 @@ func (*Module) Belongs(r ledger.Reader, id, patient string) (bool, error) {
 
 // custodians are the organisations that hold records.
 var custodians = []string{"organisation:hospital", "organisation:clinic", "organisation:lab", "organisation:pharmacy", "organisation:research", "organisation:insurer"}
+
+// CustodianTypes are the organisation types that may hold records: where a
+// patient holds a pseudonym (identity.PairwiseKey).
+func CustodianTypes() []string {
+	out := make([]string, len(custodians))
+	for i, c := range custodians {
+		out[i] = strings.TrimPrefix(c, "organisation:")
+	}
+	return out
+}
 
 // Declare declares the records module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {

@@ -15,10 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 )
@@ -203,8 +205,17 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 			if err != nil {
 				return err
 			}
-			if err := g.holder(cmd, r.Holder, key, values); err != nil {
+			newKey, err := g.holder(cmd, r.Holder, key, values)
+			if err != nil {
 				return err
+			}
+			if r.Type == identity.TypeRotateKey {
+				// A patient's pseudonyms are derived from their key: they
+				// are rotated with it, first (the old key still derives
+				// any left), or the retired key would keep signing as them.
+				if err := g.rotatePseudonyms(cmd, r, from, key, newKey); err != nil {
+					return err
+				}
 			}
 			return g.sendAs(cmd, key, wait, r.Type, values)
 		},
@@ -245,9 +256,9 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 // holder fills in the new key a body brings and its holder's proof (see
 // ledger.KeyHolder), from the key --FLAG opens; a key given without its
 // proof is refused here, saying how to get one.
-func (g *globals) holder(cmd *cobra.Command, h *ledger.KeyHolder, signer ed25519.PrivateKey, values map[string]any) error {
+func (g *globals) holder(cmd *cobra.Command, h *ledger.KeyHolder, signer ed25519.PrivateKey, values map[string]any) (ed25519.PrivateKey, error) {
 	if h == nil {
-		return nil
+		return nil, nil
 	}
 	name, _ := cmd.Flags().GetString(h.Flag)
 	if name == "" {
@@ -256,20 +267,59 @@ func (g *globals) holder(cmd *cobra.Command, h *ledger.KeyHolder, signer ed25519
 			if h.As != "" {
 				how = fmt.Sprintf("they print it with\n  primum keys prove-possession THEIR_KEY --as %s --for YOUR_ID\nor %s", h.As, how)
 			}
-			return fmt.Errorf("--%s needs --%s, the key holder's proof: %s", flagOf(h.Key), flagOf(h.Proof), how)
+			return nil, fmt.Errorf("--%s needs --%s, the key holder's proof: %s", flagOf(h.Key), flagOf(h.Proof), how)
 		}
-		return nil
+		return nil, nil
 	}
 	key, err := g.signingKey(name)
 	if err != nil {
-		return fmt.Errorf("--%s: %w", h.Flag, err)
+		return nil, fmt.Errorf("--%s: %w", h.Flag, err)
 	}
 	chainID, id, err := g.client().Registrant(cmd.Context(), signer)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	values[h.Key] = hex.EncodeToString(key.Public().(ed25519.PublicKey))
 	values[h.Proof] = h.Prove(key, chainID, id)
+	return key, nil
+}
+
+// rotatePseudonyms rotates each pseudonym a patient's key file lists to
+// the pseudonym key the new key derives for that organisation, and lists
+// them in the new key's file. A pseudonym alone (--at) is not rotated: it
+// would no longer follow from the patient's key.
+func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from string, key, newKey ed25519.PrivateKey) error {
+	if g.at != "" {
+		return fmt.Errorf("a pseudonym is rotated with the patient's own key: rotate that (without --at), and every pseudonym follows")
+	}
+	info, err := g.client().Self(cmd.Context(), key)
+	if err != nil || info.Identity == nil || info.Identity.Kind != ledger.KindPatient || newKey == nil {
+		return err // not a patient's key (or the new key was given as hex): nothing derives from it here
+	}
+	ps, err := g.pseudonyms(cmd.Context(), from)
+	if err != nil {
+		return err
+	}
+	chainID, err := g.client().ChainID(cmd.Context())
+	if err != nil {
+		return err
+	}
+	var orgs []string
+	for _, p := range ps {
+		if p.Custodian == "" {
+			continue
+		}
+		next := identity.PairwiseKey(newKey, chainID, p.Custodian)
+		body := map[string]any{r.Holder.Key: hex.EncodeToString(next.Public().(ed25519.PublicKey)), r.Holder.Proof: r.Holder.Prove(next, chainID, p.ID)}
+		if _, err := g.client().Send(cmd.Context(), p.Key, r.Type, body, true); err != nil {
+			return fmt.Errorf("rotating your pseudonym at %s: %w (those listed before were rotated: run the same command again to go on)", g.names(cmd.Context()).of(p.Custodian), err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", g.names(cmd.Context()).of(p.Custodian))
+		orgs = append(orgs, p.Custodian)
+	}
+	if name, _ := cmd.Flags().GetString(r.Holder.Flag); len(orgs) > 0 {
+		return g.keys().AddPseudonyms(name, orgs...)
+	}
 	return nil
 }
 
@@ -550,9 +600,14 @@ func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.
 }
 
 // pseudonyms are the patient of from's identities: the one --at names, or
-// every registered one (client.Pseudonyms); a key the ledger does not know
-// reads as itself, and the node answers for it.
+// their key's own and those at the organisations its key file lists
+// (keyring.File.Pseudonyms; search asks about every organisation); a key
+// the ledger does not know reads as itself, and the node answers for it.
 func (g *globals) pseudonyms(ctx context.Context, from string) ([]client.Pseudonym, error) {
+	return g.findPseudonyms(ctx, from, false)
+}
+
+func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) ([]client.Pseudonym, error) {
 	key, err := g.fromKey(ctx, from)
 	if err != nil {
 		return nil, err
@@ -563,12 +618,28 @@ func (g *globals) pseudonyms(ctx context.Context, from string) ([]client.Pseudon
 		if err != nil {
 			return nil, err
 		}
-		if info.Identity != nil { // a rotated key's identity keeps its first id
-			self[0].ID = info.Identity.ID
+		if info.Identity == nil {
+			return nil, fmt.Errorf("you hold no pseudonym at %s: enrol there with\n  primum identity register-patient --voucher CODE --from %s --at %q", g.at, from, g.at)
 		}
+		self[0].ID, self[0].Custodian = info.Identity.ID, g.atOrg // a rotated key's identity keeps its first id
 		return self, nil
 	}
-	ps, err := g.client().Pseudonyms(ctx, key)
+	f, err := g.keys().Find(from)
+	if err != nil {
+		return nil, err
+	}
+	orgs := f.Pseudonyms
+	if search {
+		all, err := g.client().Identities(ctx, "organisation")
+		if err != nil {
+			return nil, err
+		}
+		orgs = nil
+		for _, o := range all {
+			orgs = append(orgs, o.ID)
+		}
+	}
+	ps, err := g.client().Pseudonyms(ctx, key, orgs)
 	if err != nil || len(ps) == 0 {
 		return self, err
 	}
@@ -589,17 +660,14 @@ func declaredQuery(module, name string) ledger.Query {
 
 // table writes a list answer's items under the query's columns.
 func table(w io.Writer, cols []ledger.Column, items []map[string]any, names names) {
-	var buf bytes.Buffer
-	defer func() { // without the padding that ends a line
-		for _, line := range strings.SplitAfter(buf.String(), "\n") {
-			io.WriteString(w, strings.TrimRight(line, " \n")+strings.Repeat("\n", strings.Count(line, "\n")))
-		}
-	}()
-	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	for i, c := range cols {
-		fmt.Fprint(tw, c.Head, tab(i, len(cols)))
+	if len(items) == 0 {
+		fmt.Fprintln(w, "(none)")
+		return
 	}
-	for _, item := range items {
+	cells := make([][]string, len(items))
+	used := make([]bool, len(cols)) // a column empty on every row is left out
+	for r, item := range items {
+		cells[r] = make([]string, len(cols))
 		for i, c := range cols {
 			var v any = item
 			for _, part := range strings.Split(c.Field, ".") {
@@ -608,12 +676,46 @@ func table(w io.Writer, cols []ledger.Column, items []map[string]any, names name
 			}
 			cell := cellOf(v)
 			if c.Who && cell != "" {
-				cell = names.of(cell)
+				cell = names.short(cell)
 			}
-			fmt.Fprint(tw, cell, tab(i, len(cols)))
+			cells[r][i] = printable(cell)
+			used[i] = used[i] || cell != ""
+		}
+	}
+	var shown []int
+	for i := range cols {
+		if used[i] {
+			shown = append(shown, i)
+		}
+	}
+	var buf bytes.Buffer
+	defer func() { // without the padding that ends a line
+		for _, line := range strings.SplitAfter(buf.String(), "\n") {
+			io.WriteString(w, strings.TrimRight(line, " \n")+strings.Repeat("\n", strings.Count(line, "\n")))
+		}
+	}()
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	for j, i := range shown {
+		fmt.Fprint(tw, cols[i].Head, tab(j, len(shown)))
+	}
+	for _, row := range cells {
+		for j, i := range shown {
+			fmt.Fprint(tw, row[i], tab(j, len(shown)))
 		}
 	}
 	tw.Flush()
+}
+
+// printable is s with control characters (a terminal's escapes: a
+// member's name could otherwise retitle the window or write the
+// clipboard of whoever lists proposals) shown as U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func tab(i, n int) string {

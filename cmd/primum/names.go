@@ -45,7 +45,16 @@ func (g *globals) names(ctx context.Context) names {
 // of is "Name (id)" when id's name is known, else the id.
 func (n names) of(id string) string {
 	if name, ok := n[id]; ok && name != "" {
-		return name + " (" + id + ")"
+		return printable(name) + " (" + id + ")"
+	}
+	return id
+}
+
+// short is a table's "Name (first 8 of the id)", or the whole id when its
+// name is not known (-o json has every id whole).
+func (n names) short(id string) string {
+	if name, ok := n[id]; ok && name != "" && len(id) > 8 {
+		return printable(name) + " (" + id[:8] + "…)"
 	}
 	return id
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/records"
 )
 
 // globals are the flags every command shares.
@@ -28,6 +30,7 @@ type globals struct {
 	nodeURL  string
 	logLevel string
 	at       string // a patient's pseudonym at this organisation (--at)
+	atOrg    string // its id, once resolved
 }
 
 func defaultHome() string {
@@ -159,6 +162,7 @@ func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey,
 	if err != nil {
 		return nil, err
 	}
+	g.atOrg = org
 	chainID, err := c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -172,12 +176,26 @@ func (g *globals) orgID(ctx context.Context, s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var named []string // active organisations of that name
 	for _, o := range orgs {
-		if o.ID == s || strings.EqualFold(o.Name, s) {
+		if o.ID != s && !(strings.EqualFold(o.Name, s) && o.Status == identity.StatusActive) {
+			continue
+		}
+		if !slices.Contains(records.CustodianTypes(), o.OrgType) {
+			return "", fmt.Errorf("--at %q: a %s keeps no patient records; a patient holds pseudonyms at a %s", s, o.OrgType, strings.Join(records.CustodianTypes(), ", "))
+		}
+		if o.ID == s {
 			return o.ID, nil
 		}
+		named = append(named, o.ID)
 	}
-	return "", fmt.Errorf("--at %q: no organisation of that name or id (see 'primum identity list --kind organisation')", s)
+	switch len(named) {
+	case 1:
+		return named[0], nil
+	case 0:
+		return "", fmt.Errorf("--at %q: no active organisation of that name or id (see 'primum identity list --kind organisation')", s)
+	}
+	return "", fmt.Errorf("--at %q: %d organisations have that name (%s): give its id", s, len(named), strings.Join(named, ", "))
 }
 
 // signingKey resolves --from: a key name in this home's keyring, or a path

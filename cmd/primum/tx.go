@@ -207,7 +207,8 @@ func newNounCmds(g *globals) []*cobra.Command {
 // newPseudonymsCmd lists a patient's pseudonyms: their own key's, and one
 // per institution they registered with --at (identity.PairwiseKey).
 func newPseudonymsCmd(g *globals, tf *txFlags) *cobra.Command {
-	return &cobra.Command{
+	var search bool
+	cmd := &cobra.Command{
 		Use:   "pseudonyms",
 		Short: "Your pseudonyms (a patient): your key's own, and one per institution you registered with --at",
 		Long: `A patient may hold one pseudonym per institution that keeps records about them, so that
@@ -215,14 +216,30 @@ the members reading the ledger cannot link one institution's records to another'
 key derived from the patient's own (--from) for that institution: register one with
   primum identity register-patient --voucher CODE --from KEY --at INSTITUTION
 give its id to that institution (records import --patient ID), and sign as it with --at.
-Reading your records, consents and trail with --from alone, or exporting and erasing, covers
-every pseudonym listed here.`,
-		Example: "  primum identity pseudonyms --from patient-2.json",
+The key file records where you hold one, so that finding them asks the node about no other
+institution; --search asks about every one (a key file that has lost its list, a key from a
+backup). Reading your records, consents and trail with --from alone, or exporting and
+erasing, covers every pseudonym listed here; rotating your key rotates each with it.`,
+		Example: "  primum identity pseudonyms --from patient-2.json\n  primum identity pseudonyms --from backup.json --search   # on a new machine",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := g.pseudonyms(cmd.Context(), tf.from)
+			ps, err := g.findPseudonyms(cmd.Context(), tf.from, search)
 			if err != nil {
 				return err
+			}
+			if info, err := g.client().Self(cmd.Context(), ps[0].Key); err == nil && info.Identity != nil && info.Identity.Kind != ledger.KindPatient {
+				return fmt.Errorf("this is a %s's key: only patients hold pseudonyms", info.Identity.Kind)
+			}
+			if search {
+				var orgs []string
+				for _, p := range ps {
+					if p.Custodian != "" {
+						orgs = append(orgs, p.Custodian)
+					}
+				}
+				if err := g.keys().AddPseudonyms(tf.from, orgs...); err != nil {
+					return fmt.Errorf("found %d pseudonym(s), but could not record them in the key file: %w", len(orgs), err)
+				}
 			}
 			type row struct {
 				ID        string `json:"id"`
@@ -235,7 +252,7 @@ every pseudonym listed here.`,
 			names := g.names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
 				for _, r := range rows {
-					at := "your own key"
+					at := "your key's own (where you first enrolled)"
 					if r.Custodian != "" {
 						at = "at " + names.of(r.Custodian)
 					}
@@ -244,6 +261,8 @@ every pseudonym listed here.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&search, "search", false, "ask about every organisation, not only those the key file lists, and record those found in it (the node learns the key for each organisation asked about)")
+	return cmd
 }
 
 // needMemberProof refuses, before anything is sent, a member's key given
@@ -271,13 +290,25 @@ func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, 
 	if err != nil {
 		return err
 	}
+	if from, _ := cmd.Flags().GetString("from"); g.atOrg != "" && from != "" {
+		// Signed as a pseudonym (--at): its key file remembers where the
+		// patient holds one, so that finding them asks about no other
+		// organisation. A file that cannot be written only loses that.
+		if err := g.keys().AddPseudonyms(from, g.atOrg); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: could not record the pseudonym at %s in %s: %v\n", g.at, from, err)
+		}
+		if typ == identity.TypeRegisterPatient && res.Committed {
+			fmt.Fprintf(cmd.ErrOrStderr(), "your pseudonym at %s is %s: give it to them (they import your records under it)\n",
+				g.at, ledger.Address(key.Public().(ed25519.PublicKey)))
+		}
+	}
 	if p := g.client().Decided(cmd.Context(), typ, body, res); p != nil {
 		return g.print(cmd.OutOrStdout(), struct {
 			*wire.SubmitResponse
 			Proposal *governance.Proposal `json:"proposal"`
 		}{res, p}, func(w io.Writer) {
 			printSubmit(g, w, res)
-			fmt.Fprintln(w, p.Summary())
+			fmt.Fprintln(w, printable(p.Summary()))
 		})
 	}
 	return printSubmit(g, cmd.OutOrStdout(), res)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/wire"
 )
@@ -51,6 +52,11 @@ func pairwisePseudonyms(ctx context.Context, env *Env) error {
 		if _, err := env.Client.Send(ctx, derived, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: code}, true); err != nil {
 			return fmt.Errorf("%s at Riverside: %w", name, err)
 		}
+	}
+	// The key file lists where the patient holds a pseudonym, so that the
+	// CLI and the portal ask about no other organisation.
+	if err := keyring.Dir("").AddPseudonyms(env.File.Member(name).KeyFile, riverside); err != nil {
+		return err
 	}
 	at := map[string]ed25519.PrivateKey{"St Luke's Hospital": key, "Riverside General Hospital": derived}
 	pseudonyms := map[string]string{}

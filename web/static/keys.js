@@ -58,11 +58,15 @@ async function fromSeed(seed, pubHex) {
 }
 
 // pubOf is the public key (hex) of a seed, read through an extractable
-// copy that is dropped at once.
+// copy that is dropped at once (only its x is kept; WebCrypto has no other
+// way to a private key's public half).
 async function pubOf(seed) {
-  const k = await crypto.subtle.importKey("pkcs8", concat(pkcs8Prefix, seed), { name: "Ed25519" }, true, ["sign"]);
-  const x = (await crypto.subtle.exportKey("jwk", k)).x.replace(/-/g, "+").replace(/_/g, "/");
-  return hex(unb64(x));
+  const der = concat(pkcs8Prefix, seed);
+  try {
+    const k = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+    const { x } = await crypto.subtle.exportKey("jwk", k);
+    return hex(unb64(x.replace(/-/g, "+").replace(/_/g, "/")));
+  } finally { der.fill(0); }
 }
 
 // Backups: the seed sealed with AES-256-GCM under a key derived from the
@@ -128,6 +132,8 @@ const myKey = {
     this.epoch++;
     this.current = await fromSeed(seed, f.public_key);
     seed.fill(0);
+    // Where the key's holder has pseudonyms (a patient's key file lists them).
+    this.current.pseudonyms = Array.isArray(f.pseudonyms) ? f.pseudonyms.filter(o => /^[0-9a-f]{40}$/.test(o)) : [];
     await keyStore.put(this.current);
     return this.current;
   },
@@ -145,11 +151,23 @@ const myKey = {
     const id = this.current.pub + "\0" + chainID + "\0" + custodian;
     if (!this.derived[id]) {
       const seed = new Uint8Array(await crypto.subtle.sign("HMAC", this.current.mac, enc.encode("primum/pairwise/v1\0" + chainID + "\0" + custodian)));
-      const priv = await crypto.subtle.importKey("pkcs8", concat(pkcs8Prefix, seed), { name: "Ed25519" }, false, ["sign"]);
-      this.derived[id] = { priv, pub: await pubOf(seed), custodian };
-      seed.fill(0);
+      const der = concat(pkcs8Prefix, seed);
+      try {
+        const priv = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+        this.derived[id] = { priv, pub: await pubOf(seed), custodian };
+      } finally { seed.fill(0); der.fill(0); }
     }
     return this.derived[id];
+  },
+
+  // remember records that the patient holds a pseudonym at custodian, with
+  // the key in this browser: finding them then asks the node about no other
+  // institution (asking about one shows the node the key for it).
+  async remember(custodian) {
+    const list = this.current.pseudonyms || [];
+    if (list.includes(custodian)) return;
+    this.current.pseudonyms = list.concat([custodian]);
+    await keyStore.put(this.current);
   },
 
   sign(bytes, k) { return crypto.subtle.sign({ name: "Ed25519" }, (k || this.current).priv, bytes); },

@@ -8,24 +8,45 @@ let mine = [];
 // each reads a listing for every pseudonym and merges the lists.
 const each = async path => (await Promise.all(mine.map(p => getAll(path(p.id), p.key)))).flat();
 const keyOf = id => (mine.find(p => p.id === id) || {}).key;
+// custodians are the organisation types that hold records (records.CustodianTypes):
+// where a patient may hold a pseudonym.
+const custodians = ["hospital", "clinic", "lab", "pharmacy", "research", "insurer"];
+// yours names one of the patient's own pseudonyms as they read it.
+const yours = (id, who) => {
+  const p = mine.find(p => p.id === id);
+  if (!p) return null;
+  return mine.length < 2 ? "you" : p.custodian ? "you (at " + (who[p.custodian] || p.custodian) + ")" : "you (your key's own number)";
+};
 
-// findPseudonyms asks, for each organisation, whether the key derived for
-// it is registered: one signed request each (the members are few).
-async function findPseudonyms() {
+// findPseudonyms asks about the pseudonyms at the institutions this
+// browser's key lists (a key file's list, and where the patient enrolled
+// here), each signed by its own key: asking about an institution shows the
+// node its key, so it asks about no other. search asks about every one (a
+// key from a backup that lists none), and lists those it finds.
+async function findPseudonyms(search) {
   const found = [{ id: me.id, key: undefined, custodian: "" }];
   if (!withKey()) return found;
-  const chain = (await keyInfo()).chain_id;
-  for (const o of await get("/api/v1/identities?kind=organisation")) {
-    const k = await myKey.derive(chain, o.id);
-    const info = await keyInfo(k);
-    if (info.identity && info.identity.kind === "patient") found.push({ id: info.identity.id, key: k, custodian: o.id });
+  const note = document.getElementById("enrol-message");
+  try {
+    const chain = (await keyInfo()).chain_id;
+    const orgs = search ? (await get("/api/v1/identities?kind=organisation")).map(o => o.id) : myKey.current.pseudonyms || [];
+    for (const org of orgs) {
+      const k = await myKey.derive(chain, org);
+      const info = await keyInfo(k);
+      if (info.identity && info.identity.kind === "patient") {
+        found.push({ id: info.identity.id, key: k, custodian: org });
+        if (search) await myKey.remember(org);
+      }
+    }
+  } catch (e) {
+    note.textContent = "Your numbers at other institutions could not be read: " + e.message;
   }
   return found;
 }
 
 async function showPseudonyms() {
   const who = await names();
-  fill("#pseudonyms", mine.map(p => [p.custodian ? who[p.custodian] || p.custodian : "where you first enrolled (your key's own number)", { text: p.id, cls: "mono" }]));
+  fill("#pseudonyms", mine.map(p => [p.custodian ? who[p.custodian] || p.custodian : "your key's own number (the institution where you first enrolled knows it)", { text: p.id, cls: "mono" }]));
 }
 
 // The grounds GDPR Art. 17(3) gives an institution to keep a record.
@@ -47,12 +68,12 @@ async function refresh() {
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
-    return [who[c.grantee] || c.grantee, c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
+    return [(who[c.grantee] || c.grantee) + (mine.length > 1 ? " — from " + yours(c.patient, who) : ""), c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
       active ? button("Revoke", () => revoke(c.id, c.patient), "revoke") : ""];
   }));
   const trail = await each(id => `/api/v1/patients/${id}/access`);
   trail.sort((a, b) => a.time < b.time ? 1 : a.time > b.time ? -1 : 0); // newest first
-  fill("#trail", trail.map(a => [when(a.time), who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
+  fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
 }
@@ -117,7 +138,7 @@ async function revoke(id, patient) {
 
 async function ready(who) {
   me = who;
-  mine = await findPseudonyms();
+  mine = await findPseudonyms(false);
   if (withKey()) wireEnrolment();
   if (withKey()) {
     document.getElementById("export").hidden = true;
@@ -132,6 +153,7 @@ async function ready(who) {
     o.textContent = i.kind === "practitioner" ? `${i.profession} ${i.licence} (${i.specialty || ""}) at ${n[i.org_id] || i.org_id}` : i.name;
     select.appendChild(o);
   }
+  await showGrantPlaces();
   const scope = document.getElementById("scope");
   const held = await each(id => `/api/v1/patients/${id}/records`);
   const cats = [...new Set(held.map(r => r.category))].sort();
@@ -147,15 +169,14 @@ async function ready(who) {
     const msg = document.getElementById("consent-message");
     const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] } : { categories: [scope.value] };
     const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
-    // One record: the consent of the pseudonym it is held under. Otherwise
-    // one consent per pseudonym, so that it covers every institution.
+    // A consent is granted by one pseudonym, for the records held under it:
+    // one record's own, or the institution chosen. (One consent per
+    // pseudonym at once would show members they are one person's.)
     const record = s.records && held.find(r => r.id === s.records[0]);
-    const from = record ? mine.filter(p => p.id === record.patient) : mine;
+    const at = record ? record.patient : document.getElementById("grant-at").value;
     try {
-      for (const p of from) {
-        await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires }, p.key);
-      }
-      msg.textContent = from.length > 1 ? `Consent granted at each of your ${from.length} institutions.` : "Consent granted.";
+      await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires }, keyOf(at));
+      msg.textContent = "Consent granted.";
     } catch (e) { msg.textContent = "Could not grant: " + e.message + (e.problem.detail ? " — " + e.problem.detail : ""); }
     await refresh();
   });
@@ -195,6 +216,20 @@ async function ready(who) {
   await refresh();
   setInterval(refresh, 5000);
 }
+// showGrantPlaces lists the pseudonyms a consent may be granted from: a
+// consent covers the records held under the one that grants it.
+async function showGrantPlaces() {
+  const sel = document.getElementById("grant-at");
+  const who = await names();
+  sel.replaceChildren(...mine.map(p => {
+    const o = document.createElement("option");
+    o.value = p.id;
+    o.textContent = p.custodian ? "held at " + (who[p.custodian] || p.custodian) : mine.length > 1 ? "held under your key's own number" : "all institutions";
+    return o;
+  }));
+  document.getElementById("grant-at-row").hidden = mine.length < 2;
+}
+
 // wireEnrolment offers enrolling at another institution: the key derived
 // for it registers as a new patient, with that institution's voucher.
 function wireEnrolment() {
@@ -203,12 +238,18 @@ function wireEnrolment() {
   const msg = document.getElementById("enrol-message");
   get("/api/v1/identities?kind=organisation").then(orgs => {
     for (const o of orgs) {
-      if (o.status !== "active" || mine.some(p => p.custodian === o.id)) continue;
+      if (o.status !== "active" || !custodians.includes(o.org_type) || mine.some(p => p.custodian === o.id)) continue;
       const opt = document.createElement("option");
       opt.value = o.id;
       opt.textContent = o.name;
       select.appendChild(opt);
     }
+  });
+  document.getElementById("search-pseudonyms").addEventListener("click", async () => {
+    if (!confirm("Ask about every institution? The node serving this page learns your key for each one, also where you are not enrolled.")) return;
+    mine = await findPseudonyms(true);
+    showGrantPlaces();
+    await refresh();
   });
   document.getElementById("enrol-at").addEventListener("submit", async ev => {
     ev.preventDefault();
@@ -217,9 +258,12 @@ function wireEnrolment() {
       const k = await myKey.derive((await keyInfo()).chain_id, select.value);
       await act("identity.register_patient", voucher ? { voucher } : {}, k);
       const info = await keyInfo(k);
+      await myKey.remember(select.value);
       mine.push({ id: info.identity.id, key: k, custodian: select.value });
+      showGrantPlaces();
       msg.textContent = `Enrolled: your number at ${select.selectedOptions[0].textContent} is ${info.identity.id}. Give it to them.`;
       select.selectedOptions[0].remove();
+      document.getElementById("enrol-voucher").value = ""; // used: it is no good again
       await showPseudonyms();
     } catch (e) {
       msg.textContent = e.message === "voucher_unknown" ? "That voucher was never issued, or was used already: ask the institution for a new one."
