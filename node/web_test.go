@@ -331,66 +331,14 @@ func TestPagesFitAPhone(t *testing.T) {
 		{"/patient.html", `document.readyState === "complete"`, nil},
 		{"/practitioner.html", `document.readyState === "complete"`, nil},
 	}
-	for _, size := range []struct {
-		name          string
-		width, height int64
-	}{{"phone", 390, 844}, {"desktop", 1280, 900}} {
+	for _, size := range phoneAndDesktop {
 		for _, p := range pages {
+			name := strings.Trim(strings.NewReplacer("/", "-", ".html", "").Replace(strings.SplitN(p.path, "?", 2)[0]), "-")
+			if name == "" {
+				name = "index"
+			}
 			t.Run(size.name+" "+p.path, func(t *testing.T) {
-				var scroll, inner int
-				actions := []chromedp.Action{
-					chromedp.EmulateViewport(size.width, size.height),
-					chromedp.Navigate(n.APIURL() + p.path),
-					chromedp.Poll(p.ready, nil),
-				}
-				actions = append(actions, p.then...)
-				var shot []byte
-				actions = append(actions,
-					chromedp.Evaluate(`document.documentElement.scrollWidth`, &scroll),
-					chromedp.Evaluate(`window.innerWidth`, &inner),
-					chromedp.FullScreenshot(&shot, 100))
-				if err := chromedp.Run(b, actions...); err != nil {
-					t.Fatal(err)
-				}
-				// Screenshots are kept where PRIMUM_ARTEFACTS says (CI's
-				// artefacts), to look at what a phone shows.
-				if dir := os.Getenv("PRIMUM_ARTEFACTS"); dir != "" {
-					name := size.name + "-" + strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(strings.SplitN(p.path, "?", 2)[0]), "-")
-					if name == size.name+"-" {
-						name += "index"
-					}
-					if err := os.MkdirAll(dir, 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
-						t.Error(err)
-					}
-				}
-				// Accessibility: axe-core (testdata/axe, pinned) in the page;
-				// a serious or critical violation fails.
-				var violations []struct {
-					ID, Impact, Help string
-					Nodes            []struct{ Target []string }
-				}
-				if err := chromedp.Run(b,
-					chromedp.Evaluate(string(axe), nil),
-					chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target.map(String)}))})))`, &violations,
-						func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-				); err != nil {
-					t.Fatalf("axe: %v", err)
-				}
-				t.Logf("axe: %d violations (moderate and minor are logged only)", len(violations))
-				for _, v := range violations {
-					t.Logf("axe %s %s: %s", v.Impact, v.ID, v.Help)
-					if v.Impact == "serious" || v.Impact == "critical" {
-						t.Errorf("accessibility (%s) %s: %s, at %v", v.Impact, v.ID, v.Help, v.Nodes)
-					}
-				}
-				if scroll > inner {
-					var wide string
-					_ = chromedp.Run(b, chromedp.Evaluate(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 6).map(e => e.tagName + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`, &wide))
-					t.Errorf("scroll width %d at a viewport of %d: wider than the screen: %s", scroll, inner, wide)
-				}
+				checkPage(t, b, axe, name, []chromedp.Action{chromedp.Navigate(n.APIURL() + p.path)}, p.ready, p.then, size)
 			})
 		}
 	}
@@ -410,5 +358,68 @@ func sendAll(ctx context.Context, t *testing.T, c *client.Client, steps []step) 
 		if _, err := c.Send(ctx, s.key.key, s.typ, s.body, true); err != nil {
 			t.Fatalf("%s: %v", s.typ, err)
 		}
+	}
+}
+
+// screen is a viewport a page must fit.
+type screen struct {
+	name          string
+	width, height int64
+}
+
+var phoneAndDesktop = []screen{{"phone", 390, 844}, {"desktop", 1280, 900}}
+
+// checkPage opens a page at the screen's size (open: navigate, sign in),
+// waits until ready is true and runs then; the page must not be wider than
+// the screen, and axe-core (testdata/axe, pinned) must find no serious or
+// critical violation. Its screenshot is kept as name.
+func checkPage(t *testing.T, b context.Context, axe []byte, name string, open []chromedp.Action, ready string, then []chromedp.Action, size screen) {
+	t.Helper()
+	var scroll, inner int
+	actions := append([]chromedp.Action{chromedp.EmulateViewport(size.width, size.height)}, open...)
+	actions = append(actions, chromedp.Poll(ready, nil))
+	actions = append(actions, then...)
+	var shot []byte
+	actions = append(actions,
+		chromedp.Evaluate(`document.documentElement.scrollWidth`, &scroll),
+		chromedp.Evaluate(`window.innerWidth`, &inner),
+		chromedp.FullScreenshot(&shot, 100))
+	if err := chromedp.Run(b, actions...); err != nil {
+		t.Fatal(err)
+	}
+	// Screenshots are kept where PRIMUM_ARTEFACTS says (CI's
+	// artefacts), to look at what a phone shows.
+	if dir := os.Getenv("PRIMUM_ARTEFACTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, size.name+"-"+name+".png"), shot, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	// Accessibility: axe-core (testdata/axe, pinned) in the page;
+	// a serious or critical violation fails.
+	var violations []struct {
+		ID, Impact, Help string
+		Nodes            []struct{ Target []string }
+	}
+	if err := chromedp.Run(b,
+		chromedp.Evaluate(string(axe), nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target.map(String)}))})))`, &violations,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	); err != nil {
+		t.Fatalf("axe: %v", err)
+	}
+	t.Logf("axe: %d violations (moderate and minor are logged only)", len(violations))
+	for _, v := range violations {
+		t.Logf("axe %s %s: %s", v.Impact, v.ID, v.Help)
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("accessibility (%s) %s: %s, at %v", v.Impact, v.ID, v.Help, v.Nodes)
+		}
+	}
+	if scroll > inner {
+		var wide string
+		_ = chromedp.Run(b, chromedp.Evaluate(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 6).map(e => e.tagName + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`, &wide))
+		t.Errorf("scroll width %d at a viewport of %d: wider than the screen: %s", scroll, inner, wide)
 	}
 }
