@@ -13,7 +13,7 @@ import (
 // (Request.MayRead): a pseudonym is still personal data.
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/identities", Columns: ledger.Cols("ID", "id", "KIND", "kind", "NAME", "name", "TYPE", "org_type", "PROFESSION", "profession", "LICENCE", "licence", "ORGANISATION", "@org_id", "STATUS", "status"), Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*Identity{}},
+		{Path: "/api/v1/identities", Columns: ledger.Cols("ID", "id", "KIND", "kind", "NAME", "name", "TYPE", "org_type", "PROFESSION", "profession", "LICENCE", "licence", "DEVICE", "device_type", "ORGANISATION", "@org_id", "STATUS", "status"), Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*Identity{}},
 			Doc: "Registered identities, optionally of one kind, a page at a time (Link: rel=\"next\"): patients' pseudonyms (and their devices) only to the regulator and to each patient their own.",
 			Params: []ledger.Param{{Name: "kind", Doc: "organisation, practitioner, patient or device"}, {Name: "limit", Doc: "1-10000 (default 1000)"},
 				{Name: "after", Doc: "page token from a Link header"}},

@@ -217,7 +217,13 @@ func txVerb(g *globals, noun *cobra.Command, verb string, r ledger.Route) *cobra
 					return err
 				}
 			}
-			return g.sendAs(cmd, key, wait, r.Type, values)
+			if err := g.sendAs(cmd, key, wait, r.Type, values); err != nil {
+				return err
+			}
+			if newKey != nil && r.Holder.As != "" { // a registration: who the new key is now
+				fmt.Fprintf(cmd.ErrOrStderr(), "the new %s's identity: %s\n", r.Holder.As, ledger.Address(newKey.Public().(ed25519.PublicKey)))
+			}
+			return nil
 		},
 	}
 	cmd.Example = txExample(noun.Name(), verb, r.Example, fields, positional, r.Holder)

@@ -54,6 +54,10 @@ func TestPatientPseudonymsCLI(t *testing.T) {
 	if out := run("identity", "pseudonyms", "--from", p2.KeyFile); count(out, "\n") != 3 || !strings.Contains(out, "Central Pharmacy") {
 		t.Fatalf("pseudonyms after enrolling at the pharmacy:\n%s", out)
 	}
+	if b, err := exec.Command(primumBinary(t), "identity", "register-patient", "--voucher", f.Vouchers[2], "--from", p2.KeyFile, "--at", "Central Pharmacy",
+		"--node", n.APIURL()).CombinedOutput(); err == nil || !strings.Contains(string(b), "enrolled at Central Pharmacy already") {
+		t.Fatalf("enrolling twice: %v\n%s", err, b)
+	}
 	// A key file that lists none (a copy from before, a backup) finds only
 	// the key's own, until --search asks about every organisation.
 	f2, err := keyring.ReadFile(p2.KeyFile)

@@ -4,11 +4,13 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -287,6 +289,10 @@ func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) er
 // sendAs signs a transaction with key and submits it, printing the outcome.
 func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, typ string, body any) error {
 	res, err := g.client().Send(cmd.Context(), key, typ, body, wait)
+	var problem *client.Problem
+	if typ == identity.TypeRegisterPatient && g.atOrg != "" && errors.As(err, &problem) && problem.Code == ledger.ErrUnauthorized.Name {
+		return fmt.Errorf("you are enrolled at %s already: 'primum identity pseudonyms --from KEY' lists your pseudonyms", g.at)
+	}
 	if err != nil {
 		return err
 	}
