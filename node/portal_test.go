@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -73,9 +74,23 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	}
 
 	signIn(doctorTab, "/practitioner.html?patient="+patient, m["drremote"].token)
-	if err := chromedp.Run(doctorTab, chromedp.Poll(`document.querySelectorAll("#records button.read").length === 1`, nil)); err != nil {
-		t.Fatal(err)
+	// Before any click, the page says what the consent allows: this record,
+	// for treatment; not for research.
+	access := func(purpose, want string) {
+		t.Helper()
+		var text string
+		if err := chromedp.Run(doctorTab,
+			chromedp.SetValue("#purpose", purpose),
+			chromedp.Evaluate(`document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
+			chromedp.Poll(`document.querySelectorAll("#records button.read").length === 1 && document.querySelector("#records tbody tr td:nth-child(4)").textContent.startsWith(`+"`"+want+"`"+`)`, nil,
+				chromedp.WithPollingTimeout(10*time.Second)),
+		); err != nil {
+			_ = chromedp.Run(doctorTab, chromedp.Text("#records tbody", &text, chromedp.ByQuery))
+			t.Fatalf("for %s the page says %q, want %q (%v)", purpose, text, want, err)
+		}
 	}
+	access("research", "not covered for research")
+	access("treatment", "covered by the patient's consent until")
 	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) {
 		t.Fatalf("read with consent: %s %q", outcome, record)
 	}
@@ -100,9 +115,16 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	if outcome, refusal, record := readAs("treatment", ""); outcome != "refused" || refusal != "no_consent" || strings.Contains(record, sentinel) {
 		t.Fatalf("read after revocation: %s %s %q", outcome, refusal, record)
 	}
+
 	if outcome, _, _ := readAs("emergency", "life_threatening"); outcome != "granted" {
 		t.Fatalf("emergency read: %s", outcome)
 	}
+	// Looked up again (the emergency access gives standing for a day), the
+	// record is no longer covered for treatment: the consent was revoked.
+	if err := chromedp.Run(doctorTab, chromedp.Click("#lookup-button")); err != nil {
+		t.Fatal(err)
+	}
+	access("treatment", "not covered for treatment")
 
 	var emergencyRows, trailRows, regulatorRows int
 	if err := chromedp.Run(patientTab,

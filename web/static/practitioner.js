@@ -26,28 +26,61 @@ async function read(id) {
   }
   result.scrollIntoView({ block: "nearest" });
 }
+// me is who signed in; shown, the patient's records and the consents that
+// name me or my organisation, as last read.
+let me = null;
+const shown = { records: [], consents: [] };
+
+// covering is the consent that lets me read rec for purpose (the ledger's
+// rule, consent.Accept: mine or, for a practitioner, my organisation's; in
+// force; for that purpose; its scope covering the record), or null.
+function covering(rec, purpose) {
+  const mine = [me.id].concat(me.kind === "practitioner" && me.org_id ? [me.org_id] : []);
+  return shown.consents.find(c => mine.includes(c.grantee) && c.purpose === purpose && c.status === "active" &&
+    new Date(c.expires) > new Date() && (c.scope.all || (c.scope.categories || []).includes(rec.category) || (c.scope.records || []).includes(rec.id))) || null;
+}
+
+// render says, before anything is asked, whether each record may be read
+// for the purpose chosen: a request not covered is refused, and the
+// patient sees the refusal in their trail.
+async function render() {
+  const who = await names();
+  const purpose = document.getElementById("purpose").value, reason = document.getElementById("reason").value;
+  fill("#records", shown.records.map(r => {
+    const c = r.status === "stored" && covering(r, purpose);
+    const access = r.status !== "stored" ? { text: r.status, cls: "" }
+      : c ? { text: `covered by the patient's consent until ${when(c.expires)}`, cls: "status-active" }
+      : purpose === "emergency" && reason ? { text: "break-glass: granted, and the patient and the regulator are told", cls: "status-open" }
+      : { text: `not covered for ${purpose}: asking is refused, and the patient sees it`, cls: "status-revoked" };
+    return [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, access,
+      r.status === "stored" ? button(c || (purpose === "emergency" && reason) ? "Read" : "Ask anyway", () => read(r.id), "read") : ""];
+  }));
+}
+
 async function lookup(ev) {
   if (ev) ev.preventDefault();
-  const who = await names();
   const patient = document.getElementById("patient").value.trim();
   const out = document.getElementById("lookup-error");
-  let records;
   try {
-    records = await getAll(`/api/v1/patients/${encodeURIComponent(patient)}/records`);
+    shown.records = await getAll(`/api/v1/patients/${encodeURIComponent(patient)}/records`);
     out.textContent = "";
   } catch (e) {
     // The index shows only what a consent, your organisation's custody or
     // an emergency access lets you see.
-    records = [];
+    shown.records = [];
     out.textContent = e.message === "no_standing"
       ? "You have no standing with this patient: no consent names you, your organisation holds none of their records, and you have made no emergency access. To read in an emergency, enter the record's id below with the purpose emergency and a reason."
       : "Cannot list the records: " + e.message;
   }
-  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, r.status,
-    r.status === "stored" ? button("Read", () => read(r.id), "read") : ""]));
+  // The consents that name me or my organisation (all of them, to the
+  // patient's circle): what the table says each record allows.
+  shown.consents = await getAll(`/api/v1/patients/${encodeURIComponent(patient)}/consents`).catch(() => []);
+  await render();
 }
-signIn(async () => {
+signIn(async who => {
+  me = who;
   document.getElementById("lookup").addEventListener("submit", lookup);
+  for (const id of ["purpose", "reason"]) document.getElementById(id).addEventListener("change", render);
   // With the purpose and reason chosen above (an emergency: break-glass).
   document.getElementById("by-id").addEventListener("submit", ev => {
     ev.preventDefault();
