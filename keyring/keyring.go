@@ -269,8 +269,11 @@ func IsPath(ref string) bool {
 }
 
 // AddPseudonyms records in the key file ref names (as Find) that the
-// patient holds a pseudonym at each of orgs (File.Pseudonyms), replacing
-// the file whole (a new file renamed over the old: never half written).
+// patient holds a pseudonym at each of orgs (File.Pseudonyms). The file is
+// rewritten whole, keeping every field it holds (known or not), its mode,
+// and the file a symbolic link points to: a new file beside it, synced,
+// renamed over the old (never half written; two runs at once each write a
+// whole file).
 func (d Dir) AddPseudonyms(ref string, orgs ...string) error {
 	path := ref
 	if !IsPath(ref) {
@@ -279,25 +282,71 @@ func (d Dir) AddPseudonyms(ref string, orgs ...string) error {
 			return err
 		}
 	}
-	f, err := ReadFile(path)
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s", ErrNotFound, path)
+	}
 	if err != nil {
 		return err
 	}
-	n := len(f.Pseudonyms)
-	for _, org := range orgs {
-		if !slices.Contains(f.Pseudonyms, org) {
-			f.Pseudonyms = append(f.Pseudonyms, org)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return fmt.Errorf("cannot parse key file %s: %w", path, err)
+	}
+	var list []string
+	if raw, ok := fields["pseudonyms"]; ok {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return fmt.Errorf("key file %s: pseudonyms: %w", path, err)
 		}
 	}
-	if len(f.Pseudonyms) == n {
+	n := len(list)
+	for _, org := range orgs {
+		if !slices.Contains(list, org) {
+			list = append(list, org)
+		}
+	}
+	if len(list) == n {
 		return nil
 	}
-	tmp := path + ".new"
-	os.Remove(tmp)
-	if err := WriteFile(tmp, f); err != nil {
+	if fields["pseudonyms"], err = json.Marshal(list); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	out, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // gone once renamed; left over on a failure
+	if _, err := tmp.Write(append(out, '\n')); err == nil {
+		err = tmp.Chmod(st.Mode().Perm())
+		if err == nil {
+			err = tmp.Sync()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		dir.Sync()
+		dir.Close()
+	}
+	return nil
 }
 
 // Find reads the key file ref names: a path to a key file (such as a demo

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -143,5 +144,27 @@ func TestAddPseudonyms(t *testing.T) {
 	}
 	if _, err := got.Open("a passphrase"); err != nil {
 		t.Fatalf("the key no longer opens: %v", err)
+	}
+	// A field this version does not know (a portal backup's version, a
+	// later format's) survives, as does the file's mode.
+	path, _ := d.Path("p")
+	b, _ := os.ReadFile(path)
+	b = []byte(strings.Replace(string(b), "{", `{"version": 7,`, 1))
+	if err := os.WriteFile(path, b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddPseudonyms("p", "org-c"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	st, _ := os.Stat(path)
+	if !strings.Contains(string(b), `"version": 7`) || !strings.Contains(string(b), "org-c") || st.Mode().Perm() != 0o640 {
+		t.Fatalf("rewritten as %o:\n%s", st.Mode().Perm(), b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(string(d), ".*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
 	}
 }

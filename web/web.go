@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
@@ -15,10 +16,7 @@ var static embed.FS
 // requests only from the node itself (and blob: URLs the page made itself,
 // such as a key backup to save; no inline script, no CDN: the pages
 // work inside a hospital network), no framing (clickjacking), no plugins.
-// 'wasm-unsafe-eval' lets the node's own WebAssembly (the camera
-// scanner's decoder, static/vendor/zxing-wasm) compile; it allows no
-// JavaScript eval.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; " +
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the pages. http.FileServer cleans paths, so nothing
@@ -31,7 +29,14 @@ func Handler() http.Handler {
 	files := http.FileServer(http.FS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		csp := ContentSecurityPolicy
+		if r.URL.Path == "/verify.html" {
+			// The camera scanner's decoder (static/vendor/zxing-wasm) is
+			// WebAssembly, which compiles only with 'wasm-unsafe-eval' (no
+			// JavaScript eval); no other page has it.
+			csp = strings.Replace(csp, "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
+		}
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		files.ServeHTTP(w, r)

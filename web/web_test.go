@@ -46,6 +46,10 @@ func TestPagesAreLockedDown(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "'unsafe-eval'") {
 			t.Errorf("%s: HTTP %d, Content-Security-Policy %q", f, rec.Code, csp)
 		}
+		// Only the scanning page may compile WebAssembly (its decoder).
+		if wasm := strings.Contains(csp, "'wasm-unsafe-eval'"); wasm != (path == "/verify.html") {
+			t.Errorf("%s: 'wasm-unsafe-eval' %v", f, wasm)
+		}
 		// WebAssembly compiles as it streams only when served as such.
 		if ct := rec.Header().Get("Content-Type"); strings.HasSuffix(f, ".wasm") && ct != "application/wasm" {
 			t.Errorf("%s: served as %q", f, ct)

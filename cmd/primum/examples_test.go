@@ -64,7 +64,7 @@ func TestTourExamples(t *testing.T) {
 	}{
 		{[]string{"verify", "https://id.gs1.org/01/" + demo.GTIN + "/21/DEMO001", "--as", pharmacy.Address},
 			"already dispensed by Central Pharmacy (" + pharmacy.Address + ")"},
-		{[]string{"records", "list", "--from", f.Member("Patient 1").KeyFile}, "St Luke's Hospital (" + hospital.Address[:8] + "…)"}, // a table: the id's start
+		{[]string{"records", "list", "--from", f.Member("Patient 1").KeyFile}, "St Luke's Hospital (" + hospital.Address[:12] + "…)"}, // a table: the id's start
 		{[]string{"consent", "list", "--from", f.Member("Patient 1").KeyFile}, " at Riverside General Hospital ("},
 	} {
 		b, _ := exec.Command(primumBinary(t), append(c.args, "--node", n.APIURL())...).CombinedOutput()

@@ -149,6 +149,11 @@ stores a key in clear, and every command that shows it says so.`,
 			if err != nil {
 				return err
 			}
+			if len(kf.Pseudonyms) > 0 { // where a patient's key holds pseudonyms comes along
+				if err := g.keys().AddPseudonyms(args[0], kf.Pseudonyms...); err != nil {
+					return err
+				}
+			}
 			return g.printKey(cmd.OutOrStdout(), f)
 		},
 	}

@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/primum-health/primum/client"
 )
@@ -16,13 +19,49 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
+	root := newRoot()
+	// What the ledger holds (a member's name, a recall's reason, a node's
+	// message) reaches a terminal only without control characters: no
+	// escape sequence a member typed retitles a window or writes a
+	// clipboard.
+	stdout, stderr := terminalSafe{os.Stdout}, terminalSafe{os.Stderr}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
 		var p *client.Problem
 		if errors.As(err, &p) {
-			fmt.Fprintf(os.Stderr, "Error [%s]: %s\n", p.Code, p.Detail)
+			fmt.Fprintf(stderr, "Error [%s]: %s\n", p.Code, p.Detail)
 		} else {
-			fmt.Fprintln(os.Stderr, "Error:", err)
+			fmt.Fprintln(stderr, "Error:", err)
 		}
 		os.Exit(1)
 	}
+}
+
+// terminalSafe writes through to w with control characters other than
+// newline, tab and carriage return (a progress line redrawn) replaced by
+// U+FFFD. JSON output is unchanged: its encoder escapes them all.
+type terminalSafe struct{ w io.Writer }
+
+func (t terminalSafe) Write(p []byte) (int, error) {
+	clean := true
+	for _, r := range string(p) {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return t.w.Write(p)
+	}
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			return '\uFFFD'
+		}
+		return r
+	}, string(p))
+	if _, err := io.WriteString(t.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -290,41 +290,54 @@ func (g *globals) holder(cmd *cobra.Command, h *ledger.KeyHolder, signer ed25519
 	return key, nil
 }
 
-// rotatePseudonyms rotates each pseudonym a patient's key file lists to
-// the pseudonym key the new key derives for that organisation, and lists
-// them in the new key's file. A pseudonym alone (--at) is not rotated: it
-// would no longer follow from the patient's key.
+// rotatePseudonyms rotates each of a patient's pseudonyms to the pseudonym
+// key the new key derives for its organisation, before the key itself (the
+// old key still derives any left, should one fail), and lists each in the
+// new key's file as soon as it is rotated. It asks about every
+// organisation, not only those the key file lists (a key imported or
+// restored may list none): the old key is being retired, so showing the
+// node its derived keys costs nothing, and a pseudonym left behind would
+// stay the old key's to sign for. A pseudonym alone (--at) is not rotated:
+// it would no longer follow from the patient's key.
 func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from string, key, newKey ed25519.PrivateKey) error {
 	if g.at != "" {
 		return fmt.Errorf("a pseudonym is rotated with the patient's own key: rotate that (without --at), and every pseudonym follows")
 	}
-	info, err := g.client().Self(cmd.Context(), key)
-	if err != nil || info.Identity == nil || info.Identity.Kind != ledger.KindPatient || newKey == nil {
-		return err // not a patient's key (or the new key was given as hex): nothing derives from it here
+	ctx := cmd.Context()
+	info, err := g.client().Self(ctx, key)
+	if err != nil || info.Identity == nil || info.Identity.Kind != ledger.KindPatient {
+		return err // not a patient's key: nothing derives from it
 	}
-	ps, err := g.pseudonyms(cmd.Context(), from)
+	if newKey == nil {
+		return fmt.Errorf("a patient's key is rotated with --%s (the new key, opened here): the pseudonyms derived from it are rotated with it", r.Holder.Flag)
+	}
+	if used, err := g.client().Self(ctx, newKey); err != nil {
+		return err
+	} else if used.Identity != nil {
+		return fmt.Errorf("--%s: that key already signs for %s: choose a new key", r.Holder.Flag, used.Identity.ID)
+	}
+	ps, err := g.findPseudonyms(ctx, from, true)
 	if err != nil {
 		return err
 	}
-	chainID, err := g.client().ChainID(cmd.Context())
+	chainID, err := g.client().ChainID(ctx)
 	if err != nil {
 		return err
 	}
-	var orgs []string
+	newName, _ := cmd.Flags().GetString(r.Holder.Flag)
 	for _, p := range ps {
 		if p.Custodian == "" {
 			continue
 		}
 		next := identity.PairwiseKey(newKey, chainID, p.Custodian)
 		body := map[string]any{r.Holder.Key: hex.EncodeToString(next.Public().(ed25519.PublicKey)), r.Holder.Proof: r.Holder.Prove(next, chainID, p.ID)}
-		if _, err := g.client().Send(cmd.Context(), p.Key, r.Type, body, true); err != nil {
-			return fmt.Errorf("rotating your pseudonym at %s: %w (those listed before were rotated: run the same command again to go on)", g.names(cmd.Context()).of(p.Custodian), err)
+		if _, err := g.client().Send(ctx, p.Key, r.Type, body, true); err != nil {
+			return fmt.Errorf("rotating your pseudonym at %s: %w (those before it are rotated and listed in the new key's file: run the same command again to go on)", g.names(ctx).of(p.Custodian), err)
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", g.names(cmd.Context()).of(p.Custodian))
-		orgs = append(orgs, p.Custodian)
-	}
-	if name, _ := cmd.Flags().GetString(r.Holder.Flag); len(orgs) > 0 {
-		return g.keys().AddPseudonyms(name, orgs...)
+		if err := g.keys().AddPseudonyms(newName, p.Custodian); err != nil {
+			return fmt.Errorf("your pseudonym at %s is rotated, but the new key's file does not list it (%w): add it with 'primum identity pseudonyms --from NEW --search'", g.names(ctx).of(p.Custodian), err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", g.names(ctx).of(p.Custodian))
 	}
 	return nil
 }
@@ -717,7 +730,7 @@ func table(w io.Writer, cols []ledger.Column, items []map[string]any, names name
 // clipboard of whoever lists proposals) shown as U+FFFD.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) { // Cf: bidi overrides, which reorder what is shown
 			return '\uFFFD'
 		}
 		return r

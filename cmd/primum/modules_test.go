@@ -211,9 +211,9 @@ func TestColumnsShowTheAnswer(t *testing.T) {
 	// The column empty on every row is left out; an identity shows its name
 	// and the start of its id; a control character cannot reach the
 	// terminal.
-	want := "ID  WHO                    ALL  CATEGORIES             N\n" +
-		"c1  St Luke's (aaaaaaaa…)  yes  observation,condition  12345678\n" +
-		"c2                                                     0\n"
+	want := "ID  WHO                        ALL  CATEGORIES             N\n" +
+		"c1  St Luke's (aaaaaaaaaaaa…)  yes  observation,condition  12345678\n" +
+		"c2                                                         0\n"
 	if out.String() != want {
 		t.Fatalf("table:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -238,4 +238,22 @@ func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// What reaches a terminal carries no escape sequence: control characters
+// other than newline, tab and a progress line's carriage return are
+// replaced; JSON, which escapes them, is unchanged.
+func TestTerminalSafe(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain text\n", "plain text\n"},
+		{"name\x1b]52;c;aGk=\x07 ok\n", "name\uFFFD]52;c;aGk=\uFFFD ok\n"},
+		{"progress 10%\r", "progress 10%\r"},
+		{"c1\u009bcontrol\n", "c1\uFFFDcontrol\n"},
+		{`{"name": "evil\u001b[2J"}` + "\n", `{"name": "evil\u001b[2J"}` + "\n"},
+	} {
+		var out strings.Builder
+		if n, err := (terminalSafe{&out}).Write([]byte(tc.in)); err != nil || n != len(tc.in) || out.String() != tc.want {
+			t.Errorf("%q: wrote %q (%d, %v), want %q", tc.in, out.String(), n, err, tc.want)
+		}
+	}
 }

@@ -50,11 +50,12 @@ func (n names) of(id string) string {
 	return id
 }
 
-// short is a table's "Name (first 8 of the id)", or the whole id when its
+// short is a table's "Name (first 12 of the id: 48 bits, too many to
+// grind a look-alike for)", or the whole id when its
 // name is not known (-o json has every id whole).
 func (n names) short(id string) string {
-	if name, ok := n[id]; ok && name != "" && len(id) > 8 {
-		return printable(name) + " (" + id[:8] + "…)"
+	if name, ok := n[id]; ok && name != "" && len(id) > 12 {
+		return printable(name) + " (" + id[:12] + "…)"
 	}
 	return id
 }

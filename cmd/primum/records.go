@@ -72,6 +72,7 @@ node's FHIR answer.`,
 	imp.Flags().StringVar(&patient, "patient", "", "the patient's pseudonym (ledger id)")
 
 	var purpose, emergency, out string
+	var searchAll bool
 	fetch := &cobra.Command{
 		Use:   "fetch RECORD",
 		Short: "Fetch a record from its custodian with a request signed by --from",
@@ -113,10 +114,14 @@ node's FHIR answer.`,
 		Example: "  primum records export --from patient-1.json --out my-health-data.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// One Bundle of every pseudonym's data (each read as itself).
-			ps, err := g.pseudonyms(cmd.Context(), tf.from)
+			// One Bundle of every pseudonym's data (each read as itself):
+			// those the key file lists, or, with --search, every one.
+			ps, err := g.findPseudonyms(cmd.Context(), tf.from, searchAll)
 			if err != nil {
 				return err
+			}
+			if !searchAll && g.at == "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d pseudonym(s): your key's own and those your key file lists (--search asks about every institution)\n", len(ps))
 			}
 			var bundle fhir.Object
 			for _, p := range ps {
@@ -144,11 +149,14 @@ node's FHIR answer.`,
 		},
 	}
 	export.Flags().StringVar(&out, "out", "", "write the Bundle to this file")
+	export.Flags().BoolVar(&searchAll, "search", false, "find your pseudonyms by asking about every institution, not only those your key file lists")
 
 	erase := &cobra.Command{
 		Use:   "erase",
 		Short: "Erase all your records (GDPR Art. 17): every custodian destroys their keys, or keeps what the law makes it keep",
-		Long: `Asks for the erasure of every record of the patient of --from, at every custodian. One
+		Long: `Asks for the erasure of every record of the patient of --from, at every custodian, under
+each of their pseudonyms (found by asking about every institution, not only those the key
+file lists: an erasure must miss none). One
 transaction reaches at most 500 records: this sends one after another, each waiting for its
 block, until every record is reached. A record is erased at once (its custodian destroys its
 keys), unless its custodian's retention policy holds its category (GDPR Art. 17(3)): then it
@@ -157,9 +165,11 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 		Example: "  primum records erase --from patient-1.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// Every pseudonym's records: a pseudonym without any has
-			// nothing to erase, which is not a failure of the others'.
-			ps, err := g.pseudonyms(cmd.Context(), tf.from)
+			// Every pseudonym's records, found by asking about every
+			// organisation (a key file may list none: an erasure must not
+			// miss one); a pseudonym without any has nothing to erase,
+			// which is not a failure of the others'.
+			ps, err := g.findPseudonyms(cmd.Context(), tf.from, true)
 			if err != nil {
 				return err
 			}

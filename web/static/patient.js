@@ -109,6 +109,9 @@ async function showErasure(who) {
 // erase sends records.erase, as each pseudonym with records, until every
 // record has been reached: one transaction reaches at most 500.
 async function erase(msg) {
+  // Every pseudonym, not only those this browser lists: an erasure must
+  // miss none.
+  mine = await findPseudonyms(true);
   let done = 0, retained = 0;
   for (const p of mine) {
     const status = () => api(`/api/v1/patients/${p.id}/erasure`, { key: p.key });
@@ -206,7 +209,7 @@ async function ready(who) {
     await refresh();
   });
   document.getElementById("erase").addEventListener("click", async () => {
-    if (!confirm("Erase all your records at every institution? This cannot be undone.")) return;
+    if (!confirm("Erase all your records at every institution? This cannot be undone. (To find all your numbers, the node serving this page is asked about every institution.)")) return;
     const msg = document.getElementById("rights-message");
     try {
       await erase(msg);

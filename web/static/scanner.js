@@ -57,6 +57,14 @@ const scanner = {
   // still being read skips the next).
   async read(video) {
     if (this.busy || !video.videoWidth) return;
+    // While a verdict offers to dispense, the camera does not replace it:
+    // a pack coming into view just before the click would be dispensed in
+    // place of the one handed out. Dispense, or press "Next pack".
+    const note = document.getElementById("camera-note");
+    if (!document.getElementById("dispense-row").hidden) {
+      note.textContent = "Paused while this pack can be dispensed: dispense it, or press Next pack.";
+      return;
+    }
     this.busy = true;
     try {
       this.canvas.width = video.videoWidth;
@@ -76,7 +84,7 @@ const scanner = {
       this.last = code;
       this.lastAt = now;
       document.getElementById("code").value = code;
-      document.getElementById("camera-note").textContent = "Read a " + hit.format + " code.";
+      note.textContent = "Read a " + hit.format + " code.";
       document.getElementById("verify-form").requestSubmit();
     } catch (e) {
       document.getElementById("camera-note").textContent = "Cannot read the camera's picture: " + e.message;
@@ -87,4 +95,7 @@ const scanner = {
   },
 };
 document.getElementById("camera-start").addEventListener("click", () => scanner.start());
+// A camera is not left running in a tab nobody looks at.
+document.addEventListener("visibilitychange", () => { if (document.hidden && scanner.stream) scanner.stop(); });
+window.addEventListener("pagehide", () => { if (scanner.stream) scanner.stop(); });
 document.getElementById("camera-stop").addEventListener("click", () => scanner.stop());

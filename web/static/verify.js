@@ -111,14 +111,21 @@ async function verify(ev) {
   input.select();
 }
 document.getElementById("verify-form").addEventListener("submit", verify);
+document.getElementById("dispense-skip").addEventListener("click", () => {
+  document.getElementById("dispense-row").hidden = true; // the camera reads again
+  const input = document.getElementById("code");
+  input.focus();
+  input.select();
+});
 document.getElementById("dispense").addEventListener("click", async ev => {
   const b = ev.target, note = document.getElementById("dispense-note");
+  const code = b.dataset.code; // this verdict's pack, whatever is scanned meanwhile
   b.disabled = true;
   note.textContent = "Dispensing…";
   try {
-    await act("supply.dispense", { code: b.dataset.code });
+    await act("supply.dispense", { code });
     // The verdict again, from the ledger: now dispensed, by this pharmacy.
-    document.getElementById("code").value = b.dataset.code;
+    document.getElementById("code").value = code;
     await verify(new Event("submit"));
     document.getElementById("message").textContent += " Dispensed by you just now.";
   } catch (e) {
