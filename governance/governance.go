@@ -302,6 +302,9 @@ func (m *Module) checkNewMember(ctx *ledger.Context, nm *NewMember) error {
 	if nm.Name == "" || len(nm.Name) > 200 {
 		return ErrBadMember.Wrapf("name must be 1-200 characters")
 	}
+	if err := identity.CheckName(nm.Name, 200); err != nil {
+		return err // a name every member's terminal and page shows
+	}
 	if !contains(identity.OrgTypes, nm.OrgType) {
 		return identity.ErrBadOrgType.Wrapf("%q", nm.OrgType)
 	}

@@ -117,6 +117,7 @@ func TestGovernanceTransactions(t *testing.T) {
 		{"remove_member of a practitioner", "hosp", propose, remove("drA"), governance.ErrNotMember, nil},
 		{"a name", "hosp", propose, add(edited(member("x", "clinic", 0), func(m *governance.NewMember) { m.Name = "" })), governance.ErrBadMember, nil},
 		{"a name of at most 200 characters", "hosp", propose, add(member(strings.Repeat("x", 201), "clinic", 0)), governance.ErrBadMember, nil},
+		{"a name without escape sequences", "hosp", propose, add(member("Evil\x1b]0;x\x07 Clinic", "clinic", 0)), identity.ErrBadName, nil},
 		{"a known organisation type", "hosp", propose, add(member("x", "casino", 0)), identity.ErrBadOrgType, nil},
 		{"a key", "hosp", propose, add(edited(member("x", "clinic", 0), func(m *governance.NewMember) { m.Key = "abc" })), identity.ErrBadKey, nil},
 		{"a power within bounds", "hosp", propose, add(member("x", "clinic", governance.MaxPower+1)), governance.ErrBadPower, nil},

@@ -26,4 +26,5 @@ var (
 	ErrLicenceSuspended    = ledger.NewError("identity", 20, "licence_suspended", 403, "a regulator suspended or revoked a practitioner holding this licence: it cannot be registered again until the regulator lifts the suspension, and never after a regulator's revocation")
 	ErrLicenceFull         = ledger.NewError("identity", 21, "licence_limit", 409, "a licence may be held by at most 16 practitioner identities, and by at most 2 of one organisation: revoke one that is no longer used")
 	ErrBadLicence          = ledger.NewError("identity", 22, "bad_licence", 400, "licence must be printable ASCII (letters, digits, spaces, punctuation) with at least one letter or digit")
+	ErrBadName             = ledger.NewError("identity", 26, "bad_name", 400, "a name is UTF-8 text (a practitioner's at most 100 bytes, an organisation's 200) without control or direction-override characters")
 )

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"errors"
+	"unicode/utf8"
 
 	"github.com/primum-health/primum/ledger"
 )
@@ -168,4 +169,25 @@ func licenceStatusChanged(w ledger.Writer, signer ledger.Signer, p *Identity) ([
 		changed = append(changed, q)
 	}
 	return changed, nil
+}
+
+// CheckName accepts a name people read (a practitioner's, an
+// organisation's): 1 to max bytes of valid UTF-8 with no C0 or C1 control
+// character and none of the characters that override the direction text
+// is shown in (which could make a name read as another). The rule is a
+// fixed list, not Unicode's tables: it runs in block execution, and every
+// node, whatever its Go version, must agree.
+func CheckName(name string, max int) error {
+	if name == "" || len(name) > max || !utf8.ValidString(name) {
+		return ErrBadName.Wrapf("%d bytes", len(name))
+	}
+	for _, r := range name {
+		switch {
+		case r < 0x20, r >= 0x7f && r <= 0x9f:
+			return ErrBadName.Wrapf("a control character (U+%04X)", r)
+		case r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x061c:
+			return ErrBadName.Wrapf("a direction-override character (U+%04X)", r)
+		}
+	}
+	return nil
 }

@@ -135,6 +135,13 @@ func TestIdentityTransactions(t *testing.T) {
 		{"a licence is printable ASCII", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Licence = "GMC-7001234é" }), identity.ErrBadLicence, nil},
 		{"a licence is at most 64 characters", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Licence = strings.Repeat("A", 65) }), identity.ErrTooLong, nil},
 		{"an unknown profession", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Profession = "wizard" }), identity.ErrBadProfession, nil},
+		{"a name without escape sequences", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Name = "Dr X\x1b]0;pwned\x07" }), identity.ErrBadName, nil},
+		{"a name of at most 100 bytes", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Name = strings.Repeat("x", 101) }), identity.ErrBadName, nil},
+		{"a name people read", "hosp", reg, prac("drN", "hosp", func(b *identity.RegisterPractitioner) { b.Name = "Dr Zoë Núñez" }), nil, func(t *testing.T) {
+			if p, err := identity.Get(w.St.Committed(), w.ID("drN")); err != nil || p.Name != "Dr Zoë Núñez" {
+				t.Fatalf("drN: %+v, %v", p, err)
+			}
+		}},
 		{"a specialty of at most 100 characters", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.Specialty = strings.Repeat("s", 101) }), identity.ErrTooLong, nil},
 		{"valid_until in the past", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.ValidUntil = "2020-01-01T00:00:00Z" }), identity.ErrBadValidity, nil},
 		{"valid_until at the block time", "hosp", reg, prac("drX", "hosp", func(b *identity.RegisterPractitioner) { b.ValidUntil = w.Now.Format(time.RFC3339) }), identity.ErrBadValidity, nil},

@@ -79,6 +79,9 @@ type RegisterPractitioner struct {
 	Profession string `json:"profession" doc:"doctor, nurse, pharmacist, midwife, dentist, …"`
 	Specialty  string `json:"specialty,omitempty" doc:"specialty (optional)"`
 	ValidUntil string `json:"valid_until" doc:"credential expiry, RFC 3339"`
+	// Name is how patients and colleagues read the practitioner (a
+	// register of practitioners is public, as their licence is).
+	Name string `json:"name,omitempty" doc:"the practitioner's name as patients read it, e.g. Dr Lena Fischer (optional)"`
 }
 
 // SetPractitionerStatus is the body of identity.set_practitioner_status.
@@ -210,6 +213,11 @@ func registerPractitioner(ctx *ledger.Context, m *RegisterPractitioner) error {
 	if len(m.Specialty) > 100 {
 		return ErrTooLong.Wrapf("specialty is longer than 100")
 	}
+	if m.Name != "" {
+		if err := CheckName(m.Name, 100); err != nil {
+			return err
+		}
+	}
 	until, err := parseValidUntil(m.ValidUntil, ctx.Time)
 	if err != nil {
 		return err
@@ -220,7 +228,7 @@ func registerPractitioner(ctx *ledger.Context, m *RegisterPractitioner) error {
 	if err := admitLicence(ctx.State, ctx.Signer.ID, m.Licence, ledger.Address(key)); err != nil {
 		return err
 	}
-	ident := &Identity{Kind: ledger.KindPractitioner, OrgID: ctx.Signer.ID, Licence: m.Licence,
+	ident := &Identity{Kind: ledger.KindPractitioner, OrgID: ctx.Signer.ID, Licence: m.Licence, Name: m.Name,
 		Profession: m.Profession, Specialty: m.Specialty, ValidUntil: until, Since: ctx.Height}
 	if err := create(ctx.State, ident, key); err != nil {
 		return err

@@ -32,3 +32,26 @@ func TestPairwiseKey(t *testing.T) {
 // pairwiseVector is the public key PairwiseKey derives from the seed 00 01 … 1f
 // for custodian 017c6718… on chain primum-demo.
 const pairwiseVector = "389fbe60d6b03bbac3e0e3022dfbb9808034696729261dacf7b5cc07db1d81f6"
+
+// A name people read carries no control or direction-override character,
+// by a fixed list (block execution must not depend on Go's Unicode tables).
+func TestCheckName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Dr Lena Fischer", true},
+		{"Dr Zoë Ødegård-Núñez", true},
+		{"د. ليلى", true},
+		{"", false},
+		{string(make([]byte, 101)), false},
+		{"Dr\x1b]52;c;aGk=\x07", false},
+		{"Dr\u009bX", false},
+		{"Dr \u202egnipaS", false},
+		{"bad \xff utf-8", false},
+	} {
+		if err := CheckName(tc.name, 100); (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

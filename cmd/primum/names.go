@@ -33,6 +33,9 @@ func (g *globals) names(ctx context.Context) names {
 	for _, i := range list { // after every organisation: a practitioner's is named
 		if i.Kind == ledger.KindPractitioner {
 			name := strings.TrimSpace(i.Profession + " " + i.Licence)
+			if i.Name != "" {
+				name = i.Name + ", " + name
+			}
 			if org, ok := n[i.OrgID]; ok {
 				name += " at " + org
 			}

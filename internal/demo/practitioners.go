@@ -34,7 +34,7 @@ func credentialPractitioners(ctx context.Context, env *Env) error {
 			var org ed25519.PrivateKey
 			if org, err = env.Key(p.org); err == nil {
 				_, err = env.Client.RegisterPractitioner(ctx, org, key, identity.RegisterPractitioner{
-					Licence: p.licence, Profession: p.profession, Specialty: p.specialty, ValidUntil: validUntil}, true)
+					Name: p.name, Licence: p.licence, Profession: p.profession, Specialty: p.specialty, ValidUntil: validUntil}, true)
 			}
 		}
 		if err != nil {

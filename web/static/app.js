@@ -38,7 +38,7 @@ async function refresh() {
       Math.round(100 * v.power / total) + "%", { text: short(v.address), cls: "mono" }]));
     fill("#members", orgs.map(o => [o.name, o.org_type, o.power || 0, { text: o.status, cls: "status-" + o.status }, { text: short(o.id), cls: "mono" }]));
     fill("#practitioners", (await get("/api/v1/identities?kind=practitioner")).map(p =>
-      [p.licence, p.profession, p.specialty, p.valid_until, { text: p.status, cls: "status-" + p.status }, names[p.org_id] || short(p.org_id)]));
+      [p.name || "", p.licence, p.profession, p.specialty, p.valid_until, { text: p.status, cls: "status-" + p.status }, names[p.org_id] || short(p.org_id)]));
     // The newest page; older proposals page back from the Link header.
     const { items, next } = await getPage("/api/v1/proposals");
     const note = document.getElementById("proposals-note");

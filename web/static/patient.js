@@ -153,7 +153,7 @@ async function ready(who) {
     if (i.kind !== "practitioner" && i.kind !== "organisation") continue;
     const o = document.createElement("option");
     o.value = i.id;
-    o.textContent = i.kind === "practitioner" ? `${i.profession} ${i.licence} (${i.specialty || ""}) at ${n[i.org_id] || i.org_id}` : i.name;
+    o.textContent = i.kind === "practitioner" ? `${i.name ? i.name + ", " : ""}${i.profession}${i.specialty ? " (" + i.specialty + ")" : ""} at ${n[i.org_id] || i.org_id}` : i.name;
     select.appendChild(o);
   }
   await showGrantPlaces();
