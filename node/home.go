@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -239,13 +240,10 @@ type Listen struct{ API, RPC, P2P string }
 // config/primum.json (where the CLI reads which node to talk to), CometBFT's
 // RPC and P2P into config/config.toml, so they hold on the next start too.
 func SetListen(home string, l Listen) error {
-	for _, a := range []string{l.API, l.RPC, l.P2P} {
-		if a != "" {
-			if err := checkListenAddr(a); err != nil {
-				return err
-			}
-		}
+	if err := l.Check(); err != nil {
+		return err
 	}
+	l.RPC, l.P2P = strings.TrimPrefix(l.RPC, "tcp://"), strings.TrimPrefix(l.P2P, "tcp://")
 	if l.API != "" {
 		s, err := LoadSettings(home)
 		if err != nil {
@@ -270,6 +268,20 @@ func SetListen(home string, l Listen) error {
 		cfg.P2P.ListenAddress = "tcp://" + l.P2P
 	}
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	return nil
+}
+
+// Check says whether each address given is one SetListen takes: host:port
+// (CometBFT's addresses may be written tcp://host:port, as it prints them).
+// Check it before anything is written.
+func (l Listen) Check() error {
+	for _, a := range []string{l.API, strings.TrimPrefix(l.RPC, "tcp://"), strings.TrimPrefix(l.P2P, "tcp://")} {
+		if a != "" {
+			if err := checkListenAddr(a); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -90,7 +90,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		}
 	}
 	access("research", "not covered for research")
-	access("treatment", "covered by the patient's consent until")
+	access("treatment", "covered for treatment by the patient's consent until")
 	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) {
 		t.Fatalf("read with consent: %s %q", outcome, record)
 	}

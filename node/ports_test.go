@@ -50,6 +50,8 @@ func TestSetListen(t *testing.T) {
 		{"a port out of range", Listen{P2P: "127.0.0.1:99999"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
 		{"a named port", Listen{API: "127.0.0.1:http"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
 		{"a space", Listen{API: "a b:1"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
+		{"CometBFT's own spelling", Listen{RPC: "tcp://127.0.0.1:26757", P2P: "tcp://127.0.0.1:26756"}, "127.0.0.1:8080", "tcp://127.0.0.1:26757", "tcp://127.0.0.1:26756", false},
+		{"another scheme", Listen{RPC: "unix:///tmp/x.sock"}, "127.0.0.1:8080", "tcp://127.0.0.1:26657", "tcp://127.0.0.1:26656", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,9 +25,10 @@ func TestSignedInPagesFitAPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withToken := func(token string) chromedp.Action {
-		js, _ := json.Marshal(token)
-		return chromedp.Evaluate(`sessionStorage.setItem("primum-token", `+string(js)+`); sessionStorage.removeItem("primum-signed-in")`, nil)
+	// Signed in as a person does: the form, with their token.
+	withToken := func(token string, open ...chromedp.Action) []chromedp.Action {
+		return append(open, chromedp.WaitVisible("#token"), chromedp.SendKeys("#token", token), chromedp.Click("#signin-button"),
+			chromedp.WaitVisible("#signed-in"))
 	}
 	pages := []struct {
 		name, path string
@@ -39,16 +39,16 @@ func TestSignedInPagesFitAPhone(t *testing.T) {
 			chromedp.WaitVisible("#key-file"),
 			chromedp.SetUploadFiles("#key-file", []string{f.Member("Patient 2").KeyFile}),
 		}, `document.querySelectorAll("#pseudonyms tbody tr").length === 2 && document.querySelectorAll("#records tbody tr").length === 2`},
-		{"doctor", "/practitioner.html", []chromedp.Action{withToken(f.Member("Dr Lena Fischer").APIToken), chromedp.Reload()},
+		{"doctor", "/practitioner.html", withToken(f.Member("Dr Lena Fischer").APIToken),
 			`!document.getElementById("signed-in").hidden`},
-		{"regulator", "/regulator.html", []chromedp.Action{withToken(f.Member("National Medicines Agency").APIToken), chromedp.Reload()},
+		{"regulator", "/regulator.html", withToken(f.Member("National Medicines Agency").APIToken),
 			`!document.getElementById("signed-in").hidden && document.querySelectorAll("#recalls tbody tr").length > 0`},
-		{"pharmacy", "/verify.html", []chromedp.Action{withToken(f.Member("Central Pharmacy").APIToken), chromedp.Reload(),
+		{"pharmacy", "/verify.html", append(withToken(f.Member("Central Pharmacy").APIToken, chromedp.Click("#dispense-signin summary")),
 			chromedp.WaitVisible("#code"),
 			chromedp.SendKeys("#code", "(01)09506000134352(21)DEMO004"),
 			chromedp.Click("#verify-button"),
 			chromedp.Poll(`!document.getElementById("result").hidden`, nil),
-		}, `!document.getElementById("signed-in").hidden`},
+		), `!document.getElementById("signed-in").hidden`},
 	}
 	for _, size := range phoneAndDesktop {
 		for _, p := range pages {

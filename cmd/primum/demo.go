@@ -46,6 +46,9 @@ resumes the same chain. Ctrl-C stops it cleanly.`,
 
 func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
 	home := g.home
+	if err := listen.Check(); err != nil { // before a new home is written
+		return err
+	}
 	started := fmt.Sprintf("Resuming the demo consortium in %s\n", home)
 	if !node.Initialized(home) {
 		if err := demo.InitHome(home, node.DefaultPorts); err != nil {

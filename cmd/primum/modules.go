@@ -638,7 +638,7 @@ func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) 
 			return nil, err
 		}
 		if info.Identity == nil {
-			return nil, fmt.Errorf("you hold no pseudonym at %s: enrol there with\n  primum identity register-patient --voucher CODE --from %s --at %q", g.at, from, g.at)
+			return nil, fmt.Errorf("you hold no pseudonym made for %s. If it knows your key's own number (where you first enrolled), sign without --at; to enrol there with a number of its own:\n  primum identity register-patient --voucher CODE --from %s --at %q", g.at, from, g.at)
 		}
 		self[0].ID, self[0].Custodian = info.Identity.ID, g.atOrg // a rotated key's identity keeps its first id
 		return self, nil

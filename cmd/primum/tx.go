@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -293,6 +294,10 @@ func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, 
 	if typ == identity.TypeRegisterPatient && g.atOrg != "" && errors.As(err, &problem) && problem.Code == ledger.ErrUnauthorized.Name {
 		return fmt.Errorf("you are enrolled at %s already: 'primum identity pseudonyms --from KEY' lists your pseudonyms", g.at)
 	}
+	if g.at == "" && errors.As(err, &problem) && (problem.Code == consent.ErrNotYours.Name || problem.Code == consent.ErrUnknownRecord.Name) {
+		// A patient with pseudonyms signs as the one that holds it.
+		return fmt.Errorf("%w\nIf it is one of your pseudonyms', sign as that one: --at INSTITUTION ('primum identity pseudonyms --from KEY' lists them; 'consent list --from KEY' shows each consent's PATIENT)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -303,8 +308,8 @@ func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, 
 		if err := g.keys().AddPseudonyms(from, g.atOrg); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "note: could not record the pseudonym at %s in %s: %v\n", g.at, from, err)
 		}
-		if typ == identity.TypeRegisterPatient && res.Committed {
-			fmt.Fprintf(cmd.ErrOrStderr(), "your pseudonym at %s is %s: give it to them (they import your records under it)\n",
+		if typ == identity.TypeRegisterPatient && res.Committed && g.output == "text" {
+			fmt.Fprintf(cmd.OutOrStdout(), "your pseudonym at %s: %s (give it to them: they import your records under it)\n",
 				g.at, ledger.Address(key.Public().(ed25519.PublicKey)))
 		}
 	}

@@ -129,6 +129,7 @@ function signInRefusal(e, typedToken) {
   }
   if (e.message === "token_expired") return "that token has expired or was revoked: ask this node's operator for a new one.";
   if (e.message === "token_scope") return "that token is an integration's: it does not allow signing in here.";
+  if (e.message === "retired_key") return "this key was replaced by a newer one (the key was rotated): sign in with your new key file.";
   return e.message;
 }
 

@@ -5,6 +5,7 @@ let me = null;
 // per institution they enrolled at from this key (myKey.derive). Every
 // read and every transaction about a pseudonym is signed by its own key.
 let mine = [];
+let showScopes = async () => {}; // set once the grant form is wired
 // each reads a listing for every pseudonym and merges the lists.
 const each = async path => (await Promise.all(mine.map(p => getAll(path(p.id), p.key)))).flat();
 const keyOf = id => (mine.find(p => p.id === id) || {}).key;
@@ -65,6 +66,8 @@ async function refresh() {
     { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
   await showErasure(who);
   const consents = await each(id => `/api/v1/patients/${id}/consents`);
+  const live = c => c.status === "active" && new Date(c.expires) > new Date();
+  consents.sort((a, b) => (live(b) - live(a)) || (a.granted < b.granted ? 1 : a.granted > b.granted ? -1 : 0));
   fill("#consents", consents.map(c => {
     const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
@@ -147,26 +150,49 @@ async function ready(who) {
     document.getElementById("export").hidden = true;
     document.getElementById("export-key-note").hidden = false;
   }
+  // Those a consent may name: practitioners, and institutions that hold
+  // records, by name.
   const select = document.getElementById("grantee");
   const n = await names();
-  for (const i of await get("/api/v1/identities")) {
-    if (i.kind !== "practitioner" && i.kind !== "organisation") continue;
+  const all = await get("/api/v1/identities");
+  const orgOf = {};
+  const choices = [];
+  for (const i of all) {
+    if (i.kind === "practitioner") {
+      orgOf[i.id] = i.org_id;
+      choices.push([i.id, `${i.name ? i.name + ", " : ""}${i.profession}${i.specialty ? " (" + i.specialty + ")" : ""} at ${n[i.org_id] || i.org_id}`]);
+    } else if (i.kind === "organisation" && custodians.includes(i.org_type) && i.status === "active") {
+      orgOf[i.id] = i.id;
+      choices.push([i.id, i.name]);
+    }
+  }
+  choices.sort((a, b) => a[1].localeCompare(b[1]));
+  for (const [id, text] of choices) {
     const o = document.createElement("option");
-    o.value = i.id;
-    o.textContent = i.kind === "practitioner" ? `${i.name ? i.name + ", " : ""}${i.profession}${i.specialty ? " (" + i.specialty + ")" : ""} at ${n[i.org_id] || i.org_id}` : i.name;
+    o.value = id;
+    o.textContent = text;
     select.appendChild(o);
   }
   await showGrantPlaces();
+  // By default a consent covers the records held where the grantee works.
+  const placeFor = () => {
+    const p = mine.find(p => p.custodian && p.custodian === orgOf[select.value]);
+    if (p) document.getElementById("grant-at").value = p.id;
+  };
+  select.addEventListener("change", placeFor);
+  placeFor();
   const scope = document.getElementById("scope");
-  const held = await each(id => `/api/v1/patients/${id}/records`);
-  const cats = [...new Set(held.map(r => r.category))].sort();
-  for (const c of cats) { const o = document.createElement("option"); o.value = c; o.textContent = "my " + c + " records"; scope.appendChild(o); }
-  for (const r of held.filter(r => r.status === "stored")) {
-    const o = document.createElement("option");
-    o.value = "record:" + r.id;
-    o.textContent = `only record ${r.id} (${r.category}, ${n[r.custodian] || r.custodian})`;
-    scope.appendChild(o);
-  }
+  let held = [];
+  // showScopes lists what a consent may cover: all, a category, one record.
+  showScopes = async () => {
+    held = await each(id => `/api/v1/patients/${id}/records`);
+    scope.replaceChildren(new Option("all my records", "all"));
+    for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + c + " records", c));
+    for (const r of held.filter(r => r.status === "stored")) {
+      scope.appendChild(new Option(`only record ${r.id} (${r.category}, ${n[r.custodian] || r.custodian})`, "record:" + r.id));
+    }
+  };
+  await showScopes();
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
@@ -233,26 +259,32 @@ async function showGrantPlaces() {
   document.getElementById("grant-at-row").hidden = mine.length < 2;
 }
 
+// showEnrolPlaces lists the institutions the patient may enrol at: those
+// that hold records, where they hold no number yet.
+async function showEnrolPlaces() {
+  const select = document.getElementById("enrol-org");
+  const orgs = await get("/api/v1/identities?kind=organisation");
+  select.replaceChildren(...orgs.filter(o => o.status === "active" && custodians.includes(o.org_type) && !mine.some(p => p.custodian === o.id))
+    .map(o => new Option(o.name, o.id)));
+}
+
 // wireEnrolment offers enrolling at another institution: the key derived
 // for it registers as a new patient, with that institution's voucher.
 function wireEnrolment() {
   document.getElementById("pseudonyms-card").hidden = false;
   const select = document.getElementById("enrol-org");
   const msg = document.getElementById("enrol-message");
-  get("/api/v1/identities?kind=organisation").then(orgs => {
-    for (const o of orgs) {
-      if (o.status !== "active" || !custodians.includes(o.org_type) || mine.some(p => p.custodian === o.id)) continue;
-      const opt = document.createElement("option");
-      opt.value = o.id;
-      opt.textContent = o.name;
-      select.appendChild(opt);
-    }
-  });
+  showEnrolPlaces();
   document.getElementById("search-pseudonyms").addEventListener("click", async () => {
     if (!confirm("Ask about every institution? The node serving this page learns your key for each one, also where you are not enrolled.")) return;
+    const before = mine.length;
     mine = await findPseudonyms(true);
-    showGrantPlaces();
+    showEnrolPlaces();
+    await showGrantPlaces();
+    await showScopes();
     await refresh();
+    document.getElementById("enrol-message").textContent = mine.length > before
+      ? `Found ${mine.length - before} more number(s); this browser lists them from now on.` : "No other numbers found.";
   });
   document.getElementById("enrol-at").addEventListener("submit", async ev => {
     ev.preventDefault();

@@ -49,8 +49,9 @@ async function render() {
   fill("#records", shown.records.map(r => {
     const c = r.status === "stored" && covering(r, purpose);
     const access = r.status !== "stored" ? { text: r.status, cls: "" }
-      : c ? { text: `covered by the patient's consent until ${when(c.expires)}`, cls: "status-active" }
+      : c ? { text: `covered for ${purpose} by the patient's consent until ${when(c.expires)}`, cls: "status-active" }
       : purpose === "emergency" && reason ? { text: "break-glass: granted, and the patient and the regulator are told", cls: "status-open" }
+      : purpose === "emergency" ? { text: "choose an emergency reason to break the glass (no consent covers it)", cls: "status-open" }
       : { text: `not covered for ${purpose}: asking is refused, and the patient sees it`, cls: "status-revoked" };
     return [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, access,
       r.status === "stored" ? button(c || (purpose === "emergency" && reason) ? "Read" : "Ask anyway", () => read(r.id), "read") : ""];

@@ -17,6 +17,13 @@ const scanner = {
 
   async start() {
     const note = document.getElementById("camera-note");
+    const button = document.getElementById("camera-start");
+    if (this.stream || button.disabled) return; // one camera at a time
+    button.disabled = true;
+    try { await this.open(note); } finally { button.disabled = false; }
+  },
+
+  async open(note) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       note.textContent = "This browser offers no camera to this page (it needs https, or localhost).";
       return;
@@ -87,8 +94,8 @@ const scanner = {
       note.textContent = "Read a " + hit.format + " code.";
       document.getElementById("verify-form").requestSubmit();
     } catch (e) {
-      document.getElementById("camera-note").textContent = "Cannot read the camera's picture: " + e.message;
       this.stop();
+      document.getElementById("camera-note").textContent = "Cannot read the camera's picture: " + e.message;
     } finally {
       this.busy = false;
     }
