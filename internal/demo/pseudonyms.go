@@ -49,7 +49,7 @@ func pairwisePseudonyms(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		if _, err := env.Client.Send(ctx, derived, identity.TypeRegisterPatient, identity.RegisterPatient{Voucher: code}, true); err != nil {
+		if _, _, err := env.Client.RegisterPairwise(ctx, key, riverside, code); err != nil {
 			return fmt.Errorf("%s at Riverside: %w", name, err)
 		}
 	}
