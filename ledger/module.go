@@ -220,7 +220,8 @@ type Query struct {
 // Column is one column of a list answer shown as a table: Head over each
 // item's JSON field Field ("scope.categories" reads into an object; a list
 // is shown comma-separated, yes/no as yes or nothing). Who marks an
-// identity's id, shown with the name of a public identity.
+// identity's id (or a list of them), shown with the name of a public
+// identity.
 type Column struct {
 	Head, Field string
 	Who         bool

@@ -693,6 +693,13 @@ func table(w io.Writer, cols []ledger.Column, items []map[string]any, names name
 				m, _ := v.(map[string]any)
 				v = m[part]
 			}
+			if list, ok := v.([]any); ok && c.Who { // a list of identities: each by name
+				named := make([]any, len(list))
+				for j, e := range list {
+					named[j] = names.short(cellOf(e))
+				}
+				v = named
+			}
 			cell := cellOf(v)
 			if c.Who && cell != "" {
 				cell = names.short(cell)

@@ -223,6 +223,11 @@ func TestColumnsShowTheAnswer(t *testing.T) {
 		t.Fatalf("a control character reached the terminal: %q", out.String())
 	}
 	out.Reset()
+	table(&out, ledger.Cols("YES", "@yes"), []map[string]any{{"yes": []any{strings.Repeat("a", 40), strings.Repeat("b", 40)}}}, names{strings.Repeat("a", 40): "St Luke's"})
+	if want := "YES\nSt Luke's (aaaaaaaaaaaa…)," + strings.Repeat("b", 40) + "\n"; out.String() != want {
+		t.Fatalf("a list of identities: %q, want %q", out.String(), want)
+	}
+	out.Reset()
 	if table(&out, ledger.Cols("ID", "id"), nil, nil); out.String() != "(none)\n" {
 		t.Fatalf("an empty list: %q", out.String())
 	}
