@@ -191,6 +191,20 @@ func TestIdentityTransactions(t *testing.T) {
 		}},
 		{"a renewal into the past", "hosp", ren, renew("drB", w.Now.Add(-time.Hour), ""), identity.ErrBadValidity, nil},
 		{"a renewal's specialty of at most 100 characters", "hosp", ren, renew("drB", later, strings.Repeat("s", 101)), identity.ErrTooLong, nil},
+		{"a renewal names a practitioner registered without a name", "hosp", ren, func() identity.RenewCredential {
+			r := renew("drB", later, "")
+			r.Name = "Dr B Example"
+			return r
+		}(), nil, func(t *testing.T) {
+			if p := get(t, w, "drB"); p.Name != "Dr B Example" || p.Specialty != "cardiology" {
+				t.Fatalf("drB: %+v", p)
+			}
+		}},
+		{"a renewal's name without control characters", "hosp", ren, func() identity.RenewCredential {
+			r := renew("drB", later, "")
+			r.Name = "Dr\x1b[2J"
+			return r
+		}(), identity.ErrBadName, nil},
 		{"another organisation renews nothing", "clinic", ren, renew("drB", later, ""), identity.ErrNotYourPractitioner, nil},
 		{"the regulator does not renew", "reg", ren, renew("drB", later, ""), ledger.ErrUnauthorized, nil},
 		{"an unknown practitioner is not renewed", "hosp", ren, identity.RenewCredential{ID: "nobody", ValidUntil: later.Format(time.RFC3339)}, identity.ErrNotPractitioner, nil},

@@ -46,7 +46,7 @@ func Routes() []ledger.Route {
 			Doc:     "The credentialing organisation (or the regulator) suspends, reinstates or revokes a practitioner. A suspension is lifted, taken over or revoked over only by whoever imposed it or by a regulator; a regulator's change applies to every identity holding the licence.",
 			Example: `{"id":"<practitioner id>","status":"suspended","note":"under review"}`},
 		{Type: TypeRenewCredential, Args: []string{"id"}, Allow: careOrgs, Handle: ledger.Handle(renewCredential),
-			Doc: "The credentialing organisation extends or updates a credential.", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
+			Doc: "The credentialing organisation extends or updates a credential (its expiry, and optionally the specialty and the practitioner's name).", Example: `{"id":"<practitioner id>","valid_until":"2029-01-01T00:00:00Z"}`},
 		{Type: TypeRegisterDevice, Allow: []string{"organisation", "patient"}, Handle: ledger.Handle(registerDevice), Holder: holder("key-file", ProofDevice),
 			Doc:     "An organisation or a patient registers a device's key, with the device key's proof that it agrees.",
 			Example: `{"key":"<hex>","proof":"<hex>","device_type":"ventilator"}`},
@@ -96,6 +96,7 @@ type RenewCredential struct {
 	ID         string `json:"id"`
 	ValidUntil string `json:"valid_until" doc:"new expiry, RFC 3339"`
 	Specialty  string `json:"specialty,omitempty" doc:"new specialty (optional)"`
+	Name       string `json:"name,omitempty" doc:"the practitioner's name as patients read it (optional: a practitioner registered without one gets it here)"`
 }
 
 // RegisterDevice is the body of identity.register_device.
@@ -315,6 +316,12 @@ func renewCredential(ctx *ledger.Context, m *RenewCredential) error {
 	}
 	if len(m.Specialty) > 100 {
 		return ErrTooLong.Wrapf("specialty is longer than 100")
+	}
+	if m.Name != "" {
+		if err := CheckName(m.Name, 100); err != nil {
+			return err
+		}
+		p.Name = m.Name
 	}
 	p.ValidUntil = until
 	if m.Specialty != "" {
