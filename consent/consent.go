@@ -214,8 +214,8 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
 	if n != 1 {
 		return ErrBadScope.Wrapf("give exactly one of all, categories or records")
 	}
-	if len(s.Categories) > 20 || len(s.Records) > 100 {
-		return ErrBadScope.Wrapf("at most 20 categories or 100 records")
+	if len(s.Categories) > 20 || len(s.Records) > MaxScopeRecords {
+		return ErrBadScope.Wrapf("at most 20 categories or %d records", MaxScopeRecords)
 	}
 	for _, c := range s.Categories {
 		if !slices.Contains(m.records.Categories(), c) {
@@ -234,14 +234,17 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
 	return nil
 }
 
+// MaxScopeRecords is how many records one consent's scope may name.
+const MaxScopeRecords = 100
+
 // admitGrant refuses before the mempool a consent over records that are
 // not the signer's, and admitRevoke the revocation of another's consent
-// (at most 100 reads: the scope's records). Either would otherwise be
+// (at most MaxScopeRecords reads: the scope's records). Either would otherwise be
 // refused in a block, which every member reads: a patient signing as the
 // wrong one of their pseudonyms would show members that both are theirs.
 func (m *Module) admitGrant(r ledger.Reader, signer ledger.Signer, body any) error {
 	s := body.(*Grant).Scope
-	if len(s.Records) > 100 {
+	if len(s.Records) > MaxScopeRecords {
 		return nil // the block's own answer (bad_scope)
 	}
 	for _, id := range s.Records {

@@ -43,19 +43,16 @@ func main() {
 // U+FFFD. JSON output is unchanged: its encoder escapes them all.
 type terminalSafe struct{ w io.Writer }
 
+// escapes reports a control character a terminal could act on: all but
+// the newline, the tab and a progress line's carriage return.
+func escapes(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }
+
 func (t terminalSafe) Write(p []byte) (int, error) {
-	clean := true
-	for _, r := range string(p) {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return t.w.Write(p)
+	if strings.IndexFunc(string(p), escapes) < 0 {
+		return t.w.Write(p) // the common case: nothing to replace
 	}
 	s := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+		if escapes(r) {
 			return '\uFFFD'
 		}
 		return r

@@ -325,6 +325,7 @@ func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from stri
 		return err
 	}
 	newName, _ := cmd.Flags().GetString(r.Holder.Flag)
+	who := g.names(ctx)
 	for _, p := range ps {
 		if p.Custodian == "" {
 			continue
@@ -332,12 +333,12 @@ func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from stri
 		next := identity.PairwiseKey(newKey, chainID, p.Custodian)
 		body := map[string]any{r.Holder.Key: hex.EncodeToString(next.Public().(ed25519.PublicKey)), r.Holder.Proof: r.Holder.Prove(next, chainID, p.ID)}
 		if _, err := g.client().Send(ctx, p.Key, r.Type, body, true); err != nil {
-			return fmt.Errorf("rotating your pseudonym at %s: %w (those before it are rotated and listed in the new key's file: run the same command again to go on)", g.names(ctx).of(p.Custodian), err)
+			return fmt.Errorf("rotating your pseudonym at %s: %w (those before it are rotated and listed in the new key's file: run the same command again to go on)", who.of(p.Custodian), err)
 		}
 		if err := g.keys().AddPseudonyms(newName, p.Custodian); err != nil {
-			return fmt.Errorf("your pseudonym at %s is rotated, but the new key's file does not list it (%w): add it with 'primum identity pseudonyms --from NEW --search'", g.names(ctx).of(p.Custodian), err)
+			return fmt.Errorf("your pseudonym at %s is rotated, but the new key's file does not list it (%w): add it with 'primum identity pseudonyms --from NEW --search'", who.of(p.Custodian), err)
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", g.names(ctx).of(p.Custodian))
+		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", who.of(p.Custodian))
 	}
 	return nil
 }
@@ -587,6 +588,13 @@ func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.
 	var merged []json.RawMessage
 	var first []byte
 	var next url.Values
+	var who names // read when a message needs them
+	name := func(id string) string {
+		if who == nil {
+			who = g.names(cmd.Context())
+		}
+		return who.of(id)
+	}
 	for i, p := range ps {
 		out, more, err := read(g.client().WithKey(p.Key), p.ID)
 		if err != nil {
@@ -595,7 +603,7 @@ func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.
 		var items []json.RawMessage
 		if json.Unmarshal(out, &items) != nil {
 			if i > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "also: your pseudonym %s at %s (ask with --at)\n", p.ID, g.names(cmd.Context()).of(p.Custodian))
+				fmt.Fprintf(cmd.ErrOrStderr(), "also: your pseudonym %s at %s (ask with --at)\n", p.ID, name(p.Custodian))
 				continue
 			}
 			first = out
@@ -603,7 +611,7 @@ func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.
 		}
 		merged = append(merged, items...)
 		if len(more) > 0 && len(ps) > 1 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "more for your pseudonym at %s: ask with --at %s\n", g.names(cmd.Context()).of(p.Custodian), p.Custodian)
+			fmt.Fprintf(cmd.ErrOrStderr(), "more for your pseudonym at %s: ask with --at %s\n", name(p.Custodian), p.Custodian)
 		} else if len(more) > 0 {
 			next = more
 		}
@@ -693,15 +701,14 @@ func table(w io.Writer, cols []ledger.Column, items []map[string]any, names name
 				m, _ := v.(map[string]any)
 				v = m[part]
 			}
+			cell := cellOf(v)
 			if list, ok := v.([]any); ok && c.Who { // a list of identities: each by name
-				named := make([]any, len(list))
+				named := make([]string, len(list))
 				for j, e := range list {
 					named[j] = names.short(cellOf(e))
 				}
-				v = named
-			}
-			cell := cellOf(v)
-			if c.Who && cell != "" {
+				cell = strings.Join(named, ",")
+			} else if c.Who && cell != "" {
 				cell = names.short(cell)
 			}
 			cells[r][i] = printable(cell)

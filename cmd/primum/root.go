@@ -29,8 +29,9 @@ type globals struct {
 	output   string
 	nodeURL  string
 	logLevel string
-	at       string // a patient's pseudonym at this organisation (--at)
-	atOrg    string // its id, once resolved
+	at       string                        // a patient's pseudonym at this organisation (--at)
+	atOrg    string                        // its id, once resolved
+	opened   map[string]ed25519.PrivateKey // keys opened by signingKey, by reference
 }
 
 func defaultHome() string {
@@ -157,17 +158,16 @@ func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey,
 	if err != nil || g.at == "" {
 		return key, err
 	}
-	c := g.client()
-	org, err := g.orgID(ctx, g.at)
+	if g.atOrg == "" { // resolved once a command
+		if g.atOrg, err = g.orgID(ctx, g.at); err != nil {
+			return nil, err
+		}
+	}
+	chainID, err := g.client().ChainID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	g.atOrg = org
-	chainID, err := c.ChainID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return identity.PairwiseKey(key, chainID, org), nil
+	return identity.PairwiseKey(key, chainID, g.atOrg), nil
 }
 
 // orgID is the id of the organisation named (or identified) by s.
@@ -204,6 +204,11 @@ func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
 	if from == "" {
 		return nil, fmt.Errorf("--from is required: a key name (see 'primum keys list') or a key file path")
 	}
+	// A key is opened once a command: its passphrase is asked once, however
+	// many steps sign with it.
+	if key, ok := g.opened[from]; ok {
+		return key, nil
+	}
 	f, err := g.keys().Find(from)
 	if err != nil {
 		return nil, err
@@ -214,7 +219,15 @@ func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
 			return nil, err
 		}
 	}
-	return f.Open(pass)
+	key, err := f.Open(pass)
+	if err != nil {
+		return nil, err
+	}
+	if g.opened == nil {
+		g.opened = map[string]ed25519.PrivateKey{}
+	}
+	g.opened[from] = key
+	return key, nil
 }
 
 // readPassphrase takes PRIMUM_PASSPHRASE, or asks on the terminal.

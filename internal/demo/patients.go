@@ -61,14 +61,11 @@ func ensureVouchers(ctx context.Context, env *Env, hospital ed25519.PrivateKey) 
 		sum := sha256.Sum256(append(append([]byte("primum demo voucher "), hospital.Seed()...), byte(i)))
 		code := identity.VoucherCode(sum[:])
 		codes = append(codes, code)
-		var p wire.ProofResponse
-		if err := env.Client.Get(ctx, "/api/v1/proof?key="+url.QueryEscape("vch/"+identity.VoucherHash(code)), &p); err != nil {
+		v, issued, err := issuedVoucher(ctx, env, code)
+		if err != nil {
 			return nil, nil, err
 		}
-		var v identity.Voucher
-		if raw, _ := base64.StdEncoding.DecodeString(p.Value); p.Exists {
-			_ = json.Unmarshal(raw, &v)
-		} else {
+		if !issued {
 			missing = append(missing, identity.VoucherHash(code))
 		}
 		if i >= patients && v.Used == 0 {
@@ -81,4 +78,18 @@ func ensureVouchers(ctx context.Context, env *Env, hospital ed25519.PrivateKey) 
 		}
 	}
 	return codes, unused, nil
+}
+
+// issuedVoucher reads a voucher's entry on the ledger (a voucher's hash is
+// nobody's personal data: proven to anyone): whether it was issued, and
+// whether it was used.
+func issuedVoucher(ctx context.Context, env *Env, code string) (v identity.Voucher, issued bool, err error) {
+	var p wire.ProofResponse
+	if err := env.Client.Get(ctx, "/api/v1/proof?key="+url.QueryEscape("vch/"+identity.VoucherHash(code)), &p); err != nil {
+		return v, false, err
+	}
+	if raw, _ := base64.StdEncoding.DecodeString(p.Value); p.Exists {
+		_ = json.Unmarshal(raw, &v)
+	}
+	return v, p.Exists, nil
 }

@@ -5,12 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
-	"net/url"
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/wire"
 )
 
 // pairwiseDocs are Patient 2's records: one at each hospital, each under
@@ -89,11 +87,11 @@ func pairwisePseudonyms(ctx context.Context, env *Env) error {
 func riversideVoucher(ctx context.Context, env *Env, hospital ed25519.PrivateKey) (string, error) {
 	sum := sha256.Sum256(append([]byte("primum demo pairwise voucher "), hospital.Seed()...))
 	code := identity.VoucherCode(sum[:])
-	var p wire.ProofResponse
-	if err := env.Client.Get(ctx, "/api/v1/proof?key="+url.QueryEscape("vch/"+identity.VoucherHash(code)), &p); err != nil {
+	_, issued, err := issuedVoucher(ctx, env, code)
+	if err != nil {
 		return "", err
 	}
-	if !p.Exists {
+	if !issued {
 		if _, err := env.Client.Send(ctx, hospital, identity.TypeIssueVouchers, identity.IssueVouchers{Vouchers: []string{identity.VoucherHash(code)}}, true); err != nil {
 			return "", fmt.Errorf("Riverside's voucher: %w", err)
 		}
