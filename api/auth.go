@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,9 @@ var (
 		"the request's HTTP signature (RFC 9421) does not verify: sign @method @authority @path @query (and content-digest with a body) with label \"primum\", alg ed25519, keyid = your public key in hex, created and a fresh nonce")
 	errSignatureStale = newAPIError(45, "signature_stale", http.StatusUnauthorized,
 		"the request's HTTP signature is too old, from the future, or replayed: sign each request afresh (created within 2 minutes of the node's clock, a nonce never used before)")
-	errRegulatorOnly = newAPIError(46, "regulator_only", http.StatusForbidden, "only a regulator may read this")
+	errRegulatorOnly  = newAPIError(46, "regulator_only", http.StatusForbidden, "only a regulator may read this")
+	errWrongAuthority = newAPIError(52, "signature_wrong_authority", http.StatusUnauthorized,
+		"the request was signed for another server (its @authority is not one of this node's names): sign it for the address you send it to")
 	errSignatureBusy = newAPIError(51, "signature_rate_limited", http.StatusTooManyRequests,
 		"this key signed more requests in the last few minutes than the node remembers for one key: wait a minute, or spread the work over keys")
 )
@@ -126,6 +129,12 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 	}
 	if !sig.VerifyEd25519(pub) {
 		return nil, errSignature.Wrapf("the signature does not verify with keyid's key")
+	}
+	if len(s.Authorities) > 0 {
+		a, err := httpsig.Authority(r)
+		if err != nil || !slices.Contains(s.Authorities, a) {
+			return nil, errWrongAuthority.Wrapf("signed for %q; this node answers as %s", printableHost(a), strings.Join(s.Authorities, ", "))
+		}
 	}
 	// A key the ledger does not know gains nothing over an anonymous
 	// caller, and its nonces are not remembered: fresh keys cannot fill
@@ -415,4 +424,13 @@ func (s *server) mayProve(r *http.Request, key string) error {
 		return ledger.ErrNoStanding.Wrapf("a proof of a patient's entry is theirs (and, for the audit, the regulator's): ask the query instead, which shows you what your standing covers")
 	}
 	return errNotProvable
+}
+
+// printableHost keeps a caller's Host field out of an answer unless it is
+// a plain name.
+func printableHost(h string) string {
+	if len(h) > 255 || strings.IndexFunc(h, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
+		return "(unprintable)"
+	}
+	return h
 }

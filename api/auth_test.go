@@ -35,7 +35,9 @@ func TestSignedRequests(t *testing.T) {
 	_, other, _ := ed25519.GenerateKey(nil)
 	_, stranger, _ := ed25519.GenerateKey(nil)
 	a := memberLedger(t, key)
-	s := &server{Backend: Backend{Ledger: a, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, metrics: newAPIMetrics(prometheus.NewRegistry())}
+	// httptest's requests are for example.com: this node's name.
+	s := &server{Backend: Backend{Ledger: a, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Authorities: []string{"example.com", "localhost:8080"}},
+		metrics: newAPIMetrics(prometheus.NewRegistry())}
 	// The route answers who the caller is, and the body it read.
 	h := s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _, err := s.caller(r, a.Committed(), a.LastBlockTime())
@@ -128,6 +130,26 @@ func TestSignedRequests(t *testing.T) {
 			r.Method = "DELETE"
 			return r
 		}, 401, "signature_invalid"},
+		{"signed for another node: a request that node received, replayed here", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://node-b.example:8080/x", nil)
+			byClient(r, nil)
+			return r
+		}, 401, "signature_wrong_authority"},
+		{"the node's name in capitals with the default port", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://EXAMPLE.COM:80/x", nil)
+			byClient(r, nil)
+			return r
+		}, 200, me},
+		{"another of the node's names", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://localhost:8080/x", nil)
+			byClient(r, nil)
+			return r
+		}, 200, me},
+		{"the node's host on another port", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://localhost:9090/x", nil)
+			byClient(r, nil)
+			return r
+		}, 401, "signature_wrong_authority"},
 		{"a nonce, keyid in lower case", func() *http.Request { return signed("GET", "/x", "", custom(all, spelt, time.Time{}, key)) }, 200, me},
 		{"the same nonce, keyid in capitals: a replay", func() *http.Request { return signed("GET", "/x", "", capitals(all, spelt)) }, 401, "signature_stale"},
 		{"another key's signature", func() *http.Request {

@@ -97,6 +97,12 @@ type Backend struct {
 	HeldKeys func() []ed25519.PrivateKey
 	// Docs is this node's encrypted record store (nil: it holds no records).
 	Docs *docstore.Store
+	// Authorities are the names (host[:port], lower-case, without a
+	// default port) callers reach this API by: a signed request whose
+	// @authority is none of them was signed for another server and is
+	// refused, so that a request one node received cannot be replayed to
+	// another. Empty: any (a node that cannot know its names).
+	Authorities []string
 	// PublicURL is where other members reach this node's API; custodians
 	// publish it on the ledger with the records they index.
 	PublicURL string

@@ -264,8 +264,10 @@ func fieldValue(r *http.Request, name string) (string, error) {
 	return v, nil
 }
 
-// authority is the request's host and port, lower-cased, without the
-// scheme's default port (RFC 9110 §4.2.3).
+// Authority is the request's @authority as a signature covers it: host and
+// port, lower-cased, without the scheme's default port (RFC 9110 §4.2.3).
+func Authority(r *http.Request) (string, error) { return authority(r) }
+
 func authority(r *http.Request) (string, error) {
 	host := r.Host
 	if host == "" {

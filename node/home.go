@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +71,13 @@ type Settings struct {
 	// http://<api_addr>); custodians publish it on the ledger so that
 	// requesters know where to ask for records.
 	PublicURL string `json:"public_url,omitempty"`
+	// Authorities are further names callers reach the API by (host or
+	// host:port, as in the URL they use), besides public_url's and the
+	// listening address's (and localhost's when it listens on loopback or
+	// on every address): a request signed for any other name is refused.
+	// "*" takes any name (a node behind proxies whose names it cannot
+	// list).
+	Authorities []string `json:"authorities,omitempty"`
 	// StateBlockCacheMB sizes the state store's block cache (0: the
 	// default, 256 MB). A smaller cache bounds a small member's node
 	// tighter at some cost in speed; see docs/performance.md.
@@ -361,4 +370,56 @@ func hexKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("validator key %q is not a 32-byte hex Ed25519 key", s)
 	}
 	return b, nil
+}
+
+// authorities are the names a node's API answers signed requests for
+// (api.Backend.Authorities): the configured ones, public_url's host, and
+// the listening address (with localhost's names when it is loopback or
+// every address). A node listening on every address with neither
+// public_url nor authorities cannot know its names: nil, any.
+func authorities(s Settings, listen string, tls bool) []string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if slices.Contains(s.Authorities, "*") || ip != nil && ip.IsUnspecified() && s.PublicURL == "" && len(s.Authorities) == 0 {
+		return nil
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	var out []string
+	add := func(scheme, host, port string) {
+		a := strings.ToLower(host)
+		if strings.Contains(a, ":") && !strings.HasPrefix(a, "[") {
+			a = "[" + a + "]"
+		}
+		if port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
+			a += ":" + port
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range s.Authorities {
+		if h, p, err := net.SplitHostPort(a); err == nil {
+			add("", h, p)
+		} else {
+			add("", a, "")
+		}
+	}
+	if u, err := url.Parse(s.PublicURL); err == nil && u.Hostname() != "" {
+		add(u.Scheme, u.Hostname(), u.Port())
+	}
+	if ip == nil || !ip.IsUnspecified() {
+		add(scheme, host, port)
+	}
+	if ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
+			add(scheme, h, port)
+		}
+	}
+	return out
 }

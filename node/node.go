@@ -182,7 +182,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
 		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst,
 		RatePerIP: settings.RatePerIP, RateBurstIP: settings.RateBurstIP, TrustedProxies: proxies, Signers: signers, Tokens: svc, HeldKeys: svc.keys,
-		Docs: n.Docs, PublicURL: publicURL,
+		Docs: n.Docs, PublicURL: publicURL, Authorities: authorities(settings, n.apiAddr, n.tls),
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}

@@ -20,6 +20,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/tamper"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/wire"
 )
@@ -57,7 +58,8 @@ func forged(t *testing.T, key string, height int64) wire.ProofResponse {
 // one the genesis describes.
 func TestProvenAnswers(t *testing.T) {
 	org := newKey(t)
-	n, c := startSingle(t, org)
+	// Lying nodes are proxies in front of this one, each on its own address.
+	n, c := startSingle(t, org, func(s *node.Settings) { s.Authorities = []string{"*"} })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	patient := newKey(t)

@@ -1,0 +1,35 @@
+package node
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestAuthorities(t *testing.T) {
+	cases := []struct {
+		name     string
+		settings Settings
+		listen   string
+		tls      bool
+		want     []string
+	}{
+		{"loopback: the address and localhost's names", Settings{}, "127.0.0.1:8080", false,
+			[]string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080"}},
+		{"a public URL behind a proxy, default port dropped", Settings{PublicURL: "https://Primum.StLukes.example"}, "10.0.0.5:8080", false,
+			[]string{"primum.stlukes.example", "10.0.0.5:8080"}},
+		{"every address with a public URL", Settings{PublicURL: "https://primum.example:8443"}, "0.0.0.0:8443", true,
+			[]string{"primum.example:8443", "localhost:8443", "127.0.0.1:8443", "[::1]:8443"}},
+		{"configured names too", Settings{Authorities: []string{"Node-A.lan:8080", "node-a"}}, "[::]:8080", false,
+			[]string{"node-a.lan:8080", "node-a", "localhost:8080", "127.0.0.1:8080", "[::1]:8080"}},
+		{"every address and no name: any", Settings{}, "0.0.0.0:8080", false, nil},
+		{"any, said outright", Settings{PublicURL: "https://primum.example", Authorities: []string{"*"}}, "127.0.0.1:8080", false, nil},
+		{"TLS on 443", Settings{}, "192.0.2.7:443", true, []string{"192.0.2.7"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := authorities(c.settings, c.listen, c.tls); !slices.Equal(got, c.want) {
+				t.Fatalf("authorities = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
