@@ -151,6 +151,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},
 		{"GET", "/api/v1/supply/recalls", nil, all(200)},
 		{"GET", "/api/v1/supply/suspects", nil, all(200)},
+		{"GET", "/api/v1/supply/lots/09506000134352/AMX2026A/packs", nil, all(200)},
+		{"GET", "/api/v1/supply/lots/09506000134352/AMX%2F1/packs", nil, all(400)},
 		{"GET", "/api/v1/supply/assets", nil, all(200)},
 		{"GET", "/api/v1/supply/products/09506000134352", nil, all(404)},
 		{"GET", "/api/v1/supply/objects/sgtin:09506000134352.X", nil, all(404)},

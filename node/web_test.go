@@ -199,6 +199,22 @@ func TestRegulatorDashboard(t *testing.T) {
 		t.Fatalf("recall: %v (%s)", err, result)
 	}
 	tiles("1 1 1")
+	// From the recalled lot to every pack of it and who holds it, as CSV.
+	var lot, lotCSV string
+	if err := chromedp.Run(b,
+		chromedp.Poll(`[...document.querySelectorAll("#recalls button")].some(b => b.getAttribute("aria-label") === "Packs of lot LOTR")`, nil),
+		chromedp.Evaluate(`[...document.querySelectorAll("#recalls button")].find(b => b.getAttribute("aria-label") === "Packs of lot LOTR").click()`, nil),
+		chromedp.Poll(`document.getElementById("lot-summary").textContent.includes("packs (")`, nil),
+		chromedp.Text("#lot-summary", &lot),
+		chromedp.Evaluate(`tableCSV(document.getElementById("lot-packs"))`, &lotCSV),
+	); err != nil {
+		t.Fatalf("the lot's packs: %v (%s)", err, lot)
+	}
+	if !strings.HasPrefix(lot, "Lot LOTR of Amoxicillin 500 mg: 2 packs (2 active, 1 quarantined). Recalled") || !strings.HasSuffix(lot, "by regulator: sterility failure.") ||
+		!strings.HasPrefix(lotCSV, `"Pack","Status","Held by","Shipped to","In case","Quarantined","Dispensed"`+"\r\n") ||
+		!strings.Contains(lotCSV, `"R1","active","pharmacy","","","yes: =cmd|' /C calc'!A0",""`) || !strings.Contains(lotCSV, `"R2","active","pharmacy","","","",""`) {
+		t.Fatalf("lot LOTR: %q\n%s", lot, lotCSV)
+	}
 	if err := chromedp.Run(b,
 		chromedp.Poll(`[...document.querySelectorAll("#suspects button")].some(b => b.textContent === "Release")`, nil),
 		chromedp.Evaluate(`[...document.querySelectorAll("#suspects button")].find(b => b.textContent === "Release").click()`, nil),

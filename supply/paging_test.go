@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/internal/statetest"
@@ -143,5 +144,55 @@ func TestReadsFollowThePage(t *testing.T) {
 	}
 	if len(got) != len(inside) {
 		t.Fatalf("walked %d children, want %d", len(got), len(inside))
+	}
+}
+
+// TestLotPacks: a lot's packs, wherever each is now, walked a page at a
+// time: every pack of the lot once, no pack of another lot, each page
+// bounded; a malformed GTIN or lot is bad_code.
+func TestLotPacks(t *testing.T) {
+	w := setup(t) // S1-S3 in lot L1
+	must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L2", Expiry: "2027-12-31", Serials: []string{"S4", "S5"}}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack1}, To: w.ID("pharmacy")}))
+	var lot ledger.Query
+	for _, q := range supply.Declare().Queries {
+		if q.Name == "lot" {
+			lot = q
+		}
+	}
+	walk := func(l string, limit int) (serials []string, pages int) {
+		for after := ""; pages == 0 || after != ""; pages++ {
+			st := &statetest.Counting{R: w.St.Committed()}
+			out, err := lot.Handle(&ledger.Request{State: st, Query: url.Values{"limit": {fmt.Sprint(limit)}, "after": {after}}, Now: w.Now,
+				Path: func(name string) string { return map[string]string{"gtin": gtin, "lot": l}[name] }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Reads > ledger.MaxPageScan+1 {
+				t.Fatalf("a page read %d entries, past the bound of %d", st.Reads, ledger.MaxPageScan)
+			}
+			page := out.(ledger.Page)
+			for _, o := range page.Items.([]*supply.Object) {
+				if o.Lot != l {
+					t.Fatalf("lot %s lists %s of lot %s", l, o.Key, o.Lot)
+				}
+				serials = append(serials, o.Serial+"@"+o.Status)
+			}
+			after = page.Next
+		}
+		return serials, pages
+	}
+	if got, _ := walk("L1", 1000); fmt.Sprint(got) != "[S1@in_transit S2@active S3@active]" {
+		t.Fatalf("lot L1: %v", got)
+	}
+	if got, pages := walk("L2", 1); fmt.Sprint(got) != "[S4@active S5@active]" || pages < 2 {
+		t.Fatalf("lot L2 a pack a page: %v in %d pages", got, pages)
+	}
+	for _, bad := range [][2]string{{"0950600013435", "L1"}, {gtin, ""}, {gtin, "L1\x00"}, {gtin, strings.Repeat("L", 21)}} {
+		_, err := lot.Handle(&ledger.Request{State: w.St.Committed(), Now: w.Now,
+			Path: func(name string) string { return map[string]string{"gtin": bad[0], "lot": bad[1]}[name] }})
+		if !errors.Is(err, supply.ErrBadCode) {
+			t.Fatalf("GTIN %q lot %q: %v, want bad_code", bad[0], bad[1], err)
+		}
 	}
 }

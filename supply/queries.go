@@ -92,6 +92,23 @@ func queries() []ledger.Query {
 				page, next, err := RecallsPage(q.State, after, limit)
 				return ledger.Page{Items: page, Next: next}, err
 			}},
+		{Path: "/api/v1/supply/lots/{gtin}/{lot}/packs", Columns: ledger.Cols("PACK", "serial", "STATUS", "status", "HELD BY", "@custodian", "SHIPPED TO", "@ship_to",
+			"IN", "parent", "QUARANTINED", "quarantined", "SUSPECT", "suspect_reason", "DISPENSED BY", "@dispensed_by", "DISPENSED", "dispensed_at"),
+			Name: "lot", Read: ledger.Public, Answer: ledger.Page{Items: []*Object{}},
+			Doc:    "The packs of one lot of a product and where each is now (a recall's reach), a page at a time. A page examines a bounded number of the product's packs: it may hold fewer than limit and still have a next page.",
+			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(1000, 10000)
+				if err != nil {
+					return nil, err
+				}
+				gtin, lot := q.Path("gtin"), q.Path("lot")
+				if _, err := gs1.Parse("(01)" + gtin + "(10)" + lot); err != nil {
+					return nil, ErrBadCode.Wrapf("GTIN or lot: %v", err)
+				}
+				page, next, err := LotPage(q.State, gtin, lot, after, limit)
+				return ledger.Page{Items: page, Next: next}, err
+			}},
 		{Path: "/api/v1/supply/suspects", Columns: objectColumns, Name: "suspects", Read: ledger.Public, Answer: []Object{},
 			Doc: "Packs reported as suspect, quarantined or not (at most 1,000).",
 			Handle: func(q *ledger.Request) (any, error) {

@@ -288,6 +288,15 @@ func addStep(ctx *ledger.Context, o *Object, s Step) {
 	ledger.SetJSON(ctx.State, key, s)
 }
 
+// LotPage lists the packs of one lot of a product in key order from the
+// page token after (ledger.ScanPage): the product's packs are examined a
+// bounded number a page, those of the lot kept.
+func LotPage(r ledger.Reader, gtin, lot, after string, limit int) ([]*Object, string, error) {
+	return ledger.ScanPage(r, k(prefixObject, string(gs1.KindSGTIN)+":"+gtin+"."), after, limit, func(o *Object) bool {
+		return o.Lot == lot
+	})
+}
+
 // AssetsPage lists returnable assets (GRAI) in key order from the page
 // token after: where each is and when it is due for inspection; with
 // dueBefore (YYYY-MM-DD) only those due before it (ledger.ScanPage).

@@ -1,8 +1,9 @@
 "use strict";
 // The regulator's dashboard: counts at a glance, the recalled lots and the
 // suspect packs (public), the access audit (the regulator's: shown once
-// signed in as the regulator), each table downloadable as CSV (tables.js),
-// and the regulator's actions: recall a lot, release a quarantine.
+// signed in as the regulator), where a lot's packs are (a recall's reach),
+// each table downloadable as CSV (tables.js), and the regulator's actions:
+// recall a lot, release a quarantine.
 let recallPages = 1;
 let regulator = false; // signed in as the regulator (or one of its people)
 document.getElementById("more-recalls").addEventListener("click", () => { recallPages++; refresh(); });
@@ -26,13 +27,77 @@ async function refresh() {
       products[r.gtin] = await get("/api/v1/supply/products/" + r.gtin).then(p => p.name).catch(() => "");
     }
   }
-  fill("#recalls", recalls.map(r => [r.gtin, products[r.gtin], r.lot, r.reason, who(r.by), new Date(r.time).toLocaleString()]));
+  fill("#recalls", recalls.map(r => [r.gtin, products[r.gtin], r.lot, r.reason, who(r.by), new Date(r.time).toLocaleString(),
+    packsButton(r)]));
   const suspects = await get("/api/v1/supply/suspects");
   count("n-suspects", suspects.length, suspects.length >= 1000);
   count("n-quarantined", suspects.filter(o => o.quarantined).length, suspects.length >= 1000);
   fill("#suspects", suspects.map(o => [o.key, o.lot, o.suspect_reason, o.quarantined ? "yes" : "no", who(o.custodian),
     regulator && o.quarantined && o.gtin && o.serial ? button("Release", () => release(o), "secondary") : ""]));
 }
+
+function packsButton(r) {
+  const b = button("Packs", () => showLot(r.gtin, r.lot, true), "secondary");
+  b.setAttribute("aria-label", "Packs of lot " + r.lot);
+  return b;
+}
+
+// showLot lists where every pack of a lot is now (the reach of a recall),
+// with counts by status; more pages on asking. A page of the listing
+// examines a bounded number of the product's packs, so it may hold few
+// packs and still go on: pages are read until a thousand packs are shown
+// or the listing ends.
+let lotShown = null; // {gtin, lot, packs, next, recall, product}
+async function showLot(gtin, lot, scroll) {
+  const out = document.getElementById("lot-summary");
+  document.getElementById("lot-gtin").value = gtin;
+  document.getElementById("lot-lot").value = lot;
+  if (scroll) document.getElementById("lot-card").scrollIntoView({ block: "start" });
+  out.textContent = "Reading lot " + lot + "…";
+  const path = "/api/v1/supply/lots/" + encodeURIComponent(gtin) + "/" + encodeURIComponent(lot) + "/packs";
+  try {
+    const [product, recall] = await Promise.all([
+      get("/api/v1/supply/products/" + encodeURIComponent(gtin)).catch(() => null),
+      getAll("/api/v1/supply/recalls").then(rs => rs.find(r => r.gtin === gtin && r.lot === lot)).catch(() => null)]);
+    lotShown = { gtin, lot, packs: [], next: path, recall, product };
+    await morePacks();
+  } catch (e) {
+    lotShown = null;
+    fill("#lot-packs", []);
+    document.getElementById("more-packs").hidden = true;
+    out.textContent = e.message === "bad_code" ? "That is not a GTIN (14 digits) and a lot (up to 20 characters)." : "Cannot read the lot: " + e.message;
+  }
+}
+async function morePacks() {
+  const l = lotShown, all = await names();
+  const who = id => id ? all[id] || id : "";
+  for (let shown = l.packs.length; l.next && l.packs.length < shown + 1000;) {
+    const page = await getPage(l.next);
+    l.packs = l.packs.concat(page.items);
+    l.next = page.next;
+  }
+  fill("#lot-packs", l.packs.map(o => [o.serial, o.status.replaceAll("_", " "), who(o.custodian), who(o.ship_to),
+    o.parent || "", o.quarantined ? "yes" + (o.suspect_reason ? ": " + o.suspect_reason : "") : "",
+    o.dispensed_by ? who(o.dispensed_by) + ", " + when(o.dispensed_at) : ""]));
+  document.getElementById("more-packs").hidden = !l.next;
+  document.getElementById("lot-packs").dataset.csv = "lot-" + l.gtin + "-" + l.lot;
+  const by = {};
+  for (const o of l.packs) by[o.status] = (by[o.status] || 0) + 1;
+  const parts = Object.keys(by).sort().map(s => by[s] + " " + s.replaceAll("_", " "));
+  const quarantined = l.packs.filter(o => o.quarantined).length;
+  if (quarantined) parts.push(quarantined + " quarantined");
+  const name = l.product ? l.product.name + (l.product.strength ? " " + l.product.strength : "") : l.gtin;
+  document.getElementById("lot-summary").textContent = "Lot " + l.lot + " of " + name + ": " +
+    (l.packs.length ? l.packs.length + (l.next ? "+" : "") + " packs (" + parts.join(", ") + ")" : "no packs") +
+    (l.recall ? ". Recalled " + when(l.recall.time) + " by " + who(l.recall.by) + ": " + l.recall.reason + "." : ". Not recalled.");
+}
+document.getElementById("more-packs").addEventListener("click", () => morePacks().catch(e => {
+  document.getElementById("lot-summary").textContent = "Cannot read more packs: " + e.message;
+}));
+document.getElementById("lot-form").addEventListener("submit", ev => {
+  ev.preventDefault();
+  showLot(document.getElementById("lot-gtin").value.trim(), document.getElementById("lot-lot").value.trim(), false);
+});
 
 // release lifts a pack's quarantine (the regulator, once the report is
 // cleared).
