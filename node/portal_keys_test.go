@@ -222,3 +222,70 @@ func TestPortalDemoKeyFile(t *testing.T) {
 		t.Fatalf("signed in as %q, error %q", who, failed)
 	}
 }
+
+// TestPortalReadsRecordsInThePage: a patient signed in with their own key
+// reads a record in the portal as words ("Blood pressure 142/91 mmHg"),
+// not as an id: the request is signed in the page and the record arrives
+// sealed to a one-time key the page made (the Go record opener compiled to
+// WebAssembly), is opened there and checked against the ledger's
+// commitment. The read is the patient's own access entry on the ledger.
+func TestPortalReadsRecordsInThePage(t *testing.T) {
+	base, m, _, _ := recordsNodeGenesis(t, nil)
+	patient := m["patient"].id
+	bp := `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},"effectiveDateTime":"2026-11-02T15:10:00Z","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":142,"unit":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":91,"unit":"mm[Hg]"}}]}`
+	mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["stlukes"].token, []byte(bp))
+	f, err := keyring.Seal("patient", m["patient"].key, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "patient.json")
+	if err := keyring.WriteFile(file, f); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	var row, message, detail, raw string
+	if err := chromedp.Run(b,
+		chromedp.Navigate(base+"/patient.html"),
+		chromedp.WaitVisible("#key-file"),
+		chromedp.SetUploadFiles("#key-file", []string{file}),
+		chromedp.WaitVisible("#signed-in"),
+		chromedp.Poll(`document.querySelectorAll("#records button.read").length === 1`, nil),
+		chromedp.Text("#records tbody tr", &row),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(row, "Not read yet") || strings.Contains(row, "observation-") {
+		t.Fatalf("before reading, the row shows %q (no record id on the surface)", row)
+	}
+	if err := chromedp.Run(b,
+		chromedp.Click("#records button.read"),
+		chromedp.Poll(`document.getElementById("records-message").textContent.startsWith("Blood pressure") || document.getElementById("records-message").textContent.startsWith("Could not")`, nil),
+		chromedp.Text("#records-message", &message),
+		chromedp.Text("#records tbody tr", &row),
+		chromedp.Click("#records button.secondary"),
+		chromedp.WaitVisible("#record-detail"),
+		chromedp.Text("#record-detail-fields", &detail),
+		chromedp.TextContent("#record-detail-json", &raw),
+	); err != nil {
+		t.Fatal(err)
+	}
+	var opened bool
+	if err := chromedp.Run(b, chromedp.Evaluate(`typeof primumRelease === "object"`, &opened)); err != nil || !opened {
+		t.Fatalf("the record was not opened by the page's record opener: %v", err)
+	}
+	if !strings.HasPrefix(message, "Blood pressure 142/91 mmHg · ") || !strings.HasSuffix(message, " · stlukes") ||
+		!strings.Contains(row, "Blood pressure 142/91 mmHg") || !strings.Contains(row, "Measurements and results") {
+		t.Fatalf("read: message %q, row %q", message, row)
+	}
+	if !strings.Contains(detail, "loinc.org") || !strings.Contains(detail, "85354-9 — Blood pressure panel") || !strings.Contains(raw, `"8480-6"`) {
+		t.Fatalf("details: %q\n%s", detail, raw)
+	}
+	// On the ledger: the patient's own read, granted.
+	var trail []struct{ Requester, Purpose, Outcome string }
+	if err := json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", m["patient"].token, nil), &trail); err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 1 || trail[0].Requester != patient || trail[0].Purpose != "patient" || trail[0].Outcome != "granted" {
+		t.Fatalf("the trail after the read: %+v", trail)
+	}
+}

@@ -171,7 +171,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 			chromedp.Evaluate(`document.getElementById("erasure").outerHTML + document.getElementById("records").outerHTML`, &html))
 		t.Fatalf("erasure: %v; page says %q, state %q\n%s", err, msg, st, html)
 	}
-	if !strings.Contains(retained, docRef.ID) || !strings.Contains(retained, "legal obligation") || !strings.Contains(index, "retained until") {
+	if !strings.Contains(retained, "Measurements and results") || strings.Contains(retained, docRef.ID) || !strings.Contains(retained, "legal obligation") || !strings.Contains(index, "kept until") {
 		t.Fatalf("the page shows retained %q, records %q", retained, index)
 	}
 }

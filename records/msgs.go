@@ -1,9 +1,7 @@
 package records
 
 import (
-	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/release/sealed"
 )
 
 // Register is the body of records.register.
@@ -35,39 +34,16 @@ type NewRecord struct {
 // (64 KiB) even with the longest ids; larger imports take several.
 const MaxPerRegister = 250
 
-// AccessRequest is what a requester signs to ask a custodian for a record.
-// Its JSON encoding, prefixed by RequestDomain, is the signed byte format:
-// it must never change (golden test).
-type AccessRequest struct {
-	ChainID         string `json:"chain_id"`
-	Requester       string `json:"requester"`
-	Record          string `json:"record"`
-	Purpose         string `json:"purpose"`
-	EmergencyReason string `json:"emergency_reason,omitempty"`
-	// KeyDigest is the SHA-256 (hex) of the requester's one-time HPKE
-	// public key: the record is released encrypted to that key only.
-	KeyDigest string `json:"key_digest"`
-	Nonce     string `json:"nonce"`     // 32 hex characters, fresh per request
-	NotAfter  string `json:"not_after"` // RFC 3339; at most MaxRequestLife after the block time
-}
+// AccessRequest is what a requester signs to ask a custodian for a record
+// (package sealed: its signed byte format must never change).
+type AccessRequest = sealed.AccessRequest
 
 // RequestDomain separates access-request signatures from every other
 // signature a key makes.
-const RequestDomain = "primum/access-request/v1\x00"
+const RequestDomain = sealed.RequestDomain
 
 // MaxRequestLife bounds how long a signed request stays usable.
 const MaxRequestLife = 10 * time.Minute
-
-// SignBytes are the bytes a requester signs.
-func (r AccessRequest) SignBytes() []byte {
-	b, _ := json.Marshal(r) // a struct of strings: cannot fail, field order fixed
-	return append([]byte(RequestDomain), b...)
-}
-
-// Sign signs the request.
-func (r AccessRequest) Sign(key ed25519.PrivateKey) string {
-	return hex.EncodeToString(ed25519.Sign(key, r.SignBytes()))
-}
 
 // AccessLog is the body of records.access.
 type AccessLog struct {

@@ -14,104 +14,33 @@
 package release
 
 import (
-	"crypto/hmac"
-	"crypto/hpke"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-
-	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/release/sealed"
 )
 
-// Suite names the HPKE suite in answers.
-const Suite = "HPKE MLKEM768X25519 / HKDF-SHA256 / AES-256-GCM"
+// The sealing itself is package sealed's (it also runs in the browser).
+const Suite = sealed.Suite
+
+type (
+	// Key is a requester's one-time key pair.
+	Key = sealed.Key
+	// Payload is what a release carries.
+	Payload = sealed.Payload
+)
 
 var (
-	kem  = hpke.MLKEM768X25519()
-	kdf  = hpke.HKDFSHA256()
-	aead = hpke.AES256GCM()
+	// NewKey generates a one-time key.
+	NewKey = sealed.NewKey
+	// Digest is the SHA-256 (hex) of an encoded public key, as an access
+	// request names it.
+	Digest = sealed.Digest
+	// Seal encrypts a payload to the requester's public key.
+	Seal = sealed.Seal
 )
 
 // Errors.
 var (
-	ErrBadKey       = errors.New("release: not an MLKEM768X25519 public key")
-	ErrOpen         = errors.New("release: the sealed record does not open with this key")
-	ErrMismatch     = errors.New("release: the record does not match its commitment on the ledger")
-	ErrWrongRelease = errors.New("release: the sealed record is for another record or access")
+	ErrBadKey       = sealed.ErrBadKey
+	ErrOpen         = sealed.ErrOpen
+	ErrMismatch     = sealed.ErrMismatch
+	ErrWrongRelease = sealed.ErrWrongRelease
 )
-
-// Key is a requester's one-time key pair.
-type Key struct{ priv hpke.PrivateKey }
-
-// NewKey generates a one-time key.
-func NewKey() (*Key, error) {
-	k, err := kem.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	return &Key{priv: k}, nil
-}
-
-// Public is the encoded public key to send to the custodian.
-func (k *Key) Public() []byte { return k.priv.PublicKey().Bytes() }
-
-// Digest is the SHA-256 (hex) of an encoded public key, as an access
-// request names it.
-func Digest(public []byte) string {
-	d := sha256.Sum256(public)
-	return hex.EncodeToString(d[:])
-}
-
-// Payload is what a release carries.
-type Payload struct {
-	Record  string `json:"record"`
-	Access  string `json:"access"`
-	Content []byte `json:"content"`
-	Salt    []byte `json:"salt"`
-}
-
-func info(access string) []byte { return []byte("primum/record-release/v1\x00" + access) }
-
-// Seal encrypts a payload to the requester's public key.
-func Seal(public []byte, p Payload) ([]byte, error) {
-	pk, err := kem.NewPublicKey(public)
-	if err != nil {
-		return nil, ErrBadKey
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	return hpke.Seal(pk, kdf, aead, info(p.Access), b)
-}
-
-// Open decrypts a release for the given record and access entry.
-func (k *Key) Open(record, access string, sealed []byte) (*Payload, error) {
-	b, err := hpke.Open(k.priv, kdf, aead, info(access), sealed)
-	if err != nil {
-		return nil, ErrOpen
-	}
-	var p Payload
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, ErrOpen
-	}
-	if p.Record != record || p.Access != access {
-		return nil, ErrWrongRelease
-	}
-	return &p, nil
-}
-
-// Verify checks a payload against the record's commitment (hex) on the
-// ledger.
-func (p *Payload) Verify(commitment string) error {
-	want, err := hex.DecodeString(commitment)
-	if err != nil {
-		return fmt.Errorf("%w: the ledger's commitment is not hex", ErrMismatch)
-	}
-	if !hmac.Equal(records.Commitment(p.Salt, p.Content), want) {
-		return ErrMismatch
-	}
-	return nil
-}

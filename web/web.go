@@ -19,6 +19,9 @@ var static embed.FS
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// wasmPages are the pages that run WebAssembly.
+var wasmPages = map[string]bool{"/verify.html": true, "/patient.html": true}
+
 // Handler serves the pages. http.FileServer cleans paths, so nothing
 // outside the embedded folder can be reached.
 func Handler() http.Handler {
@@ -30,8 +33,9 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		csp := ContentSecurityPolicy
-		if r.URL.Path == "/verify.html" {
-			// The camera scanner's decoder (static/vendor/zxing-wasm) is
+		if wasmPages[r.URL.Path] {
+			// The camera scanner's decoder (static/vendor/zxing-wasm) and
+			// the portal's record opener (static/vendor/go) are
 			// WebAssembly, which compiles only with 'wasm-unsafe-eval' (no
 			// JavaScript eval); no other page has it.
 			csp = strings.Replace(csp, "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)

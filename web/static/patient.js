@@ -61,9 +61,8 @@ const bases = {
 async function refresh() {
   const who = await names();
   await showPseudonyms();
-  const records = await each(id => `/api/v1/patients/${id}/records`);
-  fill("#records", records.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, when(r.registered),
-    { text: r.status === "retained" ? "retained until " + when(r.retained_until) : r.status, cls: "status-" + r.status }]));
+  recordsHeld = await each(id => `/api/v1/patients/${id}/records`);
+  showRecords(who);
   await showErasure(who);
   const consents = await each(id => `/api/v1/patients/${id}/consents`);
   const live = c => c.status === "active" && new Date(c.expires) > new Date();
@@ -104,7 +103,7 @@ async function showErasure(who) {
         (st.remaining ? ` ${st.remaining} record(s) registered since.` : "");
   }
   document.getElementById("retained").hidden = st.retained.length === 0;
-  fill("#retained", st.retained.map(r => [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian,
+  fill("#retained", st.retained.map(r => [read[r.id] ? read[r.id].title : "a record from " + when(r.registered), kindOf(r.category), who[r.custodian] || r.custodian,
     when(r.retained_until), bases[r.retention_basis] || r.retention_basis]));
   return st;
 }
@@ -141,6 +140,76 @@ async function revoke(id, patient) {
   } catch (e) { msg.textContent = "Could not revoke: " + e.message; }
   await refresh();
 }
+
+// recordsHeld are the records about the patient (their index entries), and read
+// the resources read so far in this page, by record id: shown as words,
+// grouped by kind, newest first, with no record id on the surface.
+let recordsHeld = [];
+const read = {};
+// (records.Categories, in words)
+const kinds = { demographics: "About you", observation: "Measurements and results", condition: "Conditions", procedure: "Procedures",
+  medication: "Medicines", allergy: "Allergies", immunization: "Vaccinations", diagnostic_report: "Test reports", imaging: "Imaging",
+  encounter: "Visits", care_plan: "Care plans", financial: "Billing and cover", document: "Documents", administrative: "Administrative",
+  opinion: "Opinions", other: "Other" };
+const kindOf = c => kinds[c] || c.replaceAll("_", " ");
+function showRecords(who) {
+  const dateOf = r => read[r.id] && read[r.id].date ? read[r.id].when : r.registered;
+  const shown = [...recordsHeld].sort((a, b) => kindOf(a.category).localeCompare(kindOf(b.category)) || (dateOf(a) < dateOf(b) ? 1 : -1));
+  fill("#records", shown.map(r => {
+    const t = read[r.id];
+    const what = t ? t.title + (t.value ? " " + t.value : "") : r.status === "erased" ? "Erased" : "Not read yet";
+    const status = { text: r.status === "retained" ? "kept until " + when(r.retained_until) : r.status, cls: "status-" + r.status };
+    const action = r.status === "erased" ? "" : t ? button("Details", () => showDetail(r, who), "secondary") : button("Read", () => readOne(r, who), "read");
+    action && action.setAttribute("aria-label", (t ? "Details of " : "Read ") + (t ? t.title : kindOf(r.category) + " record") + " held by " + (who[r.custodian] || "an institution"));
+    return [t ? what : { text: what, cls: "muted" }, kindOf(r.category), who[r.custodian] || r.custodian, t && t.date ? t.date : when(r.registered), status, action];
+  }));
+}
+// readOne reads one record as the pseudonym it is held under.
+async function readOne(r, who, quiet) {
+  const msg = document.getElementById("records-message");
+  if (!quiet) msg.textContent = "Asking " + (who[r.custodian] || "the institution") + " for the record…";
+  try {
+    const resource = await readRecord(r, "patient", keyOf(r.patient));
+    const t = fhirText(resource);
+    read[r.id] = Object.assign(t, { resource, when: resource.effectiveDateTime || resource.onsetDateTime || resource.authoredOn || r.registered });
+    if (!quiet) msg.textContent = t.title + (t.value ? " " + t.value : "") + (t.date ? " · " + t.date : "") + " · " + (who[r.custodian] || r.custodian);
+  } catch (e) {
+    const why = e.problem && e.problem.code === "not_held_here"
+      ? "it is held at another member's node: read it there, or with primum records fetch"
+      : e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
+    msg.textContent = "Could not read the record from " + (who[r.custodian] || r.custodian) + ": " + why;
+    if (quiet) throw e;
+  }
+  showRecords(who);
+}
+function showDetail(r, who) {
+  const t = read[r.id];
+  document.getElementById("record-detail").hidden = false;
+  document.getElementById("record-detail-title").textContent = t.title + (t.value ? " " + t.value : "");
+  const dl = document.getElementById("record-detail-fields");
+  dl.replaceChildren();
+  for (const [k, v] of [["Date", t.date], ["Held by", who[r.custodian] || r.custodian], ["Registered on the ledger", when(r.registered)], ...t.rows]) {
+    if (!v) continue;
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = k; dd.textContent = v;
+    dl.append(dt, dd);
+  }
+  document.getElementById("record-detail-json").textContent = JSON.stringify(t.resource, null, 2);
+  document.getElementById("record-detail-title").focus();
+}
+document.getElementById("record-detail-close").addEventListener("click", () => { document.getElementById("record-detail").hidden = true; });
+// Read all: each record not read yet, one after another (each read is an
+// access entry on the ledger).
+document.getElementById("read-all").addEventListener("click", async () => {
+  const who = await names(), msg = document.getElementById("records-message");
+  const todo = recordsHeld.filter(r => r.status !== "erased" && !read[r.id]);
+  let done = 0, failed = 0;
+  for (const r of todo) {
+    msg.textContent = `Reading your records… ${done} of ${todo.length}`;
+    try { await readOne(r, who, true); done++; } catch (e) { failed++; }
+  }
+  msg.textContent = `Read ${done} record(s)` + (failed ? `; ${failed} could not be read (try them one by one to see why).` : ".");
+});
 
 async function ready(who) {
   me = who;
@@ -189,7 +258,7 @@ async function ready(who) {
     scope.replaceChildren(new Option("all my records", "all"));
     for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + c + " records", c));
     for (const r of held.filter(r => r.status === "stored")) {
-      scope.appendChild(new Option(`only record ${r.id} (${r.category}, ${n[r.custodian] || r.custodian})`, "record:" + r.id));
+      scope.appendChild(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one " + kindOf(r.category) + " record"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
   };
   await showScopes();
