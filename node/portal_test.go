@@ -54,7 +54,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 			chromedp.Poll(`document.getElementById("result").dataset.outcome !== undefined`, nil),
 			chromedp.Evaluate(`document.getElementById("result").dataset.outcome`, &outcome),
 			chromedp.Evaluate(`document.getElementById("result").dataset.refusal || ""`, &refusal),
-			chromedp.Text("#record", &record),
+			chromedp.TextContent("#record", &record),
 		); err != nil {
 			t.Fatalf("read: %v", err)
 		}
@@ -91,8 +91,10 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	}
 	access("research", "not covered for research")
 	access("treatment", "covered for treatment by the patient's consent until")
-	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) {
-		t.Fatalf("read with consent: %s %q", outcome, record)
+	var words string
+	if outcome, _, record := readAs("treatment", ""); outcome != "granted" || !strings.Contains(record, sentinel) ||
+		chromedp.Run(doctorTab, chromedp.Text("#result-text", &words)) != nil || words != "blood glucose "+sentinel {
+		t.Fatalf("read with consent: %s %q, shown as %q", outcome, record, words)
 	}
 	// The same record read by its id (as from a referral letter).
 	var byID string

@@ -5,7 +5,8 @@ async function read(id) {
   result.hidden = false;
   result.scrollIntoView({ block: "nearest" });
   title.textContent = "Reading " + id + "…";
-  detail.textContent = ""; pre.textContent = ""; pre.hidden = true;
+  const text = document.getElementById("result-text"), fields = document.getElementById("result-fields"), json = document.getElementById("record-json");
+  detail.textContent = ""; pre.textContent = ""; json.hidden = true; text.textContent = ""; fields.replaceChildren();
   const body = { purpose: document.getElementById("purpose").value };
   const reason = document.getElementById("reason").value;
   if (reason) body.emergency_reason = reason;
@@ -15,8 +16,15 @@ async function read(id) {
     result.dataset.outcome = "granted";
     title.textContent = "Record " + id;
     detail.textContent = `Verified against its commitment on the ledger. Access entry ${ans.access.id}` + (ans.access.emergency ? " (EMERGENCY access: the patient and the regulator are notified)" : "") + ".";
+    const t = fhirText(ans.record);
+    text.textContent = t.title + (t.value ? " " + t.value : "") + (t.date ? " · " + t.date : "");
+    for (const [k, v] of t.rows) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = k; dd.textContent = v;
+      fields.append(dt, dd);
+    }
     pre.textContent = JSON.stringify(ans.record, null, 2);
-    pre.hidden = false;
+    json.hidden = false;
   } catch (e) {
     result.className = "card verdict-stop";
     result.dataset.outcome = "refused";
