@@ -205,3 +205,65 @@ func TestSignInSaysWhyNot(t *testing.T) {
 		}
 	}
 }
+
+// TestShareByCode: nobody types an id. The practitioner's page shows a
+// sharing code (a QR code of a link to the patient portal with them
+// chosen); the patient opens it, the grant form has the practitioner
+// chosen and says in words what Grant will do, and the consent lands. The
+// patient's own code opens them in the practitioner's view.
+func TestShareByCode(t *testing.T) {
+	base, m, _, _ := recordsNode(t)
+	b := browser(t)
+	if err := chromedp.Run(b); err != nil {
+		t.Fatal(err)
+	}
+	doctorTab, cancelD := chromedp.NewContext(b)
+	defer cancelD()
+	patientTab, cancelP := chromedp.NewContext(b)
+	defer cancelP()
+	var link, qr string
+	if err := chromedp.Run(doctorTab,
+		chromedp.Navigate(base+"/practitioner.html"),
+		chromedp.SendKeys("#token", m["drremote"].token),
+		chromedp.Click("#signin-button"),
+		chromedp.WaitVisible("#share-card"),
+		chromedp.Evaluate(`document.getElementById("share-link").href`, &link),
+		chromedp.Evaluate(`document.getElementById("share-qr").src`, &qr),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if link != base+"/patient.html#share-with="+m["drremote"].id || !strings.HasPrefix(qr, "data:image/gif;base64,") || len(qr) < 500 {
+		t.Fatalf("the practitioner's sharing code: link %q, image %.40q…", link, qr)
+	}
+	var asked, summary, myLink string
+	if err := chromedp.Run(patientTab,
+		chromedp.Navigate(link),
+		chromedp.SendKeys("#token", m["patient"].token),
+		chromedp.Click("#signin-button"),
+		chromedp.Poll(`document.getElementById("grantee").value === "`+m["drremote"].id+`" && document.getElementById("grant-summary").textContent !== ""`, nil),
+		chromedp.Text("#consent-message", &asked),
+		chromedp.SetValue("#days", "10"),
+		chromedp.Evaluate(`document.getElementById("days").dispatchEvent(new Event("input"))`, nil),
+		chromedp.Text("#grant-summary", &summary),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.querySelectorAll("#consents button.revoke").length === 1`, nil),
+		chromedp.Evaluate(`document.getElementById("my-link").href`, &myLink),
+	); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().AddDate(0, 0, 10).Format("2006")
+	if !strings.Contains(asked, "asked you to share") || !strings.HasPrefix(summary, "doctor at riverside can read all your records for treatment until ") || !strings.Contains(summary, until) {
+		t.Fatalf("the patient's page: %q, summary %q", asked, summary)
+	}
+	if myLink != base+"/practitioner.html?patient="+m["patient"].id {
+		t.Fatalf("the patient's code links %q", myLink)
+	}
+	var shown string
+	if err := chromedp.Run(doctorTab,
+		chromedp.Navigate(myLink),
+		chromedp.Poll(`document.querySelectorAll("#records tbody tr").length > 0 || document.getElementById("patient").value !== ""`, nil),
+		chromedp.Value("#patient", &shown),
+	); err != nil || shown != m["patient"].id {
+		t.Fatalf("the patient's code opened %q in the practitioner's view: %v", shown, err)
+	}
+}

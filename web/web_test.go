@@ -31,7 +31,10 @@ func TestPagesAreLockedDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(f, ".html") || strings.HasSuffix(f, ".js") {
+		// qrcode-generator also builds <img style=…> and <table> markup as
+		// strings (createImgTag, createTableTag); the pages never call them:
+		// they draw with createDataURL (qr.js).
+		if (strings.HasSuffix(f, ".html") || strings.HasSuffix(f, ".js")) && f != filepath.Join("static", "vendor", "qrcode-generator", "qrcode.js") {
 			if m := inline.Find(b); m != nil {
 				t.Errorf("%s: %q needs an inline-script or inline-style exception to the policy", f, m)
 			}

@@ -250,6 +250,34 @@ async function ready(who) {
   };
   select.addEventListener("change", placeFor);
   placeFor();
+  // The summary says in words what Grant will do; the code a doctor scans
+  // opens this patient (their number at the institution chosen) in the
+  // practitioner view.
+  const summary = () => {
+    const o = select.selectedOptions[0], days = Number(document.getElementById("days").value);
+    const sc = document.getElementById("scope").selectedOptions[0];
+    const until = new Date(Date.now() + days * 864e5).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+    document.getElementById("grant-summary").textContent = !select.value ? "" :
+      `${o.textContent} can read ${sc ? sc.textContent.replace(/^my /, "your ").replace(/^all my/, "all your").replace(/^only /, "") : "your records"} ` +
+      `for ${document.getElementById("purpose").value.replaceAll("_", " ")} until ${until}.`;
+    const at = document.getElementById("grant-at").value || me.id;
+    showCode(document.getElementById("my-qr"), document.getElementById("my-link"), location.origin + "/practitioner.html?patient=" + at);
+    const p = mine.find(p => p.id === at);
+    document.getElementById("my-code-at").textContent = p && p.custodian ? "It carries your number at " + (n[p.custodian] || p.custodian) + " (the institution chosen above)." : "";
+  };
+  for (const id of ["grantee", "purpose", "scope", "days", "grant-at"]) {
+    document.getElementById(id).addEventListener("change", summary);
+    document.getElementById(id).addEventListener("input", summary);
+  }
+  // Opened from a practitioner's sharing code (#share-with=ID): them chosen.
+  const asked = new URLSearchParams(location.hash.slice(1)).get("share-with");
+  if (asked && [...select.options].some(o => o.value === asked)) {
+    select.value = asked;
+    placeFor();
+    document.getElementById("consent-message").textContent = select.selectedOptions[0].textContent +
+      " asked you to share: choose what they may read and for how long, then Grant.";
+    document.getElementById("grant").scrollIntoView({ block: "start" });
+  }
   const scope = document.getElementById("scope");
   let held = [];
   // showScopes lists what a consent may cover: all, a category, one record.
@@ -262,6 +290,7 @@ async function ready(who) {
     }
   };
   await showScopes();
+  summary();
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");

@@ -96,6 +96,11 @@ signIn(async who => {
     const id = document.getElementById("record-id").value.trim();
     if (id) read(id);
   });
+  // A practitioner's sharing code: the patient portal with them chosen.
+  if (me.kind === "practitioner") {
+    showCode(document.getElementById("share-qr"), document.getElementById("share-link"), location.origin + "/patient.html#share-with=" + me.id);
+    document.getElementById("share-card").hidden = false;
+  }
   const p = new URLSearchParams(location.search).get("patient");
   if (p) { document.getElementById("patient").value = p; await lookup(); }
 });

@@ -47,10 +47,10 @@ async function readRecord(rec, purpose, k, emergencyReason) {
   const rel = await opener();
   const info = await keyInfo(k);
   if (!info.identity) throw new Error("this key is not registered on the ledger");
-  const one = unwrap(rel.newKey());
+  const sealKey = unwrap(rel.newKey());
   try {
     const req = { chain_id: info.chain_id, requester: info.identity.id, record: rec.id, purpose,
-      key_digest: one.digest, nonce: hexOf(crypto.getRandomValues(new Uint8Array(16))),
+      key_digest: sealKey.digest, nonce: hexOf(crypto.getRandomValues(new Uint8Array(16))),
       not_after: new Date(Date.now() + 5 * 60000).toISOString().replace(/\.\d+Z$/, "Z") };
     if (emergencyReason) req.emergency_reason = emergencyReason;
     const signature = hexOf(await myKey.sign(unwrap(rel.signBytes(JSON.stringify(req))), k));
@@ -59,16 +59,16 @@ async function readRecord(rec, purpose, k, emergencyReason) {
     // here (the page may talk to its own node only).
     const r = await fetch(`/api/v1/records/${encodeURIComponent(rec.id)}/fetch`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ request: req, signature, public_key: one.public }) });
+      body: JSON.stringify({ request: req, signature, public_key: sealKey.public }) });
     const ans = await r.json().catch(() => null);
     if (!r.ok) {
       const err = new Error((ans && (ans.refusal || ans.code)) || r.statusText);
       err.problem = ans || {};
       throw err;
     }
-    return JSON.parse(unwrap(rel.open(one.id, rec.id, ans.access.id, ans.sealed, rec.commitment)));
+    return JSON.parse(unwrap(rel.open(sealKey.id, rec.id, ans.access.id, ans.sealed, rec.commitment)));
   } finally {
-    rel.forget(one.id);
+    rel.forget(sealKey.id);
   }
 }
 
