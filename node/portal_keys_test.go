@@ -280,6 +280,18 @@ func TestPortalReadsRecordsInThePage(t *testing.T) {
 	if !strings.Contains(detail, "loinc.org") || !strings.Contains(detail, "85354-9 — Blood pressure panel") || !strings.Contains(raw, `"8480-6"`) {
 		t.Fatalf("details: %q\n%s", detail, raw)
 	}
+	// The trail hides the patient's own reads unless asked.
+	var hidden string
+	var shownRows int
+	if err := chromedp.Run(b,
+		chromedp.Poll(`document.getElementById("own-count").textContent !== ""`, nil),
+		chromedp.Text("#own-count", &hidden),
+		chromedp.Click("#show-own"),
+		chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length === 1`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("#trail tbody tr").length`, &shownRows),
+	); err != nil || hidden != "(1 of your own reads hidden)" {
+		t.Fatalf("own reads in the trail: %q, %d rows shown when asked: %v", hidden, shownRows, err)
+	}
 	// On the ledger: the patient's own read, granted.
 	var trail []struct{ Requester, Purpose, Outcome string }
 	if err := json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/access", m["patient"].token, nil), &trail); err != nil {

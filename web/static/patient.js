@@ -73,9 +73,20 @@ async function refresh() {
     return [(who[c.grantee] || c.grantee) + (mine.length > 1 ? " — from " + yours(c.patient, who) : ""), c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
       active ? button("Revoke", () => revoke(c.id, c.patient), "revoke") : ""];
   }));
-  const trail = await each(id => `/api/v1/patients/${id}/access`);
-  trail.sort((a, b) => a.time < b.time ? 1 : a.time > b.time ? -1 : 0); // newest first
-  fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, { text: a.record, cls: "mono" }, a.purpose,
+  const all = await each(id => `/api/v1/patients/${id}/access`);
+  all.sort((a, b) => a.time < b.time ? 1 : a.time > b.time ? -1 : 0); // newest first
+  // The patient's own reads are hidden unless asked for: the trail is for
+  // what others did.
+  const own = a => a.purpose === "patient" && mine.some(p => p.id === a.requester);
+  const showOwn = document.getElementById("show-own").checked;
+  const trail = showOwn ? all : all.filter(a => !own(a));
+  const owned = all.length - all.filter(a => !own(a)).length;
+  document.getElementById("own-count").textContent = owned && !showOwn ? `(${owned} of your own reads hidden)` : "";
+  const recordWords = id => {
+    const r = recordsHeld.find(r => r.id === id);
+    return !r ? "a record" : read[id] ? read[id].title : "your " + kindOf(r.category).toLowerCase() + " record of " + when(r.registered);
+  };
+  fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, recordWords(a.record), a.purpose.replaceAll("_", " "),
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
 }
@@ -332,14 +343,26 @@ async function ready(who) {
     } catch (e) { msg.textContent = "Export failed: " + e.message; }
     await refresh();
   });
-  document.getElementById("erase").addEventListener("click", async () => {
-    if (!confirm("Erase all your records at every institution? This cannot be undone. (To find all your numbers, the node serving this page is asked about every institution.)")) return;
+  // Erasure is a guided step: what it does, then the word typed.
+  const panel = document.getElementById("erase-panel"), typed = document.getElementById("erase-confirm"), go = document.getElementById("erase-go");
+  document.getElementById("erase").addEventListener("click", () => {
+    panel.hidden = false;
+    typed.value = "";
+    go.disabled = true;
+    document.getElementById("erase-title").focus();
+  });
+  document.getElementById("erase-cancel").addEventListener("click", () => { panel.hidden = true; });
+  typed.addEventListener("input", () => { go.disabled = typed.value.trim() !== "ERASE"; });
+  go.addEventListener("click", async () => {
+    if (typed.value.trim() !== "ERASE") return;
+    panel.hidden = true;
     const msg = document.getElementById("rights-message");
     try {
       await erase(msg);
     } catch (e) { msg.textContent = "Erasure failed: " + e.message; }
     await refresh();
   });
+  document.getElementById("show-own").addEventListener("change", refresh);
   await refresh();
   setInterval(refresh, 5000);
 }
