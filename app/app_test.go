@@ -192,6 +192,7 @@ func TestPermissionTable(t *testing.T) {
 		supply.TypePack:                   {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		supply.TypeUndoDispense:           {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},

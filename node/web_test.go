@@ -135,6 +135,19 @@ func TestDispenseFromTheVerdict(t *testing.T) {
 	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape("(01)09506000134352(21)D1"), &obj); err != nil || obj.Object.Status != supply.StatusDispensed {
 		t.Fatalf("on the ledger: %+v, %v", obj.Object, err)
 	}
+	// Dispensed in error: taken back from the verdict, within the window.
+	var undone string
+	if err := chromedp.Run(b,
+		chromedp.WaitVisible("#undo-dispense"),
+		chromedp.Click("#undo-dispense"),
+		chromedp.Poll(`document.getElementById("message").textContent.includes("Dispense taken back")`, nil),
+		chromedp.AttributeValue("#verdict", "data-verdict", &undone, nil),
+	); err != nil || undone != supply.VerdictDispensable {
+		t.Fatalf("undo the dispense: verdict %q, %v", undone, err)
+	}
+	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape("(01)09506000134352(21)D1"), &obj); err != nil || obj.Object.Status != supply.StatusActive {
+		t.Fatalf("on the ledger after the undo: %+v, %v", obj.Object, err)
+	}
 }
 
 // TestRegulatorDashboard: the regulator's page counts recalls, suspect and

@@ -16,6 +16,8 @@ var (
 	ErrNotShipped         = ledger.NewError("supply", 10, "not_shipped", 409, "no shipment to receive: the object is not in transit")
 	ErrDecommissioned     = ledger.NewError("supply", 11, "decommissioned", 409, "the object was decommissioned; nothing may move it")
 	ErrDispensed          = ledger.NewError("supply", 12, "already_dispensed", 409, "the pack was already dispensed")
+	ErrNotDispensed       = ledger.NewError("supply", 39, "not_dispensed", 409, "the pack is not dispensed: there is no dispense to take back")
+	ErrUndoWindow         = ledger.NewError("supply", 40, "undo_window_passed", 409, "a dispense may be taken back only within 10 days of it (EU FMD): report the pack instead")
 	ErrRecalled           = ledger.NewError("supply", 13, "recalled", 409, "the lot is recalled")
 	ErrExpired            = ledger.NewError("supply", 14, "expired", 409, "the pack is past its expiry date")
 	ErrInContainer        = ledger.NewError("supply", 15, "in_container", 409, "the object is packed in a case or pallet; unpack it or move the container")

@@ -18,6 +18,7 @@ const (
 	TypePack              = "supply.pack"
 	TypeUnpack            = "supply.unpack"
 	TypeDispense          = "supply.dispense"
+	TypeUndoDispense      = "supply.undo_dispense"
 	TypeDecommission      = "supply.decommission"
 	TypeRecall            = "supply.recall"
 	TypeReportSuspect     = "supply.report_suspect"
@@ -120,6 +121,8 @@ func Routes() []ledger.Route {
 			Doc: "The custodian unpacks a container (all children when none are named).", Example: `{"parent":"(00)106141412345678908"}`},
 		{Type: TypeDispense, Args: []string{"code"}, Allow: dispensers, Handle: ledger.Handle(dispense), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
 			Doc: "A pharmacy, hospital or their pharmacist dispenses a pack, once. Nothing about the patient is recorded.", Example: `{"code":"(01)09506000134352(21)S1"}`},
+		{Type: TypeUndoDispense, Args: []string{"code"}, Allow: dispensers, Handle: ledger.Handle(undoDispense), Reads: objectReads(func(m *UndoDispense) []string { return []string{m.Code} }),
+			Doc: "The dispensing organisation (or its pharmacist) takes back a dispense made in error, within 10 days (EU FMD): the pack is in its stock again.", Example: `{"code":"(01)09506000134352(21)S1"}`},
 		{Type: TypeDecommission, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(decommission), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
 			Doc: "The custodian takes objects out of the supply chain for good.", Example: `{"codes":["(01)09506000134352(21)S1"],"reason":"destroyed"}`},
 		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: ledger.Handle(recall),
@@ -177,6 +180,9 @@ type (
 	Dispense struct {
 		Code    string `json:"code"`
 		EventID string `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
+	}
+	UndoDispense struct {
+		Code string `json:"code"`
 	}
 	Decommission struct {
 		Codes   []string `json:"codes"`
@@ -803,6 +809,36 @@ func dispense(ctx *ledger.Context, m *Dispense) error {
 	putObject(ctx.State, o)
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "dispensing", Disposition: "dispensed", Keys: []string{o.Key}})
 	ctx.Emit("supply.dispensed", [2]string{"key", o.Key})
+	return nil
+}
+
+// UndoWindow is how long after a dispense its dispenser may take it back
+// (EU FMD Delegated Regulation 2016/161, Art. 13: 10 days), by block time.
+const UndoWindow = 10 * 24 * time.Hour
+
+func undoDispense(ctx *ledger.Context, m *UndoDispense) error {
+	key, _, err := KeyOf(m.Code)
+	if err != nil {
+		return err
+	}
+	o, err := GetObject(ctx.State, key)
+	if err != nil {
+		return err
+	}
+	if o.Status != StatusDispensed {
+		return ErrNotDispensed.Wrapf("%s is %s", o.Key, o.Status)
+	}
+	if o.Custodian != actor(ctx) {
+		return ErrNotCustodian.Wrapf("%s was dispensed by another organisation", o.Key)
+	}
+	at, err := time.Parse(time.RFC3339, o.DispensedAt)
+	if err != nil || ctx.Time.Sub(at) > UndoWindow {
+		return ErrUndoWindow.Wrapf("%s was dispensed at %s", o.Key, o.DispensedAt)
+	}
+	o.Status, o.DispensedBy, o.DispensedAt = StatusActive, "", ""
+	addStep(ctx, o, Step{Action: "undo_dispense"})
+	putObject(ctx.State, o)
+	ctx.Emit("supply.dispense_undone", [2]string{"key", o.Key})
 	return nil
 }
 

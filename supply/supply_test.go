@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/primum-health/primum/internal/moduletest"
 	"github.com/primum-health/primum/ledger"
@@ -202,5 +203,44 @@ func TestReturnableAssets(t *testing.T) {
 	o, err := supply.GetObject(w.St.Committed(), key)
 	if err != nil || o.Custodian != w.ID("dist") || o.AssetState != "empty" || o.Cycles != 1 || o.InspectionDue != "2027-09-01" {
 		t.Fatalf("cylinder: %+v %v", o, err)
+	}
+}
+
+// TestUndoDispense: the dispensing organisation takes a dispense back within
+// 10 days of it (EU FMD), and the pack is dispensable in its stock again;
+// nobody else may, nothing not dispensed can be, and past the window it is
+// refused with its own code and changes nothing.
+func TestUndoDispense(t *testing.T) {
+	w := setup(t)
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack1, pack2, pack3}, To: w.ID("pharmacy")}))
+	must(t, w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack1, pack2, pack3}}))
+	must(t, w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}))
+	must(t, w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack2}))
+	cases := []struct {
+		name, who, code string
+		after           time.Duration
+		want            error
+		verdict         string
+	}{
+		{"a pack never dispensed", "pharmacy", pack3, 0, supply.ErrNotDispensed, supply.VerdictDispensable},
+		{"another pharmacy", "pharmacy2", pack1, 0, supply.ErrNotCustodian, supply.VerdictDispensed},
+		{"the dispenser, the same day", "pharmacy", pack1, 0, nil, supply.VerdictDispensable},
+		{"again: nothing left to take back", "pharmacy", pack1, 0, supply.ErrNotDispensed, supply.VerdictDispensable},
+		{"past 10 days", "pharmacy", pack2, supply.UndoWindow + time.Second, supply.ErrUndoWindow, supply.VerdictDispensed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w.Advance(c.after)
+			if err := w.Do(c.who, supply.TypeUndoDispense, supply.UndoDispense{Code: c.code}); !errors.Is(err, c.want) {
+				t.Fatalf("undo: %v, want %v", err, c.want)
+			}
+			if v := verify(w, c.code, w.ID("pharmacy")); v.Verdict != c.verdict {
+				t.Fatalf("then the verdict is %s, want %s", v.Verdict, c.verdict)
+			}
+		})
+	}
+	o, err := supply.GetObject(w.St.Committed(), "sgtin:"+gtin+".S1")
+	if err != nil || o.DispensedBy != "" || o.DispensedAt != "" || o.Custodian != w.ID("pharmacy") {
+		t.Fatalf("the pack taken back: %+v %v", o, err)
 	}
 }

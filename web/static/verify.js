@@ -48,6 +48,7 @@ async function verify(ev) {
   ev.preventDefault();
   // No dispensing from a verdict that is not this scan's.
   document.getElementById("dispense-row").hidden = true;
+  document.getElementById("undo-row").hidden = true;
   delete document.getElementById("dispense").dataset.code;
   const code = document.getElementById("code").value.trim();
   if (!code) return;
@@ -87,6 +88,12 @@ async function verify(ev) {
   // one way), not the raw scan.
   document.getElementById("dispense").dataset.code = v.gtin && v.serial ? "(01)" + v.gtin + "(21)" + v.serial : code;
   document.getElementById("dispense-note").textContent = "";
+  // Undo a dispense this pharmacy made in error, within the 10 days EU FMD
+  // allows (the ledger checks by block time).
+  const undoable = v.verdict === "already_dispensed" && myOrg() && q.get("as") === myOrg() && v.custodian === myOrg() &&
+    Date.now() - new Date(v.dispensed_at).getTime() < 10 * 864e5;
+  document.getElementById("undo-row").hidden = !undoable;
+  document.getElementById("undo-dispense").dataset.code = document.getElementById("dispense").dataset.code;
   // The verdict carries the latest steps of a long trail, and how many
   // there are; the whole trail pages from the object's route.
   const note = document.getElementById("trail-note");
@@ -130,6 +137,22 @@ document.getElementById("dispense").addEventListener("click", async ev => {
     document.getElementById("message").textContent += " Dispensed by you just now.";
   } catch (e) {
     note.textContent = "Not dispensed: " + e.message;
+  } finally {
+    b.disabled = false;
+  }
+});
+document.getElementById("undo-dispense").addEventListener("click", async ev => {
+  const b = ev.target, note = document.getElementById("undo-note");
+  const code = b.dataset.code;
+  b.disabled = true;
+  note.textContent = "Taking the dispense back…";
+  try {
+    await act("supply.undo_dispense", { code });
+    document.getElementById("code").value = code;
+    await verify(new Event("submit"));
+    document.getElementById("message").textContent += " Dispense taken back: the pack is in your stock again.";
+  } catch (e) {
+    note.textContent = "Not taken back: " + e.message;
   } finally {
     b.disabled = false;
   }
