@@ -61,6 +61,8 @@ type Prover interface {
 type Backend struct {
 	Ledger Ledger
 	Chain  Chain
+	// History serves the node explorer's latest blocks (nil: not served).
+	History History
 	// RPCAddress is where CometBFT's own RPC listens (for the status).
 	RPCAddress string
 	// CatchingUp reports whether the node is still catching up with the
@@ -141,6 +143,7 @@ func New(b Backend) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("GET /api/v1/blocks", s.blocks)
 	mux.HandleFunc("POST /api/v1/txs", s.submitTx)
 	mux.HandleFunc("POST /api/v1/txs/batch", s.submitBatch)
 	mux.HandleFunc("GET /api/v1/txs/{hash}", s.getTx)

@@ -178,7 +178,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if publicURL == "" {
 		publicURL = n.APIURL()
 	}
-	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
+	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), History: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
 		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst,
 		RatePerIP: settings.RatePerIP, RateBurstIP: settings.RateBurstIP, TrustedProxies: proxies, Signers: signers, Tokens: svc, HeldKeys: svc.keys,

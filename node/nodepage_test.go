@@ -52,8 +52,24 @@ func TestNodePage(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(validators, "St Luke's Hospital") {
-		t.Fatalf("the validator is not named: %q", validators)
+	if !strings.Contains(validators, "St Luke's Hospital") || !strings.Contains(validators, "of the last") {
+		t.Fatalf("the validator is not named, or its signatures not counted: %q", validators)
+	}
+	// The latest blocks: the vouchers' block by the kind of transaction
+	// (no hash, no signer), the time between blocks drawn, the peers named.
+	var blocks, times, peers string
+	if err := chromedp.Run(b,
+		chromedp.Poll(`[...document.querySelectorAll("#blocks tbody tr")].some(tr => tr.textContent.includes("1 × identity.issue_vouchers"))`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Poll(`document.querySelector("#sparkline polyline") !== null`, nil),
+		chromedp.Text("#blocks", &blocks, chromedp.ByID),
+		chromedp.Text("#block-times", &times, chromedp.ByID),
+		chromedp.Text("#peers", &peers, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("latest blocks: %v (%q)", err, blocks)
+	}
+	if strings.Contains(blocks, res.Hash) || strings.Contains(strings.ToLower(blocks), strings.ToLower(hospital.Address)) ||
+		!strings.Contains(blocks, "St Luke's Hospital") || !strings.HasPrefix(times, "Time between the last ") || !strings.HasPrefix(peers, "No peers") {
+		t.Fatalf("latest blocks %q, times %q, peers %q", blocks, times, peers)
 	}
 	if out := find(res.Hash); !strings.Contains(out, "identity.issue_vouchers") || !strings.Contains(out, "St Luke's Hospital") || !strings.Contains(out, "committed") {
 		t.Fatalf("transaction search: %q", out)

@@ -128,3 +128,40 @@ type TxResult struct {
 	// node's commit subscribers; never on the wire).
 	Events []ledger.Event `json:"-"`
 }
+
+// Blocks is the node explorer's view of the latest blocks (GET
+// /api/v1/blocks): what happened, never who or about whom.
+type Blocks struct {
+	Blocks []BlockSummary `json:"blocks"` // newest first
+	// Signed counts, per validator address, the blocks of the window whose
+	// commit it signed (its recent uptime: Signed / Window).
+	Signed map[string]int `json:"signed"`
+	Window int            `json:"window"`
+	// Peers are the nodes this one is connected to, by node id and name
+	// (their addresses are not shown).
+	Peers []Peer `json:"peers"`
+}
+
+// BlockSummary is one block: when, who proposed it, and how many
+// transactions of each type it carried, accepted or refused.
+type BlockSummary struct {
+	Height   int64         `json:"height"`
+	Time     time.Time     `json:"time"`
+	Proposer string        `json:"proposer"` // validator address
+	Txs      int           `json:"txs"`
+	Types    []BlockTxType `json:"types"`
+}
+
+// BlockTxType counts one type of transaction in a block, and the refusals
+// among them by stable code.
+type BlockTxType struct {
+	Type     string         `json:"type"`
+	Accepted int            `json:"accepted"`
+	Refused  map[string]int `json:"refused,omitempty"`
+}
+
+// Peer is a connected node.
+type Peer struct {
+	NodeID  string `json:"node_id"`
+	Moniker string `json:"moniker"`
+}

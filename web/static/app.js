@@ -1,5 +1,6 @@
 "use strict";
-// The node page: the chain's health and status, its validators and
+// The node page: the chain's health and status, the latest blocks (what
+// kind of transactions, the time between blocks, peers), its validators and
 // members by name, practitioners, proposals with their deadlines and who
 // voted, and a search by transaction hash or identity id. Reads the
 // node's REST API (common.js: all text through textContent; rows updated
@@ -34,8 +35,16 @@ async function refresh() {
       if (o.validator_key) byValidator[o.validator_key.toLowerCase()] = o.name;
     }
     const total = s.validators.reduce((a, v) => a + v.power, 0);
-    fill("#validators", s.validators.map(v => [byValidator[v.pub_key.toLowerCase()] || "(not a member's key)", v.power,
-      Math.round(100 * v.power / total) + "%", { text: short(v.address), cls: "mono" }]));
+    const b = await get("/api/v1/blocks");
+    const byAddress = {};
+    for (const v of s.validators) byAddress[v.address.toUpperCase()] = byValidator[v.pub_key.toLowerCase()] || short(v.address);
+    fill("#validators", s.validators.map(v => {
+      const signed = b.signed[v.address.toUpperCase()] || 0;
+      return [byValidator[v.pub_key.toLowerCase()] || "(not a member's key)", v.power, Math.round(100 * v.power / total) + "%",
+        { text: b.window ? `${signed} of the last ${b.window} blocks` : "", cls: b.window && signed < b.window ? "status-open" : "status-active" },
+        { text: short(v.address), cls: "mono" }];
+    }));
+    showBlocks(b, byAddress);
     fill("#members", orgs.map(o => [o.name, o.org_type, o.power || 0, { text: o.status, cls: "status-" + o.status }, { text: short(o.id), cls: "mono" }]));
     fill("#practitioners", (await get("/api/v1/identities?kind=practitioner")).map(p =>
       [p.name || "", p.licence, p.profession, p.specialty, p.valid_until, { text: p.status, cls: "status-" + p.status }, names[p.org_id] || short(p.org_id)]));
@@ -51,6 +60,35 @@ async function refresh() {
   } catch (e) {
     document.getElementById("chain-id").textContent = "node unreachable: " + e.message;
   }
+}
+
+// showBlocks lists the latest blocks (what kind of transactions each
+// carried, accepted or refused; never who), draws the time between blocks
+// as a sparkline, and names the peers.
+function showBlocks(b, byAddress) {
+  const txs = blk => blk.types.map(t => {
+    const refused = Object.entries(t.refused || {}).map(([code, n]) => n + " refused: " + code.replaceAll("_", " "));
+    return (t.accepted ? t.accepted + " × " + t.type : t.type) + (refused.length ? " (" + refused.join(", ") + ")" : "");
+  }).join("; ") || "none";
+  fill("#blocks", b.blocks.map(blk => [blk.height, new Date(blk.time).toLocaleTimeString(), byAddress[blk.proposer.toUpperCase()] || short(blk.proposer), txs(blk)]));
+  // Seconds between consecutive blocks, oldest first.
+  const gaps = [];
+  for (let i = b.blocks.length - 1; i > 0; i--) gaps.push((new Date(b.blocks[i - 1].time) - new Date(b.blocks[i].time)) / 1000);
+  const svg = document.getElementById("sparkline");
+  svg.replaceChildren();
+  if (gaps.length > 1) {
+    const top = Math.max(...gaps, 1);
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", gaps.map((g, i) => (200 * i / (gaps.length - 1)).toFixed(1) + "," + (38 - 36 * g / top).toFixed(1)).join(" "));
+    line.setAttribute("class", "spark");
+    svg.appendChild(line);
+    const avg = gaps.reduce((a, g) => a + g, 0) / gaps.length;
+    document.getElementById("block-times").textContent = `Time between the last ${gaps.length + 1} blocks: ${avg.toFixed(1)} s on average, ` +
+      `${Math.min(...gaps).toFixed(1)} to ${top.toFixed(1)} s.`;
+  }
+  document.getElementById("peers").textContent = b.peers.length
+    ? `Connected to ${b.peers.length} peer${b.peers.length > 1 ? "s" : ""}: ` + b.peers.map(p => p.moniker || short(p.node_id)).join(", ") + "."
+    : "No peers: this node is the only one in its network, or cut off from the others.";
 }
 
 // search finds a transaction by its hash (its type, signer, block and
