@@ -88,9 +88,10 @@ func (s *server) blocks(w http.ResponseWriter, r *http.Request) {
 		if err != nil || block.Block == nil {
 			continue
 		}
-		out.Window++
-		// This block's commit of its parent: who signed the block before.
-		if lc := block.Block.LastCommit; lc != nil {
+		// This block's commit of its parent: who signed the block before
+		// (the first block has none).
+		if lc := block.Block.LastCommit; lc != nil && len(lc.Signatures) > 0 {
+			out.Window++
 			for _, sig := range lc.Signatures {
 				if sig.BlockIDFlag == cmttypes.BlockIDFlagCommit {
 					out.Signed[sig.ValidatorAddress.String()]++

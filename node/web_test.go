@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -212,6 +215,47 @@ func TestRegulatorDashboard(t *testing.T) {
 		t.Fatalf("recall: %v (%s)", err, result)
 	}
 	tiles("1 1 1")
+	// The audit's chart, and a filter: rows that do not match are hidden,
+	// and left out of the CSV.
+	var summary, filtered string
+	if err := chromedp.Run(b,
+		chromedp.Poll(`document.getElementById("chart-summary").textContent !== ""`, nil),
+		chromedp.Text("#chart-summary", &summary),
+		chromedp.SendKeys("#recalls-filter", "no such lot"),
+		chromedp.Poll(`[...document.querySelectorAll("#recalls tbody tr")].every(tr => tr.hidden)`, nil),
+		chromedp.Evaluate(`tableCSV(document.getElementById("recalls"))`, &filtered),
+		chromedp.Evaluate(`{ const f = document.getElementById("recalls-filter"); f.value = ""; f.dispatchEvent(new Event("input")); }`, nil),
+		chromedp.Poll(`[...document.querySelectorAll("#recalls tbody tr")].some(tr => !tr.hidden)`, nil),
+	); err != nil {
+		t.Fatalf("chart and filter: %v", err)
+	}
+	if summary != "0 emergency and 0 refused reads in the last 30 days; busiest day 1 of either." || strings.Count(filtered, "\r\n") != 1 {
+		t.Fatalf("chart %q; CSV of a filter matching nothing:\n%s", summary, filtered)
+	}
+	// Suspend a practitioner, signed as the regulator.
+	doctor := newKey(t)
+	if _, err := c.RegisterPractitioner(ctx, ph.key, doctor, identity.RegisterPractitioner{Licence: "PH-1", Profession: "pharmacist",
+		ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+		t.Fatal(err)
+	}
+	doctorID := ledger.Address(doctor.Public().(ed25519.PublicKey))
+	var changed string
+	if err := chromedp.Run(b,
+		chromedp.Evaluate(`practitioners()`, nil),
+		chromedp.Poll(`[...document.querySelectorAll("#prac option")].some(o => o.value === "`+doctorID+`")`, nil),
+		chromedp.SetValue("#prac", doctorID),
+		chromedp.SetValue("#prac-status", "suspended"),
+		chromedp.SendKeys("#prac-note", "under review"),
+		chromedp.Click("#prac-button"),
+		chromedp.Poll(`document.getElementById("prac-result").textContent.includes("(block")`, nil),
+		chromedp.Text("#prac-result", &changed),
+	); err != nil {
+		t.Fatalf("suspend: %v (%s)", err, changed)
+	}
+	var who identity.Identity
+	if err := c.Get(ctx, "/api/v1/identities/"+doctorID, &who); err != nil || who.Status != identity.StatusSuspended {
+		t.Fatalf("the practitioner after the regulator's suspension: %+v %v (page: %q)", who, err, changed)
+	}
 	// From the recalled lot to every pack of it and who holds it, as CSV.
 	var lot, lotCSV string
 	if err := chromedp.Run(b,

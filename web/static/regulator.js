@@ -147,16 +147,80 @@ async function audit() {
       { text: a.record, cls: "mono" }, a.emergency_reason, who(a.custodian)]));
     fill("#refused", refused.items.map(a => [when(a.time), who(a.requester), { text: a.patient, cls: "mono" },
       { text: a.record, cls: "mono" }, a.purpose, { text: (a.refusal || a.outcome).replaceAll("_", " "), cls: "stop" }]));
+    chart(emergencies.items, refused.items);
     out.textContent = "";
   } catch (e) {
     out.textContent = e.message === "regulator_only" ? "Only a regulator may read the access audit." : "Cannot read the audit: " + e.message;
   }
 }
+// chart draws emergency and refused reads a day over the last 30 days
+// (from the newest page of each listing) as paired bars, each with its
+// count as a tooltip, and says the totals in words.
+function chart(emergencies, refused) {
+  const day = 864e5, today = Math.floor(Date.now() / day);
+  const per = list => {
+    const n = new Array(30).fill(0);
+    for (const a of list) {
+      const d = today - Math.floor(new Date(a.time).getTime() / day);
+      if (d >= 0 && d < 30) n[29 - d]++;
+    }
+    return n;
+  };
+  const e = per(emergencies), r = per(refused);
+  const top = Math.max(1, ...e, ...r);
+  const svg = document.getElementById("audit-chart");
+  svg.replaceChildren();
+  const bar = (i, n, dx, cls, what) => {
+    if (!n) return;
+    const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    const h = 76 * n / top;
+    rect.setAttribute("x", (i * 10 + dx).toFixed(1));
+    rect.setAttribute("y", (78 - h).toFixed(1));
+    rect.setAttribute("width", "4");
+    rect.setAttribute("height", h.toFixed(1));
+    rect.setAttribute("class", cls);
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${new Date((today - 29 + i) * day).toLocaleDateString()}: ${n} ${what}`;
+    rect.appendChild(title);
+    svg.appendChild(rect);
+  };
+  e.forEach((n, i) => bar(i, n, 1, "bar-emergency", "emergency"));
+  r.forEach((n, i) => bar(i, n, 5, "bar-refused", "refused"));
+  const sum = a => a.reduce((x, y) => x + y, 0);
+  document.getElementById("chart-summary").textContent = `${sum(e)} emergency and ${sum(r)} refused reads in the last 30 days; ` +
+    `busiest day ${top} of either.`;
+}
+
+// The regulator suspends, reinstates or revokes a practitioner's licence.
+async function practitioners() {
+  const sel = document.getElementById("prac"), all = await names();
+  const list = await get("/api/v1/identities?kind=practitioner");
+  const chosen = sel.value;
+  sel.replaceChildren(new Option("Choose…", ""), ...list.map(p =>
+    new Option(`${p.name || p.profession} — ${p.licence}, ${all[p.org_id] || p.org_id} (${p.status})`, p.id)));
+  sel.value = chosen;
+}
+document.getElementById("status-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const out = document.getElementById("prac-result"), sel = document.getElementById("prac");
+  const body = { id: sel.value, status: document.getElementById("prac-status").value, note: document.getElementById("prac-note").value.trim() };
+  const who = sel.selectedOptions[0].textContent.replace(/ \([a-z]+\)$/, "");
+  if (!confirm(`Set ${who} to ${body.status}? It applies to every identity holding the licence.`)) return;
+  out.textContent = "Sending…";
+  try {
+    const res = await act("identity.set_practitioner_status", body);
+    out.textContent = `${who} is now ${body.status} (block ${res.height}).`;
+    await practitioners();
+  } catch (e) { out.textContent = "Not changed: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : ""); }
+});
+
 refresh();
 setInterval(refresh, 5000);
 signIn(async me => {
   regulator = me.kind === "organisation" ? me.org_type === "regulator" : false;
   document.getElementById("recall-form").hidden = !regulator;
+  document.getElementById("status-form").hidden = !regulator;
+  if (regulator) await practitioners();
   document.getElementById("who").textContent = me.name || me.id;
   await Promise.all([audit(), refresh()]);
   setInterval(audit, 5000);

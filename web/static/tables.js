@@ -14,7 +14,46 @@ function labelCells() {
     }
   }
 }
-new MutationObserver(labelCells).observe(document.documentElement, { childList: true, subtree: true });
+// A table marked data-filter gets a filter box: rows whose text does not
+// hold what is typed (any case) are hidden, and stay hidden as the page
+// refreshes the table; its CSV holds the rows shown.
+function filterRows() {
+  for (const table of document.querySelectorAll("table[data-filter]")) {
+    const box = table.filterBox;
+    const q = box ? box.value.trim().toLowerCase() : "";
+    let shown = 0, all = 0;
+    for (const tr of table.querySelectorAll("tbody tr")) {
+      const hide = q !== "" && !tr.textContent.toLowerCase().includes(q);
+      if (tr.hidden !== hide) tr.hidden = hide;
+      all++;
+      if (!hide) shown++;
+    }
+    if (box) {
+      const note = q ? `${shown} of ${all} rows` : "";
+      if (box.nextElementSibling.textContent !== note) box.nextElementSibling.textContent = note;
+    }
+  }
+}
+for (const table of document.querySelectorAll("table[data-filter]")) {
+  const p = document.createElement("p");
+  p.className = "filter";
+  const label = document.createElement("label");
+  const box = document.createElement("input");
+  const id = table.id + "-filter";
+  box.id = id;
+  box.type = "search";
+  box.autocomplete = "off";
+  label.htmlFor = id;
+  label.textContent = "Filter " + table.dataset.filter;
+  const count = document.createElement("span");
+  count.className = "muted";
+  count.setAttribute("aria-live", "polite");
+  box.addEventListener("input", filterRows);
+  p.append(label, " ", box, " ", count);
+  table.before(p);
+  table.filterBox = box;
+}
+new MutationObserver(() => { labelCells(); filterRows(); }).observe(document.documentElement, { childList: true, subtree: true });
 labelCells();
 
 // A table marked data-csv gets a button that downloads it as CSV, as it is
@@ -30,6 +69,7 @@ function csvCell(text) {
 function tableCSV(table) {
   const rows = [[...table.querySelectorAll("thead th")].map(th => th.textContent)];
   for (const tr of table.querySelectorAll("tbody tr")) {
+    if (tr.hidden) continue; // filtered out
     rows.push([...tr.children].map(td => td.querySelector("button") ? "" : td.textContent));
   }
   return rows.map(r => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
