@@ -352,6 +352,15 @@ func TestPharmacyAndRegulatorPages(t *testing.T) {
 			t.Errorf("%s: focus on %q after the verdict, want the code field", cs.code, focused)
 		}
 	}
+	// The recent scans, newest first, each in words.
+	var recent string
+	if err := chromedp.Run(b, chromedp.Text("#recent tbody", &recent)); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(recent, "\n"); len(lines) != len(cases) || !strings.Contains(lines[len(lines)-1], "Amoxicillin · W2\t✗ Already dispensed") ||
+		!strings.Contains(lines[1], "NOPE\t✗ Unknown serial") {
+		t.Errorf("recent scans:\n%s", recent)
+	}
 	var recalls, suspects string
 	err := chromedp.Run(b,
 		chromedp.Navigate(n.APIURL()+"/regulator.html"),

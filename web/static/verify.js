@@ -70,6 +70,8 @@ async function verify(ev) {
   reading.textContent = r.ok && v.reading ? "Read as: " + v.reading : "";
   reading.hidden = !reading.textContent;
   const p = v.product;
+  remember(v.serial ? (p && p.name ? p.name + " · " : "") + v.serial : code, headline, tone);
+  beep(tone);
   // The custody state as the pharmacist reads it: a recalled or
   // quarantined pack is not simply "active".
   const state = v.verdict === "recalled" ? "lot recalled" : v.verdict === "quarantined" ? "quarantined as suspect"
@@ -116,6 +118,36 @@ async function verify(ev) {
   const input = document.getElementById("code");
   input.focus();
   input.select();
+}
+// remember keeps the last ten verdicts of this tab, newest first (in
+// sessionStorage: they survive a reload, not the tab's closing).
+const recent = JSON.parse(sessionStorage.getItem("primum-recent-scans") || "[]");
+function showRecent() {
+  document.getElementById("recent-card").hidden = recent.length === 0;
+  fill("#recent", recent.map(([at, what, headline, tone]) => [at, what, { text: headline, cls: "tone-" + tone }]));
+}
+function remember(what, headline, tone) {
+  recent.unshift([new Date().toLocaleTimeString(), what, headline, tone]);
+  recent.length = Math.min(recent.length, 10);
+  sessionStorage.setItem("primum-recent-scans", JSON.stringify(recent));
+  showRecent();
+}
+showRecent();
+// beep sounds a verdict, when asked for: one high tone to go on, two low
+// ones to stop, a middle one otherwise.
+let audio = null;
+function beep(tone) {
+  if (!document.getElementById("sound").checked) return;
+  audio = audio || new AudioContext();
+  const tones = tone === "ok" ? [[880, 0]] : tone === "stop" ? [[220, 0], [220, 0.25]] : [[440, 0]];
+  for (const [hz, at] of tones) {
+    const o = audio.createOscillator(), g = audio.createGain();
+    o.frequency.value = hz;
+    g.gain.value = 0.15;
+    o.connect(g).connect(audio.destination);
+    o.start(audio.currentTime + at);
+    o.stop(audio.currentTime + at + 0.18);
+  }
 }
 document.getElementById("verify-form").addEventListener("submit", verify);
 document.getElementById("dispense-skip").addEventListener("click", () => {
