@@ -140,6 +140,22 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	if emergencyRows != 1 || trailRows != 4 {
 		t.Fatalf("trail shows %d rows, %d highlighted as emergency", trailRows, emergencyRows)
 	}
+	// The inbox says it in words, marks it new until seen.
+	var inbox, fresh string
+	var stillNew int
+	if err := chromedp.Run(patientTab,
+		chromedp.Text("#inbox", &inbox),
+		chromedp.Text("#inbox-new", &fresh),
+		chromedp.Click("#inbox-seen"),
+		chromedp.Poll(`document.getElementById("inbox-new").hidden`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("#inbox li.new").length`, &stillNew),
+	); err != nil {
+		t.Fatalf("inbox: %v", err)
+	}
+	if !strings.Contains(inbox, "EMERGENCY: doctor MD-drremote read") || !strings.Contains(inbox, "was refused (no consent)") ||
+		strings.Count(inbox, "doctor MD-drremote read") != 3 || fresh != "4 new" || stillNew != 0 {
+		t.Fatalf("inbox (%q, then %d new):\n%s", fresh, stillNew, inbox)
+	}
 	// The emergency list is the regulator's audit: the regulator signs in.
 	regulatorTab, cancelR := chromedp.NewContext(b)
 	defer cancelR()
@@ -257,8 +273,19 @@ func TestShareByCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().AddDate(0, 0, 10).Format("2006")
-	if !strings.Contains(asked, "asked you to share") || !strings.HasPrefix(summary, "doctor at riverside can read all your records for treatment until ") || !strings.Contains(summary, until) {
+	if !strings.Contains(asked, "asked you to share") || !strings.HasPrefix(summary, "doctor MD-drremote at riverside can read all your records for treatment until ") || !strings.Contains(summary, until) {
 		t.Fatalf("the patient's page: %q, summary %q", asked, summary)
+	}
+	// Search by name: the list keeps what matches, and the first match is chosen.
+	var chosen string
+	var visible int
+	if err := chromedp.Run(patientTab,
+		chromedp.SetValue("#grantee", ""),
+		chromedp.SendKeys("#grantee-search", "MD-DRLOCAL"),
+		chromedp.Evaluate(`document.getElementById("grantee").value`, &chosen),
+		chromedp.Evaluate(`[...document.querySelectorAll("#grantee option")].filter(o => o.value && !o.hidden).length`, &visible),
+	); err != nil || chosen != m["drlocal"].id || visible != 1 {
+		t.Fatalf("search MD-DRLOCAL: chose %q, %d shown, %v", chosen, visible, err)
 	}
 	if myLink != base+"/practitioner.html?patient="+m["patient"].id {
 		t.Fatalf("the patient's code links %q", myLink)

@@ -89,6 +89,53 @@ async function refresh() {
   fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, recordWords(a.record), a.purpose.replaceAll("_", " "),
     { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
+  inbox(all.filter(a => !own(a)), consents, recordWords, who);
+}
+
+// inbox lists what happened that the patient should know of: others'
+// reads (emergency ones first in weight), refused attempts, consents that
+// end within a week, the erasure's state; newer than the last "seen" is
+// marked new (the mark is kept in this browser).
+let erasureLine = null, inboxNewest = null;
+document.getElementById("inbox-seen").addEventListener("click", () => {
+  if (inboxNewest) localStorage.setItem(inboxNewest[0], inboxNewest[1]);
+  refresh();
+});
+function inbox(others, consents, recordWords, who) {
+  const items = [];
+  for (const a of others.slice(0, 50)) {
+    const by = who[a.requester] || "someone";
+    const what = recordWords(a.record);
+    if (a.emergency) items.push([a.time, "stop", `EMERGENCY: ${by} read ${what} without your consent (${a.emergency_reason.replaceAll("_", " ")}). The regulator is told too.`]);
+    else if (a.outcome === "granted") items.push([a.time, "ok", `${by} read ${what} for ${a.purpose.replaceAll("_", " ")}.`]);
+    else items.push([a.time, "again", `${by} asked for ${what} for ${a.purpose.replaceAll("_", " ")} and was refused (${(a.refusal || a.outcome).replaceAll("_", " ")}).`]);
+  }
+  const soon = Date.now() + 7 * 864e5;
+  for (const c of consents) {
+    const end = new Date(c.expires).getTime();
+    if (c.status === "active" && end > Date.now() && end < soon) items.push([c.expires, "again", `Your consent for ${who[c.grantee] || "a grantee"} (${c.purpose.replaceAll("_", " ")}) ends ${when(c.expires)}.`]);
+  }
+  if (erasureLine) items.push(erasureLine);
+  items.sort((x, y) => x[0] < y[0] ? 1 : -1);
+  const key = "primum-inbox-seen-" + me.id, seen = localStorage.getItem(key) || "";
+  const fresh = items.filter(i => i[0] > seen).length;
+  const badge = document.getElementById("inbox-new");
+  badge.hidden = fresh === 0;
+  badge.textContent = fresh ? fresh + " new" : "";
+  document.getElementById("inbox-seen").hidden = fresh === 0;
+  inboxNewest = [key, items.length ? items[0][0] : ""];
+  const ul = document.getElementById("inbox");
+  const sig = JSON.stringify(items.slice(0, 15)) + fresh;
+  if (ul.dataset.sig === sig) return;
+  ul.dataset.sig = sig;
+  ul.replaceChildren(...(items.length ? items.slice(0, 15) : [["", "", "Nothing yet: nobody but you has read or asked for your records."]]).map(([t, tone, text]) => {
+    const li = document.createElement("li");
+    li.className = "tone-" + tone + (t && t > seen ? " new" : "");
+    const time = document.createElement("time");
+    time.textContent = t ? when(t) + " — " : "";
+    li.append(time, text);
+    return li;
+  }));
 }
 
 // showErasure shows where the patient's erasure stands, over every
@@ -113,6 +160,7 @@ async function showErasure(who) {
       : asked + `complete. ${st.erased} record(s) erased, ${st.retained.length} kept under a legal duty.` +
         (st.remaining ? ` ${st.remaining} record(s) registered since.` : "");
   }
+  erasureLine = st.state === "none" ? null : [st.request.time, st.state === "complete" ? "ok" : "again", summary.textContent];
   document.getElementById("retained").hidden = st.retained.length === 0;
   fill("#retained", st.retained.map(r => [read[r.id] ? read[r.id].title : "a record from " + when(r.registered), kindOf(r.category), who[r.custodian] || r.custodian,
     when(r.retained_until), bases[r.retention_basis] || r.retention_basis]));
@@ -238,9 +286,9 @@ async function ready(who) {
   const orgOf = {};
   const choices = [];
   for (const i of all) {
-    if (i.kind === "practitioner") {
+    if (i.kind === "practitioner" && i.status === "active") {
       orgOf[i.id] = i.org_id;
-      choices.push([i.id, `${i.name ? i.name + ", " : ""}${i.profession}${i.specialty ? " (" + i.specialty + ")" : ""} at ${n[i.org_id] || i.org_id}`]);
+      choices.push([i.id, `${i.name ? i.name + ", " + i.profession : i.profession + " " + i.licence}${i.specialty ? " (" + i.specialty + ")" : ""} at ${n[i.org_id] || i.org_id}`]);
     } else if (i.kind === "organisation" && custodians.includes(i.org_type) && i.status === "active") {
       orgOf[i.id] = i.id;
       choices.push([i.id, i.name]);
@@ -261,6 +309,18 @@ async function ready(who) {
   };
   select.addEventListener("change", placeFor);
   placeFor();
+  // Search by name, specialty or institution: the list keeps what matches.
+  document.getElementById("grantee-search").addEventListener("input", ev => {
+    const q = ev.target.value.trim().toLowerCase();
+    let first = null;
+    for (const o of select.options) {
+      if (!o.value) continue;
+      o.hidden = q !== "" && !o.textContent.toLowerCase().includes(q);
+      if (!o.hidden && !first) first = o;
+    }
+    const cur = select.selectedOptions[0];
+    if (q && first && (!cur || !cur.value || cur.hidden)) { select.value = first.value; placeFor(); summary(); }
+  });
   // The summary says in words what Grant will do; the code a doctor scans
   // opens this patient (their number at the institution chosen) in the
   // practitioner view.
