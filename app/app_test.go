@@ -22,6 +22,7 @@ import (
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/trials"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -193,6 +194,11 @@ func TestPermissionTable(t *testing.T) {
 		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		supply.TypeUndoDispense:           {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		trials.TypeRegister:               {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		trials.TypeEnrol:                  {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},
+		trials.TypeWithdraw:               {ok, ok, ok, ok, ok, susp, ok, unauth, unknown},
 		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},

@@ -12,6 +12,7 @@ import (
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/supply"
+	"github.com/primum-health/primum/trials"
 )
 
 // All declares every module, in a fixed order (the order of transaction
@@ -25,6 +26,7 @@ func All() []ledger.Module {
 		supply.Declare(),
 		consent.New(recs).Declare(),
 		recs.Declare(),
+		trials.Declare(),
 	}
 }
 

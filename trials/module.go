@@ -1,0 +1,205 @@
+package trials
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/primum-health/primum/ledger"
+)
+
+// sponsors may register trials: research institutes, hospitals, clinics
+// and manufacturers; sites are whichever members a protocol names.
+var sponsors = []string{"organisation:research", "organisation:hospital", "organisation:clinic", "organisation:manufacturer"}
+
+// Declare declares the trials module (see ledger.Module).
+func Declare() ledger.Module {
+	return ledger.Module{Name: "trials", Doc: "The clinical-trial registry: protocols with every version kept, outcome switching flagged, pseudonymous enrolment with research consent, results scored against what was registered.",
+		Txs: routes(), Queries: queries(), Keys: []ledger.KeySpace{
+			{Prefix: string(prefixTrial), Read: ledger.Public},
+			{Prefix: string(prefixVersion), Read: ledger.Public},
+			// An enrolment names a pseudonym: it is the participant's.
+			{Prefix: string(prefixParticipant), Read: ledger.PatientSelf, Subject: func(_ ledger.Reader, key string) (string, error) {
+				_, p, _ := strings.Cut(key[len(prefixParticipant):], "/")
+				return p, nil
+			}},
+		}}
+}
+
+func routes() []ledger.Route {
+	return []ledger.Route{
+		{Type: TypeRegister, Args: []string{"id"}, Allow: sponsors, Handle: ledger.Handle(register),
+			Doc:     "A sponsor pre-registers a trial's protocol (WHO TRDS core items and a commitment to the full document). The registration time is the block time.",
+			Example: `{"id":"PRM-2026-0001","protocol":{"title":"Metformin XR versus IR in type 2 diabetes","conditions":["Diabetes mellitus type 2"],"interventions":["metformin 500 mg XR"],"inclusion":"adults 40-75 with HbA1c 7-10%","exclusion":"eGFR < 45","sample_size":240,"primary_outcomes":[{"id":"hba1c","measure":"change in HbA1c","time_frame":"24 weeks"}],"sites":["<org id>"],"protocol_commitment":"<64 hex>"}}`},
+		{Type: TypeAmend, Args: []string{"id", "reason..."}, Allow: sponsors, Handle: ledger.Handle(amend),
+			Doc:     "The sponsor amends the protocol: a new version with its reason and time. A change to the primary outcomes after the first enrolment is flagged on the trial.",
+			Example: `{"id":"PRM-2026-0001","reason":"a second site","protocol":{"...":"the whole protocol as amended"}}`},
+		{Type: TypeEnrol, Args: []string{"trial", "participant"}, Allow: []string{"organisation", "practitioner"}, Handle: ledger.Handle(enrol),
+			Doc:     "A site the protocol names enrols a participant (a patient pseudonym) who holds a research consent for it.",
+			Example: `{"trial":"PRM-2026-0001","participant":"<patient id>"}`},
+		{Type: TypeWithdraw, Args: []string{"trial", "participant"}, Allow: []string{"patient", "organisation", "practitioner"}, Handle: ledger.Handle(withdraw),
+			Doc:     "A participant withdraws (themselves), or the site that enrolled them records the withdrawal.",
+			Example: `{"trial":"PRM-2026-0001","participant":"<patient id>"}`},
+		{Type: TypeResults, Args: []string{"trial"}, Allow: sponsors, Handle: ledger.Handle(results),
+			Doc:     "The sponsor registers results against the registered outcomes (each reported with a commitment to its analysis, or declared not reported with a reason; outcomes never registered go under added and are flagged). Enrolment closes.",
+			Example: `{"trial":"PRM-2026-0001","results":{"reported":[{"id":"hba1c","summary":"-0.9 points (95% CI -1.1 to -0.7)","analysis_commitment":"<64 hex>"}]}}`},
+	}
+}
+
+// TrialRow is a trial as the registry lists it.
+type TrialRow struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Sponsor  string `json:"sponsor"`
+	Status   string `json:"status"`
+	Version  int64  `json:"version"`
+	Enrolled int64  `json:"enrolled"`
+	Flags    int    `json:"flags"`
+	Score    *Score `json:"score,omitempty"`
+}
+
+// VersionChange is a version with what changed from the one before, in
+// words (computed when read, not on the ledger).
+type VersionChange struct {
+	Version
+	Changes []string `json:"changes"`
+	Flagged bool     `json:"flagged,omitempty"`
+}
+
+func queries() []ledger.Query {
+	return []ledger.Query{
+		{Path: "/api/v1/trials", Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*TrialRow{}},
+			Columns: ledger.Cols("TRIAL", "id", "TITLE", "title", "SPONSOR", "@sponsor", "STATUS", "status", "VERSION", "version", "ENROLLED", "enrolled", "FLAGS", "flags"),
+			Doc:     "The registry: every trial by id, with its status, version, enrolment and how many flags the ledger raised, a page at a time.",
+			Params:  []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}, {Name: "flagged", Doc: "true: only trials with a flag"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				flagged := q.Query.Get("flagged") == "true"
+				page, next, err := ledger.ScanPage(q.State, prefixTrial, after, limit, func(t *Trial) bool { return !flagged || len(t.Flags) > 0 })
+				rows := make([]*TrialRow, 0, len(page))
+				for _, t := range page {
+					rows = append(rows, &TrialRow{ID: t.ID, Title: t.Protocol.Title, Sponsor: t.Sponsor, Status: t.Status, Version: t.Version,
+						Enrolled: t.Enrolled, Flags: len(t.Flags), Score: t.Score})
+				}
+				return ledger.Page{Items: rows, Next: next}, err
+			}},
+		{Path: "/api/v1/trials/{id}", Name: "show", Read: ledger.Public, Answer: &Trial{},
+			Doc: "A trial as it stands: the current protocol, its flags (each with the version and time that raised it), enrolment counts, results and score.",
+			Handle: func(q *ledger.Request) (any, error) {
+				return Get(q.State, q.Path("id"))
+			}},
+		{Path: "/api/v1/trials/{id}/history", Name: "history", Read: ledger.Public, Answer: ledger.Page{Items: []*VersionChange{}},
+			Columns: ledger.Cols("VERSION", "version", "TIME", "time", "REASON", "reason", "FLAGGED", "flagged", "CHANGES", "changes"),
+			Doc:     "Every version of a trial's protocol, oldest first, each with its reason, time and what changed from the version before; a version that switched primary outcomes after enrolment is marked.",
+			Params:  []ledger.Param{{Name: "limit", Doc: "1-100 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle:  historyQuery},
+	}
+}
+
+func historyQuery(q *ledger.Request) (any, error) {
+	limit, after, err := q.Paging(100, 100)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Get(q.State, q.Path("id"))
+	if err != nil {
+		return nil, err
+	}
+	prefix := append(append(append([]byte{}, prefixVersion...), t.ID...), '/')
+	// One version before the page, to say what the page's first changed.
+	from := int64(1)
+	if after != "" {
+		if len(after) != 8 {
+			return nil, ledger.ErrBadRequest.Wrapf("after must be a page token from the Link header")
+		}
+		from = int64(binary.BigEndian.Uint64([]byte(after)))
+	}
+	var prev *Version
+	if from > 1 {
+		var v Version
+		if found, err := ledger.GetJSON(q.State, versionKey(t.ID, from-1), &v); err != nil {
+			return nil, err
+		} else if found {
+			prev = &v
+		}
+	}
+	page, next, err := ledger.ScanPage[Version](q.State, prefix, after, limit, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*VersionChange, 0, len(page))
+	for _, v := range page {
+		c := &VersionChange{Version: *v, Changes: []string{}}
+		if prev == nil {
+			c.Changes = append(c.Changes, "registered")
+		} else {
+			c.Changes = Diff(&prev.Protocol, &v.Protocol)
+		}
+		c.Flagged = slices.ContainsFunc(t.Flags, func(f Flag) bool { return f.Kind == FlagOutcomeSwitched && f.Version == v.Version })
+		out = append(out, c)
+		prev = v
+	}
+	return ledger.Page{Items: out, Next: next}, nil
+}
+
+// Diff says in words what changed between two versions of a protocol.
+func Diff(a, b *Protocol) []string {
+	var out []string
+	text := func(name, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s: %q → %q", name, x, y))
+		}
+	}
+	list := func(name string, x, y []string) {
+		for _, s := range y {
+			if !slices.Contains(x, s) {
+				out = append(out, fmt.Sprintf("%s added: %q", name, s))
+			}
+		}
+		for _, s := range x {
+			if !slices.Contains(y, s) {
+				out = append(out, fmt.Sprintf("%s removed: %q", name, s))
+			}
+		}
+	}
+	outcomes := func(name string, x, y []Outcome) {
+		byID := map[string]Outcome{}
+		for _, o := range x {
+			byID[o.ID] = o
+		}
+		for _, o := range y {
+			p, ok := byID[o.ID]
+			switch {
+			case !ok:
+				out = append(out, fmt.Sprintf("%s added: %s %q (%s)", name, o.ID, o.Measure, o.TimeFrame))
+			case p != o:
+				out = append(out, fmt.Sprintf("%s %s changed: %q (%s) → %q (%s)", name, o.ID, p.Measure, p.TimeFrame, o.Measure, o.TimeFrame))
+			}
+		}
+		for _, o := range x {
+			if !slices.ContainsFunc(y, func(n Outcome) bool { return n.ID == o.ID }) {
+				out = append(out, fmt.Sprintf("%s removed: %s %q", name, o.ID, o.Measure))
+			}
+		}
+	}
+	text("title", a.Title, b.Title)
+	list("condition", a.Conditions, b.Conditions)
+	list("intervention", a.Interventions, b.Interventions)
+	text("inclusion", a.Inclusion, b.Inclusion)
+	text("exclusion", a.Exclusion, b.Exclusion)
+	if a.SampleSize != b.SampleSize {
+		out = append(out, "sample size: "+strconv.FormatInt(a.SampleSize, 10)+" → "+strconv.FormatInt(b.SampleSize, 10))
+	}
+	outcomes("primary outcome", a.PrimaryOutcomes, b.PrimaryOutcomes)
+	outcomes("secondary outcome", a.SecondaryOutcomes, b.SecondaryOutcomes)
+	list("site", a.Sites, b.Sites)
+	if a.ProtocolCommitment != b.ProtocolCommitment {
+		out = append(out, "protocol document: a new version committed")
+	}
+	return out
+}
