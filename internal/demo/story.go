@@ -32,6 +32,7 @@ var Stories = []Story{
 	{"patients", registerPatients},
 	{"health records", healthRecords},
 	{"pseudonyms", pairwisePseudonyms},
+	{"clinical trials", clinicalTrials},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home
