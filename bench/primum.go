@@ -27,6 +27,7 @@ import (
 	"github.com/primum-health/primum/internal/localnet"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/trials"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -227,6 +228,19 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 			}
 			if i >= perOrg {
 				continue
+			}
+			// The first hospital sponsors a trial every 20 steps and
+			// amends it at once (the registry's writes).
+			if oi == 0 && i%20 == 10 {
+				id := fmt.Sprintf("BENCH-%d", i)
+				p := benchProtocol(info.Identity.ID)
+				if err := sign(trials.TypeRegister, trials.Register{ID: id, Protocol: p}); err != nil {
+					return nil, 0, err
+				}
+				p.SampleSize++
+				if err := sign(trials.TypeAmend, trials.Amend{ID: id, Reason: "larger sample", Protocol: p}); err != nil {
+					return nil, 0, err
+				}
 			}
 			otherKey := benchKey(fmt.Sprintf("org%d", oi), i)
 			other := hex.EncodeToString(otherKey.Public().(ed25519.PublicKey))
@@ -501,4 +515,12 @@ func fetchProfile(ctx context.Context, base string, d time.Duration, path string
 		return err
 	}
 	return f.Close()
+}
+
+// benchProtocol is a trial protocol with site as its only site.
+func benchProtocol(site string) trials.Protocol {
+	return trials.Protocol{Title: "Bench trial", Conditions: []string{"Hypertension"}, Interventions: []string{"amlodipine 5 mg"},
+		Inclusion: "adults 18-80", Exclusion: "pregnancy", SampleSize: 100,
+		PrimaryOutcomes: []trials.Outcome{{ID: "sbp", Measure: "change in systolic blood pressure", TimeFrame: "12 weeks"}},
+		Sites:           []string{site}, ProtocolCommitment: strings.Repeat("ab", 32)}
 }
