@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/trials"
 )
 
 // The FHIR R4 facade (base /fhir). Errors are OperationOutcome resources.
@@ -268,6 +270,16 @@ func (s *server) ingest(ctx context.Context, key ed25519.PrivateKey, patient str
 func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	committed := s.Ledger.Committed()
 	id := r.PathValue("id")
+	// The trial registry is public.
+	if r.PathValue("type") == "ResearchStudy" {
+		t, err := trials.Get(committed, id)
+		if err != nil {
+			fhirError(w, err)
+			return
+		}
+		writeFHIR(w, http.StatusOK, fhir.ResearchStudy(t))
+		return
+	}
 	// Every resource here is about a patient: who asks is known before
 	// anything is looked up, and may see it only with standing.
 	if _, err := s.knownCaller(r, committed); err != nil {
@@ -340,6 +352,10 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ := r.PathValue("type")
+	if typ == "ResearchStudy" {
+		s.researchStudies(w, r)
+		return
+	}
 	if !slices.Contains(fhir.Searchable, typ) {
 		fhirError(w, errNoRoute.Wrapf("this facade searches %v", fhir.Searchable))
 		return
@@ -616,4 +632,47 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="primum-export.json"`)
 	writeFHIR(w, http.StatusOK, bundle)
+}
+
+// researchStudies: GET /fhir/ResearchStudy[?_count=&_after=] — the trial
+// registry, public, a page at a time (as GET /api/v1/trials).
+func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains([]string{"_count", "_after", "_format"}, k) {
+			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ResearchStudy (_count, _after)", k))
+			return
+		}
+	}
+	count := 100
+	if v := q.Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fhirError(w, errBadRequest.Wrapf("_count must be 1-1000"))
+			return
+		}
+		count = n
+	}
+	after, err := s.pages.open(q.Get("_after"), r, "_after")
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	list, next, err := trials.Page(s.Ledger.Committed(), after, count)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	page := make([]fhir.Object, 0, len(list))
+	for _, t := range list {
+		page = append(page, fhir.ResearchStudy(t))
+	}
+	total, nextURL := -1, ""
+	if next == "" && after == "" {
+		total = len(page)
+	}
+	if next != "" {
+		nextURL = s.fhirBase(r) + "/ResearchStudy?" + url.Values{"_count": {strconv.Itoa(count)}, "_after": {s.pages.seal(next, r, "_after")}}.Encode()
+	}
+	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total))
 }

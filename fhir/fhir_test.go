@@ -12,6 +12,7 @@ import (
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/trials"
 )
 
 func mustJSON(tb testing.TB, v any) []byte {
@@ -67,6 +68,13 @@ func TestRenderedResourcesConform(t *testing.T) {
 		Registered: "2026-11-22T08:00:00Z", Status: records.StatusErased}
 	all := []Object{Consent(c, now), AuditEvent(granted), AuditEvent(refused), DocumentReference(rec, "http://127.0.0.1:8080"),
 		DocumentReference(rec, ""), Patient("p1"), CapabilityStatement("http://x/fhir", "1", "2026-11-22", []string{"Observation"})}
+	tr := &trials.Trial{ID: "PRM-1", Sponsor: "s1", Status: trials.StatusReported, Version: 2, Registered: "2026-11-01T00:00:00Z", Updated: "2026-11-20T00:00:00Z",
+		Protocol: trials.Protocol{Title: "T", Conditions: []string{"c"}, Interventions: []string{"i"}, Inclusion: "in", Exclusion: "ex", SampleSize: 10,
+			PrimaryOutcomes: []trials.Outcome{{ID: "p", Measure: "m", TimeFrame: "1 week"}}, SecondaryOutcomes: []trials.Outcome{{ID: "s", Measure: "m2", TimeFrame: "2 weeks"}},
+			Sites: []string{"h1"}, ProtocolCommitment: strings.Repeat("ab", 32)},
+		Flags: []trials.Flag{{Kind: trials.FlagOutcomeSwitched, Version: 2, Time: "2026-11-10T00:00:00Z", Added: []string{"p"}, Dropped: []string{"q"}}},
+		Score: &trials.Score{Registered: 2, Reported: 1, Missing: 1, PrimarySwitched: true}}
+	all = append(all, ResearchStudy(tr))
 	all = append(all, SearchSet("http://x/fhir/Consent?patient=p1", "http://x/fhir/Consent?patient=p1&_after=c3", "http://x/fhir", all[:3], 10), Collection("e1", "2026-11-22T10:00:00Z", all[:4]))
 	for _, r := range all {
 		if problems := v.Validate(mustJSON(t, r)); len(problems) > 0 {

@@ -234,6 +234,7 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 		search("AuditEvent", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"outcome", "token"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
 		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
 		search("Patient", [2]string{"_id", "token"}),
+		search("ResearchStudy", [2]string{"_count", "number"}, [2]string{"_after", "string"}),
 	}
 	for _, t := range creatable {
 		resources = append(resources, Object{"type": t, "interaction": []any{Object{"code": "create"}},

@@ -151,6 +151,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},
 		{"GET", "/api/v1/blocks", nil, all(200)},
 		{"GET", "/api/v1/trials", nil, all(200)},
+		{"GET", "/fhir/ResearchStudy", nil, all(200)},
+		{"GET", "/fhir/ResearchStudy/PRM-NONE", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/history", nil, all(404)},
 		{"GET", "/api/v1/blocks?limit=51", nil, all(400)},

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/demo/demotest"
 )
@@ -22,7 +24,24 @@ import (
 func TestTrialRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	_, n, _, _ := demotest.Seeded(t, ctx)
+	_, n, c, _ := demotest.Seeded(t, ctx)
+	// Through the FHIR facade: the flagged trial as an R4 ResearchStudy,
+	// its outcomes and the flag as extensions, valid against R4.
+	var study map[string]any
+	if err := c.Get(ctx, "/fhir/ResearchStudy/"+demo.SwitchedTrial, &study); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(study)
+	if problems := conformance.LoadFHIR(t).Validate(raw); len(problems) > 0 {
+		t.Errorf("ResearchStudy: %v", problems)
+	}
+	if !strings.Contains(string(raw), `"valueCode":"primary_outcome_switched"`) || !strings.Contains(string(raw), `"versionId":"2"`) || study["status"] != "completed" {
+		t.Errorf("ResearchStudy: %s", raw)
+	}
+	var bundle struct{ Total int }
+	if err := c.Get(ctx, "/fhir/ResearchStudy", &bundle); err != nil || bundle.Total != 2 {
+		t.Errorf("ResearchStudy search: %+v %v", bundle, err)
+	}
 	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
 	if err != nil {
 		t.Fatal(err)

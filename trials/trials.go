@@ -267,6 +267,12 @@ func Get(r ledger.Reader, id string) (*Trial, error) {
 	return &t, nil
 }
 
+// Page lists trials by id from the page token after, up to limit
+// (ledger.ScanPage).
+func Page(r ledger.Reader, after string, limit int) ([]*Trial, string, error) {
+	return ledger.ScanPage[Trial](r, prefixTrial, after, limit, nil)
+}
+
 // checkText checks one text item: required or not, at most max bytes, no
 // control characters.
 func checkText(name, s string, max int, required bool) error {
