@@ -199,6 +199,7 @@ func TestPermissionTable(t *testing.T) {
 		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeEnrol:                  {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},
 		trials.TypeWithdraw:               {ok, ok, ok, ok, ok, susp, ok, unauth, unknown},
+		trials.TypeAnchor:                 {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},
 		supply.TypeDecommission:           {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRecall:                 {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		supply.TypeReportSuspect:          {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},

@@ -105,9 +105,10 @@ var trialPatient = testKey("trial-patient")
 // trialSteps are the trial registry's transactions of block b, at fixed
 // blocks (nothing from the random sequence): a trial registered, its
 // participant's research consent and enrolment, an amendment that
-// switches the primary outcome (flagged), a withdrawal, results with an
-// added outcome; and refusals (an enrolment by a non-site, results for an
-// unknown outcome).
+// switches the primary outcome (flagged), an anchored data batch, a
+// withdrawal, results with an added outcome; and refusals (an enrolment by
+// a non-site, results for an unknown outcome, a batch for the withdrawn
+// participant).
 func trialSteps(gen *harness, b int) [][]byte {
 	p := trials.Protocol{Title: "Workload trial", Conditions: []string{"Hypertension"}, Interventions: []string{"amlodipine"},
 		Inclusion: "adults", Exclusion: "pregnancy", SampleSize: 50,
@@ -127,7 +128,11 @@ func trialSteps(gen *harness, b int) [][]byte {
 			gen.tx(hospital2Key, trials.TypeEnrol, trials.Enrol{Trial: trial, Participant: id(trialPatient)})}
 	case 5:
 		p.PrimaryOutcomes = []trials.Outcome{{ID: "bpc", Measure: "blood pressure controlled", TimeFrame: "8 weeks"}}
-		return [][]byte{gen.tx(hospitalKey, trials.TypeAmend, trials.Amend{ID: trial, Reason: "switch", Protocol: p})}
+		return [][]byte{gen.tx(hospitalKey, trials.TypeAmend, trials.Amend{ID: trial, Reason: "switch", Protocol: p}),
+			gen.tx(hospital2Key, trials.TypeAnchor, trials.Anchor{Trial: trial, Root: strings.Repeat("2b", 32), Size: 40, Participants: []string{id(trialPatient)}})}
+	case 8:
+		// After the withdrawal: refused.
+		return [][]byte{gen.tx(hospital2Key, trials.TypeAnchor, trials.Anchor{Trial: trial, Root: strings.Repeat("3c", 32), Size: 10, Participants: []string{id(trialPatient)}})}
 	case 6:
 		return [][]byte{gen.tx(trialPatient, trials.TypeWithdraw, trials.Withdraw{Trial: trial, Participant: id(trialPatient)}),
 			gen.tx(hospitalKey, trials.TypeResults, trials.RegisterResults{Trial: trial, Results: trials.Results{
@@ -278,7 +283,7 @@ func TestAppHashPinned(t *testing.T) {
 	// Moved on 2026-12-04 only by adding the trials module's steps to the
 	// workload (without them it reaches the hash pinned before,
 	// 8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7).
-	const want = "63E1F61B3B49CC8E28A48A1DA97C8FB3E989400DC462CDE82D6000FCF624DF1C"
+	const want = "5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -289,7 +294,7 @@ func TestAppHashPinned(t *testing.T) {
 	}
 	// The trial's steps did what they say (the pin covers its state).
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")
-	if err != nil || tr.Version != 2 || len(tr.Flags) != 2 || tr.Withdrawn != 1 || tr.Score == nil || tr.Score.Missing != 1 || !tr.Score.PrimarySwitched {
+	if err != nil || tr.Version != 2 || len(tr.Flags) != 2 || tr.Withdrawn != 1 || tr.Batches != 1 || tr.Score == nil || tr.Score.Missing != 1 || !tr.Score.PrimarySwitched {
 		t.Fatalf("the workload's trial: %+v, %v", tr, err)
 	}
 }

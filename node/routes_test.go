@@ -155,6 +155,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/fhir/ResearchStudy/PRM-NONE", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/history", nil, all(404)},
+		{"GET", "/api/v1/trials/PRM-NONE/batches", nil, all(404)},
+		{"GET", "/api/v1/trials/PRM-NONE/batches/1", nil, all(404)},
 		{"GET", "/api/v1/blocks?limit=51", nil, all(400)},
 		{"GET", "/api/v1/supply/recalls", nil, all(200)},
 		{"GET", "/api/v1/supply/suspects", nil, all(200)},

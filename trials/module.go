@@ -20,6 +20,7 @@ func Declare() ledger.Module {
 		Txs: routes(), Queries: queries(), Keys: []ledger.KeySpace{
 			{Prefix: string(prefixTrial), Read: ledger.Public},
 			{Prefix: string(prefixVersion), Read: ledger.Public},
+			{Prefix: string(prefixBatch), Read: ledger.Public},
 			// An enrolment names a pseudonym: it is the participant's.
 			{Prefix: string(prefixParticipant), Read: ledger.PatientSelf, Subject: func(_ ledger.Reader, key string) (string, error) {
 				_, p, _ := strings.Cut(key[len(prefixParticipant):], "/")
@@ -42,6 +43,9 @@ func routes() []ledger.Route {
 		{Type: TypeWithdraw, Args: []string{"trial", "participant"}, Allow: []string{"patient", "organisation", "practitioner"}, Handle: ledger.Handle(withdraw),
 			Doc:     "A participant withdraws (themselves), or the site that enrolled them records the withdrawal.",
 			Example: `{"trial":"PRM-2026-0001","participant":"<patient id>"}`},
+		{Type: TypeAnchor, Args: []string{"trial"}, Allow: []string{"organisation", "practitioner"}, Handle: ledger.Handle(anchorBatch),
+			Doc:     "A site anchors a batch of its case-report records: the batch's Merkle root and size (RFC 9162) and the participants it covers, each enrolled there and not withdrawn. Any record can later be proven to have been in it ('primum trials prove').",
+			Example: `{"trial":"PRM-2026-0001","root":"<64 hex>","size":120,"participants":["<patient id>"]}`},
 		{Type: TypeResults, Args: []string{"trial"}, Allow: sponsors, Handle: ledger.Handle(results),
 			Doc:     "The sponsor registers results against the registered outcomes (each reported with a commitment to its analysis, or declared not reported with a reason; outcomes never registered go under added and are flagged). Enrolment closes.",
 			Example: `{"trial":"PRM-2026-0001","results":{"reported":[{"id":"hba1c","summary":"-0.9 points (95% CI -1.1 to -0.7)","analysis_commitment":"<64 hex>"}]}}`},
@@ -92,6 +96,31 @@ func queries() []ledger.Query {
 			Doc: "A trial as it stands: the current protocol, its flags (each with the version and time that raised it), enrolment counts, results and score.",
 			Handle: func(q *ledger.Request) (any, error) {
 				return Get(q.State, q.Path("id"))
+			}},
+		{Path: "/api/v1/trials/{id}/batches", Name: "batches", Read: ledger.Public, Answer: ledger.Page{Items: []*Batch{}},
+			Columns: ledger.Cols("BATCH", "seq", "SITE", "@site", "RECORDS", "size", "PARTICIPANTS", "participants", "ROOT", "root", "TIME", "time"),
+			Doc:     "The trial's anchored data batches, oldest first: each one's site, Merkle root, size, how many participants it covers, and when.",
+			Params:  []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				t, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := ledger.ScanPage[Batch](q.State, append(append(append([]byte{}, prefixBatch...), t.ID...), '/'), after, limit, nil)
+				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/trials/{id}/batches/{seq}", Name: "batch", Read: ledger.Public, Answer: &Batch{},
+			Doc: "One anchored batch by its number.",
+			Handle: func(q *ledger.Request) (any, error) {
+				seq, err := strconv.ParseInt(q.Path("seq"), 10, 64)
+				if err != nil || seq < 1 {
+					return nil, ErrUnknownBatch.Wrapf("batch numbers start at 1")
+				}
+				return GetBatch(q.State, q.Path("id"), seq)
 			}},
 		{Path: "/api/v1/trials/{id}/history", Name: "history", Read: ledger.Public, Answer: ledger.Page{Items: []*VersionChange{}},
 			Columns: ledger.Cols("VERSION", "version", "TIME", "time", "REASON", "reason", "FLAGGED", "flagged", "CHANGES", "changes"),

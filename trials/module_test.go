@@ -143,6 +143,17 @@ func TestTrialLifecycle(t *testing.T) {
 				t.Fatalf("%+v", tr)
 			}
 		}},
+		{"a batch from a non-site", "pharm", trials.TypeAnchor, trials.Anchor{Trial: id, Root: commitment, Size: 3, Participants: []string{w.ID("carol")}}, trials.ErrNotSite, nil},
+		{"a batch without a root", "hosp", trials.TypeAnchor, trials.Anchor{Trial: id, Root: "abc", Size: 3, Participants: []string{w.ID("carol")}}, trials.ErrBadBatch, nil},
+		{"a batch naming a participant twice", "hosp", trials.TypeAnchor, trials.Anchor{Trial: id, Root: commitment, Size: 3, Participants: []string{w.ID("carol"), w.ID("carol")}}, trials.ErrBadBatch, nil},
+		{"a batch for a withdrawn participant", "hosp", trials.TypeAnchor, trials.Anchor{Trial: id, Root: commitment, Size: 3, Participants: []string{w.ID("alice")}}, trials.ErrWithdrawnData, nil},
+		{"a batch for someone never enrolled", "hosp", trials.TypeAnchor, trials.Anchor{Trial: id, Root: commitment, Size: 3, Participants: []string{w.ID("bob")}}, trials.ErrWithdrawnData, nil},
+		{"a batch anchored", "drA", trials.TypeAnchor, trials.Anchor{Trial: id, Root: commitment, Size: 3, Participants: []string{w.ID("carol")}}, nil, func(t *testing.T) {
+			b, err := trials.GetBatch(w.St.Committed(), id, 1)
+			if err != nil || b.Site != w.ID("hosp") || b.Size != 3 || b.Participants != 1 || b.Root != commitment || trial(t).Batches != 1 {
+				t.Fatalf("%+v %v", b, err)
+			}
+		}},
 		{"withdrawn twice", "alice", trials.TypeWithdraw, trials.Withdraw{Trial: id, Participant: w.ID("alice")}, trials.ErrNotEnrolled, nil},
 		{"results for an unknown outcome", "institute", trials.TypeResults, trials.RegisterResults{Trial: id, Results: trials.Results{
 			Reported: []trials.Reported{{ID: "hba1c", Summary: "-0.9", AnalysisCommitment: commitment}}}}, trials.ErrUnknownOutcome, nil},

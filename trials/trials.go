@@ -20,9 +20,11 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -35,6 +37,7 @@ const (
 	TypeEnrol    = "trials.enrol"
 	TypeWithdraw = "trials.withdraw"
 	TypeResults  = "trials.results"
+	TypeAnchor   = "trials.anchor"
 )
 
 // Limits: every transaction's work is bounded by the transaction.
@@ -49,6 +52,9 @@ const (
 	MaxSummary         = 1000
 	MaxSampleSize      = 10_000_000
 	MaxNotReportedText = 300
+	// MaxBatchParticipants bounds the participants one anchored batch
+	// names; a batch holds at most anchor.MaxLeaves records.
+	MaxBatchParticipants = 100
 )
 
 // Trial statuses.
@@ -90,6 +96,9 @@ var (
 	ErrBadSite         = ledger.NewError("trials", 15, "bad_site", 400, "a site must be an active member organisation")
 	ErrNotYourWithdraw = ledger.NewError("trials", 16, "not_your_participation", 403, "a participant withdraws only themselves; a site withdraws only those it enrolled")
 	ErrNoChange        = ledger.NewError("trials", 17, "no_change", 400, "the amendment changes nothing in the protocol")
+	ErrWithdrawnData   = ledger.NewError("trials", 18, "participant_withdrawn", 409, "a batch names a participant who has withdrawn (or was never enrolled here): their data is anchored no more")
+	ErrBadBatch        = ledger.NewError("trials", 19, "bad_batch", 400, "a batch is a Merkle root (64 lower-case hex), its size (1 to 1,000,000 records) and the participants it holds (1 to 100, each once)")
+	ErrUnknownBatch    = ledger.NewError("trials", 20, "unknown_batch", 404, "no batch with this number in this trial")
 )
 
 // Outcome is a registered outcome measure.
@@ -153,6 +162,7 @@ type Trial struct {
 	EverEnrolled int64    `json:"ever_enrolled"` // enrolled at some time
 	Withdrawn    int64    `json:"withdrawn"`
 	FirstEnrol   string   `json:"first_enrolment,omitempty"`
+	Batches      int64    `json:"batches,omitempty"` // data batches anchored
 	Flags        []Flag   `json:"flags"`
 	Results      *Results `json:"results,omitempty"`
 	Score        *Score   `json:"score,omitempty"`
@@ -208,6 +218,21 @@ type Results struct {
 	Height      int64          `json:"height,omitempty"`
 }
 
+// Batch is an anchored batch of case-report records: its Merkle root and
+// size (package anchor), the site that holds the records, and how many
+// participants it covers (not who: the body named them, the ledger
+// checked them, and keeps the count).
+type Batch struct {
+	Trial        string `json:"trial"`
+	Seq          int64  `json:"seq"`
+	Site         string `json:"site"`
+	Root         string `json:"root"`
+	Size         int64  `json:"size"`
+	Participants int64  `json:"participants"`
+	Time         string `json:"time"`
+	Height       int64  `json:"height"`
+}
+
 // Bodies.
 type (
 	Register struct {
@@ -227,6 +252,12 @@ type (
 		Trial       string `json:"trial"`
 		Participant string `json:"participant"`
 	}
+	Anchor struct {
+		Trial        string   `json:"trial"`
+		Root         string   `json:"root" doc:"the batch's Merkle tree head (RFC 9162, SHA-256), hex"`
+		Size         int64    `json:"size" doc:"how many records the batch holds"`
+		Participants []string `json:"participants" doc:"the participants whose records the batch holds"`
+	}
 	RegisterResults struct {
 		Trial   string `json:"trial"`
 		Results `json:"results"`
@@ -244,7 +275,25 @@ var (
 	prefixTrial       = []byte("tri/t/") // tri/t/<id> -> Trial
 	prefixVersion     = []byte("tri/v/") // tri/v/<id>/<version, 8 bytes BE> -> Version
 	prefixParticipant = []byte("tri/p/") // tri/p/<id>/<participant> -> Participant
+	prefixBatch       = []byte("tri/b/") // tri/b/<id>/<seq, 8 bytes BE> -> Batch
 )
+
+func batchKey(id string, seq int64) []byte {
+	return binary.BigEndian.AppendUint64(append(append(append([]byte{}, prefixBatch...), id...), '/'), uint64(seq))
+}
+
+// GetBatch reads an anchored batch.
+func GetBatch(r ledger.Reader, id string, seq int64) (*Batch, error) {
+	var b Batch
+	found, err := ledger.GetJSON(r, batchKey(id, seq), &b)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrUnknownBatch.Wrapf("%s #%d", id, seq)
+	}
+	return &b, nil
+}
 
 func trialKey(id string) []byte { return append(append([]byte{}, prefixTrial...), id...) }
 func versionKey(id string, v int64) []byte {
@@ -572,6 +621,40 @@ func withdraw(ctx *ledger.Context, m *Withdraw) error {
 	t.Withdrawn++
 	ledger.SetJSON(ctx.State, trialKey(t.ID), t)
 	ctx.Emit("trials.withdrawn", [2]string{"trial", t.ID})
+	return nil
+}
+
+// anchorBatch commits a site's batch of case-report records: only a site
+// of the trial, only for participants enrolled there and not withdrawn.
+func anchorBatch(ctx *ledger.Context, m *Anchor) error {
+	if !hex64.MatchString(m.Root) || m.Size < 1 || m.Size > anchor.MaxLeaves || len(m.Participants) == 0 || len(m.Participants) > MaxBatchParticipants {
+		return ErrBadBatch
+	}
+	t, err := Get(ctx.State, m.Trial)
+	if err != nil {
+		return err
+	}
+	site := actor(ctx.Signer)
+	if !slices.Contains(t.Protocol.Sites, site) {
+		return ErrNotSite.Wrapf("%s", t.ID)
+	}
+	for i, p := range m.Participants {
+		if slices.Contains(m.Participants[:i], p) {
+			return ErrBadBatch.Wrapf("participant %d is named twice", i)
+		}
+		var e Participant
+		if found, err := ledger.GetJSON(ctx.State, participantKey(t.ID, p), &e); err != nil {
+			return err
+		} else if !found || e.Status != ParticipantEnrolled || e.Site != site {
+			return ErrWithdrawnData.Wrapf("participant %d", i)
+		}
+	}
+	t.Batches++
+	b := Batch{Trial: t.ID, Seq: t.Batches, Site: site, Root: m.Root, Size: m.Size, Participants: int64(len(m.Participants)),
+		Time: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	ledger.SetJSON(ctx.State, batchKey(t.ID, b.Seq), b)
+	ledger.SetJSON(ctx.State, trialKey(t.ID), t)
+	ctx.Emit("trials.anchored", [2]string{"trial", t.ID}, [2]string{"seq", strconv.FormatInt(b.Seq, 10)})
 	return nil
 }
 

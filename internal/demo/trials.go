@@ -8,9 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
@@ -113,6 +117,11 @@ func clinicalTrials(ctx context.Context, env *Env) error {
 			return fmt.Errorf("amending %s: %w", SwitchedTrial, err)
 		}
 	}
+	// Riverside anchors its first batch of case-report records for the
+	// first trial (kept in the demo's home, to prove a record from it).
+	if err := anchorBatch(ctx, env, env.ID(patientName(3))); err != nil {
+		return err
+	}
 	// Results: the first reports what it registered; the second reports
 	// its new outcome and one never registered, and not the original.
 	results := map[string]trials.Results{
@@ -205,6 +214,49 @@ func admit(ctx context.Context, env *Env, institute ed25519.PrivateKey) error {
 	}
 	if done, err := env.registered(ctx, institute); err != nil || !done {
 		return errors.Join(err, errors.New("the vote did not admit the institute"))
+	}
+	return nil
+}
+
+// BatchFile is where the demo keeps Riverside's anchored batch of the
+// first trial (one case-report record a line).
+func BatchFile(home string) string {
+	return filepath.Join(home, "demo", "trials", CleanTrial+"-batch-1.jsonl")
+}
+
+// anchorBatch writes Riverside's batch file (the same every time) and
+// anchors it, unless the trial has a batch already.
+func anchorBatch(ctx context.Context, env *Env, participant string) error {
+	var lines []string
+	for i, v := range []struct{ date, hba1c, weight string }{{"2026-10-05", "62", "9120"}, {"2026-11-02", "58", "9050"}, {"2026-11-30", "55", "8990"}} {
+		lines = append(lines, fmt.Sprintf(`{"participant":"%s","visit":%d,"date":"%s","hba1c_mmol_mol":%s,"weight_dag":%s}`, participant, i+1, v.date, v.hba1c, v.weight))
+	}
+	path := BatchFile(env.Home)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	t, err := env.trial(ctx, CleanTrial)
+	if err != nil || t.Batches > 0 {
+		return err
+	}
+	recs := make([][]byte, len(lines))
+	for i, l := range lines {
+		recs[i] = []byte(l)
+	}
+	root, err := anchor.Root(recs)
+	if err != nil {
+		return err
+	}
+	site, err := env.Key("Riverside General Hospital")
+	if err != nil {
+		return err
+	}
+	if _, err := env.Client.Send(ctx, site, trials.TypeAnchor, trials.Anchor{Trial: CleanTrial, Root: hex.EncodeToString(root), Size: int64(len(recs)),
+		Participants: []string{participant}}, true); err != nil {
+		return fmt.Errorf("anchoring a batch of %s: %w", CleanTrial, err)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ async function show(id, focus) {
   for (const [k, v] of [["Sponsor", who[t.sponsor] || t.sponsor], ["Status", t.status], ["Registered", when(t.registered)], ["Version", `${t.version} (last change ${when(t.updated)})`],
     ["Conditions", p.conditions.join("; ")], ["Interventions", p.interventions.join("; ")], ["Inclusion", p.inclusion], ["Exclusion", p.exclusion],
     ["Target sample size", p.sample_size], ["Enrolled", `${t.enrolled} now, ${t.ever_enrolled} in all, ${t.withdrawn} withdrawn` + (t.first_enrolment ? ` (first ${when(t.first_enrolment)})` : "")],
-    ["Sites", p.sites.map(s => who[s] || s).join(", ")], ["Protocol document", "committed: " + p.protocol_commitment.slice(0, 16) + "…"]]) {
+    ["Sites", p.sites.map(s => who[s] || s).join(", ")], ["Data anchored", (t.batches || 0) + " batch" + (t.batches === 1 ? "" : "es") + " of case-report records (primum trials batches " + t.id + ")"], ["Protocol document", "committed: " + p.protocol_commitment.slice(0, 16) + "…"]]) {
     const dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.textContent = k; dd.textContent = String(v);
     dl.append(dt, dd);

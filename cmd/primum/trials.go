@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/trials"
+)
+
+// newTrialsCmd is the trials noun: its verbs are generated from the
+// module's declarations (modules.go), but for anchoring a batch file and
+// proving a record of one, which read the file here.
+func newTrialsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "trials", Short: trials.Declare().Doc}
+	var from, file string
+	var participants []string
+	anchorCmd := &cobra.Command{
+		Use:   "anchor TRIAL --file BATCH --participant ID... --from SITE",
+		Short: "Anchor a batch of case-report records (one a line in BATCH): its Merkle root and size go on the ledger",
+		Long: `Reads BATCH (one record a line, as your system writes them; empty lines skipped), computes
+its Merkle tree head (RFC 9162, SHA-256) and sends it with the batch's size and the
+participants whose records it holds (each enrolled at your site, not withdrawn). The
+records stay here: keep BATCH as it is, to prove any of its records later with
+'primum trials prove'.`,
+		Example: "  primum trials anchor PRM-2026-0001 --file visits-2026-12.jsonl --participant 3f0c… --from riverside.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			recs, err := readBatch(file)
+			if err != nil {
+				return err
+			}
+			root, err := anchor.Root(recs)
+			if err != nil {
+				return err
+			}
+			key, err := g.fromKey(cmd.Context(), from)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "batch of %d records, root %x\n", len(recs), root)
+			return g.sendAs(cmd, key, true, trials.TypeAnchor, trials.Anchor{Trial: args[0], Root: hex.EncodeToString(root), Size: int64(len(recs)), Participants: participants})
+		},
+	}
+	anchorCmd.Flags().StringVar(&from, "from", "", "the site's key (or its practitioner's): a name in HOME/keys or a key file path")
+	anchorCmd.Flags().StringVar(&file, "file", "", "the batch: one record a line")
+	anchorCmd.Flags().StringSliceVar(&participants, "participant", nil, "a participant the batch holds records of (repeat, or comma-separated)")
+	_ = anchorCmd.MarkFlagRequired("file")
+
+	var record int
+	prove := &cobra.Command{
+		Use:   "prove TRIAL BATCH --file BATCH_FILE --record N",
+		Short: "Prove that record N of a batch file was in the batch anchored on the ledger",
+		Long: `Reads the batch file, checks that it is the batch anchored as number BATCH (its size and
+Merkle root, as the ledger holds them), and proves record N (1 = the first record) to have
+been in it: the proof is RFC 9162's inclusion proof, checked here. Anyone with the record,
+its number and the proof can check it against the root on the ledger.`,
+		Example: "  primum trials prove PRM-2026-0001 1 --file visits-2026-12.jsonl --record 17",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil || seq < 1 {
+				return fmt.Errorf("BATCH is the batch's number (1, 2, …), not %q", args[1])
+			}
+			recs, err := readBatch(file)
+			if err != nil {
+				return err
+			}
+			if record < 1 || record > len(recs) {
+				return fmt.Errorf("--record must be 1 to %d (the batch file's records)", len(recs))
+			}
+			var b trials.Batch
+			if err := g.client().Get(cmd.Context(), "/api/v1/trials/"+url.PathEscape(args[0])+"/batches/"+strconv.FormatInt(seq, 10), &b); err != nil {
+				return err
+			}
+			root, err := hex.DecodeString(b.Root)
+			if err != nil {
+				return fmt.Errorf("the node answered a root that is not hex: %q", b.Root)
+			}
+			if int64(len(recs)) != b.Size {
+				return fmt.Errorf("the file holds %d records, batch %d of %s holds %d: not this batch", len(recs), seq, args[0], b.Size)
+			}
+			i := uint64(record - 1)
+			p, err := anchor.Prove(recs, i)
+			if err != nil {
+				return err
+			}
+			if err := anchor.Verify(recs[i], i, uint64(b.Size), p, root); err != nil {
+				return fmt.Errorf("record %d is not in batch %d as anchored (the file differs from what was anchored): %w", record, seq, err)
+			}
+			proof := make([]string, len(p))
+			for j, h := range p {
+				proof[j] = hex.EncodeToString(h)
+			}
+			return g.print(cmd.OutOrStdout(), map[string]any{"trial": b.Trial, "batch": b.Seq, "record": record, "leaf_index": i, "size": b.Size,
+				"root": b.Root, "leaf_hash": hex.EncodeToString(anchor.LeafHash(recs[i])), "proof": proof, "anchored": b.Time, "site": b.Site}, func(w io.Writer) {
+				fmt.Fprintf(w, "record %d was in batch %d of %s (%d records, root %s), anchored %s by %s: proven (%d hashes)\n",
+					record, b.Seq, b.Trial, b.Size, b.Root, b.Time, g.names(cmd.Context()).of(b.Site), len(proof))
+			})
+		},
+	}
+	prove.Flags().StringVar(&file, "file", "", "the batch file, as it was anchored")
+	prove.Flags().IntVar(&record, "record", 0, "the record's number in the file (1 = the first)")
+	_ = prove.MarkFlagRequired("file")
+	_ = prove.MarkFlagRequired("record")
+	cmd.AddCommand(anchorCmd, prove)
+	return cmd
+}
+
+// readBatch reads a batch file (anchor.Lines).
+func readBatch(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return anchor.Lines(f)
+}
