@@ -151,6 +151,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/dscsa/verify?gtin=09506000134352&serialNumber=X", nil, all(200)},
 		{"GET", "/api/v1/blocks", nil, all(200)},
 		{"GET", "/api/v1/trials", nil, all(200)},
+		{"GET", "/api/v1/trial-flags", nil, all(200)},
 		{"GET", "/fhir/ResearchStudy", nil, all(200)},
 		{"GET", "/fhir/ResearchStudy/PRM-NONE", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE", nil, all(404)},

@@ -64,6 +64,18 @@ type TrialRow struct {
 	Score    *Score `json:"score,omitempty"`
 }
 
+// FlagRow is one flag of the registry-wide list.
+type FlagRow struct {
+	Trial   string   `json:"trial"`
+	Sponsor string   `json:"sponsor"`
+	Kind    string   `json:"kind"`
+	Version int64    `json:"version"`
+	Time    string   `json:"time"`
+	Added   []string `json:"added,omitempty"`
+	Dropped []string `json:"dropped,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+}
+
 // VersionChange is a version with what changed from the one before, in
 // words (computed when read, not on the ledger).
 type VersionChange struct {
@@ -89,6 +101,25 @@ func queries() []ledger.Query {
 				for _, t := range page {
 					rows = append(rows, &TrialRow{ID: t.ID, Title: t.Protocol.Title, Sponsor: t.Sponsor, Status: t.Status, Version: t.Version,
 						Enrolled: t.Enrolled, Flags: len(t.Flags), Score: t.Score})
+				}
+				return ledger.Page{Items: rows, Next: next}, err
+			}},
+		{Path: "/api/v1/trial-flags", Name: "flags", Read: ledger.Public, Answer: ledger.Page{Items: []*FlagRow{}},
+			Columns: ledger.Cols("TRIAL", "trial", "SPONSOR", "@sponsor", "FLAG", "kind", "VERSION", "version", "TIME", "time", "ADDED", "added", "DROPPED", "dropped", "CHANGED", "changed"),
+			Doc:     "Every flag the ledger raised, registry-wide, by trial: outcome switches after enrolment (with the version and time) and outcomes added in results.",
+			Params:  []ledger.Param{{Name: "limit", Doc: "trials a page: 1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := ledger.ScanPage(q.State, prefixTrial, after, limit, func(t *Trial) bool { return len(t.Flags) > 0 })
+				rows := []*FlagRow{}
+				for _, t := range page {
+					for _, f := range t.Flags {
+						rows = append(rows, &FlagRow{Trial: t.ID, Sponsor: t.Sponsor, Kind: f.Kind, Version: f.Version, Time: f.Time,
+							Added: f.Added, Dropped: f.Dropped, Changed: f.Changed})
+					}
 				}
 				return ledger.Page{Items: rows, Next: next}, err
 			}},

@@ -209,6 +209,19 @@ func TestTrialLifecycle(t *testing.T) {
 	if vs := out.(ledger.Page).Items.([]*trials.VersionChange); len(vs) != 1 || !strings.HasPrefix(vs[0].Changes[0], "sample size") && !slices.Contains(vs[0].Changes, `primary outcome added: fpg "fasting plasma glucose" (12 weeks)`) {
 		t.Fatalf("the fourth version alone: %+v", vs)
 	}
+	// Registry-wide, the flags by trial.
+	for _, q := range trials.Declare().Queries {
+		if q.Name == "flags" {
+			out, err := q.Handle(&ledger.Request{State: w.St.Committed(), Now: w.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := out.(ledger.Page).Items.([]*trials.FlagRow)
+			if len(rows) != 2 || rows[0].Trial != id || rows[0].Kind != trials.FlagOutcomeSwitched || rows[0].Version != 4 || rows[1].Kind != trials.FlagOutcomeAdded {
+				t.Fatalf("flags: %+v", rows)
+			}
+		}
+	}
 	if _, err := trials.Get(w.St.Committed(), "PRM-NONE"); !errors.Is(err, trials.ErrUnknownTrial) {
 		t.Fatalf("an unknown trial: %v", err)
 	}
