@@ -79,9 +79,14 @@ type FlagRow struct {
 // VersionChange is a version with what changed from the one before, in
 // words (computed when read, not on the ledger).
 type VersionChange struct {
-	Version
-	Changes []string `json:"changes"`
-	Flagged bool     `json:"flagged,omitempty"`
+	Trial    string   `json:"trial"`
+	Version  int64    `json:"version"`
+	Reason   string   `json:"reason,omitempty"`
+	Time     string   `json:"time"`
+	Height   int64    `json:"height"`
+	Protocol Protocol `json:"protocol"`
+	Changes  []string `json:"changes"`
+	Flagged  bool     `json:"flagged,omitempty"`
 }
 
 func queries() []ledger.Query {
@@ -194,7 +199,7 @@ func historyQuery(q *ledger.Request) (any, error) {
 	}
 	out := make([]*VersionChange, 0, len(page))
 	for _, v := range page {
-		c := &VersionChange{Version: *v, Changes: []string{}}
+		c := &VersionChange{Trial: v.Trial, Version: v.Version, Reason: v.Reason, Time: v.Time, Height: v.Height, Protocol: v.Protocol, Changes: []string{}}
 		if prev == nil {
 			c.Changes = append(c.Changes, "registered")
 		} else {
