@@ -369,16 +369,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		dates = append(dates, f)
 	}
-	count := 100
-	if v := q.Get("_count"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			fhirError(w, errBadRequest.Wrapf("_count must be 1-1000 (a search reads its page only: it does not count every match)"))
-			return
-		}
-		count = n
-	}
-	after, err := s.pages.open(q.Get("_after"), r, "_after")
+	count, after, err := s.searchPage(r)
 	if err != nil {
 		fhirError(w, err)
 		return
@@ -644,16 +635,7 @@ func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	count := 100
-	if v := q.Get("_count"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			fhirError(w, errBadRequest.Wrapf("_count must be 1-1000"))
-			return
-		}
-		count = n
-	}
-	after, err := s.pages.open(q.Get("_after"), r, "_after")
+	count, after, err := s.searchPage(r)
 	if err != nil {
 		fhirError(w, err)
 		return
@@ -675,4 +657,19 @@ func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 		nextURL = s.fhirBase(r) + "/ResearchStudy?" + url.Values{"_count": {strconv.Itoa(count)}, "_after": {s.pages.seal(next, r, "_after")}}.Encode()
 	}
 	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total))
+}
+
+// searchPage reads a search's page: _count (1-1000, default 100) and the
+// opened _after token.
+func (s *server) searchPage(r *http.Request) (count int, after string, err error) {
+	count = 100
+	if v := r.URL.Query().Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, "", errBadRequest.Wrapf("_count must be 1-1000 (a search reads its page only: it does not count every match)")
+		}
+		count = n
+	}
+	after, err = s.pages.open(r.URL.Query().Get("_after"), r, "_after")
+	return count, after, err
 }

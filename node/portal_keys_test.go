@@ -198,14 +198,7 @@ func openBackup(t *testing.T, text, passphrase string) []byte {
 // passphrase, and the portal shows their consents.
 func TestPortalDemoKeyFile(t *testing.T) {
 	base, m, _, _ := recordsNodeGenesis(t, nil)
-	f, err := keyring.Seal("patient", m["patient"].key, "", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "patient.json")
-	if err := keyring.WriteFile(file, f); err != nil {
-		t.Fatal(err)
-	}
+	file := keyFile(t, "patient", m["patient"].key)
 	b := browser(t)
 	var who, failed string
 	if err := chromedp.Run(b,
@@ -234,14 +227,7 @@ func TestPortalReadsRecordsInThePage(t *testing.T) {
 	patient := m["patient"].id
 	bp := `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},"effectiveDateTime":"2026-11-02T15:10:00Z","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":142,"unit":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":91,"unit":"mm[Hg]"}}]}`
 	mustCall(t, 201, "POST", base+"/fhir/Observation?patient="+patient, m["stlukes"].token, []byte(bp))
-	f, err := keyring.Seal("patient", m["patient"].key, "", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "patient.json")
-	if err := keyring.WriteFile(file, f); err != nil {
-		t.Fatal(err)
-	}
+	file := keyFile(t, "patient", m["patient"].key)
 	b := browser(t)
 	var row, message, detail, raw string
 	if err := chromedp.Run(b,
@@ -300,4 +286,19 @@ func TestPortalReadsRecordsInThePage(t *testing.T) {
 	if len(trail) != 1 || trail[0].Requester != patient || trail[0].Purpose != "patient" || trail[0].Outcome != "granted" {
 		t.Fatalf("the trail after the read: %+v", trail)
 	}
+}
+
+// keyFile writes key as a demo person's key file (unencrypted, as primum
+// demo writes them).
+func keyFile(t *testing.T, name string, key ed25519.PrivateKey) string {
+	t.Helper()
+	f, err := keyring.Seal(name, key, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name+".json")
+	if err := keyring.WriteFile(file, f); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
