@@ -133,7 +133,7 @@ func (s *server) verifySignature(r *http.Request, now time.Time) (ed25519.Public
 	if len(s.Authorities) > 0 {
 		a, err := httpsig.Authority(r)
 		if err != nil || !slices.Contains(s.Authorities, a) {
-			return nil, errWrongAuthority.Wrapf("signed for %q; this node answers as %s", printableHost(a), strings.Join(s.Authorities, ", "))
+			return nil, errWrongAuthority.Wrapf("signed for %q", printableHost(a))
 		}
 	}
 	// A key the ledger does not know gains nothing over an anonymous

@@ -118,6 +118,8 @@ type Backend struct {
 const MaxBodyBytes = 256 << 10
 
 type server struct {
+	// blocks caches the node page's block summaries.
+	blockSummaries blockCache
 	Backend
 	log      *slog.Logger
 	limiter  *keyLimiter

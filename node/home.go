@@ -376,15 +376,16 @@ func hexKey(s string) ([]byte, error) {
 // (api.Backend.Authorities): the configured ones, public_url's host, and
 // the listening address (with localhost's names when it is loopback or
 // every address). A node listening on every address with neither
-// public_url nor authorities cannot know its names: nil, any.
-func authorities(s Settings, listen string, tls bool) []string {
+// public_url nor authorities cannot know its names: nil, any. A configured
+// name that is not a host or host:port is an error.
+func authorities(s Settings, listen string, tls bool) ([]string, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	ip := net.ParseIP(host)
 	if slices.Contains(s.Authorities, "*") || ip != nil && ip.IsUnspecified() && s.PublicURL == "" && len(s.Authorities) == 0 {
-		return nil
+		return nil, nil
 	}
 	scheme := "http"
 	if tls {
@@ -396,7 +397,9 @@ func authorities(s Settings, listen string, tls bool) []string {
 		if strings.Contains(a, ":") && !strings.HasPrefix(a, "[") {
 			a = "[" + a + "]"
 		}
-		if port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
+		// A default port is left out, as a request's @authority leaves it
+		// (for a configured name, either scheme's).
+		if port != "" && !((scheme == "http" || scheme == "") && port == "80") && !((scheme == "https" || scheme == "") && port == "443") {
 			a += ":" + port
 		}
 		if !slices.Contains(out, a) {
@@ -404,11 +407,14 @@ func authorities(s Settings, listen string, tls bool) []string {
 		}
 	}
 	for _, a := range s.Authorities {
-		if h, p, err := net.SplitHostPort(a); err == nil {
-			add("", h, p)
-		} else {
-			add("", a, "")
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			h, p = a, ""
 		}
+		if h == "" || strings.ContainsAny(h, "/@?# ") || p != "" && strings.Trim(p, "0123456789") != "" {
+			return nil, fmt.Errorf("authorities: %q is not a host or host:port (as in the URL callers use, without scheme or path)", a)
+		}
+		add("", h, p)
 	}
 	if u, err := url.Parse(s.PublicURL); err == nil && u.Hostname() != "" {
 		add(u.Scheme, u.Hostname(), u.Port())
@@ -421,5 +427,5 @@ func authorities(s Settings, listen string, tls bool) []string {
 			add(scheme, h, port)
 		}
 	}
-	return out
+	return out, nil
 }

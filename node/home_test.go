@@ -24,11 +24,18 @@ func TestAuthorities(t *testing.T) {
 		{"every address and no name: any", Settings{}, "0.0.0.0:8080", false, nil},
 		{"any, said outright", Settings{PublicURL: "https://primum.example", Authorities: []string{"*"}}, "127.0.0.1:8080", false, nil},
 		{"TLS on 443", Settings{}, "192.0.2.7:443", true, []string{"192.0.2.7"}},
+		{"a configured default port left out", Settings{Authorities: []string{"primum.example:443", "primum.lan:80"}}, "10.0.0.5:8080", false,
+			[]string{"primum.example", "primum.lan", "10.0.0.5:8080"}},
+	}
+	for _, bad := range []string{"https://primum.example", "primum.example/api", "user@primum.example", "primum.example:http", ""} {
+		if got, err := authorities(Settings{Authorities: []string{bad}}, "10.0.0.5:8080", false); err == nil {
+			t.Errorf("authorities %q taken: %q", bad, got)
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := authorities(c.settings, c.listen, c.tls); !slices.Equal(got, c.want) {
-				t.Fatalf("authorities = %q, want %q", got, c.want)
+			if got, err := authorities(c.settings, c.listen, c.tls); err != nil || !slices.Equal(got, c.want) {
+				t.Fatalf("authorities = %q, %v; want %q", got, err, c.want)
 			}
 		})
 	}

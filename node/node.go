@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,11 +179,19 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if publicURL == "" {
 		publicURL = n.APIURL()
 	}
+	names, err := authorities(settings, n.apiAddr, n.tls)
+	if err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("%s: %w", settingsFile, err)
+	}
+	if names == nil && !slices.Contains(settings.Authorities, "*") {
+		n.log.Warn("the API listens on every address and knows none of its names: a request signed for another node is not refused; set public_url or authorities in " + settingsFile)
+	}
 	handler := api.New(api.Backend{Ledger: a, Chain: local.New(cn), History: local.New(cn), RPCAddress: cn.Config().RPC.ListenAddress,
 		CatchingUp: cn.ConsensusReactor().WaitSync, Gatherer: gatherers, Registerer: reg, Logger: o.Logger,
 		RatePerKey: settings.RatePerKey, RateBurst: settings.RateBurst,
 		RatePerIP: settings.RatePerIP, RateBurstIP: settings.RateBurstIP, TrustedProxies: proxies, Signers: signers, Tokens: svc, HeldKeys: svc.keys,
-		Docs: n.Docs, PublicURL: publicURL, Authorities: authorities(settings, n.apiAddr, n.tls),
+		Docs: n.Docs, PublicURL: publicURL, Authorities: names,
 		CommitWait: time.Duration(min(settings.CommitWaitMS, 50_000)) * time.Millisecond})
 	n.api = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}

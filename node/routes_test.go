@@ -158,7 +158,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/trials/PRM-NONE/history", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches/1", nil, all(404)},
-		{"GET", "/api/v1/blocks?limit=51", nil, all(400)},
+		{"GET", "/api/v1/blocks?limit=21", nil, all(400)},
 		{"GET", "/api/v1/supply/recalls", nil, all(200)},
 		{"GET", "/api/v1/supply/suspects", nil, all(200)},
 		{"GET", "/api/v1/supply/lots/09506000134352/AMX2026A/packs", nil, all(200)},

@@ -123,16 +123,17 @@ func TestDispenseFromTheVerdict(t *testing.T) {
 	if !offered("(01)09506000134352(21)D1") {
 		t.Fatal("no dispense button on the pharmacy's genuine pack")
 	}
-	var message string
+	var headline, tone string
 	if err := chromedp.Run(b,
 		chromedp.Click("#dispense"),
-		chromedp.Poll(`document.getElementById("verdict").dataset.verdict === "already_dispensed"`, nil),
-		chromedp.Text("#message", &message),
+		chromedp.Poll(`document.getElementById("verdict").textContent === "✓ Dispensed by you just now"`, nil),
+		chromedp.Text("#verdict", &headline),
+		chromedp.Evaluate(`document.getElementById("result").className`, &tone),
 	); err != nil {
-		t.Fatalf("dispense: %v", err)
+		t.Fatalf("dispense: %v (%q)", err, headline)
 	}
-	if !strings.Contains(message, "Dispensed by you just now") {
-		t.Fatalf("after dispensing the page says %q", message)
+	if tone != "card verdict-ok" {
+		t.Fatalf("after dispensing the page says %q in %q, not as the pharmacist's own act", headline, tone)
 	}
 	var obj supply.ObjectAnswer
 	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape("(01)09506000134352(21)D1"), &obj); err != nil || obj.Object.Status != supply.StatusDispensed {
@@ -269,7 +270,7 @@ func TestRegulatorDashboard(t *testing.T) {
 	}
 	if !strings.HasPrefix(lot, "Lot LOTR of Amoxicillin 500 mg: 2 packs (2 active, 1 quarantined). Recalled") || !strings.HasSuffix(lot, "by regulator: sterility failure.") ||
 		!strings.HasPrefix(lotCSV, `"Pack","Status","Held by","Shipped to","In case","Quarantined","Dispensed"`+"\r\n") ||
-		!strings.Contains(lotCSV, `"R1","active","pharmacy","","","yes: =cmd|' /C calc'!A0",""`) || !strings.Contains(lotCSV, `"R2","active","pharmacy","","","",""`) {
+		!strings.Contains(lotCSV, `"R1","active — lot recalled","pharmacy","","","yes: =cmd|' /C calc'!A0",""`) || !strings.Contains(lotCSV, `"R2","active — lot recalled","pharmacy","","","",""`) {
 		t.Fatalf("lot LOTR: %q\n%s", lot, lotCSV)
 	}
 	if err := chromedp.Run(b,

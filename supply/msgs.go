@@ -122,7 +122,7 @@ func Routes() []ledger.Route {
 		{Type: TypeDispense, Args: []string{"code"}, Allow: dispensers, Handle: ledger.Handle(dispense), Reads: objectReads(func(m *Dispense) []string { return []string{m.Code} }),
 			Doc: "A pharmacy, hospital or their pharmacist dispenses a pack, once. Nothing about the patient is recorded.", Example: `{"code":"(01)09506000134352(21)S1"}`},
 		{Type: TypeUndoDispense, Args: []string{"code"}, Allow: dispensers, Handle: ledger.Handle(undoDispense), Reads: objectReads(func(m *UndoDispense) []string { return []string{m.Code} }),
-			Doc: "The dispensing organisation (or its pharmacist) takes back a dispense made in error, within 10 days (EU FMD): the pack is in its stock again.", Example: `{"code":"(01)09506000134352(21)S1"}`},
+			Doc: "The dispensing organisation (or its pharmacist) takes back a dispense made in error, within 10 days (EU FMD), of a pack not since recalled, expired or quarantined: the pack is in its stock again.", Example: `{"code":"(01)09506000134352(21)S1"}`},
 		{Type: TypeDecommission, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(decommission), Reads: objectReads(func(m *Decommission) []string { return m.Codes }),
 			Doc: "The custodian takes objects out of the supply chain for good.", Example: `{"codes":["(01)09506000134352(21)S1"],"reason":"destroyed"}`},
 		{Type: TypeRecall, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: ledger.Handle(recall),
@@ -835,9 +835,17 @@ func undoDispense(ctx *ledger.Context, m *UndoDispense) error {
 	if err != nil || ctx.Time.Sub(at) > UndoWindow {
 		return ErrUndoWindow.Wrapf("%s was dispensed at %s", o.Key, o.DispensedAt)
 	}
+	// FMD Art. 13(2): only a pack that could be dispensed now goes back
+	// into stock — not one since recalled, expired or quarantined.
+	if err := dispensable(ctx.State, o, ctx.Time); err != nil {
+		return err
+	}
 	o.Status, o.DispensedBy, o.DispensedAt = StatusActive, "", ""
 	addStep(ctx, o, Step{Action: "undo_dispense"})
 	putObject(ctx.State, o)
+	// For EPCIS readers: the pack observed active again where it was
+	// dispensed.
+	recordEvent(ctx, Event{Type: "ObjectEvent", Action: "OBSERVE", BizStep: "dispensing", Disposition: "active", Keys: []string{o.Key}})
 	ctx.Emit("supply.dispense_undone", [2]string{"key", o.Key})
 	return nil
 }

@@ -228,6 +228,13 @@ func TestUndoDispense(t *testing.T) {
 		{"again: nothing left to take back", "pharmacy", pack1, 0, supply.ErrNotDispensed, supply.VerdictDispensable},
 		{"past 10 days", "pharmacy", pack2, supply.UndoWindow + time.Second, supply.ErrUndoWindow, supply.VerdictDispensed},
 	}
+	// A pack recalled since its dispense stays dispensed.
+	w2 := setup(t)
+	must(t, w2.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack1}, To: w2.ID("pharmacy")}))
+	must(t, w2.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack1}}))
+	must(t, w2.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}))
+	must(t, w2.Do("maker", supply.TypeRecall, supply.RecallLot{GTIN: gtin, Lot: "L1", Reason: "contaminated"}))
+	w2.Try(t, "pharmacy", supply.TypeUndoDispense, supply.UndoDispense{Code: pack1}, supply.ErrRecalled)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w.Advance(c.after)

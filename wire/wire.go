@@ -137,8 +137,8 @@ type Blocks struct {
 	// commit it signed (its recent uptime: Signed / Window).
 	Signed map[string]int `json:"signed"`
 	Window int            `json:"window"`
-	// Peers are the nodes this one is connected to, by node id and name
-	// (their addresses are not shown).
+	// Peers are the nodes this one is connected to, by node id (not their
+	// addresses, nor the names they give themselves).
 	Peers []Peer `json:"peers"`
 }
 
@@ -162,6 +162,5 @@ type BlockTxType struct {
 
 // Peer is a connected node.
 type Peer struct {
-	NodeID  string `json:"node_id"`
-	Moniker string `json:"moniker"`
+	NodeID string `json:"node_id"`
 }

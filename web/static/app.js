@@ -64,7 +64,7 @@ async function refresh() {
 
 // showBlocks lists the latest blocks (what kind of transactions each
 // carried, accepted or refused; never who), draws the time between blocks
-// as a sparkline, and names the peers.
+// as a sparkline, and lists the peers by node id.
 function showBlocks(b, byAddress) {
   const txs = blk => blk.types.map(t => {
     const refused = Object.entries(t.refused || {}).map(([code, n]) => n + " refused: " + code.replaceAll("_", " "));
@@ -87,7 +87,7 @@ function showBlocks(b, byAddress) {
       `${Math.min(...gaps).toFixed(1)} to ${top.toFixed(1)} s.`;
   }
   document.getElementById("peers").textContent = b.peers.length
-    ? `Connected to ${b.peers.length} peer${b.peers.length > 1 ? "s" : ""}: ` + b.peers.map(p => p.moniker || short(p.node_id)).join(", ") + "."
+    ? `Connected to ${b.peers.length} peer${b.peers.length > 1 ? "s" : ""}: ` + b.peers.map(p => short(p.node_id)).join(", ") + "."
     : "No peers: this node is the only one in its network, or cut off from the others.";
 }
 

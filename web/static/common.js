@@ -143,7 +143,8 @@ function signIn(onReady) {
   async function start() {
     try {
       const me = await get("/api/v1/me");
-      document.getElementById("who").textContent = me.kind + " " + me.id + (withKey() ? " (your key, in this browser)" : "");
+      const named = me.name || (me.kind === "practitioner" ? me.profession + " " + me.licence : "");
+      document.getElementById("who").textContent = (named ? named + " (" + me.kind + ")" : me.kind + " " + me.id) + (withKey() ? " (your key, in this browser)" : "");
       form.hidden = true;
       if (keyForm) keyForm.hidden = true;
       document.getElementById("signed-in").hidden = false;

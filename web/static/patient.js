@@ -87,8 +87,8 @@ async function refresh() {
     return !r ? "a record" : read[id] ? read[id].title : "your " + kindOf(r.category).toLowerCase() + " record of " + when(r.registered);
   };
   fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, recordWords(a.record), a.purpose.replaceAll("_", " "),
-    { text: a.outcome + (a.refusal ? " (" + a.refusal + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
-    a.emergency ? "EMERGENCY: " + a.emergency_reason : ""]), i => trail[i].emergency ? "emergency" : "");
+    { text: a.outcome + (a.refusal ? " (" + a.refusal.replaceAll("_", " ") + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
+    a.emergency ? "EMERGENCY: " + a.emergency_reason.replaceAll("_", " ") : ""]), i => trail[i].emergency ? "emergency" : "");
   inbox(all.filter(a => !own(a)), consents, recordWords, who);
 }
 
@@ -96,7 +96,7 @@ async function refresh() {
 // reads (emergency ones first in weight), refused attempts, consents that
 // end within a week, the erasure's state; newer than the last "seen" is
 // marked new (the mark is kept in this browser).
-let erasureLine = null, inboxNewest = null;
+let erasureLine = null, inboxNewest = null, inboxKey = "";
 document.getElementById("inbox-seen").addEventListener("click", () => {
   if (inboxNewest) localStorage.setItem(inboxNewest[0], inboxNewest[1]);
   refresh();
@@ -117,7 +117,9 @@ function inbox(others, consents, recordWords, who) {
   }
   if (erasureLine) items.push(erasureLine);
   items.sort((x, y) => x[0] < y[0] ? 1 : -1);
-  const key = "primum-inbox-seen-" + me.id, seen = localStorage.getItem(key) || "";
+  // Kept by a digest of the patient's id: the browser's storage does not
+  // say which patient used it.
+  const key = "primum-inbox-seen-" + inboxKey, seen = localStorage.getItem(key) || "";
   const fresh = items.filter(i => i[0] > seen).length;
   const badge = document.getElementById("inbox-new");
   badge.hidden = fresh === 0;
@@ -272,6 +274,7 @@ document.getElementById("read-all").addEventListener("click", async () => {
 
 async function ready(who) {
   me = who;
+  inboxKey = hexOf(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("primum inbox " + me.id))).slice(0, 32);
   mine = await findPseudonyms(false);
   if (withKey()) wireEnrolment();
   if (withKey()) {
@@ -319,7 +322,12 @@ async function ready(who) {
       if (!o.hidden && !first) first = o;
     }
     const cur = select.selectedOptions[0];
-    if (q && first && (!cur || !cur.value || cur.hidden)) { select.value = first.value; placeFor(); summary(); }
+    // Nobody hidden stays chosen: the first match is, or no one.
+    if (cur && cur.value && cur.hidden || q && first && (!cur || !cur.value)) {
+      select.value = first ? first.value : "";
+      placeFor();
+      summary();
+    }
   });
   // The summary says in words what Grant will do; the code a doctor scans
   // opens this patient (their number at the institution chosen) in the
@@ -355,9 +363,9 @@ async function ready(who) {
   showScopes = async () => {
     held = await each(id => `/api/v1/patients/${id}/records`);
     scope.replaceChildren(new Option("all my records", "all"));
-    for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + c + " records", c));
+    for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + kindOf(c).toLowerCase() + " records", c));
     for (const r of held.filter(r => r.status === "stored")) {
-      scope.appendChild(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one " + kindOf(r.category) + " record"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
+      scope.appendChild(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
   };
   await showScopes();

@@ -77,7 +77,8 @@ async function readRecord(rec, purpose, k, emergencyReason) {
 // display text; a resource this does not know is named by its type.
 const units = { "mm[Hg]": "mmHg", "/min": "/min", "{beats}/min": "beats/min", "Cel": "°C", "[degF]": "°F", "kg/m2": "kg/m²", "%": "%" };
 const codeText = cc => cc ? cc.text || ((cc.coding || []).find(c => c.display) || {}).display || ((cc.coding || [])[0] || {}).code || "" : "";
-const quantity = q => q && q.value !== undefined ? q.value + (q.unit || q.code ? (q.unit === "%" ? "" : " ") + (units[q.unit || q.code] || q.unit || q.code) : "") : "";
+const rounded = v => typeof v === "number" ? Number(v.toFixed(2)) : v;
+const quantity = q => q && q.value !== undefined ? rounded(q.value) + (q.unit || q.code ? (q.unit === "%" ? "" : " ") + (units[q.unit || q.code] || q.unit || q.code) : "") : "";
 const statusOf = cc => cc && codeText(cc);
 function dateOnly(t) {
   if (!t) return "";

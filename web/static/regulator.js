@@ -45,8 +45,8 @@ function packsButton(r) {
 // showLot lists where every pack of a lot is now (the reach of a recall),
 // with counts by status; more pages on asking. A page of the listing
 // examines a bounded number of the product's packs, so it may hold few
-// packs and still go on: pages are read until a thousand packs are shown
-// or the listing ends.
+// packs and still go on: pages are read until a thousand packs are shown,
+// five pages are read, or the listing ends.
 let lotShown = null; // {gtin, lot, packs, next, recall, product}
 async function showLot(gtin, lot, scroll) {
   const out = document.getElementById("lot-summary");
@@ -71,12 +71,14 @@ async function showLot(gtin, lot, scroll) {
 async function morePacks() {
   const l = lotShown, all = await names();
   const who = id => id ? all[id] || id : "";
-  for (let shown = l.packs.length; l.next && l.packs.length < shown + 1000;) {
+  // At most five pages a click (each examines up to 10,000 of the
+  // product's packs): "Show more packs" goes on.
+  for (let shown = l.packs.length, pages = 0; l.next && l.packs.length < shown + 1000 && pages < 5; pages++) {
     const page = await getPage(l.next);
     l.packs = l.packs.concat(page.items);
     l.next = page.next;
   }
-  fill("#lot-packs", l.packs.map(o => [o.serial, o.status.replaceAll("_", " "), who(o.custodian), who(o.ship_to),
+  fill("#lot-packs", l.packs.map(o => [o.serial, o.status.replaceAll("_", " ") + (l.recall && o.status !== "dispensed" ? " — lot recalled" : ""), who(o.custodian), who(o.ship_to),
     o.parent || "", o.quarantined ? "yes" + (o.suspect_reason ? ": " + o.suspect_reason : "") : "",
     o.dispensed_by ? who(o.dispensed_by) + ", " + when(o.dispensed_at) : ""]));
   document.getElementById("more-packs").hidden = !l.next;
@@ -144,7 +146,7 @@ async function audit() {
     count("n-refused-7", since(refused.items, 7), refused.next && since(refused.items, 7) === refused.items.length);
     for (const t of document.querySelectorAll(".audit-only")) t.hidden = false;
     fill("#emergencies", emergencies.items.map(a => [when(a.time), who(a.requester), { text: a.patient, cls: "mono" },
-      { text: a.record, cls: "mono" }, a.emergency_reason, who(a.custodian)]));
+      { text: a.record, cls: "mono" }, a.emergency_reason.replaceAll("_", " "), who(a.custodian)]));
     fill("#refused", refused.items.map(a => [when(a.time), who(a.requester), { text: a.patient, cls: "mono" },
       { text: a.record, cls: "mono" }, a.purpose, { text: (a.refusal || a.outcome).replaceAll("_", " "), cls: "stop" }]));
     chart(emergencies.items, refused.items);

@@ -163,10 +163,16 @@ document.getElementById("dispense").addEventListener("click", async ev => {
   note.textContent = "Dispensing…";
   try {
     await act("supply.dispense", { code });
-    // The verdict again, from the ledger: now dispensed, by this pharmacy.
+    // The verdict again, from the ledger: now dispensed, by this pharmacy
+    // — said as the pharmacist's own act, not as a second scan's warning.
     document.getElementById("code").value = code;
     await verify(new Event("submit"));
-    document.getElementById("message").textContent += " Dispensed by you just now.";
+    const h = document.getElementById("verdict");
+    if (h.dataset.verdict === "already_dispensed") {
+      h.textContent = "✓ Dispensed by you just now";
+      document.getElementById("result").className = "card verdict-ok";
+      document.getElementById("message").textContent = "The pack is recorded as dispensed by your pharmacy. Scanned again, it answers already dispensed.";
+    }
   } catch (e) {
     note.textContent = "Not dispensed: " + e.message;
   } finally {
@@ -182,6 +188,7 @@ document.getElementById("undo-dispense").addEventListener("click", async ev => {
     await act("supply.undo_dispense", { code });
     document.getElementById("code").value = code;
     await verify(new Event("submit"));
+    note.textContent = "Dispensed here in error? A dispense may be taken back within 10 days.";
     document.getElementById("message").textContent += " Dispense taken back: the pack is in your stock again.";
   } catch (e) {
     note.textContent = "Not taken back: " + e.message;
