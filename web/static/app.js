@@ -47,14 +47,14 @@ async function refresh() {
     showBlocks(b, byAddress);
     fill("#members", orgs.map(o => [o.name, o.org_type, o.power || 0, { text: o.status, cls: "status-" + o.status }, { text: short(o.id), cls: "mono" }]));
     fill("#practitioners", (await get("/api/v1/identities?kind=practitioner")).map(p =>
-      [p.name || "", p.licence, p.profession, p.specialty, p.valid_until, { text: p.status, cls: "status-" + p.status }, names[p.org_id] || short(p.org_id)]));
+      [p.name || "", p.licence, p.profession, p.specialty, when(p.valid_until), { text: p.status, cls: "status-" + p.status }, names[p.org_id] || short(p.org_id)]));
     // The newest page; older proposals page back from the Link header.
     const { items, next } = await getPage("/api/v1/proposals");
     const note = document.getElementById("proposals-note");
     note.hidden = !next;
     note.textContent = next ? "The newest proposals; older ones, a page at a time: " + next : "";
     const voters = ids => ids.map(id => names[id] || short(id)).join(", ");
-    fill("#proposals", items.map(p => [p.id, p.action, p.member ? p.member.name : (names[p.org_id] || short(p.org_id)),
+    fill("#proposals", items.map(p => [p.id, p.action.replaceAll("_", " "), p.member ? p.member.name : (names[p.org_id] || short(p.org_id)),
       `${p.yes.length} yes / ${p.no.length} no of ${p.electors}` + (p.yes.length ? " — yes: " + voters(p.yes) : "") + (p.no.length ? "; no: " + voters(p.no) : ""),
       p.status === "open" ? "until " + when(p.deadline) : when(p.deadline), { text: p.status, cls: "status-" + p.status }]));
   } catch (e) {
@@ -121,7 +121,7 @@ async function search(ev) {
       if (i.name) line("Name", i.name);
       if (i.profession) line("Credential", [i.profession, i.licence, i.specialty].filter(Boolean).join(", ") + (i.org_id ? " at " + (names[i.org_id] || i.org_id) : ""));
       if (i.device_type) line("Device", i.device_type + (i.org_id ? " of " + (names[i.org_id] || i.org_id) : ""));
-      line("Status", i.status + (i.valid_until ? " until " + i.valid_until : ""));
+      line("Status", i.status + (i.valid_until ? " until " + when(i.valid_until) : ""));
     } else {
       line("Search", "give a transaction's hash (64 hex characters) or an identity's id (40)");
     }

@@ -113,7 +113,10 @@ function inbox(others, consents, recordWords, who) {
   const soon = Date.now() + 7 * 864e5;
   for (const c of consents) {
     const end = new Date(c.expires).getTime();
-    if (c.status === "active" && end > Date.now() && end < soon) items.push([c.expires, "again", `Your consent for ${who[c.grantee] || "a grantee"} (${c.purpose.replaceAll("_", " ")}) ends ${when(c.expires)}.`]);
+    if (c.status === "active" && end > Date.now() && end < soon) {
+      const days = Math.ceil((end - Date.now()) / 864e5);
+      items.push([c.expires, "again", `Your consent for ${who[c.grantee] || "a grantee"} (${c.purpose.replaceAll("_", " ")}) ends in ${days} day${days > 1 ? "s" : ""}.`]);
+    }
   }
   if (erasureLine) items.push(erasureLine);
   items.sort((x, y) => x[0] < y[0] ? 1 : -1);
@@ -207,12 +210,6 @@ async function revoke(id, patient) {
 // grouped by kind, newest first, with no record id on the surface.
 let recordsHeld = [];
 const read = {};
-// (records.Categories, in words)
-const kinds = { demographics: "About you", observation: "Measurements and results", condition: "Conditions", procedure: "Procedures",
-  medication: "Medicines", allergy: "Allergies", immunization: "Vaccinations", diagnostic_report: "Test reports", imaging: "Imaging",
-  encounter: "Visits", care_plan: "Care plans", financial: "Billing and cover", document: "Documents", administrative: "Administrative",
-  opinion: "Opinions", other: "Other" };
-const kindOf = c => kinds[c] || c.replaceAll("_", " ");
 function showRecords(who) {
   const dateOf = r => read[r.id] && read[r.id].date ? read[r.id].when : r.registered;
   const shown = [...recordsHeld].sort((a, b) => kindOf(a.category).localeCompare(kindOf(b.category)) || (dateOf(a) < dateOf(b) ? 1 : -1));

@@ -14,7 +14,7 @@ async function read(id) {
     const ans = await post(`/api/v1/records/${encodeURIComponent(id)}/read`, body);
     result.className = "card verdict-ok";
     result.dataset.outcome = "granted";
-    title.textContent = "Record " + id;
+    title.textContent = "Record read";
     detail.textContent = `Verified against its commitment on the ledger. Access entry ${ans.access.id}` + (ans.access.emergency ? " (EMERGENCY access: the patient and the regulator are notified)" : "") + ".";
     const t = fhirText(ans.record);
     text.textContent = t.title + (t.value ? " " + t.value : "") + (t.date ? " · " + t.date : "");
@@ -61,7 +61,7 @@ async function render() {
       : purpose === "emergency" && reason ? { text: "break-glass: granted, and the patient and the regulator are told", cls: "status-open" }
       : purpose === "emergency" ? { text: "choose an emergency reason to break the glass (no consent covers it)", cls: "status-open" }
       : { text: `not covered for ${purpose}: asking is refused, and the patient sees it`, cls: "status-revoked" };
-    return [{ text: r.id, cls: "mono" }, r.category, who[r.custodian] || r.custodian, access,
+    return [kindOf(r.category), when(r.registered), who[r.custodian] || r.custodian, access, { text: r.id, cls: "mono small" },
       r.status === "stored" ? button(c || (purpose === "emergency" && reason) ? "Read" : "Ask anyway", () => read(r.id), "read") : ""];
   }));
 }

@@ -72,6 +72,13 @@ async function readRecord(rec, purpose, k, emergencyReason) {
   }
 }
 
+// The record categories (records.Categories), in words.
+const kinds = { demographics: "About you", observation: "Measurements and results", condition: "Conditions", procedure: "Procedures",
+  medication: "Medicines", allergy: "Allergies", immunization: "Vaccinations", diagnostic_report: "Test reports", imaging: "Imaging",
+  encounter: "Visits", care_plan: "Care plans", financial: "Billing and cover", document: "Documents", administrative: "Administrative",
+  opinion: "Opinions", other: "Other" };
+const kindOf = c => kinds[c] || c.replaceAll("_", " ");
+
 // Words for a FHIR resource: what it is (title), its value, its date, and
 // the fields worth showing in a detail view. Codes are shown by their
 // display text; a resource this does not know is named by its type.

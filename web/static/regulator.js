@@ -191,6 +191,8 @@ function chart(emergencies, refused) {
   const sum = a => a.reduce((x, y) => x + y, 0);
   document.getElementById("chart-summary").textContent = `${sum(e)} emergency and ${sum(r)} refused reads in the last 30 days; ` +
     `busiest day ${top} of either.`;
+  document.getElementById("chart-from").textContent = new Date((today - 29) * day).toLocaleDateString();
+  document.getElementById("chart-to").textContent = "today";
 }
 
 // The regulator suspends, reinstates or revokes a practitioner's licence.

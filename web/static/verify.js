@@ -106,7 +106,7 @@ async function verify(ev) {
   body.replaceChildren();
   for (const s of v.trail || []) {
     const tr = document.createElement("tr");
-    for (const c of [s.seq + 1, new Date(s.time).toLocaleString(), s.action, who(s.by), s.to ? who(s.to) : (s.parent || "")]) {
+    for (const c of [s.seq + 1, new Date(s.time).toLocaleString(), s.action.replaceAll("_", " "), who(s.by), s.to ? who(s.to) : (s.parent || "")]) {
       const td = document.createElement("td");
       td.textContent = c;
       tr.appendChild(td);
