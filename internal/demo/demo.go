@@ -192,8 +192,9 @@ func InitHome(home string, ports node.Ports) error {
 		gen.Members = append(gen.Members, m)
 	}
 	// The portals sign for practitioners and patients with the keys the
-	// demo node holds for them.
-	for _, name := range people() {
+	// demo node holds for them; the research institute (voted in by a
+	// story) has its token from the start too.
+	for _, name := range append(people(), Institute) {
 		_, path, err := key(home, name)
 		if err != nil {
 			return err
