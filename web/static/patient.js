@@ -219,7 +219,7 @@ function showRecords(who) {
     const status = { text: r.status === "retained" ? "kept until " + when(r.retained_until) : r.status, cls: "status-" + r.status };
     const action = r.status === "erased" ? "" : t ? button("Details", () => showDetail(r, who), "secondary") : button("Read", () => readOne(r, who), "read");
     action && action.setAttribute("aria-label", (t ? "Details of " : "Read ") + (t ? t.title : kindOf(r.category) + " record") + " held by " + (who[r.custodian] || "an institution"));
-    return [t ? what : { text: what, cls: "muted" }, kindOf(r.category), who[r.custodian] || r.custodian, t && t.date ? t.date : when(r.registered), status, action];
+    return [t ? what : { text: what, cls: "muted" }, kindOf(r.category), who[r.custodian] || r.custodian, t && t.date ? t.date : dateOnly(r.registered), status, action];
   }));
 }
 // readOne reads one record as the pseudonym it is held under.
