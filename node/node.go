@@ -181,6 +181,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	}
 	names, err := authorities(settings, n.apiAddr, n.tls)
 	if err != nil {
+		ln.Close()
 		n.Stop()
 		return nil, fmt.Errorf("%s: %w", settingsFile, err)
 	}
