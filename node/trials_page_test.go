@@ -24,7 +24,7 @@ import (
 func TestTrialRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	_, n, c, _ := demotest.Seeded(t, ctx)
+	_, n, c, f := demotest.Seeded(t, ctx)
 	// Through the FHIR facade: the flagged trial as an R4 ResearchStudy,
 	// its outcomes and the flag as extensions, valid against R4.
 	var study map[string]any
@@ -42,6 +42,44 @@ func TestTrialRegistry(t *testing.T) {
 	if err := c.Get(ctx, "/fhir/ResearchStudy", &bundle); err != nil || bundle.Total != 2 {
 		t.Errorf("ResearchStudy search: %+v %v", bundle, err)
 	}
+	// The sponsor's view: the institute registers a trial from the page,
+	// then amends it; the registry has it at version 2.
+	t.Run("sponsor", func(t *testing.T) {
+		b := browser(t)
+		protocol := `{"title":"Page trial","conditions":["Asthma"],"interventions":["budesonide"],"inclusion":"adults","exclusion":"smokers",` +
+			`"sample_size":80,"primary_outcomes":[{"id":"fev1","measure":"FEV1","time_frame":"12 weeks"}],"sites":["` + f.Member("St Luke's Hospital").Address +
+			`"],"protocol_commitment":"` + strings.Repeat("cd", 32) + `"}`
+		var result, amended string
+		if err := chromedp.Run(b,
+			chromedp.Navigate(n.APIURL()+"/trials.html"),
+			chromedp.Evaluate(`document.getElementById("sponsor").open = true`, nil),
+			chromedp.SendKeys("#token", f.Member(demo.Institute).APIToken),
+			chromedp.Click("#signin-button"),
+			chromedp.WaitVisible("#protocol-form"),
+			chromedp.SendKeys("#trial-id", "PRM-PAGE-1"),
+			chromedp.SetValue("#protocol-json", protocol),
+			chromedp.Click("#protocol-button"),
+			chromedp.Poll(`document.getElementById("protocol-result").textContent.includes("registered (block")`, nil),
+			chromedp.Text("#protocol-result", &result),
+			chromedp.Poll(`document.getElementById("protocol-button").textContent === "Save as version 2"`, nil),
+			chromedp.Evaluate(`{ const j = document.getElementById("protocol-json"); j.value = j.value.replace('"sample_size": 80', '"sample_size": 120'); }`, nil),
+			chromedp.SendKeys("#amend-reason", "a second site's patients"),
+			chromedp.Click("#protocol-button"),
+			chromedp.Poll(`document.getElementById("protocol-result").textContent.includes("amended (block")`, nil),
+			chromedp.Text("#protocol-result", &amended),
+		); err != nil {
+			t.Fatalf("sponsor: %v (%q, %q)", err, result, amended)
+		}
+		var tr struct {
+			Version  int64
+			Protocol struct {
+				SampleSize int64 `json:"sample_size"`
+			}
+		}
+		if err := c.Get(ctx, "/api/v1/trials/PRM-PAGE-1", &tr); err != nil || tr.Version != 2 || tr.Protocol.SampleSize != 120 {
+			t.Fatalf("the page's trial: %+v %v", tr, err)
+		}
+	})
 	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +89,7 @@ func TestTrialRegistry(t *testing.T) {
 			b := browser(t)
 			var rows, flags, outcomes, score, history string
 			checkPage(t, b, axe, "trials-"+size.name, []chromedp.Action{chromedp.Navigate(n.APIURL() + "/trials.html")},
-				`document.querySelectorAll("#trials tbody tr").length === 2`, []chromedp.Action{
+				`document.querySelectorAll("#trials tbody tr").length === 3`, []chromedp.Action{
 					chromedp.Text("#trials tbody", &rows),
 					chromedp.Evaluate(`[...document.querySelectorAll("#trials button")].find(b => b.getAttribute("aria-label") === "Open trial `+demo.SwitchedTrial+`").click()`, nil),
 					chromedp.Poll(`document.querySelectorAll("#history tbody tr").length === 2`, nil),

@@ -4,7 +4,8 @@
 // page shows its protocol as it stands, the flags with the version and time
 // that raised them, its results against what was registered, and every
 // version with what changed (GET /api/v1/trials, /trials/{id},
-// /trials/{id}/history).
+// /trials/{id}/history). Signed in, a sponsor registers and amends its
+// trials.
 const flagWords = {
   primary_outcome_switched: "Primary outcome switched after enrolment began",
   outcome_added_in_results: "Outcome reported that was never registered",
@@ -73,6 +74,63 @@ async function show(id, focus) {
     i => versions[i].flagged ? "flagged" : "");
   if (focus) title.focus();
 }
+
+// The sponsor's view: signed in as a member organisation, register a trial
+// or amend one of its own (the protocol as JSON, prefilled from the current
+// version), each signed for it by the node (its token).
+let sponsor = null, amending = null;
+const template = () => ({
+  title: "", conditions: [""], interventions: [""], inclusion: "", exclusion: "", sample_size: 100,
+  primary_outcomes: [{ id: "primary", measure: "", time_frame: "" }], secondary_outcomes: [],
+  sites: [sponsor ? sponsor.id : ""], protocol_commitment: "(64 hex: HMAC-SHA256 of your protocol document under a salt you keep)",
+});
+function editProtocol(t) {
+  amending = t;
+  document.getElementById("protocol-title").textContent = t ? "Amend " + t.id + " (now version " + t.version + ")" : "Register a trial";
+  document.getElementById("protocol-button").textContent = t ? "Save as version " + (t.version + 1) : "Register";
+  document.getElementById("trial-id").value = t ? t.id : "";
+  document.getElementById("trial-id").readOnly = !!t;
+  document.getElementById("amend-reason").required = !!t;
+  document.getElementById("protocol-json").value = JSON.stringify(t ? t.protocol : template(), null, 2);
+}
+async function mine() {
+  const rows = await getAll("/api/v1/trials");
+  const own = rows.filter(t => t.sponsor === sponsor.id && t.status === "recruiting");
+  const p = document.getElementById("my-trials");
+  p.replaceChildren(own.length ? "Your trials still recruiting: " : "You sponsor no trial still recruiting. ");
+  for (const t of own) {
+    const b = button("Amend " + t.id, async () => editProtocol(await get("/api/v1/trials/" + encodeURIComponent(t.id))), "secondary");
+    p.append(b, " ");
+  }
+  p.append(button("Register a new trial", () => editProtocol(null), "secondary"));
+}
+document.getElementById("protocol-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const out = document.getElementById("protocol-result");
+  let protocol;
+  try { protocol = JSON.parse(document.getElementById("protocol-json").value); } catch (e) {
+    out.textContent = "The protocol is not JSON: " + e.message;
+    return;
+  }
+  const id = document.getElementById("trial-id").value.trim();
+  out.textContent = amending ? "Amending…" : "Registering…";
+  try {
+    const res = amending
+      ? await act("trials.amend", { id, reason: document.getElementById("amend-reason").value.trim(), protocol })
+      : await act("trials.register", { id, protocol });
+    out.textContent = (amending ? `${id} amended` : `${id} registered`) + ` (block ${res.height}).`;
+    await Promise.all([list(), mine(), show(id, false)]);
+    editProtocol(await get("/api/v1/trials/" + encodeURIComponent(id)));
+  } catch (e) {
+    out.textContent = "Not saved: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
+  }
+});
+signIn(async me => {
+  sponsor = me;
+  document.getElementById("sponsor").open = true;
+  editProtocol(null);
+  await mine();
+});
 
 document.getElementById("flagged-only").addEventListener("change", list);
 list();
