@@ -14,6 +14,7 @@ package consent
 import (
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"slices"
 	"time"
 
@@ -48,6 +49,11 @@ var (
 	ErrTooMany       = ledger.NewError("consent", 8, "too_many_consents", 409, "a patient may hold at most 32 consents in force for one grantee: revoke one first")
 )
 
+// MaxStudies bounds the studies one research consent names.
+const MaxStudies = 8
+
+var studyID = regexp.MustCompile(`^[A-Za-z0-9-]{3,40}$`)
+
 // MaxLivePerGrantee bounds the consents a patient holds in force for one
 // grantee, so that deciding an access reads a bounded number of them.
 const MaxLivePerGrantee = 32
@@ -58,6 +64,10 @@ type Scope struct {
 	All        bool     `json:"all,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Records    []string `json:"records,omitempty"`
+	// Studies are clinical trials (their registry ids): a research
+	// consent for them lets their sites enrol the patient (trials), and
+	// covers no record.
+	Studies []string `json:"studies,omitempty"`
 }
 
 // Consent is one grant.
@@ -161,7 +171,7 @@ func (m *Module) grant(ctx *ledger.Context, g *Grant) error {
 	if err != nil || !expires.After(ctx.Time) {
 		return ErrBadExpiry.Wrapf("%q", g.Expires)
 	}
-	if err := m.checkScope(ctx, g.Scope); err != nil {
+	if err := m.checkScope(ctx, g.Scope, g.Purpose); err != nil {
 		return err
 	}
 	c := Consent{ID: hex.EncodeToString(ctx.TxHash[:16]), Patient: ctx.Signer.ID, Grantee: grantee.ID, GranteeKind: string(grantee.Kind),
@@ -200,7 +210,7 @@ func prunePair(ctx *ledger.Context, patient, grantee string) error {
 	return nil
 }
 
-func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
+func (m *Module) checkScope(ctx *ledger.Context, s Scope, purpose string) error {
 	n := 0
 	if s.All {
 		n++
@@ -211,8 +221,25 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope) error {
 	if len(s.Records) > 0 {
 		n++
 	}
+	if len(s.Studies) > 0 {
+		n++
+	}
 	if n != 1 {
-		return ErrBadScope.Wrapf("give exactly one of all, categories or records")
+		return ErrBadScope.Wrapf("give exactly one of all, categories, records or studies")
+	}
+	if len(s.Studies) > 0 {
+		if purpose != "research" {
+			return ErrBadScope.Wrapf("studies are a research consent's scope (purpose research)")
+		}
+		if len(s.Studies) > MaxStudies {
+			return ErrBadScope.Wrapf("at most %d studies", MaxStudies)
+		}
+		for _, id := range s.Studies {
+			if !studyID.MatchString(id) {
+				return ErrBadScope.Wrapf("a study is a trial's registry id (3-40 of A-Z, a-z, 0-9, '-')")
+			}
+		}
+		return nil
 	}
 	if len(s.Categories) > 20 || len(s.Records) > MaxScopeRecords {
 		return ErrBadScope.Wrapf("at most 20 categories or %d records", MaxScopeRecords)
@@ -362,23 +389,41 @@ func Names(r ledger.Reader, patient, grantee string) (bool, error) {
 	return found, err
 }
 
+// AcceptStudy finds a research consent in force of patient that lets the
+// requester (directly, or through the organisation that credentials them)
+// enrol them in study: its scope all records or that study. It reads the
+// same bounded pairs as Accept.
+func AcceptStudy(r ledger.Reader, requester ledger.Signer, patient, study string, now time.Time) (*Consent, error) {
+	return find(r, requester, patient, func(c *Consent) bool {
+		return c.Purpose == "research" && c.Active(now) && (c.Scope.All || slices.Contains(c.Scope.Studies, study))
+	})
+}
+
 // Accept finds an active consent of the record's patient that lets the
 // requester (directly, or through the organisation that credentials them)
 // access the record for the purpose at time now. It reads the patient's
 // consents for those two grantees only: at most 2 × MaxLivePerGrantee,
 // however many consents the patient holds.
 func Accept(r ledger.Reader, requester ledger.Signer, rec RecordRef, purpose string, now time.Time) (*Consent, error) {
+	return find(r, requester, rec.Patient, func(c *Consent) bool {
+		return c.Purpose == purpose && c.Active(now) && c.Scope.Covers(rec)
+	})
+}
+
+// find is the first of patient's consents naming the requester or the
+// organisation that credentials them that keep accepts.
+func find(r ledger.Reader, requester ledger.Signer, patient string, keep func(*Consent) bool) (*Consent, error) {
 	grantees := []string{requester.ID}
 	if requester.OrgID != "" && requester.Kind == ledger.KindPractitioner {
 		grantees = append(grantees, requester.OrgID)
 	}
 	for _, grantee := range grantees {
-		consents, err := ledger.Indexed(r, pairPrefix(rec.Patient, grantee), Get)
+		consents, err := ledger.Indexed(r, pairPrefix(patient, grantee), Get)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range consents {
-			if c.Purpose == purpose && c.Active(now) && c.Scope.Covers(rec) {
+			if keep(c) {
 				return c, nil
 			}
 		}

@@ -259,6 +259,33 @@ func easyjson2d86ac30DecodeGithubComPrimumHealthPrimumConsent1(in *jlexer.Lexer,
 				}
 				in.Delim(']')
 			}
+		case "studies":
+			if in.IsNull() {
+				in.Skip()
+				out.Studies = nil
+			} else {
+				in.Delim('[')
+				if out.Studies == nil {
+					if !in.IsDelim(']') {
+						out.Studies = make([]string, 0, 4)
+					} else {
+						out.Studies = []string{}
+					}
+				} else {
+					out.Studies = (out.Studies)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v3 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v3 = string(in.String())
+					}
+					out.Studies = append(out.Studies, v3)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -289,11 +316,11 @@ func easyjson2d86ac30EncodeGithubComPrimumHealthPrimumConsent1(out *jwriter.Writ
 		}
 		{
 			out.RawByte('[')
-			for v3, v4 := range in.Categories {
-				if v3 > 0 {
+			for v4, v5 := range in.Categories {
+				if v4 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v4))
+				out.String(string(v5))
 			}
 			out.RawByte(']')
 		}
@@ -308,11 +335,30 @@ func easyjson2d86ac30EncodeGithubComPrimumHealthPrimumConsent1(out *jwriter.Writ
 		}
 		{
 			out.RawByte('[')
-			for v5, v6 := range in.Records {
-				if v5 > 0 {
+			for v6, v7 := range in.Records {
+				if v6 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v6))
+				out.String(string(v7))
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.Studies) != 0 {
+		const prefix string = ",\"studies\":"
+		if first {
+			first = false
+			out.RawString(prefix[1:])
+		} else {
+			out.RawString(prefix)
+		}
+		{
+			out.RawByte('[')
+			for v8, v9 := range in.Studies {
+				if v8 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v9))
 			}
 			out.RawByte(']')
 		}

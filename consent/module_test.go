@@ -153,6 +153,10 @@ func TestConsentTransactions(t *testing.T) {
 		{"a scope of at most 20 categories", "alice", typGrant, grant("drA", consent.Scope{Categories: manyCategories(21)}, nil), consent.ErrBadScope, nil},
 		{"a scope of another patient's record", "alice", typGrant, grant("drA", consent.Scope{Records: []string{"obs-2"}}, nil), consent.ErrUnknownRecord, nil},
 		{"a scope of an unknown record", "alice", typGrant, grant("drA", consent.Scope{Records: []string{"obs-9"}}, nil), consent.ErrUnknownRecord, nil},
+		{"studies are a research scope", "alice", typGrant, grant("drA", consent.Scope{Studies: []string{"PRM-2026-0001"}}, nil), consent.ErrBadScope, nil},
+		{"a study is a registry id", "alice", typGrant, grant("drA", consent.Scope{Studies: []string{"a/b"}}, func(g *consent.Grant) { g.Purpose = "research" }), consent.ErrBadScope, nil},
+		{"studies alone", "alice", typGrant, grant("drA", consent.Scope{All: true, Studies: []string{"PRM-2026-0001"}}, func(g *consent.Grant) { g.Purpose = "research" }), consent.ErrBadScope, nil},
+		{"at most 8 studies", "alice", typGrant, grant("drA", consent.Scope{Studies: []string{"S-1", "S-2", "S-3", "S-4", "S-5", "S-6", "S-7", "S-8", "S-9"}}, func(g *consent.Grant) { g.Purpose = "research" }), consent.ErrBadScope, nil},
 		{"an organisation grants nothing", "hosp", typGrant, grant("drA", all, nil), ledger.ErrUnauthorized, nil},
 		{"a practitioner grants nothing", "drA", typGrant, grant("lab", all, nil), ledger.ErrUnauthorized, nil},
 	})

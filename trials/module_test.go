@@ -31,6 +31,15 @@ func setup(t *testing.T) *moduletest.World {
 	w.AddPatient("alice")
 	w.AddPatient("bob")
 	w.AddPatient("carol")
+	w.AddPatient("dave")
+	// Study-scoped research consents: bob's for another trial, dave's for
+	// this one.
+	for _, g := range [][2]string{{"bob", "PRM-OTHER"}, {"dave", "PRM-2026-0001"}} {
+		if err := w.Do(g[0], consent.TypeGrant, consent.Grant{Grantee: w.ID("hosp"), Scope: consent.Scope{Studies: []string{g[1]}}, Purpose: "research",
+			Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, p := range []string{"alice", "carol"} {
 		if err := w.Do(p, consent.TypeGrant, consent.Grant{Grantee: w.ID("hosp"), Scope: consent.Scope{All: true}, Purpose: "research",
 			Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}); err != nil {
@@ -107,11 +116,12 @@ func TestTrialLifecycle(t *testing.T) {
 				t.Fatalf("%+v", tr)
 			}
 		}},
-		{"enrolment without research consent", "hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("bob")}, trials.ErrNoConsent, nil},
+		{"enrolment with a research consent for another study", "hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("bob")}, trials.ErrNoConsent, nil},
+		{"enrolment with a research consent for this study", "hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("dave")}, nil, nil},
 		{"enrolment by a non-site", "pharm", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("alice")}, trials.ErrNotSite, nil},
 		{"enrolment of no patient", "hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("drA")}, trials.ErrNotPatient, nil},
 		{"enrolled by the site's practitioner", "drA", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("alice")}, nil, func(t *testing.T) {
-			if tr := trial(t); tr.Enrolled != 1 || tr.FirstEnrol == "" {
+			if tr := trial(t); tr.Enrolled != 2 || tr.FirstEnrol == "" { // dave, alice
 				t.Fatalf("%+v", tr)
 			}
 		}},
@@ -139,7 +149,7 @@ func TestTrialLifecycle(t *testing.T) {
 		{"someone else withdraws alice", "bob", trials.TypeWithdraw, trials.Withdraw{Trial: id, Participant: w.ID("alice")}, trials.ErrNotYourWithdraw, nil},
 		{"another organisation withdraws alice", "pharm", trials.TypeWithdraw, trials.Withdraw{Trial: id, Participant: w.ID("alice")}, trials.ErrNotYourWithdraw, nil},
 		{"alice withdraws", "alice", trials.TypeWithdraw, trials.Withdraw{Trial: id, Participant: w.ID("alice")}, nil, func(t *testing.T) {
-			if tr := trial(t); tr.Enrolled != 1 || tr.Withdrawn != 1 || tr.EverEnrolled != 2 {
+			if tr := trial(t); tr.Enrolled != 2 || tr.Withdrawn != 1 || tr.EverEnrolled != 3 {
 				t.Fatalf("%+v", tr)
 			}
 		}},

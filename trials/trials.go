@@ -88,7 +88,7 @@ var (
 	ErrTrialClosed     = ledger.NewError("trials", 7, "trial_closed", 409, "the trial's results are registered: it takes no more amendments or enrolments")
 	ErrTooManyVersions = ledger.NewError("trials", 8, "too_many_versions", 409, "a trial has at most 100 versions")
 	ErrNotSite         = ledger.NewError("trials", 9, "not_a_site", 403, "only an organisation the protocol names as a site (or its practitioners) may enrol or withdraw participants")
-	ErrNoConsent       = ledger.NewError("trials", 10, "no_research_consent", 403, "the participant holds no research consent for the enrolling site: they grant it first (purpose research)")
+	ErrNoConsent       = ledger.NewError("trials", 10, "no_research_consent", 403, "the participant holds no research consent for the enrolling site: they grant it first (purpose research, scope this study or all records)")
 	ErrNotPatient      = ledger.NewError("trials", 11, "unknown_participant", 404, "the participant is not a registered patient")
 	ErrEnrolled        = ledger.NewError("trials", 12, "already_enrolled", 409, "the participant is already enrolled in this trial")
 	ErrNotEnrolled     = ledger.NewError("trials", 13, "not_enrolled", 409, "the participant is not enrolled in this trial (or has withdrawn)")
@@ -573,17 +573,11 @@ func enrol(ctx *ledger.Context, m *Enrol) error {
 	} else if found && prev.Status == ParticipantEnrolled {
 		return ErrEnrolled
 	}
-	// A research consent in force, covering all the participant's records,
-	// for the enrolling practitioner or the site.
-	c, err := consent.Accept(ctx.State, ctx.Signer, consent.RecordRef{Patient: m.Participant}, "research", ctx.Time)
+	// A research consent in force for the enrolling practitioner or the
+	// site, for this study or for all the participant's records.
+	c, err := consent.AcceptStudy(ctx.State, ctx.Signer, m.Participant, t.ID, ctx.Time)
 	if err != nil {
 		return err
-	}
-	if c == nil && ctx.Signer.Kind == ledger.KindOrganisation {
-		c, err = consent.Accept(ctx.State, ledger.Signer{ID: site, Kind: ledger.KindOrganisation}, consent.RecordRef{Patient: m.Participant}, "research", ctx.Time)
-		if err != nil {
-			return err
-		}
 	}
 	if c == nil {
 		return ErrNoConsent

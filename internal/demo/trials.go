@@ -39,7 +39,7 @@ var voters = []string{"Riverside General Hospital", "Central Pharmacy", "Acme Ph
 
 // clinicalTrials: the institute is admitted by a governance vote,
 // registers two trials with St Luke's and Riverside as sites, Patient 3
-// grants both hospitals a research consent and is enrolled in each; the
+// grants each site a research consent for its study and is enrolled; the
 // second trial's primary outcome is then switched; both report results.
 // Each step is skipped when the ledger shows it done.
 func clinicalTrials(ctx context.Context, env *Env) error {
@@ -79,8 +79,8 @@ func clinicalTrials(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
-	// Patient 3 consents to research at both hospitals and is enrolled in
-	// each trial.
+	// Patient 3 consents to each study at its site (a research consent
+	// scoped to the study) and is enrolled in each trial.
 	patient, err := env.Key(patientName(3))
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func clinicalTrials(ctx context.Context, env *Env) error {
 		if t.EverEnrolled > 0 {
 			continue
 		}
-		if _, err := env.Client.Send(ctx, patient, consent.TypeGrant, consent.Grant{Grantee: env.ID(e.site), Scope: consent.Scope{All: true},
+		if _, err := env.Client.Send(ctx, patient, consent.TypeGrant, consent.Grant{Grantee: env.ID(e.site), Scope: consent.Scope{Studies: []string{e.trial}},
 			Purpose: "research", Expires: time.Now().AddDate(2, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
 			return fmt.Errorf("%s's research consent: %w", patientName(3), err)
 		}

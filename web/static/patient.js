@@ -68,7 +68,8 @@ async function refresh() {
   const live = c => c.status === "active" && new Date(c.expires) > new Date();
   consents.sort((a, b) => (live(b) - live(a)) || (a.granted < b.granted ? 1 : a.granted > b.granted ? -1 : 0));
   fill("#consents", consents.map(c => {
-    const scope = c.scope.all ? "all records" : (c.scope.categories || []).join(", ") || (c.scope.records || []).length + " record(s)";
+    const scope = c.scope.all ? "all records" : c.scope.studies ? "research study " + c.scope.studies.join(", ")
+      : (c.scope.categories || []).map(k => kindOf(k).toLowerCase()).join(", ") || (c.scope.records || []).length + " record(s)";
     const active = c.status === "active" && new Date(c.expires) > new Date();
     return [(who[c.grantee] || c.grantee) + (mine.length > 1 ? " — from " + yours(c.patient, who) : ""), c.purpose, scope, when(c.expires), { text: active ? "active" : c.status === "active" ? "expired" : c.status, cls: "status-" + (active ? "active" : "revoked") },
       active ? button("Revoke", () => revoke(c.id, c.patient), "revoke") : ""];
