@@ -58,13 +58,28 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(profile))
 	opts = append(opts, extra...)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	// The protocol bindings lag the browser: unknown new enum values are
-	// logged, not fatal; keep them with the test log.
-	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
+	// Chromium now and then exits as it starts on a loaded machine (its
+	// launcher script or crash handler): it is started here, once more if
+	// it does, so that a test fails for what the page does.
+	for attempt := 1; ; attempt++ {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		// The protocol bindings lag the browser: unknown new enum values
+		// are logged, not fatal; keep them with the test log.
+		ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+		ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+		err := chromedp.Run(ctx)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+			if err != nil {
+				t.Fatalf("starting Chromium: %v", err)
+			}
+			return ctx
+		}
+		t.Logf("Chromium did not start (attempt %d), again: %v", attempt, err)
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	}
 }
 
 // TestDispenseFromTheVerdict: a pharmacist signs in on the scanning page,
