@@ -29,6 +29,15 @@ type Signer struct {
 	Key     ed25519.PublicKey
 }
 
+// ActsFor is the identity a signer acts for in custody and trials: a
+// practitioner's credentialing organisation, anyone else themself.
+func (s Signer) ActsFor() string {
+	if s.Kind == KindPractitioner {
+		return s.OrgID
+	}
+	return s.ID
+}
+
 // IsRegulator reports whether the signer is a regulator organisation.
 func (s Signer) IsRegulator() bool { return s.Kind == KindOrganisation && s.OrgType == "regulator" }
 

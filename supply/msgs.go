@@ -215,12 +215,7 @@ type (
 )
 
 // actor is the organisation acting: the signer, or a practitioner's organisation.
-func actor(ctx *ledger.Context) string {
-	if ctx.Signer.Kind == ledger.KindPractitioner {
-		return ctx.Signer.OrgID
-	}
-	return ctx.Signer.ID
-}
+func actor(ctx *ledger.Context) string { return ctx.Signer.ActsFor() }
 
 // KeyOf parses any GS1 identifier to its canonical key.
 func KeyOf(code string) (string, *gs1.Code, error) {
@@ -380,13 +375,18 @@ func commission(ctx *ledger.Context, m *Commission) error {
 	return nil
 }
 
-// movable loads an object the actor holds and may move.
-func movable(ctx *ledger.Context, code string, allowInContainer bool) (*Object, error) {
+// objectByCode reads the object a code (any form KeyOf reads) names.
+func objectByCode(r ledger.Reader, code string) (*Object, error) {
 	key, _, err := KeyOf(code)
 	if err != nil {
 		return nil, err
 	}
-	o, err := GetObject(ctx.State, key)
+	return GetObject(r, key)
+}
+
+// movable loads an object the actor holds and may move.
+func movable(ctx *ledger.Context, code string, allowInContainer bool) (*Object, error) {
+	o, err := objectByCode(ctx.State, code)
 	if err != nil {
 		return nil, err
 	}
@@ -817,11 +817,7 @@ func dispense(ctx *ledger.Context, m *Dispense) error {
 const UndoWindow = 10 * 24 * time.Hour
 
 func undoDispense(ctx *ledger.Context, m *UndoDispense) error {
-	key, _, err := KeyOf(m.Code)
-	if err != nil {
-		return err
-	}
-	o, err := GetObject(ctx.State, key)
+	o, err := objectByCode(ctx.State, m.Code)
 	if err != nil {
 		return err
 	}
@@ -915,11 +911,7 @@ func reportSuspect(ctx *ledger.Context, m *ReportSuspect) error {
 	if m.Reason == "" || len(m.Reason) > 300 {
 		return ErrBadField.Wrapf("reason is required (≤300)")
 	}
-	key, _, err := KeyOf(m.Code)
-	if err != nil {
-		return err
-	}
-	o, err := GetObject(ctx.State, key)
+	o, err := objectByCode(ctx.State, m.Code)
 	if err != nil {
 		return err
 	}
@@ -930,16 +922,12 @@ func reportSuspect(ctx *ledger.Context, m *ReportSuspect) error {
 	ledger.SetPresent(ctx.State, k(prefixSuspect, o.Key))
 	addStep(ctx, o, Step{Action: "report_suspect", Note: m.Reason})
 	putObject(ctx.State, o)
-	ctx.Emit("supply.suspect", [2]string{"key", key})
+	ctx.Emit("supply.suspect", [2]string{"key", o.Key})
 	return nil
 }
 
 func releaseQuarantine(ctx *ledger.Context, m *Release) error {
-	key, _, err := KeyOf(m.Code)
-	if err != nil {
-		return err
-	}
-	o, err := GetObject(ctx.State, key)
+	o, err := objectByCode(ctx.State, m.Code)
 	if err != nil {
 		return err
 	}

@@ -537,14 +537,6 @@ func amend(ctx *ledger.Context, m *Amend) error {
 	return nil
 }
 
-// actor is the organisation a signer acts for.
-func actor(s ledger.Signer) string {
-	if s.Kind == ledger.KindPractitioner {
-		return s.OrgID
-	}
-	return s.ID
-}
-
 func enrol(ctx *ledger.Context, m *Enrol) error {
 	t, err := Get(ctx.State, m.Trial)
 	if err != nil {
@@ -553,7 +545,7 @@ func enrol(ctx *ledger.Context, m *Enrol) error {
 	if t.Status != StatusRecruiting {
 		return ErrTrialClosed.Wrapf("%s", t.ID)
 	}
-	site := actor(ctx.Signer)
+	site := ctx.Signer.ActsFor()
 	if !slices.Contains(t.Protocol.Sites, site) {
 		return ErrNotSite.Wrapf("%s", t.ID)
 	}
@@ -606,7 +598,7 @@ func withdraw(ctx *ledger.Context, m *Withdraw) error {
 		return ErrNotEnrolled
 	}
 	self := ctx.Signer.Kind == ledger.KindPatient && ctx.Signer.ID == m.Participant
-	if !self && (ctx.Signer.Kind == ledger.KindPatient || actor(ctx.Signer) != p.Site) {
+	if !self && (ctx.Signer.Kind == ledger.KindPatient || ctx.Signer.ActsFor() != p.Site) {
 		return ErrNotYourWithdraw
 	}
 	p.Status, p.Withdrawn = ParticipantWithdrawn, ctx.Time.UTC().Format(time.RFC3339)
@@ -628,7 +620,7 @@ func anchorBatch(ctx *ledger.Context, m *Anchor) error {
 	if err != nil {
 		return err
 	}
-	site := actor(ctx.Signer)
+	site := ctx.Signer.ActsFor()
 	if !slices.Contains(t.Protocol.Sites, site) {
 		return ErrNotSite.Wrapf("%s", t.ID)
 	}
