@@ -64,7 +64,8 @@ type TrialRow struct {
 	Score    *Score `json:"score,omitempty"`
 }
 
-// FlagRow is one flag of the registry-wide list.
+// FlagRow is one flag of the registry-wide list (a flag's fields but its
+// height, with its trial and sponsor).
 type FlagRow struct {
 	Trial   string   `json:"trial"`
 	Sponsor string   `json:"sponsor"`
@@ -79,14 +80,9 @@ type FlagRow struct {
 // VersionChange is a version with what changed from the one before, in
 // words (computed when read, not on the ledger).
 type VersionChange struct {
-	Trial    string   `json:"trial"`
-	Version  int64    `json:"version"`
-	Reason   string   `json:"reason,omitempty"`
-	Time     string   `json:"time"`
-	Height   int64    `json:"height"`
-	Protocol Protocol `json:"protocol"`
-	Changes  []string `json:"changes"`
-	Flagged  bool     `json:"flagged,omitempty"`
+	Version
+	Changes []string `json:"changes"`
+	Flagged bool     `json:"flagged,omitempty"`
 }
 
 func queries() []ledger.Query {
@@ -199,7 +195,7 @@ func historyQuery(q *ledger.Request) (any, error) {
 	}
 	out := make([]*VersionChange, 0, len(page))
 	for _, v := range page {
-		c := &VersionChange{Trial: v.Trial, Version: v.Version, Reason: v.Reason, Time: v.Time, Height: v.Height, Protocol: v.Protocol, Changes: []string{}}
+		c := &VersionChange{Version: *v, Changes: []string{}}
 		if prev == nil {
 			c.Changes = append(c.Changes, "registered")
 		} else {

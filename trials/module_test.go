@@ -206,7 +206,7 @@ func TestTrialLifecycle(t *testing.T) {
 		!slices.Contains(vs[3].Changes, `primary outcome removed: hba1c "change in HbA1c"`) ||
 		!slices.Contains(vs[2].Changes, "sample size: 240 → 300") {
 		for _, v := range vs {
-			t.Logf("v%d %q flagged %v: %q", v.Version, v.Reason, v.Flagged, v.Changes)
+			t.Logf("v%d %q flagged %v: %q", v.Version.Version, v.Reason, v.Flagged, v.Changes)
 		}
 		t.Fatal("history")
 	}

@@ -240,8 +240,17 @@ func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 		return reflect.StructField{}, false
 	}
 	for i := range t.NumField() {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
-			return t.Field(i), true
+		f := t.Field(i)
+		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if n == name {
+			return f, true
+		}
+		// An embedded struct without a JSON name has its fields promoted
+		// (encoding/json), so a column reads them directly.
+		if f.Anonymous && n == "" && f.Type.Kind() == reflect.Struct {
+			if pf, ok := jsonField(f.Type, name); ok {
+				return pf, true
+			}
 		}
 	}
 	return reflect.StructField{}, false
