@@ -272,7 +272,7 @@ document.getElementById("read-all").addEventListener("click", async () => {
 
 async function ready(who) {
   me = who;
-  inboxKey = hexOf(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("primum inbox " + me.id))).slice(0, 32);
+  inboxKey = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("primum inbox " + me.id))).slice(0, 32);
   mine = await findPseudonyms(false);
   if (withKey()) wireEnrolment();
   if (withKey()) {

@@ -33,7 +33,6 @@ function unwrap(r) {
   if (r.error !== undefined) throw new Error(r.error);
   return r.value;
 }
-const hexOf = bytes => [...new Uint8Array(bytes)].map(b => b.toString(16).padStart(2, "0")).join("");
 
 // readRecord returns a record's FHIR resource (rec: its index entry; k: the
 // pseudonym key to ask as, if not the signed-in key's own).
@@ -50,10 +49,11 @@ async function readRecord(rec, purpose, k, emergencyReason) {
   const sealKey = unwrap(rel.newKey());
   try {
     const req = { chain_id: info.chain_id, requester: info.identity.id, record: rec.id, purpose,
-      key_digest: sealKey.digest, nonce: hexOf(crypto.getRandomValues(new Uint8Array(16))),
+      key_digest: sealKey.digest, nonce: hex(crypto.getRandomValues(new Uint8Array(16))),
       not_after: new Date(Date.now() + 5 * 60000).toISOString().replace(/\.\d+Z$/, "Z") };
     if (emergencyReason) req.emergency_reason = emergencyReason;
-    const signature = hexOf(await myKey.sign(unwrap(rel.signBytes(JSON.stringify(req))), k));
+    // hex and myKey: keys.js, on the pages that sign with a key.
+    const signature = hex(await myKey.sign(unwrap(rel.signBytes(JSON.stringify(req))), k));
     // The node serving this page answers for the custodians whose keys it
     // holds; a record held at another member's node is not reachable from
     // here (the page may talk to its own node only).
