@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/modules"
 )
 
@@ -36,12 +36,12 @@ func TestEveryCommandHasHelpAndExample(t *testing.T) {
 func TestEveryQueryHasAVerb(t *testing.T) {
 	root := newRoot()
 	for _, m := range modules.All() {
-		noun := subcommand(root, m.Name)
+		noun := autocli.Subcommand(root, m.Name)
 		if noun == nil {
 			t.Fatalf("no command for module %s", m.Name)
 		}
 		for _, q := range m.Queries {
-			verb := subcommand(noun, q.Name)
+			verb := autocli.Subcommand(noun, q.Name)
 			if verb == nil || verb.Annotations["query"] != q.Path {
 				t.Errorf("primum %s %s does not read %s: rename the query or the verb", m.Name, q.Name, q.Path)
 			}
@@ -64,24 +64,6 @@ func TestRetentionNeedsHoldOrClear(t *testing.T) {
 		root.SetArgs(c.args)
 		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
-		}
-	}
-}
-
-// A paged answer's next page is named by the flags that ask for it: the
-// parameters of the Link header that differ from those sent.
-func TestNextFlags(t *testing.T) {
-	for _, c := range []struct {
-		sent, next url.Values
-		want       string
-	}{
-		{url.Values{"limit": {"10"}}, nil, ""},
-		{url.Values{"limit": {"10"}}, url.Values{"limit": {"10"}, "after": {"09506000134352/R10"}}, ` --after "09506000134352/R10"`},
-		{url.Values{"limit": {"10"}, "after": {"100"}}, url.Values{"limit": {"10"}, "after": {"110"}}, ` --after "110"`},
-		{nil, url.Values{"before": {"15"}}, ` --before "15"`},
-	} {
-		if got := nextFlags(c.sent, c.next); got != c.want {
-			t.Errorf("sent %v, next %v: %q, want %q", c.sent, c.next, got, c.want)
 		}
 	}
 }

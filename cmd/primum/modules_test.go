@@ -205,34 +205,6 @@ func TestColumnsShowTheAnswer(t *testing.T) {
 			}
 		}
 	}
-	var out strings.Builder
-	items := []map[string]any{{"id": "c1", "who": strings.Repeat("a", 40), "scope": map[string]any{"all": true, "categories": []any{"observation", "condition"}}, "n": float64(12345678)},
-		{"id": "c2", "who": nil, "scope": map[string]any{"all": false}, "n": float64(0)}}
-	table(&out, ledger.Cols("ID", "id", "WHO", "@who", "ALL", "scope.all", "CATEGORIES", "scope.categories", "N", "n", "NONE", "missing.deeper"), items,
-		names{strings.Repeat("a", 40): "St Luke's"})
-	// The column empty on every row is left out; an identity shows its name
-	// and the start of its id; a control character cannot reach the
-	// terminal.
-	want := "ID  WHO                        ALL  CATEGORIES             N\n" +
-		"c1  St Luke's (aaaaaaaaaaaa…)  yes  observation,condition  12345678\n" +
-		"c2                                                         0\n"
-	if out.String() != want {
-		t.Fatalf("table:\n%s\nwant:\n%s", out.String(), want)
-	}
-	out.Reset()
-	table(&out, ledger.Cols("ID", "id"), []map[string]any{{"id": "evil\x1b]52;c;aGk=\x07"}}, nil)
-	if strings.ContainsAny(out.String(), "\x1b\x07") {
-		t.Fatalf("a control character reached the terminal: %q", out.String())
-	}
-	out.Reset()
-	table(&out, ledger.Cols("YES", "@yes"), []map[string]any{{"yes": []any{strings.Repeat("a", 40), strings.Repeat("b", 40)}}}, names{strings.Repeat("a", 40): "St Luke's"})
-	if want := "YES\nSt Luke's (aaaaaaaaaaaa…)," + strings.Repeat("b", 40) + "\n"; out.String() != want {
-		t.Fatalf("a list of identities: %q, want %q", out.String(), want)
-	}
-	out.Reset()
-	if table(&out, ledger.Cols("ID", "id"), nil, nil); out.String() != "(none)\n" {
-		t.Fatalf("an empty list: %q", out.String())
-	}
 }
 
 func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {

@@ -20,6 +20,7 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/node"
 )
 
@@ -115,8 +116,8 @@ func newQueryCmd(g *globals) *cobra.Command {
 
 // queryAlias is primum MODULE QUERY under primum query, named old.
 func queryAlias(g *globals, old, module, query string) *cobra.Command {
-	q := declaredQuery(module, query)
-	verb := queryVerb(g, module, q)
+	q := autocli.Declared(module, query)
+	verb := autocli.QueryVerb(g, module, q)
 	verb.Use = old + strings.TrimPrefix(verb.Use, q.Name)
 	verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
 	return verb

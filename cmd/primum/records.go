@@ -17,6 +17,7 @@ import (
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/fhir"
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
@@ -97,7 +98,7 @@ node's FHIR answer.`,
 				}
 			}
 			return g.print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.names(cmd.Context()).of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
+				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.Names(cmd.Context()).Of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
 				if out == "" {
 					fmt.Fprintln(w, string(f.Content))
 				}
@@ -194,7 +195,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			if len(e.Records) == 0 && nothing != nil {
 				return nothing
 			}
-			names := g.names(cmd.Context())
+			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
 				if len(e.Txs) == 0 {
 					fmt.Fprintf(w, "your erasure was already complete: %d record(s) erased, keys destroyed by their custodians\n", e.Count(records.StatusErased))
@@ -208,7 +209,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 					fmt.Fprintln(tw, "RECORD\tCATEGORY\tCUSTODIAN\tKEPT UNTIL\tBASIS")
 					for _, r := range e.Records {
 						if r.Status == records.StatusRetained {
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.of(r.Custodian), r.RetainedUntil, r.RetentionBasis)
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, names.Of(r.Custodian), r.RetainedUntil, r.RetentionBasis)
 						}
 					}
 					tw.Flush()
@@ -376,7 +377,7 @@ leaves out is not detected).`,
 				}
 				cs = append(cs, mine...)
 			}
-			names := g.names(cmd.Context())
+			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
 				defer func() {
 					if len(proven) > 0 {
@@ -386,7 +387,7 @@ leaves out is not detected).`,
 				var items []map[string]any
 				b, _ := json.Marshal(cs)
 				_ = json.Unmarshal(b, &items)
-				table(w, declaredQuery("consent", "list").Columns, items, names)
+				autocli.Table(w, autocli.Declared("consent", "list").Columns, items, names)
 			})
 		},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
@@ -78,8 +79,8 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	tx.Short += " (the identity and governance verbs are now 'primum identity …' and 'primum governance …'; these spellings stay for one release)"
 	root.AddCommand(newDemoCmd(g), newInitCmd(g), newNodeCmd(g), newKeysCmd(g), tx, newQueryCmd(g), newTestnetCmd(g), newBenchCmd(g), newKVStoreNodeCmd(g), newVerifyCmd(g), newSupplyCmd(g), newRecordsCmd(g), newConsentCmd(g), newTrialsCmd(g), newTokensCmd(g))
 	root.AddCommand(newNounCmds(g)...)
-	addModuleCommands(g, root)
-	addLegacyTx(g, tx)
+	autocli.AddCommands(g, root, renamed)
+	autocli.AddLegacy(g, tx, renamed)
 	return root
 }
 

@@ -101,7 +101,7 @@ its number and the proof can check it against the root on the ledger.`,
 			return g.print(cmd.OutOrStdout(), map[string]any{"trial": b.Trial, "batch": b.Seq, "record": record, "leaf_index": i, "size": b.Size,
 				"root": b.Root, "leaf_hash": hex.EncodeToString(anchor.LeafHash(recs[i])), "proof": proof, "anchored": b.Time, "site": b.Site}, func(w io.Writer) {
 				fmt.Fprintf(w, "record %d was in batch %d of %s (%d records, root %s), anchored %s by %s: proven (%d hashes)\n",
-					record, b.Seq, b.Trial, b.Size, b.Root, b.Time, g.names(cmd.Context()).of(b.Site), len(proof))
+					record, b.Seq, b.Trial, b.Size, b.Root, b.Time, g.Names(cmd.Context()).Of(b.Site), len(proof))
 			})
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/wire"
@@ -252,12 +253,12 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 			for i, p := range ps {
 				rows[i] = row{p.ID, p.Custodian}
 			}
-			names := g.names(cmd.Context())
+			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
 				for _, r := range rows {
 					at := "your key's own (where you first enrolled)"
 					if r.Custodian != "" {
-						at = "at " + names.of(r.Custodian)
+						at = "at " + names.Of(r.Custodian)
 					}
 					fmt.Fprintf(w, "%s  %s\n", r.ID, at)
 				}
@@ -319,7 +320,7 @@ func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, 
 			Proposal *governance.Proposal `json:"proposal"`
 		}{res, p}, func(w io.Writer) {
 			printSubmit(g, w, res)
-			fmt.Fprintln(w, printable(p.Summary()))
+			fmt.Fprintln(w, autocli.Printable(p.Summary()))
 		})
 	}
 	return printSubmit(g, cmd.OutOrStdout(), res)

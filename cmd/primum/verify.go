@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/client/prove"
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -58,7 +59,7 @@ The custody trail is shown as the node gives it, unproven.`,
 				pv.Trail, pv.TrailSteps, proofs = v.Trail, v.TrailSteps, got
 				v = *pv
 			}
-			names := g.names(cmd.Context())
+			names := g.Names(cmd.Context())
 			var out any = v
 			if withProofs {
 				out = struct {
@@ -93,7 +94,7 @@ The custody trail is shown as the node gives it, unproven.`,
 	return cmd
 }
 
-func printVerdict(w io.Writer, v *supply.Verdict, names names) {
+func printVerdict(w io.Writer, v *supply.Verdict, names autocli.Names) {
 	who := func(id string) string {
 		if n, ok := names[id]; ok {
 			return n
@@ -112,7 +113,7 @@ func printVerdict(w io.Writer, v *supply.Verdict, names names) {
 	case supply.VerdictLogisticUnit, supply.VerdictAsset:
 		mark = "▣"
 	}
-	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, names.in(v.Message))
+	fmt.Fprintf(w, "%s %s — %s\n", mark, v.Verdict, names.In(v.Message))
 	if v.Reading != "" {
 		fmt.Fprintf(w, "  read as  %s\n", v.Reading)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -39,7 +40,7 @@ func TestPrintVerdict(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			printVerdict(&b, &tc.v, names{"abc": "Central Pharmacy", pharmacy: "Central Pharmacy"})
+			printVerdict(&b, &tc.v, autocli.Names{"abc": "Central Pharmacy", pharmacy: "Central Pharmacy"})
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("lacks %q:\n%s", w, b.String())
@@ -51,26 +52,5 @@ func TestPrintVerdict(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// An id is shown with the name it has on the ledger before it, where it is
-// known; a node's message is read for the ids in it; a patient's
-// pseudonym, which no list shows, stays as it is.
-func TestNames(t *testing.T) {
-	const org, doctor, patient = "c1d3f9fdf157ac1799a6a2a7f26a0a5846745d52", "71a54af32dea973e944c450bf637f467df38a4dd", "0dae1e7dce09d2df63840eb1079a6075129d4847"
-	n := names{org: "Central Pharmacy", doctor: "doctor MD-100231"}
-	for _, c := range []struct{ got, want string }{
-		{n.of(org), "Central Pharmacy (" + org + ")"},
-		{n.of(patient), patient},
-		{n.ofKind("practitioner", doctor), "doctor MD-100231 (" + doctor + ")"},
-		{n.ofKind("patient", patient), "patient " + patient},
-		{n.in("dispensed by " + org + " at 2026-12-03T23:06:22Z"), "dispensed by Central Pharmacy (" + org + ") at 2026-12-03T23:06:22Z"},
-		{n.in("tx " + org + "ff"), "tx " + org + "ff"}, // part of a longer hex string: not an id
-		{n.in(patient + " asked"), patient + " asked"},
-	} {
-		if c.got != c.want {
-			t.Errorf("got %q, want %q", c.got, c.want)
-		}
 	}
 }

@@ -1,27 +1,25 @@
-package main
+package autocli
 
 import (
 	"context"
 	"regexp"
 	"strings"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/ledger"
 )
 
-// names are what a person reads for the ids of public identities: an
+// Names are what a person reads for the ids of public identities: an
 // organisation's name, a practitioner's profession, licence and
 // organisation. Patients' pseudonyms are not public, and stay ids.
-type names map[string]string
+type Names map[string]string
 
-// names reads the public identities for text output, in one request (the
-// first page: a thousand). With -o json, or when the read fails, there are
-// none, and ids are shown as they are.
-func (g *globals) names(ctx context.Context) names {
-	n := names{}
-	if g.output != "text" {
-		return n
-	}
-	list, err := g.client().Identities(ctx, "")
+// LoadNames reads the public identities, in one request (the first page:
+// a thousand). When the read fails there are none, and ids are shown as
+// they are.
+func LoadNames(ctx context.Context, c *client.Client) Names {
+	n := Names{}
+	list, err := c.Identities(ctx, "")
 	if err != nil {
 		return n
 	}
@@ -45,28 +43,28 @@ func (g *globals) names(ctx context.Context) names {
 	return n
 }
 
-// of is "Name (id)" when id's name is known, else the id.
-func (n names) of(id string) string {
+// Of is "Name (id)" when id's name is known, else the id.
+func (n Names) Of(id string) string {
 	if name, ok := n[id]; ok && name != "" {
-		return printable(name) + " (" + id + ")"
+		return Printable(name) + " (" + id + ")"
 	}
 	return id
 }
 
-// short is a table's "Name (first 12 of the id: 48 bits, too many to
+// Short is a table's "Name (first 12 of the id: 48 bits, too many to
 // grind a look-alike for)", or the whole id when its
 // name is not known (-o json has every id whole).
-func (n names) short(id string) string {
+func (n Names) Short(id string) string {
 	if name, ok := n[id]; ok && name != "" && len(id) > 12 {
-		return printable(name) + " (" + id[:12] + "…)"
+		return Printable(name) + " (" + id[:12] + "…)"
 	}
 	return id
 }
 
-// ofKind is of, or "kind id" when the name is not known (a patient).
-func (n names) ofKind(kind, id string) string {
+// OfKind is Of, or "kind id" when the name is not known (a patient).
+func (n Names) OfKind(kind, id string) string {
 	if _, ok := n[id]; ok {
-		return n.of(id)
+		return n.Of(id)
 	}
 	return strings.TrimSpace(kind + " " + id)
 }
@@ -74,8 +72,8 @@ func (n names) ofKind(kind, id string) string {
 // anID is an identity id as it appears in a node's messages.
 var anID = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
 
-// in is s with every id it names that has a known name written as
+// In is s with every id it names that has a known name written as
 // "Name (id)": a node's message ("held by 5751ac…") as a person reads it.
-func (n names) in(s string) string {
-	return anID.ReplaceAllStringFunc(s, n.of)
+func (n Names) In(s string) string {
+	return anID.ReplaceAllStringFunc(s, n.Of)
 }

@@ -1,0 +1,124 @@
+// Package autocli makes a command line from the modules' declarations
+// (package modules), in one grammar, noun first: every module is a command
+// (primum identity, primum supply, ...) and each transaction type and query
+// it declares is a verb under it. A verb written by hand (with flags of its
+// own) takes the place of the generated one. What the commands need of the
+// program — its keys, its node, how it prints — comes through Env, so the
+// engine holds no key and opens no connection of its own.
+package autocli
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
+)
+
+// Env is what the generated commands need of the program.
+type Env interface {
+	// Send signs values as a transaction of r's type with the key the
+	// command's --from names (and the new key r.Holder's flag opens),
+	// and submits it (waiting when --wait).
+	Send(cmd *cobra.Command, r ledger.Route, values map[string]any) error
+	// Read asks a query as the caller the command names (--from or
+	// --token) and answers the body and the next page's parameters.
+	Read(cmd *cobra.Command, r Read) ([]byte, url.Values, error)
+	// Names are the public identities' names, for text output (none
+	// when the output is JSON).
+	Names(ctx context.Context) Names
+	// Text is whether the output is text (else JSON).
+	Text() bool
+}
+
+// Read is one query as the command line asked it.
+type Read struct {
+	Query       ledger.Query
+	Args        []string   // the path's parameters, in order; none when Mine
+	Params      url.Values // the query's parameters
+	From, Token string     // who asks: a key, or an API token
+	// Mine: a patient's query ({id}, the patient) asked without an id,
+	// about the patient of From (each of their pseudonyms), or of Token.
+	Mine bool
+}
+
+// Path is the query's path with args for its parameters.
+func (r Read) Path(args []string) string {
+	path := r.Query.Path
+	for i, name := range r.Query.PathParams() {
+		path = strings.Replace(path, "{"+name+"}", url.PathEscape(args[i]), 1)
+	}
+	return path
+}
+
+// Renamed names the verbs whose name is not their type's: a hand-written
+// verb's, or an older spelling the generated verb answers to as well.
+type Renamed map[string]string
+
+// AddCommands adds each module's noun to root (or completes the
+// hand-written one) with a verb for every declared transaction and query.
+func AddCommands(env Env, root *cobra.Command, renamed Renamed) {
+	for _, m := range modules.All() {
+		noun := Subcommand(root, m.Name)
+		if noun == nil {
+			noun = &cobra.Command{Use: m.Name, Short: m.Doc}
+			root.AddCommand(noun)
+		}
+		for _, r := range m.Txs {
+			verb := VerbOf(r.Type)
+			if Subcommand(noun, verb) != nil || (renamed[r.Type] != "" && Subcommand(noun, renamed[r.Type]) != nil) {
+				continue
+			}
+			v := txVerb(env, noun, verb, r)
+			if old := renamed[r.Type]; old != "" {
+				v.Aliases = append(v.Aliases, old)
+			}
+			noun.AddCommand(v)
+		}
+		for _, q := range m.Queries {
+			// A query's name clashing with a verb written by hand would
+			// hide the query (TestEveryQueryHasAVerb).
+			if Subcommand(noun, q.Name) == nil {
+				noun.AddCommand(QueryVerb(env, noun.Name(), q))
+			}
+		}
+	}
+}
+
+// AddLegacy keeps 'primum tx VERB', the spelling before nouns, for the
+// generated identity and governance verbs too (for one release).
+func AddLegacy(env Env, tx *cobra.Command, renamed Renamed) {
+	for _, m := range modules.All() {
+		if m.Name != "identity" && m.Name != "governance" {
+			continue
+		}
+		for _, r := range m.Txs {
+			verb := VerbOf(r.Type)
+			if old := renamed[r.Type]; old != "" {
+				verb = old
+			}
+			if Subcommand(tx, verb) == nil && Subcommand(tx, VerbOf(r.Type)) == nil {
+				tx.AddCommand(txVerb(env, tx, verb, r))
+			}
+		}
+	}
+}
+
+// Subcommand is parent's command called name (or by name as an alias).
+func Subcommand(parent *cobra.Command, name string) *cobra.Command {
+	for _, c := range parent.Commands() {
+		if c.Name() == name || c.HasAlias(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// VerbOf is a transaction type's verb: "records.share_case" → "share-case".
+func VerbOf(typ string) string {
+	_, verb, _ := strings.Cut(typ, ".")
+	return strings.ReplaceAll(verb, "_", "-")
+}
