@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -60,13 +60,8 @@ func (g *globals) Send(cmd *cobra.Command, r ledger.Route, values map[string]any
 // patient's query is read as every pseudonym of the patient of --from,
 // each read signed by its own key, a list answer merged.
 func (g *globals) Read(cmd *cobra.Command, r autocli.Read) ([]byte, url.Values, error) {
-	query := func(c *client.Client, args []string) ([]byte, url.Values, error) {
-		return c.QueryPage(cmd.Context(), r.Path(args), r.Params)
-	}
 	if r.Mine && r.Token == "" {
-		return g.readMine(cmd, r.From, func(c *client.Client, id string) ([]byte, url.Values, error) {
-			return query(c, []string{id})
-		})
+		return g.readMine(cmd, r.From, func(id string) string { return r.Path([]string{id}) }, r.Params)
 	}
 	c, err := g.readClient(cmd.Context(), r.From)
 	if err != nil {
@@ -83,7 +78,7 @@ func (g *globals) Read(cmd *cobra.Command, r autocli.Read) ([]byte, url.Values, 
 		}
 		args = []string{p}
 	}
-	return query(c, args)
+	return c.QueryPage(cmd.Context(), r.Path(args), r.Params)
 }
 
 // Text is whether the output is text (autocli.Env).
@@ -159,27 +154,23 @@ func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from stri
 	if err != nil {
 		return err
 	}
-	chainID, err := g.client().ChainID(ctx)
-	if err != nil {
-		return err
-	}
 	newName, _ := cmd.Flags().GetString(r.Holder.Flag)
 	who := g.Names(ctx)
-	for _, p := range ps {
-		if p.Custodian == "" {
-			continue
-		}
-		next := identity.PairwiseKey(newKey, chainID, p.Custodian)
-		body := map[string]any{r.Holder.Key: hex.EncodeToString(next.Public().(ed25519.PublicKey)), r.Holder.Proof: r.Holder.Prove(next, chainID, p.ID)}
-		if _, err := g.client().Send(ctx, p.Key, r.Type, body, true); err != nil {
-			return fmt.Errorf("rotating your pseudonym at %s: %w (those before it are rotated and listed in the new key's file: run the same command again to go on)", who.Of(p.Custodian), err)
-		}
+	err = g.client().RotatePseudonyms(ctx, ps, newKey, r.Type, r.Holder, func(p client.Pseudonym) error {
 		if err := g.keys().AddPseudonyms(newName, p.Custodian); err != nil {
-			return fmt.Errorf("your pseudonym at %s is rotated, but the new key's file does not list it (%w): add it with 'primum identity pseudonyms --from NEW --search'", who.Of(p.Custodian), err)
+			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "rotated your pseudonym at %s\n", who.Of(p.Custodian))
+		return nil
+	})
+	var stopped *client.RotateError
+	switch {
+	case errors.As(err, &stopped) && stopped.Rotated:
+		return fmt.Errorf("your pseudonym at %s is rotated, but the new key's file does not list it (%w): add it with 'primum identity pseudonyms --from NEW --search'", who.Of(stopped.Pseudonym.Custodian), stopped.Err)
+	case errors.As(err, &stopped):
+		return fmt.Errorf("rotating your pseudonym at %s: %w (those before it are rotated and listed in the new key's file: run the same command again to go on)", who.Of(stopped.Pseudonym.Custodian), stopped.Err)
 	}
-	return nil
+	return err
 }
 
 // readMine reads one patient query as each pseudonym of the patient of
@@ -187,7 +178,7 @@ func (g *globals) rotatePseudonyms(cmd *cobra.Command, r ledger.Route, from stri
 // the one --at names with --at), each signed by its own key, and merges
 // the answers when they are lists. Another answer (a status) is the first
 // pseudonym's, and the others are named on stderr.
-func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.Client, id string) ([]byte, url.Values, error)) ([]byte, url.Values, error) {
+func (g *globals) readMine(cmd *cobra.Command, from string, path func(id string) string, params url.Values) ([]byte, url.Values, error) {
 	if from == "" {
 		return nil, nil, fmt.Errorf("give a patient's ID, or --from (the patient's key)")
 	}
@@ -195,45 +186,17 @@ func (g *globals) readMine(cmd *cobra.Command, from string, read func(c *client.
 	if err != nil {
 		return nil, nil, err
 	}
-	var merged []json.RawMessage
-	var first []byte
-	var next url.Values
 	var who autocli.Names // read when a message needs them
-	name := func(id string) string {
+	return g.client().ReadEach(cmd.Context(), ps, path, params, func(p client.Pseudonym, more bool) {
 		if who == nil {
 			who = g.Names(cmd.Context())
 		}
-		return who.Of(id)
-	}
-	for i, p := range ps {
-		out, more, err := read(g.client().WithKey(p.Key), p.ID)
-		if err != nil {
-			return nil, nil, err
+		if more {
+			fmt.Fprintf(cmd.ErrOrStderr(), "more for your pseudonym at %s: ask with --at %s\n", who.Of(p.Custodian), p.Custodian)
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "also: your pseudonym %s at %s (ask with --at)\n", p.ID, who.Of(p.Custodian))
 		}
-		var items []json.RawMessage
-		if json.Unmarshal(out, &items) != nil {
-			if i > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "also: your pseudonym %s at %s (ask with --at)\n", p.ID, name(p.Custodian))
-				continue
-			}
-			first = out
-			continue
-		}
-		merged = append(merged, items...)
-		if len(more) > 0 && len(ps) > 1 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "more for your pseudonym at %s: ask with --at %s\n", name(p.Custodian), p.Custodian)
-		} else if len(more) > 0 {
-			next = more
-		}
-	}
-	if first != nil {
-		return first, nil, nil
-	}
-	if merged == nil {
-		merged = []json.RawMessage{}
-	}
-	out, err := json.Marshal(merged)
-	return out, next, err
+	})
 }
 
 // pseudonyms are the patient of from's identities: the one --at names, or
@@ -249,7 +212,6 @@ func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) 
 	if err != nil {
 		return nil, err
 	}
-	self := []client.Pseudonym{{Key: key, ID: ledger.Address(key.Public().(ed25519.PublicKey))}}
 	if g.at != "" {
 		info, err := g.client().Self(ctx, key)
 		if err != nil {
@@ -258,27 +220,12 @@ func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) 
 		if info.Identity == nil {
 			return nil, fmt.Errorf("you hold no pseudonym made for %s. If it knows your key's own number (where you first enrolled), sign without --at; to enrol there with a number of its own:\n  primum identity register-patient --voucher CODE --from %s --at %q", g.at, from, g.at)
 		}
-		self[0].ID, self[0].Custodian = info.Identity.ID, g.atOrg // a rotated key's identity keeps its first id
-		return self, nil
+		// A rotated key's identity keeps its first id.
+		return []client.Pseudonym{{Key: key, ID: info.Identity.ID, Custodian: g.atOrg}}, nil
 	}
 	f, err := g.keys().Find(from)
 	if err != nil {
 		return nil, err
 	}
-	orgs := f.Pseudonyms
-	if search {
-		all, err := g.client().Identities(ctx, "organisation")
-		if err != nil {
-			return nil, err
-		}
-		orgs = nil
-		for _, o := range all {
-			orgs = append(orgs, o.ID)
-		}
-	}
-	ps, err := g.client().Pseudonyms(ctx, key, orgs)
-	if err != nil || len(ps) == 0 {
-		return self, err
-	}
-	return ps, nil
+	return g.client().FindPseudonyms(ctx, key, f.Pseudonyms, search)
 }

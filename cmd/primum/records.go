@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
-	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
@@ -124,18 +122,9 @@ node's FHIR answer.`,
 			if !searchAll && g.at == "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d pseudonym(s): your key's own and those your key file lists (--search asks about every institution)\n", len(ps))
 			}
-			var bundle fhir.Object
-			for _, p := range ps {
-				b, err := g.client().Export(cmd.Context(), p.Key)
-				if err != nil {
-					return err
-				}
-				if bundle == nil {
-					bundle = b
-					continue
-				}
-				entries, _ := b["entry"].([]any)
-				bundle["entry"] = append(bundle["entry"].([]any), entries...)
+			bundle, err := g.client().ExportEach(cmd.Context(), ps)
+			if err != nil {
+				return err
 			}
 			b, _ := json.MarshalIndent(bundle, "", "  ")
 			if out != "" {
@@ -168,32 +157,18 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Every pseudonym's records, found by asking about every
 			// organisation (a key file may list none: an erasure must not
-			// miss one); a pseudonym without any has nothing to erase,
-			// which is not a failure of the others'.
+			// miss one).
 			ps, err := g.findPseudonyms(cmd.Context(), tf.from, true)
 			if err != nil {
 				return err
 			}
-			e := &client.Erasure{Records: []*records.Record{}, Txs: []string{}}
-			var nothing error
-			for _, p := range ps {
-				one, err := g.client().Erase(cmd.Context(), p.Key, func(left int) {
-					if left > 0 {
-						fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
-					}
-				})
-				var problem *client.Problem
-				if errors.As(err, &problem) && problem.Code == records.ErrNothingToErase.Name {
-					nothing = err
-					continue
+			e, err := g.client().EraseEach(cmd.Context(), ps, func(left int) {
+				if left > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
 				}
-				if err != nil {
-					return err
-				}
-				e.Records, e.Txs = append(e.Records, one.Records...), append(e.Txs, one.Txs...)
-			}
-			if len(e.Records) == 0 && nothing != nil {
-				return nothing
+			})
+			if err != nil {
+				return err
 			}
 			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
