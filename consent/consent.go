@@ -399,6 +399,14 @@ func AcceptStudy(r ledger.Reader, requester ledger.Signer, patient, study string
 	})
 }
 
+// AcceptPurpose finds a consent in force of patient naming the requester
+// (or the organisation that credentials them) for purpose, whatever
+// records it covers: a payment consent lets an insurer decide the
+// patient's claims. It reads the same bounded pairs as Accept.
+func AcceptPurpose(r ledger.Reader, requester ledger.Signer, patient, purpose string, now time.Time) (*Consent, error) {
+	return find(r, requester, patient, func(c *Consent) bool { return c.Purpose == purpose && c.Active(now) })
+}
+
 // Accept finds an active consent of the record's patient that lets the
 // requester (directly, or through the organisation that credentials them)
 // access the record for the purpose at time now. It reads the patient's

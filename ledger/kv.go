@@ -268,6 +268,15 @@ func ScanPage[T any](r Reader, prefix []byte, after string, limit int, keep func
 	}, keep)
 }
 
+// ScanPageNewest is ScanPage from the last key backwards: a log's newest
+// entries first.
+func ScanPageNewest[T any](r Reader, prefix []byte, after string, limit int) (page []*T, next string, err error) {
+	return scanPage(r, prefix, after, true, limit, func(_ string, v []byte) (*T, error) {
+		x := new(T)
+		return x, DecodeState(v, x)
+	}, nil)
+}
+
 // scanPage is ScanPage and IndexedPage: load makes an item of each entry
 // (the rest of its key, its value), either way from after.
 func scanPage[T any](r Reader, prefix []byte, after string, reverse bool, limit int, load func(rest string, v []byte) (*T, error), keep func(*T) bool) (page []*T, next string, err error) {

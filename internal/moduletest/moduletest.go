@@ -21,6 +21,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +69,7 @@ type World struct {
 	Events []ledger.Event
 
 	routes   map[string]ledger.Route
+	queries  []ledger.Query
 	identity map[string]ledger.Route
 	keys     map[string]ed25519.PrivateKey // names whose key is not Key(name) (rotated)
 	ids      map[string]string             // name -> identity id, for identities added here
@@ -98,6 +101,7 @@ func New(tb testing.TB, modules ...ledger.Module) *World {
 			}
 			w.routes[r.Type] = r
 		}
+		w.queries = append(w.queries, m.Queries...)
 	}
 	for _, r := range identity.Routes() {
 		w.identity[r.Type] = r
@@ -338,4 +342,45 @@ func (w *World) Try(tb testing.TB, name, typ string, body any, want error) {
 	case err != nil && string(before) != string(w.St.Hash()):
 		tb.Fatalf("%s as %s was refused (%v) but changed the state", typ, name, err)
 	}
+}
+
+// Query answers a declared query (its handler alone: the API's access
+// rule is not applied) as name asks it, over committed state: the
+// answer, or a Page's items.
+func (w *World) Query(name, path string, params url.Values) (any, error) {
+	w.TB.Helper()
+	caller, err := w.signerIn(w.St.Committed(), name)
+	if err != nil {
+		return nil, err
+	}
+	got := strings.Split(strings.Trim(path, "/"), "/")
+	for _, q := range w.queries {
+		want := strings.Split(strings.Trim(q.Path, "/"), "/")
+		if len(want) != len(got) {
+			continue
+		}
+		vars := map[string]string{}
+		for i, part := range want {
+			if name, ok := strings.CutPrefix(part, "{"); ok {
+				vars[strings.TrimSuffix(name, "}")] = got[i]
+			} else if part != got[i] {
+				vars = nil
+				break
+			}
+		}
+		if vars == nil {
+			continue
+		}
+		if params == nil {
+			params = url.Values{}
+		}
+		out, err := q.Handle(&ledger.Request{State: w.St.Committed(), Path: func(n string) string { return vars[n] }, Query: params,
+			Now: w.Now, BlockTime: w.Now, Caller: caller})
+		if p, ok := out.(ledger.Page); ok {
+			return p.Items, err
+		}
+		return out, err
+	}
+	w.TB.Fatalf("no query matches %s", path)
+	return nil, nil
 }
