@@ -83,10 +83,10 @@ const (
 
 // Signal kinds.
 const (
-	SignalDuplicate   = "duplicate"             // the same service billed twice to one payer
-	SignalCrossPayer  = "cross_payer_duplicate" // the same service billed to another payer too
-	SignalUnbundling  = "unbundling"            // an NCCI pair billed on separate claims
-	SignalUnitsOver   = "units_over_cap"        // units over the medically unlikely edit
+	SignalDuplicate  = "duplicate"             // the same service billed twice to one payer
+	SignalCrossPayer = "cross_payer_duplicate" // the same service billed to another payer too
+	SignalUnbundling = "unbundling"            // an NCCI pair billed on separate claims
+	SignalUnitsOver  = "units_over_cap"        // units over the medically unlikely edit
 )
 
 // Table kinds.
@@ -101,31 +101,31 @@ var Systems = []string{"icd10cm", "cpt", "hcpcs"}
 
 // Errors of codespace "claims". Codes are stable.
 var (
-	ErrBadPolicy       = ledger.NewError("claims", 1, "bad_policy", 400, "a policy needs an id (3-40 of A-Z, a-z, 0-9, '-'), an effective date (YYYY-MM-DD), a plan with integer cents, and at most 50 rules")
-	ErrBadRule         = ledger.NewError("claims", 2, "bad_rule", 400, "a rule does not type-check, or is not deterministic (doubles, comprehensions over maps)")
-	ErrTooCostly       = ledger.NewError("claims", 3, "rule_too_costly", 400, "a rule's estimated cost is over the limit (10,000 CEL cost units)")
-	ErrUnknownPolicy   = ledger.NewError("claims", 4, "unknown_policy", 404, "no policy with this id")
-	ErrNotInsurer      = ledger.NewError("claims", 5, "not_the_insurer", 403, "only the insurer that published the policy (or holds the claim) may do this")
-	ErrPolicyRetired   = ledger.NewError("claims", 6, "policy_retired", 409, "the policy is retired for this date of service")
-	ErrBadTable        = ledger.NewError("claims", 7, "bad_table", 400, "a table is a kind (codes, ptp, mue), a version, an effective date and 1-1000 well-formed entries of that kind")
-	ErrTableExists     = ledger.NewError("claims", 8, "table_exists", 409, "a table of this kind with this version is already registered")
-	ErrBadCoverage     = ledger.NewError("claims", 9, "bad_coverage", 400, "a coverage needs an id, a registered patient, one of your policies and a period (start ≤ end, YYYY-MM-DD)")
-	ErrCoverageExists  = ledger.NewError("claims", 10, "coverage_exists", 409, "a coverage with this id exists")
-	ErrUnknownCoverage = ledger.NewError("claims", 11, "unknown_coverage", 404, "no coverage with this id for this patient")
-	ErrNotCovered      = ledger.NewError("claims", 12, "not_covered_on_date", 409, "the coverage is not in force on the date of service")
-	ErrBadClaim        = ledger.NewError("claims", 13, "bad_claim", 400, "a claim needs an id, a date of service (not in the future, at most 365 days ago), 1-12 diagnoses and 1-20 lines with a code, 1-9999 units, a charge in cents and diagnosis pointers")
-	ErrClaimExists     = ledger.NewError("claims", 14, "claim_exists", 409, "a claim with this id exists")
-	ErrUnknownCode     = ledger.NewError("claims", 15, "unknown_code", 400, "a code is not in the registered code set")
-	ErrCodeNotValid    = ledger.NewError("claims", 16, "code_not_valid_on_date", 400, "a code is not valid on the date of service (retired, or not yet in force)")
+	ErrBadPolicy        = ledger.NewError("claims", 1, "bad_policy", 400, "a policy needs an id (3-40 of A-Z, a-z, 0-9, '-'), an effective date (YYYY-MM-DD), a plan with integer cents, and at most 50 rules")
+	ErrBadRule          = ledger.NewError("claims", 2, "bad_rule", 400, "a rule does not type-check, or is not deterministic (doubles, comprehensions over maps)")
+	ErrTooCostly        = ledger.NewError("claims", 3, "rule_too_costly", 400, "a rule's estimated cost is over the limit (10,000 CEL cost units)")
+	ErrUnknownPolicy    = ledger.NewError("claims", 4, "unknown_policy", 404, "no policy with this id")
+	ErrNotInsurer       = ledger.NewError("claims", 5, "not_the_insurer", 403, "only the insurer that published the policy (or holds the claim) may do this")
+	ErrPolicyRetired    = ledger.NewError("claims", 6, "policy_retired", 409, "the policy is retired for this date of service")
+	ErrBadTable         = ledger.NewError("claims", 7, "bad_table", 400, "a table is a kind (codes, ptp, mue), a version, an effective date and 1-1000 well-formed entries of that kind")
+	ErrTableExists      = ledger.NewError("claims", 8, "table_exists", 409, "a table of this kind with this version is already registered")
+	ErrBadCoverage      = ledger.NewError("claims", 9, "bad_coverage", 400, "a coverage needs an id, a registered patient, one of your policies and a period (start ≤ end, YYYY-MM-DD)")
+	ErrCoverageExists   = ledger.NewError("claims", 10, "coverage_exists", 409, "a coverage with this id exists")
+	ErrUnknownCoverage  = ledger.NewError("claims", 11, "unknown_coverage", 404, "no coverage with this id for this patient")
+	ErrNotCovered       = ledger.NewError("claims", 12, "not_covered_on_date", 409, "the coverage is not in force on the date of service")
+	ErrBadClaim         = ledger.NewError("claims", 13, "bad_claim", 400, "a claim needs an id, a date of service (not in the future, at most 365 days ago), 1-12 diagnoses and 1-20 lines with a code, 1-9999 units, a charge in cents and diagnosis pointers")
+	ErrClaimExists      = ledger.NewError("claims", 14, "claim_exists", 409, "a claim with this id exists")
+	ErrUnknownCode      = ledger.NewError("claims", 15, "unknown_code", 400, "a code is not in the registered code set")
+	ErrCodeNotValid     = ledger.NewError("claims", 16, "code_not_valid_on_date", 400, "a code is not valid on the date of service (retired, or not yet in force)")
 	ErrNoPaymentConsent = ledger.NewError("claims", 17, "no_payment_consent", 403, "the patient has no consent in force for the payment purpose naming the insurer: the patient grants it first")
-	ErrPractitioner    = ledger.NewError("claims", 18, "practitioner_not_credentialed", 403, "the rendering practitioner is not an active practitioner of the billing provider, or their credential had lapsed on the date of service")
-	ErrUnknownClaim    = ledger.NewError("claims", 19, "unknown_claim", 404, "no claim with this id")
-	ErrWrongStatus     = ledger.NewError("claims", 20, "wrong_claim_status", 409, "the claim is not in a status that allows this")
-	ErrBadReview       = ledger.NewError("claims", 21, "bad_review", 400, "a review names pended (or, on appeal, any) lines by number, each with an outcome, an allowed amount in cents (≤ the charge) and a reason code")
-	ErrNotParty        = ledger.NewError("claims", 22, "not_a_party", 403, "only the claim's provider or its patient may appeal it")
-	ErrUnknownRecord   = ledger.NewError("claims", 23, "unknown_supporting_record", 400, "a supporting record is not registered for this patient")
-	ErrBadPayment      = ledger.NewError("claims", 24, "bad_payment", 400, "a payment needs a remittance reference (1-40 of A-Z, a-z, 0-9, '-')")
-	ErrNoPolicyInForce = ledger.NewError("claims", 25, "no_policy_in_force", 409, "no version of the coverage's policy is in force on the date of service")
+	ErrPractitioner     = ledger.NewError("claims", 18, "practitioner_not_credentialed", 403, "the rendering practitioner is not an active practitioner of the billing provider, or their credential had lapsed on the date of service")
+	ErrUnknownClaim     = ledger.NewError("claims", 19, "unknown_claim", 404, "no claim with this id")
+	ErrWrongStatus      = ledger.NewError("claims", 20, "wrong_claim_status", 409, "the claim is not in a status that allows this")
+	ErrBadReview        = ledger.NewError("claims", 21, "bad_review", 400, "a review names pended (or, on appeal, any) lines by number, each with an outcome, an allowed amount in cents (≤ the charge) and a reason code")
+	ErrNotParty         = ledger.NewError("claims", 22, "not_a_party", 403, "only the claim's provider or its patient may appeal it")
+	ErrUnknownRecord    = ledger.NewError("claims", 23, "unknown_supporting_record", 400, "a supporting record is not registered for this patient")
+	ErrBadPayment       = ledger.NewError("claims", 24, "bad_payment", 400, "a payment needs a remittance reference (1-40 of A-Z, a-z, 0-9, '-')")
+	ErrNoPolicyInForce  = ledger.NewError("claims", 25, "no_policy_in_force", 409, "no version of the coverage's policy is in force on the date of service")
 )
 
 // Rule is one coverage rule: when its condition holds for a line, the

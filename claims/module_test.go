@@ -89,9 +89,9 @@ func TestClaimLifecycle(t *testing.T) {
 	// 99213: allowed 9200 (fee), all deductible; 83036: 1300 deductible;
 	// G0439: 13000, waived.
 	want := []struct {
-		outcome                      string
+		outcome                    string
 		allowed, ded, coins, payer int64
-		reasons                      string
+		reasons                    string
 	}{
 		{claims.Covered, 9200, 9200, 0, 0, "CO-45,PR-1"},
 		{claims.Covered, 1300, 1300, 0, 0, "CO-45,PR-1"},

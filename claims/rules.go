@@ -3,8 +3,8 @@ package claims
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"reflect"
+	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"

@@ -6,6 +6,7 @@
 package modules
 
 import (
+	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -27,6 +28,7 @@ func All() []ledger.Module {
 		consent.New(recs).Declare(),
 		recs.Declare(),
 		trials.Declare(),
+		claims.Declare(),
 	}
 }
 
