@@ -14,6 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/governance"
@@ -194,6 +195,14 @@ func TestPermissionTable(t *testing.T) {
 		supply.TypeUnpack:                 {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeDispense:               {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		supply.TypeUndoDispense:           {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		claims.TypePublish:                {unauth, unauth, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		claims.TypeRetire:                 {unauth, unauth, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		claims.TypeCover:                  {unauth, unauth, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		claims.TypeReview:                 {unauth, unauth, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		claims.TypePay:                    {unauth, unauth, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		claims.TypeTable:                  {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		claims.TypeSubmit:                 {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
+		claims.TypeAppeal:                 {ok, ok, ok, ok, ok, susp, ok, unauth, unknown},
 		trials.TypeRegister:               {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

@@ -245,7 +245,7 @@ func queries() []ledger.Query {
 					return nil, err
 				}
 				if e == nil {
-					return nil, ErrUnknownCode.Wrapf("%s %s on %s", q.Path("system"), q.Path("code"), day)
+					return nil, ledger.ErrNotFound.Wrapf("no code %s %s in the code set on %s", q.Path("system"), q.Path("code"), day)
 				}
 				return e, nil
 			}},
