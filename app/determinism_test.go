@@ -12,6 +12,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -91,6 +92,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 			txs = append(txs, gen.tx(patients[b%len(patients)], records.TypeErase, records.Erase{}))
 		}
 		txs = append(txs, trialSteps(gen, b)...)
+		txs = append(txs, claimSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -141,6 +143,56 @@ func trialSteps(gen *harness, b int) [][]byte {
 		return [][]byte{gen.tx(hospitalKey, trials.TypeResults, trials.RegisterResults{Trial: trial, Results: trials.Results{
 			Reported: []trials.Reported{{ID: "bpc", Summary: "61% vs 48%", AnalysisCommitment: strings.Repeat("1a", 32)}},
 			Added:    []trials.AddedOutcome{{ID: "hr", Measure: "heart rate", Summary: "-2/min"}}}})}
+	}
+	return nil
+}
+
+// claimPatient is the workload's insured patient.
+var claimPatient = testKey("claim-patient")
+
+// claimSteps are the claims module's transactions of block b, at fixed
+// blocks: the regulator's tables, a policy (and two refused: a double, a
+// rule over the cost estimate), a coverage, the payment consent; a claim
+// adjudicated (a line covered, one denied by a rule), one pended by a rule
+// that fails when it runs (no fee for the code), one refused (an unknown
+// code); then the same service again (a duplicate), a review, a payment,
+// an appeal.
+func claimSteps(gen *harness, b int) [][]byte {
+	rs := claims.SampleRuleSet()
+	rs.Rules = append(rs.Rules, claims.Rule{ID: "fee-lookup", When: `fees[line.code] > 100000`, Outcome: claims.Denied, Reason: "CO-45"})
+	line := func(code string, charge int64) claims.SubmitLine {
+		return claims.SubmitLine{Code: code, Units: 1, Charge: charge, Dx: []int64{1}}
+	}
+	submit := func(claim string, lines ...claims.SubmitLine) []byte {
+		return gen.tx(hospitalKey, claims.TypeSubmit, claims.Submit{ID: claim, Coverage: "WL-COV", Patient: id(claimPatient), ServiceDate: "2025-12-20",
+			Diagnoses: []string{"I10"}, Lines: lines})
+	}
+	switch b {
+	case 10:
+		bad := claims.SampleRuleSet()
+		bad.Rules = append(bad.Rules, claims.Rule{ID: "double", When: `double(line.charge) > 1.5`, Outcome: claims.Denied, Reason: "CO-45"})
+		costly := claims.SampleRuleSet()
+		costly.Rules = append(costly.Rules, claims.Rule{ID: "costly", When: `lists["cosmetic"].all(a, lists["preventive"].all(b, lists["diabetes_dx"].exists(c, a + b == c)))`,
+			Outcome: claims.Denied, Reason: "CO-45"})
+		return [][]byte{
+			gen.tx(regulatorKey, claims.TypeTable, claims.Table{Kind: claims.TableCodes, Version: "WL1", Effective: "2025-01-01", Codes: claims.SampleCodes}),
+			gen.tx(regulatorKey, claims.TypeTable, claims.Table{Kind: claims.TablePTP, Version: "WL1", Effective: "2025-01-01", PTP: claims.SamplePTP}),
+			gen.tx(regulatorKey, claims.TypeTable, claims.Table{Kind: claims.TableMUE, Version: "WL1", Effective: "2025-01-01", MUE: claims.SampleMUE}),
+			gen.tx(insurerKey, claims.TypePublish, claims.Publish{ID: "wl-double", Effective: "2025-01-01", RuleSet: bad}),
+			gen.tx(insurerKey, claims.TypePublish, claims.Publish{ID: "wl-costly", Effective: "2025-01-01", RuleSet: costly}),
+			gen.tx(insurerKey, claims.TypePublish, claims.Publish{ID: "wl-gold", Effective: "2025-01-01", RuleSet: rs}),
+			gen.tx(claimPatient, identity.TypeRegisterPatient, struct{}{}),
+			gen.tx(insurerKey, claims.TypeCover, claims.Cover{ID: "WL-COV", Member: id(claimPatient), Policy: "wl-gold", Start: "2025-01-01", End: "2026-12-31"})}
+	case 11:
+		return [][]byte{gen.tx(claimPatient, consent.TypeGrant, consent.Grant{Grantee: id(insurerKey), Scope: consent.Scope{All: true}, Purpose: "payment", Expires: "2099-01-01T00:00:00Z"}),
+			submit("WL-C1", line("99213", 15000), line("83036", 4500)),
+			submit("WL-C2", line("15780", 90000)),
+			submit("WL-C9", line("99999", 100))}
+	case 12:
+		return [][]byte{submit("WL-C3", line("99213", 15000)),
+			gen.tx(insurerKey, claims.TypeReview, claims.Review{Claim: "WL-C2", Lines: []claims.ReviewLine{{N: 1, Outcome: claims.Denied, Reason: "CO-96"}}}),
+			gen.tx(insurerKey, claims.TypePay, claims.Pay{Claim: "WL-C1", Remittance: "EFT-WL-1"}),
+			gen.tx(claimPatient, claims.TypeAppeal, claims.Appeal{Claim: "WL-C3", Reason: "billed once"})}
 	}
 	return nil
 }
@@ -282,8 +334,10 @@ func TestDifferentBlocksDifferentHash(t *testing.T) {
 func TestAppHashPinned(t *testing.T) {
 	// Moved on 2026-12-04 only by adding the trials module's steps to the
 	// workload (without them it reaches the hash pinned before,
-	// 8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7).
-	const want = "5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB"
+	// 8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7),
+	// and the same day only by adding the claims module's (without them:
+	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB).
+	const want = "A4CA57C71368E115059BA9C1975FA83C7CE957C533D364E0AAE1C961EE788F36"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -291,6 +345,15 @@ func TestAppHashPinned(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%X", last); got != want {
 		t.Fatalf("app hash after the workload is %s, pinned %s: the state's encoding or hashing changed", got, want)
+	}
+	// The claims' steps did what they say.
+	for claim, want := range map[string]string{"WL-C1": claims.StatusPaid, "WL-C2": claims.StatusAdjudicated, "WL-C3": claims.StatusAppealed} {
+		if c, err := claims.GetClaim(h.store.Committed(), claim); err != nil || c.Status != want {
+			t.Fatalf("the workload's claim %s: %+v, %v", claim, c, err)
+		}
+	}
+	if _, err := claims.GetClaim(h.store.Committed(), "WL-C9"); err == nil {
+		t.Fatal("the claim with an unknown code was stored")
 	}
 	// The trial's steps did what they say (the pin covers its state).
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")
