@@ -19,7 +19,8 @@ var bypass = []string{"59", "XE", "XP", "XS", "XU"}
 // decision, the totals, the status and the trace's hash, and returns the
 // trace and the member's accumulators after the claim.
 func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err error) {
-	comp, err := compileCached(rs)
+	hash := rs.Hash()
+	comp, err := compileCached(rs, hash)
 	if err != nil {
 		return nil, after, err
 	}
@@ -38,7 +39,7 @@ func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err e
 	}
 	member := c.Inputs.Member // as the rules see it: before this claim
 	after = member
-	trace = append(trace, fmt.Sprintf("claim %s rule_set %s service_date %s member %s/%d/%d/%d/%d", c.ID, rs.Hash(), c.ServiceDate,
+	trace = append(trace, fmt.Sprintf("claim %s rule_set %s service_date %s member %s/%d/%d/%d/%d", c.ID, hash, c.ServiceDate,
 		member.Plan, member.Deductible, member.DeductibleMet, member.OOPMax, member.OOPMet))
 	c.Charge, c.Allowed, c.PatientShare, c.Payer = 0, 0, 0, 0
 	pended := false

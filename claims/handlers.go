@@ -25,9 +25,9 @@ func uncoded(err error) bool { return !errors.As(err, new(*ledger.Error)) }
 func stamp(ctx *ledger.Context) string { return ctx.Time.UTC().Format(time.RFC3339) }
 func today(ctx *ledger.Context) string { return ctx.Time.UTC().Format(time.DateOnly) }
 
-// checkRuleSet checks a rule set's shape and compiles every expression
-// (type, determinism, estimated cost).
-func checkRuleSet(rs *RuleSet) error {
+// Check checks a rule set's shape and compiles every expression (type,
+// determinism, estimated cost).
+func (rs *RuleSet) Check() error {
 	p := rs.Plan
 	switch {
 	case p.Name == "" || len(p.Name) > 60 || !utf8.ValidString(p.Name):
@@ -82,7 +82,7 @@ func checkRuleSet(rs *RuleSet) error {
 		}
 		seen[r.ID] = true
 	}
-	_, err := compileCached(rs)
+	_, err := compileCached(rs, rs.Hash())
 	return err
 }
 
@@ -96,7 +96,7 @@ func publish(ctx *ledger.Context, b *Publish) error {
 	if len(b.Reason) > 300 || !utf8.ValidString(b.Reason) {
 		return ErrBadPolicy.Wrapf("reason: at most 300 characters")
 	}
-	if err := checkRuleSet(&b.RuleSet); err != nil {
+	if err := b.RuleSet.Check(); err != nil {
 		return err
 	}
 	head, err := GetPolicy(ctx.State, b.ID)
@@ -278,8 +278,8 @@ func cover(ctx *ledger.Context, b *Cover) error {
 	return nil
 }
 
-// checkSubmit checks a claim's shape, before any read.
-func checkSubmit(b *Submit, now time.Time) error {
+// Check checks a claim's shape, before any read: now is the block time.
+func (b *Submit) Check(now time.Time) error {
 	day, ok := date(b.ServiceDate)
 	switch {
 	case !anID.MatchString(b.ID):
@@ -335,7 +335,7 @@ func checkSubmit(b *Submit, now time.Time) error {
 }
 
 func submit(ctx *ledger.Context, b *Submit) error {
-	if err := checkSubmit(b, ctx.Time); err != nil {
+	if err := b.Check(ctx.Time); err != nil {
 		return err
 	}
 	if v, err := ctx.State.Get(key(prefixClaim, b.ID)); err != nil {

@@ -134,8 +134,7 @@ var (
 // compileCached compiles p's rules, or returns them compiled before (by
 // the rule set's hash: the same rules always compile to the same
 // programs).
-func compileCached(p *RuleSet) (*Compiled, error) {
-	h := p.Hash()
+func compileCached(p *RuleSet, h string) (*Compiled, error) {
 	cacheMu.Lock()
 	c, ok := cache[h]
 	cacheMu.Unlock()
