@@ -183,6 +183,16 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 	if err != nil {
 		return nil, 0, fmt.Errorf("records set-up: %w", err)
 	}
+	// Claims, about as many as dispensings (as in a real day's work): the
+	// hospital's doctors submit them.
+	dispensings := 0
+	for _, txs := range sw.pharmacists {
+		dispensings += len(txs)
+	}
+	cw, err := prepareClaims(ctx, c, chainID, members, dispensings, progress)
+	if err != nil {
+		return nil, 0, fmt.Errorf("claims set-up: %w", err)
+	}
 	// Ordered streams: each member organisation credentials practitioners
 	// (care organisations) and registers devices, in nonce order; the
 	// hospital also logs the access entries and receives packs (a receipt
@@ -259,7 +269,7 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}
 		streams = append(streams, s)
 	}
-	for _, txs := range append([][][]byte{sw.maker}, sw.pharmacists...) {
+	for _, txs := range append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...) {
 		s := Stream{Ordered: true}
 		for _, raw := range txs {
 			add(&s, raw)

@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/envelope"
@@ -58,6 +60,35 @@ func benchPacks(prefix string, from, n int) (serials, codes []string) {
 	return serials, codes
 }
 
+// admit admits an organisation of orgType whose operator key is key by
+// the members' vote: the first proposes (and so votes yes), the others
+// vote until it passes.
+func admit(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey, name, orgType string, key ed25519.PrivateKey) error {
+	pub := key.Public().(ed25519.PublicKey)
+	if _, err := c.Send(ctx, members[0], governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
+		Member: governance.ProvedMember(chainID, name, orgType, key, nil), Reason: "benchmark " + orgType}, true); err != nil {
+		return fmt.Errorf("proposing the %s: %w", orgType, err)
+	}
+	for _, m := range members[1:] {
+		info, err := c.Key(ctx, pub)
+		if err != nil {
+			return err
+		}
+		if info.Identity != nil {
+			break
+		}
+		props, err := c.Proposals(ctx)
+		if err != nil || len(props) == 0 {
+			return fmt.Errorf("the %s's proposal is missing: %v", orgType, err)
+		}
+		latest := slices.MaxFunc(props, func(a, b *governance.Proposal) int { return cmp.Compare(a.ID, b.ID) })
+		if _, err := c.Send(ctx, m, governance.TypeVote, governance.Vote{ProposalID: latest.ID, Vote: "yes"}, true); err != nil {
+			return fmt.Errorf("voting for the %s: %w", orgType, err)
+		}
+	}
+	return nil
+}
+
 // prepareSupply admits a manufacturer by the members' vote, registers its
 // product, credentials the first member's (the hospital's) pharmacists,
 // stocks the hospital with the packs they will dispense, and ships it the
@@ -66,28 +97,8 @@ func benchPacks(prefix string, from, n int) (serials, codes []string) {
 func prepareSupply(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey, units int, progress func(string, ...any)) (*supplyWorkload, error) {
 	progress("admitting a manufacturer, stocking the hospital with %d packs, %d pharmacists…", 2*units*benchUnit, benchPharmacists)
 	maker := benchKey("manufacturer", 0)
-	makerPub := maker.Public().(ed25519.PublicKey)
-	if _, err := c.Send(ctx, members[0], governance.TypePropose, governance.Propose{Action: governance.ActionAddMember,
-		Member: governance.ProvedMember(chainID, "Bench Pharma", "manufacturer", maker, nil),
-		Reason: "benchmark supply chain"}, true); err != nil {
-		return nil, fmt.Errorf("proposing the manufacturer: %w", err)
-	}
-	// The proposer voted yes; the others vote until the proposal passes.
-	for _, m := range members[1:] {
-		info, err := c.Key(ctx, makerPub)
-		if err != nil {
-			return nil, err
-		}
-		if info.Identity != nil {
-			break
-		}
-		props, err := c.Proposals(ctx)
-		if err != nil || len(props) == 0 {
-			return nil, fmt.Errorf("the manufacturer's proposal is missing: %v", err)
-		}
-		if _, err := c.Send(ctx, m, governance.TypeVote, governance.Vote{ProposalID: props[len(props)-1].ID, Vote: "yes"}, true); err != nil {
-			return nil, fmt.Errorf("voting for the manufacturer: %w", err)
-		}
+	if err := admit(ctx, c, chainID, members, "Bench Pharma", "manufacturer", maker); err != nil {
+		return nil, err
 	}
 	hospital := members[0]
 	info, err := c.Key(ctx, hospital.Public().(ed25519.PublicKey))
