@@ -33,6 +33,7 @@ var Stories = []Story{
 	{"health records", healthRecords},
 	{"pseudonyms", pairwisePseudonyms},
 	{"clinical trials", clinicalTrials},
+	{"insurance claims", insuranceClaims},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home

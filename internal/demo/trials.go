@@ -47,7 +47,7 @@ func clinicalTrials(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if err := admit(ctx, env, institute); err != nil {
+	if err := admit(ctx, env, institute, Institute, "research", "sponsor of the demo's clinical trials", voters); err != nil {
 		return fmt.Errorf("admitting %s: %w", Institute, err)
 	}
 	stLukes, riverside := env.ID("St Luke's Hospital"), env.ID("Riverside General Hospital")
@@ -159,10 +159,10 @@ func (e *Env) trial(ctx context.Context, id string) (*trials.Trial, error) {
 	return &t, nil
 }
 
-// admit has St Luke's propose the institute as a member and the other
-// founders vote it in, unless it is a member already (or the vote is
-// under way: then the votes still missing are cast).
-func admit(ctx context.Context, env *Env, institute ed25519.PrivateKey) error {
+// admit has St Luke's propose an organisation (name, orgType, its key) as
+// a member and voters vote it in, unless it is a member already (or the
+// vote is under way: then the votes still missing are cast).
+func admit(ctx context.Context, env *Env, institute ed25519.PrivateKey, name, orgType, reason string, voters []string) error {
 	if done, err := env.registered(ctx, institute); err != nil || done {
 		return err
 	}
@@ -186,9 +186,9 @@ func admit(ctx context.Context, env *Env, institute ed25519.PrivateKey) error {
 		if err != nil {
 			return err
 		}
-		m := governance.NewMember{Name: Institute, OrgType: "research", Key: pub}
+		m := governance.NewMember{Name: name, OrgType: orgType, Key: pub}
 		m.KeyProof = identity.ProvePossession(institute, chainID, identity.ProofMember, identity.MemberRegistrant(m.Name, m.OrgType, nil))
-		body := governance.Propose{Action: governance.ActionAddMember, Member: &m, Reason: "sponsor of the demo's clinical trials"}
+		body := governance.Propose{Action: governance.ActionAddMember, Member: &m, Reason: reason}
 		res, err := env.Client.Send(ctx, stLukes, governance.TypePropose, body, true)
 		if err != nil {
 			return err
@@ -197,23 +197,23 @@ func admit(ctx context.Context, env *Env, institute ed25519.PrivateKey) error {
 			return errors.New("the proposal was not found after it committed")
 		}
 	}
-	for _, name := range voters {
-		voter, err := env.Key(name)
+	for _, voterName := range voters {
+		voter, err := env.Key(voterName)
 		if err != nil {
 			return err
 		}
-		if slices.Contains(open.Yes, env.ID(name)) {
+		if slices.Contains(open.Yes, env.ID(voterName)) {
 			continue
 		}
 		if _, err := env.Client.Send(ctx, voter, governance.TypeVote, governance.Vote{ProposalID: open.ID, Vote: "yes"}, true); err != nil {
-			return fmt.Errorf("%s's vote: %w", name, err)
+			return fmt.Errorf("%s's vote: %w", voterName, err)
 		}
 		if done, err := env.registered(ctx, institute); err != nil || done {
 			return err // passed: no more votes needed
 		}
 	}
 	if done, err := env.registered(ctx, institute); err != nil || !done {
-		return errors.Join(err, errors.New("the vote did not admit the institute"))
+		return errors.Join(err, fmt.Errorf("the vote did not admit %s", name))
 	}
 	return nil
 }
