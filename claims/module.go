@@ -133,7 +133,7 @@ func claimByIndex(r ledger.Reader, rest string) (*Claim, error) {
 }
 
 var claimCols = ledger.Cols("CLAIM", "id", "STATUS", "status", "SERVICE", "service_date", "PROVIDER", "@provider", "INSURER", "@insurer",
-	"CHARGE", "charge", "ALLOWED", "allowed", "PATIENT PAYS", "patient_share", "PAYER", "payer", "SIGNALS", "signals")
+	"CHARGE", "$charge", "ALLOWED", "$allowed", "PATIENT PAYS", "$patient_share", "PAYER", "$payer", "SIGNALS", "signals")
 
 func queries() []ledger.Query {
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}

@@ -225,15 +225,20 @@ type Query struct {
 type Column struct {
 	Head, Field string
 	Who         bool
+	// Cents marks an amount in cents, shown as units with two decimals
+	// (the JSON keeps the integer).
+	Cents bool
 }
 
 // Cols declares columns as pairs of head and field, a field starting with
-// "@" an identity's id: Cols("RECORD", "id", "CUSTODIAN", "@custodian").
+// "@" an identity's id, one starting with "$" an amount in cents:
+// Cols("RECORD", "id", "CUSTODIAN", "@custodian", "CHARGE", "$charge").
 func Cols(pairs ...string) []Column {
 	out := make([]Column, 0, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		field, who := strings.CutPrefix(pairs[i+1], "@")
-		out = append(out, Column{Head: pairs[i], Field: field, Who: who})
+		field, cents := strings.CutPrefix(field, "$")
+		out = append(out, Column{Head: pairs[i], Field: field, Who: who, Cents: cents})
 	}
 	return out
 }

@@ -36,6 +36,11 @@ func TestTable(t *testing.T) {
 		t.Fatalf("a list of identities: %q, want %q", out.String(), want)
 	}
 	out.Reset()
+	Table(&out, ledger.Cols("PAID", "$paid"), []map[string]any{{"paid": float64(31005)}, {"paid": float64(7)}, {"paid": float64(-250)}}, nil)
+	if want := "PAID\n310.05\n0.07\n-2.50\n"; out.String() != want {
+		t.Fatalf("cents: %q, want %q", out.String(), want)
+	}
+	out.Reset()
 	if Table(&out, ledger.Cols("ID", "id"), nil, nil); out.String() != "(none)\n" {
 		t.Fatalf("an empty list: %q", out.String())
 	}

@@ -75,13 +75,18 @@ func insuranceClaims(ctx context.Context, env *Env) error {
 	}
 	year := time.Now().UTC().Year()
 	start, end := fmt.Sprintf("%d-01-01", year-1), fmt.Sprintf("%d-12-31", year+1)
+	// CareShield Gold with a low deductible (so the demo's claims show the
+	// payer's part too); Northstar's plan is the sample's with its own
+	// cost share.
+	gold := claims.SampleRuleSet()
+	gold.Plan.Deductible = 100_00
 	second := claims.SampleRuleSet()
 	second.Plan = claims.Plan{Name: "Northstar Standard", Deductible: 1000_00, CoinsurancePercent: 30, OOPMax: 5000_00}
 	for _, p := range []struct {
 		insurer          string
 		policy, coverage string
 		rules            claims.RuleSet
-	}{{"CareShield Insurance", DemoPolicy, DemoCoverage, claims.SampleRuleSet()}, {SecondInsurer, SecondPolicy, SecondCoverage, second}} {
+	}{{"CareShield Insurance", DemoPolicy, DemoCoverage, gold}, {SecondInsurer, SecondPolicy, SecondCoverage, second}} {
 		key := careshield
 		if p.insurer == SecondInsurer {
 			key = northstar
