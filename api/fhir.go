@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/fhir"
@@ -71,7 +72,7 @@ func (s *server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 
 // creatableTypes are the resource types the CapabilityStatement lists as
 // creatable; any R4 type is stored, these are the ones EHRs send most.
-var creatableTypes = []string{"AllergyIntolerance", "CarePlan", "Claim", "ClinicalImpression", "Condition", "DiagnosticReport",
+var creatableTypes = []string{"AllergyIntolerance", "CarePlan", "ClinicalImpression", "Condition", "DiagnosticReport",
 	"DocumentReference", "Encounter", "Goal", "Immunization", "MedicationRequest", "MedicationStatement", "Observation",
 	"Patient", "Procedure"}
 
@@ -81,6 +82,10 @@ var creatableTypes = []string{"AllergyIntolerance", "CarePlan", "Claim", "Clinic
 func (s *server) fhirCreate(w http.ResponseWriter, r *http.Request) {
 	if s.catchingUp() { // before anything is stored: it could not be indexed
 		fhirError(w, errCatchingUp)
+		return
+	}
+	if r.PathValue("type") == "Claim" {
+		s.fhirClaim(w, r)
 		return
 	}
 	key, err := s.heldKey(r, tokens.ScopeFHIRCreate)
@@ -326,6 +331,27 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 				out = fhir.DocumentReference(rec.AsOf(s.Ledger.LastBlockTime()), endpoint)
 			}
 		}
+	case "Claim", "ClaimResponse", "ExplanationOfBenefit":
+		// To the claim's provider, insurer, patient and the regulator; to
+		// anyone else it does not exist.
+		caller, _ := s.knownCaller(r, committed)
+		var c *claims.Claim
+		if c, err = claims.GetClaim(committed, id); err == nil && !claims.Party(caller, c) {
+			err = claims.ErrUnknownClaim.Wrapf("%q", id)
+		}
+		if err == nil {
+			out = map[string]func(*claims.Claim) fhir.Object{"Claim": fhir.Claim, "ClaimResponse": fhir.ClaimResponse,
+				"ExplanationOfBenefit": fhir.ExplanationOfBenefit}[r.PathValue("type")](c)
+		}
+	case "Coverage":
+		caller, _ := s.knownCaller(r, committed)
+		var c *claims.Coverage
+		if c, err = claims.GetCoverage(committed, id); err == nil && !claims.SeesCoverage(caller, c) {
+			err = claims.ErrUnknownCoverage.Wrapf("%q", id)
+		}
+		if err == nil {
+			out = fhir.Coverage(c)
+		}
 	case "Patient":
 		if err = sees(id, false, nil); err == nil {
 			var p *identity.Identity
@@ -335,7 +361,7 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 			out = fhir.Patient(id)
 		}
 	default:
-		err = errNoRoute.Wrapf("this facade reads %v", fhir.Searchable)
+		err = errNoRoute.Wrapf("this facade reads %v", append(slices.Clone(fhir.Searchable), "Claim", "ClaimResponse", "ExplanationOfBenefit", "Coverage", "ResearchStudy"))
 	}
 	if err != nil {
 		fhirError(w, err)
@@ -672,4 +698,45 @@ func (s *server) searchPage(r *http.Request) (count int, after string, err error
 	}
 	after, err = s.pages.open(r.URL.Query().Get("_after"), r, "_after")
 	return count, after, err
+}
+
+// fhirClaim: POST /fhir/Claim — an R4 Claim submitted for adjudication,
+// signed with the key the bearer token names (a provider or one of its
+// practitioners). The ledger adjudicates it in its block; the answer is
+// the ClaimResponse (201), or the ledger's refusal as an OperationOutcome.
+func (s *server) fhirClaim(w http.ResponseWriter, r *http.Request) {
+	key, err := s.heldKey(r, tokens.ScopeAct)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	if _, err := fhir.ParseResource(b); err != nil {
+		fhirError(w, errFHIRInvalid.Wrapf("%v", err))
+		return
+	}
+	body, err := fhir.ParseClaim(b)
+	if err != nil {
+		fhirError(w, errFHIRInvalid.Wrapf("%v", err))
+		return
+	}
+	if ok, delay := s.limiter.allow(string(key.Public().(ed25519.PublicKey))); !ok {
+		writeRateLimited(w, delay)
+		return
+	}
+	if _, err := s.sendAs(r.Context(), key, claims.TypeSubmit, body); err != nil {
+		fhirError(w, err)
+		return
+	}
+	c, err := claims.GetClaim(s.Ledger.Committed(), body.ID)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	w.Header().Set("Location", s.fhirBase(r)+"/ClaimResponse/"+c.ID)
+	writeFHIR(w, http.StatusCreated, fhir.ClaimResponse(c))
 }

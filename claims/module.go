@@ -108,10 +108,16 @@ func rowOf(c *Claim) *ClaimRow {
 		Charge: c.Charge, Allowed: c.Allowed, PatientShare: c.PatientShare, Payer: c.Payer, Signals: c.Signals, Height: c.Height}
 }
 
-// party says whether the caller may read the claim: its provider (or a
+// Party says whether the caller may read the claim: its provider (or a
 // practitioner of it), its insurer, its patient, or the regulator.
-func party(caller ledger.Signer, c *Claim) bool {
+func Party(caller ledger.Signer, c *Claim) bool {
 	return caller.ID != "" && (caller.ActsFor() == c.Provider || caller.ActsFor() == c.Insurer || caller.ID == c.Patient || caller.IsRegulator())
+}
+
+// SeesCoverage says whether the caller may read the coverage: its
+// insurer, its member, or the regulator.
+func SeesCoverage(caller ledger.Signer, c *Coverage) bool {
+	return caller.ID != "" && (caller.ActsFor() == c.Insurer || caller.ID == c.Member || caller.IsRegulator())
 }
 
 // claimOf reads a claim for the caller: one they are no party to is not
@@ -121,7 +127,7 @@ func claimOf(q *ledger.Request, id string) (*Claim, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !party(q.Caller, c) {
+	if !Party(q.Caller, c) {
 		return nil, ErrUnknownClaim.Wrapf("%q", id)
 	}
 	return c, nil
@@ -163,7 +169,7 @@ func queries() []ledger.Query {
 				}
 				rows := make([]*ClaimRow, 0, len(page))
 				for _, c := range page {
-					if party(q.Caller, c) {
+					if Party(q.Caller, c) {
 						rows = append(rows, rowOf(c))
 					}
 				}
@@ -297,7 +303,7 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				if q.Caller.ActsFor() != c.Insurer && q.Caller.ID != c.Member && !q.Caller.IsRegulator() {
+				if !SeesCoverage(q.Caller, c) {
 					return nil, ErrUnknownCoverage.Wrapf("%q", q.Path("id"))
 				}
 				return c, nil

@@ -235,6 +235,11 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 		search("DocumentReference", [2]string{"patient", "reference"}, [2]string{"date", "date"}, [2]string{"_count", "number"}, [2]string{"_after", "string"}),
 		search("Patient", [2]string{"_id", "token"}),
 		search("ResearchStudy", [2]string{"_count", "number"}, [2]string{"_after", "string"}),
+		Object{"type": "Claim", "interaction": []any{Object{"code": "read"}, Object{"code": "create"}},
+			"documentation": "Create submits the claim for adjudication by the ledger (signed with the bearer token's key: a provider or its practitioner); the answer is its ClaimResponse. Read: to the claim's provider, insurer, patient and the regulator."},
+		Object{"type": "ClaimResponse", "interaction": []any{Object{"code": "read"}}, "documentation": "The ledger's adjudication, with the rule set's and the evaluation trace's hashes."},
+		Object{"type": "ExplanationOfBenefit", "interaction": []any{Object{"code": "read"}}, "documentation": "The claim as its patient reads it: billed, allowed, paid, owed."},
+		Object{"type": "Coverage", "interaction": []any{Object{"code": "read"}}, "documentation": "To the insurer, the member and the regulator."},
 	}
 	for _, t := range creatable {
 		resources = append(resources, Object{"type": t, "interaction": []any{Object{"code": "create"}},

@@ -91,7 +91,55 @@ async function refresh() {
     { text: a.outcome + (a.refusal ? " (" + a.refusal.replaceAll("_", " ") + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason.replaceAll("_", " ") : ""]), i => trail[i].emergency ? "emergency" : "");
   inbox(all.filter(a => !own(a)), consents, recordWords, who);
+  await showClaims(who);
 }
+
+// showClaims lists the patient's claims under every pseudonym, newest
+// first, with what each insurer pays and what the patient owes; a claim
+// opens as its explanation of benefits, line by line with the reasons.
+let eobClaim = null;
+async function showClaims(who) {
+  const rows = await each(id => `/api/v1/patients/${id}/claims`);
+  rows.sort((a, b) => a.service_date < b.service_date ? 1 : a.service_date > b.service_date ? -1 : 0);
+  fill("#my-claims", rows.map(c => {
+    const b = button("Details", () => showEOB(c.id, c.patient, who), "secondary");
+    b.setAttribute("aria-label", "Details of the claim of " + c.service_date + " by " + (who[c.provider] || c.provider));
+    return [c.service_date, who[c.provider] || c.provider, who[c.insurer] || c.insurer, { text: statusWords[c.status] || c.status, cls: statusCls(c.status) },
+      money(c.charge), money(c.payer), money(c.patient_share), b];
+  }));
+}
+async function showEOB(id, patient, who) {
+  const c = await api("/api/v1/claims/" + encodeURIComponent(id), { key: keyOf(patient) });
+  eobClaim = c;
+  document.getElementById("eob").hidden = false;
+  const title = document.getElementById("eob-title");
+  title.textContent = `${who[c.provider] || c.provider}, ${c.service_date} — ${statusWords[c.status] || c.status}`;
+  fill("#eob-lines", c.lines.map(l => [l.code, money(l.charge),
+    { text: l.outcome === "covered" ? "covered" : l.outcome === "denied" ? "not covered" : "being reviewed", cls: l.outcome === "covered" ? "status-active" : l.outcome === "denied" ? "status-revoked" : "status-open" },
+    reasonText(l.reasons), money(l.payer), money(l.patient_share)]));
+  const paid = c.status === "paid" ? ` ${who[c.insurer] || c.insurer} paid ${money(c.paid)} (remittance ${c.remittance}).` : "";
+  document.getElementById("eob-summary").textContent = `Billed ${money(c.charge)}; the plan allows ${money(c.allowed)}; ` +
+    `${who[c.insurer] || c.insurer} pays ${money(c.payer)}; you owe ${money(c.patient_share)}.` + paid +
+    " A denied service is not yours to pay unless the reason says so (PR codes are yours; CO codes are the provider's write-off).";
+  document.getElementById("appeal-form").hidden = c.status !== "adjudicated" || !c.lines.some(l => l.outcome === "denied");
+  document.getElementById("eob-result").textContent = "";
+  title.focus();
+}
+document.getElementById("appeal-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const out = document.getElementById("eob-result");
+  const reason = document.getElementById("appeal-reason").value.trim();
+  if (!reason) { out.textContent = "Say in a few words why you appeal."; return; }
+  out.textContent = "Sending your appeal…";
+  try {
+    const res = await act("claims.appeal", { claim: eobClaim.id, reason }, keyOf(eobClaim.patient));
+    out.textContent = `Appealed (block ${res.height}): ${(await names())[eobClaim.insurer] || "the insurer"} reviews it again.`;
+    await showClaims(await names());
+    document.getElementById("appeal-form").hidden = true;
+  } catch (e) {
+    out.textContent = "Not sent: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
+  }
+});
 
 // inbox lists what happened that the patient should know of: others'
 // reads (emergency ones first in weight), refused attempts, consents that
