@@ -182,9 +182,12 @@ func claimSteps(gen *harness, b int) [][]byte {
 			gen.tx(insurerKey, claims.TypePublish, claims.Publish{ID: "wl-costly", Effective: "2025-01-01", RuleSet: costly}),
 			gen.tx(insurerKey, claims.TypePublish, claims.Publish{ID: "wl-gold", Effective: "2025-01-01", RuleSet: rs}),
 			gen.tx(claimPatient, identity.TypeRegisterPatient, struct{}{}),
+			gen.tx(insurerKey, claims.TypeCover, claims.Cover{ID: "WL-COV", Member: id(claimPatient), Policy: "wl-gold", Start: "2025-01-01", End: "2026-12-31"}), // no consent yet: refused
+			gen.tx(claimPatient, consent.TypeGrant, consent.Grant{Grantee: id(insurerKey), Scope: consent.Scope{All: true}, Purpose: "payment", Expires: "2099-01-01T00:00:00Z"}),
 			gen.tx(insurerKey, claims.TypeCover, claims.Cover{ID: "WL-COV", Member: id(claimPatient), Policy: "wl-gold", Start: "2025-01-01", End: "2026-12-31"})}
 	case 11:
-		return [][]byte{gen.tx(claimPatient, consent.TypeGrant, consent.Grant{Grantee: id(insurerKey), Scope: consent.Scope{All: true}, Purpose: "payment", Expires: "2099-01-01T00:00:00Z"}),
+		return [][]byte{submit("WL-C0", line("99213", 15000)), // no treatment relation: refused
+			gen.tx(claimPatient, consent.TypeGrant, consent.Grant{Grantee: id(hospitalKey), Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: "2099-01-01T00:00:00Z"}),
 			submit("WL-C1", line("99213", 15000), line("83036", 4500)),
 			submit("WL-C2", line("15780", 90000)),
 			submit("WL-C9", line("99999", 100))}
@@ -337,7 +340,7 @@ func TestAppHashPinned(t *testing.T) {
 	// 8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7),
 	// and the same day only by adding the claims module's (without them:
 	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB).
-	const want = "A4CA57C71368E115059BA9C1975FA83C7CE957C533D364E0AAE1C961EE788F36"
+	const want = "8E9DEB7973C8D4FE92C8AF2E6515508178D3448C4FA76C2DA48035056A7CE59E"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -352,8 +355,10 @@ func TestAppHashPinned(t *testing.T) {
 			t.Fatalf("the workload's claim %s: %+v, %v", claim, c, err)
 		}
 	}
-	if _, err := claims.GetClaim(h.store.Committed(), "WL-C9"); err == nil {
-		t.Fatal("the claim with an unknown code was stored")
+	for _, refused := range []string{"WL-C0", "WL-C9"} {
+		if _, err := claims.GetClaim(h.store.Committed(), refused); err == nil {
+			t.Fatalf("the refused claim %s was stored", refused)
+		}
 	}
 	// The trial's steps did what they say (the pin covers its state).
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")

@@ -79,14 +79,23 @@ func prepareClaims(ctx context.Context, c *client.Client, chainID string, member
 	if err := waitCommitted(ctx, c, last); err != nil {
 		return nil, err
 	}
-	insurerID := benchAddr(insurer)
+	// Each patient consents to payment by the insurer and to treatment at
+	// the hospital; then the insurer registers their coverage.
+	insurerID, hospitalID := benchAddr(insurer), benchAddr(members[0])
+	for _, p := range patients {
+		for _, g := range []consent.Grant{{Grantee: insurerID, Purpose: "payment"}, {Grantee: hospitalID, Purpose: "treatment"}} {
+			g.Scope, g.Expires = consent.Scope{All: true}, "2099-01-01T00:00:00Z"
+			if err := send(p, consent.TypeGrant, g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := waitCommitted(ctx, c, last); err != nil {
+		return nil, err
+	}
 	for i, p := range patients {
 		if err := send(insurer, claims.TypeCover, claims.Cover{ID: fmt.Sprintf("BENCH-COV-%d", i), Member: benchAddr(p), Policy: "bench-gold",
 			Start: "2000-01-01", End: "2099-12-31"}); err != nil {
-			return nil, err
-		}
-		if err := send(p, consent.TypeGrant, consent.Grant{Grantee: insurerID, Scope: consent.Scope{All: true}, Purpose: "payment",
-			Expires: "2099-01-01T00:00:00Z"}); err != nil {
 			return nil, err
 		}
 	}

@@ -87,6 +87,8 @@ func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err e
 				}
 			case SignalCrossPayer:
 				decide(Pended, "CO-133", "cross-payer")
+			case "limit":
+				decide(Pended, "CO-133", "index-limit")
 			}
 		}
 		allowedBy, waive := comp.Default, false

@@ -126,6 +126,10 @@ var (
 	ErrUnknownRecord    = ledger.NewError("claims", 23, "unknown_supporting_record", 400, "a supporting record is not registered for this patient")
 	ErrBadPayment       = ledger.NewError("claims", 24, "bad_payment", 400, "a payment needs a remittance reference (1-40 of A-Z, a-z, 0-9, '-')")
 	ErrNoPolicyInForce  = ledger.NewError("claims", 25, "no_policy_in_force", 409, "no version of the coverage's policy is in force on the date of service")
+	ErrBadAppeal        = ledger.NewError("claims", 27, "bad_appeal", 400, "an appeal says why, in at most 300 characters (no patient data)")
+	ErrNoChange         = ledger.NewError("claims", 28, "no_change", 409, "the new version is the latest one again (the same rule set, the same effective date)")
+	ErrNotProvider      = ledger.NewError("claims", 29, "not_a_care_provider", 403, "claims are billed by care providers (hospitals, clinics, labs, pharmacies) and their practitioners")
+	ErrNoRelation       = ledger.NewError("claims", 30, "no_treatment_relation", 403, "the provider holds no record of the patient among the supporting records and no treatment consent from them: list a supporting record it holds, or the patient grants it a treatment consent")
 )
 
 // Rule is one coverage rule: when its condition holds for a line, the
@@ -450,6 +454,7 @@ var (
 	prefixTable      = []byte("clm/tv/")  // clm/tv/<kind>/<effective>/<version> -> TableVersion
 	prefixCode       = []byte("clm/tc/")  // clm/tc/<system>/<code>/<effective> -> CodeEntry
 	prefixPTP        = []byte("clm/tp/")  // clm/tp/<column2>/<effective> -> []PTPEntry (its column-1 partners)
+	prefixPTP1       = []byte("clm/tq/")  // clm/tq/<column1>/<effective> -> []PTPEntry (its column-2 partners)
 	prefixMUE        = []byte("clm/tm/")  // clm/tm/<code>/<effective> -> MUEEntry
 	prefixCoverage   = []byte("clm/cov/") // clm/cov/<id> -> Coverage
 	prefixAcc        = []byte("clm/acc/") // clm/acc/<coverage>/<year> -> Accumulator
@@ -497,8 +502,9 @@ type dupEntry struct {
 
 // dayEntry is one code a provider billed a patient on a day.
 type dayEntry struct {
-	Code  string `json:"code"`
-	Claim string `json:"claim"`
+	Code    string `json:"code"`
+	Claim   string `json:"claim"`
+	Insurer string `json:"insurer"`
 }
 
 // dupKey is the duplicate index's key for one service: a hash of the

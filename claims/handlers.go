@@ -86,6 +86,9 @@ func (rs *RuleSet) Check() error {
 	return err
 }
 
+// CareProviders are the organisation types that bill claims.
+var CareProviders = []string{"hospital", "clinic", "lab", "pharmacy"}
+
 func publish(ctx *ledger.Context, b *Publish) error {
 	if !anID.MatchString(b.ID) {
 		return ErrBadPolicy.Wrapf("id %q", b.ID)
@@ -111,6 +114,9 @@ func publish(ctx *ledger.Context, b *Publish) error {
 	}
 	if head.Version >= MaxVersions {
 		return ErrBadPolicy.Wrapf("a policy has at most %d versions: publish a new one", MaxVersions)
+	}
+	if head.Version > 0 && b.Effective == head.Effective && b.RuleSet.Hash() == head.Hash {
+		return ErrNoChange.Wrapf("policy %s version %d", b.ID, head.Version)
 	}
 	if head.Version > 0 && b.Effective < head.Effective {
 		return ErrBadPolicy.Wrapf("a new version is effective on or after the last (%s)", head.Effective)
@@ -237,6 +243,23 @@ func table(ctx *ledger.Context, b *Table) error {
 	for _, col2 := range order {
 		ledger.SetJSON(ctx.State, key(prefixPTP, col2, b.Effective), rows[col2])
 	}
+	// And by column 1, to find a pair billed the other way round.
+	byCol1 := map[string][]PTPEntry{}
+	var order1 []string
+	for _, p := range b.PTP {
+		if byCol1[p.Column1] == nil {
+			order1 = append(order1, p.Column1)
+		}
+		byCol1[p.Column1] = append(byCol1[p.Column1], p)
+	}
+	for _, col1 := range order1 {
+		if len(byCol1[col1]) > MaxPTPPartners {
+			return ErrBadTable.Wrapf("ptp: at most %d column-2 codes for %s", MaxPTPPartners, col1)
+		}
+	}
+	for _, col1 := range order1 {
+		ledger.SetJSON(ctx.State, key(prefixPTP1, col1, b.Effective), byCol1[col1])
+	}
 	for _, m := range b.MUE {
 		ledger.SetJSON(ctx.State, key(prefixMUE, m.Code, b.Effective), m)
 	}
@@ -266,12 +289,12 @@ func cover(ctx *ledger.Context, b *Cover) error {
 	if head.Insurer != ctx.Signer.ID {
 		return ErrNotInsurer.Wrapf("policy %s is another insurer's", b.Policy)
 	}
-	m, err := identity.Get(ctx.State, b.Member)
-	if err != nil || m.Kind != ledger.KindPatient {
-		if err != nil && uncoded(err) {
-			return err
-		}
-		return ErrBadCoverage.Wrapf("member %q is not a registered patient", b.Member)
+	// The member agreed to be this insurer's: a payment consent naming it
+	// (an id that is no patient has none, and reads the same).
+	if c, err := consent.AcceptPurpose(ctx.State, ctx.Signer, b.Member, "payment", ctx.Time); err != nil {
+		return err
+	} else if c == nil {
+		return ErrNoPaymentConsent.Wrapf("the member grants you a payment consent before you register their coverage")
 	}
 	ledger.SetJSON(ctx.State, key(prefixCoverage, b.ID), &Coverage{ID: b.ID, Insurer: ctx.Signer.ID, Member: b.Member, Policy: b.Policy, Start: b.Start, End: b.End, Height: ctx.Height})
 	ctx.Emit("claims.covered", [2]string{"coverage", b.ID}, [2]string{"policy", b.Policy})
@@ -348,6 +371,9 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(CareProviders, org.OrgType) {
+		return ErrNotProvider
+	}
 	// The rendering practitioner: active, the provider's, credential
 	// valid on the date of service.
 	practitioner := b.Practitioner
@@ -371,7 +397,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		return err
 	}
 	if cov.Member != b.Patient {
-		return ErrUnknownCoverage.Wrapf("%q does not cover this patient", b.Coverage)
+		return ErrUnknownCoverage.Wrapf("%q", b.Coverage)
 	}
 	if b.ServiceDate < cov.Start || b.ServiceDate > cov.End {
 		return ErrNotCovered.Wrapf("%s covers %s to %s", cov.ID, cov.Start, cov.End)
@@ -381,13 +407,25 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	} else if c == nil {
 		return ErrNoPaymentConsent.Wrapf("the patient's consent for payment naming the insurer")
 	}
-	for _, id := range b.Records {
+	// The provider treats the patient: it holds one of the supporting
+	// records, or the patient consented to treatment by it (or by the
+	// practitioner who signs).
+	related := false
+	for i, id := range b.Records {
 		rec, err := records.Get(ctx.State, id)
 		if err != nil && uncoded(err) {
 			return err
 		}
 		if err != nil || rec.Patient != b.Patient {
-			return ErrUnknownRecord.Wrapf("%q", id)
+			return ErrUnknownRecord.Wrapf("supporting record %d", i+1)
+		}
+		related = related || rec.Custodian == provider
+	}
+	if !related {
+		if c, err := consent.AcceptPurpose(ctx.State, ctx.Signer, b.Patient, "treatment", ctx.Time); err != nil {
+			return err
+		} else if c == nil {
+			return ErrNoRelation
 		}
 	}
 	pol, err := policyFor(ctx.State, cov.Policy, b.ServiceDate)
@@ -395,13 +433,13 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		return err
 	}
 	// Codes valid on the date of service.
-	for _, d := range b.Diagnoses {
-		if err := validCode(ctx.State, []string{"icd10cm"}, d, b.ServiceDate); err != nil {
+	for i, d := range b.Diagnoses {
+		if err := validCode(ctx.State, []string{"icd10cm"}, d, b.ServiceDate, fmt.Sprintf("diagnosis %d", i+1)); err != nil {
 			return err
 		}
 	}
-	for _, l := range b.Lines {
-		if err := validCode(ctx.State, []string{"cpt", "hcpcs"}, l.Code, b.ServiceDate); err != nil {
+	for i, l := range b.Lines {
+		if err := validCode(ctx.State, []string{"cpt", "hcpcs"}, l.Code, b.ServiceDate, fmt.Sprintf("line %d's procedure", i+1)); err != nil {
 			return err
 		}
 	}
@@ -468,6 +506,8 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		}
 		if len(entries) < MaxDupEntries {
 			entries = append(entries, dupEntry{Insurer: c.Insurer, Claim: c.ID, Line: l.N})
+		} else {
+			in.Edits = append(in.Edits, Edit{Line: l.N, Kind: "limit"})
 		}
 		dups = append(dups, dupWrite{dk, entries})
 
@@ -492,9 +532,34 @@ func submit(ctx *ledger.Context, b *Submit) error {
 				}
 				in.Edits = append(in.Edits, Edit{Line: l.N, Kind: "ptp", With: p.Column1, Indicator: p.Indicator, Prior: !onClaim})
 				if !onClaim && p.Indicator != 9 {
-					signal(SignalUnbundling, l, fmt.Sprintf("billed apart from %s (claim %s) on the same day: an NCCI pair", p.Column1, dayCodes[prior].Claim))
+					signal(SignalUnbundling, l, fmt.Sprintf("billed apart from %s on the same day (%s): an NCCI pair", p.Column1, earlier(ctx, dayCodes[prior], c.Insurer)))
 				}
 			}
+		}
+	}
+	// The other way round: a code billed now whose column-2 partner was
+	// billed on an earlier claim that day (signalled: that line is
+	// decided already).
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		row, err := inForce[[]PTPEntry](ctx.State, append(key(prefixPTP1, l.Code), '/'), b.ServiceDate)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			continue
+		}
+		for _, p := range *row {
+			if prior := slices.IndexFunc(dayCodes, func(d dayEntry) bool { return d.Code == p.Column2 && d.Claim != c.ID }); prior >= 0 && p.Indicator != 9 {
+				signal(SignalUnbundling, l, fmt.Sprintf("billed apart from %s on the same day (%s): an NCCI pair", p.Column2, earlier(ctx, dayCodes[prior], c.Insurer)))
+			}
+		}
+	}
+	// A same-day or duplicate index full (a provider billing one patient
+	// dozens of times a day) checks no more: such a claim waits for review.
+	if len(dayCodes) >= MaxDayCodes {
+		for _, l := range c.Lines {
+			in.Edits = append(in.Edits, Edit{Line: l.N, Kind: "limit"})
 		}
 	}
 	c.Inputs = in
@@ -511,6 +576,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	c.Steps = []Step{{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID}}
 
 	// Writes.
+	others := map[string][]string{}
 	ledger.SetJSON(ctx.State, key(prefixClaim, c.ID), c)
 	ledger.SetJSON(ctx.State, key(prefixAcc, cov.ID, year), &Accumulator{DeductibleMet: after.DeductibleMet, OOPMet: after.OOPMet})
 	for _, w := range dups {
@@ -518,7 +584,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	}
 	for _, l := range c.Lines {
 		if len(dayCodes) < MaxDayCodes {
-			dayCodes = append(dayCodes, dayEntry{Code: l.Code, Claim: c.ID})
+			dayCodes = append(dayCodes, dayEntry{Code: l.Code, Claim: c.ID, Insurer: c.Insurer})
 		}
 	}
 	ledger.SetJSON(ctx.State, dayKey, dayCodes)
@@ -531,6 +597,20 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	if err := countEM(ctx, c, org.OrgType); err != nil {
 		return err
 	}
+	// A cross-payer duplicate shows on the earlier claim too (at most one
+	// a line: the index keeps at most MaxDupEntries billings).
+	for _, sg := range signals {
+		if sg.Claim == c.ID || slices.Contains(others[sg.Claim], sg.Kind) {
+			continue
+		}
+		o, err := GetClaim(ctx.State, sg.Claim)
+		if err != nil {
+			return err
+		}
+		o.Signals = append(o.Signals, sg.Kind)
+		others[sg.Claim] = o.Signals
+		ledger.SetJSON(ctx.State, key(prefixClaim, o.ID), o)
+	}
 	for i, s := range signals {
 		n := strconv.Itoa(i)
 		k := binary.BigEndian.AppendUint64(slices.Clone(prefixSignal), uint64(ctx.Height))
@@ -541,8 +621,19 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	return nil
 }
 
-// validCode says whether code is in one of systems on day.
-func validCode(r ledger.Reader, systems []string, code, day string) error {
+// earlier names an earlier claim for a signal: by its id when it is this
+// payer's, else as another payer's (which it must not learn of).
+func earlier(_ *ledger.Context, d dayEntry, insurer string) string {
+	if d.Insurer == insurer {
+		return "claim " + d.Claim
+	}
+	return "a claim to another payer"
+}
+
+// validCode says whether code is in one of systems on day; a refusal names
+// it by where it is on the claim (what, such as "diagnosis 2"), not by the
+// code, which a transaction's result must not carry.
+func validCode(r ledger.Reader, systems []string, code, day, what string) error {
 	known := false
 	for _, s := range systems {
 		e, err := LookupCode(r, s, code, day)
@@ -563,9 +654,9 @@ func validCode(r ledger.Reader, systems []string, code, day string) error {
 		known = known || later
 	}
 	if known {
-		return ErrCodeNotValid.Wrapf("%s on %s", code, day)
+		return ErrCodeNotValid.Wrapf("%s, on the date of service (look it up: primum claims code SYSTEM CODE --date %s)", what, day)
 	}
-	return ErrUnknownCode.Wrapf("%s (%v)", code, systems)
+	return ErrUnknownCode.Wrapf("%s is in none of %v", what, systems)
 }
 
 // EMCounts are a provider's evaluation-and-management visits in a month,
@@ -607,8 +698,8 @@ func review(ctx *ledger.Context, b *Review) error {
 	if err != nil {
 		return err
 	}
-	if c.Insurer != ctx.Signer.ActsFor() {
-		return ErrNotInsurer.Wrapf("claim %s is made to another insurer", c.ID)
+	if c.Insurer != ctx.Signer.ActsFor() { // not yours: not yours to know of
+		return ErrUnknownClaim.Wrapf("%q", c.ID)
 	}
 	if c.Status != StatusPended && c.Status != StatusAppealed {
 		return ErrWrongStatus.Wrapf("claim %s is %s: a review decides a pended or appealed claim", c.ID, c.Status)
@@ -690,13 +781,13 @@ func appeal(ctx *ledger.Context, b *Appeal) error {
 		return err
 	}
 	if ctx.Signer.ActsFor() != c.Provider && ctx.Signer.ID != c.Patient {
-		return ErrNotParty.Wrapf("claim %s", c.ID)
+		return ErrUnknownClaim.Wrapf("%q", c.ID)
 	}
 	if b.Reason == "" || len(b.Reason) > 300 || !utf8.ValidString(b.Reason) {
-		return ErrBadReview.Wrapf("an appeal gives its reason (at most 300 characters)")
+		return ErrBadAppeal
 	}
 	if c.Status != StatusAdjudicated { // once, before payment
-		return ErrWrongStatus.Wrapf("claim %s is %s: an adjudicated claim is appealed once, before it is paid", c.ID, c.Status)
+		return ErrWrongStatus.Wrapf("claim %s is %s: a claim is appealed once, when it is decided and before it is paid", c.ID, c.Status)
 	}
 	c.Status = StatusAppealed
 	c.Steps = append(c.Steps, Step{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID, Note: b.Reason})
@@ -715,10 +806,13 @@ func pay(ctx *ledger.Context, b *Pay) error {
 		return err
 	}
 	if c.Insurer != ctx.Signer.ActsFor() {
-		return ErrNotInsurer.Wrapf("claim %s is made to another insurer", c.ID)
+		return ErrUnknownClaim.Wrapf("%q", c.ID)
+	}
+	if c.Status == StatusPaid {
+		return ErrWrongStatus.Wrapf("claim %s is paid already (remittance %s)", c.ID, c.Remittance)
 	}
 	if c.Status != StatusAdjudicated && c.Status != StatusReadjudicated {
-		return ErrWrongStatus.Wrapf("claim %s is %s: an adjudicated claim is paid", c.ID, c.Status)
+		return ErrWrongStatus.Wrapf("claim %s is %s: review it first; a decided claim is paid", c.ID, c.Status)
 	}
 	c.Status, c.Paid, c.Remittance = StatusPaid, c.Payer, b.Remittance
 	c.Steps = append(c.Steps, Step{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID, Note: "remittance " + b.Remittance})

@@ -22,6 +22,7 @@ func Declare() ledger.Module {
 			{Prefix: string(prefixTable), Read: ledger.Public},
 			{Prefix: string(prefixCode), Read: ledger.Public},
 			{Prefix: string(prefixPTP), Read: ledger.Public},
+			{Prefix: string(prefixPTP1), Read: ledger.Public},
 			{Prefix: string(prefixMUE), Read: ledger.Public},
 			// A claim, and the indexes naming a patient: the patient's
 			// (their circle's — a payment consent names the insurer —
@@ -146,7 +147,7 @@ func queries() []ledger.Query {
 	return []ledger.Query{
 		{Path: "/api/v1/claims", Name: "list", Read: ledger.Members, Answer: ledger.Page{Items: []*ClaimRow{}}, Columns: claimCols,
 			Doc:    "Your claims, newest first: an insurer's made to it (queue=true: those waiting for its review, pended or appealed), a provider's it submitted, every claim for the regulator.",
-			Params: append(slices.Clone(paging), ledger.Param{Name: "queue", Doc: "true: an insurer's pended and appealed claims"}),
+			Params: append(slices.Clone(paging), ledger.Param{Name: "queue", Doc: "true: an insurer's pended and appealed claims (by claim id)"}),
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(100, 1000)
 				if err != nil {
@@ -155,8 +156,12 @@ func queries() []ledger.Query {
 				var page []*Claim
 				var next string
 				me := q.Caller.ActsFor()
+				queue := q.Query.Get("queue")
+				if queue != "" && queue != "true" && queue != "false" {
+					return nil, ledger.ErrBadRequest.Wrapf("queue is true or false")
+				}
 				switch {
-				case q.Query.Get("queue") == "true":
+				case queue == "true":
 					page, next, err = ledger.IndexedPage(q.State, append(key(prefixQueue, me), '/'), after, false, limit, GetClaim, nil)
 				case q.Caller.IsRegulator():
 					page, next, err = ledger.ScanPage[Claim](q.State, prefixClaim, after, limit, nil)

@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,11 +41,30 @@ func setup(t testing.TB) *moduletest.World {
 	}
 	for _, ins := range []string{"careshield", "northstar"} {
 		w.Try(t, ins, claims.TypePublish, claims.Publish{ID: ins + "-gold", Effective: "2026-01-01", RuleSet: claims.SampleRuleSet()}, nil)
-		w.Try(t, ins, claims.TypeCover, claims.Cover{ID: ins + "-alice", Member: w.ID("alice"), Policy: ins + "-gold", Start: "2026-01-01", End: "2026-12-31"}, nil)
+		w.Try(t, ins, claims.TypeCover, claims.Cover{ID: ins + "-alice", Member: w.ID("alice"), Policy: ins + "-gold", Start: "2026-01-01", End: "2026-12-31"}, claims.ErrNoPaymentConsent)
 		w.Try(t, "alice", consent.TypeGrant, consent.Grant{Grantee: w.ID(ins), Scope: consent.Scope{All: true}, Purpose: "payment",
 			Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, nil)
+		w.Try(t, ins, claims.TypeCover, claims.Cover{ID: ins + "-alice", Member: w.ID("alice"), Policy: ins + "-gold", Start: "2026-01-01", End: "2026-12-31"}, nil)
 	}
+	// Alice is treated at the hospital (a treatment consent); bob too.
+	for _, p := range []string{"alice", "bob"} {
+		w.Try(t, p, consent.TypeGrant, consent.Grant{Grantee: w.ID("hosp"), Scope: consent.Scope{All: true}, Purpose: "treatment",
+			Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, nil)
+	}
+	// Bob consented to payment, was covered, then revoked the consent.
+	w.Try(t, "bob", consent.TypeGrant, consent.Grant{Grantee: w.ID("careshield"), Scope: consent.Scope{All: true}, Purpose: "payment",
+		Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, nil)
 	w.Try(t, "careshield", claims.TypeCover, claims.Cover{ID: "careshield-bob", Member: w.ID("bob"), Policy: "careshield-gold", Start: "2026-01-01", End: "2026-12-31"}, nil)
+	w.Commit()
+	bobs, err := consent.OfPatient(w.St.Committed(), w.ID("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range bobs {
+		if c.Purpose == "payment" {
+			w.Try(t, "bob", consent.TypeRevoke, consent.Revoke{ID: c.ID}, nil)
+		}
+	}
 	w.Commit()
 	return w
 }
@@ -141,9 +161,11 @@ func TestClaimLifecycle(t *testing.T) {
 
 	// Pay 1; appeal 2 (the patient), review, pay.
 	w.Try(t, "careshield", claims.TypePay, claims.Pay{Claim: "SLH-1", Remittance: "EFT-1"}, nil)
-	w.Try(t, "northstar", claims.TypePay, claims.Pay{Claim: "SLH-2", Remittance: "EFT-2"}, claims.ErrNotInsurer)
+	w.Try(t, "northstar", claims.TypePay, claims.Pay{Claim: "SLH-2", Remittance: "EFT-2"}, claims.ErrUnknownClaim)
 	w.Try(t, "careshield", claims.TypePay, claims.Pay{Claim: "SLH-1", Remittance: "EFT-1"}, claims.ErrWrongStatus)
-	w.Try(t, "bob", claims.TypeAppeal, claims.Appeal{Claim: "SLH-2", Reason: "not mine"}, claims.ErrNotParty)
+	w.Try(t, "bob", claims.TypeAppeal, claims.Appeal{Claim: "SLH-2", Reason: "not mine"}, claims.ErrUnknownClaim)
+	w.Try(t, "alice", claims.TypeAppeal, claims.Appeal{Claim: "SLH-2"}, claims.ErrBadAppeal)
+	w.Try(t, "careshield", claims.TypePublish, claims.Publish{ID: "careshield-gold", Effective: "2026-01-01", RuleSet: claims.SampleRuleSet()}, claims.ErrNoChange)
 	w.Try(t, "alice", claims.TypeAppeal, claims.Appeal{Claim: "SLH-2", Reason: "HbA1c monitors my diabetes"}, nil)
 	w.Try(t, "careshield", claims.TypePay, claims.Pay{Claim: "SLH-2", Remittance: "EFT-2"}, claims.ErrWrongStatus)
 	w.Try(t, "careshield", claims.TypeReview, claims.Review{Claim: "SLH-2", Lines: []claims.ReviewLine{{N: 2, Outcome: claims.Covered, Allowed: 9999}}}, claims.ErrBadReview)
@@ -189,6 +211,7 @@ func TestClaimLifecycle(t *testing.T) {
 		{"another's practitioner", "clinic", claims.Submit{ID: "SLH-9", Coverage: "careshield-alice", Patient: w.ID("alice"), Practitioner: w.ID("drA"), ServiceDate: "2026-11-20",
 			Diagnoses: []string{"I10"}, Lines: []claims.SubmitLine{line("99213", 1, 100)}}, claims.ErrPractitioner},
 		{"not a provider", "careshield", claim(w, "SLH-9", "careshield-alice", "alice", line("99213", 1, 100)), ledger.ErrUnauthorized},
+		{"no relation with the patient", "clinic", claim(w, "SLH-9", "careshield-alice", "alice", line("99213", 1, 100)), claims.ErrNoRelation},
 	} {
 		t.Run(tc.name, func(t *testing.T) { w.Try(t, tc.as, claims.TypeSubmit, tc.body, tc.want) })
 	}
@@ -211,6 +234,11 @@ func TestSignals(t *testing.T) {
 	// An injection with arthrocentesis: allowed with modifier 59.
 	w.Try(t, "hosp", claims.TypeSubmit, claims.Submit{ID: "A-3", Coverage: "careshield-alice", Patient: w.ID("alice"), ServiceDate: "2026-11-19", Diagnoses: []string{"M17.11"},
 		Lines: []claims.SubmitLine{line("20610", 1, 20000), {Code: "96372", Modifiers: []string{"59"}, Units: 1, Charge: 5000, Dx: []int64{1}}}}, nil)
+	// Column 2 first, column 1 on a later claim: signalled too.
+	w.Try(t, "hosp", claims.TypeSubmit, claims.Submit{ID: "A-6", Coverage: "careshield-alice", Patient: w.ID("alice"), ServiceDate: "2026-11-18", Diagnoses: []string{"E11.9"},
+		Lines: []claims.SubmitLine{line("80048", 1, 2000)}}, nil)
+	w.Try(t, "hosp", claims.TypeSubmit, claims.Submit{ID: "A-7", Coverage: "careshield-alice", Patient: w.ID("alice"), ServiceDate: "2026-11-18", Diagnoses: []string{"E11.9"},
+		Lines: []claims.SubmitLine{line("80053", 1, 3000)}}, nil)
 	// The same ECG again to CareShield, and to Northstar.
 	w.Try(t, "hosp", claims.TypeSubmit, claim(w, "A-4", "careshield-alice", "alice", line("93000", 1, 5000)), nil)
 	w.Try(t, "hosp", claims.TypeSubmit, claim(w, "A-5", "northstar-alice", "alice", line("93000", 1, 5000)), nil)
@@ -229,6 +257,9 @@ func TestSignals(t *testing.T) {
 	check("A-4", 1, claims.Denied, "CO-18")
 	check("A-5", 1, claims.Pended, "CO-133")
 
+	if sig := get(t, w, "A-1").Signals; !slices.Contains(sig, claims.SignalCrossPayer) {
+		t.Errorf("the earlier claim of a service billed to two payers shows no signal: %v", sig)
+	}
 	signals := func(who string) map[string]int {
 		t.Helper()
 		q, err := w.Query(who, "/api/v1/claim-signals", nil)
@@ -238,6 +269,9 @@ func TestSignals(t *testing.T) {
 		out := map[string]int{}
 		for _, s := range q.([]*claims.Signal) {
 			out[s.Kind+" "+s.Claim]++
+			if who == "northstar" && strings.Contains(s.Detail, "A-") {
+				t.Errorf("Northstar learns of another payer's claim: %+v", s)
+			}
 			if who != "reg" && s.Insurer != w.ID(who) {
 				t.Errorf("%s sees a signal of another insurer: %+v", who, s)
 			}
@@ -245,12 +279,14 @@ func TestSignals(t *testing.T) {
 		return out
 	}
 	cs := signals("careshield")
-	for _, k := range []string{"unbundling A-2", "units_over_cap A-1", "duplicate A-4", "cross_payer_duplicate A-1"} {
+	for _, k := range []string{"unbundling A-2", "unbundling A-7", "units_over_cap A-1", "duplicate A-4", "cross_payer_duplicate A-1"} {
 		if cs[k] == 0 {
 			t.Errorf("CareShield lacks %q: %v", k, cs)
 		}
 	}
-	if ns := signals("northstar"); ns["cross_payer_duplicate A-5"] == 0 || len(ns) != 1 {
+	// Northstar: its claim's cross-payer duplicate, and the ECG billed
+	// apart from its parts (billed to another payer, unnamed).
+	if ns := signals("northstar"); ns["cross_payer_duplicate A-5"] == 0 || ns["unbundling A-5"] == 0 || len(ns) != 2 {
 		t.Errorf("Northstar: %v", ns)
 	}
 	if reg := signals("reg"); len(reg) < 5 {

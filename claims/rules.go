@@ -38,6 +38,12 @@ import (
 // units, both as estimated at publication and as counted at evaluation.
 const CostLimit = 10_000
 
+// LineCostLimit is the most a policy's rules together (and its allowed
+// amount) may be estimated to cost for one line: a claim of MaxLines
+// lines then costs at most MaxLines × LineCostLimit units (a few
+// milliseconds), whatever the policy.
+const LineCostLimit = 20_000
+
 // inputSizes bound the inputs' lists, maps and strings for the cost
 // estimate, from the limits the bodies are checked against.
 var inputSizes = map[string]uint64{
@@ -124,6 +130,9 @@ type Compiled struct {
 	When    []cel.Program // per rule
 	Allowed []cel.Program // per rule; nil where the rule has none
 	Default cel.Program   // the policy's allowed amount
+	// Estimate is the most the rules and the allowed amounts together may
+	// cost for one line, as estimated.
+	Estimate uint64
 }
 
 var (
@@ -158,21 +167,24 @@ func compile(p *RuleSet) (*Compiled, error) {
 	c := &Compiled{Hash: p.Hash()}
 	var err error
 	for i, r := range p.Rules {
-		when, err := program(r.When, cel.BoolType)
+		when, err := program(r.When, cel.BoolType, &c.Estimate)
 		if err != nil {
 			return nil, ruleError(err, "rule %d (%s) when", i+1, r.ID)
 		}
 		c.When = append(c.When, when)
 		var allowed cel.Program
 		if r.Allowed != "" {
-			if allowed, err = program(r.Allowed, cel.IntType); err != nil {
+			if allowed, err = program(r.Allowed, cel.IntType, &c.Estimate); err != nil {
 				return nil, ruleError(err, "rule %d (%s) allowed", i+1, r.ID)
 			}
 		}
 		c.Allowed = append(c.Allowed, allowed)
 	}
-	if c.Default, err = program(p.DefaultAllowed(), cel.IntType); err != nil {
+	if c.Default, err = program(p.DefaultAllowed(), cel.IntType, &c.Estimate); err != nil {
 		return nil, ruleError(err, "allowed")
+	}
+	if c.Estimate > LineCostLimit {
+		return nil, ErrTooCostly.Wrapf("the rules together are estimated at up to %d a line, over the limit of %d", c.Estimate, LineCostLimit)
 	}
 	return c, nil
 }
@@ -190,7 +202,7 @@ func ruleError(err error, format string, args ...any) error {
 
 // program checks one expression (its type, determinism and estimated
 // cost) and plans it with the cost limit.
-func program(src string, want *cel.Type) (cel.Program, error) {
+func program(src string, want *cel.Type, estimate *uint64) (cel.Program, error) {
 	e, err := env()
 	if err != nil {
 		return nil, err
@@ -212,6 +224,7 @@ func program(src string, want *cel.Type) (cel.Program, error) {
 	if est.Max > CostLimit {
 		return nil, ErrTooCostly.Wrapf("estimated cost up to %d, over the limit of %d", est.Max, CostLimit)
 	}
+	*estimate += est.Max
 	return e.Program(checked, cel.CostLimit(CostLimit))
 }
 
@@ -225,6 +238,19 @@ func deterministic(checked *cel.Ast) error {
 		}
 		if t := native.GetType(x.ID()); t != nil && (t.Kind() == types.DoubleKind || t.Kind() == types.DynKind) {
 			bad = fmt.Errorf("uses a %s value (amounts are integer cents; no floating point on the ledger)", t)
+			return
+		}
+		// Timestamps and durations: their time-zone functions read each
+		// node's own zone data (and "Local" its clock settings). Dates
+		// are YYYY-MM-DD text, which compares in order.
+		if t := native.GetType(x.ID()); t != nil && (t.Kind() == types.TimestampKind || t.Kind() == types.DurationKind) {
+			bad = fmt.Errorf("uses a %s (time zones differ between nodes): compare dates as YYYY-MM-DD text", t)
+			return
+		}
+		// A regular expression costs what its compiled program costs, which
+		// CEL's cost does not count: use startsWith, endsWith, contains, in.
+		if x.Kind() == ast.CallKind && x.AsCall().FunctionName() == "matches" {
+			bad = fmt.Errorf("uses matches: a regular expression's cost is not bounded by CEL's count; use startsWith, endsWith, contains or a list")
 			return
 		}
 		if x.Kind() == ast.ComprehensionKind {

@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,9 @@ func TestRulesAreCheckedAtPublication(t *testing.T) {
 		{"a dyn value", `dyn(line.units) == 1`, "", claims.ErrBadRule, "dyn"},
 		{"too costly", `lists["cosmetic"].all(a, lists["preventive"].all(b, lists["diabetes_dx"].exists(c, a + b == c)))`, "", claims.ErrTooCostly, "over the limit"},
 		{"allowed not an int", `true`, `"ten"`, claims.ErrBadRule, "want int"},
+		{"a time zone", `timestamp(claim.service_date + "T00:00:00Z").getHours("Local") == 0`, "", claims.ErrBadRule, "time zones"},
+		{"a named time zone", `timestamp(claim.service_date + "T00:00:00Z").getDayOfWeek("America/New_York") == 1`, "", claims.ErrBadRule, "time zones"},
+		{"a regular expression", `line.code.matches("^99")`, "", claims.ErrBadRule, "matches"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := claims.SampleRuleSet()
@@ -37,6 +41,14 @@ func TestRulesAreCheckedAtPublication(t *testing.T) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
 			}
 		})
+	}
+	// Rules each under the limit, together over the line's budget.
+	rs := claims.SampleRuleSet()
+	for i := range 40 {
+		rs.Rules = append(rs.Rules, claims.Rule{ID: fmt.Sprintf("r%d", i), When: `claim.codes.exists(a, claim.dx.exists(b, a == b))`, Outcome: claims.Denied, Reason: "CO-50"})
+	}
+	if err := w.Do("careshield", claims.TypePublish, claims.Publish{ID: "careshield-many", Effective: "2026-01-01", RuleSet: rs}); !errors.Is(err, claims.ErrTooCostly) || !strings.Contains(err.Error(), "together") {
+		t.Fatalf("forty costly rules: %v", err)
 	}
 	// Another insurer's policy id is not yours to amend.
 	w.Try(t, "northstar", claims.TypePublish, claims.Publish{ID: "careshield-gold", Effective: "2026-06-01", RuleSet: claims.SampleRuleSet()}, claims.ErrNotInsurer)

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ func ParseClaim(raw []byte) (*claims.Submit, error) {
 	var c struct {
 		ResourceType string `json:"resourceType"`
 		ID           string `json:"id"`
+		Use          string `json:"use"`
 		Identifier   []struct {
 			Value string `json:"value"`
 		} `json:"identifier"`
@@ -66,16 +68,22 @@ func ParseClaim(raw []byte) (*claims.Submit, error) {
 			ValueReference ref `json:"valueReference"`
 		} `json:"supportingInfo"`
 		Item []struct {
-			ProductOrService  codeableConcept             `json:"productOrService"`
-			Modifier          []codeableConcept           `json:"modifier"`
-			Quantity          struct{ Value json.Number } `json:"quantity"`
-			Net               struct{ Value json.Number } `json:"net"`
-			DiagnosisSequence []int64                     `json:"diagnosisSequence"`
-			ServicedDate      string                      `json:"servicedDate"`
+			ProductOrService codeableConcept             `json:"productOrService"`
+			Modifier         []codeableConcept           `json:"modifier"`
+			Quantity         struct{ Value json.Number } `json:"quantity"`
+			Net              struct {
+				Value    json.Number `json:"value"`
+				Currency string      `json:"currency"`
+			} `json:"net"`
+			DiagnosisSequence []int64 `json:"diagnosisSequence"`
+			ServicedDate      string  `json:"servicedDate"`
 		} `json:"item"`
 	}
 	if err := dec.Decode(&c); err != nil || c.ResourceType != "Claim" {
 		return nil, fmt.Errorf("%w: a JSON Claim resource", ErrClaim)
+	}
+	if c.Use != "" && c.Use != "claim" {
+		return nil, fmt.Errorf("%w: use %q: the ledger adjudicates claims (use claim), not preauthorizations or predeterminations", ErrClaim, c.Use)
 	}
 	s := &claims.Submit{ID: c.ID, ServiceDate: c.BillablePeriod.Start}
 	if len(c.Identifier) > 0 && c.Identifier[0].Value != "" {
@@ -100,11 +108,14 @@ func ParseClaim(raw []byte) (*claims.Submit, error) {
 		Sequence                 int64           `json:"sequence"`
 		DiagnosisCodeableConcept codeableConcept `json:"diagnosisCodeableConcept"`
 	}) int {
-		return int(a.Sequence - b.Sequence)
+		return cmp.Compare(a.Sequence, b.Sequence)
 	})
 	seq := map[int64]int64{}
 	for i, d := range c.Diagnosis {
-		s.Diagnoses = append(s.Diagnoses, d.DiagnosisCodeableConcept.code())
+		if d.Sequence < 1 || seq[d.Sequence] != 0 {
+			return nil, fmt.Errorf("%w: diagnosis sequence %d: each a positive number, once", ErrClaim, d.Sequence)
+		}
+		s.Diagnoses = append(s.Diagnoses, d.DiagnosisCodeableConcept.code(ICD10CM))
 		seq[d.Sequence] = int64(i + 1)
 	}
 	for _, si := range c.SupportingInfo {
@@ -113,9 +124,12 @@ func ParseClaim(raw []byte) (*claims.Submit, error) {
 		}
 	}
 	for i, it := range c.Item {
-		l := claims.SubmitLine{Code: it.ProductOrService.code(), Units: 1}
+		l := claims.SubmitLine{Code: it.ProductOrService.code(CPT, HCPCS), Units: 1}
 		for _, m := range it.Modifier {
 			l.Modifiers = append(l.Modifiers, m.code())
+		}
+		if it.Net.Currency != "" && it.Net.Currency != Currency {
+			return nil, fmt.Errorf("%w: item %d net is in %s: the ledger's amounts are %s", ErrClaim, i+1, it.Net.Currency, Currency)
 		}
 		if it.Quantity.Value != "" {
 			if l.Units, err = strconv.ParseInt(string(it.Quantity.Value), 10, 64); err != nil {
@@ -181,11 +195,19 @@ func (r ref) id(typ string) (string, error) {
 
 type codeableConcept struct {
 	Coding []struct {
-		Code string `json:"code"`
+		System string `json:"system"`
+		Code   string `json:"code"`
 	} `json:"coding"`
 }
 
-func (c codeableConcept) code() string {
+// code is the concept's code in one of systems (the first coding when
+// none is of them, or none is asked for).
+func (c codeableConcept) code(systems ...string) string {
+	for _, cd := range c.Coding {
+		if slices.Contains(systems, cd.System) {
+			return cd.Code
+		}
+	}
 	if len(c.Coding) == 0 {
 		return ""
 	}

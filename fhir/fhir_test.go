@@ -177,3 +177,30 @@ func TestCanonical(t *testing.T) {
 		t.Errorf("truncated JSON: %v", err)
 	}
 }
+
+// FuzzParseClaim: a FHIR Claim from outside never panics the parser; one
+// it reads has whole-cent amounts from its text and diagnosis pointers
+// that point into its diagnoses.
+func FuzzParseClaim(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Claim","use":"claim","identifier":[{"value":"C-1"}],"patient":{"reference":"Patient/p"},"insurance":[{"coverage":{"reference":"Coverage/c"}}],` +
+		`"diagnosis":[{"sequence":2,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}},{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"code":"I10"}]}}],` +
+		`"item":[{"productOrService":{"coding":[{"system":"http://snomed.info/sct","code":"1"},{"system":"http://www.ama-assn.org/go/cpt","code":"99213"}]},"quantity":{"value":2},"net":{"value":150.5,"currency":"USD"},"diagnosisSequence":[2,1],"servicedDate":"2026-11-20"}]}`))
+	f.Add([]byte(`{"resourceType":"Claim","patient":{"reference":"Patient/p"},"insurance":[{"coverage":{"reference":"Coverage/c"}}],"diagnosis":[{"sequence":-9223372036854775808},{"sequence":9223372036854775807}],"item":[{"net":{"value":1e400}}]}`))
+	f.Add([]byte(`{"resourceType":"Claim","use":"predetermination"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseClaim(b)
+		if err != nil {
+			return
+		}
+		for _, l := range s.Lines {
+			if l.Charge < 0 {
+				t.Fatalf("a negative charge: %d", l.Charge)
+			}
+			for _, p := range l.Dx {
+				if p < 1 || p > int64(len(s.Diagnoses)) {
+					t.Fatalf("pointer %d of %d diagnoses", p, len(s.Diagnoses))
+				}
+			}
+		}
+	})
+}

@@ -37,11 +37,25 @@ func TestClaimsEndToEnd(t *testing.T) {
 	}
 	day := time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly)
 	patient := f.Member("Patient 1").Address
+	// The claim's supporting record: one St Luke's holds for the patient
+	// (the provider treats them: without one, or a treatment consent, the
+	// claim is refused).
+	held, err := c.WithToken(f.Member("Patient 1").APIToken).Records(ctx, patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := ""
+	for _, r := range held {
+		if r.Custodian == f.Member("St Luke's Hospital").Address {
+			record = r.ID
+		}
+	}
 	claim := `{"resourceType":"Claim","status":"active","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},
 	  "use":"claim","identifier":[{"system":"https://stlukes.example/claims","value":"SLH-FHIR-1"}],"patient":{"reference":"Patient/` + patient + `"},
 	  "created":"` + day + `","provider":{"reference":"Organization/` + f.Member("St Luke's Hospital").Address + `"},
 	  "priority":{"coding":[{"code":"normal"}]},"careTeam":[{"sequence":1,"provider":{"reference":"Practitioner/` + f.Member("Dr Amara Okafor").Address + `"}}],
 	  "insurance":[{"sequence":1,"focal":true,"coverage":{"reference":"Coverage/` + demo.DemoCoverage + `"}}],
+	  "supportingInfo":[{"sequence":1,"category":{"coding":[{"code":"info"}]},"valueReference":{"reference":"DocumentReference/` + record + `"}}],
 	  "diagnosis":[{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}}],
 	  "item":[{"sequence":1,"productOrService":{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"99213"}]},"servicedDate":"` + day + `",
 	     "quantity":{"value":1},"net":{"value":150.00,"currency":"USD"},"diagnosisSequence":[1]},
@@ -49,6 +63,24 @@ func TestClaimsEndToEnd(t *testing.T) {
 	     "quantity":{"value":1},"net":{"value":45.5,"currency":"USD"},"diagnosisSequence":[1]}]}`
 	valid("the Claim sent", []byte(claim))
 	stLukes := f.Member("St Luke's Hospital").APIToken
+	// Refused before the ledger: an estimate is not a claim; amounts are
+	// dollars. Refused by the ledger: Riverside does not treat the patient.
+	for _, tc := range []struct {
+		from, to, token, says string
+		status                int
+	}{
+		{`"use":"claim"`, `"use":"predetermination"`, stLukes, "predetermination", 400},
+		{`"currency":"USD"}`, `"currency":"EUR"}`, stLukes, "EUR", 400},
+		{`"supportingInfo"`, `"_supportingInfo"`, f.Member("Riverside General Hospital").APIToken, "no_treatment_relation", 403},
+	} {
+		body := strings.Replace(claim, tc.from, tc.to, 1)
+		if strings.Contains(tc.to, "supportingInfo") { // Riverside bills, with no practitioner of St Luke's named
+			body = strings.Replace(body, `"careTeam"`, `"_careTeam"`, 1)
+		}
+		if status, out := call(t, "POST", base+"/fhir/Claim", tc.token, []byte(body)); status != tc.status || !strings.Contains(string(out), tc.says) {
+			t.Errorf("%s: %d %s", tc.to, status, out)
+		}
+	}
 	out := mustCall(t, 201, "POST", base+"/fhir/Claim", stLukes, []byte(claim))
 	valid("ClaimResponse", out)
 	var resp map[string]any
@@ -141,7 +173,7 @@ func TestClaimsEndToEnd(t *testing.T) {
 			if !strings.Contains(mine, "paid") || !strings.Contains(mine, "waiting for review") || !strings.Contains(mine, "Northstar Health") {
 				t.Errorf("the portal's claims:\n%s", mine)
 			}
-			if !strings.Contains(eobText, "you owe") || !strings.Contains(eobText, "PR-") {
+			if !strings.Contains(eobText, "you owe") || !strings.Contains(eobText, "towards your deductible") || !strings.Contains(eobText, "Office visit") {
 				t.Errorf("the EOB:\n%s", eobText)
 			}
 		})

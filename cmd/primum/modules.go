@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/autocli"
@@ -49,6 +50,9 @@ func (g *globals) Send(cmd *cobra.Command, r ledger.Route, values map[string]any
 	}
 	if err := g.sendAs(cmd, key, wait, r.Type, values); err != nil {
 		return err
+	}
+	if r.Type == claims.TypeSubmit && g.output == "text" {
+		printDecision(cmd, g.client().WithKey(key), values["id"])
 	}
 	if newKey != nil && r.Holder.As != "" { // a registration: who the new key is now
 		fmt.Fprintf(cmd.ErrOrStderr(), "the new %s's identity: %s\n", r.Holder.As, ledger.Address(newKey.Public().(ed25519.PublicKey)))

@@ -105,13 +105,15 @@ func insuranceClaims(ctx context.Context, env *Env) error {
 			return err
 		}
 		if cov.ID == "" {
-			if _, err := env.Client.Send(ctx, key, claims.TypeCover, claims.Cover{ID: p.coverage, Member: env.ID(patientName(1)), Policy: p.policy,
-				Start: start, End: end}, true); err != nil {
-				return fmt.Errorf("%s's coverage: %w", p.insurer, err)
-			}
+			// The patient agrees to the insurer's handling of their
+			// claims first; then the insurer registers the coverage.
 			if _, err := env.Client.Send(ctx, patient, consent.TypeGrant, consent.Grant{Grantee: env.ID(p.insurer), Scope: consent.Scope{All: true},
 				Purpose: "payment", Expires: time.Now().AddDate(2, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
 				return fmt.Errorf("%s's payment consent: %w", patientName(1), err)
+			}
+			if _, err := env.Client.Send(ctx, key, claims.TypeCover, claims.Cover{ID: p.coverage, Member: env.ID(patientName(1)), Policy: p.policy,
+				Start: start, End: end}, true); err != nil {
+				return fmt.Errorf("%s's coverage: %w", p.insurer, err)
 			}
 		}
 	}
@@ -145,9 +147,22 @@ func insuranceClaims(ctx context.Context, env *Env) error {
 		{ID: DemoClaims[6], Coverage: DemoCoverage, ServiceDate: day(5), Diagnoses: []string{"M17.11"},
 			Lines: []claims.SubmitLine{line("20610", 20000, 1), {Code: "96372", Modifiers: []string{"59"}, Units: 1, Charge: 6000, Dx: []int64{1}}, {Code: "J3301", Units: 4, Charge: 2400, Dx: []int64{1}}}},
 	}
+	// Each claim's supporting records: those St Luke's holds for the
+	// patient (their diabetes, the HbA1c, the prescription).
+	held, err := env.Client.WithToken(env.File.Member(patientName(1)).APIToken).Records(ctx, env.ID(patientName(1)))
+	if err != nil {
+		return err
+	}
+	var support []string
+	for _, r := range held {
+		if r.Custodian == env.ID("St Luke's Hospital") {
+			support = append(support, r.ID)
+		}
+	}
 	asHospital := env.Client.WithKey(stLukes)
 	status := map[string]string{}
 	for _, s := range submissions {
+		s.Records = support
 		var c claims.Claim
 		if err := absent(asHospital.Get(ctx, "/api/v1/claims/"+s.ID, &c)); err != nil {
 			return err

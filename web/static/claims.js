@@ -45,8 +45,9 @@ async function lists() {
   if (isInsurer() || isRegulator()) {
     const signals = await getAll("/api/v1/claim-signals");
     fill("#signals", signals.map(s => [s.kind.replaceAll("_", " "), s.claim, s.line, s.code, who[s.provider] || s.provider, s.detail, when(s.time)]));
-    const month = new Date().toISOString().slice(0, 7);
-    document.getElementById("em-title").textContent = `Visit levels in ${month}, against providers of the same type`;
+    const monthBox = document.getElementById("em-month");
+    if (!monthBox.value) monthBox.value = new Date().toISOString().slice(0, 7);
+    const month = monthBox.value;
     const em = await get("/api/v1/claim-em/" + month);
     fill("#em", em.map(p => [who[p.provider] || p.provider, p.visits, (p.high_permille / 10).toFixed(1) + "%", p.peers ? (p.peer_median_permille / 10).toFixed(1) + "%" : "",
       p.peers ? p.percentile + "th of " + p.peers : "too few visits", { text: p.outlier ? "far above peers" : "", cls: p.outlier ? "status-revoked" : "" }]));
@@ -81,20 +82,25 @@ async function show(id, focus) {
     reasonText(l.reasons) + (l.rule && !l.reviewed ? " — " + l.rule : ""), money(l.allowed), money(l.deductible), money(l.coinsurance), money(l.payer)]),
     i => c.lines[i].outcome === "pended" ? "flagged" : "");
   document.getElementById("replay-cmd").textContent = `primum claims replay ${c.id} --from YOUR_KEY`;
-  fill("#steps", c.steps.map(s => [statusWords[s.status] || s.status, when(s.time), who[s.by] || s.by, s.note || ""]));
+  fill("#steps", c.steps.map((s, i) => [(i === 0 ? "submitted, " : "") + (statusWords[s.status] || s.status), when(s.time),
+    s.by === c.patient ? "the patient" : who[s.by] || s.by, s.note || ""]));
   const mine = isInsurer() && c.insurer === me.id;
   const reviewable = mine && (c.status === "pended" || c.status === "appealed");
   document.getElementById("review-form").hidden = !reviewable;
   document.getElementById("pay-form").hidden = !(mine && (c.status === "adjudicated" || c.status === "readjudicated"));
   document.getElementById("pay-button").textContent = `Pay ${money(c.payer)}`;
-  if (reviewable) reviewLines(c);
+  if (reviewable) reviewLines(c, await get("/api/v1/claim-policies/" + encodeURIComponent(c.policy)).then(vs => vs.find(v => v.version === c.policy_version)));
   document.getElementById("claim-result").textContent = "";
   if (focus) title.focus();
 }
 
 // reviewLines: a decision for each line to review (the pended ones; every
-// line on appeal): covered at an allowed amount, or denied with a reason.
-function reviewLines(c) {
+// line on appeal): covered at an allowed amount — the policy version's fee
+// schedule (fee × units, at most the charge) unless the examiner changes
+// it — or denied with a reason.
+function reviewLines(c, policy) {
+  const fees = {};
+  for (const f of (policy && policy.rule_set.fees) || []) fees[f.code] = f.cents;
   const box = document.getElementById("review-lines");
   box.replaceChildren();
   for (const l of c.lines.filter(l => c.status === "appealed" || l.outcome === "pended")) {
@@ -102,13 +108,14 @@ function reviewLines(c) {
     fs.className = "review-line";
     fs.dataset.n = l.n;
     const legend = document.createElement("legend");
-    legend.textContent = `Line ${l.n}: ${l.code}, billed ${money(l.charge)} — now ${l.outcome}` + (l.reasons.length ? " (" + l.reasons.join(", ") + ")" : "");
+    const fee = fees[l.code] !== undefined ? Math.min(fees[l.code] * l.units, l.charge) : null;
+    legend.textContent = `Line ${l.n}: ${l.code} × ${l.units}, billed ${money(l.charge)}, fee schedule ${fee === null ? "none" : money(fee)} — now ${l.outcome}` + (l.reasons.length ? " (" + l.reasons.join(", ") + ")" : "");
     const pick = document.createElement("select");
     pick.id = "review-outcome-" + l.n;
     for (const o of ["covered", "denied"]) pick.add(new Option(o, o));
     const amount = document.createElement("input");
     amount.id = "review-allowed-" + l.n;
-    amount.value = money(Math.min(l.charge, l.allowed || l.charge));
+    amount.value = money(l.outcome === "covered" ? l.allowed : fee === null ? l.charge : fee);
     amount.inputMode = "decimal";
     const reason = document.createElement("select");
     reason.id = "review-reason-" + l.n;
@@ -147,6 +154,8 @@ document.getElementById("pay-form").addEventListener("submit", async ev => {
     out.textContent = "Not paid: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
   }
 });
+
+document.getElementById("em-month").addEventListener("change", () => lists().catch(() => {}));
 
 signIn(async who => {
   me = who;

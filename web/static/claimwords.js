@@ -29,3 +29,28 @@ function toCents(s) {
   if (!m) throw new Error(`"${s}" is not an amount (e.g. 120.50)`);
   return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
 }
+// For the patient: what a reason code means for them, in plain words.
+const patientWords = {
+  "CO-18": "billed twice: the copy is not paid, and not yours to pay",
+  "CO-45": "the provider charged more than your plan's price: they write off the difference, you don't pay it",
+  "CO-50": "your insurer found it not medically necessary: you can appeal",
+  "CO-96": "not covered by your plan",
+  "CO-97": "part of another service the same day, paid with it",
+  "CO-133": "your insurer is still reviewing it",
+  "CO-150": "your insurer found the level of service not supported",
+  "CO-151": "more than is usual in one day",
+  "PR-1": "towards your deductible",
+  "PR-2": "your coinsurance share",
+};
+const patientReasons = codes => (codes || []).map(c => patientWords[c] || c).join("; ");
+// codeNames reads what each procedure code means (public), once each.
+const codeCache = {};
+async function codeName(code) {
+  if (!(code in codeCache)) {
+    codeCache[code] = code;
+    for (const system of ["cpt", "hcpcs"]) {
+      try { codeCache[code] = (await get(`/api/v1/claim-codes/${system}/${encodeURIComponent(code)}`)).display; break; } catch (e) { /* not in this system */ }
+    }
+  }
+  return codeCache[code];
+}

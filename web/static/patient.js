@@ -104,8 +104,9 @@ async function showClaims(who) {
   fill("#my-claims", rows.map(c => {
     const b = button("Details", () => showEOB(c.id, c.patient, who), "secondary");
     b.setAttribute("aria-label", "Details of the claim of " + c.service_date + " by " + (who[c.provider] || c.provider));
+    const open = c.status === "pended" || c.status === "appealed";
     return [c.service_date, who[c.provider] || c.provider, who[c.insurer] || c.insurer, { text: statusWords[c.status] || c.status, cls: statusCls(c.status) },
-      money(c.charge), money(c.payer), money(c.patient_share), b];
+      money(c.charge), open ? "not decided yet" : money(c.payer), open ? "not decided yet" : money(c.patient_share), b];
   }));
 }
 async function showEOB(id, patient, who) {
@@ -114,14 +115,19 @@ async function showEOB(id, patient, who) {
   document.getElementById("eob").hidden = false;
   const title = document.getElementById("eob-title");
   title.textContent = `${who[c.provider] || c.provider}, ${c.service_date} — ${statusWords[c.status] || c.status}`;
-  fill("#eob-lines", c.lines.map(l => [l.code, money(l.charge),
+  const services = await Promise.all(c.lines.map(l => codeName(l.code)));
+  fill("#eob-lines", c.lines.map((l, i) => [services[i] === l.code ? l.code : services[i], money(l.charge),
     { text: l.outcome === "covered" ? "covered" : l.outcome === "denied" ? "not covered" : "being reviewed", cls: l.outcome === "covered" ? "status-active" : l.outcome === "denied" ? "status-revoked" : "status-open" },
-    reasonText(l.reasons), money(l.payer), money(l.patient_share)]));
-  const paid = c.status === "paid" ? ` ${who[c.insurer] || c.insurer} paid ${money(c.paid)} (remittance ${c.remittance}).` : "";
-  document.getElementById("eob-summary").textContent = `Billed ${money(c.charge)}; the plan allows ${money(c.allowed)}; ` +
-    `${who[c.insurer] || c.insurer} pays ${money(c.payer)}; you owe ${money(c.patient_share)}.` + paid +
-    " A denied service is not yours to pay unless the reason says so (PR codes are yours; CO codes are the provider's write-off).";
-  document.getElementById("appeal-form").hidden = c.status !== "adjudicated" || !c.lines.some(l => l.outcome === "denied");
+    patientReasons(l.reasons), money(l.payer), l.outcome === "pended" ? "not decided yet" : money(l.patient_share)]));
+  const insurer = who[c.insurer] || c.insurer;
+  const paid = c.status === "paid" ? ` ${insurer} paid ${money(c.paid)} on ${c.steps[c.steps.length - 1].time.slice(0, 10)} (reference ${c.remittance}).` : "";
+  const open = c.status === "pended" || c.status === "appealed";
+  document.getElementById("eob-summary").textContent = open
+    ? `Billed ${money(c.charge)}. ${insurer} has not decided every service yet: what you owe is known once it has.`
+    : `Billed ${money(c.charge)}. ${insurer} pays ${money(c.payer)}; you owe ${money(c.patient_share)}.` + paid;
+  // An appeal: once, when the claim is decided and not yet paid, if
+  // something was refused or leaves the patient something to pay.
+  document.getElementById("appeal-form").hidden = c.status !== "adjudicated" || !(c.lines.some(l => l.outcome === "denied") || c.patient_share > 0);
   document.getElementById("eob-result").textContent = "";
   title.focus();
 }
