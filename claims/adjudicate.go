@@ -19,7 +19,12 @@ var bypass = []string{"59", "XE", "XP", "XS", "XU"}
 // decision, the totals, the status and the trace's hash, and returns the
 // trace and the member's accumulators after the claim.
 func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err error) {
-	hash := rs.Hash()
+	// The claim names its rule set's hash (the ledger's copy, computed when
+	// the policy was published; Replay checks it against the rule set).
+	hash := c.RuleSet
+	if hash == "" {
+		hash = rs.Hash()
+	}
 	comp, err := compileCached(rs, hash)
 	if err != nil {
 		return nil, after, err

@@ -1,7 +1,9 @@
 package claims_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/primum-health/primum/claims"
 )
@@ -35,4 +37,25 @@ func BenchmarkAdjudicate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/4/1000, "µs/line")
+}
+
+// BenchmarkSubmit: one three-line claim submitted and adjudicated in a
+// block over real Pebble state (the moduletest harness), as the node runs
+// it: every lookup, the adjudication and the writes.
+func BenchmarkSubmit(b *testing.B) {
+	w := setup(b)
+	w.Now = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		s := claim(w, fmt.Sprintf("B-%d", i), "careshield-alice", "alice", line("99214", 1, 25000), line("83036", 1, 4500), line("36415", 1, 1500))
+		s.ServiceDate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%300).Format(time.DateOnly)
+		if err := w.Do("hosp", claims.TypeSubmit, s); err != nil {
+			b.Fatal(err)
+		}
+		if i%100 == 0 {
+			w.Commit()
+		}
+	}
 }
