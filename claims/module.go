@@ -191,7 +191,9 @@ func queries() []ledger.Query {
 				page, next, err := ledger.IndexedPage(q.State, append(key(prefixByPatient, q.Path("id")), '/'), after, true, limit, claimByIndex, nil)
 				rows := make([]*ClaimRow, 0, len(page))
 				for _, c := range page {
-					rows = append(rows, rowOf(c))
+					row := rowOf(c)
+					row.Signals = nil // the payers' and the regulator's business
+					rows = append(rows, row)
 				}
 				return ledger.Page{Items: rows, Next: next}, err
 			}},
