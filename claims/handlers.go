@@ -392,22 +392,8 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		}
 		in.Provider.Profession, in.Provider.Specialty = p.Profession, p.Specialty
 	}
-	cov, err := GetCoverage(ctx.State, b.Coverage)
-	if err != nil {
-		return err
-	}
-	if cov.Member != b.Patient {
-		return ErrUnknownCoverage.Wrapf("%q", b.Coverage)
-	}
-	if b.ServiceDate < cov.Start || b.ServiceDate > cov.End {
-		return ErrNotCovered.Wrapf("%s covers %s to %s", cov.ID, cov.Start, cov.End)
-	}
-	if c, err := consent.AcceptPurpose(ctx.State, ledger.Signer{ID: cov.Insurer, Kind: ledger.KindOrganisation}, b.Patient, "payment", ctx.Time); err != nil {
-		return err
-	} else if c == nil {
-		return ErrNoPaymentConsent.Wrapf("the patient's consent for payment naming the insurer")
-	}
-	// The provider treats the patient: it holds one of the supporting
+	// The provider treats the patient (before anything about the
+	// patient's coverage is answered): it holds one of the supporting
 	// records, or the patient consented to treatment by it (or by the
 	// practitioner who signs).
 	related := false
@@ -427,6 +413,21 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		} else if c == nil {
 			return ErrNoRelation
 		}
+	}
+	cov, err := GetCoverage(ctx.State, b.Coverage)
+	if err != nil {
+		return err
+	}
+	if cov.Member != b.Patient {
+		return ErrUnknownCoverage.Wrapf("%q", b.Coverage)
+	}
+	if b.ServiceDate < cov.Start || b.ServiceDate > cov.End {
+		return ErrNotCovered.Wrapf("%s covers %s to %s", cov.ID, cov.Start, cov.End)
+	}
+	if c, err := consent.AcceptPurpose(ctx.State, ledger.Signer{ID: cov.Insurer, Kind: ledger.KindOrganisation}, b.Patient, "payment", ctx.Time); err != nil {
+		return err
+	} else if c == nil {
+		return ErrNoPaymentConsent.Wrapf("the patient's consent for payment naming the insurer")
 	}
 	pol, err := policyFor(ctx.State, cov.Policy, b.ServiceDate)
 	if err != nil {
