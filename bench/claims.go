@@ -16,7 +16,7 @@ import (
 // claimsWorkload is the claims part of the benchmark's mix: claims the
 // hospital's doctors submit, each adjudicated in its block under the
 // sample policy (rules, fee schedule, NCCI edits, accumulators). Its
-// set-up (an insurer and a regulator admitted by vote, the tables, the
+// set-up (the insurer and the regulator admitMembers admitted, the tables, the
 // policy, the patients' coverage and payment consents) is committed
 // before the measured run and is not counted.
 type claimsWorkload struct {
@@ -28,17 +28,8 @@ type claimsWorkload struct {
 const benchClaimPatients = 200
 
 func prepareClaims(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey, n int, progress func(string, ...any)) (*claimsWorkload, error) {
-	progress("admitting an insurer and a regulator, insuring %d patients, %d claims…", benchClaimPatients, n)
-	insurer, regulator := benchKey("insurer", 0), benchKey("regulator", 0)
-	// Every member votes: the validators, the manufacturer prepareSupply
-	// admitted, then the insurer.
-	voters := append(append([]ed25519.PrivateKey{}, members...), benchKey("manufacturer", 0))
-	if err := admit(ctx, c, chainID, voters, "Bench Health", "insurer", insurer); err != nil {
-		return nil, err
-	}
-	if err := admit(ctx, c, chainID, append(voters, insurer), "Bench Regulator", "regulator", regulator); err != nil {
-		return nil, err
-	}
+	progress("insuring %d patients, %d claims…", benchClaimPatients, n)
+	insurer, regulator := benchKey("insurer", 0), benchKey("regulator", 0) // admitted by admitMembers
 	nonces := map[string]uint64{}
 	for _, k := range []ed25519.PrivateKey{insurer, regulator} {
 		info, err := c.Self(ctx, k)

@@ -169,6 +169,12 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}
 	}
 	c := client.New(net.Nodes[0].API)
+	// The members the workloads need beyond the validators, voted in
+	// before any stream is signed (a vote spends its voter's nonce).
+	progress("admitting a manufacturer, an insurer and a regulator…")
+	if err := admitMembers(ctx, c, chainID, members); err != nil {
+		return nil, 0, err
+	}
 	// The supply chain: a manufacturer commissions and ships packs; the
 	// first member (a hospital) receives packs and its pharmacists dispense
 	// them.

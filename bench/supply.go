@@ -89,17 +89,32 @@ func admit(ctx context.Context, c *client.Client, chainID string, members []ed25
 	return nil
 }
 
-// prepareSupply admits a manufacturer by the members' vote, registers its
+// admitMembers admits, by the members' vote, the organisations the
+// workloads need beyond the validators: a manufacturer, an insurer and a
+// regulator, each voted for by every member before it. It runs before any
+// workload signs a stream ahead: a vote spends its voter's nonce.
+func admitMembers(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey) error {
+	voters := append([]ed25519.PrivateKey{}, members...)
+	for _, m := range []struct{ name, orgType, key string }{
+		{"Bench Pharma", "manufacturer", "manufacturer"}, {"Bench Health", "insurer", "insurer"}, {"Bench Regulator", "regulator", "regulator"},
+	} {
+		key := benchKey(m.key, 0)
+		if err := admit(ctx, c, chainID, voters, m.name, m.orgType, key); err != nil {
+			return err
+		}
+		voters = append(voters, key)
+	}
+	return nil
+}
+
+// prepareSupply has the manufacturer (admitted by admitMembers) register its
 // product, credentials the first member's (the hospital's) pharmacists,
 // stocks the hospital with the packs they will dispense, and ships it the
 // packs it will receive in the run: units of benchUnit packs for each
 // stream.
 func prepareSupply(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey, units int, progress func(string, ...any)) (*supplyWorkload, error) {
-	progress("admitting a manufacturer, stocking the hospital with %d packs, %d pharmacists…", 2*units*benchUnit, benchPharmacists)
-	maker := benchKey("manufacturer", 0)
-	if err := admit(ctx, c, chainID, members, "Bench Pharma", "manufacturer", maker); err != nil {
-		return nil, err
-	}
+	progress("stocking the hospital with %d packs, %d pharmacists…", 2*units*benchUnit, benchPharmacists)
+	maker := benchKey("manufacturer", 0) // admitted by admitMembers
 	hospital := members[0]
 	info, err := c.Key(ctx, hospital.Public().(ed25519.PublicKey))
 	if err != nil || info.Identity == nil {
@@ -113,7 +128,11 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		Form: "capsule", Strength: "500 mg"}, true); err != nil {
 		return nil, fmt.Errorf("registering the product: %w", err)
 	}
-	nonces := map[string]uint64{string(maker): 2, string(hospital): info.Nonce} // the maker sent its claim and its product
+	makerInfo, err := c.Self(ctx, maker) // after its prefix and its product
+	if err != nil {
+		return nil, err
+	}
+	nonces := map[string]uint64{string(maker): makerInfo.Nonce, string(hospital): info.Nonce}
 	// sign signs a key's next transaction; send also submits it.
 	sign := func(key ed25519.PrivateKey, typ string, body any) ([]byte, error) {
 		raw, err := envelope.Build(chainID, key, nonces[string(key)], typ, body)
