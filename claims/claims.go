@@ -521,56 +521,38 @@ func dupKey(patient, provider, day, code string, modifiers []string) []byte {
 	return key(prefixDup, hex.EncodeToString(h.Sum(nil)))
 }
 
-// GetClaim reads a claim.
-func GetClaim(r ledger.Reader, id string) (*Claim, error) {
-	var c Claim
-	found, err := ledger.GetJSON(r, key(prefixClaim, id), &c)
+// get reads a JSON state value, or notFound's error when the key is
+// absent (made only then).
+func get[T any](r ledger.Reader, k []byte, notFound func() error) (*T, error) {
+	var v T
+	found, err := ledger.GetJSON(r, k, &v)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, ErrUnknownClaim.Wrapf("%q", id)
+		return nil, notFound()
 	}
-	return &c, nil
+	return &v, nil
+}
+
+// GetClaim reads a claim.
+func GetClaim(r ledger.Reader, id string) (*Claim, error) {
+	return get[Claim](r, key(prefixClaim, id), func() error { return ErrUnknownClaim.Wrapf("%q", id) })
 }
 
 // GetPolicy reads a policy's head.
 func GetPolicy(r ledger.Reader, id string) (*PolicyHead, error) {
-	var p PolicyHead
-	found, err := ledger.GetJSON(r, key(prefixPolicy, id), &p)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrUnknownPolicy.Wrapf("%q", id)
-	}
-	return &p, nil
+	return get[PolicyHead](r, key(prefixPolicy, id), func() error { return ErrUnknownPolicy.Wrapf("%q", id) })
 }
 
 // GetVersion reads one version of a policy.
 func GetVersion(r ledger.Reader, id string, v int64) (*Policy, error) {
-	var p Policy
-	found, err := ledger.GetJSON(r, versionKey(id, v), &p)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrUnknownPolicy.Wrapf("%q version %d", id, v)
-	}
-	return &p, nil
+	return get[Policy](r, versionKey(id, v), func() error { return ErrUnknownPolicy.Wrapf("%q version %d", id, v) })
 }
 
 // GetCoverage reads a coverage.
 func GetCoverage(r ledger.Reader, id string) (*Coverage, error) {
-	var c Coverage
-	found, err := ledger.GetJSON(r, key(prefixCoverage, id), &c)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrUnknownCoverage.Wrapf("%q", id)
-	}
-	return &c, nil
+	return get[Coverage](r, key(prefixCoverage, id), func() error { return ErrUnknownCoverage.Wrapf("%q", id) })
 }
 
 // inForce reads the entry under prefix in force on day: the one with the
