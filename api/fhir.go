@@ -382,6 +382,10 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		s.researchStudies(w, r)
 		return
 	}
+	if typ == "ExplanationOfBenefit" {
+		s.explanations(w, r)
+		return
+	}
 	if !slices.Contains(fhir.Searchable, typ) {
 		fhirError(w, errNoRoute.Wrapf("this facade searches %v", fhir.Searchable))
 		return
@@ -739,4 +743,54 @@ func (s *server) fhirClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", s.fhirBase(r)+"/ClaimResponse/"+c.ID)
 	writeFHIR(w, http.StatusCreated, fhir.ClaimResponse(c))
+}
+
+// explanations: GET /fhir/ExplanationOfBenefit?patient=<pseudonym> — the
+// patient's explanations of benefit, newest first, to the patient
+// themself (each pseudonym asks for its own) and the regulator.
+func (s *server) explanations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains([]string{"patient", "_count", "_after", "_format"}, k) {
+			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ExplanationOfBenefit (patient, _count, _after)", k))
+			return
+		}
+	}
+	committed := s.Ledger.Committed()
+	caller, err := s.knownCaller(r, committed)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	patient := strings.TrimPrefix(q.Get("patient"), "Patient/")
+	if patient == "" {
+		fhirError(w, errBadRequest.Wrapf("patient=<your pseudonym> is required"))
+		return
+	}
+	if caller.ID != patient && !caller.IsRegulator() {
+		fhirError(w, ledger.ErrNoStanding.Wrapf("a patient's explanations of benefit are theirs (and the regulator's) to search"))
+		return
+	}
+	count, after, err := s.searchPage(r)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	list, next, err := claims.OfPatient(committed, patient, after, count)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	page := make([]fhir.Object, 0, len(list))
+	for _, c := range list {
+		page = append(page, fhir.ExplanationOfBenefit(c))
+	}
+	total, nextURL := -1, ""
+	if next == "" && after == "" {
+		total = len(page)
+	}
+	if next != "" {
+		nextURL = s.fhirBase(r) + "/ExplanationOfBenefit?" + url.Values{"patient": {patient}, "_count": {strconv.Itoa(count)}, "_after": {s.pages.seal(next, r, "_after")}}.Encode()
+	}
+	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total))
 }

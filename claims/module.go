@@ -317,3 +317,9 @@ func queries() []ledger.Query {
 			}},
 	}
 }
+
+// OfPatient lists a patient's claims, newest first, a page at a time
+// (the page token after from the previous page; "" first).
+func OfPatient(r ledger.Reader, patient, after string, limit int) ([]*Claim, string, error) {
+	return ledger.IndexedPage(r, append(key(prefixByPatient, patient), '/'), after, true, limit, claimByIndex, nil)
+}

@@ -238,7 +238,9 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 		Object{"type": "Claim", "interaction": []any{Object{"code": "read"}, Object{"code": "create"}},
 			"documentation": "Create submits the claim for adjudication by the ledger (signed with the bearer token's key: a provider or its practitioner); the answer is its ClaimResponse. Read: to the claim's provider, insurer, patient and the regulator."},
 		Object{"type": "ClaimResponse", "interaction": []any{Object{"code": "read"}}, "documentation": "The ledger's adjudication, with the rule set's and the evaluation trace's hashes."},
-		Object{"type": "ExplanationOfBenefit", "interaction": []any{Object{"code": "read"}}, "documentation": "The claim as its patient reads it: billed, allowed, paid, owed."},
+		Object{"type": "ExplanationOfBenefit", "interaction": []any{Object{"code": "read"}, Object{"code": "search-type"}},
+			"searchParam":   []any{Object{"name": "patient", "type": "reference"}, Object{"name": "_count", "type": "number"}, Object{"name": "_after", "type": "string"}},
+			"documentation": "The claim as its patient reads it: billed, allowed, paid, owed. Search: the patient's own (patient=<their pseudonym>), and the regulator's."},
 		Object{"type": "Coverage", "interaction": []any{Object{"code": "read"}}, "documentation": "To the insurer, the member and the regulator."},
 	}
 	for _, t := range creatable {

@@ -97,6 +97,17 @@ func TestClaimsEndToEnd(t *testing.T) {
 		mustCall(t, 404, "GET", base+"/fhir/"+typ+"/SLH-FHIR-1", f.Member("Patient 3").APIToken, nil)
 		mustCall(t, 404, "GET", base+"/fhir/"+typ+"/SLH-FHIR-1", f.Member("Central Pharmacy").APIToken, nil)
 	}
+	// The patient finds their explanations of benefit by searching.
+	var eobs struct {
+		Total int
+		Entry []struct{ Resource map[string]any }
+	}
+	found := mustCall(t, 200, "GET", base+"/fhir/ExplanationOfBenefit?patient="+patient, f.Member("Patient 1").APIToken, nil)
+	valid("the EOB searchset", found)
+	if _ = json.Unmarshal(found, &eobs); eobs.Total != 8 || eobs.Entry[0].Resource["id"] != "SLH-FHIR-1" {
+		t.Errorf("the patient's EOBs: %d, the first %v", eobs.Total, eobs.Entry[0].Resource["id"])
+	}
+	mustCall(t, 403, "GET", base+"/fhir/ExplanationOfBenefit?patient="+patient, f.Member("CareShield Insurance").APIToken, nil)
 	valid("Coverage", mustCall(t, 200, "GET", base+"/fhir/Coverage/"+demo.DemoCoverage, f.Member("CareShield Insurance").APIToken, nil))
 	mustCall(t, 404, "GET", base+"/fhir/Coverage/"+demo.DemoCoverage, f.Member(demo.SecondInsurer).APIToken, nil)
 

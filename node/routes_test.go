@@ -161,6 +161,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/claims", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/claims/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/patients/" + patient + "/claims", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},
+		{"GET", "/fhir/ExplanationOfBenefit?patient=" + patient, nil, tokenOnly(403, 403, 403, 200, 403, 403, 200, 403, 403, 403)},
 		{"GET", "/api/v1/coverage/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		// Signals and billing profiles: insurers (none here) and the regulator.
 		{"GET", "/api/v1/claim-signals", nil, tokenOnly(403, 403, 403, 200, 403, 403, 403, 403, 403, 403)},
