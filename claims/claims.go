@@ -470,19 +470,8 @@ var (
 	prefixEM         = []byte("clm/em/")  // clm/em/<YYYY-MM>/<provider> -> EMCounts
 )
 
-func key(prefix []byte, parts ...string) []byte {
-	k := append([]byte{}, prefix...)
-	for i, p := range parts {
-		if i > 0 {
-			k = append(k, '/')
-		}
-		k = append(k, p...)
-	}
-	return k
-}
-
 func heightKey(prefix []byte, owner string, height int64, rest ...string) []byte {
-	k := binary.BigEndian.AppendUint64(append(key(prefix, owner), '/'), uint64(height))
+	k := binary.BigEndian.AppendUint64(append(ledger.Key(prefix, owner), '/'), uint64(height))
 	for _, r := range rest {
 		k = append(append(k, '/'), r...)
 	}
@@ -490,7 +479,7 @@ func heightKey(prefix []byte, owner string, height int64, rest ...string) []byte
 }
 
 func versionKey(id string, v int64) []byte {
-	return binary.BigEndian.AppendUint64(append(key(prefixVersion, id), '/'), uint64(v))
+	return binary.BigEndian.AppendUint64(append(ledger.Key(prefixVersion, id), '/'), uint64(v))
 }
 
 // dupEntry is one billing of a service the duplicate index holds.
@@ -518,7 +507,7 @@ func dupKey(patient, provider, day, code string, modifiers []string) []byte {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return key(prefixDup, hex.EncodeToString(h.Sum(nil)))
+	return ledger.Key(prefixDup, hex.EncodeToString(h.Sum(nil)))
 }
 
 // get reads a JSON state value, or notFound's error when the key is
@@ -537,12 +526,12 @@ func get[T any](r ledger.Reader, k []byte, notFound func() error) (*T, error) {
 
 // GetClaim reads a claim.
 func GetClaim(r ledger.Reader, id string) (*Claim, error) {
-	return get[Claim](r, key(prefixClaim, id), func() error { return ErrUnknownClaim.Wrapf("%q", id) })
+	return get[Claim](r, ledger.Key(prefixClaim, id), func() error { return ErrUnknownClaim.Wrapf("%q", id) })
 }
 
 // GetPolicy reads a policy's head.
 func GetPolicy(r ledger.Reader, id string) (*PolicyHead, error) {
-	return get[PolicyHead](r, key(prefixPolicy, id), func() error { return ErrUnknownPolicy.Wrapf("%q", id) })
+	return get[PolicyHead](r, ledger.Key(prefixPolicy, id), func() error { return ErrUnknownPolicy.Wrapf("%q", id) })
 }
 
 // GetVersion reads one version of a policy.
@@ -552,7 +541,7 @@ func GetVersion(r ledger.Reader, id string, v int64) (*Policy, error) {
 
 // GetCoverage reads a coverage.
 func GetCoverage(r ledger.Reader, id string) (*Coverage, error) {
-	return get[Coverage](r, key(prefixCoverage, id), func() error { return ErrUnknownCoverage.Wrapf("%q", id) })
+	return get[Coverage](r, ledger.Key(prefixCoverage, id), func() error { return ErrUnknownCoverage.Wrapf("%q", id) })
 }
 
 // inForce reads the entry under prefix in force on day: the one with the
@@ -575,5 +564,5 @@ func inForce[T any](r ledger.Reader, prefix []byte, day string) (*T, error) {
 
 // LookupCode is a code's entry in force on day (nil: unknown then).
 func LookupCode(r ledger.Reader, system, code, day string) (*CodeEntry, error) {
-	return inForce[CodeEntry](r, append(key(prefixCode, system, code), '/'), day)
+	return inForce[CodeEntry](r, append(ledger.Key(prefixCode, system, code), '/'), day)
 }

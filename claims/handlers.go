@@ -125,7 +125,7 @@ func publish(ctx *ledger.Context, b *Publish) error {
 		Hash: b.RuleSet.Hash(), RuleSet: b.RuleSet, Time: stamp(ctx), Height: ctx.Height}
 	head.Version, head.Effective, head.Hash, head.Name, head.Retired = p.Version, p.Effective, p.Hash, b.RuleSet.Plan.Name, ""
 	ledger.SetJSON(ctx.State, versionKey(p.ID, p.Version), p)
-	ledger.SetJSON(ctx.State, key(prefixPolicy, p.ID), head)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixPolicy, p.ID), head)
 	ctx.Emit("claims.published", [2]string{"policy", p.ID}, [2]string{"version", strconv.FormatInt(p.Version, 10)}, [2]string{"hash", p.Hash})
 	return nil
 }
@@ -142,7 +142,7 @@ func retire(ctx *ledger.Context, b *Retire) error {
 		return ErrNotInsurer.Wrapf("policy %s is another insurer's", b.ID)
 	}
 	head.Retired = b.From
-	ledger.SetJSON(ctx.State, key(prefixPolicy, b.ID), head)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixPolicy, b.ID), head)
 	ctx.Emit("claims.retired", [2]string{"policy", b.ID}, [2]string{"from", b.From})
 	return nil
 }
@@ -190,7 +190,7 @@ func table(ctx *ledger.Context, b *Table) error {
 	if n == 0 || n != want || n > MaxTableEntries {
 		return ErrBadTable.Wrapf("a %s table holds 1-%d %s entries, and no other kind", b.Kind, MaxTableEntries, b.Kind)
 	}
-	tk := key(prefixTable, b.Kind, b.Effective, b.Version)
+	tk := ledger.Key(prefixTable, b.Kind, b.Effective, b.Version)
 	if v, err := ctx.State.Get(tk); err != nil {
 		return err
 	} else if v != nil {
@@ -238,10 +238,10 @@ func table(ctx *ledger.Context, b *Table) error {
 		}
 	}
 	for _, c := range b.Codes {
-		ledger.SetJSON(ctx.State, key(prefixCode, c.System, c.Code, b.Effective), c)
+		ledger.SetJSON(ctx.State, ledger.Key(prefixCode, c.System, c.Code, b.Effective), c)
 	}
 	for _, col2 := range order {
-		ledger.SetJSON(ctx.State, key(prefixPTP, col2, b.Effective), rows[col2])
+		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP, col2, b.Effective), rows[col2])
 	}
 	// And by column 1, to find a pair billed the other way round.
 	byCol1 := map[string][]PTPEntry{}
@@ -258,10 +258,10 @@ func table(ctx *ledger.Context, b *Table) error {
 		}
 	}
 	for _, col1 := range order1 {
-		ledger.SetJSON(ctx.State, key(prefixPTP1, col1, b.Effective), byCol1[col1])
+		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP1, col1, b.Effective), byCol1[col1])
 	}
 	for _, m := range b.MUE {
-		ledger.SetJSON(ctx.State, key(prefixMUE, m.Code, b.Effective), m)
+		ledger.SetJSON(ctx.State, ledger.Key(prefixMUE, m.Code, b.Effective), m)
 	}
 	raw, _ := json.Marshal(b)
 	h := sha256.Sum256(raw)
@@ -277,7 +277,7 @@ func cover(ctx *ledger.Context, b *Cover) error {
 	if !anID.MatchString(b.ID) || !ok1 || !ok2 || end.Before(start) {
 		return ErrBadCoverage.Wrapf("id %q, period %s to %s", b.ID, b.Start, b.End)
 	}
-	if v, err := ctx.State.Get(key(prefixCoverage, b.ID)); err != nil {
+	if v, err := ctx.State.Get(ledger.Key(prefixCoverage, b.ID)); err != nil {
 		return err
 	} else if v != nil {
 		return ErrCoverageExists.Wrapf("%q", b.ID)
@@ -296,7 +296,7 @@ func cover(ctx *ledger.Context, b *Cover) error {
 	} else if c == nil {
 		return ErrNoPaymentConsent.Wrapf("the member grants you a payment consent before you register their coverage")
 	}
-	ledger.SetJSON(ctx.State, key(prefixCoverage, b.ID), &Coverage{ID: b.ID, Insurer: ctx.Signer.ID, Member: b.Member, Policy: b.Policy, Start: b.Start, End: b.End, Height: ctx.Height})
+	ledger.SetJSON(ctx.State, ledger.Key(prefixCoverage, b.ID), &Coverage{ID: b.ID, Insurer: ctx.Signer.ID, Member: b.Member, Policy: b.Policy, Start: b.Start, End: b.End, Height: ctx.Height})
 	ctx.Emit("claims.covered", [2]string{"coverage", b.ID}, [2]string{"policy", b.Policy})
 	return nil
 }
@@ -361,7 +361,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	if err := b.Check(ctx.Time); err != nil {
 		return err
 	}
-	if v, err := ctx.State.Get(key(prefixClaim, b.ID)); err != nil {
+	if v, err := ctx.State.Get(ledger.Key(prefixClaim, b.ID)); err != nil {
 		return err
 	} else if v != nil {
 		return ErrClaimExists.Wrapf("%q", b.ID)
@@ -447,7 +447,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	// The member's year so far.
 	year := b.ServiceDate[:4]
 	var acc Accumulator
-	if _, err := ledger.GetJSON(ctx.State, key(prefixAcc, cov.ID, year), &acc); err != nil {
+	if _, err := ledger.GetJSON(ctx.State, ledger.Key(prefixAcc, cov.ID, year), &acc); err != nil {
 		return err
 	}
 	rs := &pol.RuleSet
@@ -466,7 +466,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 
 	// The edits: duplicates, units, procedure pairs (on this claim and on
 	// the provider's earlier claims for the patient that day).
-	dayKey := key(prefixDay, provider, b.Patient, b.ServiceDate)
+	dayKey := ledger.Key(prefixDay, provider, b.Patient, b.ServiceDate)
 	var dayCodes []dayEntry
 	if _, err := ledger.GetJSON(ctx.State, dayKey, &dayCodes); err != nil {
 		return err
@@ -512,7 +512,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		}
 		dups = append(dups, dupWrite{dk, entries})
 
-		if m, err := inForce[MUEEntry](ctx.State, append(key(prefixMUE, l.Code), '/'), b.ServiceDate); err != nil {
+		if m, err := inForce[MUEEntry](ctx.State, append(ledger.Key(prefixMUE, l.Code), '/'), b.ServiceDate); err != nil {
 			return err
 		} else if m != nil {
 			in.Edits = append(in.Edits, Edit{Line: l.N, Kind: "mue", Cap: m.Units})
@@ -520,7 +520,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 				signal(SignalUnitsOver, l, fmt.Sprintf("%d units, over the cap of %d", l.Units, m.Units))
 			}
 		}
-		row, err := inForce[[]PTPEntry](ctx.State, append(key(prefixPTP, l.Code), '/'), b.ServiceDate)
+		row, err := inForce[[]PTPEntry](ctx.State, append(ledger.Key(prefixPTP, l.Code), '/'), b.ServiceDate)
 		if err != nil {
 			return err
 		}
@@ -543,7 +543,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	// decided already).
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		row, err := inForce[[]PTPEntry](ctx.State, append(key(prefixPTP1, l.Code), '/'), b.ServiceDate)
+		row, err := inForce[[]PTPEntry](ctx.State, append(ledger.Key(prefixPTP1, l.Code), '/'), b.ServiceDate)
 		if err != nil {
 			return err
 		}
@@ -578,8 +578,8 @@ func submit(ctx *ledger.Context, b *Submit) error {
 
 	// Writes.
 	others := map[string][]string{}
-	ledger.SetJSON(ctx.State, key(prefixClaim, c.ID), c)
-	ledger.SetJSON(ctx.State, key(prefixAcc, cov.ID, year), &Accumulator{DeductibleMet: after.DeductibleMet, OOPMet: after.OOPMet})
+	ledger.SetJSON(ctx.State, ledger.Key(prefixClaim, c.ID), c)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixAcc, cov.ID, year), &Accumulator{DeductibleMet: after.DeductibleMet, OOPMet: after.OOPMet})
 	for _, w := range dups {
 		ledger.SetJSON(ctx.State, w.k, w.entries)
 	}
@@ -593,7 +593,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 	ledger.SetPresent(ctx.State, heightKey(prefixByProvider, provider, ctx.Height, c.ID))
 	ledger.SetPresent(ctx.State, heightKey(prefixByPatient, c.Patient, ctx.Height, c.ID))
 	if c.Status == StatusPended {
-		ledger.SetPresent(ctx.State, key(prefixQueue, c.Insurer, c.ID))
+		ledger.SetPresent(ctx.State, ledger.Key(prefixQueue, c.Insurer, c.ID))
 	}
 	if err := countEM(ctx, c, org.OrgType); err != nil {
 		return err
@@ -610,7 +610,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		}
 		o.Signals = append(o.Signals, sg.Kind)
 		others[sg.Claim] = o.Signals
-		ledger.SetJSON(ctx.State, key(prefixClaim, o.ID), o)
+		ledger.SetJSON(ctx.State, ledger.Key(prefixClaim, o.ID), o)
 	}
 	for i, s := range signals {
 		n := strconv.Itoa(i)
@@ -649,7 +649,7 @@ func validCode(r ledger.Reader, systems []string, code, day, what string) error 
 		}
 		// A code that only comes into force later is known too.
 		var later bool
-		if err := ledger.Scan(r, append(key(prefixCode, s, code), '/'), nil, false, func(_, _ []byte) bool { later = true; return false }); err != nil {
+		if err := ledger.Scan(r, append(ledger.Key(prefixCode, s, code), '/'), nil, false, func(_, _ []byte) bool { later = true; return false }); err != nil {
 			return err
 		}
 		known = known || later
@@ -682,7 +682,7 @@ func countEM(ctx *ledger.Context, c *Claim, orgType string) error {
 		return nil
 	}
 	month := c.ServiceDate[:7]
-	k := key(prefixEM, month, c.Provider)
+	k := ledger.Key(prefixEM, month, c.Provider)
 	em := EMCounts{Provider: c.Provider, OrgType: orgType, Month: month}
 	if _, err := ledger.GetJSON(ctx.State, k, &em); err != nil {
 		return err
@@ -710,7 +710,7 @@ func review(ctx *ledger.Context, b *Review) error {
 	}
 	year := c.ServiceDate[:4]
 	var acc Accumulator
-	if _, err := ledger.GetJSON(ctx.State, key(prefixAcc, c.Coverage, year), &acc); err != nil {
+	if _, err := ledger.GetJSON(ctx.State, ledger.Key(prefixAcc, c.Coverage, year), &acc); err != nil {
 		return err
 	}
 	pol, err := GetVersion(ctx.State, c.Policy, c.PolicyVersion)
@@ -767,11 +767,11 @@ func review(ctx *ledger.Context, b *Review) error {
 		c.Status = StatusAdjudicated
 	}
 	if !pended {
-		ctx.State.Delete(key(prefixQueue, c.Insurer, c.ID))
+		ctx.State.Delete(ledger.Key(prefixQueue, c.Insurer, c.ID))
 	}
 	c.Steps = append(c.Steps, Step{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID, Note: b.Note})
-	ledger.SetJSON(ctx.State, key(prefixClaim, c.ID), c)
-	ledger.SetJSON(ctx.State, key(prefixAcc, c.Coverage, year), &Accumulator{DeductibleMet: m.DeductibleMet, OOPMet: m.OOPMet})
+	ledger.SetJSON(ctx.State, ledger.Key(prefixClaim, c.ID), c)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixAcc, c.Coverage, year), &Accumulator{DeductibleMet: m.DeductibleMet, OOPMet: m.OOPMet})
 	ctx.Emit("claims.reviewed", [2]string{"claim", c.ID}, [2]string{"status", c.Status})
 	return nil
 }
@@ -792,8 +792,8 @@ func appeal(ctx *ledger.Context, b *Appeal) error {
 	}
 	c.Status = StatusAppealed
 	c.Steps = append(c.Steps, Step{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID, Note: b.Reason})
-	ledger.SetJSON(ctx.State, key(prefixClaim, c.ID), c)
-	ledger.SetPresent(ctx.State, key(prefixQueue, c.Insurer, c.ID))
+	ledger.SetJSON(ctx.State, ledger.Key(prefixClaim, c.ID), c)
+	ledger.SetPresent(ctx.State, ledger.Key(prefixQueue, c.Insurer, c.ID))
 	ctx.Emit("claims.appealed", [2]string{"claim", c.ID})
 	return nil
 }
@@ -817,7 +817,7 @@ func pay(ctx *ledger.Context, b *Pay) error {
 	}
 	c.Status, c.Paid, c.Remittance = StatusPaid, c.Payer, b.Remittance
 	c.Steps = append(c.Steps, Step{Status: c.Status, Time: stamp(ctx), Height: ctx.Height, By: ctx.Signer.ID, Note: "remittance " + b.Remittance})
-	ledger.SetJSON(ctx.State, key(prefixClaim, c.ID), c)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixClaim, c.ID), c)
 	ctx.Emit("claims.paid", [2]string{"claim", c.ID}, [2]string{"amount", strconv.FormatInt(c.Paid, 10)})
 	return nil
 }

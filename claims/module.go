@@ -162,15 +162,15 @@ func queries() []ledger.Query {
 				}
 				switch {
 				case queue == "true":
-					page, next, err = ledger.IndexedPage(q.State, append(key(prefixQueue, me), '/'), after, false, limit, GetClaim, nil)
+					page, next, err = ledger.IndexedPage(q.State, append(ledger.Key(prefixQueue, me), '/'), after, false, limit, GetClaim, nil)
 				case q.Caller.IsRegulator():
 					page, next, err = ledger.ScanPage[Claim](q.State, prefixClaim, after, limit, nil)
 				case q.Caller.Kind == ledger.KindPatient:
-					page, next, err = ledger.IndexedPage(q.State, append(key(prefixByPatient, q.Caller.ID), '/'), after, true, limit, claimByIndex, nil)
+					page, next, err = ledger.IndexedPage(q.State, append(ledger.Key(prefixByPatient, q.Caller.ID), '/'), after, true, limit, claimByIndex, nil)
 				case q.Caller.Kind == ledger.KindOrganisation && q.Caller.OrgType == "insurer":
-					page, next, err = ledger.IndexedPage(q.State, append(key(prefixByInsurer, me), '/'), after, true, limit, claimByIndex, nil)
+					page, next, err = ledger.IndexedPage(q.State, append(ledger.Key(prefixByInsurer, me), '/'), after, true, limit, claimByIndex, nil)
 				default: // a provider, or one of its practitioners
-					page, next, err = ledger.IndexedPage(q.State, append(key(prefixByProvider, me), '/'), after, true, limit, claimByIndex, nil)
+					page, next, err = ledger.IndexedPage(q.State, append(ledger.Key(prefixByProvider, me), '/'), after, true, limit, claimByIndex, nil)
 				}
 				rows := make([]*ClaimRow, 0, len(page))
 				for _, c := range page {
@@ -188,7 +188,7 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				page, next, err := ledger.IndexedPage(q.State, append(key(prefixByPatient, q.Path("id")), '/'), after, true, limit, claimByIndex, nil)
+				page, next, err := ledger.IndexedPage(q.State, append(ledger.Key(prefixByPatient, q.Path("id")), '/'), after, true, limit, claimByIndex, nil)
 				rows := make([]*ClaimRow, 0, len(page))
 				for _, c := range page {
 					row := rowOf(c)
@@ -277,7 +277,7 @@ func queries() []ledger.Query {
 				case q.Caller.IsRegulator():
 					page, next, err = ledger.ScanPageNewest[Signal](q.State, prefixSignal, after, limit)
 				case q.Caller.Kind == ledger.KindOrganisation && q.Caller.OrgType == "insurer":
-					page, next, err = ledger.ScanPageNewest[Signal](q.State, append(key(prefixSignalIns, q.Caller.ID), '/'), after, limit)
+					page, next, err = ledger.ScanPageNewest[Signal](q.State, append(ledger.Key(prefixSignalIns, q.Caller.ID), '/'), after, limit)
 				default:
 					return nil, ErrNotShown
 				}
@@ -297,7 +297,7 @@ func queries() []ledger.Query {
 				if _, ok := date(month + "-01"); !ok {
 					return nil, ledger.ErrBadRequest.Wrapf("month: YYYY-MM")
 				}
-				counts, err := ledger.ScanJSON[EMCounts](q.State, append(key(prefixEM, month), '/'), 1000)
+				counts, err := ledger.ScanJSON[EMCounts](q.State, append(ledger.Key(prefixEM, month), '/'), 1000)
 				if err != nil {
 					return nil, err
 				}
@@ -321,5 +321,5 @@ func queries() []ledger.Query {
 // OfPatient lists a patient's claims, newest first, a page at a time
 // (the page token after from the previous page; "" first).
 func OfPatient(r ledger.Reader, patient, after string, limit int) ([]*Claim, string, error) {
-	return ledger.IndexedPage(r, append(key(prefixByPatient, patient), '/'), after, true, limit, claimByIndex, nil)
+	return ledger.IndexedPage(r, append(ledger.Key(prefixByPatient, patient), '/'), after, true, limit, claimByIndex, nil)
 }

@@ -188,6 +188,21 @@ func (o *Overlay) Flush(w Writer) {
 	}
 }
 
+// Key is a state key: prefix, then parts joined by '/' (a module's keys,
+// e.g. Key(prefixRecord, id), Key(prefixPair, patient, grantee)). Parts
+// are not escaped: a module whose parts may hold '/' (GS1 serials: supply)
+// escapes them with a builder of its own.
+func Key(prefix []byte, parts ...string) []byte {
+	k := append([]byte{}, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, '/')
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
 // GetJSON reads a JSON value; found is false when the key is absent.
 func GetJSON(r Reader, key []byte, v any) (found bool, err error) {
 	b, err := r.Get(key)

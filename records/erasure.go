@@ -70,9 +70,9 @@ func setRetention(ctx *ledger.Context, m *SetRetention) error {
 		return err
 	}
 	if len(holds) == 0 {
-		ctx.State.Delete(k(prefixRetention, ctx.Signer.ID))
+		ctx.State.Delete(ledger.Key(prefixRetention, ctx.Signer.ID))
 	} else {
-		ledger.SetJSON(ctx.State, k(prefixRetention, ctx.Signer.ID), Retention{Custodian: ctx.Signer.ID, Holds: holds,
+		ledger.SetJSON(ctx.State, ledger.Key(prefixRetention, ctx.Signer.ID), Retention{Custodian: ctx.Signer.ID, Holds: holds,
 			Height: ctx.Height, Time: stamp(ctx.Time)})
 	}
 	ctx.Emit("records.retention_set", [2]string{"custodian", ctx.Signer.ID}, [2]string{"holds", strconv.Itoa(len(holds))})
@@ -106,7 +106,7 @@ func (p *Retention) holdOf(rec *Record, now time.Time) (until, basis string, err
 // firstLive lists up to n ids of the patient's records no erasure has
 // reached, and whether there are more.
 func firstLive(r ledger.Reader, patient string, n int) (ids []string, more bool, err error) {
-	prefix := k(prefixByPatient, patient, "")
+	prefix := ledger.Key(prefixByPatient, patient, "")
 	err = r.Iterate(prefix, func(key, _ []byte) bool {
 		if len(ids) == n {
 			more = true
@@ -146,8 +146,8 @@ func erase(ctx *ledger.Context, m *Erase) error {
 		if err != nil {
 			return err
 		}
-		ctx.State.Delete(k(prefixByPatient, patient, id))
-		ledger.SetPresent(ctx.State, k(prefixErasedBy, patient, id))
+		ctx.State.Delete(ledger.Key(prefixByPatient, patient, id))
+		ledger.SetPresent(ctx.State, ledger.Key(prefixErasedBy, patient, id))
 		if rec.Status != StatusStored {
 			continue // erased before erasures were bounded: only its index moves
 		}
@@ -164,13 +164,13 @@ func erase(ctx *ledger.Context, m *Erase) error {
 		}
 		if until != "" {
 			rec.Status, rec.RetainedUntil, rec.RetentionBasis = StatusRetained, until, basis
-			ledger.SetPresent(ctx.State, k(prefixHoldEnd, until, id))
+			ledger.SetPresent(ctx.State, ledger.Key(prefixHoldEnd, until, id))
 			retained++
 		} else {
 			rec.Status, rec.ErasedAt = StatusErased, ctx.Height
 			erased++
 		}
-		ledger.SetJSON(ctx.State, k(prefixRecord, id), rec)
+		ledger.SetJSON(ctx.State, ledger.Key(prefixRecord, id), rec)
 		if i, found := slices.BinarySearch(e.Custodians, rec.Custodian); !found {
 			e.Custodians = slices.Insert(e.Custodians, i, rec.Custodian)
 		}
@@ -180,7 +180,7 @@ func erase(ctx *ledger.Context, m *Erase) error {
 	if !more {
 		e.Complete, e.CompleteHeight = true, ctx.Height
 	}
-	ledger.SetJSON(ctx.State, k(prefixErasure, patient), e)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixErasure, patient), e)
 	ctx.Emit("records.erased", [2]string{"patient", patient}, [2]string{"records", strconv.Itoa(erased)},
 		[2]string{"retained", strconv.Itoa(retained)}, [2]string{"complete", strconv.FormatBool(e.Complete)})
 	return nil
@@ -263,7 +263,7 @@ func EndedHolds(r ledger.Reader, after, upTo time.Time) ([]string, error) {
 	from, to := "", stamp(upTo)
 	if !after.IsZero() {
 		from = stamp(after)
-		start = k(prefixHoldEnd, from, "")
+		start = ledger.Key(prefixHoldEnd, from, "")
 	}
 	var ids []string
 	err := ledger.Scan(r, prefixHoldEnd, start, false, func(key, _ []byte) bool {

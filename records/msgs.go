@@ -76,7 +76,7 @@ func register(ctx *ledger.Context, m *Register) error {
 		if err := CheckEndpoint(m.Endpoint); err != nil {
 			return err
 		}
-		ctx.State.Set(k(prefixEndpoint, ctx.Signer.ID), []byte(m.Endpoint))
+		ctx.State.Set(ledger.Key(prefixEndpoint, ctx.Signer.ID), []byte(m.Endpoint))
 	}
 	now := ctx.Time.UTC().Format(time.RFC3339)
 	for _, n := range m.Records {
@@ -92,14 +92,14 @@ func register(ctx *ledger.Context, m *Register) error {
 		if p, err := identity.Get(ctx.State, n.Patient); err != nil || p.Kind != ledger.KindPatient {
 			return ErrUnknownPatient.Wrapf("%q", n.Patient)
 		}
-		if b, err := ctx.State.Get(k(prefixRecord, n.ID)); err != nil {
+		if b, err := ctx.State.Get(ledger.Key(prefixRecord, n.ID)); err != nil {
 			return err
 		} else if b != nil {
 			return ErrRecordExists.Wrapf("%q", n.ID)
 		}
-		ledger.SetJSON(ctx.State, k(prefixRecord, n.ID), Record{ID: n.ID, Patient: n.Patient, Custodian: ctx.Signer.ID,
+		ledger.SetJSON(ctx.State, ledger.Key(prefixRecord, n.ID), Record{ID: n.ID, Patient: n.Patient, Custodian: ctx.Signer.ID,
 			Category: n.Category, Commitment: n.Commitment, Registered: now, Height: ctx.Height, Status: StatusStored})
-		ledger.SetPresent(ctx.State, k(prefixByPatient, n.Patient, n.ID))
+		ledger.SetPresent(ctx.State, ledger.Key(prefixByPatient, n.Patient, n.ID))
 	}
 	ctx.Emit("records.registered", [2]string{"custodian", ctx.Signer.ID}, [2]string{"count", strconv.Itoa(len(m.Records))})
 	return nil
@@ -161,7 +161,7 @@ func Authenticate(r ledger.Reader, chainID string, req AccessRequest, sig string
 	if !notAfter.After(now) || notAfter.Sub(now) > MaxRequestLife {
 		return nil, ErrRequestExpired.Wrapf("not_after %s, now %s", req.NotAfter, now.UTC().Format(time.RFC3339))
 	}
-	if b, err := r.Get(k(prefixNonce, requester.ID, req.Nonce)); err != nil {
+	if b, err := r.Get(ledger.Key(prefixNonce, requester.ID, req.Nonce)); err != nil {
 		return nil, err
 	} else if b != nil {
 		return nil, ErrReplayed
@@ -181,7 +181,7 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 	if rec.Custodian != ctx.Signer.ID {
 		return ErrNotCustodian
 	}
-	ledger.SetPresent(ctx.State, k(prefixNonce, requester.ID, m.Request.Nonce))
+	ledger.SetPresent(ctx.State, ledger.Key(prefixNonce, requester.ID, m.Request.Nonce))
 	a := Access{ID: txID(ctx), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339), Requester: requester.ID,
 		RequesterKind: string(requester.Kind), RequesterOrg: requester.OrgID, Patient: rec.Patient, Record: rec.ID,
 		Custodian: rec.Custodian, Category: rec.Category, Purpose: m.Request.Purpose, KeyDigest: m.Request.KeyDigest,
@@ -193,9 +193,9 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 		return ErrNoStandingReq.Wrapf("%s has no standing with the patient of record %s", requester.ID, rec.ID)
 	}
 	a.Outcome, a.Refusal, a.Consent = decide(ctx, requester, rec, m.Request)
-	ledger.SetJSON(ctx.State, k(prefixAccess, a.ID), a)
-	ledger.SetPresent(ctx.State, k(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
-	ledger.SetPresent(ctx.State, k(prefixAccAll, heightPart(a.Height), a.ID))
+	ledger.SetJSON(ctx.State, ledger.Key(prefixAccess, a.ID), a)
+	ledger.SetPresent(ctx.State, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
+	ledger.SetPresent(ctx.State, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
 	attrs := [][2]string{{"id", a.ID}, {"patient", a.Patient}, {"requester", a.Requester}, {"outcome", a.Outcome}}
 	if a.Emergency {
 		// Flagged to the patient and the regulator: both subscribe to this.
@@ -372,7 +372,7 @@ func shareCase(ctx *ledger.Context, m *ShareCase) error {
 			c.Consents = append(c.Consents, con.ID)
 		}
 	}
-	ledger.SetJSON(ctx.State, k(prefixCase, c.ID), c)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixCase, c.ID), c)
 	ctx.Emit("records.case_shared", [2]string{"id", c.ID}, [2]string{"specialist", c.Specialist})
 	return nil
 }
@@ -393,7 +393,7 @@ func caseOpinion(ctx *ledger.Context, m *Opinion) error {
 		return ErrBadOpinion.Wrapf("%q", m.Record)
 	}
 	c.Opinion, c.OpinionCommit, c.OpinionHeight = rec.ID, rec.Commitment, ctx.Height
-	ledger.SetJSON(ctx.State, k(prefixCase, c.ID), c)
+	ledger.SetJSON(ctx.State, ledger.Key(prefixCase, c.ID), c)
 	ctx.Emit("records.case_opinion", [2]string{"id", c.ID})
 	return nil
 }

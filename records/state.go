@@ -31,17 +31,6 @@ var (
 	prefixErasure   = []byte("era/")  // era/<patient> -> Erasure
 )
 
-func k(prefix []byte, parts ...string) []byte {
-	out := append([]byte{}, prefix...)
-	for i, p := range parts {
-		if i > 0 {
-			out = append(out, '/')
-		}
-		out = append(out, p...)
-	}
-	return out
-}
-
 func heightPart(h int64) string { return fmt.Sprintf("%020d", h) }
 
 // Record statuses.
@@ -199,22 +188,22 @@ func getJSON[T any](r ledger.Reader, key []byte, what, id string) (*T, error) {
 
 // Get reads a record's index entry.
 func Get(r ledger.Reader, id string) (*Record, error) {
-	return getJSON[Record](r, k(prefixRecord, id), "record", id)
+	return getJSON[Record](r, ledger.Key(prefixRecord, id), "record", id)
 }
 
 // GetAccess reads an access entry.
 func GetAccess(r ledger.Reader, id string) (*Access, error) {
-	return getJSON[Access](r, k(prefixAccess, id), "access entry", id)
+	return getJSON[Access](r, ledger.Key(prefixAccess, id), "access entry", id)
 }
 
 // GetCase reads a case.
 func GetCase(r ledger.Reader, id string) (*Case, error) {
-	return getJSON[Case](r, k(prefixCase, id), "case", id)
+	return getJSON[Case](r, ledger.Key(prefixCase, id), "case", id)
 }
 
 // GetErasure reads a patient's erasure, if any (nil when none).
 func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
-	e, err := getJSON[Erasure](r, k(prefixErasure, patient), "erasure", patient)
+	e, err := getJSON[Erasure](r, ledger.Key(prefixErasure, patient), "erasure", patient)
 	if err != nil && ledger.AsError(err) == ledger.ErrNotFound {
 		return nil, nil
 	}
@@ -224,25 +213,25 @@ func GetErasure(r ledger.Reader, patient string) (*Erasure, error) {
 // Erasures lists every erasure request on the ledger.
 func Erasures(r ledger.Reader) ([]*Erasure, error) {
 	return ledger.Indexed(r, prefixErasure, func(r ledger.Reader, patient string) (*Erasure, error) {
-		return getJSON[Erasure](r, k(prefixErasure, patient), "erasure", patient)
+		return getJSON[Erasure](r, ledger.Key(prefixErasure, patient), "erasure", patient)
 	})
 }
 
 // Endpoint is where an organisation's record service answers ("" if it
 // never said).
 func Endpoint(r ledger.Reader, org string) (string, error) {
-	b, err := r.Get(k(prefixEndpoint, org))
+	b, err := r.Get(ledger.Key(prefixEndpoint, org))
 	return string(b), err
 }
 
 // OfPatient lists a patient's records at every custodian, those an erasure
 // has reached included, by id.
 func OfPatient(r ledger.Reader, patient string) ([]*Record, error) {
-	live, err := ledger.Indexed(r, k(prefixByPatient, patient, ""), Get)
+	live, err := ledger.Indexed(r, ledger.Key(prefixByPatient, patient, ""), Get)
 	if err != nil {
 		return nil, err
 	}
-	reached, err := ledger.Indexed(r, k(prefixErasedBy, patient, ""), Get)
+	reached, err := ledger.Indexed(r, ledger.Key(prefixErasedBy, patient, ""), Get)
 	if err != nil {
 		return nil, err
 	}
@@ -269,8 +258,8 @@ func OfPatientPage(r ledger.Reader, patient, after string, limit int, keep func(
 			errs[i] = ledger.Scan(r, prefix, start, false, func(k, _ []byte) bool { return yield(string(k[len(prefix):])) })
 		}
 	}
-	live, stopLive := iter.Pull(ids(0, k(prefixByPatient, patient, "")))
-	reached, stopReached := iter.Pull(ids(1, k(prefixErasedBy, patient, "")))
+	live, stopLive := iter.Pull(ids(0, ledger.Key(prefixByPatient, patient, "")))
+	reached, stopReached := iter.Pull(ids(1, ledger.Key(prefixErasedBy, patient, "")))
 	a, okA := live()
 	b, okB := reached()
 	for scanned := 0; okA || okB; scanned++ {
@@ -304,7 +293,7 @@ func OfPatientPage(r ledger.Reader, patient, after string, limit int, keep func(
 
 // GetRetention reads a custodian's retention policy (nil when it has none).
 func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
-	p, err := getJSON[Retention](r, k(prefixRetention, custodian), "retention policy", custodian)
+	p, err := getJSON[Retention](r, ledger.Key(prefixRetention, custodian), "retention policy", custodian)
 	if err != nil && ledger.AsError(err) == ledger.ErrNotFound {
 		return nil, nil
 	}
@@ -314,7 +303,7 @@ func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
 // TrailOf lists the access entries about a patient's records, oldest
 // first, all of them (for tests and tools: queries page, AccessPage).
 func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {
-	return ledger.Indexed(r, k(prefixAccByPat, patient, ""), lastPart(GetAccess))
+	return ledger.Indexed(r, ledger.Key(prefixAccByPat, patient, ""), lastPart(GetAccess))
 }
 
 // Trail lists every access entry, oldest first.
@@ -331,7 +320,7 @@ func Trail(r ledger.Reader) ([]*Access, error) {
 func AccessPage(r ledger.Reader, patient, after string, newestFirst bool, limit int, keep func(*Access) bool) (page []*Access, next string, err error) {
 	prefix := prefixAccAll
 	if patient != "" {
-		prefix = k(prefixAccByPat, patient, "")
+		prefix = ledger.Key(prefixAccByPat, patient, "")
 	}
 	return ledger.IndexedPage(r, prefix, after, newestFirst, limit, lastPart(GetAccess), keep)
 }

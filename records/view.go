@@ -72,7 +72,7 @@ func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time
 	}
 	examined := 0
 	var gerr error
-	err := r.Iterate(k(prefixByPatient, patient, ""), func(key, _ []byte) bool {
+	err := r.Iterate(ledger.Key(prefixByPatient, patient, ""), func(key, _ []byte) bool {
 		if examined++; examined > ledger.MaxPageScan {
 			return false
 		}
@@ -92,7 +92,7 @@ func ViewOf(r ledger.Reader, caller ledger.Signer, patient string, now time.Time
 	if caller.Kind == ledger.KindPractitioner {
 		since := now.Add(-EmergencyView).UTC().Format(time.RFC3339)
 		examined := 0
-		prefix := k(prefixAccByPat, patient, "")
+		prefix := ledger.Key(prefixAccByPat, patient, "")
 		err := ledger.Scan(r, prefix, nil, true, func(key, _ []byte) bool {
 			if examined++; examined > ledger.MaxPageScan {
 				return false
