@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -507,20 +506,7 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	// The total is known only when the first page is the whole answer:
-	// counting every match would read them all.
-	total := -1
-	nextURL := ""
-	if next == "" && after == "" {
-		total = len(page)
-	}
-	if next != "" {
-		nq := r.URL.Query()
-		nq.Set("_after", s.pages.seal(next, r, "_after"))
-		nq.Set("_count", strconv.Itoa(count))
-		nextURL = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
-	}
-	bundle := fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total)
+	bundle := s.searchSet(r, typ, page, next, after, count)
 	if next != "" && len(page) < count {
 		// Said in the bundle, as FHIR does: the page is short because the
 		// search examined as many entries as a page may, not because it
@@ -655,6 +641,25 @@ func (s *server) exportPatient(w http.ResponseWriter, r *http.Request) {
 	writeFHIR(w, http.StatusOK, bundle)
 }
 
+// searchSet is one page of a search as a searchset Bundle: the next page
+// linked (the request's parameters, _after the sealed page token next,
+// _count the page size) when there is one; the total known only when the
+// first page is the whole answer (counting every match would read them
+// all).
+func (s *server) searchSet(r *http.Request, typ string, page []fhir.Object, next, after string, count int) fhir.Object {
+	total, nextURL := -1, ""
+	if next == "" && after == "" {
+		total = len(page)
+	}
+	if next != "" {
+		nq := r.URL.Query()
+		nq.Set("_after", s.pages.seal(next, r, "_after"))
+		nq.Set("_count", strconv.Itoa(count))
+		nextURL = s.fhirBase(r) + "/" + typ + "?" + nq.Encode()
+	}
+	return fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total)
+}
+
 // researchStudies: GET /fhir/ResearchStudy[?_count=&_after=] — the trial
 // registry, public, a page at a time (as GET /api/v1/trials).
 func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
@@ -679,14 +684,7 @@ func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 	for _, t := range list {
 		page = append(page, fhir.ResearchStudy(t))
 	}
-	total, nextURL := -1, ""
-	if next == "" && after == "" {
-		total = len(page)
-	}
-	if next != "" {
-		nextURL = s.fhirBase(r) + "/ResearchStudy?" + url.Values{"_count": {strconv.Itoa(count)}, "_after": {s.pages.seal(next, r, "_after")}}.Encode()
-	}
-	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total))
+	writeFHIR(w, http.StatusOK, s.searchSet(r, "ResearchStudy", page, next, after, count))
 }
 
 // searchPage reads a search's page: _count (1-1000, default 100) and the
@@ -785,12 +783,5 @@ func (s *server) explanations(w http.ResponseWriter, r *http.Request) {
 	for _, c := range list {
 		page = append(page, fhir.ExplanationOfBenefit(c))
 	}
-	total, nextURL := -1, ""
-	if next == "" && after == "" {
-		total = len(page)
-	}
-	if next != "" {
-		nextURL = s.fhirBase(r) + "/ExplanationOfBenefit?" + url.Values{"patient": {patient}, "_count": {strconv.Itoa(count)}, "_after": {s.pages.seal(next, r, "_after")}}.Encode()
-	}
-	writeFHIR(w, http.StatusOK, fhir.SearchSet(s.fhirBase(r)+r.URL.RequestURI()[len("/fhir"):], nextURL, s.fhirBase(r), page, total))
+	writeFHIR(w, http.StatusOK, s.searchSet(r, "ExplanationOfBenefit", page, next, after, count))
 }
