@@ -122,7 +122,6 @@ var (
 	ErrUnknownClaim     = ledger.NewError("claims", 19, "unknown_claim", 404, "no claim with this id")
 	ErrWrongStatus      = ledger.NewError("claims", 20, "wrong_claim_status", 409, "the claim is not in a status that allows this")
 	ErrBadReview        = ledger.NewError("claims", 21, "bad_review", 400, "a review names pended (or, on appeal, any) lines by number, each with an outcome, an allowed amount in cents (≤ the charge) and a reason code")
-	ErrNotParty         = ledger.NewError("claims", 22, "not_a_party", 403, "only the claim's provider or its patient may appeal it")
 	ErrUnknownRecord    = ledger.NewError("claims", 23, "unknown_supporting_record", 400, "a supporting record is not registered for this patient")
 	ErrBadPayment       = ledger.NewError("claims", 24, "bad_payment", 400, "a payment needs a remittance reference (1-40 of A-Z, a-z, 0-9, '-')")
 	ErrNoPolicyInForce  = ledger.NewError("claims", 25, "no_policy_in_force", 409, "no version of the coverage's policy is in force on the date of service")

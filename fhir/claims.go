@@ -246,13 +246,21 @@ func claimBase(c *claims.Claim, typ string) Object {
 	}
 }
 
-// Claim renders a submitted claim as the R4 Claim it is.
-func Claim(c *claims.Claim) Object {
-	out := claimBase(c, "Claim")
+// billed is what a Claim and an ExplanationOfBenefit both say of the
+// claim: claimBase, its diagnoses, the day of service, provider and
+// insurer.
+func billed(c *claims.Claim, typ string) Object {
+	out := claimBase(c, typ)
 	out["diagnosis"] = diagnoses(c)
 	out["billablePeriod"] = Object{"start": c.ServiceDate, "end": c.ServiceDate}
 	out["provider"] = Object{"reference": "Organization/" + c.Provider}
 	out["insurer"] = Object{"reference": "Organization/" + c.Insurer}
+	return out
+}
+
+// Claim renders a submitted claim as the R4 Claim it is.
+func Claim(c *claims.Claim) Object {
+	out := billed(c, "Claim")
 	out["priority"] = coding("http://terminology.hl7.org/CodeSystem/processpriority", "normal")
 	out["insurance"] = []any{Object{"sequence": 1, "focal": true, "coverage": Object{"reference": "Coverage/" + c.Coverage}}}
 	if c.Practitioner != "" {
@@ -370,11 +378,7 @@ func totals(c *claims.Claim) []any {
 // ExplanationOfBenefit): what was billed, allowed, what the insurer pays
 // and what the patient owes, line by line with the reasons.
 func ExplanationOfBenefit(c *claims.Claim) Object {
-	out := claimBase(c, "ExplanationOfBenefit")
-	out["diagnosis"] = diagnoses(c)
-	out["billablePeriod"] = Object{"start": c.ServiceDate, "end": c.ServiceDate}
-	out["insurer"] = Object{"reference": "Organization/" + c.Insurer}
-	out["provider"] = Object{"reference": "Organization/" + c.Provider}
+	out := billed(c, "ExplanationOfBenefit")
 	out["claim"] = Object{"reference": "Claim/" + c.ID}
 	out["claimResponse"] = Object{"reference": "ClaimResponse/" + c.ID}
 	out["outcome"] = outcome(c)

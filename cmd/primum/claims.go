@@ -33,7 +33,7 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 			if err != nil {
 				return err
 			}
-			if token = apiToken(token); token != "" && from == "" {
+			if token != "" { // (PRIMUM_TOKEN: readClient)
 				c = c.WithToken(token)
 			}
 			var claim claims.Claim
