@@ -29,14 +29,6 @@ func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err e
 	if err != nil {
 		return nil, after, err
 	}
-	fees := make(map[string]int64, len(rs.Fees))
-	for _, f := range rs.Fees {
-		fees[f.Code] = f.Cents
-	}
-	lists := make(map[string][]string, len(rs.Lists))
-	for _, l := range rs.Lists {
-		lists[l.Name] = l.Codes
-	}
 	claimIn := ClaimInput{ServiceDate: c.ServiceDate, Dx: c.Diagnoses, Lines: int64(len(c.Lines))}
 	for _, l := range c.Lines {
 		claimIn.Codes = append(claimIn.Codes, l.Code)
@@ -56,8 +48,8 @@ func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err e
 			"claim":    claimIn,
 			"member":   member,
 			"provider": c.Inputs.Provider,
-			"fees":     fees,
-			"lists":    lists,
+			"fees":     comp.Fees,
+			"lists":    comp.Lists,
 		}
 		step := func(format string, args ...any) {
 			trace = append(trace, fmt.Sprintf("line %d: ", l.N)+fmt.Sprintf(format, args...))

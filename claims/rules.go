@@ -133,6 +133,10 @@ type Compiled struct {
 	// Estimate is the most the rules and the allowed amounts together may
 	// cost for one line, as estimated.
 	Estimate uint64
+	// Fees and Lists are the rule set's fee schedule and code lists as the
+	// rules read them (fees, lists), made once; read-only.
+	Fees  map[string]int64
+	Lists map[string][]string
 }
 
 var (
@@ -164,7 +168,13 @@ func compileCached(p *RuleSet, h string) (*Compiled, error) {
 }
 
 func compile(p *RuleSet) (*Compiled, error) {
-	c := &Compiled{Hash: p.Hash()}
+	c := &Compiled{Hash: p.Hash(), Fees: make(map[string]int64, len(p.Fees)), Lists: make(map[string][]string, len(p.Lists))}
+	for _, f := range p.Fees {
+		c.Fees[f.Code] = f.Cents
+	}
+	for _, l := range p.Lists {
+		c.Lists[l.Name] = l.Codes
+	}
 	var err error
 	for i, r := range p.Rules {
 		when, err := program(r.When, cel.BoolType, &c.Estimate)
