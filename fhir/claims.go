@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/primum-health/primum/claims"
+	"github.com/primum-health/primum/ledger"
 )
 
 // Systems of the claims resources.
@@ -174,11 +175,7 @@ func ParseCents(s string) (int64, error) {
 // money is an amount in cents as FHIR Money (the decimal written as text:
 // no float on the way).
 func money(cents int64) Object {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return Object{"value": json.Number(fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)), "currency": Currency}
+	return Object{"value": json.Number(ledger.Cents(cents)), "currency": Currency}
 }
 
 type ref struct {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/mailru/easyjson"
@@ -201,6 +202,16 @@ func Key(prefix []byte, parts ...string) []byte {
 		k = append(k, p...)
 	}
 	return k
+}
+
+// Cents writes an amount in cents (the ledger's integers) as units with two
+// decimals: 1234 → "12.34", -250 → "-2.50".
+func Cents(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 }
 
 // GetJSON reads a JSON value; found is false when the key is absent.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/internal/autocli"
+	"github.com/primum-health/primum/ledger"
 )
 
 // newClaimsCmd is the claims noun: its verbs are generated from the
@@ -95,7 +95,7 @@ func printDecision(cmd *cobra.Command, c *client.Client, id any) {
 		return
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "claim %s: %s — billed %s, allowed %s, the insurer pays %s, the patient %s\n", claim.ID, claim.Status,
-		autocli.Cents(claim.Charge), autocli.Cents(claim.Allowed), autocli.Cents(claim.Payer), autocli.Cents(claim.PatientShare))
+		ledger.Cents(claim.Charge), ledger.Cents(claim.Allowed), ledger.Cents(claim.Payer), ledger.Cents(claim.PatientShare))
 	for _, l := range claim.Lines {
 		fmt.Fprintf(cmd.OutOrStdout(), "  line %d %s: %s %s\n", l.N, l.Code, l.Outcome, strings.Join(l.Reasons, ","))
 	}

@@ -33,7 +33,7 @@ func Table(w io.Writer, cols []ledger.Column, items []map[string]any, names Name
 			}
 			cell := cellOf(v)
 			if n, ok := v.(float64); ok && c.Cents {
-				cell = Cents(int64(n))
+				cell = ledger.Cents(int64(n))
 			}
 			if list, ok := v.([]any); ok && c.Who { // a list of identities: each by name
 				named := make([]string, len(list))
@@ -70,15 +70,6 @@ func Table(w io.Writer, cols []ledger.Column, items []map[string]any, names Name
 		}
 	}
 	tw.Flush()
-}
-
-// Cents is an amount in cents as units with two decimals: 1234 → "12.34".
-func Cents(n int64) string {
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 }
 
 // Printable is s with control characters (a terminal's escapes: a
