@@ -212,9 +212,6 @@ func table(ctx *ledger.Context, b *Table) error {
 			return err
 		}
 	}
-	// One PTP row per column-2 code: its column-1 partners, complete.
-	rows := map[string][]PTPEntry{}
-	var order []string
 	for _, p := range b.PTP {
 		if !aCode.MatchString(p.Column1) || !aCode.MatchString(p.Column2) || p.Column1 == p.Column2 || (p.Indicator != 0 && p.Indicator != 1 && p.Indicator != 9) {
 			return ErrBadTable.Wrapf("ptp %q/%q: two codes, indicator 0, 1 or 9", p.Column1, p.Column2)
@@ -222,12 +219,16 @@ func table(ctx *ledger.Context, b *Table) error {
 		if err := once(p.Column1 + " " + p.Column2); err != nil {
 			return err
 		}
-		if rows[p.Column2] == nil {
-			order = append(order, p.Column2)
-		}
-		if rows[p.Column2] = append(rows[p.Column2], p); len(rows[p.Column2]) > MaxPTPPartners {
-			return ErrBadTable.Wrapf("ptp: at most %d column-1 codes for %s", MaxPTPPartners, p.Column2)
-		}
+	}
+	// One PTP row per column-2 code (its column-1 partners, complete), and
+	// one per column-1 code, to find a pair billed the other way round.
+	byCol2, err := ptpRows(b.PTP, func(p PTPEntry) string { return p.Column2 }, "column-1")
+	if err != nil {
+		return err
+	}
+	byCol1, err := ptpRows(b.PTP, func(p PTPEntry) string { return p.Column1 }, "column-2")
+	if err != nil {
+		return err
 	}
 	for _, m := range b.MUE {
 		if !aCode.MatchString(m.Code) || m.Units < 1 || m.Units > MaxUnits {
@@ -240,25 +241,11 @@ func table(ctx *ledger.Context, b *Table) error {
 	for _, c := range b.Codes {
 		ledger.SetJSON(ctx.State, ledger.Key(prefixCode, c.System, c.Code, b.Effective), c)
 	}
-	for _, col2 := range order {
-		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP, col2, b.Effective), rows[col2])
+	for _, r := range byCol2 {
+		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP, r.code, b.Effective), r.entries)
 	}
-	// And by column 1, to find a pair billed the other way round.
-	byCol1 := map[string][]PTPEntry{}
-	var order1 []string
-	for _, p := range b.PTP {
-		if byCol1[p.Column1] == nil {
-			order1 = append(order1, p.Column1)
-		}
-		byCol1[p.Column1] = append(byCol1[p.Column1], p)
-	}
-	for _, col1 := range order1 {
-		if len(byCol1[col1]) > MaxPTPPartners {
-			return ErrBadTable.Wrapf("ptp: at most %d column-2 codes for %s", MaxPTPPartners, col1)
-		}
-	}
-	for _, col1 := range order1 {
-		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP1, col1, b.Effective), byCol1[col1])
+	for _, r := range byCol1 {
+		ledger.SetJSON(ctx.State, ledger.Key(prefixPTP1, r.code, b.Effective), r.entries)
 	}
 	for _, m := range b.MUE {
 		ledger.SetJSON(ctx.State, ledger.Key(prefixMUE, m.Code, b.Effective), m)
@@ -269,6 +256,31 @@ func table(ctx *ledger.Context, b *Table) error {
 		Hash: hex.EncodeToString(h[:]), Time: stamp(ctx), Height: ctx.Height})
 	ctx.Emit("claims.table", [2]string{"kind", b.Kind}, [2]string{"version", b.Version})
 	return nil
+}
+
+// ptpRow is one code's procedure pairs in a PTP table.
+type ptpRow struct {
+	code    string
+	entries []PTPEntry
+}
+
+// ptpRows groups a table's pairs by the code by gives, in the order the
+// codes first appear, each code with at most MaxPTPPartners partners
+// (whose column other names, for the refusal).
+func ptpRows(pairs []PTPEntry, by func(PTPEntry) string, other string) ([]ptpRow, error) {
+	var rows []ptpRow
+	at := map[string]int{}
+	for _, p := range pairs {
+		i, ok := at[by(p)]
+		if !ok {
+			i, at[by(p)] = len(rows), len(rows)
+			rows = append(rows, ptpRow{code: by(p)})
+		}
+		if rows[i].entries = append(rows[i].entries, p); len(rows[i].entries) > MaxPTPPartners {
+			return nil, ErrBadTable.Wrapf("ptp: at most %d %s codes for %s", MaxPTPPartners, other, by(p))
+		}
+	}
+	return rows, nil
 }
 
 func cover(ctx *ledger.Context, b *Cover) error {
