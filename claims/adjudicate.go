@@ -67,6 +67,8 @@ func Adjudicate(c *Claim, rs *RuleSet) (trace []string, after MemberInput, err e
 				continue
 			}
 			switch e.Kind {
+			case SignalSuspended: // not eligible on the date of service
+				decide(Denied, "CO-B7", "credential:"+e.With)
 			case SignalDuplicate:
 				decide(Denied, "CO-18", "duplicate")
 			case "mue":

@@ -83,10 +83,11 @@ const (
 
 // Signal kinds.
 const (
-	SignalDuplicate  = "duplicate"             // the same service billed twice to one payer
-	SignalCrossPayer = "cross_payer_duplicate" // the same service billed to another payer too
-	SignalUnbundling = "unbundling"            // an NCCI pair billed on separate claims
-	SignalUnitsOver  = "units_over_cap"        // units over the medically unlikely edit
+	SignalDuplicate  = "duplicate"              // the same service billed twice to one payer
+	SignalCrossPayer = "cross_payer_duplicate"  // the same service billed to another payer too
+	SignalUnbundling = "unbundling"             // an NCCI pair billed on separate claims
+	SignalUnitsOver  = "units_over_cap"         // units over the medically unlikely edit
+	SignalSuspended  = "suspended_practitioner" // a service dated inside the practitioner's suspension
 )
 
 // Table kinds.
@@ -277,7 +278,7 @@ type Accumulator struct {
 // edit, a duplicate. Recorded in the claim so the decision replays.
 type Edit struct {
 	Line      int64  `json:"line"`
-	Kind      string `json:"kind" doc:"mue, ptp, duplicate, cross_payer_duplicate"`
+	Kind      string `json:"kind" doc:"mue, ptp, duplicate, cross_payer_duplicate, suspended_practitioner, limit"`
 	With      string `json:"with,omitempty"`      // ptp: the column-1 code
 	Indicator int64  `json:"indicator,omitempty"` // ptp
 	Cap       int64  `json:"cap,omitempty"`       // mue

@@ -393,6 +393,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		practitioner = ctx.Signer.ID
 	}
 	in := Inputs{Provider: ProviderInput{OrgType: org.OrgType}, Edits: []Edit{}}
+	var suspended *identity.StatusChange
 	if practitioner != "" {
 		p, err := identity.Get(ctx.State, practitioner)
 		if err != nil && uncoded(err) {
@@ -403,6 +404,12 @@ func submit(ctx *ledger.Context, b *Submit) error {
 			return ErrPractitioner.Wrapf("%s", practitioner)
 		}
 		in.Provider.Profession, in.Provider.Specialty = p.Profession, p.Specialty
+		// Active now, but suspended or revoked at some time on the date of
+		// service (a suspension lifted since): the lines are denied and
+		// the payer and the regulator see it.
+		if suspended, err = identity.InactiveOn(ctx.State, practitioner, b.ServiceDate); err != nil {
+			return err
+		}
 	}
 	// The provider treats the patient (before anything about the
 	// patient's coverage is answered): it holds one of the supporting
@@ -492,6 +499,13 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		entries []dupEntry
 	}
 	var dups []dupWrite
+	if suspended != nil {
+		for i := range c.Lines {
+			in.Edits = append(in.Edits, Edit{Line: c.Lines[i].N, Kind: SignalSuspended, With: suspended.Status})
+		}
+		signal(SignalSuspended, &c.Lines[0], fmt.Sprintf("the service is dated %s, when practitioner %s was %s (set by %s on %s, at height %d)",
+			b.ServiceDate, practitioner, suspended.Status, suspended.By, suspended.Date, suspended.Height))
+	}
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		dk := dupKey(b.Patient, provider, b.ServiceDate, l.Code, l.Modifiers)

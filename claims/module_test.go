@@ -301,3 +301,65 @@ func sampleHash() string {
 	rs := claims.SampleRuleSet()
 	return rs.Hash()
 }
+
+// TestSuspendedOnServiceDate: a practitioner suspended and reinstated
+// since; claims for services dated inside the suspension (its first and
+// last day included) are denied CO-B7 and signalled, the others are not.
+func TestSuspendedOnServiceDate(t *testing.T) {
+	w := setup(t)
+	at := func(day int) { w.Now = time.Date(2026, 11, day, 10, 0, 0, 0, time.UTC) }
+	at(10)
+	w.Try(t, "hosp", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID("drA"), Status: identity.StatusSuspended, Note: "licence review"}, nil)
+	w.Commit()
+	at(15)
+	w.Try(t, "hosp", identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID("drA"), Status: identity.StatusActive}, nil)
+	w.Commit()
+	at(25)
+	for _, tc := range []struct {
+		date   string
+		denied bool
+	}{
+		{"2026-11-05", false}, {"2026-11-10", true}, {"2026-11-12", true}, {"2026-11-15", true}, {"2026-11-16", false},
+	} {
+		id := "S-" + tc.date
+		w.Try(t, "hosp", claims.TypeSubmit, claims.Submit{ID: id, Coverage: "careshield-alice", Patient: w.ID("alice"), Practitioner: w.ID("drA"), ServiceDate: tc.date,
+			Diagnoses: []string{"I10"}, Lines: []claims.SubmitLine{line("99213", 1, 10000), line("36415", 1, 900)}}, nil)
+		w.Commit()
+		c := get(t, w, id)
+		signalled := slices.Contains(c.Signals, claims.SignalSuspended)
+		for _, l := range c.Lines {
+			if got := l.Outcome == claims.Denied && slices.Contains(l.Reasons, "CO-B7"); got != tc.denied {
+				t.Errorf("%s line %d: %s %v, want denied CO-B7 %v", tc.date, l.N, l.Outcome, l.Reasons, tc.denied)
+			}
+		}
+		if signalled != tc.denied {
+			t.Errorf("%s: signals %v", tc.date, c.Signals)
+		}
+		// The decision replays from what the claim recorded.
+		p, err := claims.GetVersion(w.St.Committed(), c.Policy, c.PolicyVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, diffs, err := claims.Replay(c, p); err != nil || len(diffs) > 0 {
+			t.Errorf("%s: replay: %v %v", tc.date, err, diffs)
+		}
+	}
+	for _, who := range []string{"careshield", "reg"} {
+		q, err := w.Query(who, "/api/v1/claim-signals", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range q.([]*claims.Signal) {
+			if s.Kind == claims.SignalSuspended {
+				n++
+				if !strings.Contains(s.Detail, "suspended") {
+					t.Errorf("signal: %+v", s)
+				}
+			}
+		}
+		if n != 3 {
+			t.Errorf("%s sees %d suspended_practitioner signals, want 3", who, n)
+		}
+	}
+}

@@ -345,3 +345,55 @@ func TestNoOrganisationBlocksALicence(t *testing.T) {
 		{"now nobody registers it", "clinic", identity.TypeRegisterPractitioner, copyOf("ghost2", "clinic"), identity.ErrLicenceSuspended, nil},
 	})
 }
+
+// TestStatusLog: each status change is dated by its block, a regulator's
+// change on a licence is logged for every identity it reaches, and
+// InactiveOn answers for a day from the status it began with and the
+// changes made on it, reading a bounded number of them.
+func TestStatusLog(t *testing.T) {
+	w := setup(t)
+	w.AddPractitioner("drA", "hosp")
+	b := w.PractitionerBody("drA2", "clinic")
+	b.Licence = "LIC-drA"
+	w.Try(t, "clinic", identity.TypeRegisterPractitioner, b, nil)
+	set := func(as, name, status string, day int) {
+		t.Helper()
+		w.Now = time.Date(2026, 11, day, 9, 0, 0, 0, time.UTC)
+		w.Try(t, as, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID(name), Status: status}, nil)
+		w.Commit()
+	}
+	set("reg", "drA", identity.StatusSuspended, 10) // both identities of the licence
+	set("reg", "drA", identity.StatusActive, 12)
+	set("hosp", "drA", identity.StatusSuspended, 20)
+	set("hosp", "drA", identity.StatusActive, 20) // suspended for part of a day
+	for day := 0; day < identity.MaxStatusScan; day++ {
+		set("hosp", "drA", identity.StatusActive, 25) // a day of changes past the bound
+	}
+	for _, tc := range []struct {
+		name, date, want string
+	}{
+		{"drA", "2026-11-09", ""},
+		{"drA", "2026-11-10", identity.StatusSuspended},
+		{"drA", "2026-11-11", identity.StatusSuspended},
+		{"drA", "2026-11-12", identity.StatusSuspended}, // began suspended
+		{"drA", "2026-11-13", ""},
+		{"drA2", "2026-11-11", identity.StatusSuspended},
+		{"drA2", "2026-11-13", ""},
+		{"drA", "2026-11-20", identity.StatusSuspended},
+		{"drA", "2026-11-21", ""},
+		{"drA", "2026-11-25", "unknown"},
+		{"drA", "2026-11-26", ""},
+	} {
+		c, err := identity.InactiveOn(w.St.Committed(), w.ID(tc.name), tc.date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "" // active all day
+		if c != nil {
+			got = c.Status
+		}
+		if got != tc.want {
+			t.Errorf("%s on %s: %q (%+v), want %q", tc.name, tc.date, got, c, tc.want)
+		}
+	}
+}

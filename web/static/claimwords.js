@@ -11,6 +11,7 @@ const reasonWords = {
   "CO-133": "pending further review",
   "CO-150": "the information submitted does not support this level of service",
   "CO-151": "more units than are medically likely for one day",
+  "CO-B7": "the provider was not eligible to be paid for this service on this date",
   "PR-1": "deductible",
   "PR-2": "coinsurance",
 };
@@ -39,6 +40,7 @@ const patientWords = {
   "CO-133": "your insurer is still reviewing it",
   "CO-150": "your insurer found the level of service not supported",
   "CO-151": "more than is usual in one day",
+  "CO-B7": "the practitioner could not practise on that date: not paid, and not yours to pay",
   "PR-1": "towards your deductible",
   "PR-2": "your coinsurance share",
 };
