@@ -97,7 +97,7 @@ func (g *schemaGen) operation(module string, q ledger.Query) map[string]any {
 	}
 	op := map[string]any{
 		"summary":       q.Doc,
-		"operationId":   module + "." + q.Name,
+		"operationId":   module + "." + strings.ReplaceAll(q.Name, " ", "-"),
 		"tags":          []any{module},
 		"x-primum-read": string(q.Read),
 		"description":   "Who may read it: " + q.Read.Describe() + ".",

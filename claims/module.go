@@ -61,10 +61,10 @@ func Declare() ledger.Module {
 
 func routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypePublish, Args: []string{"id"}, Allow: []string{"organisation:insurer"}, Handle: ledger.Handle(publish),
+		{Type: TypePublish, Verb: "policy publish", Args: []string{"id"}, Allow: []string{"organisation:insurer"}, Handle: ledger.Handle(publish),
 			Doc:     "An insurer publishes a policy, or a new version of one: its plan (deductible, coinsurance, out-of-pocket maximum), fee schedule, code lists and coverage rules in CEL, each checked (types, determinism, cost) before it is accepted. Claims keep the version they were decided under.",
 			Example: `{"id":"careshield-gold","effective":"2026-01-01","rule_set":{"plan":{"name":"CareShield Gold","deductible":50000,"coinsurance_percent":20,"oop_max":300000},"fees":[{"code":"99213","cents":9200}],"lists":[{"name":"diabetes_dx","codes":["E11.9","E11.65"]}],"rules":[{"id":"hba1c-needs-diabetes","when":"line.code == \"83036\" && !line.dx.exists(d, d in lists[\"diabetes_dx\"])","outcome":"denied","reason":"CO-50"}]}}`},
-		{Type: TypeRetire, Args: []string{"id", "from"}, Allow: []string{"organisation:insurer"}, Handle: ledger.Handle(retire),
+		{Type: TypeRetire, Verb: "policy retire", Args: []string{"id", "from"}, Allow: []string{"organisation:insurer"}, Handle: ledger.Handle(retire),
 			Doc:     "The insurer retires a policy from a date of service on.",
 			Example: `{"id":"careshield-gold","from":"2027-01-01"}`},
 		{Type: TypeTable, Allow: []string{"organisation:regulator"}, Handle: ledger.Handle(table),
@@ -202,7 +202,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return claimOf(q, q.Path("id"))
 			}},
-		{Path: "/api/v1/claim-policies", Name: "policies", Read: ledger.Public, Answer: ledger.Page{Items: []*PolicyHead{}},
+		{Path: "/api/v1/claim-policies", Name: "policy list", Read: ledger.Public, Answer: ledger.Page{Items: []*PolicyHead{}},
 			Columns: ledger.Cols("POLICY", "id", "NAME", "name", "INSURER", "@insurer", "VERSION", "version", "EFFECTIVE", "effective", "RETIRED", "retired", "HASH", "hash"),
 			Doc:     "Every insurer's policies: the latest version of each, its rule set's hash, and from when it is retired.",
 			Params:  paging,
@@ -214,7 +214,7 @@ func queries() []ledger.Query {
 				page, next, err := ledger.ScanPage[PolicyHead](q.State, prefixPolicy, after, limit, nil)
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/claim-policies/{id}", Name: "policy", Read: ledger.Public, Answer: []*Policy{},
+		{Path: "/api/v1/claim-policies/{id}", Name: "policy show", Read: ledger.Public, Answer: []*Policy{},
 			Doc: "A policy's versions, newest first, each with its rules, plan, fees and lists.",
 			Handle: func(q *ledger.Request) (any, error) {
 				head, err := GetPolicy(q.State, q.Path("id"))

@@ -193,7 +193,9 @@ type Query struct {
 	// Path is the route, with {name} path parameters, e.g.
 	// "/api/v1/supply/products/{gtin}".
 	Path string
-	// Name is the CLI verb under the module's noun, e.g. "product".
+	// Name is the CLI verb under the module's noun, e.g. "product"; two
+	// words put it in a group of verbs ("policy show": primum claims
+	// policy show ID).
 	Name string
 	// Doc is a sentence for the API document and the CLI help.
 	Doc string

@@ -25,6 +25,10 @@ type Route struct {
 	// joined by spaces for a text field); its other fields are flags
 	// (--event-id), each documented by the field's doc tag.
 	Args []string
+	// Verb, if set, is the command-line verb when it is not the type's;
+	// two words put it in a group under the module's noun ("policy
+	// publish": primum claims policy publish), as Query.Name does.
+	Verb string
 	// Handle runs the decoded body (see Handle): CheckTx decodes every
 	// body strictly, so a malformed body (and whatever a client put in an
 	// unknown field) is refused before it can reach a block.

@@ -41,7 +41,7 @@ func TestEveryQueryHasAVerb(t *testing.T) {
 			t.Fatalf("no command for module %s", m.Name)
 		}
 		for _, q := range m.Queries {
-			verb := autocli.Subcommand(noun, q.Name)
+			verb := autocli.Find(noun, q.Name)
 			if verb == nil || verb.Annotations["query"] != q.Path {
 				t.Errorf("primum %s %s does not read %s: rename the query or the verb", m.Name, q.Name, q.Path)
 			}

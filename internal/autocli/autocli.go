@@ -68,24 +68,63 @@ func AddCommands(env Env, root *cobra.Command, renamed Renamed) {
 			root.AddCommand(noun)
 		}
 		for _, r := range m.Txs {
-			verb := VerbOf(r.Type)
-			if Subcommand(noun, verb) != nil || (renamed[r.Type] != "" && Subcommand(noun, renamed[r.Type]) != nil) {
+			parent, verb := noun, VerbOf(r.Type)
+			if r.Verb != "" {
+				parent, verb = group(noun, r.Verb)
+			}
+			if Subcommand(parent, verb) != nil || (renamed[r.Type] != "" && Subcommand(parent, renamed[r.Type]) != nil) {
 				continue
 			}
-			v := txVerb(env, noun, verb, r)
+			v := txVerb(env, parent, verb, r)
 			if old := renamed[r.Type]; old != "" {
 				v.Aliases = append(v.Aliases, old)
 			}
-			noun.AddCommand(v)
+			parent.AddCommand(v)
 		}
 		for _, q := range m.Queries {
 			// A query's name clashing with a verb written by hand would
 			// hide the query (TestEveryQueryHasAVerb).
-			if Subcommand(noun, q.Name) == nil {
-				noun.AddCommand(QueryVerb(env, noun.Name(), q))
+			parent, verb := group(noun, q.Name)
+			if Subcommand(parent, verb) == nil {
+				parent.AddCommand(QueryVerb(env, strings.TrimSpace(noun.Name()+" "+strings.TrimSuffix(q.Name, verb)), q))
 			}
 		}
 	}
+}
+
+// group is where a verb named name goes under noun: noun itself, or for
+// two words ("policy show") the group the first names (made when first
+// needed; its help lists its verbs), with the second.
+func group(noun *cobra.Command, name string) (*cobra.Command, string) {
+	name, verb, grouped := strings.Cut(name, " ")
+	if !grouped {
+		return noun, name
+	}
+	g := Subcommand(noun, name)
+	if g == nil {
+		g = &cobra.Command{Use: name, Annotations: map[string]string{"group": "true"}}
+		noun.AddCommand(g)
+	}
+	verbs := strings.TrimPrefix(g.Short, "The "+name+" verbs: ")
+	if g.Short == "" {
+		verbs = ""
+	} else {
+		verbs += ", "
+	}
+	g.Short = "The " + name + " verbs: " + verbs + verb
+	return g, verb
+}
+
+// Find is the verb a module's query or transaction is named by under its
+// noun: name, or the second word of name in the group the first names.
+func Find(noun *cobra.Command, name string) *cobra.Command {
+	if g, verb, grouped := strings.Cut(name, " "); grouped {
+		if noun = Subcommand(noun, g); noun == nil {
+			return nil
+		}
+		name = verb
+	}
+	return Subcommand(noun, name)
 }
 
 // AddLegacy keeps 'primum tx VERB', the spelling before nouns, for the

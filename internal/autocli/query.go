@@ -17,6 +17,7 @@ import (
 // QueryVerb reads one query and prints its answer: a table when the
 // query declares columns and the output is text, else its JSON.
 func QueryVerb(env Env, noun string, q ledger.Query) *cobra.Command {
+	verb := q.Name[strings.LastIndexByte(q.Name, ' ')+1:] // a grouped query's second word
 	var names []string
 	for _, m := range q.PathParams() {
 		names = append(names, strings.ToUpper(m))
@@ -27,14 +28,14 @@ func QueryVerb(env Env, noun string, q ledger.Query) *cobra.Command {
 	// about the patient of --from.
 	mine := q.Subject == nil && slices.Equal(q.PathParams(), []string{"id"}) &&
 		(q.Read == ledger.PatientSelf || q.Read == ledger.PatientCircle || q.Read == ledger.PatientAudit)
-	need, use := cobra.ExactArgs(len(names)), strings.TrimSpace(q.Name+" "+strings.Join(names, " "))
+	need, use := cobra.ExactArgs(len(names)), strings.TrimSpace(verb+" "+strings.Join(names, " "))
 	shows := "its JSON answer"
 	if len(q.Columns) > 0 {
 		shows = "its answer as a table (-o json: as JSON)"
 	}
 	long := fmt.Sprintf("%s\n\nReads GET %s from --node and prints %s. Who may read it: %s.", q.Doc, q.Path, shows, q.Read.Describe())
 	if mine {
-		need, use = cobra.MaximumNArgs(1), q.Name+" [ID]"
+		need, use = cobra.MaximumNArgs(1), verb+" [ID]"
 		long += "\nWithout ID: the patient of --from."
 	}
 	cmd := &cobra.Command{

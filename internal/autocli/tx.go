@@ -112,7 +112,11 @@ func txVerb(env Env, noun *cobra.Command, verb string, r ledger.Route) *cobra.Co
 			return env.Send(cmd, r, values)
 		},
 	}
-	cmd.Example = txExample(noun.Name(), verb, r.Example, fields, positional, r.Holder)
+	path := noun.Name()
+	if noun.Annotations["group"] != "" {
+		path = noun.Parent().Name() + " " + path
+	}
+	cmd.Example = txExample(path, verb, r.Example, fields, positional, r.Holder)
 	for _, f := range fields {
 		if f.positional {
 			continue
