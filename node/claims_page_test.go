@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,7 @@ func TestClaimsEndToEnd(t *testing.T) {
 		t.Run(size.name, func(t *testing.T) {
 			b := browser(t)
 			var queue, lines, signals string
+			var outliers []string
 			checkPage(t, b, axe, "claims-"+size.name, []chromedp.Action{
 				chromedp.Navigate(base + "/claims.html"),
 				chromedp.SendKeys("#token", f.Member("CareShield Insurance").APIToken),
@@ -154,6 +156,8 @@ func TestClaimsEndToEnd(t *testing.T) {
 				[]chromedp.Action{
 					chromedp.Text("#queue", &queue),
 					chromedp.Text("#signals", &signals),
+					chromedp.Poll(`document.querySelectorAll("#em tbody tr").length >= 3`, nil),
+					chromedp.Evaluate(`[...document.querySelectorAll("#em tbody tr")].filter(r => r.textContent.includes("far above peers")).map(r => r.cells[0].textContent)`, &outliers),
 					chromedp.Evaluate(`[...document.querySelectorAll("#queue button")].find(b => b.getAttribute("aria-label") === "Open claim `+demo.DemoClaims[1]+`").click()`, nil),
 					chromedp.WaitVisible("#review-form"),
 					chromedp.Text("#lines", &lines),
@@ -163,6 +167,10 @@ func TestClaimsEndToEnd(t *testing.T) {
 			}
 			if !strings.Contains(signals, "cross payer duplicate") || !strings.Contains(signals, "unbundling") {
 				t.Errorf("signals:\n%s", signals)
+			}
+			// This month's office visits: Eastfield far above its two peers.
+			if !slices.Equal(outliers, []string{demo.ThirdHospital}) {
+				t.Errorf("visit-level outliers: %q", outliers)
 			}
 			if !strings.Contains(lines, "pended") || !strings.Contains(lines, "CO-133 (pending further review)") || !strings.Contains(lines, "high-level-visit-review") {
 				t.Errorf("the pended claim's lines:\n%s", lines)

@@ -87,9 +87,9 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 			t.Fatalf("%s: key file: %v", m.Name, err)
 		}
 	}
-	// The 7 founders, and the research institute and the second insurer
-	// they vote in.
-	if counts["organisation"] != 9 || counts["practitioner"] < 3 || counts["patient"] != 3 {
+	// The 7 founders, and the research institute, the second insurer and
+	// the third hospital they vote in.
+	if counts["organisation"] != 10 || counts["practitioner"] < 3 || counts["patient"] != 3 {
 		t.Fatalf("demo members: %v", counts)
 	}
 	for _, want := range []string{"http://127.0.0.1:8080", "26657", "demo-members.json"} {

@@ -152,12 +152,12 @@ func TestGovernanceSaysWhatHappened(t *testing.T) {
 	run("keys", "add", "fjord", "--unencrypted")
 	out := run("governance", "propose-add-member", "--name", "Fjord Clinic", "--org-type", "clinic", "--key-file", "fjord",
 		"--from", f.Member("St Luke's Hospital").KeyFile)
-	// The demo's first proposals admitted its research institute and its
-	// second insurer.
-	if !strings.Contains(out, `proposal 3 (add_member "Fjord Clinic"): open`) {
+	// The demo's first proposals admitted its research institute, its
+	// second insurer and its third hospital.
+	if !strings.Contains(out, `proposal 4 (add_member "Fjord Clinic"): open`) {
 		t.Fatalf("propose: %s", out)
 	}
-	// Nine members: the proposer and six more make more than 2/3.
+	// Ten members: the proposer and six more make more than 2/3.
 	for i, tc := range []struct {
 		verb []string
 		from string
@@ -169,8 +169,8 @@ func TestGovernanceSaysWhatHappened(t *testing.T) {
 		{[]string{"governance", "vote"}, "CareShield Insurance"},
 		{[]string{"governance", "vote"}, "National Medicines Agency"},
 	} {
-		out := run(append(tc.verb, "3", "yes", "--from", f.Member(tc.from).KeyFile)...)
-		if decided := strings.Contains(out, `proposal 3 (add_member "Fjord Clinic"): passed, admitted as `); decided != (i == 5) {
+		out := run(append(tc.verb, "4", "yes", "--from", f.Member(tc.from).KeyFile)...)
+		if decided := strings.Contains(out, `proposal 4 (add_member "Fjord Clinic"): passed, admitted as `); decided != (i == 5) {
 			t.Fatalf("vote %d by %s says passed: %v\n%s", i+1, tc.from, decided, out)
 		}
 	}

@@ -2,7 +2,9 @@ package demo
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/primum-health/primum/claims"
@@ -216,5 +218,129 @@ func insuranceClaims(ctx context.Context, env *Env) error {
 		}
 		status[st.claim] = c.Status
 	}
+	return visitProfiles(ctx, env, careshield)
+}
+
+// ThirdHospital joins by vote so that the hospitals' visit-level billing
+// has three peers to compare (a profile is compared with at least three).
+const ThirdHospital = "Eastfield Hospital"
+
+// visit is an office visit a hospital bills this month: for which
+// patient, at which E/M level's code.
+type visit struct {
+	patient int
+	code    string
+}
+
+// visitProfiles: Eastfield Hospital is voted in; Patients 2 and 3 are
+// covered by CareShield too and consent to treatment at the three
+// hospitals; each hospital bills six office visits this month for them. Riverside and St
+// Luke's bill mostly level 3 and below; Eastfield bills five of six at
+// level 4 or 5, which CareShield's and the regulator's billing profile
+// for the month shows far above its peers. Each step is skipped when the
+// ledger shows it done.
+func visitProfiles(ctx context.Context, env *Env, careshield ed25519.PrivateKey) error {
+	eastfield, err := env.Add(Member{Name: ThirdHospital, Kind: "organisation", OrgType: "hospital"})
+	if err != nil {
+		return err
+	}
+	if err := admit(ctx, env, eastfield, ThirdHospital, "hospital", "a third hospital in the region", append(append([]string{}, voters...),
+		"CareShield Insurance", "National Medicines Agency", Institute)); err != nil {
+		return fmt.Errorf("admitting %s: %w", ThirdHospital, err)
+	}
+	hospitals := []string{"St Luke's Hospital", "Riverside General Hospital", ThirdHospital}
+	year := time.Now().UTC().Year()
+	// Patients 2 and 3: covered by CareShield, with a consent to
+	// treatment by each hospital.
+	for i := 2; i <= patients; i++ {
+		name := patientName(i)
+		key, err := env.Key(name)
+		if err != nil {
+			return err
+		}
+		consents, err := env.Client.WithToken(env.File.Member(name).APIToken).Consents(ctx, env.ID(name))
+		if err != nil {
+			return err
+		}
+		has := func(grantee, purpose string) bool {
+			return slices.ContainsFunc(consents, func(c *consent.Consent) bool {
+				return c.Grantee == env.ID(grantee) && c.Purpose == purpose && c.Status == consent.StatusActive
+			})
+		}
+		for _, h := range hospitals {
+			if !has(h, "treatment") {
+				if _, err := env.Client.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: env.ID(h), Scope: consent.Scope{All: true}, Purpose: "treatment",
+					Expires: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+					return fmt.Errorf("%s's consent to treatment at %s: %w", name, h, err)
+				}
+			}
+		}
+		if !has("CareShield Insurance", "payment") {
+			if _, err := env.Client.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: env.ID("CareShield Insurance"), Scope: consent.Scope{All: true},
+				Purpose: "payment", Expires: time.Now().AddDate(2, 0, 0).UTC().Format(time.RFC3339)}, true); err != nil {
+				return fmt.Errorf("%s's payment consent: %w", name, err)
+			}
+		}
+		var cov claims.Coverage
+		if err := absent(env.Client.WithKey(careshield).Get(ctx, "/api/v1/coverage/"+coverageOf(i), &cov)); err != nil {
+			return err
+		}
+		if cov.ID == "" {
+			if _, err := env.Client.Send(ctx, careshield, claims.TypeCover, claims.Cover{ID: coverageOf(i), Member: env.ID(name), Policy: DemoPolicy,
+				Start: fmt.Sprintf("%d-01-01", year-1), End: fmt.Sprintf("%d-12-31", year+1)}, true); err != nil {
+				return fmt.Errorf("%s's coverage: %w", name, err)
+			}
+		}
+	}
+	// Six visits each, on the days of this month so far (the same day for
+	// all when it is the first): no two of a hospital's visits share a
+	// patient and a code, nor bill one patient an NCCI pair (99215 with
+	// 99213 or 99214), so none is a duplicate or unbundled whatever the
+	// day. Patients 2 and 3 (Patient 1's claims tell the story above).
+	visits := map[string][]visit{
+		"St Luke's Hospital":         {{2, "99213"}, {3, "99213"}, {2, "99212"}, {3, "99214"}, {2, "99211"}, {3, "99212"}},
+		"Riverside General Hospital": {{2, "99213"}, {3, "99213"}, {2, "99212"}, {3, "99212"}, {2, "99214"}, {3, "99211"}},
+		ThirdHospital:                {{2, "99215"}, {3, "99215"}, {2, "99204"}, {3, "99204"}, {2, "99205"}, {3, "99212"}},
+	}
+	now := time.Now().UTC()
+	for _, h := range hospitals {
+		key, err := env.Key(h)
+		if err != nil {
+			return err
+		}
+		for n, v := range visits[h] {
+			id := fmt.Sprintf("%s-%s-%d", visitPrefix(h), now.Format("200601"), n+1)
+			var c claims.Claim
+			if err := absent(env.Client.WithKey(key).Get(ctx, "/api/v1/claims/"+id, &c)); err != nil {
+				return err
+			}
+			if c.ID != "" {
+				continue
+			}
+			served := now.AddDate(0, 0, -min(n, now.Day()-1)).Format(time.DateOnly)
+			s := claims.Submit{ID: id, Coverage: coverageOf(v.patient), Patient: env.ID(patientName(v.patient)), ServiceDate: served,
+				Diagnoses: []string{"I10"}, Lines: []claims.SubmitLine{{Code: v.code, Units: 1, Charge: visitCharge[v.code], Dx: []int64{1}}}}
+			if _, err := env.Client.Send(ctx, key, claims.TypeSubmit, s, true); err != nil {
+				return fmt.Errorf("claim %s: %w", id, err)
+			}
+		}
+	}
 	return nil
 }
+
+// coverageOf is Patient i's CareShield coverage.
+func coverageOf(i int) string { return fmt.Sprintf("CS-10000%d", i) }
+
+// visitPrefix starts the ids of a hospital's visit claims.
+func visitPrefix(hospital string) string {
+	switch hospital {
+	case "St Luke's Hospital":
+		return "SLH-EM"
+	case "Riverside General Hospital":
+		return "RGH-EM"
+	}
+	return "EFH-EM"
+}
+
+// visitCharge is what the demo's hospitals charge for an office visit.
+var visitCharge = map[string]int64{"99211": 6000, "99212": 9000, "99213": 15000, "99214": 25000, "99215": 32000, "99204": 28000, "99205": 36000}

@@ -50,8 +50,14 @@ async function lists() {
     const month = monthBox.value;
     const em = await get("/api/v1/claim-em/" + month);
     fill("#em", em.map(p => [who[p.provider] || p.provider, p.visits, (p.high_permille / 10).toFixed(1) + "%", p.peers ? (p.peer_median_permille / 10).toFixed(1) + "%" : "",
-      p.peers ? p.percentile + "th of " + p.peers : "too few visits", { text: p.outlier ? "far above peers" : "", cls: p.outlier ? "status-revoked" : "" }]));
+      p.peers ? ordinal(p.percentile) + " percentile of " + p.peers + " peers" : "too few visits", { text: p.outlier ? "far above peers" : "", cls: p.outlier ? "status-revoked" : "" }]));
   }
+}
+// ordinal writes 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 33rd, 66th.
+function ordinal(n) {
+  const tens = n % 100, ones = n % 10;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ones === 1 ? "st" : ones === 2 ? "nd" : ones === 3 ? "rd" : "th";
+  return n + suffix;
 }
 function openButton(id) {
   const b = button("Open", () => show(id, true), "secondary");
