@@ -3,6 +3,7 @@ module github.com/primum-health/primum
 go 1.26.8
 
 require (
+	cel.dev/cel-go v0.33.3
 	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/boombuler/barcode v1.1.0
 	github.com/chromedp/cdproto v0.0.0-20250403032234-65de8f5d025b
@@ -13,6 +14,7 @@ require (
 	github.com/cometbft/cometbft/api v1.0.0
 	github.com/cosmos/ics23/go v0.10.0
 	github.com/dlclark/regexp2 v1.11.5
+	github.com/golang/geo v0.0.0-20260818125358-b200a1149890
 	github.com/mailru/easyjson v0.9.2
 	github.com/oasisprotocol/curve25519-voi v0.0.0-20220708102147-0a8a51822cae
 	github.com/prometheus/client_golang v1.20.5
@@ -26,7 +28,6 @@ require (
 )
 
 require (
-	cel.dev/cel-go v0.33.3 // indirect
 	cel.dev/expr v0.25.2 // indirect
 	github.com/DataDog/zstd v1.4.5 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect

@@ -29,8 +29,9 @@ func (s *server) query(q ledger.Query) http.HandlerFunc {
 				vs[i] = opened
 			}
 		}
+		height, _ := s.Ledger.CommittedVersion()
 		req := &ledger.Request{State: s.Ledger.Committed(), Path: r.PathValue, Query: query,
-			Now: time.Now(), BlockTime: s.Ledger.LastBlockTime()}
+			Now: time.Now(), BlockTime: s.Ledger.LastBlockTime(), Height: height}
 		if err := s.authorise(r, req, q.Read, q.Subject); err != nil {
 			writeError(w, err)
 			return

@@ -14,6 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/envelope"
@@ -203,6 +204,15 @@ func TestPermissionTable(t *testing.T) {
 		claims.TypeTable:                  {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		claims.TypeSubmit:                 {ok, ok, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		claims.TypeAppeal:                 {ok, ok, ok, ok, ok, susp, ok, unauth, unknown},
+		capacity.TypeRegion:               {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeNeed:                 {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeSite:                 {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeEquipment:            {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeReport:               {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeHold:                 {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeConfirm:              {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeRelease:              {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		capacity.TypeTransfer:             {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeRegister:               {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

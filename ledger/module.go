@@ -276,6 +276,9 @@ type Request struct {
 	Now time.Time
 	// BlockTime is the time of the last committed block.
 	BlockTime time.Time
+	// Height is the last committed block's height (how old a report is,
+	// in blocks).
+	Height int64
 	// Caller is the identity that signed the request, or whose token
 	// came with it (zero when there is none).
 	Caller Signer

@@ -6,6 +6,7 @@
 package modules
 
 import (
+	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
@@ -29,6 +30,7 @@ func All() []ledger.Module {
 		recs.Declare(),
 		trials.Declare(),
 		claims.Declare(),
+		capacity.Declare(),
 	}
 }
 

@@ -221,8 +221,11 @@ func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 		// An embedded struct without a JSON name has its fields promoted
 		// (encoding/json), so a column reads them directly.
-		if f.Anonymous && n == "" && f.Type.Kind() == reflect.Struct {
-			if pf, ok := jsonField(f.Type, name); ok {
+		if et := f.Type; f.Anonymous && n == "" && (et.Kind() == reflect.Struct || (et.Kind() == reflect.Pointer && et.Elem().Kind() == reflect.Struct)) {
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if pf, ok := jsonField(et, name); ok {
 				return pf, true
 			}
 		}

@@ -375,7 +375,7 @@ func (w *World) Query(name, path string, params url.Values) (any, error) {
 			params = url.Values{}
 		}
 		out, err := q.Handle(&ledger.Request{State: w.St.Committed(), Path: func(n string) string { return vars[n] }, Query: params,
-			Now: w.Now, BlockTime: w.Now, Caller: caller})
+			Now: w.Now, BlockTime: w.Now, Height: w.Height, Caller: caller})
 		if p, ok := out.(ledger.Page); ok {
 			return p.Items, err
 		}
