@@ -53,8 +53,8 @@ var Services = []string{
 
 // Limits: every transaction's work is bounded by the transaction.
 const (
-	MaxItems      = 16 // lines of one report (at least len(Types))
-	MaxUnits      = 1_000_000  // of one type at one site
+	MaxItems      = 16        // lines of one report (at least len(Types))
+	MaxUnits      = 1_000_000 // of one type at one site
 	MaxLitres     = 1_000_000_000
 	MaxBurn       = 10_000_000 // litres an hour
 	MaxCylinders  = 100        // GRAI cylinders a report links
@@ -266,7 +266,9 @@ func get[T any](r ledger.Reader, prefix []byte, id string, notFound *ledger.Erro
 }
 
 // GetSite reads a site.
-func GetSite(r ledger.Reader, id string) (*Site, error) { return get[Site](r, prefixSite, id, ErrUnknownSite) }
+func GetSite(r ledger.Reader, id string) (*Site, error) {
+	return get[Site](r, prefixSite, id, ErrUnknownSite)
+}
 
 // GetRegion reads a region.
 func GetRegion(r ledger.Reader, code string) (*Region, error) {
@@ -279,7 +281,9 @@ func GetEquipment(r ledger.Reader, id string) (*Equipment, error) {
 }
 
 // GetHold reads a hold.
-func GetHold(r ledger.Reader, id string) (*Hold, error) { return get[Hold](r, prefixHold, id, ErrUnknownHold) }
+func GetHold(r ledger.Reader, id string) (*Hold, error) {
+	return get[Hold](r, prefixHold, id, ErrUnknownHold)
+}
 
 // LatestReport reads a site's latest report, nil if it never reported.
 func LatestReport(r ledger.Reader, site string) (*Report, error) {
