@@ -12,6 +12,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
@@ -93,6 +94,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		}
 		txs = append(txs, trialSteps(gen, b)...)
 		txs = append(txs, claimSteps(gen, b)...)
+		txs = append(txs, capacitySteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -203,6 +205,43 @@ func claimSteps(gen *harness, b int) [][]byte {
 // manufacturerKey is a member the workload admits by vote in its first
 // block, so that its supply steps have a manufacturer.
 var manufacturerKey = testKey("manufacturer")
+
+// capacitySteps are the capacity module's transactions of block b, at
+// fixed blocks: regions, two hospitals' sites and reports, a need, holds
+// (one refused: more than is free; one confirmed and transferred, moving
+// a ventilator; one left to expire) and a report after the transfer.
+func capacitySteps(gen *harness, b int) [][]byte {
+	site := func(key ed25519.PrivateKey, id, region string, lat, lon int64) []byte {
+		return gen.tx(key, capacity.TypeSite, capacity.SiteBody{ID: id, Name: id, Region: region, LatE6: lat, LonE6: lon, Services: []string{"icu", "oxygen"}})
+	}
+	report := func(key ed25519.PrivateKey, id string, vents, used int64) []byte {
+		return gen.tx(key, capacity.TypeReport, capacity.ReportBody{Site: id, Items: []capacity.Item{{Type: "icu-bed", Total: 20, InUse: 15}, {Type: "ventilator", Total: vents, InUse: used}},
+			Oxygen: &capacity.Oxygen{Litres: 100_000 * vents, BurnLPH: 900}})
+	}
+	hold := func(id string, units int64) []byte {
+		return gen.tx(hospitalKey, capacity.TypeHold, capacity.HoldBody{ID: id, Site: "WL-RGH", Type: "ventilator", Units: units, To: "WL-SLH", Minutes: 30})
+	}
+	switch b {
+	case 10:
+		return [][]byte{gen.tx(regulatorKey, capacity.TypeRegion, capacity.RegionBody{Code: "WL-N", Name: "North"}),
+			gen.tx(regulatorKey, capacity.TypeRegion, capacity.RegionBody{Code: "WL-S", Name: "South"}),
+			site(hospitalKey, "WL-SLH", "WL-N", 51_507_400, -127_800), site(hospital2Key, "WL-RGH", "WL-S", 50_900_000, -1_400_000),
+			site(hospital2Key, "WL-BAD", "WL-E", 0, 0), // an unknown region: refused
+			gen.tx(hospital2Key, capacity.TypeEquipment, capacity.EquipmentBody{ID: "WL-VENT", Site: "WL-RGH", Type: "ventilator", Model: "C6", Serial: "1"}),
+			gen.tx(regulatorKey, capacity.TypeNeed, capacity.NeedBody{Region: "WL-N", Type: "ventilator", Units: 12})}
+	case 11:
+		return [][]byte{report(hospitalKey, "WL-SLH", 10, 10), report(hospital2Key, "WL-RGH", 8, 4),
+			hold("WL-H1", 5), // more than is free: refused
+			gen.tx(hospitalKey, capacity.TypeHold, capacity.HoldBody{ID: "WL-H2", Site: "WL-RGH", Type: "ventilator", Units: 1, Equipment: "WL-VENT", To: "WL-SLH", Minutes: 30}),
+			hold("WL-H3", 2)}
+	case 12:
+		return [][]byte{gen.tx(hospital2Key, capacity.TypeConfirm, capacity.HoldRef{Hold: "WL-H2"}),
+			gen.tx(hospital2Key, capacity.TypeTransfer, capacity.HoldRef{Hold: "WL-H2"}),
+			gen.tx(hospitalKey, capacity.TypeTransfer, capacity.HoldRef{Hold: "WL-H3"}), // not the sender: refused
+			report(hospital2Key, "WL-RGH", 7, 4)}
+	}
+	return nil
+}
 
 // supplySteps are the supply chain's transactions of block b of the
 // workload, at fixed blocks (they take nothing from its random sequence):
@@ -339,8 +378,10 @@ func TestAppHashPinned(t *testing.T) {
 	// workload (without them it reaches the hash pinned before,
 	// 8F0C9D2EF37D7C51C0DEFF969ED16F93B3FF3052773A38C02BD556B8E0E914D7),
 	// and the same day only by adding the claims module's (without them:
-	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB).
-	const want = "D50BDA7F5D01C1C1AC349B6D0188F55DCD82D2EE9DD6BD79E71E1B6AE127B131"
+	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB);
+	// then by the identity module's suspension periods (written by the
+	// workload's status changes) and the capacity module's steps.
+	const want = "582C5FCDEFF30A66A434524E1D315A8B174B81F517C579373A6C1FCFA3984983"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -364,5 +405,19 @@ func TestAppHashPinned(t *testing.T) {
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")
 	if err != nil || tr.Version != 2 || len(tr.Flags) != 2 || tr.Withdrawn != 1 || tr.Batches != 1 || tr.Score == nil || tr.Score.Missing != 1 || !tr.Score.PrimarySwitched {
 		t.Fatalf("the workload's trial: %+v, %v", tr, err)
+	}
+	// The capacity steps too: the ventilator moved, one hold was refused,
+	// the other left to expire.
+	if e, err := capacity.GetEquipment(h.store.Committed(), "WL-VENT"); err != nil || e.Site != "WL-SLH" || e.Moves != 1 {
+		t.Fatalf("the workload's ventilator: %+v, %v", e, err)
+	}
+	if _, err := capacity.GetHold(h.store.Committed(), "WL-H1"); err == nil {
+		t.Fatal("the refused hold was stored")
+	}
+	if hd, err := capacity.GetHold(h.store.Committed(), "WL-H3"); err != nil || hd.Status != capacity.HoldHeld {
+		t.Fatalf("the workload's open hold: %+v, %v", hd, err)
+	}
+	if _, err := capacity.GetSite(h.store.Committed(), "WL-BAD"); err == nil {
+		t.Fatal("a site in an unknown region was stored")
 	}
 }

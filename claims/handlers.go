@@ -393,7 +393,7 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		practitioner = ctx.Signer.ID
 	}
 	in := Inputs{Provider: ProviderInput{OrgType: org.OrgType}, Edits: []Edit{}}
-	var suspended *identity.StatusChange
+	var suspended *identity.Period
 	if practitioner != "" {
 		p, err := identity.Get(ctx.State, practitioner)
 		if err != nil && uncoded(err) {
@@ -404,10 +404,11 @@ func submit(ctx *ledger.Context, b *Submit) error {
 			return ErrPractitioner.Wrapf("%s", practitioner)
 		}
 		in.Provider.Profession, in.Provider.Specialty = p.Profession, p.Specialty
-		// Active now, but suspended or revoked at some time on the date of
-		// service (a suspension lifted since): the lines are denied and
+		// Active now, but the licence could not be used here at some time
+		// on the date of service (a suspension lifted since, or one of
+		// another identity holding the licence): the lines are denied and
 		// the payer and the regulator see it.
-		if suspended, err = identity.InactiveOn(ctx.State, practitioner, b.ServiceDate); err != nil {
+		if suspended, err = identity.InactiveOn(ctx.State, p.Licence, provider, b.ServiceDate); err != nil {
 			return err
 		}
 	}
@@ -503,8 +504,12 @@ func submit(ctx *ledger.Context, b *Submit) error {
 		for i := range c.Lines {
 			in.Edits = append(in.Edits, Edit{Line: c.Lines[i].N, Kind: SignalSuspended, With: suspended.Status})
 		}
-		signal(SignalSuspended, &c.Lines[0], fmt.Sprintf("the service is dated %s, when practitioner %s was %s (set by %s on %s, at height %d)",
-			b.ServiceDate, practitioner, suspended.Status, suspended.By, suspended.Date, suspended.Height))
+		until := "not lifted"
+		if suspended.End != "" {
+			until = "lifted " + suspended.End
+		}
+		signal(SignalSuspended, &c.Lines[0], fmt.Sprintf("the service is dated %s, inside a time practitioner %s's licence could not be used here: %s by %s from %s, %s",
+			b.ServiceDate, practitioner, suspended.Status, suspended.By, suspended.Start, until))
 	}
 	for i := range c.Lines {
 		l := &c.Lines[i]

@@ -344,6 +344,18 @@ func TestSuspendedOnServiceDate(t *testing.T) {
 			t.Errorf("%s: replay: %v %v", tc.date, err, diffs)
 		}
 	}
+	// A second identity of the same doctor at the hospital does not clear
+	// the days of the first's suspension.
+	b := w.PractitionerBody("drA2", "hosp")
+	b.Licence = "LIC-drA"
+	w.Try(t, "hosp", identity.TypeRegisterPractitioner, b, nil)
+	w.Commit()
+	w.Try(t, "hosp", claims.TypeSubmit, claims.Submit{ID: "S-SECOND", Coverage: "careshield-alice", Patient: w.ID("alice"), Practitioner: w.ID("drA2"), ServiceDate: "2026-11-12",
+		Diagnoses: []string{"I10"}, Lines: []claims.SubmitLine{line("99213", 1, 10000)}}, nil)
+	w.Commit()
+	if c := get(t, w, "S-SECOND"); c.Lines[0].Outcome != claims.Denied || !slices.Contains(c.Signals, claims.SignalSuspended) {
+		t.Errorf("billed under a second identity: %+v %v", c.Lines[0], c.Signals)
+	}
 	for _, who := range []string{"careshield", "reg"} {
 		q, err := w.Query(who, "/api/v1/claim-signals", nil)
 		if err != nil {
@@ -358,8 +370,8 @@ func TestSuspendedOnServiceDate(t *testing.T) {
 				}
 			}
 		}
-		if n != 3 {
-			t.Errorf("%s sees %d suspended_practitioner signals, want 3", who, n)
+		if n != 4 {
+			t.Errorf("%s sees %d suspended_practitioner signals, want 4", who, n)
 		}
 	}
 }

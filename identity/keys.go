@@ -11,7 +11,7 @@ var (
 	prefixKind     = []byte("kind/")  // kind/<kind>/<id> -> "" (all kinds but patients)
 	prefixMembers  = []byte("org/")   // org/<org id>/<member id> -> "" (practitioners and devices of an organisation)
 	prefixLicence  = []byte("lic/")   // lic/<LicenceKey>/<practitioner id> -> "" (≤ MaxPerLicence; see licence.go)
-	prefixStatus   = []byte("idsl/")  // idsl/<practitioner id>/<date>/<height BE> -> StatusChange (status.go)
+	prefixStatus   = []byte("idsl/")  // idsl/<LicenceKey>/<org id>/<start date> -> Period (status.go)
 )
 
 func identityKey(id string) []byte { return append(append([]byte{}, prefixIdentity...), id...) }

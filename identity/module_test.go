@@ -346,11 +346,12 @@ func TestNoOrganisationBlocksALicence(t *testing.T) {
 	})
 }
 
-// TestStatusLog: each status change is dated by its block, a regulator's
-// change on a licence is logged for every identity it reaches, and
-// InactiveOn answers for a day from the status it began with and the
-// changes made on it, reading a bounded number of them.
-func TestStatusLog(t *testing.T) {
+// TestSuspensionPeriods: a change of status opens or closes the period in
+// which a licence could not be used at an organisation; a regulator's
+// reaches every organisation holding the licence; a second identity of
+// the same person does not clear the days of the first's suspension; a
+// suspension lifted the same day still marks the day.
+func TestSuspensionPeriods(t *testing.T) {
 	w := setup(t)
 	w.AddPractitioner("drA", "hosp")
 	b := w.PractitionerBody("drA2", "clinic")
@@ -362,38 +363,42 @@ func TestStatusLog(t *testing.T) {
 		w.Try(t, as, identity.TypeSetPractitioner, identity.SetPractitionerStatus{ID: w.ID(name), Status: status}, nil)
 		w.Commit()
 	}
-	set("reg", "drA", identity.StatusSuspended, 10) // both identities of the licence
+	set("reg", "drA", identity.StatusSuspended, 10) // both organisations
 	set("reg", "drA", identity.StatusActive, 12)
-	set("hosp", "drA", identity.StatusSuspended, 20)
-	set("hosp", "drA", identity.StatusActive, 20) // suspended for part of a day
-	for day := 0; day < identity.MaxStatusScan; day++ {
-		set("hosp", "drA", identity.StatusActive, 25) // a day of changes past the bound
-	}
+	set("hosp", "drA", identity.StatusSuspended, 20) // the hospital's alone
+	w.Now = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	b3 := w.PractitionerBody("drA3", "hosp") // a second identity at the hospital
+	b3.Licence = "lic-dra"
+	w.Try(t, "hosp", identity.TypeRegisterPractitioner, b3, nil)
+	w.Commit()
+	set("hosp", "drA", identity.StatusActive, 23)
+	set("clinic", "drA2", identity.StatusSuspended, 25) // and lifted the same day
+	set("clinic", "drA2", identity.StatusActive, 25)
 	for _, tc := range []struct {
-		name, date, want string
+		at, date string
+		want     bool
 	}{
-		{"drA", "2026-11-09", ""},
-		{"drA", "2026-11-10", identity.StatusSuspended},
-		{"drA", "2026-11-11", identity.StatusSuspended},
-		{"drA", "2026-11-12", identity.StatusSuspended}, // began suspended
-		{"drA", "2026-11-13", ""},
-		{"drA2", "2026-11-11", identity.StatusSuspended},
-		{"drA2", "2026-11-13", ""},
-		{"drA", "2026-11-20", identity.StatusSuspended},
-		{"drA", "2026-11-21", ""},
-		{"drA", "2026-11-25", "unknown"},
-		{"drA", "2026-11-26", ""},
+		{"hosp", "2026-11-09", false},
+		{"hosp", "2026-11-10", true},
+		{"clinic", "2026-11-11", true},
+		{"hosp", "2026-11-12", true}, // lifted that day
+		{"hosp", "2026-11-13", false},
+		{"clinic", "2026-11-20", false}, // the hospital's suspension binds the hospital
+		{"hosp", "2026-11-21", true},
+		{"hosp", "2026-11-22", true},
+		{"hosp", "2026-11-24", false},
+		{"clinic", "2026-11-25", true},
+		{"clinic", "2026-11-26", false},
 	} {
-		c, err := identity.InactiveOn(w.St.Committed(), w.ID(tc.name), tc.date)
+		p, err := identity.InactiveOn(w.St.Committed(), "LIC-drA", w.ID(tc.at), tc.date)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := "" // active all day
-		if c != nil {
-			got = c.Status
+		if (p != nil) != tc.want {
+			t.Errorf("at %s on %s: %+v, want inactive %v", tc.at, tc.date, p, tc.want)
 		}
-		if got != tc.want {
-			t.Errorf("%s on %s: %q (%+v), want %q", tc.name, tc.date, got, c, tc.want)
-		}
+	}
+	if _, err := identity.InactiveOn(w.St.Committed(), "LIC-drA", w.ID("hosp"), "2026-11-1"); err == nil {
+		t.Error("a date not YYYY-MM-DD was read")
 	}
 }

@@ -272,7 +272,6 @@ func setPractitionerStatus(ctx *ledger.Context, m *SetPractitionerStatus) error 
 	}
 	p.Status, p.StatusNote, p.StatusBy = m.Status, m.Note, ctx.Signer.ID
 	put(ctx.State, p)
-	logStatus(ctx, p)
 	ctx.Emit("identity.status", [2]string{"id", p.ID}, [2]string{"status", p.Status}, [2]string{"by", ctx.Signer.ID})
 	// A regulator's change is about the licence: it reaches every identity
 	// holding it (licence.go).
@@ -280,8 +279,10 @@ func setPractitionerStatus(ctx *ledger.Context, m *SetPractitionerStatus) error 
 	if err != nil {
 		return err
 	}
+	if err := updatePeriods(ctx, append([]*Identity{p}, others...)); err != nil {
+		return err
+	}
 	for _, q := range others {
-		logStatus(ctx, q)
 		ctx.Emit("identity.status", [2]string{"id", q.ID}, [2]string{"status", q.Status}, [2]string{"by", ctx.Signer.ID},
 			[2]string{"licence_of", p.ID})
 	}

@@ -158,6 +158,9 @@ func keySpaces() []ledger.KeySpace {
 			return byID(r, org)
 		}},
 		{Prefix: string(prefixLicence), Read: ledger.Public},
+		// Suspension periods of a licence at an organisation: public, as
+		// the statuses they follow are.
+		{Prefix: string(prefixStatus), Read: ledger.Public},
 		{Prefix: string(prefixVoucher), Read: ledger.Public}, // a hash and its issuer: nobody's identity
 		{Prefix: string(keyPolicy), Read: ledger.Public},
 	}

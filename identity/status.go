@@ -1,78 +1,122 @@
 package identity
 
 import (
-	"bytes"
-	"encoding/binary"
 	"slices"
 	"time"
 
 	"github.com/primum-health/primum/ledger"
 )
 
-// A practitioner's status changes are kept, dated by the block that made
-// them, so that what the practitioner did on a past date can be checked
-// against the status they had then: a claim for a service dated inside a
-// suspension that has since been lifted is the case a current status
-// cannot show (claims). The log starts with this release; changes made
-// before it are not in it.
+// A suspension is of a person's licence at an organisation (or, by a
+// regulator, everywhere), not of one key: a second identity registered
+// under the same licence must not clear a day the first could not work.
+// So each change of a practitioner's status updates, for every
+// organisation it concerns, the periods in which the licence could not be
+// used there — from the day any identity of the organisation holding the
+// licence stopped being active to the day all were active again — and a
+// claim for a service on a past date is checked against them (claims). A
+// period's days are block days, UTC, both ends included. Periods begin
+// with this release: changes made before it are not in them.
 
-// StatusChange is one change of a practitioner's status.
-type StatusChange struct {
-	Status string `json:"status"`
-	By     string `json:"by"`
-	Date   string `json:"date"` // the block's date, UTC, YYYY-MM-DD
+// Period is a time a licence could not be used at an organisation.
+type Period struct {
+	Start  string `json:"start"`         // YYYY-MM-DD, UTC
+	End    string `json:"end,omitempty"` // the day it was lifted; "" while it lasts
+	Status string `json:"status"`        // suspended or revoked, as it began
+	By     string `json:"by"`            // who began it
 	Height int64  `json:"height"`
 }
 
-func statusKey(id, date string, height int64) []byte {
-	k := append(append(append(append(slices.Clone(prefixStatus), id...), '/'), date...), '/')
-	return binary.BigEndian.AppendUint64(k, uint64(height))
+func periodPrefix(lk, org string) []byte {
+	return append(append(append(append(slices.Clone(prefixStatus), lk...), '/'), org...), '/')
 }
 
-func logStatus(ctx *ledger.Context, p *Identity) {
-	date := ctx.Time.UTC().Format(time.DateOnly)
-	ledger.SetJSON(ctx.State, statusKey(p.ID, date, ctx.Height), &StatusChange{Status: p.Status, By: p.StatusBy, Date: date, Height: ctx.Height})
-}
-
-// MaxStatusScan bounds how many of a practitioner's status changes
-// InactiveOn reads: a practitioner whose status changed more often than
-// that on one day counts as not active on it.
-const MaxStatusScan = 16
-
-// InactiveOn answers whether the practitioner was suspended or revoked at
-// any time on date (YYYY-MM-DD) as far as the log shows: the status in
-// force when the day began (the latest change before it) or any change
-// made that day. It returns the change that says so, or nil. It reads at
-// most MaxStatusScan changes, whatever the log's length.
-func InactiveOn(r ledger.Reader, id, date string) (*StatusChange, error) {
-	prefix := append(append(slices.Clone(prefixStatus), id...), '/')
-	// The last key dated date: the date, then '/' + 0xff…, sorts after
-	// every height on that day.
-	start := append(append(slices.Clone(prefix), date...), '/', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	var found *StatusChange
-	var err error
-	n := 0
-	scanErr := ledger.Scan(r, prefix, start, true, func(k, v []byte) bool {
-		n++
-		var c StatusChange
-		if err = ledger.DecodeState(v, &c); err != nil {
-			return false
-		}
-		if c.Status != StatusActive {
-			found = &c
-			return false
-		}
-		if n >= MaxStatusScan {
-			found = &c
-			found.Status = "unknown"
-			return false
-		}
-		// An active change made before the day began is the status the
-		// day began with.
-		return bytes.HasPrefix(k[len(prefix):], []byte(date+"/"))
-	})
-	if scanErr != nil {
-		return nil, scanErr
+// updatePeriods follows a change of status of changed (identities holding
+// one licence) by the signer: for each organisation they belong to, a
+// period opens when one of its identities holding the licence is no
+// longer active, and closes when all are (an organisation's revocation
+// takes its identity out of the licence's index, so it closes the period:
+// the credential is gone, a new one may be issued). Bounded: at most
+// MaxPerLicence identities are read.
+func updatePeriods(ctx *ledger.Context, changed []*Identity) error {
+	if len(changed) == 0 {
+		return nil
 	}
-	return found, err
+	lk := LicenceKey(changed[0].Licence)
+	holders, err := licenceHolders(ctx.State, lk)
+	if err != nil {
+		return err
+	}
+	var orgs []string
+	for _, p := range changed {
+		if !slices.Contains(orgs, p.OrgID) {
+			orgs = append(orgs, p.OrgID)
+		}
+	}
+	slices.Sort(orgs)
+	today := ctx.Time.UTC().Format(time.DateOnly)
+	for _, org := range orgs {
+		status := StatusActive
+		for _, h := range holders {
+			if h.OrgID == org && h.Status != StatusActive && status == StatusActive {
+				status = h.Status
+			}
+		}
+		last, lastKey, err := latestPeriod(ctx.State, lk, org, "")
+		if err != nil {
+			return err
+		}
+		switch {
+		case status != StatusActive && last != nil && last.End != "" && last.Start == today:
+			last.End = "" // lifted and imposed again the same day
+			ledger.SetJSON(ctx.State, lastKey, last)
+		case status != StatusActive && (last == nil || last.End != ""):
+			ledger.SetJSON(ctx.State, append(periodPrefix(lk, org), today...),
+				&Period{Start: today, Status: status, By: ctx.Signer.ID, Height: ctx.Height})
+		case status == StatusActive && last != nil && last.End == "":
+			last.End = today
+			ledger.SetJSON(ctx.State, lastKey, last)
+		}
+	}
+	return nil
+}
+
+// latestPeriod reads the licence's last period at the organisation that
+// began on or before date ("": any), and its key.
+func latestPeriod(r ledger.Reader, lk, org, date string) (*Period, []byte, error) {
+	prefix := periodPrefix(lk, org)
+	var start []byte
+	if date != "" {
+		start = append(slices.Clone(prefix), date...)
+	}
+	var p *Period
+	var key []byte
+	var decodeErr error
+	err := ledger.Scan(r, prefix, start, true, func(k, v []byte) bool {
+		p, key = new(Period), slices.Clone(k)
+		decodeErr = ledger.DecodeState(v, p)
+		return false
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, key, nil
+}
+
+// InactiveOn returns the period in which the licence could not be used at
+// the organisation on date (YYYY-MM-DD, UTC), or nil: a suspension or
+// revocation of one of the organisation's identities holding it, or a
+// regulator's of the licence, at any time that day. One read.
+func InactiveOn(r ledger.Reader, licence, org, date string) (*Period, error) {
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return nil, ledger.ErrBadRequest.Wrapf("date %q: YYYY-MM-DD", date)
+	}
+	p, _, err := latestPeriod(r, LicenceKey(licence), org, date)
+	if err != nil || p == nil || (p.End != "" && p.End < date) {
+		return nil, err
+	}
+	return p, nil
 }
