@@ -118,7 +118,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 func queryAlias(g *globals, old, module, query string) *cobra.Command {
 	q := autocli.Declared(module, query)
 	verb := autocli.QueryVerb(g, module, q)
-	verb.Use = old + strings.TrimPrefix(verb.Use, q.Name)
+	verb.Use = old + strings.TrimPrefix(verb.Use, verb.Name())
 	verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
 	return verb
 }

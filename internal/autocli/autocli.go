@@ -9,6 +9,7 @@ package autocli
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -102,8 +103,14 @@ func group(noun *cobra.Command, name string) (*cobra.Command, string) {
 	}
 	g := Subcommand(noun, name)
 	if g == nil {
-		g = &cobra.Command{Use: name, Annotations: map[string]string{"group": "true"}}
+		g = &cobra.Command{Use: name, Annotations: map[string]string{"group": "true"},
+			// A word that is not one of its verbs is an error, not help
+			// and success (cobra runs a group without a verb this way).
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 		noun.AddCommand(g)
+	} else if g.Annotations["group"] == "" {
+		panic(fmt.Sprintf("%s %s: a verb of that name is not a group", noun.Name(), name))
 	}
 	verbs := strings.TrimPrefix(g.Short, "The "+name+" verbs: ")
 	if g.Short == "" {

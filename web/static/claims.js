@@ -49,8 +49,9 @@ async function lists() {
     if (!monthBox.value) monthBox.value = new Date().toISOString().slice(0, 7);
     const month = monthBox.value;
     const em = await get("/api/v1/claim-em/" + month);
-    fill("#em", em.map(p => [who[p.provider] || p.provider, p.visits, (p.high_permille / 10).toFixed(1) + "%", p.peers ? (p.peer_median_permille / 10).toFixed(1) + "%" : "",
-      p.peers ? ordinal(p.percentile) + " percentile of " + p.peers + " peers" : "too few visits", { text: p.outlier ? "far above peers" : "", cls: p.outlier ? "status-revoked" : "" }]));
+    const compared = p => p.percentile !== undefined;
+    fill("#em", em.map(p => [who[p.provider] || p.provider, p.visits, (p.high_permille / 10).toFixed(1) + "%", compared(p) ? (p.peer_median_permille / 10).toFixed(1) + "%" : "",
+      compared(p) ? ordinal(p.percentile) + " of " + p.peers + " others" : "too few to compare", { text: p.outlier ? "far above peers" : "", cls: p.outlier ? "status-revoked" : "" }]));
   }
 }
 // ordinal writes 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 33rd, 66th.
