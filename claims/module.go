@@ -77,7 +77,7 @@ func routes() []ledger.Route {
 			Doc:     "A provider submits a claim; the ledger adjudicates it in the block: the practitioner's credential, the patient's payment consent, the codes on the date of service, the NCCI edits, the policy's rules, the member's deductible and out-of-pocket so far.",
 			Example: `{"id":"SLH-2026-0001","coverage":"CS-000123","patient":"<patient id>","service_date":"2026-11-20","diagnoses":["E11.9"],"lines":[{"code":"99213","units":1,"charge":15000,"dx":[1]},{"code":"83036","units":1,"charge":4500,"dx":[1]}]}`},
 		{Type: TypeReview, Args: []string{"claim"}, Allow: []string{"organisation:insurer"}, Handle: ledger.Handle(review),
-			Doc:     "The insurer decides a pended claim's pended lines, or an appealed claim's lines, by hand: covered with an allowed amount, or denied with a reason code.",
+			Doc:     "The insurer decides a pended claim's pended lines, or an appealed claim's lines, by hand: covered with an allowed amount in cents (3000 is 30.00), or denied with a reason code.",
 			Example: `{"claim":"SLH-2026-0002","lines":[{"n":1,"outcome":"covered","allowed":3000}],"note":"records reviewed"}`},
 		{Type: TypeAppeal, Args: []string{"claim", "reason..."}, Allow: []string{"organisation", "practitioner", "patient"}, Handle: ledger.Handle(appeal),
 			Doc:     "The provider or the patient appeals an adjudicated claim (once, before payment); the insurer reviews it.",

@@ -51,8 +51,17 @@ func (g *globals) Send(cmd *cobra.Command, r ledger.Route, values map[string]any
 	if err := g.sendAs(cmd, key, wait, r.Type, values); err != nil {
 		return err
 	}
-	if r.Type == claims.TypeSubmit && g.output == "text" {
-		printDecision(cmd, g.client().WithKey(key), values["id"])
+	// A claim's decision, as it stands after the transaction: amounts in
+	// units, each line's outcome.
+	switch r.Type {
+	case claims.TypeSubmit:
+		if g.output == "text" {
+			printDecision(cmd, g.client().WithKey(key), values["id"])
+		}
+	case claims.TypeReview, claims.TypeAppeal, claims.TypePay:
+		if g.output == "text" {
+			printDecision(cmd, g.client().WithKey(key), values["claim"])
+		}
 	}
 	if newKey != nil && r.Holder.As != "" { // a registration: who the new key is now
 		fmt.Fprintf(cmd.ErrOrStderr(), "the new %s's identity: %s\n", r.Holder.As, ledger.Address(newKey.Public().(ed25519.PublicKey)))
