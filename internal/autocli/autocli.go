@@ -90,6 +90,19 @@ func AddCommands(env Env, root *cobra.Command, renamed Renamed) {
 				parent.AddCommand(QueryVerb(env, strings.TrimSpace(noun.Name()+" "+strings.TrimSuffix(q.Name, verb)), q))
 			}
 		}
+		// A group's example is its verbs' first examples.
+		for _, g := range noun.Commands() {
+			if g.Annotations["group"] == "" {
+				continue
+			}
+			var lines []string
+			for _, v := range g.Commands() {
+				if first, _, _ := strings.Cut(v.Example, "\n"); first != "" {
+					lines = append(lines, first)
+				}
+			}
+			g.Example = strings.Join(lines, "\n")
+		}
 	}
 }
 
