@@ -39,6 +39,23 @@ type SiteView struct {
 	// Active are the site's open holds and unreported transfers, by type.
 	Active map[string][]activeHold
 	ll     s2.LatLng
+	// reported is the report's block time, Unix seconds (0: none).
+	reported int64
+}
+
+// clock is a query's time, in the two forms the checks compare.
+type clock struct {
+	unix  int64
+	stamp string
+}
+
+func clockAt(now time.Time) clock { return clock{now.Unix(), stamp(now)} }
+
+func (s *SiteView) setReport(rep *Report) {
+	s.Report, s.reported = rep, 0
+	if t, err := time.Parse(time.RFC3339, rep.Time); err == nil {
+		s.reported = t.Unix()
+	}
 }
 
 // cache keeps the last View built, by version.
@@ -91,7 +108,7 @@ func ReadView(r ledger.Reader) (*View, error) {
 			return false
 		}
 		if sv := byID[string(k[len(prefixReport):])]; sv != nil {
-			sv.Report = &rep
+			sv.setReport(&rep)
 		}
 		return true
 	})
@@ -122,12 +139,18 @@ func ReadView(r ledger.Reader) (*View, error) {
 }
 
 // Fresh says whether the site's report counts at now.
-func (s *SiteView) Fresh(now time.Time) bool { return s.Report != nil && !stale(s.Report, now) }
+func (s *SiteView) Fresh(now time.Time) bool { return s.fresh(clockAt(now)) }
+
+func (s *SiteView) fresh(c clock) bool {
+	return s.Report != nil && s.reported > 0 && c.unix < s.reported+int64(StaleAfter/time.Second)
+}
 
 // Available is what the site has free of a type at now: nothing if its
 // report is stale.
-func (s *SiteView) Available(typ string, now time.Time) int64 {
-	if !s.Fresh(now) {
+func (s *SiteView) Available(typ string, now time.Time) int64 { return s.available(typ, clockAt(now)) }
+
+func (s *SiteView) available(typ string, c clock) int64 {
+	if !s.fresh(c) {
 		return 0
 	}
 	var free int64
@@ -136,9 +159,8 @@ func (s *SiteView) Available(typ string, now time.Time) int64 {
 			free = it.Available()
 		}
 	}
-	t := stamp(now)
 	for _, a := range s.Active[typ] {
-		if a.counts(t, s.Report.Height) {
+		if a.counts(c.stamp, s.Report.Height) {
 			free -= a.Units
 		}
 	}
@@ -189,18 +211,19 @@ func (v *View) Shortages(now time.Time, region string) []*Shortage {
 		}
 	}
 	stale := map[string]int64{}
+	c := clockAt(now)
 	for _, s := range v.Sites {
 		if region != "" && s.Region != region {
 			continue
 		}
-		if !s.Fresh(now) {
+		if !s.fresh(c) {
 			stale[s.Region]++
 			continue
 		}
 		for _, it := range s.Report.Items {
 			sh := get(s.Region, it.Type)
 			sh.Total += it.Total
-			sh.Available += s.Available(it.Type, now)
+			sh.Available += s.available(it.Type, c)
 			sh.Sites++
 		}
 	}
@@ -351,9 +374,15 @@ func (v *View) Nearest(lat, lon float64, types, services []string, limit int, no
 		dist  int64
 		least int64
 	}
-	var cands []cand
+	// The best limit, kept in order as they are found: a national search
+	// touches every site but sorts only what it returns.
+	better := func(a, b cand) bool {
+		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(b.least, a.least), cmp.Compare(b.s.Report.Height, a.s.Report.Height), cmp.Compare(a.s.ID, b.s.ID)) < 0
+	}
+	cands := make([]cand, 0, limit+1)
+	c := clockAt(now)
 	for _, s := range v.Sites {
-		if !s.Fresh(now) {
+		if !s.fresh(c) {
 			continue
 		}
 		ok := true
@@ -362,20 +391,28 @@ func (v *View) Nearest(lat, lon float64, types, services []string, limit int, no
 		}
 		least := int64(1 << 62)
 		for _, t := range types {
-			n := s.Available(t, now)
+			n := s.available(t, c)
 			ok = ok && n > 0
 			least = min(least, n)
 		}
 		if !ok {
 			continue
 		}
-		cands = append(cands, cand{s, int64(from.Distance(s.ll).Radians() * earthRadiusM), least})
+		x := cand{s, int64(from.Distance(s.ll).Radians() * earthRadiusM), least}
+		if len(cands) == limit && !better(x, cands[limit-1]) {
+			continue
+		}
+		i := len(cands)
+		for i > 0 && better(x, cands[i-1]) {
+			i--
+		}
+		cands = slices.Insert(cands, i, x)
+		if len(cands) > limit {
+			cands = cands[:limit]
+		}
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(b.least, a.least), cmp.Compare(b.s.Report.Height, a.s.Report.Height), cmp.Compare(a.s.ID, b.s.ID))
-	})
 	out := []*Found{}
-	for _, c := range cands[:min(limit, len(cands))] {
+	for _, c := range cands {
 		f := &Found{Site: c.s.ID, Name: c.s.Name, Org: c.s.Org, Region: c.s.Region, LatE6: c.s.LatE6, LonE6: c.s.LonE6, DistanceM: c.dist, Available: []Available{}}
 		f.AgeSeconds, f.AgeBlocks = c.s.Age(now, height)
 		for _, t := range types {
