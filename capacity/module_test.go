@@ -245,6 +245,17 @@ func TestNHSN(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("rows: %v", rows)
 	}
+	// A site that first reports on the Thursday gives that report, late.
+	w.Try(t, "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-WEST", Items: []capacity.Item{{Type: "general-bed", Total: 60, InUse: 41}}}, nil)
+	w.Commit()
+	q, err = w.Query("reg", "/api/v1/capacity/nhsn/2026-06-06", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := q.([]*capacity.NHSNRow)
+	if len(late) != 4 || late[3].OrgID != "SLH-WEST" || late[3].SnapshotDate != "2026-06-04" || late[3].NumInptBeds != 60 {
+		t.Fatalf("the late site: %+v", late[len(late)-1])
+	}
 }
 
 // The module declares every error it returns with a code of its own.

@@ -30,9 +30,11 @@ type NHSNRow struct {
 }
 
 // NHSN is the week ending on the Saturday weekEnding, per site that
-// reported between its Sunday and its Wednesday (the latest report of
-// those days is the Wednesday's snapshot). Inpatient beds are every bed
-// type; occupancy is the beds in use.
+// reported that week: the latest report from its Sunday to its Wednesday
+// is the Wednesday's snapshot; a site that first reported later in the
+// week gives its first report after Wednesday (the row's snapshot date
+// says which). Inpatient beds are every bed type; occupancy is the beds
+// in use.
 func (v *View) NHSN(r ledger.Reader, weekEnding string) ([]*NHSNRow, error) {
 	end, err := time.Parse(dateLayout, weekEnding)
 	if err != nil || end.Weekday() != time.Saturday {
@@ -56,6 +58,20 @@ func (v *View) NHSN(r ledger.Reader, weekEnding string) ([]*NHSNRow, error) {
 		})
 		if err != nil {
 			return nil, err
+		}
+		if rep == nil { // none by Wednesday: the week's first after it, late
+			err = ledger.Scan(r, prefix, ledger.Key(prefixDaily, s.ID, wednesday+"~"), false, func(k, val []byte) bool {
+				if day = string(k[len(prefix):]); day <= weekEnding {
+					rep = new(Report)
+					if err := ledger.DecodeState(val, rep); err != nil {
+						rep = nil
+					}
+				}
+				return false
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 		if rep == nil {
 			continue

@@ -193,8 +193,9 @@ func InitHome(home string, ports node.Ports) error {
 	}
 	// The portals sign for practitioners and patients with the keys the
 	// demo node holds for them; the research institute (voted in by a
-	// story) and the second insurer have their tokens from the start too.
-	for _, name := range append(people(), Institute, SecondInsurer) {
+	// story), the second insurer and the third hospital have their tokens
+	// from the start too.
+	for _, name := range append(people(), Institute, SecondInsurer, ThirdHospital) {
 		_, path, err := key(home, name)
 		if err != nil {
 			return err

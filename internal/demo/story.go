@@ -34,6 +34,7 @@ var Stories = []Story{
 	{"pseudonyms", pairwisePseudonyms},
 	{"clinical trials", clinicalTrials},
 	{"insurance claims", insuranceClaims},
+	{"equipment and capacity", equipmentAndCapacity},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home
