@@ -199,6 +199,13 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 	if err != nil {
 		return nil, 0, fmt.Errorf("claims set-up: %w", err)
 	}
+	// Capacity: the second hospital's sites report their status, about a
+	// quarter as often as dispensings (a national picture's hourly reports
+	// beside a day's medicines and claims).
+	kw, err := prepareCapacity(ctx, c, chainID, max(10, dispensings/4), progress)
+	if err != nil {
+		return nil, 0, fmt.Errorf("capacity set-up: %w", err)
+	}
 	// Ordered streams: each member organisation credentials practitioners
 	// (care organisations) and registers devices, in nonce order; the
 	// hospital also logs the access entries and receives packs (a receipt
@@ -275,7 +282,7 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}
 		streams = append(streams, s)
 	}
-	for _, txs := range append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...) {
+	for _, txs := range append(append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...), kw.stream) {
 		s := Stream{Ordered: true}
 		for _, raw := range txs {
 			add(&s, raw)

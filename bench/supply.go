@@ -90,13 +90,15 @@ func admit(ctx context.Context, c *client.Client, chainID string, members []ed25
 }
 
 // admitMembers admits, by the members' vote, the organisations the
-// workloads need beyond the validators: a manufacturer, an insurer and a
-// regulator, each voted for by every member before it. It runs before any
+// workloads need beyond the validators: a manufacturer, an insurer, a
+// regulator and a second hospital (whose sites report capacity), each
+// voted for by every member before it. It runs before any
 // workload signs a stream ahead: a vote spends its voter's nonce.
 func admitMembers(ctx context.Context, c *client.Client, chainID string, members []ed25519.PrivateKey) error {
 	voters := append([]ed25519.PrivateKey{}, members...)
 	for _, m := range []struct{ name, orgType, key string }{
 		{"Bench Pharma", "manufacturer", "manufacturer"}, {"Bench Health", "insurer", "insurer"}, {"Bench Regulator", "regulator", "regulator"},
+		{"Bench General", "hospital", "capacity-hospital"},
 	} {
 		key := benchKey(m.key, 0)
 		if err := admit(ctx, c, chainID, voters, m.name, m.orgType, key); err != nil {
