@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/docstore"
@@ -351,6 +352,41 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			out = fhir.Coverage(c)
 		}
+	case "Location", "HealthcareService", "MeasureReport":
+		// Capacity: facility data, to any registered identity (the caller
+		// is known above). A MeasureReport is a site's last report, or
+		// "region-<code>" a region's picture now.
+		var v *capacity.View
+		if v, err = capacity.CurrentView(committed); err != nil {
+			break
+		}
+		now := s.Ledger.LastBlockTime()
+		if code, ok := strings.CutPrefix(id, "region-"); ok && r.PathValue("type") == "MeasureReport" {
+			var region *capacity.Region
+			if region, err = capacity.GetRegion(committed, code); err == nil {
+				out = fhir.RegionMeasureReport(region, v.Shortages(now, code), now.UTC().Format(time.RFC3339))
+			}
+			break
+		}
+		site := v.Find(id)
+		if site == nil {
+			err = capacity.ErrUnknownSite.Wrapf("%q", id)
+			break
+		}
+		height, _ := s.Ledger.CommittedVersion()
+		switch r.PathValue("type") {
+		case "Location":
+			out = fhir.Location(site.Site)
+		case "HealthcareService":
+			out = fhir.HealthcareService(site.Site)
+		default:
+			out = fhir.SiteMeasureReport(capacity.StatusOf(site, now, height))
+		}
+	case "Device":
+		var e *capacity.Equipment
+		if e, err = capacity.GetEquipment(committed, id); err == nil {
+			out = fhir.Device(e)
+		}
 	case "Patient":
 		if err = sees(id, false, nil); err == nil {
 			var p *identity.Identity
@@ -360,7 +396,8 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 			out = fhir.Patient(id)
 		}
 	default:
-		err = errNoRoute.Wrapf("this facade reads %v", append(slices.Clone(fhir.Searchable), "Claim", "ClaimResponse", "ExplanationOfBenefit", "Coverage", "ResearchStudy"))
+		err = errNoRoute.Wrapf("this facade reads %v", append(slices.Clone(fhir.Searchable), "Claim", "ClaimResponse", "ExplanationOfBenefit", "Coverage", "ResearchStudy",
+			"Location", "HealthcareService", "MeasureReport", "Device"))
 	}
 	if err != nil {
 		fhirError(w, err)

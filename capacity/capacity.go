@@ -249,7 +249,7 @@ var (
 	prefixHold    = []byte("cap/h/")  // cap/h/<id> -> Hold
 	prefixActive  = []byte("cap/a/")  // cap/a/<site>/<type> -> []activeHold (≤ MaxActive)
 	prefixHolder  = []byte("cap/ho/") // cap/ho/<org>/<height BE>/<id> -> ""
-	keyVersion    = []byte("cap/v")   // the height and hash of the last change: the query cache's key
+	keyVersion    = []byte("cap/v")   // a hash chain over capacity's transactions: the query cache's key
 	prefixAllCaps = []byte("cap/")
 )
 

@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -77,10 +78,19 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func text(s string) bool { return s != "" && len(s) <= MaxText && utf8.ValidString(s) }
 
 // changed records that capacity's state changed in this transaction: the
-// queries' cache of sites and reports is kept by it.
+// version is a hash chain over every capacity transaction (its height and
+// hash after the version before), so two states with one version had the
+// same capacity transactions, and the queries' view kept by it is theirs.
 func changed(ctx *ledger.Context) {
-	v := binary.BigEndian.AppendUint64(nil, uint64(ctx.Height))
-	ctx.State.Set(keyVersion, append(v, ctx.TxHash...))
+	old, err := ctx.State.Get(keyVersion)
+	if err != nil {
+		panic(err) // a storage error is not a rejection
+	}
+	h := sha256.New()
+	h.Write(old)
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctx.Height)))
+	h.Write(ctx.TxHash)
+	ctx.State.Set(keyVersion, h.Sum(nil))
 }
 
 // org is the signer's organisation.

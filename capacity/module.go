@@ -13,9 +13,29 @@ var facilities = []string{"organisation:hospital", "organisation:clinic", "organ
 
 var paging = []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "the last id of the page before"}}
 
+// views is the queries' view of the state, shared by every reader in the
+// process (the FHIR facade's too): it is kept by the version key, which
+// names the last capacity transaction (its height and hash, so its chain).
+var views = &cache{}
+
+// CurrentView is capacity's state as the queries read it.
+func CurrentView(r ledger.Reader) (*View, error) { return views.view(r) }
+
+// Find is the site with the id in the view, or nil.
+func (v *View) Find(id string) *SiteView {
+	i, found := slices.BinarySearchFunc(v.Sites, id, func(s *SiteView, id string) int { return strings.Compare(s.ID, id) })
+	if !found {
+		return nil
+	}
+	return v.Sites[i]
+}
+
+// StatusOf is a site as shown at now and height, with its last report.
+func StatusOf(s *SiteView, now time.Time, height int64) *SiteStatus { return status(s, now, height, true) }
+
 // Declare declares the capacity module (see ledger.Module).
 func Declare() ledger.Module {
-	c := &cache{}
+	c := views
 	return ledger.Module{Name: "capacity", Doc: "Equipment and capacity: sites, equipment, signed status reports, regional need and shortages, days of oxygen, the nearest facility that can take a patient, and holds for transfers that never promise a unit twice.",
 		Txs: routes(), Queries: queries(c), Keys: []ledger.KeySpace{
 			{Prefix: string(prefixAllCaps), Read: ledger.Members},
@@ -139,11 +159,11 @@ func queries(c *cache) []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				i, found := slices.BinarySearchFunc(v.Sites, q.Path("id"), func(s *SiteView, id string) int { return strings.Compare(s.ID, id) })
-				if !found {
+				s := v.Find(q.Path("id"))
+				if s == nil {
 					return nil, ErrUnknownSite.Wrapf("%q", q.Path("id"))
 				}
-				return status(v.Sites[i], q.BlockTime, q.Height, true), nil
+				return status(s, q.BlockTime, q.Height, true), nil
 			}},
 		{Path: "/api/v1/capacity/equipment/{id}", Name: "equipment show", Read: ledger.Members, Answer: &Equipment{},
 			Doc: "A unit of equipment: its type, model, serial, site, the hold promising it and how often it moved.",

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/records"
@@ -203,4 +204,30 @@ func FuzzParseClaim(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCapacityResourcesConform: a site's Location, HealthcareService and
+// MeasureReport, a region's MeasureReport and a Device are valid R4.
+func TestCapacityResourcesConform(t *testing.T) {
+	v := conformance.LoadFHIR(t)
+	site := &capacity.Site{ID: "SLH-MAIN", Org: "h1", Name: "St Luke's", Region: "NORTH", LatE6: 51_517_400, LonE6: -118_800, Services: []string{"icu", "oxygen"}}
+	rep := &capacity.Report{Site: site.ID, Time: "2026-12-04T10:00:00Z", Height: 7, Items: []capacity.Item{{Type: "icu-bed", Total: 24, InUse: 22, OutOfService: 1}}}
+	st := &capacity.SiteStatus{Site: site, Fresh: true, Report: rep, Available: []capacity.Available{{Type: "icu-bed", Units: 1}}}
+	never := &capacity.SiteStatus{Site: site, AgeSeconds: -1, Available: []capacity.Available{}}
+	region := &capacity.Region{Code: "NORTH", Name: "Northern Region"}
+	rows := []*capacity.Shortage{{Region: "NORTH", Type: "ventilator", Need: 10, Available: 1, Shortage: 9, Sites: 2, Stale: 1}}
+	eq := &capacity.Equipment{ID: "EFH-VENT-03", Site: "EFH-MAIN", Org: "h2", Type: "ventilator", Model: "Hamilton C6", Serial: "C6-1"}
+	for _, o := range []Object{Location(site), HealthcareService(site), SiteMeasureReport(st), SiteMeasureReport(never),
+		RegionMeasureReport(region, rows, "2026-12-04T10:00:00Z"), Device(eq)} {
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problems := v.Validate(b); len(problems) > 0 {
+			t.Errorf("%s: %v\n%s", o["resourceType"], problems, b)
+		}
+	}
+	if b, _ := json.Marshal(Location(site)); !strings.Contains(string(b), `"latitude":51.517400,"longitude":-0.118800`) {
+		t.Errorf("position: %s", b)
+	}
 }

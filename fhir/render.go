@@ -242,6 +242,11 @@ func CapabilityStatement(base, software, date string, creatable []string) Object
 			"searchParam":   []any{Object{"name": "patient", "type": "reference"}, Object{"name": "_count", "type": "number"}, Object{"name": "_after", "type": "string"}},
 			"documentation": "The claim as its patient reads it: billed, allowed, paid, owed. Search: the patient's own (patient=<their pseudonym>), and the regulator's."},
 		Object{"type": "Coverage", "interaction": []any{Object{"code": "read"}}, "documentation": "To the insurer, the member and the regulator."},
+		Object{"type": "Location", "interaction": []any{Object{"code": "read"}}, "documentation": "A facility's site (its id), with its position and region; to any registered identity."},
+		Object{"type": "HealthcareService", "interaction": []any{Object{"code": "read"}}, "documentation": "What a site offers (the site's id)."},
+		Object{"type": "Device", "interaction": []any{Object{"code": "read"}}, "documentation": "A unit of equipment registered at a site."},
+		Object{"type": "MeasureReport", "interaction": []any{Object{"code": "read"}},
+			"documentation": "SANER-style capacity: a site's last report (the site's id; status error when stale), or a region's picture now (region-<code>): a group per unit type."},
 	}
 	for _, t := range creatable {
 		resources = append(resources, Object{"type": t, "interaction": []any{Object{"code": "create"}},

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/primum-health/primum/capacity"
+	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/demo/demotest"
 )
@@ -32,6 +33,21 @@ func TestCapacityEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The FHIR facade: SANER-style MeasureReports, Location,
+	// HealthcareService and Device, valid R4.
+	fhirV := conformance.LoadFHIR(t)
+	reg := f.Member("National Medicines Agency").APIToken
+	for _, path := range []string{"/fhir/MeasureReport/region-NORTH", "/fhir/MeasureReport/SLH-MAIN", "/fhir/MeasureReport/RGH-NORTHGATE",
+		"/fhir/Location/SLH-MAIN", "/fhir/HealthcareService/EFH-MAIN", "/fhir/Device/EFH-VENT-03"} {
+		raw := mustCall(t, 200, "GET", base+path, reg, nil)
+		if problems := fhirV.Validate(raw); len(problems) > 0 {
+			t.Errorf("%s: %v\n%s", path, problems, raw)
+		}
+		if path == "/fhir/MeasureReport/region-NORTH" && !strings.Contains(string(raw), `"shortage"`) {
+			t.Errorf("%s: %s", path, raw)
+		}
+	}
+	mustCall(t, 401, "GET", base+"/fhir/Location/SLH-MAIN", "", nil)
 	signIn := func(who string) []chromedp.Action {
 		return []chromedp.Action{
 			chromedp.Navigate(base + "/capacity.html"),
