@@ -31,7 +31,9 @@ func (v *View) Find(id string) *SiteView {
 }
 
 // StatusOf is a site as shown at now and height, with its last report.
-func StatusOf(s *SiteView, now time.Time, height int64) *SiteStatus { return status(s, now, height, true) }
+func StatusOf(s *SiteView, now time.Time, height int64) *SiteStatus {
+	return status(s, now, height, true)
+}
 
 // Declare declares the capacity module (see ledger.Module).
 func Declare() ledger.Module {
