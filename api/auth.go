@@ -393,6 +393,9 @@ func (s *server) mayProve(r *http.Request, key string) error {
 	switch space.Read {
 	case ledger.Public:
 		return nil
+	case ledger.Members:
+		_, err := s.knownCaller(r, state)
+		return err
 	case ledger.Regulator:
 		caller, err := s.knownCaller(r, state)
 		if err == nil && !caller.IsRegulator() {

@@ -60,7 +60,9 @@ const (
 	MaxCylinders  = 100        // GRAI cylinders a report links
 	MaxActive     = 32         // open holds on one site's type
 	MaxHoldUnits  = 100
-	MaxHoldMins   = 24 * 60 // a hold lasts at most a day unconfirmed
+	MaxHoldMins   = 120     // a hold lasts at most two hours unconfirmed
+	MaxPerHolder  = 4       // open holds of one holder on one site's type
+	MaxSitesOrg   = 200     // sites of one organisation
 	ConfirmedMins = 72 * 60 // and a confirmed one three days
 	MaxText       = 200
 	MaxServices   = 16 // at least len(Services)
@@ -184,6 +186,7 @@ type Step struct {
 // it takes from the site's available units without reading the hold.
 type activeHold struct {
 	ID      string `json:"id"`
+	Holder  string `json:"holder,omitempty"` // open holds: who holds it
 	Units   int64  `json:"units"`
 	Status  string `json:"status"`
 	Expires string `json:"expires,omitempty"`
@@ -215,18 +218,18 @@ var (
 	ErrBadReport      = ledger.NewError("capacity", 8, "bad_report", 400, "a report counts each type once, 0 to 1,000,000 units, and an oxygen stock of 0 to 1e9 litres burnt at 0 to 1e7 litres an hour with at most 100 cylinders")
 	ErrUsageOverTotal = ledger.NewError("capacity", 9, "usage_above_total", 400, "in use and out of service together cannot exceed the total")
 	ErrBadEquipment   = ledger.NewError("capacity", 10, "bad_equipment", 400, "equipment has an id (3-40 of A-Z, a-z, 0-9, -), a type, a model and a serial (1-200 characters)")
-	ErrExists         = ledger.NewError("capacity", 11, "exists", 409, "that id is taken")
+	ErrExists         = ledger.NewError("capacity", 11, "exists", 409, "that id is taken, or your organisation has 200 sites")
 	ErrBadNeed        = ledger.NewError("capacity", 12, "bad_need", 400, "a need is 0 to 1,000,000 units of a type in a region, with a note of at most 200 characters")
-	ErrBadHold        = ledger.NewError("capacity", 13, "bad_hold", 400, "a hold is 1-100 units of a type at another organisation's site, for one of your sites, for 1-1440 minutes (one unit when it names the equipment)")
+	ErrBadHold        = ledger.NewError("capacity", 13, "bad_hold", 400, "a hold is 1-100 units of a type at another organisation's site, for one of your sites, for 1-120 minutes (one unit when it names the equipment)")
 	ErrUnavailable    = ledger.NewError("capacity", 14, "unavailable", 409, "the site does not have that many units available now (its report, less what is held): ask another site (primum capacity nearest)")
 	ErrStale          = ledger.NewError("capacity", 15, "stale_report", 409, "the site has not reported within a day: nothing there counts as available until it reports")
 	ErrUnknownHold    = ledger.NewError("capacity", 16, "unknown_hold", 404, "no such hold, or not yours")
 	ErrHoldState      = ledger.NewError("capacity", 17, "hold_state", 409, "the hold is not in a state that allows this (a transfer needs a confirmed, unexpired hold)")
-	ErrHoldsFull      = ledger.NewError("capacity", 18, "holds_full", 409, "the site's type has 32 open holds: confirm, transfer or release some first")
+	ErrHoldsFull      = ledger.NewError("capacity", 18, "holds_full", 409, "the site's type has 32 open holds, or you have 4 there: confirm, transfer or release some first")
 	ErrUnknownEquip   = ledger.NewError("capacity", 19, "unknown_equipment", 404, "no such equipment at that site")
 	ErrEquipmentHeld  = ledger.NewError("capacity", 20, "equipment_held", 409, "that unit is promised to another hold already")
-	ErrNotShown       = ledger.NewError("capacity", 21, "members_only", 403, "capacity is shown to the consortium's organisations and their practitioners")
-	ErrBadQuery       = ledger.NewError("capacity", 22, "bad_query", 400, "nearest needs lat and lon in decimal degrees and needs as types or services, comma-separated; week needs a Saturday (YYYY-MM-DD)")
+	ErrNotShown       = ledger.NewError("capacity", 21, "not_shown", 403, "holds are shown to organisations and their practitioners (each its own), the weekly report to organisations")
+	ErrBadQuery       = ledger.NewError("capacity", 22, "bad_query", 400, "a parameter of the query is not valid (the detail says which)")
 )
 
 var (
@@ -241,6 +244,7 @@ var (
 	prefixRegion  = []byte("cap/g/")  // cap/g/<code> -> Region
 	prefixSite    = []byte("cap/s/")  // cap/s/<site> -> Site
 	prefixByOrg   = []byte("cap/o/")  // cap/o/<org>/<site> -> ""
+	prefixOrgN    = []byte("cap/on/") // cap/on/<org> -> its number of sites (uint64 BE)
 	prefixEquip   = []byte("cap/e/")  // cap/e/<id> -> Equipment
 	prefixEqSite  = []byte("cap/es/") // cap/es/<site>/<id> -> ""
 	prefixReport  = []byte("cap/r/")  // cap/r/<site> -> Report (the latest)

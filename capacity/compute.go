@@ -188,9 +188,9 @@ type Shortage struct {
 	Total     int64  `json:"total"`     // at sites whose report is fresh
 	Available int64  `json:"available"` // free, less what is held
 	Shortage  int64  `json:"shortage"`  // need less available, when positive
-	Surplus   int64  `json:"surplus"`   // available less need, when positive
-	Sites     int64  `json:"sites"`     // sites reporting the type, fresh
-	Stale     int64  `json:"stale"`     // sites of the region whose report is stale or missing
+	Surplus   int64  `json:"surplus"`   // available less need, when there is a need
+	Sites     int64  `json:"sites"`     // sites with a fresh report of the type
+	Stale     int64  `json:"stale"`     // sites of the region (whatever they report) whose report is stale or missing, not counted
 }
 
 // Shortages are every region's types with a need or a fresh report, at
@@ -229,7 +229,10 @@ func (v *View) Shortages(now time.Time, region string) []*Shortage {
 	}
 	out := make([]*Shortage, 0, len(at))
 	for _, sh := range at {
-		sh.Shortage, sh.Surplus = max(sh.Need-sh.Available, 0), max(sh.Available-sh.Need, 0)
+		sh.Shortage = max(sh.Need-sh.Available, 0)
+		if sh.Need > 0 { // a surplus is against a need
+			sh.Surplus = max(sh.Available-sh.Need, 0)
+		}
 		sh.Stale = stale[sh.Region]
 		out = append(out, sh)
 	}
@@ -343,16 +346,29 @@ type Available struct {
 // earthRadiusM is the mean radius of the Earth (IUGG), in metres.
 const earthRadiusM = 6_371_008.8
 
-// ParseNeeds splits a comma-separated list of types and services.
+// serviceUnits are the unit types a service needs free: a search for
+// dialysis wants a dialysis machine free, not only a site that offers it.
+var serviceUnits = map[string]string{
+	"icu": "icu-bed", "paediatric-icu": "paediatric-icu-bed", "dialysis": "dialysis-machine", "mri": "mri", "ct": "ct",
+	"ecmo": "ecmo", "paediatric-ventilation": "paediatric-ventilator",
+}
+
+// ParseNeeds splits a comma-separated list of types and services; a
+// service that has a unit type asks for one of those free too.
 func ParseNeeds(s string) (types, services []string, err error) {
 	for _, n := range strings.Split(s, ",") {
 		n = strings.TrimSpace(n)
 		switch {
 		case n == "":
 		case knownType(n):
-			types = append(types, n)
+			if !slices.Contains(types, n) {
+				types = append(types, n)
+			}
 		case knownService(n):
 			services = append(services, n)
+			if t := serviceUnits[n]; t != "" && !slices.Contains(types, t) {
+				types = append(types, t)
+			}
 		default:
 			return nil, nil, ErrBadQuery.Wrapf("%q is neither a unit type nor a service", n)
 		}

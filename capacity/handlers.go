@@ -7,7 +7,6 @@ import (
 	"errors"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -75,7 +74,9 @@ type HoldRef struct {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func text(s string) bool { return s != "" && len(s) <= MaxText && utf8.ValidString(s) }
+// text is a name people read: 1-200 bytes, no control or direction
+// override character (identity.CheckName).
+func text(s string) bool { return identity.CheckName(s, MaxText) == nil }
 
 // changed records that capacity's state changed in this transaction: the
 // version is a hash chain over every capacity transaction (its height and
@@ -84,11 +85,13 @@ func text(s string) bool { return s != "" && len(s) <= MaxText && utf8.ValidStri
 func changed(ctx *ledger.Context) {
 	old, err := ctx.State.Get(keyVersion)
 	if err != nil {
-		panic(err) // a storage error is not a rejection
+		panic(&ledger.StorageError{Err: err}) // a storage error is not a rejection
 	}
 	h := sha256.New()
 	h.Write(old)
+	h.Write([]byte(ctx.ChainID + "\x00"))
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctx.Height)))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctx.Time.UnixNano())))
 	h.Write(ctx.TxHash)
 	ctx.State.Set(keyVersion, h.Sum(nil))
 }
@@ -142,6 +145,20 @@ func site(ctx *ledger.Context, b *SiteBody) error {
 	s := &Site{ID: b.ID, Org: org(ctx), Name: b.Name, Region: b.Region, LatE6: b.LatE6, LonE6: b.LonE6, Services: services, Height: ctx.Height}
 	if old != nil {
 		s.Height = old.Height
+	} else { // a new site: at most MaxSitesOrg an organisation
+		k := ledger.Key(prefixOrgN, s.Org)
+		n, err := ctx.State.Get(k)
+		if err != nil {
+			return err
+		}
+		count := uint64(0)
+		if len(n) == 8 {
+			count = binary.BigEndian.Uint64(n)
+		}
+		if count >= MaxSitesOrg {
+			return ErrExists.Wrapf("your organisation has %d sites", count)
+		}
+		ctx.State.Set(k, binary.BigEndian.AppendUint64(nil, count+1))
 	}
 	ledger.SetJSON(ctx.State, ledger.Key(prefixSite, s.ID), s)
 	ledger.SetPresent(ctx.State, ledger.Key(prefixByOrg, s.Org, s.ID))
@@ -273,7 +290,7 @@ func putActive(ctx *ledger.Context, k []byte, active []activeHold) {
 }
 
 func need(ctx *ledger.Context, b *NeedBody) error {
-	if b.Units < 0 || b.Units > MaxUnits || len(b.Note) > MaxText || !utf8.ValidString(b.Note) {
+	if b.Units < 0 || b.Units > MaxUnits || (b.Note != "" && !text(b.Note)) {
 		return ErrBadNeed
 	}
 	if !knownType(b.Type) {
@@ -375,8 +392,20 @@ func hold(ctx *ledger.Context, b *HoldBody) error {
 	if free < b.Units {
 		return ErrUnavailable.Wrapf("%d %s available at %s, %d asked", free, b.Type, b.Site, b.Units)
 	}
-	if len(active) >= MaxActive {
-		return ErrHoldsFull
+	nOpen, mine := 0, 0
+	for _, a := range active {
+		if a.Status == HoldHeld || a.Status == HoldConfirmed {
+			nOpen++
+			if a.Holder == org(ctx) {
+				mine++
+			}
+		}
+	}
+	if nOpen >= MaxActive || mine >= MaxPerHolder {
+		return ErrHoldsFull.Wrapf("%d open holds, %d of them yours", nOpen, mine)
+	}
+	if len(active) >= 2*MaxActive { // transfers the site has not reported since
+		return ErrHoldsFull.Wrapf("%d transfers not reported yet", len(active)-nOpen)
 	}
 	if e != nil {
 		e.Hold = b.ID
@@ -386,7 +415,7 @@ func hold(ctx *ledger.Context, b *HoldBody) error {
 	h := &Hold{ID: b.ID, Site: b.Site, Type: b.Type, Units: b.Units, Equipment: b.Equipment, To: b.To, Holder: org(ctx), Owner: from.Org,
 		Status: HoldHeld, Expires: expires, Steps: []Step{{Status: HoldHeld, By: ctx.Signer.ID, Time: stamp(ctx.Time), Height: ctx.Height}}, Height: ctx.Height}
 	ledger.SetJSON(ctx.State, ledger.Key(prefixHold, h.ID), h)
-	putActive(ctx, ledger.Key(prefixActive, h.Site, h.Type), append(active, activeHold{ID: h.ID, Units: h.Units, Status: HoldHeld, Expires: expires}))
+	putActive(ctx, ledger.Key(prefixActive, h.Site, h.Type), append(active, activeHold{ID: h.ID, Holder: h.Holder, Units: h.Units, Status: HoldHeld, Expires: expires}))
 	ledger.SetPresent(ctx.State, holderKey(h.Holder, ctx.Height, h.ID))
 	ledger.SetPresent(ctx.State, holderKey(h.Owner, ctx.Height, h.ID))
 	changed(ctx)
@@ -434,7 +463,7 @@ func moveHold(ctx *ledger.Context, h *Hold, status string) error {
 	switch status {
 	case HoldConfirmed:
 		h.Expires = stamp(ctx.Time.Add(ConfirmedMins * time.Minute))
-		active = append(active, activeHold{ID: h.ID, Units: h.Units, Status: status, Expires: h.Expires})
+		active = append(active, activeHold{ID: h.ID, Holder: h.Holder, Units: h.Units, Status: status, Expires: h.Expires})
 	case HoldTransferred:
 		h.Expires = ""
 		active = append(active, activeHold{ID: h.ID, Units: h.Units, Status: status, Height: ctx.Height})

@@ -40,7 +40,15 @@ func Declare() ledger.Module {
 	c := views
 	return ledger.Module{Name: "capacity", Doc: "Equipment and capacity: sites, equipment, signed status reports, regional need and shortages, days of oxygen, the nearest facility that can take a patient, and holds for transfers that never promise a unit twice.",
 		Txs: routes(), Queries: queries(c), Keys: []ledger.KeySpace{
+			// Sites, reports, equipment, regions and needs: to every
+			// registered identity, as the queries show them.
 			{Prefix: string(prefixAllCaps), Read: ledger.Members},
+			// Who holds what for whom: the hold queries show a hold to
+			// its two parties and the regulator; a proof, to the
+			// regulator.
+			{Prefix: string(prefixHold), Read: ledger.Regulator},
+			{Prefix: string(prefixHolder), Read: ledger.Regulator},
+			{Prefix: string(prefixActive), Read: ledger.Regulator},
 		}}
 }
 
@@ -125,7 +133,7 @@ func queries(c *cache) []ledger.Query {
 				return v.Regions, nil
 			}},
 		{Path: "/api/v1/capacity/sites", Name: "site list", Read: ledger.Members, Answer: ledger.Page{Items: []*SiteStatus{}},
-			Columns: ledger.Cols("NAME", "name", "ORG", "@org", "REGION", "region", "FRESH", "fresh", "AGE S", "age_seconds", "AVAILABLE", "available"),
+			Columns: ledger.Cols("SITE", "id", "NAME", "name", "ORG", "@org", "REGION", "region", "FRESH", "fresh", "AGE S", "age_seconds", "FREE", "available"),
 			Doc:     "Sites by id, each with what it has free now (its last report, less what is held) and how old the report is, in seconds and blocks; a stale report counts as nothing free. region= narrows to a region.",
 			Params:  append([]ledger.Param{{Name: "region", Doc: "a region code"}}, paging...),
 			Handle: func(q *ledger.Request) (any, error) {
@@ -173,7 +181,7 @@ func queries(c *cache) []ledger.Query {
 				return GetEquipment(q.State, q.Path("id"))
 			}},
 		{Path: "/api/v1/capacity/shortages", Name: "shortages", Read: ledger.Members, Answer: []*Shortage{},
-			Columns: ledger.Cols("REGION", "region", "TYPE", "type", "NEED", "need", "AVAILABLE", "available", "SHORTAGE", "shortage", "SURPLUS", "surplus", "SITES", "sites", "STALE", "stale"),
+			Columns: ledger.Cols("REGION", "region", "TYPE", "type", "NEED", "need", "FREE", "available", "SHORTAGE", "shortage", "SURPLUS", "surplus", "SITES", "sites", "STALE SITES", "stale"),
 			Doc:     "Per region and type: the need the regulator declared, the units free at sites whose report is fresh (less what is held), and the shortage or surplus against the need; stale sites are counted apart. In integers, the same on every node.",
 			Params:  []ledger.Param{{Name: "region", Doc: "a region code"}},
 			Handle: func(q *ledger.Request) (any, error) {
@@ -194,8 +202,8 @@ func queries(c *cache) []ledger.Query {
 				return v.Oxygen(q.BlockTime, q.Query.Get("region")), nil
 			}},
 		{Path: "/api/v1/capacity/nearest", Name: "nearest", Read: ledger.Members, Answer: []*Found{},
-			Columns: ledger.Cols("SITE", "site", "NAME", "name", "REGION", "region", "DISTANCE M", "distance_m", "AVAILABLE", "available", "AGE S", "age_seconds"),
-			Doc:     "The nearest sites that can take a patient now: a fresh report, every service asked for, at least one free unit of every type asked for; nearest first, then the most available, then the freshest. The location is not kept.",
+			Columns: ledger.Cols("SITE", "site", "NAME", "name", "REGION", "region", "DISTANCE M", "distance_m", "FREE", "available", "AGE S", "age_seconds"),
+			Doc:     "The nearest sites that can take a patient now: a fresh report, every service asked for (with a unit of it free: dialysis, a dialysis machine), at least one free unit of every type asked for; nearest first, then the most available, then the freshest. The location is not kept.",
 			Params: []ledger.Param{{Name: "lat", Doc: "latitude in decimal degrees", Required: true}, {Name: "lon", Doc: "longitude in decimal degrees", Required: true},
 				{Name: "needs", Doc: "types and services, comma-separated (icu-bed,ventilator)", Required: true}, {Name: "limit", Doc: "1-50 (default 5)"}},
 			Handle: func(q *ledger.Request) (any, error) {
@@ -223,7 +231,7 @@ func queries(c *cache) []ledger.Query {
 			}},
 		{Path: "/api/v1/capacity/holds", Name: "hold list", Read: ledger.Members, Answer: ledger.Page{Items: []*HoldView{}},
 			Columns: ledger.Cols("HOLD", "id", "SITE", "site", "TYPE", "type", "UNITS", "units", "TO", "to", "STATUS", "status_now", "EXPIRES", "expires"),
-			Doc:     "Holds your organisation placed or is asked to honour, newest first (every hold for the regulator).",
+			Doc:     "Holds your organisation placed or is asked to honour, newest first (every hold, by id, for the regulator).",
 			Params:  paging,
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(100, 1000)
@@ -254,8 +262,11 @@ func queries(c *cache) []ledger.Query {
 			}},
 		{Path: "/api/v1/capacity/nhsn/{week}", Name: "nhsn", Read: ledger.Members, Answer: []*NHSNRow{},
 			Columns: ledger.Cols("SITE", "orgid", "WEEK ENDING", "weekendingdate", "SNAPSHOT", "snapshotdate", "BEDS", "numinptbeds", "OCC", "numinptbedsocc", "ICU", "numicubeds", "ICU OCC", "numicubedsocc", "VENT", "numvent", "VENT USE", "numventuse"),
-			Doc:     "The week's bed-capacity report in the shape of NHSN's Hospital Respiratory Data weekly submission, per site: the snapshot in force on the Wednesday of the week ending on the Saturday given (YYYY-MM-DD).",
+			Doc:     "The week's bed-capacity report in the shape of NHSN's Hospital Respiratory Data weekly submission, per site: the snapshot in force on the Wednesday of the week ending on the Saturday given (YYYY-MM-DD). To organisations.",
 			Handle: func(q *ledger.Request) (any, error) {
+				if q.Caller.Kind != ledger.KindOrganisation { // a report for the facilities and the authority
+					return nil, ErrNotShown
+				}
 				v, err := c.view(q.State)
 				if err != nil {
 					return nil, err

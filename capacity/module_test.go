@@ -2,6 +2,7 @@ package capacity_test
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -37,7 +38,8 @@ func setup(t testing.TB) *moduletest.World {
 	w.Try(t, "rgh", capacity.TypeEquipment, capacity.EquipmentBody{ID: "RGH-VENT-1", Site: "RGH-MAIN", Type: "ventilator", Model: "Hamilton C6", Serial: "C6-1"}, nil)
 	w.Try(t, "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 20, InUse: 18, OutOfService: 1}, {Type: "ventilator", Total: 10, InUse: 10}},
 		Oxygen: &capacity.Oxygen{Litres: 24_000, BurnLPH: 2_000}}, nil)
-	w.Try(t, "rgh", capacity.TypeReport, capacity.ReportBody{Site: "RGH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 12, InUse: 6}, {Type: "ventilator", Total: 8, InUse: 5, OutOfService: 1}},
+	w.Try(t, "rgh", capacity.TypeReport, capacity.ReportBody{Site: "RGH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 12, InUse: 6}, {Type: "ventilator", Total: 8, InUse: 5, OutOfService: 1},
+		{Type: "dialysis-machine", Total: 4, InUse: 3}},
 		Oxygen: &capacity.Oxygen{Litres: 960_000, BurnLPH: 1_000, Cylinders: []string{"(8003)00614141123452CYL-1"}}}, nil)
 	w.Try(t, "efh", capacity.TypeReport, capacity.ReportBody{Site: "EFH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 10, InUse: 4}, {Type: "ventilator", Total: 6, InUse: 2}}}, nil)
 	w.Try(t, "reg", capacity.TypeNeed, capacity.NeedBody{Region: "NORTH", Type: "ventilator", Units: 10, Note: "winter surge plan"}, nil)
@@ -192,7 +194,8 @@ func TestStaleAndOxygenAndNearest(t *testing.T) {
 	if got := near("51.5074", "-0.1278", "icu-bed,ventilator"); len(got) != 2 || got[0] != "RGH-MAIN" {
 		t.Fatalf("nearest ICU bed with a ventilator: %v", got)
 	}
-	// Dialysis is a service: St Luke's west has it but never reported.
+	// Dialysis is a service, with a machine free: St Luke's west offers
+	// it but never reported.
 	if got := near("51.5074", "-0.1278", "dialysis"); len(got) != 1 || got[0] != "RGH-MAIN" {
 		t.Fatalf("nearest dialysis: %v", got)
 	}
@@ -260,3 +263,23 @@ func TestNHSN(t *testing.T) {
 
 // The module declares every error it returns with a code of its own.
 var _ = ledger.ErrUnauthorized
+
+// TestHoldLimits: one facility holds at most 4 open holds on a site's
+// type, unconfirmed for at most two hours, so it cannot take a
+// competitor's site off everyone's count.
+func TestHoldLimits(t *testing.T) {
+	w := setup(t)
+	hold := func(id string, minutes int64) capacity.HoldBody {
+		return capacity.HoldBody{ID: id, Site: "EFH-MAIN", Type: "icu-bed", Units: 1, To: "RGH-MAIN", Minutes: minutes}
+	}
+	w.Try(t, "rgh", capacity.TypeHold, hold("L-0", 121), capacity.ErrBadHold)
+	for i := range capacity.MaxPerHolder {
+		w.Try(t, "rgh", capacity.TypeHold, hold(fmt.Sprintf("L-%d", i+1), 120), nil)
+	}
+	w.Try(t, "rgh", capacity.TypeHold, hold("L-9", 120), capacity.ErrHoldsFull)
+	// Another facility still can.
+	w.Try(t, "slh", capacity.TypeHold, capacity.HoldBody{ID: "L-10", Site: "EFH-MAIN", Type: "icu-bed", Units: 1, To: "SLH-MAIN", Minutes: 30}, nil)
+	// A released hold frees its holder's place.
+	w.Try(t, "efh", capacity.TypeRelease, capacity.HoldRef{Hold: "L-1"}, nil)
+	w.Try(t, "rgh", capacity.TypeHold, hold("L-9", 120), nil)
+}

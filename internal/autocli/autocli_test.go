@@ -41,6 +41,11 @@ func TestTable(t *testing.T) {
 		t.Fatalf("cents: %q, want %q", out.String(), want)
 	}
 	out.Reset()
+	Table(&out, ledger.Cols("FREE", "free"), []map[string]any{{"free": []any{map[string]any{"type": "icu-bed", "units": float64(3)}, map[string]any{"type": "ventilator", "units": float64(0)}}}}, nil)
+	if want := "FREE\n3 icu-bed,0 ventilator\n"; out.String() != want {
+		t.Fatalf("counts: %q, want %q", out.String(), want)
+	}
+	out.Reset()
 	if Table(&out, ledger.Cols("ID", "id"), nil, nil); out.String() != "(none)\n" {
 		t.Fatalf("an empty list: %q", out.String())
 	}

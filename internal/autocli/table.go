@@ -111,6 +111,22 @@ func cellOf(v any) string {
 		}
 		return strings.Join(parts, ",")
 	case map[string]any:
+		// A count of something ({"type": "icu-bed", "units": 3}) reads
+		// as "3 icu-bed"; anything else as its JSON.
+		if len(v) == 2 {
+			var word, count string
+			for _, x := range v {
+				switch x := x.(type) {
+				case string:
+					word = x
+				case float64:
+					count = cellOf(x)
+				}
+			}
+			if word != "" && count != "" {
+				return count + " " + word
+			}
+		}
 		b, _ := json.Marshal(v)
 		return string(b)
 	}

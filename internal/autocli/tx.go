@@ -158,7 +158,9 @@ func FlagOf(field string) string { return strings.ReplaceAll(field, "_", "-") }
 func txExample(noun, verb, example string, fields []bodyField, positional []*bodyField, h *ledger.KeyHolder) string {
 	line := "  primum " + noun + " " + verb
 	var values map[string]any
-	if json.Unmarshal([]byte(example), &values) != nil {
+	dec := json.NewDecoder(strings.NewReader(example))
+	dec.UseNumber() // 51507400, not 5.15074e+07
+	if dec.Decode(&values) != nil {
 		return line + " --from KEY"
 	}
 	if h != nil { // the key opened here: its holder's proof is signed with it

@@ -7,7 +7,9 @@
 let me = null, sites = [];
 const isFacility = () => me && me.kind === "organisation" && ["hospital", "clinic", "lab"].includes(me.org_type);
 const svgNS = "http://www.w3.org/2000/svg";
-const free = (s, type) => (s.available.find(a => a.type === type) || { units: 0 }).units;
+// free is a type's free units at a site, or undefined when it reports none.
+const free = (s, type) => (s.available.find(a => a.type === type) || {}).units;
+const units = (n, one, many) => n + " " + (n === 1 ? one : many);
 const age = sec => sec < 0 ? "never reported" : sec < 3600 ? Math.floor(sec / 60) + " min ago" : sec < 86400 ? Math.floor(sec / 3600) + " h ago" : Math.floor(sec / 86400) + " days ago";
 const days = tenths => tenths < 0 ? "not in use" : (tenths / 10).toFixed(1);
 
@@ -25,11 +27,16 @@ function drawMap(shortages) {
   box.replaceChildren();
   if (!sites.length) { box.textContent = "No sites registered yet."; return; }
   const lats = sites.map(s => s.lat_e6 / 1e6), lons = sites.map(s => s.lon_e6 / 1e6);
-  const pad = 0.03;
+  const pad = 0.05;
   const south = Math.min(...lats) - pad, north = Math.max(...lats) + pad, west = Math.min(...lons) - pad, east = Math.max(...lons) + pad;
+  // One scale for both axes (longitude shrunk by the cosine of the middle
+  // latitude), fitted into a box of fixed shape: a site far from the
+  // others makes the map wide or tall, never blank.
   const k = Math.cos((south + north) / 2 * Math.PI / 180);
-  const W = 600, H = Math.max(200, Math.round(W * (north - south) / ((east - west) * k)));
-  const x = lon => (lon - west) / (east - west) * W, y = lat => (north - lat) / (north - south) * H;
+  const W = 600, H = 400, spanX = (east - west) * k, spanY = north - south;
+  const scale = Math.min(W / spanX, H / spanY);
+  const ox = (W - spanX * scale) / 2, oy = (H - spanY * scale) / 2;
+  const x = lon => ox + (lon - west) * k * scale, y = lat => oy + (north - lat) * scale;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "map-svg-title map-svg-desc", class: "map" });
   svg.append(el("title", { id: "map-svg-title" }, "Sites and regions"));
   const short = {};
@@ -39,27 +46,45 @@ function drawMap(shortages) {
     ". " + sites.map(s => `${s.name}: ${siteState(s).words}`).join("; ")));
   for (const r of regions) {
     const in_ = sites.filter(s => s.region === r);
-    const rx0 = x(Math.min(...in_.map(s => s.lon_e6 / 1e6)) - pad / 2), rx1 = x(Math.max(...in_.map(s => s.lon_e6 / 1e6)) + pad / 2);
-    const ry0 = y(Math.max(...in_.map(s => s.lat_e6 / 1e6)) + pad / 2), ry1 = y(Math.min(...in_.map(s => s.lat_e6 / 1e6)) - pad / 2);
+    // The box of its sites, 28 units around them (room for a dot and a label).
+    const rx0 = x(Math.min(...in_.map(s => s.lon_e6 / 1e6))) - 28, rx1 = x(Math.max(...in_.map(s => s.lon_e6 / 1e6))) + 28;
+    const ry0 = y(Math.max(...in_.map(s => s.lat_e6 / 1e6))) - 28, ry1 = y(Math.min(...in_.map(s => s.lat_e6 / 1e6))) + 28;
     const cls = short[r] === undefined ? "region" : short[r] ? "region short" : "region enough";
     svg.append(el("rect", { x: rx0, y: ry0, width: Math.max(rx1 - rx0, 4), height: Math.max(ry1 - ry0, 4), rx: 8, class: cls }));
-    svg.append(el("text", { x: rx0 + 6, y: ry0 + 16, class: "region-label" }, r));
+    svg.append(el("text", { x: rx0 + 6, y: ry0 - 6, class: "region-label" }, r));
   }
-  for (const s of sites) {
-    const st = siteState(s);
+  // Labels go where they overlap no dot and no other label (the first of a
+  // few places that is free: right, left, then a line below or above).
+  const dots = sites.map(s => ({ cx: x(s.lon_e6 / 1e6), cy: y(s.lat_e6 / 1e6) }));
+  const placed = [];
+  const hits = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  const labelBox = (lx, ly, w, anchor) => anchor === "start" ? { x0: lx, x1: lx + w, y0: ly - 15, y1: ly + 4 } : { x0: lx - w, x1: lx, y0: ly - 15, y1: ly + 4 };
+  sites.forEach((s, i) => {
+    const st = siteState(s), { cx, cy } = dots[i], w = s.id.length * 10.5;
     const g = el("g", {});
-    g.append(el("circle", { cx: x(s.lon_e6 / 1e6), cy: y(s.lat_e6 / 1e6), r: 8, class: "site " + st.cls }));
-    g.append(el("title", {}, `${s.name}: ${st.words}`));
-    g.append(el("text", { x: x(s.lon_e6 / 1e6) + 11, y: y(s.lat_e6 / 1e6) + 4, class: "site-label" }, s.id));
+    g.append(el("circle", { cx, cy, r: 10, class: "site " + st.cls }));
+    g.append(el("title", {}, `${s.name} (${s.id}): ${st.words}`));
+    const tries = [[cx + 14, cy + 5, "start"], [cx - 14, cy + 5, "end"], [cx + 14, cy + 26, "start"], [cx - 14, cy + 26, "end"],
+      [cx + 14, cy - 16, "start"], [cx - 14, cy - 16, "end"], [cx + 14, cy + 47, "start"], [cx + 14, cy - 37, "start"]];
+    let pick = tries[0];
+    for (const t of tries) {
+      const b = labelBox(t[0], t[1], w, t[2]);
+      const clear = b.x0 >= 0 && b.x1 <= W && !placed.some(p => hits(p, b)) &&
+        !dots.some(d => hits({ x0: d.cx - 11, x1: d.cx + 11, y0: d.cy - 11, y1: d.cy + 11 }, b));
+      if (clear) { pick = t; break; }
+    }
+    placed.push(labelBox(pick[0], pick[1], w, pick[2]));
+    g.append(el("text", { x: pick[0], y: pick[1], class: "site-label", "text-anchor": pick[2] }, s.id));
     svg.append(g);
-  }
+  });
   box.append(svg);
 }
 function siteState(s) {
   if (!s.fresh) return { cls: "stale", words: "report stale or missing" };
   const icu = free(s, "icu-bed"), vent = free(s, "ventilator");
-  if (icu > 0 && vent > 0) return { cls: "free", words: `${icu} ICU beds and ${vent} ventilators free` };
-  if (icu > 0 || vent > 0) return { cls: "some", words: `${icu} ICU beds, ${vent} ventilators free` };
+  const said = `${units(icu || 0, "ICU bed", "ICU beds")} and ${units(vent || 0, "ventilator", "ventilators")} free`;
+  if (icu > 0 && vent > 0) return { cls: "free", words: said };
+  if (icu > 0 || vent > 0) return { cls: "some", words: said };
   return { cls: "none", words: "no ICU bed or ventilator free" };
 }
 
@@ -73,14 +98,15 @@ async function picture() {
     r.surplus && r.need ? String(r.surplus) : "", r.sites, r.stale || ""]), i => shortages[i].shortage ? "flagged" : "");
   fill("#sites", sites.map(s => {
     const other = s.available.filter(a => a.type !== "icu-bed" && a.type !== "ventilator").map(a => `${a.units} ${a.type}`).join(", ");
-    return [s.name, who[s.org] || s.org, s.region, { text: s.fresh ? age(s.age_seconds) : "stale: " + age(s.age_seconds), cls: s.fresh ? "" : "status-revoked" },
-      s.fresh ? free(s, "icu-bed") : "", s.fresh ? free(s, "ventilator") : "", other, s.oxygen ? days(s.oxygen.days_tenths) + " days" : ""];
+    const shown = type => !s.fresh || free(s, type) === undefined ? "—" : String(free(s, type));
+    return [`${s.name} (${s.id})`, who[s.org] || s.org, s.region, { text: s.fresh ? age(s.age_seconds) : "stale: " + age(s.age_seconds), cls: s.fresh ? "" : "status-revoked" },
+      shown("icu-bed"), shown("ventilator"), other, s.oxygen ? days(s.oxygen.days_tenths) + " days" : ""];
   }));
   fill("#oxygen", oxygen.sites.map(o => [o.name, o.region, o.litres.toLocaleString(), o.burn_lph.toLocaleString(),
     { text: o.stale ? "stale" : o.hours_left < 0 ? "not in use" : String(o.hours_left), cls: !o.stale && o.hours_left >= 0 && o.hours_left < 48 ? "status-revoked" : "" }, o.stale ? "" : days(o.days_tenths)]));
   fill("#oxygen-regions", oxygen.regions.map(r => [r.region, r.litres.toLocaleString(), r.burn_lph.toLocaleString(), days(r.days_tenths), r.stale || ""]));
   if (isFacility()) {
-    const mine = sites.filter(s => s.org === me.id), others = sites.filter(s => s.org !== me.id);
+    const mine = sites.filter(s => s.org === me.id), others = sites.filter(s => s.org !== me.id && s.fresh);
     fillSelect("hold-to", mine.map(s => [s.id, s.name]));
     fillSelect("hold-site", others.map(s => [s.id, s.name]));
   }
@@ -169,7 +195,8 @@ async function nhsn() {
   const out = document.getElementById("nhsn-result");
   try {
     const rows = await get("/api/v1/capacity/nhsn/" + weekBox.value);
-    const cols = ["orgid", "facilityname", "weekendingdate", "snapshotdate", "numinptbeds", "numinptbedsocc", "numicubeds", "numicubedsocc", "numinptbedsped", "numinptbedsoccped", "numvent", "numventuse"];
+    const cols = ["orgid", "facilityname", "weekendingdate", "snapshotdate", "numinptbeds", "numinptbedsocc", "numicubeds", "numicubedsocc", "numinptbedsped", "numinptbedsoccped",
+      "numicubedsped", "numicubedsoccped", "numvent", "numventuse", "region"];
     fill("#nhsn", rows.map(r => cols.map(c => String(r[c]))));
     out.textContent = rows.length ? "" : "No site reported between that week's Sunday and Wednesday.";
   } catch (e) {
