@@ -152,7 +152,7 @@ func TestDemoSeedingResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts demo nodes (-short)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel) // after the parallel subtests
 	refHome, ref := demotest.Start(t)
 	refClient := client.New(ref.APIURL())
