@@ -381,7 +381,7 @@ func TestAppHashPinned(t *testing.T) {
 	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB);
 	// then by the identity module's suspension periods (written by the
 	// workload's status changes) and the capacity module's steps.
-	const want = "3A4018607C963A26C1F548A618CEBEF6135E4D1911882970D384A144B3A18256"
+	const want = "6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

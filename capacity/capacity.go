@@ -230,6 +230,7 @@ var (
 	ErrEquipmentHeld  = ledger.NewError("capacity", 20, "equipment_held", 409, "that unit is promised to another hold already")
 	ErrNotShown       = ledger.NewError("capacity", 21, "not_shown", 403, "holds are shown to organisations and their practitioners (each its own), the weekly report to organisations")
 	ErrBadQuery       = ledger.NewError("capacity", 22, "bad_query", 400, "a parameter of the query is not valid (the detail says which)")
+	ErrUnknownCyl     = ledger.NewError("capacity", 23, "unknown_cylinder", 404, "a cylinder a report names is not a returnable asset registered in the supply chain (primum supply register-asset)")
 )
 
 var (

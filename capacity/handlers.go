@@ -8,8 +8,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
 )
 
 // Bodies.
@@ -246,6 +248,24 @@ func report(ctx *ledger.Context, b *ReportBody) error {
 	}
 	if _, err := ownSite(ctx, b.Site); err != nil {
 		return err
+	}
+	// The cylinders are the supply chain's returnable assets (GRAI): each
+	// one registered there (at most MaxCylinders reads).
+	if b.Oxygen != nil {
+		for _, c := range b.Oxygen.Cylinders {
+			key, code, err := supply.KeyOf(c)
+			if err != nil {
+				return ErrBadReport.Wrapf("cylinder %q: %v", c, err)
+			}
+			if _, kind, _ := code.Key(); kind != gs1.KindGRAI {
+				return ErrBadReport.Wrapf("cylinder %q is not a GRAI", c)
+			}
+			if _, err := supply.GetObject(ctx.State, key); errors.Is(err, supply.ErrUnknownObject) {
+				return ErrUnknownCyl.Wrapf("%s", c)
+			} else if err != nil {
+				return err
+			}
+		}
 	}
 	items := slices.Clone(b.Items)
 	slices.SortFunc(items, func(x, y Item) int {

@@ -40,7 +40,7 @@ func setup(t testing.TB) *moduletest.World {
 		Oxygen: &capacity.Oxygen{Litres: 24_000, BurnLPH: 2_000}}, nil)
 	w.Try(t, "rgh", capacity.TypeReport, capacity.ReportBody{Site: "RGH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 12, InUse: 6}, {Type: "ventilator", Total: 8, InUse: 5, OutOfService: 1},
 		{Type: "dialysis-machine", Total: 4, InUse: 3}},
-		Oxygen: &capacity.Oxygen{Litres: 960_000, BurnLPH: 1_000, Cylinders: []string{"(8003)00614141123452CYL-1"}}}, nil)
+		Oxygen: &capacity.Oxygen{Litres: 960_000, BurnLPH: 1_000}}, nil)
 	w.Try(t, "efh", capacity.TypeReport, capacity.ReportBody{Site: "EFH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 10, InUse: 4}, {Type: "ventilator", Total: 6, InUse: 2}}}, nil)
 	w.Try(t, "reg", capacity.TypeNeed, capacity.NeedBody{Region: "NORTH", Type: "ventilator", Units: 10, Note: "winter surge plan"}, nil)
 	w.Commit()
@@ -63,6 +63,7 @@ func TestRefusals(t *testing.T) {
 		{"usage above total", "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 5, InUse: 5, OutOfService: 1}}}, capacity.ErrUsageOverTotal},
 		{"a type twice", "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 5}, {Type: "icu-bed", Total: 6}}}, capacity.ErrBadReport},
 		{"negative oxygen", "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Oxygen: &capacity.Oxygen{Litres: -1}}, capacity.ErrBadReport},
+		{"a cylinder not in the supply chain", "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Oxygen: &capacity.Oxygen{Litres: 1, Cylinders: []string{"(8003)00614141123452400"}}}, capacity.ErrUnknownCyl},
 		{"not a GRAI", "slh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Oxygen: &capacity.Oxygen{Litres: 1, Cylinders: []string{"cyl-1"}}}, capacity.ErrBadReport},
 		{"another's site", "rgh", capacity.TypeReport, capacity.ReportBody{Site: "SLH-MAIN", Items: []capacity.Item{{Type: "icu-bed", Total: 1}}}, capacity.ErrNotYourSite},
 		{"need in an unknown region", "reg", capacity.TypeNeed, capacity.NeedBody{Region: "EAST", Type: "ventilator", Units: 1}, capacity.ErrUnknownRegion},

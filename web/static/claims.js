@@ -56,8 +56,8 @@ async function lists() {
 }
 // ordinal writes 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 33rd, 66th.
 function ordinal(n) {
-  const tens = n % 100, ones = n % 10;
-  const suffix = tens >= 11 && tens <= 13 ? "th" : ones === 1 ? "st" : ones === 2 ? "nd" : ones === 3 ? "rd" : "th";
+  const tens = n % 100, last = n % 10;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : last === 1 ? "st" : last === 2 ? "nd" : last === 3 ? "rd" : "th";
   return n + suffix;
 }
 function openButton(id) {
