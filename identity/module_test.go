@@ -398,6 +398,19 @@ func TestSuspensionPeriods(t *testing.T) {
 			t.Errorf("at %s on %s: %+v, want inactive %v", tc.at, tc.date, p, tc.want)
 		}
 	}
+	// An organisation that credentials the licence after the regulator
+	// lifted its suspension cannot bill the days of it.
+	w.AddOrg("late", "clinic")
+	w.Commit()
+	b4 := w.PractitionerBody("drA4", "late")
+	b4.Licence = "LIC-drA"
+	w.Try(t, "late", identity.TypeRegisterPractitioner, b4, nil)
+	w.Commit()
+	for date, want := range map[string]bool{"2026-11-11": true, "2026-11-13": false} {
+		if p, err := identity.InactiveOn(w.St.Committed(), "LIC-drA", w.ID("late"), date); err != nil || (p != nil) != want {
+			t.Errorf("at the later organisation on %s: %+v %v, want inactive %v", date, p, err, want)
+		}
+	}
 	if _, err := identity.InactiveOn(w.St.Committed(), "LIC-drA", w.ID("hosp"), "2026-11-1"); err == nil {
 		t.Error("a date not YYYY-MM-DD was read")
 	}

@@ -31,6 +31,10 @@ func periodPrefix(lk, org string) []byte {
 	return append(append(append(append(slices.Clone(prefixStatus), lk...), '/'), org...), '/')
 }
 
+// everywhere stands for every organisation in a regulator's periods (an
+// organisation's id is 40 hex digits: it cannot be this).
+const everywhere = "regulator"
+
 // updatePeriods follows a change of status of changed (identities holding
 // one licence) by the signer: for each organisation they belong to, a
 // period opens when one of its identities holding the licence is no
@@ -54,6 +58,11 @@ func updatePeriods(ctx *ledger.Context, changed []*Identity) error {
 		}
 	}
 	slices.Sort(orgs)
+	// A regulator's change is of the licence everywhere: an organisation
+	// that credentials the licence later must not bill the days of it.
+	if ctx.Signer.OrgType == "regulator" {
+		orgs = append(orgs, everywhere)
+	}
 	today := ctx.Time.UTC().Format(time.DateOnly)
 	for _, org := range orgs {
 		status := StatusActive
@@ -61,6 +70,9 @@ func updatePeriods(ctx *ledger.Context, changed []*Identity) error {
 			if h.OrgID == org && h.Status != StatusActive && status == StatusActive {
 				status = h.Status
 			}
+		}
+		if org == everywhere {
+			status = changed[0].Status
 		}
 		last, lastKey, err := latestPeriod(ctx.State, lk, org, "")
 		if err != nil {
@@ -109,14 +121,20 @@ func latestPeriod(r ledger.Reader, lk, org, date string) (*Period, []byte, error
 // InactiveOn returns the period in which the licence could not be used at
 // the organisation on date (YYYY-MM-DD, UTC), or nil: a suspension or
 // revocation of one of the organisation's identities holding it, or a
-// regulator's of the licence, at any time that day. One read.
+// regulator's of the licence (wherever it is held, then or later), at any
+// time that day. Two reads.
 func InactiveOn(r ledger.Reader, licence, org, date string) (*Period, error) {
 	if _, err := time.Parse(time.DateOnly, date); err != nil {
 		return nil, ledger.ErrBadRequest.Wrapf("date %q: YYYY-MM-DD", date)
 	}
-	p, _, err := latestPeriod(r, LicenceKey(licence), org, date)
-	if err != nil || p == nil || (p.End != "" && p.End < date) {
-		return nil, err
+	for _, at := range []string{org, everywhere} {
+		p, _, err := latestPeriod(r, LicenceKey(licence), at, date)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil && (p.End == "" || p.End >= date) {
+			return p, nil
+		}
 	}
-	return p, nil
+	return nil, nil
 }
