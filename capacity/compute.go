@@ -51,11 +51,38 @@ type clock struct {
 
 func clockAt(now time.Time) clock { return clock{now.Unix(), stamp(now)} }
 
-func (s *SiteView) setReport(rep *Report) {
-	s.Report, s.reported = rep, 0
-	if t, err := time.Parse(time.RFC3339, rep.Time); err == nil {
-		s.reported = t.Unix()
+func (s *SiteView) setReport(rep *Report) { s.Report, s.reported = rep, rep.madeAt() }
+
+// madeAt is when the report was made (its block time), Unix seconds; 0
+// if its time does not read.
+func (r *Report) madeAt() int64 {
+	t, err := time.Parse(time.RFC3339, r.Time)
+	if err != nil {
+		return 0
 	}
+	return t.Unix()
+}
+
+// freshAt says whether a report made at made (madeAt) counts at now (Unix
+// seconds): for StaleAfter. Block execution and the queries ask it alike.
+func freshAt(made, now int64) bool { return made > 0 && now < made+int64(StaleAfter/time.Second) }
+
+// free is what the report leaves free of a type at t (RFC 3339): its
+// available units less what the site's open holds and unreported
+// transfers take.
+func (r *Report) free(typ string, active []activeHold, t string) int64 {
+	var n int64
+	for _, it := range r.Items {
+		if it.Type == typ {
+			n = it.Available()
+		}
+	}
+	for _, a := range active {
+		if a.counts(t, r.Height) {
+			n -= a.Units
+		}
+	}
+	return max(n, 0)
 }
 
 // cache keeps the last View built, by version.
@@ -142,7 +169,7 @@ func ReadView(r ledger.Reader) (*View, error) {
 func (s *SiteView) Fresh(now time.Time) bool { return s.fresh(clockAt(now)) }
 
 func (s *SiteView) fresh(c clock) bool {
-	return s.Report != nil && s.reported > 0 && c.unix < s.reported+int64(StaleAfter/time.Second)
+	return s.Report != nil && freshAt(s.reported, c.unix)
 }
 
 // Available is what the site has free of a type at now: nothing if its
@@ -153,18 +180,7 @@ func (s *SiteView) available(typ string, c clock) int64 {
 	if !s.fresh(c) {
 		return 0
 	}
-	var free int64
-	for _, it := range s.Report.Items {
-		if it.Type == typ {
-			free = it.Available()
-		}
-	}
-	for _, a := range s.Active[typ] {
-		if a.counts(c.stamp, s.Report.Height) {
-			free -= a.Units
-		}
-	}
-	return max(free, 0)
+	return s.Report.free(typ, s.Active[typ], c.stamp)
 }
 
 // Age says how old a site's report is at now and height: seconds and
@@ -278,6 +294,15 @@ func hoursLeft(litres, burn int64) (hours, daysTenths int64) {
 	return litres / burn, litres * 10 / (burn * 24)
 }
 
+// oxygen is the site's oxygen at now (its report has some).
+func (s *SiteView) oxygen(now time.Time) *OxygenSite {
+	o := s.Report.Oxygen
+	age, _ := s.Age(now, 0)
+	os := &OxygenSite{Site: s.ID, Name: s.Name, Region: s.Region, Litres: o.Litres, BurnLPH: o.BurnLPH, Cylinders: int64(len(o.Cylinders)), Stale: !s.Fresh(now), AgeSec: age}
+	os.HoursLeft, os.DaysTenth = hoursLeft(o.Litres, o.BurnLPH)
+	return os
+}
+
 // Oxygen is days of oxygen per site and region at now (integers: whole
 // hours and tenths of days), sites that will run out first first; a stale
 // report is shown, marked, and left out of its region's sum.
@@ -288,10 +313,7 @@ func (v *View) Oxygen(now time.Time, region string) *OxygenAnswer {
 		if (region != "" && s.Region != region) || s.Report == nil || s.Report.Oxygen == nil {
 			continue
 		}
-		o := s.Report.Oxygen
-		age, _ := s.Age(now, 0)
-		os := &OxygenSite{Site: s.ID, Name: s.Name, Region: s.Region, Litres: o.Litres, BurnLPH: o.BurnLPH, Cylinders: int64(len(o.Cylinders)), Stale: !s.Fresh(now), AgeSec: age}
-		os.HoursLeft, os.DaysTenth = hoursLeft(o.Litres, o.BurnLPH)
+		o, os := s.Report.Oxygen, s.oxygen(now)
 		out.Sites = append(out.Sites, os)
 		r := regions[s.Region]
 		if r == nil {

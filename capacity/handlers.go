@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -268,15 +269,7 @@ func report(ctx *ledger.Context, b *ReportBody) error {
 		}
 	}
 	items := slices.Clone(b.Items)
-	slices.SortFunc(items, func(x, y Item) int {
-		if x.Type < y.Type {
-			return -1
-		}
-		if x.Type > y.Type {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(items, func(x, y Item) int { return cmp.Compare(x.Type, y.Type) })
 	if items == nil {
 		items = []Item{}
 	}
@@ -339,14 +332,8 @@ func availableNow(r ledger.Reader, site, typ string, now time.Time) (int64, []ac
 	if err != nil {
 		return 0, nil, err
 	}
-	if rep == nil || stale(rep, now) {
+	if rep == nil || !freshAt(rep.madeAt(), now.Unix()) {
 		return 0, nil, ErrStale.Wrapf("site %q", site)
-	}
-	var free int64
-	for _, it := range rep.Items {
-		if it.Type == typ {
-			free = it.Available()
-		}
 	}
 	var active []activeHold
 	if _, err := ledger.GetJSON(r, ledger.Key(prefixActive, site, typ), &active); err != nil {
@@ -354,16 +341,7 @@ func availableNow(r ledger.Reader, site, typ string, now time.Time) (int64, []ac
 	}
 	t := stamp(now)
 	active = slices.DeleteFunc(active, func(a activeHold) bool { return !a.counts(t, rep.Height) })
-	for _, a := range active {
-		free -= a.Units
-	}
-	return max(free, 0), active, nil
-}
-
-// stale says whether a report is too old to count at now.
-func stale(rep *Report, now time.Time) bool {
-	t, err := time.Parse(time.RFC3339, rep.Time)
-	return err != nil || !now.Before(t.Add(StaleAfter))
+	return rep.free(typ, active, t), active, nil
 }
 
 func hold(ctx *ledger.Context, b *HoldBody) error {

@@ -103,9 +103,8 @@ func status(s *SiteView, now time.Time, height int64, full bool) *SiteStatus {
 		for _, it := range s.Report.Items {
 			st.Available = append(st.Available, Available{it.Type, s.Available(it.Type, now)})
 		}
-		if o := s.Report.Oxygen; o != nil {
-			st.Oxygen = &OxygenSite{Site: s.ID, Name: s.Name, Region: s.Region, Litres: o.Litres, BurnLPH: o.BurnLPH, Cylinders: int64(len(o.Cylinders)), Stale: !st.Fresh, AgeSec: st.AgeSeconds}
-			st.Oxygen.HoursLeft, st.Oxygen.DaysTenth = hoursLeft(o.Litres, o.BurnLPH)
+		if s.Report.Oxygen != nil {
+			st.Oxygen = s.oxygen(now)
 		}
 		if full {
 			st.Report = s.Report
