@@ -287,8 +287,19 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every resource here is about a patient: who asks is known before
 	// anything is looked up, and may see it only with standing.
-	if _, err := s.knownCaller(r, committed); err != nil {
+	caller, err := s.knownCaller(r, committed)
+	if err != nil {
 		fhirError(w, err)
+		return
+	}
+	if r.PathValue("type") == "ResearchSubject" {
+		// An enrolment, to those who may read it (trials.EnrolmentsFor).
+		_, p, err := trials.Subject(committed, caller, id)
+		if err != nil {
+			fhirError(w, err)
+			return
+		}
+		writeFHIR(w, http.StatusOK, fhir.ResearchSubject(p))
 		return
 	}
 	sees := func(patient string, index bool, item any) error {
@@ -299,7 +310,6 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		return err
 	}
 	var out fhir.Object
-	var err error
 	switch r.PathValue("type") {
 	case "Consent":
 		var c *consent.Consent
@@ -397,7 +407,7 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		err = errNoRoute.Wrapf("this facade reads %v", append(slices.Clone(fhir.Searchable), "Claim", "ClaimResponse", "ExplanationOfBenefit", "Coverage", "ResearchStudy",
-			"Location", "HealthcareService", "MeasureReport", "Device"))
+			"ResearchSubject", "Location", "HealthcareService", "MeasureReport", "Device"))
 	}
 	if err != nil {
 		fhirError(w, err)
@@ -420,6 +430,10 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if typ == "ExplanationOfBenefit" {
 		s.explanations(w, r)
+		return
+	}
+	if typ == "ResearchSubject" {
+		s.researchSubjects(w, r)
 		return
 	}
 	if !slices.Contains(fhir.Searchable, typ) {
@@ -722,6 +736,50 @@ func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 		page = append(page, fhir.ResearchStudy(t))
 	}
 	writeFHIR(w, http.StatusOK, s.searchSet(r, "ResearchStudy", page, next, after, count))
+}
+
+// researchSubjects: GET /fhir/ResearchSubject?study=ID[&_count=&_after=] —
+// a trial's enrolments, as the caller may read them (as GET
+// /api/v1/trials/{id}/participants).
+func (s *server) researchSubjects(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains([]string{"study", "_count", "_after", "_format"}, k) {
+			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ResearchSubject (study, _count, _after)", k))
+			return
+		}
+	}
+	committed := s.Ledger.Committed()
+	caller, err := s.knownCaller(r, committed)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	study := strings.TrimPrefix(q.Get("study"), "ResearchStudy/")
+	if study == "" {
+		fhirError(w, errBadRequest.Wrapf("study=<trial id> is required"))
+		return
+	}
+	count, after, err := s.searchPage(r)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	t, err := trials.Get(committed, study)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	list, next, err := trials.Enrolments(committed, t, caller, after, count)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	page := make([]fhir.Object, 0, len(list))
+	for _, p := range list {
+		page = append(page, fhir.ResearchSubject(p))
+	}
+	writeFHIR(w, http.StatusOK, s.searchSet(r, "ResearchSubject", page, next, after, count))
 }
 
 // searchPage reads a search's page: _count (1-1000, default 100) and the

@@ -13,6 +13,8 @@ const (
 	LedgerFlagExt  = "https://primum.dev/fhir/StructureDefinition/ledger-flag"
 	ReportingExt   = "https://primum.dev/fhir/StructureDefinition/reporting-score"
 	CommitmentDocs = "https://primum.dev/fhir/StructureDefinition/protocol-commitment"
+	EnrollingSite  = "https://primum.dev/fhir/StructureDefinition/enrolling-site"
+	ParticipantSys = "https://primum.dev/fhir/NamingSystem/participant"
 )
 
 // ResearchStudy renders a registered trial (R4). R4 has no outcome
@@ -88,6 +90,27 @@ func ResearchStudy(t *trials.Trial) Object {
 	}
 	out["site"] = sites
 	return out
+}
+
+// ResearchSubject renders an enrolment (R4): the participant's pseudonym
+// as the individual, on-study until they withdraw, the period from
+// enrolment to withdrawal; R4 has no site, so the enrolling organisation is
+// an extension.
+func ResearchSubject(p *trials.Participant) Object {
+	status, period := "on-study", Object{"start": p.Enrolled}
+	if p.Status == trials.ParticipantWithdrawn {
+		status, period["end"] = "withdrawn", p.Withdrawn
+	}
+	return Object{
+		"resourceType": "ResearchSubject",
+		"id":           trials.SubjectID(p),
+		"identifier":   []any{Object{"system": ParticipantSys, "value": p.Trial + "/" + p.Participant}},
+		"status":       status,
+		"period":       period,
+		"study":        Object{"reference": "ResearchStudy/" + p.Trial},
+		"individual":   Object{"reference": "Patient/" + p.Participant},
+		"extension":    []any{Object{"url": EnrollingSite, "valueReference": Object{"reference": "Organization/" + p.Site}}},
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -158,6 +158,13 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/trials/PRM-NONE/history", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches/1", nil, all(404)},
+		// A trial's enrolments: signed callers only (which of them each
+		// may read, trials.TestEnrolmentReaders; none here: no trial); a
+		// suspended practitioner is refused as who they are.
+		{"GET", "/api/v1/trials/PRM-NONE/participants", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/api/v1/trials/PRM-NONE/participants/" + patient, nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/fhir/ResearchSubject?study=PRM-NONE", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/fhir/ResearchSubject/PRM-NONE.0123456789abcdef", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/claims", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/claims/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/patients/" + patient + "/claims", nil, tokenOnly(403, 403, 403, 403, 403, 403, 200, 403, 403, 403)},

@@ -154,6 +154,31 @@ func queries() []ledger.Query {
 				}
 				return GetBatch(q.State, q.Path("id"), seq)
 			}},
+		{Path: "/api/v1/trials/{id}/participants", Name: "participants", Read: ledger.Members, Answer: ledger.Page{Items: []*Participant{}},
+			Columns: ledger.Cols("PARTICIPANT", "participant", "SITE", "@site", "STATUS", "status", "ENROLLED", "enrolled", "WITHDRAWN", "withdrawn"),
+			Doc:     "A trial's enrolments (the participant's pseudonym, the site, enrolled or withdrawn, and when), as the caller may read them: the sponsor and a regulator every one, a site those it enrolled, a participant their own.",
+			Params:  []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				t, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := Enrolments(q.State, t, q.Caller, after, limit)
+				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/trials/{id}/participants/{participant}", Name: "participant", Read: ledger.Members, Answer: &Participant{},
+			Doc: "One enrolment, to those who may read it (as the list): an enrolment the caller may not read answers as one that does not exist.",
+			Handle: func(q *ledger.Request) (any, error) {
+				t, err := Get(q.State, q.Path("id"))
+				if err != nil {
+					return nil, err
+				}
+				return Enrolment(q.State, t, q.Caller, q.Path("participant"))
+			}},
 		{Path: "/api/v1/trials/{id}/history", Name: "history", Read: ledger.Public, Answer: ledger.Page{Items: []*VersionChange{}},
 			Columns: ledger.Cols("VERSION", "version", "TIME", "time", "REASON", "reason", "FLAGGED", "flagged", "CHANGES", "changes"),
 			Doc:     "Every version of a trial's protocol, oldest first, each with its reason, time and what changed from the version before; a version that switched primary outcomes after enrolment is marked.",

@@ -236,3 +236,90 @@ func TestTrialLifecycle(t *testing.T) {
 		t.Fatalf("an unknown trial: %v", err)
 	}
 }
+
+// TestEnrolmentReaders: who is enrolled where is read by the sponsor and a
+// regulator (every enrolment), a site (those it enrolled, not another
+// site's), a participant (their own) — and by no one else; an enrolment
+// one may not read answers as one that does not exist, under its
+// participant id and its FHIR research subject id alike.
+func TestEnrolmentReaders(t *testing.T) {
+	w := setup(t)
+	w.AddOrg("reg", "regulator")
+	w.AddOrg("clinic", "clinic")
+	w.Commit()
+	w.AddPractitioner("drB", "clinic")
+	w.AddPatient("erin")
+	if err := w.Do("erin", consent.TypeGrant, consent.Grant{Grantee: w.ID("clinic"), Scope: consent.Scope{All: true}, Purpose: "research",
+		Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	id := "PRM-2026-0001"
+	for _, s := range []struct {
+		as, typ string
+		body    any
+	}{
+		{"institute", trials.TypeRegister, trials.Register{ID: id, Protocol: protocol(w, func(p *trials.Protocol) { p.Sites = append(p.Sites, w.ID("clinic")) })}},
+		{"hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("alice")}},
+		{"hosp", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("carol")}},
+		{"drB", trials.TypeEnrol, trials.Enrol{Trial: id, Participant: w.ID("erin")}},
+		{"carol", trials.TypeWithdraw, trials.Withdraw{Trial: id, Participant: w.ID("carol")}},
+	} {
+		w.Try(t, s.as, s.typ, s.body, nil)
+	}
+	names := func(items any) []string {
+		var out []string
+		for _, p := range items.([]*trials.Participant) {
+			out = append(out, w.Name(p.Participant))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		who  string
+		want []string // nil: refused
+	}{
+		{"institute", []string{"alice", "carol", "erin"}},
+		{"reg", []string{"alice", "carol", "erin"}},
+		{"hosp", []string{"alice", "carol"}},
+		{"drA", []string{"alice", "carol"}},
+		{"clinic", []string{"erin"}},
+		{"drB", []string{"erin"}},
+		{"alice", []string{"alice"}},
+		{"carol", []string{"carol"}},
+		{"bob", []string{}}, // a patient never enrolled: none of their own
+		{"pharm", nil},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			items, err := w.Query(c.who, "/api/v1/trials/"+id+"/participants", nil)
+			if c.want == nil {
+				if !errors.Is(err, trials.ErrNoTrialStanding) {
+					t.Fatalf("listed: %v %v", items, err)
+				}
+				return
+			}
+			got := append([]string{}, names(items)...)
+			slices.Sort(got)
+			if err != nil || !slices.Equal(got, c.want) {
+				t.Fatalf("got %v %v, want %v", got, err, c.want)
+			}
+			// Each enrolment alone: the visible ones answer, the others
+			// (erin's to the hospital) as if there were none.
+			for _, p := range []string{"alice", "carol", "erin"} {
+				one, err := w.Query(c.who, "/api/v1/trials/"+id+"/participants/"+w.ID(p), nil)
+				sees := slices.Contains(c.want, p)
+				if sees && (err != nil || one.(*trials.Participant).Participant != w.ID(p)) || !sees && !errors.Is(err, trials.ErrNotEnrolled) {
+					t.Errorf("%s reads %s's enrolment: %v %v", c.who, p, one, err)
+				}
+				signer, _ := w.Signer(c.who)
+				_, sp, err := trials.Subject(w.St.Committed(), signer, trials.SubjectID(&trials.Participant{Trial: id, Participant: w.ID(p)}))
+				if sees && (err != nil || sp.Participant != w.ID(p)) || !sees && !errors.Is(err, trials.ErrNotEnrolled) {
+					t.Errorf("%s reads %s's research subject: %v %v", c.who, p, sp, err)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"PRM-2026-0001", "PRM-2026-0001.xyz", "a/b." + strings.Repeat("0", 16), "PRM-2026-0001." + strings.Repeat("0", 15)} {
+		if _, _, err := trials.ParseSubjectID(bad); !errors.Is(err, trials.ErrBadSubjectID) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -99,6 +100,8 @@ var (
 	ErrWithdrawnData   = ledger.NewError("trials", 18, "participant_withdrawn", 409, "a batch names a participant who has withdrawn (or was never enrolled here): their data is anchored no more")
 	ErrBadBatch        = ledger.NewError("trials", 19, "bad_batch", 400, "a batch is a Merkle root (64 lower-case hex), its size (1 to 1,000,000 records) and the participants it holds (1 to 100, each once)")
 	ErrUnknownBatch    = ledger.NewError("trials", 20, "unknown_batch", 404, "no batch with this number in this trial")
+	ErrNoTrialStanding = ledger.NewError("trials", 21, "no_trial_standing", 403, "a trial's enrolments are read by its sponsor, a regulator, its sites (those they enrolled) and each participant (their own)")
+	ErrBadSubjectID    = ledger.NewError("trials", 22, "bad_subject_id", 400, "a research subject's id is the trial's id, '.', and the first 16 hex digits of the participant's id")
 )
 
 // Outcome is a registered outcome measure.
@@ -268,6 +271,7 @@ var (
 	trialID   = regexp.MustCompile(`^[A-Za-z0-9-]{3,40}$`)
 	outcomeID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 	hex64     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hex16     = regexp.MustCompile(`^[0-9a-f]{16}$`)
 )
 
 // State keys.
@@ -301,6 +305,123 @@ func versionKey(id string, v int64) []byte {
 }
 func participantKey(id, p string) []byte {
 	return append(append(append(append([]byte{}, prefixParticipant...), id...), '/'), p...)
+}
+
+// GetParticipant reads an enrolment (found false when there is none).
+func GetParticipant(r ledger.Reader, trial, participant string) (*Participant, bool, error) {
+	var p Participant
+	found, err := ledger.GetJSON(r, participantKey(trial, participant), &p)
+	return &p, found, err
+}
+
+// EnrolmentsFor says which of a trial's enrolments caller may read, as a
+// filter: every one (the sponsor, acting for itself or through its
+// practitioners, and a regulator), a site's own (the organisation the
+// protocol names, or its practitioners), a patient's own — or none
+// (ErrNoTrialStanding). Who is enrolled where is personal data, even
+// under a pseudonym.
+func (t *Trial) EnrolmentsFor(caller ledger.Signer) (keep func(*Participant) bool, err error) {
+	switch {
+	case caller.ID == "":
+		return nil, ErrNoTrialStanding
+	case caller.IsRegulator(), caller.Kind != ledger.KindPatient && caller.ActsFor() == t.Sponsor:
+		return func(*Participant) bool { return true }, nil
+	case caller.Kind == ledger.KindPatient:
+		return func(p *Participant) bool { return p.Participant == caller.ID }, nil
+	case (caller.Kind == ledger.KindOrganisation || caller.Kind == ledger.KindPractitioner) && slices.Contains(t.Protocol.Sites, caller.ActsFor()):
+		site := caller.ActsFor()
+		return func(p *Participant) bool { return p.Site == site }, nil
+	}
+	return nil, ErrNoTrialStanding
+}
+
+// Enrolments lists the trial's enrolments caller may read, by participant,
+// a page at a time (ledger.ScanPage): a patient's is one read.
+func Enrolments(r ledger.Reader, t *Trial, caller ledger.Signer, after string, limit int) ([]*Participant, string, error) {
+	keep, err := t.EnrolmentsFor(caller)
+	if err != nil {
+		return nil, "", err
+	}
+	if caller.Kind == ledger.KindPatient {
+		p, found, err := GetParticipant(r, t.ID, caller.ID)
+		if err != nil || !found || after != "" {
+			return []*Participant{}, "", err
+		}
+		return []*Participant{p}, "", nil
+	}
+	page, next, err := ledger.ScanPage(r, append(append(append([]byte{}, prefixParticipant...), t.ID...), '/'), after, limit, keep)
+	if page == nil {
+		page = []*Participant{}
+	}
+	return page, next, err
+}
+
+// Enrolment reads one enrolment as caller may: one it may not read
+// answers as one that does not exist (ErrNotEnrolled), so that a site
+// cannot learn who enrolled elsewhere.
+func Enrolment(r ledger.Reader, t *Trial, caller ledger.Signer, participant string) (*Participant, error) {
+	keep, err := t.EnrolmentsFor(caller)
+	if err != nil {
+		return nil, err
+	}
+	p, found, err := GetParticipant(r, t.ID, participant)
+	if err != nil {
+		return nil, err
+	}
+	if !found || !keep(p) {
+		return nil, ErrNotEnrolled.Wrapf("%s: no enrolment of %s that you may read", t.ID, short(participant))
+	}
+	return p, nil
+}
+
+// SubjectIDDigits is how many hex digits of the participant's id a
+// research subject's id keeps: FHIR ids are at most 64 characters, a
+// trial's id up to 40.
+const SubjectIDDigits = 16
+
+// SubjectID is an enrolment's id as a FHIR ResearchSubject:
+// <trial>.<the participant id's first 16 hex digits>.
+func SubjectID(p *Participant) string {
+	return p.Trial + "." + p.Participant[:min(SubjectIDDigits, len(p.Participant))]
+}
+
+// ParseSubjectID splits a research subject's id into the trial's id and
+// the participant id's prefix.
+func ParseSubjectID(id string) (trial, prefix string, err error) {
+	i := strings.LastIndexByte(id, '.')
+	if i < 0 || !trialID.MatchString(id[:i]) || !hex16.MatchString(id[i+1:]) {
+		return "", "", ErrBadSubjectID
+	}
+	return id[:i], id[i+1:], nil
+}
+
+// Subject reads the enrolment a research subject's id names, as caller
+// may (Enrolment): at most two entries are read under the prefix, and
+// two participants sharing it (1 in 2^64 a pair) are refused rather than
+// guessed between.
+func Subject(r ledger.Reader, caller ledger.Signer, id string) (*Trial, *Participant, error) {
+	trial, prefix, err := ParseSubjectID(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := Get(r, trial)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []string
+	pk := participantKey(t.ID, prefix)
+	err = ledger.Scan(r, pk, nil, false, func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(pk)-len(prefix):]))
+		return len(ids) < 2
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ids) != 1 {
+		return nil, nil, ErrNotEnrolled.Wrapf("%s: no single enrolment with that id", t.ID)
+	}
+	p, err := Enrolment(r, t, caller, ids[0])
+	return t, p, err
 }
 
 // Get reads a trial.

@@ -76,59 +76,275 @@ async function show(id, focus) {
 }
 
 // The sponsor's view: signed in as a member organisation, register a trial
-// or amend one of its own (the protocol as JSON, prefilled from the current
-// version), each signed for it by the node (its token).
-let sponsor = null, amending = null;
-const template = () => ({
-  title: "", conditions: [""], interventions: [""], inclusion: "", exclusion: "", sample_size: 100,
-  primary_outcomes: [{ id: "primary", measure: "", time_frame: "" }], secondary_outcomes: [],
-  sites: [sponsor ? sponsor.id : ""], protocol_commitment: "(64 hex: HMAC-SHA256 of your protocol document under a salt you keep)",
-});
+// with the WHO Trial Registration Data Set's items, amend one of its own
+// (the form filled from the current version), register its results
+// against what it registered, and see its enrolments; each transaction is
+// signed for it by the node (its token) or by this browser's key.
+let sponsor = null, amending = null, reporting = null, uid = 0;
+const $ = id => document.getElementById(id);
+const lines = id => $(id).value.split("\n").map(s => s.trim()).filter(Boolean);
+const problemText = e => e.message + (e.problem && e.problem.detail && e.problem.detail !== e.message ? " — " + e.problem.detail : "");
+
+// field makes a labelled input (or textarea, or select) for a row of a
+// list, with an id of its own.
+function field(parent, label, opts) {
+  const id = "f" + (++uid);
+  const l = document.createElement("label");
+  l.htmlFor = id;
+  l.textContent = label;
+  const el = document.createElement(opts.tag || "input");
+  el.id = id;
+  el.dataset.f = opts.name;
+  if (opts.tag === "textarea") el.rows = 2;
+  for (const [k, v] of Object.entries(opts.attrs || {})) el.setAttribute(k, v);
+  if (opts.value != null) el.value = opts.value;
+  if (opts.options) for (const [v, t] of opts.options) el.append(new Option(t, v));
+  parent.append(l, el);
+  return el;
+}
+const valueOf = (fs, name) => { const el = fs.querySelector(`[data-f="${name}"]`); return el ? el.value.trim() : ""; };
+
+// An outcome's row: its short id, measure and time frame, and a button
+// that takes it out.
+function outcomeRow(list, kind, o) {
+  const fs = document.createElement("fieldset");
+  fs.className = "review-line";
+  fs.append(document.createElement("legend"));
+  field(fs, "Short id (the results refer to it)", { name: "id", value: o && o.id, attrs: { required: "", pattern: "[a-z0-9\\-]{1,32}", title: "1 to 32 of a-z, 0-9 and -", spellcheck: "false", autocomplete: "off" } });
+  field(fs, "Measure", { name: "measure", value: o && o.measure, attrs: { required: "", maxlength: "300" } });
+  field(fs, "Time frame", { name: "time_frame", value: o && (o.time_frame || o.timeFrame), attrs: { required: "", maxlength: "300" } });
+  const remove = button("Remove", () => { fs.remove(); renumber(list, kind); }, "secondary");
+  remove.type = "button";
+  fs.append(remove);
+  $(list).append(fs);
+  renumber(list, kind);
+  return fs;
+}
+function renumber(list, kind) {
+  [...$(list).children].forEach((fs, i) => {
+    fs.querySelector("legend").textContent = `${kind} outcome ${i + 1}`;
+    fs.querySelector("button").setAttribute("aria-label", `Remove ${kind.toLowerCase()} outcome ${i + 1}`);
+  });
+}
+const outcomesOf = list => [...$(list).children].map(fs => ({ id: valueOf(fs, "id"), measure: valueOf(fs, "measure"), time_frame: valueOf(fs, "time_frame") }));
+
+// The member organisations that may be sites, as checkboxes.
+async function siteBoxes(chosen) {
+  const orgs = (await get("/api/v1/identities")).filter(i => i.kind === "organisation" && i.status === "active");
+  const box = $("p-sites");
+  box.querySelectorAll("label").forEach(l => l.remove());
+  for (const o of orgs) {
+    const l = document.createElement("label");
+    l.className = "inline";
+    const c = document.createElement("input");
+    c.type = "checkbox";
+    c.value = o.id;
+    c.checked = chosen.includes(o.id);
+    l.append(c, " " + (o.name || o.id) + (o.org_type ? ` (${o.org_type})` : ""));
+    box.append(l);
+  }
+}
+
 function editProtocol(t) {
   amending = t;
-  document.getElementById("protocol-title").textContent = t ? "Amend " + t.id + " (now version " + t.version + ")" : "Register a trial";
-  document.getElementById("protocol-button").textContent = t ? "Save as version " + (t.version + 1) : "Register";
-  document.getElementById("trial-id").value = t ? t.id : "";
-  document.getElementById("trial-id").readOnly = !!t;
-  document.getElementById("amend-reason").required = !!t;
-  document.getElementById("protocol-json").value = JSON.stringify(t ? t.protocol : template(), null, 2);
+  $("results-form").hidden = true;
+  $("protocol-form").hidden = false;
+  const p = t ? t.protocol : { conditions: [], interventions: [], primary_outcomes: [{}], secondary_outcomes: [], sites: [sponsor.id] };
+  $("protocol-title").textContent = t ? "Amend " + t.id + " (now version " + t.version + ")" : "Register a trial";
+  $("protocol-button").textContent = t ? "Save as version " + (t.version + 1) : "Register";
+  $("trial-id").value = t ? t.id : "";
+  $("trial-id").readOnly = !!t;
+  $("reason-row").hidden = !t;
+  $("amend-reason").required = !!t;
+  $("amend-reason").value = "";
+  $("p-title").value = p.title || "";
+  $("p-conditions").value = p.conditions.join("\n");
+  $("p-interventions").value = p.interventions.join("\n");
+  $("p-inclusion").value = p.inclusion || "";
+  $("p-exclusion").value = p.exclusion || "";
+  $("p-sample").value = p.sample_size || "";
+  $("p-primary").replaceChildren();
+  $("p-secondary").replaceChildren();
+  p.primary_outcomes.forEach(o => outcomeRow("p-primary", "Primary", o));
+  (p.secondary_outcomes || []).forEach(o => outcomeRow("p-secondary", "Secondary", o));
+  $("p-document").value = "";
+  $("p-commitment").value = p.protocol_commitment || "";
+  $("p-salt").textContent = t ? "The commitment stays as it is unless you choose a new version of the document." : "";
+  return siteBoxes(p.sites);
 }
-async function mine() {
-  const rows = await getAll("/api/v1/trials");
-  const own = rows.filter(t => t.sponsor === sponsor.id && t.status === "recruiting");
-  const p = document.getElementById("my-trials");
-  p.replaceChildren(own.length ? "Your trials still recruiting: " : "You sponsor no trial still recruiting. ");
-  for (const t of own) {
-    const b = button("Amend " + t.id, async () => editProtocol(await get("/api/v1/trials/" + encodeURIComponent(t.id))), "secondary");
-    p.append(b, " ");
-  }
-  p.append(button("Register a new trial", () => editProtocol(null), "secondary"));
+function readProtocol() {
+  return {
+    title: $("p-title").value.trim(), conditions: lines("p-conditions"), interventions: lines("p-interventions"),
+    inclusion: $("p-inclusion").value.trim(), exclusion: $("p-exclusion").value.trim(), sample_size: Number($("p-sample").value),
+    primary_outcomes: outcomesOf("p-primary"), secondary_outcomes: outcomesOf("p-secondary"),
+    sites: [...$("p-sites").querySelectorAll("input:checked")].map(c => c.value), protocol_commitment: $("p-commitment").value.trim(),
+  };
 }
-document.getElementById("protocol-form").addEventListener("submit", async ev => {
-  ev.preventDefault();
-  const out = document.getElementById("protocol-result");
-  let protocol;
-  try { protocol = JSON.parse(document.getElementById("protocol-json").value); } catch (e) {
-    out.textContent = "The protocol is not JSON: " + e.message;
+
+// commit computes a document's commitment here, HMAC-SHA256 under a new
+// random salt: the document stays in this browser, the salt is offered to
+// keep with it (with both, anyone can check the commitment on the ledger).
+// WebCrypto needs a secure context (https, or this machine).
+async function commit(file, out, status, name) {
+  if (!file) return;
+  if (!window.crypto || !crypto.subtle) {
+    status.textContent = "This page computes commitments only over https or on this machine. Compute it with: openssl rand -hex 32 > salt; openssl dgst -sha256 -mac HMAC -macopt hexkey:$(cat salt) FILE";
     return;
   }
-  const id = document.getElementById("trial-id").value.trim();
+  const salt = crypto.getRandomValues(new Uint8Array(32));
+  const key = await crypto.subtle.importKey("raw", salt, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, await file.arrayBuffer()));
+  const hexOf = b => [...b].map(x => x.toString(16).padStart(2, "0")).join("");
+  out.value = hexOf(mac);
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([`${file.name}\nHMAC-SHA256 salt (hex): ${hexOf(salt)}\ncommitment: ${hexOf(mac)}\n`], { type: "text/plain" }));
+  a.download = name + "-salt.txt";
+  a.textContent = "save the salt";
+  status.replaceChildren(`Committed to ${file.name}. Keep the document unchanged and `, a, " with it: the salt is not kept anywhere else.");
+}
+$("p-document").addEventListener("change", ev => commit(ev.target.files[0], $("p-commitment"), $("p-salt"), $("trial-id").value.trim() || "protocol")
+  .catch(e => { $("p-salt").textContent = "Cannot compute the commitment: " + e.message; }));
+$("add-primary").addEventListener("click", () => outcomeRow("p-primary", "Primary").querySelector("input").focus());
+$("add-secondary").addEventListener("click", () => outcomeRow("p-secondary", "Secondary").querySelector("input").focus());
+
+async function mine() {
+  const rows = await getAll("/api/v1/trials");
+  const own = rows.filter(t => t.sponsor === sponsor.id);
+  const p = $("my-trials");
+  p.replaceChildren(own.length ? "Your trials: " : "You sponsor no trial yet. ");
+  for (const t of own) {
+    const open = async () => get("/api/v1/trials/" + encodeURIComponent(t.id));
+    if (t.status === "recruiting") {
+      p.append(button("Amend " + t.id, async () => { await editProtocol(await open()); $("protocol-title").focus(); }, "secondary"), " ",
+        button("Results of " + t.id, async () => editResults(await open()), "secondary"), " ");
+    }
+    p.append(button("Enrolments of " + t.id, () => enrolments(t.id), "secondary"), " ");
+  }
+  p.append(button("Register a new trial", async () => { await editProtocol(null); $("protocol-title").focus(); }, "secondary"));
+}
+
+$("protocol-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const out = $("protocol-result");
+  const protocol = readProtocol();
+  if (!protocol.primary_outcomes.length) { out.textContent = "Register at least one primary outcome."; return; }
+  if (!protocol.sites.length) { out.textContent = "Choose at least one site."; return; }
+  const id = $("trial-id").value.trim();
   out.textContent = amending ? "Amending…" : "Registering…";
   try {
     const res = amending
-      ? await act("trials.amend", { id, reason: document.getElementById("amend-reason").value.trim(), protocol })
+      ? await act("trials.amend", { id, reason: $("amend-reason").value.trim(), protocol })
       : await act("trials.register", { id, protocol });
     out.textContent = (amending ? `${id} amended` : `${id} registered`) + ` (block ${res.height}).`;
     await Promise.all([list(), mine(), show(id, false)]);
-    editProtocol(await get("/api/v1/trials/" + encodeURIComponent(id)));
+    await editProtocol(await get("/api/v1/trials/" + encodeURIComponent(id)));
   } catch (e) {
-    out.textContent = "Not saved: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
+    out.textContent = "Not saved: " + problemText(e);
   }
 });
+
+// The results form: each registered outcome reported (a summary and the
+// commitment to its analysis), declared not reported (a reason), or left
+// out (it counts as missing); outcomes never registered, added.
+function editResults(t) {
+  reporting = t;
+  $("protocol-form").hidden = true;
+  $("results-form").hidden = false;
+  $("results-title").textContent = `Register results of ${t.id} (version ${t.version})`;
+  $("results-result").textContent = "";
+  const box = $("results-outcomes");
+  box.replaceChildren();
+  const all = [...t.protocol.primary_outcomes.map(o => [o, "primary"]), ...(t.protocol.secondary_outcomes || []).map(o => [o, "secondary"])];
+  for (const [o, kind] of all) {
+    const fs = document.createElement("fieldset");
+    fs.className = "review-line";
+    fs.dataset.id = o.id;
+    const lg = document.createElement("legend");
+    lg.textContent = `${o.id} (${kind}): ${o.measure}, ${o.time_frame}`;
+    fs.append(lg);
+    const how = field(fs, "Outcome", { tag: "select", name: "how", options: [["reported", "Reported"], ["not", "Not reported: give the reason"], ["", "Left out (counts as missing)"]] });
+    const rep = document.createElement("div"), not = document.createElement("div");
+    field(rep, "Result summary", { tag: "textarea", name: "summary", attrs: { maxlength: "1000" } });
+    const doc = field(rep, "Analysis (it stays here: only its salted commitment goes on the ledger)", { name: "doc", attrs: { type: "file" } });
+    const c = field(rep, "Commitment to the analysis (64 hex)", { name: "commitment", attrs: { pattern: "[0-9a-f]{64}", spellcheck: "false", autocomplete: "off" } });
+    const st = document.createElement("p");
+    st.className = "muted";
+    st.setAttribute("role", "status");
+    rep.append(st);
+    doc.addEventListener("change", () => commit(doc.files[0], c, st, `${t.id}-${o.id}-analysis`).catch(e => { st.textContent = "Cannot compute the commitment: " + e.message; }));
+    field(not, "Why it is not reported", { name: "reason", attrs: { maxlength: "300" } });
+    fs.append(rep, not);
+    const sync = () => { rep.hidden = how.value !== "reported"; not.hidden = how.value !== "not"; };
+    how.addEventListener("change", sync);
+    sync();
+    box.append(fs);
+  }
+  $("results-added").replaceChildren();
+  $("results-title").focus();
+}
+function addedRow() {
+  const fs = document.createElement("fieldset");
+  fs.className = "review-line";
+  fs.append(document.createElement("legend"));
+  field(fs, "Short id (not one registered)", { name: "id", attrs: { required: "", pattern: "[a-z0-9\\-]{1,32}", spellcheck: "false", autocomplete: "off" } });
+  field(fs, "Measure", { name: "measure", attrs: { required: "", maxlength: "300" } });
+  field(fs, "Result summary", { tag: "textarea", name: "summary", attrs: { required: "", maxlength: "1000" } });
+  const remove = button("Remove", () => { fs.remove(); renumberAdded(); }, "secondary");
+  remove.type = "button";
+  fs.append(remove);
+  $("results-added").append(fs);
+  renumberAdded();
+  return fs;
+}
+function renumberAdded() {
+  [...$("results-added").children].forEach((fs, i) => {
+    fs.querySelector("legend").textContent = `Added outcome ${i + 1} (the ledger flags it)`;
+    fs.querySelector("button").setAttribute("aria-label", `Remove added outcome ${i + 1}`);
+  });
+}
+$("add-added").addEventListener("click", () => addedRow().querySelector("input").focus());
+$("results-cancel").addEventListener("click", () => { $("results-form").hidden = true; $("protocol-form").hidden = false; });
+$("results-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const out = $("results-result");
+  const results = { reported: [], not_reported: [], added: [] };
+  for (const fs of $("results-outcomes").children) {
+    const how = valueOf(fs, "how");
+    if (how === "reported") results.reported.push({ id: fs.dataset.id, summary: valueOf(fs, "summary"), analysis_commitment: valueOf(fs, "commitment") });
+    if (how === "not") results.not_reported.push({ id: fs.dataset.id, reason: valueOf(fs, "reason") });
+  }
+  for (const fs of $("results-added").children) {
+    results.added.push({ id: valueOf(fs, "id"), measure: valueOf(fs, "measure"), summary: valueOf(fs, "summary") });
+  }
+  out.textContent = "Registering the results…";
+  try {
+    const id = reporting.id;
+    const res = await act("trials.results", { trial: id, results });
+    out.textContent = `Results of ${id} registered (block ${res.height}): the registry shows its reporting score.`;
+    await Promise.all([list(), mine(), show(id, false)]);
+  } catch (e) {
+    out.textContent = "Not registered: " + problemText(e);
+  }
+});
+
+// A trial's enrolments, as the signed-in member may read them.
+async function enrolments(id) {
+  const sec = $("enrolments");
+  sec.hidden = false;
+  $("enrolments-title").textContent = "Enrolments of " + id;
+  try {
+    const [who, rows] = await Promise.all([names(), getAll("/api/v1/trials/" + encodeURIComponent(id) + "/participants")]);
+    fill("#enrolment-table", rows.map(p => [p.participant, who[p.site] || p.site, p.status, when(p.enrolled), when(p.withdrawn)]));
+    if (!rows.length) fill("#enrolment-table", [["none yet", "", "", "", ""]]);
+  } catch (e) {
+    fill("#enrolment-table", [["Cannot read them: " + problemText(e), "", "", "", ""]]);
+  }
+}
+
 signIn(async me => {
   sponsor = me;
-  document.getElementById("sponsor").open = true;
-  editProtocol(null);
+  $("sponsor").open = true;
+  await editProtocol(null);
   await mine();
 });
 
