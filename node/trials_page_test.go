@@ -134,7 +134,7 @@ func TestTrialRegistry(t *testing.T) {
 			Version  int64
 			Status   string
 			Protocol struct {
-				SampleSize int64 `json:"sample_size"`
+				SampleSize int64                 `json:"sample_size"`
 				Secondary  []struct{ ID string } `json:"secondary_outcomes"`
 			}
 			Score struct {
