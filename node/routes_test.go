@@ -15,8 +15,10 @@ import (
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/trials"
 )
 
 // TestRouteAuthorisationTable: every API route against every kind of
@@ -63,6 +65,19 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	record := docRef.ID
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
 		Grantee: m["practitioner"].id, Scope: consent.Scope{All: true}, Purpose: "treatment", Expires: until}})
+	// A trial the manufacturer sponsors with the hospital as its site,
+	// which enrols the patient on a research consent for it.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["manufacturer"].token, map[string]any{"type": trials.TypeRegister, "body": trials.Register{ID: "PRM-ROUTES",
+		Protocol: trials.Protocol{Title: "Route trial", Conditions: []string{"Asthma"}, Interventions: []string{"budesonide"}, Inclusion: "adults", Exclusion: "smokers",
+			SampleSize: 10, PrimaryOutcomes: []trials.Outcome{{ID: "fev1", Measure: "FEV1", TimeFrame: "12 weeks"}}, Sites: []string{m["hospital"].id},
+			ProtocolCommitment: strings.Repeat("ab", 32)}}})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant, "body": consent.Grant{
+		Grantee: m["hospital"].id, Scope: consent.Scope{Studies: []string{"PRM-ROUTES"}}, Purpose: "research", Expires: until}})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["hospital"].token, map[string]any{"type": trials.TypeEnrol, "body": trials.Enrol{Trial: "PRM-ROUTES", Participant: patient}})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["hospital"].token, map[string]any{"type": federated.TypeTask, "body": federated.Task{ID: "route-task",
+		Title: "Route task", Features: []string{"age"}, Label: "diabetes", LearningRate: 500_000, LocalEpochs: 1, Clip: 1 << 20, Rounds: 1, RoundBlocks: 100,
+		Participants: []string{m["hospital"].id, m["pharmacy"].id}}})
+	subject := trials.SubjectID(&trials.Participant{Trial: "PRM-ROUTES", Participant: patient})
 	var cons []consent.Consent
 	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
 
@@ -158,12 +173,30 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/trials/PRM-NONE/history", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches", nil, all(404)},
 		{"GET", "/api/v1/trials/PRM-NONE/batches/1", nil, all(404)},
-		// A trial's enrolments: signed callers only (which of them each
-		// may read, trials.TestEnrolmentReaders; none here: no trial); a
-		// suspended practitioner is refused as who they are.
+		// A trial's enrolments: the sponsor (manufacturer), its site
+		// (the hospital and its practitioner), the regulator and the
+		// participant read them; another patient reads only their own
+		// (none: an empty list, and an enrolment not theirs answers as
+		// none); everyone else is refused before anything is looked up,
+		// an enrolled participant and an unknown one alike.
 		{"GET", "/api/v1/trials/PRM-NONE/participants", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
-		{"GET", "/api/v1/trials/PRM-NONE/participants/" + patient, nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
-		{"GET", "/fhir/ResearchSubject?study=PRM-NONE", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/api/v1/trials/PRM-ROUTES/participants", nil, tokenOnly(200, 200, 403, 200, 200, 403, 200, 403, 200, 403)},
+		{"GET", "/api/v1/trials/PRM-ROUTES/participants/" + patient, nil, tokenOnly(200, 200, 403, 200, 200, 403, 200, 403, 404, 403)},
+		{"GET", "/api/v1/trials/PRM-ROUTES/participants/" + strings.Repeat("0", 40), nil, tokenOnly(404, 404, 403, 404, 404, 403, 404, 403, 404, 403)},
+		{"GET", "/fhir/ResearchSubject?study=PRM-ROUTES", nil, tokenOnly(200, 200, 403, 200, 200, 403, 200, 403, 200, 403)},
+		{"GET", "/fhir/ResearchSubject/" + subject, nil, tokenOnly(200, 200, 403, 200, 200, 403, 200, 403, 404, 403)},
+		{"GET", "/fhir/ResearchSubject/PRM-ROUTES.0123456789abcdef", nil, tokenOnly(404, 404, 403, 404, 404, 403, 404, 403, 404, 403)},
+		// Federated learning: tasks, models and accounts to every signed
+		// caller; a round's contributions (each site's model) to the
+		// task's owner (and its practitioners), its participants and the
+		// regulator.
+		{"GET", "/api/v1/fl/tasks", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/fl/tasks/route-task", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/fl/tasks/no-task", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/api/v1/fl/tasks/route-task/accounts", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/fl/tasks/route-task/models", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/fl/tasks/route-task/models/0", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/fl/tasks/route-task/rounds/1/contributions", nil, tokenOnly(200, 403, 200, 200, 200, 403, 403, 403, 403, 403)},
 		{"GET", "/fhir/ResearchSubject/PRM-NONE.0123456789abcdef", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/claims", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/claims/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},

@@ -290,9 +290,21 @@ func TestEnrolmentReaders(t *testing.T) {
 	} {
 		t.Run(c.who, func(t *testing.T) {
 			items, err := w.Query(c.who, "/api/v1/trials/"+id+"/participants", nil)
+			signer, _ := w.Signer(c.who)
 			if c.want == nil {
 				if !errors.Is(err, trials.ErrNoTrialStanding) {
 					t.Fatalf("listed: %v %v", items, err)
+				}
+				// Refused alike for an enrolled participant, one not
+				// enrolled, and an unknown research subject: no oracle.
+				for _, p := range []string{"alice", "bob", "erin"} {
+					if _, err := w.Query(c.who, "/api/v1/trials/"+id+"/participants/"+w.ID(p), nil); err == nil || err.Error() != trials.ErrNoTrialStanding.Error() {
+						t.Errorf("%s reads %s's enrolment: %v", c.who, p, err)
+					}
+					_, _, err := trials.Subject(w.St.Committed(), signer, trials.SubjectID(&trials.Participant{Trial: id, Participant: w.ID(p)}))
+					if err == nil || err.Error() != trials.ErrNoTrialStanding.Error() {
+						t.Errorf("%s reads %s's research subject: %v", c.who, p, err)
+					}
 				}
 				return
 			}
@@ -302,16 +314,17 @@ func TestEnrolmentReaders(t *testing.T) {
 				t.Fatalf("got %v %v, want %v", got, err, c.want)
 			}
 			// Each enrolment alone: the visible ones answer, the others
-			// (erin's to the hospital) as if there were none.
-			for _, p := range []string{"alice", "carol", "erin"} {
+			// (erin's to the hospital) exactly as one that does not
+			// exist (bob, never enrolled) — the same words, no id.
+			absent := trials.ErrNoEnrolment.Wrapf("in %s", id).Error()
+			for _, p := range []string{"alice", "carol", "erin", "bob"} {
 				one, err := w.Query(c.who, "/api/v1/trials/"+id+"/participants/"+w.ID(p), nil)
 				sees := slices.Contains(c.want, p)
-				if sees && (err != nil || one.(*trials.Participant).Participant != w.ID(p)) || !sees && !errors.Is(err, trials.ErrNotEnrolled) {
+				if sees && (err != nil || one.(*trials.Participant).Participant != w.ID(p)) || !sees && (err == nil || err.Error() != absent) {
 					t.Errorf("%s reads %s's enrolment: %v %v", c.who, p, one, err)
 				}
-				signer, _ := w.Signer(c.who)
 				_, sp, err := trials.Subject(w.St.Committed(), signer, trials.SubjectID(&trials.Participant{Trial: id, Participant: w.ID(p)}))
-				if sees && (err != nil || sp.Participant != w.ID(p)) || !sees && !errors.Is(err, trials.ErrNotEnrolled) {
+				if sees && (err != nil || sp.Participant != w.ID(p)) || !sees && (err == nil || err.Error() != absent) {
 					t.Errorf("%s reads %s's research subject: %v %v", c.who, p, sp, err)
 				}
 			}

@@ -101,6 +101,7 @@ var (
 	ErrBadBatch        = ledger.NewError("trials", 19, "bad_batch", 400, "a batch is a Merkle root (64 lower-case hex), its size (1 to 1,000,000 records) and the participants it holds (1 to 100, each once)")
 	ErrUnknownBatch    = ledger.NewError("trials", 20, "unknown_batch", 404, "no batch with this number in this trial")
 	ErrNoTrialStanding = ledger.NewError("trials", 21, "no_trial_standing", 403, "a trial's enrolments are read by its sponsor, a regulator, its sites (those they enrolled) and each participant (their own)")
+	ErrNoEnrolment     = ledger.NewError("trials", 23, "no_enrolment", 404, "no enrolment with this id that you may read")
 	ErrBadSubjectID    = ledger.NewError("trials", 22, "bad_subject_id", 400, "a research subject's id is the trial's id, '.', and the first 16 hex digits of the participant's id")
 )
 
@@ -357,8 +358,8 @@ func Enrolments(r ledger.Reader, t *Trial, caller ledger.Signer, after string, l
 }
 
 // Enrolment reads one enrolment as caller may: one it may not read
-// answers as one that does not exist (ErrNotEnrolled), so that a site
-// cannot learn who enrolled elsewhere.
+// answers as one that does not exist (ErrNoEnrolment, naming nothing), so
+// that a site cannot learn who enrolled elsewhere.
 func Enrolment(r ledger.Reader, t *Trial, caller ledger.Signer, participant string) (*Participant, error) {
 	keep, err := t.EnrolmentsFor(caller)
 	if err != nil {
@@ -369,7 +370,7 @@ func Enrolment(r ledger.Reader, t *Trial, caller ledger.Signer, participant stri
 		return nil, err
 	}
 	if !found || !keep(p) {
-		return nil, ErrNotEnrolled.Wrapf("%s: no enrolment of %s that you may read", t.ID, short(participant))
+		return nil, ErrNoEnrolment.Wrapf("in %s", t.ID)
 	}
 	return p, nil
 }
@@ -396,9 +397,10 @@ func ParseSubjectID(id string) (trial, prefix string, err error) {
 }
 
 // Subject reads the enrolment a research subject's id names, as caller
-// may (Enrolment): at most two entries are read under the prefix, and
-// two participants sharing it (1 in 2^64 a pair) are refused rather than
-// guessed between.
+// may (Enrolment): standing is checked before anything is looked up, at
+// most two entries are read under the prefix, and two participants
+// sharing it (1 in 2^64 a pair) are refused rather than guessed between —
+// every miss with the same answer.
 func Subject(r ledger.Reader, caller ledger.Signer, id string) (*Trial, *Participant, error) {
 	trial, prefix, err := ParseSubjectID(id)
 	if err != nil {
@@ -406,6 +408,9 @@ func Subject(r ledger.Reader, caller ledger.Signer, id string) (*Trial, *Partici
 	}
 	t, err := Get(r, trial)
 	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := t.EnrolmentsFor(caller); err != nil {
 		return nil, nil, err
 	}
 	var ids []string
@@ -418,7 +423,7 @@ func Subject(r ledger.Reader, caller ledger.Signer, id string) (*Trial, *Partici
 		return nil, nil, err
 	}
 	if len(ids) != 1 {
-		return nil, nil, ErrNotEnrolled.Wrapf("%s: no single enrolment with that id", t.ID)
+		return nil, nil, ErrNoEnrolment.Wrapf("in %s", t.ID)
 	}
 	p, err := Enrolment(r, t, caller, ids[0])
 	return t, p, err

@@ -130,7 +130,13 @@ const outcomesOf = list => [...$(list).children].map(fs => ({ id: valueOf(fs, "i
 
 // The member organisations that may be sites, as checkboxes.
 async function siteBoxes(chosen) {
-  const orgs = (await get("/api/v1/identities")).filter(i => i.kind === "organisation" && i.status === "active");
+  const orgs = (await getAll("/api/v1/identities?kind=organisation")).filter(i => i.status === "active");
+  // A current site that is no longer an active member keeps its box,
+  // unticked and said so: the ledger takes only active members, and an
+  // amendment must not drop a site unseen.
+  for (const id of chosen) {
+    if (!orgs.some(o => o.id === id)) orgs.push({ id, name: ((await names())[id] || id) + " — no longer an active member: it leaves the sites" });
+  }
   const box = $("p-sites");
   box.querySelectorAll("label").forEach(l => l.remove());
   for (const o of orgs) {
@@ -139,7 +145,7 @@ async function siteBoxes(chosen) {
     const c = document.createElement("input");
     c.type = "checkbox";
     c.value = o.id;
-    c.checked = chosen.includes(o.id);
+    c.checked = chosen.includes(o.id) && !o.name.includes("no longer an active member");
     l.append(c, " " + (o.name || o.id) + (o.org_type ? ` (${o.org_type})` : ""));
     box.append(l);
   }
@@ -191,6 +197,16 @@ async function commit(file, out, status, name) {
     status.textContent = "This page computes commitments only over https or on this machine. Compute it with: openssl rand -hex 32 > salt; openssl dgst -sha256 -mac HMAC -macopt hexkey:$(cat salt) FILE";
     return;
   }
+  const submit = out.form.querySelector('button[type="submit"]');
+  submit.disabled = true;
+  status.textContent = "Computing the commitment…";
+  try {
+    await commitInto(file, out, status, name);
+  } finally {
+    submit.disabled = false;
+  }
+}
+async function commitInto(file, out, status, name) {
   const salt = crypto.getRandomValues(new Uint8Array(32));
   const key = await crypto.subtle.importKey("raw", salt, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, await file.arrayBuffer()));
