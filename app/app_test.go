@@ -18,6 +18,7 @@ import (
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/envelope"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -214,6 +215,9 @@ func TestPermissionTable(t *testing.T) {
 		capacity.TypeRelease:              {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		capacity.TypeTransfer:             {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeRegister:               {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		federated.TypeTask:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		federated.TypeContribute:          {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		federated.TypeClose:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeEnrol:                  {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},

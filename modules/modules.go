@@ -9,6 +9,7 @@ import (
 	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -31,6 +32,7 @@ func All() []ledger.Module {
 		trials.Declare(),
 		claims.Declare(),
 		capacity.Declare(),
+		federated.Declare(),
 	}
 }
 
