@@ -101,6 +101,10 @@ func TestTrialRegistry(t *testing.T) {
 			chromedp.Click("#protocol-button"),
 			chromedp.Poll(`document.getElementById("protocol-result").textContent.includes("registered (block")`, nil),
 			chromedp.Text("#protocol-result", &result),
+			// After registering, an empty form for the next trial; amending
+			// is a button of the sponsor's trials.
+			chromedp.Poll(`document.getElementById("protocol-button").textContent === "Register" && document.getElementById("p-title").value === ""`, nil),
+			chromedp.Evaluate(`[...document.querySelectorAll("#my-trials button")].find(b => b.textContent === "Amend PRM-PAGE-1").click()`, nil),
 			chromedp.Poll(`document.getElementById("protocol-button").textContent === "Save as version 2" && document.getElementById("p-sample").value === "80"`, nil),
 			chromedp.SetValue("#p-sample", "120"),
 			chromedp.SendKeys("#amend-reason", "a second site's patients"),
@@ -121,8 +125,8 @@ func TestTrialRegistry(t *testing.T) {
 			chromedp.SendKeys(`#results-added [data-f="measure"]`, "cough score"),
 			chromedp.SendKeys(`#results-added [data-f="summary"]`, "-2 points"),
 			chromedp.Click("#results-button"),
-			chromedp.Poll(`document.getElementById("results-result").textContent.includes("registered (block")`, nil),
-			chromedp.Text("#results-result", &reported),
+			chromedp.Poll(`document.getElementById("protocol-result").textContent.includes("Results of PRM-PAGE-1 registered (block")`, nil),
+			chromedp.Text("#protocol-result", &reported),
 			// The demo trial's enrolments, as its sponsor reads them.
 			chromedp.Evaluate(`[...document.querySelectorAll("#my-trials button")].find(b => b.textContent === "Enrolments of `+demo.CleanTrial+`").click()`, nil),
 			chromedp.Poll(`document.querySelectorAll("#enrolment-table tbody tr").length === 1 && document.querySelector("#enrolment-table tbody").textContent.includes("enrolled")`, nil),
@@ -181,6 +185,19 @@ func TestTrialRegistry(t *testing.T) {
 			if !strings.HasPrefix(score, "1 of 2 registered outcomes reported, 1 missing, 1 added; primary outcome switched") {
 				t.Errorf("score: %q", score)
 			}
+			// The sponsor's forms, signed in: the protocol form with a
+			// secondary outcome added, then the results form of its
+			// demo trial... closed already: of a page trial still
+			// recruiting, if any; the enrolments table.
+			checkPage(t, b, axe, "trials-sponsor-"+size.name, []chromedp.Action{chromedp.Navigate(n.APIURL() + "/trials.html"),
+				chromedp.Evaluate(`document.getElementById("sponsor").open = true`, nil),
+				chromedp.SendKeys("#token", f.Member(demo.Institute).APIToken),
+				chromedp.Click("#signin-button")},
+				`document.querySelectorAll("#p-sites input").length > 2 && document.querySelectorAll("#my-trials button").length > 2`, []chromedp.Action{
+					chromedp.Click("#add-secondary"),
+					chromedp.Evaluate(`[...document.querySelectorAll("#my-trials button")].find(b => b.textContent === "Enrolments of `+demo.CleanTrial+`").click()`, nil),
+					chromedp.Poll(`document.activeElement.id === "enrolments-title" && document.querySelectorAll("#enrolment-table tbody tr").length === 1`, nil),
+				}, size)
 			if !strings.Contains(history, "shorter follow-up after slow recruitment") || !strings.Contains(history, `⚑ primary outcome added: fpg "change in fasting plasma glucose" (12 weeks)`) {
 				t.Errorf("history:\n%s", history)
 			}

@@ -41,10 +41,11 @@ async function show(id, focus) {
   const title = document.getElementById("trial-title");
   title.textContent = t.id + " — " + t.protocol.title;
   history.replaceState(null, "", "#" + encodeURIComponent(t.id));
+  document.getElementById("trial-flags").classList.toggle("clean", !t.flags.length);
   document.getElementById("trial-flags").textContent = t.flags.length
     ? t.flags.map(f => `⚑ ${flagWords[f.kind] || f.kind}` + (f.version ? ` (version ${f.version}, ${when(f.time)})` : ` (${when(f.time)})`) +
       (f.added ? "; added: " + f.added.join(", ") : "") + (f.dropped ? "; dropped: " + f.dropped.join(", ") : "") + (f.changed ? "; changed: " + f.changed.join(", ") : "")).join(" · ")
-    : "No flags: the protocol's outcomes were not changed after enrolment, and every reported outcome was registered.";
+    : "No flags: no outcome was changed after enrolment began" + (t.results ? ", and every reported outcome was registered." : " (no results yet).");
   const dl = document.getElementById("trial-fields");
   dl.replaceChildren();
   const p = t.protocol;
@@ -83,7 +84,15 @@ async function show(id, focus) {
 let sponsor = null, amending = null, reporting = null, uid = 0;
 const $ = id => document.getElementById(id);
 const lines = id => $(id).value.split("\n").map(s => s.trim()).filter(Boolean);
-const problemText = e => e.message + (e.problem && e.problem.detail && e.problem.detail !== e.message ? " — " + e.problem.detail : "");
+// problemText is a refusal in words: the ledger's detail (what was wrong
+// and where), without its code.
+const problemText = e => (e.problem && e.problem.detail) || e.message;
+// say puts a result under a form, as an error or not.
+function say(id, text, error) {
+  const p = $(id);
+  p.textContent = text;
+  p.classList.toggle("error", !!error);
+}
 
 // field makes a labelled input (or textarea, or select) for a row of a
 // list, with an id of its own.
@@ -130,7 +139,8 @@ const outcomesOf = list => [...$(list).children].map(fs => ({ id: valueOf(fs, "i
 
 // The member organisations that may be sites, as checkboxes.
 async function siteBoxes(chosen) {
-  const orgs = (await getAll("/api/v1/identities?kind=organisation")).filter(i => i.status === "active");
+  const enrolling = ["hospital", "clinic", "research", "lab"];
+  const orgs = (await getAll("/api/v1/identities?kind=organisation")).filter(i => i.status === "active" && (enrolling.includes(i.org_type) || chosen.includes(i.id)));
   // A current site that is no longer an active member keeps its box,
   // unticked and said so: the ledger takes only active members, and an
   // amendment must not drop a site unseen.
@@ -155,7 +165,7 @@ function editProtocol(t) {
   amending = t;
   $("results-form").hidden = true;
   $("protocol-form").hidden = false;
-  const p = t ? t.protocol : { conditions: [], interventions: [], primary_outcomes: [{}], secondary_outcomes: [], sites: [sponsor.id] };
+  const p = t ? t.protocol : { conditions: [], interventions: [], primary_outcomes: [{}], secondary_outcomes: [], sites: [] };
   $("protocol-title").textContent = t ? "Amend " + t.id + " (now version " + t.version + ")" : "Register a trial";
   $("protocol-button").textContent = t ? "Save as version " + (t.version + 1) : "Register";
   $("trial-id").value = t ? t.id : "";
@@ -241,21 +251,24 @@ async function mine() {
 
 $("protocol-form").addEventListener("submit", async ev => {
   ev.preventDefault();
-  const out = $("protocol-result");
   const protocol = readProtocol();
-  if (!protocol.primary_outcomes.length) { out.textContent = "Register at least one primary outcome."; return; }
-  if (!protocol.sites.length) { out.textContent = "Choose at least one site."; return; }
+  if (!protocol.primary_outcomes.length) { say("protocol-result", "Register at least one primary outcome.", true); $("add-primary").focus(); return; }
+  if (!protocol.sites.length) { say("protocol-result", "Tick at least one site: the organisations that enrol.", true); $("p-sites").querySelector("input").focus(); return; }
   const id = $("trial-id").value.trim();
-  out.textContent = amending ? "Amending…" : "Registering…";
+  const wasAmending = !!amending;
+  say("protocol-result", wasAmending ? "Amending…" : "Registering…");
   try {
-    const res = amending
+    const res = wasAmending
       ? await act("trials.amend", { id, reason: $("amend-reason").value.trim(), protocol })
       : await act("trials.register", { id, protocol });
-    out.textContent = (amending ? `${id} amended` : `${id} registered`) + ` (block ${res.height}).`;
     await Promise.all([list(), mine(), show(id, false)]);
-    await editProtocol(await get("/api/v1/trials/" + encodeURIComponent(id)));
+    // An amendment stays on its trial; a registration leaves an empty
+    // form for the next one.
+    await editProtocol(wasAmending ? await get("/api/v1/trials/" + encodeURIComponent(id)) : null);
+    say("protocol-result", (wasAmending ? `${id} amended` : `${id} registered`) + ` (block ${res.height}).` +
+      (wasAmending ? "" : ` To amend it, choose "Amend ${id}" above.`));
   } catch (e) {
-    out.textContent = "Not saved: " + problemText(e);
+    say("protocol-result", "Not saved: " + problemText(e), true);
   }
 });
 
@@ -290,7 +303,13 @@ function editResults(t) {
     doc.addEventListener("change", () => commit(doc.files[0], c, st, `${t.id}-${o.id}-analysis`).catch(e => { st.textContent = "Cannot compute the commitment: " + e.message; }));
     field(not, "Why it is not reported", { name: "reason", attrs: { maxlength: "300" } });
     fs.append(rep, not);
-    const sync = () => { rep.hidden = how.value !== "reported"; not.hidden = how.value !== "not"; };
+    // Only what is shown is required: the browser names what is missing.
+    const sync = () => {
+      rep.hidden = how.value !== "reported";
+      not.hidden = how.value !== "not";
+      for (const el of rep.querySelectorAll('[data-f="summary"], [data-f="commitment"]')) el.required = !rep.hidden;
+      not.querySelector('[data-f="reason"]').required = !not.hidden;
+    };
     how.addEventListener("change", sync);
     sync();
     box.append(fs);
@@ -332,14 +351,17 @@ $("results-form").addEventListener("submit", async ev => {
   for (const fs of $("results-added").children) {
     results.added.push({ id: valueOf(fs, "id"), measure: valueOf(fs, "measure"), summary: valueOf(fs, "summary") });
   }
-  out.textContent = "Registering the results…";
+  say("results-result", "Registering the results…");
   try {
     const id = reporting.id;
     const res = await act("trials.results", { trial: id, results });
-    out.textContent = `Results of ${id} registered (block ${res.height}): the registry shows its reporting score.`;
     await Promise.all([list(), mine(), show(id, false)]);
+    // The trial is closed now: back to an empty registration form.
+    await editProtocol(null);
+    say("protocol-result", `Results of ${id} registered (block ${res.height}): the trial is closed, and the registry shows its reporting score.`);
+    $("my-trials").querySelector("button").focus();
   } catch (e) {
-    out.textContent = "Not registered: " + problemText(e);
+    say("results-result", "Not registered: " + problemText(e), true);
   }
 });
 
@@ -355,6 +377,8 @@ async function enrolments(id) {
   } catch (e) {
     fill("#enrolment-table", [["Cannot read them: " + problemText(e), "", "", "", ""]]);
   }
+  $("enrolments-title").focus();
+  $("enrolments-title").scrollIntoView({ block: "start" });
 }
 
 signIn(async me => {
@@ -362,6 +386,7 @@ signIn(async me => {
   $("sponsor").open = true;
   await editProtocol(null);
   await mine();
+  $("my-trials").querySelector("button").focus();
 });
 
 document.getElementById("flagged-only").addEventListener("change", list);
