@@ -11,8 +11,8 @@ import (
 // holdouts.
 type experiment struct {
 	federated, central float64
-	alone               []float64
-	fedAUC, centralAUC  float64
+	alone              []float64
+	fedAUC, centralAUC float64
 }
 
 func runExperiment(rounds, epochs int, lr float64, clip int64) experiment {

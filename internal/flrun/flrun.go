@@ -1,0 +1,118 @@
+// Package flrun is a site's side of a federated learning task (package
+// federated): each round it reads the global model the ledger holds,
+// evaluates it on the site's holdout, trains it further on the site's own
+// data, and posts the result — the data never leaves the site. A site that
+// was down catches up: it contributes to whatever round is open, and
+// closes a round whose deadline passed so that the task goes on.
+package flrun
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/federated"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Site is one participant's runner.
+type Site struct {
+	Client *client.Client
+	// Key is the participant organisation's key: it signs reads and
+	// contributions.
+	Key            ed25519.PrivateKey
+	Task           string
+	Train, Holdout []federated.Example
+	// Poll is how long to wait between looks at the task (default 500 ms).
+	Poll time.Duration
+	// Log, if set, is told each round's contribution.
+	Log func(round int64, eval *federated.Eval)
+}
+
+// Run takes part in the task until it is done, and returns it as it ended.
+func (s *Site) Run(ctx context.Context) (*federated.State, error) {
+	c := s.Client.WithKey(s.Key)
+	me := ledger.Address(s.Key.Public().(ed25519.PublicKey))
+	poll := s.Poll
+	if poll == 0 {
+		poll = 500 * time.Millisecond
+	}
+	base := "/api/v1/fl/tasks/" + url.PathEscape(s.Task)
+	for {
+		var st federated.State
+		if err := c.Get(ctx, base, &st); err != nil {
+			return nil, err
+		}
+		if st.Status == federated.StatusDone {
+			return &st, nil
+		}
+		if !slices.Contains(st.Participants, me) {
+			return nil, fmt.Errorf("this key's organisation (%s) is not a participant of %s", me, st.ID)
+		}
+		status, err := c.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case status.Height >= st.Deadline:
+			// The round's deadline has passed (the next block is past
+			// it): close it with whoever contributed.
+			if _, err := c.Send(ctx, s.Key, federated.TypeClose, federated.Close{Task: st.ID, Round: st.Round}, true); err != nil && !benign(err) {
+				return nil, err
+			}
+		case slices.Contains(st.Contributed, me):
+			if err := sleep(ctx, poll); err != nil {
+				return nil, err
+			}
+		default:
+			if err := s.contribute(ctx, c, &st, base); err != nil && !benign(err) {
+				return nil, err
+			}
+		}
+	}
+}
+
+// contribute trains the round's starting model on the site's data and
+// posts it.
+func (s *Site) contribute(ctx context.Context, c *client.Client, st *federated.State, base string) error {
+	var m federated.RoundView
+	if err := c.Get(ctx, base+"/models/"+strconv.FormatInt(st.Round-1, 10), &m); err != nil {
+		return err
+	}
+	w := federated.FromFixed(m.Weights)
+	eval := federated.EvalOf(w, s.Holdout)
+	local := federated.Train(w, s.Train, float64(st.LearningRate)/1e6, int(st.LocalEpochs))
+	body := federated.Contribute{Task: st.ID, Round: st.Round, Samples: int64(len(s.Train)), Weights: federated.ToFixed(local, st.Clip), Eval: eval}
+	if _, err := c.Send(ctx, s.Key, federated.TypeContribute, body, true); err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log(st.Round, eval)
+	}
+	return nil
+}
+
+// benign are the refusals a runner meets when another site moved the
+// task on first: it looks again.
+func benign(err error) bool {
+	var p *client.Problem
+	if !errors.As(err, &p) {
+		return false
+	}
+	return slices.Contains([]string{federated.ErrWrongRound.Name, federated.ErrRoundClosed.Name, federated.ErrContributed.Name, federated.ErrRoundOpen.Name}, p.Code)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
