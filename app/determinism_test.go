@@ -13,6 +13,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/primum-health/primum/capacity"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
@@ -95,6 +96,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		txs = append(txs, trialSteps(gen, b)...)
 		txs = append(txs, claimSteps(gen, b)...)
 		txs = append(txs, capacitySteps(gen, b)...)
+		txs = append(txs, flSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -243,6 +245,31 @@ func capacitySteps(gen *harness, b int) [][]byte {
 	return nil
 }
 
+// flSteps are federated learning's transactions of block b, at fixed
+// blocks: a task over the two hospitals, round 1 closed by their two
+// contributions (the integer average), round 2 with one contribution then
+// closed after its deadline; and refusals (a contribution outside the
+// clipping bound, one of the wrong dimension, a close before the
+// deadline).
+func flSteps(gen *harness, b int) [][]byte {
+	contribute := func(key ed25519.PrivateKey, round, samples int64, w ...int64) []byte {
+		return gen.tx(key, federated.TypeContribute, federated.Contribute{Task: "wl-task", Round: round, Samples: samples, Weights: w})
+	}
+	switch b {
+	case 14:
+		return [][]byte{gen.tx(hospitalKey, federated.TypeTask, federated.Task{ID: "wl-task", Title: "workload", Features: []string{"age", "bmi"}, Label: "y",
+			LearningRate: 500_000, LocalEpochs: 2, Clip: 1 << 18, Rounds: 2, RoundBlocks: 3, Participants: []string{id(hospitalKey), id(hospital2Key)}})}
+	case 15:
+		return [][]byte{contribute(hospitalKey, 1, 120, 70_000, -3_001, 17), contribute(hospital2Key, 1, 7, 1, 1<<18+1, 0),
+			contribute(hospital2Key, 1, 7, 1, 2), contribute(hospital2Key, 1, 7, -65_536, 12_345, -999)}
+	case 16:
+		return [][]byte{contribute(hospitalKey, 2, 130, 1, 2, 3), gen.tx(hospital2Key, federated.TypeClose, federated.Close{Task: "wl-task", Round: 2})}
+	case 20:
+		return [][]byte{gen.tx(hospital2Key, federated.TypeClose, federated.Close{Task: "wl-task", Round: 2})}
+	}
+	return nil
+}
+
 // supplySteps are the supply chain's transactions of block b of the
 // workload, at fixed blocks (they take nothing from its random sequence):
 // a manufacturer voted in, its company prefix claimed, a product, a lot commissioned, packed into a
@@ -380,8 +407,10 @@ func TestAppHashPinned(t *testing.T) {
 	// and the same day only by adding the claims module's (without them:
 	// 5D55DC62D15C8DCF5E5AEFDB11925B2D20342A1A80F34DC0A26FEA48EEF1CBDB);
 	// then by the identity module's suspension periods (written by the
-	// workload's status changes) and the capacity module's steps.
-	const want = "6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC"
+	// workload's status changes) and the capacity module's steps; then
+	// (the same session's next day) only by adding federated learning's
+	// steps (without them: 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC).
+	const want = "1652B1AFB949611AFB5ADDAB9E60436A68F789D2E37E5F332533FA33F1F047E9"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -405,6 +434,16 @@ func TestAppHashPinned(t *testing.T) {
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")
 	if err != nil || tr.Version != 2 || len(tr.Flags) != 2 || tr.Withdrawn != 1 || tr.Batches != 1 || tr.Score == nil || tr.Score.Missing != 1 || !tr.Score.PrimarySwitched {
 		t.Fatalf("the workload's trial: %+v, %v", tr, err)
+	}
+	// Federated learning's: round 1 averaged from the two valid
+	// contributions ((120·70000 + 7·-65536) / 127 = 62529.5, a half: 62530), round
+	// 2 closed after its deadline with one, the task done.
+	m1, err := federated.GetModel(h.store.Committed(), "wl-task", 1)
+	if err != nil || len(m1.Contributors) != 2 || m1.Weights[0] != 62530 || m1.Samples != 127 {
+		t.Fatalf("the workload's round 1: %+v, %v", m1, err)
+	}
+	if m2, err := federated.GetModel(h.store.Committed(), "wl-task", 2); err != nil || len(m2.Contributors) != 1 || m2.Weights[2] != 3 {
+		t.Fatalf("the workload's round 2: %+v, %v", m2, err)
 	}
 	// The capacity steps too: the ventilator moved, one hold was refused,
 	// the other left to expire.
