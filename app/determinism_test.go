@@ -13,9 +13,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/primum-health/primum/capacity"
-	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/statetest"
