@@ -35,6 +35,7 @@ var Stories = []Story{
 	{"clinical trials", clinicalTrials},
 	{"insurance claims", insuranceClaims},
 	{"equipment and capacity", equipmentAndCapacity},
+	{"federated learning", federatedLearning},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home
