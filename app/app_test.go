@@ -24,6 +24,7 @@ import (
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/trials"
 	"github.com/primum-health/primum/wire"
@@ -218,6 +219,11 @@ func TestPermissionTable(t *testing.T) {
 		federated.TypeTask:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		federated.TypeContribute:          {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		federated.TypeClose:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		research.TypeDataset:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		research.TypeApprove:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
+		research.TypeQuery:                {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		research.TypeCells:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		research.TypeClose:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeResults:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		trials.TypeEnrol:                  {ok, ok, ok, ok, ok, susp, unauth, unauth, unknown},

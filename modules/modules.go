@@ -14,6 +14,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/trials"
 )
@@ -33,6 +34,7 @@ func All() []ledger.Module {
 		claims.Declare(),
 		capacity.Declare(),
 		federated.Declare(),
+		research.Declare(),
 	}
 }
 

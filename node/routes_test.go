@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/trials"
 )
 
@@ -77,9 +79,21 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["hospital"].token, map[string]any{"type": federated.TypeTask, "body": federated.Task{ID: "route-task",
 		Title: "Route task", Features: []string{"age"}, Label: "diabetes", LearningRate: 500_000, LocalEpochs: 1, Clip: 1 << 20, Rounds: 1, RoundBlocks: 100,
 		Participants: []string{m["hospital"].id, m["pharmacy"].id}}})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["regulator"].token, map[string]any{"type": research.TypeDataset, "body": research.Dataset{ID: "route-ds",
+		Title: "Route dataset", Custodians: []string{m["hospital"].id}, CapMicroEps: 1_000_000,
+		Values: research.Values{Category: []string{"t2d"}, Region: []string{"N"}, AgeBand: []string{"40-64"}, Period: []string{"2026-Q4"}}}})
 	subject := trials.SubjectID(&trials.Participant{Trial: "PRM-ROUTES", Participant: patient})
 	var cons []consent.Consent
 	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
+	// The practitioner's consent first (the patient also gave the
+	// hospital a research consent for the trial, which the hospital may
+	// read as its grantee).
+	slices.SortFunc(cons, func(a, b consent.Consent) int {
+		return strings.Compare(strings.TrimPrefix(a.Grantee, m["practitioner"].id), strings.TrimPrefix(b.Grantee, m["practitioner"].id))
+	})
+	if cons[0].Grantee != m["practitioner"].id {
+		t.Fatalf("the practitioner's consent: %+v", cons)
+	}
 
 	callers := []struct{ name, token string }{{"anonymous", ""}, {"hospital", m["hospital"].token}, {"manufacturer", m["manufacturer"].token},
 		{"pharmacy", m["pharmacy"].token}, {"regulator", m["regulator"].token}, {"practitioner", m["practitioner"].token},
@@ -197,6 +211,17 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/fl/tasks/route-task/models", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/fl/tasks/route-task/models/0", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/fl/tasks/route-task/rounds/1/contributions", nil, tokenOnly(200, 403, 200, 200, 200, 403, 403, 403, 403, 403)},
+		// Research aggregates: datasets to every signed caller; a
+		// researcher's budget (here the manufacturer's, none granted) to
+		// the researcher, the dataset's custodians (the hospital) and the
+		// regulator; queries listed as each may read them.
+		{"GET", "/api/v1/research/datasets", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/research/datasets/route-ds", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/research/datasets/no-ds", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/api/v1/research/datasets/route-ds/budgets/" + m["manufacturer"].id, nil, tokenOnly(200, 200, 403, 200, 403, 403, 403, 403, 403, 403)},
+		{"GET", "/api/v1/research/projects/no-project", nil, tokenOnly(403, 403, 403, 403, 403, 403, 403, 403, 403, 403)},
+		{"GET", "/api/v1/research/queries", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		{"GET", "/api/v1/research/queries/no-query", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/fhir/ResearchSubject/PRM-NONE.0123456789abcdef", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/claims", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/claims/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},

@@ -1,0 +1,642 @@
+// Package research is research aggregates on the ledger (SPEC F11): the
+// regulator registers a dataset (its custodians, the values of its
+// dimensions, and a consortium-wide privacy cap) and approves a
+// researcher's project with a privacy budget on it; the researcher asks a
+// count by one dimension over a cohort (a subset of each dimension's
+// values); each custodian computes its own cells, adds noise sampled at
+// its site (discrete Laplace, crypto/rand) and posts only the noisy cells;
+// the ledger sums them and suppresses a released cell below 11 (the CMS
+// rule), after noise.
+//
+// The budget is debited atomically in the transaction that authorises
+// the query, against the researcher's budget on the dataset and the
+// dataset's consortium-wide cap, so researchers cannot pool budgets. A
+// query whose cohort differs from an earlier one on the dataset by a
+// single value of a dimension it does not group by is refused: the
+// difference of the two releases would isolate that slice (a
+// differencing attack).
+//
+// Integers only: budgets in micro-ε, counts, block heights. Noise is
+// sampled off-chain (noise.go); the ledger checks and sums integers.
+package research
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Transaction types.
+const (
+	TypeDataset = "research.dataset"
+	TypeApprove = "research.approve"
+	TypeQuery   = "research.query"
+	TypeCells   = "research.cells"
+	TypeClose   = "research.close"
+)
+
+// Dimensions a dataset's rows have; a query groups by one of them.
+const (
+	DimCategory = "category"
+	DimRegion   = "region"
+	DimAgeBand  = "age_band"
+	DimPeriod   = "period"
+)
+
+// Dimensions, in the order a cohort lists them.
+var Dimensions = []string{DimCategory, DimRegion, DimAgeBand, DimPeriod}
+
+// Limits: every transaction's work is bounded by the transaction.
+const (
+	MaxCustodians   = 20
+	MaxValues       = 24 // a dimension's values
+	MaxCapMicroEps  = 100_000_000
+	MaxCount        = 1_000_000_000
+	MaxHistory      = 64 // earlier cohorts a query is compared with
+	MaxQueryBlocks  = 10_000
+	SuppressBelow   = 11 // the CMS small-cell rule
+	MaxTitle        = 200
+	DefaultDeadline = 100 // blocks
+)
+
+// Query statuses.
+const (
+	StatusOpen     = "open"
+	StatusReleased = "released"
+)
+
+// Errors of codespace "research". Codes are stable.
+var (
+	ErrBadDataset     = ledger.NewError("research", 1, "bad_dataset", 400, "a dataset needs an id (3-40 of a-z, 0-9, '-'), a title, 1-20 custodians (active member organisations, once each), each dimension's values (1-24, each 1-32 of A-Z, a-z, 0-9, '-', '+', once) and a privacy cap (1 to 100,000,000 micro-ε)")
+	ErrDatasetExists  = ledger.NewError("research", 2, "dataset_exists", 409, "a dataset with this id exists")
+	ErrUnknownDataset = ledger.NewError("research", 3, "unknown_dataset", 404, "no dataset with this id")
+	ErrBadApproval    = ledger.NewError("research", 4, "bad_approval", 400, "an approval needs a project id (3-40 of a-z, 0-9, '-'), a title, a research organisation, a dataset, a budget (1 micro-ε or more) and an expiry (RFC 3339, in the future)")
+	ErrProjectExists  = ledger.NewError("research", 5, "project_exists", 409, "a project with this id exists")
+	ErrOverCap        = ledger.NewError("research", 6, "over_cap", 409, "the researcher's budgets on this dataset would exceed the dataset's cap")
+	ErrNoApproval     = ledger.NewError("research", 7, "no_approval", 403, "the query needs a project approved for this researcher on this dataset, not expired")
+	ErrOverBudget     = ledger.NewError("research", 8, "over_budget", 409, "the query's ε exceeds what is left of the researcher's budget on the dataset, or of the dataset's consortium-wide cap")
+	ErrBadQuery       = ledger.NewError("research", 9, "bad_query", 400, "a query needs an id (3-40 of a-z, 0-9, '-'), a project, a dimension to group by, a filter of the dataset's values (each dimension's a subset; none: all) and ε (1 micro-ε or more)")
+	ErrQueryExists    = ledger.NewError("research", 10, "query_exists", 409, "a query with this id exists")
+	ErrDifferencing   = ledger.NewError("research", 11, "differencing", 409, "the query's cohort differs from an earlier query's on this dataset by a single value of one dimension it does not group by: the two releases would isolate that slice")
+	ErrUnknownQuery   = ledger.NewError("research", 12, "unknown_query", 404, "no query with this id")
+	ErrNotCustodian   = ledger.NewError("research", 13, "not_custodian", 403, "only the dataset's custodians post cells")
+	ErrQueryClosed    = ledger.NewError("research", 14, "query_closed", 409, "the query is released, or its deadline has passed")
+	ErrAnswered       = ledger.NewError("research", 15, "already_answered", 409, "this custodian has posted its cells for this query already")
+	ErrBadCells       = ledger.NewError("research", 16, "bad_cells", 400, "cells are one noisy count per value the query groups by, in the dataset's order, each within ±1,000,000,000")
+	ErrQueryOpen      = ledger.NewError("research", 17, "query_open", 409, "the query is open until its custodians answer or its deadline passes")
+	ErrNotParty       = ledger.NewError("research", 18, "not_query_party", 403, "a query is closed by its researcher, a custodian or the regulator")
+	ErrNoStanding     = ledger.NewError("research", 19, "no_research_standing", 403, "a researcher's queries, budgets and releases are read by the researcher, the dataset's custodians and the regulator")
+)
+
+// Values are a dimension's values, in order.
+type Values struct {
+	Category []string `json:"category"`
+	Region   []string `json:"region"`
+	AgeBand  []string `json:"age_band"`
+	Period   []string `json:"period"`
+}
+
+// Of is the values of dimension d.
+func (v *Values) Of(d string) []string {
+	switch d {
+	case DimCategory:
+		return v.Category
+	case DimRegion:
+		return v.Region
+	case DimAgeBand:
+		return v.AgeBand
+	case DimPeriod:
+		return v.Period
+	}
+	return nil
+}
+
+// Dataset is what the regulator registers.
+type Dataset struct {
+	ID         string   `json:"id" doc:"3-40 of a-z, 0-9, '-'"`
+	Title      string   `json:"title"`
+	Custodians []string `json:"custodians" doc:"the member organisations whose records it covers"`
+	Values     Values   `json:"values" doc:"each dimension's values, in order (e.g. age_band: 0-17, 18-39, 40-64, 65+)"`
+	// CapMicroEps is the consortium-wide cap on ε spent on the dataset,
+	// by every researcher together, in millionths.
+	CapMicroEps int64 `json:"cap_micro_eps"`
+}
+
+// DatasetState is a dataset as it stands.
+type DatasetState struct {
+	Dataset
+	// SpentMicroEps is what every researcher's queries spent on it.
+	SpentMicroEps int64  `json:"spent_micro_eps"`
+	Queries       int64  `json:"queries"`
+	Created string `json:"created"`
+}
+
+// Approve is the regulator's approval of a researcher's project.
+type Approve struct {
+	Project         string `json:"project"`
+	Title           string `json:"title"`
+	Researcher      string `json:"researcher" doc:"the research organisation's id"`
+	Dataset         string `json:"dataset"`
+	BudgetMicroEps  int64  `json:"budget_micro_eps" doc:"ε the project may spend on the dataset, in millionths"`
+	Expires         string `json:"expires" doc:"RFC 3339"`
+	DeadlineBlocks  int64  `json:"deadline_blocks,omitempty" doc:"how long a query waits for its custodians, in blocks (default 100)"`
+	EthicsReference string `json:"ethics_reference,omitempty" doc:"the ethics committee's reference"`
+}
+
+// Project is an approved project.
+type Project struct {
+	Approve
+	Approver string `json:"approver"`
+	Approved string `json:"approved"`
+}
+
+// Budget is a researcher's budget on a dataset: the sum of their approved
+// projects', and what they have spent.
+type Budget struct {
+	Dataset       string `json:"dataset"`
+	Researcher    string `json:"researcher"`
+	GrantedMicro  int64  `json:"granted_micro_eps"`
+	SpentMicroEps int64  `json:"spent_micro_eps"`
+}
+
+// Cohort is a subset of each dimension's values (none: all of them).
+type Cohort struct {
+	Category []string `json:"category,omitempty"`
+	Region   []string `json:"region,omitempty"`
+	AgeBand  []string `json:"age_band,omitempty"`
+	Period   []string `json:"period,omitempty"`
+}
+
+// Of is the cohort's values of dimension d, all of the dataset's when it
+// names none.
+func (c *Cohort) Of(d string, all *Values) []string {
+	var v []string
+	switch d {
+	case DimCategory:
+		v = c.Category
+	case DimRegion:
+		v = c.Region
+	case DimAgeBand:
+		v = c.AgeBand
+	case DimPeriod:
+		v = c.Period
+	}
+	if len(v) == 0 {
+		return all.Of(d)
+	}
+	return v
+}
+
+// Ask is a researcher's query.
+type Ask struct {
+	ID         string `json:"id"`
+	Project    string `json:"project"`
+	GroupBy    string `json:"group_by" doc:"category, region, age_band or period"`
+	Cohort     Cohort `json:"cohort" doc:"the values counted, per dimension (none: all)"`
+	EpsMicro   int64  `json:"eps_micro" doc:"ε the query spends, in millionths (each custodian's noise has scale 1/ε)"`
+}
+
+// Query is a query as it stands, with its release once released.
+type Query struct {
+	Ask
+	Dataset    string   `json:"dataset"`
+	Researcher string   `json:"researcher"`
+	Status     string   `json:"status"`
+	Groups     []string `json:"groups" doc:"the values it groups by, in order: one cell each"`
+	Answered   []string `json:"answered" doc:"custodians that have posted, sorted"`
+	Deadline   int64    `json:"deadline_height"`
+	Asked      string   `json:"asked"`
+	Height     int64    `json:"height"`
+	Release    *Release `json:"release,omitempty"`
+}
+
+// Release is a query's answer: the noisy sum per group, nil where
+// suppressed (below 11 after noise).
+type Release struct {
+	Cells      []*int64 `json:"cells"`
+	Suppressed int      `json:"suppressed"`
+	Custodians int      `json:"custodians"`
+	Time       string   `json:"time"`
+	Height     int64    `json:"height"`
+}
+
+// Cells are a custodian's noisy counts for a query.
+type Cells struct {
+	Query string  `json:"query"`
+	Cells []int64 `json:"cells" doc:"one noisy count per group, in the query's order"`
+}
+
+// CloseQuery releases a query whose deadline has passed with the
+// custodians that answered.
+type CloseQuery struct {
+	Query string `json:"query"`
+}
+
+// posted is a custodian's cells as kept until the release.
+type posted struct {
+	Query     string  `json:"query"`
+	Custodian string  `json:"custodian"`
+	Cells     []int64 `json:"cells"`
+}
+
+// history is a dataset's latest cohorts, newest last (at most MaxHistory).
+type history struct {
+	Entries []historyEntry `json:"entries"`
+}
+
+type historyEntry struct {
+	Query   string `json:"query"`
+	GroupBy string `json:"group_by"`
+	Cohort  Cohort `json:"cohort"`
+}
+
+var (
+	idRule    = regexp.MustCompile(`^[a-z0-9-]{3,40}$`)
+	valueRule = regexp.MustCompile(`^[A-Za-z0-9+-]{1,32}$`)
+)
+
+// State keys.
+var (
+	prefixDataset = []byte("rs/d/") // rs/d/<dataset> -> DatasetState
+	prefixProject = []byte("rs/p/") // rs/p/<project> -> Project
+	prefixBudget  = []byte("rs/b/") // rs/b/<dataset>/<researcher> -> Budget
+	prefixQuery   = []byte("rs/q/") // rs/q/<query> -> Query
+	prefixPosted  = []byte("rs/c/") // rs/c/<query>/<custodian> -> posted
+	prefixHistory = []byte("rs/h/") // rs/h/<dataset> -> history
+)
+
+func key(prefix []byte, parts ...string) []byte {
+	k := append([]byte{}, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, '/')
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+func get[T any](r ledger.Reader, k []byte, missing error) (*T, error) {
+	var v T
+	found, err := ledger.GetJSON(r, k, &v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, missing
+	}
+	return &v, nil
+}
+
+// GetDataset reads a dataset.
+func GetDataset(r ledger.Reader, id string) (*DatasetState, error) {
+	return get[DatasetState](r, key(prefixDataset, id), ErrUnknownDataset.Wrapf("%q", short(id)))
+}
+
+// GetQuery reads a query.
+func GetQuery(r ledger.Reader, id string) (*Query, error) {
+	return get[Query](r, key(prefixQuery, id), ErrUnknownQuery.Wrapf("%q", short(id)))
+}
+
+// GetBudget reads a researcher's budget on a dataset (zero if none).
+func GetBudget(r ledger.Reader, dataset, researcher string) (*Budget, error) {
+	b, err := get[Budget](r, key(prefixBudget, dataset, researcher), nil)
+	if b == nil && err == nil {
+		b = &Budget{Dataset: dataset, Researcher: researcher}
+	}
+	return b, err
+}
+
+func checkValues(name string, vs []string) error {
+	if len(vs) == 0 || len(vs) > MaxValues {
+		return ErrBadDataset.Wrapf("values.%s: 1-%d", name, MaxValues)
+	}
+	for i, v := range vs {
+		if !valueRule.MatchString(v) || slices.Contains(vs[:i], v) {
+			return ErrBadDataset.Wrapf("values.%s[%d]", name, i)
+		}
+	}
+	return nil
+}
+
+// Check checks a dataset's items.
+func (d *Dataset) Check() error {
+	if !idRule.MatchString(d.ID) || d.Title == "" || len(d.Title) > MaxTitle || d.CapMicroEps < 1 || d.CapMicroEps > MaxCapMicroEps ||
+		len(d.Custodians) == 0 || len(d.Custodians) > MaxCustodians {
+		return ErrBadDataset
+	}
+	for _, dim := range Dimensions {
+		if err := checkValues(dim, d.Values.Of(dim)); err != nil {
+			return err
+		}
+	}
+	for i, c := range d.Custodians {
+		if slices.Contains(d.Custodians[:i], c) {
+			return ErrBadDataset.Wrapf("custodians[%d] is named twice", i)
+		}
+	}
+	return nil
+}
+
+func activeOrg(r ledger.Reader, id string) (*identity.Identity, error) {
+	i, err := identity.Get(r, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if i.Kind != ledger.KindOrganisation || i.Status != identity.StatusActive {
+		return nil, nil
+	}
+	return i, nil
+}
+
+func registerDataset(ctx *ledger.Context, m *Dataset) error {
+	if err := m.Check(); err != nil {
+		return err
+	}
+	for i, c := range m.Custodians {
+		if o, err := activeOrg(ctx.State, c); err != nil {
+			return err
+		} else if o == nil {
+			return ErrBadDataset.Wrapf("custodians[%d] is not an active member organisation", i)
+		}
+	}
+	if b, err := ctx.State.Get(key(prefixDataset, m.ID)); err != nil {
+		return err
+	} else if b != nil {
+		return ErrDatasetExists.Wrapf("%s", m.ID)
+	}
+	ledger.SetJSON(ctx.State, key(prefixDataset, m.ID), DatasetState{Dataset: *m, Created: ctx.Time.UTC().Format(time.RFC3339)})
+	ctx.Emit("research.dataset", [2]string{"dataset", m.ID})
+	return nil
+}
+
+func approve(ctx *ledger.Context, m *Approve) error {
+	expires, err := time.Parse(time.RFC3339, m.Expires)
+	if !idRule.MatchString(m.Project) || m.Title == "" || len(m.Title) > MaxTitle || m.BudgetMicroEps < 1 || m.BudgetMicroEps > MaxCapMicroEps ||
+		err != nil || !expires.After(ctx.Time) || m.DeadlineBlocks < 0 || m.DeadlineBlocks > MaxQueryBlocks || len(m.EthicsReference) > MaxTitle {
+		return ErrBadApproval
+	}
+	d, err := GetDataset(ctx.State, m.Dataset)
+	if err != nil {
+		return err
+	}
+	if o, err := activeOrg(ctx.State, m.Researcher); err != nil {
+		return err
+	} else if o == nil || o.OrgType != "research" {
+		return ErrBadApproval.Wrapf("the researcher must be an active research organisation")
+	}
+	if b, err := ctx.State.Get(key(prefixProject, m.Project)); err != nil {
+		return err
+	} else if b != nil {
+		return ErrProjectExists.Wrapf("%s", m.Project)
+	}
+	b, err := GetBudget(ctx.State, d.ID, m.Researcher)
+	if err != nil {
+		return err
+	}
+	if b.GrantedMicro+m.BudgetMicroEps > d.CapMicroEps {
+		return ErrOverCap.Wrapf("granted %d + %d micro-ε > the cap of %d", b.GrantedMicro, m.BudgetMicroEps, d.CapMicroEps)
+	}
+	b.GrantedMicro += m.BudgetMicroEps
+	ledger.SetJSON(ctx.State, key(prefixBudget, d.ID, m.Researcher), b)
+	ledger.SetJSON(ctx.State, key(prefixProject, m.Project), Project{Approve: *m, Approver: ctx.Signer.ID, Approved: ctx.Time.UTC().Format(time.RFC3339)})
+	ctx.Emit("research.approved", [2]string{"project", m.Project})
+	return nil
+}
+
+// checkCohort checks a cohort's values against the dataset's.
+func checkCohort(c *Cohort, d *Dataset) error {
+	for _, dim := range Dimensions {
+		var vs []string
+		switch dim {
+		case DimCategory:
+			vs = c.Category
+		case DimRegion:
+			vs = c.Region
+		case DimAgeBand:
+			vs = c.AgeBand
+		case DimPeriod:
+			vs = c.Period
+		}
+		if len(vs) > MaxValues {
+			return ErrBadQuery.Wrapf("cohort.%s: at most %d values", dim, MaxValues)
+		}
+		for i, v := range vs {
+			if !slices.Contains(d.Values.Of(dim), v) || slices.Contains(vs[:i], v) {
+				return ErrBadQuery.Wrapf("cohort.%s[%d] is not one of the dataset's values (or is named twice)", dim, i)
+			}
+		}
+	}
+	return nil
+}
+
+// Differs says whether two cohorts differ by exactly one value of one
+// dimension (one holds all the other's values of it and one more, or
+// the same number of values with one swapped), equal in every other: the
+// shape of a differencing attack. A dimension the query groups by is
+// exempt: each of its values is a cell of its own, suppressed when small.
+func Differs(a, b *Cohort, groupBy string, all *Values) bool {
+	differing := 0
+	for _, dim := range Dimensions {
+		x, y := a.Of(dim, all), b.Of(dim, all)
+		onlyX, onlyY := 0, 0
+		for _, v := range x {
+			if !slices.Contains(y, v) {
+				onlyX++
+			}
+		}
+		for _, v := range y {
+			if !slices.Contains(x, v) {
+				onlyY++
+			}
+		}
+		switch {
+		case onlyX == 0 && onlyY == 0:
+			continue
+		case dim == groupBy:
+			continue
+		case onlyX+onlyY == 1:
+			differing++
+		default:
+			return false // differs by more than a slice in this dimension
+		}
+	}
+	return differing == 1
+}
+
+func ask(ctx *ledger.Context, m *Ask) error {
+	if !idRule.MatchString(m.ID) || !slices.Contains(Dimensions, m.GroupBy) || m.EpsMicro < 1 || m.EpsMicro > MaxCapMicroEps {
+		return ErrBadQuery
+	}
+	p, err := get[Project](ctx.State, key(prefixProject, m.Project), ErrNoApproval.Wrapf("no project %q", short(m.Project)))
+	if err != nil {
+		return err
+	}
+	expires, _ := time.Parse(time.RFC3339, p.Expires)
+	if p.Researcher != ctx.Signer.ID || !ctx.Time.Before(expires) {
+		return ErrNoApproval.Wrapf("%s", p.Project)
+	}
+	d, err := GetDataset(ctx.State, p.Dataset)
+	if err != nil {
+		return err
+	}
+	if err := checkCohort(&m.Cohort, &d.Dataset); err != nil {
+		return err
+	}
+	if b, err := ctx.State.Get(key(prefixQuery, m.ID)); err != nil {
+		return err
+	} else if b != nil {
+		return ErrQueryExists.Wrapf("%s", m.ID)
+	}
+	b, err := GetBudget(ctx.State, d.ID, p.Researcher)
+	if err != nil {
+		return err
+	}
+	if b.SpentMicroEps+m.EpsMicro > b.GrantedMicro || d.SpentMicroEps+m.EpsMicro > d.CapMicroEps {
+		return ErrOverBudget.Wrapf("asks %d micro-ε: %d left of the researcher's budget, %d of the dataset's cap",
+			m.EpsMicro, b.GrantedMicro-b.SpentMicroEps, d.CapMicroEps-d.SpentMicroEps)
+	}
+	h, err := get[history](ctx.State, key(prefixHistory, d.ID), nil)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = &history{}
+	}
+	for _, e := range h.Entries {
+		if Differs(&m.Cohort, &e.Cohort, m.GroupBy, &d.Values) {
+			return ErrDifferencing.Wrapf("against query %s", e.Query)
+		}
+	}
+	h.Entries = append(h.Entries, historyEntry{Query: m.ID, GroupBy: m.GroupBy, Cohort: m.Cohort})
+	if len(h.Entries) > MaxHistory {
+		h.Entries = h.Entries[len(h.Entries)-MaxHistory:]
+	}
+	ledger.SetJSON(ctx.State, key(prefixHistory, d.ID), h)
+	b.SpentMicroEps += m.EpsMicro
+	ledger.SetJSON(ctx.State, key(prefixBudget, d.ID, p.Researcher), b)
+	d.SpentMicroEps += m.EpsMicro
+	d.Queries++
+	ledger.SetJSON(ctx.State, key(prefixDataset, d.ID), d)
+	deadline := p.DeadlineBlocks
+	if deadline == 0 {
+		deadline = DefaultDeadline
+	}
+	q := Query{Ask: *m, Dataset: d.ID, Researcher: p.Researcher, Status: StatusOpen, Groups: m.Cohort.Of(m.GroupBy, &d.Values),
+		Answered: []string{}, Deadline: ctx.Height + deadline, Asked: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	ledger.SetJSON(ctx.State, key(prefixQuery, m.ID), q)
+	ctx.Emit("research.query", [2]string{"query", m.ID}, [2]string{"dataset", d.ID})
+	return nil
+}
+
+func cells(ctx *ledger.Context, m *Cells) error {
+	q, err := GetQuery(ctx.State, m.Query)
+	if err != nil {
+		return err
+	}
+	d, err := GetDataset(ctx.State, q.Dataset)
+	if err != nil {
+		return err
+	}
+	if ctx.Signer.Kind != ledger.KindOrganisation || !slices.Contains(d.Custodians, ctx.Signer.ID) {
+		return ErrNotCustodian.Wrapf("%s", q.ID)
+	}
+	if q.Status != StatusOpen || ctx.Height > q.Deadline {
+		return ErrQueryClosed.Wrapf("%s", q.ID)
+	}
+	if slices.Contains(q.Answered, ctx.Signer.ID) {
+		return ErrAnswered.Wrapf("%s", q.ID)
+	}
+	if len(m.Cells) != len(q.Groups) {
+		return ErrBadCells.Wrapf("%d cells for %d groups", len(m.Cells), len(q.Groups))
+	}
+	for i, c := range m.Cells {
+		if c > MaxCount || c < -MaxCount {
+			return ErrBadCells.Wrapf("cells[%d]", i)
+		}
+	}
+	ledger.SetJSON(ctx.State, key(prefixPosted, q.ID, ctx.Signer.ID), posted{Query: q.ID, Custodian: ctx.Signer.ID, Cells: m.Cells})
+	i, _ := slices.BinarySearch(q.Answered, ctx.Signer.ID)
+	q.Answered = slices.Insert(q.Answered, i, ctx.Signer.ID)
+	if len(q.Answered) == len(d.Custodians) {
+		return release(ctx, q)
+	}
+	ledger.SetJSON(ctx.State, key(prefixQuery, q.ID), q)
+	return nil
+}
+
+func closeQuery(ctx *ledger.Context, m *CloseQuery) error {
+	q, err := GetQuery(ctx.State, m.Query)
+	if err != nil {
+		return err
+	}
+	d, err := GetDataset(ctx.State, q.Dataset)
+	if err != nil {
+		return err
+	}
+	if ctx.Signer.ID != q.Researcher && !ctx.Signer.IsRegulator() && !slices.Contains(d.Custodians, ctx.Signer.ID) {
+		return ErrNotParty.Wrapf("%s", q.ID)
+	}
+	if q.Status != StatusOpen {
+		return ErrQueryClosed.Wrapf("%s", q.ID)
+	}
+	if ctx.Height <= q.Deadline {
+		return ErrQueryOpen.Wrapf("%s is open until height %d", q.ID, q.Deadline)
+	}
+	return release(ctx, q)
+}
+
+// release sums the posted cells (at most MaxCustodians reads), suppresses
+// a sum below SuppressBelow, and deletes the custodians' own cells: what
+// stays is the release.
+func release(ctx *ledger.Context, q *Query) error {
+	sums := make([]int64, len(q.Groups))
+	for _, c := range q.Answered {
+		p, err := get[posted](ctx.State, key(prefixPosted, q.ID, c), nil)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			panic(fmt.Sprintf("research: %s names %s's cells, which are missing", q.ID, c))
+		}
+		for i, v := range p.Cells {
+			sums[i] += v
+		}
+		ctx.State.Delete(key(prefixPosted, q.ID, c))
+	}
+	r := &Release{Cells: make([]*int64, len(sums)), Custodians: len(q.Answered), Time: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	for i, s := range sums {
+		if s < SuppressBelow {
+			r.Suppressed++
+			continue
+		}
+		v := s
+		r.Cells[i] = &v
+	}
+	q.Release, q.Status = r, StatusReleased
+	ledger.SetJSON(ctx.State, key(prefixQuery, q.ID), q)
+	ctx.Emit("research.released", [2]string{"query", q.ID})
+	return nil
+}
+
+// short keeps an echoed input short and printable in an error.
+func short(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return hex.EncodeToString([]byte(s))
+		}
+	}
+	return s
+}
