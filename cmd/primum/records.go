@@ -16,6 +16,7 @@ import (
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/autocli"
+	"github.com/primum-health/primum/internal/lifetime"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
 )
@@ -270,7 +271,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 	var grant consent.Grant
 	var categories, recordIDs []string
 	var all bool
-	validFor := lifeFlag(30 * day)
+	validFor := lifetime.Flag(30 * lifetime.Day)
 	grantCmd := &cobra.Command{
 		Use:   "grant GRANTEE",
 		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",

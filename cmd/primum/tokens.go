@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/internal/lifetime"
 	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/keyring"
 )
@@ -30,7 +31,7 @@ People sign their own requests with their own keys instead (--from; docs/api.md)
 Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 	}
 	var scopes []string
-	life := lifeFlag(90 * day)
+	life := lifetime.Flag(90 * lifetime.Day)
 	var label string
 	create := &cobra.Command{
 		Use:     "create KEY",

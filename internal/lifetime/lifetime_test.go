@@ -1,4 +1,4 @@
-package main
+package lifetime
 
 import (
 	"strings"
@@ -15,14 +15,14 @@ func TestParseLife(t *testing.T) {
 		want time.Duration
 		err  string // "" when it parses
 	}{
-		{"7d", 7 * day, ""},
-		{"2w", 14 * day, ""},
-		{"1w3d", 10 * day, ""},
+		{"7d", 7 * Day, ""},
+		{"2w", 14 * Day, ""},
+		{"1w3d", 10 * Day, ""},
 		{"2d12h", 60 * time.Hour, ""},
-		{"1w1h30m", week + 90*time.Minute, ""},
+		{"1w1h30m", Week + 90*time.Minute, ""},
 		{"36h", 36 * time.Hour, ""},
 		{"90m", 90 * time.Minute, ""},
-		{"366d", 366 * day, ""},
+		{"366d", 366 * Day, ""},
 		{"1d1w", 0, "want weeks or days"}, // weeks first
 		{"1.5d", 0, "want weeks or days"},
 		{"1y", 0, "want weeks or days"},
@@ -34,12 +34,12 @@ func TestParseLife(t *testing.T) {
 		{"99999999999999w", 0, "too long"},
 		{"15250w2000000h", 0, "too long"},
 	} {
-		got, err := parseLife(c.in)
+		got, err := Parse(c.in)
 		switch {
 		case c.err == "" && (err != nil || got != c.want):
-			t.Errorf("parseLife(%q) = %v, %v; want %v", c.in, got, err, c.want)
+			t.Errorf("Parse(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("parseLife(%q) = %v, %v; want an error saying %q", c.in, got, err, c.err)
+			t.Errorf("Parse(%q) = %v, %v; want an error saying %q", c.in, got, err, c.err)
 		}
 	}
 }
@@ -50,15 +50,15 @@ func TestFormatLife(t *testing.T) {
 		in   time.Duration
 		want string
 	}{
-		{30 * day, "30d"},
-		{14 * day, "2w"},
+		{30 * Day, "30d"},
+		{14 * Day, "2w"},
 		{36 * time.Hour, "36h0m0s"},
 		{90 * time.Minute, "1h30m0s"},
 	} {
-		if got := formatLife(c.in); got != c.want {
-			t.Errorf("formatLife(%v) = %q, want %q", c.in, got, c.want)
+		if got := Format(c.in); got != c.want {
+			t.Errorf("Format(%v) = %q, want %q", c.in, got, c.want)
 		}
-		if back, err := parseLife(formatLife(c.in)); err != nil || back != c.in {
+		if back, err := Parse(Format(c.in)); err != nil || back != c.in {
 			t.Errorf("%v does not read back: %v, %v", c.in, back, err)
 		}
 	}
