@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -107,6 +109,34 @@ func TestImport(t *testing.T) {
 	for i := range first {
 		if first[i].EventID != second[i].EventID {
 			t.Fatalf("event %d's id changed: %s, then %s", i, first[i].EventID, second[i].EventID)
+		}
+	}
+}
+
+// An import's progress is redrawn in place only on a terminal: written to a
+// log file it is a plain line every ImportProgressEvery events, never a \r.
+func TestImportProgress(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		tty   bool
+		lines int // newline-ended lines before the summary
+	}{
+		{"a log file", false, 2},
+		{"a terminal", true, 1},
+	} {
+		var w strings.Builder
+		im := NewImportProgress(nil, 100, io.Discard, &w)
+		im.counted.n, im.tty = 50, c.tty
+		for range 25000 / supply.MaxCaptureEvents {
+			_ = im.Done(make([]ImportResult, supply.MaxCaptureEvents))
+		}
+		im.Finish()
+		out := w.String()
+		if strings.Contains(out, "\r") != c.tty || strings.Count(out, "\n") != c.lines {
+			t.Errorf("%s: %q", c.name, out)
+		}
+		if !c.tty && !strings.HasPrefix(out, " 50%  10000 events") {
+			t.Errorf("%s: the first line is not the progress at 10,000 events: %q", c.name, out)
 		}
 	}
 }

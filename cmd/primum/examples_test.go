@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/demo/demotest"
 )
@@ -113,7 +114,7 @@ func TestTourExamples(t *testing.T) {
 		return o.String(), e.String(), err
 	}
 	stdout, stderr, err := imp("PRIMUM_TOKEN="+token, "-o", "json", "--report", filepath.Join(t.TempDir(), "report.jsonl"))
-	var sum importSummary
+	var sum client.ImportSummary
 	if err != nil || json.Unmarshal([]byte(stdout), &sum) != nil || sum.Events != 450 || sum.Accepted != 450 || strings.Contains(stderr, "\r") {
 		t.Fatalf("import of gen-epcis's document: %v %+v\nstdout: %s\nstderr: %q", err, sum, stdout, stderr)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,34 +85,6 @@ func TestSupplyImport(t *testing.T) {
 	var v supply.Verdict
 	if err := client.New(procs[0].API).Get(ctx, "/api/v1/verify?code=%2801%2909506000134352%2821%29IMP1499", &v); err != nil || v.Verdict != supply.VerdictDispensable {
 		t.Fatalf("an imported pack: %+v %v", v, err)
-	}
-}
-
-// An import's progress is redrawn in place only on a terminal: written to a
-// log file it is a plain line every progressEvery events, never a \r.
-func TestImportProgress(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		tty   bool
-		lines int // newline-ended lines before the summary
-	}{
-		{"a log file", false, 2},
-		{"a terminal", true, 1},
-	} {
-		var w strings.Builder
-		im := &importer{report: json.NewEncoder(io.Discard), size: 100, counted: &countingReader{n: 50}, start: time.Now(),
-			counts: map[string]int{}, w: &w, tty: c.tty}
-		for range 25000 / supply.MaxCaptureEvents {
-			_ = im.done(make([]client.ImportResult, supply.MaxCaptureEvents))
-		}
-		im.finish()
-		out := w.String()
-		if strings.Contains(out, "\r") != c.tty || strings.Count(out, "\n") != c.lines {
-			t.Errorf("%s: %q", c.name, out)
-		}
-		if !c.tty && !strings.HasPrefix(out, " 50%  10000 events") {
-			t.Errorf("%s: the first line is not the progress at 10,000 events: %q", c.name, out)
-		}
 	}
 }
 
