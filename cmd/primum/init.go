@@ -3,17 +3,12 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/app"
-	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
 )
@@ -53,50 +48,15 @@ sign. Send that file to a member, who proposes it with
 					return err
 				}
 			}
-			valKey, nodeID, err := node.InitHome(g.home, node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers})
+			in, err := node.InitMember(g.home, node.Member{InitOptions: node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers},
+				Name: orgName, OrgType: orgType, Power: power, ChainID: chainID, Genesis: genesisFile, Passphrase: pass, Unencrypted: unencrypted}, time.Now())
 			if err != nil {
 				return err
 			}
-			op, err := g.keys().Add("operator", pass, unencrypted)
-			if err != nil && !errors.Is(err, keyring.ErrExists) {
-				return err
-			}
-			if op == nil {
-				if op, err = g.keys().Get("operator"); err != nil {
-					return err
-				}
-			}
-			s, _ := node.LoadSettings(g.home)
-			s.OperatorKey = filepath.Join("keys", "operator.json")
-			if err := node.SaveSettings(g.home, s); err != nil {
-				return err
-			}
-			var request, requestErr string
-			if genesisFile != "" {
-				b, err := os.ReadFile(genesisFile)
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(filepath.Join(g.home, "config", "genesis.json"), b, 0o644); err != nil {
-					return err
-				}
-				// The node is set up whatever happens here: a request that
-				// cannot be written is reported, not fatal.
-				key, err := op.Open(pass)
-				if err != nil {
-					err = fmt.Errorf("cannot open the operator key: %w", err)
-				} else {
-					request, err = node.WriteMembershipRequest(g.home, key, orgName, orgType, power)
-				}
-				if err != nil {
-					requestErr = err.Error()
-				}
-			} else {
-				gen := app.NewGenesis(governance.NewMember{Name: orgName, OrgType: orgType, Key: op.PublicKey,
-					ValidatorKey: hex.EncodeToString(valKey), Power: power})
-				if err := node.WriteGenesis(g.home, chainID, gen, time.Now()); err != nil {
-					return err
-				}
+			op, nodeID, valKey, request := in.Operator, in.NodeID, in.ValidatorKey, in.Request
+			requestErr := ""
+			if in.RequestErr != nil {
+				requestErr = in.RequestErr.Error()
 			}
 			out := map[string]any{"home": g.home, "node_id": nodeID, "validator_key": hex.EncodeToString(valKey),
 				"operator_address": op.Address, "operator_key": op.PublicKey, "operator_key_encrypted": op.Encrypted}

@@ -1,0 +1,90 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cometbft/cometbft/p2p"
+
+	"github.com/primum-health/primum/app"
+	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/keyring"
+)
+
+// Member describes the organisation a new home is made for ('primum
+// init'): it founds a consortium (ChainID) or joins one (Genesis).
+type Member struct {
+	InitOptions
+	Name, OrgType string
+	Power         int64  // the founding validator's, or the power a joining one asks for
+	ChainID       string // a new consortium's chain id
+	Genesis       string // or: the genesis file of the consortium to join
+	Passphrase    string // the operator key's, unless Unencrypted
+	Unencrypted   bool
+}
+
+// Initialised is what InitMember made.
+type Initialised struct {
+	NodeID       p2p.ID
+	ValidatorKey ed25519.PublicKey
+	Operator     *keyring.File // keys/operator.json
+	// Joining: the membership request's path, or why none was written
+	// (the home is set up all the same; the proofs can be made with
+	// 'primum keys prove-possession').
+	Request    string
+	RequestErr error
+}
+
+// InitMember creates a member's node home: CometBFT's configuration and
+// keys (InitHome), the operator key (kept if the home has one), and either
+// the genesis of a new one-member consortium with this organisation as
+// its validator, or the genesis of the consortium it joins with
+// HOME/membership-request.json (WriteMembershipRequest).
+func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
+	valKey, nodeID, err := InitHome(home, m.InitOptions)
+	if err != nil {
+		return nil, err
+	}
+	keys := keyring.Dir(filepath.Join(home, "keys"))
+	op, err := keys.Add("operator", m.Passphrase, m.Unencrypted)
+	if err != nil && !errors.Is(err, keyring.ErrExists) {
+		return nil, err
+	}
+	if op == nil {
+		if op, err = keys.Get("operator"); err != nil {
+			return nil, err
+		}
+	}
+	s, _ := LoadSettings(home)
+	s.OperatorKey = filepath.Join("keys", "operator.json")
+	if err := SaveSettings(home, s); err != nil {
+		return nil, err
+	}
+	in := &Initialised{NodeID: nodeID, ValidatorKey: valKey, Operator: op}
+	if m.Genesis == "" {
+		gen := app.NewGenesis(governance.NewMember{Name: m.Name, OrgType: m.OrgType, Key: op.PublicKey,
+			ValidatorKey: hex.EncodeToString(valKey), Power: m.Power})
+		return in, WriteGenesis(home, m.ChainID, gen, now)
+	}
+	b, err := os.ReadFile(m.Genesis)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(home, "config", "genesis.json"), b, 0o644); err != nil {
+		return nil, err
+	}
+	// The node is set up whatever happens here: a request that cannot be
+	// written is reported, not fatal.
+	key, err := op.Open(m.Passphrase)
+	if err != nil {
+		in.RequestErr = fmt.Errorf("cannot open the operator key: %w", err)
+	} else {
+		in.Request, in.RequestErr = WriteMembershipRequest(home, key, m.Name, m.OrgType, m.Power)
+	}
+	return in, nil
+}
