@@ -52,13 +52,12 @@ func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
 	}
 	keys := keyring.Dir(filepath.Join(home, "keys"))
 	op, err := keys.Add("operator", m.Passphrase, m.Unencrypted)
-	if err != nil && !errors.Is(err, keyring.ErrExists) {
-		return nil, err
+	if errors.Is(err, keyring.ErrExists) {
+		// An earlier init's: keep it (Add answers the key it did not write).
+		op, err = keys.Get("operator")
 	}
-	if op == nil {
-		if op, err = keys.Get("operator"); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	s, _ := LoadSettings(home)
 	s.OperatorKey = filepath.Join("keys", "operator.json")

@@ -39,7 +39,9 @@ func TestMembershipRequestRoundTrip(t *testing.T) {
 }
 
 // InitMember founds a consortium with the organisation as its validator,
-// or joins one with a membership request its proposer's check accepts.
+// or joins one with a membership request its proposer's check accepts; an
+// operator key the home already holds is kept, and one it cannot open
+// leaves the home set up without a request, saying why.
 func TestInitMember(t *testing.T) {
 	founded := t.TempDir()
 	if _, err := node.InitMember(founded, node.Member{Name: "St Luke's", OrgType: "hospital", Power: 10, ChainID: "primum-init-test",
@@ -56,6 +58,8 @@ func TestInitMember(t *testing.T) {
 	}{
 		{"founding", node.Member{Name: "Riverside", OrgType: "clinic", Power: 10, ChainID: "primum-other", Unencrypted: true}, "", false, ""},
 		{"joining", node.Member{Name: "St Olav", OrgType: "hospital", Power: 5, Genesis: genesis, Passphrase: "pw"}, "", true, ""},
+		{"joining with the home's key", node.Member{Name: "St Olav", OrgType: "hospital", Genesis: genesis, Passphrase: "pw"}, "pw", true, ""},
+		{"joining with a wrong passphrase", node.Member{Name: "St Olav", OrgType: "hospital", Genesis: genesis, Passphrase: "no"}, "pw", false, "cannot open the operator key"},
 	} {
 		home := t.TempDir()
 		var kept *keyring.File
