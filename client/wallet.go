@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/identity"
@@ -164,3 +166,53 @@ func (e *RotateError) Error() string {
 }
 
 func (e *RotateError) Unwrap() error { return e.Err }
+
+// Custodian is the id of the organisation s names or identifies, where a
+// patient may hold a pseudonym: the one of that id, or the only active one
+// of that name (in any case). One that keeps no patient records, no such
+// organisation and a name several share are refused with a *NameError.
+func (c *Client) Custodian(ctx context.Context, s string) (string, error) {
+	orgs, err := c.Identities(ctx, "organisation")
+	if err != nil {
+		return "", err
+	}
+	var named []string // active organisations of that name
+	for _, o := range orgs {
+		if o.ID != s && !(strings.EqualFold(o.Name, s) && o.Status == identity.StatusActive) {
+			continue
+		}
+		if !slices.Contains(records.CustodianTypes(), o.OrgType) {
+			return "", &NameError{s, fmt.Sprintf("a %s keeps no patient records; a patient holds pseudonyms at a %s", o.OrgType, strings.Join(records.CustodianTypes(), ", "))}
+		}
+		if o.ID == s {
+			return o.ID, nil
+		}
+		named = append(named, o.ID)
+	}
+	switch len(named) {
+	case 1:
+		return named[0], nil
+	case 0:
+		return "", &NameError{s, "no active organisation of that name or id (see 'primum identity list --kind organisation')"}
+	}
+	return "", &NameError{s, fmt.Sprintf("%d organisations have that name (%s): give its id", len(named), strings.Join(named, ", "))}
+}
+
+// A NameError is a name that names no organisation it could: why not.
+type NameError struct{ Name, Reason string }
+
+func (e *NameError) Error() string { return fmt.Sprintf("%q: %s", e.Name, e.Reason) }
+
+// PatientID is the id of the patient holding key: the identity it signs
+// for (a rotated key's keeps its first key's id), or, for a key the ledger
+// does not know, its own address.
+func (c *Client) PatientID(ctx context.Context, key ed25519.PrivateKey) (string, error) {
+	info, err := c.Self(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if info.Identity == nil {
+		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
+	}
+	return info.Identity.ID, nil
+}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -19,9 +18,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/keyring"
-	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
-	"github.com/primum-health/primum/records"
 )
 
 // globals are the flags every command shares.
@@ -108,14 +105,7 @@ func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (str
 	if err != nil {
 		return "", err
 	}
-	info, err := g.client().Self(cmd.Context(), key)
-	if err != nil {
-		return "", err
-	}
-	if info.Identity == nil {
-		return ledger.Address(key.Public().(ed25519.PublicKey)), nil
-	}
-	return info.Identity.ID, nil
+	return g.client().PatientID(cmd.Context(), key)
 }
 
 // readClient is a client that reads as the caller: signing each request
@@ -160,7 +150,10 @@ func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey,
 		return key, err
 	}
 	if g.atOrg == "" { // resolved once a command
-		if g.atOrg, err = g.orgID(ctx, g.at); err != nil {
+		var bad *client.NameError
+		if g.atOrg, err = g.client().Custodian(ctx, g.at); errors.As(err, &bad) {
+			return nil, fmt.Errorf("--at %w", err)
+		} else if err != nil {
 			return nil, err
 		}
 	}
@@ -169,34 +162,6 @@ func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey,
 		return nil, err
 	}
 	return identity.PairwiseKey(key, chainID, g.atOrg), nil
-}
-
-// orgID is the id of the organisation named (or identified) by s.
-func (g *globals) orgID(ctx context.Context, s string) (string, error) {
-	orgs, err := g.client().Identities(ctx, "organisation")
-	if err != nil {
-		return "", err
-	}
-	var named []string // active organisations of that name
-	for _, o := range orgs {
-		if o.ID != s && !(strings.EqualFold(o.Name, s) && o.Status == identity.StatusActive) {
-			continue
-		}
-		if !slices.Contains(records.CustodianTypes(), o.OrgType) {
-			return "", fmt.Errorf("--at %q: a %s keeps no patient records; a patient holds pseudonyms at a %s", s, o.OrgType, strings.Join(records.CustodianTypes(), ", "))
-		}
-		if o.ID == s {
-			return o.ID, nil
-		}
-		named = append(named, o.ID)
-	}
-	switch len(named) {
-	case 1:
-		return named[0], nil
-	case 0:
-		return "", fmt.Errorf("--at %q: no active organisation of that name or id (see 'primum identity list --kind organisation')", s)
-	}
-	return "", fmt.Errorf("--at %q: %d organisations have that name (%s): give its id", s, len(named), strings.Join(named, ", "))
 }
 
 // signingKey resolves --from: a key name in this home's keyring, or a path
