@@ -173,6 +173,26 @@ func Initialized(home string) bool {
 	return err == nil
 }
 
+// LocalAPI is the URL of the REST API of home's node, where a command
+// run on its machine finds it: the address its settings name, by default
+// http://127.0.0.1:8080.
+func LocalAPI(home string) string {
+	s, err := LoadSettings(home)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	return "http://" + s.APIAddr
+}
+
+// LocalRPC is the CometBFT RPC of home's node (the light client's source
+// of headers), or tcp://127.0.0.1:26657 when home holds no node.
+func LocalRPC(home string) string {
+	if cfg, err := CometConfig(home); err == nil && Initialized(home) {
+		return cfg.RPC.ListenAddress
+	}
+	return "tcp://127.0.0.1:26657"
+}
+
 // InitOptions describe a new node home.
 type InitOptions struct {
 	Moniker string

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -38,5 +40,25 @@ func TestAuthorities(t *testing.T) {
 				t.Fatalf("authorities = %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+// A command finds the API and the RPC of its home's node at the addresses
+// the home names, and at the defaults when the folder holds no node.
+func TestLocalAddresses(t *testing.T) {
+	home := t.TempDir()
+	if _, _, err := InitHome(home, InitOptions{Ports: Ports{P2P: 36656, RPC: 36657, API: 38080}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "config", "genesis.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, home, api, rpc string }{
+		{"a node's home", home, "http://127.0.0.1:38080", "tcp://127.0.0.1:36657"},
+		{"no node", t.TempDir(), "http://127.0.0.1:8080", "tcp://127.0.0.1:26657"},
+	} {
+		if api, rpc := LocalAPI(c.home), LocalRPC(c.home); api != c.api || rpc != c.rpc {
+			t.Errorf("%s: %s, %s; want %s, %s", c.name, api, rpc, c.api, c.rpc)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -228,12 +229,5 @@ func (tf *trustFlags) prover(ctx context.Context, g *globals, c *client.Client) 
 		}
 		root.Genesis = doc
 	}
-	rpc := tf.rpc
-	if rpc == "" {
-		rpc = "tcp://127.0.0.1:26657"
-		if cfg, err := node.CometConfig(g.home); err == nil && node.Initialized(g.home) {
-			rpc = cfg.RPC.ListenAddress
-		}
-	}
-	return prove.New(ctx, c, rpc, root)
+	return prove.New(ctx, c, cmp.Or(tf.rpc, node.LocalRPC(g.home)), root)
 }

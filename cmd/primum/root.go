@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -83,14 +84,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 
 // client returns a client of --node, or of this home's API.
 func (g *globals) client() *client.Client {
-	if g.nodeURL != "" {
-		return client.New(g.nodeURL)
-	}
-	s, err := node.LoadSettings(g.home)
-	if err != nil {
-		return client.New("http://127.0.0.1:8080")
-	}
-	return client.New("http://" + s.APIAddr)
+	return client.New(cmp.Or(g.nodeURL, node.LocalAPI(g.home)))
 }
 
 // patientOf is the patient id of --from, or the PATIENT argument.
