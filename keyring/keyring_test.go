@@ -168,3 +168,36 @@ func TestAddPseudonyms(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// A key is unlocked by its name or its file's path, with PRIMUM_PASSPHRASE
+// when it is encrypted; an unencrypted key needs none, and a wrong
+// passphrase opens nothing.
+func TestUnlock(t *testing.T) {
+	d := Dir(t.TempDir())
+	sealed, err := d.Add("sealed", "right", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := d.Add("plain", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, ref, pass string
+		want            *File
+	}{
+		{"by name", "sealed", "right", sealed},
+		{"by path", filepath.Join(string(d), "sealed.json"), "right", sealed},
+		{"unencrypted", "plain", "anything", plain},
+		{"a wrong passphrase", "sealed", "wrong", nil},
+	} {
+		t.Setenv("PRIMUM_PASSPHRASE", c.pass)
+		key, err := d.Unlock(c.ref)
+		switch {
+		case c.want == nil && err == nil:
+			t.Errorf("%s: opened", c.name)
+		case c.want != nil && (err != nil || hex.EncodeToString(key.Public().(ed25519.PublicKey)) != c.want.PublicKey):
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}

@@ -44,7 +44,7 @@ sign. Send that file to a member, who proposes it with
 			pass := ""
 			if !unencrypted {
 				var err error
-				if pass, err = readPassphrase("Passphrase for the operator key: ", true); err != nil {
+				if pass, err = keyring.ReadPassphrase("Passphrase for the operator key: ", true); err != nil {
 					return err
 				}
 			}

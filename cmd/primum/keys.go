@@ -33,7 +33,7 @@ stores a key in clear, and every command that shows it says so.`,
 			pass := ""
 			if !unencrypted {
 				var err error
-				if pass, err = readPassphrase("New passphrase: ", true); err != nil {
+				if pass, err = keyring.ReadPassphrase("New passphrase: ", true); err != nil {
 					return err
 				}
 			}
@@ -131,7 +131,7 @@ stores a key in clear, and every command that shows it says so.`,
 			}
 			old := ""
 			if kf.Encrypted {
-				if old, err = readPassphrase("Passphrase of the imported key: ", false); err != nil {
+				if old, err = keyring.ReadPassphrase("Passphrase of the imported key: ", false); err != nil {
 					return err
 				}
 			}
@@ -141,7 +141,7 @@ stores a key in clear, and every command that shows it says so.`,
 			}
 			pass := ""
 			if !importUnencrypted {
-				if pass, err = readPassphrase("New passphrase: ", true); err != nil {
+				if pass, err = keyring.ReadPassphrase("New passphrase: ", true); err != nil {
 					return err
 				}
 			}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/identity"
@@ -169,17 +168,7 @@ func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
 	if key, ok := g.opened[from]; ok {
 		return key, nil
 	}
-	f, err := g.keys().Find(from)
-	if err != nil {
-		return nil, err
-	}
-	pass := ""
-	if f.Encrypted {
-		if pass, err = readPassphrase("Passphrase for key "+f.Name+": ", false); err != nil {
-			return nil, err
-		}
-	}
-	key, err := f.Open(pass)
+	key, err := g.keys().Unlock(from)
 	if err != nil {
 		return nil, err
 	}
@@ -188,35 +177,6 @@ func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
 	}
 	g.opened[from] = key
 	return key, nil
-}
-
-// readPassphrase takes PRIMUM_PASSPHRASE, or asks on the terminal.
-func readPassphrase(prompt string, confirm bool) (string, error) {
-	if p, ok := os.LookupEnv("PRIMUM_PASSPHRASE"); ok {
-		return p, nil
-	}
-	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return "", fmt.Errorf("no terminal to ask for a passphrase: set PRIMUM_PASSPHRASE")
-	}
-	fmt.Fprint(os.Stderr, prompt)
-	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return "", err
-	}
-	if confirm {
-		fmt.Fprint(os.Stderr, "Repeat passphrase: ")
-		b2, err := term.ReadPassword(fd)
-		fmt.Fprintln(os.Stderr)
-		if err != nil {
-			return "", err
-		}
-		if string(b) != string(b2) {
-			return "", fmt.Errorf("passphrases do not match")
-		}
-	}
-	return string(b), nil
 }
 
 // print writes v as JSON (--output json) or with text(w) otherwise.
