@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/node"
-	"github.com/primum-health/primum/store"
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -46,35 +42,7 @@ resumes the same chain. Ctrl-C stops it cleanly.`,
 
 func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
 	home := g.home
-	if err := listen.Check(); err != nil { // before a new home is written
-		return err
-	}
-	started := fmt.Sprintf("Resuming the demo consortium in %s\n", home)
-	if !node.Initialized(home) {
-		if err := demo.InitHome(home, node.DefaultPorts); err != nil {
-			return fmt.Errorf("cannot set up the demo in %s: %w", home, err)
-		}
-		started = fmt.Sprintf("Created a new demo consortium in %s\n", home)
-	}
-	if err := node.SetListen(home, listen); err != nil {
-		return err
-	}
-	node.TuneGC()
-	opts := node.Options{Home: home, CometMetrics: true, Logger: slog.Default()}
-	n, err := node.Start(ctx, opts)
-	if errors.Is(err, store.ErrOldFormat) && demo.IsHome(home) {
-		// A demo an earlier Primum made, in a state format this one cannot
-		// read or replay: keep it aside and start a new one.
-		var aside string
-		if aside, err = demo.Replace(home, node.DefaultPorts); err != nil {
-			return err
-		}
-		if err = node.SetListen(home, listen); err != nil {
-			return err
-		}
-		started = fmt.Sprintf("The demo in %s was made by an earlier Primum whose state this one cannot read: moved it to %s and created a new demo consortium\n", home, aside)
-		n, err = node.Start(ctx, opts)
-	}
+	n, started, err := demo.Start(ctx, home, listen, slog.Default())
 	if err != nil {
 		return err
 	}
@@ -85,15 +53,8 @@ func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
 			fmt.Printf("WARNING: the API listens on %s, beyond this machine; the demo's members act with plain-text tokens and unencrypted keys: keep it to a test network\n", host)
 		}
 	}
-	c := client.New(n.APIURL())
-	setupCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	file, err := demo.Seed(setupCtx, home, c)
-	cancel()
+	file, err := demo.SeedNode(ctx, home, n)
 	if err != nil {
-		return fmt.Errorf("cannot create demo members: %w", err)
-	}
-	file.API, file.RPC = n.APIURL(), n.RPCAddr()
-	if err := demo.WriteFile(home, file); err != nil {
 		return err
 	}
 	fmt.Printf(`
