@@ -82,16 +82,30 @@ type NewMember struct {
 // private keys, hands to the member who proposes it. The proofs bind the
 // name, the type and the validator key; the proposer sets Power.
 func ProvedMember(chainID, name, orgType string, key, validator ed25519.PrivateKey) *NewMember {
-	pub := key.Public().(ed25519.PublicKey)
-	m := &NewMember{Name: name, OrgType: orgType, Key: hex.EncodeToString(pub)}
-	var vk ed25519.PublicKey
+	m := &NewMember{Name: name, OrgType: orgType}
 	if validator != nil {
-		vk = validator.Public().(ed25519.PublicKey)
-		m.ValidatorKey = hex.EncodeToString(vk)
-		m.ValidatorKeyProof = identity.ProvePossession(validator, chainID, identity.ProofValidator, ledger.Address(pub))
+		m.ValidatorKey = hex.EncodeToString(validator.Public().(ed25519.PublicKey))
+		m.ValidatorKeyProof = identity.ProvePossession(validator, chainID, identity.ProofValidator, ledger.Address(key.Public().(ed25519.PublicKey)))
 	}
-	m.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(name, orgType, vk))
+	_ = m.ProveKey(chainID, key) // the validator key is well formed: made here
 	return m
+}
+
+// ProveKey makes key nm's operator key, with the proof of possession that
+// agrees to admission as exactly nm's name, type and validator key (as its
+// holder, who has the key here, would sign it); a validator key that does
+// not parse is refused.
+func (nm *NewMember) ProveKey(chainID string, key ed25519.PrivateKey) error {
+	var vk ed25519.PublicKey
+	if nm.ValidatorKey != "" {
+		var err error
+		if vk, err = identity.ParseKey(nm.ValidatorKey); err != nil {
+			return err
+		}
+	}
+	nm.Key = hex.EncodeToString(key.Public().(ed25519.PublicKey))
+	nm.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(nm.Name, nm.OrgType, vk))
+	return nil
 }
 
 // CheckProofs verifies nm's proofs of possession for a proposal on chain

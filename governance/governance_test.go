@@ -79,3 +79,43 @@ func TestExecutionErrors(t *testing.T) {
 		})
 	}
 }
+
+// A proposer holding the joining organisation's operator key signs its
+// proof here (primum governance propose-add-member --key-file): the proof
+// agrees to the name, type and validator key given, and passes the ledger's
+// check; a validator key that does not parse is refused; another name
+// fails the check.
+func TestProveKey(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	_, validator, _ := ed25519.GenerateKey(nil)
+	proved := ProvedMember("primum-test", "Fjord Clinic", "clinic", key, validator) // with its validator key's proof
+	for _, c := range []struct {
+		name    string
+		m       NewMember
+		err     bool // ProveKey refuses
+		renamed bool // renamed after the proof: the check fails
+	}{
+		{"no validator", NewMember{Name: "Fjord Clinic", OrgType: "clinic"}, false, false},
+		{"a validator", NewMember{Name: "Fjord Clinic", OrgType: "clinic", ValidatorKey: proved.ValidatorKey, ValidatorKeyProof: proved.ValidatorKeyProof, Power: 10}, false, false},
+		{"renamed", NewMember{Name: "Fjord Clinic", OrgType: "clinic"}, false, true},
+		{"a bad validator key", NewMember{Name: "Fjord Clinic", OrgType: "clinic", ValidatorKey: "8a"}, true, false},
+	} {
+		m := c.m
+		if err := m.ProveKey("primum-test", key); (err != nil) != c.err {
+			t.Errorf("%s: ProveKey: %v", c.name, err)
+			continue
+		}
+		if c.err {
+			continue
+		}
+		if m.Key != hex.EncodeToString(key.Public().(ed25519.PublicKey)) {
+			t.Errorf("%s: the key is %s", c.name, m.Key)
+		}
+		if c.renamed {
+			m.Name = "Someone Else"
+		}
+		if err := m.CheckProofs("primum-test"); (err != nil) != c.renamed {
+			t.Errorf("%s: CheckProofs: %v", c.name, err)
+		}
+	}
+}

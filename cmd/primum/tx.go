@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,14 +115,9 @@ The proofs are checked before anything is sent.`,
 				if err != nil {
 					return fmt.Errorf("--key-file: %w", err)
 				}
-				var vk ed25519.PublicKey
-				if nm.ValidatorKey != "" {
-					if vk, err = identity.ParseKey(nm.ValidatorKey); err != nil {
-						return fmt.Errorf("--validator-key: %w", err)
-					}
+				if err := member.ProveKey(chainID, key); err != nil {
+					return fmt.Errorf("--validator-key: %w", err)
 				}
-				member.Key = hex.EncodeToString(key.Public().(ed25519.PublicKey))
-				member.KeyProof = identity.ProvePossession(key, chainID, identity.ProofMember, identity.MemberRegistrant(nm.Name, nm.OrgType, vk))
 			default:
 				if err := needMemberProof(nm.Key, nm.KeyProof); err != nil {
 					return err
