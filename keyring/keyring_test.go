@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -198,6 +199,59 @@ func TestUnlock(t *testing.T) {
 			t.Errorf("%s: opened", c.name)
 		case c.want != nil && (err != nil || hex.EncodeToString(key.Public().(ed25519.PublicKey)) != c.want.PublicKey):
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// A key is imported from a key file (encrypted or not, with where it holds
+// pseudonyms) or a hex seed, sealed anew unless asked not to; a file that
+// is neither is refused naming it.
+func TestImportFile(t *testing.T) {
+	t.Setenv("PRIMUM_PASSPHRASE", "pw")
+	from, to := Dir(t.TempDir()), Dir(t.TempDir())
+	sealed, err := from.Add("sealed", "pw", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := from.Add("plain", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := from.AddPseudonyms("plain", "org-1"); err != nil {
+		t.Fatal(err)
+	}
+	seed := filepath.Join(t.TempDir(), "seed.hex")
+	_, key, _ := ed25519.GenerateKey(nil)
+	junk := filepath.Join(t.TempDir(), "junk.txt")
+	if os.WriteFile(seed, []byte(hex.EncodeToString(key.Seed())+"\n"), 0o600) != nil || os.WriteFile(junk, []byte("hello"), 0o600) != nil {
+		t.Fatal("cannot write the files to import")
+	}
+	for _, c := range []struct {
+		name, path  string
+		unencrypted bool
+		pub         string
+		pseudonyms  []string
+		err         string
+	}{
+		{"an encrypted key file", filepath.Join(string(from), "sealed.json"), false, sealed.PublicKey, nil, ""},
+		{"a key file with pseudonyms", filepath.Join(string(from), "plain.json"), true, plain.PublicKey, []string{"org-1"}, ""},
+		{"a hex seed", seed, false, hex.EncodeToString(key.Public().(ed25519.PublicKey)), nil, ""},
+		{"neither", junk, false, "", nil, "junk.txt is neither a key file"},
+	} {
+		f, err := to.ImportFile(strings.ReplaceAll(c.name, " ", "-"), c.path, c.unencrypted)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if err != nil || f.PublicKey != c.pub || f.Encrypted == c.unencrypted {
+			t.Errorf("%s: %+v, %v", c.name, f, err)
+			continue
+		}
+		back, err := to.Get(f.Name)
+		if err != nil || !slices.Equal(back.Pseudonyms, c.pseudonyms) {
+			t.Errorf("%s: stored %+v, %v", c.name, back, err)
 		}
 	}
 }

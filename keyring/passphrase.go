@@ -55,3 +55,45 @@ func (d Dir) Unlock(ref string) (ed25519.PrivateKey, error) {
 	}
 	return f.Open(pass)
 }
+
+// ImportFile stores under name the key the file at path holds (Parse: a
+// key file 'primum keys export' wrote, or a hex seed), opened with its
+// passphrase when it is encrypted, and sealed with a new one
+// (ReadPassphrase, confirmed) unless unencrypted. Where a patient's key
+// holds pseudonyms (File.Pseudonyms) comes along.
+func (d Dir) ImportFile(name, path string, unencrypted bool) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kf, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w", path, err)
+	}
+	old := ""
+	if kf.Encrypted {
+		if old, err = ReadPassphrase("Passphrase of the imported key: ", false); err != nil {
+			return nil, err
+		}
+	}
+	key, err := kf.Open(old)
+	if err != nil {
+		return nil, err
+	}
+	pass := ""
+	if !unencrypted {
+		if pass, err = ReadPassphrase("New passphrase: ", true); err != nil {
+			return nil, err
+		}
+	}
+	f, err := d.Import(name, key, pass, unencrypted)
+	if err != nil {
+		return nil, err
+	}
+	if len(kf.Pseudonyms) > 0 {
+		if err := d.AddPseudonyms(name, kf.Pseudonyms...); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}

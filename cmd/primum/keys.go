@@ -121,38 +121,9 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys import alice alice.json\n  PRIMUM_PASSPHRASE=… primum keys import hsm-backup seed.hex",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[1])
+			f, err := g.keys().ImportFile(args[0], args[1], importUnencrypted)
 			if err != nil {
 				return err
-			}
-			kf, err := keyring.Parse(b)
-			if err != nil {
-				return fmt.Errorf("%s is %w", args[1], err)
-			}
-			old := ""
-			if kf.Encrypted {
-				if old, err = keyring.ReadPassphrase("Passphrase of the imported key: ", false); err != nil {
-					return err
-				}
-			}
-			key, err := kf.Open(old)
-			if err != nil {
-				return err
-			}
-			pass := ""
-			if !importUnencrypted {
-				if pass, err = keyring.ReadPassphrase("New passphrase: ", true); err != nil {
-					return err
-				}
-			}
-			f, err := g.keys().Import(args[0], key, pass, importUnencrypted)
-			if err != nil {
-				return err
-			}
-			if len(kf.Pseudonyms) > 0 { // where a patient's key holds pseudonyms comes along
-				if err := g.keys().AddPseudonyms(args[0], kf.Pseudonyms...); err != nil {
-					return err
-				}
 			}
 			return g.printKey(cmd.OutOrStdout(), f)
 		},
