@@ -1,11 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +26,9 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 				return fmt.Errorf("%s holds no node: run 'primum init' (or 'primum testnet') first", g.home)
 			}
 			if pprofAddr != "" {
-				if err := servePprof(pprofAddr); err != nil {
+				if _, err := node.ServePprof(pprofAddr); errors.Is(err, node.ErrNotLoopback) {
+					return fmt.Errorf("--pprof-addr %w", err)
+				} else if err != nil {
 					return err
 				}
 			}
@@ -49,23 +49,4 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
 	return cmd
-}
-
-// servePprof serves /debug/pprof on a loopback address only.
-func servePprof(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || !(host == "127.0.0.1" || host == "localhost" || host == "::1") {
-		return fmt.Errorf("--pprof-addr must be a loopback address, e.g. 127.0.0.1:6060")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go func() { _ = http.Serve(ln, mux) }()
-	return nil
 }
