@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/primum-health/primum/internal/lifetime"
 	"github.com/primum-health/primum/internal/tokens"
-	"github.com/primum-health/primum/keyring"
 )
 
 // newTokensCmd: the node's service tokens, made, listed and revoked by its
@@ -39,16 +36,9 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 		Example: "  primum tokens create st-lukes --scope fhir.create --label 'EHR import' --expires 90d",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key := args[0]
-			if !keyring.IsPath(key) {
-				key = filepath.Join("keys", key+".json")
-			}
-			full := key
-			if !filepath.IsAbs(full) {
-				full = filepath.Join(g.home, full)
-			}
-			if _, err := os.Stat(full); err != nil {
-				return fmt.Errorf("no key file %s: the token must name a key this node holds", full)
+			key, err := tokens.HeldKey(g.home, args[0])
+			if err != nil {
+				return err
 			}
 			secret, t, err := tokens.Create(g.home, key, scopes, time.Duration(life), label, time.Now())
 			if err != nil {

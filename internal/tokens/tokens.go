@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/primum-health/primum/keyring"
 )
 
 // Scopes a token may carry: what the node may do with the key it names.
@@ -116,6 +118,24 @@ func save(path string, f *file) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// HeldKey is the key file a token names for ref, a key this node holds:
+// its name in home's keyring (keys/NAME.json) or a key file's path (from
+// home, unless absolute). A key file that is not there is refused.
+func HeldKey(home, ref string) (string, error) {
+	key := ref
+	if !keyring.IsPath(key) {
+		key = filepath.Join("keys", key+".json")
+	}
+	full := key
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(home, full)
+	}
+	if _, err := os.Stat(full); err != nil {
+		return "", fmt.Errorf("no key file %s: the token must name a key this node holds", full)
+	}
+	return key, nil
 }
 
 // Create makes a token for the key file key with scopes, valid for life

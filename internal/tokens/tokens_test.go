@@ -3,9 +3,12 @@ package tokens
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/primum-health/primum/keyring"
 )
 
 // TestTokens: a token is kept only as its hash; it allows its scopes and
@@ -85,5 +88,28 @@ func TestTokens(t *testing.T) {
 	}
 	if _, err := Revoke(home, "tok_nope", now); !errors.Is(err, ErrUnknown) {
 		t.Fatalf("revoking an unknown token: %v", err)
+	}
+}
+
+// A token names a key the node holds: by its name in the home's keyring,
+// or a key file's path from the home or absolute; a key file that is not
+// there is refused.
+func TestHeldKey(t *testing.T) {
+	home := t.TempDir()
+	if _, err := keyring.Dir(filepath.Join(home, "keys")).Add("st-lukes", "", true); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(home, "keys", "st-lukes.json")
+	for _, c := range []struct{ ref, want, err string }{
+		{"st-lukes", filepath.Join("keys", "st-lukes.json"), ""},
+		{"keys/st-lukes.json", "keys/st-lukes.json", ""},
+		{abs, abs, ""},
+		{"nobody", "", "no key file " + filepath.Join(home, "keys", "nobody.json")},
+		{"elsewhere/k.json", "", "the token must name a key this node holds"},
+	} {
+		got, err := HeldKey(home, c.ref)
+		if c.err == "" && (err != nil || got != c.want) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("HeldKey(%q) = %q, %v", c.ref, got, err)
+		}
 	}
 }
