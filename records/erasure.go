@@ -1,6 +1,7 @@
 package records
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,20 @@ const MaxRetentionYears = 100
 // policy, replacing the one before (no holds: none).
 type SetRetention struct {
 	Holds []Hold `json:"holds"`
+}
+
+// ParseHold reads a hold as people write it, CATEGORY:BASIS:YEARS
+// (medication:legal_obligation:10); CheckHolds judges what it says.
+func ParseHold(s string) (Hold, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return Hold{}, fmt.Errorf("%q: want CATEGORY:BASIS:YEARS", s)
+	}
+	years, err := strconv.Atoi(parts[2])
+	if err != nil {
+		return Hold{}, fmt.Errorf("%q: years must be a whole number", s)
+	}
+	return Hold{Category: parts[0], Basis: parts[1], Years: years}, nil
 }
 
 // CheckHolds validates a retention policy and returns it sorted by

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -220,15 +219,11 @@ once). It applies to records an erasure reaches from then on. To read a policy:
 			}
 			var body records.SetRetention
 			for _, h := range holds {
-				parts := strings.Split(h, ":")
-				if len(parts) != 3 {
-					return fmt.Errorf("--hold %q: want CATEGORY:BASIS:YEARS", h)
-				}
-				years, err := strconv.Atoi(parts[2])
+				hold, err := records.ParseHold(h)
 				if err != nil {
-					return fmt.Errorf("--hold %q: years must be a whole number", h)
+					return fmt.Errorf("--hold %w", err)
 				}
-				body.Holds = append(body.Holds, records.Hold{Category: parts[0], Basis: parts[1], Years: years})
+				body.Holds = append(body.Holds, hold)
 			}
 			return g.send(cmd, tf, records.TypeSetRetention, body)
 		},
