@@ -36,24 +36,11 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 			if token != "" { // (PRIMUM_TOKEN: readClient)
 				c = c.WithToken(token)
 			}
-			var claim claims.Claim
-			if err := c.Get(cmd.Context(), "/api/v1/claims/"+args[0], &claim); err != nil {
+			claim, policy, err := c.ClaimToReplay(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			var versions []*claims.Policy
-			if err := c.Get(cmd.Context(), "/api/v1/claim-policies/"+claim.Policy, &versions); err != nil {
-				return err
-			}
-			var policy *claims.Policy
-			for _, v := range versions {
-				if v.Version == claim.PolicyVersion {
-					policy = v
-				}
-			}
-			if policy == nil {
-				return fmt.Errorf("policy %s has no version %d", claim.Policy, claim.PolicyVersion)
-			}
-			steps, diffs, err := claims.Replay(&claim, policy)
+			steps, diffs, err := claims.Replay(claim, policy)
 			if err != nil {
 				return err
 			}
@@ -90,8 +77,12 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 // printDecision says what the ledger decided of a claim just submitted:
 // its status and who pays what (nothing when it cannot be read).
 func printDecision(cmd *cobra.Command, c *client.Client, id any) {
-	var claim claims.Claim
-	if s, ok := id.(string); !ok || c.Get(cmd.Context(), "/api/v1/claims/"+s, &claim) != nil {
+	s, ok := id.(string)
+	if !ok {
+		return
+	}
+	claim, err := c.Claim(cmd.Context(), s)
+	if err != nil {
 		return
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "claim %s: %s — billed %s, allowed %s, the insurer pays %s, the patient %s\n", claim.ID, claim.Status,
