@@ -195,7 +195,7 @@ func (g *globals) readMine(cmd *cobra.Command, from string, path func(id string)
 	if from == "" {
 		return nil, nil, fmt.Errorf("give a patient's ID, or --from (the patient's key)")
 	}
-	ps, err := g.pseudonyms(cmd.Context(), from)
+	ps, err := g.findPseudonyms(cmd.Context(), from, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,14 +212,10 @@ func (g *globals) readMine(cmd *cobra.Command, from string, path func(id string)
 	})
 }
 
-// pseudonyms are the patient of from's identities: the one --at names, or
-// their key's own and those at the organisations its key file lists
+// findPseudonyms are the patient of from's identities: the one --at names,
+// or their key's own and those at the organisations its key file lists
 // (keyring.File.Pseudonyms; search asks about every organisation); a key
 // the ledger does not know reads as itself, and the node answers for it.
-func (g *globals) pseudonyms(ctx context.Context, from string) ([]client.Pseudonym, error) {
-	return g.findPseudonyms(ctx, from, false)
-}
-
 func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) ([]client.Pseudonym, error) {
 	key, err := g.fromKey(ctx, from)
 	if err != nil {

@@ -320,7 +320,7 @@ leaves out is not detected).`,
 				}
 				readers = append(readers, reader{c, p})
 			} else {
-				ps, err := g.pseudonyms(cmd.Context(), tf.from)
+				ps, err := g.findPseudonyms(cmd.Context(), tf.from, false)
 				if err != nil {
 					return err
 				}

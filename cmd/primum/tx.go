@@ -188,14 +188,11 @@ func newNounCmds(g *globals) []*cobra.Command {
 		n.PersistentFlags().StringVar(&tf.from, "from", "", "signing key: a name in HOME/keys or a key file path")
 		n.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	}
+	moved := map[string]string{"issue-vouchers": "identity", "propose-add-member": "governance", "propose-remove-member": "governance"}
 	for _, c := range tx.Commands() {
-		switch c.Name() {
-		case "issue-vouchers":
+		if noun, ok := moved[c.Name()]; ok {
 			tx.RemoveCommand(c)
-			nouns["identity"].AddCommand(c)
-		case "propose-add-member", "propose-remove-member":
-			tx.RemoveCommand(c)
-			nouns["governance"].AddCommand(c)
+			nouns[noun].AddCommand(c)
 		}
 	}
 	nouns["identity"].AddCommand(newPseudonymsCmd(g, tf))
