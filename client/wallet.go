@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
@@ -100,6 +101,31 @@ func (c *Client) ExportEach(ctx context.Context, ps []Pseudonym) (fhir.Object, e
 		bundle["entry"] = append(bundle["entry"].([]any), entries...)
 	}
 	return bundle, nil
+}
+
+// ConsentsEach lists every pseudonym's consents, each read as itself (a
+// pseudonym without a key: through c as it is, a token's or an
+// anonymous reader's), passing each one's through check, when given and
+// it has any, before they join the list (a prover's Consents).
+func (c *Client) ConsentsEach(ctx context.Context, ps []Pseudonym, check func(c *Client, id string, cs []*consent.Consent) ([]*consent.Consent, error)) ([]*consent.Consent, error) {
+	out := []*consent.Consent{}
+	for _, p := range ps {
+		r := c
+		if p.Key != nil {
+			r = c.WithKey(p.Key)
+		}
+		mine, err := r.Consents(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil && len(mine) > 0 {
+			if mine, err = check(r, p.ID, mine); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, mine...)
+	}
+	return out, nil
 }
 
 // EraseEach erases every pseudonym's records (Erase); a pseudonym without

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/identity"
 )
 
@@ -50,6 +52,61 @@ func TestCustodian(t *testing.T) {
 			t.Errorf("Custodian(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		case tc.err != "" && (!errors.As(err, &bad) || bad.Name != tc.in || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("Custodian(%q) = %q, %v; want a NameError saying %q", tc.in, got, err, tc.err)
+		}
+	}
+}
+
+// A patient's consents are every pseudonym's, each read as itself (a
+// signed request; one without a key goes as the client is), each list
+// checked, when a check is given and the list is not empty, before it joins
+// the answer; a failed check stops the listing.
+func TestConsentsEach(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/patients/"), "/consents")
+		signed := r.Header.Get("Signature") != ""
+		var out []*consent.Consent
+		switch id {
+		case "own", "pairwise":
+			if !signed {
+				http.Error(w, `{"code":"unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+			out = []*consent.Consent{{ID: id + "-1"}, {ID: id + "-2"}}
+		case "anyone":
+			out = []*consent.Consent{{ID: "anyone-1"}}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	defer srv.Close()
+	_, k1, _ := ed25519.GenerateKey(nil)
+	_, k2, _ := ed25519.GenerateKey(nil)
+	ps := []Pseudonym{{ID: "own", Key: k1}, {ID: "none", Key: k1}, {ID: "pairwise", Key: k2, Custodian: "org"}, {ID: "anyone"}}
+	dropFirst := func(_ *Client, id string, cs []*consent.Consent) ([]*consent.Consent, error) {
+		if id == "none" {
+			t.Error("an empty list was checked")
+		}
+		return cs[1:], nil
+	}
+	refuse := func(_ *Client, id string, _ []*consent.Consent) ([]*consent.Consent, error) {
+		return nil, errors.New("not proven: " + id)
+	}
+	for _, c := range []struct {
+		name  string
+		check func(*Client, string, []*consent.Consent) ([]*consent.Consent, error)
+		want  string
+		err   string
+	}{
+		{"unchecked", nil, "own-1 own-2 pairwise-1 pairwise-2 anyone-1", ""},
+		{"checked", dropFirst, "own-2 pairwise-2", ""},
+		{"refused", refuse, "", "not proven: own"},
+	} {
+		cs, err := New(srv.URL).ConsentsEach(context.Background(), ps, c.check)
+		var ids []string
+		for _, x := range cs {
+			ids = append(ids, x.ID)
+		}
+		if got := strings.Join(ids, " "); got != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("%s: %q, %v", c.name, got, err)
 		}
 	}
 }

@@ -304,49 +304,38 @@ leaves out is not detected).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Whose: PATIENT read as --from, or every pseudonym of the
 			// patient of --from, each read (and proven) as itself.
-			type reader struct {
-				c  *client.Client
-				id string
-			}
-			var readers []reader
+			c, ps := g.client(), []client.Pseudonym(nil)
 			if len(args) == 1 || tf.from == "" {
 				p, err := g.patientOf(cmd, args, tf.from)
 				if err != nil {
 					return err
 				}
-				c, err := g.readClient(cmd.Context(), tf.from)
-				if err != nil {
+				if c, err = g.readClient(cmd.Context(), tf.from); err != nil {
 					return err
 				}
-				readers = append(readers, reader{c, p})
+				ps = []client.Pseudonym{{ID: p}}
 			} else {
-				ps, err := g.findPseudonyms(cmd.Context(), tf.from, false)
-				if err != nil {
+				var err error
+				if ps, err = g.findPseudonyms(cmd.Context(), tf.from, false); err != nil {
 					return err
-				}
-				for _, p := range ps {
-					readers = append(readers, reader{g.client().WithKey(p.Key), p.ID})
 				}
 			}
-			cs := []*consent.Consent{}
 			var proven []*prove.Proven
-			for _, r := range readers {
-				mine, err := r.c.Consents(cmd.Context(), r.id)
-				if err != nil {
-					return err
-				}
-				if withProofs && len(mine) > 0 {
-					prover, err := trust.prover(cmd.Context(), g, r.c)
+			var check func(*client.Client, string, []*consent.Consent) ([]*consent.Consent, error)
+			if withProofs {
+				check = func(c *client.Client, id string, cs []*consent.Consent) ([]*consent.Consent, error) {
+					prover, err := trust.prover(cmd.Context(), g, c)
 					if err != nil {
-						return err
+						return nil, err
 					}
-					var p []*prove.Proven
-					if mine, p, err = prover.Consents(cmd.Context(), r.id, mine); err != nil {
-						return err
-					}
+					cs, p, err := prover.Consents(cmd.Context(), id, cs)
 					proven = append(proven, p...)
+					return cs, err
 				}
-				cs = append(cs, mine...)
+			}
+			cs, err := c.ConsentsEach(cmd.Context(), ps, check)
+			if err != nil {
+				return err
 			}
 			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
