@@ -221,7 +221,7 @@ func TestPermissionTable(t *testing.T) {
 		federated.TypeClose:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		research.TypeDataset:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		research.TypeApprove:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
-		research.TypeQuery:                {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		research.TypeQuery:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		research.TypeCells:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		research.TypeClose:                {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		trials.TypeAmend:                  {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

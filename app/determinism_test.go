@@ -20,6 +20,7 @@ import (
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/statetest"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/trials"
 )
@@ -97,6 +98,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		txs = append(txs, claimSteps(gen, b)...)
 		txs = append(txs, capacitySteps(gen, b)...)
 		txs = append(txs, flSteps(gen, b)...)
+		txs = append(txs, researchSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -270,6 +272,32 @@ func flSteps(gen *harness, b int) [][]byte {
 	return nil
 }
 
+// researchSteps are research aggregates' transactions of block b, at
+// fixed blocks: a dataset over the two hospitals, St Luke's research
+// project, a query answered by both (a cell suppressed), a differencing
+// query and one over budget refused.
+func researchSteps(gen *harness, b int) [][]byte {
+	ask := func(id string, eps int64, cohort research.Cohort) []byte {
+		return gen.tx(hospitalKey, research.TypeQuery, research.Ask{ID: id, Project: "wl-project", GroupBy: research.DimAgeBand, Cohort: cohort, EpsMicro: eps})
+	}
+	switch b {
+	case 17:
+		return [][]byte{gen.tx(regulatorKey, research.TypeDataset, research.Dataset{ID: "wl-ds", Title: "workload", Custodians: []string{id(hospitalKey), id(hospital2Key)},
+			Values: research.Values{Category: []string{"t2d", "htn"}, Region: []string{"N"}, AgeBand: []string{"young", "old"}, Period: []string{"q3", "q4"}}, CapMicroEps: 2_000_000})}
+	case 18:
+		return [][]byte{gen.tx(regulatorKey, research.TypeApprove, research.Approve{Project: "wl-project", Title: "workload", Researcher: id(hospitalKey), Dataset: "wl-ds",
+			BudgetMicroEps: 1_500_000, Expires: gen.now.AddDate(1, 0, 0).Format(time.RFC3339)})}
+	case 19:
+		return [][]byte{ask("wl-q1", 1_000_000, research.Cohort{Category: []string{"t2d"}}),
+			ask("wl-q2", 100_000, research.Cohort{Category: []string{"t2d"}, Period: []string{"q4"}}), // differencing: refused
+			ask("wl-q3", 600_000, research.Cohort{})}                                                  // over budget: refused
+	case 20:
+		return [][]byte{gen.tx(hospitalKey, research.TypeCells, research.Cells{Query: "wl-q1", Cells: []int64{4, 30}}),
+			gen.tx(hospital2Key, research.TypeCells, research.Cells{Query: "wl-q1", Cells: []int64{3, 17}})}
+	}
+	return nil
+}
+
 // supplySteps are the supply chain's transactions of block b of the
 // workload, at fixed blocks (they take nothing from its random sequence):
 // a manufacturer voted in, its company prefix claimed, a product, a lot commissioned, packed into a
@@ -409,8 +437,10 @@ func TestAppHashPinned(t *testing.T) {
 	// then by the identity module's suspension periods (written by the
 	// workload's status changes) and the capacity module's steps; then
 	// (the same session's next day) only by adding federated learning's
-	// steps (without them: 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC).
-	const want = "1652B1AFB949611AFB5ADDAB9E60436A68F789D2E37E5F332533FA33F1F047E9"
+	// steps (without them: 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC),
+	// and research aggregates' (without them:
+	// 1652B1AFB949611AFB5ADDAB9E60436A68F789D2E37E5F332533FA33F1F047E9).
+	const want = "061A0A3CE5AA03E0FFA4AE6F0794D8E4467832F375E2E87A99B3503FB19D5658"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -444,6 +474,16 @@ func TestAppHashPinned(t *testing.T) {
 	}
 	if m2, err := federated.GetModel(h.store.Committed(), "wl-task", 2); err != nil || len(m2.Contributors) != 1 || m2.Weights[2] != 3 {
 		t.Fatalf("the workload's round 2: %+v, %v", m2, err)
+	}
+	// Research aggregates': one query released (7 suppressed, 47 kept),
+	// the differencing and the over-budget ones refused.
+	if q, err := research.GetQuery(h.store.Committed(), "wl-q1"); err != nil || q.Release == nil || q.Release.Cells[0] != nil || *q.Release.Cells[1] != 47 {
+		t.Fatalf("the workload's query: %+v, %v", q, err)
+	}
+	for _, refused := range []string{"wl-q2", "wl-q3"} {
+		if _, err := research.GetQuery(h.store.Committed(), refused); err == nil {
+			t.Fatalf("the refused query %s was stored", refused)
+		}
 	}
 	// The capacity steps too: the ventilator moved, one hold was refused,
 	// the other left to expire.

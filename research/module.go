@@ -6,6 +6,10 @@ import (
 	"github.com/primum-health/primum/ledger"
 )
 
+// researchers ask queries: research institutes and hospitals' research
+// departments, on an approved project.
+var researchers = []string{"organisation:research", "organisation:hospital"}
+
 // Declare declares the research aggregates module (see ledger.Module).
 func Declare() ledger.Module {
 	return ledger.Module{Name: "research", Doc: "Research aggregates: counts over the custodians' records, noised at each custodian, suppressed below 11, and paid for from a privacy budget the ledger debits; differencing queries refused.",
@@ -25,13 +29,13 @@ func Declare() ledger.Module {
 func routes() []ledger.Route {
 	regulator := []string{"organisation:regulator"}
 	return []ledger.Route{
-		{Type: TypeDataset, Args: []string{"id", "title"}, Allow: regulator, Handle: ledger.Handle(registerDataset),
+		{Type: TypeDataset, Verb: "dataset add", Args: []string{"id", "title"}, Allow: regulator, Handle: ledger.Handle(registerDataset),
 			Doc:     "The regulator registers a dataset: the custodians whose records it covers, each dimension's values, and the consortium-wide privacy cap (micro-ε) every researcher's queries together may spend on it.",
 			Example: `{"id":"diabetes-care","title":"Diabetes care in the consortium's hospitals","custodians":["<org id>","<org id>"],"values":{"category":["t2d","t1d"],"region":["NORTH","SOUTH"],"age_band":["18-39","40-64","65+"],"period":["2026-Q3","2026-Q4"]},"cap_micro_eps":5000000}`},
 		{Type: TypeApprove, Args: []string{"project", "title"}, Allow: regulator, Handle: ledger.Handle(approve),
-			Doc:     "The regulator (as the ethics committee's record) approves a research organisation's project on a dataset with a privacy budget (micro-ε) and an expiry; a researcher's budgets on a dataset together stay within its cap.",
+			Doc:     "The regulator (as the ethics committee's record) approves a researcher's (a research institute's or a hospital's) project on a dataset with a privacy budget (micro-ε) and an expiry; a researcher's budgets on a dataset together stay within its cap.",
 			Example: `{"project":"t2d-burden","title":"Type 2 diabetes burden by age","researcher":"<org id>","dataset":"diabetes-care","budget_micro_eps":2000000,"expires":"2027-12-31T00:00:00Z","ethics_reference":"REC 26/NE/0042"}`},
-		{Type: TypeQuery, Args: []string{"id", "project"}, Allow: []string{"organisation:research"}, Handle: ledger.Handle(ask),
+		{Type: TypeQuery, Args: []string{"id", "project"}, Allow: researchers, Handle: ledger.Handle(ask),
 			Doc:     "A researcher asks a count by one dimension over a cohort, spending ε (micro-ε) of its budget, debited now; refused over budget or over the dataset's cap, and refused when the cohort differs from an earlier query's by a single slice (a differencing attack). The custodians answer with noisy cells.",
 			Example: `{"id":"q-age-2026q4","project":"t2d-burden","group_by":"age_band","cohort":{"category":["t2d"],"period":["2026-Q4"]},"eps_micro":500000}`},
 		{Type: TypeCells, Args: []string{"query"}, Allow: []string{"organisation"}, Handle: ledger.Handle(cells),
@@ -52,7 +56,7 @@ func party(caller ledger.Signer, researcher string, d *Dataset) bool {
 func queries() []ledger.Query {
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}
 	return []ledger.Query{
-		{Path: "/api/v1/research/datasets", Name: "datasets", Read: ledger.Members, Answer: ledger.Page{Items: []*DatasetState{}}, Params: paging,
+		{Path: "/api/v1/research/datasets", Name: "dataset list", Read: ledger.Members, Answer: ledger.Page{Items: []*DatasetState{}}, Params: paging,
 			Columns: ledger.Cols("DATASET", "id", "TITLE", "title", "CUSTODIANS", "@custodians", "CAP_MICRO_EPS", "cap_micro_eps", "SPENT", "spent_micro_eps", "QUERIES", "queries"),
 			Doc:     "The datasets, with their custodians, values, privacy cap and what has been spent on them.",
 			Handle: func(q *ledger.Request) (any, error) {
@@ -66,7 +70,7 @@ func queries() []ledger.Query {
 				}
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/research/datasets/{id}", Name: "dataset", Read: ledger.Members, Answer: &DatasetState{},
+		{Path: "/api/v1/research/datasets/{id}", Name: "dataset show", Read: ledger.Members, Answer: &DatasetState{},
 			Doc: "One dataset: its custodians, each dimension's values, its cap and what has been spent.",
 			Handle: func(q *ledger.Request) (any, error) {
 				return GetDataset(q.State, q.Path("id"))
@@ -132,7 +136,7 @@ func queries() []ledger.Query {
 				}
 				return ledger.Page{Items: page, Next: next}, err
 			}},
-		{Path: "/api/v1/research/queries/{id}", Name: "query", Read: ledger.Members, Answer: &Query{},
+		{Path: "/api/v1/research/queries/{id}", Name: "show", Read: ledger.Members, Answer: &Query{},
 			Doc: "A query with its release (the noisy sums, null where suppressed), to its researcher, the dataset's custodians and the regulator.",
 			Handle: func(q *ledger.Request) (any, error) {
 				x, err := GetQuery(q.State, q.Path("id"))

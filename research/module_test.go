@@ -52,7 +52,7 @@ func TestAggregates(t *testing.T) {
 		}(), research.ErrBadDataset, nil},
 		{"registered", "reg", research.TypeDataset, ds, nil, nil},
 		{"a hospital approves nothing", "h1", research.TypeApprove, approval("p-one", "inst", 2_000_000), ledger.ErrUnauthorized, nil},
-		{"a hospital is no researcher", "reg", research.TypeApprove, approval("p-one", "h1", 2_000_000), research.ErrBadApproval, nil},
+		{"a pharmacy is no researcher", "reg", research.TypeApprove, approval("p-one", "pharm", 2_000_000), research.ErrBadApproval, nil},
 		{"approved", "reg", research.TypeApprove, approval("p-one", "inst", 2_000_000), nil, nil},
 		{"another researcher's", "reg", research.TypeApprove, approval("p-two", "inst2", 2_000_000), nil, nil},
 		{"over the cap for one researcher", "reg", research.TypeApprove, approval("p-three", "inst", 1_500_000), research.ErrOverCap, nil},

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 )
@@ -110,4 +111,46 @@ func ReadRows(r io.Reader) ([]Row, error) {
 		}
 		out = append(out, Row{Category: rec[col[0]], Region: rec[col[1]], AgeBand: rec[col[2]], Period: rec[col[3]]})
 	}
+}
+
+// The synthetic example's values and rows: patients of three hospitals
+// (regions NORTH, NORTH, SOUTH), each a row per care episode with a
+// category, an age band and a quarter.
+var SynthValues = Values{Category: []string{"t2d", "t1d", "htn"}, Region: []string{"NORTH", "SOUTH"},
+	AgeBand: []string{"18-39", "40-64", "65+"}, Period: []string{"2026-Q3", "2026-Q4"}}
+
+// SynthRows are site i's rows (1 to 3), the same for the same i.
+func SynthRows(i int) []Row {
+	sizes, regions, old := []int{900, 600, 150}, []string{"NORTH", "NORTH", "SOUTH"}, []float64{0.45, 0.2, 0.3}
+	rng := mrand.New(mrand.NewPCG(uint64(i), 11))
+	out := make([]Row, sizes[i-1])
+	for k := range out {
+		band := "40-64"
+		switch u := rng.Float64(); {
+		case u < old[i-1]:
+			band = "65+"
+		case u > 0.85:
+			band = "18-39"
+		}
+		cat := "htn"
+		switch u := rng.Float64(); {
+		case u < 0.45:
+			cat = "t2d"
+		case u < 0.5:
+			cat = "t1d"
+		}
+		out[k] = Row{Category: cat, Region: regions[i-1], AgeBand: band, Period: SynthValues.Period[rng.IntN(2)]}
+	}
+	return out
+}
+
+// WriteRows writes rows as CSV with a header (ReadRows reads it).
+func WriteRows(w io.Writer, rows []Row) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(Dimensions)
+	for _, r := range rows {
+		_ = cw.Write([]string{r.Category, r.Region, r.AgeBand, r.Period})
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -76,7 +76,7 @@ var (
 	ErrBadDataset     = ledger.NewError("research", 1, "bad_dataset", 400, "a dataset needs an id (3-40 of a-z, 0-9, '-'), a title, 1-20 custodians (active member organisations, once each), each dimension's values (1-24, each 1-32 of A-Z, a-z, 0-9, '-', '+', once) and a privacy cap (1 to 100,000,000 micro-ε)")
 	ErrDatasetExists  = ledger.NewError("research", 2, "dataset_exists", 409, "a dataset with this id exists")
 	ErrUnknownDataset = ledger.NewError("research", 3, "unknown_dataset", 404, "no dataset with this id")
-	ErrBadApproval    = ledger.NewError("research", 4, "bad_approval", 400, "an approval needs a project id (3-40 of a-z, 0-9, '-'), a title, a research organisation, a dataset, a budget (1 micro-ε or more) and an expiry (RFC 3339, in the future)")
+	ErrBadApproval    = ledger.NewError("research", 4, "bad_approval", 400, "an approval needs a project id (3-40 of a-z, 0-9, '-'), a title, a researcher (a research institute or hospital), a dataset, a budget (1 micro-ε or more) and an expiry (RFC 3339, in the future)")
 	ErrProjectExists  = ledger.NewError("research", 5, "project_exists", 409, "a project with this id exists")
 	ErrOverCap        = ledger.NewError("research", 6, "over_cap", 409, "the researcher's budgets on this dataset would exceed the dataset's cap")
 	ErrNoApproval     = ledger.NewError("research", 7, "no_approval", 403, "the query needs a project approved for this researcher on this dataset, not expired")
@@ -391,8 +391,8 @@ func approve(ctx *ledger.Context, m *Approve) error {
 	}
 	if o, err := activeOrg(ctx.State, m.Researcher); err != nil {
 		return err
-	} else if o == nil || o.OrgType != "research" {
-		return ErrBadApproval.Wrapf("the researcher must be an active research organisation")
+	} else if o == nil || !slices.Contains(researchers, "organisation:"+o.OrgType) {
+		return ErrBadApproval.Wrapf("the researcher must be an active research institute or hospital")
 	}
 	if b, err := ctx.State.Get(key(prefixProject, m.Project)); err != nil {
 		return err

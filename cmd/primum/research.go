@@ -1,0 +1,104 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/research"
+)
+
+// newResearchCmd is the research noun: its verbs are generated from the
+// module's declarations, but for a custodian's answer, counted and noised
+// here from its own rows, and the example's rows.
+func newResearchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "research", Short: research.Declare().Doc}
+	var from, data string
+	var all bool
+	answer := &cobra.Command{
+		Use:   "answer [QUERY] --data ROWS.csv --from CUSTODIAN",
+		Short: "Answer a query (or, with --all, every open one on your datasets) with noisy cells counted from your own rows",
+		Long: `Reads your rows (CSV: a header naming category, region, age_band and period), counts those
+in the query's cohort by its groups, adds discrete Laplace noise of scale 1/ε to each cell
+(sampled here, from crypto/rand) and posts only the noisy cells. Your rows and the exact
+counts never leave this machine.`,
+		Example: "  primum research synth 1 > rows.csv\n  primum research answer --all --data rows.csv --from st-lukes.json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) == 1) {
+				return fmt.Errorf("name a QUERY, or --all")
+			}
+			key, err := g.fromKey(cmd.Context(), from)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(data)
+			if err != nil {
+				return err
+			}
+			rows, err := research.ReadRows(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", data, err)
+			}
+			c := g.client().WithKey(key)
+			var qs []*research.Query
+			if all {
+				if err := c.Get(cmd.Context(), "/api/v1/research/queries?status=open", &qs); err != nil {
+					return err
+				}
+			} else {
+				var q research.Query
+				if err := c.Get(cmd.Context(), "/api/v1/research/queries/"+args[0], &q); err != nil {
+					return err
+				}
+				qs = append(qs, &q)
+			}
+			me := ledger.Address(key.Public().(ed25519.PublicKey))
+			n := 0
+			for _, q := range qs {
+				if slices.Contains(q.Answered, me) || q.Status != research.StatusOpen {
+					continue
+				}
+				var d research.DatasetState
+				if err := c.Get(cmd.Context(), "/api/v1/research/datasets/"+q.Dataset, &d); err != nil {
+					return err
+				}
+				if !slices.Contains(d.Custodians, me) {
+					continue
+				}
+				cells := research.Noisy(research.Count(rows, q, &d.Values), q.EpsMicro)
+				if err := g.sendAs(cmd, key, true, research.TypeCells, research.Cells{Query: q.ID, Cells: cells}); err != nil {
+					return fmt.Errorf("%s: %w", q.ID, err)
+				}
+				n++
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "answered %d quer%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+			return nil
+		},
+	}
+	answer.Flags().StringVar(&from, "from", "", "the custodian organisation's key: a name in HOME/keys or a key file path")
+	answer.Flags().StringVar(&data, "data", "", "your rows (CSV)")
+	answer.Flags().BoolVar(&all, "all", false, "answer every open query on your datasets you have not answered")
+	_ = answer.MarkFlagRequired("data")
+	synth := &cobra.Command{
+		Use:     "synth SITE",
+		Short:   "Write the synthetic example's rows for site 1, 2 or 3 (CSV, to stdout)",
+		Example: "  primum research synth 2 > rows.csv",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			i, err := strconv.Atoi(args[0])
+			if err != nil || i < 1 || i > 3 {
+				return fmt.Errorf("SITE is 1 to 3")
+			}
+			return research.WriteRows(cmd.OutOrStdout(), research.SynthRows(i))
+		},
+	}
+	cmd.AddCommand(answer, synth)
+	return cmd
+}
