@@ -134,7 +134,7 @@ type DatasetState struct {
 	// SpentMicroEps is what every researcher's queries spent on it.
 	SpentMicroEps int64  `json:"spent_micro_eps"`
 	Queries       int64  `json:"queries"`
-	Created string `json:"created"`
+	Created       string `json:"created"`
 }
 
 // Approve is the regulator's approval of a researcher's project.
@@ -195,11 +195,11 @@ func (c *Cohort) Of(d string, all *Values) []string {
 
 // Ask is a researcher's query.
 type Ask struct {
-	ID         string `json:"id"`
-	Project    string `json:"project"`
-	GroupBy    string `json:"group_by" doc:"category, region, age_band or period"`
-	Cohort     Cohort `json:"cohort" doc:"the values counted, per dimension (none: all)"`
-	EpsMicro   int64  `json:"eps_micro" doc:"ε the query spends, in millionths (each custodian's noise has scale 1/ε)"`
+	ID       string `json:"id"`
+	Project  string `json:"project"`
+	GroupBy  string `json:"group_by" doc:"category, region, age_band or period"`
+	Cohort   Cohort `json:"cohort" doc:"the values counted, per dimension (none: all)"`
+	EpsMicro int64  `json:"eps_micro" doc:"ε the query spends, in millionths (each custodian's noise has scale 1/ε)"`
 }
 
 // Query is a query as it stands, with its release once released.
