@@ -36,6 +36,7 @@ var Stories = []Story{
 	{"insurance claims", insuranceClaims},
 	{"equipment and capacity", equipmentAndCapacity},
 	{"federated learning", federatedLearning},
+	{"research aggregates", researchAggregates},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home
