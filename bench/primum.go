@@ -23,10 +23,12 @@ import (
 
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/envelope"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/localnet"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/trials"
 	"github.com/primum-health/primum/wire"
 )
@@ -206,6 +208,12 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 	if err != nil {
 		return nil, 0, fmt.Errorf("capacity set-up: %w", err)
 	}
+	// Research: a dataset the first hospital holds, and its research
+	// department's project on it (the regulator's acts, committed before
+	// the run).
+	if err := prepareResearch(ctx, c, members[0]); err != nil {
+		return nil, 0, fmt.Errorf("research set-up: %w", err)
+	}
 	// Ordered streams: each member organisation credentials practitioners
 	// (care organisations) and registers devices, in nonce order; the
 	// hospital also logs the access entries and receives packs (a receipt
@@ -262,6 +270,26 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 				}
 				p.SampleSize++
 				if err := sign(trials.TypeAmend, trials.Amend{ID: id, Reason: "larger sample", Protocol: p}); err != nil {
+					return nil, 0, err
+				}
+			}
+			// Every 20 steps, offset: a federated learning task over the
+			// hospital and Bench General, and the hospital's model for its
+			// first round; a research query on its dataset and its own
+			// noisy cells, which release it.
+			if oi == 0 && i%20 == 5 {
+				task := fmt.Sprintf("bench-task-%d", i)
+				if err := sign(federated.TypeTask, benchTask(task, info.Identity.ID)); err != nil {
+					return nil, 0, err
+				}
+				if err := sign(federated.TypeContribute, federated.Contribute{Task: task, Round: 1, Samples: 400, Weights: []int64{12_000, 30_000, -5_000, 41_000, -9_000}}); err != nil {
+					return nil, 0, err
+				}
+				q := fmt.Sprintf("bench-q-%d", i)
+				if err := sign(research.TypeQuery, research.Ask{ID: q, Project: benchProject, GroupBy: research.DimAgeBand, EpsMicro: 1}); err != nil {
+					return nil, 0, err
+				}
+				if err := sign(research.TypeCells, research.Cells{Query: q, Cells: []int64{40, 212, 97}}); err != nil {
 					return nil, 0, err
 				}
 			}
