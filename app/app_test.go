@@ -219,6 +219,8 @@ func TestPermissionTable(t *testing.T) {
 		federated.TypeTask:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		federated.TypeContribute:          {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		federated.TypeClose:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		federated.TypeMaskKey:             {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
+		federated.TypeUnmask:              {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		research.TypeDataset:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		research.TypeApprove:              {unauth, unauth, ok, unauth, unauth, susp, unauth, unauth, unknown},
 		research.TypeQuery:                {ok, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

@@ -97,6 +97,9 @@ type Task struct {
 	Rounds       int64    `json:"rounds"`
 	RoundBlocks  int64    `json:"round_blocks" doc:"a round's deadline, in blocks after it opens"`
 	Participants []string `json:"participants" doc:"member organisation ids that train"`
+	// Secure: updates are masked (secure aggregation, secure.go): no one
+	// sees a single site's model.
+	Secure bool `json:"secure,omitempty" doc:"masked updates: no one, validators included, sees a single site's model"`
 }
 
 // Dim is the model's size: a weight per feature and the bias, last.
@@ -116,8 +119,11 @@ type Contribute struct {
 	Task    string  `json:"task"`
 	Round   int64   `json:"round"`
 	Samples int64   `json:"samples" doc:"how many training examples the site used"`
-	Weights []int64 `json:"weights" doc:"the locally trained model at scale 2^16, one per feature, then the bias"`
+	Weights []int64 `json:"weights,omitempty" doc:"the locally trained model at scale 2^16, one per feature, then the bias (plain tasks)"`
 	Eval    *Eval   `json:"eval,omitempty" doc:"the site's evaluation of the round's starting global model on its holdout"`
+	// Masked and Commitments are a secure task's update (secure.go).
+	Masked      []uint64 `json:"masked,omitempty" doc:"secure tasks: samples·weights plus the pair masks, mod 2^64"`
+	Commitments []string `json:"commitments,omitempty" doc:"secure tasks: a commitment to the round seed with each peer of the key set, in its order"`
 }
 
 // Close closes a round whose deadline has passed.
@@ -139,6 +145,14 @@ type State struct {
 	ModelHash   string   `json:"model_hash" doc:"the latest global model's hash"`
 	Created     string   `json:"created"`
 	Height      int64    `json:"height"`
+	// Secure tasks: the posted mask keys, the key set frozen at the first
+	// contribution, and a round past its deadline waiting for the
+	// survivors' seeds with the sites that dropped out.
+	MaskKeys       []SiteKey `json:"mask_keys,omitempty"`
+	KeySet         []string  `json:"key_set,omitempty"`
+	Dropped        []string  `json:"dropped,omitempty"`
+	UnmaskDeadline int64     `json:"unmask_deadline_height,omitempty"`
+	Unmasked       int64     `json:"unmasked,omitempty"`
 }
 
 // Model is a round's global model: the sample-weighted average of the
@@ -152,6 +166,8 @@ type Model struct {
 	Samples      int64    `json:"samples"`
 	Time         string   `json:"time"`
 	Height       int64    `json:"height"`
+	// CarriedOver says why a secure round kept the previous model.
+	CarriedOver string `json:"carried_over,omitempty"`
 }
 
 // Contribution is a participant's posted model, as kept.
@@ -160,9 +176,12 @@ type Contribution struct {
 	Round   int64   `json:"round"`
 	Site    string  `json:"site"`
 	Samples int64   `json:"samples"`
-	Weights []int64 `json:"weights"`
-	Eval    *Eval   `json:"eval,omitempty"`
-	Height  int64   `json:"height"`
+	Weights     []int64  `json:"weights,omitempty"`
+	Eval        *Eval    `json:"eval,omitempty"`
+	Height      int64    `json:"height"`
+	Masked      []uint64 `json:"masked,omitempty"`
+	Commitments []string `json:"commitments,omitempty"`
+	Seeds       []string `json:"seeds,omitempty"`
 }
 
 // Account is a participant's contribution record in a task.
@@ -331,19 +350,28 @@ func contribute(ctx *ledger.Context, m *Contribute) error {
 	if m.Samples < 1 || m.Samples > MaxSamples {
 		return ErrBadSamples
 	}
-	if len(m.Weights) != s.Dim() {
-		return ErrWrongDimension.Wrapf("%d weights, the task's model has %d", len(m.Weights), s.Dim())
-	}
-	for i, w := range m.Weights {
-		if w > s.Clip || w < -s.Clip {
-			return ErrOutsideClip.Wrapf("weights[%d]: |%d| > %d", i, w, s.Clip)
+	if s.Secure {
+		if err := checkSecure(s, site, m); err != nil {
+			return err
+		}
+	} else {
+		if len(m.Masked)+len(m.Commitments) > 0 {
+			return ErrNotSecure.Wrapf("%s", s.ID)
+		}
+		if len(m.Weights) != s.Dim() {
+			return ErrWrongDimension.Wrapf("%d weights, the task's model has %d", len(m.Weights), s.Dim())
+		}
+		for i, w := range m.Weights {
+			if w > s.Clip || w < -s.Clip {
+				return ErrOutsideClip.Wrapf("weights[%d]: |%d| > %d", i, w, s.Clip)
+			}
 		}
 	}
 	if err := m.Eval.check(); err != nil {
 		return err
 	}
 	ledger.SetJSON(ctx.State, contribKey(s.ID, s.Round, site), Contribution{Task: s.ID, Round: s.Round, Site: site, Samples: m.Samples,
-		Weights: m.Weights, Eval: m.Eval, Height: ctx.Height})
+		Weights: m.Weights, Eval: m.Eval, Height: ctx.Height, Masked: m.Masked, Commitments: m.Commitments})
 	var a Account
 	if _, err := ledger.GetJSON(ctx.State, accountKey(s.ID, site), &a); err != nil {
 		return err
@@ -358,7 +386,7 @@ func contribute(ctx *ledger.Context, m *Contribute) error {
 	i, _ := slices.BinarySearch(s.Contributed, site)
 	s.Contributed = slices.Insert(s.Contributed, i, site)
 	ctx.Emit("fl.contributed", [2]string{"task", s.ID}, [2]string{"round", fmt.Sprint(s.Round)})
-	if len(s.Contributed) == len(s.Participants) {
+	if !s.Secure && len(s.Contributed) == len(s.Participants) || s.Secure && len(s.Contributed) == len(s.KeySet) {
 		return closeRound(ctx, s)
 	}
 	ledger.SetJSON(ctx.State, taskKey(s.ID), s)
@@ -379,11 +407,30 @@ func closeAfterDeadline(ctx *ledger.Context, m *Close) error {
 	if ctx.Height <= s.Deadline {
 		return ErrRoundOpen.Wrapf("round %d of %s is open until height %d", s.Round, s.ID, s.Deadline)
 	}
+	if s.Secure && len(s.Contributed) > 0 {
+		switch {
+		case s.Dropped == nil && len(s.Contributed) < len(s.KeySet):
+			// Sites dropped out: the survivors reveal their seeds
+			// with them, for another RoundBlocks.
+			for _, k := range s.KeySet {
+				if !slices.Contains(s.Contributed, k) {
+					s.Dropped = append(s.Dropped, k)
+				}
+			}
+			s.UnmaskDeadline = ctx.Height + s.RoundBlocks
+			ledger.SetJSON(ctx.State, taskKey(s.ID), s)
+			ctx.Emit("fl.unmasking", [2]string{"task", s.ID}, [2]string{"round", fmt.Sprint(s.Round)})
+			return nil
+		case s.Dropped != nil && ctx.Height <= s.UnmaskDeadline:
+			return ErrRoundOpen.Wrapf("round %d of %s waits for the survivors' seeds until height %d", s.Round, s.ID, s.UnmaskDeadline)
+		}
+	}
 	return closeRound(ctx, s)
 }
 
 // closeRound averages the open round's contributions into its global
-// model (none: the previous model carries over) and opens the next round,
+// model (fewer than two: the previous model carries over, so that no
+// site's own model is published) and opens the next round,
 // or ends the task. It reads the contributions it names: at most
 // MaxParticipants.
 func closeRound(ctx *ledger.Context, s *State) error {
@@ -401,23 +448,47 @@ func closeRound(ctx *ledger.Context, s *State) error {
 	}
 	var weights []int64
 	var samples int64
-	if len(cs) == 0 {
+	carried := ""
+	switch {
+	case len(cs) == 0:
+	case len(cs) == 1:
+		// One site's average is its own model: not published.
+		carried = "one contribution: a lone site's model is not published"
+	case !s.Secure:
+		weights, samples = Average(cs, s.Dim())
+	case s.Dropped != nil && s.Unmasked < int64(len(cs)):
+		carried = "a survivor did not reveal its seeds with the sites that dropped out"
+	default:
+		sums := secureSum(s, cs)
+		for _, c := range cs {
+			samples += c.Samples
+		}
+		for _, v := range sums {
+			if v > samples*s.Clip || v < -samples*s.Clip {
+				carried, samples = "the unmasked sum is outside the clipping bound", 0
+				break
+			}
+		}
+		if carried == "" {
+			weights = averageSums(sums, samples)
+		}
+	}
+	if weights == nil {
 		prev, err := GetModel(ctx.State, s.ID, s.Round-1)
 		if err != nil {
 			return err
 		}
-		weights = prev.Weights
-	} else {
-		weights, samples = Average(cs, s.Dim())
+		weights, samples = prev.Weights, 0
 	}
 	now := ctx.Time.UTC().Format(time.RFC3339)
 	model := &Model{Task: s.ID, Round: s.Round, Weights: weights, Hash: ModelHash(s.ID, s.Round, weights),
-		Contributors: slices.Clone(s.Contributed), Samples: samples, Time: now, Height: ctx.Height}
+		Contributors: slices.Clone(s.Contributed), Samples: samples, Time: now, Height: ctx.Height, CarriedOver: carried}
 	ledger.SetJSON(ctx.State, modelKey(s.ID, s.Round), model)
 	s.ModelHash = model.Hash
 	ctx.Emit("fl.round", [2]string{"task", s.ID}, [2]string{"round", fmt.Sprint(s.Round)})
 	s.Round++
 	s.Contributed = []string{}
+	s.Dropped, s.UnmaskDeadline, s.Unmasked = nil, 0, 0
 	s.Opened, s.Deadline = ctx.Height, ctx.Height+s.RoundBlocks
 	if s.Round > s.Rounds {
 		s.Status = StatusDone

@@ -22,7 +22,7 @@ func Declare() ledger.Module {
 			{Prefix: string(prefixBudget), Read: ledger.Regulator},
 			{Prefix: string(prefixQuery), Read: ledger.Regulator},
 			{Prefix: string(prefixPosted), Read: ledger.Regulator},
-			{Prefix: string(prefixHistory), Read: ledger.Regulator},
+			{Prefix: string(prefixCohort), Read: ledger.Regulator},
 		}}
 }
 

@@ -2,6 +2,8 @@ package research_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,10 +74,10 @@ func TestAggregates(t *testing.T) {
 		{"cells of the wrong length", "h1", research.TypeCells, research.Cells{Query: "q-age", Cells: []int64{1, 2}}, research.ErrBadCells, nil},
 		{"h1's cells", "h1", research.TypeCells, research.Cells{Query: "q-age", Cells: []int64{5, 30, 60}}, nil, nil},
 		{"h1's again", "h1", research.TypeCells, research.Cells{Query: "q-age", Cells: []int64{5, 30, 60}}, research.ErrAnswered, nil},
-		{"h2's: released, the small cell suppressed", "h2", research.TypeCells, research.Cells{Query: "q-age", Cells: []int64{3, 20, -1}}, nil, func(t *testing.T) {
+		{"h2's: released, the small cell suppressed and the next smallest with it", "h2", research.TypeCells, research.Cells{Query: "q-age", Cells: []int64{3, 20, -1}}, nil, func(t *testing.T) {
 			q, _ := research.GetQuery(w.St.Committed(), "q-age")
 			r := q.Release
-			if q.Status != research.StatusReleased || r == nil || r.Cells[0] != nil || *r.Cells[1] != 50 || *r.Cells[2] != 59 || r.Suppressed != 1 {
+			if q.Status != research.StatusReleased || r == nil || r.Cells[0] != nil || r.Cells[1] != nil || *r.Cells[2] != 59 || r.Suppressed != 2 {
 				t.Fatalf("%+v %+v", q, r)
 			}
 			// The custodians' own cells are gone: only the release stays.
@@ -85,8 +87,12 @@ func TestAggregates(t *testing.T) {
 		}},
 		{"a differencing query (the same cohort less one period)", "inst", research.TypeQuery, research.Ask{ID: "q-diff", Project: "p-one", GroupBy: research.DimAgeBand,
 			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 100_000}, research.ErrDifferencing, nil},
-		{"grouped by what differs: allowed", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
-			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 500_000}, nil, nil},
+		{"grouped by what differs, but the earlier query was not: refused", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 500_000}, research.ErrDifferencing, nil},
+		{"the same cohort grouped otherwise", "inst", research.TypeQuery, research.Ask{ID: "q-per1", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t2d"}}, EpsMicro: 200_000}, nil, nil},
+		{"both grouped by what differs: allowed", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 300_000}, nil, nil},
 		{"over the researcher's budget", "inst", research.TypeQuery, research.Ask{ID: "q-over", Project: "p-one", GroupBy: research.DimRegion, EpsMicro: 600_000}, research.ErrOverBudget, nil},
 		{"over the dataset's cap (budgets cannot be pooled)", "inst2", research.TypeQuery, research.Ask{ID: "q-cap", Project: "p-two", GroupBy: research.DimRegion, EpsMicro: 1_600_000}, research.ErrOverBudget, nil},
 		{"closed before its deadline", "inst", research.TypeClose, research.CloseQuery{Query: "q-per"}, research.ErrQueryOpen, nil},
@@ -119,7 +125,7 @@ func TestAggregates(t *testing.T) {
 			t.Errorf("%s reads inst's budget and query: %v, %v", who, err, qerr)
 		}
 		items, err := w.Query(who, "/api/v1/research/queries", nil)
-		if n := len(items.([]*research.Query)); err != nil || ok != (n == 2) || !ok && n != 0 {
+		if n := len(items.([]*research.Query)); err != nil || ok != (n == 3) || !ok && n != 0 {
 			t.Errorf("%s lists %d queries: %v", who, n, err)
 		}
 	}
@@ -169,4 +175,53 @@ func TestNoise(t *testing.T) {
 	if got := research.Count(rows, q, all); got[0] != 1 || got[1] != 2 {
 		t.Fatalf("counts %v", got)
 	}
+}
+
+// TestDifferencingRemembered: the differencing rule remembers every cohort
+// asked, however many queries came after it (no window to push it out of),
+// and names no other query in its refusal; a project spends only its own
+// budget, whatever the researcher's other projects hold.
+func TestDifferencingRemembered(t *testing.T) {
+	w := moduletest.New(t, research.Declare(), identity.Declare())
+	for _, o := range [][2]string{{"reg", "regulator"}, {"inst", "research"}, {"h1", "hospital"}} {
+		w.AddOrg(o[0], o[1])
+	}
+	w.Commit()
+	var quarters []string
+	for i := 1; i <= 12; i++ {
+		quarters = append(quarters, fmt.Sprintf("Q%d", i))
+	}
+	values := research.Values{Category: []string{"t2d", "t1d", "htn"}, Region: []string{"NORTH", "SOUTH"}, AgeBand: []string{"18-39", "40-64", "65+"}, Period: quarters}
+	ds := research.Dataset{ID: "ds-one", Title: "D", Custodians: []string{w.ID("h1")}, Values: values, CapMicroEps: 100_000_000}
+	w.Try(t, "reg", research.TypeDataset, ds, nil)
+	expires := w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	w.Try(t, "reg", research.TypeApprove, research.Approve{Project: "big", Title: "Big", Researcher: w.ID("inst"), Dataset: ds.ID, BudgetMicroEps: 50_000_000, Expires: expires}, nil)
+	w.Try(t, "reg", research.TypeApprove, research.Approve{Project: "tiny", Title: "Tiny", Researcher: w.ID("inst"), Dataset: ds.ID, BudgetMicroEps: 10, Expires: expires}, nil)
+	w.Try(t, "inst", research.TypeQuery, research.Ask{ID: "base", Project: "big", GroupBy: research.DimAgeBand, Cohort: research.Cohort{Category: []string{"t2d"}}, EpsMicro: 1}, nil)
+	// Seventy-two other cohorts, one value of each dimension (a swap, not
+	// a slice, away from one another and from the base).
+	n := 0
+	for _, cat := range []string{"t1d", "htn"} {
+		for _, band := range values.AgeBand {
+			for _, per := range quarters {
+				n++
+				w.Try(t, "inst", research.TypeQuery, research.Ask{ID: fmt.Sprintf("fill-%d", n), Project: "big", GroupBy: research.DimRegion,
+					Cohort: research.Cohort{Category: []string{cat}, Region: []string{"NORTH"}, AgeBand: []string{band}, Period: []string{per}}, EpsMicro: 1}, nil)
+			}
+		}
+	}
+	if n < 64 {
+		t.Fatalf("only %d fillers", n)
+	}
+	diff := research.Ask{ID: "diff", Project: "big", GroupBy: research.DimAgeBand, Cohort: research.Cohort{Category: []string{"t2d"}, Period: quarters[1:]}, EpsMicro: 1}
+	w.Try(t, "inst", research.TypeQuery, diff, research.ErrDifferencing)
+	w.Begin()
+	err := w.Run("inst", research.TypeQuery, diff)
+	w.Commit()
+	if err == nil || strings.Contains(err.Error(), "base") {
+		t.Fatalf("the refusal names the earlier query: %v", err)
+	}
+	// The tiny project cannot spend the big one's budget.
+	w.Try(t, "inst", research.TypeQuery, research.Ask{ID: "spend", Project: "tiny", GroupBy: research.DimRegion, EpsMicro: 11}, research.ErrOverBudget)
+	w.Try(t, "inst", research.TypeQuery, research.Ask{ID: "spend", Project: "tiny", GroupBy: research.DimRegion, EpsMicro: 10}, nil)
 }

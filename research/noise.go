@@ -114,8 +114,9 @@ func ReadRows(r io.Reader) ([]Row, error) {
 }
 
 // The synthetic example's values and rows: patients of three hospitals
-// (regions NORTH, NORTH, SOUTH), each a row per care episode with a
-// category, an age band and a quarter.
+// (regions NORTH, NORTH, SOUTH), a row per patient (each counted once, at
+// one hospital: a count's sensitivity is 1) with a category, an age band
+// and a quarter.
 var SynthValues = Values{Category: []string{"t2d", "t1d", "htn"}, Region: []string{"NORTH", "SOUTH"},
 	AgeBand: []string{"18-39", "40-64", "65+"}, Period: []string{"2026-Q3", "2026-Q4"}}
 

@@ -6,21 +6,25 @@
 // values); each custodian computes its own cells, adds noise sampled at
 // its site (discrete Laplace, crypto/rand) and posts only the noisy cells;
 // the ledger sums them and suppresses a released cell below 11 (the CMS
-// rule), after noise.
+// rule), after noise, and one more cell beside a lone suppressed one
+// (complementary suppression), so that a total cannot give it back.
 //
 // The budget is debited atomically in the transaction that authorises
-// the query, against the researcher's budget on the dataset and the
-// dataset's consortium-wide cap, so researchers cannot pool budgets. A
-// query whose cohort differs from an earlier one on the dataset by a
-// single value of a dimension it does not group by is refused: the
-// difference of the two releases would isolate that slice (a
-// differencing attack).
+// the query, against its project's budget, the researcher's budget on the
+// dataset and the dataset's consortium-wide cap, so researchers cannot
+// pool budgets. A query whose cohort differs from any earlier one on the
+// dataset by a single value of one dimension is refused (unless both
+// group by that dimension): the difference of the two releases would
+// isolate that slice (a differencing attack). Every cohort asked is kept,
+// indexed, so the check is bounded by the query (at most 96 look-ups), not
+// by how many queries came before.
 //
 // Integers only: budgets in micro-ε, counts, block heights. Noise is
 // sampled off-chain (noise.go); the ledger checks and sums integers.
 package research
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,7 +62,6 @@ const (
 	MaxValues       = 24 // a dimension's values
 	MaxCapMicroEps  = 100_000_000
 	MaxCount        = 1_000_000_000
-	MaxHistory      = 64 // earlier cohorts a query is compared with
 	MaxQueryBlocks  = 10_000
 	SuppressBelow   = 11 // the CMS small-cell rule
 	MaxTitle        = 200
@@ -80,10 +83,10 @@ var (
 	ErrProjectExists  = ledger.NewError("research", 5, "project_exists", 409, "a project with this id exists")
 	ErrOverCap        = ledger.NewError("research", 6, "over_cap", 409, "the researcher's budgets on this dataset would exceed the dataset's cap")
 	ErrNoApproval     = ledger.NewError("research", 7, "no_approval", 403, "the query needs a project approved for this researcher on this dataset, not expired")
-	ErrOverBudget     = ledger.NewError("research", 8, "over_budget", 409, "the query's ε exceeds what is left of the researcher's budget on the dataset, or of the dataset's consortium-wide cap")
+	ErrOverBudget     = ledger.NewError("research", 8, "over_budget", 409, "the query's ε exceeds what is left of its project's budget, of the researcher's budget on the dataset, or of the dataset's consortium-wide cap")
 	ErrBadQuery       = ledger.NewError("research", 9, "bad_query", 400, "a query needs an id (3-40 of a-z, 0-9, '-'), a project, a dimension to group by, a filter of the dataset's values (each dimension's a subset; none: all) and ε (1 micro-ε or more)")
 	ErrQueryExists    = ledger.NewError("research", 10, "query_exists", 409, "a query with this id exists")
-	ErrDifferencing   = ledger.NewError("research", 11, "differencing", 409, "the query's cohort differs from an earlier query's on this dataset by a single value of one dimension it does not group by: the two releases would isolate that slice")
+	ErrDifferencing   = ledger.NewError("research", 11, "differencing", 409, "the query's cohort differs from one asked before on this dataset by a single value of one dimension (both queries not grouped by it): the two releases would isolate that slice")
 	ErrUnknownQuery   = ledger.NewError("research", 12, "unknown_query", 404, "no query with this id")
 	ErrNotCustodian   = ledger.NewError("research", 13, "not_custodian", 403, "only the dataset's custodians post cells")
 	ErrQueryClosed    = ledger.NewError("research", 14, "query_closed", 409, "the query is released, or its deadline has passed")
@@ -152,8 +155,9 @@ type Approve struct {
 // Project is an approved project.
 type Project struct {
 	Approve
-	Approver string `json:"approver"`
-	Approved string `json:"approved"`
+	Approver      string `json:"approver"`
+	Approved      string `json:"approved"`
+	SpentMicroEps int64  `json:"spent_micro_eps"`
 }
 
 // Budget is a researcher's budget on a dataset: the sum of their approved
@@ -245,15 +249,10 @@ type posted struct {
 	Cells     []int64 `json:"cells"`
 }
 
-// history is a dataset's latest cohorts, newest last (at most MaxHistory).
-type history struct {
-	Entries []historyEntry `json:"entries"`
-}
-
-type historyEntry struct {
-	Query   string `json:"query"`
-	GroupBy string `json:"group_by"`
-	Cohort  Cohort `json:"cohort"`
+// asked is the index entry of a cohort asked on a dataset: the
+// dimensions it was grouped by.
+type asked struct {
+	GroupBy []string `json:"group_by"`
 }
 
 var (
@@ -268,7 +267,7 @@ var (
 	prefixBudget  = []byte("rs/b/") // rs/b/<dataset>/<researcher> -> Budget
 	prefixQuery   = []byte("rs/q/") // rs/q/<query> -> Query
 	prefixPosted  = []byte("rs/c/") // rs/c/<query>/<custodian> -> posted
-	prefixHistory = []byte("rs/h/") // rs/h/<dataset> -> history
+	prefixCohort  = []byte("rs/k/") // rs/k/<dataset>/<cohort hash> -> asked
 )
 
 func key(prefix []byte, parts ...string) []byte {
@@ -440,10 +439,12 @@ func checkCohort(c *Cohort, d *Dataset) error {
 }
 
 // Differs says whether two cohorts differ by exactly one value of one
-// dimension (one holds all the other's values of it and one more, or
-// the same number of values with one swapped), equal in every other: the
-// shape of a differencing attack. A dimension the query groups by is
-// exempt: each of its values is a cell of its own, suppressed when small.
+// dimension (one holds all the other's values of it and one more), equal
+// in every other: the shape of a differencing attack. groupBy exempts a
+// dimension both queries group by: each of its values is then a cell of
+// its own in both releases, noised and suppressed when small. A swapped
+// value (two differences) is not caught here, nor is a combination of
+// three or more queries: those are left to the noise and the budget.
 func Differs(a, b *Cohort, groupBy string, all *Values) bool {
 	differing := 0
 	for _, dim := range Dimensions {
@@ -462,7 +463,7 @@ func Differs(a, b *Cohort, groupBy string, all *Values) bool {
 		switch {
 		case onlyX == 0 && onlyY == 0:
 			continue
-		case dim == groupBy:
+		case onlyX+onlyY == 1 && dim == groupBy:
 			continue
 		case onlyX+onlyY == 1:
 			differing++
@@ -501,27 +502,28 @@ func ask(ctx *ledger.Context, m *Ask) error {
 	if err != nil {
 		return err
 	}
-	if b.SpentMicroEps+m.EpsMicro > b.GrantedMicro || d.SpentMicroEps+m.EpsMicro > d.CapMicroEps {
-		return ErrOverBudget.Wrapf("asks %d micro-ε: %d left of the researcher's budget, %d of the dataset's cap",
-			m.EpsMicro, b.GrantedMicro-b.SpentMicroEps, d.CapMicroEps-d.SpentMicroEps)
+	if p.SpentMicroEps+m.EpsMicro > p.BudgetMicroEps || b.SpentMicroEps+m.EpsMicro > b.GrantedMicro || d.SpentMicroEps+m.EpsMicro > d.CapMicroEps {
+		return ErrOverBudget.Wrapf("asks %d micro-ε: %d left of the project's budget, %d of the researcher's on the dataset, %d of the dataset's cap",
+			m.EpsMicro, p.BudgetMicroEps-p.SpentMicroEps, b.GrantedMicro-b.SpentMicroEps, d.CapMicroEps-d.SpentMicroEps)
 	}
-	h, err := get[history](ctx.State, key(prefixHistory, d.ID), nil)
+	if err := checkNeighbours(ctx.State, &d.Dataset, &m.Cohort, m.GroupBy); err != nil {
+		return err
+	}
+	ck := key(prefixCohort, d.ID, CohortKey(&m.Cohort, &d.Values))
+	seen, err := get[asked](ctx.State, ck, nil)
 	if err != nil {
 		return err
 	}
-	if h == nil {
-		h = &history{}
+	if seen == nil {
+		seen = &asked{}
 	}
-	for _, e := range h.Entries {
-		if Differs(&m.Cohort, &e.Cohort, m.GroupBy, &d.Values) {
-			return ErrDifferencing.Wrapf("against query %s", e.Query)
-		}
+	if !slices.Contains(seen.GroupBy, m.GroupBy) {
+		seen.GroupBy = append(seen.GroupBy, m.GroupBy)
+		slices.Sort(seen.GroupBy)
+		ledger.SetJSON(ctx.State, ck, seen)
 	}
-	h.Entries = append(h.Entries, historyEntry{Query: m.ID, GroupBy: m.GroupBy, Cohort: m.Cohort})
-	if len(h.Entries) > MaxHistory {
-		h.Entries = h.Entries[len(h.Entries)-MaxHistory:]
-	}
-	ledger.SetJSON(ctx.State, key(prefixHistory, d.ID), h)
+	p.SpentMicroEps += m.EpsMicro
+	ledger.SetJSON(ctx.State, key(prefixProject, p.Project), p)
 	b.SpentMicroEps += m.EpsMicro
 	ledger.SetJSON(ctx.State, key(prefixBudget, d.ID, p.Researcher), b)
 	d.SpentMicroEps += m.EpsMicro
@@ -614,6 +616,7 @@ func release(ctx *ledger.Context, q *Query) error {
 		ctx.State.Delete(key(prefixPosted, q.ID, c))
 	}
 	r := &Release{Cells: make([]*int64, len(sums)), Custodians: len(q.Answered), Time: ctx.Time.UTC().Format(time.RFC3339), Height: ctx.Height}
+	smallest := -1 // the smallest cell kept
 	for i, s := range sums {
 		if s < SuppressBelow {
 			r.Suppressed++
@@ -621,10 +624,76 @@ func release(ctx *ledger.Context, q *Query) error {
 		}
 		v := s
 		r.Cells[i] = &v
+		if smallest < 0 || s < sums[smallest] {
+			smallest = i
+		}
+	}
+	// Complementary suppression: a lone suppressed cell would follow from
+	// the cohort's total (another grouping of it gives the total), so the
+	// smallest cell kept goes too.
+	if r.Suppressed == 1 && smallest >= 0 {
+		r.Cells[smallest] = nil
+		r.Suppressed++
 	}
 	q.Release, q.Status = r, StatusReleased
 	ledger.SetJSON(ctx.State, key(prefixQuery, q.ID), q)
 	ctx.Emit("research.released", [2]string{"query", q.ID})
+	return nil
+}
+
+// CohortKey names a cohort canonically: for each dimension its values
+// (all of the dataset's when it names none) in the dataset's order, hashed.
+func CohortKey(c *Cohort, all *Values) string {
+	h := sha256.New()
+	for _, d := range Dimensions {
+		h.Write([]byte(d + "="))
+		for _, v := range all.Of(d) {
+			if slices.Contains(c.Of(d, all), v) {
+				h.Write([]byte(v + ","))
+			}
+		}
+		h.Write([]byte{';'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// checkNeighbours refuses a cohort one value away, in one dimension, from a
+// cohort asked before on the dataset, unless both queries grouped by that
+// dimension. It looks up each neighbour: at most one per value of each
+// dimension (4 × 24).
+func checkNeighbours(r ledger.Reader, d *Dataset, c *Cohort, groupBy string) error {
+	for _, dim := range Dimensions {
+		have := c.Of(dim, &d.Values)
+		for _, v := range d.Values.Of(dim) {
+			var next []string
+			if slices.Contains(have, v) {
+				if len(have) == 1 {
+					continue // a cohort holds at least one value
+				}
+				next = slices.DeleteFunc(slices.Clone(have), func(x string) bool { return x == v })
+			} else {
+				next = append(slices.Clone(have), v)
+			}
+			n := *c
+			switch dim {
+			case DimCategory:
+				n.Category = next
+			case DimRegion:
+				n.Region = next
+			case DimAgeBand:
+				n.AgeBand = next
+			case DimPeriod:
+				n.Period = next
+			}
+			seen, err := get[asked](r, key(prefixCohort, d.ID, CohortKey(&n, &d.Values)), nil)
+			if err != nil {
+				return err
+			}
+			if seen != nil && !(dim == groupBy && slices.Contains(seen.GroupBy, dim)) {
+				return ErrDifferencing.Wrapf("one %s value apart", dim)
+			}
+		}
+	}
 	return nil
 }
 

@@ -3,12 +3,16 @@
 // evaluates it on the site's holdout, trains it further on the site's own
 // data, and posts the result — the data never leaves the site. A site that
 // was down catches up: it contributes to whatever round is open, and
-// closes a round whose deadline passed so that the task goes on.
+// closes a round whose deadline passed so that the task goes on. In a
+// secure task it posts its mask key (derived from its key: nothing to
+// store), masks its update, and reveals its round seeds with a site that
+// dropped out (federated/secure.go).
 package flrun
 
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -60,6 +64,29 @@ func (s *Site) Run(ctx context.Context) (*federated.State, error) {
 			return nil, err
 		}
 		switch {
+		case st.Secure && st.KeySet != nil && !slices.Contains(st.KeySet, me):
+			return nil, fmt.Errorf("%s's key set froze without this site's mask key: it takes no part in this secure task", st.ID)
+		case st.Secure && len(st.Dropped) > 0 && slices.Contains(st.Contributed, me):
+			if err := s.reveal(ctx, c, &st, me); err != nil && !benign(err) {
+				return nil, err
+			}
+			if err := sleep(ctx, poll); err != nil {
+				return nil, err
+			}
+		case st.Secure && st.KeySet == nil && !slices.ContainsFunc(st.MaskKeys, func(k federated.SiteKey) bool { return k.Site == me }):
+			priv, err := federated.MaskKeyFor(s.Key.Seed(), st.ID)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.Send(ctx, s.Key, federated.TypeMaskKey, federated.MaskKey{Task: st.ID, PublicKey: hex.EncodeToString(priv.PublicKey().Bytes())}, true); err != nil && !benign(err) {
+				return nil, err
+			}
+		case st.Secure && st.KeySet == nil && len(st.MaskKeys) < len(st.Participants) && status.Height < st.Opened+st.RoundBlocks/2:
+			// The first contribution freezes the key set: wait for the
+			// others' keys, for half the round.
+			if err := sleep(ctx, poll); err != nil {
+				return nil, err
+			}
 		case status.Height >= st.Deadline:
 			// The round's deadline has passed (the next block is past
 			// it): close it with whoever contributed.
@@ -89,6 +116,17 @@ func (s *Site) contribute(ctx context.Context, c *client.Client, st *federated.S
 	eval := federated.EvalOf(w, s.Holdout)
 	local := federated.Train(w, s.Train, float64(st.LearningRate)/1e6, int(st.LocalEpochs))
 	body := federated.Contribute{Task: st.ID, Round: st.Round, Samples: int64(len(s.Train)), Weights: federated.ToFixed(local, st.Clip), Eval: eval}
+	if st.Secure {
+		priv, err := federated.MaskKeyFor(s.Key.Seed(), st.ID)
+		if err != nil {
+			return err
+		}
+		me := ledger.Address(s.Key.Public().(ed25519.PublicKey))
+		if body.Masked, body.Commitments, _, err = federated.MaskUpdate(priv, me, st.MaskKeys, federated.KeySetOf(st), st.Round, body.Samples, body.Weights); err != nil {
+			return err
+		}
+		body.Weights = nil
+	}
 	if _, err := c.Send(ctx, s.Key, federated.TypeContribute, body, true); err != nil {
 		return err
 	}
@@ -98,6 +136,25 @@ func (s *Site) contribute(ctx context.Context, c *client.Client, st *federated.S
 	return nil
 }
 
+// reveal posts the site's round seeds with the sites that dropped out of
+// a secure round (recomputed: the same as it committed to).
+func (s *Site) reveal(ctx context.Context, c *client.Client, st *federated.State, me string) error {
+	priv, err := federated.MaskKeyFor(s.Key.Seed(), st.ID)
+	if err != nil {
+		return err
+	}
+	_, _, seeds, err := federated.MaskUpdate(priv, me, st.MaskKeys, st.KeySet, st.Round, 1, make([]int64, st.Dim()))
+	if err != nil {
+		return err
+	}
+	body := federated.Unmask{Task: st.ID, Round: st.Round}
+	for _, d := range st.Dropped {
+		body.Seeds = append(body.Seeds, hex.EncodeToString(seeds[d]))
+	}
+	_, err = c.Send(ctx, s.Key, federated.TypeUnmask, body, true)
+	return err
+}
+
 // benign are the refusals a runner meets when another site moved the
 // task on first: it looks again.
 func benign(err error) bool {
@@ -105,7 +162,8 @@ func benign(err error) bool {
 	if !errors.As(err, &p) {
 		return false
 	}
-	return slices.Contains([]string{federated.ErrWrongRound.Name, federated.ErrRoundClosed.Name, federated.ErrContributed.Name, federated.ErrRoundOpen.Name}, p.Code)
+	return slices.Contains([]string{federated.ErrWrongRound.Name, federated.ErrRoundClosed.Name, federated.ErrContributed.Name, federated.ErrRoundOpen.Name,
+		federated.ErrNoUnmasking.Name, federated.ErrKeysFrozen.Name}, p.Code)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -1,0 +1,129 @@
+package federated_test
+
+import (
+	"crypto/ecdh"
+	"encoding/hex"
+	"slices"
+	"testing"
+
+	"github.com/primum-health/primum/federated"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/moduletest"
+)
+
+// TestSecureAggregation: a secure task over three hospitals. Each posts a
+// mask key; each round's update is masked so that no posted vector is a
+// site's n·W, yet the round's model is exactly the plain average. In round
+// 2 the third site drops out after the key set froze: past the deadline
+// the two survivors reveal their seeds with it (a wrong seed is refused),
+// and the model is the average of the survivors' updates. In round 3 a
+// survivor does not reveal: the model carries over.
+func TestSecureAggregation(t *testing.T) {
+	w := moduletest.New(t, federated.Declare(), identity.Declare())
+	w.AddOrg("institute", "research")
+	sites := []string{"h1", "h2", "h3"}
+	for _, h := range sites {
+		w.AddOrg(h, "hospital")
+	}
+	w.Commit()
+	ids := []string{w.ID("h1"), w.ID("h2"), w.ID("h3")}
+	w.Try(t, "institute", federated.TypeTask, federated.Task{ID: "sec", Title: "Secure", Features: []string{"age", "bmi"}, Label: "y",
+		LearningRate: 500_000, LocalEpochs: 1, Clip: 5 << federated.ScaleBits, Rounds: 3, RoundBlocks: 10, Participants: ids, Secure: true}, nil)
+	priv := map[string]*ecdh.PrivateKey{}
+	for _, h := range sites {
+		k, err := federated.MaskKeyFor(moduletest.Key(h).Seed(), "sec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv[h] = k
+	}
+	plain := map[string][]int64{"h1": {65536, -3000, 17}, "h2": {1000, 2000, -3000}, "h3": {-60000, 5, 999}}
+	samples := map[string]int64{"h1": 120, "h2": 300, "h3": 7}
+	state := func() *federated.State {
+		s, err := federated.Get(w.St.Committed(), "sec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A plain update to a secure task, and a contribution before enough
+	// keys, are refused.
+	w.Try(t, "h1", federated.TypeContribute, federated.Contribute{Task: "sec", Round: 1, Samples: 1, Weights: []int64{1, 2, 3}}, federated.ErrNoMaskKey)
+	for _, h := range sites {
+		w.Try(t, h, federated.TypeMaskKey, federated.MaskKey{Task: "sec", PublicKey: hex.EncodeToString(priv[h].PublicKey().Bytes())}, nil)
+	}
+	w.Try(t, "h1", federated.TypeMaskKey, federated.MaskKey{Task: "sec", PublicKey: hex.EncodeToString(priv["h1"].PublicKey().Bytes())}, federated.ErrBadMaskKey)
+	seeds := map[string]map[string][]byte{}
+	masked := func(h string, round int64) federated.Contribute {
+		s := state()
+		keySet := federated.KeySetOf(s)
+		m, c, sd, err := federated.MaskUpdate(priv[h], w.ID(h), s.MaskKeys, keySet, round, samples[h], plain[h])
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds[h] = sd
+		return federated.Contribute{Task: "sec", Round: round, Samples: samples[h], Masked: m, Commitments: c}
+	}
+	w.Try(t, "h1", federated.TypeContribute, federated.Contribute{Task: "sec", Round: 1, Samples: 1, Weights: []int64{1, 2, 3}}, federated.ErrBadMasked)
+	for _, h := range sites {
+		body := masked(h, 1)
+		for k, y := range body.Masked {
+			if int64(y) == samples[h]*plain[h][k] {
+				t.Fatalf("%s's posted update shows its n·W[%d]", h, k)
+			}
+		}
+		w.Try(t, h, federated.TypeContribute, body, nil)
+	}
+	avg := func(hs ...string) []int64 {
+		var cs []federated.Contribution
+		for _, h := range hs {
+			cs = append(cs, federated.Contribution{Samples: samples[h], Weights: plain[h]})
+		}
+		out, _ := federated.Average(cs, 3)
+		return out
+	}
+	if m, err := federated.GetModel(w.St.Committed(), "sec", 1); err != nil || !slices.Equal(m.Weights, avg("h1", "h2", "h3")) {
+		t.Fatalf("round 1: %+v %v, want %v", m, err, avg("h1", "h2", "h3"))
+	}
+	// Round 2: h3 drops out.
+	w.Try(t, "h1", federated.TypeContribute, masked("h1", 2), nil)
+	w.Try(t, "h2", federated.TypeContribute, masked("h2", 2), nil)
+	for range 11 {
+		w.Begin()
+		w.Commit()
+	}
+	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 2}, nil)
+	if s := state(); !slices.Equal(s.Dropped, []string{w.ID("h3")}) {
+		t.Fatalf("dropped %v", s.Dropped)
+	}
+	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 2}, federated.ErrRoundOpen)
+	w.Try(t, "h3", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds["h3"][w.ID("h1")])}}, federated.ErrOnlySurvivors)
+	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds["h2"][w.ID("h1")])}}, federated.ErrBadSeeds)
+	for _, h := range []string{"h1", "h2"} {
+		w.Try(t, h, federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds[h][w.ID("h3")])}}, nil)
+	}
+	if m, err := federated.GetModel(w.St.Committed(), "sec", 2); err != nil || !slices.Equal(m.Weights, avg("h1", "h2")) || m.CarriedOver != "" {
+		t.Fatalf("round 2: %+v %v, want %v", m, err, avg("h1", "h2"))
+	}
+	// Round 3: h3 drops out again, and h2 does not reveal: carried over.
+	w.Try(t, "h1", federated.TypeContribute, masked("h1", 3), nil)
+	w.Try(t, "h2", federated.TypeContribute, masked("h2", 3), nil)
+	for range 11 {
+		w.Begin()
+		w.Commit()
+	}
+	w.Try(t, "h2", federated.TypeClose, federated.Close{Task: "sec", Round: 3}, nil)
+	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 3, Seeds: []string{hex.EncodeToString(seeds["h1"][w.ID("h3")])}}, nil)
+	for range 11 {
+		w.Begin()
+		w.Commit()
+	}
+	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 3}, nil)
+	m3, err := federated.GetModel(w.St.Committed(), "sec", 3)
+	if err != nil || !slices.Equal(m3.Weights, avg("h1", "h2")) || m3.CarriedOver == "" {
+		t.Fatalf("round 3: %+v %v", m3, err)
+	}
+	if s := state(); s.Status != federated.StatusDone {
+		t.Fatalf("%+v", s)
+	}
+}
