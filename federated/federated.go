@@ -172,10 +172,10 @@ type Model struct {
 
 // Contribution is a participant's posted model, as kept.
 type Contribution struct {
-	Task    string  `json:"task"`
-	Round   int64   `json:"round"`
-	Site    string  `json:"site"`
-	Samples int64   `json:"samples"`
+	Task        string   `json:"task"`
+	Round       int64    `json:"round"`
+	Site        string   `json:"site"`
+	Samples     int64    `json:"samples"`
 	Weights     []int64  `json:"weights,omitempty"`
 	Eval        *Eval    `json:"eval,omitempty"`
 	Height      int64    `json:"height"`
