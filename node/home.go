@@ -93,6 +93,16 @@ type Settings struct {
 	// (/api/v1/act, record reads) waits for the block, in milliseconds (0:
 	// 40,000; at most 50,000, inside the API's 60 s write timeout).
 	CommitWaitMS int `json:"commit_wait_ms,omitempty"`
+	// ResearchData, when set, is a folder (relative to the home, or
+	// absolute) where this member's systems put the data its node computes
+	// on for research, in the background: fl/<task>.csv for a federated
+	// learning task it takes part in, research/<dataset>.csv for a
+	// dataset it is a custodian of. The node trains and posts its models,
+	// and answers open queries with noisy cells, signed with research_key
+	// (default: operator_key); the files never leave it
+	// (docs/federated.md, docs/research.md).
+	ResearchData string `json:"research_data,omitempty"`
+	ResearchKey  string `json:"research_key,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

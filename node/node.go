@@ -32,6 +32,8 @@ import (
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/internal/tokens"
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/internal/flrun"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/store"
 )
@@ -64,6 +66,8 @@ type Node struct {
 	tls     bool
 	log     *slog.Logger
 	once    sync.Once
+	// stopWork ends the background research work (research_data).
+	stopWork context.CancelFunc
 }
 
 // Start opens the state, starts CometBFT with the app in-process (CometBFT
@@ -201,7 +205,47 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()
+	if settings.ResearchData != "" {
+		if err := n.startResearch(o.Home, settings); err != nil {
+			n.Stop()
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// startResearch starts the node's background research work over the data
+// in research_data, signed with research_key (or operator_key), through
+// the node's own API.
+func (n *Node) startResearch(home string, s Settings) error {
+	path := s.ResearchKey
+	if path == "" {
+		path = s.OperatorKey
+	}
+	if path == "" {
+		return fmt.Errorf("research_data in %s needs research_key or operator_key: the key the node signs its models and cells with", settingsFile)
+	}
+	dir := s.ResearchData
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(home, dir)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(home, path)
+	}
+	f, err := keyring.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("research_key: %w", err)
+	}
+	key, err := f.Open(os.Getenv("PRIMUM_PASSPHRASE"))
+	if err != nil {
+		return fmt.Errorf("research_key %s: %w", f.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopWork = cancel
+	w := &flrun.Worker{Client: client.New(n.APIURL()), Key: key, Dir: dir, Log: n.log.With("module", "research")}
+	go w.Run(ctx)
+	n.log.Info("research worker started", "data", dir, "key", f.Name)
+	return nil
 }
 
 // APIURL is the base URL of the REST API.
@@ -245,6 +289,9 @@ func (n *Node) RPCAddr() string { return n.Comet.Config().RPC.ListenAddress }
 // Stop shuts the API and CometBFT down and closes the state.
 func (n *Node) Stop() {
 	n.once.Do(func() {
+		if n.stopWork != nil {
+			n.stopWork()
+		}
 		if n.api != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = n.api.Shutdown(ctx)

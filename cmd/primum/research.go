@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/internal/flrun"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/research"
 )
@@ -72,10 +73,10 @@ counts never leave this machine.`,
 				if !slices.Contains(d.Custodians, me) {
 					continue
 				}
-				cells := research.Noisy(research.Count(rows, q, &d.Values), q.EpsMicro)
-				if err := g.sendAs(cmd, key, true, research.TypeCells, research.Cells{Query: q.ID, Cells: cells}); err != nil {
+				if err := flrun.Answer(cmd.Context(), g.client(), key, rows, q, &d); err != nil {
 					return fmt.Errorf("%s: %w", q.ID, err)
 				}
+				fmt.Fprintf(cmd.OutOrStdout(), "answered %s: %d noisy cells\n", q.ID, len(q.Groups))
 				n++
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "answered %d quer%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])

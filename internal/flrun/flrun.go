@@ -41,68 +41,79 @@ type Site struct {
 
 // Run takes part in the task until it is done, and returns it as it ended.
 func (s *Site) Run(ctx context.Context) (*federated.State, error) {
-	c := s.Client.WithKey(s.Key)
-	me := ledger.Address(s.Key.Public().(ed25519.PublicKey))
 	poll := s.Poll
 	if poll == 0 {
 		poll = 500 * time.Millisecond
 	}
-	base := "/api/v1/fl/tasks/" + url.PathEscape(s.Task)
 	for {
-		var st federated.State
-		if err := c.Get(ctx, base, &st); err != nil {
-			return nil, err
+		st, acted, err := s.Step(ctx)
+		if err != nil || st.Status == federated.StatusDone {
+			return st, err
 		}
-		if st.Status == federated.StatusDone {
-			return &st, nil
-		}
-		if !slices.Contains(st.Participants, me) {
-			return nil, fmt.Errorf("this key's organisation (%s) is not a participant of %s", me, st.ID)
-		}
-		status, err := c.Status(ctx)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case st.Secure && st.KeySet != nil && !slices.Contains(st.KeySet, me):
-			return nil, fmt.Errorf("%s's key set froze without this site's mask key: it takes no part in this secure task", st.ID)
-		case st.Secure && len(st.Dropped) > 0 && slices.Contains(st.Contributed, me):
-			if err := s.reveal(ctx, c, &st, me); err != nil && !benign(err) {
-				return nil, err
-			}
+		if !acted {
 			if err := sleep(ctx, poll); err != nil {
-				return nil, err
-			}
-		case st.Secure && st.KeySet == nil && !slices.ContainsFunc(st.MaskKeys, func(k federated.SiteKey) bool { return k.Site == me }):
-			priv, err := federated.MaskKeyFor(s.Key.Seed(), st.ID)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := c.Send(ctx, s.Key, federated.TypeMaskKey, federated.MaskKey{Task: st.ID, PublicKey: hex.EncodeToString(priv.PublicKey().Bytes())}, true); err != nil && !benign(err) {
-				return nil, err
-			}
-		case st.Secure && st.KeySet == nil && len(st.MaskKeys) < len(st.Participants) && status.Height < st.Opened+st.RoundBlocks/2:
-			// The first contribution freezes the key set: wait for the
-			// others' keys, for half the round.
-			if err := sleep(ctx, poll); err != nil {
-				return nil, err
-			}
-		case status.Height >= st.Deadline:
-			// The round's deadline has passed (the next block is past
-			// it): close it with whoever contributed.
-			if _, err := c.Send(ctx, s.Key, federated.TypeClose, federated.Close{Task: st.ID, Round: st.Round}, true); err != nil && !benign(err) {
-				return nil, err
-			}
-		case slices.Contains(st.Contributed, me):
-			if err := sleep(ctx, poll); err != nil {
-				return nil, err
-			}
-		default:
-			if err := s.contribute(ctx, c, &st, base); err != nil && !benign(err) {
 				return nil, err
 			}
 		}
 	}
+}
+
+// Step looks at the task once and does what is due: post the mask key,
+// contribute, reveal seeds, close a round past its deadline — or nothing
+// (acted false: waiting for the others). It returns the task as it saw it.
+func (s *Site) Step(ctx context.Context) (st *federated.State, acted bool, err error) {
+	c := s.Client.WithKey(s.Key)
+	me := ledger.Address(s.Key.Public().(ed25519.PublicKey))
+	base := "/api/v1/fl/tasks/" + url.PathEscape(s.Task)
+	st = &federated.State{}
+	if err := c.Get(ctx, base, st); err != nil {
+		return nil, false, err
+	}
+	if st.Status == federated.StatusDone {
+		return st, false, nil
+	}
+	if !slices.Contains(st.Participants, me) {
+		return nil, false, fmt.Errorf("this key's organisation (%s) is not a participant of %s", me, st.ID)
+	}
+	status, err := c.Status(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case st.Secure && st.KeySet != nil && !slices.Contains(st.KeySet, me):
+		return nil, false, fmt.Errorf("%s's key set froze without this site's mask key: it takes no part in this secure task", st.ID)
+	case st.Secure && len(st.Dropped) > 0 && slices.Contains(st.Contributed, me):
+		err = s.reveal(ctx, c, st, me)
+		return st, false, ignoreBenign(err) // then wait for the others'
+	case st.Secure && st.KeySet == nil && !slices.ContainsFunc(st.MaskKeys, func(k federated.SiteKey) bool { return k.Site == me }):
+		priv, err := federated.MaskKeyFor(s.Key.Seed(), st.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		_, err = c.Send(ctx, s.Key, federated.TypeMaskKey, federated.MaskKey{Task: st.ID, PublicKey: hex.EncodeToString(priv.PublicKey().Bytes())}, true)
+		return st, true, ignoreBenign(err)
+	case st.Secure && st.KeySet == nil && len(st.MaskKeys) < len(st.Participants) && status.Height < st.Opened+st.RoundBlocks/2:
+		// The first contribution freezes the key set: wait for the
+		// others' keys, for half the round.
+		return st, false, nil
+	case status.Height >= st.Deadline:
+		// The round's deadline has passed (the next block is past it):
+		// close it with whoever contributed.
+		_, err := c.Send(ctx, s.Key, federated.TypeClose, federated.Close{Task: st.ID, Round: st.Round}, true)
+		return st, true, ignoreBenign(err)
+	case slices.Contains(st.Contributed, me):
+		return st, false, nil
+	}
+	return st, true, ignoreBenign(s.contribute(ctx, c, st, base))
+}
+
+// ignoreBenign drops the refusals a site meets when another moved the task
+// on first: it looks again.
+func ignoreBenign(err error) error {
+	if benign(err) {
+		return nil
+	}
+	return err
 }
 
 // contribute trains the round's starting model on the site's data and

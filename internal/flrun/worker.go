@@ -1,0 +1,191 @@
+package flrun
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/federated"
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/research"
+)
+
+// Answer posts a custodian's noisy cells for a query: its rows in the
+// query's cohort, counted by the query's groups, each with discrete
+// Laplace noise of scale 1/ε added here (research.Noisy). The rows and the
+// exact counts stay here.
+func Answer(ctx context.Context, c *client.Client, key ed25519.PrivateKey, rows []research.Row, q *research.Query, d *research.DatasetState) error {
+	cells := research.Noisy(research.Count(rows, q, &d.Values), q.EpsMicro)
+	_, err := c.Send(ctx, key, research.TypeCells, research.Cells{Query: q.ID, Cells: cells}, true)
+	return err
+}
+
+// Worker is a member node's research work in the background, signed with
+// the node's own key: it takes part in every federated learning task the
+// member participates in for which Dir holds fl/<task>.csv, and answers
+// every open research query on a dataset the member is a custodian of for
+// which Dir holds research/<dataset>.csv. The files are the member's own
+// systems' exports; nothing in them leaves the node but models and noisy
+// cells.
+type Worker struct {
+	Client *client.Client
+	Key    ed25519.PrivateKey
+	Dir    string
+	// Every is how often it looks (default 2 s).
+	Every time.Duration
+	Log   *slog.Logger
+
+	sites map[string]*Site // by task, with its data loaded
+	done  map[string]bool  // tasks finished, or whose data was refused
+}
+
+// Run works until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	every := w.Every
+	if every == 0 {
+		every = 2 * time.Second
+	}
+	if w.Log == nil {
+		w.Log = slog.Default()
+	}
+	w.sites, w.done = map[string]*Site{}, map[string]bool{}
+	for {
+		w.Once(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// Once looks at the tasks and the open queries once and does what is due.
+func (w *Worker) Once(ctx context.Context) {
+	if w.sites == nil {
+		w.sites, w.done = map[string]*Site{}, map[string]bool{}
+	}
+	if w.Log == nil {
+		w.Log = slog.Default()
+	}
+	c := w.Client.WithKey(w.Key)
+	me := ledger.Address(w.Key.Public().(ed25519.PublicKey))
+	var tasks []*federated.TaskRow
+	if err := c.Get(ctx, "/api/v1/fl/tasks?limit=1000", &tasks); err != nil {
+		w.Log.Warn("research worker: cannot list the learning tasks", "err", err)
+	}
+	for _, t := range tasks {
+		if t.Status != federated.StatusTraining || w.done[t.ID] {
+			continue
+		}
+		site, err := w.site(ctx, c, t.ID, me)
+		if err != nil {
+			w.Log.Warn("research worker: task set aside", "task", t.ID, "err", err)
+			w.done[t.ID] = true
+			continue
+		}
+		if site == nil {
+			continue
+		}
+		for range 4 { // a few steps a look: post a key, contribute, close…
+			st, acted, err := site.Step(ctx)
+			if err != nil {
+				w.Log.Warn("research worker: task step", "task", t.ID, "err", err)
+				break
+			}
+			if st.Status == federated.StatusDone {
+				w.done[t.ID] = true
+				w.Log.Info("research worker: task done", "task", t.ID, "model", st.ModelHash)
+			}
+			if !acted || st.Status == federated.StatusDone {
+				break
+			}
+		}
+	}
+	var qs []*research.Query
+	if err := c.Get(ctx, "/api/v1/research/queries?status=open&limit=1000", &qs); err != nil {
+		w.Log.Warn("research worker: cannot list the open queries", "err", err)
+	}
+	datasets := map[string]*research.DatasetState{}
+	for _, q := range qs {
+		if slices.Contains(q.Answered, me) {
+			continue
+		}
+		path := filepath.Join(w.Dir, "research", q.Dataset+".csv")
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		d, ok := datasets[q.Dataset]
+		if !ok {
+			d = &research.DatasetState{}
+			if err := c.Get(ctx, "/api/v1/research/datasets/"+url.PathEscape(q.Dataset), d); err != nil {
+				continue
+			}
+			datasets[q.Dataset] = d
+		}
+		if !slices.Contains(d.Custodians, me) {
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		rows, err := research.ReadRows(f)
+		f.Close()
+		if err != nil {
+			w.Log.Warn("research worker: cannot read the dataset's rows", "file", path, "err", err)
+			continue
+		}
+		if err := Answer(ctx, w.Client, w.Key, rows, q, d); err != nil && !benign(err) {
+			var p *client.Problem
+			if !errors.As(err, &p) || p.Code != research.ErrQueryClosed.Name {
+				w.Log.Warn("research worker: cannot answer", "query", q.ID, "err", err)
+			}
+			continue
+		}
+		w.Log.Info("research worker: answered", "query", q.ID)
+	}
+}
+
+// site is the runner of a task this member takes part in with data here,
+// or nil.
+func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*Site, error) {
+	if s, ok := w.sites[task]; ok {
+		return s, nil
+	}
+	path := filepath.Join(w.Dir, "fl", task+".csv")
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil
+	}
+	var st federated.State
+	if err := c.Get(ctx, "/api/v1/fl/tasks/"+url.PathEscape(task), &st); err != nil {
+		return nil, nil
+	}
+	if !slices.Contains(st.Participants, me) {
+		return nil, fmt.Errorf("%s holds data for a task this member does not take part in", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	examples, err := federated.ReadCSV(f, st.Features, st.Label)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	train, holdout := federated.Split(examples)
+	if len(train) == 0 || len(holdout) == 0 {
+		return nil, fmt.Errorf("%s holds %d rows: at least 5 are needed", path, len(examples))
+	}
+	s := &Site{Client: w.Client, Key: w.Key, Task: task, Train: train, Holdout: holdout}
+	w.sites[task] = s
+	w.Log.Info("research worker: taking part", "task", task, "train", len(train), "holdout", len(holdout))
+	return s, nil
+}
