@@ -30,10 +30,10 @@ import (
 
 	"github.com/primum-health/primum/api"
 	"github.com/primum-health/primum/app"
-	"github.com/primum-health/primum/docstore"
-	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/internal/flrun"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/store"
 )
