@@ -23,6 +23,7 @@ import (
 	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/trials"
 )
 
@@ -371,6 +372,21 @@ func (s *server) fhirRead(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		now := s.Ledger.LastBlockTime()
+		if qid, ok := strings.CutPrefix(id, "research-"); ok && r.PathValue("type") == "MeasureReport" {
+			// A research query's release, to those who may read it.
+			var q *research.Query
+			var d *research.DatasetState
+			if q, err = research.GetQuery(committed, qid); err == nil {
+				if d, err = research.GetDataset(committed, q.Dataset); err == nil {
+					if research.Reads(caller, q.Researcher, &d.Dataset) {
+						out = fhir.ResearchMeasureReport(q)
+					} else {
+						err = research.ErrNoStanding
+					}
+				}
+			}
+			break
+		}
 		if code, ok := strings.CutPrefix(id, "region-"); ok && r.PathValue("type") == "MeasureReport" {
 			var region *capacity.Region
 			if region, err = capacity.GetRegion(committed, code); err == nil {

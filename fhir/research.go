@@ -3,6 +3,7 @@ package fhir
 import (
 	"strconv"
 
+	"github.com/primum-health/primum/research"
 	"github.com/primum-health/primum/trials"
 )
 
@@ -110,6 +111,53 @@ func ResearchSubject(p *trials.Participant) Object {
 		"study":        Object{"reference": "ResearchStudy/" + p.Trial},
 		"individual":   Object{"reference": "Patient/" + p.Participant},
 		"extension":    []any{Object{"url": EnrollingSite, "valueReference": Object{"reference": "Organization/" + p.Site}}},
+	}
+}
+
+// ResearchMeasure is the measure of a research query's release: a count
+// of the cohort, stratified by the dimension the query groups by.
+const (
+	ResearchMeasure = "https://primum.dev/fhir/Measure/research-count"
+	DatasetSystem   = "https://primum.dev/fhir/NamingSystem/research-dataset"
+	SuppressedExt   = "https://primum.dev/fhir/StructureDefinition/suppressed-cell"
+	DimensionSystem = "https://primum.dev/fhir/CodeSystem/research-dimension"
+)
+
+// ResearchMeasureReport renders a research query's release (R4
+// MeasureReport, summary): one stratum per group with its noisy count, a
+// suppressed one (below 11, or beside one) without a count and marked so;
+// pending until released.
+func ResearchMeasureReport(q *research.Query) Object {
+	status, date := "pending", q.Asked
+	var strata []any
+	for i, g := range q.Groups {
+		st := Object{"value": Object{"text": g}}
+		if q.Release != nil {
+			if c := q.Release.Cells[i]; c != nil {
+				st["population"] = []any{population("initial-population", *c)}
+			} else {
+				st["extension"] = []any{Object{"url": SuppressedExt, "valueBoolean": true}}
+			}
+		}
+		strata = append(strata, st)
+	}
+	if q.Release != nil {
+		status, date = "complete", q.Release.Time
+	}
+	return Object{
+		"resourceType": "MeasureReport",
+		"id":           "research-" + q.ID,
+		"status":       status,
+		"type":         "summary",
+		"measure":      ResearchMeasure,
+		"subject":      Object{"identifier": Object{"system": DatasetSystem, "value": q.Dataset}},
+		"reporter":     Object{"reference": "Organization/" + q.Researcher},
+		"date":         date,
+		"period":       Object{"start": q.Asked, "end": date},
+		"group": []any{Object{
+			"code":       concept(DimensionSystem, q.GroupBy),
+			"stratifier": []any{Object{"code": []any{concept(DimensionSystem, q.GroupBy)}, "stratum": strata}},
+		}},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/demo/demotest"
 )
@@ -28,6 +29,13 @@ func TestResearchPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The release through the FHIR facade, as an R4 MeasureReport: to the
+	// researcher, valid; to a pharmacy, refused.
+	raw := mustCall(t, 200, "GET", n.APIURL()+"/fhir/MeasureReport/research-"+demo.ResearchQuery, f.Member(demo.Institute).APIToken, nil)
+	if problems := conformance.LoadFHIR(t).Validate(raw); len(problems) > 0 || !strings.Contains(string(raw), `"initial-population"`) {
+		t.Errorf("the release as a MeasureReport: %v\n%s", problems, raw)
+	}
+	mustCall(t, 403, "GET", n.APIURL()+"/fhir/MeasureReport/research-"+demo.ResearchQuery, f.Member("Central Pharmacy").APIToken, nil)
 	signIn := func(who string) []chromedp.Action {
 		return []chromedp.Action{chromedp.Navigate(n.APIURL() + "/research.html"), chromedp.WaitVisible("#token"),
 			chromedp.SendKeys("#token", f.Member(who).APIToken), chromedp.Click("#signin-button")}

@@ -222,6 +222,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/research/projects/no-project", nil, tokenOnly(403, 403, 403, 403, 403, 403, 403, 403, 403, 403)},
 		{"GET", "/api/v1/research/queries", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/research/queries/no-query", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
+		{"GET", "/fhir/MeasureReport/research-no-query", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/fhir/ResearchSubject/PRM-NONE.0123456789abcdef", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/claims", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/claims/nope", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
