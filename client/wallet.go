@@ -198,30 +198,53 @@ func (e *RotateError) Unwrap() error { return e.Err }
 // of that name (in any case). One that keeps no patient records, no such
 // organisation and a name several share are refused with a *NameError.
 func (c *Client) Custodian(ctx context.Context, s string) (string, error) {
-	orgs, err := c.Identities(ctx, "organisation")
+	o, err := c.organisation(ctx, s)
 	if err != nil {
 		return "", err
 	}
-	var named []string // active organisations of that name
+	if !slices.Contains(records.CustodianTypes(), o.OrgType) {
+		return "", &NameError{s, fmt.Sprintf("a %s keeps no patient records; a patient holds pseudonyms at a %s", o.OrgType, strings.Join(records.CustodianTypes(), ", "))}
+	}
+	return o.ID, nil
+}
+
+// Organisation is the id of the organisation s names or identifies: the
+// one of that id, or the only active one of that name (in any case); no
+// such organisation and a name several share are refused with a
+// *NameError.
+func (c *Client) Organisation(ctx context.Context, s string) (string, error) {
+	o, err := c.organisation(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	return o.ID, nil
+}
+
+func (c *Client) organisation(ctx context.Context, s string) (*identity.Identity, error) {
+	orgs, err := c.Identities(ctx, "organisation")
+	if err != nil {
+		return nil, err
+	}
+	var named []*identity.Identity // active organisations of that name
 	for _, o := range orgs {
-		if o.ID != s && !(strings.EqualFold(o.Name, s) && o.Status == identity.StatusActive) {
-			continue
-		}
-		if !slices.Contains(records.CustodianTypes(), o.OrgType) {
-			return "", &NameError{s, fmt.Sprintf("a %s keeps no patient records; a patient holds pseudonyms at a %s", o.OrgType, strings.Join(records.CustodianTypes(), ", "))}
-		}
 		if o.ID == s {
-			return o.ID, nil
+			return o, nil
 		}
-		named = append(named, o.ID)
+		if strings.EqualFold(o.Name, s) && o.Status == identity.StatusActive {
+			named = append(named, o)
+		}
 	}
 	switch len(named) {
 	case 1:
 		return named[0], nil
 	case 0:
-		return "", &NameError{s, "no active organisation of that name or id (see 'primum identity list --kind organisation')"}
+		return nil, &NameError{s, "no active organisation of that name or id (see 'primum identity list --kind organisation')"}
 	}
-	return "", &NameError{s, fmt.Sprintf("%d organisations have that name (%s): give its id", len(named), strings.Join(named, ", "))}
+	ids := make([]string, len(named))
+	for i, o := range named {
+		ids[i] = o.ID
+	}
+	return nil, &NameError{s, fmt.Sprintf("%d organisations have that name (%s): give its id", len(named), strings.Join(ids, ", "))}
 }
 
 // A NameError is a name that names no organisation it could: why not.

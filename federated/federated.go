@@ -90,13 +90,13 @@ type Task struct {
 	Features []string `json:"features" doc:"the model's inputs, in order (e.g. age, bmi, sbp, hba1c), standardised at each site"`
 	Label    string   `json:"label" doc:"what the model predicts (e.g. diabetes)"`
 	// LearningRate is in millionths (100000 = 0.1).
-	LearningRate int64 `json:"learning_rate_micro"`
-	LocalEpochs  int64 `json:"local_epochs"`
+	LearningRate int64 `json:"learning_rate_micro" doc:"the sites' learning rate, in millionths (500000 = 0.5)"`
+	LocalEpochs  int64 `json:"local_epochs" doc:"passes over its data each site makes each round (1-100)"`
 	// Clip bounds each weight: |W| <= Clip at scale 2^16.
-	Clip         int64    `json:"clip"`
-	Rounds       int64    `json:"rounds"`
+	Clip         int64    `json:"clip" doc:"the bound on each weight at scale 2^16 (327680 = 5.0)"`
+	Rounds       int64    `json:"rounds" doc:"how many rounds (1-200)"`
 	RoundBlocks  int64    `json:"round_blocks" doc:"a round's deadline, in blocks after it opens"`
-	Participants []string `json:"participants" doc:"member organisation ids that train"`
+	Participants []string `json:"participants" doc:"the member organisations that train (ids, or names on the command line)"`
 	// Secure: updates are masked (secure aggregation, secure.go): no one
 	// sees a single site's model.
 	Secure bool `json:"secure,omitempty" doc:"masked updates: no one, validators included, sees a single site's model"`

@@ -25,7 +25,7 @@ func Declare() ledger.Module {
 
 func routes() []ledger.Route {
 	return []ledger.Route{
-		{Type: TypeTask, Args: []string{"id", "title"}, Allow: owners, Handle: ledger.Handle(create),
+		{Type: TypeTask, Args: []string{"id", "title"}, Allow: owners, Orgs: []string{"participants"}, Handle: ledger.Handle(create),
 			Doc:     "A research institute or hospital defines a model task: logistic regression over named features, its hyperparameters (integers: learning rate in millionths, clipping bound at scale 2^16), rounds, a round's length in blocks and the participating organisations. Round 1 opens; the global model of round 0 is zeros.",
 			Example: `{"id":"t2d-risk","title":"Type 2 diabetes risk","features":["age","bmi","sbp","hba1c"],"label":"diabetes","learning_rate_micro":500000,"local_epochs":5,"clip":327680,"rounds":10,"round_blocks":200,"participants":["<org id>","<org id>"]}`},
 		{Type: TypeContribute, Args: []string{"task", "round"}, Allow: []string{"organisation"}, Handle: ledger.Handle(contribute),
@@ -84,7 +84,11 @@ func queries() []ledger.Query {
 				page, next, err := ledger.ScanPage[State](q.State, prefixTask, after, limit, nil)
 				rows := make([]*TaskRow, 0, len(page))
 				for _, s := range page {
-					rows = append(rows, &TaskRow{ID: s.ID, Title: s.Title, Owner: s.Owner, Status: s.Status, Round: s.Round, Rounds: s.Rounds,
+					round := s.Round
+					if s.Status == StatusDone {
+						round = s.Rounds // the last, not the one after it
+					}
+					rows = append(rows, &TaskRow{ID: s.ID, Title: s.Title, Owner: s.Owner, Status: s.Status, Round: round, Rounds: s.Rounds,
 						Participants: len(s.Participants), ModelHash: s.ModelHash})
 				}
 				return ledger.Page{Items: rows, Next: next}, err

@@ -217,6 +217,9 @@ type Query struct {
 	// Columns, for an answer that is a list, are how the command line
 	// shows it as a table (its JSON stays for -o json).
 	Columns []Column
+	// Orgs names the path parameters that hold organisations' ids: the
+	// command line takes an organisation's name there too.
+	Orgs []string
 }
 
 // Column is one column of a list answer shown as a table: Head over each

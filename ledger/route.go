@@ -29,6 +29,10 @@ type Route struct {
 	// two words put it in a group under the module's noun ("policy
 	// publish": primum claims policy publish), as Query.Name does.
 	Verb string
+	// Orgs names the body's top-level fields (a string, or a list of
+	// them) that hold organisations' ids: the command line takes an
+	// organisation's name there too.
+	Orgs []string
 	// Handle runs the decoded body (see Handle): CheckTx decodes every
 	// body strictly, so a malformed body (and whatever a client put in an
 	// unknown field) is refused before it can reach a block.

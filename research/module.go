@@ -29,10 +29,10 @@ func Declare() ledger.Module {
 func routes() []ledger.Route {
 	regulator := []string{"organisation:regulator"}
 	return []ledger.Route{
-		{Type: TypeDataset, Verb: "dataset add", Args: []string{"id", "title"}, Allow: regulator, Handle: ledger.Handle(registerDataset),
+		{Type: TypeDataset, Verb: "dataset add", Args: []string{"id", "title"}, Allow: regulator, Orgs: []string{"custodians"}, Handle: ledger.Handle(registerDataset),
 			Doc:     "The regulator registers a dataset: the custodians whose records it covers, each dimension's values, and the consortium-wide privacy cap (micro-ε) every researcher's queries together may spend on it.",
 			Example: `{"id":"diabetes-care","title":"Diabetes care in the consortium's hospitals","custodians":["<org id>","<org id>"],"values":{"category":["t2d","t1d"],"region":["NORTH","SOUTH"],"age_band":["18-39","40-64","65+"],"period":["2026-Q3","2026-Q4"]},"cap_micro_eps":5000000}`},
-		{Type: TypeApprove, Args: []string{"project", "title"}, Allow: regulator, Handle: ledger.Handle(approve),
+		{Type: TypeApprove, Args: []string{"project", "title"}, Allow: regulator, Orgs: []string{"researcher"}, Handle: ledger.Handle(approve),
 			Doc:     "The regulator (as the ethics committee's record) approves a researcher's (a research institute's or a hospital's) project on a dataset with a privacy budget (micro-ε) and an expiry; a researcher's budgets on a dataset together stay within its cap.",
 			Example: `{"project":"t2d-burden","title":"Type 2 diabetes burden by age","researcher":"<org id>","dataset":"diabetes-care","budget_micro_eps":2000000,"expires":"2027-12-31T00:00:00Z","ethics_reference":"REC 26/NE/0042"}`},
 		{Type: TypeQuery, Args: []string{"id", "project"}, Allow: researchers, Handle: ledger.Handle(ask),
@@ -79,7 +79,7 @@ func queries() []ledger.Query {
 			Handle: func(q *ledger.Request) (any, error) {
 				return GetDataset(q.State, q.Path("id"))
 			}},
-		{Path: "/api/v1/research/datasets/{id}/budgets/{researcher}", Name: "budget", Read: ledger.Members, Answer: &Budget{},
+		{Path: "/api/v1/research/datasets/{id}/budgets/{researcher}", Name: "budget", Read: ledger.Members, Answer: &Budget{}, Orgs: []string{"researcher"},
 			Doc: "A researcher's budget on a dataset: granted and spent (micro-ε), to the researcher, the dataset's custodians and the regulator.",
 			Handle: func(q *ledger.Request) (any, error) {
 				d, err := GetDataset(q.State, q.Path("id"))

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/identity"
@@ -124,11 +125,11 @@ func (v *Values) Of(d string) []string {
 type Dataset struct {
 	ID         string   `json:"id" doc:"3-40 of a-z, 0-9, '-'"`
 	Title      string   `json:"title"`
-	Custodians []string `json:"custodians" doc:"the member organisations whose records it covers"`
+	Custodians []string `json:"custodians" doc:"the member organisations whose records it covers (ids, or names on the command line)"`
 	Values     Values   `json:"values" doc:"each dimension's values, in order (e.g. age_band: 0-17, 18-39, 40-64, 65+)"`
 	// CapMicroEps is the consortium-wide cap on ε spent on the dataset,
 	// by every researcher together, in millionths.
-	CapMicroEps int64 `json:"cap_micro_eps"`
+	CapMicroEps int64 `json:"cap_micro_eps" doc:"the consortium-wide privacy cap, in micro-ε (5000000 = ε 5)"`
 }
 
 // DatasetState is a dataset as it stands.
@@ -144,8 +145,8 @@ type DatasetState struct {
 type Approve struct {
 	Project         string `json:"project"`
 	Title           string `json:"title"`
-	Researcher      string `json:"researcher" doc:"the research organisation's id"`
-	Dataset         string `json:"dataset"`
+	Researcher      string `json:"researcher" doc:"the research institute or hospital (an id, or a name on the command line)"`
+	Dataset         string `json:"dataset" doc:"the dataset's id"`
 	BudgetMicroEps  int64  `json:"budget_micro_eps" doc:"ε the project may spend on the dataset, in millionths"`
 	Expires         string `json:"expires" doc:"RFC 3339"`
 	DeadlineBlocks  int64  `json:"deadline_blocks,omitempty" doc:"how long a query waits for its custodians, in blocks (default 100)"`
@@ -431,7 +432,7 @@ func checkCohort(c *Cohort, d *Dataset) error {
 		}
 		for i, v := range vs {
 			if !slices.Contains(d.Values.Of(dim), v) || slices.Contains(vs[:i], v) {
-				return ErrBadQuery.Wrapf("cohort.%s[%d] is not one of the dataset's values (or is named twice)", dim, i)
+				return ErrBadQuery.Wrapf("cohort.%s: %q is not one of the dataset's values (%s), or is named twice", dim, short(v), strings.Join(d.Values.Of(dim), ", "))
 			}
 		}
 	}
@@ -475,8 +476,13 @@ func Differs(a, b *Cohort, groupBy string, all *Values) bool {
 }
 
 func ask(ctx *ledger.Context, m *Ask) error {
-	if !idRule.MatchString(m.ID) || !slices.Contains(Dimensions, m.GroupBy) || m.EpsMicro < 1 || m.EpsMicro > MaxCapMicroEps {
-		return ErrBadQuery
+	switch {
+	case !idRule.MatchString(m.ID):
+		return ErrBadQuery.Wrapf("id: 3-40 of a-z, 0-9, '-'")
+	case !slices.Contains(Dimensions, m.GroupBy):
+		return ErrBadQuery.Wrapf("group_by: one of %s", strings.Join(Dimensions, ", "))
+	case m.EpsMicro < 1 || m.EpsMicro > MaxCapMicroEps:
+		return ErrBadQuery.Wrapf("eps_micro: 1 to %d", MaxCapMicroEps)
 	}
 	p, err := get[Project](ctx.State, key(prefixProject, m.Project), ErrNoApproval.Wrapf("no project %q", short(m.Project)))
 	if err != nil {

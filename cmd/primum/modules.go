@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +40,9 @@ func (g *globals) Send(cmd *cobra.Command, r ledger.Route, values map[string]any
 	}
 	newKey, err := g.holder(cmd, r.Holder, key, values)
 	if err != nil {
+		return err
+	}
+	if err := g.orgIDs(cmd.Context(), r.Orgs, values); err != nil {
 		return err
 	}
 	if r.Type == identity.TypeRotateKey {
@@ -80,7 +85,14 @@ func (g *globals) Read(cmd *cobra.Command, r autocli.Read) ([]byte, url.Values, 
 	if err != nil {
 		return nil, nil, err
 	}
-	args := r.Args
+	args := slices.Clone(r.Args)
+	for i, name := range r.Query.PathParams() {
+		if i < len(args) && slices.Contains(r.Query.Orgs, name) {
+			if args[i], err = g.client().Organisation(cmd.Context(), args[i]); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", strings.ToUpper(name), err)
+			}
+		}
+	}
 	if r.Token != "" {
 		c = c.WithToken(r.Token)
 	}
@@ -104,6 +116,37 @@ func (g *globals) Names(ctx context.Context) autocli.Names {
 		return autocli.Names{}
 	}
 	return autocli.LoadNames(ctx, g.client())
+}
+
+// orgIDs turns organisations' names into their ids in the body fields
+// that hold them (ledger.Route.Orgs); an id stays as it is.
+func (g *globals) orgIDs(ctx context.Context, fields []string, values map[string]any) error {
+	resolve := func(field, v string) (string, error) {
+		id, err := g.client().Organisation(ctx, v)
+		if err != nil {
+			return "", fmt.Errorf("--%s: %w", autocli.FlagOf(field), err)
+		}
+		return id, nil
+	}
+	for _, f := range fields {
+		var err error
+		switch v := values[f].(type) {
+		case string:
+			values[f], err = resolve(f, v)
+		case []string:
+			out := make([]string, len(v))
+			for i, x := range v {
+				if out[i], err = resolve(f, x); err != nil {
+					break
+				}
+			}
+			values[f] = out
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // holder fills in the new key a body brings and its holder's proof (see

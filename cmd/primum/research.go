@@ -64,6 +64,11 @@ counts never leave this machine.`,
 			n := 0
 			for _, q := range qs {
 				if slices.Contains(q.Answered, me) || q.Status != research.StatusOpen {
+					if !all && slices.Contains(q.Answered, me) {
+						return fmt.Errorf("you have answered %s already: nothing to post", q.ID)
+					} else if !all {
+						return fmt.Errorf("%s is released: it takes no more cells", q.ID)
+					}
 					continue
 				}
 				var d research.DatasetState
@@ -71,6 +76,9 @@ counts never leave this machine.`,
 					return err
 				}
 				if !slices.Contains(d.Custodians, me) {
+					if !all {
+						return fmt.Errorf("your organisation is not a custodian of %s: only its custodians answer %s", d.ID, q.ID)
+					}
 					continue
 				}
 				if err := flrun.Answer(cmd.Context(), g.client(), key, rows, q, &d); err != nil {

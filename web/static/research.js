@@ -79,7 +79,7 @@ async function task(id, focus) {
   fill("#rounds", scored.map(({ m, s }) => [m.round, m.contributors.map(c => who[c] || c).join(", ") || "none (carried over)", m.samples,
     s ? pct(s.acc) : "", s ? (s.auc / 1e6).toFixed(3) : "", m.hash.slice(0, 16) + "…"]));
   curve(scored.filter(x => x.s).map(({ m, s }) => ({ x: m.round, y: s.acc })));
-  fill("#accounts", accounts.map(a => [who[a.site] || a.site, a.rounds, a.samples, a.last_eval ? pct(a.last_eval.accuracy_ppm) : "",
+  fill("#accounts", accounts.map(a => [who[a.site] || a.site, a.rounds, a.samples, a.last_eval ? a.last_eval.holdout_size + " patients" : "", a.last_eval ? pct(a.last_eval.accuracy_ppm) : "",
     a.last_eval ? (a.last_eval.auc_ppm / 1e6).toFixed(3) : ""]));
   if (focus) title.focus();
 }
@@ -95,7 +95,9 @@ async function aggregates() {
       if (q.release) {
         release = q.groups.map((g, i) => `${g}: ${q.release.cells[i] == null ? "<11 (suppressed)" : q.release.cells[i]}`).join("; ");
       }
-      return [q.id, who[q.researcher] || q.researcher, q.dataset, q.group_by, eps(q.eps_micro), q.status, release];
+      const c = q.cohort || {};
+      const cohort = ["category", "region", "age_band", "period"].filter(d => c[d] && c[d].length).map(d => d.replace("_", " ") + ": " + c[d].join(", ")).join("; ") || "everyone";
+      return [q.id, who[q.researcher] || q.researcher, q.dataset, cohort, q.group_by.replace("_", " "), eps(q.eps_micro), q.status, release];
     }));
     document.getElementById("queries-message").textContent = qs.length ? "" : "No query you may read.";
   } catch (e) {
@@ -108,7 +110,10 @@ async function aggregates() {
       if (b.granted_micro_eps) budgets.push([d.id, eps(b.granted_micro_eps), eps(b.spent_micro_eps), eps(b.granted_micro_eps - b.spent_micro_eps)]);
     } catch (e) { /* not a party: no budget to show */ }
   }
-  fill("#budgets", budgets.length ? budgets : [["none", "", "", ""]]);
+  // A member with no budget (not a researcher) has no table to read.
+  document.getElementById("budgets").hidden = !budgets.length;
+  document.getElementById("budgets-title").textContent = budgets.length ? "Your budgets" : "Your budgets: none (budgets are granted to researchers by the regulator's approvals)";
+  fill("#budgets", budgets);
 }
 
 signIn(async m => {
