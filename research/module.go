@@ -49,7 +49,9 @@ func routes() []ledger.Route {
 
 // Reads says whether caller may read a researcher's queries, budgets and
 // releases on dataset d: the researcher, a custodian of d, a regulator.
-func Reads(caller ledger.Signer, researcher string, d *Dataset) bool { return party(caller, researcher, d) }
+func Reads(caller ledger.Signer, researcher string, d *Dataset) bool {
+	return party(caller, researcher, d)
+}
 
 // party says whether caller may read a researcher's queries, budgets and
 // projects on dataset d: the researcher, a custodian of d, a regulator.

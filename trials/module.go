@@ -90,8 +90,8 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/trials", Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*TrialRow{}},
 			Columns: ledger.Cols("TRIAL", "id", "TITLE", "title", "SPONSOR", "@sponsor", "STATUS", "status", "VERSION", "version", "ENROLLED", "enrolled", "FLAGS", "flags",
 				"REPORTED", "score.reported", "OF", "score.registered", "MISSING", "score.missing", "ADDED", "score.added"),
-			Doc:     "The registry: every trial by id, with its status, version, enrolment and how many flags the ledger raised, a page at a time.",
-			Params:  []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}, {Name: "flagged", Doc: "true: only trials with a flag"}},
+			Doc:    "The registry: every trial by id, with its status, version, enrolment and how many flags the ledger raised, a page at a time.",
+			Params: []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}, {Name: "flagged", Doc: "true: only trials with a flag"}},
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(100, 1000)
 				if err != nil {
