@@ -88,6 +88,37 @@ func Verify(record []byte, index, size uint64, p [][]byte, root []byte) error {
 	return proof.VerifyInclusion(hasher, index, size, hasher.HashLeaf(record), p, root)
 }
 
+// ProveConsistency is the RFC 9162 consistency proof that the tree of a
+// log's first oldSize records is a prefix of the tree of all of them: a
+// holder that appends batches to one log (a device's readings) shows with
+// it that it dropped or rewrote nothing committed before.
+func ProveConsistency(records [][]byte, oldSize uint64) ([][]byte, error) {
+	size := uint64(len(records))
+	if oldSize == 0 || oldSize > size {
+		return nil, fmt.Errorf("anchor: a consistency proof from %d records to %d", oldSize, size)
+	}
+	leaves := make([][]byte, size)
+	for i, rec := range records {
+		leaves[i] = hasher.HashLeaf(rec)
+	}
+	nodes, err := proof.Consistency(oldSize, size)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([][]byte, len(nodes.IDs))
+	for i, id := range nodes.IDs {
+		hashes[i] = subtree(leaves, id.Level, id.Index)
+	}
+	return nodes.Rehash(hashes, hasher.HashChildren)
+}
+
+// VerifyConsistency checks that the tree of newSize records with root
+// newRoot extends the tree of oldSize records with root oldRoot (RFC 9162,
+// section 2.1.4.2): the first oldSize records are the same.
+func VerifyConsistency(oldSize, newSize uint64, oldRoot, newRoot []byte, p [][]byte) error {
+	return proof.VerifyConsistency(hasher, oldSize, newSize, p, oldRoot, newRoot)
+}
+
 // Lines reads a batch file: one record a line, empty lines skipped.
 func Lines(r io.Reader) ([][]byte, error) {
 	sc := bufio.NewScanner(r)

@@ -90,3 +90,63 @@ func FuzzLines(f *testing.F) {
 		}
 	})
 }
+
+// TestConsistency: every prefix of a log is proven consistent with the
+// whole log, and a log whose earlier record was rewritten, or an old root
+// of another log, fails the check.
+func TestConsistency(t *testing.T) {
+	var log [][]byte
+	for i := range 37 {
+		log = append(log, []byte(fmt.Sprintf(`{"reading":%d,"hr":%d}`, i, 60+i%17)))
+	}
+	root, err := Root(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for old := uint64(1); old <= uint64(len(log)); old++ {
+		oldRoot, _ := Root(log[:old])
+		p, err := ProveConsistency(log, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := VerifyConsistency(old, uint64(len(log)), oldRoot, root, p); err != nil {
+			t.Fatalf("%d → %d: %v", old, len(log), err)
+		}
+		// The same log with an earlier record rewritten: the new root
+		// no longer extends the old one.
+		if old > 1 {
+			forged := append([][]byte{}, log...)
+			forged[old-2] = []byte(`{"reading":"rewritten"}`)
+			forgedRoot, _ := Root(forged)
+			fp, _ := ProveConsistency(forged, old)
+			if VerifyConsistency(old, uint64(len(log)), oldRoot, forgedRoot, fp) == nil {
+				t.Fatalf("%d → %d: a rewritten record passed", old, len(log))
+			}
+		}
+	}
+	if _, err := ProveConsistency(log, 0); err == nil {
+		t.Fatal("a proof from an empty log")
+	}
+}
+
+// BenchmarkVerifyConsistency: checking a batch of 1,000 readings'
+// consistency with the log of 15,384 before it.
+func BenchmarkVerifyConsistency(b *testing.B) {
+	log := make([][]byte, 1<<14)
+	for i := range log {
+		log[i] = []byte(fmt.Sprintf("reading %d", i))
+	}
+	old := uint64(len(log) - 1000)
+	oldRoot, _ := Root(log[:old])
+	root, _ := Root(log)
+	p, err := ProveConsistency(log, old)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if err := VerifyConsistency(old, uint64(len(log)), oldRoot, root, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
