@@ -35,7 +35,7 @@ func runDemoProcess(t *testing.T, home string) (*exec.Cmd, *localnet.Buffer, dem
 			_ = cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // a new demo seeds every story first
 	for time.Now().Before(deadline) {
 		if strings.Contains(out.String(), "Press Ctrl-C") {
 			var f demo.File
@@ -194,7 +194,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		t.Fatalf("query proof: %v\n%s", err, b)
 	}
 	c := client.New(f.API)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // two more demos come up under it
 	defer cancel()
 	// Health records: Patient 1 has records at both hospitals; Dr Lena
 	// Fischer may read the observations, not the prescription.
