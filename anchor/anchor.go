@@ -67,13 +67,19 @@ func Prove(records [][]byte, index uint64) ([][]byte, error) {
 	if index >= size {
 		return nil, fmt.Errorf("anchor: record %d of a batch of %d", index, size)
 	}
-	leaves := make([][]byte, size)
-	for i, rec := range records {
-		leaves[i] = hasher.HashLeaf(rec)
-	}
 	nodes, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, err
+	}
+	return hashNodes(records, nodes)
+}
+
+// hashNodes computes a proof's nodes over records' leaves (perfect
+// subtrees, then the ephemeral node rehashed from them).
+func hashNodes(records [][]byte, nodes proof.Nodes) ([][]byte, error) {
+	leaves := make([][]byte, len(records))
+	for i, rec := range records {
+		leaves[i] = hasher.HashLeaf(rec)
 	}
 	hashes := make([][]byte, len(nodes.IDs))
 	for i, id := range nodes.IDs {
@@ -97,19 +103,11 @@ func ProveConsistency(records [][]byte, oldSize uint64) ([][]byte, error) {
 	if oldSize == 0 || oldSize > size {
 		return nil, fmt.Errorf("anchor: a consistency proof from %d records to %d", oldSize, size)
 	}
-	leaves := make([][]byte, size)
-	for i, rec := range records {
-		leaves[i] = hasher.HashLeaf(rec)
-	}
 	nodes, err := proof.Consistency(oldSize, size)
 	if err != nil {
 		return nil, err
 	}
-	hashes := make([][]byte, len(nodes.IDs))
-	for i, id := range nodes.IDs {
-		hashes[i] = subtree(leaves, id.Level, id.Index)
-	}
-	return nodes.Rehash(hashes, hasher.HashChildren)
+	return hashNodes(records, nodes)
 }
 
 // VerifyConsistency checks that the tree of newSize records with root

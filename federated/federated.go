@@ -230,7 +230,7 @@ func Get(r ledger.Reader, id string) (*State, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, ErrUnknownTask.Wrapf("%q", short(id))
+		return nil, ErrUnknownTask.Wrapf("%q", ledger.Echo(id))
 	}
 	return &s, nil
 }
@@ -243,7 +243,7 @@ func GetModel(r ledger.Reader, id string, round int64) (*Model, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, ErrUnknownRound.Wrapf("%s round %d", short(id), round)
+		return nil, ErrUnknownRound.Wrapf("%s round %d", ledger.Echo(id), round)
 	}
 	return &m, nil
 }
@@ -539,17 +539,4 @@ func ModelHash(task string, round int64, weights []int64) string {
 		h.Write(b[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// short keeps an echoed input short and printable in an error.
-func short(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return hex.EncodeToString([]byte(s))
-		}
-	}
-	return s
 }

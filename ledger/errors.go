@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -125,3 +126,17 @@ var (
 	// arrive (the API, CometBFT's RPC, peers).
 	ErrSignerBusy = NewError("primum", 19, "signer_queue_full", 429, "this signer already has as many transactions waiting in this node's mempool as one signer may: wait for a block to take some")
 )
+
+// Echo keeps an input echoed in an error short (40 bytes) and printable:
+// one with a control character is shown as hex.
+func Echo(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return hex.EncodeToString([]byte(s))
+		}
+	}
+	return s
+}

@@ -96,7 +96,7 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/research/projects/{id}", Name: "project", Read: ledger.Members, Answer: &Project{},
 			Doc: "An approved project, to its researcher, its dataset's custodians and the regulator.",
 			Handle: func(q *ledger.Request) (any, error) {
-				p, err := get[Project](q.State, key(prefixProject, q.Path("id")), ErrNoApproval.Wrapf("no project %q", short(q.Path("id"))))
+				p, err := get[Project](q.State, key(prefixProject, q.Path("id")), ErrNoApproval.Wrapf("no project %q", ledger.Echo(q.Path("id"))))
 				if err != nil {
 					return nil, err
 				}

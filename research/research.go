@@ -108,17 +108,23 @@ type Values struct {
 
 // Of is the values of dimension d.
 func (v *Values) Of(d string) []string {
+	return *field(&v.Category, &v.Region, &v.AgeBand, &v.Period, d)
+}
+
+// field is dimension d's list among four, in Dimensions' order (a list of
+// none for another name).
+func field(category, region, ageBand, period *[]string, d string) *[]string {
 	switch d {
 	case DimCategory:
-		return v.Category
+		return category
 	case DimRegion:
-		return v.Region
+		return region
 	case DimAgeBand:
-		return v.AgeBand
+		return ageBand
 	case DimPeriod:
-		return v.Period
+		return period
 	}
-	return nil
+	return new([]string)
 }
 
 // Dataset is what the regulator registers.
@@ -181,21 +187,16 @@ type Cohort struct {
 // Of is the cohort's values of dimension d, all of the dataset's when it
 // names none.
 func (c *Cohort) Of(d string, all *Values) []string {
-	var v []string
-	switch d {
-	case DimCategory:
-		v = c.Category
-	case DimRegion:
-		v = c.Region
-	case DimAgeBand:
-		v = c.AgeBand
-	case DimPeriod:
-		v = c.Period
-	}
+	v := *c.named(d)
 	if len(v) == 0 {
 		return all.Of(d)
 	}
 	return v
+}
+
+// named is the values the cohort names of dimension d (none: all).
+func (c *Cohort) named(d string) *[]string {
+	return field(&c.Category, &c.Region, &c.AgeBand, &c.Period, d)
 }
 
 // Ask is a researcher's query.
@@ -296,12 +297,12 @@ func get[T any](r ledger.Reader, k []byte, missing error) (*T, error) {
 
 // GetDataset reads a dataset.
 func GetDataset(r ledger.Reader, id string) (*DatasetState, error) {
-	return get[DatasetState](r, key(prefixDataset, id), ErrUnknownDataset.Wrapf("%q", short(id)))
+	return get[DatasetState](r, key(prefixDataset, id), ErrUnknownDataset.Wrapf("%q", ledger.Echo(id)))
 }
 
 // GetQuery reads a query.
 func GetQuery(r ledger.Reader, id string) (*Query, error) {
-	return get[Query](r, key(prefixQuery, id), ErrUnknownQuery.Wrapf("%q", short(id)))
+	return get[Query](r, key(prefixQuery, id), ErrUnknownQuery.Wrapf("%q", ledger.Echo(id)))
 }
 
 // GetBudget reads a researcher's budget on a dataset (zero if none).
@@ -416,23 +417,13 @@ func approve(ctx *ledger.Context, m *Approve) error {
 // checkCohort checks a cohort's values against the dataset's.
 func checkCohort(c *Cohort, d *Dataset) error {
 	for _, dim := range Dimensions {
-		var vs []string
-		switch dim {
-		case DimCategory:
-			vs = c.Category
-		case DimRegion:
-			vs = c.Region
-		case DimAgeBand:
-			vs = c.AgeBand
-		case DimPeriod:
-			vs = c.Period
-		}
+		vs := *c.named(dim)
 		if len(vs) > MaxValues {
 			return ErrBadQuery.Wrapf("cohort.%s: at most %d values", dim, MaxValues)
 		}
 		for i, v := range vs {
 			if !slices.Contains(d.Values.Of(dim), v) || slices.Contains(vs[:i], v) {
-				return ErrBadQuery.Wrapf("cohort.%s: %q is not one of the dataset's values (%s), or is named twice", dim, short(v), strings.Join(d.Values.Of(dim), ", "))
+				return ErrBadQuery.Wrapf("cohort.%s: %q is not one of the dataset's values (%s), or is named twice", dim, ledger.Echo(v), strings.Join(d.Values.Of(dim), ", "))
 			}
 		}
 	}
@@ -484,7 +475,7 @@ func ask(ctx *ledger.Context, m *Ask) error {
 	case m.EpsMicro < 1 || m.EpsMicro > MaxCapMicroEps:
 		return ErrBadQuery.Wrapf("eps_micro: 1 to %d", MaxCapMicroEps)
 	}
-	p, err := get[Project](ctx.State, key(prefixProject, m.Project), ErrNoApproval.Wrapf("no project %q", short(m.Project)))
+	p, err := get[Project](ctx.State, key(prefixProject, m.Project), ErrNoApproval.Wrapf("no project %q", ledger.Echo(m.Project)))
 	if err != nil {
 		return err
 	}
@@ -681,16 +672,7 @@ func checkNeighbours(r ledger.Reader, d *Dataset, c *Cohort, groupBy string) err
 				next = append(slices.Clone(have), v)
 			}
 			n := *c
-			switch dim {
-			case DimCategory:
-				n.Category = next
-			case DimRegion:
-				n.Region = next
-			case DimAgeBand:
-				n.AgeBand = next
-			case DimPeriod:
-				n.Period = next
-			}
+			*n.named(dim) = next
 			seen, err := get[asked](r, key(prefixCohort, d.ID, CohortKey(&n, &d.Values)), nil)
 			if err != nil {
 				return err
@@ -701,17 +683,4 @@ func checkNeighbours(r ledger.Reader, d *Dataset, c *Cohort, groupBy string) err
 		}
 	}
 	return nil
-}
-
-// short keeps an echoed input short and printable in an error.
-func short(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return hex.EncodeToString([]byte(s))
-		}
-	}
-	return s
 }

@@ -15,7 +15,6 @@ package trials
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -598,7 +597,7 @@ func primaryChanges(old, new []Outcome) (added, dropped, changed []string) {
 
 func register(ctx *ledger.Context, m *Register) error {
 	if !trialID.MatchString(m.ID) {
-		return ErrBadTrialID.Wrapf("%q", short(m.ID))
+		return ErrBadTrialID.Wrapf("%q", ledger.Echo(m.ID))
 	}
 	if err := validate(ctx.State, &m.Protocol); err != nil {
 		return err
@@ -794,7 +793,7 @@ func results(ctx *ledger.Context, m *RegisterResults) error {
 	}
 	for i, r := range m.Reported {
 		if !registered[r.ID] {
-			return ErrUnknownOutcome.Wrapf("%q", short(r.ID))
+			return ErrUnknownOutcome.Wrapf("%q", ledger.Echo(r.ID))
 		}
 		if err := once(r.ID); err != nil {
 			return err
@@ -808,7 +807,7 @@ func results(ctx *ledger.Context, m *RegisterResults) error {
 	}
 	for i, r := range m.NotReported {
 		if !registered[r.ID] {
-			return ErrUnknownOutcome.Wrapf("%q", short(r.ID))
+			return ErrUnknownOutcome.Wrapf("%q", ledger.Echo(r.ID))
 		}
 		if err := once(r.ID); err != nil {
 			return err
@@ -855,17 +854,4 @@ func protocolEqual(a, b *Protocol) bool {
 		a.Inclusion == b.Inclusion && a.Exclusion == b.Exclusion && a.SampleSize == b.SampleSize &&
 		slices.Equal(a.PrimaryOutcomes, b.PrimaryOutcomes) && slices.Equal(a.SecondaryOutcomes, b.SecondaryOutcomes) &&
 		slices.Equal(a.Sites, b.Sites) && a.ProtocolCommitment == b.ProtocolCommitment
-}
-
-// short keeps an echoed input short and printable in an error.
-func short(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return hex.EncodeToString([]byte(s))
-		}
-	}
-	return s
 }
