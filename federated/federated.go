@@ -272,6 +272,8 @@ func (t *Task) Check() error {
 		return ErrBadTask.Wrapf("round_blocks")
 	case len(t.Participants) < 2 || len(t.Participants) > MaxParticipants:
 		return ErrBadTask.Wrapf("participants: 2-%d", MaxParticipants)
+	case t.Secure && len(t.Participants) < MinSecureSites:
+		return ErrBadTask.Wrapf("participants: a secure task needs at least %d (with two, each would learn the other's model from the average)", MinSecureSites)
 	}
 	for i, f := range t.Features {
 		if !nameRule.MatchString(f) || slices.Contains(t.Features[:i], f) || f == t.Label {
@@ -454,6 +456,10 @@ func closeRound(ctx *ledger.Context, s *State) error {
 	case len(cs) == 1:
 		// One site's average is its own model: not published.
 		carried = "one contribution: a lone site's model is not published"
+	case s.Secure && len(cs) < MinSecureSites:
+		// Two sites' average tells each the other's model: a secure
+		// round needs three.
+		carried = "fewer than three contributions: in a secure task, each of two would learn the other's model"
 	case !s.Secure:
 		weights, samples = Average(cs, s.Dim())
 	case s.Dropped != nil && s.Unmasked < int64(len(cs)):

@@ -50,6 +50,11 @@ const (
 	TypeUnmask  = "fl.unmask"
 )
 
+// MinSecureSites is the fewest sites a secure task, its key set and a
+// secure round's average take: with two, each would learn the other's
+// model from the average and its own.
+const MinSecureSites = 3
+
 // MaxSecureSamples bounds a site's samples in a secure task, so that
 // Σ n_i·W_i fits in 64 bits: 20 · 2^24 · 2^31 < 2^63.
 const MaxSecureSamples = 1 << 24
@@ -127,8 +132,8 @@ func cmpString(a, b string) int {
 // first.
 func checkSecure(s *State, site string, m *Contribute) error {
 	if s.KeySet == nil {
-		if len(s.MaskKeys) < 2 {
-			return ErrNoMaskKey.Wrapf("at least two participants post mask keys before the first contribution")
+		if len(s.MaskKeys) < MinSecureSites {
+			return ErrNoMaskKey.Wrapf("at least %d participants post mask keys before the first contribution", MinSecureSites)
 		}
 		s.KeySet = make([]string, len(s.MaskKeys))
 		for i, k := range s.MaskKeys {

@@ -11,24 +11,28 @@ import (
 	"github.com/primum-health/primum/internal/moduletest"
 )
 
-// TestSecureAggregation: a secure task over three hospitals. Each posts a
+// TestSecureAggregation: a secure task over four hospitals (a secure task
+// needs three: with two, each would learn the other's model). Each posts a
 // mask key; each round's update is masked so that no posted vector is a
 // site's n·W, yet the round's model is exactly the plain average. In round
-// 2 the third site drops out after the key set froze: past the deadline
-// the two survivors reveal their seeds with it (a wrong seed is refused),
-// and the model is the average of the survivors' updates. In round 3 a
-// survivor does not reveal: the model carries over.
+// 2 the fourth site drops out after the key set froze: past the deadline
+// the three survivors reveal their seeds with it (a wrong seed is
+// refused), and the model is the average of the survivors' updates. In
+// round 3 it drops out again and a survivor does not reveal: the model
+// carries over; so does a round with only two contributions.
 func TestSecureAggregation(t *testing.T) {
 	w := moduletest.New(t, federated.Declare(), identity.Declare())
 	w.AddOrg("institute", "research")
-	sites := []string{"h1", "h2", "h3"}
+	sites := []string{"h1", "h2", "h3", "h4"}
 	for _, h := range sites {
 		w.AddOrg(h, "hospital")
 	}
 	w.Commit()
-	ids := []string{w.ID("h1"), w.ID("h2"), w.ID("h3")}
+	ids := []string{w.ID("h1"), w.ID("h2"), w.ID("h3"), w.ID("h4")}
+	w.Try(t, "institute", federated.TypeTask, federated.Task{ID: "sec-two", Title: "Secure", Features: []string{"age", "bmi"}, Label: "y",
+		LearningRate: 500_000, LocalEpochs: 1, Clip: 5 << federated.ScaleBits, Rounds: 3, RoundBlocks: 10, Participants: ids[:2], Secure: true}, federated.ErrBadTask)
 	w.Try(t, "institute", federated.TypeTask, federated.Task{ID: "sec", Title: "Secure", Features: []string{"age", "bmi"}, Label: "y",
-		LearningRate: 500_000, LocalEpochs: 1, Clip: 5 << federated.ScaleBits, Rounds: 3, RoundBlocks: 10, Participants: ids, Secure: true}, nil)
+		LearningRate: 500_000, LocalEpochs: 1, Clip: 5 << federated.ScaleBits, Rounds: 4, RoundBlocks: 20, Participants: ids, Secure: true}, nil)
 	priv := map[string]*ecdh.PrivateKey{}
 	for _, h := range sites {
 		k, err := federated.MaskKeyFor(moduletest.Key(h).Seed(), "sec")
@@ -37,8 +41,8 @@ func TestSecureAggregation(t *testing.T) {
 		}
 		priv[h] = k
 	}
-	plain := map[string][]int64{"h1": {65536, -3000, 17}, "h2": {1000, 2000, -3000}, "h3": {-60000, 5, 999}}
-	samples := map[string]int64{"h1": 120, "h2": 300, "h3": 7}
+	plain := map[string][]int64{"h1": {65536, -3000, 17}, "h2": {1000, 2000, -3000}, "h3": {-60000, 5, 999}, "h4": {4, -4, 40000}}
+	samples := map[string]int64{"h1": 120, "h2": 300, "h3": 7, "h4": 55}
 	state := func() *federated.State {
 		s, err := federated.Get(w.St.Committed(), "sec")
 		if err != nil {
@@ -82,46 +86,69 @@ func TestSecureAggregation(t *testing.T) {
 		out, _ := federated.Average(cs, 3)
 		return out
 	}
-	if m, err := federated.GetModel(w.St.Committed(), "sec", 1); err != nil || !slices.Equal(m.Weights, avg("h1", "h2", "h3")) {
-		t.Fatalf("round 1: %+v %v, want %v", m, err, avg("h1", "h2", "h3"))
+	if m, err := federated.GetModel(w.St.Committed(), "sec", 1); err != nil || !slices.Equal(m.Weights, avg("h1", "h2", "h3", "h4")) {
+		t.Fatalf("round 1: %+v %v, want %v", m, err, avg("h1", "h2", "h3", "h4"))
 	}
-	// Round 2: h3 drops out.
-	w.Try(t, "h1", federated.TypeContribute, masked("h1", 2), nil)
-	w.Try(t, "h2", federated.TypeContribute, masked("h2", 2), nil)
-	for range 11 {
+	// Round 2: h4 drops out.
+	for _, h := range sites[:3] {
+		w.Try(t, h, federated.TypeContribute, masked(h, 2), nil)
+	}
+	for range 21 {
 		w.Begin()
 		w.Commit()
 	}
 	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 2}, nil)
-	if s := state(); !slices.Equal(s.Dropped, []string{w.ID("h3")}) {
+	if s := state(); !slices.Equal(s.Dropped, []string{w.ID("h4")}) {
 		t.Fatalf("dropped %v", s.Dropped)
 	}
 	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 2}, federated.ErrRoundOpen)
-	w.Try(t, "h3", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds["h3"][w.ID("h1")])}}, federated.ErrOnlySurvivors)
+	w.Try(t, "h4", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds["h4"][w.ID("h1")])}}, federated.ErrOnlySurvivors)
 	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds["h2"][w.ID("h1")])}}, federated.ErrBadSeeds)
-	for _, h := range []string{"h1", "h2"} {
-		w.Try(t, h, federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds[h][w.ID("h3")])}}, nil)
+	for _, h := range sites[:3] {
+		w.Try(t, h, federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 2, Seeds: []string{hex.EncodeToString(seeds[h][w.ID("h4")])}}, nil)
 	}
-	if m, err := federated.GetModel(w.St.Committed(), "sec", 2); err != nil || !slices.Equal(m.Weights, avg("h1", "h2")) || m.CarriedOver != "" {
-		t.Fatalf("round 2: %+v %v, want %v", m, err, avg("h1", "h2"))
+	if m, err := federated.GetModel(w.St.Committed(), "sec", 2); err != nil || !slices.Equal(m.Weights, avg("h1", "h2", "h3")) || m.CarriedOver != "" {
+		t.Fatalf("round 2: %+v %v, want %v", m, err, avg("h1", "h2", "h3"))
 	}
-	// Round 3: h3 drops out again, and h2 does not reveal: carried over.
-	w.Try(t, "h1", federated.TypeContribute, masked("h1", 3), nil)
-	w.Try(t, "h2", federated.TypeContribute, masked("h2", 3), nil)
-	for range 11 {
+	// Round 3: h4 drops out again, and h2 does not reveal: carried over.
+	for _, h := range sites[:3] {
+		w.Try(t, h, federated.TypeContribute, masked(h, 3), nil)
+	}
+	for range 21 {
 		w.Begin()
 		w.Commit()
 	}
 	w.Try(t, "h2", federated.TypeClose, federated.Close{Task: "sec", Round: 3}, nil)
-	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 3, Seeds: []string{hex.EncodeToString(seeds["h1"][w.ID("h3")])}}, nil)
-	for range 11 {
+	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 3, Seeds: []string{hex.EncodeToString(seeds["h1"][w.ID("h4")])}}, nil)
+	w.Try(t, "h3", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 3, Seeds: []string{hex.EncodeToString(seeds["h3"][w.ID("h4")])}}, nil)
+	for range 21 {
 		w.Begin()
 		w.Commit()
 	}
 	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 3}, nil)
 	m3, err := federated.GetModel(w.St.Committed(), "sec", 3)
-	if err != nil || !slices.Equal(m3.Weights, avg("h1", "h2")) || m3.CarriedOver == "" {
+	if err != nil || !slices.Equal(m3.Weights, avg("h1", "h2", "h3")) || m3.CarriedOver == "" {
 		t.Fatalf("round 3: %+v %v", m3, err)
+	}
+	// Round 4: two contributions only (no drop-outs to reveal for, the
+	// others silent): carried over, not averaged.
+	w.Try(t, "h1", federated.TypeContribute, masked("h1", 4), nil)
+	w.Try(t, "h2", federated.TypeContribute, masked("h2", 4), nil)
+	for range 21 {
+		w.Begin()
+		w.Commit()
+	}
+	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 4}, nil) // h3, h4 dropped: reveals asked
+	for _, h := range sites[:2] {
+		d := state().Dropped
+		var sd []string
+		for _, x := range d {
+			sd = append(sd, hex.EncodeToString(seeds[h][x]))
+		}
+		w.Try(t, h, federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 4, Seeds: sd}, nil)
+	}
+	if m4, err := federated.GetModel(w.St.Committed(), "sec", 4); err != nil || !slices.Equal(m4.Weights, avg("h1", "h2", "h3")) || m4.CarriedOver == "" {
+		t.Fatalf("round 4 with two contributions: %+v %v", m4, err)
 	}
 	if s := state(); s.Status != federated.StatusDone {
 		t.Fatalf("%+v", s)

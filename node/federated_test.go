@@ -102,28 +102,30 @@ func TestFederatedExample(t *testing.T) {
 	}
 }
 
-// TestSecureFederatedExample: the example as a secure task, on a real
-// node: each hospital posts its mask key and masked updates (no posted
-// vector is a site's model); the smallest hospital drops out after round
-// 2, and in rounds 3 and 4 the two others reveal their seeds with it past
-// the deadline; every round has a model, the last two from the two
-// survivors, and the final model within two points of central training on
-// the pooled holdouts.
+// TestSecureFederatedExample: the example as a secure task on a real node,
+// with a fourth hospital (a secure round needs three contributions): each
+// posts its mask key and masked updates (no posted vector is a site's
+// model); the smallest hospital drops out after round 2, and in rounds 3
+// and 4 the three others reveal their seeds with it past the deadline;
+// every round has a model, the last two from the three survivors, and the
+// final model is within two points of central training on the pooled
+// holdouts.
 func TestSecureFederatedExample(t *testing.T) {
-	_, c, m := startMembers(t, [][2]string{{"institute", "research"}, {"h1", "hospital"}, {"h2", "hospital"}, {"h3", "hospital"}})
+	_, c, m := startMembers(t, [][2]string{{"institute", "research"}, {"h1", "hospital"}, {"h2", "hospital"}, {"h3", "hospital"}, {"h4", "hospital"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const rounds, epochs, lr = 4, 15, 0.5
+	sitesData := append(append([]federated.SynthSite{}, federated.SynthSites...), federated.SynthSites[1]) // a fourth like the second
 	task := federated.Task{ID: "t2d-secure", Title: "Type 2 diabetes risk (synthetic, secure)", Features: federated.SynthFeatures, Label: federated.SynthLabel,
 		LearningRate: lr * 1e6, LocalEpochs: epochs, Clip: 5 << federated.ScaleBits, Rounds: rounds, RoundBlocks: 6,
-		Participants: []string{m["h1"].id, m["h2"].id, m["h3"].id}, Secure: true}
+		Participants: []string{m["h1"].id, m["h2"].id, m["h3"].id, m["h4"].id}, Secure: true}
 	if _, err := c.Send(ctx, m["institute"].key, federated.TypeTask, task, true); err != nil {
 		t.Fatal(err)
 	}
 	var pooledTrain, pooledTest []federated.Example
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, s := range federated.SynthSites {
+	errs := make([]error, 4)
+	for i, s := range sitesData {
 		tr, ho := federated.Split(federated.Synth(s, uint64(i+1)))
 		pooledTrain, pooledTest = append(pooledTrain, tr...), append(pooledTest, ho...)
 		siteCtx, stop := context.WithCancel(ctx)
@@ -156,9 +158,9 @@ func TestSecureFederatedExample(t *testing.T) {
 		t.Fatalf("models: %d %v", len(models), err)
 	}
 	for _, mv := range models[1:] {
-		want := 3
+		want := 4
 		if mv.Round > 2 {
-			want = 2
+			want = 3
 		}
 		if len(mv.Contributors) != want || mv.CarriedOver != "" {
 			t.Errorf("round %d: %d contributors, carried over %q", mv.Round, len(mv.Contributors), mv.CarriedOver)
