@@ -353,7 +353,7 @@ func contribute(ctx *ledger.Context, m *Contribute) error {
 		return ErrBadSamples
 	}
 	if s.Secure {
-		if err := checkSecure(s, site, m); err != nil {
+		if err := checkSecure(s, site, m, ctx.Height); err != nil {
 			return err
 		}
 	} else {
@@ -409,7 +409,7 @@ func closeAfterDeadline(ctx *ledger.Context, m *Close) error {
 	if ctx.Height <= s.Deadline {
 		return ErrRoundOpen.Wrapf("round %d of %s is open until height %d", s.Round, s.ID, s.Deadline)
 	}
-	if s.Secure && len(s.Contributed) > 0 {
+	if s.Secure && len(s.Contributed) >= MinSecureSites {
 		switch {
 		case s.Dropped == nil && len(s.Contributed) < len(s.KeySet):
 			// Sites dropped out: the survivors reveal their seeds
@@ -458,7 +458,8 @@ func closeRound(ctx *ledger.Context, s *State) error {
 		carried = "one contribution: a lone site's model is not published"
 	case s.Secure && len(cs) < MinSecureSites:
 		// Two sites' average tells each the other's model: a secure
-		// round needs three.
+		// round needs three, and with fewer no seed is ever asked for
+		// (a survivor's reveal would unmask its own update).
 		carried = "fewer than three contributions: in a secure task, each of two would learn the other's model"
 	case !s.Secure:
 		weights, samples = Average(cs, s.Dim())

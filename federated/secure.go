@@ -109,8 +109,14 @@ func postMaskKey(ctx *ledger.Context, m *MaskKey) error {
 	if err != nil || len(pk) != 32 || slices.ContainsFunc(s.MaskKeys, func(k SiteKey) bool { return k.Site == site }) {
 		return ErrBadMaskKey
 	}
-	if _, err := ecdh.X25519().NewPublicKey(pk); err != nil {
+	pub, err := ecdh.X25519().NewPublicKey(pk)
+	if err != nil {
 		return ErrBadMaskKey
+	}
+	// A low-order point makes every peer's key agreement fail: refused
+	// (a fixed scalar's agreement with it is all zeros).
+	if _, err := keyCheck.ECDH(pub); err != nil {
+		return ErrBadMaskKey.Wrapf("a low-order point")
 	}
 	i, _ := slices.BinarySearchFunc(s.MaskKeys, site, func(k SiteKey, id string) int { return cmpString(k.Site, id) })
 	s.MaskKeys = slices.Insert(s.MaskKeys, i, SiteKey{Site: site, PublicKey: m.PublicKey})
@@ -128,10 +134,26 @@ func cmpString(a, b string) int {
 	return 0
 }
 
+// keyCheck is a fixed X25519 key the ledger agrees keys with to refuse a
+// low-order point (the same on every node).
+var keyCheck = func() *ecdh.PrivateKey {
+	seed := sha256.Sum256([]byte("primum/fl/mask-key-check/v1"))
+	k, err := ecdh.X25519().NewPrivateKey(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 // checkSecure checks a secure contribution and freezes the key set at the
-// first.
-func checkSecure(s *State, site string, m *Contribute) error {
+// first — which may come only once every participant has posted its key,
+// or after the key window (the first half of round 1): early contributors
+// cannot shut a slower site out by freezing the set before it posts.
+func checkSecure(s *State, site string, m *Contribute, height int64) error {
 	if s.KeySet == nil {
+		if len(s.MaskKeys) < len(s.Participants) && height <= s.Height+s.RoundBlocks/2 {
+			return ErrNoMaskKey.Wrapf("the key window is open until height %d, or until every participant has posted its key", s.Height+s.RoundBlocks/2)
+		}
 		if len(s.MaskKeys) < MinSecureSites {
 			return ErrNoMaskKey.Wrapf("at least %d participants post mask keys before the first contribution", MinSecureSites)
 		}

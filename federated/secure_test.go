@@ -4,6 +4,7 @@ import (
 	"crypto/ecdh"
 	"encoding/hex"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/federated"
@@ -138,19 +139,58 @@ func TestSecureAggregation(t *testing.T) {
 		w.Begin()
 		w.Commit()
 	}
-	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 4}, nil) // h3, h4 dropped: reveals asked
-	for _, h := range sites[:2] {
-		d := state().Dropped
-		var sd []string
-		for _, x := range d {
-			sd = append(sd, hex.EncodeToString(seeds[h][x]))
-		}
-		w.Try(t, h, federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 4, Seeds: sd}, nil)
-	}
+	// Fewer than three contributors: no seed is asked for (a survivor's
+	// reveal would unmask its own update to the other), the round closes
+	// carried over at once.
+	w.Try(t, "h1", federated.TypeClose, federated.Close{Task: "sec", Round: 4}, nil)
+	w.Try(t, "h1", federated.TypeUnmask, federated.Unmask{Task: "sec", Round: 4, Seeds: []string{hex.EncodeToString(seeds["h1"][w.ID("h3")]),
+		hex.EncodeToString(seeds["h1"][w.ID("h4")])}}, federated.ErrNoUnmasking)
 	if m4, err := federated.GetModel(w.St.Committed(), "sec", 4); err != nil || !slices.Equal(m4.Weights, avg("h1", "h2", "h3")) || m4.CarriedOver == "" {
 		t.Fatalf("round 4 with two contributions: %+v %v", m4, err)
 	}
 	if s := state(); s.Status != federated.StatusDone {
 		t.Fatalf("%+v", s)
+	}
+}
+
+// TestMaskKeyWindow: the key set cannot be frozen early by a quick
+// contributor while a participant has not posted its key (the key window:
+// half of round 1), and a low-order X25519 point, which would make every
+// peer's key agreement fail, is refused as a mask key.
+func TestMaskKeyWindow(t *testing.T) {
+	w := moduletest.New(t, federated.Declare(), identity.Declare())
+	w.AddOrg("institute", "research")
+	sites := []string{"h1", "h2", "h3", "slow"}
+	var ids []string
+	for _, h := range sites {
+		w.AddOrg(h, "hospital")
+		ids = append(ids, w.ID(h))
+	}
+	w.Commit()
+	w.Try(t, "institute", federated.TypeTask, federated.Task{ID: "win", Title: "Window", Features: []string{"age"}, Label: "y",
+		LearningRate: 500_000, LocalEpochs: 1, Clip: 1 << 20, Rounds: 1, RoundBlocks: 40, Participants: ids, Secure: true}, nil)
+	w.Try(t, "h1", federated.TypeMaskKey, federated.MaskKey{Task: "win", PublicKey: strings.Repeat("00", 32)}, federated.ErrBadMaskKey)
+	keys := map[string]*ecdh.PrivateKey{}
+	for _, h := range sites[:3] {
+		k, _ := federated.MaskKeyFor(moduletest.Key(h).Seed(), "win")
+		keys[h] = k
+		w.Try(t, h, federated.TypeMaskKey, federated.MaskKey{Task: "win", PublicKey: hex.EncodeToString(k.PublicKey().Bytes())}, nil)
+	}
+	s, _ := federated.Get(w.St.Committed(), "win")
+	body := func() federated.Contribute {
+		m, c, _, err := federated.MaskUpdate(keys["h1"], w.ID("h1"), s.MaskKeys, federated.KeySetOf(s), 1, 10, []int64{1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return federated.Contribute{Task: "win", Round: 1, Samples: 10, Masked: m, Commitments: c}
+	}
+	w.Try(t, "h1", federated.TypeContribute, body(), federated.ErrNoMaskKey) // "slow" has not posted yet
+	for range 20 {
+		w.Begin()
+		w.Commit()
+	}
+	w.Try(t, "h1", federated.TypeContribute, body(), nil) // past the window: the set is the three that posted
+	if s, _ := federated.Get(w.St.Committed(), "win"); len(s.KeySet) != 3 {
+		t.Fatalf("key set %v", s.KeySet)
 	}
 }

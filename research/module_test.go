@@ -89,10 +89,14 @@ func TestAggregates(t *testing.T) {
 			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 100_000}, research.ErrDifferencing, nil},
 		{"grouped by what differs, but the earlier query was not: refused", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
 			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 500_000}, research.ErrDifferencing, nil},
-		{"the same cohort grouped otherwise", "inst", research.TypeQuery, research.Ask{ID: "q-per1", Project: "p-one", GroupBy: research.DimPeriod,
-			Cohort: research.Cohort{Category: []string{"t2d"}}, EpsMicro: 200_000}, nil, nil},
-		{"both grouped by what differs: allowed", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
-			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 300_000}, nil, nil},
+		{"the same cohort grouped otherwise", "inst", research.TypeQuery, research.Ask{ID: "q-per0", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t2d"}}, EpsMicro: 100_000}, nil, nil},
+		{"still refused: the cohort's total was released by the age-band query", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t2d"}, Period: []string{"2026-Q3"}}, EpsMicro: 300_000}, research.ErrDifferencing, nil},
+		{"another cohort grouped by period", "inst", research.TypeQuery, research.Ask{ID: "q-per1", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t1d"}}, EpsMicro: 100_000}, nil, nil},
+		{"both grouped by what differs, and only by it: allowed", "inst", research.TypeQuery, research.Ask{ID: "q-per", Project: "p-one", GroupBy: research.DimPeriod,
+			Cohort: research.Cohort{Category: []string{"t1d"}, Period: []string{"2026-Q3"}}, EpsMicro: 300_000}, nil, nil},
 		{"over the researcher's budget", "inst", research.TypeQuery, research.Ask{ID: "q-over", Project: "p-one", GroupBy: research.DimRegion, EpsMicro: 600_000}, research.ErrOverBudget, nil},
 		{"over the dataset's cap (budgets cannot be pooled)", "inst2", research.TypeQuery, research.Ask{ID: "q-cap", Project: "p-two", GroupBy: research.DimRegion, EpsMicro: 1_600_000}, research.ErrOverBudget, nil},
 		{"closed before its deadline", "inst", research.TypeClose, research.CloseQuery{Query: "q-per"}, research.ErrQueryOpen, nil},
@@ -125,7 +129,7 @@ func TestAggregates(t *testing.T) {
 			t.Errorf("%s reads inst's budget and query: %v, %v", who, err, qerr)
 		}
 		items, err := w.Query(who, "/api/v1/research/queries", nil)
-		if n := len(items.([]*research.Query)); err != nil || ok != (n == 3) || !ok && n != 0 {
+		if n := len(items.([]*research.Query)); err != nil || ok != (n == 4) || !ok && n != 0 {
 			t.Errorf("%s lists %d queries: %v", who, n, err)
 		}
 	}
@@ -224,4 +228,28 @@ func TestDifferencingRemembered(t *testing.T) {
 	// The tiny project cannot spend the big one's budget.
 	w.Try(t, "inst", research.TypeQuery, research.Ask{ID: "spend", Project: "tiny", GroupBy: research.DimRegion, EpsMicro: 11}, research.ErrOverBudget)
 	w.Try(t, "inst", research.TypeQuery, research.Ask{ID: "spend", Project: "tiny", GroupBy: research.DimRegion, EpsMicro: 10}, nil)
+}
+
+// TestExemptionNotLaundered: a cohort asked grouped by another dimension
+// released its total; asking it again grouped by region does not then let
+// a one-region neighbour through (total − NORTH would give SOUTH).
+func TestExemptionNotLaundered(t *testing.T) {
+	w := moduletest.New(t, research.Declare(), identity.Declare())
+	for _, o := range [][2]string{{"reg", "regulator"}, {"inst", "research"}, {"h1", "hospital"}} {
+		w.AddOrg(o[0], o[1])
+	}
+	w.Commit()
+	w.Try(t, "reg", research.TypeDataset, research.Dataset{ID: "ds-two", Title: "D", Custodians: []string{w.ID("h1")}, Values: research.SynthValues, CapMicroEps: 10_000_000}, nil)
+	w.Try(t, "reg", research.TypeApprove, research.Approve{Project: "proj", Title: "P", Researcher: w.ID("inst"), Dataset: "ds-two", BudgetMicroEps: 10_000_000,
+		Expires: w.Now.AddDate(1, 0, 0).UTC().Format(time.RFC3339)}, nil)
+	ask := func(id, by string, c research.Cohort) research.Ask {
+		return research.Ask{ID: id, Project: "proj", GroupBy: by, Cohort: c, EpsMicro: 1}
+	}
+	w.Try(t, "inst", research.TypeQuery, ask("q-total", research.DimCategory, research.Cohort{}), nil)
+	w.Try(t, "inst", research.TypeQuery, ask("q-north", research.DimRegion, research.Cohort{Region: []string{"NORTH"}}), research.ErrDifferencing)
+	w.Try(t, "inst", research.TypeQuery, ask("q-launder", research.DimRegion, research.Cohort{}), nil)
+	w.Try(t, "inst", research.TypeQuery, ask("q-north", research.DimRegion, research.Cohort{Region: []string{"NORTH"}}), research.ErrDifferencing)
+	// Grouped by region only, a neighbour is fine: its region is a cell.
+	w.Try(t, "inst", research.TypeQuery, ask("q-t1d", research.DimRegion, research.Cohort{Category: []string{"t1d"}}), nil)
+	w.Try(t, "inst", research.TypeQuery, ask("q-t1d-n", research.DimRegion, research.Cohort{Category: []string{"t1d"}, Region: []string{"NORTH"}}), nil)
 }

@@ -656,7 +656,7 @@ func CohortKey(c *Cohort, all *Values) string {
 
 // checkNeighbours refuses a cohort one value away, in one dimension, from a
 // cohort asked before on the dataset, unless both queries grouped by that
-// dimension. It looks up each neighbour: at most one per value of each
+// dimension and the earlier cohort was never asked grouped otherwise. It looks up each neighbour: at most one per value of each
 // dimension (4 × 24).
 func checkNeighbours(r ledger.Reader, d *Dataset, c *Cohort, groupBy string) error {
 	for _, dim := range Dimensions {
@@ -677,7 +677,10 @@ func checkNeighbours(r ledger.Reader, d *Dataset, c *Cohort, groupBy string) err
 			if err != nil {
 				return err
 			}
-			if seen != nil && !(dim == groupBy && slices.Contains(seen.GroupBy, dim)) {
+			// Exempt only when the neighbour was asked grouped by this
+			// dimension alone: one asked otherwise too released its
+			// total, and the slice would follow by subtraction.
+			if seen != nil && !(dim == groupBy && slices.Equal(seen.GroupBy, []string{dim})) {
 				return ErrDifferencing.Wrapf("one %s value apart", dim)
 			}
 		}
