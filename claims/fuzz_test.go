@@ -1,6 +1,7 @@
 package claims_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -29,10 +30,15 @@ func FuzzClaim(f *testing.F) {
 		if ledger.DecodeBody(b, &s) != nil || s.Check(now) != nil {
 			return
 		}
+		// The round trip keeps the claim: its encoding read back encodes
+		// to the same bytes (an empty list and none are the same claim).
 		again, _ := json.Marshal(s)
 		var back claims.Submit
-		if err := ledger.DecodeBody(again, &back); err != nil || !reflect.DeepEqual(back, s) {
+		if err := ledger.DecodeBody(again, &back); err != nil {
 			t.Fatalf("round trip: %v", err)
+		}
+		if twice, _ := json.Marshal(back); !bytes.Equal(twice, again) {
+			t.Fatalf("round trip:\n%s\n%s", again, twice)
 		}
 		dedMet, oopMet = min(max(dedMet, 0), claims.MaxAmount), min(max(oopMet, 0), claims.MaxAmount)
 		mk := func() *claims.Claim {
