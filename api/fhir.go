@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -731,11 +732,9 @@ func (s *server) searchSet(r *http.Request, typ string, page []fhir.Object, next
 // registry, public, a page at a time (as GET /api/v1/trials).
 func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	for k := range q {
-		if !slices.Contains([]string{"_count", "_after", "_format"}, k) {
-			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ResearchStudy (_count, _after)", k))
-			return
-		}
+	if err := searchParams(q, "ResearchStudy"); err != nil {
+		fhirError(w, err)
+		return
 	}
 	count, after, err := s.searchPage(r)
 	if err != nil {
@@ -759,11 +758,9 @@ func (s *server) researchStudies(w http.ResponseWriter, r *http.Request) {
 // /api/v1/trials/{id}/participants).
 func (s *server) researchSubjects(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	for k := range q {
-		if !slices.Contains([]string{"study", "_count", "_after", "_format"}, k) {
-			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ResearchSubject (study, _count, _after)", k))
-			return
-		}
+	if err := searchParams(q, "ResearchSubject", "study"); err != nil {
+		fhirError(w, err)
+		return
 	}
 	committed := s.Ledger.Committed()
 	caller, err := s.knownCaller(r, committed)
@@ -796,6 +793,19 @@ func (s *server) researchSubjects(w http.ResponseWriter, r *http.Request) {
 		page = append(page, fhir.ResearchSubject(p))
 	}
 	writeFHIR(w, http.StatusOK, s.searchSet(r, "ResearchSubject", page, next, after, count))
+}
+
+// searchParams refuses a search parameter other than named ones and the
+// paging ones (_count, _after; _format is the facade's), naming those
+// typ's search takes.
+func searchParams(q url.Values, typ string, named ...string) error {
+	takes := append(slices.Clone(named), "_count", "_after")
+	for k := range q {
+		if !slices.Contains(takes, k) && k != "_format" {
+			return errBadRequest.Wrapf("unsupported search parameter %q for %s (%s)", k, typ, strings.Join(takes, ", "))
+		}
+	}
+	return nil
 }
 
 // searchPage reads a search's page: _count (1-1000, default 100) and the
@@ -859,11 +869,9 @@ func (s *server) fhirClaim(w http.ResponseWriter, r *http.Request) {
 // themself (each pseudonym asks for its own) and the regulator.
 func (s *server) explanations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	for k := range q {
-		if !slices.Contains([]string{"patient", "_count", "_after", "_format"}, k) {
-			fhirError(w, errBadRequest.Wrapf("unsupported search parameter %q for ExplanationOfBenefit (patient, _count, _after)", k))
-			return
-		}
+	if err := searchParams(q, "ExplanationOfBenefit", "patient"); err != nil {
+		fhirError(w, err)
+		return
 	}
 	committed := s.Ledger.Committed()
 	caller, err := s.knownCaller(r, committed)

@@ -514,20 +514,25 @@ func Average(cs []Contribution, dim int) (weights []int64, samples int64) {
 	for _, c := range cs {
 		n.Add(n, big.NewInt(c.Samples))
 	}
-	twoN := new(big.Int).Lsh(n, 1)
 	weights = make([]int64, dim)
-	s, t, q := new(big.Int), new(big.Int), new(big.Int)
+	s, t := new(big.Int), new(big.Int)
 	for j := range weights {
 		s.SetInt64(0)
 		for _, c := range cs {
 			s.Add(s, t.Mul(big.NewInt(c.Samples), big.NewInt(c.Weights[j])))
 		}
-		// floor((2S + N) / 2N): Div is Euclidean, the floor for a
-		// positive divisor.
-		q.Div(t.Add(t.Lsh(s, 1), n), twoN)
-		weights[j] = q.Int64()
+		weights[j] = nearest(s, n)
 	}
 	return weights, n.Int64()
+}
+
+// nearest is the rounding rule of every average: floor((2S + N) / 2N),
+// the nearest integer to S/N with halves rounded up (N > 0; Div is
+// Euclidean, the floor for a positive divisor).
+func nearest(s, n *big.Int) int64 {
+	num := new(big.Int).Lsh(s, 1)
+	num.Add(num, n)
+	return num.Div(num, new(big.Int).Lsh(n, 1)).Int64()
 }
 
 // ModelHash is the hash of a round's global model: SHA-256 over

@@ -260,15 +260,13 @@ func secureSum(s *State, cs []Contribution) []int64 {
 	return out
 }
 
-// averageSums is floor((2S + N) / 2N) for each S, as Average rounds.
+// averageSums is each S's nearest integer to S/N, by the rule Average
+// rounds with.
 func averageSums(sums []int64, samples int64) []int64 {
 	n := big.NewInt(samples)
-	twoN := new(big.Int).Lsh(n, 1)
 	out := make([]int64, len(sums))
-	t, q := new(big.Int), new(big.Int)
 	for j, s := range sums {
-		q.Div(t.Add(t.Lsh(big.NewInt(s), 1), n), twoN)
-		out[j] = q.Int64()
+		out[j] = nearest(big.NewInt(s), n)
 	}
 	return out
 }

@@ -47,15 +47,10 @@ func routes() []ledger.Route {
 	}
 }
 
-// Reads says whether caller may read a researcher's queries, budgets and
-// releases on dataset d: the researcher, a custodian of d, a regulator.
+// Reads says whether caller may read a researcher's queries, budgets,
+// projects and releases on dataset d: the researcher, a custodian of d, a
+// regulator.
 func Reads(caller ledger.Signer, researcher string, d *Dataset) bool {
-	return party(caller, researcher, d)
-}
-
-// party says whether caller may read a researcher's queries, budgets and
-// projects on dataset d: the researcher, a custodian of d, a regulator.
-func party(caller ledger.Signer, researcher string, d *Dataset) bool {
 	return caller.IsRegulator() || caller.Kind == ledger.KindOrganisation && (caller.ID == researcher || slices.Contains(d.Custodians, caller.ID))
 }
 
@@ -88,7 +83,7 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				if !party(q.Caller, q.Path("researcher"), &d.Dataset) {
+				if !Reads(q.Caller, q.Path("researcher"), &d.Dataset) {
 					return nil, ErrNoStanding
 				}
 				return GetBudget(q.State, d.ID, q.Path("researcher"))
@@ -104,7 +99,7 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				if !party(q.Caller, p.Researcher, &d.Dataset) {
+				if !Reads(q.Caller, p.Researcher, &d.Dataset) {
 					return nil, ErrNoStanding
 				}
 				return p, nil
@@ -132,7 +127,7 @@ func queries() []ledger.Query {
 						}
 						datasets[x.Dataset] = d
 					}
-					return party(q.Caller, x.Researcher, &d.Dataset)
+					return Reads(q.Caller, x.Researcher, &d.Dataset)
 				})
 				if err == nil {
 					err = derr
@@ -153,7 +148,7 @@ func queries() []ledger.Query {
 				if err != nil {
 					return nil, err
 				}
-				if !party(q.Caller, x.Researcher, &d.Dataset) {
+				if !Reads(q.Caller, x.Researcher, &d.Dataset) {
 					return nil, ErrNoStanding
 				}
 				return x, nil
