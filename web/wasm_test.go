@@ -57,7 +57,9 @@ func wasmInputs(t *testing.T) string {
 
 func buildWasm(t *testing.T, out string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm/release")
+	// No VCS stamp: the same sources build the same bytes in any
+	// checkout, whatever the machine's GOFLAGS.
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, "./wasm/release")
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the record opener: %v\n%s", err, b)
