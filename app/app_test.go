@@ -250,6 +250,7 @@ func TestPermissionTable(t *testing.T) {
 		records.TypeShareCase:             {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		records.TypeOpinion:               {unauth, unauth, unauth, unauth, ok, susp, unauth, unauth, unknown},
 		records.TypeSetRetention:          {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
+		records.TypeUse:                   {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 	}
 	if len(table) != len(modules.Txs()) {
 		t.Fatalf("table covers %d transaction types, the app has %d", len(table), len(modules.Txs()))

@@ -64,9 +64,11 @@ type Scope struct {
 	All        bool     `json:"all,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Records    []string `json:"records,omitempty"`
-	// Studies are clinical trials (their registry ids): a research
-	// consent for them lets their sites enrol the patient (trials), and
-	// covers no record.
+	// Studies are clinical trials (their registry ids), federated
+	// learning tasks or research projects (their ids): a research consent
+	// for them lets their sites enrol the patient (trials), or lets the
+	// custodian it names compute on the patient's records at its own node
+	// for that study (records.use); it lets no one read a record.
 	Studies []string `json:"studies,omitempty"`
 }
 
@@ -236,7 +238,7 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope, purpose string) error 
 		}
 		for _, id := range s.Studies {
 			if !studyID.MatchString(id) {
-				return ErrBadScope.Wrapf("a study is a trial's registry id (3-40 of A-Z, a-z, 0-9, '-')")
+				return ErrBadScope.Wrapf("a study is a trial's registry id, a learning task's or a research project's id (3-40 of A-Z, a-z, 0-9, '-')")
 			}
 		}
 		return nil

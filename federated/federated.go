@@ -27,10 +27,12 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // Transaction types.
@@ -80,6 +82,7 @@ var (
 	ErrRoundOpen       = ledger.NewError("fl", 13, "round_open", 409, "the round is still open: it closes when every participant has contributed, or after its deadline")
 	ErrNotOwnerOrParty = ledger.NewError("fl", 14, "not_task_party", 403, "only the task's owner and participants close its rounds")
 	ErrUnknownRound    = ledger.NewError("fl", 15, "unknown_round", 404, "no global model for this round (yet)")
+	ErrBeyondCohort    = ledger.NewError("fl", 25, "beyond_cohort", 403, "this task trains on consented records: a contribution's samples and holdout together are at most the patients its site declared with records.use (each holding a research consent for the task that names the site)")
 	ErrNoTaskStanding  = ledger.NewError("fl", 16, "no_task_standing", 403, "a round's contributions are read by the task's owner, its participants and a regulator")
 )
 
@@ -100,7 +103,22 @@ type Task struct {
 	// Secure: updates are masked (secure aggregation, secure.go): no one
 	// sees a single site's model.
 	Secure bool `json:"secure,omitempty" doc:"masked updates: no one, validators included, sees a single site's model"`
+	// Consented: the sites train on their own records store, on the
+	// records of patients holding a research consent for this task that
+	// names the site, declared first with records.use (each patient on
+	// their trail); a contribution's samples and holdout together are at
+	// most the patients its site declared. The features and the label are
+	// then names of RecordFeatures and RecordLabels.
+	Consented bool `json:"consented,omitempty" doc:"train on the sites' records of patients with a research consent for this task (declared with records.use, each on their trail); features from: age, bmi, sbp, dbp, hba1c, fpg; label from: diabetes, t1d, htn"`
 }
+
+// The names a consented task's features and label take: the sites read
+// them from their records (internal/flrun knows the FHIR codes and the
+// standardisation of each).
+var (
+	RecordFeatures = []string{"age", "bmi", "sbp", "dbp", "hba1c", "fpg"}
+	RecordLabels   = records.StudyConditions
+)
 
 // Dim is the model's size: a weight per feature and the bias, last.
 func (t *Task) Dim() int { return len(t.Features) + 1 }
@@ -280,6 +298,16 @@ func (t *Task) Check() error {
 			return ErrBadTask.Wrapf("features[%d]: a-z, 0-9, '_', each once, not the label", i)
 		}
 	}
+	if t.Consented {
+		for i, f := range t.Features {
+			if !slices.Contains(RecordFeatures, f) {
+				return ErrBadTask.Wrapf("features[%d]: a consented task's features are read from the records: one of %s", i, strings.Join(RecordFeatures, ", "))
+			}
+		}
+		if !slices.Contains(RecordLabels, t.Label) {
+			return ErrBadTask.Wrapf("label: a consented task's label is read from the records: one of %s", strings.Join(RecordLabels, ", "))
+		}
+	}
 	for i, p := range t.Participants {
 		if slices.Contains(t.Participants[:i], p) {
 			return ErrBadParticipant.Wrapf("participants[%d] is named twice", i)
@@ -371,6 +399,19 @@ func contribute(ctx *ledger.Context, m *Contribute) error {
 	}
 	if err := m.Eval.check(); err != nil {
 		return err
+	}
+	if s.Consented {
+		used := m.Samples
+		if m.Eval != nil {
+			used += m.Eval.HoldoutSize
+		}
+		declared, err := records.UseCount(ctx.State, s.ID, site)
+		if err != nil {
+			panic(err)
+		}
+		if used > declared {
+			return ErrBeyondCohort.Wrapf("%d samples and holdout, %d patients declared", used, declared)
+		}
 	}
 	ledger.SetJSON(ctx.State, contribKey(s.ID, s.Round, site), Contribution{Task: s.ID, Round: s.Round, Site: site, Samples: m.Samples,
 		Weights: m.Weights, Eval: m.Eval, Height: ctx.Height, Masked: m.Masked, Commitments: m.Commitments})

@@ -216,6 +216,14 @@ func keySpaces() []ledger.KeySpace {
 			return c.Patient, nil
 		})},
 		{Prefix: string(prefixErasure), Read: ledger.PatientSelf, Subject: inKey(prefixErasure)},
+		{Prefix: string(prefixUse), Read: ledger.PatientAudit, Subject: func(_ ledger.Reader, key string) (string, error) {
+			parts := strings.SplitN(key[len(prefixUse):], "/", 3) // study/custodian/patient
+			if len(parts) < 3 {
+				return "", nil
+			}
+			return parts[2], nil
+		}},
+		{Prefix: string(prefixUseCount), Read: ledger.Public},
 	}
 }
 

@@ -28,6 +28,7 @@ const (
 	TypeOpinion   = "records.case_opinion"
 	// TypeSetRetention sets a custodian's retention policy (erasure.go).
 	TypeSetRetention = "records.set_retention"
+	TypeUse          = "records.use"
 )
 
 // Categories a record may have. A consent's scope names them.
@@ -154,6 +155,9 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypeSetRetention, Allow: custodians, Handle: ledger.Handle(setRetention),
 			Doc:     "A custodian sets its retention policy (GDPR Art. 17(3)): per record category, a basis and how many years after registration it must keep a record its patient asked to erase. It replaces the policy before; no holds removes it.",
 			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
+		{Type: TypeUse, Allow: custodians, Handle: ledger.Handle(use),
+			Doc:     "A custodian declares the patients whose records its own node uses in a study (a federated learning task or a research project): each must hold a research consent in force naming the custodian for it, and each gets one entry on their trail. A learning task that takes consented records counts a site's samples against its declared patients.",
+			Example: `{"study":"t2d-demo","patients":["<patient id>"]}`},
 		{Type: TypeShareCase, Args: []string{"records..."}, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),
 			Doc:     "A practitioner shares a case (records) with a specialist for a second opinion, as the patient's consent permits.",
 			Example: `{"specialist":"<practitioner id>","patient":"<patient id>","records":["obs-1","cond-2"]}`},

@@ -113,6 +113,10 @@ type Access struct {
 	Consent         string `json:"consent,omitempty"`
 	Emergency       bool   `json:"emergency,omitempty"`
 	EmergencyReason string `json:"emergency_reason,omitempty"`
+	// Study is the study a records.use entry names (Outcome "used",
+	// Purpose "research", no Record): the patient's records at Custodian
+	// contributed to it.
+	Study string `json:"study,omitempty"`
 	// KeyDigest binds a grant to the requester's one-time encryption key:
 	// the custodian releases the record only to that key.
 	KeyDigest string `json:"key_digest"`

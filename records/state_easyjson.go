@@ -848,6 +848,12 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumRecords5(in *jlexer.Lexer,
 			} else {
 				out.EmergencyReason = string(in.String())
 			}
+		case "study":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Study = string(in.String())
+			}
 		case "key_digest":
 			if in.IsNull() {
 				in.Skip()
@@ -947,6 +953,11 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumRecords5(out *jwriter.Writ
 		const prefix string = ",\"emergency_reason\":"
 		out.RawString(prefix)
 		out.String(string(in.EmergencyReason))
+	}
+	if in.Study != "" {
+		const prefix string = ",\"study\":"
+		out.RawString(prefix)
+		out.String(string(in.Study))
 	}
 	{
 		const prefix string = ",\"key_digest\":"

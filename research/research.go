@@ -30,11 +30,13 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // Transaction types.
@@ -136,6 +138,13 @@ type Dataset struct {
 	// CapMicroEps is the consortium-wide cap on ε spent on the dataset,
 	// by every researcher together, in millionths.
 	CapMicroEps int64 `json:"cap_micro_eps" doc:"the consortium-wide privacy cap, in micro-ε (5000000 = ε 5)"`
+	// Consented: the custodians count from their own records store, the
+	// patients holding a research consent for the querying project that
+	// names them (declared with records.use: each on their trail). Its
+	// categories are then conditions of records.StudyConditions, its age
+	// bands "A-B" or "A+" (whole years), its periods quarters
+	// ("2026-Q4", of the condition's onset).
+	Consented bool `json:"consented,omitempty" doc:"count the custodians' records of patients with a research consent for the querying project (declared with records.use, each on their trail); categories from: diabetes, t1d, htn; age bands A-B or A+; periods YYYY-Qn"`
 }
 
 // DatasetState is a dataset as it stands.
@@ -342,7 +351,41 @@ func (d *Dataset) Check() error {
 			return ErrBadDataset.Wrapf("custodians[%d] is named twice", i)
 		}
 	}
+	if d.Consented {
+		for i, c := range d.Values.Category {
+			if !slices.Contains(records.StudyConditions, c) {
+				return ErrBadDataset.Wrapf("values.category[%d]: a consented dataset counts conditions from the records: one of %s", i, strings.Join(records.StudyConditions, ", "))
+			}
+		}
+		for i, b := range d.Values.AgeBand {
+			if _, _, ok := AgeBand(b); !ok {
+				return ErrBadDataset.Wrapf("values.age_band[%d]: a consented dataset's age bands are A-B or A+ (whole years, A <= B)", i)
+			}
+		}
+		for i, p := range d.Values.Period {
+			if !quarter.MatchString(p) {
+				return ErrBadDataset.Wrapf("values.period[%d]: a consented dataset's periods are quarters, YYYY-Qn", i)
+			}
+		}
+	}
 	return nil
+}
+
+var quarter = regexp.MustCompile(`^[0-9]{4}-Q[1-4]$`)
+
+// AgeBand reads "A-B" (A to B years, both included) or "A+" (A and over).
+func AgeBand(b string) (lo, hi int, ok bool) {
+	if a, found := strings.CutSuffix(b, "+"); found {
+		n, err := strconv.Atoi(a)
+		return n, 200, err == nil && n >= 0 && n <= 150
+	}
+	a, z, found := strings.Cut(b, "-")
+	if !found {
+		return 0, 0, false
+	}
+	l, err1 := strconv.Atoi(a)
+	h, err2 := strconv.Atoi(z)
+	return l, h, err1 == nil && err2 == nil && l >= 0 && l <= h && h <= 150
 }
 
 func activeOrg(r ledger.Reader, id string) (*identity.Identity, error) {

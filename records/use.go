@@ -1,0 +1,123 @@
+package records
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/ledger"
+)
+
+// Use is the body of records.use: a custodian declares the patients whose
+// records it uses in a study — a federated learning task or a research
+// project (their ids) — before its own node computes on them. Each must
+// hold a research consent in force naming the custodian (or all records)
+// for that study; each gets one entry on their trail ("your records at
+// St Luke's contributed to study t2d-demo"), never saying what the study
+// took from them. Declaring a patient again changes nothing.
+type Use struct {
+	Study    string   `json:"study" doc:"the federated learning task's or research project's id"`
+	Patients []string `json:"patients" doc:"the patients' pseudonyms at this custodian (at most 200)"`
+}
+
+// MaxUsePatients bounds one declaration: each patient costs a bounded
+// consent look-up (consent.AcceptStudy); a larger cohort takes several.
+const MaxUsePatients = 200
+
+// StudyConditions are the conditions a study computed on records names
+// (a consented learning task's label, a consented dataset's categories):
+// the custodians' nodes find them in the records by their SNOMED CT and
+// ICD-10 codes (internal/flrun).
+var StudyConditions = []string{"diabetes", "t1d", "htn"}
+
+// OutcomeUsed is the outcome of a trail entry that records a study's use.
+const OutcomeUsed = "used"
+
+var (
+	ErrUseStudy    = ledger.NewError("records", 28, "bad_study", 400, "the study is a federated learning task's or research project's id: 3-40 of a-z, 0-9, '-'")
+	ErrUsePatients = ledger.NewError("records", 29, "bad_cohort", 400, "give 1 to 200 distinct patient pseudonyms")
+	ErrNoResearch  = ledger.NewError("records", 30, "no_research_consent", 403,
+		"a patient of the list holds no research consent in force naming this custodian for this study: leave them out (their records may not be used)")
+)
+
+var useStudy = regexp.MustCompile(`^[a-z0-9-]{3,40}$`)
+
+// State keys of the uses.
+var (
+	prefixUse      = []byte("recu/")  // recu/<study>/<custodian>/<patient> -> ""
+	prefixUseCount = []byte("recuc/") // recuc/<study>/<custodian> -> decimal count
+)
+
+func use(ctx *ledger.Context, m *Use) error {
+	if !useStudy.MatchString(m.Study) {
+		return ErrUseStudy.Wrapf("%s", ledger.Echo(m.Study))
+	}
+	if len(m.Patients) == 0 || len(m.Patients) > MaxUsePatients {
+		return ErrUsePatients.Wrapf("%d given", len(m.Patients))
+	}
+	seen := make(map[string]bool, len(m.Patients))
+	for i, p := range m.Patients {
+		if seen[p] || len(p) > 128 {
+			return ErrUsePatients.Wrapf("patients[%d] is repeated or not a pseudonym", i)
+		}
+		seen[p] = true
+	}
+	custodian := ctx.Signer.ID
+	added := int64(0)
+	for i, p := range m.Patients {
+		k := ledger.Key(prefixUse, m.Study, custodian, p)
+		if b, err := ctx.State.Get(k); err != nil {
+			panic(err)
+		} else if b != nil {
+			continue
+		}
+		c, err := consent.AcceptStudy(ctx.State, ctx.Signer, p, m.Study, ctx.Time)
+		if err != nil {
+			panic(err)
+		}
+		if c == nil {
+			return ErrNoResearch.Wrapf("patients[%d]", i)
+		}
+		ledger.SetPresent(ctx.State, k)
+		sum := sha256.Sum256(append(ctx.TxHash[:], p...))
+		a := Access{ID: hex.EncodeToString(sum[:16]), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339),
+			Requester: custodian, RequesterKind: string(ctx.Signer.Kind), Patient: p, Custodian: custodian,
+			Purpose: "research", Outcome: OutcomeUsed, Consent: c.ID, Study: m.Study}
+		ledger.SetJSON(ctx.State, ledger.Key(prefixAccess, a.ID), a)
+		ledger.SetPresent(ctx.State, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
+		ledger.SetPresent(ctx.State, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
+		added++
+	}
+	if added > 0 {
+		n, err := UseCount(ctx.State, m.Study, custodian)
+		if err != nil {
+			panic(err)
+		}
+		ctx.State.Set(ledger.Key(prefixUseCount, m.Study, custodian), []byte(strconv.FormatInt(n+added, 10)))
+	}
+	ctx.Emit("records.use", [2]string{"study", m.Study}, [2]string{"custodian", custodian}, [2]string{"added", strconv.FormatInt(added, 10)})
+	return nil
+}
+
+// UseCount is how many patients custodian has declared for study
+// (records.use): the cohort its contributions may draw on. One read.
+func UseCount(r ledger.Reader, study, custodian string) (int64, error) {
+	b, err := r.Get(ledger.Key(prefixUseCount, study, custodian))
+	if err != nil || b == nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, ledger.ErrInternal.Wrapf("use count: %v", err)
+	}
+	return n, nil
+}
+
+// Declared says whether custodian has declared patient for study.
+func Declared(r ledger.Reader, study, custodian, patient string) (bool, error) {
+	b, err := r.Get(ledger.Key(prefixUse, study, custodian, patient))
+	return b != nil, err
+}
