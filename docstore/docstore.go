@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -348,6 +349,29 @@ func (s *Store) Records(patient string) ([]Meta, error) {
 			return nil, err
 		}
 		out = append(out, *m)
+	}
+	return out, it.Error()
+}
+
+// Patients lists the patients (pseudonyms) with records held here, each
+// once, in key order: a study computed at this node starts from them.
+func (s *Store) Patients() ([]string, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixPatient, UpperBound: upper(prefixPatient)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for it.First(); it.Valid(); {
+		rest := string(it.Key()[len(prefixPatient):])
+		patient, _, ok := strings.Cut(rest, "/")
+		if !ok {
+			it.Next()
+			continue
+		}
+		out = append(out, patient)
+		// Skip this patient's other records: seek past "<patient>/".
+		it.SeekGE(upper(key(prefixPatient, patient, "")))
 	}
 	return out, it.Error()
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -226,5 +227,23 @@ func TestMatching(t *testing.T) {
 	}
 	if _, err := s.Matching("p", [][]byte{[]byte("!")}, form, keep); err == nil {
 		t.Fatal("a content without a form matched")
+	}
+}
+
+// TestPatients: each patient with records here once, in key order, a
+// patient whose pseudonym is another's prefix included.
+func TestPatients(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), mustUnsealer(t, t.TempDir()))
+	if ps, err := s.Patients(); err != nil || len(ps) != 0 {
+		t.Fatalf("an empty store: %v, %v", ps, err)
+	}
+	for _, r := range []struct{ id, patient string }{{"r1", "p1"}, {"r2", "p10"}, {"r3", "p1"}, {"r4", "p2"}, {"r5", "p10"}} {
+		if _, err := s.Put(Meta{ID: r.id, Patient: r.patient}, sentinel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := s.Patients()
+	if err != nil || !slices.Equal(ps, []string{"p1", "p10", "p2"}) {
+		t.Fatalf("patients %v, %v", ps, err)
 	}
 }

@@ -103,6 +103,12 @@ type Settings struct {
 	// (docs/federated.md, docs/research.md).
 	ResearchData string `json:"research_data,omitempty"`
 	ResearchKey  string `json:"research_key,omitempty"`
+	// ResearchRecords, when true, lets the node compute on the records it
+	// holds as a custodian, in the background, for learning tasks and
+	// datasets marked consented: only the records of patients whose
+	// research consent names the member for that study, each declared
+	// first on the ledger (records.use: it shows on their trail).
+	ResearchRecords bool `json:"research_records,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

@@ -205,7 +205,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()
-	if settings.ResearchData != "" {
+	if settings.ResearchData != "" || settings.ResearchRecords {
 		if err := n.startResearch(o.Home, settings); err != nil {
 			n.Stop()
 			return nil, err
@@ -223,10 +223,10 @@ func (n *Node) startResearch(home string, s Settings) error {
 		path = s.OperatorKey
 	}
 	if path == "" {
-		return fmt.Errorf("research_data in %s needs research_key or operator_key: the key the node signs its models and cells with", settingsFile)
+		return fmt.Errorf("research_data or research_records in %s needs research_key or operator_key: the key the node signs its models and cells with", settingsFile)
 	}
 	dir := s.ResearchData
-	if !filepath.IsAbs(dir) {
+	if dir != "" && !filepath.IsAbs(dir) {
 		dir = filepath.Join(home, dir)
 	}
 	if !filepath.IsAbs(path) {
@@ -243,6 +243,9 @@ func (n *Node) startResearch(home string, s Settings) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopWork = cancel
 	w := &flrun.Worker{Client: client.New(n.APIURL()), Key: key, Dir: dir, Log: n.log.With("module", "research")}
+	if s.ResearchRecords {
+		w.Records = n.Docs
+	}
 	go w.Run(ctx)
 	n.log.Info("research worker started", "data", dir, "key", f.Name)
 	return nil

@@ -34,11 +34,15 @@ func Answer(ctx context.Context, c *client.Client, key ed25519.PrivateKey, rows 
 // every open research query on a dataset the member is a custodian of for
 // which Dir holds research/<dataset>.csv. The files are the member's own
 // systems' exports; nothing in them leaves the node but models and noisy
-// cells.
+// cells. With Records, it does the same for consented tasks and datasets
+// from the records the node holds, of the patients whose research consent
+// names the member for the study (Cohort), declaring them first
+// (records.use: each sees it on their trail).
 type Worker struct {
-	Client *client.Client
-	Key    ed25519.PrivateKey
-	Dir    string
+	Client  *client.Client
+	Key     ed25519.PrivateKey
+	Dir     string
+	Records Records
 	// Every is how often it looks (default 2 s).
 	Every time.Duration
 	Log   *slog.Logger
@@ -118,8 +122,8 @@ func (w *Worker) Once(ctx context.Context) {
 		if slices.Contains(q.Answered, me) {
 			continue
 		}
-		path := filepath.Join(w.Dir, "research", q.Dataset+".csv")
-		if _, err := os.Stat(path); err != nil {
+		path := w.file("research", q.Dataset)
+		if _, err := os.Stat(path); err != nil && w.Records == nil {
 			continue
 		}
 		d, ok := datasets[q.Dataset]
@@ -133,15 +137,27 @@ func (w *Worker) Once(ctx context.Context) {
 		if !slices.Contains(d.Custodians, me) {
 			continue
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			continue
-		}
-		rows, err := research.ReadRows(f)
-		f.Close()
-		if err != nil {
-			w.Log.Warn("research worker: cannot read the dataset's rows", "file", path, "err", err)
-			continue
+		var rows []research.Row
+		if d.Consented {
+			if w.Records == nil {
+				continue
+			}
+			var err error
+			if rows, err = w.consentedRows(ctx, q, d); err != nil {
+				w.Log.Warn("research worker: cannot count the consented records", "query", q.ID, "err", err)
+				continue
+			}
+		} else {
+			f, err := os.Open(path)
+			if err != nil {
+				continue
+			}
+			rows, err = research.ReadRows(f)
+			f.Close()
+			if err != nil {
+				w.Log.Warn("research worker: cannot read the dataset's rows", "file", path, "err", err)
+				continue
+			}
 		}
 		if err := Answer(ctx, w.Client, w.Key, rows, q, d); err != nil && !benign(err) {
 			var p *client.Problem
@@ -160,25 +176,49 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 	if s, ok := w.sites[task]; ok {
 		return s, nil
 	}
-	path := filepath.Join(w.Dir, "fl", task+".csv")
-	if _, err := os.Stat(path); err != nil {
+	path := w.file("fl", task)
+	if _, err := os.Stat(path); err != nil && w.Records == nil {
 		return nil, nil
 	}
 	var st federated.State
 	if err := c.Get(ctx, "/api/v1/fl/tasks/"+url.PathEscape(task), &st); err != nil {
 		return nil, nil
 	}
-	if !slices.Contains(st.Participants, me) {
-		return nil, fmt.Errorf("%s holds data for a task this member does not take part in", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	examples, err := federated.ReadCSV(f, st.Features, st.Label)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var examples []federated.Example
+	if st.Consented {
+		if w.Records == nil || !slices.Contains(st.Participants, me) {
+			return nil, nil
+		}
+		cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, task, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		var used []string
+		if examples, used, err = Examples(cohort, st.Features, st.Label); err != nil {
+			return nil, err
+		}
+		if len(examples) < 5 {
+			return nil, fmt.Errorf("%d patients here consented to this task with every feature in their records: at least 5 are needed", len(examples))
+		}
+		if err := Declare(ctx, w.Client, w.Key, task, used); err != nil {
+			return nil, fmt.Errorf("declaring the cohort: %w", err)
+		}
+		path = "the records of " + fmt.Sprint(len(used)) + " consenting patients"
+	} else {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+		if !slices.Contains(st.Participants, me) {
+			return nil, fmt.Errorf("%s holds data for a task this member does not take part in", path)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if examples, err = federated.ReadCSV(f, st.Features, st.Label); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	train, holdout := federated.Split(examples)
 	if len(train) == 0 || len(holdout) == 0 {
@@ -188,4 +228,30 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 	w.sites[task] = s
 	w.Log.Info("research worker: taking part", "task", task, "train", len(train), "holdout", len(holdout))
 	return s, nil
+}
+
+// consentedRows are this custodian's rows for a query on a consented
+// dataset: its patients who consented to the query's project, declared
+// first (records.use).
+func (w *Worker) consentedRows(ctx context.Context, q *research.Query, d *research.DatasetState) ([]research.Row, error) {
+	cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, q.Project, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	rows, used := Rows(cohort, &d.Values)
+	if len(used) > 0 {
+		if err := Declare(ctx, w.Client, w.Key, q.Project, used); err != nil {
+			return nil, fmt.Errorf("declaring the cohort: %w", err)
+		}
+	}
+	return rows, nil
+}
+
+// file is the data file of a task or dataset in Dir, or "" without Dir
+// (os.Stat("") fails: no file).
+func (w *Worker) file(kind, id string) string {
+	if w.Dir == "" {
+		return ""
+	}
+	return filepath.Join(w.Dir, kind, id+".csv")
 }
