@@ -264,18 +264,19 @@ func newConsentCmd(g *globals) *cobra.Command {
 	}
 	tf := &txFlags{}
 	var grant consent.Grant
-	var categories, recordIDs []string
+	var categories, recordIDs, studies []string
 	var all bool
 	validFor := lifetime.Flag(30 * lifetime.Day)
 	grantCmd := &cobra.Command{
 		Use:   "grant GRANTEE",
 		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",
 		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 30d
-  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 1w`,
+  primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 1w
+  primum consent grant 3a9c… --from patient-1.json --purpose research --studies t2d-records --valid-for 52w`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			grant.Grantee = args[0]
-			grant.Scope = consent.Scope{All: all, Categories: categories, Records: recordIDs}
+			grant.Scope = consent.Scope{All: all, Categories: categories, Records: recordIDs, Studies: studies}
 			if grant.Expires == "" {
 				grant.Expires = time.Now().Add(time.Duration(validFor)).UTC().Format(time.RFC3339)
 			}
@@ -285,6 +286,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 	grantCmd.Flags().BoolVar(&all, "all", false, "all records")
 	grantCmd.Flags().StringSliceVar(&categories, "categories", nil, "record categories: "+strings.Join(records.Categories(), ", "))
 	grantCmd.Flags().StringSliceVar(&recordIDs, "records", nil, "specific record ids")
+	grantCmd.Flags().StringSliceVar(&studies, "studies", nil, "with --purpose research: the studies (trials, learning tasks, research projects) the grantee may enrol you in or compute on your records for")
 	grantCmd.Flags().StringVar(&grant.Purpose, "purpose", "treatment", strings.Join(consent.Purposes, ", "))
 	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
 	grantCmd.Flags().Var(&validFor, "valid-for", "how long the consent lasts: weeks, days or a duration, e.g. 2w, 7d, 1d12h, 36h (or --expires)")
