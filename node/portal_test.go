@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/records"
 )
 
@@ -165,6 +166,27 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		chromedp.Evaluate(`document.querySelectorAll("#emergencies tbody tr").length`, &regulatorRows),
 	); err != nil || regulatorRows != 1 {
 		t.Fatalf("regulator's emergency list: %d rows, %v", regulatorRows, err)
+	}
+
+	// A study on St Luke's records, with the patient's research consent:
+	// the trail and the inbox say the records were used in it.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant,
+		"body": consent.Grant{Grantee: m["stlukes"].id, Purpose: "research", Scope: consent.Scope{Studies: []string{"t2d-records"}},
+			Expires: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}})
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": records.TypeUse,
+		"body": records.Use{Study: "t2d-records", Patients: []string{patient}}})
+	var used, told string
+	if err := chromedp.Run(patientTab,
+		chromedp.Reload(),
+		chromedp.Poll(`document.querySelectorAll("#trail tbody tr").length === 5`, nil),
+		chromedp.Text("#trail tbody tr:first-child", &used),
+		chromedp.Text("#inbox", &told),
+	); err != nil {
+		t.Fatalf("a study's use: %v", err)
+	}
+	if !strings.Contains(used, "used in study t2d-records") || !strings.Contains(used, "your records there") ||
+		!strings.Contains(told, "used your records in the study t2d-records") {
+		t.Fatalf("a study's use: the trail shows %q, the inbox %q", used, told)
 	}
 
 	// Erasure from the portal: St Luke's keeps observations under a legal

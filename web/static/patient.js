@@ -87,7 +87,10 @@ async function refresh() {
     const r = recordsHeld.find(r => r.id === id);
     return !r ? "a record" : read[id] ? read[id].title : "your " + kindOf(r.category).toLowerCase() + " record of " + when(r.registered);
   };
-  fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, recordWords(a.record), a.purpose.replaceAll("_", " "),
+  // A study's use (records.use) names no record: the patient's records
+  // there contributed to the study, computed at their custodian.
+  fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, a.study ? "your records there" : recordWords(a.record), a.purpose.replaceAll("_", " "),
+    a.study ? { text: "used in study " + a.study, cls: "status-active" } :
     { text: a.outcome + (a.refusal ? " (" + a.refusal.replaceAll("_", " ") + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason.replaceAll("_", " ") : ""]), i => trail[i].emergency ? "emergency" : "");
   inbox(all.filter(a => !own(a)), consents, recordWords, who);
@@ -161,7 +164,8 @@ function inbox(others, consents, recordWords, who) {
   for (const a of others.slice(0, 50)) {
     const by = who[a.requester] || "someone";
     const what = recordWords(a.record);
-    if (a.emergency) items.push([a.time, "stop", `EMERGENCY: ${by} read ${what} without your consent (${a.emergency_reason.replaceAll("_", " ")}). The regulator is told too.`]);
+    if (a.study) items.push([a.time, "ok", `${by} used your records in the study ${a.study}, as your research consent allows: at its own site, with nothing of them leaving it.`]);
+    else if (a.emergency) items.push([a.time, "stop", `EMERGENCY: ${by} read ${what} without your consent (${a.emergency_reason.replaceAll("_", " ")}). The regulator is told too.`]);
     else if (a.outcome === "granted") items.push([a.time, "ok", `${by} read ${what} for ${a.purpose.replaceAll("_", " ")}.`]);
     else items.push([a.time, "again", `${by} asked for ${what} for ${a.purpose.replaceAll("_", " ")} and was refused (${(a.refusal || a.outcome).replaceAll("_", " ")}).`]);
   }
