@@ -99,6 +99,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		txs = append(txs, capacitySteps(gen, b)...)
 		txs = append(txs, flSteps(gen, b)...)
 		txs = append(txs, researchSteps(gen, b)...)
+		txs = append(txs, useSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -272,6 +273,29 @@ func flSteps(gen *harness, b int) [][]byte {
 	return nil
 }
 
+// useSteps are a study on consented records, at fixed blocks: a
+// consented learning task over the two hospitals; the trial participant
+// (whose research consent names the second hospital for every study)
+// declared by it and refused to the first; a contribution within the
+// second's cohort of one, and the first's beyond its empty one.
+func useSteps(gen *harness, b int) [][]byte {
+	use := func(key ed25519.PrivateKey) []byte {
+		return gen.tx(key, records.TypeUse, records.Use{Study: "wl-rec", Patients: []string{id(trialPatient)}})
+	}
+	contribute := func(key ed25519.PrivateKey) []byte {
+		return gen.tx(key, federated.TypeContribute, federated.Contribute{Task: "wl-rec", Round: 1, Samples: 1, Weights: []int64{5, -5, 1}})
+	}
+	switch b {
+	case 21:
+		return [][]byte{gen.tx(hospitalKey, federated.TypeTask, federated.Task{ID: "wl-rec", Title: "workload on records", Features: []string{"age", "bmi"}, Label: "diabetes",
+			LearningRate: 500_000, LocalEpochs: 2, Clip: 1 << 18, Rounds: 1, RoundBlocks: 5, Participants: []string{id(hospitalKey), id(hospital2Key)}, Consented: true}),
+			use(hospital2Key), use(hospitalKey)}
+	case 22:
+		return [][]byte{contribute(hospital2Key), contribute(hospitalKey)}
+	}
+	return nil
+}
+
 // researchSteps are research aggregates' transactions of block b, at
 // fixed blocks: a dataset over the two hospitals, St Luke's research
 // project, a query answered by both (a cell suppressed), a differencing
@@ -438,8 +462,10 @@ func TestAppHashPinned(t *testing.T) {
 	// workload's status changes) and the capacity module's steps; then
 	// (the next session) only by adding federated learning's and research
 	// aggregates' steps (without them:
-	// 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC).
-	const want = "607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928"
+	// 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC);
+	// then only by adding a study on consented records (useSteps; without
+	// them: 607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928).
+	const want = "A50D57F659E7887F92998738FFD446C69346DD8D13E54BDBCB2A59648CB3D3CD"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
