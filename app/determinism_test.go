@@ -274,13 +274,13 @@ func flSteps(gen *harness, b int) [][]byte {
 }
 
 // useSteps are a study on consented records, at fixed blocks: a
-// consented learning task over the two hospitals; the trial participant
-// (whose research consent names the second hospital for every study)
-// declared by it and refused to the first; a contribution within the
-// second's cohort of one, and the first's beyond its empty one.
+// consented learning task over the two hospitals; the trial participant's
+// research consent naming it and the second hospital; the participant
+// declared by that hospital and refused to the first; a contribution
+// within the second's cohort of one, and the first's beyond its empty one.
 func useSteps(gen *harness, b int) [][]byte {
 	use := func(key ed25519.PrivateKey) []byte {
-		return gen.tx(key, records.TypeUse, records.Use{Study: "wl-rec", Patients: []string{id(trialPatient)}})
+		return gen.tx(key, records.TypeUse, records.Use{Study: "fl:wl-rec", Patients: []string{id(trialPatient)}})
 	}
 	contribute := func(key ed25519.PrivateKey) []byte {
 		return gen.tx(key, federated.TypeContribute, federated.Contribute{Task: "wl-rec", Round: 1, Samples: 1, Weights: []int64{5, -5, 1}})
@@ -289,8 +289,11 @@ func useSteps(gen *harness, b int) [][]byte {
 	case 21:
 		return [][]byte{gen.tx(hospitalKey, federated.TypeTask, federated.Task{ID: "wl-rec", Title: "workload on records", Features: []string{"age", "bmi"}, Label: "diabetes",
 			LearningRate: 500_000, LocalEpochs: 2, Clip: 1 << 18, Rounds: 1, RoundBlocks: 5, Participants: []string{id(hospitalKey), id(hospital2Key)}, Consented: true}),
-			use(hospital2Key), use(hospitalKey)}
+			gen.tx(trialPatient, consent.TypeGrant, consent.Grant{Grantee: id(hospital2Key), Scope: consent.Scope{Studies: []string{"fl:wl-rec"}},
+				Purpose: "research", Expires: "2099-01-01T00:00:00Z"})}
 	case 22:
+		return [][]byte{use(hospital2Key), use(hospitalKey)}
+	case 23:
 		return [][]byte{contribute(hospital2Key), contribute(hospitalKey)}
 	}
 	return nil
@@ -465,7 +468,7 @@ func TestAppHashPinned(t *testing.T) {
 	// 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC);
 	// then only by adding a study on consented records (useSteps; without
 	// them: 607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928).
-	const want = "A50D57F659E7887F92998738FFD446C69346DD8D13E54BDBCB2A59648CB3D3CD"
+	const want = "AA7E77B53DB44275F76AFC9B49FC3D3C9804CC859DCEA2FEA8847AF57AE863D2"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

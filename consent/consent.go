@@ -52,7 +52,9 @@ var (
 // MaxStudies bounds the studies one research consent names.
 const MaxStudies = 8
 
-var studyID = regexp.MustCompile(`^[A-Za-z0-9-]{3,40}$`)
+// studyID: a trial's registry id, or a study of another kind with its
+// prefix (fl:<task>, research:<project>).
+var studyID = regexp.MustCompile(`^([a-z]{2,10}:)?[A-Za-z0-9-]{3,40}$`)
 
 // MaxLivePerGrantee bounds the consents a patient holds in force for one
 // grantee, so that deciding an access reads a bounded number of them.
@@ -238,7 +240,7 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope, purpose string) error 
 		}
 		for _, id := range s.Studies {
 			if !studyID.MatchString(id) {
-				return ErrBadScope.Wrapf("a study is a trial's registry id, a learning task's or a research project's id (3-40 of A-Z, a-z, 0-9, '-')")
+				return ErrBadScope.Wrapf("a study is a trial's registry id, fl:<learning task id> or research:<project id> (ids of 3-40 of A-Z, a-z, 0-9, '-')")
 			}
 		}
 		return nil
@@ -398,6 +400,17 @@ func Names(r ledger.Reader, patient, grantee string) (bool, error) {
 func AcceptStudy(r ledger.Reader, requester ledger.Signer, patient, study string, now time.Time) (*Consent, error) {
 	return find(r, requester, patient, func(c *Consent) bool {
 		return c.Purpose == "research" && c.Active(now) && (c.Scope.All || slices.Contains(c.Scope.Studies, study))
+	})
+}
+
+// NamesStudy finds a research consent in force of patient that names the
+// requester (or the organisation that credentials them) and study by its
+// id: computing on a patient's records for a study (records.use) needs
+// the patient to have agreed to that study, not to research at large. It
+// reads the same bounded pairs as Accept.
+func NamesStudy(r ledger.Reader, requester ledger.Signer, patient, study string, now time.Time) (*Consent, error) {
+	return find(r, requester, patient, func(c *Consent) bool {
+		return c.Purpose == "research" && c.Active(now) && slices.Contains(c.Scope.Studies, study)
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 // holdout together are at most the patients it declared (records.use),
 // each holding a research consent for the task naming the site.
 func TestConsentedTask(t *testing.T) {
-	recs := records.New()
+	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Admits: federated.Study})
 	w := moduletest.New(t, federated.Declare(), recs.Declare(), consent.New(recs).Declare(), identity.Declare())
 	w.AddOrg("institute", "research")
 	w.AddOrg("h1", "hospital")
@@ -56,15 +56,15 @@ func TestConsentedTask(t *testing.T) {
 			body          any
 			want          error
 		}{p + " consents to h1's research in t2d-rec", p, consent.TypeGrant,
-			consent.Grant{Grantee: w.ID("h1"), Scope: consent.Scope{Studies: []string{"t2d-rec"}}, Purpose: "research", Expires: year}, nil})
+			consent.Grant{Grantee: w.ID("h1"), Scope: consent.Scope{Studies: []string{"fl:t2d-rec"}}, Purpose: "research", Expires: year}, nil})
 	}
 	steps = append(steps, []struct {
 		name, as, typ string
 		body          any
 		want          error
 	}{
-		{"h1 declares p4, who did not consent", "h1", records.TypeUse, records.Use{Study: "t2d-rec", Patients: []string{w.ID("p1"), w.ID("p4")}}, records.ErrNoResearch},
-		{"h1 declares its three", "h1", records.TypeUse, records.Use{Study: "t2d-rec", Patients: []string{w.ID("p1"), w.ID("p2"), w.ID("p3")}}, nil},
+		{"h1 declares p4, who did not consent", "h1", records.TypeUse, records.Use{Study: "fl:t2d-rec", Patients: []string{w.ID("p1"), w.ID("p4")}}, records.ErrNoResearch},
+		{"h1 declares its three", "h1", records.TypeUse, records.Use{Study: "fl:t2d-rec", Patients: []string{w.ID("p1"), w.ID("p2"), w.ID("p3")}}, nil},
 		{"more samples than patients", "h1", federated.TypeContribute, contribution(3, 1), federated.ErrBeyondCohort},
 		{"h2 cannot use h1's cohort", "h2", federated.TypeContribute, contribution(1, 1), federated.ErrBeyondCohort},
 		{"within its cohort", "h1", federated.TypeContribute, contribution(2, 1), nil},

@@ -112,6 +112,21 @@ type Task struct {
 	Consented bool `json:"consented,omitempty" doc:"train on the sites' records of patients with a research consent for this task (declared with records.use, each on their trail); features from: age, bmi, sbp, dbp, hba1c, fpg; label from: diabetes, t1d, htn"`
 }
 
+// StudyPrefix marks a learning task's id as a study (records.use,
+// research consents): "fl:<task>".
+const StudyPrefix = "fl"
+
+// Study says whether custodian may compute on records for task id now: a
+// consented task, training, that lists it as a participant (records'
+// StudyKind).
+func Study(r ledger.Reader, id, custodian string, _ time.Time) (bool, error) {
+	var s State
+	if found, err := ledger.GetJSON(r, taskKey(id), &s); err != nil || !found {
+		return false, err
+	}
+	return s.Consented && s.Status == StatusTraining && slices.Contains(s.Participants, custodian), nil
+}
+
 // The names a consented task's features and label take: the sites read
 // them from their records (internal/flrun knows the FHIR codes and the
 // standardisation of each).
@@ -405,7 +420,7 @@ func contribute(ctx *ledger.Context, m *Contribute) error {
 		if m.Eval != nil {
 			used += m.Eval.HoldoutSize
 		}
-		declared, err := records.UseCount(ctx.State, s.ID, site)
+		declared, err := records.UseCount(ctx.State, StudyPrefix+":"+s.ID, site)
 		if err != nil {
 			panic(err)
 		}

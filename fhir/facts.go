@@ -214,8 +214,8 @@ func (f *Facts) AgeAt(t time.Time) int {
 		return -1
 	}
 	age := t.Year() - f.Birth.Year()
-	if t.YearDay() < f.Birth.YearDay() {
-		age--
+	if t.Month() < f.Birth.Month() || (t.Month() == f.Birth.Month() && t.Day() < f.Birth.Day()) {
+		age-- // the birthday of year t is still to come
 	}
 	return age
 }

@@ -23,7 +23,8 @@ import (
 // types in documentation and tests). Modules that need another are wired
 // here, through the narrow interface they declare (consent names records).
 func All() []ledger.Module {
-	recs := records.New()
+	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Admits: federated.Study},
+		records.StudyKind{Prefix: research.StudyPrefix, Admits: research.Study})
 	return []ledger.Module{
 		identity.Declare(),
 		governance.New().Declare(),

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/records"
 )
 
@@ -170,11 +171,14 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 
 	// A study on St Luke's records, with the patient's research consent:
 	// the trail and the inbox say the records were used in it.
+	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": federated.TypeTask,
+		"body": federated.Task{ID: "t2d-records", Title: "On records", Features: []string{"age", "bmi"}, Label: "diabetes", LearningRate: 500_000,
+			LocalEpochs: 1, Clip: 1 << 18, Rounds: 1, RoundBlocks: 100, Participants: []string{m["stlukes"].id, m["riverside"].id}, Consented: true}})
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant,
-		"body": consent.Grant{Grantee: m["stlukes"].id, Purpose: "research", Scope: consent.Scope{Studies: []string{"t2d-records"}},
+		"body": consent.Grant{Grantee: m["stlukes"].id, Purpose: "research", Scope: consent.Scope{Studies: []string{"fl:t2d-records"}},
 			Expires: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}})
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": records.TypeUse,
-		"body": records.Use{Study: "t2d-records", Patients: []string{patient}}})
+		"body": records.Use{Study: "fl:t2d-records", Patients: []string{patient}}})
 	var used, told string
 	if err := chromedp.Run(patientTab,
 		chromedp.Reload(),
@@ -184,8 +188,8 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	); err != nil {
 		t.Fatalf("a study's use: %v", err)
 	}
-	if !strings.Contains(used, "used in study t2d-records") || !strings.Contains(used, "your records there") ||
-		!strings.Contains(told, "used your records in the study t2d-records") {
+	if !strings.Contains(used, "used in the learning task t2d-records") || !strings.Contains(used, "your records there") ||
+		!strings.Contains(told, "used your records in the learning task t2d-records") {
 		t.Fatalf("a study's use: the trail shows %q, the inbox %q", used, told)
 	}
 

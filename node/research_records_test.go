@@ -66,7 +66,7 @@ func TestResearchOnConsentedRecords(t *testing.T) {
 			p := patient{key: key, id: id, consent: i < h.agree}
 			if p.consent {
 				if _, err := c.Send(ctx, key, consent.TypeGrant, consent.Grant{Grantee: m[h.name].id, Purpose: "research",
-					Scope: consent.Scope{Studies: []string{task, project}}, Expires: year}, true); err != nil {
+					Scope: consent.Scope{Studies: []string{"fl:" + task, "research:" + project}}, Expires: year}, true); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -78,7 +78,7 @@ func TestResearchOnConsentedRecords(t *testing.T) {
 	send("institute", federated.TypeTask, federated.Task{ID: task, Title: "On records", Features: federated.SynthFeatures, Label: federated.SynthLabel,
 		LearningRate: 500_000, LocalEpochs: 5, Clip: 5 << federated.ScaleBits, Rounds: 2, RoundBlocks: 60,
 		Participants: []string{m["h1"].id, m["h2"].id}, Consented: true})
-	cohort, err := flrun.Cohort(ctx, c, m["h2"].key, n.Docs, task, time.Now())
+	cohort, err := flrun.Cohort(ctx, c, m["h2"].key, n.Docs, "fl:"+task, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestResearchOnConsentedRecords(t *testing.T) {
 	if _, _, err := h2.Step(ctx); err == nil {
 		t.Fatal("h2 contributed before declaring its cohort")
 	}
-	if err := flrun.Declare(ctx, c, m["h2"].key, task, used); err != nil {
+	if err := flrun.Declare(ctx, c, m["h2"].key, "fl:"+task, used); err != nil {
 		t.Fatal(err)
 	}
 	st, err := h2.Run(ctx)
@@ -127,7 +127,7 @@ func TestResearchOnConsentedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, counted := flrun.Rows(cohort, &d.Values)
-	if err := flrun.Declare(ctx, c, m["h2"].key, project, counted); err != nil {
+	if err := flrun.Declare(ctx, c, m["h2"].key, "research:"+project, counted); err != nil {
 		t.Fatal(err)
 	}
 	if err := flrun.Answer(ctx, c, m["h2"].key, rows, &q, &d); err != nil {
@@ -159,7 +159,7 @@ func TestResearchOnConsentedRecords(t *testing.T) {
 				studies = append(studies, a.Study)
 			}
 		}
-		if p.consent != slices.Contains(studies, task) || (!p.consent && len(studies) > 0) {
+		if p.consent != slices.Contains(studies, "fl:"+task) || (!p.consent && len(studies) > 0) {
 			t.Fatalf("patient %d (consented %v) sees uses %v", i, p.consent, studies)
 		}
 	}

@@ -42,8 +42,11 @@ func run(t *testing.T, w *moduletest.World, steps []step) {
 // (research) and drS (hospital, suspended); a device of the hospital;
 // patients alice, bob and carol; and alice's observation and condition
 // and bob's observation at the hospital.
-func setup(t *testing.T) *moduletest.World {
-	recs := records.New()
+func setup(t *testing.T) *moduletest.World { return setupWith(t) }
+
+// setupWith is setup with kinds of study records may be used in.
+func setupWith(t *testing.T, studies ...records.StudyKind) *moduletest.World {
+	recs := records.New(studies...)
 	w := moduletest.New(t, recs.Declare(), consent.New(recs).Declare(), identity.Declare())
 	w.AddOrg("hosp", "hospital")
 	w.AddOrg("clinic", "clinic")

@@ -102,10 +102,13 @@ var (
 var recordID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 // Module is the records module.
-type Module struct{}
+type Module struct {
+	studies []StudyKind
+}
 
-// New returns the module.
-func New() *Module { return &Module{} }
+// New returns the module; studies are the kinds of study a custodian may
+// use records in (records.use).
+func New(studies ...StudyKind) *Module { return &Module{studies: studies} }
 
 // Categories implements consent.Records.
 func (*Module) Categories() []string { return categories }
@@ -155,7 +158,7 @@ func (m *Module) Routes() []ledger.Route {
 		{Type: TypeSetRetention, Allow: custodians, Handle: ledger.Handle(setRetention),
 			Doc:     "A custodian sets its retention policy (GDPR Art. 17(3)): per record category, a basis and how many years after registration it must keep a record its patient asked to erase. It replaces the policy before; no holds removes it.",
 			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
-		{Type: TypeUse, Allow: custodians, Handle: ledger.Handle(use),
+		{Type: TypeUse, Allow: custodians, Handle: ledger.Handle(m.use),
 			Doc:     "A custodian declares the patients whose records its own node uses in a study (a federated learning task or a research project): each must hold a research consent in force naming the custodian for it, and each gets one entry on their trail. A learning task that takes consented records counts a site's samples against its declared patients.",
 			Example: `{"study":"t2d-demo","patients":["<patient id>"]}`},
 		{Type: TypeShareCase, Args: []string{"records..."}, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,14 +13,17 @@ import (
 )
 
 // Use is the body of records.use: a custodian declares the patients whose
-// records it uses in a study — a federated learning task or a research
-// project (their ids) — before its own node computes on them. Each must
-// hold a research consent in force naming the custodian (or all records)
-// for that study; each gets one entry on their trail ("your records at
-// St Luke's contributed to study t2d-demo"), never saying what the study
-// took from them. Declaring a patient again changes nothing.
+// records it uses in a study — "fl:<task>" (a federated learning task) or
+// "research:<project>" (a research project) — before its own node
+// computes on them. The study must exist, be on consented records and
+// name the custodian (a StudyKind says so); each patient must hold a
+// research consent in force naming the custodian and that study by its
+// id (a consent to all research does not do: a patient agrees to studies
+// they know); each gets one entry on their trail ("St Luke's used your
+// records in the study fl:t2d-records"), never saying what the study took
+// from them. Declaring a patient again changes nothing.
 type Use struct {
-	Study    string   `json:"study" doc:"the federated learning task's or research project's id"`
+	Study    string   `json:"study" doc:"fl:<task id> or research:<project id>"`
 	Patients []string `json:"patients" doc:"the patients' pseudonyms at this custodian (at most 200)"`
 }
 
@@ -37,13 +41,27 @@ var StudyConditions = []string{"diabetes", "t1d", "htn"}
 const OutcomeUsed = "used"
 
 var (
-	ErrUseStudy    = ledger.NewError("records", 28, "bad_study", 400, "the study is a federated learning task's or research project's id: 3-40 of a-z, 0-9, '-'")
-	ErrUsePatients = ledger.NewError("records", 29, "bad_cohort", 400, "give 1 to 200 distinct patient pseudonyms")
+	ErrUseStudy    = ledger.NewError("records", 28, "bad_study", 400, "a study is fl:<task id> (a federated learning task) or research:<project id> (a research project), ids of 3-40 of a-z, 0-9, '-'")
+	ErrUsePatients = ledger.NewError("records", 29, "bad_cohort", 400, "give 1 to 200 distinct patient pseudonyms (ledger ids, 40 hex)")
 	ErrNoResearch  = ledger.NewError("records", 30, "no_research_consent", 403,
-		"a patient of the list holds no research consent in force naming this custodian for this study: leave them out (their records may not be used)")
+		"a patient of the list holds no research consent in force naming this custodian and this study by its id: leave them out (their records may not be used)")
+	ErrStudyClosed = ledger.NewError("records", 31, "study_not_open", 403,
+		"no such study on consented records names this custodian now: a learning task must be consented, training and list it as a participant; a research project must be approved, unexpired and on a consented dataset it is a custodian of")
 )
 
-var useStudy = regexp.MustCompile(`^[a-z0-9-]{3,40}$`)
+var (
+	useStudy  = regexp.MustCompile(`^([a-z]+):([a-z0-9-]{3,40})$`)
+	pseudonym = regexp.MustCompile(`^[0-9a-f]{40}$`)
+)
+
+// A StudyKind is a kind of study records may be used in: the prefix of
+// its ids ("fl"), and whether custodian may compute on records for the
+// study id (without its prefix) at block time now. The modules that own
+// studies give theirs (modules.All wires them).
+type StudyKind struct {
+	Prefix string
+	Admits func(r ledger.Reader, id, custodian string, now time.Time) (bool, error)
+}
 
 // State keys of the uses.
 var (
@@ -51,21 +69,36 @@ var (
 	prefixUseCount = []byte("recuc/") // recuc/<study>/<custodian> -> decimal count
 )
 
-func use(ctx *ledger.Context, m *Use) error {
-	if !useStudy.MatchString(m.Study) {
+func (mod *Module) use(ctx *ledger.Context, m *Use) error {
+	parts := useStudy.FindStringSubmatch(m.Study)
+	if parts == nil {
 		return ErrUseStudy.Wrapf("%s", ledger.Echo(m.Study))
+	}
+	var kind *StudyKind
+	for i := range mod.studies {
+		if mod.studies[i].Prefix == parts[1] {
+			kind = &mod.studies[i]
+		}
+	}
+	if kind == nil {
+		return ErrUseStudy.Wrapf("%s: no such kind of study", ledger.Echo(m.Study))
 	}
 	if len(m.Patients) == 0 || len(m.Patients) > MaxUsePatients {
 		return ErrUsePatients.Wrapf("%d given", len(m.Patients))
 	}
 	seen := make(map[string]bool, len(m.Patients))
 	for i, p := range m.Patients {
-		if seen[p] || len(p) > 128 {
+		if seen[p] || !pseudonym.MatchString(p) {
 			return ErrUsePatients.Wrapf("patients[%d] is repeated or not a pseudonym", i)
 		}
 		seen[p] = true
 	}
 	custodian := ctx.Signer.ID
+	if ok, err := kind.Admits(ctx.State, parts[2], custodian, ctx.Time); err != nil {
+		panic(err)
+	} else if !ok {
+		return ErrStudyClosed.Wrapf("%s", m.Study)
+	}
 	added := int64(0)
 	for i, p := range m.Patients {
 		k := ledger.Key(prefixUse, m.Study, custodian, p)
@@ -74,7 +107,7 @@ func use(ctx *ledger.Context, m *Use) error {
 		} else if b != nil {
 			continue
 		}
-		c, err := consent.AcceptStudy(ctx.State, ctx.Signer, p, m.Study, ctx.Time)
+		c, err := consent.NamesStudy(ctx.State, ctx.Signer, p, m.Study, ctx.Time)
 		if err != nil {
 			panic(err)
 		}
@@ -82,7 +115,7 @@ func use(ctx *ledger.Context, m *Use) error {
 			return ErrNoResearch.Wrapf("patients[%d]", i)
 		}
 		ledger.SetPresent(ctx.State, k)
-		sum := sha256.Sum256(append(ctx.TxHash[:], p...))
+		sum := sha256.Sum256(slices.Concat(ctx.TxHash[:], []byte(p)))
 		a := Access{ID: hex.EncodeToString(sum[:16]), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339),
 			Requester: custodian, RequesterKind: string(ctx.Signer.Kind), Patient: p, Custodian: custodian,
 			Purpose: "research", Outcome: OutcomeUsed, Consent: c.ID, Study: m.Study}

@@ -253,3 +253,17 @@ func TestExemptionNotLaundered(t *testing.T) {
 	w.Try(t, "inst", research.TypeQuery, ask("q-t1d", research.DimRegion, research.Cohort{Category: []string{"t1d"}}), nil)
 	w.Try(t, "inst", research.TypeQuery, ask("q-t1d-n", research.DimRegion, research.Cohort{Category: []string{"t1d"}, Region: []string{"NORTH"}}), nil)
 }
+
+func TestAgeBand(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		lo, hi int
+		ok     bool
+	}{{"18-39", 18, 39, true}, {"65+", 65, 200, true}, {"0-17", 0, 17, true}, {"40-39", 0, 0, false}, {"+5+", 0, 0, false},
+		{"5-+10", 0, 0, false}, {"young", 0, 0, false}, {"151+", 0, 0, false}, {"", 0, 0, false}} {
+		lo, hi, ok := research.AgeBand(c.in)
+		if ok != c.ok || (ok && (lo != c.lo || hi != c.hi)) {
+			t.Errorf("AgeBand(%q) = %d, %d, %v", c.in, lo, hi, ok)
+		}
+	}
+}

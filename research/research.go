@@ -309,6 +309,29 @@ func GetDataset(r ledger.Reader, id string) (*DatasetState, error) {
 	return get[DatasetState](r, key(prefixDataset, id), ErrUnknownDataset.Wrapf("%q", ledger.Echo(id)))
 }
 
+// StudyPrefix marks a research project's id as a study (records.use,
+// research consents): "research:<project>".
+const StudyPrefix = "research"
+
+// Study says whether custodian may compute on records for project id at
+// now: an approved, unexpired project on a consented dataset it is a
+// custodian of (records' StudyKind).
+func Study(r ledger.Reader, id, custodian string, now time.Time) (bool, error) {
+	var p Project
+	if found, err := ledger.GetJSON(r, key(prefixProject, id), &p); err != nil || !found {
+		return false, err
+	}
+	expires, _ := time.Parse(time.RFC3339, p.Expires)
+	if !now.Before(expires) {
+		return false, nil
+	}
+	var d DatasetState
+	if found, err := ledger.GetJSON(r, key(prefixDataset, p.Dataset), &d); err != nil || !found {
+		return false, err
+	}
+	return d.Consented && slices.Contains(d.Custodians, custodian), nil
+}
+
 // GetQuery reads a query.
 func GetQuery(r ledger.Reader, id string) (*Query, error) {
 	return get[Query](r, key(prefixQuery, id), ErrUnknownQuery.Wrapf("%q", ledger.Echo(id)))
@@ -371,10 +394,16 @@ func (d *Dataset) Check() error {
 	return nil
 }
 
-var quarter = regexp.MustCompile(`^[0-9]{4}-Q[1-4]$`)
+var (
+	quarter = regexp.MustCompile(`^[0-9]{4}-Q[1-4]$`)
+	band    = regexp.MustCompile(`^[0-9]{1,3}(-[0-9]{1,3}|\+)$`)
+)
 
 // AgeBand reads "A-B" (A to B years, both included) or "A+" (A and over).
 func AgeBand(b string) (lo, hi int, ok bool) {
+	if !band.MatchString(b) {
+		return 0, 0, false
+	}
 	if a, found := strings.CutSuffix(b, "+"); found {
 		n, err := strconv.Atoi(a)
 		return n, 200, err == nil && n >= 0 && n <= 150

@@ -62,10 +62,13 @@ type Subject struct {
 }
 
 // Cohort reads, from the records this custodian (key) holds, the patients
-// holding a research consent in force for study that names the custodian,
-// and sums up each one's records. Their consents are read from the ledger
-// as the custodian (one request per patient); their records are decrypted
-// here and never leave.
+// holding a research consent in force that names the custodian and study
+// ("fl:<task>", "research:<project>") by its id, and sums up each one's
+// records. Their consents and their records' ledger entries are read as
+// the custodian (two requests per patient): a record an erasure reached
+// (erased, or kept under a retention duty, which is for that duty alone)
+// is not used, nor is any record of a patient who asked for an erasure.
+// Their records are decrypted here and never leave.
 func Cohort(ctx context.Context, c *client.Client, key ed25519.PrivateKey, store Records, study string, now time.Time) ([]Subject, error) {
 	me := ledger.Address(key.Public().(ed25519.PublicKey))
 	patients, err := store.Patients()
@@ -88,12 +91,22 @@ func Cohort(ctx context.Context, c *client.Client, key ed25519.PrivateKey, store
 			return nil, fmt.Errorf("the consents of a patient: %w", err)
 		}
 		if !slices.ContainsFunc(cs, func(k *consent.Consent) bool {
-			return k.Grantee == me && k.Purpose == "research" && k.Active(now) && (k.Scope.All || slices.Contains(k.Scope.Studies, study))
+			return k.Grantee == me && k.Purpose == "research" && k.Active(now) && slices.Contains(k.Scope.Studies, study)
 		}) {
 			continue
 		}
+		index, err := c.Records(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("the ledger's index of a patient's records: %w", err)
+		}
+		if slices.ContainsFunc(index, func(r *records.Record) bool { return r.Status != records.StatusStored }) {
+			continue // an erasure reached their records: none is used
+		}
 		var docs [][]byte
 		for _, m := range metas {
+			if !slices.ContainsFunc(index, func(r *records.Record) bool { return r.ID == m.ID }) {
+				continue // not (or no longer) on the ledger as stored
+			}
 			r, err := store.Get(m.ID)
 			if err != nil {
 				continue // erased, or not readable: not used

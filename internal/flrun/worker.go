@@ -189,7 +189,8 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 		if w.Records == nil || !slices.Contains(st.Participants, me) {
 			return nil, nil
 		}
-		cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, task, time.Now())
+		study := federated.StudyPrefix + ":" + task
+		cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, study, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +201,7 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 		if len(examples) < 5 {
 			return nil, fmt.Errorf("%d patients here consented to this task with every feature in their records: at least 5 are needed", len(examples))
 		}
-		if err := Declare(ctx, w.Client, w.Key, task, used); err != nil {
+		if err := Declare(ctx, w.Client, w.Key, study, used); err != nil {
 			return nil, fmt.Errorf("declaring the cohort: %w", err)
 		}
 		path = "the records of " + fmt.Sprint(len(used)) + " consenting patients"
@@ -234,13 +235,14 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 // dataset: its patients who consented to the query's project, declared
 // first (records.use).
 func (w *Worker) consentedRows(ctx context.Context, q *research.Query, d *research.DatasetState) ([]research.Row, error) {
-	cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, q.Project, time.Now())
+	study := research.StudyPrefix + ":" + q.Project
+	cohort, err := Cohort(ctx, w.Client, w.Key, w.Records, study, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	rows, used := Rows(cohort, &d.Values)
 	if len(used) > 0 {
-		if err := Declare(ctx, w.Client, w.Key, q.Project, used); err != nil {
+		if err := Declare(ctx, w.Client, w.Key, study, used); err != nil {
 			return nil, fmt.Errorf("declaring the cohort: %w", err)
 		}
 	}

@@ -90,11 +90,18 @@ async function refresh() {
   // A study's use (records.use) names no record: the patient's records
   // there contributed to the study, computed at their custodian.
   fill("#trail", trail.map(a => [when(a.time), yours(a.requester, who) || who[a.requester] || a.requester, a.study ? "your records there" : recordWords(a.record), a.purpose.replaceAll("_", " "),
-    a.study ? { text: "used in study " + a.study, cls: "status-active" } :
+    a.study ? { text: "used in " + studyWords(a.study), cls: "status-active" } :
     { text: a.outcome + (a.refusal ? " (" + a.refusal.replaceAll("_", " ") + ")" : ""), cls: a.outcome === "granted" ? "status-active" : "status-revoked" },
     a.emergency ? "EMERGENCY: " + a.emergency_reason.replaceAll("_", " ") : ""]), i => trail[i].emergency ? "emergency" : "");
   inbox(all.filter(a => !own(a)), consents, recordWords, who);
   await showClaims(who);
+}
+
+// studyWords names a study a trail entry names: fl:<task> or
+// research:<project>.
+function studyWords(study) {
+  const [kind, id] = study.includes(":") ? study.split(":", 2) : ["", study];
+  return kind === "fl" ? "the learning task " + id : kind === "research" ? "the research project " + id : "the study " + study;
 }
 
 // showClaims lists the patient's claims under every pseudonym, newest
@@ -164,7 +171,7 @@ function inbox(others, consents, recordWords, who) {
   for (const a of others.slice(0, 50)) {
     const by = who[a.requester] || "someone";
     const what = recordWords(a.record);
-    if (a.study) items.push([a.time, "ok", `${by} used your records in the study ${a.study}, as your research consent allows: at its own site, with nothing of them leaving it.`]);
+    if (a.study) items.push([a.time, "ok", `${by} used your records in ${studyWords(a.study)}, as your research consent for it allows: at its own site, where only a model or a count computed from them leaves it.`]);
     else if (a.emergency) items.push([a.time, "stop", `EMERGENCY: ${by} read ${what} without your consent (${a.emergency_reason.replaceAll("_", " ")}). The regulator is told too.`]);
     else if (a.outcome === "granted") items.push([a.time, "ok", `${by} read ${what} for ${a.purpose.replaceAll("_", " ")}.`]);
     else items.push([a.time, "again", `${by} asked for ${what} for ${a.purpose.replaceAll("_", " ")} and was refused (${(a.refusal || a.outcome).replaceAll("_", " ")}).`]);
