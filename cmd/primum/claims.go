@@ -8,8 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/claims"
-	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/ledger"
 )
 
 // newClaimsCmd is the claims noun: its verbs are generated from the
@@ -72,22 +70,4 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 	replay.MarkFlagsMutuallyExclusive("from", "token")
 	cmd.AddCommand(replay)
 	return cmd
-}
-
-// printDecision says what the ledger decided of a claim just submitted:
-// its status and who pays what (nothing when it cannot be read).
-func printDecision(cmd *cobra.Command, c *client.Client, id any) {
-	s, ok := id.(string)
-	if !ok {
-		return
-	}
-	claim, err := c.Claim(cmd.Context(), s)
-	if err != nil {
-		return
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "claim %s: %s — billed %s, allowed %s, the insurer pays %s, the patient %s\n", claim.ID, claim.Status,
-		ledger.Cents(claim.Charge), ledger.Cents(claim.Allowed), ledger.Cents(claim.Payer), ledger.Cents(claim.PatientShare))
-	for _, l := range claim.Lines {
-		fmt.Fprintf(cmd.OutOrStdout(), "  line %d %s: %s %s\n", l.N, l.Code, l.Outcome, strings.Join(l.Reasons, ","))
-	}
 }

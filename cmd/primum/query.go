@@ -1,20 +1,16 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
-	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
@@ -22,7 +18,7 @@ import (
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/autocli"
-	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/internal/clienv"
 )
 
 func newQueryCmd(g *globals) *cobra.Command {
@@ -186,48 +182,20 @@ func printProvenBy(w io.Writer, v *prove.Proven) {
 }
 
 // trustFlags say where a command's light client gets headers and what it
-// trusts without asking the node.
-type trustFlags struct {
-	rpc, genesis, trustHash string
-	trustHeight             int64
-	witnesses               []string
-	maxAge                  time.Duration
-}
+// trusts without asking the node (clienv.Trust).
+type trustFlags struct{ clienv.Trust }
 
 func (tf *trustFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&tf.rpc, "rpc", "", "the node's CometBFT RPC, for headers (default: this home's, or tcp://127.0.0.1:26657)")
-	f.StringVar(&tf.genesis, "genesis", "", "the consortium's genesis document, the trust root (default: this home's config/genesis.json)")
-	f.Int64Var(&tf.trustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
-	f.StringVar(&tf.trustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
-	f.StringSliceVar(&tf.witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
-	f.DurationVar(&tf.maxAge, "max-age", prove.DefaultMaxAge, "refuse an answer proven only against a header older than this, by this machine's clock (a stopped or cut-off node): 0 for any age")
+	f.StringVar(&tf.RPC, "rpc", "", "the node's CometBFT RPC, for headers (default: this home's, or tcp://127.0.0.1:26657)")
+	f.StringVar(&tf.Genesis, "genesis", "", "the consortium's genesis document, the trust root (default: this home's config/genesis.json)")
+	f.Int64Var(&tf.TrustHeight, "trust-height", 0, "instead of the genesis: the height of a header you trust")
+	f.StringVar(&tf.TrustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
+	f.StringSliceVar(&tf.Witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
+	f.DurationVar(&tf.MaxAge, "max-age", prove.DefaultMaxAge, "refuse an answer proven only against a header older than this, by this machine's clock (a stopped or cut-off node): 0 for any age")
 }
 
-// prover proves what c's node answers (c signs the proof requests as its
-// caller: a proof of a patient's data is theirs, or a reader's with
-// standing).
+// prover proves what c's node answers, as c's caller (clienv.Env.Prover).
 func (tf *trustFlags) prover(ctx context.Context, g *globals, c *client.Client) (*prove.Prover, error) {
-	root := prove.TrustRoot{Height: tf.trustHeight, Witnesses: tf.witnesses, MaxAge: tf.maxAge}
-	if tf.maxAge == 0 {
-		root.MaxAge = -1 // --max-age 0: any age
-	}
-	if tf.trustHash != "" {
-		h, err := hex.DecodeString(tf.trustHash)
-		if err != nil || len(h) != 32 || tf.trustHeight < 1 {
-			return nil, fmt.Errorf("--trust-hash must be a header's 64 hex digits, with its --trust-height")
-		}
-		root.Hash = h
-	} else {
-		genesis := tf.genesis
-		if genesis == "" {
-			genesis = filepath.Join(g.home, "config", "genesis.json")
-		}
-		doc, err := types.GenesisDocFromFile(genesis)
-		if err != nil {
-			return nil, fmt.Errorf("a trust root is needed: the consortium's genesis (--genesis) or a trusted header (--trust-height, --trust-hash): %w", err)
-		}
-		root.Genesis = doc
-	}
-	return prove.New(ctx, c, cmp.Or(tf.rpc, node.LocalRPC(g.home)), root)
+	return g.env().Prover(ctx, tf.Trust, c)
 }

@@ -1,35 +1,33 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/autocli"
+	"github.com/primum-health/primum/internal/clienv"
 	"github.com/primum-health/primum/keyring"
-	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/ledger"
 )
 
-// globals are the flags every command shares.
+// globals are the flags every command shares; what follows from them
+// (keys, signing, reading as the caller) is the command's clienv.Env.
 type globals struct {
 	home     string
 	output   string
 	nodeURL  string
 	logLevel string
-	at       string                        // a patient's pseudonym at this organisation (--at)
-	atOrg    string                        // its id, once resolved
-	opened   map[string]ed25519.PrivateKey // keys opened by signingKey, by reference
+	at       string      // a patient's pseudonym at this organisation (--at)
+	e        *clienv.Env // made from the flags once they are parsed (env)
 }
 
 func defaultHome() string {
@@ -70,6 +68,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 			return fmt.Errorf("--log-level: %w", err)
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		g.e = nil // this command's own, from its flags
 		return nil
 	}
 	tx, _ := newTxCmd(g)
@@ -81,111 +80,44 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	return root
 }
 
-// client returns a client of --node, or of this home's API.
-func (g *globals) client() *client.Client {
-	return client.New(cmp.Or(g.nodeURL, node.LocalAPI(g.home)))
+// env is this command's clienv.Env, made from its flags on first use.
+func (g *globals) env() *clienv.Env {
+	if g.e == nil {
+		g.e = &clienv.Env{Home: g.home, Node: g.nodeURL, Output: g.output, At: g.at}
+	}
+	return g.e
 }
 
-// patientOf is the patient id of --from, or the PATIENT argument.
-func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
-	if len(args) > 0 {
-		return args[0], nil
-	}
-	if from == "" {
-		return "", fmt.Errorf("give a PATIENT id or --from (the patient's key)")
-	}
-	key, err := g.fromKey(cmd.Context(), from)
-	if err != nil {
-		return "", err
-	}
-	return g.client().PatientID(cmd.Context(), key)
+// The generated verbs' autocli.Env is this command's.
+func (g *globals) Send(cmd *cobra.Command, r ledger.Route, values map[string]any) error {
+	return g.env().Send(cmd, r, values)
 }
-
-// readClient is a client that reads as the caller: signing each request
-// with the key --from names (RFC 9421), or else sending PRIMUM_TOKEN (a
-// token of a key the node holds).
-func (g *globals) readClient(ctx context.Context, from string) (*client.Client, error) {
-	c := g.client()
-	if from != "" {
-		key, err := g.fromKey(ctx, from)
-		if err != nil {
-			return nil, err
-		}
-		return c.WithKey(key), nil
-	}
-	if token := apiToken(""); token != "" {
-		return c.WithToken(token), nil
-	}
-	return c, nil
+func (g *globals) Read(cmd *cobra.Command, r autocli.Read) ([]byte, url.Values, error) {
+	return g.env().Read(cmd, r)
 }
+func (g *globals) Names(ctx context.Context) autocli.Names { return g.env().Names(ctx) }
+func (g *globals) Text() bool                              { return g.env().Text() }
 
-// apiToken is a command's --token, or else PRIMUM_TOKEN, the token every
-// command reads, or else the first of older variables a command read before.
-func apiToken(flag string, older ...string) string {
-	if flag != "" {
-		return flag
-	}
-	for _, name := range append([]string{"PRIMUM_TOKEN"}, older...) {
-		if v := os.Getenv(name); v != "" {
-			return v
-		}
-	}
-	return ""
-}
+// What the hand-written verbs use of it, by their names.
+var apiToken = clienv.APIToken
 
-func (g *globals) keys() keyring.Dir { return keyring.Dir(filepath.Join(g.home, "keys")) }
-
-// fromKey opens --from's key, or with --at the patient's pseudonym at
-// that organisation (identity.PairwiseKey).
+func (g *globals) client() *client.Client { return g.env().Client() }
+func (g *globals) keys() keyring.Dir      { return g.env().Keys() }
 func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey, error) {
-	key, err := g.signingKey(from)
-	if err != nil || g.at == "" {
-		return key, err
-	}
-	if g.atOrg == "" { // resolved once a command
-		var bad *client.NameError
-		if g.atOrg, err = g.client().Custodian(ctx, g.at); errors.As(err, &bad) {
-			return nil, fmt.Errorf("--at %w", err)
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	chainID, err := g.client().ChainID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return identity.PairwiseKey(key, chainID, g.atOrg), nil
+	return g.env().FromKey(ctx, from)
 }
-
-// signingKey resolves --from: a key name in this home's keyring, or a path
-// to a key file (such as a demo member's).
 func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
-	if from == "" {
-		return nil, fmt.Errorf("--from is required: a key name (see 'primum keys list') or a key file path")
-	}
-	// A key is opened once a command: its passphrase is asked once, however
-	// many steps sign with it.
-	if key, ok := g.opened[from]; ok {
-		return key, nil
-	}
-	key, err := g.keys().Unlock(from)
-	if err != nil {
-		return nil, err
-	}
-	if g.opened == nil {
-		g.opened = map[string]ed25519.PrivateKey{}
-	}
-	g.opened[from] = key
-	return key, nil
+	return g.env().SigningKey(from)
 }
-
-// print writes v as JSON (--output json) or with text(w) otherwise.
+func (g *globals) readClient(ctx context.Context, from string) (*client.Client, error) {
+	return g.env().ReadClient(ctx, from)
+}
+func (g *globals) patientOf(cmd *cobra.Command, args []string, from string) (string, error) {
+	return g.env().PatientOf(cmd.Context(), args, from)
+}
+func (g *globals) findPseudonyms(ctx context.Context, from string, search bool) ([]client.Pseudonym, error) {
+	return g.env().FindPseudonyms(ctx, from, search)
+}
 func (g *globals) print(w io.Writer, v any, text func(io.Writer)) error {
-	if g.output == "json" || text == nil {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	text(w)
-	return nil
+	return g.env().Print(w, v, text)
 }

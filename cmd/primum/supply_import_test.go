@@ -87,23 +87,3 @@ func TestSupplyImport(t *testing.T) {
 		t.Fatalf("an imported pack: %+v %v", v, err)
 	}
 }
-
-// Both imports take PRIMUM_TOKEN, the token every command reads, when
-// --token is not given; supply import still reads PRIMUM_API_TOKEN, its
-// older name, after it.
-func TestAPIToken(t *testing.T) {
-	for _, c := range []struct {
-		name, flag, token, older, want string
-	}{
-		{"--token first", "flag", "env", "old", "flag"},
-		{"PRIMUM_TOKEN", "", "env", "old", "env"},
-		{"the older name", "", "", "old", "old"},
-		{"none", "", "", "", ""},
-	} {
-		t.Setenv("PRIMUM_TOKEN", c.token)
-		t.Setenv("PRIMUM_API_TOKEN", c.older)
-		if got := apiToken(c.flag, "PRIMUM_API_TOKEN"); got != c.want {
-			t.Errorf("%s: %q, want %q", c.name, got, c.want)
-		}
-	}
-}

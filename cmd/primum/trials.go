@@ -45,7 +45,7 @@ records stay here: keep BATCH as it is, to prove any of its records later with
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "batch of %d records, root %x\n", len(recs), root)
-			return g.sendAs(cmd, key, true, trials.TypeAnchor, trials.Anchor{Trial: args[0], Root: hex.EncodeToString(root), Size: int64(len(recs)), Participants: participants})
+			return g.env().SendAs(cmd, key, true, trials.TypeAnchor, trials.Anchor{Trial: args[0], Root: hex.EncodeToString(root), Size: int64(len(recs)), Participants: participants})
 		},
 	}
 	anchorCmd.Flags().StringVar(&from, "from", "", "the site's key (or its practitioner's): a name in HOME/keys or a key file path")

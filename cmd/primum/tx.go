@@ -1,22 +1,16 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
-	"github.com/primum-health/primum/wire"
 )
 
 // txFlags are shared by every tx subcommand.
@@ -218,31 +212,9 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 		Example: "  primum identity pseudonyms --from patient-2.json\n  primum identity pseudonyms --from backup.json --search   # on a new machine",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := g.findPseudonyms(cmd.Context(), tf.from, search)
+			rows, err := g.env().Pseudonyms(cmd.Context(), tf.from, search)
 			if err != nil {
 				return err
-			}
-			if info, err := g.client().Self(cmd.Context(), ps[0].Key); err == nil && info.Identity != nil && info.Identity.Kind != ledger.KindPatient {
-				return fmt.Errorf("this is a %s's key: only patients hold pseudonyms", info.Identity.Kind)
-			}
-			if search {
-				var orgs []string
-				for _, p := range ps {
-					if p.Custodian != "" {
-						orgs = append(orgs, p.Custodian)
-					}
-				}
-				if err := g.keys().AddPseudonyms(tf.from, orgs...); err != nil {
-					return fmt.Errorf("found %d pseudonym(s), but could not record them in the key file: %w", len(orgs), err)
-				}
-			}
-			type row struct {
-				ID        string `json:"id"`
-				Custodian string `json:"custodian,omitempty"`
-			}
-			rows := make([]row, len(ps))
-			for i, p := range ps {
-				rows[i] = row{p.ID, p.Custodian}
 			}
 			names := g.Names(cmd.Context())
 			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
@@ -276,53 +248,5 @@ func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) er
 	if err != nil {
 		return err
 	}
-	return g.sendAs(cmd, key, tf.wait, typ, body)
-}
-
-// sendAs signs a transaction with key and submits it, printing the outcome.
-func (g *globals) sendAs(cmd *cobra.Command, key ed25519.PrivateKey, wait bool, typ string, body any) error {
-	res, err := g.client().Send(cmd.Context(), key, typ, body, wait)
-	var problem *client.Problem
-	if typ == identity.TypeRegisterPatient && g.atOrg != "" && errors.As(err, &problem) && problem.Code == ledger.ErrUnauthorized.Name {
-		return fmt.Errorf("you are enrolled at %s already: 'primum identity pseudonyms --from KEY' lists your pseudonyms", g.at)
-	}
-	if g.at == "" && errors.As(err, &problem) && (problem.Code == consent.ErrNotYours.Name || problem.Code == consent.ErrUnknownRecord.Name) {
-		// A patient with pseudonyms signs as the one that holds it.
-		return fmt.Errorf("%w\nIf it is one of your pseudonyms', sign as that one: --at INSTITUTION ('primum identity pseudonyms --from KEY' lists them; 'consent list --from KEY' shows each consent's PATIENT)", err)
-	}
-	if err != nil {
-		return err
-	}
-	if from, _ := cmd.Flags().GetString("from"); g.atOrg != "" && from != "" {
-		// Signed as a pseudonym (--at): its key file remembers where the
-		// patient holds one, so that finding them asks about no other
-		// organisation. A file that cannot be written only loses that.
-		if err := g.keys().AddPseudonyms(from, g.atOrg); err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: could not record the pseudonym at %s in %s: %v\n", g.at, from, err)
-		}
-		if typ == identity.TypeRegisterPatient && res.Committed && g.output == "text" {
-			fmt.Fprintf(cmd.OutOrStdout(), "your pseudonym at %s: %s (give it to them: they import your records under it)\n",
-				g.at, ledger.Address(key.Public().(ed25519.PublicKey)))
-		}
-	}
-	if p := g.client().Decided(cmd.Context(), typ, body, res); p != nil {
-		return g.print(cmd.OutOrStdout(), struct {
-			*wire.SubmitResponse
-			Proposal *governance.Proposal `json:"proposal"`
-		}{res, p}, func(w io.Writer) {
-			printSubmit(g, w, res)
-			fmt.Fprintln(w, autocli.Printable(p.Summary()))
-		})
-	}
-	return printSubmit(g, cmd.OutOrStdout(), res)
-}
-
-func printSubmit(g *globals, w io.Writer, res *wire.SubmitResponse) error {
-	return g.print(w, res, func(w io.Writer) {
-		if res.Committed {
-			fmt.Fprintf(w, "committed at height %d  tx %s\n", res.Height, res.Hash)
-		} else {
-			fmt.Fprintf(w, "accepted into the mempool  tx %s\n", res.Hash)
-		}
-	})
+	return g.env().SendAs(cmd, key, tf.wait, typ, body)
 }
