@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"strings"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -31,47 +28,11 @@ resumes the same chain. Ctrl-C stops it cleanly.`,
   primum identity list --kind practitioner --home /tmp/primum-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, listen)
+			return demo.Run(cmd.Context(), g.home, listen, os.Stdout, slog.Default())
 		},
 	}
 	cmd.Flags().StringVar(&listen.API, "api-addr", "", "REST API and web listen address, kept in HOME (default 127.0.0.1:8080)")
 	cmd.Flags().StringVar(&listen.RPC, "rpc-addr", "", "CometBFT RPC listen address, kept in HOME (default 127.0.0.1:26657)")
 	cmd.Flags().StringVar(&listen.P2P, "p2p-addr", "", "CometBFT P2P listen address, kept in HOME (default 127.0.0.1:26656)")
 	return cmd
-}
-
-func runDemo(ctx context.Context, g *globals, listen node.Listen) error {
-	home := g.home
-	n, started, err := demo.Start(ctx, home, listen, slog.Default())
-	if err != nil {
-		return err
-	}
-	defer n.Stop()
-	fmt.Print(started)
-	if host, _, err := net.SplitHostPort(strings.TrimPrefix(n.APIURL(), "http://")); err == nil {
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			fmt.Printf("WARNING: the API listens on %s, beyond this machine; the demo's members act with plain-text tokens and unencrypted keys: keep it to a test network\n", host)
-		}
-	}
-	file, err := demo.SeedNode(ctx, home, n)
-	if err != nil {
-		return err
-	}
-	fmt.Printf(`
-Primum demo is running (chain %s).
-  Web interface   %s/
-  REST API        %s/api/v1  (OpenAPI: %s/api/v1/openapi.json)
-  CometBFT RPC    %s
-  Metrics         %s/metrics
-  Demo members    %s
-  Data            %s
-
-Try:  primum identity list --home %s
-      primum supply prefix %s --home %s   (Acme Pharma's GS1 prefix: only it registers GTINs under it)
-Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
-`, file.ChainID, n.APIURL(), n.APIURL(), n.APIURL(), n.RPCAddr(), n.APIURL(),
-		demo.FilePath(home), home, home, demo.Prefix, home)
-	<-ctx.Done()
-	fmt.Println("\nStopping…")
-	return nil
 }

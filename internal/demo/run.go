@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/client"
@@ -62,4 +65,52 @@ func SeedNode(ctx context.Context, home string, n *node.Node) (*File, error) {
 	}
 	file.API, file.RPC = n.APIURL(), n.RPCAddr()
 	return file, WriteFile(home, file)
+}
+
+// Run is 'primum demo': it starts the demo in home (Start), seeds it
+// (SeedNode), tells w where to find it and what to try, and runs until
+// ctx ends.
+func Run(ctx context.Context, home string, listen node.Listen, w io.Writer, logger *slog.Logger) error {
+	n, started, err := Start(ctx, home, listen, logger)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	fmt.Fprint(w, started)
+	if host, beyond := beyondLoopback(n.APIURL()); beyond {
+		fmt.Fprintf(w, "WARNING: the API listens on %s, beyond this machine; the demo's members act with plain-text tokens and unencrypted keys: keep it to a test network\n", host)
+	}
+	file, err := SeedNode(ctx, home, n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `
+Primum demo is running (chain %s).
+  Web interface   %s/
+  REST API        %s/api/v1  (OpenAPI: %s/api/v1/openapi.json)
+  CometBFT RPC    %s
+  Metrics         %s/metrics
+  Demo members    %s
+  Data            %s
+
+Try:  primum identity list --home %s
+      primum supply prefix %s --home %s   (Acme Pharma's GS1 prefix: only it registers GTINs under it)
+Press Ctrl-C to stop; run "primum demo" again to resume the same chain.
+`, file.ChainID, n.APIURL(), n.APIURL(), n.APIURL(), n.RPCAddr(), n.APIURL(),
+		FilePath(home), home, home, Prefix, home)
+	<-ctx.Done()
+	fmt.Fprintln(w, "\nStopping…")
+	return nil
+}
+
+// beyondLoopback is the host an API URL listens on, and whether it is
+// reached from beyond this machine (not localhost, not a loopback
+// address); an address it cannot read is not.
+func beyondLoopback(apiURL string) (host string, beyond bool) {
+	host, _, err := net.SplitHostPort(strings.TrimPrefix(apiURL, "http://"))
+	if err != nil {
+		return host, false
+	}
+	ip := net.ParseIP(host)
+	return host, host != "localhost" && (ip == nil || !ip.IsLoopback())
 }
