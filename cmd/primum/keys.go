@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,9 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/clienv"
 	"github.com/primum-health/primum/keyring"
-	"github.com/primum-health/primum/node"
 )
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -139,7 +136,7 @@ stores a key in clear, and every command that shows it says so.`,
 // registration and the key (identity.PossessionProofBytes); this prints it
 // for whoever sends the registration.
 func newProvePossessionCmd(g *globals) *cobra.Command {
-	var kind, registrant, chainID, orgType, validatorKey string
+	var p clienv.Possession
 	cmd := &cobra.Command{
 		Use:   "prove-possession [KEY]",
 		Short: "Sign the proof that you hold a key, for someone to register it",
@@ -170,71 +167,21 @@ HOME/membership-request.json.`,
   primum keys prove-possession --as validator --for 9e1d… --home /srv/primum`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var key ed25519.PrivateKey
-			var err error
-			switch {
-			case kind == identity.ProofValidator && len(args) == 0:
-				key, err = node.ValidatorPrivateKey(g.home)
-			case kind == identity.ProofValidator:
-				return fmt.Errorf("--as validator signs with this home's validator key: give no KEY (choose the home with --home)")
-			case len(args) == 0:
-				return fmt.Errorf("KEY is required: the key to prove, a name in HOME/keys or a key file")
-			default:
-				key, err = g.signingKey(args[0])
-			}
+			out, what, err := g.env().ProvePossession(cmd.Context(), args, p)
 			if err != nil {
 				return err
 			}
-			switch kind {
-			case identity.ProofPractitioner, identity.ProofDevice, identity.ProofMember, identity.ProofValidator:
-			default:
-				return fmt.Errorf("--as must be practitioner, device, member or validator")
-			}
-			if registrant == "" {
-				return fmt.Errorf("--for is required: who registers the key (see --help)")
-			}
-			agreed := registrant // what the proof names
-			var vk ed25519.PublicKey
-			switch {
-			case kind == identity.ProofMember && orgType == "":
-				return fmt.Errorf("--as member needs --org-type: the proof agrees to admission as that type of organisation")
-			case kind == identity.ProofMember:
-				if validatorKey != "" {
-					if vk, err = identity.ParseKey(validatorKey); err != nil {
-						return fmt.Errorf("--validator-key: %w", err)
-					}
-				}
-				agreed = identity.MemberRegistrant(registrant, orgType, vk)
-			case orgType != "" || validatorKey != "":
-				return fmt.Errorf("--org-type and --validator-key are for --as member only")
-			}
-			if chainID == "" {
-				if chainID, err = g.client().ChainID(cmd.Context()); err != nil {
-					return fmt.Errorf("no --chain-id, and the node does not answer: %w", err)
-				}
-			}
-			pub := hex.EncodeToString(key.Public().(ed25519.PublicKey))
-			proof := identity.ProvePossession(key, chainID, kind, agreed)
-			out := map[string]string{"chain_id": chainID, "as": kind, "for": registrant, "key": pub, "proof": proof}
-			what := fmt.Sprintf("a %s registration by %q", kind, registrant)
-			if kind == identity.ProofMember {
-				out["org_type"], out["validator_key"] = orgType, hex.EncodeToString(vk)
-				what = fmt.Sprintf("admission as member %q (%s) with no validator key", registrant, orgType)
-				if vk != nil {
-					what = fmt.Sprintf("admission as member %q (%s) with validator key %x", registrant, orgType, []byte(vk))
-				}
-			}
 			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
-				fmt.Fprintf(w, "key    %s\nproof  %s\n", pub, proof)
-				fmt.Fprintf(w, "(a proof of possession for %s on chain %s: send both to the registrant)\n", what, chainID)
+				fmt.Fprintf(w, "key    %s\nproof  %s\n", out["key"], out["proof"])
+				fmt.Fprintf(w, "(a proof of possession for %s on chain %s: send both to the registrant)\n", what, out["chain_id"])
 			})
 		},
 	}
-	cmd.Flags().StringVar(&kind, "as", "", "practitioner, device, member or validator")
-	cmd.Flags().StringVar(&registrant, "for", "", "who registers the key: an organisation's or patient's id, or for --as member the organisation's name")
-	cmd.Flags().StringVar(&orgType, "org-type", "", "--as member: the organisation's type, as proposed")
-	cmd.Flags().StringVar(&validatorKey, "validator-key", "", "--as member: the organisation's validator public key (hex), as proposed; none for a member without a validator")
-	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain (default: asked of --node)")
+	cmd.Flags().StringVar(&p.As, "as", "", "practitioner, device, member or validator")
+	cmd.Flags().StringVar(&p.For, "for", "", "who registers the key: an organisation's or patient's id, or for --as member the organisation's name")
+	cmd.Flags().StringVar(&p.OrgType, "org-type", "", "--as member: the organisation's type, as proposed")
+	cmd.Flags().StringVar(&p.ValidatorKey, "validator-key", "", "--as member: the organisation's validator public key (hex), as proposed; none for a member without a validator")
+	cmd.Flags().StringVar(&p.ChainID, "chain-id", "", "the chain (default: asked of --node)")
 	return cmd
 }
 
