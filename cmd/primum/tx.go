@@ -9,8 +9,7 @@ import (
 
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
-	"github.com/primum-health/primum/ledger"
-	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/internal/clienv"
 )
 
 // txFlags are shared by every tx subcommand.
@@ -67,8 +66,8 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 	}
 	vouchers.Flags().IntVar(&count, "count", 10, "how many (at most 100)")
 
-	var nm governance.NewMember
-	var reason, requestFile, memberKeyFile string
+	var nm clienv.MemberRequest
+	var reason string
 	proposeAdd := &cobra.Command{
 		Use:   "propose-add-member",
 		Short: "Propose admitting an organisation (and its validator power)",
@@ -86,50 +85,18 @@ The proofs are checked before anything is sent.`,
   primum governance propose-add-member --name "Fjord Clinic" --org-type clinic --key-file fjord --from operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			member := nm
-			chainID, err := g.client().ChainID(cmd.Context())
+			nm.PowerGiven = cmd.Flags().Changed("power")
+			member, err := g.env().Member(cmd.Context(), nm)
 			if err != nil {
 				return err
 			}
-			switch {
-			case requestFile != "":
-				req, err := node.ReadMembershipRequest(requestFile)
-				if err != nil {
-					return err
-				}
-				if req.ChainID != chainID {
-					return fmt.Errorf("%s is for chain %q, the node is on %q", requestFile, req.ChainID, chainID)
-				}
-				member = req.NewMember
-				if cmd.Flags().Changed("power") {
-					member.Power = nm.Power
-				}
-			case memberKeyFile != "":
-				key, err := g.signingKey(memberKeyFile)
-				if err != nil {
-					return fmt.Errorf("--key-file: %w", err)
-				}
-				if err := member.ProveKey(chainID, key); err != nil {
-					return fmt.Errorf("--validator-key: %w", err)
-				}
-			default:
-				if err := needMemberProof(nm.Key, nm.KeyProof); err != nil {
-					return err
-				}
-			}
-			if member.ValidatorKey != "" && member.ValidatorKeyProof == "" {
-				return fmt.Errorf("--validator-key needs --validator-key-proof: the joining organisation prints it with\n  primum keys prove-possession --as validator --for ORG_ID --home ITS_HOME\n(ORG_ID is the address of its operator key)")
-			}
-			if err := member.CheckProofs(chainID); err != nil {
-				return fmt.Errorf("[%s] %w\nThe joining organisation agrees to exactly this member by making its proofs again:\n  primum keys prove-possession operator --as member --for NAME --org-type TYPE [--validator-key HEX]\n  primum keys prove-possession --as validator --for ORG_ID   (only with a validator key)", ledger.AsError(err).Name, err)
-			}
-			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: &member, Reason: reason})
+			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionAddMember, Member: member, Reason: reason})
 		},
 	}
-	proposeAdd.Flags().StringVar(&requestFile, "request", "", "a joining organisation's membership-request.json (from 'primum init --genesis')")
+	proposeAdd.Flags().StringVar(&nm.Request, "request", "", "a joining organisation's membership-request.json (from 'primum init --genesis')")
 	proposeAdd.Flags().StringVar(&nm.Name, "name", "", "organisation name")
 	proposeAdd.Flags().StringVar(&nm.OrgType, "org-type", "", "organisation type")
-	proposeAdd.Flags().StringVar(&memberKeyFile, "key-file", "", "the organisation's operator key (name or key file), to sign its proof of possession")
+	proposeAdd.Flags().StringVar(&nm.KeyFile, "key-file", "", "the organisation's operator key (name or key file), to sign its proof of possession")
 	proposeAdd.Flags().StringVar(&nm.Key, "key", "", "organisation's operator public key (hex), with --key-proof")
 	proposeAdd.Flags().StringVar(&nm.KeyProof, "key-proof", "", "the operator key's proof of possession (hex)")
 	proposeAdd.Flags().StringVar(&nm.ValidatorKey, "validator-key", "", "validator public key (hex; see 'primum init' output), with --validator-key-proof")
@@ -230,16 +197,6 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 	}
 	cmd.Flags().BoolVar(&search, "search", false, "ask about every organisation, not only those the key file lists, and record those found in it (the node learns the key for each organisation asked about)")
 	return cmd
-}
-
-// needMemberProof refuses, before anything is sent, a member's key given
-// without the proof of possession its admission needs, saying how to get
-// one.
-func needMemberProof(key, proof string) error {
-	if key == "" || proof != "" {
-		return nil // no key: the ledger's own answer (bad_key) says what is missing
-	}
-	return fmt.Errorf("--key needs --key-proof, the key holder's proof of possession: they print it with\n  primum keys prove-possession THEIR_KEY --as member --for \"THE ORGANISATION'S NAME\" --org-type TYPE [--validator-key HEX]\nor pass the key itself with --key-file")
 }
 
 // send signs a transaction with --from and submits it, printing the outcome.

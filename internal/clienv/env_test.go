@@ -2,8 +2,10 @@ package clienv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,9 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/internal/autocli"
+	"github.com/primum-health/primum/internal/demo"
 	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/node"
 )
 
 // Every import takes PRIMUM_TOKEN, the token every command reads, when
@@ -102,16 +107,22 @@ func TestRefusedHere(t *testing.T) {
 	}
 }
 
-// A patient's pseudonyms are found from their key and its file, or the one
-// --at names; another kind's key holds none, and an --at no organisation
-// is called is refused.
-func TestPseudonyms(t *testing.T) {
+// What asks the node: one demo node for them all.
+func TestWithNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a demo node (-short)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	home, n, _, f := demotest.Seeded(t, ctx)
+	t.Run("pseudonyms", func(t *testing.T) { testPseudonyms(t, ctx, home, n.APIURL(), f) })
+	t.Run("member", func(t *testing.T) { testMember(t, ctx, home, n.APIURL(), f) })
+}
+
+// A patient's pseudonyms are found from their key and its file, or the one
+// --at names; another kind's key holds none, and an --at no organisation
+// is called is refused.
+func testPseudonyms(t *testing.T, ctx context.Context, home, api string, f *demo.File) {
 	p2 := f.Member("Patient 2")
 	riverside := p2.Pseudonyms["Riverside General Hospital"]
 	for _, c := range []struct {
@@ -124,7 +135,7 @@ func TestPseudonyms(t *testing.T) {
 		{"--at no organisation", p2.KeyFile, "No Such Hospital", nil, "--at "},
 		{"an organisation's key", f.Member("St Luke's Hospital").KeyFile, "", nil, "only patients hold pseudonyms"},
 	} {
-		e := &Env{Home: home, Node: n.APIURL(), Output: "text", At: c.at}
+		e := &Env{Home: home, Node: api, Output: "text", At: c.at}
 		rows, err := e.Pseudonyms(ctx, c.from, false)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
@@ -151,8 +162,50 @@ func TestPseudonyms(t *testing.T) {
 	}
 	// A patient's own id is their key's; a pseudonym's, the one --at names.
 	for at, want := range map[string]string{"": p2.Address, "Riverside General Hospital": riverside} {
-		if id, err := (&Env{Home: home, Node: n.APIURL(), At: at}).PatientOf(ctx, nil, p2.KeyFile); err != nil || id != want {
+		if id, err := (&Env{Home: home, Node: api, At: at}).PatientOf(ctx, nil, p2.KeyFile); err != nil || id != want {
 			t.Errorf("PatientOf --at %q: %q, %v; want %s", at, id, err, want)
+		}
+	}
+}
+
+// A member is proposed only with its keys' proofs, checked against the
+// node's chain before anything is sent: made here from its operator key
+// (--key-file), or brought by a membership request for this chain.
+func testMember(t *testing.T, ctx context.Context, home, api string, f *demo.File) {
+	e := &Env{Home: home, Node: api}
+	op, err := e.Keys().Add("fjord", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "request.json")
+	b, _ := json.Marshal(node.MembershipRequest{ChainID: "another-chain"})
+	if err := os.WriteFile(other, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vk := strings.Repeat("8a", 32)
+	fjord := governance.NewMember{Name: "Fjord Clinic", OrgType: "clinic"}
+	for _, c := range []struct {
+		name string
+		r    MemberRequest
+		err  string // none: proposed, with the operator key's proof
+	}{
+		{"--key-file", MemberRequest{NewMember: fjord, KeyFile: "fjord"}, ""},
+		{"--key without its proof", MemberRequest{NewMember: governance.NewMember{Name: "Fjord Clinic", OrgType: "clinic", Key: op.PublicKey}}, "--key needs --key-proof"},
+		{"a validator key without its proof", MemberRequest{NewMember: governance.NewMember{Name: "Fjord Clinic", OrgType: "clinic", ValidatorKey: vk}, KeyFile: "fjord"},
+			"--validator-key needs --validator-key-proof"},
+		{"a proof of another key", MemberRequest{NewMember: governance.NewMember{Name: "Fjord Clinic", OrgType: "clinic", Key: op.PublicKey, KeyProof: strings.Repeat("00", 64)}},
+			"[bad_key_proof] the proof of possession does not verify"},
+		{"a request for another chain", MemberRequest{Request: other}, `is for chain "another-chain"`},
+	} {
+		m, err := e.Member(ctx, c.r)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || m.Key != op.PublicKey || m.KeyProof == "" || m.Name != "Fjord Clinic" {
+			t.Errorf("%s: %+v %v", c.name, m, err)
 		}
 	}
 }
