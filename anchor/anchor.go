@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -139,4 +140,14 @@ func Lines(r io.Reader) ([][]byte, error) {
 		return nil, ErrEmpty
 	}
 	return out, nil
+}
+
+// ReadFile reads the batch file at path (Lines).
+func ReadFile(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Lines(f)
 }

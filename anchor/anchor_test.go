@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -147,6 +149,31 @@ func BenchmarkVerifyConsistency(b *testing.B) {
 	for range b.N {
 		if err := VerifyConsistency(old, uint64(len(log)), oldRoot, root, p); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A batch file is read as Lines reads it; a file that is not there, or
+// holds no record, is an error.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, content string
+		want          int // records; -1: an error
+	}{
+		{"records", "a\n\nb\r\nc", 3},
+		{"empty", "\n\n", -1},
+		{"missing", "", -1},
+	} {
+		path := filepath.Join(dir, c.name)
+		if c.name != "missing" {
+			if err := os.WriteFile(path, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recs, err := ReadFile(path)
+		if (c.want < 0) != (err != nil) || (c.want >= 0 && len(recs) != c.want) {
+			t.Errorf("%s: %d records, %v; want %d", c.name, len(recs), err, c.want)
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -32,7 +30,7 @@ records stay here: keep BATCH as it is, to prove any of its records later with
 		Example: "  primum trials anchor PRM-2026-0001 --file visits-2026-12.jsonl --participant 3f0c… --from riverside.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			recs, err := readBatch(file)
+			recs, err := anchor.ReadFile(file)
 			if err != nil {
 				return err
 			}
@@ -68,40 +66,17 @@ its number and the proof can check it against the root on the ledger.`,
 			if err != nil || seq < 1 {
 				return fmt.Errorf("BATCH is the batch's number (1, 2, …), not %q", args[1])
 			}
-			recs, err := readBatch(file)
+			recs, err := anchor.ReadFile(file)
 			if err != nil {
 				return err
 			}
-			if record < 1 || record > len(recs) {
-				return fmt.Errorf("--record must be 1 to %d (the batch file's records)", len(recs))
-			}
-			var b trials.Batch
-			if err := g.client().Get(cmd.Context(), "/api/v1/trials/"+url.PathEscape(args[0])+"/batches/"+strconv.FormatInt(seq, 10), &b); err != nil {
-				return err
-			}
-			root, err := hex.DecodeString(b.Root)
-			if err != nil {
-				return fmt.Errorf("the node answered a root that is not hex: %q", b.Root)
-			}
-			if int64(len(recs)) != b.Size {
-				return fmt.Errorf("the file holds %d records, batch %d of %s holds %d: not this batch", len(recs), seq, args[0], b.Size)
-			}
-			i := uint64(record - 1)
-			p, err := anchor.Prove(recs, i)
+			p, err := g.client().ProveRecord(cmd.Context(), args[0], seq, recs, record)
 			if err != nil {
 				return err
 			}
-			if err := anchor.Verify(recs[i], i, uint64(b.Size), p, root); err != nil {
-				return fmt.Errorf("record %d is not in batch %d as anchored (the file differs from what was anchored): %w", record, seq, err)
-			}
-			proof := make([]string, len(p))
-			for j, h := range p {
-				proof[j] = hex.EncodeToString(h)
-			}
-			return g.print(cmd.OutOrStdout(), map[string]any{"trial": b.Trial, "batch": b.Seq, "record": record, "leaf_index": i, "size": b.Size,
-				"root": b.Root, "leaf_hash": hex.EncodeToString(anchor.LeafHash(recs[i])), "proof": proof, "anchored": b.Time, "site": b.Site}, func(w io.Writer) {
+			return g.print(cmd.OutOrStdout(), p, func(w io.Writer) {
 				fmt.Fprintf(w, "record %d was in batch %d of %s (%d records, root %s), anchored %s by %s: proven (%d hashes)\n",
-					record, b.Seq, b.Trial, b.Size, b.Root, b.Time, g.Names(cmd.Context()).Of(b.Site), len(proof))
+					record, p.Batch, p.Trial, p.Size, p.Root, p.Anchored, g.Names(cmd.Context()).Of(p.Site), len(p.Proof))
 			})
 		},
 	}
@@ -111,14 +86,4 @@ its number and the proof can check it against the root on the ledger.`,
 	_ = prove.MarkFlagRequired("record")
 	cmd.AddCommand(anchorCmd, prove)
 	return cmd
-}
-
-// readBatch reads a batch file (anchor.Lines).
-func readBatch(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return anchor.Lines(f)
 }
