@@ -19,6 +19,7 @@ import (
 	"github.com/primum-health/primum/internal/demo/demotest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/supply"
 )
 
 // Every import takes PRIMUM_TOKEN, the token every command reads, when
@@ -117,6 +118,7 @@ func TestWithNode(t *testing.T) {
 	home, n, _, f := demotest.Seeded(t, ctx)
 	t.Run("pseudonyms", func(t *testing.T) { testPseudonyms(t, ctx, home, n.APIURL(), f) })
 	t.Run("member", func(t *testing.T) { testMember(t, ctx, home, n.APIURL(), f) })
+	t.Run("verify", func(t *testing.T) { testVerify(t, ctx, &Env{Home: home, Node: n.APIURL()}, n.RPCAddr()) })
 }
 
 // A patient's pseudonyms are found from their key and its file, or the one
@@ -206,6 +208,26 @@ func testMember(t *testing.T, ctx context.Context, home, api string, f *demo.Fil
 		}
 		if err != nil || m.Key != op.PublicKey || m.KeyProof == "" || m.Name != "Fjord Clinic" {
 			t.Errorf("%s: %+v %v", c.name, m, err)
+		}
+	}
+}
+
+// A pack's verdict is the node's, or with a trust root computed here from
+// proven entries, and then the same.
+func testVerify(t *testing.T, ctx context.Context, e *Env, rpc string) {
+	for _, c := range []struct {
+		name, code, verdict string
+	}{
+		{"a serial never commissioned", "(01)" + demo.GTIN + "(21)NOSUCH", supply.VerdictUnknown},
+		{"no code at all", "hello", supply.VerdictBadCode},
+	} {
+		for _, trust := range []*Trust{nil, {RPC: rpc}} {
+			v, proofs, _, err := e.Verify(ctx, c.code, "", trust)
+			if err != nil || v.Verdict != c.verdict || v.Dispensable {
+				t.Errorf("%s (proven: %v): %+v %v", c.name, trust != nil, v, err)
+			} else if (trust == nil) != (len(proofs) == 0) && c.verdict != supply.VerdictBadCode {
+				t.Errorf("%s (proven: %v): %d proofs", c.name, trust != nil, len(proofs))
+			}
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package clienv
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 
 // A verdict prints only what is known: an unknown serial has no lot or
 // expiry to show.
-func TestPrintVerdict(t *testing.T) {
+func TestWriteVerdict(t *testing.T) {
 	const pharmacy = "c1d3f9fdf157ac1799a6a2a7f26a0a5846745d52"
 	for _, tc := range []struct {
 		name string
@@ -40,7 +40,7 @@ func TestPrintVerdict(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			printVerdict(&b, &tc.v, autocli.Names{"abc": "Central Pharmacy", pharmacy: "Central Pharmacy"})
+			WriteVerdict(&b, &tc.v, autocli.Names{"abc": "Central Pharmacy", pharmacy: "Central Pharmacy"})
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("lacks %q:\n%s", w, b.String())
