@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primum-health/primum/supply"
 	"golang.org/x/term"
 )
 
@@ -115,4 +118,43 @@ func (im *ImportProgress) progress(final bool) {
 	const width = 30
 	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
 	fmt.Fprintf(im.w, "\r[%s] %3.0f%%  %s ", bar, 100*frac, counts)
+}
+
+// ImportFile imports the EPCIS document at path (Import, batch events a
+// capture), showing the progress on w and writing each event's result to
+// the file report names (JSON Lines; none: no report), and answers the
+// summary. An import ctx interrupted is said to be run again: what it
+// recorded is skipped then.
+func (c *Client) ImportFile(ctx context.Context, token, path, report string, batch int, w io.Writer) (*ImportSummary, error) {
+	if batch < 1 || batch > supply.MaxCaptureEvents {
+		return nil, fmt.Errorf("--batch must be 1-%d", supply.MaxCaptureEvents)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	var out io.Writer = io.Discard
+	if report != "" {
+		rf, err := os.Create(report)
+		if err != nil {
+			return nil, err
+		}
+		defer rf.Close()
+		bw := bufio.NewWriter(rf)
+		defer bw.Flush()
+		out = bw
+	}
+	im := NewImportProgress(f, st.Size(), out, w)
+	err = c.Import(ctx, token, im.Reader(), batch, im.Done)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum := im.Finish()
+	sum.Report = report
+	return &sum, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +139,60 @@ func TestImportProgress(t *testing.T) {
 		}
 		if !c.tty && !strings.HasPrefix(out, " 50%  10000 events") {
 			t.Errorf("%s: the first line is not the progress at 10,000 events: %q", c.name, out)
+		}
+	}
+}
+
+// An import of a file reports each event in its report file and sums them
+// up; a batch no capture takes, a file not there, and an interrupted
+// import (to be run again) are errors.
+func TestImportFile(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			_ = json.NewEncoder(w).Encode(wire.CaptureJob{})
+			return
+		}
+		w.Header().Set("Location", "/epcis/capture/1")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "doc.jsonld")
+	body := `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","epcisBody":{"eventList":[` +
+		`{"eventID":"urn:uuid:1","type":"ObjectEvent","action":"ADD"},{"eventID":"urn:uuid:2","type":"ObjectEvent","action":"ADD"}]}}`
+	if err := os.WriteFile(doc, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name, path, report string
+		batch              int
+		ctx                context.Context
+		err                string
+	}{
+		{"with a report", doc, filepath.Join(dir, "report.jsonl"), 1, context.Background(), ""},
+		{"without", doc, "", supply.MaxCaptureEvents, context.Background(), ""},
+		{"a batch of none", doc, "", 0, context.Background(), "--batch must be 1-"},
+		{"a batch too large", doc, "", supply.MaxCaptureEvents + 1, context.Background(), "--batch must be 1-"},
+		{"no such file", filepath.Join(dir, "none"), "", 1, context.Background(), "no such file"},
+		{"interrupted", doc, "", 1, cancelled, "interrupted: run the import again"},
+	} {
+		sum, err := New(srv.URL).ImportFile(c.ctx, "token", c.path, c.report, c.batch, io.Discard)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || sum.Events != 2 || sum.Accepted != 2 || sum.Report != c.report {
+			t.Errorf("%s: %+v %v", c.name, sum, err)
+			continue
+		}
+		if c.report != "" {
+			if b, err := os.ReadFile(c.report); err != nil || strings.Count(string(b), "\n") != 2 {
+				t.Errorf("%s: the report %q, %v", c.name, b, err)
+			}
 		}
 	}
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -40,36 +38,10 @@ command), or else PRIMUM_API_TOKEN (its older name, still read).`,
 			if token == "" {
 				return fmt.Errorf("--token is required: the API token of the organisation the events are captured as (or env PRIMUM_TOKEN)")
 			}
-			if batch < 1 || batch > supply.MaxCaptureEvents {
-				return fmt.Errorf("--batch must be 1-%d", supply.MaxCaptureEvents)
-			}
-			f, err := os.Open(args[0])
+			sum, err := g.client().ImportFile(cmd.Context(), token, args[0], report, batch, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer f.Close()
-			st, _ := f.Stat()
-			var out io.Writer = io.Discard
-			if report != "" {
-				rf, err := os.Create(report)
-				if err != nil {
-					return err
-				}
-				defer rf.Close()
-				bw := bufio.NewWriter(rf)
-				defer bw.Flush()
-				out = bw
-			}
-			im := client.NewImportProgress(f, st.Size(), out, cmd.ErrOrStderr())
-			err = g.client().Import(cmd.Context(), token, im.Reader(), batch, im.Done)
-			if err != nil && cmd.Context().Err() != nil {
-				return fmt.Errorf("interrupted: run the import again to continue (recorded events are skipped)")
-			}
-			if err != nil {
-				return err
-			}
-			sum := im.Finish()
-			sum.Report = report
 			return g.print(cmd.OutOrStdout(), sum, func(w io.Writer) {
 				fmt.Fprintf(w, "%d events: %d accepted, %d already recorded, %d refused\n", sum.Events, sum.Accepted, sum.AlreadyRecorded, sum.Refused)
 			})
