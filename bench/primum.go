@@ -55,6 +55,23 @@ type Config struct {
 	Progress func(format string, args ...any)
 }
 
+// Check refuses a run 'primum bench' cannot make, naming its flag.
+func (c *Config) Check() error {
+	switch {
+	case c.Validators < 1 || c.Validators > 16:
+		return fmt.Errorf("--validators must be 1-16")
+	case c.Duration <= 0 || c.Warmup < 0 || c.Clients < 1 || c.MaxTxs < 1000:
+		return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
+	case c.Batch < 1 || c.Batch > wire.MaxBatchTxs:
+		return fmt.Errorf("--batch must be 1-%d", wire.MaxBatchTxs)
+	case c.Rate < 0:
+		return fmt.Errorf("--rate must not be negative")
+	case c.BlockInterval <= 0 || c.BlockInterval > time.Minute:
+		return fmt.Errorf("--block-interval must be positive and at most 1m, e.g. 700ms")
+	}
+	return nil
+}
+
 func (c *Config) progress(format string, args ...any) {
 	if c.Progress != nil {
 		c.Progress(format, args...)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/primum-health/primum/bench"
 	"github.com/primum-health/primum/node"
-	"github.com/primum-health/primum/wire"
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -54,25 +53,13 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
   primum bench --grow 1000000          # memory as the state grows to a million packs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if validators < 1 || validators > 16 {
-				return fmt.Errorf("--validators must be 1-16")
-			}
-			if duration <= 0 || warmup < 0 || clients < 1 || maxTxs < 1000 {
-				return fmt.Errorf("--duration and --clients must be positive, --max-txs at least 1000")
-			}
-			if batch < 1 || batch > wire.MaxBatchTxs {
-				return fmt.Errorf("--batch must be 1-%d", wire.MaxBatchTxs)
-			}
-			if offered < 0 {
-				return fmt.Errorf("--rate must not be negative")
-			}
-			if blockInterval <= 0 || blockInterval > time.Minute {
-				return fmt.Errorf("--block-interval must be positive and at most 1m, e.g. 700ms")
-			}
 			cfg := bench.Config{Load: bench.Load{Warmup: warmup, Duration: duration, Clients: clients, Rate: offered, Batch: batch},
 				Validators: validators, MaxTxs: maxTxs, SkipKVStore: skipKV, CPUProfile: cpuProfile,
 				BlockCacheMB: blockCacheMB, BlockInterval: blockInterval,
 				Progress: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
+			if err := cfg.Check(); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			if grow > 0 {
 				rep, err := bench.Grow(cmd.Context(), cfg, grow)
