@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/keyring"
 )
 
@@ -163,4 +165,50 @@ func NewToken() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// TestnetHome is one home 'primum testnet' wrote, as it lists it.
+type TestnetHome struct {
+	Home     string `json:"home"`
+	NodeID   string `json:"node_id"`
+	API      string `json:"api"`
+	RPC      string `json:"rpc"`
+	P2P      string `json:"p2p"`
+	Operator string `json:"operator_key_file"`
+	Token    string `json:"api_token"`
+}
+
+// Testnet is 'primum testnet': WriteTestnet of n homes in dir, on ports
+// spaced from start (SpacedPorts) or, with free, free ones (FreePorts),
+// after refusing what it cannot write, by its flag.
+func Testnet(dir, chainID string, n, start int, free bool, orgTypes []string) ([]TestnetHome, error) {
+	if n < 1 || n > 64 {
+		return nil, fmt.Errorf("--validators must be 1-64")
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("--output DIR is required")
+	}
+	ports := SpacedPorts(n, start)
+	if free {
+		var err error
+		if ports, err = FreePorts(n); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range orgTypes {
+		if !slices.Contains(identity.OrgTypes, t) {
+			return nil, fmt.Errorf("--org-types: %q is not one of %v", t, identity.OrgTypes)
+		}
+	}
+	nodes, err := WriteTestnet(dir, chainID, ports, orgTypes...)
+	if err != nil {
+		return nil, err
+	}
+	var list []TestnetHome
+	for _, nd := range nodes {
+		list = append(list, TestnetHome{nd.Home, string(nd.NodeID), fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API),
+			fmt.Sprintf("tcp://127.0.0.1:%d", nd.Ports.RPC), fmt.Sprintf("127.0.0.1:%d", nd.Ports.P2P),
+			filepath.Join(nd.Home, "keys", "operator.json"), nd.APIToken})
+	}
+	return list, nil
 }

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/node"
 )
 
@@ -36,42 +34,9 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
   primum node --home ./testnet/node1 & …`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if n < 1 || n > 64 {
-				return fmt.Errorf("--validators must be 1-64")
-			}
-			if outDir == "" {
-				return fmt.Errorf("--output DIR is required")
-			}
-			ports := node.SpacedPorts(n, startPort)
-			if freePorts {
-				var err error
-				if ports, err = node.FreePorts(n); err != nil {
-					return err
-				}
-			}
-			for _, t := range orgTypes {
-				if !slices.Contains(identity.OrgTypes, t) {
-					return fmt.Errorf("--org-types: %q is not one of %v", t, identity.OrgTypes)
-				}
-			}
-			nodes, err := node.WriteTestnet(outDir, chainID, ports, orgTypes...)
+			list, err := node.Testnet(outDir, chainID, n, startPort, freePorts, orgTypes)
 			if err != nil {
 				return err
-			}
-			type out struct {
-				Home     string `json:"home"`
-				NodeID   string `json:"node_id"`
-				API      string `json:"api"`
-				RPC      string `json:"rpc"`
-				P2P      string `json:"p2p"`
-				Operator string `json:"operator_key_file"`
-				Token    string `json:"api_token"`
-			}
-			var list []out
-			for _, nd := range nodes {
-				list = append(list, out{nd.Home, string(nd.NodeID), fmt.Sprintf("http://127.0.0.1:%d", nd.Ports.API),
-					fmt.Sprintf("tcp://127.0.0.1:%d", nd.Ports.RPC), fmt.Sprintf("127.0.0.1:%d", nd.Ports.P2P),
-					filepath.Join(nd.Home, "keys", "operator.json"), nd.APIToken})
 			}
 			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				fmt.Fprintf(w, "Wrote %d node homes for chain %s (operator keys UNENCRYPTED: testing only):\n", n, chainID)
