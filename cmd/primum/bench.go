@@ -114,16 +114,7 @@ func newKVStoreNodeCmd(g *globals) *cobra.Command {
 		Hidden:  true,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.StartKVStore(cmd.Context(), g.home, slog.Default())
-			if err != nil {
-				return err
-			}
-			<-cmd.Context().Done()
-			if err := n.Stop(); err != nil {
-				return err
-			}
-			n.Wait()
-			return nil
+			return node.RunKVStore(cmd.Context(), g.home, slog.Default())
 		},
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -22,26 +20,7 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
   primum node --home ./testnet/node2 --api-addr 127.0.0.1:9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !node.Initialized(g.home) {
-				return fmt.Errorf("%s holds no node: run 'primum init' (or 'primum testnet') first", g.home)
-			}
-			if pprofAddr != "" {
-				if _, err := node.ServePprof(pprofAddr); errors.Is(err, node.ErrNotLoopback) {
-					return fmt.Errorf("--pprof-addr %w", err)
-				} else if err != nil {
-					return err
-				}
-			}
-			node.TuneGC()
-			n, err := node.Start(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()})
-			if err != nil {
-				return err
-			}
-			defer n.Stop()
-			slog.Info("node running", "home", g.home, "api", n.APIURL(), "cometbft_rpc", n.RPCAddr())
-			<-cmd.Context().Done()
-			slog.Info("stopping")
-			return nil
+			return node.Run(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()}, pprofAddr)
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default from config/primum.json)")

@@ -1,0 +1,51 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// Run is 'primum node': it runs the node of an initialised home (o.Home)
+// until ctx ends, then stops it; pprofAddr, if set, serves Go's profiles
+// on that loopback address.
+func Run(ctx context.Context, o Options, pprofAddr string) error {
+	if !Initialized(o.Home) {
+		return fmt.Errorf("%s holds no node: run 'primum init' (or 'primum testnet') first", o.Home)
+	}
+	if pprofAddr != "" {
+		if _, err := ServePprof(pprofAddr); errors.Is(err, ErrNotLoopback) {
+			return fmt.Errorf("--pprof-addr %w", err)
+		} else if err != nil {
+			return err
+		}
+	}
+	TuneGC()
+	n, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	log := cmp.Or(o.Logger, slog.Default())
+	log.Info("node running", "home", o.Home, "api", n.APIURL(), "cometbft_rpc", n.RPCAddr())
+	<-ctx.Done()
+	log.Info("stopping")
+	return nil
+}
+
+// RunKVStore runs CometBFT's kvstore example application on home (the
+// benchmark's ceiling) until ctx ends, then stops it.
+func RunKVStore(ctx context.Context, home string, logger *slog.Logger) error {
+	n, err := StartKVStore(ctx, home, logger)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	if err := n.Stop(); err != nil {
+		return err
+	}
+	n.Wait()
+	return nil
+}
