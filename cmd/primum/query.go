@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
@@ -106,18 +105,9 @@ func newQueryCmd(g *globals) *cobra.Command {
 		"identities": {"identity", "list"}, "identity": {"identity", "show"}, "members": {"identity", "members"},
 		"proposals": {"governance", "list"}, "proposal": {"governance", "show"},
 	} {
-		cmd.AddCommand(queryAlias(g, old, verb[0], verb[1]))
+		cmd.AddCommand(autocli.Alias(g, old, verb[0], verb[1]))
 	}
 	return cmd
-}
-
-// queryAlias is primum MODULE QUERY under primum query, named old.
-func queryAlias(g *globals, old, module, query string) *cobra.Command {
-	q := autocli.Declared(module, query)
-	verb := autocli.QueryVerb(g, module, q)
-	verb.Use = old + strings.TrimPrefix(verb.Use, verb.Name())
-	verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
-	return verb
 }
 
 // newProofCmd: primum query proof KEY, a state entry checked against a

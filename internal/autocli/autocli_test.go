@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/primum-health/primum/ledger"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // A table shows the columns some row fills, an identity by its name and
@@ -86,6 +88,26 @@ func TestNextFlags(t *testing.T) {
 	} {
 		if got := NextFlags(c.sent, c.next); got != c.want {
 			t.Errorf("sent %v, next %v: %q, want %q", c.sent, c.next, got, c.want)
+		}
+	}
+}
+
+// A read kept under its old spelling is the module's verb, named old, its
+// arguments and flags the verb's, and says what it is now.
+func TestAlias(t *testing.T) {
+	for _, c := range []struct{ old, module, query, use string }{
+		{"identities", "identity", "list", "identities"},
+		{"identity", "identity", "show", "identity ID"},
+		{"proposal", "governance", "show", "proposal ID"},
+	} {
+		a, v := Alias(nil, c.old, c.module, c.query), QueryVerb(nil, c.module, Declared(c.module, c.query))
+		flags := func(c *cobra.Command) (n int) {
+			c.Flags().VisitAll(func(*pflag.Flag) { n++ })
+			return n
+		}
+		if a.Name() != c.old || a.Use != c.use || strings.TrimPrefix(a.Use, c.old) != strings.TrimPrefix(v.Use, v.Name()) ||
+			a.Short != "The old spelling of 'primum "+c.module+" "+c.query+"', for one release" || flags(a) != flags(v) || flags(a) == 0 {
+			t.Errorf("%s: %q %q, the verb %q", c.old, a.Use, a.Short, v.Use)
 		}
 	}
 }

@@ -105,3 +105,13 @@ func Declared(module, name string) ledger.Query {
 	}
 	panic("no query " + module + " " + name)
 }
+
+// Alias is 'primum MODULE QUERY' under another command, named old: a read
+// that is now a module verb, kept under its old spelling for one release.
+func Alias(env Env, old, module, query string) *cobra.Command {
+	q := Declared(module, query)
+	verb := QueryVerb(env, module, q)
+	verb.Use = old + strings.TrimPrefix(verb.Use, verb.Name())
+	verb.Short = fmt.Sprintf("The old spelling of 'primum %s %s', for one release", module, query)
+	return verb
+}
