@@ -61,6 +61,15 @@ type File struct {
 	Pseudonyms []string `json:"pseudonyms,omitempty"`
 }
 
+// ShortKey is the start of the public key, to recognise it by (the whole
+// key when it is not an Ed25519 key's 64 hex digits).
+func (f *File) ShortKey() string {
+	if len(f.PublicKey) == 2*ed25519.PublicKeySize {
+		return f.PublicKey[:16] + "…"
+	}
+	return f.PublicKey
+}
+
 // Errors.
 var (
 	ErrWrongPassphrase = errors.New("wrong passphrase (or the key file is damaged)")

@@ -255,3 +255,17 @@ func TestImportFile(t *testing.T) {
 		}
 	}
 }
+
+// A key is recognised by the start of its public key; what is not an
+// Ed25519 key's 64 hex digits is shown whole.
+func TestShortKey(t *testing.T) {
+	for _, c := range []struct{ key, want string }{
+		{strings.Repeat("ab", 32), "abababababababab…"},
+		{"abc", "abc"},
+		{"", ""},
+	} {
+		if got := (&File{PublicKey: c.key}).ShortKey(); got != c.want {
+			t.Errorf("%q: %q, want %q", c.key, got, c.want)
+		}
+	}
+}

@@ -40,6 +40,20 @@ type Initialised struct {
 	RequestErr error
 }
 
+// Listing is what 'primum init -o json' prints of a home initialised in
+// home.
+func (in *Initialised) Listing(home string) map[string]any {
+	out := map[string]any{"home": home, "node_id": in.NodeID, "validator_key": hex.EncodeToString(in.ValidatorKey),
+		"operator_address": in.Operator.Address, "operator_key": in.Operator.PublicKey, "operator_key_encrypted": in.Operator.Encrypted}
+	if in.Request != "" {
+		out["membership_request"] = in.Request
+	}
+	if in.RequestErr != nil {
+		out["membership_request_error"] = in.RequestErr.Error()
+	}
+	return out
+}
+
 // InitMember creates a member's node home: CometBFT's configuration and
 // keys (InitHome), the operator key (kept if the home has one), and either
 // the genesis of a new one-member consortium with this organisation as

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -53,30 +52,18 @@ sign. Send that file to a member, who proposes it with
 			if err != nil {
 				return err
 			}
-			op, nodeID, valKey, request := in.Operator, in.NodeID, in.ValidatorKey, in.Request
-			requestErr := ""
-			if in.RequestErr != nil {
-				requestErr = in.RequestErr.Error()
-			}
-			out := map[string]any{"home": g.home, "node_id": nodeID, "validator_key": hex.EncodeToString(valKey),
-				"operator_address": op.Address, "operator_key": op.PublicKey, "operator_key_encrypted": op.Encrypted}
-			if request != "" {
-				out["membership_request"] = request
-			}
-			if requestErr != "" {
-				out["membership_request_error"] = requestErr
-			}
-			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+			op, request := in.Operator, in.Request
+			return g.print(cmd.OutOrStdout(), in.Listing(g.home), func(w io.Writer) {
 				fmt.Fprintf(w, "Initialised %s\n  node id        %s\n  validator key  %s\n  operator       %s (key %s)\n",
-					g.home, nodeID, hex.EncodeToString(valKey), op.Address, ed25519Hint(op))
+					g.home, in.NodeID, hex.EncodeToString(in.ValidatorKey), op.Address, op.ShortKey())
 				if !op.Encrypted {
 					fmt.Fprintln(w, "  WARNING: the operator key is stored UNENCRYPTED in keys/operator.json")
 				}
 				if request != "" {
 					fmt.Fprintf(w, "Membership request written to %s: send it to a member, who proposes it with\n  primum governance propose-add-member --request membership-request.json --from operator\n", request)
 				}
-				if requestErr != "" {
-					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", requestErr)
+				if in.RequestErr != nil {
+					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", in.RequestErr)
 				}
 				fmt.Fprintln(w, "Start it with: primum node --home", g.home)
 			})
@@ -97,11 +84,4 @@ sign. Send that file to a member, who proposes it with
 	cmd.MarkFlagsMutuallyExclusive("genesis", "chain-id")
 	_ = cmd.MarkFlagRequired("org-name")
 	return cmd
-}
-
-func ed25519Hint(f *keyring.File) string {
-	if len(f.PublicKey) == 2*ed25519.PublicKeySize {
-		return f.PublicKey[:16] + "…"
-	}
-	return f.PublicKey
 }

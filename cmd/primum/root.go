@@ -106,9 +106,6 @@ func (g *globals) keys() keyring.Dir      { return g.env().Keys() }
 func (g *globals) fromKey(ctx context.Context, from string) (ed25519.PrivateKey, error) {
 	return g.env().FromKey(ctx, from)
 }
-func (g *globals) signingKey(from string) (ed25519.PrivateKey, error) {
-	return g.env().SigningKey(from)
-}
 func (g *globals) readClient(ctx context.Context, from string) (*client.Client, error) {
 	return g.env().ReadClient(ctx, from)
 }
