@@ -18,6 +18,7 @@ import (
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/envelope"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -188,6 +189,7 @@ func TestPermissionTable(t *testing.T) {
 		identity.TypeRegisterDevice:       {ok, ok, ok, ok, unauth, susp, ok, unauth, unknown},
 		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, susp, ok, ok, unknown},
 		identity.TypeIssueVouchers:        {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
+		devices.TypeBatch:                 {unauth, unauth, unauth, unauth, unauth, susp, unauth, ok, unknown},
 		governance.TypePropose:            {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		governance.TypeVote:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

@@ -9,6 +9,7 @@ import (
 	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -36,6 +37,7 @@ func All() []ledger.Module {
 		capacity.Declare(),
 		federated.Declare(),
 		research.Declare(),
+		devices.Declare(),
 	}
 }
 

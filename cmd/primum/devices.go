@@ -1,0 +1,221 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/cobra"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
+	"github.com/primum-health/primum/devices"
+	"github.com/primum-health/primum/ledger"
+)
+
+// newDevicesCmd is the devices noun: its queries are generated from the
+// module's declarations; recording a reading, committing a log, proving a
+// reading and checking a proof bundle read files here.
+func newDevicesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "devices", Short: devices.Declare().Doc}
+	var code, at string
+	var value float64
+	record := &cobra.Command{
+		Use:   "record LOG --code CODE --value V",
+		Short: "Append a reading to a device's log file (kept by the device or its gateway, off the ledger)",
+		Long: `Appends one reading to LOG (made if absent): its time (--at, default now), its IEEE 11073
+MDC code (--code: ` + measureNames() + `, or an MDC reference id) and
+its value in the code's unit, kept in hundredths. A reading outside the code's plausible
+range is refused. 'primum devices batch' commits the log.`,
+		Example: "  primum devices record watch.log --code heart_rate --value 72\n  primum devices record watch.log --code spo2 --value 97.5 --at 2026-12-04T08:30:00Z",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, ok := devices.MeasureNamed(code)
+			if !ok {
+				return fmt.Errorf("--code %q: one of %s", code, measureNames())
+			}
+			when := time.Now()
+			if at != "" {
+				var err error
+				if when, err = time.Parse(time.RFC3339, at); err != nil {
+					return fmt.Errorf("--at: RFC 3339, e.g. 2026-12-04T08:30:00Z")
+				}
+			}
+			r := devices.Reading{Time: when.Unix(), Code: m.Code, Value: int64(math.Round(value * 100))}
+			if err := devices.Append(args[0], r); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s %.2f %s at %s in %s\n", m.Name, float64(r.Value)/100, m.Unit, when.UTC().Format(time.RFC3339), args[0])
+			return nil
+		},
+	}
+	record.Flags().StringVar(&code, "code", "", "what was measured")
+	record.Flags().Float64Var(&value, "value", 0, "the value, in the code's unit (hundredths kept)")
+	record.Flags().StringVar(&at, "at", "", "when it was measured, RFC 3339 (default now)")
+
+	var from, logPath string
+	batch := &cobra.Command{
+		Use:   "batch --log LOG --from DEVICE",
+		Short: "Commit a device's log: its Merkle root and size, with a consistency proof from its last batch",
+		Long: `Reads LOG, checks that its first readings are those the device's last batch committed,
+and sends the log's RFC 9162 Merkle root and size, with the consistency proof from that
+batch, signed by the device's key (--from). One small transaction however many readings
+the batch holds. A log that dropped or changed a committed reading cannot be committed.`,
+		Example: "  primum devices batch --log watch.log --from watch.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, err := g.fromKey(cmd.Context(), from)
+			if err != nil {
+				return err
+			}
+			log, err := devices.ReadLogFile(logPath)
+			if err != nil {
+				return err
+			}
+			latest := &devices.Entry{}
+			device := ledger.Address(key.Public().(ed25519.PublicKey))
+			var problem *client.Problem
+			if err := g.client().WithKey(key).Get(cmd.Context(), "/api/v1/devices/"+device+"/latest", latest); errors.As(err, &problem) && problem.Code == devices.ErrUnknownBatch.Name {
+				latest = nil // its first batch
+			} else if err != nil {
+				return err
+			}
+			next, err := devices.Next(log, latest)
+			if err != nil {
+				return err
+			}
+			return g.env().SendAs(cmd, key, true, devices.TypeBatch, next)
+		},
+	}
+	batch.Flags().StringVar(&from, "from", "", "the device's key: a name in HOME/keys or a key file path")
+	batch.Flags().StringVar(&logPath, "log", "", "the device's log file")
+	_ = batch.MarkFlagRequired("log")
+
+	var index, seq uint64
+	var out string
+	var trust trustFlags
+	proveCmd := &cobra.Command{
+		Use:   "prove DEVICE --log LOG --index N --batch SEQ",
+		Short: "Write a self-contained proof bundle of one reading, to check offline with 'verify-bundle'",
+		Long: `Proves reading N of LOG (0 is the first) as committed by the device's batch SEQ: the
+bundle holds the reading, its inclusion proof in the batch's Merkle tree, the batch's
+ledger entry with its state proof, and the header the validators signed over that state
+(checked here first, with the light client from --genesis or a trusted header). Reading
+it needs standing: the device, its owner, or those with standing with its patient.`,
+		Example: "  primum devices prove 3a9c… --log watch.log --index 41 --batch 2 --from patient-1 --out reading-41.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := devices.ReadLogFile(logPath)
+			if err != nil {
+				return err
+			}
+			c := g.client()
+			if from != "" {
+				if c, err = g.readClient(cmd.Context(), from); err != nil {
+					return err
+				}
+			}
+			prover, err := trust.prover(cmd.Context(), g, c)
+			if err != nil {
+				return err
+			}
+			b, err := prover.Bundle(cmd.Context(), args[0], seq, log, index)
+			if err != nil {
+				return err
+			}
+			raw, _ := json.MarshalIndent(b, "", "  ")
+			if out == "" {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), string(raw))
+				return err
+			}
+			if err := os.WriteFile(out, append(raw, '\n'), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: reading %d of %s in batch %d\n", out, index, args[0], seq)
+			return nil
+		},
+	}
+	proveCmd.Flags().StringVar(&logPath, "log", "", "the device's log file")
+	proveCmd.Flags().Uint64Var(&index, "index", 0, "the reading's place in the log (0 is the first)")
+	proveCmd.Flags().Uint64Var(&seq, "batch", 1, "the batch that committed it (1 is the first)")
+	proveCmd.Flags().StringVar(&out, "out", "", "write the bundle to this file")
+	proveCmd.Flags().StringVar(&from, "from", "", "read as this key (the device, its owner or someone with standing)")
+	_ = proveCmd.MarkFlagRequired("log")
+	trust.add(proveCmd)
+
+	var genesis, validators string
+	verify := &cobra.Command{
+		Use:   "verify-bundle BUNDLE",
+		Short: "Check a reading's proof bundle offline, against the validators you trust",
+		Long: `Checks BUNDLE with nothing but itself and a trust root: the validator set of --genesis
+(default: this home's config/genesis.json), or --validators, the hash of a set obtained
+out of band (after validators changed). Each step is checked in turn — the reading
+decodes, its batch entry is the device's, the reading is at its place in the batch's
+Merkle tree, the entry is in the state the app hash commits to, the header carries that
+app hash and more than two thirds of its validators signed it, and those are the
+validators trusted — and a failure says which step (docs/devices.md).`,
+		Example: "  primum devices verify-bundle reading-41.json --genesis genesis.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var b prove.Bundle
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return fmt.Errorf("%w: %v", prove.ErrBundleFormat, err)
+			}
+			var trusted []byte
+			if validators != "" {
+				if trusted, err = hex.DecodeString(validators); err != nil {
+					return fmt.Errorf("--validators: hex")
+				}
+			} else {
+				path := genesis
+				if path == "" {
+					path = filepath.Join(g.home, "config", "genesis.json")
+				}
+				doc, err := types.GenesisDocFromFile(path)
+				if err != nil {
+					return err
+				}
+				if trusted, err = prove.TrustedValidators(doc); err != nil {
+					return err
+				}
+			}
+			c, err := prove.VerifyBundle(&b, trusted)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), c, func(w io.Writer) {
+				m, _ := devices.MeasureOf(c.Reading.Code)
+				fmt.Fprintf(w, "proven: %s %.2f %s at %s, reading %d of device %s, in its batch %d (%d readings), in the state of header %d (%s) signed by %d of %d validators\n",
+					m.Name, float64(c.Reading.Value)/100, m.Unit, time.Unix(c.Reading.Time, 0).UTC().Format(time.RFC3339), b.Index, b.Device,
+					c.Batch.Seq, c.Batch.Size, c.Header, c.HeaderTime.UTC().Format(time.RFC3339), c.Signers, c.Of)
+			})
+		},
+	}
+	verify.Flags().StringVar(&genesis, "genesis", "", "the consortium's genesis: trust its validators")
+	verify.Flags().StringVar(&validators, "validators", "", "instead: the hash of the validator set you trust (hex)")
+	cmd.AddCommand(record, batch, proveCmd, verify)
+	return cmd
+}
+
+func measureNames() string {
+	s := ""
+	for i, m := range devices.Measures {
+		if i > 0 {
+			s += ", "
+		}
+		s += m.Name
+	}
+	return s
+}
