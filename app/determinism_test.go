@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -12,9 +13,11 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/capacity"
 	"github.com/primum-health/primum/claims"
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
@@ -100,6 +103,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		txs = append(txs, flSteps(gen, b)...)
 		txs = append(txs, researchSteps(gen, b)...)
 		txs = append(txs, useSteps(gen, b)...)
+		txs = append(txs, deviceSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -299,6 +303,43 @@ func useSteps(gen *harness, b int) [][]byte {
 	return nil
 }
 
+// wearable is the workload's patient-owned device.
+var wearable = testKey("wearable")
+
+// deviceSteps are a wearable's batches, at fixed blocks: registered by
+// the trial participant; a first batch of 3 readings, a second of 8
+// consistent with it; and refusals (a log that rewrote a committed
+// reading, one that shrank, a batch signed by an organisation).
+func deviceSteps(gen *harness, b int) [][]byte {
+	log := make([][]byte, 8)
+	for i := range log {
+		log[i] = devices.Reading{Time: 1_790_000_000 + int64(i)*60, Code: 147842, Value: 70_00 + int64(i)}.Encode()
+	}
+	first, _ := devices.Next(log[:3], nil)
+	root, _ := hex.DecodeString(first.Root)
+	second, _ := devices.Next(log, &devices.Entry{Seq: 1, Size: 3, Root: hex.EncodeToString(root)})
+	rewritten := append([][]byte{devices.Reading{Time: 1_790_000_000, Code: 147842, Value: 99_00}.Encode()}, log[1:]...)
+	forged, _ := devices.Next(rewritten, &devices.Entry{Seq: 1, Size: 3, Root: hex.EncodeToString(mustRoot(rewritten[:3]))})
+	switch b {
+	case 24:
+		return [][]byte{gen.tx(trialPatient, identity.TypeRegisterDevice, device(trialPatient, wearable, "wearable"))}
+	case 25:
+		return [][]byte{gen.tx(wearable, devices.TypeBatch, first), gen.tx(hospitalKey, devices.TypeBatch, first)}
+	case 26:
+		return [][]byte{gen.tx(wearable, devices.TypeBatch, forged), gen.tx(wearable, devices.TypeBatch, devices.Batch{Size: 2, Root: first.Root}),
+			gen.tx(wearable, devices.TypeBatch, second)}
+	}
+	return nil
+}
+
+func mustRoot(log [][]byte) []byte {
+	r, err := anchor.Root(log)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
 // researchSteps are research aggregates' transactions of block b, at
 // fixed blocks: a dataset over the two hospitals, St Luke's research
 // project, a query answered by both (a cell suppressed), a differencing
@@ -467,8 +508,10 @@ func TestAppHashPinned(t *testing.T) {
 	// aggregates' steps (without them:
 	// 6049E2DA02A476C32C626D3450305FD0804FB81C3AA8BC40694F83E4173CD3CC);
 	// then only by adding a study on consented records (useSteps; without
-	// them: 607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928).
-	const want = "AA7E77B53DB44275F76AFC9B49FC3D3C9804CC859DCEA2FEA8847AF57AE863D2"
+	// them: 607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928);
+	// then only by adding a wearable's batches (deviceSteps; without them:
+	// AA7E77B53DB44275F76AFC9B49FC3D3C9804CC859DCEA2FEA8847AF57AE863D2).
+	const want = "16E465C8223F5107CBA3047A36EDC35005D7F4CAB07D374DCD1E800C2278D13B"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
