@@ -218,6 +218,14 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 	if err != nil {
 		return nil, 0, fmt.Errorf("claims set-up: %w", err)
 	}
+	// Devices: a ward's monitors commit an hour of readings a batch,
+	// about a twentieth as often as dispensings. Before capacity: the same
+	// hospital registers them, and capacity signs its reports in nonce
+	// order after these registrations.
+	dw, err := prepareDevices(ctx, c, chainID, max(benchDevices, dispensings/20), progress)
+	if err != nil {
+		return nil, 0, fmt.Errorf("devices set-up: %w", err)
+	}
 	// Capacity: the second hospital's sites report their status, about a
 	// quarter as often as dispensings (a national picture's hourly reports
 	// beside a day's medicines and claims).
@@ -327,7 +335,7 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}
 		streams = append(streams, s)
 	}
-	for _, txs := range append(append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...), kw.stream) {
+	for _, txs := range append(append(append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...), kw.stream), dw.streams...) {
 		s := Stream{Ordered: true}
 		for _, raw := range txs {
 			add(&s, raw)

@@ -67,6 +67,9 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "committed mix (measured window): %s\n", mixShares(r.Mix))
+	if n := r.Mix["devices.batch"]; n > 0 && r.DurationS > 0 {
+		fmt.Fprintf(w, "device batches: %.1f/s, representing %.0f readings/s (%d readings a batch)\n", float64(n)/r.DurationS, float64(n*ReadingsPerBatch)/r.DurationS, ReadingsPerBatch)
+	}
 	if r.Primum.FirstError != "" {
 		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)
 	}

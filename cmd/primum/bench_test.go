@@ -59,6 +59,7 @@ func benchRuns(t *testing.T, batch int) {
 			r.Mix["supply.dispense"] > 0 && r.Mix["supply.commission"]+r.Mix["supply.capture"] > 0},
 		{"mix has claims and capacity reports", r.Mix["claims.submit"] > 0 && r.Mix["capacity.report"] > 0},
 		{"mix has federated learning and research aggregates", r.Mix["fl.contribute"] > 0 && r.Mix["research.cells"] > 0},
+		{"mix has device batches", r.Mix["devices.batch"] > 0},
 		{"no transaction refused in a block", r.Primum != nil && r.Primum.Failed == 0},
 		{"batch reported", r.Batch == batch},
 		{"no submission refused", r.Primum != nil && r.Primum.SubmitErrors == 0 && r.KVStore != nil && r.KVStore.SubmitErrors == 0},
