@@ -54,7 +54,7 @@ const MaxStudies = 8
 
 // studyID: a trial's registry id, or a study of another kind with its
 // prefix (fl:<task>, research:<project>).
-var studyID = regexp.MustCompile(`^([a-z]{2,10}:)?[A-Za-z0-9-]{3,40}$`)
+var studyID = regexp.MustCompile(`^([a-z]{2,10}:[a-z0-9-]{3,40}|[A-Za-z0-9-]{3,40})$`)
 
 // MaxLivePerGrantee bounds the consents a patient holds in force for one
 // grantee, so that deciding an access reads a bounded number of them.
@@ -240,7 +240,7 @@ func (m *Module) checkScope(ctx *ledger.Context, s Scope, purpose string) error 
 		}
 		for _, id := range s.Studies {
 			if !studyID.MatchString(id) {
-				return ErrBadScope.Wrapf("a study is a trial's registry id, fl:<learning task id> or research:<project id> (ids of 3-40 of A-Z, a-z, 0-9, '-')")
+				return ErrBadScope.Wrapf("a study is a trial's registry id (3-40 of A-Z, a-z, 0-9, '-'), fl:<learning task id> or research:<project id> (3-40 of a-z, 0-9, '-')")
 			}
 		}
 		return nil

@@ -11,7 +11,7 @@ import (
 // consents that name the caller, to those with standing (ledger.PatientAudit).
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/patients/{id}/consents", Columns: ledger.Cols("CONSENT", "id", "PATIENT", "patient", "GRANTEE", "@grantee", "PURPOSE", "purpose", "ALL", "scope.all", "CATEGORIES", "scope.categories", "RECORDS", "scope.records", "EXPIRES", "expires", "STATUS", "status"), Name: "list", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Consent{}},
+		{Path: "/api/v1/patients/{id}/consents", Columns: ledger.Cols("CONSENT", "id", "PATIENT", "patient", "GRANTEE", "@grantee", "PURPOSE", "purpose", "ALL", "scope.all", "CATEGORIES", "scope.categories", "RECORDS", "scope.records", "STUDIES", "scope.studies", "EXPIRES", "expires", "STATUS", "status"), Name: "list", Read: ledger.PatientAudit, Answer: ledger.Page{Items: []*Consent{}},
 			Doc:    "A patient's consents, in force or not, by id, a page at a time: all of them to the patient and the regulator, those that name the caller (or its organisation) to anyone else with standing.",
 			Params: []ledger.Param{{Name: "limit", Doc: "1-10000 (default 1000)"}, {Name: "after", Doc: "page token from a Link header"}},
 			Handle: func(q *ledger.Request) (any, error) {

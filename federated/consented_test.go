@@ -16,7 +16,7 @@ import (
 // holdout together are at most the patients it declared (records.use),
 // each holding a research consent for the task naming the site.
 func TestConsentedTask(t *testing.T) {
-	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Admits: federated.Study})
+	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Refuses: federated.Study})
 	w := moduletest.New(t, federated.Declare(), recs.Declare(), consent.New(recs).Declare(), identity.Declare())
 	w.AddOrg("institute", "research")
 	w.AddOrg("h1", "hospital")

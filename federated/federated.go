@@ -116,15 +116,23 @@ type Task struct {
 // research consents): "fl:<task>".
 const StudyPrefix = "fl"
 
-// Study says whether custodian may compute on records for task id now: a
-// consented task, training, that lists it as a participant (records'
-// StudyKind).
-func Study(r ledger.Reader, id, custodian string, _ time.Time) (bool, error) {
+// Study says why custodian may not compute on records for task id now
+// ("": it may): a consented task, training, that lists it as a
+// participant (records' StudyKind).
+func Study(r ledger.Reader, id, custodian string, _ time.Time) (string, error) {
 	var s State
 	if found, err := ledger.GetJSON(r, taskKey(id), &s); err != nil || !found {
-		return false, err
+		return "no learning task " + id, err
 	}
-	return s.Consented && s.Status == StatusTraining && slices.Contains(s.Participants, custodian), nil
+	switch {
+	case !s.Consented:
+		return "the task does not train on consented records (it was not defined with consented)", nil
+	case s.Status != StatusTraining:
+		return "the task is " + s.Status, nil
+	case !slices.Contains(s.Participants, custodian):
+		return "this custodian is not one of the task's participants", nil
+	}
+	return "", nil
 }
 
 // The names a consented task's features and label take: the sites read

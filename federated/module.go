@@ -53,6 +53,7 @@ type TaskRow struct {
 	Rounds       int64  `json:"rounds"`
 	Participants int    `json:"participants"`
 	ModelHash    string `json:"model_hash"`
+	Consented    bool   `json:"consented,omitempty"`
 }
 
 // RoundView is a round's global model with its contributors' samples
@@ -74,7 +75,7 @@ func queries() []ledger.Query {
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}
 	return []ledger.Query{
 		{Path: "/api/v1/fl/tasks", Name: "list", Read: ledger.Members, Answer: ledger.Page{Items: []*TaskRow{}}, Params: paging,
-			Columns: ledger.Cols("TASK", "id", "TITLE", "title", "OWNER", "@owner", "STATUS", "status", "ROUND", "round", "OF", "rounds", "SITES", "participants"),
+			Columns: ledger.Cols("TASK", "id", "TITLE", "title", "OWNER", "@owner", "STATUS", "status", "ROUND", "round", "OF", "rounds", "SITES", "participants", "ON CONSENTED RECORDS", "consented"),
 			Doc:     "Every model task, with its owner, status, open round and the latest global model's hash.",
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(100, 1000)
@@ -89,7 +90,7 @@ func queries() []ledger.Query {
 						round = s.Rounds // the last, not the one after it
 					}
 					rows = append(rows, &TaskRow{ID: s.ID, Title: s.Title, Owner: s.Owner, Status: s.Status, Round: round, Rounds: s.Rounds,
-						Participants: len(s.Participants), ModelHash: s.ModelHash})
+						Participants: len(s.Participants), ModelHash: s.ModelHash, Consented: s.Consented})
 				}
 				return ledger.Page{Items: rows, Next: next}, err
 			}},

@@ -24,8 +24,8 @@ import (
 // types in documentation and tests). Modules that need another are wired
 // here, through the narrow interface they declare (consent names records).
 func All() []ledger.Module {
-	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Admits: federated.Study},
-		records.StudyKind{Prefix: research.StudyPrefix, Admits: research.Study})
+	recs := records.New(records.StudyKind{Prefix: federated.StudyPrefix, Refuses: federated.Study},
+		records.StudyKind{Prefix: research.StudyPrefix, Refuses: research.Study})
 	return []ledger.Module{
 		identity.Declare(),
 		governance.New().Declare(),

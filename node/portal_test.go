@@ -9,7 +9,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/records"
 )
@@ -174,9 +173,30 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": federated.TypeTask,
 		"body": federated.Task{ID: "t2d-records", Title: "On records", Features: []string{"age", "bmi"}, Label: "diabetes", LearningRate: 500_000,
 			LocalEpochs: 1, Clip: 1 << 18, Rounds: 1, RoundBlocks: 100, Participants: []string{m["stlukes"].id, m["riverside"].id}, Consented: true}})
-	mustCall(t, 200, "POST", base+"/api/v1/act", m["patient"].token, map[string]any{"type": consent.TypeGrant,
-		"body": consent.Grant{Grantee: m["stlukes"].id, Purpose: "research", Scope: consent.Scope{Studies: []string{"fl:t2d-records"}},
-			Expires: time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)}})
+	// The patient gives the consent on the page: research, the task as
+	// the scope, St Luke's as the grantee.
+	var said string
+	if err := chromedp.Run(patientTab,
+		chromedp.Reload(),
+		chromedp.WaitVisible("#grant"),
+		chromedp.Poll(`[...document.querySelectorAll("#grantee option")].some(o => o.value === "`+m["stlukes"].id+`")`, nil),
+		chromedp.SetValue("#grantee", m["stlukes"].id),
+		chromedp.SetValue("#purpose", "research"),
+		chromedp.Evaluate(`document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`[...document.querySelectorAll("#scope option")].some(o => o.value === "study:fl:t2d-records")`, nil),
+		chromedp.SetValue("#scope", "study:fl:t2d-records"),
+		chromedp.Evaluate(`document.getElementById("scope").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Text("#grant-summary", &said),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.getElementById("consent-message").textContent === "Consent granted."`, nil),
+	); err != nil {
+		var msg string
+		_ = chromedp.Run(patientTab, chromedp.Text("#consent-message", &msg))
+		t.Fatalf("a study consent on the page: %v (%q)", err, msg)
+	}
+	if !strings.Contains(said, "use your records in the learning task “On records” (t2d-records)") {
+		t.Fatalf("the grant's summary: %q", said)
+	}
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": records.TypeUse,
 		"body": records.Use{Study: "fl:t2d-records", Patients: []string{patient}}})
 	var used, told string

@@ -232,4 +232,4 @@ var auditColumns = append(ledger.Cols("PATIENT", "patient", "CUSTODIAN", "@custo
 
 // accessColumns show a patient's access trail.
 var accessColumns = ledger.Cols("TIME", "time", "WHO", "@requester", "KIND", "requester_kind", "RECORD", "record", "PURPOSE", "purpose",
-	"OUTCOME", "outcome", "REFUSAL", "refusal", "EMERGENCY", "emergency_reason")
+	"OUTCOME", "outcome", "STUDY", "study", "REFUSAL", "refusal", "EMERGENCY", "emergency_reason")

@@ -160,7 +160,7 @@ func (m *Module) Routes() []ledger.Route {
 			Example: `{"holds":[{"category":"medication","basis":"legal_obligation","years":10}]}`},
 		{Type: TypeUse, Allow: custodians, Handle: ledger.Handle(m.use),
 			Doc:     "A custodian declares the patients whose records its own node uses in a study (a federated learning task or a research project): each must hold a research consent in force naming the custodian for it, and each gets one entry on their trail. A learning task that takes consented records counts a site's samples against its declared patients.",
-			Example: `{"study":"t2d-demo","patients":["<patient id>"]}`},
+			Example: `{"study":"fl:t2d-records","patients":["<patient id>"]}`},
 		{Type: TypeShareCase, Args: []string{"records..."}, Allow: []string{"practitioner"}, Handle: ledger.Handle(shareCase),
 			Doc:     "A practitioner shares a case (records) with a specialist for a second opinion, as the patient's consent permits.",
 			Example: `{"specialist":"<practitioner id>","patient":"<patient id>","records":["obs-1","cond-2"]}`},

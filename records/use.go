@@ -3,9 +3,11 @@ package records
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/consent"
@@ -46,7 +48,7 @@ var (
 	ErrNoResearch  = ledger.NewError("records", 30, "no_research_consent", 403,
 		"a patient of the list holds no research consent in force naming this custodian and this study by its id: leave them out (their records may not be used)")
 	ErrStudyClosed = ledger.NewError("records", 31, "study_not_open", 403,
-		"no such study on consented records names this custodian now: a learning task must be consented, training and list it as a participant; a research project must be approved, unexpired and on a consented dataset it is a custodian of")
+		"the study is not open to this custodian on consented records")
 )
 
 var (
@@ -55,12 +57,12 @@ var (
 )
 
 // A StudyKind is a kind of study records may be used in: the prefix of
-// its ids ("fl"), and whether custodian may compute on records for the
-// study id (without its prefix) at block time now. The modules that own
-// studies give theirs (modules.All wires them).
+// its ids ("fl"), and why custodian may not compute on records for the
+// study id (without its prefix) at block time now ("": it may). The
+// modules that own studies give theirs (modules.All wires them).
 type StudyKind struct {
-	Prefix string
-	Admits func(r ledger.Reader, id, custodian string, now time.Time) (bool, error)
+	Prefix  string
+	Refuses func(r ledger.Reader, id, custodian string, now time.Time) (reason string, err error)
 }
 
 // State keys of the uses.
@@ -88,18 +90,22 @@ func (mod *Module) use(ctx *ledger.Context, m *Use) error {
 	}
 	seen := make(map[string]bool, len(m.Patients))
 	for i, p := range m.Patients {
-		if seen[p] || !pseudonym.MatchString(p) {
-			return ErrUsePatients.Wrapf("patients[%d] is repeated or not a pseudonym", i)
+		if seen[p] {
+			return ErrUsePatients.Wrapf("patients[%d] is named twice", i)
+		}
+		if !pseudonym.MatchString(p) {
+			return ErrUsePatients.Wrapf("patients[%d] is not a pseudonym (a patient's ledger id: 40 lower-case hex)", i)
 		}
 		seen[p] = true
 	}
 	custodian := ctx.Signer.ID
-	if ok, err := kind.Admits(ctx.State, parts[2], custodian, ctx.Time); err != nil {
+	if why, err := kind.Refuses(ctx.State, parts[2], custodian, ctx.Time); err != nil {
 		panic(err)
-	} else if !ok {
-		return ErrStudyClosed.Wrapf("%s", m.Study)
+	} else if why != "" {
+		return ErrStudyClosed.Wrapf("%s: %s", m.Study, why)
 	}
 	added := int64(0)
+	var missing []string // "patients[i] <pseudonym>", every one without a consent
 	for i, p := range m.Patients {
 		k := ledger.Key(prefixUse, m.Study, custodian, p)
 		if b, err := ctx.State.Get(k); err != nil {
@@ -112,7 +118,11 @@ func (mod *Module) use(ctx *ledger.Context, m *Use) error {
 			panic(err)
 		}
 		if c == nil {
-			return ErrNoResearch.Wrapf("patients[%d]", i)
+			missing = append(missing, fmt.Sprintf("patients[%d] %s", i, p))
+			continue
+		}
+		if len(missing) > 0 {
+			continue // refused below: write nothing more
 		}
 		ledger.SetPresent(ctx.State, k)
 		sum := sha256.Sum256(slices.Concat(ctx.TxHash[:], []byte(p)))
@@ -123,6 +133,14 @@ func (mod *Module) use(ctx *ledger.Context, m *Use) error {
 		ledger.SetPresent(ctx.State, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
 		ledger.SetPresent(ctx.State, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
 		added++
+	}
+	if len(missing) > 0 {
+		shown := missing[:min(len(missing), 5)]
+		more := ""
+		if len(missing) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(missing)-len(shown))
+		}
+		return ErrNoResearch.Wrapf("%s%s", strings.Join(shown, ", "), more)
 	}
 	if added > 0 {
 		n, err := UseCount(ctx.State, m.Study, custodian)

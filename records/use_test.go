@@ -15,8 +15,11 @@ import (
 func TestUse(t *testing.T) {
 	// The studies: fl:t2d-demo is open to the hospital and the clinic,
 	// fl:closed to no one.
-	w := setupWith(t, records.StudyKind{Prefix: "fl", Admits: func(_ ledger.Reader, id, custodian string, _ time.Time) (bool, error) {
-		return id == "t2d-demo", nil
+	w := setupWith(t, records.StudyKind{Prefix: "fl", Refuses: func(_ ledger.Reader, id, custodian string, _ time.Time) (string, error) {
+		if id != "t2d-demo" {
+			return "closed", nil
+		}
+		return "", nil
 	}})
 	year := w.Now.AddDate(1, 0, 0).Format(time.RFC3339)
 	research := func(grantee string, scope consent.Scope) consent.Grant {

@@ -313,23 +313,29 @@ func GetDataset(r ledger.Reader, id string) (*DatasetState, error) {
 // research consents): "research:<project>".
 const StudyPrefix = "research"
 
-// Study says whether custodian may compute on records for project id at
-// now: an approved, unexpired project on a consented dataset it is a
-// custodian of (records' StudyKind).
-func Study(r ledger.Reader, id, custodian string, now time.Time) (bool, error) {
+// Study says why custodian may not compute on records for project id at
+// now ("": it may): an approved, unexpired project on a consented dataset
+// it is a custodian of (records' StudyKind).
+func Study(r ledger.Reader, id, custodian string, now time.Time) (string, error) {
 	var p Project
 	if found, err := ledger.GetJSON(r, key(prefixProject, id), &p); err != nil || !found {
-		return false, err
+		return "no approved research project " + id, err
 	}
 	expires, _ := time.Parse(time.RFC3339, p.Expires)
 	if !now.Before(expires) {
-		return false, nil
+		return "the project's approval expired on " + p.Expires, nil
 	}
 	var d DatasetState
 	if found, err := ledger.GetJSON(r, key(prefixDataset, p.Dataset), &d); err != nil || !found {
-		return false, err
+		return "no dataset " + p.Dataset, err
 	}
-	return d.Consented && slices.Contains(d.Custodians, custodian), nil
+	switch {
+	case !d.Consented:
+		return "the project's dataset " + d.ID + " is not counted on consented records", nil
+	case !slices.Contains(d.Custodians, custodian):
+		return "this custodian is not one of the dataset's custodians", nil
+	}
+	return "", nil
 }
 
 // GetQuery reads a query.

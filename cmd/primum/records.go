@@ -272,7 +272,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 		Short: "Grant a practitioner or organisation access to your records for a purpose until an expiry",
 		Example: `  primum consent grant 7d2e… --from patient-1.json --categories observation,condition --purpose treatment --valid-for 30d
   primum consent grant 7d2e… --from patient-1.json --all --purpose second_opinion --valid-for 1w
-  primum consent grant 3a9c… --from patient-1.json --purpose research --studies t2d-records --valid-for 52w`,
+  primum consent grant 3a9c… --from patient-1.json --purpose research --studies fl:t2d-records --valid-for 52w`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			grant.Grantee = args[0]
@@ -286,7 +286,7 @@ func newConsentCmd(g *globals) *cobra.Command {
 	grantCmd.Flags().BoolVar(&all, "all", false, "all records")
 	grantCmd.Flags().StringSliceVar(&categories, "categories", nil, "record categories: "+strings.Join(records.Categories(), ", "))
 	grantCmd.Flags().StringSliceVar(&recordIDs, "records", nil, "specific record ids")
-	grantCmd.Flags().StringSliceVar(&studies, "studies", nil, "with --purpose research: the studies (trials, learning tasks, research projects) the grantee may enrol you in or compute on your records for")
+	grantCmd.Flags().StringSliceVar(&studies, "studies", nil, "with --purpose research: the studies the grantee may enrol you in or compute on your records for — a trial's registry id, fl:<learning task id> or research:<project id>")
 	grantCmd.Flags().StringVar(&grant.Purpose, "purpose", "treatment", strings.Join(consent.Purposes, ", "))
 	grantCmd.Flags().StringVar(&grant.Expires, "expires", "", "expiry, RFC 3339 (or --valid-for)")
 	grantCmd.Flags().Var(&validFor, "valid-for", "how long the consent lasts: weeks, days or a duration, e.g. 2w, 7d, 1d12h, 36h (or --expires)")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/client"
@@ -199,7 +200,8 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 			return nil, err
 		}
 		if len(examples) < 5 {
-			return nil, fmt.Errorf("%d patients here consented to this task with every feature in their records: at least 5 are needed", len(examples))
+			return nil, fmt.Errorf("%d patients here consented to this task (naming this member and fl:%s); %d of them have %s in their records: at least 5 are needed — the task is set aside until the node restarts",
+				len(cohort), task, len(examples), strings.Join(st.Features, ", "))
 		}
 		if err := Declare(ctx, w.Client, w.Key, study, used); err != nil {
 			return nil, fmt.Errorf("declaring the cohort: %w", err)

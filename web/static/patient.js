@@ -399,9 +399,12 @@ async function ready(who) {
     const o = select.selectedOptions[0], days = Number(document.getElementById("days").value);
     const sc = document.getElementById("scope").selectedOptions[0];
     const until = new Date(Date.now() + days * 864e5).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
-    document.getElementById("grant-summary").textContent = !select.value ? "" :
+    const purpose = document.getElementById("purpose").value;
+    document.getElementById("grant-summary").textContent = !select.value ? "" : sc && sc.value.startsWith("study:") ?
+      `${o.textContent} can use your records in ${sc.textContent} until ${until}, at its own site: only a model computed from them leaves it, and your access trail will say so.` :
       `${o.textContent} can read ${sc ? sc.textContent.replace(/^my /, "your ").replace(/^all my/, "all your").replace(/^only /, "") : "your records"} ` +
-      `for ${document.getElementById("purpose").value.replaceAll("_", " ")} until ${until}.`;
+      `for ${purpose.replaceAll("_", " ")} until ${until}.` +
+      (purpose === "research" ? " (To let it use your records in a study, choose the study under Scope: a consent to research at large lets no study use them.)" : "");
     const at = document.getElementById("grant-at").value || me.id;
     showCode(document.getElementById("my-qr"), document.getElementById("my-link"), location.origin + "/practitioner.html?patient=" + at);
     const p = mine.find(p => p.id === at);
@@ -425,18 +428,30 @@ async function ready(who) {
   // showScopes lists what a consent may cover: all, a category, one record.
   showScopes = async () => {
     held = await each(id => `/api/v1/patients/${id}/records`);
+    const was = scope.value;
     scope.replaceChildren(new Option("all my records", "all"));
+    // For research: the learning tasks on consented records still
+    // training, each a study the institution may then use your records in.
+    if (document.getElementById("purpose").value === "research") {
+      const tasks = await get("/api/v1/fl/tasks?limit=1000").catch(() => []);
+      for (const t of tasks.filter(t => t.consented && t.status === "training")) {
+        scope.appendChild(new Option(`the learning task “${t.title}” (${t.id})`, "study:fl:" + t.id));
+      }
+    }
     for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + kindOf(c).toLowerCase() + " records", c));
     for (const r of held.filter(r => r.status === "stored")) {
       scope.appendChild(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
+    if ([...scope.options].some(o => o.value === was)) scope.value = was;
   };
+  document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
   await showScopes();
   summary();
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
-    const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] } : { categories: [scope.value] };
+    const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] }
+      : scope.value.startsWith("study:") ? { studies: [scope.value.slice(6)] } : { categories: [scope.value] };
     const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
     // A consent is granted by one pseudonym, for the records held under it:
     // one record's own, or the institution chosen. (One consent per
