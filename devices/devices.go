@@ -51,13 +51,12 @@ type Entry struct {
 
 // Errors. Messages never quote a reading.
 var (
-	ErrBadReading     = ledger.NewError("devices", 1, "bad_reading", 400, "a reading is version 1, a time between 2000 and 2200, a known MDC code and a value in that code's plausible range, in hundredths")
-	ErrNotDevice      = ledger.NewError("devices", 2, "not_a_device", 403, "a batch is signed by the device's own key (a registered device)")
-	ErrBadBatch       = ledger.NewError("devices", 3, "bad_batch", 400, "a batch gives its log's size (1 to 2^40, at most 100,000 readings more than the batch before) and root (64 hex), and a consistency proof (at most 64 hashes of 64 hex)")
-	ErrShrinking      = ledger.NewError("devices", 4, "log_not_growing", 409, "a batch's log must be larger than the device's previous batch's: a log only grows")
-	ErrInconsistent   = ledger.NewError("devices", 5, "inconsistent_log", 409, "the consistency proof does not lead from the device's previous batch to this one: readings committed before were dropped or rewritten")
-	ErrUnknownBatch   = ledger.NewError("devices", 6, "unknown_batch", 404, "no such batch of this device")
-	ErrNoDeviceAccess = ledger.NewError("devices", 7, "no_device_standing", 403, "a patient's wearable's batches are read by the device, the patient, those with standing with the patient and the regulator")
+	ErrBadReading   = ledger.NewError("devices", 1, "bad_reading", 400, "a reading is version 1, a time between 2000 and 2200, a known MDC code and a value in that code's plausible range, in hundredths")
+	ErrNotDevice    = ledger.NewError("devices", 2, "not_a_device", 403, "a batch is signed by the device's own key (a registered device)")
+	ErrBadBatch     = ledger.NewError("devices", 3, "bad_batch", 400, "a batch gives its log's size (1 to 2^40, at most 100,000 readings more than the batch before) and root (64 hex), and a consistency proof (at most 64 hashes of 64 hex)")
+	ErrShrinking    = ledger.NewError("devices", 4, "log_not_growing", 409, "a batch's log must be larger than the device's previous batch's: a log only grows")
+	ErrInconsistent = ledger.NewError("devices", 5, "inconsistent_log", 409, "the consistency proof does not lead from the device's previous batch to this one: readings committed before were dropped or rewritten")
+	ErrUnknownBatch = ledger.NewError("devices", 6, "unknown_batch", 404, "no such batch of this device")
 )
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -165,14 +164,19 @@ func batch(ctx *ledger.Context, m *Batch) error {
 
 // Declare declares the devices module (see ledger.Module).
 func Declare() ledger.Module {
+	// A key is about the patient whose wearable the device is; an absent
+	// device's as a patient's would be (proven to the regulator only), so
+	// that a proof's refusal tells no one which ids are wearables.
 	subject := func(r ledger.Reader, key string) (string, error) {
 		device := strings.TrimPrefix(strings.TrimPrefix(key, string(prefixBatch)), string(prefixLatest))
 		device, _, _ = strings.Cut(device, "/")
-		e, err := Latest(r, device)
-		if err != nil || e == nil || e.OwnerKind != string(ledger.KindPatient) {
+		ident, err := identity.Get(r, device)
+		if ledger.AsError(err) == ledger.ErrNotFound {
+			return device, nil
+		} else if err != nil {
 			return "", err
 		}
-		return e.Owner, nil
+		return identity.AboutPatient(r, ident)
 	}
 	return ledger.Module{Name: "devices", Doc: "Wearables and medical devices: each batch of a device's readings commits its log's Merkle root and size, signed by the device, consistent with the batches before; any reading is then provable offline.",
 		Txs: []ledger.Route{
@@ -188,29 +192,33 @@ func Declare() ledger.Module {
 }
 
 func queries() []ledger.Query {
-	// standing: a device's own batches, an organisation's devices' to
-	// members, a patient's wearable's to whoever may read about them.
-	standing := func(q *ledger.Request, e *Entry) error {
-		if e == nil || e.OwnerKind != string(ledger.KindPatient) || q.Caller.ID == e.Device {
-			return nil
+	// standing: an organisation's devices' batches to members; a patient's
+	// wearable's to the device and whoever may read about the patient. To
+	// anyone else a wearable's batches are answered as a device without
+	// any (not found): a refusal would tell them which ids are wearables.
+	latest := func(q *ledger.Request) (*Entry, error) {
+		device := q.Path("id")
+		e, err := Latest(q.State, device)
+		if err != nil {
+			return nil, err
 		}
-		if err := q.MayRead(e.Owner); err != nil {
-			return ErrNoDeviceAccess
+		none := ErrUnknownBatch.Wrapf("%s has committed no batch", ledger.Echo(device))
+		if e == nil {
+			return nil, none
 		}
-		return nil
+		if e.OwnerKind == string(ledger.KindPatient) && q.Caller.ID != e.Device && q.MayRead(e.Owner) != nil {
+			return nil, none
+		}
+		return e, nil
 	}
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}
 	return []ledger.Query{
 		{Path: "/api/v1/devices/{id}/batches", Name: "batches", Read: ledger.Members, Answer: ledger.Page{Items: []*Entry{}}, Params: paging,
 			Columns: ledger.Cols("SEQ", "seq", "FROM", "from", "SIZE", "size", "ROOT", "root", "HEIGHT", "height", "TIME", "time"),
-			Doc:     "A device's committed batches, oldest first: each one's log size and root. A patient's wearable's to the device, the patient, those with standing with them and the regulator.",
+			Doc:     "A device's committed batches, oldest first: each one's log size and root. A patient's wearable's to the device, the patient, those with standing with them and the regulator (to anyone else, as a device without batches: not found).",
 			Handle: func(q *ledger.Request) (any, error) {
 				device := q.Path("id")
-				latest, err := Latest(q.State, device)
-				if err != nil {
-					return nil, err
-				}
-				if err := standing(q, latest); err != nil {
+				if _, err := latest(q); err != nil {
 					return nil, err
 				}
 				limit, after, err := q.Paging(100, 1000)
@@ -226,17 +234,7 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/devices/{id}/latest", Name: "latest", Read: ledger.Members, Answer: &Entry{},
 			Doc: "A device's latest batch: the log size and root its next batch must be consistent with.",
 			Handle: func(q *ledger.Request) (any, error) {
-				latest, err := Latest(q.State, q.Path("id"))
-				if err != nil {
-					return nil, err
-				}
-				if latest == nil {
-					return nil, ErrUnknownBatch.Wrapf("%s has committed no batch", ledger.Echo(q.Path("id")))
-				}
-				if err := standing(q, latest); err != nil {
-					return nil, err
-				}
-				return latest, nil
+				return latest(q)
 			}},
 		{Path: "/api/v1/devices/{id}/batches/{seq}", Name: "show", Read: ledger.Members, Answer: &Entry{},
 			Doc: "One batch of a device, by its sequence number (1 is the first): its log size and root, and the size it grew from.",
@@ -245,11 +243,7 @@ func queries() []ledger.Query {
 				if err != nil || seq < 1 {
 					return nil, ErrUnknownBatch.Wrapf("a batch's number is 1 or more")
 				}
-				latest, err := Latest(q.State, q.Path("id"))
-				if err != nil {
-					return nil, err
-				}
-				if err := standing(q, latest); err != nil {
+				if _, err := latest(q); err != nil {
 					return nil, err
 				}
 				return GetBatch(q.State, q.Path("id"), seq)

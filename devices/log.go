@@ -69,8 +69,17 @@ func Append(path string, rs ...Reading) error {
 }
 
 // Next is the batch that commits log after the device's latest batch
-// (nil: none yet): its size, root and consistency proof.
+// (nil: none yet): its size, root and consistency proof. A batch adds at
+// most MaxBatch readings: a longer log is committed a batch at a time
+// (Batch.Size says how far this one goes).
 func Next(log [][]byte, latest *Entry) (*Batch, error) {
+	from := uint64(0)
+	if latest != nil {
+		from = latest.Size
+	}
+	if uint64(len(log)) > from+MaxBatch {
+		log = log[:from+MaxBatch]
+	}
 	root, err := anchor.Root(log)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,7 @@ func TestDeviceReadingProvenOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chain := n.Comet.GenesisDoc().ChainID
 	trusted, err := prove.TrustedValidators(n.Comet.GenesisDoc())
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func TestDeviceReadingProvenOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := prove.VerifyBundle(b, trusted)
+	got, err := prove.VerifyBundle(b, chain, trusted)
 	if err != nil || got.Reading.Value != 60_00+4*25 || got.Batch.Seq != 2 || got.Signers < 1 {
 		t.Fatalf("bundle: %+v, %v", got, err)
 	}
@@ -96,7 +97,7 @@ func TestDeviceReadingProvenOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prove.VerifyBundle(early, trusted); err != nil {
+	if _, err := prove.VerifyBundle(early, chain, trusted); err != nil {
 		t.Fatalf("a reading of the first batch: %v", err)
 	}
 	if _, err := p.Bundle(ctx, device, 1, log, 4); err == nil {
@@ -132,16 +133,17 @@ func TestDeviceReadingProvenOffline(t *testing.T) {
 		{"a proof of another state", func(b *prove.Bundle) { b.State.Proof = early.State.Proof }, prove.ErrBundleState},
 		{"a header of another state", func(b *prove.Bundle) { b.LightBlock = later.LightBlock }, prove.ErrBundleHeader},
 		{"not a bundle", func(b *prove.Bundle) { b.Format = "x" }, prove.ErrBundleFormat},
+		{"another chain's", func(b *prove.Bundle) { b.ChainID = "primum-staging" }, prove.ErrBundleTrust},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := *b
 			tc.change(&bad)
-			if _, err := prove.VerifyBundle(&bad, trusted); !errors.Is(err, tc.want) {
+			if _, err := prove.VerifyBundle(&bad, chain, trusted); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if _, err := prove.VerifyBundle(b, make([]byte, 32)); !errors.Is(err, prove.ErrBundleTrust) {
+	if _, err := prove.VerifyBundle(b, chain, make([]byte, 32)); !errors.Is(err, prove.ErrBundleTrust) {
 		t.Fatalf("validators not trusted: %v", err)
 	}
 
@@ -157,10 +159,18 @@ func TestDeviceReadingProvenOffline(t *testing.T) {
 	if _, err := c.Send(ctx, watch, devices.TypeBatch, forged, true); !errors.As(err, &problem) || problem.Code != devices.ErrInconsistent.Name {
 		t.Fatalf("a rewritten log committed: %v", err)
 	}
-	// The wearable's batches are the patient's: a stranger reads none.
+	// The wearable's batches are the patient's: a stranger reads none, and
+	// is answered as for a device without batches.
 	var entries []*devices.Entry
-	if err := c.WithKey(stranger).Get(ctx, "/api/v1/devices/"+device+"/batches", &entries); !errors.As(err, &problem) || problem.Code != devices.ErrNoDeviceAccess.Name {
+	if err := c.WithKey(stranger).Get(ctx, "/api/v1/devices/"+device+"/batches", &entries); !errors.As(err, &problem) || problem.Code != devices.ErrUnknownBatch.Name {
 		t.Fatalf("a stranger read the wearable's batches: %v", err)
+	}
+	if err := c.WithKey(watch).Get(ctx, "/api/v1/devices/"+device+"/latest", new(devices.Entry)); err != nil {
+		t.Fatalf("the device its own latest batch: %v", err)
+	}
+	// A log that is not the device's cannot be bundled.
+	if _, err := p.Bundle(ctx, device, 2, dropped, 1); err == nil {
+		t.Fatal("a bundle made from another log")
 	}
 	if err := c.WithKey(patient).Get(ctx, "/api/v1/devices/"+device+"/batches", &entries); err != nil || len(entries) != 2 {
 		t.Fatalf("the patient's own: %d, %v", len(entries), err)

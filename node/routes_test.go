@@ -85,15 +85,15 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		Title: "Route dataset", Custodians: []string{m["hospital"].id}, CapMicroEps: 1_000_000,
 		Values: research.Values{Category: []string{"t2d"}, Region: []string{"N"}, AgeBand: []string{"40-64"}, Period: []string{"2026-Q4"}}}})
 	// The patient's wearable, with one committed batch.
-	wearable := newKey(t)
-	if _, err := c.RegisterDevice(ctx, m["patient"].key, wearable, "wearable", true); err != nil {
+	watchKey := newKey(t)
+	if _, err := c.RegisterDevice(ctx, m["patient"].key, watchKey, "wearable", true); err != nil {
 		t.Fatal(err)
 	}
 	firstBatch, _ := devices.Next([][]byte{devices.Reading{Time: 1_790_000_000, Code: 147842, Value: 72_00}.Encode()}, nil)
-	if _, err := c.Send(ctx, wearable, devices.TypeBatch, firstBatch, true); err != nil {
+	if _, err := c.Send(ctx, watchKey, devices.TypeBatch, firstBatch, true); err != nil {
 		t.Fatal(err)
 	}
-	watch := ledger.Address(wearable.Public().(ed25519.PublicKey))
+	watch := ledger.Address(watchKey.Public().(ed25519.PublicKey))
 	subject := trials.SubjectID(&trials.Participant{Trial: "PRM-ROUTES", Participant: patient})
 	var cons []consent.Consent
 	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
@@ -130,6 +130,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 	// practitioner is refused as who they are (403).
 	index := tokenOnly(200, 403, 403, 403, 200, 403, 200, 403, 403, 403)
 	audit := tokenOnly(200, 403, 403, 200, 200, 403, 200, 403, 403, 403)
+	// wearable: audit, where the refusals are answered as not found.
+	wearable := tokenOnly(200, 404, 404, 200, 200, 403, 200, 404, 404, 404)
 	regulatorOnly := tokenOnly(403, 403, 403, 200, 403, 403, 403, 403, 403, 403)
 	hidden := [12]int{404, 200, 404, 404, 200, 200, 404, 200, 404, 404, 404, 404}
 	proofAudit := tokenOnly(403, 403, 403, 200, 403, 403, 200, 403, 403, 403)
@@ -228,12 +230,13 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		// the researcher, the dataset's custodians (the hospital) and the
 		// regulator; queries listed as each may read them.
 		{"GET", "/api/v1/research/datasets", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
-		// A patient's wearable's batches: as the patient's audit.
-		{"GET", "/api/v1/devices/" + watch + "/batches", nil, audit},
-		{"GET", "/api/v1/devices/" + watch + "/latest", nil, audit},
-		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, audit},
-		// An organisation's device's: any member.
-		{"GET", "/api/v1/devices/" + m["device"].id + "/batches", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
+		// A patient's wearable's batches: as the patient's audit, and to
+		// anyone else not found (as a device without batches).
+		{"GET", "/api/v1/devices/" + watch + "/batches", nil, wearable},
+		{"GET", "/api/v1/devices/" + watch + "/latest", nil, wearable},
+		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, wearable},
+		// An organisation's device without batches: not found, to members.
+		{"GET", "/api/v1/devices/" + m["device"].id + "/batches", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/research/datasets/route-ds", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		{"GET", "/api/v1/research/datasets/no-ds", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/research/datasets/route-ds/budgets/" + m["manufacturer"].id, nil, tokenOnly(200, 200, 403, 200, 403, 403, 403, 403, 403, 403)},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/devices"
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store/stateproof"
 	"github.com/primum-health/primum/wire"
 )
@@ -51,7 +52,7 @@ var (
 	ErrBundleInclusion = errors.New("the reading is not at its index in the batch's Merkle tree (tampered, or moved from another batch)")
 	ErrBundleState     = errors.New("the batch entry is not in the state the app hash commits to")
 	ErrBundleHeader    = errors.New("the header does not carry the app hash, or is not signed by more than two thirds of its validators")
-	ErrBundleTrust     = errors.New("the validators that signed the header are not the ones trusted")
+	ErrBundleTrust     = errors.New("the chain, or the validators that signed the header, are not the ones trusted")
 )
 
 // Bundle builds the proof bundle of log[index], a reading of device,
@@ -79,6 +80,9 @@ func (p *Prover) Bundle(ctx context.Context, device string, seq uint64, log [][]
 	}
 	if index >= e.Size || uint64(len(log)) < e.Size {
 		return nil, fmt.Errorf("batch %d commits %d readings; the reading is number %d of a log of %d", seq, e.Size, index, len(log))
+	}
+	if root, err := anchor.Root(log[:e.Size]); err != nil || hex.EncodeToString(root) != e.Root {
+		return nil, fmt.Errorf("this log's first %d readings are not those the device's batch %d committed: it is not the device's log, or it was changed", e.Size, seq)
 	}
 	inclusion, err := anchor.Prove(log[:e.Size], index)
 	if err != nil {
@@ -109,10 +113,11 @@ func (p *Prover) Bundle(ctx context.Context, device string, seq uint64, log [][]
 
 // Checked is what a bundle proves once verified.
 type Checked struct {
+	ChainID string          `json:"chain_id"`
 	Reading devices.Reading `json:"reading"`
 	Batch   devices.Entry   `json:"batch"`
 	// Header and HeaderTime are the signed header's; Signers of Of
-	// validators signed it.
+	// validators signed it (each signature checked).
 	Header     int64     `json:"header_height"`
 	HeaderTime time.Time `json:"header_time"`
 	Signers    int       `json:"signers"`
@@ -133,17 +138,23 @@ func TrustedValidators(g *types.GenesisDoc) ([]byte, error) {
 	return set.Hash(), nil
 }
 
-// VerifyBundle checks a bundle offline against trusted, the hash of the
-// validator set the verifier trusts (TrustedValidators), step by step:
+// VerifyBundle checks a bundle offline against the chain the verifier
+// trusts — chainID, and trusted, the hash of its validator set
+// (TrustedValidators) — step by step:
 // the reading decodes; the batch entry is the named device's, under the
 // key of its batch, and holds the index; the reading is at its index in
 // the batch's tree (RFC 9162 inclusion); the entry is in the state the app
 // hash commits to (ICS23); that app hash is in a header which more than
-// two thirds of its validator set signed; and that set is the trusted one.
+// two thirds of its validator set signed; and that chain and set are the
+// trusted ones (the same validators may sign another chain: a staging
+// network's bundles must not pass as production's).
 // Each failure says which step.
-func VerifyBundle(b *Bundle, trusted []byte) (*Checked, error) {
+func VerifyBundle(b *Bundle, chainID string, trusted []byte) (*Checked, error) {
 	if b == nil || b.Format != BundleFormat {
 		return nil, ErrBundleFormat
+	}
+	if b.ChainID != chainID {
+		return nil, fmt.Errorf("%w: the bundle is of chain %q, not %q", ErrBundleTrust, ledger.Echo(b.ChainID), chainID)
 	}
 	raw, err := hex.DecodeString(b.Reading)
 	if err != nil {
@@ -201,13 +212,13 @@ func VerifyBundle(b *Bundle, trusted []byte) (*Checked, error) {
 	if string(lb.AppHash) != string(appHash) {
 		return nil, fmt.Errorf("%w: header %d carries app hash %X, the proof %X", ErrBundleHeader, lb.Height, []byte(lb.AppHash), appHash)
 	}
-	if err := lb.ValidatorSet.VerifyCommitLight(b.ChainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+	if err := lb.ValidatorSet.VerifyCommitLightAllSignatures(b.ChainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBundleHeader, err)
 	}
 	if string(lb.ValidatorSet.Hash()) != string(trusted) {
 		return nil, fmt.Errorf("%w: header %d was signed by validator set %X", ErrBundleTrust, lb.Height, lb.ValidatorSet.Hash())
 	}
-	c := &Checked{Reading: reading, Batch: e, Header: lb.Height, HeaderTime: lb.Time, Of: lb.ValidatorSet.Size()}
+	c := &Checked{ChainID: b.ChainID, Reading: reading, Batch: e, Header: lb.Height, HeaderTime: lb.Time, Of: lb.ValidatorSet.Size()}
 	for _, s := range lb.Commit.Signatures {
 		if s.BlockIDFlag == types.BlockIDFlagCommit {
 			c.Signers++

@@ -19,7 +19,7 @@ func FuzzBundle(f *testing.F) {
 		if json.Unmarshal(data, &b) != nil {
 			return
 		}
-		if c, err := prove.VerifyBundle(&b, trusted); err == nil {
+		if c, err := prove.VerifyBundle(&b, b.ChainID, trusted); err == nil {
 			t.Fatalf("a made-up bundle verified: %+v", c)
 		}
 	})

@@ -108,8 +108,9 @@ the batch holds. A log that dropped or changed a committed reading cannot be com
 		Long: `Proves reading N of LOG (0 is the first) as committed by the device's batch SEQ: the
 bundle holds the reading, its inclusion proof in the batch's Merkle tree, the batch's
 ledger entry with its state proof, and the header the validators signed over that state
-(checked here first, with the light client from --genesis or a trusted header). Reading
-it needs standing: the device, its owner, or those with standing with its patient.`,
+(checked here first, with the light client from --genesis or a trusted header). For a
+patient's wearable, the patient (or a regulator) proves it: the proof of its batch is
+theirs; an organisation's device's, anyone.`,
 		Example: "  primum devices prove 3a9c… --log watch.log --index 41 --batch 2 --from patient-1 --out reading-41.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -147,21 +148,21 @@ it needs standing: the device, its owner, or those with standing with its patien
 	proveCmd.Flags().Uint64Var(&index, "index", 0, "the reading's place in the log (0 is the first)")
 	proveCmd.Flags().Uint64Var(&seq, "batch", 1, "the batch that committed it (1 is the first)")
 	proveCmd.Flags().StringVar(&out, "out", "", "write the bundle to this file")
-	proveCmd.Flags().StringVar(&from, "from", "", "read as this key (the device, its owner or someone with standing)")
+	proveCmd.Flags().StringVar(&from, "from", "", "read as this key (a patient's wearable: the patient, or a regulator)")
 	_ = proveCmd.MarkFlagRequired("log")
 	trust.add(proveCmd)
 
-	var genesis, validators string
+	var genesis, validators, chainID string
 	verify := &cobra.Command{
 		Use:   "verify-bundle BUNDLE",
 		Short: "Check a reading's proof bundle offline, against the validators you trust",
 		Long: `Checks BUNDLE with nothing but itself and a trust root: the validator set of --genesis
-(default: this home's config/genesis.json), or --validators, the hash of a set obtained
-out of band (after validators changed). Each step is checked in turn — the reading
+(default: this home's config/genesis.json: its chain and validators), or --validators, the
+hash of a set obtained out of band (after validators changed), with --chain-id. Each step is checked in turn — the reading
 decodes, its batch entry is the device's, the reading is at its place in the batch's
 Merkle tree, the entry is in the state the app hash commits to, the header carries that
-app hash and more than two thirds of its validators signed it, and those are the
-validators trusted — and a failure says which step (docs/devices.md).`,
+app hash and more than two thirds of its validators signed it, and those are the chain
+and validators trusted — and a failure says which step (docs/devices.md).`,
 		Example: "  primum devices verify-bundle reading-41.json --genesis genesis.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -174,9 +175,13 @@ validators trusted — and a failure says which step (docs/devices.md).`,
 				return fmt.Errorf("%w: %v", prove.ErrBundleFormat, err)
 			}
 			var trusted []byte
+			chain := chainID
 			if validators != "" {
 				if trusted, err = hex.DecodeString(validators); err != nil {
 					return fmt.Errorf("--validators: hex")
+				}
+				if chain == "" {
+					return fmt.Errorf("--validators needs --chain-id: the chain you trust those validators on")
 				}
 			} else {
 				path := genesis
@@ -190,21 +195,23 @@ validators trusted — and a failure says which step (docs/devices.md).`,
 				if trusted, err = prove.TrustedValidators(doc); err != nil {
 					return err
 				}
+				chain = doc.ChainID
 			}
-			c, err := prove.VerifyBundle(&b, trusted)
+			c, err := prove.VerifyBundle(&b, chain, trusted)
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), c, func(w io.Writer) {
 				m, _ := devices.MeasureOf(c.Reading.Code)
-				fmt.Fprintf(w, "proven: %s %.2f %s at %s, reading %d of device %s, in its batch %d (%d readings), in the state of header %d (%s) signed by %d of %d validators\n",
+				fmt.Fprintf(w, "proven: %s %.2f %s at %s, reading %d of device %s, in its batch %d (%d readings), in the state of header %d of %s (%s) signed by %d of %d validators\n",
 					m.Name, float64(c.Reading.Value)/100, m.Unit, time.Unix(c.Reading.Time, 0).UTC().Format(time.RFC3339), b.Index, b.Device,
-					c.Batch.Seq, c.Batch.Size, c.Header, c.HeaderTime.UTC().Format(time.RFC3339), c.Signers, c.Of)
+					c.Batch.Seq, c.Batch.Size, c.Header, c.ChainID, c.HeaderTime.UTC().Format(time.RFC3339), c.Signers, c.Of)
 			})
 		},
 	}
 	verify.Flags().StringVar(&genesis, "genesis", "", "the consortium's genesis: trust its validators")
-	verify.Flags().StringVar(&validators, "validators", "", "instead: the hash of the validator set you trust (hex)")
+	verify.Flags().StringVar(&validators, "validators", "", "instead: the hash of the validator set you trust (hex), with --chain-id")
+	verify.Flags().StringVar(&chainID, "chain-id", "", "with --validators: the chain you trust them on")
 	cmd.AddCommand(record, batch, proveCmd, verify)
 	return cmd
 }
