@@ -29,7 +29,8 @@ type devicesWorkload struct {
 // admitted by admitMembers) and signs each one's batches, n in all: each
 // an hour's readings more, with its consistency proof.
 func prepareDevices(ctx context.Context, c *client.Client, chainID string, n int, progress func(string, ...any)) (*devicesWorkload, error) {
-	progress("registering %d devices, %d batches of %d readings…", benchDevices, n, ReadingsPerBatch)
+	perDevice := max(1, n/benchDevices)
+	progress("registering %d devices, %d batches of %d readings…", benchDevices, perDevice*benchDevices, ReadingsPerBatch)
 	hospital := benchKey("capacity-hospital", 0)
 	owner, err := c.Self(ctx, hospital)
 	if err != nil {
@@ -55,7 +56,6 @@ func prepareDevices(ctx context.Context, c *client.Client, chainID string, n int
 		return nil, err
 	}
 	w := &devicesWorkload{streams: make([][][]byte, benchDevices)}
-	perDevice := max(1, n/benchDevices)
 	for d, key := range keys {
 		var log [][]byte
 		var latest *devices.Entry

@@ -219,10 +219,11 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		return nil, 0, fmt.Errorf("claims set-up: %w", err)
 	}
 	// Devices: a ward's monitors commit an hour of readings a batch,
-	// about a twentieth as often as dispensings. Before capacity: the same
+	// about a quarter as often as dispensings (as capacity reports: enough
+	// that the streams last past the warm-up). Before capacity: the same
 	// hospital registers them, and capacity signs its reports in nonce
 	// order after these registrations.
-	dw, err := prepareDevices(ctx, c, chainID, max(benchDevices, dispensings/20), progress)
+	dw, err := prepareDevices(ctx, c, chainID, max(benchDevices, dispensings/4), progress)
 	if err != nil {
 		return nil, 0, fmt.Errorf("devices set-up: %w", err)
 	}
