@@ -67,7 +67,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 					return err
 				}
 				if asJSON {
-					return g.print(out, rep, nil)
+					return g.env().Print(out, rep, nil)
 				}
 				rep.Print(out)
 				return nil
@@ -82,7 +82,7 @@ Load goes only to the loopback networks it starts, and is bounded by --max-txs a
 				}
 			}
 			if asJSON {
-				return g.print(out, rep, nil)
+				return g.env().Print(out, rep, nil)
 			}
 			rep.Print(out)
 			return nil
@@ -114,7 +114,7 @@ func newKVStoreNodeCmd(g *globals) *cobra.Command {
 		Hidden:  true,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return node.RunKVStore(cmd.Context(), g.home, slog.Default())
+			return node.RunKVStore(cmd.Context(), g.env().Home, slog.Default())
 		},
 	}
 }

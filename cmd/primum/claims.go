@@ -27,7 +27,7 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 		Example: "  primum claims replay SLH-2026-0001 --from careshield\n  primum claims replay SLH-2026-0001 --from careshield --trace",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.readClient(cmd.Context(), from)
+			c, err := g.env().ReadClient(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 			if trace {
 				out["steps"] = steps
 			}
-			if err := g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+			if err := g.env().Print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				if trace {
 					fmt.Fprintln(w, strings.Join(steps, "\n"))
 				}

@@ -28,7 +28,7 @@ resumes the same chain. Ctrl-C stops it cleanly.`,
   primum identity list --kind practitioner --home /tmp/primum-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demo.Run(cmd.Context(), g.home, listen, os.Stdout, slog.Default())
+			return demo.Run(cmd.Context(), g.env().Home, listen, os.Stdout, slog.Default())
 		},
 	}
 	cmd.Flags().StringVar(&listen.API, "api-addr", "", "REST API and web listen address, kept in HOME (default 127.0.0.1:8080)")

@@ -72,7 +72,7 @@ the batch holds. A log that dropped or changed a committed reading cannot be com
 		Example: "  primum devices batch --log watch.log --from watch.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := g.fromKey(cmd.Context(), from)
+			key, err := g.env().FromKey(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ the batch holds. A log that dropped or changed a committed reading cannot be com
 			latest := &devices.Entry{}
 			device := ledger.Address(key.Public().(ed25519.PublicKey))
 			var problem *client.Problem
-			if err := g.client().WithKey(key).Get(cmd.Context(), "/api/v1/devices/"+device+"/latest", latest); errors.As(err, &problem) && problem.Code == devices.ErrUnknownBatch.Name {
+			if err := g.env().Client().WithKey(key).Get(cmd.Context(), "/api/v1/devices/"+device+"/latest", latest); errors.As(err, &problem) && problem.Code == devices.ErrUnknownBatch.Name {
 				latest = nil // its first batch
 			} else if err != nil {
 				return err
@@ -118,9 +118,9 @@ theirs; an organisation's device's, anyone.`,
 			if err != nil {
 				return err
 			}
-			c := g.client()
+			c := g.env().Client()
 			if from != "" {
-				if c, err = g.readClient(cmd.Context(), from); err != nil {
+				if c, err = g.env().ReadClient(cmd.Context(), from); err != nil {
 					return err
 				}
 			}
@@ -186,7 +186,7 @@ and validators trusted — and a failure says which step (docs/devices.md).`,
 			} else {
 				path := genesis
 				if path == "" {
-					path = filepath.Join(g.home, "config", "genesis.json")
+					path = filepath.Join(g.env().Home, "config", "genesis.json")
 				}
 				doc, err := types.GenesisDocFromFile(path)
 				if err != nil {
@@ -201,7 +201,7 @@ and validators trusted — and a failure says which step (docs/devices.md).`,
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), c, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), c, func(w io.Writer) {
 				m, _ := devices.MeasureOf(c.Reading.Code)
 				fmt.Fprintf(w, "proven: %s %.2f %s at %s, reading %d of device %s, in its batch %d (%d readings), in the state of header %d of %s (%s) signed by %d of %d validators\n",
 					m.Name, float64(c.Reading.Value)/100, m.Unit, time.Unix(c.Reading.Time, 0).UTC().Format(time.RFC3339), b.Index, b.Device,

@@ -31,12 +31,12 @@ model's integers and the counts.`,
 		Example: "  primum fl synth 1 > site-1.csv\n  primum fl run t2d-example --data site-1.csv --from riverside.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := g.fromKey(cmd.Context(), from)
+			key, err := g.env().FromKey(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
 			var st federated.State
-			if err := g.client().WithKey(key).Get(cmd.Context(), "/api/v1/fl/tasks/"+args[0], &st); err != nil {
+			if err := g.env().Client().WithKey(key).Get(cmd.Context(), "/api/v1/fl/tasks/"+args[0], &st); err != nil {
 				return err
 			}
 			f, err := os.Open(data)
@@ -53,7 +53,7 @@ model's integers and the counts.`,
 				return fmt.Errorf("%s holds %d rows: at least 5 are needed (one in five is the holdout)", data, len(examples))
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "training on %d rows, holding out %d\n", len(train), len(holdout))
-			site := &flrun.Site{Client: g.client(), Key: key, Task: args[0], Train: train, Holdout: holdout, Log: func(round int64, e *federated.Eval) {
+			site := &flrun.Site{Client: g.env().Client(), Key: key, Task: args[0], Train: train, Holdout: holdout, Log: func(round int64, e *federated.Eval) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "round %d: posted; the round's starting model scored accuracy %.3f, AUC %.3f on the holdout\n",
 					round, float64(e.AccuracyPPM)/1e6, float64(e.AUCPPM)/1e6)
 			}}
@@ -61,7 +61,7 @@ model's integers and the counts.`,
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), done, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), done, func(w io.Writer) {
 				fmt.Fprintf(w, "%s is done after %d rounds: global model %s\n", done.ID, done.Rounds, done.ModelHash)
 			})
 		},

@@ -37,8 +37,8 @@ sign. Send that file to a member, who proposes it with
   primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if node.Initialized(g.home) {
-				return fmt.Errorf("%s already holds a node; choose another --home", g.home)
+			if node.Initialized(g.env().Home) {
+				return fmt.Errorf("%s already holds a node; choose another --home", g.env().Home)
 			}
 			pass := ""
 			if !unencrypted {
@@ -47,15 +47,15 @@ sign. Send that file to a member, who proposes it with
 					return err
 				}
 			}
-			in, err := node.InitMember(g.home, node.Member{InitOptions: node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers},
+			in, err := node.InitMember(g.env().Home, node.Member{InitOptions: node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers},
 				Name: orgName, OrgType: orgType, Power: power, ChainID: chainID, Genesis: genesisFile, Passphrase: pass, Unencrypted: unencrypted}, time.Now())
 			if err != nil {
 				return err
 			}
 			op, request := in.Operator, in.Request
-			return g.print(cmd.OutOrStdout(), in.Listing(g.home), func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), in.Listing(g.env().Home), func(w io.Writer) {
 				fmt.Fprintf(w, "Initialised %s\n  node id        %s\n  validator key  %s\n  operator       %s (key %s)\n",
-					g.home, in.NodeID, hex.EncodeToString(in.ValidatorKey), op.Address, op.ShortKey())
+					g.env().Home, in.NodeID, hex.EncodeToString(in.ValidatorKey), op.Address, op.ShortKey())
 				if !op.Encrypted {
 					fmt.Fprintln(w, "  WARNING: the operator key is stored UNENCRYPTED in keys/operator.json")
 				}
@@ -65,7 +65,7 @@ sign. Send that file to a member, who proposes it with
 				if in.RequestErr != nil {
 					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", in.RequestErr)
 				}
-				fmt.Fprintln(w, "Start it with: primum node --home", g.home)
+				fmt.Fprintln(w, "Start it with: primum node --home", g.env().Home)
 			})
 		},
 	}

@@ -34,7 +34,7 @@ stores a key in clear, and every command that shows it says so.`,
 					return err
 				}
 			}
-			f, err := g.keys().Add(args[0], pass, unencrypted)
+			f, err := g.env().Keys().Add(args[0], pass, unencrypted)
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys list\n  primum keys list -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			files, err := g.keys().List()
+			files, err := g.env().Keys().List()
 			if err != nil {
 				return err
 			}
@@ -62,9 +62,9 @@ stores a key in clear, and every command that shows it says so.`,
 			for _, f := range files {
 				rows = append(rows, row{f.Name, f.Address, f.PublicKey, f.Encrypted})
 			}
-			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), rows, func(w io.Writer) {
 				if len(rows) == 0 {
-					fmt.Fprintln(w, "No keys in", string(g.keys()))
+					fmt.Fprintln(w, "No keys in", string(g.env().Keys()))
 				}
 				for _, r := range rows {
 					enc := "encrypted"
@@ -82,7 +82,7 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys show operator\n  primum keys show operator -o json | jq -r .public_key",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := g.keys().Get(args[0])
+			f, err := g.env().Keys().Get(args[0])
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ stores a key in clear, and every command that shows it says so.`,
   primum keys import alice-copy alice.json --home /other/home`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := g.keys().Get(args[0])
+			f, err := g.env().Keys().Get(args[0])
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys import alice alice.json\n  PRIMUM_PASSPHRASE=… primum keys import hsm-backup seed.hex",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := g.keys().ImportFile(args[0], args[1], importUnencrypted)
+			f, err := g.env().Keys().ImportFile(args[0], args[1], importUnencrypted)
 			if err != nil {
 				return err
 			}
@@ -171,7 +171,7 @@ HOME/membership-request.json.`,
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				fmt.Fprintf(w, "key    %s\nproof  %s\n", out["key"], out["proof"])
 				fmt.Fprintf(w, "(a proof of possession for %s on chain %s: send both to the registrant)\n", what, out["chain_id"])
 			})
@@ -187,7 +187,7 @@ HOME/membership-request.json.`,
 
 func (g *globals) printKey(w io.Writer, f *keyring.File) error {
 	v := map[string]any{"name": f.Name, "address": f.Address, "public_key": f.PublicKey, "encrypted": f.Encrypted}
-	return g.print(w, v, func(w io.Writer) {
+	return g.env().Print(w, v, func(w io.Writer) {
 		fmt.Fprintf(w, "name        %s\naddress     %s\npublic key  %s\n", f.Name, f.Address, f.PublicKey)
 		if f.Encrypted {
 			fmt.Fprintln(w, "stored      encrypted (argon2id + AES-256-GCM)")

@@ -20,7 +20,7 @@ catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
   primum node --home ./testnet/node2 --api-addr 127.0.0.1:9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return node.Run(cmd.Context(), node.Options{Home: g.home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()}, pprofAddr)
+			return node.Run(cmd.Context(), node.Options{Home: g.env().Home, APIAddr: apiAddr, TLSCert: tlsCert, TLSKey: tlsKey, CometMetrics: true, Logger: slog.Default()}, pprofAddr)
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address (default from config/primum.json)")

@@ -32,11 +32,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Short:   "Chain status and validators",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.client().Status(cmd.Context())
+			s, err := g.env().Client().Status(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), s, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), s, func(w io.Writer) {
 				fmt.Fprintf(w, "chain       %s\nheight      %d\nblock time  %s\napp hash    %s\nnode        %s (%s)\ncatching up %v\nvalidators  %d\n",
 					s.ChainID, s.Height, s.BlockTime.Format("2006-01-02 15:04:05 MST"), s.AppHash, s.Moniker, s.NodeID, s.CatchingUp, len(s.Validators))
 			})
@@ -53,7 +53,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.readClient(cmd.Context(), keyFrom)
+			c, err := g.env().ReadClient(cmd.Context(), keyFrom)
 			if err != nil {
 				return err
 			}
@@ -61,7 +61,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), info, nil)
+			return g.env().Print(cmd.OutOrStdout(), info, nil)
 		},
 	}
 	key.Flags().StringVar(&keyFrom, "from", "", "ask as this key (a name in HOME/keys or a key file): a patient's key is described only to the patient and those who may read about them")
@@ -71,11 +71,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Short:   "Result of a committed transaction",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.client().Tx(cmd.Context(), args[0])
+			r, err := g.env().Client().Tx(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), r, nil)
+			return g.env().Print(cmd.OutOrStdout(), r, nil)
 		},
 	}
 	types := &cobra.Command{
@@ -85,10 +85,10 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var list []api.TxType
-			if err := g.client().Get(cmd.Context(), "/api/v1/tx-types", &list); err != nil {
+			if err := g.env().Client().Get(cmd.Context(), "/api/v1/tx-types", &list); err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "TYPE\tALLOWED\tWHAT")
 				for _, t := range list {
@@ -105,7 +105,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		"identities": {"identity", "list"}, "identity": {"identity", "show"}, "members": {"identity", "members"},
 		"proposals": {"governance", "list"}, "proposal": {"governance", "show"},
 	} {
-		cmd.AddCommand(autocli.Alias(g, old, verb[0], verb[1]))
+		cmd.AddCommand(autocli.Alias(g.env(), old, verb[0], verb[1]))
 	}
 	return cmd
 }
@@ -136,7 +136,7 @@ to whoever may read about them: sign with --from. A proof against a header older
       --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.readClient(cmd.Context(), from)
+			c, err := g.env().ReadClient(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ to whoever may read about them: sign with --from. A proof against a header older
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), v, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), v, func(w io.Writer) {
 				value := "(absent: proven not in the state)"
 				if v.Exists {
 					value = string(v.Value)

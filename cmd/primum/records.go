@@ -15,6 +15,7 @@ import (
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/autocli"
+	"github.com/primum-health/primum/internal/clienv"
 	"github.com/primum-health/primum/internal/lifetime"
 	"github.com/primum-health/primum/node"
 	"github.com/primum-health/primum/records"
@@ -46,7 +47,7 @@ node's FHIR answer.`,
   primum records import observation.json --patient 1f0c… --token …   # one resource`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token = apiToken(token)
+			token = clienv.APIToken(token)
 			if token == "" || patient == "" {
 				return fmt.Errorf("--token (or PRIMUM_TOKEN) and --patient are required")
 			}
@@ -54,11 +55,11 @@ node's FHIR answer.`,
 			if err != nil {
 				return err
 			}
-			out, err := g.client().ImportFHIR(cmd.Context(), token, patient, doc)
+			out, err := g.env().Client().ImportFHIR(cmd.Context(), token, patient, doc)
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				fmt.Fprintf(w, "stored %d record(s) encrypted; indexed on the ledger", out.Stored)
 				if out.AlreadyRecorded > 0 {
 					fmt.Fprintf(w, "; %d already recorded (the same content, from this custodian, for this patient): not stored again", out.AlreadyRecorded)
@@ -79,11 +80,11 @@ node's FHIR answer.`,
   primum records fetch observation-3f… --from dr-amara-okafor.json --purpose emergency --emergency patient_unconscious`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := g.fromKey(cmd.Context(), tf.from)
+			key, err := g.env().FromKey(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
-			f, err := g.client().FetchRecord(cmd.Context(), key, args[0], purpose, emergency)
+			f, err := g.env().Client().FetchRecord(cmd.Context(), key, args[0], purpose, emergency)
 			if err != nil {
 				if f != nil && f.Access != nil {
 					return fmt.Errorf("%w (access entry %s)", err, f.Access.ID)
@@ -95,8 +96,8 @@ node's FHIR answer.`,
 					return err
 				}
 			}
-			return g.print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.Names(cmd.Context()).Of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
+			return g.env().Print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.env().Names(cmd.Context()).Of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
 				if out == "" {
 					fmt.Fprintln(w, string(f.Content))
 				}
@@ -115,14 +116,14 @@ node's FHIR answer.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// One Bundle of every pseudonym's data (each read as itself):
 			// those the key file lists, or, with --search, every one.
-			ps, err := g.findPseudonyms(cmd.Context(), tf.from, searchAll)
+			ps, err := g.env().FindPseudonyms(cmd.Context(), tf.from, searchAll)
 			if err != nil {
 				return err
 			}
-			if !searchAll && g.at == "" {
+			if !searchAll && g.env().At == "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d pseudonym(s): your key's own and those your key file lists (--search asks about every institution)\n", len(ps))
 			}
-			bundle, err := g.client().ExportEach(cmd.Context(), ps)
+			bundle, err := g.env().Client().ExportEach(cmd.Context(), ps)
 			if err != nil {
 				return err
 			}
@@ -158,11 +159,11 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			// Every pseudonym's records, found by asking about every
 			// organisation (a key file may list none: an erasure must not
 			// miss one).
-			ps, err := g.findPseudonyms(cmd.Context(), tf.from, true)
+			ps, err := g.env().FindPseudonyms(cmd.Context(), tf.from, true)
 			if err != nil {
 				return err
 			}
-			e, err := g.client().EraseEach(cmd.Context(), ps, func(left int) {
+			e, err := g.env().Client().EraseEach(cmd.Context(), ps, func(left int) {
 				if left > 0 {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
 				}
@@ -170,8 +171,8 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			if err != nil {
 				return err
 			}
-			names := g.Names(cmd.Context())
-			return g.print(cmd.OutOrStdout(), e, func(w io.Writer) {
+			names := g.env().Names(cmd.Context())
+			return g.env().Print(cmd.OutOrStdout(), e, func(w io.Writer) {
 				if len(e.Txs) == 0 {
 					fmt.Fprintf(w, "your erasure was already complete: %d record(s) erased, keys destroyed by their custodians\n", e.Count(records.StatusErased))
 				} else {
@@ -240,11 +241,11 @@ is opened with PRIMUM_PASSPHRASE like the node does.`,
 		Example: "  primum records rotate-kek --home /var/lib/primum",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			term, err := node.RotateKEK(g.home)
+			term, err := node.RotateKEK(g.env().Home)
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), map[string]any{"kek_term": term}, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), map[string]any{"kek_term": term}, func(w io.Writer) {
 				fmt.Fprintf(w, "record store KEK rotated: now term %d; every data key rewrapped, the old KEK destroyed\n", term)
 			})
 		},
@@ -306,19 +307,19 @@ leaves out is not detected).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Whose: PATIENT read as --from, or every pseudonym of the
 			// patient of --from, each read (and proven) as itself.
-			c, ps := g.client(), []client.Pseudonym(nil)
+			c, ps := g.env().Client(), []client.Pseudonym(nil)
 			if len(args) == 1 || tf.from == "" {
-				p, err := g.patientOf(cmd, args, tf.from)
+				p, err := g.env().PatientOf(cmd.Context(), args, tf.from)
 				if err != nil {
 					return err
 				}
-				if c, err = g.readClient(cmd.Context(), tf.from); err != nil {
+				if c, err = g.env().ReadClient(cmd.Context(), tf.from); err != nil {
 					return err
 				}
 				ps = []client.Pseudonym{{ID: p}}
 			} else {
 				var err error
-				if ps, err = g.findPseudonyms(cmd.Context(), tf.from, false); err != nil {
+				if ps, err = g.env().FindPseudonyms(cmd.Context(), tf.from, false); err != nil {
 					return err
 				}
 			}
@@ -339,8 +340,8 @@ leaves out is not detected).`,
 			if err != nil {
 				return err
 			}
-			names := g.Names(cmd.Context())
-			return g.print(cmd.OutOrStdout(), cs, func(w io.Writer) {
+			names := g.env().Names(cmd.Context())
+			return g.env().Print(cmd.OutOrStdout(), cs, func(w io.Writer) {
 				defer func() {
 					if len(proven) > 0 {
 						printProvenBy(w, proven[0])

@@ -34,7 +34,7 @@ counts never leave this machine.`,
 			if all == (len(args) == 1) {
 				return fmt.Errorf("name a QUERY, or --all")
 			}
-			key, err := g.fromKey(cmd.Context(), from)
+			key, err := g.env().FromKey(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -47,7 +47,7 @@ counts never leave this machine.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", data, err)
 			}
-			c := g.client().WithKey(key)
+			c := g.env().Client().WithKey(key)
 			var qs []*research.Query
 			if all {
 				if err := c.Get(cmd.Context(), "/api/v1/research/queries?status=open", &qs); err != nil {
@@ -81,7 +81,7 @@ counts never leave this machine.`,
 					}
 					continue
 				}
-				if err := flrun.Answer(cmd.Context(), g.client(), key, rows, q, &d); err != nil {
+				if err := flrun.Answer(cmd.Context(), g.env().Client(), key, rows, q, &d); err != nil {
 					return fmt.Errorf("%s: %w", q.ID, err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "answered %s: %d noisy cells\n", q.ID, len(q.Groups))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/internal/clienv"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -34,15 +35,15 @@ command), or else PRIMUM_API_TOKEN (its older name, still read).`,
   primum supply import big.jsonld --token $(jq -r '.members[]|select(.name=="Acme Pharma").api_token' ~/.primum/demo-members.json)`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token = apiToken(token, "PRIMUM_API_TOKEN")
+			token = clienv.APIToken(token, "PRIMUM_API_TOKEN")
 			if token == "" {
 				return fmt.Errorf("--token is required: the API token of the organisation the events are captured as (or env PRIMUM_TOKEN)")
 			}
-			sum, err := g.client().ImportFile(cmd.Context(), token, args[0], report, batch, cmd.ErrOrStderr())
+			sum, err := g.env().Client().ImportFile(cmd.Context(), token, args[0], report, batch, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), sum, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), sum, func(w io.Writer) {
 				fmt.Fprintf(w, "%d events: %d accepted, %d already recorded, %d refused\n", sum.Events, sum.Accepted, sum.AlreadyRecorded, sum.Refused)
 			})
 		},

@@ -38,7 +38,7 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				fmt.Fprintf(w, "Wrote %d node homes for chain %s (operator keys UNENCRYPTED: testing only):\n", n, chainID)
 				for _, o := range list {
 					fmt.Fprintf(w, "  %s  api %s  rpc %s  p2p %s\n", o.Home, o.API, o.RPC, o.P2P)

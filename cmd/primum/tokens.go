@@ -36,15 +36,15 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 		Example: "  primum tokens create st-lukes --scope fhir.create --label 'EHR import' --expires 90d",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := tokens.HeldKey(g.home, args[0])
+			key, err := tokens.HeldKey(g.env().Home, args[0])
 			if err != nil {
 				return err
 			}
-			secret, t, err := tokens.Create(g.home, key, scopes, time.Duration(life), label, time.Now())
+			secret, t, err := tokens.Create(g.env().Home, key, scopes, time.Duration(life), label, time.Now())
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), map[string]any{"token": secret, "id": t.ID, "scopes": t.Scopes, "expires": t.Expires}, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), map[string]any{"token": secret, "id": t.ID, "scopes": t.Scopes, "expires": t.Expires}, func(w io.Writer) {
 				fmt.Fprintf(w, "token    %s\nid       %s\nscopes   %s\nexpires  %s\n\nThe token is shown this once: give it to the integration now (it is kept only hashed).\n",
 					secret, t.ID, strings.Join(t.Scopes, ","), t.Expires.Format(time.RFC3339))
 			})
@@ -61,7 +61,7 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 		Example: "  primum tokens list\n  primum tokens list -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := tokens.List(g.home)
+			list, err := tokens.List(g.env().Home)
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,7 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 				list = []*tokens.Token{}
 			}
 			now := time.Now()
-			return g.print(cmd.OutOrStdout(), list, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), list, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tKEY\tSCOPES\tLABEL\tEXPIRES\tSTATE")
 				for _, t := range list {
@@ -85,11 +85,11 @@ Scopes: ` + strings.Join(tokens.Scopes, ", ") + ` (every scope).`,
 		Example: "  primum tokens revoke tok_3f2a91c0b7d4",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tokens.Revoke(g.home, args[0], time.Now())
+			t, err := tokens.Revoke(g.env().Home, args[0], time.Now())
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), t, func(w io.Writer) { fmt.Fprintf(w, "%s revoked at %s\n", t.ID, t.Revoked.Format(time.RFC3339)) })
+			return g.env().Print(cmd.OutOrStdout(), t, func(w io.Writer) { fmt.Fprintf(w, "%s revoked at %s\n", t.ID, t.Revoked.Format(time.RFC3339)) })
 		},
 	}
 	cmd.AddCommand(create, list, revoke)

@@ -38,7 +38,7 @@ records stay here: keep BATCH as it is, to prove any of its records later with
 			if err != nil {
 				return err
 			}
-			key, err := g.fromKey(cmd.Context(), from)
+			key, err := g.env().FromKey(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
@@ -70,13 +70,13 @@ its number and the proof can check it against the root on the ledger.`,
 			if err != nil {
 				return err
 			}
-			p, err := g.client().ProveRecord(cmd.Context(), args[0], seq, recs, record)
+			p, err := g.env().Client().ProveRecord(cmd.Context(), args[0], seq, recs, record)
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), p, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), p, func(w io.Writer) {
 				fmt.Fprintf(w, "record %d was in batch %d of %s (%d records, root %s), anchored %s by %s: proven (%d hashes)\n",
-					record, p.Batch, p.Trial, p.Size, p.Root, p.Anchored, g.Names(cmd.Context()).Of(p.Site), len(p.Proof))
+					record, p.Batch, p.Trial, p.Size, p.Root, p.Anchored, g.env().Names(cmd.Context()).Of(p.Site), len(p.Proof))
 			})
 		},
 	}

@@ -46,18 +46,18 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 			if count < 1 || count > identity.MaxVouchersPerTx {
 				return fmt.Errorf("--count must be 1 to %d", identity.MaxVouchersPerTx)
 			}
-			key, err := g.fromKey(cmd.Context(), tf.from)
+			key, err := g.env().FromKey(cmd.Context(), tf.from)
 			if err != nil {
 				return err
 			}
-			codes, res, err := g.client().IssueVouchers(cmd.Context(), key, count)
+			codes, res, err := g.env().Client().IssueVouchers(cmd.Context(), key, count)
 			if err != nil {
 				return err
 			}
 			// The codes alone on stdout (one a line: V=$(primum identity
 			// issue-vouchers …) takes them); where they were issued on stderr.
 			fmt.Fprintf(cmd.ErrOrStderr(), "issued at height %d  tx %s: hand each code to one person\n", res.Height, res.Hash)
-			return g.print(cmd.OutOrStdout(), codes, func(w io.Writer) {
+			return g.env().Print(cmd.OutOrStdout(), codes, func(w io.Writer) {
 				for _, c := range codes {
 					fmt.Fprintln(w, c)
 				}
@@ -183,8 +183,8 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 			if err != nil {
 				return err
 			}
-			names := g.Names(cmd.Context())
-			return g.print(cmd.OutOrStdout(), rows, func(w io.Writer) {
+			names := g.env().Names(cmd.Context())
+			return g.env().Print(cmd.OutOrStdout(), rows, func(w io.Writer) {
 				for _, r := range rows {
 					at := "your key's own (where you first enrolled)"
 					if r.Custodian != "" {
@@ -201,7 +201,7 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 
 // send signs a transaction with --from and submits it, printing the outcome.
 func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) error {
-	key, err := g.fromKey(cmd.Context(), tf.from)
+	key, err := g.env().FromKey(cmd.Context(), tf.from)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ The custody trail is shown as the node gives it, unproven.`,
 			if note != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
 			}
-			names := g.Names(cmd.Context())
+			names := g.env().Names(cmd.Context())
 			var out any = *v
 			if withProofs {
 				out = struct {
@@ -52,7 +52,7 @@ The custody trail is shown as the node gives it, unproven.`,
 					Proofs []*prove.Proven `json:"proofs"`
 				}{*v, proofs}
 			}
-			if err := g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
+			if err := g.env().Print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				clienv.WriteVerdict(w, v, names)
 				for _, p := range proofs {
 					state := "absent"
