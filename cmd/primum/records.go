@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/internal/clienv"
@@ -47,15 +44,7 @@ node's FHIR answer.`,
   primum records import observation.json --patient 1f0c… --token …   # one resource`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token = clienv.APIToken(token)
-			if token == "" || patient == "" {
-				return fmt.Errorf("--token (or PRIMUM_TOKEN) and --patient are required")
-			}
-			doc, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			out, err := g.env().Client().ImportFHIR(cmd.Context(), token, patient, doc)
+			out, err := g.env().ImportFHIR(cmd.Context(), token, patient, args[0])
 			if err != nil {
 				return err
 			}
@@ -80,21 +69,9 @@ node's FHIR answer.`,
   primum records fetch observation-3f… --from dr-amara-okafor.json --purpose emergency --emergency patient_unconscious`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := g.env().FromKey(cmd.Context(), tf.from)
+			f, err := g.env().Fetch(cmd.Context(), tf.from, args[0], purpose, emergency, out)
 			if err != nil {
 				return err
-			}
-			f, err := g.env().Client().FetchRecord(cmd.Context(), key, args[0], purpose, emergency)
-			if err != nil {
-				if f != nil && f.Access != nil {
-					return fmt.Errorf("%w (access entry %s)", err, f.Access.ID)
-				}
-				return err
-			}
-			if out != "" {
-				if err := os.WriteFile(out, f.Content, 0o600); err != nil {
-					return err
-				}
 			}
 			return g.env().Print(cmd.OutOrStdout(), map[string]any{"record": json.RawMessage(f.Content), "access": f.Access, "verified": true}, func(w io.Writer) {
 				fmt.Fprintf(w, "record %s from %s, matches its commitment; access entry %s (%s)\n", f.Record.ID, g.env().Names(cmd.Context()).Of(f.Record.Custodian), f.Access.ID, f.Access.Purpose)
@@ -116,27 +93,18 @@ node's FHIR answer.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// One Bundle of every pseudonym's data (each read as itself):
 			// those the key file lists, or, with --search, every one.
-			ps, err := g.env().FindPseudonyms(cmd.Context(), tf.from, searchAll)
+			bundle, n, err := g.env().Export(cmd.Context(), tf.from, searchAll)
 			if err != nil {
 				return err
 			}
 			if !searchAll && g.env().At == "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d pseudonym(s): your key's own and those your key file lists (--search asks about every institution)\n", len(ps))
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d pseudonym(s): your key's own and those your key file lists (--search asks about every institution)\n", n)
 			}
-			bundle, err := g.env().Client().ExportEach(cmd.Context(), ps)
-			if err != nil {
+			if err := clienv.WriteJSON(cmd.OutOrStdout(), out, bundle); err != nil || out == "" {
 				return err
 			}
-			b, _ := json.MarshalIndent(bundle, "", "  ")
-			if out != "" {
-				if err := os.WriteFile(out, append(b, '\n'), 0o600); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d entries)\n", out, len(bundle["entry"].([]any)))
-				return nil
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return err
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d entries)\n", out, len(bundle["entry"].([]any)))
+			return nil
 		},
 	}
 	export.Flags().StringVar(&out, "out", "", "write the Bundle to this file")
@@ -159,11 +127,7 @@ ends. The answer lists what each custodian keeps, why and until when.`,
 			// Every pseudonym's records, found by asking about every
 			// organisation (a key file may list none: an erasure must not
 			// miss one).
-			ps, err := g.env().FindPseudonyms(cmd.Context(), tf.from, true)
-			if err != nil {
-				return err
-			}
-			e, err := g.env().Client().EraseEach(cmd.Context(), ps, func(left int) {
+			e, err := g.env().Erase(cmd.Context(), tf.from, func(left int) {
 				if left > 0 {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%d records not reached yet; going on\n", left)
 				}
@@ -212,19 +176,9 @@ once). It applies to records an erasure reaches from then on. To read a policy:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Without a hold this would remove the policy: say so, not by
 			// accident (the read is 'retention-policy').
-			switch {
-			case len(holds) == 0 && !clearHolds:
-				return fmt.Errorf("give the policy with --hold CATEGORY:BASIS:YEARS (repeatable), or --clear to remove it; to read it: primum records retention-policy ORG_ID")
-			case len(holds) > 0 && clearHolds:
-				return fmt.Errorf("--clear removes every hold: give it without --hold")
-			}
-			var body records.SetRetention
-			for _, h := range holds {
-				hold, err := records.ParseHold(h)
-				if err != nil {
-					return fmt.Errorf("--hold %w", err)
-				}
-				body.Holds = append(body.Holds, hold)
+			body, err := clienv.Retention(holds, clearHolds)
+			if err != nil {
+				return err
 			}
 			return g.send(cmd, tf, records.TypeSetRetention, body)
 		},
@@ -307,36 +261,11 @@ leaves out is not detected).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Whose: PATIENT read as --from, or every pseudonym of the
 			// patient of --from, each read (and proven) as itself.
-			c, ps := g.env().Client(), []client.Pseudonym(nil)
-			if len(args) == 1 || tf.from == "" {
-				p, err := g.env().PatientOf(cmd.Context(), args, tf.from)
-				if err != nil {
-					return err
-				}
-				if c, err = g.env().ReadClient(cmd.Context(), tf.from); err != nil {
-					return err
-				}
-				ps = []client.Pseudonym{{ID: p}}
-			} else {
-				var err error
-				if ps, err = g.env().FindPseudonyms(cmd.Context(), tf.from, false); err != nil {
-					return err
-				}
-			}
-			var proven []*prove.Proven
-			var check func(*client.Client, string, []*consent.Consent) ([]*consent.Consent, error)
+			var check *clienv.Trust
 			if withProofs {
-				check = func(c *client.Client, id string, cs []*consent.Consent) ([]*consent.Consent, error) {
-					prover, err := trust.prover(cmd.Context(), g, c)
-					if err != nil {
-						return nil, err
-					}
-					cs, p, err := prover.Consents(cmd.Context(), id, cs)
-					proven = append(proven, p...)
-					return cs, err
-				}
+				check = &trust.Trust
 			}
-			cs, err := c.ConsentsEach(cmd.Context(), ps, check)
+			cs, proven, err := g.env().Consents(cmd.Context(), args, tf.from, check)
 			if err != nil {
 				return err
 			}
