@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -35,28 +34,15 @@ model's integers and the counts.`,
 			if err != nil {
 				return err
 			}
-			var st federated.State
-			if err := g.env().Client().WithKey(key).Get(cmd.Context(), "/api/v1/fl/tasks/"+args[0], &st); err != nil {
-				return err
-			}
-			f, err := os.Open(data)
+			site, err := flrun.NewSite(cmd.Context(), g.env().Client(), key, args[0], data)
 			if err != nil {
 				return err
 			}
-			examples, err := federated.ReadCSV(f, st.Features, st.Label)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", data, err)
-			}
-			train, holdout := federated.Split(examples)
-			if len(train) == 0 || len(holdout) == 0 {
-				return fmt.Errorf("%s holds %d rows: at least 5 are needed (one in five is the holdout)", data, len(examples))
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "training on %d rows, holding out %d\n", len(train), len(holdout))
-			site := &flrun.Site{Client: g.env().Client(), Key: key, Task: args[0], Train: train, Holdout: holdout, Log: func(round int64, e *federated.Eval) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "training on %d rows, holding out %d\n", len(site.Train), len(site.Holdout))
+			site.Log = func(round int64, e *federated.Eval) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "round %d: posted; the round's starting model scored accuracy %.3f, AUC %.3f on the holdout\n",
 					round, float64(e.AccuracyPPM)/1e6, float64(e.AUCPPM)/1e6)
-			}}
+			}
 			done, err := site.Run(cmd.Context())
 			if err != nil {
 				return err

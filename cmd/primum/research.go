@@ -1,16 +1,12 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"fmt"
-	"os"
-	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/internal/flrun"
-	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/research"
 )
 
@@ -38,54 +34,19 @@ counts never leave this machine.`,
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(data)
+			rows, err := flrun.ReadRows(data)
 			if err != nil {
 				return err
 			}
-			rows, err := research.ReadRows(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", data, err)
+			query := ""
+			if !all {
+				query = args[0]
 			}
-			c := g.env().Client().WithKey(key)
-			var qs []*research.Query
-			if all {
-				if err := c.Get(cmd.Context(), "/api/v1/research/queries?status=open", &qs); err != nil {
-					return err
-				}
-			} else {
-				var q research.Query
-				if err := c.Get(cmd.Context(), "/api/v1/research/queries/"+args[0], &q); err != nil {
-					return err
-				}
-				qs = append(qs, &q)
-			}
-			me := ledger.Address(key.Public().(ed25519.PublicKey))
-			n := 0
-			for _, q := range qs {
-				if slices.Contains(q.Answered, me) || q.Status != research.StatusOpen {
-					if !all && slices.Contains(q.Answered, me) {
-						return fmt.Errorf("you have answered %s already: nothing to post", q.ID)
-					} else if !all {
-						return fmt.Errorf("%s is released: it takes no more cells", q.ID)
-					}
-					continue
-				}
-				var d research.DatasetState
-				if err := c.Get(cmd.Context(), "/api/v1/research/datasets/"+q.Dataset, &d); err != nil {
-					return err
-				}
-				if !slices.Contains(d.Custodians, me) {
-					if !all {
-						return fmt.Errorf("your organisation is not a custodian of %s: only its custodians answer %s", d.ID, q.ID)
-					}
-					continue
-				}
-				if err := flrun.Answer(cmd.Context(), g.env().Client(), key, rows, q, &d); err != nil {
-					return fmt.Errorf("%s: %w", q.ID, err)
-				}
+			n, err := flrun.AnswerQueries(cmd.Context(), g.env().Client(), key, rows, query, func(q *research.Query) {
 				fmt.Fprintf(cmd.OutOrStdout(), "answered %s: %d noisy cells\n", q.ID, len(q.Groups))
-				n++
+			})
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "answered %d quer%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
 			return nil

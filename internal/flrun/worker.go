@@ -214,13 +214,9 @@ func (w *Worker) site(ctx context.Context, c *client.Client, task, me string) (*
 		if !slices.Contains(st.Participants, me) {
 			return nil, fmt.Errorf("%s holds data for a task this member does not take part in", path)
 		}
-		f, err := os.Open(path)
-		if err != nil {
+		var err error
+		if examples, err = ReadExamples(path, st.Features, st.Label); err != nil {
 			return nil, err
-		}
-		defer f.Close()
-		if examples, err = federated.ReadCSV(f, st.Features, st.Label); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	train, holdout := federated.Split(examples)
