@@ -1,24 +1,15 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/client"
-	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/devices"
-	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/internal/clienv"
 )
 
 // newDevicesCmd is the devices noun: its queries are generated from the
@@ -76,19 +67,7 @@ the batch holds. A log that dropped or changed a committed reading cannot be com
 			if err != nil {
 				return err
 			}
-			log, err := devices.ReadLogFile(logPath)
-			if err != nil {
-				return err
-			}
-			latest := &devices.Entry{}
-			device := ledger.Address(key.Public().(ed25519.PublicKey))
-			var problem *client.Problem
-			if err := g.env().Client().WithKey(key).Get(cmd.Context(), "/api/v1/devices/"+device+"/latest", latest); errors.As(err, &problem) && problem.Code == devices.ErrUnknownBatch.Name {
-				latest = nil // its first batch
-			} else if err != nil {
-				return err
-			}
-			next, err := devices.Next(log, latest)
+			next, err := g.env().NextBatch(cmd.Context(), key, logPath)
 			if err != nil {
 				return err
 			}
@@ -114,30 +93,11 @@ theirs; an organisation's device's, anyone.`,
 		Example: "  primum devices prove 3a9c… --log watch.log --index 41 --batch 2 --from patient-1 --out reading-41.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := devices.ReadLogFile(logPath)
+			b, err := g.env().Bundle(cmd.Context(), trust.Trust, from, args[0], logPath, seq, index)
 			if err != nil {
 				return err
 			}
-			c := g.env().Client()
-			if from != "" {
-				if c, err = g.env().ReadClient(cmd.Context(), from); err != nil {
-					return err
-				}
-			}
-			prover, err := trust.prover(cmd.Context(), g, c)
-			if err != nil {
-				return err
-			}
-			b, err := prover.Bundle(cmd.Context(), args[0], seq, log, index)
-			if err != nil {
-				return err
-			}
-			raw, _ := json.MarshalIndent(b, "", "  ")
-			if out == "" {
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), string(raw))
-				return err
-			}
-			if err := os.WriteFile(out, append(raw, '\n'), 0o600); err != nil {
+			if err := clienv.WriteJSON(cmd.OutOrStdout(), out, b); err != nil || out == "" {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: reading %d of %s in batch %d\n", out, index, args[0], seq)
@@ -166,38 +126,7 @@ and validators trusted — and a failure says which step (docs/devices.md).`,
 		Example: "  primum devices verify-bundle reading-41.json --genesis genesis.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			var b prove.Bundle
-			if err := json.Unmarshal(raw, &b); err != nil {
-				return fmt.Errorf("%w: %v", prove.ErrBundleFormat, err)
-			}
-			var trusted []byte
-			chain := chainID
-			if validators != "" {
-				if trusted, err = hex.DecodeString(validators); err != nil {
-					return fmt.Errorf("--validators: hex")
-				}
-				if chain == "" {
-					return fmt.Errorf("--validators needs --chain-id: the chain you trust those validators on")
-				}
-			} else {
-				path := genesis
-				if path == "" {
-					path = filepath.Join(g.env().Home, "config", "genesis.json")
-				}
-				doc, err := types.GenesisDocFromFile(path)
-				if err != nil {
-					return err
-				}
-				if trusted, err = prove.TrustedValidators(doc); err != nil {
-					return err
-				}
-				chain = doc.ChainID
-			}
-			c, err := prove.VerifyBundle(&b, chain, trusted)
+			b, c, err := g.env().VerifyBundle(args[0], genesis, validators, chainID)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,105 @@
+package clienv
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/client/prove"
+	"github.com/primum-health/primum/devices"
+	"github.com/primum-health/primum/ledger"
+)
+
+// NextBatch is the batch that commits the device's log in the file
+// logPath after its latest batch on the ledger, read as the device (key):
+// its first batch when it has none (devices.Next).
+func (e *Env) NextBatch(ctx context.Context, key ed25519.PrivateKey, logPath string) (*devices.Batch, error) {
+	log, err := devices.ReadLogFile(logPath)
+	if err != nil {
+		return nil, err
+	}
+	latest := &devices.Entry{}
+	device := ledger.Address(key.Public().(ed25519.PublicKey))
+	var problem *client.Problem
+	if err := e.Client().WithKey(key).Get(ctx, "/api/v1/devices/"+device+"/latest", latest); errors.As(err, &problem) && problem.Code == devices.ErrUnknownBatch.Name {
+		latest = nil // its first batch
+	} else if err != nil {
+		return nil, err
+	}
+	return devices.Next(log, latest)
+}
+
+// Bundle is the proof bundle of reading index of the device's log in the
+// file logPath, as its batch seq committed it (prove.Prover.Bundle), read
+// as from (or else as ReadClient reads without it) and checked first with
+// the light client trust sets up.
+func (e *Env) Bundle(ctx context.Context, t Trust, from, device, logPath string, seq, index uint64) (*prove.Bundle, error) {
+	log, err := devices.ReadLogFile(logPath)
+	if err != nil {
+		return nil, err
+	}
+	c := e.Client()
+	if from != "" {
+		if c, err = e.ReadClient(ctx, from); err != nil {
+			return nil, err
+		}
+	}
+	prover, err := e.Prover(ctx, t, c)
+	if err != nil {
+		return nil, err
+	}
+	return prover.Bundle(ctx, device, seq, log, index)
+}
+
+// TrustedValidators is the chain and validator set a bundle is checked
+// against (prove.TrustedValidators): the hash validators gives, in hex, on
+// chainID, or else the chain and set of the genesis document in the file
+// genesis (default: this home's config/genesis.json).
+func (e *Env) TrustedValidators(genesis, validators, chainID string) (chain string, trusted []byte, err error) {
+	if validators != "" {
+		if trusted, err = hex.DecodeString(validators); err != nil {
+			return "", nil, fmt.Errorf("--validators: hex")
+		}
+		if chainID == "" {
+			return "", nil, fmt.Errorf("--validators needs --chain-id: the chain you trust those validators on")
+		}
+		return chainID, trusted, nil
+	}
+	if genesis == "" {
+		genesis = filepath.Join(e.Home, "config", "genesis.json")
+	}
+	doc, err := types.GenesisDocFromFile(genesis)
+	if err != nil {
+		return "", nil, err
+	}
+	trusted, err = prove.TrustedValidators(doc)
+	return doc.ChainID, trusted, err
+}
+
+// VerifyBundle checks the proof bundle in the file path offline against
+// the chain and validators trusted (TrustedValidators;
+// prove.VerifyBundle).
+func (e *Env) VerifyBundle(path, genesis, validators, chainID string) (*prove.Bundle, *prove.Checked, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var b prove.Bundle
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", prove.ErrBundleFormat, err)
+	}
+	chain, trusted, err := e.TrustedValidators(genesis, validators, chainID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := prove.VerifyBundle(&b, chain, trusted)
+	return &b, c, err
+}
