@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -65,5 +68,30 @@ func TestRetentionNeedsHoldOrClear(t *testing.T) {
 		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestTestnetOutput: 'primum testnet' keeps --output as its folder (as the
+// README has it) and takes -o as the output format, as every command does.
+func TestTestnetOutput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "testnet")
+	root := newRoot()
+	var out strings.Builder
+	root.SetOut(&out)
+	root.SetArgs([]string{"testnet", "--validators", "1", "--free-ports", "-o", "json", "--output", dir})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &list); err != nil || len(list) != 1 {
+		t.Fatalf("-o json printed %q: %v", out.String(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node0", "config", "genesis.json")); err != nil {
+		t.Errorf("--output %s: %v", dir, err)
+	}
+	root = newRoot()
+	root.SetArgs([]string{"testnet", "-o", "yaml", "--output", dir})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "must be text or json") {
+		t.Errorf("-o yaml: %v", err)
 	}
 }

@@ -50,6 +50,11 @@ Ports: node I uses P2P START+10*I, RPC START+10*I+1, API START+10*I+2 (START is
 	f := cmd.Flags()
 	f.IntVar(&n, "validators", 4, "number of validator nodes")
 	f.StringVar(&outDir, "output", "", "folder to write node0 … nodeN-1 into")
+	// --output is this command's folder (as the README has it), which hides
+	// the global -o/--output: -o still says the output format here, as it
+	// does everywhere, with the long name of a hidden flag.
+	f.StringVarP(&g.env().Output, "output-format", "o", "text", "output format: text or json")
+	_ = f.MarkHidden("output-format")
 	f.StringVar(&chainID, "chain-id", "primum-testnet", "chain id")
 	f.IntVar(&startPort, "starting-port", 26600, "first port; node I uses START+10*I … START+10*I+2")
 	f.BoolVar(&freePorts, "free-ports", false, "pick free loopback ports now instead of --starting-port")
