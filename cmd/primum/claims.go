@@ -27,18 +27,7 @@ are compared by the trace alone. Exits non-zero when the decisions differ.`,
 		Example: "  primum claims replay SLH-2026-0001 --from careshield\n  primum claims replay SLH-2026-0001 --from careshield --trace",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.env().ReadClient(cmd.Context(), from)
-			if err != nil {
-				return err
-			}
-			if token != "" { // (PRIMUM_TOKEN: readClient)
-				c = c.WithToken(token)
-			}
-			claim, policy, err := c.ClaimToReplay(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			steps, diffs, err := claims.Replay(claim, policy)
+			claim, steps, diffs, err := g.env().Replay(cmd.Context(), from, token, args[0])
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -13,9 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/api"
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/client/prove"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/autocli"
 	"github.com/primum-health/primum/internal/clienv"
 )
@@ -49,15 +45,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Short:   "Who a key signs for, its standing and its next nonce",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pub, err := identity.ParseKey(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.env().ReadClient(cmd.Context(), keyFrom)
-			if err != nil {
-				return err
-			}
-			info, err := c.Key(cmd.Context(), ed25519.PublicKey(pub))
+			info, err := g.env().KeyInfo(cmd.Context(), args[0], keyFrom)
 			if err != nil {
 				return err
 			}
@@ -136,15 +124,7 @@ to whoever may read about them: sign with --from. A proof against a header older
       --witness tcp://10.0.0.6:26657 --genesis consortium-genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.env().ReadClient(cmd.Context(), from)
-			if err != nil {
-				return err
-			}
-			p, err := tf.prover(cmd.Context(), g, c)
-			if err != nil {
-				return err
-			}
-			v, err := p.Get(cmd.Context(), args[0])
+			v, err := g.env().Proof(cmd.Context(), tf.Trust, from, args[0])
 			if err != nil {
 				return err
 			}
@@ -183,9 +163,4 @@ func (tf *trustFlags) add(cmd *cobra.Command) {
 	f.StringVar(&tf.TrustHash, "trust-hash", "", "instead of the genesis: that header's hash (hex)")
 	f.StringSliceVar(&tf.Witnesses, "witness", nil, "another node's CometBFT RPC to cross-check headers with (repeatable)")
 	f.DurationVar(&tf.MaxAge, "max-age", prove.DefaultMaxAge, "refuse an answer proven only against a header older than this, by this machine's clock (a stopped or cut-off node): 0 for any age")
-}
-
-// prover proves what c's node answers, as c's caller (clienv.Env.Prover).
-func (tf *trustFlags) prover(ctx context.Context, g *globals, c *client.Client) (*prove.Prover, error) {
-	return g.env().Prover(ctx, tf.Trust, c)
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/internal/clienv"
 	"github.com/primum-health/primum/trials"
 )
 
@@ -30,11 +28,7 @@ records stay here: keep BATCH as it is, to prove any of its records later with
 		Example: "  primum trials anchor PRM-2026-0001 --file visits-2026-12.jsonl --participant 3f0c… --from riverside.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			recs, err := anchor.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			root, err := anchor.Root(recs)
+			a, err := clienv.AnchorBatch(args[0], file, participants)
 			if err != nil {
 				return err
 			}
@@ -42,8 +36,8 @@ records stay here: keep BATCH as it is, to prove any of its records later with
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "batch of %d records, root %x\n", len(recs), root)
-			return g.env().SendAs(cmd, key, true, trials.TypeAnchor, trials.Anchor{Trial: args[0], Root: hex.EncodeToString(root), Size: int64(len(recs)), Participants: participants})
+			fmt.Fprintf(cmd.ErrOrStderr(), "batch of %d records, root %s\n", a.Size, a.Root)
+			return g.env().SendAs(cmd, key, true, trials.TypeAnchor, a)
 		},
 	}
 	anchorCmd.Flags().StringVar(&from, "from", "", "the site's key (or its practitioner's): a name in HOME/keys or a key file path")
@@ -62,15 +56,7 @@ its number and the proof can check it against the root on the ledger.`,
 		Example: "  primum trials prove PRM-2026-0001 1 --file visits-2026-12.jsonl --record 17",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seq, err := strconv.ParseInt(args[1], 10, 64)
-			if err != nil || seq < 1 {
-				return fmt.Errorf("BATCH is the batch's number (1, 2, …), not %q", args[1])
-			}
-			recs, err := anchor.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			p, err := g.env().Client().ProveRecord(cmd.Context(), args[0], seq, recs, record)
+			p, err := g.env().ProveRecord(cmd.Context(), args[0], args[1], file, record)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/governance"
-	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/clienv"
 )
 
@@ -43,14 +42,7 @@ or the patient portal). The ledger never learns whom a code was given to.`,
 		Example: "  primum identity issue-vouchers --from st-lukes --count 10",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if count < 1 || count > identity.MaxVouchersPerTx {
-				return fmt.Errorf("--count must be 1 to %d", identity.MaxVouchersPerTx)
-			}
-			key, err := g.env().FromKey(cmd.Context(), tf.from)
-			if err != nil {
-				return err
-			}
-			codes, res, err := g.env().Client().IssueVouchers(cmd.Context(), key, count)
+			codes, res, err := g.env().IssueVouchers(cmd.Context(), tf.from, count)
 			if err != nil {
 				return err
 			}
@@ -201,9 +193,5 @@ erasing, covers every pseudonym listed here; rotating your key rotates each with
 
 // send signs a transaction with --from and submits it, printing the outcome.
 func (g *globals) send(cmd *cobra.Command, tf *txFlags, typ string, body any) error {
-	key, err := g.env().FromKey(cmd.Context(), tf.from)
-	if err != nil {
-		return err
-	}
-	return g.env().SendAs(cmd, key, tf.wait, typ, body)
+	return g.env().SendFrom(cmd, tf.from, tf.wait, typ, body)
 }

@@ -120,6 +120,7 @@ func TestWithNode(t *testing.T) {
 	t.Run("member", func(t *testing.T) { testMember(t, ctx, home, n.APIURL(), f) })
 	t.Run("verify", func(t *testing.T) { testVerify(t, ctx, &Env{Home: home, Node: n.APIURL()}, n.RPCAddr()) })
 	t.Run("records", func(t *testing.T) { testRecords(t, ctx, &Env{Home: home, Node: n.APIURL()}, n.RPCAddr(), f) })
+	t.Run("verbs", func(t *testing.T) { testVerbs(t, ctx, &Env{Home: home, Node: n.APIURL()}, n.RPCAddr(), f) })
 }
 
 // A patient's pseudonyms are found from their key and its file, or the one
