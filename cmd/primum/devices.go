@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,28 +22,17 @@ func newDevicesCmd(g *globals) *cobra.Command {
 		Use:   "record LOG --code CODE --value V",
 		Short: "Append a reading to a device's log file (kept by the device or its gateway, off the ledger)",
 		Long: `Appends one reading to LOG (made if absent): its time (--at, default now), its IEEE 11073
-MDC code (--code: ` + measureNames() + `, or an MDC reference id) and
+MDC code (--code: ` + clienv.MeasureNames() + `, or an MDC reference id) and
 its value in the code's unit, kept in hundredths. A reading outside the code's plausible
 range is refused. 'primum devices batch' commits the log.`,
 		Example: "  primum devices record watch.log --code heart_rate --value 72\n  primum devices record watch.log --code spo2 --value 97.5 --at 2026-12-04T08:30:00Z",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, ok := devices.MeasureNamed(code)
-			if !ok {
-				return fmt.Errorf("--code %q: one of %s", code, measureNames())
-			}
-			when := time.Now()
-			if at != "" {
-				var err error
-				if when, err = time.Parse(time.RFC3339, at); err != nil {
-					return fmt.Errorf("--at: RFC 3339, e.g. 2026-12-04T08:30:00Z")
-				}
-			}
-			r := devices.Reading{Time: when.Unix(), Code: m.Code, Value: int64(math.Round(value * 100))}
-			if err := devices.Append(args[0], r); err != nil {
+			m, r, err := clienv.RecordReading(args[0], code, value, at, time.Now())
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s %.2f %s at %s in %s\n", m.Name, float64(r.Value)/100, m.Unit, when.UTC().Format(time.RFC3339), args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s %.2f %s at %s in %s\n", m.Name, float64(r.Value)/100, m.Unit, time.Unix(r.Time, 0).UTC().Format(time.RFC3339), args[0])
 			return nil
 		},
 	}
@@ -143,15 +131,4 @@ and validators trusted — and a failure says which step (docs/devices.md).`,
 	verify.Flags().StringVar(&chainID, "chain-id", "", "with --validators: the chain you trust them on")
 	cmd.AddCommand(record, batch, proveCmd, verify)
 	return cmd
-}
-
-func measureNames() string {
-	s := ""
-	for i, m := range devices.Measures {
-		if i > 0 {
-			s += ", "
-		}
-		s += m.Name
-	}
-	return s
 }

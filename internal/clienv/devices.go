@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/cometbft/cometbft/types"
 
@@ -102,4 +105,35 @@ func (e *Env) VerifyBundle(path, genesis, validators, chainID string) (*prove.Bu
 	}
 	c, err := prove.VerifyBundle(&b, chain, trusted)
 	return &b, c, err
+}
+
+// MeasureNames are the names of the measures a reading may carry
+// (devices.Measures), as --code takes them, comma-separated.
+func MeasureNames() string {
+	names := make([]string, len(devices.Measures))
+	for i, m := range devices.Measures {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// RecordReading appends a reading to the device's log in the file logPath
+// (made if absent): the measure code names (devices.MeasureNamed), its
+// value in the measure's unit, kept in hundredths, taken at the time at
+// (RFC 3339), or else now. An implausible reading is refused
+// (devices.Reading.Check).
+func RecordReading(logPath, code string, value float64, at string, now time.Time) (devices.Measure, devices.Reading, error) {
+	m, ok := devices.MeasureNamed(code)
+	if !ok {
+		return m, devices.Reading{}, fmt.Errorf("--code %q: one of %s", code, MeasureNames())
+	}
+	when := now
+	if at != "" {
+		var err error
+		if when, err = time.Parse(time.RFC3339, at); err != nil {
+			return m, devices.Reading{}, fmt.Errorf("--at: RFC 3339, e.g. 2026-12-04T08:30:00Z")
+		}
+	}
+	r := devices.Reading{Time: when.Unix(), Code: m.Code, Value: int64(math.Round(value * 100))}
+	return m, r, devices.Append(logPath, r)
 }

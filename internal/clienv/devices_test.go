@@ -167,3 +167,41 @@ func TestBundleRefused(t *testing.T) {
 		}
 	}
 }
+
+// A reading is recorded by its measure's name or MDC id, in hundredths of
+// its unit, at --at or now; an unknown measure, a time not RFC 3339 or an
+// implausible value is refused, and nothing is written.
+func TestRecordReading(t *testing.T) {
+	if got := MeasureNames(); !strings.HasPrefix(got, "heart_rate, spo2, ") || strings.Count(got, ", ") != len(devices.Measures)-1 {
+		t.Errorf("MeasureNames: %q", got)
+	}
+	path := filepath.Join(t.TempDir(), "watch.log")
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	written := 0
+	for _, c := range []struct {
+		name, code string
+		value      float64
+		at         string
+		want       devices.Reading
+		err        string
+	}{
+		{"a heart rate now", "heart_rate", 72, "", devices.Reading{Time: now.Unix(), Code: 147842, Value: 7200}, ""},
+		{"a saturation by its MDC id, at a time", "mdc_puls_oxim_sat_o2", 97.456, "2026-12-04T08:30:00Z", devices.Reading{Time: now.Unix() - 1800, Code: 150456, Value: 9746}, ""},
+		{"a measure not known", "pulse", 72, "", devices.Reading{}, `--code "pulse": one of heart_rate, spo2`},
+		{"a time not RFC 3339", "heart_rate", 72, "08:30", devices.Reading{}, "--at: RFC 3339"},
+		{"a heart rate not plausible", "heart_rate", 1000, "", devices.Reading{}, "heart"},
+	} {
+		m, r, err := RecordReading(path, c.code, c.value, c.at, now)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.err))):
+			t.Errorf("%s: %v, want %q", c.name, err, c.err)
+		case c.err == "" && (err != nil || r != c.want || m.Code != c.want.Code):
+			t.Errorf("%s: %+v %+v %v, want %+v", c.name, m, r, err, c.want)
+		case c.err == "":
+			written++
+		}
+	}
+	if log, err := devices.ReadLogFile(path); err != nil || len(log) != written {
+		t.Errorf("the log holds %d readings (%v), want %d", len(log), err, written)
+	}
+}
