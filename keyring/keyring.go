@@ -391,6 +391,28 @@ func (d Dir) List() ([]*File, error) {
 	return out, nil
 }
 
+// Listed is a key as 'primum keys list' shows it: its name, address and
+// public key, and whether it is encrypted at rest; never the key itself.
+type Listed struct {
+	Name      string `json:"name"`
+	Address   string `json:"address"`
+	PublicKey string `json:"public_key"`
+	Encrypted bool   `json:"encrypted"`
+}
+
+// Listing is every key, by name, as listed (none: empty, not nil).
+func (d Dir) Listing() ([]Listed, error) {
+	files, err := d.List()
+	if err != nil {
+		return nil, err
+	}
+	rows := []Listed{}
+	for _, f := range files {
+		rows = append(rows, Listed{f.Name, f.Address, f.PublicKey, f.Encrypted})
+	}
+	return rows, nil
+}
+
 // openBackup opens a patient portal's key backup (see File.Kind).
 func (f *File) openBackup(passphrase string) ([]byte, error) {
 	salt, err1 := base64.StdEncoding.DecodeString(f.Salt)

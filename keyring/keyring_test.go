@@ -269,3 +269,42 @@ func TestShortKey(t *testing.T) {
 		}
 	}
 }
+
+// A new key is sealed with the passphrase asked (PRIMUM_PASSPHRASE here),
+// or stored in clear when asked to; a name taken or not a name is
+// refused. Listed, keys show their name, address, public key and whether they are
+// encrypted, and an empty folder lists none (not null).
+func TestAddNewAndListing(t *testing.T) {
+	d := Dir(filepath.Join(t.TempDir(), "keys"))
+	if rows, err := d.Listing(); err != nil || rows == nil || len(rows) != 0 {
+		t.Fatalf("no keys: %#v %v", rows, err)
+	}
+	t.Setenv("PRIMUM_PASSPHRASE", "pw")
+	for _, c := range []struct {
+		name        string
+		unencrypted bool
+		err         error
+	}{
+		{"sealed", false, nil},
+		{"plain", true, nil},
+		{"sealed", false, ErrExists},
+		{"../etc", true, ErrBadName},
+	} {
+		f, err := d.AddNew(c.name, c.unencrypted)
+		if !errors.Is(err, c.err) || (err == nil && f.Encrypted == c.unencrypted) {
+			t.Errorf("%s: %+v %v, want %v", c.name, f, err, c.err)
+		}
+	}
+	if key, err := d.Unlock("sealed"); err != nil || key == nil {
+		t.Errorf("sealed with PRIMUM_PASSPHRASE: %v", err)
+	}
+	plain, _ := d.Get("plain")
+	rows, err := d.Listing()
+	if want := (Listed{"plain", plain.Address, plain.PublicKey, false}); err != nil || len(rows) != 2 || rows[0] != want || rows[1].Name != "sealed" || !rows[1].Encrypted {
+		t.Errorf("listing: %+v %v", rows, err)
+	}
+	b, _ := json.Marshal(rows[0])
+	if !strings.Contains(string(b), `"public_key":"`+plain.PublicKey+`"`) || strings.Contains(string(b), "secret") {
+		t.Errorf("a listed key as JSON: %s", b)
+	}
+}

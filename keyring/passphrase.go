@@ -40,6 +40,19 @@ func ReadPassphrase(prompt string, confirm bool) (string, error) {
 	return string(b), nil
 }
 
+// AddNew creates a new key under name, sealed with a new passphrase
+// (ReadPassphrase, confirmed) unless unencrypted.
+func (d Dir) AddNew(name string, unencrypted bool) (*File, error) {
+	pass := ""
+	if !unencrypted {
+		var err error
+		if pass, err = ReadPassphrase("New passphrase: ", true); err != nil {
+			return nil, err
+		}
+	}
+	return d.Add(name, pass, unencrypted)
+}
+
 // Unlock opens the key ref names (Find: a name here or a key file's path),
 // reading its passphrase (ReadPassphrase) when it is encrypted.
 func (d Dir) Unlock(ref string) (ed25519.PrivateKey, error) {

@@ -27,14 +27,7 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys add alice\n  PRIMUM_PASSPHRASE=… primum keys add clinic-bot",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pass := ""
-			if !unencrypted {
-				var err error
-				if pass, err = keyring.ReadPassphrase("New passphrase: ", true); err != nil {
-					return err
-				}
-			}
-			f, err := g.env().Keys().Add(args[0], pass, unencrypted)
+			f, err := g.env().Keys().AddNew(args[0], unencrypted)
 			if err != nil {
 				return err
 			}
@@ -48,19 +41,9 @@ stores a key in clear, and every command that shows it says so.`,
 		Example: "  primum keys list\n  primum keys list -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			files, err := g.env().Keys().List()
+			rows, err := g.env().Keys().Listing()
 			if err != nil {
 				return err
-			}
-			type row struct {
-				Name      string `json:"name"`
-				Address   string `json:"address"`
-				PublicKey string `json:"public_key"`
-				Encrypted bool   `json:"encrypted"`
-			}
-			rows := []row{}
-			for _, f := range files {
-				rows = append(rows, row{f.Name, f.Address, f.PublicKey, f.Encrypted})
 			}
 			return g.env().Print(cmd.OutOrStdout(), rows, func(w io.Writer) {
 				if len(rows) == 0 {
