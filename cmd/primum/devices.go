@@ -104,13 +104,13 @@ theirs; an organisation's device's, anyone.`,
 	verify := &cobra.Command{
 		Use:   "verify-bundle BUNDLE",
 		Short: "Check a reading's proof bundle offline, against the validators you trust",
-		Long: `Checks BUNDLE with nothing but itself and a trust root: the validator set of --genesis
-(default: this home's config/genesis.json: its chain and validators), or --validators, the
-hash of a set obtained out of band (after validators changed), with --chain-id. Each step is checked in turn — the reading
-decodes, its batch entry is the device's, the reading is at its place in the batch's
-Merkle tree, the entry is in the state the app hash commits to, the header carries that
-app hash and more than two thirds of its validators signed it, and those are the chain
-and validators trusted — and a failure says which step (docs/devices.md).`,
+		Long: `Checks BUNDLE with nothing but itself and a trust root: the chain and validator set of
+--genesis (default: this home's config/genesis.json), or --validators, the hash of a set
+obtained out of band (after validators changed), with --chain-id. Each step is checked in
+turn — the reading decodes, its batch entry is the device's, the reading is at its place
+in the batch's Merkle tree, the entry is in the state the app hash commits to, the header
+carries that app hash and more than two thirds of its validators signed it, and those
+are the chain and validators trusted — and a failure says which step (docs/devices.md).`,
 		Example: "  primum devices verify-bundle reading-41.json --genesis genesis.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
