@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -8,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/primum-health/primum/devices"
+	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/internal/clienv"
+	"github.com/primum-health/primum/ledger"
 )
 
 // newDevicesCmd is the devices noun: its queries are generated from the
@@ -101,6 +104,7 @@ theirs; an organisation's device's, anyone.`,
 	trust.add(proveCmd)
 
 	var genesis, validators, chainID string
+	var asFHIR bool
 	verify := &cobra.Command{
 		Use:   "verify-bundle BUNDLE",
 		Short: "Check a reading's proof bundle offline, against the validators you trust",
@@ -118,6 +122,19 @@ are the chain and validators trusted — and a failure says which step (docs/dev
 			if err != nil {
 				return err
 			}
+			if asFHIR {
+				patient := ""
+				if c.Batch.OwnerKind == string(ledger.KindPatient) {
+					patient = c.Batch.Owner
+				}
+				o, err := fhir.DeviceObservation(fmt.Sprintf("%s.%d", b.Device, b.Index), b.Device, patient, c.Reading)
+				if err != nil {
+					return err
+				}
+				out, _ := json.MarshalIndent(o, "", "  ")
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), string(out))
+				return err
+			}
 			return g.env().Print(cmd.OutOrStdout(), c, func(w io.Writer) {
 				m, _ := devices.MeasureOf(c.Reading.Code)
 				fmt.Fprintf(w, "proven: %s %.2f %s at %s, reading %d of device %s, in its batch %d (%d readings), in the state of header %d of %s (%s) signed by %d of %d validators\n",
@@ -129,6 +146,7 @@ are the chain and validators trusted — and a failure says which step (docs/dev
 	verify.Flags().StringVar(&genesis, "genesis", "", "the consortium's genesis: trust its validators")
 	verify.Flags().StringVar(&validators, "validators", "", "instead: the hash of the validator set you trust (hex), with --chain-id")
 	verify.Flags().StringVar(&chainID, "chain-id", "", "with --validators: the chain you trust them on")
+	verify.Flags().BoolVar(&asFHIR, "fhir", false, "once proven, print the reading as a FHIR R4 Observation (LOINC and IEEE 11073 MDC codes)")
 	cmd.AddCommand(record, batch, proveCmd, verify)
 	return cmd
 }
