@@ -25,7 +25,7 @@ func newDevicesCmd(g *globals) *cobra.Command {
 		Use:   "record LOG --code CODE --value V",
 		Short: "Append a reading to a device's log file (kept by the device or its gateway, off the ledger)",
 		Long: `Appends one reading to LOG (made if absent): its time (--at, default now), its IEEE 11073
-MDC code (--code: ` + clienv.MeasureNames() + `, or an MDC reference id) and
+MDC code (--code: ` + clienv.MeasureNames() + `, an MDC reference id or its code) and
 its value in the code's unit, kept in hundredths. A reading outside the code's plausible
 range is refused. 'primum devices batch' commits the log.`,
 		Example: "  primum devices record watch.log --code heart_rate --value 72\n  primum devices record watch.log --code spo2 --value 97.5 --at 2026-12-04T08:30:00Z",
@@ -42,6 +42,8 @@ range is refused. 'primum devices batch' commits the log.`,
 	record.Flags().StringVar(&code, "code", "", "what was measured")
 	record.Flags().Float64Var(&value, "value", 0, "the value, in the code's unit (hundredths kept)")
 	record.Flags().StringVar(&at, "at", "", "when it was measured, RFC 3339 (default now)")
+	_ = record.MarkFlagRequired("code")
+	_ = record.MarkFlagRequired("value")
 
 	var from, logPath string
 	batch := &cobra.Command{

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,9 @@ func (e *Env) TrustedValidators(genesis, validators, chainID string) (chain stri
 		}
 		return chainID, trusted, nil
 	}
+	if chainID != "" {
+		return "", nil, fmt.Errorf("--chain-id goes with --validators: a genesis names its own chain")
+	}
 	if genesis == "" {
 		genesis = filepath.Join(e.Home, "config", "genesis.json")
 	}
@@ -124,8 +128,14 @@ func MeasureNames() string {
 // (devices.Reading.Check).
 func RecordReading(logPath, code string, value float64, at string, now time.Time) (devices.Measure, devices.Reading, error) {
 	m, ok := devices.MeasureNamed(code)
+	if n, err := strconv.ParseUint(code, 10, 32); !ok && err == nil {
+		m, ok = devices.MeasureOf(uint32(n)) // the MDC code as a number
+	}
 	if !ok {
-		return m, devices.Reading{}, fmt.Errorf("--code %q: one of %s", code, MeasureNames())
+		return m, devices.Reading{}, fmt.Errorf("--code %q: one of %s, or its MDC code or reference id (docs/devices.md)", code, MeasureNames())
+	}
+	if math.IsNaN(value) || math.Abs(value) > 1e12 {
+		return m, devices.Reading{}, fmt.Errorf("--value: a number in %s", m.Unit)
 	}
 	when := now
 	if at != "" {

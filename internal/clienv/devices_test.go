@@ -116,6 +116,7 @@ func TestTrustedValidators(t *testing.T) {
 		{"--genesis", filepath.Join(home, "config", "genesis.json"), "", "", "primum-test", want, ""},
 		{"--validators on --chain-id", filepath.Join(home, "none.json"), "00ff", "primum-prod", "primum-prod", []byte{0, 0xff}, ""},
 		{"--validators without --chain-id", "", "00ff", "", "", nil, "--validators needs --chain-id"},
+		{"--chain-id without --validators", "", "", "primum-prod", "", nil, "--chain-id goes with --validators"},
 		{"--validators not hex", "", "zz", "primum-prod", "", nil, "--validators: hex"},
 		{"no genesis", filepath.Join(home, "none.json"), "", "", "", nil, "none.json"},
 	} {
@@ -190,6 +191,9 @@ func TestRecordReading(t *testing.T) {
 		{"a measure not known", "pulse", 72, "", devices.Reading{}, `--code "pulse": one of heart_rate, spo2`},
 		{"a time not RFC 3339", "heart_rate", 72, "08:30", devices.Reading{}, "--at: RFC 3339"},
 		{"a heart rate not plausible", "heart_rate", 1000, "", devices.Reading{}, "heart"},
+		{"a saturation by its MDC code", "150456", 96, "", devices.Reading{Time: now.Unix(), Code: 150456, Value: 9600}, ""},
+		{"a code no reading carries", "1", 1, "", devices.Reading{}, `--code "1"`},
+		{"a value past any unit", "heart_rate", 1e30, "", devices.Reading{}, "--value: a number in /min"},
 	} {
 		m, r, err := RecordReading(path, c.code, c.value, c.at, now)
 		switch {
