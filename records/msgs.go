@@ -193,9 +193,7 @@ func access(ctx *ledger.Context, m *AccessLog) error {
 		return ErrNoStandingReq.Wrapf("%s has no standing with the patient of record %s", requester.ID, rec.ID)
 	}
 	a.Outcome, a.Refusal, a.Consent = decide(ctx, requester, rec, m.Request)
-	ledger.SetJSON(ctx.State, ledger.Key(prefixAccess, a.ID), a)
-	ledger.SetPresent(ctx.State, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
-	ledger.SetPresent(ctx.State, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
+	putAccess(ctx.State, a)
 	attrs := [][2]string{{"id", a.ID}, {"patient", a.Patient}, {"requester", a.Requester}, {"outcome", a.Outcome}}
 	if a.Emergency {
 		// Flagged to the patient and the regulator: both subscribe to this.

@@ -304,6 +304,14 @@ func GetRetention(r ledger.Reader, custodian string) (*Retention, error) {
 	return p, err
 }
 
+// putAccess writes a trail entry and its two indexes: by patient and
+// height (the patient's trail), and by height (the regulator's audit).
+func putAccess(w ledger.Writer, a Access) {
+	ledger.SetJSON(w, ledger.Key(prefixAccess, a.ID), a)
+	ledger.SetPresent(w, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
+	ledger.SetPresent(w, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
+}
+
 // TrailOf lists the access entries about a patient's records, oldest
 // first, all of them (for tests and tools: queries page, AccessPage).
 func TrailOf(r ledger.Reader, patient string) ([]*Access, error) {

@@ -129,9 +129,7 @@ func (mod *Module) use(ctx *ledger.Context, m *Use) error {
 		a := Access{ID: hex.EncodeToString(sum[:16]), Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339),
 			Requester: custodian, RequesterKind: string(ctx.Signer.Kind), Patient: p, Custodian: custodian,
 			Purpose: "research", Outcome: OutcomeUsed, Consent: c.ID, Study: m.Study}
-		ledger.SetJSON(ctx.State, ledger.Key(prefixAccess, a.ID), a)
-		ledger.SetPresent(ctx.State, ledger.Key(prefixAccByPat, a.Patient, heightPart(a.Height), a.ID))
-		ledger.SetPresent(ctx.State, ledger.Key(prefixAccAll, heightPart(a.Height), a.ID))
+		putAccess(ctx.State, a)
 		added++
 	}
 	if len(missing) > 0 {
