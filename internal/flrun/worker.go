@@ -149,14 +149,9 @@ func (w *Worker) Once(ctx context.Context) {
 				continue
 			}
 		} else {
-			f, err := os.Open(path)
-			if err != nil {
-				continue
-			}
-			rows, err = research.ReadRows(f)
-			f.Close()
-			if err != nil {
-				w.Log.Warn("research worker: cannot read the dataset's rows", "file", path, "err", err)
+			var err error
+			if rows, err = ReadRows(path); err != nil {
+				w.Log.Warn("research worker: cannot read the dataset's rows", "err", err)
 				continue
 			}
 		}
