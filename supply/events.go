@@ -235,7 +235,7 @@ func registerLocation(ctx *ledger.Context, m *RegisterLocation) error {
 type CaptureEvent struct {
 	EventID     string   `json:"event_id,omitempty"`
 	EventTime   string   `json:"event_time,omitempty"`
-	Step        string   `json:"step"` // commission, ship, receive, pack, unpack, dispense, decommission
+	Step        string   `json:"step"` // commission, ship, receive, observe, pack, unpack, dispense, decommission
 	Codes       []string `json:"codes,omitempty"`
 	Parent      string   `json:"parent,omitempty"`
 	To          string   `json:"to,omitempty"`
@@ -243,6 +243,11 @@ type CaptureEvent struct {
 	Expiry      string   `json:"expiry,omitempty"`
 	Reason      string   `json:"reason,omitempty"`
 	Disposition string   `json:"disposition,omitempty"`
+	// Carrier is a shipment's carrier; BizStep an observation's; Sensor
+	// the temperatures the event's sensorElementList reported.
+	Carrier string  `json:"carrier,omitempty"`
+	BizStep string  `json:"biz_step,omitempty"`
+	Sensor  *Sensor `json:"sensor,omitempty"`
 }
 
 // Capture is the body of supply.capture.
@@ -259,6 +264,15 @@ const MaxCaptureEvents = 200
 func capture(ctx *ledger.Context, m *Capture) error {
 	if len(m.Events) == 0 || len(m.Events) > MaxCaptureEvents {
 		return ErrTooMany.Wrapf("%d events (1-%d per transaction)", len(m.Events), MaxCaptureEvents)
+	}
+	readings := 0
+	for _, e := range m.Events {
+		if e.Sensor != nil {
+			readings += len(e.Sensor.Readings)
+		}
+	}
+	if readings > MaxReadings {
+		return ErrBadSensor.Wrapf("%d readings in one capture", readings)
 	}
 	for i, e := range m.Events {
 		if err := applyEvent(ctx, e); err != nil {
@@ -297,9 +311,15 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 			return commission(ctx, &Commission{GTIN: gtin, Lot: e.Lot, Expiry: e.Expiry, Serials: serials, EventID: e.EventID})
 		}
 	case "ship":
-		typ, run = TypeShip, func() error { return ship(ctx, &Ship{Codes: e.Codes, To: e.To, EventID: e.EventID}) }
+		typ, run = TypeShip, func() error {
+			return ship(ctx, &Ship{Codes: e.Codes, To: e.To, Carrier: e.Carrier, Sensor: e.Sensor, EventID: e.EventID})
+		}
 	case "receive":
-		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, EventID: e.EventID}) }
+		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, Sensor: e.Sensor, EventID: e.EventID}) }
+	case "observe":
+		typ, run = TypeObserve, func() error {
+			return observe(ctx, &Observe{Codes: e.Codes, BizStep: e.BizStep, Sensor: e.Sensor, EventID: e.EventID})
+		}
 	case "pack":
 		typ, run = TypePack, func() error { return pack(ctx, &Pack{Parent: e.Parent, Children: e.Codes, EventID: e.EventID}) }
 	case "unpack":

@@ -137,6 +137,12 @@ func Routes() []ledger.Route {
 			Doc: "A member declares a GLN (site or party) so EPCIS documents naming it reach it.", Example: `{"gln":"0614141000005"}`},
 		{Type: TypeCapture, Allow: anyOrg, Handle: ledger.Handle(capture), Reads: objectReads(captureCodes),
 			Doc: "EPCIS events already translated by the node's /epcis/capture, applied all or none.", Example: `{"events":[{"step":"receive","codes":["(01)09506000134352(21)S1"]}]}`},
+		{Type: TypeStorageRule, Args: []string{"gtin"}, Allow: []string{"organisation:manufacturer"}, Handle: ledger.Handle(setStorageRule),
+			Doc: "The product's manufacturer sets how it must be kept: a temperature range, a time allowed outside it, and cumulative alarms; every later temperature record of its packs is assessed against it.", Example: `{"gtin":"09506000134352","min_c":200,"max_c":800,"alarms":[{"when":"at_or_above","c":4500,"seconds":3600}]}`},
+		{Type: TypeObserve, Args: []string{"codes..."}, Allow: anyOrg, Handle: ledger.Handle(observe), Reads: objectReads(func(m *Observe) []string { return m.Codes }),
+			Doc: "The custodian (or the member a shipment is on its way to) records what its objects met, e.g. a logger's temperatures, without moving them.", Example: `{"codes":["(00)106141412345678908"],"sensor":{"readings":[{"t":1767225600,"c":450}]}}`},
+		{Type: TypeExcursionDecision, Args: []string{"id", "decision"}, Allow: []string{"organisation:manufacturer", "organisation:regulator"}, Handle: ledger.Handle(decideExcursion),
+			Doc: "The product's manufacturer (or the regulator) decides a temperature excursion: release its packs or have them destroyed.", Example: `{"id":"0/09506000134352","decision":"release","note":"stability data: 48 h at 15 °C is within label"}`},
 		{Type: TypeAssetEvent, Args: []string{"code", "action"}, Allow: anyOrg, Handle: ledger.Handle(assetEvent),
 			Doc: "The custodian records a fill, use, empty return or inspection of an asset.", Example: `{"code":"(8003)00614141123452400","action":"fill"}`},
 		{Type: TypeClaimPrefix, Args: []string{"prefix"}, Allow: anyOrg, Handle: ledger.Handle(claimPrefix),
@@ -166,10 +172,13 @@ type (
 	Ship struct {
 		Codes   []string `json:"codes"`
 		To      string   `json:"to" doc:"the receiving organisation id"`
+		Carrier string   `json:"carrier,omitempty" doc:"who carries it (a name or GLN, ≤100), for the regulator's excursions by carrier"`
+		Sensor  *Sensor  `json:"sensor,omitempty" doc:"temperatures read before it left (optional)"`
 		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Receive struct {
 		Codes   []string `json:"codes"`
+		Sensor  *Sensor  `json:"sensor,omitempty" doc:"the shipment's logger readings, assessed against each product's storage rule (optional)"`
 		EventID string   `json:"event_id,omitempty" doc:"the EPCIS event id it records, to record an event once (optional)"`
 	}
 	Pack struct {
@@ -517,13 +526,30 @@ func ship(ctx *ledger.Context, m *Ship) error {
 			return ErrBadField.Wrapf("cannot ship to yourself")
 		}
 	}
+	if len(m.Carrier) > 100 {
+		return ErrBadField.Wrapf("carrier longer than 100")
+	}
 	if err := claimEvent(ctx, m.EventID); err != nil {
 		return err
 	}
-	keys, err := moveAll(ctx, m.Codes, false, Step{Action: "ship", To: m.To, EventID: m.EventID}, func(x *Object) {
-		x.Status, x.ShipTo = StatusInTransit, m.To
+	cold, err := startCold(ctx, m.Sensor, "ship", m.EventID)
+	if err != nil {
+		return err
+	}
+	keys, err := moveAll(ctx, m.Codes, false, Step{Action: "ship", To: m.To, EventID: m.EventID}, func(x *Object) error {
+		x.Status, x.ShipTo, x.Carrier = StatusInTransit, m.To, m.Carrier
+		if cold != nil && len(cold.rec.Keys) == 0 {
+			cold.route(x, actor(ctx), m.To)
+		}
+		return cold.touch(ctx, x)
 	})
 	if err != nil {
+		return err
+	}
+	if cold != nil {
+		cold.rec.Keys = keys
+	}
+	if err := cold.finish(ctx); err != nil {
 		return err
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", Disposition: "in_transit", Keys: keys, To: m.To})
@@ -534,7 +560,7 @@ func ship(ctx *ledger.Context, m *Ship) error {
 // moveAll applies change to each named object the actor may move and to
 // everything packed in it, recording one custody step each. It returns the
 // keys of the named objects.
-func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step Step, change func(*Object)) ([]string, error) {
+func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step Step, change func(*Object) error) ([]string, error) {
 	var keys []string
 	for _, code := range codes {
 		o, err := movable(ctx, code, allowInContainer)
@@ -550,7 +576,9 @@ func moveAll(ctx *ledger.Context, codes []string, allowInContainer bool, step St
 			if x != o && !live(x) {
 				continue
 			}
-			change(x)
+			if err := change(x); err != nil {
+				return nil, err
+			}
 			addStep(ctx, x, step)
 			putObject(ctx.State, x)
 		}
@@ -563,6 +591,10 @@ func receive(ctx *ledger.Context, m *Receive) error {
 		return err
 	}
 	if err := claimEvent(ctx, m.EventID); err != nil {
+		return err
+	}
+	cold, err := startCold(ctx, m.Sensor, "receive", m.EventID)
+	if err != nil {
 		return err
 	}
 	var keys []string
@@ -597,14 +629,22 @@ func receive(ctx *ledger.Context, m *Receive) error {
 		if err != nil {
 			return err
 		}
+		cold.route(o, o.Custodian, actor(ctx))
 		for _, x := range all {
 			if x != o && !live(x) {
 				continue
 			}
 			x.Status, x.ShipTo, x.Custodian = StatusActive, "", actor(ctx)
+			if err := cold.touch(ctx, x); err != nil {
+				return err
+			}
+			x.Carrier = ""
 			addStep(ctx, x, step)
 			putObject(ctx.State, x)
 		}
+	}
+	if err := cold.finish(ctx); err != nil {
+		return err
 	}
 	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "receiving", Disposition: "in_progress", Keys: keys})
 	ctx.Emit("supply.received", [2]string{"by", actor(ctx)})
@@ -781,6 +821,9 @@ func dispensable(r ledger.Reader, o *Object, now time.Time) error {
 	}
 	if o.Quarantined {
 		return ErrQuarantined.Wrapf("%s", o.Key)
+	}
+	if o.ColdHold != "" {
+		return ErrColdHold.Wrapf("%s: excursion %s", o.Key, o.ColdHold)
 	}
 	if rc, err := GetRecall(r, o.GTIN, o.Lot); err != nil {
 		return err

@@ -92,6 +92,43 @@ func queries() []ledger.Query {
 				page, next, err := RecallsPage(q.State, after, limit)
 				return ledger.Page{Items: page, Next: next}, err
 			}},
+		{Path: "/api/v1/supply/excursions", Columns: ledger.Cols("ID", "id", "GTIN", "gtin", "LOTS", "lots", "PACKS", "packs", "FROM", "@from", "TO", "@to", "CARRIER", "carrier",
+			"REASON", "reason", "DECISION", "decision"),
+			Name: "excursions", Read: ledger.Public, Answer: ledger.Page{Items: []*Excursion{}},
+			Doc:    "Temperature excursions, oldest first: which product's rule broke in which record, its lots and packs, the route and carrier, and the manufacturer's decision, a page at a time.",
+			Params: []ledger.Param{{Name: "gtin", Doc: "only this product's"}, {Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}},
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := ExcursionsPage(q.State, q.Query.Get("gtin"), after, limit)
+				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/supply/excursions/counts", Name: "excursion-counts", Read: ledger.Public, Answer: &ExcursionCounts{},
+			Doc: "Temperature excursions counted by route (shipper → receiver) and by carrier, for the regulator (at most 1000 rows of each).",
+			Handle: func(q *ledger.Request) (any, error) {
+				routes, carriers, err := Counts(q.State, 1000)
+				return &ExcursionCounts{Routes: routes, Carriers: carriers}, err
+			}},
+		{Path: "/api/v1/supply/cold/{seq}", Name: "cold-record", Read: ledger.Public, Answer: &ColdRecord{},
+			Doc: "One cold-chain record with all its readings: the objects, the route, and what each product's storage rule made of it.",
+			Handle: func(q *ledger.Request) (any, error) {
+				seq, err := strconv.ParseUint(q.Path("seq"), 10, 64)
+				if err != nil {
+					return nil, ErrUnknownExc.Wrapf("the record is a number")
+				}
+				return GetColdRecord(q.State, seq)
+			}},
+		{Path: "/api/v1/supply/products/{gtin}/storage-rule", Name: "storage-rule", Read: ledger.Public, Answer: &StorageRule{},
+			Doc: "How a product must be kept, as its manufacturer set it.",
+			Handle: func(q *ledger.Request) (any, error) {
+				rule, err := GetRule(q.State, q.Path("gtin"))
+				if err == nil && rule == nil {
+					err = ErrNoRule.Wrapf("%s", q.Path("gtin"))
+				}
+				return rule, err
+			}},
 		{Path: "/api/v1/supply/lots/{gtin}/{lot}/packs", Columns: ledger.Cols("PACK", "serial", "STATUS", "status", "HELD BY", "@custodian", "SHIPPED TO", "@ship_to",
 			"IN", "parent", "QUARANTINED", "quarantined", "SUSPECT", "suspect_reason", "DISPENSED BY", "@dispensed_by", "DISPENSED", "dispensed_at"),
 			Name: "lot", Read: ledger.Public, Answer: ledger.Page{Items: []*Object{}},

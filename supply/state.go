@@ -133,6 +133,12 @@ type Object struct {
 	// unpack lowers it only when the container is emptied.
 	Contents int64 `json:"contents,omitempty"`
 	Levels   int64 `json:"levels,omitempty"`
+	// The cold chain (coldchain.go): the carrier of the shipment it is on,
+	// its latest cold-chain records (at most MaxColdRecords), and the
+	// excursion that holds it until its manufacturer decides.
+	Carrier  string   `json:"carrier,omitempty"`
+	Cold     []uint64 `json:"cold,omitempty"`
+	ColdHold string   `json:"cold_hold,omitempty"`
 }
 
 // Step is one entry of an object's chain of custody.

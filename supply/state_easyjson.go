@@ -515,6 +515,45 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply3(in *jlexer.Lexer, 
 			} else {
 				out.Levels = int64(in.Int64())
 			}
+		case "carrier":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Carrier = string(in.String())
+			}
+		case "cold":
+			if in.IsNull() {
+				in.Skip()
+				out.Cold = nil
+			} else {
+				in.Delim('[')
+				if out.Cold == nil {
+					if !in.IsDelim(']') {
+						out.Cold = make([]uint64, 0, 8)
+					} else {
+						out.Cold = []uint64{}
+					}
+				} else {
+					out.Cold = (out.Cold)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v1 uint64
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v1 = uint64(in.Uint64())
+					}
+					out.Cold = append(out.Cold, v1)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "cold_hold":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.ColdHold = string(in.String())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -638,6 +677,30 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumSupply3(out *jwriter.Write
 		const prefix string = ",\"levels\":"
 		out.RawString(prefix)
 		out.Int64(int64(in.Levels))
+	}
+	if in.Carrier != "" {
+		const prefix string = ",\"carrier\":"
+		out.RawString(prefix)
+		out.String(string(in.Carrier))
+	}
+	if len(in.Cold) != 0 {
+		const prefix string = ",\"cold\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v2, v3 := range in.Cold {
+				if v2 > 0 {
+					out.RawByte(',')
+				}
+				out.Uint64(uint64(v3))
+			}
+			out.RawByte(']')
+		}
+	}
+	if in.ColdHold != "" {
+		const prefix string = ",\"cold_hold\":"
+		out.RawString(prefix)
+		out.String(string(in.ColdHold))
 	}
 	out.RawByte('}')
 }

@@ -61,6 +61,87 @@ type Verdict struct {
 	// Reading says how a scan that reads several ways (no GS separator)
 	// was read: the one reading that names a commissioned pack.
 	Reading string `json:"reading,omitempty"`
+	// The cold chain: the product's storage rule, the pack's latest
+	// temperature records (oldest first; a long record's readings thinned
+	// to at most ChartPoints, keeping each stretch's lowest and highest),
+	// and the excursion that holds it, if one does.
+	StorageRule *StorageRule  `json:"storage_rule,omitempty"`
+	ColdChain   []*ColdRecord `json:"cold_chain,omitempty"`
+	Excursion   *Excursion    `json:"excursion,omitempty"`
+}
+
+// ChartPoints bounds the readings a verdict shows of one cold-chain record.
+const ChartPoints = 240
+
+// thin keeps at most n readings of rs: in n/2 stretches of time order,
+// each stretch's lowest and highest (an excursion's peak is never lost).
+func thin(rs []Reading, n int) []Reading {
+	if len(rs) <= n {
+		return rs
+	}
+	buckets := n / 2
+	out := make([]Reading, 0, n)
+	for b := range buckets {
+		lo, hi := b*len(rs)/buckets, (b+1)*len(rs)/buckets
+		mn, mx := lo, lo
+		for i := lo; i < hi; i++ {
+			if rs[i].C < rs[mn].C {
+				mn = i
+			}
+			if rs[i].C > rs[mx].C {
+				mx = i
+			}
+		}
+		out = append(out, rs[min(mn, mx)])
+		if mn != mx {
+			out = append(out, rs[max(mn, mx)])
+		}
+	}
+	return out
+}
+
+// coldChain fills a verdict's cold-chain part (nothing is read for a
+// pack without temperature records: a scan's reads stay few).
+func coldChain(r ledger.Reader, v *Verdict, o *Object) error {
+	var err error
+	if o.GTIN != "" && len(o.Cold) > 0 {
+		if v.StorageRule, err = GetRule(r, o.GTIN); err != nil {
+			return err
+		}
+	}
+	for _, seq := range o.Cold {
+		rec, err := GetColdRecord(r, seq)
+		if err != nil {
+			return err
+		}
+		rec.Readings = thin(rec.Readings, ChartPoints)
+		v.ColdChain = append(v.ColdChain, rec)
+	}
+	if o.ColdHold != "" {
+		seq, gtin, err := ParseExcursionID(o.ColdHold)
+		if err != nil {
+			return err
+		}
+		if v.Excursion, err = GetExcursion(r, seq, gtin); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// excursionMessage says why a pack is held, for the pharmacist.
+func excursionMessage(e *Excursion) string {
+	msg := "temperature excursion: " + e.Reason
+	if e.Start != 0 {
+		msg += ", from " + time.Unix(e.Start, 0).UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	if e.From != "" && e.To != "" {
+		msg += ", on the way from " + e.From + " to " + e.To
+	}
+	if e.Decision == "destroy" {
+		return msg + ". The manufacturer decided the packs be destroyed: do not dispense, decommission it"
+	}
+	return msg + ". Held until the manufacturer releases or destroys it: do not dispense"
 }
 
 // VerifyTrailSteps is how many of a pack's latest custody steps a verdict
@@ -95,6 +176,9 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 			return nil, err
 		}
 	}
+	if err := coldChain(r, v, o); err != nil {
+		return nil, err
+	}
 	v.TrailSteps = o.Steps
 	if v.Trail, _, _, err = TrailPage(r, key, o.Steps-min(o.Steps, VerifyTrailSteps), VerifyTrailSteps); err != nil {
 		return nil, err
@@ -117,6 +201,8 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Message = VerdictBadCode, "this identifier does not name a pack"
 	case v.Recall != nil:
 		v.Verdict, v.Message = VerdictRecalled, "lot "+o.Lot+" is recalled: "+v.Recall.Reason
+	case v.Excursion != nil:
+		v.Verdict, v.Message = VerdictExcursion, excursionMessage(v.Excursion)
 	case o.Quarantined:
 		v.Verdict, v.Message = VerdictQuarantined, "quarantined as suspect: "+o.Suspect
 	case dispensable(r, o, now) != nil && o.Kind == "sgtin":

@@ -1,0 +1,190 @@
+package supply_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
+)
+
+// readings makes a logger's record: one reading every step seconds from
+// start, at the given centi-degrees.
+func readings(start, step int64, cs ...int64) *supply.Sensor {
+	s := &supply.Sensor{Device: "urn:epc:id:giai:4000001.111"}
+	for i, c := range cs {
+		s.Readings = append(s.Readings, supply.Reading{T: start + int64(i)*step, C: c})
+	}
+	return s
+}
+
+// TestAssess: a storage rule's verdict on readings, integers only.
+func TestAssess(t *testing.T) {
+	rule := &supply.StorageRule{GTIN: gtin, MinC: 200, MaxC: 800,
+		Alarms: []supply.Alarm{{When: "at_or_above", C: 4500, Seconds: 3600}, {When: "at_or_below", C: -50, Seconds: 3600}}}
+	lenient := *rule
+	lenient.AllowanceS = 3 * 3600
+	const t0 = 1_767_225_600
+	cases := []struct {
+		name    string
+		rule    *supply.StorageRule
+		sensor  *supply.Sensor
+		want    bool
+		seconds int64
+		reason  string
+	}{
+		{"all in range", rule, readings(t0, 1800, 400, 500, 790, 210), false, 0, ""},
+		{"one reading warm for 30 min", rule, readings(t0, 1800, 400, 950, 500), true, 1800, "outside 2.00–8.00 °C for 30 min"},
+		{"the last reading outside counts without a duration", rule, readings(t0, 1800, 400, 500, 150), true, 0, "outside"},
+		{"within the allowance", &lenient, readings(t0, 3600, 400, 1200, 1200, 500), false, 7200, ""},
+		{"past the allowance", &lenient, readings(t0, 3600, 400, 1200, 1200, 1200, 1200, 500), true, 4 * 3600, "more than the 3 h allowed"},
+		{"an alarm within an allowance still breaks the rule", &lenient, readings(t0, 1800, 400, 4600, 4600, 500), true, 3600, "at or above 45.00 °C for 1 h"},
+		{"frozen", &lenient, readings(t0, 1800, 400, -100, -100, 400), true, 3600, "at or below -0.50 °C"},
+		{"the logger's own alarm", rule, &supply.Sensor{Readings: []supply.Reading{{T: t0, C: 500}}, Exceptions: []supply.SensorException{{T: t0 + 60, Exception: "ALARM_CONDITION"}}}, true, 0, "ALARM_CONDITION"},
+		{"an error condition is no verdict", rule, &supply.Sensor{Readings: []supply.Reading{{T: t0, C: 500}}, Exceptions: []supply.SensorException{{T: t0, Exception: "ERROR_CONDITION"}}}, false, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := c.rule.Assess(c.sensor)
+			if a.Excursion != c.want || a.Seconds != c.seconds || !strings.Contains(a.Reason, c.reason) {
+				t.Fatalf("got %+v", a)
+			}
+		})
+	}
+}
+
+// TestColdChain: a case shipped with a logger; the receiver's readings
+// break the rule, its packs scan as temperature_excursion, cannot be
+// dispensed, and the manufacturer's release lets them go; every refusal
+// changes nothing.
+func TestColdChain(t *testing.T) {
+	w := setup(t)
+	const t0 = 1_767_225_600
+	w.Now = w.Now.AddDate(1, 0, 0)
+	must(t, w.Do("maker", supply.TypePack, supply.Pack{Parent: case1, Children: []string{pack1, pack2}}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{case1}, To: w.ID("pharmacy"), Carrier: "ColdExpress"}))
+	warm := readings(t0, 1800, 400, 500, 1200, 1300, 600)
+
+	refusals := []struct {
+		name string
+		org  string
+		typ  string
+		body any
+		want error
+	}{
+		{"a rule for another maker's product", "maker2", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800}, supply.ErrNotRuleHolder},
+		{"an upside-down range", "maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 800, MaxC: 200}, supply.ErrBadRule},
+		{"an alarm of no kind", "maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800, Alarms: []supply.Alarm{{When: "hot", C: 3000, Seconds: 60}}}, supply.ErrBadRule},
+		{"a reading hotter than anything real", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: readings(t0, 60, 500, 20000)}, supply.ErrBadSensor},
+		{"readings out of order", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: &supply.Sensor{Readings: []supply.Reading{{T: t0 + 60, C: 500}, {T: t0, C: 500}}}}, supply.ErrBadSensor},
+		{"a reading after the block", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: readings(w.Now.Unix()+7200, 60, 500)}, supply.ErrBadSensor},
+		{"no readings", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: &supply.Sensor{}}, supply.ErrNothingToWatch},
+		{"too many readings", "pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: readings(t0, 1, make([]int64, supply.MaxReadings+1)...)}, supply.ErrBadSensor},
+		{"an observation by a stranger", "dist", supply.TypeObserve, supply.Observe{Codes: []string{case1}, Sensor: warm}, supply.ErrNotCustodian},
+	}
+	for _, r := range refusals {
+		before := w.St.Hash()
+		if err := w.Do(r.org, r.typ, r.body); !errors.Is(err, r.want) {
+			t.Fatalf("%s: got %v, want %v", r.name, err, r.want)
+		}
+		if string(before) != string(w.St.Hash()) {
+			t.Fatalf("%s: a refusal changed the state", r.name)
+		}
+	}
+
+	must(t, w.Do("maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800,
+		Alarms: []supply.Alarm{{When: "at_or_above", C: 4500, Seconds: 3600}}}))
+	// The pharmacy observes on the way (a clean record), then receives with
+	// the logger's readings.
+	must(t, w.Do("pharmacy", supply.TypeObserve, supply.Observe{Codes: []string{case1}, Sensor: readings(t0-7200, 1800, 400, 410)}))
+	must(t, w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{case1}, Sensor: warm}))
+
+	v := verify(w, pack1, w.ID("pharmacy"))
+	if v.Verdict != supply.VerdictExcursion || v.Dispensable || v.Excursion == nil || v.Excursion.Seconds != 3600 ||
+		v.Excursion.Carrier != "ColdExpress" || v.Excursion.From != w.ID("maker") || v.Excursion.To != w.ID("pharmacy") {
+		t.Fatalf("after a warm shipment: %+v %+v", v, v.Excursion)
+	}
+	if len(v.ColdChain) != 2 || len(v.ColdChain[1].Readings) != 5 || v.StorageRule == nil || v.ColdChain[1].Assessments[0].Packs != 2 {
+		t.Fatalf("the verdict's chart: %d records, rule %v", len(v.ColdChain), v.StorageRule)
+	}
+	if !strings.Contains(v.Message, "2 readings at 12.00 to 13.00 °C") || !strings.Contains(v.Message, "releases or destroys") {
+		t.Fatalf("message: %s", v.Message)
+	}
+	must(t, w.Do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: case1, Children: []string{pack2}}))
+	if err := w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack2}); !errors.Is(err, supply.ErrColdHold) {
+		t.Fatalf("dispensing a held pack: %v", err)
+	}
+	// The case itself carries the records but no hold.
+	if v := verify(w, case1, w.ID("pharmacy")); len(v.ColdChain) != 2 || v.Excursion != nil {
+		t.Fatalf("the case: %+v", v)
+	}
+
+	// The regulator's view.
+	out, err := w.Query("regulator", "/api/v1/supply/excursions/counts", nil)
+	counts, _ := out.(*supply.ExcursionCounts)
+	if err != nil || counts == nil || len(counts.Routes) != 1 || counts.Routes[0].Count != 1 || len(counts.Carriers) != 1 || counts.Carriers[0].Carrier != "ColdExpress" {
+		t.Fatalf("counts: %+v", counts)
+	}
+	exc, _, err := supply.ExcursionsPage(w.St.Committed(), "", "", 10)
+	if err != nil || len(exc) != 1 || exc[0].Packs != 2 || len(exc[0].Lots) != 1 {
+		t.Fatalf("excursions: %v %+v", err, exc)
+	}
+	id := exc[0].ID
+	lot, err := supply.LotExcursions(w.St.Committed(), gtin, "L1", 10)
+	if err != nil || len(lot) != 1 || lot[0].ID != id {
+		t.Fatalf("the lot's excursions: %v %+v", err, lot)
+	}
+
+	decisions := []struct {
+		name string
+		org  string
+		body supply.ExcursionDecision
+		want error
+	}{
+		{"another maker decides", "maker2", supply.ExcursionDecision{ID: id, Decision: "release", Note: "x"}, supply.ErrNotRuleHolder},
+		{"a pharmacy decides", "pharmacy", supply.ExcursionDecision{ID: id, Decision: "release", Note: "x"}, ledger.ErrUnauthorized},
+		{"no such excursion", "maker", supply.ExcursionDecision{ID: "99/" + gtin, Decision: "release", Note: "x"}, supply.ErrUnknownExc},
+		{"a decision of no kind", "maker", supply.ExcursionDecision{ID: id, Decision: "maybe", Note: "x"}, supply.ErrBadField},
+		{"no note", "maker", supply.ExcursionDecision{ID: id, Decision: "release"}, supply.ErrBadField},
+	}
+	for _, d := range decisions {
+		before := w.St.Hash()
+		if err := w.Do(d.org, supply.TypeExcursionDecision, d.body); !errors.Is(err, d.want) {
+			t.Fatalf("%s: got %v, want %v", d.name, err, d.want)
+		}
+		if string(before) != string(w.St.Hash()) {
+			t.Fatalf("%s: a refusal changed the state", d.name)
+		}
+	}
+	must(t, w.Do("maker", supply.TypeExcursionDecision, supply.ExcursionDecision{ID: id, Decision: "release", Note: "stability data: 1 h at 13 °C is within label"}))
+	if err := w.Do("maker", supply.TypeExcursionDecision, supply.ExcursionDecision{ID: id, Decision: "destroy", Note: "x"}); !errors.Is(err, supply.ErrExcDecided) {
+		t.Fatalf("deciding twice: %v", err)
+	}
+	if v := verify(w, pack2, w.ID("pharmacy")); v.Verdict != supply.VerdictDispensable || len(v.ColdChain) != 2 {
+		t.Fatalf("after the release: %s %s", v.Verdict, v.Message)
+	}
+	must(t, w.Do("pharmacy", supply.TypeUnpack, supply.Pack{Parent: case1}))
+	must(t, w.Do("pharmacy", supply.TypeDispense, supply.Dispense{Code: pack1}))
+}
+
+// TestColdChainDestroy: a destroy decision keeps the packs held for good.
+func TestColdChainDestroy(t *testing.T) {
+	w := setup(t)
+	const t0 = 1_767_225_600
+	w.Now = w.Now.AddDate(1, 0, 0)
+	must(t, w.Do("maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack3}, To: w.ID("pharmacy")}))
+	must(t, w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack3}, Sensor: readings(t0, 1800, 400, -200, 400)}))
+	id := supply.ExcursionID(0, gtin)
+	must(t, w.Do("regulator", supply.TypeExcursionDecision, supply.ExcursionDecision{ID: id, Decision: "destroy", Note: "frozen: not to be used"}))
+	v := verify(w, pack3, w.ID("pharmacy"))
+	if v.Verdict != supply.VerdictExcursion || !strings.Contains(v.Message, "destroyed") {
+		t.Fatalf("after destroy: %s %s", v.Verdict, v.Message)
+	}
+	// The carrier was not named: counted under "-".
+	_, carriers, err := supply.Counts(w.St.Committed(), 10)
+	if err != nil || len(carriers) != 1 || carriers[0].Carrier != "-" {
+		t.Fatalf("carriers: %v %+v", err, carriers)
+	}
+}
