@@ -104,6 +104,7 @@ func workload(t *testing.T, seed uint64, blocks int) [][][]byte {
 		txs = append(txs, researchSteps(gen, b)...)
 		txs = append(txs, useSteps(gen, b)...)
 		txs = append(txs, deviceSteps(gen, b)...)
+		txs = append(txs, coldSteps(gen, b)...)
 		if rng.IntN(4) == 0 { // a replayed transaction
 			txs = append(txs, txs[0])
 		}
@@ -332,6 +333,37 @@ func deviceSteps(gen *harness, b int) [][]byte {
 	return nil
 }
 
+// coldSteps are the cold chain's, at fixed blocks: a storage rule, a lot
+// shipped with its carrier, received with a logger's readings that break
+// the rule, and the manufacturer's release; and refusals (a stranger's
+// observation, a reading out of time order, a pharmacy's decision).
+func coldSteps(gen *harness, b int) [][]byte {
+	const gtin = "09506000134352"
+	packs := []string{"(01)" + gtin + "(21)V1", "(01)" + gtin + "(21)V2"}
+	const t0 = 1_767_100_000
+	warm := &supply.Sensor{Device: "urn:epc:id:giai:4000001.111"}
+	for i, c := range []int64{450, 520, 1150, 1210, 610} {
+		warm.Readings = append(warm.Readings, supply.Reading{T: t0 + int64(i)*1800, C: c})
+	}
+	switch b {
+	case 27:
+		return [][]byte{gen.tx(manufacturerKey, supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800,
+			Alarms: []supply.Alarm{{When: "at_or_above", C: 4500, Seconds: 3600}}}),
+			gen.tx(manufacturerKey, supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L3", Expiry: "2028-12-31", Serials: []string{"V1", "V2"}})}
+	case 28:
+		return [][]byte{gen.tx(manufacturerKey, supply.TypeShip, supply.Ship{Codes: packs, To: id(pharmacyKey), Carrier: "ColdExpress"}),
+			gen.tx(insurerKey, supply.TypeObserve, supply.Observe{Codes: packs[:1], Sensor: warm})} // not its packs: refused
+	case 29:
+		backwards := &supply.Sensor{Readings: []supply.Reading{{T: t0 + 60, C: 500}, {T: t0, C: 500}}}
+		return [][]byte{gen.tx(pharmacyKey, supply.TypeReceive, supply.Receive{Codes: packs, Sensor: backwards}), // refused
+			gen.tx(pharmacyKey, supply.TypeReceive, supply.Receive{Codes: packs, Sensor: warm})}
+	case 30:
+		return [][]byte{gen.tx(pharmacyKey, supply.TypeExcursionDecision, supply.ExcursionDecision{ID: supply.ExcursionID(0, gtin), Decision: "release", Note: "x"}), // refused
+			gen.tx(manufacturerKey, supply.TypeExcursionDecision, supply.ExcursionDecision{ID: supply.ExcursionID(0, gtin), Decision: "release", Note: "within the stability budget"})}
+	}
+	return nil
+}
+
 func mustRoot(log [][]byte) []byte {
 	r, err := anchor.Root(log)
 	if err != nil {
@@ -510,8 +542,10 @@ func TestAppHashPinned(t *testing.T) {
 	// then only by adding a study on consented records (useSteps; without
 	// them: 607DEA768043975C26A5FC524D91A27475209A2B186731E0F4C7B8DA4D4C6928);
 	// then only by adding a wearable's batches (deviceSteps; without them:
-	// AA7E77B53DB44275F76AFC9B49FC3D3C9804CC859DCEA2FEA8847AF57AE863D2).
-	const want = "16E465C8223F5107CBA3047A36EDC35005D7F4CAB07D374DCD1E800C2278D13B"
+	// AA7E77B53DB44275F76AFC9B49FC3D3C9804CC859DCEA2FEA8847AF57AE863D2);
+	// then only by adding the cold chain's (coldSteps; without them:
+	// 16E465C8223F5107CBA3047A36EDC35005D7F4CAB07D374DCD1E800C2278D13B).
+	const want = "8E56AF5259A471BCDB1836FB63C9BF90A160076FB7F13D59E0780BD3B0B2532B"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -530,6 +564,13 @@ func TestAppHashPinned(t *testing.T) {
 		if _, err := claims.GetClaim(h.store.Committed(), refused); err == nil {
 			t.Fatalf("the refused claim %s was stored", refused)
 		}
+	}
+	// The cold chain's steps did what they say: one excursion, released.
+	if e, err := supply.GetExcursion(h.store.Committed(), 0, "09506000134352"); err != nil || e.Decision != "release" || e.Packs != 2 || e.Carrier != "ColdExpress" {
+		t.Fatalf("the workload's excursion: %v %+v", err, e)
+	}
+	if _, err := supply.GetColdRecord(h.store.Committed(), 1); err == nil {
+		t.Fatal("a refused temperature record was stored")
 	}
 	// The trial's steps did what they say (the pin covers its state).
 	tr, err := trials.Get(h.store.Committed(), "WL-0001")

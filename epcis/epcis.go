@@ -92,7 +92,30 @@ type epcisEvent struct {
 		Type        string `json:"type"`
 		Destination string `json:"destination"`
 	} `json:"destinationList"`
-	ILMD map[string]json.RawMessage `json:"ilmd"`
+	ILMD              map[string]json.RawMessage `json:"ilmd"`
+	SensorElementList []sensorElement            `json:"sensorElementList"`
+}
+
+// sensorElement is one of an event's sensorElementList entries: what a
+// sensor (a temperature logger) reported, and when.
+type sensorElement struct {
+	SensorMetadata struct {
+		Time      string `json:"time"`
+		StartTime string `json:"startTime"`
+		EndTime   string `json:"endTime"`
+		DeviceID  string `json:"deviceID"`
+	} `json:"sensorMetadata"`
+	SensorReport []sensorReport `json:"sensorReport"`
+}
+
+type sensorReport struct {
+	Type      string       `json:"type"`
+	Time      string       `json:"time"`
+	Value     *json.Number `json:"value"`
+	MinValue  *json.Number `json:"minValue"`
+	MaxValue  *json.Number `json:"maxValue"`
+	UOM       string       `json:"uom"`
+	Exception string       `json:"exception"`
 }
 
 // checkLengths refuses an event whose identifiers or names are longer than

@@ -40,6 +40,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	}
 	base := supply.CaptureEvent{EventID: e.EventID, EventTime: t.UTC().Format(time.RFC3339), Disposition: cbvName(e.Disposition)}
 	step := cbvName(e.BizStep)
+	if base.Sensor, err = e.sensor(t); err != nil {
+		return nil, err
+	}
 	switch e.Type {
 	case "ObjectEvent":
 		if len(e.EPCList) == 0 {
@@ -64,6 +67,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 				return nil, err
 			}
 			base.To = to
+			base.Carrier = carrier(raw)
 		case step == "receiving":
 			base.Step = "receive"
 		case step == "dispensing":
@@ -87,10 +91,23 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 					base.Reason = "destroyed"
 				}
 			}
+		case e.Action == "OBSERVE":
+			// Any other observation (inspecting, storing, a logger's
+			// readings): recorded on the objects, which stay where they are.
+			base.Step, base.BizStep = "observe", step
+			if len(step) > 64 {
+				return nil, ErrDocument.Wrapf("bizStep is longer than 64 bytes")
+			}
 		default:
 			return nil, ErrNotHeld.Wrapf("ObjectEvent %s with bizStep %q changes no custody Primum holds", e.Action, step)
 		}
+		if base.Sensor != nil && base.Step != "ship" && base.Step != "receive" && base.Step != "observe" {
+			return nil, ErrNotHeld.Wrapf("sensor data on a %s event: Primum records temperatures on shipping, receiving and observations", base.Step)
+		}
 	case "AggregationEvent":
+		if base.Sensor != nil {
+			return nil, ErrNotHeld.Wrapf("sensor data on an AggregationEvent: record it on an ObjectEvent of the container")
+		}
 		if e.ParentID == "" || len(e.ChildEPCs) == 0 {
 			if len(e.ChildQuantities) > 0 {
 				return nil, ErrNotHeld.Wrapf("class-level (childQuantityList) aggregation: Primum tracks serialised objects")

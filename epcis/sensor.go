@@ -1,0 +1,171 @@
+package epcis
+
+import (
+	"encoding/json"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// MaxSensorReports bounds the sensor reports one event may carry, of any
+// type: a month of a logger every 15 minutes, with a few other measures.
+const MaxSensorReports = 4 * supply.MaxReadings
+
+// sensor reads an event's temperature reports into integers (hundredths
+// of a degree Celsius, Unix seconds), in time order: what the ledger
+// assesses against each product's storage rule. Reports of other types
+// (humidity, light, shock) are not read. A temperature report gives its
+// time, or its element's metadata does (time, else endTime, else the
+// event's time). A report with a value is one reading; one with only
+// minValue and maxValue (a summary) is two at its time. A temperature in
+// a unit other than CEL, FAH or KEL is refused (supply.ErrUnknownUnit).
+// nil: the event reports no temperature. Conversions are exact rational
+// arithmetic, rounded half away from zero.
+func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
+	if len(e.SensorElementList) == 0 {
+		return nil, nil
+	}
+	n := 0
+	for _, el := range e.SensorElementList {
+		n += len(el.SensorReport)
+	}
+	if n > MaxSensorReports {
+		return nil, ErrDocument.Wrapf("sensorElementList: %d reports (at most %d an event)", n, MaxSensorReports)
+	}
+	s := &supply.Sensor{}
+	for i, el := range e.SensorElementList {
+		md := el.SensorMetadata
+		if len(md.DeviceID) > MaxField {
+			return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorMetadata.deviceID is longer than %d bytes", i, MaxField)
+		}
+		for j, r := range el.SensorReport {
+			if !isTemperature(r.Type) {
+				continue
+			}
+			at := r.Time
+			for _, alt := range []string{md.Time, md.EndTime} {
+				if at == "" {
+					at = alt
+				}
+			}
+			t := eventTime
+			if at != "" {
+				var err error
+				if t, err = time.Parse(time.RFC3339Nano, at); err != nil {
+					return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorReport[%d]: time %q is not an RFC 3339 time", i, j, short(at))
+				}
+			}
+			if s.Device == "" {
+				s.Device = md.DeviceID
+			}
+			switch r.Exception {
+			case "":
+			case "ALARM_CONDITION", "ERROR_CONDITION":
+				s.Exceptions = append(s.Exceptions, supply.SensorException{T: t.Unix(), Exception: r.Exception})
+			default:
+				return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorReport[%d]: exception must be ALARM_CONDITION or ERROR_CONDITION", i, j)
+			}
+			values := []*json.Number{r.Value}
+			if r.Value == nil {
+				values = []*json.Number{r.MinValue, r.MaxValue}
+			}
+			for _, v := range values {
+				if v == nil {
+					continue
+				}
+				c, err := centiCelsius(string(*v), r.UOM)
+				if err != nil {
+					return nil, supply.ErrUnknownUnit.Wrapf("sensorElementList[%d].sensorReport[%d]: %v", i, j, err)
+				}
+				s.Readings = append(s.Readings, supply.Reading{T: t.Unix(), C: c})
+			}
+		}
+	}
+	if len(s.Readings) == 0 && len(s.Exceptions) == 0 {
+		return nil, nil
+	}
+	sort.SliceStable(s.Readings, func(a, b int) bool { return s.Readings[a].T < s.Readings[b].T })
+	return s, nil
+}
+
+// isTemperature says whether a sensor report's type is temperature: the
+// bare term, the gs1: compact IRI or the full vocabulary URI.
+func isTemperature(t string) bool {
+	return t == "Temperature" || t == "gs1:Temperature" || t == "https://gs1.org/voc/Temperature" || t == "https://gs1.org/voc/MeasurementType-Temperature"
+}
+
+var (
+	hundred  = big.NewRat(100, 1)
+	kelvin0  = big.NewRat(27315, 100)
+	thirtyTw = big.NewRat(32, 1)
+	fiveNine = big.NewRat(5, 9)
+)
+
+// centiCelsius converts a JSON number in a UN/CEFACT unit to hundredths of
+// a degree Celsius.
+func centiCelsius(num, uom string) (int64, error) {
+	v, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return 0, ErrDocument.Wrapf("%q is not a number", short(num))
+	}
+	switch uom {
+	case "CEL":
+	case "KEL":
+		v.Sub(v, kelvin0)
+	case "FAH":
+		v.Sub(v, thirtyTw).Mul(v, fiveNine)
+	default:
+		return 0, ErrDocument.Wrapf("temperature unit %q (want CEL, FAH or KEL)", short(uom))
+	}
+	v.Mul(v, hundred)
+	// Round half away from zero.
+	num2, den := new(big.Int).Set(v.Num()), v.Denom()
+	neg := num2.Sign() < 0
+	num2.Abs(num2)
+	q, r := new(big.Int).QuoRem(num2, den, new(big.Int))
+	if r.Mul(r, big.NewInt(2)).Cmp(den) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if !q.IsInt64() || q.Int64() > 1<<40 {
+		return 0, ErrDocument.Wrapf("temperature %s out of any range", short(num))
+	}
+	c := q.Int64()
+	if neg {
+		c = -c
+	}
+	return c, nil
+}
+
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// carrier reads a shipping event's carrier from an extension member whose
+// name ends in ":carrier" (e.g. "example:carrier"), as a string (the
+// first by name when several do).
+func carrier(raw json.RawMessage) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if i := strings.LastIndexByte(k, ':'); i > 0 && k[i+1:] == "carrier" {
+			var s string
+			if json.Unmarshal(m[k], &s) == nil && len(s) <= 100 {
+				return s
+			}
+		}
+	}
+	return ""
+}
