@@ -268,7 +268,11 @@ func (r *StorageRule) Assess(s *Sensor) Assessment {
 	}
 	if !a.Excursion && outside > 0 && (r.AllowanceS == 0 || a.Seconds > r.AllowanceS) {
 		a.Excursion = true
-		a.Reason = fmt.Sprintf("outside %s–%s °C for %s (%d readings at %s to %s °C)", Centi(r.MinC), Centi(r.MaxC), Duration(a.Seconds), outside, Centi(outLow), Centi(outHigh))
+		at := Centi(outLow) + " to " + Centi(outHigh)
+		if outLow == outHigh {
+			at = Centi(outLow)
+		}
+		a.Reason = fmt.Sprintf("outside %s–%s °C for %s (%d %s at %s °C)", Centi(r.MinC), Centi(r.MaxC), Duration(a.Seconds), outside, plural(outside, "reading"), at)
 		if r.AllowanceS > 0 {
 			a.Reason += fmt.Sprintf(", more than the %s allowed", Duration(r.AllowanceS))
 		}
@@ -585,6 +589,13 @@ func (c *coldApply) finish(ctx *ledger.Context) error {
 	}
 	ledger.SetJSON(ctx.State, binary.BigEndian.AppendUint64(append([]byte{}, prefixCold...), c.rec.Seq), c.rec)
 	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func orNone(s string) string {

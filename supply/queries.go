@@ -120,7 +120,7 @@ func queries() []ledger.Query {
 				}
 				return GetColdRecord(q.State, seq)
 			}},
-		{Path: "/api/v1/supply/products/{gtin}/storage-rule", Name: "storage-rule", Read: ledger.Public, Answer: &StorageRule{},
+		{Path: "/api/v1/supply/products/{gtin}/storage-rule", Name: "rule", Read: ledger.Public, Answer: &StorageRule{},
 			Doc: "How a product must be kept, as its manufacturer set it.",
 			Handle: func(q *ledger.Request) (any, error) {
 				rule, err := GetRule(q.State, q.Path("gtin"))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -129,14 +130,21 @@ func coldChain(r ledger.Reader, v *Verdict, o *Object) error {
 	return nil
 }
 
-// excursionMessage says why a pack is held, for the pharmacist.
-func excursionMessage(e *Excursion) string {
+// excursionMessage says why a pack is held, for the pharmacist (members
+// by name).
+func excursionMessage(r ledger.Reader, e *Excursion) string {
+	name := func(id string) string {
+		if m, err := identity.Get(r, id); err == nil && m.Name != "" {
+			return m.Name
+		}
+		return id
+	}
 	msg := "temperature excursion: " + e.Reason
 	if e.Start != 0 {
 		msg += ", from " + time.Unix(e.Start, 0).UTC().Format("2006-01-02 15:04") + " UTC"
 	}
 	if e.From != "" && e.To != "" {
-		msg += ", on the way from " + e.From + " to " + e.To
+		msg += ", on the way from " + name(e.From) + " to " + name(e.To)
 	}
 	if e.Decision == "destroy" {
 		return msg + ". The manufacturer decided the packs be destroyed: do not dispense, decommission it"
@@ -202,7 +210,7 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 	case v.Recall != nil:
 		v.Verdict, v.Message = VerdictRecalled, "lot "+o.Lot+" is recalled: "+v.Recall.Reason
 	case v.Excursion != nil:
-		v.Verdict, v.Message = VerdictExcursion, excursionMessage(v.Excursion)
+		v.Verdict, v.Message = VerdictExcursion, excursionMessage(r, v.Excursion)
 	case o.Quarantined:
 		v.Verdict, v.Message = VerdictQuarantined, "quarantined as suspect: "+o.Suspect
 	case dispensable(r, o, now) != nil && o.Kind == "sgtin":

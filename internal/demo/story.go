@@ -37,6 +37,7 @@ var Stories = []Story{
 	{"equipment and capacity", equipmentAndCapacity},
 	{"federated learning", federatedLearning},
 	{"research aggregates", researchAggregates},
+	{"cold chain", coldChain},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home

@@ -29,11 +29,48 @@ async function refresh() {
   }
   fill("#recalls", recalls.map(r => [r.gtin, products[r.gtin], r.lot, r.reason, who(r.by), new Date(r.time).toLocaleString(),
     packsButton(r)]));
+  // Temperature excursions: the latest page, and counts by route and carrier.
+  const exc = await getPage("/api/v1/supply/excursions?limit=1000");
+  count("n-excursions", exc.items.length, exc.next);
+  for (const e of exc.items) {
+    if (!(e.gtin in products)) {
+      products[e.gtin] = await get("/api/v1/supply/products/" + e.gtin).then(p => p.name).catch(() => "");
+    }
+  }
+  fill("#excursions", exc.items.map(e => [e.id, products[e.gtin] || e.gtin, (e.lots || []).join(", "), e.packs,
+    e.to ? who(e.from) + " → " + who(e.to) : who(e.from), e.carrier || "", e.reason,
+    e.decision ? e.decision + " by " + who(e.decided_by) : regulator ? decideButtons(e) : "waiting for the manufacturer"]));
+  const counts = await get("/api/v1/supply/excursions/counts");
+  const none = id => (id === "-" ? "(not named)" : who(id));
+  fill("#excursion-routes", counts.routes.map(r => [none(r.from), none(r.to), r.count]));
+  fill("#excursion-carriers", counts.carriers.map(c => [c.carrier === "-" ? "(not named)" : c.carrier, c.count]));
   const suspects = await get("/api/v1/supply/suspects");
   count("n-suspects", suspects.length, suspects.length >= 1000);
   count("n-quarantined", suspects.filter(o => o.quarantined).length, suspects.length >= 1000);
   fill("#suspects", suspects.map(o => [o.key, o.lot, o.suspect_reason, o.quarantined ? "yes" : "no", who(o.custodian),
     regulator && o.quarantined && o.gtin && o.serial ? button("Release", () => release(o), "secondary") : ""]));
+}
+
+// decideButtons lets the regulator decide an excursion itself.
+function decideButtons(e) {
+  const span = document.createElement("span");
+  for (const d of ["release", "destroy"]) {
+    const b = button(d === "release" ? "Release" : "Destroy", async () => {
+      const note = prompt(`Why ${d} the packs of excursion ${e.id}? (no patient data)`);
+      if (!note) return;
+      const out = document.getElementById("excursion-result");
+      try {
+        await act("supply.excursion_decision", { id: e.id, decision: d, note });
+        out.textContent = `Excursion ${e.id}: ${d} recorded.`;
+        refresh();
+      } catch (err) {
+        out.textContent = `Excursion ${e.id} not decided: ${err.message}`;
+      }
+    }, "secondary");
+    b.setAttribute("aria-label", `${d} excursion ${e.id}`);
+    span.append(b, " ");
+  }
+  return span;
 }
 
 function packsButton(r) {

@@ -30,6 +30,7 @@ const verdicts = {
   wrong_hands: ["✗ Not held by you: check where it came from", "stop"],
   decommissioned: ["✗ Taken out of the supply chain: do not dispense", "stop"],
   quarantined: ["✗ Quarantined as suspect: do not dispense", "stop"],
+  temperature_excursion: ["✗ Temperature excursion: do not dispense", "stop"],
   in_transit: ["… On its way to you: receive it before dispensing", "again"],
   bad_code: ["↻ Not a code this page can read: scan again", "again"],
   missing_separator: ["↻ Scan again: the scanner dropped a separator", "again"],
@@ -75,12 +76,16 @@ async function verify(ev) {
   // The custody state as the pharmacist reads it: a recalled or
   // quarantined pack is not simply "active".
   const state = v.verdict === "recalled" ? "lot recalled" : v.verdict === "quarantined" ? "quarantined as suspect"
+    : v.verdict === "temperature_excursion" ? "held: temperature excursion"
     : ({ active: "in stock", in_transit: "in transit", dispensed: "dispensed" }[v.status] || v.status);
   show("product", p ? [p.name, p.strength, p.form].filter(Boolean).join(" ") + " (GTIN " + p.gtin + ")" : (v.gtin ? "GTIN " + v.gtin : ""));
   show("identity", [v.serial, v.lot, v.expiry].filter(Boolean).join(" / "));
   show("custodian", v.custodian ? who(v.custodian) + " (" + state + ")" : "");
   show("recall", v.recall ? v.recall.reason + (v.recall.by ? " (" + who(v.recall.by) + ")" : "") : "");
   show("suspect", v.suspect_reason || "");
+  const rule = v.storage_rule;
+  show("storage", rule ? `${centi(rule.min_c)}–${centi(rule.max_c)} °C` + (rule.allowance_s ? `, up to ${duration(rule.allowance_s)} outside` : "") : "");
+  coldChain(v);
   document.getElementById("trail-section").hidden = !(v.trail || []).length;
   // Dispense from the verdict: a pack the signed-in pharmacy holds and may
   // dispense.
@@ -118,6 +123,71 @@ async function verify(ev) {
   const input = document.getElementById("code");
   input.focus();
   input.select();
+}
+// Hundredths of a degree as degrees, and seconds in words.
+const centi = c => (c / 100).toFixed(1);
+const duration = s => s >= 3600 ? `${Math.floor(s / 3600)} h${s % 3600 >= 60 ? " " + Math.floor(s % 3600 / 60) + " min" : ""}` : s >= 60 ? `${Math.floor(s / 60)} min` : `${s} s`;
+// coldChain draws each temperature record of the pack's shipments: the
+// readings as a line, the storage rule's range as a band, the readings
+// outside it as red dots (SVG, no library).
+function coldChain(v) {
+  const records = v.cold_chain || [];
+  document.getElementById("cold-section").hidden = records.length === 0;
+  const box = document.getElementById("cold-charts");
+  box.replaceChildren();
+  const rule = v.storage_rule;
+  const exc = v.excursion;
+  document.getElementById("cold-note").textContent = records.length === 0 ? "" : exc
+    ? `Excursion on record ${exc.record}: ${exc.reason}.` + (exc.decision ? ` Decided: ${exc.decision} (${exc.note}).` : " Waiting for the manufacturer's decision.")
+    : `${records.length} temperature record${records.length > 1 ? "s" : ""}` + (rule ? ", none that breaks the storage rule now holding the pack." : ".");
+  for (const rec of records) {
+    box.appendChild(chart(rec, rule));
+  }
+}
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(name, attrs, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, val] of Object.entries(attrs)) e.setAttribute(k, val);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function chart(rec, rule) {
+  const fig = document.createElement("figure");
+  fig.className = "cold-chart";
+  const rs = rec.readings || [];
+  const a = (rec.assessments || [])[0];
+  const broken = (rec.assessments || []).some(x => x.excursion);
+  const route = rec.to ? `${who(rec.from)} → ${who(rec.to)}` : `at ${who(rec.from)}`;
+  const cap = document.createElement("figcaption");
+  cap.textContent = `${{ ship: "Shipped", receive: "Received", observe: "Observed" }[rec.step] || rec.step} ${new Date(rec.time).toLocaleDateString()} · ${route}` +
+    (rec.carrier ? ` · carrier ${rec.carrier}` : "") + ` · ${rs.length} readings` +
+    (a ? ` · ${broken ? "✗ " + a.reason : "✓ within " + a.rule}` : "");
+  if (broken) cap.className = "tone-stop";
+  const W = 600, H = 150, L = 44, R = 8, T = 8, B = 22;
+  const cs = rs.map(r => r.c).concat(rule ? [rule.min_c, rule.max_c] : []);
+  let lo = Math.min(...cs), hi = Math.max(...cs);
+  if (hi - lo < 200) { lo -= 100; hi += 100; }
+  const t0 = rs.length ? rs[0].t : 0, t1 = rs.length ? rs[rs.length - 1].t : 1;
+  const x = t => L + (t1 > t0 ? (t - t0) / (t1 - t0) : 0.5) * (W - L - R);
+  const y = c => T + (hi - c) / (hi - lo) * (H - T - B);
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": cap.textContent });
+  if (rule) {
+    svg.appendChild(svgEl("rect", { x: L, y: y(rule.max_c), width: W - L - R, height: y(rule.min_c) - y(rule.max_c), class: "band" }));
+  }
+  svg.appendChild(svgEl("text", { x: L - 4, y: T + 8, "text-anchor": "end", class: "axis" }, centi(hi) + "°"));
+  svg.appendChild(svgEl("text", { x: L - 4, y: H - B, "text-anchor": "end", class: "axis" }, centi(lo) + "°"));
+  if (rs.length) {
+    svg.appendChild(svgEl("text", { x: L, y: H - 6, class: "axis" }, new Date(t0 * 1000).toLocaleString()));
+    svg.appendChild(svgEl("text", { x: W - R, y: H - 6, "text-anchor": "end", class: "axis" }, new Date(t1 * 1000).toLocaleString()));
+    svg.appendChild(svgEl("polyline", { points: rs.map(r => `${x(r.t).toFixed(1)},${y(r.c).toFixed(1)}`).join(" "), class: "line" }));
+    for (const r of rs) {
+      if (rule && (r.c < rule.min_c || r.c > rule.max_c)) {
+        svg.appendChild(svgEl("circle", { cx: x(r.t).toFixed(1), cy: y(r.c).toFixed(1), r: 3, class: "out" }, undefined));
+      }
+    }
+  }
+  fig.append(svg, cap);
+  return fig;
 }
 // remember keeps the last ten verdicts of this tab, newest first (in
 // sessionStorage: they survive a reload, not the tab's closing).

@@ -1,0 +1,135 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// TestColdChainEndToEnd: a vaccine's storage rule; two cases shipped by
+// EPCIS capture with their carriers and received with their loggers'
+// sensorElementList; the warm case's packs scan as temperature_excursion
+// with their chart in a real Chromium (phone and desktop), the clean
+// case's as dispensable; the regulator page lists the excursion by route
+// and carrier, and a release by the manufacturer makes the packs
+// dispensable again.
+func TestColdChainEndToEnd(t *testing.T) {
+	n, c, m := startMembers(t, [][2]string{{"manufacturer", "manufacturer"}, {"pharmacy", "pharmacy"}, {"regulator", "regulator"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	maker, ph := m["manufacturer"], m["pharmacy"]
+	sendAll(ctx, t, c, []step{
+		{maker, supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: testGTIN, Name: "MR vaccine", Form: "powder for injection", Strength: "10 doses"}},
+		{maker, supply.TypeStorageRule, supply.SetStorageRule{GTIN: testGTIN, MinC: 200, MaxC: 800, Alarms: []supply.Alarm{{When: "at_or_above", C: 4500, Seconds: 3600}}}},
+	})
+	day := time.Now().UTC().Add(-30 * time.Hour).Truncate(time.Hour)
+	epc := func(s string) string { return "https://id.gs1.org/01/" + testGTIN + "/21/" + s }
+	const caseA, caseB = "urn:epc:id:sscc:0614141.1234567890", "urn:epc:id:sscc:0614141.1234567891"
+	at := func(h int) string { return day.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	ship := func(id, sscc, carrier string) string {
+		return `{"type":"ObjectEvent","eventID":"` + id + `","eventTime":"` + at(1) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["` + sscc +
+			`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:` + ph.id + `"}],"example:carrier":"` + carrier + `"}`
+	}
+	logger := func(warmFrom, warmTo int) string {
+		var els []string
+		for i := range 24 {
+			c := 5.0 + float64(i%3)*0.5
+			if i >= warmFrom && i < warmTo {
+				c = 12.5
+			}
+			els = append(els, fmt.Sprintf(`{"sensorMetadata":{"time":"%s","deviceID":"urn:epc:id:giai:0614141.L1"},"sensorReport":[{"type":"Temperature","value":%.1f,"uom":"CEL"},{"type":"RelativeHumidity","value":40,"uom":"P1"}]}`,
+				day.Add(time.Duration(i)*time.Hour).Format(time.RFC3339), c))
+		}
+		return strings.Join(els, ",")
+	}
+	receive := func(id, sscc, readings string) string {
+		return `{"type":"ObjectEvent","eventID":"` + id + `","eventTime":"` + at(25) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + sscc +
+			`"],"sensorElementList":[` + readings + `]}`
+	}
+	makerDoc := epcisDoc(
+		`{"type":"ObjectEvent","eventID":"urn:uuid:c0","eventTime":"`+at(0)+`","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","epcList":["`+epc("A1")+`","`+epc("A2")+`"],"ilmd":{"cbvmda:lotNumber":"CLEAN","cbvmda:itemExpirationDate":"2029-01-31"}}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:c1","eventTime":"`+at(0)+`","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","epcList":["`+epc("B1")+`","`+epc("B2")+`"],"ilmd":{"cbvmda:lotNumber":"WARM","cbvmda:itemExpirationDate":"2029-01-31"}}`,
+		`{"type":"AggregationEvent","eventID":"urn:uuid:c2","eventTime":"`+at(0)+`","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"packing","parentID":"`+caseA+`","childEPCs":["`+epc("A1")+`","`+epc("A2")+`"]}`,
+		`{"type":"AggregationEvent","eventID":"urn:uuid:c3","eventTime":"`+at(0)+`","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"packing","parentID":"`+caseB+`","childEPCs":["`+epc("B1")+`","`+epc("B2")+`"]}`,
+		ship("urn:uuid:c4", caseA, "Nordic Cold"), ship("urn:uuid:c5", caseB, "QuickFreight"),
+	)
+	if job := capture(t, n.APIURL(), maker.token, "", makerDoc); !job.Success {
+		t.Fatalf("the maker's capture: %+v", job)
+	}
+	// A temperature in an unknown unit is refused with its code, and
+	// nothing is received.
+	bad := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:c6","eventTime":"` + at(25) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + caseA +
+		`"],"sensorElementList":[{"sensorMetadata":{"time":"` + at(2) + `"},"sensorReport":[{"type":"Temperature","value":5,"uom":"DEG"}]}]}`)
+	if job := capture(t, n.APIURL(), ph.token, "", bad); job.Success || job.Errors[0].Code != "unknown_unit" {
+		t.Fatalf("an unknown unit: %+v", job)
+	}
+	if job := capture(t, n.APIURL(), ph.token, "", epcisDoc(receive("urn:uuid:c7", caseA, logger(0, 0)), receive("urn:uuid:c8", caseB, logger(10, 14)))); !job.Success {
+		t.Fatalf("the pharmacy's capture: %+v", job)
+	}
+	verdict := func(code string) *supply.Verdict {
+		var v supply.Verdict
+		if err := c.Get(ctx, "/api/v1/verify?"+url.Values{"code": {code}}.Encode(), &v); err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	warm := "(01)" + testGTIN + "(21)B1"
+	if v := verdict(warm); v.Verdict != supply.VerdictExcursion || v.Excursion == nil || v.Excursion.Seconds != 4*3600 || v.Excursion.Carrier != "QuickFreight" ||
+		len(v.ColdChain) != 1 || len(v.ColdChain[0].Readings) != 24 || !strings.Contains(v.Message, "on the way from") {
+		t.Fatalf("the warm pack: %+v", v)
+	}
+	if v := verdict("(01)" + testGTIN + "(21)A1"); v.Verdict == supply.VerdictExcursion || len(v.ColdChain) != 1 || v.ColdChain[0].Assessments[0].Excursion {
+		t.Fatalf("the clean pack: %+v", v)
+	}
+
+	b := browser(t)
+	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range phoneAndDesktop {
+		t.Run(size.name, func(t *testing.T) {
+			checkPage(t, b, axe, "verify-excursion", []chromedp.Action{chromedp.Navigate(n.APIURL() + "/verify.html?as=" + ph.id)},
+				`document.querySelectorAll("#as option").length > 3`, []chromedp.Action{
+					chromedp.SendKeys("#code", warm),
+					chromedp.Click("#verify-button"),
+					chromedp.Poll(`document.querySelectorAll("#cold-charts svg polyline").length === 1`, nil),
+				}, size)
+			var headline, storage, caption string
+			var outside int
+			if err := chromedp.Run(b, chromedp.Text("#verdict", &headline), chromedp.Text("#storage", &storage), chromedp.Text("#cold-charts figcaption", &caption),
+				chromedp.Evaluate(`document.querySelectorAll("#cold-charts circle.out").length`, &outside)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(headline, "Temperature excursion") || storage != "2.0–8.0 °C" || outside != 4 || !strings.Contains(caption, "QuickFreight") || !strings.Contains(caption, "✗") {
+				t.Errorf("the page: %q, storage %q, %d readings outside, caption %q", headline, storage, outside, caption)
+			}
+			checkPage(t, b, axe, "regulator-excursions", []chromedp.Action{chromedp.Navigate(n.APIURL() + "/regulator.html")},
+				`document.querySelectorAll("#excursions tbody tr").length > 0 && document.querySelectorAll("#excursion-carriers tbody tr").length > 0`, nil, size)
+			var row, carriers string
+			if err := chromedp.Run(b, chromedp.Text("#excursions tbody", &row), chromedp.Text("#excursion-carriers tbody", &carriers)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(row, "WARM") || !strings.Contains(row, "QuickFreight") || !strings.Contains(row, "MR vaccine") || strings.Join(strings.Fields(carriers), " ") != "QuickFreight 1" {
+				t.Errorf("the regulator's excursions: %q; carriers %q", row, carriers)
+			}
+		})
+	}
+
+	// The manufacturer releases: the packs are dispensable again, the
+	// chart stays.
+	v := verdict(warm)
+	sendAll(ctx, t, c, []step{{maker, supply.TypeExcursionDecision, supply.ExcursionDecision{ID: v.Excursion.ID, Decision: "release", Note: "stability data: 4 h at 12.5 °C is within label"}}})
+	if v := verdict(warm); v.Verdict == supply.VerdictExcursion || len(v.ColdChain) != 1 {
+		t.Fatalf("after the release: %s %s", v.Verdict, v.Message)
+	}
+}
