@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -151,13 +153,25 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCaptureBehaviour)
 		return
 	}
-	dec := json.NewDecoder(r.Body)
-	doc, err := epcis.DecodeDocument(dec)
+	// The document is checked against the EPCIS 2.0 JSON schemas before
+	// anything else reads it (a refusal names the event and the JSON
+	// pointer); the body is bounded (MaxCaptureBytes).
+	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		if tooLarge(err) {
 			writeError(w, errBodyTooLarge)
 			return
 		}
+		writeError(w, epcis.ErrDocument.Wrapf("%v", err))
+		return
+	}
+	if err := epcis.Validate(raw); err != nil {
+		writeError(w, err)
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	doc, err := epcis.DecodeDocument(dec)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
@@ -315,17 +329,28 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 	if v := r.PathValue("epc"); v != "" {
 		q.Set("MATCH_epc", v)
 	}
-	f, err := epcis.ParseQuery(q)
+	committed := s.Ledger.Committed()
+	query, err := epcis.ParseQuery(committed, q)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	events, next, err := supply.Events(s.Ledger.Committed(), f)
+	events, next, err := supply.Events(committed, query.EventFilter)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if next != 0 {
+	switch {
+	case query.MaxCount > 0 && len(events) > query.MaxCount:
+		writeError(w, epcis.ErrQueryTooLarge.Wrapf("more than %d events match", query.MaxCount))
+		return
+	case query.MaxCount > 0 && next != 0:
+		// Not all events were examined: the count is not known.
+		writeError(w, epcis.ErrQueryTooLarge.Wrapf("the query examines more events than one answer may: narrow it (eventType, times, EPCs)"))
+		return
+	case query.CountLimit > 0:
+		// eventCountLimit: this many events at most, and no next page.
+	case next != 0:
 		q.Set("nextPageToken", strconv.FormatUint(next, 10))
 		linkNext(w, r, q)
 	}

@@ -109,6 +109,22 @@ func admitMembers(ctx context.Context, c *client.Client, chainID string, members
 	return nil
 }
 
+// benchLogger is a shipment's logger: a reading every 30 minutes for a
+// day; one shipment in four spent two hours at 11 °C (an excursion: its
+// packs are held).
+func benchLogger(u int) *supply.Sensor {
+	s := &supply.Sensor{Device: "urn:epc:id:giai:9506000.BENCH"}
+	const start = 1_767_000_000 // 2025-12-29, before any block of the run
+	for i := range 48 {
+		c := int64(450 + i%5*20)
+		if u%4 == 3 && i >= 20 && i < 24 {
+			c = 1100
+		}
+		s.Readings = append(s.Readings, supply.Reading{T: start + int64(i)*1800, C: c})
+	}
+	return s
+}
+
 // prepareSupply has the manufacturer (admitted by admitMembers) register its
 // product, credentials the first member's (the hospital's) pharmacists,
 // stocks the hospital with the packs they will dispense, and ships it the
@@ -130,7 +146,13 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		Form: "capsule", Strength: "500 mg"}, true); err != nil {
 		return nil, fmt.Errorf("registering the product: %w", err)
 	}
-	makerInfo, err := c.Self(ctx, maker) // after its prefix and its product
+	// The product is kept at 2-8 °C: every receipt in the run carries its
+	// logger's readings, assessed against the rule on the ledger.
+	if _, err := c.Send(ctx, maker, supply.TypeStorageRule, supply.SetStorageRule{GTIN: benchGTIN, MinC: 200, MaxC: 800,
+		Alarms: []supply.Alarm{{When: "at_or_above", C: 4500, Seconds: 3600}}}, true); err != nil {
+		return nil, fmt.Errorf("the product's storage rule: %w", err)
+	}
+	makerInfo, err := c.Self(ctx, maker) // after its prefix, its product and its rule
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +238,7 @@ func prepareSupply(ctx context.Context, c *client.Client, chainID string, member
 		}
 		// The hospital receives a unit of the packs on their way.
 		_, received := benchPacks("T", u*benchUnit, benchUnit)
-		w.receipts = append(w.receipts, supplyOp{supply.TypeReceive, supply.Receive{Codes: received}})
+		w.receipts = append(w.receipts, supplyOp{supply.TypeReceive, supply.Receive{Codes: received, Sensor: benchLogger(u)}})
 	}
 	// The pharmacists dispense the stock, each their share.
 	for i := 0; i < packs; i++ {

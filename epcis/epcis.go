@@ -86,14 +86,30 @@ type epcisEvent struct {
 	EPCList         []string          `json:"epcList"`
 	ParentID        string            `json:"parentID"`
 	ChildEPCs       []string          `json:"childEPCs"`
-	QuantityList    []json.RawMessage `json:"quantityList"`
-	ChildQuantities []json.RawMessage `json:"childQuantityList"`
+	QuantityList    []quantityElement `json:"quantityList"`
+	ChildQuantities []quantityElement `json:"childQuantityList"`
+	InputEPCList    []string          `json:"inputEPCList"`
+	OutputEPCList   []string          `json:"outputEPCList"`
+	InputQuantities []quantityElement `json:"inputQuantityList"`
+	OutputQuantity  []quantityElement `json:"outputQuantityList"`
+	TransformID     string            `json:"transformationID"`
+	BizTransactions []struct {
+		Type           string `json:"type"`
+		BizTransaction string `json:"bizTransaction"`
+	} `json:"bizTransactionList"`
 	DestinationList []struct {
 		Type        string `json:"type"`
 		Destination string `json:"destination"`
 	} `json:"destinationList"`
 	ILMD              map[string]json.RawMessage `json:"ilmd"`
 	SensorElementList []sensorElement            `json:"sensorElementList"`
+}
+
+// quantityElement is a class-level quantity: a class, how much, a unit.
+type quantityElement struct {
+	EPCClass string       `json:"epcClass"`
+	Quantity *json.Number `json:"quantity"`
+	UOM      string       `json:"uom"`
 }
 
 // sensorElement is one of an event's sensorElementList entries: what a
@@ -128,11 +144,26 @@ func (e *epcisEvent) checkLengths() error {
 			return ErrDocument.Wrapf("%s is longer than %d bytes", name, MaxField)
 		}
 	}
-	for _, list := range [][]string{e.EPCList, e.ChildEPCs} {
+	if len(e.TransformID) > MaxField {
+		return ErrDocument.Wrapf("transformationID is longer than %d bytes", MaxField)
+	}
+	for _, list := range [][]string{e.EPCList, e.ChildEPCs, e.InputEPCList, e.OutputEPCList} {
 		for _, epc := range list {
 			if len(epc) > MaxField {
 				return ErrDocument.Wrapf("an EPC is longer than %d bytes", MaxField)
 			}
+		}
+	}
+	for _, list := range [][]quantityElement{e.QuantityList, e.ChildQuantities, e.InputQuantities, e.OutputQuantity} {
+		for _, q := range list {
+			if len(q.EPCClass) > MaxField || len(q.UOM) > MaxField || (q.Quantity != nil && len(*q.Quantity) > 64) {
+				return ErrDocument.Wrapf("a quantity element is longer than %d bytes", MaxField)
+			}
+		}
+	}
+	for _, b := range e.BizTransactions {
+		if len(b.Type) > MaxField || len(b.BizTransaction) > MaxField {
+			return ErrDocument.Wrapf("a business transaction is longer than %d bytes", MaxField)
 		}
 	}
 	for _, d := range e.DestinationList {

@@ -38,7 +38,7 @@ func FuzzTranslateEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"ObjectEvent","eventTime":"2026-01-01T00:00:00Z","action":"ADD","epcList":["urn:epc:id:sgtin:0614141.812345.6789"],"ilmd":{"cbvmda:lotNumber":"L","cbvmda:itemExpirationDate":"2027-01-01"}}`))
 	f.Add([]byte(`{"type":"AggregationEvent","eventTime":"2026-01-01T00:00:00Z","action":"DELETE","parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":["x"]}`))
 	var r ledger.Reader = emptyState{}
-	steps := map[string]bool{"commission": true, "ship": true, "receive": true, "observe": true, "pack": true, "unpack": true, "dispense": true, "decommission": true}
+	steps := map[string]bool{"commission": true, "ship": true, "receive": true, "observe": true, "record": true, "pack": true, "unpack": true, "dispense": true, "decommission": true}
 	f.Add([]byte(`{"type":"ObjectEvent","eventTime":"2026-01-01T00:00:00Z","action":"OBSERVE","bizStep":"receiving","epcList":["urn:epc:id:sscc:0614141.1234567890"],"sensorElementList":[{"sensorMetadata":{"time":"2026-01-01T00:00:00Z"},"sensorReport":[{"type":"Temperature","value":4.5,"uom":"CEL"},{"type":"gs1:Temperature","minValue":39.2,"maxValue":1e2,"uom":"FAH","exception":"ALARM_CONDITION"}]}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		events, err := TranslateEvent(r, raw)
@@ -51,6 +51,9 @@ func FuzzTranslateEvent(f *testing.F) {
 		for _, e := range events {
 			if !steps[e.Step] {
 				t.Fatalf("unknown step %q", e.Step)
+			}
+			if e.Step == "record" && e.Record == nil {
+				t.Fatal("a record step without its event")
 			}
 			if s := e.Sensor; s != nil {
 				for i := 1; i < len(s.Readings); i++ {

@@ -1,67 +1,13 @@
 package epcis
 
 import (
-	"net/url"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/primum-health/primum/supply"
 )
-
-// ParseQuery reads the SimpleEventQuery parameters Primum answers
-// (eventType, EQ_action, EQ_bizStep, MATCH_epc, GE_eventTime, LT_eventTime,
-// perPage, nextPageToken; lists separated by '|') into the ledger's event
-// filter: 100 events a page unless perPage says otherwise.
-func ParseQuery(q url.Values) (supply.EventFilter, error) {
-	f := supply.EventFilter{Limit: 100}
-	split := func(name string) []string {
-		var out []string
-		for _, v := range q[name] {
-			for _, p := range strings.Split(v, "|") {
-				if p != "" {
-					out = append(out, p)
-				}
-			}
-		}
-		return out
-	}
-	f.Types, f.Actions = split("eventType"), split("EQ_action")
-	for _, b := range split("EQ_bizStep") {
-		f.BizSteps = append(f.BizSteps, cbvName(b))
-	}
-	for _, code := range split("MATCH_epc") {
-		key, _, err := supply.KeyOf(code)
-		if err != nil {
-			return f, ErrQueryParam.Wrapf("MATCH_epc: %v", err)
-		}
-		f.Keys = append(f.Keys, key)
-	}
-	for name, dst := range map[string]*time.Time{"GE_eventTime": &f.From, "LT_eventTime": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, ErrQueryParam.Wrapf("%s: %v", name, err)
-			}
-			*dst = t
-		}
-	}
-	if v := q.Get("perPage"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, ErrQueryParam.Wrapf("perPage must be 1-1000")
-		}
-		f.Limit = n
-	}
-	if v := q.Get("nextPageToken"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return f, ErrQueryParam.Wrapf("nextPageToken")
-		}
-		f.After = n
-	}
-	return f, nil
-}
 
 // QueryDocument is the EPCISQueryDocument answering a SimpleEventQuery
 // with events, created at created.
@@ -82,6 +28,29 @@ func QueryDocument(events []supply.Event, created time.Time) map[string]any {
 	}
 }
 
+func renderURIs(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = supply.URI(k)
+	}
+	return out
+}
+
+func renderQuantities(qs []supply.Quantity) []map[string]any {
+	out := make([]map[string]any, len(qs))
+	for i, q := range qs {
+		m := map[string]any{"epcClass": q.Class}
+		if q.Quantity != "" {
+			m["quantity"] = json.Number(q.Quantity)
+		}
+		if q.UOM != "" {
+			m["uom"] = q.UOM
+		}
+		out[i] = m
+	}
+	return out
+}
+
 // renderEvent is one ledger event as EPCIS 2.0 JSON; an event captured
 // without a URI for its id is named by its place in the ledger
 // (urn:primum:event:<seq>).
@@ -96,16 +65,65 @@ func renderEvent(e supply.Event) map[string]any {
 	}
 	out := map[string]any{
 		"type": e.Type, "eventID": id, "eventTime": e.EventTime, "eventTimeZoneOffset": "+00:00",
-		"recordTime": e.RecordTime, "action": e.Action, "bizStep": e.BizStep,
+		"recordTime": e.RecordTime,
 		"sourceList": []map[string]string{{"type": "owning_party", "source": "urn:primum:org:" + e.By}},
+	}
+	if e.Action != "" && e.Type != "TransformationEvent" {
+		out["action"] = e.Action
+	}
+	if e.BizStep != "" {
+		out["bizStep"] = e.BizStep
 	}
 	if e.Disposition != "" {
 		out["disposition"] = e.Disposition
 	}
-	if e.Type == "AggregationEvent" {
-		out["parentID"], out["childEPCs"] = supply.URI(e.Parent), uris
-	} else {
-		out["epcList"] = uris
+	switch e.Type {
+	case "AggregationEvent", "AssociationEvent":
+		if e.Parent != "" {
+			out["parentID"] = supply.URI(e.Parent)
+		}
+		if len(uris) > 0 {
+			out["childEPCs"] = uris
+		}
+		if len(e.ChildQuantities) > 0 {
+			out["childQuantityList"] = renderQuantities(e.ChildQuantities)
+		}
+	case "TransformationEvent":
+		if len(e.Inputs) > 0 {
+			out["inputEPCList"] = renderURIs(e.Inputs)
+		}
+		if len(e.Outputs) > 0 {
+			out["outputEPCList"] = renderURIs(e.Outputs)
+		}
+		if len(e.InputQuantities) > 0 {
+			out["inputQuantityList"] = renderQuantities(e.InputQuantities)
+		}
+		if len(e.OutputQuantities) > 0 {
+			out["outputQuantityList"] = renderQuantities(e.OutputQuantities)
+		}
+		if e.TransformationID != "" {
+			out["transformationID"] = e.TransformationID
+		}
+	default:
+		if len(uris) > 0 || len(e.Quantities) == 0 {
+			out["epcList"] = uris
+		}
+		if len(e.Quantities) > 0 {
+			out["quantityList"] = renderQuantities(e.Quantities)
+		}
+		if e.Parent != "" {
+			out["parentID"] = supply.URI(e.Parent)
+		}
+	}
+	if len(e.BizTransactions) > 0 {
+		bts := make([]map[string]string, len(e.BizTransactions))
+		for i, bt := range e.BizTransactions {
+			bts[i] = map[string]string{"bizTransaction": bt[1]}
+			if bt[0] != "" {
+				bts[i]["type"] = bt[0]
+			}
+		}
+		out["bizTransactionList"] = bts
 	}
 	if e.To != "" {
 		out["destinationList"] = []map[string]string{{"type": "owning_party", "destination": "urn:primum:org:" + e.To}}

@@ -46,10 +46,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	switch e.Type {
 	case "ObjectEvent":
 		if len(e.EPCList) == 0 {
-			if len(e.QuantityList) > 0 {
-				return nil, ErrNotHeld.Wrapf("class-level (quantityList) events: Primum tracks serialised objects")
-			}
-			return nil, ErrNotHeld.Wrapf("an ObjectEvent that names no object (no epcList): nothing in Primum's custody changes")
+			// A class-level event, or one that names no object: kept as
+			// recorded.
+			return e.record(base)
 		}
 		base.Codes = e.EPCList
 		switch {
@@ -71,6 +70,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		case step == "receiving":
 			base.Step = "receive"
 		case step == "dispensing":
+			if base.Sensor != nil {
+				return nil, ErrNotHeld.Wrapf("sensor data on a dispensing event: Primum records temperatures on shipping, receiving and observations")
+			}
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
 				out[i] = base
@@ -99,7 +101,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 				return nil, ErrDocument.Wrapf("bizStep is longer than 64 bytes")
 			}
 		default:
-			return nil, ErrNotHeld.Wrapf("ObjectEvent %s with bizStep %q changes no custody Primum holds", e.Action, step)
+			return e.record(base)
 		}
 		if base.Sensor != nil && base.Step != "ship" && base.Step != "receive" && base.Step != "observe" {
 			return nil, ErrNotHeld.Wrapf("sensor data on a %s event: Primum records temperatures on shipping, receiving and observations", base.Step)
@@ -109,8 +111,8 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			return nil, ErrNotHeld.Wrapf("sensor data on an AggregationEvent: record it on an ObjectEvent of the container")
 		}
 		if e.ParentID == "" || len(e.ChildEPCs) == 0 {
-			if len(e.ChildQuantities) > 0 {
-				return nil, ErrNotHeld.Wrapf("class-level (childQuantityList) aggregation: Primum tracks serialised objects")
+			if len(e.ChildQuantities) > 0 || (e.ParentID != "" && e.Action == "OBSERVE") {
+				return e.record(base) // class-level, or an observation of a container
 			}
 			return nil, ErrDocument.Wrapf("AggregationEvent needs parentID and childEPCs")
 		}
@@ -121,14 +123,68 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		case "DELETE":
 			base.Step = "unpack"
 		default:
-			return nil, ErrNotHeld.Wrapf("AggregationEvent OBSERVE changes no custody")
+			return e.record(base)
 		}
 	case "TransformationEvent", "AssociationEvent", "TransactionEvent":
-		return nil, ErrNotHeld.Wrapf("%s: Primum records custody of packs, cases and returnable assets only", e.Type)
+		return e.record(base)
 	default:
 		return nil, ErrDocument.Wrapf("unknown event type %q", e.Type)
 	}
 	return []supply.CaptureEvent{base}, nil
+}
+
+// record keeps an event that changes no custody as it was recorded: its
+// identifiers and quantities, answered by queries. Sensor data on it is
+// refused: temperatures are assessed against the objects an event names.
+func (e *epcisEvent) record(base supply.CaptureEvent) ([]supply.CaptureEvent, error) {
+	if base.Sensor != nil {
+		return nil, ErrNotHeld.Wrapf("sensor data on a %s that names no serialised object to hold it: Primum assesses temperatures of the packs and cases an event names", e.Type)
+	}
+	rec := &supply.Event{Type: e.Type, Action: e.Action, BizStep: cbvName(e.BizStep), Disposition: base.Disposition, EventID: e.EventID,
+		TransformationID: e.TransformID}
+	rec.Keys = keysOf(e.EPCList)
+	if len(e.ChildEPCs) > 0 {
+		rec.Keys = append(rec.Keys, keysOf(e.ChildEPCs)...)
+	}
+	if e.ParentID != "" {
+		rec.Parent = keysOf([]string{e.ParentID})[0]
+	}
+	rec.Inputs, rec.Outputs = keysOf(e.InputEPCList), keysOf(e.OutputEPCList)
+	rec.Quantities, rec.ChildQuantities = quantities(e.QuantityList), quantities(e.ChildQuantities)
+	rec.InputQuantities, rec.OutputQuantities = quantities(e.InputQuantities), quantities(e.OutputQuantity)
+	for _, b := range e.BizTransactions {
+		rec.BizTransactions = append(rec.BizTransactions, [2]string{b.Type, b.BizTransaction})
+	}
+	base.Step, base.Record, base.Sensor = "record", rec, nil
+	return []supply.CaptureEvent{base}, nil
+}
+
+// keysOf reads identifiers to the ledger's canonical keys, keeping as
+// written those it does not read (a GIAI, an SGLN).
+func keysOf(codes []string) []string {
+	if len(codes) == 0 {
+		return nil
+	}
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = c
+		if key, _, err := supply.KeyOf(c); err == nil {
+			out[i] = key
+		}
+	}
+	return out
+}
+
+func quantities(list []quantityElement) []supply.Quantity {
+	var out []supply.Quantity
+	for _, q := range list {
+		x := supply.Quantity{Class: q.EPCClass, UOM: q.UOM}
+		if q.Quantity != nil {
+			x.Quantity = string(*q.Quantity)
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func ilmdString(ilmd map[string]json.RawMessage, name string) string {

@@ -2,7 +2,9 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -74,6 +76,50 @@ func TestColdChainEndToEnd(t *testing.T) {
 	}
 	if job := capture(t, n.APIURL(), ph.token, "", epcisDoc(receive("urn:uuid:c7", caseA, logger(0, 0)), receive("urn:uuid:c8", caseB, logger(10, 14)))); !job.Success {
 		t.Fatalf("the pharmacy's capture: %+v", job)
+	}
+	// The EPCIS query interface answers from the sensor data, and refuses
+	// a parameter the standard does not define.
+	query := func(params string) (int, []string, string) {
+		res, err := http.Get(n.APIURL() + "/epcis/events?" + params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var doc struct {
+			Code      string `json:"code"`
+			EPCISBody struct {
+				QueryResults struct {
+					ResultsBody struct {
+						EventList []struct {
+							EventID string `json:"eventID"`
+						} `json:"eventList"`
+					} `json:"resultsBody"`
+				} `json:"queryResults"`
+			} `json:"epcisBody"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&doc)
+		var ids []string
+		for _, e := range doc.EPCISBody.QueryResults.ResultsBody.EventList {
+			ids = append(ids, e.EventID)
+		}
+		return res.StatusCode, ids, doc.Code
+	}
+	for _, c := range []struct {
+		params string
+		status int
+		ids    string
+	}{
+		{"GE_value_CEL=10", 200, "urn:uuid:c8"},
+		{"EXISTS_sensorElementList&LT_maxValue_FAH=46.5", 200, "urn:uuid:c7"},
+		{"orderDirection=DESC&eventCountLimit=2", 200, "urn:uuid:c8 urn:uuid:c7"},
+		{"EQ_deviceID=urn:epc:id:giai:0614141.L1&GE_time=" + url.QueryEscape(at(20)), 200, "urn:uuid:c7 urn:uuid:c8"},
+		{"colour=red", 400, ""},
+		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", 501, ""},
+	} {
+		status, ids, code := query(c.params)
+		if status != c.status || strings.Join(ids, " ") != c.ids {
+			t.Errorf("EPCIS query %s: %d %v %s", c.params, status, ids, code)
+		}
 	}
 	verdict := func(code string) *supply.Verdict {
 		var v supply.Verdict

@@ -173,7 +173,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	maker := epcisDoc(
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0001","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","disposition":"active","epcList":["`+sgtin1+`","`+sgtin2+`"],"ilmd":{"cbvmda:lotNumber":"L7","cbvmda:itemExpirationDate":"2029-01-31"}}`,
 		`{"type":"AggregationEvent","eventID":"urn:uuid:0002","eventTime":"2026-11-01T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"packing","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
-		`{"type":"ObjectEvent","eventID":"urn:uuid:0003","eventTime":"2026-11-02T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"urn:epcglobal:cbv:bizstep:shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["distributor"].id+`"}]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0003","eventTime":"2026-11-02T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"https://ref.gs1.org/cbv/BizStep-shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["distributor"].id+`"}]}`,
 	)
 	if job := capture(t, base, "", "", maker); len(job.Errors) == 0 || !strings.HasPrefix(job.Errors[0].Code, "401") {
 		t.Fatalf("capture without a token: %+v", job)
@@ -200,11 +200,24 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0006","eventTime":"2026-11-05T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
 		`{"type":"AggregationEvent","eventID":"urn:uuid:0007","eventTime":"2026-11-05T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"DELETE","bizStep":"unpacking","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0008","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"]}`,
-		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"]}`,
+		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}],"transformationID":"urn:uuid:t1"}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0010","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"],"sensorElementList":[{"sensorReport":[{"type":"Temperature","value":5,"uom":"CEL"}]}]}`,
 	)
+	// proceed: a TransformationEvent is kept as recorded (it moves no
+	// custody); temperatures on a dispensing are refused, the rest goes on.
 	job := capture(t, base, m["pharmacy"].token, "proceed", pharm)
-	if job.Success || job.Accepted != 3 || len(job.Errors) != 1 || job.Errors[0].EventIndex != 3 || job.Errors[0].Code != "epcis_not_held" {
+	if job.Success || job.Accepted != 4 || len(job.Errors) != 1 || job.Errors[0].EventIndex != 4 || job.Errors[0].Code != "epcis_not_held" {
 		t.Fatalf("proceed capture: %+v", job)
+	}
+	// The kept event answers queries by its own fields.
+	if res, err := http.Get(base + "/epcis/events?EQ_transformationID=urn:uuid:t1&GE_quantity_KGM=2&MATCH_inputEPC=" + url.QueryEscape(sgtin2)); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), `"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}]`) {
+			t.Fatalf("the kept transformation: %d %s", res.StatusCode, b)
+		}
 	}
 
 	// The pharmacist scans.

@@ -30,8 +30,10 @@ const (
 // Bounds of the cold chain, per transaction.
 const (
 	// MaxReadings bounds the temperature readings one capture carries, all
-	// its events together: a month of a logger reading every 15 minutes.
-	MaxReadings = 2880
+	// its events together: a month of a logger reading every 30 minutes,
+	// or a day of one reading every minute. With its readings (some 27
+	// bytes each as JSON) a transaction still fits an envelope (64 KiB).
+	MaxReadings = 1440
 	// MaxRuleAssessments bounds the products with a storage rule one event
 	// is assessed against (a mixed pallet): each assessment reads every
 	// reading once.
@@ -55,7 +57,7 @@ const VerdictExcursion = "temperature_excursion"
 // Errors of the cold chain.
 var (
 	ErrBadRule        = ledger.NewError("supply", 41, "bad_storage_rule", 400, "a storage rule needs min_c < max_c (hundredths of a degree Celsius, between -200 °C and 100 °C), a non-negative allowance, and at most 8 alarms, each at_or_above or at_or_below a temperature for a positive number of seconds")
-	ErrBadSensor      = ledger.NewError("supply", 42, "bad_sensor_report", 400, "a temperature reading must be between -200 °C and 100 °C, in time order, not after the block, and a capture carries at most 2,880 readings")
+	ErrBadSensor      = ledger.NewError("supply", 42, "bad_sensor_report", 400, "a temperature reading must be between -200 °C and 100 °C, in time order, not after the block, and a capture carries at most 1,440 readings (split a longer record into several events, in several captures)")
 	ErrUnknownUnit    = ledger.NewError("supply", 43, "unknown_unit", 400, "a temperature sensor report must give its unit as CEL, FAH or KEL (UN/CEFACT codes)")
 	ErrColdHold       = ledger.NewError("supply", 44, "temperature_excursion", 409, "the pack went outside its product's storage rule: it is held until the manufacturer releases or destroys it")
 	ErrUnknownExc     = ledger.NewError("supply", 45, "unknown_excursion", 404, "no such excursion: give the cold-chain record's number and the product's GTIN, as the excursions list shows them")
@@ -547,6 +549,14 @@ func (c *coldApply) touch(ctx *ledger.Context, x *Object) error {
 	return nil
 }
 
+// ref is what an event keeps of its record: its seq plus one (0: none).
+func (c *coldApply) ref() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.rec.Seq + 1
+}
+
 func (c *coldApply) rules() int {
 	n := 0
 	for _, p := range c.products {
@@ -690,7 +700,7 @@ func observe(ctx *ledger.Context, m *Observe) error {
 	if step == "" {
 		step = "inspecting"
 	}
-	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: step, Keys: keys})
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: step, Keys: keys, Cold: cold.ref()})
 	return nil
 }
 

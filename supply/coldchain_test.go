@@ -1,10 +1,12 @@
 package supply_test
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
@@ -186,5 +188,25 @@ func TestColdChainDestroy(t *testing.T) {
 	_, carriers, err := supply.Counts(w.St.Committed(), 10)
 	if err != nil || len(carriers) != 1 || carriers[0].Carrier != "-" {
 		t.Fatalf("carriers: %v %+v", err, carriers)
+	}
+}
+
+// TestMaxReadingsFitAnEnvelope: a capture of as many readings as a capture
+// may carry, with the lowest temperatures, the longest times and a full
+// device id, still fits one transaction's envelope.
+func TestMaxReadingsFitAnEnvelope(t *testing.T) {
+	s := readings(1<<40, 1, make([]int64, supply.MaxReadings)...)
+	for i := range s.Readings {
+		s.Readings[i].C = supply.MinCenti
+	}
+	s.Device = strings.Repeat("d", 256)
+	body := supply.Capture{Events: []supply.CaptureEvent{{Step: "receive", EventID: strings.Repeat("e", 200), Codes: []string{case1}, Sensor: s}}}
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	raw, err := envelope.Build("primum-test", key, 1<<62, supply.TypeCapture, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envelope.Decode(raw); err != nil {
+		t.Fatalf("%d bytes: %v", len(raw), err)
 	}
 }

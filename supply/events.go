@@ -39,6 +39,31 @@ type Event struct {
 	To          string   `json:"to,omitempty"`
 	Lot         string   `json:"lot,omitempty"`
 	Expiry      string   `json:"expiry,omitempty"`
+	// Cold is the event's temperature record's seq plus one (0: none).
+	Cold uint64 `json:"cold,omitempty"`
+	// An event kept as recorded, changing no custody (a class-level or
+	// transformation event, an association): its other identifiers.
+	Quantities       []Quantity `json:"quantities,omitempty"`
+	ChildQuantities  []Quantity `json:"child_quantities,omitempty"`
+	Inputs           []string   `json:"inputs,omitempty"`
+	Outputs          []string   `json:"outputs,omitempty"`
+	InputQuantities  []Quantity `json:"input_quantities,omitempty"`
+	OutputQuantities []Quantity `json:"output_quantities,omitempty"`
+	TransformationID string     `json:"transformation_id,omitempty"`
+	// BizTransactions are a kept event's business transactions (type,
+	// id): a TransactionEvent is about them.
+	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
+}
+
+// Quantity is an EPCIS quantity element: a class (an LGTIN or a GTIN
+// pattern), how much (a decimal, as written: the ledger never computes
+// with it) and its unit.
+//
+//easyjson:json
+type Quantity struct {
+	Class    string `json:"class"`
+	Quantity string `json:"quantity,omitempty"`
+	UOM      string `json:"uom,omitempty"`
 }
 
 // recordEvent appends an event; eventTime defaults to the block time.
@@ -67,8 +92,18 @@ type EventFilter struct {
 	Actions  []string // EQ_action
 	Keys     []string // MATCH_epc, canonical keys
 	From, To time.Time
-	After    uint64 // page token: events with Seq ≥ After
-	Limit    int
+	// RecordFrom and RecordTo bound the record time (GE_recordTime,
+	// LT_recordTime); EventIDs are EQ_eventID's.
+	RecordFrom, RecordTo time.Time
+	EventIDs             []string
+	// Keep, when set, is every other condition (the EPCIS query
+	// parameters answered from more than the event: its temperature
+	// record). An error stops the scan.
+	Keep  func(*Event) (bool, error)
+	After uint64 // page token: events with Seq ≥ After (Desc: < After; 0: from the newest)
+	// Desc lists the newest first (orderBy recordTime, orderDirection DESC).
+	Desc  bool
+	Limit int
 }
 
 // Events returns matching events in ledger order and the page token of the
@@ -80,21 +115,47 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 	var next uint64
 	var derr error
 	scanned := 0
-	start := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), f.After)
-	err := ledger.Scan(r, prefixEvent, start, false, func(k, v []byte) bool {
+	// Descending, a page token is the seq of the page's first event plus
+	// one (0 is the newest end).
+	after := f.After
+	if f.Desc {
+		if after == 0 {
+			after = ^uint64(0)
+		} else {
+			after--
+		}
+	}
+	token := func(seq uint64) uint64 {
+		if f.Desc {
+			return seq + 1
+		}
+		return seq
+	}
+	start := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), after)
+	err := ledger.Scan(r, prefixEvent, start, f.Desc, func(k, v []byte) bool {
 		var e Event
 		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
 		if scanned++; scanned > ledger.MaxPageScan {
-			next = e.Seq
+			next = token(e.Seq)
 			return false
 		}
 		if !f.match(&e) {
 			return true
 		}
+		if f.Keep != nil {
+			ok, err := f.Keep(&e)
+			if err != nil {
+				derr = err
+				return false
+			}
+			if !ok {
+				return true
+			}
+		}
 		if len(out) == f.Limit {
-			next = e.Seq
+			next = token(e.Seq)
 			return false
 		}
 		out = append(out, e)
@@ -137,11 +198,20 @@ func (f EventFilter) match(e *Event) bool {
 			return false
 		}
 	}
+	if len(f.EventIDs) > 0 && !in(f.EventIDs, e.EventID) {
+		return false
+	}
 	if t, err := time.Parse(time.RFC3339, e.EventTime); err == nil {
 		if !f.From.IsZero() && t.Before(f.From) {
 			return false
 		}
 		if !f.To.IsZero() && !t.Before(f.To) {
+			return false
+		}
+	}
+	if !f.RecordFrom.IsZero() || !f.RecordTo.IsZero() {
+		t, err := time.Parse(time.RFC3339, e.RecordTime)
+		if err != nil || (!f.RecordFrom.IsZero() && t.Before(f.RecordFrom)) || (!f.RecordTo.IsZero() && !t.Before(f.RecordTo)) {
 			return false
 		}
 	}
@@ -248,6 +318,9 @@ type CaptureEvent struct {
 	Carrier string  `json:"carrier,omitempty"`
 	BizStep string  `json:"biz_step,omitempty"`
 	Sensor  *Sensor `json:"sensor,omitempty"`
+	// Record is an event kept as it was recorded, changing no custody
+	// (step "record").
+	Record *Event `json:"record,omitempty"`
 }
 
 // Capture is the body of supply.capture.
@@ -316,6 +389,8 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		}
 	case "receive":
 		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, Sensor: e.Sensor, EventID: e.EventID}) }
+	case "record":
+		typ, run = TypeCapture, func() error { return keep(ctx, e.Record) }
 	case "observe":
 		typ, run = TypeObserve, func() error {
 			return observe(ctx, &Observe{Codes: e.Codes, BizStep: e.BizStep, Sensor: e.Sensor, EventID: e.EventID})
@@ -342,6 +417,59 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 	ctx.EventTime = e.EventTime
 	defer func() { ctx.EventTime = "" }()
 	return run()
+}
+
+// Bounds of an event kept as recorded.
+const (
+	maxKeptIDs   = MaxCodes // identifiers, every list together
+	maxKeptField = 256      // an identifier, a class, a quantity, a unit
+)
+
+// keep records an event that changes no custody (a class-level event, a
+// transformation, an association, an observation naming no object): the
+// member's statement, answered by queries, once per event id.
+func keep(ctx *ledger.Context, e *Event) error {
+	if e == nil {
+		return ErrBadField.Wrapf("a record step carries the event")
+	}
+	switch e.Type {
+	case "ObjectEvent", "AggregationEvent", "TransformationEvent", "AssociationEvent", "TransactionEvent":
+	default:
+		return ErrBadField.Wrapf("event type %q", short(e.Type))
+	}
+	switch e.Action {
+	case "", "ADD", "OBSERVE", "DELETE":
+	default:
+		return ErrBadField.Wrapf("action %q", short(e.Action))
+	}
+	n := len(e.BizTransactions) + len(e.Keys) + len(e.Inputs) + len(e.Outputs) + len(e.Quantities) + len(e.ChildQuantities) + len(e.InputQuantities) + len(e.OutputQuantities)
+	if n > maxKeptIDs {
+		return ErrTooMany.Wrapf("%d identifiers and quantities in one event", n)
+	}
+	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID}
+	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs} {
+		fields = append(fields, list...)
+	}
+	for _, list := range [][]Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {
+		for _, q := range list {
+			fields = append(fields, q.Class, q.Quantity, q.UOM)
+		}
+	}
+	for _, bt := range e.BizTransactions {
+		fields = append(fields, bt[0], bt[1])
+	}
+	for _, f := range fields {
+		if len(f) > maxKeptField {
+			return ErrBadField.Wrapf("a field longer than %d bytes", maxKeptField)
+		}
+	}
+	if err := claimEvent(ctx, e.EventID); err != nil {
+		return err
+	}
+	kept := *e
+	kept.To, kept.Lot, kept.Expiry, kept.Cold = "", "", "", 0
+	recordEvent(ctx, kept)
+	return nil
 }
 
 func allowed(typ string, s ledger.Signer) bool {

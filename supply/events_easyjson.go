@@ -17,7 +17,80 @@ var (
 	_ easyjson.Marshaler
 )
 
-func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(in *jlexer.Lexer, out *Event) {
+func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(in *jlexer.Lexer, out *Quantity) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "class":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Class = string(in.String())
+			}
+		case "quantity":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Quantity = string(in.String())
+			}
+		case "uom":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.UOM = string(in.String())
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(out *jwriter.Writer, in Quantity) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"class\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Class))
+	}
+	if in.Quantity != "" {
+		const prefix string = ",\"quantity\":"
+		out.RawString(prefix)
+		out.String(string(in.Quantity))
+	}
+	if in.UOM != "" {
+		const prefix string = ",\"uom\":"
+		out.RawString(prefix)
+		out.String(string(in.UOM))
+	}
+	out.RawByte('}')
+}
+
+// MarshalEasyJSON supports easyjson.Marshaler interface
+func (v Quantity) MarshalEasyJSON(w *jwriter.Writer) {
+	easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(w, v)
+}
+
+// UnmarshalEasyJSON supports easyjson.Unmarshaler interface
+func (v *Quantity) UnmarshalEasyJSON(l *jlexer.Lexer) {
+	easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(l, v)
+}
+func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, out *Event) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -136,6 +209,222 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(in *jlexer.Lexer, o
 			} else {
 				out.Expiry = string(in.String())
 			}
+		case "cold":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Cold = uint64(in.Uint64())
+			}
+		case "quantities":
+			if in.IsNull() {
+				in.Skip()
+				out.Quantities = nil
+			} else {
+				in.Delim('[')
+				if out.Quantities == nil {
+					if !in.IsDelim(']') {
+						out.Quantities = make([]Quantity, 0, 1)
+					} else {
+						out.Quantities = []Quantity{}
+					}
+				} else {
+					out.Quantities = (out.Quantities)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v2 Quantity
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						(v2).UnmarshalEasyJSON(in)
+					}
+					out.Quantities = append(out.Quantities, v2)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "child_quantities":
+			if in.IsNull() {
+				in.Skip()
+				out.ChildQuantities = nil
+			} else {
+				in.Delim('[')
+				if out.ChildQuantities == nil {
+					if !in.IsDelim(']') {
+						out.ChildQuantities = make([]Quantity, 0, 1)
+					} else {
+						out.ChildQuantities = []Quantity{}
+					}
+				} else {
+					out.ChildQuantities = (out.ChildQuantities)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v3 Quantity
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						(v3).UnmarshalEasyJSON(in)
+					}
+					out.ChildQuantities = append(out.ChildQuantities, v3)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "inputs":
+			if in.IsNull() {
+				in.Skip()
+				out.Inputs = nil
+			} else {
+				in.Delim('[')
+				if out.Inputs == nil {
+					if !in.IsDelim(']') {
+						out.Inputs = make([]string, 0, 4)
+					} else {
+						out.Inputs = []string{}
+					}
+				} else {
+					out.Inputs = (out.Inputs)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v4 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v4 = string(in.String())
+					}
+					out.Inputs = append(out.Inputs, v4)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "outputs":
+			if in.IsNull() {
+				in.Skip()
+				out.Outputs = nil
+			} else {
+				in.Delim('[')
+				if out.Outputs == nil {
+					if !in.IsDelim(']') {
+						out.Outputs = make([]string, 0, 4)
+					} else {
+						out.Outputs = []string{}
+					}
+				} else {
+					out.Outputs = (out.Outputs)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v5 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v5 = string(in.String())
+					}
+					out.Outputs = append(out.Outputs, v5)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "input_quantities":
+			if in.IsNull() {
+				in.Skip()
+				out.InputQuantities = nil
+			} else {
+				in.Delim('[')
+				if out.InputQuantities == nil {
+					if !in.IsDelim(']') {
+						out.InputQuantities = make([]Quantity, 0, 1)
+					} else {
+						out.InputQuantities = []Quantity{}
+					}
+				} else {
+					out.InputQuantities = (out.InputQuantities)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v6 Quantity
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						(v6).UnmarshalEasyJSON(in)
+					}
+					out.InputQuantities = append(out.InputQuantities, v6)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "output_quantities":
+			if in.IsNull() {
+				in.Skip()
+				out.OutputQuantities = nil
+			} else {
+				in.Delim('[')
+				if out.OutputQuantities == nil {
+					if !in.IsDelim(']') {
+						out.OutputQuantities = make([]Quantity, 0, 1)
+					} else {
+						out.OutputQuantities = []Quantity{}
+					}
+				} else {
+					out.OutputQuantities = (out.OutputQuantities)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v7 Quantity
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						(v7).UnmarshalEasyJSON(in)
+					}
+					out.OutputQuantities = append(out.OutputQuantities, v7)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "transformation_id":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.TransformationID = string(in.String())
+			}
+		case "biz_transactions":
+			if in.IsNull() {
+				in.Skip()
+				out.BizTransactions = nil
+			} else {
+				in.Delim('[')
+				if out.BizTransactions == nil {
+					if !in.IsDelim(']') {
+						out.BizTransactions = make([][2]string, 0, 2)
+					} else {
+						out.BizTransactions = [][2]string{}
+					}
+				} else {
+					out.BizTransactions = (out.BizTransactions)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v8 [2]string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						in.Delim('[')
+						v9 := 0
+						for !in.IsDelim(']') {
+							if v9 < 2 {
+								if in.IsNull() {
+									in.Skip()
+								} else {
+									(v8)[v9] = string(in.String())
+								}
+								v9++
+							} else {
+								in.SkipRecursive()
+							}
+							in.WantComma()
+						}
+						in.Delim(']')
+					}
+					out.BizTransactions = append(out.BizTransactions, v8)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -146,7 +435,7 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(in *jlexer.Lexer, o
 		in.Consumed()
 	}
 }
-func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(out *jwriter.Writer, in Event) {
+func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Writer, in Event) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -195,11 +484,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(out *jwriter.Writer
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v2, v3 := range in.Keys {
-				if v2 > 0 {
+			for v10, v11 := range in.Keys {
+				if v10 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v3))
+				out.String(string(v11))
 			}
 			out.RawByte(']')
 		}
@@ -229,15 +518,130 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(out *jwriter.Writer
 		out.RawString(prefix)
 		out.String(string(in.Expiry))
 	}
+	if in.Cold != 0 {
+		const prefix string = ",\"cold\":"
+		out.RawString(prefix)
+		out.Uint64(uint64(in.Cold))
+	}
+	if len(in.Quantities) != 0 {
+		const prefix string = ",\"quantities\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v12, v13 := range in.Quantities {
+				if v12 > 0 {
+					out.RawByte(',')
+				}
+				(v13).MarshalEasyJSON(out)
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.ChildQuantities) != 0 {
+		const prefix string = ",\"child_quantities\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v14, v15 := range in.ChildQuantities {
+				if v14 > 0 {
+					out.RawByte(',')
+				}
+				(v15).MarshalEasyJSON(out)
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.Inputs) != 0 {
+		const prefix string = ",\"inputs\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v16, v17 := range in.Inputs {
+				if v16 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v17))
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.Outputs) != 0 {
+		const prefix string = ",\"outputs\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v18, v19 := range in.Outputs {
+				if v18 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v19))
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.InputQuantities) != 0 {
+		const prefix string = ",\"input_quantities\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v20, v21 := range in.InputQuantities {
+				if v20 > 0 {
+					out.RawByte(',')
+				}
+				(v21).MarshalEasyJSON(out)
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.OutputQuantities) != 0 {
+		const prefix string = ",\"output_quantities\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v22, v23 := range in.OutputQuantities {
+				if v22 > 0 {
+					out.RawByte(',')
+				}
+				(v23).MarshalEasyJSON(out)
+			}
+			out.RawByte(']')
+		}
+	}
+	if in.TransformationID != "" {
+		const prefix string = ",\"transformation_id\":"
+		out.RawString(prefix)
+		out.String(string(in.TransformationID))
+	}
+	if len(in.BizTransactions) != 0 {
+		const prefix string = ",\"biz_transactions\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v24, v25 := range in.BizTransactions {
+				if v24 > 0 {
+					out.RawByte(',')
+				}
+				out.RawByte('[')
+				for v26 := range v25 {
+					if v26 > 0 {
+						out.RawByte(',')
+					}
+					out.String(string((v25)[v26]))
+				}
+				out.RawByte(']')
+			}
+			out.RawByte(']')
+		}
+	}
 	out.RawByte('}')
 }
 
 // MarshalEasyJSON supports easyjson.Marshaler interface
 func (v Event) MarshalEasyJSON(w *jwriter.Writer) {
-	easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply(w, v)
+	easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(w, v)
 }
 
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Event) UnmarshalEasyJSON(l *jlexer.Lexer) {
-	easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply(l, v)
+	easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(l, v)
 }

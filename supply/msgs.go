@@ -552,7 +552,7 @@ func ship(ctx *ledger.Context, m *Ship) error {
 	if err := cold.finish(ctx); err != nil {
 		return err
 	}
-	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", Disposition: "in_transit", Keys: keys, To: m.To})
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", Disposition: "in_transit", Keys: keys, To: m.To, Cold: cold.ref()})
 	ctx.Emit("supply.shipped", [2]string{"to", m.To})
 	return nil
 }
@@ -646,7 +646,7 @@ func receive(ctx *ledger.Context, m *Receive) error {
 	if err := cold.finish(ctx); err != nil {
 		return err
 	}
-	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "receiving", Disposition: "in_progress", Keys: keys})
+	recordEvent(ctx, Event{EventID: m.EventID, Type: "ObjectEvent", Action: "OBSERVE", BizStep: "receiving", Disposition: "in_progress", Keys: keys, Cold: cold.ref()})
 	ctx.Emit("supply.received", [2]string{"by", actor(ctx)})
 	return nil
 }

@@ -1,0 +1,475 @@
+package epcis
+
+import (
+	"math/big"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/supply"
+)
+
+// ErrQueryUnsupported answers a standard query parameter this repository
+// does not evaluate: the events it keeps lack the field (EPCIS 2.0's
+// ImplementationException, as 501).
+var ErrQueryUnsupported = ledger.NewError("api", 53, "epcis_query_unsupported", 501, "a standard EPCIS query parameter this repository does not answer: the ledger does not keep that part of an event")
+
+// ErrQueryTooLarge answers a query with more matches than its
+// maxEventCount (EPCIS 2.0's QueryTooLargeException).
+var ErrQueryTooLarge = ledger.NewError("api", 54, "epcis_query_too_large", 413, "more events match than maxEventCount allows: narrow the query")
+
+// standardParams are the SimpleEventQuery parameters of EPCIS 2.0 by name
+// (REST Bindings, query-schema.json); standardPatterns the families named
+// by a pattern (a vocabulary type, a UOM or an extension field in the
+// name). A parameter in neither is refused as QueryParameterException.
+var standardParams = map[string]bool{}
+
+var standardPatterns = []*regexp.Regexp{}
+
+func init() {
+	for _, p := range strings.Fields(`eventType GE_eventTime LT_eventTime GE_recordTime LT_recordTime EQ_action EQ_bizStep
+		EQ_disposition EQ_persistentDisposition_set EQ_persistentDisposition_unset EQ_quantity GT_quantity GE_quantity
+		LT_quantity LE_quantity EQ_readPoint WD_readPoint EQ_bizLocation WD_bizLocation EQ_transformationID MATCH_epc
+		MATCH_parentID MATCH_inputEPC MATCH_outputEPC MATCH_anyEPC MATCH_epcClass MATCH_inputEPCClass MATCH_outputEPCClass
+		MATCH_anyEPCClass EQ_eventID EXISTS_errorDeclaration GE_errorDeclaration_Time LT_errorDeclaration_Time EQ_errorReason
+		EQ_correctiveEventID orderBy orderDirection eventCountLimit maxEventCount EXISTS_sensorElementList GE_time LT_time
+		GE_startTime LT_startTime GE_endTime LT_endTime EQ_type EQ_deviceID EQ_dataProcessingMethod EQ_microorganism
+		EQ_chemicalSubstance EQ_bizRules EQ_stringValue EQ_booleanValue EQ_hexBinaryValue EQ_uriValue GE_percRank
+		LT_percRank GT_percRank LE_percRank perPage nextPageToken`) {
+		standardParams[p] = true
+	}
+	const ext = `[a-z][a-zA-Z0-9]*:\w+`
+	const uom = `[A-Z0-9]{2,4}`
+	for _, p := range []string{
+		`EQ_(bizTransaction|source|destination)_[a-z][a-zA-Z0-9_]+`,
+		`(EQ|GT|GE|LT|LE)_(INNER_)?(ILMD_)?(ERROR_DECLARATION_)?` + ext,
+		`(EQ|GT|GE|LT|LE)_(INNER_)?(SENSORELEMENT|SENSORMETADATA|SENSORREPORT)_` + ext,
+		`EXISTS_(INNER_)?(ILMD_|ERROR_DECLARATION_|SENSORELEMENT_|SENSORMETADATA_|SENSORREPORT_)?` + ext,
+		`HASATTR_` + ext, `EQ_ATTR_\w+_\w+`,
+		`(EQ|GE|GT|LT|LE)_(value|minValue|maxValue|meanValue|sDev|percValue|quantity)_` + uom,
+		`EQ_(INNER_)?(readPoint|bizLocation)_` + ext,
+	} {
+		standardPatterns = append(standardPatterns, regexp.MustCompile(`^(`+p+`)$`))
+	}
+}
+
+// standard says whether a parameter name is one of EPCIS 2.0's.
+func standard(name string) bool {
+	if standardParams[name] {
+		return true
+	}
+	for _, re := range standardPatterns {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// answered are the parameters this repository evaluates, beside the
+// sensor-value families (valueParam) and source/destination by party.
+var answered = map[string]bool{
+	"eventType": true, "GE_eventTime": true, "LT_eventTime": true, "GE_recordTime": true, "LT_recordTime": true,
+	"EQ_action": true, "EQ_bizStep": true, "EQ_disposition": true, "MATCH_epc": true, "MATCH_parentID": true,
+	"MATCH_anyEPC": true, "EQ_eventID": true, "orderBy": true, "orderDirection": true, "eventCountLimit": true,
+	"maxEventCount": true, "EXISTS_sensorElementList": true, "GE_time": true, "LT_time": true, "EQ_type": true,
+	"EQ_deviceID": true, "perPage": true, "nextPageToken": true,
+	"EQ_ILMD_cbvmda:lotNumber": true, "EQ_ILMD_cbvmda:itemExpirationDate": true,
+	"EQ_source_owning_party": true, "EQ_destination_owning_party": true,
+	"MATCH_inputEPC": true, "MATCH_outputEPC": true, "MATCH_epcClass": true, "MATCH_inputEPCClass": true,
+	"MATCH_outputEPCClass": true, "MATCH_anyEPCClass": true, "EQ_transformationID": true,
+	"EQ_quantity": true, "GT_quantity": true, "GE_quantity": true, "LT_quantity": true, "LE_quantity": true,
+}
+
+var quantityParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE)_quantity(_([A-Z0-9]{2,4}))?$`)
+
+var valueParam = regexp.MustCompile(`^(EQ|GE|GT|LT|LE)_(value|minValue|maxValue)_(CEL|FAH|KEL)$`)
+
+// Query is a parsed SimpleEventQuery: the ledger's filter, and the bounds
+// of the answer.
+type Query struct {
+	supply.EventFilter
+	// CountLimit ends the answer after this many events, with no next page
+	// (eventCountLimit); MaxCount refuses a query that matches more
+	// (maxEventCount). 0: none.
+	CountLimit, MaxCount int
+}
+
+// ParseQuery reads a SimpleEventQuery's parameters (lists separated by
+// '|'). A name EPCIS 2.0 does not define is refused (QueryParameterException,
+// epcis_query_parameter, 400); a standard one the ledger cannot answer is
+// refused as epcis_query_unsupported (501), naming it. 100 events a page
+// unless perPage says otherwise.
+func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
+	names := make([]string, 0, len(q))
+	for n := range q {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var conds []func(*supply.Event, *supply.ColdRecord) bool
+	needCold := false
+	for _, n := range names {
+		switch {
+		case !standard(n):
+			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", short(n))
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n):
+		default:
+			return nil, ErrQueryUnsupported.Wrapf("%s", n)
+		}
+	}
+	out := &Query{EventFilter: supply.EventFilter{Limit: 100}}
+	f := &out.EventFilter
+	split := func(name string) []string {
+		var vals []string
+		for _, v := range q[name] {
+			for _, p := range strings.Split(v, "|") {
+				if p != "" {
+					vals = append(vals, p)
+				}
+			}
+		}
+		return vals
+	}
+	f.Types, f.Actions, f.EventIDs = split("eventType"), split("EQ_action"), split("EQ_eventID")
+	for _, b := range split("EQ_bizStep") {
+		f.BizSteps = append(f.BizSteps, cbvName(b))
+	}
+	keys := func(name string) ([]string, error) {
+		var out []string
+		for _, code := range split(name) {
+			key, _, err := supply.KeyOf(code)
+			if err != nil {
+				return nil, ErrQueryParam.Wrapf("%s: %v", name, err)
+			}
+			out = append(out, key)
+		}
+		return out, nil
+	}
+	var err error
+	if f.Keys, err = keys("MATCH_epc"); err != nil {
+		return nil, err
+	}
+	if parents, err := keys("MATCH_parentID"); err != nil {
+		return nil, err
+	} else if len(parents) > 0 {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(parents, e.Parent) })
+	}
+	if any, err := keys("MATCH_anyEPC"); err != nil {
+		return nil, err
+	} else if len(any) > 0 {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			if contains(any, e.Parent) {
+				return true
+			}
+			for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs} {
+				for _, k := range list {
+					if contains(any, k) {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
+	for _, p := range []struct {
+		name string
+		list func(*supply.Event) []string
+	}{
+		{"MATCH_inputEPC", func(e *supply.Event) []string { return e.Inputs }},
+		{"MATCH_outputEPC", func(e *supply.Event) []string { return e.Outputs }},
+	} {
+		want, err := keys(p.name)
+		if err != nil {
+			return nil, err
+		}
+		if len(want) > 0 {
+			list := p.list
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				for _, k := range list(e) {
+					if contains(want, k) {
+						return true
+					}
+				}
+				return false
+			})
+		}
+	}
+	for _, p := range []struct {
+		name  string
+		lists func(*supply.Event) [][]supply.Quantity
+	}{
+		{"MATCH_epcClass", func(e *supply.Event) [][]supply.Quantity { return [][]supply.Quantity{e.Quantities, e.ChildQuantities} }},
+		{"MATCH_inputEPCClass", func(e *supply.Event) [][]supply.Quantity { return [][]supply.Quantity{e.InputQuantities} }},
+		{"MATCH_outputEPCClass", func(e *supply.Event) [][]supply.Quantity { return [][]supply.Quantity{e.OutputQuantities} }},
+		{"MATCH_anyEPCClass", func(e *supply.Event) [][]supply.Quantity {
+			return [][]supply.Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities}
+		}},
+	} {
+		if want := split(p.name); len(want) > 0 {
+			lists := p.lists
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				for _, l := range lists(e) {
+					for _, q := range l {
+						if classMatches(want, q.Class) {
+							return true
+						}
+					}
+				}
+				return false
+			})
+		}
+	}
+	if ids := split("EQ_transformationID"); len(ids) > 0 {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(ids, e.TransformationID) })
+	}
+	for _, name := range names {
+		m := quantityParam.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		limit, ok := new(big.Rat).SetString(q.Get(name))
+		if !ok {
+			return nil, ErrQueryParam.Wrapf("%s must be a number", name)
+		}
+		op, uom := m[1], m[3]
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			for _, l := range [][]supply.Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {
+				for _, x := range l {
+					v, ok := new(big.Rat).SetString(x.Quantity)
+					if ok && (uom == "" || x.UOM == uom) && compare(v.Cmp(limit), op) {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
+	if d := split("EQ_disposition"); len(d) > 0 {
+		for i := range d {
+			d[i] = cbvName(d[i])
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(d, e.Disposition) })
+	}
+	for _, p := range []struct {
+		name  string
+		field func(*supply.Event) string
+	}{
+		{"EQ_ILMD_cbvmda:lotNumber", func(e *supply.Event) string { return e.Lot }},
+		{"EQ_ILMD_cbvmda:itemExpirationDate", func(e *supply.Event) string { return e.Expiry }},
+		{"EQ_source_owning_party", func(e *supply.Event) string { return "urn:primum:org:" + e.By }},
+		{"EQ_destination_owning_party", func(e *supply.Event) string {
+			if e.To == "" {
+				return ""
+			}
+			return "urn:primum:org:" + e.To
+		}},
+	} {
+		if vals := split(p.name); len(vals) > 0 {
+			field := p.field
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(vals, field(e)) })
+		}
+	}
+	times := map[string]*time.Time{"GE_eventTime": &f.From, "LT_eventTime": &f.To, "GE_recordTime": &f.RecordFrom, "LT_recordTime": &f.RecordTo}
+	var readingFrom, readingTo time.Time
+	times["GE_time"], times["LT_time"] = &readingFrom, &readingTo
+	for _, name := range names {
+		dst, ok := times[name]
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, q.Get(name))
+		if err != nil {
+			return nil, ErrQueryParam.Wrapf("%s must be an RFC 3339 time", name)
+		}
+		*dst = t
+	}
+	// Sensor data: the event's temperature record.
+	if v := q.Get("EXISTS_sensorElementList"); q.Has("EXISTS_sensorElementList") && v != "" && v != "true" {
+		return nil, ErrQueryParam.Wrapf("EXISTS_sensorElementList takes no value")
+	}
+	if q.Has("EXISTS_sensorElementList") {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.Cold != 0 })
+	}
+	if types := split("EQ_type"); len(types) > 0 {
+		temp := false
+		for _, t := range types {
+			temp = temp || isTemperature(t)
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return temp && e.Cold != 0 })
+	}
+	if devices := split("EQ_deviceID"); len(devices) > 0 {
+		needCold = true
+		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool { return rec != nil && contains(devices, rec.Device) })
+	}
+	if !readingFrom.IsZero() || !readingTo.IsZero() {
+		needCold = true
+		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
+			if rec == nil {
+				return false
+			}
+			for _, rd := range rec.Readings {
+				t := time.Unix(rd.T, 0)
+				if (readingFrom.IsZero() || !t.Before(readingFrom)) && (readingTo.IsZero() || t.Before(readingTo)) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	for _, name := range names {
+		m := valueParam.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		limit, err := centiCelsius(q.Get(name), m[3])
+		if err != nil {
+			return nil, ErrQueryParam.Wrapf("%s must be a number", name)
+		}
+		op, which := m[1], m[2]
+		needCold = true
+		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
+			return rec != nil && readingsMatch(rec.Readings, which, op, limit)
+		})
+	}
+	// Paging and order.
+	if v := q.Get("perPage"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, ErrQueryParam.Wrapf("perPage must be 1-1000")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("nextPageToken"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, ErrQueryParam.Wrapf("nextPageToken")
+		}
+		f.After = n
+	}
+	switch q.Get("orderBy") {
+	case "", "recordTime":
+	case "eventTime":
+		return nil, ErrQueryUnsupported.Wrapf("orderBy=eventTime: events are kept in the order they were recorded; order by recordTime")
+	default:
+		return nil, ErrQueryParam.Wrapf("orderBy must be eventTime or recordTime")
+	}
+	switch q.Get("orderDirection") {
+	case "", "ASC":
+	case "DESC":
+		f.Desc = true
+	default:
+		return nil, ErrQueryParam.Wrapf("orderDirection must be ASC or DESC")
+	}
+	for name, dst := range map[string]*int{"eventCountLimit": &out.CountLimit, "maxEventCount": &out.MaxCount} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, ErrQueryParam.Wrapf("%s must be a positive integer", name)
+			}
+			*dst = n
+		}
+	}
+	if out.CountLimit > 0 && out.MaxCount > 0 {
+		return nil, ErrQueryParam.Wrapf("eventCountLimit and maxEventCount may not be given together")
+	}
+	if out.CountLimit > 0 && out.CountLimit < f.Limit {
+		f.Limit = out.CountLimit
+	}
+	if out.MaxCount > 0 {
+		// One more than allowed shows there are more.
+		f.Limit = min(out.MaxCount+1, 1001)
+	}
+	if len(conds) > 0 {
+		f.Keep = func(e *supply.Event) (bool, error) {
+			var rec *supply.ColdRecord
+			if needCold && e.Cold != 0 {
+				var err error
+				if rec, err = supply.GetColdRecord(r, e.Cold-1); err != nil {
+					return false, err
+				}
+			}
+			for _, c := range conds {
+				if !c(e, rec) {
+					return false, nil
+				}
+			}
+			return true, nil
+		}
+	}
+	return out, nil
+}
+
+// classMatches says whether a class is one of want, or under a pattern of
+// it ending in '*'.
+func classMatches(want []string, class string) bool {
+	for _, w := range want {
+		if w == class || (strings.HasSuffix(w, "*") && strings.HasPrefix(class, strings.TrimSuffix(w, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// compare reads a comparison's result (-1, 0, 1) through an operator.
+func compare(c int, op string) bool {
+	switch op {
+	case "EQ":
+		return c == 0
+	case "GT":
+		return c > 0
+	case "GE":
+		return c >= 0
+	case "LT":
+		return c < 0
+	}
+	return c <= 0
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// readingsMatch says whether a record's readings meet a sensor-value
+// parameter: value (some reading), minValue (the lowest) or maxValue (the
+// highest), compared with op to limit (centi-degrees).
+func readingsMatch(rs []supply.Reading, which, op string, limit int64) bool {
+	if len(rs) == 0 {
+		return false
+	}
+	cmp := func(c int64) bool {
+		switch op {
+		case "EQ":
+			return c == limit
+		case "GE":
+			return c >= limit
+		case "GT":
+			return c > limit
+		case "LT":
+			return c < limit
+		}
+		return c <= limit
+	}
+	lo, hi := rs[0].C, rs[0].C
+	for _, r := range rs {
+		lo, hi = min(lo, r.C), max(hi, r.C)
+		if which == "value" && cmp(r.C) {
+			return true
+		}
+	}
+	switch which {
+	case "minValue":
+		return cmp(lo)
+	case "maxValue":
+		return cmp(hi)
+	}
+	return false
+}

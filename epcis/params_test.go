@@ -1,0 +1,69 @@
+package epcis
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/primum-health/primum/supply"
+)
+
+// TestParseQuery: every EPCIS 2.0 parameter is known; those the ledger
+// answers are parsed, the others refused by name as unsupported (501), and
+// a name the standard does not define is a QueryParameterException (400).
+func TestParseQuery(t *testing.T) {
+	cases := []struct {
+		query string
+		want  error
+	}{
+		{"eventType=ObjectEvent&EQ_bizStep=receiving&MATCH_epc=urn:epc:id:sscc:0614141.1234567890", nil},
+		{"GE_eventTime=2026-01-01T00:00:00Z&LT_recordTime=2027-01-01T00:00:00Z&EQ_disposition=in_transit", nil},
+		{"EXISTS_sensorElementList&GE_value_CEL=8&LT_minValue_FAH=35.6&EQ_type=gs1:Temperature&EQ_deviceID=urn:epc:id:giai:4000001.111", nil},
+		{"GE_time=2026-01-01T00:00:00Z&LT_time=2026-01-02T00:00:00Z", nil},
+		{"orderBy=recordTime&orderDirection=DESC&eventCountLimit=5", nil},
+		{"maxEventCount=10&EQ_ILMD_cbvmda:lotNumber=L1&EQ_destination_owning_party=urn:primum:org:x", nil},
+		{"colour=red", ErrQueryParam},
+		{"EQ_bizstep=receiving", ErrQueryParam},
+		{"GE_value_CEL=warm", ErrQueryParam},
+		{"GE_eventTime=yesterday", ErrQueryParam},
+		{"orderDirection=UP", ErrQueryParam},
+		{"eventCountLimit=3&maxEventCount=3", ErrQueryParam},
+		{"MATCH_epc=not-a-code", ErrQueryParam},
+		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", ErrQueryUnsupported},
+		{"GE_quantity=5&LT_quantity_KGM=2.5&MATCH_epcClass=urn:epc:idpat:sgtin:4012345.012345.*&EQ_transformationID=urn:uuid:x", nil},
+		{"GE_quantity=lots", ErrQueryParam},
+		{"EQ_readPoint=urn:epc:id:sgln:0614141.00777.0", ErrQueryUnsupported},
+		{"EQ_example:colour=red", ErrQueryUnsupported},
+		{"HASATTR_bizLocation=urn:epcglobal:cbv:mda#sst", ErrQueryParam},
+		{"orderBy=eventTime", ErrQueryUnsupported},
+	}
+	for _, c := range cases {
+		t.Run(c.query, func(t *testing.T) {
+			q, err := url.ParseQuery(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ParseQuery(emptyState{}, q)
+			if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+// TestReadingsMatch: the sensor-value parameters against a record.
+func TestReadingsMatch(t *testing.T) {
+	rs := []supply.Reading{{T: 1, C: 450}, {T: 2, C: 1250}, {T: 3, C: 300}}
+	for _, c := range []struct {
+		which, op string
+		limit     int64
+		want      bool
+	}{
+		{"value", "GE", 1200, true}, {"value", "GT", 1250, false}, {"value", "EQ", 300, true},
+		{"minValue", "LT", 301, true}, {"minValue", "GE", 301, false}, {"maxValue", "LE", 1250, true}, {"maxValue", "LT", 1250, false},
+	} {
+		if got := readingsMatch(rs, c.which, c.op, c.limit); got != c.want {
+			t.Errorf("%s %s %d: %v", c.which, c.op, c.limit, got)
+		}
+	}
+}
