@@ -188,6 +188,13 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCaptureLimit.Wrapf("%d events, limit %d", len(events), supply.MaxCaptureEvents))
 		return
 	}
+	// Master data (epcisHeader.epcisMasterData, EPCClass): products
+	// registered or updated with the first event the capture sends.
+	master, err := doc.MasterData()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	// A capture counts against its token's key as one transaction per
 	// event, the rate a node accepts from one key.
 	if ok, wait := s.limiter.allowN(string(key.Public().(ed25519.PublicKey)), len(events)); !ok {
@@ -209,6 +216,12 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		translated[i], refusals[i] = epcis.TranslateEvent(committed, raw)
 		if refusals[i] == nil {
 			delete(refusals, i)
+		}
+	}
+	for i := range translated {
+		if _, bad := refusals[i]; !bad && len(master) > 0 {
+			translated[i] = append(master, translated[i]...)
+			break
 		}
 	}
 	go s.runCapture(job.CaptureID, key, events, translated, refusals, behaviour)

@@ -35,6 +35,7 @@ type EPCISDocument struct {
 	Type          string          `json:"type"`
 	SchemaVersion string          `json:"schemaVersion"`
 	CreationDate  string          `json:"creationDate"`
+	EPCISHeader   *epcisHeader    `json:"epcisHeader"`
 	EPCISBody     struct {
 		EventList []json.RawMessage `json:"eventList"`
 	} `json:"epcisBody"`

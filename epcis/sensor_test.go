@@ -93,3 +93,27 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return tm
 }
+
+// TestMasterData: EPCClass master data in a document's header reads as
+// product steps; other vocabularies are left; a class that names no GTIN
+// is refused.
+func TestMasterData(t *testing.T) {
+	doc := func(header string) *EPCISDocument {
+		var d EPCISDocument
+		if err := json.Unmarshal([]byte(`{"type":"EPCISDocument","epcisHeader":{"epcisMasterData":{"vocabularyList":[`+header+`]}},"epcisBody":{"eventList":[{}]}}`), &d); err != nil {
+			t.Fatal(err)
+		}
+		return &d
+	}
+	steps, err := doc(`{"type":"urn:epcglobal:epcis:vtype:EPCClass","vocabularyElementList":[
+		{"id":"urn:epc:idpat:sgtin:9506000.013435.*","attributes":[{"id":"urn:epcglobal:cbv:mda#regulatedProductName","attribute":"Amoxicillin"},{"id":"cbvmda:dosageFormType","attribute":"capsule"},{"id":"urn:epcglobal:cbv:mda#strengthDescription","attribute":"500 mg"}]},
+		{"id":"https://id.gs1.org/01/09506000134376","attributes":[{"id":"urn:epcglobal:cbv:mda#tradeItemDescription","attribute":"MR vaccine"}]}]},
+		{"type":"urn:epcglobal:epcis:vtype:Location","vocabularyElementList":[{"id":"urn:epc:id:sgln:0614141.00777.0"}]}`).MasterData()
+	if err != nil || len(steps) != 2 || steps[0].Product.GTIN != "09506000134352" || steps[0].Product.Name != "Amoxicillin" || steps[0].Product.Form != "capsule" ||
+		steps[0].Product.Strength != "500 mg" || steps[1].Product.GTIN != "09506000134376" || steps[1].Product.Name != "MR vaccine" {
+		t.Fatalf("%v %+v", err, steps)
+	}
+	if _, err := doc(`{"type":"urn:epcglobal:epcis:vtype:EPCClass","vocabularyElementList":[{"id":"urn:epc:id:sscc:0614141.1234567890"}]}`).MasterData(); !errors.Is(err, ErrDocument) {
+		t.Fatalf("an SSCC as a class: %v", err)
+	}
+}

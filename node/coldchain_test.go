@@ -67,6 +67,23 @@ func TestColdChainEndToEnd(t *testing.T) {
 	if job := capture(t, n.APIURL(), maker.token, "", makerDoc); !job.Success {
 		t.Fatalf("the maker's capture: %+v", job)
 	}
+	// Master data in the header updates the product, with a class-level
+	// observation kept as recorded.
+	header := `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-22T10:00:00Z",
+"epcisHeader":{"epcisMasterData":{"vocabularyList":[{"type":"urn:epcglobal:epcis:vtype:EPCClass","vocabularyElementList":[{"id":"https://id.gs1.org/01/` + testGTIN + `",
+"attributes":[{"id":"urn:epcglobal:cbv:mda#regulatedProductName","attribute":"MR vaccine, live"}]}]}]}},
+"epcisBody":{"eventList":[{"type":"ObjectEvent","eventID":"urn:uuid:c9","eventTime":"` + at(0) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"inspecting",
+"quantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.CLEAN","quantity":200}]}]}}`
+	if job := capture(t, n.APIURL(), maker.token, "", []byte(header)); !job.Success {
+		t.Fatalf("master data: %+v", job)
+	}
+	var product supply.Product
+	if err := c.Get(ctx, "/api/v1/supply/products/"+testGTIN, &product); err != nil || product.Name != "MR vaccine, live" {
+		t.Fatalf("the product after master data: %v %+v", err, product)
+	}
+	if job := capture(t, n.APIURL(), ph.token, "", []byte(strings.Replace(header, "urn:uuid:c9", "urn:uuid:c10", 1))); job.Success || job.Errors[0].Code != "unauthorized" {
+		t.Fatalf("a pharmacy's master data: %+v", job)
+	}
 	// A temperature in an unknown unit is refused with its code, and
 	// nothing is received.
 	bad := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:c6","eventTime":"` + at(25) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + caseA +

@@ -210,3 +210,23 @@ func TestMaxReadingsFitAnEnvelope(t *testing.T) {
 		t.Fatalf("%d bytes: %v", len(raw), err)
 	}
 }
+
+// TestMasterData: a capture's product step registers a product, updates
+// its manufacturer's own, and is refused for another's.
+func TestMasterData(t *testing.T) {
+	w := setup(t)
+	upsert := func(org string, p supply.RegisterProduct) error {
+		return w.Do(org, supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "product", Product: &p}}})
+	}
+	must(t, upsert("maker", supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin 500 mg capsules", Strength: "500 mg"}))
+	if p, err := supply.GetProduct(w.St.Committed(), gtin); err != nil || p.Name != "Amoxicillin 500 mg capsules" || p.Form != "capsule" {
+		t.Fatalf("updated: %v %+v", err, p)
+	}
+	if err := upsert("maker2", supply.RegisterProduct{GTIN: gtin, Name: "mine now"}); !errors.Is(err, supply.ErrProductExists) {
+		t.Fatalf("another maker's update: %v", err)
+	}
+	if err := upsert("pharmacy", supply.RegisterProduct{GTIN: "04012345123456", Name: "x"}); !errors.Is(err, ledger.ErrUnauthorized) {
+		t.Fatalf("a pharmacy's master data: %v", err)
+	}
+	must(t, upsert("maker2", supply.RegisterProduct{GTIN: "04012345123456", Name: "Paracetamol"}))
+}

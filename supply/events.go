@@ -321,6 +321,9 @@ type CaptureEvent struct {
 	// Record is an event kept as it was recorded, changing no custody
 	// (step "record").
 	Record *Event `json:"record,omitempty"`
+	// Product is a product's master data from the capture's header (step
+	// "product"): registered, or updated by its manufacturer.
+	Product *RegisterProduct `json:"product,omitempty"`
 }
 
 // Capture is the body of supply.capture.
@@ -391,6 +394,11 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, Sensor: e.Sensor, EventID: e.EventID}) }
 	case "record":
 		typ, run = TypeCapture, func() error { return keep(ctx, e.Record) }
+	case "product":
+		if e.Product == nil {
+			return ErrBadField.Wrapf("a product step carries the product")
+		}
+		typ, run = TypeRegisterProduct, func() error { return upsertProduct(ctx, e.Product) }
 	case "observe":
 		typ, run = TypeObserve, func() error {
 			return observe(ctx, &Observe{Codes: e.Codes, BizStep: e.BizStep, Sensor: e.Sensor, EventID: e.EventID})

@@ -329,6 +329,36 @@ func registerProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	return nil
 }
 
+// upsertProduct registers a product, or updates the name, form and
+// strength of one the signer registered (EPCIS master data: an EPCClass
+// vocabulary element). An empty field leaves what is there.
+func upsertProduct(ctx *ledger.Context, m *RegisterProduct) error {
+	old, err := GetProduct(ctx.State, m.GTIN)
+	if errors.Is(err, ErrUnknownProduct) {
+		return registerProduct(ctx, m)
+	}
+	if err != nil {
+		return err
+	}
+	if old.Manufacturer != ctx.Signer.ID {
+		return ErrProductExists.Wrapf("%s is another manufacturer's product", old.GTIN)
+	}
+	if len(m.Name) > 200 || len(m.Form) > 100 || len(m.Strength) > 100 {
+		return ErrBadField.Wrapf("name ≤200; form and strength ≤100")
+	}
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&old.Name, m.Name}, {&old.Form, m.Form}, {&old.Strength, m.Strength}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	ledger.SetJSON(ctx.State, k(prefixProduct, old.GTIN), old)
+	ctx.Emit("supply.product_updated", [2]string{"gtin", old.GTIN})
+	return nil
+}
+
 func commission(ctx *ledger.Context, m *Commission) error {
 	p, err := GetProduct(ctx.State, m.GTIN)
 	if err != nil {
