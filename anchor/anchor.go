@@ -151,3 +151,38 @@ func ReadFile(path string) ([][]byte, error) {
 	defer f.Close()
 	return Lines(f)
 }
+
+// Frontier is the compact range of a log's first records: the hashes of
+// the perfect subtrees that cover them, largest first (at most one per bit
+// of the size: 40 for 2^40 records). With it, Extend finds the root after
+// more records without the ones before.
+func Frontier(records [][]byte) ([][]byte, error) {
+	f := compact.RangeFactory{Hash: hasher.HashChildren}
+	r := f.NewEmptyRange(0)
+	for _, rec := range records {
+		if err := r.Append(hasher.HashLeaf(rec), nil); err != nil {
+			return nil, err
+		}
+	}
+	return r.Hashes(), nil
+}
+
+// Extend is the root of a log of size records (their frontier given) with
+// more appended: what a batch that added more commits. It hashes only the
+// new records.
+func Extend(frontier [][]byte, size uint64, more [][]byte) ([]byte, error) {
+	f := compact.RangeFactory{Hash: hasher.HashChildren}
+	r, err := f.NewRange(0, size, frontier)
+	if err != nil {
+		return nil, fmt.Errorf("anchor: the frontier does not cover %d records: %w", size, err)
+	}
+	for _, rec := range more {
+		if err := r.Append(hasher.HashLeaf(rec), nil); err != nil {
+			return nil, err
+		}
+	}
+	if r.End() == 0 {
+		return nil, ErrEmpty
+	}
+	return r.GetRootHash(nil)
+}

@@ -177,3 +177,28 @@ func TestReadFile(t *testing.T) {
 		}
 	}
 }
+
+// TestExtend: the root of a log from its frontier and the records after it
+// is the root of the whole log, at every split; a wrong frontier is not.
+func TestExtend(t *testing.T) {
+	var log [][]byte
+	for i := range 37 {
+		log = append(log, []byte{byte(i), 'r'})
+	}
+	for split := 0; split <= len(log); split++ {
+		want, _ := Root(log)
+		fr, err := Frontier(log[:split])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Extend(fr, uint64(split), log[split:])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("split %d: %x, %v", split, got, err)
+		}
+		if split > 0 {
+			if _, err := Extend(fr[1:], uint64(split), log[split:]); err == nil && len(fr) > 1 {
+				t.Fatalf("split %d: a frontier missing a hash was taken", split)
+			}
+		}
+	}
+}

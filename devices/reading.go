@@ -71,6 +71,9 @@ var Measures = []Measure{
 	{Code: 150021, Name: "bp_systolic", MDC: "MDC_PRESS_BLD_NONINV_SYS", Display: "Systolic blood pressure", Unit: "mm[Hg]", LOINC: "8480-6", Min: 40_00, Max: 300_00, VitalSign: true},
 	{Code: 150022, Name: "bp_diastolic", MDC: "MDC_PRESS_BLD_NONINV_DIA", Display: "Diastolic blood pressure", Unit: "mm[Hg]", LOINC: "8462-4", Min: 20_00, Max: 200_00, VitalSign: true},
 	{Code: 150364, Name: "body_temp", MDC: "MDC_TEMP_BODY", Display: "Body temperature", Unit: "Cel", LOINC: "8310-5", Min: 25_00, Max: 45_00, VitalSign: true},
+	// A cold-chain data logger's temperature (supply's cold chain): not a
+	// vital sign.
+	{Code: 150344, Name: "temperature", MDC: "MDC_TEMP", Display: "Temperature", Unit: "Cel", Min: -200_00, Max: 100_00},
 	{Code: 160184, Name: "glucose", MDC: "MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD", Display: "Glucose in capillary blood", Unit: "mmol/L", LOINC: "2339-0", Min: 50, Max: 50_00},
 }
 

@@ -10,7 +10,9 @@ package epcis
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/primum-health/primum/ledger"
@@ -116,13 +118,59 @@ type quantityElement struct {
 // sensorElement is one of an event's sensorElementList entries: what a
 // sensor (a temperature logger) reported, and when.
 type sensorElement struct {
-	SensorMetadata struct {
-		Time      string `json:"time"`
-		StartTime string `json:"startTime"`
-		EndTime   string `json:"endTime"`
-		DeviceID  string `json:"deviceID"`
-	} `json:"sensorMetadata"`
-	SensorReport []sensorReport `json:"sensorReport"`
+	SensorMetadata sensorMetadata `json:"sensorMetadata"`
+	SensorReport   []sensorReport `json:"sensorReport"`
+}
+
+type sensorMetadata struct {
+	Time      string `json:"time"`
+	StartTime string `json:"startTime"`
+	EndTime   string `json:"endTime"`
+	DeviceID  string `json:"deviceID"`
+	// The logger's batch that committed these readings: extension
+	// members named …:batch (a number) and …:frontier (hex hashes).
+	Batch    uint64
+	Frontier []string
+}
+
+func (m *sensorMetadata) UnmarshalJSON(b []byte) error {
+	type plain sensorMetadata
+	if err := json.Unmarshal(b, (*plain)(m)); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(all))
+	for k := range all {
+		names = append(names, k)
+	}
+	sort.Strings(names) // several namespaces: the first by name
+	for _, k := range names {
+		v := all[k]
+		i := strings.LastIndexByte(k, ':')
+		if i <= 0 {
+			continue
+		}
+		switch k[i+1:] {
+		case "batch":
+			if m.Batch != 0 {
+				continue
+			}
+			if err := json.Unmarshal(v, &m.Batch); err != nil {
+				return fmt.Errorf("sensorMetadata %s: a batch number: %w", k, err)
+			}
+		case "frontier":
+			if m.Frontier != nil {
+				continue
+			}
+			if err := json.Unmarshal(v, &m.Frontier); err != nil {
+				return fmt.Errorf("sensorMetadata %s: hex hashes: %w", k, err)
+			}
+		}
+	}
+	return nil
 }
 
 type sensorReport struct {

@@ -61,6 +61,14 @@ func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
 			if s.Device == "" {
 				s.Device = md.DeviceID
 			}
+			// A registered logger (urn:primum:device:<id>) and the batch
+			// that committed these readings.
+			if id, ok := strings.CutPrefix(md.DeviceID, "urn:primum:device:"); ok && md.Batch != 0 && s.Logger == "" {
+				if len(md.Frontier) > 64 {
+					return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorMetadata: at most 64 frontier hashes", i)
+				}
+				s.Logger, s.Batch, s.Frontier = id, md.Batch, md.Frontier
+			}
 			switch r.Exception {
 			case "":
 			case "ALARM_CONDITION", "ERROR_CONDITION":

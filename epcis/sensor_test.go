@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,12 @@ func TestSensorElementList(t *testing.T) {
 	if err != nil || len(events) != 1 || events[0].Step != "observe" || events[0].BizStep != "storing" || events[0].Sensor == nil ||
 		len(events[0].Sensor.Readings) != 1 || len(events[0].Sensor.Exceptions) != 1 {
 		t.Fatalf("observation: %v %+v", err, events)
+	}
+	logged := `{"type":"ObjectEvent","eventTime":"2026-01-01T00:00:00Z","action":"OBSERVE","bizStep":"receiving","epcList":["urn:epc:id:sscc:0614141.1234567890"],
+	"sensorElementList":[{"sensorMetadata":{"time":"2026-01-01T00:00:00Z","deviceID":"urn:primum:device:abc123","primum:batch":2,"primum:frontier":["` + strings.Repeat("ab", 32) + `"]},
+	"sensorReport":[{"type":"Temperature","value":5,"uom":"CEL"}]}]}`
+	if events, err := TranslateEvent(emptyState{}, json.RawMessage(logged)); err != nil || events[0].Sensor.Logger != "abc123" || events[0].Sensor.Batch != 2 || len(events[0].Sensor.Frontier) != 1 {
+		t.Fatalf("a logger's batch: %v %+v", err, events)
 	}
 	ship := `{"type":"ObjectEvent","eventTime":"2026-01-01T00:00:00Z","action":"OBSERVE","bizStep":"shipping","epcList":["urn:epc:id:sscc:0614141.1234567890"],"example:carrier":"ColdExpress"}`
 	if events, err := TranslateEvent(emptyState{}, json.RawMessage(ship)); err != nil || events[0].Carrier != "ColdExpress" {

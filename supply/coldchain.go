@@ -4,12 +4,16 @@ package supply
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/ledger"
 )
@@ -64,6 +68,7 @@ var (
 	ErrExcDecided     = ledger.NewError("supply", 46, "excursion_decided", 409, "this excursion was already decided")
 	ErrNotRuleHolder  = ledger.NewError("supply", 47, "not_product_manufacturer", 403, "only the product's manufacturer (or the regulator, for a decision) may do this")
 	ErrTooManyRules   = ledger.NewError("supply", 48, "too_many_products", 400, "one event's objects may hold at most 64 products with a storage rule: record their temperatures in several events")
+	ErrNotAnchored    = ledger.NewError("supply", 51, "not_the_loggers_batch", 409, "the readings are not what the named logger's batch committed: give the logger's device id, the batch that added exactly these readings, and the frontier of its log before them")
 	ErrNoRule         = ledger.NewError("supply", 50, "no_storage_rule", 404, "the product has no storage rule: its manufacturer sets one with supply.storage_rule")
 	ErrNothingToWatch = ledger.NewError("supply", 49, "no_readings", 400, "a sensor report names no temperature reading")
 )
@@ -166,6 +171,64 @@ type Sensor struct {
 	Device     string            `json:"device,omitempty"`
 	Readings   []Reading         `json:"readings"`
 	Exceptions []SensorException `json:"exceptions,omitempty"`
+	// Logger and Batch name a registered device's batch that committed
+	// these very readings (each as a devices reading of code MDC_TEMP),
+	// the whole batch and nothing else; Frontier is the compact range of
+	// the logger's log before the batch (anchor.Frontier, hex). Then any
+	// reading of the record is provable offline from the logger's log.
+	Logger   string   `json:"logger,omitempty"`
+	Batch    uint64   `json:"batch,omitempty"`
+	Frontier []string `json:"frontier,omitempty"`
+}
+
+// LoggerCode is the MDC code of a logger's temperature (MDC_TEMP).
+const LoggerCode = 150344
+
+// LoggerLeaves are a record's readings as the logger's log holds them.
+func LoggerLeaves(rs []Reading) [][]byte {
+	out := make([][]byte, len(rs))
+	for i, r := range rs {
+		out[i] = devices.Reading{Time: r.T, Code: LoggerCode, Value: r.C}.Encode()
+	}
+	return out
+}
+
+// anchored checks that the logger's batch committed exactly these
+// readings: its size is the readings after the batch before, and its root
+// is the frontier of the log before extended by them. Bounded: at most
+// MaxReadings leaves hashed, 64 frontier hashes.
+func (s *Sensor) anchored(r ledger.Reader) error {
+	if s.Logger == "" {
+		if s.Batch != 0 || len(s.Frontier) > 0 {
+			return ErrNotAnchored.Wrapf("a batch or frontier without its logger")
+		}
+		return nil
+	}
+	if len(s.Frontier) > 64 {
+		return ErrNotAnchored.Wrapf("%d frontier hashes", len(s.Frontier))
+	}
+	e, err := devices.GetBatch(r, s.Logger, s.Batch)
+	if errors.Is(err, devices.ErrUnknownBatch) {
+		return ErrNotAnchored.Wrapf("logger %s has no batch %d", short(s.Logger), s.Batch)
+	} else if err != nil {
+		return err
+	}
+	if e.Size-e.From != uint64(len(s.Readings)) {
+		return ErrNotAnchored.Wrapf("batch %d added %d readings, the record has %d", s.Batch, e.Size-e.From, len(s.Readings))
+	}
+	frontier := make([][]byte, len(s.Frontier))
+	for i, h := range s.Frontier {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 32 {
+			return ErrNotAnchored.Wrapf("frontier hash %d is not 64 hex", i)
+		}
+		frontier[i] = b
+	}
+	root, err := anchor.Extend(frontier, e.From, LoggerLeaves(s.Readings))
+	if err != nil || hex.EncodeToString(root) != e.Root {
+		return ErrNotAnchored.Wrapf("the readings and frontier do not give batch %d's root", s.Batch)
+	}
+	return nil
 }
 
 func (s *Sensor) check(now time.Time) error {
@@ -313,8 +376,12 @@ type ColdRecord struct {
 	Readings    []Reading         `json:"readings"`
 	Exceptions  []SensorException `json:"exceptions,omitempty"`
 	Assessments []Assessment      `json:"assessments,omitempty"`
-	Time        string            `json:"time"`
-	Height      int64             `json:"height"`
+	// Logger and Batch: the registered logger's batch that committed the
+	// readings (Sensor.anchored), when the record names one.
+	Logger string `json:"logger,omitempty"`
+	Batch  uint64 `json:"batch,omitempty"`
+	Time   string `json:"time"`
+	Height int64  `json:"height"`
 }
 
 // Excursion is a product's rule broken in one cold-chain record: the packs
@@ -477,6 +544,9 @@ func startCold(ctx *ledger.Context, s *Sensor, step, eventID string) (*coldApply
 	if err := s.check(ctx.Time); err != nil {
 		return nil, err
 	}
+	if err := s.anchored(ctx.State); err != nil {
+		return nil, err
+	}
 	if len(s.Readings) > MaxReadings {
 		return nil, ErrBadSensor.Wrapf("%d readings", len(s.Readings))
 	}
@@ -487,7 +557,7 @@ func startCold(ctx *ledger.Context, s *Sensor, step, eventID string) (*coldApply
 		seq = binary.BigEndian.Uint64(b)
 	}
 	ctx.State.Set(keyNextCold, binary.BigEndian.AppendUint64(nil, seq+1))
-	return &coldApply{rec: &ColdRecord{Seq: seq, EventID: eventID, Step: step, By: actor(ctx), Device: s.Device,
+	return &coldApply{rec: &ColdRecord{Seq: seq, EventID: eventID, Step: step, By: actor(ctx), Device: s.Device, Logger: s.Logger, Batch: s.Batch,
 		Readings: s.Readings, Exceptions: s.Exceptions, Time: ctx.Time.Format(time.RFC3339), Height: ctx.Height},
 		products: map[string]*coldProduct{}}, nil
 }

@@ -300,6 +300,45 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply2(in *jlexer.Lexer, o
 				}
 				in.Delim(']')
 			}
+		case "logger":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Logger = string(in.String())
+			}
+		case "batch":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Batch = uint64(in.Uint64())
+			}
+		case "frontier":
+			if in.IsNull() {
+				in.Skip()
+				out.Frontier = nil
+			} else {
+				in.Delim('[')
+				if out.Frontier == nil {
+					if !in.IsDelim(']') {
+						out.Frontier = make([]string, 0, 4)
+					} else {
+						out.Frontier = []string{}
+					}
+				} else {
+					out.Frontier = (out.Frontier)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v6 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v6 = string(in.String())
+					}
+					out.Frontier = append(out.Frontier, v6)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -332,11 +371,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply2(out *jwriter.Writer
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v6, v7 := range in.Readings {
-				if v6 > 0 {
+			for v7, v8 := range in.Readings {
+				if v7 > 0 {
 					out.RawByte(',')
 				}
-				(v7).MarshalEasyJSON(out)
+				(v8).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -346,11 +385,35 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply2(out *jwriter.Writer
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v8, v9 := range in.Exceptions {
-				if v8 > 0 {
+			for v9, v10 := range in.Exceptions {
+				if v9 > 0 {
 					out.RawByte(',')
 				}
-				(v9).MarshalEasyJSON(out)
+				(v10).MarshalEasyJSON(out)
+			}
+			out.RawByte(']')
+		}
+	}
+	if in.Logger != "" {
+		const prefix string = ",\"logger\":"
+		out.RawString(prefix)
+		out.String(string(in.Logger))
+	}
+	if in.Batch != 0 {
+		const prefix string = ",\"batch\":"
+		out.RawString(prefix)
+		out.Uint64(uint64(in.Batch))
+	}
+	if len(in.Frontier) != 0 {
+		const prefix string = ",\"frontier\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v11, v12 := range in.Frontier {
+				if v11 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v12))
 			}
 			out.RawByte(']')
 		}
@@ -477,13 +540,13 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply4(in *jlexer.Lexer, o
 					out.Lots = (out.Lots)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v10 string
+					var v13 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v10 = string(in.String())
+						v13 = string(in.String())
 					}
-					out.Lots = append(out.Lots, v10)
+					out.Lots = append(out.Lots, v13)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -608,11 +671,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply4(out *jwriter.Writer
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v11, v12 := range in.Lots {
-				if v11 > 0 {
+			for v14, v15 := range in.Lots {
+				if v14 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v12))
+				out.String(string(v15))
 			}
 			out.RawByte(']')
 		}
@@ -747,13 +810,13 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply5(in *jlexer.Lexer, o
 					out.Keys = (out.Keys)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v13 string
+					var v16 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v13 = string(in.String())
+						v16 = string(in.String())
 					}
-					out.Keys = append(out.Keys, v13)
+					out.Keys = append(out.Keys, v16)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -804,13 +867,13 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply5(in *jlexer.Lexer, o
 					out.Readings = (out.Readings)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v14 Reading
+					var v17 Reading
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						(v14).UnmarshalEasyJSON(in)
+						(v17).UnmarshalEasyJSON(in)
 					}
-					out.Readings = append(out.Readings, v14)
+					out.Readings = append(out.Readings, v17)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -831,13 +894,13 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply5(in *jlexer.Lexer, o
 					out.Exceptions = (out.Exceptions)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v15 SensorException
+					var v18 SensorException
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						(v15).UnmarshalEasyJSON(in)
+						(v18).UnmarshalEasyJSON(in)
 					}
-					out.Exceptions = append(out.Exceptions, v15)
+					out.Exceptions = append(out.Exceptions, v18)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -858,16 +921,28 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply5(in *jlexer.Lexer, o
 					out.Assessments = (out.Assessments)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v16 Assessment
+					var v19 Assessment
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						(v16).UnmarshalEasyJSON(in)
+						(v19).UnmarshalEasyJSON(in)
 					}
-					out.Assessments = append(out.Assessments, v16)
+					out.Assessments = append(out.Assessments, v19)
 					in.WantComma()
 				}
 				in.Delim(']')
+			}
+		case "logger":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Logger = string(in.String())
+			}
+		case "batch":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Batch = uint64(in.Uint64())
 			}
 		case "time":
 			if in.IsNull() {
@@ -917,11 +992,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply5(out *jwriter.Writer
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v17, v18 := range in.Keys {
-				if v17 > 0 {
+			for v20, v21 := range in.Keys {
+				if v20 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v18))
+				out.String(string(v21))
 			}
 			out.RawByte(']')
 		}
@@ -958,11 +1033,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply5(out *jwriter.Writer
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v19, v20 := range in.Readings {
-				if v19 > 0 {
+			for v22, v23 := range in.Readings {
+				if v22 > 0 {
 					out.RawByte(',')
 				}
-				(v20).MarshalEasyJSON(out)
+				(v23).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -972,11 +1047,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply5(out *jwriter.Writer
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v21, v22 := range in.Exceptions {
-				if v21 > 0 {
+			for v24, v25 := range in.Exceptions {
+				if v24 > 0 {
 					out.RawByte(',')
 				}
-				(v22).MarshalEasyJSON(out)
+				(v25).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -986,14 +1061,24 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply5(out *jwriter.Writer
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v23, v24 := range in.Assessments {
-				if v23 > 0 {
+			for v26, v27 := range in.Assessments {
+				if v26 > 0 {
 					out.RawByte(',')
 				}
-				(v24).MarshalEasyJSON(out)
+				(v27).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
+	}
+	if in.Logger != "" {
+		const prefix string = ",\"logger\":"
+		out.RawString(prefix)
+		out.String(string(in.Logger))
+	}
+	if in.Batch != 0 {
+		const prefix string = ",\"batch\":"
+		out.RawString(prefix)
+		out.Uint64(uint64(in.Batch))
 	}
 	{
 		const prefix string = ",\"time\":"

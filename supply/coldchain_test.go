@@ -2,11 +2,15 @@ package supply_test
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/envelope"
+	"github.com/primum-health/primum/internal/moduletest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
@@ -229,4 +233,86 @@ func TestMasterData(t *testing.T) {
 		t.Fatalf("a pharmacy's master data: %v", err)
 	}
 	must(t, upsert("maker2", supply.RegisterProduct{GTIN: "04012345123456", Name: "Paracetamol"}))
+}
+
+// TestLoggerBatch: a record whose readings a registered logger committed
+// in a batch names it; the ledger checks the batch committed exactly those
+// readings (from the frontier of the log before them), so each is
+// provable offline from the logger's log. A record that differs by one
+// reading, names a batch that is not there or a frontier of another log is
+// refused, and changes nothing.
+func TestLoggerBatch(t *testing.T) {
+	w := moduletest.New(t, supply.Declare(), devices.Declare())
+	for _, o := range []struct{ name, typ string }{{"maker", "manufacturer"}, {"pharmacy", "pharmacy"}} {
+		w.AddOrg(o.name, o.typ)
+	}
+	w.Commit()
+	logger := w.AddDevice("logger", "maker", "data-logger")
+	must(t, w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "MR vaccine"}))
+	must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2030-12-31", Serials: []string{"S1"}}))
+	must(t, w.Do("maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack1}, To: w.ID("pharmacy")}))
+
+	// The logger's log: an earlier shipment's 3 readings (batch 1), then
+	// this one's 4 (batch 2).
+	const t0 = 1_767_225_600
+	earlier := readings(t0-86400, 1800, 500, 510, 520)
+	this := readings(t0, 1800, 450, 460, 470, 480)
+	log := append(supply.LoggerLeaves(earlier.Readings), supply.LoggerLeaves(this.Readings)...)
+	first, err := devices.Next(log[:3], nil)
+	must(t, err)
+	must(t, w.Do("logger", devices.TypeBatch, first))
+	latest, err := devices.Latest(w.St.Committed(), logger)
+	must(t, err)
+	second, err := devices.Next(log, latest)
+	must(t, err)
+	must(t, w.Do("logger", devices.TypeBatch, second))
+	frontier, err := anchor.Frontier(log[:3])
+	must(t, err)
+	hexes := make([]string, len(frontier))
+	for i, h := range frontier {
+		hexes[i] = hex.EncodeToString(h)
+	}
+	anchored := func(s *supply.Sensor, batch uint64, fr []string) *supply.Sensor {
+		c := *s
+		c.Logger, c.Batch, c.Frontier = logger, batch, fr
+		return &c
+	}
+	tampered := readings(t0, 1800, 450, 460, 470, 481)
+	for _, c := range []struct {
+		name   string
+		sensor *supply.Sensor
+	}{
+		{"a reading changed", anchored(tampered, 2, hexes)},
+		{"the earlier batch", anchored(this, 1, hexes)},
+		{"no such batch", anchored(this, 9, hexes)},
+		{"no frontier", anchored(this, 2, nil)},
+		{"a frontier hash that is not hex", anchored(this, 2, []string{"zz"})},
+		{"a batch without its logger", &supply.Sensor{Readings: this.Readings, Batch: 2}},
+	} {
+		before := w.St.Hash()
+		if err := w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack1}, Sensor: c.sensor}); !errors.Is(err, supply.ErrNotAnchored) {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if string(before) != string(w.St.Hash()) {
+			t.Fatalf("%s: a refusal changed the state", c.name)
+		}
+	}
+	must(t, w.Do("pharmacy", supply.TypeReceive, supply.Receive{Codes: []string{pack1}, Sensor: anchored(this, 2, hexes)}))
+	v := verify(w, pack1, w.ID("pharmacy"))
+	if len(v.ColdChain) != 1 || v.ColdChain[0].Logger != logger || v.ColdChain[0].Batch != 2 || v.Verdict != supply.VerdictDispensable {
+		t.Fatalf("the anchored record: %+v", v)
+	}
+	// Each reading is in the logger's committed log: its inclusion proof
+	// checks against batch 2's root.
+	e, err := devices.GetBatch(w.St.Committed(), logger, 2)
+	must(t, err)
+	root, _ := hex.DecodeString(e.Root)
+	for i := range this.Readings {
+		p, err := anchor.Prove(log, uint64(3+i))
+		must(t, err)
+		if err := anchor.Verify(supply.LoggerLeaves(this.Readings)[i], uint64(3+i), e.Size, p, root); err != nil {
+			t.Fatalf("reading %d: %v", i, err)
+		}
+	}
 }

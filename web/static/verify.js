@@ -161,6 +161,7 @@ function chart(rec, rule) {
   const cap = document.createElement("figcaption");
   cap.textContent = `${{ ship: "Shipped", receive: "Received", observe: "Observed" }[rec.step] || rec.step} ${new Date(rec.time).toLocaleDateString()} · ${route}` +
     (rec.carrier ? ` · carrier ${rec.carrier}` : "") + ` · ${rs.length} readings` +
+    (rec.logger ? ` (committed by logger ${rec.logger.slice(0, 10)}…, batch ${rec.batch}: each provable offline)` : "") +
     (a ? ` · ${broken ? "✗ " + a.reason : "✓ within " + a.rule}` : "");
   if (broken) cap.className = "tone-stop";
   const W = 600, H = 150, L = 44, R = 8, T = 8, B = 22;
