@@ -38,6 +38,7 @@ var Stories = []Story{
 	{"federated learning", federatedLearning},
 	{"research aggregates", researchAggregates},
 	{"cold chain", coldChain},
+	{"devices", deviceReadings},
 }
 
 // Env is what a story works with: the demo node's client, the demo's home
