@@ -48,7 +48,7 @@ const (
 	// maxCaptureJobs is how many jobs the node keeps at once.
 	maxCaptureJobs = 1000
 	// maxJobDetail bounds each error's detail in a job's status.
-	maxJobDetail = 300
+	maxJobDetail = 800
 )
 
 type captureJobs struct {
@@ -367,7 +367,16 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 		q.Set("nextPageToken", strconv.FormatUint(next, 10))
 		linkNext(w, r, q)
 	}
-	doc := epcis.QueryDocument(events, time.Now())
+	doc, err := epcis.QueryDocument(committed, events, time.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		writeError(w, fmt.Errorf("the events do not encode: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/ld+json")
-	_ = json.NewEncoder(w).Encode(doc)
+	_, _ = w.Write(append(b, '\n'))
 }

@@ -1,7 +1,6 @@
 package epcis
 
 import (
-	"math/big"
 	"net/url"
 	"regexp"
 	"sort"
@@ -89,6 +88,15 @@ var quantityParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE)_quantity(_([A-Z0-9]{2,
 
 var valueParam = regexp.MustCompile(`^(EQ|GE|GT|LT|LE)_(value|minValue|maxValue)_(CEL|FAH|KEL)$`)
 
+// Bounds of one query: its parameters, and the values of a list.
+const (
+	maxParams = 32
+	maxValues = 100
+	// maxColdScan bounds the events a page examines when a condition
+	// reads their temperature records.
+	maxColdScan = 500
+)
+
 // Query is a parsed SimpleEventQuery: the ledger's filter, and the bounds
 // of the answer.
 type Query struct {
@@ -110,6 +118,18 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if len(names) > maxParams {
+		return nil, ErrQueryParam.Wrapf("%d parameters: at most %d in one query", len(names), maxParams)
+	}
+	for _, n := range names {
+		values := 0
+		for _, v := range q[n] {
+			values += 1 + strings.Count(v, "|")
+		}
+		if values > maxValues {
+			return nil, ErrQueryParam.Wrapf("%s: at most %d values", short(n), maxValues)
+		}
+	}
 	var conds []func(*supply.Event, *supply.ColdRecord) bool
 	needCold := false
 	for _, n := range names {
@@ -231,7 +251,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		if m == nil {
 			continue
 		}
-		limit, ok := new(big.Rat).SetString(q.Get(name))
+		limit, ok := decimal(q.Get(name))
 		if !ok {
 			return nil, ErrQueryParam.Wrapf("%s must be a number", name)
 		}
@@ -239,7 +259,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
 			for _, l := range [][]supply.Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {
 				for _, x := range l {
-					v, ok := new(big.Rat).SetString(x.Quantity)
+					v, ok := decimal(x.Quantity)
 					if ok && (uom == "" || x.UOM == uom) && compare(v.Cmp(limit), op) {
 						return true
 					}
@@ -382,6 +402,11 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	if out.MaxCount > 0 {
 		// One more than allowed shows there are more.
 		f.Limit = min(out.MaxCount+1, 1001)
+	}
+	if needCold {
+		// Each event examined may read its temperature record (up to
+		// 1,440 readings): fewer events a page.
+		f.ScanLimit = maxColdScan
 	}
 	if len(conds) > 0 {
 		f.Keep = func(e *supply.Event) (bool, error) {

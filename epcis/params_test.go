@@ -3,6 +3,7 @@ package epcis
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/primum-health/primum/supply"
@@ -32,6 +33,11 @@ func TestParseQuery(t *testing.T) {
 		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", ErrQueryUnsupported},
 		{"GE_quantity=5&LT_quantity_KGM=2.5&MATCH_epcClass=urn:epc:idpat:sgtin:4012345.012345.*&EQ_transformationID=urn:uuid:x", nil},
 		{"GE_quantity=lots", ErrQueryParam},
+		{"GE_quantity=1e999999", ErrQueryParam},
+		{"GE_value_CEL=1e-999999", ErrQueryParam},
+		{"GE_quantity=" + strings.Repeat("9", 41), ErrQueryParam},
+		{"eventType=ObjectEvent&eventType=AggregationEvent", nil},
+		{"MATCH_epc=" + strings.Repeat("x|", 100) + "x", ErrQueryParam},
 		{"EQ_readPoint=urn:epc:id:sgln:0614141.00777.0", ErrQueryUnsupported},
 		{"EQ_example:colour=red", ErrQueryUnsupported},
 		{"HASATTR_bizLocation=urn:epcglobal:cbv:mda#sst", ErrQueryParam},

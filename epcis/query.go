@@ -6,15 +6,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
 
 // QueryDocument is the EPCISQueryDocument answering a SimpleEventQuery
-// with events, created at created.
-func QueryDocument(events []supply.Event, created time.Time) map[string]any {
+// with events, created at created. An event with a temperature record
+// carries it as one summary sensor element (its times, logger, lowest and
+// highest reading, the logger's exceptions); all its readings are at
+// GET /api/v1/supply/cold/{seq}.
+func QueryDocument(r ledger.Reader, events []supply.Event, created time.Time) (map[string]any, error) {
 	list := make([]map[string]any, 0, len(events))
 	for _, e := range events {
-		list = append(list, renderEvent(e))
+		out := renderEvent(e)
+		if e.Cold != 0 {
+			rec, err := supply.GetColdRecord(r, e.Cold-1)
+			if err != nil {
+				return nil, err
+			}
+			out["sensorElementList"] = sensorSummary(rec)
+		}
+		list = append(list, out)
 	}
 	return map[string]any{
 		"@context":      []any{"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"},
@@ -25,7 +37,37 @@ func QueryDocument(events []supply.Event, created time.Time) map[string]any {
 			"queryName":   "SimpleEventQuery",
 			"resultsBody": map[string]any{"eventList": list},
 		}},
+	}, nil
+}
+
+// sensorSummary is a temperature record as EPCIS sensor elements: one
+// summary of the readings, and one report per exception the logger raised.
+func sensorSummary(rec *supply.ColdRecord) []map[string]any {
+	unix := func(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+	var out []map[string]any
+	meta := func() map[string]any {
+		m := map[string]any{}
+		if rec.Device != "" {
+			m["deviceID"] = rec.Device
+		}
+		return m
 	}
+	if n := len(rec.Readings); n > 0 {
+		lo, hi := rec.Readings[0].C, rec.Readings[0].C
+		for _, rd := range rec.Readings {
+			lo, hi = min(lo, rd.C), max(hi, rd.C)
+		}
+		m := meta()
+		m["startTime"], m["endTime"] = unix(rec.Readings[0].T), unix(rec.Readings[n-1].T)
+		out = append(out, map[string]any{"sensorMetadata": m, "sensorReport": []map[string]any{{
+			"type": "gs1:Temperature", "minValue": json.Number(supply.Centi(lo)), "maxValue": json.Number(supply.Centi(hi)), "uom": "CEL"}}})
+	}
+	for _, x := range rec.Exceptions {
+		m := meta()
+		m["time"] = unix(x.T)
+		out = append(out, map[string]any{"sensorMetadata": m, "sensorReport": []map[string]any{{"type": "gs1:Temperature", "exception": x.Exception}}})
+	}
+	return out
 }
 
 func renderURIs(keys []string) []string {

@@ -2,8 +2,10 @@ package epcis
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,13 +82,19 @@ func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
 			if r.Value == nil {
 				values = []*json.Number{r.MinValue, r.MaxValue}
 			}
+			if r.Value == nil && r.MinValue == nil && r.MaxValue == nil && r.Exception == "" {
+				return nil, supply.ErrNothingToWatch.Wrapf("sensorElementList[%d].sensorReport[%d]: a Temperature report with no value, minValue or maxValue", i, j)
+			}
 			for _, v := range values {
 				if v == nil {
 					continue
 				}
+				if r.UOM != "CEL" && r.UOM != "FAH" && r.UOM != "KEL" {
+					return nil, supply.ErrUnknownUnit.Wrapf("sensorElementList[%d].sensorReport[%d]: the unit is %q", i, j, short(r.UOM))
+				}
 				c, err := centiCelsius(string(*v), r.UOM)
 				if err != nil {
-					return nil, supply.ErrUnknownUnit.Wrapf("sensorElementList[%d].sensorReport[%d]: %v", i, j, err)
+					return nil, supply.ErrBadSensor.Wrapf("sensorElementList[%d].sensorReport[%d]: %v", i, j, err)
 				}
 				s.Readings = append(s.Readings, supply.Reading{T: t.Unix(), C: c})
 			}
@@ -112,12 +120,40 @@ var (
 	fiveNine = big.NewRat(5, 9)
 )
 
+// maxDecimal bounds a decimal the node reads (a temperature, a quantity):
+// its length, and its exponent. Rational arithmetic on 1e999999 would
+// take megabytes and seconds.
+const (
+	maxDecimalLen = 40
+	maxExponent   = 30
+)
+
+// decimal reads a JSON number (or a query's decimal) exactly, refusing one
+// longer than 40 characters or with an exponent beyond ±30.
+func decimal(s string) (*big.Rat, bool) {
+	if len(s) == 0 || len(s) > maxDecimalLen {
+		return nil, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		if err != nil || e > maxExponent || e < -maxExponent {
+			return nil, false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return nil, false
+		}
+	}
+	return new(big.Rat).SetString(s)
+}
+
 // centiCelsius converts a JSON number in a UN/CEFACT unit to hundredths of
 // a degree Celsius.
 func centiCelsius(num, uom string) (int64, error) {
-	v, ok := new(big.Rat).SetString(num)
+	v, ok := decimal(num)
 	if !ok {
-		return 0, ErrDocument.Wrapf("%q is not a number", short(num))
+		return 0, fmt.Errorf("%q is not a decimal of at most 40 characters and an exponent within ±30", short(num))
 	}
 	switch uom {
 	case "CEL":
@@ -126,7 +162,7 @@ func centiCelsius(num, uom string) (int64, error) {
 	case "FAH":
 		v.Sub(v, thirtyTw).Mul(v, fiveNine)
 	default:
-		return 0, ErrDocument.Wrapf("temperature unit %q (want CEL, FAH or KEL)", short(uom))
+		return 0, fmt.Errorf("the unit is %q", short(uom))
 	}
 	v.Mul(v, hundred)
 	// Round half away from zero.
@@ -138,7 +174,7 @@ func centiCelsius(num, uom string) (int64, error) {
 		q.Add(q, big.NewInt(1))
 	}
 	if !q.IsInt64() || q.Int64() > 1<<40 {
-		return 0, ErrDocument.Wrapf("temperature %s out of any range", short(num))
+		return 0, fmt.Errorf("%s is out of any range", short(num))
 	}
 	c := q.Int64()
 	if neg {

@@ -44,6 +44,9 @@ const (
 	MaxRuleAssessments = 64
 	// MaxAlarms bounds the cumulative thresholds of one storage rule.
 	MaxAlarms = 8
+	// MaxColdHolds bounds the undecided (or destroy) excursions holding
+	// one pack.
+	MaxColdHolds = 16
 	// MaxColdRecords is how many of its latest cold-chain records a pack
 	// keeps a reference to (its verdict's chart). Older ones stay on the
 	// ledger and in the pack's trail.
@@ -69,6 +72,7 @@ var (
 	ErrNotRuleHolder  = ledger.NewError("supply", 47, "not_product_manufacturer", 403, "only the product's manufacturer (or the regulator, for a decision) may do this")
 	ErrTooManyRules   = ledger.NewError("supply", 48, "too_many_products", 400, "one event's objects may hold at most 64 products with a storage rule: record their temperatures in several events")
 	ErrNotAnchored    = ledger.NewError("supply", 51, "not_the_loggers_batch", 409, "the readings are not what the named logger's batch committed: give the logger's device id, the batch that added exactly these readings, and the frontier of its log before them")
+	ErrTooManyHolds   = ledger.NewError("supply", 52, "too_many_holds", 409, "the pack is held by 16 excursions already: its manufacturer decides them before more records of it are taken")
 	ErrNoRule         = ledger.NewError("supply", 50, "no_storage_rule", 404, "the product has no storage rule: its manufacturer sets one with supply.storage_rule")
 	ErrNothingToWatch = ledger.NewError("supply", 49, "no_readings", 400, "a sensor report names no temperature reading")
 )
@@ -279,25 +283,49 @@ type Assessment struct {
 	// Lowest and Highest are the extremes read.
 	Lowest  int64 `json:"lowest_c"`
 	Highest int64 `json:"highest_c"`
-	// Packs is how many packs of the product the event held.
+	// AlarmSeconds is the time at or past each of the rule's alarms.
+	AlarmSeconds []int64 `json:"alarm_seconds,omitempty"`
+	// Packs is how many packs of the product the event held; Held how
+	// many of them its excursion holds (a pack's earlier records count
+	// too: see Judge).
 	Packs int64 `json:"packs"`
+	Held  int64 `json:"held,omitempty"`
 }
 
-// Assess applies the rule to readings: each reading stands for the time
-// until the next (the last for none). The rule is broken when the time
-// outside [MinC, MaxC] passes the allowance (with none, when any reading
-// is outside), when an alarm's cumulative time is reached, or when the
-// logger raised ALARM_CONDITION. Integer arithmetic only.
+// Spans of a reading. A reading stands for the time until the next one,
+// at most MaxSpan (a gap longer than that is not known to have been at
+// that temperature); the last reading of a record for as long as the
+// interval before it, at most LastSpan, and a lone reading for LastSpan
+// (CDC: a data logger reads at least every 30 minutes).
+const (
+	MaxSpan  = 3600
+	LastSpan = 1800
+)
+
+// span is how long reading i of rs stands for.
+func span(rs []Reading, i int) int64 {
+	if i+1 < len(rs) {
+		return min(rs[i+1].T-rs[i].T, MaxSpan)
+	}
+	if i > 0 {
+		return min(rs[i].T-rs[i-1].T, LastSpan)
+	}
+	return LastSpan
+}
+
+// Assess applies the rule to one record's readings: each stands for its
+// span. The rule is broken when the time outside [MinC, MaxC] passes the
+// allowance (with none, when any reading is outside), when an alarm's
+// cumulative time is reached, or when the logger raised ALARM_CONDITION.
+// Integer arithmetic only. (A pack's earlier records count too: Judge.)
 func (r *StorageRule) Assess(s *Sensor) Assessment {
 	a := Assessment{GTIN: r.GTIN, Rule: r.Label()}
 	alarmS := make([]int64, len(r.Alarms))
+	a.AlarmSeconds = alarmS
 	outside := 0
 	var outLow, outHigh int64
 	for i, rd := range s.Readings {
-		d := int64(0)
-		if i+1 < len(s.Readings) {
-			d = s.Readings[i+1].T - rd.T
-		}
+		d := span(s.Readings, i)
 		if i == 0 || rd.C < a.Lowest {
 			a.Lowest = rd.C
 		}
@@ -356,6 +384,40 @@ func (r *StorageRule) Assess(s *Sensor) Assessment {
 	return a
 }
 
+// Judge says whether a pack breaks the rule with this record's assessment
+// added to what its earlier records under the same rule (counted since
+// rule height ruleAt) spent outside the range and past each alarm — so a
+// journey's records add up, however it was split — and why. It returns the
+// pack's new totals.
+func (r *StorageRule) Judge(a *Assessment, o *Object) (broken bool, why string, outside int64, alarms []int64) {
+	outside = a.Seconds
+	alarms = append([]int64{}, a.AlarmSeconds...)
+	earlier := o.ColdRule == r.Height && len(o.ColdAlarmS) == len(r.Alarms)
+	if earlier {
+		outside += o.ColdOutsideS
+		for j := range alarms {
+			alarms[j] += o.ColdAlarmS[j]
+		}
+	}
+	if a.Excursion {
+		return true, a.Reason, outside, alarms
+	}
+	if !earlier {
+		return false, "", outside, alarms
+	}
+	for j, al := range r.Alarms {
+		if alarms[j] >= al.Seconds && a.AlarmSeconds[j] > 0 {
+			return true, fmt.Sprintf("%s %s °C for %s in all with the pack's earlier records (the rule allows less than %s)",
+				map[string]string{"at_or_above": "at or above", "at_or_below": "at or below"}[al.When], Centi(al.C), Duration(alarms[j]), Duration(al.Seconds)), outside, alarms
+		}
+	}
+	if r.AllowanceS > 0 && a.Seconds > 0 && outside > r.AllowanceS {
+		return true, fmt.Sprintf("outside %s–%s °C for %s in all with the pack's earlier records, more than the %s allowed",
+			Centi(r.MinC), Centi(r.MaxC), Duration(outside), Duration(r.AllowanceS)), outside, alarms
+	}
+	return false, "", outside, alarms
+}
+
 // ColdRecord is one event's temperature record: the readings, whose
 // objects they were, the route, and what each product's rule made of them.
 //
@@ -376,6 +438,8 @@ type ColdRecord struct {
 	Readings    []Reading         `json:"readings"`
 	Exceptions  []SensorException `json:"exceptions,omitempty"`
 	Assessments []Assessment      `json:"assessments,omitempty"`
+	// EventTime is when the event says it happened (else the block time).
+	EventTime string `json:"event_time,omitempty"`
 	// Logger and Batch: the registered logger's batch that committed the
 	// readings (Sensor.anchored), when the record names one.
 	Logger string `json:"logger,omitempty"`
@@ -398,7 +462,9 @@ type Excursion struct {
 	From     string   `json:"from,omitempty"`
 	To       string   `json:"to,omitempty"`
 	Carrier  string   `json:"carrier,omitempty"`
-	Reason   string   `json:"reason"`
+	// Reporter is the member whose readings they were.
+	Reporter string `json:"reporter"`
+	Reason   string `json:"reason"`
 	Start    int64    `json:"start,omitempty"`
 	End      int64    `json:"end,omitempty"`
 	Seconds  int64    `json:"seconds"`
@@ -533,6 +599,10 @@ type coldProduct struct {
 	rule *StorageRule
 	a    Assessment
 	lots []string
+	// why is the first held pack's reason; newlyHeld counts the packs no
+	// excursion held before.
+	why       string
+	newlyHeld int
 }
 
 // startCold opens a cold-chain record for an event's sensor data, or nil
@@ -558,7 +628,7 @@ func startCold(ctx *ledger.Context, s *Sensor, step, eventID string) (*coldApply
 	}
 	ctx.State.Set(keyNextCold, binary.BigEndian.AppendUint64(nil, seq+1))
 	return &coldApply{rec: &ColdRecord{Seq: seq, EventID: eventID, Step: step, By: actor(ctx), Device: s.Device, Logger: s.Logger, Batch: s.Batch,
-		Readings: s.Readings, Exceptions: s.Exceptions, Time: ctx.Time.Format(time.RFC3339), Height: ctx.Height},
+		Readings: s.Readings, Exceptions: s.Exceptions, Time: ctx.Time.Format(time.RFC3339), Height: ctx.Height, EventTime: ctx.EventTime},
 		products: map[string]*coldProduct{}}, nil
 }
 
@@ -606,13 +676,29 @@ func (c *coldApply) touch(ctx *ledger.Context, x *Object) error {
 		return nil
 	}
 	p.a.Packs++
-	if !p.a.Excursion || !live(x) {
+	if !live(x) {
 		return nil
 	}
-	if x.ColdHold == "" {
-		x.ColdHold = ExcursionID(c.rec.Seq, x.GTIN)
-		ledger.SetPresent(ctx.State, seqKey(prefixExcObj, c.rec.Seq, x.GTIN, x.Key))
+	broken, why, outside, alarms := p.rule.Judge(&p.a, x)
+	x.ColdRule, x.ColdOutsideS, x.ColdAlarmS = p.rule.Height, outside, alarms
+	if !broken {
+		return nil
 	}
+	if p.why == "" {
+		p.why = why
+	}
+	id := ExcursionID(c.rec.Seq, x.GTIN)
+	if len(x.ColdHolds) == 0 {
+		p.newlyHeld++
+	}
+	if !slices.Contains(x.ColdHolds, id) {
+		if len(x.ColdHolds) >= MaxColdHolds {
+			return ErrTooManyHolds.Wrapf("%s", x.Key)
+		}
+		x.ColdHolds = append(x.ColdHolds, id)
+	}
+	ledger.SetPresent(ctx.State, seqKey(prefixExcObj, c.rec.Seq, x.GTIN, x.Key))
+	p.a.Held++
 	if len(p.lots) < maxExcursionLots && !slices.Contains(p.lots, x.Lot) {
 		p.lots = append(p.lots, x.Lot)
 	}
@@ -647,23 +733,31 @@ func (c *coldApply) finish(ctx *ledger.Context) error {
 		if p.rule == nil {
 			continue
 		}
+		if p.a.Held > 0 && !p.a.Excursion {
+			// Broken with the packs' earlier records only.
+			p.a.Excursion, p.a.Reason = true, p.why
+		}
 		c.rec.Assessments = append(c.rec.Assessments, p.a)
-		if !p.a.Excursion || p.a.Packs == 0 {
+		if p.a.Held == 0 {
 			continue
 		}
 		sort.Strings(p.lots)
-		e := Excursion{ID: ExcursionID(c.rec.Seq, gtin), Record: c.rec.Seq, GTIN: gtin, Lots: p.lots, Packs: p.a.Packs,
-			From: c.rec.From, To: c.rec.To, Carrier: c.rec.Carrier, Reason: p.a.Reason, Start: p.a.Start, End: p.a.End,
+		e := Excursion{ID: ExcursionID(c.rec.Seq, gtin), Record: c.rec.Seq, GTIN: gtin, Lots: p.lots, Packs: p.a.Held,
+			From: c.rec.From, To: c.rec.To, Carrier: c.rec.Carrier, Reporter: c.rec.By, Reason: p.why, Start: p.a.Start, End: p.a.End,
 			Seconds: p.a.Seconds, Time: c.rec.Time, Height: c.rec.Height}
 		ledger.SetJSON(ctx.State, seqKey(prefixExc, c.rec.Seq, gtin), e)
 		for _, lot := range p.lots {
 			ledger.SetPresent(ctx.State, seqKeyAfter(k(prefixExcLot, gtin, lot), c.rec.Seq))
 		}
-		if err := bump(ctx, k(prefixExcRoute, orNone(c.rec.From), orNone(c.rec.To))); err != nil {
-			return err
-		}
-		if err := bump(ctx, k(prefixExcCarrier, orNone(c.rec.Carrier))); err != nil {
-			return err
+		// Counted by route and carrier once, when it holds packs no
+		// excursion held: records of packs already held add none.
+		if p.newlyHeld > 0 {
+			if err := bump(ctx, k(prefixExcRoute, orNone(c.rec.From), orNone(c.rec.To))); err != nil {
+				return err
+			}
+			if err := bump(ctx, k(prefixExcCarrier, orNone(c.rec.Carrier))); err != nil {
+				return err
+			}
 		}
 		ctx.Emit("supply.excursion", [2]string{"id", e.ID}, [2]string{"gtin", gtin})
 	}
@@ -739,6 +833,12 @@ func observe(ctx *ledger.Context, m *Observe) error {
 		}
 		if o.Parent != "" {
 			return ErrInContainer.Wrapf("%s is in %s: observe the container", o.Key, o.Parent)
+		}
+		if o.Status == StatusDispensed {
+			return ErrDispensed.Wrapf("%s", o.Key)
+		}
+		if !live(o) {
+			return ErrDecommissioned.Wrapf("%s is %s", o.Key, o.Status)
 		}
 		keys = append(keys, o.Key)
 		from, to := o.Custodian, ""
@@ -826,10 +926,14 @@ func decideExcursion(ctx *ledger.Context, m *ExcursionDecision) error {
 			if err != nil {
 				return err
 			}
-			if o.ColdHold != e.ID {
+			i := slices.Index(o.ColdHolds, e.ID)
+			if i < 0 {
 				continue
 			}
-			o.ColdHold = ""
+			o.ColdHolds = slices.Delete(o.ColdHolds, i, i+1)
+			if len(o.ColdHolds) == 0 {
+				o.ColdHolds = nil
+			}
 			addStep(ctx, o, Step{Action: "cold_release", Note: short(m.Note)})
 			putObject(ctx.State, o)
 		}
@@ -872,6 +976,8 @@ func LotExcursions(r ledger.Reader, gtin, lot string, limit int) ([]*Excursion, 
 type ExcursionCounts struct {
 	Routes   []ExcursionCount `json:"routes"`
 	Carriers []ExcursionCount `json:"carriers"`
+	// Truncated: more routes or carriers than the answer lists.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // ExcursionCount is how many excursions one route or carrier had.
@@ -882,22 +988,30 @@ type ExcursionCount struct {
 	Count   uint64 `json:"count"`
 }
 
-// Counts lists excursions by route (from → to) or by carrier, up
-// to limit rows of each.
-func Counts(r ledger.Reader, limit int) (routes, carriers []ExcursionCount, err error) {
+// Counts lists excursions by route (from → to) or by carrier, up to
+// limit rows of each; truncated says there were more.
+func Counts(r ledger.Reader, limit int) (routes, carriers []ExcursionCount, truncated bool, err error) {
 	err = r.Iterate(prefixExcRoute, func(key, v []byte) bool {
+		if len(routes) == limit {
+			truncated = true
+			return false
+		}
 		from, to, _ := cut(string(key[len(prefixExcRoute):]), '/')
 		routes = append(routes, ExcursionCount{From: unescape(from), To: unescape(to), Count: binary.BigEndian.Uint64(pad8(v))})
-		return len(routes) < limit
+		return true
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	err = r.Iterate(prefixExcCarrier, func(key, v []byte) bool {
+		if len(carriers) == limit {
+			truncated = true
+			return false
+		}
 		carriers = append(carriers, ExcursionCount{Carrier: unescape(string(key[len(prefixExcCarrier):])), Count: binary.BigEndian.Uint64(pad8(v))})
-		return len(carriers) < limit
+		return true
 	})
-	return routes, carriers, err
+	return routes, carriers, truncated, err
 }
 
 func pad8(b []byte) []byte {

@@ -575,6 +575,12 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply4(in *jlexer.Lexer, o
 			} else {
 				out.Carrier = string(in.String())
 			}
+		case "reporter":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Reporter = string(in.String())
+			}
 		case "reason":
 			if in.IsNull() {
 				in.Skip()
@@ -699,6 +705,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply4(out *jwriter.Writer
 		const prefix string = ",\"carrier\":"
 		out.RawString(prefix)
 		out.String(string(in.Carrier))
+	}
+	{
+		const prefix string = ",\"reporter\":"
+		out.RawString(prefix)
+		out.String(string(in.Reporter))
 	}
 	{
 		const prefix string = ",\"reason\":"
@@ -932,6 +943,12 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply5(in *jlexer.Lexer, o
 				}
 				in.Delim(']')
 			}
+		case "event_time":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.EventTime = string(in.String())
+			}
 		case "logger":
 			if in.IsNull() {
 				in.Skip()
@@ -1070,6 +1087,11 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply5(out *jwriter.Writer
 			out.RawByte(']')
 		}
 	}
+	if in.EventTime != "" {
+		const prefix string = ",\"event_time\":"
+		out.RawString(prefix)
+		out.String(string(in.EventTime))
+	}
 	if in.Logger != "" {
 		const prefix string = ",\"logger\":"
 		out.RawString(prefix)
@@ -1170,11 +1192,44 @@ func easyjsonDa16a9bDecodeGithubComPrimumHealthPrimumSupply6(in *jlexer.Lexer, o
 			} else {
 				out.Highest = int64(in.Int64())
 			}
+		case "alarm_seconds":
+			if in.IsNull() {
+				in.Skip()
+				out.AlarmSeconds = nil
+			} else {
+				in.Delim('[')
+				if out.AlarmSeconds == nil {
+					if !in.IsDelim(']') {
+						out.AlarmSeconds = make([]int64, 0, 8)
+					} else {
+						out.AlarmSeconds = []int64{}
+					}
+				} else {
+					out.AlarmSeconds = (out.AlarmSeconds)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v28 int64
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v28 = int64(in.Int64())
+					}
+					out.AlarmSeconds = append(out.AlarmSeconds, v28)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
 		case "packs":
 			if in.IsNull() {
 				in.Skip()
 			} else {
 				out.Packs = int64(in.Int64())
+			}
+		case "held":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Held = int64(in.Int64())
 			}
 		default:
 			in.SkipRecursive()
@@ -1235,10 +1290,29 @@ func easyjsonDa16a9bEncodeGithubComPrimumHealthPrimumSupply6(out *jwriter.Writer
 		out.RawString(prefix)
 		out.Int64(int64(in.Highest))
 	}
+	if len(in.AlarmSeconds) != 0 {
+		const prefix string = ",\"alarm_seconds\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v29, v30 := range in.AlarmSeconds {
+				if v29 > 0 {
+					out.RawByte(',')
+				}
+				out.Int64(int64(v30))
+			}
+			out.RawByte(']')
+		}
+	}
 	{
 		const prefix string = ",\"packs\":"
 		out.RawString(prefix)
 		out.Int64(int64(in.Packs))
+	}
+	if in.Held != 0 {
+		const prefix string = ",\"held\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Held))
 	}
 	out.RawByte('}')
 }

@@ -42,7 +42,9 @@ func TestAssess(t *testing.T) {
 	}{
 		{"all in range", rule, readings(t0, 1800, 400, 500, 790, 210), false, 0, ""},
 		{"one reading warm for 30 min", rule, readings(t0, 1800, 400, 950, 500), true, 1800, "outside 2.00–8.00 °C for 30 min"},
-		{"the last reading outside counts without a duration", rule, readings(t0, 1800, 400, 500, 150), true, 0, "outside"},
+		{"the last reading counts as long as the interval before it, at most 30 min", rule, readings(t0, 3600, 400, 500, 150), true, 1800, "outside"},
+		{"a lone reading counts 30 min", rule, readings(t0, 0, 950), true, 1800, "outside"},
+		{"a gap counts at most an hour", rule, &supply.Sensor{Readings: []supply.Reading{{T: t0, C: 1200}, {T: t0 + 10*86400, C: 500}}}, true, 3600, "for 1 h"},
 		{"within the allowance", &lenient, readings(t0, 3600, 400, 1200, 1200, 500), false, 7200, ""},
 		{"past the allowance", &lenient, readings(t0, 3600, 400, 1200, 1200, 1200, 1200, 500), true, 4 * 3600, "more than the 3 h allowed"},
 		{"an alarm within an allowance still breaks the rule", &lenient, readings(t0, 1800, 400, 4600, 4600, 500), true, 3600, "at or above 45.00 °C for 1 h"},
@@ -189,7 +191,7 @@ func TestColdChainDestroy(t *testing.T) {
 		t.Fatalf("after destroy: %s %s", v.Verdict, v.Message)
 	}
 	// The carrier was not named: counted under "-".
-	_, carriers, err := supply.Counts(w.St.Committed(), 10)
+	_, carriers, _, err := supply.Counts(w.St.Committed(), 10)
 	if err != nil || len(carriers) != 1 || carriers[0].Carrier != "-" {
 		t.Fatalf("carriers: %v %+v", err, carriers)
 	}
@@ -218,7 +220,8 @@ func TestMaxReadingsFitAnEnvelope(t *testing.T) {
 // TestMasterData: a capture's product step registers a product, updates
 // its manufacturer's own, and is refused for another's.
 func TestMasterData(t *testing.T) {
-	w := setup(t)
+	w := newWorld(t)
+	must(t, w.Do("maker", supply.TypeRegisterProduct, supply.RegisterProduct{GTIN: gtin, Name: "Amoxicillin", Form: "capsule"}))
 	upsert := func(org string, p supply.RegisterProduct) error {
 		return w.Do(org, supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "product", Product: &p}}})
 	}
@@ -233,6 +236,90 @@ func TestMasterData(t *testing.T) {
 		t.Fatalf("a pharmacy's master data: %v", err)
 	}
 	must(t, upsert("maker2", supply.RegisterProduct{GTIN: "04012345123456", Name: "Paracetamol"}))
+	// Once a pack is commissioned, its product's master data is fixed.
+	must(t, w.Do("maker", supply.TypeCommission, supply.Commission{GTIN: gtin, Lot: "L1", Expiry: "2030-01-01", Serials: []string{"S1"}}))
+	if err := upsert("maker", supply.RegisterProduct{GTIN: gtin, Strength: "5000 mg"}); !errors.Is(err, supply.ErrProductExists) {
+		t.Fatalf("an update after commissioning: %v", err)
+	}
+}
+
+// TestHoldsAddUp: a pack held by two excursions stays held until both are
+// decided; records of a journey add up however they are split; a
+// receiver's repeated records of packs already held do not count again by
+// route and carrier.
+func TestHoldsAddUp(t *testing.T) {
+	w := setup(t)
+	const t0 = 1_767_225_600
+	w.Now = w.Now.AddDate(1, 0, 0)
+	must(t, w.Do("maker", supply.TypeStorageRule, supply.SetStorageRule{GTIN: gtin, MinC: 200, MaxC: 800, AllowanceS: 7200,
+		Alarms: []supply.Alarm{{When: "at_or_above", C: 2500, Seconds: 3600}}}))
+	must(t, w.Do("maker", supply.TypeShip, supply.Ship{Codes: []string{pack1, pack2}, To: w.ID("pharmacy"), Carrier: "HonestCarrier"}))
+	// Split into lone readings at 30 °C: each counts 30 min, the second
+	// reaches the alarm's hour.
+	must(t, w.Do("pharmacy", supply.TypeObserve, supply.Observe{Codes: []string{pack1, pack2}, Sensor: readings(t0, 0, 3000)}))
+	if v := verify(w, pack1, ""); v.Verdict == supply.VerdictExcursion {
+		t.Fatalf("one lone reading: %s", v.Message)
+	}
+	must(t, w.Do("pharmacy", supply.TypeObserve, supply.Observe{Codes: []string{pack1, pack2}, Sensor: readings(t0+1800, 0, 3000)}))
+	v := verify(w, pack1, "")
+	if v.Verdict != supply.VerdictExcursion || !strings.Contains(v.Message, "with the pack's earlier records") {
+		t.Fatalf("split records: %s %s", v.Verdict, v.Message)
+	}
+	first := v.Excursion.ID
+	// More records of packs already held: another hold each, no count.
+	must(t, w.Do("pharmacy", supply.TypeObserve, supply.Observe{Codes: []string{pack1, pack2}, Sensor: readings(t0+3600, 0, 3000)}))
+	must(t, w.Do("pharmacy", supply.TypeObserve, supply.Observe{Codes: []string{pack1, pack2}, Sensor: readings(t0+5400, 0, 3000)}))
+	routes, carriers, _, err := supply.Counts(w.St.Committed(), 10)
+	if err != nil || len(routes) != 1 || routes[0].Count != 1 || carriers[0].Count != 1 {
+		t.Fatalf("counts: %v %+v %+v", err, routes, carriers)
+	}
+	// Releasing the first excursion leaves the others holding the packs.
+	must(t, w.Do("maker", supply.TypeExcursionDecision, supply.ExcursionDecision{ID: first, Decision: "release", Note: "reviewed"}))
+	if v := verify(w, pack1, ""); v.Verdict != supply.VerdictExcursion || v.Excursion.ID == first || len(v.Excursions) < 3 {
+		t.Fatalf("after one release: %s, %d excursions", v.Verdict, len(v.Excursions))
+	}
+	exc, _, err := supply.ExcursionsPage(w.St.Committed(), gtin, "", 10)
+	must(t, err)
+	for _, e := range exc {
+		if e.ID != first {
+			must(t, w.Do("maker", supply.TypeExcursionDecision, supply.ExcursionDecision{ID: e.ID, Decision: "release", Note: "reviewed"}))
+		}
+	}
+	if v := verify(w, pack1, ""); v.Verdict == supply.VerdictExcursion || v.Excursion != nil {
+		t.Fatalf("after every release: %s", v.Verdict)
+	}
+}
+
+// TestKeptEventsAreTheHoldersToRecord: an event kept as recorded that
+// names another member's pack, has a time that is not one or a quantity
+// that is no plain decimal is refused.
+func TestKeptEventsAreTheHoldersToRecord(t *testing.T) {
+	w := setup(t)
+	keep := func(org string, e supply.Event, at string) error {
+		return w.Do(org, supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "record", EventTime: at, Record: &e}}})
+	}
+	key := "sgtin:" + gtin + ".S1"
+	for _, c := range []struct {
+		name string
+		org  string
+		e    supply.Event
+		at   string
+		want error
+	}{
+		{"another's pack", "pharmacy2", supply.Event{Type: "ObjectEvent", Action: "DELETE", BizStep: "decommissioning", Keys: []string{key}}, "", supply.ErrNotCustodian},
+		{"not a time", "maker", supply.Event{Type: "TransformationEvent", Inputs: []string{key}}, "not a time", supply.ErrBadField},
+		{"a huge quantity", "maker", supply.Event{Type: "ObjectEvent", Action: "OBSERVE", Quantities: []supply.Quantity{{Class: "urn:epc:class:lgtin:9506000.013435.L1", Quantity: "1e999999"}}}, "", supply.ErrBadField},
+		{"a quantity that is no number", "maker", supply.Event{Type: "ObjectEvent", Action: "OBSERVE", Quantities: []supply.Quantity{{Class: "urn:epc:class:lgtin:9506000.013435.L1", Quantity: "x"}}}, "", supply.ErrBadField},
+	} {
+		before := w.St.Hash()
+		if err := keep(c.org, c.e, c.at); !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if string(before) != string(w.St.Hash()) {
+			t.Fatalf("%s: a refusal changed the state", c.name)
+		}
+	}
+	must(t, keep("maker", supply.Event{Type: "TransformationEvent", Inputs: []string{key}, OutputQuantities: []supply.Quantity{{Class: "urn:epc:class:lgtin:9506000.013435.L1", Quantity: "2.5e1", UOM: "KGM"}}}, "2026-01-01T00:00:00Z"))
 }
 
 // TestLoggerBatch: a record whose readings a registered logger committed

@@ -6,6 +6,7 @@ package supply
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -102,8 +103,11 @@ type EventFilter struct {
 	Keep  func(*Event) (bool, error)
 	After uint64 // page token: events with Seq ≥ After (Desc: < After; 0: from the newest)
 	// Desc lists the newest first (orderBy recordTime, orderDirection DESC).
-	Desc  bool
-	Limit int
+	Desc bool
+	// ScanLimit, when set, examines fewer events a page than
+	// ledger.MaxPageScan (a condition that reads more than the event).
+	ScanLimit int
+	Limit     int
 }
 
 // Events returns matching events in ledger order and the page token of the
@@ -125,6 +129,14 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 			after--
 		}
 	}
+	keys := make(map[string]bool, len(f.Keys))
+	for _, k := range f.Keys {
+		keys[k] = true
+	}
+	scanLimit := ledger.MaxPageScan
+	if f.ScanLimit > 0 {
+		scanLimit = min(f.ScanLimit, scanLimit)
+	}
 	token := func(seq uint64) uint64 {
 		if f.Desc {
 			return seq + 1
@@ -137,11 +149,11 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
-		if scanned++; scanned > ledger.MaxPageScan {
+		if scanned++; scanned > scanLimit {
 			next = token(e.Seq)
 			return false
 		}
-		if !f.match(&e) {
+		if !f.match(&e, keys) {
 			return true
 		}
 		if f.Keep != nil {
@@ -167,7 +179,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 	return out, next, err
 }
 
-func (f EventFilter) match(e *Event) bool {
+func (f EventFilter) match(e *Event, keys map[string]bool) bool {
 	in := func(list []string, v string) bool {
 		if len(list) == 0 {
 			return true
@@ -183,16 +195,9 @@ func (f EventFilter) match(e *Event) bool {
 		return false
 	}
 	if len(f.Keys) > 0 {
-		hit := false
-		for _, k := range f.Keys {
-			if k == e.Parent {
-				hit = true
-			}
-			for _, ek := range e.Keys {
-				if ek == k {
-					hit = true
-				}
-			}
+		hit := keys[e.Parent]
+		for _, ek := range e.Keys {
+			hit = hit || keys[ek]
 		}
 		if !hit {
 			return false
@@ -201,11 +206,9 @@ func (f EventFilter) match(e *Event) bool {
 	if len(f.EventIDs) > 0 && !in(f.EventIDs, e.EventID) {
 		return false
 	}
-	if t, err := time.Parse(time.RFC3339, e.EventTime); err == nil {
-		if !f.From.IsZero() && t.Before(f.From) {
-			return false
-		}
-		if !f.To.IsZero() && !t.Before(f.To) {
+	if !f.From.IsZero() || !f.To.IsZero() {
+		t, err := time.Parse(time.RFC3339Nano, e.EventTime)
+		if err != nil || (!f.From.IsZero() && t.Before(f.From)) || (!f.To.IsZero() && !t.Before(f.To)) {
 			return false
 		}
 	}
@@ -422,6 +425,11 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 	if !allowed(typ, ctx.Signer) {
 		return ledger.ErrUnauthorized.Wrapf("%s may not %s", ctx.Signer.Kind, e.Step)
 	}
+	if e.EventTime != "" {
+		if _, err := time.Parse(time.RFC3339Nano, e.EventTime); err != nil {
+			return ErrBadField.Wrapf("event_time is not an RFC 3339 time")
+		}
+	}
 	ctx.EventTime = e.EventTime
 	defer func() { ctx.EventTime = "" }()
 	return run()
@@ -471,6 +479,36 @@ func keep(ctx *ledger.Context, e *Event) error {
 			return ErrBadField.Wrapf("a field longer than %d bytes", maxKeptField)
 		}
 	}
+	if e.EventTime != "" {
+		if _, err := time.Parse(time.RFC3339Nano, e.EventTime); err != nil {
+			return ErrBadField.Wrapf("event_time is not an RFC 3339 time")
+		}
+	}
+	for _, list := range [][]Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {
+		for _, q := range list {
+			if q.Quantity != "" && !plainDecimal(q.Quantity) {
+				return ErrBadField.Wrapf("a quantity is a decimal of at most 40 characters with an exponent of at most two digits")
+			}
+		}
+	}
+	// A member states what happened to the objects it holds (or that are
+	// on their way to it), not to another's. Identifiers the ledger does
+	// not know are the member's own business.
+	named := append(append(append([]string{}, e.Keys...), e.Inputs...), e.Outputs...)
+	if e.Parent != "" {
+		named = append(named, e.Parent)
+	}
+	for _, key := range named {
+		o, err := GetObject(ctx.State, key)
+		if errors.Is(err, ErrUnknownObject) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if o.Custodian != actor(ctx) && (o.Status != StatusInTransit || o.ShipTo != actor(ctx)) {
+			return ErrNotCustodian.Wrapf("%s: an event about it is its custodian's to record", o.Key)
+		}
+	}
 	if err := claimEvent(ctx, e.EventID); err != nil {
 		return err
 	}
@@ -478,6 +516,45 @@ func keep(ctx *ledger.Context, e *Event) error {
 	kept.To, kept.Lot, kept.Expiry, kept.Cold = "", "", "", 0
 	recordEvent(ctx, kept)
 	return nil
+}
+
+// plainDecimal says whether s is a JSON number of at most 40 characters
+// whose exponent, if any, has at most two digits: what a query may read
+// exactly and cheaply.
+func plainDecimal(s string) bool {
+	if len(s) == 0 || len(s) > 40 {
+		return false
+	}
+	i := 0
+	if s[i] == '-' {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			exp++
+		}
+		if exp == 0 || exp > 2 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 func allowed(typ string, s ledger.Signer) bool {

@@ -330,8 +330,9 @@ func registerProduct(ctx *ledger.Context, m *RegisterProduct) error {
 }
 
 // upsertProduct registers a product, or updates the name, form and
-// strength of one the signer registered (EPCIS master data: an EPCClass
-// vocabulary element). An empty field leaves what is there.
+// strength of one the signer registered and has not commissioned packs of
+// yet (EPCIS master data: an EPCClass vocabulary element). An empty field
+// leaves what is there.
 func upsertProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	old, err := GetProduct(ctx.State, m.GTIN)
 	if errors.Is(err, ErrUnknownProduct) {
@@ -342,6 +343,19 @@ func upsertProduct(ctx *ledger.Context, m *RegisterProduct) error {
 	}
 	if old.Manufacturer != ctx.Signer.ID {
 		return ErrProductExists.Wrapf("%s is another manufacturer's product", old.GTIN)
+	}
+	// Its packs carry its name, form and strength as they were: once one
+	// is commissioned, a changed product is a new GTIN (GS1 allocation
+	// rules). One seek, whatever the product's packs.
+	commissioned := false
+	if err := ctx.State.Iterate(k(prefixObject, string(gs1.KindSGTIN)+":"+old.GTIN+"."), func(_, _ []byte) bool {
+		commissioned = true
+		return false
+	}); err != nil {
+		return err
+	}
+	if commissioned {
+		return ErrProductExists.Wrapf("%s has commissioned packs: its master data stays as they were made; a changed product takes a new GTIN", old.GTIN)
 	}
 	if len(m.Name) > 200 || len(m.Form) > 100 || len(m.Strength) > 100 {
 		return ErrBadField.Wrapf("name ≤200; form and strength ≤100")
@@ -852,8 +866,8 @@ func dispensable(r ledger.Reader, o *Object, now time.Time) error {
 	if o.Quarantined {
 		return ErrQuarantined.Wrapf("%s", o.Key)
 	}
-	if o.ColdHold != "" {
-		return ErrColdHold.Wrapf("%s: excursion %s", o.Key, o.ColdHold)
+	if len(o.ColdHolds) > 0 {
+		return ErrColdHold.Wrapf("%s: excursion %s", o.Key, o.ColdHolds[0])
 	}
 	if rc, err := GetRecall(r, o.GTIN, o.Lot); err != nil {
 		return err

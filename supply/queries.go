@@ -108,8 +108,8 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/supply/excursions/counts", Name: "excursion-counts", Read: ledger.Public, Answer: &ExcursionCounts{},
 			Doc: "Temperature excursions counted by route (shipper → receiver) and by carrier, for the regulator (at most 1000 rows of each).",
 			Handle: func(q *ledger.Request) (any, error) {
-				routes, carriers, err := Counts(q.State, 1000)
-				return &ExcursionCounts{Routes: routes, Carriers: carriers}, err
+				routes, carriers, truncated, err := Counts(q.State, 1000)
+				return &ExcursionCounts{Routes: routes, Carriers: carriers, Truncated: truncated}, err
 			}},
 		{Path: "/api/v1/supply/cold/{seq}", Name: "cold-record", Read: ledger.Public, Answer: &ColdRecord{},
 			Doc: "One cold-chain record with all its readings: the objects, the route, and what each product's storage rule made of it.",

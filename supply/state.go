@@ -134,11 +134,16 @@ type Object struct {
 	Contents int64 `json:"contents,omitempty"`
 	Levels   int64 `json:"levels,omitempty"`
 	// The cold chain (coldchain.go): the carrier of the shipment it is on,
-	// its latest cold-chain records (at most MaxColdRecords), and the
-	// excursion that holds it until its manufacturer decides.
-	Carrier  string   `json:"carrier,omitempty"`
-	Cold     []uint64 `json:"cold,omitempty"`
-	ColdHold string   `json:"cold_hold,omitempty"`
+	// its latest cold-chain records (at most MaxColdRecords), the
+	// excursions that hold it until its manufacturer decides (at most
+	// MaxColdHolds), and the time its records spent outside its product's
+	// rule and past each alarm, under the rule set at height ColdRule.
+	Carrier      string   `json:"carrier,omitempty"`
+	Cold         []uint64 `json:"cold,omitempty"`
+	ColdHolds    []string `json:"cold_holds,omitempty"`
+	ColdRule     int64    `json:"cold_rule,omitempty"`
+	ColdOutsideS int64    `json:"cold_outside_s,omitempty"`
+	ColdAlarmS   []int64  `json:"cold_alarm_s,omitempty"`
 }
 
 // Step is one entry of an object's chain of custody.

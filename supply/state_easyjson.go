@@ -548,11 +548,71 @@ func easyjsonBd887cf1DecodeGithubComPrimumHealthPrimumSupply3(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
-		case "cold_hold":
+		case "cold_holds":
+			if in.IsNull() {
+				in.Skip()
+				out.ColdHolds = nil
+			} else {
+				in.Delim('[')
+				if out.ColdHolds == nil {
+					if !in.IsDelim(']') {
+						out.ColdHolds = make([]string, 0, 4)
+					} else {
+						out.ColdHolds = []string{}
+					}
+				} else {
+					out.ColdHolds = (out.ColdHolds)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v2 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v2 = string(in.String())
+					}
+					out.ColdHolds = append(out.ColdHolds, v2)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "cold_rule":
 			if in.IsNull() {
 				in.Skip()
 			} else {
-				out.ColdHold = string(in.String())
+				out.ColdRule = int64(in.Int64())
+			}
+		case "cold_outside_s":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.ColdOutsideS = int64(in.Int64())
+			}
+		case "cold_alarm_s":
+			if in.IsNull() {
+				in.Skip()
+				out.ColdAlarmS = nil
+			} else {
+				in.Delim('[')
+				if out.ColdAlarmS == nil {
+					if !in.IsDelim(']') {
+						out.ColdAlarmS = make([]int64, 0, 8)
+					} else {
+						out.ColdAlarmS = []int64{}
+					}
+				} else {
+					out.ColdAlarmS = (out.ColdAlarmS)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v3 int64
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v3 = int64(in.Int64())
+					}
+					out.ColdAlarmS = append(out.ColdAlarmS, v3)
+					in.WantComma()
+				}
+				in.Delim(']')
 			}
 		default:
 			in.SkipRecursive()
@@ -688,19 +748,52 @@ func easyjsonBd887cf1EncodeGithubComPrimumHealthPrimumSupply3(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v2, v3 := range in.Cold {
-				if v2 > 0 {
+			for v4, v5 := range in.Cold {
+				if v4 > 0 {
 					out.RawByte(',')
 				}
-				out.Uint64(uint64(v3))
+				out.Uint64(uint64(v5))
 			}
 			out.RawByte(']')
 		}
 	}
-	if in.ColdHold != "" {
-		const prefix string = ",\"cold_hold\":"
+	if len(in.ColdHolds) != 0 {
+		const prefix string = ",\"cold_holds\":"
 		out.RawString(prefix)
-		out.String(string(in.ColdHold))
+		{
+			out.RawByte('[')
+			for v6, v7 := range in.ColdHolds {
+				if v6 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v7))
+			}
+			out.RawByte(']')
+		}
+	}
+	if in.ColdRule != 0 {
+		const prefix string = ",\"cold_rule\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.ColdRule))
+	}
+	if in.ColdOutsideS != 0 {
+		const prefix string = ",\"cold_outside_s\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.ColdOutsideS))
+	}
+	if len(in.ColdAlarmS) != 0 {
+		const prefix string = ",\"cold_alarm_s\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v8, v9 := range in.ColdAlarmS {
+				if v8 > 0 {
+					out.RawByte(',')
+				}
+				out.Int64(int64(v9))
+			}
+			out.RawByte(']')
+		}
 	}
 	out.RawByte('}')
 }

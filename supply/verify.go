@@ -69,6 +69,8 @@ type Verdict struct {
 	StorageRule *StorageRule  `json:"storage_rule,omitempty"`
 	ColdChain   []*ColdRecord `json:"cold_chain,omitempty"`
 	Excursion   *Excursion    `json:"excursion,omitempty"`
+	// Excursions are those of the records shown, decided or not.
+	Excursions []*Excursion `json:"excursions,omitempty"`
 }
 
 // ChartPoints bounds the readings a verdict shows of one cold-chain record.
@@ -118,8 +120,22 @@ func coldChain(r ledger.Reader, v *Verdict, o *Object) error {
 		rec.Readings = thin(rec.Readings, ChartPoints)
 		v.ColdChain = append(v.ColdChain, rec)
 	}
-	if o.ColdHold != "" {
-		seq, gtin, err := ParseExcursionID(o.ColdHold)
+	// Every excursion of the pack's records, decided or not (a released
+	// one says who released it and why); the one holding it first.
+	for _, rec := range v.ColdChain {
+		for _, a := range rec.Assessments {
+			if a.GTIN != o.GTIN || !a.Excursion || a.Held == 0 {
+				continue
+			}
+			e, err := GetExcursion(r, rec.Seq, o.GTIN)
+			if err != nil {
+				return err
+			}
+			v.Excursions = append(v.Excursions, e)
+		}
+	}
+	if len(o.ColdHolds) > 0 {
+		seq, gtin, err := ParseExcursionID(o.ColdHolds[0])
 		if err != nil {
 			return err
 		}
@@ -209,10 +225,10 @@ func Verify(r ledger.Reader, code, scanner string, now time.Time) (*Verdict, err
 		v.Verdict, v.Message = VerdictBadCode, "this identifier does not name a pack"
 	case v.Recall != nil:
 		v.Verdict, v.Message = VerdictRecalled, "lot "+o.Lot+" is recalled: "+v.Recall.Reason
-	case v.Excursion != nil:
-		v.Verdict, v.Message = VerdictExcursion, excursionMessage(r, v.Excursion)
 	case o.Quarantined:
 		v.Verdict, v.Message = VerdictQuarantined, "quarantined as suspect: "+o.Suspect
+	case v.Excursion != nil:
+		v.Verdict, v.Message = VerdictExcursion, excursionMessage(r, v.Excursion)
 	case dispensable(r, o, now) != nil && o.Kind == "sgtin":
 		v.Verdict, v.Message = VerdictExpired, "expired on "+o.Expiry
 	case v.ScannedLotMismatch:

@@ -48,8 +48,15 @@ func coldChain(ctx context.Context, env *Env) error {
 		}
 		return false, nil
 	}
-	if done, err := received(vaccineCaseB); err != nil || done {
+	// Done: lot A's case was opened after lot B's was received.
+	var a struct {
+		Object *supply.Object `json:"object"`
+	}
+	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(VaccineClean), &a); absent(err) != nil {
 		return err
+	}
+	if a.Object != nil && a.Object.Parent == "" && a.Object.Custodian == env.ID("Central Pharmacy") {
+		return nil
 	}
 	var rule supply.StorageRule
 	if err := c.Get(ctx, "/api/v1/supply/products/"+VaccineGTIN+"/storage-rule", &rule); absent(err) != nil {
@@ -106,6 +113,16 @@ func coldChain(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
+	if done, err := received(vaccineCaseB); err != nil {
+		return err
+	} else if done {
+		pharmacy, err := env.Key("Central Pharmacy")
+		if err != nil {
+			return err
+		}
+		_, err = c.Send(ctx, pharmacy, supply.TypeUnpack, supply.Pack{Parent: vaccineCaseA}, true)
+		return err
+	}
 	// Lot B's case waited on a loading dock: three hours at 11–14 °C.
 	warm := logger(day, 48, func(i int) float64 {
 		if i >= 20 && i < 26 {
@@ -113,7 +130,17 @@ func coldChain(ctx context.Context, env *Env) error {
 		}
 		return 5.1 + float64(i%5)*0.2
 	})
-	return capture(ctx, env, "Central Pharmacy", epcisDocument(receiving("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c008", day.Add(24*time.Hour), vaccineCaseB, warm)))
+	if err := capture(ctx, env, "Central Pharmacy", epcisDocument(receiving("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c008", day.Add(24*time.Hour), vaccineCaseB, warm))); err != nil {
+		return err
+	}
+	// The pharmacy opens lot A's case: its packs are on the shelf, ready
+	// to dispense.
+	pharmacy, err := env.Key("Central Pharmacy")
+	if err != nil {
+		return err
+	}
+	_, err = c.Send(ctx, pharmacy, supply.TypeUnpack, supply.Pack{Parent: vaccineCaseA}, true)
+	return err
 }
 
 // inTransit reports whether a case was shipped already.

@@ -37,12 +37,12 @@ async function refresh() {
       products[e.gtin] = await get("/api/v1/supply/products/" + e.gtin).then(p => p.name).catch(() => "");
     }
   }
-  fill("#excursions", exc.items.map(e => [e.id, products[e.gtin] || e.gtin, (e.lots || []).join(", "), e.packs,
-    e.to ? who(e.from) + " → " + who(e.to) : who(e.from), e.carrier || "", e.reason,
-    e.decision ? e.decision + " by " + who(e.decided_by) : regulator ? decideButtons(e) : "waiting for the manufacturer"]));
+  fill("#excursions", exc.items.map(e => [e.id, new Date(e.time).toLocaleString(), products[e.gtin] || e.gtin, (e.lots || []).join(", "), e.packs,
+    e.to ? who(e.from) + " → " + who(e.to) : "at " + who(e.from) + " (in store)", e.carrier || "", e.reason + " (readings by " + who(e.reporter) + ")",
+    e.decision ? `${e.decision} by ${who(e.decided_by)}: ${e.note}` : regulator ? decideButtons(e) : "waiting for the manufacturer"]));
   const counts = await get("/api/v1/supply/excursions/counts");
   const none = id => (id === "-" ? "(not named)" : who(id));
-  fill("#excursion-routes", counts.routes.map(r => [none(r.from), none(r.to), r.count]));
+  fill("#excursion-routes", counts.routes.map(r => [none(r.from), r.to === "-" ? "(in store)" : none(r.to), r.count]));
   fill("#excursion-carriers", counts.carriers.map(c => [c.carrier === "-" ? "(not named)" : c.carrier, c.count]));
   const suspects = await get("/api/v1/supply/suspects");
   count("n-suspects", suspects.length, suspects.length >= 1000);

@@ -137,13 +137,19 @@ function coldChain(v) {
   box.replaceChildren();
   const rule = v.storage_rule;
   const exc = v.excursion;
+  const decided = (v.excursions || []).filter(e => e.decision);
+  const said = e => `${e.decision === "release" ? "Released" : "To be destroyed"} by ${who(e.decided_by)}: ${e.note}`;
   document.getElementById("cold-note").textContent = records.length === 0 ? "" : exc
-    ? `Excursion on record ${exc.record}: ${exc.reason}.` + (exc.decision ? ` Decided: ${exc.decision} (${exc.note}).` : " Waiting for the manufacturer's decision.")
-    : `${records.length} temperature record${records.length > 1 ? "s" : ""}` + (rule ? ", none that breaks the storage rule now holding the pack." : ".");
+    ? `Excursion on record ${exc.record}: ${exc.reason}.` + (exc.decision ? ` ${said(exc)}.` : " Waiting for the manufacturer's decision.")
+    : `${records.length} temperature record${records.length > 1 ? "s" : ""}` +
+      (decided.length ? `. ${decided.map(e => `Excursion on record ${e.record} (${e.reason}): ${said(e)}`).join(". ")}.` : rule ? ": none breaks the product's storage rule." : ".");
   for (const rec of records) {
     box.appendChild(chart(rec, rule));
   }
 }
+// utc writes Unix seconds as "2026-12-04 12:30 UTC": the ledger's and the
+// loggers' clocks are UTC.
+const utc = t => new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 const SVG = "http://www.w3.org/2000/svg";
 function svgEl(name, attrs, text) {
   const e = document.createElementNS(SVG, name);
@@ -157,14 +163,15 @@ function chart(rec, rule) {
   const rs = rec.readings || [];
   const a = (rec.assessments || [])[0];
   const broken = (rec.assessments || []).some(x => x.excursion);
-  const route = rec.to ? `${who(rec.from)} → ${who(rec.to)}` : `at ${who(rec.from)}`;
+  const route = rec.to ? `${who(rec.from)} → ${who(rec.to)}` : `at ${who(rec.from)} (in store)`;
   const cap = document.createElement("figcaption");
-  cap.textContent = `${{ ship: "Shipped", receive: "Received", observe: "Observed" }[rec.step] || rec.step} ${new Date(rec.time).toLocaleDateString()} · ${route}` +
+  cap.textContent = `${{ ship: "Shipped", receive: "Received", observe: "Observed" }[rec.step] || rec.step} ${utc(Date.parse(rec.event_time || rec.time) / 1000)} · ${route}` +
     (rec.carrier ? ` · carrier ${rec.carrier}` : "") + ` · ${rs.length} readings` +
     (rec.logger ? ` (committed by logger ${rec.logger.slice(0, 10)}…, batch ${rec.batch}: each provable offline)` : "") +
-    (a ? ` · ${broken ? "✗ " + a.reason : "✓ within " + a.rule}` : "");
+    (a ? ` · ${broken ? "✗ " + a.reason : "✓ within " + a.rule}` : "") +
+    (a && rs.length ? ` · ${centi(a.lowest_c)} to ${centi(a.highest_c)} °C` : "");
   if (broken) cap.className = "tone-stop";
-  const W = 600, H = 150, L = 44, R = 8, T = 8, B = 22;
+  const W = 600, H = 170, L = 52, R = 8, T = 8, B = 30;
   const cs = rs.map(r => r.c).concat(rule ? [rule.min_c, rule.max_c] : []);
   let lo = Math.min(...cs), hi = Math.max(...cs);
   if (hi - lo < 200) { lo -= 100; hi += 100; }
@@ -175,11 +182,20 @@ function chart(rec, rule) {
   if (rule) {
     svg.appendChild(svgEl("rect", { x: L, y: y(rule.max_c), width: W - L - R, height: y(rule.min_c) - y(rule.max_c), class: "band" }));
   }
-  svg.appendChild(svgEl("text", { x: L - 4, y: T + 8, "text-anchor": "end", class: "axis" }, centi(hi) + "°"));
+  svg.appendChild(svgEl("text", { x: L - 4, y: T + 14, "text-anchor": "end", class: "axis" }, centi(hi) + "°"));
   svg.appendChild(svgEl("text", { x: L - 4, y: H - B, "text-anchor": "end", class: "axis" }, centi(lo) + "°"));
+  if (rule) {
+    for (const c of [rule.min_c, rule.max_c]) {
+      if (c > lo && c < hi) svg.appendChild(svgEl("text", { x: W - R - 2, y: y(c) - 3, "text-anchor": "end", class: "axis band-edge" }, centi(c) + "°"));
+    }
+  }
+  if (!rs.length) {
+    const alarms = (rec.exceptions || []).map(e => `${e.exception} at ${utc(e.t)}`).join(", ");
+    svg.appendChild(svgEl("text", { x: L + 8, y: H / 2, class: "axis" }, alarms ? "No readings: the logger reported " + alarms : "No readings"));
+  }
   if (rs.length) {
-    svg.appendChild(svgEl("text", { x: L, y: H - 6, class: "axis" }, new Date(t0 * 1000).toLocaleString()));
-    svg.appendChild(svgEl("text", { x: W - R, y: H - 6, "text-anchor": "end", class: "axis" }, new Date(t1 * 1000).toLocaleString()));
+    svg.appendChild(svgEl("text", { x: L, y: H - 4, class: "axis" }, utc(t0)));
+    svg.appendChild(svgEl("text", { x: W - R, y: H - 4, "text-anchor": "end", class: "axis" }, utc(t1)));
     svg.appendChild(svgEl("polyline", { points: rs.map(r => `${x(r.t).toFixed(1)},${y(r.c).toFixed(1)}`).join(" "), class: "line" }));
     for (const r of rs) {
       if (rule && (r.c < rule.min_c || r.c > rule.max_c)) {
