@@ -73,3 +73,28 @@ func TestReadingsMatch(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseQuery: a query string never panics the parser, and what it
+// accepts is bounded (a page of at most 1,000 events).
+func FuzzParseQuery(f *testing.F) {
+	for _, q := range []string{"eventType=ObjectEvent&EQ_bizStep=receiving", "GE_value_CEL=8&LT_minValue_FAH=35.6", "GE_quantity_KGM=2.5e1&MATCH_epcClass=urn:epc:idpat:sgtin:4012345.012345.*",
+		"orderDirection=DESC&eventCountLimit=5", "maxEventCount=10", "GE_quantity=1e999999", "EQ_example:colour=red", "perPage=1000&nextPageToken=7"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		p, err := ParseQuery(emptyState{}, q)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty refusal")
+			}
+			return
+		}
+		if p.Limit < 1 || p.Limit > 1001 {
+			t.Fatalf("a page of %d", p.Limit)
+		}
+	})
+}

@@ -88,3 +88,18 @@ func TestValidateExamples(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidate: the schema check never panics and refuses with a reason.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-22T10:00:00Z","epcisBody":{"eventList":[{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","epcList":["urn:epc:id:sscc:0614141.1234567890"],"ilmd":{"x":1}}]}}`))
+	f.Add([]byte(`{"type":"EPCISDocument"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > 1<<16 {
+			return
+		}
+		if err := Validate(raw); err != nil && err.Error() == "" {
+			t.Fatal("an empty refusal")
+		}
+	})
+}
