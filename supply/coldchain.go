@@ -454,23 +454,23 @@ type ColdRecord struct {
 //easyjson:json
 type Excursion struct {
 	// ID is "<record>/<gtin>", what a decision names.
-	ID       string   `json:"id"`
-	Record   uint64   `json:"record"`
-	GTIN     string   `json:"gtin"`
-	Lots     []string `json:"lots"`
-	Packs    int64    `json:"packs"`
-	From     string   `json:"from,omitempty"`
-	To       string   `json:"to,omitempty"`
-	Carrier  string   `json:"carrier,omitempty"`
+	ID      string   `json:"id"`
+	Record  uint64   `json:"record"`
+	GTIN    string   `json:"gtin"`
+	Lots    []string `json:"lots"`
+	Packs   int64    `json:"packs"`
+	From    string   `json:"from,omitempty"`
+	To      string   `json:"to,omitempty"`
+	Carrier string   `json:"carrier,omitempty"`
 	// Reporter is the member whose readings they were.
 	Reporter string `json:"reporter"`
 	Reason   string `json:"reason"`
-	Start    int64    `json:"start,omitempty"`
-	End      int64    `json:"end,omitempty"`
-	Seconds  int64    `json:"seconds"`
-	Time     string   `json:"time"`
-	Height   int64    `json:"height"`
-	Decision string   `json:"decision,omitempty"` // release, destroy
+	Start    int64  `json:"start,omitempty"`
+	End      int64  `json:"end,omitempty"`
+	Seconds  int64  `json:"seconds"`
+	Time     string `json:"time"`
+	Height   int64  `json:"height"`
+	Decision string `json:"decision,omitempty"` // release, destroy
 	// DecidedBy, Note and DecidedHeight say who decided, why, and when.
 	DecidedBy     string `json:"decided_by,omitempty"`
 	Note          string `json:"note,omitempty"`
