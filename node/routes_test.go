@@ -112,7 +112,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"suspended practitioner", m["suspended"].token}, {"patient", m["patient"].token}, {"device", m["device"].token},
 		{"another patient", m["stranger"].token}, {"practitioner without standing", m["outsider"].token},
 		{"forged token", strings.Repeat("ab", 24)}}
-	doc := string(epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`))
+	doc := string(epcisDoc(`{"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:0614141.812345.6789"]}`))
 	all := func(code int) [12]int {
 		return [12]int{code, code, code, code, code, code, code, code, code, code, code, code}
 	}

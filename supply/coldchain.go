@@ -991,6 +991,7 @@ type ExcursionCount struct {
 // Counts lists excursions by route (from → to) or by carrier, up to
 // limit rows of each; truncated says there were more.
 func Counts(r ledger.Reader, limit int) (routes, carriers []ExcursionCount, truncated bool, err error) {
+	routes, carriers = []ExcursionCount{}, []ExcursionCount{}
 	err = r.Iterate(prefixExcRoute, func(key, v []byte) bool {
 		if len(routes) == limit {
 			truncated = true

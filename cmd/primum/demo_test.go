@@ -254,8 +254,10 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 			}
 		}
 	}
-	if pseudonyms != 1 || len(all) != len(f2.Members)+2+pseudonyms { // the members, the two devices, Patient 2 at Riverside
-		t.Fatalf("%d identities for %d demo members + 2 devices + %d pseudonyms", len(all), len(f2.Members), pseudonyms)
+	// The members, four devices (the two this test registers, Patient 1's
+	// watch and St Luke's ward monitor), Patient 2 at Riverside.
+	if pseudonyms != 1 || len(all) != len(f2.Members)+4+pseudonyms {
+		t.Fatalf("%d identities for %d demo members + 4 devices + %d pseudonyms", len(all), len(f2.Members), pseudonyms)
 	}
 	// Records stored before the KEK rotation still read, and are not
 	// imported twice.
@@ -295,7 +297,8 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(aside[0], "demo-members.json")); err != nil {
 		t.Fatalf("the old demo was not kept: %v", err)
 	}
-	// A new ledger: the device registered on the old one is not there.
+	// A new ledger: the devices this test registered on the old one are
+	// not there (the demo's own two are).
 	regToken := ""
 	for _, m := range f3.Members {
 		if m.Name == "National Medicines Agency" {
@@ -303,8 +306,8 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		}
 	}
 	// (and Patient 2's pseudonym at Riverside, a patient of its own)
-	if all, err := c.WithToken(regToken).Identities(ctx, ""); err != nil || len(all) != len(f3.Members)+1 {
-		t.Fatalf("%d identities for %d demo members and a pseudonym on the new ledger (%v)", len(all), len(f3.Members), err)
+	if all, err := c.WithToken(regToken).Identities(ctx, ""); err != nil || len(all) != len(f3.Members)+1+2 {
+		t.Fatalf("%d identities for %d demo members, a pseudonym and the demo's 2 devices on the new ledger (%v)", len(all), len(f3.Members), err)
 	}
 	stopDemo(t, cmd)
 }

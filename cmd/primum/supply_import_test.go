@@ -40,7 +40,7 @@ func TestSupplyImport(t *testing.T) {
 		events = append(events, fmt.Sprintf(`{%s"type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","epcList":["https://id.gs1.org/01/09506000134352/21/IMP%d"],"ilmd":{"cbvmda:lotNumber":"LOT%d","cbvmda:itemExpirationDate":"2029-01-31"}}`, id, i, i/100))
 	}
 	for i := 0; i < bad; i++ {
-		events = append(events, fmt.Sprintf(`{"eventID":"urn:uuid:bad-%d","type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","action":"OBSERVE","bizStep":"receiving","epcList":["https://id.gs1.org/01/09506000134352/21/NEVER%d"]}`, i, i))
+		events = append(events, fmt.Sprintf(`{"eventID":"urn:uuid:bad-%d","type":"ObjectEvent","eventTime":"2026-11-01T08:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["https://id.gs1.org/01/09506000134352/21/NEVER%d"]}`, i, i))
 	}
 	dir := t.TempDir()
 	doc := filepath.Join(dir, "big.jsonld")

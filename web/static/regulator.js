@@ -31,6 +31,7 @@ async function refresh() {
     packsButton(r)]));
   // Temperature excursions: the latest page, and counts by route and carrier.
   const exc = await getPage("/api/v1/supply/excursions?limit=1000");
+  exc.items = exc.items || [];
   count("n-excursions", exc.items.length, exc.next);
   for (const e of exc.items) {
     if (!(e.gtin in products)) {
@@ -42,8 +43,8 @@ async function refresh() {
     e.decision ? `${e.decision} by ${who(e.decided_by)}: ${e.note}` : regulator ? decideButtons(e) : "waiting for the manufacturer"]));
   const counts = await get("/api/v1/supply/excursions/counts");
   const none = id => (id === "-" ? "(not named)" : who(id));
-  fill("#excursion-routes", counts.routes.map(r => [none(r.from), r.to === "-" ? "(in store)" : none(r.to), r.count]));
-  fill("#excursion-carriers", counts.carriers.map(c => [c.carrier === "-" ? "(not named)" : c.carrier, c.count]));
+  fill("#excursion-routes", (counts.routes || []).map(r => [none(r.from), r.to === "-" ? "(in store)" : none(r.to), r.count]));
+  fill("#excursion-carriers", (counts.carriers || []).map(c => [c.carrier === "-" ? "(not named)" : c.carrier, c.count]));
   const suspects = await get("/api/v1/supply/suspects");
   count("n-suspects", suspects.length, suspects.length >= 1000);
   count("n-quarantined", suspects.filter(o => o.quarantined).length, suspects.length >= 1000);
