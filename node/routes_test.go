@@ -145,6 +145,7 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/metrics", nil, all(200)},
 		{"GET", "/", nil, all(200)},
 		{"GET", "/verify.html", nil, all(200)},
+		{"GET", "/devices.html", nil, all(200)},
 		{"GET", "/patient.html", nil, all(200)},
 		{"GET", "/api/v1/openapi.json", nil, all(200)},
 		{"GET", "/api/v1/status", nil, all(200)},
