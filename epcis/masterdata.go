@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/primum-health/primum/gs1"
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -91,24 +92,15 @@ func attrName(id string) string {
 func classGTIN(id string) (string, error) {
 	if rest, ok := strings.CutPrefix(id, "urn:epc:idpat:sgtin:"); ok {
 		cp, ir, ok := strings.Cut(strings.TrimSuffix(rest, ".*"), ".")
-		if !ok || len(cp)+len(ir) != 13 || ir == "" || !digits(cp+ir) {
-			return "", ErrDocument.Wrapf("%q is not an SGTIN class pattern", short(id))
+		if !ok || len(cp)+len(ir) != 13 || ir == "" || !gs1.AllDigits(cp+ir) {
+			return "", ErrDocument.Wrapf("%q is not an SGTIN class pattern", ledger.Echo(id))
 		}
 		body := ir[:1] + cp + ir[1:]
 		return body + string(gs1.CheckDigit(body)), nil
 	}
 	c, err := gs1.Parse(id)
 	if err != nil || c.GTIN == "" || c.Serial != "" {
-		return "", ErrDocument.Wrapf("%q names no trade item class (a GTIN)", short(id))
+		return "", ErrDocument.Wrapf("%q names no trade item class (a GTIN)", ledger.Echo(id))
 	}
 	return c.GTIN, nil
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -1,8 +1,10 @@
 package epcis
 
 import (
+	"cmp"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,7 +129,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			values += 1 + strings.Count(v, "|")
 		}
 		if values > maxValues {
-			return nil, ErrQueryParam.Wrapf("%s: at most %d values", short(n), maxValues)
+			return nil, ErrQueryParam.Wrapf("%s: at most %d values", ledger.Echo(n), maxValues)
 		}
 	}
 	var conds []func(*supply.Event, *supply.ColdRecord) bool
@@ -135,7 +137,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	for _, n := range names {
 		switch {
 		case !standard(n):
-			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", short(n))
+			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
 		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
@@ -176,18 +178,18 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	if parents, err := keys("MATCH_parentID"); err != nil {
 		return nil, err
 	} else if len(parents) > 0 {
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(parents, e.Parent) })
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return slices.Contains(parents, e.Parent) })
 	}
 	if any, err := keys("MATCH_anyEPC"); err != nil {
 		return nil, err
 	} else if len(any) > 0 {
 		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
-			if contains(any, e.Parent) {
+			if slices.Contains(any, e.Parent) {
 				return true
 			}
 			for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs} {
 				for _, k := range list {
-					if contains(any, k) {
+					if slices.Contains(any, k) {
 						return true
 					}
 				}
@@ -210,7 +212,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			list := p.list
 			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
 				for _, k := range list(e) {
-					if contains(want, k) {
+					if slices.Contains(want, k) {
 						return true
 					}
 				}
@@ -244,7 +246,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		}
 	}
 	if ids := split("EQ_transformationID"); len(ids) > 0 {
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(ids, e.TransformationID) })
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return slices.Contains(ids, e.TransformationID) })
 	}
 	for _, name := range names {
 		m := quantityParam.FindStringSubmatch(name)
@@ -272,7 +274,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		for i := range d {
 			d[i] = cbvName(d[i])
 		}
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(d, e.Disposition) })
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return slices.Contains(d, e.Disposition) })
 	}
 	for _, p := range []struct {
 		name  string
@@ -290,7 +292,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	} {
 		if vals := split(p.name); len(vals) > 0 {
 			field := p.field
-			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return contains(vals, field(e)) })
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return slices.Contains(vals, field(e)) })
 		}
 	}
 	times := map[string]*time.Time{"GE_eventTime": &f.From, "LT_eventTime": &f.To, "GE_recordTime": &f.RecordFrom, "LT_recordTime": &f.RecordTo}
@@ -323,7 +325,9 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	}
 	if devices := split("EQ_deviceID"); len(devices) > 0 {
 		needCold = true
-		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool { return rec != nil && contains(devices, rec.Device) })
+		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
+			return rec != nil && slices.Contains(devices, rec.Device)
+		})
 	}
 	if !readingFrom.IsZero() || !readingTo.IsZero() {
 		needCold = true
@@ -454,15 +458,6 @@ func compare(c int, op string) bool {
 	return c <= 0
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // readingsMatch says whether a record's readings meet a sensor-value
 // parameter: value (some reading), minValue (the lowest) or maxValue (the
 // highest), compared with op to limit (centi-degrees).
@@ -470,31 +465,19 @@ func readingsMatch(rs []supply.Reading, which, op string, limit int64) bool {
 	if len(rs) == 0 {
 		return false
 	}
-	cmp := func(c int64) bool {
-		switch op {
-		case "EQ":
-			return c == limit
-		case "GE":
-			return c >= limit
-		case "GT":
-			return c > limit
-		case "LT":
-			return c < limit
-		}
-		return c <= limit
-	}
+	meets := func(c int64) bool { return compare(cmp.Compare(c, limit), op) }
 	lo, hi := rs[0].C, rs[0].C
 	for _, r := range rs {
 		lo, hi = min(lo, r.C), max(hi, r.C)
-		if which == "value" && cmp(r.C) {
+		if which == "value" && meets(r.C) {
 			return true
 		}
 	}
 	switch which {
 	case "minValue":
-		return cmp(lo)
+		return meets(lo)
 	case "maxValue":
-		return cmp(hi)
+		return meets(hi)
 	}
 	return false
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/primum-health/primum/ledger"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -24,7 +26,7 @@ func pointer(at []string) string {
 	var b strings.Builder
 	for _, p := range at {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(short(p)))
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(ledger.Echo(p)))
 	}
 	if b.Len() == 0 {
 		return "/"
@@ -42,7 +44,7 @@ func describe(k jsonschema.ErrorKind) string {
 	case *kind.AdditionalProperties:
 		names := make([]string, 0, 3)
 		for _, n := range k.Properties[:min(3, len(k.Properties))] {
-			names = append(names, strconv.Quote(short(n)))
+			names = append(names, strconv.Quote(ledger.Echo(n)))
 		}
 		return "unknown field " + strings.Join(names, ", ") + " (a field the standard does not define needs a namespace prefix, e.g. example:name)"
 	case *kind.Pattern:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
 )
 
@@ -57,7 +58,7 @@ func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
 			if at != "" {
 				var err error
 				if t, err = time.Parse(time.RFC3339Nano, at); err != nil {
-					return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorReport[%d]: time %q is not an RFC 3339 time", i, j, short(at))
+					return nil, ErrDocument.Wrapf("sensorElementList[%d].sensorReport[%d]: time %q is not an RFC 3339 time", i, j, ledger.Echo(at))
 				}
 			}
 			if s.Device == "" {
@@ -90,7 +91,7 @@ func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
 					continue
 				}
 				if r.UOM != "CEL" && r.UOM != "FAH" && r.UOM != "KEL" {
-					return nil, supply.ErrUnknownUnit.Wrapf("sensorElementList[%d].sensorReport[%d]: the unit is %q", i, j, short(r.UOM))
+					return nil, supply.ErrUnknownUnit.Wrapf("sensorElementList[%d].sensorReport[%d]: the unit is %q", i, j, ledger.Echo(r.UOM))
 				}
 				c, err := centiCelsius(string(*v), r.UOM)
 				if err != nil {
@@ -153,7 +154,7 @@ func decimal(s string) (*big.Rat, bool) {
 func centiCelsius(num, uom string) (int64, error) {
 	v, ok := decimal(num)
 	if !ok {
-		return 0, fmt.Errorf("%q is not a decimal of at most 40 characters and an exponent within ±30", short(num))
+		return 0, fmt.Errorf("%q is not a decimal of at most 40 characters and an exponent within ±30", ledger.Echo(num))
 	}
 	switch uom {
 	case "CEL":
@@ -162,7 +163,7 @@ func centiCelsius(num, uom string) (int64, error) {
 	case "FAH":
 		v.Sub(v, thirtyTw).Mul(v, fiveNine)
 	default:
-		return 0, fmt.Errorf("the unit is %q", short(uom))
+		return 0, fmt.Errorf("the unit is %q", ledger.Echo(uom))
 	}
 	v.Mul(v, hundred)
 	// Round half away from zero.
@@ -174,20 +175,13 @@ func centiCelsius(num, uom string) (int64, error) {
 		q.Add(q, big.NewInt(1))
 	}
 	if !q.IsInt64() || q.Int64() > 1<<40 {
-		return 0, fmt.Errorf("%s is out of any range", short(num))
+		return 0, fmt.Errorf("%s is out of any range", ledger.Echo(num))
 	}
 	c := q.Int64()
 	if neg {
 		c = -c
 	}
 	return c, nil
-}
-
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 // carrier reads a shipping event's carrier from an extension member whose

@@ -71,7 +71,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			base.Step = "receive"
 		case step == "dispensing":
 			if base.Sensor != nil {
-				return nil, ErrNotHeld.Wrapf("sensor data on a dispensing event: Primum records temperatures on shipping, receiving and observations")
+				return nil, sensorNotHeld("dispensing")
 			}
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
@@ -104,7 +104,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			return e.record(base)
 		}
 		if base.Sensor != nil && base.Step != "ship" && base.Step != "receive" && base.Step != "observe" {
-			return nil, ErrNotHeld.Wrapf("sensor data on a %s event: Primum records temperatures on shipping, receiving and observations", base.Step)
+			return nil, sensorNotHeld(base.Step)
 		}
 	case "AggregationEvent":
 		if base.Sensor != nil {
@@ -131,6 +131,12 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		return nil, ErrDocument.Wrapf("unknown event type %q", e.Type)
 	}
 	return []supply.CaptureEvent{base}, nil
+}
+
+// sensorNotHeld refuses sensor data on an event of a step that takes no
+// temperature record.
+func sensorNotHeld(step string) error {
+	return ErrNotHeld.Wrapf("sensor data on a %s event: Primum records temperatures on shipping, receiving and observations", step)
 }
 
 // record keeps an event that changes no custody as it was recorded: its

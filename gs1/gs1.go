@@ -104,7 +104,7 @@ func (c *Code) ExpiryDate(refYear int) (time.Time, bool, error) {
 }
 
 func parseYYMMDD(s string, refYear int) (time.Time, error) {
-	if len(s) != 6 || !allDigits(s) {
+	if len(s) != 6 || !AllDigits(s) {
 		return time.Time{}, fmt.Errorf("%w: %q is not YYMMDD", ErrBadDate, s)
 	}
 	yy, _ := strconv.Atoi(s[:2])
@@ -193,10 +193,11 @@ func CheckDigit(body string) byte {
 }
 
 func validCheck(s string) bool {
-	return len(s) >= 2 && allDigits(s) && CheckDigit(s[:len(s)-1]) == s[len(s)-1]
+	return len(s) >= 2 && AllDigits(s) && CheckDigit(s[:len(s)-1]) == s[len(s)-1]
 }
 
-func allDigits(s string) bool {
+// AllDigits says whether s is one or more decimal digits.
+func AllDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -228,13 +229,13 @@ func (c *Code) setAI(ai, v string) error {
 	if spec.check && len(v) < spec.checkLen {
 		return fmt.Errorf("%w: AI (%s) needs at least %d digits", ErrBadLength, ai, spec.checkLen)
 	}
-	if spec.numeric && !allDigits(v) {
+	if spec.numeric && !AllDigits(v) {
 		return fmt.Errorf("%w: AI (%s) must be digits", ErrBadCharacter, ai)
 	}
 	if !spec.numeric && !cset82(v) {
 		return fmt.Errorf("%w: AI (%s)", ErrBadCharacter, ai)
 	}
-	if spec.check && (!allDigits(v[:spec.checkLen]) || !validCheck(v[:spec.checkLen])) {
+	if spec.check && (!AllDigits(v[:spec.checkLen]) || !validCheck(v[:spec.checkLen])) {
 		return fmt.Errorf("%w: AI (%s) %s", ErrCheckDigit, ai, v[:spec.checkLen])
 	}
 	if prev := c.value(ai); prev != "" && prev != v {

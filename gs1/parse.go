@@ -125,7 +125,7 @@ func ParseDigitalLink(raw string) (*Code, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadCharacter, err)
 		}
-		if ai == "01" && len(v) < 14 && allDigits(v) && (len(v) == 8 || len(v) == 12 || len(v) == 13) {
+		if ai == "01" && len(v) < 14 && AllDigits(v) && (len(v) == 8 || len(v) == 12 || len(v) == 13) {
 			v = strings.Repeat("0", 14-len(v)) + v
 		}
 		if ai == "22" {
@@ -169,7 +169,7 @@ func ParseEPC(urn string) (*Code, error) {
 	c := &Code{}
 	digits := func(parts ...string) error {
 		for _, p := range parts {
-			if !allDigits(p) {
+			if !AllDigits(p) {
 				return fmt.Errorf("%w: EPC %s fields must be digits", ErrBadCharacter, scheme)
 			}
 		}

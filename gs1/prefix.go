@@ -46,7 +46,7 @@ func (c *Code) CompanyDigits() string {
 // and the digits of a GTIN-8 or a company-internal number (00000), so that
 // no claim can cover them.
 func CheckCompanyPrefix(p string) error {
-	if len(p) < MinPrefixLen || len(p) > MaxPrefixLen || !allDigits(p) {
+	if len(p) < MinPrefixLen || len(p) > MaxPrefixLen || !AllDigits(p) {
 		return fmt.Errorf("%w: %d to %d digits", ErrNotCompanyPrefix, MinPrefixLen, MaxPrefixLen)
 	}
 	switch {

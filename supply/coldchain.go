@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primum-health/primum/anchor"
@@ -87,6 +88,9 @@ var (
 	prefixExcRoute   = []byte("sup/excroute/") // sup/excroute/<from>/<to> -> count uint64
 	prefixExcCarrier = []byte("sup/exccarr/")  // sup/exccarr/<carrier> -> count uint64
 )
+
+// alarmWords say an alarm's direction in a reason.
+var alarmWords = map[string]string{"at_or_above": "at or above", "at_or_below": "at or below"}
 
 // Alarm is a cumulative threshold (WHO PQS shipping indicators): the
 // rule is broken once the readings spent Seconds in all at or above (or
@@ -355,7 +359,7 @@ func (r *StorageRule) Assess(s *Sensor) Assessment {
 	for j, al := range r.Alarms {
 		if alarmS[j] >= al.Seconds {
 			a.Excursion = true
-			a.Reason = fmt.Sprintf("%s %s °C for %s in all (the rule allows less than %s)", map[string]string{"at_or_above": "at or above", "at_or_below": "at or below"}[al.When], Centi(al.C), Duration(alarmS[j]), Duration(al.Seconds))
+			a.Reason = fmt.Sprintf("%s %s °C for %s in all (the rule allows less than %s)", alarmWords[al.When], Centi(al.C), Duration(alarmS[j]), Duration(al.Seconds))
 			break
 		}
 	}
@@ -408,7 +412,7 @@ func (r *StorageRule) Judge(a *Assessment, o *Object) (broken bool, why string, 
 	for j, al := range r.Alarms {
 		if alarms[j] >= al.Seconds && a.AlarmSeconds[j] > 0 {
 			return true, fmt.Sprintf("%s %s °C for %s in all with the pack's earlier records (the rule allows less than %s)",
-				map[string]string{"at_or_above": "at or above", "at_or_below": "at or below"}[al.When], Centi(al.C), Duration(alarms[j]), Duration(al.Seconds)), outside, alarms
+				alarmWords[al.When], Centi(al.C), Duration(alarms[j]), Duration(al.Seconds)), outside, alarms
 		}
 	}
 	if r.AllowanceS > 0 && a.Seconds > 0 && outside > r.AllowanceS {
@@ -507,7 +511,7 @@ func GetRule(r ledger.Reader, gtin string) (*StorageRule, error) {
 // GetColdRecord reads one cold-chain record.
 func GetColdRecord(r ledger.Reader, seq uint64) (*ColdRecord, error) {
 	var rec ColdRecord
-	found, err := ledger.GetJSON(r, binary.BigEndian.AppendUint64(append([]byte{}, prefixCold...), seq), &rec)
+	found, err := ledger.GetJSON(r, seqKey(prefixCold, seq), &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -532,21 +536,12 @@ func GetExcursion(r ledger.Reader, record uint64, gtin string) (*Excursion, erro
 
 // ParseExcursionID reads "<record>/<gtin>".
 func ParseExcursionID(id string) (uint64, string, error) {
-	seq, gtin, ok := cut(id, '/')
+	seq, gtin, ok := strings.Cut(id, "/")
 	n, err := strconv.ParseUint(seq, 10, 64)
 	if !ok || err != nil || len(gtin) != 14 {
 		return 0, "", ErrUnknownExc.Wrapf("%q is not <record>/<gtin>", short(id))
 	}
 	return n, gtin, nil
-}
-
-func cut(s string, sep byte) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // SetStorageRule is the body of supply.storage_rule.
@@ -593,6 +588,7 @@ type coldApply struct {
 	rec      *ColdRecord
 	products map[string]*coldProduct
 	order    []string // GTINs in the order first met (the record's order)
+	ruled    int      // products with a rule among them
 }
 
 type coldProduct struct {
@@ -620,13 +616,10 @@ func startCold(ctx *ledger.Context, s *Sensor, step, eventID string) (*coldApply
 	if len(s.Readings) > MaxReadings {
 		return nil, ErrBadSensor.Wrapf("%d readings", len(s.Readings))
 	}
-	seq := uint64(0)
-	if b, err := ctx.State.Get(keyNextCold); err != nil {
+	seq, err := bump(ctx, keyNextCold)
+	if err != nil {
 		return nil, err
-	} else if len(b) == 8 {
-		seq = binary.BigEndian.Uint64(b)
 	}
-	ctx.State.Set(keyNextCold, binary.BigEndian.AppendUint64(nil, seq+1))
 	return &coldApply{rec: &ColdRecord{Seq: seq, EventID: eventID, Step: step, By: actor(ctx), Device: s.Device, Logger: s.Logger, Batch: s.Batch,
 		Readings: s.Readings, Exceptions: s.Exceptions, Time: ctx.Time.Format(time.RFC3339), Height: ctx.Height, EventTime: ctx.EventTime},
 		products: map[string]*coldProduct{}}, nil
@@ -664,7 +657,7 @@ func (c *coldApply) touch(ctx *ledger.Context, x *Object) error {
 		}
 		p = &coldProduct{rule: rule}
 		if rule != nil {
-			if c.rules()+1 > MaxRuleAssessments {
+			if c.ruled++; c.ruled > MaxRuleAssessments {
 				return ErrTooManyRules
 			}
 			p.a = rule.Assess(&Sensor{Readings: c.rec.Readings, Exceptions: c.rec.Exceptions})
@@ -713,16 +706,6 @@ func (c *coldApply) ref() uint64 {
 	return c.rec.Seq + 1
 }
 
-func (c *coldApply) rules() int {
-	n := 0
-	for _, p := range c.products {
-		if p.rule != nil {
-			n++
-		}
-	}
-	return n
-}
-
 // finish writes the record, its excursions and their indexes.
 func (c *coldApply) finish(ctx *ledger.Context) error {
 	if c == nil {
@@ -752,16 +735,16 @@ func (c *coldApply) finish(ctx *ledger.Context) error {
 		// Counted by route and carrier once, when it holds packs no
 		// excursion held: records of packs already held add none.
 		if p.newlyHeld > 0 {
-			if err := bump(ctx, k(prefixExcRoute, orNone(c.rec.From), orNone(c.rec.To))); err != nil {
+			if _, err := bump(ctx, k(prefixExcRoute, orNone(c.rec.From), orNone(c.rec.To))); err != nil {
 				return err
 			}
-			if err := bump(ctx, k(prefixExcCarrier, orNone(c.rec.Carrier))); err != nil {
+			if _, err := bump(ctx, k(prefixExcCarrier, orNone(c.rec.Carrier))); err != nil {
 				return err
 			}
 		}
 		ctx.Emit("supply.excursion", [2]string{"id", e.ID}, [2]string{"gtin", gtin})
 	}
-	ledger.SetJSON(ctx.State, binary.BigEndian.AppendUint64(append([]byte{}, prefixCold...), c.rec.Seq), c.rec)
+	ledger.SetJSON(ctx.State, seqKey(prefixCold, c.rec.Seq), c.rec)
 	return nil
 }
 
@@ -783,17 +766,19 @@ func seqKeyAfter(prefix []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(prefix, '/'), seq)
 }
 
-func bump(ctx *ledger.Context, key []byte) error {
+// bump adds one to the counter at key (8 bytes, big-endian; none: 0) and
+// returns what it held: a sequence's next number, or a count.
+func bump(ctx *ledger.Context, key []byte) (uint64, error) {
 	b, err := ctx.State.Get(key)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n := uint64(0)
 	if len(b) == 8 {
 		n = binary.BigEndian.Uint64(b)
 	}
 	ctx.State.Set(key, binary.BigEndian.AppendUint64(nil, n+1))
-	return nil
+	return n, nil
 }
 
 // Observe is the body of an observation with sensor data: the custodian
@@ -997,7 +982,7 @@ func Counts(r ledger.Reader, limit int) (routes, carriers []ExcursionCount, trun
 			truncated = true
 			return false
 		}
-		from, to, _ := cut(string(key[len(prefixExcRoute):]), '/')
+		from, to, _ := strings.Cut(string(key[len(prefixExcRoute):]), "/")
 		routes = append(routes, ExcursionCount{From: unescape(from), To: unescape(to), Count: binary.BigEndian.Uint64(pad8(v))})
 		return true
 	})

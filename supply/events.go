@@ -69,11 +69,7 @@ type Quantity struct {
 
 // recordEvent appends an event; eventTime defaults to the block time.
 func recordEvent(ctx *ledger.Context, e Event) {
-	seq := uint64(0)
-	if b, _ := ctx.State.Get(keyNextEvent); len(b) == 8 {
-		seq = binary.BigEndian.Uint64(b)
-	}
-	ctx.State.Set(keyNextEvent, binary.BigEndian.AppendUint64(nil, seq+1))
+	seq, _ := bump(ctx, keyNextEvent) // a storage error panics in the store
 	e.Seq = seq
 	e.By = actor(ctx)
 	e.RecordTime = ctx.Time.Format(time.RFC3339)

@@ -582,16 +582,13 @@ func ship(ctx *ledger.Context, m *Ship) error {
 	}
 	keys, err := moveAll(ctx, m.Codes, false, Step{Action: "ship", To: m.To, EventID: m.EventID}, func(x *Object) error {
 		x.Status, x.ShipTo, x.Carrier = StatusInTransit, m.To, m.Carrier
-		if cold != nil && len(cold.rec.Keys) == 0 {
-			cold.route(x, actor(ctx), m.To)
-		}
 		return cold.touch(ctx, x)
 	})
 	if err != nil {
 		return err
 	}
 	if cold != nil {
-		cold.rec.Keys = keys
+		cold.rec.Keys, cold.rec.From, cold.rec.To, cold.rec.Carrier = keys, actor(ctx), m.To, m.Carrier
 	}
 	if err := cold.finish(ctx); err != nil {
 		return err
