@@ -34,28 +34,23 @@ func coldChain(ctx context.Context, env *Env) error {
 		return err
 	}
 	c := env.Client
-	received := func(code string) (bool, error) {
+	pharmacyID := env.ID("Central Pharmacy")
+	// object reads an object from the ledger (nil: not there yet); held
+	// says the pharmacy has received it.
+	object := func(code string) (*supply.Object, error) {
 		var o struct {
-			Trail []supply.Step `json:"trail"`
+			Object *supply.Object `json:"object"`
 		}
-		if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), &o); err != nil {
-			return false, absent(err)
-		}
-		for _, st := range o.Trail {
-			if st.Action == "receive" {
-				return true, nil
-			}
-		}
-		return false, nil
+		err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), &o)
+		return o.Object, absent(err)
 	}
-	// Done: lot A's case was opened after lot B's was received.
-	var a struct {
-		Object *supply.Object `json:"object"`
+	held := func(o *supply.Object) bool {
+		return o != nil && o.Custodian == pharmacyID && o.Status == supply.StatusActive
 	}
-	if err := c.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(VaccineClean), &a); absent(err) != nil {
+	// Done: lot A's case was opened, the last step.
+	if p, err := object(VaccineClean); err != nil {
 		return err
-	}
-	if a.Object != nil && a.Object.Parent == "" && a.Object.Custodian == env.ID("Central Pharmacy") {
+	} else if held(p) && p.Parent == "" {
 		return nil
 	}
 	var rule supply.StorageRule
@@ -96,14 +91,16 @@ func coldChain(ctx context.Context, env *Env) error {
 		shipping("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c005", day, vaccineCaseA, env.ID("Central Pharmacy"), "Nordic Cold Logistics"),
 		shipping("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c006", day, vaccineCaseB, env.ID("Central Pharmacy"), "QuickFreight"),
 	)
-	if done, err := received(vaccineCaseA); err != nil {
+	caseA, err := object(vaccineCaseA)
+	if err != nil {
 		return err
-	} else if !done {
-		var shipped bool
-		if shipped, err = inTransit(ctx, env, vaccineCaseB); err != nil {
+	}
+	if !held(caseA) {
+		caseB, err := object(vaccineCaseB)
+		if err != nil {
 			return err
 		}
-		if !shipped {
+		if caseB == nil || (caseB.Status != supply.StatusInTransit && !held(caseB)) {
 			if err := capture(ctx, env, "Acme Pharma", ship); err != nil {
 				return err
 			}
@@ -113,25 +110,21 @@ func coldChain(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
-	if done, err := received(vaccineCaseB); err != nil {
-		return err
-	} else if done {
-		pharmacy, err := env.Key("Central Pharmacy")
-		if err != nil {
-			return err
-		}
-		_, err = c.Send(ctx, pharmacy, supply.TypeUnpack, supply.Pack{Parent: vaccineCaseA}, true)
+	caseB, err := object(vaccineCaseB)
+	if err != nil {
 		return err
 	}
-	// Lot B's case waited on a loading dock: three hours at 11–14 °C.
-	warm := logger(day, 48, func(i int) float64 {
-		if i >= 20 && i < 26 {
-			return 11.2 + float64(i-20)*0.5
+	if !held(caseB) {
+		// Lot B's case waited on a loading dock: three hours at 11–14 °C.
+		warm := logger(day, 48, func(i int) float64 {
+			if i >= 20 && i < 26 {
+				return 11.2 + float64(i-20)*0.5
+			}
+			return 5.1 + float64(i%5)*0.2
+		})
+		if err := capture(ctx, env, "Central Pharmacy", epcisDocument(receiving("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c008", day.Add(24*time.Hour), vaccineCaseB, warm))); err != nil {
+			return err
 		}
-		return 5.1 + float64(i%5)*0.2
-	})
-	if err := capture(ctx, env, "Central Pharmacy", epcisDocument(receiving("urn:uuid:7d1c0a6e-0000-4000-8000-00000000c008", day.Add(24*time.Hour), vaccineCaseB, warm))); err != nil {
-		return err
 	}
 	// The pharmacy opens lot A's case: its packs are on the shelf, ready
 	// to dispense.
@@ -141,17 +134,6 @@ func coldChain(ctx context.Context, env *Env) error {
 	}
 	_, err = c.Send(ctx, pharmacy, supply.TypeUnpack, supply.Pack{Parent: vaccineCaseA}, true)
 	return err
-}
-
-// inTransit reports whether a case was shipped already.
-func inTransit(ctx context.Context, env *Env, code string) (bool, error) {
-	var o struct {
-		Object *supply.Object `json:"object"`
-	}
-	if err := env.Client.Get(ctx, "/api/v1/supply/objects/"+url.PathEscape(code), &o); err != nil {
-		return false, absent(err)
-	}
-	return o.Object != nil && o.Object.Status == supply.StatusInTransit, nil
 }
 
 // capture sends an EPCIS document as a member, through the node's EPCIS
