@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/modules"
@@ -162,6 +163,7 @@ func New(b Backend) http.Handler {
 	mux.HandleFunc("GET /epcis/epcs/{epc}/events", s.epcisEvents)
 	mux.HandleFunc("POST /api/v1/records/{id}/fetch", s.fetchRecord)
 	mux.HandleFunc("POST /api/v1/records/{id}/read", s.readRecord)
+	mux.HandleFunc("POST /api/v1/devices/{id}/batches/{seq}/readings", s.keepReadings)
 	mux.HandleFunc("GET /api/v1/patients/{id}/export", s.exportPatient)
 	// Every module's queries, as declared (package modules).
 	for _, q := range modules.Queries() {
@@ -234,6 +236,8 @@ func limitBody(h http.Handler) http.Handler {
 			limit = wire.MaxBatchBytes
 		case r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/"):
 			limit = MaxFHIRBytes
+		case strings.HasPrefix(r.URL.Path, "/api/v1/devices/") && strings.HasSuffix(r.URL.Path, "/readings"):
+			limit = devices.MaxUploadBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h.ServeHTTP(w, r)

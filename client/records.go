@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/consent"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/fhir"
 	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/release"
@@ -296,4 +297,13 @@ func (c *Client) Erase(ctx context.Context, key ed25519.PrivateKey, progress fun
 			return out, fmt.Errorf("%d records are still not reached: records are being registered for this patient meanwhile; erase again", left)
 		}
 	}
+}
+
+// KeepReadings uploads batch seq's readings of the device whose key c signs
+// with (WithKey) to its keeper's node, c's (devices.CheckUpload says what
+// it checks).
+func (c *Client) KeepReadings(ctx context.Context, device string, seq uint64, u *devices.Upload) (*devices.Kept, error) {
+	var out devices.Kept
+	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/devices/%s/batches/%d/readings", url.PathEscape(device), seq), u, &out)
+	return &out, err
 }

@@ -168,7 +168,10 @@ func Declare() ledger.Module {
 	// device's as a patient's would be (proven to the regulator only), so
 	// that a proof's refusal tells no one which ids are wearables.
 	subject := func(r ledger.Reader, key string) (string, error) {
-		device := strings.TrimPrefix(strings.TrimPrefix(key, string(prefixBatch)), string(prefixLatest))
+		device := key
+		for _, p := range [][]byte{prefixBatch, prefixLatest, prefixKeeper} {
+			device = strings.TrimPrefix(device, string(p))
+		}
 		device, _, _ = strings.Cut(device, "/")
 		ident, err := identity.Get(r, device)
 		if ledger.AsError(err) == ledger.ErrNotFound {
@@ -183,11 +186,15 @@ func Declare() ledger.Module {
 			{Type: TypeBatch, Allow: []string{"device"}, Handle: ledger.Handle(batch),
 				Doc:     "A device commits a batch of its readings: its log's size and RFC 9162 root after the batch, and the consistency proof from its previous batch (none for the first). One small transaction per batch, however many readings it holds.",
 				Example: `{"size":120,"root":"<64 hex>","consistency":["<64 hex>"]}`},
+			{Type: TypeKeeper, Allow: []string{"patient"}, Handle: ledger.Handle(keep), Args: []string{"device", "keeper"}, Orgs: []string{"keeper"},
+				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. An empty keeper: none from now on.",
+				Example: `{"device":"<device id>","keeper":"<organisation id>"}`},
 		},
 		Queries: queries(),
 		Keys: []ledger.KeySpace{
 			{Prefix: string(prefixBatch), Read: ledger.PatientAudit, Subject: subject},
 			{Prefix: string(prefixLatest), Read: ledger.PatientAudit, Subject: subject},
+			{Prefix: string(prefixKeeper), Read: ledger.PatientAudit, Subject: subject},
 		}}
 }
 
@@ -230,6 +237,19 @@ func queries() []ledger.Query {
 					page = []*Entry{}
 				}
 				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/devices/{id}/keeper", Name: "kept-by", Read: ledger.Members, Answer: &Keeper{},
+			Doc: "Who keeps a patient's wearable's readings (its owner named them): to the device, the patient, those with standing with them and the regulator (to anyone else, and for a device no one keeps: not found).",
+			Handle: func(q *ledger.Request) (any, error) {
+				device := q.Path("id")
+				k, err := KeeperOf(q.State, device)
+				if err != nil {
+					return nil, err
+				}
+				if k == nil || (q.Caller.ID != device && q.MayRead(k.Owner) != nil) {
+					return nil, ErrNoKeeper.Wrapf("%s", ledger.Echo(device))
+				}
+				return k, nil
 			}},
 		{Path: "/api/v1/devices/{id}/latest", Name: "latest", Read: ledger.Members, Answer: &Entry{},
 			Doc: "A device's latest batch: the log size and root its next batch must be consistent with.",

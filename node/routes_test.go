@@ -94,6 +94,9 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	watch := ledger.Address(watchKey.Public().(ed25519.PublicKey))
+	if _, err := c.Send(ctx, m["patient"].key, devices.TypeKeeper, devices.Keep{Device: watch, Keeper: m["hospital"].id}, true); err != nil {
+		t.Fatal(err)
+	}
 	subject := trials.SubjectID(&trials.Participant{Trial: "PRM-ROUTES", Participant: patient})
 	var cons []consent.Consent
 	_ = json.Unmarshal(mustCall(t, 200, "GET", base+"/api/v1/patients/"+patient+"/consents", m["patient"].token, nil), &cons)
@@ -236,6 +239,10 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/devices/" + watch + "/batches", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/latest", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, wearable},
+		{"GET", "/api/v1/devices/" + watch + "/keeper", nil, wearable},
+		// Its readings are uploaded by the watch itself (signed with its
+		// key: TestWearableReadingsKept), no one else.
+		{"POST", "/api/v1/devices/" + watch + "/batches/1/readings", []byte(`{"readings":[]}`), tokenOnly(403, 403, 403, 403, 403, 403, 403, 403, 403, 403)},
 		// An organisation's device without batches: not found, to members.
 		{"GET", "/api/v1/devices/" + m["device"].id + "/batches", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		{"GET", "/api/v1/research/datasets/route-ds", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},

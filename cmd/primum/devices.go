@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,12 +66,38 @@ the batch holds. A log that dropped or changed a committed reading cannot be com
 			if err != nil {
 				return err
 			}
-			return g.env().SendAs(cmd, key, true, devices.TypeBatch, next)
+			if err := g.env().SendAs(cmd, key, true, devices.TypeBatch, next); err != nil {
+				return err
+			}
+			return keepReadings(cmd, g, key, logPath)
 		},
 	}
 	batch.Flags().StringVar(&from, "from", "", "the device's key: a name in HOME/keys or a key file path")
 	batch.Flags().StringVar(&logPath, "log", "", "the device's log file")
 	_ = batch.MarkFlagRequired("log")
+
+	keepCmd := &cobra.Command{
+		Use:   "keep --log LOG --from DEVICE",
+		Short: "Upload a wearable's committed readings to the node of the organisation that keeps them",
+		Long: `A patient names who keeps their wearable's readings ('primum devices keeper'); after
+each batch, 'primum devices batch' uploads its readings there. This uploads those of every
+committed batch the keeper does not keep yet (after naming a keeper, or when its node was
+unreachable), signed by the device's key (--from). The keeper's node checks them against
+the batches on the ledger and keeps them as the patient's records: encrypted, read only
+under the patient's consent, each read in their trail.`,
+		Example: "  primum devices keep --log watch.log --from watch.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, err := g.env().FromKey(cmd.Context(), from)
+			if err != nil {
+				return err
+			}
+			return keepReadings(cmd, g, key, logPath)
+		},
+	}
+	keepCmd.Flags().StringVar(&from, "from", "", "the device's key: a name in HOME/keys or a key file path")
+	keepCmd.Flags().StringVar(&logPath, "log", "", "the device's log file")
+	_ = keepCmd.MarkFlagRequired("log")
 
 	var index, seq uint64
 	var out string
@@ -149,6 +177,22 @@ are the chain and validators trusted — and a failure says which step (docs/dev
 	verify.Flags().StringVar(&validators, "validators", "", "instead: the hash of the validator set you trust (hex), with --chain-id")
 	verify.Flags().StringVar(&chainID, "chain-id", "", "with --validators: the chain you trust them on")
 	verify.Flags().BoolVar(&asFHIR, "fhir", false, "once proven, print the reading as a FHIR R4 Observation (LOINC and IEEE 11073 MDC codes)")
-	cmd.AddCommand(record, batch, proveCmd, verify)
+	cmd.AddCommand(record, batch, keepCmd, proveCmd, verify)
 	return cmd
+}
+
+// keepReadings uploads the device's committed readings its keeper does not
+// keep yet, and says what was kept.
+func keepReadings(cmd *cobra.Command, g *globals, key ed25519.PrivateKey, logPath string) error {
+	kept, err := g.env().KeepReadings(cmd.Context(), key, logPath)
+	if len(kept) > 0 && g.env().Text() {
+		names := g.env().Names(cmd.Context())
+		for _, k := range kept {
+			fmt.Fprintf(cmd.OutOrStdout(), "batch %d: %d readings kept by %s as %s\n", k.Batch, k.Readings, names.Of(k.Keeper), strings.Join(k.Records, ", "))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("the batch is committed; its readings are not all kept (run 'primum devices keep' again): %w", err)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/primum-health/primum/client/prove"
 	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // NextBatch is the batch that commits the device's log in the file
@@ -39,6 +41,63 @@ func (e *Env) NextBatch(ctx context.Context, key ed25519.PrivateKey, logPath str
 		return nil, err
 	}
 	return devices.Next(log, latest)
+}
+
+// KeepReadings uploads to the keeper's node the readings of the device's
+// committed batches its keeper does not keep yet, from the log in logPath,
+// signed as the device (key): from its latest batch back to one kept
+// before (or its first). Nothing when no one keeps its readings (nil).
+func (e *Env) KeepReadings(ctx context.Context, key ed25519.PrivateKey, logPath string) ([]*devices.Kept, error) {
+	device := ledger.Address(key.Public().(ed25519.PublicKey))
+	c := e.Client().WithKey(key)
+	var k devices.Keeper
+	var problem *client.Problem
+	if err := c.Get(ctx, "/api/v1/devices/"+device+"/keeper", &k); errors.As(err, &problem) && problem.Code == devices.ErrNoKeeper.Name {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	// The keeper's node: where it says it answers, or (a keeper that has
+	// published no endpoint yet) the node this command talks to.
+	keeper := e.Client().WithKey(key)
+	var ep map[string]string
+	if err := c.Get(ctx, "/api/v1/identities/"+k.Keeper+"/endpoint", &ep); err == nil {
+		keeper = client.New(ep["endpoint"]).WithKey(key)
+	} else if !errors.As(err, &problem) || problem.Code != records.ErrNoEndpoint.Name {
+		return nil, fmt.Errorf("the keeper of this device's readings: %w", err)
+	}
+	log, err := devices.ReadLogFile(logPath)
+	if err != nil {
+		return nil, err
+	}
+	var latest devices.Entry
+	if err := c.Get(ctx, "/api/v1/devices/"+device+"/latest", &latest); err != nil {
+		return nil, err
+	}
+	var out []*devices.Kept
+	for seq := latest.Seq; seq >= 1; seq-- {
+		e := &latest
+		if seq != latest.Seq {
+			e = &devices.Entry{}
+			if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/batches/%d", device, seq), e); err != nil {
+				return out, err
+			}
+		}
+		u, err := devices.UploadOf(log, e)
+		if err != nil {
+			return out, err
+		}
+		kept, err := keeper.KeepReadings(ctx, device, seq, u)
+		if err != nil {
+			return out, fmt.Errorf("batch %d: %w", seq, err)
+		}
+		if kept.Already {
+			break
+		}
+		out = append(out, kept)
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // Bundle is the proof bundle of reading index of the device's log in the

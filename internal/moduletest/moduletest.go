@@ -28,6 +28,7 @@ import (
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/statetest"
+	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/store"
 )
@@ -374,8 +375,17 @@ func (w *World) Query(name, path string, params url.Values) (any, error) {
 		if params == nil {
 			params = url.Values{}
 		}
-		out, err := q.Handle(&ledger.Request{State: w.St.Committed(), Path: func(n string) string { return vars[n] }, Query: params,
-			Now: w.Now, BlockTime: w.Now, Height: w.Height, Caller: caller})
+		state := w.St.Committed()
+		// MayRead as the API's: standing with the patient (records.View).
+		mayRead := func(patient string) error {
+			view, err := records.ViewOf(state, caller, patient, w.Now)
+			if err != nil {
+				return err
+			}
+			return view.Standing(false)
+		}
+		out, err := q.Handle(&ledger.Request{State: state, Path: func(n string) string { return vars[n] }, Query: params,
+			Now: w.Now, BlockTime: w.Now, Height: w.Height, Caller: caller, MayRead: mayRead})
 		if p, ok := out.(ledger.Page); ok {
 			return p.Items, err
 		}

@@ -1,0 +1,134 @@
+package devices_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/devices"
+	"github.com/primum-health/primum/identity"
+	"github.com/primum-health/primum/internal/moduletest"
+	"github.com/primum-health/primum/ledger"
+)
+
+// TestKeeper: the patient who registered a wearable, and no one else,
+// names the organisation that keeps its readings: one that may hold
+// records. A refusal changes nothing; the answer is read under the
+// wearable's standing (the device, the patient, the regulator).
+func TestKeeper(t *testing.T) {
+	w := moduletest.New(t, devices.Declare(), identity.Declare())
+	w.AddOrg("hosp", "hospital")
+	w.AddOrg("maker", "manufacturer")
+	w.AddOrg("agency", "regulator")
+	w.Commit()
+	w.AddPatient("alice")
+	w.AddPatient("bob")
+	w.AddDevice("watch", "alice", "wearable")
+	w.AddDevice("pump", "hosp", "infusion_pump")
+	keep := func(device, keeper string) devices.Keep { return devices.Keep{Device: w.ID(device), Keeper: w.ID(keeper)} }
+	keeper := func(want string) func(t *testing.T) {
+		return func(t *testing.T) {
+			k, err := devices.KeeperOf(w.St.Committed(), w.ID("watch"))
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case want == "" && k != nil:
+				t.Fatalf("kept by %+v", k)
+			case want != "" && (k == nil || k.Keeper != w.ID(want) || k.Owner != w.ID("alice")):
+				t.Fatalf("kept by %+v; want %s", k, want)
+			}
+		}
+	}
+	for _, s := range []struct {
+		name, as string
+		body     devices.Keep
+		want     error
+		then     func(t *testing.T)
+	}{
+		{"an organisation names no keeper", "hosp", keep("pump", "hosp"), ledger.ErrUnauthorized, nil},
+		{"another patient's wearable", "bob", keep("watch", "hosp"), devices.ErrNotOwner, keeper("")},
+		{"a device no patient registered", "alice", keep("pump", "hosp"), devices.ErrNotOwner, nil},
+		{"an id that is no device", "alice", devices.Keep{Device: "nobody", Keeper: w.ID("hosp")}, devices.ErrNotOwner, nil},
+		{"a keeper that holds no records", "alice", keep("watch", "maker"), devices.ErrBadKeeper, keeper("")},
+		{"a patient as keeper", "alice", keep("watch", "bob"), devices.ErrBadKeeper, keeper("")},
+		{"an unregistered keeper", "alice", devices.Keep{Device: w.ID("watch"), Keeper: "nobody"}, devices.ErrBadKeeper, keeper("")},
+		{"the hospital", "alice", keep("watch", "hosp"), nil, keeper("hosp")},
+		{"none from now on", "alice", devices.Keep{Device: w.ID("watch")}, nil, keeper("")},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			w.Try(t, s.as, devices.TypeKeeper, s.body, s.want)
+			if s.then != nil {
+				s.then(t)
+			}
+		})
+	}
+	w.Try(t, "alice", devices.TypeKeeper, keep("watch", "hosp"), nil)
+	path := "/api/v1/devices/" + w.ID("watch") + "/keeper"
+	for _, c := range []struct {
+		as   string
+		want error
+	}{{"alice", nil}, {"watch", nil}, {"agency", nil}, {"bob", devices.ErrNoKeeper}, {"hosp", devices.ErrNoKeeper}} {
+		t.Run("read as "+c.as, func(t *testing.T) {
+			got, err := w.Query(c.as, path, nil)
+			if ledger.AsError(err) != c.want && !errors.Is(err, c.want) {
+				t.Fatalf("%v; want %v", err, c.want)
+			}
+			if c.want == nil && got.(*devices.Keeper).Keeper != w.ID("hosp") {
+				t.Fatalf("%+v", got)
+			}
+		})
+	}
+}
+
+// TestCheckUpload: a keeper keeps a batch's readings only if they are
+// exactly what the batch committed, checked with the frontier of the log
+// before it: a changed, missing, added or moved reading, or a frontier
+// that is not the log's before the batch, is refused with its reason.
+func TestCheckUpload(t *testing.T) {
+	log := readings(7, 0)
+	root := func(n int) string { r, _ := anchor.Root(log[:n]); return hex.EncodeToString(r) }
+	first := &devices.Entry{Seq: 1, From: 0, Size: 3, Root: root(3)}
+	second := &devices.Entry{Seq: 2, From: 3, Size: 7, Root: root(7)}
+	up := func(e *devices.Entry, change func(*devices.Upload)) *devices.Upload {
+		u, err := devices.UploadOf(log, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if change != nil {
+			change(u)
+		}
+		return u
+	}
+	other := hex.EncodeToString(devices.Reading{Time: 1_790_000_000, Code: 147842, Value: 99_00}.Encode())
+	for _, c := range []struct {
+		name        string
+		u           *devices.Upload
+		e, prev     *devices.Entry
+		want        error
+		wantReading int64
+	}{
+		{"a first batch", up(first, nil), first, nil, nil, 60_00},
+		{"a second batch", up(second, nil), second, first, nil, 60_30},
+		{"a changed reading", up(second, func(u *devices.Upload) { u.Readings[1] = other }), second, first, devices.ErrNotTheBatch, 0},
+		{"two readings swapped", up(second, func(u *devices.Upload) { u.Readings[0], u.Readings[1] = u.Readings[1], u.Readings[0] }), second, first, devices.ErrNotTheBatch, 0},
+		{"a reading missing", up(second, func(u *devices.Upload) { u.Readings = u.Readings[1:] }), second, first, devices.ErrBadUpload, 0},
+		{"a frontier of another log", up(second, func(u *devices.Upload) { u.Frontier[0] = u.Frontier[len(u.Frontier)-1] }), second, first, devices.ErrNotTheBatch, 0},
+		{"no frontier after a batch", up(second, func(u *devices.Upload) { u.Frontier = nil }), second, first, devices.ErrNotTheBatch, 0},
+		{"a frontier on a first batch", up(first, func(u *devices.Upload) { u.Frontier = []string{root(1)} }), first, nil, devices.ErrBadUpload, 0},
+		{"a reading not hex", up(first, func(u *devices.Upload) { u.Readings[0] = "zz" }), first, nil, devices.ErrBadUpload, 0},
+		{"an implausible reading", up(first, func(u *devices.Upload) {
+			u.Readings[0] = hex.EncodeToString(devices.Reading{Time: 1_790_000_000, Code: 147842, Value: 900_00}.Encode())
+		}), first, nil, devices.ErrBadReading, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rs, err := devices.CheckUpload(c.u, c.e, c.prev)
+			if !errors.Is(err, c.want) && ledger.AsError(err) != c.want {
+				t.Fatalf("%v; want %v", err, c.want)
+			}
+			if c.want == nil && rs[0].Value != c.wantReading {
+				t.Fatalf("first reading %+v", rs[0])
+			}
+		})
+	}
+}
