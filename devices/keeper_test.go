@@ -26,7 +26,9 @@ func TestKeeper(t *testing.T) {
 	w.AddPatient("bob")
 	w.AddDevice("watch", "alice", "wearable")
 	w.AddDevice("pump", "hosp", "infusion_pump")
-	keep := func(device, keeper string) devices.Keep { return devices.Keep{Device: w.ID(device), Keeper: w.ID(keeper)} }
+	keep := func(device, keeper string) devices.Keep {
+		return devices.Keep{Device: w.ID(device), Keeper: w.ID(keeper)}
+	}
 	keeper := func(want string) func(t *testing.T) {
 		return func(t *testing.T) {
 			k, err := devices.KeeperOf(w.St.Committed(), w.ID("watch"))

@@ -28,8 +28,8 @@ import (
 
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/statetest"
-	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 	"github.com/primum-health/primum/store"
 )
 
