@@ -106,10 +106,7 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, docstore.ErrExists) {
 			// Stored by an upload whose index did not commit in its
 			// wait: index that copy, whose commitment may be on its way.
-			var held *docstore.Record
-			if held, err = s.Docs.Get(id); err == nil {
-				c = records.Commitment(held.Salt, held.Content)
-			}
+			c, err = s.Docs.Commitment(id)
 		}
 		if err != nil {
 			writeError(w, err)

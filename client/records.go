@@ -307,3 +307,38 @@ func (c *Client) KeepReadings(ctx context.Context, device string, seq uint64, u 
 	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/devices/%s/batches/%d/readings", url.PathEscape(device), seq), u, &out)
 	return &out, err
 }
+
+// KeepLog uploads to keeper (a client of the keeper's node, signing as the
+// device) the readings of the device's committed batches the keeper does
+// not keep yet, from its log: from its latest batch back to one kept
+// before, or its first. c reads the batches (as the device, or anyone who
+// may). It answers what was kept, oldest first.
+func (c *Client) KeepLog(ctx context.Context, device string, log [][]byte, keeper *Client) ([]*devices.Kept, error) {
+	var latest devices.Entry
+	if err := c.Get(ctx, "/api/v1/devices/"+url.PathEscape(device)+"/latest", &latest); err != nil {
+		return nil, err
+	}
+	var out []*devices.Kept
+	for seq := latest.Seq; seq >= 1; seq-- {
+		e := &latest
+		if seq != latest.Seq {
+			e = &devices.Entry{}
+			if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/batches/%d", url.PathEscape(device), seq), e); err != nil {
+				return out, err
+			}
+		}
+		u, err := devices.UploadOf(log, e)
+		if err != nil {
+			return out, err
+		}
+		kept, err := keeper.KeepReadings(ctx, device, seq, u)
+		if err != nil {
+			return out, fmt.Errorf("batch %d: %w", seq, err)
+		}
+		if kept.Already {
+			break
+		}
+		out = append([]*devices.Kept{kept}, out...)
+	}
+	return out, nil
+}

@@ -319,6 +319,17 @@ func (s *Store) Get(id string) (*Record, error) {
 	return &Record{Meta: *m, Content: content, Salt: salt}, nil
 }
 
+// Commitment is the commitment of a record held here (as Put answered
+// it), computed inside the store: what indexes a copy again whose first
+// index may not have committed, without its content leaving the store.
+func (s *Store) Commitment(id string) ([]byte, error) {
+	rec, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	return records.Commitment(rec.Salt, rec.Content), nil
+}
+
 // dataKey reads and unwraps a record's data key and salt under one read
 // lock, so a rotation cannot drop the term between the two.
 func (s *Store) dataKey(id string) (dek, salt []byte, err error) {

@@ -14,12 +14,14 @@ import (
 	"github.com/primum-health/primum/identity"
 )
 
-// TestDevicesPage: a patient's wearable with two batches. Signed in as the
-// patient, the devices page lists them and the commands that prove a
-// reading; signed in as a hospital without standing, the wearable answers
+// TestDevicesPage: a patient's wearable with two batches, kept by a
+// hospital. Signed in as the patient, the devices page lists them, the
+// commands that prove a reading, and reads a batch's readings from the
+// keeper; the keeper, without the patient's consent, is refused them (and
+// told why); signed in as a clinic without standing, the wearable answers
 // as a device without batches. At phone and desktop sizes, axe clean.
 func TestDevicesPage(t *testing.T) {
-	n, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}}, "patient", "watch")
+	n, c, m := startMembers(t, [][2]string{{"hospital", "hospital"}, {"clinic", "clinic"}}, "patient", "watch")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := c.Send(ctx, m["patient"].key, identity.TypeRegisterPatient, struct{}{}, true); err != nil {
@@ -50,6 +52,12 @@ func TestDevicesPage(t *testing.T) {
 	if _, err := c.Send(ctx, m["watch"].key, devices.TypeBatch, second, true); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Send(ctx, m["patient"].key, devices.TypeKeeper, devices.Keep{Device: m["watch"].id, Keeper: m["hospital"].id}, true); err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := c.WithKey(m["watch"].key).KeepLog(ctx, m["watch"].id, log, c.WithKey(m["watch"].key)); err != nil || len(kept) != 2 {
+		t.Fatalf("kept %v, %v", kept, err)
+	}
 
 	b := browser(t)
 	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
@@ -71,11 +79,30 @@ func TestDevicesPage(t *testing.T) {
 			if !strings.Contains(summary, "the log holds 5 readings as of batch 2") || !strings.Contains(commands, "--batch 2") || !strings.Contains(commands, m["watch"].id) {
 				t.Errorf("the patient's view: %q; %q", summary, commands)
 			}
+			// Batch 2's readings, from the keeper.
+			checkPage(t, b, axe, "devices-readings", []chromedp.Action{chromedp.WaitVisible("#kept-card"), chromedp.Click("#kept-button")},
+				`document.querySelectorAll("#readings tbody tr").length === 3`, nil, size)
+			var kept, first string
+			if err := chromedp.Run(b, chromedp.Text("#kept-summary", &kept), chromedp.Text("#readings tbody tr", &first)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(kept, "Kept by hospital") || !strings.Contains(first, "Heart rate") || !strings.Contains(first, "72 /min") {
+				t.Errorf("the readings: %q; %q", kept, first)
+			}
 		})
 	}
-	// Signed in as the hospital, which has no standing with the patient.
+	// The keeper has standing (it holds the patient's records), but no
+	// consent to read them.
+	var refused string
+	err = chromedp.Run(b, append(signedIn(m["hospital"].token), chromedp.WaitVisible("#kept-card"), chromedp.Click("#kept-button"),
+		chromedp.Poll(`document.getElementById("kept-message").textContent.startsWith("Refused")`, nil),
+		chromedp.Text("#kept-message", &refused))...)
+	if err != nil || !strings.Contains(refused, "consent") {
+		t.Fatalf("the keeper without consent: %q %v", refused, err)
+	}
+	// Signed in as the clinic, which has no standing with the patient.
 	var summary string
-	err = chromedp.Run(b, append(signedIn(m["hospital"].token),
+	err = chromedp.Run(b, append(signedIn(m["clinic"].token),
 		chromedp.Poll(`document.getElementById("device-summary").textContent.startsWith("No batches")`, nil),
 		chromedp.Text("#device-summary", &summary))...)
 	if err != nil || !strings.Contains(summary, "no standing") {

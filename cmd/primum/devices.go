@@ -188,7 +188,11 @@ func keepReadings(cmd *cobra.Command, g *globals, key ed25519.PrivateKey, logPat
 	if len(kept) > 0 && g.env().Text() {
 		names := g.env().Names(cmd.Context())
 		for _, k := range kept {
-			fmt.Fprintf(cmd.OutOrStdout(), "batch %d: %d readings kept by %s as %s\n", k.Batch, k.Readings, names.Of(k.Keeper), strings.Join(k.Records, ", "))
+			noun := "readings"
+			if k.Readings == 1 {
+				noun = "reading"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "batch %d: %d %s kept by %s as %s\n", k.Batch, k.Readings, noun, names.Of(k.Keeper), strings.Join(k.Records, ", "))
 		}
 	}
 	if err != nil {

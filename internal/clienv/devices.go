@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,34 +69,7 @@ func (e *Env) KeepReadings(ctx context.Context, key ed25519.PrivateKey, logPath 
 	if err != nil {
 		return nil, err
 	}
-	var latest devices.Entry
-	if err := c.Get(ctx, "/api/v1/devices/"+device+"/latest", &latest); err != nil {
-		return nil, err
-	}
-	var out []*devices.Kept
-	for seq := latest.Seq; seq >= 1; seq-- {
-		e := &latest
-		if seq != latest.Seq {
-			e = &devices.Entry{}
-			if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/batches/%d", device, seq), e); err != nil {
-				return out, err
-			}
-		}
-		u, err := devices.UploadOf(log, e)
-		if err != nil {
-			return out, err
-		}
-		kept, err := keeper.KeepReadings(ctx, device, seq, u)
-		if err != nil {
-			return out, fmt.Errorf("batch %d: %w", seq, err)
-		}
-		if kept.Already {
-			break
-		}
-		out = append(out, kept)
-	}
-	slices.Reverse(out)
-	return out, nil
+	return c.KeepLog(ctx, device, log, keeper)
 }
 
 // Bundle is the proof bundle of reading index of the device's log in the

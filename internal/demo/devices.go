@@ -22,12 +22,15 @@ const DeviceLogs = "demo/devices"
 // from its log).
 type demoDevice struct {
 	name, owner, kind, log string
-	batches                []func(start time.Time) []devices.Reading
+	// keeper keeps a wearable's readings (its owner names it).
+	keeper  string
+	batches []func(start time.Time) []devices.Reading
 }
 
 // deviceReadings: Patient 1's watch (a wearable: its batches are Patient
-// 1's to read) with two batches, the second consistent with the first; and
-// St Luke's ward monitor with one batch of an hour of minute readings.
+// 1's to read) with two batches, the second consistent with the first,
+// whose readings St Luke's keeps as Patient 1's records; and St Luke's ward
+// monitor with one batch of an hour of minute readings.
 func deviceReadings(ctx context.Context, env *Env) error {
 	minutes := func(code uint32, from, n int, value func(i int) int64) func(time.Time) []devices.Reading {
 		return func(start time.Time) []devices.Reading {
@@ -39,11 +42,11 @@ func deviceReadings(ctx context.Context, env *Env) error {
 		}
 	}
 	list := []demoDevice{
-		{"Patient 1 watch", "Patient 1", "wearable", "patient-1-watch.log", []func(time.Time) []devices.Reading{
+		{"Patient 1 watch", "Patient 1", "wearable", "patient-1-watch.log", "St Luke's Hospital", []func(time.Time) []devices.Reading{
 			minutes(147842, 0, 30, func(i int) int64 { return 6800 + int64(i%9)*100 }),
 			minutes(150456, 30, 30, func(i int) int64 { return 9650 + int64(i%4)*50 }),
 		}},
-		{"St Luke's ward 3 monitor", "St Luke's Hospital", "patient-monitor", "ward-3-monitor.log", []func(time.Time) []devices.Reading{
+		{"St Luke's ward 3 monitor", "St Luke's Hospital", "patient-monitor", "ward-3-monitor.log", "", []func(time.Time) []devices.Reading{
 			minutes(147842, 0, 60, func(i int) int64 { return 7200 + int64(i%11)*100 }),
 		}},
 	}
@@ -120,5 +123,35 @@ func (d demoDevice) run(ctx context.Context, env *Env, path string, start time.T
 			return err
 		}
 	}
-	return nil
+	if d.keeper == "" {
+		return nil
+	}
+	// The patient names the keeper once; the watch uploads what it does
+	// not keep yet (this node holds the keeper's key).
+	var k devices.Keeper
+	if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/keeper", id), &k); absent(err) != nil {
+		return err
+	}
+	if k.Keeper == "" {
+		keeper, err := env.Key(d.keeper)
+		if err != nil {
+			return err
+		}
+		if _, err := env.Client.Send(ctx, owner, devices.TypeKeeper, devices.Keep{Device: id, Keeper: ledger.Address(keeper.Public().(ed25519.PublicKey))}, true); err != nil {
+			return err
+		}
+	}
+	// Kept already if the latest batch's first record is indexed (read as
+	// the patient, whose record it is).
+	var latest devices.Entry
+	if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/latest", id), &latest); err != nil {
+		return err
+	}
+	if _, err := env.Client.WithKey(owner).Record(ctx, devices.RecordID(id, latest.Seq, 0)); absent(err) != nil {
+		return err
+	} else if err == nil {
+		return nil
+	}
+	_, err = c.KeepLog(ctx, id, log, c)
+	return err
 }

@@ -1,20 +1,29 @@
 "use strict";
 // Devices: a device's batches as the ledger holds them (GET
 // /api/v1/devices/{id}/batches, a page at a time), read as the signed-in
-// identity, and the commands that prove one of its readings offline. All
-// text via textContent.
-let shown = null; // {id, batches, next}
+// identity, the commands that prove one of its readings offline, and a
+// wearable's readings as its keeper keeps them (read as records: the
+// patient's own, or under their consent). All text via textContent.
+let shown = null; // {id, batches, next, keeper}
+let me = null;
+const partSize = 1000; // readings a kept record holds (devices.PartSize)
 async function showDevice(id) {
   const out = document.getElementById("device-summary");
   out.textContent = "Reading device " + id + "…";
   try {
     const page = await getPage("/api/v1/devices/" + encodeURIComponent(id) + "/batches?limit=100");
-    shown = { id, batches: page.items || [], next: page.next };
+    shown = { id, batches: page.items || [], next: page.next, keeper: null };
+    try {
+      shown.keeper = await get("/api/v1/devices/" + encodeURIComponent(id) + "/keeper");
+    } catch (e) {
+      if (e.message !== "no_keeper") throw e;
+    }
     draw();
   } catch (e) {
     shown = null;
     fill("#batches", []);
     document.getElementById("prove-card").hidden = true;
+    document.getElementById("kept-card").hidden = true;
     document.getElementById("more-batches").hidden = true;
     out.textContent = e.message === "unknown_batch"
       ? "No batches of " + id + " that you may read: a device that committed none, or a patient's wearable you have no standing with."
@@ -34,6 +43,7 @@ function draw() {
     return [b.seq, b.size - b.from, b.size, root, b.height, new Date(b.time).toLocaleString()];
   }));
   document.getElementById("more-batches").hidden = !next;
+  drawKept();
   document.getElementById("prove-card").hidden = !last;
   if (last) {
     document.getElementById("prove-commands").textContent =
@@ -41,6 +51,52 @@ function draw() {
       `primum devices verify-bundle reading.json --genesis genesis.json`;
   }
 }
+// drawKept offers each batch's kept readings (a record of up to 1,000
+// readings each: dr-<device>-<batch>-<part>).
+async function drawKept() {
+  const { id, batches, keeper } = shown;
+  const card = document.getElementById("kept-card");
+  card.hidden = !keeper || !batches.length;
+  if (card.hidden) return;
+  const who = await names().catch(() => ({}));
+  document.getElementById("kept-summary").textContent = `Kept by ${who[keeper.keeper] || keeper.keeper}, named by the patient on ${new Date(keeper.time).toLocaleString()}.`;
+  const select = document.getElementById("kept-batch");
+  select.replaceChildren(...batches.slice().reverse().flatMap(b => {
+    const parts = Math.ceil((b.size - b.from) / partSize);
+    return Array.from({ length: parts }, (_, part) => {
+      const o = document.createElement("option");
+      const lo = b.from + part * partSize, hi = Math.min(b.size, lo + partSize);
+      o.value = `dr-${id}-${b.seq}-${part}`;
+      o.textContent = `Batch ${b.seq}` + (parts > 1 ? `, part ${part + 1} of ${parts}` : "") + ` — readings ${lo}–${hi - 1}`;
+      return o;
+    });
+  }));
+}
+document.getElementById("kept-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const msg = document.getElementById("kept-message");
+  const table = document.getElementById("readings");
+  const record = document.getElementById("kept-batch").value;
+  const own = me && shown.keeper && me.id === shown.keeper.owner;
+  msg.textContent = "Asking the keeper for the readings…";
+  table.hidden = true;
+  try {
+    const bundle = await readRecord({ id: record }, own ? "patient" : "treatment");
+    const obs = (bundle.entry || []).map(e => e.resource).filter(o => o && o.resourceType === "Observation");
+    fill("#readings", obs.map(o => {
+      const t = fhirText(o);
+      return [((o.identifier || [])[0] || {}).value || "", new Date(o.effectiveDateTime).toLocaleString(), t.title, t.value];
+    }));
+    table.hidden = false;
+    msg.textContent = `${obs.length} reading${obs.length === 1 ? "" : "s"}, checked against the record's commitment on the ledger` + (own ? "." : "; this read is on the patient's trail.");
+  } catch (e) {
+    const refusal = e.problem && e.problem.refusal;
+    msg.textContent = refusal === "no_consent" ? "Refused: the patient's consent does not name you for their observations (the refusal is on their trail)."
+      : e.problem && e.problem.code === "not_held_here" ? "These readings are kept at the keeper's own node: read them there, or with primum records fetch."
+      : e.problem && e.problem.status === 404 ? "The keeper does not hold these readings yet: the device uploads them after its batch (primum devices keep)."
+      : "Could not read the readings: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : "");
+  }
+});
 document.getElementById("device-form").addEventListener("submit", ev => {
   ev.preventDefault();
   const id = document.getElementById("device").value.trim();
@@ -53,7 +109,8 @@ document.getElementById("more-batches").addEventListener("click", async () => {
   shown.next = page.next;
   draw();
 });
-signIn(async () => {
+signIn(async who => {
+  me = who;
   const id = new URLSearchParams(location.search).get("device");
   if (id) {
     document.getElementById("device").value = id;

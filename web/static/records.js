@@ -115,6 +115,18 @@ function fhirText(r) {
       row("Status", r.status);
       break;
     }
+    case "Bundle": {
+      // A wearable's batch, as its keeper keeps it: its readings.
+      const obs = (r.entry || []).map(e => e.resource).filter(o => o && o.resourceType === "Observation");
+      if (!obs.length) break;
+      title = [...new Set(obs.map(o => codeText(o.code)))].join(", ");
+      value = obs.length + " reading" + (obs.length === 1 ? "" : "s") + " from a device";
+      date = obs[0].effectiveDateTime;
+      row("Device", ((obs[0].device || {}).reference || "").replace(/^Device\//, ""));
+      row("From", when(obs[0].effectiveDateTime));
+      row("To", when(obs[obs.length - 1].effectiveDateTime));
+      break;
+    }
     case "Condition":
       value = statusOf(r.clinicalStatus);
       date = r.onsetDateTime || r.recordedDate;
