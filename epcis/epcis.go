@@ -106,6 +106,12 @@ type epcisEvent struct {
 	} `json:"destinationList"`
 	ILMD              map[string]json.RawMessage `json:"ilmd"`
 	SensorElementList []sensorElement            `json:"sensorElementList"`
+	ReadPoint         struct {
+		ID string `json:"id"`
+	} `json:"readPoint"`
+	BizLocation struct {
+		ID string `json:"id"`
+	} `json:"bizLocation"`
 }
 
 // quantityElement is a class-level quantity: a class, how much, a unit.
@@ -187,8 +193,8 @@ type sensorReport struct {
 // any real one (MaxField), naming the field, never echoing its value.
 func (e *epcisEvent) checkLengths() error {
 	fields := map[string]string{"type": e.Type, "eventID": e.EventID, "eventTime": e.EventTime, "action": e.Action,
-		"bizStep": e.BizStep, "disposition": e.Disposition, "parentID": e.ParentID}
-	for _, name := range []string{"type", "eventID", "eventTime", "action", "bizStep", "disposition", "parentID"} {
+		"bizStep": e.BizStep, "disposition": e.Disposition, "parentID": e.ParentID, "readPoint": e.ReadPoint.ID, "bizLocation": e.BizLocation.ID}
+	for _, name := range []string{"type", "eventID", "eventTime", "action", "bizStep", "disposition", "parentID", "readPoint", "bizLocation"} {
 		if len(fields[name]) > MaxField {
 			return ErrDocument.Wrapf("%s is longer than %d bytes", name, MaxField)
 		}

@@ -83,6 +83,7 @@ var answered = map[string]bool{
 	"EQ_source_owning_party": true, "EQ_destination_owning_party": true,
 	"MATCH_inputEPC": true, "MATCH_outputEPC": true, "MATCH_epcClass": true, "MATCH_inputEPCClass": true,
 	"MATCH_outputEPCClass": true, "MATCH_anyEPCClass": true, "EQ_transformationID": true,
+	"EQ_readPoint": true, "WD_readPoint": true, "EQ_bizLocation": true, "WD_bizLocation": true,
 	"EQ_quantity": true, "GT_quantity": true, "GE_quantity": true, "LT_quantity": true, "LE_quantity": true,
 }
 
@@ -280,6 +281,13 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		name  string
 		field func(*supply.Event) string
 	}{
+		// WD_ (with descendants) is EQ_: the ledger keeps no location
+		// hierarchy (no master data of locations), so a location's only
+		// descendant it knows is itself.
+		{"EQ_readPoint", func(e *supply.Event) string { return e.ReadPoint }},
+		{"WD_readPoint", func(e *supply.Event) string { return e.ReadPoint }},
+		{"EQ_bizLocation", func(e *supply.Event) string { return e.BizLocation }},
+		{"WD_bizLocation", func(e *supply.Event) string { return e.BizLocation }},
 		{"EQ_ILMD_cbvmda:lotNumber", func(e *supply.Event) string { return e.Lot }},
 		{"EQ_ILMD_cbvmda:itemExpirationDate", func(e *supply.Event) string { return e.Expiry }},
 		{"EQ_source_owning_party", func(e *supply.Event) string { return "urn:primum:org:" + e.By }},

@@ -119,6 +119,12 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.Disposition != "" {
 		out["disposition"] = e.Disposition
 	}
+	if e.ReadPoint != "" {
+		out["readPoint"] = map[string]string{"id": e.ReadPoint}
+	}
+	if e.BizLocation != "" {
+		out["bizLocation"] = map[string]string{"id": e.BizLocation}
+	}
 	switch e.Type {
 	case "AggregationEvent", "AssociationEvent":
 		if e.Parent != "" {

@@ -38,7 +38,8 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	if err != nil {
 		return nil, ErrDocument.Wrapf("eventTime %q: %v", e.EventTime, err)
 	}
-	base := supply.CaptureEvent{EventID: e.EventID, EventTime: t.UTC().Format(time.RFC3339), Disposition: cbvName(e.Disposition)}
+	base := supply.CaptureEvent{EventID: e.EventID, EventTime: t.UTC().Format(time.RFC3339), Disposition: cbvName(e.Disposition),
+		ReadPoint: e.ReadPoint.ID, BizLocation: e.BizLocation.ID}
 	step := cbvName(e.BizStep)
 	if base.Sensor, err = e.sensor(t); err != nil {
 		return nil, err

@@ -186,7 +186,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		t.Fatalf("replayed capture: %+v", job)
 	}
 	dist := epcisDoc(
-		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"}}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}]}`,
 	)
 	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
@@ -200,7 +200,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0006","eventTime":"2026-11-05T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
 		`{"type":"AggregationEvent","eventID":"urn:uuid:0007","eventTime":"2026-11-05T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"DELETE","bizStep":"unpacking","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0008","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"]}`,
-		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}],"transformationID":"urn:uuid:t1"}`,
+		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}],"transformationID":"urn:uuid:t1","bizLocation":{"id":"urn:epc:id:sgln:9506000.00002.0"}}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0010","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"],"sensorElementList":[{"sensorReport":[{"type":"Temperature","value":5,"uom":"CEL"}]}]}`,
 	)
 	// proceed: a TransformationEvent is kept as recorded (it moves no
@@ -278,6 +278,25 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	doc, _ = query("/epcis/bizSteps/shipping/events")
 	if len(events(doc)) != 2 {
 		t.Fatalf("shipping events: %d", len(events(doc)))
+	}
+	// Where: a custody event's read point and business location, and a
+	// kept event's, as captured (WD_ as EQ_: no location hierarchy).
+	for _, c := range []struct {
+		query, want string
+	}{
+		{"EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.0"), "urn:uuid:0004"},
+		{"WD_readPoint=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.dock3"), "urn:uuid:0004"},
+		{"EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00002.0") + "&eventType=TransformationEvent", "urn:uuid:0009"},
+	} {
+		doc, _ := query("/epcis/events?" + c.query)
+		list := events(doc)
+		if len(list) != 1 || list[0].(map[string]any)["eventID"] != c.want {
+			t.Fatalf("%s: %v", c.query, list)
+		}
+	}
+	doc, _ = query("/epcis/events?EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.0"))
+	if e := events(doc)[0].(map[string]any); e["readPoint"].(map[string]any)["id"] != "urn:epc:id:sgln:9506000.00001.dock3" {
+		t.Fatalf("the receiving event's read point: %v", e)
 	}
 	doc, hdr := query("/epcis/events?eventType=AggregationEvent&perPage=1")
 	if len(events(doc)) != 1 || !strings.Contains(hdr.Get("Link"), "nextPageToken=") {

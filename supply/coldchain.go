@@ -769,14 +769,7 @@ func seqKeyAfter(prefix []byte, seq uint64) []byte {
 // bump adds one to the counter at key (8 bytes, big-endian; none: 0) and
 // returns what it held: a sequence's next number, or a count.
 func bump(ctx *ledger.Context, key []byte) (uint64, error) {
-	b, err := ctx.State.Get(key)
-	if err != nil {
-		return 0, err
-	}
-	n := uint64(0)
-	if len(b) == 8 {
-		n = binary.BigEndian.Uint64(b)
-	}
+	n := counter(ctx, key)
 	ctx.State.Set(key, binary.BigEndian.AppendUint64(nil, n+1))
 	return n, nil
 }

@@ -54,6 +54,10 @@ type Event struct {
 	// BizTransactions are a kept event's business transactions (type,
 	// id): a TransactionEvent is about them.
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
+	// ReadPoint and BizLocation are where an EPCIS event says it happened
+	// (their ids, e.g. SGLN URIs), as captured.
+	ReadPoint   string `json:"read_point,omitempty"`
+	BizLocation string `json:"biz_location,omitempty"`
 }
 
 // Quantity is an EPCIS quantity element: a class (an LGTIN or a GTIN
@@ -323,6 +327,10 @@ type CaptureEvent struct {
 	// Product is a product's master data from the capture's header (step
 	// "product"): registered, or updated by its manufacturer.
 	Product *RegisterProduct `json:"product,omitempty"`
+	// ReadPoint and BizLocation: where the event says it happened, kept
+	// on the event the step records.
+	ReadPoint   string `json:"read_point,omitempty"`
+	BizLocation string `json:"biz_location,omitempty"`
 }
 
 // Capture is the body of supply.capture.
@@ -426,9 +434,42 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 			return ErrBadField.Wrapf("event_time is not an RFC 3339 time")
 		}
 	}
+	if len(e.ReadPoint) > maxKeptField || len(e.BizLocation) > maxKeptField {
+		return ErrBadField.Wrapf("a read point or business location is longer than %d bytes", maxKeptField)
+	}
 	ctx.EventTime = e.EventTime
 	defer func() { ctx.EventTime = "" }()
-	return run()
+	if e.ReadPoint == "" && e.BizLocation == "" {
+		return run()
+	}
+	before := counter(ctx, keyNextEvent)
+	if err := run(); err != nil {
+		return err
+	}
+	// The step recorded its event (one, or none: an event kept before):
+	// where it happened goes on it.
+	if counter(ctx, keyNextEvent) == before+1 {
+		key := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), before)
+		var ev Event
+		if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
+			panic(fmt.Sprintf("supply: the event just recorded is not in state: %v", err))
+		}
+		ev.ReadPoint, ev.BizLocation = e.ReadPoint, e.BizLocation
+		ledger.SetJSON(ctx.State, key, ev)
+	}
+	return nil
+}
+
+// counter is the value of a counter bump increments.
+func counter(ctx *ledger.Context, key []byte) uint64 {
+	b, err := ctx.State.Get(key)
+	if err != nil {
+		panic(err)
+	}
+	if len(b) == 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
 }
 
 // Bounds of an event kept as recorded.

@@ -425,6 +425,18 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
+		case "read_point":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.ReadPoint = string(in.String())
+			}
+		case "biz_location":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.BizLocation = string(in.String())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -632,6 +644,16 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 			}
 			out.RawByte(']')
 		}
+	}
+	if in.ReadPoint != "" {
+		const prefix string = ",\"read_point\":"
+		out.RawString(prefix)
+		out.String(string(in.ReadPoint))
+	}
+	if in.BizLocation != "" {
+		const prefix string = ",\"biz_location\":"
+		out.RawString(prefix)
+		out.String(string(in.BizLocation))
 	}
 	out.RawByte('}')
 }

@@ -206,7 +206,10 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 		}
 	}
 	recs, err := c.WithToken(byName["Patient 1"].APIToken).Records(ctx, byName["Patient 1"].Address) // the patient's to read
-	if err != nil || len(recs) != 4 {
+	// Four imported, and the two batches of the watch's readings St
+	// Luke's keeps (observations too: Dr Lena Fischer's consent covers
+	// them).
+	if err != nil || len(recs) != 6 {
 		t.Fatalf("Patient 1's records: %d, %v", len(recs), err)
 	}
 	for _, r := range recs {
