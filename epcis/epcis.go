@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,6 +113,10 @@ type epcisEvent struct {
 	BizLocation struct {
 		ID string `json:"id"`
 	} `json:"bizLocation"`
+	PersistentDisposition struct {
+		Set   []string `json:"set"`
+		Unset []string `json:"unset"`
+	} `json:"persistentDisposition"`
 }
 
 // quantityElement is a class-level quantity: a class, how much, a unit.
@@ -214,6 +219,11 @@ func (e *epcisEvent) checkLengths() error {
 			if len(q.EPCClass) > MaxField || len(q.UOM) > MaxField || (q.Quantity != nil && len(*q.Quantity) > 64) {
 				return ErrDocument.Wrapf("a quantity element is longer than %d bytes", MaxField)
 			}
+		}
+	}
+	for _, d := range append(slices.Clone(e.PersistentDisposition.Set), e.PersistentDisposition.Unset...) {
+		if len(d) > MaxField {
+			return ErrDocument.Wrapf("a persistent disposition is longer than %d bytes", MaxField)
 		}
 	}
 	for _, b := range e.BizTransactions {

@@ -84,8 +84,11 @@ var answered = map[string]bool{
 	"MATCH_inputEPC": true, "MATCH_outputEPC": true, "MATCH_epcClass": true, "MATCH_inputEPCClass": true,
 	"MATCH_outputEPCClass": true, "MATCH_anyEPCClass": true, "EQ_transformationID": true,
 	"EQ_readPoint": true, "WD_readPoint": true, "EQ_bizLocation": true, "WD_bizLocation": true,
+	"EQ_persistentDisposition_set": true, "EQ_persistentDisposition_unset": true,
 	"EQ_quantity": true, "GT_quantity": true, "GE_quantity": true, "LT_quantity": true, "LE_quantity": true,
 }
+
+var bizTransactionParam = regexp.MustCompile(`^EQ_bizTransaction_([a-z][a-zA-Z0-9_]+)$`)
 
 var quantityParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE)_quantity(_([A-Z0-9]{2,4}))?$`)
 
@@ -139,7 +142,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
-		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n):
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
 		}
@@ -269,6 +272,32 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 				}
 			}
 			return false
+		})
+	}
+	for _, set := range []string{"set", "unset"} {
+		d := split("EQ_persistentDisposition_" + set)
+		if len(d) == 0 {
+			continue
+		}
+		for i := range d {
+			d[i] = cbvName(d[i])
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			list := e.PersistentSet
+			if set == "unset" {
+				list = e.PersistentUnset
+			}
+			return slices.ContainsFunc(list, func(x string) bool { return slices.Contains(d, x) })
+		})
+	}
+	for _, n := range names {
+		m := bizTransactionParam.FindStringSubmatch(n)
+		if m == nil {
+			continue
+		}
+		typ, ids := m[1], split(n)
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return slices.ContainsFunc(e.BizTransactions, func(bt [2]string) bool { return cbvName(bt[0]) == typ && slices.Contains(ids, bt[1]) })
 		})
 	}
 	if d := split("EQ_disposition"); len(d) > 0 {

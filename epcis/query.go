@@ -125,6 +125,16 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.BizLocation != "" {
 		out["bizLocation"] = map[string]string{"id": e.BizLocation}
 	}
+	if len(e.PersistentSet)+len(e.PersistentUnset) > 0 {
+		pd := map[string][]string{}
+		if len(e.PersistentSet) > 0 {
+			pd["set"] = e.PersistentSet
+		}
+		if len(e.PersistentUnset) > 0 {
+			pd["unset"] = e.PersistentUnset
+		}
+		out["persistentDisposition"] = pd
+	}
 	switch e.Type {
 	case "AggregationEvent", "AssociationEvent":
 		if e.Parent != "" {

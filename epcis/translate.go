@@ -40,6 +40,15 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	}
 	base := supply.CaptureEvent{EventID: e.EventID, EventTime: t.UTC().Format(time.RFC3339), Disposition: cbvName(e.Disposition),
 		ReadPoint: e.ReadPoint.ID, BizLocation: e.BizLocation.ID}
+	for _, b := range e.BizTransactions {
+		base.BizTransactions = append(base.BizTransactions, [2]string{b.Type, b.BizTransaction})
+	}
+	for _, d := range e.PersistentDisposition.Set {
+		base.PersistentSet = append(base.PersistentSet, cbvName(d))
+	}
+	for _, d := range e.PersistentDisposition.Unset {
+		base.PersistentUnset = append(base.PersistentUnset, cbvName(d))
+	}
 	step := cbvName(e.BizStep)
 	if base.Sensor, err = e.sensor(t); err != nil {
 		return nil, err
@@ -159,9 +168,7 @@ func (e *epcisEvent) record(base supply.CaptureEvent) ([]supply.CaptureEvent, er
 	rec.Inputs, rec.Outputs = keysOf(e.InputEPCList), keysOf(e.OutputEPCList)
 	rec.Quantities, rec.ChildQuantities = quantities(e.QuantityList), quantities(e.ChildQuantities)
 	rec.InputQuantities, rec.OutputQuantities = quantities(e.InputQuantities), quantities(e.OutputQuantity)
-	for _, b := range e.BizTransactions {
-		rec.BizTransactions = append(rec.BizTransactions, [2]string{b.Type, b.BizTransaction})
-	}
+	rec.BizTransactions = base.BizTransactions
 	base.Step, base.Record, base.Sensor = "record", rec, nil
 	return []supply.CaptureEvent{base}, nil
 }

@@ -187,7 +187,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	}
 	dist := epcisDoc(
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"}}`,
-		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}]}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}],"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO-77"}],"persistentDisposition":{"set":["completeness_verified"]}}`,
 	)
 	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
 	if job := capture(t, base, m["pharmacy"].token, "rollback", dist); job.Success || job.Errors[0].Code != "not_receiver" || job.Errors[0].EventIndex != 0 {
@@ -287,6 +287,9 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		{"EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.0"), "urn:uuid:0004"},
 		{"WD_readPoint=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.dock3"), "urn:uuid:0004"},
 		{"EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00002.0") + "&eventType=TransformationEvent", "urn:uuid:0009"},
+		// A custody event's business transaction and persistent disposition.
+		{"EQ_bizTransaction_po=" + url.QueryEscape("urn:epcglobal:cbv:bt:0614141073467:PO-77"), "urn:uuid:0005"},
+		{"EQ_persistentDisposition_set=" + url.QueryEscape("https://ref.gs1.org/cbv/Disp-completeness_verified"), "urn:uuid:0005"},
 	} {
 		doc, _ := query("/epcis/events?" + c.query)
 		list := events(doc)

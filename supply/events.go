@@ -55,9 +55,12 @@ type Event struct {
 	// id): a TransactionEvent is about them.
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
 	// ReadPoint and BizLocation are where an EPCIS event says it happened
-	// (their ids, e.g. SGLN URIs), as captured.
-	ReadPoint   string `json:"read_point,omitempty"`
-	BizLocation string `json:"biz_location,omitempty"`
+	// (their ids, e.g. SGLN URIs), as captured; PersistentSet and
+	// PersistentUnset its persistent dispositions (bare CBV names).
+	ReadPoint       string   `json:"read_point,omitempty"`
+	BizLocation     string   `json:"biz_location,omitempty"`
+	PersistentSet   []string `json:"persistent_set,omitempty"`
+	PersistentUnset []string `json:"persistent_unset,omitempty"`
 }
 
 // Quantity is an EPCIS quantity element: a class (an LGTIN or a GTIN
@@ -327,10 +330,41 @@ type CaptureEvent struct {
 	// Product is a product's master data from the capture's header (step
 	// "product"): registered, or updated by its manufacturer.
 	Product *RegisterProduct `json:"product,omitempty"`
-	// ReadPoint and BizLocation: where the event says it happened, kept
-	// on the event the step records.
-	ReadPoint   string `json:"read_point,omitempty"`
-	BizLocation string `json:"biz_location,omitempty"`
+	// What the event says beside its step, kept on the event the step
+	// records: where it happened, its business transactions, its
+	// persistent dispositions (at most MaxEventContext in all).
+	ReadPoint       string      `json:"read_point,omitempty"`
+	BizLocation     string      `json:"biz_location,omitempty"`
+	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
+	PersistentSet   []string    `json:"persistent_set,omitempty"`
+	PersistentUnset []string    `json:"persistent_unset,omitempty"`
+}
+
+// MaxEventContext bounds an event's business transactions and persistent
+// dispositions together.
+const MaxEventContext = 32
+
+// context is what e says beside its step, checked: nil when it says
+// nothing more.
+func (e *CaptureEvent) context() (*Event, error) {
+	n := len(e.BizTransactions) + len(e.PersistentSet) + len(e.PersistentUnset)
+	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 {
+		return nil, nil
+	}
+	if n > MaxEventContext {
+		return nil, ErrTooMany.Wrapf("%d business transactions and persistent dispositions in one event (at most %d)", n, MaxEventContext)
+	}
+	fields := append(append([]string{e.ReadPoint, e.BizLocation}, e.PersistentSet...), e.PersistentUnset...)
+	for _, bt := range e.BizTransactions {
+		fields = append(fields, bt[0], bt[1])
+	}
+	for _, f := range fields {
+		if len(f) > maxKeptField {
+			return nil, ErrBadField.Wrapf("a read point, business location, business transaction or disposition longer than %d bytes", maxKeptField)
+		}
+	}
+	return &Event{ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, BizTransactions: e.BizTransactions,
+		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset}, nil
 }
 
 // Capture is the body of supply.capture.
@@ -434,12 +468,13 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 			return ErrBadField.Wrapf("event_time is not an RFC 3339 time")
 		}
 	}
-	if len(e.ReadPoint) > maxKeptField || len(e.BizLocation) > maxKeptField {
-		return ErrBadField.Wrapf("a read point or business location is longer than %d bytes", maxKeptField)
+	more, err := e.context()
+	if err != nil {
+		return err
 	}
 	ctx.EventTime = e.EventTime
 	defer func() { ctx.EventTime = "" }()
-	if e.ReadPoint == "" && e.BizLocation == "" {
+	if more == nil {
 		return run()
 	}
 	before := counter(ctx, keyNextEvent)
@@ -447,14 +482,17 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		return err
 	}
 	// The step recorded its event (one, or none: an event kept before):
-	// where it happened goes on it.
+	// what the event says beside it goes on it.
 	if counter(ctx, keyNextEvent) == before+1 {
 		key := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), before)
 		var ev Event
 		if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
 			panic(fmt.Sprintf("supply: the event just recorded is not in state: %v", err))
 		}
-		ev.ReadPoint, ev.BizLocation = e.ReadPoint, e.BizLocation
+		ev.ReadPoint, ev.BizLocation, ev.PersistentSet, ev.PersistentUnset = more.ReadPoint, more.BizLocation, more.PersistentSet, more.PersistentUnset
+		if len(more.BizTransactions) > 0 {
+			ev.BizTransactions = more.BizTransactions
+		}
 		ledger.SetJSON(ctx.State, key, ev)
 	}
 	return nil
@@ -495,12 +533,13 @@ func keep(ctx *ledger.Context, e *Event) error {
 	default:
 		return ErrBadField.Wrapf("action %q", short(e.Action))
 	}
-	n := len(e.BizTransactions) + len(e.Keys) + len(e.Inputs) + len(e.Outputs) + len(e.Quantities) + len(e.ChildQuantities) + len(e.InputQuantities) + len(e.OutputQuantities)
+	n := len(e.BizTransactions) + len(e.Keys) + len(e.Inputs) + len(e.Outputs) + len(e.Quantities) + len(e.ChildQuantities) + len(e.InputQuantities) + len(e.OutputQuantities) +
+		len(e.PersistentSet) + len(e.PersistentUnset)
 	if n > maxKeptIDs {
 		return ErrTooMany.Wrapf("%d identifiers and quantities in one event", n)
 	}
-	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID}
-	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs} {
+	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID, e.ReadPoint, e.BizLocation}
+	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs, e.PersistentSet, e.PersistentUnset} {
 		fields = append(fields, list...)
 	}
 	for _, list := range [][]Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {

@@ -437,6 +437,60 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 			} else {
 				out.BizLocation = string(in.String())
 			}
+		case "persistent_set":
+			if in.IsNull() {
+				in.Skip()
+				out.PersistentSet = nil
+			} else {
+				in.Delim('[')
+				if out.PersistentSet == nil {
+					if !in.IsDelim(']') {
+						out.PersistentSet = make([]string, 0, 4)
+					} else {
+						out.PersistentSet = []string{}
+					}
+				} else {
+					out.PersistentSet = (out.PersistentSet)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v10 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v10 = string(in.String())
+					}
+					out.PersistentSet = append(out.PersistentSet, v10)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "persistent_unset":
+			if in.IsNull() {
+				in.Skip()
+				out.PersistentUnset = nil
+			} else {
+				in.Delim('[')
+				if out.PersistentUnset == nil {
+					if !in.IsDelim(']') {
+						out.PersistentUnset = make([]string, 0, 4)
+					} else {
+						out.PersistentUnset = []string{}
+					}
+				} else {
+					out.PersistentUnset = (out.PersistentUnset)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v11 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v11 = string(in.String())
+					}
+					out.PersistentUnset = append(out.PersistentUnset, v11)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -496,11 +550,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v10, v11 := range in.Keys {
-				if v10 > 0 {
+			for v12, v13 := range in.Keys {
+				if v12 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v11))
+				out.String(string(v13))
 			}
 			out.RawByte(']')
 		}
@@ -540,11 +594,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v12, v13 := range in.Quantities {
-				if v12 > 0 {
+			for v14, v15 := range in.Quantities {
+				if v14 > 0 {
 					out.RawByte(',')
 				}
-				(v13).MarshalEasyJSON(out)
+				(v15).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -554,11 +608,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v14, v15 := range in.ChildQuantities {
-				if v14 > 0 {
+			for v16, v17 := range in.ChildQuantities {
+				if v16 > 0 {
 					out.RawByte(',')
 				}
-				(v15).MarshalEasyJSON(out)
+				(v17).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -568,11 +622,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v16, v17 := range in.Inputs {
-				if v16 > 0 {
+			for v18, v19 := range in.Inputs {
+				if v18 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v17))
+				out.String(string(v19))
 			}
 			out.RawByte(']')
 		}
@@ -582,11 +636,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v18, v19 := range in.Outputs {
-				if v18 > 0 {
+			for v20, v21 := range in.Outputs {
+				if v20 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v19))
+				out.String(string(v21))
 			}
 			out.RawByte(']')
 		}
@@ -596,11 +650,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v20, v21 := range in.InputQuantities {
-				if v20 > 0 {
+			for v22, v23 := range in.InputQuantities {
+				if v22 > 0 {
 					out.RawByte(',')
 				}
-				(v21).MarshalEasyJSON(out)
+				(v23).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -610,11 +664,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v22, v23 := range in.OutputQuantities {
-				if v22 > 0 {
+			for v24, v25 := range in.OutputQuantities {
+				if v24 > 0 {
 					out.RawByte(',')
 				}
-				(v23).MarshalEasyJSON(out)
+				(v25).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -629,16 +683,16 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v24, v25 := range in.BizTransactions {
-				if v24 > 0 {
+			for v26, v27 := range in.BizTransactions {
+				if v26 > 0 {
 					out.RawByte(',')
 				}
 				out.RawByte('[')
-				for v26 := range v25 {
-					if v26 > 0 {
+				for v28 := range v27 {
+					if v28 > 0 {
 						out.RawByte(',')
 					}
-					out.String(string((v25)[v26]))
+					out.String(string((v27)[v28]))
 				}
 				out.RawByte(']')
 			}
@@ -654,6 +708,34 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		const prefix string = ",\"biz_location\":"
 		out.RawString(prefix)
 		out.String(string(in.BizLocation))
+	}
+	if len(in.PersistentSet) != 0 {
+		const prefix string = ",\"persistent_set\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v29, v30 := range in.PersistentSet {
+				if v29 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v30))
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.PersistentUnset) != 0 {
+		const prefix string = ",\"persistent_unset\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v31, v32 := range in.PersistentUnset {
+				if v31 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v32))
+			}
+			out.RawByte(']')
+		}
 	}
 	out.RawByte('}')
 }

@@ -265,7 +265,7 @@ func TestDemoRunsStopsAndResumes(t *testing.T) {
 	// Records stored before the KEK rotation still read, and are not
 	// imported twice.
 	recs, err = c.WithToken(byName["Patient 1"].APIToken).Records(ctx, byName["Patient 1"].Address)
-	if err != nil || len(recs) != 4 {
+	if err != nil || len(recs) != 6 {
 		t.Fatalf("Patient 1's records after resuming: %d, %v", len(recs), err)
 	}
 	condition := ""
