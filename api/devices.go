@@ -4,15 +4,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/docstore"
 	"github.com/primum-health/primum/fhir"
+	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/records"
+	"github.com/primum-health/primum/release"
 )
 
 // deviceLocks serialise the uploads of one device: two uploads of a batch
@@ -137,4 +141,132 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusCreated, ans)
+}
+
+// maxEmptyBatches bounds the batches one page of an Observation search
+// passes over whose readings the keeper does not hold.
+const maxEmptyBatches = 100
+
+// fhirObservations: GET /fhir/Observation?device=<id>[&_count=&_after=]
+// (bearer token) — a wearable's kept readings as R4 Observations, oldest
+// first. The node reads them for the token's holder as any record is read
+// (POST /api/v1/records/{id}/read): from the keeper, under the patient's
+// consent (the patient reads their own), each read an access entry on the
+// patient's trail. A page reads one kept record (up to 1,000 readings) and
+// answers up to _count of its Observations; the next link goes on from
+// there.
+func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := searchParams(q, "Observation", "device"); err != nil {
+		fhirError(w, err)
+		return
+	}
+	device := strings.TrimPrefix(q.Get("device"), "Device/")
+	if device == "" {
+		fhirError(w, errBadRequest.Wrapf("an Observation search names the wearable: device=<id> (its readings as its keeper keeps them)"))
+		return
+	}
+	count, after, err := s.searchPage(r)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	committed := s.Ledger.Committed()
+	key, caller, err := s.tokenHolder(r, tokens.ScopeRecordsRead, committed, s.Ledger.LastBlockTime())
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	k, err := devices.KeeperOf(committed, device)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	// Who may not read about the patient learns nothing, not even that
+	// the id is a wearable (as GET /api/v1/devices/{id}/keeper).
+	if k == nil || (caller.ID != device && caller.ID != k.Owner && s.standing(committed, caller, k.Owner) != nil) {
+		fhirError(w, devices.ErrNoKeeper.Wrapf("%s", ledger.Echo(device)))
+		return
+	}
+	// The page token: the batch, the part and the reading within it.
+	seq, part, offset := uint64(1), 0, 0
+	if after != "" {
+		if _, err := fmt.Sscanf(after, "%d-%d-%d", &seq, &part, &offset); err != nil || seq < 1 || part < 0 || offset < 0 {
+			fhirError(w, errBadRequest.Wrapf("_after must be a page token from a Bundle's next link"))
+			return
+		}
+	}
+	latest, err := devices.Latest(committed, device)
+	if err != nil {
+		fhirError(w, err)
+		return
+	}
+	purpose := "treatment"
+	if caller.ID == k.Owner {
+		purpose = "patient"
+	}
+	var page []fhir.Object
+	next := ""
+	for skipped := 0; latest != nil && seq <= latest.Seq; {
+		e, err := devices.GetBatch(committed, device, seq)
+		if err != nil {
+			fhirError(w, err)
+			return
+		}
+		id := devices.RecordID(device, seq, part)
+		if part >= devices.Parts(e) {
+			seq, part, offset = seq+1, 0, 0
+			continue
+		}
+		if rec, err := records.Get(committed, id); err != nil || rec.Status == records.StatusErased {
+			// Not kept (uploaded to no keeper, or erased): the next batch.
+			if skipped++; skipped > maxEmptyBatches {
+				next = fmt.Sprintf("%d-0-0", seq+1)
+				break
+			}
+			seq, part, offset = seq+1, 0, 0
+			continue
+		}
+		ans, err := s.readAs(r.Context(), key, id, ReadRequest{Purpose: purpose})
+		if err != nil {
+			var refusal *release.Refusal
+			if errors.As(err, &refusal) {
+				err = errAccessRefused.Wrapf("%s (access entry %s)", refusal.Refusal, refusal.Access)
+			}
+			fhirError(w, err)
+			return
+		}
+		var bundle struct {
+			Entry []struct {
+				Resource fhir.Object `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(ans.Record, &bundle); err != nil {
+			fhirError(w, errRecordCorrupt)
+			return
+		}
+		for i := offset; i < len(bundle.Entry) && len(page) < count; i++ {
+			page = append(page, bundle.Entry[i].Resource)
+		}
+		switch end := offset + count; {
+		case end < len(bundle.Entry):
+			next = fmt.Sprintf("%d-%d-%d", seq, part, end)
+		case part+1 < devices.Parts(e):
+			next = fmt.Sprintf("%d-%d-0", seq, part+1)
+		case seq < latest.Seq:
+			next = fmt.Sprintf("%d-0-0", seq+1)
+		}
+		break
+	}
+	writeFHIR(w, http.StatusOK, s.searchSet(r, "Observation", page, next, after, count))
+}
+
+// standing is nil when caller may read about patient (records.View), as a
+// PatientCircle or PatientAudit query allows.
+func (s *server) standing(state ledger.Reader, caller ledger.Signer, patient string) error {
+	view, err := records.ViewOf(state, caller, patient, s.Ledger.LastBlockTime())
+	if err != nil {
+		return err
+	}
+	return view.Standing(false)
 }

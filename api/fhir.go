@@ -453,6 +453,10 @@ func (s *server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 		s.researchSubjects(w, r)
 		return
 	}
+	if typ == "Observation" {
+		s.fhirObservations(w, r)
+		return
+	}
 	if !slices.Contains(fhir.Searchable, typ) {
 		fhirError(w, errNoRoute.Wrapf("this facade searches %v", fhir.Searchable))
 		return

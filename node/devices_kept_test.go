@@ -162,11 +162,61 @@ func TestWearableReadingsKept(t *testing.T) {
 	if status, body = read(m["hospital"].token, id, "treatment"); status != 403 || !strings.Contains(string(body), "no_consent") {
 		t.Fatalf("the keeper without consent: %d %s", status, body)
 	}
+	// Through the FHIR facade: the same reads, as Observations.
+	search := func(token, query string) (int, map[string]any) {
+		status, body := call(t, "GET", base+"/fhir/Observation?"+query, token, nil)
+		var out map[string]any
+		_ = json.Unmarshal(body, &out)
+		return status, out
+	}
+	if status, oo := search(m["hospital"].token, "device="+device); status != 403 || !strings.Contains(fmt.Sprint(oo), "no_consent") {
+		t.Fatalf("the keeper's search without consent: %d %v", status, oo)
+	}
+	if status, _ := search(m["agency"].token, "device=nobody"); status != 404 {
+		t.Fatalf("a device no one keeps: %d", status)
+	}
+	if status, set := search(patient.token, "device=Device/"+device+"&_count=1000"); status != 200 || len(set["entry"].([]any)) != 30 {
+		t.Fatalf("the patient's search: %d %v", status, set["total"])
+	}
 	grant := consent.Grant{Grantee: m["hospital"].id, Scope: consent.Scope{Categories: []string{"observation"}}, Purpose: "treatment",
 		Expires: time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)}
 	mustCall(t, 200, "POST", base+"/api/v1/act", patient.token, map[string]any{"type": consent.TypeGrant, "body": grant})
 	if status, body = read(m["hospital"].token, id, "treatment"); status != 200 {
 		t.Fatalf("the keeper with consent: %d %s", status, body)
+	}
+	// A page at a time, oldest first: the first batch's 30 in two pages,
+	// then the second batch's.
+	status, set := search(m["hospital"].token, "device="+device+"&_count=20")
+	ids := func(set map[string]any) []string {
+		var out []string
+		for _, e := range set["entry"].([]any) {
+			out = append(out, e.(map[string]any)["resource"].(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	nextOf := func(set map[string]any) string {
+		for _, l := range set["link"].([]any) {
+			if l.(map[string]any)["relation"] == "next" {
+				return l.(map[string]any)["url"].(string)
+			}
+		}
+		return ""
+	}
+	if status != 200 || len(ids(set)) != 20 || ids(set)[0] != device+".0" || nextOf(set) == "" {
+		t.Fatalf("the keeper's first page: %d %v", status, set)
+	}
+	status, body = call(t, "GET", nextOf(set), m["hospital"].token, nil)
+	_ = json.Unmarshal(body, &set)
+	if status != 200 || len(ids(set)) != 10 || ids(set)[0] != device+".20" || nextOf(set) == "" {
+		t.Fatalf("the keeper's second page: %d %s", status, body)
+	}
+	status, body = call(t, "GET", nextOf(set), m["hospital"].token, nil)
+	_ = json.Unmarshal(body, &set)
+	if status != 200 || len(ids(set)) != 20 || ids(set)[0] != device+".30" {
+		t.Fatalf("the keeper's third page: %d %s", status, body)
+	}
+	if problems := v.Validate(body); len(problems) > 0 {
+		t.Fatalf("the searchset is not valid R4: %v", problems[:min(5, len(problems))])
 	}
 	trail, err := c.WithToken(patient.token).Trail(ctx, patient.id)
 	if err != nil {
@@ -178,7 +228,10 @@ func TestWearableReadingsKept(t *testing.T) {
 			outcomes[a.Outcome]++
 		}
 	}
-	if outcomes[records.Granted] != 1 || len(outcomes) != 2 {
+	// Refused twice (the keeper's read and search without consent);
+	// granted four times (the patient's search, the keeper's read and its
+	// two pages over it).
+	if outcomes[records.Granted] != 4 || outcomes[records.Refused] != 2 {
 		t.Fatalf("the trail of the first part: %v", outcomes)
 	}
 }

@@ -240,6 +240,9 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/devices/" + watch + "/latest", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/keeper", nil, wearable},
+		// Its kept readings through the FHIR facade: read for the token's
+		// holder as records are (none kept here: an empty page).
+		{"GET", "/fhir/Observation?device=" + watch, nil, wearable},
 		// Its readings are uploaded by the watch itself (signed with its
 		// key: TestWearableReadingsKept), no one else.
 		{"POST", "/api/v1/devices/" + watch + "/batches/1/readings", []byte(`{"readings":[]}`), tokenOnly(403, 403, 403, 403, 403, 403, 403, 403, 403, 403)},
