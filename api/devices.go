@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -76,6 +77,24 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// An upload costs the keeper its decoding, its storing and two
+	// transactions: a device gets the rate of any key, one at a time.
+	if ok, delay := s.limiter.allow("keep/" + device); !ok {
+		writeRateLimited(w, delay)
+		return
+	}
+	mu, _ := deviceLocks.LoadOrStore(device, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	ans := devices.Kept{Device: device, Batch: seq, Readings: e.Size - e.From, Keeper: k.Keeper, Patient: k.Owner}
+	if done, err := devices.KeptOf(s.Ledger.Committed(), device, seq); err != nil {
+		writeError(w, err)
+		return
+	} else if done != nil {
+		ans.Records, ans.Already = done.Records, true
+		writeJSON(w, http.StatusOK, ans)
+		return
+	}
 	var u devices.Upload
 	if err := decodeJSON(r.Body, &u); err != nil {
 		writeError(w, err)
@@ -86,21 +105,28 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	mu, _ := deviceLocks.LoadOrStore(device, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-
-	ans := devices.Kept{Device: device, Batch: seq, Readings: e.Size - e.From, Keeper: k.Keeper, Patient: k.Owner}
-	var fresh []records.NewRecord
+	// Each part a record: stored here (or found stored by an upload whose
+	// index did not commit in its wait), then indexed.
 	committed = s.Ledger.Committed()
+	var fresh []records.NewRecord
+	mine := map[string]bool{} // stored by this upload: what a refusal may discard
 	for part := range devices.Parts(e) {
-		id := devices.RecordID(device, seq, part)
-		ans.Records = append(ans.Records, id)
-		if _, err := records.Get(committed, id); err == nil {
-			continue // kept before (or kept and erased since: not again)
-		}
 		lo := part * devices.PartSize
-		bundle, err := fhir.DeviceReadings(device, k.Owner, seq, part, e.From+uint64(lo), rs[lo:min(len(rs), lo+devices.PartSize)])
+		chunk := rs[lo:min(len(rs), lo+devices.PartSize)]
+		leaves := make([][]byte, len(chunk))
+		for i, r := range chunk {
+			leaves[i] = r.Encode()
+		}
+		id := devices.KeptID(device, seq, part, leaves)
+		ans.Records = append(ans.Records, id)
+		if rec, err := records.Get(committed, id); err == nil {
+			if rec.Patient != k.Owner || rec.Custodian != k.Keeper {
+				writeError(w, devices.ErrBadKept.Wrapf("part %d's record id is another's", part))
+				return
+			}
+			continue // indexed by an upload whose wait ran out
+		}
+		bundle, err := fhir.DeviceReadings(device, k.Owner, id, e.From+uint64(lo), chunk)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -108,9 +134,9 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		content, _ := json.Marshal(bundle)
 		c, err := s.Docs.Put(docstore.Meta{ID: id, Patient: k.Owner, Custodian: k.Keeper, Category: records.CategoryOf("Observation"), ResourceType: "Bundle"}, content)
 		if errors.Is(err, docstore.ErrExists) {
-			// Stored by an upload whose index did not commit in its
-			// wait: index that copy, whose commitment may be on its way.
 			c, err = s.Docs.Commitment(id)
+		} else if err == nil {
+			mine[id] = true
 		}
 		if err != nil {
 			writeError(w, err)
@@ -118,24 +144,32 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		}
 		fresh = append(fresh, records.NewRecord{ID: id, Patient: k.Owner, Category: records.CategoryOf("Observation"), Commitment: hex.EncodeToString(c)})
 	}
-	if len(fresh) == 0 {
-		ans.Already = true
-		writeJSON(w, http.StatusOK, ans)
-		return
-	}
 	for start := 0; start < len(fresh); start += records.MaxPerRegister {
 		chunk := fresh[start:min(len(fresh), start+records.MaxPerRegister)]
 		if _, err := s.sendAs(r.Context(), key, records.TypeRegister, records.Register{Endpoint: s.PublicURL, Records: chunk}); err != nil {
-			// What the ledger refused can no longer be indexed; what may
-			// still commit is kept (an upload again indexes it).
+			// What the ledger refused can no longer be indexed: this
+			// upload's own copies are discarded. A copy an earlier upload
+			// stored is kept (its index may have committed meanwhile), as
+			// is what may still commit.
 			var refused *ledgerRejection
 			if errors.As(err, &refused) || errors.Is(err, errMempoolFull) {
 				for _, rec := range fresh[start:] {
+					if !mine[rec.ID] {
+						continue
+					}
 					if derr := s.Docs.Discard(rec.ID); derr != nil {
 						s.log.Error("cannot discard an unindexed record", "record", rec.ID, "err", derr)
 					}
 				}
 			}
+			writeError(w, err)
+			return
+		}
+	}
+	// The keeper's word on the ledger: these records keep this batch.
+	if _, err := s.sendAs(r.Context(), key, devices.TypeKept, devices.KeptBody{Device: device, Batch: seq, Records: ans.Records}); err != nil {
+		var refused *ledgerRejection
+		if !errors.As(err, &refused) || refused.code != devices.ErrAlreadyKept {
 			writeError(w, err)
 			return
 		}
@@ -157,7 +191,7 @@ const maxEmptyBatches = 100
 // there.
 func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if err := searchParams(q, "Observation", "device"); err != nil {
+	if err := searchParams(q, "Observation", "device", "purpose"); err != nil {
 		fhirError(w, err)
 		return
 	}
@@ -201,24 +235,25 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	purpose := "treatment"
+	// The purpose the reader gives (purpose=, default treatment); the
+	// patient's own read is "patient".
+	purpose := cmp.Or(q.Get("purpose"), "treatment")
 	if caller.ID == k.Owner {
 		purpose = "patient"
 	}
 	var page []fhir.Object
 	next := ""
 	for skipped := 0; latest != nil && seq <= latest.Seq; {
-		e, err := devices.GetBatch(committed, device, seq)
+		kb, err := devices.KeptOf(committed, device, seq)
 		if err != nil {
 			fhirError(w, err)
 			return
 		}
-		id := devices.RecordID(device, seq, part)
-		if part >= devices.Parts(e) {
-			seq, part, offset = seq+1, 0, 0
-			continue
+		var rec *records.Record
+		if kb != nil && part < len(kb.Records) {
+			rec, _ = records.Get(committed, kb.Records[part])
 		}
-		if rec, err := records.Get(committed, id); err != nil || rec.Status == records.StatusErased {
+		if rec == nil || rec.Status == records.StatusErased {
 			// Not kept (uploaded to no keeper, or erased): the next batch.
 			if skipped++; skipped > maxEmptyBatches {
 				next = fmt.Sprintf("%d-0-0", seq+1)
@@ -227,6 +262,7 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 			seq, part, offset = seq+1, 0, 0
 			continue
 		}
+		id, parts := rec.ID, len(kb.Records)
 		ans, err := s.readAs(r.Context(), key, id, ReadRequest{Purpose: purpose})
 		if err != nil {
 			var refusal *release.Refusal
@@ -251,7 +287,7 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 		switch end := offset + count; {
 		case end < len(bundle.Entry):
 			next = fmt.Sprintf("%d-%d-%d", seq, part, end)
-		case part+1 < devices.Parts(e):
+		case part+1 < parts:
 			next = fmt.Sprintf("%d-%d-0", seq, part+1)
 		case seq < latest.Seq:
 			next = fmt.Sprintf("%d-0-0", seq+1)

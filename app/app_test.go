@@ -191,6 +191,7 @@ func TestPermissionTable(t *testing.T) {
 		identity.TypeIssueVouchers:        {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		devices.TypeBatch:                 {unauth, unauth, unauth, unauth, unauth, susp, unauth, ok, unknown},
 		devices.TypeKeeper:                {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
+		devices.TypeKept:                  {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 		governance.TypePropose:            {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		governance.TypeVote:               {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},
 		supply.TypeRegisterProduct:        {unauth, unauth, unauth, unauth, unauth, susp, unauth, unauth, unknown},

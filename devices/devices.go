@@ -11,6 +11,7 @@ import (
 	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // TypeBatch is the transaction a device signs to commit a batch.
@@ -169,7 +170,7 @@ func Declare() ledger.Module {
 	// that a proof's refusal tells no one which ids are wearables.
 	subject := func(r ledger.Reader, key string) (string, error) {
 		device := key
-		for _, p := range [][]byte{prefixBatch, prefixLatest, prefixKeeper} {
+		for _, p := range [][]byte{prefixBatch, prefixLatest, prefixKeeper, prefixKept} {
 			device = strings.TrimPrefix(device, string(p))
 		}
 		device, _, _ = strings.Cut(device, "/")
@@ -189,12 +190,16 @@ func Declare() ledger.Module {
 			{Type: TypeKeeper, Allow: []string{"patient"}, Handle: ledger.Handle(keep), Args: []string{"device", "keeper"}, Orgs: []string{"keeper"},
 				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. An empty keeper: none from now on.",
 				Example: `{"device":"<device id>","keeper":"<organisation id>"}`},
+			{Type: TypeKept, Allow: keepers(), Handle: ledger.Handle(kept),
+				Doc:     "The keeper says which of the records it indexed keep a wearable's batch's readings, part by part (its node does, after an upload). Readable only by those with standing with the patient.",
+				Example: `{"device":"<device id>","batch":2,"records":["dr-<40 hex>"]}`},
 		},
 		Queries: queries(),
 		Keys: []ledger.KeySpace{
 			{Prefix: string(prefixBatch), Read: ledger.PatientAudit, Subject: subject},
 			{Prefix: string(prefixLatest), Read: ledger.PatientAudit, Subject: subject},
 			{Prefix: string(prefixKeeper), Read: ledger.PatientAudit, Subject: subject},
+			{Prefix: string(prefixKept), Read: ledger.PatientAudit, Subject: subject},
 		}}
 }
 
@@ -217,6 +222,20 @@ func queries() []ledger.Query {
 			return nil, none
 		}
 		return e, nil
+	}
+	// keeperFor: the path's device's keeper entry (its patient named one,
+	// maybe none since), to those who may know (as latest); to anyone
+	// else a device no one keeps.
+	keeperFor := func(q *ledger.Request) (*Keeper, error) {
+		device := q.Path("id")
+		k, err := keeperEntry(q.State, device)
+		if err != nil {
+			return nil, err
+		}
+		if k == nil || (q.Caller.ID != device && q.MayRead(k.Owner) != nil) {
+			return nil, ErrNoKeeper.Wrapf("%s", ledger.Echo(device))
+		}
+		return k, nil
 	}
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}
 	return []ledger.Query{
@@ -241,15 +260,47 @@ func queries() []ledger.Query {
 		{Path: "/api/v1/devices/{id}/keeper", Name: "kept-by", Read: ledger.Members, Answer: &Keeper{},
 			Doc: "Who keeps a patient's wearable's readings (its owner named them): to the device, the patient, those with standing with them and the regulator (to anyone else, and for a device no one keeps: not found).",
 			Handle: func(q *ledger.Request) (any, error) {
-				device := q.Path("id")
-				k, err := KeeperOf(q.State, device)
+				k, err := keeperFor(q)
 				if err != nil {
 					return nil, err
 				}
-				if k == nil || (q.Caller.ID != device && q.MayRead(k.Owner) != nil) {
-					return nil, ErrNoKeeper.Wrapf("%s", ledger.Echo(device))
+				if k.Keeper == "" {
+					return nil, ErrNoKeeper.Wrapf("%s: its patient named none from %s", ledger.Echo(k.Device), k.Time)
 				}
 				return k, nil
+			}},
+		{Path: "/api/v1/devices/{id}/kept", Name: "kept", Read: ledger.Members, Answer: ledger.Page{Items: []*KeptBatch{}}, Params: paging,
+			Columns: ledger.Cols("BATCH", "batch", "FROM", "from", "SIZE", "size", "KEEPER", "@keeper", "RECORDS", "records", "TIME", "time"),
+			Doc:     "Which records keep a wearable's batches' readings, oldest batch first (the keeper's word on the ledger): to the device, the patient, those with standing with them and the regulator (to anyone else, as a device no one keeps: not found).",
+			Handle: func(q *ledger.Request) (any, error) {
+				if _, err := keeperFor(q); err != nil {
+					return nil, err
+				}
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := ledger.ScanPage[KeptBatch](q.State, []byte(string(prefixKept)+q.Path("id")+"/"), after, limit, nil)
+				if page == nil {
+					page = []*KeptBatch{}
+				}
+				return ledger.Page{Items: page, Next: next}, err
+			}},
+		{Path: "/api/v1/devices/{id}/kept/{seq}", Name: "kept-batch", Read: ledger.Members, Answer: &KeptBatch{},
+			Doc: "Which records keep one batch's readings (1 is the first batch), part by part.",
+			Handle: func(q *ledger.Request) (any, error) {
+				if _, err := keeperFor(q); err != nil {
+					return nil, err
+				}
+				seq, err := strconv.ParseUint(q.Path("seq"), 10, 64)
+				if err != nil || seq < 1 {
+					return nil, ErrUnknownBatch.Wrapf("a batch's number is 1 or more")
+				}
+				k, err := KeptOf(q.State, q.Path("id"), seq)
+				if err == nil && k == nil {
+					err = ErrUnknownBatch.Wrapf("batch %d's readings are not kept (yet)", seq)
+				}
+				return k, err
 			}},
 		{Path: "/api/v1/devices/{id}/latest", Name: "latest", Read: ledger.Members, Answer: &Entry{},
 			Doc: "A device's latest batch: the log size and root its next batch must be consistent with.",
@@ -269,4 +320,14 @@ func queries() []ledger.Query {
 				return GetBatch(q.State, q.Path("id"), seq)
 			}},
 	}
+}
+
+// keepers are the roles that may keep readings: the organisation types
+// that may hold records.
+func keepers() []string {
+	var out []string
+	for _, t := range records.CustodianTypes() {
+		out = append(out, "organisation:"+t)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -19,10 +20,17 @@ import (
 // (encrypted in its record store, indexed on the ledger, released only
 // under the patient's consent and logged in their trail, erasable): the
 // batch's readings, a part of at most PartSize readings a record, each as
-// a FHIR Bundle of Observations.
+// a FHIR Bundle of Observations. The records' ids are made from the
+// readings (KeptID), so no one without them can guess which records are a
+// wearable's; the keeper then says on the ledger which records keep the
+// batch (devices.kept), readable only by those with standing.
 
-// TypeKeeper names the organisation that keeps a wearable's readings.
-const TypeKeeper = "devices.keeper"
+// TypeKeeper names the organisation that keeps a wearable's readings;
+// TypeKept is the keeper's word that records keep a batch's readings.
+const (
+	TypeKeeper = "devices.keeper"
+	TypeKept   = "devices.kept"
+)
 
 // Keep is the body of devices.keeper, signed by the patient who registered
 // the wearable.
@@ -54,17 +62,33 @@ var (
 	ErrNoKeeper    = ledger.NewError("devices", 9, "no_keeper", 404, "no organisation keeps this device's readings: its owner names one with 'primum devices keeper'")
 	ErrBadUpload   = ledger.NewError("devices", 10, "bad_upload", 400, "an upload is the batch's readings (hex, in log order, as many as the batch added) and the frontier of the log before it (hex hashes)")
 	ErrNotTheBatch = ledger.NewError("devices", 11, "not_the_batch", 409, "these are not the readings the batch committed: with the frontier given, they do not lead from the previous batch's root to this batch's")
+	ErrNotKeeper   = ledger.NewError("devices", 12, "not_the_keeper", 403, "only the organisation the patient named keeps this device's readings")
+	ErrBadKept     = ledger.NewError("devices", 13, "bad_kept", 400, "a batch is kept by one record a part of 1,000 readings, each indexed on the ledger by the keeper for the device's patient")
+	ErrAlreadyKept = ledger.NewError("devices", 14, "already_kept", 409, "this batch's readings are kept already")
 )
 
-var prefixKeeper = []byte("dev/k/") // dev/k/<device> -> Keeper
+var (
+	prefixKeeper = []byte("dev/k/") // dev/k/<device> -> Keeper
+	prefixKept   = []byte("dev/r/") // dev/r/<device>/<seq:020> -> KeptBatch
+)
 
 func keeperKey(device string) []byte { return append(append([]byte{}, prefixKeeper...), device...) }
 
 // KeeperOf is who keeps device's readings, or nil.
 func KeeperOf(r ledger.Reader, device string) (*Keeper, error) {
+	k, err := keeperEntry(r, device)
+	if err != nil || k == nil || k.Keeper == "" {
+		return nil, err
+	}
+	return k, nil
+}
+
+// keeperEntry is the device's keeper entry, also once its patient said
+// none from now on (Keeper ""), or nil when they never named one.
+func keeperEntry(r ledger.Reader, device string) (*Keeper, error) {
 	var k Keeper
 	found, err := ledger.GetJSON(r, keeperKey(device), &k)
-	if err != nil || !found || k.Keeper == "" {
+	if err != nil || !found {
 		return nil, err
 	}
 	return &k, nil
@@ -95,11 +119,18 @@ func keep(ctx *ledger.Context, m *Keep) error {
 	return nil
 }
 
-// RecordID is the id of the record that keeps part (0 is the first) of
-// batch seq's readings of device: the batch's readings from
-// From+part×PartSize, at most PartSize of them.
-func RecordID(device string, seq uint64, part int) string {
-	return fmt.Sprintf("dr-%s-%d-%d", device, seq, part)
+// KeptID is the id of the record that keeps part (0 is the first) of
+// batch seq's readings of device: made from the part's readings
+// themselves (their canonical bytes), so that the keeper makes the same id
+// for an upload made again, and no one without the readings can guess it
+// (which would tell them which records are whose wearable's).
+func KeptID(device string, seq uint64, part int, readings [][]byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "primum/device-readings/v1\x00%s\x00%d\x00%d\x00", device, seq, part)
+	for _, r := range readings {
+		h.Write(r)
+	}
+	return "dr-" + hex.EncodeToString(h.Sum(nil))[:40]
 }
 
 // Parts is how many records keep a batch's readings.
@@ -137,7 +168,8 @@ func CheckUpload(u *Upload, e, prev *Entry) ([]Reading, error) {
 			return nil, ErrBadUpload.Wrapf("reading %d: not hex", i)
 		}
 		if out[i], err = Decode(b); err != nil {
-			return nil, fmt.Errorf("reading %d: %w", i, err)
+			// Said without its value: a refusal never quotes a reading.
+			return nil, ErrBadReading.Wrapf("reading %d is not a plausible reading of a known code", i)
 		}
 		leaves[i] = b
 	}
@@ -176,7 +208,7 @@ func UploadOf(log [][]byte, e *Entry) (*Upload, error) {
 }
 
 // Kept answers an upload: the records that keep the batch's readings
-// (RecordID), and whether they were kept before (then nothing was stored).
+// (KeptID), and whether they were kept before (then nothing was stored).
 type Kept struct {
 	Device   string   `json:"device"`
 	Batch    uint64   `json:"batch"`
@@ -185,4 +217,78 @@ type Kept struct {
 	Patient  string   `json:"patient"`
 	Records  []string `json:"records"`
 	Already  bool     `json:"already,omitempty"`
+}
+
+// KeptBody is the body of devices.kept, signed by the keeper once the
+// records that keep a batch's readings are indexed: which they are, part
+// by part.
+type KeptBody struct {
+	Device  string   `json:"device" doc:"the wearable"`
+	Batch   uint64   `json:"batch" doc:"its batch (1 is the first)"`
+	Records []string `json:"records" doc:"the records that keep the batch's readings, part by part (1,000 readings a part)"`
+}
+
+// KeptBatch is which records keep a batch's readings, as the ledger has
+// it.
+type KeptBatch struct {
+	Device  string   `json:"device"`
+	Batch   uint64   `json:"batch"`
+	From    uint64   `json:"from"`
+	Size    uint64   `json:"size"`
+	Keeper  string   `json:"keeper"`
+	Records []string `json:"records"`
+	Height  int64    `json:"height"`
+	Time    string   `json:"time"`
+}
+
+func keptKey(device string, seq uint64) []byte {
+	return []byte(string(prefixKept) + device + "/" + fmt.Sprintf("%020d", seq))
+}
+
+// KeptOf is which records keep batch seq of device, or nil.
+func KeptOf(r ledger.Reader, device string, seq uint64) (*KeptBatch, error) {
+	var k KeptBatch
+	found, err := ledger.GetJSON(r, keptKey(device, seq), &k)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func kept(ctx *ledger.Context, m *KeptBody) error {
+	k, err := KeeperOf(ctx.State, m.Device)
+	if err != nil {
+		panic(err)
+	}
+	if k == nil || k.Keeper != ctx.Signer.ID {
+		return ErrNotKeeper.Wrapf("of %s", ledger.Echo(m.Device))
+	}
+	var e Entry
+	if found, err := ledger.GetJSON(ctx.State, []byte(BatchKey(m.Device, m.Batch)), &e); err != nil {
+		panic(err)
+	} else if !found {
+		return ErrUnknownBatch.Wrapf("%s batch %d", ledger.Echo(m.Device), m.Batch)
+	}
+	if len(m.Records) != Parts(&e) {
+		return ErrBadKept.Wrapf("batch %d has %d parts; %d records given", m.Batch, Parts(&e), len(m.Records))
+	}
+	if b, err := ctx.State.Get(keptKey(m.Device, m.Batch)); err != nil {
+		panic(err)
+	} else if b != nil {
+		return ErrAlreadyKept.Wrapf("batch %d", m.Batch)
+	}
+	for i, id := range m.Records {
+		rec, err := records.Get(ctx.State, id)
+		if ledger.AsError(err) == records.ErrUnknownRecord || ledger.AsError(err) == ledger.ErrNotFound {
+			return ErrBadKept.Wrapf("part %d: no such record", i)
+		} else if err != nil {
+			panic(err)
+		}
+		if rec.Patient != k.Owner || rec.Custodian != ctx.Signer.ID || slices.Contains(m.Records[:i], id) {
+			return ErrBadKept.Wrapf("part %d: not a record you keep for the device's patient", i)
+		}
+	}
+	ledger.SetJSON(ctx.State, keptKey(m.Device, m.Batch), KeptBatch{Device: m.Device, Batch: m.Batch, From: e.From, Size: e.Size, Keeper: ctx.Signer.ID,
+		Records: m.Records, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339)})
+	return nil
 }

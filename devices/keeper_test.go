@@ -1,15 +1,18 @@
 package devices_test
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"testing"
 
 	"github.com/primum-health/primum/anchor"
+	"github.com/primum-health/primum/consent"
 	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/internal/moduletest"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/records"
 )
 
 // TestKeeper: the patient who registered a wearable, and no one else,
@@ -132,5 +135,58 @@ func TestCheckUpload(t *testing.T) {
 				t.Fatalf("first reading %+v", rs[0])
 			}
 		})
+	}
+}
+
+// TestKept: the keeper, and only it, says which records keep a batch's
+// readings: one a part, each indexed by the keeper for the device's
+// patient, once per batch. Refusals change nothing.
+func TestKept(t *testing.T) {
+	recs := records.New()
+	w := moduletest.New(t, devices.Declare(), recs.Declare(), consent.New(recs).Declare(), identity.Declare())
+	w.AddOrg("hosp", "hospital")
+	w.AddOrg("clinic", "clinic")
+	w.Commit()
+	w.AddPatient("alice")
+	w.AddPatient("bob")
+	w.AddDevice("watch", "alice", "wearable")
+	log := readings(3, 0)
+	first, _ := devices.Next(log, nil)
+	w.Try(t, "watch", devices.TypeBatch, *first, nil)
+	w.Try(t, "alice", devices.TypeKeeper, devices.Keep{Device: w.ID("watch"), Keeper: w.ID("hosp")}, nil)
+	id := devices.KeptID(w.ID("watch"), 1, 0, log)
+	index := func(as, id, patient string) {
+		c := sha256.Sum256([]byte(id))
+		w.Try(t, as, records.TypeRegister, records.Register{Records: []records.NewRecord{{ID: id, Patient: w.ID(patient), Category: "observation",
+			Commitment: hex.EncodeToString(c[:])}}}, nil)
+	}
+	index("hosp", id, "alice")
+	index("hosp", "dr-bob", "bob")
+	index("clinic", "dr-clinic", "alice")
+	body := func(batch uint64, ids ...string) devices.KeptBody {
+		return devices.KeptBody{Device: w.ID("watch"), Batch: batch, Records: ids}
+	}
+	for _, s := range []struct {
+		name, as string
+		body     devices.KeptBody
+		want     error
+	}{
+		{"not the keeper", "clinic", body(1, "dr-clinic"), devices.ErrNotKeeper},
+		{"a patient", "alice", body(1, id), ledger.ErrUnauthorized},
+		{"no such batch", "hosp", body(2, id), devices.ErrUnknownBatch},
+		{"too many parts", "hosp", body(1, id, id), devices.ErrBadKept},
+		{"no such record", "hosp", body(1, "dr-none"), devices.ErrBadKept},
+		{"another patient's record", "hosp", body(1, "dr-bob"), devices.ErrBadKept},
+		{"the batch's record", "hosp", body(1, id), nil},
+		{"again", "hosp", body(1, id), devices.ErrAlreadyKept},
+	} {
+		t.Run(s.name, func(t *testing.T) { w.Try(t, s.as, devices.TypeKept, s.body, s.want) })
+	}
+	got, err := w.Query("alice", "/api/v1/devices/"+w.ID("watch")+"/kept/1", nil)
+	if err != nil || got.(*devices.KeptBatch).Records[0] != id || got.(*devices.KeptBatch).Size != 3 {
+		t.Fatalf("kept: %+v %v", got, err)
+	}
+	if _, err := w.Query("bob", "/api/v1/devices/"+w.ID("watch")+"/kept", nil); ledger.AsError(err) != devices.ErrNoKeeper {
+		t.Fatalf("to another patient: %v", err)
 	}
 }

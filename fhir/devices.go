@@ -54,13 +54,13 @@ func DeviceObservation(id, device, patient string, r devices.Reading) (Object, e
 	return o, nil
 }
 
-// DeviceReadings is part part of a wearable's batch seq as its keeper
-// keeps it (devices.RecordID): a collection Bundle of the readings'
+// DeviceReadings is one part of a wearable's batch as its keeper keeps it,
+// the record id (devices.KeptID): a collection Bundle of the readings'
 // Observations, the first being reading from of the device's log. Each
 // Observation is named as verify-bundle --fhir names it (device.index) and
 // carries its place in the log as an identifier, so that any one of them
 // can be proven (primum devices prove).
-func DeviceReadings(device, patient string, seq uint64, part int, from uint64, rs []devices.Reading) (Object, error) {
+func DeviceReadings(device, patient, id string, from uint64, rs []devices.Reading) (Object, error) {
 	entries := make([]any, len(rs))
 	for i, r := range rs {
 		index := from + uint64(i)
@@ -71,11 +71,5 @@ func DeviceReadings(device, patient string, seq uint64, part int, from uint64, r
 		o["identifier"] = []any{Object{"system": "urn:primum:device:" + device + ":log", "value": fmt.Sprint(index)}}
 		entries[i] = Object{"fullUrl": "urn:primum:device:" + device + ":log:" + fmt.Sprint(index), "resource": o}
 	}
-	return Object{
-		"resourceType": "Bundle",
-		"id":           devices.RecordID(device, seq, part),
-		"identifier":   Object{"system": "urn:primum:device:" + device + ":batch", "value": fmt.Sprintf("%d-%d", seq, part)},
-		"type":         "collection",
-		"entry":        entries,
-	}, nil
+	return Object{"resourceType": "Bundle", "id": id, "type": "collection", "entry": entries}, nil
 }

@@ -100,7 +100,8 @@ func TestWearableReadingsKept(t *testing.T) {
 	if _, err := upload(watch, first, func(u *devices.Upload) { u.Readings[3] = u.Readings[4] }); code(err) != devices.ErrNotTheBatch.Name {
 		t.Fatalf("a changed reading: %v", err)
 	}
-	id := devices.RecordID(device, 1, 0)
+	firstLog, _ := devices.ReadLogFile(logPath)
+	id := devices.KeptID(device, 1, 0, firstLog)
 	if _, err := c.WithToken(patient.token).Record(ctx, id); err == nil {
 		t.Fatal("a refused upload was indexed")
 	}
@@ -114,6 +115,12 @@ func TestWearableReadingsKept(t *testing.T) {
 	rec, err := c.WithToken(patient.token).Record(ctx, id)
 	if err != nil || rec.Patient != patient.id || rec.Custodian != m["hospital"].id || rec.Category != "observation" {
 		t.Fatalf("the record's index: %+v, %v", rec, err)
+	}
+	// The keeper's word on the ledger, to the patient; to no one without
+	// standing.
+	var kb devices.KeptBatch
+	if err := c.WithToken(patient.token).Get(ctx, "/api/v1/devices/"+device+"/kept/1", &kb); err != nil || len(kb.Records) != 1 || kb.Records[0] != id || kb.Keeper != m["hospital"].id {
+		t.Fatalf("kept: %+v %v", kb, err)
 	}
 
 	// A batch of 1,500: kept in two parts.

@@ -240,6 +240,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/devices/" + watch + "/latest", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/keeper", nil, wearable},
+		{"GET", "/api/v1/devices/" + watch + "/kept", nil, wearable},
+		{"GET", "/api/v1/devices/" + watch + "/kept/1", nil, tokenOnly(404, 404, 404, 404, 404, 403, 404, 404, 404, 404)},
 		// Its kept readings through the FHIR facade: read for the token's
 		// holder as records are (none kept here: an empty page).
 		{"GET", "/fhir/Observation?device=" + watch, nil, wearable},

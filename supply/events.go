@@ -5,6 +5,7 @@ package supply
 //go:generate go tool easyjson -no_std_marshalers events.go
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -341,8 +342,8 @@ type CaptureEvent struct {
 }
 
 // MaxEventContext bounds an event's business transactions and persistent
-// dispositions together.
-const MaxEventContext = 32
+// dispositions together (as many as a kept event's identifiers).
+const MaxEventContext = maxKeptIDs
 
 // context is what e says beside its step, checked: nil when it says
 // nothing more.
@@ -489,7 +490,15 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
 			panic(fmt.Sprintf("supply: the event just recorded is not in state: %v", err))
 		}
-		ev.ReadPoint, ev.BizLocation, ev.PersistentSet, ev.PersistentUnset = more.ReadPoint, more.BizLocation, more.PersistentSet, more.PersistentUnset
+		// What the event says, over what the step recorded (a kept
+		// event's own, when the event says nothing of it).
+		ev.ReadPoint, ev.BizLocation = cmp.Or(more.ReadPoint, ev.ReadPoint), cmp.Or(more.BizLocation, ev.BizLocation)
+		if len(more.PersistentSet) > 0 {
+			ev.PersistentSet = more.PersistentSet
+		}
+		if len(more.PersistentUnset) > 0 {
+			ev.PersistentUnset = more.PersistentUnset
+		}
 		if len(more.BizTransactions) > 0 {
 			ev.BizTransactions = more.BizTransactions
 		}

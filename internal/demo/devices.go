@@ -141,13 +141,12 @@ func (d demoDevice) run(ctx context.Context, env *Env, path string, start time.T
 			return err
 		}
 	}
-	// Kept already if the latest batch's first record is indexed (read as
-	// the patient, whose record it is).
+	// Kept already if the keeper said so of the latest batch.
 	var latest devices.Entry
 	if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/latest", id), &latest); err != nil {
 		return err
 	}
-	if _, err := env.Client.WithKey(owner).Record(ctx, devices.RecordID(id, latest.Seq, 0)); absent(err) != nil {
+	if err := c.Get(ctx, fmt.Sprintf("/api/v1/devices/%s/kept/%d", id, latest.Seq), &devices.KeptBatch{}); absent(err) != nil {
 		return err
 	} else if err == nil {
 		return nil

@@ -51,26 +51,29 @@ function draw() {
       `primum devices verify-bundle reading.json --genesis genesis.json`;
   }
 }
-// drawKept offers each batch's kept readings (a record of up to 1,000
-// readings each: dr-<device>-<batch>-<part>).
+// drawKept offers the records that keep each batch's readings (the
+// keeper's word on the ledger: a record a part of up to 1,000 readings).
 async function drawKept() {
   const { id, batches, keeper } = shown;
   const card = document.getElementById("kept-card");
   card.hidden = !keeper || !batches.length;
   if (card.hidden) return;
   const who = await names().catch(() => ({}));
-  document.getElementById("kept-summary").textContent = `Kept by ${who[keeper.keeper] || keeper.keeper}, named by the patient on ${new Date(keeper.time).toLocaleString()}.`;
+  const summary = document.getElementById("kept-summary");
+  summary.textContent = keeper.keeper
+    ? `Kept by ${who[keeper.keeper] || keeper.keeper}, named by the patient on ${new Date(keeper.time).toLocaleString()}.`
+    : `The patient named no keeper from ${new Date(keeper.time).toLocaleString()}; what was kept before stays kept.`;
+  const kept = (await getPage("/api/v1/devices/" + encodeURIComponent(id) + "/kept?limit=1000")).items || [];
   const select = document.getElementById("kept-batch");
-  select.replaceChildren(...batches.slice().reverse().flatMap(b => {
-    const parts = Math.ceil((b.size - b.from) / partSize);
-    return Array.from({ length: parts }, (_, part) => {
-      const o = document.createElement("option");
-      const lo = b.from + part * partSize, hi = Math.min(b.size, lo + partSize);
-      o.value = `dr-${id}-${b.seq}-${part}`;
-      o.textContent = `Batch ${b.seq}` + (parts > 1 ? `, part ${part + 1} of ${parts}` : "") + ` — readings ${lo}–${hi - 1}`;
-      return o;
-    });
-  }));
+  select.replaceChildren(...kept.slice().reverse().flatMap(k => k.records.map((record, part) => {
+    const o = document.createElement("option");
+    const lo = k.from + part * partSize, hi = Math.min(k.size, lo + partSize);
+    o.value = record;
+    o.textContent = `Batch ${k.batch}` + (k.records.length > 1 ? `, part ${part + 1} of ${k.records.length}` : "") + ` — readings ${lo}–${hi - 1}`;
+    return o;
+  })));
+  document.getElementById("kept-form").hidden = !kept.length;
+  if (!kept.length) summary.textContent += " No batch's readings are kept yet: the device uploads them after its batch (primum devices keep).";
 }
 document.getElementById("kept-form").addEventListener("submit", async ev => {
   ev.preventDefault();
