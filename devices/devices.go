@@ -188,9 +188,9 @@ func Declare() ledger.Module {
 				Doc:     "A device commits a batch of its readings: its log's size and RFC 9162 root after the batch, and the consistency proof from its previous batch (none for the first). One small transaction per batch, however many readings it holds.",
 				Example: `{"size":120,"root":"<64 hex>","consistency":["<64 hex>"]}`},
 			{Type: TypeKeeper, Allow: []string{"patient"}, Handle: ledger.Handle(keep), Args: []string{"device", "keeper"}, Orgs: []string{"keeper"},
-				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. An empty keeper: none from now on.",
+				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. Batches kept before stay with the keeper that keeps them. An empty keeper (\"\"): none from now on.",
 				Example: `{"device":"<device id>","keeper":"<organisation id>"}`},
-			{Type: TypeKept, Allow: keepers(), Handle: ledger.Handle(kept),
+			{Type: TypeKept, Verb: "mark-kept", Allow: keepers(), Handle: ledger.Handle(kept),
 				Doc:     "The keeper says which of the records it indexed keep a wearable's batch's readings, part by part (its node does, after an upload). Readable only by those with standing with the patient.",
 				Example: `{"device":"<device id>","batch":2,"records":["dr-<40 hex>"]}`},
 		},
@@ -214,7 +214,7 @@ func queries() []ledger.Query {
 		if err != nil {
 			return nil, err
 		}
-		none := ErrUnknownBatch.Wrapf("%s has committed no batch", ledger.Echo(device))
+		none := ErrUnknownBatch.Wrapf("no batches of %s that you may read: none committed, or a patient's wearable you have no standing with", ledger.Echo(device))
 		if e == nil {
 			return nil, none
 		}
@@ -258,6 +258,7 @@ func queries() []ledger.Query {
 				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/devices/{id}/keeper", Name: "kept-by", Read: ledger.Members, Answer: &Keeper{},
+			Columns: ledger.Cols("DEVICE", "device", "PATIENT", "owner", "KEEPER", "@keeper", "SINCE", "time"),
 			Doc: "Who keeps a patient's wearable's readings (its owner named them): to the device, the patient, those with standing with them and the regulator (to anyone else, and for a device no one keeps: not found).",
 			Handle: func(q *ledger.Request) (any, error) {
 				k, err := keeperFor(q)
@@ -287,6 +288,7 @@ func queries() []ledger.Query {
 				return ledger.Page{Items: page, Next: next}, err
 			}},
 		{Path: "/api/v1/devices/{id}/kept/{seq}", Name: "kept-batch", Read: ledger.Members, Answer: &KeptBatch{},
+			Columns: ledger.Cols("BATCH", "batch", "FROM", "from", "SIZE", "size", "KEEPER", "@keeper", "RECORDS", "records", "TIME", "time"),
 			Doc: "Which records keep one batch's readings (1 is the first batch), part by part.",
 			Handle: func(q *ledger.Request) (any, error) {
 				if _, err := keeperFor(q); err != nil {

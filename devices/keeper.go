@@ -59,7 +59,7 @@ const MaxUploadBytes = 6 << 20
 var (
 	ErrNotOwner    = ledger.NewError("devices", 7, "not_the_owner", 403, "only the patient who registered a wearable names who keeps its readings")
 	ErrBadKeeper   = ledger.NewError("devices", 8, "bad_keeper", 400, "a keeper is a registered organisation that may hold records: a hospital, clinic, lab, pharmacy, research centre or insurer")
-	ErrNoKeeper    = ledger.NewError("devices", 9, "no_keeper", 404, "no organisation keeps this device's readings: its owner names one with 'primum devices keeper'")
+	ErrNoKeeper    = ledger.NewError("devices", 9, "no_keeper", 404, "no keeper of this device's readings that you may know of: none named (a patient names one for their wearable with 'primum devices keeper'), or a patient's wearable you have no standing with")
 	ErrBadUpload   = ledger.NewError("devices", 10, "bad_upload", 400, "an upload is the batch's readings (hex, in log order, as many as the batch added) and the frontier of the log before it (hex hashes)")
 	ErrNotTheBatch = ledger.NewError("devices", 11, "not_the_batch", 409, "these are not the readings the batch committed: with the frontier given, they do not lead from the previous batch's root to this batch's")
 	ErrNotKeeper   = ledger.NewError("devices", 12, "not_the_keeper", 403, "only the organisation the patient named keeps this device's readings")

@@ -182,21 +182,30 @@ are the chain and validators trusted — and a failure says which step (docs/dev
 }
 
 // keepReadings uploads the device's committed readings its keeper does not
-// keep yet, and says what was kept.
+// keep yet, and says what was kept, or why nothing was.
 func keepReadings(cmd *cobra.Command, g *globals, key ed25519.PrivateKey, logPath string) error {
-	kept, err := g.env().KeepReadings(cmd.Context(), key, logPath)
-	if len(kept) > 0 && g.env().Text() {
-		names := g.env().Names(cmd.Context())
-		for _, k := range kept {
-			noun := "readings"
-			if k.Readings == 1 {
-				noun = "reading"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "batch %d: %d %s kept by %s as %s\n", k.Batch, k.Readings, noun, names.Of(k.Keeper), strings.Join(k.Records, ", "))
-		}
-	}
+	kept, keeper, err := g.env().KeepReadings(cmd.Context(), key, logPath)
 	if err != nil {
 		return fmt.Errorf("the batch is committed; its readings are not all kept (run 'primum devices keep' again): %w", err)
+	}
+	if !g.env().Text() {
+		return nil
+	}
+	out := cmd.OutOrStdout()
+	if keeper == "" {
+		fmt.Fprintf(out, "no keeper named: the readings stay in %s (a patient names one for their wearable: primum devices keeper)\n", logPath)
+		return nil
+	}
+	names := g.env().Names(cmd.Context())
+	if len(kept) == 0 {
+		fmt.Fprintf(out, "nothing to upload: the latest batch's readings are kept already (keeper: %s)\n", names.Of(keeper))
+	}
+	for _, k := range kept {
+		noun := "readings"
+		if k.Readings == 1 {
+			noun = "reading"
+		}
+		fmt.Fprintf(out, "batch %d: %d %s kept by %s as %s\n", k.Batch, k.Readings, noun, names.Of(k.Keeper), strings.Join(k.Records, ", "))
 	}
 	return nil
 }

@@ -55,8 +55,15 @@ func QueryVerb(env Env, noun string, q ledger.Query) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A table of a list's items, or of one answer's row.
 			var items []map[string]any
-			if env.Text() && len(q.Columns) > 0 && json.Unmarshal(out, &items) == nil {
+			if json.Unmarshal(out, &items) != nil {
+				var one map[string]any
+				if json.Unmarshal(out, &one) == nil && one != nil {
+					items = []map[string]any{one}
+				}
+			}
+			if env.Text() && len(q.Columns) > 0 && items != nil {
 				Table(cmd.OutOrStdout(), q.Columns, items, env.Names(cmd.Context()))
 			} else {
 				var indented bytes.Buffer

@@ -45,31 +45,33 @@ func (e *Env) NextBatch(ctx context.Context, key ed25519.PrivateKey, logPath str
 // KeepReadings uploads to the keeper's node the readings of the device's
 // committed batches its keeper does not keep yet, from the log in logPath,
 // signed as the device (key): from its latest batch back to one kept
-// before (or its first). Nothing when no one keeps its readings (nil).
-func (e *Env) KeepReadings(ctx context.Context, key ed25519.PrivateKey, logPath string) ([]*devices.Kept, error) {
+// before (or its first). Nothing when no one keeps its readings (nil, and
+// keeper ""); keeper is who keeps them.
+func (e *Env) KeepReadings(ctx context.Context, key ed25519.PrivateKey, logPath string) (kept []*devices.Kept, keeper string, err error) {
 	device := ledger.Address(key.Public().(ed25519.PublicKey))
 	c := e.Client().WithKey(key)
 	var k devices.Keeper
 	var problem *client.Problem
 	if err := c.Get(ctx, "/api/v1/devices/"+device+"/keeper", &k); errors.As(err, &problem) && problem.Code == devices.ErrNoKeeper.Name {
-		return nil, nil
+		return nil, "", nil
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// The keeper's node: where it says it answers, or (a keeper that has
 	// published no endpoint yet) the node this command talks to.
-	keeper := e.Client().WithKey(key)
+	node := e.Client().WithKey(key)
 	var ep map[string]string
 	if err := c.Get(ctx, "/api/v1/identities/"+k.Keeper+"/endpoint", &ep); err == nil {
-		keeper = client.New(ep["endpoint"]).WithKey(key)
+		node = client.New(ep["endpoint"]).WithKey(key)
 	} else if !errors.As(err, &problem) || problem.Code != records.ErrNoEndpoint.Name {
-		return nil, fmt.Errorf("the keeper of this device's readings: %w", err)
+		return nil, k.Keeper, fmt.Errorf("the keeper of this device's readings: %w", err)
 	}
 	log, err := devices.ReadLogFile(logPath)
 	if err != nil {
-		return nil, err
+		return nil, k.Keeper, err
 	}
-	return c.KeepLog(ctx, device, log, keeper)
+	kept, err = c.KeepLog(ctx, device, log, node)
+	return kept, k.Keeper, err
 }
 
 // Bundle is the proof bundle of reading index of the device's log in the

@@ -68,6 +68,9 @@ func (e *Env) Send(cmd *cobra.Command, r ledger.Route, values map[string]any) er
 // that hold them (ledger.Route.Orgs); an id stays as it is.
 func (e *Env) orgIDs(cmd *cobra.Command, fields []string, values map[string]any) error {
 	resolve := func(field, v string) (string, error) {
+		if v == "" {
+			return "", nil // none (a field that takes none says so in its doc)
+		}
 		id, err := e.Client().Organisation(cmd.Context(), v)
 		if err != nil {
 			return "", fmt.Errorf("--%s: %w", autocli.FlagOf(field), err)

@@ -116,15 +116,24 @@ function fhirText(r) {
       break;
     }
     case "Bundle": {
-      // A wearable's batch, as its keeper keeps it: its readings.
+      // A wearable's batch, as its keeper keeps it: its readings, each
+      // kind's range.
       const obs = (r.entry || []).map(e => e.resource).filter(o => o && o.resourceType === "Observation");
       if (!obs.length) break;
-      title = [...new Set(obs.map(o => codeText(o.code)))].join(", ");
-      value = obs.length + " reading" + (obs.length === 1 ? "" : "s") + " from a device";
+      const kinds = [...new Set(obs.map(o => codeText(o.code)))];
+      title = kinds.join(" and ") + " from a wearable";
+      value = kinds.map(k => {
+        const qs = obs.filter(o => codeText(o.code) === k).map(o => o.valueQuantity).filter(q => q && typeof q.value === "number");
+        if (!qs.length) return "";
+        const lo = Math.min(...qs.map(q => q.value)), hi = Math.max(...qs.map(q => q.value));
+        const range = lo === hi ? quantity(qs[0]) : quantity({ ...qs[0], value: lo }).replace(/ .*$|%$/, "") + "–" + quantity({ ...qs[0], value: hi });
+        return range + (kinds.length > 1 ? " " + k.toLowerCase() : "");
+      }).filter(Boolean).join(", ") + ` (${obs.length} reading${obs.length === 1 ? "" : "s"})`;
       date = obs[0].effectiveDateTime;
-      row("Device", ((obs[0].device || {}).reference || "").replace(/^Device\//, ""));
+      row("Readings", String(obs.length));
       row("From", when(obs[0].effectiveDateTime));
       row("To", when(obs[obs.length - 1].effectiveDateTime));
+      row("Device", ((obs[0].device || {}).reference || "").replace(/^Device\//, "") + " (its batches: devices page)");
       break;
     }
     case "Condition":
