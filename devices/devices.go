@@ -259,7 +259,7 @@ func queries() []ledger.Query {
 			}},
 		{Path: "/api/v1/devices/{id}/keeper", Name: "kept-by", Read: ledger.Members, Answer: &Keeper{},
 			Columns: ledger.Cols("DEVICE", "device", "PATIENT", "owner", "KEEPER", "@keeper", "SINCE", "time"),
-			Doc: "Who keeps a patient's wearable's readings (its owner named them): to the device, the patient, those with standing with them and the regulator (to anyone else, and for a device no one keeps: not found).",
+			Doc:     "Who keeps a patient's wearable's readings (its owner named them): to the device, the patient, those with standing with them and the regulator (to anyone else, and for a device no one keeps: not found).",
 			Handle: func(q *ledger.Request) (any, error) {
 				k, err := keeperFor(q)
 				if err != nil {
@@ -289,7 +289,7 @@ func queries() []ledger.Query {
 			}},
 		{Path: "/api/v1/devices/{id}/kept/{seq}", Name: "kept-batch", Read: ledger.Members, Answer: &KeptBatch{},
 			Columns: ledger.Cols("BATCH", "batch", "FROM", "from", "SIZE", "size", "KEEPER", "@keeper", "RECORDS", "records", "TIME", "time"),
-			Doc: "Which records keep one batch's readings (1 is the first batch), part by part.",
+			Doc:     "Which records keep one batch's readings (1 is the first batch), part by part.",
 			Handle: func(q *ledger.Request) (any, error) {
 				if _, err := keeperFor(q); err != nil {
 					return nil, err
