@@ -117,6 +117,11 @@ type epcisEvent struct {
 		Set   []string `json:"set"`
 		Unset []string `json:"unset"`
 	} `json:"persistentDisposition"`
+	ErrorDeclaration *struct {
+		DeclarationTime    string   `json:"declarationTime"`
+		Reason             string   `json:"reason"`
+		CorrectiveEventIDs []string `json:"correctiveEventIDs"`
+	} `json:"errorDeclaration"`
 }
 
 // quantityElement is a class-level quantity: a class, how much, a unit.
@@ -218,6 +223,16 @@ func (e *epcisEvent) checkLengths() error {
 		for _, q := range list {
 			if len(q.EPCClass) > MaxField || len(q.UOM) > MaxField || (q.Quantity != nil && len(*q.Quantity) > 64) {
 				return ErrDocument.Wrapf("a quantity element is longer than %d bytes", MaxField)
+			}
+		}
+	}
+	if d := e.ErrorDeclaration; d != nil {
+		if len(d.DeclarationTime) > MaxField || len(d.Reason) > MaxField || len(d.CorrectiveEventIDs) > 32 {
+			return ErrDocument.Wrapf("an error declaration is longer than %d bytes a field, or names more than 32 corrective events", MaxField)
+		}
+		for _, id := range d.CorrectiveEventIDs {
+			if len(id) > MaxField {
+				return ErrDocument.Wrapf("a corrective event id is longer than %d bytes", MaxField)
 			}
 		}
 	}

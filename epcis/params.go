@@ -85,6 +85,8 @@ var answered = map[string]bool{
 	"MATCH_outputEPCClass": true, "MATCH_anyEPCClass": true, "EQ_transformationID": true,
 	"EQ_readPoint": true, "WD_readPoint": true, "EQ_bizLocation": true, "WD_bizLocation": true,
 	"EQ_persistentDisposition_set": true, "EQ_persistentDisposition_unset": true,
+	"EXISTS_errorDeclaration": true, "GE_errorDeclaration_Time": true, "LT_errorDeclaration_Time": true,
+	"EQ_errorReason": true, "EQ_correctiveEventID": true,
 	"EQ_quantity": true, "GT_quantity": true, "GE_quantity": true, "LT_quantity": true, "LE_quantity": true,
 }
 
@@ -272,6 +274,43 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 				}
 			}
 			return false
+		})
+	}
+	if _, ok := q["EXISTS_errorDeclaration"]; ok {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.ErrorDeclaration != nil })
+	}
+	if reasons := split("EQ_errorReason"); len(reasons) > 0 {
+		for i := range reasons {
+			reasons[i] = cbvName(reasons[i])
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return e.ErrorDeclaration != nil && slices.Contains(reasons, e.ErrorDeclaration.Reason)
+		})
+	}
+	if ids := split("EQ_correctiveEventID"); len(ids) > 0 {
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return e.ErrorDeclaration != nil && slices.ContainsFunc(e.ErrorDeclaration.Corrective, func(id string) bool { return slices.Contains(ids, id) })
+		})
+	}
+	for _, p := range []struct {
+		name  string
+		after bool
+	}{{"GE_errorDeclaration_Time", true}, {"LT_errorDeclaration_Time", false}} {
+		name, after := p.name, p.after
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, ErrQueryParam.Wrapf("%s: an RFC 3339 time", name)
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			if e.ErrorDeclaration == nil {
+				return false
+			}
+			t, err := time.Parse(time.RFC3339Nano, e.ErrorDeclaration.Time)
+			return err == nil && (after && !t.Before(at) || !after && t.Before(at))
 		})
 	}
 	for _, set := range []string{"set", "unset"} {

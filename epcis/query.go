@@ -125,6 +125,16 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.BizLocation != "" {
 		out["bizLocation"] = map[string]string{"id": e.BizLocation}
 	}
+	if d := e.ErrorDeclaration; d != nil {
+		ed := map[string]any{"declarationTime": d.Time}
+		if d.Reason != "" {
+			ed["reason"] = d.Reason
+		}
+		if len(d.Corrective) > 0 {
+			ed["correctiveEventIDs"] = d.Corrective
+		}
+		out["errorDeclaration"] = ed
+	}
 	if len(e.PersistentSet)+len(e.PersistentUnset) > 0 {
 		pd := map[string][]string{}
 		if len(e.PersistentSet) > 0 {

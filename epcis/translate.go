@@ -50,6 +50,19 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		base.PersistentUnset = append(base.PersistentUnset, cbvName(d))
 	}
 	step := cbvName(e.BizStep)
+	if d := e.ErrorDeclaration; d != nil {
+		// The event declared in error, named by its eventID: its
+		// declaration is kept beside it (its recorder's only).
+		if e.EventID == "" {
+			return nil, ErrDocument.Wrapf("an event with an errorDeclaration names the event it declares in error by its eventID")
+		}
+		at, err := time.Parse(time.RFC3339Nano, d.DeclarationTime)
+		if err != nil {
+			return nil, ErrDocument.Wrapf("errorDeclaration.declarationTime %q: %v", d.DeclarationTime, err)
+		}
+		return []supply.CaptureEvent{{Step: "declare_error", EventID: e.EventID, EventTime: base.EventTime,
+			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: cbvName(d.Reason), Corrective: d.CorrectiveEventIDs}}}, nil
+	}
 	if base.Sensor, err = e.sensor(t); err != nil {
 		return nil, err
 	}

@@ -43,4 +43,7 @@ var (
 	ErrTooManyPrefixes    = ledger.NewError("supply", 37, "too_many_prefixes", 409, "a member holds at most 16 company prefixes: release one first")
 	ErrUnknownPrefix      = ledger.NewError("supply", 38, "unknown_prefix", 404, "no member holds this company prefix")
 	ErrOpenReceipt        = ledger.NewError("supply", 31, "open_receipt_refused", 403, "the shipment names no receiver: only an organisation that may hold medicines (manufacturer, distributor, pharmacy, hospital, clinic) may receive it")
+	ErrUnknownEvent       = ledger.NewError("supply", 53, "unknown_event", 404, "no event with this id is on the ledger to declare in error (or it was recorded before error declarations were kept)")
+	ErrNotRecorder        = ledger.NewError("supply", 54, "not_the_recorder", 403, "only the member that recorded an event declares it in error")
+	ErrAlreadyDeclared    = ledger.NewError("supply", 55, "already_declared", 409, "this event was declared in error already")
 )

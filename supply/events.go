@@ -62,6 +62,18 @@ type Event struct {
 	BizLocation     string   `json:"biz_location,omitempty"`
 	PersistentSet   []string `json:"persistent_set,omitempty"`
 	PersistentUnset []string `json:"persistent_unset,omitempty"`
+	// ErrorDeclaration is its recorder's later word that the event was
+	// in error (EPCIS 2.0 errorDeclaration): kept beside it, custody
+	// unchanged (the corrective events are captured on their own).
+	ErrorDeclaration *ErrorDeclaration `json:"error_declaration,omitempty"`
+}
+
+// ErrorDeclaration is an EPCIS error declaration: when, why (a CBV error
+// reason, bare, or a URI) and the events that correct it.
+type ErrorDeclaration struct {
+	Time       string   `json:"time"`
+	Reason     string   `json:"reason,omitempty"`
+	Corrective []string `json:"corrective,omitempty"`
 }
 
 // Quantity is an EPCIS quantity element: a class (an LGTIN or a GTIN
@@ -88,7 +100,55 @@ func recordEvent(ctx *ledger.Context, e Event) {
 		e.EventTime = e.RecordTime
 	}
 	ledger.SetJSON(ctx.State, binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), seq), e)
+	if e.EventID != "" {
+		ctx.State.Set(k(prefixEventSeq, e.EventID), binary.BigEndian.AppendUint64(nil, seq))
+	}
 }
+
+// declareError keeps the recorder's declaration that the event recorded
+// under id was in error. The event stays as recorded, and so does
+// custody: an EPCIS error declaration says what was wrong and names the
+// corrective events, captured on their own.
+func declareError(ctx *ledger.Context, id string, d *ErrorDeclaration) error {
+	if d == nil || id == "" {
+		return ErrBadField.Wrapf("an error declaration names the event it declares in error by its event id")
+	}
+	if _, err := time.Parse(time.RFC3339Nano, d.Time); err != nil {
+		return ErrBadField.Wrapf("an error declaration's declarationTime is an RFC 3339 time")
+	}
+	if len(d.Corrective) > maxCorrective {
+		return ErrTooMany.Wrapf("%d corrective events (at most %d)", len(d.Corrective), maxCorrective)
+	}
+	for _, f := range append([]string{id, d.Time, d.Reason}, d.Corrective...) {
+		if len(f) > maxKeptField {
+			return ErrBadField.Wrapf("a field longer than %d bytes", maxKeptField)
+		}
+	}
+	b, err := ctx.State.Get(k(prefixEventSeq, id))
+	if err != nil {
+		panic(err)
+	}
+	if len(b) != 8 {
+		return ErrUnknownEvent.Wrapf("%s", short(id))
+	}
+	key := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), binary.BigEndian.Uint64(b))
+	var ev Event
+	if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
+		panic(fmt.Sprintf("supply: event %s is indexed and not in state: %v", short(id), err))
+	}
+	if ev.By != actor(ctx) {
+		return ErrNotRecorder.Wrapf("%s", short(id))
+	}
+	if ev.ErrorDeclaration != nil {
+		return ErrAlreadyDeclared.Wrapf("%s, at %s", short(id), ev.ErrorDeclaration.Time)
+	}
+	ev.ErrorDeclaration = d
+	ledger.SetJSON(ctx.State, key, ev)
+	return nil
+}
+
+// maxCorrective bounds the corrective events an error declaration names.
+const maxCorrective = 32
 
 // EventFilter selects events (EPCIS SimpleEventQuery parameters).
 type EventFilter struct {
@@ -339,6 +399,9 @@ type CaptureEvent struct {
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
 	PersistentSet   []string    `json:"persistent_set,omitempty"`
 	PersistentUnset []string    `json:"persistent_unset,omitempty"`
+	// Declare is an error declaration of the event recorded under
+	// EventID (step "declare_error").
+	Declare *ErrorDeclaration `json:"declare,omitempty"`
 }
 
 // MaxEventContext bounds an event's business transactions and persistent
@@ -436,6 +499,8 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		typ, run = TypeReceive, func() error { return receive(ctx, &Receive{Codes: e.Codes, Sensor: e.Sensor, EventID: e.EventID}) }
 	case "record":
 		typ, run = TypeCapture, func() error { return keep(ctx, e.Record) }
+	case "declare_error":
+		typ, run = TypeCapture, func() error { return declareError(ctx, e.EventID, e.Declare) }
 	case "product":
 		if e.Product == nil {
 			return ErrBadField.Wrapf("a product step carries the product")

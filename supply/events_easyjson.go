@@ -491,6 +491,16 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
+		case "error_declaration":
+			if in.IsNull() {
+				in.Skip()
+				out.ErrorDeclaration = nil
+			} else {
+				if out.ErrorDeclaration == nil {
+					out.ErrorDeclaration = new(ErrorDeclaration)
+				}
+				easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply2(in, out.ErrorDeclaration)
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -737,6 +747,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 			out.RawByte(']')
 		}
 	}
+	if in.ErrorDeclaration != nil {
+		const prefix string = ",\"error_declaration\":"
+		out.RawString(prefix)
+		easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply2(out, *in.ErrorDeclaration)
+	}
 	out.RawByte('}')
 }
 
@@ -748,4 +763,97 @@ func (v Event) MarshalEasyJSON(w *jwriter.Writer) {
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Event) UnmarshalEasyJSON(l *jlexer.Lexer) {
 	easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(l, v)
+}
+func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply2(in *jlexer.Lexer, out *ErrorDeclaration) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "time":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Time = string(in.String())
+			}
+		case "reason":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Reason = string(in.String())
+			}
+		case "corrective":
+			if in.IsNull() {
+				in.Skip()
+				out.Corrective = nil
+			} else {
+				in.Delim('[')
+				if out.Corrective == nil {
+					if !in.IsDelim(']') {
+						out.Corrective = make([]string, 0, 4)
+					} else {
+						out.Corrective = []string{}
+					}
+				} else {
+					out.Corrective = (out.Corrective)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v33 string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						v33 = string(in.String())
+					}
+					out.Corrective = append(out.Corrective, v33)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply2(out *jwriter.Writer, in ErrorDeclaration) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"time\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Time))
+	}
+	if in.Reason != "" {
+		const prefix string = ",\"reason\":"
+		out.RawString(prefix)
+		out.String(string(in.Reason))
+	}
+	if len(in.Corrective) != 0 {
+		const prefix string = ",\"corrective\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v34, v35 := range in.Corrective {
+				if v34 > 0 {
+					out.RawByte(',')
+				}
+				out.String(string(v35))
+			}
+			out.RawByte(']')
+		}
+	}
+	out.RawByte('}')
 }

@@ -21,7 +21,10 @@ var (
 	prefixRecall  = []byte("sup/recall/") // sup/recall/<gtin>/<lot> -> Recall
 	prefixTrail   = []byte("sup/trail/")  // sup/trail/<key>/<seq> -> Step
 	prefixEventID = []byte("sup/eid/")    // sup/eid/<event id> -> "" (EPCIS idempotency)
-	prefixSuspect = []byte("sup/sus/")    // sup/sus/<key> -> "" (objects reported suspect)
+	// sup/eis/<event id> -> the event's seq (uint64): what an error
+	// declaration finds it by (events recorded since it was kept).
+	prefixEventSeq = []byte("sup/eis/")
+	prefixSuspect  = []byte("sup/sus/") // sup/sus/<key> -> "" (objects reported suspect)
 	// GS1 company prefixes (prefix.go). "sup/gcp/" and "sup/gcpof/"
 	// differ before either's first '/', so neither lists the other.
 	prefixCompany   = []byte("sup/gcp/")   // sup/gcp/<prefix> -> CompanyPrefix
