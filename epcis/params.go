@@ -2,6 +2,7 @@ package epcis
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"slices"
@@ -90,6 +91,10 @@ var answered = map[string]bool{
 	"EQ_quantity": true, "GT_quantity": true, "GE_quantity": true, "LT_quantity": true, "LE_quantity": true,
 }
 
+// extParam: a condition on an event's extension fields (top-level, or
+// INNER_: nested in one), or on its ILMD's (ILMD_).
+var extParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE|EXISTS)_(INNER_)?(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$`)
+
 var bizTransactionParam = regexp.MustCompile(`^EQ_bizTransaction_([a-z][a-zA-Z0-9_]+)$`)
 
 var quantityParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE)_quantity(_([A-Z0-9]{2,4}))?$`)
@@ -144,7 +149,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
-		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n):
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
 		}
@@ -269,6 +274,38 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 				for _, x := range l {
 					v, ok := decimal(x.Quantity)
 					if ok && (uom == "" || x.UOM == uom) && compare(v.Cmp(limit), op) {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
+	for _, n := range names {
+		m := extParam.FindStringSubmatch(n)
+		if m == nil || answered[n] {
+			continue
+		}
+		op, inner, ilmd, field := m[1], m[2] != "", m[3] != "", m[4]
+		vals := split(n)
+		if op != "EXISTS" && op != "EQ" && len(vals) != 1 {
+			return nil, ErrQueryParam.Wrapf("%s takes one value", n)
+		}
+		if op != "EXISTS" && len(vals) == 0 {
+			return nil, ErrQueryParam.Wrapf("%s takes a value", n)
+		}
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			doc := e.Extensions
+			if ilmd {
+				doc = e.ILMD
+			}
+			found := extValues(doc, field, inner)
+			if op == "EXISTS" {
+				return len(found) > 0
+			}
+			for _, v := range found {
+				for _, want := range vals {
+					if c, ok := compareValue(v, want); ok && compare(c, op) {
 						return true
 					}
 				}
@@ -556,4 +593,74 @@ func readingsMatch(rs []supply.Reading, which, op string, limit int64) bool {
 		return meets(hi)
 	}
 	return false
+}
+
+// extValues are the values of field in doc (an event's extension fields or
+// ILMD, canonical JSON): its top-level field, or (inner) a field of that
+// name nested anywhere inside one. Bounded by doc (supply.MaxExtension).
+func extValues(doc, field string, inner bool) []any {
+	if doc == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var top map[string]any
+	if dec.Decode(&top) != nil {
+		return nil
+	}
+	if !inner {
+		if v, ok := top[field]; ok {
+			return []any{v}
+		}
+		return nil
+	}
+	var out []any
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, w := range x {
+				if k == field {
+					out = append(out, w)
+				}
+				walk(w)
+			}
+		case []any:
+			for _, w := range x {
+				walk(w)
+			}
+		}
+	}
+	for _, v := range top {
+		walk(v)
+	}
+	return out
+}
+
+// compareValue compares an extension field's value with a query's: as
+// decimals when both are numbers, as times when both are RFC 3339 times,
+// else (equality only) as text. ok is false when they do not compare.
+func compareValue(v any, want string) (int, bool) {
+	var have string
+	switch x := v.(type) {
+	case string:
+		have = x
+	case json.Number:
+		have = x.String()
+	case bool:
+		have = strconv.FormatBool(x)
+	default:
+		return 0, false // an object or a list: no value to compare
+	}
+	if a, ok := decimal(have); ok {
+		if b, ok := decimal(want); ok {
+			return a.Cmp(b), true
+		}
+	}
+	if a, err := time.Parse(time.RFC3339Nano, have); err == nil {
+		if b, err := time.Parse(time.RFC3339Nano, want); err == nil {
+			return a.Compare(b), true
+		}
+	}
+	return 0, have == want // text: equal or not comparable
 }

@@ -33,7 +33,10 @@ func TestParseQuery(t *testing.T) {
 		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152&EQ_persistentDisposition_unset=completeness_inferred", nil},
 		{"EQ_errorReason=incorrect_data&EXISTS_errorDeclaration=&GE_errorDeclaration_Time=2026-01-01T00:00:00Z&EQ_correctiveEventID=urn:uuid:x", nil},
 		{"LT_errorDeclaration_Time=soon", ErrQueryParam},
-		{"EQ_example:colour=red&EXISTS_errorDeclaration=", ErrQueryUnsupported},
+		{"EQ_example:colour=red|blue&EXISTS_errorDeclaration=&GT_INNER_ILMD_example:depth=3&EXISTS_INNER_example:x=", nil},
+		{"GT_example:depth=3|4", ErrQueryParam},
+		{"EQ_ERROR_DECLARATION_example:x=1", ErrQueryUnsupported},
+		{"GE_percRank=50", ErrQueryUnsupported},
 		{"GE_quantity=5&LT_quantity_KGM=2.5&MATCH_epcClass=urn:epc:idpat:sgtin:4012345.012345.*&EQ_transformationID=urn:uuid:x", nil},
 		{"GE_quantity=lots", ErrQueryParam},
 		{"GE_quantity=1e999999", ErrQueryParam},
@@ -43,7 +46,7 @@ func TestParseQuery(t *testing.T) {
 		{"MATCH_epc=" + strings.Repeat("x|", 100) + "x", ErrQueryParam},
 		{"EQ_readPoint=urn:epc:id:sgln:0614141.00777.0&WD_bizLocation=urn:epc:id:sgln:0614141.00888.0", nil},
 		{"EQ_persistentDisposition_set=https://ref.gs1.org/cbv/Disp-completeness_verified", nil},
-		{"EQ_example:colour=red", ErrQueryUnsupported},
+		{"EQ_SENSORREPORT_example:colour=red", ErrQueryUnsupported},
 		{"HASATTR_bizLocation=urn:epcglobal:cbv:mda#sst", ErrQueryParam},
 		{"orderBy=eventTime", ErrQueryUnsupported},
 	}
@@ -101,4 +104,42 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("a page of %d", p.Limit)
 		}
 	})
+}
+
+// TestExtensionMatch: the extension-field parameters against an event's
+// kept extension fields: top-level or nested (INNER_), as text, decimals or
+// times; what does not compare does not match.
+func TestExtensionMatch(t *testing.T) {
+	ev := &supply.Event{Seq: 1, Extensions: `{"example:colour":"red","example:n":7,"example:reading":{"example:depth":4.5,"example:when":"2026-11-01T00:00:00Z"}}`,
+		ILMD: `{"example:batchNote":"ok"}`}
+	for _, c := range []struct {
+		query string
+		want  bool
+	}{
+		{"EQ_example:colour=red", true},
+		{"EQ_example:colour=blue|red", true},
+		{"EQ_example:colour=blue", false},
+		{"GT_example:n=6.5", true},
+		{"LE_example:n=6", false},
+		{"EQ_example:depth=4.5", false}, // nested: INNER_ only
+		{"EQ_INNER_example:depth=4.50", true},
+		{"LT_INNER_example:when=2026-11-02T00:00:00Z", true},
+		{"GT_example:colour=a", false},
+		{"EXISTS_INNER_example:depth=", true},
+		{"EXISTS_example:depth=", false},
+		{"EQ_ILMD_example:batchNote=ok", true},
+		{"EXISTS_ILMD_example:colour=", false},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			q, _ := url.ParseQuery(c.query)
+			parsed, err := ParseQuery(emptyState{}, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parsed.Keep(ev)
+			if err != nil || got != c.want {
+				t.Fatalf("got %v %v, want %v", got, err, c.want)
+			}
+		})
+	}
 }

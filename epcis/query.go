@@ -196,8 +196,34 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.To != "" {
 		out["destinationList"] = []map[string]string{{"type": "owning_party", "destination": "urn:primum:org:" + e.To}}
 	}
+	ilmd := namespaced(e.ILMD)
 	if e.Lot != "" || e.Expiry != "" {
-		out["ilmd"] = map[string]string{"cbvmda:lotNumber": e.Lot, "cbvmda:itemExpirationDate": e.Expiry}
+		ilmd["cbvmda:lotNumber"], ilmd["cbvmda:itemExpirationDate"] = e.Lot, e.Expiry
+	}
+	if len(ilmd) > 0 {
+		out["ilmd"] = ilmd
+	}
+	// Extension fields as captured (namespaced: none can stand for one of
+	// EPCIS's own).
+	for k, v := range namespaced(e.Extensions) {
+		out[k] = v
+	}
+	return out
+}
+
+// namespaced are the fields of doc (canonical JSON kept on an event) whose
+// names are namespaced ("prefix:name"), as the schema wants extension
+// fields; none when doc is not a JSON object.
+func namespaced(doc string) map[string]any {
+	out := map[string]any{}
+	var m map[string]json.RawMessage
+	if doc == "" || json.Unmarshal([]byte(doc), &m) != nil {
+		return out
+	}
+	for k, v := range m {
+		if strings.Contains(k, ":") && !strings.HasPrefix(k, "@") {
+			out[k] = v
+		}
 	}
 	return out
 }

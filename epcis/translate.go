@@ -2,6 +2,7 @@ package epcis
 
 import (
 	"encoding/json"
+	"slices"
 	"errors"
 	"strconv"
 	"strings"
@@ -64,6 +65,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: cbvName(d.Reason), Corrective: d.CorrectiveEventIDs}}}, nil
 	}
 	if base.Sensor, err = e.sensor(t); err != nil {
+		return nil, err
+	}
+	if base.Extensions, base.ILMD, err = extensions(raw, e.ILMD); err != nil {
 		return nil, err
 	}
 	switch e.Type {
@@ -272,4 +276,45 @@ func pglnSuffix(urn string) string {
 		return ".0"
 	}
 	return ""
+}
+
+// MaxExtension bounds what is kept of an event's extension fields, and of
+// its ILMD's fields beside the lot and expiry, each as canonical JSON.
+const MaxExtension = supply.MaxExtension
+
+// extensions are an event's own fields outside EPCIS's (namespaced, as the
+// schema requires of them) and its ILMD's beside lotNumber and
+// itemExpirationDate (kept as the lot and expiry): each as canonical JSON
+// (keys sorted, compact), "" when none, at most MaxExtension bytes.
+func extensions(raw json.RawMessage, ilmd map[string]json.RawMessage) (ext, rest string, err error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return "", "", ErrDocument.Wrapf("event: %v", wireError(err))
+	}
+	canonical := func(what string, m map[string]json.RawMessage, keep func(string) bool) (string, error) {
+		out := map[string]json.RawMessage{}
+		for k, v := range m {
+			if keep(k) {
+				out[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return "", nil
+		}
+		b, err := json.Marshal(out) // sorted keys, compacted values
+		if err != nil {
+			return "", ErrDocument.Wrapf("%s: %v", what, err)
+		}
+		if len(b) > MaxExtension {
+			return "", ErrDocument.Wrapf("%s of %d bytes: at most %d an event are kept", what, len(b), MaxExtension)
+		}
+		return string(b), nil
+	}
+	if ext, err = canonical("extension fields", all, func(k string) bool { return strings.Contains(k, ":") && !strings.HasPrefix(k, "@") }); err != nil {
+		return "", "", err
+	}
+	rest, err = canonical("ILMD fields", ilmd, func(k string) bool {
+		return !slices.Contains([]string{"cbvmda:lotNumber", "cbvmda:itemExpirationDate", "lotNumber", "itemExpirationDate"}, k)
+	})
+	return ext, rest, err
 }

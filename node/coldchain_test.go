@@ -136,7 +136,8 @@ func TestColdChainEndToEnd(t *testing.T) {
 		{"orderDirection=DESC&eventCountLimit=2", 200, "urn:uuid:c8 urn:uuid:c7"},
 		{"EQ_deviceID=urn:epc:id:giai:0614141.L1&GE_time=" + url.QueryEscape(at(20)), 200, "urn:uuid:c7 urn:uuid:c8"},
 		{"colour=red", 400, ""},
-		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", 501, ""},
+		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", 200, ""},
+		{"GE_percRank=50", 501, ""},
 	} {
 		status, ids, code := query(c.params)
 		if status != c.status || strings.Join(ids, " ") != c.ids {

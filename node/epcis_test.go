@@ -187,7 +187,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	}
 	dist := epcisDoc(
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"}}`,
-		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}],"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO-77"}],"persistentDisposition":{"set":["completeness_verified"]}}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}],"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO-77"}],"persistentDisposition":{"set":["completeness_verified"]},"example:colour":"blue"}`,
 	)
 	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
 	if job := capture(t, base, m["pharmacy"].token, "rollback", dist); job.Success || job.Errors[0].Code != "not_receiver" || job.Errors[0].EventIndex != 0 {
@@ -200,7 +200,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0006","eventTime":"2026-11-05T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"]}`,
 		`{"type":"AggregationEvent","eventID":"urn:uuid:0007","eventTime":"2026-11-05T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"DELETE","bizStep":"unpacking","parentID":"`+ssccURN+`","childEPCs":["`+sgtin1+`","`+sgtin2+`"]}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0008","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"]}`,
-		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}],"transformationID":"urn:uuid:t1","bizLocation":{"id":"urn:epc:id:sgln:9506000.00002.0"}}`,
+		`{"type":"TransformationEvent","eventID":"urn:uuid:0009","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","inputEPCList":["`+sgtin2+`"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2.5,"uom":"KGM"}],"transformationID":"urn:uuid:t1","bizLocation":{"id":"urn:epc:id:sgln:9506000.00002.0"},"ilmd":{"example:batchNote":"milled"},"example:colour":"red","example:reading":{"example:depth":4.5}}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0010","eventTime":"2026-11-06T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"dispensing","epcList":["`+sgtin1+`"],"sensorElementList":[{"sensorReport":[{"type":"Temperature","value":5,"uom":"CEL"}]}]}`,
 	)
 	// proceed: a TransformationEvent is kept as recorded (it moves no
@@ -290,6 +290,10 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		// A custody event's business transaction and persistent disposition.
 		{"EQ_bizTransaction_po=" + url.QueryEscape("urn:epcglobal:cbv:bt:0614141073467:PO-77"), "urn:uuid:0005"},
 		{"EQ_persistentDisposition_set=" + url.QueryEscape("https://ref.gs1.org/cbv/Disp-completeness_verified"), "urn:uuid:0005"},
+		// A kept event's extension fields and ILMD, as captured.
+		{"EQ_example:colour=red&GT_INNER_example:depth=4", "urn:uuid:0009"},
+		{"EQ_ILMD_example:batchNote=milled", "urn:uuid:0009"},
+		{"EQ_example:colour=blue", "urn:uuid:0005"}, // a custody event's
 	} {
 		doc, _ := query("/epcis/events?" + c.query)
 		list := events(doc)

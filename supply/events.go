@@ -62,6 +62,11 @@ type Event struct {
 	BizLocation     string   `json:"biz_location,omitempty"`
 	PersistentSet   []string `json:"persistent_set,omitempty"`
 	PersistentUnset []string `json:"persistent_unset,omitempty"`
+	// Extensions are the event's own fields outside EPCIS's, and ILMD its
+	// ILMD's beside the lot and expiry: canonical JSON as captured, at
+	// most MaxExtension bytes each ("" none).
+	Extensions string `json:"extensions,omitempty"`
+	ILMD       string `json:"ilmd,omitempty"`
 	// ErrorDeclaration is its recorder's later word that the event was
 	// in error (EPCIS 2.0 errorDeclaration): kept beside it, custody
 	// unchanged (the corrective events are captured on their own).
@@ -399,21 +404,30 @@ type CaptureEvent struct {
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
 	PersistentSet   []string    `json:"persistent_set,omitempty"`
 	PersistentUnset []string    `json:"persistent_unset,omitempty"`
+	Extensions      string      `json:"extensions,omitempty"`
+	ILMD            string      `json:"ilmd,omitempty"`
 	// Declare is an error declaration of the event recorded under
 	// EventID (step "declare_error").
 	Declare *ErrorDeclaration `json:"declare,omitempty"`
 }
 
 // MaxEventContext bounds an event's business transactions and persistent
-// dispositions together (as many as a kept event's identifiers).
-const MaxEventContext = maxKeptIDs
+// dispositions together (as many as a kept event's identifiers);
+// MaxExtension its extension fields, and its ILMD's, as JSON.
+const (
+	MaxEventContext = maxKeptIDs
+	MaxExtension    = 4096
+)
 
 // context is what e says beside its step, checked: nil when it says
 // nothing more.
 func (e *CaptureEvent) context() (*Event, error) {
 	n := len(e.BizTransactions) + len(e.PersistentSet) + len(e.PersistentUnset)
-	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 {
+	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 && e.Extensions == "" && e.ILMD == "" {
 		return nil, nil
+	}
+	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension {
+		return nil, ErrBadField.Wrapf("extension fields of at most %d bytes an event", MaxExtension)
 	}
 	if n > MaxEventContext {
 		return nil, ErrTooMany.Wrapf("%d business transactions and persistent dispositions in one event (at most %d)", n, MaxEventContext)
@@ -428,7 +442,7 @@ func (e *CaptureEvent) context() (*Event, error) {
 		}
 	}
 	return &Event{ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, BizTransactions: e.BizTransactions,
-		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset}, nil
+		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset, Extensions: e.Extensions, ILMD: e.ILMD}, nil
 }
 
 // Capture is the body of supply.capture.
@@ -558,6 +572,7 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		// What the event says, over what the step recorded (a kept
 		// event's own, when the event says nothing of it).
 		ev.ReadPoint, ev.BizLocation = cmp.Or(more.ReadPoint, ev.ReadPoint), cmp.Or(more.BizLocation, ev.BizLocation)
+		ev.Extensions, ev.ILMD = cmp.Or(more.Extensions, ev.Extensions), cmp.Or(more.ILMD, ev.ILMD)
 		if len(more.PersistentSet) > 0 {
 			ev.PersistentSet = more.PersistentSet
 		}
@@ -611,6 +626,9 @@ func keep(ctx *ledger.Context, e *Event) error {
 		len(e.PersistentSet) + len(e.PersistentUnset)
 	if n > maxKeptIDs {
 		return ErrTooMany.Wrapf("%d identifiers and quantities in one event", n)
+	}
+	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension {
+		return ErrBadField.Wrapf("extension fields of at most %d bytes an event", MaxExtension)
 	}
 	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID, e.ReadPoint, e.BizLocation}
 	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs, e.PersistentSet, e.PersistentUnset} {

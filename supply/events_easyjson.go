@@ -491,6 +491,18 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
+		case "extensions":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Extensions = string(in.String())
+			}
+		case "ilmd":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.ILMD = string(in.String())
+			}
 		case "error_declaration":
 			if in.IsNull() {
 				in.Skip()
@@ -746,6 +758,16 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 			}
 			out.RawByte(']')
 		}
+	}
+	if in.Extensions != "" {
+		const prefix string = ",\"extensions\":"
+		out.RawString(prefix)
+		out.String(string(in.Extensions))
+	}
+	if in.ILMD != "" {
+		const prefix string = ",\"ilmd\":"
+		out.RawString(prefix)
+		out.String(string(in.ILMD))
 	}
 	if in.ErrorDeclaration != nil {
 		const prefix string = ",\"error_declaration\":"
