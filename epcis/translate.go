@@ -2,8 +2,8 @@ package epcis
 
 import (
 	"encoding/json"
-	"slices"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
