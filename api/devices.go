@@ -191,6 +191,10 @@ const maxEmptyBatches = 100
 // there.
 func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if q.Has("patient") || q.Has("subject") {
+		fhirError(w, errBadRequest.Wrapf("an Observation search names one wearable (device=<id>): its readings as its keeper keeps them; a patient's records are listed by DocumentReference?patient="))
+		return
+	}
 	if err := searchParams(q, "Observation", "device", "purpose"); err != nil {
 		fhirError(w, err)
 		return
@@ -211,7 +215,7 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 		fhirError(w, err)
 		return
 	}
-	k, err := devices.KeeperOf(committed, device)
+	k, err := devices.KeeperEntry(committed, device)
 	if err != nil {
 		fhirError(w, err)
 		return

@@ -228,7 +228,7 @@ func queries() []ledger.Query {
 	// else a device no one keeps.
 	keeperFor := func(q *ledger.Request) (*Keeper, error) {
 		device := q.Path("id")
-		k, err := keeperEntry(q.State, device)
+		k, err := KeeperEntry(q.State, device)
 		if err != nil {
 			return nil, err
 		}

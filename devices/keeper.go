@@ -76,16 +76,16 @@ func keeperKey(device string) []byte { return append(append([]byte{}, prefixKeep
 
 // KeeperOf is who keeps device's readings, or nil.
 func KeeperOf(r ledger.Reader, device string) (*Keeper, error) {
-	k, err := keeperEntry(r, device)
+	k, err := KeeperEntry(r, device)
 	if err != nil || k == nil || k.Keeper == "" {
 		return nil, err
 	}
 	return k, nil
 }
 
-// keeperEntry is the device's keeper entry, also once its patient said
+// KeeperEntry is the device's keeper entry, also once its patient said
 // none from now on (Keeper ""), or nil when they never named one.
-func keeperEntry(r ledger.Reader, device string) (*Keeper, error) {
+func KeeperEntry(r ledger.Reader, device string) (*Keeper, error) {
 	var k Keeper
 	found, err := ledger.GetJSON(r, keeperKey(device), &k)
 	if err != nil || !found {

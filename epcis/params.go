@@ -3,6 +3,7 @@ package epcis
 import (
 	"cmp"
 	"encoding/json"
+	"math/big"
 	"net/url"
 	"regexp"
 	"slices"
@@ -144,7 +145,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		}
 	}
 	var conds []func(*supply.Event, *supply.ColdRecord) bool
-	needCold := false
+	needCold, needExt := false, false
 	for _, n := range names {
 		switch {
 		case !standard(n):
@@ -294,17 +295,36 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		if op != "EXISTS" && len(vals) == 0 {
 			return nil, ErrQueryParam.Wrapf("%s takes a value", n)
 		}
+		wants := make([]queryValue, len(vals))
+		for i, v := range vals {
+			wants[i] = parseValue(v)
+		}
+		// Each event examined decodes its extension fields: fewer events
+		// a page, as for temperature records.
+		needExt = true
 		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
-			doc := e.Extensions
-			if ilmd {
-				doc = e.ILMD
+			var found []any
+			switch {
+			case ilmd && (field == "cbvmda:lotNumber" || field == "cbvmda:itemExpirationDate"):
+				// The lot and expiry a commissioning recorded, not what
+				// any ILMD may say.
+				v := e.Expiry
+				if field == "cbvmda:lotNumber" {
+					v = e.Lot
+				}
+				if v != "" {
+					found = []any{v}
+				}
+			case ilmd:
+				found = extValues(e.ILMD, field, inner)
+			default:
+				found = extValues(e.Extensions, field, inner)
 			}
-			found := extValues(doc, field, inner)
 			if op == "EXISTS" {
 				return len(found) > 0
 			}
 			for _, v := range found {
-				for _, want := range vals {
+				for _, want := range wants {
 					if c, ok := compareValue(v, want); ok && compare(c, op) {
 						return true
 					}
@@ -321,7 +341,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			reasons[i] = cbvName(reasons[i])
 		}
 		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
-			return e.ErrorDeclaration != nil && slices.Contains(reasons, e.ErrorDeclaration.Reason)
+			return e.ErrorDeclaration != nil && slices.Contains(reasons, cbvName(e.ErrorDeclaration.Reason))
 		})
 	}
 	if ids := split("EQ_correctiveEventID"); len(ids) > 0 {
@@ -520,9 +540,10 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		// One more than allowed shows there are more.
 		f.Limit = min(out.MaxCount+1, 1001)
 	}
-	if needCold {
+	if needCold || needExt {
 		// Each event examined may read its temperature record (up to
-		// 1,440 readings): fewer events a page.
+		// 1,440 readings), or decode its extension fields: fewer events a
+		// page.
 		f.ScanLimit = maxColdScan
 	}
 	if len(conds) > 0 {
@@ -595,9 +616,17 @@ func readingsMatch(rs []supply.Reading, which, op string, limit int64) bool {
 	return false
 }
 
+// Bounds of a search of an event's extension fields: how deep it walks
+// and how many values of a field it compares.
+const (
+	maxExtDepth  = 8
+	maxExtValues = 32
+)
+
 // extValues are the values of field in doc (an event's extension fields or
 // ILMD, canonical JSON): its top-level field, or (inner) a field of that
-// name nested anywhere inside one. Bounded by doc (supply.MaxExtension).
+// name nested inside one, at most maxExtDepth deep and maxExtValues of
+// them. Bounded by doc (supply.MaxExtension).
 func extValues(doc, field string, inner bool) []any {
 	if doc == "" {
 		return nil
@@ -615,32 +644,53 @@ func extValues(doc, field string, inner bool) []any {
 		return nil
 	}
 	var out []any
-	var walk func(v any)
-	walk = func(v any) {
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > maxExtDepth || len(out) >= maxExtValues {
+			return
+		}
 		switch x := v.(type) {
 		case map[string]any:
 			for k, w := range x {
-				if k == field {
+				if k == field && len(out) < maxExtValues {
 					out = append(out, w)
 				}
-				walk(w)
+				walk(w, depth+1)
 			}
 		case []any:
 			for _, w := range x {
-				walk(w)
+				walk(w, depth+1)
 			}
 		}
 	}
 	for _, v := range top {
-		walk(v)
+		walk(v, 1)
 	}
 	return out
+}
+
+// queryValue is a query's value, read once: as text, and as a decimal
+// and a time when it is one.
+type queryValue struct {
+	text string
+	num  *big.Rat
+	at   time.Time
+	isAt bool
+}
+
+func parseValue(s string) queryValue {
+	v := queryValue{text: s}
+	v.num, _ = decimal(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		v.at, v.isAt = t, true
+	}
+	return v
 }
 
 // compareValue compares an extension field's value with a query's: as
 // decimals when both are numbers, as times when both are RFC 3339 times,
 // else (equality only) as text. ok is false when they do not compare.
-func compareValue(v any, want string) (int, bool) {
+func compareValue(v any, want queryValue) (int, bool) {
 	var have string
 	switch x := v.(type) {
 	case string:
@@ -652,15 +702,15 @@ func compareValue(v any, want string) (int, bool) {
 	default:
 		return 0, false // an object or a list: no value to compare
 	}
-	if a, ok := decimal(have); ok {
-		if b, ok := decimal(want); ok {
-			return a.Cmp(b), true
+	if want.num != nil {
+		if a, ok := decimal(have); ok {
+			return a.Cmp(want.num), true
 		}
 	}
-	if a, err := time.Parse(time.RFC3339Nano, have); err == nil {
-		if b, err := time.Parse(time.RFC3339Nano, want); err == nil {
-			return a.Compare(b), true
+	if want.isAt {
+		if a, err := time.Parse(time.RFC3339Nano, have); err == nil {
+			return a.Compare(want.at), true
 		}
 	}
-	return 0, have == want // text: equal or not comparable
+	return 0, have == want.text // text: equal or not comparable
 }

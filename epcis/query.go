@@ -196,7 +196,9 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.To != "" {
 		out["destinationList"] = []map[string]string{{"type": "owning_party", "destination": "urn:primum:org:" + e.To}}
 	}
-	ilmd := namespaced(e.ILMD)
+	ilmd := namespaced(e.ILMD, func(k string) bool {
+		return ExtensionName(k) || strings.HasPrefix(k, "cbvmda:") && k != "cbvmda:lotNumber" && k != "cbvmda:itemExpirationDate"
+	})
 	if e.Lot != "" || e.Expiry != "" {
 		ilmd["cbvmda:lotNumber"], ilmd["cbvmda:itemExpirationDate"] = e.Lot, e.Expiry
 	}
@@ -205,23 +207,23 @@ func renderEvent(e supply.Event) map[string]any {
 	}
 	// Extension fields as captured (namespaced: none can stand for one of
 	// EPCIS's own).
-	for k, v := range namespaced(e.Extensions) {
+	for k, v := range namespaced(e.Extensions, ExtensionName) {
 		out[k] = v
 	}
 	return out
 }
 
 // namespaced are the fields of doc (canonical JSON kept on an event) whose
-// names are namespaced ("prefix:name"), as the schema wants extension
-// fields; none when doc is not a JSON object.
-func namespaced(doc string) map[string]any {
+// names keep says may be shown (ExtensionName: what the schema wants of an
+// extension field); none when doc is not a JSON object.
+func namespaced(doc string, keep func(string) bool) map[string]any {
 	out := map[string]any{}
 	var m map[string]json.RawMessage
 	if doc == "" || json.Unmarshal([]byte(doc), &m) != nil {
 		return out
 	}
 	for k, v := range m {
-		if strings.Contains(k, ":") && !strings.HasPrefix(k, "@") {
+		if keep(k) {
 			out[k] = v
 		}
 	}

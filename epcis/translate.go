@@ -3,6 +3,7 @@ package epcis
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,14 +62,25 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		if err != nil {
 			return nil, ErrDocument.Wrapf("errorDeclaration.declarationTime %q: %v", d.DeclarationTime, err)
 		}
+		// A CBV reason bare; any other as written (its URI).
+		reason := cbvName(d.Reason)
+		if reason != "did_not_occur" && reason != "incorrect_data" {
+			reason = d.Reason
+		}
 		return []supply.CaptureEvent{{Step: "declare_error", EventID: e.EventID, EventTime: base.EventTime,
-			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: cbvName(d.Reason), Corrective: d.CorrectiveEventIDs}}}, nil
+			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: reason, Corrective: d.CorrectiveEventIDs}}}, nil
 	}
 	if base.Sensor, err = e.sensor(t); err != nil {
 		return nil, err
 	}
 	if base.Extensions, base.ILMD, err = extensions(raw, e.ILMD); err != nil {
 		return nil, err
+	}
+	// ILMD is an ADD ObjectEvent's or a TransformationEvent's (as the
+	// schema has it); a dispensing keeps neither: what a pharmacy's system
+	// adds there may be about the patient, and event data is public.
+	if !(e.Type == "ObjectEvent" && e.Action == "ADD" || e.Type == "TransformationEvent") {
+		base.ILMD = ""
 	}
 	switch e.Type {
 	case "ObjectEvent":
@@ -100,6 +112,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			if base.Sensor != nil {
 				return nil, sensorNotHeld("dispensing")
 			}
+			base.Extensions, base.ILMD = "", ""
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
 				out[i] = base
@@ -310,11 +323,30 @@ func extensions(raw json.RawMessage, ilmd map[string]json.RawMessage) (ext, rest
 		}
 		return string(b), nil
 	}
-	if ext, err = canonical("extension fields", all, func(k string) bool { return strings.Contains(k, ":") && !strings.HasPrefix(k, "@") }); err != nil {
+	if ext, err = canonical("extension fields", all, ExtensionName); err != nil {
 		return "", "", err
 	}
 	rest, err = canonical("ILMD fields", ilmd, func(k string) bool {
-		return !slices.Contains([]string{"cbvmda:lotNumber", "cbvmda:itemExpirationDate", "lotNumber", "itemExpirationDate"}, k)
+		return ExtensionName(k) || strings.HasPrefix(k, "cbvmda:") && !slices.Contains([]string{"cbvmda:lotNumber", "cbvmda:itemExpirationDate"}, k)
 	})
 	return ext, rest, err
+}
+
+// extensionName is the form of an extension field's name: a namespace
+// prefix or URI, then a name, no spaces.
+var extensionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:[^\s"]+$`)
+
+// ExtensionName says whether a field's name is an extension's kept on an
+// event: namespaced, and not in EPCIS's, CBV's or GS1's own namespaces
+// (which would stand for one of EPCIS's fields to a JSON-LD reader).
+func ExtensionName(k string) bool {
+	if !extensionName.MatchString(k) {
+		return false
+	}
+	for _, own := range []string{"epcis:", "cbv:", "cbvmda:", "gs1:", "https://ref.gs1.org/", "http://ref.gs1.org/", "https://gs1.org/", "http://gs1.org/", "urn:epcglobal:", "https://ns.gs1.org/", "http://ns.gs1.org/"} {
+		if strings.HasPrefix(k, own) {
+			return false
+		}
+	}
+	return true
 }

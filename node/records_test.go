@@ -198,7 +198,7 @@ func TestRecordsEndToEnd(t *testing.T) {
 	for _, bad := range []struct {
 		path   string
 		status int
-	}{{"/fhir/Observation?patient=" + patient, 404}, {"/fhir/AuditEvent?date=yesterday", 400}, {"/fhir/Consent/nope", 404},
+	}{{"/fhir/Observation?patient=" + patient, 400}, {"/fhir/AuditEvent?date=yesterday", 400}, {"/fhir/Consent/nope", 404},
 		{"/fhir/AuditEvent?colour=red", 400}, {"/fhir/AuditEvent?patient=" + patient + "&_offset=10", 400},
 		{"/fhir/AuditEvent?patient=" + patient + "&_count=0", 400}} {
 		out := mustCall(t, bad.status, "GET", base+bad.path, m["patient"].token, nil)

@@ -129,6 +129,16 @@ func declareError(ctx *ledger.Context, id string, d *ErrorDeclaration) error {
 			return ErrBadField.Wrapf("a field longer than %d bytes", maxKeptField)
 		}
 	}
+	// A reason is CBV's (bare) or a URI; corrective events are named by
+	// their ids (URIs).
+	if d.Reason != "" && d.Reason != "did_not_occur" && d.Reason != "incorrect_data" && !uriLike(d.Reason) {
+		return ErrBadField.Wrapf("an error reason is did_not_occur, incorrect_data or a URI")
+	}
+	for _, c := range d.Corrective {
+		if !uriLike(c) {
+			return ErrBadField.Wrapf("a corrective event is named by its event id, a URI")
+		}
+	}
 	b, err := ctx.State.Get(k(prefixEventSeq, id))
 	if err != nil {
 		panic(err)
@@ -682,6 +692,7 @@ func keep(ctx *ledger.Context, e *Event) error {
 	}
 	kept := *e
 	kept.To, kept.Lot, kept.Expiry, kept.Cold = "", "", "", 0
+	kept.ErrorDeclaration = nil // only its recorder's declaration, later (declareError)
 	recordEvent(ctx, kept)
 	return nil
 }
@@ -732,4 +743,18 @@ func allowed(typ string, s ledger.Signer) bool {
 		}
 	}
 	return false
+}
+
+// uriLike says whether s has a URI's form: a scheme, a colon, no spaces.
+func uriLike(s string) bool {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" || rest == "" || strings.ContainsAny(s, " \t\n\"<>") {
+		return false
+	}
+	for i, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
