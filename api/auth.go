@@ -313,12 +313,18 @@ func (s *server) mayRead(q *ledger.Request, callerErr error) func(patient string
 		if q.Caller.ID == "" || q.Caller.Kind == ledger.KindUnregistered {
 			return errTokenRequired
 		}
-		view, err := records.ViewOf(q.State, q.Caller, patient, q.BlockTime)
-		if err != nil {
-			return err
-		}
-		return view.Standing(false)
+		return standing(q.State, q.Caller, patient, q.BlockTime)
 	}
+}
+
+// standing is nil when caller may read about patient at now (records.View),
+// as a PatientCircle or PatientAudit query allows.
+func standing(state ledger.Reader, caller ledger.Signer, patient string, now time.Time) error {
+	view, err := records.ViewOf(state, caller, patient, now)
+	if err != nil {
+		return err
+	}
+	return view.Standing(false)
 }
 
 // apiMetrics count what the API refuses before any route reads state for

@@ -222,7 +222,7 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 	}
 	// Who may not read about the patient learns nothing, not even that
 	// the id is a wearable (as GET /api/v1/devices/{id}/keeper).
-	if k == nil || (caller.ID != device && caller.ID != k.Owner && s.standing(committed, caller, k.Owner) != nil) {
+	if k == nil || (caller.ID != device && caller.ID != k.Owner && standing(committed, caller, k.Owner, s.Ledger.LastBlockTime()) != nil) {
 		fhirError(w, devices.ErrNoKeeper.Wrapf("%s", ledger.Echo(device)))
 		return
 	}
@@ -299,14 +299,4 @@ func (s *server) fhirObservations(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	writeFHIR(w, http.StatusOK, s.searchSet(r, "Observation", page, next, after, count))
-}
-
-// standing is nil when caller may read about patient (records.View), as a
-// PatientCircle or PatientAudit query allows.
-func (s *server) standing(state ledger.Reader, caller ledger.Signer, patient string) error {
-	view, err := records.ViewOf(state, caller, patient, s.Ledger.LastBlockTime())
-	if err != nil {
-		return err
-	}
-	return view.Standing(false)
 }

@@ -208,6 +208,11 @@ func queries() []ledger.Query {
 	// wearable's to the device and whoever may read about the patient. To
 	// anyone else a wearable's batches are answered as a device without
 	// any (not found): a refusal would tell them which ids are wearables.
+	// hidden: a patient's wearable from one who is neither it nor may read
+	// about the patient.
+	hidden := func(q *ledger.Request, device, patient string) bool {
+		return q.Caller.ID != device && q.MayRead(patient) != nil
+	}
 	latest := func(q *ledger.Request) (*Entry, error) {
 		device := q.Path("id")
 		e, err := Latest(q.State, device)
@@ -218,7 +223,7 @@ func queries() []ledger.Query {
 		if e == nil {
 			return nil, none
 		}
-		if e.OwnerKind == string(ledger.KindPatient) && q.Caller.ID != e.Device && q.MayRead(e.Owner) != nil {
+		if e.OwnerKind == string(ledger.KindPatient) && hidden(q, e.Device, e.Owner) {
 			return nil, none
 		}
 		return e, nil
@@ -232,7 +237,7 @@ func queries() []ledger.Query {
 		if err != nil {
 			return nil, err
 		}
-		if k == nil || (q.Caller.ID != device && q.MayRead(k.Owner) != nil) {
+		if k == nil || hidden(q, device, k.Owner) {
 			return nil, ErrNoKeeper.Wrapf("%s", ledger.Echo(device))
 		}
 		return k, nil

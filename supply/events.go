@@ -104,7 +104,7 @@ func recordEvent(ctx *ledger.Context, e Event) {
 	if e.EventTime == "" {
 		e.EventTime = e.RecordTime
 	}
-	ledger.SetJSON(ctx.State, binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), seq), e)
+	ledger.SetJSON(ctx.State, seqKey(prefixEvent, seq), e)
 	if e.EventID != "" {
 		ctx.State.Set(k(prefixEventSeq, e.EventID), binary.BigEndian.AppendUint64(nil, seq))
 	}
@@ -146,7 +146,7 @@ func declareError(ctx *ledger.Context, id string, d *ErrorDeclaration) error {
 	if len(b) != 8 {
 		return ErrUnknownEvent.Wrapf("%s", short(id))
 	}
-	key := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), binary.BigEndian.Uint64(b))
+	key := seqKey(prefixEvent, binary.BigEndian.Uint64(b))
 	var ev Event
 	if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
 		panic(fmt.Sprintf("supply: event %s is indexed and not in state: %v", short(id), err))
@@ -222,7 +222,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 		}
 		return seq
 	}
-	start := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), after)
+	start := seqKey(prefixEvent, after)
 	err := ledger.Scan(r, prefixEvent, start, f.Desc, func(k, v []byte) bool {
 		var e Event
 		if derr = ledger.DecodeState(v, &e); derr != nil {
@@ -574,7 +574,7 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 	// The step recorded its event (one, or none: an event kept before):
 	// what the event says beside it goes on it.
 	if counter(ctx, keyNextEvent) == before+1 {
-		key := binary.BigEndian.AppendUint64(append([]byte{}, prefixEvent...), before)
+		key := seqKey(prefixEvent, before)
 		var ev Event
 		if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
 			panic(fmt.Sprintf("supply: the event just recorded is not in state: %v", err))
