@@ -60,9 +60,8 @@ func (e *Env) KeepReadings(ctx context.Context, key ed25519.PrivateKey, logPath 
 	// The keeper's node: where it says it answers, or (a keeper that has
 	// published no endpoint yet) the node this command talks to.
 	node := e.Client().WithKey(key)
-	var ep map[string]string
-	if err := c.Get(ctx, "/api/v1/identities/"+k.Keeper+"/endpoint", &ep); err == nil {
-		node = client.New(ep["endpoint"]).WithKey(key)
+	if endpoint, err := c.Endpoint(ctx, k.Keeper); err == nil {
+		node = client.New(endpoint).WithKey(key)
 	} else if !errors.As(err, &problem) || problem.Code != records.ErrNoEndpoint.Name {
 		return nil, k.Keeper, fmt.Errorf("the keeper of this device's readings: %w", err)
 	}
