@@ -64,6 +64,27 @@ type Target struct {
 	Busy func(error) bool
 	// Classify names a transaction's type for the committed mix (nil: none).
 	Classify func(raw []byte) string
+	// Caused, if set, tells the transactions the load did not submit but
+	// made a node sign (a keeper's node indexing the readings a device
+	// uploaded): committed and in the mix, without a latency.
+	Caused func(raw []byte) bool
+	// Alongside, if set, runs beside the streams until ctx ends: work of
+	// the load that is not a signed transaction (a device uploading its
+	// batch's readings to its keeper's node). It tells done of each piece
+	// of work: the items it carried and how long it took.
+	Alongside func(ctx context.Context, done func(items int, took time.Duration, err error))
+}
+
+// Uploads is what a target's Alongside work did in the measured window.
+type Uploads struct {
+	Done         int     `json:"done"`
+	Items        int     `json:"items"` // readings uploaded
+	PerSecond    float64 `json:"per_second"`
+	ItemsPerSec  float64 `json:"items_per_second"`
+	LatencyP50Ms float64 `json:"latency_p50_ms"`
+	LatencyP99Ms float64 `json:"latency_p99_ms"`
+	Errors       int     `json:"errors"`
+	FirstError   string  `json:"first_error,omitempty"`
 }
 
 // Point is one second of a run.
@@ -99,6 +120,8 @@ type Result struct {
 	// (a proposal that did not reach the others in time, or failed votes).
 	SlowRounds int     `json:"slow_rounds"`
 	Series     []Point `json:"series"`
+	// Uploads is the target's Alongside work (absent: none).
+	Uploads *Uploads `json:"uploads,omitempty"`
 }
 
 type committedTx struct {
@@ -108,6 +131,7 @@ type committedTx struct {
 	height  int64
 	index   int // in the block
 	failed  bool
+	caused  bool // not submitted: no latency
 }
 
 // Run loads the target with the streams for cfg.Warmup+cfg.Duration and
@@ -144,11 +168,14 @@ func Run(ctx context.Context, cfg Load, t Target, streams []Stream) (*Result, er
 				slowRounds++
 			}
 			for i, tx := range txs {
-				v, ok := submitted.Load(sha256.Sum256(tx))
-				if !ok {
+				c := committedTx{at: at, height: height, index: i}
+				if v, ok := submitted.Load(sha256.Sum256(tx)); ok {
+					c.latency = at.Sub(v.(time.Time))
+				} else if t.Caused != nil && t.Caused(tx) {
+					c.caused = true
+				} else {
 					continue
 				}
-				c := committedTx{at: at, latency: at.Sub(v.(time.Time)), height: height, index: i}
 				if t.Classify != nil {
 					c.kind = t.Classify(tx)
 				}
@@ -161,6 +188,39 @@ func Run(ctx context.Context, cfg Load, t Target, streams []Stream) (*Result, er
 	sampler := newSampler(t.PIDs)
 	sampleCtx, stopSample := context.WithCancel(ctx)
 	go sampler.run(sampleCtx, measureFrom)
+
+	// Work alongside, measured in the window after warm-up.
+	var (
+		upMu      sync.Mutex
+		uploads   Uploads
+		upLatency []time.Duration
+	)
+	alongsideDone := make(chan struct{})
+	if t.Alongside != nil {
+		go func() {
+			defer close(alongsideDone)
+			t.Alongside(loadCtx, func(items int, took time.Duration, err error) {
+				now := time.Now()
+				upMu.Lock()
+				defer upMu.Unlock()
+				if err != nil {
+					uploads.Errors++
+					if uploads.FirstError == "" {
+						uploads.FirstError = err.Error()
+					}
+					return
+				}
+				if now.Before(measureFrom) || now.After(end) {
+					return
+				}
+				uploads.Done++
+				uploads.Items += items
+				upLatency = append(upLatency, took)
+			})
+		}()
+	} else {
+		close(alongsideDone)
+	}
 
 	// Submit.
 	var wg sync.WaitGroup
@@ -298,15 +358,21 @@ func Run(ctx context.Context, cfg Load, t Target, streams []Stream) (*Result, er
 	res.Blocks, res.SlowRounds = blocks, slowRounds
 	var lat []time.Duration
 	perSecond := map[int][]time.Duration{}
+	inWindow := 0
 	for _, c := range seen {
 		if c.failed {
 			continue
 		}
 		res.Committed++
 		sec := int(c.at.Sub(start).Seconds())
-		perSecond[sec] = append(perSecond[sec], c.latency)
+		if !c.caused {
+			perSecond[sec] = append(perSecond[sec], c.latency)
+		}
 		if !c.at.Before(measureFrom) && !c.at.After(measuredEnd) {
-			lat = append(lat, c.latency)
+			inWindow++
+			if !c.caused {
+				lat = append(lat, c.latency)
+			}
 			if c.kind != "" {
 				if res.Mix == nil {
 					res.Mix = map[string]int{}
@@ -317,7 +383,18 @@ func Run(ctx context.Context, cfg Load, t Target, streams []Stream) (*Result, er
 	}
 	window := measuredEnd.Sub(measureFrom).Seconds()
 	if window > 0 {
-		res.CommittedTPS = float64(len(lat)) / window
+		res.CommittedTPS = float64(inWindow) / window
+	}
+	<-alongsideDone
+	if t.Alongside != nil {
+		upMu.Lock()
+		u := uploads
+		if window > 0 {
+			u.PerSecond, u.ItemsPerSec = float64(u.Done)/window, float64(u.Items)/window
+		}
+		u.LatencyP50Ms, u.LatencyP99Ms = pct(upLatency, 50), pct(upLatency, 99)
+		upMu.Unlock()
+		res.Uploads = &u
 	}
 	res.LatencyP50Ms, res.LatencyP95Ms, res.LatencyP99Ms = pct(lat, 50), pct(lat, 95), pct(lat, 99)
 	secs := make([]int, 0, len(perSecond))

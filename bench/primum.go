@@ -227,6 +227,15 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 	if err != nil {
 		return nil, 0, fmt.Errorf("devices set-up: %w", err)
 	}
+	// Wearables: patients' watches, kept by a clinic whose key the first
+	// node holds, commit a batch about a sixteenth as often as dispensings
+	// and upload each to that node; patients naming the clinic keeper of
+	// their watch are in the pool, about one in a hundred of its
+	// transactions.
+	ww, err := prepareWearables(ctx, c, chainID, net.Nodes[0].Home, max(benchWearables, dispensings/16), max(10, budget/100), progress)
+	if err != nil {
+		return nil, 0, fmt.Errorf("wearables set-up: %w", err)
+	}
 	// Capacity: the second hospital's sites report their status, about a
 	// quarter as often as dispensings (a national picture's hourly reports
 	// beside a day's medicines and claims).
@@ -336,18 +345,21 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}
 		streams = append(streams, s)
 	}
-	for _, txs := range append(append(append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...), kw.stream), dw.streams...) {
+	for _, txs := range append(append(append(append([][][]byte{sw.maker}, sw.pharmacists...), cw.streams...), kw.stream), append(dw.streams, ww.streams...)...) {
 		s := Stream{Ordered: true}
 		for _, raw := range txs {
 			add(&s, raw)
 		}
 		streams = append(streams, s)
 	}
-	for _, g := range rw.grants {
+	// The pool's signed transactions beside the patients registering
+	// themselves: the consent grants and the keeper namings.
+	signed := spread(rw.grants, ww.namings)
+	for _, g := range signed {
 		total, size = total+1, size+len(g)
 	}
 	// The unordered pool: patients registering themselves, with the
-	// consent grants spread evenly among them.
+	// consent grants and keeper namings spread evenly among them.
 	nPatients := max(0, budget-total)
 	progress("signing %d transactions…", nPatients+total)
 	patients := make([][]byte, nPatients)
@@ -363,17 +375,10 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 		}(w)
 	}
 	wg.Wait()
-	pool := Stream{Txs: make([][]byte, 0, nPatients+len(rw.grants))}
-	for i, g := 0, 0; i < nPatients || g < len(rw.grants); {
-		if g < len(rw.grants) && (i >= nPatients || g*(nPatients+len(rw.grants)) <= len(rw.grants)*(i+g)) {
-			pool.Txs = append(pool.Txs, rw.grants[g])
-			g++
-			continue
-		}
-		size += len(patients[i])
-		pool.Txs = append(pool.Txs, patients[i])
-		i++
+	for _, p := range patients {
+		size += len(p)
 	}
+	pool := Stream{Txs: spread(patients, signed)}
 	streams = append(streams, pool)
 	apis := make([]string, len(net.Nodes))
 	for i, nd := range net.Nodes {
@@ -394,6 +399,13 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 				return tx.Type
 			}
 			return "unreadable"
+		},
+		Caused: func(raw []byte) bool {
+			tx, err := envelope.Decode(raw)
+			return err == nil && ww.caused(tx)
+		},
+		Alongside: func(ctx context.Context, done func(int, time.Duration, error)) {
+			ww.upload(ctx, net.Nodes[0].API, done)
 		},
 	}
 	progress("loading Primum for %s + %s…", cfg.Warmup, cfg.Duration)
@@ -600,4 +612,19 @@ func benchProtocol(site string) trials.Protocol {
 		Inclusion: "adults 18-80", Exclusion: "pregnancy", SampleSize: 100,
 		PrimaryOutcomes: []trials.Outcome{{ID: "sbp", Measure: "change in systolic blood pressure", TimeFrame: "12 weeks"}},
 		Sites:           []string{site}, ProtocolCommitment: strings.Repeat("ab", 32)}
+}
+
+// spread answers a's transactions with b's spread evenly among them.
+func spread(a, b [][]byte) [][]byte {
+	out := make([][]byte, 0, len(a)+len(b))
+	for i, j := 0, 0; i < len(a) || j < len(b); {
+		if j < len(b) && (i >= len(a) || j*(len(a)+len(b)) <= len(b)*(i+j)) {
+			out = append(out, b[j])
+			j++
+			continue
+		}
+		out = append(out, a[i])
+		i++
+	}
+	return out
 }

@@ -70,6 +70,13 @@ func (r *Report) Print(w io.Writer) {
 	if n := r.Mix["devices.batch"]; n > 0 && r.DurationS > 0 {
 		fmt.Fprintf(w, "device batches: %.1f/s, representing %.0f readings/s (%d readings a batch)\n", float64(n)/r.DurationS, float64(n*ReadingsPerBatch)/r.DurationS, ReadingsPerBatch)
 	}
+	if u := r.Primum.Uploads; u != nil {
+		fmt.Fprintf(w, "wearable uploads to the keeper's node: %.1f/s, %.0f readings/s kept as records (p50 %.0f ms, p99 %.0f ms, each indexed by the keeper's node: records.register and devices.kept in the mix)\n",
+			u.PerSecond, u.ItemsPerSec, u.LatencyP50Ms, u.LatencyP99Ms)
+		if u.Errors > 0 {
+			fmt.Fprintf(w, "%d uploads failed; the first: %s\n", u.Errors, u.FirstError)
+		}
+	}
 	if r.Primum.FirstError != "" {
 		fmt.Fprintf(w, "first submit error: %s\n", r.Primum.FirstError)
 	}

@@ -98,7 +98,7 @@ func admitMembers(ctx context.Context, c *client.Client, chainID string, members
 	voters := append([]ed25519.PrivateKey{}, members...)
 	for _, m := range []struct{ name, orgType, key string }{
 		{"Bench Pharma", "manufacturer", "manufacturer"}, {"Bench Health", "insurer", "insurer"}, {"Bench Regulator", "regulator", "regulator"},
-		{"Bench General", "hospital", "capacity-hospital"},
+		{"Bench General", "hospital", "capacity-hospital"}, {"Bench Clinic", "clinic", "wearables-keeper"},
 	} {
 		key := benchKey(m.key, 0)
 		if err := admit(ctx, c, chainID, voters, m.name, m.orgType, key); err != nil {
