@@ -95,6 +95,12 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ans)
 		return
 	}
+	// Within what the keeper keeps (the ledger checks again at
+	// devices.kept, by its block's day).
+	if err := devices.CheckQuota(s.Ledger.Committed(), k.Keeper, device, e.Size-e.From, s.Ledger.LastBlockTime()); err != nil {
+		writeError(w, err)
+		return
+	}
 	var u devices.Upload
 	if err := decodeJSON(r.Body, &u); err != nil {
 		writeError(w, err)

@@ -190,6 +190,7 @@ func TestPermissionTable(t *testing.T) {
 		identity.TypeRotateKey:            {ok, ok, ok, ok, ok, susp, ok, ok, unknown},
 		identity.TypeIssueVouchers:        {ok, ok, unauth, unauth, unauth, susp, unauth, unauth, unknown},
 		devices.TypeBatch:                 {unauth, unauth, unauth, unauth, unauth, susp, unauth, ok, unknown},
+		devices.TypeKeeping:               {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 		devices.TypeKeeper:                {unauth, unauth, unauth, unauth, unauth, susp, ok, unauth, unknown},
 		devices.TypeKept:                  {ok, ok, unauth, ok, unauth, susp, unauth, unauth, unknown},
 		governance.TypePropose:            {ok, ok, ok, ok, unauth, susp, unauth, unauth, unknown},

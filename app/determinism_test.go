@@ -309,8 +309,11 @@ var wearable = testKey("wearable")
 
 // deviceSteps are a wearable's batches, at fixed blocks: registered by
 // the trial participant; a first batch of 3 readings, a second of 8
-// consistent with it; and refusals (a log that rewrote a committed
-// reading, one that shrank, a batch signed by an organisation).
+// consistent with it; the hospital keeping wearables' readings (5 a day),
+// named keeper by the patient, indexing the batches' records and saying
+// they keep them; and refusals (a log that rewrote a committed reading,
+// one that shrank, a batch signed by an organisation, a keeper that does
+// not keep wearables' readings, a batch over the keeper's quota).
 func deviceSteps(gen *harness, b int) [][]byte {
 	log := make([][]byte, 8)
 	for i := range log {
@@ -321,14 +324,31 @@ func deviceSteps(gen *harness, b int) [][]byte {
 	second, _ := devices.Next(log, &devices.Entry{Seq: 1, Size: 3, Root: hex.EncodeToString(root)})
 	rewritten := append([][]byte{devices.Reading{Time: 1_790_000_000, Code: 147842, Value: 99_00}.Encode()}, log[1:]...)
 	forged, _ := devices.Next(rewritten, &devices.Entry{Seq: 1, Size: 3, Root: hex.EncodeToString(mustRoot(rewritten[:3]))})
+	kept := []string{devices.KeptID(id(wearable), 1, 0, log[:3]), devices.KeptID(id(wearable), 2, 0, log[3:])}
 	switch b {
 	case 24:
-		return [][]byte{gen.tx(trialPatient, identity.TypeRegisterDevice, device(trialPatient, wearable, "wearable"))}
+		return [][]byte{gen.tx(trialPatient, identity.TypeRegisterDevice, device(trialPatient, wearable, "wearable")),
+			gen.tx(hospitalKey, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 5})}
 	case 25:
-		return [][]byte{gen.tx(wearable, devices.TypeBatch, first), gen.tx(hospitalKey, devices.TypeBatch, first)}
+		refused := gen.tx(hospitalKey, devices.TypeBatch, first)
+		gen.nonces[pubHex(hospitalKey)]-- // refused before its nonce counts: the hospital's next one has it
+		return [][]byte{gen.tx(wearable, devices.TypeBatch, first), refused}
 	case 26:
 		return [][]byte{gen.tx(wearable, devices.TypeBatch, forged), gen.tx(wearable, devices.TypeBatch, devices.Batch{Size: 2, Root: first.Root}),
-			gen.tx(wearable, devices.TypeBatch, second)}
+			gen.tx(wearable, devices.TypeBatch, second),
+			gen.tx(trialPatient, devices.TypeKeeper, devices.Keep{Device: id(wearable), Keeper: id(hospital2Key)}),
+			gen.tx(trialPatient, devices.TypeKeeper, devices.Keep{Device: id(wearable), Keeper: id(hospitalKey)})}
+	case 27:
+		var regs []records.NewRecord
+		for _, r := range kept {
+			regs = append(regs, records.NewRecord{ID: r, Patient: id(trialPatient), Category: "observation", Commitment: hex.EncodeToString(mustRoot([][]byte{[]byte(r)}))})
+		}
+		return [][]byte{gen.tx(hospitalKey, records.TypeRegister, records.Register{Records: regs})}
+	case 28:
+		// The first batch kept; the second over the keeper's quota (3 of
+		// 5 readings kept today, 5 more).
+		return [][]byte{gen.tx(hospitalKey, devices.TypeKept, devices.KeptBody{Device: id(wearable), Batch: 1, Records: kept[:1]}),
+			gen.tx(hospitalKey, devices.TypeKept, devices.KeptBody{Device: id(wearable), Batch: 2, Records: kept[1:]})}
 	}
 	return nil
 }
@@ -547,8 +567,14 @@ func TestAppHashPinned(t *testing.T) {
 	// 16E465C8223F5107CBA3047A36EDC35005D7F4CAB07D374DCD1E800C2278D13B);
 	// then (2026-12-05) only by the index of EPCIS events by id that error
 	// declarations find them by (sup/eis/; without it:
-	// 7AF273D7929750B273A6D646E351B8CACCA7D7A812BBFDD01E03C7E3F291D9E2).
-	const want = "ABF793C9C12AFD86A43A7F2747227C77C225BFDED7752DB2583C8B045DD4E5B4"
+	// 7AF273D7929750B273A6D646E351B8CACCA7D7A812BBFDD01E03C7E3F291D9E2);
+	// then only by adding a keeper of the wearable's readings, its quota
+	// and the batches it keeps to deviceSteps (without them:
+	// ABF793C9C12AFD86A43A7F2747227C77C225BFDED7752DB2583C8B045DD4E5B4),
+	// and by the hospital's transactions after block 25 now executing: a
+	// batch it was refused there had left its signer a nonce ahead, so
+	// that every later one was refused as out of order.
+	const want = "60F2DF098F57FB12DABD9DCC52BAD3719CD46F6FBE0D7F5D006768F39C61505B"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {
@@ -600,6 +626,17 @@ func TestAppHashPinned(t *testing.T) {
 		if _, err := research.GetQuery(h.store.Committed(), refused); err == nil {
 			t.Fatalf("the refused query %s was stored", refused)
 		}
+	}
+	// The wearable's: kept by the hospital (not by the second hospital,
+	// which keeps none), its first batch kept, its second over the quota.
+	if k, err := devices.KeeperOf(h.store.Committed(), id(wearable)); err != nil || k == nil || k.Keeper != id(hospitalKey) {
+		t.Fatalf("the workload's wearable's keeper: %+v, %v", k, err)
+	}
+	if k, err := devices.KeptOf(h.store.Committed(), id(wearable), 1); err != nil || k == nil || len(k.Records) != 1 {
+		t.Fatalf("the workload's first batch kept: %+v, %v", k, err)
+	}
+	if k, err := devices.KeptOf(h.store.Committed(), id(wearable), 2); err != nil || k != nil {
+		t.Fatalf("the batch over the quota was kept: %+v, %v", k, err)
 	}
 	// The capacity steps too: the ventilator moved, one hold was refused,
 	// the other left to expire.

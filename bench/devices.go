@@ -135,6 +135,18 @@ func prepareWearables(ctx context.Context, c *client.Client, chainID, home strin
 	if _, _, err := tokens.Create(home, filepath.Join("keys", "bench-clinic.json"), []string{tokens.ScopeRead}, 24*time.Hour, "wearables' keeper", time.Now()); err != nil {
 		return nil, err
 	}
+	// The clinic keeps wearables' readings, up to one a second a wearable.
+	info, err := c.Self(ctx, keeper)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := envelope.Build(chainID, keeper, info.Nonce, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400})
+	if err != nil {
+		return nil, err
+	}
+	if err := submitRetrying(ctx, c, raw); err != nil {
+		return nil, err
+	}
 	perWatch := max(1, n/benchWearables)
 	progress("registering %d patients with a watch, %d of them kept by the hospital, %d batches of %d readings to upload…",
 		benchWearables+namings, benchWearables, perWatch*benchWearables, ReadingsPerBatch)

@@ -170,7 +170,7 @@ func Declare() ledger.Module {
 	// that a proof's refusal tells no one which ids are wearables.
 	subject := func(r ledger.Reader, key string) (string, error) {
 		device := key
-		for _, p := range [][]byte{prefixBatch, prefixLatest, prefixKeeper, prefixKept} {
+		for _, p := range [][]byte{prefixBatch, prefixLatest, prefixKeeper, prefixKept, prefixQuota} {
 			device = strings.TrimPrefix(device, string(p))
 		}
 		device, _, _ = strings.Cut(device, "/")
@@ -187,6 +187,9 @@ func Declare() ledger.Module {
 			{Type: TypeBatch, Allow: []string{"device"}, Handle: ledger.Handle(batch),
 				Doc:     "A device commits a batch of its readings: its log's size and RFC 9162 root after the batch, and the consistency proof from its previous batch (none for the first). One small transaction per batch, however many readings it holds.",
 				Example: `{"size":120,"root":"<64 hex>","consistency":["<64 hex>"]}`},
+			{Type: TypeKeeping, Allow: keepers(), Handle: ledger.Handle(keeping), Args: []string{"readings_per_day"},
+				Doc:     "An organisation that may hold records says its node keeps patients' wearables' readings, up to a number of readings a wearable a day (UTC): until it does, no patient can name it keeper. 0 stops it: what it kept stays kept, and no batch is kept any more.",
+				Example: `{"readings_per_day":86400}`},
 			{Type: TypeKeeper, Allow: []string{"patient"}, Handle: ledger.Handle(keep), Args: []string{"device", "keeper"}, Orgs: []string{"keeper"},
 				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. Batches kept before stay with the keeper that keeps them. An empty keeper (\"\"): none from now on.",
 				Example: `{"device":"<device id>","keeper":"<organisation id>"}`},
@@ -200,6 +203,8 @@ func Declare() ledger.Module {
 			{Prefix: string(prefixLatest), Read: ledger.PatientAudit, Subject: subject},
 			{Prefix: string(prefixKeeper), Read: ledger.PatientAudit, Subject: subject},
 			{Prefix: string(prefixKept), Read: ledger.PatientAudit, Subject: subject},
+			{Prefix: string(prefixQuota), Read: ledger.PatientAudit, Subject: subject},
+			{Prefix: string(prefixKeeping), Read: ledger.Public},
 		}}
 }
 
@@ -244,6 +249,20 @@ func queries() []ledger.Query {
 	}
 	paging := []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"}, {Name: "after", Doc: "page token from a Link header"}}
 	return []ledger.Query{
+		{Path: "/api/v1/devices/keepers", Name: "keepers", Read: ledger.Public, Answer: ledger.Page{Items: []*KeepingEntry{}}, Params: paging,
+			Columns: ledger.Cols("ORGANISATION", "@org", "READINGS A DAY", "readings_per_day", "SINCE", "time"),
+			Doc:     "The organisations that said whether their node keeps patients' wearables' readings, and how many a wearable a day (0: none any more): a patient names one of those keeping keeper of their wearable.",
+			Handle: func(q *ledger.Request) (any, error) {
+				limit, after, err := q.Paging(100, 1000)
+				if err != nil {
+					return nil, err
+				}
+				page, next, err := ledger.ScanPage[KeepingEntry](q.State, prefixKeeping, after, limit, nil)
+				if page == nil {
+					page = []*KeepingEntry{}
+				}
+				return ledger.Page{Items: page, Next: next}, err
+			}},
 		{Path: "/api/v1/devices/{id}/batches", Name: "batches", Read: ledger.Members, Answer: ledger.Page{Items: []*Entry{}}, Params: paging,
 			Columns: ledger.Cols("SEQ", "seq", "FROM", "from", "SIZE", "size", "ROOT", "root", "HEIGHT", "height", "TIME", "time"),
 			Doc:     "A device's committed batches, oldest first: each one's log size and root. A patient's wearable's to the device, the patient, those with standing with them and the regulator (to anyone else, as a device without batches: not found).",

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -25,12 +26,35 @@ import (
 // wearable's; the keeper then says on the ledger which records keep the
 // batch (devices.kept), readable only by those with standing.
 
-// TypeKeeper names the organisation that keeps a wearable's readings;
-// TypeKept is the keeper's word that records keep a batch's readings.
+// TypeKeeping is an organisation's word that its node keeps patients'
+// wearables' readings, and how many a wearable a day; TypeKeeper names
+// the organisation that keeps a wearable's readings; TypeKept is the
+// keeper's word that records keep a batch's readings.
 const (
-	TypeKeeper = "devices.keeper"
-	TypeKept   = "devices.kept"
+	TypeKeeping = "devices.keeping"
+	TypeKeeper  = "devices.keeper"
+	TypeKept    = "devices.kept"
 )
+
+// Keeping is the body of devices.keeping: an organisation that may hold
+// records keeps wearables' readings for the patients who name it, up to a
+// number of readings a wearable a day. Until it says so, no patient can
+// name it; 0 stops it (what it kept stays kept, and no batch is kept any
+// more).
+type Keeping struct {
+	ReadingsPerDay uint64 `json:"readings_per_day" doc:"readings of one wearable kept a day (UTC, by block time), 1 to 1,000,000 (86,400 is one a second); 0: none from now on"`
+}
+
+// MaxReadingsPerDay bounds a keeper's quota.
+const MaxReadingsPerDay = 1_000_000
+
+// KeepingEntry is an organisation's keeping, as the ledger has it.
+type KeepingEntry struct {
+	Org            string `json:"org"`
+	ReadingsPerDay uint64 `json:"readings_per_day"`
+	Height         int64  `json:"height"`
+	Time           string `json:"time"`
+}
 
 // Keep is the body of devices.keeper, signed by the patient who registered
 // the wearable.
@@ -65,12 +89,71 @@ var (
 	ErrNotKeeper   = ledger.NewError("devices", 12, "not_the_keeper", 403, "only the organisation the patient named keeps this device's readings")
 	ErrBadKept     = ledger.NewError("devices", 13, "bad_kept", 400, "a batch is kept by one record a part of 1,000 readings, each indexed on the ledger by the keeper for the device's patient")
 	ErrAlreadyKept = ledger.NewError("devices", 14, "already_kept", 409, "this batch's readings are kept already")
+	ErrNotKeeping  = ledger.NewError("devices", 15, "not_keeping", 409, "this organisation does not keep wearables' readings (it says it does with 'primum devices keeping'; 'primum devices keepers', GET /api/v1/devices/keepers, lists those that do)")
+	ErrOverQuota   = ledger.NewError("devices", 16, "over_quota", 429, "the keeper keeps no more of this wearable's readings today (its quota: 'primum devices keepers', GET /api/v1/devices/keepers): upload this batch again tomorrow (UTC)")
+	ErrBadKeeping  = ledger.NewError("devices", 17, "bad_keeping", 400, "readings_per_day is 0 (none) to 1,000,000")
 )
 
 var (
-	prefixKeeper = []byte("dev/k/") // dev/k/<device> -> Keeper
-	prefixKept   = []byte("dev/r/") // dev/r/<device>/<seq:020> -> KeptBatch
+	prefixKeeper  = []byte("dev/k/") // dev/k/<device> -> Keeper
+	prefixKept    = []byte("dev/r/") // dev/r/<device>/<seq:020> -> KeptBatch
+	prefixKeeping = []byte("dev/o/") // dev/o/<org> -> KeepingEntry
+	prefixQuota   = []byte("dev/q/") // dev/q/<device>/<YYYYMMDD> -> readings kept that day (8 bytes, big-endian)
 )
+
+func keepingKey(org string) []byte { return append(append([]byte{}, prefixKeeping...), org...) }
+
+func quotaKey(device string, at time.Time) []byte {
+	return []byte(string(prefixQuota) + device + "/" + at.UTC().Format("20060102"))
+}
+
+// KeepingOf is org's keeping, or nil if it never said.
+func KeepingOf(r ledger.Reader, org string) (*KeepingEntry, error) {
+	var k KeepingEntry
+	if found, err := ledger.GetJSON(r, keepingKey(org), &k); err != nil || !found {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func keeping(ctx *ledger.Context, m *Keeping) error {
+	if m.ReadingsPerDay > MaxReadingsPerDay {
+		return ErrBadKeeping.Wrapf("%d readings a day", m.ReadingsPerDay)
+	}
+	ledger.SetJSON(ctx.State, keepingKey(ctx.Signer.ID), KeepingEntry{Org: ctx.Signer.ID, ReadingsPerDay: m.ReadingsPerDay,
+		Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+// KeptToday is how many of device's readings were kept on at's day (UTC).
+func KeptToday(r ledger.Reader, device string, at time.Time) (uint64, error) {
+	b, err := r.Get(quotaKey(device, at))
+	if err != nil || len(b) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// CheckQuota says whether keeper keeps n more of device's readings on
+// at's day (UTC): it keeps wearables' readings, and the day's readings
+// with these are within its quota.
+func CheckQuota(r ledger.Reader, keeper, device string, n uint64, at time.Time) error {
+	k, err := KeepingOf(r, keeper)
+	if err != nil {
+		return err
+	}
+	if k == nil || k.ReadingsPerDay == 0 {
+		return ErrNotKeeping.Wrapf("%s", ledger.Echo(keeper))
+	}
+	used, err := KeptToday(r, device, at)
+	if err != nil {
+		return err
+	}
+	if used+n > k.ReadingsPerDay {
+		return ErrOverQuota.Wrapf("%d of %d readings a day kept on %s; this batch has %d", used, k.ReadingsPerDay, at.UTC().Format(time.DateOnly), n)
+	}
+	return nil
+}
 
 func keeperKey(device string) []byte { return append(append([]byte{}, prefixKeeper...), device...) }
 
@@ -112,6 +195,13 @@ func keep(ctx *ledger.Context, m *Keep) error {
 		}
 		if org.Kind != ledger.KindOrganisation || !slices.Contains(records.CustodianTypes(), org.OrgType) {
 			return ErrBadKeeper.Wrapf("%s is not an organisation that may hold records", ledger.Echo(m.Keeper))
+		}
+		k, err := KeepingOf(ctx.State, m.Keeper)
+		if err != nil {
+			panic(err)
+		}
+		if k == nil || k.ReadingsPerDay == 0 {
+			return ErrNotKeeping.Wrapf("%s", ledger.Echo(m.Keeper))
 		}
 	}
 	ledger.SetJSON(ctx.State, keeperKey(m.Device), Keeper{Device: m.Device, Owner: ctx.Signer.ID, Keeper: m.Keeper,
@@ -288,6 +378,20 @@ func kept(ctx *ledger.Context, m *KeptBody) error {
 			return ErrBadKept.Wrapf("part %d: not a record you keep for the device's patient", i)
 		}
 	}
+	// Within the keeper's quota for the day: its node checked before
+	// storing; a second upload the same day may have been counted since.
+	n := e.Size - e.From
+	if err := CheckQuota(ctx.State, ctx.Signer.ID, m.Device, n, ctx.Time); err != nil {
+		if ledger.AsError(err) == nil {
+			panic(err)
+		}
+		return err
+	}
+	used, err := KeptToday(ctx.State, m.Device, ctx.Time)
+	if err != nil {
+		panic(err)
+	}
+	ctx.State.Set(quotaKey(m.Device, ctx.Time), binary.BigEndian.AppendUint64(nil, used+n))
 	ledger.SetJSON(ctx.State, keptKey(m.Device, m.Batch), KeptBatch{Device: m.Device, Batch: m.Batch, From: e.From, Size: e.Size, Keeper: ctx.Signer.ID,
 		Records: m.Records, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339)})
 	return nil

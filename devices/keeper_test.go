@@ -29,8 +29,30 @@ func TestKeeper(t *testing.T) {
 	w.AddPatient("bob")
 	w.AddDevice("watch", "alice", "wearable")
 	w.AddDevice("pump", "hosp", "infusion_pump")
+	w.AddOrg("clinic", "clinic")
+	w.AddOrg("lab", "lab")
 	keep := func(device, keeper string) devices.Keep {
 		return devices.Keep{Device: w.ID(device), Keeper: w.ID(keeper)}
+	}
+	// Who keeps wearables' readings says so, with its quota.
+	for _, s := range []struct {
+		name, as string
+		perDay   uint64
+		want     error
+	}{
+		{"a patient keeps none", "alice", 10, ledger.ErrUnauthorized},
+		{"a manufacturer holds no records", "maker", 10, ledger.ErrUnauthorized},
+		{"over the bound", "hosp", devices.MaxReadingsPerDay + 1, devices.ErrBadKeeping},
+		{"the hospital", "hosp", 86_400, nil},
+		{"the clinic, then none", "clinic", 0, nil},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			w.Try(t, s.as, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: s.perDay}, s.want)
+		})
+	}
+	got, err := w.Query("", "/api/v1/devices/keepers", nil)
+	if items, _ := got.([]*devices.KeepingEntry); err != nil || len(items) != 2 {
+		t.Fatalf("keepers, to anyone: %+v %v", got, err)
 	}
 	keeper := func(want string) func(t *testing.T) {
 		return func(t *testing.T) {
@@ -58,6 +80,8 @@ func TestKeeper(t *testing.T) {
 		{"a keeper that holds no records", "alice", keep("watch", "maker"), devices.ErrBadKeeper, keeper("")},
 		{"a patient as keeper", "alice", keep("watch", "bob"), devices.ErrBadKeeper, keeper("")},
 		{"an unregistered keeper", "alice", devices.Keep{Device: w.ID("watch"), Keeper: "nobody"}, devices.ErrBadKeeper, keeper("")},
+		{"a keeper that keeps no wearables' readings", "alice", keep("watch", "lab"), devices.ErrNotKeeping, keeper("")},
+		{"a keeper that stopped keeping them", "alice", keep("watch", "clinic"), devices.ErrNotKeeping, keeper("")},
 		{"the hospital", "alice", keep("watch", "hosp"), nil, keeper("hosp")},
 		{"none from now on", "alice", devices.Keep{Device: w.ID("watch")}, nil, keeper("")},
 	} {
@@ -153,6 +177,7 @@ func TestKept(t *testing.T) {
 	log := readings(3, 0)
 	first, _ := devices.Next(log, nil)
 	w.Try(t, "watch", devices.TypeBatch, *first, nil)
+	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 5}, nil)
 	w.Try(t, "alice", devices.TypeKeeper, devices.Keep{Device: w.ID("watch"), Keeper: w.ID("hosp")}, nil)
 	id := devices.KeptID(w.ID("watch"), 1, 0, log)
 	index := func(as, id, patient string) {
@@ -189,4 +214,20 @@ func TestKept(t *testing.T) {
 	if _, err := w.Query("bob", "/api/v1/devices/"+w.ID("watch")+"/kept", nil); ledger.AsError(err) != devices.ErrNoKeeper {
 		t.Fatalf("to another patient: %v", err)
 	}
+	// The keeper's quota: 5 readings a day; 3 kept today, a batch of 3
+	// more is over it. A keeper that stops keeping keeps no more.
+	log = readings(6, 0)
+	second, _ := devices.Next(log, &devices.Entry{Seq: 1, Size: first.Size, Root: first.Root})
+	w.Try(t, "watch", devices.TypeBatch, *second, nil)
+	id2 := devices.KeptID(w.ID("watch"), 2, 0, log[3:])
+	index("hosp", id2, "alice")
+	w.Try(t, "hosp", devices.TypeKept, body(2, id2), devices.ErrOverQuota)
+	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 6}, nil)
+	if err := devices.CheckQuota(w.St.Committed(), w.ID("hosp"), w.ID("watch"), 4, w.Now); ledger.AsError(err) != devices.ErrOverQuota {
+		t.Fatalf("4 more of 6 a day after 3: %v", err)
+	}
+	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{}, nil)
+	w.Try(t, "hosp", devices.TypeKept, body(2, id2), devices.ErrNotKeeping)
+	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 6}, nil)
+	w.Try(t, "hosp", devices.TypeKept, body(2, id2), nil)
 }

@@ -42,6 +42,9 @@ func TestWearableReadingsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	device := ledger.Address(watch.Public().(ed25519.PublicKey))
+	if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}, true); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Send(ctx, patient.key, devices.TypeKeeper, devices.Keep{Device: device, Keeper: m["hospital"].id}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +107,25 @@ func TestWearableReadingsKept(t *testing.T) {
 	id := devices.KeptID(device, 1, 0, firstLog)
 	if _, err := c.WithToken(patient.token).Record(ctx, id); err == nil {
 		t.Fatal("a refused upload was indexed")
+	}
+	// Within the keeper's quota only, while it keeps: refused before
+	// anything is stored.
+	for _, q := range []struct {
+		perDay uint64
+		want   string
+	}{{20, devices.ErrOverQuota.Name}, {0, devices.ErrNotKeeping.Name}} {
+		if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: q.perDay}, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := upload(watch, first, nil); code(err) != q.want {
+			t.Fatalf("%d readings a day: %v; want %s", q.perDay, err, q.want)
+		}
+	}
+	if _, err := c.WithToken(patient.token).Record(ctx, id); err == nil {
+		t.Fatal("an upload over the quota was indexed")
+	}
+	if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}, true); err != nil {
+		t.Fatal(err)
 	}
 	kept, err := upload(watch, first, nil)
 	if err != nil || len(kept.Records) != 1 || kept.Records[0] != id || kept.Already || kept.Patient != patient.id || kept.Keeper != m["hospital"].id {

@@ -52,6 +52,9 @@ func TestDevicesPage(t *testing.T) {
 	if _, err := c.Send(ctx, m["watch"].key, devices.TypeBatch, second, true); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}, true); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Send(ctx, m["patient"].key, devices.TypeKeeper, devices.Keep{Device: m["watch"].id, Keeper: m["hospital"].id}, true); err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,9 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	watch := ledger.Address(watchKey.Public().(ed25519.PublicKey))
+	if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}, true); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Send(ctx, m["patient"].key, devices.TypeKeeper, devices.Keep{Device: watch, Keeper: m["hospital"].id}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +239,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/research/datasets", nil, tokenOnly(200, 200, 200, 200, 200, 403, 200, 200, 200, 200)},
 		// A patient's wearable's batches: as the patient's audit, and to
 		// anyone else not found (as a device without batches).
+		// Who keeps wearables' readings, and their quotas: public.
+		{"GET", "/api/v1/devices/keepers", nil, all(200)},
 		{"GET", "/api/v1/devices/" + watch + "/batches", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/latest", nil, wearable},
 		{"GET", "/api/v1/devices/" + watch + "/batches/1", nil, wearable},

@@ -137,6 +137,11 @@ func (d demoDevice) run(ctx context.Context, env *Env, path string, start time.T
 		if err != nil {
 			return err
 		}
+		// The keeper keeps wearables' readings, up to one a second a
+		// wearable, before any patient can name it.
+		if _, err := env.Client.Send(ctx, keeper, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}, true); err != nil {
+			return err
+		}
 		if _, err := env.Client.Send(ctx, owner, devices.TypeKeeper, devices.Keep{Device: id, Keeper: ledger.Address(keeper.Public().(ed25519.PublicKey))}, true); err != nil {
 			return err
 		}
