@@ -357,14 +357,14 @@ func (s *server) epcisEvents(w http.ResponseWriter, r *http.Request) {
 	case query.MaxCount > 0 && len(events) > query.MaxCount:
 		writeError(w, epcis.ErrQueryTooLarge.Wrapf("more than %d events match", query.MaxCount))
 		return
-	case query.MaxCount > 0 && next != 0:
+	case query.MaxCount > 0 && next != "":
 		// Not all events were examined: the count is not known.
 		writeError(w, epcis.ErrQueryTooLarge.Wrapf("the query examines more events than one answer may: narrow it (eventType, times, EPCs)"))
 		return
 	case query.CountLimit > 0:
 		// eventCountLimit: this many events at most, and no next page.
-	case next != 0:
-		q.Set("nextPageToken", strconv.FormatUint(next, 10))
+	case next != "":
+		q.Set("nextPageToken", next)
 		linkNext(w, r, q)
 	}
 	doc, err := epcis.QueryDocument(committed, events, time.Now())

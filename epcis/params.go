@@ -500,19 +500,18 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		}
 		f.Limit = n
 	}
-	if v := q.Get("nextPageToken"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return nil, ErrQueryParam.Wrapf("nextPageToken")
-		}
-		f.After = n
-	}
 	switch q.Get("orderBy") {
 	case "", "recordTime":
 	case "eventTime":
-		return nil, ErrQueryUnsupported.Wrapf("orderBy=eventTime: events are kept in the order they were recorded; order by recordTime")
+		f.ByEventTime = true
 	default:
 		return nil, ErrQueryParam.Wrapf("orderBy must be eventTime or recordTime")
+	}
+	if v := q.Get("nextPageToken"); v != "" {
+		if err := supply.ParseEventToken(v, f.ByEventTime); err != nil {
+			return nil, ErrQueryParam.Wrapf("nextPageToken: not a page token of this query (the next link of an answer with the same orderBy)")
+		}
+		f.After = v
 	}
 	switch q.Get("orderDirection") {
 	case "", "ASC":

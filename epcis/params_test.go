@@ -48,7 +48,10 @@ func TestParseQuery(t *testing.T) {
 		{"EQ_persistentDisposition_set=https://ref.gs1.org/cbv/Disp-completeness_verified", nil},
 		{"EQ_SENSORREPORT_example:colour=red", ErrQueryUnsupported},
 		{"HASATTR_bizLocation=urn:epcglobal:cbv:mda#sst", ErrQueryParam},
-		{"orderBy=eventTime", ErrQueryUnsupported},
+		{"orderBy=eventTime&orderDirection=DESC", nil},
+		{"orderBy=eventTime&nextPageToken=t" + strings.Repeat("00", 20), nil},
+		{"orderBy=eventTime&nextPageToken=7", ErrQueryParam},
+		{"nextPageToken=t" + strings.Repeat("00", 20), ErrQueryParam},
 	}
 	for _, c := range cases {
 		t.Run(c.query, func(t *testing.T) {

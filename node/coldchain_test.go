@@ -138,11 +138,39 @@ func TestColdChainEndToEnd(t *testing.T) {
 		{"colour=red", 400, ""},
 		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", 200, ""},
 		{"GE_percRank=50", 501, ""},
+		// By event time (c9 was recorded after c4 and c5, and happened
+		// before them), from a time, and the latest first.
+		{"orderBy=eventTime&eventCountLimit=6", 200, "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 urn:uuid:c9 urn:uuid:c4"},
+		{"orderBy=eventTime&GE_eventTime=" + url.QueryEscape(at(1)), 200, "urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 urn:uuid:c8"},
+		{"orderBy=eventTime&orderDirection=DESC&eventCountLimit=4", 200, "urn:uuid:c8 urn:uuid:c7 urn:uuid:c5 urn:uuid:c4"},
+		{"orderBy=eventTime&orderDirection=DESC&LT_eventTime=" + url.QueryEscape(at(25)) + "&eventCountLimit=2", 200, "urn:uuid:c5 urn:uuid:c4"},
+		{"orderBy=eventTime&nextPageToken=7", 400, ""},
 	} {
 		status, ids, code := query(c.params)
 		if status != c.status || strings.Join(ids, " ") != c.ids {
 			t.Errorf("EPCIS query %s: %d %v %s", c.params, status, ids, code)
 		}
+	}
+	// Pages by event time go on from where the last ended.
+	var pages []string
+	next := "orderBy=eventTime&perPage=4"
+	for range 4 {
+		res, err := http.Get(n.APIURL() + "/epcis/events?" + next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		_, ids, _ := query(next)
+		pages = append(pages, strings.Join(ids, " "))
+		link := res.Header.Get("Link")
+		if link == "" {
+			break
+		}
+		_, rest, _ := strings.Cut(strings.TrimSuffix(strings.Split(link, ">")[0], ">"), "?")
+		next = rest
+	}
+	if got := strings.Join(pages, " | "); got != "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 | urn:uuid:c9 urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 | urn:uuid:c8" {
+		t.Errorf("pages by event time: %s", got)
 	}
 	verdict := func(code string) *supply.Verdict {
 		var v supply.Verdict

@@ -7,8 +7,10 @@ package supply
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,9 @@ import (
 
 var (
 	prefixEvent    = []byte("sup/ev/") // sup/ev/<seq uint64> -> Event
+	// sup/et/<event time: seconds (sign bit flipped), nanoseconds><seq>
+	// -> nothing: the events in event-time order (orderBy=eventTime).
+	prefixEventTime = []byte("sup/et/")
 	keyNextEvent   = []byte("sup/evnext")
 	prefixLocation = []byte("sup/gln/") // sup/gln/<gln13> -> organisation id
 )
@@ -105,6 +110,11 @@ func recordEvent(ctx *ledger.Context, e Event) {
 		e.EventTime = e.RecordTime
 	}
 	ledger.SetJSON(ctx.State, seqKey(prefixEvent, seq), e)
+	at, err := time.Parse(time.RFC3339Nano, e.EventTime)
+	if err != nil {
+		at = ctx.Time // an event time no event has: where it was recorded
+	}
+	ledger.SetPresent(ctx.State, eventTimeKey(at, seq))
 	if e.EventID != "" {
 		ctx.State.Set(k(prefixEventSeq, e.EventID), binary.BigEndian.AppendUint64(nil, seq))
 	}
@@ -179,33 +189,92 @@ type EventFilter struct {
 	// Keep, when set, is every other condition (the EPCIS query
 	// parameters answered from more than the event: its temperature
 	// record). An error stops the scan.
-	Keep  func(*Event) (bool, error)
-	After uint64 // page token: events with Seq ≥ After (Desc: < After; 0: from the newest)
-	// Desc lists the newest first (orderBy recordTime, orderDirection DESC).
-	Desc bool
+	Keep func(*Event) (bool, error)
+	// After is the page token Events answered for the page before ("":
+	// the first page); ParseEventToken checks one.
+	After string
+	// ByEventTime lists events by their event time (orderBy eventTime),
+	// else in the order they were recorded (orderBy recordTime); Desc
+	// lists the latest first (orderDirection DESC).
+	ByEventTime bool
+	Desc        bool
 	// ScanLimit, when set, examines fewer events a page than
 	// ledger.MaxPageScan (a condition that reads more than the event).
 	ScanLimit int
 	Limit     int
 }
 
-// Events returns matching events in ledger order and the page token of the
-// next page (0: none). It seeks to the page's first event and examines at
-// most ledger.MaxPageScan events: a filter few events match returns a short
-// page and the token to go on from.
-func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
+// eventTimeKey orders events by event time, then record order: seconds
+// with the sign bit flipped (earlier first, before 1970 too), then
+// nanoseconds, then seq.
+func eventTimeKey(at time.Time, seq uint64) []byte {
+	b := binary.BigEndian.AppendUint64(append([]byte{}, prefixEventTime...), uint64(at.Unix())^1<<63)
+	b = binary.BigEndian.AppendUint32(b, uint32(at.Nanosecond()))
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// ParseEventToken checks a page token of Events for the order asked: a
+// seq in record order, "t" and the hex of an event-time index key in
+// event-time order.
+func ParseEventToken(token string, byEventTime bool) error {
+	_, err := startOf(token, byEventTime, false)
+	return err
+}
+
+// startOf is where a page starts: the key of the first event to examine
+// (nil: the first, or with desc the last).
+func startOf(token string, byEventTime, desc bool) ([]byte, error) {
+	bad := ErrBadField.Wrapf("not a page token of this query (its order changed?)")
+	switch {
+	case token == "":
+		return nil, nil
+	case byEventTime:
+		raw, err := hex.DecodeString(strings.TrimPrefix(token, "t"))
+		if err != nil || !strings.HasPrefix(token, "t") || len(raw) != 20 {
+			return nil, bad
+		}
+		return append(append([]byte{}, prefixEventTime...), raw...), nil
+	default:
+		seq, err := strconv.ParseUint(token, 10, 64)
+		if err != nil {
+			return nil, bad
+		}
+		if desc {
+			// Descending, a token is the page's first seq plus one (0
+			// would be the newest end).
+			if seq == 0 {
+				return nil, bad
+			}
+			seq--
+		}
+		return seqKey(prefixEvent, seq), nil
+	}
+}
+
+// Events returns matching events in the filter's order and the page token
+// of the next page ("": none). It seeks to the page's first event and
+// examines at most ledger.MaxPageScan events: a filter few events match
+// returns a short page and the token to go on from.
+func Events(r ledger.Reader, f EventFilter) ([]Event, string, error) {
 	var out []Event
-	var next uint64
+	var next string
 	var derr error
 	scanned := 0
-	// Descending, a page token is the seq of the page's first event plus
-	// one (0 is the newest end).
-	after := f.After
-	if f.Desc {
-		if after == 0 {
-			after = ^uint64(0)
-		} else {
-			after--
+	start, err := startOf(f.After, f.ByEventTime, f.Desc)
+	if err != nil {
+		return nil, "", err
+	}
+	prefix := prefixEvent
+	if f.ByEventTime {
+		prefix = prefixEventTime
+		// The first page of events from (or, descending, before) a time
+		// starts there.
+		switch {
+		case start != nil:
+		case !f.Desc && !f.From.IsZero():
+			start = eventTimeKey(f.From, 0)
+		case f.Desc && !f.To.IsZero():
+			start = eventTimeKey(f.To, 0)
 		}
 	}
 	keys := make(map[string]bool, len(f.Keys))
@@ -216,20 +285,31 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 	if f.ScanLimit > 0 {
 		scanLimit = min(f.ScanLimit, scanLimit)
 	}
-	token := func(seq uint64) uint64 {
-		if f.Desc {
-			return seq + 1
+	token := func(k []byte, seq uint64) string {
+		switch {
+		case f.ByEventTime:
+			return "t" + hex.EncodeToString(k[len(prefixEventTime):])
+		case f.Desc:
+			return strconv.FormatUint(seq+1, 10)
 		}
-		return seq
+		return strconv.FormatUint(seq, 10)
 	}
-	start := seqKey(prefixEvent, after)
-	err := ledger.Scan(r, prefixEvent, start, f.Desc, func(k, v []byte) bool {
+	err = ledger.Scan(r, prefix, start, f.Desc, func(k, v []byte) bool {
+		if f.ByEventTime {
+			if len(k) != len(prefixEventTime)+20 {
+				derr = fmt.Errorf("supply: a malformed event-time key")
+				return false
+			}
+			if v, derr = r.Get(seqKey(prefixEvent, binary.BigEndian.Uint64(k[len(k)-8:]))); derr != nil {
+				return false
+			}
+		}
 		var e Event
 		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
 		if scanned++; scanned > scanLimit {
-			next = token(e.Seq)
+			next = token(k, e.Seq)
 			return false
 		}
 		if !f.match(&e, keys) {
@@ -246,7 +326,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, uint64, error) {
 			}
 		}
 		if len(out) == f.Limit {
-			next = token(e.Seq)
+			next = token(k, e.Seq)
 			return false
 		}
 		out = append(out, e)
