@@ -19,12 +19,12 @@ import (
 )
 
 var (
-	prefixEvent    = []byte("sup/ev/") // sup/ev/<seq uint64> -> Event
+	prefixEvent = []byte("sup/ev/") // sup/ev/<seq uint64> -> Event
 	// sup/et/<event time: seconds (sign bit flipped), nanoseconds><seq>
 	// -> nothing: the events in event-time order (orderBy=eventTime).
 	prefixEventTime = []byte("sup/et/")
-	keyNextEvent   = []byte("sup/evnext")
-	prefixLocation = []byte("sup/gln/") // sup/gln/<gln13> -> organisation id
+	keyNextEvent    = []byte("sup/evnext")
+	prefixLocation  = []byte("sup/gln/") // sup/gln/<gln13> -> organisation id
 )
 
 // Event is what the ledger keeps of every supply-chain step, in the shape
