@@ -93,8 +93,9 @@ var answered = map[string]bool{
 }
 
 // extParam: a condition on an event's extension fields (top-level, or
-// INNER_: nested in one), or on its ILMD's (ILMD_).
-var extParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE|EXISTS)_(INNER_)?(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$`)
+// INNER_: nested in one), on its ILMD's (ILMD_) or on its error
+// declaration's (ERROR_DECLARATION_).
+var extParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE|EXISTS)_(INNER_)?(ILMD_|ERROR_DECLARATION_)?([a-z][a-zA-Z0-9]*:\w+)$`)
 
 var bizTransactionParam = regexp.MustCompile(`^EQ_bizTransaction_([a-z][a-zA-Z0-9_]+)$`)
 
@@ -150,7 +151,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
-		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n):
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
 		}
@@ -287,7 +288,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		if m == nil || answered[n] {
 			continue
 		}
-		op, inner, ilmd, field := m[1], m[2] != "", m[3] != "", m[4]
+		op, inner, ilmd, declared, field := m[1], m[2] != "", m[3] == "ILMD_", m[3] == "ERROR_DECLARATION_", m[4]
 		vals := split(n)
 		if op != "EXISTS" && op != "EQ" && len(vals) != 1 {
 			return nil, ErrQueryParam.Wrapf("%s takes one value", n)
@@ -317,20 +318,14 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 				}
 			case ilmd:
 				found = extValues(e.ILMD, field, inner)
+			case declared:
+				if e.ErrorDeclaration != nil {
+					found = extValues(e.ErrorDeclaration.Extensions, field, inner)
+				}
 			default:
 				found = extValues(e.Extensions, field, inner)
 			}
-			if op == "EXISTS" {
-				return len(found) > 0
-			}
-			for _, v := range found {
-				for _, want := range wants {
-					if c, ok := compareValue(v, want); ok && compare(c, op) {
-						return true
-					}
-				}
-			}
-			return false
+			return valuesMatch(found, op, wants)
 		})
 	}
 	if _, ok := q["EXISTS_errorDeclaration"]; ok {
@@ -442,54 +437,164 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		}
 		*dst = t
 	}
-	// Sensor data: the event's temperature record.
+	// Sensor data: the event's temperature record, and its sensor data
+	// beyond it (kept: decoded once an event).
 	if v := q.Get("EXISTS_sensorElementList"); q.Has("EXISTS_sensorElementList") && v != "" && v != "true" {
 		return nil, ErrQueryParam.Wrapf("EXISTS_sensorElementList takes no value")
 	}
 	if q.Has("EXISTS_sensorElementList") {
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.Cold != 0 })
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.Cold != 0 || e.Sensors != "" })
+	}
+	cache := &sensorCache{}
+	// anyKept says whether some kept element of e has what ok looks for.
+	anyKept := func(e *supply.Event, ok func(keptElement) bool) bool {
+		return e.Sensors != "" && slices.ContainsFunc(cache.of(e), ok)
 	}
 	if types := split("EQ_type"); len(types) > 0 {
 		temp := false
-		for _, t := range types {
+		for i, t := range types {
 			temp = temp || isTemperature(t)
+			types[i] = bareType(t)
 		}
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return temp && e.Cold != 0 })
+		needExt = true
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return temp && e.Cold != 0 || anyKept(e, func(k keptElement) bool {
+				return slices.ContainsFunc(k.texts("type", false), func(t string) bool { return slices.Contains(types, bareType(t)) })
+			})
+		})
 	}
 	if devices := split("EQ_deviceID"); len(devices) > 0 {
 		needCold = true
-		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
-			return rec != nil && slices.Contains(devices, rec.Device)
+		conds = append(conds, func(e *supply.Event, rec *supply.ColdRecord) bool {
+			return rec != nil && slices.Contains(devices, rec.Device) || anyKept(e, func(k keptElement) bool {
+				return slices.ContainsFunc(k.texts("deviceID", true), func(d string) bool { return slices.Contains(devices, d) })
+			})
 		})
 	}
 	if !readingFrom.IsZero() || !readingTo.IsZero() {
 		needCold = true
-		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
-			if rec == nil {
-				return false
+		within := func(t time.Time) bool {
+			return (readingFrom.IsZero() || !t.Before(readingFrom)) && (readingTo.IsZero() || t.Before(readingTo))
+		}
+		conds = append(conds, func(e *supply.Event, rec *supply.ColdRecord) bool {
+			if rec != nil && slices.ContainsFunc(rec.Readings, func(rd supply.Reading) bool { return within(time.Unix(rd.T, 0)) }) {
+				return true
 			}
-			for _, rd := range rec.Readings {
-				t := time.Unix(rd.T, 0)
-				if (readingFrom.IsZero() || !t.Before(readingFrom)) && (readingTo.IsZero() || t.Before(readingTo)) {
-					return true
-				}
-			}
-			return false
+			return anyKept(e, func(k keptElement) bool {
+				return slices.ContainsFunc(k.texts("time", true), func(s string) bool {
+					t, err := time.Parse(time.RFC3339Nano, s)
+					return err == nil && within(t)
+				})
+			})
 		})
 	}
-	for _, name := range names {
-		m := valueParam.FindStringSubmatch(name)
+	for _, n := range names {
+		if p, ok := sensorTexts[n]; ok {
+			vals := split(n)
+			needExt = true
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				return anyKept(e, func(k keptElement) bool {
+					return slices.ContainsFunc(k.texts(p.field, p.metadata), func(v string) bool {
+						return slices.Contains(vals, v) || p.field == "hexBinaryValue" && slices.ContainsFunc(vals, func(w string) bool { return strings.EqualFold(v, w) })
+					})
+				})
+			})
+		}
+		if p, ok := sensorTimes[n]; ok {
+			at, err := time.Parse(time.RFC3339Nano, q.Get(n))
+			if err != nil {
+				return nil, ErrQueryParam.Wrapf("%s must be an RFC 3339 time", n)
+			}
+			needExt = true
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				return anyKept(e, func(k keptElement) bool {
+					s, ok := k.metadata[p.field].(string)
+					return ok && timeIn(s, at, p.after)
+				})
+			})
+		}
+	}
+	if vals := split("EQ_booleanValue"); len(vals) > 0 {
+		var want []bool
+		for _, v := range vals {
+			b, err := strconv.ParseBool(v)
+			if err != nil || (v != "true" && v != "false") {
+				return nil, ErrQueryParam.Wrapf("EQ_booleanValue is true or false")
+			}
+			want = append(want, b)
+		}
+		needExt = true
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return anyKept(e, func(k keptElement) bool {
+				return slices.ContainsFunc(k.reports, func(r map[string]any) bool { b, ok := r["booleanValue"].(bool); return ok && slices.Contains(want, b) })
+			})
+		})
+	}
+	for _, n := range names {
+		measure, unit, op := "", "", ""
+		if m := measureParam.FindStringSubmatch(n); m != nil {
+			op, measure, unit = m[1], m[2], m[3]
+		} else if m := percRankParam.FindStringSubmatch(n); m != nil {
+			op, measure = m[1], "percRank"
+		} else {
+			continue
+		}
+		limit, ok := decimal(q.Get(n))
+		if !ok {
+			return nil, ErrQueryParam.Wrapf("%s must be a number", n)
+		}
+		// A temperature's limit, in centi-degrees Celsius: value,
+		// minValue and maxValue in CEL, FAH or KEL read the temperature
+		// record too (some reading, the lowest, the highest).
+		var centi int64
+		cold := valueParam.MatchString(n)
+		if isTemperatureUnit(unit) {
+			var err error
+			if centi, err = centiCelsius(q.Get(n), unit); err != nil {
+				return nil, ErrQueryParam.Wrapf("%s must be a number", n)
+			}
+		}
+		needCold, needExt = needCold || cold, true
+		conds = append(conds, func(e *supply.Event, rec *supply.ColdRecord) bool {
+			return cold && rec != nil && readingsMatch(rec.Readings, measure, op, centi) ||
+				anyKept(e, func(k keptElement) bool {
+					return slices.ContainsFunc(k.reports, func(r map[string]any) bool { return measureMatches(r, measure, unit, op, limit, centi) })
+				})
+		})
+	}
+	for _, n := range names {
+		m := sensorExtParam.FindStringSubmatch(n)
 		if m == nil {
 			continue
 		}
-		limit, err := centiCelsius(q.Get(name), m[3])
-		if err != nil {
-			return nil, ErrQueryParam.Wrapf("%s must be a number", name)
+		op, inner, level, field := m[1], m[2] != "", m[3], m[4]
+		vals := split(n)
+		if op != "EXISTS" && (len(vals) == 0 || op != "EQ" && len(vals) != 1) {
+			return nil, ErrQueryParam.Wrapf("%s takes one value", n)
 		}
-		op, which := m[1], m[2]
-		needCold = true
-		conds = append(conds, func(_ *supply.Event, rec *supply.ColdRecord) bool {
-			return rec != nil && readingsMatch(rec.Readings, which, op, limit)
+		wants := make([]queryValue, len(vals))
+		for i, v := range vals {
+			wants[i] = parseValue(v)
+		}
+		needExt = true
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+			return anyKept(e, func(k keptElement) bool {
+				var tops []map[string]any
+				switch level {
+				case "SENSORELEMENT":
+					tops = []map[string]any{k.ext}
+				case "SENSORMETADATA":
+					tops = []map[string]any{k.metadata}
+				default:
+					tops = k.reports
+				}
+				for _, top := range tops {
+					if valuesMatch(extValuesIn(top, field, inner), op, wants) {
+						return true
+					}
+				}
+				return false
+			})
 		})
 	}
 	// Paging and order.
@@ -636,6 +741,11 @@ func extValues(doc, field string, inner bool) []any {
 	if dec.Decode(&top) != nil {
 		return nil
 	}
+	return extValuesIn(top, field, inner)
+}
+
+// extValuesIn is extValues of a decoded object.
+func extValuesIn(top map[string]any, field string, inner bool) []any {
 	if !inner {
 		if v, ok := top[field]; ok {
 			return []any{v}
@@ -666,6 +776,22 @@ func extValues(doc, field string, inner bool) []any {
 		walk(v, 1)
 	}
 	return out
+}
+
+// valuesMatch says whether an extension field's values found meet a
+// condition: EXISTS, or one compares with one of wants as op says.
+func valuesMatch(found []any, op string, wants []queryValue) bool {
+	if op == "EXISTS" {
+		return len(found) > 0
+	}
+	for _, v := range found {
+		for _, want := range wants {
+			if c, ok := compareValue(v, want); ok && compare(c, op) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // queryValue is a query's value, read once: as text, and as a decimal

@@ -13,18 +13,26 @@ import (
 // QueryDocument is the EPCISQueryDocument answering a SimpleEventQuery
 // with events, created at created. An event with a temperature record
 // carries it as one summary sensor element (its times, logger, lowest and
-// highest reading, the logger's exceptions); all its readings are at
-// GET /api/v1/supply/cold/{seq}.
+// highest reading, the logger's exceptions; all its readings are at
+// GET /api/v1/supply/cold/{seq}), then the sensor elements kept whole
+// (those that said more than the temperature record holds).
 func QueryDocument(r ledger.Reader, events []supply.Event, created time.Time) (map[string]any, error) {
 	list := make([]map[string]any, 0, len(events))
 	for _, e := range events {
 		out := renderEvent(e)
+		var sensors []map[string]any
 		if e.Cold != 0 {
 			rec, err := supply.GetColdRecord(r, e.Cold-1)
 			if err != nil {
 				return nil, err
 			}
-			out["sensorElementList"] = sensorSummary(rec)
+			sensors = sensorSummary(rec)
+		}
+		for _, k := range keptSensors(e.Sensors) {
+			sensors = append(sensors, k.render())
+		}
+		if len(sensors) > 0 {
+			out["sensorElementList"] = sensors
 		}
 		list = append(list, out)
 	}
@@ -132,6 +140,9 @@ func renderEvent(e supply.Event) map[string]any {
 		}
 		if len(d.Corrective) > 0 {
 			ed["correctiveEventIDs"] = d.Corrective
+		}
+		for k, v := range namespaced(d.Extensions, ExtensionName) {
+			ed[k] = v
 		}
 		out["errorDeclaration"] = ed
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,102 @@ func (e *epcisEvent) sensor(eventTime time.Time) (*supply.Sensor, error) {
 	}
 	sort.SliceStable(s.Readings, func(a, b int) bool { return s.Readings[a].T < s.Readings[b].T })
 	return s, nil
+}
+
+// MaxSensorData bounds what an event keeps of its sensor data beyond its
+// temperature record, as canonical JSON.
+const MaxSensorData = supply.MaxSensorData
+
+// temperatureReport are the fields of a temperature report the
+// temperature record holds; plainMetadata those of its element's
+// metadata it holds (the logger's batch and frontier too).
+var (
+	temperatureReport = []string{"type", "time", "value", "minValue", "maxValue", "uom", "exception"}
+	plainMetadata     = []string{"time", "deviceID", "endTime"}
+)
+
+// sensorData is an event's sensor elements that say more than its
+// temperature record holds — another measurement (humidity, a
+// microorganism, a string or boolean value), start times, methods,
+// business rules, percentiles, extension fields — each kept whole, as
+// captured (its metadata without the logger's batch and frontier, which
+// the temperature record holds), as canonical JSON: "" when none. At most
+// MaxSensorData bytes (supply.ErrBadSensor: split the readings over
+// several events).
+func sensorData(raw json.RawMessage) (string, error) {
+	var ev struct {
+		List []map[string]json.RawMessage `json:"sensorElementList"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return "", ErrDocument.Wrapf("sensorElementList: %v", wireError(err))
+	}
+	var kept []map[string]any
+	for i, el := range ev.List {
+		more := false
+		out := map[string]any{}
+		for k, v := range el {
+			if k != "sensorMetadata" && k != "sensorReport" {
+				more = true
+				out[k] = v
+			}
+		}
+		var md map[string]json.RawMessage
+		if b, ok := el["sensorMetadata"]; ok {
+			if err := json.Unmarshal(b, &md); err != nil {
+				return "", ErrDocument.Wrapf("sensorElementList[%d].sensorMetadata: %v", i, wireError(err))
+			}
+			for k := range md {
+				switch {
+				case loggerField(k):
+					delete(md, k)
+				case !slices.Contains(plainMetadata, k):
+					more = true
+				}
+			}
+			if len(md) > 0 {
+				out["sensorMetadata"] = md
+			}
+		}
+		var reports []map[string]json.RawMessage
+		if b, ok := el["sensorReport"]; ok {
+			if err := json.Unmarshal(b, &reports); err != nil {
+				return "", ErrDocument.Wrapf("sensorElementList[%d].sensorReport: %v", i, wireError(err))
+			}
+		}
+		for _, r := range reports {
+			var typ string
+			_ = json.Unmarshal(r["type"], &typ)
+			if !isTemperature(typ) {
+				more = true
+			}
+			for k := range r {
+				more = more || !slices.Contains(temperatureReport, k)
+			}
+		}
+		if !more {
+			continue
+		}
+		out["sensorReport"] = reports
+		kept = append(kept, out)
+	}
+	if len(kept) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(kept) // sorted keys, compacted values
+	if err != nil {
+		return "", ErrDocument.Wrapf("sensorElementList: %v", err)
+	}
+	if len(b) > MaxSensorData {
+		return "", supply.ErrBadSensor.Wrapf("sensor data beside temperatures of %d bytes: at most %d an event are kept (temperatures apart, up to %d readings): split the readings over several events", len(b), MaxSensorData, supply.MaxReadings)
+	}
+	return string(b), nil
+}
+
+// loggerField says whether a metadata field is the logger's batch or
+// frontier (sensorMetadata.UnmarshalJSON).
+func loggerField(k string) bool {
+	i := strings.LastIndexByte(k, ':')
+	return i > 0 && (k[i+1:] == "batch" || k[i+1:] == "frontier")
 }
 
 // isTemperature says whether a sensor report's type is temperature: the

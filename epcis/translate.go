@@ -67,10 +67,24 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 		if reason != "did_not_occur" && reason != "incorrect_data" {
 			reason = d.Reason
 		}
+		// Its own extension fields, kept with it.
+		var fields struct {
+			D map[string]json.RawMessage `json:"errorDeclaration"`
+		}
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, ErrDocument.Wrapf("errorDeclaration: %v", wireError(err))
+		}
+		ext, err := canonical("the error declaration's extension fields", fields.D, ExtensionName)
+		if err != nil {
+			return nil, err
+		}
 		return []supply.CaptureEvent{{Step: "declare_error", EventID: e.EventID, EventTime: base.EventTime,
-			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: reason, Corrective: d.CorrectiveEventIDs}}}, nil
+			Declare: &supply.ErrorDeclaration{Time: at.UTC().Format(time.RFC3339), Reason: reason, Corrective: d.CorrectiveEventIDs, Extensions: ext}}}, nil
 	}
 	if base.Sensor, err = e.sensor(t); err != nil {
+		return nil, err
+	}
+	if base.Sensors, err = sensorData(raw); err != nil {
 		return nil, err
 	}
 	if base.Extensions, base.ILMD, err = extensions(raw, e.ILMD); err != nil {
@@ -112,7 +126,7 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			if base.Sensor != nil {
 				return nil, sensorNotHeld("dispensing")
 			}
-			base.Extensions, base.ILMD = "", ""
+			base.Extensions, base.ILMD, base.Sensors = "", "", ""
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
 				out[i] = base
@@ -304,25 +318,6 @@ func extensions(raw json.RawMessage, ilmd map[string]json.RawMessage) (ext, rest
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return "", "", ErrDocument.Wrapf("event: %v", wireError(err))
 	}
-	canonical := func(what string, m map[string]json.RawMessage, keep func(string) bool) (string, error) {
-		out := map[string]json.RawMessage{}
-		for k, v := range m {
-			if keep(k) {
-				out[k] = v
-			}
-		}
-		if len(out) == 0 {
-			return "", nil
-		}
-		b, err := json.Marshal(out) // sorted keys, compacted values
-		if err != nil {
-			return "", ErrDocument.Wrapf("%s: %v", what, err)
-		}
-		if len(b) > MaxExtension {
-			return "", ErrDocument.Wrapf("%s of %d bytes: at most %d an event are kept", what, len(b), MaxExtension)
-		}
-		return string(b), nil
-	}
 	if ext, err = canonical("extension fields", all, ExtensionName); err != nil {
 		return "", "", err
 	}
@@ -330,6 +325,29 @@ func extensions(raw json.RawMessage, ilmd map[string]json.RawMessage) (ext, rest
 		return ExtensionName(k) || strings.HasPrefix(k, "cbvmda:") && !slices.Contains([]string{"cbvmda:lotNumber", "cbvmda:itemExpirationDate"}, k)
 	})
 	return ext, rest, err
+}
+
+// canonical is m's fields that keep says are kept, as canonical JSON
+// (keys sorted, values compacted): "" when none, at most MaxExtension
+// bytes.
+func canonical(what string, m map[string]json.RawMessage, keep func(string) bool) (string, error) {
+	out := map[string]json.RawMessage{}
+	for k, v := range m {
+		if keep(k) {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(out) // sorted keys, compacted values
+	if err != nil {
+		return "", ErrDocument.Wrapf("%s: %v", what, err)
+	}
+	if len(b) > MaxExtension {
+		return "", ErrDocument.Wrapf("%s of %d bytes: at most %d an event are kept", what, len(b), MaxExtension)
+	}
+	return string(b), nil
 }
 
 // extensionName is the form of an extension field's name: a namespace

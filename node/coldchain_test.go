@@ -95,6 +95,16 @@ func TestColdChainEndToEnd(t *testing.T) {
 	if job := capture(t, n.APIURL(), ph.token, "", epcisDoc(receive("urn:uuid:c7", caseA, logger(0, 0)), receive("urn:uuid:c8", caseB, logger(10, 14)))); !job.Success {
 		t.Fatalf("the pharmacy's capture: %+v", job)
 	}
+	// An inspection's sensor data beyond temperatures is kept whole: a
+	// laboratory's summary and a swab's finding.
+	inspected := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:c11","eventTime":"` + at(26) + `","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"inspecting","epcList":["` + caseA +
+		`"],"sensorElementList":[{"sensorMetadata":{"startTime":"` + at(25) + `","endTime":"` + at(26) + `","dataProcessingMethod":"https://example.org/lab/pcr","example:lab":"L-7"},` +
+		`"sensorReport":[{"type":"RelativeHumidity","minValue":40,"maxValue":48,"meanValue":44.5,"percRank":50,"percValue":44,"uom":"P1","sDev":2.1},` +
+		`{"type":"AmountOfSubstancePerUnitVolume","microorganism":"https://www.ncbi.nlm.nih.gov/taxonomy/1126011","value":0.05,"uom":"C35"},` +
+		`{"type":"example:seal","stringValue":"intact","booleanValue":true,"example:cv":"123"}],"example:batchNote":"swab 3"}]}`)
+	if job := capture(t, n.APIURL(), ph.token, "", inspected); !job.Success {
+		t.Fatalf("the inspection: %+v", job)
+	}
 	// The EPCIS query interface answers from the sensor data, and refuses
 	// a parameter the standard does not define.
 	query := func(params string) (int, []string, string) {
@@ -133,16 +143,30 @@ func TestColdChainEndToEnd(t *testing.T) {
 	}{
 		{"GE_value_CEL=10", 200, "urn:uuid:c8"},
 		{"EXISTS_sensorElementList&LT_maxValue_FAH=46.5", 200, "urn:uuid:c7"},
-		{"orderDirection=DESC&eventCountLimit=2", 200, "urn:uuid:c8 urn:uuid:c7"},
+		{"orderDirection=DESC&eventCountLimit=2", 200, "urn:uuid:c11 urn:uuid:c8"},
 		{"EQ_deviceID=urn:epc:id:giai:0614141.L1&GE_time=" + url.QueryEscape(at(20)), 200, "urn:uuid:c7 urn:uuid:c8"},
 		{"colour=red", 400, ""},
 		{"EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141073467:1152", 200, ""},
-		{"GE_percRank=50", 501, ""},
+		// What a logger's humidity and an inspection's laboratory said.
+		{"EQ_type=gs1:RelativeHumidity", 200, "urn:uuid:c7 urn:uuid:c8 urn:uuid:c11"},
+		{"GE_value_P1=40", 200, "urn:uuid:c7 urn:uuid:c8"},
+		{"GT_value_P1=40", 200, ""},
+		{"GE_percRank=50&LT_meanValue_P1=45&GE_maxValue_P1=48", 200, "urn:uuid:c11"},
+		{"GT_sDev_P1=2&LT_sDev_P1=3", 200, "urn:uuid:c11"},
+		{"GT_sDev_P1=3", 200, ""},
+		{"EQ_microorganism=https://www.ncbi.nlm.nih.gov/taxonomy/1126011&LE_value_C35=0.05", 200, "urn:uuid:c11"},
+		{"EQ_stringValue=intact&EQ_booleanValue=true&EQ_dataProcessingMethod=https://example.org/lab/pcr", 200, "urn:uuid:c11"},
+		{"EQ_booleanValue=false", 200, ""},
+		{"GE_startTime=" + url.QueryEscape(at(25)) + "&LT_endTime=" + url.QueryEscape(at(27)), 200, "urn:uuid:c11"},
+		{"EQ_SENSORMETADATA_example:lab=L-7&EQ_SENSORREPORT_example:cv=123&EXISTS_SENSORELEMENT_example:batchNote", 200, "urn:uuid:c11"},
+		{"GT_SENSORREPORT_example:cv=200", 200, ""},
+		{"EQ_deviceID=urn:epc:id:giai:0614141.L1&EQ_type=Temperature&eventType=ObjectEvent&EXISTS_sensorElementList", 200, "urn:uuid:c7 urn:uuid:c8"},
+		{"EQ_ATTR_bizLocation_sst=201", 501, ""},
 		// By event time (c9 was recorded after c4 and c5, and happened
 		// before them), from a time, and the latest first.
 		{"orderBy=eventTime&eventCountLimit=6", 200, "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 urn:uuid:c9 urn:uuid:c4"},
-		{"orderBy=eventTime&GE_eventTime=" + url.QueryEscape(at(1)), 200, "urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 urn:uuid:c8"},
-		{"orderBy=eventTime&orderDirection=DESC&eventCountLimit=4", 200, "urn:uuid:c8 urn:uuid:c7 urn:uuid:c5 urn:uuid:c4"},
+		{"orderBy=eventTime&GE_eventTime=" + url.QueryEscape(at(1)), 200, "urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 urn:uuid:c8 urn:uuid:c11"},
+		{"orderBy=eventTime&orderDirection=DESC&eventCountLimit=4", 200, "urn:uuid:c11 urn:uuid:c8 urn:uuid:c7 urn:uuid:c5"},
 		{"orderBy=eventTime&orderDirection=DESC&LT_eventTime=" + url.QueryEscape(at(25)) + "&eventCountLimit=2", 200, "urn:uuid:c5 urn:uuid:c4"},
 		{"orderBy=eventTime&nextPageToken=7", 400, ""},
 	} {
@@ -169,7 +193,7 @@ func TestColdChainEndToEnd(t *testing.T) {
 		_, rest, _ := strings.Cut(strings.TrimSuffix(strings.Split(link, ">")[0], ">"), "?")
 		next = rest
 	}
-	if got := strings.Join(pages, " | "); got != "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 | urn:uuid:c9 urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 | urn:uuid:c8" {
+	if got := strings.Join(pages, " | "); got != "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 | urn:uuid:c9 urn:uuid:c4 urn:uuid:c5 urn:uuid:c7 | urn:uuid:c8 urn:uuid:c11" {
 		t.Errorf("pages by event time: %s", got)
 	}
 	verdict := func(code string) *supply.Verdict {

@@ -303,7 +303,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	}
 	// An error declaration: its recorder's only, kept beside the event
 	// (custody unchanged), answered by the error-declaration parameters.
-	declared := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + ssccURN + `"],"errorDeclaration":{"declarationTime":"2026-11-03T12:00:00Z","reason":"incorrect_data","correctiveEventIDs":["urn:uuid:0004b"]}}`)
+	declared := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + ssccURN + `"],"errorDeclaration":{"declarationTime":"2026-11-03T12:00:00Z","reason":"incorrect_data","correctiveEventIDs":["urn:uuid:0004b"],"example:issuer":"Employee 123"}}`)
 	if job := capture(t, base, m["pharmacy"].token, "", declared); job.Success || job.Errors[0].Code != "not_the_recorder" {
 		t.Fatalf("another member's declaration: %+v", job)
 	}
@@ -314,10 +314,10 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		t.Fatalf("declared twice: %+v", job)
 	}
 	for _, q := range []string{"EXISTS_errorDeclaration=", "EQ_errorReason=incorrect_data", "EQ_correctiveEventID=urn:uuid:0004b",
-		"GE_errorDeclaration_Time=2026-11-03T11:00:00Z&LT_errorDeclaration_Time=2026-11-03T13:00:00Z"} {
+		"GE_errorDeclaration_Time=2026-11-03T11:00:00Z&LT_errorDeclaration_Time=2026-11-03T13:00:00Z", "EQ_ERROR_DECLARATION_example:issuer=Employee+123"} {
 		doc, _ := query("/epcis/events?" + q)
 		list := events(doc)
-		if len(list) != 1 || list[0].(map[string]any)["eventID"] != "urn:uuid:0004" || list[0].(map[string]any)["errorDeclaration"] == nil {
+		if len(list) != 1 || list[0].(map[string]any)["eventID"] != "urn:uuid:0004" || list[0].(map[string]any)["errorDeclaration"].(map[string]any)["example:issuer"] != "Employee 123" {
 			t.Fatalf("%s: %v", q, list)
 		}
 	}

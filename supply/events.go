@@ -72,6 +72,11 @@ type Event struct {
 	// most MaxExtension bytes each ("" none).
 	Extensions string `json:"extensions,omitempty"`
 	ILMD       string `json:"ilmd,omitempty"`
+	// Sensors are its sensor elements that say more than its temperature
+	// record holds (other measurements, times, methods, extension
+	// fields): canonical JSON as captured, at most MaxSensorData bytes
+	// ("" none).
+	Sensors string `json:"sensors,omitempty"`
 	// ErrorDeclaration is its recorder's later word that the event was
 	// in error (EPCIS 2.0 errorDeclaration): kept beside it, custody
 	// unchanged (the corrective events are captured on their own).
@@ -84,6 +89,9 @@ type ErrorDeclaration struct {
 	Time       string   `json:"time"`
 	Reason     string   `json:"reason,omitempty"`
 	Corrective []string `json:"corrective,omitempty"`
+	// Extensions are its namespaced fields, as canonical JSON (at most
+	// MaxExtension bytes).
+	Extensions string `json:"extensions,omitempty"`
 }
 
 // Quantity is an EPCIS quantity element: a class (an LGTIN or a GTIN
@@ -130,6 +138,9 @@ func declareError(ctx *ledger.Context, id string, d *ErrorDeclaration) error {
 	}
 	if _, err := time.Parse(time.RFC3339Nano, d.Time); err != nil {
 		return ErrBadField.Wrapf("an error declaration's declarationTime is an RFC 3339 time")
+	}
+	if len(d.Extensions) > MaxExtension {
+		return ErrBadField.Wrapf("an error declaration's extension fields of at most %d bytes", MaxExtension)
 	}
 	if len(d.Corrective) > maxCorrective {
 		return ErrTooMany.Wrapf("%d corrective events (at most %d)", len(d.Corrective), maxCorrective)
@@ -496,6 +507,7 @@ type CaptureEvent struct {
 	PersistentUnset []string    `json:"persistent_unset,omitempty"`
 	Extensions      string      `json:"extensions,omitempty"`
 	ILMD            string      `json:"ilmd,omitempty"`
+	Sensors         string      `json:"sensors,omitempty"`
 	// Declare is an error declaration of the event recorded under
 	// EventID (step "declare_error").
 	Declare *ErrorDeclaration `json:"declare,omitempty"`
@@ -503,21 +515,26 @@ type CaptureEvent struct {
 
 // MaxEventContext bounds an event's business transactions and persistent
 // dispositions together (as many as a kept event's identifiers);
-// MaxExtension its extension fields, and its ILMD's, as JSON.
+// MaxExtension its extension fields, and its ILMD's, as JSON;
+// MaxSensorData its sensor data beyond its temperature record, as JSON.
 const (
 	MaxEventContext = maxKeptIDs
 	MaxExtension    = 4096
+	MaxSensorData   = 16 << 10
 )
 
 // context is what e says beside its step, checked: nil when it says
 // nothing more.
 func (e *CaptureEvent) context() (*Event, error) {
 	n := len(e.BizTransactions) + len(e.PersistentSet) + len(e.PersistentUnset)
-	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 && e.Extensions == "" && e.ILMD == "" {
+	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 && e.Extensions == "" && e.ILMD == "" && e.Sensors == "" {
 		return nil, nil
 	}
 	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension {
 		return nil, ErrBadField.Wrapf("extension fields of at most %d bytes an event", MaxExtension)
+	}
+	if len(e.Sensors) > MaxSensorData {
+		return nil, ErrBadSensor.Wrapf("sensor data beyond temperatures of at most %d bytes an event", MaxSensorData)
 	}
 	if n > MaxEventContext {
 		return nil, ErrTooMany.Wrapf("%d business transactions and persistent dispositions in one event (at most %d)", n, MaxEventContext)
@@ -532,7 +549,7 @@ func (e *CaptureEvent) context() (*Event, error) {
 		}
 	}
 	return &Event{ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, BizTransactions: e.BizTransactions,
-		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset, Extensions: e.Extensions, ILMD: e.ILMD}, nil
+		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset, Extensions: e.Extensions, ILMD: e.ILMD, Sensors: e.Sensors}, nil
 }
 
 // Capture is the body of supply.capture.
@@ -663,6 +680,7 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		// event's own, when the event says nothing of it).
 		ev.ReadPoint, ev.BizLocation = cmp.Or(more.ReadPoint, ev.ReadPoint), cmp.Or(more.BizLocation, ev.BizLocation)
 		ev.Extensions, ev.ILMD = cmp.Or(more.Extensions, ev.Extensions), cmp.Or(more.ILMD, ev.ILMD)
+		ev.Sensors = cmp.Or(more.Sensors, ev.Sensors)
 		if len(more.PersistentSet) > 0 {
 			ev.PersistentSet = more.PersistentSet
 		}
@@ -719,6 +737,9 @@ func keep(ctx *ledger.Context, e *Event) error {
 	}
 	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension {
 		return ErrBadField.Wrapf("extension fields of at most %d bytes an event", MaxExtension)
+	}
+	if len(e.Sensors) > MaxSensorData {
+		return ErrBadSensor.Wrapf("sensor data beyond temperatures of at most %d bytes an event", MaxSensorData)
 	}
 	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID, e.ReadPoint, e.BizLocation}
 	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs, e.PersistentSet, e.PersistentUnset} {

@@ -503,6 +503,12 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 			} else {
 				out.ILMD = string(in.String())
 			}
+		case "sensors":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Sensors = string(in.String())
+			}
 		case "error_declaration":
 			if in.IsNull() {
 				in.Skip()
@@ -769,6 +775,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		out.String(string(in.ILMD))
 	}
+	if in.Sensors != "" {
+		const prefix string = ",\"sensors\":"
+		out.RawString(prefix)
+		out.String(string(in.Sensors))
+	}
 	if in.ErrorDeclaration != nil {
 		const prefix string = ",\"error_declaration\":"
 		out.RawString(prefix)
@@ -839,6 +850,12 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply2(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
+		case "extensions":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Extensions = string(in.String())
+			}
 		default:
 			in.SkipRecursive()
 		}
@@ -876,6 +893,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply2(out *jwriter.Write
 			}
 			out.RawByte(']')
 		}
+	}
+	if in.Extensions != "" {
+		const prefix string = ",\"extensions\":"
+		out.RawString(prefix)
+		out.String(string(in.Extensions))
 	}
 	out.RawByte('}')
 }
