@@ -101,6 +101,10 @@ type epcisEvent struct {
 		Type           string `json:"type"`
 		BizTransaction string `json:"bizTransaction"`
 	} `json:"bizTransactionList"`
+	SourceList []struct {
+		Type   string `json:"type"`
+		Source string `json:"source"`
+	} `json:"sourceList"`
 	DestinationList []struct {
 		Type        string `json:"type"`
 		Destination string `json:"destination"`

@@ -99,6 +99,14 @@ var extParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE|EXISTS)_(INNER_)?(ILMD_|ERRO
 
 var bizTransactionParam = regexp.MustCompile(`^EQ_bizTransaction_([a-z][a-zA-Z0-9_]+)$`)
 
+// partyParam: a source or destination of a type (owning_party is the
+// recorder's and the receiver's, answered apart); locationExtParam: an
+// extension field of the read point or business location.
+var (
+	partyParam       = regexp.MustCompile(`^EQ_(source|destination)_([a-z][a-zA-Z0-9_]+)$`)
+	locationExtParam = regexp.MustCompile(`^EQ_(INNER_)?(readPoint|bizLocation)_([a-z][a-zA-Z0-9]*:\w+)$`)
+)
+
 var quantityParam = regexp.MustCompile(`^(EQ|GT|GE|LT|LE)_quantity(_([A-Z0-9]{2,4}))?$`)
 
 var valueParam = regexp.MustCompile(`^(EQ|GE|GT|LT|LE)_(value|minValue|maxValue)_(CEL|FAH|KEL)$`)
@@ -151,7 +159,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
-		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n):
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n), partyParam.MatchString(n), locationExtParam.MatchString(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
 		}
@@ -391,6 +399,33 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			return slices.ContainsFunc(e.BizTransactions, func(bt [2]string) bool { return cbvName(bt[0]) == typ && slices.Contains(ids, bt[1]) })
 		})
 	}
+	for _, n := range names {
+		if answered[n] {
+			continue // owning_party: the recorder, the receiver
+		}
+		if m := partyParam.FindStringSubmatch(n); m != nil {
+			source, typ, ids := m[1] == "source", m[2], split(n)
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				list := e.Destinations
+				if source {
+					list = e.Sources
+				}
+				return slices.ContainsFunc(list, func(p [2]string) bool { return cbvName(p[0]) == typ && slices.Contains(ids, p[1]) })
+			})
+		}
+		if m := locationExtParam.FindStringSubmatch(n); m != nil {
+			inner, loc, field, vals := m[1] != "", m[2], m[3], split(n)
+			wants := make([]queryValue, len(vals))
+			for i, v := range vals {
+				wants[i] = parseValue(v)
+			}
+			needExt = true
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				fields := locationFields(e.Locations)[loc]
+				return fields != nil && valuesMatch(extValuesIn(fields, field, inner), "EQ", wants)
+			})
+		}
+	}
 	if d := split("EQ_disposition"); len(d) > 0 {
 		for i := range d {
 			d[i] = cbvName(d[i])
@@ -413,6 +448,12 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		{"EQ_source_owning_party", func(e *supply.Event) string { return "urn:primum:org:" + e.By }},
 		{"EQ_destination_owning_party", func(e *supply.Event) string {
 			if e.To == "" {
+				// Not a shipment to a member: the owning party it named.
+				for _, d := range e.Destinations {
+					if cbvName(d[0]) == "owning_party" {
+						return d[1]
+					}
+				}
 				return ""
 			}
 			return "urn:primum:org:" + e.To

@@ -51,6 +51,7 @@ func TestParseQuery(t *testing.T) {
 		{"EQ_microorganism=https://www.ncbi.nlm.nih.gov/taxonomy/1126011&EQ_stringValue=SN42&EQ_booleanValue=true&EQ_uriValue=urn:x", nil},
 		{"GE_value_P1=40&LT_meanValue_CEL=8&GE_sDev_KGM=0.5&LE_percRank=95", nil},
 		{"EQ_booleanValue=maybe", ErrQueryParam},
+		{"EQ_source_location=urn:x&EQ_destination_possessing_party=urn:y&EQ_INNER_bizLocation_example:a=b&EQ_readPoint_example:door=3B", nil},
 		{"GE_startTime=yesterday", ErrQueryParam},
 		{"GE_value_P1=lots", ErrQueryParam},
 		{"GT_SENSORREPORT_example:x=1|2", ErrQueryParam},

@@ -116,8 +116,16 @@ func renderEvent(e supply.Event) map[string]any {
 	out := map[string]any{
 		"type": e.Type, "eventID": id, "eventTime": e.EventTime, "eventTimeZoneOffset": "+00:00",
 		"recordTime": e.RecordTime,
-		"sourceList": []map[string]string{{"type": "owning_party", "source": "urn:primum:org:" + e.By}},
 	}
+	// Its recorder is its owning party; the other parties and locations
+	// it named, as captured.
+	sources := []map[string]string{{"type": "owning_party", "source": "urn:primum:org:" + e.By}}
+	for _, src := range e.Sources {
+		if cbvName(src[0]) != "owning_party" {
+			sources = append(sources, map[string]string{"type": src[0], "source": src[1]})
+		}
+	}
+	out["sourceList"] = sources
 	if e.Action != "" && e.Type != "TransformationEvent" {
 		out["action"] = e.Action
 	}
@@ -127,11 +135,18 @@ func renderEvent(e supply.Event) map[string]any {
 	if e.Disposition != "" {
 		out["disposition"] = e.Disposition
 	}
-	if e.ReadPoint != "" {
-		out["readPoint"] = map[string]string{"id": e.ReadPoint}
-	}
-	if e.BizLocation != "" {
-		out["bizLocation"] = map[string]string{"id": e.BizLocation}
+	locs := locationFields(e.Locations)
+	for name, id := range map[string]string{"readPoint": e.ReadPoint, "bizLocation": e.BizLocation} {
+		if id == "" {
+			continue
+		}
+		loc := map[string]any{"id": id}
+		for k, v := range locs[name] {
+			if ExtensionName(k) {
+				loc[k] = v
+			}
+		}
+		out[name] = loc
 	}
 	if d := e.ErrorDeclaration; d != nil {
 		ed := map[string]any{"declarationTime": d.Time}
@@ -204,8 +219,20 @@ func renderEvent(e supply.Event) map[string]any {
 		}
 		out["bizTransactionList"] = bts
 	}
+	// The member it was shipped to is its owning party at destination
+	// (else, the one it named); the other parties and locations as
+	// captured.
+	var dests []map[string]string
 	if e.To != "" {
-		out["destinationList"] = []map[string]string{{"type": "owning_party", "destination": "urn:primum:org:" + e.To}}
+		dests = append(dests, map[string]string{"type": "owning_party", "destination": "urn:primum:org:" + e.To})
+	}
+	for _, d := range e.Destinations {
+		if e.To == "" || cbvName(d[0]) != "owning_party" {
+			dests = append(dests, map[string]string{"type": d[0], "destination": d[1]})
+		}
+	}
+	if len(dests) > 0 {
+		out["destinationList"] = dests
 	}
 	ilmd := namespaced(e.ILMD, func(k string) bool {
 		return ExtensionName(k) || strings.HasPrefix(k, "cbvmda:") && k != "cbvmda:lotNumber" && k != "cbvmda:itemExpirationDate"
@@ -237,6 +264,22 @@ func namespaced(doc string, keep func(string) bool) map[string]any {
 		if keep(k) {
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// locationFields are an event's kept read point's and business location's
+// extension fields (supply.Event.Locations), decoded: none when there are
+// none, or when what was kept is not an object of objects.
+func locationFields(doc string) map[string]map[string]any {
+	if doc == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var out map[string]map[string]any
+	if dec.Decode(&out) != nil {
+		return nil
 	}
 	return out
 }

@@ -45,6 +45,15 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	for _, b := range e.BizTransactions {
 		base.BizTransactions = append(base.BizTransactions, [2]string{b.Type, b.BizTransaction})
 	}
+	for _, src := range e.SourceList {
+		base.Sources = append(base.Sources, [2]string{src.Type, src.Source})
+	}
+	for _, d := range e.DestinationList {
+		base.Destinations = append(base.Destinations, [2]string{d.Type, d.Destination})
+	}
+	if base.Locations, err = locationExtensions(raw); err != nil {
+		return nil, err
+	}
 	for _, d := range e.PersistentDisposition.Set {
 		base.PersistentSet = append(base.PersistentSet, cbvName(d))
 	}
@@ -126,7 +135,9 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			if base.Sensor != nil {
 				return nil, sensorNotHeld("dispensing")
 			}
-			base.Extensions, base.ILMD, base.Sensors = "", "", ""
+			// Nor its parties: a pharmacy's system may name the patient
+			// the medicine went to.
+			base.Extensions, base.ILMD, base.Sensors, base.Sources, base.Destinations = "", "", "", nil, nil
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
 				out[i] = base
@@ -325,6 +336,45 @@ func extensions(raw json.RawMessage, ilmd map[string]json.RawMessage) (ext, rest
 		return ExtensionName(k) || strings.HasPrefix(k, "cbvmda:") && !slices.Contains([]string{"cbvmda:lotNumber", "cbvmda:itemExpirationDate"}, k)
 	})
 	return ext, rest, err
+}
+
+// locationExtensions are the extension fields of an event's read point
+// and business location, as canonical JSON {"readPoint":{…},
+// "bizLocation":{…}}: "" when none, at most MaxExtension bytes.
+func locationExtensions(raw json.RawMessage) (string, error) {
+	var locs map[string]map[string]json.RawMessage
+	var ev struct {
+		ReadPoint   map[string]json.RawMessage `json:"readPoint"`
+		BizLocation map[string]json.RawMessage `json:"bizLocation"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return "", ErrDocument.Wrapf("readPoint, bizLocation: %v", wireError(err))
+	}
+	for name, fields := range map[string]map[string]json.RawMessage{"readPoint": ev.ReadPoint, "bizLocation": ev.BizLocation} {
+		kept := map[string]json.RawMessage{}
+		for k, v := range fields {
+			if ExtensionName(k) {
+				kept[k] = v
+			}
+		}
+		if len(kept) > 0 {
+			if locs == nil {
+				locs = map[string]map[string]json.RawMessage{}
+			}
+			locs[name] = kept
+		}
+	}
+	if locs == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(locs) // sorted keys, compacted values
+	if err != nil {
+		return "", ErrDocument.Wrapf("readPoint, bizLocation: %v", err)
+	}
+	if len(b) > MaxExtension {
+		return "", ErrDocument.Wrapf("the read point's and business location's extension fields of %d bytes: at most %d an event are kept", len(b), MaxExtension)
+	}
+	return string(b), nil
 }
 
 // canonical is m's fields that keep says are kept, as canonical JSON

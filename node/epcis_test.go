@@ -186,7 +186,8 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		t.Fatalf("replayed capture: %+v", job)
 	}
 	dist := epcisDoc(
-		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"}}`,
+		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3","example:door":"3B"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"},`+
+			`"sourceList":[{"type":"location","source":"urn:epc:id:sgln:9506000.00009.0"}],"destinationList":[{"type":"possessing_party","destination":"urn:epc:id:pgln:9506000.00001"}]}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}],"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO-77"}],"persistentDisposition":{"set":["completeness_verified"]},"example:colour":"blue"}`,
 	)
 	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
@@ -294,6 +295,10 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		{"EQ_example:colour=red&GT_INNER_example:depth=4", "urn:uuid:0009"},
 		{"EQ_ILMD_example:batchNote=milled", "urn:uuid:0009"},
 		{"EQ_example:colour=blue", "urn:uuid:0005"}, // a custody event's
+		// Its other parties and locations, and its read point's own fields.
+		{"EQ_source_location=" + url.QueryEscape("urn:epc:id:sgln:9506000.00009.0"), "urn:uuid:0004"},
+		{"EQ_destination_possessing_party=" + url.QueryEscape("urn:epc:id:pgln:9506000.00001"), "urn:uuid:0004"},
+		{"EQ_readPoint_example:door=3B", "urn:uuid:0004"},
 	} {
 		doc, _ := query("/epcis/events?" + c.query)
 		list := events(doc)
@@ -322,7 +327,8 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		}
 	}
 	doc, _ = query("/epcis/events?EQ_bizLocation=" + url.QueryEscape("urn:epc:id:sgln:9506000.00001.0"))
-	if e := events(doc)[0].(map[string]any); e["readPoint"].(map[string]any)["id"] != "urn:epc:id:sgln:9506000.00001.dock3" {
+	if e := events(doc)[0].(map[string]any); e["readPoint"].(map[string]any)["id"] != "urn:epc:id:sgln:9506000.00001.dock3" || e["readPoint"].(map[string]any)["example:door"] != "3B" ||
+		len(e["sourceList"].([]any)) != 2 || len(e["destinationList"].([]any)) != 1 {
 		t.Fatalf("the receiving event's read point: %v", e)
 	}
 	doc, hdr := query("/epcis/events?eventType=AggregationEvent&perPage=1")

@@ -60,6 +60,15 @@ type Event struct {
 	// BizTransactions are a kept event's business transactions (type,
 	// id): a TransactionEvent is about them.
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
+	// Sources and Destinations are the parties and locations it names
+	// (type, id, as captured) beside the member that recorded it (By)
+	// and the one it was shipped to (To).
+	Sources      [][2]string `json:"sources,omitempty"`
+	Destinations [][2]string `json:"destinations,omitempty"`
+	// Locations are its read point's and business location's extension
+	// fields: canonical JSON {"readPoint":{…},"bizLocation":{…}}, at most
+	// MaxExtension bytes ("" none).
+	Locations string `json:"locations,omitempty"`
 	// ReadPoint and BizLocation are where an EPCIS event says it happened
 	// (their ids, e.g. SGLN URIs), as captured; PersistentSet and
 	// PersistentUnset its persistent dispositions (bare CBV names).
@@ -503,6 +512,9 @@ type CaptureEvent struct {
 	ReadPoint       string      `json:"read_point,omitempty"`
 	BizLocation     string      `json:"biz_location,omitempty"`
 	BizTransactions [][2]string `json:"biz_transactions,omitempty"`
+	Sources         [][2]string `json:"sources,omitempty"`
+	Destinations    [][2]string `json:"destinations,omitempty"`
+	Locations       string      `json:"locations,omitempty"`
 	PersistentSet   []string    `json:"persistent_set,omitempty"`
 	PersistentUnset []string    `json:"persistent_unset,omitempty"`
 	Extensions      string      `json:"extensions,omitempty"`
@@ -526,29 +538,31 @@ const (
 // context is what e says beside its step, checked: nil when it says
 // nothing more.
 func (e *CaptureEvent) context() (*Event, error) {
-	n := len(e.BizTransactions) + len(e.PersistentSet) + len(e.PersistentUnset)
-	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 && e.Extensions == "" && e.ILMD == "" && e.Sensors == "" {
+	n := len(e.BizTransactions) + len(e.PersistentSet) + len(e.PersistentUnset) + len(e.Sources) + len(e.Destinations)
+	if e.ReadPoint == "" && e.BizLocation == "" && n == 0 && e.Extensions == "" && e.ILMD == "" && e.Sensors == "" && e.Locations == "" {
 		return nil, nil
 	}
-	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension {
+	if len(e.Extensions) > MaxExtension || len(e.ILMD) > MaxExtension || len(e.Locations) > MaxExtension {
 		return nil, ErrBadField.Wrapf("extension fields of at most %d bytes an event", MaxExtension)
 	}
 	if len(e.Sensors) > MaxSensorData {
 		return nil, ErrBadSensor.Wrapf("sensor data beyond temperatures of at most %d bytes an event", MaxSensorData)
 	}
 	if n > MaxEventContext {
-		return nil, ErrTooMany.Wrapf("%d business transactions and persistent dispositions in one event (at most %d)", n, MaxEventContext)
+		return nil, ErrTooMany.Wrapf("%d business transactions, sources, destinations and persistent dispositions in one event (at most %d)", n, MaxEventContext)
 	}
 	fields := append(append([]string{e.ReadPoint, e.BizLocation}, e.PersistentSet...), e.PersistentUnset...)
-	for _, bt := range e.BizTransactions {
-		fields = append(fields, bt[0], bt[1])
+	for _, list := range [][][2]string{e.BizTransactions, e.Sources, e.Destinations} {
+		for _, bt := range list {
+			fields = append(fields, bt[0], bt[1])
+		}
 	}
 	for _, f := range fields {
 		if len(f) > maxKeptField {
 			return nil, ErrBadField.Wrapf("a read point, business location, business transaction or disposition longer than %d bytes", maxKeptField)
 		}
 	}
-	return &Event{ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, BizTransactions: e.BizTransactions,
+	return &Event{ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, BizTransactions: e.BizTransactions, Sources: e.Sources, Destinations: e.Destinations, Locations: e.Locations,
 		PersistentSet: e.PersistentSet, PersistentUnset: e.PersistentUnset, Extensions: e.Extensions, ILMD: e.ILMD, Sensors: e.Sensors}, nil
 }
 
@@ -690,6 +704,13 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		if len(more.BizTransactions) > 0 {
 			ev.BizTransactions = more.BizTransactions
 		}
+		if len(more.Sources) > 0 {
+			ev.Sources = more.Sources
+		}
+		if len(more.Destinations) > 0 {
+			ev.Destinations = more.Destinations
+		}
+		ev.Locations = cmp.Or(more.Locations, ev.Locations)
 		ledger.SetJSON(ctx.State, key, ev)
 	}
 	return nil
@@ -730,7 +751,7 @@ func keep(ctx *ledger.Context, e *Event) error {
 	default:
 		return ErrBadField.Wrapf("action %q", short(e.Action))
 	}
-	n := len(e.BizTransactions) + len(e.Keys) + len(e.Inputs) + len(e.Outputs) + len(e.Quantities) + len(e.ChildQuantities) + len(e.InputQuantities) + len(e.OutputQuantities) +
+	n := len(e.BizTransactions) + len(e.Sources) + len(e.Destinations) + len(e.Keys) + len(e.Inputs) + len(e.Outputs) + len(e.Quantities) + len(e.ChildQuantities) + len(e.InputQuantities) + len(e.OutputQuantities) +
 		len(e.PersistentSet) + len(e.PersistentUnset)
 	if n > maxKeptIDs {
 		return ErrTooMany.Wrapf("%d identifiers and quantities in one event", n)
@@ -741,6 +762,9 @@ func keep(ctx *ledger.Context, e *Event) error {
 	if len(e.Sensors) > MaxSensorData {
 		return ErrBadSensor.Wrapf("sensor data beyond temperatures of at most %d bytes an event", MaxSensorData)
 	}
+	if len(e.Locations) > MaxExtension {
+		return ErrBadField.Wrapf("locations' extension fields of at most %d bytes an event", MaxExtension)
+	}
 	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID, e.ReadPoint, e.BizLocation}
 	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs, e.PersistentSet, e.PersistentUnset} {
 		fields = append(fields, list...)
@@ -750,8 +774,10 @@ func keep(ctx *ledger.Context, e *Event) error {
 			fields = append(fields, q.Class, q.Quantity, q.UOM)
 		}
 	}
-	for _, bt := range e.BizTransactions {
-		fields = append(fields, bt[0], bt[1])
+	for _, list := range [][][2]string{e.BizTransactions, e.Sources, e.Destinations} {
+		for _, bt := range list {
+			fields = append(fields, bt[0], bt[1])
+		}
 	}
 	for _, f := range fields {
 		if len(f) > maxKeptField {

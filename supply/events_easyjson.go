@@ -425,6 +425,96 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 				}
 				in.Delim(']')
 			}
+		case "sources":
+			if in.IsNull() {
+				in.Skip()
+				out.Sources = nil
+			} else {
+				in.Delim('[')
+				if out.Sources == nil {
+					if !in.IsDelim(']') {
+						out.Sources = make([][2]string, 0, 2)
+					} else {
+						out.Sources = [][2]string{}
+					}
+				} else {
+					out.Sources = (out.Sources)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v10 [2]string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						in.Delim('[')
+						v11 := 0
+						for !in.IsDelim(']') {
+							if v11 < 2 {
+								if in.IsNull() {
+									in.Skip()
+								} else {
+									(v10)[v11] = string(in.String())
+								}
+								v11++
+							} else {
+								in.SkipRecursive()
+							}
+							in.WantComma()
+						}
+						in.Delim(']')
+					}
+					out.Sources = append(out.Sources, v10)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "destinations":
+			if in.IsNull() {
+				in.Skip()
+				out.Destinations = nil
+			} else {
+				in.Delim('[')
+				if out.Destinations == nil {
+					if !in.IsDelim(']') {
+						out.Destinations = make([][2]string, 0, 2)
+					} else {
+						out.Destinations = [][2]string{}
+					}
+				} else {
+					out.Destinations = (out.Destinations)[:0]
+				}
+				for !in.IsDelim(']') {
+					var v12 [2]string
+					if in.IsNull() {
+						in.Skip()
+					} else {
+						in.Delim('[')
+						v13 := 0
+						for !in.IsDelim(']') {
+							if v13 < 2 {
+								if in.IsNull() {
+									in.Skip()
+								} else {
+									(v12)[v13] = string(in.String())
+								}
+								v13++
+							} else {
+								in.SkipRecursive()
+							}
+							in.WantComma()
+						}
+						in.Delim(']')
+					}
+					out.Destinations = append(out.Destinations, v12)
+					in.WantComma()
+				}
+				in.Delim(']')
+			}
+		case "locations":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Locations = string(in.String())
+			}
 		case "read_point":
 			if in.IsNull() {
 				in.Skip()
@@ -453,13 +543,13 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 					out.PersistentSet = (out.PersistentSet)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v10 string
+					var v14 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v10 = string(in.String())
+						v14 = string(in.String())
 					}
-					out.PersistentSet = append(out.PersistentSet, v10)
+					out.PersistentSet = append(out.PersistentSet, v14)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -480,13 +570,13 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply1(in *jlexer.Lexer, 
 					out.PersistentUnset = (out.PersistentUnset)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v11 string
+					var v15 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v11 = string(in.String())
+						v15 = string(in.String())
 					}
-					out.PersistentUnset = append(out.PersistentUnset, v11)
+					out.PersistentUnset = append(out.PersistentUnset, v15)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -578,11 +668,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v12, v13 := range in.Keys {
-				if v12 > 0 {
+			for v16, v17 := range in.Keys {
+				if v16 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v13))
+				out.String(string(v17))
 			}
 			out.RawByte(']')
 		}
@@ -622,11 +712,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v14, v15 := range in.Quantities {
-				if v14 > 0 {
+			for v18, v19 := range in.Quantities {
+				if v18 > 0 {
 					out.RawByte(',')
 				}
-				(v15).MarshalEasyJSON(out)
+				(v19).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -636,11 +726,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v16, v17 := range in.ChildQuantities {
-				if v16 > 0 {
+			for v20, v21 := range in.ChildQuantities {
+				if v20 > 0 {
 					out.RawByte(',')
 				}
-				(v17).MarshalEasyJSON(out)
+				(v21).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -650,11 +740,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v18, v19 := range in.Inputs {
-				if v18 > 0 {
+			for v22, v23 := range in.Inputs {
+				if v22 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v19))
+				out.String(string(v23))
 			}
 			out.RawByte(']')
 		}
@@ -664,11 +754,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v20, v21 := range in.Outputs {
-				if v20 > 0 {
+			for v24, v25 := range in.Outputs {
+				if v24 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v21))
+				out.String(string(v25))
 			}
 			out.RawByte(']')
 		}
@@ -678,11 +768,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v22, v23 := range in.InputQuantities {
-				if v22 > 0 {
+			for v26, v27 := range in.InputQuantities {
+				if v26 > 0 {
 					out.RawByte(',')
 				}
-				(v23).MarshalEasyJSON(out)
+				(v27).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -692,11 +782,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v24, v25 := range in.OutputQuantities {
-				if v24 > 0 {
+			for v28, v29 := range in.OutputQuantities {
+				if v28 > 0 {
 					out.RawByte(',')
 				}
-				(v25).MarshalEasyJSON(out)
+				(v29).MarshalEasyJSON(out)
 			}
 			out.RawByte(']')
 		}
@@ -711,21 +801,68 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v26, v27 := range in.BizTransactions {
-				if v26 > 0 {
+			for v30, v31 := range in.BizTransactions {
+				if v30 > 0 {
 					out.RawByte(',')
 				}
 				out.RawByte('[')
-				for v28 := range v27 {
-					if v28 > 0 {
+				for v32 := range v31 {
+					if v32 > 0 {
 						out.RawByte(',')
 					}
-					out.String(string((v27)[v28]))
+					out.String(string((v31)[v32]))
 				}
 				out.RawByte(']')
 			}
 			out.RawByte(']')
 		}
+	}
+	if len(in.Sources) != 0 {
+		const prefix string = ",\"sources\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v33, v34 := range in.Sources {
+				if v33 > 0 {
+					out.RawByte(',')
+				}
+				out.RawByte('[')
+				for v35 := range v34 {
+					if v35 > 0 {
+						out.RawByte(',')
+					}
+					out.String(string((v34)[v35]))
+				}
+				out.RawByte(']')
+			}
+			out.RawByte(']')
+		}
+	}
+	if len(in.Destinations) != 0 {
+		const prefix string = ",\"destinations\":"
+		out.RawString(prefix)
+		{
+			out.RawByte('[')
+			for v36, v37 := range in.Destinations {
+				if v36 > 0 {
+					out.RawByte(',')
+				}
+				out.RawByte('[')
+				for v38 := range v37 {
+					if v38 > 0 {
+						out.RawByte(',')
+					}
+					out.String(string((v37)[v38]))
+				}
+				out.RawByte(']')
+			}
+			out.RawByte(']')
+		}
+	}
+	if in.Locations != "" {
+		const prefix string = ",\"locations\":"
+		out.RawString(prefix)
+		out.String(string(in.Locations))
 	}
 	if in.ReadPoint != "" {
 		const prefix string = ",\"read_point\":"
@@ -742,11 +879,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v29, v30 := range in.PersistentSet {
-				if v29 > 0 {
+			for v39, v40 := range in.PersistentSet {
+				if v39 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v30))
+				out.String(string(v40))
 			}
 			out.RawByte(']')
 		}
@@ -756,11 +893,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply1(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v31, v32 := range in.PersistentUnset {
-				if v31 > 0 {
+			for v41, v42 := range in.PersistentUnset {
+				if v41 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v32))
+				out.String(string(v42))
 			}
 			out.RawByte(']')
 		}
@@ -839,13 +976,13 @@ func easyjson692db02bDecodeGithubComPrimumHealthPrimumSupply2(in *jlexer.Lexer, 
 					out.Corrective = (out.Corrective)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v33 string
+					var v43 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v33 = string(in.String())
+						v43 = string(in.String())
 					}
-					out.Corrective = append(out.Corrective, v33)
+					out.Corrective = append(out.Corrective, v43)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -885,11 +1022,11 @@ func easyjson692db02bEncodeGithubComPrimumHealthPrimumSupply2(out *jwriter.Write
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v34, v35 := range in.Corrective {
-				if v34 > 0 {
+			for v44, v45 := range in.Corrective {
+				if v44 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v35))
+				out.String(string(v45))
 			}
 			out.RawByte(']')
 		}
