@@ -1,7 +1,10 @@
 package epcis
 
 import (
+	"bytes"
 	"encoding/json"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/primum-health/primum/gs1"
@@ -39,20 +42,46 @@ const MaxMasterData = 200
 // (urn:epc:idpat:sgtin:<company prefix>.<item reference>.*). Its name is
 // the CBV master-data attribute regulatedProductName (else
 // tradeItemDescription, else descriptionShort); dosageFormType and
-// strengthDescription give the form and strength. Other vocabularies
-// (locations, parties) are not read.
+// strengthDescription give the form and strength. A business location's
+// or read point's attributes are kept as its master data (step
+// "location"; the member that registered its GLN only), which the
+// HASATTR_ and EQ_ATTR_ query parameters read. Other vocabularies are
+// not read.
 func (d *EPCISDocument) MasterData() ([]supply.CaptureEvent, error) {
 	if d.EPCISHeader == nil || d.EPCISHeader.EPCISMasterData == nil {
 		return nil, nil
 	}
 	var out []supply.CaptureEvent
 	for _, v := range d.EPCISHeader.EPCISMasterData.VocabularyList {
+		if locationVocab(v.Type) {
+			for _, el := range v.VocabularyElementList {
+				if len(out) == MaxMasterData {
+					return nil, ErrDocument.Wrapf("epcisMasterData: more than %d elements", MaxMasterData)
+				}
+				loc := &supply.LocationMaster{ID: el.ID}
+				for _, a := range el.Attributes {
+					// Text as it is; any other value as compact JSON.
+					var text string
+					if json.Unmarshal(a.Attribute, &text) != nil {
+						var b bytes.Buffer
+						if json.Compact(&b, a.Attribute) != nil {
+							return nil, ErrDocument.Wrapf("epcisMasterData: attribute %q is not JSON", ledger.Echo(a.ID))
+						}
+						text = b.String()
+					}
+					val := text
+					loc.Attributes = append(loc.Attributes, [2]string{a.ID, val})
+				}
+				out = append(out, supply.CaptureEvent{Step: "location", Location: loc})
+			}
+			continue
+		}
 		if v.Type != vocabEPCClass && v.Type != "EPCClass" {
 			continue
 		}
 		for i, el := range v.VocabularyElementList {
 			if len(out) == MaxMasterData {
-				return nil, ErrDocument.Wrapf("epcisMasterData: more than %d classes", MaxMasterData)
+				return nil, ErrDocument.Wrapf("epcisMasterData: more than %d elements", MaxMasterData)
 			}
 			gtin, err := classGTIN(el.ID)
 			if err != nil {
@@ -79,6 +108,15 @@ func (d *EPCISDocument) MasterData() ([]supply.CaptureEvent, error) {
 	return out, nil
 }
 
+// locationVocab says whether a vocabulary is of locations.
+func locationVocab(t string) bool {
+	switch t {
+	case "urn:epcglobal:epcis:vtype:BusinessLocation", "urn:epcglobal:epcis:vtype:ReadPoint", "BusinessLocation", "ReadPoint":
+		return true
+	}
+	return false
+}
+
 // attrName is an attribute id's bare name: "regulatedProductName" from
 // "urn:epcglobal:cbv:mda#regulatedProductName" or "cbvmda:regulatedProductName".
 func attrName(id string) string {
@@ -103,4 +141,56 @@ func classGTIN(id string) (string, error) {
 		return "", ErrDocument.Wrapf("%q names no trade item class (a GTIN)", ledger.Echo(id))
 	}
 	return c.GTIN, nil
+}
+
+var (
+	// eqAttrParam: EQ_ATTR_<field>_<attribute> — the master-data
+	// attribute of the location an event's field names (bizLocation or
+	// readPoint), by its bare name.
+	eqAttrParam = regexp.MustCompile(`^EQ_ATTR_([a-zA-Z0-9]+)_(\w+)$`)
+	// hasAttrParam: HASATTR_<extension field> — the location an event's
+	// extension field names has one of the attributes given.
+	hasAttrParam = regexp.MustCompile(`^HASATTR_([a-z][a-zA-Z0-9]*:\w+)$`)
+)
+
+// attrAnswered says whether a master-data parameter is answered: on a
+// location (bizLocation, readPoint, or an extension field naming one).
+func attrAnswered(n string) bool {
+	if m := eqAttrParam.FindStringSubmatch(n); m != nil {
+		return m[1] == "bizLocation" || m[1] == "readPoint"
+	}
+	return hasAttrParam.MatchString(n)
+}
+
+// locationMasters reads locations' master data once a query: the first
+// storage error stops it (err).
+type locationMasters struct {
+	r    ledger.Reader
+	seen map[string]*supply.LocationMaster
+	err  error
+}
+
+// values are the values of the attributes named (bare names or ids) of
+// location id's master data.
+func (l *locationMasters) values(id string, attrs []string) []any {
+	if id == "" || l.err != nil {
+		return nil
+	}
+	m, ok := l.seen[id]
+	if !ok {
+		if m, l.err = supply.GetLocationMaster(l.r, id); l.err != nil {
+			return nil
+		}
+		l.seen[id] = m
+	}
+	if m == nil {
+		return nil
+	}
+	var out []any
+	for _, a := range m.Attributes {
+		if slices.Contains(attrs, a[0]) || slices.Contains(attrs, attrName(a[0])) {
+			out = append(out, a[1])
+		}
+	}
+	return out
 }

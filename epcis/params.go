@@ -159,7 +159,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
-		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n), partyParam.MatchString(n), locationExtParam.MatchString(n):
+		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n), partyParam.MatchString(n), locationExtParam.MatchString(n), attrAnswered(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
 		}
@@ -423,6 +423,40 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
 				fields := locationFields(e.Locations)[loc]
 				return fields != nil && valuesMatch(extValuesIn(fields, field, inner), "EQ", wants)
+			})
+		}
+	}
+	// Master-data attributes of the locations an event names.
+	masters := &locationMasters{r: r, seen: map[string]*supply.LocationMaster{}}
+	for _, n := range names {
+		if m := eqAttrParam.FindStringSubmatch(n); m != nil && attrAnswered(n) {
+			field, attr, vals := m[1], m[2], split(n)
+			wants := make([]queryValue, len(vals))
+			for i, v := range vals {
+				wants[i] = parseValue(v)
+			}
+			needExt = true
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				id := e.BizLocation
+				if field == "readPoint" {
+					id = e.ReadPoint
+				}
+				return slices.ContainsFunc(masters.values(id, []string{attr}), func(v any) bool { return valuesMatch([]any{v}, "EQ", wants) })
+			})
+		}
+		if m := hasAttrParam.FindStringSubmatch(n); m != nil {
+			field, attrs := m[1], split(n)
+			if len(attrs) == 0 {
+				return nil, ErrQueryParam.Wrapf("%s takes the names of attributes", n)
+			}
+			needExt = true
+			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
+				for _, v := range extValues(e.Extensions, field, false) {
+					if id, ok := v.(string); ok && len(masters.values(id, attrs)) > 0 {
+						return true
+					}
+				}
+				return false
 			})
 		}
 	}
@@ -701,7 +735,11 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 				}
 			}
 			for _, c := range conds {
-				if !c(e, rec) {
+				ok := c(e, rec)
+				if masters.err != nil {
+					return false, masters.err
+				}
+				if !ok {
 					return false, nil
 				}
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
 )
@@ -187,7 +188,7 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 	}
 	dist := epcisDoc(
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["`+ssccURN+`"],"readPoint":{"id":"urn:epc:id:sgln:9506000.00001.dock3","example:door":"3B"},"bizLocation":{"id":"urn:epc:id:sgln:9506000.00001.0"},`+
-			`"sourceList":[{"type":"location","source":"urn:epc:id:sgln:9506000.00009.0"}],"destinationList":[{"type":"possessing_party","destination":"urn:epc:id:pgln:9506000.00001"}]}`,
+			`"sourceList":[{"type":"location","source":"urn:epc:id:sgln:9506000.00009.0"}],"destinationList":[{"type":"possessing_party","destination":"urn:epc:id:pgln:9506000.00001"}],"example:site":"urn:epc:id:sgln:9506000.00001.0"}`,
 		`{"type":"ObjectEvent","eventID":"urn:uuid:0005","eventTime":"2026-11-04T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"shipping","epcList":["`+ssccURN+`"],"destinationList":[{"type":"owning_party","destination":"urn:primum:org:`+m["pharmacy"].id+`"}],"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO-77"}],"persistentDisposition":{"set":["completeness_verified"]},"example:colour":"blue"}`,
 	)
 	// Rollback: a pharmacy cannot receive what was shipped to the distributor; nothing happens.
@@ -304,6 +305,35 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 		list := events(doc)
 		if len(list) != 1 || list[0].(map[string]any)["eventID"] != c.want {
 			t.Fatalf("%s: %v", c.query, list)
+		}
+	}
+	// A location's master data, from a capture's header: the member that
+	// registered its GLN sets it; the attributes answer EQ_ATTR_ and
+	// HASATTR_.
+	gln := "950600000001" + string(gs1.CheckDigit("950600000001"))
+	if _, err := c.Send(ctx, m["manufacturer"].key, supply.TypeRegisterLocation, supply.RegisterLocation{GLN: gln}, true); err != nil {
+		t.Fatal(err)
+	}
+	master := []byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-22T10:00:00Z",
+"epcisHeader":{"epcisMasterData":{"vocabularyList":[{"type":"urn:epcglobal:epcis:vtype:BusinessLocation","vocabularyElementList":[{"id":"urn:epc:id:sgln:9506000.00001.0",
+"attributes":[{"id":"urn:epcglobal:cbv:mda#sst","attribute":"201"},{"id":"urn:epcglobal:cbv:mda#name","attribute":"Central warehouse"}]}]}]}},
+"epcisBody":{"eventList":[{"type":"ObjectEvent","eventID":"urn:uuid:00md","eventTime":"2026-11-05T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"inspecting",
+"quantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L7","quantity":2}]}]}}`)
+	if job := capture(t, base, m["distributor"].token, "", master); job.Success || job.Errors[0].Code != "not_your_location" {
+		t.Fatalf("another member's location master data: %+v", job)
+	}
+	if job := capture(t, base, m["manufacturer"].token, "", master); !job.Success {
+		t.Fatalf("the location's master data: %+v", job)
+	}
+	for _, q := range []string{"EQ_ATTR_bizLocation_sst=201", "HASATTR_example:site=sst|nothing", "EQ_ATTR_bizLocation_name=Central+warehouse&EQ_ATTR_readPoint_sst=nothing"} {
+		doc, _ := query("/epcis/events?" + q)
+		list := events(doc)
+		want := 1
+		if strings.Contains(q, "readPoint") {
+			want = 0
+		}
+		if len(list) != want || want == 1 && list[0].(map[string]any)["eventID"] != "urn:uuid:0004" {
+			t.Fatalf("%s: %v", q, list)
 		}
 	}
 	// An error declaration: its recorder's only, kept beside the event

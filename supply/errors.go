@@ -46,4 +46,5 @@ var (
 	ErrUnknownEvent       = ledger.NewError("supply", 53, "unknown_event", 404, "no event with this id is on the ledger to declare in error (or it was recorded before error declarations were kept)")
 	ErrNotRecorder        = ledger.NewError("supply", 54, "not_the_recorder", 403, "only the member that recorded an event declares it in error")
 	ErrAlreadyDeclared    = ledger.NewError("supply", 55, "already_declared", 409, "this event was declared in error already")
+	ErrNotYourLocation    = ledger.NewError("supply", 56, "not_your_location", 403, "a location's master data is set by the member that registered its GLN (supply.register_location)")
 )

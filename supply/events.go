@@ -523,6 +523,9 @@ type CaptureEvent struct {
 	// Declare is an error declaration of the event recorded under
 	// EventID (step "declare_error").
 	Declare *ErrorDeclaration `json:"declare,omitempty"`
+	// Location is a location's master data from the capture's header
+	// (step "location").
+	Location *LocationMaster `json:"location,omitempty"`
 }
 
 // MaxEventContext bounds an event's business transactions and persistent
@@ -636,6 +639,8 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		typ, run = TypeCapture, func() error { return keep(ctx, e.Record) }
 	case "declare_error":
 		typ, run = TypeCapture, func() error { return declareError(ctx, e.EventID, e.Declare) }
+	case "location":
+		typ, run = TypeRegisterLocation, func() error { return setLocationMaster(ctx, e.Location) }
 	case "product":
 		if e.Product == nil {
 			return ErrBadField.Wrapf("a product step carries the product")
@@ -884,4 +889,62 @@ func uriLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// LocationMaster is a location's master data (EPCIS BusinessLocation or
+// ReadPoint vocabulary element): its attributes, set by the member that
+// registered its GLN.
+type LocationMaster struct {
+	ID string `json:"id"` // as captured (an SGLN URI or a Digital Link)
+	By string `json:"by"`
+	// Attributes are each attribute's id and value (text, or canonical
+	// JSON when not a string).
+	Attributes [][2]string `json:"attributes"`
+	Height     int64       `json:"height"`
+}
+
+// Bounds of a location's master data.
+const (
+	maxLocationAttrs = 32
+	maxAttrValue     = 1024
+)
+
+var prefixLocationMaster = []byte("sup/lmd/") // sup/lmd/<id> -> LocationMaster
+
+// GetLocationMaster is the master data of the location id, or nil.
+func GetLocationMaster(r ledger.Reader, id string) (*LocationMaster, error) {
+	var m LocationMaster
+	if found, err := ledger.GetJSON(r, k(prefixLocationMaster, id), &m); err != nil || !found {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// setLocationMaster keeps a location's master data (its attributes
+// replaced): the member that registered the location's GLN only.
+func setLocationMaster(ctx *ledger.Context, m *LocationMaster) error {
+	if m == nil || m.ID == "" || len(m.ID) > maxKeptField {
+		return ErrBadField.Wrapf("a location's master data names the location (an SGLN URI or a GLN Digital Link, at most %d bytes)", maxKeptField)
+	}
+	if len(m.Attributes) > maxLocationAttrs {
+		return ErrTooMany.Wrapf("%d attributes of one location (at most %d)", len(m.Attributes), maxLocationAttrs)
+	}
+	for _, a := range m.Attributes {
+		if a[0] == "" || len(a[0]) > maxKeptField || len(a[1]) > maxAttrValue {
+			return ErrBadField.Wrapf("an attribute is an id of at most %d bytes and a value of at most %d", maxKeptField, maxAttrValue)
+		}
+	}
+	c, err := gs1.Parse(m.ID)
+	if err != nil || c.GLN == "" {
+		return ErrBadCode.Wrapf("a location's master data names it by an SGLN URI or a GLN Digital Link")
+	}
+	org, err := OrgOfLocation(ctx.State, c.GLN)
+	if err != nil && !errors.Is(err, ErrUnknownOrg) {
+		panic(err)
+	}
+	if org != ctx.Signer.ID {
+		return ErrNotYourLocation.Wrapf("the GLN %s", c.GLN)
+	}
+	ledger.SetJSON(ctx.State, k(prefixLocationMaster, m.ID), LocationMaster{ID: m.ID, By: ctx.Signer.ID, Attributes: m.Attributes, Height: ctx.Height})
+	return nil
 }
