@@ -19,10 +19,10 @@ import (
 	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/governance"
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/internal/conformance"
 	"github.com/primum-health/primum/keyring"
 	"github.com/primum-health/primum/node"
-	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/supply"
 	"github.com/primum-health/primum/wire"
 )
