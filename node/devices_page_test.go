@@ -74,13 +74,17 @@ func TestDevicesPage(t *testing.T) {
 	}
 	for _, size := range phoneAndDesktop {
 		t.Run(size.name, func(t *testing.T) {
-			checkPage(t, b, axe, "devices", signedIn(m["patient"].token), `document.querySelectorAll("#batches tbody tr").length === 2`, nil, size)
-			var summary, commands string
-			if err := chromedp.Run(b, chromedp.Text("#device-summary", &summary), chromedp.Text("#prove-commands", &commands)); err != nil {
+			checkPage(t, b, axe, "devices", signedIn(m["patient"].token), `document.querySelectorAll("#batches tbody tr").length === 2 && document.querySelectorAll("#keepers tbody tr").length === 1`, nil, size)
+			var summary, commands, keepers string
+			if err := chromedp.Run(b, chromedp.Text("#device-summary", &summary), chromedp.Text("#prove-commands", &commands), chromedp.Text("#keepers tbody", &keepers)); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(summary, "the log holds 5 readings as of batch 2") || !strings.Contains(commands, "--batch 2") || !strings.Contains(commands, m["watch"].id) {
 				t.Errorf("the patient's view: %q; %q", summary, commands)
+			}
+			// Who keeps wearables' readings: the hospital, 86,400 a day.
+			if !strings.Contains(keepers, "hospital") || !strings.Contains(keepers, "86,400") {
+				t.Errorf("the keepers: %q", keepers)
 			}
 			// Batch 2's readings, from the keeper.
 			checkPage(t, b, axe, "devices-readings", []chromedp.Action{chromedp.WaitVisible("#kept-card"), chromedp.Click("#kept-button")},

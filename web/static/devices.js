@@ -112,6 +112,21 @@ document.getElementById("more-batches").addEventListener("click", async () => {
   shown.next = page.next;
   draw();
 });
+// showKeepers lists the organisations that keep wearables' readings and
+// their quotas (public: GET /api/v1/devices/keepers).
+async function showKeepers() {
+  const out = document.getElementById("keepers-summary");
+  try {
+    const list = (await getPage("/api/v1/devices/keepers?limit=1000")).items || [];
+    const who = await names().catch(() => ({}));
+    const keeping = list.filter(k => k.readings_per_day > 0);
+    fill("#keepers", keeping.map(k => [who[k.org] || k.org, k.readings_per_day.toLocaleString(), new Date(k.time).toLocaleString()]));
+    out.textContent = keeping.length ? "" : "No organisation keeps wearables' readings yet.";
+  } catch (e) {
+    out.textContent = "Cannot list the keepers: " + e.message;
+  }
+}
+showKeepers();
 signIn(async who => {
   me = who;
   const id = new URLSearchParams(location.search).get("device");
