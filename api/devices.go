@@ -78,8 +78,9 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// An upload costs the keeper its decoding, its storing and two
-	// transactions: a device gets the rate of any key, one at a time.
-	if ok, delay := s.limiter.allow("keep/" + device); !ok {
+	// transactions: a patient's wearables together get the rate of any
+	// key, each one upload at a time.
+	if ok, delay := s.limiter.allow("keep/" + k.Owner); !ok {
 		writeRateLimited(w, delay)
 		return
 	}
@@ -97,7 +98,7 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 	}
 	// Within what the keeper keeps (the ledger checks again at
 	// devices.kept, by its block's day).
-	if err := devices.CheckQuota(s.Ledger.Committed(), k.Keeper, device, e.Size-e.From, s.Ledger.LastBlockTime()); err != nil {
+	if err := devices.CheckQuota(s.Ledger.Committed(), k.Keeper, k.Owner, e.Size-e.From, s.Ledger.LastBlockTime(), true); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -149,6 +150,18 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fresh = append(fresh, records.NewRecord{ID: id, Patient: k.Owner, Category: records.CategoryOf("Observation"), Commitment: hex.EncodeToString(c)})
+	}
+	// Still within the quota (the keeper may have lowered it, or another
+	// of the patient's wearables been kept, while this one was stored):
+	// else this upload's copies go, before anything is indexed.
+	if err := devices.CheckQuota(s.Ledger.Committed(), k.Keeper, k.Owner, e.Size-e.From, s.Ledger.LastBlockTime(), true); err != nil {
+		for id := range mine {
+			if derr := s.Docs.Discard(id); derr != nil {
+				s.log.Error("cannot discard an unindexed record", "record", id, "err", derr)
+			}
+		}
+		writeError(w, err)
+		return
 	}
 	for start := 0; start < len(fresh); start += records.MaxPerRegister {
 		chunk := fresh[start:min(len(fresh), start+records.MaxPerRegister)]

@@ -575,8 +575,11 @@ func TestAppHashPinned(t *testing.T) {
 	// batch it was refused there had left its signer a nonce ahead, so
 	// that every later one was refused as out of order; then only by the
 	// index of EPCIS events by event time (sup/et/, orderBy=eventTime;
-	// without it: 60F2DF098F57FB12DABD9DCC52BAD3719CD46F6FBE0D7F5D006768F39C61505B).
-	const want = "489A035C9F4C039E0AD642978C2FFC82CEDADE4A5FBD7693D207044593E591CD"
+	// without it: 60F2DF098F57FB12DABD9DCC52BAD3719CD46F6FBE0D7F5D006768F39C61505B);
+	// then by counting a keeper's quota per patient and keeper instead of
+	// per wearable (dev/q/<patient>/<keeper>/<day>; before:
+	// 489A035C9F4C039E0AD642978C2FFC82CEDADE4A5FBD7693D207044593E591CD).
+	const want = "610ABC60EDCAD92E2119834243339DD9B7D105A4B7E230698BB3A7FA9FD26597"
 	h := newHarness(t)
 	var last []byte
 	for _, txs := range workload(t, 42, 60) {

@@ -188,7 +188,7 @@ func Declare() ledger.Module {
 				Doc:     "A device commits a batch of its readings: its log's size and RFC 9162 root after the batch, and the consistency proof from its previous batch (none for the first). One small transaction per batch, however many readings it holds.",
 				Example: `{"size":120,"root":"<64 hex>","consistency":["<64 hex>"]}`},
 			{Type: TypeKeeping, Allow: keepers(), Handle: ledger.Handle(keeping), Args: []string{"readings_per_day"},
-				Doc:     "An organisation that may hold records says its node keeps patients' wearables' readings, up to a number of readings a wearable a day (UTC): until it does, no patient can name it keeper. 0 stops it: what it kept stays kept, and no batch is kept any more.",
+				Doc:     "An organisation that may hold records says its node keeps patients' wearables' readings, up to a number of readings of one patient's wearables a day (UTC, all of them together): until it does, no patient can name it keeper. 0 stops it: what it kept stays kept, and no batch is kept any more.",
 				Example: `{"readings_per_day":86400}`},
 			{Type: TypeKeeper, Allow: []string{"patient"}, Handle: ledger.Handle(keep), Args: []string{"device", "keeper"}, Orgs: []string{"keeper"},
 				Doc:     "The patient who registered a wearable names the organisation whose node keeps its readings (encrypted, as the patient's records, read under their consent); after each batch the device uploads the batch's readings there. Batches kept before stay with the keeper that keeps them. An empty keeper (\"\"): none from now on.",
@@ -251,7 +251,7 @@ func queries() []ledger.Query {
 	return []ledger.Query{
 		{Path: "/api/v1/devices/keepers", Name: "keepers", Read: ledger.Public, Answer: ledger.Page{Items: []*KeepingEntry{}}, Params: paging,
 			Columns: ledger.Cols("ORGANISATION", "@org", "READINGS A DAY", "readings_per_day", "SINCE", "time"),
-			Doc:     "The organisations that said whether their node keeps patients' wearables' readings, and how many a wearable a day (0: none any more): a patient names one of those keeping keeper of their wearable.",
+			Doc:     "The organisations that said whether their node keeps patients' wearables' readings, and how many readings of one patient's wearables a day (0: none any more): a patient names one that keeps them as keeper of their wearable.",
 			Handle: func(q *ledger.Request) (any, error) {
 				limit, after, err := q.Paging(100, 1000)
 				if err != nil {

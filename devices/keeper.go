@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,7 +28,7 @@ import (
 // batch (devices.kept), readable only by those with standing.
 
 // TypeKeeping is an organisation's word that its node keeps patients'
-// wearables' readings, and how many a wearable a day; TypeKeeper names
+// wearables' readings, and how many of a patient's a day; TypeKeeper names
 // the organisation that keeps a wearable's readings; TypeKept is the
 // keeper's word that records keep a batch's readings.
 const (
@@ -38,11 +39,12 @@ const (
 
 // Keeping is the body of devices.keeping: an organisation that may hold
 // records keeps wearables' readings for the patients who name it, up to a
-// number of readings a wearable a day. Until it says so, no patient can
-// name it; 0 stops it (what it kept stays kept, and no batch is kept any
+// number of readings of one patient's wearables a day (however many
+// wearables the patient registers). Until it says so, no patient can name
+// it; 0 stops it (what it kept stays kept, and no batch is kept any
 // more).
 type Keeping struct {
-	ReadingsPerDay uint64 `json:"readings_per_day" doc:"readings of one wearable kept a day (UTC, by block time), 1 to 1,000,000 (86,400 is one a second); 0: none from now on"`
+	ReadingsPerDay uint64 `json:"readings_per_day" doc:"readings of one patient's wearables (all of them together) kept a day (UTC, by block time), 1 to 1,000,000 (86,400 is one a second); 0: none from now on"`
 }
 
 // MaxReadingsPerDay bounds a keeper's quota.
@@ -81,30 +83,31 @@ const MaxUploadBytes = 6 << 20
 
 // Errors of keeping.
 var (
-	ErrNotOwner    = ledger.NewError("devices", 7, "not_the_owner", 403, "only the patient who registered a wearable names who keeps its readings")
-	ErrBadKeeper   = ledger.NewError("devices", 8, "bad_keeper", 400, "a keeper is a registered organisation that may hold records: a hospital, clinic, lab, pharmacy, research centre or insurer")
-	ErrNoKeeper    = ledger.NewError("devices", 9, "no_keeper", 404, "no keeper of this device's readings that you may know of: none named (a patient names one for their wearable with 'primum devices keeper'), or a patient's wearable you have no standing with")
-	ErrBadUpload   = ledger.NewError("devices", 10, "bad_upload", 400, "an upload is the batch's readings (hex, in log order, as many as the batch added) and the frontier of the log before it (hex hashes)")
-	ErrNotTheBatch = ledger.NewError("devices", 11, "not_the_batch", 409, "these are not the readings the batch committed: with the frontier given, they do not lead from the previous batch's root to this batch's")
-	ErrNotKeeper   = ledger.NewError("devices", 12, "not_the_keeper", 403, "only the organisation the patient named keeps this device's readings")
-	ErrBadKept     = ledger.NewError("devices", 13, "bad_kept", 400, "a batch is kept by one record a part of 1,000 readings, each indexed on the ledger by the keeper for the device's patient")
-	ErrAlreadyKept = ledger.NewError("devices", 14, "already_kept", 409, "this batch's readings are kept already")
-	ErrNotKeeping  = ledger.NewError("devices", 15, "not_keeping", 409, "this organisation does not keep wearables' readings (it says it does with 'primum devices keeping'; 'primum devices keepers', GET /api/v1/devices/keepers, lists those that do)")
-	ErrOverQuota   = ledger.NewError("devices", 16, "over_quota", 429, "the keeper keeps no more of this wearable's readings today (its quota: 'primum devices keepers', GET /api/v1/devices/keepers): upload this batch again tomorrow (UTC)")
-	ErrBadKeeping  = ledger.NewError("devices", 17, "bad_keeping", 400, "readings_per_day is 0 (none) to 1,000,000")
+	ErrNotOwner       = ledger.NewError("devices", 7, "not_the_owner", 403, "only the patient who registered a wearable names who keeps its readings")
+	ErrBadKeeper      = ledger.NewError("devices", 8, "bad_keeper", 400, "a keeper is a registered organisation that may hold records: a hospital, clinic, lab, pharmacy, research centre or insurer")
+	ErrNoKeeper       = ledger.NewError("devices", 9, "no_keeper", 404, "no keeper of this device's readings that you may know of: none named (a patient names one for their wearable with 'primum devices keeper'), or a patient's wearable you have no standing with")
+	ErrBadUpload      = ledger.NewError("devices", 10, "bad_upload", 400, "an upload is the batch's readings (hex, in log order, as many as the batch added) and the frontier of the log before it (hex hashes)")
+	ErrNotTheBatch    = ledger.NewError("devices", 11, "not_the_batch", 409, "these are not the readings the batch committed: with the frontier given, they do not lead from the previous batch's root to this batch's")
+	ErrNotKeeper      = ledger.NewError("devices", 12, "not_the_keeper", 403, "only the organisation the patient named keeps this device's readings")
+	ErrBadKept        = ledger.NewError("devices", 13, "bad_kept", 400, "a batch is kept by one record a part of 1,000 readings, each indexed on the ledger by the keeper for the device's patient")
+	ErrAlreadyKept    = ledger.NewError("devices", 14, "already_kept", 409, "this batch's readings are kept already")
+	ErrNotKeeping     = ledger.NewError("devices", 15, "not_keeping", 409, "the organisation named does not keep wearables' readings (or no longer does): the patient names one that does ('primum devices keepers', GET /api/v1/devices/keepers, lists them); an organisation says it keeps them with 'primum devices keeping'")
+	ErrOverQuota      = ledger.NewError("devices", 16, "over_quota", 429, "the keeper keeps no more of this patient's wearables' readings today (UTC; its quota: 'primum devices keepers'): upload the batch again tomorrow with 'primum devices keep'")
+	ErrBatchOverQuota = ledger.NewError("devices", 18, "batch_over_quota", 409, "this batch has more readings than the keeper keeps of a patient's wearables in a whole day ('primum devices keepers'): ask the keeper to keep more, or name another keeper")
+	ErrBadKeeping     = ledger.NewError("devices", 17, "bad_keeping", 400, "readings_per_day is 0 (none) to 1,000,000")
 )
 
 var (
 	prefixKeeper  = []byte("dev/k/") // dev/k/<device> -> Keeper
 	prefixKept    = []byte("dev/r/") // dev/r/<device>/<seq:020> -> KeptBatch
 	prefixKeeping = []byte("dev/o/") // dev/o/<org> -> KeepingEntry
-	prefixQuota   = []byte("dev/q/") // dev/q/<device>/<YYYYMMDD> -> readings kept that day (8 bytes, big-endian)
+	prefixQuota   = []byte("dev/q/") // dev/q/<patient>/<keeper>/<YYYYMMDD> -> readings of the patient's wearables the keeper kept that day (8 bytes, big-endian)
 )
 
 func keepingKey(org string) []byte { return append(append([]byte{}, prefixKeeping...), org...) }
 
-func quotaKey(device string, at time.Time) []byte {
-	return []byte(string(prefixQuota) + device + "/" + at.UTC().Format("20060102"))
+func quotaKey(patient, keeper string, at time.Time) []byte {
+	return []byte(string(prefixQuota) + patient + "/" + keeper + "/" + at.UTC().Format("20060102"))
 }
 
 // KeepingOf is org's keeping, or nil if it never said.
@@ -125,19 +128,26 @@ func keeping(ctx *ledger.Context, m *Keeping) error {
 	return nil
 }
 
-// KeptToday is how many of device's readings were kept on at's day (UTC).
-func KeptToday(r ledger.Reader, device string, at time.Time) (uint64, error) {
-	b, err := r.Get(quotaKey(device, at))
-	if err != nil || len(b) != 8 {
+// KeptToday is how many readings of patient's wearables keeper kept on
+// at's day (UTC).
+func KeptToday(r ledger.Reader, patient, keeper string, at time.Time) (uint64, error) {
+	b, err := r.Get(quotaKey(patient, keeper, at))
+	switch {
+	case err != nil || b == nil:
 		return 0, err
+	case len(b) != 8:
+		return 0, fmt.Errorf("devices: a malformed quota counter (%d bytes)", len(b))
 	}
 	return binary.BigEndian.Uint64(b), nil
 }
 
-// CheckQuota says whether keeper keeps n more of device's readings on
-// at's day (UTC): it keeps wearables' readings, and the day's readings
-// with these are within its quota.
-func CheckQuota(r ledger.Reader, keeper, device string, n uint64, at time.Time) error {
+// CheckQuota says whether keeper keeps n more readings of patient's
+// wearables on at's day (UTC): it keeps wearables' readings, the batch
+// is within a day's quota (ErrBatchOverQuota: never), and the day's
+// readings with these are within it (ErrOverQuota: tomorrow). With
+// counts, the refusal says how many (for the device's own upload; the
+// ledger's refusal, in a public result, does not).
+func CheckQuota(r ledger.Reader, keeper, patient string, n uint64, at time.Time, counts bool) error {
 	k, err := KeepingOf(r, keeper)
 	if err != nil {
 		return err
@@ -145,12 +155,21 @@ func CheckQuota(r ledger.Reader, keeper, device string, n uint64, at time.Time) 
 	if k == nil || k.ReadingsPerDay == 0 {
 		return ErrNotKeeping.Wrapf("%s", ledger.Echo(keeper))
 	}
-	used, err := KeptToday(r, device, at)
+	if n > k.ReadingsPerDay {
+		if counts {
+			return ErrBatchOverQuota.Wrapf("%d readings; %s keeps %d a day", n, ledger.Echo(keeper), k.ReadingsPerDay)
+		}
+		return ErrBatchOverQuota
+	}
+	used, err := KeptToday(r, patient, keeper, at)
 	if err != nil {
 		return err
 	}
 	if used+n > k.ReadingsPerDay {
-		return ErrOverQuota.Wrapf("%d of %d readings a day kept on %s; this batch has %d", used, k.ReadingsPerDay, at.UTC().Format(time.DateOnly), n)
+		if counts {
+			return ErrOverQuota.Wrapf("%s keeps %d a day, %d kept on %s; this batch has %d", ledger.Echo(keeper), k.ReadingsPerDay, used, at.UTC().Format(time.DateOnly), n)
+		}
+		return ErrOverQuota.Wrapf("on %s", at.UTC().Format(time.DateOnly))
 	}
 	return nil
 }
@@ -381,17 +400,18 @@ func kept(ctx *ledger.Context, m *KeptBody) error {
 	// Within the keeper's quota for the day: its node checked before
 	// storing; a second upload the same day may have been counted since.
 	n := e.Size - e.From
-	if err := CheckQuota(ctx.State, ctx.Signer.ID, m.Device, n, ctx.Time); err != nil {
-		if ledger.AsError(err) == nil {
-			panic(err)
+	if err := CheckQuota(ctx.State, ctx.Signer.ID, k.Owner, n, ctx.Time, false); err != nil {
+		var refusal *ledger.Error
+		if !errors.As(err, &refusal) {
+			panic(err) // storage
 		}
 		return err
 	}
-	used, err := KeptToday(ctx.State, m.Device, ctx.Time)
+	used, err := KeptToday(ctx.State, k.Owner, ctx.Signer.ID, ctx.Time)
 	if err != nil {
 		panic(err)
 	}
-	ctx.State.Set(quotaKey(m.Device, ctx.Time), binary.BigEndian.AppendUint64(nil, used+n))
+	ctx.State.Set(quotaKey(k.Owner, ctx.Signer.ID, ctx.Time), binary.BigEndian.AppendUint64(nil, used+n))
 	ledger.SetJSON(ctx.State, keptKey(m.Device, m.Batch), KeptBatch{Device: m.Device, Batch: m.Batch, From: e.From, Size: e.Size, Keeper: ctx.Signer.ID,
 		Records: m.Records, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339)})
 	return nil

@@ -223,8 +223,17 @@ func TestKept(t *testing.T) {
 	index("hosp", id2, "alice")
 	w.Try(t, "hosp", devices.TypeKept, body(2, id2), devices.ErrOverQuota)
 	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 6}, nil)
-	if err := devices.CheckQuota(w.St.Committed(), w.ID("hosp"), w.ID("watch"), 4, w.Now); ledger.AsError(err) != devices.ErrOverQuota {
-		t.Fatalf("4 more of 6 a day after 3: %v", err)
+	for _, c := range []struct {
+		n    uint64
+		want *ledger.Error
+	}{{3, nil}, {4, devices.ErrOverQuota}, {7, devices.ErrBatchOverQuota}} {
+		if err := devices.CheckQuota(w.St.Committed(), w.ID("hosp"), w.ID("alice"), c.n, w.Now, true); (c.want == nil) != (err == nil) || err != nil && ledger.AsError(err) != c.want {
+			t.Fatalf("%d more of 6 a day after 3: %v; want %v", c.n, err, c.want)
+		}
+	}
+	// Another keeper's count is its own.
+	if err := devices.CheckQuota(w.St.Committed(), w.ID("clinic"), w.ID("alice"), 1, w.Now, true); ledger.AsError(err) != devices.ErrNotKeeping {
+		t.Fatalf("the clinic, which keeps none: %v", err)
 	}
 	w.Try(t, "hosp", devices.TypeKeeping, devices.Keeping{}, nil)
 	w.Try(t, "hosp", devices.TypeKept, body(2, id2), devices.ErrNotKeeping)

@@ -113,7 +113,7 @@ func TestWearableReadingsKept(t *testing.T) {
 	for _, q := range []struct {
 		perDay uint64
 		want   string
-	}{{20, devices.ErrOverQuota.Name}, {0, devices.ErrNotKeeping.Name}} {
+	}{{20, devices.ErrBatchOverQuota.Name}, {0, devices.ErrNotKeeping.Name}} {
 		if _, err := c.Send(ctx, m["hospital"].key, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: q.perDay}, true); err != nil {
 			t.Fatal(err)
 		}
