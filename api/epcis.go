@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/primum-health/primum/epcis"
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/internal/tokens"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
@@ -195,6 +196,21 @@ func (s *server) epcisCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// A location's master data is set by the member that registered its
+	// GLN: the elements of other members' locations (a trading partner's,
+	// as documents often carry) are not read, as no other vocabulary is,
+	// instead of failing the capture.
+	master = slices.DeleteFunc(master, func(m supply.CaptureEvent) bool {
+		if m.Location == nil {
+			return false
+		}
+		c, err := gs1.Parse(m.Location.ID)
+		if err != nil || c.GLN == "" {
+			return true
+		}
+		org, err := supply.OrgOfLocation(s.Ledger.Committed(), c.GLN)
+		return err != nil || org != signer.ID
+	})
 	// A capture counts against its token's key as one transaction per
 	// event, the rate a node accepts from one key.
 	if ok, wait := s.limiter.allowN(string(key.Public().(ed25519.PublicKey)), len(events)); !ok {

@@ -60,6 +60,22 @@ func init() {
 	}
 }
 
+// emptyCondition says whether a condition that compares with values was
+// given none (EQ_bizStep= would otherwise match every event, or none).
+func emptyCondition(name string, vals []string) bool {
+	for _, p := range []string{"EQ_", "GT_", "GE_", "LT_", "LE_", "MATCH_", "WD_", "HASATTR_"} {
+		if strings.HasPrefix(name, p) {
+			for _, v := range vals {
+				if strings.Trim(v, "|") != "" {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // standard says whether a parameter name is one of EPCIS 2.0's.
 func standard(name string) bool {
 	if standardParams[name] {
@@ -159,6 +175,8 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		switch {
 		case !standard(n):
 			return nil, ErrQueryParam.Wrapf("%q is not an EPCIS 2.0 query parameter (QueryParameterException)", ledger.Echo(n))
+		case emptyCondition(n, q[n]):
+			return nil, ErrQueryParam.Wrapf("%s takes a value", ledger.Echo(n))
 		case answered[n], valueParam.MatchString(n), quantityParam.MatchString(n), bizTransactionParam.MatchString(n), extParam.MatchString(n), sensorAnswered(n), partyParam.MatchString(n), locationExtParam.MatchString(n), attrAnswered(n):
 		default:
 			return nil, ErrQueryUnsupported.Wrapf("%s", n)
@@ -482,12 +500,6 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		{"EQ_source_owning_party", func(e *supply.Event) string { return "urn:primum:org:" + e.By }},
 		{"EQ_destination_owning_party", func(e *supply.Event) string {
 			if e.To == "" {
-				// Not a shipment to a member: the owning party it named.
-				for _, d := range e.Destinations {
-					if cbvName(d[0]) == "owning_party" {
-						return d[1]
-					}
-				}
 				return ""
 			}
 			return "urn:primum:org:" + e.To
@@ -517,10 +529,11 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	if v := q.Get("EXISTS_sensorElementList"); q.Has("EXISTS_sensorElementList") && v != "" && v != "true" {
 		return nil, ErrQueryParam.Wrapf("EXISTS_sensorElementList takes no value")
 	}
-	if q.Has("EXISTS_sensorElementList") {
-		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.Cold != 0 || e.Sensors != "" })
-	}
 	cache := &sensorCache{}
+	if q.Has("EXISTS_sensorElementList") {
+		needExt = true
+		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool { return e.Cold != 0 || len(cache.of(e)) > 0 })
+	}
 	// anyKept says whether some kept element of e has what ok looks for.
 	anyKept := func(e *supply.Event, ok func(keptElement) bool) bool {
 		return e.Sensors != "" && slices.ContainsFunc(cache.of(e), ok)
@@ -687,18 +700,18 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	default:
 		return nil, ErrQueryParam.Wrapf("orderBy must be eventTime or recordTime")
 	}
-	if v := q.Get("nextPageToken"); v != "" {
-		if err := supply.ParseEventToken(v, f.ByEventTime); err != nil {
-			return nil, ErrQueryParam.Wrapf("nextPageToken: not a page token of this query (the next link of an answer with the same orderBy)")
-		}
-		f.After = v
-	}
 	switch q.Get("orderDirection") {
 	case "", "ASC":
 	case "DESC":
 		f.Desc = true
 	default:
 		return nil, ErrQueryParam.Wrapf("orderDirection must be ASC or DESC")
+	}
+	if v := q.Get("nextPageToken"); v != "" {
+		if err := supply.ParseEventToken(v, f.ByEventTime, f.Desc); err != nil {
+			return nil, ErrQueryParam.Wrapf("nextPageToken: not a page token of this query (the next link of an answer with the same orderBy and orderDirection)")
+		}
+		f.After = v
 	}
 	for name, dst := range map[string]*int{"eventCountLimit": &out.CountLimit, "maxEventCount": &out.MaxCount} {
 		if v := q.Get(name); v != "" {

@@ -99,9 +99,13 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 	if base.Extensions, base.ILMD, err = extensions(raw, e.ILMD); err != nil {
 		return nil, err
 	}
+	// A dispensing, of any kind, keeps none of what a pharmacy's system
+	// may name the patient in: event data is public.
+	if step == "dispensing" {
+		base.Extensions, base.ILMD, base.Sensors, base.Sources, base.Destinations, base.Locations = "", "", "", nil, nil, ""
+	}
 	// ILMD is an ADD ObjectEvent's or a TransformationEvent's (as the
-	// schema has it); a dispensing keeps neither: what a pharmacy's system
-	// adds there may be about the patient, and event data is public.
+	// schema has it).
 	if !(e.Type == "ObjectEvent" && e.Action == "ADD" || e.Type == "TransformationEvent") {
 		base.ILMD = ""
 	}
@@ -135,9 +139,6 @@ func TranslateEvent(r ledger.Reader, raw json.RawMessage) ([]supply.CaptureEvent
 			if base.Sensor != nil {
 				return nil, sensorNotHeld("dispensing")
 			}
-			// Nor its parties: a pharmacy's system may name the patient
-			// the medicine went to.
-			base.Extensions, base.ILMD, base.Sensors, base.Sources, base.Destinations = "", "", "", nil, nil
 			out := make([]supply.CaptureEvent, len(e.EPCList))
 			for i, code := range e.EPCList {
 				out[i] = base

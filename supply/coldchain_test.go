@@ -10,6 +10,7 @@ import (
 	"github.com/primum-health/primum/anchor"
 	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/envelope"
+	"github.com/primum-health/primum/gs1"
 	"github.com/primum-health/primum/internal/moduletest"
 	"github.com/primum-health/primum/ledger"
 	"github.com/primum-health/primum/supply"
@@ -401,5 +402,74 @@ func TestLoggerBatch(t *testing.T) {
 		if err := anchor.Verify(supply.LoggerLeaves(this.Readings)[i], uint64(3+i), e.Size, p, root); err != nil {
 			t.Fatalf("reading %d: %v", i, err)
 		}
+	}
+}
+
+// TestDispensingKeepsNoDetails: event data is public, and a pharmacy's
+// system may name the patient in a dispensing's parties, extension
+// fields, ILMD, sensor data or location fields: the ledger keeps none of
+// them on a dispensing, however it is recorded (a kept event, a custody
+// step, an error declaration), and a refusal changes nothing.
+func TestDispensingKeepsNoDetails(t *testing.T) {
+	w := setup(t)
+	capture := func(e supply.CaptureEvent) error {
+		return w.Do("maker", supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{e}})
+	}
+	patient := [][2]string{{"possessing_party", "urn:example:patient:jane-doe"}}
+	for _, c := range []struct {
+		name string
+		e    supply.CaptureEvent
+		want error
+	}{
+		{"a kept dispensing naming a party", supply.CaptureEvent{Step: "record", Record: &supply.Event{Type: "ObjectEvent", Action: "OBSERVE", BizStep: "dispensing",
+			Quantities: []supply.Quantity{{Class: "urn:epc:class:lgtin:9506000.013435.L1", Quantity: "1"}}, Destinations: patient}}, supply.ErrPublicDispensing},
+		{"a kept dispensing (CBV URN) with an extension field", supply.CaptureEvent{Step: "record", Record: &supply.Event{Type: "ObjectEvent", Action: "OBSERVE",
+			BizStep: "urn:epcglobal:cbv:bizstep:dispensing", Extensions: `{"example:patient":"Jane Doe"}`}}, supply.ErrPublicDispensing},
+		{"an observation recorded as a dispensing, with location fields", supply.CaptureEvent{Step: "observe", BizStep: "dispensing", Codes: []string{pack3},
+			Locations: `{"bizLocation":{"example:deliverTo":"12 Home St"}}`, BizLocation: "urn:epc:id:sgln:9506000.00001.0"}, supply.ErrPublicDispensing},
+		{"an inspection with the same", supply.CaptureEvent{Step: "observe", BizStep: "inspecting", Codes: []string{pack3},
+			Locations: `{"bizLocation":{"example:dock":"3"}}`, BizLocation: "urn:epc:id:sgln:9506000.00001.0", Destinations: patient}, nil},
+		{"a kept dispensing, plainly", supply.CaptureEvent{Step: "record", EventID: "urn:uuid:d1", Record: &supply.Event{Type: "ObjectEvent", Action: "OBSERVE", BizStep: "dispensing", EventID: "urn:uuid:d1",
+			Quantities: []supply.Quantity{{Class: "urn:epc:class:lgtin:9506000.013435.L1", Quantity: "1"}}}}, nil},
+		{"its error declaration with an extension field", supply.CaptureEvent{Step: "declare_error", EventID: "urn:uuid:d1",
+			Declare: &supply.ErrorDeclaration{Time: "2026-01-02T00:00:00Z", Extensions: `{"example:patient":"Jane Doe"}`}}, supply.ErrPublicDispensing},
+	} {
+		before := w.St.Hash()
+		if err := capture(c.e); !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v; want %v", c.name, err, c.want)
+		}
+		if c.want != nil && string(before) != string(w.St.Hash()) {
+			t.Fatalf("%s: a refusal changed the state", c.name)
+		}
+	}
+}
+
+// TestLocationMasterData: a location's master data is set, and replaced,
+// by the member that registered its GLN only.
+func TestLocationMasterData(t *testing.T) {
+	w := setup(t)
+	gln := "950600000001" + string(gs1.CheckDigit("950600000001"))
+	must(t, w.Do("maker", supply.TypeRegisterLocation, supply.RegisterLocation{GLN: gln}))
+	set := func(org, id string, attrs ...[2]string) error {
+		return w.Do(org, supply.TypeCapture, supply.Capture{Events: []supply.CaptureEvent{{Step: "location", Location: &supply.LocationMaster{ID: id, Attributes: attrs}}}})
+	}
+	const id = "urn:epc:id:sgln:9506000.00001.0"
+	for _, c := range []struct {
+		name, org, id string
+		attrs         [][2]string
+		want          error
+	}{
+		{"another member", "dist", id, [][2]string{{"urn:epcglobal:cbv:mda#sst", "201"}}, supply.ErrNotYourLocation},
+		{"not a location", "maker", "urn:epc:id:sscc:0614141.1234567890", nil, supply.ErrBadCode},
+		{"an unregistered GLN", "maker", "urn:epc:id:sgln:9506000.00002.0", nil, supply.ErrNotYourLocation},
+		{"an attribute too long", "maker", id, [][2]string{{"urn:x", strings.Repeat("x", 1025)}}, supply.ErrBadField},
+		{"its registrant", "maker", id, [][2]string{{"urn:epcglobal:cbv:mda#sst", "201"}}, nil},
+	} {
+		if err := set(c.org, c.id, c.attrs...); !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v; want %v", c.name, err, c.want)
+		}
+	}
+	if m, err := supply.GetLocationMaster(w.St.Committed(), id); err != nil || m == nil || m.Attributes[0][1] != "201" || m.By != w.ID("maker") {
+		t.Fatalf("the location's master data: %+v %v", m, err)
 	}
 }

@@ -47,4 +47,5 @@ var (
 	ErrNotRecorder        = ledger.NewError("supply", 54, "not_the_recorder", 403, "only the member that recorded an event declares it in error")
 	ErrAlreadyDeclared    = ledger.NewError("supply", 55, "already_declared", 409, "this event was declared in error already")
 	ErrNotYourLocation    = ledger.NewError("supply", 56, "not_your_location", 403, "a location's master data is set by the member that registered its GLN (supply.register_location)")
+	ErrPublicDispensing   = ledger.NewError("supply", 57, "dispensing_keeps_no_details", 400, "a dispensing keeps no sources, destinations, extension fields, ILMD, sensor data or location fields: event data is public, and a pharmacy's system may name the patient there")
 )

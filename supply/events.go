@@ -5,6 +5,7 @@ package supply
 //go:generate go tool easyjson -no_std_marshalers events.go
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
@@ -184,6 +185,9 @@ func declareError(ctx *ledger.Context, id string, d *ErrorDeclaration) error {
 	if ev.By != actor(ctx) {
 		return ErrNotRecorder.Wrapf("%s", short(id))
 	}
+	if d.Extensions != "" && isDispensing(ev.BizStep) {
+		return ErrPublicDispensing.Wrapf("an error declaration of a dispensing keeps no extension fields")
+	}
 	if ev.ErrorDeclaration != nil {
 		return ErrAlreadyDeclared.Wrapf("%s, at %s", short(id), ev.ErrorDeclaration.Time)
 	}
@@ -236,10 +240,15 @@ func eventTimeKey(at time.Time, seq uint64) []byte {
 // ParseEventToken checks a page token of Events for the order asked: a
 // seq in record order, "t" and the hex of an event-time index key in
 // event-time order.
-func ParseEventToken(token string, byEventTime bool) error {
-	_, err := startOf(token, byEventTime, false)
+func ParseEventToken(token string, byEventTime, desc bool) error {
+	_, err := startOf(token, byEventTime, desc)
 	return err
 }
+
+// maxScanBytes bounds the bytes of events one page decodes (an event may
+// carry kilobytes of sensor data and extension fields): a page that
+// reaches it answers what it found and the token to go on from.
+const maxScanBytes = 8 << 20
 
 // startOf is where a page starts: the key of the first event to examine
 // (nil: the first, or with desc the last).
@@ -285,6 +294,16 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, string, error) {
 		return nil, "", err
 	}
 	prefix := prefixEvent
+	// In event-time order, the scan ends where the other time bound is
+	// passed: no event beyond it can match.
+	var end []byte
+	if f.ByEventTime && !f.Desc && !f.To.IsZero() {
+		end = eventTimeKey(f.To, 0)
+	}
+	if f.ByEventTime && f.Desc && !f.From.IsZero() {
+		end = eventTimeKey(f.From, 0)
+	}
+	scannedBytes := 0
 	if f.ByEventTime {
 		prefix = prefixEventTime
 		// The first page of events from (or, descending, before) a time
@@ -315,6 +334,9 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, string, error) {
 		return strconv.FormatUint(seq, 10)
 	}
 	err = ledger.Scan(r, prefix, start, f.Desc, func(k, v []byte) bool {
+		if end != nil && (!f.Desc && bytes.Compare(k, end) >= 0 || f.Desc && bytes.Compare(k, end) < 0) {
+			return false
+		}
 		if f.ByEventTime {
 			if len(k) != len(prefixEventTime)+20 {
 				derr = fmt.Errorf("supply: a malformed event-time key")
@@ -328,7 +350,7 @@ func Events(r ledger.Reader, f EventFilter) ([]Event, string, error) {
 		if derr = ledger.DecodeState(v, &e); derr != nil {
 			return false
 		}
-		if scanned++; scanned > scanLimit {
+		if scanned, scannedBytes = scanned+1, scannedBytes+len(v); scanned > scanLimit || scannedBytes > maxScanBytes {
 			next = token(k, e.Seq)
 			return false
 		}
@@ -695,6 +717,9 @@ func applyEvent(ctx *ledger.Context, e CaptureEvent) error {
 		if found, err := ledger.GetJSON(ctx.State, key, &ev); err != nil || !found {
 			panic(fmt.Sprintf("supply: the event just recorded is not in state: %v", err))
 		}
+		if isDispensing(ev.BizStep) && more.private() {
+			return ErrPublicDispensing
+		}
 		// What the event says, over what the step recorded (a kept
 		// event's own, when the event says nothing of it).
 		ev.ReadPoint, ev.BizLocation = cmp.Or(more.ReadPoint, ev.ReadPoint), cmp.Or(more.BizLocation, ev.BizLocation)
@@ -733,6 +758,19 @@ func counter(ctx *ledger.Context, key []byte) uint64 {
 	return 0
 }
 
+// isDispensing says whether a business step is dispensing (bare, or
+// CBV's URN or URI).
+func isDispensing(step string) bool {
+	return step == "dispensing" || strings.HasSuffix(step, ":dispensing") || strings.HasSuffix(step, "-dispensing")
+}
+
+// private says whether an event carries what may name a patient in a
+// dispensing: parties, extension fields, ILMD, sensor data, locations'
+// own fields.
+func (e *Event) private() bool {
+	return len(e.Sources)+len(e.Destinations) > 0 || e.Extensions != "" || e.ILMD != "" || e.Sensors != "" || e.Locations != ""
+}
+
 // Bounds of an event kept as recorded.
 const (
 	maxKeptIDs   = MaxCodes // identifiers, every list together
@@ -769,6 +807,9 @@ func keep(ctx *ledger.Context, e *Event) error {
 	}
 	if len(e.Locations) > MaxExtension {
 		return ErrBadField.Wrapf("locations' extension fields of at most %d bytes an event", MaxExtension)
+	}
+	if isDispensing(e.BizStep) && e.private() {
+		return ErrPublicDispensing
 	}
 	fields := []string{e.EventID, e.BizStep, e.Disposition, e.EventTime, e.Parent, e.TransformationID, e.ReadPoint, e.BizLocation}
 	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs, e.PersistentSet, e.PersistentUnset} {
