@@ -220,14 +220,14 @@ func renderEvent(e supply.Event) map[string]any {
 		out["bizTransactionList"] = bts
 	}
 	// The member it was shipped to is its owning party at destination
-	// (else, the one it named); the other parties and locations as
-	// captured.
+	// (one it names itself is not shown: it could name any member); the
+	// other parties and locations as captured.
 	var dests []map[string]string
 	if e.To != "" {
 		dests = append(dests, map[string]string{"type": "owning_party", "destination": "urn:primum:org:" + e.To})
 	}
 	for _, d := range e.Destinations {
-		if e.To == "" || cbvName(d[0]) != "owning_party" {
+		if cbvName(d[0]) != "owning_party" {
 			dests = append(dests, map[string]string{"type": d[0], "destination": d[1]})
 		}
 	}
