@@ -3,11 +3,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/primum-health/primum/client"
@@ -28,7 +30,10 @@ func main() {
 	if err := root.ExecuteContext(ctx); err != nil {
 		var p *client.Problem
 		if errors.As(err, &p) {
-			fmt.Fprintf(stderr, "Error [%s]: %s\n", p.Code, p.Detail)
+			// What the command says around the node's refusal (which
+			// batch, what was done before) comes first.
+			context, _ := strings.CutSuffix(err.Error(), p.Error())
+			fmt.Fprintf(stderr, "Error [%s]: %s%s\n", p.Code, context, cmp.Or(p.Detail, p.Title))
 		} else {
 			fmt.Fprintln(stderr, "Error:", err)
 		}

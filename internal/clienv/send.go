@@ -32,7 +32,7 @@ func (e *Env) Send(cmd *cobra.Command, r ledger.Route, values map[string]any) er
 	if err != nil {
 		return err
 	}
-	if err := e.orgIDs(cmd, r.Orgs, values); err != nil {
+	if err := e.orgIDs(cmd, r.Orgs, r.Args, values); err != nil {
 		return err
 	}
 	if r.Type == identity.TypeRotateKey {
@@ -65,15 +65,23 @@ func (e *Env) Send(cmd *cobra.Command, r ledger.Route, values map[string]any) er
 }
 
 // orgIDs turns organisations' names into their ids in the body fields
-// that hold them (ledger.Route.Orgs); an id stays as it is.
-func (e *Env) orgIDs(cmd *cobra.Command, fields []string, values map[string]any) error {
+// that hold them (ledger.Route.Orgs); an id stays as it is. A refusal
+// names the field as the command line has it: a positional argument
+// (args) in capitals, else its flag.
+func (e *Env) orgIDs(cmd *cobra.Command, fields, args []string, values map[string]any) error {
 	resolve := func(field, v string) (string, error) {
 		if v == "" {
 			return "", nil // none (a field that takes none says so in its doc)
 		}
 		id, err := e.Client().Organisation(cmd.Context(), v)
 		if err != nil {
-			return "", fmt.Errorf("--%s: %w", autocli.FlagOf(field), err)
+			name := "--" + autocli.FlagOf(field)
+			for _, a := range args {
+				if strings.TrimSuffix(a, "...") == field {
+					name = strings.ToUpper(field)
+				}
+			}
+			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		return id, nil
 	}
