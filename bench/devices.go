@@ -135,12 +135,13 @@ func prepareWearables(ctx context.Context, c *client.Client, chainID, home strin
 	if _, _, err := tokens.Create(home, filepath.Join("keys", "bench-clinic.json"), []string{tokens.ScopeRead}, 24*time.Hour, "wearables' keeper", time.Now()); err != nil {
 		return nil, err
 	}
-	// The clinic keeps wearables' readings, up to one a second a wearable.
+	// The clinic keeps wearables' readings, as many as it may (a long run
+	// uploads more than a day's worth at a reading a second).
 	info, err := c.Self(ctx, keeper)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := envelope.Build(chainID, keeper, info.Nonce, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400})
+	raw, err := envelope.Build(chainID, keeper, info.Nonce, devices.TypeKeeping, devices.Keeping{ReadingsPerDay: devices.MaxReadingsPerDay})
 	if err != nil {
 		return nil, err
 	}
