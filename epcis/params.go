@@ -19,7 +19,7 @@ import (
 // ErrQueryUnsupported answers a standard query parameter this repository
 // does not evaluate: the events it keeps lack the field (EPCIS 2.0's
 // ImplementationException, as 501).
-var ErrQueryUnsupported = ledger.NewError("api", 53, "epcis_query_unsupported", 501, "a standard EPCIS query parameter this repository does not answer: the ledger does not keep that part of an event")
+var ErrQueryUnsupported = ledger.NewError("api", 53, "epcis_query_unsupported", 501, "a standard EPCIS query parameter this repository does not answer: the ledger keeps nothing it could read (no master data of that vocabulary)")
 
 // ErrQueryTooLarge answers a query with more matches than its
 // maxEventCount (EPCIS 2.0's QueryTooLargeException).
