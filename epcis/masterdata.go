@@ -3,6 +3,7 @@ package epcis
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -154,20 +155,94 @@ var (
 )
 
 // attrAnswered says whether a master-data parameter is answered: on a
-// location (bizLocation, readPoint, or an extension field naming one).
+// location (bizLocation, readPoint, or an extension field naming one), or
+// on a trade item class (epcClass: the products master data registers).
 func attrAnswered(n string) bool {
 	if m := eqAttrParam.FindStringSubmatch(n); m != nil {
-		return m[1] == "bizLocation" || m[1] == "readPoint"
+		return m[1] == "bizLocation" || m[1] == "readPoint" || m[1] == "epcClass"
 	}
 	return hasAttrParam.MatchString(n)
 }
 
-// locationMasters reads locations' master data once a query: the first
-// storage error stops it (err).
+// productAttrs are the EPCClass attributes a product answers (MasterData
+// reads them into it).
+func productAttrs(p *supply.Product) map[string]string {
+	return map[string]string{"regulatedProductName": p.Name, "tradeItemDescription": p.Name, "descriptionShort": p.Name,
+		"dosageFormType": p.Form, "strengthDescription": p.Strength}
+}
+
+// gtinsOf are the GTINs of the trade items an event names: its packs'
+// (SGTINs) and its quantities' classes (LGTINs, GTIN patterns).
+func gtinsOf(e *supply.Event) []string {
+	var out []string
+	add := func(g string) {
+		if g != "" && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	for _, list := range [][]string{e.Keys, e.Inputs, e.Outputs} {
+		for _, k := range list {
+			if rest, ok := strings.CutPrefix(k, "sgtin:"); ok {
+				g, _, _ := strings.Cut(rest, ".")
+				add(g)
+			}
+		}
+	}
+	for _, list := range [][]supply.Quantity{e.Quantities, e.ChildQuantities, e.InputQuantities, e.OutputQuantities} {
+		for _, q := range list {
+			class := q.Class
+			if rest, ok := strings.CutPrefix(class, "urn:epc:class:lgtin:"); ok {
+				if i := strings.LastIndexByte(rest, '.'); i > 0 {
+					class = "urn:epc:idpat:sgtin:" + rest[:i] + ".*"
+				}
+			}
+			if g, err := classGTIN(class); err == nil {
+				add(g)
+			}
+		}
+	}
+	return out
+}
+
+// locationMasters reads locations' master data and products once a
+// query: the first storage error stops it (err).
 type locationMasters struct {
-	r    ledger.Reader
-	seen map[string]*supply.LocationMaster
-	err  error
+	r        ledger.Reader
+	seen     map[string]*supply.LocationMaster
+	products map[string]*supply.Product
+	err      error
+}
+
+// productValues are the values of the attributes named of the products
+// of gtins.
+func (l *locationMasters) productValues(gtins, attrs []string) []any {
+	var out []any
+	for _, g := range gtins {
+		if l.err != nil {
+			return nil
+		}
+		p, ok := l.products[g]
+		if !ok {
+			var err error
+			if p, err = supply.GetProduct(l.r, g); errors.Is(err, supply.ErrUnknownProduct) {
+				p, err = nil, nil
+			}
+			if err != nil {
+				l.err = err
+				return nil
+			}
+			l.products[g] = p
+		}
+		if p == nil {
+			continue
+		}
+		for name, v := range productAttrs(p) {
+			if v != "" && (slices.Contains(attrs, name) || slices.ContainsFunc(attrs, func(a string) bool { return attrName(a) == name })) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // values are the values of the attributes named (bare names or ids) of

@@ -445,7 +445,7 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 		}
 	}
 	// Master-data attributes of the locations an event names.
-	masters := &locationMasters{r: r, seen: map[string]*supply.LocationMaster{}}
+	masters := &locationMasters{r: r, seen: map[string]*supply.LocationMaster{}, products: map[string]*supply.Product{}}
 	for _, n := range names {
 		if m := eqAttrParam.FindStringSubmatch(n); m != nil && attrAnswered(n) {
 			field, attr, vals := m[1], m[2], split(n)
@@ -455,11 +455,16 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			}
 			needExt = true
 			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
-				id := e.BizLocation
-				if field == "readPoint" {
-					id = e.ReadPoint
+				var found []any
+				switch field {
+				case "epcClass":
+					found = masters.productValues(gtinsOf(e), []string{attr})
+				case "readPoint":
+					found = masters.values(e.ReadPoint, []string{attr})
+				default:
+					found = masters.values(e.BizLocation, []string{attr})
 				}
-				return slices.ContainsFunc(masters.values(id, []string{attr}), func(v any) bool { return valuesMatch([]any{v}, "EQ", wants) })
+				return slices.ContainsFunc(found, func(v any) bool { return valuesMatch([]any{v}, "EQ", wants) })
 			})
 		}
 		if m := hasAttrParam.FindStringSubmatch(n); m != nil {

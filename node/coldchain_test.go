@@ -161,7 +161,7 @@ func TestColdChainEndToEnd(t *testing.T) {
 		{"EQ_SENSORMETADATA_example:lab=L-7&EQ_SENSORREPORT_example:cv=123&EXISTS_SENSORELEMENT_example:batchNote", 200, "urn:uuid:c11"},
 		{"GT_SENSORREPORT_example:cv=200", 200, ""},
 		{"EQ_deviceID=urn:epc:id:giai:0614141.L1&EQ_type=Temperature&eventType=ObjectEvent&EXISTS_sensorElementList", 200, "urn:uuid:c7 urn:uuid:c8"},
-		{"EQ_ATTR_epcClass_sst=201", 501, ""},
+		{"EQ_ATTR_disposition_sst=201", 501, ""},
 		// By event time (c9 was recorded after c4 and c5, and happened
 		// before them), from a time, and the latest first.
 		{"orderBy=eventTime&eventCountLimit=6", 200, "urn:uuid:c0 urn:uuid:c1 urn:uuid:c2 urn:uuid:c3 urn:uuid:c9 urn:uuid:c4"},

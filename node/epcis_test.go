@@ -341,6 +341,11 @@ func TestEPCISCaptureQueryAndVerify(t *testing.T) {
 			t.Fatalf("%s: %v", q, list)
 		}
 	}
+	// A trade item class's master data (its product): the packing of its
+	// packs, by the product's name.
+	if doc, _ := query("/epcis/events?eventType=AggregationEvent&EQ_action=ADD&EQ_ATTR_epcClass_regulatedProductName=Amoxicillin"); len(events(doc)) != 1 || events(doc)[0].(map[string]any)["eventID"] != "urn:uuid:0002" {
+		t.Fatalf("by the product's name: %v", events(doc))
+	}
 	// An error declaration: its recorder's only, kept beside the event
 	// (custody unchanged), answered by the error-declaration parameters.
 	declared := epcisDoc(`{"type":"ObjectEvent","eventID":"urn:uuid:0004","eventTime":"2026-11-03T09:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"receiving","epcList":["` + ssccURN + `"],"errorDeclaration":{"declarationTime":"2026-11-03T12:00:00Z","reason":"incorrect_data","correctiveEventIDs":["urn:uuid:0004b"],"example:issuer":"Employee 123"}}`)
