@@ -22,6 +22,7 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 
 	"github.com/primum-health/primum/client"
+	"github.com/primum-health/primum/devices"
 	"github.com/primum-health/primum/envelope"
 	"github.com/primum-health/primum/federated"
 	"github.com/primum-health/primum/identity"
@@ -294,6 +295,13 @@ func benchPrimum(ctx context.Context, cfg Config, budget int) (_ *Result, _ int,
 			}
 			if i >= perOrg {
 				continue
+			}
+			// Early on, each care organisation says its node keeps
+			// patients' wearables' readings (devices.keeping).
+			if care && i == 2 {
+				if err := sign(devices.TypeKeeping, devices.Keeping{ReadingsPerDay: 86_400}); err != nil {
+					return nil, 0, err
+				}
 			}
 			// The first hospital sponsors a trial every 20 steps and
 			// amends it at once (the registry's writes).

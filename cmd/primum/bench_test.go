@@ -62,6 +62,7 @@ func benchRuns(t *testing.T, batch int) {
 		{"mix has device batches", r.Mix["devices.batch"] > 0},
 		{"mix has keeper namings and the keeper's node's indexing of uploaded readings",
 			r.Mix["devices.keeper"] > 0 && r.Mix["devices.kept"] > 0 && r.Mix["records.register"] >= r.Mix["devices.kept"]},
+		{"mix has organisations saying they keep wearables' readings", r.Mix["devices.keeping"] > 0},
 		// An upload answers after its devices.kept commits: in a 2 s
 		// window under load, the first may answer after the window.
 		{"wearables' uploads reported, none failed", r.Primum != nil && r.Primum.Uploads != nil && r.Primum.Uploads.Errors == 0},
