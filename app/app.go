@@ -620,6 +620,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	a.checkMu.Unlock()
 	a.metrics.height.Set(float64(height))
+	a.metrics.blockTime.Set(float64(a.lastTime.Load()) / 1e9)
 	a.notify(results)
 	a.hookMu.Lock()
 	hooks := a.hooks

@@ -6,8 +6,11 @@ type metrics struct {
 	txs           *prometheus.CounterVec
 	checkRejected *prometheus.CounterVec
 	height        prometheus.Gauge
-	blockSeconds  prometheus.Histogram
-	blockTxs      prometheus.Histogram
+	// blockTime is the last committed block's time: its age against the
+	// clock is what alerts on a halted chain or a node behind.
+	blockTime    prometheus.Gauge
+	blockSeconds prometheus.Histogram
+	blockTxs     prometheus.Histogram
 	// proposalsRejected counts proposals this node refused to vote for.
 	proposalsRejected prometheus.Counter
 	// sigChecks counts the signatures this node has verified (alone or in
@@ -23,6 +26,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Transactions refused by CheckTx, by error code."}, []string{"code"}),
 		height: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "primum", Name: "block_height",
 			Help: "Height of the last committed block."}),
+		blockTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "primum", Name: "block_time_seconds",
+			Help: "Time of the last committed block, Unix seconds (time() minus it: how old the node's view of the ledger is)."}),
 		blockSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "primum", Name: "finalize_block_seconds",
 			Help: "Time to execute a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "primum", Name: "block_txs",
@@ -33,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Transaction signatures verified by this node (CheckTx, a batch's pre-check, proposals, blocks)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockSeconds, m.blockTxs, m.proposalsRejected, m.sigChecks)
+		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockTime, m.blockSeconds, m.blockTxs, m.proposalsRejected, m.sigChecks)
 	}
 	return m
 }
