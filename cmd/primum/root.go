@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,8 +16,9 @@ import (
 // globals are the flags every command shares: its clienv.Env (keys,
 // signing, reading as the caller follow from them) and the log level.
 type globals struct {
-	e        clienv.Env
-	logLevel string
+	e         clienv.Env
+	logLevel  string
+	logFormat string
 }
 
 // env is this command's clienv.Env: the shared flags, as parsed.
@@ -50,6 +52,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	f.StringVarP(&g.e.Output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&g.e.Node, "node", "", "REST API of the node to talk to (default: this home's API address)")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&g.logFormat, "log-format", cmp.Or(os.Getenv("PRIMUM_LOG_FORMAT"), "text"), "log format: text, or json (one object a line, for a log collector; env PRIMUM_LOG_FORMAT)")
 	f.StringVar(&g.e.At, "at", "", "a patient's --from signs as their own pseudonym at this organisation (name or id; see 'primum identity pseudonyms')")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if g.e.Output != "text" && g.e.Output != "json" {
@@ -59,7 +62,15 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 		if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 			return fmt.Errorf("--log-level: %w", err)
 		}
-		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		opts := &slog.HandlerOptions{Level: level}
+		switch g.logFormat {
+		case "text":
+			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, opts)))
+		case "json":
+			slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, opts)))
+		default:
+			return fmt.Errorf("--log-format must be text or json, not %q", g.logFormat)
+		}
 		return nil
 	}
 	tx, _ := newTxCmd(g)
