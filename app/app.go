@@ -145,6 +145,11 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 			a.lastTime.Store(t.UnixNano())
 		}
 	}
+	// What a restarted node committed, before its next block.
+	if v := st.Version(); v > 0 {
+		a.metrics.height.Set(float64(v))
+		a.metrics.blockTime.Set(float64(a.lastTime.Load()) / 1e9)
+	}
 	return a, nil
 }
 

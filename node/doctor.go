@@ -1,22 +1,30 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/cometbft/cometbft/p2p"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/wire"
 )
 
 // Check is one finding of Doctor: what was checked, how it stands (ok,
@@ -82,127 +90,150 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 	} else {
 		add("genesis", CheckOK, "chain %s, %d validator(s)", genesis.ChainID, len(genesis.Validators))
 	}
-	out = append(out, keyChecks(home, cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile())...)
-	out = append(out, diskCheck(home))
-
-	// The node, if it answers.
-	api := "http://" + settings.APIAddr
-	if settings.TLSCert != "" {
-		api = "https://" + settings.APIAddr
-	}
-	c := client.New(api)
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	status, serr := c.Status(sctx)
-	cancel()
-	addrs := []struct{ name, addr string }{{"api", settings.APIAddr}, {"rpc", strings.TrimPrefix(cfg.RPC.ListenAddress, "tcp://")},
-		{"p2p", strings.TrimPrefix(cfg.P2P.ListenAddress, "tcp://")}}
-	for _, a := range addrs {
-		switch {
-		case serr == nil:
-			add("port "+a.name, CheckOK, "%s: this node listens there", a.addr)
-		default:
-			l, err := net.Listen("tcp", a.addr)
-			if err != nil {
-				add("port "+a.name, CheckFail, "%s is taken by another program (or cannot be bound: %v): stop it, or give this node another address in its config", a.addr, err)
-				continue
+	secrets := []string{cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile(), filepath.Join(home, unsealFile), filepath.Join(home, unsealNextFile),
+		filepath.Join(home, settingsFile)}
+	for _, f := range append([]string{settings.OperatorKey, settings.ResearchKey, settings.TLSKey}, slices.Collect(maps.Values(settings.APITokens))...) {
+		if f != "" {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(home, f)
 			}
-			l.Close()
-			add("port "+a.name, CheckOK, "%s is free", a.addr)
+			secrets = append(secrets, f)
 		}
 	}
-	if serr != nil {
-		add("node", CheckWarn, "not answering on %s (%v): not running, or starting; the checks of a running node were skipped", api, serr)
+	out = append(out, keyChecks(home, secrets...)...)
+	out = append(out, diskCheck(home))
+
+	// The node, if it answers: on its API (HTTPS with the certificate it
+	// is configured with, whatever name that certificate is for), else on
+	// CometBFT's RPC; it is this home's node if it has its node key.
+	var nodeID string
+	if nk, err := p2p.LoadNodeKey(cfg.NodeKeyFile()); err == nil {
+		nodeID = string(nk.ID())
+	}
+	base, hc := "http://"+settings.APIAddr, noProxy()
+	if settings.TLSCert != "" {
+		var err error
+		if hc, err = pinnedTLS(home, settings.TLSCert); err != nil {
+			add("config", CheckFail, "tls_cert: %v", err)
+			return out
+		}
+		base = "https://" + settings.APIAddr
+	}
+	fetch := func() (*wire.Status, error) { return fetchStatus(ctx, hc, base) }
+	status, serr := fetch()
+	ours := serr == nil && (nodeID == "" || status.NodeID == nodeID)
+	rpc := localHTTP(cfg.RPC.ListenAddress)
+	rpcOurs := !ours && rpc != "" && rpcNodeID(ctx, rpc) == nodeID && nodeID != ""
+	for _, a := range []struct{ name, addr string }{{"api", settings.APIAddr}, {"rpc", cfg.RPC.ListenAddress}, {"p2p", cfg.P2P.ListenAddress}} {
+		addr, tcp := strings.CutPrefix(a.addr, "tcp://")
+		switch {
+		case a.addr == "":
+			add("port "+a.name, CheckOK, "off")
+		case !tcp && strings.Contains(a.addr, "://"):
+			add("port "+a.name, CheckOK, "%s: not a TCP address (not checked)", a.addr)
+		case ours || rpcOurs:
+			add("port "+a.name, CheckOK, "%s: this node listens there", addr)
+		default:
+			l, err := net.Listen("tcp", addr)
+			switch {
+			case errors.Is(err, syscall.EADDRINUSE):
+				add("port "+a.name, CheckFail, "%s is taken by another program: stop it, or give this node another address in its config", addr)
+			case err != nil:
+				add("port "+a.name, CheckFail, "%s cannot be listened on: %v", addr, err)
+			default:
+				l.Close()
+				add("port "+a.name, CheckOK, "%s is free", addr)
+			}
+		}
+	}
+	switch {
+	case rpcOurs:
+		add("node", CheckWarn, "running (CometBFT's RPC answers with this home's node key), but its API on %s does not answer (%v)", settings.APIAddr, serr)
+		return out
+	case serr != nil:
+		add("node", CheckWarn, "not answering on %s (%v): not running, or starting; the checks of a running node were skipped", settings.APIAddr, serr)
+		return out
+	case !ours:
+		add("node", CheckFail, "another node (%s) answers on %s, not this home's (%s)", status.NodeID, settings.APIAddr, nodeID)
 		return out
 	}
 	if genesis != nil && status.ChainID != genesis.ChainID {
-		add("node", CheckFail, "the node at %s runs chain %s, not this home's %s: another node holds this home's address", api, status.ChainID, genesis.ChainID)
+		add("node", CheckFail, "the node at %s runs chain %s, not this home's %s", settings.APIAddr, status.ChainID, genesis.ChainID)
 		return out
 	}
 	add("node", CheckOK, "chain %s at height %d", status.ChainID, status.Height)
-	if now.Sub(status.BlockTime) > doctorStale && !status.CatchingUp {
-		// Just started? A block comes at least every 5 s: look again.
-		select {
-		case <-ctx.Done():
-		case <-time.After(6 * time.Second):
-			sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			if again, err := c.Status(sctx); err == nil {
-				status, now = again, now.Add(6*time.Second)
-			}
-			cancel()
-		}
-	}
-	switch ahead, behind := status.BlockTime.Sub(now), now.Sub(status.BlockTime); {
-	case ahead > doctorSkew:
-		add("clock", CheckFail, "the latest block's time is %s ahead of this machine's clock: set the clock right (NTP); a validator's clock skew delays blocks", ahead.Round(time.Second))
-	case status.CatchingUp:
-		add("clock", CheckWarn, "the node is catching up (its latest block is %s old)", behind.Round(time.Second))
-	case behind > doctorStale:
-		add("clock", CheckWarn, "no block for %s: this node is behind (see its peers) or the chain halted (too few validators online)", behind.Round(time.Second))
-	default:
-		add("clock", CheckOK, "the latest block is %s old", behind.Round(time.Second))
-	}
+	out = append(out, clockCheck(ctx, fetch, status, now))
 	out = append(out, peersCheck(ctx, cfg.RPC.ListenAddress, cfg.P2P.PersistentPeers, len(status.Validators)))
 	return out
 }
 
-// keyChecks: the validator and p2p keys and the member keys in keys/ are
-// read by their owner only, and member keys are encrypted.
+// keyChecks: the home and its keys/ folder, the validator and p2p keys,
+// the record store's unseal key, the TLS key, the settings (which may
+// hold API tokens) and the member keys are read by their owner only;
+// member keys and the unseal key are encrypted.
 func keyChecks(home string, files ...string) []Check {
 	var out []Check
 	members, _ := filepath.Glob(filepath.Join(home, "keys", "*.json"))
-	var open, loose, plain []string
+	var loose, plain, open []string
+	checked := map[string]bool{}
+	for _, dir := range []string{home, filepath.Join(home, "keys")} {
+		if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o077 != 0 {
+			open = append(open, fmt.Sprintf("%s (%o)", dir, st.Mode().Perm()))
+		}
+	}
 	for _, f := range append(files, members...) {
-		st, err := os.Stat(f)
-		if err != nil {
+		if checked[f] {
 			continue
 		}
-		rel, _ := filepath.Rel(home, f)
-		if st.Mode().Perm()&0o077 != 0 {
-			loose = append(loose, fmt.Sprintf("%s (%o)", rel, st.Mode().Perm()))
+		checked[f] = true
+		st, err := os.Stat(f)
+		if err != nil || !st.Mode().IsRegular() {
+			continue // absent (the next unseal key, no TLS), or no file to read
 		}
-		open = append(open, rel)
-		if strings.HasPrefix(rel, "keys"+string(filepath.Separator)) {
+		name := rel(home, f)
+		if st.Mode().Perm()&0o077 != 0 {
+			loose = append(loose, fmt.Sprintf("%s (%o)", name, st.Mode().Perm()))
+		}
+		if strings.HasPrefix(f, filepath.Join(home, "keys")+string(filepath.Separator)) || strings.HasSuffix(f, filepath.Base(unsealFile)) {
 			if kf, err := keyring.ReadFile(f); err == nil && !kf.Encrypted {
-				plain = append(plain, rel)
+				plain = append(plain, name)
 			}
 		}
 	}
-	switch {
-	case len(loose) > 0:
-		out = append(out, Check{Name: "keys", Status: CheckFail, Detail: "readable by others than their owner: " + strings.Join(loose, ", ") + ": chmod 600 them"})
-	default:
-		out = append(out, Check{Name: "keys", Status: CheckOK, Detail: fmt.Sprintf("%d key file(s), each readable by its owner only", len(open))})
+	if len(loose) > 0 {
+		out = append(out, Check{Name: "keys", Status: CheckFail, Detail: "readable by others than their owner: " + strings.Join(loose, ", ") + ": chmod 600 the files"})
+	} else {
+		out = append(out, Check{Name: "keys", Status: CheckOK, Detail: fmt.Sprintf("%d key and settings file(s), each readable by its owner only", len(checked))})
+	}
+	if len(open) > 0 {
+		out = append(out, Check{Name: "home open", Status: CheckWarn, Detail: "others may list: " + strings.Join(open, ", ") + " (primum init makes them 700: chmod 700)"})
 	}
 	if len(plain) > 0 {
-		out = append(out, Check{Name: "keys encrypted", Status: CheckWarn, Detail: "stored unencrypted: " + strings.Join(plain, ", ") + " (fine for a demo; encrypt a member's key with a passphrase: primum keys add)"})
+		out = append(out, Check{Name: "keys encrypted", Status: CheckWarn, Detail: "stored unencrypted: " + strings.Join(plain, ", ") +
+			" (fine for a demo; a member's node keeps them encrypted: set PRIMUM_PASSPHRASE when the home is made, docs/operations.md \"Keys\")"})
 	}
 	return out
 }
 
-// diskCheck: the free space of the home's file system.
-func diskCheck(home string) Check {
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs(home, &fs); err != nil {
-		return Check{Name: "disk", Status: CheckWarn, Detail: fmt.Sprintf("cannot read the free space of %s: %v", home, err)}
+// rel is path as seen from home.
+func rel(home, path string) string {
+	if r, err := filepath.Rel(home, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
 	}
-	free, total := fs.Bavail*uint64(fs.Bsize), fs.Blocks*uint64(fs.Bsize)
-	gib := func(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<30), 'f', 1, 64) + " GiB" }
-	switch {
-	case free < doctorDiskFail:
-		return Check{Name: "disk", Status: CheckFail, Detail: fmt.Sprintf("%s free of %s: the node stops when its disk fills; free space or move the home", gib(free), gib(total))}
-	case free < doctorDiskWarn:
-		return Check{Name: "disk", Status: CheckWarn, Detail: fmt.Sprintf("%s free of %s: plan more space (docs/operations.md gives the growth per block)", gib(free), gib(total))}
-	}
-	return Check{Name: "disk", Status: CheckOK, Detail: fmt.Sprintf("%s free of %s", gib(free), gib(total))}
+	return path
 }
 
 // peersCheck: a node of a consortium of several validators has peers.
 func peersCheck(ctx context.Context, rpc, persistent string, validators int) Check {
-	u := "http://" + strings.TrimPrefix(rpc, "tcp://") + "/net_info"
+	base := localHTTP(rpc)
+	if base == "" {
+		return Check{Name: "peers", Status: CheckOK, Detail: fmt.Sprintf("CometBFT's RPC is not on TCP (%q): peers not checked", rpc)}
+	}
+	u := base + "/net_info"
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
-	res, err := http.DefaultClient.Do(req)
+	res, err := noProxy().Do(req)
 	if err != nil {
 		return Check{Name: "peers", Status: CheckWarn, Detail: fmt.Sprintf("CometBFT's RPC does not answer on %s: %v", u, err)}
 	}
@@ -227,4 +258,130 @@ func peersCheck(ctx context.Context, rpc, persistent string, validators int) Che
 		return Check{Name: "peers", Status: CheckWarn, Detail: fmt.Sprintf("%d of %d persistent peers connected", n, configured)}
 	}
 	return Check{Name: "peers", Status: CheckOK, Detail: fmt.Sprintf("%d connected (%d persistent configured)", n, configured)}
+}
+
+// noProxy is an HTTP client for this machine's own node: no proxy from the
+// environment, a short timeout.
+func noProxy() *http.Client {
+	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil}}
+}
+
+// pinnedTLS is a client that accepts exactly the certificate the node is
+// configured with (the API's address is seldom the name it is for).
+func pinnedTLS(home, certFile string) (*http.Client, error) {
+	if !filepath.IsAbs(certFile) {
+		certFile = filepath.Join(home, certFile)
+	}
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, fmt.Errorf("%s holds no PEM certificate", certFile)
+	}
+	want := block.Bytes
+	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, // verified below: the leaf must be the configured certificate
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
+				return fmt.Errorf("the API serves another certificate than %s", certFile)
+			}
+			return nil
+		}}}}, nil
+}
+
+// fetchStatus reads a node's GET /api/v1/status.
+func fetchStatus(ctx context.Context, hc *http.Client, base string) (*wire.Status, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answers %s", base, res.Status)
+	}
+	var st wire.Status
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// localHTTP is the http:// URL of a CometBFT RPC listen address as this
+// machine reaches it ("" for a socket or none).
+func localHTTP(laddr string) string {
+	addr, ok := strings.CutPrefix(laddr, "tcp://")
+	if !ok {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// rpcNodeID is the node id CometBFT's RPC at base answers with ("": none).
+func rpcNodeID(ctx context.Context, base string) string {
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, base+"/status", nil)
+	res, err := noProxy().Do(req)
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	var st struct {
+		Result struct {
+			NodeInfo struct {
+				ID string `json:"id"`
+			} `json:"node_info"`
+		} `json:"result"`
+	}
+	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st) != nil {
+		return ""
+	}
+	return st.Result.NodeInfo.ID
+}
+
+// clockCheck weighs the node's latest block against this machine's clock
+// (now, when status was read): a block ahead means a clock behind; a
+// stale block, looked at again after a block's time, a node behind or a
+// halted chain — unless the chain moved meanwhile, which means this
+// machine's clock is ahead.
+func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status *wire.Status, now time.Time) Check {
+	if status.Height == 0 || status.BlockTime.IsZero() {
+		return Check{Name: "clock", Status: CheckWarn, Detail: "no block yet: the chain has not started (too few validators online?)"}
+	}
+	if now.Sub(status.BlockTime) > doctorStale && !status.CatchingUp {
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(6 * time.Second):
+			if again, err := fetch(); err == nil {
+				if again.Height > status.Height {
+					return Check{Name: "clock", Status: CheckFail, Detail: fmt.Sprintf("blocks are being made, but the latest is %s older than this machine's clock: its clock is ahead (set it right: NTP)",
+						now.Sub(status.BlockTime).Round(time.Second))}
+				}
+				status, now = again, now.Add(time.Since(start))
+			}
+		}
+	}
+	switch ahead, behind := status.BlockTime.Sub(now), now.Sub(status.BlockTime); {
+	case ahead > doctorSkew:
+		return Check{Name: "clock", Status: CheckFail, Detail: fmt.Sprintf("the latest block's time is %s ahead of this machine's clock: set the clock right (NTP); a validator's clock skew delays blocks", ahead.Round(time.Second))}
+	case status.CatchingUp:
+		return Check{Name: "clock", Status: CheckWarn, Detail: fmt.Sprintf("the node is catching up (its latest block is %s old)", behind.Round(time.Second))}
+	case behind > doctorStale:
+		return Check{Name: "clock", Status: CheckWarn, Detail: fmt.Sprintf("no block for %s: this node is behind (see its peers) or the chain halted (too few validators online)", behind.Round(time.Second))}
+	}
+	return Check{Name: "clock", Status: CheckOK, Detail: fmt.Sprintf("the latest block is %s old", max(0, now.Sub(status.BlockTime)).Round(time.Second))}
 }

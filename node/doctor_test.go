@@ -70,6 +70,17 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("running: %s is %q, want %q (%v)", name, got[name], want, checks)
 		}
 	}
+	// The record store's unseal key, readable by others.
+	unseal := filepath.Join(home, "config", "record-store-unseal.json")
+	if err := os.Chmod(unseal, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(node.Doctor(ctx, home, time.Now())); got["keys"] != "fail" {
+		t.Errorf("a loose unseal key: %v", got)
+	}
+	if err := os.Chmod(unseal, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// A clock behind the chain's.
 	got = status(node.Doctor(ctx, home, time.Now().Add(-time.Minute)))
 	if got["clock"] != "fail" {

@@ -63,8 +63,11 @@ func TestMonitoringFiles(t *testing.T) {
 		exposed[name] = strings.Contains(sources, decl)
 	}
 	// CometBFT v1's mempool and p2p metrics (mempool/metrics.gen.go:
-	// "size"; p2p/metrics.gen.go: "peers"; namespace cometbft).
-	exposed["cometbft_mempool_size"], exposed["cometbft_p2p_peers"] = true, true
+	// "size", "size_bytes"; p2p/metrics.gen.go: "peers"; namespace
+	// cometbft).
+	for _, name := range []string{"cometbft_mempool_size", "cometbft_mempool_size_bytes", "cometbft_p2p_peers"} {
+		exposed[name] = true
+	}
 	metric := regexp.MustCompile(`\b(primum|cometbft|node)_[a-z0-9_]+`)
 	check := func(where, expr string) {
 		t.Helper()
@@ -111,7 +114,7 @@ func TestMonitoringFiles(t *testing.T) {
 			check("alert "+r.Alert, r.Expr)
 		}
 	}
-	for _, want := range []string{"PrimumChainHalted", "PrimumNodeBehind", "PrimumMempoolFull", "PrimumDiskFilling", "PrimumProofsStale"} {
+	for _, want := range []string{"PrimumNodeDown", "PrimumChainHalted", "PrimumNodeBehind", "PrimumMempoolFull", "PrimumDiskFilling", "PrimumProofsStale"} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)
 		}

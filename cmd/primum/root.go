@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +64,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 			return fmt.Errorf("--log-level: %w", err)
 		}
 		opts := &slog.HandlerOptions{Level: level}
-		switch g.logFormat {
+		switch strings.ToLower(g.logFormat) {
 		case "text":
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, opts)))
 		case "json":
