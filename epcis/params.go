@@ -315,16 +315,9 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			continue
 		}
 		op, inner, ilmd, declared, field := m[1], m[2] != "", m[3] == "ILMD_", m[3] == "ERROR_DECLARATION_", m[4]
-		vals := split(n)
-		if op != "EXISTS" && op != "EQ" && len(vals) != 1 {
-			return nil, ErrQueryParam.Wrapf("%s takes one value", n)
-		}
-		if op != "EXISTS" && len(vals) == 0 {
-			return nil, ErrQueryParam.Wrapf("%s takes a value", n)
-		}
-		wants := make([]queryValue, len(vals))
-		for i, v := range vals {
-			wants[i] = parseValue(v)
+		wants, err := conditionValues(n, op, split(n))
+		if err != nil {
+			return nil, err
 		}
 		// Each event examined decodes its extension fields: fewer events
 		// a page, as for temperature records.
@@ -432,10 +425,10 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			})
 		}
 		if m := locationExtParam.FindStringSubmatch(n); m != nil {
-			inner, loc, field, vals := m[1] != "", m[2], m[3], split(n)
-			wants := make([]queryValue, len(vals))
-			for i, v := range vals {
-				wants[i] = parseValue(v)
+			inner, loc, field := m[1] != "", m[2], m[3]
+			wants, err := conditionValues(n, "EQ", split(n))
+			if err != nil {
+				return nil, err
 			}
 			needExt = true
 			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
@@ -448,10 +441,10 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 	masters := &locationMasters{r: r, seen: map[string]*supply.LocationMaster{}, products: map[string]*supply.Product{}}
 	for _, n := range names {
 		if m := eqAttrParam.FindStringSubmatch(n); m != nil && attrAnswered(n) {
-			field, attr, vals := m[1], m[2], split(n)
-			wants := make([]queryValue, len(vals))
-			for i, v := range vals {
-				wants[i] = parseValue(v)
+			field, attr := m[1], m[2]
+			wants, err := conditionValues(n, "EQ", split(n))
+			if err != nil {
+				return nil, err
 			}
 			needExt = true
 			conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
@@ -661,13 +654,9 @@ func ParseQuery(r ledger.Reader, q url.Values) (*Query, error) {
 			continue
 		}
 		op, inner, level, field := m[1], m[2] != "", m[3], m[4]
-		vals := split(n)
-		if op != "EXISTS" && (len(vals) == 0 || op != "EQ" && len(vals) != 1) {
-			return nil, ErrQueryParam.Wrapf("%s takes one value", n)
-		}
-		wants := make([]queryValue, len(vals))
-		for i, v := range vals {
-			wants[i] = parseValue(v)
+		wants, err := conditionValues(n, op, split(n))
+		if err != nil {
+			return nil, err
 		}
 		needExt = true
 		conds = append(conds, func(e *supply.Event, _ *supply.ColdRecord) bool {
@@ -873,6 +862,23 @@ func extValuesIn(top map[string]any, field string, inner bool) []any {
 		walk(v, 1)
 	}
 	return out
+}
+
+// conditionValues reads, once, the values condition n (op EQ, GT, GE,
+// LT, LE or EXISTS) compares with: any number for EQ, one for an
+// ordering, none needed for EXISTS.
+func conditionValues(n, op string, vals []string) ([]queryValue, error) {
+	if op != "EXISTS" && op != "EQ" && len(vals) != 1 {
+		return nil, ErrQueryParam.Wrapf("%s takes one value", n)
+	}
+	if op != "EXISTS" && len(vals) == 0 {
+		return nil, ErrQueryParam.Wrapf("%s takes a value", n)
+	}
+	wants := make([]queryValue, len(vals))
+	for i, v := range vals {
+		wants[i] = parseValue(v)
+	}
+	return wants, nil
 }
 
 // valuesMatch says whether an extension field's values found meet a
