@@ -117,6 +117,14 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 	committed = s.Ledger.Committed()
 	var fresh []records.NewRecord
 	mine := map[string]bool{} // stored by this upload: what a refusal may discard
+	discard := func(id string) {
+		if !mine[id] {
+			return
+		}
+		if err := s.Docs.Discard(id); err != nil {
+			s.log.Error("cannot discard an unindexed record", "record", id, "err", err)
+		}
+	}
 	for part := range devices.Parts(e) {
 		lo := part * devices.PartSize
 		chunk := rs[lo:min(len(rs), lo+devices.PartSize)]
@@ -155,10 +163,8 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 	// of the patient's wearables been kept, while this one was stored):
 	// else this upload's copies go, before anything is indexed.
 	if err := devices.CheckQuota(s.Ledger.Committed(), k.Keeper, k.Owner, e.Size-e.From, s.Ledger.LastBlockTime(), true); err != nil {
-		for id := range mine {
-			if derr := s.Docs.Discard(id); derr != nil {
-				s.log.Error("cannot discard an unindexed record", "record", id, "err", derr)
-			}
+		for _, rec := range fresh {
+			discard(rec.ID)
 		}
 		writeError(w, err)
 		return
@@ -173,12 +179,7 @@ func (s *server) keepReadings(w http.ResponseWriter, r *http.Request) {
 			var refused *ledgerRejection
 			if errors.As(err, &refused) || errors.Is(err, errMempoolFull) {
 				for _, rec := range fresh[start:] {
-					if !mine[rec.ID] {
-						continue
-					}
-					if derr := s.Docs.Discard(rec.ID); derr != nil {
-						s.log.Error("cannot discard an unindexed record", "record", rec.ID, "err", derr)
-					}
+					discard(rec.ID)
 				}
 			}
 			writeError(w, err)
