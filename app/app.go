@@ -75,6 +75,9 @@ type App struct {
 	hookMu sync.Mutex
 	hooks  []func([]wire.TxResult)
 
+	// snaps takes and restores state-sync snapshots (snapshot.go).
+	snaps *snapshots
+
 	// observeTx, set only by tests, wraps the state the block's i-th
 	// transaction runs on, just before it runs (e.g. to count its reads).
 	// Unset, it costs one nil check per transaction.
@@ -127,6 +130,7 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		sigs:        newSigBatcher(),
 		waiters:     map[string][]chan wire.TxResult{},
 		metrics:     newMetrics(reg),
+		snaps:       newSnapshots(SnapshotOptions{}),
 	}
 	for _, r := range modules.Txs() {
 		a.routes[r.Type] = r
@@ -633,6 +637,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	for _, fn := range hooks {
 		fn(results)
 	}
+	a.snapshotDue(height)
 	return &abci.CommitResponse{}, nil
 }
 

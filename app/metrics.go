@@ -16,6 +16,8 @@ type metrics struct {
 	// sigChecks counts the signatures this node has verified (alone or in
 	// batches): the CPU a submission costs before it is refused or kept.
 	sigChecks prometheus.Counter
+	// snapshotHeight is the height of the last state-sync snapshot taken.
+	snapshotHeight prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,9 +38,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Proposals refused by ProcessProposal (a faulty or byzantine proposer)."}),
 		sigChecks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "primum", Name: "signature_checks_total",
 			Help: "Transaction signatures verified by this node (CheckTx, a batch's pre-check, proposals, blocks)."}),
+		snapshotHeight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "primum", Name: "snapshot_height",
+			Help: "Height of the last state-sync snapshot this node took (0: none since it started)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockTime, m.blockSeconds, m.blockTxs, m.proposalsRejected, m.sigChecks)
+		reg.MustRegister(m.txs, m.checkRejected, m.height, m.blockTime, m.blockSeconds, m.blockTxs, m.proposalsRejected, m.sigChecks, m.snapshotHeight)
 	}
 	return m
 }

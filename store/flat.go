@@ -46,6 +46,14 @@ func newFlatCache(capacity int, version int64) *flatCache {
 	return &flatCache{half: half, version: version, cur: make(map[string]flatEntry, half)}
 }
 
+// reset forgets every entry: the state under the cache was replaced (a
+// restore), and version is the new one's.
+func (c *flatCache) reset(version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version, c.cur, c.old, c.curBytes = version, make(map[string]flatEntry, c.half), nil, 0
+}
+
 // get returns the value of key at version v, if the cache knows it.
 func (c *flatCache) get(key []byte, v int64) ([]byte, bool) {
 	c.mu.RLock()

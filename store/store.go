@@ -71,6 +71,9 @@ type Store struct {
 	// block's hash.
 	changed [bucketBits + 1][]uint32
 	added   int64
+
+	// imp is a state being restored into the store (snapshot.go).
+	imp *importing
 }
 
 type keyHashes struct{ hk, leaf [hashLen]byte }
