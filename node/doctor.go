@@ -68,6 +68,10 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 	add := func(name, status, format string, args ...any) {
 		out = append(out, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)})
 	}
+	if AwaitingGenesis(home) {
+		add("home", CheckFail, "%v", errAwaitingGenesis(home))
+		return out
+	}
 	if !Initialized(home) {
 		add("home", CheckFail, "%s holds no node (no config/genesis.json): create one with 'primum init --home %s'", home, home)
 		return out

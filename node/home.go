@@ -361,8 +361,19 @@ func SaveSettings(home string, s Settings) error {
 // WriteGenesis writes the genesis document: the founding members, those with
 // power being the validators.
 func WriteGenesis(home, chainID string, g *app.Genesis, genesisTime time.Time) error {
-	if err := g.Validate(); err != nil {
+	doc, err := GenesisDoc(chainID, g, genesisTime)
+	if err != nil {
 		return err
+	}
+	return doc.SaveAs(filepath.Join(home, "config", "genesis.json"))
+}
+
+// GenesisDoc is the CometBFT genesis document of a new chain of g's
+// founding members, those with power being the validators: the one way
+// 'primum init', 'primum testnet' and 'primum genesis collect' make it.
+func GenesisDoc(chainID string, g *app.Genesis, genesisTime time.Time) (*types.GenesisDoc, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
 	}
 	doc := &types.GenesisDoc{ChainID: chainID, GenesisTime: genesisTime.UTC(), InitialHeight: 1,
 		ConsensusParams: types.DefaultConsensusParams()}
@@ -373,20 +384,20 @@ func WriteGenesis(home, chainID string, g *app.Genesis, genesisTime time.Time) e
 		}
 		vk, err := hexKey(m.ValidatorKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pk := cmted25519.PubKey(vk)
 		doc.Validators = append(doc.Validators, types.GenesisValidator{Address: pk.Address(), PubKey: pk, Power: m.Power, Name: m.Name})
 	}
 	state, err := json.Marshal(g)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	doc.AppState = state
 	if err := doc.ValidateAndComplete(); err != nil {
-		return fmt.Errorf("invalid genesis: %w", err)
+		return nil, fmt.Errorf("invalid genesis: %w", err)
 	}
-	return doc.SaveAs(filepath.Join(home, "config", "genesis.json"))
+	return doc, nil
 }
 
 func writeJSON(path string, v any) error {

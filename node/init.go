@@ -17,7 +17,8 @@ import (
 )
 
 // Member describes the organisation a new home is made for ('primum
-// init'): it founds a consortium (ChainID) or joins one (Genesis).
+// init'): it founds a consortium (ChainID), signs up for the genesis
+// ceremony of one (ChainID and Ceremony) or joins one (Genesis).
 type Member struct {
 	InitOptions
 	Name, OrgType string
@@ -26,6 +27,10 @@ type Member struct {
 	Genesis       string // or: the genesis file of the consortium to join
 	Passphrase    string // the operator key's, unless Unencrypted
 	Unencrypted   bool
+	// Ceremony, if set, writes HOME/member.json for the coordinator of a
+	// consortium's founding and no genesis: the home waits for the
+	// consortium's ('primum genesis install').
+	Ceremony *Ceremony
 }
 
 // Initialised is what InitMember made.
@@ -38,6 +43,8 @@ type Initialised struct {
 	// 'primum keys prove-possession').
 	Request    string
 	RequestErr error
+	// A founding member's membership file (Member.Ceremony).
+	MemberFile string
 }
 
 // Listing is what 'primum init -o json' prints of a home initialised in
@@ -51,6 +58,9 @@ func (in *Initialised) Listing(home string) map[string]any {
 	if in.RequestErr != nil {
 		out["membership_request_error"] = in.RequestErr.Error()
 	}
+	if in.MemberFile != "" {
+		out["member_file"] = in.MemberFile
+	}
 	return out
 }
 
@@ -58,8 +68,18 @@ func (in *Initialised) Listing(home string) map[string]any {
 // keys (InitHome), the operator key (kept if the home has one), and either
 // the genesis of a new one-member consortium with this organisation as
 // its validator, or the genesis of the consortium it joins with
-// HOME/membership-request.json (WriteMembershipRequest).
+// HOME/membership-request.json (WriteMembershipRequest), or, for a
+// genesis ceremony, no genesis but HOME/member.json.
 func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
+	if _, err := os.Stat(filepath.Join(home, MemberFileName)); err == nil {
+		return nil, fmt.Errorf("%s already signed up for a genesis ceremony (%s): send that file to the coordinator, "+
+			"or remove it and run 'primum init --ceremony' again to change it (the keys are kept)", home, filepath.Join(home, MemberFileName))
+	}
+	if m.Ceremony != nil {
+		if err := m.Ceremony.check(m); err != nil {
+			return nil, err
+		}
+	}
 	valKey, nodeID, err := InitHome(home, m.InitOptions)
 	if err != nil {
 		return nil, err
@@ -79,6 +99,14 @@ func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
 		return nil, err
 	}
 	in := &Initialised{NodeID: nodeID, ValidatorKey: valKey, Operator: op}
+	if m.Ceremony != nil {
+		key, err := op.Open(m.Passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the operator key to sign %s: %w", MemberFileName, err)
+		}
+		in.MemberFile, err = m.Ceremony.writeMemberFile(home, m, key, nodeID)
+		return in, err
+	}
 	if m.Genesis == "" {
 		gen := app.NewGenesis(governance.NewMember{Name: m.Name, OrgType: m.OrgType, Key: op.PublicKey,
 			ValidatorKey: hex.EncodeToString(valKey), Power: m.Power})

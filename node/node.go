@@ -461,12 +461,18 @@ func checkGenesis(a *app.App, path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read the genesis: %w", err)
 	}
+	if err := checkGenesisDoc(a, doc); err != nil {
+		return fmt.Errorf("%s: %w (nothing was written: correct it and start again)", path, err)
+	}
+	return nil
+}
+
+// checkGenesisDoc runs doc's first block's genesis on a's committed state,
+// writing nothing.
+func checkGenesisDoc(a *app.App, doc *cmttypes.GenesisDoc) error {
 	validators := make([]abci.ValidatorUpdate, len(doc.Validators))
 	for i, v := range doc.Validators {
 		validators[i] = abci.ValidatorUpdate{Power: v.Power, PubKeyType: v.PubKey.Type(), PubKeyBytes: v.PubKey.Bytes()}
 	}
-	if err := a.CheckGenesis(doc.AppState, validators, doc.InitialHeight); err != nil {
-		return fmt.Errorf("%s: %w (nothing was written: correct it and start again)", path, err)
-	}
-	return nil
+	return a.CheckGenesis(doc.AppState, validators, doc.InitialHeight)
 }

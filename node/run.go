@@ -12,6 +12,9 @@ import (
 // until ctx ends, then stops it; pprofAddr, if set, serves Go's profiles
 // on that loopback address.
 func Run(ctx context.Context, o Options, pprofAddr string) error {
+	if AwaitingGenesis(o.Home) {
+		return errAwaitingGenesis(o.Home)
+	}
 	if !Initialized(o.Home) {
 		return fmt.Errorf("%s holds no node: run 'primum init' (or 'primum testnet') first", o.Home)
 	}

@@ -17,8 +17,8 @@ func newInitCmd(g *globals) *cobra.Command {
 		chainID, moniker, orgName, orgType, genesisFile string
 		power                                           int64
 		ports                                           = node.DefaultPorts
-		peers                                           string
-		unencrypted                                     bool
+		peers, externalAddr                             string
+		unencrypted, ceremony                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -32,13 +32,35 @@ validator. With --genesis it joins an existing consortium: the organisation must
 admitted by a governance vote, and init writes HOME/membership-request.json for it — the
 operator and validator keys with their proofs of possession, which only this home can
 sign. Send that file to a member, who proposes it with
-'primum governance propose-add-member --request membership-request.json'.`,
+'primum governance propose-add-member --request membership-request.json'.
+
+With --ceremony it signs up as a founding member of a consortium whose members are on
+machines of their own: no genesis yet, but HOME/member.json, the organisation, its
+operator and validator keys with their proofs of possession, its node id and public p2p
+address (--external-address), all signed with the operator key. Send that file to the
+coordinator ('primum genesis collect'), then install the genesis it sends back
+('primum genesis install'); the node does not start before. The p2p port listens on every
+address of the machine (--p2p-port, default the port of --external-address).
+docs/operations.md, "Founding a consortium across machines", has the whole runbook.`,
 		Example: `  primum init --org-name "St Luke's Hospital" --org-type hospital --chain-id my-consortium
-  primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital`,
+  primum init --home ./n2 --genesis ./genesis.json --peers ID@10.0.0.1:26656 --org-name "Riverside" --org-type hospital
+  primum init --ceremony --chain-id north-health --org-name "Riverside" --org-type hospital --moniker riverside --external-address 10.0.0.2:26656`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if node.Initialized(g.env().Home) {
 				return fmt.Errorf("%s already holds a node; choose another --home", g.env().Home)
+			}
+			var c *node.Ceremony
+			if ceremony {
+				if !cmd.Flags().Changed("chain-id") || externalAddr == "" {
+					return fmt.Errorf("--ceremony needs --chain-id (the one the founding members agreed on) and --external-address (where the others reach this node, host:port)")
+				}
+				c = &node.Ceremony{Address: externalAddr}
+				if !cmd.Flags().Changed("p2p-port") {
+					ports.P2P = 0 // the external address's
+				}
+			} else if externalAddr != "" {
+				return fmt.Errorf("--external-address is for --ceremony; a joining node's peers find it by its persistent peers")
 			}
 			pass := ""
 			if !unencrypted {
@@ -48,7 +70,7 @@ sign. Send that file to a member, who proposes it with
 				}
 			}
 			in, err := node.InitMember(g.env().Home, node.Member{InitOptions: node.InitOptions{Moniker: moniker, Ports: ports, Peers: peers},
-				Name: orgName, OrgType: orgType, Power: power, ChainID: chainID, Genesis: genesisFile, Passphrase: pass, Unencrypted: unencrypted}, time.Now())
+				Name: orgName, OrgType: orgType, Power: power, ChainID: chainID, Genesis: genesisFile, Passphrase: pass, Unencrypted: unencrypted, Ceremony: c}, time.Now())
 			if err != nil {
 				return err
 			}
@@ -64,6 +86,11 @@ sign. Send that file to a member, who proposes it with
 				}
 				if in.RequestErr != nil {
 					fmt.Fprintf(w, "  WARNING: no membership request written (%s); make its proofs with 'primum keys prove-possession'\n", in.RequestErr)
+				}
+				if in.MemberFile != "" {
+					fmt.Fprintf(w, "Membership file written to %s: send it to the coordinator, who runs\n  primum genesis collect --chain-id %s --out DIR member1.json member2.json …\n", in.MemberFile, chainID)
+					fmt.Fprintf(w, "then install the genesis it sends back with\n  primum genesis install --home %s genesis.json --peers-file peers\n", g.env().Home)
+					return
 				}
 				fmt.Fprintln(w, "Start it with: primum node --home", g.env().Home)
 			})
@@ -81,7 +108,10 @@ sign. Send that file to a member, who proposes it with
 	f.IntVar(&ports.RPC, "rpc-port", ports.RPC, "CometBFT RPC port")
 	f.IntVar(&ports.API, "api-port", ports.API, "REST API port")
 	f.BoolVar(&unencrypted, "unencrypted", false, "store the operator key without a passphrase (test networks only)")
+	f.BoolVar(&ceremony, "ceremony", false, "sign up as a founding member: write HOME/member.json for 'primum genesis collect' instead of a genesis")
+	f.StringVar(&externalAddr, "external-address", "", "with --ceremony: host:port where the other members' nodes reach this node's p2p port")
 	cmd.MarkFlagsMutuallyExclusive("genesis", "chain-id")
+	cmd.MarkFlagsMutuallyExclusive("genesis", "ceremony")
 	_ = cmd.MarkFlagRequired("org-name")
 	return cmd
 }

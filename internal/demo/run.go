@@ -25,6 +25,9 @@ func Start(ctx context.Context, home string, listen node.Listen, logger *slog.Lo
 		return nil, "", err
 	}
 	started = fmt.Sprintf("Resuming the demo consortium in %s\n", home)
+	if node.AwaitingGenesis(home) { // a founding member's home: never a demo chain of its own
+		return nil, "", node.ErrAwaitingGenesis(home)
+	}
 	if !node.Initialized(home) {
 		if err := InitHome(home, node.DefaultPorts); err != nil {
 			return nil, "", fmt.Errorf("cannot set up the demo in %s: %w", home, err)
