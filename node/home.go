@@ -109,6 +109,12 @@ type Settings struct {
 	// research consent names the member for that study, each declared
 	// first on the ledger (records.use: it shows on their trail).
 	ResearchRecords bool `json:"research_records,omitempty"`
+	// SnapshotInterval is how many blocks apart the node writes a
+	// state-sync snapshot of its state into data/snapshots, for new members'
+	// nodes to start from (0: every 1,000; -1: none). SnapshotKeep is how
+	// many it keeps (0: 2).
+	SnapshotInterval int64 `json:"snapshot_interval,omitempty"`
+	SnapshotKeep     int   `json:"snapshot_keep,omitempty"`
 }
 
 // DefaultSettings are a new node's settings.

@@ -107,6 +107,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := a.EnableSnapshots(snapshotOptions(o.Home, settings)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("cannot keep state-sync snapshots: %w", err)
+	}
 	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
 		st.Close()
