@@ -78,6 +78,8 @@ type App struct {
 	// snaps takes and restores state-sync snapshots (snapshot.go).
 	snaps *snapshots
 
+	pauseNext atomic.Pointer[pause] // PauseBeforeBlock (pause.go)
+
 	// observeTx, set only by tests, wraps the state the block's i-th
 	// transaction runs on, just before it runs (e.g. to count its reads).
 	// Unset, it costs one nil check per transaction.
@@ -358,6 +360,7 @@ func (a *App) admit(k *known, r ledger.Reader, now time.Time, arriving bool) (*k
 
 // FinalizeBlock executes the block's transactions in order.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	a.waitIfPaused()    // a backup copying the node's databases (pause.go)
 	start := time.Now() // metrics only; never reaches state
 	a.blockMu.Lock()
 	defer a.blockMu.Unlock()

@@ -68,6 +68,13 @@ type Node struct {
 	once    sync.Once
 	// stopWork ends the background research work (research_data).
 	stopWork context.CancelFunc
+
+	// Backups (backup.go): the home, CometBFT's databases, the admin
+	// socket that takes a backup request, and one backup at a time.
+	home     string
+	comet    *cometStores
+	admin    *http.Server
+	backupMu sync.Mutex
 }
 
 // Start opens the state, starts CometBFT with the app in-process (CometBFT
@@ -123,6 +130,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	creator := newClientCreator(a, consensus)
+	dbs := &cometStores{}
 	cn, err := cmtnode.NewNode(ctx, cfg, pv, nodeKey,
 		// Consensus calls are serialised by CometBFT; CheckTx and Query run
 		// concurrently with them (the app guards its own state), so
@@ -130,7 +138,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		// CheckTx calls are pipelined (mempool.go).
 		creator,
 		cmtnode.DefaultGenesisDocProviderFunc(cfg),
-		cometDBs,
+		dbs.open,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation),
 		cometLogger{o.Logger.With("module", "cometbft"), cfg.LogLevel})
 	if err != nil {
@@ -141,7 +149,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("cannot start CometBFT: %w", err)
 	}
-	n := &Node{App: a, Comet: cn, store: st, abci: creator, log: o.Logger.With("module", "node")}
+	n := &Node{App: a, Comet: cn, store: st, abci: creator, log: o.Logger.With("module", "node"), home: o.Home, comet: dbs}
 	gatherers := prometheus.Gatherers{reg}
 	if o.CometMetrics {
 		gatherers = append(gatherers, prometheus.DefaultGatherer)
@@ -164,6 +172,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Docs = n.records.Store
+	if err := n.serveAdmin(); err != nil {
+		n.Stop()
+		return nil, err
+	}
 	tlsConfig, err := apiTLS(o.Home, settings, o)
 	if err != nil {
 		n.Stop()
@@ -303,6 +315,10 @@ func (n *Node) Stop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = n.api.Shutdown(ctx)
 			cancel()
+		}
+		if n.admin != nil {
+			// A backup under way finishes first (its copies read the stores).
+			_ = n.admin.Shutdown(context.Background())
 		}
 		if n.Comet.IsRunning() {
 			if err := n.Comet.Stop(); err != nil {
