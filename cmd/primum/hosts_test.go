@@ -195,7 +195,8 @@ func agree(t *testing.T, h int64, nodes ...*hostNode) {
 // machines of their own: each host is a network namespace with its own
 // address. Four members found it through the genesis ceremony (their keys
 // never leave their homes; files go between them as they would by mail),
-// a fifth is admitted by their vote and joins by state sync.
+// a fifth is admitted by their vote and joins by state sync, and one that
+// loses its disk is restored from a backup.
 func TestConsortiumAcrossHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs five node processes on five network namespaces (-short)")
@@ -305,6 +306,35 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 	if _, earliest, err := joiner.status(); err != nil || earliest <= 1 {
 		t.Fatalf("the joining node holds blocks from %d (%v): it replayed the chain instead of syncing", earliest, err)
 	}
+	agree(t, latest, nodes...)
+
+	// A member loses its disk: host 2's node is backed up while it runs,
+	// the chain goes on, the node is killed and its home deleted, and the
+	// backup brings it back; it catches up and agrees.
+	vouchers := regexp.MustCompile(`[0-9A-Z]{4}(-[0-9A-Z]{4}){4}`).FindAllString(
+		founders[0].run(bin, "identity", "issue-vouchers", "--count", "5", "--from", "operator"), -1)
+	patients := 0
+	register := func(n int) {
+		for range n {
+			name := fmt.Sprintf("patient%d", patients)
+			founders[0].run(bin, "keys", "add", name, "--unencrypted")
+			founders[0].run(bin, "identity", "register-patient", "--voucher", vouchers[patients], "--from", name)
+			patients++
+		}
+	}
+	register(2)
+	backup := filepath.Join(dir, "host2-backup")
+	nodes[2].run(bin, "backup", "--out", backup)
+	register(2)
+	nodes[2].stop(syscall.SIGKILL)
+	if err := os.RemoveAll(nodes[2].home); err != nil {
+		t.Fatal(err)
+	}
+	register(1)
+	nodes[2].run(bin, "restore", "--from", backup)
+	nodes[2].start(bin, "error")
+	latest, _, _ = founders[0].status()
+	nodes[2].waitHeight(ctx, latest)
 	agree(t, latest, nodes...)
 }
 
