@@ -168,7 +168,32 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 	add("node", CheckOK, "chain %s at height %d", status.ChainID, status.Height)
 	out = append(out, clockCheck(ctx, fetch, status, now))
 	out = append(out, peersCheck(ctx, cfg.RPC.ListenAddress, cfg.P2P.PersistentPeers, len(status.Validators)))
+	out = append(out, snapshotsCheck(home, settings, status.Height))
 	return out
+}
+
+// snapshotsCheck: the node keeps state-sync snapshots for joining nodes,
+// and the newest is not much older than its interval says it should be.
+func snapshotsCheck(home string, s Settings, height int64) Check {
+	o := snapshotOptions(home, s)
+	if o.Interval == 0 {
+		return Check{Name: "snapshots", Status: CheckOK, Detail: "none taken (snapshot_interval -1): new members' nodes cannot start from this node's state"}
+	}
+	entries, _ := os.ReadDir(o.Dir)
+	var newest int64
+	for _, e := range entries {
+		if h, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() {
+			newest = max(newest, h)
+		}
+	}
+	switch {
+	case newest == 0 && height < 2*o.Interval:
+		return Check{Name: "snapshots", Status: CheckOK, Detail: fmt.Sprintf("none yet: the first at height %d", o.Interval)}
+	case newest == 0 || height-newest > 2*o.Interval:
+		return Check{Name: "snapshots", Status: CheckWarn, Detail: fmt.Sprintf("the newest snapshot in %s is of height %d, at height %d with one due every %d blocks: see the node's log for \"cannot write a snapshot\" (disk full?)",
+			rel(home, o.Dir), newest, height, o.Interval)}
+	}
+	return Check{Name: "snapshots", Status: CheckOK, Detail: fmt.Sprintf("newest of height %d, one every %d blocks", newest, o.Interval)}
 }
 
 // keyChecks: the home and its keys/ folder, the validator and p2p keys,
