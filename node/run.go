@@ -30,9 +30,18 @@ func Run(ctx context.Context, o Options, pprofAddr string) error {
 	defer n.Stop()
 	log := cmp.Or(o.Logger, slog.Default())
 	log.Info("node running", "home", o.Home, "api", n.APIURL(), "cometbft_rpc", n.RPCAddr())
-	<-ctx.Done()
-	log.Info("stopping")
-	return nil
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		return nil
+	case <-n.App.UpgradeDue():
+		// The last block before an upgrade this binary does not carry is
+		// committed: stop cleanly and say which binary to start.
+		err := n.App.UpgradeErr()
+		log.Error("stopping for a software upgrade", "err", err)
+		n.Stop()
+		return err
+	}
 }
 
 // RunKVStore runs CometBFT's kvstore example application on home (the
