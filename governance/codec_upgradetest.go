@@ -15,10 +15,6 @@ import (
 // reads only that. A build without the tag cannot read a re-encoded
 // proposal (nor run past the upgrade: app/upgrade.go stops it).
 
-// UpgradeTest is the test build's upgrade (app/upgrade_upgradetest.go
-// declares its app version).
-const UpgradeTest = "v2-test"
-
 // proposalV2 starts a proposal in the v2-test encoding (a JSON value never
 // starts with it).
 const proposalV2 = 0x02

@@ -14,6 +14,11 @@ import (
 // the upgrade, and one that does runs the modules' migrations for it and
 // records it here as done. Governance never knows what an upgrade does.
 
+// UpgradeTest is the upgrade only a test build carries (go build -tags
+// upgradetest: codec_upgradetest.go, app/upgrades_upgradetest.go); a
+// consortium's binary does not, and stops at it.
+const UpgradeTest = "v2-test"
+
 // Upgrade actions a proposal may take.
 const (
 	ActionUpgrade       = "upgrade"
