@@ -178,8 +178,18 @@ func (a *App) signalUpgrade(height int64) {
 	if due == nil || !a.upgradeErr.CompareAndSwap(nil, due) {
 		return
 	}
-	a.log.Error("stopping for a software upgrade", "upgrade", due.Name, "height", due.Height, "info", due.Info, "err", due.Error())
 	close(a.upgradeDue)
+}
+
+// refusesUpgradeBlock says whether this binary refuses every proposal of
+// the block at height, an upgrade's it does not carry: it prevotes nil, so
+// that nodes without the upgrade never decide that block among themselves
+// (which FinalizeBlock would refuse, halting their consensus) while they
+// wait to stop, and the block is decided once nodes with more than 2/3 of
+// the power carry the upgrade.
+func (a *App) refusesUpgradeBlock(height int64) bool {
+	due := a.upgradeErr.Load()
+	return due != nil && height >= due.Height
 }
 
 // upgradeAt carries out the upgrade scheduled for the block at height, if

@@ -88,6 +88,9 @@ func TestUpgradeStopsABinaryWithoutIt(t *testing.T) {
 	if err := h.app.UpgradeErr(); err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("UpgradeErr: %v; want %q", err, want)
 	}
+	if res, err := h.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Height: 6}); err != nil || res.Status != abci.PROCESS_PROPOSAL_STATUS_REJECT {
+		t.Fatalf("ProcessProposal at the upgrade's height: %v %v, want a rejection", res, err)
+	}
 	_, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: 6, Time: h.now.Add(time.Second)})
 	var due *UpgradeDueError
 	if !errors.As(err, &due) || due.Name != "v2" || due.Height != 6 {
@@ -122,6 +125,9 @@ func TestUpgradeMigratesOnce(t *testing.T) {
 	}
 	if upgradeDue(h.app) || runs != 0 {
 		t.Fatalf("before the upgrade: stop %v, %d migrations", upgradeDue(h.app), runs)
+	}
+	if res, err := h.app.ProcessProposal(context.Background(), &abci.ProcessProposalRequest{Height: 5}); err != nil || res.Status != abci.PROCESS_PROPOSAL_STATUS_ACCEPT {
+		t.Fatalf("ProcessProposal at the upgrade's height, by a binary that carries it: %v %v", res, err)
 	}
 	// The upgrade's block: the migration runs before the transactions,
 	// which then see the new version of the state.
