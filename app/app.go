@@ -84,6 +84,16 @@ type App struct {
 	// transaction runs on, just before it runs (e.g. to count its reads).
 	// Unset, it costs one nil check per transaction.
 	observeTx func(i int, w ledger.Writer) ledger.Writer
+
+	// Software upgrades (upgrade.go): those this binary carries, their
+	// modules' migrations, the ledger's app version, and the signal to
+	// stop before an upgrade this binary does not carry.
+	upgrades   []Upgrade
+	migrations func(upgrade string) []ledger.Migration
+	appVersion atomic.Uint64
+	upgraded   uint64 // the app version the block being executed moved to (blockMu)
+	upgradeDue chan struct{}
+	upgradeErr atomic.Pointer[UpgradeDueError]
 }
 
 // OnCommit calls fn with each block's results once the block is committed
@@ -133,6 +143,15 @@ func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*App,
 		waiters:     map[string][]chan wire.TxResult{},
 		metrics:     newMetrics(reg),
 		snaps:       newSnapshots(SnapshotOptions{}),
+		upgrades:    upgrades,
+		migrations:  moduleMigrations,
+		upgradeDue:  make(chan struct{}),
+	}
+	if err := checkMigrations(a.upgrades); err != nil {
+		return nil, err
+	}
+	if err := a.loadAppVersion(); err != nil {
+		return nil, err
 	}
 	for _, r := range modules.Txs() {
 		a.routes[r.Type] = r
@@ -183,7 +202,7 @@ func (a *App) LastBlockTime() time.Time { return time.Unix(0, a.lastTime.Load())
 
 // Info tells CometBFT where the app is, so it replays any missing blocks.
 func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
-	res := &abci.InfoResponse{Data: "primum", Version: "1", AppVersion: 1, LastBlockHeight: a.store.Version()}
+	res := &abci.InfoResponse{Data: "primum", Version: "1", AppVersion: a.AppVersion(), LastBlockHeight: a.store.Version()}
 	if res.LastBlockHeight > 0 {
 		res.LastBlockAppHash = a.store.Hash()
 	}
@@ -365,8 +384,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.blockMu.Lock()
 	defer a.blockMu.Unlock()
 	w := a.store.Staged()
+	params, err := a.upgradeAt(w, req.Height)
+	if err != nil {
+		return nil, err
+	}
 	var updates []ledger.ValidatorUpdate
-	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs)), ConsensusParamUpdates: params}
 	a.block = a.block[:0]
 	hashes := make([][]byte, len(req.Txs))
 	for i, raw := range req.Txs {
@@ -614,6 +637,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		// Continuing would fork this node from the others.
 		panic(fmt.Sprintf("cannot commit state at height %d: %v", height, err))
 	}
+	if a.upgraded != 0 {
+		a.appVersion.Store(a.upgraded)
+		a.upgraded = 0
+	}
+	a.signalUpgrade(height)
 	results := a.block
 	a.block = nil
 	a.blockMu.Unlock()

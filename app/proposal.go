@@ -146,6 +146,9 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 // proposer. (CometBFT itself checks the block's size against the consensus
 // parameters before it asks.)
 func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	if a.refusesUpgradeBlock(req.Height) {
+		return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+	}
 	for i, err := range a.screen(req.Txs) {
 		if err != nil {
 			a.metrics.proposalsRejected.Inc()

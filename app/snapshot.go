@@ -445,6 +445,14 @@ func (a *App) restored(blockTime time.Time) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
+	// The state's app version, and whether this binary carries every
+	// upgrade that state has been through.
+	if err := a.loadAppVersion(); err != nil {
+		return err
+	}
+	if err := a.CheckUpgrades(); err != nil {
+		return err
+	}
 	v := a.store.Version()
 	a.metrics.height.Set(float64(v))
 	a.metrics.blockTime.Set(float64(blockTime.UnixNano()) / 1e9)

@@ -23,7 +23,7 @@ var stateTypes = []any{
 	identity.Identity{}, identity.KeyEntry{},
 	consent.Consent{},
 	records.Record{}, records.Access{}, records.Case{}, records.Erasure{}, records.Retention{},
-	governance.Proposal{},
+	governance.Proposal{}, governance.UpgradePlan{}, governance.UpgradeDone{},
 	supply.Product{}, supply.Object{}, supply.Step{}, supply.Recall{}, supply.Event{}, supply.CompanyPrefix{},
 }
 

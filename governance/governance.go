@@ -2,7 +2,7 @@ package governance
 
 // Reflection-free decoders of the state types marked easyjson:json (see
 // ledger.DecodeState); run go generate ./... after changing one.
-//go:generate go tool easyjson -no_std_marshalers governance.go
+//go:generate go tool easyjson -no_std_marshalers governance.go upgrade.go
 
 import (
 	"crypto/ed25519"
@@ -47,7 +47,7 @@ const MaxPower = 1_000_000
 
 // Errors of codespace "governance". Codes are stable.
 var (
-	ErrBadAction     = ledger.NewError("governance", 1, "bad_action", 400, "action must be add_member or remove_member")
+	ErrBadAction     = ledger.NewError("governance", 1, "bad_action", 400, "action must be add_member, remove_member, upgrade or cancel_upgrade")
 	ErrNoProposal    = ledger.NewError("governance", 2, "unknown_proposal", 404, "no such proposal")
 	ErrClosed        = ledger.NewError("governance", 3, "proposal_closed", 409, "proposal is no longer open")
 	ErrAlreadyVoted  = ledger.NewError("governance", 4, "already_voted", 409, "this member has already voted on the proposal")
@@ -147,7 +147,10 @@ type Propose struct {
 	Action string     `json:"action"`
 	Member *NewMember `json:"member,omitempty"` // add_member
 	OrgID  string     `json:"org_id,omitempty"` // remove_member
-	Reason string     `json:"reason,omitempty"`
+	// Upgrade is the software upgrade to schedule (upgrade: name, height,
+	// info) or to cancel (cancel_upgrade: its name).
+	Upgrade *UpgradePlan `json:"upgrade,omitempty"`
+	Reason  string       `json:"reason,omitempty"`
 }
 
 // Vote is the body of governance.vote.
@@ -160,19 +163,21 @@ type Vote struct {
 //
 //easyjson:json
 type Proposal struct {
-	ID        uint64     `json:"id"`
-	Action    string     `json:"action"`
-	Member    *NewMember `json:"member,omitempty"`
-	OrgID     string     `json:"org_id,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	Proposer  string     `json:"proposer"`
-	Height    int64      `json:"height"`
-	Deadline  string     `json:"deadline"` // RFC 3339
-	Status    string     `json:"status"`
-	Yes       []string   `json:"yes"`
-	No        []string   `json:"no"`
-	Electors  int        `json:"electors"` // active members when last counted
-	DecidedAt int64      `json:"decided_at,omitempty"`
+	ID     uint64     `json:"id"`
+	Action string     `json:"action"`
+	Member *NewMember `json:"member,omitempty"`
+	OrgID  string     `json:"org_id,omitempty"`
+	// Upgrade is an upgrade or cancel_upgrade proposal's plan.
+	Upgrade   *UpgradePlan `json:"upgrade,omitempty"`
+	Reason    string       `json:"reason,omitempty"`
+	Proposer  string       `json:"proposer"`
+	Height    int64        `json:"height"`
+	Deadline  string       `json:"deadline"` // RFC 3339
+	Status    string       `json:"status"`
+	Yes       []string     `json:"yes"`
+	No        []string     `json:"no"`
+	Electors  int          `json:"electors"` // active members when last counted
+	DecidedAt int64        `json:"decided_at,omitempty"`
 	// Result is the id of an admitted member.
 	Result string `json:"result,omitempty"`
 }
@@ -195,14 +200,15 @@ func New() *Module { return &Module{Members: IdentityMembers{}} }
 // Declare declares the governance module (see ledger.Module).
 func (m *Module) Declare() ledger.Module {
 	return ledger.Module{Name: "governance", Doc: "The members' votes on who joins, who leaves and who validates.",
-		Txs: m.Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "gov/", Read: ledger.Public}}, Genesis: genesis()}
+		Txs: m.Routes(), Queries: queries(), Keys: []ledger.KeySpace{{Prefix: "gov/", Read: ledger.Public}}, Genesis: genesis(),
+		Migrations: migrations}
 }
 
 // Routes are the transactions of this module.
 func (m *Module) Routes() []ledger.Route {
 	return []ledger.Route{
 		{Type: TypePropose, Allow: []string{"organisation"}, Handle: ledger.Handle(m.propose),
-			Doc:     "A member proposes admitting or removing a member organisation (and its validator power).",
+			Doc:     "A member proposes admitting or removing a member organisation (and its validator power), or scheduling (or cancelling) a software upgrade at a height.",
 			Example: `{"action":"add_member","member":{"name":"St Olav Hospital","org_type":"hospital","key":"<hex>","validator_key":"<hex>","power":10},"reason":"regional expansion"}`},
 		{Type: TypeVote, Args: []string{"proposal_id", "vote"}, Allow: []string{"organisation"}, Handle: ledger.Handle(m.vote),
 			Doc: "A member votes yes or no on an open proposal.", Example: `{"proposal_id":1,"vote":"yes"}`},
@@ -212,12 +218,15 @@ func (m *Module) Routes() []ledger.Route {
 // Get reads a proposal; an open proposal past its deadline reads as expired.
 func Get(r ledger.Reader, id uint64, now time.Time) (*Proposal, error) {
 	var p Proposal
-	found, err := ledger.GetJSON(r, proposalKey(id), &p)
+	b, err := r.Get(proposalKey(id))
 	if err != nil {
 		return nil, err
 	}
-	if !found {
+	if b == nil {
 		return nil, ErrNoProposal.Wrapf("%d", id)
+	}
+	if err := decodeProposal(b, &p); err != nil {
+		return nil, err
 	}
 	p.expire(now)
 	return &p, nil
@@ -249,7 +258,7 @@ func ListPage(r ledger.Reader, now time.Time, before uint64, limit int) (page []
 			return false
 		}
 		p := new(Proposal)
-		if derr = ledger.DecodeState(v, p); derr != nil {
+		if derr = decodeProposal(v, p); derr != nil {
 			return false
 		}
 		p.expire(now)
@@ -266,7 +275,17 @@ func (m *Module) propose(ctx *ledger.Context, msg *Propose) error {
 	if len(msg.Reason) > 500 {
 		return ledger.ErrInvalidBody.Wrapf("reason is longer than 500")
 	}
+	if msg.Upgrade != nil && msg.Action != ActionUpgrade && msg.Action != ActionCancelUpgrade {
+		return ErrBadMember.Wrapf("%s takes no upgrade", msg.Action)
+	}
 	switch msg.Action {
+	case ActionUpgrade, ActionCancelUpgrade:
+		if msg.Member != nil || msg.OrgID != "" {
+			return ErrBadUpgrade.Wrapf("%s takes upgrade, not member or org_id", msg.Action)
+		}
+		if err := checkUpgrade(ctx, msg.Action, msg.Upgrade); err != nil {
+			return err
+		}
 	case ActionAddMember:
 		if msg.Member == nil || msg.OrgID != "" {
 			return ErrBadMember.Wrapf("add_member needs member and no org_id")
@@ -299,7 +318,7 @@ func (m *Module) propose(ctx *ledger.Context, msg *Propose) error {
 	if err != nil {
 		return err
 	}
-	p := &Proposal{ID: id, Action: msg.Action, Member: msg.Member, OrgID: msg.OrgID, Reason: msg.Reason,
+	p := &Proposal{ID: id, Action: msg.Action, Member: msg.Member, OrgID: msg.OrgID, Upgrade: msg.Upgrade, Reason: msg.Reason,
 		Proposer: ctx.Signer.ID, Height: ctx.Height, Deadline: ctx.Time.Add(period).UTC().Format(time.RFC3339),
 		Status: StatusOpen, Yes: []string{}, No: []string{}}
 	ctx.Emit("governance.proposed", [2]string{"proposal_id", strconv.FormatUint(id, 10)}, [2]string{"action", p.Action})
@@ -418,7 +437,7 @@ func (m *Module) count(ctx *ledger.Context, p *Proposal, voter, vote string) err
 	case 3*(n-no) <= 2*n:
 		p.Status, p.DecidedAt = StatusRejected, ctx.Height
 	}
-	ledger.SetJSON(ctx.State, proposalKey(p.ID), p)
+	putProposal(ctx.State, p)
 	ctx.Emit("governance.voted", [2]string{"proposal_id", strconv.FormatUint(p.ID, 10)},
 		[2]string{"vote", vote}, [2]string{"status", p.Status})
 	return nil
@@ -460,6 +479,8 @@ func (m *Module) execute(ctx *ledger.Context, p *Proposal) error {
 			vk, _ := hex.DecodeString(org.ValidatorKey)
 			*ctx.ValidatorUpdates = append(*ctx.ValidatorUpdates, ledger.ValidatorUpdate{PubKey: vk, Power: 0})
 		}
+	case ActionUpgrade, ActionCancelUpgrade:
+		return executeUpgrade(ctx, p)
 	default:
 		return ErrBadAction.Wrapf("%q", p.Action)
 	}
@@ -501,6 +522,10 @@ func (p *Proposal) Summary() string {
 		what += fmt.Sprintf(" %q", p.Member.Name)
 	case p.OrgID != "":
 		what += " " + p.OrgID
+	case p.Upgrade != nil && p.Action == ActionUpgrade:
+		what += fmt.Sprintf(" %q at height %d", p.Upgrade.Name, p.Upgrade.Height)
+	case p.Upgrade != nil:
+		what += fmt.Sprintf(" %q", p.Upgrade.Name)
 	}
 	line := fmt.Sprintf("proposal %d (%s): %s", p.ID, what, p.Status)
 	switch p.Status {

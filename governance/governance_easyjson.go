@@ -59,6 +59,16 @@ func easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance(in *jlexer.Lexe
 			} else {
 				out.OrgID = string(in.String())
 			}
+		case "upgrade":
+			if in.IsNull() {
+				in.Skip()
+				out.Upgrade = nil
+			} else {
+				if out.Upgrade == nil {
+					out.Upgrade = new(UpgradePlan)
+				}
+				easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance2(in, out.Upgrade)
+			}
 		case "reason":
 			if in.IsNull() {
 				in.Skip()
@@ -195,6 +205,11 @@ func easyjson15b37ee8EncodeGithubComPrimumHealthPrimumGovernance(out *jwriter.Wr
 		out.RawString(prefix)
 		out.String(string(in.OrgID))
 	}
+	if in.Upgrade != nil {
+		const prefix string = ",\"upgrade\":"
+		out.RawString(prefix)
+		easyjson15b37ee8EncodeGithubComPrimumHealthPrimumGovernance2(out, *in.Upgrade)
+	}
 	if in.Reason != "" {
 		const prefix string = ",\"reason\":"
 		out.RawString(prefix)
@@ -278,6 +293,80 @@ func (v Proposal) MarshalEasyJSON(w *jwriter.Writer) {
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *Proposal) UnmarshalEasyJSON(l *jlexer.Lexer) {
 	easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance(l, v)
+}
+func easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance2(in *jlexer.Lexer, out *UpgradePlan) {
+	isTopLevel := in.IsStart()
+	if in.IsNull() {
+		if isTopLevel {
+			in.Consumed()
+		}
+		in.Skip()
+		return
+	}
+	in.Delim('{')
+	for !in.IsDelim('}') {
+		key := in.UnsafeFieldName(false)
+		in.WantColon()
+		switch key {
+		case "name":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Name = string(in.String())
+			}
+		case "height":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Height = int64(in.Int64())
+			}
+		case "info":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Info = string(in.String())
+			}
+		case "proposal":
+			if in.IsNull() {
+				in.Skip()
+			} else {
+				out.Proposal = uint64(in.Uint64())
+			}
+		default:
+			in.SkipRecursive()
+		}
+		in.WantComma()
+	}
+	in.Delim('}')
+	if isTopLevel {
+		in.Consumed()
+	}
+}
+func easyjson15b37ee8EncodeGithubComPrimumHealthPrimumGovernance2(out *jwriter.Writer, in UpgradePlan) {
+	out.RawByte('{')
+	first := true
+	_ = first
+	{
+		const prefix string = ",\"name\":"
+		out.RawString(prefix[1:])
+		out.String(string(in.Name))
+	}
+	{
+		const prefix string = ",\"height\":"
+		out.RawString(prefix)
+		out.Int64(int64(in.Height))
+	}
+	if in.Info != "" {
+		const prefix string = ",\"info\":"
+		out.RawString(prefix)
+		out.String(string(in.Info))
+	}
+	if in.Proposal != 0 {
+		const prefix string = ",\"proposal\":"
+		out.RawString(prefix)
+		out.Uint64(uint64(in.Proposal))
+	}
+	out.RawByte('}')
 }
 func easyjson15b37ee8DecodeGithubComPrimumHealthPrimumGovernance1(in *jlexer.Lexer, out *NewMember) {
 	isTopLevel := in.IsStart()

@@ -41,5 +41,6 @@ func queries() []ledger.Query {
 				}
 				return Get(q.State, id, q.BlockTime)
 			}},
+		upgradeQuery(),
 	}
 }

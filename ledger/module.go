@@ -31,6 +31,25 @@ type Module struct {
 	// (app_state.modules.<Name>): what a new consortium starts with beyond
 	// its founding members.
 	Genesis *Genesis
+	// Migrations rewrite the module's state for a software upgrade (see
+	// app/upgrade.go): each runs once, at the start of the block at the
+	// upgrade's height, on every node, before that block's transactions.
+	Migrations []Migration
+}
+
+// Migration is one module's part of a software upgrade: what changes in
+// its state when the consortium moves to the binary that carries the
+// upgrade named Upgrade (a state encoding, a new index).
+//
+// Unlike a handler, a migration's work is not bounded by a transaction: it
+// may read and rewrite all of the module's state, once. It runs inside one
+// block, so a migration over a large key space makes that block slow on
+// every node; it must be deterministic like a handler (no clock, no
+// randomness, no map order) and return an error only for what it cannot
+// do: the app stops the node rather than commit half a migration.
+type Migration struct {
+	Upgrade string
+	Run     func(w Writer) error
 }
 
 // Genesis is a module's section of the genesis document. Sections are

@@ -118,6 +118,12 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("cannot keep state-sync snapshots: %w", err)
 	}
+	// Not on a state an upgrade this binary does not carry has changed,
+	// or is about to: it would halt at once, or fork (app/upgrade.go).
+	if err := a.CheckUpgrades(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
 		st.Close()

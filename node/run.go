@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Run is 'primum node': it runs the node of an initialised home (o.Home)
@@ -33,10 +34,30 @@ func Run(ctx context.Context, o Options, pprofAddr string) error {
 	defer n.Stop()
 	log := cmp.Or(o.Logger, slog.Default())
 	log.Info("node running", "home", o.Home, "api", n.APIURL(), "cometbft_rpc", n.RPCAddr())
-	<-ctx.Done()
-	log.Info("stopping")
-	return nil
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		return nil
+	case <-n.App.UpgradeDue():
+		// The last block before an upgrade this binary does not carry is
+		// committed: stop cleanly and say which binary to start.
+		err := n.App.UpgradeErr()
+		log.Error("stopping for a software upgrade", "err", err, "in", upgradeLinger)
+		// Not at once: the others may not have this node's precommit of
+		// the block yet (with three validators, they need it). Meanwhile
+		// the node prevotes nil on the upgrade's block (app.ProcessProposal).
+		select {
+		case <-ctx.Done():
+		case <-time.After(upgradeLinger):
+		}
+		n.Stop()
+		return err
+	}
 }
+
+// upgradeLinger is how long a node that stops for a software upgrade goes
+// on gossiping its votes of the last block before it stops.
+const upgradeLinger = 5 * time.Second
 
 // RunKVStore runs CometBFT's kvstore example application on home (the
 // benchmark's ceiling) until ctx ends, then stops it.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/client"
 	"github.com/primum-health/primum/internal/clienv"
 )
@@ -37,6 +38,16 @@ func main() {
 		} else {
 			fmt.Fprintln(stderr, "Error:", err)
 		}
+		var upgrade *app.UpgradeDueError
+		if errors.As(err, &upgrade) {
+			os.Exit(exitUpgrade)
+		}
 		os.Exit(1)
 	}
 }
+
+// exitUpgrade is the exit status of a node that stopped for (or refuses
+// to start without) a software upgrade it does not carry: a supervisor
+// restarting on failure should not restart it with the same binary
+// (systemd: RestartPreventExitStatus=3).
+const exitUpgrade = 3

@@ -15,7 +15,9 @@ func newNodeCmd(g *globals) *cobra.Command {
 		Short: "Run a node from an initialised home",
 		Long: `Runs the node in --home: CometBFT in-process with the Primum application, the REST API,
 the web interface and /metrics. After a crash it replays what it had not committed and
-catches up with its peers. SIGINT or SIGTERM stops it cleanly.`,
+catches up with its peers. SIGINT or SIGTERM stops it cleanly. At the height of a software
+upgrade this Primum does not carry ('primum governance upgrade') it stops by itself, and
+refuses to start again, with exit status 3: install the Primum that carries the upgrade.`,
 		Example: `  primum node --home ~/.primum
   primum node --home ./testnet/node2 --api-addr 127.0.0.1:9090`,
 		Args: cobra.NoArgs,

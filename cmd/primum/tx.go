@@ -112,6 +112,39 @@ The proofs are checked before anything is sent.`,
 	}
 	proposeRemove.Flags().StringVar(&reason, "reason", "", "why")
 
+	var plan governance.UpgradePlan
+	proposeUpgrade := &cobra.Command{
+		Use:   "propose-upgrade NAME --height H",
+		Short: "Propose a software upgrade at a height: every node stops there unless its Primum carries NAME",
+		Long: `Proposes the software upgrade NAME at block height H (after the current block; leave the
+members time to vote and the operators time to install). Once passed it is the one plan
+('primum governance upgrade' shows it). Every node runs the blocks before H; a node whose
+Primum does not carry NAME then stops (exit status 3) with the message to install the one
+that does; a node that carries it migrates the ledger at H and goes on. See "Upgrades" in
+docs/operations.md.`,
+		Example: `  primum governance propose-upgrade v2 --height 120000 --info "https://example.org/primum/v2 sha256:…" --from operator`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan.Name = args[0]
+			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionUpgrade, Upgrade: &plan, Reason: reason})
+		},
+	}
+	proposeUpgrade.Flags().Int64Var(&plan.Height, "height", 0, "the block height at which the upgrade takes effect")
+	proposeUpgrade.Flags().StringVar(&plan.Info, "info", "", "where operators find the Primum that carries it (a release, a checksum)")
+	proposeUpgrade.Flags().StringVar(&reason, "reason", "", "why")
+	_ = proposeUpgrade.MarkFlagRequired("height")
+
+	proposeCancel := &cobra.Command{
+		Use:     "propose-cancel-upgrade NAME",
+		Short:   "Propose cancelling the scheduled software upgrade NAME",
+		Example: `  primum governance propose-cancel-upgrade v2 --reason "the release is withdrawn" --from operator`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return send(cmd, governance.TypePropose, governance.Propose{Action: governance.ActionCancelUpgrade, Upgrade: &governance.UpgradePlan{Name: args[0]}, Reason: reason})
+		},
+	}
+	proposeCancel.Flags().StringVar(&reason, "reason", "", "why")
+
 	raw := &cobra.Command{
 		Use:     "send TYPE JSON_BODY",
 		Short:   "Send any transaction type with a JSON body (see 'primum query tx-types')",
@@ -124,7 +157,7 @@ The proofs are checked before anything is sent.`,
 			return send(cmd, args[0], json.RawMessage(args[1]))
 		},
 	}
-	cmd.AddCommand(vouchers, proposeAdd, proposeRemove, raw)
+	cmd.AddCommand(vouchers, proposeAdd, proposeRemove, proposeUpgrade, proposeCancel, raw)
 	return cmd, tf
 }
 
@@ -141,7 +174,8 @@ func newNounCmds(g *globals) []*cobra.Command {
 		n.PersistentFlags().StringVar(&tf.from, "from", "", "signing key: a name in HOME/keys or a key file path")
 		n.PersistentFlags().BoolVar(&tf.wait, "wait", true, "wait until committed")
 	}
-	moved := map[string]string{"issue-vouchers": "identity", "propose-add-member": "governance", "propose-remove-member": "governance"}
+	moved := map[string]string{"issue-vouchers": "identity", "propose-add-member": "governance", "propose-remove-member": "governance",
+		"propose-upgrade": "governance", "propose-cancel-upgrade": "governance"}
 	for _, c := range tx.Commands() {
 		if noun, ok := moved[c.Name()]; ok {
 			tx.RemoveCommand(c)

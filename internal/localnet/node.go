@@ -164,6 +164,21 @@ func (nd *Node) awaitExit(grace time.Duration) error {
 	}
 }
 
+// Exited waits until the node's process exits on its own (a node that
+// stops itself, e.g. for a software upgrade) and answers its exit status.
+func (nd *Node) Exited(ctx context.Context) (int, error) {
+	r := nd.current()
+	if r == nil {
+		return 0, fmt.Errorf("%s was not started", nd.Home)
+	}
+	select {
+	case <-r.exited:
+		return r.cmd.ProcessState.ExitCode(), nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("%s did not exit: %w", nd.Home, ctx.Err())
+	}
+}
+
 // Log is the output of the node's last process (so far, if it runs).
 func (nd *Node) Log() string {
 	if nd.logFile != "" {
