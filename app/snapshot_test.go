@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,4 +220,41 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSnapshotAfterUpgrade: a node restored from a snapshot taken after an
+// upgrade reports the upgraded app version (CometBFT checks it against the
+// header's); a binary that does not carry the upgrade refuses the state.
+func TestSnapshotAfterUpgrade(t *testing.T) {
+	src := newHarness(t)
+	runs := 0
+	src.carry("v2", 2, &runs)
+	src.scheduleUpgrade("v2", 5)
+	if err := src.app.EnableSnapshots(SnapshotOptions{Dir: filepath.Join(t.TempDir(), "snapshots"), Interval: 6, Keep: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for src.height < 6 {
+		src.block()
+	}
+	snap := waitSnapshot(t, src.app, 6)
+	m, _ := parseMeta(snap.Metadata)
+
+	dst := openHarness(t, t.TempDir(), false)
+	dst.carry("v2", 2, new(int))
+	if o, c := restoreInto(t, dst.app, src.app, snap, m.AppHash, nil); o != abci.OFFER_SNAPSHOT_RESULT_ACCEPT || c != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		t.Fatalf("restore: offer %v, chunk %v", o, c)
+	}
+	if v := dst.info().AppVersion; v != 2 {
+		t.Fatalf("restored app version %d, want 2", v)
+	}
+
+	old := openHarness(t, t.TempDir(), false)
+	offer, err := old.app.OfferSnapshot(context.Background(), &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: m.AppHash})
+	if err != nil || offer.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+		t.Fatal(offer, err)
+	}
+	c, _ := src.app.LoadSnapshotChunk(context.Background(), &abci.LoadSnapshotChunkRequest{Height: 6, Format: SnapshotFormat, Chunk: 0})
+	if _, err := old.app.ApplySnapshotChunk(context.Background(), &abci.ApplySnapshotChunkRequest{Index: 0, Chunk: c.Chunk}); err == nil || !strings.Contains(err.Error(), "v2") {
+		t.Fatalf("a binary without the upgrade restored its state: %v", err)
+	}
 }
