@@ -18,6 +18,7 @@ import (
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 
+	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/internal/hosts"
 	"github.com/primum-health/primum/internal/localnet"
 	"github.com/primum-health/primum/node"
@@ -195,8 +196,9 @@ func agree(t *testing.T, h int64, nodes ...*hostNode) {
 // machines of their own: each host is a network namespace with its own
 // address. Four members found it through the genesis ceremony (their keys
 // never leave their homes; files go between them as they would by mail),
-// a fifth is admitted by their vote and joins by state sync, and one that
-// loses its disk is restored from a backup.
+// a fifth is admitted by their vote and joins by state sync, one that
+// loses its disk is restored from a backup, and all five go through an
+// upgrade at a height.
 func TestConsortiumAcrossHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs five node processes on five network namespaces (-short)")
@@ -336,6 +338,47 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 	latest, _, _ = founders[0].status()
 	nodes[2].waitHeight(ctx, latest)
 	agree(t, latest, nodes...)
+
+	// An upgrade at a height: proposed and voted by the members, every
+	// node stops by itself after the block before (exit status 3), and
+	// the binary that carries it migrates on every node without a fork.
+	upgraded := buildPrimum(t, "primum-upgradetest", "-tags", "upgradetest")
+	latest, _, _ = founders[0].status()
+	height := latest + 25
+	out = founders[0].run(bin, "governance", "propose-upgrade", governance.UpgradeTest, "--height", strconv.FormatInt(height, 10), "--from", "operator")
+	if m = regexp.MustCompile(`proposal (\d+) `).FindStringSubmatch(out); m == nil {
+		t.Fatalf("no proposal number in:\n%s", out)
+	}
+	for _, n := range nodes[1:4] {
+		n.run(bin, "governance", "vote", m[1], "yes", "--from", "operator")
+	}
+	due := fmt.Sprintf("upgrade %s is due at height %d", governance.UpgradeTest, height)
+	for _, n := range nodes {
+		select {
+		case <-n.done:
+		case <-ctx.Done():
+			t.Fatalf("%s did not stop for the upgrade at %d", n.name, height)
+		}
+		if code := n.cmd.ProcessState.ExitCode(); code != exitUpgrade || !strings.Contains(n.log.String(), due) {
+			t.Fatalf("%s exited with status %d, want %d saying %q", n.name, code, exitUpgrade, due)
+		}
+		n.cmd = nil
+	}
+	for _, n := range nodes {
+		n.start(upgraded, "error")
+	}
+	for _, n := range nodes {
+		n.waitHeight(ctx, height+3)
+	}
+	agree(t, height+2, nodes...)
+	var info struct {
+		Response struct {
+			AppVersion string `json:"app_version"`
+		} `json:"response"`
+	}
+	if err := joiner.rpc("/abci_info", &info); err != nil || info.Response.AppVersion != "2" {
+		t.Fatalf("the joined node's app version after the upgrade: %q (%v), want 2", info.Response.AppVersion, err)
+	}
 }
 
 // quickBlocks makes a test node make a block a second when idle (the
