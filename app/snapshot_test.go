@@ -18,10 +18,11 @@ import (
 )
 
 // waitSnapshot waits until the app's snapshot folder lists a snapshot of
-// height h (they are written in the background).
-func waitSnapshot(t *testing.T, a *App, h uint64) *abci.Snapshot {
+// height h (they are written in the background; a large state's takes
+// seconds).
+func waitSnapshot(t testing.TB, a *App, h uint64) *abci.Snapshot {
 	t.Helper()
-	for range 500 {
+	for range 60_000 {
 		res, err := a.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
 		if err != nil {
 			t.Fatal(err)

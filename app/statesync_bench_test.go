@@ -119,7 +119,7 @@ func BenchmarkStateSync(b *testing.B) {
 	for range b.N {
 		start := time.Now()
 		src.block()
-		snap := waitSnapshotB(b, src.app, uint64(src.height))
+		snap := waitSnapshot(b, src.app, uint64(src.height))
 		snapSecs += time.Since(start).Seconds()
 		m, err := parseMeta(snap.Metadata)
 		if err != nil {
@@ -153,19 +153,6 @@ func BenchmarkStateSync(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-func waitSnapshotB(b *testing.B, a *App, h uint64) *abci.Snapshot {
-	for range 60_000 {
-		res, _ := a.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
-		for _, s := range res.Snapshots {
-			if s.Height == h {
-				return s
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Fatalf("no snapshot of height %d", h)
-	return nil
-}
 
 // copyDir copies a folder's files (a backup's restore: a real copy, not the
 // hard links a checkpoint makes) and answers the bytes copied.

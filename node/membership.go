@@ -27,23 +27,17 @@ type MembershipRequest struct {
 // by the organisation's operator key and this home's validator key, and
 // answers its path.
 func WriteMembershipRequest(home string, operator ed25519.PrivateKey, name, orgType string, power int64) (string, error) {
-	var doc struct {
-		ChainID string `json:"chain_id"`
-	}
-	b, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	chainID, err := genesisChainID(home)
 	if err != nil {
 		return "", err
-	}
-	if err := json.Unmarshal(b, &doc); err != nil || doc.ChainID == "" {
-		return "", fmt.Errorf("the genesis has no chain_id")
 	}
 	validator, err := ValidatorPrivateKey(home)
 	if err != nil {
 		return "", err
 	}
-	req := MembershipRequest{ChainID: doc.ChainID, NewMember: *governance.ProvedMember(doc.ChainID, name, orgType, operator, validator)}
+	req := MembershipRequest{ChainID: chainID, NewMember: *governance.ProvedMember(chainID, name, orgType, operator, validator)}
 	req.Power = power
-	b, err = json.MarshalIndent(req, "", "  ")
+	b, err := json.MarshalIndent(req, "", "  ")
 	if err != nil {
 		return "", err
 	}
