@@ -153,7 +153,6 @@ func BenchmarkStateSync(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-
 // copyDir copies a folder's files (a backup's restore: a real copy, not the
 // hard links a checkpoint makes) and answers the bytes copied.
 func copyDir(b *testing.B, from, to string) int64 {
