@@ -2,12 +2,14 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/internal/demo/demotest"
 )
 
@@ -79,5 +81,48 @@ func TestNodePage(t *testing.T) {
 	}
 	if out := find(f.Member("Patient 1").Address); !strings.Contains(out, "nothing public") {
 		t.Fatalf("a patient's id: %q", out)
+	}
+
+	// A software upgrade the members voted: the status says when, and
+	// what to do; the proposal names it.
+	var upgrade string
+	if err := chromedp.Run(b, chromedp.Poll(`document.getElementById("upgrade").textContent === "none scheduled"`, nil)); err != nil {
+		t.Fatalf("no upgrade yet: %v", err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	height := st.Height + 100_000
+	if _, err := c.Send(ctx, key, governance.TypePropose, governance.Propose{Action: governance.ActionUpgrade,
+		Upgrade: &governance.UpgradePlan{Name: "v9-page", Height: height, Info: "https://example.org/primum/v9"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := c.Proposals(ctx)
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("proposals: %v", err)
+	}
+	id := ps[0].ID
+	for _, name := range []string{"Riverside General Hospital", "Central Pharmacy", "Acme Pharma", "MedLogistics", "CareShield Insurance", "National Medicines Agency"} {
+		k, err := demoKey(f.Member(name).KeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Send(ctx, k, governance.TypeVote, governance.Vote{ProposalID: id, Vote: "yes"}, true); err != nil {
+			t.Fatalf("%s votes: %v", name, err)
+		}
+	}
+	want := fmt.Sprintf("v9-page at height %d (in ", height)
+	var proposals string
+	if err := chromedp.Run(b,
+		chromedp.Poll(fmt.Sprintf(`document.getElementById("upgrade").textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text("#upgrade", &upgrade, chromedp.ByID),
+		chromedp.Text("#proposals", &proposals, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("the scheduled upgrade: %v", err)
+	}
+	if !strings.Contains(upgrade, "install the Primum that carries it") || !strings.Contains(upgrade, "https://example.org/primum/v9") ||
+		!strings.Contains(proposals, fmt.Sprintf("v9-page at height %d", height)) {
+		t.Fatalf("upgrade %q, proposals %q", upgrade, proposals)
 	}
 }

@@ -2,7 +2,7 @@
 // The node page: the chain's health and status, the latest blocks (what
 // kind of transactions, the time between blocks, peers), its validators and
 // members by name, practitioners, proposals with their deadlines and who
-// voted, and a search by transaction hash or identity id. Reads the
+// voted, the software upgrade scheduled, and a search by transaction hash or identity id. Reads the
 // node's REST API (common.js: all text through textContent; rows updated
 // in place, so a refresh every 3 s keeps the focus and the selection).
 const short = id => id ? id.slice(0, 10) + "…" : "";
@@ -28,6 +28,7 @@ async function refresh() {
     document.getElementById("height").textContent = s.height;
     document.getElementById("block-time").textContent = new Date(s.block_time).toLocaleString();
     document.getElementById("app-hash").textContent = s.app_hash;
+    document.getElementById("upgrade").textContent = upgradeText(await get("/api/v1/governance/upgrade"), s.height);
     const orgs = await get("/api/v1/identities?kind=organisation");
     const names = {}, byValidator = {};
     for (const o of orgs) {
@@ -54,12 +55,27 @@ async function refresh() {
     note.hidden = !next;
     note.textContent = next ? "The newest proposals; older ones, a page at a time: " + next : "";
     const voters = ids => ids.map(id => names[id] || short(id)).join(", ");
-    fill("#proposals", items.map(p => [p.id, p.action.replaceAll("_", " "), p.member ? p.member.name : (names[p.org_id] || short(p.org_id)),
+    const subject = p => p.member ? p.member.name : p.upgrade ? p.upgrade.name + (p.upgrade.height ? " at height " + p.upgrade.height : "")
+      : (names[p.org_id] || short(p.org_id));
+    fill("#proposals", items.map(p => [p.id, p.action.replaceAll("_", " "), subject(p),
       `${p.yes.length} yes / ${p.no.length} no of ${p.electors}` + (p.yes.length ? " — yes: " + voters(p.yes) : "") + (p.no.length ? "; no: " + voters(p.no) : ""),
       p.status === "open" ? "until " + when(p.deadline) : when(p.deadline), { text: p.status, cls: "status-" + p.status }]));
   } catch (e) {
     document.getElementById("chain-id").textContent = "node unreachable: " + e.message;
   }
+}
+
+// upgradeText says what operators must know of software upgrades: the one
+// scheduled (every node stops after the block before its height, and the
+// Primum that carries it must be installed by then), or the last one done.
+function upgradeText(u, height) {
+  if (u.scheduled) {
+    const p = u.scheduled;
+    return `${p.name} at height ${p.height} (in ${Math.max(0, p.height - height)} blocks): install the Primum that carries it before then` +
+      (p.info ? " — " + p.info : "");
+  }
+  const last = u.done && u.done.length ? u.done[u.done.length - 1] : null;
+  return last ? `none scheduled; the last, ${last.name}, took effect at height ${last.height} (app version ${last.app_version})` : "none scheduled";
 }
 
 // showBlocks lists the latest blocks (what kind of transactions each
