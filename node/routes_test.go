@@ -171,6 +171,8 @@ func TestRouteAuthorisationTable(t *testing.T) {
 		{"GET", "/api/v1/keys/" + hex.EncodeToString(m["patient"].key.Public().(ed25519.PublicKey)), nil, all(200)},
 		{"GET", "/api/v1/proposals", nil, all(200)},
 		{"GET", "/api/v1/proposals/1", nil, all(404)},
+		// Public: every node must know an upgrade is coming, and when.
+		{"GET", "/api/v1/governance/upgrade", nil, all(200)},
 		{"GET", "/api/v1/txs/" + strings.Repeat("00", 32), nil, all(404)},
 		// A patient's identity is refused as if it did not exist: a
 		// different answer would tell which ids are patients.
