@@ -42,6 +42,11 @@ const (
 	// value is far smaller than this, so a chunk is at most chunkRaw plus
 	// one value).
 	chunkRawMax = 12 << 20
+	// maxChunkPairs bounds the keys one chunk may hold: a chunk cut at
+	// chunkRaw holds tens of thousands of real entries, and a lying peer's
+	// chunk of millions of empty ones would cost the node gigabytes of
+	// memory before its state is found wrong.
+	maxChunkPairs = 1 << 18
 	// maxChunks bounds a snapshot offered (2 MiB of chunk hashes in its
 	// metadata, under CometBFT's 4 MB snapshot message; 256 GiB of state).
 	maxChunks = 1 << 16
@@ -83,7 +88,8 @@ type snapshots struct {
 
 type restoring struct {
 	meta snapshotMeta
-	next int // the chunk expected next
+	next int    // the chunk expected next
+	keys uint64 // keys restored so far
 }
 
 // EnableSnapshots makes the app take snapshots as o says and serve them
@@ -373,6 +379,11 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 	if err != nil {
 		return rejectSnapshot(err)
 	}
+	// No more keys than the snapshot said it has (a peer that lies about
+	// its state cannot fill this node's disk past what it announced).
+	if r.keys += uint64(len(keys)); r.keys > r.meta.Keys {
+		return rejectSnapshot(fmt.Errorf("more keys than the %d the snapshot announced", r.meta.Keys))
+	}
 	if err := a.store.ImportPairs(keys, values); errors.Is(err, store.ErrBadImport) {
 		return rejectSnapshot(err)
 	} else if err != nil {
@@ -388,7 +399,10 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 		return nil, fmt.Errorf("cannot finish restoring a snapshot: %w", err)
 	}
 	if err := a.restored(r.meta.BlockTime); err != nil {
-		return nil, err
+		// The state is in, but this node cannot go on from it (a binary
+		// without an upgrade the state has been through): CometBFT's own
+		// state is still empty, so the home must start over.
+		return nil, fmt.Errorf("%w; the restored state cannot be used by this binary: delete the home's data folder and start again with the right Primum", err)
 	}
 	s.restore = nil
 	a.log.Info("snapshot restored", "height", r.meta.Height, "keys", r.meta.Keys)
@@ -414,6 +428,9 @@ func (s *snapshots) decodeChunk(chunk []byte) (keys, values [][]byte, err error)
 		return b, nil
 	}
 	for len(raw) > 0 {
+		if len(keys) == maxChunkPairs {
+			return nil, nil, fmt.Errorf("the chunk holds more than %d keys", maxChunkPairs)
+		}
 		k, err := next()
 		if err != nil {
 			return nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/primum-health/primum/identity"
 )
@@ -172,6 +173,16 @@ func TestSnapshotRefusals(t *testing.T) {
 	if _, c := restoreInto(t, dst.app, src.app, forged, m.AppHash, func(int, []byte) []byte { return chunk }); c != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
 		t.Fatalf("forged state: %v", c)
 	}
+	// A snapshot that holds more keys than it announced.
+	few := *m
+	few.Keys = 10
+	under := *snap
+	under.Metadata = mustJSON(t, &few)
+	sum = sha256.Sum256(under.Metadata)
+	under.Hash = sum[:]
+	if _, c := restoreInto(t, dst.app, src.app, &under, m.AppHash, nil); c != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
+		t.Fatalf("more keys than announced: %v", c)
+	}
 	// After all that, the true snapshot restores.
 	if o, c := restoreInto(t, dst.app, src.app, snap, m.AppHash, nil); o != abci.OFFER_SNAPSHOT_RESULT_ACCEPT || c != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
 		t.Fatalf("restore after refusals: offer %v, chunk %v", o, c)
@@ -257,5 +268,19 @@ func TestSnapshotAfterUpgrade(t *testing.T) {
 	c, _ := src.app.LoadSnapshotChunk(context.Background(), &abci.LoadSnapshotChunkRequest{Height: 6, Format: SnapshotFormat, Chunk: 0})
 	if _, err := old.app.ApplySnapshotChunk(context.Background(), &abci.ApplySnapshotChunkRequest{Index: 0, Chunk: c.Chunk}); err == nil || !strings.Contains(err.Error(), "v2") {
 		t.Fatalf("a binary without the upgrade restored its state: %v", err)
+	}
+}
+
+// TestChunkBounds: a chunk of more keys than any real chunk holds is
+// refused before it is restored.
+func TestChunkBounds(t *testing.T) {
+	s := newSnapshots(SnapshotOptions{})
+	enc, _ := zstd.NewWriter(nil)
+	raw := make([]byte, 2*(maxChunkPairs+1))
+	if _, _, err := s.decodeChunk(enc.EncodeAll(raw, nil)); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("a chunk of %d empty keys: %v", maxChunkPairs+1, err)
+	}
+	if keys, _, err := s.decodeChunk(enc.EncodeAll(raw[:2*maxChunkPairs], nil)); err != nil || len(keys) != maxChunkPairs {
+		t.Fatalf("a chunk of %d empty keys: %d, %v", maxChunkPairs, len(keys), err)
 	}
 }
