@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
 )
 
@@ -143,6 +144,13 @@ func checkUpgrade(ctx *ledger.Context, action string, u *UpgradePlan) error {
 	}
 	if len(u.Info) > 500 {
 		return ErrBadUpgrade.Wrapf("info is longer than 500")
+	}
+	// Every node prints info when it stops for the upgrade: no control or
+	// direction-override character may reach an operator's terminal.
+	if u.Info != "" {
+		if err := identity.CheckName(u.Info, 500); err != nil {
+			return ErrBadUpgrade.Wrapf("info must be printable text (%v)", err)
+		}
 	}
 	if u.Proposal != 0 {
 		return ErrBadUpgrade.Wrapf("proposal is set by the ledger")

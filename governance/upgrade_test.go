@@ -61,6 +61,8 @@ func TestGovernanceUpgrades(t *testing.T) {
 		{"a height after the block", "hosp", propose, upgrade("v2", 1), governance.ErrBadUpgrade, nil},
 		{"info of at most 500", "hosp", propose, governance.Propose{Action: governance.ActionUpgrade,
 			Upgrade: &governance.UpgradePlan{Name: "v2", Height: 100, Info: strings.Repeat("i", 501)}}, governance.ErrBadUpgrade, nil},
+		{"info without control characters", "hosp", propose, governance.Propose{Action: governance.ActionUpgrade,
+			Upgrade: &governance.UpgradePlan{Name: "v2", Height: 100, Info: "see \x1b[2Jhttps://example.org"}}, governance.ErrBadUpgrade, nil},
 		{"not the proposal's number", "hosp", propose, governance.Propose{Action: governance.ActionUpgrade,
 			Upgrade: &governance.UpgradePlan{Name: "v2", Height: 100, Proposal: 7}}, governance.ErrBadUpgrade, nil},
 		{"no member with it", "hosp", propose, governance.Propose{Action: governance.ActionUpgrade, Member: member("x", "clinic", 0),
