@@ -224,3 +224,18 @@ func (a *App) upgradeAt(w ledger.Writer, height int64) (*cmtproto.ConsensusParam
 	a.upgraded = u.AppVersion // the version Info answers once the block is committed
 	return &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: u.AppVersion}}, nil
 }
+
+// CarriedUpgrades are the software upgrades this binary carries, oldest
+// first ('primum version' lists them: an operator checks that the binary
+// they install carries the upgrade the members scheduled).
+func CarriedUpgrades() []Upgrade { return append([]Upgrade(nil), upgrades...) }
+
+// AppVersionCarried is the highest app version this binary runs: the base
+// one, or the last carried upgrade's.
+func AppVersionCarried() uint64 {
+	v := uint64(baseAppVersion)
+	for _, u := range upgrades {
+		v = max(v, u.AppVersion)
+	}
+	return v
+}

@@ -77,7 +77,7 @@ Start with "primum demo" to run a one-validator consortium with demo members.`,
 	tx, _ := newTxCmd(g)
 	tx.Short += " (the identity and governance verbs are now 'primum identity …' and 'primum governance …'; these spellings stay for one release)"
 	root.AddCommand(newDemoCmd(g), newInitCmd(g), newNodeCmd(g), newKeysCmd(g), tx, newQueryCmd(g), newTestnetCmd(g), newBenchCmd(g), newKVStoreNodeCmd(g), newVerifyCmd(g), newSupplyCmd(g), newRecordsCmd(g), newConsentCmd(g), newTrialsCmd(g), newFLCmd(g), newResearchCmd(g), newDevicesCmd(g), newClaimsCmd(g), newTokensCmd(g), newDoctorCmd(g))
-	root.AddCommand(newGenesisCmd(g), newStateSyncCmd(g), newBackupCmd(g), newRestoreCmd(g))
+	root.AddCommand(newGenesisCmd(g), newStateSyncCmd(g), newBackupCmd(g), newRestoreCmd(g), newVersionCmd(g))
 	root.AddCommand(newNounCmds(g)...)
 	autocli.AddCommands(g.env(), root, renamed)
 	autocli.AddLegacy(g.env(), tx, renamed)
