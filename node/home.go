@@ -120,7 +120,7 @@ type Settings struct {
 // DefaultSettings are a new node's settings.
 func DefaultSettings(apiPort int) Settings {
 	return Settings{APIAddr: fmt.Sprintf("127.0.0.1:%d", apiPort), RatePerKey: 500, RateBurst: 1000,
-		RatePerIP: 200, RateBurstIP: 400}
+		RatePerIP: 200, RateBurstIP: 400, SnapshotInterval: DefaultSnapshotInterval, SnapshotKeep: DefaultSnapshotKeep}
 }
 
 // Paths inside a home.
