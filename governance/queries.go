@@ -10,7 +10,7 @@ import (
 // public to the consortium.
 func queries() []ledger.Query {
 	return []ledger.Query{
-		{Path: "/api/v1/proposals", Columns: ledger.Cols("PROPOSAL", "id", "ACTION", "action", "MEMBER", "member.name", "ORG", "@org_id", "STATUS", "status", "DEADLINE", "deadline", "YES", "@yes", "NO", "@no", "RESULT", "result"), Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*Proposal{}, NextParam: "before"},
+		{Path: "/api/v1/proposals", Columns: ledger.Cols("PROPOSAL", "id", "ACTION", "action", "MEMBER", "member.name", "ORG", "@org_id", "UPGRADE", "upgrade.name", "AT", "upgrade.height", "STATUS", "status", "DEADLINE", "deadline", "YES", "@yes", "NO", "@no", "RESULT", "result"), Name: "list", Read: ledger.Public, Answer: ledger.Page{Items: []*Proposal{}, NextParam: "before"},
 			Doc: "Governance proposals with their votes, newest first, a page at a time.",
 			Params: []ledger.Param{{Name: "limit", Doc: "1-1000 (default 100)"},
 				{Name: "before", Doc: "the proposal to start at, going back (an id, from a Link header; default: the newest)"}},
