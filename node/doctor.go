@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -23,7 +24,9 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/primum-health/primum/app"
 	"github.com/primum-health/primum/keyring"
+	"github.com/primum-health/primum/store"
 	"github.com/primum-health/primum/wire"
 )
 
@@ -92,7 +95,7 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 	if err != nil {
 		add("genesis", CheckFail, "%v", err)
 	} else {
-		add("genesis", CheckOK, "chain %s, %d validator(s)", genesis.ChainID, len(genesis.Validators))
+		add("genesis", CheckOK, "chain %s, %d founding validator(s)", genesis.ChainID, len(genesis.Validators))
 	}
 	secrets := []string{cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile(), filepath.Join(home, unsealFile), filepath.Join(home, unsealNextFile),
 		filepath.Join(home, settingsFile)}
@@ -156,6 +159,9 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 		return out
 	case serr != nil:
 		add("node", CheckWarn, "not answering on %s (%v): not running, or starting; the checks of a running node were skipped", settings.APIAddr, serr)
+		if c, ok := upgradeCheck(home); ok {
+			out = append(out, c)
+		}
 		return out
 	case !ours:
 		add("node", CheckFail, "another node (%s) answers on %s, not this home's (%s)", status.NodeID, settings.APIAddr, nodeID)
@@ -413,4 +419,28 @@ func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status 
 		return Check{Name: "clock", Status: CheckWarn, Detail: fmt.Sprintf("no block for %s: this node is behind (see its peers) or the chain halted (too few validators online)", behind.Round(time.Second))}
 	}
 	return Check{Name: "clock", Status: CheckOK, Detail: fmt.Sprintf("the latest block is %s old", max(0, now.Sub(status.BlockTime)).Round(time.Second))}
+}
+
+// upgradeCheck, for a stopped node, says whether its ledger waits for a
+// software upgrade this binary does not carry (the node stopped for it, or
+// would stop at once). ok is false when the state cannot be opened (a node
+// starting holds it).
+func upgradeCheck(home string) (Check, bool) {
+	dir := filepath.Join(home, stateDir)
+	if _, err := os.Stat(dir); err != nil {
+		return Check{}, false
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return Check{}, false
+	}
+	defer st.Close()
+	a, err := app.New(st, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return Check{Name: "upgrade", Status: CheckFail, Detail: err.Error()}, true
+	}
+	if err := a.CheckUpgrades(); err != nil {
+		return Check{Name: "upgrade", Status: CheckFail, Detail: err.Error() + " ('primum version' lists the upgrades a binary carries)"}, true
+	}
+	return Check{Name: "upgrade", Status: CheckOK, Detail: fmt.Sprintf("none due at height %d that this binary does not carry", st.Version()+1)}, true
 }

@@ -117,6 +117,10 @@ func TestUpgradeAtHeight(t *testing.T) {
 			t.Fatalf("node%d exited with status %d, want %d and %q:\n%s", i, code, exitUpgrade, due, nd.Log())
 		}
 	}
+	// Doctor, on a node stopped for it, says why and what to do.
+	if out, err := exec.Command(old, "doctor", "--home", net.Nodes[1].Home).CombinedOutput(); err == nil || !strings.Contains(string(out), "FAIL  upgrade") || !strings.Contains(string(out), due) {
+		t.Fatalf("doctor on a node stopped for the upgrade: %v\n%s", err, out)
+	}
 	// The old binary started again refuses, with the same message.
 	restart(t, net.Nodes[0])
 	if code, err := net.Nodes[0].Exited(ctx); err != nil || code != exitUpgrade || !strings.Contains(net.Nodes[0].Log(), due) {
