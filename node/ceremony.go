@@ -35,10 +35,13 @@ import (
 // founding member writes a signed membership file ('primum init
 // --ceremony'), a coordinator collects the files into one genesis
 // ('primum genesis collect'), and each member checks that genesis against
-// its own file and installs it ('primum genesis install'). The coordinator
-// is trusted with nothing: it can leave a member out or refuse the whole
-// ceremony, but not change what a member signed, and every member compares
-// the genesis hash out of band before starting.
+// every member's signed file and installs it ('primum genesis install').
+// The coordinator can refuse the whole ceremony, but not change what a
+// member signed, nor add a member, validator or peer nobody signed up, nor
+// leave one out unseen. What it can still do is sign up an organisation of
+// its own making with keys of its own: so install prints the founding
+// members for each member to check with the other founders, and every
+// member compares the genesis hash out of band before starting.
 
 // MemberFileName is a founding member's membership file in its home.
 const MemberFileName = "member.json"
@@ -97,7 +100,9 @@ func (f *MemberFile) Check(chainID string) error {
 		return fmt.Errorf("%w %s: %s", ErrBadMemberFile, f.label(), fmt.Sprintf(format, args...))
 	}
 	if f.ChainID != chainID {
-		return bad("it is for chain %q, not %q: the member must run 'primum init --ceremony --chain-id %s' again", f.ChainID, chainID, chainID)
+		// Most often the coordinator's typing, not the member's file.
+		return bad("the file is for chain %q; collect was given --chain-id %q: check --chain-id, or ask the member to sign up again for %q "+
+			"('primum init --ceremony --chain-id %s')", f.ChainID, chainID, chainID, chainID)
 	}
 	if err := checkOrgName(f.Name); err != nil {
 		return bad("%v", err)
@@ -121,12 +126,16 @@ func (f *MemberFile) Check(chainID string) error {
 	if err := checkPublicAddr(f.Address); err != nil {
 		return bad("%v", err)
 	}
+	// The proofs' own error suggests 'primum keys prove-possession', which
+	// is for a joining member: a membership file is only ever signed by
+	// init, so a proof that fails means the file changed on its way.
 	if err := f.CheckProofs(chainID); err != nil {
-		return bad("%v", err)
+		return bad("changed after it was signed: the operator key's proof of possession does not cover its name %q, org_type %s and validator key; "+
+			"ask the member to send it again", f.Name, f.OrgType)
 	}
 	sig, err := hex.DecodeString(f.Signature)
 	if err != nil || !ledger.VerifySignature(key, f.SignedBytes(), sig) {
-		return bad("the operator key's signature does not match the file: it was changed after %q signed it (ask the member for its member.json again)", f.Name)
+		return bad("changed after it was signed: the operator key's signature does not match its power, node id or address; ask the member to send it again")
 	}
 	return nil
 }
@@ -211,26 +220,34 @@ func (c *Ceremony) check(m Member) error {
 	return nil
 }
 
-// p2pPort is the port the node listens on for peers.
-func (c *Ceremony) p2pPort(ports Ports) int {
-	if ports.P2P != 0 {
-		return ports.P2P
+// listenPublic makes home's node reachable from other machines: its p2p
+// port listens on every address of the machine, at ports.P2P (0: addr's
+// port), and it tells its peers addr (CometBFT's p2p.external_address),
+// since the address it listens on is no address a peer can dial. The API
+// and RPC stay on loopback. A founding member (Ceremony) and a joining or
+// one-member home given --external-address share it.
+func listenPublic(home, addr string, ports Ports) error {
+	cfg, err := CometConfig(home)
+	if err != nil {
+		return err
 	}
-	_, p, _ := net.SplitHostPort(c.Address)
-	n, _ := strconv.Atoi(p)
-	return n
+	port := ports.P2P
+	if port == 0 {
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ = strconv.Atoi(p)
+	}
+	cfg.P2P.ListenAddress = fmt.Sprintf("tcp://0.0.0.0:%d", port)
+	cfg.P2P.ExternalAddress = addr
+	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	return nil
 }
 
 // writeMemberFile points the home's p2p at the public address and writes
 // HOME/member.json, signed by operator, and answers its path.
 func (c *Ceremony) writeMemberFile(home string, m Member, operator ed25519.PrivateKey, nodeID p2p.ID) (string, error) {
-	cfg, err := CometConfig(home)
-	if err != nil {
+	if err := listenPublic(home, c.Address, m.Ports); err != nil {
 		return "", err
 	}
-	cfg.P2P.ListenAddress = fmt.Sprintf("tcp://0.0.0.0:%d", c.p2pPort(m.Ports))
-	cfg.P2P.ExternalAddress = c.Address
-	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
 	validator, err := ValidatorPrivateKey(home)
 	if err != nil {
 		return "", err
@@ -271,9 +288,12 @@ func ErrAwaitingGenesis(home string) error { return errAwaitingGenesis(home) }
 
 // Collected is what 'primum genesis collect' wrote.
 type Collected struct {
-	ChainID     string            `json:"chain_id"`
-	Genesis     string            `json:"genesis"`
-	Peers       string            `json:"peers"`
+	ChainID string `json:"chain_id"`
+	Genesis string `json:"genesis"`
+	Peers   string `json:"peers"`
+	// MembersDir holds the signed membership files the genesis was made
+	// from: each member's install checks the genesis against all of them.
+	MembersDir  string            `json:"members_dir"`
 	Hash        string            `json:"genesis_sha256"`
 	GenesisTime time.Time         `json:"genesis_time"`
 	Members     []CollectedMember `json:"members"`
@@ -285,6 +305,36 @@ type CollectedMember struct {
 	OrgType string `json:"org_type"`
 	Power   int64  `json:"power"`
 	Peer    string `json:"peer"` // node_id@address
+	File    string `json:"file"` // its signed file in MembersDir
+}
+
+// MembersDirName is the folder beside genesis.json that collect copies the
+// signed membership files into, and install reads them from.
+const MembersDirName = "members"
+
+// memberFileName names the index-th (from 1) founding member's file in
+// the members folder: its place in the genesis, then its name in
+// lower-case letters and digits, for a person reading the folder.
+func memberFileName(index int, name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if slug == "" {
+		slug = "member"
+	}
+	return fmt.Sprintf("%02d-%s.json", index, slug)
 }
 
 // BuildGenesis checks the founding members' files for chain chainID and
@@ -299,39 +349,16 @@ func BuildGenesis(chainID string, files []*MemberFile, genesisTime time.Time) (*
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("no membership files: give each founding member's member.json")
 	}
-	type field struct {
-		what  string
-		value func(*MemberFile) string
-	}
-	unique := []field{
-		{"organisation name", func(f *MemberFile) string { return strings.ToLower(strings.TrimSpace(f.Name)) }},
-		{"operator key", func(f *MemberFile) string { return f.Key }},
-		{"validator key", func(f *MemberFile) string { return f.ValidatorKey }},
-		{"node id", func(f *MemberFile) string { return f.NodeID }},
-		{"address", func(f *MemberFile) string { return strings.ToLower(f.Address) }},
-	}
-	seen := make([]map[string]*MemberFile, len(unique))
-	for i := range seen {
-		seen[i] = map[string]*MemberFile{}
+	if err := checkMemberFiles(chainID, files); err != nil {
+		return nil, nil, err
 	}
 	var members []governance.NewMember
 	var peers []string
 	validators := 0
 	for _, f := range files {
-		if err := f.Check(chainID); err != nil {
-			return nil, nil, err
-		}
-		for i, u := range unique {
-			v := u.value(f)
-			if other, ok := seen[i][v]; ok {
-				return nil, nil, fmt.Errorf("%w: %s and %s have the same %s %q: each founding member needs its own home",
-					ErrBadMemberFile, other.label(), f.label(), u.what, v)
-			}
-			seen[i][v] = f
-		}
 		// Founding members carry no proofs: nobody proposes them.
 		members = append(members, governance.NewMember{Name: f.Name, OrgType: f.OrgType, Key: f.Key, ValidatorKey: f.ValidatorKey, Power: f.Power})
-		peers = append(peers, f.NodeID+"@"+f.Address)
+		peers = append(peers, f.Peer())
 		if f.Power > 0 {
 			validators++
 		}
@@ -349,32 +376,86 @@ func BuildGenesis(chainID string, files []*MemberFile, genesisTime time.Time) (*
 	return doc, peers, nil
 }
 
+// Peer is the member's node as a peers entry: node_id@address.
+func (f *MemberFile) Peer() string { return f.NodeID + "@" + f.Address }
+
+// checkMemberFiles checks each file for chainID (MemberFile.Check) and
+// that no two repeat an organisation name, key, validator key, node id or
+// address: collect and install refuse the same files.
+func checkMemberFiles(chainID string, files []*MemberFile) error {
+	type field struct {
+		what  string
+		value func(*MemberFile) string
+	}
+	unique := []field{
+		{"organisation name", func(f *MemberFile) string { return strings.ToLower(strings.TrimSpace(f.Name)) }},
+		{"operator key", func(f *MemberFile) string { return f.Key }},
+		{"validator key", func(f *MemberFile) string { return f.ValidatorKey }},
+		{"node id", func(f *MemberFile) string { return f.NodeID }},
+		{"address", func(f *MemberFile) string { return strings.ToLower(f.Address) }},
+	}
+	seen := make([]map[string]*MemberFile, len(unique))
+	for i := range seen {
+		seen[i] = map[string]*MemberFile{}
+	}
+	for _, f := range files {
+		if err := f.Check(chainID); err != nil {
+			return err
+		}
+		for i, u := range unique {
+			v := u.value(f)
+			if other, ok := seen[i][v]; ok {
+				return fmt.Errorf("%w: %s and %s have the same %s %q: each founding member needs its own home",
+					ErrBadMemberFile, other.label(), f.label(), u.what, v)
+			}
+			seen[i][v] = f
+		}
+	}
+	return nil
+}
+
 // CollectGenesis is 'primum genesis collect': it reads the founding
 // members' files (paths), builds their genesis (BuildGenesis) and writes
-// outDir/genesis.json and outDir/peers (one node_id@address a line). It
-// does not replace a genesis already there: one may have been sent out.
+// outDir/genesis.json, outDir/peers (one node_id@address a line) and the
+// files as they were signed into outDir/members/ (memberFileName), so that
+// every member's install can check that the genesis lists exactly them.
+// It does not replace a genesis already there: one may have been sent out.
 func CollectGenesis(chainID string, paths []string, outDir string, genesisTime time.Time) (*Collected, error) {
 	var files []*MemberFile
+	var raw [][]byte
 	for _, p := range paths {
 		f, err := ReadMemberFile(p)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		files, raw = append(files, f), append(raw, b)
 	}
 	doc, peers, err := BuildGenesis(chainID, files, genesisTime)
 	if err != nil {
 		return nil, err
 	}
 	out := &Collected{ChainID: chainID, Genesis: filepath.Join(outDir, "genesis.json"), Peers: filepath.Join(outDir, "peers"),
-		GenesisTime: doc.GenesisTime}
-	for _, p := range []string{out.Genesis, out.Peers} {
+		MembersDir: filepath.Join(outDir, MembersDirName), GenesisTime: doc.GenesisTime}
+	for _, p := range []string{out.Genesis, out.Peers, out.MembersDir} {
 		if _, err := os.Stat(p); err == nil {
 			return nil, fmt.Errorf("%s already exists: remove it, or choose another --out (the members may hold a copy: install only one genesis)", p)
 		}
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	if err := os.MkdirAll(out.MembersDir, 0o755); err != nil {
 		return nil, err
+	}
+	for i, f := range files {
+		// The bytes as the member sent them: the signature covers the
+		// fields, but a member comparing its own file sees it unchanged.
+		path := filepath.Join(out.MembersDir, memberFileName(i+1, f.Name))
+		if err := os.WriteFile(path, raw[i], 0o644); err != nil {
+			return nil, err
+		}
+		out.Members = append(out.Members, CollectedMember{Name: f.Name, OrgType: f.OrgType, Power: f.Power, Peer: peers[i], File: path})
 	}
 	if err := doc.SaveAs(out.Genesis); err != nil {
 		return nil, err
@@ -384,9 +465,6 @@ func CollectGenesis(chainID string, paths []string, outDir string, genesisTime t
 	}
 	if out.Hash, err = fileHash(out.Genesis); err != nil {
 		return nil, err
-	}
-	for i, f := range files {
-		out.Members = append(out.Members, CollectedMember{Name: f.Name, OrgType: f.OrgType, Power: f.Power, Peer: peers[i]})
 	}
 	return out, nil
 }
@@ -430,6 +508,44 @@ type Installed struct {
 	ChainID string   `json:"chain_id"`
 	Hash    string   `json:"genesis_sha256"`
 	Peers   []string `json:"persistent_peers"`
+	// MembersDir is the folder of signed membership files the genesis was
+	// checked against; empty with InstallOptions.NoMembersCheck.
+	MembersDir string `json:"members_dir,omitempty"`
+	// Members are the founding members as the genesis lists them, for
+	// the member to check with the other founders: a coordinator can
+	// still sign up an organisation of its own making.
+	Members    []FoundingMember `json:"members"`
+	TotalPower int64            `json:"total_power"`
+	// ConsensusParams are the genesis's when they are not Primum's
+	// (ConsensusParams) and InstallOptions.AcceptParams took them.
+	ConsensusParams *cmttypes.ConsensusParams `json:"consensus_params,omitempty"`
+	Warnings        []string                  `json:"warnings,omitempty"`
+}
+
+// FoundingMember is one organisation of a genesis, as install lists it.
+type FoundingMember struct {
+	Name         string `json:"name"`
+	OrgType      string `json:"org_type"`
+	Power        int64  `json:"power"`
+	OperatorKey  string `json:"operator_key"`
+	ValidatorKey string `json:"validator_key"`
+	NodeID       string `json:"node_id,omitempty"` // from its membership file; unknown without one
+}
+
+// InstallOptions are what 'primum genesis install' is given beside the
+// genesis.
+type InstallOptions struct {
+	// Peers is the coordinator's peers file; "" leaves persistent_peers
+	// as they are.
+	Peers string
+	// Members is the folder of signed membership files collect wrote
+	// (Collected.MembersDir); "": the members folder beside the genesis.
+	Members string
+	// NoMembersCheck installs without membership files: only this
+	// organisation's own entry is checked, and a warning says so.
+	NoMembersCheck bool
+	// AcceptParams takes consensus parameters other than Primum's.
+	AcceptParams bool
 }
 
 // ErrNotOurGenesis is wrapped when a genesis does not found the consortium
@@ -439,11 +555,21 @@ var ErrNotOurGenesis = errors.New("this is not the genesis this home signed up f
 // InstallGenesis is 'primum genesis install': it checks the consortium's
 // genesis (genesisPath) against the home's own membership file — the same
 // chain, this organisation with exactly the name, type, keys and power it
-// signed, and this home's validator key — and that the first block will
-// take it, then copies it byte for byte into config/genesis.json and, with
-// peersPath, sets persistent_peers in config.toml to its peers other than
-// this node. Installing the same genesis again only sets the peers.
-func InstallGenesis(home, genesisPath, peersPath string) (*Installed, error) {
+// signed, and this home's validator key — and against every founding
+// member's signed file (o.Members): the genesis's members and CometBFT
+// validators are exactly the files', and every peer is one of their
+// nodes. Checking only its own entry would let a coordinator add a member
+// or a validator of its own, and the genesis hash the members compare only
+// proves they all got the same file. It refuses consensus parameters
+// other than Primum's unless o.AcceptParams, and a genesis the first block
+// would not take. Then it copies the genesis byte for byte into
+// config/genesis.json and, with o.Peers, sets persistent_peers in
+// config.toml to its peers other than this node. Installing the same
+// genesis again only sets the peers.
+func InstallGenesis(home, genesisPath string, o InstallOptions) (*Installed, error) {
+	if o.NoMembersCheck && o.Members != "" {
+		return nil, fmt.Errorf("--members and --no-members-check together: give the members folder, or install without it, not both")
+	}
 	mine, err := ReadMemberFile(filepath.Join(home, MemberFileName))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s: a ceremony's genesis is installed in a home made with 'primum init --ceremony'", home, MemberFileName)
@@ -481,13 +607,55 @@ func InstallGenesis(home, genesisPath, peersPath string) (*Installed, error) {
 		return nil, fmt.Errorf("%w: it lists this organisation as %q (%s) with validator key %s and power %d; it signed up as %q (%s) with %s and power %d",
 			ErrNotOurGenesis, m.Name, m.OrgType, m.ValidatorKey, m.Power, mine.Name, mine.OrgType, mine.ValidatorKey, mine.Power)
 	}
+	in := &Installed{Home: home, ChainID: doc.ChainID}
+	if err := checkConsensusParams(doc, o.AcceptParams, in); err != nil {
+		return nil, err
+	}
+
+	files := []*MemberFile{mine}
+	if in.MembersDir, err = membersDir(genesisPath, o); err != nil {
+		return nil, err
+	}
+	if in.MembersDir != "" {
+		if files, err = readMembersDir(in.MembersDir); err != nil {
+			return nil, err
+		}
+		if err := checkSignedMembers(doc, g, files, in.MembersDir); err != nil {
+			return nil, err
+		}
+	} else {
+		in.Warnings = append(in.Warnings, "the genesis was NOT checked against the founding members' signed files (--no-members-check): "+
+			"only this organisation's entry was; the coordinator could have added members or validators of its own")
+	}
+	nodeIDs := map[string]string{}
+	peerOK := map[string]bool{}
+	for _, f := range files {
+		nodeIDs[f.Key] = f.NodeID
+		peerOK[f.Peer()] = true
+	}
+	for _, m := range g.Members {
+		in.Members = append(in.Members, FoundingMember{Name: m.Name, OrgType: m.OrgType, Power: m.Power, OperatorKey: m.Key,
+			ValidatorKey: m.ValidatorKey, NodeID: nodeIDs[m.Key]})
+		in.TotalPower += m.Power
+	}
+
 	if err := CheckNewGenesis(doc); err != nil {
 		return nil, fmt.Errorf("the genesis %s would not start: %w", genesisPath, err)
 	}
-	var peers []string
-	if peersPath != "" {
-		if peers, err = readPeers(peersPath, mine.NodeID); err != nil {
+	if o.Peers != "" {
+		all, err := readPeers(o.Peers)
+		if err != nil {
 			return nil, err
+		}
+		in.Peers = []string{}
+		for _, p := range all {
+			if in.MembersDir != "" && !peerOK[p] {
+				return nil, fmt.Errorf("%s: peer %s is not the node_id@address of any founding member's signed file in %s: "+
+					"a node nobody signed up; ask the coordinator for the peers file collect wrote", o.Peers, p, in.MembersDir)
+			}
+			if !strings.HasPrefix(p, mine.NodeID+"@") {
+				in.Peers = append(in.Peers, p)
+			}
 		}
 	}
 	path := filepath.Join(home, "config", "genesis.json")
@@ -498,33 +666,192 @@ func InstallGenesis(home, genesisPath, peersPath string) (*Installed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if peersPath != "" {
-		cfg.P2P.PersistentPeers = strings.Join(peers, ",")
+	if o.Peers != "" {
+		cfg.P2P.PersistentPeers = strings.Join(in.Peers, ",")
 		cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(b)
-	return &Installed{Home: home, ChainID: doc.ChainID, Hash: hex.EncodeToString(sum[:]), Peers: peers}, nil
+	in.Hash = hex.EncodeToString(sum[:])
+	return in, nil
+}
+
+// checkConsensusParams refuses a genesis whose consensus parameters are
+// not the ones Primum writes (a coordinator could, say, make blocks too
+// small for a member's transactions or accept another key type), unless
+// accept: then in carries them and a warning.
+func checkConsensusParams(doc *cmttypes.GenesisDoc, accept bool, in *Installed) error {
+	got, err := json.Marshal(doc.ConsensusParams)
+	if err != nil {
+		return err
+	}
+	want, err := json.Marshal(ConsensusParams())
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(got, want) {
+		return nil
+	}
+	if !accept {
+		return fmt.Errorf("the genesis's consensus_params are not the ones Primum writes:\n  genesis: %s\n  Primum:  %s\n"+
+			"ask the coordinator why; if the founders agreed on them, install with --accept-params", got, want)
+	}
+	in.ConsensusParams = doc.ConsensusParams
+	in.Warnings = append(in.Warnings, fmt.Sprintf("consensus_params differ from Primum's (--accept-params): %s", got))
+	return nil
+}
+
+// membersDir is the folder of signed membership files install checks the
+// genesis against: o.Members, or the members folder beside the genesis;
+// "" with o.NoMembersCheck.
+func membersDir(genesisPath string, o InstallOptions) (string, error) {
+	if o.NoMembersCheck {
+		return "", nil
+	}
+	if o.Members != "" {
+		return o.Members, nil
+	}
+	dir := filepath.Join(filepath.Dir(genesisPath), MembersDirName)
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return dir, nil
+	}
+	return "", fmt.Errorf("no %s folder beside %s: ask the coordinator for the members folder 'primum genesis collect' wrote and give it "+
+		"with --members DIR; --no-members-check installs without it, checking only this organisation's entry "+
+		"(the coordinator could then add members or validators of its own)", MembersDirName, genesisPath)
+}
+
+// readMembersDir reads every *.json in dir as a membership file.
+func readMembersDir(dir string) ([]*MemberFile, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("--members: %w", err)
+		}
+		return nil, fmt.Errorf("%s holds no membership files (*.json): give the members folder 'primum genesis collect' wrote", dir)
+	}
+	slices.Sort(paths)
+	var files []*MemberFile
+	for _, p := range paths {
+		f, err := ReadMemberFile(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// ErrUnsignedMember is wrapped when a genesis lists a member or validator
+// that no signed membership file accounts for, or leaves one out.
+var ErrUnsignedMember = errors.New("the genesis does not match the founding members' signed files")
+
+// checkSignedMembers checks that the genesis's members and CometBFT
+// validators are exactly those of the signed files (dir names them in
+// errors): no member nobody signed, none changed, none left out, and the
+// validators exactly the files' validator keys at their power.
+func checkSignedMembers(doc *cmttypes.GenesisDoc, g *app.Genesis, files []*MemberFile, dir string) error {
+	for _, f := range files {
+		if f.ChainID != doc.ChainID {
+			return fmt.Errorf("%w %s: it is for chain %q, the genesis for %q: the members folder is not this genesis's; "+
+				"ask the coordinator for the one collect wrote with it", ErrBadMemberFile, f.label(), f.ChainID, doc.ChainID)
+		}
+	}
+	if err := checkMemberFiles(doc.ChainID, files); err != nil {
+		return err
+	}
+	byKey := map[string]*MemberFile{}
+	for _, f := range files {
+		byKey[f.Key] = f
+	}
+	listed := map[*MemberFile]bool{}
+	for _, m := range g.Members {
+		f, ok := byKey[m.Key]
+		if !ok {
+			return fmt.Errorf("%w: it lists %q (%s, operator key %s, power %d), and no signed file in %s does: "+
+				"a member nobody signed up for; do not install it, and tell the other founders", ErrUnsignedMember, m.Name, m.OrgType, m.Key, m.Power, dir)
+		}
+		if listed[f] {
+			return fmt.Errorf("%w: it lists %q twice", ErrUnsignedMember, m.Name)
+		}
+		listed[f] = true
+		if m.Name != f.Name || m.OrgType != f.OrgType || m.ValidatorKey != f.ValidatorKey || m.Power != f.Power {
+			return fmt.Errorf("%w: it lists operator key %s as %q (%s) with validator key %s and power %d; %s signed %q (%s) with %s and power %d",
+				ErrUnsignedMember, m.Key, m.Name, m.OrgType, m.ValidatorKey, m.Power, f.label(), f.Name, f.OrgType, f.ValidatorKey, f.Power)
+		}
+	}
+	for _, f := range files {
+		if !listed[f] {
+			return fmt.Errorf("%w: %s signed up %q, and the genesis does not list it: ask the coordinator why it was left out", ErrUnsignedMember, f.label(), f.Name)
+		}
+	}
+	power := map[string]*MemberFile{} // validator key (hex) → its member, for those with power
+	for _, f := range files {
+		if f.Power > 0 {
+			power[strings.ToLower(f.ValidatorKey)] = f
+		}
+	}
+	for _, v := range doc.Validators {
+		key := hex.EncodeToString(v.PubKey.Bytes())
+		f, ok := power[key]
+		if !ok {
+			return fmt.Errorf("%w: CometBFT validator %s (%q, power %d) is no founding member's validator key: "+
+				"a validator nobody signed up for; do not install it, and tell the other founders", ErrUnsignedMember, key, v.Name, v.Power)
+		}
+		if v.Power != f.Power {
+			return fmt.Errorf("%w: CometBFT validator %s has power %d; %q signed for %d", ErrUnsignedMember, key, v.Power, f.Name, f.Power)
+		}
+		delete(power, key)
+	}
+	for _, f := range files {
+		if _, left := power[strings.ToLower(f.ValidatorKey)]; left {
+			return fmt.Errorf("%w: %q signed up with validator key %s and power %d, and the genesis's validators leave it out",
+				ErrUnsignedMember, f.Name, f.ValidatorKey, f.Power)
+		}
+	}
+	return nil
 }
 
 // readPeers reads a peers file (node_id@host:port, one a line or comma
-// separated) and answers its peers other than self.
-func readPeers(path, self string) ([]string, error) {
+// separated): ParsePeers of its text.
+func readPeers(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	peers, err := ParsePeers(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return peers, nil
+}
+
+// ReadPeersFile is readPeers for commands outside this package.
+func ReadPeersFile(path string) ([]string, error) { return readPeers(path) }
+
+// ParsePeers reads persistent peers, node_id@host:port separated by commas
+// or white space. CometBFT dials a peer only with its node id (it
+// authenticates the id on connecting), so a peer without one, or with an
+// address nobody can dial, is refused here rather than ignored at start.
+func ParsePeers(s string) ([]string, error) {
 	var out []string
-	for _, p := range strings.FieldsFunc(string(b), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		id, addr, ok := strings.Cut(p, "@")
-		if !ok || checkNodeID(id) != nil || checkPublicAddr(addr) != nil {
-			return nil, fmt.Errorf("%s: %q is not a peer node_id@host:port", path, p)
+		if !ok {
+			return nil, fmt.Errorf("peer %q has no node id: write it node_id@host:port, the node id being what 'primum init' printed "+
+				"on that machine (or take the line from the coordinator's peers file)", p)
 		}
-		if id != self {
-			out = append(out, p)
+		if err := checkNodeID(id); err != nil {
+			return nil, fmt.Errorf("peer %q: %v", p, err)
 		}
+		if err := checkPublicAddr(addr); err != nil {
+			return nil, fmt.Errorf("peer %q: %v", p, err)
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/node"
@@ -133,20 +136,23 @@ func TestCollectGenesis(t *testing.T) {
 		change(&c)
 		return &c
 	}
+	// Never 'primum keys prove-possession': that is for a joining member.
+	const resent = "changed after it was signed"
 	for _, c := range []struct {
 		name  string
 		files []string
 		want  string
 	}{
-		{"moved address", []string{writeMemberFile(t, a, nil), writeMemberFile(t, changed(b, func(f *node.MemberFile) { f.Address = "10.6.6.6:26656" }), nil)}, "signature does not match"},
-		{"more power", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.Power = 1000 }), nil), writeMemberFile(t, b, nil)}, "signature does not match"},
-		{"other node", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.NodeID = b.NodeID }), nil), writeMemberFile(t, b, nil)}, "signature does not match"},
-		{"renamed", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.Name = "St Luke's Regulator" }), nil)}, "operator key"},
-		{"retyped", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.OrgType = "regulator" }), nil)}, "operator key"},
-		{"another validator key", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.ValidatorKey = b.ValidatorKey }), nil)}, "operator key"},
+		{"moved address", []string{writeMemberFile(t, a, nil), writeMemberFile(t, changed(b, func(f *node.MemberFile) { f.Address = "10.6.6.6:26656" }), nil)}, resent},
+		{"more power", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.Power = 1000 }), nil), writeMemberFile(t, b, nil)}, resent},
+		{"other node", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.NodeID = b.NodeID }), nil), writeMemberFile(t, b, nil)}, resent},
+		{"renamed", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.Name = "St Luke's Regulator" }), nil)}, resent},
+		{"retyped", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.OrgType = "regulator" }), nil)}, resent},
+		{"another validator key", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.ValidatorKey = b.ValidatorKey }), nil)}, resent},
 		{"unknown type", []string{writeMemberFile(t, changed(a, func(f *node.MemberFile) { f.OrgType = "spa" }), nil)}, "org_type \"spa\""},
 		{"a field nobody signed", []string{writeMemberFile(t, a, map[string]any{"persistent_peers": "x@10.6.6.6:1"})}, "unknown field"},
-		{"another chain", []string{writeMemberFile(t, a, nil), writeMemberFile(t, other, nil)}, "is for chain \"another-chain\""},
+		{"another chain", []string{writeMemberFile(t, a, nil), writeMemberFile(t, other, nil)},
+			"the file is for chain \"another-chain\"; collect was given --chain-id \"" + ceremonyChain + "\": check --chain-id, or ask the member to sign up again"},
 		{"one file twice", []string{writeMemberFile(t, a, nil), writeMemberFile(t, a, nil)}, "same organisation name"},
 		{"one name twice", []string{writeMemberFile(t, a, nil), writeMemberFile(t, sameName, nil)}, "same organisation name"},
 		{"one address twice", []string{writeMemberFile(t, a, nil), writeMemberFile(t, sameAddr, nil)}, "same address"},
@@ -154,7 +160,7 @@ func TestCollectGenesis(t *testing.T) {
 		{"no file", nil, "no membership files"},
 	} {
 		_, err := node.CollectGenesis(ceremonyChain, c.files, t.TempDir(), time.Now())
-		if err == nil || !strings.Contains(err.Error(), c.want) {
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "prove-possession") {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
@@ -173,20 +179,40 @@ func TestCollectGenesis(t *testing.T) {
 	if string(peers) != want {
 		t.Errorf("peers:\n%s\nwant:\n%s", peers, want)
 	}
+	// The signed files, byte for byte, named by their place and name.
+	for i, name := range []string{"01-st-luke-s.json", "02-riverside.json", "03-observer.json"} {
+		path := filepath.Join(out, node.MembersDirName, name)
+		copied, err := node.ReadMemberFile(path)
+		if err != nil || got.Members[i].File != path || copied.Check(ceremonyChain) != nil || copied.Name != got.Members[i].Name {
+			t.Errorf("members/%s: %v, listed as %q", name, err, got.Members[i].File)
+		}
+	}
 	if _, err := node.CollectGenesis(ceremonyChain, []string{writeMemberFile(t, a, nil)}, out, time.Now()); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second collect into the same folder: %v", err)
 	}
 }
 
 // install takes only the genesis of the consortium the home signed up for,
-// with the organisation exactly as it signed; installs it byte for byte
-// with the other members as persistent peers; and may be run again with
-// the same genesis, not with another.
+// with the organisation exactly as it signed and, with the members folder
+// collect wrote, exactly the members and validators that signed up (no
+// member, validator or peer of the coordinator's own); installs it byte
+// for byte with the other members as persistent peers; and may be run
+// again with the same genesis, not with another.
 func TestInstallGenesis(t *testing.T) {
 	homeA, a := signUp(t, ceremonyChain, "St Luke's", 10, "10.0.0.1:26656")
 	_, b := signUp(t, ceremonyChain, "Riverside", 5, "10.0.0.2:26656")
 	homeC, _ := signUp(t, ceremonyChain, "Left Out", 10, "10.0.0.3:26656")
+	_, sybil := signUp(t, ceremonyChain, "Coordinator's Friend", 10, "10.0.0.9:26656")
+	_, sybilObserver := signUp(t, ceremonyChain, "Quiet Friend", 0, "10.0.0.8:26656")
 	homeOther, other := signUp(t, "another-chain", "St Luke's", 10, "10.0.0.1:26656")
+	copyHome := func() string { // St Luke's again, for one more install
+		dir := filepath.Join(t.TempDir(), "home")
+		if err := os.CopyFS(dir, os.DirFS(homeA)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	spares := []string{copyHome(), copyHome()}
 	collect := func(chain string, files ...*node.MemberFile) *node.Collected {
 		var paths []string
 		for _, f := range files {
@@ -200,39 +226,90 @@ func TestInstallGenesis(t *testing.T) {
 	}
 	ours := collect(ceremonyChain, a, b)
 	theirs := collect("another-chain", other)
-	later := collect(ceremonyChain, a, b) // the same members, another genesis time
-	tampered := filepath.Join(t.TempDir(), "genesis.json")
+	later := collect(ceremonyChain, a, b)                       // the same members, another genesis time
+	withSybil := collect(ceremonyChain, a, b, sybil)            // a validator of the coordinator's
+	withObserver := collect(ceremonyChain, a, b, sybilObserver) // a member without power
 	gen, _ := os.ReadFile(ours.Genesis)
+	// rewrite writes the genesis changed as a coordinator could, alone in
+	// a folder (no members folder beside it).
+	rewrite := func(change func(doc *cmttypes.GenesisDoc)) string {
+		doc, err := cmttypes.GenesisDocFromJSON(gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(doc)
+		path := filepath.Join(t.TempDir(), "genesis.json")
+		if err := doc.SaveAs(path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tampered := filepath.Join(t.TempDir(), "genesis.json")
 	i := strings.LastIndex(string(gen), `"St Luke's"`) // app_state's, after the validators' display names
 	if err := os.WriteFile(tampered, []byte(string(gen[:i])+`"St Luke's Regulator"`+string(gen[i+len(`"St Luke's"`):])), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	renamedOther := strings.Replace(string(gen), `"Riverside"`, `"Riverside Regulator"`, 2)
+	renamedB := filepath.Join(t.TempDir(), "genesis.json")
+	if err := os.WriteFile(renamedB, []byte(renamedOther), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sybilGen, _ := cmttypes.GenesisDocFromJSON(mustRead(t, withSybil.Genesis))
+	extraValidator := rewrite(func(doc *cmttypes.GenesisDoc) { doc.Validators = append(doc.Validators, sybilGen.Validators[2]) })
+	morePower := rewrite(func(doc *cmttypes.GenesisDoc) { doc.Validators[1].Power = 50 })
+	bigBlocks := rewrite(func(doc *cmttypes.GenesisDoc) { doc.ConsensusParams.Block.MaxBytes = 64 << 20 })
+	alone := rewrite(func(*cmttypes.GenesisDoc) {})
+	sybilPeers := filepath.Join(t.TempDir(), "peers")
+	if err := os.WriteFile(sybilPeers, []byte(string(mustRead(t, ours.Peers))+sybil.Peer()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oursOpts := node.InstallOptions{Peers: ours.Peers, Members: ours.MembersDir}
 	for _, c := range []struct {
 		name, home, genesis string
+		o                   node.InstallOptions
 		want                string
 	}{
-		{"left out", homeC, ours.Genesis, "does not list this organisation's operator key"},
-		{"another chain", homeA, theirs.Genesis, "it is for chain \"another-chain\""},
-		{"another chain's home", homeOther, ours.Genesis, "it is for chain \"" + ceremonyChain + "\""},
-		{"renamed by the coordinator", homeA, tampered, "it lists this organisation as \"St Luke's Regulator\""},
-		{"no member file", t.TempDir(), ours.Genesis, "has no member.json"},
+		{"left out", homeC, ours.Genesis, node.InstallOptions{Peers: ours.Peers}, "does not list this organisation's operator key"},
+		{"another chain", homeA, theirs.Genesis, node.InstallOptions{Peers: ours.Peers}, "it is for chain \"another-chain\""},
+		{"another chain's home", homeOther, ours.Genesis, node.InstallOptions{Peers: ours.Peers}, "it is for chain \"" + ceremonyChain + "\""},
+		{"renamed by the coordinator", homeA, tampered, oursOpts, "it lists this organisation as \"St Luke's Regulator\""},
+		{"another member renamed", homeA, renamedB, oursOpts, "as \"Riverside Regulator\""},
+		{"no member file", t.TempDir(), ours.Genesis, node.InstallOptions{Peers: ours.Peers}, "has no member.json"},
+		{"a validator of the coordinator's", homeA, withSybil.Genesis, oursOpts, "lists \"Coordinator's Friend\""},
+		{"a member of the coordinator's", homeA, withObserver.Genesis, oursOpts, "a member nobody signed up for"},
+		{"a validator only", homeA, extraValidator, oursOpts, "a validator nobody signed up for"},
+		{"more validator power", homeA, morePower, oursOpts, "has power 50; \"Riverside\" signed for 5"},
+		{"the members folder of another genesis", homeA, withSybil.Genesis, node.InstallOptions{Members: ours.MembersDir}, "nobody signed up for"},
+		{"a member left out of the genesis", homeA, ours.Genesis, node.InstallOptions{Members: withSybil.MembersDir}, "does not list it"},
+		{"a peer nobody signed up", homeA, ours.Genesis, node.InstallOptions{Peers: sybilPeers}, "is not the node_id@address of any founding member"},
+		{"no members folder", homeA, alone, node.InstallOptions{Peers: ours.Peers}, "--no-members-check"},
+		{"an empty members folder", homeA, ours.Genesis, node.InstallOptions{Members: t.TempDir()}, "holds no membership files"},
+		{"big blocks", homeA, bigBlocks, oursOpts, "consensus_params are not the ones Primum writes"},
+		{"both", homeA, ours.Genesis, node.InstallOptions{Members: ours.MembersDir, NoMembersCheck: true}, "not both"},
 	} {
-		_, err := node.InstallGenesis(c.home, c.genesis, ours.Peers)
+		_, err := node.InstallGenesis(c.home, c.genesis, c.o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 		if node.Initialized(c.home) {
-			t.Errorf("%s: refused, but the home holds a genesis", c.name)
+			t.Fatalf("%s: refused, but the home holds a genesis", c.name)
 		}
 	}
 
 	for range 2 { // again: the same genesis only sets the peers
-		in, err := node.InstallGenesis(homeA, ours.Genesis, ours.Peers)
+		in, err := node.InstallGenesis(homeA, ours.Genesis, node.InstallOptions{Peers: ours.Peers}) // the members folder beside it
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in.Hash != ours.Hash || len(in.Peers) != 1 || in.Peers[0] != b.NodeID+"@10.0.0.2:26656" {
+		if in.Hash != ours.Hash || len(in.Peers) != 1 || in.Peers[0] != b.Peer() || in.MembersDir != ours.MembersDir || len(in.Warnings) != 0 {
 			t.Errorf("installed %+v; the coordinator's hash %s, peer %s", in, ours.Hash, b.NodeID)
+		}
+		want := []node.FoundingMember{
+			{Name: a.Name, OrgType: a.OrgType, Power: 10, OperatorKey: a.Key, ValidatorKey: a.ValidatorKey, NodeID: a.NodeID},
+			{Name: b.Name, OrgType: b.OrgType, Power: 5, OperatorKey: b.Key, ValidatorKey: b.ValidatorKey, NodeID: b.NodeID},
+		}
+		if !slices.Equal(in.Members, want) || in.TotalPower != 15 {
+			t.Errorf("founding members %+v, total power %d; want %+v, 15", in.Members, in.TotalPower, want)
 		}
 	}
 	installed, _ := os.ReadFile(filepath.Join(homeA, "config", "genesis.json"))
@@ -240,13 +317,41 @@ func TestInstallGenesis(t *testing.T) {
 		t.Error("the genesis was not installed byte for byte")
 	}
 	cfg, _ := node.CometConfig(homeA)
-	if cfg.P2P.PersistentPeers != b.NodeID+"@10.0.0.2:26656" {
+	if cfg.P2P.PersistentPeers != b.Peer() {
 		t.Errorf("persistent_peers = %q", cfg.P2P.PersistentPeers)
 	}
-	if _, err := node.InstallGenesis(homeA, later.Genesis, later.Peers); err == nil || !strings.Contains(err.Error(), "already holds another genesis") {
+	if _, err := node.InstallGenesis(homeA, later.Genesis, node.InstallOptions{Peers: later.Peers}); err == nil || !strings.Contains(err.Error(), "already holds another genesis") {
 		t.Errorf("another genesis over the installed one: %v", err)
 	}
-	if _, err := node.InstallGenesis(homeC, ours.Genesis, ""); !errors.Is(err, node.ErrNotOurGenesis) {
+	if _, err := node.InstallGenesis(homeC, ours.Genesis, node.InstallOptions{}); !errors.Is(err, node.ErrNotOurGenesis) {
 		t.Errorf("a home left out: %v, want ErrNotOurGenesis", err)
 	}
+
+	// Without the members folder, or with other consensus parameters, only
+	// when told, and then with a warning.
+	for i, c := range []struct {
+		name, genesis string
+		o             node.InstallOptions
+		warn          string
+	}{
+		{"no members check", alone, node.InstallOptions{NoMembersCheck: true}, "NOT checked against the founding members' signed files"},
+		{"accepted params", bigBlocks, node.InstallOptions{Members: ours.MembersDir, AcceptParams: true}, "consensus_params differ"},
+	} {
+		in, err := node.InstallGenesis(spares[i], c.genesis, c.o)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], c.warn) || len(in.Members) != 2 {
+			t.Errorf("%s: warnings %q, members %+v", c.name, in.Warnings, in.Members)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -382,8 +382,7 @@ func GenesisDoc(chainID string, g *app.Genesis, genesisTime time.Time) (*types.G
 		return nil, err
 	}
 	doc := &types.GenesisDoc{ChainID: chainID, GenesisTime: genesisTime.UTC(), InitialHeight: 1,
-		ConsensusParams: types.DefaultConsensusParams()}
-	doc.ConsensusParams.Block.MaxBytes = 4 << 20
+		ConsensusParams: ConsensusParams()}
 	for _, m := range g.Members {
 		if m.Power == 0 {
 			continue
@@ -404,6 +403,15 @@ func GenesisDoc(chainID string, g *app.Genesis, genesisTime time.Time) (*types.G
 		return nil, fmt.Errorf("invalid genesis: %w", err)
 	}
 	return doc, nil
+}
+
+// ConsensusParams are the consensus parameters Primum writes into a new
+// genesis: CometBFT's defaults with 4 MiB blocks. A founding member's
+// install refuses others unless told to take them (InstallOptions).
+func ConsensusParams() *types.ConsensusParams {
+	p := types.DefaultConsensusParams()
+	p.Block.MaxBytes = 4 << 20
+	return p
 }
 
 func writeJSON(path string, v any) error {

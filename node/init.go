@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/p2p"
@@ -31,6 +32,14 @@ type Member struct {
 	// consortium's founding and no genesis: the home waits for the
 	// consortium's ('primum genesis install').
 	Ceremony *Ceremony
+	// ExternalAddress, without Ceremony, is where other machines' nodes
+	// reach this one's p2p port, host:port: the node listens on every
+	// address, as a founding member's does (listenPublic). Without it a
+	// joining node only dials out, and other members cannot dial it.
+	ExternalAddress string
+	// PeersFile is the coordinator's peers file (node_id@host:port a line
+	// or comma separated): persistent peers, with InitOptions.Peers.
+	PeersFile string
 }
 
 // Initialised is what InitMember made.
@@ -79,7 +88,28 @@ func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
 		if err := m.Ceremony.check(m); err != nil {
 			return nil, err
 		}
+		if m.ExternalAddress != "" && m.ExternalAddress != m.Ceremony.Address {
+			return nil, fmt.Errorf("external address %q and the ceremony's %q differ: give the address once, as Ceremony.Address", m.ExternalAddress, m.Ceremony.Address)
+		}
+	} else if m.ExternalAddress != "" {
+		if err := checkPublicAddr(m.ExternalAddress); err != nil {
+			return nil, fmt.Errorf("--external-address: %w", err)
+		}
 	}
+	// The peers are checked before anything is written: a peer without a
+	// node id would only show up as a node that never finds the chain.
+	peers, err := ParsePeers(m.Peers)
+	if err != nil {
+		return nil, fmt.Errorf("--peers: %w", err)
+	}
+	if m.PeersFile != "" {
+		fromFile, err := readPeers(m.PeersFile)
+		if err != nil {
+			return nil, fmt.Errorf("--peers-file: %w", err)
+		}
+		peers = append(peers, fromFile...)
+	}
+	m.Peers = strings.Join(peers, ",")
 	valKey, nodeID, err := InitHome(home, m.InitOptions)
 	if err != nil {
 		return nil, err
@@ -99,6 +129,11 @@ func InitMember(home string, m Member, now time.Time) (*Initialised, error) {
 		return nil, err
 	}
 	in := &Initialised{NodeID: nodeID, ValidatorKey: valKey, Operator: op}
+	if m.Ceremony == nil && m.ExternalAddress != "" {
+		if err := listenPublic(home, m.ExternalAddress, m.Ports); err != nil {
+			return nil, err
+		}
+	}
 	if m.Ceremony != nil {
 		key, err := op.Open(m.Passphrase)
 		if err != nil {

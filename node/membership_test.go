@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"crypto/ed25519"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +86,82 @@ func TestInitMember(t *testing.T) {
 			if err != nil || req.ChainID != "primum-init-test" || req.Key != in.Operator.PublicKey || req.CheckProofs(req.ChainID) != nil {
 				t.Errorf("%s: the request %+v, %v", c.name, req, err)
 			}
+		}
+	}
+}
+
+// A joining or one-member home given an external address listens for
+// peers on every address and tells them the address, as a founding
+// member's does; its peers, from --peers or the coordinator's peers file,
+// each need a node id and an address others can dial, or nothing is
+// written.
+func TestInitMemberPeers(t *testing.T) {
+	founded := t.TempDir()
+	if _, err := node.InitMember(founded, node.Member{Name: "St Luke's", OrgType: "hospital", Power: 10, ChainID: "primum-init-test", Unencrypted: true}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	genesis := filepath.Join(founded, "config", "genesis.json")
+	const id1, id2 = "0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"
+	peersFile := filepath.Join(t.TempDir(), "peers")
+	if err := os.WriteFile(peersFile, []byte(id1+"@10.0.0.1:26656\n"+id2+"@lab.example.org:26656\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badPeersFile := filepath.Join(t.TempDir(), "peers")
+	if err := os.WriteFile(badPeersFile, []byte(id1+"@10.0.0.1:26656\n10.0.0.2:26656\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	joining := func(change func(*node.Member)) node.Member {
+		m := node.Member{Name: "St Olav", OrgType: "hospital", Power: 5, Genesis: genesis, Unencrypted: true}
+		change(&m)
+		return m
+	}
+	for _, c := range []struct {
+		name       string
+		m          node.Member
+		want       string // the error; "" for none
+		listen     string
+		external   string
+		persistent string
+	}{
+		{"joining, reachable", joining(func(m *node.Member) { m.ExternalAddress = "10.0.0.7:26700" }), "",
+			"tcp://0.0.0.0:26700", "10.0.0.7:26700", ""},
+		{"joining, reachable at another port", joining(func(m *node.Member) {
+			m.ExternalAddress, m.Ports.P2P = "gw.example.org:443", 26656
+		}), "", "tcp://0.0.0.0:26656", "gw.example.org:443", ""},
+		{"joining with the peers file", joining(func(m *node.Member) { m.PeersFile = peersFile }), "",
+			"tcp://127.0.0.1:0", "", id1 + "@10.0.0.1:26656," + id2 + "@lab.example.org:26656"},
+		{"joining with peers", joining(func(m *node.Member) { m.Peers = id1 + "@10.0.0.1:26656, " + id2 + "@10.0.0.2:26656" }), "",
+			"tcp://127.0.0.1:0", "", id1 + "@10.0.0.1:26656," + id2 + "@10.0.0.2:26656"},
+		{"one member, reachable", node.Member{Name: "Alone", OrgType: "lab", Power: 10, ChainID: "primum-alone", Unencrypted: true, ExternalAddress: "10.0.0.5:26656"}, "",
+			"tcp://0.0.0.0:26656", "10.0.0.5:26656", ""},
+		{"a peer without a node id", joining(func(m *node.Member) { m.Peers = "10.0.0.1:26656" }), "--peers: peer \"10.0.0.1:26656\" has no node id: write it node_id@host:port", "", "", ""},
+		{"a peer with a short node id", joining(func(m *node.Member) { m.Peers = "abc@10.0.0.1:26656" }), "is not a CometBFT node id", "", "", ""},
+		{"a peer at every address", joining(func(m *node.Member) { m.Peers = id1 + "@0.0.0.0:26656" }), "cannot dial it", "", "", ""},
+		{"a bad peers file", joining(func(m *node.Member) { m.PeersFile = badPeersFile }), "--peers-file: " + badPeersFile + ": peer \"10.0.0.2:26656\" has no node id", "", "", ""},
+		{"no peers file", joining(func(m *node.Member) { m.PeersFile = filepath.Join(t.TempDir(), "none") }), "--peers-file", "", "", ""},
+		{"unreachable external address", joining(func(m *node.Member) { m.ExternalAddress = "0.0.0.0:26656" }), "--external-address", "", "", ""},
+	} {
+		home := t.TempDir()
+		_, err := node.InitMember(home, c.m, time.Now())
+		if c.want != "" {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			}
+			if entries, _ := os.ReadDir(home); len(entries) != 0 {
+				t.Errorf("%s: refused, but wrote %d entries", c.name, len(entries))
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cfg, err := node.CometConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.P2P.ListenAddress != c.listen || cfg.P2P.ExternalAddress != c.external || cfg.P2P.PersistentPeers != c.persistent {
+			t.Errorf("%s: p2p listens on %s, tells peers %q, persistent peers %q; want %s, %q, %q", c.name,
+				cfg.P2P.ListenAddress, cfg.P2P.ExternalAddress, cfg.P2P.PersistentPeers, c.listen, c.external, c.persistent)
 		}
 	}
 }
