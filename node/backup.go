@@ -338,8 +338,11 @@ func BackupStopped(home, out string) (*Manifest, error) {
 //  2. the record store with the unseal key files it opens with, by
 //     copyRecords, while no KEK rotation runs;
 //  3. every other file of the home but the data folder (config/, keys/,
-//     …): a node's whole identity, its private keys included;
-//  4. the manifest, last.
+//     …): a node's whole identity, its private keys included, through
+//     symbolic links (copyTree);
+//  4. every folder made 0700 and every file 0600 (ownerOnly), and a check
+//     that restore will find the files it needs (checkRequired);
+//  5. the manifest, last.
 //
 // The databases are checkpointed into a folder beside them (the same file
 // system: hard links) and moved into out, or copied there when out is on
