@@ -262,14 +262,28 @@ func cometHeights(state, blocks dbm.DB) (stateHeight, blockHeight int64, err err
 
 // BackupStopped writes a copy of the stopped node in home to out. It opens
 // each database as the node would (taking its lock: it fails while the
-// node runs) and checkpoints it.
+// node runs) and checkpoints it. The app state's lock is held until the
+// backup ends, so that neither a node nor another backup starts on the
+// home meanwhile: the staging folders it finds in the data folder are
+// then leftovers of a backup that crashed, and it removes them.
 func BackupStopped(home, out string) (*Manifest, error) {
+	home, err := filepath.Abs(home) // as backup names its staging folder
+	if err != nil {
+		return nil, err
+	}
+	var st *store.Store
+	defer func() {
+		if st != nil {
+			st.Close()
+		}
+	}()
 	return backup(home, out, false, func(staging string, p homePaths) (c ledgerCopy, err error) {
-		st, err := store.Open(filepath.Join(home, stateDir))
-		if err != nil {
+		if st, err = store.Open(filepath.Join(home, stateDir)); err != nil {
 			return c, fmt.Errorf("%w (is the node running? primum backup reaches a running node through %s)", err, adminSocket)
 		}
-		defer st.Close()
+		if _, err := removeBackupLeftovers(home, staging); err != nil {
+			return c, err
+		}
 		if c.appHeight, c.appHash, err = st.Checkpoint(filepath.Join(staging, stateDir)); err != nil {
 			return c, err
 		}
@@ -324,8 +338,11 @@ func BackupStopped(home, out string) (*Manifest, error) {
 //  2. the record store with the unseal key files it opens with, by
 //     copyRecords, while no KEK rotation runs;
 //  3. every other file of the home but the data folder (config/, keys/,
-//     …): a node's whole identity, its private keys included;
-//  4. the manifest, last.
+//     …): a node's whole identity, its private keys included, through
+//     symbolic links (copyTree);
+//  4. every folder made 0700 and every file 0600 (ownerOnly), and a check
+//     that restore will find the files it needs (checkRequired);
+//  5. the manifest, last.
 //
 // The databases are checkpointed into a folder beside them (the same file
 // system: hard links) and moved into out, or copied there when out is on
@@ -350,7 +367,7 @@ func backup(home, out string, online bool, copyLedger func(staging string, p hom
 	if err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(filepath.Join(home, "data"), ".backup-")
+	staging, err := os.MkdirTemp(filepath.Join(home, "data"), backupStagingPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("cannot make a folder for the copy in %s: %w", filepath.Join(home, "data"), err)
 	}
@@ -378,11 +395,17 @@ func backup(home, out string, online bool, copyLedger func(staging string, p hom
 	if err := moveTree(staging, out); err != nil {
 		return nil, err
 	}
+	if err := ownerOnly(out); err != nil {
+		return nil, err
+	}
 	if m.NodeID, m.ChainID, err = identityOf(out); err != nil {
 		return nil, err
 	}
 	if m.Files, err = listFiles(out); err != nil {
 		return nil, err
+	}
+	if err := checkRequired(m.Files); err != nil {
+		return nil, fmt.Errorf("the copy of %s is incomplete, no manifest was written: %w", home, err)
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -477,33 +500,135 @@ func copyFile(from, to string) error {
 }
 
 // copyTree copies the regular files under from into to (folders 0700,
-// files 0600), leaving out the paths (relative to from) skip names and
-// anything that is not a regular file or folder (the admin socket).
+// files 0600), leaving out the paths (relative to from) skip names.
+//
+// Symbolic links are followed, wherever they point (inside the home or
+// out of it), and what they lead to is copied as a regular file or
+// folder: operators link keys and configuration in from elsewhere (a
+// Kubernetes secret mounted as config/priv_validator_key.json or keys/),
+// and a backup without them would not restore. Names beginning with ".."
+// are left out: they are Kubernetes' own copies behind a mounted secret's
+// links (..data, ..2025_01_02_…), whose files the links already bring.
+// Sockets (data/admin.sock), pipes and devices hold nothing to copy. A
+// link to nothing, or one that loops back to a folder above it, fails the
+// copy: a backup never leaves out silently what it was told to hold.
 func copyTree(from, to string, skip func(rel string) bool) error {
-	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	return copyDir(from, to, "", skip, map[string]bool{})
+}
+
+// copyDir copies the folder from (rel in the tree) into to; above holds
+// the real paths of the folders it is in, to find links that loop.
+func copyDir(from, to, rel string, skip func(rel string) bool, above map[string]bool) error {
+	real, err := filepath.EvalSymlinks(from)
+	if err != nil {
+		return err
+	}
+	if above[real] {
+		return fmt.Errorf("cannot copy %s: a symbolic link loops back to %s, a folder it is in", from, real)
+	}
+	above[real] = true
+	defer delete(above, real)
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		r := filepath.Join(rel, e.Name())
+		if skip(r) || strings.HasPrefix(e.Name(), "..") {
+			continue
 		}
-		rel, err := filepath.Rel(from, path)
+		src, dst := filepath.Join(from, e.Name()), filepath.Join(to, e.Name())
+		fi, err := os.Stat(src) // through links
 		if err != nil {
-			return err
-		}
-		if rel != "." && skip(rel) {
-			if d.IsDir() {
-				return filepath.SkipDir
+			if target, lerr := os.Readlink(src); lerr == nil {
+				return fmt.Errorf("cannot copy %s: it is a symbolic link to %s, which cannot be read (%w): fix the link or remove it, then back up again", src, target, err)
 			}
-			return nil
+			return fmt.Errorf("cannot copy %s: %w", src, err)
 		}
 		switch {
-		case d.IsDir():
-			return os.MkdirAll(filepath.Join(to, rel), 0o700)
-		case d.Type().IsRegular():
-			if err := copyFile(path, filepath.Join(to, rel)); err != nil {
-				return fmt.Errorf("cannot copy %s: %w", path, err)
+		case fi.IsDir():
+			if err := copyDir(src, dst, r, skip, above); err != nil {
+				return err
 			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(src, dst); err != nil {
+				return fmt.Errorf("cannot copy %s: %w", src, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ownerOnly makes every folder of dir 0700 and every file 0600, as secret
+// as the home. The databases' checkpoints keep the modes Pebble gave them
+// (folders 0755, files 0644), which would let any account on the machine
+// read the ledger and the record store's sealed data. Where the backup is
+// on the home's file system, a checkpoint's files are hard links to the
+// live databases' immutable files, which thus become owner-only too: the
+// node, which runs as the owner, reads them as before.
+func ownerOnly(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o600)
+		switch {
+		case d.IsDir():
+			mode = 0o700
+		case !d.Type().IsRegular():
+			return nil
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return fmt.Errorf("cannot make the backup owner-only: %w", err)
 		}
 		return nil
 	})
+}
+
+// restoreNeeds are the files without which Restore refuses a backup.
+var restoreNeeds = []string{"config/genesis.json", "config/node_key.json", "config/priv_validator_key.json"}
+
+// checkRequired checks that a backup's files hold every file Restore
+// needs: a backup that restore would refuse must fail when it is taken,
+// not on the day it is needed.
+func checkRequired(files []BackupFile) error {
+	for _, need := range restoreNeeds {
+		if !slices.ContainsFunc(files, func(f BackupFile) bool { return f.Path == need }) {
+			return fmt.Errorf("it holds no %s, which primum restore needs: check that the home's %s is a readable file (or a symbolic link to one)", need, filepath.FromSlash(need))
+		}
+	}
+	return nil
+}
+
+// backupStagingPrefix begins the name of the folder in the home's data
+// folder that a backup checkpoints the databases into before moving them
+// out.
+const backupStagingPrefix = ".backup-"
+
+// removeBackupLeftovers removes the staging folders of backups that did
+// not end (a crash, a kill) from home's data folder, but keep: they hold
+// copies of the databases and of the unseal keys. Only a process holding
+// the app state's lock may call it (no backup then runs on the home but
+// its own); it returns what it removed.
+func removeBackupLeftovers(home, keep string) ([]string, error) {
+	found, err := filepath.Glob(filepath.Join(home, "data", backupStagingPrefix+"*"))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, dir := range found {
+		if dir == keep {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return removed, fmt.Errorf("cannot remove %s, left by a backup that did not end (it holds copies of the databases and keys): %w", dir, err)
+		}
+		removed = append(removed, dir)
+	}
+	return removed, nil
 }
 
 // moveTree moves what from holds into to: a rename where both are on one

@@ -104,6 +104,17 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The state's lock is ours: no backup runs on this home, and the
+	// staging folders one left (a crash mid-backup) are removed before
+	// anything is served, for they hold copies of the databases and keys.
+	removed, err := removeBackupLeftovers(o.Home, "")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(removed) > 0 {
+		o.Logger.Warn("removed the staging folders of backups that did not end", "folders", removed)
+	}
 	reg := prometheus.NewRegistry()
 	a, err := app.New(st, o.Logger, reg)
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/privval"
 
 	"github.com/primum-health/primum/store"
 )
@@ -56,71 +59,193 @@ func ReadManifest(dir string) (*Manifest, error) {
 		}
 		seen[f.Path] = true
 	}
-	for _, need := range []string{"config/genesis.json", "config/node_key.json", "config/priv_validator_key.json"} {
-		if !seen[need] {
-			return nil, fmt.Errorf("%w: it holds no %s", ErrBadBackup, need)
-		}
+	if err := checkRequired(m.Files); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadBackup, err)
 	}
 	return &m, nil
 }
 
+// Restored is what Restore did.
+type Restored struct {
+	// Manifest is the backup's.
+	Manifest *Manifest
+	// MovedAside is where the home replaced went ("" when there was none).
+	MovedAside string
+	// Signing is the restored validator's signing state; SigningKept says
+	// it is the replaced home's, which had signed further than the
+	// backup's (BackupSigning).
+	Signing, BackupSigning SignState
+	SigningKept            bool
+}
+
 // Restore brings back the node of the backup in from into home: home must
 // be new or an empty folder, unless force, which moves a stopped node's
-// home aside to home.old-<time> (returned). The files are copied into a
-// folder beside home, each checked against its size and SHA-256 in the
-// manifest, the copy's app state is opened and checked against the
-// manifest's height and app hash, and only then does the folder become
-// home. Started, the node executes again the last block it had and
-// catches up from its peers.
-func Restore(from, home string, force bool, now time.Time) (m *Manifest, movedAside string, err error) {
+// home aside to home.old-<time>. The files are copied into a folder beside
+// home, each checked against its size and SHA-256 in the manifest, the
+// copy's app state is opened and checked against the manifest's height and
+// app hash, and only then does the folder become home. Started, the node
+// executes again the last block it had and catches up from its peers.
+//
+// When the home replaced is the same validator's and has signed further
+// than the backup (keepSigning), its signing state is kept.
+func Restore(from, home string, force bool, now time.Time) (r *Restored, err error) {
 	if from, err = filepath.Abs(from); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if home, err = filepath.Abs(home); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if m, err = ReadManifest(from); err != nil {
-		return nil, "", err
+	m, err := ReadManifest(from)
+	if err != nil {
+		return nil, err
 	}
+	r = &Restored{Manifest: m}
 	inUse, err := homeInUse(home)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if inUse != "" && !force {
-		return nil, "", fmt.Errorf("%w (%s): restore into a new or empty folder, or pass --force to move it aside to %s.old-<time>", ErrHomeInUse, inUse, home)
+		return nil, fmt.Errorf("%w (%s): restore into a new or empty folder, or pass --force to move it aside to %s.old-<time>", ErrHomeInUse, inUse, home)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(home), filepath.Base(home)+".restoring-")
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot make a folder beside %s: %w", home, err)
+		return nil, fmt.Errorf("cannot make a folder beside %s: %w", home, err)
 	}
 	defer os.RemoveAll(tmp) // gone once renamed
 	for _, f := range m.Files {
 		if err := copyChecked(filepath.Join(from, filepath.FromSlash(f.Path)), filepath.Join(tmp, filepath.FromSlash(f.Path)), f); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	if err := checkRestored(tmp, m); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	// Checked again: a node may have started meanwhile.
 	if inUse, err = homeInUse(home); err != nil {
-		return nil, "", err
+		return nil, err
+	}
+	if inUse != "" && !force {
+		return nil, fmt.Errorf("%w (%s)", ErrHomeInUse, inUse)
+	}
+	if err := keepSigning(home, tmp, r); err != nil {
+		return nil, err
 	}
 	if inUse != "" {
-		if !force {
-			return nil, "", fmt.Errorf("%w (%s)", ErrHomeInUse, inUse)
-		}
-		movedAside = fmt.Sprintf("%s.old-%s", home, now.UTC().Format("20060102-150405"))
-		if err := os.Rename(home, movedAside); err != nil {
-			return nil, "", fmt.Errorf("cannot move %s aside: %w", home, err)
+		r.MovedAside = fmt.Sprintf("%s.old-%s", home, now.UTC().Format("20060102-150405"))
+		if err := os.Rename(home, r.MovedAside); err != nil {
+			return nil, fmt.Errorf("cannot move %s aside: %w", home, err)
 		}
 	} else if err := os.Remove(home); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", err // an empty folder
+		return nil, err // an empty folder
 	}
 	if err := os.Rename(tmp, home); err != nil {
-		return nil, movedAside, fmt.Errorf("cannot put the restored home in place: %w", err)
+		return r, fmt.Errorf("cannot put the restored home in place: %w", err)
 	}
-	return m, movedAside, nil
+	return r, nil
+}
+
+// SignState is where a validator last signed (its priv_validator_state.json):
+// CometBFT's privval refuses to sign at or below it.
+type SignState struct {
+	Height int64 `json:"height"`
+	Round  int32 `json:"round"`
+	Step   int8  `json:"step"`
+}
+
+// After says whether s is further than o, in CometBFT's order: height,
+// then round, then step.
+func (s SignState) After(o SignState) bool {
+	if s.Height != o.Height {
+		return s.Height > o.Height
+	}
+	if s.Round != o.Round {
+		return s.Round > o.Round
+	}
+	return s.Step > o.Step
+}
+
+func (s SignState) String() string {
+	return fmt.Sprintf("height %d, round %d, step %d", s.Height, s.Round, s.Step)
+}
+
+// readSignState reads a priv_validator_state.json (ok false when there is
+// none).
+func readSignState(path string) (s SignState, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, err
+	}
+	var st privval.FilePVLastSignState
+	if err := cmtjson.Unmarshal(b, &st); err != nil {
+		return s, false, fmt.Errorf("cannot parse %s: %w", path, err)
+	}
+	return SignState{Height: st.Height, Round: st.Round, Step: st.Step}, true, nil
+}
+
+// validatorOf reads the address of a home's validator key and its chain.
+func validatorOf(home string, cfg *cmtcfg.Config) (address, chainID string, err error) {
+	b, err := os.ReadFile(cfg.PrivValidatorKeyFile())
+	if err != nil {
+		return "", "", err
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(b, &key); err != nil || key.PrivKey == nil {
+		return "", "", fmt.Errorf("cannot parse %s: %v", cfg.PrivValidatorKeyFile(), err)
+	}
+	_, chainID, err = identityOf(home)
+	return key.PrivKey.PubKey().Address().String(), chainID, err
+}
+
+// keepSigning guards against double signing after a restore over a home:
+// the home replaced (moved aside, or lost later) may have signed blocks
+// after the backup was taken, and a node restarted on the backup's older
+// signing state would sign again, perhaps differently, at those heights
+// and rounds if the chain still stands there. When home is the restored
+// validator's (same key, same chain) and its signing state is further than
+// the restored one in tmp, that file is copied over the restored one, with
+// its last signature (which CometBFT gives again for the same vote).
+func keepSigning(home, tmp string, r *Restored) error {
+	cfg, err := CometConfig(tmp)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	restored := cfg.PrivValidatorStateFile()
+	if r.BackupSigning, _, err = readSignState(restored); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	r.Signing = r.BackupSigning
+	if !Initialized(home) {
+		return nil
+	}
+	old, err := CometConfig(home)
+	if err != nil {
+		return fmt.Errorf("cannot read the configuration of the home being replaced, to keep its signing state: %w", err)
+	}
+	addr, chain, err := validatorOf(tmp, cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	if oldAddr, oldChain, err := validatorOf(home, old); err != nil || oldAddr != addr || oldChain != chain {
+		return nil // another validator's home (or none readable): its signing state is not this one's
+	}
+	s, ok, err := readSignState(old.PrivValidatorStateFile())
+	if err != nil {
+		return fmt.Errorf("the signing state of the home being replaced: %w; it may have signed after the backup: fix it, or remove it if you know the validator signed nothing after the backup, then restore again", err)
+	}
+	if !ok || !s.After(r.BackupSigning) {
+		return nil
+	}
+	if err := os.Remove(restored); err != nil {
+		return err
+	}
+	if err := copyFile(old.PrivValidatorStateFile(), restored); err != nil {
+		return fmt.Errorf("cannot keep the signing state of the home being replaced: %w", err)
+	}
+	r.Signing, r.SigningKept = s, true
+	return nil
 }
 
 // homeInUse says why home may not simply be replaced ("" when it is

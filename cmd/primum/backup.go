@@ -63,6 +63,9 @@ func newRestoreCmd(g *globals) *cobra.Command {
 		Long: `Copies the backup in --from into --home, checking every file against backup.json and the
 restored app state against its app hash. --home must be new or an empty folder; --force moves
 a stopped node's home aside (HOME.old-<time>) first. A running node's home is never replaced.
+When the home replaced is the same validator's and signed further than the backup (a higher
+height, round and step in its priv_validator_state.json), that signing state is kept, so that
+the validator never signs twice where it already signed.
 
 Then start the node ('primum node'): it executes again the last block it had and catches up
 from its peers. Records it received after the backup are not in it. A validator's backup
@@ -71,16 +74,21 @@ signing). See docs/operations.md, "Backup and restore".`,
 		Example: `  primum restore --from /mnt/backup/primum-2026-12-06 --home ~/.primum`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, aside, err := node.Restore(from, g.env().Home, force, time.Now())
+			r, err := node.Restore(from, g.env().Home, force, time.Now())
 			if err != nil {
 				return err
 			}
-			return g.env().Print(cmd.OutOrStdout(), map[string]any{"home": g.env().Home, "moved_aside": aside, "chain_id": m.ChainID,
-				"node_id": m.NodeID, "app_height": m.AppHeight, "app_hash": m.AppHash, "created": m.Created}, func(w io.Writer) {
+			m := r.Manifest
+			return g.env().Print(cmd.OutOrStdout(), map[string]any{"home": g.env().Home, "moved_aside": r.MovedAside, "chain_id": m.ChainID,
+				"node_id": m.NodeID, "app_height": m.AppHeight, "app_hash": m.AppHash, "created": m.Created,
+				"signing_state": r.Signing, "signing_state_kept": r.SigningKept}, func(w io.Writer) {
 				fmt.Fprintf(w, "restored %s\nchain    %s\nnode     %s\nheight   %d (app hash %s), backed up %s\n",
 					g.env().Home, m.ChainID, m.NodeID, m.AppHeight, m.AppHash, m.Created.Format(time.RFC3339))
-				if aside != "" {
-					fmt.Fprintf(w, "old home moved to %s\n", aside)
+				if r.MovedAside != "" {
+					fmt.Fprintf(w, "old home moved to %s\n", r.MovedAside)
+				}
+				if r.SigningKept {
+					fmt.Fprintf(w, "signing  kept the replaced home's signing state (%s), further than the backup's (%s):\n         the validator will not sign again where it already signed\n", r.Signing, r.BackupSigning)
 				}
 				fmt.Fprintf(w, "\nStart it with 'primum node --home %s': it catches up from its peers.\nNever run it beside the node the backup was taken from (one validator key, two signers).\n", g.env().Home)
 			})
