@@ -115,7 +115,9 @@ func TestNodePage(t *testing.T) {
 	want := fmt.Sprintf("v9-page at height %d (in ", height)
 	var proposals string
 	if err := chromedp.Run(b,
-		chromedp.Poll(fmt.Sprintf(`document.getElementById("upgrade").textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(20*time.Second)),
+		// The status comes first in a refresh, the proposals last.
+		chromedp.Poll(fmt.Sprintf(`document.getElementById("upgrade").textContent.startsWith(%q) && document.getElementById("proposals").textContent.includes(%q)`,
+			want, fmt.Sprintf("v9-page at height %d", height)), nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Text("#upgrade", &upgrade, chromedp.ByID),
 		chromedp.Text("#proposals", &proposals, chromedp.ByID),
 	); err != nil {
