@@ -264,24 +264,15 @@ func peersCheck(ctx context.Context, rpc, persistent string, validators int) Che
 	if base == "" {
 		return Check{Name: "peers", Status: CheckOK, Detail: fmt.Sprintf("CometBFT's RPC is not on TCP (%q): peers not checked", rpc)}
 	}
-	u := base + "/net_info"
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
-	res, err := noProxy().Do(req)
-	if err != nil {
-		return Check{Name: "peers", Status: CheckWarn, Detail: fmt.Sprintf("CometBFT's RPC does not answer on %s: %v", u, err)}
-	}
-	defer res.Body.Close()
 	var info struct {
-		Result struct {
-			NPeers string `json:"n_peers"`
-		} `json:"result"`
+		NPeers string `json:"n_peers"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
-		return Check{Name: "peers", Status: CheckWarn, Detail: fmt.Sprintf("cannot read %s: %v", u, err)}
+	if err := rpcGet(rctx, noProxy(), base+"/net_info", &info); err != nil {
+		return Check{Name: "peers", Status: CheckWarn, Detail: fmt.Sprintf("CometBFT's RPC: %v", err)}
 	}
-	n, _ := strconv.Atoi(info.Result.NPeers)
+	n, _ := strconv.Atoi(info.NPeers)
 	configured := 0
 	if persistent != "" {
 		configured = len(strings.Split(persistent, ","))
@@ -368,23 +359,15 @@ func localHTTP(laddr string) string {
 func rpcNodeID(ctx context.Context, base string) string {
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, base+"/status", nil)
-	res, err := noProxy().Do(req)
-	if err != nil {
-		return ""
-	}
-	defer res.Body.Close()
 	var st struct {
-		Result struct {
-			NodeInfo struct {
-				ID string `json:"id"`
-			} `json:"node_info"`
-		} `json:"result"`
+		NodeInfo struct {
+			ID string `json:"id"`
+		} `json:"node_info"`
 	}
-	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st) != nil {
+	if rpcGet(rctx, noProxy(), base+"/status", &st) != nil {
 		return ""
 	}
-	return st.Result.NodeInfo.ID
+	return st.NodeInfo.ID
 }
 
 // clockCheck weighs the node's latest block against this machine's clock

@@ -155,6 +155,8 @@ func rpcURL(s string) (string, error) {
 	return u.String(), nil
 }
 
+// rpcGet reads the result of a CometBFT RPC GET at u into v (statesync's
+// trust point, doctor's checks of this machine's node).
 func rpcGet(ctx context.Context, hc *http.Client, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
