@@ -181,9 +181,15 @@ func tail(b *localnet.Buffer) string {
 	return s[max(0, len(s)-6000):]
 }
 
-// agree checks that every node has the same app hash in block h.
+// agree checks that every node has the same app hash in block h, waiting
+// for any node that has not committed it yet.
 func agree(t *testing.T, h int64, nodes ...*hostNode) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, n := range nodes {
+		n.waitHeight(ctx, h)
+	}
 	want := nodes[0].appHash(h)
 	for _, n := range nodes[1:] {
 		if got := n.appHash(h); got != want {
@@ -311,13 +317,7 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 	}
 	// The joiner may have taken a snapshot newer than latest: it holds no
 	// block before that one, so they agree on one it holds.
-	if earliest > latest {
-		latest = earliest
-		for _, n := range nodes {
-			n.waitHeight(ctx, latest)
-		}
-	}
-	agree(t, latest, nodes...)
+	agree(t, max(latest, earliest), nodes...)
 
 	// A member loses its disk: host 2's node is backed up while it runs,
 	// the chain goes on, the node is killed and its home deleted, and the
