@@ -32,7 +32,10 @@ func TestBenchRuns(t *testing.T) {
 
 func benchRuns(t *testing.T, batch int) {
 	chart := filepath.Join(t.TempDir(), "bench.svg")
-	cmd := exec.Command(primumBinary(t), "bench", "--duration", "2s", "--warmup", "0s", "--clients", "4",
+	// 3 s: a wearable's first upload waits for its batch to commit, then
+	// for the keeper's devices.kept; on a loaded 2-core machine that took
+	// longer than a 2 s window once.
+	cmd := exec.Command(primumBinary(t), "bench", "--duration", "3s", "--warmup", "0s", "--clients", "4",
 		"--max-txs", "6000", "--rate", "1500", "--batch", strconv.Itoa(batch), "--json", "--chart", chart)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -63,13 +66,13 @@ func benchRuns(t *testing.T, batch int) {
 		{"mix has keeper namings and the keeper's node's indexing of uploaded readings",
 			r.Mix["devices.keeper"] > 0 && r.Mix["devices.kept"] > 0 && r.Mix["records.register"] >= r.Mix["devices.kept"]},
 		{"mix has organisations saying they keep wearables' readings", r.Mix["devices.keeping"] > 0},
-		// An upload answers after its devices.kept commits: in a 2 s
+		// An upload answers after its devices.kept commits: in a short
 		// window under load, the first may answer after the window.
 		{"wearables' uploads reported, none failed", r.Primum != nil && r.Primum.Uploads != nil && r.Primum.Uploads.Errors == 0},
 		{"no transaction refused in a block", r.Primum != nil && r.Primum.Failed == 0},
 		{"batch reported", r.Batch == batch},
 		{"no submission refused", r.Primum != nil && r.Primum.SubmitErrors == 0 && r.KVStore != nil && r.KVStore.SubmitErrors == 0},
-		{"offered load bounded by --rate", r.Rate == 1500 && r.Primum != nil && r.Primum.Submitted > 0 && r.Primum.Submitted <= 2*1500+15},
+		{"offered load bounded by --rate", r.Rate == 1500 && r.Primum != nil && r.Primum.Submitted > 0 && r.Primum.Submitted <= 3*1500+15},
 	}
 	for _, c := range checks {
 		if !c.ok {
