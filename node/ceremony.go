@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/primum-health/primum/governance"
 	"github.com/primum-health/primum/identity"
 	"github.com/primum-health/primum/ledger"
+	"github.com/primum-health/primum/modules"
 	"github.com/primum-health/primum/store"
 )
 
@@ -519,7 +521,10 @@ type Installed struct {
 	// ConsensusParams are the genesis's when they are not Primum's
 	// (ConsensusParams) and InstallOptions.AcceptParams took them.
 	ConsensusParams *cmttypes.ConsensusParams `json:"consensus_params,omitempty"`
-	Warnings        []string                  `json:"warnings,omitempty"`
+	// Settings are the genesis's settings that are not Primum's (module
+	// sections, initial height) when InstallOptions.AcceptParams took them.
+	Settings []string `json:"settings,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // FoundingMember is one organisation of a genesis, as install lists it.
@@ -544,7 +549,8 @@ type InstallOptions struct {
 	// NoMembersCheck installs without membership files: only this
 	// organisation's own entry is checked, and a warning says so.
 	NoMembersCheck bool
-	// AcceptParams takes consensus parameters other than Primum's.
+	// AcceptParams takes consensus parameters, module settings and an
+	// initial height other than Primum's.
 	AcceptParams bool
 }
 
@@ -609,6 +615,9 @@ func InstallGenesis(home, genesisPath string, o InstallOptions) (*Installed, err
 	}
 	in := &Installed{Home: home, ChainID: doc.ChainID}
 	if err := checkConsensusParams(doc, o.AcceptParams, in); err != nil {
+		return nil, err
+	}
+	if err := checkModuleSettings(doc, g, o.AcceptParams, in); err != nil {
 		return nil, err
 	}
 
@@ -701,6 +710,70 @@ func checkConsensusParams(doc *cmttypes.GenesisDoc, accept bool, in *Installed) 
 	in.ConsensusParams = doc.ConsensusParams
 	in.Warnings = append(in.Warnings, fmt.Sprintf("consensus_params differ from Primum's (--accept-params): %s", got))
 	return nil
+}
+
+// checkModuleSettings refuses a genesis whose modules' settings are not
+// the ones collect writes, or that starts at a height other than 1: the
+// signed files say nothing of them, and a coordinator could, say, open
+// patient registration to any key (free Sybils) by leaving a section out.
+// Unless accept: then in carries them and a warning for each.
+func checkModuleSettings(doc *cmttypes.GenesisDoc, g *app.Genesis, accept bool, in *Installed) error {
+	var differ []string
+	if doc.InitialHeight != 1 {
+		differ = append(differ, fmt.Sprintf("initial_height is %d, not 1", doc.InitialHeight))
+	}
+	want := app.NewGenesis(g.Members...)
+	for _, m := range modules.All() {
+		if m.Genesis == nil {
+			continue
+		}
+		got, err := g.Section(m)
+		if err != nil {
+			return err
+		}
+		def, err := want.Section(m)
+		if err != nil {
+			return err
+		}
+		if !sameJSON(got, def) {
+			differ = append(differ, fmt.Sprintf("modules.%s is %s, not %s", m.Name, compactJSON(got), compactJSON(def)))
+		}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	if !accept {
+		return fmt.Errorf("the genesis's settings are not the ones Primum writes:\n  %s\n"+
+			"ask the coordinator why; if the founders agreed on them, install with --accept-params", strings.Join(differ, "\n  "))
+	}
+	in.Settings = differ
+	for _, d := range differ {
+		in.Warnings = append(in.Warnings, "setting differs from Primum's (--accept-params): "+d)
+	}
+	return nil
+}
+
+// sameJSON says whether a and b are the same JSON value (whatever the
+// spacing and the order of object members).
+func sameJSON(a, b []byte) bool {
+	decode := func(raw []byte) (any, bool) {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var v any
+		return v, d.Decode(&v) == nil
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
+}
+
+// compactJSON is raw without its spacing, for a message.
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 // membersDir is the folder of signed membership files install checks the

@@ -212,7 +212,7 @@ func TestInstallGenesis(t *testing.T) {
 		}
 		return dir
 	}
-	spares := []string{copyHome(), copyHome()}
+	spares := []string{copyHome(), copyHome(), copyHome()}
 	collect := func(chain string, files ...*node.MemberFile) *node.Collected {
 		var paths []string
 		for _, f := range files {
@@ -259,6 +259,23 @@ func TestInstallGenesis(t *testing.T) {
 	morePower := rewrite(func(doc *cmttypes.GenesisDoc) { doc.Validators[1].Power = 50 })
 	bigBlocks := rewrite(func(doc *cmttypes.GenesisDoc) { doc.ConsensusParams.Block.MaxBytes = 64 << 20 })
 	alone := rewrite(func(*cmttypes.GenesisDoc) {})
+	// openRegistration leaves out the identity section: a document without
+	// it takes the default from before vouchers, registration open to any
+	// key.
+	openRegistration := rewrite(func(doc *cmttypes.GenesisDoc) {
+		var st map[string]json.RawMessage
+		if err := json.Unmarshal(doc.AppState, &st); err != nil {
+			t.Fatal(err)
+		}
+		var mods map[string]json.RawMessage
+		if err := json.Unmarshal(st["modules"], &mods); err != nil {
+			t.Fatal(err)
+		}
+		delete(mods, "identity")
+		st["modules"], _ = json.Marshal(mods)
+		doc.AppState, _ = json.Marshal(st)
+	})
+	laterStart := rewrite(func(doc *cmttypes.GenesisDoc) { doc.InitialHeight = 1000 })
 	sybilPeers := filepath.Join(t.TempDir(), "peers")
 	if err := os.WriteFile(sybilPeers, []byte(string(mustRead(t, ours.Peers))+sybil.Peer()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -285,6 +302,8 @@ func TestInstallGenesis(t *testing.T) {
 		{"no members folder", homeA, alone, node.InstallOptions{Peers: ours.Peers}, "--no-members-check"},
 		{"an empty members folder", homeA, ours.Genesis, node.InstallOptions{Members: t.TempDir()}, "holds no membership files"},
 		{"big blocks", homeA, bigBlocks, oursOpts, "consensus_params are not the ones Primum writes"},
+		{"registration open to any key", homeA, openRegistration, oursOpts, `modules.identity is {"patient_registration":"open"}, not {"patient_registration":"voucher"}`},
+		{"a later first block", homeA, laterStart, oursOpts, "initial_height is 1000, not 1"},
 		{"both", homeA, ours.Genesis, node.InstallOptions{Members: ours.MembersDir, NoMembersCheck: true}, "not both"},
 	} {
 		_, err := node.InstallGenesis(c.home, c.genesis, c.o)
@@ -336,6 +355,7 @@ func TestInstallGenesis(t *testing.T) {
 	}{
 		{"no members check", alone, node.InstallOptions{NoMembersCheck: true}, "NOT checked against the founding members' signed files"},
 		{"accepted params", bigBlocks, node.InstallOptions{Members: ours.MembersDir, AcceptParams: true}, "consensus_params differ"},
+		{"accepted settings", openRegistration, node.InstallOptions{Members: ours.MembersDir, AcceptParams: true}, "modules.identity is"},
 	} {
 		in, err := node.InstallGenesis(spares[i], c.genesis, c.o)
 		if err != nil {

@@ -104,8 +104,9 @@ CometBFT validators exactly the files' (no member or validator nobody signed up,
 same name, type, keys and power), and every peer in --peers-file one of the files'
 nodes. Without the folder it refuses, unless --no-members-check: then only this
 organisation's entry is checked, and the coordinator could have added members or
-validators of its own. It refuses consensus parameters other than the ones Primum
-writes, unless --accept-params, and a genesis the first block would not take.
+validators of its own. It refuses consensus parameters, module settings (say, patient
+registration open to any key) or an initial height other than the ones collect writes,
+unless --accept-params, and a genesis the first block would not take.
 
 Then it copies the genesis byte for byte to config/genesis.json, with --peers-file sets
 persistent_peers in config/config.toml to the other members' nodes, and prints the
@@ -146,6 +147,9 @@ updates the peers.`,
 				if in.ConsensusParams != nil {
 					fmt.Fprintln(w, "Consensus parameters are the genesis's, not Primum's (--accept-params): see the warning above.")
 				}
+				if len(in.Settings) > 0 {
+					fmt.Fprintln(w, "Settings are the genesis's, not Primum's (--accept-params): see the warnings above.")
+				}
 				fmt.Fprintf(w, "Genesis SHA-256: %s\n", in.Hash)
 				if o.Peers != "" {
 					fmt.Fprintf(w, "Persistent peers: %s\n", strings.Join(in.Peers, ","))
@@ -160,7 +164,7 @@ updates the peers.`,
 	f.StringVar(&o.Peers, "peers-file", "", "the coordinator's peers file (node_id@host:port a line): this node's persistent peers")
 	f.StringVar(&o.Members, "members", "", "the folder of the founding members' signed files collect wrote (default: the members folder beside the genesis)")
 	f.BoolVar(&o.NoMembersCheck, "no-members-check", false, "install without the members' signed files: only this organisation's entry is checked (unsafe: the coordinator could add members)")
-	f.BoolVar(&o.AcceptParams, "accept-params", false, "take consensus parameters other than the ones Primum writes (the founders agreed on them)")
+	f.BoolVar(&o.AcceptParams, "accept-params", false, "take consensus parameters, module settings or an initial height other than the ones Primum writes (the founders agreed on them)")
 	cmd.MarkFlagsMutuallyExclusive("members", "no-members-check")
 	return cmd
 }
