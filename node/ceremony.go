@@ -506,10 +506,13 @@ func CheckNewGenesis(doc *cmttypes.GenesisDoc) error {
 
 // Installed is what 'primum genesis install' did.
 type Installed struct {
-	Home    string   `json:"home"`
-	ChainID string   `json:"chain_id"`
-	Hash    string   `json:"genesis_sha256"`
-	Peers   []string `json:"persistent_peers"`
+	Home    string `json:"home"`
+	ChainID string `json:"chain_id"`
+	// GenesisTime is when the chain starts (its first block's time), for
+	// the founders to compare with the hash.
+	GenesisTime time.Time `json:"genesis_time"`
+	Hash        string    `json:"genesis_sha256"`
+	Peers       []string  `json:"persistent_peers"`
 	// MembersDir is the folder of signed membership files the genesis was
 	// checked against; empty with InstallOptions.NoMembersCheck.
 	MembersDir string `json:"members_dir,omitempty"`
@@ -567,8 +570,9 @@ var ErrNotOurGenesis = errors.New("this is not the genesis this home signed up f
 // nodes. Checking only its own entry would let a coordinator add a member
 // or a validator of its own, and the genesis hash the members compare only
 // proves they all got the same file. It refuses consensus parameters
-// other than Primum's unless o.AcceptParams, and a genesis the first block
-// would not take. Then it copies the genesis byte for byte into
+// other than Primum's, and module settings or an initial height other
+// than the ones collect writes, unless o.AcceptParams, and a genesis the
+// first block would not take. Then it copies the genesis byte for byte into
 // config/genesis.json and, with o.Peers, sets persistent_peers in
 // config.toml to its peers other than this node. Installing the same
 // genesis again only sets the peers.
@@ -613,7 +617,7 @@ func InstallGenesis(home, genesisPath string, o InstallOptions) (*Installed, err
 		return nil, fmt.Errorf("%w: it lists this organisation as %q (%s) with validator key %s and power %d; it signed up as %q (%s) with %s and power %d",
 			ErrNotOurGenesis, m.Name, m.OrgType, m.ValidatorKey, m.Power, mine.Name, mine.OrgType, mine.ValidatorKey, mine.Power)
 	}
-	in := &Installed{Home: home, ChainID: doc.ChainID}
+	in := &Installed{Home: home, ChainID: doc.ChainID, GenesisTime: doc.GenesisTime}
 	if err := checkConsensusParams(doc, o.AcceptParams, in); err != nil {
 		return nil, err
 	}
@@ -736,7 +740,7 @@ func checkModuleSettings(doc *cmttypes.GenesisDoc, g *app.Genesis, accept bool, 
 			return err
 		}
 		if !sameJSON(got, def) {
-			differ = append(differ, fmt.Sprintf("modules.%s is %s, not %s", m.Name, compactJSON(got), compactJSON(def)))
+			differ = append(differ, fmt.Sprintf("modules.%s is %s, not %s", m.Name, shortJSON(got), shortJSON(def)))
 		}
 	}
 	if len(differ) == 0 {
@@ -767,11 +771,17 @@ func sameJSON(a, b []byte) bool {
 	return okA && okB && reflect.DeepEqual(va, vb)
 }
 
-// compactJSON is raw without its spacing, for a message.
-func compactJSON(raw []byte) string {
+// shortJSON is raw without its spacing, cut to a line's worth for a
+// message (a section may list thousands of prefixes).
+func shortJSON(raw []byte) string {
 	var b bytes.Buffer
 	if json.Compact(&b, raw) != nil {
-		return string(raw)
+		b.Reset()
+		b.Write(raw)
+	}
+	const most = 300
+	if r := []rune(b.String()); len(r) > most {
+		return string(r[:most]) + fmt.Sprintf("… (%d bytes)", b.Len())
 	}
 	return b.String()
 }

@@ -65,7 +65,8 @@ func TestGenesisCeremony(t *testing.T) {
 		if err := json.Unmarshal(run("genesis", "install", "-o", "json", "--home", h, collected.Genesis, "--peers-file", collected.Peers), &in); err != nil {
 			t.Fatal(err)
 		}
-		if in.Hash != collected.Hash || len(in.Peers) != len(homes)-1 || in.MembersDir != collected.MembersDir || len(in.Members) != len(homes) || in.TotalPower != 30 {
+		if in.Hash != collected.Hash || len(in.Peers) != len(homes)-1 || in.MembersDir != collected.MembersDir || len(in.Members) != len(homes) || in.TotalPower != 30 ||
+			!in.GenesisTime.Equal(collected.GenesisTime) || len(in.Settings) != 0 {
 			t.Fatalf("%s installed %+v; the coordinator's hash is %s", h, in, collected.Hash)
 		}
 	}
@@ -73,7 +74,8 @@ func TestGenesisCeremony(t *testing.T) {
 	// other founders (installing the same genesis again only sets the peers).
 	table := string(run("genesis", "install", "--home", homes[0], collected.Genesis, "--peers-file", collected.Peers))
 	for _, want := range []string{"signed files are in " + collected.MembersDir, "Member 2", "regulator", "total power 30",
-		"Check this list with the other founders", "Genesis SHA-256: " + collected.Hash} {
+		"Check this list with the other founders", "Genesis SHA-256: " + collected.Hash,
+		"Genesis time: " + collected.GenesisTime.Format(time.RFC3339)} {
 		if !strings.Contains(table, want) {
 			t.Fatalf("install's output lacks %q:\n%s", want, table)
 		}

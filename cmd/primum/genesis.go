@@ -148,8 +148,12 @@ updates the peers.`,
 					fmt.Fprintln(w, "Consensus parameters are the genesis's, not Primum's (--accept-params): see the warning above.")
 				}
 				if len(in.Settings) > 0 {
-					fmt.Fprintln(w, "Settings are the genesis's, not Primum's (--accept-params): see the warnings above.")
+					fmt.Fprintln(w, "Settings that are the genesis's, not the ones collect writes (--accept-params); check each with the other founders:")
+					for _, s := range in.Settings {
+						fmt.Fprintf(w, "  %s\n", s)
+					}
 				}
+				fmt.Fprintf(w, "Genesis time: %s (the chain starts then)\n", in.GenesisTime.Format(time.RFC3339))
 				fmt.Fprintf(w, "Genesis SHA-256: %s\n", in.Hash)
 				if o.Peers != "" {
 					fmt.Fprintf(w, "Persistent peers: %s\n", strings.Join(in.Peers, ","))
