@@ -764,7 +764,8 @@ func sameJSON(a, b []byte) bool {
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
 		var v any
-		return v, d.Decode(&v) == nil
+		err := d.Decode(&v) // before v is read: the order of a return's operands is unspecified
+		return v, err == nil
 	}
 	va, okA := decode(a)
 	vb, okB := decode(b)
