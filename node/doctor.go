@@ -172,7 +172,7 @@ func Doctor(ctx context.Context, home string, now time.Time) []Check {
 		return out
 	}
 	add("node", CheckOK, "chain %s at height %d", status.ChainID, status.Height)
-	out = append(out, clockCheck(ctx, fetch, status, now))
+	out = append(out, clockCheck(ctx, fetch, status, now, 6*time.Second))
 	out = append(out, peersCheck(ctx, cfg.RPC.ListenAddress, cfg.P2P.PersistentPeers, len(status.Validators)))
 	out = append(out, snapshotsCheck(home, settings, status.Height))
 	return out
@@ -372,24 +372,41 @@ func rpcNodeID(ctx context.Context, base string) string {
 
 // clockCheck weighs the node's latest block against this machine's clock
 // (now, when status was read): a block ahead means a clock behind; a
-// stale block, looked at again after a block's time, a node behind or a
-// halted chain — unless the chain moved meanwhile, which means this
-// machine's clock is ahead.
-func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status *wire.Status, now time.Time) Check {
+// stale block, looked at again after a block's time (recheck), a node
+// behind or a halted chain — unless the chain moved meanwhile and its new
+// blocks are as old, which means this machine's clock is ahead. One new
+// block is not enough: the first block after a pause (a restart) carries
+// the time of the votes before the pause (BFT time), so a chain that just
+// resumed looks like a clock ahead until its second block.
+func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status *wire.Status, now time.Time, recheck time.Duration) Check {
 	if status.Height == 0 || status.BlockTime.IsZero() {
 		return Check{Name: "clock", Status: CheckWarn, Detail: "no block yet: the chain has not started (too few validators online?)"}
 	}
 	if now.Sub(status.BlockTime) > doctorStale && !status.CatchingUp {
-		start := time.Now()
-		select {
-		case <-ctx.Done():
-		case <-time.After(6 * time.Second):
-			if again, err := fetch(); err == nil {
-				if again.Height > status.Height {
-					return Check{Name: "clock", Status: CheckFail, Detail: fmt.Sprintf("blocks are being made, but the latest is %s older than this machine's clock: its clock is ahead (set it right: NTP)",
-						now.Sub(status.BlockTime).Round(time.Second))}
-				}
-				status, now = again, now.Add(time.Since(start))
+		start, moved := time.Now(), 0
+	again:
+		for range 3 {
+			select {
+			case <-ctx.Done():
+				break again
+			case <-time.After(recheck):
+			}
+			next, err := fetch()
+			if err != nil {
+				break
+			}
+			grew := next.Height > status.Height
+			status, now = next, now.Add(time.Since(start))
+			start = time.Now()
+			if (!grew && moved == 0) || now.Sub(status.BlockTime) <= doctorStale || next.CatchingUp {
+				break // halted or behind, or fresh blocks again: judged below
+			}
+			if !grew {
+				continue // the chain resumed a block ago: wait for its next
+			}
+			if moved++; moved == 2 {
+				return Check{Name: "clock", Status: CheckFail, Detail: fmt.Sprintf("blocks are being made, but the latest is %s older than this machine's clock: its clock is ahead (set it right: NTP)",
+					now.Sub(status.BlockTime).Round(time.Second))}
 			}
 		}
 	}
