@@ -383,7 +383,7 @@ func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status 
 		return Check{Name: "clock", Status: CheckWarn, Detail: "no block yet: the chain has not started (too few validators online?)"}
 	}
 	if now.Sub(status.BlockTime) > doctorStale && !status.CatchingUp {
-		start, moved := time.Now(), 0
+		read, start, moved := now, time.Now(), 0
 	again:
 		for range 3 {
 			select {
@@ -396,8 +396,7 @@ func clockCheck(ctx context.Context, fetch func() (*wire.Status, error), status 
 				break
 			}
 			grew := next.Height > status.Height
-			status, now = next, now.Add(time.Since(start))
-			start = time.Now()
+			status, now = next, read.Add(time.Since(start))
 			if (!grew && moved == 0) || now.Sub(status.BlockTime) <= doctorStale || next.CatchingUp {
 				break // halted or behind, or fresh blocks again: judged below
 			}
