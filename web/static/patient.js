@@ -424,25 +424,30 @@ async function ready(who) {
     document.getElementById("grant").scrollIntoView({ block: "start" });
   }
   const scope = document.getElementById("scope");
-  let held = [];
+  let held = [], scopesAsked = 0;
   // showScopes lists what a consent may cover: all, a category, one record.
+  // It fetches everything first and then swaps the list in one step, and
+  // only the latest call swaps: a list half rebuilt, or rebuilt by an
+  // older call, would leave "all my records" chosen under the patient's
+  // hand, and Grant would then widen the consent to everything.
   showScopes = async () => {
-    held = await each(id => `/api/v1/patients/${id}/records`);
-    const was = scope.value;
-    scope.replaceChildren(new Option("all my records", "all"));
+    const asked = ++scopesAsked;
+    const records = await each(id => `/api/v1/patients/${id}/records`);
     // For research: the learning tasks on consented records still
     // training, each a study the institution may then use your records in.
-    if (document.getElementById("purpose").value === "research") {
-      const tasks = await get("/api/v1/fl/tasks?limit=1000").catch(() => []);
-      for (const t of tasks.filter(t => t.consented && t.status === "training")) {
-        scope.appendChild(new Option(`the learning task “${t.title}” (${t.id})`, "study:fl:" + t.id));
-      }
-    }
-    for (const c of [...new Set(held.map(r => r.category))].sort()) scope.appendChild(new Option("my " + kindOf(c).toLowerCase() + " records", c));
+    const tasks = document.getElementById("purpose").value === "research"
+      ? (await get("/api/v1/fl/tasks?limit=1000").catch(() => [])).filter(t => t.consented && t.status === "training") : [];
+    if (asked !== scopesAsked) return;
+    held = records;
+    const options = [new Option("all my records", "all")];
+    for (const t of tasks) options.push(new Option(`the learning task “${t.title}” (${t.id})`, "study:fl:" + t.id));
+    for (const c of [...new Set(held.map(r => r.category))].sort()) options.push(new Option("my " + kindOf(c).toLowerCase() + " records", c));
     for (const r of held.filter(r => r.status === "stored")) {
-      scope.appendChild(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
+      options.push(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
-    if ([...scope.options].some(o => o.value === was)) scope.value = was;
+    const was = scope.value;
+    scope.replaceChildren(...options);
+    if (options.some(o => o.value === was)) scope.value = was;
   };
   document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
   await showScopes();
