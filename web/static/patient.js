@@ -522,12 +522,14 @@ async function ready(who) {
 async function showGrantPlaces() {
   const sel = document.getElementById("grant-at");
   const who = await names();
+  const was = sel.value;
   sel.replaceChildren(...mine.map(p => {
     const o = document.createElement("option");
     o.value = p.id;
     o.textContent = p.custodian ? "held at " + (who[p.custodian] || p.custodian) : mine.length > 1 ? "held under your key's own number" : "all institutions";
     return o;
   }));
+  if (mine.some(p => p.id === was)) sel.value = was;
   document.getElementById("grant-at-row").hidden = mine.length < 2;
 }
 
