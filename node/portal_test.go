@@ -173,6 +173,24 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	mustCall(t, 200, "POST", base+"/api/v1/act", m["stlukes"].token, map[string]any{"type": federated.TypeTask,
 		"body": federated.Task{ID: "t2d-records", Title: "On records", Features: []string{"age", "bmi"}, Label: "diabetes", LearningRate: 500_000,
 			LocalEpochs: 1, Clip: 1 << 18, Rounds: 1, RoundBlocks: 100, Participants: []string{m["stlukes"].id, m["riverside"].id}, Consented: true}})
+	// A scope chosen and then no longer offered (here a record the list
+	// does not hold) is not quietly replaced by "all my records": the
+	// list asks to choose again, and Grant refuses until the patient has.
+	var refused string
+	if err := chromedp.Run(patientTab,
+		chromedp.Reload(),
+		chromedp.WaitVisible("#grant"),
+		chromedp.Poll(`[...document.querySelectorAll("#grantee option")].some(o => o.value === "`+m["stlukes"].id+`")`, nil),
+		chromedp.SetValue("#grantee", m["stlukes"].id),
+		chromedp.Evaluate(`(() => { const s = document.getElementById("scope"); s.appendChild(new Option("gone", "record:gone")); s.value = "record:gone";
+			document.getElementById("purpose").dispatchEvent(new Event("change")); })()`, nil),
+		chromedp.Poll(`document.getElementById("scope").value === "" && document.getElementById("scope").options[0].textContent.startsWith("choose again")`, nil),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.getElementById("consent-message").textContent !== ""`, nil),
+		chromedp.Text("#consent-message", &refused),
+	); err != nil || refused != "Choose under Scope what the consent covers." {
+		t.Fatalf("a scope no longer offered: %v (%q)", err, refused)
+	}
 	// The patient gives the consent on the page: research, the task as
 	// the scope, St Luke's as the grantee.
 	var said string

@@ -429,14 +429,24 @@ async function ready(who) {
   // It fetches everything first and then swaps the list in one step, and
   // only the latest call swaps: a list half rebuilt, or rebuilt by an
   // older call, would leave "all my records" chosen under the patient's
-  // hand, and Grant would then widen the consent to everything.
+  // hand, and Grant would then widen the consent to everything. For the
+  // same reason a choice no longer offered (a study ended, a record
+  // erased) is not replaced by "all my records": the patient chooses
+  // again, and Grant waits until they have.
   showScopes = async () => {
     const asked = ++scopesAsked;
-    const records = await each(id => `/api/v1/patients/${id}/records`);
-    // For research: the learning tasks on consented records still
-    // training, each a study the institution may then use your records in.
-    const tasks = document.getElementById("purpose").value === "research"
-      ? (await get("/api/v1/fl/tasks?limit=1000").catch(() => [])).filter(t => t.consented && t.status === "training") : [];
+    let records, tasks = [];
+    try {
+      records = await each(id => `/api/v1/patients/${id}/records`);
+      // For research: the learning tasks on consented records still
+      // training, each a study the institution may then use your records in.
+      if (document.getElementById("purpose").value === "research") {
+        tasks = (await get("/api/v1/fl/tasks?limit=1000")).filter(t => t.consented && t.status === "training");
+      }
+    } catch (e) {
+      if (asked === scopesAsked) document.getElementById("consent-message").textContent = "Could not list what a consent may cover: " + e.message + ". Change the purpose to try again.";
+      return;
+    }
     if (asked !== scopesAsked) return;
     held = records;
     const options = [new Option("all my records", "all")];
@@ -446,8 +456,12 @@ async function ready(who) {
       options.push(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
     const was = scope.value;
+    if (was && was !== "all" && !options.some(o => o.value === was)) {
+      options.unshift(new Option("choose again: what you chose is no longer offered", ""));
+    }
     scope.replaceChildren(...options);
-    if (options.some(o => o.value === was)) scope.value = was;
+    scope.value = options.some(o => o.value === was) ? was : options[0].value;
+    summary();
   };
   document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
   await showScopes();
@@ -455,6 +469,10 @@ async function ready(who) {
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
+    if (!scope.value) {
+      msg.textContent = "Choose under Scope what the consent covers.";
+      return;
+    }
     const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] }
       : scope.value.startsWith("study:") ? { studies: [scope.value.slice(6)] } : { categories: [scope.value] };
     const expires = new Date(Date.now() + Number(document.getElementById("days").value) * 864e5).toISOString().replace(/\.\d+Z$/, "Z");
@@ -463,6 +481,14 @@ async function ready(who) {
     // pseudonym at once would show members they are one person's.)
     const record = s.records && held.find(r => r.id === s.records[0]);
     const at = record ? record.patient : document.getElementById("grant-at").value;
+    // Only one of the patient's own numbers grants: for any other, keyOf
+    // finds no key and act would sign with the key signed in, for records
+    // the patient did not pick.
+    if (!mine.some(p => p.id === at)) {
+      msg.textContent = "Choose again under Records where the records are held.";
+      await showGrantPlaces();
+      return;
+    }
     try {
       await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires }, keyOf(at));
       msg.textContent = "Consent granted.";
@@ -530,6 +556,8 @@ async function showGrantPlaces() {
     return o;
   }));
   if (mine.some(p => p.id === was)) sel.value = was;
+  // Another institution chosen than before: the summary and the code say so.
+  else if (was) sel.dispatchEvent(new Event("change"));
   document.getElementById("grant-at-row").hidden = mine.length < 2;
 }
 
