@@ -23,7 +23,9 @@ const yours = (id, who) => {
 // browser's key lists (a key file's list, and where the patient enrolled
 // here), each signed by its own key: asking about an institution shows the
 // node its key, so it asks about no other. search asks about every one (a
-// key from a backup that lists none), and lists those it finds.
+// key from a backup that lists none), and lists those it finds. A search
+// that fails part way throws: an erasure must miss none, and a search
+// must not forget the numbers already listed.
 async function findPseudonyms(search) {
   const found = [{ id: me.id, key: undefined, custodian: "" }];
   if (!withKey()) return found;
@@ -40,6 +42,7 @@ async function findPseudonyms(search) {
       }
     }
   } catch (e) {
+    if (search) throw e;
     note.textContent = "Your numbers at other institutions could not be read: " + e.message;
   }
   return found;
@@ -580,7 +583,12 @@ function wireEnrolment() {
   document.getElementById("search-pseudonyms").addEventListener("click", async () => {
     if (!confirm("Ask about every institution? The node serving this page learns your key for each one, also where you are not enrolled.")) return;
     const before = mine.length;
-    mine = await findPseudonyms(true);
+    try {
+      mine = await findPseudonyms(true);
+    } catch (e) {
+      document.getElementById("enrol-message").textContent = "The search could not finish, try again: " + e.message;
+      return;
+    }
     showEnrolPlaces();
     await showGrantPlaces();
     await showScopes();
