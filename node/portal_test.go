@@ -183,7 +183,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		chromedp.Poll(`[...document.querySelectorAll("#grantee option")].some(o => o.value === "`+m["stlukes"].id+`")`, nil),
 		chromedp.SetValue("#grantee", m["stlukes"].id),
 		chromedp.Evaluate(`(() => { const s = document.getElementById("scope"); s.appendChild(new Option("gone", "record:gone")); s.value = "record:gone";
-			document.getElementById("purpose").dispatchEvent(new Event("change")); })()`, nil),
+			s.dispatchEvent(new Event("change")); document.getElementById("purpose").dispatchEvent(new Event("change")); })()`, nil),
 		chromedp.Poll(`document.getElementById("scope").value === "" && document.getElementById("scope").options[0].textContent.startsWith("choose again")`, nil),
 		chromedp.Click("#grant-button"),
 		chromedp.Poll(`document.getElementById("consent-message").textContent !== ""`, nil),
@@ -192,8 +192,9 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		t.Fatalf("a scope no longer offered: %v (%q)", err, refused)
 	}
 	// The patient gives the consent on the page: research, the task as
-	// the scope, St Luke's as the grantee.
-	var said string
+	// the scope, St Luke's as the grantee. The study is offered only to
+	// an institution that trains in it: not to St Luke's doctor.
+	var said, notTrains string
 	if err := chromedp.Run(patientTab,
 		chromedp.Reload(),
 		chromedp.WaitVisible("#grant"),
@@ -202,8 +203,23 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		chromedp.SetValue("#purpose", "research"),
 		chromedp.Evaluate(`document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
 		chromedp.Poll(`[...document.querySelectorAll("#scope option")].some(o => o.value === "study:fl:t2d-records")`, nil),
+		chromedp.SetValue("#grantee", m["drlocal"].id),
+		chromedp.Evaluate(`document.getElementById("grantee").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`![...document.querySelectorAll("#scope option")].some(o => o.value === "study:fl:t2d-records")`, nil),
+		chromedp.Text("#grant-summary", &notTrains),
+		chromedp.SetValue("#grantee", m["stlukes"].id),
+		chromedp.Evaluate(`document.getElementById("grantee").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`[...document.querySelectorAll("#scope option")].some(o => o.value === "study:fl:t2d-records")`, nil),
 		chromedp.SetValue("#scope", "study:fl:t2d-records"),
 		chromedp.Evaluate(`document.getElementById("scope").dispatchEvent(new Event("change"))`, nil),
+		// Away from research the study is not offered, and the list says
+		// to choose again; back at research it is chosen again.
+		chromedp.SetValue("#purpose", "treatment"),
+		chromedp.Evaluate(`document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`document.getElementById("scope").value === ""`, nil),
+		chromedp.SetValue("#purpose", "research"),
+		chromedp.Evaluate(`document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`document.getElementById("scope").value === "study:fl:t2d-records"`, nil),
 		chromedp.Text("#grant-summary", &said),
 		chromedp.Click("#grant-button"),
 		chromedp.Poll(`document.getElementById("consent-message").textContent === "Consent granted."`, nil),
@@ -211,6 +227,9 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 		var msg string
 		_ = chromedp.Run(patientTab, chromedp.Text("#consent-message", &msg))
 		t.Fatalf("a study consent on the page: %v (%q)", err, msg)
+	}
+	if !strings.Contains(notTrains, "trains in no learning task") {
+		t.Fatalf("the research consent to a doctor is said as %q", notTrains)
 	}
 	if !strings.Contains(said, "use your records in the learning task “On records” (t2d-records)") {
 		t.Fatalf("the grant's summary: %q", said)

@@ -12,6 +12,7 @@ const keyOf = id => (mine.find(p => p.id === id) || {}).key;
 // custodians are the organisation types that hold records (records.CustodianTypes):
 // where a patient may hold a pseudonym.
 const custodians = ["hospital", "clinic", "lab", "pharmacy", "research", "insurer"];
+const mustChoose = "Choose under Scope what the consent covers.";
 // yours names one of the patient's own pseudonyms as they read it.
 const yours = (id, who) => {
   const p = mine.find(p => p.id === id);
@@ -391,8 +392,7 @@ async function ready(who) {
     // Nobody hidden stays chosen: the first match is, or no one.
     if (cur && cur.value && cur.hidden || q && first && (!cur || !cur.value)) {
       select.value = first ? first.value : "";
-      placeFor();
-      summary();
+      select.dispatchEvent(new Event("change"));
     }
   });
   // The summary says in words what Grant will do; the code a doctor scans
@@ -403,11 +403,13 @@ async function ready(who) {
     const sc = document.getElementById("scope").selectedOptions[0];
     const until = new Date(Date.now() + days * 864e5).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
     const purpose = document.getElementById("purpose").value;
-    document.getElementById("grant-summary").textContent = !select.value ? "" : sc && sc.value.startsWith("study:") ?
+    document.getElementById("grant-summary").textContent = !select.value ? "" : sc && !sc.value ? "Choose again under Scope: what you chose is not offered for this purpose and grantee." : sc && sc.value.startsWith("study:") ?
       `${o.textContent} can use your records in ${sc.textContent} until ${until}, at its own site: only a model computed from them leaves it, and your access trail will say so.` :
       `${o.textContent} can read ${sc ? sc.textContent.replace(/^my /, "your ").replace(/^all my/, "all your").replace(/^only /, "") : "your records"} ` +
       `for ${purpose.replaceAll("_", " ")} until ${until}.` +
-      (purpose === "research" ? " (To let it use your records in a study, choose the study under Scope: a consent to research at large lets no study use them.)" : "");
+      (purpose !== "research" ? "" : [...document.getElementById("scope").options].some(o => o.value.startsWith("study:"))
+        ? " (To let it use your records in a study, choose the study under Scope: a consent to research at large lets no study use them.)"
+        : " (It trains in no learning task on consented records now: a consent to research at large lets no study use your records.)");
     const at = document.getElementById("grant-at").value || me.id;
     showCode(document.getElementById("my-qr"), document.getElementById("my-link"), location.origin + "/practitioner.html?patient=" + at);
     const p = mine.find(p => p.id === at);
@@ -427,24 +429,35 @@ async function ready(who) {
     document.getElementById("grant").scrollIntoView({ block: "start" });
   }
   const scope = document.getElementById("scope");
-  let held = [], scopesAsked = 0;
+  // chosen is the patient's own last choice of scope: a list rebuilt
+  // shows it again wherever it is offered.
+  let held = [], scopesAsked = 0, chosen = "all";
+  scope.addEventListener("change", () => {
+    if (!scope.value) return;
+    chosen = scope.value;
+    const msg = document.getElementById("consent-message");
+    if (msg.textContent === mustChoose) msg.textContent = "";
+  });
   // showScopes lists what a consent may cover: all, a category, one record.
   // It fetches everything first and then swaps the list in one step, and
   // only the latest call swaps: a list half rebuilt, or rebuilt by an
   // older call, would leave "all my records" chosen under the patient's
   // hand, and Grant would then widen the consent to everything. For the
   // same reason a choice no longer offered (a study ended, a record
-  // erased) is not replaced by "all my records": the patient chooses
-  // again, and Grant waits until they have.
+  // erased, a study the grantee does not train in) is not replaced by
+  // "all my records": the patient chooses again, and Grant waits until
+  // they have.
   showScopes = async () => {
     const asked = ++scopesAsked;
     let records, tasks = [];
     try {
       records = await each(id => `/api/v1/patients/${id}/records`);
       // For research: the learning tasks on consented records still
-      // training, each a study the institution may then use your records in.
+      // training, each a study the institution may then use your records
+      // in, if it is one of those that train (records.use).
       if (document.getElementById("purpose").value === "research") {
-        tasks = (await get("/api/v1/fl/tasks?limit=1000")).filter(t => t.consented && t.status === "training");
+        const open = (await get("/api/v1/fl/tasks?limit=1000")).filter(t => t.consented && t.status === "training");
+        tasks = await Promise.all(open.map(t => get("/api/v1/fl/tasks/" + encodeURIComponent(t.id))));
       }
     } catch (e) {
       if (asked === scopesAsked) document.getElementById("consent-message").textContent = "Could not list what a consent may cover: " + e.message + ". Change the purpose to try again.";
@@ -453,27 +466,28 @@ async function ready(who) {
     if (asked !== scopesAsked) return;
     held = records;
     const options = [new Option("all my records", "all")];
-    for (const t of tasks) options.push(new Option(`the learning task “${t.title}” (${t.id})`, "study:fl:" + t.id));
+    for (const t of tasks.filter(t => (t.participants || []).includes(select.value))) {
+      options.push(new Option(`the learning task “${t.title}” (${t.id})`, "study:fl:" + t.id));
+    }
     for (const c of [...new Set(held.map(r => r.category))].sort()) options.push(new Option("my " + kindOf(c).toLowerCase() + " records", c));
     for (const r of held.filter(r => r.status === "stored")) {
       options.push(new Option(`only ${read[r.id] ? "“" + read[r.id].title + "”" : "one record (" + kindOf(r.category).toLowerCase() + ")"} (${n[r.custodian] || r.custodian}, ${when(r.registered)})`, "record:" + r.id));
     }
-    const was = scope.value;
-    if (was && was !== "all" && !options.some(o => o.value === was)) {
-      options.unshift(new Option("choose again: what you chose is no longer offered", ""));
-    }
+    if (!options.some(o => o.value === chosen)) options.unshift(new Option("choose again (not offered now)", ""));
     scope.replaceChildren(...options);
-    scope.value = options.some(o => o.value === was) ? was : options[0].value;
+    scope.value = options[0].value === "" ? "" : chosen;
     summary();
   };
   document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
+  // The studies offered are those the grantee trains in.
+  select.addEventListener("change", () => { if (document.getElementById("purpose").value === "research") showScopes(); });
   await showScopes();
   summary();
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
     if (!scope.value) {
-      msg.textContent = "Choose under Scope what the consent covers.";
+      msg.textContent = mustChoose;
       return;
     }
     const s = scope.value === "all" ? { all: true } : scope.value.startsWith("record:") ? { records: [scope.value.slice(7)] }
