@@ -191,6 +191,25 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	); err != nil || refused != "Choose under Scope what the consent covers." {
 		t.Fatalf("a scope no longer offered: %v (%q)", err, refused)
 	}
+	// A list that could not be brought up to date (the node out of reach
+	// for the tasks) says so, and Grant waits for one that could.
+	var failed, refusedFailed string
+	if err := chromedp.Run(patientTab,
+		chromedp.Evaluate(`window.realFetch = window.fetch;
+			window.fetch = (u, o) => String(u).includes("/api/v1/fl/tasks") ? Promise.reject(new Error("network down")) : window.realFetch(u, o);
+			document.getElementById("purpose").value = "research"; document.getElementById("purpose").dispatchEvent(new Event("change"));`, nil),
+		chromedp.Poll(`document.getElementById("consent-message").textContent.startsWith("Could not list")`, nil),
+		chromedp.Text("#consent-message", &failed),
+		chromedp.Evaluate(`document.getElementById("consent-message").textContent = ""`, nil),
+		chromedp.Click("#grant-button"),
+		chromedp.Poll(`document.getElementById("consent-message").textContent !== ""`, nil),
+		chromedp.Text("#consent-message", &refusedFailed),
+		chromedp.Evaluate(`window.fetch = window.realFetch; const s = document.getElementById("scope"); s.value = "all"; s.dispatchEvent(new Event("change"));
+			document.getElementById("purpose").value = "treatment"; document.getElementById("purpose").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`document.getElementById("consent-message").textContent === "" && document.getElementById("grant-summary").textContent.includes("for treatment")`, nil),
+	); err != nil || !strings.Contains(failed, "network down") || refusedFailed != failed {
+		t.Fatalf("a list that could not be brought up to date: %v (%q, then %q)", err, failed, refusedFailed)
+	}
 	// The patient gives the consent on the page: research, the task as
 	// the scope, St Luke's as the grantee. The study is offered only to
 	// an institution that trains in it: not to St Luke's doctor.

@@ -395,6 +395,11 @@ async function ready(who) {
       select.dispatchEvent(new Event("change"));
     }
   });
+  // scopesAsked counts the rebuilds asked for, scopesShown the one the
+  // list shows: Grant waits while they differ. tasksSeen keeps each
+  // task's definition (its participants do not change).
+  let held = [], scopesAsked = 0, scopesShown = 0, scopesFailed = "", chosen = "all";
+  const tasksSeen = {};
   // The summary says in words what Grant will do; the code a doctor scans
   // opens this patient (their number at the institution chosen) in the
   // practitioner view.
@@ -403,7 +408,8 @@ async function ready(who) {
     const sc = document.getElementById("scope").selectedOptions[0];
     const until = new Date(Date.now() + days * 864e5).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
     const purpose = document.getElementById("purpose").value;
-    document.getElementById("grant-summary").textContent = !select.value ? "" : sc && !sc.value ? "Choose again under Scope: what you chose is not offered for this purpose and grantee." : sc && sc.value.startsWith("study:") ?
+    document.getElementById("grant-summary").textContent = !select.value ? "" : scopesShown !== scopesAsked ?
+      (scopesFailed ? "What a consent may cover could not be listed." : "Bringing the list under Scope up to date…") : sc && !sc.value ? "Choose again under Scope: what you chose is not offered for this purpose and grantee." : sc && sc.value.startsWith("study:") ?
       `${o.textContent} can use your records in ${sc.textContent} until ${until}, at its own site: only a model computed from them leaves it, and your access trail will say so.` :
       `${o.textContent} can read ${sc ? sc.textContent.replace(/^my /, "your ").replace(/^all my/, "all your").replace(/^only /, "") : "your records"} ` +
       `for ${purpose.replaceAll("_", " ")} until ${until}.` +
@@ -431,7 +437,6 @@ async function ready(who) {
   const scope = document.getElementById("scope");
   // chosen is the patient's own last choice of scope: a list rebuilt
   // shows it again wherever it is offered.
-  let held = [], scopesAsked = 0, chosen = "all";
   scope.addEventListener("change", () => {
     if (!scope.value) return;
     chosen = scope.value;
@@ -443,12 +448,13 @@ async function ready(who) {
   // only the latest call swaps: a list half rebuilt, or rebuilt by an
   // older call, would leave "all my records" chosen under the patient's
   // hand, and Grant would then widen the consent to everything. For the
-  // same reason a choice no longer offered (a study ended, a record
-  // erased, a study the grantee does not train in) is not replaced by
-  // "all my records": the patient chooses again, and Grant waits until
-  // they have.
+  // same reason a choice no longer offered when the list is rebuilt (a
+  // study ended, a record erased, a study the grantee does not train in)
+  // is not replaced by "all my records": the patient chooses again, and
+  // Grant waits until they have.
   showScopes = async () => {
     const asked = ++scopesAsked;
+    summary(); // "updating" until the list is rebuilt
     let records, tasks = [];
     try {
       records = await each(id => `/api/v1/patients/${id}/records`);
@@ -457,13 +463,21 @@ async function ready(who) {
       // in, if it is one of those that train (records.use).
       if (document.getElementById("purpose").value === "research") {
         const open = (await get("/api/v1/fl/tasks?limit=1000")).filter(t => t.consented && t.status === "training");
-        tasks = await Promise.all(open.map(t => get("/api/v1/fl/tasks/" + encodeURIComponent(t.id))));
+        tasks = await Promise.all(open.map(async t => tasksSeen[t.id] ||= await get("/api/v1/fl/tasks/" + encodeURIComponent(t.id))));
       }
     } catch (e) {
-      if (asked === scopesAsked) document.getElementById("consent-message").textContent = "Could not list what a consent may cover: " + e.message + ". Change the purpose to try again.";
+      if (asked === scopesAsked) {
+        scopesFailed = "Could not list what a consent may cover (" + e.message + "): change the purpose or the grantee to try again.";
+        document.getElementById("consent-message").textContent = scopesFailed;
+        summary();
+      }
       return;
     }
     if (asked !== scopesAsked) return;
+    const msg = document.getElementById("consent-message");
+    if (scopesFailed && msg.textContent === scopesFailed) msg.textContent = "";
+    scopesFailed = "";
+    scopesShown = asked;
     held = records;
     const options = [new Option("all my records", "all")];
     for (const t of tasks.filter(t => (t.participants || []).includes(select.value))) {
@@ -486,6 +500,10 @@ async function ready(who) {
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
+    if (scopesShown !== scopesAsked) {
+      msg.textContent = scopesFailed || "One moment: the list under Scope is being brought up to date.";
+      return;
+    }
     if (!scope.value) {
       msg.textContent = mustChoose;
       return;
@@ -509,7 +527,7 @@ async function ready(who) {
     try {
       await act("consent.grant", { grantee: select.value, scope: s, purpose: document.getElementById("purpose").value, expires }, keyOf(at));
       msg.textContent = "Consent granted.";
-    } catch (e) { msg.textContent = "Could not grant: " + e.message + (e.problem.detail ? " — " + e.problem.detail : ""); }
+    } catch (e) { msg.textContent = "Could not grant: " + e.message + (e.problem && e.problem.detail ? " — " + e.problem.detail : ""); }
     await refresh();
   });
   document.getElementById("export").addEventListener("click", async () => {
