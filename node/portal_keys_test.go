@@ -83,7 +83,8 @@ func TestPortalKeyInBrowser(t *testing.T) {
 
 	// Grant and revoke, from the page.
 	if err := chromedp.Run(b,
-		chromedp.Poll(`document.getElementById("grantee").options.length > 0`, nil), // the form is wired
+		chromedp.Poll(`[...document.querySelectorAll("#grantee option")].some(o => o.value === "`+m["drremote"].id+`")`, nil),
+		chromedp.Poll(scopesReady, nil), // the form is wired
 		chromedp.SetValue("#grantee", m["drremote"].id),
 		chromedp.SetValue("#purpose", "treatment"),
 		chromedp.Click("#grant-button"),

@@ -83,6 +83,7 @@ func TestPortalPairwisePseudonyms(t *testing.T) {
 	pharmacy := f.Member("Central Pharmacy").Address
 	var enrolled string
 	if err := chromedp.Run(b,
+		chromedp.Poll(`[...document.querySelectorAll("#enrol-org option")].some(o => o.value === "`+pharmacy+`")`, nil),
 		chromedp.SetValue("#enrol-org", pharmacy, chromedp.ByID),
 		chromedp.SendKeys("#enrol-voucher", f.Vouchers[0], chromedp.ByID),
 		chromedp.Click("#enrol-button", chromedp.ByID),
@@ -123,6 +124,7 @@ func TestPortalPairwisePseudonyms(t *testing.T) {
 	doctor := f.Member("Dr Lena Fischer").Address
 	riverside := p2.Pseudonyms["Riverside General Hospital"]
 	if err := chromedp.Run(b,
+		chromedp.Poll(scopesReady, nil),
 		chromedp.SetValue("#grantee", doctor, chromedp.ByID),
 		chromedp.SetValue("#grant-at", riverside, chromedp.ByID),
 		chromedp.Click("#grant-button", chromedp.ByID),

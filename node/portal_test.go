@@ -18,6 +18,10 @@ import (
 // practitioner reads the record, the patient revokes, the practitioner is
 // refused; an emergency read is highlighted in the patient's trail and on
 // the regulator's page.
+// scopesReady is true once the patient page's Scope list is up to date
+// (aria-busy, set while it is rebuilt): Grant waits for it.
+const scopesReady = `document.querySelector("#scope:not([aria-busy])") !== null`
+
 func TestPortalGrantReadRevoke(t *testing.T) {
 	base, m, _, _ := recordsNode(t)
 	patient := m["patient"].id
@@ -65,6 +69,7 @@ func TestPortalGrantReadRevoke(t *testing.T) {
 	signIn(patientTab, "/patient.html", m["patient"].token)
 	if err := chromedp.Run(patientTab,
 		chromedp.Poll(`document.querySelectorAll("#records tbody tr").length === 1 && document.querySelectorAll("#grantee option").length >= 2`, nil),
+		chromedp.Poll(scopesReady, nil),
 		chromedp.SetValue("#grantee", m["drremote"].id),
 		chromedp.SetValue("#purpose", "treatment"),
 		chromedp.SetValue("#scope", "record:"+docRef.ID), // one record only
@@ -364,6 +369,7 @@ func TestShareByCode(t *testing.T) {
 		chromedp.SendKeys("#token", m["patient"].token),
 		chromedp.Click("#signin-button"),
 		chromedp.Poll(`document.getElementById("grantee").value === "`+m["drremote"].id+`" && document.getElementById("grant-summary").textContent !== ""`, nil),
+		chromedp.Poll(scopesReady, nil),
 		chromedp.Text("#consent-message", &asked),
 		chromedp.SetValue("#days", "10"),
 		chromedp.Evaluate(`document.getElementById("days").dispatchEvent(new Event("input"))`, nil),

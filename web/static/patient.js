@@ -454,7 +454,8 @@ async function ready(who) {
   // Grant waits until they have.
   showScopes = async () => {
     const asked = ++scopesAsked;
-    summary(); // "updating" until the list is rebuilt
+    scope.setAttribute("aria-busy", "true"); // until the list is rebuilt (the page starts so)
+    summary(); // "updating", as well
     let records, tasks = [];
     try {
       records = await each(id => `/api/v1/patients/${id}/records`);
@@ -468,6 +469,7 @@ async function ready(who) {
     } catch (e) {
       if (asked === scopesAsked) {
         scopesFailed = "Could not list what a consent may cover (" + e.message + "): change the purpose or the grantee to try again.";
+        scope.removeAttribute("aria-busy");
         document.getElementById("consent-message").textContent = scopesFailed;
         summary();
       }
@@ -490,6 +492,7 @@ async function ready(who) {
     if (!options.some(o => o.value === chosen)) options.unshift(new Option("choose again (not offered now)", ""));
     scope.replaceChildren(...options);
     scope.value = options[0].value === "" ? "" : chosen;
+    scope.removeAttribute("aria-busy");
     summary();
   };
   document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
