@@ -99,6 +99,8 @@ func TestCapacityEndToEnd(t *testing.T) {
 			chromedp.Click("#near-button"),
 			chromedp.Poll(`document.querySelectorAll("#nearest tbody tr").length === 2`, nil),
 			chromedp.Evaluate(`[...document.querySelectorAll("#nearest tbody tr")].map(r => r.cells[0].textContent)`, &found),
+			// The page fills both lists after its reads.
+			chromedp.Poll(`[...document.querySelectorAll("#hold-site option")].some(o => o.value === "EFH-MAIN") && [...document.querySelectorAll("#hold-type option")].some(o => o.value === "ventilator")`, nil),
 			chromedp.SetValue("#hold-site", "EFH-MAIN"),
 			chromedp.SetValue("#hold-type", "ventilator"),
 			chromedp.SetValue("#hold-units", "7"),
