@@ -495,11 +495,10 @@ async function ready(who) {
     scope.removeAttribute("aria-busy");
     summary();
   };
-  document.getElementById("purpose").addEventListener("change", async () => { await showScopes(); summary(); });
+  document.getElementById("purpose").addEventListener("change", showScopes);
   // The studies offered are those the grantee trains in.
   select.addEventListener("change", () => { if (document.getElementById("purpose").value === "research") showScopes(); });
   await showScopes();
-  summary();
   document.getElementById("grant").addEventListener("submit", async ev => {
     ev.preventDefault();
     const msg = document.getElementById("consent-message");
